@@ -1,0 +1,1 @@
+"""Refresh entry points for Excel (RunPython) and xlwings Lite."""

@@ -1,0 +1,1 @@
+"""Excel adapters (xlwings UDFs) over the xladdin core."""

@@ -1,0 +1,53 @@
+"""Command-line interface: ``xladdin <command> ...``.
+
+Each command lives in :mod:`xladdin.commands.<name>` and exposes ``register(subparsers)``, which
+adds its parser and sets ``func`` to the function that runs it (returning an exit code).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from . import __version__
+
+#: command modules, in the order ``--help`` lists them
+COMMAND_MODULES = ["sample", "validate", "study", "style", "backtest", "dashboard",
+                   "template", "refresh", "report", "send", "weekly"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="xladdin", description="A-share fund-flow research toolkit: data, methods M1-M13, workbooks, report.")
+    parser.add_argument("--version", action="version", version=f"xladdin {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"xladdin.commands.{name}")
+        except ModuleNotFoundError as exc:  # pragma: no cover - only while a command is being written
+            if exc.name == f"xladdin.commands.{name}":
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:  # pragma: no cover
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, KeyError, FileNotFoundError, OSError) as exc:
+        from .errors import format_error
+        print(f"xladdin {args.command}: error: {format_error(exc)}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""A loaded market: the canonical tables with typed accessors.
+
+Tables a method does not need may be absent; asking for one raises :class:`MissingTableError`
+naming the table and the file to provide.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .schema import TABLES
+
+
+class MissingTableError(KeyError):
+    """A method needs a canonical table the market does not have."""
+
+    def __str__(self) -> str:  # KeyError quotes its argument; keep the message readable
+        return str(self.args[0]) if self.args else ""
+
+
+@dataclass
+class Market:
+    """Canonical tables (long form, see :mod:`xladdin.schema`) keyed by table name.
+
+    ``source`` says where the tables came from (a folder, a file or ``"sample"``), for messages
+    and the workbook's data-freshness table.
+    """
+
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    source: str = "memory"
+
+    # ------------------------------------------------------------------ generic
+    def has(self, name: str) -> bool:
+        return name in self.tables and self.tables[name] is not None
+
+    def table(self, name: str) -> pd.DataFrame:
+        """The long-form table ``name``; raises :class:`MissingTableError` if absent."""
+        if name not in TABLES:
+            raise KeyError(f"unknown table `{name}`; known: {', '.join(TABLES)}")
+        if not self.has(name):
+            raise MissingTableError(
+                f"table `{name}` is missing from {self.source}: provide {name}.csv (columns: "
+                f"{', '.join(TABLES[name].columns)})")
+        return self.tables[name]
+
+    def last_date(self, name: str) -> pd.Timestamp | None:
+        """Latest date in table ``name`` (its first date column), or None."""
+        if not self.has(name):
+            return None
+        spec = TABLES[name]
+        col = spec.sorted_by or (spec.date_cols[0] if spec.date_cols else None)
+        if col is None:
+            return None
+        values = self.tables[name][col]
+        return None if values.empty else pd.Timestamp(values.max())
+
+    def first_date(self, name: str) -> pd.Timestamp | None:
+        if not self.has(name):
+            return None
+        spec = TABLES[name]
+        col = spec.sorted_by or (spec.date_cols[0] if spec.date_cols else None)
+        values = self.tables[name][col] if col else pd.Series(dtype="datetime64[ns]")
+        return None if values.empty else pd.Timestamp(values.min())
+
+    def panel(self, name: str, field_: str, codes: list[str] | None = None) -> pd.DataFrame:
+        """Wide view of one field: index = date, columns = codes (sorted)."""
+        spec = TABLES[name]
+        df = self.table(name)
+        if codes is not None:
+            df = df[df[spec.wide_code].isin(codes)]
+        wide = df.pivot(index=spec.wide_date, columns=spec.wide_code, values=field_)
+        wide.columns.name = spec.wide_code
+        wide.index.name = spec.wide_date
+        return wide.sort_index()
+
+    # ------------------------------------------------------------------ typed accessors
+    @property
+    def etf_info(self) -> pd.DataFrame:
+        """ETF master indexed by ``etf``: name, tracked_index, category, list_date."""
+        return self.table("etf_info").set_index("etf")
+
+    def etf_panel(self, field_: str, etfs: list[str] | None = None) -> pd.DataFrame:
+        """``etf_daily`` field (shares, nav, close, split_ratio) as dates x ETFs."""
+        return self.panel("etf_daily", field_, etfs)
+
+    def etfs_tracking(self, index: str) -> list[str]:
+        """Codes of the ETFs whose tracked_index is ``index``."""
+        info = self.etf_info
+        return sorted(info.index[info["tracked_index"] == index])
+
+    def index_close(self, index: str | None = None) -> pd.Series | pd.DataFrame:
+        """Index closes: a Series for one index, else dates x indices."""
+        if index is None:
+            return self.panel("index_daily", "close")
+        df = self.table("index_daily")
+        s = df.loc[df["index"] == index].set_index("date")["close"].sort_index()
+        if s.empty:
+            raise MissingTableError(f"index `{index}` has no rows in index_daily ({self.source})")
+        s.name = index
+        return s
+
+    def industry_close(self) -> pd.DataFrame:
+        """Industry index closes, dates x industries."""
+        return self.panel("industry_daily", "close")
+
+    def index_weights(self, index: str) -> pd.DataFrame:
+        """Constituent weights of ``index``: columns date, stock, weight."""
+        df = self.table("index_weights")
+        out = df.loc[df["index"] == index, ["date", "stock", "weight"]]
+        return out.reset_index(drop=True)
+
+    @property
+    def stock_industry(self) -> pd.DataFrame:
+        """Stock to industry, indexed by ``stock``: industry, industry_name."""
+        return self.table("stock_industry").set_index("stock")
+
+    @property
+    def industry_names(self) -> pd.Series:
+        """Industry code -> name (from stock_industry)."""
+        si = self.table("stock_industry")
+        return si.drop_duplicates("industry").set_index("industry")["industry_name"].sort_index()
+
+    def subset(self, start=None, end=None) -> "Market":
+        """A market restricted to dates in [start, end] (every date-keyed table)."""
+        start = pd.Timestamp(start) if start is not None else None
+        end = pd.Timestamp(end) if end is not None else None
+        out = {}
+        for name, df in self.tables.items():
+            col = TABLES[name].sorted_by
+            if col is None or df is None:
+                out[name] = df
+                continue
+            mask = pd.Series(True, index=df.index)
+            if start is not None:
+                mask &= df[col] >= start
+            if end is not None:
+                mask &= df[col] <= end
+            out[name] = df.loc[mask].reset_index(drop=True)
+        return Market(out, source=self.source)
+
+    def describe(self) -> pd.DataFrame:
+        """One row per table present: rows, first and last date."""
+        rows = []
+        for name in TABLES:
+            if self.has(name):
+                rows.append({"table": name, "rows": len(self.tables[name]),
+                             "first": self.first_date(name), "last": self.last_date(name)})
+        return pd.DataFrame(rows, columns=["table", "rows", "first", "last"])
+
+
+def source_label(path: str | Path) -> str:
+    return str(Path(path))
