@@ -1,0 +1,104 @@
+"""Quantile groups of a cross-section (spec M7).
+
+Industries (or any codes) are sorted ascending and cut into ``groups`` groups of near-equal
+size; group ``groups`` holds the highest values. Missing values get no group. Ties are
+deterministic: order by value, then by code (the column / index label, compared as text).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["assign_groups", "group_table", "group_members"]
+
+
+def _group_matrix(values: np.ndarray, groups: int) -> np.ndarray:
+    """Group numbers (float, NaN for missing) of a 2-D array, cross-section = each row.
+
+    Columns must already be in code order; ``np.argsort(kind="stable")`` then orders ties by code.
+    """
+    order = np.argsort(values, axis=1, kind="stable")  # NaN sort last
+    rank = np.empty_like(order)
+    rows = np.arange(values.shape[0])[:, None]
+    rank[rows, order] = np.arange(1, values.shape[1] + 1)[None, :]
+    valid = ~np.isnan(values)
+    n = valid.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        g = np.ceil(rank * groups / np.where(n == 0, 1, n))
+    return np.where(valid, g, np.nan)
+
+
+def assign_groups(values: pd.Series | pd.DataFrame, groups: int = 5) -> pd.Series | pd.DataFrame:
+    """Assign each value to one of ``groups`` ascending quantile groups (M7).
+
+    Parameters
+    ----------
+    values : Series (index = code) for one cross-section, or DataFrame (index = date,
+        columns = code) grouped across each row (one cross-section per date).
+    groups : number of groups (≥ 1); 5 = quintiles.
+
+    Returns
+    -------
+    Same shape and labels as ``values``, dtype nullable ``Int64``: 1 … ``groups``
+    (``groups`` = highest values), ``<NA>`` where the value is missing.
+
+    Notes
+    -----
+    With the n non-missing values of a cross-section ranked 1 … n (ascending by value, ties
+    broken by the code's text order), the group of rank k is ``ceil(k · groups / n)``.
+    Group sizes differ by at most one (30 values → 6 per group; 31 → 6, 6, 6, 6, 7: the extra
+    members go to the upper groups), the highest value is always in group ``groups`` and the
+    lowest in group 1 when n ≥ groups. With fewer values than groups, some groups are empty and
+    the values are spread over 1 … groups (3 values, 5 groups → 2, 4, 5).
+    """
+    if not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"`groups` must be a positive integer, got {groups!r}")
+    if isinstance(values, pd.Series):
+        frame = values.to_frame().T
+        out = assign_groups(frame, groups)
+        res = out.iloc[0]
+        res.name = values.name
+        return res.reindex(values.index).astype("Int64")
+    if not isinstance(values, pd.DataFrame):
+        raise ValueError(f"`values` must be a Series or DataFrame, got {type(values).__name__}")
+    if values.columns.has_duplicates:
+        raise ValueError("`values` has duplicated codes (columns); keep one column per code")
+    labels = [str(c) for c in values.columns]
+    perm = np.argsort(np.array(labels, dtype=object), kind="stable")
+    num = values.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    num = num[:, perm]
+    g = _group_matrix(num, int(groups))
+    inv = np.empty_like(perm)
+    inv[perm] = np.arange(len(perm))
+    g = g[:, inv]
+    out = pd.DataFrame(g, index=values.index, columns=values.columns)
+    return out.astype("Int64")
+
+
+def group_table(values: pd.DataFrame, groups: int = 5, names: pd.Series | None = None,
+                date_format: str = "%Y-%m") -> pd.DataFrame:
+    """Report layout of monthly (or weekly) groups: industries down, dates across (M7, table 2).
+
+    Parameters
+    ----------
+    values : DataFrame, index = date, columns = industry; e.g. monthly holding level or its change.
+    groups : number of groups.
+    names : optional Series industry code -> name, added as the first column ``name``.
+    date_format : strftime format of the column labels.
+
+    Returns
+    -------
+    DataFrame, index = industry code, columns = [``name``,] one column per date, values
+    ``Int64`` groups (``<NA>`` for missing).
+    """
+    g = assign_groups(values, groups).T
+    g.columns = [pd.Timestamp(c).strftime(date_format) for c in g.columns]
+    g.index.name = "industry"
+    if names is not None:
+        g.insert(0, "name", names.reindex(g.index).astype(object))
+    return g
+
+
+def group_members(groups_frame: pd.DataFrame, group: int) -> pd.DataFrame:
+    """Boolean mask (same shape) of the codes in ``group`` on each date."""
+    return groups_frame.eq(group).fillna(False).astype(bool)
