@@ -1,0 +1,246 @@
+"""Canonical data layer: long and wide loaders, every validation error, the real data, the CLI."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from xladdin.cli import main
+from xladdin.data import load_market, validate_market, write_market
+from xladdin.errors import DataError, ValidationFailed
+from xladdin.market import Market, MissingTableError
+
+ETF_DAILY = """date,etf,shares,nav,close,split_ratio
+2024-01-02,510300.SH,100,3.5,3.51,1
+2024-01-02,159919.SZ,50,3.6,3.6,1
+2024-01-03,510300.SH,110,3.6,3.6,1
+2024-01-03,159919.SZ,55,3.7,3.7,1
+"""
+ETF_INFO = """etf,name,tracked_index,category,list_date
+510300.SH,华泰柏瑞沪深300ETF,000300.SH,broad,2012-05-28
+159919.SZ,嘉实沪深300ETF,000300.SH,broad,2012-05-28
+"""
+WEIGHTS = """date,index,stock,weight
+2023-12-29,000300.SH,600519.SH,0.6
+2023-12-29,000300.SH,000001.SZ,0.4
+"""
+
+
+def write(folder: Path, **files: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (folder / f"{name}.csv").write_text(text, encoding="utf-8")
+    return folder
+
+
+def problems(folder: Path) -> list[str]:
+    with pytest.raises(ValidationFailed) as info:
+        load_market(folder)
+    return info.value.issues
+
+
+# --------------------------------------------------------------------------- long form
+def test_long_csv_loads_typed_and_sorted(tmp_path):
+    m = load_market(write(tmp_path, etf_daily=ETF_DAILY, etf_info=ETF_INFO, index_weights=WEIGHTS))
+    df = m.table("etf_daily")
+    assert list(df.columns) == ["date", "etf", "shares", "nav", "close", "split_ratio"]
+    assert pd.api.types.is_datetime64_any_dtype(df["date"])
+    assert df["shares"].dtype == float
+    assert m.etf_panel("shares").loc["2024-01-03", "510300.SH"] == 110
+    assert m.etfs_tracking("000300.SH") == ["159919.SZ", "510300.SH"]
+    assert not m.has("index_daily")
+    with pytest.raises(MissingTableError, match="index_daily.csv"):
+        m.index_close("000300.SH")
+
+
+def test_optional_split_ratio_defaults_to_one(tmp_path):
+    text = "date,etf,shares,nav,close\n2024-01-02,510300.SH,100,3.5,3.5\n"
+    m = load_market(write(tmp_path, etf_daily=text))
+    assert m.table("etf_daily")["split_ratio"].tolist() == [1.0]
+
+
+def test_blank_nav_stays_missing_not_zero(tmp_path):
+    text = "date,etf,shares,nav,close,split_ratio\n2024-01-02,510300.SH,100,,,1\n"
+    m = load_market(write(tmp_path, etf_daily=text))
+    assert np.isnan(m.table("etf_daily")["nav"].iloc[0])
+
+
+# --------------------------------------------------------------------------- validation errors
+def test_missing_column_names_file_and_column(tmp_path):
+    text = "date,etf,shares,close\n2024-01-02,510300.SH,100,3.5\n"
+    msgs = problems(write(tmp_path, etf_daily=text.replace("shares", "units")))
+    assert any("column `shares` missing in etf_daily.csv" in m for m in msgs)
+
+
+def test_non_numeric_value_names_row_and_column(tmp_path):
+    msgs = problems(write(tmp_path, etf_daily=ETF_DAILY.replace("110,3.6", "11O,3.6")))
+    assert msgs == ["etf_daily.csv row 4 column `shares`: `11O` is not a number"]
+
+
+def test_bad_date(tmp_path):
+    msgs = problems(write(tmp_path, etf_daily=ETF_DAILY.replace("2024-01-03,510300", "2024-13-45,510300")))
+    assert any("etf_daily.csv row 4 column `date`: `2024-13-45` is not a date" in m for m in msgs)
+
+
+def test_duplicate_key(tmp_path):
+    msgs = problems(write(tmp_path, etf_daily=ETF_DAILY + "2024-01-03,510300.SH,120,3.6,3.6,1\n"))
+    assert len(msgs) == 1
+    assert "duplicate key (2024-01-03, 510300.SH)" in msgs[0]
+    assert "etf_daily.csv row 4" in msgs[0] and "row 6" in msgs[0]
+
+
+@pytest.mark.parametrize("col,bad", [("shares", "0"), ("shares", "-5"), ("nav", "-3.6")])
+def test_non_positive_shares_or_nav(tmp_path, col, bad):
+    text = ETF_DAILY.replace("2024-01-03,510300.SH,110,3.6", "2024-01-03,510300.SH," +
+                             (f"{bad},3.6" if col == "shares" else f"110,{bad}"))
+    msgs = problems(write(tmp_path, etf_daily=text))
+    assert any(f"etf_daily.csv row 4 column `{col}`" in m and "must be > 0" in m for m in msgs)
+
+
+def test_unsorted_dates(tmp_path):
+    lines = ETF_DAILY.strip().split("\n")
+    text = "\n".join([lines[0], lines[3], lines[2], lines[1], lines[4]]) + "\n"
+    msgs = problems(write(tmp_path, etf_daily=text))
+    assert any("2024-01-02 comes after 2024-01-03" in m and "510300.SH" in m and "sort" in m for m in msgs)
+
+
+def test_weights_must_sum_to_one(tmp_path):
+    msgs = problems(write(tmp_path, index_weights=WEIGHTS.replace("0.4", "0.3")))
+    assert msgs == ["index_weights.csv: weights of 000300.SH on 2023-12-29 sum to 0.900000, not 1 (tolerance 0.001)"]
+    # within 1e-3 is accepted (the real CSI 300 weights sum to 0.9993-1.0006)
+    load_market(write(tmp_path / "ok", index_weights=WEIGHTS.replace("0.4", "0.4008")))
+
+
+def test_unknown_category(tmp_path):
+    msgs = problems(write(tmp_path, etf_info=ETF_INFO.replace("broad,2012-05-28\n159", "bond,2012-05-28\n159")))
+    assert any("`bond` is not one of broad" in m for m in msgs)
+
+
+def test_several_problems_all_reported(tmp_path):
+    text = ETF_DAILY.replace("100,3.5", "x,3.5").replace("55,3.7", "55,-1")
+    msgs = problems(write(tmp_path, etf_daily=text))
+    assert len(msgs) == 2
+
+
+def test_requested_table_missing_and_empty_folder(tmp_path):
+    write(tmp_path, etf_info=ETF_INFO)
+    with pytest.raises(DataError, match="etf_daily not found"):
+        load_market(tmp_path, tables=["etf_daily"])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="no canonical tables"):
+        load_market(tmp_path / "empty")
+    with pytest.raises(FileNotFoundError):
+        load_market(tmp_path / "nope")
+
+
+# --------------------------------------------------------------------------- wide form
+def wide_frames():
+    dates = ["2024-01-02", "2024-01-03"]
+    shares = pd.DataFrame({"Date": dates, "510300.SH": [100, 110], "159919.SZ": [50, 55]})
+    nav = pd.DataFrame({"Date": dates, "510300.SH": [3.5, 3.6], "159919.SZ": [3.6, 3.7]})
+    close = pd.DataFrame({"Date": dates, "510300.SH": [3.51, 3.6], "159919.SZ": [3.6, 3.7]})
+    return {"shares": shares, "nav": nav, "close": close}
+
+
+def test_wide_xlsx_one_sheet_per_field_equals_long(tmp_path):
+    with pd.ExcelWriter(tmp_path / "etf_daily.xlsx") as xw:
+        for field, df in wide_frames().items():
+            df.to_excel(xw, sheet_name=field, index=False)
+    wide = load_market(tmp_path).table("etf_daily")
+    long = load_market(write(tmp_path / "long", etf_daily=ETF_DAILY)).table("etf_daily")
+    pd.testing.assert_frame_equal(wide, long, check_dtype=False)
+
+
+def test_wide_csv_per_field_with_wind_header_rows(tmp_path):
+    for field, df in wide_frames().items():
+        # a Wind export: a name row under the codes, which is not a date and must be skipped
+        names = pd.DataFrame([["名称", "沪深300ETF", "嘉实300"]], columns=df.columns)
+        pd.concat([names, df]).to_csv(tmp_path / f"etf_daily.{field}.csv", index=False)
+    df = load_market(tmp_path).table("etf_daily")
+    assert len(df) == 4 and df["split_ratio"].eq(1).all()
+    assert df.loc[(df.etf == "159919.SZ") & (df.date == "2024-01-03"), "shares"].item() == 55
+
+
+def test_wide_error_names_sheet_and_cell(tmp_path):
+    frames = wide_frames()
+    frames["shares"] = frames["shares"].astype(object)
+    frames["shares"].loc[1, "159919.SZ"] = "n/a"
+    with pd.ExcelWriter(tmp_path / "etf_daily.xlsx") as xw:
+        for field, df in frames.items():
+            df.to_excel(xw, sheet_name=field, index=False)
+    msgs = problems(tmp_path)
+    assert msgs == ["etf_daily.xlsx sheet `shares` cell C3 column `shares`: `n/a` is not a number"]
+
+
+def test_wide_unknown_field_sheet(tmp_path):
+    with pd.ExcelWriter(tmp_path / "etf_daily.xlsx") as xw:
+        wide_frames()["shares"].to_excel(xw, sheet_name="units", index=False)
+    with pytest.raises(DataError, match="`units` is not a column of etf_daily"):
+        load_market(tmp_path)
+
+
+def test_single_workbook_with_long_and_wide_sheets(tmp_path):
+    path = tmp_path / "market.xlsx"
+    with pd.ExcelWriter(path) as xw:
+        pd.read_csv(pd.io.common.StringIO(ETF_INFO)).to_excel(xw, sheet_name="etf_info", index=False)
+        for field, df in wide_frames().items():
+            df.to_excel(xw, sheet_name=f"etf_daily.{field}", index=False)
+    m = load_market(path)
+    assert set(m.tables) == {"etf_info", "etf_daily"}
+    assert m.etf_info.loc["510300.SH", "tracked_index"] == "000300.SH"
+
+
+# --------------------------------------------------------------------------- write / round trip
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "xlsx"])
+def test_write_and_reload_round_trip(tmp_path, fmt):
+    m = load_market(write(tmp_path / "src", etf_daily=ETF_DAILY, etf_info=ETF_INFO, index_weights=WEIGHTS))
+    write_market(m, tmp_path / fmt, fmt=fmt)
+    back = load_market(tmp_path / fmt)
+    for name in m.tables:
+        pd.testing.assert_frame_equal(back.table(name), m.table(name), check_dtype=False)
+
+
+def test_validate_market_in_memory():
+    df = pd.DataFrame({"date": pd.to_datetime(["2024-01-02", "2024-01-02"]), "index": ["X", "X"],
+                       "stock": ["A", "B"], "weight": [0.5, 0.2]})
+    msgs = validate_market(Market({"index_weights": df}))
+    assert msgs and "sum to 0.700000" in msgs[0]
+
+
+# --------------------------------------------------------------------------- real data
+def test_real_canonical_data_loads_as_is(real_market):
+    m = real_market
+    assert set(m.tables) == {"etf_info", "etf_daily", "index_daily", "index_weights", "stock_industry", "industry_daily"}
+    assert m.etfs_tracking("000300.SH") == ["159919.SZ", "510300.SH", "510310.SH", "510330.SH"]
+    assert m.index_close("000300.SH").loc["2021-02-10"] == pytest.approx(5807.7191)
+    assert m.industry_close().shape[1] == 30
+    ed = m.table("etf_daily")
+    assert len(ed) == 13366
+    split = ed.loc[ed.split_ratio != 1, ["date", "etf", "split_ratio"]]
+    assert set(zip(split.date.dt.strftime("%Y-%m-%d"), split.etf)) == {("2019-01-11", "159919.SZ"), ("2024-09-20", "510310.SH")}
+    assert ed["nav"].isna().sum() > 0  # days nothing can price stay empty, not zero
+    w = m.index_weights("000300.SH")
+    assert w.groupby("date")["weight"].sum().between(0.999, 1.001).all()
+    assert m.industry_names.loc["CI005021.WI"] == "银行"
+
+
+# --------------------------------------------------------------------------- CLI
+def test_cli_validate_ok_and_bad(tmp_path, capsys, real_data_dir):
+    assert main(["validate", str(real_data_dir)]) == 0
+    assert "OK, 6 table(s)" in capsys.readouterr().out
+    bad = write(tmp_path, etf_daily=ETF_DAILY.replace("110,3.6", "-110,3.6"))
+    assert main(["validate", str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert "1 problem(s)" in out and "etf_daily.csv row 4 column `shares`: -110 must be > 0" in out
+
+
+def test_cli_help_on_every_command(capsys):
+    from xladdin.cli import build_parser
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    assert "validate" in sub.choices
+    for name, p in sub.choices.items():
+        text = p.format_help()
+        assert name in text and len(text) > 80

@@ -1,0 +1,341 @@
+"""Canonical data layer: load, validate and write the spec's tables.
+
+Inputs, per table (see :mod:`xladdin.schema` for the columns):
+
+* **long form** — ``<table>.csv``, ``<table>.parquet`` or ``<table>.xlsx`` (first sheet), one row per key,
+  with a header row naming the columns;
+* **Wind-style wide form** — ``<table>.xlsx`` with one sheet per field (sheet name = field, e.g.
+  ``shares``, ``nav``): dates down column A, codes across the first row; or one CSV per field named
+  ``<table>.<field>.csv``. Rows whose first cell is not a date (Wind's name/unit rows) are skipped.
+* a single workbook ``market.xlsx`` whose sheets are named ``<table>`` (long) or ``<table>.<field>`` (wide).
+
+Every problem found is reported with the file, the row (or cell) and the column, and what is wrong.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError, ValidationFailed
+from .market import Market
+from .schema import TABLES, WEIGHT_SUM_TOL, TableSpec
+
+#: values of optional columns used when a file leaves the column out entirely
+OPTIONAL_DEFAULTS = {("etf_daily", "split_ratio"): 1.0}
+_MAX_ISSUES_PER_CHECK = 20
+
+
+# ----------------------------------------------------------------------------- raw tables
+@dataclass
+class RawTable:
+    """A table as read, before typing: ``locate(positions)`` names rows/cells for messages."""
+
+    name: str
+    frame: pd.DataFrame
+    file: str
+    locate: Callable[..., str]
+
+
+def _long_locator(file: str) -> Callable[..., str]:
+    return lambda pos, col=None: f"{file} row {pos + 2}"  # +1 for the header, +1 for 1-based lines
+
+
+def _excel_col(n: int) -> str:
+    s = ""
+    n += 1
+    while n:
+        n, r = divmod(n - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def _read_long(path: Path, sheet: str | int = 0) -> pd.DataFrame:
+    if path.suffix == ".csv":
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
+    if path.suffix == ".parquet":
+        return pd.read_parquet(path)
+    return pd.read_excel(path, sheet_name=sheet, dtype=object, keep_default_na=False, na_values=[""])
+
+
+def _wide_to_long(spec: TableSpec, field_frames: dict[str, tuple[pd.DataFrame, str]]) -> RawTable:
+    """Melt Wind-style sheets (dates down, codes across) of one table into long form."""
+    parts, locs = [], []
+    for field_name, (sheet, where) in field_frames.items():
+        if field_name not in spec.value_columns:
+            raise DataError(f"{where}: `{field_name}` is not a column of {spec.name} "
+                            f"(expected one of {', '.join(spec.value_columns)})")
+        first = sheet.iloc[:, 0]
+        dates = _parse_dates(first)
+        keep = dates.notna().to_numpy()
+        codes = [str(c).strip() for c in sheet.columns[1:]]
+        values = sheet.loc[keep].iloc[:, 1:].to_numpy(dtype=object)
+        rows = np.flatnonzero(keep)
+        n_dates, n_codes = values.shape
+        long = pd.DataFrame({
+            spec.wide_date: np.repeat(dates[keep].to_numpy(), n_codes),
+            spec.wide_code: np.tile(np.array(codes, dtype=object), n_dates),
+            field_name: values.reshape(-1),
+        })
+        filled = pd.notna(long[field_name]).to_numpy() & (long[field_name].astype(str).str.strip() != "").to_numpy()
+        cell_row = np.repeat(rows + 2, n_codes)[filled]
+        cell_col = np.tile(np.arange(1, n_codes + 1), n_dates)[filled]
+        parts.append(long.loc[filled].set_index([spec.wide_date, spec.wide_code]))
+        locs.append((field_name, where, cell_row, cell_col, parts[-1].index))
+    wide = pd.concat(parts, axis=1, join="outer").reset_index()
+    keys = pd.MultiIndex.from_arrays([wide[spec.wide_date], wide[spec.wide_code]])
+    file = ", ".join(sorted({w for _, w, *_ in locs}))
+    cells = {f: (w, pd.Series(np.arange(len(idx)), index=idx), r, c) for f, w, r, c, idx in locs}
+
+    def locate(pos: int, col: str | None = None) -> str:
+        # the cell of this key in the field's own sheet, else in any sheet that has it
+        for f in ([col] if col in cells else []) + list(cells):
+            where, lookup, r, c = cells[f]
+            hit = lookup.get(keys[pos])
+            if hit is not None:
+                return f"{where} cell {_excel_col(int(c[hit]))}{int(r[hit])}"
+        return f"{file} entry {pos + 1}"
+
+    return RawTable(spec.name, wide, file, locate)
+
+
+def read_table_files(folder: Path, name: str) -> RawTable | None:
+    """Find and read table ``name`` in ``folder`` (long or wide form); None if absent."""
+    spec = TABLES[name]
+    for ext in (".parquet", ".csv"):
+        p = folder / f"{name}{ext}"
+        if p.is_file():
+            return RawTable(name, _read_long(p), p.name, _long_locator(p.name))
+    wide_csv = sorted(folder.glob(f"{name}.*.csv"))
+    if wide_csv:
+        frames = {p.name[len(name) + 1:-4]: (pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""],
+                                                      encoding="utf-8-sig"), p.name) for p in wide_csv}
+        return _wide_to_long(spec, frames)
+    p = folder / f"{name}.xlsx"
+    if p.is_file():
+        sheets = pd.read_excel(p, sheet_name=None, dtype=object, keep_default_na=False, na_values=[""])
+        first = next(iter(sheets.values()))
+        if set(spec.key) <= {str(c) for c in first.columns}:
+            return RawTable(name, first, p.name, _long_locator(f"{p.name} sheet `{next(iter(sheets))}`"))
+        return _wide_to_long(spec, {s: (df, f"{p.name} sheet `{s}`") for s, df in sheets.items()})
+    return None
+
+
+def read_workbook_tables(path: Path) -> dict[str, RawTable]:
+    """Read every canonical table from one workbook (sheets ``<table>`` or ``<table>.<field>``)."""
+    sheets = pd.read_excel(path, sheet_name=None, dtype=object, keep_default_na=False, na_values=[""])
+    out: dict[str, RawTable] = {}
+    wide: dict[str, dict] = {}
+    for sheet_name, df in sheets.items():
+        table, _, field_name = sheet_name.partition(".")
+        if table not in TABLES:
+            continue
+        if field_name:
+            wide.setdefault(table, {})[field_name] = (df, f"{path.name} sheet `{sheet_name}`")
+        else:
+            out[table] = RawTable(table, df, path.name, _long_locator(f"{path.name} sheet `{sheet_name}`"))
+    for table, frames in wide.items():
+        out[table] = _wide_to_long(TABLES[table], frames)
+    return out
+
+
+# ----------------------------------------------------------------------------- typing + validation
+def _cap(issues: list[str], found: list[str], what: str) -> None:
+    issues.extend(found[:_MAX_ISSUES_PER_CHECK])
+    if len(found) > _MAX_ISSUES_PER_CHECK:
+        issues.append(f"... {len(found) - _MAX_ISSUES_PER_CHECK} more {what}")
+
+
+def coerce_table(raw: RawTable) -> tuple[pd.DataFrame, list[str]]:
+    """Type a raw table (dates, numbers, codes as str) and list what cannot be typed."""
+    spec, df, issues = TABLES[raw.name], raw.frame, []
+    df = df.rename(columns=lambda c: str(c).strip())
+    missing = [c for c in spec.columns if c not in df.columns and c not in spec.optional]
+    if missing:
+        return df, [f"column `{c}` missing in {raw.file} (expected columns: {', '.join(spec.columns)})" for c in missing]
+    out = pd.DataFrame(index=df.index)
+    for col in spec.columns:
+        if col not in df.columns:
+            out[col] = OPTIONAL_DEFAULTS.get((spec.name, col), np.nan)
+            continue
+        s = df[col]
+        if col in spec.date_cols:
+            parsed = s if pd.api.types.is_datetime64_any_dtype(s) else _parse_dates(s)
+            bad = parsed.isna() & s.notna()
+            if col in spec.key:
+                bad |= s.isna()
+            _cap(issues, [f"{raw.locate(i, col)} column `{col}`: `{s.iloc[i]}` is not a date (use YYYY-MM-DD)"
+                          for i in np.flatnonzero(bad.to_numpy())], f"bad dates in `{col}`")
+            out[col] = parsed.astype("datetime64[ns]")
+        elif col in spec.numeric:
+            parsed = pd.to_numeric(s, errors="coerce") if s.dtype == object or pd.api.types.is_string_dtype(s) else s
+            parsed = parsed.astype(float)
+            blank = s.isna() | (s.astype(str).str.strip() == "")
+            bad = parsed.isna() & ~blank
+            _cap(issues, [f"{raw.locate(i, col)} column `{col}`: `{s.iloc[i]}` is not a number"
+                          for i in np.flatnonzero(bad.to_numpy())], f"non-numeric values in `{col}`")
+            if col not in spec.optional:
+                _cap(issues, [f"{raw.locate(i, col)} column `{col}`: value is empty"
+                              for i in np.flatnonzero((blank & parsed.isna()).to_numpy())], f"empty `{col}` values")
+            out[col] = parsed
+        else:
+            text = s.astype("str").str.strip()
+            if col in spec.key:
+                empty = (text.isna() | (text == "")).to_numpy()
+                _cap(issues, [f"{raw.locate(i)} column `{col}`: empty code" for i in np.flatnonzero(empty)],
+                     f"empty `{col}` values")
+            out[col] = text
+    return out, issues
+
+
+def _parse_dates(s: pd.Series) -> pd.Series:
+    """ISO dates fast; anything else (2020/1/2, Excel serial datetimes) through pandas' mixed parser."""
+    parsed = pd.to_datetime(s, errors="coerce", format="ISO8601")
+    retry = parsed.isna() & s.notna()
+    if retry.any():
+        parsed = parsed.astype("datetime64[ns]")
+        parsed[retry] = pd.to_datetime(s[retry], errors="coerce", format="mixed")
+    return parsed
+
+
+def check_table(name: str, df: pd.DataFrame, locate: Callable[..., str], file: str) -> list[str]:
+    """Content checks on a typed table: positive values, duplicate keys, date order, weight sums."""
+    spec, issues = TABLES[name], []
+    for col in spec.positive:
+        vals = df[col].to_numpy(dtype=float)
+        bad = np.flatnonzero(~np.isnan(vals) & (vals <= 0))
+        _cap(issues, [f"{locate(i, col)} column `{col}`: {vals[i]:g} must be > 0" for i in bad], f"non-positive `{col}`")
+    if name == "etf_info" and "category" in df:
+        from .schema import ETF_CATEGORIES
+        bad = np.flatnonzero(~df["category"].isin(ETF_CATEGORIES).to_numpy())
+        _cap(issues, [f"{locate(i)} column `category`: `{df['category'].iloc[i]}` is not one of "
+                      f"{', '.join(ETF_CATEGORIES)}" for i in bad], "bad categories")
+    key = list(spec.key)
+    dup = df.duplicated(key, keep=False).to_numpy()
+    if dup.any():
+        groups: dict = {}
+        for i in np.flatnonzero(dup):
+            k = tuple(_fmt(df[c].iloc[i]) for c in key)
+            groups.setdefault(k, []).append(i)
+        _cap(issues, [f"{file}: duplicate key ({', '.join(k)}) in {', '.join(locate(i) for i in rows[:3])}"
+                      for k, rows in groups.items()], "duplicate keys")
+    if spec.sorted_by:
+        entity = [c for c in key if c != spec.sorted_by]
+        order = np.lexsort([np.arange(len(df))] + [df[c].to_numpy() for c in reversed(entity)]) if entity else np.arange(len(df))
+        d = df[spec.sorted_by].to_numpy()[order]
+        same = np.ones(len(order), bool)
+        for c in entity:
+            v = df[c].to_numpy()[order]
+            same[1:] &= v[1:] == v[:-1]
+        same[0] = False
+        back = np.flatnonzero(same[1:] & (d[1:] < d[:-1])) + 1
+        _cap(issues, [f"{locate(order[i])}: {spec.sorted_by} {_fmt(d[i])} comes after {_fmt(d[i - 1])} "
+                      f"({locate(order[i - 1])}) for {', '.join(_fmt(df[c].iloc[order[i]]) for c in entity)}; "
+                      f"sort each series by {spec.sorted_by}" for i in back], "unsorted dates")
+    if name == "index_weights":
+        sums = df.groupby(["index", "date"])["weight"].sum()
+        off = sums[(sums - 1).abs() > WEIGHT_SUM_TOL]
+        _cap(issues, [f"{file}: weights of {idx} on {_fmt(dt)} sum to {s:.6f}, not 1 (tolerance {WEIGHT_SUM_TOL:g})"
+                      for (idx, dt), s in off.items()], "weight sums off")
+        neg = np.flatnonzero(df["weight"].to_numpy() < 0)
+        _cap(issues, [f"{locate(i)} column `weight`: {df['weight'].iloc[i]:g} is negative" for i in neg], "negative weights")
+    return issues
+
+
+def _fmt(v) -> str:
+    if isinstance(v, (pd.Timestamp, np.datetime64)):
+        return str(pd.Timestamp(v).date())
+    return str(v)
+
+
+def _finish(name: str, df: pd.DataFrame) -> pd.DataFrame:
+    spec = TABLES[name]
+    order = [spec.sorted_by] + [c for c in spec.key if c != spec.sorted_by] if spec.sorted_by else list(spec.key)
+    return df.sort_values(order, kind="stable").reset_index(drop=True)[list(spec.columns)]
+
+
+# ----------------------------------------------------------------------------- public API
+def load_market(path: str | Path, tables: Iterable[str] | None = None, validate: bool = True) -> Market:
+    """Load canonical tables from a folder (or one workbook) into a :class:`Market`.
+
+    Parameters
+    ----------
+    path : folder holding ``<table>.csv`` / ``.parquet`` / ``.xlsx`` (long or wide form), or an ``.xlsx``
+        workbook with one sheet per table (``<table>``) or per field (``<table>.<field>``).
+    tables : names to load (default: every table present). A requested table that is missing raises.
+    validate : check every table (see :func:`check_table`); problems raise :class:`ValidationFailed`
+        listing each with file, row and column.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"data path {path} does not exist")
+    wanted = list(tables) if tables is not None else list(TABLES)
+    unknown = [t for t in wanted if t not in TABLES]
+    if unknown:
+        raise DataError(f"unknown table(s) {', '.join(unknown)}; known: {', '.join(TABLES)}")
+    if path.is_dir():
+        raws = {t: r for t in wanted if (r := read_table_files(path, t)) is not None}
+    else:
+        raws = {t: r for t, r in read_workbook_tables(path).items() if t in wanted}
+    if tables is not None:
+        absent = [t for t in wanted if t not in raws]
+        if absent:
+            raise DataError(f"{path}: table(s) {', '.join(absent)} not found (expected e.g. {absent[0]}.csv)")
+    if not raws:
+        raise DataError(f"{path}: no canonical tables found (expected files like etf_daily.csv; known tables: "
+                        f"{', '.join(TABLES)})")
+    out, issues = {}, []
+    for name, raw in raws.items():
+        df, problems = coerce_table(raw)
+        issues += problems
+        if problems and any("missing in" in p for p in problems):
+            continue
+        if validate:
+            issues += check_table(name, df, raw.locate, raw.file)
+        out[name] = _finish(name, df)
+    if issues:
+        raise ValidationFailed(issues)
+    return Market(out, source=str(path))
+
+
+def validate_market(market: Market) -> list[str]:
+    """Problems in an in-memory market (same checks as loading), as messages; empty when clean."""
+    issues = []
+    for name, df in market.tables.items():
+        if df is None:
+            continue
+        spec = TABLES[name]
+        missing = [c for c in spec.columns if c not in df.columns]
+        if missing:
+            issues += [f"column `{c}` missing in {name}" for c in missing]
+            continue
+        issues += check_table(name, df.reset_index(drop=True), lambda i, col=None, n=name: f"{n} row {i + 1}", name)
+    return issues
+
+
+def write_market(market: Market, folder: str | Path, fmt: str = "csv") -> list[Path]:
+    """Write every table of ``market`` to ``folder`` as ``<table>.csv`` (or ``.parquet`` / one ``.xlsx`` each)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    if fmt not in ("csv", "parquet", "xlsx"):
+        raise ValueError(f"format `{fmt}` not supported; use csv, parquet or xlsx")
+    written = []
+    for name, df in market.tables.items():
+        if df is None:
+            continue
+        p = folder / f"{name}.{fmt}"
+        out = df.copy()
+        for c in TABLES[name].date_cols:
+            if c in out and fmt == "csv":
+                out[c] = out[c].dt.strftime("%Y-%m-%d")
+        if fmt == "csv":
+            out.to_csv(p, index=False, float_format="%.10g")
+        elif fmt == "parquet":
+            out.to_parquet(p, index=False)
+        else:
+            out.to_excel(p, index=False, sheet_name=name)
+        written.append(p)
+    return written
