@@ -1,0 +1,253 @@
+"""ETF flow / index return correlation as a top-risk signal (spec M2) and its event study (M3).
+
+Series are indexed by date (trading days, ascending). Pure functions: pandas in, pandas out.
+"""
+from __future__ import annotations
+
+from typing import Literal, Sequence
+
+import numpy as np
+import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .flows import MissingNav, SplitDay, index_flow
+from .market import Market
+
+EventMode = Literal["every", "first"]
+DEFAULT_THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
+DEFAULT_HORIZONS = (5, 10, 15, 20, 25, 30)
+GRID_COLUMNS = ["threshold", "horizon", "events", "p_down", "mean_return", "base_p_down", "base_mean_return"]
+
+
+def _check_series(s: pd.Series, name: str) -> None:
+    if not isinstance(s, pd.Series):
+        raise TypeError(f"`{name}` must be a Series indexed by date, got {type(s).__name__}")
+    if not s.index.is_unique:
+        raise ValueError(f"`{name}` has duplicated dates; keep one value per date")
+
+
+def rolling_correlation(flow: pd.Series, returns: pd.Series, window: int = 20) -> pd.Series:
+    """Rolling Pearson correlation of a daily flow with a daily return (spec M2).
+
+    Parameters
+    ----------
+    flow : Series
+        Aggregate ETF flow (yuan), index = date.
+    returns : Series
+        Daily return of the tracked index, index = date.
+    window : int
+        Number of observations per window (default 20 trading days), >= 3.
+
+    Returns
+    -------
+    Series
+        ``corr`` indexed by the common dates where both inputs are valid (sorted); NaN for the
+        first ``window - 1`` of them and for a window in which either input is constant.
+
+    Notes
+    -----
+    The two series are first aligned on the dates where both are non-missing, so a window is
+    always ``window`` valid pairs (a day with no flow is dropped, not bridged with 0). For the
+    window ending at t: ``rho_t = sum (x - xbar)(y - ybar) / sqrt(sum (x - xbar)^2 sum (y - ybar)^2)``,
+    computed per window on demeaned values (no running sums, so no cancellation with flows of
+    order 1e10 yuan); equal to ``scipy.stats.pearsonr`` on each window.
+    """
+    _check_series(flow, "flow")
+    _check_series(returns, "returns")
+    if int(window) != window or window < 3:
+        raise ValueError(f"window must be an integer >= 3, got {window!r}")
+    window = int(window)
+    both = pd.concat([flow.astype(float).rename("x"), returns.astype(float).rename("y")], axis=1,
+                     join="inner").dropna().sort_index()
+    out = pd.Series(np.nan, index=both.index, name="corr")
+    n = len(both)
+    if n < window:
+        return out
+    xw = sliding_window_view(both["x"].to_numpy(), window)
+    yw = sliding_window_view(both["y"].to_numpy(), window)
+    xd = xw - xw.mean(axis=1, keepdims=True)
+    yd = yw - yw.mean(axis=1, keepdims=True)
+    sxy = (xd * yd).sum(axis=1)
+    sxx = (xd * xd).sum(axis=1)
+    syy = (yd * yd).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = sxy / np.sqrt(sxx * syy)
+    # a constant window has no defined correlation; tiny spread from rounding counts as constant
+    scale_x = np.abs(xw).max(axis=1)
+    scale_y = np.abs(yw).max(axis=1)
+    flat = (sxx <= (1e-12 * scale_x) ** 2 * window) | (syy <= (1e-12 * scale_y) ** 2 * window)
+    rho = np.where(flat, np.nan, np.clip(rho, -1.0, 1.0))
+    out.iloc[window - 1:] = rho
+    return out
+
+
+def top_signal(corr: pd.Series, threshold: float = 0.5) -> pd.Series:
+    """Top-risk signal: 1 where the rolling correlation exceeds ``threshold`` (spec M2).
+
+    Returns
+    -------
+    Series
+        Float 1.0 / 0.0 indexed like ``corr``; NaN where ``corr`` is NaN (no signal can be read).
+
+    Notes
+    -----
+    ``signal_t = 1{corr_t > threshold}`` (strict inequality).
+    """
+    _check_series(corr, "corr")
+    sig = (corr > threshold).astype(float).where(corr.notna())
+    sig.name = "signal"
+    return sig
+
+
+def forward_returns(close: pd.Series, horizons: Sequence[int] = DEFAULT_HORIZONS) -> pd.DataFrame:
+    """Forward returns ``close_{t+h} / close_t - 1`` over trading days (rows of ``close``).
+
+    Returns
+    -------
+    DataFrame
+        index = date (as ``close``), columns = horizon; NaN where t+h runs past the last row.
+    """
+    _check_series(close, "close")
+    c = close.astype(float).sort_index()
+    if (c <= 0).any():
+        raise ValueError("close must be > 0")
+    out = pd.DataFrame({int(h): c.shift(-int(h)) / c - 1.0 for h in horizons}, index=c.index)
+    out.columns.name = "horizon"
+    return out
+
+
+def event_days(corr: pd.Series, threshold: float, mode: EventMode = "every") -> pd.Series:
+    """Boolean Series (index of ``corr``): the event days of threshold ``threshold`` (M3).
+
+    ``"every"``: every day with ``corr_t > threshold``. ``"first"``: only a day where the
+    correlation crosses above the threshold, i.e. ``corr_t > threshold`` and the previous valid
+    reading was ``<= threshold`` (the first valid reading counts when it is above).
+    """
+    if mode not in ("every", "first"):
+        raise ValueError(f"mode must be 'every' or 'first', got {mode!r}")
+    valid = corr.dropna()
+    above = valid > threshold
+    if mode == "first":
+        above = above & ~above.shift(1, fill_value=False)
+    return above.reindex(corr.index, fill_value=False).astype(bool)
+
+
+def event_study(corr: pd.Series, close: pd.Series, thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+                horizons: Sequence[int] = DEFAULT_HORIZONS, mode: EventMode = "every") -> pd.DataFrame:
+    """Down probability and mean forward return after high-correlation days (spec M3).
+
+    Parameters
+    ----------
+    corr : Series
+        Rolling correlation (:func:`rolling_correlation`), index = date. Its non-NaN dates are the
+        study sample.
+    close : Series
+        Index close, index = date (trading days). Forward returns are taken over its rows, so
+        pass it cut at the study's end date: nothing after its last row is used.
+    thresholds : sequence of float
+        Correlation thresholds theta (event: ``corr_t > theta``).
+    horizons : sequence of int
+        Forward horizons h in trading days.
+    mode : {"every", "first"}
+        ``"every"`` (default): every qualifying day is an event (overlapping windows).
+        ``"first"``: only first crossings above theta (see :func:`event_days`).
+
+    Returns
+    -------
+    DataFrame
+        One row per (threshold, horizon), sorted: threshold, horizon, events, p_down,
+        mean_return, base_p_down, base_mean_return. ``p_down``/``mean_return`` are NaN when
+        there is no event.
+
+    Notes
+    -----
+    ``R_{t,h} = close_{t+h} / close_t - 1``; ``p_down = share of events with close_{t+h} < close_t``;
+    ``mean_return = mean R_{t,h}`` over the events. Base rates: the same over every sample day
+    (non-NaN corr) with a valid ``R_{t,h}``. An event whose horizon runs past the last close
+    (or whose date has no close) is excluded from that horizon's count, as are base days.
+    """
+    _check_series(corr, "corr")
+    if mode not in ("every", "first"):
+        raise ValueError(f"mode must be 'every' or 'first', got {mode!r}")
+    thresholds = [float(t) for t in thresholds]
+    horizons = [int(h) for h in horizons]
+    if not thresholds or not horizons:
+        raise ValueError("give at least one threshold and one horizon")
+    if any(h < 1 for h in horizons):
+        raise ValueError("horizons must be >= 1 trading day")
+    fwd = forward_returns(close, horizons).reindex(corr.index)          # dates x horizons
+    sample = corr.notna().to_numpy()
+    r = fwd.to_numpy()
+    valid = np.isfinite(r) & sample[:, None]
+    down = valid & (np.nan_to_num(r, nan=0.0) < 0)
+    r0 = np.where(valid, r, 0.0)
+    ev = np.column_stack([event_days(corr, t, mode).to_numpy() for t in thresholds]).astype(float)  # dates x θ
+    n_ev = ev.T @ valid                     # θ x h
+    n_down = ev.T @ down
+    s_ret = ev.T @ r0
+    n_base = valid.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p_down = np.where(n_ev > 0, n_down / n_ev, np.nan)
+        mean_ret = np.where(n_ev > 0, s_ret / n_ev, np.nan)
+        base_p = np.where(n_base > 0, down.sum(axis=0) / n_base, np.nan)
+        base_m = np.where(n_base > 0, r0.sum(axis=0) / n_base, np.nan)
+    nt, nh = len(thresholds), len(horizons)
+    grid = pd.DataFrame({
+        "threshold": np.repeat(thresholds, nh),
+        "horizon": np.tile(horizons, nt),
+        "events": n_ev.reshape(-1).astype(int),
+        "p_down": p_down.reshape(-1),
+        "mean_return": mean_ret.reshape(-1),
+        "base_p_down": np.tile(base_p, nt),
+        "base_mean_return": np.tile(base_m, nt),
+    })
+    return grid.sort_values(["threshold", "horizon"], kind="stable").reset_index(drop=True)
+
+
+def grid_table(grid: pd.DataFrame, value: str = "p_down") -> pd.DataFrame:
+    """Pivot an :func:`event_study` grid: index = threshold, columns = horizon, values = ``value``."""
+    if value not in grid.columns:
+        raise ValueError(f"column `{value}` not in the grid; choose one of {', '.join(grid.columns)}")
+    return grid.pivot(index="threshold", columns="horizon", values=value)
+
+
+def index_flow_correlation(market: Market, index: str, window: int = 20, start=None, end=None,
+                           threshold: float = 0.5, require_all: bool = False,
+                           missing_nav: MissingNav = "nan", split_day: SplitDay = "zero") -> pd.DataFrame:
+    """Aggregate ETF flow of ``index``, its daily return, rolling correlation and signal (M1-M2).
+
+    Parameters
+    ----------
+    market : Market
+        Needs etf_info, etf_daily and index_daily.
+    index : str
+        Tracked index code, e.g. ``000300.SH``.
+    window, threshold
+        As in :func:`rolling_correlation` and :func:`top_signal`.
+    start, end : date-like, optional
+        Rows returned. Data after ``end`` is never used; data before ``start`` serves as warm-up,
+        so the first returned day already has a full window when history exists.
+    require_all, missing_nav, split_day
+        As in :func:`xladdin.flows.aggregate_flows` / :func:`xladdin.flows.etf_flows`.
+
+    Returns
+    -------
+    DataFrame
+        Columns date, flow (yuan), return, corr, signal; one row per date with both a flow and a
+        return (the correlation's sample).
+    """
+    end_ts = pd.Timestamp(end) if end is not None else None
+    start_ts = pd.Timestamp(start) if start is not None else None
+    if start_ts is not None and end_ts is not None and start_ts > end_ts:
+        raise ValueError(f"start {start_ts:%Y-%m-%d} is after end {end_ts:%Y-%m-%d}")
+    m = market.subset(None, end_ts) if end_ts is not None else market
+    flow = index_flow(m, index, require_all=require_all, missing_nav=missing_nav, split_day=split_day)
+    ret = m.index_close(index).astype(float).pct_change()
+    ret.name = "return"
+    corr = rolling_correlation(flow, ret, window)
+    df = pd.DataFrame({"flow": flow.reindex(corr.index), "return": ret.reindex(corr.index), "corr": corr,
+                       "signal": top_signal(corr, threshold)})
+    if start_ts is not None:
+        df = df.loc[df.index >= start_ts]
+    df.index.name = "date"
+    return df.reset_index()
