@@ -1,15 +1,27 @@
 #!/usr/bin/env bash
-# Create .venv and install xladdin with its test extras. Idempotent; safe on a fresh Debian machine
-# with only Python 3 (>= 3.10). Set XLADDIN_NO_APT=1 to skip the Debian packages.
+# Create .venv and install xladdin with its test extras (idempotent).
+# Works on a fresh Debian machine with only Python 3 (>= 3.10): installs python3-venv via apt-get
+# when the interpreter cannot create a virtual environment. Uses uv (installed into the venv from
+# PyPI) for a fast install, pip otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
-export UV_PYTHON_DOWNLOADS=never
+export UV_PYTHON_DOWNLOADS=never PIP_DISABLE_PIP_VERSION_CHECK=1
 if [ ! -x .venv/bin/python ]; then
-  if ! command -v uv >/dev/null 2>&1 && ! "$PY" -m uv --version >/dev/null 2>&1; then
-    "$PY" -m pip install --quiet --user uv 2>/dev/null || "$PY" -m pip install --quiet uv
+  if ! "$PY" -m venv .venv 2>/dev/null; then
+    rm -rf .venv
+    echo "setup: '$PY -m venv' failed; installing python3-venv with apt-get" >&2
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo -n"
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-venv python3-pip
+    "$PY" -m venv .venv
   fi
-  if command -v uv >/dev/null 2>&1; then uv venv --quiet --python "$PY" .venv; else "$PY" -m uv venv --quiet --python "$PY" .venv; fi
 fi
-UV="uv"; command -v uv >/dev/null 2>&1 || UV="$PY -m uv"
-$UV pip install --quiet --python .venv/bin/python -e ".[test${XLADDIN_EXTRAS:+,$XLADDIN_EXTRAS}]"
+if [ ! -x .venv/bin/uv ]; then
+  .venv/bin/python -m pip install --quiet uv || true
+fi
+if [ -x .venv/bin/uv ]; then
+  .venv/bin/uv pip install --quiet --python .venv/bin/python -e ".[test${XLADDIN_EXTRAS:+,$XLADDIN_EXTRAS}]"
+else
+  .venv/bin/python -m pip install --quiet -e ".[test${XLADDIN_EXTRAS:+,$XLADDIN_EXTRAS}]"
+fi
