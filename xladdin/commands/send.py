@@ -1,0 +1,113 @@
+"""``xladdin send REPORT``: mail the weekly report workbook (summary in the body, workbook attached)."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from ..config import DEFAULT_SUBJECT, ConfigError, expand_recipients, get_password, load_config, resolve_smtp_settings
+from ..mail import MailError, build_message, send_message, write_eml
+from ..summary import summary_from_report
+
+DESCRIPTION = """\
+Mail REPORT (an .xlsx written by `xladdin report`). The body (plain text + HTML) summarises the
+week from the workbook's `_summary` sheet; a workbook without one is sent with a short body saying
+so. Settings come from the TOML config (--config, $XLADDIN_CONFIG, ~/.config/xladdin/config.toml);
+flags override it. The password comes from $XLADDIN_SMTP_PASSWORD (or the variable named by
+[smtp] password_env) or the system keyring, never from a flag. `--to @weekly` expands the list
+[recipients] weekly of the config file.
+
+exit status: 0 sent (or written with --dry-run), 1 failed (message on stderr), 2 usage error"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("send", help="mail the weekly report workbook (SMTP, retries, --dry-run)",
+                              description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("report", metavar="REPORT", help="report workbook (.xlsx) to attach")
+    p.add_argument("--to", nargs="+", action="extend", metavar="ADDR",
+                   help="recipients: addresses, 'Name <addr>', comma lists or @list from [recipients]; "
+                        "default [send] to")
+    p.add_argument("--cc", nargs="+", action="extend", metavar="ADDR", help="copy recipients (same forms); default [send] cc")
+    p.add_argument("--from", dest="sender", metavar="ADDR", help="sender; default [smtp] sender, else [smtp] user")
+    p.add_argument("--subject", help=f"subject; default [send] subject or '{DEFAULT_SUBJECT}' ({{asof}} = summary date)")
+    p.add_argument("--config", metavar="FILE", help="TOML config file (default $XLADDIN_CONFIG or ~/.config/xladdin/config.toml)")
+    g = p.add_argument_group("SMTP server (override [smtp])")
+    g.add_argument("--smtp-host", metavar="HOST")
+    g.add_argument("--smtp-port", type=int, metavar="N", help="default 465 (--ssl), 587 (--starttls), 25 (--no-tls)")
+    sec = g.add_mutually_exclusive_group()
+    sec.add_argument("--ssl", dest="security", action="store_const", const="ssl", help="implicit TLS (SMTPS)")
+    sec.add_argument("--starttls", dest="security", action="store_const", const="starttls",
+                     help="plain connect then STARTTLS (the default)")
+    sec.add_argument("--no-tls", dest="security", action="store_const", const="none",
+                     help="no encryption (internal relays only; AUTH refused except on localhost)")
+    g.add_argument("--user", metavar="NAME", help="SMTP AUTH user (password from the environment or keyring)")
+    g.add_argument("--cafile", metavar="PEM", help="CA certificate(s) to trust instead of the system store (self-signed server)")
+    g.add_argument("--timeout", type=float, metavar="S", help="socket timeout in seconds (default 30)")
+    g.add_argument("--retries", type=int, metavar="N", help="retries after a transient failure (default 3)")
+    g.add_argument("--backoff", type=float, metavar="S",
+                   help="first wait before a retry, doubled each time (default 2 s)")
+    p.add_argument("--dry-run", action="store_true", help="do not connect; write the message as .eml instead")
+    p.add_argument("--eml", metavar="FILE",
+                   help="where the .eml goes (default: REPORT with suffix .eml); without --dry-run, also keep a copy")
+    p.add_argument("-v", "--verbose", action="store_true", help="log each attempt on stderr (never the password)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.verbose:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        return _run(args)
+    except (MailError, ConfigError) as exc:
+        print(f"xladdin send: error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
+    report = Path(args.report)
+    if not report.is_file():
+        raise FileNotFoundError(f"report workbook {report} not found")
+    if report.suffix.lower() not in (".xlsx", ".xlsm"):
+        raise ValueError(f"REPORT must be an .xlsx/.xlsm workbook, got {report.name}")
+    cfg = load_config(args.config)
+    settings = resolve_smtp_settings(cfg.smtp, host=args.smtp_host, port=args.smtp_port, security=args.security,
+                                     user=args.user, sender=args.sender, cafile=args.cafile, timeout=args.timeout)
+    to = expand_recipients(args.to if args.to else cfg.send.get("to"), cfg.recipients)
+    cc = expand_recipients(args.cc if args.cc else cfg.send.get("cc"), cfg.recipients)
+    if not to:
+        raise ConfigError("no recipients: give --to ADDR... (or --to @list) or set [send] to in the config file")
+    sender = settings.sender or (settings.user if settings.user and "@" in settings.user else None)
+    if not sender:
+        raise ConfigError("no sender: give --from ADDR or set [smtp] sender in the config file")
+    retries = args.retries if args.retries is not None else cfg.send.get("retries", 3)
+    backoff = args.backoff if args.backoff is not None else cfg.send.get("backoff", 2.0)
+    if retries < 0 or backoff < 0:
+        raise ValueError("--retries and --backoff must be >= 0")
+
+    summary = summary_from_report(report)
+    asof = summary.asof.isoformat() if summary is not None else report.name
+    template = args.subject or cfg.send.get("subject") or DEFAULT_SUBJECT
+    try:
+        subject = template.format(asof=asof)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(f"subject `{template}`: only the placeholder {{asof}} is available ({exc})") from None
+    msg = build_message(report, summary, to=to, cc=cc, sender=sender, subject=subject)
+    if summary is None:
+        print(f"note: {report.name} has no _summary sheet; the mail says so and carries no summary figures",
+              file=sys.stderr)
+
+    recipients = ", ".join(to + cc)
+    if args.dry_run:
+        path = write_eml(msg, args.eml or report.with_suffix(".eml"))
+        where = settings.describe() if settings.host else "no SMTP host configured"
+        print(f"dry run: wrote {path} ({path.stat().st_size:,} bytes); would send '{subject}' to {recipients} "
+              f"via {where}")
+        return 0
+    password = get_password(settings)
+    result = send_message(msg, settings, password, retries=retries, backoff=backoff)
+    if args.eml:
+        write_eml(msg, args.eml)
+    print(f"sent '{subject}' to {len(result.recipients)} recipient(s) ({', '.join(result.recipients)}) via "
+          f"{settings.describe()} in {result.attempts} attempt(s)")
+    return 0
