@@ -1,0 +1,146 @@
+"""``xladdin study <name> ...``: research studies reproduced from the broker reports.
+
+This module holds the command group and one study, ``correlation`` (Huatai, spec M1-M3). Other
+studies join the group without editing this file: a module ``xladdin/commands/<name>.py`` that
+defines ``register_study(sub)`` (``sub`` = the ``study`` group's subparsers; add a parser and
+``set_defaults(func=run)``) is discovered and called. Code outside the package can append such a
+function to :data:`STUDY_HOOKS` before the parser is built.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+from typing import Callable
+
+import pandas as pd
+
+from ..correlation import DEFAULT_HORIZONS, DEFAULT_THRESHOLDS, event_study, grid_table, index_flow_correlation
+from ..flows import MISSING_NAV_POLICIES, SPLIT_DAY_RULES
+from . import _common
+
+#: extra study registrars, each called with the ``study`` subparsers (after the discovered ones)
+STUDY_HOOKS: list[Callable[[argparse._SubParsersAction], None]] = []
+
+CSV_COLUMNS = ["threshold", "horizon", "events", "p_down", "mean_return"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``study`` with its sub-commands: correlation, then every discovered ``register_study``."""
+    p = subparsers.add_parser("study", help="research studies (correlation, ...)",
+                              description="Reproduce a report's study on your data. `xladdin study NAME --help` "
+                                          "for each study's options.")
+    sub = p.add_subparsers(dest="study", metavar="STUDY")
+    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+    register_study(sub)
+    for hook in _discovered_hooks() + STUDY_HOOKS:
+        hook(sub)
+
+
+def _discovered_hooks() -> list[Callable]:
+    """``register_study`` of every other module in :mod:`xladdin.commands` (alphabetical)."""
+    from .. import commands as pkg
+    hooks = []
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
+        if info.name in ("study", "_common") or info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{pkg.__name__}.{info.name}")
+        fn = getattr(module, "register_study", None)
+        if callable(fn):
+            hooks.append(fn)
+    return hooks
+
+
+# ---------------------------------------------------------------------------- study correlation
+def register_study(sub: argparse._SubParsersAction) -> None:
+    """Add ``study correlation`` (M1-M3) to the ``study`` group."""
+    p = sub.add_parser(
+        "correlation", help="ETF flow / index return correlation as a top signal (Huatai, M1-M3)",
+        description="Aggregate the daily net flow of the ETFs tracking --index (M1), correlate it with the index's "
+                    "daily return over a rolling window (M2), and tabulate the down probability and mean forward "
+                    "return after the correlation exceeds each threshold (M3), beside the all-days base rates.")
+    p.add_argument("--index", default="000300.SH", help="tracked index code (default 000300.SH)")
+    _common.add_data_args(p)
+    p.add_argument("--window", type=int, default=20, help="rolling window in trading days (default 20)")
+    p.add_argument("--thresholds", type=float, nargs="+", default=list(DEFAULT_THRESHOLDS), metavar="T",
+                   help="correlation thresholds (default 0.3 0.4 0.5 0.6 0.7)")
+    p.add_argument("--horizons", type=int, nargs="+", default=list(DEFAULT_HORIZONS), metavar="H",
+                   help="forward horizons in trading days (default 5 10 15 20 25 30)")
+    p.add_argument("--mode", choices=["every", "first"], default="every",
+                   help="every qualifying day is an event (default) or first crossings only")
+    p.add_argument("--signal", type=float, default=0.5, metavar="T",
+                   help="threshold of the top signal in the latest readings (default 0.5)")
+    p.add_argument("--require-all", action="store_true",
+                   help="count a day's flow only when every ETF tracking the index has one (default: sum those that do)")
+    p.add_argument("--missing-nav", choices=list(MISSING_NAV_POLICIES), default="nan",
+                   help="missing NAV: leave that ETF's flow NaN (default), use the last NAV, or stop with an error")
+    p.add_argument("--split-day", choices=list(SPLIT_DAY_RULES), default="zero",
+                   help="flow on a split day: 0 (default, the report's rule) or split-adjusted")
+    p.add_argument("--latest", type=int, default=10, metavar="N", help="latest readings to print (default 10)")
+    p.add_argument("--csv", metavar="FILE", help="write the grid (threshold, horizon, events, p_down, mean_return)")
+    p.set_defaults(func=run_correlation)
+
+
+def run_correlation(args: argparse.Namespace) -> int:
+    start, end = _common.parse_date(args.start), _common.parse_date(args.end)
+    # load without cutting: history before --start warms the window up; nothing after --end is used
+    market = _common.load_data(argparse.Namespace(data=args.data),
+                               tables=["etf_info", "etf_daily", "index_daily"] if args.data else None)
+    res = index_flow_correlation(market, args.index, window=args.window, start=start, end=end,
+                                 threshold=args.signal, require_all=args.require_all,
+                                 missing_nav=args.missing_nav, split_day=args.split_day)
+    if res.empty or res["corr"].notna().sum() == 0:
+        raise ValueError(f"no correlation could be computed for {args.index} in the chosen dates: "
+                         f"need at least {args.window} days with both an ETF flow and an index return")
+    corr = res.set_index("date")["corr"]
+    close = market.index_close(args.index)
+    lo = corr.index.min()
+    hi = end if end is not None else close.index.max()
+    close = close.loc[(close.index >= lo) & (close.index <= hi)]
+    grid = event_study(corr, close, args.thresholds, args.horizons, mode=args.mode)
+
+    valid = corr.dropna()
+    n_etf = len(market.etfs_tracking(args.index))
+    print(f"ETF flow / index return correlation: {args.index} ({n_etf} tracking ETFs), window {args.window}, "
+          f"{valid.index.min():%Y-%m-%d} .. {valid.index.max():%Y-%m-%d} ({len(valid)} days), "
+          f"events: {'every qualifying day' if args.mode == 'every' else 'first crossings'}")
+    for value, title, fmt in [("p_down", "Down probability after corr > threshold (%)", "{:.2f}"),
+                              ("mean_return", "Mean forward return (%)", "{:+.2f}"),
+                              ("events", "Events", "{:.0f}")]:
+        table = grid_table(grid, value).astype(float)
+        if value != "events":
+            base = grid.drop_duplicates("horizon").set_index("horizon")[f"base_{value}"]
+            table.loc["all days"] = base
+            table = table * 100
+        else:
+            table.loc["all days"] = [_base_count(corr, close, h) for h in table.columns]
+        table.index = [f"> {t:g}" if not isinstance(t, str) else t for t in table.index]
+        table.columns = [f"{h}d" for h in table.columns]
+        _common.print_table(table, title, floatfmt=fmt)
+
+    latest = res.dropna(subset=["corr"]).tail(max(args.latest, 1)).copy()
+    latest["flow"] = latest["flow"] / 1e8
+    latest["return"] = latest["return"] * 100
+    latest["date"] = latest["date"].dt.strftime("%Y-%m-%d")
+    latest["signal"] = latest["signal"].astype(int)
+    latest = latest.rename(columns={"flow": "flow (1e8 yuan)", "return": "return (%)"}).set_index("date")
+    _common.print_table(latest, f"Latest readings (signal: corr > {args.signal:g})", floatfmt="{:,.4f}")
+    last = valid.iloc[-1]
+    above = valid > args.signal
+    if above.iloc[-1]:
+        since = valid.index[~above].max()
+        first_above = valid.index[valid.index > since].min() if pd.notna(since) else valid.index.min()
+        print(f"\nSignal ON: corr {last:+.3f} > {args.signal:g} on {valid.index[-1]:%Y-%m-%d}, "
+              f"above since {first_above:%Y-%m-%d}")
+    else:
+        print(f"\nSignal off: corr {last:+.3f} <= {args.signal:g} on {valid.index[-1]:%Y-%m-%d}")
+    if args.csv:
+        path = _common.write_csv(grid[CSV_COLUMNS], args.csv)
+        print(f"grid written to {path}")
+    return 0
+
+
+def _base_count(corr: pd.Series, close: pd.Series, h: int) -> int:
+    """Number of sample days (non-NaN corr) with a valid h-day forward return."""
+    fwd = (close.shift(-h) / close - 1).reindex(corr.index)
+    return int((corr.notna() & fwd.notna()).sum())
