@@ -1,0 +1,140 @@
+"""Error handling for the Excel functions: bad input never raises, it returns one short text.
+
+Every UDF is decorated, innermost, with :func:`excel_safe`::
+
+    @xw.func                      # outermost: registers the function (name = Python name)
+    @xw.arg("shares", doc="...")  # argument docs for the function wizard
+    @excel_safe                   # innermost: catches everything, cleans the output
+    def XA_ETF_FLOW(shares, nav, split_ratio=None, header=False):
+        ...
+
+Order matters on Windows: ``xw.func`` reads the signature, the docstring and the type hints of
+the object it receives and stores them in ``__xlfunc__`` on that object, which is the object the
+module must expose. :func:`excel_safe` uses :func:`functools.wraps`, so the wrapper carries the
+original ``__name__``, ``__doc__`` and ``__wrapped__`` (``inspect.signature`` follows it): xlwings
+sees the real argument names and defaults, never ``*args``.
+
+What a cell shows on failure: ``#XA! <what to fix>`` in a single cell, e.g.
+``#XA! shares and nav differ in length (250 vs 249)``. The message of a :class:`ValueError`
+(input problems, raised by :mod:`udfs._convert` and by the core, whose messages already say what to
+fix) is shown as is; any other exception is a bug and shows ``#XA! internal error in <function>:
+<type>: <message>`` so that it can be reported.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import math
+import warnings
+from typing import Any, Callable
+
+import numpy as np
+
+PREFIX = "#XA! "
+MAX_MESSAGE = 250  # Excel shows long texts truncated anyway; keep every message readable in a cell
+
+
+class XAInputError(ValueError):
+    """An Excel argument cannot be used; the message says what to fix (without the prefix)."""
+
+
+def error_cell(message: str) -> list[list[str]]:
+    """The single-cell result ``[["#XA! message"]]``, message flattened to one line and shortened."""
+    text = " ".join(str(message).split()) or "invalid input"
+    if text.startswith(PREFIX.strip()):
+        text = text[len(PREFIX.strip()):].strip()
+    if len(text) > MAX_MESSAGE:
+        text = text[: MAX_MESSAGE - 3] + "..."
+    return [[PREFIX + text]]
+
+
+def _message(func_name: str, exc: BaseException) -> str:
+    if isinstance(exc, ValueError):  # XAInputError, DataError and the core's ValueErrors
+        return str(exc) or f"invalid input to {func_name}"
+    if isinstance(exc, KeyError):  # MissingTableError and friends: str() without quotes
+        return str(exc.args[0]) if exc.args else f"missing key in {func_name}"
+    if isinstance(exc, MemoryError):
+        return f"input too large for {func_name}; use fewer rows or columns"
+    if isinstance(exc, TypeError) and "positional argument" in str(exc):
+        return f"wrong number of arguments to {func_name}: {exc}"
+    return f"internal error in {func_name}: {type(exc).__name__}: {exc}"
+
+
+_SCALARS = (str, bool, int, float, dt.datetime, dt.date, dt.time)
+
+
+def _clean_scalar(v: Any) -> Any:
+    """A value Excel can show: NaN/inf/NaT/None -> None, numpy scalars -> Python scalars."""
+    if v is None:
+        return None
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, (str, bool, int)):
+        return v
+    if isinstance(v, (np.bool_,)):
+        return bool(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.floating):
+        f = float(v)
+        return f if math.isfinite(f) else None
+    if isinstance(v, np.datetime64):
+        if np.isnat(v):
+            return None
+        import pandas as pd
+        return pd.Timestamp(v).to_pydatetime()
+    if isinstance(v, dt.datetime):  # includes pandas.Timestamp (NaT is not a datetime instance)
+        try:
+            return v.to_pydatetime() if hasattr(v, "to_pydatetime") else v
+        except ValueError:
+            return None
+    if isinstance(v, _SCALARS):
+        return v
+    try:  # pandas NaT / NA and anything else float-like
+        import pandas as pd
+        if pd.isna(v):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(v)
+
+
+def clean_output(out: Any) -> list[list[Any]]:
+    """Make ``out`` a rectangular list of rows of Excel scalars (short rows padded with None)."""
+    if not isinstance(out, list):
+        out = [[out]]
+    rows = []
+    for row in out:
+        if not isinstance(row, (list, tuple)):
+            row = [row]
+        rows.append([_clean_scalar(v) for v in row])
+    if not rows:
+        return [[None]]
+    width = max(len(r) for r in rows) or 1
+    for r in rows:
+        if len(r) < width:
+            r.extend([None] * (width - len(r)))
+    return rows
+
+
+def excel_safe(func: Callable[..., Any]) -> Callable[..., list[list[Any]]]:
+    """Decorator: run ``func``; on any exception return ``[["#XA! <short message>"]]``.
+
+    The result is always a rectangular list of rows of str / float / int / bool / datetime /
+    None (NaN, inf and NaT become None, which xlwings writes as an empty cell). numpy warnings are
+    silenced inside the call (an all-blank window is not worth a log line).
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> list[list[Any]]:
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                out = func(*args, **kwargs)
+            return clean_output(out)
+        except RecursionError:
+            return error_cell(f"input nested too deeply for {func.__name__}; pass a cell range")
+        except Exception as exc:  # noqa: BLE001 - the point of the decorator
+            return error_cell(_message(func.__name__, exc))
+
+    return wrapper
