@@ -170,3 +170,16 @@ def test_real_data_end_is_respected(real_market):
     res = index_flow_correlation(real_market, "000300.SH", start="2016-01-01", end="2021-06-30")
     assert res["date"].min() >= pd.Timestamp("2016-01-01") and res["date"].max() == pd.Timestamp("2021-06-30")
     assert res["corr"].iloc[0] == res["corr"].iloc[0]       # warm-up from 2015 data: no NaN on day 1
+
+
+def test_real_data_grid_2016_2021(real_market):
+    """Regression pin of the README's real-data grid (default flow rules, every-day events)."""
+    res = index_flow_correlation(real_market, "000300.SH", start="2016-01-01", end="2021-06-30").set_index("date")
+    close = real_market.index_close("000300.SH").loc["2016-01-01":"2021-06-30"]
+    g = event_study(res["corr"], close).set_index(["threshold", "horizon"])
+    row = g.loc[(0.5, 20)]
+    assert row["events"] == 113 and row["p_down"] == pytest.approx(76 / 113)
+    assert row["mean_return"] == pytest.approx(-0.01553, abs=5e-5)
+    assert row["p_down"] > row["base_p_down"] + 0.2            # the signal's edge over all days
+    first = event_study(res["corr"], close, mode="first").set_index(["threshold", "horizon"])
+    assert first.loc[(0.5, 20), "events"] == 18
