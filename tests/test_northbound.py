@@ -1,0 +1,318 @@
+"""M11: northbound ETF rotation (factors, composite, rank IC, groups, backtest, ranking table)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import spearmanr
+
+from xladdin.market import Market
+from xladdin.northbound import (adjusted_nav, composite_score, factor_marks, forward_returns, group_returns,
+                                holdings_staleness, ic_summary, northbound_etf_factors, northbound_rotation,
+                                rank_ic, ranking_table, rebalance_backtest, select_universe, top_n_weights)
+
+
+# ------------------------------------------------------------------------------------------ builders
+def make_market(seed: int = 0, start: str = "2022-01-03", end: str = "2025-03-31",
+                quarterly_after: str | None = "2024-08-16") -> Market:
+    """6 ETFs on 4 indices of 5 stocks; northbound daily then quarterly after ``quarterly_after``."""
+    rng = np.random.default_rng(seed)
+    days = pd.bdate_range(start, end)
+    etfs = [f"51000{i}.SH" for i in range(6)]
+    idx = ["IDX1.SH", "IDX1.SH", "IDX2.SH", "IDX3.SH", "IDX4.SH", "IDX4.SH"]
+    info = pd.DataFrame({"etf": etfs, "name": [f"ETF{i}" for i in range(6)], "tracked_index": idx,
+                         "category": ["broad", "broad", "sector_theme", "sector_theme", "strategy_style", "other"],
+                         "list_date": pd.NaT})
+    stocks = [f"{600000 + i}.SH" for i in range(12)]
+    me = pd.Series(days, index=days).groupby(days.to_period("M")).max().to_numpy()
+    rows = []
+    for k, ix in enumerate(sorted(set(idx))):
+        cons = stocks[k * 2:k * 2 + 5]
+        for d in me:
+            w = rng.uniform(0.5, 1.5, len(cons))
+            rows += [(d, ix, s, x) for s, x in zip(cons, w / w.sum())]
+    weights = pd.DataFrame(rows, columns=["date", "index", "stock", "weight"])
+    fr = np.clip(0.05 + np.cumsum(rng.normal(0, 0.002, (len(days), len(stocks))), axis=0), 0, None)
+    frdf = pd.DataFrame(fr, index=days, columns=stocks)
+    if quarterly_after is not None:
+        cut = pd.Timestamp(quarterly_after)
+        qe = pd.DatetimeIndex([d for d in pd.Series(days, index=days).groupby(days.to_period("Q")).max() if d > cut])
+        frdf = frdf.loc[days[days <= cut].union(qe)]
+    nb = frdf.stack().rename("float_ratio").reset_index()
+    nb.columns = ["date", "stock", "float_ratio"]
+    nb["shares_held"] = nb["float_ratio"] * 1e8
+    nb["held_value"] = nb["shares_held"] * 10
+    navdf = pd.DataFrame(np.cumprod(1 + rng.normal(0.0003, 0.012, (len(days), 6)), axis=0), index=days, columns=etfs)
+    split = pd.DataFrame(1.0, index=days, columns=etfs)
+    split.loc[days[300], etfs[2]] = 2.0
+    navdf.loc[days[300]:, etfs[2]] /= 2.0
+    shares = pd.DataFrame(rng.uniform(1e8, 2e8, (len(days), 6)), index=days, columns=etfs)
+    ed = pd.concat({"shares": shares, "nav": navdf, "close": navdf, "split_ratio": split}, axis=1).stack(future_stack=True)
+    ed = ed.reset_index().rename(columns={"level_0": "date", "level_1": "etf"})
+    ed = ed[["date", "etf", "shares", "nav", "close", "split_ratio"]]
+    return Market({"etf_info": info, "etf_daily": ed, "index_weights": weights, "northbound_holdings": nb},
+                  source="test")
+
+
+def tiny_market() -> Market:
+    """2 ETFs on 2 indices, 3 stocks, 3 month ends: every factor computable by hand."""
+    days = pd.to_datetime(["2023-01-30", "2023-01-31", "2023-02-27", "2023-02-28", "2023-03-30", "2023-03-31"])
+    info = pd.DataFrame({"etf": ["A.SH", "B.SH"], "name": ["Alpha", "Beta"], "tracked_index": ["I1", "I2"],
+                         "category": ["broad", "sector_theme"], "list_date": pd.NaT})
+    w = pd.DataFrame([
+        ("2023-01-31", "I1", "S1", 0.6), ("2023-01-31", "I1", "S2", 0.4),
+        ("2023-01-31", "I2", "S2", 0.5), ("2023-01-31", "I2", "S3", 0.5),
+        # I1 re-weighted at the end of February; I2 keeps its January weights (carried forward)
+        ("2023-02-28", "I1", "S1", 0.2), ("2023-02-28", "I1", "S2", 0.8),
+    ], columns=["date", "index", "stock", "weight"])
+    w["date"] = pd.to_datetime(w["date"])
+    nb = pd.DataFrame([
+        ("2023-01-31", "S1", 0.10), ("2023-01-31", "S2", 0.02), ("2023-01-31", "S3", 0.05),
+        ("2023-02-28", "S1", 0.12), ("2023-02-28", "S2", 0.01),  # S3 absent -> 0
+        ("2023-03-31", "S1", 0.11), ("2023-03-31", "S2", 0.03), ("2023-03-31", "S3", 0.04),
+    ], columns=["date", "stock", "float_ratio"])
+    nb["date"] = pd.to_datetime(nb["date"])
+    nav = {"A.SH": [1.0, 1.0, 1.1, 1.2, 1.2, 1.3], "B.SH": [2.0, 2.0, 1.1, 1.0, 1.05, 1.1]}
+    split = {"A.SH": [1.0] * 6, "B.SH": [1.0, 1.0, 2.0, 1.0, 1.0, 1.0]}  # B splits 1:2 on 2023-02-27
+    rows = [(d, e, 1e8, nav[e][i], nav[e][i], split[e][i]) for e in nav for i, d in enumerate(days)]
+    ed = pd.DataFrame(rows, columns=["date", "etf", "shares", "nav", "close", "split_ratio"]).sort_values(["date", "etf"])
+    return Market({"etf_info": info, "etf_daily": ed.reset_index(drop=True), "index_weights": w,
+                   "northbound_holdings": nb}, source="tiny")
+
+
+# ------------------------------------------------------------------------------------------ factors
+def test_factors_by_hand():
+    m = tiny_market()
+    f = northbound_etf_factors(m, ["A.SH", "B.SH"])
+    me = pd.to_datetime(["2023-01-31", "2023-02-28", "2023-03-31"])
+    assert list(f["preference"].index) == list(me)
+    p, c, mo = f["preference"], f["change"], f["momentum"]
+    # January: A = .6*.10+.4*.02, B = .5*.02+.5*.05
+    assert p.loc["2023-01-31", "A.SH"] == pytest.approx(0.068)
+    assert p.loc["2023-01-31", "B.SH"] == pytest.approx(0.035)
+    # February: A uses the new weights .2/.8; B the carried January weights; S3 has no row -> 0
+    assert p.loc["2023-02-28", "A.SH"] == pytest.approx(0.2 * 0.12 + 0.8 * 0.01)
+    assert p.loc["2023-02-28", "B.SH"] == pytest.approx(0.5 * 0.01 + 0.5 * 0.0)
+    # change uses the weights at t on both terms
+    assert c.loc["2023-02-28", "A.SH"] == pytest.approx(0.2 * 0.02 + 0.8 * -0.01)
+    assert c.loc["2023-02-28", "B.SH"] == pytest.approx(0.5 * -0.01 + 0.5 * -0.05)
+    assert c.loc["2023-03-31", "B.SH"] == pytest.approx(0.5 * 0.02 + 0.5 * 0.04)
+    assert np.isnan(c.loc["2023-01-31"]).all()           # no previous month
+    # momentum: A 1.2/1.0-1; B across the split: adjusted 1.0*2 / 2.0 - 1 = 0
+    assert mo.loc["2023-02-28", "A.SH"] == pytest.approx(0.2)
+    assert mo.loc["2023-02-28", "B.SH"] == pytest.approx(1.0 * 2.0 / 2.0 - 1)
+    assert mo.loc["2023-03-31", "B.SH"] == pytest.approx(1.1 / 1.0 - 1)
+    assert f["coverage"].loc["2023-02-28", "B.SH"] == pytest.approx(0.5)  # S3 missing on the holdings date
+
+
+def test_adjusted_nav_split_convention():
+    a = adjusted_nav(tiny_market(), ["B.SH"])["B.SH"]
+    r = a.pct_change()
+    # unit return on the split day = nav_t * split_t / nav_t-1 - 1
+    assert r.loc["2023-02-27"] == pytest.approx(1.1 * 2.0 / 2.0 - 1)
+    with pytest.raises(ValueError, match="price"):
+        adjusted_nav(tiny_market(), price="mid")
+
+
+def test_missing_nav_is_not_replaced_by_close():
+    m = tiny_market()
+    ed = m.table("etf_daily").copy()
+    ed.loc[(ed.etf == "A.SH") & (ed.date == "2023-02-28"), "nav"] = np.nan
+    m2 = Market({**m.tables, "etf_daily": ed})
+    f = northbound_etf_factors(m2, ["A.SH", "B.SH"])
+    assert np.isnan(f["momentum"].loc["2023-02-28", "A.SH"])
+    assert np.isnan(f["momentum"].loc["2023-03-31", "A.SH"])
+    close = northbound_etf_factors(m2, ["A.SH", "B.SH"], price="close")
+    assert close["momentum"].loc["2023-02-28", "A.SH"] == pytest.approx(0.2)
+
+
+# ------------------------------------------------------------------------------------------ staleness
+def test_quarterly_holdings_are_carried_and_flagged():
+    m = make_market()
+    f = northbound_etf_factors(m, ["510000.SH", "510002.SH", "510003.SH"])
+    st = f["staleness"]
+    assert st.loc["2024-07-31", "stale"] == False  # noqa: E712 (numpy bool)
+    assert st.loc["2024-08-30", "holdings_date"] == pd.Timestamp("2024-08-16")
+    assert st.loc["2024-08-30", "stale"] and st.loc["2024-10-31", "stale"] and st.loc["2024-11-29", "stale"]
+    assert not st.loc["2024-12-31", "stale"]
+    assert not st.loc["2024-10-31", "change_valid"] and st.loc["2024-12-31", "change_valid"]
+    # preference on carried holdings exists; change is NaN where no newer holdings
+    assert f["preference"].loc["2024-11-29"].notna().all()
+    assert f["change"].loc["2024-11-29"].isna().all()
+    assert f["change"].loc["2024-12-31"].notna().all()
+    # December's change spans the quarter 2024-09-30 -> 2024-12-31
+    nb = m.table("northbound_holdings")
+    fr = nb.pivot(index="date", columns="stock", values="float_ratio")
+    w = m.index_weights("IDX2.SH")
+    w = w[w.date == w.date[w.date <= "2024-12-31"].max()].set_index("stock")["weight"]
+    want = (w * (fr.loc["2024-12-31", w.index] - fr.loc["2024-09-30", w.index])).sum()
+    assert f["change"].loc["2024-12-31", "510002.SH"] == pytest.approx(want)
+    zero = northbound_etf_factors(m, ["510000.SH", "510002.SH"], stale_change="zero")
+    assert (zero["change"].loc["2024-11-29"] == 0).all()
+
+
+def test_holdings_staleness_by_hand():
+    hd = pd.to_datetime(["2024-08-15", "2024-08-16", "2024-09-30"])
+    me = pd.to_datetime(["2024-07-31", "2024-08-30", "2024-09-30", "2024-10-31"])
+    st = holdings_staleness(hd, me, max_age_days=10)
+    assert st["holdings_date"].isna().iloc[0] and st["stale"].iloc[0]
+    assert st["age_days"].tolist()[1:] == [14, 0, 31]
+    assert st["stale"].tolist() == [True, True, False, True]
+    assert st["change_valid"].tolist() == [False, False, True, False]
+
+
+def test_rotation_never_fails_on_quarterly_holdings():
+    r = northbound_rotation(make_market(quarterly_after="2024-08-16"))
+    assert r.summary["stale_months"] == 5
+    assert any("stale northbound holdings" in n for n in r.notes)
+    # the composite still exists in stale months (preference + momentum)
+    assert r.composite.loc["2024-11-29"].notna().sum() == len(r.universe)
+    assert r.nav.index[-1] == pd.Timestamp("2025-03-31")
+
+
+# ------------------------------------------------------------------------------------------ composite / IC
+def test_composite_by_hand_and_stale_factor_dropped():
+    idx = pd.to_datetime(["2020-01-31", "2020-02-28"])
+    p = pd.DataFrame({"A": [3.0, 1.0], "B": [2.0, 2.0], "C": [1.0, 3.0], "D": [np.nan, 4.0]}, index=idx)
+    c = pd.DataFrame({"A": [1.0, np.nan], "B": [2.0, np.nan], "C": [3.0, np.nan], "D": [4.0, np.nan]}, index=idx)
+    m = pd.DataFrame({"A": [2.0, 4.0], "B": [2.0, 3.0], "C": [1.0, 2.0], "D": [5.0, 1.0]}, index=idx)
+    s = composite_score({"preference": p, "change": c, "momentum": m})
+    # Jan: D lacks preference (others have it) -> NaN; A: p 3/3, c 1/4, m rank(2 of [2,2,1,5]) = 2.5/4
+    assert np.isnan(s.loc["2020-01-31", "D"])
+    assert s.loc["2020-01-31", "A"] == pytest.approx((1.0 + 0.25 + 2.5 / 4) / 3)
+    assert s.loc["2020-01-31", "C"] == pytest.approx((1 / 3 + 0.75 + 0.25) / 3)
+    # Feb: change missing for everyone -> mean of two ranks
+    assert s.loc["2020-02-28", "A"] == pytest.approx((0.25 + 1.0) / 2)
+    assert s.loc["2020-02-28", "D"] == pytest.approx((1.0 + 0.25) / 2)
+
+
+def test_rank_ic_matches_scipy_per_date():
+    rng = np.random.default_rng(3)
+    idx = pd.date_range("2018-01-31", periods=40, freq="ME")
+    cols = [f"E{i:02d}" for i in range(15)]
+    s = pd.DataFrame(rng.normal(size=(40, 15)), index=idx, columns=cols)
+    r = pd.DataFrame(rng.normal(size=(40, 15)) + 0.3 * s.to_numpy(), index=idx, columns=cols)
+    s.iloc[:, 3] = s.iloc[:, 3].round(0)                # ties
+    r = r.mask(rng.random((40, 15)) < 0.15)              # missing returns
+    s = s.mask(rng.random((40, 15)) < 0.1)
+    s.iloc[5, :12] = np.nan                              # too few observations
+    ic = rank_ic(s, r, min_obs=4)
+    for d in idx:
+        ok = s.loc[d].notna() & r.loc[d].notna()
+        if ok.sum() < 4:
+            assert np.isnan(ic.loc[d])
+            continue
+        want = spearmanr(s.loc[d][ok], r.loc[d][ok]).statistic
+        assert ic.loc[d] == pytest.approx(want, abs=1e-12)
+    summ = ic_summary(ic)
+    x = ic.dropna()
+    assert summ["ic_mean"] == pytest.approx(x.mean())
+    assert summ["ic_ir"] == pytest.approx(x.mean() / x.std(ddof=1))
+    assert summ["months"] == len(x)
+
+
+def test_forward_returns_and_group_returns_by_hand():
+    idx = pd.to_datetime(["2020-01-31", "2020-02-28", "2020-03-31"])
+    prices = pd.DataFrame({"A": [1.0, 1.1, 1.21], "B": [1.0, 0.9, 0.9]}, index=idx)
+    fr = forward_returns(prices, idx)
+    assert fr.loc["2020-01-31", "A"] == pytest.approx(0.1) and np.isnan(fr.iloc[-1]).all()
+    scores = pd.DataFrame({"A": [1, 2, 3, 4, 5, 6]}, dtype=float).T
+    scores.columns = list("abcdef")
+    scores.index = idx[:1]
+    rets = pd.DataFrame([[0.01, 0.02, 0.03, 0.04, 0.05, 0.06]], index=idx[:1], columns=list("abcdef"))
+    g = group_returns(scores, rets, groups=3)
+    assert g.loc[idx[0], 1] == pytest.approx(0.015) and g.loc[idx[0], 3] == pytest.approx(0.055)
+    assert g.loc[idx[0], "long_short"] == pytest.approx(0.04)
+
+
+# ------------------------------------------------------------------------------------------ backtest
+def test_top_n_weights_ties_by_code():
+    s = pd.DataFrame([[1.0, 2.0, 2.0, 0.5], [np.nan] * 4], columns=["D", "C", "B", "A"],
+                     index=pd.to_datetime(["2020-01-31", "2020-02-28"]))
+    w = top_n_weights(s, 2)
+    assert w.iloc[0].to_dict() == {"D": 0.0, "C": 0.5, "B": 0.5, "A": 0.0}
+    w1 = top_n_weights(s, 1)
+    assert w1.iloc[0]["B"] == 1.0                            # B before C on a tie
+    assert w.iloc[1].isna().all()
+
+
+def test_rebalance_backtest_by_hand():
+    d = pd.to_datetime(["2020-01-30", "2020-01-31", "2020-02-03", "2020-02-28", "2020-03-02"])
+    prices = pd.DataFrame({"A": [1.0, 1.0, 1.1, 1.21, 1.21], "B": [2.0, 2.0, 2.0, 1.0, 1.5]}, index=d)
+    w = pd.DataFrame({"A": [0.5, 0.0], "B": [0.5, 1.0]}, index=pd.to_datetime(["2020-01-31", "2020-02-28"]))
+    out = rebalance_backtest(w, prices, cost=0.01)
+    nav, to = out["nav"], out["turnover"]
+    c0 = 1 - 0.01 * 1.0                                      # initial build from cash
+    assert nav.loc["2020-01-31"] == pytest.approx(c0)
+    assert nav.loc["2020-02-03"] == pytest.approx(c0 * (0.5 * 1.1 + 0.5 * 1.0))
+    v = 0.5 * 1.21 + 0.5 * 0.5                               # value at 02-28 before trading
+    drift_a = 0.5 * 1.21 / v
+    assert to.loc["2020-02-28"] == pytest.approx(2 * drift_a)  # sell all A, buy the same amount of B
+    assert nav.loc["2020-02-28"] == pytest.approx(c0 * v * (1 - 0.01 * 2 * drift_a))
+    assert nav.loc["2020-03-02"] == pytest.approx(c0 * v * (1 - 0.01 * 2 * drift_a) * 1.5)
+    assert to.loc["2020-01-31"] == 1.0
+
+
+def test_rebalance_backtest_keeps_holdings_on_nan_row():
+    d = pd.to_datetime(["2020-01-31", "2020-02-28", "2020-03-31", "2020-04-01"])
+    prices = pd.DataFrame({"A": [1.0, 2.0, 2.0, 3.0], "B": [1.0, 1.0, 1.0, 1.0]}, index=d)
+    w = pd.DataFrame({"A": [0.5, np.nan], "B": [0.5, np.nan]}, index=d[:2])
+    out = rebalance_backtest(w, prices, cost=0.0)
+    assert out["turnover"].iloc[1] == 0.0
+    assert out["nav"].iloc[-1] == pytest.approx(0.5 * 3.0 + 0.5 * 1.0)
+
+
+# ------------------------------------------------------------------------------------------ ranking
+def test_factor_marks_terciles():
+    v = pd.Series([0.1, 0.5, 0.3, np.nan, 0.9, 0.2, 0.7], index=list("abcdefg"))
+    marks = factor_marks(v)
+    # 6 values: f(0.2), a(0.1) bottom two -> O; c, b middle -> ↑; g, e top -> ↑↑
+    assert marks.to_dict() == {"a": "O", "b": "↑", "c": "↑", "d": "", "e": "↑↑", "f": "O", "g": "↑↑"}
+
+
+def test_ranking_table_layout():
+    r = northbound_rotation(make_market())
+    t = r.ranking
+    assert list(t.columns[:5]) == ["code", "name", "preference", "change", "momentum"]
+    assert t["pick"].sum() == 3 and t["pick"].iloc[:3].all()
+    assert t["rank"].iloc[:3].tolist() == [1, 2, 3]
+    assert set(t["preference"]) <= {"↑↑", "↑", "O", ""}
+    assert t["composite"].is_monotonic_decreasing
+    last = r.composite.index[-1]
+    picks = r.composite.loc[last].nlargest(3).index
+    assert set(t.loc[t.pick, "code"]) == set(picks)
+    # the ranking of an earlier date, explicitly
+    t2 = ranking_table(r.factors, r.composite, pd.Series({c: c for c in r.universe}), date="2023-06-30")
+    assert t2["pick"].sum() == 3
+
+
+def test_rotation_summary_consistent():
+    r = northbound_rotation(make_market(quarterly_after=None), groups=3)
+    assert r.summary["stale_months"] == 0
+    assert r.summary["ic_mean"] == pytest.approx(r.ic.mean())
+    assert r.summary["monthly_turnover"] == pytest.approx(r.turnover.iloc[1:].mean())
+    assert "Full period" in r.performance.index
+    # strategy holds exactly three ETFs each month and earns their drifted return
+    assert ((r.weights > 0).sum(axis=1) == 3).all()
+    assert r.summary["strategy_annual_return"] == pytest.approx(r.performance.loc["Full period", "annual_return"])
+    # benchmark: equal weight of the universe
+    assert np.isfinite(r.summary["benchmark_annual_return"])
+    assert list(r.group_returns.columns) == [1, 2, 3, "long_short"]
+
+
+def test_universe_selection():
+    m = make_market()
+    codes, notes = select_universe(m)
+    assert "510005.SH" not in codes                          # category "other"
+    assert codes == ["510000.SH", "510001.SH", "510002.SH", "510003.SH", "510004.SH"]
+    codes, notes = select_universe(m, ["510003.SH", " 510001.SH", "", "510003.SH"])
+    assert codes == ["510001.SH", "510003.SH"] and "duplicate" in notes[0]
+    with pytest.raises(ValueError, match="not in etf_info: 999999.SH"):
+        select_universe(m, ["510001.SH", "999999.SH"])
+    info = m.table("etf_info").copy()
+    info.loc[info.etf == "510001.SH", "tracked_index"] = "NOPE.SH"
+    m2 = Market({**m.tables, "etf_info": info})
+    with pytest.raises(ValueError, match="no index_weights .*510001.SH"):
+        select_universe(m2, ["510001.SH"])
+    codes, notes = select_universe(m2)
+    assert "510001.SH" not in codes and "NOPE.SH" in notes[0]
