@@ -237,6 +237,8 @@ def to_vector(x: Any, name: str, *, min_len: int = 1, dates: bool = False) -> Ve
         out = Vector(vals, title)
     elif dates and n_c == 2:
         offset = 0
+        while len(rows) > 1 and is_missing(rows[-1][0]) and is_missing(rows[-1][1]):
+            rows = rows[:-1]  # trailing blank rows of an oversized range
         if _has_title_row(rows):
             title = str(rows[0][1]).strip() if _is_title(rows[0][1]) else None
             rows, offset = rows[1:], 1
