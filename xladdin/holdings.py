@@ -1,0 +1,432 @@
+"""Penetrating stock-ETF holdings to stocks and industries (spec M6).
+
+Each stock ETF's size (units × unit NAV, yuan) on a holding date is spread over its tracked
+index's constituents with the index's latest weights on or before that date (snapshots carried
+forward, so irregular or missing months are handled), summed over ETFs per stock and per
+industry. The same penetration applied to the daily ETF flows of M1 gives industry net flows.
+
+Universe: *stock* ETFs, i.e. ``etf_info.category`` in ``broad`` / ``sector_theme`` /
+``strategy_style`` (:data:`STOCK_ETF_CATEGORIES`); ``other`` (bond, gold, money-market, cross
+border …) is excluded. ETFs whose tracked index has no weights (yet) on a date cannot be
+penetrated: they are left out and reported by :func:`penetration_coverage`, as is the share of
+index weight whose stock has no industry in ``stock_industry``.
+
+Frames are wide: index = date, columns = industry (or stock, ETF, index). Amounts in yuan.
+The computation is vectorised: ETF sizes are summed per tracked index, then one as-of join of
+(date, index) onto the weight snapshots and one grouped sum; no loop over ETFs or stocks.
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from .calendar import month_ends, week_ends
+from .flows import aggregate_flows, etf_flows
+from .market import Market
+
+__all__ = [
+    "STOCK_ETF_CATEGORIES", "stock_etfs", "holding_dates", "etf_sizes", "index_amounts",
+    "industry_weights", "penetrate", "etf_stock_holdings", "industry_holdings", "holding_level",
+    "holding_change", "industry_flows", "penetration_coverage", "flow_table", "YI",
+]
+
+#: etf_info categories counted as stock ETFs (M6); "other" is excluded
+STOCK_ETF_CATEGORIES = ("broad", "sector_theme", "strategy_style")
+#: 亿元 in yuan
+YI = 1e8
+
+Freq = Literal["D", "W", "M"]
+
+
+# ----------------------------------------------------------------------------- frame-level core
+def holding_dates(dates, freq: Freq = "W") -> pd.DatetimeIndex:
+    """Holding dates among trading ``dates``: every day (``"D"``), each week's last trading day
+    (``"W"``) or each month's (``"M"``); the final, possibly incomplete, period counts."""
+    idx = pd.DatetimeIndex(sorted(pd.DatetimeIndex(dates).unique()))
+    if freq == "D":
+        return pd.DatetimeIndex(idx, name="date")
+    if freq == "W":
+        return week_ends(idx)
+    if freq == "M":
+        return month_ends(idx)
+    raise ValueError(f"freq must be 'D', 'W' or 'M', got {freq!r}")
+
+
+def etf_sizes(shares: pd.DataFrame, nav: pd.DataFrame, dates=None) -> pd.DataFrame:
+    """ETF size = units outstanding × unit NAV (yuan), M6.
+
+    Parameters
+    ----------
+    shares, nav : DataFrame, index = date, columns = ETF (same units on each row).
+    dates : optional holding dates to keep (rows absent from ``shares`` give NaN).
+
+    Returns
+    -------
+    DataFrame, index = date, columns = ETF, yuan; NaN where shares or NAV is missing
+    (not listed yet, or NAV unknown) — never filled.
+    """
+    size = shares.astype(float) * nav.reindex(index=shares.index, columns=shares.columns).astype(float)
+    if dates is not None:
+        size = size.reindex(pd.DatetimeIndex(dates))
+    size.index.name = "date"
+    return size
+
+
+def index_amounts(amounts: pd.DataFrame, tracked_index: pd.Series) -> pd.DataFrame:
+    """Sum per-ETF amounts (sizes or flows) by tracked index.
+
+    Parameters
+    ----------
+    amounts : DataFrame, index = date, columns = ETF, yuan.
+    tracked_index : Series ETF -> tracked index code.
+
+    Returns
+    -------
+    DataFrame, index = date, columns = index code, yuan (NaN where no member ETF has a value).
+    """
+    g = tracked_index.reindex(amounts.columns)
+    g.name = "tracked_index"
+    return aggregate_flows(amounts, g.dropna())
+
+
+def industry_weights(weights: pd.DataFrame, stock_industry: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Industry weights of each index snapshot (M6).
+
+    Parameters
+    ----------
+    weights : DataFrame with columns date, index, stock, weight (canonical ``index_weights``).
+    stock_industry : Series stock -> industry code.
+
+    Returns
+    -------
+    (industry_w, coverage) :
+        ``industry_w`` long DataFrame with columns date, index, industry, weight
+        (Σ of the constituents' weights per industry; stocks without an industry are left out);
+        ``coverage`` DataFrame with columns date, index, weight_total, weight_classified,
+        coverage (= classified / total).
+    """
+    _need(weights, ("date", "index", "stock", "weight"), "index_weights")
+    w = weights[["date", "index", "stock", "weight"]].copy()
+    w["industry"] = w["stock"].map(stock_industry)
+    w["classified"] = w["weight"].where(w["industry"].notna(), 0.0)
+    cov = w.groupby(["date", "index"], sort=True).agg(weight_total=("weight", "sum"),
+                                                       weight_classified=("classified", "sum")).reset_index()
+    cov["coverage"] = cov["weight_classified"] / cov["weight_total"]
+    iw = (w.dropna(subset=["industry"]).groupby(["date", "index", "industry"], sort=True)["weight"].sum()
+          .reset_index())
+    return iw, cov
+
+
+def penetrate(amounts: pd.DataFrame, weights: pd.DataFrame, code: str = "stock",
+              max_age_days: int | None = None) -> pd.DataFrame:
+    """Spread amounts per (date, index) over constituents with as-of weights (M6 core).
+
+    Parameters
+    ----------
+    amounts : DataFrame, index = date, columns = index code, yuan (ETF sizes or flows summed per
+        tracked index, see :func:`index_amounts`).
+    weights : long DataFrame with columns date, index, ``code``, weight: weight snapshots (stock
+        weights, or industry weights from :func:`industry_weights`).
+    code : name of the constituent column of ``weights`` (``"stock"`` or ``"industry"``).
+    max_age_days : optional; a snapshot older than this many calendar days is not used (the amount
+        of that index is then not penetrated on that date). None: carry forward without limit.
+
+    Returns
+    -------
+    DataFrame, index = date (the dates of ``amounts``), columns = ``code`` values (sorted), yuan.
+    A date on which nothing could be penetrated is all-NaN; otherwise missing cells are 0.
+
+    Notes
+    -----
+    ``H_{t,c} = Σ_I A_{t,I} · w_{I,s(I,t),c}`` with ``s(I,t)`` the latest snapshot of index I on or
+    before t. One ``merge_asof`` by index and one grouped sum; no Python loop.
+    """
+    _need(weights, ("date", "index", code, "weight"), "weights")
+    long = amounts.rename_axis(index="date", columns="index").stack().rename("amount").reset_index()
+    long = long[long["amount"].notna()]
+    codes = sorted(weights[code].unique())
+    out_index = pd.DatetimeIndex(amounts.index, name="date")
+    if long.empty or weights.empty:
+        return pd.DataFrame(np.nan, index=out_index, columns=pd.Index(codes, name=code))
+    snaps = weights[["index", "date"]].drop_duplicates().rename(columns={"date": "snapshot"})
+    snaps = snaps.sort_values("snapshot")
+    long["date"] = pd.to_datetime(long["date"]).astype("datetime64[ns]")
+    snaps["snapshot"] = snaps["snapshot"].astype("datetime64[ns]")
+    matched = pd.merge_asof(long.sort_values("date"), snaps, left_on="date", right_on="snapshot",
+                            by="index", direction="backward")
+    if max_age_days is not None:
+        age = (matched["date"] - matched["snapshot"]).dt.days
+        matched = matched[age <= max_age_days]
+    matched = matched.dropna(subset=["snapshot"])
+    w = weights[["date", "index", code, "weight"]].rename(columns={"date": "snapshot"})
+    w["snapshot"] = w["snapshot"].astype("datetime64[ns]")
+    joined = matched.merge(w, on=["index", "snapshot"], how="inner")
+    joined["value"] = joined["amount"] * joined["weight"]
+    wide = joined.pivot_table(index="date", columns=code, values="value", aggfunc="sum")
+    wide = wide.reindex(index=out_index, columns=codes)
+    done = wide.index.isin(pd.DatetimeIndex(matched["date"].unique()))
+    wide.loc[done] = wide.loc[done].fillna(0.0)  # a date with a penetration: a missing code holds 0
+    wide.columns.name = code
+    return wide.astype(float)
+
+
+def _need(df: pd.DataFrame, cols, name: str) -> None:
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise ValueError(f"column(s) {', '.join(missing)} missing in {name}")
+
+
+# ----------------------------------------------------------------------------- market level
+def stock_etfs(market: Market, categories: tuple[str, ...] = STOCK_ETF_CATEGORIES) -> pd.DataFrame:
+    """``etf_info`` rows of the stock ETFs (category in ``categories``), indexed by etf (M6)."""
+    info = market.etf_info
+    for col in ("tracked_index", "category"):
+        if col not in info.columns:
+            raise ValueError(f"column `{col}` missing in etf_info ({market.source})")
+    out = info[info["category"].isin(categories) & info["tracked_index"].notna()]
+    if out.empty:
+        raise ValueError(f"no ETF in etf_info has a category in {categories} and a tracked index ({market.source})")
+    return out
+
+
+def _industry_map(market: Market) -> pd.Series:
+    si = market.stock_industry
+    if "industry" not in si.columns:
+        raise ValueError(f"column `industry` missing in stock_industry ({market.source})")
+    return si["industry"]
+
+
+def _sizes_by_index(market: Market, freq: Freq, categories, start, end) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+    info = stock_etfs(market, categories)
+    present = sorted(set(info.index) & set(market.table("etf_daily")["etf"].unique()))
+    if not present:
+        raise ValueError(f"no stock ETF of etf_info has rows in etf_daily ({market.source})")
+    shares = market.etf_panel("shares", present)
+    nav = market.etf_panel("nav", present)
+    dates = holding_dates(shares.index, freq)
+    dates = _cut(dates, start, end)
+    sizes = etf_sizes(shares, nav, dates)
+    return sizes, index_amounts(sizes, info["tracked_index"]), info["tracked_index"]
+
+
+def _cut(dates: pd.DatetimeIndex, start, end) -> pd.DatetimeIndex:
+    if start is not None:
+        dates = dates[dates >= pd.Timestamp(start)]
+    if end is not None:
+        dates = dates[dates <= pd.Timestamp(end)]
+    return dates
+
+
+def etf_stock_holdings(market: Market, freq: Freq = "W", categories: tuple[str, ...] = STOCK_ETF_CATEGORIES,
+                       start=None, end=None, max_age_days: int | None = None) -> pd.DataFrame:
+    """Yuan held in each stock by all stock ETFs together (M6).
+
+    Parameters
+    ----------
+    market : Market with etf_info, etf_daily, index_weights.
+    freq : ``"W"`` (each week's last trading day), ``"M"`` (month ends) or ``"D"``.
+    categories : etf_info categories counted as stock ETFs.
+    start, end : optional date range of the holding dates.
+    max_age_days : optional limit on the age of the weight snapshot used (see :func:`penetrate`).
+
+    Returns
+    -------
+    DataFrame, index = holding date, columns = stock, yuan.
+    """
+    _, amounts, _ = _sizes_by_index(market, freq, categories, start, end)
+    return penetrate(amounts, market.table("index_weights"), "stock", max_age_days)
+
+
+def industry_holdings(market: Market, freq: Freq = "W", categories: tuple[str, ...] = STOCK_ETF_CATEGORIES,
+                      start=None, end=None, max_age_days: int | None = None) -> pd.DataFrame:
+    """Yuan held in each industry by all stock ETFs (M6).
+
+    Parameters
+    ----------
+    market : Market with etf_info, etf_daily, index_weights, stock_industry.
+    freq, categories, start, end, max_age_days : as in :func:`etf_stock_holdings`.
+
+    Returns
+    -------
+    DataFrame, index = holding date, columns = industry code, yuan.
+
+    Notes
+    -----
+    ``H_{t,j} = Σ_I S_{t,I} · Σ_{i∈j} w_{I,s(I,t),i}`` with ``S_{t,I}`` the summed size
+    (units × NAV) of the stock ETFs tracking index I on t. Constituents without an industry are
+    not allocated (see :func:`penetration_coverage`).
+    """
+    _, amounts, _ = _sizes_by_index(market, freq, categories, start, end)
+    iw, _ = industry_weights(market.table("index_weights"), _industry_map(market))
+    return _all_industries(market, penetrate(amounts, iw, "industry", max_age_days))
+
+
+def _all_industries(market: Market, wide: pd.DataFrame) -> pd.DataFrame:
+    """Every industry of stock_industry as a column: 0 held on a penetrated date, NaN otherwise."""
+    inds = sorted(set(market.industry_names.index) | set(wide.columns))
+    done = wide.notna().any(axis=1)
+    out = wide.reindex(columns=inds)
+    out.loc[done] = out.loc[done].fillna(0.0)
+    out.columns.name = "industry"
+    return out
+
+
+def holding_level(holdings: pd.DataFrame | Market, freq: Freq = "W", **kwargs) -> pd.DataFrame:
+    """Holding level (持仓程度): each industry's share of all stock-ETF industry holdings (M6).
+
+    Parameters
+    ----------
+    holdings : DataFrame from :func:`industry_holdings` (index = date, columns = industry, yuan),
+        or a Market (then :func:`industry_holdings` is computed with ``freq`` and ``kwargs``).
+
+    Returns
+    -------
+    DataFrame, same shape, rows summing to 1 (all-NaN rows where nothing is held).
+
+    Notes
+    -----
+    ``L_{t,j} = H_{t,j} / Σ_k H_{t,k}``.
+    """
+    if isinstance(holdings, Market):
+        holdings = industry_holdings(holdings, freq, **kwargs)
+    total = holdings.sum(axis=1, min_count=1)
+    total = total.where(total > 0)
+    return holdings.div(total, axis=0)
+
+
+def holding_change(level: pd.DataFrame, periods: int = 1) -> pd.DataFrame:
+    """Change of holding level over ``periods`` rows (持仓边际变化, M7): ``L_t − L_{t−periods}``.
+
+    On weekly levels this is the short-term flow factor (短期资金流入流出); on monthly levels the
+    monthly holding change. Index = date, columns = industry; first ``periods`` rows NaN.
+    """
+    return level - level.shift(periods)
+
+
+def _daily_index_flows(market: Market, categories, missing_nav: str) -> pd.DataFrame:
+    info = stock_etfs(market, categories)
+    present = sorted(set(info.index) & set(market.table("etf_daily")["etf"].unique()))
+    shares = market.etf_panel("shares", present)
+    nav = market.etf_panel("nav", present)
+    daily = market.table("etf_daily")
+    ratio = market.etf_panel("split_ratio", present) if "split_ratio" in daily.columns else None
+    flows = etf_flows(shares, nav, ratio, missing_nav=missing_nav)
+    return index_amounts(flows, info["tracked_index"])
+
+
+def industry_flows(market: Market, freq: Freq = "W", categories: tuple[str, ...] = STOCK_ETF_CATEGORIES,
+                   start=None, end=None, max_age_days: int | None = None,
+                   missing_nav: str = "nan") -> pd.DataFrame:
+    """Industry net flow of stock ETFs per period, yuan (M6; the report's 资金流入流出 table in 亿元 = / :data:`YI`).
+
+    Parameters
+    ----------
+    market : Market with etf_info, etf_daily, index_weights, stock_industry.
+    freq : ``"D"`` daily, ``"W"`` summed Monday–Friday (labelled by the week's last trading day),
+        ``"M"`` summed per calendar month (labelled by its last trading day).
+    categories, start, end, max_age_days : as in :func:`industry_holdings` (``start``/``end`` cut
+        the daily flows before summing).
+    missing_nav : policy of :func:`xladdin.flows.etf_flows` for a missing NAV (``"nan"``: the
+        ETF's flow that day is left out).
+
+    Returns
+    -------
+    DataFrame, index = period end date, columns = industry code, yuan.
+
+    Notes
+    -----
+    ``F_{p,j} = Σ_{t∈p} Σ_I flow_{t,I} · W_{I,s(I,t),j}``, where ``flow_{t,I}`` is the M1 flow summed
+    over the stock ETFs tracking I and ``W`` the industry weight of I's latest snapshot.
+    """
+    idx_flows = _daily_index_flows(market, categories, missing_nav)
+    idx_flows = idx_flows.loc[_cut(idx_flows.index, start, end)]
+    iw, _ = industry_weights(market.table("index_weights"), _industry_map(market))
+    daily = _all_industries(market, penetrate(idx_flows, iw, "industry", max_age_days))
+    if freq == "D":
+        return daily
+    ends = holding_dates(daily.index, freq)
+    label = pd.Series(ends, index=ends).reindex(daily.index, method="bfill")
+    out = daily.groupby(label.to_numpy()).sum(min_count=1)
+    out.index = pd.DatetimeIndex(out.index, name="date")
+    return out
+
+
+def penetration_coverage(market: Market, freq: Freq = "W", categories: tuple[str, ...] = STOCK_ETF_CATEGORIES,
+                         start=None, end=None, max_age_days: int | None = None) -> pd.DataFrame:
+    """How much of the stock-ETF size could be penetrated to industries, per holding date (M6).
+
+    Returns
+    -------
+    DataFrame, index = holding date, columns:
+        ``etf_size`` (yuan, all stock ETFs with a size), ``penetrated_size`` (yuan, ETFs whose index
+        had weights), ``size_coverage`` (ratio), ``industry_coverage`` (share of the penetrated
+        yuan whose stock has an industry), ``weight_age_days`` (largest age of a snapshot used),
+        ``etfs_without_weights`` (ETF codes with a size but no usable weights, comma-separated).
+    """
+    sizes, amounts, tracked = _sizes_by_index(market, freq, categories, start, end)
+    weights = market.table("index_weights")
+    _, cov = industry_weights(weights, _industry_map(market))
+    long = amounts.rename_axis(index="date", columns="index").stack().rename("amount").reset_index()
+    long = long[long["amount"].notna()].sort_values("date")
+    long["date"] = long["date"].astype("datetime64[ns]")
+    c = cov.rename(columns={"date": "snapshot"}).sort_values("snapshot")
+    c["snapshot"] = c["snapshot"].astype("datetime64[ns]")
+    m = pd.merge_asof(long, c, left_on="date", right_on="snapshot", by="index", direction="backward")
+    m["age"] = (m["date"] - m["snapshot"]).dt.days
+    usable = m["snapshot"].notna()
+    if max_age_days is not None:
+        usable &= m["age"] <= max_age_days
+    m["pen"] = m["amount"].where(usable, 0.0)
+    m["cls"] = (m["amount"] * m["coverage"]).where(usable, 0.0)
+    m["age_used"] = m["age"].where(usable)
+    g = m.groupby("date").agg(penetrated_size=("pen", "sum"), classified=("cls", "sum"),
+                              weight_age_days=("age_used", "max"))
+    out = pd.DataFrame(index=sizes.index)
+    out["etf_size"] = sizes.sum(axis=1, min_count=1)
+    out = out.join(g)
+    out["size_coverage"] = out["penetrated_size"] / out["etf_size"]
+    out["industry_coverage"] = out["classified"] / out["penetrated_size"].where(out["penetrated_size"] > 0)
+    bad = m.loc[~usable, ["date", "index"]]
+    etf_of = tracked.reindex(sizes.columns)
+    has = sizes.notna().stack()
+    has = has[has].reset_index()
+    has.columns = ["date", "etf", "_"]
+    has["index"] = has["etf"].map(etf_of)
+    missing = has.merge(bad.assign(_bad=True), on=["date", "index"], how="left")
+    no_idx_weights = ~has["index"].isin(set(weights["index"].unique()))
+    missing = missing[missing["_bad"].fillna(False).astype(bool) | no_idx_weights.to_numpy()]
+    listed = missing.groupby("date")["etf"].agg(lambda s: ", ".join(sorted(s)))
+    out["etfs_without_weights"] = listed.reindex(out.index).fillna("")
+    out = out[["etf_size", "penetrated_size", "size_coverage", "industry_coverage", "weight_age_days",
+               "etfs_without_weights"]]
+    out.index.name = "date"
+    return out
+
+
+def flow_table(market: Market, start, end, categories: tuple[str, ...] = STOCK_ETF_CATEGORIES,
+               max_age_days: int | None = None) -> pd.DataFrame:
+    """The report's industry flow table for one period (M6, output table 1).
+
+    Parameters
+    ----------
+    market : Market with etf_info, etf_daily, index_weights, stock_industry, industry_daily.
+    start, end : first and last trading day of the period (e.g. a week).
+
+    Returns
+    -------
+    DataFrame, index = industry code, columns: ``name``, ``net_flow_yi`` (亿元),
+    ``industry_return`` (close_end / close before start − 1), sorted by net flow descending.
+    """
+    flows = industry_flows(market, "D", categories, start, end, max_age_days).sum(min_count=1)
+    close = market.industry_close()
+    before = close.loc[close.index < pd.Timestamp(start)]
+    upto = close.loc[close.index <= pd.Timestamp(end)]
+    if before.empty or upto.empty:
+        raise ValueError(f"industry_daily has no close before {start} or on/before {end}")
+    ret = upto.iloc[-1] / before.iloc[-1] - 1.0
+    out = pd.DataFrame({"name": market.industry_names.reindex(flows.index).astype(object),
+                        "net_flow_yi": flows / YI, "industry_return": ret.reindex(flows.index)})
+    out.index.name = "industry"
+    return out.sort_values("net_flow_yi", ascending=False, kind="stable")
