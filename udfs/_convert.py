@@ -540,3 +540,48 @@ def check_same_length(*pairs: tuple[str, Any]) -> int:
         if len(a) != len(a0):
             raise XAInputError(f"{n0} and {n} differ in length ({len(a0)} vs {len(a)})")
     return len(a0)
+
+
+def _has_digit(v: Any) -> bool:
+    return any(ch.isdigit() for ch in str(v))
+
+
+def to_records(x: Any, name: str, columns: Sequence[str], numeric: Sequence[int] = (),
+               optional: Sequence[str] = ()) -> pd.DataFrame:
+    """A table range (one record per row) -> DataFrame with ``columns`` (+ any of ``optional``).
+
+    Columns are taken by position. ``numeric`` positions must hold numbers (blank/#N/A -> NaN);
+    the others are codes/names (text; whole numbers become text without ``.0``). Fully blank rows
+    (an oversized range) are dropped. A first row of titles is skipped: it is a title row when its
+    cells are text and, for numeric columns, the next row holds numbers there; in an all-text
+    table when the first row has no digit and the second row does (codes such as ``600519.SH``).
+    """
+    g = to_grid(x, name)
+    rows = g.rows if g.kind == "block" else ([g.rows[0]] if len(g.rows[0]) >= len(columns) else None)
+    if rows is None:
+        raise XAInputError(f"{name} needs {len(columns)} columns ({', '.join(columns)}); got one column")
+    n_c = len(rows[0])
+    if n_c < len(columns):
+        raise XAInputError(f"{name} needs {len(columns)} columns ({', '.join(columns)}); got {n_c}")
+    names = list(columns) + list(optional)[: max(0, n_c - len(columns))]
+    width = len(names)
+    rows = [r[:width] for r in rows if not all(is_blank(v) for v in r[:width])]
+    if not rows:
+        raise XAInputError(f"{name} is blank")
+    offset = 0
+    if len(rows) > 1 and all(_is_title(v) or is_blank(v) for v in rows[0]):
+        nums = [i for i in numeric if i < width]
+        if nums:
+            title = all(_is_number(rows[1][i]) or is_missing(rows[1][i]) for i in nums)
+        else:
+            title = not any(_has_digit(v) for v in rows[0]) and any(_has_digit(v) for v in rows[1])
+        if title:
+            rows, offset = rows[1:], 1
+    data: dict[str, Any] = {}
+    for j, col in enumerate(names):
+        cells = [r[j] for r in rows]
+        if j in numeric:
+            data[col] = _floats(cells, name, lambda i, j=j: f"row {i + 1 + offset}, column {j + 1}")
+        else:
+            data[col] = [label(v, name, f"row {i + 1 + offset}, column {j + 1}") for i, v in enumerate(cells)]
+    return pd.DataFrame(data)
