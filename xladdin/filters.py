@@ -60,7 +60,7 @@ def _apply(y, func, skip_leading_nan: bool, name: str):
         bad = np.flatnonzero(nan[start:])
         if bad.size:
             pos = start + int(bad[0])
-            where = f"position {pos}" + (f" (label {labels[pos]!r})" if labels is not None else "")
+            where = f"position {pos}" + (f" (label {labels[pos]})" if labels is not None else "")
             raise ValueError(
                 f"{name}: missing value at {where}; fill or drop missing values first"
                 + ("" if skip_leading_nan else " (or pass skip_leading_nan=True if they are only leading)"))

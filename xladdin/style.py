@@ -1,0 +1,210 @@
+"""Factor momentum and style regimes (spec M5, Huafu).
+
+Weekly, on each week's last trading day: the ratio of a large-cap (growth) index close to a
+small-cap (value) index close, its one-sided HP trend (M4, :func:`xladdin.filters.hp_filter_one_sided`),
+the factor momentum of the trend and the regime it implies, beside the realised style of the week.
+
+* Size: CSI 300 (``000300.SH``) / CSI 1000 (``000852.SH``).
+* Growth/value: 国证成长 (``399370.SZ``) / 国证价值 (``399371.SZ``).
+
+Timing (read from the report's own table, seed 003, and checked on real data): the signal on
+week-end date t uses closes up to and including t; the realised style on row t is the return
+over the week *ending* at t (previous week-end close to this one). On CSI 300 / CSI 1000 the
+report's realised-size column is reproduced 18/18 with this same-week reading (4/17 if it were
+next week's return). A strategy trading on the signal holds it over the *following* week
+(see :func:`regime_for_next_week`).
+
+Lambda: :data:`DEFAULT_LAMBDA` = 100 comes from evidence, not from a frequency rule: on real
+CSI 300 / CSI 1000 closes (filter run from 2010-01) every lambda in about [78, 135] reproduces
+the report's 18 weekly size signals 2025-09-05 .. 2025-12-31 exactly; 100 is a round value
+inside that interval. This rests on 18 weeks with two regime changes only.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .calendar import week_ends
+from .filters import hp_filter_one_sided
+from .market import Market, MissingTableError
+
+__all__ = ["DEFAULT_LAMBDA", "STYLE_PAIRS", "STYLE_FIELDS", "factor_momentum", "style_signal",
+           "weekly_style_table", "regime_for_next_week"]
+
+#: default smoothing parameter of the weekly style signals (evidence: see the module docstring)
+DEFAULT_LAMBDA: float = 100.0
+
+#: style pairs: name -> (large/growth index, small/value index, description)
+STYLE_PAIRS: dict[str, tuple[str, str, str]] = {
+    "size": ("000300.SH", "000852.SH", "CSI 300 / CSI 1000 (1 = large-cap leads)"),
+    "growth": ("399370.SZ", "399371.SZ", "国证成长 / 国证价值 (1 = growth leads)"),
+}
+
+#: columns of :func:`style_signal`, in order
+STYLE_FIELDS: tuple[str, ...] = ("ratio", "filtered", "momentum", "regime", "realised")
+
+
+def factor_momentum(filtered: pd.Series) -> pd.Series:
+    """Factor momentum of a filtered series (spec M5).
+
+    Parameters
+    ----------
+    filtered : Series
+        The filtered factor (e.g. the one-sided HP trend of a ratio), index = date, in time order.
+
+    Returns
+    -------
+    Series
+        ``signal_t = yhat_t - (yhat_{t-1} + yhat_{t-2}) / 2``, same index and name; NaN for the
+        first two points.
+
+    Notes
+    -----
+    Above 0 the factor is rising (regime 1), below 0 falling (regime 0).
+    """
+    if not isinstance(filtered, pd.Series):
+        filtered = pd.Series(filtered, dtype=float)
+    return filtered - (filtered.shift(1) + filtered.shift(2)) / 2.0
+
+
+def _weekly_pair(large: pd.Series, small: pd.Series) -> pd.DataFrame:
+    """Closes of both series on each week's last common trading day (index = date)."""
+    for s, what in ((large, "large"), (small, "small")):
+        if not isinstance(s, pd.Series):
+            raise ValueError(f"style_signal: `{what}` must be a pandas Series of closes indexed by date")
+        if not isinstance(s.index, pd.DatetimeIndex):
+            raise ValueError(f"style_signal: `{what}` must be indexed by date (DatetimeIndex)")
+    both = pd.concat({"large": large.astype(float), "small": small.astype(float)}, axis=1, join="inner")
+    both = both.dropna().sort_index()
+    if both.index.has_duplicates:
+        raise ValueError("style_signal: duplicated dates in the close series; keep one close per date")
+    if (both <= 0).any().any():
+        bad = both.index[(both <= 0).any(axis=1)][0]
+        raise ValueError(f"style_signal: non-positive close on {bad.date()}; closes must be > 0")
+    if both.empty:
+        raise ValueError("style_signal: the two close series have no date in common")
+    return both.loc[week_ends(both.index)]
+
+
+def style_signal(large: pd.Series, small: pd.Series, lamb: float = DEFAULT_LAMBDA, *,
+                 start=None, end=None) -> pd.DataFrame:
+    """Weekly style signal of a pair of indices (spec M4 + M5).
+
+    Parameters
+    ----------
+    large, small : Series
+        Daily closes of the large-cap (growth) and small-cap (value) index, index = date.
+        Only dates where both have a close are used (inner join; missing closes dropped).
+    lamb : float, default :data:`DEFAULT_LAMBDA`
+        Smoothing parameter of the one-sided HP filter on the weekly ratio.
+    start, end : date-like, optional
+        Rows of the output to keep. The filter always runs over the whole history given (it is
+        one-sided, so ``end`` does not change earlier rows; ``start`` only hides rows).
+
+    Returns
+    -------
+    DataFrame
+        index = week-end date (each week's last common trading day, Monday-Sunday weeks);
+        columns:
+
+        - ``ratio``: ``large_t / small_t``;
+        - ``filtered``: one-sided HP trend of ``ratio`` (M4), using weeks up to t only;
+        - ``momentum``: ``filtered_t - (filtered_{t-1} + filtered_{t-2}) / 2`` (M5);
+        - ``regime``: 1 if momentum > 0 (large/growth leads), 0 otherwise; missing for the
+          first two weeks (nullable ``Int8``);
+        - ``realised``: 1 if large's return over the week ending t beat small's
+          (``ratio_t > ratio_{t-1}``), else 0; missing for the first week (``Int8``).
+
+    Notes
+    -----
+    The signal on row t uses closes up to t (no future data); compare it with the *next*
+    row's ``realised`` to judge it as a forecast. The report's table puts the signal and the
+    realised style of the same week side by side (see the module docstring).
+    """
+    weekly = _weekly_pair(large, small)
+    ratio = (weekly["large"] / weekly["small"]).rename("ratio")
+    filtered = hp_filter_one_sided(ratio, lamb).rename("filtered")
+    momentum = factor_momentum(filtered).rename("momentum")
+    regime = pd.Series(np.where(momentum > 0, 1, 0), index=ratio.index).astype("Int8")
+    regime[momentum.isna()] = pd.NA
+    prev = ratio.shift(1)
+    realised = pd.Series(np.where(ratio > prev, 1, 0), index=ratio.index).astype("Int8")
+    realised[prev.isna()] = pd.NA
+    out = pd.DataFrame({"ratio": ratio, "filtered": filtered, "momentum": momentum,
+                        "regime": regime, "realised": realised})
+    out.index.name = "date"
+    if start is not None or end is not None:
+        out = out.loc[pd.Timestamp(start) if start is not None else None:
+                      pd.Timestamp(end) if end is not None else None]
+    return out
+
+
+def weekly_style_table(market: Market, lamb: float = DEFAULT_LAMBDA, *,
+                       pairs: tuple[str, ...] | list[str] = ("size", "growth"),
+                       start=None, end=None) -> pd.DataFrame:
+    """The report's weekly style table for size and growth/value (spec M5).
+
+    Parameters
+    ----------
+    market : Market
+        Needs ``index_daily`` with the indices of the requested pairs (:data:`STYLE_PAIRS`).
+    lamb : float, default :data:`DEFAULT_LAMBDA`
+        One-sided HP smoothing parameter (the same for every pair).
+    pairs : sequence of {"size", "growth"}
+        Which pairs to compute.
+    start, end : date-like, optional
+        Output rows kept; the filter uses the market's whole history of each pair.
+
+    Returns
+    -------
+    DataFrame
+        index = week-end date; columns ``<pair>_<field>`` for each pair and field in
+        :data:`STYLE_FIELDS` (e.g. ``size_regime``, ``size_realised``, ``growth_regime``).
+        Pairs are joined on dates (outer join: a week present for one pair only has missing
+        values for the other).
+
+    Raises
+    ------
+    MissingTableError
+        When an index of a requested pair has no closes (e.g. the real canonical data has no
+        399370/399371: request ``pairs=("size",)``).
+    """
+    unknown = [p for p in pairs if p not in STYLE_PAIRS]
+    if unknown or not pairs:
+        raise ValueError(f"unknown style pair(s) {unknown or pairs!r}; choose from {', '.join(STYLE_PAIRS)}")
+    frames = []
+    for pair in pairs:
+        large_code, small_code, desc = STYLE_PAIRS[pair]
+        closes = []
+        for code in (large_code, small_code):
+            try:
+                closes.append(market.index_close(code))
+            except MissingTableError as exc:
+                raise MissingTableError(
+                    f"style pair `{pair}` ({desc}) needs closes of {large_code} and {small_code} in "
+                    f"index_daily: {exc}") from exc
+        sig = style_signal(closes[0], closes[1], lamb, start=start, end=end)
+        frames.append(sig.add_prefix(f"{pair}_"))
+    out = pd.concat(frames, axis=1, join="outer").sort_index()
+    out.index.name = "date"
+    return out
+
+
+def regime_for_next_week(signal: pd.DataFrame | pd.Series) -> pd.Series | pd.DataFrame:
+    """Regimes moved to the week they are traded in (spec M5 -> M8).
+
+    Parameters
+    ----------
+    signal : DataFrame or Series
+        Output of :func:`style_signal` (uses column ``regime``) or a regime Series/DataFrame
+        indexed by week-end date.
+
+    Returns
+    -------
+    Series or DataFrame
+        ``regime`` shifted by one week: the value on week-end t is the signal known at the
+        previous week end, i.e. the regime to hold during the week ending t.
+    """
+    if isinstance(signal, pd.DataFrame) and "regime" in signal.columns:
+        signal = signal["regime"]
+    return signal.shift(1)
