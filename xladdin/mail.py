@@ -134,7 +134,7 @@ def build_message(report_path: str | Path, summary: WeeklySummary | Mapping[str,
         default_subject = f"xladdin 周报 {s.asof.isoformat()}"
     else:
         text, body_html = render_missing_text(path.name), render_missing_html(path.name)
-        default_subject = f"xladdin 周报 ({path.name})"
+        default_subject = f"xladdin 周报 {path.name}"
 
     msg = EmailMessage()
     msg["From"] = sender
@@ -273,6 +273,8 @@ def _classify(exc: BaseException, settings: SmtpSettings) -> tuple[bool, str, st
         if 400 <= exc.smtp_code < 500:
             return True, "transient", text
         return False, "refused", text + " (permanent failure: the server will not accept this message as is)"
+    if isinstance(exc, smtplib.SMTPServerDisconnected) and isinstance(exc.__context__, (TimeoutError, socket.timeout)):
+        exc = exc.__context__  # smtplib turns a read timeout into "Connection unexpectedly closed"
     if isinstance(exc, smtplib.SMTPServerDisconnected):
         return True, "transient", f"{where} closed the connection unexpectedly ({exc or 'no reason given'})"
     if isinstance(exc, ssl.SSLCertVerificationError):
