@@ -1,0 +1,637 @@
+"""Weekly fund-flow tracking dashboard (spec M13, Sinolink / Zhongtai digests).
+
+Per industry and per broad index, for the week that contains ``asof`` and the week before:
+
+* ETF net subscriptions by category (broad, sector/theme, strategy): per broad index from the ETFs
+  tracking it (``etf_info.tracked_index``); per industry through the M6 penetration of the daily
+  M1 flows (:func:`xladdin.holdings.industry_flows`);
+* northbound net buying ``Σ_t (h_t − h_t−1) × close_t`` per stock (``h`` = shares held), only for
+  weeks where daily holdings exist (to 2024-08-16); NaN with a note otherwise;
+* margin financing net buying ``Δ financing_balance`` over the week, its share of the week's
+  turnover, and the financing-buy share ``Σ financing_buy / Σ amount``;
+* trading heat: the week's average daily turnover as a percentile of its own trailing weekly
+  history (default 3 years = 156 weeks), flagged above the 90th percentile;
+* volatility: 20-day realised volatility of the industry / index close on the week's last day, as a
+  percentile of its trailing weekly history, flagged above the 80th percentile;
+* the largest net buys and sells (ETFs, stocks, industries) and the change against the week before.
+
+Every component is computed when its tables are present; otherwise its columns are NaN and the
+``notes`` table says why. Amounts are yuan unless ``unit`` is given (1e8 for 亿元).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .calendar import week_ends
+from .market import Market
+
+#: ETF categories shown as subscription columns (etf_info.category -> column)
+ETF_CATEGORY_COLUMNS = {"broad": "etf_broad", "sector_theme": "etf_sector_theme", "strategy_style": "etf_strategy"}
+#: display names of common broad indices (others show their code)
+INDEX_NAMES = {
+    "000300.SH": "沪深300", "000905.SH": "中证500", "000852.SH": "中证1000", "000016.SH": "上证50",
+    "399006.SZ": "创业板指", "000688.SH": "科创50", "932000.CSI": "中证2000", "000001.SH": "上证指数",
+    "399001.SZ": "深证成指", "000985.CSI": "中证全指", "399370.SZ": "国证成长", "399371.SZ": "国证价值",
+}
+#: columns holding yuan amounts (divided by ``unit``)
+AMOUNT_COLUMNS = ("etf_broad", "etf_sector_theme", "etf_strategy", "etf_total", "northbound_net_buy",
+                  "margin_net_buy", "turnover", "net_buy", "this_week", "previous_week", "change")
+#: Northbound per-stock holdings are daily up to this date, quarterly after
+NORTHBOUND_DAILY_END = pd.Timestamp("2024-08-16")
+
+
+# ----------------------------------------------------------------------------------------- core maths
+def trailing_percentile(values: pd.Series | pd.DataFrame, window: int,
+                        min_periods: int | None = None) -> pd.Series | pd.DataFrame:
+    """Percentile of each value within its own trailing window, current value included (M13).
+
+    Parameters
+    ----------
+    values : Series or DataFrame
+        index = date (ascending); a DataFrame is treated column by column.
+    window : int
+        Number of rows in the window, the current row included (e.g. 156 weeks = 3 years).
+    min_periods : int, optional
+        Minimum non-missing values in the window; default ``window`` (a full history).
+
+    Returns
+    -------
+    Same shape and labels as ``values``: fractions in (0, 1]; NaN where the value is missing or the
+    window has fewer than ``min_periods`` values.
+
+    Notes
+    -----
+    Empirical distribution function of the window: ``p_t = #{s ∈ W_t : x_s ≤ x_t} / #{s ∈ W_t}``,
+    ``W_t`` = the non-missing values among rows ``t − window + 1 … t``. The current maximum gives 1,
+    the minimum ``1 / n``; ties count as ≤ (a constant series gives 1). This differs from Excel's
+    PERCENTRANK.INC, which is ``#{x_s < x_t} / (n − 1)`` (0 for the minimum). Implemented with
+    pandas' rolling rank (``method="max", pct=True``).
+    """
+    if not isinstance(window, (int, np.integer)) or window < 1:
+        raise ValueError(f"`window` must be a positive integer, got {window!r}")
+    if min_periods is None:
+        min_periods = int(window)
+    if not 1 <= min_periods <= window:
+        raise ValueError(f"`min_periods` must be in 1..window ({window}), got {min_periods}")
+    if not isinstance(values, (pd.Series, pd.DataFrame)):
+        raise ValueError(f"`values` must be a Series or DataFrame, got {type(values).__name__}")
+    return values.astype(float).rolling(int(window), min_periods=int(min_periods)).rank(method="max", pct=True)
+
+
+def realised_volatility(close: pd.Series | pd.DataFrame, window: int = 20, periods: int = 252) -> pd.Series | pd.DataFrame:
+    """Annualised realised volatility of daily simple returns over a trailing window (M13).
+
+    Parameters
+    ----------
+    close : Series or DataFrame
+        index = trading date, columns = industry / index.
+    window : int
+        Trading days (default 20).
+    periods : int
+        Trading days a year.
+
+    Returns
+    -------
+    Same shape: ``σ_t = √periods × std(r_{t−window+1} … r_t)`` (ddof 1), ``r_t = close_t/close_t−1 − 1``;
+    NaN until ``window`` returns exist.
+    """
+    r = close.astype(float).pct_change(fill_method=None)
+    return r.rolling(window, min_periods=window).std() * np.sqrt(periods)
+
+
+def northbound_daily_net_buying(shares_held: pd.DataFrame, close: pd.DataFrame) -> pd.DataFrame:
+    """Daily northbound net buying per stock from holdings changes (M13).
+
+    Parameters
+    ----------
+    shares_held : DataFrame
+        index = holdings date, columns = stock: shares held by northbound investors. A stock
+        missing on a holdings date is taken as 0 shares (exchanges list held stocks only).
+    close : DataFrame
+        index = trading date, columns = stock: close price (defines the trading calendar).
+
+    Returns
+    -------
+    DataFrame
+        index = trading date, columns = stock, yuan: ``(h_t − h_t−1) × close_t`` where ``t`` and the
+        previous trading day ``t−1`` are both holdings dates; NaN otherwise (e.g. after 2024-08-16,
+        when holdings became quarterly).
+
+    Notes
+    -----
+    Valuing the change in shares at the day's close removes the price effect contained in the
+    change of held value: ``Δ(h·p) − h_t−1·Δp = Δh·p_t``.
+    """
+    days = close.index
+    held_days = shares_held.index
+    h = shares_held.fillna(0.0).reindex(index=days)
+    h = h.reindex(columns=h.columns.union(close.columns))
+    h.loc[days.isin(held_days)] = h.loc[days.isin(held_days)].fillna(0.0)
+    dh = h - h.shift(1)
+    out = dh * close.reindex(columns=dh.columns)
+    valid = pd.Series(days.isin(held_days), index=days)
+    valid = valid & valid.shift(1, fill_value=False)
+    out.loc[~valid.to_numpy()] = np.nan
+    return out
+
+
+def _week_labels(dates: pd.DatetimeIndex, ends: pd.DatetimeIndex) -> np.ndarray:
+    """Week end label (first of ``ends`` on or after) of each date; NaT past the last end."""
+    pos = ends.searchsorted(dates, side="left")
+    out = np.full(len(dates), np.datetime64("NaT"), dtype="datetime64[ns]")
+    ok = pos < len(ends)
+    out[ok] = ends[pos[ok]].to_numpy()
+    return out
+
+
+def weekly_sum(daily: pd.DataFrame, ends: pd.DatetimeIndex, complete: bool = False) -> pd.DataFrame:
+    """Sum a daily frame within weeks labelled by their last trading day.
+
+    Parameters
+    ----------
+    daily : DataFrame
+        index = trading date, columns = code.
+    ends : DatetimeIndex
+        Week end dates (:func:`xladdin.calendar.week_ends`).
+    complete : bool
+        True: a week with a missing day for a code gives NaN for that code; False: NaN only when
+        every day is missing (``min_count=1``).
+
+    Returns
+    -------
+    DataFrame, index = week end (all of ``ends``), columns = code.
+    """
+    lab = _week_labels(daily.index, ends)
+    keep = ~pd.isna(lab)
+    d = daily.loc[keep]
+    g = d.groupby(lab[keep])
+    out = g.sum(min_count=1)
+    if complete:
+        out = out.where(g.count().eq(g.size(), axis=0))
+    out = out.reindex(ends)
+    out.index.name = "date"
+    return out
+
+
+def weekly_last(daily: pd.DataFrame, ends: pd.DatetimeIndex) -> pd.DataFrame:
+    """Last non-missing value of each code within each week (index = week end)."""
+    lab = _week_labels(daily.index, ends)
+    keep = ~pd.isna(lab)
+    out = daily.loc[keep].groupby(lab[keep]).last().reindex(ends)
+    out.index.name = "date"
+    return out
+
+
+def _group_columns(frame: pd.DataFrame, mapping: pd.Series) -> pd.DataFrame:
+    """Sum columns (stocks) into groups (industries); codes without a group are left out."""
+    m = mapping.reindex(frame.columns)
+    keep = m.notna().to_numpy()
+    f = frame.loc[:, keep]
+    return f.T.groupby(m[keep].to_numpy()).sum(min_count=1).T
+
+
+def _member_sum(frame: pd.DataFrame, members: pd.DataFrame) -> pd.Series:
+    """Row sums of ``frame`` over the columns flagged in ``members`` (same index)."""
+    cols = frame.columns.union(members.columns)
+    f = frame.reindex(columns=cols)
+    mk = members.reindex(index=frame.index, columns=cols).fillna(False).astype(bool)
+    return f.where(mk.to_numpy()).sum(axis=1, min_count=1)
+
+
+# ----------------------------------------------------------------------------------------- market level
+def _default_asof(market: Market) -> pd.Timestamp:
+    names = [n for n in ("etf_daily", "stock_daily", "margin_daily", "index_daily", "industry_daily") if market.has(n)]
+    if not names:
+        raise ValueError("the dashboard needs at least one daily table: etf_daily, stock_daily, margin_daily, "
+                         "index_daily or industry_daily")
+    return min(market.last_date(n) for n in names)
+
+
+def _calendar(market: Market, asof: pd.Timestamp) -> pd.DatetimeIndex:
+    parts = []
+    for n in ("etf_daily", "stock_daily", "margin_daily", "index_daily", "industry_daily"):
+        if market.has(n):
+            parts.append(pd.DatetimeIndex(market.table(n)["date"].unique()))
+    cal = parts[0]
+    for p in parts[1:]:
+        cal = cal.union(p)
+    cal = cal[cal <= asof].sort_values()
+    if len(cal) == 0:
+        raise ValueError(f"no trading day on or before {asof.date()} in the daily tables")
+    return cal
+
+
+def _index_members(market: Market, indices: list[str], ends: pd.DatetimeIndex) -> dict[str, pd.DataFrame]:
+    """Constituent flags per index at each week end (latest weights snapshot on or before it)."""
+    out = {}
+    if not market.has("index_weights"):
+        return out
+    w = market.table("index_weights")
+    for ix in indices:
+        wi = w.loc[w["index"] == ix]
+        if wi.empty:
+            continue
+        piv = wi.pivot(index="date", columns="stock", values="weight").sort_index().gt(0)
+        pos = piv.index.searchsorted(ends, side="right") - 1
+        arr = np.zeros((len(ends), piv.shape[1]), dtype=bool)
+        ok = pos >= 0
+        arr[ok] = piv.to_numpy()[pos[ok]]
+        out[ix] = pd.DataFrame(arr, index=ends, columns=piv.columns)
+    return out
+
+
+def weekly_metrics(market: Market, asof=None, window_years: float = 3.0, min_years: float = 1.0,
+                   vol_window: int = 20, indices: list[str] | None = None) -> dict:
+    """Weekly M13 series for every industry and broad index, up to ``asof``.
+
+    Parameters
+    ----------
+    market : Market
+        Any of etf_info/etf_daily, index_weights, stock_industry, stock_daily, margin_daily,
+        northbound_holdings, index_daily, industry_daily; missing tables leave their metrics NaN.
+    asof : date-like, optional
+        Last date used; default the earliest last date among the daily tables present (the latest
+        day every table covers).
+    window_years, min_years : float
+        Percentile window (``round(52 × window_years)`` weeks) and minimum history
+        (``round(52 × min_years)`` weeks) for heat and volatility.
+    vol_window : int
+        Realised-volatility window, trading days.
+    indices : list of str, optional
+        Broad indices; default every index tracked by a ``broad`` ETF in etf_info (else the indices
+        of index_daily).
+
+    Returns
+    -------
+    dict
+        ``"industry"`` and ``"index"``: dict metric -> DataFrame (index = week end, columns =
+        industry / index code) with metrics ``return``, ``etf_broad``, ``etf_sector_theme``,
+        ``etf_strategy``, ``etf_total``, ``northbound_net_buy``, ``margin_net_buy``, ``turnover``
+        (week's sum), ``avg_turnover`` (per trading day), ``margin_net_buy_share``
+        (= margin net buy / turnover), ``financing_buy_share``, ``heat_pct``, ``volatility``,
+        ``vol_pct``; ``"etf"`` (weekly flow per ETF), ``"stock_northbound"``, ``"stock_margin"``
+        (weekly per stock), ``"category"`` (weekly ETF flow per category), ``"week_ends"``,
+        ``"asof"``, ``"notes"`` (list of str), ``"names"`` (industry code -> name).
+    """
+    asof = _default_asof(market) if asof is None else pd.Timestamp(asof)
+    cal = _calendar(market, asof)
+    ends = week_ends(cal)
+    days_per_week = pd.Series(1, index=cal).groupby(_week_labels(cal, ends)).sum().reindex(ends)
+    window = max(1, int(round(52 * window_years)))
+    minp = min(window, max(1, int(round(52 * min_years))))
+    notes: list[str] = []
+    ind: dict[str, pd.DataFrame] = {}
+    idx: dict[str, pd.DataFrame] = {}
+
+    # ------------------------------------------------ universe of industries and indices
+    si = market.stock_industry["industry"] if market.has("stock_industry") else None
+    names = market.industry_names if market.has("stock_industry") else pd.Series(dtype=object)
+    industries: list[str] = []
+    if si is not None:
+        industries = sorted(si.dropna().unique())
+    if market.has("industry_daily"):
+        industries = sorted(set(industries) | set(market.table("industry_daily")["industry"].unique()))
+    info = market.etf_info if market.has("etf_info") else None
+    if indices is None:
+        if info is not None and (info["category"] == "broad").any():
+            indices = sorted(info.loc[info["category"] == "broad", "tracked_index"].dropna().unique())
+        elif market.has("index_daily"):
+            indices = sorted(market.table("index_daily")["index"].unique())
+        else:
+            indices = []
+    empty_i = pd.DataFrame(np.nan, index=ends, columns=industries)
+    empty_x = pd.DataFrame(np.nan, index=ends, columns=list(indices))
+    members = _index_members(market, list(indices), ends)
+    missing_members = [i for i in indices if i not in members]
+
+    # ------------------------------------------------ prices: return, volatility
+    def _ret_vol(close: pd.DataFrame, cols) -> tuple[pd.DataFrame, pd.DataFrame]:
+        close = close.loc[close.index <= asof]
+        wl = weekly_last(close, ends)
+        ret = wl / wl.shift(1) - 1
+        vol = weekly_last(realised_volatility(close, vol_window), ends)
+        return ret.reindex(columns=cols), vol.reindex(columns=cols)
+
+    if market.has("industry_daily") and industries:
+        ind["return"], ind["volatility"] = _ret_vol(market.industry_close(), industries)
+    else:
+        ind["return"], ind["volatility"] = empty_i.copy(), empty_i.copy()
+        notes.append("industry_daily missing: industry returns and volatility are NaN")
+    if market.has("index_daily") and len(indices):
+        idx["return"], idx["volatility"] = _ret_vol(market.index_close(), list(indices))
+        absent = [i for i in indices if i not in set(market.table("index_daily")["index"])]
+        if absent:
+            notes.append(f"no index_daily closes for {', '.join(absent)}: their return and volatility are NaN")
+    else:
+        idx["return"], idx["volatility"] = empty_x.copy(), empty_x.copy()
+        notes.append("index_daily missing: index returns and volatility are NaN")
+
+    # ------------------------------------------------ ETF subscriptions
+    etf_week = pd.DataFrame(index=ends, dtype=float)
+    cat_week = pd.DataFrame(index=ends, dtype=float)
+    for col in ETF_CATEGORY_COLUMNS.values():
+        ind[col] = empty_i.copy()
+        idx[col] = empty_x.copy()
+    if market.has("etf_daily") and info is not None:
+        from .flows import market_etf_flows
+        flows = market_etf_flows(market, missing_nav="nan")
+        flows = flows.loc[flows.index <= asof]
+        etf_week = weekly_sum(flows, ends)
+        cats = info["category"].reindex(etf_week.columns)
+        cat_week = _group_columns(etf_week, cats)
+        tracked = info["tracked_index"].reindex(etf_week.columns)
+        by_index = _group_columns(etf_week, tracked)
+        for cat, col in ETF_CATEGORY_COLUMNS.items():
+            sel = cats == cat
+            idx[col] = _group_columns(etf_week.loc[:, sel.to_numpy()], tracked[sel]).reindex(
+                index=ends, columns=list(indices)) if sel.any() else empty_x.fillna(0.0)
+        idx["etf_total"] = by_index.reindex(columns=list(indices))
+        in_week = flows.index[_week_labels(flows.index, ends) == ends[-1].to_datetime64()]
+        shares = market.etf_panel("shares").reindex(index=in_week, columns=flows.columns)
+        gap = (flows.loc[in_week].isna() & shares.notna()).any()
+        if gap.any():
+            notes.append("ETF flow missing (etf_daily.nav empty, no stand-in used) on some days of the week for "
+                         + ", ".join(gap[gap].index[:10]) + ": their weekly sums cover the other days only")
+        if market.has("index_weights") and market.has("stock_industry"):
+            from .holdings import industry_flows
+            weighted = set(market.table("index_weights")["index"].unique())
+            unpen = sorted(e for e in etf_week.columns if e in info.index and info.at[e, "category"] in
+                           ETF_CATEGORY_COLUMNS and info.at[e, "tracked_index"] not in weighted)
+            if unpen:
+                notes.append("industry ETF subscriptions leave out ETFs whose tracked index has no index_weights: "
+                             + ", ".join(f"{e} ({info.at[e, 'tracked_index']})" for e in unpen[:10]))
+            for cat, col in ETF_CATEGORY_COLUMNS.items():
+                if not (info["category"] == cat).any():
+                    ind[col] = empty_i.fillna(0.0)
+                    notes.append(f"no {cat} ETF in etf_info: its subscriptions are 0")
+                    continue
+                try:
+                    f = industry_flows(market, "W", categories=(cat,), end=asof)
+                except ValueError as exc:  # e.g. no ETF of the category has weights for its index
+                    notes.append(f"industry ETF subscriptions ({cat}) not available: {exc}")
+                    continue
+                lab = _week_labels(f.index, ends)
+                ok = ~pd.isna(lab)
+                ind[col] = f.loc[ok].groupby(lab[ok]).sum(min_count=1).reindex(index=ends, columns=industries)
+        else:
+            notes.append("industry ETF subscriptions need index_weights and stock_industry (M6 penetration): "
+                         "shown per broad index and category only")
+    else:
+        idx["etf_total"] = empty_x.copy()
+        notes.append("etf_daily/etf_info missing: no ETF subscriptions")
+    ind["etf_total"] = (ind["etf_broad"].add(ind["etf_sector_theme"], fill_value=0)
+                        .add(ind["etf_strategy"], fill_value=0))
+    ind["etf_total"] = ind["etf_total"].where(
+        ind["etf_broad"].notna() | ind["etf_sector_theme"].notna() | ind["etf_strategy"].notna())
+
+    # ------------------------------------------------ stock-level: turnover, margin, northbound
+    stock_turn = stock_nb = stock_margin = stock_fbuy = None
+    close = None
+    if market.has("stock_daily"):
+        sd = market.table("stock_daily")
+        sd = sd.loc[sd["date"] <= asof]
+        amount = sd.pivot(index="date", columns="stock", values="amount").sort_index()
+        close = sd.pivot(index="date", columns="stock", values="close").sort_index()
+        stock_turn = weekly_sum(amount, ends)
+    else:
+        notes.append("stock_daily missing: turnover, trading heat, margin shares of turnover and northbound "
+                     "net buying are NaN")
+    if market.has("margin_daily"):
+        md = market.table("margin_daily")
+        md = md.loc[md["date"] <= asof]
+        bal = md.pivot(index="date", columns="stock", values="financing_balance").sort_index()
+        wb = weekly_last(bal, ends)
+        stock_margin = wb - wb.shift(1)
+        stock_fbuy = weekly_sum(md.pivot(index="date", columns="stock", values="financing_buy").sort_index(), ends)
+    else:
+        notes.append("margin_daily missing: margin financing columns are NaN")
+    if market.has("northbound_holdings") and close is not None:
+        nb = market.table("northbound_holdings")
+        nb = nb.loc[nb["date"] <= asof]
+        if "shares_held" in nb.columns and nb["shares_held"].notna().any():
+            held = nb.pivot(index="date", columns="stock", values="shares_held").sort_index()
+        elif "held_value" in nb.columns and nb["held_value"].notna().any():
+            hv = nb.pivot(index="date", columns="stock", values="held_value").sort_index()
+            held = hv / close.reindex(index=hv.index, columns=hv.columns)
+            notes.append("northbound shares derived as held_value / close (shares_held missing)")
+        else:
+            held = None
+            notes.append("northbound_holdings has neither shares_held nor held_value: northbound net buying is NaN")
+        if held is not None:
+            daily_nb = northbound_daily_net_buying(held, close)
+            valid_day = daily_nb.notna().any(axis=1).astype(float).to_frame("v")
+            stock_nb = weekly_sum(daily_nb, ends)
+            complete = weekly_sum(valid_day, ends)["v"].eq(days_per_week)
+            stock_nb = stock_nb.where(complete.to_numpy()[:, None])
+            if len(ends) and not complete.iloc[-1]:
+                last_h = pd.Timestamp(nb["date"].max()) if len(nb) else None
+                notes.append("northbound net buying not available for the week of "
+                             f"{ends[-1].date()}: per-stock holdings are not daily there "
+                             f"(last holdings date {last_h.date() if last_h is not None else 'none'}; "
+                             "published daily only until 2024-08-16, quarterly after)")
+    elif not market.has("northbound_holdings"):
+        notes.append("northbound_holdings missing: northbound net buying is NaN")
+
+    def _industry(frame):
+        if frame is None or si is None:
+            return empty_i.copy()
+        return _group_columns(frame, si).reindex(index=ends, columns=industries)
+
+    def _index(frame):
+        out = empty_x.copy()
+        if frame is None:
+            return out
+        for ix, mk in members.items():
+            out[ix] = _member_sum(frame.reindex(ends), mk)
+        return out
+
+    if si is None and (stock_turn is not None or stock_margin is not None):
+        notes.append("stock_industry missing: stock-level flows cannot be summed per industry")
+    if missing_members and (stock_turn is not None or stock_margin is not None or stock_nb is not None):
+        notes.append(f"no index_weights for {', '.join(missing_members)}: their stock-based columns are NaN")
+    for level, agg in (("industry", _industry), ("index", _index)):
+        tgt = ind if level == "industry" else idx
+        tgt["turnover"] = agg(stock_turn)
+        tgt["northbound_net_buy"] = agg(stock_nb)
+        tgt["margin_net_buy"] = agg(stock_margin)
+        fbuy = agg(stock_fbuy)
+        turn = tgt["turnover"].where(tgt["turnover"] > 0)
+        tgt["avg_turnover"] = tgt["turnover"].div(days_per_week, axis=0)
+        tgt["margin_net_buy_share"] = tgt["margin_net_buy"] / turn
+        tgt["financing_buy_share"] = fbuy / turn
+        tgt["heat_pct"] = trailing_percentile(tgt["avg_turnover"], window, minp)
+        tgt["vol_pct"] = trailing_percentile(tgt["volatility"], window, minp)
+
+    return {"industry": ind, "index": idx, "etf": etf_week, "category": cat_week,
+            "stock_northbound": stock_nb, "stock_margin": stock_margin, "week_ends": ends,
+            "days_per_week": days_per_week, "asof": asof, "notes": notes, "names": names,
+            "window_weeks": window, "min_weeks": minp}
+
+
+# ----------------------------------------------------------------------------------------- tables
+INDUSTRY_COLUMNS = ["name", "return", "etf_broad", "etf_sector_theme", "etf_strategy", "etf_total",
+                    "northbound_net_buy", "margin_net_buy", "margin_net_buy_share", "financing_buy_share",
+                    "turnover", "heat_pct", "heat_flag", "volatility", "vol_pct", "vol_flag"]
+CHANGE_COLUMNS = ["return", "etf_total", "northbound_net_buy", "margin_net_buy", "margin_net_buy_share",
+                  "financing_buy_share", "turnover", "heat_pct", "volatility", "vol_pct"]
+
+
+def _snapshot(metrics: dict[str, pd.DataFrame], week: pd.Timestamp, names: pd.Series,
+              heat_flag: float, vol_flag: float) -> pd.DataFrame:
+    cols = metrics["return"].columns
+    out = pd.DataFrame(index=pd.Index(cols, name="code"))
+    out["name"] = names.reindex(cols).astype(object).to_numpy() if len(names) else ""
+    for c in INDUSTRY_COLUMNS:
+        if c in ("name", "heat_flag", "vol_flag"):
+            continue
+        out[c] = metrics[c].loc[week].to_numpy(dtype=float) if week in metrics[c].index else np.nan
+    out["heat_flag"] = (out["heat_pct"] > heat_flag).to_numpy()
+    out["vol_flag"] = (out["vol_pct"] > vol_flag).to_numpy()
+    return out[INDUSTRY_COLUMNS]
+
+
+def _top(series_by_source: list[tuple[str, str, pd.Series, pd.Series, pd.Series]], n: int, sells: bool) -> pd.DataFrame:
+    rows = []
+    for source, level, s, names, groups in series_by_source:
+        s = s.dropna()
+        s = s[s < 0] if sells else s[s > 0]
+        s = s.sort_values(ascending=sells, kind="stable").iloc[:n]
+        for r, (code, v) in enumerate(s.items(), start=1):
+            rows.append({"source": source, "level": level, "rank": r, "code": code,
+                         "name": names.get(code, "") if len(names) else "",
+                         "group": groups.get(code, "") if len(groups) else "", "net_buy": float(v)})
+    return pd.DataFrame(rows, columns=["source", "level", "rank", "code", "name", "group", "net_buy"])
+
+
+def weekly_dashboard(market: Market, asof=None, window_years: float = 3.0, min_years: float = 1.0,
+                     vol_window: int = 20, heat_flag: float = 0.9, vol_flag: float = 0.8, top_n: int = 10,
+                     unit: float = 1.0, indices: list[str] | None = None) -> dict[str, pd.DataFrame]:
+    """The weekly fund-flow dashboard of the week containing ``asof`` (spec M13, output table 8).
+
+    Parameters
+    ----------
+    market : Market
+        See :func:`weekly_metrics`; absent tables leave their columns NaN (``notes`` says which).
+    asof : date-like, optional
+        The dashboard week is the calendar week (Mon-Sun) containing ``asof``, cut at ``asof``
+        (a partial week if ``asof`` is mid-week). Default: the latest date all daily tables cover.
+    window_years : float
+        Trailing history for the heat and volatility percentiles (default 3 years = 156 weeks).
+    min_years : float
+        Minimum history before a percentile is shown (default 1 year = 52 weeks).
+    vol_window : int
+        Realised-volatility window in trading days (default 20).
+    heat_flag, vol_flag : float
+        Flag thresholds: heat percentile > 0.9, volatility percentile > 0.8 (the digests' levels).
+    top_n : int
+        Rows per source in the largest net buys / sells.
+    unit : float
+        Divide yuan amounts by this (1e8 for 亿元); shares and percentiles are unchanged.
+    indices : list of str, optional
+        Broad indices (default: those tracked by broad ETFs).
+
+    Returns
+    -------
+    dict of DataFrame
+        ``industry``: index = industry code; columns name, return (week), etf_broad,
+        etf_sector_theme, etf_strategy, etf_total (ETF net subscriptions, M6 penetration),
+        northbound_net_buy, margin_net_buy (Δ financing balance), margin_net_buy_share
+        (÷ turnover), financing_buy_share (Σ financing_buy ÷ turnover), turnover, heat_pct,
+        heat_flag, volatility (20-day, annualised), vol_pct, vol_flag.
+        ``industry_change``: the numeric columns this week minus the previous week.
+        ``broad_index`` / ``broad_index_change``: the same per broad index (ETF subscriptions of the
+        ETFs tracking it; stock-based columns summed over its constituents at the latest weights).
+        ``etf_category``: ETF net subscriptions per category: this_week, previous_week, change.
+        ``top_buys`` / ``top_sells``: source (etf, northbound, margin, etf_industry,
+        northbound_industry, margin_industry), level, rank, code, name, group, net_buy.
+        ``flags``: industries / indices above the heat or volatility threshold.
+        ``summary``: one row per item (week, previous week, days in week, percentile window ...).
+        ``notes``: one row per data limitation met.
+
+    Notes
+    -----
+    Percentiles: :func:`trailing_percentile` of the weekly series (average daily turnover for heat,
+    the 20-day volatility on the week's last day for volatility) over ``round(52 × window_years)``
+    weeks including the current one.
+    """
+    if unit <= 0:
+        raise ValueError(f"`unit` must be > 0, got {unit}")
+    m = weekly_metrics(market, asof, window_years, min_years, vol_window, indices)
+    ends = m["week_ends"]
+    week = ends[-1]
+    prev = ends[-2] if len(ends) > 1 else None
+    names = m["names"]
+    idx_names = pd.Series({i: INDEX_NAMES.get(i, i) for i in m["index"]["return"].columns}, dtype=object)
+    tables: dict[str, pd.DataFrame] = {}
+    for key, metrics, nm in (("industry", m["industry"], names), ("broad_index", m["index"], idx_names)):
+        now = _snapshot(metrics, week, nm, heat_flag, vol_flag)
+        before = _snapshot(metrics, prev, nm, heat_flag, vol_flag) if prev is not None else now * np.nan
+        chg = now[CHANGE_COLUMNS] - before[CHANGE_COLUMNS].astype(float)
+        chg.insert(0, "name", now["name"])
+        chg["heat_flag_new"] = now["heat_flag"] & ~before["heat_flag"].astype(bool)
+        chg["vol_flag_new"] = now["vol_flag"] & ~before["vol_flag"].astype(bool)
+        tables[key] = now
+        tables[key + "_change"] = chg
+    if "etf_total" in tables["broad_index"]:
+        n_etf = pd.Series(0, index=tables["broad_index"].index)
+        if market.has("etf_info"):
+            counts = market.etf_info["tracked_index"].value_counts()
+            n_etf = counts.reindex(tables["broad_index"].index).fillna(0).astype(int)
+        tables["broad_index"].insert(1, "n_etfs", n_etf.to_numpy())
+
+    cat = m["category"]
+    cat_tab = pd.DataFrame({
+        "this_week": cat.loc[week] if week in cat.index and cat.shape[1] else pd.Series(dtype=float),
+        "previous_week": cat.loc[prev] if prev is not None and prev in cat.index and cat.shape[1] else np.nan,
+    })
+    if len(cat_tab):
+        cat_tab.loc["total"] = [cat_tab["this_week"].sum(min_count=1), cat_tab["previous_week"].sum(min_count=1)]
+    cat_tab["change"] = cat_tab["this_week"] - cat_tab["previous_week"]
+    cat_tab.index.name = "category"
+    tables["etf_category"] = cat_tab
+
+    info = market.etf_info if market.has("etf_info") else None
+    stock_ind = market.stock_industry["industry_name"] if market.has("stock_industry") else pd.Series(dtype=object)
+    sources = []
+    if m["etf"].shape[1] and week in m["etf"].index:
+        sources.append(("etf", "etf", m["etf"].loc[week],
+                        info["name"] if info is not None else pd.Series(dtype=object),
+                        info["category"] if info is not None else pd.Series(dtype=object)))
+    for src, frame in (("northbound", m["stock_northbound"]), ("margin", m["stock_margin"])):
+        if frame is not None and week in frame.index:
+            sources.append((src, "stock", frame.loc[week], pd.Series(dtype=object), stock_ind))
+    for src, col in (("etf_industry", "etf_total"), ("northbound_industry", "northbound_net_buy"),
+                     ("margin_industry", "margin_net_buy")):
+        sources.append((src, "industry", tables["industry"][col], names, pd.Series(dtype=object)))
+    tables["top_buys"] = _top(sources, top_n, sells=False)
+    tables["top_sells"] = _top(sources, top_n, sells=True)
+
+    flags = []
+    for level, key in (("industry", "industry"), ("index", "broad_index")):
+        t = tables[key]
+        for code, row in t.iterrows():
+            if row["heat_flag"]:
+                flags.append({"level": level, "code": code, "name": row["name"], "flag": "heat",
+                              "percentile": row["heat_pct"], "threshold": heat_flag})
+            if row["vol_flag"]:
+                flags.append({"level": level, "code": code, "name": row["name"], "flag": "volatility",
+                              "percentile": row["vol_pct"], "threshold": vol_flag})
+    tables["flags"] = pd.DataFrame(flags, columns=["level", "code", "name", "flag", "percentile", "threshold"])
+
+    for key in ("industry", "industry_change", "broad_index", "broad_index_change", "etf_category",
+                "top_buys", "top_sells"):
+        t = tables[key]
+        for c in t.columns:
+            if c in AMOUNT_COLUMNS:
+                t[c] = t[c] / unit
+    days = int(m["days_per_week"].loc[week])
+    tables["summary"] = pd.DataFrame({"value": [
+        week.date().isoformat(), prev.date().isoformat() if prev is not None else "",
+        m["asof"].date().isoformat(), days, m["window_weeks"], m["min_weeks"], vol_window, heat_flag, vol_flag,
+        "yuan" if unit == 1 else ("亿元" if unit == 1e8 else f"yuan / {unit:g}"), market.source]},
+        index=pd.Index(["week_end", "previous_week_end", "asof", "trading_days_in_week", "percentile_window_weeks",
+                        "percentile_min_weeks", "vol_window_days", "heat_flag_above", "vol_flag_above", "amount_unit",
+                        "source"], name="item"))
+    tables["notes"] = pd.DataFrame({"note": m["notes"]})
+    return tables
