@@ -1,0 +1,140 @@
+"""``xladdin backtest northbound``: northbound ETF rotation (Dongxing, spec M11; tables M12).
+
+The ``backtest`` group lives in :mod:`xladdin.commands.backtest`, which calls :func:`register`
+with its subparsers.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+from ..northbound import northbound_rotation
+from . import _common
+
+#: the report's own figures (Dongxing 2022-06, 22 Fullgoal ETFs, 2017 .. 2022-05, Wind data)
+REPORT_FIGURES = {
+    "ic_mean": 0.0796, "ic_ir": 0.25, "long_short_annual_return": 0.1052, "long_short_sharpe": 0.65,
+    "strategy_annual_return": 0.1169, "benchmark_annual_return": 0.0424, "strategy_sharpe": 0.48,
+    "benchmark_sharpe": 0.20, "strategy_max_drawdown": -0.3122, "benchmark_max_drawdown": -0.3510,
+    "excess_return": 0.0766, "information_ratio": 0.75, "monthly_turnover": 0.5921,
+}
+TABLES = ["etf_info", "etf_daily", "index_weights", "northbound_holdings"]
+
+
+def read_universe(path: str | Path) -> list[str]:
+    """ETF codes from a text file: one per line (a CSV's first column also works); blank lines,
+    ``#`` comments and a header line ``etf`` / ``code`` are skipped."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"universe file {path} not found (one ETF code per line, e.g. 510300.SH)")
+    codes = []
+    for line in path.read_text(encoding="utf-8-sig").splitlines():
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        code = text.split(",")[0].strip().strip('"')
+        if code.lower() in ("etf", "code", "etf_code"):
+            continue
+        codes.append(code)
+    if not codes:
+        raise ValueError(f"universe file {path} lists no ETF code (one per line, e.g. 510300.SH)")
+    return codes
+
+
+def register(backtest_subparsers: argparse._SubParsersAction) -> None:
+    """Add ``northbound`` to the ``backtest`` group."""
+    p = backtest_subparsers.add_parser(
+        "northbound", help="northbound ETF rotation (Dongxing, M11)",
+        description="Per ETF at each month end: northbound preference and its monthly change through the tracked "
+                    "index's constituents, and past-month momentum; composite of the three ranks; monthly rank IC; "
+                    "long-short of top vs bottom group; top-N equal-weight strategy rebalanced at month start with a "
+                    "cost on traded value, against the equal-weight universe. Northbound holdings after 2024-08-16 "
+                    "are quarterly: the last snapshot is carried forward and those months are flagged.")
+    _common.add_data_args(p)
+    p.add_argument("--universe", metavar="FILE",
+                   help="file of ETF codes, one per line (default: every stock ETF in etf_info whose tracked index "
+                        "has weights)")
+    p.add_argument("--top", type=int, default=3, help="ETFs held (default 3)")
+    p.add_argument("--cost", type=float, default=0.003, help="cost on traded value, two-sided (default 0.003)")
+    p.add_argument("--groups", type=int, default=5, help="groups for the long-short spread (default 5)")
+    p.add_argument("--price", choices=["nav", "close"], default="nav",
+                   help="per-unit series for momentum and returns (default nav; no mixing)")
+    p.add_argument("--stale-change", choices=["nan", "zero"], default="nan",
+                   help="change factor in months without newer northbound holdings: dropped (nan, default) or 0")
+    p.add_argument("--rank-date", metavar="DATE", help="month end of the ranking table (default: the latest)")
+    p.add_argument("--csv", metavar="DIR", help="write every table as DIR/northbound_<table>.csv")
+    p.set_defaults(func=run)
+
+
+def _pct(df: pd.DataFrame | pd.Series, cols=None):
+    out = df.copy()
+    if isinstance(out, pd.Series):
+        return out * 100
+    for c in cols or out.columns:
+        out[c] = out[c] * 100
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..northbound import ranking_table
+    market = _common.load_data(argparse.Namespace(data=args.data), tables=TABLES if args.data else None)
+    universe = read_universe(args.universe) if args.universe else None
+    res = northbound_rotation(market, universe=universe, top=args.top, cost=args.cost, groups=args.groups,
+                              price=args.price, stale_change=args.stale_change,
+                              start=_common.parse_date(args.start), end=_common.parse_date(args.end))
+    s = res.summary
+    print(f"Northbound ETF rotation (M11): {len(res.universe)} ETFs, signals {s['first_signal']:%Y-%m-%d} .. "
+          f"{s['last_signal']:%Y-%m-%d}, top {args.top}, cost {args.cost:.2%}, {args.groups} groups, source "
+          f"{market.source}")
+    ranking = res.ranking
+    if args.rank_date:
+        ranking = ranking_table(res.factors, res.composite, market.etf_info["name"],
+                                date=_common.parse_date(args.rank_date), top=args.top)
+    rk = ranking[["code", "name", "preference", "change", "momentum", "composite", "rank", "pick"]].copy()
+    rk["pick"] = rk["pick"].map({True: "*", False: ""})
+    st = res.staleness
+    last = res.composite.dropna(how="all").index[-1] if not args.rank_date else _common.parse_date(args.rank_date)
+    stale_txt = " (stale northbound holdings of " + f"{st.loc[last, 'holdings_date']:%Y-%m-%d})" \
+        if last in st.index and st.loc[last, "stale"] else ""
+    _common.print_table(rk, f"Ranking at {last:%Y-%m-%d}{stale_txt}: marks ↑↑ top / ↑ middle / O bottom tercile",
+                        floatfmt="{:.3f}")
+    rep = pd.DataFrame({"this run": s.reindex(list(REPORT_FIGURES)).astype(float),
+                        "report (Dongxing, 2017..2022-05)": pd.Series(REPORT_FIGURES)})
+    _common.print_table(rep * 100, "Summary (%, IR/Sharpe ×100 shown as %: read 25.00 as 0.25)", floatfmt="{:,.2f}")
+    ics = res.ic_summary
+    print(f"\nIC: mean {ics['ic_mean']:.2%}, std {ics['ic_std']:.2%}, IR {ics['ic_ir']:.2f}, "
+          f"positive {ics['positive_share']:.0%} of {ics['months']:.0f} months, last {ics['last_ic']:.2%}")
+    perf = res.performance
+    _common.print_table(_pct(perf, [c for c in perf.columns if c not in ("sharpe", "information_ratio", "odds")]),
+                        "Strategy per year (M12; %, except sharpe, information_ratio, odds)", floatfmt="{:,.2f}")
+    if len(res.long_short_performance):
+        lp = res.long_short_performance[["annual_return", "volatility", "sharpe", "max_drawdown"]]
+        _common.print_table(_pct(lp, ["annual_return", "volatility", "max_drawdown"]),
+                            f"Long-short group {args.groups} − group 1 per year (monthly, %)", floatfmt="{:,.2f}")
+    n_stale = int(s["stale_months"])
+    print(f"\nStale northbound months in the sample: {n_stale}")
+    for n in res.notes:
+        print(f"note: {n}")
+    if args.csv:
+        out = Path(args.csv)
+        monthly = pd.DataFrame({"ic": res.ic}).join(res.group_returns.add_prefix("group_"))
+        monthly = monthly.join(res.staleness[["holdings_date", "stale", "change_valid"]])
+        nav = pd.DataFrame({"strategy": res.nav, "benchmark": res.benchmark_nav})
+        composite = res.composite.stack().rename("composite").reset_index()
+        factors = pd.concat({k: v.stack() for k, v in res.factors.items()}, axis=1).reset_index()
+        written = [
+            _common.write_csv(ranking, out / "northbound_ranking.csv"),
+            _common.write_csv(s.to_frame("value"), out / "northbound_summary.csv", index=True),
+            _common.write_csv(perf, out / "northbound_performance.csv", index=True),
+            _common.write_csv(res.long_short_performance, out / "northbound_long_short_performance.csv", index=True),
+            _common.write_csv(monthly, out / "northbound_monthly.csv", index=True),
+            _common.write_csv(nav, out / "northbound_nav.csv", index=True),
+            _common.write_csv(res.weights, out / "northbound_weights.csv", index=True),
+            _common.write_csv(res.turnover.to_frame(), out / "northbound_turnover.csv", index=True),
+            _common.write_csv(factors.merge(composite, on=["date", "etf"], how="left"),
+                              out / "northbound_factors.csv"),
+        ]
+        print(f"wrote {len(written)} CSV files to {out}")
+    return 0
