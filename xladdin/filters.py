@@ -93,7 +93,8 @@ def _hp_band(n: int, lamb: float) -> np.ndarray:
 def _hp_two_sided(y: np.ndarray, lamb: float) -> np.ndarray:
     if y.size < 3:
         return y.copy()
-    return solveh_banded(_hp_band(y.size, lamb), y, lower=False, check_finite=False)
+    c = float(y[0])  # HP is equivariant to adding a constant; solving for y - y_1 keeps errors relative to the range
+    return solveh_banded(_hp_band(y.size, lamb), y - c, lower=False, check_finite=False) + c
 
 
 def hp_filter(y, lamb: float, *, skip_leading_nan: bool = False):
@@ -258,13 +259,15 @@ def _hp_expanding(y: np.ndarray, lamb: float) -> np.ndarray:
     if n < 3:
         return out
     full = _hp_band(n, lamb)
+    c = float(y[0])
+    z = y - c
     for t in range(3, n + 1):
         ab = full[:, :t].copy()
         # the last two rows of I + lamb D'D for size t differ from the size-n matrix
         ab[2, t - 2] = 1.0 + lamb * (5.0 if t > 3 else 4.0)
         ab[2, t - 1] = 1.0 + lamb
         ab[1, t - 1] = -2.0 * lamb
-        out[t - 1] = solveh_banded(ab, y[:t], lower=False, check_finite=False)[-1]
+        out[t - 1] = solveh_banded(ab, z[:t], lower=False, check_finite=False)[-1] + c
     return out
 
 
