@@ -455,7 +455,7 @@ def opt_numbers(x: Any, name: str, default: Sequence[float] | None, *, whole: bo
 
 # --------------------------------------------------------------------------- outputs
 def _cell(v: Any) -> Any:
-    if v is None:
+    if v is None or v is pd.NA:
         return None
     if isinstance(v, float):
         return v if math.isfinite(v) else None

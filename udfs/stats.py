@@ -11,10 +11,10 @@ import pandas as pd
 import xlwings as xw
 
 import xladdin
-from xladdin import northbound, performance
+from xladdin import dashboard, northbound, performance
 
 from ._convert import (
-    XAInputError, frame_rows, opt_choice, opt_float, opt_int, to_block, to_vector,
+    XAInputError, frame_rows, opt_bool, opt_choice, opt_float, opt_int, series_rows, to_block, to_vector,
 )
 from ._errors import excel_safe
 
@@ -121,6 +121,23 @@ def XA_IC(factor_block, forward_returns, periods_per_year=None, min_obs=None):
 
 #: ic_summary labels shown in Excel ("months" is the count of ICs whatever the frequency)
 _SUMMARY_LABELS = {"months": "count"}
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("values", doc="The series, oldest first: one column (e.g. weekly turnover, 20-day volatility).",
+        err_to_str=True)
+@xw.arg("window", doc="Optional. Rows in the trailing window, current row included (default 156 = 3 years of "
+        "weeks; 756 for daily data).")
+@xw.arg("min_periods", doc="Optional. Fewest non-blank values the window needs (default: window).")
+@xw.arg("header", doc="Optional. TRUE adds a header row above the results (default FALSE).")
+@excel_safe
+def XA_PCTRANK(values, window=None, min_periods=None, header=False):
+    """Trailing percentile rank (M13): share of the window's values <= the current one, in (0, 1]; blank until the window has min_periods values. One row per input row."""
+    v = to_vector(values, "values")
+    w = opt_int(window, "window", 156, lo=1)
+    mp = opt_int(min_periods, "min_periods", w, lo=1, hi=w)
+    pct = dashboard.trailing_percentile(pd.Series(v.values), w, mp)
+    return series_rows([("pctrank", pct.to_numpy())], opt_bool(header, "header") or v.title is not None)
 
 
 @xw.func(category=CATEGORY)
