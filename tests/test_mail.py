@@ -528,3 +528,22 @@ def test_cli_usage_errors(report, tmp_path, capsys):
         main(["send", str(report), "--ssl", "--starttls"])
     with pytest.raises(SystemExit):
         main(["send", str(report), "--password", "x"])  # there is no password flag
+
+
+def test_send_report_api_for_scripts(smtpd, report, cert, server_tls, tmp_path):
+    """The function the weekly job calls: Config object, explicit environ, a copy of the sent .eml."""
+    from xladdin.config import load_config
+    from xladdin.mail import send_report
+    h = Handler()
+    port = smtpd(h, tls_context=server_tls, require_starttls=True, authenticator=authenticator,
+                 auth_require_tls=True, auth_required=True)
+    cfg = load_config(write_config(tmp_path / "c.toml", port, cafile=cert[0], user="bot", security="starttls"),
+                      environ={})
+    job = send_report(report, config=cfg, environ={"XLADDIN_SMTP_PASSWORD": PASSWORD}, to=["@weekly"],
+                      eml=tmp_path / "sent.eml")
+    assert job.has_summary and job.result.attempts == 1 and job.to == ["pm@example.com", "张三 <zs@example.com>"]
+    assert h.messages[0][1] == ["pm@example.com", "zs@example.com"]
+    assert email.message_from_bytes(job.eml.read_bytes(), policy=policy.default)["Message-ID"] == \
+        h.parsed()["Message-ID"]
+    with pytest.raises(ValueError, match="must be an .xlsx/.xlsm"):
+        send_report(tmp_path / "c.toml", config=cfg)

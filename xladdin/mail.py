@@ -28,8 +28,10 @@ from email.utils import format_datetime, localtime, make_msgid
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from .config import SmtpSettings, parse_address
-from .summary import WeeklySummary, coerce_summary, render_html, render_missing_html, render_missing_text, render_text
+from .config import (DEFAULT_SUBJECT, Config, ConfigError, SmtpSettings, expand_recipients, get_password, load_config,
+                     parse_address, resolve_smtp_settings)
+from .summary import (WeeklySummary, coerce_summary, render_html, render_missing_html, render_missing_text,
+                      render_text, summary_from_report)
 
 log = logging.getLogger("xladdin.mail")
 
@@ -84,7 +86,7 @@ def attachment_type(path: str | Path) -> tuple[str, str]:
     return maintype, subtype
 
 
-def _addresses(entries: str | Sequence[str] | None, what: str) -> list[str]:
+def _addresses(entries: str | Sequence[str] | None) -> list[str]:
     if entries is None:
         return []
     if isinstance(entries, str):
@@ -120,10 +122,10 @@ def build_message(report_path: str | Path, summary: WeeklySummary | Mapping[str,
     path = Path(report_path)
     if not path.is_file():
         raise FileNotFoundError(f"report workbook {path} not found")
-    to_list = _addresses(to, "to")
+    to_list = _addresses(to)
     if not to_list:
         raise ValueError("no recipients: give --to ADDR (or @list) or set [send] to in the config file")
-    cc_list = _addresses(cc, "cc")
+    cc_list = _addresses(cc)
     if not sender:
         raise ValueError("no sender: give --from ADDR or set [smtp] sender in the config file")
     _, sender_addr = parse_address(sender)
@@ -347,7 +349,6 @@ def send_message(msg: EmailMessage, settings: SmtpSettings, password: str | None
     permanent: dict[str, tuple[int, str]] = {}
     transient_refused: dict[str, tuple[int, str]] = {}
     attempt = 0
-    last = ""
     while True:
         attempt += 1
         log.info("sending %s to %d recipient(s) via %s, attempt %d/%d",
@@ -360,7 +361,6 @@ def send_message(msg: EmailMessage, settings: SmtpSettings, password: str | None
             refused = exc.recipients
         except Exception as exc:  # noqa: BLE001 - classified below, unknown ones re-raised
             transient, kind, text = _classify(exc, settings)
-            last = text
             if not transient:
                 raise MailError(_with_delivered(text, delivered), kind, attempt, delivered, permanent) from None
             if attempt > retries:
@@ -379,8 +379,8 @@ def send_message(msg: EmailMessage, settings: SmtpSettings, password: str | None
         if not pending or attempt > retries:
             break
         wait = min(backoff * 2 ** (attempt - 1), MAX_BACKOFF)
-        last = "; ".join(f"{a}: {_reply(c, t)}" for a, (c, t) in transient_refused.items())
-        log.warning("recipient(s) temporarily refused (%s); retrying them in %.1f s", last, wait)
+        busy = "; ".join(f"{a}: {_reply(c, t)}" for a, (c, t) in transient_refused.items())
+        log.warning("recipient(s) temporarily refused (%s); retrying them in %.1f s", busy, wait)
         sleep(wait)
     if permanent or transient_refused:
         parts = []
@@ -402,3 +402,86 @@ def _with_delivered(text: str, delivered: Sequence[str]) -> str:
     if delivered:
         return f"{text}. Delivered to: {', '.join(delivered)} (do not resend to them)"
     return f"{text}. Nothing was delivered"
+
+
+# ---------------------------------------------------------------- the whole job
+
+@dataclass
+class ReportMail:
+    """What :func:`send_report` did: the message, where it went (or the .eml written), and how."""
+
+    message: EmailMessage
+    settings: SmtpSettings
+    subject: str
+    to: list[str]
+    cc: list[str]
+    has_summary: bool
+    result: SendResult | None = None
+    eml: Path | None = None
+
+
+def send_report(report: str | Path, *, config: Config | str | Path | None = None, to: Sequence[str] | None = None,
+                cc: Sequence[str] | None = None, sender: str | None = None, subject: str | None = None,
+                retries: int | None = None, backoff: float | None = None, dry_run: bool = False,
+                eml: str | Path | None = None, environ: Mapping[str, str] | None = None,
+                **smtp: Any) -> ReportMail:
+    """Mail a report workbook: what ``xladdin send`` does, for scripts and the weekly job.
+
+    Parameters
+    ----------
+    report : .xlsx/.xlsm workbook; its ``_summary`` sheet (if any) becomes the body.
+    config : a :class:`~xladdin.config.Config`, a TOML path, or None (``$XLADDIN_CONFIG``, then
+        ``~/.config/xladdin/config.toml``).
+    to, cc : entries as on the command line (addresses, comma lists, ``@list``); None = ``[send] to/cc``.
+    sender : None = ``[smtp] sender``, else ``[smtp] user`` when it is an address.
+    subject : template with ``{asof}``; None = ``[send] subject``, else ``"xladdin 周报 {asof}"``.
+    retries, backoff : None = ``[send]`` values, else 3 and 2 s (see :func:`send_message`).
+    dry_run : build and write the ``.eml`` (``eml`` or REPORT with suffix .eml); do not connect.
+    eml : where the ``.eml`` goes; without ``dry_run`` a copy of the sent message is kept there.
+    environ : environment for the password lookup (default ``os.environ``).
+    **smtp : overrides of the SMTP settings (host, port, security, user, cafile, timeout), None = keep.
+
+    Returns
+    -------
+    ReportMail
+
+    Raises
+    ------
+    ConfigError, MailError, FileNotFoundError, ValueError
+    """
+    report = Path(report)
+    if not report.is_file():
+        raise FileNotFoundError(f"report workbook {report} not found")
+    if report.suffix.lower() not in (".xlsx", ".xlsm"):
+        raise ValueError(f"the report must be an .xlsx/.xlsm workbook, got {report.name}")
+    cfg = config if isinstance(config, Config) else load_config(config, environ)
+    settings = resolve_smtp_settings(cfg.smtp, sender=sender, **smtp)
+    to_list = expand_recipients(to if to else cfg.send.get("to"), cfg.recipients)
+    cc_list = expand_recipients(cc if cc else cfg.send.get("cc"), cfg.recipients)
+    if not to_list:
+        raise ConfigError("no recipients: give --to ADDR... (or --to @list) or set [send] to in the config file")
+    from_addr = settings.sender or (settings.user if settings.user and "@" in settings.user else None)
+    if not from_addr:
+        raise ConfigError("no sender: give --from ADDR or set [smtp] sender in the config file")
+    retries = retries if retries is not None else cfg.send.get("retries", 3)
+    backoff = backoff if backoff is not None else cfg.send.get("backoff", 2.0)
+    if retries < 0 or backoff < 0:
+        raise ValueError("retries and backoff must be >= 0")
+
+    summary = summary_from_report(report)
+    asof = summary.asof.isoformat() if summary is not None else report.name
+    template = subject or cfg.send.get("subject") or DEFAULT_SUBJECT
+    try:
+        subject_text = template.format(asof=asof)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(f"subject `{template}`: only the placeholder {{asof}} is available ({exc})") from None
+    msg = build_message(report, summary, to=to_list, cc=cc_list, sender=from_addr, subject=subject_text)
+    out = ReportMail(msg, settings, subject_text, to_list, cc_list, summary is not None)
+    if dry_run:
+        out.eml = write_eml(msg, eml or report.with_suffix(".eml"))
+        return out
+    password = get_password(settings, environ)
+    out.result = send_message(msg, settings, password, retries=retries, backoff=backoff)
+    if eml:
+        out.eml = write_eml(msg, eml)
+    return out

@@ -6,9 +6,8 @@ import logging
 import sys
 from pathlib import Path
 
-from ..config import DEFAULT_SUBJECT, ConfigError, expand_recipients, get_password, load_config, resolve_smtp_settings
-from ..mail import MailError, build_message, send_message, write_eml
-from ..summary import summary_from_report
+from ..config import DEFAULT_SUBJECT, ConfigError
+from ..mail import MailError, send_report
 
 DESCRIPTION = """\
 Mail REPORT (an .xlsx written by `xladdin report`). The body (plain text + HTML) summarises the
@@ -65,49 +64,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    report = Path(args.report)
-    if not report.is_file():
-        raise FileNotFoundError(f"report workbook {report} not found")
-    if report.suffix.lower() not in (".xlsx", ".xlsm"):
-        raise ValueError(f"REPORT must be an .xlsx/.xlsm workbook, got {report.name}")
-    cfg = load_config(args.config)
-    settings = resolve_smtp_settings(cfg.smtp, host=args.smtp_host, port=args.smtp_port, security=args.security,
-                                     user=args.user, sender=args.sender, cafile=args.cafile, timeout=args.timeout)
-    to = expand_recipients(args.to if args.to else cfg.send.get("to"), cfg.recipients)
-    cc = expand_recipients(args.cc if args.cc else cfg.send.get("cc"), cfg.recipients)
-    if not to:
-        raise ConfigError("no recipients: give --to ADDR... (or --to @list) or set [send] to in the config file")
-    sender = settings.sender or (settings.user if settings.user and "@" in settings.user else None)
-    if not sender:
-        raise ConfigError("no sender: give --from ADDR or set [smtp] sender in the config file")
-    retries = args.retries if args.retries is not None else cfg.send.get("retries", 3)
-    backoff = args.backoff if args.backoff is not None else cfg.send.get("backoff", 2.0)
-    if retries < 0 or backoff < 0:
-        raise ValueError("--retries and --backoff must be >= 0")
-
-    summary = summary_from_report(report)
-    asof = summary.asof.isoformat() if summary is not None else report.name
-    template = args.subject or cfg.send.get("subject") or DEFAULT_SUBJECT
-    try:
-        subject = template.format(asof=asof)
-    except (KeyError, IndexError, ValueError) as exc:
-        raise ConfigError(f"subject `{template}`: only the placeholder {{asof}} is available ({exc})") from None
-    msg = build_message(report, summary, to=to, cc=cc, sender=sender, subject=subject)
-    if summary is None:
-        print(f"note: {report.name} has no _summary sheet; the mail says so and carries no summary figures",
-              file=sys.stderr)
-
-    recipients = ", ".join(to + cc)
+    job = send_report(args.report, config=args.config, to=args.to, cc=args.cc, sender=args.sender,
+                      subject=args.subject, retries=args.retries, backoff=args.backoff, dry_run=args.dry_run,
+                      eml=args.eml, host=args.smtp_host, port=args.smtp_port, security=args.security,
+                      user=args.user, cafile=args.cafile, timeout=args.timeout)
+    if not job.has_summary:
+        print(f"note: {Path(args.report).name} has no _summary sheet; the mail says so and carries no summary "
+              "figures", file=sys.stderr)
     if args.dry_run:
-        path = write_eml(msg, args.eml or report.with_suffix(".eml"))
-        where = settings.describe() if settings.host else "no SMTP host configured"
-        print(f"dry run: wrote {path} ({path.stat().st_size:,} bytes); would send '{subject}' to {recipients} "
-              f"via {where}")
+        where = job.settings.describe() if job.settings.host else "no SMTP host configured"
+        print(f"dry run: wrote {job.eml} ({job.eml.stat().st_size:,} bytes); would send '{job.subject}' to "
+              f"{', '.join(job.to + job.cc)} via {where}")
         return 0
-    password = get_password(settings)
-    result = send_message(msg, settings, password, retries=retries, backoff=backoff)
-    if args.eml:
-        write_eml(msg, args.eml)
-    print(f"sent '{subject}' to {len(result.recipients)} recipient(s) ({', '.join(result.recipients)}) via "
-          f"{settings.describe()} in {result.attempts} attempt(s)")
+    r = job.result
+    print(f"sent '{job.subject}' to {len(r.recipients)} recipient(s) ({', '.join(r.recipients)}) via "
+          f"{job.settings.describe()} in {r.attempts} attempt(s)" + (f"; copy in {job.eml}" if job.eml else ""))
     return 0
