@@ -29,7 +29,7 @@ from .filters import hp_filter_one_sided
 from .market import Market, MissingTableError
 
 __all__ = ["DEFAULT_LAMBDA", "STYLE_PAIRS", "STYLE_FIELDS", "factor_momentum", "style_signal",
-           "weekly_style_table", "regime_for_next_week"]
+           "weekly_style_table", "regime_for_next_week", "report_style_table", "report_agreement"]
 
 #: default smoothing parameter of the weekly style signals (evidence: see the module docstring)
 DEFAULT_LAMBDA: float = 100.0
@@ -208,3 +208,67 @@ def regime_for_next_week(signal: pd.DataFrame | pd.Series) -> pd.Series | pd.Dat
     if isinstance(signal, pd.DataFrame) and "regime" in signal.columns:
         signal = signal["regime"]
     return signal.shift(1)
+
+
+#: the report's weekly style table (Huafu, seed 003, "单边HP+因子动量划分大小盘/成长价值风格"):
+#: week-end date -> (size signal, size realised, growth signal, growth realised). Published
+#: figures, used to check this implementation and to choose :data:`DEFAULT_LAMBDA`.
+_REPORT_ROWS = (
+    ("2025-09-05", 1, 1, 1, 1), ("2025-09-12", 1, 0, 1, 1), ("2025-09-19", 1, 0, 1, 1),
+    ("2025-09-26", 1, 1, 1, 1), ("2025-09-30", 1, 0, 1, 1), ("2025-10-10", 1, 1, 1, 0),
+    ("2025-10-17", 1, 1, 1, 0), ("2025-10-24", 1, 0, 1, 1), ("2025-10-31", 1, 0, 1, 1),
+    ("2025-11-07", 1, 1, 1, 0), ("2025-11-14", 0, 0, 0, 0), ("2025-11-21", 1, 1, 0, 0),
+    ("2025-11-28", 0, 0, 0, 1), ("2025-12-05", 0, 1, 0, 1), ("2025-12-12", 0, 0, 0, 1),
+    ("2025-12-19", 0, 1, 0, 0), ("2025-12-26", 0, 0, 0, 1), ("2025-12-31", 0, 0, 0, 0),
+    ("2026-01-09", 0, 0, 1, 1), ("2026-01-16", 0, 0, 1, 1), ("2026-01-23", 0, 0, 1, 0),
+    ("2026-01-30", 0, 1, 1, 0),
+)
+
+
+def report_style_table() -> pd.DataFrame:
+    """The report's own weekly style table (seed 003), 2025-09-05 .. 2026-01-30.
+
+    Returns
+    -------
+    DataFrame
+        index = week-end date; columns ``size_regime``, ``size_realised``, ``growth_regime``,
+        ``growth_realised`` (``Int8``, 1/0), named like :func:`weekly_style_table`'s columns.
+    """
+    df = pd.DataFrame(_REPORT_ROWS, columns=["date", "size_regime", "size_realised",
+                                             "growth_regime", "growth_realised"])
+    df["date"] = pd.to_datetime(df["date"])
+    return df.set_index("date").astype("Int8")
+
+
+def report_agreement(market: Market, lambdas, *, pair: str = "size", start=None, end=None) -> pd.DataFrame:
+    """How many weeks of the report's signal each lambda reproduces (the evidence for the default).
+
+    Parameters
+    ----------
+    market : Market
+        Needs the pair's index closes (filter run over the market's whole history).
+    lambdas : iterable of float
+        Smoothing parameters to try.
+    pair : {"size", "growth"}
+    start, end : date-like, optional
+        Report weeks compared (default: every report week the data covers).
+
+    Returns
+    -------
+    DataFrame
+        One row per lambda: ``lamb``, ``weeks`` (report weeks compared), ``agree`` (weeks whose
+        regime equals the report's), ``signals`` (our regimes as a 0/1 string, in date order).
+        The realised style is not compared here (it does not depend on lambda).
+    """
+    report = report_style_table()[f"{pair}_regime"]
+    rows = []
+    for lamb in lambdas:
+        ours = weekly_style_table(market, lamb, pairs=(pair,), start=start, end=end)[f"{pair}_regime"]
+        common = report.index.intersection(ours.index)
+        if common.empty:
+            raise ValueError(f"no report week ({report.index[0].date()} .. {report.index[-1].date()}) "
+                             f"in the data's {pair} signal; the data must cover those weeks")
+        a, b = ours.loc[common], report.loc[common]
+        rows.append({"lamb": float(lamb), "weeks": len(common), "agree": int((a == b).sum()),
+                     "signals": "".join("-" if pd.isna(v) else str(int(v)) for v in a)})
+    return pd.DataFrame(rows, columns=["lamb", "weeks", "agree", "signals"])

@@ -1,0 +1,90 @@
+"""``xladdin style``: weekly size and growth/value style signals (Huafu, spec M4-M5)."""
+from __future__ import annotations
+
+import argparse
+
+from ..market import MissingTableError
+from ..style import (DEFAULT_LAMBDA, STYLE_PAIRS, report_agreement, report_style_table,
+                     weekly_style_table)
+from . import _common
+
+PAIR_CHOICES = {"size": ("size",), "growth": ("growth",), "both": ("size", "growth")}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "style", help="weekly size / growth-value style signals (one-sided HP + factor momentum, M4-M5)",
+        description="Weekly, on each week's last trading day: ratio of CSI 300 / CSI 1000 (size) and "
+                    "399370 / 399371 (growth/value) closes, its one-sided HP trend (no future data), the factor "
+                    "momentum trend_t - (trend_t-1 + trend_t-2)/2, the regime (1 = large-cap / growth leads) and "
+                    "the realised style of that week (1 = large / growth beat small / value). The filter runs "
+                    "over all history up to --end; --start only selects the rows shown.")
+    _common.add_data_args(p)
+    p.add_argument("--lambda", dest="lamb", type=float, default=DEFAULT_LAMBDA, metavar="L",
+                   help=f"one-sided HP smoothing parameter (default {DEFAULT_LAMBDA:g}: the lambda that reproduces "
+                        "the report's weekly size signals on real data)")
+    p.add_argument("--pair", choices=list(PAIR_CHOICES), default="both",
+                   help="size (CSI 300 / CSI 1000), growth (399370 / 399371) or both (default)")
+    p.add_argument("--last", type=int, default=26, metavar="N",
+                   help="without --start, print only the last N weeks (default 26; the CSV gets every week)")
+    p.add_argument("--vs-report", action="store_true",
+                   help="put the report's published signals (seed 003, 2025-09-05..2026-01-30) beside ours")
+    p.add_argument("--scan", type=float, nargs="+", metavar="L",
+                   help="instead of the table: for each lambda, how many report weeks the regime reproduces")
+    p.add_argument("--csv", metavar="FILE", help="write the weekly table (date + every column) as CSV")
+    p.set_defaults(func=run)
+
+
+def _load(args: argparse.Namespace):
+    """Market with all history up to --end (the filter is one-sided; --start only cuts rows)."""
+    ns = argparse.Namespace(**{**vars(args), "start": None, "end": None})
+    market = _common.load_data(ns, tables=["index_daily"] if getattr(args, "data", None) else None)
+    end = _common.parse_date(args.end)
+    return market.subset(None, end) if end is not None else market
+
+
+def run(args: argparse.Namespace) -> int:
+    pairs = PAIR_CHOICES[args.pair]
+    start = _common.parse_date(args.start)
+    market = _load(args)
+    try:
+        if args.scan:
+            for pair in pairs:
+                scan = report_agreement(market, args.scan, pair=pair, start=start)
+                _common.print_table(scan.set_index("lamb"), title=f"{pair}: report weeks reproduced per lambda",
+                                    floatfmt="{:g}")
+            return 0
+        table = weekly_style_table(market, args.lamb, pairs=pairs, start=start)
+    except MissingTableError as exc:
+        hint = " (use --pair size)" if args.pair == "both" else ""
+        raise MissingTableError(f"{exc}{hint}") from exc
+    if table.empty:
+        raise ValueError("no week in the selected dates; widen --start/--end")
+    if args.csv:
+        path = _common.write_csv(table, args.csv, index=True)
+        print(f"wrote {len(table)} weeks to {path}")
+    shown = table if start is not None else table.tail(args.last)
+    view = shown.copy()
+    if args.vs_report:
+        report = report_style_table()
+        for pair in pairs:
+            for field in ("regime", "realised"):
+                view[f"{pair}_{field}_report"] = report[f"{pair}_{field}"].reindex(view.index)
+    view.index = view.index.strftime("%Y-%m-%d")
+    names = ", ".join(f"{p}: {STYLE_PAIRS[p][2]}" for p in pairs)
+    _common.print_table(view, title=f"Weekly style signals, lambda = {args.lamb:g} ({names}); source {market.source}",
+                        floatfmt="{:.6f}")
+    for pair in pairs:
+        regime = table[f"{pair}_regime"].dropna()
+        if not regime.empty:
+            label = {"size": ("large-cap", "small-cap"), "growth": ("growth", "value")}[pair]
+            print(f"{pair}: latest regime {int(regime.iloc[-1])} ({label[0] if regime.iloc[-1] == 1 else label[1]} "
+                  f"leads) on {regime.index[-1]:%Y-%m-%d}")
+        if args.vs_report:
+            report = report_style_table()
+            for field in ("regime", "realised"):
+                common = report.index.intersection(table.index)
+                ours, theirs = table.loc[common, f"{pair}_{field}"], report.loc[common, f"{pair}_{field}"]
+                ok = int((ours == theirs).sum())
+                print(f"{pair} {field}: {ok} of {len(common)} report weeks agree")
+    return 0
