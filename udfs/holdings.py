@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import xlwings as xw
 
-from xladdin import grouping, holdings
+from xladdin import divergence, grouping, holdings
 
 from ._convert import XAInputError, frame_rows, is_blank, opt_bool, opt_choice, opt_int, to_block, to_records
 from ._errors import excel_safe
@@ -119,4 +119,37 @@ def XA_PENETRATE(etf_sizes, weights, stock_industry):
     lost = float((amounts.iloc[0].reindex(unclassified.index) * unclassified).sum())
     if lost > 0:
         rows.append(["(no industry)"] + ([None] if "name" in si.columns else []) + [lost, None])
+    return rows
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("etf_share", doc="Stock-ETF holding level per industry: a column (one date, industries down) or a "
+        "block (one row per date, one column per industry). Codes in a first row/column are kept.",
+        ndim=2, err_to_str=True)
+@xw.arg("active_share", doc="Active-fund industry shares, same layout and size as etf_share.", ndim=2,
+        err_to_str=True)
+@xw.arg("standardise", doc="Optional. TRUE (default): z-score across industries; FALSE: the raw difference.")
+@xw.arg("header", doc=HEADER_DOC)
+@excel_safe
+def XA_DIVERGENCE(etf_share, active_share, standardise=True, header=False):
+    """Divergence from active funds (M9): ETF share - active share, standardised across industries (mean 0, std 1) per date; positive = overweighted by ETFs. Same layout as the input."""
+    e = to_block(etf_share, "etf_share", flat_as="column")
+    a = to_block(active_share, "active_share", flat_as="column")
+    if e.values.shape != a.values.shape:
+        (r1, c1), (r2, c2) = e.values.shape, a.values.shape
+        raise XAInputError(f"etf_share and active_share differ in size ({r1} x {c1} vs {r2} x {c2})")
+    z = opt_bool(standardise, "standardise", True)
+    column = e.values.shape[1] == 1
+    ev, av = (e.values.T, a.values.T) if column else (e.values, a.values)
+    out = divergence.divergence(pd.DataFrame(ev), pd.DataFrame(av), standardise=z).to_numpy(dtype=float)
+    if column:
+        out = out.T
+    rows = [[None if np.isnan(x) else float(x) for x in r] for r in out]
+    if e.row_labels is not None:
+        rows = [[lab] + r for lab, r in zip(e.row_labels, rows)]
+    if e.title_row:
+        rows.insert(0, ([""] if e.row_labels is not None else []) + list(e.columns or []))
+    elif opt_bool(header, "header"):
+        names = ["divergence"] if column else [f"divergence{j + 1}" for j in range(out.shape[1])]
+        rows.insert(0, ([""] if e.row_labels is not None else []) + names)
     return rows

@@ -52,6 +52,6 @@ def XA_PICKS(factor_block, top=None, weights=None):
     # picks first, then by score (highest first), ties by code as in the core's selection
     table = table.sort_values(["pick", "score", "code"], ascending=[False, False, True], na_position="last",
                               kind="stable")
-    table.insert(2, "rank", pd.array(np.where(table["score"].notna(), np.arange(1, len(table) + 1), 0), dtype="Int64"))
-    table.loc[table["score"].isna(), "rank"] = pd.NA
+    ranks_ = [i + 1 if ok else None for i, ok in enumerate(table["score"].notna())]
+    table.insert(2, "rank", pd.array(ranks_, dtype="Int64"))
     return frame_rows(table.set_index("code"))
