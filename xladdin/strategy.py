@@ -25,7 +25,7 @@ __all__ = [
     "backtest_weights", "equal_weight_benchmark", "asof", "rebalance_dates", "quintile_backtest",
     "short_term_flow", "style_adjusted_factors", "style_holdings_weights", "top_n_weights",
     "percentile_ranks", "composite_scores", "factor_correlation", "rotation_flags", "holdings_table",
-    "BacktestResult", "RotationResult", "run_backtest", "rotation_backtest", "FACTOR_NAMES",
+    "BacktestResult", "RotationResult", "run_backtest", "rotation_backtest", "FACTOR_NAMES", "flow_rotation",
 ]
 
 #: the four M10 factors, in the report's order
@@ -88,7 +88,7 @@ def backtest_weights(weights: pd.DataFrame, close: pd.DataFrame, cost: float = 0
     if end is not None:
         px = px.loc[:pd.Timestamp(end)]
     w = weights.reindex(columns=px.columns).fillna(0.0).astype(float).sort_index()
-    w = w.loc[w.index <= px.index[-1]]
+    w = w.loc[w.index < px.index[-1]]  # a rebalance on the last date would hold nothing
     if w.empty:
         raise ValueError("no rebalance date falls inside the price history")
     missing_dates = w.index.difference(px.index)
@@ -510,3 +510,95 @@ def rotation_backtest(factors: dict[str, pd.DataFrame], close: pd.DataFrame, reb
     sw = asof(style_weights, w.index).reindex(columns=px.columns) if style_weights is not None else None
     flags = rotation_flags({k: f.loc[w.index] for k, f in at.items()}, sw)
     return run_backtest(w, px, cost, end, flags, names, scores, at, periods)
+
+
+# ----------------------------------------------------------------------------- market orchestration
+def flow_rotation(market, start=None, end=None, top: int = 6, every: int = 2, cost: float = 0.0,
+                  factor_weights: dict[str, float] | None = None, groups: int = 5, lamb: float | None = None,
+                  window: int = 60, m8_every: int = 1) -> dict:
+    """Run M6–M10 on a market: the Huafu ETF-flow industry rotation and its building blocks.
+
+    Parameters
+    ----------
+    market : :class:`xladdin.market.Market`. Needs etf_info, etf_daily, index_weights,
+        stock_industry, industry_daily; uses index_daily (CSI 300 / CSI 1000, 399370 / 399371) for
+        the M5 regimes and active_fund_holdings, fund_nav, fund_issuance for M9 when present.
+        A factor whose data is missing is left out and named in ``notes``.
+    start, end : range of the rebalance dates (and NAV end).
+    top, every, cost, factor_weights : M10 settings (6 industries, every 2 weeks, cost rate, weights).
+    groups : number of groups (M7/M8).
+    lamb : HP smoothing of the style signals (default :data:`xladdin.style.DEFAULT_LAMBDA`).
+    window : trailing window (days) of the M9 simulated active holdings.
+    m8_every : M8 rebalance every ``m8_every`` weeks.
+
+    Returns
+    -------
+    dict: ``rotation`` (:class:`RotationResult`, M10), ``m8`` and ``m9`` (:class:`RotationResult`
+    or None), ``quintiles`` (M7 short-term-flow quintile backtest), ``weekly_level``,
+    ``monthly_level``, ``monthly_change``, ``short_term_flow``, ``regimes``, ``divergence`` (dict or
+    None), ``notes`` (list of str: what was skipped and why).
+    """
+    from . import holdings as hd
+    from .market import MissingTableError
+
+    notes: list[str] = []
+    close = market.industry_close()
+    names = market.industry_names
+    wk_h = hd.industry_holdings(market, "W", end=end)
+    wk_l = hd.holding_level(wk_h)
+    stf = short_term_flow(wk_l, wk_h)
+    mo_h = hd.industry_holdings(market, "M", end=end)
+    mo_l = hd.holding_level(mo_h).dropna(how="all")
+    mo_c = (mo_l - mo_l.shift(1)).iloc[1:]
+    factors: dict[str, pd.DataFrame] = {"short_term_flow": stf.dropna(how="all")}
+
+    regimes = pd.DataFrame()
+    try:
+        from .style import DEFAULT_LAMBDA, weekly_style_table
+        lam = DEFAULT_LAMBDA if lamb is None else lamb
+        for pair in ("size", "growth"):
+            try:
+                t = weekly_style_table(market, lam, pairs=(pair,))
+                regimes[pair] = t[f"{pair}_regime"].astype(float)
+            except (MissingTableError, KeyError) as exc:
+                notes.append(f"{pair} regime unavailable ({str(exc).splitlines()[0][:120]}): its M8 factor is left out")
+    except ImportError:  # pragma: no cover - style module missing
+        notes.append("xladdin.style missing: no M5 regimes, M8 factors left out")
+    m8 = None
+    style_w = None
+    if "size" in regimes:
+        growth = regimes["growth"] if "growth" in regimes else pd.Series(np.nan, index=regimes.index)
+        sl, sc = style_adjusted_factors(mo_l, mo_c, regimes["size"], growth, dates=regimes.index)
+        sl, sc = sl.dropna(how="all"), sc.dropna(how="all")
+        factors["style_level"] = sl
+        if not sc.empty:
+            factors["style_change"] = sc
+        style_w = style_holdings_weights(sl, sc.reindex_like(sl), groups)
+        m8_dates = rebalance_dates(close.index, m8_every, "W", start, end)
+        w8 = asof(style_w, m8_dates).dropna(how="all")
+        w8 = w8[w8.sum(axis=1) > 0]
+        if len(w8):
+            m8 = run_backtest(w8.reindex(columns=close.columns).fillna(0.0), close, cost, end, names=names)
+    div = None
+    m9 = None
+    needed = ("active_fund_holdings", "fund_nav", "fund_issuance")
+    if all(market.has(t) for t in needed):
+        from .divergence import market_divergence
+        div = market_divergence(market, mo_l, window=window)
+        directed = div["directed"].dropna(how="all")
+        factors["divergence"] = directed
+        m9_dates = rebalance_dates(close.index, 1, "M", start, end)
+        d9 = asof(directed, m9_dates).dropna(how="all")
+        d9 = d9.where(close.reindex(d9.index).reindex(columns=d9.columns).notna())
+        if len(d9):
+            w9 = top_n_weights(d9, top).reindex(columns=close.columns).fillna(0.0)
+            m9 = run_backtest(w9, close, cost, end, names=names)
+    else:
+        notes.append("no " + " / ".join(t for t in needed if not market.has(t))
+                     + ": divergence (M9) left out")
+    reb = rebalance_dates(close.index, every, "W", start, end)
+    rot = rotation_backtest(factors, close, reb, top, factor_weights, cost, end, names, style_w)
+    q = quintile_backtest(stf, close, groups, cost, start, end)
+    return {"rotation": rot, "m8": m8, "m9": m9, "quintiles": q, "weekly_level": wk_l, "monthly_level": mo_l,
+            "monthly_change": mo_c, "short_term_flow": stf, "regimes": regimes, "divergence": div,
+            "notes": notes, "factors_used": list(factors)}
