@@ -394,3 +394,98 @@ def test_every_required_function_exists():
                 "XA_PERF", "XA_PCTRANK", "XA_IC", "XA_VERSION"}
     missing = required - set(all_udfs())
     assert not missing, f"missing Excel functions: {sorted(missing)}"
+
+
+# ----------------------------------------------------------------------------- M4, M5, M9, M10, M13
+import udfs.strategy  # noqa: E402
+import udfs.style  # noqa: E402
+from xladdin import dashboard, divergence, strategy, style  # noqa: E402
+
+
+def test_hp_filters_match_core_with_leading_and_trailing_blanks(rng):
+    y = np.cumsum(rng.normal(size=200)) + 100
+    x = [None, "#N/A"] + y.tolist() + [None, None]
+    one = col(udfs.style.XA_HP1S([[v] for v in x], 50.0))
+    two = col(udfs.style.XA_HP(x))
+    assert len(one) == len(x) and one[:2] == [None, None] and one[-2:] == [None, None]
+    nan_equal(one[2:-2], filters.hp_filter_one_sided(y, 50.0))
+    nan_equal(two[2:-2], filters.hp_filter(y, style.DEFAULT_LAMBDA))
+    x[50] = None
+    assert udfs.style.XA_HP1S(x)[0][0].startswith("#XA! values cell 51 is blank")
+    assert udfs.style.XA_HP(y.tolist(), 0)[0][0] == "#XA! lamb must be > 0 (got 0)"
+    assert udfs.style.XA_HP1S(y.tolist(), None, True)[0] == ["hp1s"]
+
+
+def test_factor_momentum_matches_core(rng):
+    y = rng.normal(size=30)
+    out = col(udfs.style.XA_FACTOR_MOM([[v] for v in y]))
+    nan_equal(out, style.factor_momentum(pd.Series(y)))
+    assert out[:2] == [None, None]
+
+
+def test_style_signal_daily_with_dates_matches_core(rng):
+    d = pd.bdate_range("2024-01-01", periods=200)
+    large = 3000 * np.cumprod(1 + rng.normal(0, 0.01, len(d)))
+    small = 5000 * np.cumprod(1 + rng.normal(0, 0.012, len(d)))
+    rows_l = [["date", "CSI300"]] + [[t.to_pydatetime(), v] for t, v in zip(d, large)]
+    rows_s = [["date", "CSI1000"]] + [[t.to_pydatetime(), v] for t, v in zip(d, small)]
+    out = udfs.style.XA_STYLE_SIGNAL(rows_l, rows_s, 100.0)
+    core = style.style_signal(pd.Series(large, d), pd.Series(small, d), 100.0)
+    assert out[0] == ["ratio", "filtered", "momentum", "realised", "regime"] and len(out) == len(d) + 1
+    body = pd.DataFrame(out[1:], index=d, columns=out[0])
+    filled = body.dropna(how="all")
+    assert list(filled.index) == list(core.index)                        # week-end rows only
+    np.testing.assert_allclose(filled[["ratio", "filtered"]].to_numpy(float), core[["ratio", "filtered"]].to_numpy(float))
+    reg = [None if pd.isna(x) else int(x) for x in core["regime"]]
+    assert [None if pd.isna(x) else int(x) for x in filled["regime"]] == reg
+
+
+def test_style_signal_weekly_rows_without_dates(rng):
+    large = (3000 * np.cumprod(1 + rng.normal(0, 0.02, 60))).tolist()
+    small = (5000 * np.cumprod(1 + rng.normal(0, 0.02, 60))).tolist()
+    out = udfs.style.XA_STYLE_SIGNAL(large, small)
+    ratio = pd.Series(np.array(large) / np.array(small))
+    filt = filters.hp_filter_one_sided(ratio, style.DEFAULT_LAMBDA)
+    mom = style.factor_momentum(filt)
+    assert len(out) == 60
+    nan_equal([r[0] for r in out], ratio)
+    nan_equal([r[2] for r in out], mom)
+    assert [r[4] for r in out][2:] == [int(m > 0) for m in mom[2:]] and out[0][4] is None
+    assert udfs.style.XA_STYLE_SIGNAL(large, small[:-1])[0][0] == "#XA! large_close and small_close differ in length (60 vs 59)"
+
+
+def test_picks_match_core(rng):
+    f = rng.normal(size=(12, 4))
+    f[3, 1] = np.nan
+    codes = [f"CI0050{i:02d}.WI" for i in range(12)]
+    block = [["code", "flow", "level", "change", "div"]] + [[c] + [None if np.isnan(v) else v for v in r]
+                                                         for c, r in zip(codes, f)]
+    out = udfs.strategy.XA_PICKS(block, 3, [2, 1, 1, 1])
+    facs = {n: pd.DataFrame([f[:, j]], columns=codes) for j, n in enumerate(["flow", "level", "change", "div"])}
+    score = strategy.composite_scores(facs, {"flow": 2, "level": 1, "change": 1, "div": 1}).iloc[0]
+    top = strategy.top_n_weights(score.to_frame().T, 3).iloc[0]
+    assert out[0][:4] == ["code", "score", "rank", "pick"]
+    assert {r[0] for r in out[1:] if r[3] == 1} == set(top[top > 0].index)
+    assert [r[0] for r in out[1:4]] == list(score.sort_values(ascending=False).index[:3])
+    for r in out[1:]:
+        assert r[1] == pytest.approx(score[r[0]])
+    assert [r[2] for r in out[1:]] == list(range(1, 13))
+
+
+def test_pctrank_matches_core(rng):
+    x = rng.normal(size=80).tolist()
+    x[30] = None
+    out = col(udfs.stats.XA_PCTRANK([[v] for v in x], 20, 15))
+    nan_equal(out, dashboard.trailing_percentile(pd.Series([np.nan if v is None else v for v in x]), 20, 15))
+    assert out[13] is None and out[14] is not None and out[30] is None
+    assert udfs.stats.XA_PCTRANK(x, 10, 11)[0][0] == "#XA! min_periods must be <= 10 (got 11)"
+
+
+def test_divergence_column_and_block_match_core(rng):
+    e = rng.dirichlet(np.ones(30), size=3)
+    a = rng.dirichlet(np.ones(30), size=3)
+    out = udfs.holdings.XA_DIVERGENCE(e.tolist(), a.tolist())
+    core = divergence.divergence(pd.DataFrame(e), pd.DataFrame(a))
+    np.testing.assert_allclose(np.array(out, dtype=float), core.to_numpy(), rtol=1e-12)
+    colout = udfs.holdings.XA_DIVERGENCE([[v] for v in e[0]], [[v] for v in a[0]], False)
+    np.testing.assert_allclose(col(colout), e[0] - a[0])
