@@ -195,7 +195,7 @@ def _member_sum(frame: pd.DataFrame, members: pd.DataFrame) -> pd.Series:
     """Row sums of ``frame`` over the columns flagged in ``members`` (same index)."""
     cols = frame.columns.union(members.columns)
     f = frame.reindex(columns=cols)
-    mk = members.reindex(index=frame.index, columns=cols).fillna(False).astype(bool)
+    mk = members.reindex(index=frame.index, columns=cols, fill_value=False).astype(bool)
     return f.where(mk.to_numpy()).sum(axis=1, min_count=1)
 
 
@@ -423,7 +423,7 @@ def weekly_metrics(market: Market, asof=None, window_years: float = 3.0, min_yea
             valid_day = daily_nb.notna().any(axis=1).astype(float).to_frame("v")
             stock_nb = weekly_sum(daily_nb, ends)
             complete = weekly_sum(valid_day, ends)["v"].eq(days_per_week)
-            stock_nb = stock_nb.where(complete.to_numpy()[:, None])
+            stock_nb.loc[~complete.to_numpy()] = np.nan
             if len(ends) and not complete.iloc[-1]:
                 last_h = pd.Timestamp(nb["date"].max()) if len(nb) else None
                 notes.append("northbound net buying not available for the week of "
