@@ -1,0 +1,298 @@
+"""Build and refresh the macro workbook (``.xlsm``) of the weekly tracker.
+
+Build (:func:`build_template`)
+    1. XlsxWriter writes a skeleton: the layout's sheets (cover first, parameters last), a
+       ``xlwings.conf`` sheet, a **Refresh** button on the cover, and the VBA project of xlwings'
+       *standalone* quickstart workbook (``xlwings/quickstart_standalone.xlsm`` -- the very file
+       ``xlwings quickstart NAME --standalone`` copies; BSD-3 licensed). That project holds
+       ``Module1.SampleCall``, the ``xlwings`` module (``RunPython``) and its ``Dictionary`` class, so
+       no add-in is needed.
+    2. openpyxl (``keep_vba=True``) renders the tables through the layout -- the same code as
+       :func:`refresh_workbook` -- and the result replaces the target atomically.
+    3. A module ``<workbook stem>.py`` is written beside the workbook.
+
+Why ``SampleCall`` and the ``<stem>.py`` shim: the VBA project is kept byte-identical (it is
+compiled; editing it needs Excel). ``SampleCall`` runs
+``RunPython "import <stem>; <stem>.main()"`` where ``<stem>`` is the workbook's file name without
+extension, evaluated when the button is clicked -- the xlwings quickstart convention, and what the
+ribbon's *Run main* does too. The shim imports :func:`macros.refresh.main`, so the button, *Run main*
+and ``python <stem>.py`` all run the same refresh. Renaming the workbook needs a shim of the same
+name (``xladdin template NEW.xlsm`` writes both).
+
+Refresh (:func:`refresh_workbook`)
+    Headless: load with ``keep_vba=True`` (VBA, button and ``xlwings.conf`` kept byte-for-byte),
+    read the parameters sheet, compute, render, save to a temporary file in the same folder,
+    fsync, ``os.replace``. On any error the temporary file is removed, the workbook is untouched,
+    and :class:`RefreshError` names the step (and table) that failed.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pandas as pd
+
+from .layout import Layout, OpenpyxlWriter, load_layout, render
+from .market import Market
+from .params import Params, default_params, params_from_rows
+
+CONF_SHEET = "xlwings.conf"
+BUTTON_MACRO = "SampleCall"
+BUTTON_CAPTION = {"zh": "刷新 Refresh", "en": "Refresh"}
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class RefreshError(RuntimeError):
+    """A refresh step failed; the workbook on disk is unchanged. ``step`` names the step."""
+
+    def __init__(self, step: str, message: str, path: Path | None = None):
+        self.step = step
+        where = f" ({path})" if path else ""
+        super().__init__(f"refresh failed at step `{step}`{where}: {message}; the workbook was not changed")
+
+
+# ------------------------------------------------------------------------------------- VBA source
+def xlwings_standalone_workbook() -> Path:
+    """Path of xlwings' standalone quickstart workbook (source of the VBA project)."""
+    import xlwings
+    p = Path(xlwings.__file__).resolve().parent / "quickstart_standalone.xlsm"
+    if not p.is_file():
+        raise FileNotFoundError(f"{p} not found; reinstall xlwings (pip install xlwings)")
+    return p
+
+
+def vba_project_bytes() -> bytes:
+    """``xl/vbaProject.bin`` of xlwings' standalone quickstart (RunPython + Module1.SampleCall)."""
+    with zipfile.ZipFile(xlwings_standalone_workbook()) as z:
+        return z.read("xl/vbaProject.bin")
+
+
+def xlwings_version() -> str:
+    import xlwings
+    return xlwings.__version__
+
+
+def udf_modules() -> list[str]:
+    """The UDF modules of the project (``udfs/<name>.py`` without a leading underscore)."""
+    return sorted(f"udfs.{p.stem}" for p in (ROOT / "udfs").glob("*.py") if not p.stem.startswith("_"))
+
+
+def conf_rows(pythonpath: str | None = None) -> list[tuple[str, str]]:
+    """Rows of the ``xlwings.conf`` sheet (keys as xlwings' VBA ``GetConfig`` reads them)."""
+    rows = [("PYTHONPATH", pythonpath if pythonpath is not None else str(ROOT)),
+            ("UDF Modules", ";".join(udf_modules())),
+            ("ADD_WORKBOOK_TO_PYTHONPATH", "True")]
+    return [(k, v) for k, v in rows if v]
+
+
+SHIM = '''"""Entry point of {stem}.xlsm for xlwings (written by `xladdin template`).
+
+The workbook's Refresh button runs xlwings' ``SampleCall``:
+``RunPython "import {stem}; {stem}.main()"`` (module name = workbook name), and the xlwings
+ribbon's *Run main* does the same. Both land here and run the shared refresh.
+"""
+from macros.refresh import main  # noqa: F401
+
+
+if __name__ == "__main__":  # debug from an IDE: python {stem}.py (Windows/macOS with Excel open)
+    import xlwings as xw
+
+    xw.Book("{stem}.xlsm").set_mock_caller()
+    main()
+'''
+
+
+# ------------------------------------------------------------------------------------- atomic save
+@contextlib.contextmanager
+def atomic_target(path: Path) -> Iterator[Path]:
+    """Yield a temporary path in ``path``'s folder; on success fsync it and ``os.replace`` ``path``.
+
+    On an exception the temporary file is deleted and ``path`` is left as it was.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.tmp.", suffix=path.suffix, dir=path.parent or ".")
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        if path.exists():
+            os.chmod(tmp_path, path.stat().st_mode & 0o777)
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp_path, 0o666 & ~umask)
+        with open(tmp_path, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp_path, path)
+        with contextlib.suppress(OSError):  # persist the rename (POSIX)
+            dfd = os.open(path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+# ------------------------------------------------------------------------------------- build
+def _skeleton(path: Path, layout: Layout, language: str, pythonpath: str | None) -> None:
+    """XlsxWriter skeleton: sheets, xlwings.conf, Refresh button, VBA project."""
+    import xlsxwriter
+    wb = xlsxwriter.Workbook(str(path))
+    wb.set_vba_name("ThisWorkbook")
+    sheets = {}
+    for i, s in enumerate(layout.sheets, start=1):
+        ws = wb.add_worksheet(s.name(language))
+        ws.set_vba_name(f"Sheet{i}")
+        sheets[s.key] = ws
+    conf = wb.add_worksheet(CONF_SHEET)
+    conf.set_vba_name(f"Sheet{len(layout.sheets) + 1}")
+    for r, (k, v) in enumerate(conf_rows(pythonpath)):
+        conf.write_string(r, 0, k)
+        conf.write_string(r, 1, v)
+    conf.set_column(0, 0, 30)
+    conf.set_column(1, 1, 80)
+    for s in layout.sheets:
+        if s.button_cell:
+            sheets[s.key].insert_button(s.button_cell, {"macro": BUTTON_MACRO, "caption": BUTTON_CAPTION[language],
+                                                        "width": 128, "height": 32})
+    with tempfile.TemporaryDirectory() as d:
+        vba = Path(d) / "vbaProject.bin"
+        vba.write_bytes(vba_project_bytes())
+        wb.add_vba_project(str(vba))
+        wb.close()
+
+
+def render_result(wb: Any, result: Any, params: Params, layout: Layout, progress: Callable[[str], None] | None = None):
+    """Render a :class:`~xladdin.weekly.WeeklyResult` into an openpyxl workbook through the layout."""
+    writer = OpenpyxlWriter.for_layout(wb, layout)
+    return render(result.tables, writer, layout, language=params.language,
+                  subtitles=result.subtitles_for(params.language), notes=result.notes, progress=progress)
+
+
+def build_template(out: str | Path, market: Market, params: Params | None = None, asof=None,
+                   layout: Layout | None = None, pythonpath: str | None = None, write_shim: bool = True,
+                   progress: Callable[[str], None] | None = None) -> Path:
+    """Build the macro workbook ``out`` (.xlsm) filled with the week's tables of ``market``.
+
+    Parameters
+    ----------
+    out : path ending in ``.xlsm``; its stem must be a Python module name (the macro imports it).
+    market : data for the first fill (the embedded sample for the committed template).
+    params : initial parameters written to the parameters sheet (default: defaults).
+    asof : as-of date (default: params.asof, else the last date of the data).
+    pythonpath : PYTHONPATH written to the ``xlwings.conf`` sheet (default: this repository).
+    write_shim : also write ``<stem>.py`` beside the workbook (see the module docstring).
+
+    Returns
+    -------
+    Path of the workbook.
+    """
+    from openpyxl import load_workbook
+
+    from .weekly import compute_weekly
+    out = Path(out)
+    if out.suffix.lower() != ".xlsm":
+        raise ValueError(f"{out}: the macro workbook must end in .xlsm (Excel refuses macros in .xlsx)")
+    if not out.stem.isidentifier():
+        raise ValueError(f"{out}: the file name `{out.stem}` must be a Python module name (letters, digits, _; "
+                         "not starting with a digit), because the Refresh macro imports `<name>.py`")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    layout = layout or load_layout()
+    params = params or default_params()
+    result = compute_weekly(market, params, asof, progress=progress)
+    with atomic_target(out) as tmp:
+        _skeleton(tmp, layout, params.language, pythonpath)
+        wb = load_workbook(tmp, keep_vba=True)
+        render_result(wb, result, params, layout, progress)
+        wb.active = 0
+        wb.save(tmp)
+    if write_shim:
+        (out.parent / f"{out.stem}.py").write_text(SHIM.format(stem=out.stem), encoding="utf-8")
+    return out
+
+
+# ------------------------------------------------------------------------------------- refresh
+def read_params_sheet(wb: Any, layout: Layout | None = None) -> Params:
+    """Parameters from the workbook's parameters sheet (either language), validated."""
+    layout = layout or load_layout()
+    spec = layout.sheet("params")
+    ws = None
+    for name in (spec.zh, spec.en):
+        if name in wb.sheetnames:
+            ws = wb[name]
+            break
+    if ws is None:
+        raise ValueError(f"no parameters sheet (`{spec.zh}` or `{spec.en}`) in the workbook; rebuild it with "
+                         "`xladdin template`")
+    from .layout import parse_cell
+    t = spec.table("params")
+    row, col = parse_cell(t.anchor)
+    rows = [r for r in ws.iter_rows(min_row=row, min_col=col, max_col=col + 1, values_only=True)]
+    return params_from_rows(rows, source=f"sheet {ws.title}")
+
+
+def refresh_workbook(path: str | Path, data: str | Path | None = None, asof=None, language: str | None = None,
+                     layout: Layout | None = None, market: Market | None = None,
+                     progress: Callable[[str], None] | None = None) -> Path:
+    """Refresh an existing workbook (.xlsm or .xlsx) in place, atomically.
+
+    Parameters
+    ----------
+    path : the workbook built by ``xladdin template`` (or a report).
+    data : folder of canonical tables; overrides the sheet's ``data_dir`` (blank there = sample).
+    asof : overrides the sheet's ``asof``.
+    language : overrides the sheet's ``language``.
+    market : an already loaded market (tests, callers that hold one); overrides ``data``.
+
+    Raises
+    ------
+    RefreshError
+        Naming the step: ``opening workbook``, ``reading parameters``, ``loading data``,
+        ``computing table <key>``, ``writing sheet <name>``, ``saving``. The workbook is unchanged.
+    """
+    from openpyxl import load_workbook
+
+    from .weekly import WeeklyError, compute_weekly
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"workbook {path} not found; build one with `xladdin template {path.name}`")
+    layout = layout or load_layout()
+    keep_vba = path.suffix.lower() == ".xlsm"
+    step = "opening workbook"
+    try:
+        wb = load_workbook(path, keep_vba=keep_vba)
+        step = "reading parameters"
+        params = read_params_sheet(wb, layout)
+        if language is not None:
+            params = params.replace(language=language)
+        if asof is not None:
+            params = params.replace(asof=asof)
+        step = "loading data"
+        if market is None:
+            src = data if data is not None else (params.data_dir or None)
+            if src:
+                from .data import load_market
+                market = load_market(src)
+            else:
+                from .sample import sample_market
+                market = sample_market()
+        step = "computing tables"
+        result = compute_weekly(market, params, progress=progress)
+        step = "writing sheets"
+        with atomic_target(path) as tmp:
+            render_result(wb, result, params, layout, progress)
+            step = "saving"
+            wb.save(tmp)
+    except WeeklyError as exc:
+        raise RefreshError(f"computing table {exc.table}", str(exc.__cause__ or exc), path) from exc
+    except RefreshError:
+        raise
+    except Exception as exc:
+        raise RefreshError(step, f"{type(exc).__name__}: {exc}", path) from exc
+    return path

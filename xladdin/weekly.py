@@ -1,0 +1,585 @@
+"""The week's tables for the tracking workbook: orchestrates the method modules (no method here).
+
+:func:`compute_weekly` runs, for one as-of date, every output table of the spec ("Output tables the
+reports show") by calling the public functions of :mod:`xladdin.holdings` (M1, M6), :mod:`xladdin.grouping`
+(M7), :mod:`xladdin.style` (M4, M5), :mod:`xladdin.strategy` (M8, M10), :mod:`xladdin.performance` (M12),
+:mod:`xladdin.correlation` (M2, M3), :mod:`xladdin.northbound` (M11) and :mod:`xladdin.dashboard` (M13),
+and shapes each result into the columns of ``workbooks/layout.toml``. It also builds the cover
+(headline signals in plain words, data freshness per canonical table) and the week's
+:class:`~xladdin.summary.WeeklySummary` for the mail.
+
+Amounts are shown in 亿元 (1e8 yuan). Data after the as-of date is never used: the market is cut
+to ``asof`` first.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+from .market import Market, MissingTableError
+from .params import Params, default_params, params_to_frame
+
+YI = 1e8
+
+#: table key -> (description zh, description en) of what it needs, for "not computed" notes
+PENDING: dict[str, str] = {}
+
+#: canonical table -> sheets it feeds (cover freshness table)
+USED_BY = {
+    "etf_info": "行业资金流, 月度分组, 相关性监控, ETF轮动, 资金流看板",
+    "etf_daily": "行业资金流, 月度分组, 策略, 相关性监控, ETF轮动, 资金流看板",
+    "index_daily": "风格信号, 相关性监控, 资金流看板",
+    "index_weights": "行业资金流, 月度分组, 策略, ETF轮动",
+    "stock_industry": "行业资金流, 月度分组, 策略, 资金流看板",
+    "industry_daily": "行业资金流, 策略表现, 资金流看板",
+    "northbound_holdings": "ETF轮动, 资金流看板",
+    "active_fund_holdings": "持仓分歧度 (M9)",
+    "fund_nav": "持仓分歧度 (M9)",
+    "fund_issuance": "持仓分歧度 (M9)",
+    "margin_daily": "资金流看板",
+    "stock_daily": "资金流看板",
+}
+USED_BY_EN = {
+    "etf_info": "Industry flows, quintiles, correlation, ETF rotation, dashboard",
+    "etf_daily": "Industry flows, quintiles, strategy, correlation, ETF rotation, dashboard",
+    "index_daily": "Style signals, correlation, dashboard",
+    "index_weights": "Industry flows, quintiles, strategy, ETF rotation",
+    "stock_industry": "Industry flows, quintiles, strategy, dashboard",
+    "industry_daily": "Industry flows, performance, dashboard",
+    "northbound_holdings": "ETF rotation, dashboard",
+    "active_fund_holdings": "Divergence (M9)",
+    "fund_nav": "Divergence (M9)",
+    "fund_issuance": "Divergence (M9)",
+    "margin_daily": "Dashboard",
+    "stock_daily": "Dashboard",
+}
+
+
+class WeeklyError(RuntimeError):
+    """A table of the weekly workbook failed; ``table`` names it, the message says why."""
+
+    def __init__(self, table: str, message: str):
+        self.table = table
+        super().__init__(f"computing table `{table}`: {message}")
+
+
+@dataclass
+class WeeklyResult:
+    """Everything the workbook writers need for one week."""
+
+    asof: pd.Timestamp
+    tables: dict[str, pd.DataFrame | None]
+    subtitles: dict[str, dict[str, str]]  # subtitle key -> {"zh": ..., "en": ...}
+    notes: dict[str, str] = field(default_factory=dict)  # table key -> why it was not computed
+    summary: Any = None  # xladdin.summary.WeeklySummary
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def subtitles_for(self, language: str) -> dict[str, str]:
+        return {k: v.get(language, v.get("zh", "")) for k, v in self.subtitles.items()}
+
+
+# ------------------------------------------------------------------------------------- helpers
+def resolve_asof(market: Market, asof=None) -> pd.Timestamp:
+    """The as-of date: ``asof`` (must be on or before the data's last date) or the last date of etf_daily."""
+    last = market.last_date("etf_daily")
+    if last is None:
+        raise DataError("table `etf_daily` is missing or empty; the weekly workbook needs ETF shares and NAV")
+    if asof is None:
+        return last
+    ts = pd.Timestamp(asof).normalize()
+    first = market.first_date("etf_daily")
+    if ts < first:
+        raise DataError(f"as-of date {ts:%Y-%m-%d} is before the first ETF date {first:%Y-%m-%d}")
+    if ts > last:
+        raise DataError(f"as-of date {ts:%Y-%m-%d} is after the last ETF date {last:%Y-%m-%d}; "
+                        "load newer data or pick an earlier date")
+    return ts
+
+
+def _week_bounds(dates: pd.DatetimeIndex, asof: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timestamp, pd.Timestamp | None, pd.Timestamp | None]:
+    """First/last trading day of the week (Mon-Sun) containing asof, and of the week before."""
+    d = dates[dates <= asof]
+    week = d.to_period("W-SUN")
+    this = week[-1]
+    cur = d[week == this]
+    prev_weeks = week[week < this]
+    if len(prev_weeks):
+        prev = d[week == prev_weeks[-1]]
+        return cur[0], cur[-1], prev[0], prev[-1]
+    return cur[0], cur[-1], None, None
+
+
+def _names(market: Market) -> pd.Series:
+    return market.industry_names
+
+
+def _fmt_yi(x: float) -> str:
+    return "—" if x is None or not np.isfinite(x) else f"{x:,.2f}亿元"
+
+
+# ------------------------------------------------------------------------------------- tables
+def _industry_flow(market: Market, p: Params, asof: pd.Timestamp, ctx: dict) -> pd.DataFrame:
+    from . import holdings
+    dates = market.industry_close().index
+    s, e, ps, pe = _week_bounds(dates, asof)
+    ctx["week"] = (s, e)
+    ctx["prev_week"] = (ps, pe)
+    cur = holdings.flow_table(market, s, e)
+    out = pd.DataFrame({"industry": cur.index.astype(str), "industry_name": cur["name"].to_numpy(),
+                        "net_flow": cur["net_flow_yi"].to_numpy(), "industry_return": cur["industry_return"].to_numpy()})
+    level = ctx["level_w"]
+    lv = level.loc[:e]
+    out["holding_share"] = lv.iloc[-1].reindex(out["industry"]).to_numpy() if len(lv) else np.nan
+    out["holding_change"] = (lv.iloc[-1] - lv.iloc[-2]).reindex(out["industry"]).to_numpy() if len(lv) > 1 else np.nan
+    div = ctx.get("divergence")
+    out["divergence"] = div.loc[:e].iloc[-1].reindex(out["industry"]).to_numpy() if div is not None and len(div.loc[:e]) \
+        else np.nan
+    if ps is not None:
+        prev = holdings.flow_table(market, ps, pe)
+        out["prev_net_flow"] = prev["net_flow_yi"].reindex(out["industry"]).to_numpy()
+        # return of each industry over this week, i.e. after last week's flow (seed 003's "two cases")
+        out["next_return"] = out["industry_return"]
+    else:
+        out["prev_net_flow"] = np.nan
+        out["next_return"] = np.nan
+    return out
+
+
+def _quintiles(market: Market, p: Params, asof: pd.Timestamp, ctx: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from . import grouping, holdings
+    level_m = ctx["level_m"]
+    change_m = holdings.holding_change(level_m)
+    names = _names(market)
+
+    def shape(values: pd.DataFrame) -> pd.DataFrame:
+        v = values.loc[:asof].tail(p.quintile_months)
+        g = grouping.group_table(v, groups=p.groups, names=None)
+        # group_table labels columns by date text; keep Timestamps so the layout formats the header
+        g.columns = list(v.index)
+        g = g.reindex(names.index)
+        g.insert(0, "industry_name", names.reindex(g.index).to_numpy())
+        g.insert(0, "industry", g.index.astype(str))
+        return g.reset_index(drop=True)
+
+    return shape(level_m), shape(change_m.dropna(how="all"))
+
+
+def _style(market: Market, p: Params, asof: pd.Timestamp, ctx: dict) -> pd.DataFrame:
+    from . import style
+    tab = style.weekly_style_table(market, lamb=p.hp_lambda, end=asof)
+    ctx["style_table"] = tab
+    t = tab.tail(p.style_weeks)
+    out = pd.DataFrame({"date": t.index})
+    for pair in ("size", "growth"):
+        for f_out, f_in in (("ratio", "ratio"), ("filtered", "filtered"), ("signal", "regime"), ("realised", "realised")):
+            col = f"{pair}_{f_in}"
+            out[f"{pair}_{f_out}"] = t[col].to_numpy() if col in t.columns else np.nan
+    return out
+
+
+def _rotation(market: Market, p: Params, asof: pd.Timestamp, ctx: dict):
+    from . import holdings, strategy, style
+    level = ctx["level_w"]
+    level_m = ctx["level_m"]
+    change_m = holdings.holding_change(level_m)
+    tab = ctx.get("style_table")
+    if tab is None:
+        tab = style.weekly_style_table(market, lamb=p.hp_lambda, end=asof)
+        ctx["style_table"] = tab
+    regime = style.regime_for_next_week(tab[["size_regime", "growth_regime"]])
+    close = market.industry_close().loc[:asof]
+    days = close.index
+    flow = strategy.short_term_flow(level)
+    # monthly level/change carried to each week for the style-adjusted factors (M8)
+    weekly_dates = level.index
+    lvl_w = strategy.asof(level_m, weekly_dates)
+    chg_w = strategy.asof(change_m, weekly_dates)
+    style_level, style_change = strategy.style_adjusted_factors(
+        lvl_w, chg_w, regime["size_regime"], regime["growth_regime"], weekly_dates)
+    factors = {"short_term_flow": flow, "style_level": style_level, "style_change": style_change}
+    div = ctx.get("divergence")
+    if div is not None:
+        factors["divergence"] = div
+    rebalance = strategy.rebalance_dates(days, every=p.rebalance_weeks, start=p.backtest_start, end=asof)
+    res = strategy.rotation_backtest(factors, close, rebalance, top=p.top_n, cost=p.cost, end=asof,
+                                     names=_names(market))
+    ctx["rotation"] = res
+    return res
+
+
+def _holdings_tables(market: Market, p: Params, asof: pd.Timestamp, ctx: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    res = ctx.get("rotation") or _rotation(market, p, asof, ctx)
+    h = res.holdings
+    flag_cols = {"flow_inflow": "flow_in", "style_advantage": "style_adv", "divergence_favoured": "overweight"}
+    periods = list(pd.unique(h["rebalance_date"]))[-p.holding_periods:]
+    hist = h[h["rebalance_date"].isin(periods)].copy()
+    hist = hist.rename(columns={"rebalance_date": "period_start", "name": "industry_name", **flag_cols})
+    for c in flag_cols.values():
+        if c not in hist.columns:
+            hist[c] = np.nan
+    hist = hist.sort_values(["period_start", "excess_return"], ascending=[False, False], kind="stable")
+    # latest picks: the last rebalance's scores, top N
+    scores = res.scores
+    last = scores.index[-1]
+    top = scores.loc[last].dropna().sort_values(ascending=False, kind="stable").head(p.top_n)
+    names = _names(market)
+    flags_last = hist[hist["period_start"] == pd.Timestamp(last)].set_index("industry") if len(hist) else None
+    latest = pd.DataFrame({"rank": np.arange(1, len(top) + 1), "industry": top.index.astype(str),
+                           "industry_name": names.reindex(top.index).to_numpy(), "score": top.to_numpy()})
+    for c in flag_cols.values():
+        latest[c] = flags_last[c].reindex(latest["industry"]).to_numpy() if flags_last is not None and c in flags_last \
+            else np.nan
+    ctx["latest_picks"] = latest
+    ctx["latest_rebalance"] = pd.Timestamp(last)
+    return latest, hist
+
+
+def _performance(market: Market, p: Params, asof: pd.Timestamp, ctx: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from .performance import FULL_PERIOD
+    res = ctx.get("rotation") or _rotation(market, p, asof, ctx)
+    t = res.table.copy()
+    labels = {FULL_PERIOD: "全时期"} if p.language == "zh" else {}
+    period = [labels.get(str(i), (f"{i}年" if p.language == "zh" and str(i).isdigit() else str(i))) for i in t.index]
+    t.insert(0, "period", period)
+    nav = res.nav
+    wk = nav.groupby(nav.index.to_period("W-SUN")).tail(1)
+    wk = wk.rename_axis("date").reset_index()
+    ctx["performance_full"] = res.table.loc[FULL_PERIOD] if FULL_PERIOD in res.table.index else None
+    return t.reset_index(drop=True), wk
+
+
+def _correlation(market: Market, p: Params, asof: pd.Timestamp, ctx: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    from . import correlation
+    df = correlation.index_flow_correlation(market, p.corr_index, window=p.corr_window, end=asof,
+                                            threshold=p.corr_threshold)
+    close = market.index_close(p.corr_index).loc[:asof]
+    corr = df.set_index("date")["corr"]
+    grid = correlation.event_study(corr, close, thresholds=p.event_thresholds, horizons=p.event_horizons,
+                                   mode=p.event_mode)
+    recent = df.tail(p.corr_days).copy()
+    recent["close"] = close.reindex(recent["date"]).to_numpy()
+    recent["flow"] = recent["flow"] / YI
+    recent["signal"] = recent["signal"].astype(float)
+    ctx["corr_last"] = recent.iloc[-1] if len(recent) else None
+
+    def pivot(value: str) -> pd.DataFrame:
+        g = correlation.grid_table(grid, value)
+        g.columns = [f"{int(h)}日" if p.language == "zh" else f"{int(h)}d" for h in g.columns]
+        return g.rename_axis("threshold").reset_index()
+
+    return recent[["date", "close", "flow", "corr", "signal"]], pivot("p_down"), pivot("mean_return")
+
+
+def _etf_rotation(market: Market, p: Params, asof: pd.Timestamp, ctx: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from . import northbound
+    universe = [c.strip() for c in p.etf_universe.split(",") if c.strip()] or None
+    res = northbound.northbound_rotation(market, universe, top=p.etf_top_n, cost=p.etf_cost, end=asof, rf=p.rf)
+    r = res.ranking
+    info = market.etf_info
+    out = pd.DataFrame({
+        "rank": r["rank"].to_numpy(), "etf": r["code"].astype(str).to_numpy(), "name": r["name"].to_numpy(),
+        "tracked_index": info["tracked_index"].reindex(r["code"]).to_numpy(),
+        "preference": r["preference_value"].to_numpy(), "change": r["change_value"].to_numpy(),
+        "momentum": r["momentum_value"].to_numpy(), "preference_mark": r["preference"].to_numpy(),
+        "change_mark": r["change"].to_numpy(), "momentum_mark": r["momentum"].to_numpy(),
+        "composite": r["composite"].to_numpy(), "pick": r["pick"].astype(float).to_numpy()})
+    zh = p.language == "zh"
+    s = res.ic_summary
+    perf = res.performance
+    full = perf.iloc[-1] if len(perf) else pd.Series(dtype=float)
+    ls_full = res.long_short_performance.iloc[-1] if len(res.long_short_performance) else pd.Series(dtype=float)
+    stats = [
+        ("IC均值" if zh else "IC mean", s.get("ic_mean")),
+        ("IC标准差" if zh else "IC std", s.get("ic_std")),
+        ("IC IR(月度)" if zh else "IC IR (monthly)", s.get("ic_ir")),
+        ("IC>0占比" if zh else "Share of IC > 0", s.get("positive_share")),
+        ("IC月数" if zh else "Months", s.get("months")),
+        ("多空年化收益" if zh else "Long-short annual return", ls_full.get("annual_return")),
+        ("策略年化收益" if zh else "Strategy annual return", full.get("annual_return")),
+        ("策略夏普" if zh else "Strategy Sharpe", full.get("sharpe")),
+        ("策略最大回撤" if zh else "Strategy max drawdown", full.get("max_drawdown")),
+        ("超额年化" if zh else "Excess return", full.get("excess_return")),
+        ("月均双边换手" if zh else "Avg monthly two-way turnover", res.turnover.iloc[1:].mean() if len(res.turnover) > 1 else np.nan),
+    ]
+    ic = pd.DataFrame(stats, columns=["stat", "value"])
+    ic["value"] = pd.to_numeric(ic["value"], errors="coerce")
+    ctx["etf_picks"] = out[out["pick"] == 1][["etf", "name"]]
+    ctx["etf_signal_date"] = res.composite.dropna(how="all").index[-1] if len(res.composite.dropna(how="all")) else None
+    return out, ic
+
+
+def _dashboard(market: Market, p: Params, asof: pd.Timestamp, ctx: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from . import dashboard
+    d = dashboard.weekly_dashboard(market, asof=asof, window_years=p.heat_years, heat_flag=p.heat_flag,
+                                   vol_flag=p.vol_flag, unit=YI)
+    zh = p.language == "zh"
+
+    def shape(cur: pd.DataFrame, chg: pd.DataFrame | None) -> pd.DataFrame:
+        out = pd.DataFrame({"code": cur.index.astype(str), "name": cur["name"].to_numpy(),
+                            "weekly_return": cur["return"].to_numpy(), "etf_flow": cur["etf_total"].to_numpy()})
+        if chg is not None and "etf_total" in chg.columns:
+            out["etf_flow_prev"] = (cur["etf_total"] - chg["etf_total"].reindex(cur.index)).to_numpy()
+        else:
+            out["etf_flow_prev"] = np.nan
+        out["northbound"] = cur["northbound_net_buy"].to_numpy()
+        out["margin_net_buy"] = cur["margin_net_buy"].to_numpy()
+        out["margin_buy_share"] = cur["financing_buy_share"].to_numpy()
+        out["heat_pct"] = cur["heat_pct"].to_numpy()
+        out["vol_pct"] = cur["vol_pct"].to_numpy()
+        flags = []
+        for h, v in zip(cur["heat_flag"].fillna(False).astype(bool), cur["vol_flag"].fillna(False).astype(bool)):
+            f = []
+            if h:
+                f.append("交易过热" if zh else "heat high")
+            if v:
+                f.append("波动偏高" if zh else "volatility high")
+            flags.append(", ".join(f))
+        out["flag"] = flags
+        return out
+
+    ind = shape(d["industry"], d.get("industry_change")).sort_values("etf_flow", ascending=False, kind="stable")
+    idx = shape(d["broad_index"], d.get("broad_index_change"))
+    ctx["dashboard"] = d
+    return idx, ind.reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------------- cover
+def _freshness(market: Market, asof: pd.Timestamp, p: Params) -> pd.DataFrame:
+    from .schema import TABLES
+    zh = p.language == "zh"
+    desc = market.describe().set_index("table")
+    rows = []
+    for name in TABLES:
+        used = (USED_BY if zh else USED_BY_EN).get(name, "")
+        if name not in desc.index:
+            rows.append({"table": name, "status": "缺失" if zh else "missing", "detail": used, "rows": 0,
+                         "first": None, "last": None, "lag_days": None})
+            continue
+        r = desc.loc[name]
+        last = r["last"]
+        lag = None if pd.isna(last) else int((asof - pd.Timestamp(last)).days)
+        if lag is None:
+            status = "静态表" if zh else "static"
+        elif name == "northbound_holdings" and lag > p.stale_days and pd.Timestamp(last) > pd.Timestamp("2024-08-16"):
+            status = (f"季度披露,滞后{lag}天" if zh else f"quarterly since 2024-08, {lag} days behind")
+        elif name in ("index_weights", "fund_issuance") and lag <= 31:
+            status = "月度,最新" if zh else "monthly, current"
+        elif name == "active_fund_holdings" and lag <= 120:
+            status = "季度,最新" if zh else "quarterly, current"
+        elif lag <= p.stale_days:
+            status = "最新" if zh else "current"
+        else:
+            status = f"滞后{lag}天" if zh else f"{lag} days behind"
+        rows.append({"table": name, "status": status, "detail": used, "rows": int(r["rows"]),
+                     "first": r["first"], "last": last, "lag_days": lag})
+    return pd.DataFrame(rows)
+
+
+def _headlines(p: Params, asof: pd.Timestamp, ctx: dict, notes: Mapping[str, str]) -> pd.DataFrame:
+    zh = p.language == "zh"
+    rows = []
+    tab = ctx.get("style_table")
+    if tab is not None and len(tab):
+        last = tab.iloc[-1]
+        for pair, big, small, nm in (("size", "大盘", "小盘", "大小盘"), ("growth", "成长", "价值", "成长价值")):
+            col = f"{pair}_regime"
+            if col not in tab.columns or pd.isna(last[col]):
+                continue
+            reg = int(last[col])
+            prev = tab[col].dropna()
+            changed = len(prev) > 1 and int(prev.iloc[-2]) != reg
+            if zh:
+                sig = f"{big if reg == 1 else small}占优"
+                det = (f"截至{tab.index[-1]:%Y-%m-%d}单边HP+因子动量信号为{reg}" +
+                       (",本周发生切换" if changed else f",与上周相同"))
+                rows.append((f"风格:{nm}", sig, det))
+            else:
+                en_big, en_small = ("large-cap", "small-cap") if pair == "size" else ("growth", "value")
+                sig = f"{en_big if reg == 1 else en_small} leads"
+                det = f"one-sided HP + factor momentum signal {reg} at {tab.index[-1]:%Y-%m-%d}" + (
+                    "; switched this week" if changed else "; unchanged from last week")
+                rows.append((f"Style: {pair}", sig, det))
+    flow = ctx.get("industry_flow")
+    if flow is not None and len(flow):
+        total = float(np.nansum(flow["net_flow"]))
+        top_in = flow.nlargest(3, "net_flow")
+        top_out = flow.nsmallest(3, "net_flow")
+        s, e = ctx["week"]
+        if zh:
+            rows.append(("股票ETF资金", f"净{'流入' if total >= 0 else '流出'}{_fmt_yi(abs(total))}",
+                         f"{s:%m-%d}至{e:%m-%d},穿透到行业合计"))
+            rows.append(("流入居前行业", "、".join(top_in["industry_name"]),
+                         ";".join(f"{n} {_fmt_yi(v)}" for n, v in zip(top_in["industry_name"], top_in["net_flow"]))))
+            rows.append(("流出居前行业", "、".join(top_out["industry_name"]),
+                         ";".join(f"{n} {_fmt_yi(v)}" for n, v in zip(top_out["industry_name"], top_out["net_flow"]))))
+        else:
+            rows.append(("Stock-ETF flow", f"net {'inflow' if total >= 0 else 'outflow'} {abs(total):,.2f} (100m yuan)",
+                         f"{s:%Y-%m-%d} to {e:%Y-%m-%d}, summed over industries"))
+            rows.append(("Top inflows", ", ".join(top_in["industry_name"]),
+                         "; ".join(f"{n} {v:,.2f}" for n, v in zip(top_in["industry_name"], top_in["net_flow"]))))
+            rows.append(("Top outflows", ", ".join(top_out["industry_name"]),
+                         "; ".join(f"{n} {v:,.2f}" for n, v in zip(top_out["industry_name"], top_out["net_flow"]))))
+    c = ctx.get("corr_last")
+    if c is not None and pd.notna(c["corr"]):
+        hot = c["corr"] > p.corr_threshold
+        if zh:
+            rows.append((f"{p.corr_index} 资金流相关性", f"{c['corr']:.2f}" + (" 高于阈值,警惕短期顶部" if hot else " 未触发"),
+                         f"{p.corr_window}日滚动相关,阈值{p.corr_threshold:g}(M2)"))
+        else:
+            rows.append((f"{p.corr_index} flow correlation", f"{c['corr']:.2f}" + (" above threshold: short-term top risk" if hot else " no signal"),
+                         f"{p.corr_window}-day rolling correlation, threshold {p.corr_threshold:g} (M2)"))
+    latest = ctx.get("latest_picks")
+    if latest is not None and len(latest):
+        names = "、".join(latest["industry_name"]) if zh else ", ".join(latest["industry_name"])
+        d = ctx.get("latest_rebalance")
+        rows.append(("行业轮动最新持仓" if zh else "Rotation picks", names,
+                     (f"{d:%Y-%m-%d}调仓,前{p.top_n}名等权(M10)" if zh else f"rebalanced {d:%Y-%m-%d}, top {p.top_n} equal weight (M10)")))
+    picks = ctx.get("etf_picks")
+    if picks is not None and len(picks):
+        d = ctx.get("etf_signal_date")
+        rows.append(("ETF轮动入选" if zh else "ETF rotation picks",
+                     ("、" if zh else ", ").join(picks["name"].astype(str)),
+                     (f"{d:%Y-%m-%d}月末信号(M11)" if zh else f"month-end signal {d:%Y-%m-%d} (M11)") if d is not None else ""))
+    for key, why in notes.items():
+        rows.append((("未计算:" if zh else "Not computed: ") + key, "—", why))
+    return pd.DataFrame(rows, columns=["item", "signal", "detail"])
+
+
+def _summary(p: Params, asof: pd.Timestamp, ctx: dict, headlines: pd.DataFrame):
+    from .summary import WeeklySummary
+    flow = ctx.get("industry_flow")
+    inflows, outflows = [], []
+    if flow is not None and len(flow):
+        inflows = [(str(n), float(v)) for n, v in flow.nlargest(5, "net_flow")[["industry_name", "net_flow"]].itertuples(index=False)]
+        outflows = [(str(n), float(v)) for n, v in flow.nsmallest(5, "net_flow")[["industry_name", "net_flow"]].itertuples(index=False)]
+    picks = []
+    latest = ctx.get("latest_picks")
+    if latest is not None:
+        picks += [(str(c), str(n)) for c, n in latest[["industry", "industry_name"]].itertuples(index=False)]
+    etf = ctx.get("etf_picks")
+    if etf is not None:
+        picks += [(str(c), str(n)) for c, n in etf.itertuples(index=False)]
+    heads = [f"{i}:{s}" for i, s in headlines[["item", "signal"]].itertuples(index=False)]
+    extra: dict[str, Any] = {}
+    perf = ctx.get("performance_full")
+    if perf is not None:
+        extra["策略年化收益" if p.language == "zh" else "strategy_annual_return"] = float(perf["annual_return"])
+        extra["超额年化" if p.language == "zh" else "excess_return"] = float(perf["excess_return"])
+    return WeeklySummary(asof=asof.date(), headlines=heads, inflows=inflows, outflows=outflows, picks=picks,
+                         extra=extra)
+
+
+# ------------------------------------------------------------------------------------- driver
+#: computation steps in order: (name, table keys it yields, function)
+Step = tuple[str, tuple[str, ...], Callable[[Market, Params, pd.Timestamp, dict], Any]]
+STEPS: list[Step] = [
+    ("industry_flow", ("industry_flow",), _industry_flow),
+    ("quintiles", ("quintile_level", "quintile_change"), _quintiles),
+    ("style", ("style_signals",), _style),
+    ("holdings", ("latest_picks", "strategy_holdings"), _holdings_tables),
+    ("performance", ("performance", "nav"), _performance),
+    ("correlation", ("correlation", "event_p_down", "event_mean_return"), _correlation),
+    ("etf_rotation", ("etf_ranking", "etf_ic"), _etf_rotation),
+    ("dashboard", ("dashboard_index", "dashboard_industry"), _dashboard),
+]
+
+
+def compute_weekly(market: Market, params: Params | None = None, asof=None,
+                   progress: Callable[[str], None] | None = None) -> WeeklyResult:
+    """Compute every table of the weekly workbook for ``asof`` (default: the data's last ETF date).
+
+    Parameters
+    ----------
+    market : Market
+        Canonical tables; data after ``asof`` is cut before anything is computed.
+    params : Params, optional
+        Parameters (:mod:`xladdin.params`); default :func:`~xladdin.params.default_params`.
+    asof : date-like, optional
+        Overrides ``params.asof``.
+    progress : callable, optional
+        Called with each step's name when it finishes.
+
+    Returns
+    -------
+    WeeklyResult
+        ``tables`` keyed as in ``workbooks/layout.toml``; a table whose input table is missing is
+        None with the reason in ``notes`` (shown on the cover and in the table). Any other error
+        raises :class:`WeeklyError` naming the table.
+    """
+    p = params or default_params()
+    asof = resolve_asof(market, asof if asof is not None else p.asof)
+    m = market.subset(None, asof)
+    ctx: dict[str, Any] = {}
+    tables: dict[str, pd.DataFrame | None] = {}
+    notes: dict[str, str] = {}
+
+    from . import holdings  # shared inputs: weekly and monthly holding level (M6)
+
+    def shared(key: str, fn):
+        try:
+            return fn()
+        except (MissingTableError, DataError) as exc:
+            notes[key] = str(exc)
+            return None
+
+    ctx["level_w"] = shared("holding_level", lambda: holdings.holding_level(m, freq="W"))
+    ctx["level_m"] = shared("holding_level", lambda: holdings.holding_level(m, freq="M"))
+    ctx["divergence"] = None  # M9 divergence: see PENDING
+    for name, keys, fn in STEPS:
+        if (ctx["level_w"] is None or ctx["level_m"] is None) and name in ("industry_flow", "quintiles", "holdings",
+                                                                           "performance"):
+            for k in keys:
+                tables[k] = None
+                notes[k] = notes.get("holding_level", "holding level not computed")
+            continue
+        try:
+            out = fn(m, p, asof, ctx)
+        except (MissingTableError, DataError) as exc:
+            for k in keys:
+                tables[k] = None
+                notes[k] = str(exc)
+            continue
+        except Exception as exc:  # a bug or a bad parameter: stop, naming the table
+            raise WeeklyError(keys[0], f"{type(exc).__name__}: {exc}") from exc
+        outs = out if isinstance(out, tuple) else (out,)
+        for k, df in zip(keys, outs):
+            tables[k] = df
+        if name == "industry_flow":
+            ctx["industry_flow"] = outs[0]
+        if progress is not None:
+            progress(name)
+    notes.pop("holding_level", None)
+    tables["cover_headlines"] = _headlines(p, asof, ctx, notes)
+    tables["cover_freshness"] = _freshness(market, asof, p)
+    tables["params"] = params_to_frame(p)
+    zh = p.language == "zh"
+    week = ctx.get("week")
+    src = market.source
+    subtitles = {
+        "asof": {"zh": f"截至 {asof:%Y-%m-%d}  |  数据来源:{src}  |  表头语言与阈值见“参数”表",
+                 "en": f"As of {asof:%Y-%m-%d}  |  data: {src}  |  headers and thresholds: see Parameters"},
+        "week": {"zh": f"统计区间:{week[0]:%Y-%m-%d} 至 {week[1]:%Y-%m-%d}(亿元)" if week else "",
+                 "en": f"Week {week[0]:%Y-%m-%d} to {week[1]:%Y-%m-%d} (100m yuan)" if week else ""},
+        "months": {"zh": f"最近{p.quintile_months}个月末,{p.groups}组", "en": f"Last {p.quintile_months} month ends, {p.groups} groups"},
+        "lambda": {"zh": f"lambda = {p.hp_lambda:g};信号 = 滤波值 − 前两期均值", "en": f"lambda = {p.hp_lambda:g}; signal = filtered − mean of the two previous"},
+        "rebalance": {"zh": f"前{p.top_n}名等权,每{p.rebalance_weeks}周调仓,成本{p.cost:g}",
+                      "en": f"Top {p.top_n} equal weight, rebalanced every {p.rebalance_weeks} weeks, cost {p.cost:g}"},
+        "backtest": {"zh": f"回测起点 {pd.Timestamp(p.backtest_start):%Y-%m-%d},无风险利率 {p.rf:g}",
+                     "en": f"Backtest from {pd.Timestamp(p.backtest_start):%Y-%m-%d}, risk-free {p.rf:g}"},
+        "correlation": {"zh": f"指数 {p.corr_index},窗口 {p.corr_window} 日,阈值 {p.corr_threshold:g}",
+                        "en": f"Index {p.corr_index}, window {p.corr_window} days, threshold {p.corr_threshold:g}"},
+        "rotation": {"zh": f"月末信号,入选前{p.etf_top_n}只,成本{p.etf_cost:g}",
+                     "en": f"Month-end signal, top {p.etf_top_n} picked, cost {p.etf_cost:g}"},
+    }
+    summary = _summary(p, asof, ctx, tables["cover_headlines"])
+    return WeeklyResult(asof=asof, tables=tables, subtitles=subtitles, notes=notes, summary=summary,
+                        facts={"week": week, "source": src})
+
+
+def compute_weekly_tables(market: Market, params: Params | None = None, asof=None) -> dict[str, pd.DataFrame | None]:
+    """The tables of :func:`compute_weekly` only (key -> DataFrame, columns as in the layout)."""
+    return compute_weekly(market, params, asof).tables
