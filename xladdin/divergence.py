@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize
+from scipy.optimize import minimize, nnls
 
 from .holdings import holding_dates
 from .market import Market
@@ -26,18 +26,21 @@ __all__ = [
 ]
 
 
-def constrained_regression(y: np.ndarray, X: np.ndarray) -> np.ndarray:
+def constrained_regression(y: np.ndarray, X: np.ndarray, method: str = "nnls", penalty: float = 1e4) -> np.ndarray:
     """Least squares with weights ≥ 0 summing to 1 (M9 simulated holdings).
 
     Parameters
     ----------
     y : array (n,), the fund aggregate's returns.
     X : array (n, k), industry returns.
+    method : ``"nnls"`` (default, fast): :func:`scipy.optimize.nnls` on the system augmented with
+        the row ``penalty · (1 … 1) = penalty`` (enforces Σw = 1 up to ~1/penalty², then renormalised);
+        ``"slsqp"``: :func:`scipy.optimize.minimize` (SLSQP) with the exact equality constraint.
+    penalty : weight of the sum-to-one row, relative to the scale of ``X``.
 
     Returns
     -------
-    array (k,) : ``argmin_w ||y − X w||²`` s.t. ``w ≥ 0, Σ w = 1`` (SLSQP from the equal-weight start;
-    tiny negative round-off clipped and the result renormalised).
+    array (k,) : ``argmin_w ||y − X w||²`` s.t. ``w ≥ 0, Σ w = 1``.
     """
     y = np.asarray(y, dtype=float)
     X = np.asarray(X, dtype=float)
@@ -46,21 +49,24 @@ def constrained_regression(y: np.ndarray, X: np.ndarray) -> np.ndarray:
     k = X.shape[1]
     if k == 0:
         raise ValueError("no regressor (industry) with a complete return history in the window")
-    scale = float(np.abs(X).mean()) or 1.0
+    if not (np.isfinite(X).all() and np.isfinite(y).all()):
+        raise ValueError("y and X must be finite; drop days or industries with missing returns first")
+    scale = float(np.sqrt((X ** 2).sum())) or 1.0
     Xs, ys = X / scale, y / scale
-    XtX, Xty = Xs.T @ Xs, Xs.T @ ys
-
-    def obj(w):
-        r = Xs @ w - ys
-        return float(r @ r)
-
-    def grad(w):
-        return 2.0 * (XtX @ w - Xty)
-
-    res = minimize(obj, np.full(k, 1.0 / k), jac=grad, method="SLSQP", bounds=[(0.0, 1.0)] * k,
-                   constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1.0, "jac": lambda w: np.ones(k)}],
-                   options={"ftol": 1e-12, "maxiter": 500})
-    w = np.clip(res.x, 0.0, None)
+    if method == "nnls":
+        A = np.vstack([Xs, np.full((1, k), penalty)])
+        b = np.concatenate([ys, [penalty]])
+        w, _ = nnls(A, b, maxiter=50 * k)
+    elif method == "slsqp":
+        XtX, Xty = Xs.T @ Xs, Xs.T @ ys
+        res = minimize(lambda w: float((Xs @ w - ys) @ (Xs @ w - ys)), np.full(k, 1.0 / k),
+                       jac=lambda w: 2.0 * (XtX @ w - Xty), method="SLSQP", bounds=[(0.0, 1.0)] * k,
+                       constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1.0, "jac": lambda w: np.ones(k)}],
+                       options={"ftol": 1e-14, "maxiter": 1000})
+        w = res.x
+    else:
+        raise ValueError(f"method must be 'nnls' or 'slsqp', got {method!r}")
+    w = np.clip(w, 0.0, None)
     return w / w.sum()
 
 

@@ -1,0 +1,139 @@
+"""``xladdin backtest <strategy> ...``: strategy backtests with the M12 performance table.
+
+``backtest rotation`` runs the Huafu ETF-flow industry rotation (spec M6-M10): penetration of
+stock-ETF holdings to industries, the weekly short-term-flow quintiles, the style-adjusted
+holdings (M8), the divergence from active funds (M9) and the composite (M10). Other strategies
+join the group through their own module: ``xladdin.commands.backtest_northbound.register(sub)``
+is called when that module exists.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+from pathlib import Path
+
+import pandas as pd
+
+from . import _common
+
+PCT_COLUMNS = ["annual_return", "volatility", "max_drawdown", "excess_return", "tracking_error",
+               "relative_max_drawdown", "win_rate", "turnover"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``backtest`` group with ``rotation`` (and ``northbound`` when its module exists)."""
+    p = subparsers.add_parser("backtest", help="strategy backtests (rotation, northbound, ...)",
+                              description="Backtest a strategy on the data and print its per-year performance "
+                                          "table (M12). `xladdin backtest NAME --help` for each strategy.")
+    sub = p.add_subparsers(dest="strategy", metavar="STRATEGY")
+    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+    register_rotation(sub)
+    try:
+        module = importlib.import_module("xladdin.commands.backtest_northbound")
+    except ModuleNotFoundError as exc:
+        if exc.name != "xladdin.commands.backtest_northbound":
+            raise
+    else:
+        module.register(sub)
+
+
+def register_rotation(sub: argparse._SubParsersAction) -> None:
+    """Add ``backtest rotation`` (Huafu ETF-flow industry rotation, M6-M10)."""
+    p = sub.add_parser(
+        "rotation", help="ETF-flow industry rotation (Huafu, M6-M10)",
+        description="Penetrate stock-ETF holdings to industries (M6), group them (M7), and backtest the "
+                    "style-adjusted holdings (M8), the divergence from active funds (M9) and the composite "
+                    "rotation (M10: four factors as percentile ranks, top N industries, equal weight, rebalanced "
+                    "every N weeks) against industry equal weight. Factors whose data is missing (no active "
+                    "funds, no growth/value indices) are left out and listed.")
+    _common.add_data_args(p)
+    p.add_argument("--out", metavar="DIR", help="write holdings, NAVs and tables as CSV into DIR")
+    p.add_argument("--top", type=int, default=6, help="industries held (default 6)")
+    p.add_argument("--every", type=int, default=2, help="rebalance every N week ends (default 2)")
+    p.add_argument("--cost", type=float, default=0.0, help="cost rate on traded value, e.g. 0.001 (default 0)")
+    p.add_argument("--groups", type=int, default=5, help="number of groups for M7/M8 (default 5)")
+    p.add_argument("--weights", metavar="F=W,...",
+                   help="factor weights, e.g. short_term_flow=1,style_level=1,style_change=1,divergence=1 (default equal)")
+    p.add_argument("--window", type=int, default=60, help="trailing days of the M9 simulated holdings (default 60)")
+    p.add_argument("--lamb", type=float, default=None, help="HP lambda of the style signals (default: xladdin.style)")
+    p.set_defaults(func=run)
+
+
+def parse_weights(text: str | None) -> dict[str, float] | None:
+    """``"a=1,b=0.5"`` -> {"a": 1.0, "b": 0.5}; None for None."""
+    if not text:
+        return None
+    from ..strategy import FACTOR_NAMES
+    out = {}
+    for part in text.split(","):
+        name, _, val = part.partition("=")
+        name = name.strip()
+        if name not in FACTOR_NAMES:
+            raise ValueError(f"unknown factor `{name}` in --weights; choose from {', '.join(FACTOR_NAMES)}")
+        try:
+            out[name] = float(val)
+        except ValueError as exc:
+            raise ValueError(f"--weights: `{part}` is not NAME=NUMBER") from exc
+    return out
+
+
+def percent(df: pd.DataFrame) -> pd.DataFrame:
+    """Format the M12 table for the terminal: percentages for returns/risk, 2 decimals for ratios."""
+    out = pd.DataFrame(index=df.index)
+    for c in df.columns:
+        if c in PCT_COLUMNS:
+            out[c] = df[c].map(lambda v: "" if pd.isna(v) else f"{v:.2%}")
+        else:
+            out[c] = df[c].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..grouping import group_table
+    from ..strategy import flow_rotation
+
+    weights = parse_weights(args.weights)
+    market = _common.load_data(args)
+    start = _common.parse_date(args.start)
+    end = _common.parse_date(args.end)
+    res = flow_rotation(market, start=start, end=end, top=args.top, every=args.every, cost=args.cost,
+                        factor_weights=weights, groups=args.groups, lamb=args.lamb, window=args.window)
+    rot = res["rotation"]
+    nav = rot.strategy.nav
+    print(f"ETF-flow industry rotation (M10) on {market.source}: {nav.index[0]:%Y-%m-%d} .. {nav.index[-1]:%Y-%m-%d}, "
+          f"top {args.top}, every {args.every} weeks, cost {args.cost:g}; factors: {', '.join(res['factors_used'])}")
+    for note in res["notes"]:
+        print(f"note: {note}")
+    _common.print_table(percent(rot.table), "Per-year performance vs industry equal weight (M12)")
+    q = res["quintiles"]["table"]
+    _common.print_table(percent(q), "Short-term flow quintiles, weekly (M7): full period")
+    for key, label in (("m8", "Style-adjusted holdings (M8)"), ("m9", "Divergence from active funds (M9)")):
+        if res[key] is not None:
+            _common.print_table(percent(res[key].table.loc[["Full period"]]), f"{label}: full period")
+    if rot.correlation is not None:
+        _common.print_table(rot.correlation, "Factor correlation (mean cross-sectional Spearman)", "{:.2f}")
+    last = rot.holdings[rot.holdings["rebalance_date"] == rot.holdings["rebalance_date"].max()]
+    _common.print_table(last.drop(columns=["weight"]).set_index("industry"), "Latest picks")
+    if args.out:
+        out = Path(args.out)
+        names = market.industry_names
+        files = {
+            "rotation_performance.csv": (rot.table, True),
+            "rotation_holdings.csv": (rot.holdings, False),
+            "rotation_nav.csv": (rot.nav, True),
+            "rotation_scores.csv": (rot.scores, True),
+            "quintiles_performance.csv": (q, True),
+            "quintiles_nav.csv": (res["quintiles"]["nav"], True),
+            "holding_level_groups_monthly.csv": (group_table(res["monthly_level"], args.groups, names), True),
+            "holding_change_groups_monthly.csv": (group_table(res["monthly_change"], args.groups, names), True),
+        }
+        if rot.correlation is not None:
+            files["factor_correlation.csv"] = (rot.correlation, True)
+        for key in ("m8", "m9"):
+            if res[key] is not None:
+                files[f"{key}_performance.csv"] = (res[key].table, True)
+                files[f"{key}_nav.csv"] = (res[key].nav, True)
+        for name, (df, index) in files.items():
+            _common.write_csv(df, out / name, index=index)
+        print(f"\nwrote {len(files)} files to {out}")
+    return 0
