@@ -19,11 +19,15 @@ from __future__ import annotations
 
 import cmath
 import math
+from typing import Sequence, Union
 
 import numpy as np
 import pandas as pd
 from scipy.linalg import solveh_banded
 from scipy.signal import lfilter, lfiltic
+
+#: accepted inputs: a 1-D array-like, a Series (index/name kept) or a DataFrame (per column)
+SeriesLike = Union[np.ndarray, Sequence[float], pd.Series, pd.DataFrame]
 
 __all__ = ["hp_filter", "hp_filter_one_sided", "hp_filter_one_sided_expanding"]
 
@@ -38,7 +42,7 @@ def _check_lamb(lamb: float) -> float:
     return lamb
 
 
-def _apply(y, func, skip_leading_nan: bool, name: str):
+def _apply(y: SeriesLike, func, skip_leading_nan: bool, name: str) -> SeriesLike:
     """Run ``func(ndarray) -> ndarray`` on a 1-D input; keep pandas index/name; NaN policy."""
     if isinstance(y, pd.DataFrame):
         return y.apply(lambda col: _apply(col, func, skip_leading_nan, name))
@@ -97,7 +101,7 @@ def _hp_two_sided(y: np.ndarray, lamb: float) -> np.ndarray:
     return solveh_banded(_hp_band(y.size, lamb), y - c, lower=False, check_finite=False) + c
 
 
-def hp_filter(y, lamb: float, *, skip_leading_nan: bool = False):
+def hp_filter(y: SeriesLike, lamb: float, *, skip_leading_nan: bool = False) -> SeriesLike:
     """Two-sided Hodrick-Prescott trend (spec M4, the ordinary HP filter).
 
     Parameters
@@ -200,7 +204,7 @@ def _hp_one_sided(y: np.ndarray, lamb: float) -> np.ndarray:
     return out
 
 
-def hp_filter_one_sided(y, lamb: float, *, skip_leading_nan: bool = False):
+def hp_filter_one_sided(y: SeriesLike, lamb: float, *, skip_leading_nan: bool = False) -> SeriesLike:
     """One-sided Hodrick-Prescott trend (spec M4): HP on ``y[:t]``, last point, for every t.
 
     Parameters
@@ -271,7 +275,7 @@ def _hp_expanding(y: np.ndarray, lamb: float) -> np.ndarray:
     return out
 
 
-def hp_filter_one_sided_expanding(y, lamb: float, *, skip_leading_nan: bool = False):
+def hp_filter_one_sided_expanding(y: SeriesLike, lamb: float, *, skip_leading_nan: bool = False) -> SeriesLike:
     """One-sided HP trend by its definition: re-solve the HP system on every prefix (spec M4).
 
     The reference implementation for :func:`hp_filter_one_sided` (tests, benchmark baseline).

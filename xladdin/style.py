@@ -26,6 +26,8 @@ lambda <~ 138, the one-week return to 1 on 2025-11-21 needs lambda >~ 75; every 
 """
 from __future__ import annotations
 
+from typing import Iterable, Union
+
 import numpy as np
 import pandas as pd
 
@@ -35,6 +37,9 @@ from .market import Market, MissingTableError
 
 __all__ = ["DEFAULT_LAMBDA", "STYLE_PAIRS", "STYLE_FIELDS", "factor_momentum", "style_signal",
            "weekly_style_table", "regime_for_next_week", "report_style_table", "report_agreement"]
+
+#: a date: Timestamp, datetime or "YYYY-MM-DD" (None = open end)
+DateLike = Union[pd.Timestamp, str, None]
 
 #: default smoothing parameter of the weekly style signals (evidence: see the module docstring)
 DEFAULT_LAMBDA: float = 100.0
@@ -92,7 +97,7 @@ def _weekly_pair(large: pd.Series, small: pd.Series) -> pd.DataFrame:
 
 
 def style_signal(large: pd.Series, small: pd.Series, lamb: float = DEFAULT_LAMBDA, *,
-                 start=None, end=None) -> pd.DataFrame:
+                 start: DateLike = None, end: DateLike = None) -> pd.DataFrame:
     """Weekly style signal of a pair of indices (spec M4 + M5).
 
     Parameters
@@ -146,7 +151,7 @@ def style_signal(large: pd.Series, small: pd.Series, lamb: float = DEFAULT_LAMBD
 
 def weekly_style_table(market: Market, lamb: float = DEFAULT_LAMBDA, *,
                        pairs: tuple[str, ...] | list[str] = ("size", "growth"),
-                       start=None, end=None) -> pd.DataFrame:
+                       start: DateLike = None, end: DateLike = None) -> pd.DataFrame:
     """The report's weekly style table for size and growth/value (spec M5).
 
     Parameters
@@ -245,7 +250,8 @@ def report_style_table() -> pd.DataFrame:
     return df.set_index("date").astype("Int8")
 
 
-def report_agreement(market: Market, lambdas, *, pair: str = "size", start=None, end=None) -> pd.DataFrame:
+def report_agreement(market: Market, lambdas: Iterable[float], *, pair: str = "size",
+                     start: DateLike = None, end: DateLike = None) -> pd.DataFrame:
     """How many weeks of the report's signal each lambda reproduces (the evidence for the default).
 
     Parameters
