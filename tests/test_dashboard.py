@@ -40,6 +40,7 @@ def make_market(seed: int = 1, start: str = "2020-01-06", end: str = "2025-06-30
     held.iloc[5, 1] = np.nan                                   # a stock missing on one holdings date -> 0
     nb = held.stack().rename("shares_held").reset_index()
     nb.columns = ["date", "stock", "shares_held"]
+    nb = nb.dropna(subset=["shares_held"]).reset_index(drop=True)   # absent row, not an empty value
     nb["float_ratio"] = nb["shares_held"] / 1e9
     nb["held_value"] = np.nan
     me = pd.Series(days, index=days).groupby(days.to_period("M")).max().to_numpy()

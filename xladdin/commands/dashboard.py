@@ -58,8 +58,9 @@ def _show(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def run(args: argparse.Namespace) -> int:
+    asof = _common.parse_date(args.asof)
     market = _common.load_data(argparse.Namespace(data=args.data))
-    tables = weekly_dashboard(market, asof=_common.parse_date(args.asof), window_years=args.window_years,
+    tables = weekly_dashboard(market, asof=asof, window_years=args.window_years,
                               min_years=args.min_years, vol_window=args.vol_window, heat_flag=args.heat_flag,
                               vol_flag=args.vol_flag, top_n=args.top, unit=1e8, indices=args.indices)
     summ = tables["summary"]["value"]
