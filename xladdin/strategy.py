@@ -569,7 +569,9 @@ def flow_rotation(market, start=None, end=None, top: int = 6, every: int = 2, co
     if "size" in regimes:
         growth = regimes["growth"] if "growth" in regimes else pd.Series(np.nan, index=regimes.index)
         sl, sc = style_adjusted_factors(mo_l, mo_c, regimes["size"], growth, dates=regimes.index)
-        sl, sc = sl.dropna(how="all"), sc.dropna(how="all")
+        tradable = asof(close, sl.index).notna().reindex(columns=sl.columns, fill_value=False)
+        sl = sl.where(tradable).dropna(how="all")
+        sc = sc.where(tradable.reindex_like(sc).fillna(False).astype(bool)).dropna(how="all")
         factors["style_level"] = sl
         if not sc.empty:
             factors["style_change"] = sc
