@@ -57,7 +57,7 @@ SPECS: tuple[ParamSpec, ...] = (
               "Event-study horizons (trading days, comma separated, M3)", minimum=1, maximum=250),
     ParamSpec("event_mode", "choice", "every", "事件计数:every 每个满足日 / first 首次穿越", "Event days: every qualifying day / first crossing",
               choices=EVENT_MODES),
-    ParamSpec("hp_lambda", "float", 14400.0, "单边HP滤波 lambda(周频比值,M4)", "One-sided HP filter lambda (weekly ratio, M4)",
+    ParamSpec("hp_lambda", "float", 100.0, "单边HP滤波 lambda(周频比值,M4;默认同 xladdin.style.DEFAULT_LAMBDA)", "One-sided HP filter lambda (weekly ratio, M4; default = xladdin.style.DEFAULT_LAMBDA)",
               minimum=1e-6),
     ParamSpec("style_weeks", "int", 26, "风格信号表显示的周数", "Weeks shown in the style-signal table", minimum=4, maximum=1000),
     ParamSpec("quintile_months", "int", 12, "分组表显示的月数(M7)", "Months shown in the quintile tables (M7)",

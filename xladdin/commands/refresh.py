@@ -1,0 +1,30 @@
+"""``xladdin refresh WORKBOOK``: headless refresh of the weekly workbook, atomic, VBA kept byte-identical."""
+from __future__ import annotations
+
+import argparse
+
+from ..params import LANGUAGES
+from . import _workbook
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "refresh", help="refresh the weekly workbook without Excel (atomic)",
+        description="Re-compute every table of WORKBOOK (.xlsm or .xlsx) with the parameters in its parameters "
+                    "sheet and rewrite it through the layout. Atomic: written to a temporary file and swapped in; "
+                    "on failure the workbook is unchanged and the error names the step. VBA, the Refresh button "
+                    "and xlwings.conf are kept byte-identical.")
+    p.add_argument("workbook", metavar="WORKBOOK")
+    p.add_argument("--data", metavar="DIR", help="canonical data folder (default: the sheet's data_dir; blank = sample)")
+    p.add_argument("--asof", metavar="DATE", help="as-of date (default: the sheet's asof; blank = latest)")
+    p.add_argument("--language", choices=LANGUAGES, help="override the sheet's language")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..template import refresh_workbook
+    with _workbook.progress_bar(args, "refresh") as step:
+        path = refresh_workbook(args.workbook, data=args.data, asof=args.asof, language=args.language, progress=step)
+    print(f"refreshed {path}")
+    return 0

@@ -1,0 +1,30 @@
+"""``xladdin report OUT.xlsx``: the values-only weekly report (no macros, no formulas, sanitised text)."""
+from __future__ import annotations
+
+import argparse
+
+from . import _common, _workbook
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "report", help="write the values-only weekly report (.xlsx) for mailing",
+        description="Write OUT.xlsx with the same sheets, tables and charts as the template, values only (no VBA, "
+                    "no formulas; text from data that starts with = + - @ is prefixed with '), plus a hidden "
+                    "_summary sheet that `xladdin send` reads for the mail body.")
+    p.add_argument("out", metavar="OUT.xlsx")
+    _workbook.add_param_args(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..report import build_report
+    params = _workbook.params_from_args(args)
+    market = _common.load_data(argparse.Namespace(data=args.data))
+    with _workbook.progress_bar(args, "report") as step:
+        result = build_report(args.out, market, params, progress=step)
+    print(f"wrote {args.out} (as of {result.asof:%Y-%m-%d})")
+    if result.notes:
+        for k, why in result.notes.items():
+            print(f"  not computed: {k}: {why}")
+    return 0
