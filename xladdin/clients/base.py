@@ -187,8 +187,9 @@ class CategoryRules:
        ``other_fund_types`` (债券, 货币, 商品, QDII ...) or the text contains one of ``other_words``
        (黄金, 国债, 恒生, 纳斯达克, 标普 ...);
     2. ``strategy_style`` — the text contains one of ``style_words`` (红利, 低波, 价值, 成长 ...);
-    3. ``broad`` — the tracked index code is in ``broad_indices`` or the text names a broad index
-       (``broad_words``: 沪深300, 中证500, 创业板指 ...);
+    3. ``broad`` — the tracked index code is in ``broad_indices``; when the tracked index is
+       unknown, the text names a broad index (``broad_words``: 沪深300, 中证500, 创业板指 ...)
+       followed by 指数 / ETF / 收益率 or a non-Chinese character (so 中证全指证券公司 is not broad);
     4. ``sector_theme`` — every other equity ETF (industry and theme indices).
 
     Pass your own instance (or ``overrides`` per ETF to the adapters) when the defaults do not
@@ -220,7 +221,10 @@ class CategoryRules:
             return "other"
         if any(w in text for w in self.style_words):
             return "strategy_style"
-        if (tracked_index and tracked_index in self.broad_indices) or any(w in text for w in self.broad_words):
+        if tracked_index:
+            return "broad" if tracked_index in self.broad_indices else "sector_theme"
+        # a broad name must end the index name: 沪深300指数 / 沪深300ETF, not 中证全指证券公司
+        if any(re.search(re.escape(w) + r"(?:指数|ETF|收益率|[^\u4e00-\u9fff]|$)", text) for w in self.broad_words):
             return "broad"
         return "sector_theme"
 
@@ -270,7 +274,8 @@ def build_etf_info(raw: pd.DataFrame, overrides: pd.DataFrame | None, rules: Cat
         ov = overrides.set_index("etf")
         for col in ("tracked_index", "category", "name"):
             if col in ov.columns:
-                vals = df["etf"].map(ov[col].dropna().astype(str).str.strip()).fillna("")
+                given = {k: str(v).strip() for k, v in ov[col].items() if pd.notna(v) and str(v).strip()}
+                vals = df["etf"].map(lambda e, g=given: g.get(e, ""))
                 df[col] = np.where(vals != "", vals, df[col])
     bad = sorted(set(df["category"]) - set(ETF_CATEGORIES))
     if bad:

@@ -1,0 +1,553 @@
+"""Data clients (tushare, Wind) against fake API objects shaped like the documented answers.
+
+No network here: the fakes return frames with tushare's column names, units, 'YYYYMMDD' dates,
+newest-first order and per-call row limits, and WindData-like objects. Two tests feed real
+tushare-shaped files from ../shared (CSI 300 index_weight, fund_daily/fund_adj) through the
+adapter and compare with the canonical tables built from them.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from xladdin.clients import (CategoryRules, SourceError, TushareClient, WindClient, fetch_market,
+                             index_from_benchmark, infer_split_ratio)
+from xladdin.clients.tushare import ROW_LIMITS
+from xladdin.commands import fetch as fetch_cmd
+from xladdin.data import load_market, validate_market
+from xladdin.market import Market
+
+RATE_MSG = "抱歉，您每分钟最多访问该接口200次，权限的具体详情访问：https://tushare.pro/document/1?doc_id=108。"
+DATE_COL = {"fund_nav": "nav_date", "trade_cal": "cal_date"}
+
+
+# ============================================================================ fake tushare
+class FakePro:
+    """Serves stored frames like tushare: filters by the call's params, newest first, truncates at the row limit."""
+
+    def __init__(self, data: dict[str, pd.DataFrame], limits: dict[str, int] | None = None):
+        self.data = data
+        self.limits = {**ROW_LIMITS, **(limits or {})}
+        self.calls: list[tuple[str, dict]] = []
+        self.fail: dict[str, list[Exception]] = {}
+
+    def __getattr__(self, api):
+        if api.startswith("_") or api not in self.__dict__.get("data", {}):
+            raise AttributeError(api)
+
+        def call(**params):
+            self.calls.append((api, params))
+            if self.fail.get(api):
+                raise self.fail[api].pop(0)
+            df = self.data[api]
+            dcol = DATE_COL.get(api, "trade_date")
+            for key, col in (("ts_code", "ts_code"), ("index_code", "index_code"), ("exchange", "exchange"),
+                             ("market", "market"), ("is_new", "is_new")):
+                if key in params and col in df:
+                    df = df[df[col].isin(str(params[key]).split(","))]
+            if "trade_date" in params:
+                df = df[df[dcol] == params["trade_date"]]
+            if "start_date" in params:
+                df = df[df[dcol] >= params["start_date"]]
+            if "end_date" in params:
+                df = df[df[dcol] <= params["end_date"]]
+            if api == "trade_cal" and "is_open" in params:
+                df = df[df["is_open"].astype(str) == str(params["is_open"])]
+            if dcol in df:
+                df = df.sort_values(dcol, ascending=False, kind="stable")  # tushare: newest first
+            limit = min(int(params.get("limit", self.limits[api])), self.limits[api])
+            offset = int(params.get("offset", 0))
+            return df.iloc[offset:offset + limit].reset_index(drop=True)
+        return call
+
+
+def ymd(days) -> list[str]:
+    return [d.strftime("%Y%m%d") for d in days]
+
+
+DAYS = pd.bdate_range("2024-01-02", "2024-06-28")
+SPLIT_DAY = DAYS[60]
+DIV_DAY = DAYS[30]
+
+
+def etf_frames() -> dict[str, pd.DataFrame]:
+    """Two ETFs: 510310.SH consolidates 0.49977589 on SPLIT_DAY (+creations), 510300.SH pays a dividend on DIV_DAY."""
+    rng = np.random.default_rng(7)
+    n = len(DAYS)
+    rows_share, rows_nav, rows_px, rows_adj = [], [], [], []
+    for code, base_units in (("510300.SH", 2.0e10), ("510310.SH", 1.2e11)):
+        units = base_units * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
+        nav = 4.0 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
+        factor = np.ones(n)
+        if code == "510310.SH":
+            k = DAYS.get_loc(SPLIT_DAY)
+            units[k:] = units[k:] * 0.51161 / (units[k] / units[k - 1])  # shares ratio 0.51161 that day
+            nav[k:] = nav[k:] / 0.49977589
+            factor[k:] = 0.49977589
+        else:
+            k = DAYS.get_loc(DIV_DAY)
+            factor[k:] = 1.021  # a 2.1 % cash dividend: not a split
+        fd_share = np.round(units / 1e4, 4)  # 万份
+        rows_share.append(pd.DataFrame({"ts_code": code, "trade_date": ymd(DAYS), "fd_share": fd_share}))
+        rows_nav.append(pd.DataFrame({"ts_code": code, "ann_date": ymd(DAYS + pd.Timedelta(days=1)),
+                                      "nav_date": ymd(DAYS), "unit_nav": np.round(nav, 4),
+                                      "accum_nav": np.round(nav, 4), "adj_nav": np.round(nav * factor, 4)}))
+        rows_px.append(pd.DataFrame({"ts_code": code, "trade_date": ymd(DAYS), "close": np.round(nav * 1.001, 3),
+                                     "vol": 1e5, "amount": 4e5}))
+        rows_adj.append(pd.DataFrame({"ts_code": code, "trade_date": ymd(DAYS), "adj_factor": factor}))
+    nav = pd.concat(rows_nav, ignore_index=True)
+    # a restated NAV: the same nav_date announced again later with another value
+    restated = nav[(nav["ts_code"] == "510300.SH") & (nav["nav_date"] == ymd([DAYS[10]])[0])].copy()
+    restated["ann_date"] = "20240301"
+    restated["unit_nav"] = 9.9999
+    nav = pd.concat([nav, restated], ignore_index=True)
+    cal_days = pd.date_range("2023-12-25", "2024-07-05")
+    cal = pd.DataFrame({"exchange": "SSE", "cal_date": ymd(cal_days),
+                        "is_open": np.where(cal_days.isin(DAYS), 1, 0)})
+    basic = pd.DataFrame({
+        "ts_code": ["510300.SH", "510310.SH", "510880.SH", "518880.SH", "512880.SH", "513100.SH"],
+        "name": ["沪深300ETF", "沪深300ETF易方达", "红利ETF", "黄金ETF", "证券ETF", "纳指ETF"],
+        "management": "x", "custodian": "y",
+        "fund_type": ["股票型", "股票型", "股票型", "商品型", "股票型", "股票型"],
+        "found_date": "20120504", "list_date": ["20120528", "20130325", "20070118", "20130729", "20160808", "20130515"],
+        "benchmark": ["沪深300指数收益率", "沪深300指数收益率", "上证红利指数收益率", "上海黄金交易所Au99.99现货实盘合约收盘价",
+                      "中证全指证券公司指数收益率", "经人民币汇率调整的纳斯达克100指数收益率"],
+        "status": "L", "invest_type": "被动指数型", "type": "契约型开放式", "market": "E"})
+    return {"fund_share": pd.concat(rows_share, ignore_index=True), "fund_nav": nav,
+            "fund_daily": pd.concat(rows_px, ignore_index=True), "fund_adj": pd.concat(rows_adj, ignore_index=True),
+            "trade_cal": cal, "fund_basic": basic}
+
+
+def client_for(data, limits=None, **kw) -> tuple[TushareClient, FakePro, list[float]]:
+    pro = FakePro(data, limits)
+    waits: list[float] = []
+    return TushareClient(pro, sleep=waits.append, row_limits=limits, **kw), pro, waits
+
+
+# ============================================================================ tushare: ETFs
+def test_etf_daily_units_sorting_paging_and_splits():
+    data = etf_frames()
+    limits = {"fund_share": 50, "fund_nav": 40, "fund_daily": 70, "fund_adj": 50}
+    client, pro, _ = client_for(data, limits)
+    out = client.etf_daily(["510310.SH", "510300.SH"], "2024-01-01", "2024-06-30")
+    assert list(out.columns) == ["date", "etf", "shares", "nav", "close", "split_ratio"]
+    assert out["date"].dtype == "datetime64[ns]" and out["shares"].dtype == float
+    assert len(out) == 2 * len(DAYS)  # paging recovered every row although each call returns <= 50
+    assert sum(api == "fund_share" for api, _ in pro.calls) > 2
+    # sorted by date then etf, ascending (tushare answered newest first)
+    assert out["date"].is_monotonic_increasing
+    assert (out.groupby("date")["etf"].apply(list).map(lambda x: x == sorted(x))).all()
+    # shares: 万份 -> units
+    src = data["fund_share"]
+    row = src[(src.ts_code == "510300.SH") & (src.trade_date == "20240315")]["fd_share"].iloc[0]
+    got = out[(out.etf == "510300.SH") & (out.date == "2024-03-15")]["shares"].iloc[0]
+    assert got == pytest.approx(row * 1e4, rel=1e-12)
+    # consolidation found with the factor's ratio; the dividend is not a split
+    splits = out[out["split_ratio"] != 1.0]
+    assert len(splits) == 1
+    assert splits["etf"].iloc[0] == "510310.SH" and splits["date"].iloc[0] == SPLIT_DAY
+    assert splits["split_ratio"].iloc[0] == pytest.approx(0.49977589, rel=1e-9)
+    assert (out.loc[out.etf == "510300.SH", "split_ratio"] == 1.0).all()
+    # restated NAV: the later announcement wins
+    nav = out[(out.etf == "510300.SH") & (out.date == DAYS[10])]["nav"].iloc[0]
+    assert nav == 9.9999
+    assert any("announced twice" in n for n in client.notes)
+    assert validate_market(Market({"etf_daily": out})) == []
+
+
+def test_etf_daily_share_gaps_left_out_or_filled():
+    data = etf_frames()
+    sh = data["fund_share"]
+    data["fund_share"] = sh[~sh["trade_date"].isin(ymd(DAYS[20:23]))]  # change-date style gaps
+    client, _, _ = client_for(data)
+    out = client.etf_daily(["510300.SH"], "2024-01-01", "2024-06-30")
+    assert len(out) == len(DAYS) - 3
+    assert any("no fund_share row" in n for n in client.notes)
+    filled, _, _ = client_for(data, fill_share_gaps=True)
+    out2 = filled.etf_daily(["510300.SH"], "2024-01-01", "2024-06-30")
+    assert len(out2) == len(DAYS)
+    s = out2.set_index("date")["shares"]
+    assert s[DAYS[21]] == s[DAYS[19]]
+
+
+def test_etf_info_categories_tracked_index_and_overrides():
+    data = etf_frames()
+    overrides = pd.DataFrame({"etf": ["512880.SH"], "tracked_index": ["399975.SZ"], "category": [pd.NA]})
+    client, _, _ = client_for(data, etf_overrides=overrides)
+    codes = ["510300.SH", "510880.SH", "518880.SH", "512880.SH", "513100.SH"]
+    info = client.etf_info(codes).set_index("etf")
+    assert info.loc["510300.SH", "category"] == "broad" and info.loc["510300.SH", "tracked_index"] == "000300.SH"
+    assert info.loc["510880.SH", "category"] == "strategy_style" and info.loc["510880.SH", "tracked_index"] == "000015.SH"
+    assert info.loc["518880.SH", "category"] == "other"
+    assert info.loc["513100.SH", "category"] == "other"
+    assert info.loc["512880.SH", "category"] == "sector_theme"
+    assert info.loc["512880.SH", "tracked_index"] == "399975.SZ"
+    assert info.loc["510300.SH", "list_date"] == pd.Timestamp("2012-05-28")
+    assert any("no tracked index" in n and "518880.SH" in n for n in client.notes)
+    with pytest.raises(SourceError, match="no fund 999999.SH"):
+        client.etf_info(["510300.SH", "999999.SH"])
+    with pytest.raises(ValueError, match="exchange suffix"):
+        client.etf_info(["510300"])
+
+
+def test_category_rules_are_a_parameter():
+    rules = CategoryRules(style_words=())
+    assert rules.categorize("红利ETF 上证红利指数收益率", "股票型") == "sector_theme"
+    assert CategoryRules().categorize("红利ETF 上证红利指数收益率", "股票型") == "strategy_style"
+    assert index_from_benchmark("中证1000指数收益率*95%+活期存款利率*5%") == "000852.SH"
+    assert index_from_benchmark("中证A500指数收益率") == "000510.SH"  # longest name wins over 中证A50
+    assert index_from_benchmark("") == ""
+
+
+# ============================================================================ tushare: retries and errors
+def test_rate_limit_retry_with_backoff_then_give_up():
+    data = etf_frames()
+    client, pro, waits = client_for(data)
+    pro.fail["fund_adj"] = [Exception(RATE_MSG), Exception(RATE_MSG)]
+    out = client.etf_daily(["510300.SH"], "2024-01-01", "2024-06-30")
+    assert len(out) == len(DAYS)
+    assert waits == [10.0, 20.0]
+    pro.fail["index_daily"] = [Exception(RATE_MSG)] * 10
+    pro.data["index_daily"] = pd.DataFrame(columns=["ts_code", "trade_date", "close"])
+    client.max_retries = 3
+    with pytest.raises(SourceError, match="still rate-limited after 3 retries"):
+        client.index_daily(["000300.SH"], "2024-01-01", "2024-06-30")
+
+
+def test_permission_error_is_not_retried():
+    client, pro, waits = client_for(etf_frames())
+    pro.fail["fund_share"] = [Exception("抱歉，您没有访问该接口的权限，权限的具体详情访问：https://tushare.pro/document/1?doc_id=108。")]
+    with pytest.raises(SourceError, match=r"tushare fund_share\(.*ts_code='510300.SH'.*没有访问该接口的权限"):
+        client.etf_daily(["510300.SH"], "2024-01-01", "2024-06-30")
+    assert waits == []
+
+
+def test_missing_columns_and_none_answers():
+    data = etf_frames()
+    data["fund_share"] = data["fund_share"].rename(columns={"fd_share": "share"})
+    client, _, _ = client_for(data)
+    with pytest.raises(SourceError, match="lacks column.*fd_share"):
+        client.etf_daily(["510300.SH"], "2024-01-01", "2024-06-30")
+    pro = types.SimpleNamespace(index_daily=lambda **kw: None)
+    with pytest.raises(SourceError, match="returned nothing"):
+        TushareClient(pro, sleep=lambda s: None).index_daily(["000300.SH"], "2024-01-01", "2024-01-31")
+
+
+def test_from_env_errors(monkeypatch):
+    monkeypatch.setitem(sys.modules, "tushare", None)
+    with pytest.raises(SourceError, match="pip install tushare"):
+        TushareClient.from_env()
+    got = {}
+    fake = types.ModuleType("tushare")
+    fake.pro_api = lambda token: got.setdefault("token", token) and types.SimpleNamespace()
+    monkeypatch.setitem(sys.modules, "tushare", fake)
+    monkeypatch.delenv("TUSHARE_TOKEN", raising=False)
+    with pytest.raises(SourceError, match="TUSHARE_TOKEN"):
+        TushareClient.from_env()
+    monkeypatch.setenv("TUSHARE_TOKEN", "abc123")
+    assert isinstance(TushareClient.from_env(), TushareClient) and got["token"] == "abc123"
+
+
+# ============================================================================ tushare: indices, industries
+def test_index_daily_and_weights_units():
+    days = DAYS[:40]
+    idx = pd.DataFrame({"ts_code": "000300.SH", "trade_date": ymd(days), "close": np.linspace(3500, 3600, 40),
+                        "open": 1.0, "vol": 1.0, "amount": 1.0})
+    months = [days[0], days[-1]]
+    w = pd.DataFrame({"index_code": "000905.SH", "con_code": ["600000.SH", "000001.SZ", "300750.SZ"] * 2,
+                      "trade_date": ymd([months[0]] * 3 + [months[1]] * 3),
+                      "weight": [50.0, 30.0, 20.02, 40.0, 40.0, 20.0]})
+    client, _, _ = client_for({"index_daily": idx, "index_weight": w}, {"index_daily": 15})
+    out = client.index_daily(["000300.SH"], days[0], days[-1])
+    assert len(out) == 40 and out["close"].is_monotonic_increasing and out["date"].is_monotonic_increasing
+    wt = client.index_weights("000905.SH", days[0], days[-1])
+    assert list(wt.columns) == ["date", "index", "stock", "weight"]
+    first = wt[wt.date == months[0]].set_index("stock")["weight"]
+    assert first["300750.SZ"] == pytest.approx(0.2002)  # % -> fraction, not renormalised
+    assert validate_market(Market({"index_weights": wt})) == []  # 1.0002: within the 1e-3 tolerance
+
+
+def test_index_weights_real_csi300_via_alias(real_data_dir):
+    """The real tushare index_weight file (CSI 300 filed as 399300.SZ) through the adapter equals the canonical table."""
+    raw = pd.read_csv(real_data_dir.parent / "csi300_constituent_weights_2006-2024_tushare.csv", dtype={"datetime": str})
+    raw = raw.rename(columns={"datetime": "trade_date"})
+    raw = raw[(raw.trade_date >= "20150101") & (raw.trade_date <= "20161231")]
+    client, pro, _ = client_for({"index_weight": raw})
+    got = client.index_weights("000300.SH", "2015-01-01", "2016-12-31")
+    canon = pd.read_csv(real_data_dir / "index_weights.csv", parse_dates=["date"])
+    canon = canon[canon.date <= "2016-12-31"]
+    m = got.merge(canon, on=["date", "index", "stock"], how="outer", indicator=True)
+    assert (m["_merge"] == "both").all() and len(m) == len(canon) > 5000
+    assert np.abs(m["weight_x"] - m["weight_y"]).max() < 1e-8
+    assert any("399300.SZ" in n for n in client.notes)
+    assert all(p.get("index_code") in ("000300.SH", "399300.SZ") for _, p in pro.calls)
+
+
+def test_stock_industry_and_industry_daily_suffixes():
+    member = pd.DataFrame({"l1_code": ["CI005001.CI", "CI005022.CI", "CI005022.CI", "CI005021.CI"],
+                           "l1_name": ["石油石化", "银行", "银行", "证券"], "l2_code": "x", "l2_name": "x",
+                           "l3_code": "x", "l3_name": "x",
+                           "ts_code": ["601857.SH", "000001.SZ", "600000.SH", "600030.SH"],
+                           "name": "n", "in_date": ["20100101", "20100101", "20100101", "20100101"],
+                           "out_date": None, "is_new": "Y"})
+    days = DAYS[:10]
+    ci = pd.DataFrame({"ts_code": np.repeat(["CI005001.CI", "CI005022.CI"], 10), "trade_date": ymd(days) * 2,
+                       "close": np.r_[np.linspace(2500, 2510, 10), np.linspace(3000, 2990, 10)]})
+    client, _, _ = client_for({"ci_index_member": member, "ci_daily": ci}, {"ci_index_member": 3})
+    si = client.stock_industry()  # 4 rows with a 3-row limit: offset paging
+    assert len(si) == 4 and set(si["industry"]) == {"CI005001.WI", "CI005021.WI", "CI005022.WI"}
+    assert si.set_index("stock").loc["600000.SH", "industry_name"] == "银行"
+    market = fetch_market(client, ["stock_industry", "industry_daily"], start=days[0], end=days[-1])
+    ind = market.table("industry_daily")
+    assert set(ind["industry"]) == {"CI005001.WI", "CI005022.WI"}  # codes from stock_industry, canonical suffix
+    assert any("CI005021.CI" in n for n in client.notes)  # no ci_daily rows for it: noted
+    assert validate_market(market) == []
+
+
+# ============================================================================ tushare: all-market tables
+def market_day_frames():
+    days = DAYS[:3]
+    stocks = ["600000.SH", "600519.SH", "000001.SZ", "000858.SZ", "300750.SZ", "601318.SH", "002594.SZ"]
+    cal = pd.DataFrame({"exchange": "SSE", "cal_date": ymd(pd.date_range(days[0], days[-1])),
+                        "is_open": [1 if d in days else 0 for d in pd.date_range(days[0], days[-1])]})
+    rows_daily, rows_basic, rows_hk, rows_margin = [], [], [], []
+    for i, d in enumerate(ymd(days)):
+        for j, s in enumerate(stocks):
+            close = 10.0 + j + i * 0.1
+            rows_daily.append({"ts_code": s, "trade_date": d, "close": close, "vol": 1000.0, "amount": 1234.5 + j})
+            rows_basic.append({"ts_code": s, "trade_date": d, "close": close, "float_share": 1000.0 * (j + 1),
+                               "free_share": 500.0 * (j + 1), "circ_mv": 1000.0 * (j + 1) * close})
+            ex = "SH" if s.endswith(".SH") else "SZ"
+            rows_hk.append({"code": "9" + s[:5], "trade_date": d, "ts_code": s, "name": "n",
+                            "vol": 100000 * (j + 1), "ratio": 0.5 + j, "exchange": ex})
+            rows_margin.append({"trade_date": d, "ts_code": s, "name": "n", "rzye": 1e9 + j, "rqye": 1.0,
+                                "rzmre": 1e7 + j, "rqyl": 1.0, "rzche": 2e7 + j, "rqchl": 1.0, "rqmcl": 1.0,
+                                "rzrqye": 1.0})
+    rows_hk.append({"code": "00700", "trade_date": ymd(days)[0], "ts_code": "00700.HK", "name": "腾讯",
+                    "vol": 5, "ratio": 1.0, "exchange": "HK"})  # southbound: excluded
+    return days, {"trade_cal": cal, "daily": pd.DataFrame(rows_daily), "daily_basic": pd.DataFrame(rows_basic),
+                  "hk_hold": pd.DataFrame(rows_hk), "margin_detail": pd.DataFrame(rows_margin)}
+
+
+def test_stock_daily_margin_northbound_units_and_day_loop():
+    days, data = market_day_frames()
+    client, pro, _ = client_for(data, {"daily": 4, "margin_detail": 3, "hk_hold": 2})
+    m = fetch_market(client, ["northbound_holdings", "margin_daily", "stock_daily"], start=days[0], end=days[-1])
+    sd = m.table("stock_daily")
+    assert len(sd) == 21  # 7 stocks x 3 days through offset paging (limit 4)
+    r = sd[(sd.stock == "000001.SZ") & (sd.date == days[1])].iloc[0]
+    assert r["amount"] == pytest.approx((1234.5 + 2) * 1e3)          # 千元 -> yuan
+    assert r["float_mcap"] == pytest.approx(3000.0 * 12.1 * 1e4)     # 万元 -> yuan
+    mg = m.table("margin_daily")
+    assert len(mg) == 21 and mg["financing_balance"].min() == 1e9    # already yuan
+    nb = m.table("northbound_holdings")
+    assert len(nb) == 21 and "00700.HK" not in set(nb["stock"])
+    x = nb[(nb.stock == "600519.SH") & (nb.date == days[2])].iloc[0]
+    assert x["shares_held"] == 200000
+    assert x["held_value"] == pytest.approx(200000 * 11.2)
+    assert x["float_ratio"] == pytest.approx(200000 / (2000.0 * 1e4))
+    # daily_basic asked once per day although two tables need it
+    assert sum(api == "daily_basic" for api, _ in pro.calls) == 3
+    assert all(p.get("trade_date") in ymd(days) for api, p in pro.calls if api in ("daily", "hk_hold"))
+    assert validate_market(m) == []
+    issued, _, _ = client_for(data, northbound_ratio="issued")
+    nb2 = issued.northbound_holdings(days[0], days[-1])
+    assert nb2.set_index(["date", "stock"]).loc[(days[0], "600519.SH"), "float_ratio"] == pytest.approx(0.015)
+    free, _, _ = client_for(data, float_basis="free_share")
+    sd2 = free.stock_daily(days[0], days[0])
+    assert sd2.set_index("stock").loc["600000.SH", "float_mcap"] == pytest.approx(500.0 * 1e4 * 10.0)
+
+
+# ============================================================================ split inference (real factors)
+def test_split_inference_on_real_tushare_factors(real_data_dir):
+    """Real fund_adj factors: 510300 dividends (real shares) and 510880's >5 % dividends are no splits; 513100's 1:5 is."""
+    hfq = pd.read_csv(real_data_dir.parent / "etf_daily_price_hfq_510300_159915_510880_513100_2014-2023_tushare.csv",
+                      parse_dates=["trade_date"])
+    canon = pd.read_csv(real_data_dir / "etf_daily.csv", parse_dates=["date"])
+    s300 = canon[canon.etf == "510300.SH"].set_index("date")["shares"]
+    f300 = hfq[hfq.ts_code == "510300.SH"].set_index("trade_date")["adj_factor"].sort_index()
+    common = s300.index.intersection(f300.index)
+    assert (np.abs(np.log(f300[common]).diff()) > 0.005).sum() >= 5  # dividend jumps are there
+    assert (infer_split_ratio(s300[common], f300[common]) == 1.0).all()
+    f880 = hfq[hfq.ts_code == "510880.SH"].set_index("trade_date")["adj_factor"].sort_index()
+    assert (f880 / f880.shift() - 1).max() > 0.05  # dividends above the threshold
+    flat = pd.Series(1e9, index=f880.index) * np.exp(np.random.default_rng(1).normal(0, 0.01, len(f880)).cumsum())
+    assert (infer_split_ratio(flat, f880) == 1.0).all()
+    f100 = hfq[hfq.ts_code == "513100.SH"].set_index("trade_date")["adj_factor"].sort_index()
+    jump = (f100 / f100.shift()).idxmax()
+    units = pd.Series(1e8, index=f100.index)
+    units[units.index >= jump] *= 5.0
+    r = infer_split_ratio(units, f100)
+    assert list(r[r != 1.0].index) == [jump] and r[jump] == pytest.approx(5.002, rel=1e-6)
+
+
+# ============================================================================ fake Wind
+class WindData:
+    def __init__(self, error=0, codes=(), fields=(), times=(), data=()):
+        self.ErrorCode, self.Codes, self.Fields, self.Times, self.Data = error, list(codes), list(fields), list(times), list(data)
+
+
+class FakeW:
+    def __init__(self):
+        self.days = [d.to_pydatetime() for d in DAYS[:50]]
+        n = len(self.days)
+        self.shares = np.full(n, 6.0e9)
+        self.shares[30:] = 6.0e9 * 1.1107
+        self.nav = np.full(n, 3.4)
+        self.nav[30:] = 3.4 / 1.110680861
+        self.adj = self.nav * np.where(np.arange(n) >= 30, 1.110680861, 1.0)
+        self.calls = []
+
+    def wsd(self, codes, fields, start, end, options=""):
+        self.calls.append(("wsd", codes, fields, options))
+        codes_l, fields_l = codes.split(","), fields.split(",")
+        if codes_l == ["BAD.SH"]:
+            return WindData(-40522005, data=[["CWSDService: invalid indicators."]])
+        if len(codes_l) == 1 and len(fields_l) > 1:
+            cols = {"unit_total": self.shares.tolist(), "nav": self.nav.tolist(), "close": (self.nav * 1.001).tolist(),
+                    "nav_adj": self.adj.tolist()}
+            return WindData(0, codes_l, [f.upper() for f in fields_l], self.days, [cols[f.lower()] for f in fields_l])
+        data = [[3500.0 + i + k for i in range(len(self.days))] for k in range(len(codes_l))]
+        data[-1][0] = None  # an empty cell
+        return WindData(0, codes_l, ["CLOSE"], self.days, data)
+
+    def wss(self, codes, fields, options=""):
+        codes_l, fields_l = codes.split(","), fields.split(",")
+        table = {"sec_name": {"159919.SZ": "沪深300ETF嘉实", "CI005001.WI": "石油石化(中信)", "CI005022.WI": "银行(中信)"},
+                 "fund_trackindexcode": {"159919.SZ": "000300.SH"}, "fund_benchmark": {"159919.SZ": "沪深300指数收益率"},
+                 "fund_investtype": {"159919.SZ": "被动指数型基金"},
+                 "fund_setupdate": {"159919.SZ": pd.Timestamp("2012-05-07").to_pydatetime()}}
+        return WindData(0, codes_l, [f.upper() for f in fields_l], [self.days[0]],
+                        [[table[f].get(c) for c in codes_l] for f in fields_l])
+
+    def wset(self, report, options):
+        opts = dict(kv.split("=") for kv in options.split(";"))
+        if report == "indexconstituent":
+            return WindData(0, [1, 2], ["date", "wind_code", "sec_name", "i_weight"], [],
+                            [[opts["date"]] * 2, ["600519.SH", "601318.SH"], ["贵州茅台", "中国平安"], [60.0, 40.0]])
+        members = {"CI005001.WI": ["601857.SH", "600028.SH"], "CI005022.WI": ["601398.SH"]}.get(opts["windcode"], [])
+        return WindData(0, list(range(len(members))), ["date", "wind_code", "sec_name"], [],
+                        [[opts["date"]] * len(members), members, ["x"] * len(members)])
+
+    def tdays(self, start, end, options=""):
+        ends = pd.Series(DAYS[:50]).groupby(DAYS[:50].to_period("M")).max()
+        return WindData(0, [], [], list(ends), [list(ends)])
+
+
+def test_wind_adapter_tables_units_and_errors():
+    w = FakeW()
+    client = WindClient(w, as_of="2024-03-01")
+    m = fetch_market(client, ["etf_info", "etf_daily", "index_daily", "index_weights", "stock_industry",
+                              "industry_daily"], etfs=["159919.SZ"], indices=["000300.SH", "000905.SH"],
+                     industries=["CI005001.WI", "CI005022.WI"], start=DAYS[0], end=DAYS[49])
+    info = m.etf_info.loc["159919.SZ"]
+    assert info["tracked_index"] == "000300.SH" and info["category"] == "broad"
+    ed = m.table("etf_daily")
+    assert len(ed) == 50 and ed["shares"].iloc[0] == 6.0e9
+    assert ed.loc[ed.split_ratio != 1, "date"].tolist() == [DAYS[30]]
+    assert ed.loc[ed.split_ratio != 1, "split_ratio"].iloc[0] == pytest.approx(1.110680861)
+    assert ("wsd", "159919.SZ", "unit_total,nav,close,NAV_adj", "unit=1") in w.calls
+    ix = m.table("index_daily")
+    assert len(ix) == 99  # one empty cell dropped
+    wt = m.table("index_weights")
+    assert wt.groupby(["index", "date"])["weight"].sum().tolist() == pytest.approx([1.0] * 6)  # i_weight % / 100
+    si = m.stock_industry
+    assert si.loc["601398.SH", "industry_name"] == "银行" and si.loc["601857.SH", "industry"] == "CI005001.WI"
+    assert validate_market(m) == []
+    with pytest.raises(SourceError, match=r"ErrorCode -40522005 .*invalid indicators"):
+        client.etf_daily(["BAD.SH"], DAYS[0], DAYS[5])
+    for t in ("northbound_holdings", "margin_daily", "stock_daily", "fund_nav"):
+        with pytest.raises(NotImplementedError, match=f"`{t}` cannot be fetched from Wind"):
+            fetch_market(client, [t], funds=["000001.OF"], start=DAYS[0], end=DAYS[5])
+
+
+def test_wind_shares_scale_for_wan_fen():
+    w = FakeW()
+    w.shares = w.shares / 1e4  # a terminal answering in 万份
+    out = WindClient(w, shares_scale=1e4).etf_daily(["159919.SZ"], DAYS[0], DAYS[49])
+    assert out["shares"].iloc[0] == pytest.approx(6.0e9)
+
+
+# ============================================================================ fetch_market + CLI
+def test_fetch_market_argument_errors():
+    client, _, _ = client_for(etf_frames())
+    with pytest.raises(ValueError, match="unknown table"):
+        fetch_market(client, ["etf_flows"])
+    with pytest.raises(ValueError, match="--start and --end are required"):
+        fetch_market(client, ["etf_daily"], etfs=["510300.SH"])
+    with pytest.raises(ValueError, match="needs etfs codes"):
+        fetch_market(client, ["etf_daily"], start="2024-01-01", end="2024-02-01")
+    with pytest.raises(NotImplementedError, match="active_fund_holdings"):
+        fetch_market(client, ["active_fund_holdings"], start="2024-01-01", end="2024-02-01")
+
+
+def run_fetch(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers()
+    fetch_cmd.register(sub)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+def test_fetch_command_writes_valid_tables(tmp_path, monkeypatch, capsys):
+    data = etf_frames()
+    made = {}
+
+    def fake_make(source, overrides=None):
+        made["overrides"] = overrides
+        return TushareClient(FakePro(data), sleep=lambda s: None, etf_overrides=overrides)
+
+    monkeypatch.setattr(fetch_cmd, "make_client", fake_make)
+    etf_file = tmp_path / "etfs.csv"
+    etf_file.write_text("etf,tracked_index,category\n510300.SH,,\n510310.SH,000300.SH,broad\n", encoding="utf-8")
+    out = tmp_path / "out"
+    rc = run_fetch(["fetch", "--source", "tushare", "--out", str(out), "--tables", "etf_info", "etf_daily",
+                    "--etf-file", str(etf_file), "--start", "2024-01-01", "--end", "2024-06-30"])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "wrote 2 table(s)" in text and "split/consolidation inferred" in text
+    market = load_market(out)
+    assert set(market.tables) == {"etf_info", "etf_daily"}
+    assert market.etfs_tracking("000300.SH") == ["510300.SH", "510310.SH"]
+    assert made["overrides"]["etf"].tolist() == ["510300.SH", "510310.SH"]
+
+
+def test_fetch_command_missing_token_and_bad_etf_file(tmp_path, monkeypatch):
+    fake = types.ModuleType("tushare")
+    fake.pro_api = lambda token: types.SimpleNamespace()
+    monkeypatch.setitem(sys.modules, "tushare", fake)
+    monkeypatch.delenv("TUSHARE_TOKEN", raising=False)
+    with pytest.raises(SourceError, match="TUSHARE_TOKEN"):
+        run_fetch(["fetch", "--source", "tushare", "--out", str(tmp_path), "--tables", "etf_info",
+                   "--etfs", "510300.SH"])
+    monkeypatch.setitem(sys.modules, "WindPy", None)
+    with pytest.raises(SourceError, match="WindPy is not installed"):
+        run_fetch(["fetch", "--source", "wind", "--out", str(tmp_path), "--tables", "etf_info", "--etfs", "510300.SH"])
+    bad = tmp_path / "bad.csv"
+    bad.write_text("etf,category\n510300.SH,largecap\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="largecap"):
+        run_fetch(["fetch", "--source", "tushare", "--out", str(tmp_path), "--tables", "etf_info",
+                   "--etf-file", str(bad)])
+    plain = tmp_path / "codes.txt"
+    plain.write_text("# my ETFs\n510300.SH\n\n159919.SZ\n", encoding="utf-8")
+    assert fetch_cmd.read_etf_file(plain) == (["510300.SH", "159919.SZ"], None)
+
+
+def test_fetch_command_refuses_to_write_invalid_tables(tmp_path, monkeypatch, capsys):
+    days = DAYS[:20]
+    w = pd.DataFrame({"index_code": "000905.SH", "con_code": ["600000.SH", "000001.SZ"],
+                      "trade_date": ymd([days[0]] * 2), "weight": [50.0, 40.0]})  # sums to 0.9
+    monkeypatch.setattr(fetch_cmd, "make_client",
+                        lambda source, overrides=None: TushareClient(FakePro({"index_weight": w}), sleep=lambda s: None))
+    out = tmp_path / "o"
+    argv = ["fetch", "--source", "tushare", "--out", str(out), "--tables", "index_weights", "--indices", "000905.SH",
+            "--start", str(days[0].date()), "--end", str(days[-1].date())]
+    assert run_fetch(argv) == 1
+    assert "sum to 0.900000" in capsys.readouterr().out and not out.exists()
+    assert run_fetch(argv + ["--allow-issues"]) == 0 and (out / "index_weights.csv").is_file()
