@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xladdin.clients import (CategoryRules, SourceError, TushareClient, WindClient, fetch_market,
+from xladdin.clients import (CategoryRules, DataClient, SourceError, TushareClient, WindClient, fetch_market,
                              index_from_benchmark, infer_split_ratio)
 from xladdin.clients.tushare import ROW_LIMITS
 from xladdin.commands import fetch as fetch_cmd
@@ -477,6 +477,7 @@ def test_wind_shares_scale_for_wan_fen():
 # ============================================================================ fetch_market + CLI
 def test_fetch_market_argument_errors():
     client, _, _ = client_for(etf_frames())
+    assert isinstance(client, DataClient) and isinstance(WindClient(FakeW()), DataClient)
     with pytest.raises(ValueError, match="unknown table"):
         fetch_market(client, ["etf_flows"])
     with pytest.raises(ValueError, match="--start and --end are required"):
