@@ -61,7 +61,7 @@ def test_backtest_northbound_with_universe_file(rotation_dir, tmp_path, capsys):
     assert rc == 0
     text = capsys.readouterr().out
     assert "4 ETFs" in text and "Ranking at 2025-03-31" in text and "Stale northbound months" in text
-    assert "report (Dongxing" in text
+    assert "report (Dongxing" in text and "ic_mean" in text
     ranking = pd.read_csv(out / "northbound_ranking.csv", encoding="utf-8-sig")
     assert sorted(ranking["code"]) == ["510000.SH", "510002.SH", "510003.SH", "510004.SH"]
     assert ranking["pick"].sum() == 2

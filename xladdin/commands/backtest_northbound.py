@@ -100,9 +100,14 @@ def run(args: argparse.Namespace) -> int:
         if last in st.index and st.loc[last, "stale"] else ""
     _common.print_table(rk, f"Ranking at {last:%Y-%m-%d}{stale_txt}: marks ↑↑ top / ↑ middle / O bottom tercile",
                         floatfmt="{:.3f}")
-    rep = pd.DataFrame({"this run": s.reindex(list(REPORT_FIGURES)).astype(float),
-                        "report (Dongxing, 2017..2022-05)": pd.Series(REPORT_FIGURES)})
-    _common.print_table(rep * 100, "Summary (%, IR/Sharpe ×100 shown as %: read 25.00 as 0.25)", floatfmt="{:,.2f}")
+    ratios = {"ic_ir", "long_short_sharpe", "strategy_sharpe", "benchmark_sharpe", "information_ratio"}
+
+    def fmt(key, v):
+        return "" if pd.isna(v) else (f"{v:.2f}" if key in ratios else f"{v:.2%}")
+    rep = pd.DataFrame({"this run": [fmt(k, s.get(k)) for k in REPORT_FIGURES],
+                        "report (Dongxing, 22 ETFs, 2017..2022-05)": [fmt(k, v) for k, v in REPORT_FIGURES.items()]},
+                       index=list(REPORT_FIGURES))
+    _common.print_table(rep, "Summary (returns, drawdowns, turnover in %; IR and Sharpe as ratios)")
     ics = res.ic_summary
     print(f"\nIC: mean {ics['ic_mean']:.2%}, std {ics['ic_std']:.2%}, IR {ics['ic_ir']:.2f}, "
           f"positive {ics['positive_share']:.0%} of {ics['months']:.0f} months, last {ics['last_ic']:.2%}")
