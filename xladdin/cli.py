@@ -12,7 +12,7 @@ import sys
 from . import __version__
 
 #: command modules, in the order ``--help`` lists them
-COMMAND_MODULES = ["sample", "validate", "study", "style", "backtest", "dashboard",
+COMMAND_MODULES = ["sample", "validate", "fetch", "study", "style", "backtest", "dashboard",
                    "template", "refresh", "report", "send", "weekly"]
 
 
