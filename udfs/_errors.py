@@ -53,6 +53,8 @@ def _message(func_name: str, exc: BaseException) -> str:
         return str(exc) or f"invalid input to {func_name}"
     if isinstance(exc, KeyError):  # MissingTableError and friends: str() without quotes
         return str(exc.args[0]) if exc.args else f"missing key in {func_name}"
+    if isinstance(exc, (OverflowError, FloatingPointError)):
+        return f"numbers out of range in {func_name} ({exc}); check the scale of the input (e.g. a NAV, not percent)"
     if isinstance(exc, MemoryError):
         return f"input too large for {func_name}; use fewer rows or columns"
     if isinstance(exc, TypeError) and "positional argument" in str(exc):
