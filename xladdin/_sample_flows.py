@@ -74,7 +74,7 @@ def simulate_etfs(rng: np.random.Generator, dates: pd.DatetimeIndex, idx: IndexS
     # unit flows (fraction of units outstanding per day)
     a = rng.uniform(0.25, 0.7, E)                   # long-term holders trade against the move
     kappa = rng.uniform(3.0, 6.0, E)                 # arbitrage creations per unit of premium
-    noise_sd = rng.uniform(0.003, 0.008, E)
+    noise_sd = rng.uniform(0.004, 0.011, E)
     drift = rng.normal(0.10, 0.25, E) / 252
     boom = ((dates >= pd.Timestamp("2019-01-01")) * 0.25 + (dates >= pd.Timestamp("2024-01-01")) * 0.25) / 252
     r5 = pd.DataFrame(r).rolling(5, min_periods=1).sum().to_numpy()
@@ -182,7 +182,7 @@ def simulate_northbound(rng: np.random.Generator, dates: pd.DatetimeIndex, st: S
     idx = np.flatnonzero(eligible)
     m = len(idx)
     sz_open = int(np.searchsorted(dates, pd.Timestamp("2016-12-05")))
-    first = np.maximum(st.list_pos[idx] + 20, np.where(np.isin(st.board[idx], ["sz", "cyb"]), sz_open, 0))
+    first = np.maximum(np.where(st.list_pos[idx] > 0, st.list_pos[idx] + 20, 0), np.where(np.isin(st.board[idx], ["sz", "cyb"]), sz_open, 0))
     first = np.where(st.board[idx] == "star", np.maximum(first, int(np.searchsorted(dates, pd.Timestamp("2021-02-01")))), first)
     first = np.minimum(first, T - 1)
     tt = (dates - dates[0]).days.to_numpy() / 365.25
@@ -208,7 +208,7 @@ def simulate_margin(rng: np.random.Generator, dates: pd.DatetimeIndex, st: Stock
     expansions = [pd.Timestamp(x) for x in ("2016-12-12", "2019-08-19", "2022-08-15")]
     tier = np.where(st.size > np.quantile(st.size, 0.4), 0, rng.integers(1, 4, n))
     tier_pos = np.array([0] + [int(np.searchsorted(dates, e)) for e in expansions])
-    first = np.maximum(tier_pos[tier], st.list_pos + 60)
+    first = np.maximum(tier_pos[tier], np.where(st.list_pos > 0, st.list_pos + 60, 0))
     eligible = first < T - 1
     idx = np.flatnonzero(eligible)
     first = first[idx]

@@ -35,13 +35,13 @@ class Stocks:
     vol_state: np.ndarray      # (T,) log-vol state
 
 
-def _regime_arrays(dates: pd.DatetimeIndex) -> np.ndarray:
-    """(T, 6) regime parameters per day (annualised)."""
+def _regime_arrays(dates: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+    """(T, 6) regime parameters per day (annualised) and the (T,) regime number."""
     starts = pd.DatetimeIndex([r[0] for r in U.REGIMES])
     pos = np.searchsorted(starts, dates, side="right") - 1
     pos = np.clip(pos, 0, len(U.REGIMES) - 1)
     table = np.array([r[1:] for r in U.REGIMES], dtype=float)
-    return table[pos]
+    return table[pos], pos
 
 
 def _industry_tilts(dates: pd.DatetimeIndex) -> np.ndarray:
@@ -108,21 +108,27 @@ def simulate_stocks(rng: np.random.Generator, dates: pd.DatetimeIndex, n: int, d
     beta = np.clip(rng.normal(1.0, 0.18, n) + 0.15 * np.isin(board, ["cyb", "star"]), 0.4, 1.8)
 
     # ---------------------------------------------------------------- factor returns
-    reg = _regime_arrays(dates)
+    reg, rid = _regime_arrays(dates)
     # stochastic volatility: log-vol AR(1)
     vol_state = lfilter([1.0], [1.0, -0.97], rng.normal(0, 0.10, T))
     vol_mult = np.exp(vol_state - 0.5 * np.var(vol_state))
-    m = reg[:, 0] / 252 + reg[:, 1] / SQ * vol_mult * rng.standard_t(5, T) * np.sqrt(3 / 5)
+
+    def pinned(noise: np.ndarray) -> np.ndarray:
+        """Noise demeaned within each regime, so every regime realises its stated drift exactly."""
+        cnt = np.bincount(rid, minlength=rid.max() + 1)
+        return noise - (np.bincount(rid, weights=noise) / np.maximum(cnt, 1))[rid]
+
+    m = reg[:, 0] / 252 + pinned(reg[:, 1] / SQ * vol_mult * rng.standard_t(5, T) * np.sqrt(3 / 5))
     for day, move in U.JUMPS.items():
         j = np.searchsorted(dates, pd.Timestamp(day))
         if j < T and dates[j] == pd.Timestamp(day):
             m[j] = move
-    # style factors: regime drift + slow OU drift + noise
+    # style factors: regime drift + slow OU wander + noise (pinned per regime)
     ou = lambda sd: lfilter([1.0], [1.0, -0.985], rng.normal(0, sd, T))  # noqa: E731
-    size_f = reg[:, 2] / 252 + ou(0.0005) / 10 + reg[:, 3] / SQ * rng.standard_normal(T) * vol_mult
-    growth_f = reg[:, 4] / 252 + ou(0.0005) / 10 + reg[:, 5] / SQ * rng.standard_normal(T) * vol_mult
+    size_f = reg[:, 2] / 252 + pinned(ou(0.0005) / 10 + reg[:, 3] / SQ * rng.standard_normal(T) * vol_mult)
+    growth_f = reg[:, 4] / 252 + pinned(ou(0.0005) / 10 + reg[:, 5] / SQ * rng.standard_normal(T) * vol_mult)
     tilts = _industry_tilts(dates) / 252
-    ind_trend = lfilter([1.0], [1.0, -0.994], rng.normal(0, 0.30 / 252 * np.sqrt(1 - 0.994 ** 2) * 6, (T, K)), axis=0)
+    ind_trend = lfilter([1.0], [1.0, -0.994], rng.normal(0, 0.12 / 252 * np.sqrt(1 - 0.994 ** 2), (T, K)), axis=0)
     ind_sd = (0.11 + ind_vol) / SQ
     ind_f = tilts + ind_trend + ind_sd * rng.standard_normal((T, K)) * vol_mult[:, None]
     ind_f -= ind_f.mean(axis=1, keepdims=True) * 0.5  # keep industries partly market-neutral
@@ -133,7 +139,9 @@ def simulate_stocks(rng: np.random.Generator, dates: pd.DatetimeIndex, n: int, d
     r = eps
     r += np.outer(m, beta).astype(dtype)
     r += ind_f[:, industry].astype(dtype)
-    r += np.outer(size_f, size).astype(dtype)
+    # size exposure centred on the large caps (exposure ~0 around the CSI 300 / 500 boundary) so the
+    # size factor moves small caps against large ones without lifting the cap-weighted market
+    r += np.outer(size_f, size - 1.0).astype(dtype)
     r += np.outer(growth_f, growth).astype(dtype)
     limit = np.full(n, 0.10)
     wide = np.isin(board, ["cyb", "star"])

@@ -96,6 +96,17 @@ def _extra_themes(rng: np.random.Generator, count: int) -> list[tuple[str, str, 
     return out
 
 
+def _complete_period_ends(ends: pd.DatetimeIndex, dates: pd.DatetimeIndex, freq: str) -> pd.DatetimeIndex:
+    """Drop the last period end when the data stop before the period's last trading day."""
+    if len(ends) == 0:
+        return ends
+    last = dates[-1]
+    period_end = (last.to_period(freq).end_time).normalize()
+    if period_end > last and len(trading_days(last + pd.Timedelta(days=1), period_end)) > 0:
+        return ends[:-1]
+    return ends
+
+
 def _long(dates: pd.DatetimeIndex, codes: np.ndarray, key: str, mask: np.ndarray, cols: dict) -> pd.DataFrame:
     """Long table (date, key, *cols) from (T, N) panels where ``mask``; date-major, codes in the given order."""
     tt, ii = np.nonzero(mask)
@@ -131,10 +142,9 @@ def generate_market(scale: str = "small", seed: int = DEFAULT_SEED, start="2016-
         raise ValueError(f"sample market needs at least a year of trading days; got {len(dates)} between {start} and {end}")
     rng = np.random.default_rng(seed)
     T = len(dates)
-    me = month_ends(dates)
-    # drop a final incomplete month's "month end" only if it is not the calendar month's last trading day
+    me = _complete_period_ends(month_ends(dates), dates, "M")
     me_pos = np.searchsorted(dates, me)
-    qe_pos = np.searchsorted(dates, quarter_ends(dates))
+    qe_pos = np.searchsorted(dates, _complete_period_ends(quarter_ends(dates), dates, "Q"))
 
     st = simulate_stocks(rng, dates, cfg["n_stocks"], dtype=cfg["dtype"])
     sizes = dict(cfg)
