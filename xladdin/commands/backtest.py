@@ -93,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
     from ..strategy import flow_rotation
 
     weights = parse_weights(args.weights)
-    market = _common.load_data(args)
+    # the whole history is loaded: the style filters and the weekly changes need the weeks before --start
+    market = _common.load_data(argparse.Namespace(**{**vars(args), "start": None, "end": None}))
     start = _common.parse_date(args.start)
     end = _common.parse_date(args.end)
     res = flow_rotation(market, start=start, end=end, top=args.top, every=args.every, cost=args.cost,
