@@ -1,0 +1,303 @@
+"""Build ``workbooks/udf_examples.xlsm``: an analyst workbook whose cells call every XA_ function.
+
+Usage::
+
+    python workbooks/build_udf_examples.py [--out workbooks/udf_examples.xlsm] [--pythonpath DIR]
+
+Sample data come from the embedded synthetic market (:func:`xladdin.sample.sample_market`), never
+from real data. The workbook holds:
+
+* ``Guide`` - what to install, how to import the functions, the list of examples;
+* ``Flows`` - 510300.SH daily shares / NAV / split ratio and CSI 300 closes, then
+  ``XA_ETF_FLOW`` -> ``XA_FLOW_CORR`` -> ``XA_CORR_SIGNAL`` -> ``XA_EVENT_STUDY`` (M1-M3);
+* ``Style`` - weekly CSI 300 / CSI 1000 closes, ``XA_STYLE_SIGNAL``, ``XA_HP1S``, ``XA_HP``,
+  ``XA_FACTOR_MOM`` (M4-M5);
+* ``Holdings`` - latest index sizes (SUMIF over the ETF table), index weights, stock industries,
+  ``XA_PENETRATE``, ``XA_DIVERGENCE``, ``XA_QUINTILE`` on monthly industry returns, ``XA_PICKS``;
+* ``Stats`` - ``XA_PERF`` (with and without dates), ``XA_PCTRANK``, ``XA_IC``, ``XA_VERSION``;
+* ``xlwings.conf`` - ``UDF Modules`` = the udfs modules (xlwings reads it; keys in column A).
+
+Formulas are written as dynamic-array formulas (XlsxWriter ``write_dynamic_array_formula``), so
+Excel 365 spills them and never inserts the implicit-intersection ``@``. The VBA project is
+xlwings' standalone quickstart project (``RunPython``, ``ImportPythonUDFs``), as in the weekly
+tracker (:mod:`xladdin.template`), so the xlwings add-in is optional.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from xladdin.sample import sample_market  # noqa: E402
+from xladdin.template import udf_modules, vba_project_bytes  # noqa: E402
+
+DEFAULT_OUT = ROOT / "workbooks" / "udf_examples.xlsm"
+ETF = "510300.SH"
+INDEX = "000300.SH"
+SMALL = "000852.SH"
+START = "2016-01-01"
+
+
+def col_letter(c: int) -> str:
+    s = ""
+    c += 1
+    while c:
+        c, r = divmod(c - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def ref(r0: int, c0: int, r1: int, c1: int, sheet: str | None = None) -> str:
+    """A1 range from zero-based corners."""
+    a = f"{col_letter(c0)}{r0 + 1}:{col_letter(c1)}{r1 + 1}"
+    return f"{sheet}!{a}" if sheet else a
+
+
+class Book:
+    """XlsxWriter workbook with the formulas recorded (for the guide and the tests)."""
+
+    def __init__(self, path: Path):
+        import xlsxwriter
+        self.wb = xlsxwriter.Workbook(str(path), {"nan_inf_to_errors": True})
+        self.wb.set_vba_name("ThisWorkbook")
+        self.n = 0
+        self.fmt = {
+            "head": self.wb.add_format({"bold": True, "bg_color": "#1F4E78", "font_color": "#FFFFFF"}),
+            "date": self.wb.add_format({"num_format": "yyyy-mm-dd"}),
+            "num": self.wb.add_format({"num_format": "#,##0.0000"}),
+            "title": self.wb.add_format({"bold": True, "font_size": 14, "font_color": "#1F4E78"}),
+            "formula": self.wb.add_format({"bg_color": "#FFF2CC"}),
+            "wrap": self.wb.add_format({"text_wrap": True, "valign": "top"}),
+        }
+        self.formulas: list[tuple[str, str, str, str]] = []  # (sheet, cell, formula, what)
+
+    def sheet(self, name: str):
+        self.n += 1
+        ws = self.wb.add_worksheet(name)
+        ws.set_vba_name(f"Sheet{self.n}")
+        return ws
+
+    def table(self, ws, r: int, c: int, frame: pd.DataFrame, index: bool = True) -> tuple[int, int, int, int]:
+        """Write ``frame`` with a header row at (r, c); returns the data block's corners (no header)."""
+        df = frame.reset_index() if index else frame
+        for j, name in enumerate(df.columns):
+            ws.write(r, c + j, str(name), self.fmt["head"])
+        for j, name in enumerate(df.columns):
+            s = df[name]
+            if pd.api.types.is_datetime64_any_dtype(s):
+                for i, v in enumerate(s):
+                    if pd.notna(v):
+                        ws.write_datetime(r + 1 + i, c + j, pd.Timestamp(v).to_pydatetime(), self.fmt["date"])
+                ws.set_column(c + j, c + j, 11)
+            elif pd.api.types.is_numeric_dtype(s):
+                for i, v in enumerate(s.to_numpy(dtype=float)):
+                    if np.isfinite(v):
+                        ws.write_number(r + 1 + i, c + j, float(v))
+            else:
+                for i, v in enumerate(s):
+                    if v is not None and not (isinstance(v, float) and np.isnan(v)):
+                        ws.write_string(r + 1 + i, c + j, str(v))
+        return r + 1, c, r + len(df), c + len(df.columns) - 1
+
+    def formula(self, ws, r: int, c: int, text: str, what: str, title: str | None = None) -> None:
+        if title:
+            ws.write(r - 1, c, title, self.fmt["head"])
+        ws.write_dynamic_array_formula(r, c, r, c, text, self.fmt["formula"])
+        self.formulas.append((ws.get_name(), f"{col_letter(c)}{r + 1}", text, what))
+
+    def close(self, vba: bytes) -> None:
+        self.wb.add_vba_project(io.BytesIO(vba), is_stream=True)
+        self.wb.close()
+
+
+def build(out: Path = DEFAULT_OUT, pythonpath: str | None = None) -> list[tuple[str, str, str, str]]:
+    """Write the example workbook; returns the formulas as (sheet, cell, formula, description)."""
+    m = sample_market()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    book = Book(out)
+    guide = book.sheet("Guide")
+
+    # ------------------------------------------------------------------ Flows (M1-M3)
+    ws = book.sheet("Flows")
+    daily = m.table("etf_daily")
+    e = daily[daily["etf"] == ETF].set_index("date")[["shares", "nav", "split_ratio"]]
+    close = m.index_close(INDEX).rename("close")
+    df = e.join(close, how="inner").loc[START:]
+    df.index.name = "date"
+    r0, _, r1, _ = book.table(ws, 0, 0, df)                      # A date, B shares, C nav, D split, E close
+    ws.write(0, 5, "return", book.fmt["head"])
+    for i in range(r0 + 1, r1 + 1):                              # F: daily index return, an Excel formula
+        ws.write_formula(i, 5, f"=E{i + 1}/E{i}-1")
+    B, C, D, E_, F = (f"{x}{r0 + 1}:{x}{r1 + 1}" for x in "BCDEF")
+    book.formula(ws, r0, 6, f"=XA_ETF_FLOW({B},{C},{D})", "daily net flow of 510300.SH (yuan)", "flow")
+    book.formula(ws, r0, 7, f"=XA_FLOW_CORR(G{r0 + 1}:G{r1 + 1},{F},20)", "20-day flow/return correlation", "corr")
+    book.formula(ws, r0, 8, f"=XA_CORR_SIGNAL(H{r0 + 1}:H{r1 + 1},0.5)", "top signal: corr > 0.5", "signal")
+    book.formula(ws, r0, 9, f"=XA_PCTRANK(G{r0 + 1}:G{r1 + 1},252)", "flow as a percentile of its past year",
+                 "flow pct")
+    book.formula(ws, 1, 11, f"=XA_EVENT_STUDY(H{r0 + 1}:H{r1 + 1},{E_})", "event-study grid, long form")
+    book.formula(ws, 40, 11, f'=XA_EVENT_STUDY(H{r0 + 1}:H{r1 + 1},{E_},{{0.3,0.4,0.5,0.6}},{{5,10,20,30}},"every","p_down")',
+                 "down probability grid (thresholds down, horizons across)")
+    ws.write(0, 11, "XA_EVENT_STUDY (long form)", book.fmt["title"])
+    ws.write(39, 11, "XA_EVENT_STUDY layout p_down", book.fmt["title"])
+    ws.freeze_panes(1, 1)
+
+    # ------------------------------------------------------------------ Style (M4-M5)
+    ws = book.sheet("Style")
+    from xladdin.calendar import week_ends
+    both = pd.concat({"csi300": m.index_close(INDEX), "csi1000": m.index_close(SMALL)}, axis=1).dropna().loc[START:]
+    weekly = both.loc[week_ends(both.index)]
+    weekly.index.name = "week"
+    r0, _, r1, _ = book.table(ws, 0, 0, weekly)                  # A week, B csi300, C csi1000
+    ws.write(0, 3, "ratio", book.fmt["head"])
+    for i in range(r0, r1 + 1):
+        ws.write_formula(i, 3, f"=B{i + 1}/C{i + 1}")
+    B, C, D = (f"{x}{r0 + 1}:{x}{r1 + 1}" for x in "BCD")
+    book.formula(ws, 0, 4, f"=XA_STYLE_SIGNAL({B},{C},100,TRUE)",
+                 "weekly size style: ratio, filtered, momentum, realised, regime (1 = large caps lead)")
+    book.formula(ws, r0, 10, f"=XA_HP1S({D},100)", "one-sided HP trend of the ratio", "hp1s")
+    book.formula(ws, r0, 11, f"=XA_HP({D},100)", "two-sided HP trend (uses future data)", "hp")
+    book.formula(ws, r0, 12, f"=XA_FACTOR_MOM(K{r0 + 1}:K{r1 + 1})", "factor momentum of the one-sided trend",
+                 "momentum")
+    ws.freeze_panes(1, 1)
+
+    # ------------------------------------------------------------------ Holdings (M6, M7, M9, M10)
+    ws = book.sheet("Holdings")
+    last = daily["date"].max()
+    info = m.etf_info
+    stock = info[info["category"].isin(["broad", "sector_theme", "strategy_style"])]
+    snap = daily[(daily["date"] == last) & daily["etf"].isin(stock.index)].set_index("etf")[["shares", "nav"]]
+    etfs = snap.join(stock[["tracked_index"]]).sort_index()
+    etfs.index.name = "etf"
+    ws.write(0, 0, f"Stock ETFs on {last:%Y-%m-%d}", book.fmt["title"])
+    r0, _, r1, _ = book.table(ws, 1, 0, etfs)                    # A etf, B shares, C nav, D tracked_index
+    ws.write(1, 4, "size", book.fmt["head"])
+    for i in range(r0, r1 + 1):
+        ws.write_formula(i, 4, f"=B{i + 1}*C{i + 1}")
+    w = m.table("index_weights")
+    wl = w[w["date"] == w["date"].max()]
+    indices = sorted(set(etfs["tracked_index"]) & set(wl["index"]))
+    ws.write(0, 6, "Size per tracked index", book.fmt["title"])
+    ws.write(1, 6, "index", book.fmt["head"])
+    ws.write(1, 7, "size", book.fmt["head"])
+    for i, code in enumerate(indices):
+        ws.write_string(2 + i, 6, code)
+        ws.write_formula(2 + i, 7, f"=SUMIF($D${r0 + 1}:$D${r1 + 1},G{3 + i},$E${r0 + 1}:$E${r1 + 1})")
+    sizes_ref = ref(1, 6, 2 + len(indices) - 1, 7)
+    weights = wl[wl["index"].isin(indices)][["index", "stock", "weight"]].sort_values(["index", "stock"])
+    ws.write(0, 9, f"Index weights on {w['date'].max():%Y-%m-%d}", book.fmt["title"])
+    wr0, wc0, wr1, wc1 = book.table(ws, 1, 9, weights, index=False)   # J index, K stock, L weight
+    si = m.table("stock_industry")[["stock", "industry", "industry_name"]].sort_values("stock")
+    ws.write(0, 13, "Stock industries", book.fmt["title"])
+    sr0, sc0, sr1, sc1 = book.table(ws, 1, 13, si, index=False)       # N stock, O industry, P name
+    ws.write(0, 17, "XA_PENETRATE: industry holdings and holding level", book.fmt["title"])
+    book.formula(ws, 1, 17, f"=XA_PENETRATE({sizes_ref},{ref(wr0 - 1, wc0, wr1, wc1)},{ref(sr0 - 1, sc0, sr1, sc1)})",
+                 "industry holdings and holding level (M6)")
+    # active shares from the last disclosed active-fund holdings (data preparation for the example)
+    from xladdin.divergence import active_disclosed_shares
+    act = active_disclosed_shares(m.table("active_fund_holdings"), m.stock_industry["industry"])
+    act_last = act.iloc[-1].reindex(sorted(set(si["industry"]))).fillna(0.0)
+    ws.write(0, 23, f"Active-fund shares ({act.index[-1]:%Y-%m-%d})", book.fmt["title"])
+    ar0, _, ar1, _ = book.table(ws, 1, 23, act_last.rename("active_share").rename_axis("industry").to_frame())
+    n_ind = len(act_last)
+    # XA_PENETRATE (R2) lists industries sorted by code: R industry, S name, T amount, U level
+    book.formula(ws, ar0, 25, f"=XA_DIVERGENCE(U3:U{2 + n_ind},Y{ar0 + 1}:Y{ar1 + 1})",
+                 "divergence: ETF level - active share, standardised (M9)", "divergence")
+    # monthly industry returns block (dates x industries) for XA_QUINTILE / XA_IC / XA_PICKS
+    ind = m.industry_close().loc[START:]
+    monthly = ind.groupby(ind.index.to_period("M")).tail(1)
+    rets = monthly.pct_change().iloc[1:]
+    rets.index.name = "month"
+    top = 40
+    ws.write(top, 0, "Monthly industry returns", book.fmt["title"])
+    qr0, qc0, qr1, qc1 = book.table(ws, top + 1, 0, rets)
+    block = ref(qr0 - 1, qc0, qr1, qc1)
+    gap = qc1 + 2
+    ws.write(top, gap, "XA_QUINTILE of each month's returns (group 5 = best)", book.fmt["title"])
+    book.formula(ws, top + 1, gap, f"=XA_QUINTILE({block},5)", "quintile of each month's industry returns (M7)")
+    factors = pd.DataFrame({"ret_1m": rets.iloc[-1], "ret_3m": (1 + rets.iloc[-3:]).prod() - 1,
+                            "ret_12m": (1 + rets.iloc[-12:]).prod() - 1, "level": np.nan})
+    factors.index.name = "industry"
+    fr = qr1 + 4
+    ws.write(fr - 1, 0, "Factor block for XA_PICKS (level = XA_PENETRATE holding level)", book.fmt["title"])
+    f0, fc0, f1, fc1 = book.table(ws, fr, 0, factors)
+    for i, code in enumerate(factors.index):               # holding level looked up from the spilled table
+        ws.write_formula(f0 + i, 4, f'=IFERROR(INDEX($U$3:$U${2 + n_ind},MATCH(A{f0 + i + 1},$R$3:$R${2 + n_ind},0)),"")')
+    book.formula(ws, fr, 6, f"=XA_PICKS({ref(fr, fc0, f1, fc1)},6)", "top 6 industries by composite rank (M10)")
+
+    # ------------------------------------------------------------------ Stats (M11-M13)
+    ws = book.sheet("Stats")
+    nav = pd.concat({"csi300": m.index_close(INDEX), "csi500": m.index_close("000905.SH")}, axis=1).dropna().loc[START:]
+    nav.index.name = "date"
+    r0, _, r1, _ = book.table(ws, 0, 0, nav)                     # A date, B csi300, C csi500
+    book.formula(ws, 1, 4, f"=XA_PERF(A{r0}:B{r1 + 1},C{r0 + 1}:C{r1 + 1},0.02)",
+                 "per-year performance of CSI 300 vs CSI 500, rf 2% (M12)")
+    ws.write(0, 4, "XA_PERF with dates (per calendar year)", book.fmt["title"])
+    ws.write(18, 4, "XA_PERF without dates (full period)", book.fmt["title"])
+    book.formula(ws, 19, 4, f"=XA_PERF(B{r0 + 1}:B{r1 + 1})", "full-period statistics from a NAV column")
+    ws.write(23, 4, "XA_IC: 1-month momentum vs next month's return", book.fmt["title"])
+    past = ref(qr0, qc0 + 1, qr1 - 1, qc1, "Holdings")
+    fwd = ref(qr0 + 1, qc0 + 1, qr1, qc1, "Holdings")
+    book.formula(ws, 24, 4, f"=XA_IC({past},{fwd})", "monthly rank IC of momentum, then IC summary (M11)")
+    ws.write(0, 16, "version", book.fmt["head"])
+    book.formula(ws, 1, 16, "=XA_VERSION()", "version of the Python package serving the functions")
+
+    # ------------------------------------------------------------------ Guide and xlwings.conf
+    guide.set_column(0, 0, 16)
+    guide.set_column(1, 1, 12)
+    guide.set_column(2, 2, 90)
+    guide.set_column(3, 3, 60)
+    guide.write(0, 0, "xladdin Excel functions: worked examples", book.fmt["title"])
+    notes = [
+        "1. pip install -e . (in the xladdin folder; installs the udfs package), then pip install xlwings on Windows.",
+        "2. Open this workbook, Developer > Macros > ImportPythonUDFs (or the xlwings add-in's Import Functions).",
+        "3. Excel 365 spills each formula (yellow cell) into the cells below/right. Errors show as #XA! <what to fix>.",
+        "The xlwings.conf sheet sets UDF Modules; add PYTHONPATH there if the package is not installed.",
+        "Data: the embedded synthetic sample market (not real prices).",
+    ]
+    for i, t in enumerate(notes):
+        guide.write(2 + i, 0, t)
+    guide.write(8, 0, "sheet", book.fmt["head"])
+    guide.write(8, 1, "cell", book.fmt["head"])
+    guide.write(8, 2, "formula", book.fmt["head"])
+    guide.write(8, 3, "what it shows", book.fmt["head"])
+    for i, (s, cell, text, what) in enumerate(book.formulas):
+        guide.write_url(9 + i, 0, f"internal:'{s}'!{cell}", string=s)
+        guide.write(9 + i, 1, cell)
+        guide.write_string(9 + i, 2, text if len(text) < 250 else text[:247] + "...")
+        guide.write(9 + i, 3, what)
+    conf = book.sheet("xlwings.conf")
+    conf_rows = [("UDF Modules", ";".join(udf_modules()))]
+    if pythonpath:
+        conf_rows.insert(0, ("PYTHONPATH", pythonpath))
+    conf_rows.append(("ADD_WORKBOOK_TO_PYTHONPATH", "True"))
+    for i, (k, v) in enumerate(conf_rows):
+        conf.write_string(i, 0, k)
+        conf.write_string(i, 1, v)
+    conf.set_column(0, 0, 28)
+    conf.set_column(1, 1, 70)
+    book.close(vba_project_bytes())
+    return book.formulas
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output .xlsm (default: %(default)s)")
+    p.add_argument("--pythonpath", default=None, help="PYTHONPATH entry for xlwings.conf (default: none; "
+                   "install the package with pip install -e .)")
+    args = p.parse_args(argv)
+    formulas = build(args.out, args.pythonpath)
+    print(f"wrote {args.out} with {len(formulas)} example formulas")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
