@@ -947,8 +947,12 @@ class XlwingsWriter:
                 sh = sheets[n]
                 break
         if sh is None:
-            after = sheets[min(index, len(names)) - 1] if names and index > 0 else None
-            sh = sheets.add(name, after=after) if after is not None else sheets.add(name, before=sheets[0])
+            if not names:
+                sh = sheets.add(name)
+            elif index > 0:
+                sh = sheets.add(name, after=sheets[min(index, len(names)) - 1])
+            else:
+                sh = sheets.add(name, before=sheets[0])
         else:
             if sh.name != name:
                 sh.name = name

@@ -25,9 +25,6 @@ from .params import Params, default_params, params_to_frame
 
 YI = 1e8
 
-#: table key -> (description zh, description en) of what it needs, for "not computed" notes
-PENDING: dict[str, str] = {}
-
 #: canonical table -> sheets it feeds (cover freshness table)
 USED_BY = {
     "etf_info": "行业资金流, 月度分组, 相关性监控, ETF轮动, 资金流看板",
@@ -181,38 +178,22 @@ def _style(market: Market, p: Params, asof: pd.Timestamp, ctx: dict) -> pd.DataF
     return out
 
 
-def _rotation(market: Market, p: Params, asof: pd.Timestamp, ctx: dict):
-    from . import holdings, strategy, style
-    level = ctx["level_w"]
-    level_m = ctx["level_m"]
-    change_m = holdings.holding_change(level_m)
-    tab = ctx.get("style_table")
-    if tab is None:
-        tab = style.weekly_style_table(market, lamb=p.hp_lambda, end=asof)
-        ctx["style_table"] = tab
-    regime = style.regime_for_next_week(tab[["size_regime", "growth_regime"]])
-    close = market.industry_close().loc[:asof]
-    days = close.index
-    flow = strategy.short_term_flow(level)
-    # monthly level/change carried to each week for the style-adjusted factors (M8)
-    weekly_dates = level.index
-    lvl_w = strategy.asof(level_m, weekly_dates)
-    chg_w = strategy.asof(change_m, weekly_dates)
-    style_level, style_change = strategy.style_adjusted_factors(
-        lvl_w, chg_w, regime["size_regime"], regime["growth_regime"], weekly_dates)
-    factors = {"short_term_flow": flow, "style_level": style_level, "style_change": style_change}
-    div = ctx.get("divergence")
-    if div is not None:
-        factors["divergence"] = div
-    rebalance = strategy.rebalance_dates(days, every=p.rebalance_weeks, start=p.backtest_start, end=asof)
-    res = strategy.rotation_backtest(factors, close, rebalance, top=p.top_n, cost=p.cost, end=asof,
-                                     names=_names(market))
-    ctx["rotation"] = res
-    return res
+def _strategy(market: Market, p: Params, asof: pd.Timestamp, ctx: dict) -> tuple:
+    """M6-M10 through :func:`xladdin.strategy.flow_rotation`; stashes levels, divergence and the rotation."""
+    from . import strategy
+    out = strategy.flow_rotation(market, start=p.backtest_start, end=asof, top=p.top_n, every=p.rebalance_weeks,
+                                 cost=p.cost, groups=p.groups, lamb=p.hp_lambda, window=p.trailing_window)
+    ctx["rotation"] = out["rotation"]
+    ctx["level_w"] = out["weekly_level"]
+    ctx["level_m"] = out["monthly_level"]
+    div = out.get("divergence")
+    ctx["divergence"] = div["divergence"] if div else None
+    ctx["strategy_notes"] = list(out.get("notes", []))
+    return ()
 
 
 def _holdings_tables(market: Market, p: Params, asof: pd.Timestamp, ctx: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
-    res = ctx.get("rotation") or _rotation(market, p, asof, ctx)
+    res = ctx["rotation"]
     h = res.holdings
     flag_cols = {"flow_inflow": "flow_in", "style_advantage": "style_adv", "divergence_favoured": "overweight"}
     periods = list(pd.unique(h["rebalance_date"]))[-p.holding_periods:]
@@ -240,7 +221,7 @@ def _holdings_tables(market: Market, p: Params, asof: pd.Timestamp, ctx: dict) -
 
 def _performance(market: Market, p: Params, asof: pd.Timestamp, ctx: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     from .performance import FULL_PERIOD
-    res = ctx.get("rotation") or _rotation(market, p, asof, ctx)
+    res = ctx["rotation"]
     t = res.table.copy()
     labels = {FULL_PERIOD: "全时期"} if p.language == "zh" else {}
     period = [labels.get(str(i), (f"{i}年" if p.language == "zh" and str(i).isdigit() else str(i))) for i in t.index]
@@ -446,6 +427,8 @@ def _headlines(p: Params, asof: pd.Timestamp, ctx: dict, notes: Mapping[str, str
                      (f"{d:%Y-%m-%d}月末信号(M11)" if zh else f"month-end signal {d:%Y-%m-%d} (M11)") if d is not None else ""))
     for key, why in notes.items():
         rows.append((("未计算:" if zh else "Not computed: ") + key, "—", why))
+    for why in ctx.get("strategy_notes", []):
+        rows.append(("策略说明" if zh else "Strategy note", "—", why))
     return pd.DataFrame(rows, columns=["item", "signal", "detail"])
 
 
@@ -477,6 +460,7 @@ def _summary(p: Params, asof: pd.Timestamp, ctx: dict, headlines: pd.DataFrame):
 #: computation steps in order: (name, table keys it yields, function)
 Step = tuple[str, tuple[str, ...], Callable[[Market, Params, pd.Timestamp, dict], Any]]
 STEPS: list[Step] = [
+    ("strategy", (), _strategy),
     ("industry_flow", ("industry_flow",), _industry_flow),
     ("quintiles", ("quintile_level", "quintile_change"), _quintiles),
     ("style", ("style_signals",), _style),
@@ -517,34 +501,23 @@ def compute_weekly(market: Market, params: Params | None = None, asof=None,
     tables: dict[str, pd.DataFrame | None] = {}
     notes: dict[str, str] = {}
 
-    from . import holdings  # shared inputs: weekly and monthly holding level (M6)
-
-    def shared(key: str, fn):
-        try:
-            return fn()
-        except (MissingTableError, DataError) as exc:
-            notes[key] = str(exc)
-            return None
-
-    ctx["level_w"] = shared("holding_level", lambda: holdings.holding_level(m, freq="W"))
-    ctx["level_m"] = shared("holding_level", lambda: holdings.holding_level(m, freq="M"))
-    ctx["divergence"] = None  # M9 divergence: see PENDING
+    #: steps that need the holding levels / rotation of the strategy step
+    needs_strategy = {"industry_flow", "quintiles", "holdings", "performance"}
     for name, keys, fn in STEPS:
-        if (ctx["level_w"] is None or ctx["level_m"] is None) and name in ("industry_flow", "quintiles", "holdings",
-                                                                           "performance"):
+        if name in needs_strategy and "rotation" not in ctx:
             for k in keys:
                 tables[k] = None
-                notes[k] = notes.get("holding_level", "holding level not computed")
+                notes[k] = notes.get("strategy", "the M6-M10 strategy step was not computed")
             continue
         try:
             out = fn(m, p, asof, ctx)
         except (MissingTableError, DataError) as exc:
-            for k in keys:
+            for k in keys or (name,):
                 tables[k] = None
                 notes[k] = str(exc)
             continue
         except Exception as exc:  # a bug or a bad parameter: stop, naming the table
-            raise WeeklyError(keys[0], f"{type(exc).__name__}: {exc}") from exc
+            raise WeeklyError(keys[0] if keys else name, f"{type(exc).__name__}: {exc}") from exc
         outs = out if isinstance(out, tuple) else (out,)
         for k, df in zip(keys, outs):
             tables[k] = df
@@ -552,8 +525,9 @@ def compute_weekly(market: Market, params: Params | None = None, asof=None,
             ctx["industry_flow"] = outs[0]
         if progress is not None:
             progress(name)
-    notes.pop("holding_level", None)
-    tables["cover_headlines"] = _headlines(p, asof, ctx, notes)
+    tables.pop("strategy", None)
+    notes_cover = dict(notes)
+    tables["cover_headlines"] = _headlines(p, asof, ctx, notes_cover)
     tables["cover_freshness"] = _freshness(market, asof, p)
     tables["params"] = params_to_frame(p)
     zh = p.language == "zh"

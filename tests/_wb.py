@@ -1,0 +1,38 @@
+"""Shared, cached inputs of the workbook tests: one weekly computation on the sample market per session."""
+from __future__ import annotations
+
+import copy
+import functools
+
+from xladdin.params import default_params
+
+
+@functools.lru_cache(maxsize=None)
+def _weekly(language: str):
+    from xladdin.sample import sample_market
+    from xladdin.weekly import compute_weekly
+    return compute_weekly(sample_market(), default_params().replace(language=language))
+
+
+def weekly(language: str = "zh"):
+    """A deep copy of the cached WeeklyResult for ``language`` (tests may modify it)."""
+    return copy.deepcopy(_weekly(language))
+
+
+def patch_compute(monkeypatch, result=None, calls: list | None = None):
+    """Make ``xladdin.weekly.compute_weekly`` return ``result`` (default: the cached zh result).
+
+    ``calls`` receives the Params each call was made with.
+    """
+    import xladdin.weekly as W
+
+    def fake(market, params=None, asof=None, progress=None):
+        if calls is not None:
+            calls.append(params)
+        res = result if result is not None else weekly(params.language if params is not None else "zh")
+        if progress is not None:
+            progress("computed")
+        return res
+
+    monkeypatch.setattr(W, "compute_weekly", fake)
+    return fake

@@ -1,0 +1,400 @@
+"""Layout file, planning, the openpyxl writer, the xlwings writer (fake Book), parameters, weekly wiring."""
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from openpyxl import Workbook
+
+sys.path.insert(0, str(Path(__file__).parent))
+import _wb  # noqa: E402
+
+from xladdin import layout as L  # noqa: E402
+from xladdin.params import (SPECS, ParamError, default_params, params_from_mapping, params_from_rows,  # noqa: E402
+                            params_to_frame)
+
+OUTPUT_TABLES = {"industry_flow", "quintile_level", "quintile_change", "style_signals", "latest_picks",
+                 "strategy_holdings", "performance", "nav", "correlation", "event_p_down", "event_mean_return",
+                 "etf_ranking", "etf_ic", "dashboard_index", "dashboard_industry"}
+
+
+@pytest.fixture(scope="module")
+def layout():
+    return L.load_layout()
+
+
+# ----------------------------------------------------------------------------------- layout file
+def test_layout_has_the_eight_outputs_cover_and_parameters(layout):
+    keys = [s.key for s in layout.sheets]
+    assert keys == ["cover", "industry_flow", "quintiles", "style", "holdings", "performance", "correlation",
+                    "etf_rotation", "dashboard", "params"]
+    assert OUTPUT_TABLES | {"cover_headlines", "cover_freshness", "params"} == set(layout.table_keys)
+    names = [t.name for s in layout.sheets for t in s.tables]
+    assert len(names) == len(set(names))
+    charts = {(s.key, c.table) for s in layout.sheets for c in s.charts}
+    assert {("industry_flow", "industry_flow"), ("style", "style_signals"), ("performance", "nav"),
+            ("correlation", "correlation")} <= charts
+    assert layout.sheet("industry_flow").table("industry_flow").columns[2].zh == "资金流入流出(亿元)"
+
+
+def _raw():
+    import tomllib
+    with open(L.DEFAULT_LAYOUT, "rb") as fh:
+        return tomllib.load(fh)
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda d: d["sheets"][1]["tables"][0].update(name="tblHeadlines"), "used twice"),
+    (lambda d: d["sheets"][1]["tables"][0].update(anchor="5B"), "not a cell reference"),
+    (lambda d: d["sheets"][2]["tables"][1].update(below="nope"), "earlier table"),
+    (lambda d: d["sheets"][1]["charts"][0].update(series=["nope"]), "`nope` is not a column"),
+    (lambda d: d["sheets"][1]["tables"][0]["conditional"][0].update(columns=["zzz"]), "conditional column `zzz`"),
+    (lambda d: d["sheets"][1].update(zh="bad/name"), "1-31 characters"),
+    (lambda d: d["sheets"][1]["tables"][0].update(colour="red"), "unknown key"),
+    (lambda d: d["sheets"][1]["tables"][0].update(name="A1"), "not a valid Excel table name"),
+])
+def test_layout_validation_names_the_problem(mutate, message):
+    d = _raw()
+    mutate(d)
+    with pytest.raises(L.LayoutError, match=message):
+        L.parse_layout(d)
+
+
+def test_cell_helpers():
+    assert L.parse_cell("B5") == (5, 2) and L.parse_cell("AA10") == (10, 27)
+    assert L.col_letter(27) == "AA" and L.col_letter(702) == "ZZ" and L.col_letter(703) == "AAA"
+    assert L.range_ref(5, 2, 35, 10) == "B5:J35"
+
+
+# ----------------------------------------------------------------------------------- planning
+def _flow_frame(n=4):
+    return pd.DataFrame({
+        "industry": [f"CI00500{i}.WI" for i in range(1, n + 1)], "industry_name": ["煤炭", "钢铁", "电子", "银行"][:n],
+        "net_flow": [1.5, -2.0, np.nan, 3.0][:n], "industry_return": [0.01, -0.02, 0.0, 0.03][:n],
+        "divergence": np.nan, "holding_share": 0.1, "holding_change": 0.001, "prev_net_flow": [1, 2, 3, 4][:n],
+        "next_return": 0.0, "unused": 1})
+
+
+def test_plan_table_headers_values_formats_and_conditionals(layout):
+    t = layout.sheet("industry_flow").table("industry_flow")
+    p = L.plan_table(t, _flow_frame(), 5, 2, "zh")
+    assert p.headers[:3] == ["行业代码", "行业名称", "资金流入流出(亿元)"]
+    assert "unused" not in p.fields  # only layout columns
+    assert p.rows[2][2] is None and p.rows[0][2] == 1.5  # NaN -> blank cell
+    assert p.formats[2] == "#,##0.00" and p.formats[3] == "0.00%"
+    assert p.ref == "B5:J9"
+    assert ("data_bar", "D6:D9") in p.conditional and ("color_scale", "E6:E9") in p.conditional
+    en = L.plan_table(t, _flow_frame(), 5, 2, "en")
+    assert en.headers[2] == "Net flow (100m yuan)"
+    with pytest.raises(ValueError, match="divergence"):
+        L.plan_table(t, _flow_frame().drop(columns="divergence"), 5, 2, "zh")
+    missing = L.plan_table(t, None, 5, 2, "zh", "M9 pending")
+    assert missing.rows == [] and missing.placeholder.startswith("(未计算)") and missing.ref == "B5:J6"
+
+
+def test_plan_extra_columns_share_one_colour_scale(layout):
+    t = layout.sheet("quintiles").table("quintile_level")
+    months = pd.date_range("2025-01-31", periods=3, freq="ME")
+    df = pd.DataFrame([[1, 2, 5], [5, 4, 1]], columns=months)
+    df.insert(0, "industry_name", ["a", "b"])
+    df.insert(0, "industry", ["X", "Y"])
+    p = L.plan_table(t, df, 5, 2, "zh")
+    assert p.headers[2:] == ["2025-01", "2025-02", "2025-03"]
+    assert p.conditional == [("color_scale", "D6:F7")]
+
+
+def test_to_cell_value():
+    assert L.to_cell_value(pd.Timestamp("2026-01-30")) == dt.datetime(2026, 1, 30)
+    assert L.to_cell_value(np.int64(3)) == 3 and isinstance(L.to_cell_value(np.float32(1.5)), float)
+    assert L.to_cell_value(pd.NA) is None and L.to_cell_value(pd.NaT) is None and L.to_cell_value(np.inf) is None
+    assert L.to_cell_value(np.bool_(True)) == 1
+
+
+def test_below_tables_follow_the_table_above_and_overlaps_fail(layout):
+    s = layout.sheet("quintiles")
+    months = pd.date_range("2025-01-31", periods=2, freq="ME")
+    df = pd.DataFrame([[1, 2]] * 40, columns=months)
+    df.insert(0, "industry_name", "n")
+    df.insert(0, "industry", [f"I{i}" for i in range(40)])
+    plan = L.plan_sheet(s, {"quintile_level": df, "quintile_change": df}, "zh")
+    a, b = plan.tables
+    assert b.title_row == a.last_row + 3 and b.col == a.col
+    d = _raw()
+    d["sheets"][7]["tables"][1]["anchor"] = "C6"  # etf_ic onto etf_ranking
+    bad = L.parse_layout(d)
+    r = _wb.weekly().tables
+    with pytest.raises(ValueError, match="overlaps"):
+        L.plan_sheet(bad.sheet("etf_rotation"), r, "zh")
+
+
+# ----------------------------------------------------------------------------------- openpyxl writer
+@pytest.fixture(scope="module")
+def rendered(layout):
+    res = _wb.weekly()
+    wb = Workbook()
+    wb.remove(wb.active)
+    plans = L.render(res.tables, L.OpenpyxlWriter.for_layout(wb, layout), layout, "zh", res.subtitles_for("zh"),
+                     res.notes)
+    return wb, plans, res
+
+
+def test_render_places_tables_at_their_anchors(rendered, layout):
+    wb, plans, res = rendered
+    assert wb.sheetnames == [s.zh for s in layout.sheets]
+    ws = wb["行业资金流"]
+    assert ws["B5"].value == "行业代码" and ws["D5"].value == "资金流入流出(亿元)"
+    tab = ws.tables["tblIndustryFlow"]
+    n = len(res.tables["industry_flow"])
+    assert tab.ref == f"B5:J{5 + n}"
+    assert ws["B6"].value == res.tables["industry_flow"]["industry"].iloc[0]
+    assert ws["D6"].number_format == "#,##0.00" and ws["E6"].number_format == "0.00%"
+    assert ws.freeze_panes == "E6"
+    assert ws.page_setup.orientation == "landscape" and ws.page_setup.fitToWidth == 1
+    assert ws.sheet_properties.pageSetUpPr.fitToPage
+    assert len(ws._charts) == 1 and ws._charts[0].x_axis.delete is False and ws._charts[0].y_axis.delete is False
+    q = wb["月度分组"]
+    rules = [r for cf in q.conditional_formatting for r in cf.rules]
+    assert rules and all(r.type == "colorScale" for r in rules)
+    assert "tblQuintileChange" in q.tables
+    perf = wb["策略表现"]
+    chart = perf._charts[0]
+    assert all(s.smooth is False for s in chart.series)
+    assert len(chart._charts) == 2  # strategy/benchmark + relative on a secondary axis
+    # every layout table exists once, by name
+    names = {t for ws in wb.worksheets for t in ws.tables}
+    assert names == {t.name for s in layout.sheets for t in s.tables}
+
+
+def test_rerender_in_english_renames_and_clears(rendered, layout):
+    import io
+
+    from openpyxl import load_workbook
+    wb, _, _ = rendered
+    buf = io.BytesIO()
+    wb.save(buf)
+    wb2 = load_workbook(io.BytesIO(buf.getvalue()))
+    ws_before = wb2["行业资金流"]
+    res = _wb.weekly()
+    small = dict(res.tables)
+    small["industry_flow"] = res.tables["industry_flow"].head(3)
+    L.render(small, L.OpenpyxlWriter.for_layout(wb2, layout), layout, "en", res.subtitles_for("en"))
+    assert wb2.sheetnames == [s.en for s in layout.sheets]
+    ws = wb2["Industry flows"]
+    assert ws is ws_before  # same sheet object, renamed
+    assert ws["D5"].value == "Net flow (100m yuan)"
+    assert ws.tables["tblIndustryFlow"].ref == "B5:J8"
+    assert ws["B9"].value is None and ws["B30"].value is None  # old rows cleared
+    assert len(ws._charts) == 1
+
+
+# ----------------------------------------------------------------------------------- xlwings writer
+class _Font:
+    def __init__(self):
+        self.bold = self.italic = False
+        self.size = self.color = None
+
+
+class _CF:
+    def __init__(self, log, ref):
+        self.log, self.ref = log, ref
+
+    def add_color_scale(self, colors):
+        self.log.append(("color_scale", self.ref, tuple(colors)))
+
+    def add_data_bar(self, color):
+        self.log.append(("data_bar", self.ref, color))
+
+
+class _Range:
+    def __init__(self, sheet, a, b=None):
+        self.sheet, self.a, self.b = sheet, a, b
+        self.font = _Font()
+        self.conditional_formats = _CF(sheet.log, self.address)
+
+    @property
+    def address(self):
+        if isinstance(self.a, str):
+            return self.a
+        ref = L.cell_ref(*self.a)
+        return ref if self.b is None else f"{ref}:{L.cell_ref(*self.b)}"
+
+    @property
+    def value(self):
+        r0, c0 = self.a
+        r1, c1 = self.b
+        return [[self.sheet.cells.get((r, c)) for c in range(c0, c1 + 1)] for r in range(r0, r1 + 1)]
+
+    @value.setter
+    def value(self, rows):
+        r0, c0 = self.a
+        for i, row in enumerate(rows):
+            for j, v in enumerate(row):
+                self.sheet.cells[(r0 + i, c0 + j)] = v
+
+    def __setattr__(self, k, v):
+        if k in ("number_format", "column_width", "color"):
+            self.sheet.log.append((k, self.address, v))
+        object.__setattr__(self, k, v)
+
+
+class _Table:
+    def __init__(self, sheet, name, ref):
+        self.sheet, self.name, self.ref = sheet, name, ref
+
+    def resize(self, rng):
+        self.sheet.log.append(("resize", self.name, rng.address))
+        self.ref = rng.address
+
+
+class _Tables(list):
+    def __init__(self, sheet):
+        super().__init__()
+        self.sheet = sheet
+
+    def add(self, source, name, table_style_name):
+        self.sheet.log.append(("table", name, source.address, table_style_name))
+        self.append(_Table(self.sheet, name, source.address))
+
+
+class _Chart:
+    def __init__(self, sheet):
+        self.sheet = sheet
+        self.series = [type("S", (), {})() for _ in range(4)]
+        self.value_axis = type("A", (), {})()
+
+    def set_source_data(self, rng, plot_by=None):
+        self.sheet.log.append(("chart_source", rng.address, plot_by))
+
+    def delete(self):
+        self.sheet.charts.remove(self)
+
+
+class _Charts(list):
+    def __init__(self, sheet):
+        super().__init__()
+        self.sheet = sheet
+
+    def add(self, width, height, anchor):
+        ch = _Chart(self.sheet)
+        self.sheet.log.append(("chart", anchor.address))
+        self.append(ch)
+        return ch
+
+
+class _Freeze:
+    def __init__(self, sheet):
+        self.sheet = sheet
+
+    def freeze_at(self, ref):
+        self.sheet.log.append(("freeze", ref))
+
+
+class _Sheet:
+    def __init__(self, name):
+        self.name, self.cells, self.log = name, {}, []
+        self.tables, self.charts, self.freeze_panes = _Tables(self), _Charts(self), _Freeze(self)
+
+    def range(self, a, b=None):
+        return _Range(self, a, b)
+
+    def clear(self):
+        self.cells.clear()
+        self.log.append(("clear",))
+
+
+class _Sheets(list):
+    def __getitem__(self, k):
+        if isinstance(k, str):
+            return next(s for s in self if s.name == k)
+        return list.__getitem__(self, k)
+
+    def add(self, name, before=None, after=None):
+        s = _Sheet(name)
+        pos = self.index(after) + 1 if after is not None else (self.index(before) if before is not None else len(self))
+        self.insert(pos, s)
+        return s
+
+
+class FakeBook:
+    """The few xlwings Book/Sheet/Range members XlwingsWriter and macros.refresh use."""
+
+    def __init__(self):
+        self.sheets = _Sheets()
+
+
+def test_xlwings_writer_on_a_fake_book(layout):
+    res = _wb.weekly()
+    tables = dict(res.tables)
+    flow = res.tables["industry_flow"].copy()
+    flow.loc[0, "industry_name"] = "=HYPERLINK(\"x\")"
+    tables["industry_flow"] = flow
+    book = FakeBook()
+    L.render(tables, L.XlwingsWriter(book), layout, "zh", res.subtitles_for("zh"))
+    assert [s.name for s in book.sheets] == [s.zh for s in layout.sheets]
+    sh = book.sheets["行业资金流"]
+    n = len(flow)
+    assert ("table", "tblIndustryFlow", f"B5:J{5 + n}", "TableStyleMedium2") in sh.log
+    assert sh.cells[(5, 2)] == "行业代码" and sh.cells[(6, 3)] == "'=HYPERLINK(\"x\")"
+    assert ("number_format", f"D6:D{5 + n}", "#,##0.00") in sh.log
+    assert ("freeze", "E6") in sh.log
+    assert any(e[0] == "data_bar" and e[1] == f"D6:D{5 + n}" for e in sh.log)
+    src = [e for e in sh.log if e[0] == "chart_source"]
+    assert src == [(f"chart_source", f"C5:C{5 + n},D5:D{5 + n}", "columns")]
+    perf = book.sheets["策略表现"]
+    assert perf.charts[0].series[2].axis_group == "secondary"
+    # a second refresh resizes the existing tables and replaces the charts
+    short = dict(tables)
+    short["industry_flow"] = flow.head(5)
+    L.render(short, L.XlwingsWriter(book), layout, "zh", res.subtitles_for("zh"))
+    assert ("resize", "tblIndustryFlow", "B5:J10") in sh.log
+    assert len(sh.charts) == 1 and len(sh.tables) == 1
+
+
+# ----------------------------------------------------------------------------------- parameters
+def test_params_round_trip_and_errors():
+    p = default_params()
+    back = params_from_rows(params_to_frame(p).itertuples(index=False, name=None))
+    assert back.as_dict() == p.as_dict()
+    q = params_from_mapping({"corr_threshold": "0.6", "event_horizons": "20, 5,10", "language": "EN", "asof": ""})
+    assert q.corr_threshold == 0.6 and q.event_horizons == (5, 10, 20) and q.language == "en" and q.asof is None
+    for values, msg in [({"corr_window": "abc"}, "corr_window.*integer"), ({"top_n": 0}, "top_n.*>= 1"),
+                        ({"language": "fr"}, "language.*zh, en"), ({"nope": 1}, "unknown parameter"),
+                        ({"event_horizons": "5,5"}, "duplicated"), ({"corr_index": ""}, "must not be blank")]:
+        with pytest.raises(ParamError, match=msg):
+            params_from_mapping(values)
+    with pytest.raises(ParamError, match="twice"):
+        params_from_rows([("top_n", 5), ("top_n", 6)])
+
+
+def test_param_defaults_match_the_method_modules():
+    from xladdin import correlation, style
+    p = default_params()
+    assert p.hp_lambda == style.DEFAULT_LAMBDA
+    assert p.event_thresholds == tuple(correlation.DEFAULT_THRESHOLDS)
+    assert p.event_horizons == tuple(correlation.DEFAULT_HORIZONS)
+    assert len({s.key for s in SPECS}) == len(SPECS)
+
+
+# ----------------------------------------------------------------------------------- weekly wiring
+def test_every_layout_table_is_computed_on_the_sample(layout):
+    res = _wb.weekly()
+    pending = sorted(k for k in layout.table_keys if res.tables.get(k) is None)
+    assert pending == [], f"tables not computed yet: {pending} ({res.notes})"
+    assert res.tables["industry_flow"]["divergence"].notna().any(), "M9 divergence not wired (xladdin module pending)"
+
+
+def test_weekly_tables_have_the_layout_columns(layout):
+    res = _wb.weekly()
+    for s in layout.sheets:
+        for t in s.tables:
+            df = res.tables[t.key]
+            assert set(t.fields) <= set(df.columns), (t.key, set(t.fields) - set(df.columns))
+    flow = res.tables["industry_flow"]
+    assert flow["net_flow"].is_monotonic_decreasing  # sorted by this week's flow
+    assert res.asof == pd.Timestamp(res.tables["correlation"]["date"].iloc[-1])
+    assert len(res.tables["style_signals"]) == default_params().style_weeks
+    assert res.summary.asof == res.asof.date()
