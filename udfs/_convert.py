@@ -155,7 +155,7 @@ def to_grid(x: Any, name: str, *, allow_empty: bool = False) -> Grid:
         if allow_empty:
             return Grid([], "flat")
         raise XAInputError(f"{name} is empty; select a range with values")
-    items = [_plain(v) for v in x]
+    items = [_plain(v) if type(v) is not list else v for v in x]
     nested = [isinstance(v, list) for v in items]
     if not any(nested):
         return Grid([items], "flat")
@@ -164,12 +164,13 @@ def to_grid(x: Any, name: str, *, allow_empty: bool = False) -> Grid:
     width = len(items[0])
     if width == 0:
         raise XAInputError(f"{name} has an empty row; select a range with values")
+    deep = {list, tuple, np.ndarray, dict, set}
     for i, row in enumerate(items):
         if len(row) != width:
             raise XAInputError(f"{name} rows differ in length (row 1 has {width}, row {i + 1} has {len(row)})")
-        for v in row:
-            if isinstance(v, (list, tuple, np.ndarray, dict, set)):
-                raise XAInputError(f"{name} is nested too deeply; pass a cell range (rows x columns)")
+        if deep & set(map(type, row)) or any(isinstance(v, (list, tuple, np.ndarray, dict, set))
+                                             for v in row if type(v) not in _FAST_TYPES and type(v) is not str):
+            raise XAInputError(f"{name} is nested too deeply; pass a cell range (rows x columns)")
     return Grid([list(r) for r in items], "block")
 
 

@@ -63,6 +63,7 @@ def _message(func_name: str, exc: BaseException) -> str:
 
 
 _SCALARS = (str, bool, int, float, dt.datetime, dt.date, dt.time)
+_PLAIN = frozenset({str, bool, int, float, type(None), dt.datetime, dt.date, dt.time})
 
 
 def _clean_scalar(v: Any) -> Any:
@@ -109,7 +110,12 @@ def clean_output(out: Any) -> list[list[Any]]:
     for row in out:
         if not isinstance(row, (list, tuple)):
             row = [row]
-        rows.append([_clean_scalar(v) for v in row])
+        types = set(map(type, row))
+        if types <= _PLAIN:  # fast path: Python scalars; only non-finite floats change
+            rows.append([v if type(v) is not float or math.isfinite(v) else None for v in row]
+                        if float in types else list(row))
+        else:
+            rows.append([_clean_scalar(v) for v in row])
     if not rows:
         return [[None]]
     width = max(len(r) for r in rows) or 1

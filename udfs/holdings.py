@@ -50,7 +50,7 @@ def XA_QUINTILE(values, groups=None, by=None, header=False):
     else:
         frame = pd.DataFrame(b.values.T, columns=_codes(b.row_labels, n_r))
         g = grouping.assign_groups(frame, k).astype("Float64").to_numpy(dtype=float, na_value=np.nan).T
-    rows = [[None if np.isnan(x) else int(x) for x in r] for r in g]
+    rows = [[None if x != x else int(x) for x in r] for r in g.tolist()]
     if b.row_labels is not None:
         rows = [[lab] + r for lab, r in zip(b.row_labels, rows)]
     if b.title_row:
@@ -144,7 +144,7 @@ def XA_DIVERGENCE(etf_share, active_share, standardise=True, header=False):
     out = divergence.divergence(pd.DataFrame(ev), pd.DataFrame(av), standardise=z).to_numpy(dtype=float)
     if column:
         out = out.T
-    rows = [[None if np.isnan(x) else float(x) for x in r] for r in out]
+    rows = [[None if x != x else x for x in r] for r in out.tolist()]
     if e.row_labels is not None:
         rows = [[lab] + r for lab, r in zip(e.row_labels, rows)]
     if e.title_row:
