@@ -5,13 +5,13 @@ import copy
 import functools
 
 from xladdin.params import default_params
+from xladdin.weekly import compute_weekly as _real_compute_weekly
 
 
 @functools.lru_cache(maxsize=None)
 def _weekly(language: str):
     from xladdin.sample import sample_market
-    from xladdin.weekly import compute_weekly
-    return compute_weekly(sample_market(), default_params().replace(language=language))
+    return _real_compute_weekly(sample_market(), default_params().replace(language=language))
 
 
 def weekly(language: str = "zh"):

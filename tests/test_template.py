@@ -1,0 +1,123 @@
+"""The macro workbook: built file opened with openpyxl, oletools and LibreOffice (PDF text and pages)."""
+from __future__ import annotations
+
+import hashlib
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+sys.path.insert(0, str(Path(__file__).parent))
+import _lo  # noqa: E402
+import _wb  # noqa: E402
+
+from xladdin.layout import load_layout  # noqa: E402
+from xladdin.template import (BUTTON_MACRO, CONF_SHEET, build_template, vba_project_bytes,  # noqa: E402
+                              xlwings_standalone_workbook)
+
+ROOT = Path(__file__).resolve().parents[1]
+COMMITTED = ROOT / "workbooks" / "xladdin_weekly.xlsm"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    try:
+        _wb.patch_compute(mp)
+        out = tmp_path_factory.mktemp("tpl") / "weekly_test.xlsm"
+        build_template(out, market=None, pythonpath="C:\\research\\xladdin")
+    finally:
+        mp.undo()
+    return out
+
+
+def _vba(path: Path) -> bytes:
+    with zipfile.ZipFile(path) as z:
+        return z.read("xl/vbaProject.bin")
+
+
+def test_template_sheets_tables_charts_and_conf(built):
+    layout = load_layout()
+    wb = load_workbook(built, keep_vba=True)
+    assert wb.sheetnames == [s.zh for s in layout.sheets] + [CONF_SHEET]
+    for s in layout.sheets:
+        ws = wb[s.zh]
+        for t in s.tables:
+            assert t.name in ws.tables, (s.key, t.name)
+        assert len(ws._charts) == len(s.charts)
+        assert ws.freeze_panes is not None
+        assert ws.page_setup.orientation == "landscape"
+    assert wb["行业资金流"].tables["tblIndustryFlow"].ref.startswith("B5:J")
+    conf = {r[0]: r[1] for r in wb[CONF_SHEET].iter_rows(values_only=True)}
+    assert conf["PYTHONPATH"] == "C:\\research\\xladdin"
+    assert "udfs.flows" in conf["UDF Modules"]
+    params = {r[0]: r[1] for r in wb["参数"].iter_rows(min_row=6, min_col=2, max_col=3, values_only=True) if r[0]}
+    assert params["corr_threshold"] == 0.5 and params["language"] == "zh"
+    shim = built.with_suffix(".py").read_text(encoding="utf-8")
+    assert "from macros.refresh import main" in shim and "weekly_test" in shim
+
+
+def test_template_vba_is_xlwings_standalone_and_button_calls_it(built):
+    assert _vba(built) == vba_project_bytes()
+    with zipfile.ZipFile(built) as z:
+        ct = z.read("[Content_Types].xml").decode()
+        vml = [n for n in z.namelist() if n.startswith("xl/drawings/vmlDrawing")]
+        assert len(vml) == 1
+        text = z.read(vml[0]).decode()
+    assert "macroEnabled.main" in ct
+    assert 'ObjectType="Button"' in text and f"[0]!{BUTTON_MACRO}" in text and "Refresh" in text
+
+
+@pytest.mark.parametrize("path", ["built", "committed"])
+def test_olevba_finds_the_refresh_macro(path, built):
+    from oletools.olevba import VBA_Parser
+    target = built if path == "built" else COMMITTED
+    assert target.is_file(), f"{target} missing: run `xladdin template workbooks/xladdin_weekly.xlsm`"
+    vp = VBA_Parser(str(target))
+    try:
+        assert vp.detect_vba_macros()
+        code = {name: src for (_, _, name, src) in vp.extract_all_macros()}
+    finally:
+        vp.close()
+    module1 = code["Module1.bas"]
+    assert "Sub SampleCall()" in module1
+    assert 'RunPython "import " & mymodule & ";" & mymodule & ".main()"' in module1
+    assert "Public Function RunPython(" in code["xlwings.bas"]
+
+
+def test_committed_template_matches_the_installed_xlwings():
+    assert COMMITTED.is_file()
+    assert _vba(COMMITTED) == vba_project_bytes(), "rebuild workbooks/xladdin_weekly.xlsm after an xlwings upgrade"
+    assert (COMMITTED.parent / "xladdin_weekly.py").is_file()
+    wb = load_workbook(COMMITTED, keep_vba=True, read_only=True)
+    assert wb.sheetnames[0] == "封面" and CONF_SHEET in wb.sheetnames
+    wb.close()
+
+
+def test_template_name_must_be_a_module_and_xlsm(tmp_path):
+    with pytest.raises(ValueError, match="Python module name"):
+        build_template(tmp_path / "my weekly.xlsm", market=None)
+    with pytest.raises(ValueError, match=".xlsm"):
+        build_template(tmp_path / "weekly.xlsx", market=None)
+
+
+def test_vba_source_is_the_standalone_quickstart():
+    src = xlwings_standalone_workbook()
+    assert hashlib.sha256(vba_project_bytes()).hexdigest() == hashlib.sha256(
+        zipfile.ZipFile(src).read("xl/vbaProject.bin")).hexdigest()
+
+
+def test_libreoffice_opens_the_template_and_prints_every_sheet(built, tmp_path):
+    pdf = _lo.convert(built, "pdf", tmp_path)[0]
+    text = _lo.pdf_text(pdf)
+    pages = _lo.pdf_pages(pdf)
+    layout = load_layout()
+    assert pages >= len(layout.sheets)
+    for needle in ["ETF资金流周度跟踪", "本周要点", "数据新鲜度", "资金流入流出(亿元)", "近期行业持仓程度分组",
+                   "大小盘信号", "最新持仓(下一调仓期)", "信息比率", "滚动相关系数", "北向持股偏好", "融资净买入(亿元)",
+                   "corr_threshold", "PYTHONPATH"]:
+        assert needle in text, needle
+    pngs = _lo.pdf_png(pdf, tmp_path / "page", 1, 2)
+    assert len(pngs) == 2 and all(p.stat().st_size > 5000 for p in pngs)
