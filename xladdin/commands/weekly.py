@@ -1,0 +1,185 @@
+"""``xladdin weekly --out DIR``: the one-shot weekly job (load, validate, compute, write, optionally send)."""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import sys
+import zipfile
+from pathlib import Path
+from typing import Iterator
+
+from ..params import LANGUAGES, Params, default_params
+
+DESCRIPTION = """\
+Run the whole week in one go: load the canonical tables (--data; default: the embedded sample),
+validate them, compute every table of the tracking workbook, write the values-only report
+DIR/xladdin_weekly_<asof>.xlsx and, with --send, mail it (summary in the body, report attached;
+a copy of the message is kept as DIR/xladdin_weekly_<asof>.eml). --dry-run builds that .eml but
+connects to nothing.
+
+All or nothing: the files are built in a hidden staging folder inside DIR and moved into DIR only
+when every step has succeeded. On any failure DIR is left exactly as it was (a report of the
+same date from an earlier run is kept byte for byte), the staging folder is removed, and the
+step that failed is printed. The mail goes out before the files are moved, so a failed send
+leaves no report either.
+
+Parameters: defaults, then --params FILE (.toml with keys or a [params] table; the parameters
+sheet of an .xlsx/.xlsm written by xladdin; or a key,value .csv), then --set KEY=VALUE,
+--language and --asof. Mail settings as for `xladdin send` (config file, $XLADDIN_SMTP_PASSWORD).
+
+exit status: 0 done, 1 a step failed (DIR unchanged), 2 usage error, 130 interrupted (DIR unchanged)"""
+
+_PROGRESS_STEPS = ("load", "validate", "compute", "write", "send")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("weekly", help="one-shot weekly job: data -> validated -> report .xlsx -> mail",
+                              description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", metavar="DIR", required=True,
+                   help="folder receiving xladdin_weekly_<asof>.xlsx (created if needed)")
+    p.add_argument("--data", metavar="DIR",
+                   help="folder (or .xlsx) of canonical tables; default: params data_dir, else the embedded sample")
+    p.add_argument("--asof", metavar="DATE", help="as-of date YYYY-MM-DD (default: the data's last ETF date)")
+    p.add_argument("--params", metavar="FILE",
+                   help="parameters file: .toml, an xladdin workbook's parameters sheet (.xlsx/.xlsm), or key,value .csv")
+    p.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
+                   help="set one parameter, e.g. --set top_n=5 (repeatable; applied after --params)")
+    p.add_argument("--language", choices=LANGUAGES, help="header language of the report (default zh)")
+    p.add_argument("--timings", action="store_true", help="print the wall time of every step and the slowest units")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    m = p.add_argument_group("mail (as `xladdin send`; only with --send or --dry-run)")
+    m.add_argument("--send", action="store_true", help="mail the report once it is written")
+    m.add_argument("--dry-run", action="store_true",
+                   help="build the mail and write DIR/xladdin_weekly_<asof>.eml; connect to nothing")
+    m.add_argument("--to", nargs="+", action="extend", metavar="ADDR",
+                   help="recipients: addresses, 'Name <addr>', comma lists or @list; default [send] to")
+    m.add_argument("--cc", nargs="+", action="extend", metavar="ADDR", help="copy recipients; default [send] cc")
+    m.add_argument("--from", dest="sender", metavar="ADDR", help="sender; default [smtp] sender, else [smtp] user")
+    m.add_argument("--subject", help="subject template ({asof} = report date); default [send] subject")
+    m.add_argument("--config", metavar="FILE",
+                   help="TOML config file (default $XLADDIN_CONFIG or ~/.config/xladdin/config.toml)")
+    m.add_argument("--smtp-host", metavar="HOST")
+    m.add_argument("--smtp-port", type=int, metavar="N", help="default 465 (--ssl), 587 (--starttls), 25 (--no-tls)")
+    sec = m.add_mutually_exclusive_group()
+    sec.add_argument("--ssl", dest="security", action="store_const", const="ssl", help="implicit TLS (SMTPS)")
+    sec.add_argument("--starttls", dest="security", action="store_const", const="starttls",
+                     help="plain connect then STARTTLS (the default)")
+    sec.add_argument("--no-tls", dest="security", action="store_const", const="none",
+                     help="no encryption (internal relays only)")
+    m.add_argument("--user", metavar="NAME", help="SMTP AUTH user (password from the environment or keyring)")
+    m.add_argument("--cafile", metavar="PEM", help="CA certificate(s) to trust (self-signed server)")
+    m.add_argument("--timeout", type=float, metavar="S", help="socket timeout in seconds (default 30)")
+    m.add_argument("--retries", type=int, metavar="N", help="retries after a transient failure (default 3)")
+    m.add_argument("--backoff", type=float, metavar="S", help="first wait before a retry, doubled each time (default 2 s)")
+    m.add_argument("--no-eml", action="store_true", help="with --send: do not keep a copy of the message as .eml")
+    m.add_argument("-v", "--verbose", action="store_true", help="log each SMTP attempt on stderr (never the password)")
+    p.set_defaults(func=run, _parser=p)
+
+
+def params_from_args(args: argparse.Namespace) -> Params:
+    """Defaults, then ``--params FILE``, then ``--set``, ``--language``, ``--asof``."""
+    from ..jobs import read_params_file
+    params = read_params_file(args.params) if args.params else default_params()
+    values = {}
+    for item in args.set:
+        if "=" not in item:
+            raise ValueError(f"--set `{item}`: use KEY=VALUE, e.g. --set top_n=5")
+        k, v = item.split("=", 1)
+        values[k.strip()] = v
+    if args.language:
+        values["language"] = args.language
+    if args.asof:
+        values["asof"] = args.asof
+    return params.replace(**values) if values else params
+
+
+@contextlib.contextmanager
+def _progress(args: argparse.Namespace, send: bool) -> Iterator:
+    if args.no_progress:
+        yield None
+        return
+    from tqdm import tqdm
+
+    from ..jobs import total_units
+    with tqdm(total=total_units(send), desc="weekly", unit="step", file=sys.stderr, leave=False,
+              bar_format="{desc} {percentage:3.0f}%|{bar}| {elapsed}{postfix}") as bar:
+        def step(name: str, unit: str | None) -> None:
+            if name not in _PROGRESS_STEPS:
+                return
+            if unit is None:
+                bar.set_description_str(f"weekly: {name}")
+                return
+            bar.set_postfix_str(unit, refresh=False)
+            bar.update(1)
+        yield step
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..jobs import JobError, SendOptions, run_weekly
+    parser = args._parser
+    mail_flags = [f for f, v in (("--to", args.to), ("--cc", args.cc), ("--from", args.sender),
+                                 ("--subject", args.subject), ("--smtp-host", args.smtp_host),
+                                 ("--smtp-port", args.smtp_port), ("--user", args.user), ("--cafile", args.cafile),
+                                 ("--timeout", args.timeout), ("--retries", args.retries),
+                                 ("--backoff", args.backoff), ("--ssl/--starttls/--no-tls", args.security),
+                                 ("--no-eml", args.no_eml)) if v]
+    if mail_flags and not (args.send or args.dry_run):
+        parser.error(f"{', '.join(mail_flags)} only apply with --send or --dry-run")
+    if args.send and args.dry_run:
+        parser.error("--send and --dry-run exclude each other (--dry-run builds the mail without sending)")
+    if args.verbose:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    out = Path(args.out)
+    try:
+        params = params_from_args(args)
+    except (ValueError, KeyError, OSError, zipfile.BadZipFile) as exc:
+        print(f"xladdin weekly: error: parameters: {exc}; {out} was not changed", file=sys.stderr)
+        return 1
+    send = None
+    if args.send or args.dry_run:
+        smtp = {k: v for k, v in (("host", args.smtp_host), ("port", args.smtp_port), ("security", args.security),
+                                  ("user", args.user), ("cafile", args.cafile), ("timeout", args.timeout))
+                if v is not None}
+        send = SendOptions(to=args.to, cc=args.cc, config=args.config, sender=args.sender, subject=args.subject,
+                           retries=args.retries, backoff=args.backoff, dry_run=args.dry_run,
+                           keep_eml=not args.no_eml, smtp=smtp)
+    try:
+        with _progress(args, send is not None) as step:
+            job = run_weekly(args.data, out, params=params, send=send, progress=step)
+    except JobError as exc:
+        print(f"xladdin weekly: error: {exc}", file=sys.stderr)
+        if exc.delivered:
+            print(f"xladdin weekly: note: the mail did reach {', '.join(exc.delivered)}", file=sys.stderr)
+        print(f"xladdin weekly: {out} was not changed", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"xladdin weekly: interrupted; {out} was not changed", file=sys.stderr)
+        return 130
+    print(f"wrote {job.report} (as of {job.asof:%Y-%m-%d}) in {job.total:.1f} s")
+    for key, why in job.weekly.notes.items():
+        print(f"  not computed: {key}: {why}")
+    if job.mail is not None:
+        if send.dry_run:
+            print(f"dry run: wrote {job.eml}; would send '{job.mail.subject}' to "
+                  f"{', '.join(job.mail.to + job.mail.cc)}")
+        else:
+            r = job.mail.result
+            print(f"sent '{job.mail.subject}' to {len(r.recipients)} recipient(s) ({', '.join(r.recipients)}) via "
+                  f"{job.mail.settings.describe()} in {r.attempts} attempt(s)"
+                  + (f"; copy in {job.eml}" if job.eml else ""))
+    if args.timings:
+        print_timings(job)
+    return 0
+
+
+def print_timings(job) -> None:
+    """Per-step wall time, share, the slowest unit of each step; then the slowest step."""
+    print("\nstep        seconds   share  slowest unit")
+    for r in job.timing_frame().itertuples(index=False):
+        unit = f"{r.slowest_unit} ({r.unit_seconds:.2f} s)" if r.slowest_unit else ""
+        print(f"{r.step:<10}{r.seconds:>9.2f}{r.share:>8.0%}  {unit}")
+    step, secs = job.slowest
+    print(f"{'total':<10}{job.total:>9.2f}   peak memory {job.peak_rss_mb:,.0f} MiB")
+    print(f"slowest step: {step} ({secs:.2f} s); slowest units: "
+          + ", ".join(f"{s}/{u} {t:.2f} s" for s, u, t in job.slowest_units(3)))
