@@ -98,7 +98,11 @@ def _hp_two_sided(y: np.ndarray, lamb: float) -> np.ndarray:
     if y.size < 3:
         return y.copy()
     c = float(y[0])  # HP is equivariant to adding a constant; solving for y - y_1 keeps errors relative to the range
-    return solveh_banded(_hp_band(y.size, lamb), y - c, lower=False, check_finite=False) + c
+    try:
+        return solveh_banded(_hp_band(y.size, lamb), y - c, lower=False, check_finite=False) + c
+    except np.linalg.LinAlgError as exc:
+        raise ValueError(f"lambda {lamb:g} is too large for a two-sided HP solve on {y.size} points in double "
+                         f"precision (the system is numerically singular); use a smaller lambda") from exc
 
 
 def hp_filter(y: SeriesLike, lamb: float, *, skip_leading_nan: bool = False) -> SeriesLike:

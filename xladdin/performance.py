@@ -94,7 +94,9 @@ def annualise(ret: float, n: int, periods: int = 252) -> float:
     """
     if n <= 0 or not np.isfinite(ret):
         return float("nan")
-    return float((1.0 + ret) ** (periods / n) - 1.0)
+    with np.errstate(over="ignore"):
+        value = np.float64(1.0 + ret) ** (periods / n) - 1.0
+    return float(value)  # inf when a short, huge gain overflows: honest, not an exception
 
 
 def annual_return(nav: pd.Series, periods: int = 252) -> float:
