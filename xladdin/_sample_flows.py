@@ -171,7 +171,7 @@ def full_etf_defs(rng: np.random.Generator, idx_codes: list[str], idx_names: dic
 
 
 # ====================================================================== northbound
-def simulate_northbound(rng: np.random.Generator, dates: pd.DatetimeIndex, st: Stocks, daily_until: pd.Timestamp):
+def simulate_northbound(rng: np.random.Generator, dates: pd.DatetimeIndex, st: Stocks):
     """Northbound float ratios: (mask of eligible stocks, (T, N_eligible) ratio, first position per stock).
 
     logit(ratio) = ramp_t + c_i + z_i,t with z an AR(1) (phi 0.995) driven by a market-wide flow
@@ -186,15 +186,15 @@ def simulate_northbound(rng: np.random.Generator, dates: pd.DatetimeIndex, st: S
     first = np.where(st.board[idx] == "star", np.maximum(first, int(np.searchsorted(dates, pd.Timestamp("2021-02-01")))), first)
     first = np.minimum(first, T - 1)
     tt = (dates - dates[0]).days.to_numpy() / 365.25
-    ramp = -4.6 + 1.6 * np.clip(tt / 5.5, 0, 1) - 0.3 * np.clip((tt - 7.0) / 1.5, 0, 1)
+    ramp = -4.9 + 1.5 * np.clip(tt / 5.5, 0, 1) - 0.3 * np.clip((tt - 7.0) / 1.5, 0, 1)
     c = 0.45 * st.size[idx] + 0.6 * rng.standard_normal(m)
     lc = np.log(st.close[:, idx].astype(np.float64))
     mom = np.nan_to_num(lc - np.vstack([np.repeat(lc[:1], 20, 0), lc[:-20]]))
     fwd = np.nan_to_num(np.vstack([lc[20:], np.repeat(lc[-1:], 20, 0)]) - lc)
     fwd -= fwd.mean(axis=1, keepdims=True)
-    mkt_flow = lfilter([1.0], [1.0, -0.8], rng.normal(0, 0.01, T))
+    mkt_flow = lfilter([1.0], [1.0, -0.8], rng.normal(0, 0.003, T))
     u = rng.normal(0, 0.012, (T, m)) + np.outer(mkt_flow, 0.6 + 0.4 * np.clip(st.size[idx], 0, 3))
-    u += 0.02 * mom + 0.015 * fwd
+    u += 0.008 * mom + 0.006 * fwd
     z = lfilter([1.0], [1.0, -0.995], u, axis=0)
     ratio = 1 / (1 + np.exp(-(ramp[:, None] + c + z)))
     ratio = np.clip(ratio, 1e-4, 0.3)

@@ -143,13 +143,10 @@ def simulate_stocks(rng: np.random.Generator, dates: pd.DatetimeIndex, n: int, d
     # size factor moves small caps against large ones without lifting the cap-weighted market
     r += np.outer(size_f, size - 1.0).astype(dtype)
     r += np.outer(growth_f, growth).astype(dtype)
-    limit = np.full(n, 0.10)
-    wide = np.isin(board, ["cyb", "star"])
-    r_lim = np.broadcast_to(limit, (T, n)).copy()
+    r_lim = np.full((T, n), 0.10, dtype=dtype)
     cyb_wide = dates >= pd.Timestamp("2020-08-24")
     r_lim[:, board == "star"] = 0.20
     r_lim[np.ix_(cyb_wide, board == "cyb")] = 0.20
-    del wide
     np.clip(r, -r_lim, r_lim, out=r)
     r[0] = 0.0
     logp = np.cumsum(np.log1p(r), axis=0, dtype=np.float64).astype(dtype)
@@ -263,7 +260,6 @@ def build_indices(rng: np.random.Generator, dates: pd.DatetimeIndex, st: Stocks,
     ind_onehot[st.industry, np.arange(n)] = 1.0
     weight_frames = []
     level_now = np.full(n_idx + K, np.nan)
-    listed_days = np.arange(T)[:, None]  # noqa: F841  (documentation of the shape)
     for j, p in enumerate(reb):
         cap = st.float_mcap[p].astype(np.float64)
         listed = st.list_pos <= p

@@ -25,7 +25,7 @@ calendar (:func:`xladdin.calendar.trading_days`):
   (dividend, low-vol dividend, fundamental, growth, value). Every ETF's index has closes in
   ``index_daily`` and month-end weights in ``index_weights`` (normalised to sum to 1).
   The 30 industry indices go to ``industry_daily``.
-* 77 [~900] ETFs (broad / sector_theme / strategy_style; seven track 000300.SH in the small scale),
+* 76 [900] ETFs (broad / sector_theme / strategy_style; seven track 000300.SH in the small scale),
   staggered listing dates. NAV = tracked index x a constant, with a small tracking difference; close
   = NAV x (1 + premium). Daily unit changes are built from:
   (a) long-term holders trading against the day's move (and the past week's), giving the negative
@@ -67,7 +67,7 @@ import pandas as pd
 from . import _sample_universe as U
 from ._sample_flows import (full_etf_defs, simulate_etfs, simulate_funds, simulate_issuance, simulate_margin,
                             simulate_northbound)
-from ._sample_market import IndexSet, simulate_stocks, build_indices
+from ._sample_market import build_indices, simulate_stocks
 from .calendar import month_ends, quarter_ends, trading_days
 from .market import Market
 
@@ -123,7 +123,7 @@ def generate_market(scale: str = "small", seed: int = DEFAULT_SEED, start="2016-
 
     Parameters
     ----------
-    scale : ``"small"`` (500 stocks, 77 ETFs, builds in a few seconds) or ``"full"`` (5,300 stocks,
+    scale : ``"small"`` (500 stocks, 76 ETFs, builds in a few seconds) or ``"full"`` (5,300 stocks,
         ~900 ETFs, for benchmarks).
     seed : seed of the :class:`numpy.random.Generator`; the same seed gives identical tables.
     start, end : first and last calendar date (trading days come from :mod:`xladdin.calendar`). Regime
@@ -205,7 +205,7 @@ def generate_market(scale: str = "small", seed: int = DEFAULT_SEED, start="2016-
     })
 
     # ------------------------------------------------------------------ northbound
-    nb_idx, ratio, nb_first = simulate_northbound(rng, dates, st, NORTHBOUND_DAILY_UNTIL)
+    nb_idx, ratio, nb_first = simulate_northbound(rng, dates, st)
     report_day = np.zeros(T, bool)
     report_day[dates <= NORTHBOUND_DAILY_UNTIL] = True
     report_day[qe_pos[dates[qe_pos] > NORTHBOUND_DAILY_UNTIL]] = True

@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "one file per canonical table into DIR. The same seed always gives the same files.")
     p.add_argument("path", metavar="DIR", help="output folder (created if needed; existing table files are overwritten)")
     p.add_argument("--scale", choices=sorted(SCALES), default="small",
-                   help="small: 500 stocks, 77 ETFs (seconds); full: 5,300 stocks, ~900 ETFs (benchmarks). Default small")
+                   help="small: 500 stocks, 76 ETFs (seconds); full: 5,300 stocks, 900 ETFs (benchmarks). Default small")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
     p.add_argument("--format", dest="fmt", choices=["csv", "parquet"], default="csv",
                    help="file format (default csv; parquet needs pyarrow)")
