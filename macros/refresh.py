@@ -56,7 +56,10 @@ def refresh_book(book: Any, market: Any = None, layout: Layout | None = None, li
     try:
         if screen is not None:
             app.screen_updating = False
-        render(result.tables, XlwingsWriter(book, header_fill=layout.m("header_fill", "1F4E78"),
+        from xladdin.params import params_to_frame
+        tables = dict(result.tables)
+        tables["params"] = params_to_frame(params)
+        render(tables, XlwingsWriter(book, header_fill=layout.m("header_fill", "1F4E78"),
                                             header_font_color=layout.m("header_font_color", "FFFFFF")),
                layout, language=params.language, subtitles=result.subtitles_for(params.language), notes=result.notes)
     finally:

@@ -170,8 +170,11 @@ def _skeleton(path: Path, layout: Layout, language: str, pythonpath: str | None)
 
 def render_result(wb: Any, result: Any, params: Params, layout: Layout, progress: Callable[[str], None] | None = None):
     """Render a :class:`~xladdin.weekly.WeeklyResult` into an openpyxl workbook through the layout."""
+    from .params import params_to_frame
     writer = OpenpyxlWriter.for_layout(wb, layout)
-    return render(result.tables, writer, layout, language=params.language,
+    tables = dict(result.tables)
+    tables["params"] = params_to_frame(params)  # the parameters used, written back for the next refresh
+    return render(tables, writer, layout, language=params.language,
                   subtitles=result.subtitles_for(params.language), notes=result.notes, progress=progress)
 
 
