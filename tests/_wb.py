@@ -29,7 +29,7 @@ def patch_compute(monkeypatch, result=None, calls: list | None = None):
     def fake(market, params=None, asof=None, progress=None):
         if calls is not None:
             calls.append(params)
-        res = result if result is not None else weekly(params.language if params is not None else "zh")
+        res = result if result is not None else weekly()  # one cached computation; language only changes labels
         if progress is not None:
             progress("computed")
         return res
