@@ -865,8 +865,7 @@ class OpenpyxlWriter:
             n = plan.last_row - plan.first_row + 1
             chart.x_axis.tickLblSkip = max(1, n // 8)
             chart.x_axis.tickMarkSkip = max(1, n // 8)
-        if plan.type == "bar":
-            chart.x_axis.tickLblPos = "low"  # industry names left of negative bars
+        chart.x_axis.tickLblPos = "low"  # labels below the plot (left of bars) even with negative values
         chart.legend.position = "b"
         if plan.secondary:
             second = make()
