@@ -47,6 +47,10 @@ def _hot_episodes(level: np.ndarray, window: int = 20, lead: int = 14, min_rise:
     return hot
 
 
+#: scale of the behavioural part of daily unit flows (keeps ten-year size paths within realistic bounds)
+FLOW_SCALE = 0.5
+
+
 def simulate_etfs(rng: np.random.Generator, dates: pd.DatetimeIndex, idx: IndexSet, defs: list[U.EtfDef],
                   splits: list[tuple[str, str, float]], missing_nav: list[str]) -> Etfs:
     """Units outstanding, NAV, close and split ratio of every ETF in ``defs`` (see module doc)."""
@@ -75,8 +79,9 @@ def simulate_etfs(rng: np.random.Generator, dates: pd.DatetimeIndex, idx: IndexS
     a = rng.uniform(0.25, 0.7, E)                   # long-term holders trade against the move
     kappa = rng.uniform(3.0, 6.0, E)                 # arbitrage creations per unit of premium
     noise_sd = rng.uniform(0.004, 0.011, E)
-    drift = rng.normal(0.10, 0.25, E) / 252
-    boom = ((dates >= pd.Timestamp("2019-01-01")) * 0.25 + (dates >= pd.Timestamp("2024-01-01")) * 0.25) / 252
+    drift = rng.normal(0.03, 0.08, E) / 252         # per-ETF trend of units (annual log growth)
+    # ETF boom: units of stock ETFs grew ~15x 2016-2025 (mostly after 2019)
+    boom = ((dates >= pd.Timestamp("2019-01-01")) * 0.15 + (dates >= pd.Timestamp("2024-01-01")) * 0.10) / 252
     r5 = pd.DataFrame(r).rolling(5, min_periods=1).sum().to_numpy()
     f = drift + boom[:, None]
     f = f - a * r - 0.08 * r5 * (1 - hot)
@@ -96,12 +101,21 @@ def simulate_etfs(rng: np.random.Generator, dates: pd.DatetimeIndex, idx: IndexS
         days = (dates >= pd.Timestamp(first)) & (dates <= pd.Timestamp(last))
         if days.any():
             f[np.ix_(days, nt)] += share / days.sum() * rng.uniform(0.6, 1.4, nt.sum())
-    np.clip(f, -0.2, 0.35, out=f)
     tpos = np.arange(T)[:, None]
+    # keep sizes realistic: the behavioural terms above move flows around the intended drift but must
+    # not compound into a trend of their own (their mean excess over drift + boom is removed per ETF)
+    after = tpos > list_pos
+    excess = np.where(after, f - (drift + boom[:, None]), 0.0)
+    f = (drift + boom[:, None]) + FLOW_SCALE * (excess - excess.sum(axis=0) / np.maximum(after.sum(axis=0), 1))
+    np.clip(f, -0.2, 0.35, out=f)
     live = tpos >= list_pos
     f = np.where(tpos > list_pos, f, 0.0)
     size0 = np.array([d.size for d in defs]) * 1e8 * np.exp(0.3 * rng.standard_normal(E))
-    shares = size0 * np.exp(np.cumsum(f, axis=0))
+    logs = np.cumsum(f, axis=0)
+    # centre each path so units outstanding hover around the ETF's nominal size over its life (a constant
+    # factor per ETF: flows scale with it, their timing and correlations do not change)
+    centre = np.where(tpos >= list_pos, logs, 0.0).sum(axis=0) / np.maximum((tpos >= list_pos).sum(axis=0), 1)
+    shares = size0 * np.exp(logs - centre)
     # NAV: tracked index scaled, small tracking difference (dividends in minus fees), unit NAV ~ 1 or index/1000
     lvl_list = levels[list_pos, np.arange(E)]
     nav0 = np.where(rng.random(E) < 0.5, 1.0, lvl_list / 1000.0)

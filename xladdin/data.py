@@ -332,7 +332,7 @@ def write_market(market: Market, folder: str | Path, fmt: str = "csv") -> list[P
             if c in out and fmt == "csv":
                 out[c] = out[c].dt.strftime("%Y-%m-%d")
         if fmt == "csv":
-            out.to_csv(p, index=False, float_format="%.10g")
+            out.to_csv(p, index=False)  # shortest repr: round-trips every float exactly
         elif fmt == "parquet":
             out.to_parquet(p, index=False)
         else:
