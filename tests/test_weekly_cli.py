@@ -53,8 +53,9 @@ def real_run(tmp_path_factory):
         import contextlib
         buf, err = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(err):
-            rc = main(["weekly", "--out", str(out), "--timings", "--no-progress"])
-    return {"rc": rc, "out": out, "stdout": buf.getvalue(), "stderr": err.getvalue(), "result": captured["result"]}
+            rc = main(["weekly", "--out", str(out), "--timings", "--no-progress",
+                       "--timings-json", str(out.parent / "timings.json")])
+    return {"rc": rc, "out": out, "json": out.parent / "timings.json", "stdout": buf.getvalue(), "stderr": err.getvalue(), "result": captured["result"]}
 
 
 @pytest.fixture(scope="module")
@@ -150,6 +151,13 @@ def test_end_to_end_on_the_sample(real_run):
     assert set(lines) == {"load", "validate", "compute", "write", "commit"}
     slow = max(lines, key=lines.get)
     assert f"slowest step: {slow} (" in text and "peak memory" in text
+    import json
+    info = json.loads(real_run["json"].read_text(encoding="utf-8"))
+    assert info["asof"] == "2026-10-30" and info["slowest"]["step"] == slow
+    assert list(info["steps"]) == ["load", "validate", "compute", "write", "commit"]
+    assert all(abs(info["steps"][k] - v) < 0.006 for k, v in lines.items())  # printed with 2 decimals
+    assert info["units"]["load"] == {"embedded sample": pytest.approx(info["steps"]["load"], abs=0.05)}
+    assert info["peak_rss_mb"] > 50 and info["rows"]["etf_daily"] > 1000
 
 
 def test_run_weekly_api_timings_and_units(fake_compute, small_dir, tmp_path):

@@ -47,6 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="set one parameter, e.g. --set top_n=5 (repeatable; applied after --params)")
     p.add_argument("--language", choices=LANGUAGES, help="header language of the report (default zh)")
     p.add_argument("--timings", action="store_true", help="print the wall time of every step and the slowest units")
+    p.add_argument("--timings-json", metavar="FILE",
+                   help="also write the timings (steps, units, rows, peak memory) as JSON to FILE (for bench/)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     m = p.add_argument_group("mail (as `xladdin send`; only with --send or --dry-run)")
     m.add_argument("--send", action="store_true", help="mail the report once it is written")
@@ -170,7 +172,21 @@ def run(args: argparse.Namespace) -> int:
                   + (f"; copy in {job.eml}" if job.eml else ""))
     if args.timings:
         print_timings(job)
+    if args.timings_json:
+        write_timings_json(job, args.timings_json)
     return 0
+
+
+def write_timings_json(job, path: str | Path) -> Path:
+    """The job's timings as JSON: asof, report, steps, units, rows, peak_rss_mb, slowest step."""
+    import json
+    step, secs = job.slowest
+    data = {"asof": f"{job.asof:%Y-%m-%d}", "report": str(job.report), "total": job.total,
+            "steps": job.timings, "units": job.units, "rows": job.rows, "peak_rss_mb": job.peak_rss_mb,
+            "slowest": {"step": step, "seconds": secs}}
+    path = Path(path)
+    path.write_text(json.dumps(data, indent=1), encoding="utf-8")
+    return path
 
 
 def print_timings(job) -> None:
