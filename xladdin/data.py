@@ -38,6 +38,8 @@ class RawTable:
     frame: pd.DataFrame
     file: str
     locate: Callable[..., str]
+    #: strip spaces around codes and names (hand-made csv/xlsx); parquet is taken as typed
+    strip_text: bool = True
 
 
 def _long_locator(file: str) -> Callable[..., str]:
@@ -53,12 +55,28 @@ def _excel_col(n: int) -> str:
     return s
 
 
-def _read_long(path: Path, sheet: str | int = 0) -> pd.DataFrame:
+def _read_long(path: Path, spec: TableSpec | None = None, sheet: str | int = 0) -> pd.DataFrame:
     if path.suffix == ".csv":
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
+        return _read_csv(path, spec)
     if path.suffix == ".parquet":
         return pd.read_parquet(path)
     return pd.read_excel(path, sheet_name=sheet, dtype=object, keep_default_na=False, na_values=[""])
+
+
+def _read_csv(path: Path, spec: TableSpec | None) -> pd.DataFrame:
+    """Read a long CSV: fast typed read (pyarrow) with codes as text; the all-text read when that fails.
+
+    Either way every row keeps its position, so messages can name the line; a column that is not
+    clean numbers comes back as text and :func:`coerce_table` names the offending rows.
+    """
+    if spec is not None:
+        text_cols = [c for c in spec.columns if c not in spec.numeric and c not in spec.date_cols]
+        try:
+            return pd.read_csv(path, engine="pyarrow", encoding="utf-8-sig",
+                               dtype={c: "str" for c in text_cols}, keep_default_na=False, na_values=[""])
+        except (ValueError, TypeError, KeyError, ImportError):  # pragma: no cover - odd files: slow exact path
+            pass
+    return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
 
 
 def _wide_to_long(spec: TableSpec, field_frames: dict[str, tuple[pd.DataFrame, str]]) -> RawTable:
@@ -108,7 +126,7 @@ def read_table_files(folder: Path, name: str) -> RawTable | None:
     for ext in (".parquet", ".csv"):
         p = folder / f"{name}{ext}"
         if p.is_file():
-            return RawTable(name, _read_long(p), p.name, _long_locator(p.name))
+            return RawTable(name, _read_long(p, spec), p.name, _long_locator(p.name), strip_text=ext == ".csv")
     wide_csv = sorted(folder.glob(f"{name}.*.csv"))
     if wide_csv:
         frames = {p.name[len(name) + 1:-4]: (pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""],
@@ -171,9 +189,11 @@ def coerce_table(raw: RawTable) -> tuple[pd.DataFrame, list[str]]:
                           for i in np.flatnonzero(bad.to_numpy())], f"bad dates in `{col}`")
             out[col] = parsed.astype("datetime64[ns]")
         elif col in spec.numeric:
-            parsed = pd.to_numeric(s, errors="coerce") if s.dtype == object or pd.api.types.is_string_dtype(s) else s
-            parsed = parsed.astype(float)
-            blank = s.isna() | (s.astype(str).str.strip() == "")
+            if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+                parsed, blank = s.astype(float), s.isna()  # typed already (parquet, pyarrow CSV): nothing to parse
+            else:
+                parsed = pd.to_numeric(s, errors="coerce").astype(float)
+                blank = s.isna() | (s.astype(str).str.strip() == "")
             bad = parsed.isna() & ~blank
             _cap(issues, [f"{raw.locate(i, col)} column `{col}`: `{s.iloc[i]}` is not a number"
                           for i in np.flatnonzero(bad.to_numpy())], f"non-numeric values in `{col}`")
@@ -182,7 +202,9 @@ def coerce_table(raw: RawTable) -> tuple[pd.DataFrame, list[str]]:
                               for i in np.flatnonzero((blank & parsed.isna()).to_numpy())], f"empty `{col}` values")
             out[col] = parsed
         else:
-            text = s.astype("str").str.strip()
+            text = s if s.dtype == "str" else s.astype("str")
+            if raw.strip_text:
+                text = text.str.strip()
             if col in spec.key:
                 empty = (text.isna() | (text == "")).to_numpy()
                 _cap(issues, [f"{raw.locate(i)} column `{col}`: empty code" for i in np.flatnonzero(empty)],
@@ -214,25 +236,39 @@ def check_table(name: str, df: pd.DataFrame, locate: Callable[..., str], file: s
         _cap(issues, [f"{locate(i)} column `category`: `{df['category'].iloc[i]}` is not one of "
                       f"{', '.join(ETF_CATEGORIES)}" for i in bad], "bad categories")
     key = list(spec.key)
-    dup = df.duplicated(key, keep=False).to_numpy()
+    codes = {c: pd.factorize(df[c], use_na_sentinel=True)[0] for c in key}  # ints: fast on 10M rows
+    back = None
+    if spec.sorted_by:
+        entity = [c for c in key if c != spec.sorted_by]
+        n = len(df)
+        # stable order by entity, keeping file order within an entity; then dates must not go back
+        order = np.lexsort([np.arange(n)] + [codes[c] for c in reversed(entity)]) if entity else np.arange(n)
+        d = df[spec.sorted_by].to_numpy().astype("datetime64[ns]").view("i8")[order]
+        same = np.ones(n, bool)
+        for c in entity:
+            v = codes[c][order]
+            same[1:] &= v[1:] == v[:-1]
+        same[0] = False
+        back = np.flatnonzero(same[1:] & (d[1:] < d[:-1])) + 1
+    if back is not None and back.size == 0:
+        # sorted within each entity: a duplicate key is a repeated date next to its twin
+        rep = np.zeros(len(df), bool)
+        rep[1:] = same[1:] & (d[1:] == d[:-1]) & (codes[spec.sorted_by][order][1:] >= 0)
+        rep[:-1] |= rep[1:]
+        dup = np.zeros(len(df), bool)
+        dup[order[rep]] = True
+    else:
+        dup = pd.DataFrame(codes).duplicated(keep=False).to_numpy()
     if dup.any():
         groups: dict = {}
-        for i in np.flatnonzero(dup):
+        for i in np.flatnonzero(dup)[: 50 * _MAX_ISSUES_PER_CHECK]:
             k = tuple(_fmt(df[c].iloc[i]) for c in key)
             groups.setdefault(k, []).append(i)
         _cap(issues, [f"{file}: duplicate key ({', '.join(k)}) in {', '.join(locate(i) for i in rows[:3])}"
                       for k, rows in groups.items()], "duplicate keys")
-    if spec.sorted_by:
-        entity = [c for c in key if c != spec.sorted_by]
-        order = np.lexsort([np.arange(len(df))] + [df[c].to_numpy() for c in reversed(entity)]) if entity else np.arange(len(df))
-        d = df[spec.sorted_by].to_numpy()[order]
-        same = np.ones(len(order), bool)
-        for c in entity:
-            v = df[c].to_numpy()[order]
-            same[1:] &= v[1:] == v[:-1]
-        same[0] = False
-        back = np.flatnonzero(same[1:] & (d[1:] < d[:-1])) + 1
-        _cap(issues, [f"{locate(order[i])}: {spec.sorted_by} {_fmt(d[i])} comes after {_fmt(d[i - 1])} "
+    if back is not None and back.size:
+        dates = df[spec.sorted_by].to_numpy()[order]
+        _cap(issues, [f"{locate(order[i])}: {spec.sorted_by} {_fmt(dates[i])} comes after {_fmt(dates[i - 1])} "
                       f"({locate(order[i - 1])}) for {', '.join(_fmt(df[c].iloc[order[i]]) for c in entity)}; "
                       f"sort each series by {spec.sorted_by}" for i in back], "unsorted dates")
     if name == "index_weights":
