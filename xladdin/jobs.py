@@ -227,15 +227,19 @@ def _read_raw(path: Path, progress: Callable[[str], None]) -> dict[str, Any]:
     return raws
 
 
-def _type_and_check(raws: Mapping[str, Any], source: str, progress: Callable[[str], None]) -> Market:
-    """Type and check raw tables exactly as :func:`xladdin.data.load_market` does; raise on any issue."""
+def _type_and_check(raws: dict[str, Any], source: str, progress: Callable[[str], None]) -> Market:
+    """Type and check raw tables exactly as :func:`xladdin.data.load_market` does; raise on any issue.
+
+    ``raws`` is consumed (emptied) table by table, so that a raw table is freed as soon as its typed
+    copy exists: peak memory is the typed data plus one raw table, not twice the data.
+    """
     from .data import check_table, coerce_table
     from .errors import ValidationFailed
     from .schema import TABLES
     out: dict[str, pd.DataFrame] = {}
     issues: list[str] = []
     for name in TABLES:
-        raw = raws.get(name)
+        raw = raws.pop(name, None)
         if raw is not None:
             df, problems = coerce_table(raw)
             issues += problems
@@ -245,6 +249,7 @@ def _type_and_check(raws: Mapping[str, Any], source: str, progress: Callable[[st
                 order = ([spec.sorted_by] + [c for c in spec.key if c != spec.sorted_by]) if spec.sorted_by \
                     else list(spec.key)
                 out[name] = df.sort_values(order, kind="stable").reset_index(drop=True)[list(spec.columns)]
+            del raw, df
         progress(name)
     if issues:
         raise ValidationFailed(issues)
