@@ -126,14 +126,21 @@ def northbound_daily_net_buying(shares_held: pd.DataFrame, close: pd.DataFrame) 
     days = close.index
     held_days = shares_held.index
     h = shares_held.fillna(0.0).reindex(index=days)
-    h = h.reindex(columns=h.columns.union(close.columns))
-    h.loc[days.isin(held_days)] = h.loc[days.isin(held_days)].fillna(0.0)
-    dh = h - h.shift(1)
-    out = dh * close.reindex(columns=dh.columns)
-    valid = pd.Series(days.isin(held_days), index=days)
-    valid = valid & valid.shift(1, fill_value=False)
-    out.loc[~valid.to_numpy()] = np.nan
-    return out
+    cols = h.columns.union(close.columns)
+    hv = h.reindex(columns=cols).to_numpy(dtype=float, copy=True)
+    is_held = np.asarray(days.isin(held_days), dtype=bool)
+    sub = hv[is_held]
+    hv[is_held] = np.where(np.isnan(sub), 0.0, sub)
+    dh = np.full_like(hv, np.nan)
+    if len(hv) > 1:
+        dh[1:] = hv[1:] - hv[:-1]
+    out = dh * close.reindex(columns=cols).to_numpy(dtype=float)
+    valid = is_held.copy()
+    valid[1:] &= is_held[:-1]
+    if len(valid):
+        valid[0] = False
+    out[~valid] = np.nan
+    return pd.DataFrame(out, index=days, columns=cols, copy=False)
 
 
 def _week_labels(dates: pd.DatetimeIndex, ends: pd.DatetimeIndex) -> np.ndarray:
@@ -199,6 +206,31 @@ def _member_sum(frame: pd.DataFrame, members: pd.DataFrame) -> pd.Series:
     return f.where(mk.to_numpy()).sum(axis=1, min_count=1)
 
 
+def _member_sums(frame: pd.DataFrame, members: dict[str, pd.DataFrame], out: pd.DataFrame) -> pd.DataFrame:
+    """:func:`_member_sum` of ``frame`` for every index of ``members`` into the columns of ``out``.
+
+    Same sums as :func:`_member_sum` (each row summed sequentially over the member columns in
+    sorted code order, NaN when no member has a value); numpy on the member columns only.
+    """
+    if not frame.columns.is_monotonic_increasing or not frame.columns.is_unique:
+        for ix, mk in members.items():
+            out[ix] = _member_sum(frame, mk)
+        return out
+    vals = frame.to_numpy(dtype=float)
+    valid = ~np.isnan(vals)
+    filled = np.where(valid, vals, 0.0)
+    for ix, mk in members.items():
+        m = mk.reindex(index=frame.index, columns=frame.columns, fill_value=False).to_numpy(dtype=bool)
+        used = m.any(axis=0)
+        m = m[:, used]
+        # F order: numpy reduces axis 1 column after column, as pandas does on its column-major block
+        x = np.asfortranarray(np.where(m, filled[:, used], 0.0))
+        total = x.sum(axis=1) if x.shape[1] else np.zeros(len(frame))
+        total[~(m & valid[:, used]).any(axis=1)] = np.nan
+        out[ix] = total
+    return out
+
+
 # ----------------------------------------------------------------------------------------- market level
 def _default_asof(market: Market) -> pd.Timestamp:
     names = [n for n in ("etf_daily", "stock_daily", "margin_daily", "index_daily", "industry_daily") if market.has(n)]
@@ -227,12 +259,12 @@ def _index_members(market: Market, indices: list[str], ends: pd.DatetimeIndex) -
     out = {}
     if not market.has("index_weights"):
         return out
-    w = market.table("index_weights")
+    from ._shared import pivot
+    present = set(market.table("index_weights")["index"].unique())
     for ix in indices:
-        wi = w.loc[w["index"] == ix]
-        if wi.empty:
+        if ix not in present:
             continue
-        piv = wi.pivot(index="date", columns="stock", values="weight").sort_index().gt(0)
+        piv = pivot(market, "index_weights", "weight", columns="stock", where=("index", ix)).gt(0)
         pos = piv.index.searchsorted(ends, side="right") - 1
         arr = np.zeros((len(ends), piv.shape[1]), dtype=bool)
         ok = pos >= 0
@@ -274,6 +306,13 @@ def weekly_metrics(market: Market, asof=None, window_years: float = 3.0, min_yea
         (weekly per stock), ``"category"`` (weekly ETF flow per category), ``"week_ends"``,
         ``"asof"``, ``"notes"`` (list of str), ``"names"`` (industry code -> name).
     """
+    from ._shared import scope
+    with scope(market):
+        return _weekly_metrics(market, asof, window_years, min_years, vol_window, indices)
+
+
+def _weekly_metrics(market: Market, asof, window_years: float, min_years: float, vol_window: int,
+                    indices: list[str] | None) -> dict:
     asof = _default_asof(market) if asof is None else pd.Timestamp(asof)
     cal = _calendar(market, asof)
     ends = week_ends(cal)
@@ -320,7 +359,8 @@ def weekly_metrics(market: Market, asof=None, window_years: float = 3.0, min_yea
         notes.append("industry_daily missing: industry returns and volatility are NaN")
     if market.has("index_daily") and len(indices):
         idx["return"], idx["volatility"] = _ret_vol(market.index_close(), list(indices))
-        absent = [i for i in indices if i not in set(market.table("index_daily")["index"])]
+        have = set(market.table("index_daily")["index"].unique())
+        absent = [i for i in indices if i not in have]
         if absent:
             notes.append(f"no index_daily closes for {', '.join(absent)}: their return and volatility are NaN")
     else:
@@ -386,33 +426,32 @@ def weekly_metrics(market: Market, asof=None, window_years: float = 3.0, min_yea
         ind["etf_broad"].notna() | ind["etf_sector_theme"].notna() | ind["etf_strategy"].notna())
 
     # ------------------------------------------------ stock-level: turnover, margin, northbound
+    from ._shared import pivot
     stock_turn = stock_nb = stock_margin = stock_fbuy = None
     close = None
     if market.has("stock_daily"):
-        sd = market.table("stock_daily")
-        sd = sd.loc[sd["date"] <= asof]
-        amount = sd.pivot(index="date", columns="stock", values="amount").sort_index()
-        close = sd.pivot(index="date", columns="stock", values="close").sort_index()
+        amount = pivot(market, "stock_daily", "amount", end=asof, share=False)
         stock_turn = weekly_sum(amount, ends)
+        del amount
+        close = pivot(market, "stock_daily", "close", end=asof, share=False)
     else:
         notes.append("stock_daily missing: turnover, trading heat, margin shares of turnover and northbound "
                      "net buying are NaN")
     if market.has("margin_daily"):
-        md = market.table("margin_daily")
-        md = md.loc[md["date"] <= asof]
-        bal = md.pivot(index="date", columns="stock", values="financing_balance").sort_index()
+        bal = pivot(market, "margin_daily", "financing_balance", end=asof, share=False)
         wb = weekly_last(bal, ends)
+        del bal
         stock_margin = wb - wb.shift(1)
-        stock_fbuy = weekly_sum(md.pivot(index="date", columns="stock", values="financing_buy").sort_index(), ends)
+        stock_fbuy = weekly_sum(pivot(market, "margin_daily", "financing_buy", end=asof, share=False), ends)
     else:
         notes.append("margin_daily missing: margin financing columns are NaN")
     if market.has("northbound_holdings") and close is not None:
         nb = market.table("northbound_holdings")
         nb = nb.loc[nb["date"] <= asof]
         if "shares_held" in nb.columns and nb["shares_held"].notna().any():
-            held = nb.pivot(index="date", columns="stock", values="shares_held").sort_index()
+            held = pivot(market, "northbound_holdings", "shares_held", end=asof, share=False)
         elif "held_value" in nb.columns and nb["held_value"].notna().any():
-            hv = nb.pivot(index="date", columns="stock", values="held_value").sort_index()
+            hv = pivot(market, "northbound_holdings", "held_value", end=asof, share=False)
             held = hv / close.reindex(index=hv.index, columns=hv.columns)
             notes.append("northbound shares derived as held_value / close (shares_held missing)")
         else:
@@ -422,8 +461,11 @@ def weekly_metrics(market: Market, asof=None, window_years: float = 3.0, min_yea
             daily_nb = northbound_daily_net_buying(held, close)
             valid_day = daily_nb.notna().any(axis=1).astype(float).to_frame("v")
             stock_nb = weekly_sum(daily_nb, ends)
+            del daily_nb
             complete = weekly_sum(valid_day, ends)["v"].eq(days_per_week)
-            stock_nb.loc[~complete.to_numpy()] = np.nan
+            nbv = stock_nb.to_numpy(dtype=float, copy=True)
+            nbv[~complete.to_numpy()] = np.nan
+            stock_nb = pd.DataFrame(nbv, index=stock_nb.index, columns=stock_nb.columns, copy=False)
             if len(ends) and not complete.iloc[-1]:
                 last_h = pd.Timestamp(nb["date"].max()) if len(nb) else None
                 notes.append("northbound net buying not available for the week of "
@@ -442,9 +484,7 @@ def weekly_metrics(market: Market, asof=None, window_years: float = 3.0, min_yea
         out = empty_x.copy()
         if frame is None:
             return out
-        for ix, mk in members.items():
-            out[ix] = _member_sum(frame.reindex(ends), mk)
-        return out
+        return _member_sums(frame.reindex(ends), members, out)
 
     if si is None and (stock_turn is not None or stock_margin is not None):
         notes.append("stock_industry missing: stock-level flows cannot be summed per industry")

@@ -1,0 +1,237 @@
+"""Shared intermediate results and fast wide views of long tables (performance plumbing, no method).
+
+Two things, both invisible in the results:
+
+* :func:`shared` — a context in which intermediate frames computed from one :class:`Market`
+  (wide panels, ETF flows, industry weights, ...) are computed once and reused by every method
+  called inside it. :func:`xladdin.weekly.compute_weekly` runs its steps in one such context, so
+  the ETF flows, the M6 penetration weights and the pivots of the 10-million-row stock tables are
+  built once per workbook instead of once per table. Outside the context nothing is cached
+  (every call recomputes), so a caller that edits a market between calls is never served stale
+  data. Cached frames are handed out as shallow copies (copy-on-write): editing one never
+  changes the cached value.
+* :func:`pivot` — ``df.pivot(index=date, columns=code, values=field).sort_index()`` computed from
+  integer codes (one factorisation of the date and code columns, reused for every field) instead
+  of a hash-based unstack. The result is identical to the pandas pivot: same sorted index and
+  columns (names and dtypes), same float64 values, same memory layout; duplicated keys or
+  missing codes fall back to the pandas pivot, which raises its usual error.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import pandas as pd
+
+from .market import Market
+
+__all__ = ["shared", "scope", "cached", "pivot", "active"]
+
+#: (market, cache dict, objects kept alive so that the ids in the keys stay unique)
+_ACTIVE: ContextVar[tuple[Market, dict, list] | None] = ContextVar("xladdin_shared", default=None)
+
+
+@contextmanager
+def shared(market: Market) -> Iterator[None]:
+    """Reuse intermediate results computed from ``market`` until the block exits.
+
+    Parameters
+    ----------
+    market : Market
+        The market whose derived frames are shared. Calls on any other market object inside the
+        block are not cached. Do not edit ``market.tables`` in place inside the block (replacing
+        a table is detected: keys include the table object's identity).
+    """
+    token = _ACTIVE.set((market, {}, []))
+    try:
+        yield
+    finally:
+        _ACTIVE.reset(token)
+
+
+@contextmanager
+def scope(market: Market) -> Iterator[None]:
+    """:func:`shared` for ``market`` unless it is already active (then the outer context is kept)."""
+    if active(market):
+        yield
+    else:
+        with shared(market):
+            yield
+
+
+def active(market: Market) -> bool:
+    """True inside :func:`shared` for this market."""
+    act = _ACTIVE.get()
+    return act is not None and act[0] is market
+
+
+def _fresh(value: Any) -> Any:
+    if isinstance(value, (pd.DataFrame, pd.Series)):
+        return value.copy(deep=False)
+    if isinstance(value, tuple):
+        return tuple(_fresh(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _fresh(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fresh(v) for v in value]
+    return value
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        value.flags.writeable = False
+    elif isinstance(value, (tuple, list)):
+        for v in value:
+            _freeze(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _freeze(v)
+    return value
+
+
+def cached(market: Market, key: tuple, fn: Callable[[], Any], tables: tuple[str, ...] = ()) -> Any:
+    """``fn()``, computed once per ``key`` inside :func:`shared` for ``market``, else every time.
+
+    ``tables`` names the canonical tables ``fn`` reads: their identities join the key, so a
+    replaced table is never served from the cache.
+    """
+    act = _ACTIVE.get()
+    if act is None or act[0] is not market:
+        return fn()
+    cache, keep = act[1], act[2]
+    objs = tuple(market.tables.get(t) for t in tables)
+    full_key = key + tuple(id(o) for o in objs)
+    if full_key not in cache:
+        cache[full_key] = _freeze(fn())
+        keep.append(objs)
+    return _fresh(cache[full_key])
+
+
+# ----------------------------------------------------------------------------------------- pivots
+def _factorize(market: Market, table: str, col: str) -> tuple[np.ndarray, pd.Index]:
+    df = market.table(table)
+
+    def run():
+        codes, uniques = pd.factorize(df[col], sort=True)
+        if len(uniques) < 2 ** 31 - 1:
+            codes = codes.astype(np.int32)
+        return codes, pd.Index(uniques)
+    return cached(market, ("factorize", table, col), run, (table,))
+
+
+def _layout(market: Market, table: str, index: str, columns: str, codes, end, where) -> tuple | None:
+    """Row selection, cell positions and labels of a pivot; None when the fast path does not apply."""
+    df = market.table(table)
+    if not (pd.api.types.is_datetime64_dtype(df[index].dtype)):
+        return None
+    dcodes, dates = _factorize(market, table, index)
+    ccodes, labels = _factorize(market, table, columns)
+    if (dcodes < 0).any() or (ccodes < 0).any():
+        return None
+    mask = None
+    if codes is not None:
+        keep = np.asarray(labels.isin(list(codes)), dtype=bool)
+        mask = keep[ccodes]
+    if where is not None:
+        wcol, wval = where
+        wcodes, wuniq = _factorize(market, table, wcol)
+        hit = np.asarray(wuniq == wval, dtype=bool) if len(wuniq) else np.zeros(0, bool)
+        m = hit[wcodes] if hit.any() else np.zeros(len(df), dtype=bool)
+        mask = m if mask is None else mask & m
+    if end is not None:
+        dkeep = np.asarray(dates <= pd.Timestamp(end), dtype=bool)
+        if not dkeep.all():
+            m = dkeep[dcodes]
+            mask = m if mask is None else mask & m
+    rows = None if mask is None else np.flatnonzero(mask)
+    dc = dcodes if rows is None else dcodes[rows]
+    cc = ccodes if rows is None else ccodes[rows]
+    # keep only the dates / codes present among the selected rows (as pivot does)
+    dpres = np.zeros(len(dates), dtype=bool)
+    dpres[dc] = True
+    cpres = np.zeros(len(labels), dtype=bool)
+    cpres[cc] = True
+    dnew = np.cumsum(dpres) - 1
+    cnew = np.cumsum(cpres) - 1
+    nd, nc = int(dpres.sum()), int(cpres.sum())
+    small = nd * nc < 2 ** 31 - 1 and len(dc) < 2 ** 31 - 1
+    itype = np.int32 if small else np.int64
+    flat = dnew[dc].astype(itype) * itype(nc) + cnew[cc].astype(itype)
+    # duplicated (date, code) keys: let pandas raise its own error
+    if len(flat):
+        slot = np.full(nd * nc, -1, dtype=itype)
+        order = np.arange(len(flat), dtype=itype)
+        slot[flat] = order
+        if (slot[flat] != order).any():
+            return None
+    out_index = pd.DatetimeIndex(dates[dpres], name=index)
+    out_columns = labels[cpres].rename(columns)
+    return rows, flat, (nd, nc), out_index, out_columns
+
+
+def pivot(market: Market, table: str, field: str, index: str = "date", columns: str | None = None,
+          codes=None, end=None, where: tuple[str, Any] | None = None, share: bool = True) -> pd.DataFrame:
+    """Wide view of one field of a long table, equal to the pandas pivot of the selected rows.
+
+    Parameters
+    ----------
+    market : Market
+    table : str
+        Canonical table name.
+    field : str
+        Value column (float64 for the fast path).
+    index, columns : str
+        Date column (rows) and code column (columns); ``columns`` defaults to the table's
+        ``wide_code``.
+    codes : list of str, optional
+        Keep rows whose code is in ``codes`` (as ``df[df[columns].isin(codes)]``).
+    end : date-like, optional
+        Keep rows with ``index <= end``.
+    where : (column, value), optional
+        Keep rows with ``column == value`` (e.g. ``("index", "000300.SH")`` in index_weights).
+    share : bool
+        Inside :func:`shared`, keep the result for later calls (default). False for a large panel
+        used once: it is built and released by the caller.
+
+    Returns
+    -------
+    DataFrame
+        index = sorted dates (named ``index``), columns = sorted codes (named ``columns``):
+        ``df_sel.pivot(index=index, columns=columns, values=field).sort_index()``.
+    """
+    from .schema import TABLES
+    columns = columns or TABLES[table].wide_code
+    df = market.table(table)
+    codes_key = None if codes is None else tuple(sorted(set(codes)))
+    end_key = None if end is None else pd.Timestamp(end)
+    lay = None
+    if df[field].dtype == np.float64:
+        make = lambda: _layout(market, table, index, columns, codes_key, end_key, where)  # noqa: E731
+        lay = cached(market, ("layout", table, index, columns, codes_key, end_key, where), make, (table,)) \
+            if share else make()
+    if lay is None:  # the pandas pivot (also raises on duplicated keys)
+        sel = df
+        if codes is not None:
+            sel = sel[sel[columns].isin(codes)]
+        if where is not None:
+            sel = sel.loc[sel[where[0]] == where[1]]
+        if end is not None:
+            sel = sel.loc[sel[index] <= pd.Timestamp(end)]
+        out = sel.pivot(index=index, columns=columns, values=field)
+        out.columns.name = columns
+        out.index.name = index
+        return out.sort_index()
+    rows, flat, (nd, nc), out_index, out_columns = lay
+
+    def build():
+        vals = df[field].to_numpy(dtype=np.float64)
+        if rows is not None:
+            vals = vals[rows]
+        arr = np.full(nd * nc, np.nan)
+        arr[flat] = vals
+        return pd.DataFrame(arr.reshape(nd, nc), index=out_index, columns=out_columns, copy=False)
+    if not share:
+        return build()
+    return cached(market, ("pivot", table, field, index, columns, codes_key, end_key, where), build, (table,))
