@@ -31,6 +31,7 @@ from .errors import DataError
 from .grouping import assign_groups
 from .performance import performance_table
 from .market import Market
+from ._shared import pivot, scope
 
 #: ETF categories that hold stocks (etf_info.category); "other" (bonds, gold, ...) is left out
 STOCK_ETF_CATEGORIES = ("broad", "sector_theme", "strategy_style")
@@ -66,6 +67,20 @@ def _asof_rows(panel: pd.DataFrame, dates: pd.DatetimeIndex) -> tuple[pd.DataFra
     return pd.DataFrame(values, index=dates, columns=panel.columns), used
 
 
+def _row_sum(x: np.ndarray) -> np.ndarray:
+    """``DataFrame(x).sum(axis=1, min_count=1)``: NaN skipped, NaN when a row has no value.
+
+    numpy's pairwise sum; pandas' own order depends on its block layout, so the two agree to
+    rounding (a few 1e-16 relative, 1e-13 where positive and negative terms cancel).
+    """
+    valid = ~np.isnan(x)
+    if x.shape[1] == 0:
+        return np.full(len(x), np.nan)
+    out = np.where(valid, x, 0.0).sum(axis=1)
+    out[~valid.any(axis=1)] = np.nan
+    return out
+
+
 def adjusted_nav(market: Market, etfs: list[str] | None = None, price: str = "nav") -> pd.DataFrame:
     """Split-adjusted unit value of each ETF (spec M1/M11 convention).
 
@@ -94,9 +109,9 @@ def adjusted_nav(market: Market, etfs: list[str] | None = None, price: str = "na
     daily = market.table("etf_daily")
     if price not in daily.columns:
         raise DataError(f"column `{price}` missing in etf_daily; provide it or choose price='close'/'nav'")
-    px = market.etf_panel(price, etfs)
+    px = pivot(market, "etf_daily", price, codes=etfs)
     if "split_ratio" in daily.columns:
-        split = market.etf_panel("split_ratio", etfs).reindex_like(px).fillna(1.0)
+        split = pivot(market, "etf_daily", "split_ratio", codes=etfs).reindex_like(px).fillna(1.0)
     else:
         split = pd.DataFrame(1.0, index=px.index, columns=px.columns)
     return px.astype(float) * split.astype(float).cumprod()
@@ -249,43 +264,64 @@ def northbound_etf_factors(market: Market, etfs: list[str], dates: pd.DatetimeIn
     nb = market.table("northbound_holdings")
     if "float_ratio" not in nb.columns:
         raise DataError("column `float_ratio` missing in northbound_holdings (northbound share of free float)")
-    fr = nb.pivot(index="date", columns="stock", values="float_ratio").sort_index().astype(float)
-    present = fr.notna()
-    fr = fr.fillna(0.0)
+    fr = pivot(market, "northbound_holdings", "float_ratio", share=False).astype(float)
     staleness = holdings_staleness(fr.index, dates, max_age_days)
-    fr_t, _ = _asof_rows(fr, dates)
-    pres_t, _ = _asof_rows(present.astype(float), dates)
-    fr_prev = fr_t.shift(1)
+    # as-of rows (month end -> latest holdings date on or before), NaN rows before the first
+    pos = _asof_positions(fr.index, dates)
+    ok = pos >= 0
+    raw = fr.to_numpy(dtype=float)
+    fr_t = np.full((len(dates), fr.shape[1]), np.nan)
+    pres_t = np.full((len(dates), fr.shape[1]), np.nan)
+    nb_stocks = fr.columns
+    if ok.any():
+        rows = raw[pos[ok]]
+        pres_t[ok] = ~np.isnan(rows)
+        fr_t[ok] = np.where(np.isnan(rows), 0.0, rows)
+    del raw, fr
+    fr_prev = np.full_like(fr_t, np.nan)
+    if len(fr_t) > 1:
+        fr_prev[1:] = fr_t[:-1]
+    prev_missing = np.isnan(fr_prev).all(axis=1) if fr_prev.shape[1] else np.ones(len(dates), dtype=bool)
 
     weights = market.table("index_weights")
-    pref = pd.DataFrame(np.nan, index=dates, columns=list(etfs))
-    chg = pref.copy()
-    cov = pref.copy()
+    with_weights = set(weights["index"].unique())
+    no_hold = staleness["holdings_date"].isna().to_numpy()
+    etf_pos = {e: i for i, e in enumerate(etfs)}
+    pref_a = np.full((len(dates), len(etfs)), np.nan)
+    chg_a = pref_a.copy()
+    cov_a = pref_a.copy()
     for index, group in info.loc[list(etfs)].groupby("tracked_index").groups.items():
-        w = weights.loc[weights["index"] == index]
-        if w.empty:
+        if index not in with_weights:
             continue
-        wp = w.pivot(index="date", columns="stock", values="weight").sort_index().fillna(0.0).astype(float)
+        wp = pivot(market, "index_weights", "weight", columns="stock", where=("index", index))
+        wp = wp.fillna(0.0).astype(float)
         w_t, _ = _asof_rows(wp, dates)
-        stocks = wp.columns
-        f_now = fr_t.reindex(columns=stocks, fill_value=0.0)
-        f_prev = fr_prev.reindex(columns=stocks, fill_value=0.0)
-        f_prev[fr_prev.isna().all(axis=1)] = np.nan  # first month: no previous holdings
-        p_now = pres_t.reindex(columns=stocks, fill_value=0.0)
-        no_hold = staleness["holdings_date"].isna().to_numpy()
-        p = (w_t * f_now).sum(axis=1, min_count=1)
-        c = (w_t * (f_now - f_prev)).sum(axis=1, min_count=1)
-        v = (w_t * p_now).sum(axis=1, min_count=1)
+        w_v = w_t.to_numpy(dtype=float)
+        cols = nb_stocks.get_indexer(wp.columns)
+        have = cols >= 0
+        f_now = np.zeros((len(dates), len(cols)))
+        f_now[:, have] = fr_t[:, cols[have]]
+        f_prev = np.zeros((len(dates), len(cols)))
+        f_prev[:, have] = fr_prev[:, cols[have]]
+        f_prev[prev_missing] = np.nan  # first month: no previous holdings
+        p_now = np.zeros((len(dates), len(cols)))
+        p_now[:, have] = pres_t[:, cols[have]]
+        p = _row_sum(w_v * f_now)
+        c = _row_sum(w_v * (f_now - f_prev))
+        v = _row_sum(w_v * p_now)
         p[no_hold] = np.nan
         c[no_hold] = np.nan
         v[no_hold] = np.nan
-        for e in group:
-            pref[e] = p.to_numpy()
-            chg[e] = c.to_numpy()
-            cov[e] = v.to_numpy()
+        at = [etf_pos[e] for e in group]
+        pref_a[:, at] = p[:, None]
+        chg_a[:, at] = c[:, None]
+        cov_a[:, at] = v[:, None]
     invalid = ~staleness["change_valid"].to_numpy()
-    chg.loc[invalid] = np.nan if stale_change == "nan" else 0.0
-    chg.loc[staleness["holdings_date"].isna().to_numpy() | fr_prev.isna().all(axis=1).to_numpy()] = np.nan
+    chg_a[invalid] = np.nan if stale_change == "nan" else 0.0
+    chg_a[no_hold | prev_missing] = np.nan
+    pref = pd.DataFrame(pref_a, index=dates, columns=list(etfs))
+    chg = pd.DataFrame(chg_a, index=dates, columns=list(etfs))
+    cov = pd.DataFrame(cov_a, index=dates, columns=list(etfs))
 
     exact = nav.reindex(dates)  # prices on the month ends themselves; a missing price gives NaN
     mom = exact / exact.shift(1) - 1.0
@@ -707,6 +743,13 @@ def northbound_rotation(market: Market, universe: list[str] | None = None, top: 
     IC_t = Spearman(S_t, R_t→t+1m); IC IR = mean / std (monthly, not annualised). The long-short
     spread is rebalanced monthly and compounded monthly (its M12 table uses 12 periods a year).
     """
+    with scope(market):
+        return _northbound_rotation(market, universe, top, cost, groups, price, stale_change, max_age_days,
+                                    start, end, rf, min_obs)
+
+
+def _northbound_rotation(market: Market, universe, top, cost, groups, price, stale_change, max_age_days,
+                         start, end, rf, min_obs) -> RotationResult:
     codes, notes = select_universe(market, universe)
     fac = northbound_etf_factors(market, codes, price=price, stale_change=stale_change, max_age_days=max_age_days)
     staleness = fac["staleness"]
