@@ -339,6 +339,7 @@ def _weekly_metrics(market: Market, asof, window_years: float, min_years: float,
             indices = sorted(market.table("index_daily")["index"].unique())
         else:
             indices = []
+    from ._shared import pivot
     empty_i = pd.DataFrame(np.nan, index=ends, columns=industries)
     empty_x = pd.DataFrame(np.nan, index=ends, columns=list(indices))
     members = _index_members(market, list(indices), ends)
@@ -388,7 +389,7 @@ def _weekly_metrics(market: Market, asof, window_years: float, min_years: float,
                 index=ends, columns=list(indices)) if sel.any() else empty_x.fillna(0.0)
         idx["etf_total"] = by_index.reindex(columns=list(indices))
         in_week = flows.index[_week_labels(flows.index, ends) == ends[-1].to_datetime64()]
-        shares = market.etf_panel("shares").reindex(index=in_week, columns=flows.columns)
+        shares = pivot(market, "etf_daily", "shares").reindex(index=in_week, columns=flows.columns)
         gap = (flows.loc[in_week].isna() & shares.notna()).any()
         if gap.any():
             notes.append("ETF flow missing (etf_daily.nav empty, no stand-in used) on some days of the week for "
@@ -426,7 +427,6 @@ def _weekly_metrics(market: Market, asof, window_years: float, min_years: float,
         ind["etf_broad"].notna() | ind["etf_sector_theme"].notna() | ind["etf_strategy"].notna())
 
     # ------------------------------------------------ stock-level: turnover, margin, northbound
-    from ._shared import pivot
     stock_turn = stock_nb = stock_margin = stock_fbuy = None
     close = None
     if market.has("stock_daily"):

@@ -225,15 +225,20 @@ def market_etf_flows(market: Market, etfs: list[str] | None = None, missing_nav:
     DataFrame
         Flow in yuan, index = date, columns = ETF.
     """
+    from ._shared import cached, pivot
     daily = market.table("etf_daily")
     for col in ("shares", "nav"):
         if col not in daily.columns:
             raise ValueError(f"column `{col}` missing in etf_daily ({market.source})")
-    shares = market.etf_panel("shares", etfs)
-    nav = market.etf_panel("nav", etfs)
-    ratio = market.etf_panel("split_ratio", etfs) if "split_ratio" in daily.columns else None
-    return etf_flows(shares, nav, ratio, missing_nav=missing_nav, split_day=split_day,
-                     nav_fill_limit=nav_fill_limit)
+
+    def run():
+        shares = pivot(market, "etf_daily", "shares", codes=etfs)
+        nav = pivot(market, "etf_daily", "nav", codes=etfs)
+        ratio = pivot(market, "etf_daily", "split_ratio", codes=etfs) if "split_ratio" in daily.columns else None
+        return etf_flows(shares, nav, ratio, missing_nav=missing_nav, split_day=split_day,
+                         nav_fill_limit=nav_fill_limit)
+    key = ("market_etf_flows", None if etfs is None else tuple(etfs), missing_nav, split_day, nav_fill_limit)
+    return cached(market, key, run, ("etf_daily",))
 
 
 def _flows_by(market: Market, column: str, require_all: bool, **kwargs) -> pd.DataFrame:

@@ -25,6 +25,7 @@ import pandas as pd
 from .calendar import month_ends, week_ends
 from .flows import aggregate_flows, etf_flows
 from .market import Market
+from ._shared import cached, pivot, scope
 
 __all__ = [
     "STOCK_ETF_CATEGORIES", "stock_etfs", "holding_dates", "etf_sizes", "index_amounts",
@@ -198,13 +199,27 @@ def _industry_map(market: Market) -> pd.Series:
     return si["industry"]
 
 
+def _industry_weights(market: Market) -> pd.DataFrame:
+    """:func:`industry_weights` of the market's index_weights (shared inside :func:`xladdin._shared.shared`)."""
+    return cached(market, ("industry_weights",),
+                  lambda: industry_weights(market.table("index_weights"), _industry_map(market))[0],
+                  ("index_weights", "stock_industry"))
+
+
 def _sizes_by_index(market: Market, freq: Freq, categories, start, end) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+    key = ("sizes_by_index", freq, tuple(categories), None if start is None else pd.Timestamp(start),
+           None if end is None else pd.Timestamp(end))
+    return cached(market, key, lambda: _sizes_by_index_run(market, freq, categories, start, end),
+                  ("etf_info", "etf_daily"))
+
+
+def _sizes_by_index_run(market: Market, freq: Freq, categories, start, end) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
     info = stock_etfs(market, categories)
     present = sorted(set(info.index) & set(market.table("etf_daily")["etf"].unique()))
     if not present:
         raise ValueError(f"no stock ETF of etf_info has rows in etf_daily ({market.source})")
-    shares = market.etf_panel("shares", present)
-    nav = market.etf_panel("nav", present)
+    shares = pivot(market, "etf_daily", "shares", codes=present)
+    nav = pivot(market, "etf_daily", "nav", codes=present)
     dates = holding_dates(shares.index, freq)
     dates = _cut(dates, start, end)
     sizes = etf_sizes(shares, nav, dates)
@@ -259,7 +274,7 @@ def industry_holdings(market: Market, freq: Freq = "W", categories: tuple[str, .
     not allocated (see :func:`penetration_coverage`).
     """
     _, amounts, _ = _sizes_by_index(market, freq, categories, start, end)
-    iw, _ = industry_weights(market.table("index_weights"), _industry_map(market))
+    iw = _industry_weights(market)
     return _all_industries(market, penetrate(amounts, iw, "industry", max_age_days))
 
 
@@ -306,12 +321,17 @@ def holding_change(level: pd.DataFrame, periods: int = 1) -> pd.DataFrame:
 
 
 def _daily_index_flows(market: Market, categories, missing_nav: str) -> pd.DataFrame:
+    return cached(market, ("daily_index_flows", tuple(categories), missing_nav),
+                  lambda: _daily_index_flows_run(market, categories, missing_nav), ("etf_info", "etf_daily"))
+
+
+def _daily_index_flows_run(market: Market, categories, missing_nav: str) -> pd.DataFrame:
     info = stock_etfs(market, categories)
     present = sorted(set(info.index) & set(market.table("etf_daily")["etf"].unique()))
-    shares = market.etf_panel("shares", present)
-    nav = market.etf_panel("nav", present)
+    shares = pivot(market, "etf_daily", "shares", codes=present)
+    nav = pivot(market, "etf_daily", "nav", codes=present)
     daily = market.table("etf_daily")
-    ratio = market.etf_panel("split_ratio", present) if "split_ratio" in daily.columns else None
+    ratio = pivot(market, "etf_daily", "split_ratio", codes=present) if "split_ratio" in daily.columns else None
     flows = etf_flows(shares, nav, ratio, missing_nav=missing_nav)
     return index_amounts(flows, info["tracked_index"])
 
@@ -342,7 +362,7 @@ def industry_flows(market: Market, freq: Freq = "W", categories: tuple[str, ...]
     """
     idx_flows = _daily_index_flows(market, categories, missing_nav)
     idx_flows = idx_flows.loc[_cut(idx_flows.index, start, end)]
-    iw, _ = industry_weights(market.table("index_weights"), _industry_map(market))
+    iw = _industry_weights(market)
     daily = _all_industries(market, penetrate(idx_flows, iw, "industry", max_age_days))
     if freq == "D":
         return daily

@@ -538,6 +538,13 @@ def flow_rotation(market, start=None, end=None, top: int = 6, every: int = 2, co
     ``monthly_level``, ``monthly_change``, ``short_term_flow``, ``regimes``, ``divergence`` (dict or
     None), ``notes`` (list of str: what was skipped and why).
     """
+    from ._shared import scope
+    with scope(market):
+        return _flow_rotation(market, start, end, top, every, cost, factor_weights, groups, lamb, window, m8_every)
+
+
+def _flow_rotation(market, start, end, top: int, every: int, cost: float, factor_weights, groups: int,
+                   lamb: float | None, window: int, m8_every: int) -> dict:
     from . import holdings as hd
     from .market import MissingTableError
 
