@@ -195,6 +195,24 @@ def test_split_loader_matches_load_market(small_dir):
         pd.testing.assert_frame_equal(got.tables[name], ref.tables[name])
 
 
+def test_split_loader_sorts_files_in_another_order(small_dir, tmp_path):
+    """Files ordered entity by entity (dates ascending within each) load as load_market loads them."""
+    from xladdin.data import load_market
+    from xladdin.schema import TABLES
+    d = tmp_path / "reordered"
+    d.mkdir()
+    for p in small_dir.glob("*.csv"):
+        spec = TABLES[p.stem]
+        df = pd.read_csv(p, dtype=str, keep_default_na=False)
+        ent = [c for c in spec.key if c != spec.sorted_by] + ([spec.sorted_by] if spec.sorted_by else [])
+        df.sort_values(ent, ascending=[False] * (len(ent) - 1) + [True], kind="stable").to_csv(d / p.name, index=False)
+    ref = load_market(d)
+    got = jobs._type_and_check(jobs._read_raw(d, lambda name: None), str(d), lambda name: None)
+    for name in ref.tables:
+        pd.testing.assert_frame_equal(got.tables[name], ref.tables[name])
+    assert not pd.read_csv(d / "etf_daily.csv")["date"].is_monotonic_increasing  # the files really were reordered
+
+
 # ---------------------------------------------------------------- failures leave --out unchanged
 def test_compute_failure_names_the_table_and_leaves_out_unchanged(small_dir, previous_out, monkeypatch, capsys):
     def boom(market, p, asof, ctx):

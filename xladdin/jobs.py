@@ -248,7 +248,10 @@ def _type_and_check(raws: dict[str, Any], source: str, progress: Callable[[str],
                 spec = TABLES[name]
                 order = ([spec.sorted_by] + [c for c in spec.key if c != spec.sorted_by]) if spec.sorted_by \
                     else list(spec.key)
-                out[name] = df.sort_values(order, kind="stable").reset_index(drop=True)[list(spec.columns)]
+                # files written by xladdin (and most exports) are in order already: skip the copy of a sort
+                if not pd.MultiIndex.from_arrays([df[c] for c in order]).is_monotonic_increasing:
+                    df = df.sort_values(order, kind="stable")
+                out[name] = df.reset_index(drop=True)[list(spec.columns)]
             del raw, df
         progress(name)
     if issues:
