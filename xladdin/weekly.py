@@ -494,9 +494,31 @@ def compute_weekly(market: Market, params: Params | None = None, asof=None,
         None with the reason in ``notes`` (shown on the cover and in the table). Any other error
         raises :class:`WeeklyError` naming the table.
     """
+    from ._shared import shared
     p = params or default_params()
     asof = resolve_asof(market, asof if asof is not None else p.asof)
-    m = market.subset(None, asof)
+    m = _cut(market, asof)
+    with shared(m):  # ETF flows, panels and penetration weights computed once for every table
+        return _compute(market, m, p, asof, progress)
+
+
+def _cut(market: Market, asof: pd.Timestamp) -> Market:
+    """``market.subset(None, asof)``; the market itself (no copy) when no table has a later date."""
+    from .schema import TABLES
+    for name, df in market.tables.items():
+        col = TABLES[name].sorted_by if name in TABLES else None
+        if df is None or col is None:
+            continue
+        if not isinstance(df.index, pd.RangeIndex) or df.index.start != 0 or df.index.step != 1:
+            return market.subset(None, asof)
+        last = market.last_date(name)
+        if last is not None and last > asof:
+            return market.subset(None, asof)
+    return market
+
+
+def _compute(market: Market, m: Market, p: Params, asof: pd.Timestamp,
+             progress: Callable[[str], None] | None) -> WeeklyResult:
     ctx: dict[str, Any] = {}
     tables: dict[str, pd.DataFrame | None] = {}
     notes: dict[str, str] = {}
