@@ -236,13 +236,14 @@ def main(argv: list[str] | None = None) -> int:
         total = sum(steps.values())
         print(f"\nPer step, full scale ({fmt}); seconds inside the job (the rest of the wall time is start-up "
               f"and interpreter exit):\n")
-        print("| step | seconds | share | slowest unit |\n|---|---:|---:|---|")
+        print("| step | seconds | share | peak memory after the step | slowest unit |\n|---|---:|---:|---:|---|")
         for step, secs in steps.items():
             units = info["units"].get(step) or {}
             top = max(units, key=units.get) if units else ""
             unit = f"{top} ({units[top]:.2f} s)" if top else ""
-            print(f"| {step} | {secs:,.2f} | {secs / total:.0%} | {unit} |")
-        print(f"| total | {total:,.2f} | 100% | |")
+            mem = info.get("memory", {}).get(step)
+            print(f"| {step} | {secs:,.2f} | {secs / total:.0%} | {mem:,.0f} MiB | {unit} |")
+        print(f"| total | {total:,.2f} | 100% | {info['peak_rss_mb']:,.0f} MiB | |")
         flat = sorted(((s, u, t) for s, d in info["units"].items() for u, t in d.items()), key=lambda x: -x[2])[:5]
         print(f"\nslowest step: **{info['slowest']['step']}** ({info['slowest']['seconds']:.2f} s); slowest units: "
               + ", ".join(f"{s}/{u} {t:.2f} s" for s, u, t in flat))

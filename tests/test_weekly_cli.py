@@ -183,6 +183,9 @@ def test_run_weekly_api_timings_and_units(fake_compute, small_dir, tmp_path):
     assert list(frame["step"]) == list(job.timings) and frame["share"].sum() == pytest.approx(1.0)
     assert job.slowest[0] == frame.loc[frame["seconds"].idxmax(), "step"]
     assert job.peak_rss_mb > 50
+    # peak memory after each step: one value per step, never decreasing, the last one the job's peak
+    mem = list(job.memory.values())
+    assert list(job.memory) == list(job.timings) and mem == sorted(mem) and mem[-1] <= job.peak_rss_mb
 
 
 def test_split_loader_matches_load_market(small_dir):

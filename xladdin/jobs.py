@@ -34,6 +34,7 @@ import os
 import re
 import resource
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -108,6 +109,8 @@ class WeeklyJobResult:
     mail : the :class:`~xladdin.mail.ReportMail` of the send step, else None.
     rows : rows per table loaded.
     peak_rss_mb : peak resident memory of this process so far (MiB, ``getrusage``).
+    memory : step -> peak resident memory (MiB) at the end of the step; the step where it first
+        jumps to ``peak_rss_mb`` is the one that sets the peak.
     """
 
     report: Path
@@ -119,6 +122,7 @@ class WeeklyJobResult:
     mail: Any = None
     rows: dict[str, int] = field(default_factory=dict)
     peak_rss_mb: float = float("nan")
+    memory: dict[str, float] = field(default_factory=dict)
 
     @property
     def total(self) -> float:
@@ -136,15 +140,15 @@ class WeeklyJobResult:
         return sorted(flat, key=lambda x: -x[2])[:n]
 
     def timing_frame(self) -> pd.DataFrame:
-        """Steps as rows: step, seconds, share of the total, slowest unit of the step and its seconds."""
+        """Steps as rows: step, seconds, share of the total, peak memory so far (MiB), slowest unit and its seconds."""
         rows = []
         total = self.total or float("nan")
         for step, secs in self.timings.items():
             u = self.units.get(step) or {}
             top = max(u, key=u.__getitem__) if u else ""
-            rows.append({"step": step, "seconds": secs, "share": secs / total, "slowest_unit": top,
-                         "unit_seconds": u.get(top, float("nan"))})
-        return pd.DataFrame(rows, columns=["step", "seconds", "share", "slowest_unit", "unit_seconds"])
+            rows.append({"step": step, "seconds": secs, "share": secs / total, "peak_mb": self.memory.get(step, float("nan")),
+                         "slowest_unit": top, "unit_seconds": u.get(top, float("nan"))})
+        return pd.DataFrame(rows, columns=["step", "seconds", "share", "peak_mb", "slowest_unit", "unit_seconds"])
 
 
 # ------------------------------------------------------------------------------------- parameters
@@ -384,6 +388,7 @@ def run_weekly(market_or_path: Market | str | Path | None, out_dir: str | Path, 
     notify = progress or (lambda step, unit: None)
     timings: dict[str, float] = {}
     units: dict[str, dict[str, float]] = {}
+    memory: dict[str, float] = {}
     state = {"step": "load", "unit": None}
 
     def begin(step: str, at: float | None = None) -> None:
@@ -407,6 +412,7 @@ def run_weekly(market_or_path: Market | str | Path | None, out_dir: str | Path, 
 
     def end(at: float | None = None) -> None:
         timings[state["step"]] = (at if at is not None else time.perf_counter()) - state["t0"]
+        memory[state["step"]] = _peak_rss_mb()
 
     # out_dir: remember what we create so that a failure can remove it again
     created: list[Path] = []
@@ -534,9 +540,15 @@ def run_weekly(market_or_path: Market | str | Path | None, out_dir: str | Path, 
         raise
     shutil.rmtree(staging, ignore_errors=True)
     rows = {k: len(v) for k, v in market.tables.items() if v is not None}
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
     return WeeklyJobResult(report=out_dir / name, asof=asof_ts, weekly=weekly, timings=timings, units=units,
-                           eml=(out_dir / eml_name) if eml_name else None, mail=mail, rows=rows, peak_rss_mb=peak)
+                           eml=(out_dir / eml_name) if eml_name else None, mail=mail, rows=rows,
+                           peak_rss_mb=_peak_rss_mb(), memory=memory)
+
+
+def _peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, MiB (``ru_maxrss`` is KiB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024.0
 
 
 def _all_tables() -> list[str]:

@@ -183,6 +183,7 @@ def write_timings_json(job, path: str | Path) -> Path:
     step, secs = job.slowest
     data = {"asof": f"{job.asof:%Y-%m-%d}", "report": str(job.report), "total": job.total,
             "steps": job.timings, "units": job.units, "rows": job.rows, "peak_rss_mb": job.peak_rss_mb,
+            "memory": job.memory,
             "slowest": {"step": step, "seconds": secs}}
     path = Path(path)
     path.write_text(json.dumps(data, indent=1), encoding="utf-8")
@@ -191,10 +192,10 @@ def write_timings_json(job, path: str | Path) -> Path:
 
 def print_timings(job) -> None:
     """Per-step wall time, share, the slowest unit of each step; then the slowest step."""
-    print("\nstep        seconds   share  slowest unit")
+    print("\nstep        seconds   share  peak MiB  slowest unit")
     for r in job.timing_frame().itertuples(index=False):
         unit = f"{r.slowest_unit} ({r.unit_seconds:.2f} s)" if r.slowest_unit else ""
-        print(f"{r.step:<10}{r.seconds:>9.2f}{r.share:>8.0%}  {unit}")
+        print(f"{r.step:<10}{r.seconds:>9.2f}{r.share:>8.0%}{r.peak_mb:>10,.0f}  {unit}")
     step, secs = job.slowest
     print(f"{'total':<10}{job.total:>9.2f}   peak memory {job.peak_rss_mb:,.0f} MiB")
     print(f"slowest step: {step} ({secs:.2f} s); slowest units: "
