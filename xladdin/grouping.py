@@ -54,6 +54,10 @@ def assign_groups(values: pd.Series | pd.DataFrame, groups: int = 5) -> pd.Serie
     if not isinstance(groups, (int, np.integer)) or groups < 1:
         raise ValueError(f"`groups` must be a positive integer, got {groups!r}")
     if isinstance(values, pd.Series):
+        if _is_numeric(values.dtype) and not values.index.has_duplicates:
+            # one cross-section: the DataFrame path below on a single row, without building it
+            g = _groups_numeric(values.to_numpy(dtype=float, na_value=np.nan)[None, :], values.index, groups)[0]
+            return pd.Series(pd.array(g, dtype="Int64"), index=values.index, name=values.name)
         frame = values.to_frame().T
         out = assign_groups(frame, groups)
         res = out.iloc[0]
@@ -63,16 +67,34 @@ def assign_groups(values: pd.Series | pd.DataFrame, groups: int = 5) -> pd.Serie
         raise ValueError(f"`values` must be a Series or DataFrame, got {type(values).__name__}")
     if values.columns.has_duplicates:
         raise ValueError("`values` has duplicated codes (columns); keep one column per code")
-    labels = [str(c) for c in values.columns]
+    out = pd.DataFrame(_groups_numeric(_numeric(values), values.columns, groups), index=values.index,
+                       columns=values.columns)
+    return out.astype("Int64")
+
+
+def _is_numeric(dtype) -> bool:
+    return pd.api.types.is_float_dtype(dtype) or (pd.api.types.is_integer_dtype(dtype)
+                                                  and not pd.api.types.is_bool_dtype(dtype))
+
+
+def _numeric(values: pd.DataFrame) -> np.ndarray:
+    """Float matrix of ``values`` (non-numbers become NaN, as ``pd.to_numeric(errors="coerce")``)."""
+    if all(_is_numeric(d) for d in values.dtypes):
+        return values.to_numpy(dtype=float, na_value=np.nan)
+    return values.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _groups_numeric(num: np.ndarray, codes: pd.Index, groups: int) -> np.ndarray:
+    """Float group numbers (NaN = none) of each row of ``num``; columns = ``codes``, ties by code text."""
+    if not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"`groups` must be a positive integer, got {groups!r}")
+    labels = [str(c) for c in codes]
     perm = np.argsort(np.array(labels, dtype=object), kind="stable")
-    num = values.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     num = num[:, perm]
     g = _group_matrix(num, int(groups))
     inv = np.empty_like(perm)
     inv[perm] = np.arange(len(perm))
-    g = g[:, inv]
-    out = pd.DataFrame(g, index=values.index, columns=values.columns)
-    return out.astype("Int64")
+    return g[:, inv]
 
 
 def group_table(values: pd.DataFrame, groups: int = 5, names: pd.Series | None = None,

@@ -468,12 +468,15 @@ def group_returns(scores: pd.DataFrame, returns: pd.DataFrame, groups: int = 5) 
         index = date, columns = ``1 … groups`` and ``long_short`` (group ``groups`` − group 1);
         an ETF counts only where both score and return exist.
     """
+    from .grouping import _groups_numeric, _numeric
     s, r = scores.align(returns, join="inner")
     s = s.where(r.notna())
-    g = assign_groups(s, groups)
+    if s.columns.has_duplicates:
+        raise ValueError("`values` has duplicated codes (columns); keep one column per code")
+    g = _groups_numeric(_numeric(s), s.columns, groups)  # assign_groups as floats (NaN = no group)
     out = {}
     for k in range(1, groups + 1):
-        out[k] = r.where(g.eq(k).fillna(False).to_numpy()).mean(axis=1)
+        out[k] = r.where(g == k).mean(axis=1)
     frame = pd.DataFrame(out, index=s.index)
     frame["long_short"] = frame[groups] - frame[1]
     frame.index.name = "date"
