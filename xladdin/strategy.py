@@ -112,24 +112,25 @@ def backtest_weights(weights: pd.DataFrame, close: pd.DataFrame, cost: float = 0
     level = 1.0
     prev_w = np.zeros(w.shape[1])
     bounds = list(pos) + [len(px) - 1]
+    px_v = px.to_numpy()
+    w_v = w.to_numpy()
     for k in range(len(pos)):  # loop over rebalance periods only (vectorised within)
         a, b = bounds[k], bounds[k + 1]
-        wk = w.iloc[k].to_numpy()
+        wk = w_v[k]
         to = float(np.abs(wk - prev_w).sum())
         turnover.append(to)
-        seg = px.iloc[a:b + 1].to_numpy()
+        seg = px_v[a:b + 1]
         rel = seg / seg[0]
         rel = np.where(np.isnan(rel), 1.0, rel)  # unheld industries without prices contribute nothing
         value = rel @ wk if wk.sum() > 0 else np.ones(len(seg))
         path = level * (1.0 - cost * to) * value
         path[0] = level  # the rebalance date shows the value before trading; the cost hits the next return
-        nav_parts.append(pd.Series(path[1:] if k else path, index=px.index[a + (1 if k else 0):b + 1]))
+        nav_parts.append(path[1:] if k else path)
         per_ret.append(np.where(wk > 0, rel[-1] - 1.0, np.nan))
         end_val = rel[-1] * wk
         prev_w = end_val / end_val.sum() if end_val.sum() > 0 else np.zeros_like(wk)
         level = path[-1]
-    nav = pd.concat(nav_parts)
-    nav.name = "nav"
+    nav = pd.Series(np.concatenate(nav_parts), index=px.index[bounds[0]:bounds[-1] + 1], name="nav")
     ret = nav.pct_change().iloc[1:]
     return BacktestResult(nav=nav, returns=ret, weights=w,
                           turnover=pd.Series(turnover, index=w.index, name="turnover"),
