@@ -10,9 +10,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from scipy.signal import lfilter
 
 from . import _sample_universe as U
+
+
+def lfilter(b, a, x, axis=-1, zi=None):
+    """scipy.signal.lfilter, imported on first use (scipy.signal costs ~2 s to import; keeps CLI start-up fast)."""
+    from scipy.signal import lfilter as _lfilter
+    return _lfilter(b, a, x, axis=axis) if zi is None else _lfilter(b, a, x, axis=axis, zi=zi)
 
 SQ = np.sqrt(252.0)
 

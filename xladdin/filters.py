@@ -24,7 +24,6 @@ from typing import Sequence, Union
 import numpy as np
 import pandas as pd
 from scipy.linalg import solveh_banded
-from scipy.signal import lfilter, lfiltic
 
 #: accepted inputs: a 1-D array-like, a Series (index/name kept) or a DataFrame (per column)
 SeriesLike = Union[np.ndarray, Sequence[float], pd.Series, pd.DataFrame]
@@ -174,6 +173,7 @@ def _constant_gain_filter(k1: float, k2: float, pred0: tuple[float, float], u: n
     if n > 2:
         b = np.array([k1, -k2])
         a = np.array([1.0, -(2.0 - 2.0 * k1 + k2), 1.0 - k1])
+        from scipy.signal import lfilter, lfiltic  # imported here: scipy.signal takes ~2 s to import
         zi = lfiltic(b, a, y=[out[1], out[0]], x=[u[1]])
         out[2:] = lfilter(b, a, u[2:], zi=zi)[0]
     return out
