@@ -27,7 +27,7 @@ import pandas as pd
 
 from .market import Market
 
-__all__ = ["shared", "scope", "cached", "pivot", "active"]
+__all__ = ["shared", "scope", "cached", "pivot", "active", "release"]
 
 #: (market, cache dict, objects kept alive so that the ids in the keys stay unique)
 _ACTIVE: ContextVar[tuple[Market, dict, list] | None] = ContextVar("xladdin_shared", default=None)
@@ -109,16 +109,62 @@ def cached(market: Market, key: tuple, fn: Callable[[], Any], tables: tuple[str,
     return _fresh(cache[full_key])
 
 
+def release(market: Market, table: str) -> None:
+    """Drop the shared entries built from ``table`` (e.g. a 10-million-row table no later step reads)."""
+    act = _ACTIVE.get()
+    if act is None or act[0] is not market:
+        return
+    cache = act[1]
+    for key in [k for k in cache if len(k) > 1 and k[0] in ("factorize", "groups", "layout", "pivot") and k[1] == table]:
+        del cache[key]
+
+
 # ----------------------------------------------------------------------------------------- pivots
+def _arrow_factorize(values: pd.Series) -> tuple[np.ndarray | None, pd.Index | None]:
+    """``pd.factorize(values, sort=True)`` of a pyarrow-backed string column via dictionary encoding.
+
+    (None, None) when the column is not a pyarrow string array or has missing values.
+    """
+    arr = getattr(values.array, "_pa_array", None)
+    if arr is None or arr.null_count:
+        return None, None
+    try:
+        import pyarrow as pa
+        if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+            return None, None
+        enc = arr.combine_chunks().dictionary_encode() if isinstance(arr, pa.ChunkedArray) else arr.dictionary_encode()
+    except Exception:  # pragma: no cover - unusual arrow layouts: the pandas path
+        return None, None
+    words = np.asarray(enc.dictionary.to_pylist(), dtype=object)
+    order = np.argsort(words, kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    codes = rank[enc.indices.to_numpy(zero_copy_only=False)]
+    return codes, pd.Index(words[order], dtype=values.dtype)
+
+
 def _factorize(market: Market, table: str, col: str) -> tuple[np.ndarray, pd.Index]:
     df = market.table(table)
 
     def run():
-        codes, uniques = pd.factorize(df[col], sort=True)
+        codes, uniques = _arrow_factorize(df[col])
+        if codes is None:
+            codes, uniques = pd.factorize(df[col], sort=True)
         if len(uniques) < 2 ** 31 - 1:
             codes = codes.astype(np.int32)
         return codes, pd.Index(uniques)
     return cached(market, ("factorize", table, col), run, (table,))
+
+
+def _groups(market: Market, table: str, col: str) -> tuple[np.ndarray, np.ndarray, pd.Index]:
+    """Rows of ``table`` grouped by the value of ``col``: (row order, group bounds, values)."""
+    codes, uniques = _factorize(market, table, col)
+
+    def run():
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1), side="left")
+        return order, bounds, uniques
+    return cached(market, ("groups", table, col), run, (table,))
 
 
 def _layout(market: Market, table: str, index: str, columns: str, codes, end, where) -> tuple | None:
@@ -130,22 +176,21 @@ def _layout(market: Market, table: str, index: str, columns: str, codes, end, wh
     ccodes, labels = _factorize(market, table, columns)
     if (dcodes < 0).any() or (ccodes < 0).any():
         return None
-    mask = None
-    if codes is not None:
-        keep = np.asarray(labels.isin(list(codes)), dtype=bool)
-        mask = keep[ccodes]
+    rows = None  # selected row positions, ascending; None = every row
     if where is not None:
         wcol, wval = where
-        wcodes, wuniq = _factorize(market, table, wcol)
-        hit = np.asarray(wuniq == wval, dtype=bool) if len(wuniq) else np.zeros(0, bool)
-        m = hit[wcodes] if hit.any() else np.zeros(len(df), dtype=bool)
-        mask = m if mask is None else mask & m
+        order, bounds, wuniq = _groups(market, table, wcol)
+        at = wuniq.get_indexer([wval])[0] if len(wuniq) else -1
+        rows = order[bounds[at]:bounds[at + 1]] if at >= 0 else np.zeros(0, dtype=np.int64)
+    if codes is not None:
+        keep = np.asarray(labels.isin(list(codes)), dtype=bool)
+        sel = keep[ccodes if rows is None else ccodes[rows]]
+        rows = np.flatnonzero(sel) if rows is None else rows[sel]
     if end is not None:
         dkeep = np.asarray(dates <= pd.Timestamp(end), dtype=bool)
         if not dkeep.all():
-            m = dkeep[dcodes]
-            mask = m if mask is None else mask & m
-    rows = None if mask is None else np.flatnonzero(mask)
+            sel = dkeep[dcodes if rows is None else dcodes[rows]]
+            rows = np.flatnonzero(sel) if rows is None else rows[sel]
     dc = dcodes if rows is None else dcodes[rows]
     cc = ccodes if rows is None else ccodes[rows]
     # keep only the dates / codes present among the selected rows (as pivot does)
@@ -193,7 +238,7 @@ def pivot(market: Market, table: str, field: str, index: str = "date", columns: 
         Keep rows with ``column == value`` (e.g. ``("index", "000300.SH")`` in index_weights).
     share : bool
         Inside :func:`shared`, keep the result for later calls (default). False for a large panel
-        used once: it is built and released by the caller.
+        used once: it is built and released by the caller (its row layout is still shared).
 
     Returns
     -------
@@ -208,9 +253,12 @@ def pivot(market: Market, table: str, field: str, index: str = "date", columns: 
     end_key = None if end is None else pd.Timestamp(end)
     lay = None
     if df[field].dtype == np.float64:
+        if end_key is not None and active(market) and pd.api.types.is_datetime64_dtype(df[index].dtype):
+            dates = _factorize(market, table, index)[1]
+            if len(dates) and end_key >= dates[-1]:
+                end_key = None  # keeps every row: same layout as without `end`
         make = lambda: _layout(market, table, index, columns, codes_key, end_key, where)  # noqa: E731
-        lay = cached(market, ("layout", table, index, columns, codes_key, end_key, where), make, (table,)) \
-            if share else make()
+        lay = cached(market, ("layout", table, index, columns, codes_key, end_key, where), make, (table,))
     if lay is None:  # the pandas pivot (also raises on duplicated keys)
         sel = df
         if codes is not None:

@@ -125,16 +125,20 @@ def northbound_daily_net_buying(shares_held: pd.DataFrame, close: pd.DataFrame) 
     """
     days = close.index
     held_days = shares_held.index
-    h = shares_held.fillna(0.0).reindex(index=days)
-    cols = h.columns.union(close.columns)
-    hv = h.reindex(columns=cols).to_numpy(dtype=float, copy=True)
+    cols = shares_held.columns.union(close.columns)
+    # h_t: NaN on non-holdings days; 0 for a stock absent on a holdings day
+    hv = np.array(shares_held.reindex(index=days, columns=cols).to_numpy(dtype=float), dtype=float, copy=True)
     is_held = np.asarray(days.isin(held_days), dtype=bool)
-    sub = hv[is_held]
-    hv[is_held] = np.where(np.isnan(sub), 0.0, sub)
-    dh = np.full_like(hv, np.nan)
-    if len(hv) > 1:
-        dh[1:] = hv[1:] - hv[:-1]
-    out = dh * close.reindex(columns=cols).to_numpy(dtype=float)
+    gap = np.isnan(hv)
+    gap[~is_held] = False
+    hv[gap] = 0.0
+    del gap
+    out = np.empty_like(hv)
+    if len(hv):
+        out[0] = np.nan
+        np.subtract(hv[1:], hv[:-1], out=out[1:])
+    del hv
+    np.multiply(out, close.reindex(columns=cols).to_numpy(dtype=float), out=out)
     valid = is_held.copy()
     valid[1:] &= is_held[:-1]
     if len(valid):
@@ -339,7 +343,7 @@ def _weekly_metrics(market: Market, asof, window_years: float, min_years: float,
             indices = sorted(market.table("index_daily")["index"].unique())
         else:
             indices = []
-    from ._shared import pivot
+    from ._shared import pivot, release
     empty_i = pd.DataFrame(np.nan, index=ends, columns=industries)
     empty_x = pd.DataFrame(np.nan, index=ends, columns=list(indices))
     members = _index_members(market, list(indices), ends)
@@ -434,6 +438,7 @@ def _weekly_metrics(market: Market, asof, window_years: float, min_years: float,
         stock_turn = weekly_sum(amount, ends)
         del amount
         close = pivot(market, "stock_daily", "close", end=asof, share=False)
+        release(market, "stock_daily")  # no other table of the workbook reads stock_daily
     else:
         notes.append("stock_daily missing: turnover, trading heat, margin shares of turnover and northbound "
                      "net buying are NaN")
@@ -443,6 +448,7 @@ def _weekly_metrics(market: Market, asof, window_years: float, min_years: float,
         del bal
         stock_margin = wb - wb.shift(1)
         stock_fbuy = weekly_sum(pivot(market, "margin_daily", "financing_buy", end=asof, share=False), ends)
+        release(market, "margin_daily")
     else:
         notes.append("margin_daily missing: margin financing columns are NaN")
     if market.has("northbound_holdings") and close is not None:
@@ -457,6 +463,7 @@ def _weekly_metrics(market: Market, asof, window_years: float, min_years: float,
         else:
             held = None
             notes.append("northbound_holdings has neither shares_held nor held_value: northbound net buying is NaN")
+        release(market, "northbound_holdings")
         if held is not None:
             daily_nb = northbound_daily_net_buying(held, close)
             valid_day = daily_nb.notna().any(axis=1).astype(float).to_frame("v")
