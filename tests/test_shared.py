@@ -1,0 +1,82 @@
+"""xladdin._shared: code-based pivots equal pandas' pivot; sharing scope never leaks edits or stale data."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from xladdin import _shared as sh
+from xladdin.market import Market
+
+
+def _market() -> Market:
+    rng = np.random.default_rng(3)
+    days = pd.bdate_range("2024-01-01", periods=30)
+    rows = [(d, s, float(rng.normal())) for d in days for s in ("600001.SH", "000002.SZ", "300003.SZ")
+            if rng.random() > 0.2]
+    sd = pd.DataFrame(rows, columns=["date", "stock", "close"])
+    sd["amount"] = np.where(rng.random(len(sd)) > 0.1, rng.uniform(1, 2, len(sd)), np.nan)
+    sd["float_mcap"] = 1.0
+    w = pd.DataFrame([(d, ix, s, 0.5) for d in days[::10] for ix in ("000300.SH", "000905.SH")
+                      for s in (("600001.SH", "000002.SZ") if ix == "000300.SH" else ("300003.SZ",))],
+                     columns=["date", "index", "stock", "weight"])
+    return Market({"stock_daily": sd, "index_weights": w}, source="test")
+
+
+def _pandas(df, field, codes=None, end=None, where=None, columns="stock"):
+    if codes is not None:
+        df = df[df[columns].isin(codes)]
+    if where is not None:
+        df = df.loc[df[where[0]] == where[1]]
+    if end is not None:
+        df = df.loc[df["date"] <= pd.Timestamp(end)]
+    return df.pivot(index="date", columns=columns, values=field).sort_index()
+
+
+@pytest.mark.parametrize("inside", [False, True])
+def test_pivot_equals_pandas(inside):
+    m = _market()
+    sd, w = m.table("stock_daily"), m.table("index_weights")
+    cases = [("close", {}), ("amount", {}), ("close", {"codes": ["300003.SH", "000002.SZ", "X"]}),
+             ("amount", {"end": "2024-01-20"})]
+    ctx = sh.shared(m) if inside else sh.scope(Market({}))
+    with ctx:
+        for field, kw in cases:
+            for _ in range(2):  # the second call is served from the cache inside the scope
+                got = sh.pivot(m, "stock_daily", field, **kw)
+                pd.testing.assert_frame_equal(got, _pandas(sd, field, **kw), check_exact=True)
+        for ix in ("000300.SH", "000905.SH"):
+            got = sh.pivot(m, "index_weights", "weight", columns="stock", where=("index", ix))
+            pd.testing.assert_frame_equal(got, _pandas(w, "weight", where=("index", ix)), check_exact=True)
+
+
+def test_pivot_duplicate_keys_raise_like_pandas():
+    m = _market()
+    sd = m.table("stock_daily")
+    m.tables["stock_daily"] = pd.concat([sd, sd.iloc[:1]], ignore_index=True)
+    with pytest.raises(ValueError, match="duplicate"):
+        sh.pivot(m, "stock_daily", "close")
+
+
+def test_shared_values_are_copies_and_scoped():
+    m = _market()
+    calls = []
+
+    def make():
+        calls.append(1)
+        return pd.DataFrame({"a": [1.0, 2.0]})
+
+    assert sh.cached(m, ("k",), make).equals(sh.cached(m, ("k",), make))
+    assert len(calls) == 2  # outside a scope nothing is kept
+    with sh.shared(m):
+        first = sh.cached(m, ("k",), make, ("stock_daily",))
+        first.loc[0, "a"] = 99.0  # editing a handed-out frame leaves the shared value alone
+        again = sh.cached(m, ("k",), make, ("stock_daily",))
+        assert again.loc[0, "a"] == 1.0 and len(calls) == 3
+        m.tables["stock_daily"] = m.tables["stock_daily"].copy()  # a replaced table is recomputed
+        sh.cached(m, ("k",), make, ("stock_daily",))
+        assert len(calls) == 4
+        sh.pivot(m, "stock_daily", "close")
+        sh.release(m, "stock_daily")
+        assert not any(k[1] == "stock_daily" for k in sh._ACTIVE.get()[1] if k[0] == "pivot")
+    assert not sh.active(m)
