@@ -316,3 +316,16 @@ def test_universe_selection():
         select_universe(m2, ["510001.SH"])
     codes, notes = select_universe(m2)
     assert "510001.SH" not in codes and "NOPE.SH" in notes[0]
+
+
+def test_etf_not_ranked_or_bought_before_it_lists(sample_market):
+    """The tracked index has weights and northbound data before the ETF exists: no pick before listing."""
+    from xladdin.northbound import adjusted_nav, northbound_rotation
+    res = northbound_rotation(sample_market)
+    prices = adjusted_nav(sample_market, list(res.universe))
+    held = res.weights.fillna(0.0) > 0
+    no_price = prices.reindex(index=held.index, columns=held.columns).isna()
+    assert not (held & no_price).any(axis=None)
+    assert res.composite.where(prices.reindex(index=res.composite.index, columns=res.composite.columns).isna()).isna().all(axis=None)
+    daily = res.nav.pct_change().dropna()
+    assert daily.abs().max() < 0.2  # no jumps from unpriced holdings

@@ -582,6 +582,11 @@ def rebalance_backtest(weights: pd.DataFrame, prices: pd.DataFrame, cost: float 
             growth[k] = val.sum()
             drifted = val / growth[k] if growth[k] > 0 else val
         tgt = drifted if keep[k] else np.nan_to_num(w_arr[k])
+        unpriced = (tgt > 0) & np.isnan(base[k])
+        if unpriced.any():
+            names = ", ".join(map(str, px.columns[unpriced][:5]))
+            raise ValueError(f"target weight on {names} at {reb[k].date()}, which has no price that day; "
+                             "give weights only to ETFs with a price at the rebalance close")
         turnover[k] = np.abs(tgt - drifted).sum()
         targets[k] = tgt
         prev, prev_base = tgt, base[k]
@@ -756,8 +761,14 @@ def _northbound_rotation(market: Market, universe, top, cost, groups, price, sta
     codes, notes = select_universe(market, universe)
     fac = northbound_etf_factors(market, codes, price=price, stale_change=stale_change, max_age_days=max_age_days)
     staleness = fac["staleness"]
-    composite = composite_score(fac)
     prices = adjusted_nav(market, codes, price)
+    # only ETFs with a price at the signal date can be ranked and bought (an ETF's index has weights
+    # and northbound data before the ETF lists; without this it could be "picked" before it exists)
+    fac = dict(fac)
+    for k in FACTORS:
+        tradable = prices.reindex(index=fac[k].index, columns=fac[k].columns).notna()
+        fac[k] = fac[k].where(tradable)
+    composite = composite_score(fac)
     dates = composite.index
     fwd = forward_returns(prices, dates)
     sel = pd.Series(True, index=dates)
