@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from openpyxl.utils import get_column_letter
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -47,12 +48,8 @@ START = "2016-01-01"
 
 
 def col_letter(c: int) -> str:
-    s = ""
-    c += 1
-    while c:
-        c, r = divmod(c - 1, 26)
-        s = chr(65 + r) + s
-    return s
+    """Excel column letters of zero-based column ``c``."""
+    return get_column_letter(c + 1)
 
 
 def ref(r0: int, c0: int, r1: int, c1: int, sheet: str | None = None) -> str:

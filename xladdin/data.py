@@ -47,12 +47,9 @@ def _long_locator(file: str) -> Callable[..., str]:
 
 
 def _excel_col(n: int) -> str:
-    s = ""
-    n += 1
-    while n:
-        n, r = divmod(n - 1, 26)
-        s = chr(65 + r) + s
-    return s
+    """Excel column letters of zero-based column ``n``."""
+    from openpyxl.utils import get_column_letter
+    return get_column_letter(n + 1)
 
 
 def _read_long(path: Path, spec: TableSpec | None = None, sheet: str | int = 0) -> pd.DataFrame:

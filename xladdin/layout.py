@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Mapping, Protocol, Sequence
 
 import numpy as np
+from openpyxl.utils import column_index_from_string, get_column_letter
 import pandas as pd
 
 if sys.version_info >= (3, 11):
@@ -54,18 +55,12 @@ def col_letter(col: int) -> str:
     """1 -> A, 27 -> AA."""
     if col < 1:
         raise ValueError(f"column index must be >= 1, got {col}")
-    out = ""
-    while col:
-        col, rem = divmod(col - 1, 26)
-        out = chr(65 + rem) + out
-    return out
+    return get_column_letter(col)
 
 
 def col_index(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
+    """A -> 1, AA -> 27."""
+    return column_index_from_string(letters)
 
 
 def parse_cell(ref: str) -> tuple[int, int]:

@@ -20,32 +20,40 @@ flags override it. The password comes from $XLADDIN_SMTP_PASSWORD (or the variab
 exit status: 0 sent (or written with --dry-run), 1 failed (message on stderr), 2 usage error"""
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("send", help="mail the weekly report workbook (SMTP, retries, --dry-run)",
-                              description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("report", metavar="REPORT", help="report workbook (.xlsx) to attach")
-    p.add_argument("--to", nargs="+", action="extend", metavar="ADDR",
-                   help="recipients: addresses, 'Name <addr>', comma lists or @list from [recipients]; "
-                        "default [send] to")
-    p.add_argument("--cc", nargs="+", action="extend", metavar="ADDR", help="copy recipients (same forms); default [send] cc")
-    p.add_argument("--from", dest="sender", metavar="ADDR", help="sender; default [smtp] sender, else [smtp] user")
-    p.add_argument("--subject", help=f"subject; default [send] subject or '{DEFAULT_SUBJECT}' ({{asof}} = summary date)")
-    p.add_argument("--config", metavar="FILE", help="TOML config file (default $XLADDIN_CONFIG or ~/.config/xladdin/config.toml)")
-    g = p.add_argument_group("SMTP server (override [smtp])")
-    g.add_argument("--smtp-host", metavar="HOST")
-    g.add_argument("--smtp-port", type=int, metavar="N", help="default 465 (--ssl), 587 (--starttls), 25 (--no-tls)")
-    sec = g.add_mutually_exclusive_group()
+def add_mail_options(parser: argparse.ArgumentParser, smtp: argparse._ArgumentGroup | argparse.ArgumentParser) -> None:
+    """Recipients, subject, config and SMTP server options shared by ``send`` and ``weekly``."""
+    parser.add_argument("--to", nargs="+", action="extend", metavar="ADDR",
+                        help="recipients: addresses, 'Name <addr>', comma lists or @list from [recipients]; "
+                             "default [send] to")
+    parser.add_argument("--cc", nargs="+", action="extend", metavar="ADDR",
+                        help="copy recipients (same forms); default [send] cc")
+    parser.add_argument("--from", dest="sender", metavar="ADDR", help="sender; default [smtp] sender, else [smtp] user")
+    parser.add_argument("--subject",
+                        help=f"subject; default [send] subject or '{DEFAULT_SUBJECT}' ({{asof}} = report date)")
+    parser.add_argument("--config", metavar="FILE",
+                        help="TOML config file (default $XLADDIN_CONFIG or ~/.config/xladdin/config.toml)")
+    smtp.add_argument("--smtp-host", metavar="HOST")
+    smtp.add_argument("--smtp-port", type=int, metavar="N", help="default 465 (--ssl), 587 (--starttls), 25 (--no-tls)")
+    sec = smtp.add_mutually_exclusive_group()
     sec.add_argument("--ssl", dest="security", action="store_const", const="ssl", help="implicit TLS (SMTPS)")
     sec.add_argument("--starttls", dest="security", action="store_const", const="starttls",
                      help="plain connect then STARTTLS (the default)")
     sec.add_argument("--no-tls", dest="security", action="store_const", const="none",
                      help="no encryption (internal relays only; AUTH refused except on localhost)")
-    g.add_argument("--user", metavar="NAME", help="SMTP AUTH user (password from the environment or keyring)")
-    g.add_argument("--cafile", metavar="PEM", help="CA certificate(s) to trust instead of the system store (self-signed server)")
-    g.add_argument("--timeout", type=float, metavar="S", help="socket timeout in seconds (default 30)")
-    g.add_argument("--retries", type=int, metavar="N", help="retries after a transient failure (default 3)")
-    g.add_argument("--backoff", type=float, metavar="S",
-                   help="first wait before a retry, doubled each time (default 2 s)")
+    smtp.add_argument("--user", metavar="NAME", help="SMTP AUTH user (password from the environment or keyring)")
+    smtp.add_argument("--cafile", metavar="PEM",
+                      help="CA certificate(s) to trust instead of the system store (self-signed server)")
+    smtp.add_argument("--timeout", type=float, metavar="S", help="socket timeout in seconds (default 30)")
+    smtp.add_argument("--retries", type=int, metavar="N", help="retries after a transient failure (default 3)")
+    smtp.add_argument("--backoff", type=float, metavar="S",
+                      help="first wait before a retry, doubled each time (default 2 s)")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("send", help="mail the weekly report workbook (SMTP, retries, --dry-run)",
+                              description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("report", metavar="REPORT", help="report workbook (.xlsx) to attach")
+    add_mail_options(p, p.add_argument_group("SMTP server (override [smtp])"))
     p.add_argument("--dry-run", action="store_true", help="do not connect; write the message as .eml instead")
     p.add_argument("--eml", metavar="FILE",
                    help="where the .eml goes (default: REPORT with suffix .eml); without --dry-run, also keep a copy")

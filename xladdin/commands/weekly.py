@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..params import LANGUAGES, Params, default_params
+from .send import add_mail_options
 
 DESCRIPTION = """\
 Run the whole week in one go: load the canonical tables (--data; default: the embedded sample),
@@ -54,26 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     m.add_argument("--send", action="store_true", help="mail the report once it is written")
     m.add_argument("--dry-run", action="store_true",
                    help="build the mail and write DIR/xladdin_weekly_<asof>.eml; connect to nothing")
-    m.add_argument("--to", nargs="+", action="extend", metavar="ADDR",
-                   help="recipients: addresses, 'Name <addr>', comma lists or @list; default [send] to")
-    m.add_argument("--cc", nargs="+", action="extend", metavar="ADDR", help="copy recipients; default [send] cc")
-    m.add_argument("--from", dest="sender", metavar="ADDR", help="sender; default [smtp] sender, else [smtp] user")
-    m.add_argument("--subject", help="subject template ({asof} = report date); default [send] subject")
-    m.add_argument("--config", metavar="FILE",
-                   help="TOML config file (default $XLADDIN_CONFIG or ~/.config/xladdin/config.toml)")
-    m.add_argument("--smtp-host", metavar="HOST")
-    m.add_argument("--smtp-port", type=int, metavar="N", help="default 465 (--ssl), 587 (--starttls), 25 (--no-tls)")
-    sec = m.add_mutually_exclusive_group()
-    sec.add_argument("--ssl", dest="security", action="store_const", const="ssl", help="implicit TLS (SMTPS)")
-    sec.add_argument("--starttls", dest="security", action="store_const", const="starttls",
-                     help="plain connect then STARTTLS (the default)")
-    sec.add_argument("--no-tls", dest="security", action="store_const", const="none",
-                     help="no encryption (internal relays only)")
-    m.add_argument("--user", metavar="NAME", help="SMTP AUTH user (password from the environment or keyring)")
-    m.add_argument("--cafile", metavar="PEM", help="CA certificate(s) to trust (self-signed server)")
-    m.add_argument("--timeout", type=float, metavar="S", help="socket timeout in seconds (default 30)")
-    m.add_argument("--retries", type=int, metavar="N", help="retries after a transient failure (default 3)")
-    m.add_argument("--backoff", type=float, metavar="S", help="first wait before a retry, doubled each time (default 2 s)")
+    add_mail_options(m, m)
     m.add_argument("--no-eml", action="store_true", help="with --send: do not keep a copy of the message as .eml")
     m.add_argument("-v", "--verbose", action="store_true", help="log each SMTP attempt on stderr (never the password)")
     p.set_defaults(func=run, _parser=p)
