@@ -46,11 +46,10 @@ class Market:
         return self.tables[name]
 
     def last_date(self, name: str) -> pd.Timestamp | None:
-        """Latest date in table ``name`` (its first date column), or None."""
+        """Latest date of time-series table ``name`` (its date column), or None (absent, or not a series)."""
         if not self.has(name):
             return None
-        spec = TABLES[name]
-        col = spec.sorted_by or (spec.date_cols[0] if spec.date_cols else None)
+        col = TABLES[name].sorted_by  # only time series have a freshness (etf_info.list_date is not one)
         if col is None:
             return None
         values = self.tables[name][col]
@@ -59,9 +58,10 @@ class Market:
     def first_date(self, name: str) -> pd.Timestamp | None:
         if not self.has(name):
             return None
-        spec = TABLES[name]
-        col = spec.sorted_by or (spec.date_cols[0] if spec.date_cols else None)
-        values = self.tables[name][col] if col else pd.Series(dtype="datetime64[ns]")
+        col = TABLES[name].sorted_by
+        if col is None:
+            return None
+        values = self.tables[name][col]
         return None if values.empty else pd.Timestamp(values.min())
 
     def panel(self, name: str, field_: str, codes: list[str] | None = None) -> pd.DataFrame:
