@@ -244,3 +244,20 @@ def test_cli_help_on_every_command(capsys):
     for name, p in sub.choices.items():
         text = p.format_help()
         assert name in text and len(text) > 80
+
+
+def test_duplicate_keys_found_in_date_sorted_and_unsorted_tables():
+    """Both key-check paths (file in date order: counting; otherwise: sort) find the same duplicates."""
+    from xladdin.data import check_table
+    rng = np.random.default_rng(3)
+    dates = pd.to_datetime(np.repeat(pd.bdate_range("2024-01-01", periods=40), 25))
+    stocks = np.tile([f"{i:06d}.SZ" for i in range(25)], 40)
+    df = pd.DataFrame({"date": dates, "stock": stocks, "close": 1.0 + rng.random(1000),
+                       "amount": 1e6, "float_mcap": 1e9})
+    df.loc[517, "stock"] = df.loc[516, "stock"]          # a duplicate inside one date
+    sorted_msgs = check_table("stock_daily", df, lambda i, c=None: f"row {i}", "t.csv")
+    shuffled = df.sort_values("stock", kind="stable").reset_index(drop=True)
+    unsorted_msgs = check_table("stock_daily", shuffled, lambda i, c=None: f"row {i}", "t.csv")
+    dup = [m for m in sorted_msgs if "duplicate key" in m]
+    assert dup == [f"t.csv: duplicate key ({df.loc[516, 'date'].date()}, {df.loc[516, 'stock']}) in row 516, row 517"]
+    assert any("duplicate key" in m for m in unsorted_msgs)

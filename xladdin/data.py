@@ -220,6 +220,65 @@ def _parse_dates(s: pd.Series) -> pd.Series:
     return parsed
 
 
+def _duplicated_date_sorted(df: pd.DataFrame, date_col: str, dates: np.ndarray, entity: list[str]) -> np.ndarray:
+    """Rows whose (date, entity) key repeats, for a table sorted by date.
+
+    One integer per row (date rank, then each entity's code) counted with bincount: O(n), no sort and
+    no hashing of strings. Falls back to pandas' hashing when the key space is sparse or too large.
+    """
+    n = len(df)
+    key = np.r_[0, np.cumsum(dates[1:] != dates[:-1])].astype(np.int64)
+    for c in entity:
+        codes = pd.factorize(df[c], use_na_sentinel=False)[0].astype(np.int64)
+        size = int(codes.max(initial=0)) + 1
+        if int(key.max(initial=0)) + 1 > np.iinfo(np.int64).max // size:
+            return df.duplicated([date_col, *entity], keep=False).to_numpy()
+        key = key * size + codes
+    if int(key.max(initial=0)) > 8 * n + 1024:  # sparse: a count array would be larger than the table
+        return pd.Series(key).duplicated(keep=False).to_numpy()
+    counts = np.bincount(key)
+    return counts[key] > 1
+
+
+def _key_checks(df: pd.DataFrame, spec: TableSpec, key: list[str]):
+    """Duplicate keys and dates going back within a series.
+
+    Returns ``(dup, back, order, entity)``: ``dup`` marks every row whose key repeats; ``back`` holds
+    positions (in ``order``, the rows sorted by entity then file position) whose date is earlier than
+    the previous row of the same series; ``entity`` = the key columns other than the date.
+    """
+    n = len(df)
+    entity = [c for c in key if c != spec.sorted_by]
+    empty = np.array([], dtype=np.int64)
+    if not spec.sorted_by:
+        return df.duplicated(key, keep=False).to_numpy(), empty, np.arange(n), entity
+    dates = df[spec.sorted_by].to_numpy().astype("datetime64[ns]").view("i8")
+    if n < 2 or bool(np.all(dates[1:] >= dates[:-1])):
+        # the file is in date order (as xladdin writes it): no series can go back in time, and a
+        # duplicate key is an entity repeated within one date
+        return _duplicated_date_sorted(df, spec.sorted_by, dates, entity), empty, np.arange(n), entity
+    codes = {c: pd.factorize(df[c], use_na_sentinel=True)[0] for c in key}  # ints: fast on 10M rows
+    # stable order by entity, keeping file order within an entity; then dates must not go back
+    order = np.lexsort([np.arange(n)] + [codes[c] for c in reversed(entity)]) if entity else np.arange(n)
+    d = dates[order]
+    same = np.ones(n, bool)
+    for c in entity:
+        v = codes[c][order]
+        same[1:] &= v[1:] == v[:-1]
+    same[0] = False
+    back = np.flatnonzero(same[1:] & (d[1:] < d[:-1])) + 1
+    if back.size == 0:
+        # sorted within each entity: a duplicate key is a repeated date next to its twin
+        rep = np.zeros(n, bool)
+        rep[1:] = same[1:] & (d[1:] == d[:-1]) & (codes[spec.sorted_by][order][1:] >= 0)
+        rep[:-1] |= rep[1:]
+        dup = np.zeros(n, bool)
+        dup[order[rep]] = True
+    else:
+        dup = pd.DataFrame(codes).duplicated(keep=False).to_numpy()
+    return dup, back, order, entity
+
+
 def check_table(name: str, df: pd.DataFrame, locate: Callable[..., str], file: str) -> list[str]:
     """Content checks on a typed table: positive values, duplicate keys, date order, weight sums."""
     spec, issues = TABLES[name], []
@@ -233,29 +292,7 @@ def check_table(name: str, df: pd.DataFrame, locate: Callable[..., str], file: s
         _cap(issues, [f"{locate(i)} column `category`: `{df['category'].iloc[i]}` is not one of "
                       f"{', '.join(ETF_CATEGORIES)}" for i in bad], "bad categories")
     key = list(spec.key)
-    codes = {c: pd.factorize(df[c], use_na_sentinel=True)[0] for c in key}  # ints: fast on 10M rows
-    back = None
-    if spec.sorted_by:
-        entity = [c for c in key if c != spec.sorted_by]
-        n = len(df)
-        # stable order by entity, keeping file order within an entity; then dates must not go back
-        order = np.lexsort([np.arange(n)] + [codes[c] for c in reversed(entity)]) if entity else np.arange(n)
-        d = df[spec.sorted_by].to_numpy().astype("datetime64[ns]").view("i8")[order]
-        same = np.ones(n, bool)
-        for c in entity:
-            v = codes[c][order]
-            same[1:] &= v[1:] == v[:-1]
-        same[0] = False
-        back = np.flatnonzero(same[1:] & (d[1:] < d[:-1])) + 1
-    if back is not None and back.size == 0:
-        # sorted within each entity: a duplicate key is a repeated date next to its twin
-        rep = np.zeros(len(df), bool)
-        rep[1:] = same[1:] & (d[1:] == d[:-1]) & (codes[spec.sorted_by][order][1:] >= 0)
-        rep[:-1] |= rep[1:]
-        dup = np.zeros(len(df), bool)
-        dup[order[rep]] = True
-    else:
-        dup = pd.DataFrame(codes).duplicated(keep=False).to_numpy()
+    dup, back, order, entity = _key_checks(df, spec, key)
     if dup.any():
         groups: dict = {}
         for i in np.flatnonzero(dup)[: 50 * _MAX_ISSUES_PER_CHECK]:
@@ -263,7 +300,7 @@ def check_table(name: str, df: pd.DataFrame, locate: Callable[..., str], file: s
             groups.setdefault(k, []).append(i)
         _cap(issues, [f"{file}: duplicate key ({', '.join(k)}) in {', '.join(locate(i) for i in rows[:3])}"
                       for k, rows in groups.items()], "duplicate keys")
-    if back is not None and back.size:
+    if back.size:
         dates = df[spec.sorted_by].to_numpy()[order]
         _cap(issues, [f"{locate(order[i])}: {spec.sorted_by} {_fmt(dates[i])} comes after {_fmt(dates[i - 1])} "
                       f"({locate(order[i - 1])}) for {', '.join(_fmt(df[c].iloc[order[i]]) for c in entity)}; "
