@@ -321,10 +321,33 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def _finish(name: str, df: pd.DataFrame) -> pd.DataFrame:
+def finish_table(name: str, df: pd.DataFrame) -> pd.DataFrame:
+    """A typed table in canonical row order (date, then the other key columns) and column order.
+
+    Files written by xladdin (and most exports) are in that order already: checked on integer keys in
+    O(n), so the copy of a sort is made only when needed.
+    """
     spec = TABLES[name]
     order = [spec.sorted_by] + [c for c in spec.key if c != spec.sorted_by] if spec.sorted_by else list(spec.key)
-    return df.sort_values(order, kind="stable").reset_index(drop=True)[list(spec.columns)]
+    if not _in_order(df, order):
+        df = df.sort_values(order, kind="stable")
+    return df.reset_index(drop=True)[list(spec.columns)]
+
+
+def _in_order(df: pd.DataFrame, cols: list[str]) -> bool:
+    """Rows sorted by ``cols`` (lexicographic; missing values count as unsorted)."""
+    if len(df) < 2:
+        return True
+    key = np.zeros(len(df), dtype=np.int64)
+    for c in cols:
+        codes, uniques = pd.factorize(df[c], sort=True, use_na_sentinel=True)
+        if (codes < 0).any():
+            return False
+        size = len(uniques)
+        if int(key.max(initial=0)) + 1 > np.iinfo(np.int64).max // max(size, 1):
+            return pd.MultiIndex.from_arrays([df[k] for k in cols]).is_monotonic_increasing
+        key = key * size + codes
+    return bool(np.all(key[1:] >= key[:-1]))
 
 
 # ----------------------------------------------------------------------------- public API
@@ -365,7 +388,7 @@ def load_market(path: str | Path, tables: Iterable[str] | None = None, validate:
             continue
         if validate:
             issues += check_table(name, df, raw.locate, raw.file)
-        out[name] = _finish(name, df)
+        out[name] = finish_table(name, df)
     if issues:
         raise ValidationFailed(issues)
     return Market(out, source=str(path))

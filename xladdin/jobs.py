@@ -237,7 +237,7 @@ def _type_and_check(raws: dict[str, Any], source: str, progress: Callable[[str],
     ``raws`` is consumed (emptied) table by table, so that a raw table is freed as soon as its typed
     copy exists: peak memory is the typed data plus one raw table, not twice the data.
     """
-    from .data import check_table, coerce_table
+    from .data import check_table, coerce_table, finish_table
     from .errors import ValidationFailed
     from .schema import TABLES
     out: dict[str, pd.DataFrame] = {}
@@ -249,13 +249,7 @@ def _type_and_check(raws: dict[str, Any], source: str, progress: Callable[[str],
             issues += problems
             if not any("missing in" in p for p in problems):
                 issues += check_table(name, df, raw.locate, raw.file)
-                spec = TABLES[name]
-                order = ([spec.sorted_by] + [c for c in spec.key if c != spec.sorted_by]) if spec.sorted_by \
-                    else list(spec.key)
-                # files written by xladdin (and most exports) are in order already: skip the copy of a sort
-                if not pd.MultiIndex.from_arrays([df[c] for c in order]).is_monotonic_increasing:
-                    df = df.sort_values(order, kind="stable")
-                out[name] = df.reset_index(drop=True)[list(spec.columns)]
+                out[name] = finish_table(name, df)
             del raw, df
         progress(name)
     if issues:
