@@ -40,6 +40,8 @@ class RawTable:
     locate: Callable[..., str]
     #: strip spaces around codes and names (hand-made csv/xlsx); parquet is taken as typed
     strip_text: bool = True
+    #: value columns deliberately not read (the caller does not use them): neither typed nor checked
+    skipped: tuple[str, ...] = ()
 
 
 def _long_locator(file: str) -> Callable[..., str]:
@@ -52,10 +54,15 @@ def _excel_col(n: int) -> str:
     return get_column_letter(n + 1)
 
 
-def _read_long(path: Path, spec: TableSpec | None = None, sheet: str | int = 0) -> pd.DataFrame:
+def _read_long(path: Path, spec: TableSpec | None = None, sheet: str | int = 0, skip: tuple[str, ...] = ()) -> pd.DataFrame:
     if path.suffix == ".csv":
-        return _read_csv(path, spec)
+        frame = _read_csv(path, spec)
+        return frame.drop(columns=[c for c in skip if c in frame.columns])
     if path.suffix == ".parquet":
+        if skip:
+            import pyarrow.parquet as pq
+            names = pq.read_schema(path).names
+            return pd.read_parquet(path, columns=[c for c in names if c not in skip and c != "__index_level_0__"])
         return pd.read_parquet(path)
     return pd.read_excel(path, sheet_name=sheet, dtype=object, keep_default_na=False, na_values=[""])
 
@@ -117,13 +124,19 @@ def _wide_to_long(spec: TableSpec, field_frames: dict[str, tuple[pd.DataFrame, s
     return RawTable(spec.name, wide, file, locate)
 
 
-def read_table_files(folder: Path, name: str) -> RawTable | None:
-    """Find and read table ``name`` in ``folder`` (long or wide form); None if absent."""
+def read_table_files(folder: Path, name: str, skip: tuple[str, ...] = ()) -> RawTable | None:
+    """Find and read table ``name`` in ``folder`` (long or wide form); None if absent.
+
+    ``skip``: value columns not to read at all (a caller that does not use them saves their memory and
+    checks); they are absent from the typed table.
+    """
     spec = TABLES[name]
+    skip = tuple(c for c in skip if c in spec.value_columns)
     for ext in (".parquet", ".csv"):
         p = folder / f"{name}{ext}"
         if p.is_file():
-            return RawTable(name, _read_long(p, spec), p.name, _long_locator(p.name), strip_text=ext == ".csv")
+            frame = _read_long(p, spec, skip=skip)
+            return RawTable(name, frame, p.name, _long_locator(p.name), strip_text=ext == ".csv", skipped=skip)
     wide_csv = sorted(folder.glob(f"{name}.*.csv"))
     if wide_csv:
         frames = {p.name[len(name) + 1:-4]: (pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""],
@@ -168,11 +181,13 @@ def coerce_table(raw: RawTable) -> tuple[pd.DataFrame, list[str]]:
     """Type a raw table (dates, numbers, codes as str) and list what cannot be typed."""
     spec, df, issues = TABLES[raw.name], raw.frame, []
     df = df.rename(columns=lambda c: str(c).strip())
-    missing = [c for c in spec.columns if c not in df.columns and c not in spec.optional]
+    missing = [c for c in spec.columns if c not in df.columns and c not in spec.optional and c not in raw.skipped]
     if missing:
         return df, [f"column `{c}` missing in {raw.file} (expected columns: {', '.join(spec.columns)})" for c in missing]
     out = pd.DataFrame(index=df.index)
     for col in spec.columns:
+        if col in raw.skipped:
+            continue
         if col not in df.columns:
             out[col] = OPTIONAL_DEFAULTS.get((spec.name, col), np.nan)
             continue
@@ -283,6 +298,8 @@ def check_table(name: str, df: pd.DataFrame, locate: Callable[..., str], file: s
     """Content checks on a typed table: positive values, duplicate keys, date order, weight sums."""
     spec, issues = TABLES[name], []
     for col in spec.positive:
+        if col not in df.columns:  # a column the caller chose not to read
+            continue
         vals = df[col].to_numpy(dtype=float)
         bad = np.flatnonzero(~np.isnan(vals) & (vals <= 0))
         _cap(issues, [f"{locate(i, col)} column `{col}`: {vals[i]:g} must be > 0" for i in bad], f"non-positive `{col}`")
@@ -331,7 +348,7 @@ def finish_table(name: str, df: pd.DataFrame) -> pd.DataFrame:
     order = [spec.sorted_by] + [c for c in spec.key if c != spec.sorted_by] if spec.sorted_by else list(spec.key)
     if not _in_order(df, order):
         df = df.sort_values(order, kind="stable")
-    return df.reset_index(drop=True)[list(spec.columns)]
+    return df.reset_index(drop=True)[[c for c in spec.columns if c in df.columns]]
 
 
 def _in_order(df: pd.DataFrame, cols: list[str]) -> bool:
