@@ -80,3 +80,39 @@ def test_shared_values_are_copies_and_scoped():
         sh.release(m, "stock_daily")
         assert not any(k[1] == "stock_daily" for k in sh._ACTIVE.get()[1] if k[0] == "pivot")
     assert not sh.active(m)
+
+
+@pytest.mark.parametrize("inside", [False, True])
+def test_pivot_start_and_at_dates_equal_pandas(inside):
+    m = _market()  # sorted by date: date selections take row ranges and factorise the codes there only
+    sd = m.table("stock_daily")
+    days = sorted(sd["date"].unique())
+    ctx = sh.shared(m) if inside else sh.scope(Market({}))
+    with ctx:
+        for kw in ({"start": days[5]}, {"start": days[5], "end": days[20]}, {"start": "2023-01-01"},
+                   {"at": [days[3], days[9], pd.Timestamp("2030-01-01")]}, {"at": days[4:7], "codes": ["300003.SZ"]},
+                   {"start": days[7], "codes": ["600001.SH", "000002.SZ"]}):
+            got = sh.pivot(m, "stock_daily", "amount", **kw)
+            sel = sd
+            if "start" in kw:
+                sel = sel.loc[sel["date"] >= pd.Timestamp(kw["start"])]
+            if "at" in kw:
+                sel = sel.loc[sel["date"].isin(pd.DatetimeIndex(kw["at"]))]
+            want = _pandas(sel, "amount", codes=kw.get("codes"), end=kw.get("end"))
+            pd.testing.assert_frame_equal(got, want, check_exact=True)
+    # an unsorted table: the same result through the general path
+    shuffled = Market({"stock_daily": sd.sample(frac=1.0, random_state=1).reset_index(drop=True)}, source="t")
+    with sh.shared(shuffled):
+        got = sh.pivot(shuffled, "stock_daily", "close", start=days[5], end=days[20])
+    want = _pandas(sd.loc[sd["date"] >= days[5]], "close", end=days[20])
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+def test_sorted_date_factorisation_equals_pandas():
+    days = pd.Series(pd.to_datetime(["2024-01-02", "2024-01-02", "2024-01-03", "2024-01-05", "2024-01-05"]))
+    codes, uniq = sh._factorize_values(days)
+    want_codes, want_uniq = pd.factorize(days, sort=True)
+    np.testing.assert_array_equal(codes, want_codes)
+    pd.testing.assert_index_equal(pd.Index(uniq), pd.Index(want_uniq))
+    assert sh._sorted_dates(days.iloc[::-1]) is None  # not sorted: pandas factorisation
+    assert sh._sorted_dates(pd.Series([pd.NaT, pd.Timestamp("2024-01-02")])) is None

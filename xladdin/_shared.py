@@ -27,7 +27,7 @@ import pandas as pd
 
 from .market import Market
 
-__all__ = ["shared", "scope", "cached", "pivot", "active", "release"]
+__all__ = ["shared", "scope", "cached", "pivot", "active", "release", "table_dates"]
 
 #: (market, cache dict, objects kept alive so that the ids in the keys stay unique)
 _ACTIVE: ContextVar[tuple[Market, dict, list] | None] = ContextVar("xladdin_shared", default=None)
@@ -115,7 +115,7 @@ def release(market: Market, table: str) -> None:
     if act is None or act[0] is not market:
         return
     cache = act[1]
-    for key in [k for k in cache if len(k) > 1 and k[0] in ("factorize", "groups", "layout", "pivot") and k[1] == table]:
+    for key in [k for k in cache if len(k) > 1 and k[0] in ("factorize", "bounds", "groups", "layout", "pivot") and k[1] == table]:
         del cache[key]
 
 
@@ -143,17 +143,55 @@ def _arrow_factorize(values: pd.Series) -> tuple[np.ndarray | None, pd.Index | N
     return codes, pd.Index(words[order], dtype=values.dtype)
 
 
+def _sorted_dates(values: pd.Series) -> tuple[np.ndarray, pd.DatetimeIndex] | None:
+    """``pd.factorize(values, sort=True)`` of a non-decreasing datetime64 column without NaT, from
+    its change points (O(n), no hashing); None when the column is not such a column."""
+    if not pd.api.types.is_datetime64_dtype(values.dtype):
+        return None
+    arr = values.to_numpy()
+    if arr.dtype.kind != "M" or not len(arr):
+        return None
+    i8 = arr.view(np.int64)
+    if i8[0] == np.iinfo(np.int64).min:  # NaT (the smallest value, first when sorted)
+        return None
+    step = i8[1:] != i8[:-1]
+    if (i8[1:] < i8[:-1]).any():
+        return None
+    codes = np.empty(len(arr), dtype=np.int32 if len(arr) < 2 ** 31 - 1 else np.int64)
+    codes[0] = 0
+    np.cumsum(step, out=codes[1:])
+    starts = np.concatenate(([0], np.flatnonzero(step) + 1))
+    return codes, pd.DatetimeIndex(arr[starts])
+
+
+def _factorize_values(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """``pd.factorize(values, sort=True)`` (codes as int32 when they fit, uniques as an Index)."""
+    fast = _sorted_dates(values)
+    if fast is not None:
+        return fast
+    codes, uniques = _arrow_factorize(values)
+    if codes is None:
+        codes, uniques = pd.factorize(values, sort=True)
+    if len(uniques) < 2 ** 31 - 1:
+        codes = codes.astype(np.int32)
+    return codes, pd.Index(uniques)
+
+
 def _factorize(market: Market, table: str, col: str) -> tuple[np.ndarray, pd.Index]:
+    df = market.table(table)
+    return cached(market, ("factorize", table, col), lambda: _factorize_values(df[col]), (table,))
+
+
+def _date_bounds(market: Market, table: str, col: str) -> np.ndarray | None:
+    """Row bounds of each date of a table sorted by ``col`` (rows of date i: ``b[i]:b[i+1]``); None if unsorted."""
     df = market.table(table)
 
     def run():
-        codes, uniques = _arrow_factorize(df[col])
-        if codes is None:
-            codes, uniques = pd.factorize(df[col], sort=True)
-        if len(uniques) < 2 ** 31 - 1:
-            codes = codes.astype(np.int32)
-        return codes, pd.Index(uniques)
-    return cached(market, ("factorize", table, col), run, (table,))
+        codes, dates = _factorize(market, table, col)
+        if not len(codes) or (codes[1:] < codes[:-1]).any():
+            return None
+        return np.searchsorted(codes, np.arange(len(dates) + 1), side="left")
+    return cached(market, ("bounds", table, col), run, (table,))
 
 
 def _groups(market: Market, table: str, col: str) -> tuple[np.ndarray, np.ndarray, pd.Index]:
@@ -167,32 +205,69 @@ def _groups(market: Market, table: str, col: str) -> tuple[np.ndarray, np.ndarra
     return cached(market, ("groups", table, col), run, (table,))
 
 
-def _layout(market: Market, table: str, index: str, columns: str, codes, end, where) -> tuple | None:
-    """Row selection, cell positions and labels of a pivot; None when the fast path does not apply."""
+def _layout(market: Market, table: str, index: str, columns: str, codes, start, end, where, at) -> tuple | None:
+    """Row selection, cell positions and labels of a pivot; None when the fast path does not apply.
+
+    Rows are selected by date first (``start``/``end``/``at``); when the table is sorted by date
+    and nothing else selects rows, the code column is factorised on the selected rows only.
+    """
     df = market.table(table)
     if not (pd.api.types.is_datetime64_dtype(df[index].dtype)):
         return None
     dcodes, dates = _factorize(market, table, index)
-    ccodes, labels = _factorize(market, table, columns)
-    if (dcodes < 0).any() or (ccodes < 0).any():
+    if (dcodes < 0).any():
         return None
-    rows = None  # selected row positions, ascending; None = every row
-    if where is not None:
-        wcol, wval = where
-        order, bounds, wuniq = _groups(market, table, wcol)
-        at = wuniq.get_indexer([wval])[0] if len(wuniq) else -1
-        rows = order[bounds[at]:bounds[at + 1]] if at >= 0 else np.zeros(0, dtype=np.int64)
-    if codes is not None:
-        keep = np.asarray(labels.isin(list(codes)), dtype=bool)
-        sel = keep[ccodes if rows is None else ccodes[rows]]
-        rows = np.flatnonzero(sel) if rows is None else rows[sel]
+    rows = None  # selected row positions (ascending array or a slice); None = every row
+    dkeep = None
+    if start is not None:
+        dkeep = np.asarray(dates >= pd.Timestamp(start), dtype=bool)
     if end is not None:
-        dkeep = np.asarray(dates <= pd.Timestamp(end), dtype=bool)
-        if not dkeep.all():
-            sel = dkeep[dcodes if rows is None else dcodes[rows]]
+        k = np.asarray(dates <= pd.Timestamp(end), dtype=bool)
+        dkeep = k if dkeep is None else dkeep & k
+    if at is not None:
+        k = np.asarray(dates.isin(pd.DatetimeIndex(list(at))), dtype=bool)
+        dkeep = k if dkeep is None else dkeep & k
+    if dkeep is not None and not dkeep.all():
+        bounds = _date_bounds(market, table, index)
+        if bounds is None:
+            rows = np.flatnonzero(dkeep[dcodes])
+        else:
+            kept = np.flatnonzero(dkeep)
+            if len(kept) and kept[-1] - kept[0] + 1 == len(kept):  # one run of dates: one row range
+                rows = slice(int(bounds[kept[0]]), int(bounds[kept[-1] + 1]))
+            elif len(kept):
+                rows = np.concatenate([np.arange(bounds[i], bounds[i + 1]) for i in kept])
+            else:
+                rows = np.zeros(0, dtype=np.int64)
+    if where is None and rows is not None:
+        # code labels of the selected rows only (no factorisation of the whole table)
+        sub = df[columns].iloc[rows]
+        ccodes, labels = _factorize_values(sub)
+        if (ccodes < 0).any():
+            return None
+        dc, cc = dcodes[rows], ccodes
+        if codes is not None:
+            sel = np.asarray(labels.isin(list(codes)), dtype=bool)[cc]
+            dc, cc = dc[sel], cc[sel]
+            rows = (np.arange(rows.start, rows.stop) if isinstance(rows, slice) else rows)[sel]
+    else:
+        ccodes, labels = _factorize(market, table, columns)
+        if (ccodes < 0).any():
+            return None
+        if isinstance(rows, slice):
+            rows = np.arange(rows.start, rows.stop)
+        if where is not None:
+            wcol, wval = where
+            order, gb, wuniq = _groups(market, table, wcol)
+            w_at = wuniq.get_indexer([wval])[0] if len(wuniq) else -1
+            wrows = order[gb[w_at]:gb[w_at + 1]] if w_at >= 0 else np.zeros(0, dtype=np.int64)
+            rows = wrows if rows is None else wrows[dkeep[dcodes[wrows]]]
+        if codes is not None:
+            keep = np.asarray(labels.isin(list(codes)), dtype=bool)
+            sel = keep[ccodes if rows is None else ccodes[rows]]
             rows = np.flatnonzero(sel) if rows is None else rows[sel]
-    dc = dcodes if rows is None else dcodes[rows]
-    cc = ccodes if rows is None else ccodes[rows]
+        dc = dcodes if rows is None else dcodes[rows]
+        cc = ccodes if rows is None else ccodes[rows]
     # keep only the dates / codes present among the selected rows (as pivot does)
     dpres = np.zeros(len(dates), dtype=bool)
     dpres[dc] = True
@@ -216,8 +291,14 @@ def _layout(market: Market, table: str, index: str, columns: str, codes, end, wh
     return rows, flat, (nd, nc), out_index, out_columns
 
 
+def table_dates(market: Market, table: str, index: str = "date") -> pd.DatetimeIndex:
+    """Sorted distinct dates of ``table[index]`` (from the shared factorisation inside :func:`shared`)."""
+    return pd.DatetimeIndex(_factorize(market, table, index)[1])
+
+
 def pivot(market: Market, table: str, field: str, index: str = "date", columns: str | None = None,
-          codes=None, end=None, where: tuple[str, Any] | None = None, share: bool = True) -> pd.DataFrame:
+          codes=None, end=None, where: tuple[str, Any] | None = None, share: bool = True,
+          start=None, at=None) -> pd.DataFrame:
     """Wide view of one field of a long table, equal to the pandas pivot of the selected rows.
 
     Parameters
@@ -236,6 +317,10 @@ def pivot(market: Market, table: str, field: str, index: str = "date", columns: 
         Keep rows with ``index <= end``.
     where : (column, value), optional
         Keep rows with ``column == value`` (e.g. ``("index", "000300.SH")`` in index_weights).
+    start : date-like, optional
+        Keep rows with ``index >= start``.
+    at : list of date-like, optional
+        Keep rows whose ``index`` is one of these dates.
     share : bool
         Inside :func:`shared`, keep the result for later calls (default). False for a large panel
         used once: it is built and released by the caller (its row layout is still shared).
@@ -251,22 +336,32 @@ def pivot(market: Market, table: str, field: str, index: str = "date", columns: 
     df = market.table(table)
     codes_key = None if codes is None else tuple(sorted(set(codes)))
     end_key = None if end is None else pd.Timestamp(end)
+    start_key = None if start is None else pd.Timestamp(start)
+    at_key = None if at is None else tuple(sorted(set(pd.DatetimeIndex(list(at)))))
     lay = None
     if df[field].dtype == np.float64:
-        if end_key is not None and active(market) and pd.api.types.is_datetime64_dtype(df[index].dtype):
+        if (end_key is not None or start_key is not None) and active(market) \
+                and pd.api.types.is_datetime64_dtype(df[index].dtype):
             dates = _factorize(market, table, index)[1]
-            if len(dates) and end_key >= dates[-1]:
+            if end_key is not None and len(dates) and end_key >= dates[-1]:
                 end_key = None  # keeps every row: same layout as without `end`
-        make = lambda: _layout(market, table, index, columns, codes_key, end_key, where)  # noqa: E731
-        lay = cached(market, ("layout", table, index, columns, codes_key, end_key, where), make, (table,))
+            if start_key is not None and len(dates) and start_key <= dates[0]:
+                start_key = None
+        make = lambda: _layout(market, table, index, columns, codes_key, start_key, end_key, where, at_key)  # noqa: E731
+        lay = cached(market, ("layout", table, index, columns, codes_key, start_key, end_key, where, at_key), make,
+                     (table,))
     if lay is None:  # the pandas pivot (also raises on duplicated keys)
         sel = df
         if codes is not None:
             sel = sel[sel[columns].isin(codes)]
         if where is not None:
             sel = sel.loc[sel[where[0]] == where[1]]
+        if start is not None:
+            sel = sel.loc[sel[index] >= pd.Timestamp(start)]
         if end is not None:
             sel = sel.loc[sel[index] <= pd.Timestamp(end)]
+        if at is not None:
+            sel = sel.loc[sel[index].isin(pd.DatetimeIndex(list(at)))]
         out = sel.pivot(index=index, columns=columns, values=field)
         out.columns.name = columns
         out.index.name = index
@@ -282,4 +377,5 @@ def pivot(market: Market, table: str, field: str, index: str = "date", columns: 
         return pd.DataFrame(arr.reshape(nd, nc), index=out_index, columns=out_columns, copy=False)
     if not share:
         return build()
-    return cached(market, ("pivot", table, field, index, columns, codes_key, end_key, where), build, (table,))
+    return cached(market, ("pivot", table, field, index, columns, codes_key, start_key, end_key, where, at_key),
+                  build, (table,))

@@ -315,11 +315,29 @@ def weekly_metrics(market: Market, asof=None, window_years: float = 3.0, min_yea
         return _weekly_metrics(market, asof, window_years, min_years, vol_window, indices)
 
 
+def _stock_start(market: Market, table: str, cut: pd.Timestamp | None) -> pd.Timestamp | None:
+    """Last date of ``table`` on or before ``cut`` (None: no cut, or no such date)."""
+    if cut is None or not market.has(table):
+        return None
+    from ._shared import table_dates
+    d = table_dates(market, table)
+    pos = d.searchsorted(cut, side="right") - 1
+    return d[pos] if pos >= 0 else None
+
+
 def _weekly_metrics(market: Market, asof, window_years: float, min_years: float, vol_window: int,
-                    indices: list[str] | None) -> dict:
+                    indices: list[str] | None, stock_weeks: int | None = None) -> dict:
+    """:func:`weekly_metrics`; with ``stock_weeks``, the stock-level series (turnover, margin, northbound
+    and what is summed from them) are computed for the last ``stock_weeks`` weeks only, NaN before
+    (the stock panels then span those weeks instead of the whole history)."""
     asof = _default_asof(market) if asof is None else pd.Timestamp(asof)
     cal = _calendar(market, asof)
     ends = week_ends(cal)
+    first_week = 0  # first week whose stock-level values are computed
+    cut = None  # stock rows after `cut` (+ the table's last day before it) feed those weeks
+    if stock_weeks is not None and len(ends) > stock_weeks + 1:
+        first_week = len(ends) - stock_weeks
+        cut = ends[first_week - 1]
     days_per_week = pd.Series(1, index=cal).groupby(_week_labels(cal, ends)).sum().reindex(ends)
     window = max(1, int(round(52 * window_years)))
     minp = min(window, max(1, int(round(52 * min_years))))
@@ -433,31 +451,38 @@ def _weekly_metrics(market: Market, asof, window_years: float, min_years: float,
     # ------------------------------------------------ stock-level: turnover, margin, northbound
     stock_turn = stock_nb = stock_margin = stock_fbuy = None
     close = None
+    sd_start = _stock_start(market, "stock_daily", cut)
     if market.has("stock_daily"):
-        amount = pivot(market, "stock_daily", "amount", end=asof, share=False)
+        amount = pivot(market, "stock_daily", "amount", end=asof, share=False, start=sd_start)
         stock_turn = weekly_sum(amount, ends)
         del amount
-        close = pivot(market, "stock_daily", "close", end=asof, share=False)
+        close = pivot(market, "stock_daily", "close", end=asof, share=False, start=sd_start)
         release(market, "stock_daily")  # no other table of the workbook reads stock_daily
     else:
         notes.append("stock_daily missing: turnover, trading heat, margin shares of turnover and northbound "
                      "net buying are NaN")
     if market.has("margin_daily"):
-        bal = pivot(market, "margin_daily", "financing_balance", end=asof, share=False)
+        md_start = _stock_start(market, "margin_daily", cut)
+        bal = pivot(market, "margin_daily", "financing_balance", end=asof, share=False, start=md_start)
         wb = weekly_last(bal, ends)
         del bal
         stock_margin = wb - wb.shift(1)
-        stock_fbuy = weekly_sum(pivot(market, "margin_daily", "financing_buy", end=asof, share=False), ends)
+        stock_fbuy = weekly_sum(pivot(market, "margin_daily", "financing_buy", end=asof, share=False,
+                                      start=md_start), ends)
         release(market, "margin_daily")
     else:
         notes.append("margin_daily missing: margin financing columns are NaN")
     if market.has("northbound_holdings") and close is not None:
         nb = market.table("northbound_holdings")
-        nb = nb.loc[nb["date"] <= asof]
-        if "shares_held" in nb.columns and nb["shares_held"].notna().any():
-            held = pivot(market, "northbound_holdings", "shares_held", end=asof, share=False)
-        elif "held_value" in nb.columns and nb["held_value"].notna().any():
-            hv = pivot(market, "northbound_holdings", "held_value", end=asof, share=False)
+        upto = (nb["date"] <= asof).to_numpy()  # rows used (no filtered copy of the table)
+
+        def _has(col: str) -> bool:
+            return col in nb.columns and bool((upto & nb[col].notna().to_numpy()).any())
+        # from the first day of the close panel: the net buying of its next day needs that day's holdings
+        if _has("shares_held"):
+            held = pivot(market, "northbound_holdings", "shares_held", end=asof, share=False, start=sd_start)
+        elif _has("held_value"):
+            hv = pivot(market, "northbound_holdings", "held_value", end=asof, share=False, start=sd_start)
             held = hv / close.reindex(index=hv.index, columns=hv.columns)
             notes.append("northbound shares derived as held_value / close (shares_held missing)")
         else:
@@ -474,13 +499,19 @@ def _weekly_metrics(market: Market, asof, window_years: float, min_years: float,
             nbv[~complete.to_numpy()] = np.nan
             stock_nb = pd.DataFrame(nbv, index=stock_nb.index, columns=stock_nb.columns, copy=False)
             if len(ends) and not complete.iloc[-1]:
-                last_h = pd.Timestamp(nb["date"].max()) if len(nb) else None
+                last_h = pd.Timestamp(nb["date"].to_numpy()[upto].max()) if upto.any() else None
                 notes.append("northbound net buying not available for the week of "
                              f"{ends[-1].date()}: per-stock holdings are not daily there "
                              f"(last holdings date {last_h.date() if last_h is not None else 'none'}; "
                              "published daily only until 2024-08-16, quarterly after)")
     elif not market.has("northbound_holdings"):
         notes.append("northbound_holdings missing: northbound net buying is NaN")
+
+    if first_week:  # weeks before the computed span (partly covered by the panels): NaN
+        for frame, first in ((stock_turn, first_week), (stock_fbuy, first_week), (stock_nb, first_week),
+                             (stock_margin, first_week + 1)):  # margin: Δ of the previous week's balance
+            if frame is not None:
+                frame.iloc[:first] = np.nan
 
     def _industry(frame):
         if frame is None or si is None:
@@ -604,7 +635,10 @@ def weekly_dashboard(market: Market, asof=None, window_years: float = 3.0, min_y
     """
     if unit <= 0:
         raise ValueError(f"`unit` must be > 0, got {unit}")
-    m = weekly_metrics(market, asof, window_years, min_years, vol_window, indices)
+    from ._shared import scope
+    window = max(1, int(round(52 * window_years)))
+    with scope(market):  # stock-level series only for the weeks the two snapshots read (percentile window + 2)
+        m = _weekly_metrics(market, asof, window_years, min_years, vol_window, indices, stock_weeks=window + 2)
     ends = m["week_ends"]
     week = ends[-1]
     prev = ends[-2] if len(ends) > 1 else None
