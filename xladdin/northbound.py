@@ -31,7 +31,7 @@ from .errors import DataError
 from .grouping import assign_groups
 from .performance import performance_table
 from .market import Market
-from ._shared import pivot, scope
+from ._shared import pivot, scope, table_dates
 
 #: ETF categories that hold stocks (etf_info.category); "other" (bonds, gold, ...) is left out
 STOCK_ETF_CATEGORIES = ("broad", "sector_theme", "strategy_style")
@@ -264,17 +264,20 @@ def northbound_etf_factors(market: Market, etfs: list[str], dates: pd.DatetimeIn
     nb = market.table("northbound_holdings")
     if "float_ratio" not in nb.columns:
         raise DataError("column `float_ratio` missing in northbound_holdings (northbound share of free float)")
-    fr = pivot(market, "northbound_holdings", "float_ratio", share=False).astype(float)
-    staleness = holdings_staleness(fr.index, dates, max_age_days)
-    # as-of rows (month end -> latest holdings date on or before), NaN rows before the first
-    pos = _asof_positions(fr.index, dates)
+    held_days = table_dates(market, "northbound_holdings")
+    staleness = holdings_staleness(held_days, dates, max_age_days)
+    # as-of rows (month end -> latest holdings date on or before), NaN rows before the first; only
+    # those holdings dates are pivoted (a stock absent on all of them counts as 0, as absent on one)
+    pos = _asof_positions(held_days, dates)
     ok = pos >= 0
+    used = held_days[np.unique(pos[ok])]
+    fr = pivot(market, "northbound_holdings", "float_ratio", share=False, at=used).astype(float)
     raw = fr.to_numpy(dtype=float)
     fr_t = np.full((len(dates), fr.shape[1]), np.nan)
     pres_t = np.full((len(dates), fr.shape[1]), np.nan)
     nb_stocks = fr.columns
     if ok.any():
-        rows = raw[pos[ok]]
+        rows = raw[fr.index.get_indexer(held_days[pos[ok]])]
         pres_t[ok] = ~np.isnan(rows)
         fr_t[ok] = np.where(np.isnan(rows), 0.0, rows)
     del raw, fr
