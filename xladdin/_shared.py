@@ -157,10 +157,9 @@ def _sorted_dates(values: pd.Series) -> tuple[np.ndarray, pd.DatetimeIndex] | No
     step = i8[1:] != i8[:-1]
     if (i8[1:] < i8[:-1]).any():
         return None
-    codes = np.empty(len(arr), dtype=np.int32 if len(arr) < 2 ** 31 - 1 else np.int64)
-    codes[0] = 0
-    np.cumsum(step, out=codes[1:])
     starts = np.concatenate(([0], np.flatnonzero(step) + 1))
+    itype = np.int32 if len(arr) < 2 ** 31 - 1 else np.int64
+    codes = np.repeat(np.arange(len(starts), dtype=itype), np.diff(np.append(starts, len(arr))))
     return codes, pd.DatetimeIndex(arr[starts])
 
 
@@ -190,7 +189,7 @@ def _date_bounds(market: Market, table: str, col: str) -> np.ndarray | None:
         codes, dates = _factorize(market, table, col)
         if not len(codes) or (codes[1:] < codes[:-1]).any():
             return None
-        return np.searchsorted(codes, np.arange(len(dates) + 1), side="left")
+        return np.searchsorted(codes, np.arange(len(dates) + 1, dtype=codes.dtype), side="left")
     return cached(market, ("bounds", table, col), run, (table,))
 
 

@@ -115,9 +115,36 @@ def industry_weights(weights: pd.DataFrame, stock_industry: pd.Series) -> tuple[
     cov = w.groupby(["date", "index"], sort=True).agg(weight_total=("weight", "sum"),
                                                        weight_classified=("classified", "sum")).reset_index()
     cov["coverage"] = cov["weight_classified"] / cov["weight_total"]
-    iw = (w.dropna(subset=["industry"]).groupby(["date", "index", "industry"], sort=True)["weight"].sum()
-          .reset_index())
-    return iw, cov
+    return _industry_weight_rows(weights, stock_industry), cov
+
+
+def _industry_weight_rows(weights: pd.DataFrame, stock_industry: pd.Series) -> pd.DataFrame:
+    """The ``industry_w`` table of :func:`industry_weights` (date, index, industry, weight).
+
+    Equal to ``w.dropna(subset=["industry"]).groupby(["date", "index", "industry"]).weight.sum()``
+    (the same grouped sum, in the same row order) over one integer key built from sorted codes;
+    the industry of each distinct stock is looked up once.
+    """
+    _need(weights, ("date", "index", "stock", "weight"), "index_weights")
+    scodes, suniq = pd.factorize(weights["stock"])
+    ind_u = pd.Series(suniq).map(stock_industry)
+    dc, du = pd.factorize(weights["date"], sort=True)
+    xc, xu = pd.factorize(weights["index"], sort=True)
+    kc, ku = pd.factorize(ind_u, sort=True)  # industry code of each distinct stock (-1: none)
+    krow = kc[scodes] if len(kc) else np.zeros(0, dtype=np.intp)
+    keep = np.flatnonzero(krow >= 0)
+    if (scodes < 0).any() or (dc < 0).any() or (xc < 0).any() or len(keep) == 0:
+        w = weights[["date", "index", "stock", "weight"]].copy()  # missing keys, nothing kept: the pandas grouping
+        w["industry"] = w["stock"].map(stock_industry)
+        return (w.dropna(subset=["industry"]).groupby(["date", "index", "industry"], sort=True)["weight"].sum()
+                .reset_index())
+    nx, nk = len(xu), max(len(ku), 1)
+    key = (dc[keep].astype(np.int64) * nx + xc[keep]) * nk + krow[keep]
+    sums = pd.Series(weights["weight"].to_numpy()[keep]).groupby(key, sort=True).sum()
+    k = sums.index.to_numpy()
+    rest = k // nk
+    return pd.DataFrame({"date": du[rest // nx], "index": xu[rest % nx], "industry": ku[k % nk],
+                         "weight": sums.to_numpy()})
 
 
 def penetrate(amounts: pd.DataFrame, weights: pd.DataFrame, code: str = "stock",
@@ -202,7 +229,7 @@ def _industry_map(market: Market) -> pd.Series:
 def _industry_weights(market: Market) -> pd.DataFrame:
     """:func:`industry_weights` of the market's index_weights (shared inside :func:`xladdin._shared.shared`)."""
     return cached(market, ("industry_weights",),
-                  lambda: industry_weights(market.table("index_weights"), _industry_map(market))[0],
+                  lambda: _industry_weight_rows(market.table("index_weights"), _industry_map(market)),
                   ("index_weights", "stock_industry"))
 
 
