@@ -234,7 +234,10 @@ def monthly_excess(nav: pd.Series, benchmark: pd.Series) -> pd.Series:
 
 def monthly_excess_win_rate(nav: pd.Series, benchmark: pd.Series) -> float:
     """Share of calendar months with positive excess return (M12)."""
-    ex = monthly_excess(nav, benchmark)
+    return _win_rate(monthly_excess(nav, benchmark))
+
+
+def _win_rate(ex: pd.Series) -> float:
     return float((ex > 0).mean()) if len(ex) else float("nan")
 
 
@@ -243,7 +246,10 @@ def odds(nav: pd.Series, benchmark: pd.Series) -> float:
 
     NaN when there is no winning or no losing month.
     """
-    ex = monthly_excess(nav, benchmark)
+    return _odds(monthly_excess(nav, benchmark))
+
+
+def _odds(ex: pd.Series) -> float:
     win, loss = ex[ex > 0], ex[ex < 0]
     if win.empty or loss.empty:
         return float("nan")
@@ -270,13 +276,14 @@ def _segment_stats(nav: pd.Series, bench: pd.Series | None, turnover: pd.Series 
         rel_tot = total_return(rel)
         rel_ann = annualise(rel_tot, n, periods)
         te = tracking_error(nav, bench, periods)
+        ex = monthly_excess(nav, bench)  # once for the win rate and the odds
         row.update({
             "excess_return": rel_ann if annualised else rel_tot,
             "tracking_error": te,
             "information_ratio": _ratio(rel_ann if (annualised or ratio_annualise) else rel_tot, te),
             "relative_max_drawdown": max_drawdown(rel),
-            "win_rate": monthly_excess_win_rate(nav, bench),
-            "odds": odds(nav, bench),
+            "win_rate": _win_rate(ex),
+            "odds": _odds(ex),
         })
     if turnover is not None:
         inside = turnover[(turnover.index >= nav.index[0]) & (turnover.index <= nav.index[-1])]
