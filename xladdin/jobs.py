@@ -222,7 +222,11 @@ def _read_raw(path: Path, progress: Callable[[str], None]) -> dict[str, Any]:
         raise FileNotFoundError(f"data path {path} does not exist")
     raws: dict[str, Any] = {}
     if path.is_dir():
-        for name in TABLES:
+        # largest files first: each read needs room for one more column on top of what is held, so the
+        # peak is lowest when the big tables come in while little else is loaded
+        def size(name: str) -> int:
+            return sum(f.stat().st_size for f in path.glob(f"{name}.*") if f.is_file())
+        for name in sorted(TABLES, key=size, reverse=True):
             raw = read_table_files(path, name, skip=UNUSED_COLUMNS.get(name, ()))
             if raw is not None:
                 raws[name] = raw
