@@ -261,3 +261,19 @@ def test_duplicate_keys_found_in_date_sorted_and_unsorted_tables():
     dup = [m for m in sorted_msgs if "duplicate key" in m]
     assert dup == [f"t.csv: duplicate key ({df.loc[516, 'date'].date()}, {df.loc[516, 'stock']}) in row 516, row 517"]
     assert any("duplicate key" in m for m in unsorted_msgs)
+
+
+@pytest.mark.parametrize("swap", [None, (1, 2), (0, 3)])
+def test_in_order_compares_rows_lexicographically(swap):
+    from xladdin.data import _in_order, load_market
+    df = pd.DataFrame({"date": pd.to_datetime(["2024-01-02"] * 3 + ["2024-01-03"]),
+                       "index": ["000300.SH", "000300.SH", "000905.SH", "000300.SH"],
+                       "stock": ["600519.SH", "601318.SH", "000001.SZ", "000001.SZ"]})
+    df = df.astype({"index": "str", "stock": "str"})
+    if swap:
+        i, j = swap
+        order = list(range(4))
+        order[i], order[j] = order[j], order[i]
+        df = df.iloc[order].reset_index(drop=True)
+    assert _in_order(df, ["date", "index", "stock"]) is (swap is None)
+    assert _in_order(df.astype({"index": object, "stock": object}), ["date", "index", "stock"]) is (swap is None)

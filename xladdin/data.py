@@ -279,24 +279,38 @@ def _parse_dates(s: pd.Series) -> pd.Series:
     return parsed
 
 
+def _codes(values: pd.Series) -> np.ndarray:
+    """Integer codes of a column (equal values, equal codes; missing values get their own code)."""
+    arrow = getattr(values.array, "_pa_array", None)
+    if arrow is not None and values.notna().all():
+        import pyarrow.compute as pc
+        return pc.dictionary_encode(arrow).combine_chunks().indices.to_numpy(zero_copy_only=False)
+    return pd.factorize(values, use_na_sentinel=False)[0]
+
+
 def _duplicated_date_sorted(df: pd.DataFrame, date_col: str, dates: np.ndarray, entity: list[str]) -> np.ndarray:
     """Rows whose (date, entity) key repeats, for a table sorted by date.
 
-    One integer per row (date rank, then each entity's code) counted with bincount: O(n), no sort and
-    no hashing of strings. Falls back to pandas' hashing when the key space is sparse or too large.
+    Within each date's block of rows the entity codes must be distinct: counted per block with
+    bincount (O(n), no sort, no hashing of strings, no array the size of the table beyond the codes).
     """
     n = len(df)
-    key = np.r_[0, np.cumsum(dates[1:] != dates[:-1])].astype(np.int64)
-    for c in entity:
-        codes = pd.factorize(df[c], use_na_sentinel=False)[0].astype(np.int64)
-        size = int(codes.max(initial=0)) + 1
-        if int(key.max(initial=0)) + 1 > np.iinfo(np.int64).max // size:
-            return df.duplicated([date_col, *entity], keep=False).to_numpy()
-        key = key * size + codes
-    if int(key.max(initial=0)) > 8 * n + 1024:  # sparse: a count array would be larger than the table
-        return pd.Series(key).duplicated(keep=False).to_numpy()
-    counts = np.bincount(key)
-    return counts[key] > 1
+    if not entity:
+        return np.r_[dates[1:] == dates[:-1], False] | np.r_[False, dates[1:] == dates[:-1]]
+    code = _codes(df[entity[0]]).astype(np.int64, copy=False)
+    for c in entity[1:]:
+        more = _codes(df[c]).astype(np.int64, copy=False)
+        code = code * (int(more.max(initial=0)) + 1) + more
+        code = pd.factorize(code)[0]  # dense again: the product space can be large
+    size = int(code.max(initial=0)) + 1
+    starts = np.r_[0, np.flatnonzero(dates[1:] != dates[:-1]) + 1, n]
+    dup = np.zeros(n, bool)
+    for s, e in zip(starts[:-1], starts[1:]):
+        seg = code[s:e]
+        counts = np.bincount(seg, minlength=size)
+        if counts.max(initial=0) > 1:
+            dup[s:e] = counts[seg] > 1
+    return dup
 
 
 def _key_checks(df: pd.DataFrame, spec: TableSpec, key: list[str]):
@@ -311,7 +325,7 @@ def _key_checks(df: pd.DataFrame, spec: TableSpec, key: list[str]):
     empty = np.array([], dtype=np.int64)
     if not spec.sorted_by:
         return df.duplicated(key, keep=False).to_numpy(), empty, np.arange(n), entity
-    dates = df[spec.sorted_by].to_numpy().astype("datetime64[ns]").view("i8")
+    dates = np.asarray(df[spec.sorted_by].to_numpy(), dtype="datetime64[ns]").view("i8")  # no copy
     if n < 2 or bool(np.all(dates[1:] >= dates[:-1])):
         # the file is in date order (as xladdin writes it): no series can go back in time, and a
         # duplicate key is an entity repeated within one date
@@ -396,19 +410,32 @@ def finish_table(name: str, df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _in_order(df: pd.DataFrame, cols: list[str]) -> bool:
-    """Rows sorted by ``cols`` (lexicographic; missing values count as unsorted)."""
+    """Rows sorted by ``cols`` (lexicographic; missing values count as unsorted).
+
+    Compares each row with the next, column by column, without sorting or encoding: numbers and
+    dates through numpy, text through pyarrow's vectorised comparisons.
+    """
     if len(df) < 2:
         return True
-    key = np.zeros(len(df), dtype=np.int64)
+    before = np.zeros(len(df) - 1, bool)  # row i < row i+1 decided by the columns so far
+    tied = np.ones(len(df) - 1, bool)     # rows i and i+1 equal in the columns so far
     for c in cols:
-        codes, uniques = pd.factorize(df[c], sort=True, use_na_sentinel=True)
-        if (codes < 0).any():
+        values = df[c]
+        if values.isna().any():
             return False
-        size = len(uniques)
-        if int(key.max(initial=0)) + 1 > np.iinfo(np.int64).max // max(size, 1):
-            return pd.MultiIndex.from_arrays([df[k] for k in cols]).is_monotonic_increasing
-        key = key * size + codes
-    return bool(np.all(key[1:] >= key[:-1]))
+        arrow = getattr(values.array, "_pa_array", None)
+        if arrow is not None:
+            import pyarrow.compute as pc
+            arr = arrow.combine_chunks() if hasattr(arrow, "combine_chunks") else arrow
+            lo, hi = arr.slice(0, len(arr) - 1), arr.slice(1)
+            lt = pc.less(lo, hi).to_numpy(zero_copy_only=False)
+            eq = pc.equal(lo, hi).to_numpy(zero_copy_only=False)
+        else:
+            x = values.to_numpy()
+            lt, eq = x[:-1] < x[1:], x[:-1] == x[1:]
+        before |= tied & lt
+        tied &= eq
+    return bool(np.all(before | tied))
 
 
 # ----------------------------------------------------------------------------- public API
