@@ -27,3 +27,12 @@ def real_market(real_data_dir):
 def sample_market():
     from xladdin.sample import sample_market as make
     return make()
+
+
+@pytest.fixture
+def isolated_mail_env(tmp_path, monkeypatch):
+    """No user config, no SMTP password from the developer's environment."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home" / ".config"))
+    monkeypatch.delenv("XLADDIN_CONFIG", raising=False)
+    monkeypatch.delenv("XLADDIN_SMTP_PASSWORD", raising=False)

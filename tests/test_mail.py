@@ -53,12 +53,8 @@ def free_port() -> int:
 
 
 @pytest.fixture(autouse=True)
-def isolated_env(tmp_path, monkeypatch):
-    """No user config, no password from the developer's environment."""
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home" / ".config"))
-    monkeypatch.delenv("XLADDIN_CONFIG", raising=False)
-    monkeypatch.delenv("XLADDIN_SMTP_PASSWORD", raising=False)
+def isolated_env(isolated_mail_env):
+    """No user config, no password from the developer's environment (tests/conftest.py)."""
 
 
 @pytest.fixture(scope="module")

@@ -52,6 +52,17 @@ class DataClient(Protocol):
     def fund_nav(self, codes: Sequence[str], start, end) -> pd.DataFrame: ...
 
 
+def check_codes(codes: Sequence[str], table: str) -> list[str]:
+    """Codes as given, stripped and de-duplicated; each must carry an exchange suffix (510300.SH)."""
+    codes = [str(c).strip() for c in (codes or []) if str(c).strip()]
+    if not codes:
+        raise ValueError(f"{table}: no codes given")
+    bad = [c for c in codes if "." not in c]
+    if bad:
+        raise ValueError(f"{table}: code(s) {', '.join(bad)} lack an exchange suffix (write 510300.SH, 000300.SH)")
+    return list(dict.fromkeys(codes))
+
+
 def unsupported(table: str, source: str, hint: str = "") -> NotImplementedError:
     """The error for a table a source cannot provide (raise the returned exception)."""
     msg = f"table `{table}` cannot be fetched from {source}"

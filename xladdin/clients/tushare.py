@@ -49,7 +49,7 @@ import pandas as pd
 
 from .base import (CITIC_L1, DEFAULT_CATEGORY_RULES, DEFAULT_INDEX_NAMES, CategoryRules, SourceError,
                    build_etf_info, date_str, empty, finish, infer_split_ratio, month_windows, to_dates,
-                   unsupported)
+                   check_codes, unsupported)
 
 #: documented maximum rows per call (tushare.pro 接口文档 "限量"); fund_nav / trade_cal are undocumented
 #: there, so conservative values are used (a too-low value only costs extra calls)
@@ -243,7 +243,7 @@ class TushareClient:
         ``etf_overrides`` gives it. category: :class:`CategoryRules` on name + benchmark + fund_type
         + invest_type. list_date: ``list_date`` (上市时间).
         """
-        codes = _codes(codes, "etf_info")
+        codes = check_codes(codes, "etf_info")
         basic = self._paged("fund_basic", market="E")
         missing = [c for c in codes if c not in set(basic.get("ts_code", pd.Series(dtype=str)))]
         extra = [self._call("fund_basic", ts_code=c) for c in missing]
@@ -272,7 +272,7 @@ class TushareClient:
         without fund_adj rows it is 1.0 and a note says so. On a split day tushare's close may
         still be in old units (510310.SH traded in old units on 2024-09-20): it is not restated.
         """
-        codes = _codes(codes, "etf_daily")
+        codes = check_codes(codes, "etf_daily")
         frames = []
         for code in codes:
             sh = self._range("fund_share", start, end, ts_code=code)
@@ -335,7 +335,7 @@ class TushareClient:
 
     def index_daily(self, codes: Sequence[str], start, end) -> pd.DataFrame:
         """``index_daily`` closes (收盘点位) per index code from tushare ``index_daily``."""
-        codes = _codes(codes, "index_daily")
+        codes = check_codes(codes, "index_daily")
         parts = []
         for code in codes:
             df = self._range("index_daily", start, end, ts_code=code)
@@ -398,7 +398,7 @@ class TushareClient:
 
     def industry_daily(self, codes: Sequence[str] = CITIC_L1, start=None, end=None) -> pd.DataFrame:
         """Industry index closes from ``ci_daily`` (CITIC); codes in canonical form (CI005001.WI)."""
-        codes = _codes(codes, "industry_daily")
+        codes = check_codes(codes, "industry_daily")
         parts = []
         for code in codes:
             df = self._range("ci_daily", start, end, ts_code=self._ci(code))
@@ -496,7 +496,7 @@ class TushareClient:
 
     def fund_nav(self, codes: Sequence[str], start, end) -> pd.DataFrame:
         """Unit NAV (``fund_nav.unit_nav`` by nav_date) of funds, e.g. active equity funds (``000001.OF``)."""
-        codes = _codes(codes, "fund_nav")
+        codes = check_codes(codes, "fund_nav")
         parts = []
         for code in codes:
             df = self._range("fund_nav", start, end, ts_code=code)
@@ -517,14 +517,6 @@ class TushareClient:
 
 
 # ----------------------------------------------------------------------------- helpers
-def _codes(codes: Sequence[str], table: str) -> list[str]:
-    codes = [str(c).strip() for c in (codes or []) if str(c).strip()]
-    if not codes:
-        raise ValueError(f"{table}: no codes given")
-    bad = [c for c in codes if "." not in c]
-    if bad:
-        raise ValueError(f"{table}: code(s) {', '.join(bad)} lack an exchange suffix (write 510300.SH, 159919.SZ)")
-    return list(dict.fromkeys(codes))
 
 
 def _require(df: pd.DataFrame, api: str, cols: Sequence[str]) -> None:

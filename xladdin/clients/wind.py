@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from .base import (CITIC_L1, DEFAULT_CATEGORY_RULES, DEFAULT_INDEX_NAMES, CategoryRules, SourceError,
-                   build_etf_info, empty, finish, infer_split_ratio, to_dates, unsupported)
+                   build_etf_info, check_codes, empty, finish, infer_split_ratio, to_dates, unsupported)
 
 #: a few WindPy error codes and what they usually mean (the full list is in the WindPy manual)
 WIND_ERRORS: dict[int, str] = {
@@ -154,7 +154,7 @@ class WindClient:
     # ------------------------------------------------------------------ tables
     def etf_info(self, codes: Sequence[str]) -> pd.DataFrame:
         """``etf_info`` from wss (name, tracked index code, benchmark, investment type, setup date)."""
-        codes = _codes(codes, "etf_info")
+        codes = check_codes(codes, "etf_info")
         df = self._wss(codes, ["sec_name", "fund_trackindexcode", "fund_benchmark", "fund_investtype",
                                "fund_setupdate"])
         blank = df["sec_name"].isna() | (df["sec_name"].astype(str).str.strip().isin(["", "None", "nan"]))
@@ -176,7 +176,7 @@ class WindClient:
         Days without a share count are left out (noted); nav/close stay empty where Wind has none.
         split_ratio is inferred from jumps of NAV_adj / nav confirmed by the shares.
         """
-        codes = _codes(codes, "etf_daily")
+        codes = check_codes(codes, "etf_daily")
         fields = [self.shares_field, self.nav_field, "close", self.nav_adj_field]
         frames = []
         for code in codes:
@@ -211,11 +211,11 @@ class WindClient:
 
     def index_daily(self, codes: Sequence[str], start, end) -> pd.DataFrame:
         """Index closes from one wsd call (several codes, field ``close``); empty cells dropped."""
-        return self._closes("index_daily", "index", _codes(codes, "index_daily"), start, end)
+        return self._closes("index_daily", "index", check_codes(codes, "index_daily"), start, end)
 
     def industry_daily(self, codes: Sequence[str] = CITIC_L1, start=None, end=None) -> pd.DataFrame:
         """Industry index closes (e.g. CITIC CI005001.WI ...) from one wsd call."""
-        return self._closes("industry_daily", "industry", _codes(codes, "industry_daily"), start, end)
+        return self._closes("industry_daily", "industry", check_codes(codes, "industry_daily"), start, end)
 
     def index_weights(self, index: str, start, end) -> pd.DataFrame:
         """Constituent weights at each month end from ``wset("indexconstituent", ...)``; i_weight (%) / 100, not renormalised."""
@@ -277,11 +277,3 @@ def _shape(d, n: int, what: str) -> None:
         raise SourceError(f"Wind {what}: {len(d.Data)} data column(s) for {n} field(s)/code(s)")
 
 
-def _codes(codes: Sequence[str], table: str) -> list[str]:
-    codes = [str(c).strip() for c in (codes or []) if str(c).strip()]
-    if not codes:
-        raise ValueError(f"{table}: no codes given")
-    bad = [c for c in codes if "." not in c]
-    if bad:
-        raise ValueError(f"{table}: code(s) {', '.join(bad)} lack an exchange suffix (write 510300.SH, 000300.SH)")
-    return list(dict.fromkeys(codes))
