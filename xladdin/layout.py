@@ -33,6 +33,14 @@ else:  # pragma: no cover
 
 #: default layout file (repository ``workbooks/layout.toml``)
 DEFAULT_LAYOUT = Path(__file__).resolve().parents[1] / "workbooks" / "layout.toml"
+
+
+def _default_layout_path() -> Path:
+    """The repository's ``workbooks/layout.toml``; in an installed wheel, the copy shipped as package data."""
+    if DEFAULT_LAYOUT.is_file():
+        return DEFAULT_LAYOUT
+    from importlib.resources import files
+    return Path(str(files("xladdin.workbooks") / "layout.toml"))
 LANGUAGES = ("zh", "en")
 CHART_TYPES = ("line", "column", "bar")
 COND_TYPES = ("color_scale", "data_bar")
@@ -390,7 +398,7 @@ def _cell(ref: str, where: str) -> tuple[int, int]:
 
 def load_layout(path: str | Path | None = None) -> Layout:
     """Read and validate the layout TOML (default ``workbooks/layout.toml``)."""
-    p = Path(path) if path is not None else DEFAULT_LAYOUT
+    p = Path(path) if path is not None else _default_layout_path()
     if not p.is_file():
         raise FileNotFoundError(f"layout file {p} not found")
     with open(p, "rb") as fh:
