@@ -152,3 +152,20 @@ def test_real_csi300_penetration(real_market):
     assert may["date"].max() >= pd.Timestamp("2021-05-01")  # no snapshot change inside the week
     classified = may.loc[may["stock"].map(m.stock_industry["industry"]).notna(), "weight"].sum()
     assert f.sum(axis=1).iloc[0] == pytest.approx(direct.sum() * classified, rel=1e-9)
+
+
+def test_penetrate_snapshot_by_hand():
+    from xladdin.holdings import penetrate_snapshot
+    sizes = pd.Series({"A": 100.0, "B": 50.0})
+    w = pd.DataFrame({"code": ["A", "A", "B", "B"], "stock": ["s1", "s2", "s2", "s3"], "weight": [0.6, 0.4, 0.5, 0.5]})
+    si = pd.Series({"s1": "I1", "s2": "I2"})  # s3 has no industry
+    table, lost = penetrate_snapshot(sizes, w, si)
+    assert table.loc["I1", "amount"] == pytest.approx(60.0)
+    assert table.loc["I2", "amount"] == pytest.approx(40.0 + 25.0)
+    assert table["level"].sum() == pytest.approx(1.0)
+    assert table.loc["I1", "level"] == pytest.approx(60.0 / 125.0)
+    assert lost == pytest.approx(25.0)
+    with pytest.raises(ValueError, match="sum to 1.5"):
+        penetrate_snapshot(sizes, w.assign(weight=[0.9, 0.6, 0.5, 0.5]), si)
+    with pytest.raises(ValueError, match="code C has no rows"):
+        penetrate_snapshot(pd.Series({"C": 1.0}), w, si)

@@ -63,15 +63,6 @@ def XA_QUINTILE(values, groups=None, by=None, header=False):
 
 
 #: date stamped on the single snapshot an Excel call penetrates (the core works on dated frames)
-_SNAPSHOT = pd.Timestamp("2000-01-03")
-
-
-def _no_duplicates(values: pd.Series, name: str, what: str) -> None:
-    dup = values[values.duplicated()]
-    if len(dup):
-        raise XAInputError(f"{name} lists {what} {dup.iloc[0]} twice; keep one row each")
-
-
 @xw.func(category=CATEGORY)
 @xw.arg("etf_sizes", doc="Two columns: ETF code (or its tracked index code) and size (units x NAV, "
         "e.g. yuan). One row per stock ETF.", err_to_str=True)
@@ -85,38 +76,11 @@ def XA_PENETRATE(etf_sizes, weights, stock_industry):
     sizes = to_records(etf_sizes, "etf_sizes", ["code", "size"], numeric=[1])
     w = to_records(weights, "weights", ["code", "stock", "weight"], numeric=[2])
     si = to_records(stock_industry, "stock_industry", ["stock", "industry"], optional=["name"])
-    _no_duplicates(sizes["code"], "etf_sizes", "code")
-    _no_duplicates(si["stock"], "stock_industry", "stock")
-    _no_duplicates(w["code"] + " / " + w["stock"], "weights", "code / stock")
-    if (sizes["size"] < 0).any():
-        raise XAInputError("etf_sizes: sizes must be >= 0")
-    if w["weight"].isna().any() or (w["weight"] < 0).any():
-        bad = int(np.flatnonzero(w["weight"].isna() | (w["weight"] < 0))[0])
-        raise XAInputError(f"weights row {bad + 1}: weight must be a number >= 0")
-    totals = w.groupby("code")["weight"].sum()
-    if (totals > 1 + 1e-6).any():
-        code = totals.index[totals > 1 + 1e-6][0]
-        raise XAInputError(f"weights of {code} sum to {totals[code]:g} (> 1); enter fractions "
-                           "(divide percentages by 100)")
-    missing = [c for c in sizes["code"] if c not in totals.index]
-    if missing:
-        raise XAInputError(f"etf_sizes code {missing[0]} has no rows in weights; add its constituents")
-    amounts = pd.DataFrame([sizes["size"].to_numpy()], index=pd.DatetimeIndex([_SNAPSHOT], name="date"),
-                           columns=list(sizes["code"]))
-    long = w.rename(columns={"code": "index"}).assign(date=_SNAPSHOT)
-    iw, cov = holdings.industry_weights(long, si.set_index("stock")["industry"])
-    held = holdings.penetrate(amounts, iw, code="industry")
-    inds = sorted(set(si["industry"]))
-    held = held.reindex(columns=inds).fillna(0.0)
-    level = holdings.holding_level(held)
-    out = pd.DataFrame({"amount": held.iloc[0], "level": level.iloc[0]})
-    out.index.name = "industry"
+    out, lost = holdings.penetrate_snapshot(sizes.set_index("code")["size"], w, si.set_index("stock")["industry"])
     if "name" in si.columns:
         names = si.drop_duplicates("industry").set_index("industry")["name"]
         out.insert(0, "name", names.reindex(out.index).to_numpy(dtype=object))
     rows = frame_rows(out)
-    unclassified = (cov.set_index("index")["weight_total"] - cov.set_index("index")["weight_classified"])
-    lost = float((amounts.iloc[0].reindex(unclassified.index) * unclassified).sum())
     if lost > 0:
         rows.append(["(no industry)"] + ([None] if "name" in si.columns else []) + [lost, None])
     return rows

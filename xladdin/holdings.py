@@ -25,12 +25,12 @@ import pandas as pd
 from .calendar import month_ends, week_ends
 from .flows import aggregate_flows, etf_flows
 from .market import Market
-from ._shared import cached, pivot, scope
+from ._shared import cached, pivot
 
 __all__ = [
     "STOCK_ETF_CATEGORIES", "stock_etfs", "holding_dates", "etf_sizes", "index_amounts",
     "industry_weights", "penetrate", "etf_stock_holdings", "industry_holdings", "holding_level",
-    "holding_change", "industry_flows", "penetration_coverage", "flow_table", "YI",
+    "holding_change", "industry_flows", "penetration_coverage", "flow_table", "penetrate_snapshot", "YI",
 ]
 
 #: etf_info categories counted as stock ETFs (M6); "other" is excluded
@@ -477,3 +477,65 @@ def flow_table(market: Market, start, end, categories: tuple[str, ...] = STOCK_E
                         "net_flow_yi": flows / YI, "industry_return": ret.reindex(flows.index)})
     out.index.name = "industry"
     return out.sort_values("net_flow_yi", ascending=False, kind="stable")
+
+
+def penetrate_snapshot(sizes: pd.Series, weights: pd.DataFrame, stock_industry: pd.Series,
+                       industries: list[str] | None = None) -> tuple[pd.DataFrame, float]:
+    """Penetrate one snapshot of ETF sizes to industries (M6, a single date).
+
+    Parameters
+    ----------
+    sizes : Series, index = ETF (or index) code, values = size in yuan (shares x NAV), >= 0.
+    weights : DataFrame with columns ``code``, ``stock``, ``weight``: each code's constituent weights
+        (fractions, summing to at most 1 per code).
+    stock_industry : Series, index = stock, values = industry code.
+    industries : industries to report (default: every industry in ``stock_industry``), in that order.
+
+    Returns
+    -------
+    (table, unclassified) : ``table`` indexed by industry with ``amount`` = Σ_codes size × Σ_{stocks in
+        industry} weight and ``level`` = amount / Σ amount (持仓程度); ``unclassified`` = yuan on stocks
+        without an industry (not in ``level``'s denominator).
+
+    Raises
+    ------
+    ValueError
+        Negative sizes or weights, weights of a code summing to more than 1, duplicated codes or
+        (code, stock) rows, a sized code without weights.
+    """
+    sizes = pd.Series(sizes, dtype=float)
+    w = weights[["code", "stock", "weight"]].astype({"weight": float})
+    if sizes.index.has_duplicates:
+        raise ValueError(f"etf_sizes lists code {sizes.index[sizes.index.duplicated()][0]} twice; keep one row each")
+    if stock_industry.index.has_duplicates:
+        raise ValueError(f"stock_industry lists stock {stock_industry.index[stock_industry.index.duplicated()][0]} "
+                         "twice; keep one row each")
+    pairs = w["code"].astype(str) + " / " + w["stock"].astype(str)
+    if pairs.duplicated().any():
+        raise ValueError(f"weights lists code / stock {pairs[pairs.duplicated()].iloc[0]} twice; keep one row each")
+    if sizes.isna().any() or (sizes < 0).any():
+        raise ValueError("etf_sizes: sizes must be numbers >= 0")
+    bad = w["weight"].isna() | (w["weight"] < 0)
+    if bad.any():
+        raise ValueError(f"weights row {int(np.flatnonzero(bad.to_numpy())[0]) + 1}: weight must be a number >= 0")
+    totals = w.groupby("code")["weight"].sum()
+    over = totals[totals > 1 + 1e-6]
+    if len(over):
+        raise ValueError(f"weights of {over.index[0]} sum to {over.iloc[0]:g} (> 1); enter fractions "
+                         "(divide percentages by 100)")
+    missing = [c for c in sizes.index if c not in totals.index]
+    if missing:
+        raise ValueError(f"etf_sizes code {missing[0]} has no rows in weights; add its constituents")
+    day = pd.Timestamp("2000-01-03")  # one snapshot: any date serves as the as-of key
+    amounts = pd.DataFrame([sizes.to_numpy()], index=pd.DatetimeIndex([day], name="date"), columns=list(sizes.index))
+    iw, cov = industry_weights(w.rename(columns={"code": "index"}).assign(date=day), stock_industry)
+    held = penetrate(amounts, iw, code="industry")
+    inds = industries if industries is not None else sorted(set(stock_industry))
+    held = held.reindex(columns=inds).fillna(0.0)
+    level = holding_level(held)
+    table = pd.DataFrame({"amount": held.iloc[0], "level": level.iloc[0]})
+    table.index.name = "industry"
+    cov = cov.set_index("index")
+    unclassified = cov["weight_total"] - cov["weight_classified"]
+    lost = float((amounts.iloc[0].reindex(unclassified.index) * unclassified).sum())
+    return table, lost
