@@ -22,13 +22,19 @@ def add_param_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def params_from_args(args: argparse.Namespace) -> Params:
+def parse_set(items: list[str]) -> dict[str, str]:
+    """``--set KEY=VALUE`` options as a dict (the values are checked by :mod:`xladdin.params`)."""
     values = {}
-    for item in args.set:
+    for item in items:
         if "=" not in item:
             raise ValueError(f"--set `{item}`: use KEY=VALUE, e.g. --set top_n=5")
         k, v = item.split("=", 1)
         values[k.strip()] = v
+    return values
+
+
+def params_from_args(args: argparse.Namespace) -> Params:
+    values = parse_set(args.set)
     p = default_params().replace(**values) if values else default_params()
     if args.language:
         p = p.replace(language=args.language)

@@ -9,32 +9,25 @@ is called when that module exists.
 from __future__ import annotations
 
 import argparse
-import importlib
 from pathlib import Path
 
 import pandas as pd
 
-from . import _common
+from . import _common, backtest_northbound
 
 PCT_COLUMNS = ["annual_return", "volatility", "max_drawdown", "excess_return", "tracking_error",
                "relative_max_drawdown", "win_rate", "turnover"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``backtest`` group with ``rotation`` (and ``northbound`` when its module exists)."""
+    """Add the ``backtest`` group with ``rotation`` and ``northbound``."""
     p = subparsers.add_parser("backtest", help="strategy backtests (rotation, northbound, ...)",
                               description="Backtest a strategy on the data and print its per-year performance "
                                           "table (M12). `xladdin backtest NAME --help` for each strategy.")
     sub = p.add_subparsers(dest="strategy", metavar="STRATEGY")
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
     register_rotation(sub)
-    try:
-        module = importlib.import_module("xladdin.commands.backtest_northbound")
-    except ModuleNotFoundError as exc:
-        if exc.name != "xladdin.commands.backtest_northbound":
-            raise
-    else:
-        module.register(sub)
+    backtest_northbound.register(sub)
 
 
 def register_rotation(sub: argparse._SubParsersAction) -> None:

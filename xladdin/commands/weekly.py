@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..params import LANGUAGES, Params, default_params
+from ._workbook import parse_set
 from .send import add_mail_options
 
 DESCRIPTION = """\
@@ -65,12 +66,7 @@ def params_from_args(args: argparse.Namespace) -> Params:
     """Defaults, then ``--params FILE``, then ``--set``, ``--language``, ``--asof``."""
     from ..jobs import read_params_file
     params = read_params_file(args.params) if args.params else default_params()
-    values = {}
-    for item in args.set:
-        if "=" not in item:
-            raise ValueError(f"--set `{item}`: use KEY=VALUE, e.g. --set top_n=5")
-        k, v = item.split("=", 1)
-        values[k.strip()] = v
+    values = parse_set(args.set)
     if args.language:
         values["language"] = args.language
     if args.asof:
