@@ -169,3 +169,62 @@ def test_penetrate_snapshot_by_hand():
         penetrate_snapshot(sizes, w.assign(weight=[0.9, 0.6, 0.5, 0.5]), si)
     with pytest.raises(ValueError, match="code C has no rows"):
         penetrate_snapshot(pd.Series({"C": 1.0}), w, si)
+
+
+def _penetrate_by_joins(amounts, weights, code="stock", max_age_days=None):
+    """The M6 penetration written the direct way (stack, as-of join, join, grouped sum): the reference
+    the matrix implementation of :func:`holdings.penetrate` must reproduce."""
+    long = amounts.rename_axis(index="date", columns="index").stack().rename("amount").reset_index()
+    long = long[long["amount"].notna()]
+    codes = sorted(weights[code].unique())
+    out_index = pd.DatetimeIndex(amounts.index, name="date")
+    if long.empty or weights.empty:
+        return pd.DataFrame(np.nan, index=out_index, columns=pd.Index(codes, name=code))
+    snaps = weights[["index", "date"]].drop_duplicates().rename(columns={"date": "snapshot"}).sort_values("snapshot")
+    long["date"] = long["date"].astype("datetime64[ns]")
+    snaps["snapshot"] = snaps["snapshot"].astype("datetime64[ns]")
+    matched = pd.merge_asof(long.sort_values("date"), snaps, left_on="date", right_on="snapshot", by="index",
+                            direction="backward")
+    if max_age_days is not None:
+        matched = matched[(matched["date"] - matched["snapshot"]).dt.days <= max_age_days]
+    matched = matched.dropna(subset=["snapshot"])
+    w = weights[["date", "index", code, "weight"]].rename(columns={"date": "snapshot"})
+    joined = matched.merge(w, on=["index", "snapshot"], how="inner")
+    joined["value"] = joined["amount"] * joined["weight"]
+    wide = joined.pivot_table(index="date", columns=code, values="value", aggfunc="sum")
+    wide = wide.reindex(index=out_index, columns=codes)
+    done = wide.index.isin(pd.DatetimeIndex(matched["date"].unique()))
+    wide.loc[done] = wide.loc[done].fillna(0.0)
+    wide.columns.name = code
+    return wide.astype(float)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_penetrate_equals_the_join_formulation(seed):
+    """Random markets: irregular snapshots per index, constituents entering and leaving, a stock
+    listed twice in one snapshot, NaN amounts, an index without weights, dates before the first
+    snapshot, with and without a maximum snapshot age."""
+    rng = np.random.default_rng(seed)
+    days = pd.bdate_range("2020-01-01", periods=120)
+    indices = [f"IX{i}" for i in range(4)]
+    stocks = [f"{i:06d}.SZ" for i in range(30)]
+    rows = []
+    for ix in indices[:3]:
+        snaps = sorted(rng.choice(days[10:], size=rng.integers(1, 6), replace=False))
+        for d in snaps:
+            members = rng.choice(stocks, size=rng.integers(3, 12), replace=False)
+            w = rng.random(len(members))
+            for s, x in zip(members, w / w.sum()):
+                rows.append((d, ix, s, x))
+    rows.append((rows[0][0], rows[0][1], rows[0][2], 0.01))  # the same stock twice in one snapshot
+    weights = pd.DataFrame(rows, columns=["date", "index", "stock", "weight"])
+    amounts = pd.DataFrame(rng.normal(size=(len(days), len(indices))) * 1e8, index=days, columns=indices)
+    amounts[amounts.abs() < 2e7] = np.nan
+    for max_age in (None, 25):
+        got = h.penetrate(amounts, weights, "stock", max_age)
+        want = _penetrate_by_joins(amounts, weights, "stock", max_age)
+        pd.testing.assert_frame_equal(got, want, rtol=1e-12, atol=1e-3)
+        assert got.isna().all(axis=1).sum() == want.isna().all(axis=1).sum() > 0
+    iw = h.industry_weights(weights, pd.Series({s: f"IND{int(s[:6]) % 5}" for s in stocks[:25]}))[0]
+    pd.testing.assert_frame_equal(h.penetrate(amounts, iw, "industry"), _penetrate_by_joins(amounts, iw, "industry"),
+                                  rtol=1e-12, atol=1e-3)

@@ -12,8 +12,9 @@ penetrated: they are left out and reported by :func:`penetration_coverage`, as i
 index weight whose stock has no industry in ``stock_industry``.
 
 Frames are wide: index = date, columns = industry (or stock, ETF, index). Amounts in yuan.
-The computation is vectorised: ETF sizes are summed per tracked index, then one as-of join of
-(date, index) onto the weight snapshots and one grouped sum; no loop over ETFs or stocks.
+The computation is vectorised: ETF sizes are summed per tracked index, then each index's amounts
+are multiplied into its as-of weight snapshots (a dense snapshot × constituent matrix); no loop over
+ETFs, stocks or dates.
 """
 from __future__ import annotations
 
@@ -169,35 +170,40 @@ def penetrate(amounts: pd.DataFrame, weights: pd.DataFrame, code: str = "stock",
     Notes
     -----
     ``H_{t,c} = Σ_I A_{t,I} · w_{I,s(I,t),c}`` with ``s(I,t)`` the latest snapshot of index I on or
-    before t. One ``merge_asof`` by index and one grouped sum; no Python loop.
+    before t. Per index: its snapshots as a dense (snapshot × constituent) matrix, the as-of
+    snapshot of every date by binary search, and one multiply-add into the result; a constituent
+    listed twice in a snapshot counts twice, a missing weight counts 0.
     """
     _need(weights, ("date", "index", code, "weight"), "weights")
-    long = amounts.rename_axis(index="date", columns="index").stack().rename("amount").reset_index()
-    long = long[long["amount"].notna()]
-    codes = sorted(weights[code].unique())
+    codes = pd.Index(sorted(weights[code].unique()), name=code)
     out_index = pd.DatetimeIndex(amounts.index, name="date")
-    if long.empty or weights.empty:
-        return pd.DataFrame(np.nan, index=out_index, columns=pd.Index(codes, name=code))
-    snaps = weights[["index", "date"]].drop_duplicates().rename(columns={"date": "snapshot"})
-    snaps = snaps.sort_values("snapshot")
-    long["date"] = pd.to_datetime(long["date"]).astype("datetime64[ns]")
-    snaps["snapshot"] = snaps["snapshot"].astype("datetime64[ns]")
-    matched = pd.merge_asof(long.sort_values("date"), snaps, left_on="date", right_on="snapshot",
-                            by="index", direction="backward")
-    if max_age_days is not None:
-        age = (matched["date"] - matched["snapshot"]).dt.days
-        matched = matched[age <= max_age_days]
-    matched = matched.dropna(subset=["snapshot"])
-    w = weights[["date", "index", code, "weight"]].rename(columns={"date": "snapshot"})
-    w["snapshot"] = w["snapshot"].astype("datetime64[ns]")
-    joined = matched.merge(w, on=["index", "snapshot"], how="inner")
-    joined["value"] = joined["amount"] * joined["weight"]
-    wide = joined.pivot_table(index="date", columns=code, values="value", aggfunc="sum")
-    wide = wide.reindex(index=out_index, columns=codes)
-    done = wide.index.isin(pd.DatetimeIndex(matched["date"].unique()))
-    wide.loc[done] = wide.loc[done].fillna(0.0)  # a date with a penetration: a missing code holds 0
-    wide.columns.name = code
-    return wide.astype(float)
+    out = np.zeros((len(out_index), len(codes)))
+    done = np.zeros(len(out_index), dtype=bool)
+    if len(out_index) and not weights.empty:
+        days = out_index.to_numpy(dtype="datetime64[ns]")
+        col_of = codes.get_indexer(weights[code])
+        wdates = weights["date"].to_numpy(dtype="datetime64[ns]")
+        wvalues = np.nan_to_num(weights["weight"].to_numpy(dtype=float))
+        for index, rows in weights.groupby("index", sort=True).indices.items():
+            if index not in amounts.columns:
+                continue
+            amount = amounts[index].to_numpy(dtype=float)
+            snaps, snap_of_row = np.unique(wdates[rows], return_inverse=True)
+            cols, col_of_row = np.unique(col_of[rows], return_inverse=True)
+            matrix = np.zeros((len(snaps), len(cols)))
+            np.add.at(matrix, (snap_of_row, col_of_row), wvalues[rows])
+            pos = np.searchsorted(snaps, days, side="right") - 1
+            use = (pos >= 0) & ~np.isnan(amount)
+            if max_age_days is not None:
+                age = (days - snaps[np.maximum(pos, 0)]) // np.timedelta64(1, "D")
+                use &= age <= max_age_days
+            if not use.any():
+                continue
+            sel = np.flatnonzero(use)
+            out[np.ix_(sel, cols)] += amount[sel, None] * matrix[pos[sel]]
+            done[sel] = True
+    out[~done] = np.nan  # a date on which nothing could be penetrated
+    return pd.DataFrame(out, index=out_index, columns=codes)
 
 
 def _need(df: pd.DataFrame, cols, name: str) -> None:
