@@ -315,6 +315,31 @@ def weekly_metrics(market: Market, asof=None, window_years: float = 3.0, min_yea
         return _weekly_metrics(market, asof, window_years, min_years, vol_window, indices)
 
 
+#: tables the dashboard reads only over its stock window (see :func:`stock_rows_since`)
+STOCK_WINDOW_TABLES = ("stock_daily", "margin_daily")
+#: weeks of slack before that window: weeks without trading (Spring Festival, National Day: about
+#: two a year) and short gaps in a table
+STOCK_WINDOW_SLACK_WEEKS = 13
+
+
+def stock_rows_since(asof, window_years: float = 3.0) -> pd.Timestamp:
+    """Earliest date of the stock_daily / margin_daily rows :func:`weekly_dashboard` can read for ``asof``.
+
+    The dashboard computes its stock-level series (turnover, margin financing) for the last
+    ``W + 2`` trading weeks only, ``W = round(52 × window_years)`` (the percentile window, plus this
+    and the previous week's snapshots), from the table's last day on or before the week before
+    them. Those weeks start after ``asof − 7 × (W + 2 + 1 + h)`` days with ``h`` weeks without
+    trading; this returns ``asof − 7 × (W + 3 + 13)`` days (:data:`STOCK_WINDOW_SLACK_WEEKS` = 13 ≥ h
+    for three years of SSE holidays). A market whose two stock tables hold only the rows from this
+    date on gives the same dashboard as the full tables (tested); ``xladdin weekly`` reads them so.
+    When a table has no row between this date and that week (a gap), the week's margin change is
+    missing either way.
+    """
+    window = max(1, int(round(52 * window_years)))
+    weeks = window + 3 + STOCK_WINDOW_SLACK_WEEKS
+    return pd.Timestamp(asof).normalize() - pd.Timedelta(days=7 * weeks)
+
+
 def _stock_start(market: Market, table: str, cut: pd.Timestamp | None) -> pd.Timestamp | None:
     """Last date of ``table`` on or before ``cut`` (None: no cut, or no such date)."""
     if cut is None or not market.has(table):

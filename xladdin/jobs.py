@@ -11,6 +11,10 @@ Steps, timed one by one (``WeeklyJobResult.timings``, seconds):
 
 ``load``
     read the table files (or generate the embedded sample); one progress unit per canonical table.
+    etf_daily is read first; the stock-level tables only the dashboard reads (stock_daily,
+    margin_daily) are read from :func:`xladdin.dashboard.stock_rows_since` of the as-of date on
+    when their file is in date order (parquet: the row groups before it are not decoded at all) --
+    the dashboard is identical (tested), and the cover's freshness table says from which date.
 ``validate``
     type and check every table with the rules of :mod:`xladdin.data` (file, row and column in the
     messages; an in-memory market goes through :func:`xladdin.data.validate_market`), then resolve
@@ -214,8 +218,14 @@ def read_params_file(path: str | Path) -> Params:
 UNUSED_COLUMNS: dict[str, tuple[str, ...]] = {"stock_daily": ("float_mcap",), "margin_daily": ("financing_repay",)}
 
 
-def _read_raw(path: Path, progress: Callable[[str], None]) -> dict[str, Any]:
-    """Read every canonical table file under ``path`` (not typed yet): name -> RawTable."""
+def _read_raw(path: Path, progress: Callable[[str], None],
+              since_for: Callable[[Any], dict[str, pd.Timestamp]] | None = None) -> dict[str, Any]:
+    """Read every canonical table file under ``path`` (not typed yet): name -> RawTable.
+
+    ``since_for(etf_daily_raw)``: table -> date from which that table is read (see
+    :func:`xladdin.data.read_table_files`); etf_daily is then read first so that the dates can
+    follow from it.
+    """
     from .data import read_table_files, read_workbook_tables
     from .schema import TABLES
     if not path.exists():
@@ -226,10 +236,17 @@ def _read_raw(path: Path, progress: Callable[[str], None]) -> dict[str, Any]:
         # peak is lowest when the big tables come in while little else is loaded
         def size(name: str) -> int:
             return sum(f.stat().st_size for f in path.glob(f"{name}.*") if f.is_file())
-        for name in sorted(TABLES, key=size, reverse=True):
-            raw = read_table_files(path, name, skip=UNUSED_COLUMNS.get(name, ()))
+        order = sorted(TABLES, key=size, reverse=True)
+        since: dict[str, pd.Timestamp] = {}
+        if since_for is not None:
+            order.remove("etf_daily")
+            order.insert(0, "etf_daily")
+        for name in order:
+            raw = read_table_files(path, name, skip=UNUSED_COLUMNS.get(name, ()), since=since.get(name))
             if raw is not None:
                 raws[name] = raw
+            if name == "etf_daily" and since_for is not None and raw is not None:
+                since = since_for(raw)
             progress(name)
     else:
         raws = read_workbook_tables(path)
@@ -239,6 +256,26 @@ def _read_raw(path: Path, progress: Callable[[str], None]) -> dict[str, Any]:
         raise FileNotFoundError(f"{path}: no canonical tables found (expected files like etf_daily.csv or "
                                 f"etf_daily.parquet; known tables: {', '.join(TABLES)})")
     return raws
+
+
+def _dashboard_since(asof, params: Params) -> Callable[[Any], dict[str, pd.Timestamp]]:
+    """``since_for`` of :func:`_read_raw` for the weekly job: the stock-level tables only the dashboard
+    reads (:data:`xladdin.dashboard.STOCK_WINDOW_TABLES`) are read from
+    :func:`xladdin.dashboard.stock_rows_since` of the as-of date (``asof``, else the last etf_daily date)."""
+    from .dashboard import STOCK_WINDOW_TABLES, stock_rows_since
+
+    def since_for(etf_raw) -> dict[str, pd.Timestamp]:
+        at = pd.Timestamp(asof) if asof is not None else None
+        if at is None:
+            frame = etf_raw.frame
+            if "date" not in frame.columns or not pd.api.types.is_datetime64_any_dtype(frame["date"]):
+                return {}  # dates not typed yet (text): read every row; validation decides
+            at = frame["date"].max()
+        if pd.isna(at):
+            return {}
+        start = stock_rows_since(at, params.heat_years)
+        return {t: start for t in STOCK_WINDOW_TABLES}
+    return since_for
 
 
 def _type_and_check(raws: dict[str, Any], source: str, progress: Callable[[str], None]) -> Market:
@@ -251,10 +288,13 @@ def _type_and_check(raws: dict[str, Any], source: str, progress: Callable[[str],
     from .errors import ValidationFailed
     from .schema import TABLES
     out: dict[str, pd.DataFrame] = {}
+    read_from: dict[str, pd.Timestamp] = {}
     issues: list[str] = []
     for name in TABLES:
         raw = raws.pop(name, None)
         if raw is not None:
+            if raw.since is not None:
+                read_from[name] = raw.since
             df, problems = coerce_table(raw)
             issues += problems
             if not any("missing in" in p for p in problems):
@@ -264,7 +304,7 @@ def _type_and_check(raws: dict[str, Any], source: str, progress: Callable[[str],
         progress(name)
     if issues:
         raise ValidationFailed(issues)
-    return Market(out, source=source)
+    return Market(out, source=source, read_from=read_from)
 
 
 def _check_market(market: Market) -> None:
@@ -443,7 +483,7 @@ def run_weekly(market_or_path: Market | str | Path | None, out_dir: str | Path, 
             _units_at_once("embedded sample")
         else:
             path = Path(source)
-            raws = _read_raw(path, unit_done)
+            raws = _read_raw(path, unit_done, _dashboard_since(asof if asof is not None else params.asof, params))
         end()
 
         # ---- validate

@@ -25,11 +25,14 @@ class Market:
     """Canonical tables (long form, see :mod:`xladdin.schema`) keyed by table name.
 
     ``source`` says where the tables came from (a folder, a file or ``"sample"``), for messages
-    and the workbook's data-freshness table.
+    and the workbook's data-freshness table. ``read_from`` names the tables that were read only
+    from a date on (table -> that date; e.g. the weekly job reads the stock-level tables from the
+    dashboard's window), so that what is shown about them can say so.
     """
 
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     source: str = "memory"
+    read_from: dict[str, pd.Timestamp] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ generic
     def has(self, name: str) -> bool:
@@ -138,7 +141,7 @@ class Market:
             if end is not None:
                 mask &= df[col] <= end
             out[name] = df.loc[mask].reset_index(drop=True)
-        return Market(out, source=self.source)
+        return Market(out, source=self.source, read_from=dict(self.read_from))
 
     def describe(self) -> pd.DataFrame:
         """One row per table present: rows, first and last date."""

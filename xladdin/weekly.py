@@ -355,6 +355,9 @@ def _freshness(market: Market, asof: pd.Timestamp, p: Params) -> pd.DataFrame:
             status = "最新" if zh else "current"
         else:
             status = f"滞后{lag}天" if zh else f"{lag} days behind"
+        since = market.read_from.get(name)
+        if since is not None:  # read partially (xladdin weekly: the dashboard's window of stock rows)
+            used += (f"(读取 {since:%Y-%m-%d} 起的行,看板窗口)" if zh else f" (rows from {since:%Y-%m-%d} read: dashboard window)")
         rows.append({"table": name, "status": status, "detail": used, "rows": int(r["rows"]),
                      "first": r["first"], "last": last, "lag_days": lag})
     return pd.DataFrame(rows)
