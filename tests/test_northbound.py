@@ -329,3 +329,16 @@ def test_etf_not_ranked_or_bought_before_it_lists(sample_market):
     assert res.composite.where(prices.reindex(index=res.composite.index, columns=res.composite.columns).isna()).isna().all(axis=None)
     daily = res.nav.pct_change().dropna()
     assert daily.abs().max() < 0.2  # no jumps from unpriced holdings
+
+
+def test_ranking_table_when_a_factor_lacks_some_etfs():
+    """An ETF listed after the factor's first months has no column in that factor's frame: blank mark
+    and NaN value, not a length error (seen on the sample with as-of 2022-03-16)."""
+    r = northbound_rotation(make_market())
+    dropped = r.universe[0]
+    factors = dict(r.factors)
+    factors["momentum"] = factors["momentum"].drop(columns=[dropped])
+    t = ranking_table(factors, r.composite, pd.Series({c: c for c in r.universe})).set_index("code")
+    assert t.loc[dropped, "momentum"] == "" and np.isnan(t.loc[dropped, "momentum_value"])
+    assert (t.drop(index=dropped)["momentum"] != "").all()
+    assert len(t) == len(r.universe)

@@ -624,7 +624,7 @@ def factor_marks(values: pd.Series) -> pd.Series:
     table) where the factor is missing. Terciles via :func:`xladdin.grouping.assign_groups`
     with 3 groups (ties by code).
     """
-    g = assign_groups(values.astype(float), 3)
+    g = assign_groups(values.astype(float), 3).reindex(values.index)  # ETFs without a value: blank
     return g.map(lambda x: "" if pd.isna(x) else MARKS[int(x)]).astype(object)
 
 
@@ -668,9 +668,9 @@ def ranking_table(factors: dict[str, pd.DataFrame], composite: pd.DataFrame, nam
     order = comp[cols].rank(ascending=False, method="first").reindex(comp.index)
     out = pd.DataFrame({"code": comp.index, "name": names.reindex(comp.index).astype(object).to_numpy()})
     for f in FACTORS:
-        out[f] = factor_marks(factors[f].loc[date]).to_numpy()
+        out[f] = factor_marks(factors[f].loc[date].reindex(comp.index)).to_numpy()
     for f in FACTORS:
-        out[f + "_value"] = factors[f].loc[date].to_numpy(dtype=float)
+        out[f + "_value"] = factors[f].loc[date].reindex(comp.index).to_numpy(dtype=float)
     out["composite"] = comp.to_numpy(dtype=float)
     out["rank"] = pd.array(order.to_numpy(), dtype="Int64")
     out["pick"] = (w.fillna(0.0) > 0).to_numpy()
