@@ -13,6 +13,7 @@ Every problem found is reported with the file, the row (or cell) and the column,
 """
 from __future__ import annotations
 
+import datetime as _dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
@@ -144,10 +145,17 @@ def _read_csv(path: Path, spec: TableSpec | None) -> pd.DataFrame:
     if spec is not None:
         text_cols = [c for c in spec.columns if c not in spec.numeric and c not in spec.date_cols]
         try:
-            return pd.read_csv(path, engine="pyarrow", encoding="utf-8-sig",
-                               dtype={c: "str" for c in text_cols}, keep_default_na=False, na_values=[""])
+            frame = pd.read_csv(path, engine="pyarrow", encoding="utf-8-sig",
+                                dtype={c: "str" for c in text_cols}, keep_default_na=False, na_values=[""])
         except (ValueError, TypeError, KeyError, ImportError):  # pragma: no cover - odd files: slow exact path
             pass
+        else:
+            for c in spec.date_cols:  # a column of clean ISO dates arrives as datetime.date objects
+                if c in frame.columns and frame[c].dtype == object:
+                    first = frame[c].first_valid_index()
+                    if first is not None and isinstance(frame[c].at[first], _dt.date):
+                        frame[c] = frame[c].astype("datetime64[ns]")
+            return frame
     return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
 
 

@@ -1,0 +1,136 @@
+"""The weekly job reads stock_daily / margin_daily only from the dashboard's window: nothing may change.
+
+``xladdin.dashboard.stock_rows_since`` says from which date the dashboard can read those two tables;
+the weekly job reads them from there (parquet: earlier row groups are not decoded). These tests pin
+that every weekly table is identical to the one computed from the full tables, also when a table has
+a gap just before the window and for an as-of date in the middle of the data, and that rows read
+partially still get messages naming the file's own lines.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from xladdin.dashboard import STOCK_WINDOW_TABLES, stock_rows_since
+from xladdin.data import read_table_files, write_market
+from xladdin.market import Market
+from xladdin.params import default_params
+from xladdin.weekly import compute_weekly
+
+
+def _cut_stock_tables(market: Market, since: pd.Timestamp) -> Market:
+    tables = dict(market.tables)
+    for name in STOCK_WINDOW_TABLES:
+        df = tables[name]
+        tables[name] = df[df["date"] >= since].reset_index(drop=True)
+    return Market(tables, source=market.source, read_from={n: since for n in STOCK_WINDOW_TABLES})
+
+
+def _assert_same_tables(full, part):
+    assert set(full.tables) == set(part.tables)
+    for key, table in full.tables.items():
+        if key == "cover_freshness":  # says how many rows were read: differs on purpose
+            continue
+        if isinstance(table, pd.DataFrame):
+            pd.testing.assert_frame_equal(table, part.tables[key], obj=key)
+        else:
+            assert table == part.tables[key], key
+    assert full.notes == part.notes
+
+
+def _with_gap(market: Market, table: str, start, end) -> Market:
+    tables = dict(market.tables)
+    df = tables[table]
+    tables[table] = df[(df["date"] < start) | (df["date"] > end)].reset_index(drop=True)
+    return Market(tables, source=market.source)
+
+
+@pytest.mark.parametrize("asof", [None, "2022-03-16"])
+def test_weekly_tables_identical_from_the_window(sample_market, asof):
+    p = default_params()
+    full = compute_weekly(sample_market, p, asof=asof)
+    since = stock_rows_since(full.asof, p.heat_years)
+    first = sample_market.table("stock_daily")["date"].min()
+    assert since > first + pd.Timedelta(days=365)  # the cut removes years of rows
+    part = compute_weekly(_cut_stock_tables(sample_market, since), p, asof=asof)
+    _assert_same_tables(full, part)
+    dash = full.tables["dashboard_industry"]
+    assert dash["margin_net_buy"].notna().any() and dash["heat_pct"].notna().any()  # the window feeds values
+
+
+def test_identical_with_a_gap_before_the_window(sample_market):
+    """margin_daily has no rows for 20 weeks ending inside the window's slack: the week before the
+    stock series start has no balance in either case."""
+    p = default_params()
+    asof = sample_market.last_date("etf_daily")
+    since = stock_rows_since(asof, p.heat_years)
+    gapped = _with_gap(sample_market, "margin_daily", since - pd.Timedelta(weeks=10), since + pd.Timedelta(weeks=10))
+    full = compute_weekly(gapped, p)
+    part = compute_weekly(_cut_stock_tables(gapped, since), p)
+    _assert_same_tables(full, part)
+
+
+def test_window_covers_the_percentile_window():
+    since = stock_rows_since("2026-10-30", 3.0)
+    assert since == pd.Timestamp("2026-10-30") - pd.Timedelta(days=7 * (156 + 3 + 13))
+    assert stock_rows_since("2026-10-30", 1.0) > since
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_read_from_a_date(tmp_path, sample_market, fmt):
+    df = sample_market.table("stock_daily")
+    write_market(Market({"stock_daily": df}), tmp_path, fmt=fmt)
+    since = pd.Timestamp("2023-01-04")
+    raw = read_table_files(tmp_path, "stock_daily", since=since)
+    skipped = int((df["date"] < since).sum())
+    assert raw.first_row == skipped > 0 and raw.since == since
+    assert len(raw.frame) == len(df) - skipped
+    got = raw.frame.reset_index(drop=True)
+    want = df.iloc[skipped:].reset_index(drop=True)
+    np.testing.assert_array_equal(pd.to_datetime(got["date"]).to_numpy("datetime64[ns]"), want["date"].to_numpy())
+    np.testing.assert_array_equal(got["stock"].astype(str).to_numpy(), want["stock"].astype(str).to_numpy())
+    np.testing.assert_allclose(got["close"].astype(float).to_numpy(), want["close"].to_numpy())
+    # messages name the file's own line: header + 1-based + the rows skipped
+    assert raw.locate(0) == f"stock_daily.{fmt} row {skipped + 2}"
+    # a date before every row: nothing skipped, no window recorded
+    whole = read_table_files(tmp_path, "stock_daily", since="2000-01-01")
+    assert whole.first_row == 0 and whole.since is None and len(whole.frame) == len(df)
+
+
+def test_file_not_in_date_order_is_read_whole(tmp_path, sample_market):
+    df = sample_market.table("stock_daily").head(5000).sort_values(["stock", "date"]).reset_index(drop=True)
+    write_market(Market({"stock_daily": df}), tmp_path, fmt="parquet")
+    raw = read_table_files(tmp_path, "stock_daily", since=df["date"].median())
+    assert raw.first_row == 0 and raw.since is None and len(raw.frame) == len(df)
+
+
+def test_weekly_job_reads_the_window_and_says_so(tmp_path, sample_market):
+    from xladdin.jobs import run_weekly
+    data = tmp_path / "data"
+    write_market(sample_market, data, fmt="parquet")
+    res = run_weekly(data, tmp_path / "out")
+    since = stock_rows_since(res.asof, default_params().heat_years)
+    for name in STOCK_WINDOW_TABLES:
+        assert res.rows[name] == int((sample_market.table(name)["date"] >= since).sum())
+    fresh = res.weekly.tables["cover_freshness"].set_index("table")
+    assert f"{since:%Y-%m-%d}" in fresh.loc["stock_daily", "detail"]
+    assert f"{since:%Y-%m-%d}" not in fresh.loc["etf_daily", "detail"]
+    _assert_same_tables(compute_weekly(sample_market, asof=res.asof), res.weekly)
+
+
+def test_bad_row_inside_the_window_names_the_file_line(tmp_path, sample_market):
+    from xladdin.jobs import JobError, run_weekly
+    data = tmp_path / "data"
+    write_market(sample_market, data, fmt="csv")
+    path = data / "stock_daily.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    bad = len(lines) - 3  # zero-based line index near the end: inside the window
+    parts = lines[bad].split(",")
+    header = lines[0].split(",")
+    parts[header.index("close")] = "-1"
+    lines[bad] = ",".join(parts)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(JobError) as info:
+        run_weekly(data, tmp_path / "out")
+    assert f"stock_daily.csv row {bad + 1}" in str(info.value)
