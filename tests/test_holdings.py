@@ -228,3 +228,19 @@ def test_penetrate_equals_the_join_formulation(seed):
     iw = h.industry_weights(weights, pd.Series({s: f"IND{int(s[:6]) % 5}" for s in stocks[:25]}))[0]
     pd.testing.assert_frame_equal(h.penetrate(amounts, iw, "industry"), _penetrate_by_joins(amounts, iw, "industry"),
                                   rtol=1e-12, atol=1e-3)
+
+
+def test_industry_weight_rows_equal_the_pandas_grouping(sample_market):
+    """The integer-key sum (dense bincount, with or without the market's shared codes) equals the
+    plain pandas grouping of the docstring, row for row and bit for bit."""
+    from xladdin._shared import _factorize, shared
+    weights = sample_market.table("index_weights")
+    si = sample_market.stock_industry["industry"].iloc[:-40]  # some stocks without an industry
+    w = weights[["date", "index", "stock", "weight"]].copy()
+    w["industry"] = w["stock"].map(si)
+    want = w.dropna(subset=["industry"]).groupby(["date", "index", "industry"], sort=True)["weight"].sum().reset_index()
+    got = h._industry_weight_rows(weights, si)
+    pd.testing.assert_frame_equal(got, want, check_exact=True, check_dtype=False)
+    with shared(sample_market):
+        got2 = h._industry_weight_rows(weights, si, lambda c: _factorize(sample_market, "index_weights", c))
+    pd.testing.assert_frame_equal(got2, want, check_exact=True, check_dtype=False)

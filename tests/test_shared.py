@@ -116,3 +116,74 @@ def test_sorted_date_factorisation_equals_pandas():
     pd.testing.assert_index_equal(pd.Index(uniq), pd.Index(want_uniq))
     assert sh._sorted_dates(days.iloc[::-1]) is None  # not sorted: pandas factorisation
     assert sh._sorted_dates(pd.Series([pd.NaT, pd.Timestamp("2024-01-02")])) is None
+
+
+@pytest.mark.parametrize("inside", [False, True])
+def test_pivots_from_the_loaders_codes_equal_pandas(inside):
+    """Codes seeded by the loader (data.key_codes / seed_codes) give the same pivots as pandas, also
+    over a date window, and stop being used once the column's data is replaced or edited."""
+    from xladdin.data import key_codes, seed_codes
+    m = _market()
+    for name in ("stock_daily", "index_weights"):
+        m.tables[name] = m.tables[name].astype({"stock": "str"} | ({"index": "str"} if name == "index_weights" else {}))
+        codes = key_codes(name, m.tables[name])
+        assert set(codes) == ({"stock"} if name == "stock_daily" else {"index", "stock"})
+        want_codes, want_uniques = pd.factorize(m.tables[name]["stock"], sort=True)
+        np.testing.assert_array_equal(codes["stock"][1], want_codes)
+        assert list(codes["stock"][2]) == list(want_uniques)
+        seed_codes(m, name, codes)
+    assert sh._seeded(m, "stock_daily", "stock") is not None
+    sd, w = m.table("stock_daily"), m.table("index_weights")
+    ctx = sh.shared(m) if inside else sh.scope(Market({}))
+    with ctx:
+        for kw in ({}, {"start": "2024-01-10", "end": "2024-01-25"}, {"codes": ["000002.SZ"]}):
+            got = sh.pivot(m, "stock_daily", "close", **kw)
+            sub = sd if "start" not in kw else sd[sd["date"] >= pd.Timestamp(kw["start"])]
+            pd.testing.assert_frame_equal(got, _pandas(sub, "close", codes=kw.get("codes"), end=kw.get("end")),
+                                          check_exact=True)
+        got = sh.pivot(m, "index_weights", "weight", columns="stock", where=("index", "000905.SH"))
+        pd.testing.assert_frame_equal(got, _pandas(w, "weight", where=("index", "000905.SH")), check_exact=True)
+    # an edit replaces the Arrow array: the seed is ignored and the pivot follows the new data
+    m.tables["stock_daily"].loc[0, "stock"] = "688001.SH"
+    assert sh._seeded(m, "stock_daily", "stock") is None
+    got = sh.pivot(m, "stock_daily", "close")
+    pd.testing.assert_frame_equal(got, _pandas(m.table("stock_daily"), "close"), check_exact=True)
+    assert "688001.SH" in got.columns
+
+
+def test_checks_with_and_without_codes_agree():
+    from xladdin.data import check_table, finish_table, key_codes
+    m = _market()
+    sd = m.table("stock_daily").astype({"stock": "str"})
+    dup = pd.concat([sd, sd.iloc[[5]]], ignore_index=True).sort_values(["date", "stock"], kind="stable")
+    dup = dup.reset_index(drop=True)
+    loc = lambda i, col=None: f"row {i}"  # noqa: E731
+    plain = check_table("stock_daily", dup, loc, "f")
+    assert any("duplicate key" in x for x in plain)
+    assert check_table("stock_daily", dup, loc, "f", key_codes("stock_daily", dup)) == plain
+    shuffled = sd.iloc[::-1].reset_index(drop=True)
+    a = finish_table("stock_daily", shuffled)
+    b = finish_table("stock_daily", shuffled, key_codes("stock_daily", shuffled))
+    pd.testing.assert_frame_equal(a, b)
+    assert a["date"].is_monotonic_increasing
+    within_day = sd.sort_values(["date", "stock"], ascending=[True, False]).reset_index(drop=True)
+    c = finish_table("stock_daily", within_day, key_codes("stock_daily", within_day))
+    pd.testing.assert_frame_equal(c, finish_table("stock_daily", within_day))
+    assert not c.equals(within_day)  # stocks were out of order within a day: sorted
+
+
+def test_loader_codes_not_kept_for_a_table_it_sorted(tmp_path):
+    """A file not in canonical order is sorted by the loader: the codes computed before the sort
+    describe other rows and must not be kept (pivots factorise the sorted column instead)."""
+    from xladdin.data import load_market, write_market
+    m = _market()
+    w = m.table("index_weights").sort_values(["date", "index", "stock"], ascending=[True, False, False])
+    write_market(Market({"index_weights": w.reset_index(drop=True)}), tmp_path, fmt="parquet")
+    loaded = load_market(tmp_path, validate=False)  # (the toy weights of 000905.SH sum to 0.5)
+    assert sh._seeded(loaded, "index_weights", "stock") is None
+    got = sh.pivot(loaded, "index_weights", "weight", columns="stock", where=("index", "000300.SH"))
+    pd.testing.assert_frame_equal(got, _pandas(loaded.table("index_weights"), "weight", where=("index", "000300.SH")),
+                                  check_exact=True)
+    in_order = tmp_path / "ordered"
+    write_market(Market({"index_weights": loaded.table("index_weights")}), in_order, fmt="parquet")
+    assert sh._seeded(load_market(in_order, validate=False), "index_weights", "stock") is not None

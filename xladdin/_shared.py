@@ -117,6 +117,8 @@ def release(market: Market, table: str) -> None:
     cache = act[1]
     for key in [k for k in cache if len(k) > 1 and k[0] in ("factorize", "bounds", "groups", "layout", "pivot") and k[1] == table]:
         del cache[key]
+    for key in [k for k in market._codes if k[0] == table]:  # the loader's factorisations of it too
+        del market._codes[key]
 
 
 # ----------------------------------------------------------------------------------------- pivots
@@ -176,8 +178,43 @@ def _factorize_values(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     return codes, pd.Index(uniques)
 
 
+def text_codes(values: pd.Series) -> tuple[Any, np.ndarray, pd.Index] | None:
+    """``pd.factorize(values, sort=True)`` of an Arrow-backed text column without missing values,
+    with the Arrow array it describes: (array, int32 codes, uniques); None for any other column.
+    Loaders compute it once for their checks and hand it to :func:`seed` so that pivots do not
+    factorise the column again."""
+    codes, uniques = _arrow_factorize(values)
+    if codes is None:
+        return None
+    codes = codes.astype(np.int32) if len(uniques) < 2 ** 31 - 1 else codes
+    return values.array._pa_array, codes, pd.Index(uniques)
+
+
+def seed(market: Market, table: str, col: str, factorized: tuple[Any, np.ndarray, pd.Index]) -> None:
+    """Keep a :func:`text_codes` result on the market when ``market.tables[table][col]`` still holds
+    the Arrow array it was computed from (a table sorted since holds a new array: nothing kept).
+    It serves while the column keeps that array: Arrow arrays are immutable, any edit replaces it."""
+    arr = getattr(market.tables[table][col].array, "_pa_array", None)
+    if arr is not None and arr is factorized[0] and len(factorized[1]) == len(market.tables[table]):
+        market._codes[(table, col)] = factorized
+
+
+def _seeded(market: Market, table: str, col: str) -> tuple[np.ndarray, pd.Index] | None:
+    hit = market._codes.get((table, col))
+    if hit is None or not market.has(table) or col not in market.tables[table].columns:
+        return None
+    arr, codes, uniques = hit
+    if getattr(market.tables[table][col].array, "_pa_array", None) is not arr:
+        return None
+    codes.flags.writeable = False
+    return codes, uniques
+
+
 def _factorize(market: Market, table: str, col: str) -> tuple[np.ndarray, pd.Index]:
     df = market.table(table)
+    hit = _seeded(market, table, col)
+    if hit is not None:
+        return hit
     return cached(market, ("factorize", table, col), lambda: _factorize_values(df[col]), (table,))
 
 
@@ -238,7 +275,7 @@ def _layout(market: Market, table: str, index: str, columns: str, codes, start, 
                 rows = np.concatenate([np.arange(bounds[i], bounds[i + 1]) for i in kept])
             else:
                 rows = np.zeros(0, dtype=np.int64)
-    if where is None and rows is not None:
+    if where is None and rows is not None and _seeded(market, table, columns) is None:
         # code labels of the selected rows only (no factorisation of the whole table)
         sub = df[columns].iloc[rows]
         ccodes, labels = _factorize_values(sub)
@@ -253,8 +290,8 @@ def _layout(market: Market, table: str, index: str, columns: str, codes, start, 
         ccodes, labels = _factorize(market, table, columns)
         if (ccodes < 0).any():
             return None
-        if isinstance(rows, slice):
-            rows = np.arange(rows.start, rows.stop)
+        if isinstance(rows, slice) and (where is not None or codes is not None):
+            rows = np.arange(rows.start, rows.stop)  # a row range stays a slice (views, no gather)
         if where is not None:
             wcol, wval = where
             order, gb, wuniq = _groups(market, table, wcol)
@@ -272,14 +309,17 @@ def _layout(market: Market, table: str, index: str, columns: str, codes, start, 
     dpres[dc] = True
     cpres = np.zeros(len(labels), dtype=bool)
     cpres[cc] = True
-    dnew = np.cumsum(dpres) - 1
-    cnew = np.cumsum(cpres) - 1
     nd, nc = int(dpres.sum()), int(cpres.sum())
     small = nd * nc < 2 ** 31 - 1 and len(dc) < 2 ** 31 - 1
     itype = np.int32 if small else np.int64
-    flat = dnew[dc].astype(itype) * itype(nc) + cnew[cc].astype(itype)
-    # duplicated (date, code) keys: let pandas raise its own error
-    if len(flat):
+    dnew = (np.cumsum(dpres) - 1).astype(itype)  # small lookup tables in the cell type: one pass per row array
+    cnew = (np.cumsum(cpres) - 1).astype(itype)
+    flat = dnew[dc]
+    flat *= itype(nc)
+    flat += cnew[cc]
+    # duplicated (date, code) keys: let pandas raise its own error. Rows in canonical order (date,
+    # then code: xladdin.data.finish_table) give strictly increasing cells, which proves no duplicate.
+    if len(flat) > 1 and not bool((flat[1:] > flat[:-1]).all()):
         slot = np.full(nd * nc, -1, dtype=itype)
         order = np.arange(len(flat), dtype=itype)
         slot[flat] = order

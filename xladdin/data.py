@@ -348,7 +348,8 @@ def _codes(values: pd.Series) -> np.ndarray:
     return pd.factorize(values, use_na_sentinel=False)[0]
 
 
-def _duplicated_date_sorted(df: pd.DataFrame, date_col: str, dates: np.ndarray, entity: list[str]) -> np.ndarray:
+def _duplicated_date_sorted(df: pd.DataFrame, date_col: str, dates: np.ndarray, entity: list[str],
+                            codes: dict | None = None) -> np.ndarray:
     """Rows whose (date, entity) key repeats, for a table sorted by date.
 
     Within each date's block of rows the entity codes must be distinct: counted per block with
@@ -357,9 +358,12 @@ def _duplicated_date_sorted(df: pd.DataFrame, date_col: str, dates: np.ndarray, 
     n = len(df)
     if not entity:
         return np.r_[dates[1:] == dates[:-1], False] | np.r_[False, dates[1:] == dates[:-1]]
-    code = _codes(df[entity[0]]).astype(np.int64, copy=False)
+    def column_codes(c: str) -> np.ndarray:
+        known = (codes or {}).get(c)
+        return (known[1] if known is not None else _codes(df[c])).astype(np.int64, copy=False)
+    code = column_codes(entity[0])
     for c in entity[1:]:
-        more = _codes(df[c]).astype(np.int64, copy=False)
+        more = column_codes(c)
         code = code * (int(more.max(initial=0)) + 1) + more
         code = pd.factorize(code)[0]  # dense again: the product space can be large
     size = int(code.max(initial=0)) + 1
@@ -373,7 +377,7 @@ def _duplicated_date_sorted(df: pd.DataFrame, date_col: str, dates: np.ndarray, 
     return dup
 
 
-def _key_checks(df: pd.DataFrame, spec: TableSpec, key: list[str]):
+def _key_checks(df: pd.DataFrame, spec: TableSpec, key: list[str], codes: dict | None = None):
     """Duplicate keys and dates going back within a series.
 
     Returns ``(dup, back, order, entity)``: ``dup`` marks every row whose key repeats; ``back`` holds
@@ -389,7 +393,7 @@ def _key_checks(df: pd.DataFrame, spec: TableSpec, key: list[str]):
     if n < 2 or bool(np.all(dates[1:] >= dates[:-1])):
         # the file is in date order (as xladdin writes it): no series can go back in time, and a
         # duplicate key is an entity repeated within one date
-        return _duplicated_date_sorted(df, spec.sorted_by, dates, entity), empty, np.arange(n), entity
+        return _duplicated_date_sorted(df, spec.sorted_by, dates, entity, codes), empty, np.arange(n), entity
     codes = {c: pd.factorize(df[c], use_na_sentinel=True)[0] for c in key}  # ints: fast on 10M rows
     # stable order by entity, keeping file order within an entity; then dates must not go back
     order = np.lexsort([np.arange(n)] + [codes[c] for c in reversed(entity)]) if entity else np.arange(n)
@@ -412,8 +416,12 @@ def _key_checks(df: pd.DataFrame, spec: TableSpec, key: list[str]):
     return dup, back, order, entity
 
 
-def check_table(name: str, df: pd.DataFrame, locate: Callable[..., str], file: str) -> list[str]:
-    """Content checks on a typed table: positive values, duplicate keys, date order, weight sums."""
+def check_table(name: str, df: pd.DataFrame, locate: Callable[..., str], file: str,
+                codes: dict | None = None) -> list[str]:
+    """Content checks on a typed table: positive values, duplicate keys, date order, weight sums.
+
+    ``codes``: :func:`key_codes` of ``df`` when the caller has them (saves factorising again).
+    """
     spec, issues = TABLES[name], []
     for col in spec.positive:
         if col not in df.columns:  # a column the caller chose not to read
@@ -427,7 +435,7 @@ def check_table(name: str, df: pd.DataFrame, locate: Callable[..., str], file: s
         _cap(issues, [f"{locate(i)} column `category`: `{df['category'].iloc[i]}` is not one of "
                       f"{', '.join(ETF_CATEGORIES)}" for i in bad], "bad categories")
     key = list(spec.key)
-    dup, back, order, entity = _key_checks(df, spec, key)
+    dup, back, order, entity = _key_checks(df, spec, key, codes)
     if dup.any():
         groups: dict = {}
         for i in np.flatnonzero(dup)[: 50 * _MAX_ISSUES_PER_CHECK]:
@@ -450,30 +458,54 @@ def check_table(name: str, df: pd.DataFrame, locate: Callable[..., str], file: s
     return issues
 
 
+def key_codes(name: str, df: pd.DataFrame) -> dict[str, tuple]:
+    """Sorted factorisations of the text key columns of a typed table (Arrow-backed, no missing
+    value): column -> (its Arrow array, int32 codes, uniques), codes and uniques as
+    ``pd.factorize(sort=True)``. Computed once per table, they serve the duplicate-key and row-order
+    checks and (seeded on the :class:`Market` when the table was not re-sorted) the pivots of
+    :mod:`xladdin._shared`."""
+    from ._shared import text_codes
+    spec, out = TABLES[name], {}
+    for c in spec.key:
+        if c in df.columns and c not in spec.date_cols and c not in spec.numeric:
+            got = text_codes(df[c])
+            if got is not None:
+                out[c] = got
+    return out
+
+
+def seed_codes(market: Market, name: str, codes: dict[str, tuple]) -> None:
+    """Keep ``codes`` (:func:`key_codes`) on ``market`` for table ``name`` (valid while its columns keep their data)."""
+    from ._shared import seed
+    for col, fz in codes.items():
+        seed(market, name, col, fz)
+
+
 def _fmt(v) -> str:
     if isinstance(v, (pd.Timestamp, np.datetime64)):
         return str(pd.Timestamp(v).date())
     return str(v)
 
 
-def finish_table(name: str, df: pd.DataFrame) -> pd.DataFrame:
+def finish_table(name: str, df: pd.DataFrame, codes: dict | None = None) -> pd.DataFrame:
     """A typed table in canonical row order (date, then the other key columns) and column order.
 
     Files written by xladdin (and most exports) are in that order already: checked on integer keys in
-    O(n), so the copy of a sort is made only when needed.
+    O(n), so the copy of a sort is made only when needed. ``codes``: :func:`key_codes` of ``df``.
     """
     spec = TABLES[name]
     order = [spec.sorted_by] + [c for c in spec.key if c != spec.sorted_by] if spec.sorted_by else list(spec.key)
-    if not _in_order(df, order):
+    if not _in_order(df, order, codes):
         df = df.sort_values(order, kind="stable")
     return df.reset_index(drop=True)[[c for c in spec.columns if c in df.columns]]
 
 
-def _in_order(df: pd.DataFrame, cols: list[str]) -> bool:
+def _in_order(df: pd.DataFrame, cols: list[str], codes: dict | None = None) -> bool:
     """Rows sorted by ``cols`` (lexicographic; missing values count as unsorted).
 
-    Compares each row with the next, column by column, without sorting or encoding: numbers and
-    dates through numpy, text through pyarrow's vectorised comparisons.
+    Compares each row with the next, column by column, without sorting: numbers and dates through
+    numpy, text through its sorted codes when ``codes`` has them (same order), else pyarrow's
+    vectorised comparisons.
     """
     if len(df) < 2:
         return True
@@ -481,6 +513,13 @@ def _in_order(df: pd.DataFrame, cols: list[str]) -> bool:
     tied = np.ones(len(df) - 1, bool)     # rows i and i+1 equal in the columns so far
     for c in cols:
         values = df[c]
+        known = (codes or {}).get(c)
+        if known is not None:  # sorted codes, no missing values
+            x = known[1]
+            lt, eq = x[:-1] < x[1:], x[:-1] == x[1:]
+            before |= tied & lt
+            tied &= eq
+            continue
         if values.isna().any():
             return False
         arrow = getattr(values.array, "_pa_array", None)
@@ -528,18 +567,22 @@ def load_market(path: str | Path, tables: Iterable[str] | None = None, validate:
     if not raws:
         raise DataError(f"{path}: no canonical tables found (expected files like etf_daily.csv; known tables: "
                         f"{', '.join(TABLES)})")
-    out, issues = {}, []
+    out, issues, seeds = {}, [], {}
     for name, raw in raws.items():
         df, problems = coerce_table(raw)
         issues += problems
         if problems and any("missing in" in p for p in problems):
             continue
+        seeds[name] = key_codes(name, df)
         if validate:
-            issues += check_table(name, df, raw.locate, raw.file)
-        out[name] = finish_table(name, df)
+            issues += check_table(name, df, raw.locate, raw.file, seeds[name])
+        out[name] = finish_table(name, df, seeds[name])
     if issues:
         raise ValidationFailed(issues)
-    return Market(out, source=str(path))
+    market = Market(out, source=str(path))
+    for name, codes in seeds.items():
+        seed_codes(market, name, codes)
+    return market
 
 
 def validate_market(market: Market) -> list[str]:

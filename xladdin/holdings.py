@@ -119,18 +119,20 @@ def industry_weights(weights: pd.DataFrame, stock_industry: pd.Series) -> tuple[
     return _industry_weight_rows(weights, stock_industry), cov
 
 
-def _industry_weight_rows(weights: pd.DataFrame, stock_industry: pd.Series) -> pd.DataFrame:
+def _industry_weight_rows(weights: pd.DataFrame, stock_industry: pd.Series, factorize=None) -> pd.DataFrame:
     """The ``industry_w`` table of :func:`industry_weights` (date, index, industry, weight).
 
     Equal to ``w.dropna(subset=["industry"]).groupby(["date", "index", "industry"]).weight.sum()``
     (the same grouped sum, in the same row order) over one integer key built from sorted codes;
-    the industry of each distinct stock is looked up once.
+    the industry of each distinct stock is looked up once. ``factorize(column)``: the column's
+    ``pd.factorize(sort=True)`` when the caller has it already (default: computed here).
     """
     _need(weights, ("date", "index", "stock", "weight"), "index_weights")
-    scodes, suniq = pd.factorize(weights["stock"])
+    factorize = factorize or (lambda col: pd.factorize(weights[col], sort=True))
+    scodes, suniq = factorize("stock")
     ind_u = pd.Series(suniq).map(stock_industry)
-    dc, du = pd.factorize(weights["date"], sort=True)
-    xc, xu = pd.factorize(weights["index"], sort=True)
+    dc, du = factorize("date")
+    xc, xu = factorize("index")
     kc, ku = pd.factorize(ind_u, sort=True)  # industry code of each distinct stock (-1: none)
     krow = kc[scodes] if len(kc) else np.zeros(0, dtype=np.intp)
     keep = np.flatnonzero(krow >= 0)
@@ -141,11 +143,11 @@ def _industry_weight_rows(weights: pd.DataFrame, stock_industry: pd.Series) -> p
                 .reset_index())
     nx, nk = len(xu), max(len(ku), 1)
     key = (dc[keep].astype(np.int64) * nx + xc[keep]) * nk + krow[keep]
-    sums = pd.Series(weights["weight"].to_numpy()[keep]).groupby(key, sort=True).sum()
-    k = sums.index.to_numpy()
+    sums = pd.Series(weights["weight"].to_numpy()[keep]).groupby(key, sort=True).sum()  # pandas' (Kahan) sums
+    k, total = sums.index.to_numpy(), sums.to_numpy()
     rest = k // nk
     return pd.DataFrame({"date": du[rest // nx], "index": xu[rest % nx], "industry": ku[k % nk],
-                         "weight": sums.to_numpy()})
+                         "weight": total})
 
 
 def penetrate(amounts: pd.DataFrame, weights: pd.DataFrame, code: str = "stock",
@@ -234,8 +236,10 @@ def _industry_map(market: Market) -> pd.Series:
 
 def _industry_weights(market: Market) -> pd.DataFrame:
     """:func:`industry_weights` of the market's index_weights (shared inside :func:`xladdin._shared.shared`)."""
+    from ._shared import _factorize
     return cached(market, ("industry_weights",),
-                  lambda: _industry_weight_rows(market.table("index_weights"), _industry_map(market)),
+                  lambda: _industry_weight_rows(market.table("index_weights"), _industry_map(market),
+                                                lambda col: _factorize(market, "index_weights", col)),
                   ("index_weights", "stock_industry"))
 
 

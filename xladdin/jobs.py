@@ -284,11 +284,12 @@ def _type_and_check(raws: dict[str, Any], source: str, progress: Callable[[str],
     ``raws`` is consumed (emptied) table by table, so that a raw table is freed as soon as its typed
     copy exists: peak memory is the typed data plus one raw table, not twice the data.
     """
-    from .data import check_table, coerce_table, finish_table
+    from .data import check_table, coerce_table, finish_table, key_codes, seed_codes
     from .errors import ValidationFailed
     from .schema import TABLES
     out: dict[str, pd.DataFrame] = {}
     read_from: dict[str, pd.Timestamp] = {}
+    seeds: dict[str, dict] = {}
     issues: list[str] = []
     for name in TABLES:
         raw = raws.pop(name, None)
@@ -298,13 +299,17 @@ def _type_and_check(raws: dict[str, Any], source: str, progress: Callable[[str],
             df, problems = coerce_table(raw)
             issues += problems
             if not any("missing in" in p for p in problems):
-                issues += check_table(name, df, raw.locate, raw.file)
-                out[name] = finish_table(name, df)
+                seeds[name] = key_codes(name, df)
+                issues += check_table(name, df, raw.locate, raw.file, seeds[name])
+                out[name] = finish_table(name, df, seeds[name])
             del raw, df
         progress(name)
     if issues:
         raise ValidationFailed(issues)
-    return Market(out, source=source, read_from=read_from)
+    market = Market(out, source=source, read_from=read_from)
+    for name, codes in seeds.items():
+        seed_codes(market, name, codes)  # the checks' factorisations serve the pivots too
+    return market
 
 
 def _check_market(market: Market) -> None:

@@ -33,6 +33,10 @@ class Market:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     source: str = "memory"
     read_from: dict[str, pd.Timestamp] = field(default_factory=dict)
+    #: sorted factorisations of text columns computed while loading (see :mod:`xladdin._shared`):
+    #: (table, column) -> (the column's Arrow array, codes, uniques); used only while that exact
+    #: Arrow array is still the column's data
+    _codes: dict = field(default_factory=dict, repr=False, compare=False)
 
     # ------------------------------------------------------------------ generic
     def has(self, name: str) -> bool:
