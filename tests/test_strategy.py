@@ -118,3 +118,17 @@ def test_flow_rotation_on_sample(sample_market):
     end = first["period_end"].iloc[0]
     assert nav.loc[end] / nav.iloc[0] - 1 == pytest.approx(first["abs_return"].mean())
     assert rot.correlation.shape == (4, 4)
+
+
+def test_flow_rotation_without_side_backtests_keeps_m10(sample_market):
+    """backtests=False (the weekly workbook) drops only the stand-alone M7/M8/M9 backtests."""
+    m = sample_market.subset("2019-01-01", "2021-12-31")
+    full = st.flow_rotation(m, start="2019-06-01")
+    lean = st.flow_rotation(m, start="2019-06-01", backtests=False)
+    assert full["quintiles"] is not None and full["m8"] is not None and full["m9"] is not None
+    assert lean["quintiles"] is None and lean["m8"] is None and lean["m9"] is None
+    pd.testing.assert_frame_equal(lean["rotation"].table, full["rotation"].table, check_exact=True)
+    pd.testing.assert_frame_equal(lean["rotation"].holdings, full["rotation"].holdings, check_exact=True)
+    pd.testing.assert_series_equal(lean["rotation"].strategy.nav, full["rotation"].strategy.nav, check_exact=True)
+    pd.testing.assert_frame_equal(lean["divergence"]["divergence"], full["divergence"]["divergence"], check_exact=True)
+    assert lean["factors_used"] == full["factors_used"] and lean["notes"] == full["notes"]

@@ -516,7 +516,7 @@ def rotation_backtest(factors: dict[str, pd.DataFrame], close: pd.DataFrame, reb
 # ----------------------------------------------------------------------------- market orchestration
 def flow_rotation(market, start=None, end=None, top: int = 6, every: int = 2, cost: float = 0.0,
                   factor_weights: dict[str, float] | None = None, groups: int = 5, lamb: float | None = None,
-                  window: int = 60, m8_every: int = 1) -> dict:
+                  window: int = 60, m8_every: int = 1, backtests: bool = True) -> dict:
     """Run M6–M10 on a market: the Huafu ETF-flow industry rotation and its building blocks.
 
     Parameters
@@ -531,6 +531,9 @@ def flow_rotation(market, start=None, end=None, top: int = 6, every: int = 2, co
     lamb : HP smoothing of the style signals (default :data:`xladdin.style.DEFAULT_LAMBDA`).
     window : trailing window (days) of the M9 simulated active holdings.
     m8_every : M8 rebalance every ``m8_every`` weeks.
+    backtests : False skips the stand-alone M8 and M9 backtests and the M7 quintile backtest
+        (``m8``, ``m9`` and ``quintiles`` are then None); the factors, the M8 style weights and the
+        M10 rotation are the same either way. The weekly workbook shows only M10.
 
     Returns
     -------
@@ -541,11 +544,12 @@ def flow_rotation(market, start=None, end=None, top: int = 6, every: int = 2, co
     """
     from ._shared import scope
     with scope(market):
-        return _flow_rotation(market, start, end, top, every, cost, factor_weights, groups, lamb, window, m8_every)
+        return _flow_rotation(market, start, end, top, every, cost, factor_weights, groups, lamb, window, m8_every,
+                              backtests)
 
 
 def _flow_rotation(market, start, end, top: int, every: int, cost: float, factor_weights, groups: int,
-                   lamb: float | None, window: int, m8_every: int) -> dict:
+                   lamb: float | None, window: int, m8_every: int, backtests: bool = True) -> dict:
     from . import holdings as hd
     from .market import MissingTableError
 
@@ -587,7 +591,7 @@ def _flow_rotation(market, start, end, top: int, every: int, cost: float, factor
         m8_dates = rebalance_dates(close.index, m8_every, "W", start, end)
         w8 = asof(style_w, m8_dates).dropna(how="all")
         w8 = w8[w8.sum(axis=1) > 0]
-        if len(w8):
+        if len(w8) and backtests:
             m8 = run_backtest(w8.reindex(columns=close.columns).fillna(0.0), close, cost, end, names=names)
     div = None
     m9 = None
@@ -600,7 +604,7 @@ def _flow_rotation(market, start, end, top: int, every: int, cost: float, factor
         m9_dates = rebalance_dates(close.index, 1, "M", start, end)
         d9 = asof(directed, m9_dates).dropna(how="all")
         d9 = d9.where(close.reindex(d9.index).reindex(columns=d9.columns).notna())
-        if len(d9):
+        if len(d9) and backtests:
             w9 = top_n_weights(d9, top).reindex(columns=close.columns).fillna(0.0)
             m9 = run_backtest(w9, close, cost, end, names=names)
     else:
@@ -608,7 +612,7 @@ def _flow_rotation(market, start, end, top: int, every: int, cost: float, factor
                      + ": divergence (M9) left out")
     reb = rebalance_dates(close.index, every, "W", start, end)
     rot = rotation_backtest(factors, close, reb, top, factor_weights, cost, end, names, style_w)
-    q = quintile_backtest(stf, close, groups, cost, start, end)
+    q = quintile_backtest(stf, close, groups, cost, start, end) if backtests else None
     return {"rotation": rot, "m8": m8, "m9": m9, "quintiles": q, "weekly_level": wk_l, "monthly_level": mo_l,
             "monthly_change": mo_c, "short_term_flow": stf, "regimes": regimes, "divergence": div,
             "notes": notes, "factors_used": list(factors)}

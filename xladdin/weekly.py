@@ -182,7 +182,8 @@ def _strategy(market: Market, p: Params, asof: pd.Timestamp, ctx: dict) -> tuple
     """M6-M10 through :func:`xladdin.strategy.flow_rotation`; stashes levels, divergence and the rotation."""
     from . import strategy
     out = strategy.flow_rotation(market, start=p.backtest_start, end=asof, top=p.top_n, every=p.rebalance_weeks,
-                                 cost=p.cost, groups=p.groups, lamb=p.hp_lambda, window=p.trailing_window)
+                                 cost=p.cost, groups=p.groups, lamb=p.hp_lambda, window=p.trailing_window,
+                                 backtests=False)  # the workbook shows M10 only: no stand-alone M7/M8/M9 backtests
     ctx["rotation"] = out["rotation"]
     ctx["level_w"] = out["weekly_level"]
     ctx["level_m"] = out["monthly_level"]
