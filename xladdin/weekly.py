@@ -464,6 +464,9 @@ def _summary(p: Params, asof: pd.Timestamp, ctx: dict, headlines: pd.DataFrame):
 #: computation steps in order: (name, table keys it yields, function)
 Step = tuple[str, tuple[str, ...], Callable[[Market, Params, pd.Timestamp, dict], Any]]
 STEPS: list[Step] = [
+    # the dashboard first: it reads the stock-level tables (the largest) while the shared cache is
+    # still empty and releases them; the ETF flows and panels it leaves behind serve the later steps
+    ("dashboard", ("dashboard_index", "dashboard_industry"), _dashboard),
     ("strategy", (), _strategy),
     ("industry_flow", ("industry_flow",), _industry_flow),
     ("quintiles", ("quintile_level", "quintile_change"), _quintiles),
@@ -472,7 +475,6 @@ STEPS: list[Step] = [
     ("performance", ("performance", "nav"), _performance),
     ("correlation", ("correlation", "event_p_down", "event_mean_return"), _correlation),
     ("etf_rotation", ("etf_ranking", "etf_ic"), _etf_rotation),
-    ("dashboard", ("dashboard_index", "dashboard_industry"), _dashboard),
 ]
 
 
