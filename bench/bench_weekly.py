@@ -1,6 +1,6 @@
 """Benchmark: ``xladdin weekly`` end to end on ``xladdin sample --scale full`` data.
 
-Run: ``.venv/bin/python bench/bench_weekly.py [--format parquet csv] [--cache DIR] [--repeat 1] [--profile]``
+Run: ``.venv/bin/python bench/bench_weekly.py [--format parquet csv] [--cache DIR] [--repeat 3] [--profile]``
 
 1. Generates the full-scale (and the small) synthetic market once with ``xladdin sample`` into a
    cache folder (default ``$XDG_CACHE_HOME/xladdin-bench``, else ``~/.cache/xladdin-bench``) and
@@ -15,8 +15,10 @@ Run: ``.venv/bin/python bench/bench_weekly.py [--format parquet csv] [--cache DI
    measured by a wrapper process).
 3. Prints the per-step times of the full run (from the job's own ``--timings-json``), the slowest
    step and unit, ratios against the baselines measured in this same run, and the goal (10 s,
-   2 GB) as text. With ``--profile`` the full run is repeated under cProfile and the top functions
-   of ``xladdin`` are listed. No assertion on time.
+   2 GB = 2·10⁹ bytes, i.e. 1,907 MiB) as text. Each weekly run is repeated ``--repeat`` times
+   (default 3): every wall time is printed, the goal is judged on the median wall time and on the
+   largest peak memory. With ``--profile`` the full run is repeated under cProfile and the top
+   functions of ``xladdin`` are listed. No assertion on time.
 
 The machine's load average is printed before and after: numbers taken while other jobs run on the
 same cores are slower than on an idle machine.
@@ -39,7 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 GOAL_SECONDS = 10.0
-GOAL_MB = 2048.0
+GOAL_MB = 2e9 / 2**20  # 2 GB (decimal) in MiB: 1,907
 TIME_BIN = "/usr/bin/time"
 
 WRAPPER = r"""
@@ -133,9 +135,10 @@ def data_size(folder: Path) -> tuple[int, float]:
     return len(files), sum(p.stat().st_size for p in files) / 2**20
 
 
-def run_weekly(label: str, data: Path, repeat: int, extra: list[str] | None = None) -> tuple[Measure, dict]:
-    """Best (lowest wall) of ``repeat`` runs of ``xladdin weekly`` on ``data``, with its timings JSON."""
-    best, best_json = None, None
+def run_weekly(label: str, data: Path, repeat: int, extra: list[str] | None = None) -> tuple[Measure, dict, list[Measure]]:
+    """``repeat`` runs of ``xladdin weekly`` on ``data``: the median run (by wall time) with its timings
+    JSON, and every run."""
+    runs: list[tuple[Measure, dict]] = []
     for _ in range(repeat):
         with tempfile.TemporaryDirectory(prefix="xladdin-bench-") as d:
             tj = Path(d) / "timings.json"
@@ -145,9 +148,10 @@ def run_weekly(label: str, data: Path, repeat: int, extra: list[str] | None = No
             if m.rc != 0:
                 raise SystemExit(f"{label}: xladdin weekly failed (exit {m.rc}):\n{m.stderr[-3000:]}")
             info = json.loads(tj.read_text(encoding="utf-8"))
-        if best is None or m.wall < best.wall:
-            best, best_json = m, info
-    return best, best_json
+        runs.append((m, info))
+    ordered = sorted(runs, key=lambda r: r[0].wall)
+    median, median_json = ordered[(len(ordered) - 1) // 2]
+    return median, median_json, [m for m, _ in runs]
 
 
 def loadavg() -> str:
@@ -186,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--format", dest="formats", nargs="+", choices=["parquet", "csv"], default=["parquet"],
                         help="file format(s) of the full-scale data to benchmark (default parquet)")
     parser.add_argument("--seed", type=int, help="sample seed (default: xladdin's default seed)")
-    parser.add_argument("--repeat", type=int, default=1, help="runs per measurement, best kept (default 1)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of each weekly measurement; the median is reported (default 3)")
     parser.add_argument("--skip-small", action="store_true", help="no small-scale baseline run")
     parser.add_argument("--profile", action="store_true", help="also profile one full run with cProfile")
     parser.add_argument("--top", type=int, default=20, help="functions listed by --profile (default 20)")
@@ -212,30 +217,32 @@ def main(argv: list[str] | None = None) -> int:
     for fmt, data in fulls.items():
         nfiles, mb = data_size(data)
         floor = measure(f"io floor ({fmt})", [PY, "-c", IO_FLOOR, str(data)])
-        m, info = run_weekly(f"weekly full ({fmt})", data, args.repeat)
-        results.append((fmt, data, nfiles, mb, floor, m, info))
+        m, info, runs = run_weekly(f"weekly full ({fmt})", data, args.repeat)
+        results.append((fmt, data, nfiles, mb, floor, m, info, runs))
     base = None
     if small is not None:
-        base, base_info = run_weekly("weekly small (parquet)", small, args.repeat)
+        base, base_info, _ = run_weekly("weekly small (parquet)", small, args.repeat)
 
     print(f"\nload average after: {loadavg()}\n")
     print("| run | wall | peak memory | notes |\n|---|---:|---:|---|")
     print(f"| start-up (`xladdin weekly --help`) | {fmt_s(startup.wall)} | {startup.peak_mb:,.0f} MiB | interpreter + imports |")
-    for fmt, data, nfiles, mb, floor, m, info in results:
+    for fmt, data, nfiles, mb, floor, m, info, runs in results:
         rows = sum(info["rows"].values())
         print(f"| I/O floor: bare `read_{fmt}` of the {nfiles} files | {fmt_s(floor.wall)} | {floor.peak_mb:,.0f} MiB | "
               f"{rows:,} rows, {mb:,.0f} MiB on disk; includes start-up |")
-        print(f"| **`xladdin weekly`, full scale ({fmt})** | **{fmt_s(m.wall)}** | **{m.peak_mb:,.0f} MiB** | "
-              f"end to end, one process |")
+        peak = max(r.peak_mb for r in runs)
+        print(f"| **`xladdin weekly`, full scale ({fmt})** | **{fmt_s(m.wall)}** | **{peak:,.0f} MiB** | "
+              f"end to end, one process; median of {len(runs)} runs: "
+              + ", ".join(fmt_s(r.wall) for r in runs) + " |")
     if base is not None:
         print(f"| `xladdin weekly`, small scale (parquet) | {fmt_s(base.wall)} | {base.peak_mb:,.0f} MiB | "
               f"{sum(base_info['rows'].values()):,} rows |")
 
-    for fmt, data, nfiles, mb, floor, m, info in results:
+    for fmt, data, nfiles, mb, floor, m, info, runs in results:
         steps = info["steps"]
         total = sum(steps.values())
-        print(f"\nPer step, full scale ({fmt}); seconds inside the job (the rest of the wall time is start-up "
-              f"and interpreter exit):\n")
+        print(f"\nPer step, full scale ({fmt}), the median run; seconds inside the job (the rest of the wall "
+              f"time is start-up and interpreter exit):\n")
         print("| step | seconds | share | peak memory after the step | slowest unit |\n|---|---:|---:|---:|---|")
         for step, secs in steps.items():
             units = info["units"].get(step) or {}
@@ -250,10 +257,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nratios: weekly / I/O floor = {m.wall / floor.wall:.1f}x; weekly / start-up = "
               f"{m.wall / startup.wall:.1f}x" + (f"; full / small scale = {m.wall / base.wall:.1f}x wall, "
                                                   f"{m.peak_mb / base.peak_mb:.1f}x memory" if base else ""))
+        peak = max(r.peak_mb for r in runs)
         ok_t = "met" if m.wall <= GOAL_SECONDS else "missed"
-        ok_m = "met" if m.peak_mb <= GOAL_MB else "missed"
-        print(f"goal: wall <= {GOAL_SECONDS:g} s {ok_t} ({m.wall:,.1f} s); peak memory <= {GOAL_MB / 1024:g} GB "
-              f"{ok_m} ({m.peak_mb / 1024:,.2f} GB)")
+        ok_m = "met" if peak <= GOAL_MB else "missed"
+        slow = max(r.wall for r in runs)
+        print(f"goal: wall <= {GOAL_SECONDS:g} s {ok_t} (median {m.wall:,.1f} s, slowest of {len(runs)} "
+              f"{slow:,.1f} s); peak memory <= 2 GB ({GOAL_MB:,.0f} MiB) {ok_m} ({peak:,.0f} MiB = "
+              f"{peak * 2**20 / 1e9:,.2f} GB)")
 
     if args.profile:
         fmt, data = next(iter(fulls.items()))

@@ -98,11 +98,29 @@ def test_read_from_a_date(tmp_path, sample_market, fmt):
     assert whole.first_row == 0 and whole.since is None and len(whole.frame) == len(df)
 
 
-def test_file_not_in_date_order_is_read_whole(tmp_path, sample_market):
-    df = sample_market.table("stock_daily").head(5000).sort_values(["stock", "date"]).reset_index(drop=True)
+def test_file_not_in_date_order_skips_only_leading_rows(tmp_path, sample_market):
+    """A file in (stock, date) order: only the leading rows dated before `since` are skipped (the
+    first stock's early history); every row dated `since` or later is kept."""
+    df = sample_market.table("stock_daily").head(20000).sort_values(["stock", "date"]).reset_index(drop=True)
     write_market(Market({"stock_daily": df}), tmp_path, fmt="parquet")
-    raw = read_table_files(tmp_path, "stock_daily", since=df["date"].median())
-    assert raw.first_row == 0 and raw.since is None and len(raw.frame) == len(df)
+    since = df["date"].median()
+    raw = read_table_files(tmp_path, "stock_daily", since=since)
+    lead = int(np.argmax((df["date"] >= since).to_numpy()))
+    assert raw.first_row == lead > 0
+    assert len(raw.frame) == len(df) - lead
+    assert int((pd.to_datetime(raw.frame["date"]) >= since).sum()) == int((df["date"] >= since).sum())
+
+
+def test_text_codes_from_parquet_equal_factorize(tmp_path, sample_market):
+    df = sample_market.table("index_weights")
+    write_market(Market({"index_weights": df}), tmp_path, fmt="parquet")
+    raw = read_table_files(tmp_path, "index_weights", since="2020-01-01")
+    assert set(raw.codes) == {"index", "stock"}
+    for col, (arr, codes, uniques) in raw.codes.items():
+        want, wu = pd.factorize(raw.frame[col], sort=True)
+        np.testing.assert_array_equal(codes, want)
+        assert list(uniques) == list(wu) and uniques.dtype == raw.frame[col].dtype
+        assert raw.frame[col].array._pa_array is arr
 
 
 def test_weekly_job_reads_the_window_and_says_so(tmp_path, sample_market):

@@ -299,7 +299,7 @@ def _type_and_check(raws: dict[str, Any], source: str, progress: Callable[[str],
             df, problems = coerce_table(raw)
             issues += problems
             if not any("missing in" in p for p in problems):
-                seeds[name] = key_codes(name, df)
+                seeds[name] = key_codes(name, df, raw.codes)
                 issues += check_table(name, df, raw.locate, raw.file, seeds[name])
                 out[name] = finish_table(name, df, seeds[name])
             del raw, df
