@@ -227,13 +227,16 @@ def main(argv: list[str] | None = None) -> int:
     print("| run | wall | peak memory | notes |\n|---|---:|---:|---|")
     print(f"| start-up (`xladdin weekly --help`) | {fmt_s(startup.wall)} | {startup.peak_mb:,.0f} MiB | interpreter + imports |")
     for fmt, data, nfiles, mb, floor, m, info, runs in results:
+        found = re.search(r"(\d+) rows read", floor.stdout)
+        file_rows = int(found.group(1)) if found else float("nan")
         rows = sum(info["rows"].values())
         print(f"| I/O floor: bare `read_{fmt}` of the {nfiles} files | {fmt_s(floor.wall)} | {floor.peak_mb:,.0f} MiB | "
-              f"{rows:,} rows, {mb:,.0f} MiB on disk; includes start-up |")
+              f"{file_rows:,} rows, {mb:,.0f} MiB on disk; includes start-up |")
         peak = max(r.peak_mb for r in runs)
         print(f"| **`xladdin weekly`, full scale ({fmt})** | **{fmt_s(m.wall)}** | **{peak:,.0f} MiB** | "
               f"end to end, one process; median of {len(runs)} runs: "
-              + ", ".join(fmt_s(r.wall) for r in runs) + " |")
+              + ", ".join(fmt_s(r.wall) for r in runs)
+              + f"; {rows:,} rows read (stock_daily and margin_daily from the dashboard's window on) |")
     if base is not None:
         print(f"| `xladdin weekly`, small scale (parquet) | {fmt_s(base.wall)} | {base.peak_mb:,.0f} MiB | "
               f"{sum(base_info['rows'].values()):,} rows |")

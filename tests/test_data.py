@@ -277,3 +277,28 @@ def test_in_order_compares_rows_lexicographically(swap):
         df = df.iloc[order].reset_index(drop=True)
     assert _in_order(df, ["date", "index", "stock"]) is (swap is None)
     assert _in_order(df.astype({"index": object, "stock": object}), ["date", "index", "stock"]) is (swap is None)
+
+
+def test_clean_csv_typed_read_strips_codes_and_gives_their_codes(tmp_path):
+    """The pyarrow read of a clean CSV: BOM, spaces around codes, empty numbers; its codes equal
+    pd.factorize(sort=True) of the stripped column, and a bad number falls back to the text read
+    that names the line."""
+    from xladdin.data import coerce_table, read_table_files
+    path = tmp_path / "index_daily.csv"
+    path.write_bytes("\ufeffdate,index,close\n2024-01-02, 000300.SH ,3400.5\n2024-01-02,000905.SH,\n"
+                     "2024-01-03,000300.SH,3410\n2024-01-03,000905.SH ,5100\n".encode("utf-8"))
+    raw = read_table_files(tmp_path, "index_daily")
+    assert set(raw.codes) == {"index"} and raw.stripped == ("index",)
+    df, problems = coerce_table(raw)
+    assert any("close" in p and "empty" in p for p in problems)  # the empty close is reported
+    assert df["index"].tolist() == ["000300.SH", "000905.SH", "000300.SH", "000905.SH"]
+    assert str(df["date"].dtype) == "datetime64[ns]"
+    arr, codes, uniques = raw.codes["index"]
+    want, wu = pd.factorize(df["index"], sort=True)
+    np.testing.assert_array_equal(codes, want)
+    assert list(uniques) == list(wu)
+    path.write_text("date,index,close\n2024-01-02,000300.SH,3400.5\n2024-01-03,000300.SH,abc\n", encoding="utf-8")
+    raw = read_table_files(tmp_path, "index_daily")
+    assert raw.codes == {}
+    _, problems = coerce_table(raw)
+    assert any("index_daily.csv row 3" in p and "`abc` is not a number" in p for p in problems)

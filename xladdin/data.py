@@ -49,6 +49,8 @@ class RawTable:
     since: pd.Timestamp | None = None
     #: sorted codes of text columns obtained while reading: column -> (Arrow array, codes, uniques)
     codes: dict = field(default_factory=dict)
+    #: text columns the reader has stripped of surrounding spaces already
+    stripped: tuple[str, ...] = ()
 
 
 def _long_locator(file: str, offset: int = 0) -> Callable[..., str]:
@@ -82,6 +84,9 @@ def _read_long(path: Path, spec: TableSpec | None = None, sheet: str | int = 0, 
     if path.suffix == ".parquet":
         return _read_parquet(path, skip, since, spec.sorted_by if spec is not None else None)
     if path.suffix == ".csv":
+        typed = _read_csv_arrow(path, spec, skip, since) if spec is not None else None
+        if typed is not None:
+            return typed
         frame = _read_csv(path, spec)
         frame = frame.drop(columns=[c for c in skip if c in frame.columns])
     else:
@@ -172,26 +177,86 @@ def _reaches(dates, since: pd.Timestamp) -> bool:
     return bool((values >= np.datetime64(pd.Timestamp(since), "ns")).any())
 
 
-def _decode_dictionary(column) -> tuple:
+def _decode_dictionary(column, strip: bool = False) -> tuple:
     """A dictionary-encoded text column as plain text, and its sorted codes ``(codes, uniques)``
-    (None when the column has missing values): the same as ``pd.factorize(sort=True)``."""
+    (None when the column has missing values): the same as ``pd.factorize(sort=True)``. With
+    ``strip`` the values lose surrounding whitespace first (as ``Series.str.strip()``)."""
     import pyarrow as pa
+    import pyarrow.compute as pc
     column = column.unify_dictionaries()
     value_type = column.type.value_type
-    plain = column.cast(value_type)
-    if column.null_count or column.num_chunks == 0:
-        return plain, None
+    if column.num_chunks == 0:
+        return column.cast(value_type), None
     dictionary = column.chunk(0).dictionary
+    if strip:  # strip the (small) dictionary, then decode through it
+        dictionary = pc.utf8_trim_whitespace(dictionary)
+        plain = pa.chunked_array([pc.take(dictionary, c.indices) for c in column.chunks], type=value_type)
+    else:
+        plain = column.cast(value_type)
+    if column.null_count:
+        return plain, None
     words = np.asarray(dictionary.to_pylist(), dtype=object)
     indices = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in column.chunks])
     used = np.zeros(len(words), dtype=bool)
-    used[indices] = True  # uniques are the values present (a dictionary may hold more)
-    order = np.flatnonzero(used)[np.argsort(words[used], kind="stable")]
-    rank = np.full(len(words), -1, dtype=np.int64)
-    rank[order] = np.arange(len(order))
-    codes = rank[indices]
-    codes = codes.astype(np.int32) if len(order) < 2 ** 31 - 1 else codes
-    return plain, (codes, pd.Index(words[order], dtype=pd.StringDtype("pyarrow", na_value=np.nan)))
+    used[indices] = True  # uniques are the values present (a dictionary may hold more, or repeats once stripped)
+    uniques, rank = np.unique(words[used], return_inverse=True)
+    to_code = np.full(len(words), -1, dtype=np.int64)
+    to_code[np.flatnonzero(used)] = rank
+    codes = to_code[indices]
+    codes = codes.astype(np.int32) if len(uniques) < 2 ** 31 - 1 else codes
+    return plain, (codes, pd.Index(uniques, dtype=pd.StringDtype("pyarrow", na_value=np.nan)))
+
+
+def _read_csv_arrow(path: Path, spec: TableSpec, skip: tuple[str, ...] = (),
+                    since: pd.Timestamp | None = None) -> tuple[pd.DataFrame, int, dict] | None:
+    """Typed read of a clean long CSV with pyarrow (both cores): ISO dates, numbers, text read
+    dictionary-encoded and stripped (giving its sorted codes, see :func:`key_codes`); leading rows
+    dated before ``since`` dropped. None when the file is not that clean (a bad number or date,
+    another date format, another encoding): the caller then reads it as text and
+    :func:`coerce_table` names each offending cell.
+    """
+    import csv
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            header = next(csv.reader(fh), None)
+    except (UnicodeDecodeError, OSError):
+        return None
+    if not header or len(set(header)) != len(header):
+        return None
+    header = [h.strip() for h in header]
+    texts = [c for c in header if c in spec.columns and c not in spec.numeric and c not in spec.date_cols]
+    types = {c: pa.timestamp("ns") for c in spec.date_cols if c in header}
+    types.update({c: pa.float64() for c in spec.numeric if c in header})
+    types.update({c: pa.dictionary(pa.int32(), pa.string()) for c in texts})
+    keep = [c for c in header if c not in skip]
+    try:
+        table = pcsv.read_csv(path, read_options=pcsv.ReadOptions(column_names=header, skip_rows=1),
+                              convert_options=pcsv.ConvertOptions(column_types=types, include_columns=keep,
+                                                                  null_values=[""], strings_can_be_null=True,
+                                                                  quoted_strings_can_be_null=True))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, UnicodeDecodeError, ValueError):
+        return None
+    first = 0
+    date_col = spec.sorted_by
+    if since is not None and date_col in table.column_names and table.column(date_col).null_count == 0:
+        first = _leading_rows_before(table.column(date_col).to_numpy(), since)
+        table = table.slice(first)
+    text = pd.StringDtype("pyarrow", na_value=np.nan)
+    cols, codes = {}, {}
+    for name in table.column_names:
+        column = table.column(name)
+        fz = None
+        if pa.types.is_dictionary(column.type):
+            column, fz = _decode_dictionary(column, strip=True)
+        cols[name] = column.to_pandas(types_mapper=lambda t: text if pa.types.is_string(t) or pa.types.is_large_string(t)
+                                      else None)
+        if fz is not None:
+            codes[name] = (cols[name].array._pa_array, *fz)
+    del table
+    pa.default_memory_pool().release_unused()
+    return pd.DataFrame(cols, copy=False), first, codes
 
 
 def _read_csv(path: Path, spec: TableSpec | None) -> pd.DataFrame:
@@ -275,7 +340,8 @@ def read_table_files(folder: Path, name: str, skip: tuple[str, ...] = (), since=
         if p.is_file():
             frame, first, codes = _read_long(p, spec, skip=skip, since=since)
             return RawTable(name, frame, p.name, _long_locator(p.name, first), strip_text=ext == ".csv", skipped=skip,
-                            first_row=first, since=since if first else None, codes=codes)
+                            first_row=first, since=since if first else None, codes=codes,
+                            stripped=tuple(codes) if ext == ".csv" else ())
     wide_csv = sorted(folder.glob(f"{name}.*.csv"))
     if wide_csv:
         frames = {p.name[len(name) + 1:-4]: (pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""],
@@ -354,7 +420,7 @@ def coerce_table(raw: RawTable) -> tuple[pd.DataFrame, list[str]]:
             typed[col] = parsed
         else:
             text = s if s.dtype == "str" else s.astype("str")
-            if raw.strip_text:
+            if raw.strip_text and col not in raw.stripped:
                 text = text.str.strip()
             if col in spec.key:
                 empty = (text.isna() | (text == "")).to_numpy()
