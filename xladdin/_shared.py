@@ -115,7 +115,8 @@ def release(market: Market, table: str) -> None:
     if act is None or act[0] is not market:
         return
     cache = act[1]
-    for key in [k for k in cache if len(k) > 1 and k[0] in ("factorize", "bounds", "groups", "layout", "pivot") and k[1] == table]:
+    for key in [k for k in cache if len(k) > 1 and k[0] in ("factorize", "bounds", "groups", "layout", "pivot", "complete")
+                and k[1] == table]:
         del cache[key]
     for key in [k for k in market._codes if k[0] == table]:  # the loader's factorisations of it too
         del market._codes[key]
@@ -218,6 +219,14 @@ def _factorize(market: Market, table: str, col: str) -> tuple[np.ndarray, pd.Ind
     return cached(market, ("factorize", table, col), lambda: _factorize_values(df[col]), (table,))
 
 
+def _complete(market: Market, table: str, col: str) -> bool:
+    """True when ``table[col]`` has no missing value (no negative code); once per shared scope."""
+    if _seeded(market, table, col) is not None:  # the loader's codes exist only for complete columns
+        return True
+    codes = _factorize(market, table, col)[0]
+    return cached(market, ("complete", table, col), lambda: not bool((codes < 0).any()), (table,))
+
+
 def _date_bounds(market: Market, table: str, col: str) -> np.ndarray | None:
     """Row bounds of each date of a table sorted by ``col`` (rows of date i: ``b[i]:b[i+1]``); None if unsorted."""
     df = market.table(table)
@@ -251,7 +260,7 @@ def _layout(market: Market, table: str, index: str, columns: str, codes, start, 
     if not (pd.api.types.is_datetime64_dtype(df[index].dtype)):
         return None
     dcodes, dates = _factorize(market, table, index)
-    if (dcodes < 0).any():
+    if not _complete(market, table, index):
         return None
     rows = None  # selected row positions (ascending array or a slice); None = every row
     dkeep = None
@@ -288,7 +297,7 @@ def _layout(market: Market, table: str, index: str, columns: str, codes, start, 
             rows = (np.arange(rows.start, rows.stop) if isinstance(rows, slice) else rows)[sel]
     else:
         ccodes, labels = _factorize(market, table, columns)
-        if (ccodes < 0).any():
+        if not _complete(market, table, columns):
             return None
         if isinstance(rows, slice) and (where is not None or codes is not None):
             rows = np.arange(rows.start, rows.stop)  # a row range stays a slice (views, no gather)
