@@ -283,3 +283,17 @@ def test_cli_help_lists_options(capsys):
     out = capsys.readouterr().out
     for opt in ["--scale", "--seed", "--format", "DIR"]:
         assert opt in out
+
+
+def test_cli_default_format_follows_the_scale(tmp_path, monkeypatch, sample_market):
+    """csv for the small market (opens in Excel), parquet for the full one (11 M-row tables); an
+    explicit --format wins. The full generator is replaced by the small market here (38 s otherwise)."""
+    from xladdin.cli import main
+    from xladdin.commands import sample as cmd
+    monkeypatch.setattr(cmd, "generate_market", lambda scale, seed: sample_market)
+    assert main(["sample", str(tmp_path / "small")]) == 0
+    assert (tmp_path / "small" / "etf_daily.csv").is_file()
+    assert main(["sample", str(tmp_path / "full"), "--scale", "full"]) == 0
+    assert (tmp_path / "full" / "etf_daily.parquet").is_file() and not (tmp_path / "full" / "etf_daily.csv").exists()
+    assert main(["sample", str(tmp_path / "full_csv"), "--scale", "full", "--format", "csv"]) == 0
+    assert (tmp_path / "full_csv" / "etf_daily.csv").is_file()

@@ -18,12 +18,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scale", choices=sorted(SCALES), default="small",
                    help="small: 500 stocks, 76 ETFs (seconds); full: 5,300 stocks, 900 ETFs (benchmarks). Default small")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
-    p.add_argument("--format", dest="fmt", choices=["csv", "parquet"], default="csv",
-                   help="file format (default csv; parquet needs pyarrow)")
+    p.add_argument("--format", dest="fmt", choices=["csv", "parquet"], default=None,
+                   help="file format. Default: csv for --scale small (opens in Excel); parquet for --scale full "
+                        "(its 11-million-row tables exceed Excel's 1,048,576-row sheet anyway; 520 MB instead of "
+                        "1.65 GB of CSV, read about 3x faster)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.fmt is None:
+        args.fmt = "parquet" if args.scale == "full" else "csv"
     t0 = time.perf_counter()
     if args.scale == "small" and args.seed == DEFAULT_SEED:
         market = sample_market()
