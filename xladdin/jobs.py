@@ -13,8 +13,9 @@ Steps, timed one by one (``WeeklyJobResult.timings``, seconds):
     read the table files (or generate the embedded sample); one progress unit per canonical table.
     etf_daily is read first; the stock-level tables only the dashboard reads (stock_daily,
     margin_daily) are read from :func:`xladdin.dashboard.stock_rows_since` of the as-of date on
-    when their file is in date order (parquet: the row groups before it are not decoded at all) --
-    the dashboard is identical (tested), and the cover's freshness table says from which date.
+    (the file's leading rows dated before it are dropped; in parquet the row groups wholly before it
+    are not decoded at all) -- the dashboard is identical (tested), and the cover's freshness table
+    says from which date.
 ``validate``
     type and check every table with the rules of :mod:`xladdin.data` (file, row and column in the
     messages; an in-memory market goes through :func:`xladdin.data.validate_market`), then resolve
