@@ -110,7 +110,8 @@ def cached(market: Market, key: tuple, fn: Callable[[], Any], tables: tuple[str,
 
 
 def release(market: Market, table: str) -> None:
-    """Drop the shared entries built from ``table`` (e.g. a 10-million-row table no later step reads)."""
+    """Drop the shared entries built from ``table`` (e.g. a 10-million-row table no later step reads),
+    and the loader's codes of it kept on the market (:func:`seed`; recomputed if ever needed again)."""
     act = _ACTIVE.get()
     if act is None or act[0] is not market:
         return
@@ -197,6 +198,7 @@ def seed(market: Market, table: str, col: str, factorized: tuple[Any, np.ndarray
     It serves while the column keeps that array: Arrow arrays are immutable, any edit replaces it."""
     arr = getattr(market.tables[table][col].array, "_pa_array", None)
     if arr is not None and arr is factorized[0] and len(factorized[1]) == len(market.tables[table]):
+        factorized[1].flags.writeable = False  # handed out to every pivot: nobody may edit it
         market._codes[(table, col)] = factorized
 
 
@@ -207,7 +209,6 @@ def _seeded(market: Market, table: str, col: str) -> tuple[np.ndarray, pd.Index]
     arr, codes, uniques = hit
     if getattr(market.tables[table][col].array, "_pa_array", None) is not arr:
         return None
-    codes.flags.writeable = False
     return codes, uniques
 
 

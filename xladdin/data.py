@@ -58,17 +58,36 @@ def _long_locator(file: str, offset: int = 0) -> Callable[..., str]:
     return lambda pos, col=None: f"{file} row {pos + offset + 2}"
 
 
-def _leading_rows_before(dates, since: pd.Timestamp) -> int:
-    """Number of leading rows whose date is a date before ``since``: the rows a reader that needs
-    the rows from ``since`` on may skip. Counting stops at the first row dated ``since`` or later, or
-    whose date is missing or not parsed; 0 when no row reaches ``since`` (then nothing is skipped)."""
+def _first_row_from(dates, since: pd.Timestamp) -> int | None:
+    """Position of the first row dated ``since`` or later, or whose date is missing or not a parsed
+    date: the rows before it are the ones a reader that needs the rows from ``since`` on may skip.
+    None when every row is a date before ``since``."""
     values = np.asarray(dates)
-    if values.dtype.kind != "M" or not len(values):
-        return 0
+    if values.dtype.kind != "M":
+        return 0 if len(values) else None
     i8 = values.astype("datetime64[ns]", copy=False).view("i8")
     stop = (i8 >= np.datetime64(pd.Timestamp(since), "ns").view("i8")) | (i8 == np.iinfo(np.int64).min)
-    at = int(np.argmax(stop))
-    return at if stop[at] else 0
+    at = int(np.argmax(stop)) if len(stop) else 0
+    return at if len(stop) and stop[at] else None
+
+
+def _leading_rows_before(dates, since: pd.Timestamp) -> int:
+    """Number of leading rows dated before ``since`` (see :func:`_first_row_from`); 0 when no row
+    reaches ``since``: then nothing is skipped."""
+    return _first_row_from(dates, since) or 0
+
+
+def _arrow_to_pandas(column, strip: bool = False) -> tuple:
+    """An Arrow column as a pandas column (text as pandas' ``str`` dtype); a dictionary-encoded text
+    column is decoded (stripped with ``strip``) and also yields its sorted codes: (Arrow array of the
+    pandas column, codes, uniques), see :func:`_decode_dictionary`; None otherwise."""
+    import pyarrow as pa
+    fz = None
+    if pa.types.is_dictionary(column.type):
+        column, fz = _decode_dictionary(column, strip)
+    text = pd.StringDtype("pyarrow", na_value=np.nan)
+    out = column.to_pandas(types_mapper=lambda t: text if pa.types.is_string(t) or pa.types.is_large_string(t) else None)
+    return out, (out.array._pa_array, *fz) if fz is not None else None
 
 
 def _excel_col(n: int) -> str:
@@ -115,11 +134,6 @@ def _read_parquet(path: Path, skip: tuple[str, ...] = (), since: pd.Timestamp | 
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    text = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' default ``str`` dtype
-
-    def mapper(t):
-        return text if pa.types.is_string(t) or pa.types.is_large_string(t) else None
-
     pool = pa.default_memory_pool()
     schema = pq.read_schema(path, memory_map=True)
     names = [n for n in schema.names if n not in skip and not n.startswith("__index_level_")]
@@ -130,10 +144,8 @@ def _read_parquet(path: Path, skip: tuple[str, ...] = (), since: pd.Timestamp | 
         g0 = _groups_before(f, date_col, since)
         groups = list(range(g0, f.num_row_groups))
         dates = f.read_row_groups(groups, columns=[date_col], use_threads=False).column(0)
-        cut = _leading_rows_before(dates.to_numpy(), since) if dates.null_count == 0 else 0
-        if g0 and not cut and len(dates) and dates.null_count == 0 and not _reaches(dates, since):
-            g0, groups, dates = 0, None, None  # no row reaches `since`: read everything
-        else:
+        cut = _first_row_from(dates.to_numpy(), since)
+        if cut is not None:  # else no row reaches `since`: nothing is skipped
             first = sum(f.metadata.row_group(i).num_rows for i in range(g0)) + cut
         if not first:
             groups, dates, cut = None, None, 0
@@ -144,13 +156,9 @@ def _read_parquet(path: Path, skip: tuple[str, ...] = (), since: pd.Timestamp | 
         else:
             kw = {"columns": [name], "use_threads": False}
             column = (f.read(**kw) if groups is None else f.read_row_groups(groups, **kw)).column(0).slice(cut)
-        if name in texts and pa.types.is_dictionary(column.type):
-            column, fz = _decode_dictionary(column)
-        else:
-            fz = None
-        cols[name] = column.to_pandas(types_mapper=mapper)
+        cols[name], fz = _arrow_to_pandas(column)
         if fz is not None:
-            codes[name] = (cols[name].array._pa_array, *fz)
+            codes[name] = fz
         del column
         pool.release_unused()  # hand the decode buffers back to the system (the pool keeps them otherwise)
     return pd.DataFrame(cols, copy=False), first, codes
@@ -170,11 +178,6 @@ def _groups_before(f, date_col: str, since: pd.Timestamp) -> int:
             break
         n = i + 1
     return n
-
-
-def _reaches(dates, since: pd.Timestamp) -> bool:
-    values = np.asarray(dates.to_numpy()).astype("datetime64[ns]", copy=False)
-    return bool((values >= np.datetime64(pd.Timestamp(since), "ns")).any())
 
 
 def _decode_dictionary(column, strip: bool = False) -> tuple:
@@ -239,21 +242,14 @@ def _read_csv_arrow(path: Path, spec: TableSpec, skip: tuple[str, ...] = (),
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, UnicodeDecodeError, ValueError):
         return None
     first = 0
-    date_col = spec.sorted_by
-    if since is not None and date_col in table.column_names and table.column(date_col).null_count == 0:
-        first = _leading_rows_before(table.column(date_col).to_numpy(), since)
+    if since is not None and spec.sorted_by in table.column_names:
+        first = _leading_rows_before(table.column(spec.sorted_by).to_numpy(), since)
         table = table.slice(first)
-    text = pd.StringDtype("pyarrow", na_value=np.nan)
     cols, codes = {}, {}
     for name in table.column_names:
-        column = table.column(name)
-        fz = None
-        if pa.types.is_dictionary(column.type):
-            column, fz = _decode_dictionary(column, strip=True)
-        cols[name] = column.to_pandas(types_mapper=lambda t: text if pa.types.is_string(t) or pa.types.is_large_string(t)
-                                      else None)
+        cols[name], fz = _arrow_to_pandas(table.column(name), strip=True)
         if fz is not None:
-            codes[name] = (cols[name].array._pa_array, *fz)
+            codes[name] = fz
     del table
     pa.default_memory_pool().release_unused()
     return pd.DataFrame(cols, copy=False), first, codes
@@ -328,9 +324,9 @@ def read_table_files(folder: Path, name: str, skip: tuple[str, ...] = (), since=
 
     ``skip``: value columns not to read at all (a caller that does not use them saves their memory and
     checks); they are absent from the typed table.
-    ``since``: a date; a long-form file (parquet, csv) in date order is read from its first row on or
-    after it (``RawTable.first_row`` rows skipped, messages still name the file's lines). Files not
-    in date order, and wide forms, are read whole.
+    ``since``: a date; the leading rows of a long-form file (parquet, csv, xlsx) dated before it are
+    dropped (``RawTable.first_row`` of them; messages still name the file's lines). Wide forms are
+    read whole.
     """
     spec = TABLES[name]
     skip = tuple(c for c in skip if c in spec.value_columns)
@@ -604,6 +600,21 @@ def key_codes(name: str, df: pd.DataFrame, known: dict | None = None) -> dict[st
     return out
 
 
+def type_table(name: str, raw: RawTable, validate: bool = True) -> tuple[pd.DataFrame | None, list[str], dict]:
+    """Type, check (with ``validate``) and order one raw table: ``(table, problems, codes)``.
+
+    ``table`` is None when a required column is missing (``problems`` says which); ``codes`` are its
+    :func:`key_codes`, to hand to :func:`seed_codes` once the table is in a :class:`Market`.
+    """
+    df, problems = coerce_table(raw)
+    if any("missing in" in p for p in problems):
+        return None, problems, {}
+    codes = key_codes(name, df, raw.codes)
+    if validate:
+        problems = problems + check_table(name, df, raw.locate, raw.file, codes)
+    return finish_table(name, df, codes), problems, codes
+
+
 def seed_codes(market: Market, name: str, codes: dict[str, tuple]) -> None:
     """Keep ``codes`` (:func:`key_codes`) on ``market`` for table ``name`` (valid while its columns keep their data)."""
     from ._shared import seed
@@ -699,14 +710,10 @@ def load_market(path: str | Path, tables: Iterable[str] | None = None, validate:
                         f"{', '.join(TABLES)})")
     out, issues, seeds = {}, [], {}
     for name, raw in raws.items():
-        df, problems = coerce_table(raw)
+        table, problems, seeds[name] = type_table(name, raw, validate)
         issues += problems
-        if problems and any("missing in" in p for p in problems):
-            continue
-        seeds[name] = key_codes(name, df, raw.codes)
-        if validate:
-            issues += check_table(name, df, raw.locate, raw.file, seeds[name])
-        out[name] = finish_table(name, df, seeds[name])
+        if table is not None:
+            out[name] = table
     if issues:
         raise ValidationFailed(issues)
     market = Market(out, source=str(path))

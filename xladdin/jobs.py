@@ -285,7 +285,7 @@ def _type_and_check(raws: dict[str, Any], source: str, progress: Callable[[str],
     ``raws`` is consumed (emptied) table by table, so that a raw table is freed as soon as its typed
     copy exists: peak memory is the typed data plus one raw table, not twice the data.
     """
-    from .data import check_table, coerce_table, finish_table, key_codes, seed_codes
+    from .data import seed_codes, type_table
     from .errors import ValidationFailed
     from .schema import TABLES
     out: dict[str, pd.DataFrame] = {}
@@ -297,13 +297,11 @@ def _type_and_check(raws: dict[str, Any], source: str, progress: Callable[[str],
         if raw is not None:
             if raw.since is not None:
                 read_from[name] = raw.since
-            df, problems = coerce_table(raw)
+            table, problems, seeds[name] = type_table(name, raw)
             issues += problems
-            if not any("missing in" in p for p in problems):
-                seeds[name] = key_codes(name, df, raw.codes)
-                issues += check_table(name, df, raw.locate, raw.file, seeds[name])
-                out[name] = finish_table(name, df, seeds[name])
-            del raw, df
+            if table is not None:
+                out[name] = table
+            del raw, table
         progress(name)
     if issues:
         raise ValidationFailed(issues)
