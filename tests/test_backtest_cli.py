@@ -28,7 +28,8 @@ def test_rotation_real_data(real_data_dir, tmp_path, capsys):
                "--out", str(tmp_path)])
     assert rc == 0
     out = capsys.readouterr().out
-    assert "divergence (M9) left out" in out and "growth regime unavailable" in out
+    assert "divergence (M9) left out" in out and "regime unavailable" not in out
+    assert "factors: short_term_flow, style_level, style_change" in out  # 399370/399371 give the growth regime
     q = pd.read_csv(tmp_path / "quintiles_performance.csv", index_col=0)
     assert list(q.index) == ["G1", "G2", "G3", "G4", "G5", "EW"]
     nav = pd.read_csv(tmp_path / "rotation_nav.csv", index_col=0, parse_dates=True)

@@ -152,9 +152,33 @@ def test_real_data_lambda_evidence(real_market):
     assert scan["agree"].max() == scan.loc[100.0, "agree"]
 
 
-def test_real_data_has_no_growth_value_indices(real_market):
-    with pytest.raises(MissingTableError, match="399370"):
-        weekly_style_table(real_market, pairs=("growth",))
+def _prefix_hp_last(values: np.ndarray, lamb: float) -> np.ndarray:
+    """One-sided HP by its definition: statsmodels' two-sided hpfilter re-solved on each prefix."""
+    from statsmodels.tsa.filters.hp_filter import hpfilter
+    out = np.full(len(values), np.nan)
+    for t in range(3, len(values) + 1):
+        out[t - 1] = np.asarray(hpfilter(values[:t], lamb)[1])[-1]
+    return out
+
+
+def test_real_data_growth_pair_from_cni_growth_value(real_market, real_data_dir):
+    """399370.SZ / 399371.SZ (2015-01-05 .. 2024-12-12): ratio, filter, momentum and regime re-derived
+    from the CSV with pandas and statsmodels, independently of xladdin's loader and filter."""
+    table = weekly_style_table(real_market, DEFAULT_LAMBDA, pairs=("growth",)).dropna(subset=["growth_ratio"])
+    raw = pd.read_csv(real_data_dir / "index_daily.csv", parse_dates=["date"])
+    px = raw[raw["index"].isin(["399370.SZ", "399371.SZ"])].pivot(index="date", columns="index", values="close")
+    px = px.dropna().sort_index()
+    assert px.index[0] == pd.Timestamp("2015-01-05") and px.index[-1] == pd.Timestamp("2024-12-12")
+    week_end = px.groupby(px.index.to_period("W-SUN")).tail(1)  # each week's last common trading day
+    ratio = week_end["399370.SZ"] / week_end["399371.SZ"]
+    assert table.index.equals(pd.DatetimeIndex(ratio.index, name="date"))
+    np.testing.assert_allclose(table["growth_ratio"].to_numpy(), ratio.to_numpy(), rtol=1e-12)
+    trend = _prefix_hp_last(ratio.to_numpy(), DEFAULT_LAMBDA)
+    np.testing.assert_allclose(table["growth_filtered"].to_numpy()[3:], trend[3:], rtol=1e-8)
+    mom = trend[2:] - (trend[1:-1] + trend[:-2]) / 2
+    regime = (mom[2:] > 0).astype(int)  # rows 4.. (the statsmodels trend starts at row 3)
+    assert table["growth_regime"].to_numpy()[4:].tolist() == regime.tolist()
+    assert 0 < regime.mean() < 1  # both regimes occur over ten years
 
 
 def test_cli_style_on_real_data(real_data_dir, tmp_path, capsys):
@@ -169,7 +193,10 @@ def test_cli_style_on_real_data(real_data_dir, tmp_path, capsys):
     assert len(csv) == 18 and list(csv.columns) == ["date"] + [f"size_{f}" for f in STYLE_FIELDS]
 
 
-def test_cli_style_growth_missing_is_an_error(real_data_dir, capsys):
+def test_cli_style_both_pairs_on_real_data(real_data_dir, capsys):
+    """Both pairs are shown; each pair's latest regime is dated by its own data (growth ends 2024-12-12)."""
     rc = main(["style", "--data", str(real_data_dir)])
-    assert rc == 1
-    assert "use --pair size" in capsys.readouterr().err
+    text = capsys.readouterr().out
+    assert rc == 0
+    assert "size: latest regime 0 (small-cap leads) on 2025-12-31" in text
+    assert "growth: latest regime" in text and "on 2024-12-12" in text

@@ -21,8 +21,8 @@ signals) every lambda in about [75, 138] reproduces the report's 18 weekly size 
 interval's geometric centre (~102). The textbook quarterly 1600 reproduces 10 of 18. This is
 thin evidence: 18 weeks, and only two of them discriminate (the switch to 0 on 2025-11-14 needs
 lambda <~ 138, the one-week return to 1 on 2025-11-21 needs lambda >~ 75; every lambda in
-[30, 300] gets the other 16 right). The growth/value pair could not be checked (no
-399370/399371 closes in the real data).
+[30, 300] gets the other 16 right). The growth/value pair cannot be checked against the report:
+the real 399370/399371 closes end on 2024-12-12, before the report's weeks.
 """
 from __future__ import annotations
 
