@@ -1,12 +1,15 @@
 """Command-line interface: ``xladdin <command> ...``.
 
 Each command lives in :mod:`xladdin.commands.<name>` and exposes ``register(subparsers)``, which
-adds its parser and sets ``func`` to the function that runs it (returning an exit code).
+adds its parser and sets ``func`` to the function that runs it (returning an exit code). A command
+catches its own errors and prints one message (and what it left unchanged), exit 1; what one lets
+through still ends here as a message, never a traceback (``XLADDIN_DEBUG=1`` shows it).
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from . import __version__
@@ -40,6 +43,13 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, KeyError, FileNotFoundError, OSError) as exc:
         from .errors import format_error
         print(f"xladdin {args.command}: error: {format_error(exc)}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a command let an unexpected error through: still one message, not a traceback
+        if os.environ.get("XLADDIN_DEBUG"):
+            raise
+        from .errors import describe
+        print(f"xladdin {args.command}: error: {describe(exc)} (unexpected; rerun with XLADDIN_DEBUG=1 to see "
+              "where it happened)", file=sys.stderr)
         return 1
 
 

@@ -82,7 +82,8 @@ class SmtpSettings:
     cafile : PEM file of CA certificates used *instead of* the system store (self-signed / internal CA).
     password_env : name of the environment variable holding the password.
     keyring_service : service name in the system keyring (looked up with ``user``); None = no keyring.
-    timeout : socket timeout in seconds for connect and each command.
+    timeout : seconds allowed for each whole exchange with the server: connect, TLS handshake and the
+        complete greeting; then each command and its complete reply (see :class:`xladdin.mail._DeadlineSMTP`).
     """
 
     host: str | None = None
@@ -237,7 +238,7 @@ def parse_config(data: Mapping[str, Any], source: str = "config", path: Path | N
     if "subject" in send_raw:
         if not isinstance(send_raw["subject"], str):
             raise ConfigError(f"{source}: [send] subject must be a string")
-        send["subject"] = send_raw["subject"]
+        send["subject"] = check_subject(send_raw["subject"], f"{source}: [send] subject")
     if "retries" in send_raw:
         r = send_raw["retries"]
         if isinstance(r, bool) or not isinstance(r, int) or r < 0:
@@ -252,6 +253,33 @@ def parse_config(data: Mapping[str, Any], source: str = "config", path: Path | N
     for name in recipients:  # unknown @references and cycles are reported when the file is read
         expand_recipients([f"@{name}"], recipients)
     return cfg
+
+
+def check_subject(template: str, source: str = "--subject") -> str:
+    """``template`` when it is a valid subject template, else :class:`ConfigError` saying what to change.
+
+    Valid: one line, and no placeholder but ``{asof}`` (the report date) -- no attribute, index,
+    conversion or format spec (``{asof.x}``, ``{asof:>99}`` ...), no other name; ``{{`` and ``}}``
+    stand for literal braces.
+    """
+    import string
+    rule = "the only placeholder is {asof} (the report date); write {{ and }} for literal braces"
+    if "\r" in template or "\n" in template:
+        raise ConfigError(f"{source} must be one line (it contains a line break)")
+    try:
+        fields = [(f, conv, spec) for _, f, spec, conv in string.Formatter().parse(template) if f is not None]
+    except ValueError as exc:
+        raise ConfigError(f"{source} `{template}`: {exc}; {rule}") from None
+    for f, conv, spec in fields:
+        if f != "asof" or conv or spec:
+            shown = "{" + f + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "") + "}"
+            raise ConfigError(f"{source} `{template}`: placeholder {shown[:40]} is not allowed; {rule}")
+    return template
+
+
+def render_subject(template: str, asof: str, source: str = "--subject") -> str:
+    """The subject: ``template`` (checked by :func:`check_subject`) with ``{asof}`` replaced."""
+    return check_subject(template, source).format(asof=asof)
 
 
 def _table(data: Mapping[str, Any], name: str, source: str) -> Mapping[str, Any]:

@@ -1,4 +1,4 @@
-"""Error types shared by the data layer and the CLI."""
+"""Error types shared by the data layer and the CLI, and how the commands report a failure (one message, exit 1)."""
 from __future__ import annotations
 
 
@@ -22,3 +22,48 @@ def format_error(exc: BaseException) -> str:
     if isinstance(exc, KeyError) and exc.args:
         return str(exc.args[0])
     return str(exc)
+
+
+#: error types whose message is written for the user (it says what to fix); others get their type name
+USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, KeyError, FileNotFoundError, PermissionError)
+
+
+def describe(exc: BaseException) -> str:
+    """The message for ``exc``: its own text for user errors, ``Type: text`` for anything else."""
+    from zipfile import BadZipFile
+    if isinstance(exc, BadZipFile):
+        return f"not a workbook (not a valid .xlsx/.xlsm zip file: {exc})"
+    from .jobs import JobError
+    from .mail import MailError
+    from .template import RefreshError
+    from .weekly import WeeklyError
+    if isinstance(exc, USER_ERRORS + (JobError, MailError, RefreshError, WeeklyError)):
+        return format_error(exc)
+    return f"{type(exc).__name__}: {format_error(exc)}"
+
+
+def file_state(path) -> tuple | None:
+    """What identifies a file's content on disk (inode, size, mtime), or None when it does not exist."""
+    import os
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def unchanged_note(path, before: tuple | None) -> str:
+    """``<path> was not changed`` / ``was not created`` -- or, if it did change, say so."""
+    now = file_state(path)
+    if now == before:
+        return f"{path} was not changed" if before is not None else f"{path} was not created"
+    return f"{path} was written before the failure; check it"
+
+
+def fail(command: str, message: str, unchanged: str | None = None) -> int:
+    """Print ``xladdin <command>: error: <message>`` and what was left unchanged on stderr; return 1."""
+    import sys
+    print(f"xladdin {command}: error: {message}", file=sys.stderr)
+    if unchanged:
+        print(f"xladdin {command}: {unchanged}", file=sys.stderr)
+    return 1

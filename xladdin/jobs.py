@@ -2,10 +2,12 @@
 
 This module is orchestration and file I/O only -- no method lives here. :func:`run_weekly` is what
 ``xladdin weekly`` and ``bench/bench_weekly.py`` run. It is all-or-nothing with respect to the output
-folder: every file is built in a staging folder inside ``out_dir`` (``.xladdin-weekly-<pid>-<random>``)
-and moved into ``out_dir`` only after every step succeeded. On any failure (or Ctrl-C) the staging
-folder is deleted, ``out_dir`` is left exactly as it was (a folder the job created is removed again),
-and :class:`JobError` names the step that failed.
+folder: every file is built in a staging folder inside ``out_dir`` (``.xladdin-weekly-<pid>-h<host>-<random>``;
+beside it, in the nearest existing folder, when ``out_dir`` does not exist yet) and moved into ``out_dir``
+only after every step succeeded. On any failure (or Ctrl-C) the staging folder is deleted, ``out_dir`` is
+left exactly as it was (a new ``out_dir`` is never created), and :class:`JobError` names the step that
+failed. A kill at any instant leaves every file name holding a complete file (the previous one or the
+new one); the next run removes what the killed run left (its staging folder) and says so.
 
 Steps, timed one by one (``WeeklyJobResult.timings``, seconds):
 
@@ -30,7 +32,10 @@ Steps, timed one by one (``WeeklyJobResult.timings``, seconds):
 ``send``
     (optional) :func:`xladdin.mail.send_report`: SMTP with retries, or the ``.eml`` only (dry run).
 ``commit``
-    move the finished files from the staging folder into ``out_dir`` (``os.replace`` each).
+    move the finished files from the staging folder into ``out_dir``: ``os.replace`` of each complete
+    file over its final name, the report last (never a delete or move-aside first); a new ``out_dir`` is
+    the staging folder renamed. :data:`xladdin.fileguard.FAULT_HOOK` sees each file operation (tests kill
+    the job at every one).
 """
 from __future__ import annotations
 
@@ -56,7 +61,7 @@ STEPS = ("load", "validate", "compute", "write", "send", "commit")
 #: report file name: ASCII only, so every mail client and file system shows it as is
 REPORT_NAME = "xladdin_weekly_{asof:%Y-%m-%d}.xlsx"
 STAGING_PREFIX = ".xladdin-weekly-"
-_STAGING_RE = re.compile(re.escape(STAGING_PREFIX) + r"(\d+)-")
+_STAGING_RE = re.compile(re.escape(STAGING_PREFIX) + r"(\d+)-(?:h([0-9a-f]{8})-)?")
 
 #: ``progress(step, unit)``: ``unit`` None when ``step`` starts, else the name of a finished unit
 Progress = Callable[[str, "str | None"], None]
@@ -116,6 +121,7 @@ class WeeklyJobResult:
     peak_rss_mb : peak resident memory of this process so far (MiB, ``getrusage``).
     memory : step -> peak resident memory (MiB) at the end of the step; the step where it first
         jumps to ``peak_rss_mb`` is the one that sets the peak.
+    swept : staging folders of killed runs removed at the start (:func:`sweep_stale_staging`).
     """
 
     report: Path
@@ -128,6 +134,7 @@ class WeeklyJobResult:
     rows: dict[str, int] = field(default_factory=dict)
     peak_rss_mb: float = float("nan")
     memory: dict[str, float] = field(default_factory=dict)
+    swept: list[Path] = field(default_factory=list)
 
     @property
     def total(self) -> float:
@@ -320,57 +327,146 @@ def _check_market(market: Market) -> None:
 
 
 # ------------------------------------------------------------------------------------- staging
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # pragma: no cover - someone else's process
-        return True
-    return True
+def _staging_owner(name: str) -> tuple[int, str | None] | None:
+    """(pid, host tag or None) of a staging folder's name; None when it is not one."""
+    m = _STAGING_RE.match(name)
+    if m is None:
+        return None
+    return int(m.group(1)), m.group(2)
 
 
-def sweep_stale_staging(out_dir: str | Path) -> list[Path]:
-    """Remove staging folders left in ``out_dir`` by killed runs (their process id is gone)."""
-    removed = []
-    out_dir = Path(out_dir)
-    if not out_dir.is_dir():
+def sweep_stale_staging(folder: str | Path, before: float | None = None,
+                        notice: Callable[[str], None] | None = None) -> list[Path]:
+    """Remove the staging folders that killed runs left in ``folder``; return them.
+
+    A staging folder (``.xladdin-weekly-<pid>-h<host>-<random>``, or ``.xladdin-weekly-<pid>-<random>``
+    from older versions) is removed when it was modified before ``before`` (default now) and its process
+    is gone (:func:`xladdin.fileguard.abandoned`). A report an older version had moved aside into such a
+    folder (``<name>.previous``) is first put back when ``folder`` lacks it. ``notice`` gets one line per
+    folder removed or report restored.
+    """
+    from .fileguard import abandoned, remove
+    removed: list[Path] = []
+    folder = Path(folder)
+    if not folder.is_dir():
         return removed
-    for p in out_dir.iterdir():
-        m = _STAGING_RE.match(p.name)
-        if m and p.is_dir() and int(m.group(1)) != os.getpid() and not _pid_alive(int(m.group(1))):
-            shutil.rmtree(p, ignore_errors=True)
-            removed.append(p)
+    before = time.time() if before is None else before
+    say = notice or (lambda text: None)
+    for p in sorted(folder.iterdir()):
+        owner = _staging_owner(p.name)
+        if owner is None or not p.is_dir() or not abandoned(p, before, *owner):
+            continue
+        for bak in p.glob("*.previous"):  # left by the old final step between its two moves
+            target = folder / bak.name[: -len(".previous")]
+            if not target.exists():
+                with contextlib.suppress(OSError):
+                    os.replace(bak, target)
+                    say(f"restored {target.name} from {p.name} (left by a killed run)")
+        remove(p)
+        removed.append(p)
+        say(f"removed {p.name} in {folder} (staging folder left by a killed run, process {owner[0]})")
     return removed
 
 
-def _commit(staging: Path, out_dir: Path, names: Sequence[str]) -> None:
-    """Move ``names`` from ``staging`` into ``out_dir``; on failure put back what was replaced."""
-    backups: list[tuple[Path, Path]] = []
-    moved: list[Path] = []
+def _output_base(out_dir: Path) -> tuple[Path, Path | None]:
+    """(folder that holds the staging folder, first missing folder of ``out_dir`` or None).
+
+    When ``out_dir`` exists the staging folder goes inside it; otherwise it goes in the nearest existing
+    ancestor, and the commit renames it to the first missing folder, so that ``out_dir`` appears only
+    complete (a kill never leaves an empty or half-filled new folder behind).
+    """
+    out_dir = out_dir.absolute()
+    if out_dir.exists():
+        if not out_dir.is_dir():
+            raise JobError("write", f"--out {out_dir} exists and is not a folder")
+        return out_dir, None
+    top = out_dir
+    while not top.parent.exists():
+        top = top.parent
+    base = top.parent
+    if not base.is_dir():
+        raise JobError("write", f"--out {out_dir}: {base} is a file, not a folder")
+    return base, top
+
+
+def _check_writable(base: Path, out_dir: Path) -> None:
+    from .fileguard import read_only_reason
+    reason = read_only_reason(base)
+    if reason:
+        raise JobError("write", f"{reason}; the job writes the report there: make it writable or choose "
+                                f"another --out than {out_dir}")
+
+
+def _mark_backup(target: Path, backup: Path) -> None:
+    """Keep a second name for ``target`` (hard link; a copy where links are not supported)."""
     try:
-        for name in names:
-            target = out_dir / name
+        os.link(target, backup)
+    except OSError:
+        shutil.copy2(target, backup)
+
+
+def _commit(work: Path, out_dir: Path, names: Sequence[str]) -> None:
+    """Move ``names`` from ``work`` into ``out_dir``; ``names[0]`` (the report) goes last.
+
+    Each file arrives under its final name by one ``os.replace`` of a complete file, so at every
+    instant each name holds either its previous file or the new one; the report is the commit point
+    (a new report means every other file is new too). An existing file is first given a second name in
+    ``work`` (hard link: it stays in place) so that an error can put it back; nothing is deleted first.
+    """
+    from .fileguard import fileop, fsync_dir, read_only_reason
+    order = list(names[1:]) + list(names[:1])
+    for name in order:  # a read-only earlier file is respected: refuse before replacing anything
+        reason = read_only_reason(out_dir / name)
+        if reason:
+            raise JobError("commit", f"{reason}; make it writable or move it away to replace it")
+    restore: list[tuple[Path, Path | None]] = []  # (target, its previous file or None)
+    try:
+        for name in order:
+            target, backup = out_dir / name, work / f"{name}.previous"
             if target.exists():
-                bak = staging / f"{name}.previous"
-                os.replace(target, bak)
-                backups.append((bak, target))
-            os.replace(staging / name, target)
-            moved.append(target)
+                fileop("keep previous", target)
+                _mark_backup(target, backup)
+            else:
+                backup = None
+            fileop("replace", target)
+            os.replace(work / name, target)
+            restore.append((target, backup))
     except BaseException:
-        for target in moved:
+        for target, backup in reversed(restore):
             with contextlib.suppress(OSError):
-                target.unlink()
-        for bak, target in backups:
-            with contextlib.suppress(OSError):
-                os.replace(bak, target)
+                if backup is not None:
+                    os.replace(backup, target)
+                else:
+                    target.unlink()
         raise
-    with contextlib.suppress(OSError):  # persist the renames (POSIX)
-        fd = os.open(out_dir, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    fileop("fsync folder", out_dir)
+    fsync_dir(out_dir)
+
+
+def _commit_new_folder(staging: Path, work: Path, top: Path, out_dir: Path, names: Sequence[str]) -> bool:
+    """Rename ``staging`` (holding ``out_dir``'s files at ``work``) to ``top``, the first missing folder.
+
+    One rename makes the whole new folder appear at once. If ``top`` appeared meanwhile the files are
+    committed one by one (:func:`_commit`). Returns True when ``staging`` itself became ``top``.
+    """
+    from .fileguard import fileop, fsync_dir
+    umask = os.umask(0)
+    os.umask(umask)
+    for d in [staging, *(p for p in staging.rglob("*") if p.is_dir())]:
+        with contextlib.suppress(OSError):
+            os.chmod(d, 0o777 & ~umask)  # mkdtemp makes 0700; the user's folder gets the usual mode
+    fileop("rename staging", top)
+    try:
+        os.rename(staging, top)
+    except OSError:
+        if not top.exists():
+            raise
+        out_dir.mkdir(parents=True, exist_ok=True)
+        _commit(work, out_dir, names)
+        return False
+    fileop("fsync folder", top.parent)
+    fsync_dir(top.parent)
+    return True
 
 
 # ------------------------------------------------------------------------------------- the job
@@ -385,7 +481,8 @@ def total_units(send: bool = False, layout: Any = None) -> int:
 
 def run_weekly(market_or_path: Market | str | Path | None, out_dir: str | Path, asof=None,
                params: Params | None = None, send: SendOptions | None = None,
-               progress: Progress | None = None, *, layout: Any = None) -> WeeklyJobResult:
+               progress: Progress | None = None, *, layout: Any = None,
+               notice: Callable[[str], None] | None = None) -> WeeklyJobResult:
     """Run the weekly job once: load, validate, compute, write the report, optionally send.
 
     Parameters
@@ -407,6 +504,8 @@ def run_weekly(market_or_path: Market | str | Path | None, out_dir: str | Path, 
         :func:`total_units` is the number of unit calls.
     layout : Layout, optional
         Default :func:`xladdin.layout.load_layout`.
+    notice : callable, optional
+        Gets one line for each leftover of a killed run removed at the start (``result.swept``).
 
     Returns
     -------
@@ -423,16 +522,22 @@ def run_weekly(market_or_path: Market | str | Path | None, out_dir: str | Path, 
     The mail is sent from the staging folder before the files are moved into ``out_dir``, so a
     failed send leaves no report behind either (rerun the job, or run it without ``--send`` and
     use ``xladdin send``). Times are wall clock (``time.perf_counter``).
+
+    A kill (``SIGKILL``, power loss) at any instant leaves every name in ``out_dir`` holding a complete
+    file, the previous one or the new one (:func:`_commit`); a new ``out_dir`` appears only complete
+    (:func:`_commit_new_folder`). What the killed run leaves (a hidden staging folder) is removed by the
+    next run (:func:`sweep_stale_staging`), which says so.
     """
     from .layout import load_layout
     from .weekly import STEPS as WEEKLY_STEPS
     from .weekly import WeeklyError, resolve_asof
 
+    started = time.time()
     params = params or default_params()
     layout = layout or load_layout()
     out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise JobError("write", f"--out {out_dir} exists and is not a folder")
+    base, top = _output_base(out_dir)
+    _check_writable(base, out_dir)
     notify = progress or (lambda step, unit: None)
     timings: dict[str, float] = {}
     units: dict[str, dict[str, float]] = {}
@@ -462,17 +567,20 @@ def run_weekly(market_or_path: Market | str | Path | None, out_dir: str | Path, 
         timings[state["step"]] = (at if at is not None else time.perf_counter()) - state["t0"]
         memory[state["step"]] = _peak_rss_mb()
 
-    # out_dir: remember what we create so that a failure can remove it again
-    created: list[Path] = []
-    p = out_dir.absolute()
-    while not p.exists():
-        created.append(p)
-        p = p.parent
-    staging: Path | None = None
+    from .fileguard import fileop, mark_live, owner_tag, remove, unmark_live
+    swept: list[Path] = []
+    for folder in dict.fromkeys([out_dir.absolute(), out_dir.absolute().parent, base]):
+        swept += sweep_stale_staging(folder, before=started, notice=notice)
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        sweep_stale_staging(out_dir)
-        staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=out_dir))
+        staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{owner_tag()}-", dir=base))
+    except OSError as exc:
+        raise JobError("write", f"cannot create a staging folder in {base} ({exc.strerror or exc}); "
+                                f"check that --out {out_dir} is a writable folder") from exc
+    mark_live(staging)
+    work = staging if top is None else staging / out_dir.absolute().relative_to(top)
+    try:
+        fileop("staging created", staging)
+        work.mkdir(parents=True, exist_ok=True)
 
         # ---- load
         begin("load")
@@ -504,7 +612,7 @@ def run_weekly(market_or_path: Market | str | Path | None, out_dir: str | Path, 
         # ---- compute + write (build_report does both; its progress calls split them)
         from .report import build_report
         name = REPORT_NAME.format(asof=asof_ts)
-        tmp_report = staging / name
+        tmp_report = work / name
         compute_names = {s[0] for s in WEEKLY_STEPS}
         first_sheet = layout.sheets[0].key
         seen_compute: list[str] = []
@@ -561,7 +669,7 @@ def run_weekly(market_or_path: Market | str | Path | None, out_dir: str | Path, 
             try:
                 mail = send_report(tmp_report, config=send.config, to=send.to, cc=send.cc, sender=send.sender,
                                    subject=send.subject, retries=send.retries, backoff=send.backoff,
-                                   dry_run=send.dry_run, eml=(staging / eml_name) if keep else None,
+                                   dry_run=send.dry_run, eml=(work / eml_name) if keep else None,
                                    environ=send.environ, **send.smtp)
             except MailError as exc:
                 raise JobError("send", str(exc), delivered=exc.delivered) from exc
@@ -576,21 +684,29 @@ def run_weekly(market_or_path: Market | str | Path | None, out_dir: str | Path, 
 
         # ---- commit
         begin("commit")
-        _commit(staging, out_dir, files)
+        if top is None:
+            _commit(work, out_dir, files)
+            staging_left = True
+        else:
+            staging_left = not _commit_new_folder(staging, work, top, out_dir, files)
         end()
     except JobError:
-        _rollback(staging, created)
+        _rollback(staging)
         raise
     except BaseException as exc:
-        _rollback(staging, created)
+        _rollback(staging)
         if isinstance(exc, Exception):
             raise JobError(state["step"], _describe(exc)) from exc
         raise
-    shutil.rmtree(staging, ignore_errors=True)
+    finally:
+        unmark_live(staging)
+    if staging_left:
+        fileop("remove staging", staging)
+        remove(staging)
     rows = {k: len(v) for k, v in market.tables.items() if v is not None}
     return WeeklyJobResult(report=out_dir / name, asof=asof_ts, weekly=weekly, timings=timings, units=units,
                            eml=(out_dir / eml_name) if eml_name else None, mail=mail, rows=rows,
-                           peak_rss_mb=_peak_rss_mb(), memory=memory)
+                           peak_rss_mb=_peak_rss_mb(), memory=memory, swept=swept)
 
 
 def _peak_rss_mb() -> float:
@@ -612,9 +728,7 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"
 
 
-def _rollback(staging: Path | None, created: Sequence[Path]) -> None:
-    if staging is not None:
-        shutil.rmtree(staging, ignore_errors=True)
-    for p in created:  # innermost first; only if still empty
-        with contextlib.suppress(OSError):
-            p.rmdir()
+def _rollback(staging: Path) -> None:
+    """Remove the staging folder after a failure (``out_dir`` was restored by :func:`_commit`)."""
+    from .fileguard import remove
+    remove(staging)

@@ -15,6 +15,7 @@ The password is never logged nor put in an error message.
 from __future__ import annotations
 
 import errno
+import io
 import ipaddress
 import logging
 import mimetypes
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from .config import (DEFAULT_SUBJECT, Config, ConfigError, SmtpSettings, expand_recipients, get_password, load_config,
-                     parse_address, resolve_smtp_settings)
+                     parse_address, render_subject, resolve_smtp_settings)
 from .summary import (WeeklySummary, coerce_summary, render_html, render_missing_html, render_missing_text,
                       render_text, summary_from_report)
 
@@ -51,7 +52,8 @@ class MailError(RuntimeError):
 
     Attributes
     ----------
-    kind : "auth", "refused", "transient" (gave up after retries), "connect", "tls", "protocol" or "config".
+    kind : "auth", "refused", "transient" (gave up after retries), "connect", "tls", "protocol", "config",
+        or "copy" (sent, but the ``.eml`` copy could not be written).
     attempts : attempts made.
     delivered : recipients the server accepted before the failure (they got the mail).
     refused : recipient -> (code, server text) for refused recipients.
@@ -200,12 +202,96 @@ def tls_context(settings: SmtpSettings) -> ssl.SSLContext:
         raise MailError(f"CA file {settings.cafile} is not a PEM certificate file ({exc})", "config") from None
 
 
+class _DeadlineReader(io.RawIOBase):
+    """The socket of an :class:`_DeadlineSMTP` as a raw stream; each read waits only until the deadline."""
+
+    def __init__(self, smtp: "_DeadlineSMTP"):
+        super().__init__()
+        self._smtp = smtp
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        sock = self._smtp.sock
+        if sock is None:
+            raise OSError("not connected")
+        sock.settimeout(self._smtp.remaining())
+        return sock.recv_into(buffer)
+
+
+class _BoundedTLS:
+    """A TLS context whose handshake (STARTTLS) gets only what is left of the exchange's deadline."""
+
+    def __init__(self, context: ssl.SSLContext, smtp: "_DeadlineSMTP"):
+        self._context, self._smtp = context, smtp
+
+    def wrap_socket(self, sock: socket.socket, **kwargs: Any) -> ssl.SSLSocket:
+        sock.settimeout(self._smtp.remaining())  # CPython bounds the whole handshake by the socket timeout
+        return self._context.wrap_socket(sock, **kwargs)
+
+
+class _DeadlineSMTP(smtplib.SMTP):
+    """:class:`smtplib.SMTP` whose ``timeout`` bounds each whole exchange, not only each socket read.
+
+    An exchange is connect + TLS handshake (implicit TLS) + the complete greeting, or one command sent
+    + its complete reply (multi-line replies included; STARTTLS includes the handshake). smtplib alone
+    applies the timeout to each read, so a server that drips ``220-`` lines, one a second, keeps it
+    waiting forever. Past the deadline a read raises :class:`TimeoutError`, which smtplib reports as
+    ``SMTPServerDisconnected`` caused by it (:func:`_classify` makes it a timeout).
+    ``tls_context`` given = implicit TLS (``--ssl``).
+    """
+
+    def __init__(self, host: str, port: int, timeout: float, tls_context: ssl.SSLContext | None = None):
+        self._tls_context = tls_context
+        self._deadline = time.monotonic() + timeout
+        super().__init__(host, port, timeout=timeout)
+
+    def remaining(self) -> float:
+        """Seconds left in the current exchange; :class:`TimeoutError` when none are."""
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"no complete reply within {self.timeout:g} s")
+        return left
+
+    def _begin(self) -> None:
+        self._deadline = time.monotonic() + self.timeout
+
+    def connect(self, host: str = "localhost", port: int = 0, source_address: Any = None):
+        self._begin()
+        return super().connect(host, port, source_address)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        sock = socket.create_connection((host, port), self.remaining(), self.source_address)
+        if self._tls_context is not None:
+            try:
+                sock.settimeout(self.remaining())
+                sock = self._tls_context.wrap_socket(sock, server_hostname=host)
+            except BaseException:
+                sock.close()
+                raise
+        return sock
+
+    def send(self, s: Any) -> None:
+        self._begin()
+        if self.sock is not None:
+            self.sock.settimeout(self.timeout)
+        super().send(s)
+
+    def getreply(self):
+        if self.file is None and self.sock is not None:
+            self.file = io.BufferedReader(_DeadlineReader(self))
+        return super().getreply()
+
+    def starttls(self, *args: Any, context: ssl.SSLContext | None = None, **kwargs: Any):
+        context = context if context is not None else ssl.create_default_context()
+        return super().starttls(*args, context=_BoundedTLS(context, self), **kwargs)
+
+
 def _open(settings: SmtpSettings, password: str | None, context: ssl.SSLContext | None) -> smtplib.SMTP:
     host, port = settings.host, settings.effective_port
-    if settings.security == "ssl":
-        smtp: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=settings.timeout, context=context)
-    else:
-        smtp = smtplib.SMTP(host, port, timeout=settings.timeout)
+    smtp: smtplib.SMTP = _DeadlineSMTP(host, port, settings.timeout,
+                                       tls_context=context if settings.security == "ssl" else None)
     try:
         smtp.ehlo()
         if settings.security == "starttls":
@@ -292,7 +378,8 @@ def _classify(exc: BaseException, settings: SmtpSettings) -> tuple[bool, str, st
             return True, "transient", f"temporary failure resolving {settings.host} ({exc})"
         return False, "connect", f"cannot resolve host {settings.host} ({exc}); check --smtp-host / [smtp] host"
     if isinstance(exc, (TimeoutError, socket.timeout)):
-        return True, "transient", (f"{where} did not answer within {settings.timeout:g} s; check the host, port and "
+        return True, "transient", (f"{where} did not answer within {settings.timeout:g} s (--timeout bounds each "
+                                   "whole exchange with the server, greeting included); check the host, port and "
                                    "--ssl/--starttls (a STARTTLS client on an implicit-TLS port waits forever)")
     if isinstance(exc, ConnectionRefusedError):
         return True, "transient", f"cannot connect to {where} (connection refused); check --smtp-host/--smtp-port"
@@ -471,10 +558,7 @@ def send_report(report: str | Path, *, config: Config | str | Path | None = None
     summary = summary_from_report(report)
     asof = summary.asof.isoformat() if summary is not None else report.name
     template = subject or cfg.send.get("subject") or DEFAULT_SUBJECT
-    try:
-        subject_text = template.format(asof=asof)
-    except (KeyError, IndexError, ValueError) as exc:
-        raise ConfigError(f"subject `{template}`: only the placeholder {{asof}} is available ({exc})") from None
+    subject_text = render_subject(template, asof, "--subject" if subject else "[send] subject")
     msg = build_message(report, summary, to=to_list, cc=cc_list, sender=from_addr, subject=subject_text)
     out = ReportMail(msg, settings, subject_text, to_list, cc_list, summary is not None)
     if dry_run:
@@ -483,5 +567,11 @@ def send_report(report: str | Path, *, config: Config | str | Path | None = None
     password = get_password(settings, environ)
     out.result = send_message(msg, settings, password, retries=retries, backoff=backoff)
     if eml:
-        out.eml = write_eml(msg, eml)
+        try:
+            out.eml = write_eml(msg, eml)
+        except OSError as exc:
+            r = out.result
+            raise MailError(f"the mail was sent to {', '.join(r.recipients)}, but its copy {eml} could not be "
+                            f"written ({exc.strerror or exc}); do not send it again", "copy", r.attempts,
+                            r.recipients) from exc
     return out

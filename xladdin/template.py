@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -111,13 +112,26 @@ if __name__ == "__main__":  # debug from an IDE: python {stem}.py (Windows/macOS
 def atomic_target(path: Path) -> Iterator[Path]:
     """Yield a temporary path in ``path``'s folder; on success fsync it and ``os.replace`` ``path``.
 
-    On an exception the temporary file is deleted and ``path`` is left as it was.
+    On an exception the temporary file is deleted and ``path`` is left as it was. A read-only ``path``
+    or folder (:func:`xladdin.fileguard.read_only_reason`) is refused with :class:`PermissionError`
+    before anything is written. The temporary name ``.<stem>.tmp.<pid>-h<host>.<random><suffix>`` says
+    whose it is, so that a file left by a killed process can be removed later
+    (:func:`xladdin.fileguard.sweep_temp_files`).
     """
+    from .fileguard import fileop, fsync_dir, mark_live, owner_tag, read_only_reason, temp_prefix, unmark_live
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.tmp.", suffix=path.suffix, dir=path.parent or ".")
+    folder = path.parent
+    for p in (path, folder):
+        reason = read_only_reason(p)
+        if reason:
+            raise PermissionError(f"{reason}: {path.name} is replaced by writing a new file beside it; make it "
+                                  "writable, or write elsewhere")
+    fd, tmp = tempfile.mkstemp(prefix=f"{temp_prefix(path)}{owner_tag()}.", suffix=path.suffix, dir=folder)
     os.close(fd)
     tmp_path = Path(tmp)
+    mark_live(tmp_path)
     try:
+        fileop("temp created", tmp_path)
         yield tmp_path
         if path.exists():
             os.chmod(tmp_path, path.stat().st_mode & 0o777)
@@ -125,16 +139,15 @@ def atomic_target(path: Path) -> Iterator[Path]:
             umask = os.umask(0)
             os.umask(umask)
             os.chmod(tmp_path, 0o666 & ~umask)
+        fileop("fsync temp", tmp_path)
         with open(tmp_path, "rb") as fh:
             os.fsync(fh.fileno())
+        fileop("replace", path)
         os.replace(tmp_path, path)
-        with contextlib.suppress(OSError):  # persist the rename (POSIX)
-            dfd = os.open(path.parent, os.O_RDONLY)
-            try:
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
+        fileop("fsync folder", folder)
+        fsync_dir(folder)
     finally:
+        unmark_live(tmp_path)
         if tmp_path.exists():
             tmp_path.unlink()
 
@@ -242,7 +255,8 @@ def read_params_sheet(wb: Any, layout: Layout | None = None) -> Params:
 
 def refresh_workbook(path: str | Path, data: str | Path | None = None, asof=None, language: str | None = None,
                      layout: Layout | None = None, market: Market | None = None,
-                     progress: Callable[[str], None] | None = None) -> Path:
+                     progress: Callable[[str], None] | None = None, *, wait: float = 0.0,
+                     notice: Callable[[str], None] | None = None) -> Path:
     """Refresh an existing workbook (.xlsm or .xlsx) in place, atomically.
 
     Parameters
@@ -252,23 +266,56 @@ def refresh_workbook(path: str | Path, data: str | Path | None = None, asof=None
     asof : overrides the sheet's ``asof``.
     language : overrides the sheet's ``language``.
     market : an already loaded market (tests, callers that hold one); overrides ``data``.
+    wait : seconds to wait while another process refreshes the same workbook (default: fail at once).
+    notice : gets one line for each leftover of a killed refresh that is cleaned up (a stale lock, a
+        temporary file).
 
     Raises
     ------
     RefreshError
-        Naming the step: ``opening workbook``, ``reading parameters``, ``loading data``,
-        ``computing table <key>``, ``writing sheet <name>``, ``saving``. The workbook is unchanged.
+        Naming the step: ``checking the workbook`` (read-only workbook or folder), ``locking`` (another
+        refresh of the same workbook is running), ``opening workbook``, ``reading parameters``,
+        ``loading data``, ``computing table <key>``, ``writing sheets``, ``saving``. The workbook is unchanged.
+    FileNotFoundError
+        ``path`` does not exist.
+
+    Notes
+    -----
+    While it runs, the refresh holds the lock :func:`xladdin.fileguard.lock_path` (``.<name>.xladdin-lock``
+    beside the workbook, holding its pid, host and start time), so two refreshes of one workbook never
+    both write it; a lock whose process is gone is taken over (:func:`xladdin.fileguard.owner_lock`).
+    Holding it, the refresh first removes the temporary files killed refreshes left
+    (:func:`xladdin.fileguard.sweep_temp_files`).
     """
     from openpyxl import load_workbook
 
+    from .fileguard import LockBusy, describe_owner, lock_path, owner_lock, read_only_reason, sweep_temp_files
     from .weekly import WeeklyError, compute_weekly
+    started = time.time()
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"workbook {path} not found; build one with `xladdin template {path.name}`")
+    for p in (path, path.parent):
+        reason = read_only_reason(p)
+        if reason:
+            raise RefreshError("checking the workbook", f"{reason}; the refresh writes a new file beside the "
+                               "workbook and swaps it in: make it writable, or refresh a copy", path)
+    say = notice or (lambda text: None)
+    lock = lock_path(path)
+    held = contextlib.ExitStack()
+    try:
+        held.enter_context(owner_lock(lock, wait=wait, notice=say))
+    except LockBusy as exc:
+        raise RefreshError("locking", f"the workbook is being refreshed by {describe_owner(exc.owner)}; wait "
+                           f"until it finishes and run again (if that process is gone, delete {lock})", path) from None
+    except OSError as exc:
+        raise RefreshError("locking", f"cannot create the lock file {lock} ({exc.strerror or exc})", path) from exc
     layout = layout or load_layout()
     keep_vba = path.suffix.lower() == ".xlsm"
     step = "opening workbook"
     try:
+        for p in sweep_temp_files(path, before=started):
+            say(f"removed {p.name} (temporary file left by a killed refresh)")
         wb = load_workbook(path, keep_vba=keep_vba)
         step = "reading parameters"
         params = read_params_sheet(wb, layout)
@@ -298,4 +345,6 @@ def refresh_workbook(path: str | Path, data: str | Path | None = None, asof=None
         raise
     except Exception as exc:
         raise RefreshError(step, f"{type(exc).__name__}: {exc}", path) from exc
+    finally:
+        held.close()  # releases the lock
     return path

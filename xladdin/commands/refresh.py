@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from ..params import LANGUAGES
 from . import _workbook
@@ -23,8 +24,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..template import refresh_workbook
-    with _workbook.progress_bar(args, "refresh") as step:
-        path = refresh_workbook(args.workbook, data=args.data, asof=args.asof, language=args.language, progress=step)
+    """Refresh; every failure is one message on stderr (the workbook is unchanged), exit 1."""
+    from ..errors import describe, fail
+    from ..template import RefreshError, refresh_workbook
+    try:
+        with _workbook.progress_bar(args, "refresh") as step:
+            path = refresh_workbook(args.workbook, data=args.data, asof=args.asof, language=args.language,
+                                    progress=step, notice=_note)
+    except RefreshError as exc:  # names the step and says the workbook was not changed
+        return fail("refresh", str(exc))
+    except Exception as exc:  # noqa: BLE001 - not found, unreadable: before anything was written
+        return fail("refresh", describe(exc), f"{args.workbook} was not changed")
     print(f"refreshed {path}")
     return 0
+
+
+def _note(text: str) -> None:
+    print(f"xladdin refresh: note: {text}", file=sys.stderr)

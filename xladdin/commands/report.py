@@ -18,11 +18,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Write the report; every failure is one message on stderr saying OUT was not changed, exit 1."""
+    from ..errors import describe, fail, file_state, unchanged_note
     from ..report import build_report
-    params = _workbook.params_from_args(args)
-    market = _common.load_data(argparse.Namespace(data=args.data))
-    with _workbook.progress_bar(args, "report") as step:
-        result = build_report(args.out, market, params, progress=step)
+    before = file_state(args.out)
+    try:
+        params = _workbook.params_from_args(args)
+        market = _common.load_data(argparse.Namespace(data=args.data))
+        with _workbook.progress_bar(args, "report") as step:
+            result = build_report(args.out, market, params, progress=step)
+    except Exception as exc:  # noqa: BLE001 - written atomically: OUT is as it was
+        return fail("report", describe(exc), unchanged_note(args.out, before))
     print(f"wrote {args.out} (as of {result.asof:%Y-%m-%d})")
     if result.notes:
         for k, why in result.notes.items():

@@ -6,7 +6,7 @@ import logging
 import sys
 from pathlib import Path
 
-from ..config import DEFAULT_SUBJECT, ConfigError
+from ..config import DEFAULT_SUBJECT, check_subject
 from ..mail import MailError, send_report
 
 DESCRIPTION = """\
@@ -43,7 +43,8 @@ def add_mail_options(parser: argparse.ArgumentParser, smtp: argparse._ArgumentGr
     smtp.add_argument("--user", metavar="NAME", help="SMTP AUTH user (password from the environment or keyring)")
     smtp.add_argument("--cafile", metavar="PEM",
                       help="CA certificate(s) to trust instead of the system store (self-signed server)")
-    smtp.add_argument("--timeout", type=float, metavar="S", help="socket timeout in seconds (default 30)")
+    smtp.add_argument("--timeout", type=float, metavar="S",
+                      help="seconds for each whole exchange with the server, greeting included (default 30)")
     smtp.add_argument("--retries", type=int, metavar="N", help="retries after a transient failure (default 3)")
     smtp.add_argument("--backoff", type=float, metavar="S",
                       help="first wait before a retry, doubled each time (default 2 s)")
@@ -64,14 +65,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.verbose:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    from ..errors import describe, fail
     try:
         return _run(args)
-    except (MailError, ConfigError) as exc:
-        print(f"xladdin send: error: {exc}", file=sys.stderr)
-        return 1
+    except MailError as exc:  # says who got the mail, if anyone
+        return fail("send", str(exc))
+    except Exception as exc:  # noqa: BLE001 - config, recipients, subject, report file: nothing was sent
+        return fail("send", describe(exc), "nothing was sent")
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.subject is not None:
+        check_subject(args.subject)
     job = send_report(args.report, config=args.config, to=args.to, cc=args.cc, sender=args.sender,
                       subject=args.subject, retries=args.retries, backoff=args.backoff, dry_run=args.dry_run,
                       eml=args.eml, host=args.smtp_host, port=args.smtp_port, security=args.security,

@@ -20,10 +20,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Build the workbook; every failure is one message on stderr saying OUT was not changed, exit 1."""
+    from ..errors import describe, fail, file_state, unchanged_note
     from ..template import build_template, xlwings_version
-    params = _workbook.params_from_args(args)
-    market = _common.load_data(argparse.Namespace(data=args.data))
-    with _workbook.progress_bar(args, "template") as step:
-        out = build_template(args.out, market, params, pythonpath=args.pythonpath, progress=step)
+    before = file_state(args.out)
+    try:
+        params = _workbook.params_from_args(args)
+        market = _common.load_data(argparse.Namespace(data=args.data))
+        with _workbook.progress_bar(args, "template") as step:
+            out = build_template(args.out, market, params, pythonpath=args.pythonpath, progress=step)
+    except Exception as exc:  # noqa: BLE001 - written atomically: OUT is as it was
+        return fail("template", describe(exc), unchanged_note(args.out, before))
     print(f"wrote {out} (+ {out.with_suffix('.py').name}); VBA from xlwings {xlwings_version()} standalone quickstart")
     return 0

@@ -5,7 +5,6 @@ import argparse
 import contextlib
 import logging
 import sys
-import zipfile
 from pathlib import Path
 from typing import Iterator
 
@@ -20,10 +19,13 @@ DIR/xladdin_weekly_<asof>.xlsx and, with --send, mail it (summary in the body, r
 a copy of the message is kept as DIR/xladdin_weekly_<asof>.eml). --dry-run builds that .eml but
 connects to nothing.
 
-All or nothing: the files are built in a hidden staging folder inside DIR and moved into DIR only
-when every step has succeeded. On any failure DIR is left exactly as it was (a report of the
-same date from an earlier run is kept byte for byte), the staging folder is removed, and the
-step that failed is printed. The mail goes out before the files are moved, so a failed send
+All or nothing: the files are built in a hidden staging folder inside DIR (beside it when DIR
+does not exist yet) and moved into DIR only when every step has succeeded, each by one atomic
+rename over its final name, the report last. On any failure DIR is left exactly as it was (a
+report of the same date from an earlier run is kept byte for byte), the staging folder is
+removed, and the step that failed is printed. Killed at any instant, the job leaves every file
+in DIR complete (the earlier one or the new one); the next run removes the staging folder the
+killed run left and says so. The mail goes out before the files are moved, so a failed send
 leaves no report either.
 
 Parameters: defaults, then --params FILE (.toml with keys or a [params] table; the parameters
@@ -110,12 +112,19 @@ def run(args: argparse.Namespace) -> int:
         parser.error("--send and --dry-run exclude each other (--dry-run builds the mail without sending)")
     if args.verbose:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    from ..config import check_subject
+    from ..errors import describe, fail
     out = Path(args.out)
+    unchanged = f"{out} was not changed" if out.exists() else f"{out} was not created"
+    try:
+        if args.subject is not None:
+            check_subject(args.subject)
+    except ValueError as exc:
+        return fail("weekly", str(exc), unchanged)
     try:
         params = params_from_args(args)
-    except (ValueError, KeyError, OSError, zipfile.BadZipFile) as exc:
-        print(f"xladdin weekly: error: parameters: {exc}; {out} was not changed", file=sys.stderr)
-        return 1
+    except Exception as exc:  # noqa: BLE001 - a bad --params file or --set value: nothing ran yet
+        return fail("weekly", f"parameters: {describe(exc)}", unchanged)
     send = None
     if args.send or args.dry_run:
         smtp = {k: v for k, v in (("host", args.smtp_host), ("port", args.smtp_port), ("security", args.security),
@@ -126,15 +135,15 @@ def run(args: argparse.Namespace) -> int:
                            keep_eml=not args.no_eml, smtp=smtp)
     try:
         with _progress(args, send is not None) as step:
-            job = run_weekly(args.data, out, params=params, send=send, progress=step)
+            job = run_weekly(args.data, out, params=params, send=send, progress=step, notice=_note)
     except JobError as exc:
-        print(f"xladdin weekly: error: {exc}", file=sys.stderr)
+        fail("weekly", str(exc))
         if exc.delivered:
-            print(f"xladdin weekly: note: the mail did reach {', '.join(exc.delivered)}", file=sys.stderr)
-        print(f"xladdin weekly: {out} was not changed", file=sys.stderr)
+            _note(f"the mail did reach {', '.join(exc.delivered)}")
+        print(f"xladdin weekly: {unchanged}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"xladdin weekly: interrupted; {out} was not changed", file=sys.stderr)
+        print(f"xladdin weekly: interrupted; {unchanged}", file=sys.stderr)
         return 130
     print(f"wrote {job.report} (as of {job.asof:%Y-%m-%d}) in {job.total:.1f} s")
     for key, why in job.weekly.notes.items():
@@ -151,8 +160,16 @@ def run(args: argparse.Namespace) -> int:
     if args.timings:
         print_timings(job)
     if args.timings_json:
-        write_timings_json(job, args.timings_json)
+        try:
+            write_timings_json(job, args.timings_json)
+        except OSError as exc:
+            return fail("weekly", f"--timings-json {args.timings_json}: {exc.strerror or exc}",
+                        f"the report {job.report} was written")
     return 0
+
+
+def _note(text: str) -> None:
+    print(f"xladdin weekly: note: {text}", file=sys.stderr)
 
 
 def write_timings_json(job, path: str | Path) -> Path:

@@ -1,0 +1,328 @@
+"""File safety for the writers (weekly job, refresh, template, report): kills never lose a file.
+
+* **Owner tags.** Temporary names carry ``<pid>-h<host hash>`` (:func:`owner_tag`), so a later run can
+  tell what a killed process left behind (:func:`abandoned`) from what a live one is writing.
+* **Read-only checks.** :func:`read_only_reason` says why a file or folder must not be written (no write
+  permission, no write bit at all -- the Windows *Read-only* attribute -- or a read-only file system).
+* **Owner locks.** :func:`owner_lock` creates ``LOCK`` exclusively with the owner's pid, host and start
+  time; a second owner waits or fails with :class:`LockBusy` naming the first; a lock whose process is gone
+  (same host) or that is older than :data:`STALE_AFTER` is taken over, and the caller is told.
+* **Fault injection.** :data:`FAULT_HOOK` (tests only) is called before every file operation of the final
+  steps (:func:`fileop`), so a test can kill the process at each one and check the folder.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import socket
+import stat
+import time
+import uuid
+from pathlib import Path
+from typing import Callable, Iterator
+
+#: seconds after which a lock, a staging folder or a temporary file of another host (whose process
+#: cannot be checked) counts as abandoned; no weekly job or refresh runs this long
+STALE_AFTER = 6 * 3600.0
+#: tests only: ``FAULT_HOOK(op, path)`` runs before each file operation of a final step (see :func:`fileop`)
+FAULT_HOOK: Callable[[str, Path], None] | None = None
+
+_OWNER_RE = re.compile(r"(\d+)-h([0-9a-f]{8})")
+#: paths this process is writing right now (never swept, whatever their owner tag says)
+_LIVE: set[str] = set()
+#: tokens of the locks this process holds now
+_HELD: set[str] = set()
+
+
+def fileop(op: str, path: Path) -> None:
+    """Announce file operation ``op`` on ``path`` to :data:`FAULT_HOOK` (no-op unless a test set it)."""
+    if FAULT_HOOK is not None:
+        FAULT_HOOK(op, Path(path))
+
+
+# ------------------------------------------------------------------------------------- owners
+def host_tag() -> str:
+    """8 hex digits identifying this host (sha1 of the host name)."""
+    return hashlib.sha1(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
+
+
+def owner_tag() -> str:
+    """``<pid>-h<host_tag>``: put in temporary names so that a later run can find their owner."""
+    return f"{os.getpid()}-h{host_tag()}"
+
+
+def pid_alive(pid: int) -> bool:
+    """True when process ``pid`` exists on this host."""
+    if pid <= 0:
+        return False
+    if os.name == "nt":  # pragma: no cover - Windows: os.kill(pid, 0) would send CTRL_C_EVENT
+        return _windows_pid_alive(pid)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - someone else's process
+        return True
+    return True
+
+
+def _windows_pid_alive(pid: int) -> bool:  # pragma: no cover - not run here (no Windows)
+    import ctypes
+    kernel32 = ctypes.windll.kernel32
+    handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+    if not handle:
+        return ctypes.GetLastError() == 5  # ERROR_ACCESS_DENIED: it exists, it is someone else's
+    try:
+        code = ctypes.c_ulong()
+        return bool(kernel32.GetExitCodeProcess(handle, ctypes.byref(code))) and code.value == 259  # STILL_ACTIVE
+    finally:
+        kernel32.CloseHandle(handle)
+
+
+def mark_live(path: Path) -> None:
+    """Mark ``path`` as being written by this process (sweeps skip it) until :func:`unmark_live`."""
+    _LIVE.add(str(Path(path).absolute()))
+
+
+def unmark_live(path: Path) -> None:
+    _LIVE.discard(str(Path(path).absolute()))
+
+
+def owner_in_name(name: str) -> tuple[int | None, str | None]:
+    """(pid, host tag) from a name holding :func:`owner_tag`; (None, None) when it holds none."""
+    m = _OWNER_RE.search(name)
+    return (int(m.group(1)), m.group(2)) if m else (None, None)
+
+
+def abandoned(path: Path, before: float, pid: int | None, host: str | None) -> bool:
+    """True when ``path`` (a temporary file or folder owned by ``pid`` on host ``host``) was abandoned.
+
+    Abandoned = modified before ``before`` (epoch seconds, the start of the current run) and: its owner
+    process is gone (``host`` is this host's tag, or None for names that carry only a pid; this very
+    process counts as gone unless it is writing ``path`` now, since pids are reused -- pid 1 in every
+    container), or ``host`` is another host and ``path`` is older than :data:`STALE_AFTER`, or there
+    is no owner at all (``pid`` None: older versions) and ``path`` is older than ten minutes.
+    """
+    path = Path(path)
+    if str(path.absolute()) in _LIVE:
+        return False
+    try:
+        mtime = path.lstat().st_mtime
+    except FileNotFoundError:
+        return False
+    if mtime >= before:
+        return False
+    age = time.time() - mtime
+    if pid is None:
+        return age > 600
+    if host is not None and host != host_tag():
+        return age > STALE_AFTER
+    return pid == os.getpid() or not pid_alive(pid)
+
+
+def remove(path: Path) -> None:
+    """Remove a file or a folder tree (missing is fine)."""
+    import shutil
+    path = Path(path)
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def fsync_dir(folder: Path) -> None:
+    """Persist the renames in ``folder`` (POSIX; a no-op where folders cannot be opened)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+# ------------------------------------------------------------------------------------- temporary files
+def temp_prefix(path: Path) -> str:
+    """Start of the temporary files that replace ``path`` (``.<stem>.tmp.``; the owner tag follows)."""
+    return f".{Path(path).stem}.tmp."
+
+
+def sweep_temp_files(path: str | Path, before: float | None = None) -> list[Path]:
+    """Remove the temporary files that killed writers of ``path`` left beside it; return them.
+
+    Candidates are ``.<stem>.tmp.<owner>.<random><suffix>`` in ``path``'s folder (written by
+    :func:`xladdin.template.atomic_target`; older versions' names carry no owner); one is removed
+    when :func:`abandoned` (its writer is gone; modified before ``before``, default now).
+    """
+    import glob
+    path = Path(path)
+    before = time.time() if before is None else before
+    prefix = temp_prefix(path)
+    removed = []
+    for p in sorted(path.parent.glob(f"{glob.escape(prefix)}*{glob.escape(path.suffix)}")):
+        if p.is_file() and abandoned(p, before, *owner_in_name(p.name[len(prefix):].split(".", 1)[0])):
+            remove(p)
+            removed.append(p)
+    return removed
+
+
+def lock_path(path: str | Path) -> Path:
+    """The lock file of ``path`` while a process rewrites it: ``.<name>.xladdin-lock`` beside it."""
+    path = Path(path)
+    return path.with_name(f".{path.name}.xladdin-lock")
+
+
+# ------------------------------------------------------------------------------------- read-only
+def read_only_reason(path: Path) -> str | None:
+    """Why ``path`` (an existing file or folder) must not be written, or None when it may be.
+
+    A path is read-only when this user may not write it (``os.access``; also true on a read-only file
+    system), or when it has no write bit at all (``chmod a-w``, Windows' *Read-only* attribute) -- the
+    owner's intent is respected even where the permissions would be overridden (root). Windows ignores
+    the *Read-only* attribute of folders (Explorer sets it on Documents, Desktop ...), so there a folder
+    is judged by ``os.access`` only.
+    """
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return None
+    kind = "folder" if stat.S_ISDIR(mode) else "file"
+    no_write_bit = not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+    if no_write_bit and not (kind == "folder" and os.name == "nt"):
+        return f"the {kind} {path} is read-only (mode {stat.S_IMODE(mode):04o})"
+    if not os.access(path, os.W_OK):
+        return f"the {kind} {path} is not writable by this user (or on a read-only file system)"
+    return None
+
+
+# ------------------------------------------------------------------------------------- locks
+class LockBusy(RuntimeError):
+    """``lock`` is held by a live owner; ``owner`` holds its pid, host and start time."""
+
+    def __init__(self, lock: Path, owner: dict):
+        self.lock = Path(lock)
+        self.owner = dict(owner)
+        super().__init__(f"in use by {describe_owner(owner)} (lock file {self.lock})")
+
+
+def describe_owner(owner: dict) -> str:
+    """``process 123 on host since 2026-10-30 09:15:02`` from a lock's content."""
+    host = owner.get("host") or "?"
+    return f"process {owner.get('pid', '?')} on {host} since {owner.get('started', '?')}"
+
+
+def _read_lock(lock: Path) -> tuple[dict | None, float] | None:
+    """(owner or None if unreadable, mtime) of ``lock``; None when it does not exist."""
+    try:
+        mtime = lock.stat().st_mtime
+        text = lock.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    try:
+        owner = json.loads(text)
+        if not isinstance(owner, dict):
+            owner = None
+    except ValueError:
+        owner = None
+    return owner, mtime
+
+
+def _is_stale(owner: dict | None, mtime: float) -> bool:
+    age = time.time() - mtime
+    if owner is None:  # being written right now, or left half-written by a kill
+        return age > 60
+    if age > STALE_AFTER:
+        return True
+    pid = owner.get("pid")
+    if owner.get("host_tag") == host_tag() and isinstance(pid, int):
+        if pid == os.getpid():  # ours only if this process holds it now; else an earlier process with our pid
+            return owner.get("token") not in _HELD
+        return not pid_alive(pid)
+    return False
+
+
+def _take_over(lock: Path, seen: tuple[dict | None, float]) -> bool:
+    """Remove a stale ``lock`` if it is still the one judged stale; True when removed."""
+    aside = lock.with_name(f"{lock.name}.stale-{owner_tag()}-{uuid.uuid4().hex[:8]}")
+    try:
+        os.rename(lock, aside)
+    except FileNotFoundError:
+        return False
+    if _read_lock(aside) == seen:  # a rename keeps the content and the modification time
+        aside.unlink()
+        return True
+    # another process replaced the stale lock in between: put its fresh lock back
+    with contextlib.suppress(OSError):
+        os.link(aside, lock)
+    with contextlib.suppress(OSError):
+        aside.unlink()
+    return False
+
+
+@contextlib.contextmanager
+def owner_lock(lock: str | Path, wait: float = 0.0, poll: float = 0.2,
+               notice: Callable[[str], None] | None = None) -> Iterator[dict]:
+    """Hold ``lock`` (created exclusively, holding this process's pid, host and start time).
+
+    Parameters
+    ----------
+    lock : the lock file (next to what it protects).
+    wait : seconds to wait for a live owner to finish; 0 = fail at once.
+    poll : seconds between two looks while waiting.
+    notice : called with one line when a stale lock (owner gone, or older than :data:`STALE_AFTER`)
+        is taken over.
+
+    Yields
+    ------
+    dict : the owner record written to the lock.
+
+    Raises
+    ------
+    LockBusy
+        Another live process holds the lock (after ``wait`` seconds).
+    """
+    lock = Path(lock)
+    me = {"pid": os.getpid(), "host": socket.gethostname(), "host_tag": host_tag(),
+          "started": dt.datetime.now().isoformat(timespec="seconds"), "token": uuid.uuid4().hex}
+    deadline = time.monotonic() + max(wait, 0.0)
+    while True:
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            seen = _read_lock(lock)
+            if seen is None:
+                continue  # released meanwhile
+            if _is_stale(*seen):
+                if _take_over(lock, seen) and notice is not None:
+                    who = describe_owner(seen[0]) if seen[0] else "a process killed while taking it"
+                    notice(f"took over the stale lock {lock.name} left by {who}, which is gone")
+                continue
+            if time.monotonic() >= deadline:
+                raise LockBusy(lock, seen[0] or {}) from None
+            time.sleep(poll)
+            continue
+        break
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(me, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            lock.unlink()
+        raise
+    _HELD.add(me["token"])
+    try:
+        yield me
+    finally:
+        _HELD.discard(me["token"])
+        fileop("unlock", lock)
+        seen = _read_lock(lock)
+        if seen is not None and seen[0] is not None and seen[0].get("token") == me["token"]:
+            with contextlib.suppress(FileNotFoundError):
+                lock.unlink()
