@@ -113,9 +113,9 @@ def _backtest_frames(weights, returns) -> tuple[pd.DataFrame, pd.DataFrame, bool
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("weights", doc="Target weights: one row per rebalance, one column per asset (rows >= 0 summing to 1, or "
-        "0 = cash); dates in the first column (decision dates), or one row per returns row (blank row = no "
-        "rebalance). Asset titles in the first row are matched to the returns titles.", err_to_str=True)
+@xw.arg("weights", doc="Target weights, one row per rebalance, one column per asset (>= 0, rows sum to 1 or 0 = "
+        "cash); decision dates in the first column, or one row per returns row (blank = no rebalance). Titles "
+        "match returns titles.", err_to_str=True)
 @xw.arg("returns", doc="Daily simple returns, oldest first: one row per trading day, one column per asset, "
         "optionally dates in the first column and titles in the first row. A held asset needs a return on "
         "every day (0 for a suspended day).", err_to_str=True)
@@ -125,7 +125,7 @@ def _backtest_frames(weights, returns) -> tuple[pd.DataFrame, pd.DataFrame, bool
         "t trades at t+1; 0 trades at the decision close).")
 @excel_safe
 def XA_BACKTEST(weights, returns, cost=None, lag=None):
-    """Backtest target weights (the engine of M7-M11): trade lag days after each decision, drift between trades, cost on traded value. One row per returns row: date, NAV net and gross (1 the day before the first trade), turnover and cost (fraction of NAV) on trade days."""
+    """Backtest target weights (engine of M7-M11): trade lag days after each decision, drift, one-way cost on traded value. Per returns row: date, NAV net and gross (1 the day before the first trade), turnover and cost on trade days."""
     c = opt_float(cost, "cost", backtest.INDUSTRY_COST, lo=0.0, hi=0.5)
     k = opt_int(lag, "lag", backtest.DEFAULT_LAG, lo=0, hi=250)
     wf, rf, dated = _backtest_frames(weights, returns)

@@ -144,11 +144,12 @@ def _check_returns(returns: pd.DataFrame, end) -> pd.DataFrame:
 def _check_weights(weights: pd.DataFrame, returns: pd.DataFrame) -> pd.DataFrame:
     if not isinstance(weights, pd.DataFrame):
         raise ValueError("`weights` must be a DataFrame, index = decision date, columns = asset")
-    unknown = [c for c in weights.columns if c not in returns.columns]
+    unknown = [c for c in weights.columns if c not in returns.columns
+               and (pd.to_numeric(weights[c], errors="coerce").fillna(0.0) != 0).any()]
     if unknown:
         raise ValueError(f"weights on {', '.join(map(str, unknown[:5]))}, which have no returns; "
                          "give returns for every weighted asset")
-    w = weights.astype(float)
+    w = weights[[c for c in weights.columns if c in returns.columns]].astype(float)  # unknown: never weighted
     w.index = pd.DatetimeIndex(w.index)
     w = w.loc[w.notna().any(axis=1)].sort_index()  # an all-missing row is no decision
     if w.index.has_duplicates:

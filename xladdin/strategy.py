@@ -82,6 +82,10 @@ def asof(frame: pd.DataFrame | pd.Series, dates, max_age_days: int | None = None
     """
     dates = pd.DatetimeIndex(dates)
     frame = frame.sort_index()
+    if frame.empty:
+        if isinstance(frame, pd.Series):
+            return pd.Series(np.nan, index=dates, name=frame.name)
+        return pd.DataFrame(np.nan, index=dates, columns=frame.columns)
     pos = frame.index.searchsorted(dates, side="right") - 1
     ok = pos >= 0
     out = frame.iloc[np.where(ok, pos, 0)].copy()

@@ -232,7 +232,7 @@ def render_text(summary: "WeeklySummary | Mapping[str, Any]", attachment: str | 
         lines += ["要点"] + [f"  - {h}" for h in s.headlines] + [""]
     for title, flows, none in _flow_sections(s):
         if flows:
-            rows = [("名称", "净流入")] + [(n, format_amount(v)) for n, v in flows]
+            rows = [("名称", "净额")] + [(n, format_amount(v)) for n, v in flows]
             lines += [title] + _text_table(rows, (False, True)) + [""]
         elif s.flows_known:
             lines += [title, f"  {none}", ""]
@@ -304,7 +304,7 @@ def render_html(summary: "WeeklySummary | Mapping[str, Any]", attachment: str | 
     for title, flows, none in _flow_sections(s):
         if flows:
             parts.append(f'<h3 style="{_H3}">{esc(title)}</h3>')
-            parts.append(_html_table(("名称", "净流入"), [(n, format_amount(v)) for n, v in flows], (False, True),
+            parts.append(_html_table(("名称", "净额"), [(n, format_amount(v)) for n, v in flows], (False, True),
                                      [(None, _flow_color(v)) for _, v in flows]))
         elif s.flows_known:
             parts.append(f'<h3 style="{_H3}">{esc(title)}</h3><p style="margin:0 0 12px 0">{esc(none)}</p>')
