@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import xlwings as xw
 
-from xladdin import backtest, strategy
+from xladdin import backtest, ranking, strategy
 
 from ._convert import XAInputError, frame_rows, is_blank, opt_float, opt_int, opt_numbers, to_block, to_dates
 from ._errors import excel_safe
@@ -50,9 +50,10 @@ def XA_PICKS(factor_block, top=None, weights=None):
                           "pick": (picks.iloc[0].reindex(codes) > 0).astype(int).to_numpy()})
     for nm, r in ranks.items():
         table[f"{nm} rank"] = r.reindex(codes).to_numpy()
-    # picks first, then by score (highest first), ties by code as in the core's selection
-    table = table.sort_values(["pick", "score", "code"], ascending=[False, False, True], na_position="last",
-                              kind="stable")
+    # picks first, then by score (highest first; scores within the tie tolerance are equal), ties by code
+    table["_tied"] = ranking.tie_values(table["score"].astype(float))[0].to_numpy()
+    table = table.sort_values(["pick", "_tied", "code"], ascending=[False, False, True], na_position="last",
+                              kind="stable").drop(columns="_tied")
     ranks_ = [i + 1 if ok else None for i, ok in enumerate(table["score"].notna())]
     table.insert(2, "rank", pd.array(ranks_, dtype="Int64"))
     return frame_rows(table.set_index("code"))

@@ -225,8 +225,10 @@ def _holdings_tables(market: Market, p: Params, asof: pd.Timestamp, ctx: dict) -
     # latest picks: the last rebalance's scores, top N
     scores = res.scores
     last = scores.index[-1]
+    from .ranking import tie_values
     top = scores.loc[last].dropna()
-    top = top.iloc[np.lexsort((top.index.astype(str), -top.to_numpy()))].head(p.top_n)  # ties by code, as the picks
+    tied, _ = tie_values(top)  # scores within the tie tolerance ordered by code, as the picks
+    top = top.iloc[np.lexsort((top.index.astype(str), -tied.to_numpy()))].head(p.top_n)
     names = _names(market)
     flags_last = hist[hist["signal_date"] == pd.Timestamp(last)].set_index("industry") if len(hist) else None
     latest = pd.DataFrame({"rank": np.arange(1, len(top) + 1), "industry": top.index.astype(str),
