@@ -177,7 +177,7 @@ def _style(market: Market, p: Params, asof: pd.Timestamp, ctx: dict) -> pd.DataF
             missing.append(f"{pair}: {str(exc).splitlines()[0][:160]}")
     if not frames:
         raise MissingTableError("no style pair has closes in index_daily (" + "; ".join(missing) + ")")
-    tab = pd.concat(frames, axis=1, join="outer").sort_index()
+    tab = pd.concat(frames, axis=1, join="outer", sort=True)
     ctx["style_table"] = tab
     ctx["style_missing"] = missing
     ctx["style_ends"] = {pair: tab[f"{pair}_ratio"].dropna().index.max() for pair in style.STYLE_PAIRS
