@@ -24,8 +24,8 @@ import udfs.holdings as H  # noqa: E402
 import udfs.stats as S  # noqa: E402
 import udfs.strategy as G  # noqa: E402
 import udfs.style as Y  # noqa: E402
-from xladdin import (correlation, dashboard, divergence, filters, flows, grouping, holdings,  # noqa: E402
-                     northbound, performance, strategy, style)
+from xladdin import (backtest, correlation, dashboard, divergence, filters, flows, grouping,  # noqa: E402
+                     holdings, northbound, performance, strategy, style)
 
 N = 2520          # 10 years of trading days
 IND = 30          # industries
@@ -90,6 +90,12 @@ def cases():
     dated_nav = [[d, v] for d, v in zip(pydates, navs)]
     x_etf_sh, x_act_sh, x_small = rows(etf_sh), rows(act_sh), col(small)
     fr = {f"f{j + 1}": pd.DataFrame([factors[:, j]], columns=codes) for j in range(4)}
+    # XA_BACKTEST: 10 years of daily industry returns, monthly target weights
+    bt_ret = pd.DataFrame(fwd * 0.01, index=dates, columns=codes)
+    bt_dec = dates[::21][:-1]
+    bt_w = pd.DataFrame(rng.dirichlet(np.ones(IND), len(bt_dec)), index=bt_dec, columns=codes)
+    x_bt_ret = [["date"] + codes] + [[d] + list(map(float, r)) for d, r in zip(pydates, bt_ret.to_numpy())]
+    x_bt_w = [["date"] + codes] + [[d.to_pydatetime()] + list(map(float, r)) for d, r in zip(bt_dec, bt_w.to_numpy())]
 
     def picks_core():
         sc = strategy.composite_scores(fr)
@@ -133,6 +139,8 @@ def cases():
         ("XA_PCTRANK", "2,520 rows, window 252", lambda: S.XA_PCTRANK(x_close, 252),
          lambda: dashboard.trailing_percentile(pd.Series(close), 252)),
         ("XA_IC", "2,520 x 30 blocks", lambda: S.XA_IC(x_block, x_fwd), ic_core),
+        ("XA_BACKTEST", "2,520 x 30 returns, 119 monthly rebalances", lambda: G.XA_BACKTEST(x_bt_w, x_bt_ret, 0.001, 1),
+         lambda: backtest.backtest_weights(bt_w, bt_ret, 0.001, 1)),
         ("XA_VERSION", "-", lambda: S.XA_VERSION(), lambda: None),
     ], (x_shares, x_nav, x_block)
 

@@ -1,42 +1,112 @@
-"""`xladdin backtest rotation` on the sample and on the real canonical data."""
+"""`xladdin backtest rotation` on the sample and on the real canonical data: the figures it prints and
+`--json` are re-derived from its own CSV output and the raw closes with independent code."""
 from __future__ import annotations
 
+import json
+
+import numpy as np
 import pandas as pd
 import pytest
 
 from xladdin.cli import main
 
+JSON_KEYS = {"lag_days", "cost", "turnover_annual", "annual_return_gross", "annual_return_net", "excess_gross",
+             "excess_net", "information_ratio_net", "periods_without_ranking", "start", "end"}
 
-def test_rotation_sample(tmp_path, capsys):
-    rc = main(["backtest", "rotation", "--start", "2019-01-01", "--end", "2020-12-31", "--out", str(tmp_path)])
+
+def _units_nav(holdings: pd.DataFrame, close: pd.DataFrame, cost: float) -> pd.Series:
+    """NAV from the holdings table: at each trade date's close buy the weights (cost on traded value)."""
+    px = close.ffill()
+    trades = {pd.Timestamp(d): g.set_index("industry")["weight"] for d, g in holdings.groupby("trade_date")}
+    days = px.index[px.index >= min(trades)]
+    base = px.index[px.index.get_loc(days[0]) - 1]
+    units, value, out = None, 1.0, {base: 1.0}
+    for d in days:
+        p = px.loc[d]
+        if units is not None:
+            value = float((units * p.reindex(units.index)).sum())
+        if d in trades:
+            tgt = trades[d]
+            held = (units * p.reindex(units.index) / value) if units is not None else pd.Series(dtype=float)
+            traded = tgt.sub(held, fill_value=0.0).abs().sum()
+            value *= 1 - cost * traded
+            units = tgt * value / p.reindex(tgt.index)
+        out[d] = value
+    return pd.Series(out)
+
+
+def test_rotation_sample_text_and_files(tmp_path, capsys):
+    rc = main(["backtest", "rotation", "--start", "2019-06-01", "--end", "2020-12-31", "--out", str(tmp_path)])
     assert rc == 0
     out = capsys.readouterr().out
+    assert "lag 1 trading day(s), cost 0.10% one-way on traded value" in out
     assert "Per-year performance" in out and "Full period" in out and "Short-term flow quintiles" in out
+    assert "Turnover (two-sided)" in out and "Rebalances without a ranking" in out
     perf = pd.read_csv(tmp_path / "rotation_performance.csv", index_col=0)
-    assert list(perf.index) == ["2019", "2020", "Full period"]
-    hold = pd.read_csv(tmp_path / "rotation_holdings.csv")
-    assert {"industry", "name", "flow_inflow", "style_advantage", "divergence_favoured",
+    assert perf.index[0].startswith("2019 (from ") and list(perf.index[1:]) == ["2020", "Full period"]
+    assert perf.loc[perf.index[0], "part_year"] == 1 and np.isfinite(perf.loc[perf.index[0], "annualised_return"])
+    hold = pd.read_csv(tmp_path / "rotation_holdings.csv", parse_dates=["rebalance_date", "trade_date"])
+    assert {"industry", "name", "trade_date", "flow_inflow", "style_advantage", "divergence_favoured",
             "abs_return", "excess_return"} <= set(hold.columns)
+    assert (hold["trade_date"] > hold["rebalance_date"]).all()
     nav = pd.read_csv(tmp_path / "rotation_nav.csv", index_col=0)
-    assert list(nav.columns) == ["strategy", "benchmark", "relative"]
+    assert list(nav.columns) == ["strategy", "strategy_gross", "benchmark", "relative"]
     groups = pd.read_csv(tmp_path / "holding_level_groups_monthly.csv", index_col=0)
     assert groups.drop(columns="name").stack().between(1, 5).all()
 
 
-def test_rotation_real_data(real_data_dir, tmp_path, capsys):
-    rc = main(["backtest", "rotation", "--data", str(real_data_dir), "--start", "2017-01-01",
+def test_rotation_json_and_before_after_on_the_sample(capsys):
+    assert main(["backtest", "rotation", "--start", "2019-10-08", "--end", "2021-12-31", "--json"]) == 0
+    after = json.loads(capsys.readouterr().out)
+    assert JSON_KEYS <= set(after) and after["lag_days"] == 1 and after["cost"] == 0.001
+    assert after["annual_return_gross"] > after["annual_return_net"]
+    assert after["years"][0]["period"].startswith("2019 (from ") and after["years"][0]["part_year"] is True
+    assert {"annualised_return", "annual_return_gross", "turnover"} <= set(after["years"][0])
+    assert set(after["m7_quintiles"]["groups"]) == {"G1", "G2", "G3", "G4", "G5", "EW"}
+    assert main(["backtest", "rotation", "--start", "2019-10-08", "--end", "2021-12-31", "--json", "--lag", "0",
+                 "--cost", "0"]) == 0
+    before = json.loads(capsys.readouterr().out)
+    assert before["lag_days"] == 0 and before["annual_return_gross"] == before["annual_return_net"]
+    assert before["start"] < after["start"] or before["annual_return_net"] != after["annual_return_net"]
+
+
+def test_rotation_real_data_against_independent_derivations(real_data_dir, tmp_path, capsys):
+    rc = main(["backtest", "rotation", "--data", str(real_data_dir), "--start", "2019-10-08", "--json",
                "--out", str(tmp_path)])
     assert rc == 0
-    out = capsys.readouterr().out
-    assert "divergence (M9) left out" in out and "regime unavailable" not in out
-    assert "factors: short_term_flow, style_level, style_change" in out  # 399370/399371 give the growth regime
-    q = pd.read_csv(tmp_path / "quintiles_performance.csv", index_col=0)
-    assert list(q.index) == ["G1", "G2", "G3", "G4", "G5", "EW"]
+    s = json.loads(capsys.readouterr().out)
+    assert JSON_KEYS <= set(s)
+    assert s["factors_used"] == ["short_term_flow", "style_level", "style_change"]  # no active-fund data
+    assert any("divergence (M9) left out" in n for n in s["notes"])
+    assert any("growth/value" in n and "2024-12-12" in n for n in s["notes"])  # not carried past its data
+    assert s["end"] == "2025-12-31" and s["lag_days"] == 1 and s["cost"] == 0.001
+    # the short-term flow of four CSI 300 ETFs is rounding noise in most weeks: no ranking there
+    assert s["periods_without_ranking"]["short_term_flow"] > s["periods"] / 2
     nav = pd.read_csv(tmp_path / "rotation_nav.csv", index_col=0, parse_dates=True)
-    assert nav.index.max() == pd.Timestamp("2025-12-31")
+    hold = pd.read_csv(tmp_path / "rotation_holdings.csv", parse_dates=["rebalance_date", "trade_date", "period_end"])
+    trades = pd.read_csv(tmp_path / "rotation_trades.csv", index_col=0, parse_dates=True)
+    raw = pd.read_csv(real_data_dir / "industry_daily.csv", parse_dates=["date"])
+    close = raw.pivot(index="date", columns="industry", values="close").sort_index()
+    naive = _units_nav(hold, close.loc[:nav.index[-1]], 0.001)
+    np.testing.assert_allclose(nav["strategy"].to_numpy(), naive.reindex(nav.index).to_numpy(), rtol=1e-9)
+    gross = _units_nav(hold, close.loc[:nav.index[-1]], 0.0)
+    np.testing.assert_allclose(nav["strategy_gross"].to_numpy(), gross.reindex(nav.index).to_numpy(), rtol=1e-9)
+    n = len(nav) - 1
+    ann = lambda x: (x.iloc[-1] / x.iloc[0]) ** (252 / n) - 1  # noqa: E731
+    assert s["annual_return_net"] == pytest.approx(ann(nav["strategy"]))
+    assert s["annual_return_gross"] == pytest.approx(ann(nav["strategy_gross"]))
+    assert s["excess_net"] == pytest.approx(ann(nav["strategy"] / nav["benchmark"]))
+    assert s["excess_gross"] == pytest.approx(ann(nav["strategy_gross"] / nav["benchmark"]))
+    te = np.sqrt(252) * (nav["strategy"].pct_change() - nav["benchmark"].pct_change()).std()
+    assert s["information_ratio_net"] == pytest.approx(ann(nav["strategy"] / nav["benchmark"]) / te)
+    assert s["turnover_annual"] == pytest.approx(trades["turnover"].sum() * 252 / n)
+    # the benchmark: industries with a close, equal weight, decided on every rebalance date, traded a day later
+    decisions = sorted(set(hold["rebalance_date"]))
+    assert nav.index[0] == decisions[0]
 
 
-def test_bad_weights_message(capsys):
-    rc = main(["backtest", "rotation", "--weights", "momentum=1"])
-    assert rc == 1
+def test_bad_weights_and_lag_messages(capsys):
+    assert main(["backtest", "rotation", "--weights", "momentum=1"]) == 1
     assert "unknown factor `momentum`" in capsys.readouterr().err
+    assert main(["backtest", "rotation", "--lag", "-1"]) == 1
+    assert "--lag must be >= 0" in capsys.readouterr().err

@@ -6,10 +6,17 @@ import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
+from xladdin.backtest import backtest_weights, returns_from_prices
 from xladdin.market import Market
-from xladdin.northbound import (adjusted_nav, composite_score, factor_marks, forward_returns, group_returns,
-                                holdings_staleness, ic_summary, northbound_etf_factors, northbound_rotation,
-                                rank_ic, ranking_table, rebalance_backtest, select_universe, top_n_weights)
+from xladdin.northbound import (adjusted_nav, factor_marks, forward_returns, group_returns, holdings_staleness,
+                                ic_summary, northbound_etf_factors, northbound_rotation, rank_ic, ranking_table,
+                                select_universe)
+from xladdin.ranking import composite_scores, top_n_weights
+
+
+def composite_score(factors):
+    """The M11 composite: every factor's percentile rank, an ETF missing one that others have is not ranked."""
+    return composite_scores(factors, require_all=True)
 
 
 # ------------------------------------------------------------------------------------------ builders
@@ -212,10 +219,19 @@ def test_rank_ic_matches_scipy_per_date():
 
 
 def test_forward_returns_and_group_returns_by_hand():
-    idx = pd.to_datetime(["2020-01-31", "2020-02-28", "2020-03-31"])
-    prices = pd.DataFrame({"A": [1.0, 1.1, 1.21], "B": [1.0, 0.9, 0.9]}, index=idx)
-    fr = forward_returns(prices, idx)
-    assert fr.loc["2020-01-31", "A"] == pytest.approx(0.1) and np.isnan(fr.iloc[-1]).all()
+    days = pd.to_datetime(["2020-01-31", "2020-02-03", "2020-02-28", "2020-03-02", "2020-03-31", "2020-04-01"])
+    prices = pd.DataFrame({"A": [1.0, 1.05, 1.1, 1.2, 1.21, 1.3], "B": [1.0, 0.95, 0.9, 0.8, 0.9, 1.0]}, index=days)
+    sig = days[[0, 2, 4]]
+    lag0 = forward_returns(prices, sig, lag=0)
+    assert lag0.loc["2020-01-31", "A"] == pytest.approx(0.1) and np.isnan(lag0.iloc[-1]).all()
+    # lag 1: bought at the next day's close (02-03), sold when the next signal trades (03-02)
+    lag1 = forward_returns(prices, sig, lag=1)
+    assert lag1.loc["2020-01-31", "A"] == pytest.approx(1.2 / 1.05 - 1)
+    assert lag1.loc["2020-02-28", "B"] == pytest.approx(1.0 / 0.8 - 1)
+    assert forward_returns(prices, sig).equals(lag1)  # lag 1 by default
+    with pytest.raises(ValueError, match="not a trading date"):
+        forward_returns(prices, pd.to_datetime(["2020-02-01"]))
+    idx = sig
     scores = pd.DataFrame({"A": [1, 2, 3, 4, 5, 6]}, dtype=float).T
     scores.columns = list("abcdef")
     scores.index = idx[:1]
@@ -223,6 +239,9 @@ def test_forward_returns_and_group_returns_by_hand():
     g = group_returns(scores, rets, groups=3)
     assert g.loc[idx[0], 1] == pytest.approx(0.015) and g.loc[idx[0], 3] == pytest.approx(0.055)
     assert g.loc[idx[0], "long_short"] == pytest.approx(0.04)
+    # a composite with no spread (rounding noise) gives no groups
+    flat = scores * 0 + np.array([1e-17, -1e-17, 0, 0, 2e-17, 0])
+    assert group_returns(flat, rets, groups=3)[[1, 2, 3]].isna().all(axis=None)
 
 
 # ------------------------------------------------------------------------------------------ backtest
@@ -236,14 +255,15 @@ def test_top_n_weights_ties_by_code():
     assert w.iloc[1].isna().all()
 
 
-def test_rebalance_backtest_by_hand():
-    d = pd.to_datetime(["2020-01-30", "2020-01-31", "2020-02-03", "2020-02-28", "2020-03-02"])
-    prices = pd.DataFrame({"A": [1.0, 1.0, 1.1, 1.21, 1.21], "B": [2.0, 2.0, 2.0, 1.0, 1.5]}, index=d)
+def test_month_start_backtest_by_hand_lag_zero_and_one():
+    """The M11 trades on the one engine: month-end decisions, lag 0 (signal close) and 1 (next session)."""
+    d = pd.to_datetime(["2020-01-30", "2020-01-31", "2020-02-03", "2020-02-28", "2020-03-02", "2020-03-03"])
+    prices = pd.DataFrame({"A": [1.0, 1.0, 1.1, 1.21, 1.21, 1.21], "B": [2.0, 2.0, 2.0, 1.0, 1.5, 1.5]}, index=d)
     w = pd.DataFrame({"A": [0.5, 0.0], "B": [0.5, 1.0]}, index=pd.to_datetime(["2020-01-31", "2020-02-28"]))
-    out = rebalance_backtest(w, prices, cost=0.01)
-    nav, to = out["nav"], out["turnover"]
+    out = backtest_weights(w, returns_from_prices(prices), cost=0.01, lag=0)
+    nav, to = out.nav, out.turnover
     c0 = 1 - 0.01 * 1.0                                      # initial build from cash
-    assert nav.loc["2020-01-31"] == pytest.approx(c0)
+    assert nav.loc["2020-01-30"] == 1.0 and nav.loc["2020-01-31"] == pytest.approx(c0)
     assert nav.loc["2020-02-03"] == pytest.approx(c0 * (0.5 * 1.1 + 0.5 * 1.0))
     v = 0.5 * 1.21 + 0.5 * 0.5                               # value at 02-28 before trading
     drift_a = 0.5 * 1.21 / v
@@ -251,15 +271,22 @@ def test_rebalance_backtest_by_hand():
     assert nav.loc["2020-02-28"] == pytest.approx(c0 * v * (1 - 0.01 * 2 * drift_a))
     assert nav.loc["2020-03-02"] == pytest.approx(c0 * v * (1 - 0.01 * 2 * drift_a) * 1.5)
     assert to.loc["2020-01-31"] == 1.0
+    # lag 1: bought 50/50 at 02-03 (A 1.1, B 2.0), switched at 03-02 (A 1.21, B 1.5)
+    out1 = backtest_weights(w, returns_from_prices(prices), cost=0.01, lag=1)
+    assert out1.nav.index[0] == pd.Timestamp("2020-01-31") and out1.nav.iloc[0] == 1.0
+    v1 = 0.5 * 1.21 / 1.1 + 0.5 * 1.5 / 2.0
+    a1 = 0.5 * 1.21 / 1.1 / v1
+    assert out1.turnover.loc["2020-03-02"] == pytest.approx(2 * a1)
+    assert out1.nav.loc["2020-03-02"] == pytest.approx(c0 * v1 * (1 - 0.01 * 2 * a1))
 
 
-def test_rebalance_backtest_keeps_holdings_on_nan_row():
-    d = pd.to_datetime(["2020-01-31", "2020-02-28", "2020-03-31", "2020-04-01"])
-    prices = pd.DataFrame({"A": [1.0, 2.0, 2.0, 3.0], "B": [1.0, 1.0, 1.0, 1.0]}, index=d)
-    w = pd.DataFrame({"A": [0.5, np.nan], "B": [0.5, np.nan]}, index=d[:2])
-    out = rebalance_backtest(w, prices, cost=0.0)
-    assert out["turnover"].iloc[1] == 0.0
-    assert out["nav"].iloc[-1] == pytest.approx(0.5 * 3.0 + 0.5 * 1.0)
+def test_no_decision_row_keeps_holdings():
+    d = pd.to_datetime(["2020-01-30", "2020-01-31", "2020-02-28", "2020-03-31", "2020-04-01"])
+    prices = pd.DataFrame({"A": [1.0, 1.0, 2.0, 2.0, 3.0], "B": [1.0, 1.0, 1.0, 1.0, 1.0]}, index=d)
+    w = pd.DataFrame({"A": [0.5, np.nan], "B": [0.5, np.nan]}, index=d[1:3])
+    out = backtest_weights(w, returns_from_prices(prices), cost=0.0, lag=0)
+    assert len(out.trades) == 1
+    assert out.nav.iloc[-1] == pytest.approx(0.5 * 3.0 + 0.5 * 1.0)
 
 
 # ------------------------------------------------------------------------------------------ ranking
@@ -274,30 +301,106 @@ def test_ranking_table_layout():
     r = northbound_rotation(make_market())
     t = r.ranking
     assert list(t.columns[:5]) == ["code", "name", "preference", "change", "momentum"]
-    assert t["pick"].sum() == 3 and t["pick"].iloc[:3].all()
+    assert t["pick"].sum() == 3
     assert t["rank"].iloc[:3].tolist() == [1, 2, 3]
     assert set(t["preference"]) <= {"↑↑", "↑", "O", ""}
     assert t["composite"].is_monotonic_decreasing
     last = r.composite.index[-1]
-    picks = r.composite.loc[last].nlargest(3).index
-    assert set(t.loc[t.pick, "code"]) == set(picks)
+    comp = r.composite.loc[last].dropna()
+    tracked = make_market().etf_info["tracked_index"]
+    want, seen = [], set()
+    for c in sorted(comp.index, key=lambda c: (-comp[c], c)):  # best first, one per tracked index
+        if tracked[c] not in seen and len(want) < 3:
+            want.append(c)
+            seen.add(tracked[c])
+    assert set(t.loc[t.pick, "code"]) == set(want)
     # the ranking of an earlier date, explicitly
     t2 = ranking_table(r.factors, r.composite, pd.Series({c: c for c in r.universe}), date="2023-06-30")
     assert t2["pick"].sum() == 3
 
 
-def test_rotation_summary_consistent():
-    r = northbound_rotation(make_market(quarterly_after=None), groups=3)
+def _naive_monthly(weights: pd.DataFrame, prices: pd.DataFrame, cost: float, lag: int) -> pd.Series:
+    """NAV by hand: units bought at the close ``lag`` days after each month end, held until the next trade."""
+    px = prices.ffill()
+    days = list(px.index)
+    trades = {days.index(d) + lag: row for d, row in weights.iterrows()
+              if row.notna().any() and days.index(d) + lag < len(days) - 1}
+    first = min(trades)
+    units, value, out = None, 1.0, {days[first - 1]: 1.0}
+    for i in range(first, len(days)):
+        p = px.iloc[i]
+        if units is not None:
+            value = float((units * p).sum())
+        if i in trades:
+            tgt = trades[i].fillna(0.0)
+            held = (units * p / value).fillna(0.0) if units is not None else tgt * 0
+            value *= 1 - cost * float((tgt - held).abs().sum())
+            units = (tgt * value / p).where(tgt > 0, 0.0)
+        out[days[i]] = value
+    return pd.Series(out)
+
+
+def test_rotation_nav_turnover_and_summary_against_independent_derivations():
+    m = make_market(quarterly_after=None)
+    r = northbound_rotation(m, groups=3)
+    prices = adjusted_nav(m, r.universe)
+    naive = _naive_monthly(r.weights, prices, 0.003, 1)
+    np.testing.assert_allclose(r.nav.to_numpy(), naive.reindex(r.nav.index).to_numpy(), rtol=1e-10)
+    # turnover: Σ|w_new − w_drifted| from the weights and the prices, by hand
+    px = prices.ffill()
+    tds = r.backtest.trades["trade_date"]
+    hand = [1.0]
+    for k in range(1, len(tds)):
+        w0 = r.weights.iloc[k - 1].fillna(0.0)
+        grow = px.loc[tds.iloc[k]] / px.loc[tds.iloc[k - 1]]
+        drift = (w0 * grow).where(w0 > 0, 0.0)
+        hand.append(float((r.weights.iloc[k].fillna(0.0) - drift / drift.sum()).abs().sum()))
+    np.testing.assert_allclose(r.turnover.to_numpy(), hand, rtol=1e-10)
+    assert r.summary["monthly_turnover"] == pytest.approx(np.mean(hand[1:]))
+    n = len(r.nav) - 1
+    assert r.summary["turnover_annual"] == pytest.approx(sum(hand) * 252 / n)
+    assert r.summary["annual_return_net"] == pytest.approx((naive.iloc[-1] / naive.iloc[0]) ** (252 / n) - 1)
+    # gross: the same units without costs
+    gross = _naive_monthly(r.weights, prices, 0.0, 1)
+    assert r.summary["annual_return_gross"] == pytest.approx((gross.iloc[-1] / gross.iloc[0]) ** (252 / n) - 1)
+    # benchmark: equal weight of the ETFs priced at each month end, same lag, no cost
+    bw = prices.reindex(r.weights.index).notna().astype(float)
+    bench = _naive_monthly(bw.div(bw.sum(axis=1), axis=0), prices, 0.0, 1)
+    np.testing.assert_allclose(r.benchmark_nav.to_numpy(), bench.reindex(r.nav.index).to_numpy(), rtol=1e-10)
+    rel = (naive.iloc[-1] / bench.iloc[-1]) ** (252 / n) - 1
+    assert r.summary["excess_net"] == pytest.approx(rel)
+    assert r.summary["lag_days"] == 1 and r.summary["cost"] == 0.003
     assert r.summary["stale_months"] == 0
-    assert r.summary["ic_mean"] == pytest.approx(r.ic.mean())
-    assert r.summary["monthly_turnover"] == pytest.approx(r.turnover.iloc[1:].mean())
-    assert "Full period" in r.performance.index
-    # strategy holds exactly three ETFs each month and earns their drifted return
-    assert ((r.weights > 0).sum(axis=1) == 3).all()
-    assert r.summary["strategy_annual_return"] == pytest.approx(r.performance.loc["Full period", "annual_return"])
-    # benchmark: equal weight of the universe
-    assert np.isfinite(r.summary["benchmark_annual_return"])
     assert list(r.group_returns.columns) == [1, 2, 3, "long_short"]
+
+
+def test_at_most_one_pick_per_tracked_index():
+    m = make_market(quarterly_after=None)  # 510000/510001 both track IDX1.SH
+    tracked = m.etf_info["tracked_index"]
+    on = northbound_rotation(m, top=3)
+    off = northbound_rotation(m, top=3, one_per_index=False)
+    for res in (on, off):
+        assert ((res.weights > 0).sum(axis=1) == 3).all()
+    doubled = sum(tracked.reindex(row[row > 0].index).duplicated().any() for _, row in off.weights.iterrows())
+    assert doubled > 0 and off.summary["same_index_months"] == doubled
+    assert on.summary["same_index_months"] == 0
+    # where the unconstrained picks double an index, the constrained ones take the next-ranked other index
+    for d, row in off.weights.iterrows():
+        picks = row[row > 0].index
+        if tracked.reindex(picks).duplicated().any():
+            comp = on.composite.loc[d].dropna()
+            order = sorted(comp.index, key=lambda c: (-comp[c], c))
+            want, seen = [], set()
+            for c in order:
+                if tracked[c] not in seen:
+                    want.append(c)
+                    seen.add(tracked[c])
+                if len(want) == 3:
+                    break
+            assert set(on.weights.loc[d][on.weights.loc[d] > 0].index) == set(want)
+            break
+    t = on.ranking
+    assert not tracked.reindex(t.loc[t["pick"], "code"]).duplicated().any()
 
 
 def test_universe_selection():

@@ -108,3 +108,25 @@ def test_dashboard_command_after_quarterly_holdings(dashboard_dir, capsys):
 def test_dashboard_bad_date(dashboard_dir, capsys):
     assert main(["dashboard", "--data", str(dashboard_dir), "--asof", "notadate"]) == 1
     assert "not a date" in capsys.readouterr().err
+
+
+def test_backtest_northbound_json_lag_cost_and_same_index(rotation_dir, capsys):
+    import json
+    assert run_northbound(["--data", str(rotation_dir), "--json"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    keys = {"lag_days", "cost", "turnover_annual", "annual_return_gross", "annual_return_net", "excess_gross",
+            "excess_net", "information_ratio_net", "periods_without_ranking", "start", "end"}
+    assert keys <= set(s) and s["lag_days"] == 1 and s["cost"] == 0.003
+    assert s["same_index_months"] == 0 and s["settings"]["one_per_index"] is True
+    assert set(s["periods_without_ranking"]) == {"preference", "change", "momentum", "composite"}
+    assert s["years"][-1]["period"] == "Full period" and "annual_return_gross" in s["years"][-1]
+    # lag 0 without cost: gross = net, and the per-year rows say so
+    assert run_northbound(["--data", str(rotation_dir), "--json", "--lag", "0", "--cost", "0",
+                           "--allow-same-index"]) == 0
+    b = json.loads(capsys.readouterr().out)
+    assert b["lag_days"] == 0 and b["annual_return_gross"] == pytest.approx(b["annual_return_net"])
+    assert b["same_index_months"] > 0  # two ETFs track IDX1 and two IDX4 in the test market
+    assert run_northbound(["--data", str(rotation_dir), "--lag", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "lag 1 trading day(s), cost 0.30% one-way on traded value" in text and "at most one per tracked index" in text
+    assert "Months without a ranking" in text

@@ -79,8 +79,9 @@ def test_table_year_rows_are_unannualised_and_chain():
     bm = _nav_with(0.04, 0.15, 800, "2019-01-02", seed=4)
     t = pf.performance_table(nav, bm)
     assert list(t.columns) == pf.COLUMNS
-    years = [str(y) for y in sorted(set(nav.index.year))]
-    assert list(t.index) == years + ["Full period"]
+    # 800 business days from 2019-01-02: 2019 and 2020 full, 2022 a part year to 01-25
+    assert list(t.index) == ["2019", "2020", "2021", f"2022 (to {nav.index[-1]:%m-%d})", "Full period"]
+    years = list(t.index[:-1])
     # year rows chain to the total return
     assert np.prod(1 + t.loc[years, "annual_return"]) - 1 == pytest.approx(pf.total_return(nav))
     rel = pf.relative_nav(nav, bm)
@@ -106,11 +107,48 @@ def test_full_year_sharpe_not_annualised_part_year_annualised():
     t = pf.performance_table(nav)
     y19 = t.loc["2019"]
     assert y19["sharpe"] == pytest.approx(y19["annual_return"] / y19["volatility"])
-    y20 = t.loc["2020"]
+    assert np.isnan(y19["annualised_return"]) and y19["part_year"] == 0
+    y20 = t.loc[f"2020 (to {nav.index[-1]:%m-%d})"]
     n20 = (nav.index.year == 2020).sum()
     ann = (1 + y20["annual_return"]) ** (252 / n20) - 1
+    assert y20["annualised_return"] == pytest.approx(ann) and y20["part_year"] == 1 and y20["days"] == n20
     assert y20["sharpe"] == pytest.approx(ann / y20["volatility"])
     assert np.isnan(y20["excess_return"])
+
+
+def test_part_year_rows_show_period_and_annualised_return_report_2019_row():
+    """The report's first row, 2019 (from 2019-10-08), is annualised: 30.42% / 13.46% = Sharpe 2.26.
+
+    A NAV from 2019-10-08 into 2020: its 2019 row is labelled as a part year and shows both the
+    period return (what the report's last row, "2026 to date", prints) and the annualised one.
+    """
+    n19 = len(pd.bdate_range("2019-10-09", "2019-12-31"))  # daily returns in 2019 after the 10-08 base
+    head = _nav_with(0.3042, 0.1346, n19, "2019-10-08", seed=9)
+    tail = _nav_with(0.05, 0.15, 60, "2019-12-31", seed=10) * head.iloc[-1]
+    nav = pd.concat([head, tail.iloc[1:]])
+    bm = nav / _nav_with(0.0113, 0.05, len(nav) - 1, "2019-10-08", seed=11).to_numpy()
+    t = pf.performance_table(nav, bm)
+    assert list(t.index) == ["2019 (from 10-08)", f"2020 (to {nav.index[-1]:%m-%d})", "Full period"]
+    row = t.loc["2019 (from 10-08)"]
+    assert row["part_year"] == 1 and row["days"] == n19
+    assert row["annualised_return"] == pytest.approx(0.3042, abs=1e-10)
+    assert row["annual_return"] == pytest.approx(1.3042 ** (n19 / 252) - 1, abs=1e-10)  # period return
+    assert row["volatility"] == pytest.approx(0.1346, abs=1e-10)
+    assert round(row["sharpe"], 2) == 2.26
+    rel = nav.loc[:"2019-12-31"] / bm.loc[:"2019-12-31"]
+    rel_ret = rel.iloc[-1] / rel.iloc[0] - 1
+    assert row["excess_return"] == pytest.approx(rel_ret)
+    assert row["annualised_excess"] == pytest.approx((1 + rel_ret) ** (252 / n19) - 1)
+    # the report's "2026 to date": 5.68% in one month (21 days) at 14.2% volatility -> Sharpe 5.27 annualised
+    m = _nav_with(1.0568 ** (252 / 21) - 1, 0.142, 21, "2025-12-31", seed=12)  # base 2025-12-31, 21 days of 2026
+    tm = pf.performance_table(m)
+    assert list(tm.index) == [f"2026 (to {m.index[-1]:%m-%d})", "Full period"]  # the lone 2025 base has no row
+    part = tm.iloc[0]
+    assert part["annual_return"] == pytest.approx(0.0568, abs=1e-10)
+    assert part["sharpe"] == pytest.approx((1.0568 ** 12 - 1) / 0.142, rel=0.01)
+    assert pf.period_label(2019, "2019-10-08", None, "zh") == "2019年(10-08起)"
+    assert pf.period_label(2026, None, "2026-01-30", "zh") == "2026年(至01-30)"
+    assert pf.period_label(2020) == "2020" and pf.period_label(2020, language="zh") == "2020年"
 
 
 def test_report_consistency_checks():
@@ -126,18 +164,14 @@ def test_report_consistency_checks():
     assert full["excess_return"] == pytest.approx(0.0756, abs=1e-10)
     # TE uses r - r_B, the relative NAV's own std differs only at second order
     assert round(full["information_ratio"], 2) == 0.93
-    year = _nav_with(1.3042 ** (252 / 244) - 1, 0.1346, 244, "2019-01-02", seed=9)  # 30.42% in 244 days
-    ty = pf.performance_table(year)
-    assert ty.loc["2019", "annual_return"] == pytest.approx(0.3042, abs=1e-10)
-    assert round(ty.loc["2019", "sharpe"], 2) == 2.26
 
 
 def test_turnover_columns():
     nav = _nav_with(0.05, 0.1, 504, "2020-01-01", seed=2)
     reb = pd.Series(0.5, index=nav.index[::10])
     t = pf.performance_table(nav, turnover=reb)
-    for y in ("2020", "2021"):
-        assert t.loc[y, "turnover"] == pytest.approx(0.5 * (reb.index.year == int(y)).sum())
+    for y, label in ((2020, "2020"), (2021, "2021")):  # 2021 to 12-07: 242 days, a full year (>= 0.9 x 252)
+        assert t.loc[label, "turnover"] == pytest.approx(0.5 * (reb.index.year == y).sum())
     assert t.loc["Full period", "turnover"] == pytest.approx(reb.sum() * 252 / 504)
 
 

@@ -1,9 +1,12 @@
-"""Strategy engine (hand-computed), quintile backtest, M8 factors, M10 composite, sample run."""
+"""Industry strategies on the one engine: benchmark, quintile backtest, M8 factors (stale regimes), M10
+composite and picks re-derived with scipy, the NAV re-derived by a naive loop, the noise trap."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
+
+from scipy.stats import rankdata
 
 from xladdin import strategy as st
 
@@ -11,42 +14,19 @@ IDX = pd.bdate_range("2024-01-01", periods=6)
 CLOSE = pd.DataFrame({"A": [1, 1.1, 1.21, 1.1, 1.0, 1.2], "B": [1, 1, 1, 2, 2, 2.2]}, index=IDX, dtype=float)
 
 
-def test_engine_hand_computed_with_cost():
-    w = pd.DataFrame({"A": [0.5, 1.0], "B": [0.5, 0.0]}, index=IDX[[0, 3]])
-    r = st.backtest_weights(w, CLOSE, cost=0.01)
-    drift_a = 0.5 * 1.1 / (0.5 * 1.1 + 0.5 * 2)
-    to2 = (1 - drift_a) + (1 - drift_a)
-    assert r.turnover.tolist() == pytest.approx([1.0, to2])
-    nav3 = 0.99 * (0.5 * 1.1 + 0.5 * 2)
-    expected = [1.0, 0.99 * 1.05, 0.99 * (0.5 * 1.21 + 0.5), nav3,
-                nav3 * (1 - 0.01 * to2) * 1.0 / 1.1, nav3 * (1 - 0.01 * to2) * 1.2 / 1.1]
-    assert r.nav.to_numpy() == pytest.approx(expected)
-    assert r.period_returns.loc[IDX[0], "A"] == pytest.approx(0.1)
-    assert np.isnan(r.period_returns.loc[IDX[3], "B"])
-
-
-def test_engine_errors():
-    with pytest.raises(ValueError, match="sum to"):
-        st.backtest_weights(pd.DataFrame({"A": [0.5]}, index=IDX[:1]), CLOSE)
-    with pytest.raises(ValueError, match="not a trading date"):
-        st.backtest_weights(pd.DataFrame({"A": [1.0]}, index=pd.to_datetime(["2024-01-06"])), CLOSE)
-    c = CLOSE.copy()
-    c.loc[IDX[0], "B"] = np.nan
-    with pytest.raises(ValueError, match="no close"):
-        st.backtest_weights(pd.DataFrame({"B": [1.0]}, index=IDX[:1]), c)
-
-
 def test_equal_weight_benchmark_skips_missing_industry():
     c = CLOSE.copy()
     c["C"] = [np.nan, np.nan, np.nan, 5.0, 5.0, 5.5]
-    b = st.equal_weight_benchmark(c, IDX[[0, 3]])
+    b = st.equal_weight_benchmark(c, IDX[[0, 3]], lag=1)
     assert b.weights.loc[IDX[0]].tolist() == pytest.approx([0.5, 0.5, 0.0])
     assert b.weights.loc[IDX[3]].tolist() == pytest.approx([1 / 3] * 3)
+    # traded on day 1 (A 1.1, B 1) and day 4: NAV on day 3 = 0.5*1.1/1.1 + 0.5*2/1
+    assert b.nav.loc[IDX[3]] == pytest.approx(1.5) and b.trades["cost"].sum() == 0
 
 
 def test_top_n_and_composite():
     s = pd.DataFrame({"a": [3.0, np.nan], "b": [1.0, 2.0], "c": [3.0, 1.0], "d": [0.0, np.nan]}, index=IDX[:2])
-    w = st.top_n_weights(s, 2)
+    w = st.top_n_weights(s, 2)  # xladdin.ranking.top_n_weights
     assert w.iloc[0].tolist() == [0.5, 0.0, 0.5, 0.0]  # tie a/c both in
     w3 = st.top_n_weights(s, 3)
     assert w3.iloc[1].tolist() == [0.0, 0.5, 0.5, 0.0]  # only two scores known
@@ -83,15 +63,42 @@ def test_quintile_backtest_monotone_on_planted_signal():
     n = 10
     r = rng.normal(0, 0.01, (400, n))
     signal = rng.normal(size=(400, n))
-    r[1:] += 0.002 * signal[:-1]  # yesterday's signal predicts today's return
+    r[2:] += 0.002 * signal[:-2]  # the signal of day t predicts day t+2: tradable with a one-day lag
     close = pd.DataFrame(np.cumprod(1 + r, axis=0), index=days, columns=[f"I{i}" for i in range(n)])
     factor = pd.DataFrame(signal, index=days, columns=close.columns)
-    out = st.quintile_backtest(factor, close, groups=5)
+    out = st.quintile_backtest(factor, close, groups=5, cost=0.0)
     ann = out["table"]["annual_return"]
     assert list(out["table"].index) == ["G1", "G2", "G3", "G4", "G5", "EW"]
     assert ann["G5"] > ann["G4"] > ann["G2"] > ann["G1"]
-    ew = (1 + r[1:].mean(axis=1)).prod()  # daily-rebalanced equal weight
+    ew = (1 + r[2:].mean(axis=1)).prod()  # equal weight traded daily from day 1's close
     assert out["nav"]["EW"].iloc[-1] == pytest.approx(ew)
+    assert out["periods_without_ranking"] == 0 and out["lag"] == 1
+    # with the default 0.1% cost the net returns are lower by about the traded value x 0.1%
+    net = st.quintile_backtest(factor, close, groups=5)
+    g5 = net["results"]["G5"]
+    drag = np.prod(1 - g5.trades["cost"].to_numpy())
+    assert net["nav"]["G5"].iloc[-1] == pytest.approx(out["nav"]["G5"].iloc[-1] * drag)
+    assert net["table"].loc["G5", "annual_return_gross"] == pytest.approx(ann["G5"])
+
+
+def test_quintile_noise_weeks_keep_holdings_whatever_the_noise_sign():
+    """Weeks whose factor is rounding noise give no groups: no trade, and flipping the noise changes nothing."""
+    rng = np.random.default_rng(4)
+    days = pd.bdate_range("2021-01-04", periods=300)
+    close = pd.DataFrame(np.cumprod(1 + rng.normal(0, 0.01, (300, 12)), axis=0), index=days,
+                         columns=[f"CI{i:03d}" for i in range(12)])
+    weeks = days[4::5]
+    f = pd.DataFrame(rng.normal(size=(len(weeks), 12)), index=weeks, columns=close.columns)
+    noisy = np.arange(len(weeks)) % 3 != 0
+    noise = rng.choice([-1.1e-16, 1.1e-16, 0.0], size=(int(noisy.sum()), 12))
+    f_plus, f_minus = f.copy(), f.copy()
+    f_plus.loc[noisy] = noise
+    f_minus.loc[noisy] = -noise
+    a = st.quintile_backtest(f_plus, close)
+    b = st.quintile_backtest(f_minus, close)
+    pd.testing.assert_frame_equal(a["nav"], b["nav"])
+    assert a["periods_without_ranking"] == int(noisy.sum())
+    assert len(a["results"]["G5"].trades) == int((~noisy).sum())
 
 
 def test_factor_correlation_identity():
@@ -100,35 +107,89 @@ def test_factor_correlation_identity():
     assert c.loc["x", "y"] == pytest.approx(1.0) and c.loc["x", "z"] == pytest.approx(-1.0)
 
 
-def test_flow_rotation_on_sample(sample_market):
-    res = st.flow_rotation(sample_market.subset("2019-01-01", "2021-12-31"), start="2019-06-01")
+def test_style_regime_is_not_carried_past_its_data():
+    weeks = pd.date_range("2024-01-05", periods=12, freq="W-FRI")
+    level = pd.DataFrame({"a": 0.1, "b": 0.3, "c": 0.6}, index=weeks)
+    change = pd.DataFrame({"a": 0.02, "b": 0.0, "c": -0.02}, index=weeks)
+    size = pd.Series(1.0, index=weeks)
+    growth = pd.Series(1.0, index=weeks[:4])  # the growth/value data end in week 4
+    sl, sc = st.style_adjusted_factors(level, change, size, growth, dates=weeks, regime_max_age=10)
+    assert sc.iloc[:4].notna().all(axis=None)
+    assert sc.iloc[5:].isna().all(axis=None)  # 7 days later still used (week 5), from 14 days on not
+    assert sc.iloc[4].notna().all() and sl.notna().all(axis=None)
+    w = st.style_holdings_weights(sl, sc, groups=3)
+    assert w.iloc[-1].tolist() == pytest.approx([0.0, 0.0, 1.0])  # level group only, no stale half
+    # without a regime at all: no decision (NaN row), not cash
+    none = st.style_holdings_weights(sl * np.nan, sc * np.nan, groups=3)
+    assert none.isna().all(axis=None)
+
+
+def _naive_industry_nav(weights: pd.DataFrame, close: pd.DataFrame, cost: float, lag: int) -> pd.Series:
+    """Units of industries bought at the close ``lag`` days after each decision; value marked daily."""
+    px = close.ffill()
+    days = list(px.index)
+    trades = {days.index(d) + lag: row for d, row in weights.iterrows()
+              if row.notna().any() and days.index(d) + lag < len(days) - 1}
+    first = min(trades)
+    units, value, out = None, 1.0, {days[first - 1]: 1.0}
+    for i in range(first, len(days)):
+        p = px.iloc[i]
+        if units is not None:
+            value = float((units * p.fillna(0.0)).sum())
+        if i in trades:
+            tgt = trades[i].fillna(0.0)
+            held = (units * p / value).fillna(0.0) if units is not None else tgt * 0
+            value *= 1 - cost * float((tgt - held).abs().sum())
+            units = (tgt * value / p).where(tgt > 0, 0.0)
+        out[days[i]] = value
+    return pd.Series(out)
+
+
+def test_flow_rotation_on_sample_against_independent_derivations(sample_market):
+    m = sample_market.subset("2019-01-01", "2021-12-31")
+    res = st.flow_rotation(m, start="2019-06-01")
     rot = res["rotation"]
-    assert res["factors_used"] == list(st.FACTOR_NAMES)
-    assert (rot.strategy.weights.gt(0).sum(axis=1) == 6).all()
-    assert (rot.strategy.weights.sum(axis=1) - 1).abs().max() < 1e-12
+    assert res["factors_used"] == list(st.FACTOR_NAMES) and res["lag"] == 1 and res["cost"] == 0.001
+    w = rot.strategy.weights
+    assert (w.gt(0).sum(axis=1) == 6).all() and (w.sum(axis=1) - 1).abs().max() < 1e-12
     assert rot.table.index[-1] == "Full period"
-    gaps = rot.strategy.weights.index.to_series().diff().dt.days.dropna()
-    assert gaps.median() == 14
+    assert w.index.to_series().diff().dt.days.dropna().median() == 14
+    # the picks: composite of the factors' percentile ranks (scipy), top 6, ties by code
+    for d in w.index[::7]:
+        parts = []
+        for name, f in rot.factors.items():
+            v = f.loc[d].dropna()
+            if v.nunique() > 1:
+                parts.append(pd.Series(rankdata(v.to_numpy(), method="average") / len(v), index=v.index))
+        score = pd.concat(parts, axis=1).mean(axis=1)
+        # equal scores summed in another order differ by 1e-16 (0.65 vs 0.65000000000000013 on 2020-04-02):
+        # ties, ordered by code
+        top = sorted(score.index, key=lambda c: (-round(score[c], 12), c))[:6]
+        assert set(w.loc[d][w.loc[d] > 0].index) == set(top), d
+    # the NAV: units traded a day after each decision at 0.1% of traded value
+    close = m.industry_close()
+    naive = _naive_industry_nav(rot.scores.pipe(lambda s: st.top_n_weights(s, 6)), close.loc[:rot.strategy.nav.index[-1]],
+                                0.001, 1)
+    np.testing.assert_allclose(rot.strategy.nav.to_numpy(), naive.reindex(rot.strategy.nav.index).to_numpy(),
+                               rtol=1e-10)
     h = rot.holdings
-    assert {"industry", "name", "flow_inflow", "style_advantage", "divergence_favoured", "abs_return",
+    assert {"industry", "name", "trade_date", "flow_inflow", "style_advantage", "divergence_favoured", "abs_return",
             "excess_return"} <= set(h.columns)
-    # the holdings table's returns reproduce the NAV: period return = mean of the six picks
     first = h[h["rebalance_date"] == h["rebalance_date"].min()]
-    nav = rot.strategy.nav
-    end = first["period_end"].iloc[0]
-    assert nav.loc[end] / nav.iloc[0] - 1 == pytest.approx(first["abs_return"].mean())
+    t0, t1 = first["trade_date"].iloc[0], first["period_end"].iloc[0]
+    assert t0 == close.index[close.index.get_loc(first["rebalance_date"].iloc[0]) + 1]
+    rets = close.loc[t1, first["industry"]].to_numpy() / close.loc[t0, first["industry"]].to_numpy() - 1
+    np.testing.assert_allclose(first["abs_return"].to_numpy(), rets, rtol=1e-12)
+    # summary: periods without a ranking per factor, gross vs net
+    s = rot.summary
+    assert set(s["periods_without_ranking"]) == set(st.FACTOR_NAMES) | {"composite"}
+    assert s["annual_return_gross"] > s["annual_return_net"]
     assert rot.correlation.shape == (4, 4)
 
 
-def test_flow_rotation_without_side_backtests_keeps_m10(sample_market):
-    """backtests=False (the weekly workbook) drops only the stand-alone M7/M8/M9 backtests."""
-    m = sample_market.subset("2019-01-01", "2021-12-31")
-    full = st.flow_rotation(m, start="2019-06-01")
-    lean = st.flow_rotation(m, start="2019-06-01", backtests=False)
-    assert full["quintiles"] is not None and full["m8"] is not None and full["m9"] is not None
-    assert lean["quintiles"] is None and lean["m8"] is None and lean["m9"] is None
-    pd.testing.assert_frame_equal(lean["rotation"].table, full["rotation"].table, check_exact=True)
-    pd.testing.assert_frame_equal(lean["rotation"].holdings, full["rotation"].holdings, check_exact=True)
-    pd.testing.assert_series_equal(lean["rotation"].strategy.nav, full["rotation"].strategy.nav, check_exact=True)
-    pd.testing.assert_frame_equal(lean["divergence"]["divergence"], full["divergence"]["divergence"], check_exact=True)
-    assert lean["factors_used"] == full["factors_used"] and lean["notes"] == full["notes"]
+def test_flow_rotation_flags_are_not_set_by_noise():
+    f = pd.DataFrame({"a": [1e-16, 0.02], "b": [-1e-16, -0.01], "c": [0.0, 1e-17]},
+                     index=pd.to_datetime(["2024-01-05", "2024-01-12"]))
+    flags = st.rotation_flags({"short_term_flow": f})["flow_inflow"]
+    assert flags.iloc[0].tolist() == [0, 0, 0]
+    assert flags.iloc[1].tolist() == [1, 0, 0]

@@ -91,13 +91,24 @@ def _toy_market(codes):
     return Market({"index_daily": pd.concat(rows, ignore_index=True)}, source="toy"), series
 
 
-def test_weekly_style_table_both_pairs():
+def test_weekly_style_table_both_pairs_rederived():
+    """Each pair's columns re-derived with pandas (week ends, ratio, realised) and statsmodels (prefix HP)."""
     market, series = _toy_market(["000300.SH", "000852.SH", "399370.SZ", "399371.SZ"])
     table = weekly_style_table(market, 50.0)
     assert list(table.columns) == [f"{p}_{f}" for p in ("size", "growth") for f in STYLE_FIELDS]
-    size = style_signal(series["000300.SH"], series["000852.SH"], 50.0)
-    pd.testing.assert_frame_equal(table.filter(like="size_").rename(columns=lambda c: c[5:]), size,
-                                  check_names=False)
+    for pair, (a, b) in {"size": ("000300.SH", "000852.SH"), "growth": ("399370.SZ", "399371.SZ")}.items():
+        px = pd.concat([series[a], series[b]], axis=1).dropna()
+        week_end = px.groupby(px.index.to_period("W-SUN")).tail(1)
+        ratio = (week_end.iloc[:, 0] / week_end.iloc[:, 1]).iloc[:120]
+        t = table[f"{pair}_ratio"].dropna().iloc[:120]
+        assert t.index.equals(pd.DatetimeIndex(ratio.index, name="date"))
+        np.testing.assert_allclose(t.to_numpy(), ratio.to_numpy(), rtol=1e-13)
+        trend = _prefix_hp_last(ratio.to_numpy(), 50.0)
+        np.testing.assert_allclose(table[f"{pair}_filtered"].iloc[3:120].to_numpy(), trend[3:], rtol=1e-9)
+        mom = trend[2:] - (trend[1:-1] + trend[:-2]) / 2
+        assert table[f"{pair}_regime"].iloc[4:120].tolist() == (mom[2:] > 0).astype(int).tolist()
+        up = (ratio.to_numpy()[1:] > ratio.to_numpy()[:-1]).astype(int)
+        assert table[f"{pair}_realised"].iloc[1:120].tolist() == up.tolist()
 
 
 def test_weekly_style_table_missing_growth_indices_says_so():

@@ -62,8 +62,9 @@ def test_render_text(summary):
     lines = text.splitlines()
     assert lines[0] == "xladdin 周报（截至 2026-01-30）"
     # amounts right-aligned by display width (CJK = 2 columns)
-    block = lines[lines.index("资金净流入前列（亿元）") + 1:lines.index("资金净流入前列（亿元）") + 5]
-    assert block == ["  名称    净流入", "  电子    +35.20", "  计算机  +12.04", "  传媒         —"]
+    title = "资金净流入前列（亿元，仅净流入 > 0）"
+    block = lines[lines.index(title) + 1:lines.index(title) + 5]
+    assert block == ["  名称      净额", "  电子    +35.20", "  计算机  +12.04", "  传媒         —"]
     assert "  - 热度 > 90 分位：电子 & 计算机" in lines
     assert "  512480.SH  半导体ETF" in lines
     assert "  数据截至   2026-01-30" in lines and "  平均溢价     0.001234" in lines
@@ -150,3 +151,21 @@ def test_report_without_or_with_bad_sheet(tmp_path):
     (tmp_path / "junk.xlsx").write_bytes(b"not a zip")
     with pytest.raises(ValueError, match="not a readable"):
         summary_from_report(tmp_path / "junk.xlsx")
+
+
+def test_signs_inflows_positive_outflows_negative_and_none_when_empty():
+    """Inflow lists hold only flows > 0, outflow lists only flows < 0; an empty side says so."""
+    with pytest.raises(ValueError, match=r"inflows hold only flows > 0: 银行 has -0.02"):
+        WeeklySummary("2026-01-30", inflows=[("电子", 1.0), ("银行", -0.02)])
+    with pytest.raises(ValueError, match=r"outflows hold only flows < 0: 电子 has \+0.00"):
+        WeeklySummary("2026-01-30", outflows=[("电子", 0.0)])
+    s = WeeklySummary("2026-01-30", outflows=[("银行", -4.02)], flows_known=True)
+    text = render_text(s).splitlines()
+    i = text.index("资金净流入前列（亿元，仅净流入 > 0）")
+    assert text[i + 1] == "  无（本周没有净流入的行业）"
+    assert "  银行  -4.02" in text
+    assert "无（本周没有净流入的行业）" in render_html(s)
+    back = summary_from_rows(summary_to_rows(s))
+    assert back.flows_known and back.inflows == [] and back.outflows == [("银行", -4.02)]
+    # no flow data at all: no flow section
+    assert "资金净流入" not in render_text(WeeklySummary("2026-01-30"))

@@ -233,7 +233,8 @@ def test_quintile_column_row_and_block():
     frame = pd.DataFrame([[1.0, 1.0, 1.0], [3.0, 2.0, np.nan]], columns=["CI3", "CI1", "CI2"])
     g = grouping.assign_groups(frame, 3)
     assert out[0] == ["", "CI3", "CI1", "CI2"]
-    assert out[1][1:] == [int(x) for x in g.iloc[0]] and out[2][1:] == [None if pd.isna(x) else int(x) for x in g.iloc[1]] == [3, 2, None]
+    assert g.iloc[0].isna().all() and out[1][1:] == [None, None, None]  # all tied: no spread, no groups
+    assert out[2][1:] == [None if pd.isna(x) else int(x) for x in g.iloc[1]] == [3, 2, None]
     assert out[1][0] == dt.datetime(2024, 1, 31)
     assert udfs.holdings.XA_QUINTILE([1.0, 2.0], 0) == [["#XA! groups must be >= 1 (got 0)"]]
 
@@ -391,7 +392,7 @@ def test_registration_with_xlwings_windows_decorators(windows_xlwings, name):
 def test_every_required_function_exists():
     required = {"XA_ETF_FLOW", "XA_FLOW_CORR", "XA_CORR_SIGNAL", "XA_EVENT_STUDY", "XA_HP1S", "XA_HP",
                 "XA_FACTOR_MOM", "XA_STYLE_SIGNAL", "XA_QUINTILE", "XA_PENETRATE", "XA_DIVERGENCE", "XA_PICKS",
-                "XA_PERF", "XA_PCTRANK", "XA_IC", "XA_VERSION"}
+                "XA_PERF", "XA_PCTRANK", "XA_IC", "XA_VERSION", "XA_BACKTEST"}
     missing = required - set(all_udfs())
     assert not missing, f"missing Excel functions: {sorted(missing)}"
 

@@ -1,7 +1,8 @@
-"""Excel functions for the composite rotation strategy (spec M10): the latest picks.
+"""Excel functions for strategies: the composite picks (spec M10) and the backtest engine.
 
-Each function converts the Excel values (:mod:`udfs._convert`) and calls the core functions of
-:mod:`xladdin.strategy` (composite score, then top-N selection) and converts back.
+Each function converts the Excel values (:mod:`udfs._convert`), calls the core
+(:mod:`xladdin.ranking`: composite score, top-N selection; :mod:`xladdin.backtest`: the engine every
+strategy uses) and converts back.
 """
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ import numpy as np
 import pandas as pd
 import xlwings as xw
 
-from xladdin import strategy
+from xladdin import backtest, ranking, strategy
 
-from ._convert import XAInputError, frame_rows, opt_int, opt_numbers, to_block
+from ._convert import XAInputError, frame_rows, is_blank, opt_float, opt_int, opt_numbers, to_block, to_dates
 from ._errors import excel_safe
 
 CATEGORY = "xladdin"
@@ -24,7 +25,7 @@ CATEGORY = "xladdin"
 @xw.arg("weights", doc="Optional. One weight per factor column, same order (default equal weights).")
 @excel_safe
 def XA_PICKS(factor_block, top=None, weights=None):
-    """Composite picks (M10): each factor as a cross-sectional percentile rank, weighted mean, top N. Table sorted by score: code, score, rank, pick (1/0), then each factor's rank."""
+    """Composite picks (M10): each factor as a cross-sectional percentile rank, weighted mean, top N. Values within 1e-9 (relative) are ties; a factor with no spread gives no ranks. Table sorted by score: code, score, rank, pick (1/0), then each factor's rank."""
     b = to_block(factor_block, "factor_block", flat_as="column")
     n_rows, n_f = b.values.shape
     codes = ([str(x) for x in b.row_labels] if b.row_labels is not None
@@ -43,15 +44,101 @@ def XA_PICKS(factor_block, top=None, weights=None):
             raise XAInputError("weights must not all be 0")
     factors = {nm: pd.DataFrame([b.values[:, j]], index=[0], columns=codes) for j, nm in enumerate(names)}
     score = strategy.composite_scores(factors, None if w is None else dict(zip(names, w)))
-    picks = strategy.top_n_weights(score, k)
+    picks = strategy.top_n_weights(score, k).fillna(0.0)  # no ranking: no pick
     ranks = {nm: strategy.percentile_ranks(f).iloc[0] for nm, f in factors.items()}
     table = pd.DataFrame({"code": codes, "score": score.iloc[0].reindex(codes).to_numpy(),
                           "pick": (picks.iloc[0].reindex(codes) > 0).astype(int).to_numpy()})
     for nm, r in ranks.items():
         table[f"{nm} rank"] = r.reindex(codes).to_numpy()
-    # picks first, then by score (highest first), ties by code as in the core's selection
-    table = table.sort_values(["pick", "score", "code"], ascending=[False, False, True], na_position="last",
-                              kind="stable")
+    # picks first, then by score (highest first; scores within the tie tolerance are equal), ties by code
+    table["_tied"] = ranking.tie_values(table["score"].astype(float))[0].to_numpy()
+    table = table.sort_values(["pick", "_tied", "code"], ascending=[False, False, True], na_position="last",
+                              kind="stable").drop(columns="_tied")
     ranks_ = [i + 1 if ok else None for i, ok in enumerate(table["score"].notna())]
     table.insert(2, "rank", pd.array(ranks_, dtype="Int64"))
     return frame_rows(table.set_index("code"))
+
+
+def _dated_rows(b, name: str) -> pd.DatetimeIndex | None:
+    """The block's first-column dates (datetimes, or ISO text), None without row labels."""
+    if b.row_labels is None:
+        return None
+    labels = list(b.row_labels)
+    if any(is_blank(x) for x in labels):
+        i = next(i for i, x in enumerate(labels) if is_blank(x))
+        raise XAInputError(f"{name} row {i + 1 + b.title_row} has no date in its first column")
+    return to_dates(labels, f"{name} (date column)", offset=int(b.title_row))
+
+
+def _backtest_frames(weights, returns) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
+    """Excel blocks -> (weights, returns) frames for the engine, and whether the returns carry dates."""
+    r = to_block(returns, "returns", flat_as="column")
+    w = to_block(weights, "weights", flat_as="row")
+    r_dates = _dated_rows(r, "returns")
+    w_dates = _dated_rows(w, "weights")
+    n_r, n_a = r.values.shape
+    index = r_dates if r_dates is not None else pd.bdate_range("2001-01-01", periods=n_r)
+    if r_dates is not None and (r_dates.has_duplicates or not r_dates.is_monotonic_increasing):
+        raise XAInputError("returns dates must be in increasing order without repeats (oldest first)")
+    if r.columns is not None and w.columns is not None:
+        cols = [c or f"column {j + 1}" for j, c in enumerate(r.columns)]
+        if len(set(cols)) != len(cols):
+            raise XAInputError("returns has two columns with the same title; keep one per asset")
+        unknown = [c for c in w.columns if c not in cols]
+        if unknown:
+            raise XAInputError(f"weights column '{unknown[0]}' is not a returns column title; use the same titles")
+        wcols = list(w.columns)
+        if len(set(wcols)) != len(wcols):
+            raise XAInputError("weights has two columns with the same title; keep one per asset")
+    else:
+        if w.values.shape[1] != n_a:
+            raise XAInputError(f"weights has {w.values.shape[1]} columns for {n_a} returns columns; give one weight "
+                               "column per returns column (or titles in both first rows)")
+        cols = wcols = [f"asset{j + 1}" for j in range(n_a)]
+    if w_dates is not None:
+        if r_dates is None:
+            raise XAInputError("weights has dates but returns has none; add the dates as the first column of returns")
+        w_index = w_dates
+        missing = w_index.difference(r_dates)
+        if len(missing):
+            raise XAInputError(f"weights date {missing[0]:%Y-%m-%d} is not a date of returns")
+    else:
+        if w.values.shape[0] != n_r:
+            raise XAInputError(f"weights has {w.values.shape[0]} rows for {n_r} returns rows; give dates in both first "
+                               "columns or one weights row per returns row (blank row = no rebalance)")
+        w_index = index
+    wf = pd.DataFrame(w.values, index=w_index, columns=wcols)
+    if wf.index.has_duplicates:
+        raise XAInputError(f"weights has two rows for {wf.index[wf.index.duplicated()][0]:%Y-%m-%d}; keep one")
+    return wf, pd.DataFrame(r.values, index=index, columns=cols), r_dates is not None
+
+
+@xw.func(category=CATEGORY)
+@xw.arg("weights", doc="Target weights, one row per rebalance, one column per asset (>= 0, rows sum to 1 or 0 = "
+        "cash); decision dates in the first column, or one row per returns row (blank = no rebalance). Titles "
+        "match returns titles.", err_to_str=True)
+@xw.arg("returns", doc="Daily simple returns, oldest first: one row per trading day, one column per asset, "
+        "optionally dates in the first column and titles in the first row. A held asset needs a return on "
+        "every day (0 for a suspended day).", err_to_str=True)
+@xw.arg("cost", doc="Optional. One-way cost on traded value, charged on buys and sells (default 0.001 = 0.1%, "
+        "the spec's default for industry baskets; 0.003 for the M11 ETF rotation).")
+@xw.arg("lag", doc="Optional. Trading days between a decision and its trade at the close (default 1: data of day "
+        "t trades at t+1; 0 trades at the decision close).")
+@excel_safe
+def XA_BACKTEST(weights, returns, cost=None, lag=None):
+    """Backtest target weights (engine of M7-M11): trade lag days after each decision, drift, one-way cost on traded value. Per returns row: date, NAV net and gross (1 the day before the first trade), turnover and cost on trade days."""
+    c = opt_float(cost, "cost", backtest.INDUSTRY_COST, lo=0.0, hi=0.5)
+    k = opt_int(lag, "lag", backtest.DEFAULT_LAG, lo=0, hi=250)
+    wf, rf, dated = _backtest_frames(weights, returns)
+    res = backtest.backtest_weights(wf, rf, c, k)
+    idx = rf.index
+    out = pd.DataFrame(index=idx)
+    out["nav"] = res.nav.reindex(idx)
+    out["nav_gross"] = res.nav_gross.reindex(idx)
+    trades = res.trades.set_index("trade_date")
+    out["turnover"] = trades["turnover"].reindex(idx)
+    out["cost"] = trades["cost"].reindex(idx)
+    if not dated:
+        out.index = pd.RangeIndex(1, len(idx) + 1)
+        return frame_rows(out, index_name="row")
+    return frame_rows(out, index_name="date")

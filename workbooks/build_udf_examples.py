@@ -14,7 +14,8 @@ from real data. The workbook holds:
   ``XA_FACTOR_MOM`` (M4-M5);
 * ``Holdings`` - latest index sizes (SUMIF over the ETF table), index weights, stock industries,
   ``XA_PENETRATE``, ``XA_DIVERGENCE``, ``XA_QUINTILE`` on monthly industry returns, ``XA_PICKS``;
-* ``Stats`` - ``XA_PERF`` (with and without dates), ``XA_PCTRANK``, ``XA_IC``, ``XA_VERSION``;
+* ``Stats`` - ``XA_PERF`` (with and without dates), ``XA_PCTRANK``, ``XA_IC``, ``XA_VERSION``,
+  ``XA_BACKTEST`` (monthly 50/50 weights on two indices' daily returns);
 * ``xlwings.conf`` - ``UDF Modules`` = the udfs modules (xlwings reads it; keys in column A).
 
 Formulas are written as dynamic-array formulas (XlsxWriter ``write_dynamic_array_formula``), so
@@ -246,6 +247,19 @@ def build(out: Path = DEFAULT_OUT, pythonpath: str | None = None) -> list[tuple[
     book.formula(ws, 24, 4, f"=XA_IC({past},{fwd})", "monthly rank IC of momentum, then IC summary (M11)")
     ws.write(0, 16, "version", book.fmt["head"])
     book.formula(ws, 1, 16, "=XA_VERSION()", "version of the Python package serving the functions")
+    # XA_BACKTEST: daily returns of the two indices and 50/50 target weights decided at month ends
+    rets = nav.pct_change().iloc[1:]
+    rets.index.name = "date"
+    ws.write(0, 18, "Daily returns", book.fmt["title"])
+    br0, bc0, br1, bc1 = book.table(ws, 1, 18, rets)             # S date, T csi300, U csi500
+    month_end = rets.groupby(rets.index.to_period("M")).tail(1).index
+    w = pd.DataFrame({"csi300": 0.5, "csi500": 0.5}, index=month_end)
+    w.index.name = "date"
+    ws.write(0, 22, "Target weights (month ends)", book.fmt["title"])
+    wr0, wc0, wr1, wc1 = book.table(ws, 1, 22, w)                # W date, X csi300, Y csi500
+    ws.write(0, 26, "XA_BACKTEST: 50/50 rebalanced monthly, traded next day, 0.1% one-way", book.fmt["title"])
+    book.formula(ws, 1, 26, f"=XA_BACKTEST({ref(wr0 - 1, wc0, wr1, wc1)},{ref(br0 - 1, bc0, br1, bc1)},0.001,1)",
+                 "NAV net and gross, turnover and cost of monthly 50/50 weights (the M7-M11 engine)")
 
     # ------------------------------------------------------------------ Guide and xlwings.conf
     guide.set_column(0, 0, 16)

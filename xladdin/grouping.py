@@ -1,13 +1,17 @@
-"""Quantile groups of a cross-section (spec M7).
+"""Quantile groups of a cross-section (spec M7; ties per "Timing, costs and ties").
 
 Industries (or any codes) are sorted ascending and cut into ``groups`` groups of near-equal
-size; group ``groups`` holds the highest values. Missing values get no group. Ties are
-deterministic: order by value, then by code (the column / index label, compared as text).
+size; group ``groups`` holds the highest values. Missing values get no group. Values within the
+tie tolerance of :mod:`xladdin.ranking` (``max(rtol × max|x|, atol)``, default 1e-9 relative,
+1e-12 absolute) are ties, ordered by code (the column / index label, compared as text); a
+cross-section whose values are all tied (no spread, e.g. rounding noise around 0) gets no groups.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from .ranking import ATOL, RTOL, _tie_matrix
 
 __all__ = ["assign_groups", "group_table", "group_members"]
 
@@ -28,7 +32,8 @@ def _group_matrix(values: np.ndarray, groups: int) -> np.ndarray:
     return np.where(valid, g, np.nan)
 
 
-def assign_groups(values: pd.Series | pd.DataFrame, groups: int = 5) -> pd.Series | pd.DataFrame:
+def assign_groups(values: pd.Series | pd.DataFrame, groups: int = 5, rtol: float = RTOL,
+                  atol: float = ATOL) -> pd.Series | pd.DataFrame:
     """Assign each value to one of ``groups`` ascending quantile groups (M7).
 
     Parameters
@@ -36,16 +41,18 @@ def assign_groups(values: pd.Series | pd.DataFrame, groups: int = 5) -> pd.Serie
     values : Series (index = code) for one cross-section, or DataFrame (index = date,
         columns = code) grouped across each row (one cross-section per date).
     groups : number of groups (≥ 1); 5 = quintiles.
+    rtol, atol : tie tolerance (:func:`xladdin.ranking.tie_values`).
 
     Returns
     -------
     Same shape and labels as ``values``, dtype nullable ``Int64``: 1 … ``groups``
-    (``groups`` = highest values), ``<NA>`` where the value is missing.
+    (``groups`` = highest values), ``<NA>`` where the value is missing and on every code of a
+    cross-section with no spread (at least two values, all tied).
 
     Notes
     -----
-    With the n non-missing values of a cross-section ranked 1 … n (ascending by value, ties
-    broken by the code's text order), the group of rank k is ``ceil(k · groups / n)``.
+    With the n non-missing values of a cross-section ranked 1 … n (ascending by value, tied
+    values broken by the code's text order), the group of rank k is ``ceil(k · groups / n)``.
     Group sizes differ by at most one (30 values → 6 per group; 31 → 6, 6, 6, 6, 7: the extra
     members go to the upper groups), the highest value is always in group ``groups`` and the
     lowest in group 1 when n ≥ groups. With fewer values than groups, some groups are empty and
@@ -56,10 +63,11 @@ def assign_groups(values: pd.Series | pd.DataFrame, groups: int = 5) -> pd.Serie
     if isinstance(values, pd.Series):
         if _is_numeric(values.dtype) and not values.index.has_duplicates:
             # one cross-section: the DataFrame path below on a single row, without building it
-            g = _groups_numeric(values.to_numpy(dtype=float, na_value=np.nan)[None, :], values.index, groups)[0]
+            g = _groups_numeric(values.to_numpy(dtype=float, na_value=np.nan)[None, :], values.index, groups,
+                                rtol, atol)[0]
             return pd.Series(pd.array(g, dtype="Int64"), index=values.index, name=values.name)
         frame = values.to_frame().T
-        out = assign_groups(frame, groups)
+        out = assign_groups(frame, groups, rtol, atol)
         res = out.iloc[0]
         res.name = values.name
         return res.reindex(values.index).astype("Int64")
@@ -67,7 +75,7 @@ def assign_groups(values: pd.Series | pd.DataFrame, groups: int = 5) -> pd.Serie
         raise ValueError(f"`values` must be a Series or DataFrame, got {type(values).__name__}")
     if values.columns.has_duplicates:
         raise ValueError("`values` has duplicated codes (columns); keep one column per code")
-    out = pd.DataFrame(_groups_numeric(_numeric(values), values.columns, groups), index=values.index,
+    out = pd.DataFrame(_groups_numeric(_numeric(values), values.columns, groups, rtol, atol), index=values.index,
                        columns=values.columns)
     return out.astype("Int64")
 
@@ -84,14 +92,19 @@ def _numeric(values: pd.DataFrame) -> np.ndarray:
     return values.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
-def _groups_numeric(num: np.ndarray, codes: pd.Index, groups: int) -> np.ndarray:
-    """Float group numbers (NaN = none) of each row of ``num``; columns = ``codes``, ties by code text."""
+def _groups_numeric(num: np.ndarray, codes: pd.Index, groups: int, rtol: float = RTOL,
+                    atol: float = ATOL) -> np.ndarray:
+    """Float group numbers (NaN = none) of each row of ``num``; columns = ``codes``, ties by code text.
+
+    Values within the tie tolerance are made equal first; rows with no spread get no group.
+    """
     if not isinstance(groups, (int, np.integer)) or groups < 1:
         raise ValueError(f"`groups` must be a positive integer, got {groups!r}")
     labels = [str(c) for c in codes]
     perm = np.argsort(np.array(labels, dtype=object), kind="stable")
-    num = num[:, perm]
+    num, flat = _tie_matrix(num[:, perm], rtol, atol)
     g = _group_matrix(num, int(groups))
+    g[flat] = np.nan
     inv = np.empty_like(perm)
     inv[perm] = np.arange(len(perm))
     return g[:, inv]

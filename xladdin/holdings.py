@@ -31,7 +31,7 @@ from ._shared import cached, pivot
 __all__ = [
     "STOCK_ETF_CATEGORIES", "stock_etfs", "holding_dates", "etf_sizes", "index_amounts",
     "industry_weights", "penetrate", "etf_stock_holdings", "industry_holdings", "holding_level",
-    "holding_change", "industry_flows", "penetration_coverage", "flow_table", "penetrate_snapshot", "YI",
+    "holding_change", "index_flows", "industry_flows", "penetration_coverage", "flow_table", "penetrate_snapshot", "YI",
 ]
 
 #: etf_info categories counted as stock ETFs (M6); "other" is excluded
@@ -371,6 +371,27 @@ def _daily_index_flows_run(market: Market, categories, missing_nav: str) -> pd.D
     ratio = pivot(market, "etf_daily", "split_ratio", codes=present) if "split_ratio" in daily.columns else None
     flows = etf_flows(shares, nav, ratio, missing_nav=missing_nav)
     return index_amounts(flows, info["tracked_index"])
+
+
+def index_flows(market: Market, start=None, end=None, categories: tuple[str, ...] = STOCK_ETF_CATEGORIES,
+                missing_nav: str = "nan") -> pd.DataFrame:
+    """Net flow of the stock ETFs per tracked index over [start, end] (M1 summed), and whether it reaches industries.
+
+    Returns
+    -------
+    DataFrame, index = tracked index, columns ``flow`` (yuan), ``etfs`` (the stock ETFs tracking it,
+    comma-separated), ``penetrated`` (bool: the index has constituent weights in ``index_weights``,
+    so its flow is part of :func:`industry_flows`). Says what an industry total includes.
+    """
+    idx_flows = _daily_index_flows(market, categories, missing_nav)
+    total = idx_flows.loc[_cut(idx_flows.index, start, end)].sum(min_count=1)
+    info = stock_etfs(market, categories)
+    etfs = info.groupby("tracked_index").apply(lambda g: ", ".join(sorted(g.index)))
+    with_weights = set(market.table("index_weights")["index"].unique()) if market.has("index_weights") else set()
+    out = pd.DataFrame({"flow": total, "etfs": etfs.reindex(total.index).fillna("")})
+    out["penetrated"] = out.index.isin(list(with_weights))
+    out.index.name = "index"
+    return out
 
 
 def industry_flows(market: Market, freq: Freq = "W", categories: tuple[str, ...] = STOCK_ETF_CATEGORIES,

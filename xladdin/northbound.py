@@ -26,11 +26,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .backtest import (DEFAULT_LAG, ETF_ROTATION_COST, backtest_summary, backtest_weights, equal_weights,
+                       returns_from_prices)
 from .calendar import month_ends
 from .errors import DataError
 from .grouping import assign_groups
-from .performance import performance_table
+from .performance import FULL_PERIOD, performance_table
 from .market import Market
+from .ranking import composite_scores, no_ranking, tie_values, top_n_weights
 from ._shared import pivot, scope, table_dates
 
 #: ETF categories that hold stocks (etf_info.category); "other" (bonds, gold, ...) is left out
@@ -335,63 +338,43 @@ def northbound_etf_factors(market: Market, etfs: list[str], dates: pd.DatetimeIn
     return out
 
 
-def composite_score(factors: dict[str, pd.DataFrame], names: tuple[str, ...] = FACTORS) -> pd.DataFrame:
-    """Equal-weight mean of cross-sectional percentile ranks (spec M11).
-
-    Parameters
-    ----------
-    factors : dict of DataFrame
-        index = date, columns = ETF, one frame per name in ``names``; higher = better.
-    names : tuple of str
-        Factors to combine.
-
-    Returns
-    -------
-    DataFrame
-        index = date, columns = ETF: ``S_e,t = mean_k rank_pct_k(e, t)`` with
-        ``rank_pct = rank / n`` (average ties, ``n`` = ETFs with a value).
-
-    Notes
-    -----
-    A factor missing for the whole cross-section on a date (the change factor in a month with
-    stale northbound holdings) is dropped for that date: the composite averages the remaining
-    ranks. An ETF missing a factor that other ETFs have gets NaN (it is not ranked that month).
-    """
-    frames = [factors[n] for n in names]
-    idx, cols = frames[0].index, frames[0].columns
-    total = pd.DataFrame(0.0, index=idx, columns=cols)
-    count = pd.Series(0, index=idx)
-    bad = pd.DataFrame(False, index=idx, columns=cols)
-    for f in frames:
-        f = f.reindex(index=idx, columns=cols)
-        r = f.rank(axis=1, pct=True, method="average")
-        avail = f.notna().any(axis=1)
-        total = total + r.fillna(0.0).mul(avail.astype(float), axis=0)
-        bad = bad | r.isna().mul(avail, axis=0).astype(bool)
-        count = count + avail.astype(int)
-    out = total.div(count.where(count > 0), axis=0)
-    out = out.mask(bad)
-    out.index.name, out.columns.name = "date", "etf"
-    return out
-
-
-def forward_returns(prices: pd.DataFrame, dates: pd.DatetimeIndex) -> pd.DataFrame:
-    """Return from each date to the next one in ``dates``.
+def forward_returns(prices: pd.DataFrame, dates: pd.DatetimeIndex, lag: int = DEFAULT_LAG) -> pd.DataFrame:
+    """Return earned from trading on each signal date to trading on the next one.
 
     Parameters
     ----------
     prices : DataFrame
-        index = date, columns = ETF (adjusted NAV, :func:`adjusted_nav`).
+        index = trading date, columns = ETF (adjusted NAV, :func:`adjusted_nav`).
     dates : DatetimeIndex
-        Signal dates (month ends).
+        Signal dates (month ends), trading dates of ``prices``.
+    lag : int
+        Trading days between a signal and its trade (0 = at the signal close).
 
     Returns
     -------
     DataFrame
-        index = date, columns = ETF: ``A_{t+1}/A_t − 1``; NaN for the last date or a missing price.
+        index = signal date, columns = ETF: ``A_{e_{j+1}} / A_{e_j} − 1`` with ``e_j`` the trading day
+        ``lag`` days after signal ``j`` (prices carried over gaps); NaN for the last signal, a trade
+        day past the data, or a missing price.
     """
-    p = prices.reindex(pd.DatetimeIndex(dates))
-    return p.shift(-1) / p - 1.0
+    if isinstance(lag, bool) or not isinstance(lag, (int, np.integer)) or lag < 0:
+        raise ValueError(f"`lag` must be a whole number of trading days >= 0, got {lag!r}")
+    dates = pd.DatetimeIndex(dates)
+    px = prices.sort_index().ffill()
+    pos = px.index.get_indexer(dates)
+    if (pos < 0).any():
+        raise ValueError(f"signal date {dates[pos < 0][0].date()} is not a trading date of the prices")
+    epos = pos + int(lag)
+    ok = epos < len(px)
+    at = np.full((len(dates), px.shape[1]), np.nan)
+    at[ok] = px.to_numpy(dtype=float)[epos[ok]]
+    # an ETF not yet priced at its signal date is not tradable (no price carried from nothing)
+    listed = prices.reindex(dates).notna().to_numpy()
+    at = np.where(listed, at, np.nan)
+    p = pd.DataFrame(at, index=dates, columns=px.columns)
+    nxt = pd.DataFrame(np.full_like(at, np.nan), index=dates, columns=px.columns)
+    nxt.iloc[:-1] = np.where(ok[1:, None], px.to_numpy(dtype=float)[np.minimum(epos[1:], len(px) - 1)], np.nan)
+    return nxt / p - 1.0
 
 
 def rank_ic(scores: pd.DataFrame, returns: pd.DataFrame, min_obs: int = 3) -> pd.Series:
@@ -486,130 +469,6 @@ def group_returns(scores: pd.DataFrame, returns: pd.DataFrame, groups: int = 5) 
     return frame
 
 
-def top_n_weights(scores: pd.DataFrame, top: int = 3) -> pd.DataFrame:
-    """Equal target weights on the ``top`` highest scores of each date (spec M11 strategy).
-
-    Parameters
-    ----------
-    scores : DataFrame
-        index = rebalance date, columns = ETF.
-    top : int
-        Number of ETFs held.
-
-    Returns
-    -------
-    DataFrame
-        Same shape, weights ``1/k`` on the ``k = min(top, valid)`` picks, 0 elsewhere; a date with
-        no valid score has NaN weights (the backtest then keeps the previous holdings).
-
-    Notes
-    -----
-    Ties are broken by ETF code (ascending text order), so picks are deterministic.
-    """
-    if not isinstance(top, (int, np.integer)) or top < 1:
-        raise ValueError(f"`top` must be a positive integer, got {top!r}")
-    cols = sorted(scores.columns, key=str)
-    s = scores[cols]
-    r = s.rank(axis=1, ascending=False, method="first")
-    pick = r.le(top)
-    k = pick.sum(axis=1)
-    w = pick.astype(float).div(k.where(k > 0), axis=0)
-    return w[list(scores.columns)]
-
-
-def rebalance_backtest(weights: pd.DataFrame, prices: pd.DataFrame, cost: float = 0.003) -> dict[str, pd.Series | pd.DataFrame]:
-    """Daily NAV of a portfolio rebalanced to target weights at the close of given dates.
-
-    Parameters
-    ----------
-    weights : DataFrame
-        index = rebalance date (a trading day in ``prices``), columns = ETF; rows sum to 1.
-        A row of NaN keeps the previous holdings (no trade).
-    prices : DataFrame
-        index = trading date, columns = ETF: split-adjusted unit values (:func:`adjusted_nav`).
-    cost : float
-        Cost per unit of traded value (0.003 = 0.3%), charged on two-sided turnover.
-
-    Returns
-    -------
-    dict
-        ``nav`` (Series from the first rebalance date, starting at ``1 − cost × 1``),
-        ``turnover`` (Series per rebalance: ``Σ|w_target − w_drifted|``, 1 for the initial build),
-        ``weights`` (the target weights applied, NaN rows replaced by the drifted holdings).
-
-    Notes
-    -----
-    Between rebalances positions drift: ``V_d = Σ_i w_i A_i,d / A_i,R`` for the period that
-    began at rebalance ``R`` (trading at ``R``'s close, the signal date, i.e. the month-start
-    rebalance earns from the first trading day of the month). At each rebalance
-    ``NAV ← NAV × (1 − cost × turnover)``. A missing price inside a holding period carries the
-    position's last value (prices are forward-filled); the NAV ends at the last date with any price.
-    """
-    if cost < 0:
-        raise ValueError(f"`cost` must be >= 0, got {cost}")
-    weights = weights.reindex(columns=prices.columns, fill_value=0.0)
-    reb = pd.DatetimeIndex(weights.index)
-    bad = reb.difference(prices.index)
-    if len(bad):
-        raise ValueError(f"rebalance date(s) not in the price dates: {', '.join(str(d.date()) for d in bad[:5])}")
-    has_any = prices.notna().any(axis=1)
-    last = has_any[has_any].index.max()
-    w_arr = weights.to_numpy(dtype=float)
-    keep = np.isnan(w_arr).all(axis=1)
-    start_ok = np.flatnonzero(~keep)
-    if len(start_ok) == 0:
-        raise ValueError("no rebalance date has target weights (no valid scores)")
-    first = start_ok[0]
-    reb, w_arr, keep = reb[first:], w_arr[first:], keep[first:]
-    reb_keep = reb < last  # a rebalance on the last price date would start no period
-    if not reb_keep.any():
-        raise ValueError(f"no rebalance date before the last price date {last.date()}")
-    reb, w_arr, keep = reb[reb_keep], w_arr[reb_keep], keep[reb_keep]
-    px = prices.loc[reb[0]:last].ffill()
-    p = px.to_numpy(dtype=float)
-    day_idx = px.index
-    rpos = day_idx.get_indexer(reb)
-    n_reb = len(reb)
-    base = p[rpos]  # price at each rebalance close
-    targets = np.zeros_like(w_arr)
-    turnover = np.zeros(n_reb)
-    growth = np.ones(n_reb)  # value of the previous period's portfolio at this rebalance
-    prev = None
-    prev_base = None
-    for k in range(n_reb):  # loop over rebalances only (monthly), vectorised over ETFs
-        if prev is None:
-            drifted = np.zeros(w_arr.shape[1])
-        else:
-            rel = np.nan_to_num(base[k] / prev_base, nan=1.0)
-            val = prev * rel
-            growth[k] = val.sum()
-            drifted = val / growth[k] if growth[k] > 0 else val
-        tgt = drifted if keep[k] else np.nan_to_num(w_arr[k])
-        unpriced = (tgt > 0) & np.isnan(base[k])
-        if unpriced.any():
-            names = ", ".join(map(str, px.columns[unpriced][:5]))
-            raise ValueError(f"target weight on {names} at {reb[k].date()}, which has no price that day; "
-                             "give weights only to ETFs with a price at the rebalance close")
-        turnover[k] = np.abs(tgt - drifted).sum()
-        targets[k] = tgt
-        prev, prev_base = tgt, base[k]
-    start_val = np.cumprod(growth * (1.0 - cost * turnover))
-    # daily: period of each day = last rebalance strictly before it (the rebalance day closes the old period)
-    period = np.searchsorted(rpos, np.arange(len(day_idx)), side="left") - 1
-    period[0] = 0
-    rel = p / base[period]
-    val = np.nansum(np.where(targets[period] > 0, targets[period] * rel, 0.0), axis=1)
-    nav_prev_start = start_val[period]  # NAV after cost at the start of the day's period
-    nav = nav_prev_start * val
-    nav[0] = start_val[0]
-    nav_s = pd.Series(nav, index=day_idx, name="nav")
-    # on a rebalance day (k >= 1) show the NAV after that day's cost
-    nav_s.iloc[rpos[1:]] = start_val[1:]
-    to = pd.Series(turnover, index=reb, name="turnover")
-    tw = pd.DataFrame(targets, index=reb, columns=prices.columns)
-    return {"nav": nav_s, "turnover": to, "weights": tw}
-
-
 def factor_marks(values: pd.Series) -> pd.Series:
     """Report marks for one factor's cross-section: ↑↑ top tercile, ↑ middle, O bottom (spec M11).
 
@@ -629,7 +488,7 @@ def factor_marks(values: pd.Series) -> pd.Series:
 
 
 def ranking_table(factors: dict[str, pd.DataFrame], composite: pd.DataFrame, names: pd.Series,
-                  date: pd.Timestamp | None = None, top: int = 3) -> pd.DataFrame:
+                  date: pd.Timestamp | None = None, top: int = 3, one_per: pd.Series | None = None) -> pd.DataFrame:
     """The report's ETF ranking table at one signal date (spec M11, output table 7).
 
     Parameters
@@ -637,13 +496,15 @@ def ranking_table(factors: dict[str, pd.DataFrame], composite: pd.DataFrame, nam
     factors : dict of DataFrame
         ``preference``, ``change``, ``momentum``: index = date, columns = ETF.
     composite : DataFrame
-        :func:`composite_score`.
+        :func:`xladdin.ranking.composite_scores` of the factors (``require_all=True``).
     names : Series
         ETF code -> name.
     date : Timestamp, optional
         Signal date (a row of ``composite``); default the last with any composite value.
     top : int
         Number of picks flagged.
+    one_per : Series, optional
+        ETF -> tracked index: at most one pick per index (:func:`xladdin.ranking.top_n_weights`).
 
     Returns
     -------
@@ -651,7 +512,8 @@ def ranking_table(factors: dict[str, pd.DataFrame], composite: pd.DataFrame, nam
         index = rank position; columns ``code``, ``name``, ``preference``, ``change``,
         ``momentum`` (marks, :func:`factor_marks`), their raw values ``preference_value``,
         ``change_value``, ``momentum_value``, ``composite``, ``rank`` (1 = best, ties by code;
-        NA when unranked), ``pick`` (bool). Sorted by rank, unranked ETFs last.
+        NA when unranked), ``pick`` (bool: the top ``top``, at most one per ``one_per`` group, so a
+        pick can rank below an ETF left out for its index). Sorted by rank, unranked ETFs last.
     """
     if date is None:
         valid = composite.notna().any(axis=1)
@@ -662,10 +524,13 @@ def ranking_table(factors: dict[str, pd.DataFrame], composite: pd.DataFrame, nam
     if date not in composite.index:
         raise ValueError(f"{date.date()} is not a signal date (month end); choose one of the composite's dates")
     comp = composite.loc[date]
-    w = top_n_weights(composite.loc[[date]], top).iloc[0]
-    # ties by code: rank after sorting codes
+    w = top_n_weights(composite.loc[[date]], top, one_per=one_per).iloc[0]
+    # ties (within the tolerance) by code: rank the tied values after sorting codes
     cols = sorted(comp.index, key=str)
-    order = comp[cols].rank(ascending=False, method="first").reindex(comp.index)
+    tied, flat = tie_values(comp[cols].astype(float))
+    order = tied.rank(ascending=False, method="first").reindex(comp.index)
+    if flat:
+        order[:] = np.nan  # no spread: no ranking
     out = pd.DataFrame({"code": comp.index, "name": names.reindex(comp.index).astype(object).to_numpy()})
     for f in FACTORS:
         out[f] = factor_marks(factors[f].loc[date].reindex(comp.index)).to_numpy()
@@ -683,7 +548,9 @@ def ranking_table(factors: dict[str, pd.DataFrame], composite: pd.DataFrame, nam
 class RotationResult:
     """Everything :func:`northbound_rotation` computes (spec M11, M12).
 
-    Frames use index = month end (signal date), columns = ETF unless stated.
+    Frames use index = month end (signal date), columns = ETF unless stated. ``nav`` is net of
+    costs, ``nav_gross`` before them; ``backtest`` is the engine's full result
+    (:class:`xladdin.backtest.BacktestResult`: trades, turnover and cost per rebalance).
     """
 
     universe: list[str]
@@ -704,11 +571,15 @@ class RotationResult:
     staleness: pd.DataFrame
     summary: pd.Series
     notes: list[str] = field(default_factory=list)
+    nav_gross: pd.Series | None = None
+    performance_gross: pd.DataFrame | None = None
+    backtest: object = None
 
 
-def northbound_rotation(market: Market, universe: list[str] | None = None, top: int = 3, cost: float = 0.003,
-                        groups: int = 5, price: str = "nav", stale_change: str = "nan", max_age_days: int = 10,
-                        start=None, end=None, rf: float = 0.0, min_obs: int = 3) -> RotationResult:
+def northbound_rotation(market: Market, universe: list[str] | None = None, top: int = 3,
+                        cost: float = ETF_ROTATION_COST, groups: int = 5, price: str = "nav",
+                        stale_change: str = "nan", max_age_days: int = 10, start=None, end=None, rf: float = 0.0,
+                        min_obs: int = 3, lag: int = DEFAULT_LAG, one_per_index: bool = True) -> RotationResult:
     """Northbound ETF rotation, end to end (spec M11; per-year table M12).
 
     Parameters
@@ -721,7 +592,7 @@ def northbound_rotation(market: Market, universe: list[str] | None = None, top: 
     top : int
         ETFs held (report: 3).
     cost : float
-        Cost on traded value per rebalance, two-sided (report: 0.003).
+        One-way cost on traded value, charged on buys and sells (report: 0.003).
     groups : int
         Groups for the long-short spread (default 5: top fifth minus bottom fifth of the
         composite; with 22 ETFs about 4-5 per group).
@@ -735,32 +606,51 @@ def northbound_rotation(market: Market, universe: list[str] | None = None, top: 
         Risk-free rate for the Sharpe ratios.
     min_obs : int
         Minimum ETFs for a month's IC.
+    lag : int
+        Trading days between the month-end signal and the trade (default 1: the holdings of the
+        month end are published after its close); IC, groups and the strategy all use it.
+    one_per_index : bool
+        At most one pick per tracked index (default True): the next-ranked ETF on another index
+        takes the place of a second ETF on the same index.
 
     Returns
     -------
     RotationResult
         factors, composite, next-month returns, monthly IC and its summary, group returns and the
-        long-short NAV, strategy weights / turnover / NAV, the equal-weight benchmark NAV (no
-        cost, rebalanced monthly over ETFs with a price), the M12 tables of the strategy and of
-        the long-short spread, the latest ranking table, the staleness flags and a one-line
-        summary (IC mean, IC IR, long-short annualised return and Sharpe, strategy and benchmark
-        annualised return / Sharpe / max drawdown, average monthly two-sided turnover excluding
-        the initial build, number of stale months).
+        long-short NAV, strategy weights / turnover / NAV (net and gross), the equal-weight
+        benchmark NAV (no cost, rebalanced monthly over ETFs with a price, same lag), the M12
+        tables of the strategy (net, gross) and of the long-short spread, the latest ranking table,
+        the staleness flags and a summary: IC mean / IR, long-short annualised return and Sharpe,
+        strategy and benchmark annualised return / Sharpe / max drawdown, excess and IR (net and
+        gross), average monthly two-sided turnover excluding the initial build and per year, lag,
+        cost, rebalances without a ranking per factor and for the composite, months whose picks
+        hold two ETFs of one index, stale months.
 
     Notes
     -----
-    Signals at month end ``t`` use data up to ``t``; the portfolio trades at ``t``'s close and
-    earns from the first trading day of the next month (the report's month-start rebalance).
-    IC_t = Spearman(S_t, R_t→t+1m); IC IR = mean / std (monthly, not annualised). The long-short
-    spread is rebalanced monthly and compounded monthly (its M12 table uses 12 periods a year).
+    Signals at month end ``t`` use data up to ``t``; the portfolio trades ``lag`` trading days
+    later (the report's month-start rebalance) and earns from the next day.
+    IC_t = Spearman(S_t, R_{e_t → e_{t+1}}); IC IR = mean / std (monthly, not annualised). The
+    long-short spread is rebalanced monthly and compounded monthly, gross of costs (its M12 table
+    uses 12 periods a year). A month whose composite has no ranking (no spread) gives no trade.
     """
     with scope(market):
         return _northbound_rotation(market, universe, top, cost, groups, price, stale_change, max_age_days,
-                                    start, end, rf, min_obs)
+                                    start, end, rf, min_obs, lag, one_per_index)
+
+
+def _same_index_months(weights: pd.DataFrame, tracked: pd.Series) -> int:
+    """Rebalances whose picks hold two or more ETFs tracking one index."""
+    held = weights.fillna(0.0) > 0
+    n = 0
+    for _, row in held.iterrows():  # monthly rows
+        idx = tracked.reindex(row.index[row.to_numpy()])
+        n += int(idx.duplicated().any())
+    return n
 
 
 def _northbound_rotation(market: Market, universe, top, cost, groups, price, stale_change, max_age_days,
-                         start, end, rf, min_obs) -> RotationResult:
+                         start, end, rf, min_obs, lag, one_per_index) -> RotationResult:
     codes, notes = select_universe(market, universe)
     fac = northbound_etf_factors(market, codes, price=price, stale_change=stale_change, max_age_days=max_age_days)
     staleness = fac["staleness"]
@@ -771,9 +661,12 @@ def _northbound_rotation(market: Market, universe, top, cost, groups, price, sta
     for k in FACTORS:
         tradable = prices.reindex(index=fac[k].index, columns=fac[k].columns).notna()
         fac[k] = fac[k].where(tradable)
-    composite = composite_score(fac)
+    base = fac[FACTORS[0]]
+    composite = composite_scores({k: fac[k] for k in FACTORS}, require_all=True).reindex(
+        index=base.index, columns=base.columns)
+    composite.index.name, composite.columns.name = "date", "etf"
     dates = composite.index
-    fwd = forward_returns(prices, dates)
+    fwd = forward_returns(prices, dates, lag)
     sel = pd.Series(True, index=dates)
     if start is not None:
         sel &= dates >= pd.Timestamp(start)
@@ -795,43 +688,61 @@ def _northbound_rotation(market: Market, universe, top, cost, groups, price, sta
         ls_nav = pd.concat([pd.Series([1.0], index=ls.index[:1]),
                             pd.Series((1.0 + ls).cumprod().to_numpy(), index=nxt)])
         ls_nav.name = "long_short"
-    # strategy and benchmark
+    # strategy and benchmark: the one engine, same decisions, same lag; the benchmark pays no cost
     valid_rows = comp_s.notna().any(axis=1)
     first_sig = valid_rows[valid_rows].index[0]
-    w = top_n_weights(comp_s.loc[first_sig:], top)
-    strat = rebalance_backtest(w, prices, cost)
-    px_at = prices.reindex(w.index)
-    bw = px_at.notna().astype(float)
-    bw = bw.div(bw.sum(axis=1).where(bw.sum(axis=1) > 0), axis=0)
-    bench = rebalance_backtest(bw, prices, 0.0)
-    nav = strat["nav"]
-    bnav = bench["nav"].reindex(nav.index)
-    perf = performance_table(nav, bnav, rf=rf, turnover=strat["turnover"])
+    tracked = market.etf_info["tracked_index"].reindex(codes)
+    w = top_n_weights(comp_s.loc[first_sig:], top, one_per=tracked if one_per_index else None)
+    rets = returns_from_prices(prices)
+    strat = backtest_weights(w, rets, cost, lag)
+    bw = equal_weights(prices.reindex(w.index).notna())
+    bench = backtest_weights(bw, rets, 0.0, lag)
+    nav = strat.nav
+    bnav = bench.nav.reindex(nav.index)
+    perf = performance_table(nav, bnav, rf=rf, turnover=strat.turnover)
+    perf_gross = performance_table(strat.nav_gross, bnav, rf=rf, turnover=strat.turnover)
     ls_perf = performance_table(ls_nav, rf=rf, periods=12) if len(ls_nav) > 2 else pd.DataFrame()
-    ranking = ranking_table(fac, composite, market.etf_info["name"], top=top)
-    to = strat["turnover"]
+    ranking = ranking_table(fac, composite, market.etf_info["name"], top=top,
+                            one_per=tracked if one_per_index else None)
+    to = strat.turnover
     stale_used = staleness.loc[comp_s.index, "stale"]
-    full = perf.loc["Full period"]
-    bfull = performance_table(bnav.dropna()).loc["Full period"]
+    full = perf.loc[FULL_PERIOD]
+    bfull = performance_table(bnav).loc[FULL_PERIOD]
+    bt = backtest_summary(strat, bnav, rf=rf)
+    decided = comp_s.loc[first_sig:]
+    no_rank = {k: int(no_ranking(fac[k].reindex(decided.index)).sum()) for k in FACTORS}
+    no_rank["composite"] = int(w.isna().all(axis=1).sum())
     summary = pd.Series({
         "ic_mean": ics["ic_mean"], "ic_ir": ics["ic_ir"], "ic_months": ics["months"],
-        "long_short_annual_return": ls_perf.loc["Full period", "annual_return"] if len(ls_perf) else np.nan,
-        "long_short_sharpe": ls_perf.loc["Full period", "sharpe"] if len(ls_perf) else np.nan,
+        "long_short_annual_return": ls_perf.loc[FULL_PERIOD, "annual_return"] if len(ls_perf) else np.nan,
+        "long_short_sharpe": ls_perf.loc[FULL_PERIOD, "sharpe"] if len(ls_perf) else np.nan,
         "strategy_annual_return": full["annual_return"], "benchmark_annual_return": bfull["annual_return"],
         "strategy_sharpe": full["sharpe"], "benchmark_sharpe": bfull["sharpe"],
         "strategy_max_drawdown": full["max_drawdown"], "benchmark_max_drawdown": bfull["max_drawdown"],
         "excess_return": full["excess_return"], "information_ratio": full["information_ratio"],
-        "monthly_turnover": float(to.iloc[1:].mean()) if len(to) > 1 else np.nan,
+        "monthly_turnover": bt["turnover_per_rebalance"],
         "stale_months": float(stale_used.sum()),
         "first_signal": first_sig, "last_signal": comp_s.index[-1],
+        **{k: bt[k] for k in ("lag_days", "cost", "start", "end", "rebalances", "turnover_annual", "cost_annual",
+                              "annual_return_gross", "annual_return_net", "excess_gross", "excess_net",
+                              "information_ratio_gross", "information_ratio_net")},
+        "periods": int(len(decided)), "periods_without_ranking": no_rank,
+        "same_index_months": _same_index_months(strat.weights, tracked), "one_per_index": bool(one_per_index),
     }, name="northbound_rotation")
     if stale_used.any():
         sd = stale_used[stale_used].index
         notes.append(f"{len(sd)} month end(s) use stale northbound holdings (carried forward; change factor "
                      f"{'dropped' if stale_change == 'nan' else 'set to 0'} where no newer holdings): "
                      f"{sd[0].date()} … {sd[-1].date()}")
+    for k, n in no_rank.items():
+        if n and k != "composite":
+            notes.append(f"{k} gives no ranking in {n} of {len(decided)} months (no value or no spread): left out "
+                         "of the composite there")
+    if no_rank["composite"]:
+        notes.append(f"the composite gives no ranking in {no_rank['composite']} month(s): no trade, holdings kept")
     return RotationResult(universe=codes, factors={k: fac[k] for k in ("preference", "change", "momentum", "coverage")},
                           composite=composite, forward_returns=fwd, ic=ic, ic_summary=ics, group_returns=gr,
-                          long_short_nav=ls_nav, weights=strat["weights"], turnover=to, nav=nav,
+                          long_short_nav=ls_nav, weights=strat.weights, turnover=to, nav=nav,
                           benchmark_nav=bnav, performance=perf, long_short_performance=ls_perf,
-                          ranking=ranking, staleness=staleness, summary=summary, notes=notes)
+                          ranking=ranking, staleness=staleness, summary=summary, notes=notes,
+                          nav_gross=strat.nav_gross, performance_gross=perf_gross, backtest=strat)

@@ -13,6 +13,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
+from .backtest import DEFAULT_LAG, ETF_ROTATION_COST, INDUSTRY_COST
+
 LANGUAGES = ("zh", "en")
 EVENT_MODES = ("every", "first")
 
@@ -65,8 +67,12 @@ SPECS: tuple[ParamSpec, ...] = (
     ParamSpec("groups", "int", 5, "分组数(M7)", "Number of groups (M7)", minimum=2, maximum=10),
     ParamSpec("top_n", "int", 6, "策略持有行业数(M10)", "Industries held by the strategy (M10)", minimum=1, maximum=30),
     ParamSpec("rebalance_weeks", "int", 2, "调仓周期(周,M10)", "Rebalance every N weeks (M10)", minimum=1, maximum=52),
-    ParamSpec("cost", "float", 0.0, "单边交易成本(占成交额,M10)", "One-way trading cost (share of traded value, M10)",
-              minimum=0.0, maximum=0.05),
+    ParamSpec("cost", "float", INDUSTRY_COST, "单边交易成本(占成交额,买卖各收,M7-M10;默认0.1%:报告未给出行业组合成本)",
+              "One-way trading cost (share of traded value, on buys and sells, M7-M10; default 0.1%: the report "
+              "states none for industry baskets)", minimum=0.0, maximum=0.05),
+    ParamSpec("lag", "int", DEFAULT_LAG, "执行滞后(交易日):t日数据在t+lag日收盘成交(默认1;0 = 同日收盘成交,有前视)",
+              "Execution lag (trading days): data of day t trades at the close of t+lag (default 1; 0 = the same "
+              "close, look-ahead)", minimum=0, maximum=20),
     ParamSpec("trailing_window", "int", 60, "模拟持仓回归的滚动窗口(交易日,M9)", "Trailing window of the simulated-holdings regression (trading days, M9)",
               minimum=20, maximum=500),
     ParamSpec("backtest_start", "date", pd.Timestamp("2019-10-08"), "策略回测起始日(M10)", "Backtest start (M10)"),
@@ -76,7 +82,11 @@ SPECS: tuple[ParamSpec, ...] = (
     ParamSpec("etf_top_n", "int", 3, "ETF轮动入选数量(M11)", "ETFs picked by the rotation (M11)", minimum=1, maximum=50),
     ParamSpec("etf_universe", "str", "", "ETF轮动池(代码逗号分隔;留空 = 全部股票ETF)",
               "ETF rotation universe (comma separated codes; blank = all stock ETFs)", blank_ok=True),
-    ParamSpec("etf_cost", "float", 0.003, "ETF轮动单边成本(M11)", "ETF rotation one-way cost (M11)", minimum=0.0, maximum=0.05),
+    ParamSpec("etf_cost", "float", ETF_ROTATION_COST, "ETF轮动单边成本(占成交额,M11;默认0.3%,同报告)",
+              "ETF rotation one-way cost (share of traded value, M11; default 0.3%, the report's)", minimum=0.0,
+              maximum=0.05),
+    ParamSpec("etf_one_per_index", "int", 1, "ETF轮动同一跟踪指数最多入选1只(1 是 / 0 否,M11)",
+              "ETF rotation: at most one pick per tracked index (1 yes / 0 no, M11)", minimum=0, maximum=1),
     ParamSpec("heat_years", "float", 3.0, "交易热度/波动分位的回看年数(M13)", "Trailing years for heat / volatility percentiles (M13)",
               minimum=0.25, maximum=20),
     ParamSpec("heat_flag", "float", 0.9, "交易热度提示分位(M13)", "Heat percentile flag (M13)", minimum=0.0, maximum=1.0),

@@ -20,9 +20,13 @@ report's own tables):
 
 In :func:`performance_table` a calendar year's row shows that year's return *un-annualised*;
 for the ratios (Sharpe, IR) a part year (fewer than ``min_full_year × periods`` daily returns,
-e.g. "2026 to date") is annualised geometrically first. The full-period row annualises.
+e.g. "2026 to date") is annualised geometrically first. A part year is labelled as one
+("2019 (from 10-08)", "2026 (to 01-30)") and shows both its period return (``annual_return``)
+and its annualised return (``annualised_return``, ``annualised_excess``), so that either of the
+report's part-year rows (its first row is annualised, its last is not) can be set beside it.
+The full-period row annualises.
 Consistency checks from the report: 15.57% / 20.75% → Sharpe 0.75; 7.56% / 8.13% → IR 0.93;
-2019: 30.42% / 13.46% → 2.26.
+2019 (from 10-08): 30.42% annualised / 13.46% → 2.26.
 """
 from __future__ import annotations
 
@@ -33,12 +37,13 @@ __all__ = [
     "COLUMNS", "FULL_PERIOD", "check_nav", "daily_returns", "total_return", "annual_return",
     "annualise", "annual_volatility", "sharpe_ratio", "max_drawdown", "relative_nav", "excess_return",
     "tracking_error", "information_ratio", "relative_max_drawdown", "monthly_returns",
-    "monthly_excess", "monthly_excess_win_rate", "odds", "performance_table",
+    "monthly_excess", "monthly_excess_win_rate", "odds", "performance_table", "period_label",
 ]
 
 #: columns of :func:`performance_table`, in order
 COLUMNS = ["annual_return", "volatility", "sharpe", "max_drawdown", "excess_return", "tracking_error",
-           "information_ratio", "relative_max_drawdown", "win_rate", "odds", "turnover"]
+           "information_ratio", "relative_max_drawdown", "win_rate", "odds", "turnover", "annualised_return",
+           "annualised_excess", "days", "part_year"]
 #: label of the full-period row
 FULL_PERIOD = "Full period"
 _EPS = 1e-12
@@ -270,7 +275,8 @@ def _segment_stats(nav: pd.Series, bench: pd.Series | None, turnover: pd.Series 
         sr = _ratio(for_ratio - rf, vol)
     else:
         sr = sharpe_ratio(nav, rf, periods, method=sharpe)
-    row = {"annual_return": shown, "volatility": vol, "sharpe": sr, "max_drawdown": max_drawdown(nav)}
+    row = {"annual_return": shown, "volatility": vol, "sharpe": sr, "max_drawdown": max_drawdown(nav),
+           "days": float(n), "annualised_return": ann if (annualised or ratio_annualise) else np.nan}
     if bench is not None:
         rel = relative_nav(nav, bench)
         rel_tot = total_return(rel)
@@ -282,6 +288,7 @@ def _segment_stats(nav: pd.Series, bench: pd.Series | None, turnover: pd.Series 
             "tracking_error": te,
             "information_ratio": _ratio(rel_ann if (annualised or ratio_annualise) else rel_tot, te),
             "relative_max_drawdown": max_drawdown(rel),
+            "annualised_excess": rel_ann if (annualised or ratio_annualise) else np.nan,
             "win_rate": _win_rate(ex),
             "odds": _odds(ex),
         })
@@ -290,6 +297,23 @@ def _segment_stats(nav: pd.Series, bench: pd.Series | None, turnover: pd.Series 
         total = float(inside.sum())
         row["turnover"] = total * periods / n if (annualised and n > 0) else total
     return row
+
+
+def period_label(year: int, start=None, end=None, language: str = "en") -> str:
+    """Row label of a calendar year: ``"2020"``; a part year ``"2019 (from 10-08)"``,
+    ``"2026 (to 01-30)"`` or ``"2019 (10-08 to 12-20)"`` (``start`` = the NAV date the row is
+    measured from, ``end`` = its last date). ``language="zh"``: ``"2019年(10-08起)"``,
+    ``"2026年(至01-30)"``, ``"2019年(10-08至12-20)"``; a full year ``"2020年"``."""
+    s = None if start is None else pd.Timestamp(start).strftime("%m-%d")
+    e = None if end is None else pd.Timestamp(end).strftime("%m-%d")
+    if language == "zh":
+        base = f"{year}年"
+        if s and e:
+            return f"{base}({s}至{e})"
+        return base + (f"({s}起)" if s else f"(至{e})" if e else "")
+    if s and e:
+        return f"{year} ({s} to {e})"
+    return f"{year}" + (f" (from {s})" if s else f" (to {e})" if e else "")
 
 
 def performance_table(nav: pd.Series, benchmark: pd.Series | None = None, rf: float = 0.0,
@@ -306,15 +330,20 @@ def performance_table(nav: pd.Series, benchmark: pd.Series | None = None, rf: fl
         (two-sided if you want two-sided turnover), or None.
     periods : trading days a year.
     sharpe : ``"geometric"`` (report convention) or ``"arithmetic"``.
-    min_full_year : a year with fewer than ``min_full_year × periods`` daily returns is a part year
-        whose return is annualised for the Sharpe ratio and IR (not in the return column).
+    min_full_year : a year with fewer than ``min_full_year × periods`` daily returns is a part year:
+        its row is labelled as one (:func:`period_label`), its return column keeps the period
+        return, ``annualised_return`` / ``annualised_excess`` show it annualised, and the Sharpe
+        ratio and IR use the annualised figures.
 
     Returns
     -------
-    DataFrame, index = ``"2019", "2020", …, "Full period"``, columns = :data:`COLUMNS`
-    (annual_return, volatility, sharpe, max_drawdown, excess_return, tracking_error,
-    information_ratio, relative_max_drawdown, win_rate, odds, turnover), all fractions.
-    Benchmark columns are NaN without a benchmark; turnover is NaN without ``turnover``.
+    DataFrame, index = ``"2019 (from 10-08)", "2020", …, "2026 (to 01-30)", "Full period"``,
+    columns = :data:`COLUMNS`: annual_return (a year's period return; annualised on the full
+    period), volatility, sharpe, max_drawdown, excess_return, tracking_error, information_ratio,
+    relative_max_drawdown, win_rate, odds, turnover, annualised_return and annualised_excess
+    (part years and the full period; NaN on full years), days (daily returns in the row),
+    part_year (1.0 / 0.0). Benchmark columns are NaN without a benchmark; turnover is NaN without
+    ``turnover``.
 
     Notes
     -----
@@ -350,12 +379,19 @@ def performance_table(nav: pd.Series, benchmark: pd.Series | None = None, rf: fl
         if turnover is not None:
             t = turnover[turnover.index.year == y]  # the year's rebalances
         n = _n(seg)
+        if n == 0:
+            continue  # only the series' base NAV falls in this year: no return to show
         part = n < min_full_year * periods
         row = _segment_stats(seg, b, None, rf, periods, sharpe, annualised=False, ratio_annualise=part)
+        row["part_year"] = float(part)
         if t is not None:
             row["turnover"] = float(t.sum())
-        rows[str(y)] = row
+        first, last = y == years[0], y == years[-1]
+        label = period_label(int(y), seg.index[0] if (part and first) else None,
+                             seg.index[-1] if (part and last) else None)
+        rows[label] = row
     full = _segment_stats(nav, bench, turnover, rf, periods, sharpe, annualised=True, ratio_annualise=True)
+    full["part_year"] = 0.0
     rows[FULL_PERIOD] = full
     out = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=COLUMNS)
     out.index.name = "period"

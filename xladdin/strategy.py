@@ -1,13 +1,23 @@
-"""Industry-portfolio strategies from ETF flows (spec M7 backtest, M8, M10) and their engine.
+"""Industry-portfolio strategies from ETF flows (spec M7 backtest, M8, M9, M10).
 
-* :func:`backtest_weights` — the engine: target weights decided at a rebalance date's close,
-  held (drifting with prices) until the next rebalance, cost on traded value.
+Every backtest here runs on the one engine, :func:`xladdin.backtest.backtest_weights` (execution
+lag, cost on traded value, turnover, gross and net NAV), and every ranking on
+:mod:`xladdin.ranking` (ties within a tolerance; a cross-section with no spread gives no ranking,
+and the strategy then keeps its holdings for that period).
+
 * :func:`quintile_backtest` — equal-weight portfolios of each factor group (M7, the report's
   short-term flow table) against industry equal weight.
 * :func:`style_adjusted_factors` / :func:`style_holdings_weights` — M8: the regime picks group 5
   or group 1 of holding level (size regime) and of holding change (growth regime).
-* :func:`composite_scores` / :func:`rotation_backtest` — M10: the four factors as cross-sectional
-  percentile ranks, weighted mean, top N, equal weight, rebalanced every two weeks.
+* :func:`rotation_backtest` — M10: the four factors as cross-sectional percentile ranks
+  (:func:`xladdin.ranking.composite_scores`), top N (:func:`xladdin.ranking.top_n_weights`), equal
+  weight, rebalanced every two weeks.
+
+Timing: a decision on date t uses data up to t's close and trades ``lag`` trading days later
+(default 1). Defaults: cost 0.1% one-way on traded value (:data:`xladdin.backtest.INDUSTRY_COST`;
+the report states none for industry baskets). A style regime older than
+:data:`REGIME_MAX_AGE_DAYS` at a decision date is not used (a pair's data that ends is not carried
+forward), nor is a factor value older than :data:`FACTOR_MAX_AGE_DAYS`.
 
 Frames are wide: index = date, columns = industry code. Weights are fractions of the portfolio.
 """
@@ -18,40 +28,31 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .backtest import (DEFAULT_LAG, INDUSTRY_COST, BacktestResult, backtest_summary, backtest_weights, equal_weights,
+                       returns_from_prices)
 from .grouping import assign_groups
-from .performance import performance_table
+from .performance import FULL_PERIOD, performance_table
+from .ranking import ATOL, RTOL, composite_scores, no_ranking, percentile_ranks, tie_values, top_n_weights
 
 __all__ = [
-    "backtest_weights", "equal_weight_benchmark", "asof", "rebalance_dates", "quintile_backtest",
+    "equal_weight_benchmark", "asof", "rebalance_dates", "quintile_backtest", "clearly_positive",
     "short_term_flow", "style_adjusted_factors", "style_holdings_weights", "top_n_weights",
     "percentile_ranks", "composite_scores", "factor_correlation", "rotation_flags", "holdings_table",
-    "BacktestResult", "RotationResult", "run_backtest", "rotation_backtest", "FACTOR_NAMES", "flow_rotation",
+    "RotationResult", "run_backtest", "rotation_backtest", "FACTOR_NAMES", "flow_rotation",
+    "REGIME_MAX_AGE_DAYS", "FACTOR_MAX_AGE_DAYS",
 ]
 
 #: the four M10 factors, in the report's order
 FACTOR_NAMES = ("short_term_flow", "style_level", "style_change", "divergence")
+#: a weekly style regime older than this many calendar days at a decision date is not used (M8):
+#: week-end signals are 0 days old at week-end decisions; 10 days allows one late week of index data
+REGIME_MAX_AGE_DAYS = 10
+#: a factor value older than this many calendar days at a rebalance is not used (M10; covers the
+#: monthly factors, whose values are up to a month old between month ends)
+FACTOR_MAX_AGE_DAYS = 45
 
 
-# ----------------------------------------------------------------------------- engine
-@dataclass
-class BacktestResult:
-    """Output of :func:`backtest_weights`.
-
-    nav : Series, index = trading date, strategy NAV (1 at the first rebalance date).
-    returns : Series, daily returns (net of cost).
-    weights : DataFrame, rebalance date x industry, target weights.
-    turnover : Series, index = rebalance date, two-sided traded fraction Σ|w_new − w_drifted|.
-    period_returns : DataFrame, rebalance date x industry, each holding's return over the
-        period that starts at that rebalance (NaN for industries not held).
-    """
-
-    nav: pd.Series
-    returns: pd.Series
-    weights: pd.DataFrame
-    turnover: pd.Series
-    period_returns: pd.DataFrame
-
-
+# ----------------------------------------------------------------------------- helpers
 def _prices(close: pd.DataFrame) -> pd.DataFrame:
     if not isinstance(close, pd.DataFrame):
         raise ValueError("`close` must be a DataFrame, index = date, columns = industry")
@@ -60,103 +61,31 @@ def _prices(close: pd.DataFrame) -> pd.DataFrame:
     return close.astype(float).ffill()  # carry a close over a missing day; NaN before an index starts
 
 
-def backtest_weights(weights: pd.DataFrame, close: pd.DataFrame, cost: float = 0.0, end=None) -> BacktestResult:
-    """Backtest target weights rebalanced on given dates (engine for M7–M10).
-
-    Parameters
-    ----------
-    weights : DataFrame, index = rebalance date (a trading date of ``close``), columns =
-        industry; each row sums to 1 (or is all 0 = cash). Decided with data up to that date's
-        close and traded at that close.
-    close : DataFrame, index = trading date, columns = industry, closes (forward-filled over gaps).
-    cost : cost rate on traded value (two-sided), deducted from the NAV at each rebalance.
-    end : optional last date of the NAV (default: last date of ``close``).
-
-    Returns
-    -------
-    :class:`BacktestResult`
-
-    Notes
-    -----
-    Between rebalances t_k < t ≤ t_{k+1}: ``NAV_t = NAV_{t_k} (1 − c·TO_k) Σ_i w_{k,i} P_{i,t} / P_{i,t_k}``
-    (buy-and-hold drift), ``TO_k = Σ_i |w_{k,i} − w̃_{k,i}|`` with ``w̃`` the drifted weights just before
-    the rebalance (0 before the first, so the initial purchase counts 1.0).
-    """
-    if cost < 0:
-        raise ValueError("cost must be >= 0 (a rate on traded value, e.g. 0.001)")
-    px = _prices(close)
-    if end is not None:
-        px = px.loc[:pd.Timestamp(end)]
-    w = weights.reindex(columns=px.columns).fillna(0.0).astype(float).sort_index()
-    w = w.loc[w.index < px.index[-1]]  # a rebalance on the last date would hold nothing
-    if w.empty:
-        raise ValueError("no rebalance date falls inside the price history")
-    missing_dates = w.index.difference(px.index)
-    if len(missing_dates):
-        raise ValueError(f"rebalance date {missing_dates[0].date()} is not a trading date of the industry closes")
-    sums = w.sum(axis=1)
-    off = ((sums - 1).abs() > 1e-8) & (sums.abs() > 1e-12)
-    if off.any():
-        bad = sums.index[off][0]
-        raise ValueError(f"weights on {bad.date()} sum to {sums[bad]:.6f}; each row must sum to 1 (or 0 for cash)")
-    if (w < 0).to_numpy().any():
-        raise ValueError("weights must be >= 0 (long-only industry portfolios)")
-    pos = px.index.get_indexer(w.index)
-    start_px = px.iloc[pos].to_numpy()
-    held = w.to_numpy() > 0
-    if np.isnan(start_px[held]).any():
-        r, c = np.argwhere(np.isnan(start_px) & held)[0]
-        raise ValueError(f"industry {w.columns[c]} is weighted on {w.index[r].date()} but has no close then")
-
-    nav_parts, turnover, per_ret = [], [], []
-    level = 1.0
-    prev_w = np.zeros(w.shape[1])
-    bounds = list(pos) + [len(px) - 1]
-    px_v = px.to_numpy()
-    w_v = w.to_numpy()
-    for k in range(len(pos)):  # loop over rebalance periods only (vectorised within)
-        a, b = bounds[k], bounds[k + 1]
-        wk = w_v[k]
-        to = float(np.abs(wk - prev_w).sum())
-        turnover.append(to)
-        seg = px_v[a:b + 1]
-        rel = seg / seg[0]
-        rel = np.where(np.isnan(rel), 1.0, rel)  # unheld industries without prices contribute nothing
-        value = rel @ wk if wk.sum() > 0 else np.ones(len(seg))
-        path = level * (1.0 - cost * to) * value
-        path[0] = level  # the rebalance date shows the value before trading; the cost hits the next return
-        nav_parts.append(path[1:] if k else path)
-        per_ret.append(np.where(wk > 0, rel[-1] - 1.0, np.nan))
-        end_val = rel[-1] * wk
-        prev_w = end_val / end_val.sum() if end_val.sum() > 0 else np.zeros_like(wk)
-        level = path[-1]
-    nav = pd.Series(np.concatenate(nav_parts), index=px.index[bounds[0]:bounds[-1] + 1], name="nav")
-    ret = nav.pct_change().iloc[1:]
-    return BacktestResult(nav=nav, returns=ret, weights=w,
-                          turnover=pd.Series(turnover, index=w.index, name="turnover"),
-                          period_returns=pd.DataFrame(per_ret, index=w.index, columns=w.columns))
-
-
-def equal_weight_benchmark(close: pd.DataFrame, dates: pd.DatetimeIndex, end=None) -> BacktestResult:
+def equal_weight_benchmark(close: pd.DataFrame, dates: pd.DatetimeIndex, lag: int = DEFAULT_LAG,
+                           end=None) -> BacktestResult:
     """Industry equal weight (行业等权), re-weighted on ``dates`` over the industries with a close.
 
-    Returns the :class:`BacktestResult` of equal weights on every industry that has a close on
-    each date, no cost.
+    Decided on each of ``dates`` (equal weights over the industries with a close that day), traded
+    ``lag`` days later, no cost: :func:`xladdin.backtest.backtest_weights`.
     """
     px = _prices(close)
-    avail = px.reindex(pd.DatetimeIndex(dates)).notna()
-    w = avail.astype(float).div(avail.sum(axis=1), axis=0)
-    return backtest_weights(w, px, 0.0, end)
+    dates = pd.DatetimeIndex(dates)
+    w = equal_weights(px.reindex(dates).notna())
+    return backtest_weights(w, returns_from_prices(px), 0.0, lag, end)
 
 
-# ----------------------------------------------------------------------------- helpers
 def asof(frame: pd.DataFrame | pd.Series, dates, max_age_days: int | None = None):
     """Rows of ``frame`` (index = date) as of each of ``dates`` (latest row on or before).
 
-    Rows older than ``max_age_days`` calendar days become NaN. The result is indexed by ``dates``.
+    Rows older than ``max_age_days`` calendar days become NaN (nothing is carried past that age).
+    The result is indexed by ``dates``.
     """
     dates = pd.DatetimeIndex(dates)
     frame = frame.sort_index()
+    if frame.empty:
+        if isinstance(frame, pd.Series):
+            return pd.Series(np.nan, index=dates, name=frame.name)
+        return pd.DataFrame(np.nan, index=dates, columns=frame.columns)
     pos = frame.index.searchsorted(dates, side="right") - 1
     ok = pos >= 0
     out = frame.iloc[np.where(ok, pos, 0)].copy()
@@ -166,6 +95,7 @@ def asof(frame: pd.DataFrame | pd.Series, dates, max_age_days: int | None = None
     if max_age_days is not None:
         stale |= np.asarray((dates - src).days > max_age_days)
     if stale.any():
+        out = out.astype(float) if isinstance(out, pd.Series) else out.astype(float)
         out.loc[stale] = np.nan
     return out
 
@@ -181,36 +111,26 @@ def rebalance_dates(trading_days, every: int = 2, freq: str = "W", start=None, e
     return d[::every]
 
 
-def top_n_weights(scores: pd.DataFrame, n: int = 6, ascending: bool = False) -> pd.DataFrame:
-    """Equal weights on the top ``n`` scores of each row (ties by code), 0 elsewhere.
-
-    ``ascending=True`` takes the lowest scores. Rows with fewer than ``n`` scores hold them all;
-    rows with none are all 0 (cash).
-    """
-    cols = sorted(scores.columns, key=str)
-    s = scores[cols].astype(float)
-    vals = -s.to_numpy() if not ascending else s.to_numpy()
-    order = np.argsort(np.where(np.isnan(vals), np.inf, vals), axis=1, kind="stable")
-    rank = np.empty_like(order)
-    rank[np.arange(len(s))[:, None], order] = np.arange(s.shape[1])[None, :]
-    pick = (rank < n) & ~np.isnan(vals)
-    cnt = pick.sum(axis=1, keepdims=True)
-    w = np.where(pick, 1.0 / np.where(cnt == 0, 1, cnt), 0.0)
-    return pd.DataFrame(w, index=s.index, columns=cols)[list(scores.columns)]
-
-
-def percentile_ranks(factor: pd.DataFrame) -> pd.DataFrame:
-    """Cross-sectional percentile rank per row (pandas ``rank(pct=True)``, average ties), NaN kept."""
-    return factor.rank(axis=1, pct=True)
+def clearly_positive(values: pd.DataFrame, rtol: float = RTOL, atol: float = ATOL) -> pd.DataFrame:
+    """1 where a value exceeds its cross-section's tie tolerance ``max(rtol × max|x|, atol)``, else 0
+    (``<NA>`` where missing): "clearly above 0", not rounding noise (M10 holdings-table flags)."""
+    v = values.astype(float)
+    tol = np.maximum(rtol * v.abs().max(axis=1).fillna(0.0), atol)
+    out = v.gt(tol, axis=0).astype("Int64")
+    return out.mask(v.isna())
 
 
 def _groups_weights(groups: pd.DataFrame, which: pd.DataFrame | int) -> pd.DataFrame:
-    """Equal weights over the codes whose group equals ``which`` (scalar or per-row frame)."""
+    """Equal weights over the codes whose group equals ``which`` (scalar or per-row frame).
+
+    A row with no group at all (no ranking that date) is all NaN: no decision, holdings kept.
+    """
     g = groups.astype("float")
     target = which if np.isscalar(which) else which.reindex(g.index)
     mask = g.eq(target, axis=0) if not np.isscalar(which) else g.eq(target)
     mask = mask.fillna(False).astype(float)
-    return mask.div(mask.sum(axis=1).replace(0, np.nan), axis=0).fillna(0.0)
+    w = mask.div(mask.sum(axis=1).replace(0, np.nan), axis=0).fillna(0.0)
+    return w.mask(g.isna().all(axis=1), np.nan)
 
 
 # ----------------------------------------------------------------------------- M7 quintile backtest
@@ -235,56 +155,79 @@ def short_term_flow(level: pd.DataFrame, holdings: pd.DataFrame | None = None) -
     return chg
 
 
-def quintile_backtest(factor: pd.DataFrame, close: pd.DataFrame, groups: int = 5, cost: float = 0.0,
-                      start=None, end=None, periods: int = 252) -> dict:
+def _no_rank_count(frame: pd.DataFrame) -> int:
+    """Rows of ``frame`` that give no ranking (no value, or no spread: :func:`xladdin.ranking.no_ranking`)."""
+    return int(no_ranking(frame).sum()) if len(frame) else 0
+
+
+def quintile_backtest(factor: pd.DataFrame, close: pd.DataFrame, groups: int = 5, cost: float = INDUSTRY_COST,
+                      lag: int = DEFAULT_LAG, start=None, end=None, periods: int = 252) -> dict:
     """Equal-weight portfolio of each factor group, rebalanced on the factor's dates (M7).
 
     Parameters
     ----------
-    factor : DataFrame, index = rebalance date (e.g. week ends), columns = industry.
+    factor : DataFrame, index = decision date (e.g. week ends), columns = industry.
     close : DataFrame, daily industry closes.
-    groups : number of groups (:func:`xladdin.grouping.assign_groups`).
-    cost : cost rate on traded value.
-    start, end : optional range of rebalance dates / NAV end.
+    groups : number of groups (:func:`xladdin.grouping.assign_groups`, ties within the tolerance).
+    cost : one-way cost rate on traded value (default 0.1%).
+    lag : execution lag in trading days (default 1).
+    start, end : optional range of decision dates / NAV end.
 
     Returns
     -------
-    dict with ``nav`` (DataFrame, date x ["G1" … "Gk", "EW"]), ``table`` (index = G1 … Gk, EW;
-    columns annual_return, volatility, sharpe, max_drawdown, excess_return, information_ratio — the
-    report's table), ``groups`` (Int64 groups per rebalance date).
+    dict with ``nav`` (net NAVs, date x ["G1" … "Gk", "EW"]), ``nav_gross``, ``table`` (index =
+    G1 … Gk, EW; columns annual_return (net), annual_return_gross, volatility, sharpe,
+    max_drawdown, excess_return (net), excess_return_gross, information_ratio, turnover (two-sided,
+    per year) — the report's table, gross and net), ``groups`` (Int64 groups per decision date),
+    ``results`` (the engine's result per group), ``periods`` (decision dates),
+    ``periods_without_ranking`` (decision dates whose cross-section gives no groups: the portfolios
+    keep their holdings then), ``lag``, ``cost``.
 
     Notes
     -----
-    At rebalance date t the groups of ``factor_t`` are formed and held from t's close to the next
-    rebalance; EW = equal weight of all industries with a close, re-weighted on the same dates.
+    At decision date t the groups of ``factor_t`` are formed, traded ``lag`` days later and held to
+    the next trade; EW = equal weight of all industries with a close, re-weighted on the same
+    dates, no cost. The portfolios start at the first date with a ranking.
     """
-    f = factor.dropna(how="all")
+    px = _prices(close)
+    f = factor.loc[factor.index.isin(px.index)]
     if start is not None:
         f = f.loc[pd.Timestamp(start):]
     if end is not None:
         f = f.loc[:pd.Timestamp(end)]
-    px = _prices(close)
-    f = f.loc[f.index.isin(px.index)]
     f = f.where(px.reindex(f.index).reindex(columns=f.columns).notna())
     if f.empty:
         raise ValueError("factor has no date that is also a trading date of the industry closes")
     g = assign_groups(f, groups)
-    navs = {}
-    for k in range(1, groups + 1):
-        navs[f"G{k}"] = backtest_weights(_groups_weights(g, k), px, cost, end).nav
-    bench = equal_weight_benchmark(px, f.index, end).nav
-    navs["EW"] = bench
-    nav = pd.DataFrame(navs)
+    ranked = g.notna().any(axis=1)
+    if not ranked.any():
+        raise ValueError("the factor gives no ranking on any date (no values, or no spread between industries)")
+    n_dates, n_unranked = int(len(f)), int((~ranked).sum())
+    first = ranked[ranked].index[0]
+    g, f = g.loc[first:], f.loc[first:]
+    rets = returns_from_prices(px)
+    results = {f"G{k}": backtest_weights(_groups_weights(g, k), rets, cost, lag, end) for k in range(1, groups + 1)}
+    bench = equal_weight_benchmark(px, f.index, lag, end)
+    nav = pd.DataFrame({k: r.nav for k, r in results.items()} | {"EW": bench.nav})
+    nav_gross = pd.DataFrame({k: r.nav_gross for k, r in results.items()} | {"EW": bench.nav_gross})
     rows = {}
     for col in nav.columns:
-        t = performance_table(nav[col], None if col == "EW" else bench, periods=periods).loc["Full period"]
-        rows[col] = t[["annual_return", "volatility", "sharpe", "max_drawdown", "excess_return", "information_ratio"]]
-    return {"nav": nav, "table": pd.DataFrame(rows).T, "groups": g}
+        b = None if col == "EW" else nav["EW"]
+        net = performance_table(nav[col], b, periods=periods).loc[FULL_PERIOD]
+        gross = performance_table(nav_gross[col], b, periods=periods).loc[FULL_PERIOD]
+        rows[col] = {"annual_return": net["annual_return"], "annual_return_gross": gross["annual_return"],
+                     "volatility": net["volatility"], "sharpe": net["sharpe"], "max_drawdown": net["max_drawdown"],
+                     "excess_return": net["excess_return"], "excess_return_gross": gross["excess_return"],
+                     "information_ratio": net["information_ratio"],
+                     "turnover": results[col].turnover_annual(periods) if col in results else np.nan}
+    return {"nav": nav, "nav_gross": nav_gross, "table": pd.DataFrame(rows).T, "groups": g, "results": results,
+            "periods": n_dates, "periods_without_ranking": n_unranked, "lag": int(lag), "cost": float(cost)}
 
 
 # ----------------------------------------------------------------------------- M8
 def style_adjusted_factors(level: pd.DataFrame, change: pd.DataFrame, size_regime: pd.Series,
-                           growth_regime: pd.Series, dates=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                           growth_regime: pd.Series, dates=None, regime_max_age: int | None = REGIME_MAX_AGE_DAYS,
+                           factor_max_age: int | None = FACTOR_MAX_AGE_DAYS) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Style-adjusted holding level and holding change (M8), as factor values.
 
     Parameters
@@ -295,18 +238,21 @@ def style_adjusted_factors(level: pd.DataFrame, change: pd.DataFrame, size_regim
         0 = small-cap / value (M5).
     dates : evaluation dates (default: the index of ``level``); values and regimes are taken as of
         each date (latest on or before).
+    regime_max_age : a regime older than this many calendar days at a date is not used (NaN):
+        a pair whose data ends stops giving a regime instead of its last one being carried forward.
+    factor_max_age : the same for the level and change values.
 
     Returns
     -------
     (style_level, style_change) : DataFrames, index = dates, columns = industry.
     ``style_level = L`` when the size regime is 1, ``−L`` when 0; ``style_change = C`` when growth,
-    ``−C`` when value; NaN where the regime is unknown. High values = the group M8 holds.
+    ``−C`` when value; NaN where the regime is unknown or stale. High values = the group M8 holds.
     """
     dates = pd.DatetimeIndex(level.index if dates is None else dates)
-    L = asof(level, dates)
-    C = asof(change.reindex(columns=level.columns), dates)
-    s = asof(size_regime.astype(float), dates)
-    gr = asof(growth_regime.astype(float), dates)
+    L = asof(level, dates, factor_max_age)
+    C = asof(change.reindex(columns=level.columns), dates, factor_max_age)
+    s = asof(size_regime.astype(float).dropna(), dates, regime_max_age)
+    gr = asof(growth_regime.astype(float).dropna(), dates, regime_max_age)
     sign_s = (2 * s - 1).where(s.isin([0.0, 1.0]))
     sign_g = (2 * gr - 1).where(gr.isin([0.0, 1.0]))
     return L.mul(sign_s, axis=0), C.mul(sign_g, axis=0)
@@ -317,60 +263,25 @@ def style_holdings_weights(style_level: pd.DataFrame, style_change: pd.DataFrame
     """M8 portfolio: group ``groups`` of each style-adjusted factor, mixed ``mix`` / ``1 − mix``.
 
     Holding group 5 of ``style_level`` is holding group 5 of level in the large-cap regime and group
-    1 in the small-cap regime (the sign flips the order; ties resolved by code). The two equal-weight
-    sub-portfolios are combined with weights ``mix`` and ``1 − mix`` (chosen: 50/50; an industry in
-    both gets both shares). A row with only one sub-portfolio available holds that one.
+    1 in the small-cap regime (the sign flips the order; ties within the tolerance resolved by code).
+    The two equal-weight sub-portfolios are combined with weights ``mix`` and ``1 − mix`` (chosen:
+    50/50; an industry in both gets both shares). A row with only one sub-portfolio available holds
+    that one; a row with neither (no regime, no ranking) is all NaN: no decision, holdings kept.
 
     Returns
     -------
-    DataFrame, index = date, columns = industry, rows summing to 1 (0 where nothing is available).
+    DataFrame, index = date, columns = industry, rows summing to 1 (NaN rows: no decision).
     """
     a = _groups_weights(assign_groups(style_level, groups), groups)
     b = _groups_weights(assign_groups(style_change.reindex_like(style_level), groups), groups)
-    ha, hb = a.sum(axis=1) > 0, b.sum(axis=1) > 0
+    ha, hb = a.sum(axis=1, min_count=1) > 0, b.sum(axis=1, min_count=1) > 0
     wa = np.where(ha & hb, mix, np.where(ha, 1.0, 0.0))
     wb = np.where(ha & hb, 1 - mix, np.where(hb, 1.0, 0.0))
-    return a.mul(wa, axis=0) + b.mul(wb, axis=0)
+    out = a.fillna(0.0).mul(wa, axis=0) + b.fillna(0.0).mul(wb, axis=0)
+    return out.mask(~(ha | hb), np.nan)
 
 
 # ----------------------------------------------------------------------------- M10
-def composite_scores(factors: dict[str, pd.DataFrame], weights: dict[str, float] | None = None) -> pd.DataFrame:
-    """Composite score (M10): weighted mean of the factors' cross-sectional percentile ranks.
-
-    Parameters
-    ----------
-    factors : name -> DataFrame (index = date, columns = industry); higher = more attractive.
-    weights : name -> weight (default equal). Weights are renormalised over the factors an industry
-        has on a date (a missing factor value is skipped, not treated as average).
-
-    Returns
-    -------
-    DataFrame, index = union of dates, columns = union of industries; NaN where no factor exists.
-
-    Notes
-    -----
-    ``S_{t,i} = Σ_f a_f · pct_rank_t(F_{f,t,i}) / Σ_{f: F_{f,t,i} known} a_f``.
-    """
-    if not factors:
-        raise ValueError("no factor given")
-    weights = weights or {k: 1.0 for k in factors}
-    unknown = set(weights) - set(factors)
-    if unknown:
-        raise ValueError(f"weights for unknown factor(s) {sorted(unknown)}; factors: {sorted(factors)}")
-    idx = sorted(set().union(*[f.index for f in factors.values()]))
-    cols = sorted(set().union(*[f.columns for f in factors.values()]), key=str)
-    num = pd.DataFrame(0.0, index=idx, columns=cols)
-    den = pd.DataFrame(0.0, index=idx, columns=cols)
-    for name, f in factors.items():
-        a = float(weights.get(name, 0.0))
-        if a == 0:
-            continue
-        r = percentile_ranks(f.reindex(index=idx, columns=cols))
-        num += r.fillna(0.0) * a
-        den += r.notna() * a
-    return (num / den.where(den > 0)).rename_axis(index="date", columns="industry")
-
-
 def factor_correlation(factors: dict[str, pd.DataFrame], method: str = "spearman") -> pd.DataFrame:
     """Mean over dates of the factors' cross-sectional correlations (M10 correlation matrix).
 
@@ -391,22 +302,23 @@ def factor_correlation(factors: dict[str, pd.DataFrame], method: str = "spearman
 def rotation_flags(factors: dict[str, pd.DataFrame], style_weights: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     """The three 0/1 columns of the report's holdings table (M10).
 
-    * ``flow_inflow`` (短期资金是否明显流入): short-term flow factor > 0 (net inflow).
+    * ``flow_inflow`` (短期资金是否明显流入): short-term flow factor clearly > 0
+      (:func:`clearly_positive`: above the cross-section's tie tolerance, not rounding noise).
     * ``style_advantage`` (风格调整后持仓是否有优势): the industry is in the M8 selection
       (``style_weights > 0``), or, without it, either style-adjusted factor is in its top group.
-    * ``divergence_favoured`` (相对权益基金高配/低配): direction-adjusted divergence > 0, i.e.
-      overweighted by ETFs vs active funds when issuance heat > 0, by active funds otherwise.
+    * ``divergence_favoured`` (相对权益基金高配/低配): direction-adjusted divergence clearly > 0,
+      i.e. overweighted by ETFs vs active funds when issuance heat > 0, by active funds otherwise.
     """
     out = {}
     if "short_term_flow" in factors:
-        out["flow_inflow"] = (factors["short_term_flow"] > 0).astype(int)
+        out["flow_inflow"] = clearly_positive(factors["short_term_flow"])
     if style_weights is not None:
         out["style_advantage"] = (style_weights > 0).astype(int)
     elif "style_level" in factors and "style_change" in factors:
         out["style_advantage"] = ((assign_groups(factors["style_level"]) == 5).fillna(False)
                                   | (assign_groups(factors["style_change"]) == 5).fillna(False)).astype(int)
     if "divergence" in factors:
-        out["divergence_favoured"] = (factors["divergence"] > 0).astype(int)
+        out["divergence_favoured"] = clearly_positive(factors["divergence"])
     return out
 
 
@@ -416,34 +328,41 @@ def holdings_table(result: BacktestResult, benchmark: BacktestResult, flags: dic
 
     Returns
     -------
-    DataFrame with columns rebalance_date, period_end, industry, name, weight, the flag columns,
-    abs_return (the industry's return over the period), excess_return (abs_return − benchmark
-    return over the same period). One row per held industry per rebalance.
+    DataFrame with columns rebalance_date (the decision date), trade_date (the close traded at),
+    period_end (the next trade date), industry, name, weight, the flag columns, abs_return (the
+    industry's return from the trade to the period end), excess_return (abs_return − benchmark
+    return over the same period). One row per held industry per executed rebalance.
     """
     w = result.weights
     held = w.stack()
     held = held[held > 0]
     held.index.names = ["rebalance_date", "industry"]
     df = held.rename("weight").reset_index()
-    ends = list(w.index[1:]) + [result.nav.index[-1]]
-    df["period_end"] = df["rebalance_date"].map(dict(zip(w.index, ends)))
+    tr = result.trades
+    df["trade_date"] = df["rebalance_date"].map(tr["trade_date"])
+    df["period_end"] = df["rebalance_date"].map(tr["period_end"])
     df["name"] = df["industry"].map(names) if names is not None else ""
     key = pd.MultiIndex.from_arrays([df["rebalance_date"], df["industry"]])
     for k, f in flags.items():
-        df[k] = f.stack().reindex(key).to_numpy()
-        df[k] = df[k].astype("Int64")
+        df[k] = pd.array(f.stack().reindex(key).to_numpy(), dtype="Float64").astype("Int64")
     df["abs_return"] = result.period_returns.stack().reindex(key).to_numpy()
-    bnav = benchmark.nav
-    b_start = bnav.reindex(df["rebalance_date"]).to_numpy()
+    bnav = benchmark.nav_gross
+    b_start = bnav.reindex(df["trade_date"]).to_numpy()
     b_end = bnav.reindex(df["period_end"]).to_numpy()
     df["excess_return"] = df["abs_return"].to_numpy() - (b_end / b_start - 1.0)
-    return df[["rebalance_date", "period_end", "industry", "name", "weight", *flags.keys(), "abs_return",
-               "excess_return"]]
+    return df[["rebalance_date", "trade_date", "period_end", "industry", "name", "weight", *flags.keys(),
+               "abs_return", "excess_return"]]
 
 
 @dataclass
 class RotationResult:
-    """Output of :func:`run_backtest` / :func:`rotation_backtest`."""
+    """Output of :func:`run_backtest` / :func:`rotation_backtest`.
+
+    ``table`` is the M12 table of the net NAV (turnover per year included), ``table_gross`` that of
+    the gross NAV; ``summary`` the headline figures (:func:`xladdin.backtest.backtest_summary`) plus
+    ``periods`` and ``periods_without_ranking`` (decision dates a factor / the composite could not
+    rank: factor name -> count, ``"composite"``: dates without any decision, holdings kept).
+    """
 
     strategy: BacktestResult
     benchmark: BacktestResult
@@ -452,71 +371,100 @@ class RotationResult:
     scores: pd.DataFrame
     factors: dict[str, pd.DataFrame] = field(default_factory=dict)
     correlation: pd.DataFrame | None = None
+    table_gross: pd.DataFrame | None = None
+    summary: dict = field(default_factory=dict)
 
     @property
     def nav(self) -> pd.DataFrame:
-        """Strategy, benchmark and relative NAV, index = date."""
+        """Strategy (net), strategy gross, benchmark and relative (net) NAV, index = date."""
         s, b = self.strategy.nav, self.benchmark.nav.reindex(self.strategy.nav.index)
-        return pd.DataFrame({"strategy": s, "benchmark": b, "relative": (s / s.iloc[0]) / (b / b.iloc[0])})
+        return pd.DataFrame({"strategy": s, "strategy_gross": self.strategy.nav_gross, "benchmark": b,
+                             "relative": (s / s.iloc[0]) / (b / b.iloc[0])})
 
 
-def run_backtest(weights: pd.DataFrame, close: pd.DataFrame, cost: float = 0.0, end=None,
-                 flags: dict[str, pd.DataFrame] | None = None, names: pd.Series | None = None,
+def run_backtest(weights: pd.DataFrame, close: pd.DataFrame, cost: float = INDUSTRY_COST, lag: int = DEFAULT_LAG,
+                 end=None, flags: dict[str, pd.DataFrame] | None = None, names: pd.Series | None = None,
                  scores: pd.DataFrame | None = None, factors: dict[str, pd.DataFrame] | None = None,
-                 periods: int = 252) -> RotationResult:
-    """Backtest ``weights`` against industry equal weight on the same dates, with the M12 table."""
-    res = backtest_weights(weights, close, cost, end)
-    bench = equal_weight_benchmark(close, res.weights.index, end)
-    table = performance_table(res.nav, bench.nav.reindex(res.nav.index), turnover=res.turnover, periods=periods)
+                 periods: int = 252, no_rank: dict[str, int] | None = None) -> RotationResult:
+    """Backtest ``weights`` against industry equal weight on the same decision dates, with the M12 tables.
+
+    ``weights``: index = decision dates (all of them; an all-NaN row = no decision that date, the
+    holdings are kept and the benchmark still re-weights). The benchmark is decided on the same
+    dates from the strategy's first decision, traded with the same lag, without cost.
+    """
+    px = _prices(close)
+    res = backtest_weights(weights, returns_from_prices(px), cost, lag, end)
+    dates = pd.DatetimeIndex(weights.index)
+    bench = equal_weight_benchmark(px, dates[dates >= res.weights.index[0]], lag, end)
+    bnav = bench.nav.reindex(res.nav.index)
+    table = performance_table(res.nav, bnav, turnover=res.turnover, periods=periods)
+    table_gross = performance_table(res.nav_gross, bnav, turnover=res.turnover, periods=periods)
     hold = holdings_table(res, bench, flags or {}, names)
+    summary = backtest_summary(res, bnav, periods)
+    decided = weights.loc[weights.index >= res.weights.index[0]]
+    summary["periods"] = int(len(decided))
+    summary["periods_without_ranking"] = dict(no_rank or {}) | {
+        "composite": int(decided.isna().all(axis=1).sum())}
     return RotationResult(res, bench, table, hold, scores if scores is not None else pd.DataFrame(), factors or {},
-                          factor_correlation(factors) if factors else None)
+                          factor_correlation(factors) if factors else None, table_gross, summary)
 
 
 def rotation_backtest(factors: dict[str, pd.DataFrame], close: pd.DataFrame, rebalance: pd.DatetimeIndex,
-                      top: int = 6, factor_weights: dict[str, float] | None = None, cost: float = 0.0,
-                      end=None, names: pd.Series | None = None, style_weights: pd.DataFrame | None = None,
-                      periods: int = 252) -> RotationResult:
+                      top: int = 6, factor_weights: dict[str, float] | None = None, cost: float = INDUSTRY_COST,
+                      lag: int = DEFAULT_LAG, end=None, names: pd.Series | None = None,
+                      style_weights: pd.DataFrame | None = None, periods: int = 252,
+                      factor_max_age: int | None = FACTOR_MAX_AGE_DAYS) -> RotationResult:
     """The composite ETF-flow industry rotation (M10).
 
     Parameters
     ----------
     factors : name -> DataFrame (index = date, columns = industry), higher = better; usually
         :data:`FACTOR_NAMES` (short-term flow, style-adjusted level, style-adjusted change,
-        direction-adjusted divergence). Each is taken as of each rebalance date.
+        direction-adjusted divergence). Each is taken as of each rebalance date (at most
+        ``factor_max_age`` calendar days old).
     close : daily industry closes.
-    rebalance : rebalance dates (every two weeks: :func:`rebalance_dates`).
+    rebalance : decision dates (every two weeks: :func:`rebalance_dates`).
     top : industries held (6), equal weight.
     factor_weights : weights of the factors in the composite (default equal).
-    cost : cost rate on traded value.
+    cost, lag : one-way cost on traded value, execution lag (trading days).
     names : industry code -> name for the holdings table.
     style_weights : optional M8 weights (for the style flag).
 
     Returns
     -------
-    :class:`RotationResult` (strategy, benchmark, M12 table, holdings table, scores, factors,
-    factor correlation).
+    :class:`RotationResult` (strategy, benchmark, M12 tables net and gross, holdings table, scores,
+    factors, factor correlation, summary with the periods without ranking per factor).
+
+    Notes
+    -----
+    A factor with no ranking on a date (no value, or no spread) is left out of that date's
+    composite; a date where no factor ranks gives no decision (holdings kept).
     """
     px = _prices(close)
     rebalance = pd.DatetimeIndex(rebalance)
     rebalance = rebalance[rebalance.isin(px.index)]
-    at = {k: asof(f, rebalance) for k, f in factors.items()}
+    at = {k: asof(f, rebalance, factor_max_age) for k, f in factors.items()}
     has_close = px.reindex(rebalance).notna()
     at = {k: f.reindex(columns=px.columns).where(has_close) for k, f in at.items()}
     scores = composite_scores(at, factor_weights).reindex(index=rebalance, columns=px.columns)
-    scores = scores.dropna(how="all")
-    if scores.empty:
-        raise ValueError("no rebalance date has any factor value; check the factors' date ranges")
+    ranked = scores.notna().any(axis=1)
+    if not ranked.any():
+        raise ValueError("no rebalance date has any factor ranking; check the factors' date ranges")
+    first = ranked[ranked].index[0]
+    scores = scores.loc[first:]
+    at = {k: f.loc[first:] for k, f in at.items()}
     w = top_n_weights(scores, top)
     sw = asof(style_weights, w.index).reindex(columns=px.columns) if style_weights is not None else None
-    flags = rotation_flags({k: f.loc[w.index] for k, f in at.items()}, sw)
-    return run_backtest(w, px, cost, end, flags, names, scores, at, periods)
+    flags = rotation_flags(at, sw)
+    no_rank = {k: _no_rank_count(f) for k, f in at.items()}
+    return run_backtest(w, px, cost, lag, end, flags, names, scores, at, periods, no_rank)
 
 
 # ----------------------------------------------------------------------------- market orchestration
-def flow_rotation(market, start=None, end=None, top: int = 6, every: int = 2, cost: float = 0.0,
+def flow_rotation(market, start=None, end=None, top: int = 6, every: int = 2, cost: float = INDUSTRY_COST,
                   factor_weights: dict[str, float] | None = None, groups: int = 5, lamb: float | None = None,
-                  window: int = 60, m8_every: int = 1, backtests: bool = True) -> dict:
+                  window: int = 60, m8_every: int = 1, backtests: bool = True, lag: int = DEFAULT_LAG,
+                  regime_max_age: int | None = REGIME_MAX_AGE_DAYS) -> dict:
     """Run M6–M10 on a market: the Huafu ETF-flow industry rotation and its building blocks.
 
     Parameters
@@ -525,8 +473,11 @@ def flow_rotation(market, start=None, end=None, top: int = 6, every: int = 2, co
         stock_industry, industry_daily; uses index_daily (CSI 300 / CSI 1000, 399370 / 399371) for
         the M5 regimes and active_fund_holdings, fund_nav, fund_issuance for M9 when present.
         A factor whose data is missing is left out and named in ``notes``.
-    start, end : range of the rebalance dates (and NAV end).
-    top, every, cost, factor_weights : M10 settings (6 industries, every 2 weeks, cost rate, weights).
+    start, end : range of the decision dates (and NAV end).
+    top, every, factor_weights : M10 settings (6 industries, every 2 weeks, factor weights).
+    cost : one-way cost on traded value of every backtest (default 0.1%, the spec's default for
+        industry baskets: the report states none).
+    lag : execution lag in trading days of every backtest (default 1).
     groups : number of groups (M7/M8).
     lamb : HP smoothing of the style signals (default :data:`xladdin.style.DEFAULT_LAMBDA`).
     window : trailing window (days) of the M9 simulated active holdings.
@@ -534,24 +485,41 @@ def flow_rotation(market, start=None, end=None, top: int = 6, every: int = 2, co
     backtests : False skips the stand-alone M8 and M9 backtests and the M7 quintile backtest
         (``m8``, ``m9`` and ``quintiles`` are then None); the factors, the M8 style weights and the
         M10 rotation are the same either way. The weekly workbook shows only M10.
+    regime_max_age : a style regime older than this many calendar days at a decision is not used
+        (:func:`style_adjusted_factors`); the notes say from when a pair stops giving regimes.
 
     Returns
     -------
     dict: ``rotation`` (:class:`RotationResult`, M10), ``m8`` and ``m9`` (:class:`RotationResult`
     or None), ``quintiles`` (M7 short-term-flow quintile backtest), ``weekly_level``,
     ``monthly_level``, ``monthly_change``, ``short_term_flow``, ``regimes``, ``divergence`` (dict or
-    None), ``notes`` (list of str: what was skipped and why).
+    None), ``notes`` (list of str: what was skipped and why), ``factors_used``, ``lag``, ``cost``.
     """
     from ._shared import scope
     with scope(market):
         return _flow_rotation(market, start, end, top, every, cost, factor_weights, groups, lamb, window, m8_every,
-                              backtests)
+                              backtests, lag, regime_max_age)
+
+
+def _regimes(market, lamb: float | None, notes: list[str]) -> pd.DataFrame:
+    """Weekly M5 regimes per style pair that has data (columns ``size``, ``growth``); the others noted."""
+    from .market import MissingTableError
+    from .style import DEFAULT_LAMBDA, weekly_style_table
+    lam = DEFAULT_LAMBDA if lamb is None else lamb
+    cols = {}
+    for pair in ("size", "growth"):
+        try:
+            t = weekly_style_table(market, lam, pairs=(pair,))
+            cols[pair] = t[f"{pair}_regime"].astype(float).dropna()
+        except (MissingTableError, KeyError, ValueError) as exc:
+            notes.append(f"{pair} regime unavailable ({str(exc).splitlines()[0][:120]}): its M8 factor is left out")
+    return pd.DataFrame(cols)
 
 
 def _flow_rotation(market, start, end, top: int, every: int, cost: float, factor_weights, groups: int,
-                   lamb: float | None, window: int, m8_every: int, backtests: bool = True) -> dict:
+                   lamb: float | None, window: int, m8_every: int, backtests: bool, lag: int,
+                   regime_max_age: int | None) -> dict:
     from . import holdings as hd
-    from .market import MissingTableError
 
     notes: list[str] = []
     close = market.industry_close()
@@ -564,55 +532,67 @@ def _flow_rotation(market, start, end, top: int, every: int, cost: float, factor
     mo_c = (mo_l - mo_l.shift(1)).iloc[1:]
     factors: dict[str, pd.DataFrame] = {"short_term_flow": stf.dropna(how="all")}
 
-    regimes = pd.DataFrame()
-    try:
-        from .style import DEFAULT_LAMBDA, weekly_style_table
-        lam = DEFAULT_LAMBDA if lamb is None else lamb
-        for pair in ("size", "growth"):
-            try:
-                t = weekly_style_table(market, lam, pairs=(pair,))
-                regimes[pair] = t[f"{pair}_regime"].astype(float)
-            except (MissingTableError, KeyError) as exc:
-                notes.append(f"{pair} regime unavailable ({str(exc).splitlines()[0][:120]}): its M8 factor is left out")
-    except ImportError:  # pragma: no cover - style module missing
-        notes.append("xladdin.style missing: no M5 regimes, M8 factors left out")
+    regimes = _regimes(market, lamb, notes)
     m8 = None
     style_w = None
     if "size" in regimes:
         growth = regimes["growth"] if "growth" in regimes else pd.Series(np.nan, index=regimes.index)
-        sl, sc = style_adjusted_factors(mo_l, mo_c, regimes["size"], growth, dates=regimes.index)
-        tradable = asof(close, sl.index).notna().reindex(columns=sl.columns, fill_value=False)
-        sl = sl.where(tradable).dropna(how="all")
-        sc = sc.where(tradable.reindex_like(sc).fillna(False).astype(bool)).dropna(how="all")
-        factors["style_level"] = sl
-        if not sc.empty:
+        week_dates = rebalance_dates(close.index, 1, "W", None, end)
+        sl, sc = style_adjusted_factors(mo_l, mo_c, regimes["size"], growth, dates=week_dates,
+                                        regime_max_age=regime_max_age)
+        tradable = close.reindex(sl.index).notna().reindex(columns=sl.columns, fill_value=False)
+        sl, sc = sl.where(tradable), sc.where(tradable.reindex_like(sc).fillna(False).astype(bool))
+        _stale_notes(regimes, week_dates, regime_max_age, notes)
+        factors["style_level"] = sl  # all-NaN weeks kept: a stale regime is not carried forward
+        if sc.notna().any(axis=None):
             factors["style_change"] = sc
         style_w = style_holdings_weights(sl, sc.reindex_like(sl), groups)
         m8_dates = rebalance_dates(close.index, m8_every, "W", start, end)
-        w8 = asof(style_w, m8_dates).dropna(how="all")
-        w8 = w8[w8.sum(axis=1) > 0]
+        w8 = style_w.reindex(m8_dates).reindex(columns=close.columns)
+        w8 = w8.loc[w8.notna().any(axis=1).idxmax():] if w8.notna().any(axis=None) else w8.iloc[:0]
         if len(w8) and backtests:
-            m8 = run_backtest(w8.reindex(columns=close.columns).fillna(0.0), close, cost, end, names=names)
+            m8 = run_backtest(w8, close, cost, lag, end, names=names,
+                              no_rank={"style_level": _no_rank_count(sl.reindex(w8.index)),
+                                       "style_change": _no_rank_count(sc.reindex(w8.index))})
     div = None
     m9 = None
     needed = ("active_fund_holdings", "fund_nav", "fund_issuance")
     if all(market.has(t) for t in needed):
         from .divergence import market_divergence
         div = market_divergence(market, mo_l, window=window)
-        directed = div["directed"].dropna(how="all")
-        factors["divergence"] = directed
+        directed = div["directed"]
+        factors["divergence"] = directed.dropna(how="all")
         m9_dates = rebalance_dates(close.index, 1, "M", start, end)
-        d9 = asof(directed, m9_dates).dropna(how="all")
+        d9 = asof(directed, m9_dates, FACTOR_MAX_AGE_DAYS)
         d9 = d9.where(close.reindex(d9.index).reindex(columns=d9.columns).notna())
-        if len(d9) and backtests:
-            w9 = top_n_weights(d9, top).reindex(columns=close.columns).fillna(0.0)
-            m9 = run_backtest(w9, close, cost, end, names=names)
+        w9 = top_n_weights(d9, top).reindex(columns=close.columns)
+        w9 = w9.loc[w9.notna().any(axis=1).idxmax():] if w9.notna().any(axis=None) else w9.iloc[:0]
+        if len(w9) and backtests:
+            m9 = run_backtest(w9, close, cost, lag, end, names=names,
+                              no_rank={"divergence": _no_rank_count(d9.reindex(w9.index))})
     else:
         notes.append("no " + " / ".join(t for t in needed if not market.has(t))
                      + ": divergence (M9) left out")
     reb = rebalance_dates(close.index, every, "W", start, end)
-    rot = rotation_backtest(factors, close, reb, top, factor_weights, cost, end, names, style_w)
-    q = quintile_backtest(stf, close, groups, cost, start, end) if backtests else None
+    rot = rotation_backtest(factors, close, reb, top, factor_weights, cost, lag, end, names, style_w)
+    q = quintile_backtest(stf, close, groups, cost, lag, start, end) if backtests else None
+    nr = rot.summary["periods_without_ranking"].get("short_term_flow", 0)
+    if nr:
+        notes.append(f"short-term flow gives no ranking on {nr} of {rot.summary['periods']} rebalance dates "
+                     "(no spread between industries beyond rounding noise): left out of the composite there")
     return {"rotation": rot, "m8": m8, "m9": m9, "quintiles": q, "weekly_level": wk_l, "monthly_level": mo_l,
             "monthly_change": mo_c, "short_term_flow": stf, "regimes": regimes, "divergence": div,
-            "notes": notes, "factors_used": list(factors)}
+            "notes": notes, "factors_used": list(factors), "lag": int(lag), "cost": float(cost)}
+
+
+def _stale_notes(regimes: pd.DataFrame, dates: pd.DatetimeIndex, max_age: int | None, notes: list[str]) -> None:
+    """A note per regime whose data ends before the last decision date (not carried forward)."""
+    if max_age is None or not len(dates):
+        return
+    for pair in regimes.columns:
+        last = regimes[pair].dropna().index.max()
+        if pd.isna(last) or last + pd.Timedelta(days=max_age) >= dates[-1]:
+            continue
+        word = {"size": "size (CSI 300 / CSI 1000)", "growth": "growth/value (399370 / 399371)"}.get(pair, pair)
+        notes.append(f"{word} regime: data end {last:%Y-%m-%d}; not used after {last + pd.Timedelta(days=max_age):%Y-%m-%d} "
+                     f"(older than {max_age} days): M8 and M10 run without it from then on")

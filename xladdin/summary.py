@@ -11,8 +11,9 @@ Row format of the ``_summary`` sheet (one row per item, order kept)::
     format              xladdin-summary/1
     asof                2026-01-30
     headline            规模信号切换为大盘（M5）
-    inflow:电子          35.2          (net flow, 亿元)
-    outflow:银行         -12.7         (net flow, 亿元)
+    flows_known         TRUE          (the week's flows were computed: an empty list means none)
+    inflow:电子          35.2          (net flow > 0, 亿元)
+    outflow:银行         -12.7         (net flow < 0, 亿元)
     pick:512480.SH      半导体ETF
     extra:样本ETF数       64
 
@@ -35,7 +36,7 @@ import pandas as pd
 SUMMARY_SHEET = "_summary"
 #: value of the ``format`` row; bumped if the row format ever changes
 SUMMARY_FORMAT = "xladdin-summary/1"
-_FIELDS = ("asof", "headlines", "inflows", "outflows", "picks", "extra")
+_FIELDS = ("asof", "headlines", "inflows", "outflows", "picks", "extra", "flows_known")
 
 
 @dataclass
@@ -46,10 +47,12 @@ class WeeklySummary:
     ----------
     asof : last trading day covered (any date-like input; stored as ``datetime.date``).
     headlines : one-line signals, e.g. the M5 size signal, M6 growth signal, M13 heat flags.
-    inflows : largest net inflows as ``(name, 亿元)`` pairs, largest first. Accepts a list of pairs,
-        a Series (index = name, values = 亿元) or a DataFrame (first column name, second amount,
-        or columns ``name`` and ``flow``).
-    outflows : largest net outflows, same forms; amounts keep their sign (negative = outflow).
+    inflows : largest net inflows as ``(name, 亿元)`` pairs, largest first; only flows > 0 (an amount
+        ≤ 0 is an error). Accepts a list of pairs, a Series (index = name, values = 亿元) or a
+        DataFrame (first column name, second amount, or columns ``name`` and ``flow``).
+    outflows : largest net outflows, same forms; only flows < 0, amounts keep their sign.
+    flows_known : the week's flows were computed; an empty inflow or outflow list then renders as
+        "无" (none) instead of leaving the section out.
     picks : latest strategy picks as ``(code, name)`` pairs (a list of pairs, of codes, or a
         DataFrame with ``code`` and ``name`` columns).
     extra : further labelled facts (label -> text or number), rendered as a small table.
@@ -65,6 +68,7 @@ class WeeklySummary:
     outflows: list[tuple[str, float]] = field(default_factory=list)
     picks: list[tuple[str, str]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    flows_known: bool = False
 
     def __post_init__(self) -> None:
         self.asof = _to_date(self.asof)
@@ -73,6 +77,12 @@ class WeeklySummary:
         self.headlines = [str(h) for h in self.headlines if h is not None and str(h).strip()]
         self.inflows = _flows(self.inflows, "inflows")
         self.outflows = _flows(self.outflows, "outflows")
+        for what, flows, ok, word in (("inflows", self.inflows, lambda v: v > 0, "> 0"),
+                                      ("outflows", self.outflows, lambda v: v < 0, "< 0")):
+            bad = [(n, v) for n, v in flows if not math.isnan(v) and not ok(v)]
+            if bad:
+                raise ValueError(f"{what} hold only flows {word}: {bad[0][0]} has {bad[0][1]:+.2f} 亿元")
+        self.flows_known = bool(self.flows_known) or bool(self.inflows or self.outflows)
         self.picks = _picks(self.picks)
         if not isinstance(self.extra, Mapping):
             raise ValueError(f"summary extra must be a mapping label -> value, got {type(self.extra).__name__}")
@@ -92,7 +102,7 @@ class WeeklySummary:
         """Plain-Python form (asof as ISO string), the inverse of :meth:`from_dict`."""
         return {"asof": self.asof.isoformat(), "headlines": list(self.headlines),
                 "inflows": [list(p) for p in self.inflows], "outflows": [list(p) for p in self.outflows],
-                "picks": [list(p) for p in self.picks], "extra": dict(self.extra)}
+                "picks": [list(p) for p in self.picks], "extra": dict(self.extra), "flows_known": self.flows_known}
 
 
 def coerce_summary(summary: "WeeklySummary | Mapping[str, Any]") -> WeeklySummary:
@@ -197,6 +207,12 @@ def _text_table(rows: Sequence[Sequence[str]], right: Sequence[bool]) -> list[st
     return ["  " + "  ".join(_pad(c, w, r) for c, w, r in zip(row, widths, right)).rstrip() for row in rows]
 
 
+def _flow_sections(s: WeeklySummary) -> list[tuple[str, list, str]]:
+    """(title, flows, text when empty) of the inflow and outflow sections: inflows > 0, outflows < 0."""
+    return [("资金净流入前列（亿元，仅净流入 > 0）", s.inflows, "无（本周没有净流入的行业）"),
+            ("资金净流出前列（亿元，仅净流出 < 0）", s.outflows, "无（本周没有净流出的行业）")]
+
+
 def render_text(summary: "WeeklySummary | Mapping[str, Any]", attachment: str | None = None) -> str:
     """Plain-text mail body: headlines, inflow/outflow tables (亿元), picks, extra; CJK-aligned columns.
 
@@ -214,10 +230,12 @@ def render_text(summary: "WeeklySummary | Mapping[str, Any]", attachment: str | 
     lines = [f"xladdin 周报（截至 {s.asof.isoformat()}）", ""]
     if s.headlines:
         lines += ["要点"] + [f"  - {h}" for h in s.headlines] + [""]
-    for title, flows in (("资金净流入前列（亿元）", s.inflows), ("资金净流出前列（亿元）", s.outflows)):
+    for title, flows, none in _flow_sections(s):
         if flows:
-            rows = [("名称", "净流入")] + [(n, format_amount(v)) for n, v in flows]
+            rows = [("名称", "净额")] + [(n, format_amount(v)) for n, v in flows]
             lines += [title] + _text_table(rows, (False, True)) + [""]
+        elif s.flows_known:
+            lines += [title, f"  {none}", ""]
     if s.picks:
         rows = [("代码", "名称")] + [(c, n) for c, n in s.picks]
         lines += ["策略最新持仓"] + _text_table(rows, (False, False)) + [""]
@@ -283,11 +301,13 @@ def render_html(summary: "WeeklySummary | Mapping[str, Any]", attachment: str | 
     if s.headlines:
         parts.append(f'<h3 style="{_H3}">要点</h3><ul style="margin:0 0 12px 0;padding-left:20px">'
                      + "".join(f"<li>{esc(h)}</li>" for h in s.headlines) + "</ul>")
-    for title, flows in (("资金净流入前列（亿元）", s.inflows), ("资金净流出前列（亿元）", s.outflows)):
+    for title, flows, none in _flow_sections(s):
         if flows:
             parts.append(f'<h3 style="{_H3}">{esc(title)}</h3>')
-            parts.append(_html_table(("名称", "净流入"), [(n, format_amount(v)) for n, v in flows], (False, True),
+            parts.append(_html_table(("名称", "净额"), [(n, format_amount(v)) for n, v in flows], (False, True),
                                      [(None, _flow_color(v)) for _, v in flows]))
+        elif s.flows_known:
+            parts.append(f'<h3 style="{_H3}">{esc(title)}</h3><p style="margin:0 0 12px 0">{esc(none)}</p>')
     if s.picks:
         parts.append(f'<h3 style="{_H3}">策略最新持仓</h3>')
         parts.append(_html_table(("代码", "名称"), s.picks, (False, False)))
@@ -334,6 +354,8 @@ def summary_to_rows(summary: "WeeklySummary | Mapping[str, Any]") -> list[tuple[
     s = coerce_summary(summary)
     rows: list[tuple[str, Any]] = [("key", "value"), ("format", SUMMARY_FORMAT), ("asof", s.asof.isoformat())]
     rows += [("headline", h) for h in s.headlines]
+    if s.flows_known:
+        rows.append(("flows_known", True))
     rows += [(f"inflow:{n}", None if math.isnan(v) else v) for n, v in s.inflows]
     rows += [(f"outflow:{n}", None if math.isnan(v) else v) for n, v in s.outflows]
     rows += [(f"pick:{c}", n) for c, n in s.picks]
@@ -371,6 +393,8 @@ def summary_from_rows(rows: Iterable[Sequence[Any]]) -> WeeklySummary:
                 raise ValueError(f"summary row {i}: format `{value}` is not supported (expected {SUMMARY_FORMAT})")
         elif key == "asof":
             data["asof"] = value
+        elif key == "flows_known":
+            data["flows_known"] = value in (True, 1, "TRUE", "True", "true", "1")
         elif key == "headline":
             if value is not None:
                 data["headlines"].append(str(value))

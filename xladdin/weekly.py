@@ -126,6 +126,7 @@ def _industry_flow(market: Market, p: Params, asof: pd.Timestamp, ctx: dict) -> 
     ctx["week"] = (s, e)
     ctx["prev_week"] = (ps, pe)
     cur = holdings.flow_table(market, s, e)
+    ctx["index_flows"] = holdings.index_flows(market, s, e)
     out = pd.DataFrame({"industry": cur.index.astype(str), "industry_name": cur["name"].to_numpy(),
                         "net_flow": cur["net_flow_yi"].to_numpy(), "industry_return": cur["industry_return"].to_numpy()})
     level = ctx["level_w"]
@@ -166,9 +167,21 @@ def _quintiles(market: Market, p: Params, asof: pd.Timestamp, ctx: dict) -> tupl
 
 
 def _style(market: Market, p: Params, asof: pd.Timestamp, ctx: dict) -> pd.DataFrame:
+    """Every style pair that has data (a pair without closes is noted, never hides the other)."""
     from . import style
-    tab = style.weekly_style_table(market, lamb=p.hp_lambda, end=asof)
+    frames, missing = [], []
+    for pair in style.STYLE_PAIRS:
+        try:
+            frames.append(style.weekly_style_table(market, lamb=p.hp_lambda, pairs=(pair,), end=asof))
+        except (MissingTableError, ValueError) as exc:
+            missing.append(f"{pair}: {str(exc).splitlines()[0][:160]}")
+    if not frames:
+        raise MissingTableError("no style pair has closes in index_daily (" + "; ".join(missing) + ")")
+    tab = pd.concat(frames, axis=1, join="outer", sort=True)
     ctx["style_table"] = tab
+    ctx["style_missing"] = missing
+    ctx["style_ends"] = {pair: tab[f"{pair}_ratio"].dropna().index.max() for pair in style.STYLE_PAIRS
+                         if f"{pair}_ratio" in tab.columns}
     t = tab.tail(p.style_weeks)
     out = pd.DataFrame({"date": t.index})
     for pair in ("size", "growth"):
@@ -183,7 +196,7 @@ def _strategy(market: Market, p: Params, asof: pd.Timestamp, ctx: dict) -> tuple
     from . import strategy
     out = strategy.flow_rotation(market, start=p.backtest_start, end=asof, top=p.top_n, every=p.rebalance_weeks,
                                  cost=p.cost, groups=p.groups, lamb=p.hp_lambda, window=p.trailing_window,
-                                 backtests=False)  # the workbook shows M10 only: no stand-alone M7/M8/M9 backtests
+                                 lag=p.lag, backtests=False)  # the workbook shows M10 only: no stand-alone M7/M8/M9
     ctx["rotation"] = out["rotation"]
     ctx["level_w"] = out["weekly_level"]
     ctx["level_m"] = out["monthly_level"]
@@ -199,7 +212,12 @@ def _holdings_tables(market: Market, p: Params, asof: pd.Timestamp, ctx: dict) -
     flag_cols = {"flow_inflow": "flow_in", "style_advantage": "style_adv", "divergence_favoured": "overweight"}
     periods = list(pd.unique(h["rebalance_date"]))[-p.holding_periods:]
     hist = h[h["rebalance_date"].isin(periods)].copy()
-    hist = hist.rename(columns={"rebalance_date": "period_start", "name": "industry_name", **flag_cols})
+    if "flow_inflow" in hist.columns:  # flags as numbers (NA -> blank cell)
+        for c in flag_cols:
+            if c in hist.columns:
+                hist[c] = hist[c].astype("Float64").astype(float)
+    hist = hist.rename(columns={"rebalance_date": "signal_date", "trade_date": "period_start", "name": "industry_name",
+                                **flag_cols})
     for c in flag_cols.values():
         if c not in hist.columns:
             hist[c] = np.nan
@@ -207,9 +225,12 @@ def _holdings_tables(market: Market, p: Params, asof: pd.Timestamp, ctx: dict) -
     # latest picks: the last rebalance's scores, top N
     scores = res.scores
     last = scores.index[-1]
-    top = scores.loc[last].dropna().sort_values(ascending=False, kind="stable").head(p.top_n)
+    from .ranking import tie_values
+    top = scores.loc[last].dropna()
+    tied, _ = tie_values(top)  # scores within the tie tolerance ordered by code, as the picks
+    top = top.iloc[np.lexsort((top.index.astype(str), -tied.to_numpy()))].head(p.top_n)
     names = _names(market)
-    flags_last = hist[hist["period_start"] == pd.Timestamp(last)].set_index("industry") if len(hist) else None
+    flags_last = hist[hist["signal_date"] == pd.Timestamp(last)].set_index("industry") if len(hist) else None
     latest = pd.DataFrame({"rank": np.arange(1, len(top) + 1), "industry": top.index.astype(str),
                            "industry_name": names.reindex(top.index).to_numpy(), "score": top.to_numpy()})
     for c in flag_cols.values():
@@ -224,14 +245,32 @@ def _performance(market: Market, p: Params, asof: pd.Timestamp, ctx: dict) -> tu
     from .performance import FULL_PERIOD
     res = ctx["rotation"]
     t = res.table.copy()
-    labels = {FULL_PERIOD: "全时期"} if p.language == "zh" else {}
-    period = [labels.get(str(i), (f"{i}年" if p.language == "zh" and str(i).isdigit() else str(i))) for i in t.index]
-    t.insert(0, "period", period)
+    g = res.table_gross.reindex(t.index)
+    t["annual_return_gross"] = g["annual_return"].to_numpy()
+    t["excess_return_gross"] = g["excess_return"].to_numpy()
+    t.insert(0, "period", [_period_text(str(i), p.language) for i in t.index])
     nav = res.nav
     wk = nav.groupby(nav.index.to_period("W-SUN")).tail(1)
     wk = wk.rename_axis("date").reset_index()
     ctx["performance_full"] = res.table.loc[FULL_PERIOD] if FULL_PERIOD in res.table.index else None
     return t.reset_index(drop=True), wk
+
+
+def _period_text(label: str, language: str) -> str:
+    """An M12 row label in the sheet's language: "2019 (from 10-08)" -> "2019年(10-08起)"."""
+    import re
+    from .performance import FULL_PERIOD, period_label
+    if language != "zh":
+        return label
+    if label == FULL_PERIOD:
+        return "全时期"
+    m = re.fullmatch(r"(\d{4})(?: \((?:from (\d\d-\d\d)|to (\d\d-\d\d)|(\d\d-\d\d) to (\d\d-\d\d))\))?", label)
+    if not m:
+        return label
+    y, start, end, s2, e2 = m.groups()
+    year = int(y)
+    start, end = start or s2, end or e2
+    return period_label(year, f"{year}-{start}" if start else None, f"{year}-{end}" if end else None, "zh")
 
 
 def _correlation(market: Market, p: Params, asof: pd.Timestamp, ctx: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -259,7 +298,8 @@ def _correlation(market: Market, p: Params, asof: pd.Timestamp, ctx: dict) -> tu
 def _etf_rotation(market: Market, p: Params, asof: pd.Timestamp, ctx: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     from . import northbound
     universe = [c.strip() for c in p.etf_universe.split(",") if c.strip()] or None
-    res = northbound.northbound_rotation(market, universe, top=p.etf_top_n, cost=p.etf_cost, end=asof, rf=p.rf)
+    res = northbound.northbound_rotation(market, universe, top=p.etf_top_n, cost=p.etf_cost, end=asof, rf=p.rf,
+                                         lag=p.lag, one_per_index=bool(p.etf_one_per_index))
     r = res.ranking
     info = market.etf_info
     out = pd.DataFrame({
@@ -271,6 +311,7 @@ def _etf_rotation(market: Market, p: Params, asof: pd.Timestamp, ctx: dict) -> t
         "composite": r["composite"].to_numpy(), "pick": r["pick"].astype(float).to_numpy()})
     zh = p.language == "zh"
     s = res.ic_summary
+    sm = res.summary
     perf = res.performance
     full = perf.iloc[-1] if len(perf) else pd.Series(dtype=float)
     ls_full = res.long_short_performance.iloc[-1] if len(res.long_short_performance) else pd.Series(dtype=float)
@@ -286,6 +327,12 @@ def _etf_rotation(market: Market, p: Params, asof: pd.Timestamp, ctx: dict) -> t
         ("策略最大回撤" if zh else "Strategy max drawdown", full.get("max_drawdown")),
         ("超额年化" if zh else "Excess return", full.get("excess_return")),
         ("月均双边换手" if zh else "Avg monthly two-way turnover", res.turnover.iloc[1:].mean() if len(res.turnover) > 1 else np.nan),
+        ("年化双边换手" if zh else "Two-way turnover per year", sm.get("turnover_annual")),
+        ("策略年化收益(未扣成本)" if zh else "Strategy annual return, gross", sm.get("annual_return_gross")),
+        ("超额年化(未扣成本)" if zh else "Excess return, gross", sm.get("excess_gross")),
+        ("单边成本" if zh else "One-way cost", sm.get("cost")),
+        ("执行滞后(交易日)" if zh else "Execution lag (trading days)", sm.get("lag_days")),
+        ("无排序月数(综合)" if zh else "Months without a ranking (composite)", sm["periods_without_ranking"]["composite"]),
     ]
     ic = pd.DataFrame(stats, columns=["stat", "value"])
     ic["value"] = pd.to_numeric(ic["value"], errors="coerce")
@@ -390,24 +437,7 @@ def _headlines(p: Params, asof: pd.Timestamp, ctx: dict, notes: Mapping[str, str
                 rows.append((f"Style: {pair}", sig, det))
     flow = ctx.get("industry_flow")
     if flow is not None and len(flow):
-        total = float(np.nansum(flow["net_flow"]))
-        top_in = flow.nlargest(3, "net_flow")
-        top_out = flow.nsmallest(3, "net_flow")
-        s, e = ctx["week"]
-        if zh:
-            rows.append(("股票ETF资金", f"净{'流入' if total >= 0 else '流出'}{_fmt_yi(abs(total))}",
-                         f"{s:%m-%d}至{e:%m-%d},穿透到行业合计"))
-            rows.append(("流入居前行业", "、".join(top_in["industry_name"]),
-                         ";".join(f"{n} {_fmt_yi(v)}" for n, v in zip(top_in["industry_name"], top_in["net_flow"]))))
-            rows.append(("流出居前行业", "、".join(top_out["industry_name"]),
-                         ";".join(f"{n} {_fmt_yi(v)}" for n, v in zip(top_out["industry_name"], top_out["net_flow"]))))
-        else:
-            rows.append(("Stock-ETF flow", f"net {'inflow' if total >= 0 else 'outflow'} {abs(total):,.2f} (100m yuan)",
-                         f"{s:%Y-%m-%d} to {e:%Y-%m-%d}, summed over industries"))
-            rows.append(("Top inflows", ", ".join(top_in["industry_name"]),
-                         "; ".join(f"{n} {v:,.2f}" for n, v in zip(top_in["industry_name"], top_in["net_flow"]))))
-            rows.append(("Top outflows", ", ".join(top_out["industry_name"]),
-                         "; ".join(f"{n} {v:,.2f}" for n, v in zip(top_out["industry_name"], top_out["net_flow"]))))
+        rows += _flow_headlines(flow, ctx, zh)
     c = ctx.get("corr_last")
     if c is not None and pd.notna(c["corr"]):
         hot = c["corr"] > p.corr_threshold
@@ -436,13 +466,79 @@ def _headlines(p: Params, asof: pd.Timestamp, ctx: dict, notes: Mapping[str, str
     return pd.DataFrame(rows, columns=["item", "signal", "detail"])
 
 
+#: a flow of at most this many 亿元 in absolute value shows as 0.00 and is neither an inflow nor an outflow
+FLOW_SIGN_FLOOR = 0.005
+
+
+def signed_flows(flow: pd.DataFrame, n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The ``n`` largest net inflows (flow > 0) and net outflows (flow < 0) of an industry flow table.
+
+    Flows within :data:`FLOW_SIGN_FLOOR` 亿元 of 0 (shown as 0.00) are neither; an empty side means
+    no industry had a net flow of that sign. Ties by code.
+    """
+    f = flow.dropna(subset=["net_flow"]).sort_values("industry", kind="stable")
+    inflow = f[f["net_flow"] > FLOW_SIGN_FLOOR].sort_values("net_flow", ascending=False, kind="stable").head(n)
+    outflow = f[f["net_flow"] < -FLOW_SIGN_FLOOR].sort_values("net_flow", ascending=True, kind="stable").head(n)
+    return inflow, outflow
+
+
+def _flow_headlines(flow: pd.DataFrame, ctx: dict, zh: bool) -> list[tuple[str, str, str]]:
+    """Cover rows: the industry total (and what it includes), the ETFs it leaves out, top inflows and outflows."""
+    rows = []
+    total = float(np.nansum(flow["net_flow"]))
+    top_in, top_out = signed_flows(flow, 3)
+    s, e = ctx["week"]
+    idx = ctx.get("index_flows")
+    inc = idx[idx["penetrated"]] if idx is not None else None
+    exc = idx[~idx["penetrated"] & idx["flow"].notna()] if idx is not None else None
+    n_in = sum(len([c for c in str(x).split(", ") if c]) for x in inc["etfs"]) if inc is not None else None
+    every = float(np.nansum(idx["flow"])) / YI if idx is not None else np.nan
+    if zh:
+        what = (f"{s:%m-%d}至{e:%m-%d},穿透到行业合计:跟踪指数有成分股权重的{n_in}只股票ETF" if n_in is not None
+                else f"{s:%m-%d}至{e:%m-%d},穿透到行业合计")
+        if inc is not None and len(inc):
+            own = float(np.nansum(inc["flow"])) / YI
+            what += f"(这些ETF合计{_fmt_yi(own)},其中{_fmt_yi(own - total)}对应无行业分类的成分股)"
+        if exc is not None and len(exc):
+            what += f";全部股票ETF合计{_fmt_yi(every)}"
+        rows.append(("股票ETF资金(穿透行业)", f"净{'流入' if total >= 0 else '流出'}{_fmt_yi(abs(total))}", what))
+        if exc is not None and len(exc):
+            rows.append(("未穿透的股票ETF", ";".join(f"{r.etfs} {_fmt_yi(r.flow / YI)}" for r in exc.itertuples()),
+                         "跟踪指数无成分股权重(" + "、".join(exc.index) + "),未计入行业合计"))
+        for title, part, none in (("净流入居前行业", top_in, "无(本周没有净流入的行业)"),
+                                  ("净流出居前行业", top_out, "无(本周没有净流出的行业)")):
+            rows.append((title, "、".join(part["industry_name"]) if len(part) else "无",
+                         ";".join(f"{n} {_fmt_yi(v)}" for n, v in zip(part["industry_name"], part["net_flow"]))
+                         if len(part) else none))
+    else:
+        what = (f"{s:%Y-%m-%d} to {e:%Y-%m-%d}, summed over industries: the {n_in} stock ETFs whose tracked index has "
+                "constituent weights" if n_in is not None else f"{s:%Y-%m-%d} to {e:%Y-%m-%d}, summed over industries")
+        if inc is not None and len(inc):
+            own = float(np.nansum(inc["flow"])) / YI
+            what += f" (these ETFs {own:,.2f}, of which {own - total:,.2f} on constituents without an industry)"
+        if exc is not None and len(exc):
+            what += f"; all stock ETFs {every:,.2f}"
+        rows.append(("Stock-ETF flow (penetrated)", f"net {'inflow' if total >= 0 else 'outflow'} {abs(total):,.2f} (100m yuan)",
+                     what))
+        if exc is not None and len(exc):
+            rows.append(("Stock ETFs not penetrated", "; ".join(f"{r.etfs} {r.flow / YI:,.2f}" for r in exc.itertuples()),
+                         "no constituent weights for " + ", ".join(exc.index) + ": not in the industry total"))
+        for title, part, none in (("Top net inflows", top_in, "none (no industry had a net inflow)"),
+                                  ("Top net outflows", top_out, "none (no industry had a net outflow)")):
+            rows.append((title, ", ".join(part["industry_name"]) if len(part) else "none",
+                         "; ".join(f"{n} {v:,.2f}" for n, v in zip(part["industry_name"], part["net_flow"]))
+                         if len(part) else none))
+    return rows
+
+
 def _summary(p: Params, asof: pd.Timestamp, ctx: dict, headlines: pd.DataFrame):
     from .summary import WeeklySummary
     flow = ctx.get("industry_flow")
     inflows, outflows = [], []
     if flow is not None and len(flow):
-        inflows = [(str(n), float(v)) for n, v in flow.nlargest(5, "net_flow")[["industry_name", "net_flow"]].itertuples(index=False)]
-        outflows = [(str(n), float(v)) for n, v in flow.nsmallest(5, "net_flow")[["industry_name", "net_flow"]].itertuples(index=False)]
+        top_in, top_out = signed_flows(flow, 5)
+        inflows = [(str(n), float(v)) for n, v in top_in[["industry_name", "net_flow"]].itertuples(index=False)]
+        outflows = [(str(n), float(v)) for n, v in top_out[["industry_name", "net_flow"]].itertuples(index=False)]
     picks = []
     latest = ctx.get("latest_picks")
     if latest is not None:
@@ -454,10 +550,13 @@ def _summary(p: Params, asof: pd.Timestamp, ctx: dict, headlines: pd.DataFrame):
     extra: dict[str, Any] = {}
     perf = ctx.get("performance_full")
     if perf is not None:
-        extra["策略年化收益" if p.language == "zh" else "strategy_annual_return"] = float(perf["annual_return"])
-        extra["超额年化" if p.language == "zh" else "excess_return"] = float(perf["excess_return"])
+        zh = p.language == "zh"
+        how = (f"(扣除单边{p.cost:.2%}成本,滞后{p.lag}日成交)" if zh else
+               f" (net of {p.cost:.2%} one-way cost, traded {p.lag} day(s) after the signal)")
+        extra[("策略年化收益" if zh else "strategy_annual_return") + how] = float(perf["annual_return"])
+        extra[("超额年化" if zh else "excess_return") + how] = float(perf["excess_return"])
     return WeeklySummary(asof=asof.date(), headlines=heads, inflows=inflows, outflows=outflows, picks=picks,
-                         extra=extra)
+                         extra=extra, flows_known=flow is not None and len(flow) > 0)
 
 
 # ------------------------------------------------------------------------------------- driver
@@ -567,19 +666,49 @@ def _compute(market: Market, m: Market, p: Params, asof: pd.Timestamp,
         "week": {"zh": f"统计区间:{week[0]:%Y-%m-%d} 至 {week[1]:%Y-%m-%d}(亿元)" if week else "",
                  "en": f"Week {week[0]:%Y-%m-%d} to {week[1]:%Y-%m-%d} (100m yuan)" if week else ""},
         "months": {"zh": f"最近{p.quintile_months}个月末,{p.groups}组", "en": f"Last {p.quintile_months} month ends, {p.groups} groups"},
-        "lambda": {"zh": f"lambda = {p.hp_lambda:g};信号 = 滤波值 − 前两期均值", "en": f"lambda = {p.hp_lambda:g}; signal = filtered − mean of the two previous"},
-        "rebalance": {"zh": f"前{p.top_n}名等权,每{p.rebalance_weeks}周调仓,成本{p.cost:g}",
-                      "en": f"Top {p.top_n} equal weight, rebalanced every {p.rebalance_weeks} weeks, cost {p.cost:g}"},
-        "backtest": {"zh": f"回测起点 {pd.Timestamp(p.backtest_start):%Y-%m-%d},无风险利率 {p.rf:g}",
-                     "en": f"Backtest from {pd.Timestamp(p.backtest_start):%Y-%m-%d}, risk-free {p.rf:g}"},
+        "lambda": {"zh": f"lambda = {p.hp_lambda:g};信号 = 滤波值 − 前两期均值" + _style_ends_text(ctx, asof, True),
+                   "en": f"lambda = {p.hp_lambda:g}; signal = filtered − mean of the two previous"
+                         + _style_ends_text(ctx, asof, False)},
+        "rebalance": {"zh": f"前{p.top_n}名等权,每{p.rebalance_weeks}周调仓;信号日后{p.lag}个交易日收盘成交,"
+                            f"单边成本{p.cost:.2%}(占成交额)",
+                      "en": f"Top {p.top_n} equal weight, rebalanced every {p.rebalance_weeks} weeks; traded {p.lag} "
+                            f"trading day(s) after the signal, one-way cost {p.cost:.2%} of traded value"},
+        "backtest": {"zh": f"回测起点 {pd.Timestamp(p.backtest_start):%Y-%m-%d},滞后{p.lag}日成交,净值扣除单边"
+                           f"{p.cost:.2%}成本(未扣成本见“未扣成本”列),无风险利率 {p.rf:g}" + _turnover_text(ctx, True),
+                     "en": f"Backtest from {pd.Timestamp(p.backtest_start):%Y-%m-%d}, traded {p.lag} day(s) after the "
+                           f"signal, NAV net of {p.cost:.2%} one-way cost (gross columns beside), risk-free {p.rf:g}"
+                           + _turnover_text(ctx, False)},
         "correlation": {"zh": f"指数 {p.corr_index},窗口 {p.corr_window} 日,阈值 {p.corr_threshold:g}",
                         "en": f"Index {p.corr_index}, window {p.corr_window} days, threshold {p.corr_threshold:g}"},
-        "rotation": {"zh": f"月末信号,入选前{p.etf_top_n}只,成本{p.etf_cost:g}",
-                     "en": f"Month-end signal, top {p.etf_top_n} picked, cost {p.etf_cost:g}"},
+        "rotation": {"zh": f"月末信号,入选前{p.etf_top_n}只" + ("(同一跟踪指数最多1只)" if p.etf_one_per_index else "")
+                           + f",信号后{p.lag}个交易日成交,单边成本{p.etf_cost:.2%}",
+                     "en": f"Month-end signal, top {p.etf_top_n} picked" + (" (at most one per tracked index)"
+                                                                           if p.etf_one_per_index else "")
+                           + f", traded {p.lag} day(s) after the signal, one-way cost {p.etf_cost:.2%}"},
     }
     summary = _summary(p, asof, ctx, tables["cover_headlines"])
     return WeeklyResult(asof=asof, tables=tables, subtitles=subtitles, notes=notes, summary=summary,
                         facts={"week": week, "source": src})
+
+
+def _turnover_text(ctx: dict, zh: bool) -> str:
+    rot = ctx.get("rotation")
+    if rot is None:
+        return ""
+    s = rot.summary
+    return (f";双边换手 {s['turnover_annual']:.0%}/年" if zh else f"; two-way turnover {s['turnover_annual']:.0%} a year")
+
+
+def _style_ends_text(ctx: dict, asof: pd.Timestamp, zh: bool) -> str:
+    """Which style pair's data ends before the as-of date, or is missing."""
+    parts = []
+    for pair, last in ctx.get("style_ends", {}).items():
+        if pd.notna(last) and (asof - last).days > 10:
+            name = {"size": ("大小盘", "size"), "growth": ("成长价值", "growth/value")}[pair][0 if zh else 1]
+            parts.append(f"{name}数据截至{last:%Y-%m-%d}" if zh else f"{name} data end {last:%Y-%m-%d}")
+    for miss in ctx.get("style_missing", []):
+        parts.append(("缺少 " if zh else "missing ") + miss.split(":")[0])
+    return ("(" + ";".join(parts) + ")") if parts and zh else (" (" + "; ".join(parts) + ")" if parts else "")
 
 
 def compute_weekly_tables(market: Market, params: Params | None = None, asof=None) -> dict[str, pd.DataFrame | None]:

@@ -13,10 +13,17 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..backtest import INDUSTRY_COST
+from ..strategy import REGIME_MAX_AGE_DAYS
 from . import _common, backtest_northbound
 
 PCT_COLUMNS = ["annual_return", "volatility", "max_drawdown", "excess_return", "tracking_error",
-               "relative_max_drawdown", "win_rate", "turnover"]
+               "relative_max_drawdown", "win_rate", "turnover", "annualised_return", "annualised_excess",
+               "annual_return_gross", "excess_return_gross"]
+#: M12 columns printed in the terminal (the CSV and --json keep all)
+SHOWN = ["annual_return", "annualised_return", "volatility", "sharpe", "max_drawdown", "excess_return",
+         "annualised_excess", "tracking_error", "information_ratio", "relative_max_drawdown", "win_rate", "odds",
+         "turnover"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -43,7 +50,10 @@ def register_rotation(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", metavar="DIR", help="write holdings, NAVs and tables as CSV into DIR")
     p.add_argument("--top", type=int, default=6, help="industries held (default 6)")
     p.add_argument("--every", type=int, default=2, help="rebalance every N week ends (default 2)")
-    p.add_argument("--cost", type=float, default=0.0, help="cost rate on traded value, e.g. 0.001 (default 0)")
+    _common.add_timing_args(p, INDUSTRY_COST, "0.1%%, the spec's default for industry baskets; the report states none")
+    p.add_argument("--regime-max-age", type=int, default=REGIME_MAX_AGE_DAYS, metavar="DAYS",
+                   help=f"a style regime older than this many calendar days at a decision is not used "
+                        f"(default {REGIME_MAX_AGE_DAYS}; a pair whose data ends is not carried forward)")
     p.add_argument("--groups", type=int, default=5, help="number of groups for M7/M8 (default 5)")
     p.add_argument("--weights", metavar="F=W,...",
                    help="factor weights, e.g. short_term_flow=1,style_level=1,style_change=1,divergence=1 (default equal)")
@@ -74,6 +84,8 @@ def percent(df: pd.DataFrame) -> pd.DataFrame:
     """Format the M12 table for the terminal: percentages for returns/risk, 2 decimals for ratios."""
     out = pd.DataFrame(index=df.index)
     for c in df.columns:
+        if c in ("days", "part_year"):
+            continue
         if c in PCT_COLUMNS:
             out[c] = df[c].map(lambda v: "" if pd.isna(v) else f"{v:.2%}")
         else:
@@ -81,53 +93,123 @@ def percent(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _shown(table: pd.DataFrame, gross: pd.DataFrame | None = None) -> pd.DataFrame:
+    t = table[[c for c in SHOWN if c in table.columns]].copy()
+    if gross is not None:
+        t.insert(1, "annual_return_gross", gross["annual_return"].reindex(t.index))
+        t.insert(t.columns.get_loc("excess_return") + 1, "excess_return_gross",
+                 gross["excess_return"].reindex(t.index))
+    return t
+
+
+def _strategy_json(res) -> dict:
+    """Summary, per-year rows (net and gross) and full-period statistics of a RotationResult."""
+    full = res.table.loc["Full period"]
+    return {**res.summary,
+            "relative_max_drawdown_net": full["relative_max_drawdown"], "win_rate_net": full["win_rate"],
+            "odds_net": full["odds"], "years": _common.year_rows(res.table, res.table_gross)}
+
+
+def summary_json(res: dict, args: argparse.Namespace, source: str) -> dict:
+    """The ``--json`` object of ``backtest rotation``: M10 at the top level, then M7, M8, M9."""
+    rot = res["rotation"]
+    out = {"strategy": "rotation (M10)", "source": source, **_strategy_json(rot),
+           "settings": {"top": args.top, "every_weeks": args.every, "groups": args.groups,
+                        "regime_max_age_days": args.regime_max_age, "window": args.window,
+                        "factor_weights": parse_weights(args.weights) or "equal"},
+           "factors_used": res["factors_used"], "notes": res["notes"]}
+    q = res["quintiles"]
+    if q is not None:
+        out["m7_quintiles"] = {"lag_days": q["lag"], "cost": q["cost"], "periods": q["periods"],
+                               "periods_without_ranking": q["periods_without_ranking"],
+                               "start": q["nav"].index[0], "end": q["nav"].index[-1],
+                               "groups": {g: dict(r) for g, r in q["table"].iterrows()}}
+    for key in ("m8", "m9"):
+        if res[key] is not None:
+            out[key] = _strategy_json(res[key])
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     from ..grouping import group_table
     from ..strategy import flow_rotation
 
+    _common.check_timing(args)
     weights = parse_weights(args.weights)
     # the whole history is loaded: the style filters and the weekly changes need the weeks before --start
     market = _common.load_data(argparse.Namespace(**{**vars(args), "start": None, "end": None}))
     start = _common.parse_date(args.start)
     end = _common.parse_date(args.end)
     res = flow_rotation(market, start=start, end=end, top=args.top, every=args.every, cost=args.cost,
-                        factor_weights=weights, groups=args.groups, lamb=args.lamb, window=args.window)
+                        factor_weights=weights, groups=args.groups, lamb=args.lamb, window=args.window,
+                        lag=args.lag, regime_max_age=args.regime_max_age)
     rot = res["rotation"]
+    if args.json:
+        _common.print_json(summary_json(res, args, str(market.source)))
+        _write_out(args, res, market, group_table)
+        return 0
     nav = rot.strategy.nav
+    s = rot.summary
     print(f"ETF-flow industry rotation (M10) on {market.source}: {nav.index[0]:%Y-%m-%d} .. {nav.index[-1]:%Y-%m-%d}, "
-          f"top {args.top}, every {args.every} weeks, cost {args.cost:g}; factors: {', '.join(res['factors_used'])}")
+          f"top {args.top}, every {args.every} weeks, lag {args.lag} trading day(s), cost {args.cost:.2%} one-way "
+          f"on traded value; factors: {', '.join(res['factors_used'])}")
     for note in res["notes"]:
         print(f"note: {note}")
-    _common.print_table(percent(rot.table), "Per-year performance vs industry equal weight (M12)")
-    q = res["quintiles"]["table"]
-    _common.print_table(percent(q), "Short-term flow quintiles, weekly (M7): full period")
+    _common.print_table(percent(_shown(rot.table, rot.table_gross)),
+                        "Per-year performance vs industry equal weight (M12; net of costs, gross beside; part years "
+                        "show the period return and the annualised return)")
+    print(f"\nTurnover (two-sided): {s['turnover_annual']:.0%} a year, {s['turnover_per_rebalance']:.0%} per rebalance "
+          f"after the first; costs {s['cost_annual']:.2%} a year. Gross {s['annual_return_gross']:.2%} (excess "
+          f"{s['excess_gross']:.2%}, IR {s['information_ratio_gross']:.2f}) -> net {s['annual_return_net']:.2%} "
+          f"(excess {s['excess_net']:.2%}, IR {s['information_ratio_net']:.2f}).")
+    nr = ", ".join(f"{k} {v}" for k, v in s["periods_without_ranking"].items())
+    print(f"Rebalances without a ranking (of {s['periods']}): {nr}")
+    q = res["quintiles"]
+    _common.print_table(percent(q["table"]),
+                        f"Short-term flow quintiles, weekly (M7): full period, lag {q['lag']}, cost {q['cost']:.2%}; "
+                        f"{q['periods_without_ranking']} of {q['periods']} weeks without a ranking (holdings kept)")
     for key, label in (("m8", "Style-adjusted holdings (M8)"), ("m9", "Divergence from active funds (M9)")):
         if res[key] is not None:
-            _common.print_table(percent(res[key].table.loc[["Full period"]]), f"{label}: full period")
+            r = res[key]
+            _common.print_table(percent(_shown(r.table, r.table_gross).loc[["Full period"]]),
+                                f"{label}: full period (net, gross beside; rebalances without a ranking: "
+                                + ", ".join(f"{k} {v}" for k, v in r.summary["periods_without_ranking"].items())
+                                + f" of {r.summary['periods']})")
     if rot.correlation is not None:
         _common.print_table(rot.correlation, "Factor correlation (mean cross-sectional Spearman)", "{:.2f}")
     last = rot.holdings[rot.holdings["rebalance_date"] == rot.holdings["rebalance_date"].max()]
-    _common.print_table(last.drop(columns=["weight"]).set_index("industry"), "Latest picks")
-    if args.out:
-        out = Path(args.out)
-        names = market.industry_names
-        files = {
-            "rotation_performance.csv": (rot.table, True),
-            "rotation_holdings.csv": (rot.holdings, False),
-            "rotation_nav.csv": (rot.nav, True),
-            "rotation_scores.csv": (rot.scores, True),
-            "quintiles_performance.csv": (q, True),
-            "quintiles_nav.csv": (res["quintiles"]["nav"], True),
-            "holding_level_groups_monthly.csv": (group_table(res["monthly_level"], args.groups, names), True),
-            "holding_change_groups_monthly.csv": (group_table(res["monthly_change"], args.groups, names), True),
-        }
-        if rot.correlation is not None:
-            files["factor_correlation.csv"] = (rot.correlation, True)
-        for key in ("m8", "m9"):
-            if res[key] is not None:
-                files[f"{key}_performance.csv"] = (res[key].table, True)
-                files[f"{key}_nav.csv"] = (res[key].nav, True)
-        for name, (df, index) in files.items():
-            _common.write_csv(df, out / name, index=index)
-        print(f"\nwrote {len(files)} files to {out}")
+    _common.print_table(last.drop(columns=["weight"]).set_index("industry"), "Latest executed picks")
+    _write_out(args, res, market, group_table)
     return 0
+
+
+def _write_out(args: argparse.Namespace, res: dict, market, group_table) -> None:
+    if not args.out:
+        return
+    rot = res["rotation"]
+    q = res["quintiles"]
+    out = Path(args.out)
+    names = market.industry_names
+    files = {
+        "rotation_performance.csv": (rot.table, True),
+        "rotation_performance_gross.csv": (rot.table_gross, True),
+        "rotation_holdings.csv": (rot.holdings, False),
+        "rotation_nav.csv": (rot.nav, True),
+        "rotation_trades.csv": (rot.strategy.trades, True),
+        "rotation_scores.csv": (rot.scores, True),
+        "quintiles_performance.csv": (q["table"], True),
+        "quintiles_nav.csv": (q["nav"], True),
+        "quintiles_nav_gross.csv": (q["nav_gross"], True),
+        "holding_level_groups_monthly.csv": (group_table(res["monthly_level"], args.groups, names), True),
+        "holding_change_groups_monthly.csv": (group_table(res["monthly_change"], args.groups, names), True),
+    }
+    if rot.correlation is not None:
+        files["factor_correlation.csv"] = (rot.correlation, True)
+    for key in ("m8", "m9"):
+        if res[key] is not None:
+            files[f"{key}_performance.csv"] = (res[key].table, True)
+            files[f"{key}_nav.csv"] = (res[key].nav, True)
+    for name, (df, index) in files.items():
+        _common.write_csv(df, out / name, index=index)
+    if not args.json:
+        print(f"\nwrote {len(files)} files to {out}")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..backtest import ETF_ROTATION_COST
 from ..northbound import northbound_rotation
 from . import _common
 
@@ -57,7 +58,10 @@ def register(backtest_subparsers: argparse._SubParsersAction) -> None:
                    help="file of ETF codes, one per line (default: every stock ETF in etf_info whose tracked index "
                         "has weights)")
     p.add_argument("--top", type=int, default=3, help="ETFs held (default 3)")
-    p.add_argument("--cost", type=float, default=0.003, help="cost on traded value, two-sided (default 0.003)")
+    _common.add_timing_args(p, ETF_ROTATION_COST, "0.3%%, the report's")
+    p.add_argument("--allow-same-index", action="store_true",
+                   help="allow two picks tracking the same index (default: at most one pick per tracked index, "
+                        "the next-ranked ETF on another index takes the place)")
     p.add_argument("--groups", type=int, default=5, help="groups for the long-short spread (default 5)")
     p.add_argument("--price", choices=["nav", "close"], default="nav",
                    help="per-unit series for momentum and returns (default nav; no mixing)")
@@ -77,21 +81,44 @@ def _pct(df: pd.DataFrame | pd.Series, cols=None):
     return out
 
 
+def summary_json(res, args: argparse.Namespace, source: str) -> dict:
+    """The ``--json`` object: the summary (lag, cost, turnover, gross/net, periods without ranking, …),
+    the IC summary, per-year rows (net and gross, part years labelled) and the report's figures."""
+    s = res.summary
+    return {"strategy": "northbound ETF rotation (M11)", "source": source, "universe_size": len(res.universe),
+            **{k: v for k, v in s.items()},
+            "ic": dict(res.ic_summary),
+            "settings": {"top": args.top, "groups": args.groups, "price": args.price,
+                         "stale_change": args.stale_change, "one_per_index": not args.allow_same_index},
+            "years": _common.year_rows(res.performance, res.performance_gross),
+            "long_short_years": _common.year_rows(res.long_short_performance) if len(res.long_short_performance) else [],
+            "report": REPORT_FIGURES, "notes": res.notes}
+
+
 def run(args: argparse.Namespace) -> int:
     from ..northbound import ranking_table
+    _common.check_timing(args)
     market = _common.load_data(argparse.Namespace(data=args.data), tables=TABLES if args.data else None)
     universe = read_universe(args.universe) if args.universe else None
     res = northbound_rotation(market, universe=universe, top=args.top, cost=args.cost, groups=args.groups,
                               price=args.price, stale_change=args.stale_change,
-                              start=_common.parse_date(args.start), end=_common.parse_date(args.end))
+                              start=_common.parse_date(args.start), end=_common.parse_date(args.end),
+                              lag=args.lag, one_per_index=not args.allow_same_index)
     s = res.summary
+    if args.json:
+        _common.print_json(summary_json(res, args, str(market.source)))
+        _write_csv(args, res, res.ranking)
+        return 0
     print(f"Northbound ETF rotation (M11): {len(res.universe)} ETFs, signals {s['first_signal']:%Y-%m-%d} .. "
-          f"{s['last_signal']:%Y-%m-%d}, top {args.top}, cost {args.cost:.2%}, {args.groups} groups, source "
-          f"{market.source}")
+          f"{s['last_signal']:%Y-%m-%d}, top {args.top} ({'at most one per tracked index' if not args.allow_same_index else 'several per index allowed'}), "
+          f"lag {args.lag} trading day(s), cost {args.cost:.2%} one-way on traded value, {args.groups} groups, "
+          f"source {market.source}")
     ranking = res.ranking
+    tracked = market.etf_info["tracked_index"]
     if args.rank_date:
         ranking = ranking_table(res.factors, res.composite, market.etf_info["name"],
-                                date=_common.parse_date(args.rank_date), top=args.top)
+                                date=_common.parse_date(args.rank_date), top=args.top,
+                                one_per=None if args.allow_same_index else tracked)
     rk = ranking[["code", "name", "preference", "change", "momentum", "composite", "rank", "pick"]].copy()
     rk["pick"] = rk["pick"].map({True: "*", False: ""})
     st = res.staleness
@@ -111,28 +138,49 @@ def run(args: argparse.Namespace) -> int:
     ics = res.ic_summary
     print(f"\nIC: mean {ics['ic_mean']:.2%}, std {ics['ic_std']:.2%}, IR {ics['ic_ir']:.2f}, "
           f"positive {ics['positive_share']:.0%} of {ics['months']:.0f} months, last {ics['last_ic']:.2%}")
-    perf = res.performance
+    perf = res.performance.drop(columns=["days", "part_year"])
+    perf.insert(1, "annual_return_gross", res.performance_gross["annual_return"])
+    perf.insert(perf.columns.get_loc("excess_return") + 1, "excess_return_gross", res.performance_gross["excess_return"])
     _common.print_table(_pct(perf, [c for c in perf.columns if c not in ("sharpe", "information_ratio", "odds")]),
-                        "Strategy per year (M12; %, except sharpe, information_ratio, odds)", floatfmt="{:,.2f}")
+                        "Strategy per year (M12, net of costs, gross beside; %, except sharpe, information_ratio, "
+                        "odds; part years show the period return and the annualised return)", floatfmt="{:,.2f}")
     if len(res.long_short_performance):
         lp = res.long_short_performance[["annual_return", "volatility", "sharpe", "max_drawdown"]]
         _common.print_table(_pct(lp, ["annual_return", "volatility", "max_drawdown"]),
                             f"Long-short group {args.groups} − group 1 per year (monthly, %)", floatfmt="{:,.2f}")
+    print(f"\nTurnover (two-sided): {s['monthly_turnover']:.2%} per month after the first build, "
+          f"{s['turnover_annual']:.0%} a year; costs {s['cost_annual']:.2%} a year. Gross {s['annual_return_gross']:.2%} "
+          f"(excess {s['excess_gross']:.2%}, IR {s['information_ratio_gross']:.2f}) -> net {s['annual_return_net']:.2%} "
+          f"(excess {s['excess_net']:.2%}, IR {s['information_ratio_net']:.2f}). The long-short spread is gross.")
+    print("Months without a ranking (of " + str(s["periods"]) + "): "
+          + ", ".join(f"{k} {v}" for k, v in s["periods_without_ranking"].items())
+          + f"; months holding two ETFs of one index: {s['same_index_months']}")
     n_stale = int(s["stale_months"])
-    print(f"\nStale northbound months in the sample: {n_stale}")
+    print(f"Stale northbound months in the sample: {n_stale}")
     for n in res.notes:
         print(f"note: {n}")
+    _write_csv(args, res, ranking)
+    return 0
+
+
+def _write_csv(args: argparse.Namespace, res, ranking: pd.DataFrame) -> None:
+    s = res.summary
+    perf = res.performance
     if args.csv:
         out = Path(args.csv)
         monthly = pd.DataFrame({"ic": res.ic}).join(res.group_returns.add_prefix("group_"))
         monthly = monthly.join(res.staleness[["holdings_date", "stale", "change_valid"]])
-        nav = pd.DataFrame({"strategy": res.nav, "benchmark": res.benchmark_nav})
+        nav = pd.DataFrame({"strategy": res.nav, "strategy_gross": res.nav_gross, "benchmark": res.benchmark_nav})
         composite = res.composite.stack().rename("composite").reset_index()
         factors = pd.concat({k: v.stack() for k, v in res.factors.items()}, axis=1).reset_index()
+        summary = s.copy()
+        summary["periods_without_ranking"] = "; ".join(f"{k} {v}" for k, v in s["periods_without_ranking"].items())
         written = [
             _common.write_csv(ranking, out / "northbound_ranking.csv"),
-            _common.write_csv(s.to_frame("value"), out / "northbound_summary.csv", index=True),
+            _common.write_csv(summary.to_frame("value"), out / "northbound_summary.csv", index=True),
             _common.write_csv(perf, out / "northbound_performance.csv", index=True),
+            _common.write_csv(res.performance_gross, out / "northbound_performance_gross.csv", index=True),
+            _common.write_csv(res.backtest.trades, out / "northbound_trades.csv", index=True),
             _common.write_csv(res.long_short_performance, out / "northbound_long_short_performance.csv", index=True),
             _common.write_csv(monthly, out / "northbound_monthly.csv", index=True),
             _common.write_csv(nav, out / "northbound_nav.csv", index=True),
@@ -141,5 +189,5 @@ def run(args: argparse.Namespace) -> int:
             _common.write_csv(factors.merge(composite, on=["date", "etf"], how="left"),
                               out / "northbound_factors.csv"),
         ]
-        print(f"wrote {len(written)} CSV files to {out}")
-    return 0
+        if not args.json:
+            print(f"wrote {len(written)} CSV files to {out}")
