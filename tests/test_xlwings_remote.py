@@ -146,8 +146,10 @@ def edited(inputs, tmp_path_factory):
     corr["values"][mr2][mc1 - 1] = "my note"                          # the row below the table: it grows into it
     english = copy.deepcopy(payload)
     _set_param(english, "language", "en")
+    committed = X.payload_from_workbook(ROOT / "workbooks" / "xladdin_weekly.xlsm")
     out = _run(tmp_path_factory, {"moved": (moved, "lite", base), "deleted": (deleted, "remote", base),
-                                  "blocked": (blocked, "lite", variant), "english": (english, "lite", base)})
+                                  "blocked": (blocked, "lite", variant), "english": (english, "lite", base),
+                                  "committed": (committed, "lite", base)})
     out["_inputs"] = inputs
     return out
 
@@ -427,3 +429,17 @@ def test_lite_main_exposes_every_xa_function_through_the_lite_path(resized):
             for a, b in zip(g, d):
                 assert (a in ("", None) and b in ("", None)) or a == b or (
                     isinstance(a, float) and math.isclose(a, b, rel_tol=1e-12)), (call["func"], a, b)
+
+
+def test_the_committed_workbook_refreshes_in_lite(edited):
+    """workbooks/xladdin_weekly.xlsm as shipped: the Lite script fills it (built from the same sample)."""
+    _check_tables(edited["committed"], edited["_inputs"]["base"].tables)
+
+
+def test_xlwings_version_pin_is_the_one_run_here():
+    import re as _re
+
+    import xlwings
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    pin = _re.search(r'"xlwings==([0-9.]+)"', text)
+    assert pin and pin.group(1) == xlwings.__version__
