@@ -325,6 +325,10 @@ def test_resized_tables_move_and_keep_their_names(resized, how):
     _check_tables(run, runs["_inputs"]["variant"].tables)
     funcs = [a["func"] for a in run["actions"]]
     assert "moveRange" in funcs and "resizeTable" in funcs and "addTable" not in funcs
+    for pos in {a["sheet_position"] for a in run["actions"] if a["func"] == "setValues"}:
+        on_sheet = [a["func"] for a in run["actions"] if a["sheet_position"] == pos]
+        first_write = on_sheet.index("setValues")
+        assert not {"moveRange", "resizeTable"} & set(on_sheet[first_write:]), pos  # tables placed, then values
     names = {s: set(t) for s, t in run["state"]["tables"].items()}
     payload = runs["_inputs"]["payload"]
     assert names == {s["name"]: {t["name"] for t in s["tables"]} for s in payload["sheets"]}

@@ -1083,9 +1083,10 @@ class XlwingsWriter:
       refresh left them), with the layout's columns; the cells a table grows into must be empty; each
       sheet must still have its charts. Otherwise :class:`PlacementError` names the table and nothing
       is written.
-    * a table whose rows change is resized (never deleted: formulas that use its structured
-      references keep working); a table below it is moved with it (cut and paste of the whole
-      table, which Excel does without breaking the table or references to it);
+    * a table whose rows or columns change is resized (never deleted: formulas that use its
+      structured references keep working) -- shrunk first, then tables below are moved (cut and
+      paste of the whole table, which keeps the table and references to it), then grown -- all
+      before its values are written;
     * values are written with text marked as text (:func:`excel_text`); number formats and the
       layout's conditional formats are re-applied to the table's new data rows (Excel does not grow
       a rule's range when code resizes a table); each chart's source is set to the table's new rows;
@@ -1194,6 +1195,10 @@ class XlwingsWriter:
             else:
                 raise PlacementError(f"sheet `{name}`: tables {', '.join(pending)} cannot be moved without "
                                      "overlapping; rebuild the workbook with `xladdin template`")
+        for tname, target in st.new.items():  # 3. grow, before the values go in (they land inside the table)
+            if st.current[tname] != target:
+                sh.tables[tname].resize(sh.range(target.table_ref))
+                st.current[tname] = target
         return sh
 
     # ---------------------------------------------------------------- cells
@@ -1220,11 +1225,10 @@ class XlwingsWriter:
 
     # ---------------------------------------------------------------- tables, rules, charts
     def table(self, sh: Any, ref: str, name: str, style: str) -> None:
-        st = self._state[sh.name]
-        target = st.new[name]
-        if st.current[name] != target:
-            sh.tables[name].resize(sh.range(ref))
-            st.current[name] = target
+        """The table was resized in :meth:`sheet` (before the values went in); check it is where ``ref`` says."""
+        block = self._state[sh.name].current[name]
+        if block.table_ref != ref:
+            raise PlacementError(f"Excel table `{name}` is at {block.table_ref}, the plan says {ref}")
 
     def _rules(self, sh: Any, ref: str) -> Any:
         """The conditional formats of ``ref``, cleared once per refresh (the layout owns these columns)."""
