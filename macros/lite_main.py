@@ -1,13 +1,27 @@
-"""xlwings Lite script: paste into the Lite editor's ``main.py`` (requirements: the xladdin wheel, pandas,
-numpy, scipy). Runs the same refresh as the desktop button through :class:`xladdin.layout.XlwingsWriter`.
+"""xlwings Lite ``main.py`` for the weekly workbook: the Refresh script and the XA_ functions.
 
-xlwings Lite runs in Pyodide (in the browser): no local files, so ``data_dir`` must stay blank (the
-embedded sample market) -- use ``xladdin refresh`` or the desktop button for your own data.
+Paste this file into the Lite editor's ``main.py`` and list in ``requirements.txt`` the xladdin wheel
+(``xladdin-0.1.0-py3-none-any.whl``, built with ``python -m pip wheel --no-deps .`` and uploaded next
+to the workbook or served over HTTPS), pandas, numpy and scipy. Then:
+
+* the task pane's *Run* button runs :func:`refresh` -- the same refresh as the desktop button
+  (:func:`macros.refresh.refresh_book` through :class:`xladdin.layout.XlwingsWriter`);
+* every ``XA_`` function of :mod:`udfs` is an Excel function of the workbook (Lite registers the
+  functions it finds in ``main.py``).
+
+Lite runs Python in the browser (Pyodide): no local files, so ``data_dir`` must stay blank (the
+embedded sample market); use ``xladdin refresh`` or the desktop button for your own data.
 """
 from __future__ import annotations
 
 import xlwings as xw
 from xlwings import script
+
+from udfs.flows import XA_CORR_SIGNAL, XA_ETF_FLOW, XA_EVENT_STUDY, XA_FLOW_CORR  # noqa: F401
+from udfs.holdings import XA_DIVERGENCE, XA_PENETRATE, XA_QUINTILE  # noqa: F401
+from udfs.stats import XA_IC, XA_PCTRANK, XA_PERF, XA_VERSION  # noqa: F401
+from udfs.strategy import XA_PICKS  # noqa: F401
+from udfs.style import XA_FACTOR_MOM, XA_HP, XA_HP1S, XA_STYLE_SIGNAL  # noqa: F401
 
 
 @script

@@ -3,8 +3,9 @@
 Excel: the workbook's Refresh button runs xlwings' ``SampleCall`` ->
 ``RunPython "import <workbook stem>; <workbook stem>.main()"``; the ``<stem>.py`` shim written by
 ``xladdin template`` imports :func:`main` from here. This module reads the parameters sheet,
-computes every table (nothing is written until all tables are computed, so a failure leaves the
-sheets as they were), then writes them with :class:`xladdin.layout.XlwingsWriter` -- the same
+computes every table and checks every sheet against the layout (nothing is written until both are
+done, so a failure leaves the sheets as they were), then writes them with
+:class:`xladdin.layout.XlwingsWriter` into the tables ``xladdin template`` created -- the same
 layout code as ``xladdin refresh``, only the writer differs.
 """
 from __future__ import annotations
@@ -44,27 +45,36 @@ def load_market_for(params: Params, lite: bool = False):
 
 
 def refresh_book(book: Any, market: Any = None, layout: Layout | None = None, lite: bool = False) -> Any:
-    """Refresh ``book`` (an ``xlwings.Book``) in place; returns the :class:`~xladdin.weekly.WeeklyResult`."""
+    """Refresh ``book`` (an ``xlwings.Book``) in place; returns the :class:`~xladdin.weekly.WeeklyResult`.
+
+    Order: read the parameters, compute every table, check that every sheet still matches the
+    layout (:meth:`~xladdin.layout.XlwingsWriter.prepare`), then write. A failure in any step before
+    the writes leaves the workbook untouched, and the error says what to fix.
+
+    Screen updating is switched off for the writes and back on afterwards; it is only set, never
+    read (xlwings' remote engine, i.e. Lite, cannot read it). The sheet that was active (the one
+    with the button) is active again at the end: freezing panes on Windows/macOS activates sheets.
+    """
+    from xladdin.params import params_to_frame
     from xladdin.weekly import compute_weekly
     layout = layout or load_layout()
     params = read_params(book, layout)
     if market is None:
         market = load_market_for(params, lite)
     result = compute_weekly(market, params)  # everything computed before the first write
-    app = getattr(book, "app", None)
-    screen = getattr(app, "screen_updating", None) if app is not None else None
+    tables = dict(result.tables)
+    tables["params"] = params_to_frame(params)
+    writer = XlwingsWriter(book, header_fill=layout.m("header_fill", "1F4E78"),
+                           header_font_color=layout.m("header_font_color", "FFFFFF"))
+    active = book.sheets.active
+    app = book.app
+    app.screen_updating = False
     try:
-        if screen is not None:
-            app.screen_updating = False
-        from xladdin.params import params_to_frame
-        tables = dict(result.tables)
-        tables["params"] = params_to_frame(params)
-        render(tables, XlwingsWriter(book, header_fill=layout.m("header_fill", "1F4E78"),
-                                            header_font_color=layout.m("header_font_color", "FFFFFF")),
-               layout, language=params.language, subtitles=result.subtitles_for(params.language), notes=result.notes)
+        render(tables, writer, layout, language=params.language, subtitles=result.subtitles_for(params.language),
+               notes=result.notes)
+        active.activate()
     finally:
-        if screen is not None:
-            app.screen_updating = screen
+        app.screen_updating = True
     return result
 
 

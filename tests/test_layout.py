@@ -1,4 +1,6 @@
-"""Layout file, planning, the openpyxl writer, the xlwings writer (fake Book), parameters, weekly wiring."""
+"""Layout file, planning, the openpyxl writer, the one text-neutralisation rule, parameters, weekly wiring.
+
+The xlwings writer is tested on xlwings' own engines in tests/test_xlwings_remote.py."""
 from __future__ import annotations
 
 import datetime as dt
@@ -191,167 +193,52 @@ def test_rerender_in_english_renames_and_clears(rendered, layout):
     assert len(ws._charts) == 1
 
 
-# ----------------------------------------------------------------------------------- xlwings writer
-class _Font:
-    def __init__(self):
-        self.bold = self.italic = False
-        self.size = self.color = None
-
-
-class _CF:
-    def __init__(self, log, ref):
-        self.log, self.ref = log, ref
-
-    def add_color_scale(self, colors):
-        self.log.append(("color_scale", self.ref, tuple(colors)))
-
-    def add_data_bar(self, color):
-        self.log.append(("data_bar", self.ref, color))
-
-
-class _Range:
-    def __init__(self, sheet, a, b=None):
-        self.sheet, self.a, self.b = sheet, a, b
-        self.font = _Font()
-        self.conditional_formats = _CF(sheet.log, self.address)
-
-    @property
-    def address(self):
-        if isinstance(self.a, str):
-            return self.a
-        ref = L.cell_ref(*self.a)
-        return ref if self.b is None else f"{ref}:{L.cell_ref(*self.b)}"
-
-    @property
-    def value(self):
-        r0, c0 = self.a
-        r1, c1 = self.b
-        return [[self.sheet.cells.get((r, c)) for c in range(c0, c1 + 1)] for r in range(r0, r1 + 1)]
-
-    @value.setter
-    def value(self, rows):
-        r0, c0 = self.a
-        for i, row in enumerate(rows):
-            for j, v in enumerate(row):
-                self.sheet.cells[(r0 + i, c0 + j)] = v
-
-    def __setattr__(self, k, v):
-        if k in ("number_format", "column_width", "color"):
-            self.sheet.log.append((k, self.address, v))
-        object.__setattr__(self, k, v)
-
-
-class _Table:
-    def __init__(self, sheet, name, ref):
-        self.sheet, self.name, self.ref = sheet, name, ref
-
-    def resize(self, rng):
-        self.sheet.log.append(("resize", self.name, rng.address))
-        self.ref = rng.address
-
-
-class _Tables(list):
-    def __init__(self, sheet):
-        super().__init__()
-        self.sheet = sheet
-
-    def add(self, source, name, table_style_name):
-        self.sheet.log.append(("table", name, source.address, table_style_name))
-        self.append(_Table(self.sheet, name, source.address))
-
-
-class _Chart:
-    def __init__(self, sheet):
-        self.sheet = sheet
-        self.series = [type("S", (), {})() for _ in range(4)]
-        self.value_axis = type("A", (), {})()
-
-    def set_source_data(self, rng, plot_by=None):
-        self.sheet.log.append(("chart_source", rng.address, plot_by))
-
-    def delete(self):
-        self.sheet.charts.remove(self)
-
-
-class _Charts(list):
-    def __init__(self, sheet):
-        super().__init__()
-        self.sheet = sheet
-
-    def add(self, width, height, anchor):
-        ch = _Chart(self.sheet)
-        self.sheet.log.append(("chart", anchor.address))
-        self.append(ch)
-        return ch
-
-
-class _Freeze:
-    def __init__(self, sheet):
-        self.sheet = sheet
-
-    def freeze_at(self, ref):
-        self.sheet.log.append(("freeze", ref))
-
-
-class _Sheet:
-    def __init__(self, name):
-        self.name, self.cells, self.log = name, {}, []
-        self.tables, self.charts, self.freeze_panes = _Tables(self), _Charts(self), _Freeze(self)
-
-    def range(self, a, b=None):
-        return _Range(self, a, b)
-
-    def clear(self):
-        self.cells.clear()
-        self.log.append(("clear",))
-
-
-class _Sheets(list):
-    def __getitem__(self, k):
-        if isinstance(k, str):
-            return next(s for s in self if s.name == k)
-        return list.__getitem__(self, k)
-
-    def add(self, name, before=None, after=None):
-        s = _Sheet(name)
-        pos = self.index(after) + 1 if after is not None else (self.index(before) if before is not None else len(self))
-        self.insert(pos, s)
-        return s
-
-
-class FakeBook:
-    """The few xlwings Book/Sheet/Range members XlwingsWriter and macros.refresh use."""
-
-    def __init__(self):
-        self.sheets = _Sheets()
-
-
-def test_xlwings_writer_on_a_fake_book(layout):
+# ----------------------------------------------------------------------------------- neutralisation
+@pytest.mark.parametrize("text", ['=HYPERLINK("http://x","y")', "+1+1", "-2", "@SUM(A1)", "\tcmd", "\rcmd"])
+def test_openpyxl_writer_never_writes_a_formula_from_data(text, layout, tmp_path):
+    """Formula-like text from data is stored as text, quote-prefixed (so editing the cell keeps it text)."""
+    from openpyxl import load_workbook
     res = _wb.weekly()
     tables = dict(res.tables)
     flow = res.tables["industry_flow"].copy()
-    flow.loc[0, "industry_name"] = "=HYPERLINK(\"x\")"
+    flow["industry_name"] = flow["industry_name"].astype(object)
+    flow.loc[0, "industry_name"] = text
     tables["industry_flow"] = flow
-    book = FakeBook()
-    L.render(tables, L.XlwingsWriter(book), layout, "zh", res.subtitles_for("zh"))
-    assert [s.name for s in book.sheets] == [s.zh for s in layout.sheets]
-    sh = book.sheets["行业资金流"]
-    n = len(flow)
-    assert ("table", "tblIndustryFlow", f"B5:J{5 + n}", "TableStyleMedium2") in sh.log
-    assert sh.cells[(5, 2)] == "行业代码" and sh.cells[(6, 3)] == "'=HYPERLINK(\"x\")"
-    assert ("number_format", f"D6:D{5 + n}", "#,##0.00") in sh.log
-    assert ("freeze", "E6") in sh.log
-    assert any(e[0] == "data_bar" and e[1] == f"D6:D{5 + n}" for e in sh.log)
-    src = [e for e in sh.log if e[0] == "chart_source"]
-    assert src == [(f"chart_source", f"C5:C{5 + n},D5:D{5 + n}", "columns")]
-    perf = book.sheets["策略表现"]
-    assert perf.charts[0].series[2].axis_group == "secondary"
-    # a second refresh resizes the existing tables and replaces the charts
-    short = dict(tables)
-    short["industry_flow"] = flow.head(5)
-    L.render(short, L.XlwingsWriter(book), layout, "zh", res.subtitles_for("zh"))
-    assert ("resize", "tblIndustryFlow", "B5:J10") in sh.log
-    assert len(sh.charts) == 1 and len(sh.tables) == 1
+    wb = Workbook()
+    wb.remove(wb.active)
+    L.render(tables, L.OpenpyxlWriter.for_layout(wb, layout), layout, "zh", sheets=["industry_flow"])
+    wb.save(tmp_path / "n.xlsx")
+    ws = load_workbook(tmp_path / "n.xlsx")["行业资金流"]
+    cell = ws["C6"]
+    # (XML reading turns a CR into LF: the text still starts with a line break, not a formula)
+    assert cell.value in (text, text.replace("\r", "\n")) and cell.data_type == "s" and cell.quotePrefix
+    assert ws["C7"].quotePrefix is False  # ordinary text is left alone
+
+
+def test_formula_like_and_excel_text_share_one_rule():
+    assert L.FORMULA_PREFIXES == ("=", "+", "-", "@", "\t", "\r")
+    assert [L.formula_like(v) for v in ("=1", "+1", "-1", "@a", "\ta", "\ra", "a=1", 1, None)] == [
+        True] * 6 + [False] * 3
+    # the Excel writer marks every text as text (the apostrophe is Excel's input convention)
+    assert [L.excel_text(v) for v in ("=1", "000300", "2025-11", 1.5, None)] == ["'=1", "'000300", "'2025-11", 1.5,
+                                                                                  None]
+
+
+def test_chart_series_must_be_adjacent_columns():
+    d = _raw()
+    chart = next(c for s in d["sheets"] if s["key"] == "performance" for c in s["charts"])
+    chart["series"] = ["strategy", "relative"]  # benchmark sits between them
+    chart["secondary"] = []
+    with pytest.raises(L.LayoutError, match="must be adjacent columns of table `nav`"):
+        L.parse_layout(d)
+
+
+def test_block_arithmetic():
+    b = L.Block(4, 2, 10, 6)
+    assert b.table_ref == "B5:F10" and b.at(7) == L.Block(7, 2, 13, 6) and b.height == 7 and b.width == 5
+    assert b.minus(b.sized(4, 3)) == [L.Block(8, 2, 10, 6), L.Block(4, 5, 7, 6)]
+    assert b.overlaps(L.Block(10, 6, 12, 8)) and not b.overlaps(L.Block(11, 2, 12, 6))
+    assert L.parse_range("$B$5:$J$35") == (5, 2, 35, 10) and L.parse_range("C3") == (3, 3, 3, 3)
 
 
 # ----------------------------------------------------------------------------------- parameters

@@ -1,4 +1,6 @@
-"""Headless refresh: parameters read from the sheet, VBA byte-identical, atomic on failure; Excel macro path."""
+"""Headless refresh: parameters read from the sheet, VBA byte-identical, atomic on failure.
+
+The Excel macro path (macros.refresh.refresh_book) runs on xlwings' engines in tests/test_xlwings_remote.py."""
 from __future__ import annotations
 
 import hashlib
@@ -12,7 +14,6 @@ from openpyxl import load_workbook
 
 sys.path.insert(0, str(Path(__file__).parent))
 import _wb  # noqa: E402
-from test_layout import FakeBook  # noqa: E402
 
 import xladdin.weekly as W  # noqa: E402
 from xladdin.cli import main as cli  # noqa: E402
@@ -132,24 +133,9 @@ def test_cli_refresh_success(wbfile, monkeypatch, capsys):
     assert _part(wbfile, "xl/vbaProject.bin") == vba
 
 
-def test_excel_macro_refresh_through_xlwings_writer(monkeypatch):
-    """macros.refresh.refresh_book on a fake xlwings Book: params read from the sheet, tables written."""
+def test_lite_refuses_a_data_folder():
+    """xlwings Lite has no local files: a data_dir is refused with what to do instead."""
     import macros.refresh as R
-    from xladdin.layout import load_layout, parse_cell
-    from xladdin.params import default_params, params_to_frame
-
-    layout = load_layout()
-    book = FakeBook()
-    sh = book.sheets.add("参数")
-    row, col = parse_cell(layout.sheet("params").table("params").anchor)
-    frame = params_to_frame(default_params().replace(top_n=3))
-    sh.range((row, col)).value = [["key", "value", "description"]] + frame.values.tolist()
-    calls = []
-    _wb.patch_compute(monkeypatch, calls=calls)
-    R.refresh_book(book, market=object())
-    assert calls[0].top_n == 3
-    assert [s.name for s in book.sheets][0] == "封面"
-    flow = book.sheets["行业资金流"]
-    assert any(e[0] == "table" and e[1] == "tblIndustryFlow" for e in flow.log)
+    from xladdin.params import default_params
     with pytest.raises(ValueError, match="xlwings Lite cannot read local folders"):
         R.load_market_for(default_params().replace(data_dir="C:/data"), lite=True)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import sys
 import zipfile
 from pathlib import Path
@@ -94,6 +95,55 @@ def test_committed_template_matches_the_installed_xlwings():
     wb = load_workbook(COMMITTED, keep_vba=True, read_only=True)
     assert wb.sheetnames[0] == "封面" and CONF_SHEET in wb.sheetnames
     wb.close()
+
+
+def test_conf_sheet_has_no_machine_path_by_default_and_says_what_to_fill(built):
+    from xladdin.template import CONF_NOTES, conf_rows
+    assert [k for k, _ in conf_rows()] == ["UDF Modules", "ADD_WORKBOOK_TO_PYTHONPATH"]
+    wb = load_workbook(COMMITTED, keep_vba=True)
+    ws = wb[CONF_SHEET]
+    keys = [ws.cell(r, 1).value for r in range(1, ws.max_row + 1)]
+    assert keys[:2] == ["UDF Modules", "ADD_WORKBOOK_TO_PYTHONPATH"] and not any(keys[2:])
+    assert [ws.cell(r, 4).value for r in range(1, len(CONF_NOTES) + 1)] == CONF_NOTES
+    assert ws.cell(1, 3).value is None  # column C blank: the notes stay outside the block xlwings reads
+    for r in range(1, ws.max_row + 1):
+        for c in range(1, 3):
+            v = ws.cell(r, c).value
+            assert not (isinstance(v, str) and ("/work" in v or "\\Users" in v)), v
+
+
+@pytest.mark.parametrize("args, rows", [
+    (dict(interpreter="C:\\Python312\\pythonw.exe"), [("Interpreter_Win", "C:\\Python312\\pythonw.exe")]),
+    (dict(interpreter="/opt/homebrew/bin/python3"), [("Interpreter_Mac", "/opt/homebrew/bin/python3")]),
+    (dict(conda_path="C:\\Users\\me\\anaconda3", conda_env="research"),
+     [("Conda Path", "C:\\Users\\me\\anaconda3"), ("Conda Env", "research")]),
+    (dict(pythonpath="D:\\xladdin"), [("PYTHONPATH", "D:\\xladdin")]),
+])
+def test_conf_options_fill_the_keys_xlwings_reads(args, rows):
+    from xladdin.template import conf_rows
+    assert conf_rows(**args)[:-2] == rows
+    assert [k for k, _ in conf_rows(**args)[-2:]] == ["UDF Modules", "ADD_WORKBOOK_TO_PYTHONPATH"]
+
+
+def test_conf_options_are_checked(tmp_path):
+    from xladdin.cli import main as cli
+    from xladdin.template import conf_rows
+    with pytest.raises(ValueError, match="full path"):
+        conf_rows(interpreter="python")
+    with pytest.raises(ValueError, match="go together"):
+        conf_rows(conda_path="C:\\anaconda3")
+    assert cli(["template", str(tmp_path / "w.xlsm"), "--interpreter", "python", "--no-progress"]) == 1
+    assert not (tmp_path / "w.xlsm").exists()
+
+
+def test_xlwings_conf_keys_match_the_vba(built):
+    """The keys written are the ones xlwings' VBA asks GetConfig for (its source ships with xlwings)."""
+    import xlwings
+    bas = (Path(xlwings.__file__).parent / "xlwings.bas").read_text(encoding="utf-8", errors="replace")
+    asked = set(re.findall(r'GetConfig\("([A-Z_ ]+)"', bas))
+    for key in ("Interpreter_Win", "Interpreter_Mac", "Conda Path", "Conda Env", "PYTHONPATH", "UDF Modules",
+                "ADD_WORKBOOK_TO_PYTHONPATH"):
+        assert key.upper() in asked, key
 
 
 def test_template_name_must_be_a_module_and_xlsm(tmp_path):

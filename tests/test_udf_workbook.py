@@ -1,5 +1,6 @@
 """The example analyst workbook: every XA_ function is called, formulas spill (dynamic arrays),
-xlwings.conf points at importable UDF modules, and formulas over data cells evaluate without #XA!."""
+xlwings.conf points at importable UDF modules, every formula evaluates on the sheet's own values
+without #XA! and spills into free cells."""
 from __future__ import annotations
 
 import importlib
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from openpyxl.utils import range_boundaries
+from openpyxl.utils import get_column_letter, range_boundaries
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workbooks"))
@@ -54,47 +55,147 @@ def test_xlwings_conf_lists_importable_modules(built):
         importlib.import_module(m)
 
 
-def _read(wb, default_sheet, text):
-    """An Excel argument as xlwings passes it: scalar, flat list (one row/column) or list of rows."""
-    sheet, _, rng = text.rpartition("!")
-    ws = wb[sheet or default_sheet]
-    c0, r0, c1, r1 = range_boundaries(rng)
-    rows = [[ws.cell(r, c).value for c in range(c0, c1 + 1)] for r in range(r0, r1 + 1)]
-    formula_inside = any(isinstance(v, str) and v.startswith("=") or v.__class__.__name__ == "ArrayFormula"
-                         for row in rows for v in row)
-    if len(rows) == 1 and len(rows[0]) == 1:
-        return rows[0][0], formula_inside
-    if len(rows) == 1:
-        return rows[0], formula_inside
-    if len(rows[0]) == 1:
-        return [r[0] for r in rows], formula_inside
-    return rows, formula_inside
+class Sheets:
+    """The workbook's cells, with its plain formulas evaluated on demand and the XA_ results spilled.
+
+    Plain formulas are the few shapes the builder writes (``=E3/E2-1``, ``=B3*C3``, ``=B3/C3``,
+    ``SUMIF``, ``IFERROR(INDEX(.., MATCH(.., .., 0)), "")``), evaluated here from their text; an
+    ``XA_`` formula is evaluated by calling the function on the values of its argument ranges,
+    as xlwings passes them, once every cell those ranges read is known.
+    """
+
+    def __init__(self, wb):
+        self.wb = wb
+        self.cells = {}      # (sheet, row, col) -> constant or formula text
+        self.values = {}     # (sheet, row, col) -> evaluated value of a formula cell
+        self.spilled = {}    # (sheet, row, col) -> the formula cell whose result covers it
+        for ws in wb.worksheets:
+            for row in ws.iter_rows():
+                for cell in row:
+                    v = cell.value
+                    if v.__class__.__name__ == "ArrayFormula":
+                        v = v.text
+                    if v is not None:
+                        self.cells[(ws.title, cell.row, cell.column)] = v
+
+    class Pending(Exception):
+        """A cell depends on an XA_ formula not evaluated yet."""
+
+    def value(self, sheet, r, c):
+        key = (sheet, r, c)
+        if key in self.values:
+            return self.values[key]
+        if key in self.spilled:
+            raise self.Pending(key)
+        v = self.cells.get(key)
+        if isinstance(v, str) and v.startswith("="):
+            if v.startswith("=XA_"):
+                raise self.Pending(key)
+            self.values[key] = self._plain(sheet, v)
+            return self.values[key]
+        return v
+
+    def range(self, sheet, text):
+        """An argument as xlwings passes it: scalar, flat list (one row/column) or list of rows."""
+        sh, _, rng = text.replace("$", "").rpartition("!")
+        sh = sh or sheet
+        c0, r0, c1, r1 = range_boundaries(rng)
+        rows = [[self.value(sh, r, c) for c in range(c0, c1 + 1)] for r in range(r0, r1 + 1)]
+        if len(rows) == 1 and len(rows[0]) == 1:
+            return rows[0][0]
+        if len(rows) == 1:
+            return rows[0]
+        if len(rows[0]) == 1:
+            return [r[0] for r in rows]
+        return rows
+
+    def _plain(self, sheet, text):
+        cell = r"((?:\w+!)?\$?[A-Z]+\$?\d+)"
+        rng = r"((?:\w+!)?\$?[A-Z]+\$?\d+:\$?[A-Z]+\$?\d+)"
+        if m := re.fullmatch(rf"={cell}/{cell}-1", text):
+            return self.range(sheet, m[1]) / self.range(sheet, m[2]) - 1
+        if m := re.fullmatch(rf"={cell}([*/]){cell}", text):
+            a, b = self.range(sheet, m[1]), self.range(sheet, m[3])
+            return a * b if m[2] == "*" else a / b
+        if m := re.fullmatch(rf"=SUMIF\({rng},{cell},{rng}\)", text):
+            keys, crit, vals = self.range(sheet, m[1]), self.range(sheet, m[2]), self.range(sheet, m[3])
+            return sum(v for k, v in zip(keys, vals) if k == crit and isinstance(v, (int, float)))
+        if m := re.fullmatch(rf'=IFERROR\(INDEX\({rng},MATCH\({cell},{rng},0\)\),""\)', text):
+            out, key, keys = self.range(sheet, m[1]), self.range(sheet, m[2]), self.range(sheet, m[3])
+            return out[keys.index(key)] if key in keys else ""
+        raise AssertionError(f"{sheet}: formula shape not known to the test: {text}")
+
+    def spill(self, sheet, r, c, result):
+        """Place ``result`` (list of rows) at (r, c); every other cell it covers must be empty."""
+        for i, row in enumerate(result):
+            for j, v in enumerate(row):
+                key = (sheet, r + i, c + j)
+                if (i, j) != (0, 0):
+                    assert key not in self.cells, f"{sheet}!{get_column_letter(c)}{r}: spill covers " \
+                                                  f"{get_column_letter(c + j)}{r + i} ({self.cells[key]!r})"
+                    assert key not in self.spilled, f"{sheet}!{get_column_letter(c)}{r}: spill meets another spill"
+                self.spilled[key] = (sheet, r, c)
+                self.values[key] = v
 
 
-def test_formulas_over_data_cells_evaluate_without_errors(built):
+def _args(inner):
+    return [x for x in re.split(r",(?![^{]*\})", inner) if x != ""]
+
+
+def test_every_formula_evaluates_on_the_sheet_and_spills_into_free_cells(built):
+    """Each XA_ formula, evaluated on its own sheet's values (its inputs' formulas first), gives no #XA!
+    text and its output rectangle covers no other content."""
     out, formulas = built
-    wb = openpyxl.load_workbook(out)
+    sheets = Sheets(openpyxl.load_workbook(out))
     funcs = _udfs()
-    evaluated = 0
-    for sheet, _, text, _ in formulas:
-        name, inner = re.match(r"=(XA_\w+)\((.*)\)$", text).groups()
-        args, depends = [], False
-        for a in [x for x in re.split(r",(?![^{]*\})", inner) if x != ""]:
-            if re.fullmatch(r"(\w+!)?\$?[A-Z]+\$?\d+(:\$?[A-Z]+\$?\d+)?", a):
-                v, f = _read(wb, sheet, a.replace("$", ""))
-                depends |= f
-                args.append(v)
-            elif a.startswith("{"):
-                args.append([float(x) for x in a.strip("{}").split(",")])
-            elif a.startswith('"'):
-                args.append(a.strip('"'))
-            elif a in ("TRUE", "FALSE"):
-                args.append(a == "TRUE")
-            else:
-                args.append(float(a))
-        if depends:
-            continue                      # needs other formulas' results: Excel's job
-        res = funcs[name](*args)
-        assert not (isinstance(res[0][0], str) and res[0][0].startswith("#XA!")), (text, res[0][0])
-        evaluated += 1
-    assert evaluated >= 6
+    todo = list(formulas)
+    while todo:
+        progress = False
+        for item in list(todo):
+            sheet, cell, text, _ = item
+            name, inner = re.match(r"=(XA_\w+)\((.*)\)$", text).groups()
+            try:
+                args = []
+                for a in _args(inner):
+                    if re.fullmatch(r"(\w+!)?\$?[A-Z]+\$?\d+(:\$?[A-Z]+\$?\d+)?", a):
+                        args.append(sheets.range(sheet, a))
+                    elif a.startswith("{"):
+                        args.append([float(x) for x in a.strip("{}").split(",")])
+                    elif a.startswith('"'):
+                        args.append(a.strip('"'))
+                    elif a in ("TRUE", "FALSE"):
+                        args.append(a == "TRUE")
+                    else:
+                        args.append(float(a))
+            except Sheets.Pending:
+                continue
+            res = funcs[name](*args)
+            assert isinstance(res, list) and all(isinstance(r, list) for r in res), (text, res)
+            texts = [v for r in res for v in r if isinstance(v, str) and v.startswith("#XA!")]
+            assert not texts, (sheet, cell, text, texts[0])
+            c0, r0, _, _ = range_boundaries(cell)
+            sheets.spill(sheet, r0, c0, res)
+            todo.remove(item)
+            progress = True
+        assert progress, f"formulas waiting on each other: {[t for _, _, t, _ in todo]}"
+    levels = [sheets.value("Holdings", r, 5) for r in range(1, 400) if ("Holdings", r, 5) in sheets.values]
+    assert any(isinstance(v, float) for v in levels)  # XA_PICKS saw real holding levels from XA_PENETRATE
+
+
+def test_builder_refuses_overlapping_blocks(tmp_path):
+    import build_udf_examples as b
+    book = b.Book(tmp_path / "x.xlsm")
+    ws = book.sheet("S")
+    ws.write(0, 0, "a")
+    with pytest.raises(ValueError, match="S!A1 written twice"):
+        ws.write_string(0, 0, "b")
+    book.wb.close()
+
+
+def test_committed_example_workbook_is_the_builders(built):
+    """workbooks/udf_examples.xlsm holds the same formulas as a fresh build (rebuild it after a change)."""
+    out, formulas = built
+    committed = openpyxl.load_workbook(ROOT / "workbooks" / "udf_examples.xlsm")
+    for sheet, cell, text, _ in formulas:
+        v = committed[sheet][cell].value
+        assert getattr(v, "text", v) == text, (sheet, cell)

@@ -12,13 +12,15 @@ from real data. The workbook holds:
   ``XA_ETF_FLOW`` -> ``XA_FLOW_CORR`` -> ``XA_CORR_SIGNAL`` -> ``XA_EVENT_STUDY`` (M1-M3);
 * ``Style`` - weekly CSI 300 / CSI 1000 closes, ``XA_STYLE_SIGNAL``, ``XA_HP1S``, ``XA_HP``,
   ``XA_FACTOR_MOM`` (M4-M5);
-* ``Holdings`` - latest index sizes (SUMIF over the ETF table), index weights, stock industries,
-  ``XA_PENETRATE``, ``XA_DIVERGENCE``, ``XA_QUINTILE`` on monthly industry returns, ``XA_PICKS``;
+* ``HoldingsData`` - stock ETFs (shares, NAV, tracked index, size), index weights, stock industries;
+* ``Holdings`` - index sizes (SUMIF over HoldingsData), ``XA_PENETRATE``, active shares,
+  ``XA_DIVERGENCE``, ``XA_QUINTILE`` on monthly industry returns, ``XA_PICKS``;
 * ``Stats`` - ``XA_PERF`` (with and without dates), ``XA_PCTRANK``, ``XA_IC``, ``XA_VERSION``,
   ``XA_BACKTEST`` (monthly 50/50 weights on two indices' daily returns);
 * ``xlwings.conf`` - ``UDF Modules`` = the udfs modules (xlwings reads it; keys in column A).
 
-Formulas are written as dynamic-array formulas (XlsxWriter ``write_dynamic_array_formula``), so
+No two blocks share a cell (every write is checked) and each formula's spill range is left empty
+(``tests/test_udf_workbook.py`` evaluates every formula and checks it). Formulas are written as dynamic-array formulas (XlsxWriter ``write_dynamic_array_formula``), so
 Excel 365 spills them and never inserts the implicit-intersection ``@``. The VBA project is
 xlwings' standalone quickstart project (``RunPython``, ``ImportPythonUDFs``), as in the weekly
 tracker (:mod:`xladdin.template`), so the xlwings add-in is optional.
@@ -59,6 +61,26 @@ def ref(r0: int, c0: int, r1: int, c1: int, sheet: str | None = None) -> str:
     return f"{sheet}!{a}" if sheet else a
 
 
+def _write_once(ws) -> None:
+    """Make every public write method of ``ws`` refuse a cell that was already written (no block overwrites another)."""
+    written: dict[tuple[int, int], str] = {}
+
+    def guard(name):
+        method = getattr(ws, name)
+
+        def write(row, col, *args, **kwargs):
+            if (row, col) in written:
+                raise ValueError(f"{ws.get_name()}!{col_letter(col)}{row + 1} written twice ({written[(row, col)]} "
+                                 f"then {name}): two blocks overlap")
+            written[(row, col)] = name
+            return method(row, col, *args, **kwargs)
+        setattr(ws, name, write)
+
+    for name in ("write", "write_string", "write_number", "write_datetime", "write_formula",
+                 "write_dynamic_array_formula", "write_url", "write_boolean", "write_blank"):
+        guard(name)
+
+
 class Book:
     """XlsxWriter workbook with the formulas recorded (for the guide and the tests)."""
 
@@ -81,6 +103,7 @@ class Book:
         self.n += 1
         ws = self.wb.add_worksheet(name)
         ws.set_vba_name(f"Sheet{self.n}")
+        _write_once(ws)
         return ws
 
     def table(self, ws, r: int, c: int, frame: pd.DataFrame, index: bool = True) -> tuple[int, int, int, int]:
@@ -168,53 +191,62 @@ def build(out: Path = DEFAULT_OUT, pythonpath: str | None = None) -> list[tuple[
     ws.freeze_panes(1, 1)
 
     # ------------------------------------------------------------------ Holdings (M6, M7, M9, M10)
-    ws = book.sheet("Holdings")
+    # Long inputs (ETFs, index weights, stock industries) on their own sheet; the analysis on Holdings,
+    # every block placed below or beside the previous ones with its spill size taken into account.
+    data = book.sheet("HoldingsData")
     last = daily["date"].max()
     info = m.etf_info
     stock = info[info["category"].isin(["broad", "sector_theme", "strategy_style"])]
     snap = daily[(daily["date"] == last) & daily["etf"].isin(stock.index)].set_index("etf")[["shares", "nav"]]
     etfs = snap.join(stock[["tracked_index"]]).sort_index()
     etfs.index.name = "etf"
-    ws.write(0, 0, f"Stock ETFs on {last:%Y-%m-%d}", book.fmt["title"])
-    r0, _, r1, _ = book.table(ws, 1, 0, etfs)                    # A etf, B shares, C nav, D tracked_index
-    ws.write(1, 4, "size", book.fmt["head"])
+    data.write(0, 0, f"Stock ETFs on {last:%Y-%m-%d}", book.fmt["title"])
+    r0, _, r1, _ = book.table(data, 1, 0, etfs)                  # A etf, B shares, C nav, D tracked_index
+    data.write(1, 4, "size", book.fmt["head"])
     for i in range(r0, r1 + 1):
-        ws.write_formula(i, 4, f"=B{i + 1}*C{i + 1}")
+        data.write_formula(i, 4, f"=B{i + 1}*C{i + 1}")
     w = m.table("index_weights")
     wl = w[w["date"] == w["date"].max()]
     indices = sorted(set(etfs["tracked_index"]) & set(wl["index"]))
-    ws.write(0, 6, "Size per tracked index", book.fmt["title"])
-    ws.write(1, 6, "index", book.fmt["head"])
-    ws.write(1, 7, "size", book.fmt["head"])
-    for i, code in enumerate(indices):
-        ws.write_string(2 + i, 6, code)
-        ws.write_formula(2 + i, 7, f"=SUMIF($D${r0 + 1}:$D${r1 + 1},G{3 + i},$E${r0 + 1}:$E${r1 + 1})")
-    sizes_ref = ref(1, 6, 2 + len(indices) - 1, 7)
     weights = wl[wl["index"].isin(indices)][["index", "stock", "weight"]].sort_values(["index", "stock"])
-    ws.write(0, 9, f"Index weights on {w['date'].max():%Y-%m-%d}", book.fmt["title"])
-    wr0, wc0, wr1, wc1 = book.table(ws, 1, 9, weights, index=False)   # J index, K stock, L weight
+    data.write(0, 6, f"Index weights on {w['date'].max():%Y-%m-%d}", book.fmt["title"])
+    wr0, wc0, wr1, wc1 = book.table(data, 1, 6, weights, index=False)   # G index, H stock, I weight
     si = m.table("stock_industry")[["stock", "industry", "industry_name"]].sort_values("stock")
-    ws.write(0, 13, "Stock industries", book.fmt["title"])
-    sr0, sc0, sr1, sc1 = book.table(ws, 1, 13, si, index=False)       # N stock, O industry, P name
-    ws.write(0, 17, "XA_PENETRATE: industry holdings and holding level", book.fmt["title"])
-    book.formula(ws, 1, 17, f"=XA_PENETRATE({sizes_ref},{ref(wr0 - 1, wc0, wr1, wc1)},{ref(sr0 - 1, sc0, sr1, sc1)})",
-                 "industry holdings and holding level (M6)")
+    data.write(0, 10, "Stock industries", book.fmt["title"])
+    sr0, sc0, sr1, sc1 = book.table(data, 1, 10, si, index=False)       # K stock, L industry, M name
+    data.freeze_panes(2, 0)
+
+    ws = book.sheet("Holdings")
+    ws.write(0, 0, "Size per tracked index", book.fmt["title"])
+    ws.write(1, 0, "index", book.fmt["head"])
+    ws.write(1, 1, "size", book.fmt["head"])
+    for i, code in enumerate(indices):                           # A index, B size (SUMIF over HoldingsData)
+        ws.write_string(2 + i, 0, code)
+        ws.write_formula(2 + i, 1, f"=SUMIF(HoldingsData!$D${r0 + 1}:$D${r1 + 1},A{3 + i},"
+                                   f"HoldingsData!$E${r0 + 1}:$E${r1 + 1})")
+    sizes_ref = ref(1, 0, 2 + len(indices) - 1, 1)
+    industries = sorted(set(si["industry"]))
+    n_ind = len(industries)
+    ws.write(0, 3, "XA_PENETRATE: industry holdings and holding level", book.fmt["title"])
+    book.formula(ws, 1, 3, f"=XA_PENETRATE({sizes_ref},{ref(wr0 - 1, wc0, wr1, wc1, 'HoldingsData')},"
+                           f"{ref(sr0 - 1, sc0, sr1, sc1, 'HoldingsData')})",
+                 "industry holdings and holding level (M6)")   # spills D:G, header + industries + (no industry)
+    pen_first, pen_last = 2, 1 + n_ind                          # 0-based rows of the industry rows
     # active shares from the last disclosed active-fund holdings (data preparation for the example)
     from xladdin.divergence import active_disclosed_shares
     act = active_disclosed_shares(m.table("active_fund_holdings"), m.stock_industry["industry"])
-    act_last = act.iloc[-1].reindex(sorted(set(si["industry"]))).fillna(0.0)
-    ws.write(0, 23, f"Active-fund shares ({act.index[-1]:%Y-%m-%d})", book.fmt["title"])
-    ar0, _, ar1, _ = book.table(ws, 1, 23, act_last.rename("active_share").rename_axis("industry").to_frame())
-    n_ind = len(act_last)
-    # XA_PENETRATE (R2) lists industries sorted by code: R industry, S name, T amount, U level
-    book.formula(ws, ar0, 25, f"=XA_DIVERGENCE(U3:U{2 + n_ind},Y{ar0 + 1}:Y{ar1 + 1})",
+    act_last = act.iloc[-1].reindex(industries).fillna(0.0)
+    ws.write(0, 8, f"Active-fund shares ({act.index[-1]:%Y-%m-%d})", book.fmt["title"])
+    ar0, _, ar1, _ = book.table(ws, 1, 8, act_last.rename("active_share").rename_axis("industry").to_frame())
+    # I industry, J active_share; XA_PENETRATE lists the same industries sorted by code: G = level
+    book.formula(ws, ar0, 11, f"=XA_DIVERGENCE(G{pen_first + 1}:G{pen_last + 1},J{ar0 + 1}:J{ar1 + 1})",
                  "divergence: ETF level - active share, standardised (M9)", "divergence")
     # monthly industry returns block (dates x industries) for XA_QUINTILE / XA_IC / XA_PICKS
     ind = m.industry_close().loc[START:]
     monthly = ind.groupby(ind.index.to_period("M")).tail(1)
     rets = monthly.pct_change().iloc[1:]
     rets.index.name = "month"
-    top = 40
+    top = max(2 + len(indices), pen_last + 2, ar1 + 1) + 3     # below the penetration spill and the inputs
     ws.write(top, 0, "Monthly industry returns", book.fmt["title"])
     qr0, qc0, qr1, qc1 = book.table(ws, top + 1, 0, rets)
     block = ref(qr0 - 1, qc0, qr1, qc1)
@@ -228,7 +260,8 @@ def build(out: Path = DEFAULT_OUT, pythonpath: str | None = None) -> list[tuple[
     ws.write(fr - 1, 0, "Factor block for XA_PICKS (level = XA_PENETRATE holding level)", book.fmt["title"])
     f0, fc0, f1, fc1 = book.table(ws, fr, 0, factors)
     for i, code in enumerate(factors.index):               # holding level looked up from the spilled table
-        ws.write_formula(f0 + i, 4, f'=IFERROR(INDEX($U$3:$U${2 + n_ind},MATCH(A{f0 + i + 1},$R$3:$R${2 + n_ind},0)),"")')
+        ws.write_formula(f0 + i, 4, f'=IFERROR(INDEX($G${pen_first + 1}:$G${pen_last + 1},'
+                                    f'MATCH(A{f0 + i + 1},$D${pen_first + 1}:$D${pen_last + 1},0)),"")')
     book.formula(ws, fr, 6, f"=XA_PICKS({ref(fr, fc0, f1, fc1)},6)", "top 6 industries by composite rank (M10)")
 
     # ------------------------------------------------------------------ Stats (M11-M13)

@@ -16,7 +16,7 @@ from . import __version__
 
 #: command modules, in the order ``--help`` lists them
 COMMAND_MODULES = ["sample", "validate", "fetch", "study", "style", "backtest", "dashboard",
-                   "template", "refresh", "report", "send", "weekly"]
+                   "template", "refresh", "report", "send", "weekly", "doctor"]
 
 
 def build_parser() -> argparse.ArgumentParser:

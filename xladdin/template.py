@@ -2,13 +2,16 @@
 
 Build (:func:`build_template`)
     1. XlsxWriter writes a skeleton: the layout's sheets (cover first, parameters last), a
-       ``xlwings.conf`` sheet, a **Refresh** button on the cover, and the VBA project of xlwings'
+       ``xlwings.conf`` sheet (no machine path unless asked for; notes on what to fill), a
+       **Refresh** button on the cover, and the VBA project of xlwings'
        *standalone* quickstart workbook (``xlwings/quickstart_standalone.xlsm`` -- the very file
        ``xlwings quickstart NAME --standalone`` copies; BSD-3 licensed). That project holds
        ``Module1.SampleCall``, the ``xlwings`` module (``RunPython``) and its ``Dictionary`` class, so
        no add-in is needed.
     2. openpyxl (``keep_vba=True``) renders the tables through the layout -- the same code as
-       :func:`refresh_workbook` -- and the result replaces the target atomically.
+       :func:`refresh_workbook` -- and the result replaces the target atomically. The Excel tables,
+       number formats, conditional formats, charts, widths and frozen panes made here are the ones the
+       Refresh button (:class:`~xladdin.layout.XlwingsWriter`) later updates in place.
     3. A module ``<workbook stem>.py`` is written beside the workbook.
 
 Why ``SampleCall`` and the ``<stem>.py`` shim: the VBA project is kept byte-identical (it is
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 import time
 import zipfile
@@ -82,11 +86,49 @@ def udf_modules() -> list[str]:
     return sorted(f"udfs.{p.stem}" for p in (ROOT / "udfs").glob("*.py") if not p.stem.startswith("_"))
 
 
-def conf_rows(pythonpath: str | None = None) -> list[tuple[str, str]]:
-    """Rows of the ``xlwings.conf`` sheet (keys as xlwings' VBA ``GetConfig`` reads them)."""
-    rows = [("PYTHONPATH", pythonpath if pythonpath is not None else str(ROOT)),
-            ("UDF Modules", ";".join(udf_modules())),
-            ("ADD_WORKBOOK_TO_PYTHONPATH", "True")]
+#: what the ``xlwings.conf`` sheet says about the keys left out (column D, outside the key block)
+CONF_NOTES = [
+    "How Excel finds Python (xlwings reads column A:B from A1 down to the first blank row; sheet keys win "
+    "over the ribbon's settings, so only keys with a value are listed).",
+    "Add a key in the first empty row of column A, its value in column B:",
+    "  Interpreter_Win  full path of pythonw.exe (python.org installs: the Microsoft Store alias 'python' is "
+    "not Python), e.g. C:\\Users\\me\\AppData\\Local\\Programs\\Python\\Python312\\pythonw.exe",
+    "  Interpreter_Mac  full path of python, e.g. /Library/Frameworks/Python.framework/Versions/3.12/bin/python3",
+    "  Conda Path + Conda Env  Anaconda/Miniconda on Windows, e.g. C:\\Users\\me\\anaconda3 and base",
+    "  PYTHONPATH  only if xladdin is not installed into that Python (pip install xladdin)",
+    "`xladdin doctor` (run with the Python Excel should use) prints the line to paste for this machine.",
+]
+
+
+def interpreter_key(path: str) -> str:
+    """``Interpreter_Win`` for a Windows path (drive letter, backslash or ``.exe``), ``Interpreter_Mac`` for
+    an absolute POSIX path; anything else is refused (xlwings needs a full path there)."""
+    p = str(path).strip()
+    if re.match(r"^[A-Za-z]:[\\/]", p) or "\\" in p or p.lower().endswith(".exe"):
+        return "Interpreter_Win"
+    if p.startswith(("/", "~")):
+        return "Interpreter_Mac"
+    raise ValueError(f"--interpreter {path!r}: give the full path of the Python Excel should run (e.g. "
+                     "C:\\...\\pythonw.exe on Windows, /usr/local/bin/python3 on macOS)")
+
+
+def conf_rows(pythonpath: str | None = None, interpreter: str | None = None, conda_path: str | None = None,
+              conda_env: str | None = None) -> list[tuple[str, str]]:
+    """Rows of the ``xlwings.conf`` sheet (keys as xlwings' VBA ``GetConfig`` reads them).
+
+    Only keys with a value: an empty key on the sheet would still override the user's xlwings
+    settings. Nothing machine-specific is written unless asked for (``--pythonpath``,
+    ``--interpreter``, ``--conda-path``/``--conda-env``).
+    """
+    if (conda_path is None) != (conda_env is None):
+        raise ValueError("--conda-path and --conda-env go together (the Anaconda folder and the environment name)")
+    rows = []
+    if interpreter:
+        rows.append((interpreter_key(interpreter), interpreter.strip()))
+    if conda_path:
+        rows += [("Conda Path", conda_path.strip()), ("Conda Env", conda_env.strip())]
+    rows += [("PYTHONPATH", pythonpath or ""), ("UDF Modules", ";".join(udf_modules())),
+             ("ADD_WORKBOOK_TO_PYTHONPATH", "True")]
     return [(k, v) for k, v in rows if v]
 
 
@@ -153,8 +195,8 @@ def atomic_target(path: Path) -> Iterator[Path]:
 
 
 # ------------------------------------------------------------------------------------- build
-def _skeleton(path: Path, layout: Layout, language: str, pythonpath: str | None) -> None:
-    """XlsxWriter skeleton: sheets, xlwings.conf, Refresh button, VBA project."""
+def _skeleton(path: Path, layout: Layout, language: str, conf: list[tuple[str, str]]) -> None:
+    """XlsxWriter skeleton: sheets, xlwings.conf (``conf`` rows and the notes), Refresh button, VBA project."""
     import xlsxwriter
     wb = xlsxwriter.Workbook(str(path))
     wb.set_vba_name("ThisWorkbook")
@@ -163,13 +205,16 @@ def _skeleton(path: Path, layout: Layout, language: str, pythonpath: str | None)
         ws = wb.add_worksheet(s.name(language))
         ws.set_vba_name(f"Sheet{i}")
         sheets[s.key] = ws
-    conf = wb.add_worksheet(CONF_SHEET)
-    conf.set_vba_name(f"Sheet{len(layout.sheets) + 1}")
-    for r, (k, v) in enumerate(conf_rows(pythonpath)):
-        conf.write_string(r, 0, k)
-        conf.write_string(r, 1, v)
-    conf.set_column(0, 0, 30)
-    conf.set_column(1, 1, 80)
+    conf_ws = wb.add_worksheet(CONF_SHEET)
+    conf_ws.set_vba_name(f"Sheet{len(layout.sheets) + 1}")
+    for r, (k, v) in enumerate(conf):
+        conf_ws.write_string(r, 0, k)
+        conf_ws.write_string(r, 1, v)
+    for r, text in enumerate(CONF_NOTES):  # column D: apart from the A:B block xlwings reads
+        conf_ws.write_string(r, 3, text)
+    conf_ws.set_column(0, 0, 30)
+    conf_ws.set_column(1, 1, 60)
+    conf_ws.set_column(3, 3, 110)
     for s in layout.sheets:
         if s.button_cell:
             sheets[s.key].insert_button(s.button_cell, {"macro": BUTTON_MACRO, "caption": BUTTON_CAPTION[language],
@@ -193,7 +238,8 @@ def render_result(wb: Any, result: Any, params: Params, layout: Layout, progress
 
 def build_template(out: str | Path, market: Market, params: Params | None = None, asof=None,
                    layout: Layout | None = None, pythonpath: str | None = None, write_shim: bool = True,
-                   progress: Callable[[str], None] | None = None) -> Path:
+                   progress: Callable[[str], None] | None = None, interpreter: str | None = None,
+                   conda_path: str | None = None, conda_env: str | None = None) -> Path:
     """Build the macro workbook ``out`` (.xlsm) filled with the week's tables of ``market``.
 
     Parameters
@@ -202,7 +248,9 @@ def build_template(out: str | Path, market: Market, params: Params | None = None
     market : data for the first fill (the embedded sample for the committed template).
     params : initial parameters written to the parameters sheet (default: defaults).
     asof : as-of date (default: params.asof, else the last date of the data).
-    pythonpath : PYTHONPATH written to the ``xlwings.conf`` sheet (default: this repository).
+    pythonpath : PYTHONPATH written to the ``xlwings.conf`` sheet (default: none; install the package).
+    interpreter : full path of the Python Excel runs (``Interpreter_Win`` or ``Interpreter_Mac``).
+    conda_path, conda_env : Anaconda folder and environment (``Conda Path`` / ``Conda Env``, Windows).
     write_shim : also write ``<stem>.py`` beside the workbook (see the module docstring).
 
     Returns
@@ -221,9 +269,10 @@ def build_template(out: str | Path, market: Market, params: Params | None = None
     out.parent.mkdir(parents=True, exist_ok=True)
     layout = layout or load_layout()
     params = params or default_params()
+    conf = conf_rows(pythonpath, interpreter, conda_path, conda_env)  # checked before the computation
     result = compute_weekly(market, params, asof, progress=progress)
     with atomic_target(out) as tmp:
-        _skeleton(tmp, layout, params.language, pythonpath)
+        _skeleton(tmp, layout, params.language, conf)
         wb = load_workbook(tmp, keep_vba=True)
         render_result(wb, result, params, layout, progress)
         wb.active = 0

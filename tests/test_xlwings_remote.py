@@ -1,0 +1,449 @@
+"""The Excel refresh on xlwings' real engines: the remote engine (xlwings Lite's) and the Windows /
+macOS member sets, from a freshly built template (see ``tests/_xlremote.py``).
+
+Each group of scenarios runs in one subprocess with ``XLWINGS_ON_SERVER=true`` and
+``XLWINGS_LICENSE_KEY=noncommercial`` (xlwings reads both at import). The expected positions and
+cell values are derived here from the layout file and the computed DataFrames, independently of
+the planner that produced the writes.
+"""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import math
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+import _wb  # noqa: E402
+import _xlremote as X  # noqa: E402
+
+from xladdin.layout import load_layout, parse_cell  # noqa: E402
+from xladdin.template import build_template  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+INJECTED = ['=HYPERLINK("http://x","y")', "+1+1", "-2", "@SUM(A1)", "\tcmd", "\rcmd", "000300", "1-2", "2025-11"]
+
+#: Excel object model members the Windows freeze path may use (Microsoft's VBA reference)
+WINDOWS_MEMBERS = {
+    "ActiveWindow": "https://learn.microsoft.com/office/vba/api/excel.application.activewindow",
+    "FreezePanes": "https://learn.microsoft.com/office/vba/api/excel.window.freezepanes",
+    "SplitRow": "https://learn.microsoft.com/office/vba/api/excel.window.splitrow",
+    "SplitColumn": "https://learn.microsoft.com/office/vba/api/excel.window.splitcolumn",
+    "ScrollRow": "https://learn.microsoft.com/office/vba/api/excel.window.scrollrow",
+    "ScrollColumn": "https://learn.microsoft.com/office/vba/api/excel.window.scrollcolumn",
+}
+
+
+# ------------------------------------------------------------------------------------------ inputs
+def _variant(base):
+    """The week with other table sizes: fewer picks, more event thresholds, fewer years, fewer months;
+    text that Excel would turn into formulas, numbers or dates in the industry names."""
+    res = copy.deepcopy(base)
+    t = res.tables
+    t["latest_picks"] = t["latest_picks"].head(3)                      # shrinks: the table below moves up
+    for key in ("event_p_down", "event_mean_return"):                  # grows: the table below moves down
+        extra = t[key].tail(2).copy()
+        extra["threshold"] = extra["threshold"] + 0.15
+        t[key] = pd.concat([t[key], extra], ignore_index=True)
+    t["performance"] = t["performance"].iloc[2:]                       # shrinks: nav moves up
+    level = t["quintile_level"]
+    t["quintile_level"] = level[list(level.columns[:-2])]              # two months fewer: narrower table
+    flow = t["industry_flow"].copy()
+    flow["industry_name"] = flow["industry_name"].astype(object)
+    flow.loc[: len(INJECTED) - 1, "industry_name"] = INJECTED
+    t["industry_flow"] = flow
+    return res
+
+
+def _set_param(payload, key, value):
+    sheet = next(s for s in payload["sheets"] if s["name"] in ("参数", "Parameters"))
+    for row in sheet["values"]:
+        if len(row) > 2 and row[1] == key:
+            row[2] = value
+            return
+    raise KeyError(key)
+
+
+def _sheet(payload, name):
+    return next(s for s in payload["sheets"] if s["name"] == name)
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    try:
+        _wb.patch_compute(mp)
+        out = tmp_path_factory.mktemp("remote") / "weekly_remote.xlsm"
+        build_template(out, market=None)
+    finally:
+        mp.undo()
+    return out
+
+
+@pytest.fixture(scope="module")
+def inputs(template):
+    return {"payload": X.payload_from_workbook(template), "base": _wb.weekly(), "variant": _variant(_wb.weekly()),
+            "calls": _function_calls()}
+
+
+def _run(tmp_path_factory, scenarios, functions=()):
+    """Run ``scenarios`` (name -> (payload, how, weekly result)) in one subprocess on the remote engine."""
+    job = {"scenarios": {k: {"payload": p, "how": h, "result": r} for k, (p, h, r) in scenarios.items()},
+           "functions": list(functions)}
+    d = tmp_path_factory.mktemp("remote_job")
+    (d / "job.pkl").write_bytes(pickle.dumps(job))
+    env = dict(os.environ, XLWINGS_ON_SERVER="true", XLWINGS_LICENSE_KEY="noncommercial")
+    proc = subprocess.run([sys.executable, str(ROOT / "tests" / "_xlremote.py"), str(d / "job.pkl"),
+                           str(d / "out.json")], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads((d / "out.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def core(inputs, tmp_path_factory):
+    """The fresh template refreshed by the Lite script, by refresh_book, and with each desktop member set."""
+    p, base = inputs["payload"], inputs["base"]
+    out = _run(tmp_path_factory, {h: (p, h, base) for h in ("lite", "remote", "windows", "mac")})
+    out["_inputs"] = inputs
+    return out
+
+
+@pytest.fixture(scope="module")
+def resized(inputs, tmp_path_factory):
+    """Other table sizes (tables move and resize); the XA_ functions through Lite's function path."""
+    p, variant = inputs["payload"], inputs["variant"]
+    out = _run(tmp_path_factory, {f"resized_{h}": (p, h, variant) for h in ("lite", "windows", "mac")},
+               [c for c, _ in inputs["calls"]])
+    out["_inputs"] = inputs
+    return out
+
+
+@pytest.fixture(scope="module")
+def edited(inputs, tmp_path_factory):
+    """A moved table, a deleted table, content in a table's way; a language switch."""
+    payload, base, variant = inputs["payload"], inputs["base"], inputs["variant"]
+    moved = copy.deepcopy(payload)
+    nav = next(t for t in _sheet(moved, "策略表现")["tables"] if t["name"] == "tblNav")
+    r1, c1, r2, c2 = X.bounds(nav["range_address"])
+    nav["range_address"] = X.address(r1 + 2, c1, r2 + 2, c2)
+    deleted = copy.deepcopy(payload)
+    holdings = _sheet(deleted, "策略持仓")
+    holdings["tables"] = [t for t in holdings["tables"] if t["name"] != "tblLatestPicks"]
+    blocked = copy.deepcopy(payload)
+    corr = _sheet(blocked, "相关性监控")
+    mean = next(t for t in corr["tables"] if t["name"] == "tblEventMeanReturn")
+    _, mc1, mr2, _ = X.bounds(mean["range_address"])
+    corr["values"].extend([[""] * len(corr["values"][0]) for _ in range(mr2 + 2 - len(corr["values"]))])
+    corr["values"][mr2][mc1 - 1] = "my note"                          # the row below the table: it grows into it
+    english = copy.deepcopy(payload)
+    _set_param(english, "language", "en")
+    committed = X.payload_from_workbook(ROOT / "workbooks" / "xladdin_weekly.xlsm")
+    out = _run(tmp_path_factory, {"moved": (moved, "lite", base), "deleted": (deleted, "remote", base),
+                                  "blocked": (blocked, "lite", variant), "english": (english, "lite", base),
+                                  "committed": (committed, "lite", base)})
+    out["_inputs"] = inputs
+    return out
+
+
+# ------------------------------------------------------------------------------------------ expectations
+def _expected_tables(tables, language="zh"):
+    """(sheet name, table name) -> (header row, first col, rows incl. header) from the layout file and the frames."""
+    layout = load_layout()
+    out = {}
+    for s in layout.sheets:
+        placed = {}
+        for t in s.tables:
+            df = tables[t.key]
+            if t.anchor:
+                row, col = parse_cell(t.anchor)
+            else:
+                above_row, above_col, above_rows = placed[t.below]
+                row, col = above_row + len(above_rows) - 1 + t.gap + 1, above_col
+            fields = list(t.fields) + ([c for c in df.columns if c not in t.fields] if t.extra else [])
+            header = [c.zh if language == "zh" else c.en for c in t.columns]
+            for c in fields[len(t.columns):]:
+                header.append(pd.Timestamp(c).strftime(t.extra.header[5:]) if t.extra.header.startswith("date:")
+                              else (str(int(c)) if isinstance(c, float) and c.is_integer() else str(c)))
+            rows = [header] + df[fields].values.tolist()
+            placed[t.key] = (row, col, rows)
+            out[(s.name(language), t.name)] = (row, col, rows)
+    return out
+
+
+def _same(expected, written) -> bool:
+    """A frame value and what the refresh wrote for it, as Excel would store it."""
+    if isinstance(expected, str):
+        return written == "'" + expected                    # text always marked as text
+    if expected is None or (isinstance(expected, float) and math.isnan(expected)) or expected is pd.NaT:
+        return written is None
+    if isinstance(expected, (pd.Timestamp, dt.datetime, np.datetime64)):
+        return written == pd.Timestamp(expected).date().isoformat()
+    if isinstance(expected, (bool, np.bool_)):
+        return written == int(expected)
+    return isinstance(written, (int, float)) and math.isclose(float(written), float(expected), rel_tol=1e-12,
+                                                              abs_tol=1e-15)
+
+
+def _cells(run, sheet):
+    return {(r, c): v for r, c, v in run["cells"][sheet]}
+
+
+def _check_tables(run, tables, language="zh"):
+    """Every table sits where the layout puts it for these frames and holds exactly their values."""
+    assert run["error"] is None, run["error"]
+    assert "refused" not in run, run.get("refused")
+    for (sheet, name), (row, col, rows) in _expected_tables(tables, language).items():
+        r2, c2 = row + len(rows) - 1, col + len(rows[0]) - 1
+        assert run["state"]["tables"][sheet][name] == X.address(row, col, r2, c2), (sheet, name)
+        cells = _cells(run, sheet)
+        bad = [(X.address(row + i, col + j, row + i, col + j), e, cells.get((row + i, col + j)))
+               for i, values in enumerate(rows) for j, e in enumerate(values)
+               if not _same(e, cells.get((row + i, col + j)))]
+        assert not bad, (sheet, name, bad[:5])
+
+
+# ------------------------------------------------------------------------------------------ tests
+def test_payload_carries_every_sheet_table_and_chart(inputs):
+    """The payload is the freshly built template as xlwings' Office.js client would send it."""
+    layout = load_layout()
+    payload = inputs["payload"]
+    assert payload["client"] == "Office.js" and payload["version"] == __import__("xlwings").__version__
+    by_name = {s["name"]: s for s in payload["sheets"]}
+    for s in layout.sheets:
+        sheet = by_name[s.zh]
+        assert {t["name"] for t in sheet["tables"]} == {t.name for t in s.tables}
+        assert [c["chart_type"] for c in sheet["charts"]] == [
+            {"line": "Line", "bar": "BarClustered", "column": "ColumnClustered"}[c.type] for c in s.charts]
+        assert sheet["values"][1][1] == s.title_zh            # B2: the sheet title
+    assert "xlwings.conf" in by_name
+
+
+@pytest.mark.parametrize("how", ["lite", "remote", "windows", "mac"])
+def test_refresh_writes_every_table_in_place(core, how):
+    runs = core
+    run = runs[how]
+    _check_tables(run, runs["_inputs"]["base"].tables)
+    funcs = {a["func"] for a in run["actions"]}
+    assert not funcs & {"addTable", "deleteChart", "addChart", "sheetClear", "sheetDelete", "addSheet"}
+    assert "setValues" in funcs
+
+
+@pytest.mark.parametrize("how", ["lite", "windows"])
+def test_chart_sources_follow_the_tables(core, template, how):
+    runs = core
+    layout = load_layout()
+    run, base = runs[how], runs["_inputs"]["base"].tables
+    built = X.workbook_charts(template)
+    exp = _expected_tables(base)
+    for s in layout.sheets:
+        for j, c in enumerate(s.charts):
+            t = s.table(c.table)
+            row, col, rows = exp[(s.zh, t.name)]
+            n = len(rows) - 1
+            fields = list(t.fields)
+            first = col + fields.index(c.series[0])
+            last = col + fields.index((c.secondary or c.series)[-1])
+            x = col + fields.index(c.x)
+            chart = run["state"]["charts"][s.zh][j]
+            assert X.bounds(chart["source"].split("!")[1]) == (row, first, row + n, last), (s.key, j)
+            assert chart["plot_by"] == "Columns"
+            assert X.bounds(chart["x"].split("!")[1]) == (row + 1, x, row + n, x), (s.key, j)
+            # the template's chart (created once) plots the same columns, series then secondary
+            series = built[s.zh][j]["series"]
+            assert [X.bounds(ser["values"].split("!")[1])[1] for ser in series] == list(range(first, last + 1))
+            assert [ser["axis"] for ser in series] == ["primary"] * len(c.series) + ["secondary"] * len(c.secondary)
+            assert {X.bounds(ser["categories"].split("!")[1]) for ser in series} == {(row + 1, x, row + n, x)}
+
+
+def test_freeze_panes_on_every_sheet(core):
+    runs = core
+    layout = load_layout()
+    expected = {}
+    for s in layout.sheets:
+        row, col = parse_cell(s.tables[0].anchor)
+        expected[s.zh] = (row + 1, col + s.freeze_cols if s.freeze_cols else 1)
+    lite = runs["lite"]["state"]["freeze"]
+    assert {k: X.bounds(v)[:2] for k, v in lite.items() if v} == expected
+    for how, split_row, split_col in (("windows", "App.ActiveWindow.SplitRow", "App.ActiveWindow.SplitColumn"),
+                                      ("mac", "App.active_window.split_row.set", "App.active_window.split_column.set")):
+        api = runs[how]["api"]
+        rows = [int(e[2].strip("(),")) for e in api if e[1] == split_row]
+        cols = [int(e[2].strip("(),")) for e in api if e[1] == split_col]
+        assert list(zip(rows, cols)) == [(r - 1, c - 1) for r, c in expected.values()], how
+        assert runs[how]["state"]["active"] == runs["_inputs"]["payload"]["book"]["active_sheet_index"]
+
+
+def test_desktop_api_calls_are_documented_members(core):
+    """The only `.api` use is the freeze; every member it touches exists in Excel's object model."""
+    runs = core
+    win = runs["windows"]["api"]
+    assert win and {e[0] for e in win} == {"set"}
+    for _, path, _ in win:
+        parts = path.split(".")
+        assert parts[0] == "App" and all(p in WINDOWS_MEMBERS for p in parts[1:]), path
+    terms = X.mac_dictionary_terms()
+    assert {"active_window", "freeze_panes", "split_row", "split_column", "scroll_row", "scroll_column"} <= terms
+    mac = runs["mac"]["api"]
+    assert mac and {e[0] for e in mac} == {"call"}
+    for _, path, _ in mac:
+        parts = path.split(".")
+        assert parts[0] == "App" and parts[-1] == "set" and all(p in terms for p in parts[1:-1]), path
+
+
+@pytest.mark.parametrize("how", ["windows", "mac", "resized_windows", "resized_mac"])
+def test_no_touched_member_is_missing_on_the_desktop(core, resized, how):
+    """Every engine member that xlwings.main called exists in the installed desktop backend.
+
+    ``Sheet.freeze_panes`` is the one xlwings leaves to base_classes there: it was called, raised
+    NotImplementedError, and the refresh froze the panes through `.api` instead (test above).
+    """
+    runs = {**core, **resized}
+    run = runs[how]
+    platform = how.split("_")[-1]
+    members = X.desktop_members(X.BACKENDS[platform])
+    missing = [m for m in run["touched"] if m.split(".")[1] not in members.get(m.split(".")[0], set())]
+    assert missing == ["Sheet.freeze_panes"], missing
+    assert "freeze_panes" in run["replaced"]["Sheet"]
+    if how.startswith("resized"):
+        assert {"Range.move", "Table.resize"} <= set(run["touched"])
+
+
+@pytest.mark.parametrize("how", ["resized_lite", "resized_windows", "resized_mac"])
+def test_resized_tables_move_and_keep_their_names(resized, how):
+    """Sizes change: tables below are cut and pasted whole, resized, never re-created; Excel accepts each step."""
+    runs = resized
+    run = runs[how]
+    _check_tables(run, runs["_inputs"]["variant"].tables)
+    funcs = [a["func"] for a in run["actions"]]
+    assert "moveRange" in funcs and "resizeTable" in funcs and "addTable" not in funcs
+    for pos in {a["sheet_position"] for a in run["actions"] if a["func"] == "setValues"}:
+        on_sheet = [a["func"] for a in run["actions"] if a["sheet_position"] == pos]
+        first_write = on_sheet.index("setValues")
+        assert not {"moveRange", "resizeTable"} & set(on_sheet[first_write:]), pos  # tables placed, then values
+    names = {s: set(t) for s, t in run["state"]["tables"].items()}
+    payload = runs["_inputs"]["payload"]
+    assert names == {s["name"]: {t["name"] for t in s["tables"]} for s in payload["sheets"]}
+    # freed rows below a shrunken table are cleared
+    cells = _cells(run, "策略持仓")
+    r1, c1, r2, c2 = X.bounds(run["state"]["tables"]["策略持仓"]["tblStrategyHoldings"])
+    assert not [k for k in cells if k[0] > r2 and c1 <= k[1] <= c2]
+
+
+def test_conditional_formats_cover_the_new_rows(core, resized):
+    runs = {**core, **resized}
+    layout = load_layout()
+    for how, tables in (("lite", runs["_inputs"]["base"].tables), ("resized_lite", runs["_inputs"]["variant"].tables)):
+        rules = runs[how]["state"]["rules"]
+        exp = _expected_tables(tables)
+        for s in layout.sheets:
+            for t in s.tables:
+                row, col, rows = exp[(s.zh, t.name)]
+                for cond in t.conditional:
+                    for f in cond.columns:
+                        c1 = col + len(t.columns) if f == "*extra" else col + t.fields.index(f)
+                        c2 = col + len(rows[0]) - 1 if f == "*extra" else c1
+                        want = ("ColorScale" if cond.type == "color_scale" else "DataBar",
+                                X.address(row + 1, c1, row + len(rows) - 1, c2))
+                        assert rules[s.zh].count(list(want)) == 1, (how, s.key, t.key, want)
+
+
+def test_text_from_data_stays_text(resized):
+    """Formula-like, number-like and date-like text reaches Excel with its text mark (the apostrophe)."""
+    runs = resized
+    run = runs["resized_lite"]
+    values = [v for a in run["actions"] if a["func"] == "setValues" for row in a["values"] for v in row]
+    texts = [v for v in values if isinstance(v, str) and v and not _is_iso_date(v)]  # "" = empty cell
+    assert texts and [v for v in texts if not v.startswith("'")] == []
+    for v in INJECTED:
+        assert "'" + v in texts, v
+    headers = [v for v in texts if len(v) == 8 and v[1:5].isdigit() and v[5] == "-"]
+    assert headers, "month headers such as 2025-11 are written as text"
+
+
+def _is_iso_date(v: str) -> bool:
+    try:
+        dt.date.fromisoformat(v)
+        return True
+    except ValueError:
+        return False
+
+
+@pytest.mark.parametrize("scenario, needle", [
+    ("moved", "Excel table `tblNav` on sheet `策略表现` starts at B"),
+    ("deleted", "Excel table `tblLatestPicks` on sheet `策略持仓` is missing"),
+    ("blocked", "holds 'my note'"),
+])
+def test_a_moved_or_missing_table_writes_nothing(edited, scenario, needle):
+    runs = edited
+    run = runs[scenario]
+    assert run["error"] and run["error"].startswith("PlacementError") and needle in run["error"], run["error"]
+    assert {a["func"] for a in run["actions"]} <= {"setScreenUpdating"}
+
+
+def test_language_switch_renames_sheets_and_headers(edited):
+    runs = edited
+    from xladdin.params import default_params, params_to_frame
+    run = runs["english"]
+    layout = load_layout()
+    assert run["state"]["names"][: len(layout.sheets)] == [s.en for s in layout.sheets]
+    tables = dict(runs["_inputs"]["base"].tables)
+    tables["params"] = params_to_frame(default_params().replace(language="en"))  # written back as read
+    _check_tables(run, tables, language="en")
+
+
+# ------------------------------------------------------------------------------------------ Lite functions
+def _function_calls():
+    """(Office.js call data, direct Python result) for a few XA_ functions."""
+    from udfs.flows import XA_FLOW_CORR
+    from udfs.stats import XA_VERSION
+    from udfs.style import XA_HP1S
+    rng = np.random.default_rng(3)
+    flows = [[float(v)] for v in rng.normal(size=40)]
+    rets = [[float(v)] for v in rng.normal(size=40)]
+    vals = [[float(v)] for v in np.cumsum(rng.normal(size=30)) + 50]
+    return [
+        ({"func": "XA_VERSION", "args": []}, XA_VERSION()),
+        ({"func": "XA_FLOW_CORR", "args": [flows, rets, [[10]], [[False]]]},
+         XA_FLOW_CORR([r[0] for r in flows], [r[0] for r in rets], 10.0, False)),
+        ({"func": "XA_HP1S", "args": [vals, [[100]], [[True]]]}, XA_HP1S([r[0] for r in vals], 100.0, True)),
+    ]
+
+
+def test_lite_main_exposes_every_xa_function_through_the_lite_path(resized):
+    runs = resized
+    import importlib
+    names, results = runs["functions"]
+    funcs = set()
+    for m in ("flows", "style", "holdings", "strategy", "stats"):
+        funcs |= {k for k in vars(importlib.import_module(f"udfs.{m}")) if k.startswith("XA_")}
+    assert set(names) == funcs
+    for (call, direct), got in zip(runs["_inputs"]["calls"], results):
+        direct = [[None if (isinstance(v, float) and math.isnan(v)) else v for v in row] for row in direct]
+        assert len(got) == len(direct), call["func"]
+        for g, d in zip(got, direct):
+            for a, b in zip(g, d):
+                assert (a in ("", None) and b in ("", None)) or a == b or (
+                    isinstance(a, float) and math.isclose(a, b, rel_tol=1e-12)), (call["func"], a, b)
+
+
+def test_the_committed_workbook_refreshes_in_lite(edited):
+    """workbooks/xladdin_weekly.xlsm as shipped: the Lite script fills it (built from the same sample)."""
+    _check_tables(edited["committed"], edited["_inputs"]["base"].tables)
+
+
+def test_xlwings_version_pin_is_the_one_run_here():
+    import re as _re
+
+    import xlwings
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    pin = _re.search(r'"xlwings==([0-9.]+)"', text)
+    assert pin and pin.group(1) == xlwings.__version__
