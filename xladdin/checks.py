@@ -321,9 +321,12 @@ def check_text(name: str, df: pd.DataFrame, locate: Locate, file: str, codes: di
         norm = [normalise_code(w) for w in words]
         if col in SECURITY_CODES:
             bad = [k for k, w in enumerate(norm) if not CODE_RE.match(w) and k not in ctrl and w]
-            _cap(errors, [f"{locate(first_row(k), col)} column `{col}`: `{show(words[k])}` is not a code like "
-                          "510300.SH (digits or letters, a dot, the exchange suffix; no spaces)" for k in bad],
-                 f"malformed codes in `{col}`")
+            what = "is not a code like 510300.SH (digits or letters, a dot, the exchange suffix; no spaces)"
+        else:  # any taxonomy's codes: no space inside
+            bad = [k for k, w in enumerate(norm) if re.search(r"\s", w) and k not in ctrl]
+            what = "has a space inside the code"
+        _cap(errors, [f"{locate(first_row(k), col)} column `{col}`: `{show(words[k])}` {what}" for k in bad],
+             f"malformed codes in `{col}`")
         diff = [k for k in range(len(words)) if norm[k] != words[k]]
         if diff and not normalise:
             _cap(errors, [f"{locate(first_row(k), col)} column `{col}`: `{show(words[k])}` is not in canonical form "

@@ -625,7 +625,7 @@ def check_table(name: str, df: pd.DataFrame, locate: Callable[..., str], file: s
     if name == "etf_info" and "category" in df:
         from .schema import ETF_CATEGORIES
         bad = np.flatnonzero(~df["category"].isin(ETF_CATEGORIES).to_numpy())
-        _cap(issues, [f"{locate(i)} column `category`: `{df['category'].iloc[i]}` is not one of "
+        _cap(issues, [f"{locate(i)} column `category`: `{_fmt(df['category'].iloc[i])}` is not one of "
                       f"{', '.join(ETF_CATEGORIES)}" for i in bad], "bad categories")
     key = list(spec.key)
     dup, back, order, entity = _key_checks(df, spec, key, codes)
@@ -644,7 +644,7 @@ def check_table(name: str, df: pd.DataFrame, locate: Callable[..., str], file: s
     if name == "index_weights":
         sums = df.groupby(["index", "date"])["weight"].sum()
         off = sums[(sums - 1).abs() > WEIGHT_SUM_TOL]
-        _cap(issues, [f"{file}: weights of {idx} on {_fmt(dt)} sum to {s:.6f}, not 1 (tolerance {WEIGHT_SUM_TOL:g})"
+        _cap(issues, [f"{file}: weights of {_fmt(idx)} on {_fmt(dt)} sum to {s:.6f}, not 1 (tolerance {WEIGHT_SUM_TOL:g})"
                       for (idx, dt), s in off.items()], "weight sums off")
         neg = np.flatnonzero(df["weight"].to_numpy() < 0)
         _cap(issues, [f"{locate(i)} column `weight`: {df['weight'].iloc[i]:g} is negative" for i in neg], "negative weights")
@@ -758,7 +758,7 @@ def seed_codes(market: Market, name: str, codes: dict[str, tuple]) -> None:
 def _fmt(v) -> str:
     if isinstance(v, (pd.Timestamp, np.datetime64)):
         return str(pd.Timestamp(v).date())
-    return str(v)
+    return checks.show(v)
 
 
 def finish_table(name: str, df: pd.DataFrame, codes: dict | None = None) -> pd.DataFrame:

@@ -168,8 +168,10 @@ def check_workbook(path: Path, label: str | None = None) -> None:
                     ratio = i.file_size / max(i.compress_size, 1)
                     raise DataError(f"{name}: refused: part {i.filename} expands {ratio:,.0f}x "
                                     f"({i.compress_size:,} -> {i.file_size:,} bytes; limit {MAX_XLSX_RATIO}x): a zip bomb?")
-            if "[Content_Types].xml" not in zf.namelist():
-                raise DataError(f"{name}: a zip file but not an .xlsx workbook (no [Content_Types].xml)")
+            names = set(zf.namelist())
+            for part in ("[Content_Types].xml", "xl/workbook.xml"):
+                if part not in names:
+                    raise DataError(f"{name}: a zip file but not an .xlsx workbook (no {part})")
             for i in infos:
                 if i.filename.endswith((".xml", ".rels", ".vml")):
                     _check_prolog(zf, i, name)
