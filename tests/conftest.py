@@ -69,3 +69,12 @@ def tiny_dir(sample_market, tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("tiny")
     write_market(tiny_market(sample_market), folder, "csv")
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_short_dir(sample_market, tmp_path_factory) -> Path:
+    """An even smaller :func:`tiny_market` (2026-06 .. 2026-09, 30 stocks) for tests that run every command."""
+    from xladdin.data import write_market
+    folder = tmp_path_factory.mktemp("tiny_short")
+    write_market(tiny_market(sample_market, start="2026-06-01", n_stocks=30), folder, "csv")
+    return folder

@@ -14,6 +14,7 @@ Every problem found is reported with the file, the row (or cell) and the column,
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -34,6 +35,10 @@ NEEDED_BY = {("etf_daily", "nav"): "ETF flows (M1) and everything built on them 
                                    "dashboard, the weekly workbook)",
              ("etf_daily", "close"): "ETF returns on close prices (backtest northbound --price close)"}
 _MAX_ISSUES_PER_CHECK = 20
+#: loading warnings go to this logger (shown on stderr when the application configures no logging)
+log = logging.getLogger(__name__)
+#: warnings logged per load; ``xladdin validate`` lists them all
+LOGGED_WARNINGS = 10
 
 
 # ----------------------------------------------------------------------------- raw tables
@@ -812,7 +817,8 @@ def _in_order(df: pd.DataFrame, cols: list[str], codes: dict | None = None) -> b
 
 
 # ----------------------------------------------------------------------------- public API
-def load_market(path: str | Path, tables: Iterable[str] | None = None, validate: bool = True) -> Market:
+def load_market(path: str | Path, tables: Iterable[str] | None = None, validate: bool = True,
+                log_warnings: bool = True) -> Market:
     """Load canonical tables from a folder (or one workbook) into a :class:`Market`.
 
     Parameters
@@ -822,7 +828,8 @@ def load_market(path: str | Path, tables: Iterable[str] | None = None, validate:
     tables : names to load (default: every table present). A requested table that is missing raises.
     validate : check every table (see :func:`type_table`); errors raise :class:`ValidationFailed`
         listing each with file, row and column (its ``warnings`` attribute lists the warnings).
-        Warnings alone do not raise: they are on ``Market.warnings``.
+        Warnings alone do not raise: they are on ``Market.warnings`` and, with ``log_warnings``, logged
+        (logger ``xladdin.data``: on stderr unless the application configures logging).
     """
     path = Path(path)
     if not path.exists():
@@ -852,17 +859,19 @@ def load_market(path: str | Path, tables: Iterable[str] | None = None, validate:
         raise DataError(f"{path}: no canonical tables found (expected files like etf_daily.csv; known tables: "
                         f"{', '.join(TABLES)})")
     return type_tables({t: r for t, r in raws.items() if r is not None}, str(path), validate=validate,
-                       read_errors=read_errors)
+                       read_errors=read_errors, log_warnings=log_warnings)
 
 
 def type_tables(raws: dict[str, RawTable], source: str, validate: bool = True, read_errors: list[str] = (),
-                progress: Callable[[str], None] | None = None, today: pd.Timestamp | None = None) -> Market:
+                progress: Callable[[str], None] | None = None, today: pd.Timestamp | None = None,
+                log_warnings: bool = True) -> Market:
     """Type and check raw tables (:func:`type_table`, masters first) into a :class:`Market`.
 
     ``raws`` is consumed (emptied) table by table, so that a raw table is freed as soon as its typed
     copy exists: peak memory is the typed data plus one raw table. ``progress(name)`` is called once
     per canonical table (present or not). Raises :class:`ValidationFailed` with every error (read
-    errors first); warnings go to ``Market.warnings`` (and to the exception's ``warnings``).
+    errors first); warnings go to ``Market.warnings`` (and to the exception's ``warnings``) and, with
+    ``log_warnings``, to :data:`log` (the first :data:`LOGGED_WARNINGS`).
     """
     out, issues, seeds, warnings, masters = {}, list(read_errors), {}, [], {}
     flagged, absent, files, read_from = {}, {}, {}, {}
@@ -888,6 +897,12 @@ def type_tables(raws: dict[str, RawTable], source: str, validate: bool = True, r
             del raw, typed
         if progress is not None:
             progress(name)
+    if log_warnings and not issues:
+        for msg in warnings[:LOGGED_WARNINGS]:
+            log.warning("warning: %s", msg)
+        if len(warnings) > LOGGED_WARNINGS:
+            log.warning("warning: ... %d more; `xladdin validate %s` lists them all", len(warnings) - LOGGED_WARNINGS,
+                        source)
     if issues:
         exc = ValidationFailed(issues)
         exc.warnings = warnings

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -22,8 +21,7 @@ def load_data(args: argparse.Namespace, tables: list[str] | None = None) -> Mark
     """The market named by ``--data`` (validated), or the embedded sample; cut to --start/--end."""
     if getattr(args, "data", None):
         from ..data import load_market
-        market = load_market(args.data, tables=tables)
-        print_warnings(market.warnings, args.data)
+        market = load_market(args.data, tables=tables)  # warnings are logged (stderr)
     else:
         from ..sample import sample_market
         market = sample_market()
@@ -31,15 +29,6 @@ def load_data(args: argparse.Namespace, tables: list[str] | None = None) -> Mark
     if start or end:
         market = market.subset(start, end)
     return market
-
-
-def print_warnings(warnings: list[str], source, limit: int = 10) -> None:
-    """Loading warnings to stderr, one line each (the first ``limit``; ``xladdin validate`` lists all)."""
-    for msg in warnings[:limit]:
-        print(f"xladdin: warning: {msg}", file=sys.stderr)
-    if len(warnings) > limit:
-        print(f"xladdin: warning: ... {len(warnings) - limit} more; `xladdin validate {source}` lists them all",
-              file=sys.stderr)
 
 
 def parse_date(text: str | None) -> pd.Timestamp | None:

@@ -30,7 +30,7 @@ def _print_warnings(warnings: list[str]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        market = load_market(args.path, tables=args.tables)
+        market = load_market(args.path, tables=args.tables, log_warnings=False)  # listed below
     except ValidationFailed as exc:
         print(f"{args.path}: {len(exc.issues)} problem(s)")
         for msg in exc.issues:
