@@ -10,6 +10,9 @@ Inputs, per table (see :mod:`xladdin.schema` for the columns):
 * a single workbook ``market.xlsx`` whose sheets are named ``<table>`` (long) or ``<table>.<field>`` (wide).
 
 Every problem found is reported with the file, the row (or cell) and the column, and what is wrong.
+Files are opened through :mod:`xladdin.sources` (CSV encodings, workbook and parquet containers); the
+content rules beyond types, keys and order are in :mod:`xladdin.checks`. Errors raise
+:class:`ValidationFailed`; warnings are kept on ``Market.warnings`` and logged.
 """
 from __future__ import annotations
 
