@@ -47,7 +47,7 @@ CODE_RE = re.compile(r"^[0-9A-Z]{1,12}\.[A-Z]{2,4}$")
 CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _MAX = 20
 
-_ISO = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?$")
+_ISO = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?$")
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _AMBIGUOUS = re.compile(r"^\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}(?:[ T].*)?$")
 _NUMBER = re.compile(r"^[+-]?\d+(?:\.\d*)?(?:[eE][+-]?\d+)?$")
@@ -92,15 +92,14 @@ def _classify(value) -> tuple[np.datetime64, int]:
         return nat, OK
     m = _ISO.match(text)
     if m is not None:
-        y, mo, d, hh, mm, ss = m.groups()
+        y, mo, d, hh, mm, ss, frac = m.groups()
         try:
             day = pd.Timestamp(_dt.date(int(y), int(mo), int(d)))
-            timed = any(v is not None and int(v) != 0 for v in (hh, mm, ss)) or \
-                (m.group(0).find(".") > 0 and re.search(r"\.0*[1-9]", text) is not None)
-            if hh is not None and not (int(hh) < 24 and int(mm) < 60 and int(ss or 0) < 60):
-                return nat, NOT_A_DATE
         except (ValueError, OverflowError, pd.errors.OutOfBoundsDatetime):
             return nat, NOT_A_DATE
+        if hh is not None and not (int(hh) < 24 and int(mm) < 60 and int(ss or 0) < 60):
+            return nat, NOT_A_DATE
+        timed = any(v is not None and int(v) != 0 for v in (hh, mm, ss, frac))
         return day.to_datetime64().astype("datetime64[ns]"), TIMED if timed else OK
     m = _COMPACT.match(text)
     if m is not None and 1900 <= int(m.group(1)) <= 2200:
@@ -286,7 +285,7 @@ def normalise_code(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip().upper()
 
 
-def check_text(name: str, df: pd.DataFrame, locate: Locate, file: str, codes: dict | None = None,
+def check_text(name: str, df: pd.DataFrame, locate: Locate, codes: dict | None = None,
                normalise: bool = True) -> tuple[pd.DataFrame, list[str], list[str], set[str]]:
     """Control characters (errors) in every text column; codes normalised (a warning says how many
     changed) and security codes checked against ``510300.SH``'s shape (errors).

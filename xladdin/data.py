@@ -16,7 +16,6 @@ content rules beyond types, keys and order are in :mod:`xladdin.checks`. Errors 
 """
 from __future__ import annotations
 
-import datetime as _dt
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -739,7 +738,7 @@ def type_table(name: str, raw: RawTable, validate: bool = True, masters: dict | 
     warnings += warns
     problems += checks.check_numbers(name, df, raw.locate)
     codes = key_codes(name, df, raw.codes)
-    df, errs, warns, changed = checks.check_text(name, df, raw.locate, raw.file, codes)
+    df, errs, warns, changed = checks.check_text(name, df, raw.locate, codes)
     problems += errs
     warnings += warns
     if changed:
@@ -937,7 +936,7 @@ def validate_market(market: Market, today: pd.Timestamp | None = None) -> list[s
         issues += check_table(name, df, locate, name)
         issues += checks.check_dates(name, df, locate, today, holidays=False)[1]
         issues += checks.check_numbers(name, df, locate)
-        issues += checks.check_text(name, df, locate, name, normalise=False)[1]
+        issues += checks.check_text(name, df, locate, normalise=False)[1]
         issues += checks.check_references(name, df, locate, name, masters)[0]
         col = MASTERS.get(name)
         if col is not None:

@@ -117,6 +117,10 @@ def csv_text(path: Path, whole: bool = False) -> CsvText:
     if kind is not None:
         raise DataError(f"{name}: this is {kind}, not CSV text; give it the matching extension "
                         "(.xlsx, .parquet) or export it as CSV")
+    head = data[:4096]
+    if head.count(0) > len(head) // 4:  # every other byte NUL: UTF-16 text that lost its byte-order mark
+        raise DataError(f"{name}: looks like UTF-16 text without a byte-order mark (NUL bytes from offset "
+                        f"{data.index(0)}); save it as CSV UTF-8, or as UTF-16 with its BOM")
     utf8 = data[3:] if data.startswith(codecs.BOM_UTF8) else data
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:
