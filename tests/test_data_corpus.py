@@ -564,3 +564,35 @@ def test_as_of_date_is_never_a_flagged_row(tiny_dir, tmp_path, capsys):
     assert rc == 0, out
     assert "xladdin_weekly_2026-09-30.xlsx" in out and "2026-10-01.xlsx" not in out
     assert [p.name for p in (tmp_path / "out").glob("*.xlsx")] == ["xladdin_weekly_2026-09-30.xlsx"]
+
+
+def test_wrong_sheet_and_single_workbook_are_named(tiny_dir, tmp_path, capsys):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    _workbook(folder / "etf_daily.xlsx", pd.DataFrame({"Date": ["2026-01-05"], "510300.SH": [1.0]}), "Sheet1")
+    rc, out = validate(folder, capsys)
+    assert rc == 1 and "etf_daily.xlsx sheet `Sheet1`: `Sheet1` is not a column of etf_daily" in out, out
+    market = _workbook(tmp_path / "market.xlsx", pd.read_csv(tiny_dir / "etf_info.csv"), "etf_info", BOMB)
+    rc, out = validate(market, capsys)
+    assert rc == 1 and "market.xlsx: refused: part xl/worksheets/sheet1.xml expands" in out, out
+    other = _workbook(tmp_path / "other.xlsx", pd.read_csv(tiny_dir / "etf_info.csv"), "Sheet1")
+    rc, out = validate(other, capsys)
+    assert rc == 1 and f"{other}: no canonical tables found" in out, out
+
+
+def test_exchange_calendar_sessions_and_their_cache(tmp_path, monkeypatch):
+    """Known SSE closures (published schedules) and the per-version cache of the session list."""
+    from xladdin import checks
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    checks._xshg_sessions.cache_clear()
+    try:
+        fresh = checks._xshg_sessions()
+        assert len(list((tmp_path / "xladdin").glob("xshg-sessions-*.npy"))) == 1
+        checks._xshg_sessions.cache_clear()
+        assert checks._xshg_sessions().equals(fresh)
+    finally:
+        checks._xshg_sessions.cache_clear()
+    days = pd.DatetimeIndex(["2024-02-08", "2024-02-09", "2024-02-16", "2024-02-19", "2024-10-01", "2024-10-07",
+                             "2024-10-08", "2025-10-08", "2025-10-09", "2026-01-02", "2026-01-05"])
+    assert checks.exchange_closed(days).tolist() == [False, True, True, False, True, True,
+                                                     False, True, False, True, False]

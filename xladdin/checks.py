@@ -186,16 +186,45 @@ def _first_rows(i8: np.ndarray, days: np.ndarray) -> tuple[np.ndarray, np.ndarra
 _WEEKDAY = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
+#: first trading day of the Shanghai exchange (the XSHG calendar is built from it, a fixed span)
+XSHG_START = "1990-12-19"
+
+
 @functools.lru_cache(maxsize=1)
 def _xshg_sessions() -> pd.DatetimeIndex:
-    """Every trading day of the Shanghai exchange that exchange-calendars has on record."""
+    """Every trading day of the Shanghai exchange that exchange-calendars has on record, from
+    :data:`XSHG_START` to the last year with holidays on record.
+
+    Importing exchange-calendars costs about 0.2 s per process, so the sessions are kept in the user's
+    cache folder (``$XDG_CACHE_HOME/xladdin``, else ``~/.cache/xladdin``), one file per installed
+    exchange-calendars version (its holidays on record are fixed per version); a cache that cannot be
+    read or written is simply rebuilt.
+    """
+    from importlib.metadata import version
+    import os
+    from pathlib import Path
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "xladdin"
+    cache = base / f"xshg-sessions-{version('exchange-calendars')}-{XSHG_START}.npy"
+    try:
+        days = np.load(cache, allow_pickle=False)
+        return pd.DatetimeIndex(days.astype("datetime64[D]").astype("datetime64[ns]"))
+    except (OSError, ValueError):
+        pass
     with _warnings.catch_warnings():  # its own pandas deprecation notices are not the user's business
         _warnings.simplefilter("ignore")
         import exchange_calendars as xcals
-        sessions = xcals.get_calendar("XSHG").sessions
+        sessions = xcals.get_calendar("XSHG", start=XSHG_START).sessions
     if sessions.tz is not None:
         sessions = sessions.tz_localize(None)
-    return pd.DatetimeIndex(sessions.astype("datetime64[ns]"))
+    days = np.asarray(sessions.values.astype("datetime64[D]"))
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp.npy")
+        np.save(tmp, days, allow_pickle=False)
+        os.replace(tmp, cache)
+    except OSError:
+        pass
+    return pd.DatetimeIndex(days.astype("datetime64[ns]"))
 
 
 def exchange_closed(days: pd.DatetimeIndex) -> np.ndarray:
