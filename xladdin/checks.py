@@ -114,19 +114,19 @@ def _classify(value) -> tuple[np.datetime64, int]:
     return nat, NOT_A_DATE
 
 
-def parse_dates(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
+def parse_dates(s: pd.Series) -> tuple[pd.Series, np.ndarray | None]:
     """A date column as ``datetime64[ns]`` dates and the kind of each cell.
 
     Kinds: OK (a date, or blank: NaT), NOT_A_DATE, AMBIGUOUS (``NN/NN/YYYY``), NUMBER (a number:
     an Excel serial?), TIMED (a date with a time of day, stripped here). A typed date column is
-    returned as it is (:func:`check_dates` finds a time of day among its distinct values); text is
-    classified once per distinct value.
+    returned as it is, with kinds None (:func:`check_dates` finds a time of day among its distinct
+    values); text is classified once per distinct value.
     """
     n = len(s)
     if pd.api.types.is_datetime64_any_dtype(s):
         if getattr(s.dtype, "tz", None) is not None:
             s = s.dt.tz_localize(None)
-        return s, np.zeros(n, np.int8)
+        return s, None
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
         kinds = np.where(s.isna().to_numpy(), OK, NUMBER).astype(np.int8)
         return pd.Series(np.full(n, np.datetime64("NaT", "ns")), index=s.index), kinds
@@ -137,13 +137,18 @@ def parse_dates(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return pd.Series(udates[codes], index=s.index), ukinds[codes]
 
 
-def date_messages(kinds: np.ndarray, s: pd.Series, parsed: pd.Series, col: str, locate: Locate,
+def date_messages(kinds: np.ndarray | None, s: pd.Series, parsed: pd.Series, col: str, locate: Locate,
                   key: bool) -> tuple[list[str], list[str]]:
     """Errors and warnings for the kinds of :func:`parse_dates` (``s`` as read, ``parsed`` its dates):
     one line per problem kind and column, except values that are not dates at all (one line each,
     capped) and, in a key column, empty cells."""
     errors: list[str] = []
     warnings: list[str] = []
+    if kinds is None:  # typed dates: only missing keys to report
+        empty = np.flatnonzero(parsed.isna().to_numpy()) if key else []
+        _cap(errors, [f"{locate(i, col)} column `{col}`: date is empty" for i in empty[:_MAX]],
+             f"empty `{col}` values", len(empty))
+        return errors, warnings
     bad = np.flatnonzero(kinds == NOT_A_DATE)
     _cap(errors, [f"{locate(i, col)} column `{col}`: `{show(s.iloc[i])}` is not a date (use YYYY-MM-DD)"
                   for i in bad[:_MAX]], f"bad dates in `{col}`", bad.size)
@@ -164,18 +169,24 @@ def date_messages(kinds: np.ndarray, s: pd.Series, parsed: pd.Series, col: str, 
     return errors, warnings
 
 
-def _unique_sorted(i8: np.ndarray) -> np.ndarray:
-    """Distinct values of an int64 array (NaT dropped): O(n) when it is sorted, else a sort."""
+def _unique_sorted(i8: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Distinct values of an int64 array (NaT dropped), and whether the array is sorted: O(n) when it
+    is, else a sort."""
     nat = np.iinfo(np.int64).min
-    if len(i8) and bool(np.all(i8[1:] >= i8[:-1])):
+    ordered = bool(len(i8) and np.all(i8[1:] >= i8[:-1]))
+    if ordered:
         u = i8[np.r_[True, i8[1:] != i8[:-1]]]
     else:
         u = np.unique(i8)
-    return u[u != nat]
+    return u[u != nat], ordered
 
 
-def _first_rows(i8: np.ndarray, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each value of ``days``: its first row in ``i8`` and its number of rows."""
+def _first_rows(i8: np.ndarray, days: np.ndarray, ordered: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """For each value of ``days``: its first row in ``i8`` and its number of rows (by binary search when
+    ``i8`` is ``ordered``)."""
+    if ordered:
+        first, end = np.searchsorted(i8, days, "left"), np.searchsorted(i8, days, "right")
+        return first, end - first
     rows = np.flatnonzero(np.isin(i8, days))
     vals = i8[rows]
     uniq, first, counts = np.unique(vals, return_index=True, return_counts=True)
@@ -257,21 +268,21 @@ def check_dates(name: str, df: pd.DataFrame, locate: Locate, today: pd.Timestamp
         if col not in df.columns:
             continue
         i8 = np.asarray(df[col].to_numpy(), dtype="datetime64[ns]").view("i8")
-        days = _unique_sorted(i8)
+        days, ordered = _unique_sorted(i8)
         timed = days[days % DAY_NS != 0]
         if timed.size:
-            rows, _ = _first_rows(i8, timed[:1])
+            rows, _ = _first_rows(i8, timed[:1], ordered)
             n = int(np.isin(i8, timed).sum())
             warnings.append(f"{locate(rows[0], col)} column `{col}`: `{pd.Timestamp(timed[0])}` has a time of day; "
                             f"only its date is used" + (f" ({n:,} rows like it)" if n > 1 else ""))
             df = df.assign(**{col: df[col].dt.normalize()})
             i8 = np.asarray(df[col].to_numpy(), dtype="datetime64[ns]").view("i8")
-            days = _unique_sorted(i8)
+            days, ordered = _unique_sorted(i8)
         if not days.size or (name, col) in NOT_DATED_EVENTS:
             continue
         late = days[days > today.value]
         if late.size:
-            rows, counts = _first_rows(i8, late[:_MAX])
+            rows, counts = _first_rows(i8, late[:_MAX], ordered)
             _cap(errors, [f"{locate(r, col)} column `{col}`: {pd.Timestamp(d):%Y-%m-%d} is after today "
                           f"({today:%Y-%m-%d})" + (f" ({c:,} rows)" if c > 1 else "")
                           for d, r, c in zip(late, rows, counts)], f"dates after today in `{col}`", late.size)
@@ -280,13 +291,13 @@ def check_dates(name: str, df: pd.DataFrame, locate: Locate, today: pd.Timestamp
         idx = pd.DatetimeIndex(days.view("datetime64[ns]"))
         weekend = days[np.asarray(idx.day_of_week >= 5)]
         if weekend.size:
-            rows, counts = _first_rows(i8, weekend[:_MAX])
+            rows, counts = _first_rows(i8, weekend[:_MAX], ordered)
             _cap(errors, [f"{locate(r, col)} column `{col}`: {pd.Timestamp(d):%Y-%m-%d} is a "
                           f"{_WEEKDAY[pd.Timestamp(d).day_of_week]}, not a trading day" + (f" ({c:,} rows)" if c > 1 else "")
                           for d, r, c in zip(weekend, rows, counts)], f"weekend dates in `{col}`", weekend.size)
         closed = days[exchange_closed(idx)] if holidays else days[:0]
         if closed.size:
-            rows, _ = _first_rows(i8, closed[:1])
+            rows, _ = _first_rows(i8, closed[:1], ordered)
             listed = ", ".join(f"{pd.Timestamp(d):%Y-%m-%d}" for d in closed[:5]) + (", ..." if closed.size > 5 else "")
             warnings.append(f"{locate(rows[0], col)} column `{col}`: {closed.size} date(s) on which the Shanghai "
                             f"exchange was closed ({listed}); their rows are used, but none is taken as the as-of date")
@@ -302,6 +313,8 @@ def check_numbers(name: str, df: pd.DataFrame, locate: Locate) -> list[str]:
         if col not in df.columns:
             continue
         v = df[col].to_numpy(dtype=float, na_value=np.nan)
+        if not v.size or (np.fmax.reduce(v) <= MAX_ABS and np.fmin.reduce(v) >= -MAX_ABS) or np.isnan(v).all():
+            continue  # two reductions (NaN ignored) clear the usual column without a mask
         bad = np.flatnonzero((v > MAX_ABS) | (v < -MAX_ABS))
         _cap(errors, [f"{locate(i, col)} column `{col}`: {v[i]:g} is not a finite number of plausible size "
                       f"(|x| <= {MAX_ABS:g})" for i in bad[:_MAX]], f"out-of-range values in `{col}`", bad.size)
@@ -314,15 +327,36 @@ def normalise_code(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip().upper()
 
 
+#: screens run by pyarrow on a column's distinct values: a value they accept is canonical already
+#: (printable ASCII, upper case, no space; a security code in ``510300.SH`` form) and skips the checks
+_SCREEN_SECURITY = r"^[0-9A-Z]{1,12}\.[A-Z]{2,4}$"
+_SCREEN_CODE = r"^[!-`{-~]*$"
+_CONTROL_RE2 = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\x{fffe}\x{ffff}]"
+
+
+def _suspects(uniques, col: str) -> np.ndarray:
+    """Positions of the distinct values of ``col`` that the checks must look at (the others pass the
+    pyarrow screens above: one vectorised pass instead of Python over thousands of stock codes)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    arr = pa.array(np.asarray(uniques, dtype=object), type=pa.string())
+    if col in CODE_COLUMNS:
+        ok = pc.match_substring_regex(arr, _SCREEN_SECURITY if col in SECURITY_CODES else _SCREEN_CODE)
+    else:
+        ok = pc.invert(pc.match_substring_regex(arr, _CONTROL_RE2))
+    return np.flatnonzero(~ok.to_numpy(zero_copy_only=False))
+
+
 def check_text(name: str, df: pd.DataFrame, locate: Locate, codes: dict | None = None,
                normalise: bool = True) -> tuple[pd.DataFrame, list[str], list[str], set[str]]:
     """Control characters (errors) in every text column; codes normalised (a warning says how many
     changed) and security codes checked against ``510300.SH``'s shape (errors).
 
-    Works on each column's distinct values (``codes``: :func:`xladdin.data.key_codes`, when known).
-    Returns the table (columns rebuilt only where a code changed), errors, warnings and the names of
-    the columns that changed (their codes must be computed again). ``normalise=False``: codes that
-    normalisation would change are errors instead (an in-memory market is not rewritten).
+    Works on each column's distinct values (``codes``: :func:`xladdin.data.key_codes`, when known),
+    screened by pyarrow first (:func:`_suspects`). Returns the table (columns rebuilt only where a code
+    changed), errors, warnings and the names of the columns that changed (their codes must be computed
+    again). ``normalise=False``: codes that normalisation would change are errors instead (an
+    in-memory market is not rewritten).
     """
     spec = TABLES[name]
     errors: list[str] = []
@@ -336,26 +370,29 @@ def check_text(name: str, df: pd.DataFrame, locate: Locate, codes: dict | None =
             inverse, uniques = known[1], known[2]
         else:
             inverse, uniques = pd.factorize(df[col], use_na_sentinel=True)
-        words = [str(u) for u in uniques]
+        suspects = _suspects(uniques, col)
+        if not suspects.size:
+            continue
+        words = {int(k): str(uniques[k]) for k in suspects}
 
         def first_row(k: int) -> int:
             return int(np.argmax(inverse == k))
-        ctrl = [k for k, w in enumerate(words) if CONTROL_RE.search(w)]
+        ctrl = [k for k, w in words.items() if CONTROL_RE.search(w)]
         _cap(errors, [f"{locate(first_row(k), col)} column `{col}`: `{show(words[k])}` contains control character "
                       f"U+{ord(CONTROL_RE.search(words[k]).group()):04X}; remove it" for k in ctrl],
              f"values with control characters in `{col}`")
         if col not in CODE_COLUMNS:
             continue
-        norm = [normalise_code(w) for w in words]
+        norm = {k: normalise_code(w) for k, w in words.items()}
         if col in SECURITY_CODES:
-            bad = [k for k, w in enumerate(norm) if not CODE_RE.match(w) and k not in ctrl and w]
+            bad = [k for k, w in norm.items() if not CODE_RE.match(w) and k not in ctrl and w]
             what = "is not a code like 510300.SH (digits or letters, a dot, the exchange suffix; no spaces)"
         else:  # any taxonomy's codes: no space inside
-            bad = [k for k, w in enumerate(norm) if re.search(r"\s", w) and k not in ctrl]
+            bad = [k for k, w in norm.items() if re.search(r"\s", w) and k not in ctrl]
             what = "has a space inside the code"
         _cap(errors, [f"{locate(first_row(k), col)} column `{col}`: `{show(words[k])}` {what}" for k in bad],
              f"malformed codes in `{col}`")
-        diff = [k for k in range(len(words)) if norm[k] != words[k]]
+        diff = [k for k in words if norm[k] != words[k]]
         if diff and not normalise:
             _cap(errors, [f"{locate(first_row(k), col)} column `{col}`: `{show(words[k])}` is not in canonical form "
                           f"(`{norm[k]}`)" for k in diff], f"codes not in canonical form in `{col}`")
@@ -363,8 +400,10 @@ def check_text(name: str, df: pd.DataFrame, locate: Locate, codes: dict | None =
             k = diff[0]
             warnings.append(f"{locate(first_row(k), col)} column `{col}`: {len(diff)} code(s) normalised "
                             f"(e.g. `{show(words[k])}` -> `{norm[k]}`: case, spaces, full-width characters)")
-            mapped = np.array(norm + [None], dtype=object)[inverse]
-            df = df.assign(**{col: pd.Series(mapped, index=df.index, dtype=df[col].dtype)})
+            table = np.array([str(u) for u in uniques] + [None], dtype=object)
+            for j in diff:
+                table[j] = norm[j]
+            df = df.assign(**{col: pd.Series(table[inverse], index=df.index, dtype=df[col].dtype)})
             changed.add(col)
     return df, errors, warnings, changed
 
