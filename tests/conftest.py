@@ -36,3 +36,45 @@ def isolated_mail_env(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home" / ".config"))
     monkeypatch.delenv("XLADDIN_CONFIG", raising=False)
     monkeypatch.delenv("XLADDIN_SMTP_PASSWORD", raising=False)
+
+
+def tiny_market(sample, start: str = "2026-01-05", end: str = "2026-09-30", n_stocks: int = 60):
+    """A small market cut from the embedded sample for data-file tests: ``start``..``end``, every
+    ``500 // n_stocks``-th stock (index weights renormalised to sum to 1), and without the sample's
+    dates on which the Shanghai exchange was closed (the sample's calendar is approximate), so that
+    it loads without a warning."""
+    import pandas as pd
+    from xladdin.checks import exchange_closed
+    from xladdin.market import Market
+    from xladdin.schema import TABLES
+    stocks = sorted(sample.tables["stock_industry"]["stock"])[:: max(1, 500 // n_stocks)][:n_stocks]
+    out = {}
+    for name, df in sample.subset(start, end).tables.items():
+        if "stock" in df.columns:
+            df = df[df["stock"].isin(stocks)]
+        col = TABLES[name].sorted_by
+        if col is not None:
+            days = pd.DatetimeIndex(df[col].unique())
+            df = df[~df[col].isin(days[exchange_closed(days)])]
+        if name == "index_weights":
+            df = df.assign(weight=df["weight"] / df.groupby(["index", "date"])["weight"].transform("sum"))
+        out[name] = df.reset_index(drop=True)
+    return Market(out, source="tiny")
+
+
+@pytest.fixture(scope="session")
+def tiny_dir(sample_market, tmp_path_factory) -> Path:
+    """:func:`tiny_market` written as UTF-8 CSV files (read-only use: copy files before changing them)."""
+    from xladdin.data import write_market
+    folder = tmp_path_factory.mktemp("tiny")
+    write_market(tiny_market(sample_market), folder, "csv")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_short_dir(sample_market, tmp_path_factory) -> Path:
+    """An even smaller :func:`tiny_market` (2026-06 .. 2026-09, 30 stocks) for tests that run every command."""
+    from xladdin.data import write_market
+    folder = tmp_path_factory.mktemp("tiny_short")
+    write_market(tiny_market(sample_market, start="2026-06-01", n_stocks=30), folder, "csv")
+    return folder

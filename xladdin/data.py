@@ -10,10 +10,13 @@ Inputs, per table (see :mod:`xladdin.schema` for the columns):
 * a single workbook ``market.xlsx`` whose sheets are named ``<table>`` (long) or ``<table>.<field>`` (wide).
 
 Every problem found is reported with the file, the row (or cell) and the column, and what is wrong.
+Files are opened through :mod:`xladdin.sources` (CSV encodings, workbook and parquet containers); the
+content rules beyond types, keys and order are in :mod:`xladdin.checks`. Errors raise
+:class:`ValidationFailed`; warnings are kept on ``Market.warnings`` and logged.
 """
 from __future__ import annotations
 
-import datetime as _dt
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -21,13 +24,23 @@ from typing import Callable, Iterable
 import numpy as np
 import pandas as pd
 
+from . import checks
 from .errors import DataError, ValidationFailed
 from .market import Market
 from .schema import TABLES, WEIGHT_SUM_TOL, TableSpec
+from .sources import CsvText, check_parquet, check_workbook, csv_text
 
 #: values of optional columns used when a file leaves the column out entirely
 OPTIONAL_DEFAULTS = {("etf_daily", "split_ratio"): 1.0}
+#: optional columns that methods need: a file without the column gets a warning saying who needs it
+NEEDED_BY = {("etf_daily", "nav"): "ETF flows (M1) and everything built on them (study, backtest rotation, "
+                                   "dashboard, the weekly workbook)",
+             ("etf_daily", "close"): "ETF returns on close prices (backtest northbound --price close)"}
 _MAX_ISSUES_PER_CHECK = 20
+#: loading warnings go to this logger (shown on stderr when the application configures no logging)
+log = logging.getLogger(__name__)
+#: warnings logged per load; ``xladdin validate`` lists them all
+LOGGED_WARNINGS = 10
 
 
 # ----------------------------------------------------------------------------- raw tables
@@ -51,6 +64,8 @@ class RawTable:
     codes: dict = field(default_factory=dict)
     #: text columns the reader has stripped of surrounding spaces already
     stripped: tuple[str, ...] = ()
+    #: warnings found while reading (e.g. a time of day stripped from a wide sheet's dates)
+    warnings: list[str] = field(default_factory=list)
 
 
 def _long_locator(file: str, offset: int = 0) -> Callable[..., str]:
@@ -99,23 +114,60 @@ def _excel_col(n: int) -> str:
 def _read_long(path: Path, spec: TableSpec | None = None, sheet: str | int = 0, skip: tuple[str, ...] = (),
                since: pd.Timestamp | None = None) -> tuple[pd.DataFrame, int, dict]:
     """A long-form file as read (not typed), the number of rows skipped at its top (``since``) and
-    the sorted codes of its text columns when reading gave them (parquet)."""
+    the sorted codes of its text columns when reading gave them (parquet, clean CSV).
+
+    Raises :class:`DataError` naming the file when it cannot be read (see :mod:`xladdin.sources`).
+    """
     if path.suffix == ".parquet":
-        return _read_parquet(path, skip, since, spec.sorted_by if spec is not None else None)
+        return _read_parquet_checked(path, skip, since, spec.sorted_by if spec is not None else None)
     if path.suffix == ".csv":
-        typed = _read_csv_arrow(path, spec, skip, since) if spec is not None else None
-        if typed is not None:
-            return typed
-        frame = _read_csv(path, spec)
-        frame = frame.drop(columns=[c for c in skip if c in frame.columns])
-    else:
-        frame = pd.read_excel(path, sheet_name=sheet, dtype=object, keep_default_na=False, na_values=[""])
+        try:
+            return _read_long_csv(path, csv_text(path), spec, skip, since)
+        except UnicodeDecodeError:  # UTF-8 at its start, not further down: decide on the whole file
+            return _read_long_csv(path, csv_text(path, whole=True), spec, skip, since)
+    frame = _read_excel(path, sheet)
+    return _cut_since(frame, spec, since)
+
+
+def _cut_since(frame: pd.DataFrame, spec: TableSpec | None, since) -> tuple[pd.DataFrame, int, dict]:
     date_col = spec.sorted_by if spec is not None else None
     if since is not None and date_col in frame.columns:
         first = _leading_rows_before(frame[date_col], since)
         if first:
             return frame.iloc[first:].reset_index(drop=True), first, {}
     return frame, 0, {}
+
+
+def _read_long_csv(path: Path, text: CsvText, spec: TableSpec | None, skip: tuple[str, ...],
+                   since) -> tuple[pd.DataFrame, int, dict]:
+    typed = _read_csv_arrow(text, spec, skip, since) if spec is not None else None
+    if typed is not None:
+        return typed
+    frame = _read_csv(path, text, spec)
+    frame = frame.drop(columns=[c for c in skip if c in frame.columns])
+    return _cut_since(frame, spec, since)
+
+
+def _read_parquet_checked(path: Path, skip, since, date_col) -> tuple[pd.DataFrame, int, dict]:
+    """:func:`_read_parquet`, with a file that is not parquet (or is damaged) named in a :class:`DataError`."""
+    import pyarrow as pa
+    check_parquet(path)
+    try:
+        return _read_parquet(path, skip, since, date_col)
+    except (pa.ArrowException, OSError) as exc:
+        raise DataError(f"{path.name}: cannot read the parquet file ({exc})") from None
+
+
+def _read_excel(path: Path, sheet_name: str | int | None = 0, label: str | None = None):
+    """``pd.read_excel`` (all cells as objects) of a workbook checked first by
+    :func:`xladdin.sources.check_workbook`; any read failure is a :class:`DataError` naming the file."""
+    check_workbook(path, label)
+    try:
+        return pd.read_excel(path, sheet_name=sheet_name, dtype=object, keep_default_na=False, na_values=[""])
+    except DataError:
+        raise
+    except Exception as exc:  # openpyxl: KeyError for a missing part, ValueError/TypeError for bad XML, ...
+        raise DataError(f"{label or path.name}: cannot read the workbook ({type(exc).__name__}: {exc})") from None
 
 
 def _read_parquet(path: Path, skip: tuple[str, ...] = (), since: pd.Timestamp | None = None,
@@ -210,22 +262,19 @@ def _decode_dictionary(column, strip: bool = False) -> tuple:
     return plain, (codes, pd.Index(uniques, dtype=pd.StringDtype("pyarrow", na_value=np.nan)))
 
 
-def _read_csv_arrow(path: Path, spec: TableSpec, skip: tuple[str, ...] = (),
+def _read_csv_arrow(text: CsvText, spec: TableSpec, skip: tuple[str, ...] = (),
                     since: pd.Timestamp | None = None) -> tuple[pd.DataFrame, int, dict] | None:
     """Typed read of a clean long CSV with pyarrow (both cores): ISO dates, numbers, text read
     dictionary-encoded and stripped (giving its sorted codes, see :func:`key_codes`); leading rows
     dated before ``since`` dropped. None when the file is not that clean (a bad number or date,
-    another date format, another encoding): the caller then reads it as text and
-    :func:`coerce_table` names each offending cell.
+    another date format): the caller then reads it as text and :func:`coerce_table` names each
+    offending cell. ``text``: the file's UTF-8 source (:func:`xladdin.sources.csv_text`).
     """
     import csv
+    import io
     import pyarrow as pa
     import pyarrow.csv as pcsv
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            header = next(csv.reader(fh), None)
-    except (UnicodeDecodeError, OSError):
-        return None
+    header = next(csv.reader([text.header_line()], delimiter=text.delimiter), None)
     if not header or len(set(header)) != len(header):
         return None
     header = [h.strip() for h in header]
@@ -234,13 +283,18 @@ def _read_csv_arrow(path: Path, spec: TableSpec, skip: tuple[str, ...] = (),
     types.update({c: pa.float64() for c in spec.numeric if c in header})
     types.update({c: pa.dictionary(pa.int32(), pa.string()) for c in texts})
     keep = [c for c in header if c not in skip]
+    source = io.BytesIO(text.source) if isinstance(text.source, bytes) else text.source
     try:
-        table = pcsv.read_csv(path, read_options=pcsv.ReadOptions(column_names=header, skip_rows=1),
+        table = pcsv.read_csv(source, read_options=pcsv.ReadOptions(column_names=header, skip_rows=1),
+                              parse_options=pcsv.ParseOptions(delimiter=text.delimiter),
                               convert_options=pcsv.ConvertOptions(column_types=types, include_columns=keep,
                                                                   null_values=[""], strings_can_be_null=True,
                                                                   quoted_strings_can_be_null=True))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, UnicodeDecodeError, ValueError):
         return None
+    if any(pa.types.is_floating(table.schema.field(c).type) and _has_non_finite(table.column(c))
+           for c in spec.numeric if c in table.column_names):
+        return None  # `inf`/`nan` spelled out: the text read names the cell
     first = 0
     if since is not None and spec.sorted_by in table.column_names:
         first = _leading_rows_before(table.column(spec.sorted_by).to_numpy(), since)
@@ -255,39 +309,54 @@ def _read_csv_arrow(path: Path, spec: TableSpec, skip: tuple[str, ...] = (),
     return pd.DataFrame(cols, copy=False), first, codes
 
 
-def _read_csv(path: Path, spec: TableSpec | None) -> pd.DataFrame:
-    """Read a long CSV: fast typed read (pyarrow) with codes as text; the all-text read when that fails.
+def _has_non_finite(column) -> bool:
+    """True when a float Arrow column holds NaN or +-inf (pyarrow parses `nan`, `inf` as floats)."""
+    import pyarrow.compute as pc
+    return bool(pc.any(pc.invert(pc.is_finite(column))).as_py() or False)
 
-    Either way every row keeps its position, so messages can name the line; a column that is not
-    clean numbers comes back as text and :func:`coerce_table` names the offending rows.
-    """
-    if spec is not None:
-        text_cols = [c for c in spec.columns if c not in spec.numeric and c not in spec.date_cols]
-        try:
-            frame = pd.read_csv(path, engine="pyarrow", encoding="utf-8-sig",
-                                dtype={c: "str" for c in text_cols}, keep_default_na=False, na_values=[""])
-        except (ValueError, TypeError, KeyError, ImportError):  # pragma: no cover - odd files: slow exact path
-            pass
-        else:
-            for c in spec.date_cols:  # a column of clean ISO dates arrives as datetime.date objects
-                if c in frame.columns and frame[c].dtype == object:
-                    first = frame[c].first_valid_index()
-                    if first is not None and isinstance(frame[c].at[first], _dt.date):
-                        frame[c] = frame[c].astype("datetime64[ns]")
-            return frame
-    return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
+
+def _read_csv(path: Path, text: CsvText, spec: TableSpec | None) -> pd.DataFrame:
+    """Read a long CSV as text (every cell a string, blank = missing), so that :func:`coerce_table` can
+    name each cell that is not a number or a date. Parse errors name the file."""
+    import io
+    source = io.BytesIO(text.source) if isinstance(text.source, bytes) else text.source
+    try:
+        return pd.read_csv(source, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig",
+                           sep=text.delimiter)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path.name}: no header row (the file holds only blank lines); expected the columns "
+                        f"{', '.join(spec.columns) if spec else ''}") from None
+    except pd.errors.ParserError as exc:
+        raise DataError(f"{path.name}: not a well-formed CSV ({str(exc).strip()})") from None
+
+
+def _read_text_csv(path: Path) -> pd.DataFrame:
+    """A CSV as all-text cells (wide sheets), in any encoding :func:`xladdin.sources.csv_text` reads."""
+    try:
+        return _read_csv(path, csv_text(path), None)
+    except UnicodeDecodeError:
+        return _read_csv(path, csv_text(path, whole=True), None)
 
 
 def _wide_to_long(spec: TableSpec, field_frames: dict[str, tuple[pd.DataFrame, str]]) -> RawTable:
-    """Melt Wind-style sheets (dates down, codes across) of one table into long form."""
-    parts, locs = [], []
+    """Melt Wind-style sheets (dates down, codes across) of one table into long form.
+
+    Rows whose first cell is not a date are skipped (Wind's name and unit rows); a first column of
+    ambiguous ``NN/NN/YYYY`` dates or of plain numbers (Excel serials) is refused instead.
+    """
+    parts, locs, warned = [], [], []
     for field_name, (sheet, where) in field_frames.items():
         if field_name not in spec.value_columns:
             raise DataError(f"{where}: `{field_name}` is not a column of {spec.name} "
                             f"(expected one of {', '.join(spec.value_columns)})")
         first = sheet.iloc[:, 0]
-        dates = _parse_dates(first)
+        dates, kinds = checks.parse_dates(first)
+        _refuse_wide_dates(first, kinds, where)
         keep = dates.notna().to_numpy()
+        timed = np.flatnonzero(kinds == checks.TIMED)
+        if timed.size:
+            warned.append(f"{where} cell A{timed[0] + 2}: `{checks.show(first.iloc[timed[0]])}` has a time of day; "
+                          f"only its date is used" + (f" ({timed.size:,} rows like it)" if timed.size > 1 else ""))
         codes = [str(c).strip() for c in sheet.columns[1:]]
         values = sheet.loc[keep].iloc[:, 1:].to_numpy(dtype=object)
         rows = np.flatnonzero(keep)
@@ -316,7 +385,18 @@ def _wide_to_long(spec: TableSpec, field_frames: dict[str, tuple[pd.DataFrame, s
                 return f"{where} cell {_excel_col(int(c[hit]))}{int(r[hit])}"
         return f"{file} entry {pos + 1}"
 
-    return RawTable(spec.name, wide, file, locate)
+    return RawTable(spec.name, wide, file, locate, warnings=warned)
+
+
+def _refuse_wide_dates(first: pd.Series, kinds: np.ndarray, where: str) -> None:
+    for kind, what in ((checks.AMBIGUOUS, "has day and month in an unknown order (DD/MM/YYYY or MM/DD/YYYY?); "
+                                          "save the dates as YYYY-MM-DD"),
+                       (checks.NUMBER, "is a number where a date is expected: Excel serial numbers? save the "
+                                       "column as dates (YYYY-MM-DD)")):
+        rows = np.flatnonzero(kinds == kind)
+        if rows.size:
+            raise DataError(f"{where} cell A{rows[0] + 2}: `{checks.show(first.iloc[rows[0]])}` {what}"
+                            + (f" ({rows.size:,} rows like it)" if rows.size > 1 else ""))
 
 
 def read_table_files(folder: Path, name: str, skip: tuple[str, ...] = (), since=None) -> RawTable | None:
@@ -340,22 +420,28 @@ def read_table_files(folder: Path, name: str, skip: tuple[str, ...] = (), since=
                             stripped=tuple(codes) if ext == ".csv" else ())
     wide_csv = sorted(folder.glob(f"{name}.*.csv"))
     if wide_csv:
-        frames = {p.name[len(name) + 1:-4]: (pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""],
-                                                      encoding="utf-8-sig"), p.name) for p in wide_csv}
+        frames = {p.name[len(name) + 1:-4]: (_read_text_csv(p), p.name) for p in wide_csv}
         return _wide_to_long(spec, frames)
     p = folder / f"{name}.xlsx"
     if p.is_file():
-        sheets = pd.read_excel(p, sheet_name=None, dtype=object, keep_default_na=False, na_values=[""])
+        sheets = _read_excel(p, None)
+        if not sheets:
+            raise DataError(f"{p.name}: the workbook has no sheet")
         first = next(iter(sheets.values()))
         if set(spec.key) <= {str(c) for c in first.columns}:
             return RawTable(name, first, p.name, _long_locator(f"{p.name} sheet `{next(iter(sheets))}`"))
         return _wide_to_long(spec, {s: (df, f"{p.name} sheet `{s}`") for s, df in sheets.items()})
+    if (folder / f"{name}.xls").is_file():
+        raise DataError(f"{name}.xls: Excel 97-2003 workbooks are not read; save it as {name}.xlsx (or CSV UTF-8)")
     return None
 
 
 def read_workbook_tables(path: Path) -> dict[str, RawTable]:
     """Read every canonical table from one workbook (sheets ``<table>`` or ``<table>.<field>``)."""
-    sheets = pd.read_excel(path, sheet_name=None, dtype=object, keep_default_na=False, na_values=[""])
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        raise DataError(f"{path.name}: --data takes a folder of table files or one .xlsx workbook, not a "
+                        f"{path.suffix or 'extension-less'} file")
+    sheets = _read_excel(path, None)
     out: dict[str, RawTable] = {}
     wide: dict[str, dict] = {}
     for sheet_name, df in sheets.items():
@@ -379,7 +465,12 @@ def _cap(issues: list[str], found: list[str], what: str) -> None:
 
 
 def coerce_table(raw: RawTable) -> tuple[pd.DataFrame, list[str]]:
-    """Type a raw table (dates, numbers, codes as str) and list what cannot be typed."""
+    """Type a raw table (dates, numbers, codes as str) and list what cannot be typed.
+
+    Optional columns absent from the file stay absent (a method that needs one says so, see
+    :meth:`xladdin.market.Market.require`), except those with a default (``split_ratio`` = 1).
+    Warnings (a time of day stripped) are appended to ``raw.warnings``.
+    """
     spec, df, issues = TABLES[raw.name], raw.frame, []
     df = df.rename(columns=lambda c: str(c).strip())
     missing = [c for c in spec.columns if c not in df.columns and c not in spec.optional and c not in raw.skipped]
@@ -390,16 +481,15 @@ def coerce_table(raw: RawTable) -> tuple[pd.DataFrame, list[str]]:
         if col in raw.skipped:
             continue
         if col not in df.columns:
-            typed[col] = pd.Series(OPTIONAL_DEFAULTS.get((spec.name, col), np.nan), index=df.index, dtype=float)
+            if (spec.name, col) in OPTIONAL_DEFAULTS:
+                typed[col] = pd.Series(OPTIONAL_DEFAULTS[(spec.name, col)], index=df.index, dtype=float)
             continue
         s = df[col]
         if col in spec.date_cols:
-            parsed = s if pd.api.types.is_datetime64_any_dtype(s) else _parse_dates(s)
-            bad = parsed.isna() & s.notna()
-            if col in spec.key:
-                bad |= s.isna()
-            _cap(issues, [f"{raw.locate(i, col)} column `{col}`: `{s.iloc[i]}` is not a date (use YYYY-MM-DD)"
-                          for i in np.flatnonzero(bad.to_numpy())], f"bad dates in `{col}`")
+            parsed, kinds = checks.parse_dates(s)
+            errors, warnings = checks.date_messages(kinds, s, parsed, col, raw.locate, col in spec.key)
+            issues += errors
+            raw.warnings.extend(warnings)
             typed[col] = parsed.astype("datetime64[ns]")
         elif col in spec.numeric:
             if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
@@ -408,7 +498,7 @@ def coerce_table(raw: RawTable) -> tuple[pd.DataFrame, list[str]]:
                 parsed = pd.to_numeric(s, errors="coerce").astype(float)
                 blank = s.isna() | (s.astype(str).str.strip() == "")
             bad = parsed.isna() & ~blank
-            _cap(issues, [f"{raw.locate(i, col)} column `{col}`: `{s.iloc[i]}` is not a number"
+            _cap(issues, [f"{raw.locate(i, col)} column `{col}`: `{checks.show(s.iloc[i])}` is not a number"
                           for i in np.flatnonzero(bad.to_numpy())], f"non-numeric values in `{col}`")
             if col not in spec.optional:
                 _cap(issues, [f"{raw.locate(i, col)} column `{col}`: value is empty"
@@ -447,16 +537,6 @@ def _same_data(a: pd.Series, b: pd.Series) -> bool:
         return np.shares_memory(np.asarray(a.array), np.asarray(b.array)) if a.dtype.kind in "fiM" else a.array is b.array
     except (TypeError, ValueError):
         return False
-
-
-def _parse_dates(s: pd.Series) -> pd.Series:
-    """ISO dates fast; anything else (2020/1/2, Excel serial datetimes) through pandas' mixed parser."""
-    parsed = pd.to_datetime(s, errors="coerce", format="ISO8601")
-    retry = parsed.isna() & s.notna()
-    if retry.any():
-        parsed = parsed.astype("datetime64[ns]")
-        parsed[retry] = pd.to_datetime(s[retry], errors="coerce", format="mixed")
-    return parsed
 
 
 def _codes(values: pd.Series) -> np.ndarray:
@@ -552,7 +632,7 @@ def check_table(name: str, df: pd.DataFrame, locate: Callable[..., str], file: s
     if name == "etf_info" and "category" in df:
         from .schema import ETF_CATEGORIES
         bad = np.flatnonzero(~df["category"].isin(ETF_CATEGORIES).to_numpy())
-        _cap(issues, [f"{locate(i)} column `category`: `{df['category'].iloc[i]}` is not one of "
+        _cap(issues, [f"{locate(i)} column `category`: `{_fmt(df['category'].iloc[i])}` is not one of "
                       f"{', '.join(ETF_CATEGORIES)}" for i in bad], "bad categories")
     key = list(spec.key)
     dup, back, order, entity = _key_checks(df, spec, key, codes)
@@ -571,7 +651,7 @@ def check_table(name: str, df: pd.DataFrame, locate: Callable[..., str], file: s
     if name == "index_weights":
         sums = df.groupby(["index", "date"])["weight"].sum()
         off = sums[(sums - 1).abs() > WEIGHT_SUM_TOL]
-        _cap(issues, [f"{file}: weights of {idx} on {_fmt(dt)} sum to {s:.6f}, not 1 (tolerance {WEIGHT_SUM_TOL:g})"
+        _cap(issues, [f"{file}: weights of {_fmt(idx)} on {_fmt(dt)} sum to {s:.6f}, not 1 (tolerance {WEIGHT_SUM_TOL:g})"
                       for (idx, dt), s in off.items()], "weight sums off")
         neg = np.flatnonzero(df["weight"].to_numpy() < 0)
         _cap(issues, [f"{locate(i)} column `weight`: {df['weight'].iloc[i]:g} is negative" for i in neg], "negative weights")
@@ -600,19 +680,79 @@ def key_codes(name: str, df: pd.DataFrame, known: dict | None = None) -> dict[st
     return out
 
 
-def type_table(name: str, raw: RawTable, validate: bool = True) -> tuple[pd.DataFrame | None, list[str], dict]:
-    """Type, check (with ``validate``) and order one raw table: ``(table, problems, codes)``.
+@dataclass
+class Typed:
+    """One table after :func:`type_table`: the typed table in canonical order (None when a required
+    column is missing), its errors and warnings, its :func:`key_codes`, the dates its warnings flag
+    (never the as-of date) and the optional columns its file does not have."""
 
-    ``table`` is None when a required column is missing (``problems`` says which); ``codes`` are its
-    :func:`key_codes`, to hand to :func:`seed_codes` once the table is in a :class:`Market`.
+    table: pd.DataFrame | None
+    problems: list[str]
+    codes: dict
+    warnings: list[str] = field(default_factory=list)
+    flagged: pd.DatetimeIndex | None = None
+    absent: tuple[str, ...] = ()
+
+
+#: master tables are typed first: the others' codes are checked against them
+MASTERS = {"etf_info": "etf", "stock_industry": "stock"}
+
+
+def type_order(names: Iterable[str]) -> list[str]:
+    """``names`` with the master tables (:data:`MASTERS`) first, else in schema order."""
+    names = list(names)
+    return [n for n in MASTERS if n in names] + [n for n in TABLES if n in names and n not in MASTERS]
+
+
+def master_codes(name: str, typed: Typed, file: str) -> tuple[set, str] | None:
+    """The code set of a master table (for :func:`xladdin.checks.check_references`), or None."""
+    col = MASTERS.get(name)
+    if col is None or typed.table is None or col not in typed.table.columns:
+        return None
+    known = typed.codes.get(col)
+    values = known[2] if known is not None else typed.table[col].dropna().unique()
+    return {str(v) for v in values}, file
+
+
+def type_table(name: str, raw: RawTable, validate: bool = True, masters: dict | None = None,
+               today: pd.Timestamp | None = None) -> Typed:
+    """Type, normalise, check (with ``validate``) and order one raw table.
+
+    Steps: :func:`coerce_table` (types; cells that are not numbers or dates), then the content rules
+    of :mod:`xladdin.checks` (dates: time of day, after ``today``, weekends, exchange holidays;
+    numbers: inf and implausible magnitudes; text: control characters, code normalisation; codes
+    against the ``masters`` already typed, see :func:`master_codes`), then :func:`check_table` (keys,
+    order, weights) and :func:`finish_table`. Empty tables get a warning.
     """
     df, problems = coerce_table(raw)
+    warnings = list(raw.warnings)
+    spec = TABLES[name]
+    absent = tuple(c for c in spec.optional if c not in df.columns and c not in raw.skipped
+                   and (name, c) not in OPTIONAL_DEFAULTS)
     if any("missing in" in p for p in problems):
-        return None, problems, {}
+        return Typed(None, problems, {}, warnings, absent=absent)
+    if len(df) == 0:
+        warnings.append(f"{raw.file}: no data rows (a header only); a command that needs {name} will say so")
+    df, errs, warns, flagged = checks.check_dates(name, df, raw.locate, today)
+    problems += errs
+    warnings += warns
+    problems += checks.check_numbers(name, df, raw.locate)
     codes = key_codes(name, df, raw.codes)
-    if validate:
-        problems = problems + check_table(name, df, raw.locate, raw.file, codes)
-    return finish_table(name, df, codes), problems, codes
+    df, errs, warns, changed = checks.check_text(name, df, raw.locate, codes)
+    problems += errs
+    warnings += warns
+    if changed:
+        codes = key_codes(name, df, {c: v for c, v in codes.items() if c not in changed})
+    errs, warns = checks.check_references(name, df, raw.locate, raw.file, masters or {}, codes)
+    problems += errs
+    warnings += warns
+    warnings += [f"{raw.file}: no `{c}` column; {NEEDED_BY[(name, c)]} need it" for c in absent if (name, c) in NEEDED_BY]
+    if not validate:
+        return Typed(finish_table(name, df, codes), [], codes, warnings, flagged, absent)
+    if not problems or not any(df[c].isna().any() for c in spec.key):
+        # (with keys that could not be typed, duplicate and order checks would only repeat those errors)
+        problems += check_table(name, df, raw.locate, raw.file, codes)
+    return Typed(finish_table(name, df, codes), problems, codes, warnings, flagged, absent)
 
 
 def seed_codes(market: Market, name: str, codes: dict[str, tuple]) -> None:
@@ -625,7 +765,7 @@ def seed_codes(market: Market, name: str, codes: dict[str, tuple]) -> None:
 def _fmt(v) -> str:
     if isinstance(v, (pd.Timestamp, np.datetime64)):
         return str(pd.Timestamp(v).date())
-    return str(v)
+    return checks.show(v)
 
 
 def finish_table(name: str, df: pd.DataFrame, codes: dict | None = None) -> pd.DataFrame:
@@ -679,7 +819,8 @@ def _in_order(df: pd.DataFrame, cols: list[str], codes: dict | None = None) -> b
 
 
 # ----------------------------------------------------------------------------- public API
-def load_market(path: str | Path, tables: Iterable[str] | None = None, validate: bool = True) -> Market:
+def load_market(path: str | Path, tables: Iterable[str] | None = None, validate: bool = True,
+                log_warnings: bool = True) -> Market:
     """Load canonical tables from a folder (or one workbook) into a :class:`Market`.
 
     Parameters
@@ -687,8 +828,10 @@ def load_market(path: str | Path, tables: Iterable[str] | None = None, validate:
     path : folder holding ``<table>.csv`` / ``.parquet`` / ``.xlsx`` (long or wide form), or an ``.xlsx``
         workbook with one sheet per table (``<table>``) or per field (``<table>.<field>``).
     tables : names to load (default: every table present). A requested table that is missing raises.
-    validate : check every table (see :func:`check_table`); problems raise :class:`ValidationFailed`
-        listing each with file, row and column.
+    validate : check every table (see :func:`type_table`); errors raise :class:`ValidationFailed`
+        listing each with file, row and column (its ``warnings`` attribute lists the warnings).
+        Warnings alone do not raise: they are on ``Market.warnings`` and, with ``log_warnings``, logged
+        (logger ``xladdin.data``: on stderr unless the application configures logging).
     """
     path = Path(path)
     if not path.exists():
@@ -697,8 +840,17 @@ def load_market(path: str | Path, tables: Iterable[str] | None = None, validate:
     unknown = [t for t in wanted if t not in TABLES]
     if unknown:
         raise DataError(f"unknown table(s) {', '.join(unknown)}; known: {', '.join(TABLES)}")
+    raws, read_errors = {}, []
     if path.is_dir():
-        raws = {t: r for t in wanted if (r := read_table_files(path, t)) is not None}
+        for t in wanted:
+            try:
+                raw = read_table_files(path, t)
+            except DataError as exc:
+                read_errors.append(str(exc))
+                raws[t] = None
+                continue
+            if raw is not None:
+                raws[t] = raw
     else:
         raws = {t: r for t, r in read_workbook_tables(path).items() if t in wanted}
     if tables is not None:
@@ -708,24 +860,68 @@ def load_market(path: str | Path, tables: Iterable[str] | None = None, validate:
     if not raws:
         raise DataError(f"{path}: no canonical tables found (expected files like etf_daily.csv; known tables: "
                         f"{', '.join(TABLES)})")
-    out, issues, seeds = {}, [], {}
-    for name, raw in raws.items():
-        table, problems, seeds[name] = type_table(name, raw, validate)
-        issues += problems
-        if table is not None:
-            out[name] = table
+    return type_tables({t: r for t, r in raws.items() if r is not None}, str(path), validate=validate,
+                       read_errors=read_errors, log_warnings=log_warnings)
+
+
+def type_tables(raws: dict[str, RawTable], source: str, validate: bool = True, read_errors: list[str] = (),
+                progress: Callable[[str], None] | None = None, today: pd.Timestamp | None = None,
+                log_warnings: bool = True) -> Market:
+    """Type and check raw tables (:func:`type_table`, masters first) into a :class:`Market`.
+
+    ``raws`` is consumed (emptied) table by table, so that a raw table is freed as soon as its typed
+    copy exists: peak memory is the typed data plus one raw table. ``progress(name)`` is called once
+    per canonical table (present or not). Raises :class:`ValidationFailed` with every error (read
+    errors first); warnings go to ``Market.warnings`` (and to the exception's ``warnings``) and, with
+    ``log_warnings``, to :data:`log` (the first :data:`LOGGED_WARNINGS`).
+    """
+    out, issues, seeds, warnings, masters = {}, list(read_errors), {}, [], {}
+    flagged, absent, files, read_from = {}, {}, {}, {}
+    for name in type_order(TABLES):
+        raw = raws.pop(name, None)
+        if raw is not None:
+            if raw.since is not None:
+                read_from[name] = raw.since
+            typed = type_table(name, raw, validate, masters, today)
+            issues += typed.problems
+            warnings += typed.warnings
+            files[name] = raw.file
+            if typed.table is not None:
+                out[name] = typed.table
+                seeds[name] = typed.codes
+                if typed.flagged is not None and len(typed.flagged):
+                    flagged[name] = typed.flagged
+                if typed.absent:
+                    absent[name] = typed.absent
+                known = master_codes(name, typed, raw.file)
+                if known is not None:
+                    masters[name] = known
+            del raw, typed
+        if progress is not None:
+            progress(name)
+    if log_warnings and not issues:
+        for msg in warnings[:LOGGED_WARNINGS]:
+            log.warning("warning: %s", msg)
+        if len(warnings) > LOGGED_WARNINGS:
+            log.warning("warning: ... %d more; `xladdin validate %s` lists them all", len(warnings) - LOGGED_WARNINGS,
+                        source)
     if issues:
-        raise ValidationFailed(issues)
-    market = Market(out, source=str(path))
+        exc = ValidationFailed(issues)
+        exc.warnings = warnings
+        raise exc
+    market = Market(out, source=source, read_from=read_from, warnings=warnings, flagged=flagged, absent=absent,
+                    files=files)
     for name, codes in seeds.items():
-        seed_codes(market, name, codes)
+        seed_codes(market, name, codes)  # the checks' factorisations serve the pivots too
     return market
 
 
-def validate_market(market: Market) -> list[str]:
-    """Problems in an in-memory market (same checks as loading), as messages; empty when clean."""
-    issues = []
-    for name, df in market.tables.items():
+def validate_market(market: Market, today: pd.Timestamp | None = None) -> list[str]:
+    """Errors in an in-memory market (the checks of loading that need no file), as messages; empty
+    when clean. Codes are checked, not normalised; exchange holidays (warnings) are not looked up."""
+    issues, masters = [], {}
+    for name in type_order(market.tables):
+        df = market.tables[name]
         if df is None:
             continue
         spec = TABLES[name]
@@ -733,7 +929,18 @@ def validate_market(market: Market) -> list[str]:
         if missing:
             issues += [f"column `{c}` missing in {name}" for c in missing]
             continue
-        issues += check_table(name, df.reset_index(drop=True), lambda i, col=None, n=name: f"{n} row {i + 1}", name)
+        df = df.reset_index(drop=True)
+
+        def locate(i, col=None, n=name):
+            return f"{n} row {i + 1}"
+        issues += check_table(name, df, locate, name)
+        issues += checks.check_dates(name, df, locate, today, holidays=False)[1]
+        issues += checks.check_numbers(name, df, locate)
+        issues += checks.check_text(name, df, locate, normalise=False)[1]
+        issues += checks.check_references(name, df, locate, name, masters)[0]
+        col = MASTERS.get(name)
+        if col is not None:
+            masters[name] = ({str(v) for v in df[col].dropna().unique()}, name)
     return issues
 
 

@@ -226,10 +226,7 @@ def market_etf_flows(market: Market, etfs: list[str] | None = None, missing_nav:
         Flow in yuan, index = date, columns = ETF.
     """
     from ._shared import cached, pivot
-    daily = market.table("etf_daily")
-    for col in ("shares", "nav"):
-        if col not in daily.columns:
-            raise ValueError(f"column `{col}` missing in etf_daily ({market.source})")
+    daily = market.require("etf_daily", "shares", "nav", purpose="ETF flows (M1)")
 
     def run():
         shares = pivot(market, "etf_daily", "shares", codes=etfs)

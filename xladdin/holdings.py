@@ -252,7 +252,8 @@ def _sizes_by_index(market: Market, freq: Freq, categories, start, end) -> tuple
 
 def _sizes_by_index_run(market: Market, freq: Freq, categories, start, end) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
     info = stock_etfs(market, categories)
-    present = sorted(set(info.index) & set(market.table("etf_daily")["etf"].unique()))
+    daily = market.require("etf_daily", "shares", "nav", purpose="ETF holdings and flows by industry (M6)")
+    present = sorted(set(info.index) & set(daily["etf"].unique()))
     if not present:
         raise ValueError(f"no stock ETF of etf_info has rows in etf_daily ({market.source})")
     shares = pivot(market, "etf_daily", "shares", codes=present)
@@ -364,7 +365,8 @@ def _daily_index_flows(market: Market, categories, missing_nav: str) -> pd.DataF
 
 def _daily_index_flows_run(market: Market, categories, missing_nav: str) -> pd.DataFrame:
     info = stock_etfs(market, categories)
-    present = sorted(set(info.index) & set(market.table("etf_daily")["etf"].unique()))
+    daily = market.require("etf_daily", "shares", "nav", purpose="ETF holdings and flows by industry (M6)")
+    present = sorted(set(info.index) & set(daily["etf"].unique()))
     shares = pivot(market, "etf_daily", "shares", codes=present)
     nav = pivot(market, "etf_daily", "nav", codes=present)
     daily = market.table("etf_daily")

@@ -232,13 +232,17 @@ def _read_raw(path: Path, progress: Callable[[str], None],
 
     ``since_for(etf_daily_raw)``: table -> date from which that table is read (see
     :func:`xladdin.data.read_table_files`); etf_daily is then read first so that the dates can
-    follow from it.
+    follow from it. A file that cannot be read (encoding, empty, not a workbook or parquet file, a
+    refused workbook) does not stop the others: every such problem is raised together, as
+    :class:`~xladdin.errors.ValidationFailed`, once all files were tried.
     """
     from .data import read_table_files, read_workbook_tables
+    from .errors import DataError, ValidationFailed
     from .schema import TABLES
     if not path.exists():
         raise FileNotFoundError(f"data path {path} does not exist")
     raws: dict[str, Any] = {}
+    errors: list[str] = []
     if path.is_dir():
         # largest files first: each read needs room for one more column on top of what is held, so the
         # peak is lowest when the big tables come in while little else is loaded
@@ -250,7 +254,11 @@ def _read_raw(path: Path, progress: Callable[[str], None],
             order.remove("etf_daily")
             order.insert(0, "etf_daily")
         for name in order:
-            raw = read_table_files(path, name, skip=UNUSED_COLUMNS.get(name, ()), since=since.get(name))
+            try:
+                raw = read_table_files(path, name, skip=UNUSED_COLUMNS.get(name, ()), since=since.get(name))
+            except DataError as exc:
+                errors.append(str(exc))
+                raw = None
             if raw is not None:
                 raws[name] = raw
             if name == "etf_daily" and since_for is not None and raw is not None:
@@ -260,6 +268,8 @@ def _read_raw(path: Path, progress: Callable[[str], None],
         raws = read_workbook_tables(path)
         for name in TABLES:
             progress(name)
+    if errors:
+        raise ValidationFailed(errors)
     if not raws:
         raise FileNotFoundError(f"{path}: no canonical tables found (expected files like etf_daily.csv or "
                                 f"etf_daily.parquet; known tables: {', '.join(TABLES)})")
@@ -287,35 +297,14 @@ def _dashboard_since(asof, params: Params) -> Callable[[Any], dict[str, pd.Times
 
 
 def _type_and_check(raws: dict[str, Any], source: str, progress: Callable[[str], None]) -> Market:
-    """Type and check raw tables exactly as :func:`xladdin.data.load_market` does; raise on any issue.
+    """Type and check raw tables exactly as :func:`xladdin.data.load_market` does
+    (:func:`xladdin.data.type_tables`); raise on any error, keep the warnings on the market.
 
     ``raws`` is consumed (emptied) table by table, so that a raw table is freed as soon as its typed
     copy exists: peak memory is the typed data plus one raw table, not twice the data.
     """
-    from .data import seed_codes, type_table
-    from .errors import ValidationFailed
-    from .schema import TABLES
-    out: dict[str, pd.DataFrame] = {}
-    read_from: dict[str, pd.Timestamp] = {}
-    seeds: dict[str, dict] = {}
-    issues: list[str] = []
-    for name in TABLES:
-        raw = raws.pop(name, None)
-        if raw is not None:
-            if raw.since is not None:
-                read_from[name] = raw.since
-            table, problems, seeds[name] = type_table(name, raw)
-            issues += problems
-            if table is not None:
-                out[name] = table
-            del raw, table
-        progress(name)
-    if issues:
-        raise ValidationFailed(issues)
-    market = Market(out, source=source, read_from=read_from)
-    for name, codes in seeds.items():
-        seed_codes(market, name, codes)  # the checks' factorisations serve the pivots too
-    return market
+    from .data import type_tables
+    return type_tables(raws, source, progress=progress)
 
 
 def _check_market(market: Market) -> None:

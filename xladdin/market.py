@@ -33,6 +33,16 @@ class Market:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     source: str = "memory"
     read_from: dict[str, pd.Timestamp] = field(default_factory=dict)
+    #: what loading found that is not an error (file, row, column, what was done), in load order
+    warnings: list[str] = field(default_factory=list)
+    #: table -> dates its warnings flag (exchange holidays): never taken as the as-of date
+    flagged: dict[str, pd.DatetimeIndex] = field(default_factory=dict)
+    #: table -> optional columns its file does not have (see :meth:`require`)
+    absent: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: table -> the file (or sheet) it was read from, for messages
+    files: dict[str, str] = field(default_factory=dict)
+    #: set by :meth:`subset`: the date range the tables were cut to, for messages
+    span: tuple | None = None
     #: sorted factorisations of text columns computed while loading (see :mod:`xladdin._shared`):
     #: (table, column) -> (the column's Arrow array, codes, uniques); used only while that exact
     #: Arrow array is still the column's data
@@ -40,17 +50,38 @@ class Market:
 
     # ------------------------------------------------------------------ generic
     def has(self, name: str) -> bool:
-        return name in self.tables and self.tables[name] is not None
+        """True when table ``name`` is present with at least one row (an empty table counts as absent)."""
+        return name in self.tables and self.tables[name] is not None and len(self.tables[name]) > 0
+
+    def file_of(self, name: str) -> str:
+        """The file table ``name`` came from (``<name>.csv`` when not known)."""
+        return self.files.get(name, f"{name}.csv")
 
     def table(self, name: str) -> pd.DataFrame:
-        """The long-form table ``name``; raises :class:`MissingTableError` if absent."""
+        """The long-form table ``name``; raises :class:`MissingTableError` if absent or empty."""
         if name not in TABLES:
             raise KeyError(f"unknown table `{name}`; known: {', '.join(TABLES)}")
-        if not self.has(name):
+        columns = ", ".join(TABLES[name].columns)
+        if name not in self.tables or self.tables[name] is None:
             raise MissingTableError(
-                f"table `{name}` is missing from {self.source}: provide {name}.csv (columns: "
-                f"{', '.join(TABLES[name].columns)})")
+                f"table `{name}` is missing from {self.source}: provide {name}.csv (columns: {columns})")
+        if len(self.tables[name]) == 0:
+            where = (f" between {self.span[0]:%Y-%m-%d} and {self.span[1]:%Y-%m-%d}"
+                     if self.span and None not in self.span else " in the chosen dates" if self.span else "")
+            raise MissingTableError(
+                f"table `{name}` is empty: {self.file_of(name)} in {self.source} has no rows{where}; "
+                f"it needs rows with the columns {columns}")
         return self.tables[name]
+
+    def require(self, name: str, *columns: str, purpose: str) -> pd.DataFrame:
+        """Table ``name``, checked to have ``columns`` (optional columns may be absent from a file):
+        raises :class:`MissingTableError` naming the column and ``purpose`` (e.g. ``"ETF flows (M1)"``)."""
+        df = self.table(name)
+        for col in columns:
+            if col not in df.columns:
+                raise MissingTableError(f"{name}.{col} is needed for {purpose}; {self.file_of(name)} in "
+                                        f"{self.source} has no {col} column")
+        return df
 
     def last_date(self, name: str) -> pd.Timestamp | None:
         """Latest date of time-series table ``name`` (its date column), or None (absent, or not a series)."""
@@ -74,7 +105,7 @@ class Market:
     def panel(self, name: str, field_: str, codes: list[str] | None = None) -> pd.DataFrame:
         """Wide view of one field: index = date, columns = codes (sorted)."""
         spec = TABLES[name]
-        df = self.table(name)
+        df = self.require(name, field_, purpose=f"the {field_} panel of {name}")
         if codes is not None:
             df = df[df[spec.wide_code].isin(codes)]
         wide = df.pivot(index=spec.wide_date, columns=spec.wide_code, values=field_)
@@ -145,7 +176,8 @@ class Market:
             if end is not None:
                 mask &= df[col] <= end
             out[name] = df.loc[mask].reset_index(drop=True)
-        return Market(out, source=self.source, read_from=dict(self.read_from))
+        return Market(out, source=self.source, read_from=dict(self.read_from), warnings=list(self.warnings),
+                      flagged=dict(self.flagged), absent=dict(self.absent), files=dict(self.files), span=(start, end))
 
     def describe(self) -> pd.DataFrame:
         """One row per table present: rows, first and last date."""

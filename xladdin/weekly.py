@@ -81,20 +81,39 @@ class WeeklyResult:
 
 # ------------------------------------------------------------------------------------- helpers
 def resolve_asof(market: Market, asof=None) -> pd.Timestamp:
-    """The as-of date: ``asof`` (must be on or before the data's last date) or the last date of etf_daily."""
+    """The as-of date: ``asof`` (must lie within the ETF dates) or the last date of etf_daily that no
+    check flags.
+
+    Never a flagged row's date: a date the loader flagged (a weekday the exchange was closed,
+    ``Market.flagged``), a Saturday or Sunday, or a date after today (possible in a market built in
+    memory) is skipped for the next earlier date. etf_daily must have its ``nav`` column (ETF flows, M1).
+    """
+    try:
+        market.require("etf_daily", "shares", "nav", purpose="ETF flows (M1), which the weekly workbook is built on")
+    except MissingTableError as exc:
+        raise DataError(str(exc)) from None
     last = market.last_date("etf_daily")
-    if last is None:
-        raise DataError("table `etf_daily` is missing or empty; the weekly workbook needs ETF shares and NAV")
-    if asof is None:
-        return last
-    ts = pd.Timestamp(asof).normalize()
     first = market.first_date("etf_daily")
-    if ts < first:
-        raise DataError(f"as-of date {ts:%Y-%m-%d} is before the first ETF date {first:%Y-%m-%d}")
-    if ts > last:
-        raise DataError(f"as-of date {ts:%Y-%m-%d} is after the last ETF date {last:%Y-%m-%d}; "
-                        "load newer data or pick an earlier date")
-    return ts
+    if asof is not None:
+        ts = pd.Timestamp(asof).normalize()
+        if ts < first:
+            raise DataError(f"as-of date {ts:%Y-%m-%d} is before the first ETF date {first:%Y-%m-%d}")
+        if ts > last:
+            raise DataError(f"as-of date {ts:%Y-%m-%d} is after the last ETF date {last:%Y-%m-%d}; "
+                            "load newer data or pick an earlier date")
+        return ts
+    dates = market.table("etf_daily")["date"]
+    flagged = market.flagged.get("etf_daily", pd.DatetimeIndex([]))
+    today = pd.Timestamp.today().normalize()
+    candidate, skipped = last, []
+    while candidate is not None and (candidate in flagged or candidate.day_of_week >= 5 or candidate > today):
+        skipped.append(candidate)
+        earlier = dates[dates < candidate]
+        candidate = pd.Timestamp(earlier.max()) if len(earlier) else None
+    if candidate is None:
+        raise DataError(f"etf_daily ({market.file_of('etf_daily')}) has no date that can be the as-of date: "
+                        f"{', '.join(f'{d:%Y-%m-%d}' for d in skipped[:5])} are flagged (not trading days or after today)")
+    return candidate
 
 
 def _week_bounds(dates: pd.DatetimeIndex, asof: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timestamp, pd.Timestamp | None, pd.Timestamp | None]:

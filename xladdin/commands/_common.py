@@ -21,7 +21,7 @@ def load_data(args: argparse.Namespace, tables: list[str] | None = None) -> Mark
     """The market named by ``--data`` (validated), or the embedded sample; cut to --start/--end."""
     if getattr(args, "data", None):
         from ..data import load_market
-        market = load_market(args.data, tables=tables)
+        market = load_market(args.data, tables=tables)  # warnings are logged (stderr)
     else:
         from ..sample import sample_market
         market = sample_market()

@@ -1,0 +1,456 @@
+"""Content rules for the canonical tables: what would otherwise silently mislead a method.
+
+Each rule returns messages that name the file, the row (or cell) and the column. Errors stop a
+load (:class:`~xladdin.errors.ValidationFailed`); warnings are reported and the data is used.
+
+* **dates** (:func:`parse_dates`): ISO ``YYYY-MM-DD``, ``YYYY/M/D`` and ``YYYYMMDD`` text, date
+  cells of a workbook, typed dates of parquet. ``NN/NN/YYYY`` (day and month order unknown) and plain
+  numbers (Excel serial numbers saved as text) are errors naming the column; a time of day is
+  stripped with a warning.
+* **trading days** (:func:`check_dates`): a date after today is an error, so is a Saturday or
+  Sunday in a daily table; a weekday the Shanghai exchange was closed (exchange-calendars' XSHG
+  calendar, where it has holidays on record) is a warning, and such a date is never the as-of date.
+* **numbers** (:func:`check_numbers`): ``inf`` and magnitudes over :data:`MAX_ABS` are errors.
+* **text** (:func:`check_text`): control characters are errors; codes are NFKC-normalised (full-width
+  digits, no-break spaces), stripped and upper-cased; a security code must look like ``510300.SH``.
+* **references** (:func:`check_references`): every ETF of etf_daily must be in etf_info (error);
+  index constituents missing from stock_industry are a warning giving the weight they carry.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import re
+import unicodedata
+import warnings as _warnings
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from .schema import TABLES
+
+#: largest magnitude accepted in a numeric column: 1e15 yuan is ten times the whole A-share market's
+#: value; anything larger (1e308, ...) is a data error that would overflow sums to inf
+MAX_ABS = 1e15
+DAY_NS = 86_400 * 10**9
+#: tables whose dates are trading days (not northbound_holdings: HKEX dates, quarterly after 2024-08)
+TRADING_DAY_TABLES = ("etf_daily", "index_daily", "industry_daily", "fund_nav", "margin_daily", "stock_daily")
+#: date columns not checked against today (an ETF's listing date may be announced ahead)
+NOT_DATED_EVENTS = {("etf_info", "list_date")}
+#: text columns holding security codes (exchange suffix required) and all code-like columns (upper-cased)
+SECURITY_CODES = ("etf", "tracked_index", "index", "stock", "fund")
+CODE_COLUMNS = SECURITY_CODES + ("industry",)
+CODE_RE = re.compile(r"^[0-9A-Z]{1,12}\.[A-Z]{2,4}$")
+#: characters refused in any text: C0 controls except tab/LF/CR, DEL, C1 controls, surrogates and the
+#: non-characters U+FFFE/U+FFFF (openpyxl refuses most of them when writing a workbook)
+CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_MAX = 20
+
+_ISO = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?$")
+_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_AMBIGUOUS = re.compile(r"^\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}(?:[ T].*)?$")
+_NUMBER = re.compile(r"^[+-]?\d+(?:\.\d*)?(?:[eE][+-]?\d+)?$")
+
+# kinds of a date cell
+OK, NOT_A_DATE, AMBIGUOUS, NUMBER, TIMED = 0, 1, 2, 3, 4
+Locate = Callable[..., str]
+
+
+def _cap(out: list[str], found: list[str], what: str, total: int | None = None) -> None:
+    """At most :data:`_MAX` messages of one kind, then one line counting the rest (``total`` found)."""
+    total = len(found) if total is None else total
+    out.extend(found[:_MAX])
+    if total > _MAX:
+        out.append(f"... {total - _MAX} more {what}")
+
+
+def show(value) -> str:
+    """A value for a message: control characters escaped (never echoed raw to a terminal), long text cut."""
+    text = str(value)
+    text = CONTROL_RE.sub(lambda m: f"\\u{ord(m.group()):04x}" if ord(m.group()) > 0xff else f"\\x{ord(m.group()):02x}",
+                          text)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+# ----------------------------------------------------------------------------- dates
+def _classify(value) -> tuple[np.datetime64, int]:
+    """One distinct cell value of a date column: (the date, kind)."""
+    nat = np.datetime64("NaT", "ns")
+    if isinstance(value, (pd.Timestamp, _dt.datetime, _dt.date, np.datetime64)):
+        ts = pd.Timestamp(value)
+        if ts is pd.NaT:
+            return nat, OK
+        day = ts.normalize()
+        return day.to_datetime64().astype("datetime64[ns]"), TIMED if day != ts else OK
+    if isinstance(value, (bool, np.bool_)):
+        return nat, NOT_A_DATE
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return nat, NUMBER if np.isfinite(value) else NOT_A_DATE
+    text = str(value).strip()
+    if not text:
+        return nat, OK
+    m = _ISO.match(text)
+    if m is not None:
+        y, mo, d, hh, mm, ss, frac = m.groups()
+        try:
+            day = pd.Timestamp(_dt.date(int(y), int(mo), int(d)))
+        except (ValueError, OverflowError, pd.errors.OutOfBoundsDatetime):
+            return nat, NOT_A_DATE
+        if hh is not None and not (int(hh) < 24 and int(mm) < 60 and int(ss or 0) < 60):
+            return nat, NOT_A_DATE
+        timed = any(v is not None and int(v) != 0 for v in (hh, mm, ss, frac))
+        return day.to_datetime64().astype("datetime64[ns]"), TIMED if timed else OK
+    m = _COMPACT.match(text)
+    if m is not None and 1900 <= int(m.group(1)) <= 2200:
+        try:
+            return pd.Timestamp(_dt.date(*map(int, m.groups()))).to_datetime64().astype("datetime64[ns]"), OK
+        except ValueError:
+            return nat, NOT_A_DATE
+    if _AMBIGUOUS.match(text):
+        return nat, AMBIGUOUS
+    if _NUMBER.match(text):
+        return nat, NUMBER
+    return nat, NOT_A_DATE
+
+
+def parse_dates(s: pd.Series) -> tuple[pd.Series, np.ndarray | None]:
+    """A date column as ``datetime64[ns]`` dates and the kind of each cell.
+
+    Kinds: OK (a date, or blank: NaT), NOT_A_DATE, AMBIGUOUS (``NN/NN/YYYY``), NUMBER (a number:
+    an Excel serial?), TIMED (a date with a time of day, stripped here). A typed date column is
+    returned as it is, with kinds None (:func:`check_dates` finds a time of day among its distinct
+    values); text is classified once per distinct value.
+    """
+    n = len(s)
+    if pd.api.types.is_datetime64_any_dtype(s):
+        if getattr(s.dtype, "tz", None) is not None:
+            s = s.dt.tz_localize(None)
+        return s, None
+    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+        kinds = np.where(s.isna().to_numpy(), OK, NUMBER).astype(np.int8)
+        return pd.Series(np.full(n, np.datetime64("NaT", "ns")), index=s.index), kinds
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    parsed = [_classify(u) for u in uniques]
+    udates = np.array([p[0] for p in parsed] + [np.datetime64("NaT", "ns")], dtype="datetime64[ns]")
+    ukinds = np.array([p[1] for p in parsed] + [OK], dtype=np.int8)
+    return pd.Series(udates[codes], index=s.index), ukinds[codes]
+
+
+def date_messages(kinds: np.ndarray | None, s: pd.Series, parsed: pd.Series, col: str, locate: Locate,
+                  key: bool) -> tuple[list[str], list[str]]:
+    """Errors and warnings for the kinds of :func:`parse_dates` (``s`` as read, ``parsed`` its dates):
+    one line per problem kind and column, except values that are not dates at all (one line each,
+    capped) and, in a key column, empty cells."""
+    errors: list[str] = []
+    warnings: list[str] = []
+    if kinds is None:  # typed dates: only missing keys to report
+        empty = np.flatnonzero(parsed.isna().to_numpy()) if key else []
+        _cap(errors, [f"{locate(i, col)} column `{col}`: date is empty" for i in empty[:_MAX]],
+             f"empty `{col}` values", len(empty))
+        return errors, warnings
+    bad = np.flatnonzero(kinds == NOT_A_DATE)
+    _cap(errors, [f"{locate(i, col)} column `{col}`: `{show(s.iloc[i])}` is not a date (use YYYY-MM-DD)"
+                  for i in bad[:_MAX]], f"bad dates in `{col}`", bad.size)
+    if key:
+        empty = np.flatnonzero(parsed.isna().to_numpy() & (kinds == OK))
+        _cap(errors, [f"{locate(i, col)} column `{col}`: date is empty" for i in empty[:_MAX]],
+             f"empty `{col}` values", empty.size)
+    for kind, text, out in (
+            (AMBIGUOUS, "has day and month in an unknown order (DD/MM/YYYY or MM/DD/YYYY?); save the column as "
+                        "YYYY-MM-DD dates", errors),
+            (NUMBER, "is a number where a date is expected: Excel serial numbers? save the column as dates "
+                     "(YYYY-MM-DD)", errors),
+            (TIMED, "has a time of day; only its date is used", warnings)):
+        rows = np.flatnonzero(kinds == kind)
+        if rows.size:
+            more = f" ({rows.size:,} rows like it)" if rows.size > 1 else ""
+            out.append(f"{locate(rows[0], col)} column `{col}`: `{show(s.iloc[rows[0]])}` {text}{more}")
+    return errors, warnings
+
+
+def _unique_sorted(i8: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Distinct values of an int64 array (NaT dropped), and whether the array is sorted: O(n) when it
+    is, else a sort."""
+    nat = np.iinfo(np.int64).min
+    ordered = bool(len(i8) and np.all(i8[1:] >= i8[:-1]))
+    if ordered:
+        u = i8[np.r_[True, i8[1:] != i8[:-1]]]
+    else:
+        u = np.unique(i8)
+    return u[u != nat], ordered
+
+
+def _first_rows(i8: np.ndarray, days: np.ndarray, ordered: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """For each value of ``days``: its first row in ``i8`` and its number of rows (by binary search when
+    ``i8`` is ``ordered``)."""
+    if ordered:
+        first, end = np.searchsorted(i8, days, "left"), np.searchsorted(i8, days, "right")
+        return first, end - first
+    rows = np.flatnonzero(np.isin(i8, days))
+    vals = i8[rows]
+    uniq, first, counts = np.unique(vals, return_index=True, return_counts=True)
+    pos = np.searchsorted(uniq, days)
+    return rows[first[pos]], counts[pos]
+
+
+_WEEKDAY = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+#: first trading day of the Shanghai exchange (the XSHG calendar is built from it, a fixed span)
+XSHG_START = "1990-12-19"
+
+
+@functools.lru_cache(maxsize=1)
+def _xshg_sessions() -> pd.DatetimeIndex:
+    """Every trading day of the Shanghai exchange that exchange-calendars has on record, from
+    :data:`XSHG_START` to the last year with holidays on record.
+
+    Importing exchange-calendars costs about 0.2 s per process, so the sessions are kept in the user's
+    cache folder (``$XDG_CACHE_HOME/xladdin``, else ``~/.cache/xladdin``), one file per installed
+    exchange-calendars version (its holidays on record are fixed per version); a cache that cannot be
+    read or written is simply rebuilt.
+    """
+    from importlib.metadata import version
+    import os
+    from pathlib import Path
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "xladdin"
+    cache = base / f"xshg-sessions-{version('exchange-calendars')}-{XSHG_START}.npy"
+    try:
+        days = np.load(cache, allow_pickle=False)
+        return pd.DatetimeIndex(days.astype("datetime64[D]").astype("datetime64[ns]"))
+    except (OSError, ValueError):
+        pass
+    with _warnings.catch_warnings():  # its own pandas deprecation notices are not the user's business
+        _warnings.simplefilter("ignore")
+        import exchange_calendars as xcals
+        sessions = xcals.get_calendar("XSHG", start=XSHG_START).sessions
+    if sessions.tz is not None:
+        sessions = sessions.tz_localize(None)
+    days = np.asarray(sessions.values.astype("datetime64[D]"))
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp.npy")
+        np.save(tmp, days, allow_pickle=False)
+        os.replace(tmp, cache)
+    except OSError:
+        pass
+    return pd.DatetimeIndex(days.astype("datetime64[ns]"))
+
+
+def exchange_closed(days: pd.DatetimeIndex) -> np.ndarray:
+    """Weekdays among ``days`` on which the Shanghai exchange was closed (exchange-calendars' XSHG
+    calendar; days outside the span it has on record are never flagged)."""
+    if len(days) == 0:
+        return np.zeros(0, bool)
+    sessions = _xshg_sessions()
+    inside = np.asarray((days >= sessions[0]) & (days <= sessions[-1]) & (days.day_of_week < 5))
+    return inside & ~np.asarray(days.isin(sessions))
+
+
+def check_dates(name: str, df: pd.DataFrame, locate: Locate, today: pd.Timestamp | None = None,
+                holidays: bool = True) -> tuple[pd.DataFrame, list[str], list[str], pd.DatetimeIndex]:
+    """Checks on the typed date columns, made on their distinct dates (one pass over each column):
+
+    * a time of day (typed dates: parquet, workbook cells, pyarrow's CSV read): stripped, one warning;
+    * a date after ``today`` (default: the machine's date): an error;
+    * in a daily table (:data:`TRADING_DAY_TABLES`): a Saturday or Sunday is an error; a weekday the
+      Shanghai exchange was closed gets one warning for the table, and is returned as flagged.
+
+    Returns (the table, errors, warnings, the flagged dates). ``holidays=False`` skips the holiday look-up.
+    """
+    spec = TABLES[name]
+    today = (today or pd.Timestamp.today()).normalize()
+    errors: list[str] = []
+    warnings: list[str] = []
+    flagged = pd.DatetimeIndex([], dtype="datetime64[ns]")
+    for col in spec.date_cols:
+        if col not in df.columns:
+            continue
+        i8 = np.asarray(df[col].to_numpy(), dtype="datetime64[ns]").view("i8")
+        days, ordered = _unique_sorted(i8)
+        timed = days[days % DAY_NS != 0]
+        if timed.size:
+            rows, _ = _first_rows(i8, timed[:1], ordered)
+            n = int(np.isin(i8, timed).sum())
+            warnings.append(f"{locate(rows[0], col)} column `{col}`: `{pd.Timestamp(timed[0])}` has a time of day; "
+                            f"only its date is used" + (f" ({n:,} rows like it)" if n > 1 else ""))
+            df = df.assign(**{col: df[col].dt.normalize()})
+            i8 = np.asarray(df[col].to_numpy(), dtype="datetime64[ns]").view("i8")
+            days, ordered = _unique_sorted(i8)
+        if not days.size or (name, col) in NOT_DATED_EVENTS:
+            continue
+        late = days[days > today.value]
+        if late.size:
+            rows, counts = _first_rows(i8, late[:_MAX], ordered)
+            _cap(errors, [f"{locate(r, col)} column `{col}`: {pd.Timestamp(d):%Y-%m-%d} is after today "
+                          f"({today:%Y-%m-%d})" + (f" ({c:,} rows)" if c > 1 else "")
+                          for d, r, c in zip(late, rows, counts)], f"dates after today in `{col}`", late.size)
+        if name not in TRADING_DAY_TABLES or col != spec.sorted_by:
+            continue
+        idx = pd.DatetimeIndex(days.view("datetime64[ns]"))
+        weekend = days[np.asarray(idx.day_of_week >= 5)]
+        if weekend.size:
+            rows, counts = _first_rows(i8, weekend[:_MAX], ordered)
+            _cap(errors, [f"{locate(r, col)} column `{col}`: {pd.Timestamp(d):%Y-%m-%d} is a "
+                          f"{_WEEKDAY[pd.Timestamp(d).day_of_week]}, not a trading day" + (f" ({c:,} rows)" if c > 1 else "")
+                          for d, r, c in zip(weekend, rows, counts)], f"weekend dates in `{col}`", weekend.size)
+        closed = days[exchange_closed(idx)] if holidays else days[:0]
+        if closed.size:
+            rows, _ = _first_rows(i8, closed[:1], ordered)
+            listed = ", ".join(f"{pd.Timestamp(d):%Y-%m-%d}" for d in closed[:5]) + (", ..." if closed.size > 5 else "")
+            warnings.append(f"{locate(rows[0], col)} column `{col}`: {closed.size} date(s) on which the Shanghai "
+                            f"exchange was closed ({listed}); their rows are used, but none is taken as the as-of date")
+            flagged = pd.DatetimeIndex(closed.view("datetime64[ns]"))
+    return df, errors, warnings, flagged
+
+
+# ----------------------------------------------------------------------------- numbers
+def check_numbers(name: str, df: pd.DataFrame, locate: Locate) -> list[str]:
+    """inf, -inf and magnitudes over :data:`MAX_ABS` in the numeric columns (one vectorised pass each)."""
+    errors: list[str] = []
+    for col in TABLES[name].numeric:
+        if col not in df.columns:
+            continue
+        v = df[col].to_numpy(dtype=float, na_value=np.nan)
+        if not v.size or (np.fmax.reduce(v) <= MAX_ABS and np.fmin.reduce(v) >= -MAX_ABS) or np.isnan(v).all():
+            continue  # two reductions (NaN ignored) clear the usual column without a mask
+        bad = np.flatnonzero((v > MAX_ABS) | (v < -MAX_ABS))
+        _cap(errors, [f"{locate(i, col)} column `{col}`: {v[i]:g} is not a finite number of plausible size "
+                      f"(|x| <= {MAX_ABS:g})" for i in bad[:_MAX]], f"out-of-range values in `{col}`", bad.size)
+    return errors
+
+
+# ----------------------------------------------------------------------------- text and codes
+def normalise_code(text: str) -> str:
+    """A code as stored: NFKC (full-width digits and letters, no-break spaces), stripped, upper case."""
+    return unicodedata.normalize("NFKC", text).strip().upper()
+
+
+#: screens run by pyarrow on a column's distinct values: a value they accept is canonical already
+#: (printable ASCII, upper case, no space; a security code in ``510300.SH`` form) and skips the checks
+_SCREEN_SECURITY = r"^[0-9A-Z]{1,12}\.[A-Z]{2,4}$"
+_SCREEN_CODE = r"^[!-`{-~]*$"
+_CONTROL_RE2 = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\x{fffe}\x{ffff}]"
+
+
+def _suspects(uniques, col: str) -> np.ndarray:
+    """Positions of the distinct values of ``col`` that the checks must look at (the others pass the
+    pyarrow screens above: one vectorised pass instead of Python over thousands of stock codes)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    arr = pa.array(np.asarray(uniques, dtype=object), type=pa.string())
+    if col in CODE_COLUMNS:
+        ok = pc.match_substring_regex(arr, _SCREEN_SECURITY if col in SECURITY_CODES else _SCREEN_CODE)
+    else:
+        ok = pc.invert(pc.match_substring_regex(arr, _CONTROL_RE2))
+    return np.flatnonzero(~ok.to_numpy(zero_copy_only=False))
+
+
+def check_text(name: str, df: pd.DataFrame, locate: Locate, codes: dict | None = None,
+               normalise: bool = True) -> tuple[pd.DataFrame, list[str], list[str], set[str]]:
+    """Control characters (errors) in every text column; codes normalised (a warning says how many
+    changed) and security codes checked against ``510300.SH``'s shape (errors).
+
+    Works on each column's distinct values (``codes``: :func:`xladdin.data.key_codes`, when known),
+    screened by pyarrow first (:func:`_suspects`). Returns the table (columns rebuilt only where a code
+    changed), errors, warnings and the names of the columns that changed (their codes must be computed
+    again). ``normalise=False``: codes that normalisation would change are errors instead (an
+    in-memory market is not rewritten).
+    """
+    spec = TABLES[name]
+    errors: list[str] = []
+    warnings: list[str] = []
+    changed: set[str] = set()
+    for col in spec.columns:
+        if col not in df.columns or col in spec.numeric or col in spec.date_cols:
+            continue
+        known = (codes or {}).get(col)
+        if known is not None:
+            inverse, uniques = known[1], known[2]
+        else:
+            inverse, uniques = pd.factorize(df[col], use_na_sentinel=True)
+        suspects = _suspects(uniques, col)
+        if not suspects.size:
+            continue
+        words = {int(k): str(uniques[k]) for k in suspects}
+
+        def first_row(k: int) -> int:
+            return int(np.argmax(inverse == k))
+        ctrl = [k for k, w in words.items() if CONTROL_RE.search(w)]
+        _cap(errors, [f"{locate(first_row(k), col)} column `{col}`: `{show(words[k])}` contains control character "
+                      f"U+{ord(CONTROL_RE.search(words[k]).group()):04X}; remove it" for k in ctrl],
+             f"values with control characters in `{col}`")
+        if col not in CODE_COLUMNS:
+            continue
+        norm = {k: normalise_code(w) for k, w in words.items()}
+        if col in SECURITY_CODES:
+            bad = [k for k, w in norm.items() if not CODE_RE.match(w) and k not in ctrl and w]
+            what = "is not a code like 510300.SH (digits or letters, a dot, the exchange suffix; no spaces)"
+        else:  # any taxonomy's codes: no space inside
+            bad = [k for k, w in norm.items() if re.search(r"\s", w) and k not in ctrl]
+            what = "has a space inside the code"
+        _cap(errors, [f"{locate(first_row(k), col)} column `{col}`: `{show(words[k])}` {what}" for k in bad],
+             f"malformed codes in `{col}`")
+        diff = [k for k in words if norm[k] != words[k]]
+        if diff and not normalise:
+            _cap(errors, [f"{locate(first_row(k), col)} column `{col}`: `{show(words[k])}` is not in canonical form "
+                          f"(`{norm[k]}`)" for k in diff], f"codes not in canonical form in `{col}`")
+        elif diff:
+            k = diff[0]
+            warnings.append(f"{locate(first_row(k), col)} column `{col}`: {len(diff)} code(s) normalised "
+                            f"(e.g. `{show(words[k])}` -> `{norm[k]}`: case, spaces, full-width characters)")
+            table = np.array([str(u) for u in uniques] + [None], dtype=object)
+            for j in diff:
+                table[j] = norm[j]
+            df = df.assign(**{col: pd.Series(table[inverse], index=df.index, dtype=df[col].dtype)})
+            changed.add(col)
+    return df, errors, warnings, changed
+
+
+# ----------------------------------------------------------------------------- references
+def unknown_codes(values: pd.Series, known: set[str], codes: tuple | None = None) -> tuple[np.ndarray, list[str]]:
+    """(first row of each unknown code, the unknown codes) for codes of ``values`` not in ``known``."""
+    if codes is not None:
+        inverse, uniques = codes[1], codes[2]
+    else:
+        inverse, uniques = pd.factorize(values, use_na_sentinel=True)
+    missing = [k for k, u in enumerate(uniques) if str(u) not in known]
+    if not missing:
+        return np.array([], dtype=np.int64), []
+    rows = np.flatnonzero(np.isin(inverse, missing))
+    _, first = np.unique(inverse[rows], return_index=True)
+    return rows[first], [str(uniques[k]) for k in missing]
+
+
+def check_references(name: str, df: pd.DataFrame, locate: Locate, file: str, masters: dict[str, tuple[set, str]],
+                     codes: dict | None = None) -> tuple[list[str], list[str]]:
+    """etf_daily's ETFs against etf_info (errors); index_weights' stocks against stock_industry (a warning
+    with the largest weight share, of one index on one date, that has no industry)."""
+    errors: list[str] = []
+    warnings: list[str] = []
+    if name == "etf_daily" and "etf_info" in masters and "etf" in df.columns and len(df):
+        known, master_file = masters["etf_info"]
+        if not known:
+            errors.append(f"{file}: {master_file} has no rows, so none of the ETFs of {file} is known; "
+                          "fill etf_info (etf, name, tracked_index, category)")
+            return errors, warnings
+        rows, missing = unknown_codes(df["etf"], known, (codes or {}).get("etf"))
+        missing_ok = [CODE_RE.match(c) is not None for c in missing]  # malformed codes are reported already
+        rows, missing = rows[np.asarray(missing_ok, bool)], [c for c, ok in zip(missing, missing_ok) if ok]
+        _cap(errors, [f"{locate(r, 'etf')} column `etf`: {show(c)} is not in {master_file}; add the ETF there "
+                      "(name, tracked_index, category) or remove its rows" for r, c in zip(rows, missing)],
+             "ETFs missing from etf_info")
+    if name == "index_weights" and "stock_industry" in masters and "stock" in df.columns and len(df):
+        known, master_file = masters["stock_industry"]
+        rows, missing = unknown_codes(df["stock"], known, (codes or {}).get("stock"))
+        if missing:
+            lost = ~df["stock"].isin(known).to_numpy()
+            share = (df.loc[lost].groupby(["index", "date"])["weight"].sum()
+                     / df.groupby(["index", "date"])["weight"].sum()).dropna()
+            (idx, day), worst = share.idxmax(), share.max()
+            examples = ", ".join(f"{show(c)} ({locate(r, 'stock')})" for r, c in zip(rows[:3], missing[:3]))
+            warnings.append(f"{file}: {len(missing)} constituent(s) not in {master_file}: {examples}"
+                            f"{', ...' if len(missing) > 3 else ''}; up to {worst:.2%} of an index's weight "
+                            f"({idx} on {day:%Y-%m-%d}) has no industry and is left out of industry results")
+    return errors, warnings
