@@ -278,20 +278,24 @@ def build(out: Path = DEFAULT_OUT, pythonpath: str | None = None) -> list[tuple[
     past = ref(qr0, qc0 + 1, qr1 - 1, qc1, "Holdings")
     fwd = ref(qr0 + 1, qc0 + 1, qr1, qc1, "Holdings")
     book.formula(ws, 24, 4, f"=XA_IC({past},{fwd})", "monthly rank IC of momentum, then IC summary (M11)")
-    ws.write(0, 16, "version", book.fmt["head"])
-    book.formula(ws, 1, 16, "=XA_VERSION()", "version of the Python package serving the functions")
+    # the blocks to the right start after XA_PERF's spill (its width: one column per M12 statistic)
+    from udfs.stats import XA_PERF
+    right = 4 + len(XA_PERF([[d.to_pydatetime(), v] for d, v in nav["csi300"].items()],
+                            nav["csi500"].tolist(), 0.02)[0]) + 1
+    ws.write(0, right, "version", book.fmt["head"])
+    book.formula(ws, 1, right, "=XA_VERSION()", "version of the Python package serving the functions")
     # XA_BACKTEST: daily returns of the two indices and 50/50 target weights decided at month ends
     rets = nav.pct_change().iloc[1:]
     rets.index.name = "date"
-    ws.write(0, 18, "Daily returns", book.fmt["title"])
-    br0, bc0, br1, bc1 = book.table(ws, 1, 18, rets)             # S date, T csi300, U csi500
+    ws.write(0, right + 2, "Daily returns", book.fmt["title"])
+    br0, bc0, br1, bc1 = book.table(ws, 1, right + 2, rets)      # date, csi300, csi500
     month_end = rets.groupby(rets.index.to_period("M")).tail(1).index
     w = pd.DataFrame({"csi300": 0.5, "csi500": 0.5}, index=month_end)
     w.index.name = "date"
-    ws.write(0, 22, "Target weights (month ends)", book.fmt["title"])
-    wr0, wc0, wr1, wc1 = book.table(ws, 1, 22, w)                # W date, X csi300, Y csi500
-    ws.write(0, 26, "XA_BACKTEST: 50/50 rebalanced monthly, traded next day, 0.1% one-way", book.fmt["title"])
-    book.formula(ws, 1, 26, f"=XA_BACKTEST({ref(wr0 - 1, wc0, wr1, wc1)},{ref(br0 - 1, bc0, br1, bc1)},0.001,1)",
+    ws.write(0, right + 6, "Target weights (month ends)", book.fmt["title"])
+    wr0, wc0, wr1, wc1 = book.table(ws, 1, right + 6, w)         # date, csi300, csi500
+    ws.write(0, right + 10, "XA_BACKTEST: 50/50 rebalanced monthly, traded next day, 0.1% one-way", book.fmt["title"])
+    book.formula(ws, 1, right + 10, f"=XA_BACKTEST({ref(wr0 - 1, wc0, wr1, wc1)},{ref(br0 - 1, bc0, br1, bc1)},0.001,1)",
                  "NAV net and gross, turnover and cost of monthly 50/50 weights (the M7-M11 engine)")
 
     # ------------------------------------------------------------------ Guide and xlwings.conf
