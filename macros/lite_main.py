@@ -20,7 +20,7 @@ from xlwings import script
 from udfs.flows import XA_CORR_SIGNAL, XA_ETF_FLOW, XA_EVENT_STUDY, XA_FLOW_CORR  # noqa: F401
 from udfs.holdings import XA_DIVERGENCE, XA_PENETRATE, XA_QUINTILE  # noqa: F401
 from udfs.stats import XA_IC, XA_PCTRANK, XA_PERF, XA_VERSION  # noqa: F401
-from udfs.strategy import XA_PICKS  # noqa: F401
+from udfs.strategy import XA_BACKTEST, XA_PICKS  # noqa: F401
 from udfs.style import XA_FACTOR_MOM, XA_HP, XA_HP1S, XA_STYLE_SIGNAL  # noqa: F401
 
 
