@@ -582,16 +582,16 @@ def test_wrong_sheet_and_single_workbook_are_named(tiny_dir, tmp_path, capsys):
 
 def test_exchange_calendar_sessions_and_their_cache(tmp_path, monkeypatch):
     """Known SSE closures (published schedules) and the per-version cache of the session list."""
-    from xladdin import checks
+    from xladdin import calendar, checks
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    checks._xshg_sessions.cache_clear()
+    calendar.xshg_sessions.cache_clear()
     try:
-        fresh = checks._xshg_sessions()
+        fresh = calendar.xshg_sessions()
         assert len(list((tmp_path / "xladdin").glob("xshg-sessions-*.npy"))) == 1
-        checks._xshg_sessions.cache_clear()
-        assert checks._xshg_sessions().equals(fresh)
+        calendar.xshg_sessions.cache_clear()
+        assert calendar.xshg_sessions().equals(fresh)
     finally:
-        checks._xshg_sessions.cache_clear()
+        calendar.xshg_sessions.cache_clear()
     days = pd.DatetimeIndex(["2024-02-08", "2024-02-09", "2024-02-16", "2024-02-19", "2024-10-01", "2024-10-07",
                              "2024-10-08", "2025-10-08", "2025-10-09", "2026-01-02", "2026-01-05"])
     assert checks.exchange_closed(days).tolist() == [False, True, True, False, True, True,

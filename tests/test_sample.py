@@ -25,6 +25,18 @@ def test_calendar_known_holidays_and_counts():
     assert days.dtype == "datetime64[ns]" and days.is_monotonic_increasing
 
 
+def test_calendar_is_the_exchange_calendar_of_the_real_data(real_data_dir):
+    """Every CSI 300 close date of the real data 2015-2025 (an independent record of the sessions) is a
+    trading day, and no other day is: make-up and bridge closures included (e.g. 2025-10-08)."""
+    raw = pd.read_csv(real_data_dir / "index_daily.csv", usecols=["date", "index"], parse_dates=["date"])
+    real = pd.DatetimeIndex(sorted(raw.loc[raw["index"] == "000300.SH", "date"]))
+    real = real[(real >= "2015-01-01") & (real <= "2025-12-31")]
+    assert trading_days("2015-01-01", "2025-12-31").equals(pd.DatetimeIndex(real, name="date"))
+    assert pd.Timestamp("2025-10-08") not in trading_days("2025-10-01", "2025-10-10")
+    beyond = trading_days("2027-01-01", "2027-01-08")  # after the years on record: the holiday rules
+    assert list(beyond) == list(pd.bdate_range("2027-01-04", "2027-01-08"))
+
+
 def test_calendar_period_ends_hand_example():
     d = pd.DatetimeIndex(["2024-01-29", "2024-01-31", "2024-02-01", "2024-02-02", "2024-02-05", "2024-03-29",
                           "2024-04-01"])

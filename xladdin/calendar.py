@@ -1,17 +1,18 @@
-"""A-share trading calendar (SSE / SZSE): weekdays minus the exchange holidays.
+"""A-share trading calendar (SSE / SZSE) and week / month / quarter ends.
 
-The exchanges close on weekends and on the statutory holidays: New Year's Day, the Spring
-Festival week, Qingming, Labour Day, the Dragon Boat festival, the Mid-Autumn festival and the
-National Day week. Lunar holidays move every year; their Gregorian dates are tabulated below
-for 2015-2027, the years this calendar supports (asking for another year raises).
-
-The rules reproduce the exchanges' published closures closely but not day-for-day (the State
-Council's make-up arrangements vary by year): it is the calendar of the embedded sample market
-(:mod:`xladdin.sample`) and a helper for week/month ends; real data carries its own trading days.
+Trading days come from exchange-calendars' XSHG calendar (the Shanghai exchange's published
+closures, make-up days included) for the years it has on record; beyond them, weekdays minus the
+statutory holidays tabulated below (New Year's Day, the Spring Festival week, Qingming, Labour Day,
+the Dragon Boat and Mid-Autumn festivals, the National Day week; 2015-2027), which approximate the
+closures but not the State Council's make-up arrangements. It is the calendar of the embedded
+sample market (:mod:`xladdin.sample`) and of the data checks (:mod:`xladdin.checks`); real data
+carries its own trading days.
 """
 from __future__ import annotations
 
 import datetime as _dt
+import functools
+import warnings as _warnings
 
 import numpy as np
 import pandas as pd
@@ -97,18 +98,25 @@ def trading_days(start, end) -> pd.DatetimeIndex:
 
     Parameters
     ----------
-    start, end : anything :class:`pandas.Timestamp` accepts; both inclusive, within 2015-2027.
+    start, end : anything :class:`pandas.Timestamp` accepts; both inclusive. Days within the span of
+        :func:`xshg_sessions` are the exchange's sessions; later days (up to 2027) are weekdays minus
+        :func:`holidays`.
 
     Returns
     -------
-    DatetimeIndex (datetime64[ns], name ``date``) of weekdays that are not exchange holidays.
+    DatetimeIndex (datetime64[ns], name ``date``).
     """
     start, end = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
     if end < start:
         raise ValueError(f"end {end.date()} is before start {start.date()}")
-    hol = [h for y in range(start.year, end.year + 1) for h in holidays(y)]
-    days = pd.bdate_range(start, end)
-    days = days[~days.isin(pd.DatetimeIndex(hol))]
+    sessions = xshg_sessions()
+    recorded = pd.Timestamp(sessions[-1].year, 12, 31)  # the last year with holidays on record
+    days = sessions[(sessions >= start) & (sessions <= end)]
+    if end > recorded:
+        rest_start = max(start, recorded + pd.Timedelta(days=1))
+        hol = [h for y in range(rest_start.year, end.year + 1) for h in holidays(y)]
+        rest = pd.bdate_range(rest_start, end)
+        days = days.append(rest[~rest.isin(pd.DatetimeIndex(hol))])
     return pd.DatetimeIndex(days.astype("datetime64[ns]"), name="date")
 
 
@@ -143,3 +151,44 @@ def quarter_ends(dates) -> pd.DatetimeIndex:
     """Last date of each calendar quarter among ``dates`` (sorted ascending)."""
     idx = pd.DatetimeIndex(dates)
     return _last_per_group(idx, (idx.year * 4 + (idx.month - 1) // 3).to_numpy())
+
+
+#: first trading day of the Shanghai exchange (the XSHG calendar is built from it, a fixed span)
+XSHG_START = "1990-12-19"
+
+
+@functools.lru_cache(maxsize=1)
+def xshg_sessions() -> pd.DatetimeIndex:
+    """Every trading day of the Shanghai exchange that exchange-calendars has on record, from
+    :data:`XSHG_START` to the last year with holidays on record.
+
+    Importing exchange-calendars costs about 0.2 s per process, so the sessions are kept in the user's
+    cache folder (``$XDG_CACHE_HOME/xladdin``, else ``~/.cache/xladdin``), one file per installed
+    exchange-calendars version (its holidays on record are fixed per version); a cache that cannot be
+    read or written is simply rebuilt.
+    """
+    from importlib.metadata import version
+    import os
+    from pathlib import Path
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "xladdin"
+    cache = base / f"xshg-sessions-{version('exchange-calendars')}-{XSHG_START}.npy"
+    try:
+        days = np.load(cache, allow_pickle=False)
+        return pd.DatetimeIndex(days.astype("datetime64[D]").astype("datetime64[ns]"))
+    except (OSError, ValueError):
+        pass
+    with _warnings.catch_warnings():  # its own pandas deprecation notices are not the user's business
+        _warnings.simplefilter("ignore")
+        import exchange_calendars as xcals
+        sessions = xcals.get_calendar("XSHG", start=XSHG_START).sessions
+    if sessions.tz is not None:
+        sessions = sessions.tz_localize(None)
+    days = np.asarray(sessions.values.astype("datetime64[D]"))
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp.npy")
+        np.save(tmp, days, allow_pickle=False)
+        os.replace(tmp, cache)
+    except OSError:
+        pass
+    return pd.DatetimeIndex(days.astype("datetime64[ns]"))

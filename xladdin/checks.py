@@ -19,15 +19,14 @@ load (:class:`~xladdin.errors.ValidationFailed`); warnings are reported and the 
 from __future__ import annotations
 
 import datetime as _dt
-import functools
 import re
 import unicodedata
-import warnings as _warnings
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 
+from .calendar import xshg_sessions
 from .schema import TABLES
 
 #: largest magnitude accepted in a numeric column: 1e15 yuan is ten times the whole A-share market's
@@ -197,53 +196,12 @@ def _first_rows(i8: np.ndarray, days: np.ndarray, ordered: bool = False) -> tupl
 _WEEKDAY = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-#: first trading day of the Shanghai exchange (the XSHG calendar is built from it, a fixed span)
-XSHG_START = "1990-12-19"
-
-
-@functools.lru_cache(maxsize=1)
-def _xshg_sessions() -> pd.DatetimeIndex:
-    """Every trading day of the Shanghai exchange that exchange-calendars has on record, from
-    :data:`XSHG_START` to the last year with holidays on record.
-
-    Importing exchange-calendars costs about 0.2 s per process, so the sessions are kept in the user's
-    cache folder (``$XDG_CACHE_HOME/xladdin``, else ``~/.cache/xladdin``), one file per installed
-    exchange-calendars version (its holidays on record are fixed per version); a cache that cannot be
-    read or written is simply rebuilt.
-    """
-    from importlib.metadata import version
-    import os
-    from pathlib import Path
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "xladdin"
-    cache = base / f"xshg-sessions-{version('exchange-calendars')}-{XSHG_START}.npy"
-    try:
-        days = np.load(cache, allow_pickle=False)
-        return pd.DatetimeIndex(days.astype("datetime64[D]").astype("datetime64[ns]"))
-    except (OSError, ValueError):
-        pass
-    with _warnings.catch_warnings():  # its own pandas deprecation notices are not the user's business
-        _warnings.simplefilter("ignore")
-        import exchange_calendars as xcals
-        sessions = xcals.get_calendar("XSHG", start=XSHG_START).sessions
-    if sessions.tz is not None:
-        sessions = sessions.tz_localize(None)
-    days = np.asarray(sessions.values.astype("datetime64[D]"))
-    try:
-        base.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(f".{os.getpid()}.tmp.npy")
-        np.save(tmp, days, allow_pickle=False)
-        os.replace(tmp, cache)
-    except OSError:
-        pass
-    return pd.DatetimeIndex(days.astype("datetime64[ns]"))
-
-
 def exchange_closed(days: pd.DatetimeIndex) -> np.ndarray:
     """Weekdays among ``days`` on which the Shanghai exchange was closed (exchange-calendars' XSHG
     calendar; days outside the span it has on record are never flagged)."""
     if len(days) == 0:
         return np.zeros(0, bool)
-    sessions = _xshg_sessions()
+    sessions = xshg_sessions()
     inside = np.asarray((days >= sessions[0]) & (days <= sessions[-1]) & (days.day_of_week < 5))
     return inside & ~np.asarray(days.isin(sessions))
 

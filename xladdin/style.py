@@ -195,7 +195,7 @@ def weekly_style_table(market: Market, lamb: float = DEFAULT_LAMBDA, *,
                     f"index_daily: {exc}") from exc
         sig = style_signal(closes[0], closes[1], lamb, start=start, end=end)
         frames.append(sig.add_prefix(f"{pair}_"))
-    out = pd.concat(frames, axis=1, join="outer").sort_index()
+    out = pd.concat(frames, axis=1, join="outer", sort=True)
     out.index.name = "date"
     return out
 
