@@ -26,6 +26,7 @@ import datetime as dt
 import functools
 import math
 import warnings
+from itertools import chain
 from typing import Any, Callable
 
 import numpy as np
@@ -104,6 +105,9 @@ def _clean_scalar(v: Any) -> Any:
 
 def clean_output(out: Any) -> list[list[Any]]:
     """Make ``out`` a rectangular list of rows of Excel scalars (short rows padded with None)."""
+    fast = _clean_rectangle(out)
+    if fast is not None:
+        return fast
     if not isinstance(out, list):
         out = [[out]]
     rows = []
@@ -123,6 +127,30 @@ def clean_output(out: Any) -> list[list[Any]]:
         if len(r) < width:
             r.extend([None] * (width - len(r)))
     return rows
+
+
+def _clean_rectangle(out: Any) -> list[list[Any]] | None:
+    """``out`` itself when it already is a non-empty rectangle of plain Excel scalars, with non-finite
+    floats set to None in place; None when the general cleaning is needed. Checked in bulk: the
+    types of all cells in one pass, the floats' finiteness in one numpy call."""
+    if type(out) is not list or not out or set(map(type, out)) != {list} or len(set(map(len, out))) != 1 \
+            or not out[0]:
+        return None
+    cells = list(chain.from_iterable(out))
+    types = set(map(type, cells))
+    if not types <= _PLAIN:
+        return None
+    if float in types:
+        try:
+            floats = (np.array(cells, dtype=float) if types <= {float, int, type(None)}
+                      else np.array([v if type(v) is float else 0.0 for v in cells]))
+        except OverflowError:  # a Python int beyond float range: the general path keeps it
+            return None
+        bad = np.flatnonzero(~np.isfinite(floats))
+        width = len(out[0])
+        for i in bad.tolist():  # NaN / inf floats (None is non-finite here too and stays None)
+            out[i // width][i % width] = None
+    return out
 
 
 def excel_safe(func: Callable[..., Any]) -> Callable[..., list[list[Any]]]:
