@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import operator
 import re
 from dataclasses import dataclass, field
 from itertools import chain
@@ -44,7 +45,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from ._errors import XAInputError
+from ._errors import Cells, XAInputError
 
 #: Error values Excel can pass as text (``err_to_str=True``) -> treated as missing values.
 EXCEL_ERRORS = frozenset({
@@ -60,10 +61,15 @@ _ROW_TYPES = (list, tuple, np.ndarray, pd.Series, pd.Index, pd.DataFrame)
 _DEEP_TYPES = (list, tuple, np.ndarray, dict, set)
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")  # 1900 date system as Windows Excel uses it
 MAX_SERIAL = 2958465.0  # 9999-12-31
+#: rows of an Excel sheet: the largest window or count a parameter can meaningfully take
+EXCEL_ROWS = 1_048_576
 #: an ASCII character that no text ``float()`` accepts can contain (after removing commas), other
 #: than the letters of inf / infinity / nan: a quick "not a number" before trying ``float()``
 _NOT_FLOAT_CHAR = re.compile(r"[^0-9+\-.eE_,\s]")
 _FLOAT_WORDS = frozenset({"inf", "infinity", "nan"})
+_TZINFO = operator.attrgetter("tzinfo")
+#: cell types an output may hold as they are (a float only when finite)
+_PLAIN_CELLS = frozenset({str, bool, int, float, type(None), dt.datetime, dt.date, dt.time})
 
 
 # --------------------------------------------------------------------------- cell predicates
@@ -177,40 +183,41 @@ def _first_bad_text(values: list[Any], idx: np.ndarray, ok: Callable[[str], bool
     return int(idx[np.argmax(hit)])
 
 
-def _missing_mask(values: list[Any], types: set | None = None) -> np.ndarray:
-    """Boolean mask of the missing cells (:func:`is_missing`) of a flat list, vectorised by type."""
-    types = set(map(type, values)) if types is None else types
+def _mask_by_type(values: list[Any], types: set, text: Callable[[list], set]) -> np.ndarray:
+    """Cells that are None, NaN floats, or strings in ``text(strings)``: vectorised by type."""
     out = np.zeros(len(values), dtype=bool)
-    for t, m in _type_masks(values, types).items():
+    masks = _type_masks(values, types)
+    for t, m in masks.items():
         if t is type(None):
             out |= m
         elif issubclass(t, float):
-            out[m] = np.isnan(np.array(_objects(values)[m].tolist(), dtype=float))
+            sub = values if len(masks) == 1 else _objects(values)[m].tolist()
+            out[m] = np.isnan(np.array(sub, dtype=float))
         elif issubclass(t, str):
-            idx = np.flatnonzero(m)
-            strs = _objects(values)[idx]
-            miss = _missing_texts(strs.tolist())
-            if miss:
-                out[idx] = np.fromiter((s in miss for s in strs), dtype=bool, count=len(strs))
+            strs = values if len(masks) == 1 else _objects(values)[m].tolist()
+            hits = text(strs)
+            if hits:  # only then a pass over every string
+                out[m] = np.fromiter(map(hits.__contains__, strs), dtype=bool, count=len(strs))
     return out
+
+
+def _missing_mask(values: list[Any], types: set | None = None) -> np.ndarray:
+    """Boolean mask of the missing cells (:func:`is_missing`) of a flat list, vectorised by type."""
+    types = set(map(type, values)) if types is None else types
+    return _mask_by_type(values, types, _missing_texts)
+
+
+def _blank_texts(strings: list) -> set:
+    """The distinct blank strings ("" or whitespace) among ``strings`` (a C-level scan first)."""
+    if "" not in strings and not any(map(str.isspace, strings)):
+        return set()
+    return set(filter(str.isspace, strings)) | ({""} & set(strings))
 
 
 def _blank_mask(values: list[Any], types: set | None = None) -> np.ndarray:
     """Boolean mask of the blank cells (:func:`is_blank`: None, NaN, empty text) of a flat list."""
     types = set(map(type, values)) if types is None else types
-    out = np.zeros(len(values), dtype=bool)
-    for t, m in _type_masks(values, types).items():
-        if t is type(None):
-            out |= m
-        elif issubclass(t, float):
-            out[m] = np.isnan(np.array(_objects(values)[m].tolist(), dtype=float))
-        elif issubclass(t, str):
-            idx = np.flatnonzero(m)
-            strs = _objects(values)[idx]
-            blank = {s for s in set(strs.tolist()) if s.strip() == ""}
-            if blank:
-                out[idx] = np.fromiter((s in blank for s in strs), dtype=bool, count=len(strs))
-    return out
+    return _mask_by_type(values, types, _blank_texts)
 
 
 # --------------------------------------------------------------------------- shapes
@@ -395,6 +402,8 @@ def to_vector(x: Any, name: str, *, min_len: int = 1, dates: bool = False) -> Ve
 
 def _last_row_with_a_value(g: Grid) -> int:
     """Index of the last row of a block with a non-missing cell (0 when none: the first row stays)."""
+    if not all(map(is_missing, g.rows[-1])):
+        return len(g.rows) - 1  # no trailing blank row (the usual case)
     cells = g.flat()
     if g.cell_types() <= {float}:
         filled = ~np.isnan(np.array(cells, dtype=float))
@@ -417,7 +426,10 @@ class Block:
 
 def _labels_column(first: list[Any]) -> bool:
     """A first column of dates, or of text titles (blanks aside): the row labels of a block."""
-    blank = _blank_mask(first)
+    types = set(map(type, first))
+    if not any(issubclass(t, (str,) + _DATE_TYPES) for t in types):
+        return False  # numbers and blanks only (the usual block)
+    blank = _blank_mask(first, types)
     if blank.all():
         return False
     nonblank = first if not blank.any() else _objects(first)[~blank].tolist()
@@ -463,7 +475,7 @@ def to_block(x: Any, name: str, *, flat_as: str = "row", row_labels: bool = True
     if off_c:
         body = _objects(cells).reshape(n_r + off_r, n_c)[off_r:, 1:].ravel().tolist()
     else:
-        body = cells[off_r * n_c:]
+        body = cells[off_r * n_c:] if off_r else cells
     if off_r or off_c:
         types = types if types <= _FAST_TYPES else None
     vals = _floats(body, name, lambda i: f"row {i // width + 1 + off_r}, column {i % width + 1 + off_c}", types)
@@ -482,9 +494,10 @@ def to_dates(x: Any, name: str, *, offset: int = 0) -> pd.DatetimeIndex:
         raise XAInputError(f"{name} must be one row or one column of dates; got {g.shape[0]} x {g.shape[1]}")
     cells = g.flat()
     types = g.cell_types()
-    if types == {dt.datetime} and not any(v.tzinfo is not None for v in cells):
-        # naive datetimes, the Excel case: one numpy conversion (microseconds, as pd.Timestamp(v) keeps)
-        return pd.DatetimeIndex(np.array(cells, dtype="datetime64[us]")).normalize()
+    if types == {dt.datetime} and set(map(_TZINFO, cells)) == {None}:
+        # naive datetimes, the Excel case: one conversion (microseconds, as pd.Timestamp(v) keeps)
+        days = pd.DatetimeIndex(cells).to_numpy().astype("datetime64[D]")  # midnight, as normalize()
+        return pd.DatetimeIndex(days.astype("datetime64[us]"))
     if types <= {float, int} and cells:
         serial = np.array(cells, dtype=float)
         if (np.isfinite(serial).all() and (serial >= 1).all() and (serial <= MAX_SERIAL).all()
@@ -531,10 +544,13 @@ def _labels(cells: list[Any], name: str, locate: Callable[[int], str]) -> list[s
     """:func:`label` of every cell: text stripped in bulk, other cells one by one."""
     if set(map(type, cells)) != {str}:
         return [label(v, name, locate(i)) for i, v in enumerate(cells)]
-    i = _first_bad_text(cells, np.arange(len(cells)), lambda s: not (is_missing(s) or is_xa_error(s)))
-    if i is not None:
-        label(cells[i], name, locate(i))  # raises its message
-    return [s.strip() for s in cells]
+    stripped = list(map(str.strip, cells))
+    if "" in stripped or "#" in "\n".join(stripped):
+        # only a blank or a text starting with '#' can be missing or an error
+        for i in [i for i, t in enumerate(stripped) if not t or t[0] == "#"]:
+            if is_missing(cells[i]) or is_xa_error(cells[i]):
+                label(cells[i], name, locate(i))  # raises its message
+    return stripped
 
 
 def label(v: Any, name: str, where: str = "") -> str:
@@ -668,11 +684,18 @@ def _cell(v: Any) -> Any:
 def _object_cells(a: Any) -> np.ndarray:
     """A 1-D array/Series/list -> object array of Excel cells (NaN/inf/NaT -> None), vectorised by dtype."""
     if isinstance(a, (pd.Series, pd.Index)):
-        a = a.to_numpy()
-    arr = np.asarray(a) if not isinstance(a, list) else None
+        if isinstance(a.array, pd.arrays.IntegerArray):
+            a = a.array
+        elif isinstance(a.dtype, pd.StringDtype):  # text: Python strings, missing -> None
+            a = a.to_numpy(dtype=object, na_value=None)
+        else:
+            a = a.to_numpy()
+    arr = np.asarray(a) if not isinstance(a, (list, pd.arrays.IntegerArray)) else None
     if arr is not None and arr.dtype.kind == "f":
         out = arr.astype(object)
-        out[~np.isfinite(arr)] = None
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            out[bad] = None
         return out
     if arr is not None and arr.dtype.kind in "iub":
         return arr.astype(object)
@@ -680,7 +703,19 @@ def _object_cells(a: Any) -> np.ndarray:
         out = pd.DatetimeIndex(arr).to_pydatetime()
         out[np.isnat(arr)] = None
         return out
+    if isinstance(a, pd.arrays.IntegerArray):  # nullable integers: Python ints, <NA> -> None
+        out = a.to_numpy(dtype=np.int64, na_value=0).astype(object)
+        out[a.isna()] = None
+        return out
     seq = a if isinstance(a, list) else arr.tolist()
+    types = set(map(type, seq))
+    if types <= _PLAIN_CELLS:  # Python scalars already: only non-finite floats change
+        out = _objects(seq)
+        if float in types:
+            floats = _type_masks(seq, types)[float]
+            values = np.array(out[floats].tolist(), dtype=float)
+            out[np.flatnonzero(floats)[~np.isfinite(values)]] = None
+        return out
     return _objects([_cell(v) for v in seq])
 
 
@@ -689,28 +724,36 @@ def _column_cells(a: Any) -> list[Any]:
     return _object_cells(a).tolist()
 
 
-def _stack(cols: list[np.ndarray]) -> list[list[Any]]:
-    """Columns of Excel cells -> rows (as many as the shortest column)."""
+def _stack(cols: list[np.ndarray]) -> np.ndarray:
+    """Columns of Excel cells -> a rows x columns object array (as many rows as the shortest column)."""
     if not cols:
-        return []
+        return np.empty((0, 0), dtype=object)
     n = min(len(c) for c in cols)
+    if len(cols) == 1:
+        return cols[0][:n].reshape(-1, 1)
     block = np.empty((n, len(cols)), dtype=object)
     for j, c in enumerate(cols):
         block[:, j] = c[:n]
-    return block.tolist()
+    return block
+
+
+def series_cells(columns: Sequence[tuple[str, Any]], header: bool) -> Cells:
+    """:func:`series_rows` as :class:`Cells` (returned as is by an Excel function: no second check)."""
+    block = _stack([_object_cells(c) for _, c in columns])
+    head = [_header_cell(n) for n, _ in columns] if header else None
+    if block.size == 0 and head is None:
+        block = np.full((1, max(1, len(columns))), None, dtype=object)
+    return Cells(block, head)
 
 
 def series_rows(columns: Sequence[tuple[str, Any]], header: bool) -> list[list[Any]]:
     """Columns (name, 1-D values of equal length) -> rows; a header row when ``header``."""
-    rows = _stack([_object_cells(c) for _, c in columns])
-    if header:
-        rows.insert(0, [n for n, _ in columns])
-    return rows or [[None] * max(1, len(columns))]
+    return series_cells(columns, header).rows()
 
 
-def frame_rows(df: pd.DataFrame, *, index: bool = True, index_name: str | None = None,
-               header: bool = True) -> list[list[Any]]:
-    """A DataFrame -> rows (header row first; the index as first column when ``index``)."""
+def frame_cells(df: pd.DataFrame, *, index: bool = True, index_name: str | None = None,
+                header: bool = True) -> Cells:
+    """:func:`frame_rows` as :class:`Cells` (returned as is by an Excel function: no second check)."""
     cols: list[tuple[str, Any]] = []
     if index:
         name = index_name or (str(df.index.name) if df.index.name is not None else "")
@@ -722,11 +765,17 @@ def frame_rows(df: pd.DataFrame, *, index: bool = True, index_name: str | None =
             cols.append((name, idx))
     for j, c in enumerate(df.columns):
         cols.append((c, df.iloc[:, j]))
-    rows = _stack([_object_cells(c) for _, c in cols])
-    names = [_header_cell(n) for n, _ in cols]
-    if header:
-        rows.insert(0, names)
-    return rows or [names]
+    block = _stack([_object_cells(c) for _, c in cols])
+    names = [_header_cell(n) for n, _ in cols] or [None]
+    if block.size == 0:
+        return Cells(np.empty((0, len(names)), dtype=object), names)
+    return Cells(block, names if header else None)
+
+
+def frame_rows(df: pd.DataFrame, *, index: bool = True, index_name: str | None = None,
+               header: bool = True) -> list[list[Any]]:
+    """A DataFrame -> rows (header row first; the index as first column when ``index``)."""
+    return frame_cells(df, index=index, index_name=index_name, header=header).rows()
 
 
 def _header_cell(label: Any) -> Any:
@@ -738,12 +787,34 @@ def _header_cell(label: Any) -> Any:
     return str(label)
 
 
-def matrix_rows(a: np.ndarray) -> list[list[Any]]:
-    """A 2-D float array -> rows with NaN -> None."""
+def matrix_cells(a: np.ndarray, *, whole: bool = False, labels: Sequence[Any] | None = None,
+                 header: Sequence[Any] | None = None) -> Cells:
+    """:func:`matrix_rows` as :class:`Cells` (returned as is by an Excel function: no second check)."""
     a = np.asarray(a, dtype=float)
-    out = a.astype(object)
-    out[~np.isfinite(a)] = None
-    return out.tolist()
+    bad = ~np.isfinite(a)
+    anybad = bool(bad.any())
+    if whole:
+        cells = (np.where(bad, 0.0, a) if anybad else a).astype(np.int64).astype(object)
+    else:
+        cells = a.astype(object)
+    if anybad:
+        cells[bad] = None
+    if labels is not None:
+        cells = np.concatenate([_object_cells(list(labels)).reshape(-1, 1), cells], axis=1)
+    head = None
+    if header is not None:
+        head = ([""] if labels is not None else []) + [_header_cell(h) for h in header]
+    return Cells(cells, head)
+
+
+def matrix_rows(a: np.ndarray, *, whole: bool = False, labels: Sequence[Any] | None = None,
+                header: Sequence[Any] | None = None) -> list[list[Any]]:
+    """A 2-D float array -> rows with NaN -> None (whole numbers as ``int`` when ``whole``).
+
+    ``labels``: cells put before each row (the input's row labels); ``header``: a first row (with a
+    blank corner cell above the labels).
+    """
+    return matrix_cells(a, whole=whole, labels=labels, header=header).rows()
 
 
 def check_same_length(*pairs: tuple[str, Any]) -> int:
@@ -778,8 +849,10 @@ def to_records(x: Any, name: str, columns: Sequence[str], numeric: Sequence[int]
     names = list(columns) + list(optional)[: max(0, n_c - len(columns))]
     width = len(names)
     table = _objects(g.flat()).reshape(len(g.rows), n_c)[:, :width]
-    cells = table.ravel().tolist()
-    blank = _blank_mask(cells, set(g.cell_types())).reshape(table.shape).all(axis=1)
+    blank = _blank_mask(table[:, 0].tolist())  # a fully blank row is blank in its first column too
+    rest = np.flatnonzero(blank)
+    if rest.size and width > 1:
+        blank[rest] = _blank_mask(table[rest, 1:].ravel().tolist()).reshape(rest.size, width - 1).all(axis=1)
     if blank.all():
         raise XAInputError(f"{name} is blank")
     if blank.any():
@@ -799,5 +872,6 @@ def to_records(x: Any, name: str, columns: Sequence[str], numeric: Sequence[int]
     for j, col in enumerate(names):
         cells = table[:, j].tolist()
         where = (lambda i, j=j: f"row {i + 1 + offset}, column {j + 1}")
-        data[col] = _floats(cells, name, where) if j in numeric else _labels(cells, name, where)
+        data[col] = (_floats(cells, name, where) if j in numeric
+                     else pd.Series(_labels(cells, name, where), dtype=object))  # plain Python strings
     return pd.DataFrame(data)

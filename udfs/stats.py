@@ -14,14 +14,17 @@ import xladdin
 from xladdin import dashboard, northbound, performance
 
 from ._convert import (
-    XAInputError, frame_rows, opt_bool, opt_choice, opt_float, opt_int, series_rows, to_block, to_vector,
+    EXCEL_ROWS, XAInputError, frame_cells, frame_rows, opt_bool, opt_choice, opt_float, opt_int, series_cells, to_block,
+    to_vector,
 )
 from ._errors import excel_safe
 
 CATEGORY = "xladdin"
-#: dates given to a NAV passed without dates (consecutive weekdays); only the full-period row is
-#: returned then, since calendar-year rows and monthly win rate / odds need real dates
-_NO_DATES_START = "2001-01-01"
+#: placeholder time stamps of a NAV passed without dates: one second apart from this instant, so
+#: that all rows fall in one calendar year and month (the core then computes one year, not one per
+#: 252 rows); only the full-period row is returned, since calendar-year rows and monthly win rate /
+#: odds need real dates, and its figures count rows (daily returns), not calendar time
+_NO_DATES_START = np.datetime64("2001-01-01T00:00:00", "s")
 
 
 def _trim_trailing(v) -> int:
@@ -43,7 +46,7 @@ def _nav_series(vec, name: str, dates=None) -> pd.Series:
     elif dates is not None:
         idx = dates
     else:
-        idx = pd.bdate_range(_NO_DATES_START, periods=n)
+        idx = pd.DatetimeIndex(_NO_DATES_START + np.arange(n).astype("timedelta64[s]"))
     if len(idx) != n:
         raise XAInputError(f"{name} has {n} values but {len(idx)} dates")
     return pd.Series(vals, index=pd.DatetimeIndex(idx))
@@ -82,7 +85,7 @@ def XA_PERF(nav, benchmark=None, rf=None, sharpe=None):
         table[["win_rate", "odds"]] = np.nan
     if b is None:
         table = table[["annual_return", "volatility", "sharpe", "max_drawdown"]]
-    return frame_rows(table, index_name="period")
+    return frame_cells(table, index_name="period")
 
 
 @xw.func(category=CATEGORY)
@@ -100,9 +103,11 @@ def XA_IC(factor_block, forward_returns, periods_per_year=None, min_obs=None):
     if f.values.shape != r.values.shape:
         (a, b), (c, d) = f.values.shape, r.values.shape
         raise XAInputError(f"factor_block and forward_returns differ in size ({a} x {b} vs {c} x {d})")
-    ppy = opt_int(periods_per_year, "periods_per_year", 12, lo=1)
-    mo = opt_int(min_obs, "min_obs", 3, lo=2)
+    ppy = opt_int(periods_per_year, "periods_per_year", 12, lo=1, hi=EXCEL_ROWS)
     n, k = f.values.shape
+    mo = opt_int(min_obs, "min_obs", 3, lo=2)
+    if mo > k:
+        raise XAInputError(f"min_obs ({mo}) is more than the {k} columns of factor_block: every IC would be blank")
     idx = pd.RangeIndex(n)
     cols = [f"c{j}" for j in range(k)]
     ic = northbound.rank_ic(pd.DataFrame(f.values, idx, cols), pd.DataFrame(r.values, idx, cols), min_obs=mo)
@@ -134,10 +139,10 @@ _SUMMARY_LABELS = {"months": "count"}
 def XA_PCTRANK(values, window=None, min_periods=None, header=False):
     """Trailing percentile rank (M13): share of the window's values <= the current one, in (0, 1]; blank until the window has min_periods values. One row per input row."""
     v = to_vector(values, "values")
-    w = opt_int(window, "window", 156, lo=1)
+    w = opt_int(window, "window", 156, lo=1, hi=EXCEL_ROWS)
     mp = opt_int(min_periods, "min_periods", w, lo=1, hi=w)
     pct = dashboard.trailing_percentile(pd.Series(v.values), w, mp)
-    return series_rows([("pctrank", pct.to_numpy())], opt_bool(header, "header") or v.title is not None)
+    return series_cells([("pctrank", pct.to_numpy())], opt_bool(header, "header") or v.title is not None)
 
 
 @xw.func(category=CATEGORY)

@@ -11,7 +11,7 @@ import xlwings as xw
 
 from xladdin import strategy
 
-from ._convert import XAInputError, frame_rows, opt_int, opt_numbers, to_block
+from ._convert import XAInputError, opt_int, opt_numbers, series_cells, to_block
 from ._errors import excel_safe
 
 CATEGORY = "xladdin"
@@ -29,8 +29,9 @@ def XA_PICKS(factor_block, top=None, weights=None):
     n_rows, n_f = b.values.shape
     codes = ([str(x) for x in b.row_labels] if b.row_labels is not None
              else [f"{i + 1}" for i in range(n_rows)])
-    if len(set(codes)) != len(codes):
-        dup = next(c for c in codes if codes.count(c) > 1)
+    twice = pd.Index(codes).duplicated(keep=False)
+    if twice.any():
+        dup = codes[int(np.argmax(twice))]
         raise XAInputError(f"factor_block lists industry {dup} twice; keep one row each")
     names = b.columns if b.columns and len(set(b.columns)) == n_f and all(b.columns) else [
         f"factor{j + 1}" for j in range(n_f)]
@@ -41,17 +42,18 @@ def XA_PICKS(factor_block, top=None, weights=None):
             raise XAInputError(f"weights has {len(w)} values for {n_f} factor columns; give one per factor")
         if sum(w) <= 0:
             raise XAInputError("weights must not all be 0")
-    factors = {nm: pd.DataFrame([b.values[:, j]], index=[0], columns=codes) for j, nm in enumerate(names)}
+    columns = pd.Index(codes, dtype=object)  # plain Python strings: the core iterates and sorts them
+    factors = {nm: pd.DataFrame(b.values[None, :, j], index=[0], columns=columns) for j, nm in enumerate(names)}
     score = strategy.composite_scores(factors, None if w is None else dict(zip(names, w)))
     picks = strategy.top_n_weights(score, k)
-    ranks = {nm: strategy.percentile_ranks(f).iloc[0] for nm, f in factors.items()}
-    table = pd.DataFrame({"code": codes, "score": score.iloc[0].reindex(codes).to_numpy(),
-                          "pick": (picks.iloc[0].reindex(codes) > 0).astype(int).to_numpy()})
-    for nm, r in ranks.items():
-        table[f"{nm} rank"] = r.reindex(codes).to_numpy()
-    # picks first, then by score (highest first), ties by code as in the core's selection
-    table = table.sort_values(["pick", "score", "code"], ascending=[False, False, True], na_position="last",
-                              kind="stable")
-    ranks_ = [i + 1 if ok else None for i, ok in enumerate(table["score"].notna())]
-    table.insert(2, "rank", pd.array(ranks_, dtype="Int64"))
-    return frame_rows(table.set_index("code"))
+    score_v = score.iloc[0].reindex(columns).to_numpy(dtype=float)
+    pick_v = (picks.iloc[0].reindex(columns).to_numpy(dtype=float) > 0).astype(np.int64)
+    # picks first, then by score (highest first, blank last), ties by code as in the core's selection
+    code_order = np.empty(n_rows, dtype=np.int64)
+    code_order[np.argsort(np.array(codes, dtype=object), kind="stable")] = np.arange(n_rows)
+    order = np.lexsort((code_order, np.where(np.isnan(score_v), np.inf, -score_v), -pick_v))
+    scored = ~np.isnan(score_v[order])
+    table = [("code", np.array(codes, dtype=object)[order]), ("score", score_v[order]),
+             ("rank", pd.arrays.IntegerArray(np.arange(1, n_rows + 1), ~scored)), ("pick", pick_v[order])]
+    table += [(f"{nm} rank", strategy.percentile_ranks(f).to_numpy(dtype=float)[0][order]) for nm, f in factors.items()]
+    return series_cells(table, header=True)

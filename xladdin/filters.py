@@ -70,9 +70,24 @@ def _apply(y: SeriesLike, func, skip_leading_nan: bool, name: str) -> SeriesLike
     if np.isinf(values).any():
         pos = int(np.flatnonzero(np.isinf(values))[0])
         raise ValueError(f"{name}: infinite value at position {pos}")
-    out[start:] = func(values[start:])
+    out[start:] = _scaled(func, values[start:], name)
     if labels is not None:
-        return pd.Series(out, index=labels, name=y.name)
+        return pd.Series(out, index=labels, name=y.name, copy=False)
+    return out
+
+
+def _scaled(func, values: np.ndarray, name: str) -> np.ndarray:
+    """``func(values)`` for a filter linear in the data, run on the data times a power of two that
+    brings its largest |value| into [0.5, 1) and scaled back: exact (the same bits as unscaled for
+    ordinary magnitudes), and no intermediate sum or product overflows or underflows for data from
+    1e-300 to 1e300. A trend beyond the float range itself is an error."""
+    peak = float(np.abs(values).max()) if values.size else 0.0
+    if peak == 0.0:
+        return func(values)
+    exp = math.frexp(peak)[1]
+    out = np.ldexp(func(np.ldexp(values, -exp)), exp)
+    if not np.isfinite(out).all():
+        raise ValueError(f"{name}: the trend is beyond the float range (|values| near 1.8e308); rescale the series")
     return out
 
 
