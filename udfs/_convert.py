@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import operator
 import re
 from dataclasses import dataclass, field
 from itertools import chain
@@ -67,7 +66,6 @@ EXCEL_ROWS = 1_048_576
 #: than the letters of inf / infinity / nan: a quick "not a number" before trying ``float()``
 _NOT_FLOAT_CHAR = re.compile(r"[^0-9+\-.eE_,\s]")
 _FLOAT_WORDS = frozenset({"inf", "infinity", "nan"})
-_TZINFO = operator.attrgetter("tzinfo")
 #: cell types an output may hold as they are (a float only when finite)
 _PLAIN_CELLS = frozenset({str, bool, int, float, type(None), dt.datetime, dt.date, dt.time})
 
@@ -494,10 +492,14 @@ def to_dates(x: Any, name: str, *, offset: int = 0) -> pd.DatetimeIndex:
         raise XAInputError(f"{name} must be one row or one column of dates; got {g.shape[0]} x {g.shape[1]}")
     cells = g.flat()
     types = g.cell_types()
-    if types == {dt.datetime} and set(map(_TZINFO, cells)) == {None}:
-        # naive datetimes, the Excel case: one conversion (microseconds, as pd.Timestamp(v) keeps)
-        days = pd.DatetimeIndex(cells).to_numpy().astype("datetime64[D]")  # midnight, as normalize()
-        return pd.DatetimeIndex(days.astype("datetime64[us]"))
+    if types == {dt.datetime}:  # the Excel case: one conversion (microseconds, as pd.Timestamp(v) keeps)
+        try:
+            idx = pd.DatetimeIndex(cells)
+        except (ValueError, TypeError):  # mixed time zones: cell by cell below
+            idx = None
+        if idx is not None and idx.tz is None:
+            days = idx.to_numpy().astype("datetime64[D]")  # midnight, as normalize()
+            return pd.DatetimeIndex(days.astype("datetime64[us]"))
     if types <= {float, int} and cells:
         serial = np.array(cells, dtype=float)
         if (np.isfinite(serial).all() and (serial >= 1).all() and (serial <= MAX_SERIAL).all()
@@ -763,8 +765,11 @@ def frame_cells(df: pd.DataFrame, *, index: bool = True, index_name: str | None 
                 cols.append((str(idx.names[lvl] or ""), idx.get_level_values(lvl)))
         else:
             cols.append((name, idx))
-    for j, c in enumerate(df.columns):
-        cols.append((c, df.iloc[:, j]))
+    if len(df.columns) and all(dtype == np.float64 for dtype in df.dtypes):  # one conversion for the values
+        values = df.to_numpy(dtype=float)
+        cols += [(c, values[:, j]) for j, c in enumerate(df.columns)]
+    else:
+        cols += [(c, df.iloc[:, j]) for j, c in enumerate(df.columns)]
     block = _stack([_object_cells(c) for _, c in cols])
     names = [_header_cell(n) for n, _ in cols] or [None]
     if block.size == 0:

@@ -78,13 +78,14 @@ def XA_PERF(nav, benchmark=None, rf=None, sharpe=None):
     r = opt_float(rf, "rf", 0.0, lo=-1.0, hi=1.0)
     method = opt_choice(sharpe, "sharpe", "geometric", ("geometric", "arithmetic"))
     table = performance.performance_table(s, b, rf=r, sharpe=method)
-    table = table.drop(columns="turnover")
+    cols = ([c for c in table.columns if c != "turnover"] if b is not None
+            else ["annual_return", "volatility", "sharpe", "max_drawdown"])
     if v.dates is None:
         # without dates only the full period is meaningful; win rate and odds need calendar months
-        table = table.loc[[performance.FULL_PERIOD]].copy()
-        table[["win_rate", "odds"]] = np.nan
-    if b is None:
-        table = table[["annual_return", "volatility", "sharpe", "max_drawdown"]]
+        table = table.loc[[performance.FULL_PERIOD], cols].assign(
+            **{c: np.nan for c in ("win_rate", "odds") if c in cols})
+    else:
+        table = table[cols]
     return frame_cells(table, index_name="period")
 
 

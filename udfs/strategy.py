@@ -29,8 +29,8 @@ def XA_PICKS(factor_block, top=None, weights=None):
     n_rows, n_f = b.values.shape
     codes = ([str(x) for x in b.row_labels] if b.row_labels is not None
              else [f"{i + 1}" for i in range(n_rows)])
-    twice = pd.Index(codes).duplicated(keep=False)
-    if twice.any():
+    if len(set(codes)) != len(codes):
+        twice = pd.Index(codes, dtype=object).duplicated(keep=False)
         dup = codes[int(np.argmax(twice))]
         raise XAInputError(f"factor_block lists industry {dup} twice; keep one row each")
     names = b.columns if b.columns and len(set(b.columns)) == n_f and all(b.columns) else [
@@ -46,8 +46,10 @@ def XA_PICKS(factor_block, top=None, weights=None):
     factors = {nm: pd.DataFrame(b.values[None, :, j], index=[0], columns=columns) for j, nm in enumerate(names)}
     score = strategy.composite_scores(factors, None if w is None else dict(zip(names, w)))
     picks = strategy.top_n_weights(score, k)
-    score_v = score.iloc[0].reindex(columns).to_numpy(dtype=float)
-    pick_v = (picks.iloc[0].reindex(columns).to_numpy(dtype=float) > 0).astype(np.int64)
+    at = score.columns.get_indexer(columns)  # the core's columns (sorted codes) in the input's order
+    score_v = score.to_numpy(dtype=float)[0][at]
+    at_pick = at if picks.columns.equals(score.columns) else picks.columns.get_indexer(columns)
+    pick_v = (picks.to_numpy(dtype=float)[0][at_pick] > 0).astype(np.int64)
     # picks first, then by score (highest first, blank last), ties by code as in the core's selection
     code_order = np.empty(n_rows, dtype=np.int64)
     code_order[np.argsort(np.array(codes, dtype=object), kind="stable")] = np.arange(n_rows)

@@ -78,17 +78,20 @@ def _valid_pairs(flow: pd.Series, returns: pd.Series) -> tuple[np.ndarray, np.nd
     return both["x"].to_numpy(), both["y"].to_numpy(), both.index
 
 
-def _scaled_windows(v: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
-    """The windows of ``v`` (rows) times powers of two, and each window's largest |value| after it.
-
-    The series is scaled so that its largest |value| is in [0.5, 1); a window whose values are all far
-    below that (< 2^-400, e.g. 1e-200 beside 1e0) is scaled on its own. Scaling by a power of two is
-    exact, so ordinary data gives the same bits as unscaled, and no square or product of deviations
-    can overflow or underflow, whatever the magnitude of the data.
-    """
+def _power_of_two_scaled(v: np.ndarray) -> np.ndarray:
+    """``v`` times the power of two that brings its largest |value| into [0.5, 1) (exact)."""
     peak = float(np.abs(v).max()) if v.size else 0.0
-    if peak > 0:
-        v = np.ldexp(v, -np.frexp(peak)[1])
+    return np.ldexp(v, -np.frexp(peak)[1]) if peak > 0 else v
+
+
+def _scaled_windows(v: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """The windows of ``v`` (rows; ``v`` already scaled as a whole), and each window's largest |value|.
+
+    A window whose values are all far below the series' largest (< 2^-400, e.g. 1e-200 beside 1e0)
+    is scaled on its own by a power of two. Power-of-two scaling is exact, so ordinary data gives the
+    same bits as unscaled, and no square or product of deviations can overflow or underflow,
+    whatever the magnitude of the data.
+    """
     windows = sliding_window_view(v, window)
     top = sliding_window_view(np.abs(v), window).max(axis=1)
     tiny = (top > 0) & (top < 2.0 ** -400)
@@ -98,8 +101,24 @@ def _scaled_windows(v: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]
     return windows, top
 
 
+#: values per temporary array of the window computation: windows are taken in chunks of this size
+#: so that time stays proportional to rows (no array outgrows the CPU caches)
+_CHUNK_VALUES = 1 << 20
+
+
 def _window_correlation(x: np.ndarray, y: np.ndarray, window: int) -> np.ndarray:
     """Pearson correlation of every window of ``window`` consecutive pairs (NaN for a flat window)."""
+    x, y = _power_of_two_scaled(x), _power_of_two_scaled(y)
+    n = x.size - window + 1
+    out = np.empty(n)
+    step = max(1, _CHUNK_VALUES // window)
+    for lo in range(0, n, step):  # a few chunks, not a loop over rows
+        hi = min(n, lo + step)
+        out[lo:hi] = _chunk_correlation(x[lo:hi + window - 1], y[lo:hi + window - 1], window)
+    return out
+
+
+def _chunk_correlation(x: np.ndarray, y: np.ndarray, window: int) -> np.ndarray:
     xw, scale_x = _scaled_windows(x, window)
     yw, scale_y = _scaled_windows(y, window)
     xd = xw - xw.mean(axis=1, keepdims=True)
