@@ -387,7 +387,10 @@ def to_vector(x: Any, name: str, *, min_len: int = 1, dates: bool = False) -> Ve
         if _has_title_row(rows):
             title = str(rows[0][1]).strip() if _is_title(rows[0][1]) else None
             rows, offset = rows[1:], 1
-        d = to_dates([r[0] for r in rows], f"{name} (date column)", offset=offset)
+        first = [r[0] for r in rows]
+        if not first:
+            raise XAInputError(f"{name} (date column) is empty; select a range with values")
+        d = _dates(first, set(map(type, first)), f"{name} (date column)", offset)
         vals = _floats([r[1] for r in rows], name, lambda i: f"row {i + 1 + offset}, column 2")
         out = Vector(vals, title, d)
     else:
@@ -490,8 +493,11 @@ def to_dates(x: Any, name: str, *, offset: int = 0) -> pd.DatetimeIndex:
     g = to_grid(x, name)
     if g.kind == "block" and g.shape[1] != 1 and g.shape[0] != 1:
         raise XAInputError(f"{name} must be one row or one column of dates; got {g.shape[0]} x {g.shape[1]}")
-    cells = g.flat()
-    types = g.cell_types()
+    return _dates(g.flat(), g.cell_types(), name, offset)
+
+
+def _dates(cells: list[Any], types: Any, name: str, offset: int) -> pd.DatetimeIndex:
+    """:func:`to_dates` of a flat list of cells whose Python types are ``types``."""
     if types == {dt.datetime}:  # the Excel case: one conversion (microseconds, as pd.Timestamp(v) keeps)
         try:
             idx = pd.DatetimeIndex(cells)

@@ -94,9 +94,9 @@ def XA_CORR_SIGNAL(corr, threshold=None, header=False):
     """Top-risk signal (M2): 1 where the correlation is above the threshold (strictly), 0 otherwise, blank where corr is blank."""
     c = to_vector(corr, "corr")
     th = opt_float(threshold, "threshold", 0.5, lo=-1.0, hi=1.0)
-    sig = correlation.top_signal(pd.Series(c.values), th)
+    sig = correlation.top_signal(c.values, th)
     hdr = opt_bool(header, "header") or c.title is not None
-    return series_cells([("signal", sig.to_numpy())], hdr)
+    return series_cells([("signal", sig)], hdr)
 
 
 LAYOUTS = ("long", "p_down", "mean_return", "events")

@@ -80,13 +80,13 @@ def XA_PERF(nav, benchmark=None, rf=None, sharpe=None):
     table = performance.performance_table(s, b, rf=r, sharpe=method)
     cols = ([c for c in table.columns if c != "turnover"] if b is not None
             else ["annual_return", "volatility", "sharpe", "max_drawdown"])
+    values, periods = table.to_numpy(dtype=float), table.index.to_numpy(dtype=object)
     if v.dates is None:
         # without dates only the full period is meaningful; win rate and odds need calendar months
-        table = table.loc[[performance.FULL_PERIOD], cols].assign(
-            **{c: np.nan for c in ("win_rate", "odds") if c in cols})
-    else:
-        table = table[cols]
-    return frame_cells(table, index_name="period")
+        keep = [table.index.get_loc(performance.FULL_PERIOD)]
+        values, periods = values[keep].copy(), periods[keep]
+        values[:, [table.columns.get_loc(c) for c in ("win_rate", "odds")]] = np.nan
+    return series_cells([("period", periods)] + [(c, values[:, table.columns.get_loc(c)]) for c in cols], True)
 
 
 @xw.func(category=CATEGORY)

@@ -80,8 +80,8 @@ def XA_HP(values, lamb=None, header=False):
 def XA_FACTOR_MOM(values, header=False):
     """Factor momentum (M5): y_t - (y_t-1 + y_t-2) / 2 on a filtered series; above 0 = rising. One row per input row, the first two blank."""
     v = to_vector(values, "values")
-    mom = style.factor_momentum(pd.Series(v.values))
-    return series_cells([("momentum", mom.to_numpy())], opt_bool(header, "header") or v.title is not None)
+    mom = style.factor_momentum(v.values)
+    return series_cells([("momentum", mom)], opt_bool(header, "header") or v.title is not None)
 
 
 @xw.func(category=CATEGORY)

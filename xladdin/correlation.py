@@ -133,22 +133,32 @@ def _chunk_correlation(x: np.ndarray, y: np.ndarray, window: int) -> np.ndarray:
     return np.where(flat, np.nan, np.clip(rho, -1.0, 1.0))
 
 
-def top_signal(corr: pd.Series, threshold: float = 0.5) -> pd.Series:
+def top_signal(corr: pd.Series | np.ndarray, threshold: float = 0.5) -> pd.Series | np.ndarray:
     """Top-risk signal: 1 where the rolling correlation exceeds ``threshold`` (spec M2).
+
+    Parameters
+    ----------
+    corr : Series (index = date) or 1-D array
+        The rolling correlation.
+    threshold : float
 
     Returns
     -------
-    Series
-        Float 1.0 / 0.0 indexed like ``corr``; NaN where ``corr`` is NaN (no signal can be read).
+    Series or array (as ``corr``)
+        Float 1.0 / 0.0, indexed like ``corr``; NaN where ``corr`` is NaN (no signal can be read).
 
     Notes
     -----
     ``signal_t = 1{corr_t > threshold}`` (strict inequality).
     """
+    if isinstance(corr, np.ndarray):
+        return _signal(np.asarray(corr, dtype=float), threshold)
     _check_series(corr, "corr")
-    c = corr.to_numpy(dtype=float)
-    sig = np.where(np.isnan(c), np.nan, (c > threshold).astype(float))
-    return pd.Series(sig, index=corr.index, name="signal", copy=False)
+    return pd.Series(_signal(corr.to_numpy(dtype=float), threshold), index=corr.index, name="signal", copy=False)
+
+
+def _signal(c: np.ndarray, threshold: float) -> np.ndarray:
+    return np.where(np.isnan(c), np.nan, (c > threshold).astype(float))
 
 
 def forward_returns(close: pd.Series, horizons: Sequence[int] = DEFAULT_HORIZONS) -> pd.DataFrame:

@@ -54,26 +54,25 @@ STYLE_PAIRS: dict[str, tuple[str, str, str]] = {
 STYLE_FIELDS: tuple[str, ...] = ("ratio", "filtered", "momentum", "regime", "realised")
 
 
-def factor_momentum(filtered: pd.Series) -> pd.Series:
+def factor_momentum(filtered: pd.Series | np.ndarray) -> pd.Series | np.ndarray:
     """Factor momentum of a filtered series (spec M5).
 
     Parameters
     ----------
-    filtered : Series
+    filtered : Series or 1-D array-like
         The filtered factor (e.g. the one-sided HP trend of a ratio), index = date, in time order.
 
     Returns
     -------
-    Series
-        ``signal_t = yhat_t - (yhat_{t-1} + yhat_{t-2}) / 2``, same index and name; NaN for the
-        first two points.
+    Series (for a Series: same index and name) or array
+        ``signal_t = yhat_t - (yhat_{t-1} + yhat_{t-2}) / 2``; NaN for the first two points.
 
     Notes
     -----
     Above 0 the factor is rising (regime 1), below 0 falling (regime 0).
     """
     if not isinstance(filtered, pd.Series):
-        filtered = pd.Series(filtered, dtype=float)
+        return _momentum(np.asarray(filtered, dtype=float))
     return pd.Series(_momentum(filtered.to_numpy(dtype=float)), index=filtered.index, name=filtered.name,
                      copy=False)
 
