@@ -4,16 +4,19 @@ Run: ``.venv/bin/python bench/bench_udfs.py [--repeat 7] [--sizes 10000 100000 1
 [--no-layer]``
 
 Three parts, every ratio against its goal, every baseline measured in this same run (no assertion
-on time; the machine is shared, so each figure is a median of ``--repeat`` runs):
+on time; the machine is shared, so each figure is a median of ``--repeat`` samples, a sample being
+as many calls as last about 2 ms):
 
 1. **The Excel layer** (10 years = 2,520 daily rows; blocks 2,520 x 30): median time of the Excel
    function (Excel-shaped values in, list of rows out, as xlwings calls it) and of its core calls on
-   the same data already in pandas (inputs built before timing). Layer = function - core. Goal: at
-   most 1 ms per 2,500 input cells, and 1 ms for any smaller input (the fixed cost of a call).
+   the same data already in pandas (inputs built before timing), run alternately; layer = the median
+   of the paired differences (function - core). Goal: at most 1 ms per 2,500 input cells, and 1 ms
+   for any smaller input (the fixed cost of a call).
 2. **Cores at the numpy floor**: each core against a plain numpy/scipy computation of the same
-   numbers written here (checked equal to the core's result before timing). Goal: at most 5x.
+   numbers written here (checked equal to the core's result before timing), run alternately; the
+   ratio is the median of the paired ratios. Goal: at most 5x.
    Cores in ``grouping.py``, ``strategy.py`` and ``performance.py`` are shown for information
-   (issue 13 rewrites them; their floor is not computed).
+   (issue 13 rewrites them; only XA_QUINTILE's floor is computed).
 3. **Linear in the input**: each Excel function on 10,000, 100,000 and 1,048,576 rows (a full
    Excel column; blocks have 10 columns, XA_PICKS 4 factor columns, XA_PENETRATE one weight per
    row), one run each after inputs are built, and how time grows with rows (x10 rows -> x10 time
@@ -71,6 +74,34 @@ def median_ms(fn: Callable[[], Any], repeat: int) -> float:
         fn()
         out.append(time.perf_counter() - t)
     return statistics.median(out) * 1000
+
+
+def _batch(fn: Callable[[], Any]) -> int:
+    """Calls per sample so that one sample lasts about 2 ms (a single call of a few microseconds is
+    below the clock's and the scheduler's noise)."""
+    t = time.perf_counter()
+    fn()
+    return max(1, int(0.002 / max(time.perf_counter() - t, 1e-7)))
+
+
+def paired_ms(a: Callable[[], Any], b: Callable[[], Any], repeat: int) -> tuple[float, float, float, float]:
+    """Median time of ``a`` and of ``b`` (ms per call), and the medians of their paired difference and
+    ratio: the two run alternately, so both see the same load on a shared machine."""
+    a(), b()  # warm-up
+    ka, kb = _batch(a), _batch(b)
+    ta, tb = [], []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        for _ in range(ka):
+            a()
+        ta.append((time.perf_counter() - t) / ka)
+        t = time.perf_counter()
+        for _ in range(kb):
+            b()
+        tb.append((time.perf_counter() - t) / kb)
+    diff = statistics.median(x - y for x, y in zip(ta, tb))
+    ratio = statistics.median(x / y for x, y in zip(ta, tb))
+    return statistics.median(ta) * 1000, statistics.median(tb) * 1000, diff * 1000, ratio
 
 
 def status(ok: bool) -> str:
@@ -387,9 +418,7 @@ def part_layer_and_floor(table: list[Case], repeat: int) -> None:
     for c in table:
         res = c.udf()
         assert not (isinstance(res[0][0], str) and res[0][0].startswith("#XA!")), (c.name, res[0][0])
-        t_udf = median_ms(c.udf, repeat)
-        t_core = median_ms(c.core, repeat)
-        layer = t_udf - t_core
+        t_udf, t_core, layer, _ = paired_ms(c.udf, c.core, repeat)
         allowed = GOAL_LAYER_MS * max(1.0, c.cells / 2500)
         row = (f"| {c.name} | {c.what} | {c.cells:,} | {t_udf:.2f} | {t_core:.2f} | {layer:.2f} | {allowed:.2f} | "
                f"{status(layer <= allowed)} |")
@@ -400,8 +429,7 @@ def part_layer_and_floor(table: list[Case], repeat: int) -> None:
             ref = c.floor()
             if not same(got, ref):
                 raise SystemExit(f"{c.name}: the numpy floor does not compute the core's numbers")
-            t_floor = median_ms(c.floor, repeat)
-            ratio = t_core / t_floor
+            _, t_floor, _, ratio = paired_ms(c.core, c.floor, repeat)
             note = f"core: {c.owner}, " if c.owner else ""
             row += f" {t_floor:.3f} | {ratio:.1f} | {note}{status(ratio <= GOAL_FLOOR)} |"
         print(row, flush=True)

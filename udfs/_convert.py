@@ -387,11 +387,10 @@ def to_vector(x: Any, name: str, *, min_len: int = 1, dates: bool = False) -> Ve
         if _has_title_row(rows):
             title = str(rows[0][1]).strip() if _is_title(rows[0][1]) else None
             rows, offset = rows[1:], 1
-        first = [r[0] for r in rows]
-        if not first:
-            raise XAInputError(f"{name} (date column) is empty; select a range with values")
+        cells = g.flat()[2 * offset: 2 * (last + 1)]  # row by row: date, value, date, value, ...
+        first, second = cells[0::2], cells[1::2]
         d = _dates(first, set(map(type, first)), f"{name} (date column)", offset)
-        vals = _floats([r[1] for r in rows], name, lambda i: f"row {i + 1 + offset}, column 2")
+        vals = _floats(second, name, lambda i: f"row {i + 1 + offset}, column 2")
         out = Vector(vals, title, d)
     else:
         hint = " (or two columns: dates, values)" if dates else ""

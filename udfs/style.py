@@ -115,9 +115,10 @@ def XA_STYLE_SIGNAL(large_close, small_close, lamb=None, header=False):
         full[at] = table[c].to_numpy(dtype=float)
         data.append((c, full))
     for c in ("realised", "regime"):  # whole numbers, blank where unknown
-        full = pd.array(np.zeros(n, dtype=np.int8), dtype="Int8")
-        full[:] = pd.NA
-        full[at] = table[c].array
-        data.append((c, full))
+        week = table[c].array
+        values, blank = np.zeros(n, dtype=np.int8), np.ones(n, dtype=bool)
+        values[at] = week.to_numpy(dtype=np.int8, na_value=0)
+        blank[at] = week.isna()
+        data.append((c, pd.arrays.IntegerArray(values, blank)))
     hdr = opt_bool(header, "header") or a.title is not None or b.title is not None
     return series_cells(data, hdr)
