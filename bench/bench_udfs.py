@@ -1,6 +1,6 @@
 """Benchmark of the Excel functions: the Excel layer, the cores at the numpy floor, time against rows.
 
-Run: ``.venv/bin/python bench/bench_udfs.py [--repeat 7] [--sizes 10000 100000 1048576] [--only XA_HP1S ...]
+Run: ``.venv/bin/python bench/bench_udfs.py [--repeat 15] [--sizes 10000 100000 1048576] [--only XA_HP1S ...]
 [--no-layer]``
 
 Three parts, every ratio against its goal, every baseline measured in this same run (no assertion
@@ -523,7 +523,7 @@ def part_scaling(sizes: list[int], only: set[str]) -> None:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--repeat", type=int, default=7, help="runs per timing in parts 1-2, median kept (default 7)")
+    p.add_argument("--repeat", type=int, default=15, help="paired samples per timing in parts 1-2, median kept (default 15)")
     p.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000, FULL_COLUMN],
                    help="rows for part 3 (default 10000 100000 1048576; none to skip)")
     p.add_argument("--only", nargs="*", default=[], help="only these Excel functions")

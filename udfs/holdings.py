@@ -76,7 +76,7 @@ def XA_PENETRATE(etf_sizes, weights, stock_industry):
     sizes = to_records(etf_sizes, "etf_sizes", ["code", "size"], numeric=[1])
     w = to_records(weights, "weights", ["code", "stock", "weight"], numeric=[2])
     si = to_records(stock_industry, "stock_industry", ["stock", "industry"], optional=["name"])
-    out, lost = holdings.penetrate_snapshot(sizes.set_index("code")["size"], w, si.set_index("stock")["industry"])
+    out, lost = holdings.penetrate_snapshot(_keyed(sizes, "code", "size"), w, _keyed(si, "stock", "industry"))
     if "name" in si.columns:
         names = si.drop_duplicates("industry").set_index("industry")["name"]
         out.insert(0, "name", names.reindex(out.index).to_numpy(dtype=object))
@@ -84,6 +84,12 @@ def XA_PENETRATE(etf_sizes, weights, stock_industry):
     if lost > 0:
         rows.append(["(no industry)"] + ([None] if "name" in si.columns else []) + [lost, None])
     return rows
+
+
+def _keyed(table: pd.DataFrame, key: str, value: str) -> pd.Series:
+    """``table.set_index(key)[value]`` without copying the table (codes kept as Python strings)."""
+    return pd.Series(table[value].to_numpy(), index=pd.Index(table[key].to_numpy(), dtype=object, name=key),
+                     name=value, copy=False)
 
 
 @xw.func(category=CATEGORY)
