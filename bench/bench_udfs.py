@@ -466,7 +466,8 @@ def scaling_calls(n: int) -> dict[str, Callable[[], Callable[[], Any]]]:
 
     x = rng.normal(size=n)
     return {
-        "XA_ETF_FLOW": bind(F.XA_ETF_FLOW, lambda: block(walk(5e9, 0.004, w).round()), lambda: block(walk(3, 0.006, w))),
+        "XA_ETF_FLOW": bind(F.XA_ETF_FLOW, lambda: block(walk(5e9, 0.004, w).round()),
+                            lambda: block(walk(3, 0.006, w))),
         "XA_FLOW_CORR": bind(lambda a, b: F.XA_FLOW_CORR(a, b, 20), lambda: flat(x), lambda: flat(np.tanh(x + 1))),
         "XA_CORR_SIGNAL": bind(F.XA_CORR_SIGNAL, lambda: flat(np.tanh(x))),
         "XA_EVENT_STUDY": bind(F.XA_EVENT_STUDY, lambda: flat(np.tanh(x)), lambda: flat(walk(3500, 0.012))),
@@ -523,7 +524,8 @@ def part_scaling(sizes: list[int], only: set[str]) -> None:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--repeat", type=int, default=15, help="paired samples per timing in parts 1-2, median kept (default 15)")
+    p.add_argument("--repeat", type=int, default=15,
+                   help="paired samples per timing in parts 1-2, median kept (default 15)")
     p.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000, FULL_COLUMN],
                    help="rows for part 3 (default 10000 100000 1048576; none to skip)")
     p.add_argument("--only", nargs="*", default=[], help="only these Excel functions")

@@ -61,7 +61,8 @@ PINNED = [
     ("to_vector", ([["nav"], [1.0], [None], ["x"]], "nav"), {}, "nav cell 4 is text ('x'); expected a number"),
     ("to_vector", ([["nav", 1.0, "#N/A", "x"]], "nav"), {}, "nav cell 4 is text ('x'); expected a number"),
     ("to_vector", ([[1.0], ["#N/A"], [True]], "nav"), {}, "nav cell 3 is TRUE/FALSE; expected a number"),
-    ("to_vector", ([[D, 1.0], [D, "x"]], "nav"), {"dates": True}, "nav row 2, column 2 is text ('x'); expected a number"),
+    ("to_vector", ([[D, 1.0], [D, "x"]], "nav"), {"dates": True},
+     "nav row 2, column 2 is text ('x'); expected a number"),
     ("to_vector", ([["date", "nav"], [D, 1.0], [D, "x"]], "nav"), {"dates": True},
      "nav row 3, column 2 is text ('x'); expected a number"),
     ("to_vector", ([["date", "nav"], [D, 1.0], [None, 2.0]], "nav"), {"dates": True},
@@ -76,7 +77,8 @@ PINNED = [
     # blocks: titles and row labels shift the named row and column
     ("to_block", ([["date", "A", "B"], [D, 1.0, 2.0], [D, 3.0, "x"]], "x"), {},
      "x row 3, column 3 is text ('x'); expected a number"),
-    ("to_block", ([["A", "B"], [1.0, 2.0], [3.0, True]], "x"), {}, "x row 3, column 2 is TRUE/FALSE; expected a number"),
+    ("to_block", ([["A", "B"], [1.0, 2.0], [3.0, True]], "x"), {},
+     "x row 3, column 2 is TRUE/FALSE; expected a number"),
     ("to_block", ([[1.0, 2.0], [3.0, D]], "x"), {},
      "x row 2, column 2 is a date; expected a number (select the value column)"),
     ("to_block", ([["a", 1.0, 2.0], ["b", 3.0, "#XA! bad"]], "x"), {},
@@ -182,8 +184,8 @@ CELLS = st.one_of(
     st.booleans(),
     st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2030, 12, 31)),
     st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2030, 12, 31)),
-    st.sampled_from([np.float64(2.5), np.int32(3), np.bool_(True), pd.Timestamp("2024-02-01"), np.datetime64("2024-02-02"),
-                     decimal.Decimal("1"), 45322.0, 0.0, 3e6, pd.NaT]),
+    st.sampled_from([np.float64(2.5), np.int32(3), np.bool_(True), pd.Timestamp("2024-02-01"),
+                     np.datetime64("2024-02-02"), decimal.Decimal("1"), 45322.0, 0.0, 3e6, pd.NaT]),
 )
 # mostly-numeric cells, so that ranges often convert and the values are compared too
 NUMERIC = st.one_of(st.floats(-1e9, 1e9), st.none(), st.just("#N/A"))

@@ -97,7 +97,8 @@ def _is_date(v: Any) -> bool:
 
 
 def _looks_numeric_text(v: str) -> bool:
-    if v.isascii() and _NOT_FLOAT_CHAR.search(v) and v.replace(",", "").strip().lstrip("+-").lower() not in _FLOAT_WORDS:
+    if v.isascii() and _NOT_FLOAT_CHAR.search(v) \
+            and v.replace(",", "").strip().lstrip("+-").lower() not in _FLOAT_WORDS:
         return False  # a letter (other than e) or symbol float() never accepts
     try:
         float(v.replace(",", ""))
