@@ -88,8 +88,9 @@ def XA_PENETRATE(etf_sizes, weights, stock_industry):
 
 def _keyed(table: pd.DataFrame, key: str, value: str) -> pd.Series:
     """``table.set_index(key)[value]`` without copying the table (codes kept as Python strings)."""
-    return pd.Series(table[value].to_numpy(), index=pd.Index(table[key].to_numpy(), dtype=object, name=key),
-                     name=value, copy=False)
+    values = table[value].to_numpy()
+    return pd.Series(values, index=pd.Index(table[key].to_numpy(), dtype=object, name=key), name=value,
+                     dtype=object if values.dtype == object else None, copy=False)
 
 
 @xw.func(category=CATEGORY)
