@@ -539,7 +539,7 @@ def main(argv=None) -> int:
         part_layer_and_floor(table, args.repeat)
     if args.sizes:
         part_scaling(sorted(args.sizes), only)
-    print(f"\n(parts 1-2: median of {args.repeat} runs; part 3: one run per size; load average after "
+    print(f"\n(parts 1-2: median of {args.repeat} paired samples; part 3: one run per size; load average after "
           f"{os.getloadavg()[0]:.2f})")
     return 0
 
