@@ -436,8 +436,8 @@ def rank_ic(scores: pd.DataFrame, returns: pd.DataFrame, min_obs: int = 3) -> pd
 
 
 def _row_ranks(x: np.ndarray, complete: bool = False) -> np.ndarray:
-    """Average-tie ranks (1 = smallest) within each row of ``x``; NaN stays NaN (``DataFrame.rank(axis=1)``).
-    ``complete``: ``x`` has no NaN (skips restoring them)."""
+    """Average-tie ranks (1 = smallest) within each row of ``x``, as ``DataFrame.rank(axis=1)``; NaN stays
+    NaN. ``complete``: ``x`` has no NaN (skips restoring them)."""
     n, k = x.shape
     flat = (np.argsort(x, axis=1) + (np.arange(n) * k)[:, None]).ravel()   # NaN sorted last
     xs = x.ravel()[flat].reshape(n, k)
@@ -453,7 +453,7 @@ def _row_ranks(x: np.ndarray, complete: bool = False) -> np.ndarray:
         last = np.minimum.accumulate(np.where(ends, pos, k + 1.0)[:, ::-1], axis=1)[:, ::-1]
         avg = (first + last) / 2.0
     ranks = np.empty(x.shape)
-    ranks.ravel()[flat] = np.ravel(avg) if avg is not pos else np.tile(np.arange(1.0, k + 1), n)
+    ranks.ravel()[flat] = np.ravel(avg)  # back to each value's own column
     if not complete:
         ranks[np.isnan(x)] = np.nan
     return ranks
