@@ -183,3 +183,22 @@ def test_real_data_grid_2016_2021(real_market):
     assert row["p_down"] > row["base_p_down"] + 0.2            # the signal's edge over all days
     first = event_study(res["corr"], close, mode="first").set_index(["threshold", "horizon"])
     assert first.loc[(0.5, 20), "events"] == 18
+
+
+def test_windows_far_below_the_series_maximum_keep_their_correlation():
+    """A stretch of flows 1e-250 times the rest (squares would underflow): its windows are scaled alone."""
+    rng = np.random.default_rng(9)
+    idx = bdays(80)
+    f, r = rng.normal(size=80), rng.normal(size=80)
+    tiny = f.copy()
+    tiny[:40] *= 1e-250
+    got = rolling_correlation(pd.Series(tiny, idx), pd.Series(r, idx), 10).to_numpy()
+    want = [pearsonr(f[i - 9: i + 1], r[i - 9: i + 1])[0] for i in range(9, 40)]
+    np.testing.assert_allclose(got[9:40], want, rtol=0, atol=1e-12)
+
+
+def test_top_signal_on_an_array_returns_an_array():
+    c = np.array([np.nan, 0.5, 0.51, -0.9, 0.8])
+    out = top_signal(c, 0.5)
+    assert isinstance(out, np.ndarray)
+    np.testing.assert_array_equal(out, [np.nan, 0.0, 1.0, 0.0, 1.0])

@@ -90,3 +90,16 @@ def test_market_divergence_on_sample(sample_market):
     assert set(out["source"]) <= {"disclosed", "simulated", "none"} and (out["source"] == "disclosed").any()
     shares = out["active_share"].dropna(how="all")
     assert np.allclose(shares.sum(axis=1), 1)
+
+
+def test_divergence_with_missing_values_equals_pandas_mean_and_std():
+    rng = np.random.default_rng(8)
+    e = pd.DataFrame(rng.dirichlet(np.ones(12), 20))
+    a = pd.DataFrame(rng.dirichlet(np.ones(12), 20))
+    e = e.mask(rng.random(e.shape) < 0.2)
+    e.iloc[3] = np.nan                                                       # a date without data
+    e.iloc[4, 1:] = np.nan                                                   # one value: no std
+    d = e - a
+    want = d.sub(d.mean(axis=1), axis=0).div(d.std(axis=1, ddof=1), axis=0)
+    pd.testing.assert_frame_equal(dv.divergence(e, a), want, rtol=1e-12)
+    assert dv.divergence(e, a).iloc[[3, 4]].isna().all().all()

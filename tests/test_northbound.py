@@ -445,3 +445,12 @@ def test_ranking_table_when_a_factor_lacks_some_etfs():
     assert t.loc[dropped, "momentum"] == "" and np.isnan(t.loc[dropped, "momentum_value"])
     assert (t.drop(index=dropped)["momentum"] != "").all()
     assert len(t) == len(r.universe)
+
+
+def test_rank_ic_without_ties_or_gaps_matches_scipy():
+    rng = np.random.default_rng(12)
+    s = pd.DataFrame(rng.normal(size=(50, 9)))
+    r = pd.DataFrame(rng.normal(size=(50, 9)) - 0.4 * s.to_numpy())
+    ic = rank_ic(s, r)
+    want = [spearmanr(s.iloc[i], r.iloc[i]).statistic for i in range(50)]
+    np.testing.assert_allclose(ic.to_numpy(), want, rtol=0, atol=1e-12)

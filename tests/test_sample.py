@@ -309,3 +309,15 @@ def test_cli_default_format_follows_the_scale(tmp_path, monkeypatch, sample_mark
     assert (tmp_path / "full" / "etf_daily.parquet").is_file() and not (tmp_path / "full" / "etf_daily.csv").exists()
     assert main(["sample", str(tmp_path / "full_csv"), "--scale", "full", "--format", "csv"]) == 0
     assert (tmp_path / "full_csv" / "etf_daily.csv").is_file()
+
+
+def test_week_ends_equal_the_calendar_definition_before_1970_and_with_times():
+    """Week = days since Monday 1970-01-05, floor-divided by 7; the last date of each week is kept."""
+    rng = np.random.default_rng(4)
+    stamps = np.datetime64("1900-01-01") + rng.integers(0, 60000, 400) * np.timedelta64(1, "D") \
+        + rng.integers(0, 86400, 400) * np.timedelta64(1, "s")
+    d = pd.DatetimeIndex(np.sort(stamps))
+    monday = pd.Timestamp("1970-01-05")
+    week = [(t.normalize() - monday).days // 7 for t in d]                     # a loop, by the definition
+    last = [i for i in range(len(d)) if i == len(d) - 1 or week[i + 1] != week[i]]
+    assert list(week_ends(d)) == [d[i] for i in last]

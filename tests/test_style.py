@@ -211,3 +211,9 @@ def test_cli_style_both_pairs_on_real_data(real_data_dir, capsys):
     assert rc == 0
     assert "size: latest regime 0 (small-cap leads) on 2025-12-31" in text
     assert "growth: latest regime" in text and "on 2024-12-12" in text
+
+
+def test_factor_momentum_on_an_array_returns_an_array():
+    out = factor_momentum(np.array([1.0, 2.0, 4.0, 3.0, 3.0]))
+    assert isinstance(out, np.ndarray)
+    np.testing.assert_array_equal(out, [np.nan, np.nan, 2.5, 0.0, -0.5])

@@ -490,3 +490,64 @@ def test_divergence_column_and_block_match_core(rng):
     np.testing.assert_allclose(np.array(out, dtype=float), core.to_numpy(), rtol=1e-12)
     colout = udfs.holdings.XA_DIVERGENCE([[v] for v in e[0]], [[v] for v in a[0]], False)
     np.testing.assert_allclose(col(colout), e[0] - a[0])
+
+
+# ----------------------------------------------------------------------------- bulk paths (issue 14)
+def test_perf_without_dates_equals_the_full_period_on_real_business_days(rng):
+    """Rows without dates get placeholder stamps in one calendar year (one segment, not one per 252
+    rows): the full-period row is the same as the core's on business days, benchmark included."""
+    nav = np.cumprod(1 + rng.normal(4e-4, 0.01, 1300))
+    bm = np.cumprod(1 + rng.normal(2e-4, 0.01, 1300))
+    out = udfs.stats.XA_PERF(nav.tolist(), bm.tolist(), 0.015)
+    d = pd.bdate_range("2003-01-01", periods=1300)
+    ref = performance.performance_table(pd.Series(nav, d), pd.Series(bm, d), rf=0.015).drop(columns="turnover")
+    full = ref.loc[performance.FULL_PERIOD].to_numpy(dtype=float)
+    assert out[0] == ["period"] + list(ref.columns) and len(out) == 2 and out[1][0] == performance.FULL_PERIOD
+    got = np.array([np.nan if v is None else v for v in out[1][1:]], dtype=float)
+    np.testing.assert_allclose(got[:-2], full[:-2], rtol=1e-12)
+    assert out[1][-2:] == [None, None]                                    # win rate / odds need real months
+
+
+def test_quintile_by_column_groups_each_column_as_the_core():
+    x = np.array([[3.0, 1.0], [1.0, 5.0], [2.0, None], [2.0, 4.0], [9.0, 0.5], [0.0, 2.0]], dtype=float)
+    out = udfs.holdings.XA_QUINTILE([[None if np.isnan(v) else v for v in r] for r in x], 3, "column")
+    codes = [f"{i:07d}" for i in range(6)]
+    for j in range(2):
+        want = grouping.assign_groups(pd.Series(x[:, j], index=codes), 3)
+        assert [r[j] for r in out] == [None if pd.isna(g) else int(g) for g in want]
+    assert out[0][0] == 3 and out[2][1] is None                                    # ties by position: 2.0, 2.0
+
+
+def test_picks_table_order_with_ties_and_a_blank_score():
+    block = [["code", "f1"], ["B", 1.0], ["A", 1.0], ["C", None], ["D", 3.0], ["E", 0.5]]
+    out = udfs.strategy.XA_PICKS(block, 2)
+    assert out[0][:4] == ["code", "score", "rank", "pick"]
+    # D highest; A and B tie (A first by code); both picked only up to top 2; C has no score: last, no rank
+    assert [r[0] for r in out[1:]] == ["D", "A", "B", "E", "C"]
+    assert [r[3] for r in out[1:]] == [1, 1, 0, 0, 0] and [r[2] for r in out[1:]] == [1, 2, 3, 4, None]
+    assert "lists industry A twice" in udfs.strategy.XA_PICKS(block + [["A", 2.0]], 2)[0][0]
+
+
+def test_excel_functions_restore_the_garbage_collector():
+    import gc
+    assert gc.isenabled()
+    udfs.style.XA_HP([1.0, 2.0, 3.0, 5.0])
+    udfs.style.XA_HP("bad")                                               # an error path too
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        udfs.style.XA_HP([1.0, 2.0, 3.0, 5.0])
+        assert not gc.isenabled()                                         # the caller's choice is kept
+    finally:
+        gc.enable()
+
+
+def test_cells_are_returned_as_plain_rows_and_cannot_be_changed():
+    from udfs._errors import Cells, clean_output
+    cells = C.series_cells([("a", np.array([1.0, np.nan])), ("b", pd.array([1, None], dtype="Int64"))], True)
+    assert clean_output(cells) == [["a", "b"], [1.0, 1], [None, None]]
+    with pytest.raises(ValueError):
+        cells.block[0, 0] = np.float64(2.0)
+    with pytest.raises(TypeError):
+        Cells(np.zeros((2, 2)))
+    assert C.series_rows([("a", np.array([1.5]))], False) == [[1.5]] and C.matrix_rows(np.array([[np.inf]])) == [[None]]

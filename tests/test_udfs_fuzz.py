@@ -1,5 +1,6 @@
-"""Property-based fuzz of every Excel function with bad inputs: zero exceptions, and every output
-is a rectangular list of rows of Excel scalars (str / float / int / bool / datetime / None)."""
+"""Property-based fuzz of every Excel function with bad inputs, extreme magnitudes (+-1e150 ...
+1.7e308, 1e-310) included: zero exceptions, no internal error text in a cell, and every output is a
+rectangular list of rows of Excel scalars (str / float / int / bool / datetime / None)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -24,8 +25,12 @@ def _functions():
 
 FUNCTIONS = _functions()
 
+#: magnitudes where products and squares overflow or underflow (issue 17, item 6)
+EXTREMES = [1e150, -1e150, 2e154, -2e154, 1e200, -1e200, 1e300, -1e300, 1.7e308, -1.7e308, 1e-200, -1e-200, 1e-310]
+
 # one Excel cell, including what Excel never sends but a Python caller might
 cells = st.one_of(
+    st.sampled_from(EXTREMES),
     st.none(),
     st.just(""),
     st.floats(allow_nan=True, allow_infinity=True),
@@ -54,6 +59,9 @@ def blocks(draw):
 
 
 numeric_col = st.lists(st.one_of(st.floats(min_value=-1e3, max_value=1e3), st.none()), min_size=0, max_size=60)
+#: mostly-valid numbers at an extreme scale (every value times 1e150 ... 1e300 or 1e-200)
+extreme_col = st.tuples(numeric_col, st.sampled_from([1e150, 2e154, -2e154, 1e200, 1e300, -1e300, 1e-200])).map(
+    lambda t: [None if v is None else v * t[1] for v in t[0]])
 nested = st.recursive(cells, lambda inner: st.lists(inner, max_size=4), max_leaves=12)
 values = st.one_of(cells, flat, blocks(), numeric_col, nested)
 
@@ -95,10 +103,11 @@ def test_numeric_columns_mismatched_lengths_and_odd_parameters(func, data):
     args = []
     for p in params:
         if p.default is inspect.Parameter.empty:
-            args.append(data.draw(st.one_of(numeric_col, st.lists(numeric_col, min_size=1, max_size=5)
+            column = st.one_of(numeric_col, extreme_col)
+            args.append(data.draw(st.one_of(column, st.lists(column, min_size=1, max_size=5)
                                             .map(lambda cols: [list(r) for r in zip(*cols)] or [[None]]))))
         else:
             args.append(data.draw(st.one_of(
-                st.none(), st.integers(-5, 400), st.floats(-2, 2), st.sampled_from([0, -1, 1e12, 0.5, 2.5]),
-                numeric_col)))
+                st.none(), st.integers(-5, 400), st.floats(-2, 2),
+                st.sampled_from([0, -1, 1e12, 0.5, 2.5, 1e30, -1e30, 1e300, 2.0 ** 63]), numeric_col)))
     check_output(func(*args))

@@ -12,8 +12,8 @@ import xlwings as xw
 from xladdin import correlation, flows
 
 from ._convert import (
-    XAInputError, check_same_length, frame_rows, opt_bool, opt_choice, opt_float, opt_int,
-    opt_numbers, series_rows, to_block, to_vector,
+    EXCEL_ROWS, XAInputError, check_same_length, frame_cells, opt_bool, opt_choice, opt_float, opt_int,
+    opt_numbers, series_cells, to_block, to_vector,
 )
 from ._errors import excel_safe
 
@@ -57,12 +57,12 @@ def XA_ETF_FLOW(shares, nav, split_ratio=None, missing_nav=None, header=False):
     policy = {"blank": "nan", "previous": "previous", "error": "raise"}[
         opt_choice(missing_nav, "missing_nav", "blank", ("blank", "previous", "error"))]
     names = _titles(s, s.values.shape[1], "flow")
-    idx = pd.RangeIndex(s.values.shape[0])
-    cols = [f"c{i}" for i in range(s.values.shape[1])]
+    idx = pd.RangeIndex(1, s.values.shape[0] + 1)  # data rows, as the core's messages name them
+    cols = [f"column {i + 1}" for i in range(s.values.shape[1])]
     out = flows.etf_flows(pd.DataFrame(s.values, idx, cols), pd.DataFrame(v.values, idx, cols),
                           None if ratio is None else pd.DataFrame(ratio, idx, cols), missing_nav=policy)
     hdr = opt_bool(header, "header") or s.title_row or v.title_row
-    return series_rows(list(zip(names, (out[c].to_numpy() for c in cols))), hdr)
+    return series_cells(list(zip(names, (out[c].to_numpy() for c in cols))), hdr)
 
 
 @xw.func(category=CATEGORY)
@@ -77,11 +77,11 @@ def XA_FLOW_CORR(flows, returns, window=None, header=False):
     f = to_vector(flows, "flows")
     r = to_vector(returns, "returns")
     n = check_same_length(("flows", f.values), ("returns", r.values))
-    w = opt_int(window, "window", 20, lo=3)
+    w = opt_int(window, "window", 20, lo=3, hi=EXCEL_ROWS)
     idx = pd.RangeIndex(n)
     corr = correlation.rolling_correlation(pd.Series(f.values, idx), pd.Series(r.values, idx), w)
     hdr = opt_bool(header, "header") or f.title is not None or r.title is not None
-    return series_rows([("corr", corr.reindex(idx).to_numpy())], hdr)
+    return series_cells([("corr", corr.reindex(idx).to_numpy())], hdr)
 
 
 @xw.func(category=CATEGORY)
@@ -94,9 +94,9 @@ def XA_CORR_SIGNAL(corr, threshold=None, header=False):
     """Top-risk signal (M2): 1 where the correlation is above the threshold (strictly), 0 otherwise, blank where corr is blank."""
     c = to_vector(corr, "corr")
     th = opt_float(threshold, "threshold", 0.5, lo=-1.0, hi=1.0)
-    sig = correlation.top_signal(pd.Series(c.values), th)
+    sig = correlation.top_signal(c.values, th)
     hdr = opt_bool(header, "header") or c.title is not None
-    return series_rows([("signal", sig.to_numpy())], hdr)
+    return series_cells([("signal", sig)], hdr)
 
 
 LAYOUTS = ("long", "p_down", "mean_return", "events")
@@ -128,8 +128,7 @@ def XA_EVENT_STUDY(corr, closes, thresholds=None, horizons=None, mode=None, layo
     idx = pd.RangeIndex(n)
     grid = correlation.event_study(pd.Series(c.values, idx), pd.Series(p.values, idx), th, [int(h) for h in hz], m)
     if lay == "long":
-        return frame_rows(grid, index=False)
+        return frame_cells(grid, index=False)
     table = correlation.grid_table(grid, lay)
-    rows = frame_rows(table, index_name=f"{lay} / horizon")
-    return rows
+    return frame_cells(table, index_name=f"{lay} / horizon")
 

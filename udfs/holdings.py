@@ -12,7 +12,9 @@ import xlwings as xw
 
 from xladdin import divergence, grouping, holdings
 
-from ._convert import XAInputError, frame_rows, is_blank, opt_bool, opt_choice, opt_int, to_block, to_records
+from ._convert import (
+    XAInputError, frame_rows, is_blank, matrix_cells, opt_bool, opt_choice, opt_int, to_block, to_records,
+)
 from ._errors import excel_safe
 
 CATEGORY = "xladdin"
@@ -45,21 +47,19 @@ def XA_QUINTILE(values, groups=None, by=None, header=False):
     default_by = "column" if n_c == 1 else "row"
     direction = opt_choice(by, "by", default_by, ("row", "column"))
     if direction == "row":
-        frame = pd.DataFrame(b.values, columns=_codes(b.columns, n_c))
+        frame = pd.DataFrame(b.values, columns=pd.Index(_codes(b.columns, n_c), dtype=object))
         g = grouping.assign_groups(frame, k).astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-    else:
-        frame = pd.DataFrame(b.values.T, columns=_codes(b.row_labels, n_r))
-        g = grouping.assign_groups(frame, k).astype("Float64").to_numpy(dtype=float, na_value=np.nan).T
-    rows = [[None if x != x else int(x) for x in r] for r in g.tolist()]
-    if b.row_labels is not None:
-        rows = [[lab] + r for lab, r in zip(b.row_labels, rows)]
+    else:  # each column is one cross-section: one Series per column (a wide frame costs per column)
+        codes = pd.Index(_codes(b.row_labels, n_r), dtype=object)  # Python strings: the core iterates them
+        g = np.column_stack([grouping.assign_groups(pd.Series(b.values[:, j], index=codes), k)
+                             .to_numpy(dtype=float, na_value=np.nan) for j in range(n_c)])
     if b.title_row:
         head = list(b.columns or [])
-        rows.insert(0, ([""] if b.row_labels is not None else []) + head)
     elif opt_bool(header, "header"):
-        names = ["group"] if n_c == 1 else [f"group{j + 1}" for j in range(n_c)]
-        rows.insert(0, ([""] if b.row_labels is not None else []) + names)
-    return rows
+        head = ["group"] if n_c == 1 else [f"group{j + 1}" for j in range(n_c)]
+    else:
+        head = None
+    return matrix_cells(g, whole=True, labels=b.row_labels, header=head)
 
 
 #: date stamped on the single snapshot an Excel call penetrates (the core works on dated frames)
@@ -76,7 +76,7 @@ def XA_PENETRATE(etf_sizes, weights, stock_industry):
     sizes = to_records(etf_sizes, "etf_sizes", ["code", "size"], numeric=[1])
     w = to_records(weights, "weights", ["code", "stock", "weight"], numeric=[2])
     si = to_records(stock_industry, "stock_industry", ["stock", "industry"], optional=["name"])
-    out, lost = holdings.penetrate_snapshot(sizes.set_index("code")["size"], w, si.set_index("stock")["industry"])
+    out, lost = holdings.penetrate_snapshot(_keyed(sizes, "code", "size"), w, _keyed(si, "stock", "industry"))
     if "name" in si.columns:
         names = si.drop_duplicates("industry").set_index("industry")["name"]
         out.insert(0, "name", names.reindex(out.index).to_numpy(dtype=object))
@@ -84,6 +84,13 @@ def XA_PENETRATE(etf_sizes, weights, stock_industry):
     if lost > 0:
         rows.append(["(no industry)"] + ([None] if "name" in si.columns else []) + [lost, None])
     return rows
+
+
+def _keyed(table: pd.DataFrame, key: str, value: str) -> pd.Series:
+    """``table.set_index(key)[value]`` without copying the table (codes kept as Python strings)."""
+    values = table[value].to_numpy()
+    return pd.Series(values, index=pd.Index(table[key].to_numpy(), dtype=object, name=key), name=value,
+                     dtype=object if values.dtype == object else None, copy=False)
 
 
 @xw.func(category=CATEGORY)
@@ -103,17 +110,22 @@ def XA_DIVERGENCE(etf_share, active_share, standardise=True, header=False):
         (r1, c1), (r2, c2) = e.values.shape, a.values.shape
         raise XAInputError(f"etf_share and active_share differ in size ({r1} x {c1} vs {r2} x {c2})")
     z = opt_bool(standardise, "standardise", True)
-    column = e.values.shape[1] == 1
-    ev, av = (e.values.T, a.values.T) if column else (e.values, a.values)
-    out = divergence.divergence(pd.DataFrame(ev), pd.DataFrame(av), standardise=z).to_numpy(dtype=float)
-    if column:
+    n_r, n_c = e.values.shape
+    # the core's rows are dates: one date (a column, industries down) is transposed; Excel positions
+    # as labels, so that the core's messages name the cell
+    excel_rows, excel_cols = pd.RangeIndex(1, n_r + 1, name="row"), pd.RangeIndex(1, n_c + 1, name="column")
+    if n_c == 1:
+        ev, av, rows, cols = e.values.T, a.values.T, excel_cols, excel_rows
+    else:
+        ev, av, rows, cols = e.values, a.values, excel_rows, excel_cols
+    out = divergence.divergence(pd.DataFrame(ev, rows, cols), pd.DataFrame(av, rows, cols),
+                                standardise=z).to_numpy(dtype=float)
+    if n_c == 1:
         out = out.T
-    rows = [[None if x != x else x for x in r] for r in out.tolist()]
-    if e.row_labels is not None:
-        rows = [[lab] + r for lab, r in zip(e.row_labels, rows)]
     if e.title_row:
-        rows.insert(0, ([""] if e.row_labels is not None else []) + list(e.columns or []))
+        head = list(e.columns or [])
     elif opt_bool(header, "header"):
-        names = ["divergence"] if column else [f"divergence{j + 1}" for j in range(out.shape[1])]
-        rows.insert(0, ([""] if e.row_labels is not None else []) + names)
-    return rows
+        head = ["divergence"] if n_c == 1 else [f"divergence{j + 1}" for j in range(n_c)]
+    else:
+        head = None
+    return matrix_cells(out, labels=e.row_labels, header=head)

@@ -14,14 +14,17 @@ import xladdin
 from xladdin import dashboard, northbound, performance
 
 from ._convert import (
-    XAInputError, frame_rows, opt_bool, opt_choice, opt_float, opt_int, series_rows, to_block, to_vector,
+    EXCEL_ROWS, XAInputError, frame_cells, frame_rows, opt_bool, opt_choice, opt_float, opt_int, series_cells, to_block,
+    to_vector,
 )
 from ._errors import excel_safe
 
 CATEGORY = "xladdin"
-#: dates given to a NAV passed without dates (consecutive weekdays); only the full-period row is
-#: returned then, since calendar-year rows and monthly win rate / odds need real dates
-_NO_DATES_START = "2001-01-01"
+#: placeholder time stamps of a NAV passed without dates: one second apart from this instant, so
+#: that all rows fall in one calendar year and month (the core then computes one year, not one per
+#: 252 rows); only the full-period row is returned, since calendar-year rows and monthly win rate /
+#: odds need real dates, and its figures count rows (daily returns), not calendar time
+_NO_DATES_START = np.datetime64("2001-01-01T00:00:00", "s")
 
 
 def _trim_trailing(v) -> int:
@@ -43,7 +46,7 @@ def _nav_series(vec, name: str, dates=None) -> pd.Series:
     elif dates is not None:
         idx = dates
     else:
-        idx = pd.bdate_range(_NO_DATES_START, periods=n)
+        idx = pd.DatetimeIndex(_NO_DATES_START + np.arange(n).astype("timedelta64[s]"))
     if len(idx) != n:
         raise XAInputError(f"{name} has {n} values but {len(idx)} dates")
     return pd.Series(vals, index=pd.DatetimeIndex(idx))
@@ -75,14 +78,15 @@ def XA_PERF(nav, benchmark=None, rf=None, sharpe=None):
     r = opt_float(rf, "rf", 0.0, lo=-1.0, hi=1.0)
     method = opt_choice(sharpe, "sharpe", "geometric", ("geometric", "arithmetic"))
     table = performance.performance_table(s, b, rf=r, sharpe=method)
-    table = table.drop(columns="turnover")
+    cols = ([c for c in table.columns if c != "turnover"] if b is not None
+            else ["annual_return", "volatility", "sharpe", "max_drawdown"])
+    values, periods = table.to_numpy(dtype=float), table.index.to_numpy(dtype=object)
     if v.dates is None:
         # without dates only the full period is meaningful; win rate and odds need calendar months
-        table = table.loc[[performance.FULL_PERIOD]].copy()
-        table[["win_rate", "odds"]] = np.nan
-    if b is None:
-        table = table[["annual_return", "volatility", "sharpe", "max_drawdown"]]
-    return frame_rows(table, index_name="period")
+        keep = [table.index.get_loc(performance.FULL_PERIOD)]
+        values, periods = values[keep].copy(), periods[keep]
+        values[:, [table.columns.get_loc(c) for c in ("win_rate", "odds")]] = np.nan
+    return series_cells([("period", periods)] + [(c, values[:, table.columns.get_loc(c)]) for c in cols], True)
 
 
 @xw.func(category=CATEGORY)
@@ -100,9 +104,11 @@ def XA_IC(factor_block, forward_returns, periods_per_year=None, min_obs=None):
     if f.values.shape != r.values.shape:
         (a, b), (c, d) = f.values.shape, r.values.shape
         raise XAInputError(f"factor_block and forward_returns differ in size ({a} x {b} vs {c} x {d})")
-    ppy = opt_int(periods_per_year, "periods_per_year", 12, lo=1)
-    mo = opt_int(min_obs, "min_obs", 3, lo=2)
+    ppy = opt_int(periods_per_year, "periods_per_year", 12, lo=1, hi=EXCEL_ROWS)
     n, k = f.values.shape
+    mo = opt_int(min_obs, "min_obs", 3, lo=2)
+    if mo > k:
+        raise XAInputError(f"min_obs ({mo}) is more than the {k} columns of factor_block: every IC would be blank")
     idx = pd.RangeIndex(n)
     cols = [f"c{j}" for j in range(k)]
     ic = northbound.rank_ic(pd.DataFrame(f.values, idx, cols), pd.DataFrame(r.values, idx, cols), min_obs=mo)
@@ -134,10 +140,10 @@ _SUMMARY_LABELS = {"months": "count"}
 def XA_PCTRANK(values, window=None, min_periods=None, header=False):
     """Trailing percentile rank (M13): share of the window's values <= the current one, in (0, 1]; blank until the window has min_periods values. One row per input row."""
     v = to_vector(values, "values")
-    w = opt_int(window, "window", 156, lo=1)
+    w = opt_int(window, "window", 156, lo=1, hi=EXCEL_ROWS)
     mp = opt_int(min_periods, "min_periods", w, lo=1, hi=w)
     pct = dashboard.trailing_percentile(pd.Series(v.values), w, mp)
-    return series_rows([("pctrank", pct.to_numpy())], opt_bool(header, "header") or v.title is not None)
+    return series_cells([("pctrank", pct.to_numpy())], opt_bool(header, "header") or v.title is not None)
 
 
 @xw.func(category=CATEGORY)

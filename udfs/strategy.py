@@ -12,7 +12,7 @@ import xlwings as xw
 
 from xladdin import backtest, ranking, strategy
 
-from ._convert import XAInputError, frame_rows, is_blank, opt_float, opt_int, opt_numbers, to_block, to_dates
+from ._convert import XAInputError, frame_rows, is_blank, opt_float, opt_int, opt_numbers, series_cells, to_block, to_dates
 from ._errors import excel_safe
 
 CATEGORY = "xladdin"
@@ -31,7 +31,8 @@ def XA_PICKS(factor_block, top=None, weights=None):
     codes = ([str(x) for x in b.row_labels] if b.row_labels is not None
              else [f"{i + 1}" for i in range(n_rows)])
     if len(set(codes)) != len(codes):
-        dup = next(c for c in codes if codes.count(c) > 1)
+        twice = pd.Index(codes, dtype=object).duplicated(keep=False)
+        dup = codes[int(np.argmax(twice))]
         raise XAInputError(f"factor_block lists industry {dup} twice; keep one row each")
     names = b.columns if b.columns and len(set(b.columns)) == n_f and all(b.columns) else [
         f"factor{j + 1}" for j in range(n_f)]
@@ -42,21 +43,24 @@ def XA_PICKS(factor_block, top=None, weights=None):
             raise XAInputError(f"weights has {len(w)} values for {n_f} factor columns; give one per factor")
         if sum(w) <= 0:
             raise XAInputError("weights must not all be 0")
-    factors = {nm: pd.DataFrame([b.values[:, j]], index=[0], columns=codes) for j, nm in enumerate(names)}
+    columns = pd.Index(codes, dtype=object)  # plain Python strings: the core iterates and sorts them
+    factors = {nm: pd.DataFrame(b.values[None, :, j], index=[0], columns=columns) for j, nm in enumerate(names)}
     score = strategy.composite_scores(factors, None if w is None else dict(zip(names, w)))
     picks = strategy.top_n_weights(score, k).fillna(0.0)  # no ranking: no pick
-    ranks = {nm: strategy.percentile_ranks(f).iloc[0] for nm, f in factors.items()}
-    table = pd.DataFrame({"code": codes, "score": score.iloc[0].reindex(codes).to_numpy(),
-                          "pick": (picks.iloc[0].reindex(codes) > 0).astype(int).to_numpy()})
-    for nm, r in ranks.items():
-        table[f"{nm} rank"] = r.reindex(codes).to_numpy()
-    # picks first, then by score (highest first; scores within the tie tolerance are equal), ties by code
-    table["_tied"] = ranking.tie_values(table["score"].astype(float))[0].to_numpy()
-    table = table.sort_values(["pick", "_tied", "code"], ascending=[False, False, True], na_position="last",
-                              kind="stable").drop(columns="_tied")
-    ranks_ = [i + 1 if ok else None for i, ok in enumerate(table["score"].notna())]
-    table.insert(2, "rank", pd.array(ranks_, dtype="Int64"))
-    return frame_rows(table.set_index("code"))
+    at = score.columns.get_indexer(columns)  # the core's columns (sorted codes) in the input's order
+    score_v = score.to_numpy(dtype=float)[0][at]
+    at_pick = at if picks.columns.equals(score.columns) else picks.columns.get_indexer(columns)
+    pick_v = (picks.to_numpy(dtype=float)[0][at_pick] > 0).astype(np.int64)
+    # picks first, then by score (highest first, scores within the tie tolerance equal, blank last), ties by code
+    tied = ranking.tie_values(pd.Series(score_v))[0].to_numpy()
+    code_order = np.empty(n_rows, dtype=np.int64)
+    code_order[np.argsort(np.array(codes, dtype=object), kind="stable")] = np.arange(n_rows)
+    order = np.lexsort((code_order, np.where(np.isnan(tied), np.inf, -tied), -pick_v))
+    scored = ~np.isnan(score_v[order])
+    table = [("code", np.array(codes, dtype=object)[order]), ("score", score_v[order]),
+             ("rank", pd.arrays.IntegerArray(np.arange(1, n_rows + 1), ~scored)), ("pick", pick_v[order])]
+    table += [(f"{nm} rank", strategy.percentile_ranks(f).to_numpy(dtype=float)[0][order]) for nm, f in factors.items()]
+    return series_cells(table, header=True)
 
 
 def _dated_rows(b, name: str) -> pd.DatetimeIndex | None:

@@ -13,7 +13,7 @@ import xlwings as xw
 
 from xladdin import filters, style
 
-from ._convert import XAInputError, check_same_length, opt_bool, opt_float, series_rows, to_vector
+from ._convert import XAInputError, check_same_length, opt_bool, opt_float, series_cells, to_vector
 from ._errors import excel_safe
 
 CATEGORY = "xladdin"
@@ -47,7 +47,7 @@ def _filter(values, lamb, header, func, label):
     lo, hi = _span(v.values, "values")
     out = np.full(len(v.values), np.nan)
     out[lo:hi] = func(v.values[lo:hi], lam)
-    return series_rows([(label, out)], opt_bool(header, "header") or v.title is not None)
+    return series_cells([(label, out)], opt_bool(header, "header") or v.title is not None)
 
 
 @xw.func(category=CATEGORY)
@@ -80,8 +80,8 @@ def XA_HP(values, lamb=None, header=False):
 def XA_FACTOR_MOM(values, header=False):
     """Factor momentum (M5): y_t - (y_t-1 + y_t-2) / 2 on a filtered series; above 0 = rising. One row per input row, the first two blank."""
     v = to_vector(values, "values")
-    mom = style.factor_momentum(pd.Series(v.values))
-    return series_rows([("momentum", mom.to_numpy())], opt_bool(header, "header") or v.title is not None)
+    mom = style.factor_momentum(v.values)
+    return series_cells([("momentum", mom)], opt_bool(header, "header") or v.title is not None)
 
 
 @xw.func(category=CATEGORY)
@@ -100,25 +100,25 @@ def XA_STYLE_SIGNAL(large_close, small_close, lamb=None, header=False):
     if (a.dates is None) != (b.dates is None):
         raise XAInputError("give dates with both large_close and small_close, or with neither")
     lam = opt_float(lamb, "lamb", style.DEFAULT_LAMBDA, lo=0.0, lo_open=True, hi=MAX_LAMB)
-    if a.dates is None:
-        idx = pd.date_range(_NO_DATES_START, periods=n, freq="W-FRI")
+    if a.dates is None:  # one row = one week: consecutive Fridays
+        idx = pd.DatetimeIndex(np.datetime64(_NO_DATES_START) + np.arange(n) * np.timedelta64(7, "D"))
         ib = idx
     else:
         idx, ib = a.dates, b.dates
         if idx.has_duplicates:
             raise XAInputError("large_close has duplicated dates; keep one row per date")
     table = style.style_signal(pd.Series(a.values, idx), pd.Series(b.values, ib), lam)
-    pos = pd.Series(np.arange(n), index=idx)
-    rows = pos.reindex(table.index).to_numpy()
-    cols = ["ratio", "filtered", "momentum", "realised", "regime"]
+    at = idx.get_indexer(table.index)  # the week-end rows of the input
     data = []
-    for c in cols:
+    for c in ("ratio", "filtered", "momentum"):
         full = np.full(n, np.nan)
-        full[rows] = table[c].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        full[at] = table[c].to_numpy(dtype=float)
         data.append((c, full))
+    for c in ("realised", "regime"):  # whole numbers, blank where unknown
+        week = table[c].array
+        values, blank = np.zeros(n, dtype=np.int8), np.ones(n, dtype=bool)
+        values[at] = week.to_numpy(dtype=np.int8, na_value=0)
+        blank[at] = week.isna()
+        data.append((c, pd.arrays.IntegerArray(values, blank)))
     hdr = opt_bool(header, "header") or a.title is not None or b.title is not None
-    out = series_rows(data, hdr)
-    for r in out[1 if hdr else 0:]:  # regime / realised as whole numbers
-        r[3] = None if r[3] is None else int(r[3])
-        r[4] = None if r[4] is None else int(r[4])
-    return out
+    return series_cells(data, hdr)

@@ -136,8 +136,11 @@ def week_ends(dates) -> pd.DatetimeIndex:
     The final week of ``dates`` counts even when it is incomplete (its last available date).
     """
     idx = pd.DatetimeIndex(dates)
-    # week number: days since a Monday, integer-divided by 7
-    days = (idx.normalize() - pd.Timestamp("1970-01-05")).days.to_numpy()
+    # week number: days since a Monday (1970-01-05 is day 4 of the epoch), integer-divided by 7
+    if idx.tz is None:
+        days = idx.to_numpy().astype("datetime64[D]").astype(np.int64) - 4
+    else:
+        days = (idx.normalize() - pd.Timestamp("1970-01-05", tz=idx.tz)).days.to_numpy()
     return _last_per_group(idx, np.floor_divide(days, 7))
 
 

@@ -50,21 +50,77 @@ def rolling_correlation(flow: pd.Series, returns: pd.Series, window: int = 20) -
     always ``window`` valid pairs (a day with no flow is dropped, not bridged with 0). For the
     window ending at t: ``rho_t = sum (x - xbar)(y - ybar) / sqrt(sum (x - xbar)^2 sum (y - ybar)^2)``,
     computed per window on demeaned values (no running sums, so no cancellation with flows of
-    order 1e10 yuan); equal to ``scipy.stats.pearsonr`` on each window.
+    order 1e10 yuan); equal to ``scipy.stats.pearsonr`` on each window. Each window is first scaled
+    by a power of two (exact) so that no product overflows or underflows: any finite magnitude,
+    1e-300 or 1e300, gives the same correlation (:func:`_scaled_windows`).
     """
     _check_series(flow, "flow")
     _check_series(returns, "returns")
     if int(window) != window or window < 3:
         raise ValueError(f"window must be an integer >= 3, got {window!r}")
     window = int(window)
+    x, y, idx = _valid_pairs(flow, returns)
+    out = np.full(len(idx), np.nan)
+    if len(idx) >= window:
+        out[window - 1:] = _window_correlation(x, y, window)
+    return pd.Series(out, index=idx, name="corr", copy=False)
+
+
+def _valid_pairs(flow: pd.Series, returns: pd.Series) -> tuple[np.ndarray, np.ndarray, pd.Index]:
+    """Both series on their common dates where both are valid, in date order: (x, y, dates)."""
+    if flow.index.equals(returns.index) and flow.index.is_monotonic_increasing:
+        x = flow.to_numpy(dtype=float, na_value=np.nan)
+        y = returns.to_numpy(dtype=float, na_value=np.nan)
+        keep = ~(np.isnan(x) | np.isnan(y))
+        return x[keep], y[keep], flow.index[keep]
     both = pd.concat([flow.astype(float).rename("x"), returns.astype(float).rename("y")], axis=1,
                      join="inner").dropna().sort_index()
-    out = pd.Series(np.nan, index=both.index, name="corr")
-    n = len(both)
-    if n < window:
-        return out
-    xw = sliding_window_view(both["x"].to_numpy(), window)
-    yw = sliding_window_view(both["y"].to_numpy(), window)
+    return both["x"].to_numpy(), both["y"].to_numpy(), both.index
+
+
+def _power_of_two_scaled(v: np.ndarray) -> np.ndarray:
+    """``v`` times the power of two that brings its largest |value| into [0.5, 1) (exact)."""
+    peak = float(np.abs(v).max()) if v.size else 0.0
+    return np.ldexp(v, -np.frexp(peak)[1]) if peak > 0 else v
+
+
+def _scaled_windows(v: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """The windows of ``v`` (rows; ``v`` already scaled as a whole), and each window's largest |value|.
+
+    A window whose values are all far below the series' largest (< 2^-400, e.g. 1e-200 beside 1e0)
+    is scaled on its own by a power of two. Power-of-two scaling is exact, so ordinary data gives the
+    same bits as unscaled, and no square or product of deviations can overflow or underflow,
+    whatever the magnitude of the data.
+    """
+    windows = sliding_window_view(v, window)
+    top = sliding_window_view(np.abs(v), window).max(axis=1)
+    tiny = (top > 0) & (top < 2.0 ** -400)
+    if tiny.any():
+        exp = np.where(tiny, np.frexp(top)[1], 0)
+        windows, top = np.ldexp(windows, -exp[:, None]), np.ldexp(top, -exp)
+    return windows, top
+
+
+#: values per temporary array of the window computation: windows are taken in chunks of this size
+#: so that time stays proportional to rows (no array outgrows the CPU caches)
+_CHUNK_VALUES = 1 << 20
+
+
+def _window_correlation(x: np.ndarray, y: np.ndarray, window: int) -> np.ndarray:
+    """Pearson correlation of every window of ``window`` consecutive pairs (NaN for a flat window)."""
+    x, y = _power_of_two_scaled(x), _power_of_two_scaled(y)
+    n = x.size - window + 1
+    out = np.empty(n)
+    step = max(1, _CHUNK_VALUES // window)
+    for lo in range(0, n, step):  # a few chunks, not a loop over rows
+        hi = min(n, lo + step)
+        out[lo:hi] = _chunk_correlation(x[lo:hi + window - 1], y[lo:hi + window - 1], window)
+    return out
+
+
+def _chunk_correlation(x: np.ndarray, y: np.ndarray, window: int) -> np.ndarray:
+    xw, scale_x = _scaled_windows(x, window)
+    yw, scale_y = _scaled_windows(y, window)
     xd = xw - xw.mean(axis=1, keepdims=True)
     yd = yw - yw.mean(axis=1, keepdims=True)
     sxy = (xd * yd).sum(axis=1)
@@ -73,30 +129,36 @@ def rolling_correlation(flow: pd.Series, returns: pd.Series, window: int = 20) -
     with np.errstate(invalid="ignore", divide="ignore"):
         rho = sxy / np.sqrt(sxx * syy)
     # a constant window has no defined correlation; tiny spread from rounding counts as constant
-    scale_x = np.abs(xw).max(axis=1)
-    scale_y = np.abs(yw).max(axis=1)
     flat = (sxx <= (1e-12 * scale_x) ** 2 * window) | (syy <= (1e-12 * scale_y) ** 2 * window)
-    rho = np.where(flat, np.nan, np.clip(rho, -1.0, 1.0))
-    out.iloc[window - 1:] = rho
-    return out
+    return np.where(flat, np.nan, np.clip(rho, -1.0, 1.0))
 
 
-def top_signal(corr: pd.Series, threshold: float = 0.5) -> pd.Series:
+def top_signal(corr: pd.Series | np.ndarray, threshold: float = 0.5) -> pd.Series | np.ndarray:
     """Top-risk signal: 1 where the rolling correlation exceeds ``threshold`` (spec M2).
+
+    Parameters
+    ----------
+    corr : Series (index = date) or 1-D array
+        The rolling correlation.
+    threshold : float
 
     Returns
     -------
-    Series
-        Float 1.0 / 0.0 indexed like ``corr``; NaN where ``corr`` is NaN (no signal can be read).
+    Series or array (as ``corr``)
+        Float 1.0 / 0.0, indexed like ``corr``; NaN where ``corr`` is NaN (no signal can be read).
 
     Notes
     -----
     ``signal_t = 1{corr_t > threshold}`` (strict inequality).
     """
+    if isinstance(corr, np.ndarray):
+        return _signal(np.asarray(corr, dtype=float), threshold)
     _check_series(corr, "corr")
-    sig = (corr > threshold).astype(float).where(corr.notna())
-    sig.name = "signal"
-    return sig
+    return pd.Series(_signal(corr.to_numpy(dtype=float), threshold), index=corr.index, name="signal", copy=False)
+
+
+def _signal(c: np.ndarray, threshold: float) -> np.ndarray:
+    return np.where(np.isnan(c), np.nan, (c > threshold).astype(float))
 
 
 def forward_returns(close: pd.Series, horizons: Sequence[int] = DEFAULT_HORIZONS) -> pd.DataFrame:
@@ -175,13 +237,13 @@ def event_study(corr: pd.Series, close: pd.Series, thresholds: Sequence[float] =
         raise ValueError("give at least one threshold and one horizon")
     if any(h < 1 for h in horizons):
         raise ValueError("horizons must be >= 1 trading day")
-    fwd = forward_returns(close, horizons).reindex(corr.index)          # dates x horizons
-    sample = corr.notna().to_numpy()
-    r = fwd.to_numpy()
+    r = _forward_matrix(close, corr.index, horizons)                      # dates x horizons
+    c = corr.to_numpy(dtype=float, na_value=np.nan)
+    sample = ~np.isnan(c)
     valid = np.isfinite(r) & sample[:, None]
     down = valid & (np.nan_to_num(r, nan=0.0) < 0)
     r0 = np.where(valid, r, 0.0)
-    ev = np.column_stack([event_days(corr, t, mode).to_numpy() for t in thresholds]).astype(float)  # dates x θ
+    ev = _event_matrix(c, thresholds, mode).astype(float)                # dates x thresholds
     n_ev = ev.T @ valid                     # θ x h
     n_down = ev.T @ down
     s_ret = ev.T @ r0
@@ -202,6 +264,32 @@ def event_study(corr: pd.Series, close: pd.Series, thresholds: Sequence[float] =
         "base_mean_return": np.tile(base_m, nt),
     })
     return grid.sort_values(["threshold", "horizon"], kind="stable").reset_index(drop=True)
+
+
+def _forward_matrix(close: pd.Series, dates: pd.Index, horizons: list[int]) -> np.ndarray:
+    """:func:`forward_returns` on the rows ``dates`` as an array (dates x horizons)."""
+    _check_series(close, "close")
+    if not (close.index.equals(dates) and close.index.is_monotonic_increasing):
+        return forward_returns(close, horizons).reindex(dates).to_numpy(dtype=float, na_value=np.nan)
+    c = close.to_numpy(dtype=float, na_value=np.nan)
+    if (c <= 0).any():
+        raise ValueError("close must be > 0")
+    out = np.full((c.size, len(horizons)), np.nan)
+    for j, h in enumerate(horizons):  # one column per horizon
+        if h < c.size:
+            out[: c.size - h, j] = c[h:] / c[: c.size - h] - 1.0
+    return out
+
+
+def _event_matrix(corr: np.ndarray, thresholds: list[float], mode: EventMode) -> np.ndarray:
+    """:func:`event_days` of every threshold at once: a boolean array dates x thresholds."""
+    valid = ~np.isnan(corr)
+    above = corr[valid, None] > np.asarray(thresholds, dtype=float)[None, :]
+    if mode == "first":
+        above[1:] &= ~above[:-1].copy()
+    out = np.zeros((corr.size, len(thresholds)), dtype=bool)
+    out[valid] = above
+    return out
 
 
 def grid_table(grid: pd.DataFrame, value: str = "p_down") -> pd.DataFrame:

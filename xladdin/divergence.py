@@ -195,13 +195,52 @@ def divergence(etf_share: pd.DataFrame, active_share: pd.DataFrame, standardise:
     Returns
     -------
     DataFrame ``z_{t,i} = (d_{t,i} − mean_t d) / std_t d`` with ``d = etf − active``; only industries
-    known in both frames. Positive = overweighted by ETFs relative to active funds.
+    known in both frames. Positive = overweighted by ETFs relative to active funds. Missing values are
+    skipped in the mean and std (as pandas does); a date with fewer than ``ddof + 1`` values is NaN.
+
+    Notes
+    -----
+    The z-scores do not depend on the scale of the data: each date's shares are first multiplied by
+    a power of two (exact) bringing its largest |value| into [0.5, 1), so that no difference or
+    square overflows or underflows (values from 1e-300 to 1e300 give the same z-scores). The raw
+    difference (``standardise=False``) beyond the float range raises ValueError.
     """
-    a = active_share.reindex(index=etf_share.index, columns=etf_share.columns)
-    d = etf_share - a
+    if etf_share.index.equals(active_share.index) and etf_share.columns.equals(active_share.columns):
+        a = active_share
+    else:
+        a = active_share.reindex(index=etf_share.index, columns=etf_share.columns)
+    e = etf_share.to_numpy(dtype=float, na_value=np.nan)
+    av = a.to_numpy(dtype=float, na_value=np.nan)
     if not standardise:
-        return d
-    return d.sub(d.mean(axis=1), axis=0).div(d.std(axis=1, ddof=ddof), axis=0)
+        d = e - av
+        over = np.isinf(d) & np.isfinite(e) & np.isfinite(av)
+        if over.any():
+            i, j = (int(k[0]) for k in np.nonzero(over))
+            where = (f"{etf_share.index.name or 'date'} {etf_share.index[i]}, "
+                     f"{etf_share.columns.name or 'industry'} {etf_share.columns[j]}")
+            raise ValueError(f"etf_share - active_share at {where} is beyond the float range (1.8e308); give holding "
+                             "shares as fractions")
+        return pd.DataFrame(d, index=etf_share.index, columns=etf_share.columns, copy=False)
+    return pd.DataFrame(_row_zscores(e, av, ddof), index=etf_share.index, columns=etf_share.columns, copy=False)
+
+
+def _row_zscores(e: np.ndarray, a: np.ndarray, ddof: int) -> np.ndarray:
+    """``(d - mean) / std`` of each row of ``d = e - a`` (NaN skipped); rows rescaled exactly when needed."""
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        d = e - a
+        size = np.abs(d)
+        big = np.nanmax(size, initial=0.0)
+        small = np.nanmin(np.where(size > 0, size, np.inf), initial=np.inf)
+        if not (big <= 2.0 ** 500 and small >= 2.0 ** -500):  # overflow, inf or squares that would underflow
+            peak = np.fmax.reduce(np.fmax(np.abs(e), np.abs(a)), axis=1)
+            exp = np.frexp(peak)[1][:, None]
+            d = np.ldexp(e, -exp) - np.ldexp(a, -exp)
+        valid = ~np.isnan(d)
+        count = valid.sum(axis=1, keepdims=True)
+        mean = np.where(valid, d, 0.0).sum(axis=1, keepdims=True) / count
+        dev = np.where(valid, d - mean, 0.0)
+        std = np.sqrt((dev * dev).sum(axis=1, keepdims=True) / np.where(count > ddof, count - ddof, np.nan))
+        return (d - mean) / std
 
 
 def issuance_heat(fund_issuance: pd.DataFrame) -> pd.DataFrame:

@@ -88,51 +88,78 @@ def etf_flows(shares: pd.DataFrame, nav: pd.DataFrame, split_ratio: pd.DataFrame
         raise ValueError(f"split_day must be one of {SPLIT_DAY_RULES}, got {split_day!r}")
     if not shares.index.is_monotonic_increasing:
         raise ValueError("`shares` index must be ascending dates; sort it with .sort_index()")
-    absent = [c for c in shares.columns if c not in nav.columns]
-    if absent:
+    absent = [] if shares.columns.equals(nav.columns) else shares.columns[~shares.columns.isin(nav.columns)]
+    if len(absent):
         raise ValueError(f"nav has no column for ETF(s) {', '.join(map(str, absent[:10]))}; "
                          "provide etf_daily.nav for every ETF in shares")
-    shares = shares.astype(float)
-    nav = nav.reindex(index=shares.index, columns=shares.columns).astype(float)
-    if split_ratio is None:
-        ratio = pd.DataFrame(1.0, index=shares.index, columns=shares.columns)
-    else:
+    s = shares.to_numpy(dtype=float, na_value=np.nan)
+    v = _aligned(nav, shares)
+    r = None
+    if split_ratio is not None:
         _check_wide(split_ratio, "split_ratio")
-        ratio = split_ratio.reindex(index=shares.index, columns=shares.columns).astype(float).fillna(1.0)
-        if (ratio <= 0).to_numpy().any():
+        r = np.array(_aligned(split_ratio, shares), dtype=float)  # a copy: blanks become 1
+        r[np.isnan(r)] = 1.0
+        if (r <= 0).any():
             raise ValueError("split_ratio must be > 0 (new units per old unit; 1 when no split)")
-    if (shares < 0).to_numpy().any():
+    if (s < 0).any():
         raise ValueError("shares must be >= 0 (units outstanding)")
-    if (nav <= 0).to_numpy().any():
+    if (v <= 0).any():
         raise ValueError("nav must be > 0 where present; leave a cell empty when the NAV is unknown")
 
-    delta = shares - shares.shift(1) * ratio          # NaN on first row and around gaps
-    is_split = ratio.ne(1.0)
-
+    flow = np.empty_like(s)                           # delta first: NaN on first row and around gaps
+    flow[:1] = np.nan
+    if r is None:
+        np.subtract(s[1:], s[:-1], out=flow[1:])
+    else:
+        np.subtract(s[1:], s[:-1] * r[1:], out=flow[1:])
+    known = ~np.isnan(flow) if (missing_nav == "raise" or r is not None) else None
     if missing_nav == "previous":
         # carry the last NAV in split-invariant units: nav_t * K_t, K_t = cumulative product of ratios
-        k = ratio.cumprod()
-        nav_used = (nav * k).ffill(limit=nav_fill_limit) / k
+        k = np.ones_like(s) if r is None else np.cumprod(r, axis=0)
+        nav_used = _ffill(v * k, nav_fill_limit) / k
     else:
-        nav_used = nav
-
-    flow = delta * nav_used
-    if split_day == "zero":
-        flow = flow.mask(is_split & delta.notna(), 0.0)
-
+        nav_used = v
+    flow *= nav_used
+    if split_day == "zero" and r is not None:
+        flow[(r != 1.0) & known] = 0.0
+    if np.isinf(flow).any():
+        i, j = (int(k[0]) for k in np.nonzero(np.isinf(flow)))
+        day = shares.index[i]
+        when = f"{day:%Y-%m-%d}" if isinstance(day, (pd.Timestamp, np.datetime64)) else f"row {day}"
+        raise ValueError(f"the flow of {shares.columns[j]} on {when} is beyond the float range "
+                         "(|shares x nav| > 1.8e308); check the units of shares and nav")
     if missing_nav == "raise":
-        bad = flow.isna() & delta.notna() & nav_used.isna()
-        if bad.to_numpy().any():
-            cells = bad.stack()
-            cells = cells[cells]
-            examples = ", ".join(f"{etf} on {pd.Timestamp(d):%Y-%m-%d}" for d, etf in cells.index[:5])
+        bad = np.isnan(flow) & known & np.isnan(nav_used)
+        if bad.any():
+            rows, cols = np.nonzero(bad)                  # date by date, ETFs in column order
+            examples = ", ".join(f"{shares.columns[j]} on {pd.Timestamp(shares.index[i]):%Y-%m-%d}"
+                                 for i, j in zip(rows[:5], cols[:5]))
             raise ValueError(
-                f"etf_daily.nav is missing on {len(cells)} (date, ETF) row(s) where the flow is needed, e.g. "
+                f"etf_daily.nav is missing on {len(rows)} (date, ETF) row(s) where the flow is needed, e.g. "
                 f"{examples}; fill the NAV, cut the dates (--end), or choose missing_nav='nan' (flow left NaN) "
                 "or 'previous' (last known NAV)")
-    flow.index.name = shares.index.name
-    flow.columns.name = shares.columns.name
-    return flow
+    out = pd.DataFrame(flow, index=shares.index, columns=shares.columns, copy=False)
+    out.index.name = shares.index.name
+    out.columns.name = shares.columns.name
+    return out
+
+
+def _aligned(frame: pd.DataFrame, like: pd.DataFrame) -> np.ndarray:
+    """``frame`` reindexed to the dates and ETFs of ``like``, as a float array (read only: may share memory)."""
+    if not (frame.index.equals(like.index) and frame.columns.equals(like.columns)):
+        frame = frame.reindex(index=like.index, columns=like.columns)
+    return frame.to_numpy(dtype=float, na_value=np.nan)
+
+
+def _ffill(a: np.ndarray, limit: int | None) -> np.ndarray:
+    """Forward fill along rows (``DataFrame.ffill(limit=limit)``): a missing cell takes the last value
+    above it, at most ``limit`` rows back."""
+    rows = np.arange(a.shape[0])[:, None]
+    last = np.maximum.accumulate(np.where(np.isnan(a), -1, rows), axis=0)
+    usable = last >= 0
+    if limit is not None:
+        usable &= rows - last <= limit
+    return np.where(usable, a[np.maximum(last, 0), np.arange(a.shape[1])[None, :]], np.nan)
 
 
 def aggregate_flows(flows: pd.DataFrame, groups: pd.Series, require_all: bool = False) -> pd.DataFrame:

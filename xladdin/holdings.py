@@ -537,38 +537,44 @@ def penetrate_snapshot(sizes: pd.Series, weights: pd.DataFrame, stock_industry: 
         (code, stock) rows, a sized code without weights.
     """
     sizes = pd.Series(sizes, dtype=float)
-    w = weights[["code", "stock", "weight"]].astype({"weight": float})
+    code, stock = weights["code"], weights["stock"]
+    weight = weights["weight"].to_numpy(dtype=float, na_value=np.nan)
     if sizes.index.has_duplicates:
         raise ValueError(f"etf_sizes lists code {sizes.index[sizes.index.duplicated()][0]} twice; keep one row each")
     if stock_industry.index.has_duplicates:
         raise ValueError(f"stock_industry lists stock {stock_industry.index[stock_industry.index.duplicated()][0]} "
                          "twice; keep one row each")
-    pairs = w["code"].astype(str) + " / " + w["stock"].astype(str)
-    if pairs.duplicated().any():
-        raise ValueError(f"weights lists code / stock {pairs[pairs.duplicated()].iloc[0]} twice; keep one row each")
+    codes, known = pd.factorize(code, sort=True)            # as groupby("code"): sorted, NaN codes left out
+    pair_stock, stocks = pd.factorize(stock)
+    twice = pd.Index(codes.astype(np.int64) * max(len(stocks), 1) + pair_stock).duplicated()
+    if twice.any():
+        i = int(np.argmax(twice))
+        raise ValueError(f"weights lists code / stock {code.iloc[i]} / {stock.iloc[i]} twice; keep one row each")
     if sizes.isna().any() or (sizes < 0).any():
         raise ValueError("etf_sizes: sizes must be numbers >= 0")
-    bad = w["weight"].isna() | (w["weight"] < 0)
+    bad = np.isnan(weight) | (weight < 0)
     if bad.any():
-        raise ValueError(f"weights row {int(np.flatnonzero(bad.to_numpy())[0]) + 1}: weight must be a number >= 0")
-    totals = w.groupby("code")["weight"].sum()
-    over = totals[totals > 1 + 1e-6]
-    if len(over):
-        raise ValueError(f"weights of {over.index[0]} sum to {over.iloc[0]:g} (> 1); enter fractions "
+        raise ValueError(f"weights row {int(np.argmax(bad)) + 1}: weight must be a number >= 0")
+    totals = np.bincount(codes[codes >= 0], weight[codes >= 0], minlength=len(known))
+    over = np.flatnonzero(totals > 1 + 1e-6)
+    if over.size:
+        raise ValueError(f"weights of {known[over[0]]} sum to {totals[over[0]]:g} (> 1); enter fractions "
                          "(divide percentages by 100)")
-    missing = [c for c in sizes.index if c not in totals.index]
-    if missing:
+    missing = sizes.index[~sizes.index.isin(known)]
+    if len(missing):
         raise ValueError(f"etf_sizes code {missing[0]} has no rows in weights; add its constituents")
-    day = pd.Timestamp("2000-01-03")  # one snapshot: any date serves as the as-of key
-    amounts = pd.DataFrame([sizes.to_numpy()], index=pd.DatetimeIndex([day], name="date"), columns=list(sizes.index))
-    iw, cov = industry_weights(w.rename(columns={"code": "index"}).assign(date=day), stock_industry)
-    held = penetrate(amounts, iw, code="industry")
-    inds = industries if industries is not None else sorted(set(stock_industry))
-    held = held.reindex(columns=inds).fillna(0.0)
-    level = holding_level(held)
-    table = pd.DataFrame({"amount": held.iloc[0], "level": level.iloc[0]})
-    table.index.name = "industry"
-    cov = cov.set_index("index")
-    unclassified = cov["weight_total"] - cov["weight_classified"]
-    lost = float((amounts.iloc[0].reindex(unclassified.index) * unclassified).sum())
+    inds = industries if industries is not None else sorted(set(stock_industry.dropna()))
+    at = stock_industry.index.get_indexer(stock)
+    industry = np.append(stock_industry.to_numpy(dtype=object), None)[at]  # -1 (no row) -> None
+    classified = ~pd.isna(industry)
+    column = pd.Index(inds, dtype=object).get_indexer(industry)
+    sized = sizes.index.get_indexer(code)
+    value = np.append(sizes.to_numpy(), 0.0)[sized] * weight   # yuan per weight row (0 for unsized codes)
+    held = np.bincount(column[column >= 0], value[column >= 0], minlength=len(inds))
+    lost = float(value[~classified].sum())
+    if not (np.isfinite(held).all() and np.isfinite(lost)):
+        raise ValueError("penetrated amounts are beyond the float range (1.8e308); check the units of etf_sizes")
+    total = held.sum()
+    level = held / total if total > 0 else np.full(len(inds), np.nan)
+    table = pd.DataFrame({"amount": held, "level": level}, index=pd.Index(inds, name="industry"))
     return table, lost

@@ -393,18 +393,53 @@ def rank_ic(scores: pd.DataFrame, returns: pd.DataFrame, min_obs: int = 3) -> pd
         index = date: Pearson correlation of the average-tie ranks of the jointly non-missing
         pairs (= scipy.stats.spearmanr); NaN when a side is constant.
     """
-    s, r = scores.align(returns, join="inner")
-    both = s.notna() & r.notna()
-    s, r = s.where(both), r.where(both)
-    rs, rr = s.rank(axis=1), r.rank(axis=1)
-    rs = rs.sub(rs.mean(axis=1), axis=0)
-    rr = rr.sub(rr.mean(axis=1), axis=0)
-    num = (rs * rr).sum(axis=1)
-    den = np.sqrt((rs ** 2).sum(axis=1) * (rr ** 2).sum(axis=1))
-    ic = num / den.where(den > 0)
-    ic[both.sum(axis=1) < min_obs] = np.nan
-    ic.name = "ic"
-    return ic
+    if scores.index.equals(returns.index) and scores.columns.equals(returns.columns):
+        s, r = scores, returns
+    else:
+        s, r = scores.align(returns, join="inner")
+    sv = s.to_numpy(dtype=float, na_value=np.nan)
+    rv = r.to_numpy(dtype=float, na_value=np.nan)
+    both = ~(np.isnan(sv) | np.isnan(rv))
+    complete = bool(both.all())
+    if not complete:
+        sv, rv = np.where(both, sv, np.nan), np.where(both, rv, np.nan)
+    rs, rr = _row_ranks(sv, complete), _row_ranks(rv, complete)
+    count = both.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if complete:  # every row ranks 1..k: the mean rank is (k + 1) / 2
+            rs -= (sv.shape[1] + 1) / 2.0
+            rr -= (sv.shape[1] + 1) / 2.0
+        else:
+            rs = np.where(both, rs - rs.sum(axis=1, where=both, keepdims=True) / count[:, None], 0.0)
+            rr = np.where(both, rr - rr.sum(axis=1, where=both, keepdims=True) / count[:, None], 0.0)
+        den = np.sqrt(np.einsum("ij,ij->i", rs, rs) * np.einsum("ij,ij->i", rr, rr))
+        ic = np.where(den > 0, np.einsum("ij,ij->i", rs, rr) / den, np.nan)
+    ic[count < min_obs] = np.nan
+    return pd.Series(ic, index=s.index, name="ic", copy=False)
+
+
+def _row_ranks(x: np.ndarray, complete: bool = False) -> np.ndarray:
+    """Average-tie ranks (1 = smallest) within each row of ``x``, as ``DataFrame.rank(axis=1)``; NaN stays
+    NaN. ``complete``: ``x`` has no NaN (skips restoring them)."""
+    n, k = x.shape
+    flat = (np.argsort(x, axis=1) + (np.arange(n) * k)[:, None]).ravel()   # NaN sorted last
+    xs = x.ravel()[flat].reshape(n, k)
+    pos = np.broadcast_to(np.arange(1, k + 1, dtype=float), x.shape)
+    starts = np.ones(x.shape, dtype=bool)
+    np.not_equal(xs[:, 1:], xs[:, :-1], out=starts[:, 1:])  # a new value opens a tie group
+    if starts.all():  # no tie (NaN != NaN): the rank is the position
+        avg = pos
+    else:
+        ends = np.ones(x.shape, dtype=bool)
+        ends[:, :-1] = starts[:, 1:]
+        first = np.maximum.accumulate(np.where(starts, pos, 0.0), axis=1)
+        last = np.minimum.accumulate(np.where(ends, pos, k + 1.0)[:, ::-1], axis=1)[:, ::-1]
+        avg = (first + last) / 2.0
+    ranks = np.empty(x.shape)
+    ranks.ravel()[flat] = np.ravel(avg)  # back to each value's own column
+    if not complete:
+        ranks[np.isnan(x)] = np.nan
+    return ranks
 
 
 def ic_summary(ic: pd.Series, periods_per_year: int = 12) -> pd.Series:
@@ -423,18 +458,19 @@ def ic_summary(ic: pd.Series, periods_per_year: int = 12) -> pd.Series:
         ``ic_mean``, ``ic_std`` (ddof 1), ``ic_ir``, ``ic_ir_annualised``, ``t_stat``
         (``mean / std × √n``), ``positive_share``, ``months``, ``last_ic``.
     """
-    x = ic.dropna()
-    n = len(x)
+    x = ic.to_numpy(dtype=float, na_value=np.nan)
+    x = x[~np.isnan(x)]
+    n = x.size
     mean = x.mean() if n else np.nan
     std = x.std(ddof=1) if n > 1 else np.nan
     ir = mean / std if std and np.isfinite(std) and std > 0 else np.nan
     return pd.Series({
         "ic_mean": mean, "ic_std": std, "ic_ir": ir,
-        "ic_ir_annualised": ir * np.sqrt(periods_per_year) if np.isfinite(ir) else np.nan,
-        "t_stat": ir * np.sqrt(n) if np.isfinite(ir) else np.nan,
+        "ic_ir_annualised": ir * np.sqrt(float(periods_per_year)) if np.isfinite(ir) else np.nan,
+        "t_stat": ir * np.sqrt(float(n)) if np.isfinite(ir) else np.nan,
         "positive_share": (x > 0).mean() if n else np.nan,
         "months": float(n),
-        "last_ic": x.iloc[-1] if n else np.nan,
+        "last_ic": x[-1] if n else np.nan,
     }, name="ic")
 
 

@@ -54,46 +54,61 @@ STYLE_PAIRS: dict[str, tuple[str, str, str]] = {
 STYLE_FIELDS: tuple[str, ...] = ("ratio", "filtered", "momentum", "regime", "realised")
 
 
-def factor_momentum(filtered: pd.Series) -> pd.Series:
+def factor_momentum(filtered: pd.Series | np.ndarray) -> pd.Series | np.ndarray:
     """Factor momentum of a filtered series (spec M5).
 
     Parameters
     ----------
-    filtered : Series
+    filtered : Series or 1-D array-like
         The filtered factor (e.g. the one-sided HP trend of a ratio), index = date, in time order.
 
     Returns
     -------
-    Series
-        ``signal_t = yhat_t - (yhat_{t-1} + yhat_{t-2}) / 2``, same index and name; NaN for the
-        first two points.
+    Series (for a Series: same index and name) or array
+        ``signal_t = yhat_t - (yhat_{t-1} + yhat_{t-2}) / 2``; NaN for the first two points.
 
     Notes
     -----
     Above 0 the factor is rising (regime 1), below 0 falling (regime 0).
     """
     if not isinstance(filtered, pd.Series):
-        filtered = pd.Series(filtered, dtype=float)
-    return filtered - (filtered.shift(1) + filtered.shift(2)) / 2.0
+        return _momentum(np.asarray(filtered, dtype=float))
+    return pd.Series(_momentum(filtered.to_numpy(dtype=float)), index=filtered.index, name=filtered.name,
+                     copy=False)
 
 
-def _weekly_pair(large: pd.Series, small: pd.Series) -> pd.DataFrame:
-    """Closes of both series on each week's last common trading day (index = date)."""
+def _momentum(y: np.ndarray) -> np.ndarray:
+    """``y_t - (y_{t-1} + y_{t-2}) / 2`` (NaN for the first two), halves summed so no sum can overflow."""
+    out = np.full(y.size, np.nan)
+    out[2:] = y[2:] - (y[1:-1] * 0.5 + y[:-2] * 0.5)
+    return out
+
+
+def _weekly_pair(large: pd.Series, small: pd.Series) -> tuple[pd.DatetimeIndex, np.ndarray, np.ndarray]:
+    """Closes of both series on each week's last common trading day: (dates, large, small)."""
     for s, what in ((large, "large"), (small, "small")):
         if not isinstance(s, pd.Series):
             raise ValueError(f"style_signal: `{what}` must be a pandas Series of closes indexed by date")
         if not isinstance(s.index, pd.DatetimeIndex):
             raise ValueError(f"style_signal: `{what}` must be indexed by date (DatetimeIndex)")
-    both = pd.concat({"large": large.astype(float), "small": small.astype(float)}, axis=1, join="inner")
-    both = both.dropna().sort_index()
-    if both.index.has_duplicates:
+    if large.index.equals(small.index) and large.index.is_monotonic_increasing:
+        a = large.to_numpy(dtype=float, na_value=np.nan)
+        b = small.to_numpy(dtype=float, na_value=np.nan)
+        keep = ~(np.isnan(a) | np.isnan(b))
+        dates, a, b = large.index[keep], a[keep], b[keep]
+    else:
+        both = pd.concat({"large": large.astype(float), "small": small.astype(float)}, axis=1, join="inner")
+        both = both.dropna().sort_index()
+        dates, a, b = both.index, both["large"].to_numpy(), both["small"].to_numpy()
+    if dates.has_duplicates:
         raise ValueError("style_signal: duplicated dates in the close series; keep one close per date")
-    if (both <= 0).any().any():
-        bad = both.index[(both <= 0).any(axis=1)][0]
-        raise ValueError(f"style_signal: non-positive close on {bad.date()}; closes must be > 0")
-    if both.empty:
+    bad = (a <= 0) | (b <= 0)
+    if bad.any():
+        raise ValueError(f"style_signal: non-positive close on {dates[np.argmax(bad)].date()}; closes must be > 0")
+    if dates.empty:
         raise ValueError("style_signal: the two close series have no date in common")
-    return both.loc[week_ends(both.index)]
+    at = dates.get_indexer(week_ends(dates))
+    return dates[at], a[at], b[at]
 
 
 def style_signal(large: pd.Series, small: pd.Series, lamb: float = DEFAULT_LAMBDA, *,
@@ -125,24 +140,32 @@ def style_signal(large: pd.Series, small: pd.Series, lamb: float = DEFAULT_LAMBD
         - ``realised``: 1 if large's return over the week ending t beat small's
           (``ratio_t > ratio_{t-1}``), else 0; missing for the first week (``Int8``).
 
+    Raises
+    ------
+    ValueError
+        Non-positive or duplicated closes, no common date, or a ratio beyond the float range
+        (closes in wildly different units, e.g. 1e200 against 1e-200).
+
     Notes
     -----
     The signal on row t uses closes up to t (no future data); compare it with the *next*
     row's ``realised`` to judge it as a forecast. The report's table puts the signal and the
     realised style of the same week side by side (see the module docstring).
     """
-    weekly = _weekly_pair(large, small)
-    ratio = (weekly["large"] / weekly["small"]).rename("ratio")
-    filtered = hp_filter_one_sided(ratio, lamb).rename("filtered")
-    momentum = factor_momentum(filtered).rename("momentum")
-    regime = pd.Series(np.where(momentum > 0, 1, 0), index=ratio.index).astype("Int8")
-    regime[momentum.isna()] = pd.NA
-    prev = ratio.shift(1)
-    realised = pd.Series(np.where(ratio > prev, 1, 0), index=ratio.index).astype("Int8")
-    realised[prev.isna()] = pd.NA
+    dates, a, b = _weekly_pair(large, small)
+    ratio = a / b
+    off = ~np.isfinite(ratio) | (ratio == 0)
+    if off.any():
+        k = int(np.argmax(off))
+        raise ValueError(f"style_signal: large / small close in week {k + 1} ({dates[k].date()}) is beyond the float "
+                         "range (about 1e-308 .. 1e308); give both closes in comparable units")
+    filtered = hp_filter_one_sided(ratio, lamb)
+    momentum = _momentum(filtered)
+    regime = pd.arrays.IntegerArray((momentum > 0).astype(np.int8), np.isnan(momentum))
+    realised = pd.arrays.IntegerArray(np.r_[0, ratio[1:] > ratio[:-1]].astype(np.int8),
+                                      np.arange(ratio.size) == 0)
     out = pd.DataFrame({"ratio": ratio, "filtered": filtered, "momentum": momentum,
-                        "regime": regime, "realised": realised})
-    out.index.name = "date"
+                        "regime": regime, "realised": realised}, index=pd.DatetimeIndex(dates, name="date"))
     if start is not None or end is not None:
         out = out.loc[pd.Timestamp(start) if start is not None else None:
                       pd.Timestamp(end) if end is not None else None]
