@@ -55,19 +55,40 @@ def test_rotation_sample_text_and_files(tmp_path, capsys):
     assert groups.drop(columns="name").stack().between(1, 5).all()
 
 
-def test_rotation_json_and_before_after_on_the_sample(capsys):
-    assert main(["backtest", "rotation", "--start", "2019-10-08", "--end", "2021-12-31", "--json"]) == 0
-    after = json.loads(capsys.readouterr().out)
+def test_rotation_json_and_before_after_on_the_sample(tmp_path, capsys, sample_market):
+    """Lag 1 with cost against lag 0 without: each re-derived from its own holdings CSV and the raw industry
+    closes (trade dates one session after the decision vs on it; the net NAV pays 0.1% of traded value)."""
+    raw = sample_market.tables["industry_daily"]
+    close = raw.pivot(index="date", columns="industry", values="close").sort_index()
+    base = ["backtest", "rotation", "--start", "2019-10-08", "--end", "2021-12-31", "--json"]
+    runs = {}
+    for name, extra in (("after", []), ("before", ["--lag", "0", "--cost", "0"])):
+        out = tmp_path / name
+        assert main(base + extra + ["--out", str(out)]) == 0
+        js = json.loads(capsys.readouterr().out)
+        hold = pd.read_csv(out / "rotation_holdings.csv", parse_dates=["rebalance_date", "trade_date"])
+        nav = pd.read_csv(out / "rotation_nav.csv", index_col=0, parse_dates=True)
+        runs[name] = (js, hold, nav)
+    after, hold1, nav1 = runs["after"]
+    before, hold0, nav0 = runs["before"]
     assert JSON_KEYS <= set(after) and after["lag_days"] == 1 and after["cost"] == 0.001
-    assert after["annual_return_gross"] > after["annual_return_net"]
+    assert before["lag_days"] == 0 and before["cost"] == 0
     assert after["years"][0]["period"].startswith("2019 (from ") and after["years"][0]["part_year"] is True
     assert {"annualised_return", "annual_return_gross", "turnover"} <= set(after["years"][0])
     assert set(after["m7_quintiles"]["groups"]) == {"G1", "G2", "G3", "G4", "G5", "EW"}
-    assert main(["backtest", "rotation", "--start", "2019-10-08", "--end", "2021-12-31", "--json", "--lag", "0",
-                 "--cost", "0"]) == 0
-    before = json.loads(capsys.readouterr().out)
-    assert before["lag_days"] == 0 and before["annual_return_gross"] == before["annual_return_net"]
-    assert before["start"] < after["start"] or before["annual_return_net"] != after["annual_return_net"]
+    sessions = close.index
+    nxt = {d: sessions[sessions.get_loc(d) + 1] for d in hold1["rebalance_date"].unique()}
+    assert (hold1["trade_date"] == hold1["rebalance_date"].map(nxt)).all()       # a session later
+    assert (hold0["trade_date"] == hold0["rebalance_date"]).all()                 # at the decision close
+    n1, n0 = len(nav1) - 1, len(nav0) - 1
+    ann = lambda x, n: (x.iloc[-1] / x.iloc[0]) ** (252 / n) - 1  # noqa: E731
+    for js, hold, nav, n, cost in ((after, hold1, nav1, n1, 0.001), (before, hold0, nav0, n0, 0.0)):
+        naive = _units_nav(hold, close.loc[:nav.index[-1]], cost)
+        np.testing.assert_allclose(nav["strategy"].to_numpy(), naive.reindex(nav.index).to_numpy(), rtol=1e-9)
+        assert js["annual_return_net"] == pytest.approx(ann(nav["strategy"], n))
+        assert js["excess_net"] == pytest.approx(ann(nav["strategy"] / nav["benchmark"], n))
+    assert before["annual_return_gross"] == before["annual_return_net"]          # no cost: gross = net
+    assert after["annual_return_gross"] == pytest.approx(ann(nav1["strategy_gross"], n1))
 
 
 def test_rotation_real_data_against_independent_derivations(real_data_dir, tmp_path, capsys):

@@ -193,3 +193,19 @@ def test_flow_rotation_flags_are_not_set_by_noise():
     flags = st.rotation_flags({"short_term_flow": f})["flow_inflow"]
     assert flags.iloc[0].tolist() == [0, 0, 0]
     assert flags.iloc[1].tolist() == [1, 0, 0]
+
+
+def test_flow_rotation_without_side_backtests_against_a_naive_nav(sample_market):
+    """backtests=False (the weekly workbook's path): no stand-alone M7/M8/M9 backtests, and its M10 NAV is
+    the naive unit-by-unit NAV of its own holdings table (weights traded a session after each decision at
+    0.1% of traded value), not a comparison with the full path."""
+    m = sample_market.subset("2019-01-01", "2021-12-31")
+    lean = st.flow_rotation(m, start="2019-06-01", backtests=False)
+    assert lean["quintiles"] is None and lean["m8"] is None and lean["m9"] is None
+    rot = lean["rotation"]
+    weights = rot.holdings.pivot(index="rebalance_date", columns="industry", values="weight")
+    assert (weights.sum(axis=1) - 1).abs().max() < 1e-12 and (weights.notna().sum(axis=1) == 6).all()
+    close = m.industry_close()
+    naive = _naive_industry_nav(weights, close.loc[:rot.strategy.nav.index[-1]], 0.001, 1)
+    np.testing.assert_allclose(rot.strategy.nav.to_numpy(), naive.reindex(rot.strategy.nav.index).to_numpy(),
+                               rtol=1e-10)

@@ -7,22 +7,19 @@ the factor momentum of the trend and the regime it implies, beside the realised 
 * Size: CSI 300 (``000300.SH``) / CSI 1000 (``000852.SH``).
 * Growth/value: 国证成长 (``399370.SZ``) / 国证价值 (``399371.SZ``).
 
-Timing (read from the report's own table, seed 003, and checked on real data): the signal on
-week-end date t uses closes up to and including t; the realised style on row t is the return
-over the week *ending* at t (previous week-end close to this one). On CSI 300 / CSI 1000 the
-report's realised-size column is reproduced 18/18 with this same-week reading (4/17 if it were
-next week's return). A strategy trading on the signal holds it over the *following* week
-(see :func:`regime_for_next_week`).
+Timing (read from the report's own table, seed 003): the signal on week-end date t uses closes up
+to and including t; the realised style on row t is the return over the week *ending* at t (previous
+week-end close to this one). The strategies (:mod:`xladdin.strategy`, M8 and M10) take the regime
+known at their decision close and trade it ``lag`` sessions later; :func:`regime_for_next_week` only
+moves a regime to the week during which it is held, for tables.
 
-Lambda: :data:`DEFAULT_LAMBDA` = 100 comes from evidence, not from a frequency rule: on real
-CSI 300 / CSI 1000 closes (weekly filter run from 2010-01; starting in 2015 gives the same
-signals) every lambda in about [75, 138] reproduces the report's 18 weekly size signals
-2025-09-05 .. 2025-12-31 exactly (:func:`report_agreement`); 100 is a round value near the
-interval's geometric centre (~102). The textbook quarterly 1600 reproduces 10 of 18. This is
-thin evidence: 18 weeks, and only two of them discriminate (the switch to 0 on 2025-11-14 needs
-lambda <~ 138, the one-week return to 1 on 2025-11-21 needs lambda >~ 75; every lambda in
-[30, 300] gets the other 16 right). The growth/value pair cannot be checked against the report:
-the real 399370/399371 closes end on 2024-12-12, before the report's weeks.
+Lambda: :data:`DEFAULT_LAMBDA` = 100 comes from evidence, not from a frequency rule: on the real
+CSI 300 / CSI 1000 closes it lies inside the interval of lambdas that reproduce all of the report's
+weekly size signals of 2025-09-05 .. 2025-12-31 (:func:`report_agreement`, ``xladdin style --scan``).
+The measured bounds, the weeks that decide them and the other lambdas' agreement are in
+``docs/results.md`` (section M4-M5, written by ``scripts/results.py`` and checked against a fresh run
+by ``tests/test_results_doc.py``). The growth/value pair cannot be checked against the report: the
+real 399370/399371 closes end on 2024-12-12, before the report's weeks.
 """
 from __future__ import annotations
 
@@ -224,7 +221,10 @@ def weekly_style_table(market: Market, lamb: float = DEFAULT_LAMBDA, *,
 
 
 def regime_for_next_week(signal: pd.DataFrame | pd.Series) -> pd.Series | pd.DataFrame:
-    """Regimes moved to the week they are traded in (spec M5 -> M8).
+    """Regimes moved to the week during which they are held (spec M5), for tables.
+
+    The strategies do not use this: they take the regime known at their decision close and trade it
+    ``lag`` sessions later (:mod:`xladdin.strategy`).
 
     Parameters
     ----------

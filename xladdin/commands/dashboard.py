@@ -44,6 +44,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--top", type=int, default=10, help="rows per source in the net buys / sells (default 10)")
     p.add_argument("--indices", nargs="+", metavar="CODE", help="broad indices (default: tracked by broad ETFs)")
     p.add_argument("--csv", metavar="DIR", help="write every table as DIR/dashboard_<table>.csv (amounts in 亿元)")
+    p.add_argument("--json", action="store_true",
+                   help="print every table as one JSON object instead of the tables (amounts in 亿元; returns, "
+                        "shares, volatility and percentiles as fractions)")
     p.set_defaults(func=run)
 
 
@@ -64,6 +67,10 @@ def run(args: argparse.Namespace) -> int:
                               min_years=args.min_years, vol_window=args.vol_window, heat_flag=args.heat_flag,
                               vol_flag=args.vol_flag, top_n=args.top, unit=1e8, indices=args.indices)
     summ = tables["summary"]["value"]
+    if args.json:
+        _common.print_json(_dashboard_json(tables))
+        _write_csv(args, tables)
+        return 0
     print(f"Weekly fund-flow dashboard (M13): week ending {summ['week_end']} ({summ['trading_days_in_week']} trading "
           f"days; previous week {summ['previous_week_end']}), source {summ['source']}. Amounts in 亿元; return, "
           f"shares, volatility and percentiles in %; percentiles over {summ['percentile_window_weeks']} weeks.")
@@ -76,9 +83,31 @@ def run(args: argparse.Namespace) -> int:
         _common.print_table(_show(t), title, floatfmt="{:,.2f}")
     for n in tables["notes"]["note"]:
         print(f"note: {n}")
-    if args.csv:
-        out = Path(args.csv)
-        for key, t in tables.items():
-            _common.write_csv(t, out / f"dashboard_{key}.csv", index=key not in ("top_buys", "top_sells", "flags", "notes"))
-        print(f"wrote {len(tables)} CSV files to {out}")
+    if _write_csv(args, tables):
+        print(f"wrote {len(tables)} CSV files to {args.csv}")
     return 0
+
+
+#: tables without a meaningful index (the rest are keyed by code, category or item)
+UNINDEXED = ("top_buys", "top_sells", "flags", "notes")
+
+
+def _write_csv(args: argparse.Namespace, tables: dict[str, pd.DataFrame]) -> bool:
+    if not args.csv:
+        return False
+    out = Path(args.csv)
+    for key, t in tables.items():
+        _common.write_csv(t, out / f"dashboard_{key}.csv", index=key not in UNINDEXED)
+    return True
+
+
+def _dashboard_json(tables: dict[str, pd.DataFrame]) -> dict:
+    """The ``--json`` object: ``summary`` (item -> value), ``notes`` (list), every other table as records
+    (the index, e.g. ``code``, as the first field)."""
+    out = {"summary": tables["summary"]["value"].to_dict(), "notes": list(tables["notes"]["note"])}
+    for key, t in tables.items():
+        if key in ("summary", "notes"):
+            continue
+        frame = t if key in UNINDEXED else t.reset_index()
+        out[key] = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    return out

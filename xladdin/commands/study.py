@@ -78,6 +78,9 @@ def register_study(sub: argparse._SubParsersAction) -> None:
                    help="flow on a split day: 0 (default, the report's rule) or split-adjusted")
     p.add_argument("--latest", type=int, default=10, metavar="N", help="latest readings to print (default 10)")
     p.add_argument("--csv", metavar="FILE", help="write the grid (threshold, horizon, events, p_down, mean_return)")
+    p.add_argument("--json", action="store_true",
+                   help="print the results as one JSON object instead of the tables: settings, sample, grid (with "
+                        "the all-days base rates and counts), the latest readings (--latest) and the signal")
     p.set_defaults(func=run_correlation)
 
 
@@ -101,6 +104,13 @@ def run_correlation(args: argparse.Namespace) -> int:
 
     valid = corr.dropna()
     n_etf = len(market.etfs_tracking(args.index))
+    latest = res.dropna(subset=["corr"]).tail(max(args.latest, 1)).copy()
+    signal = _signal_state(valid, args.signal)
+    if args.json:
+        _common.print_json(_correlation_json(args, n_etf, valid, grid, corr, close, latest, signal))
+        if args.csv:
+            _common.write_csv(grid[CSV_COLUMNS], args.csv)
+        return 0
     print(f"ETF flow / index return correlation: {args.index} ({n_etf} tracking ETFs), window {args.window}, "
           f"{valid.index.min():%Y-%m-%d} .. {valid.index.max():%Y-%m-%d} ({len(valid)} days), "
           f"events: {'every qualifying day' if args.mode == 'every' else 'first crossings'}")
@@ -118,26 +128,52 @@ def run_correlation(args: argparse.Namespace) -> int:
         table.columns = [f"{h}d" for h in table.columns]
         _common.print_table(table, title, floatfmt=fmt)
 
-    latest = res.dropna(subset=["corr"]).tail(max(args.latest, 1)).copy()
     latest["flow"] = latest["flow"] / 1e8
     latest["return"] = latest["return"] * 100
     latest["date"] = latest["date"].dt.strftime("%Y-%m-%d")
     latest["signal"] = latest["signal"].astype(int)
     latest = latest.rename(columns={"flow": "flow (1e8 yuan)", "return": "return (%)"}).set_index("date")
     _common.print_table(latest, f"Latest readings (signal: corr > {args.signal:g})", floatfmt="{:,.4f}")
-    last = valid.iloc[-1]
-    above = valid > args.signal
-    if above.iloc[-1]:
-        since = valid.index[~above].max()
-        first_above = valid.index[valid.index > since].min() if pd.notna(since) else valid.index.min()
-        print(f"\nSignal ON: corr {last:+.3f} > {args.signal:g} on {valid.index[-1]:%Y-%m-%d}, "
-              f"above since {first_above:%Y-%m-%d}")
+    if signal["on"]:
+        print(f"\nSignal ON: corr {signal['corr']:+.3f} > {args.signal:g} on {signal['date']:%Y-%m-%d}, "
+              f"above since {signal['above_since']:%Y-%m-%d}")
     else:
-        print(f"\nSignal off: corr {last:+.3f} <= {args.signal:g} on {valid.index[-1]:%Y-%m-%d}")
+        print(f"\nSignal off: corr {signal['corr']:+.3f} <= {args.signal:g} on {signal['date']:%Y-%m-%d}")
     if args.csv:
         path = _common.write_csv(grid[CSV_COLUMNS], args.csv)
         print(f"grid written to {path}")
     return 0
+
+
+def _signal_state(valid: pd.Series, threshold: float) -> dict:
+    """The signal on the last day: on/off, its correlation and, when on, the first day of the current run."""
+    above = valid > threshold
+    state = {"date": valid.index[-1], "corr": float(valid.iloc[-1]), "on": bool(above.iloc[-1]), "above_since": None}
+    if state["on"]:
+        since = valid.index[~above].max()
+        state["above_since"] = valid.index[valid.index > since].min() if pd.notna(since) else valid.index.min()
+    return state
+
+
+def _correlation_json(args: argparse.Namespace, n_etf: int, valid: pd.Series, grid: pd.DataFrame, corr: pd.Series,
+                      close: pd.Series, latest: pd.DataFrame, signal: dict) -> dict:
+    """The ``--json`` object of ``study correlation`` (returns and probabilities as fractions, flows in yuan)."""
+    horizons = sorted(grid["horizon"].unique())
+    base = grid.drop_duplicates("horizon").set_index("horizon")
+    return {
+        "study": "correlation (M1-M3)", "index": args.index, "tracking_etfs": n_etf, "window": args.window,
+        "mode": args.mode, "require_all": args.require_all, "missing_nav": args.missing_nav,
+        "split_day": args.split_day, "signal_threshold": args.signal,
+        "first_date": valid.index.min(), "last_date": valid.index.max(), "days": int(len(valid)),
+        "mean_corr": float(valid.mean()),
+        "grid": grid[["threshold", "horizon", "events", "p_down", "mean_return"]].to_dict("records"),
+        "all_days": [{"horizon": int(h), "days": _base_count(corr, close, int(h)),
+                      "p_down": base.loc[h, "base_p_down"], "mean_return": base.loc[h, "base_mean_return"]}
+                     for h in horizons],
+        "latest": latest[["date", "flow", "return", "corr"]].assign(signal=latest["signal"].astype(int))
+                                                              .to_dict("records"),
+        "signal": signal,
+    }
 
 
 def _base_count(corr: pd.Series, close: pd.Series, h: int) -> int:

@@ -32,6 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--scan", type=float, nargs="+", metavar="L",
                    help="instead of the table: for each lambda, how many report weeks the regime reproduces")
     p.add_argument("--csv", metavar="FILE", help="write the weekly table (date + every column) as CSV")
+    p.add_argument("--json", action="store_true",
+                   help="print the results as one JSON object instead of the tables: the weeks shown (with the "
+                        "report's columns and the agreement counts under --vs-report), or the --scan rows")
     p.set_defaults(func=run)
 
 
@@ -49,8 +52,12 @@ def run(args: argparse.Namespace) -> int:
     market = _load(args)
     try:
         if args.scan:
-            for pair in pairs:
-                scan = report_agreement(market, args.scan, pair=pair, start=start)
+            scans = {pair: report_agreement(market, args.scan, pair=pair, start=start) for pair in pairs}
+            if args.json:
+                _common.print_json({"source": str(market.source), "scan": {p: t.to_dict("records")
+                                                                           for p, t in scans.items()}})
+                return 0
+            for pair, scan in scans.items():
                 _common.print_table(scan.set_index("lamb"), title=f"{pair}: report weeks reproduced per lambda",
                                     floatfmt="{:g}")
             return 0
@@ -62,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("no week in the selected dates; widen --start/--end")
     if args.csv:
         path = _common.write_csv(table, args.csv, index=True)
-        print(f"wrote {len(table)} weeks to {path}")
+        if not args.json:
+            print(f"wrote {len(table)} weeks to {path}")
     shown = table if start is not None else table.tail(args.last)
     view = shown.copy()
     if args.vs_report:
@@ -70,6 +78,9 @@ def run(args: argparse.Namespace) -> int:
         for pair in pairs:
             for field in ("regime", "realised"):
                 view[f"{pair}_{field}_report"] = report[f"{pair}_{field}"].reindex(view.index)
+    if args.json:
+        _common.print_json(_style_json(args, market, pairs, table, view))
+        return 0
     view.index = view.index.strftime("%Y-%m-%d")
     names = ", ".join(f"{p}: {STYLE_PAIRS[p][2]}" for p in pairs)
     _common.print_table(view, title=f"Weekly style signals, lambda = {args.lamb:g} ({names}); source {market.source}",
@@ -83,10 +94,33 @@ def run(args: argparse.Namespace) -> int:
             print(f"{pair}: latest regime {int(regime.iloc[-1])} ({label[0] if regime.iloc[-1] == 1 else label[1]} "
                   f"leads) on {regime.index[-1]:%Y-%m-%d}")
         if args.vs_report:
-            report = report_style_table()
-            for field in ("regime", "realised"):
-                common = report.index.intersection(table.index)
-                ours, theirs = table.loc[common, f"{pair}_{field}"], report.loc[common, f"{pair}_{field}"]
-                ok = int((ours == theirs).sum())
-                print(f"{pair} {field}: {ok} of {len(common)} report weeks agree")
+            for field, (ok, weeks) in _agreement(table, pair).items():
+                print(f"{pair} {field}: {ok} of {weeks} report weeks agree")
     return 0
+
+
+def _agreement(table, pair: str) -> dict[str, tuple[int, int]]:
+    """Per field (regime, realised): (weeks agreeing with the report's table, report weeks in the data)."""
+    report = report_style_table()
+    common = report.index.intersection(table.index)
+    out = {}
+    for field in ("regime", "realised"):
+        ours, theirs = table.loc[common, f"{pair}_{field}"], report.loc[common, f"{pair}_{field}"]
+        out[field] = (int((ours == theirs).sum()), len(common))
+    return out
+
+
+def _style_json(args: argparse.Namespace, market, pairs: tuple[str, ...], table, view) -> dict:
+    """The ``--json`` object: settings, each pair's latest regime, the weeks shown (report columns under
+    --vs-report, null where the report has no row) and, under --vs-report, the agreement counts."""
+    out = {"source": str(market.source), "lambda": args.lamb, "pairs": list(pairs), "latest": {}}
+    for pair in pairs:
+        regime = table[f"{pair}_regime"].dropna()
+        out["latest"][pair] = ({"date": regime.index[-1], "regime": int(regime.iloc[-1])}
+                               if not regime.empty else None)
+    rows = view.astype(object).where(view.notna(), None).reset_index()
+    out["weeks"] = rows.to_dict("records")
+    if args.vs_report:
+        out["agreement"] = {pair: {field: {"agree": ok, "weeks": weeks}
+                                   for field, (ok, weeks) in _agreement(table, pair).items()} for pair in pairs}
+    return out
