@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import _common, _workbook
+from . import _workbook
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         conf_rows(args.pythonpath, args.interpreter, args.conda_path, args.conda_env)  # bad options fail before the work
         params = _workbook.params_from_args(args)
-        market = _common.load_data(argparse.Namespace(data=args.data))
+        from ..data import open_market
+        market = open_market(args.data, params.data_dir)
         with _workbook.progress_bar(args, "template") as step:
             out = build_template(args.out, market, params, pythonpath=args.pythonpath, progress=step,
                                  interpreter=args.interpreter, conda_path=args.conda_path, conda_env=args.conda_env)
