@@ -134,14 +134,14 @@ def test_old_spelling_works_says_so_and_is_hidden(command, old, new, capsys):
     assert not re.search(re.escape(old[0]) + r"(?![\w-])", help_text), help_text
 
 
-def test_old_spelling_on_the_command_line_end_to_end(tmp_path):
+def test_old_spelling_on_the_command_line_end_to_end(tiny_short_dir):
     """A real process: the note goes to stderr, the output is the new spelling's to the byte."""
-    run = [sys.executable, "-m", "xladdin.cli", "dashboard", "--json"]
-    old = subprocess.run(run + ["--top", "3"], capture_output=True, text=True, cwd=ROOT, timeout=120)
-    new = subprocess.run(run + ["--top-rows", "3"], capture_output=True, text=True, cwd=ROOT, timeout=120)
-    assert old.returncode == new.returncode == 0
-    assert old.stdout == new.stdout and max(r["rank"] for r in json.loads(old.stdout)["top_buys"]) == 3
-    assert "--top is deprecated" in old.stderr and "deprecated" not in new.stderr
+    run = [sys.executable, "-m", "xladdin.cli", "style", "--data", str(tiny_short_dir), "--pair", "size", "--json"]
+    old = subprocess.run(run + ["--lambda", "50"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    new = subprocess.run(run + ["--hp-lambda", "50"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert old.returncode == new.returncode == 0, old.stderr
+    assert old.stdout == new.stdout and json.loads(old.stdout)["hp_lambda"] == 50
+    assert "xladdin style: note: --lambda is deprecated" in old.stderr and "deprecated" not in new.stderr
 
 
 def test_etf_universe_takes_the_parameters_codes(tmp_path):

@@ -43,9 +43,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help=f"minimum history for a percentile (default {DEFAULT_MIN_YEARS:g})")
     p.add_argument("--vol-window", type=int, default=DEFAULT_VOL_WINDOW, metavar="DAYS",
                    help=f"realised-volatility window, trading days (default {DEFAULT_VOL_WINDOW})")
-    p.add_argument("--heat-flag", type=float, default=DEFAULT_HEAT_FLAG,
+    p.add_argument("--heat-flag", type=float, default=DEFAULT_HEAT_FLAG, metavar="P",
                    help=f"heat percentile flag (default {DEFAULT_HEAT_FLAG:g})")
-    p.add_argument("--vol-flag", type=float, default=DEFAULT_VOL_FLAG,
+    p.add_argument("--vol-flag", type=float, default=DEFAULT_VOL_FLAG, metavar="P",
                    help=f"volatility percentile flag (default {DEFAULT_VOL_FLAG:g})")
     _common.add_option(p, "--top-rows", "--top", type=int, default=DEFAULT_TOP_ROWS, metavar="N",
                        help=f"rows per source in the largest net buys / sells (default {DEFAULT_TOP_ROWS})")
