@@ -2,7 +2,7 @@
 """Regenerate every results figure users see: ``docs/results.md`` and the README's headline block.
 
 Every figure comes from an xladdin command run here, in-process, through its ``--json`` output (or the
-CSV files of ``--out``), on the real data (``../shared/data/real/canonical``) and on the embedded
+CSV files of ``--csv``), on the real data (``../shared/data/real/canonical``) and on the embedded
 sample market; the reports' own figures (spec ``methods.md``, seeds) are set beside them.
 
 Usage (from anywhere; the commands run from the repository root)::
@@ -32,6 +32,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
+
+from xladdin.conventions import TRADING_DAYS_PER_YEAR, YI
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "results.md"
@@ -144,20 +146,20 @@ def temp_dir() -> Path:
 
 def rotation(start: str, end: str | None = None, real: bool = True, lag0: bool = False) -> tuple[dict, Path | None]:
     """``backtest rotation --json`` on the real data or the sample; the lag-1 runs also write their CSV files
-    (``--out``, one temporary folder per run). Returns the JSON and that folder."""
+    (``--csv``, one temporary folder per run). Returns the JSON and that folder."""
     argv = ["backtest", "rotation"] + (["--data", REAL] if real else []) + ["--start", start]
     argv += (["--end", end] if end else []) + ["--json"] + (["--lag", "0", "--cost", "0"] if lag0 else [])
     if lag0:
         return cli_json(*argv), None
     out = _OUT_DIRS.setdefault(tuple(argv), temp_dir())
-    return cli_json(*argv, "--out", str(out), shown="xladdin " + " ".join(argv) + " --out DIR"), out
+    return cli_json(*argv, "--csv", str(out), shown="xladdin " + " ".join(argv) + " --csv DIR"), out
 
 
 _OUT_DIRS: dict[tuple[str, ...], Path] = {}
 
 
 def northbound(lag0: bool = False) -> dict:
-    return cli_json("backtest", "northbound", "--json", *(["--lag", "0", "--cost", "0"] if lag0 else []))
+    return cli_json("backtest", "northbound", "--json", *(["--lag", "0", "--etf-cost", "0"] if lag0 else []))
 
 
 R1_START, R2_START, SAMPLE_END = "2017-01-09", "2019-10-08", "2026-01-30"
@@ -254,7 +256,7 @@ def part_intro() -> list[str]:
         "# Results: xladdin beside the reports",
         "",
         "Written by `scripts/results.py` from the commands each section lists (run in-process, read through their "
-        "`--json` output or the CSV files of `--out`); do not edit by hand, rerun "
+        "`--json` output or the CSV files of `--csv`); do not edit by hand, rerun "
         "`.venv/bin/python scripts/results.py` after a change. `tests/test_results_doc.py` reruns the script part "
         "by part and compares every number here with the fresh run (relative tolerance 1e-6, the text identical "
         "otherwise); the README's results paragraphs are copies of the headline paragraphs below, pinned by the "
@@ -263,10 +265,11 @@ def part_intro() -> list[str]:
         "**Timing and costs.** Every backtest trades at the close one trading day after the data it uses "
         "(`--lag 1`: shares, NAVs and holdings of day t are published after t's close) and pays a one-way cost on "
         "traded value, on buys and on sells (`--cost`: 0.1% for the industry baskets of M7–M10, the spec's default "
-        "since the report states none; 0.3% for the ETF rotation of M11, the report's). *Net* figures are after "
+        "since the report states none; `--etf-cost`: 0.3% for the ETF rotation of M11, the report's). *Net* figures are after "
         "costs, *gross* the same trades without costs. Turnover is two-sided (Σ|w_new − w_drifted| at each trade; "
-        "the first build counts 1): a year's row sums that year's trades, the full period gives the sum per 252 "
-        "trading days. Returns are annualised geometrically over 252 trading days; "
+        f"the first build counts 1): a year's row sums that year's trades, the full period gives the sum per "
+        f"{TRADING_DAYS_PER_YEAR} trading days. Returns are annualised geometrically over {TRADING_DAYS_PER_YEAR} "
+        "trading days; "
         "excess = the annualised return of strategy / benchmark; IR = excess / tracking error. A part year is "
         "labelled (\"2019 (from 10-11)\") and shows its period return and, in brackets, its annualised return. "
         "Factor values within 1e-9 (relative) of each other are ties, and a cross-section without spread gives no "
@@ -311,19 +314,19 @@ def _reading(js: dict, date: str) -> dict:
 
 
 def part_m1_m3() -> list[str]:
-    base = ["study", "correlation", "--index", "000300.SH", "--data", REAL, "--start", "2016-01-01"]
-    every = cli_json(*base, "--end", "2021-06-30", "--latest", "30", "--json")
-    first = cli_json(*base, "--end", "2021-06-30", "--mode", "first", "--json")
+    base = ["study", "correlation", "--corr-index", "000300.SH", "--data", REAL, "--start", "2016-01-01"]
+    every = cli_json(*base, "--end", "2021-06-30", "--last", "30", "--json")
+    first = cli_json(*base, "--end", "2021-06-30", "--event-mode", "first", "--json")
     run_end = cli_json(*base, "--end", "2021-06-22", "--json")
-    alle = cli_json(*base, "--end", "2021-06-30", "--latest", "30", "--require-all", "--json")
-    allf = cli_json(*base, "--end", "2021-06-30", "--mode", "first", "--require-all", "--json")
+    alle = cli_json(*base, "--end", "2021-06-30", "--last", "30", "--require-all", "--json")
+    allf = cli_json(*base, "--end", "2021-06-30", "--event-mode", "first", "--require-all", "--json")
     theta, h = HUATAI["theta"], HUATAI["horizon"]
     r10, r21 = _reading(every, "2021-06-10"), _reading(every, "2021-06-21")
     sig = run_end["signal"]
     days = [r["date"] for r in every["latest"]]
     k_off = next(i for i, r in enumerate(every["latest"]) if r["date"] > sig["date"])
     off = every["latest"][k_off]
-    left = every["latest"][k_off - every["window"]]
+    left = every["latest"][k_off - every["corr_window"]]
     run_len = sum(1 for r in every["latest"] if sig["above_since"] <= r["date"] <= sig["date"])
     assert days[0] < sig["above_since"], "the latest readings must start before the run above the threshold"
     cell, cellf = _cell(every, theta, h), _cell(first, theta, h)
@@ -352,8 +355,8 @@ def part_m1_m3() -> list[str]:
         f"average (report: {pct(HUATAI['p_down'])} and {pct(HUATAI['mean_return'], sign=True)}; all days: "
         f"{pct(base20['p_down'])}, {pct(base20['mean_return'], sign=True)}).")
     lines += [
-        f"Setup: {every['index']}, the {every['tracking_etfs']} ETFs tracking it in the data, a "
-        f"{every['window']}-day window, flow 0 on a split day, each day's flow summing the ETFs that have one; "
+        f"Setup: {every['corr_index']}, the {every['tracking_etfs']} ETFs tracking it in the data, a "
+        f"{every['corr_window']}-day window, flow 0 on a split day, each day's flow summing the ETFs that have one; "
         f"sample {every['first_date']} … {every['last_date']} ({every['days']:,} days), mean correlation "
         f"{num(every['mean_corr'], 3, sign=True)}.",
         ""]
@@ -363,7 +366,7 @@ def part_m1_m3() -> list[str]:
         [f"corr above {theta:g}", f"every day from {sig['above_since']} to {sig['date']} ({run_len} days)",
          f"above {theta:g} through June 2021"],
         ["the day after", f"{off['date']}: {num(off['corr'], 3, sign=True)}, when {left['date']} "
-                          f"({yi(left['flow'] / 1e8)}, CSI 300 {pct(left['return'], sign=True)}) left the window", "–"],
+                          f"({yi(left['flow'] / YI)}, CSI 300 {pct(left['return'], sign=True)}) left the window", "–"],
         [f"θ {theta:g}, h {h}: down probability (events)", f"{pct(cell['p_down'])} ({cell['events']})",
          pct(HUATAI["p_down"])],
         [f"θ {theta:g}, h {h}: mean return", pct(cell["mean_return"], sign=True),
@@ -384,7 +387,7 @@ def part_m1_m3() -> list[str]:
     lines += ["", "**Grid, every qualifying day (default).** Each cell: down probability / mean forward return "
                   "(events); the report's cell in bold.", ""]
     lines += table(["threshold"] + [f"{x['horizon']}d" for x in every["all_days"]], _grid_rows(every, (theta, h)))
-    lines += ["", "**Grid, first crossings only (`--mode first`).**", ""]
+    lines += ["", "**Grid, first crossings only (`--event-mode first`).**", ""]
     lines += table(["threshold"] + [f"{x['horizon']}d" for x in first["all_days"]], _grid_rows(first, (theta, h)))
     lines += [
         "",
@@ -446,7 +449,7 @@ def part_m4_m5() -> list[str]:
     base = ["style", "--data", REAL, "--pair", "size"]
     weeks_args = ["--start", "2025-09-05", "--end", "2025-12-31", "--vs-report", "--json"]
     v100 = cli_json(*base, *weeks_args)
-    v1600 = cli_json(*base, *weeks_args[:-1], "--lambda", "1600", "--json")
+    v1600 = cli_json(*base, *weeks_args[:-1], "--hp-lambda", "1600", "--json")
     n = v100["agreement"]["size"]["regime"]["weeks"]
     coarse = ["1", "10", "30", "50", "75", "76", "100", "137", "138", "200", "300", "1600", "1e4", "1e5", "3e5", "1e6"]
     scan = cli_json(*base, "--scan", *coarse, "--json")["scan"]["size"]
@@ -492,7 +495,7 @@ def part_m4_m5() -> list[str]:
     lines = ["## M4–M5 Style regimes: one-sided HP + factor momentum (Huafu) — real data", ""]
     lines += headline(
         "M4–M5 style regimes (Huafu), real data",
-        f"With λ = {v100['lambda']:g} the weekly size signal (CSI 300 / CSI 1000, one-sided HP, factor momentum) "
+        f"With λ = {v100['hp_lambda']:g} the weekly size signal (CSI 300 / CSI 1000, one-sided HP, factor momentum) "
         f"reproduces {agree100['regime']['agree']} of the report's {n} signals of {dates[0]} … {dates[-1]} and "
         f"{agree100['realised']['agree']} of its {n} realised styles. {n}/{n} holds for every whole number from "
         f"{full[0]} to {full[-1]} and, refined to 0.001, from {lo_bracket[1]:g} to {hi_bracket[0]:g}; {full[0] - 1} "
@@ -519,22 +522,22 @@ def part_m4_m5() -> list[str]:
         + f"; refined on a 0.001 grid the lower bound lies in ({lo_bracket[0]:g}, {lo_bracket[1]:g}] and the "
           f"upper in [{hi_bracket[0]:g}, {hi_bracket[1]:g}). Below the interval the week {', '.join(low_week)} "
           f"turns to 0 (the report has 1); above it {', '.join(high_week)} turns to 1 (the report has 0). The "
-          f"default λ = {v100['lambda']:g} lies inside. The filter runs on every weekly close from 2010; started "
+          f"default λ = {v100['hp_lambda']:g} lies inside. The filter runs on every weekly close from 2010; started "
           f"in 2015 instead (FROM2015: a copy of index_daily.csv from 2015-01-01) it gives the same signals for "
           f"{same_2015} of the {len(integers)} whole-number λ. This is "
           f"thin evidence: {n} weeks, two of which decide the bounds.",
         "",
-        f"**Weekly size signals, λ = {v100['lambda']:g} and 1600, beside the report.** Weeks agreeing: signal "
-        f"{agree100['regime']['agree']}/{n} at λ = {v100['lambda']:g}, {agree1600['regime']['agree']}/{n} at "
+        f"**Weekly size signals, λ = {v100['hp_lambda']:g} and 1600, beside the report.** Weeks agreeing: signal "
+        f"{agree100['regime']['agree']}/{n} at λ = {v100['hp_lambda']:g}, {agree1600['regime']['agree']}/{n} at "
         f"λ = 1600; realised {agree100['realised']['agree']}/{n}.",
         ""]
-    lines += table(["week end", "ratio", "filtered", "momentum", f"regime λ={v100['lambda']:g}", "regime λ=1600",
+    lines += table(["week end", "ratio", "filtered", "momentum", f"regime λ={v100['hp_lambda']:g}", "regime λ=1600",
                     "report signal", "realised", "report realised"], _week_table(v100, v1600),
                    "lrrrccccc")
     last = gw[-5:]
     lines += [
         "",
-        f"**Growth/value on the real data** (CNI Growth 399370 / CNI Value 399371, λ = {growth['lambda']:g}): "
+        f"**Growth/value on the real data** (CNI Growth 399370 / CNI Value 399371, λ = {growth['hp_lambda']:g}): "
         f"{len(gw)} weeks, {gw[0]['date']} … {g_end}; regime 1 (growth leads) in "
         f"{pct(sum(g_regime) / len(g_regime), 0)} of the weeks with a signal, {switches} switches. The regime at t "
         f"matched the next week's realised style in {gh} of {gn} weeks ({pct(gh / gn, 1)}); the size regime over "
@@ -921,7 +924,8 @@ def part_before_after_head() -> list[str]:
     return [
         "## Before and after: lag 0 without costs → lag 1 with costs",
         "",
-        "Each strategy run twice: with `--lag 0 --cost 0` added to the commands of its section (how the figures "
+        "Each strategy run twice: with `--lag 0 --cost 0` (M11: `--lag 0 --etf-cost 0`) added to the commands of its "
+        "section (how the figures "
         "were measured before: trading at the close of the data's own day, without costs) and as in its section "
         "(a session later, with costs). Cells: annualised return / excess over the benchmark (M7: group 5 and its "
         "excess over industry equal weight; M11: the strategy and its excess over the equal-weight universe). "
@@ -987,7 +991,7 @@ def part_before_after_m11() -> list[str]:
     rep = a["report"]
     rows = _ba_row("M11", f"sample, {_window(a)}", b, a,
                    f"{pct(rep['strategy_annual_return'])} / {pct(rep['excess_return'], sign=True)} (net)")
-    _SHOWN.clear()  # the commands are those of the sections above, with and without --lag 0 --cost 0
+    _SHOWN.clear()  # the commands are those of the sections above, with and without --lag 0 --cost 0 / --etf-cost 0
     return rows + [""]
 
 

@@ -36,3 +36,18 @@ def patch_compute(monkeypatch, result=None, calls: list | None = None):
 
     monkeypatch.setattr(W, "compute_weekly", fake)
     return fake
+
+
+def build_template_cached(out, **kwargs):
+    """``xladdin.template.build_template(out, market=None, **kwargs)`` with the cached weekly tables (no
+    computation); returns ``out``."""
+    import pytest
+
+    from xladdin.template import build_template
+    mp = pytest.MonkeyPatch()
+    try:
+        patch_compute(mp)
+        build_template(out, market=None, **kwargs)
+    finally:
+        mp.undo()
+    return out

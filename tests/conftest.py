@@ -24,6 +24,31 @@ def real_market(real_data_dir):
 
 
 @pytest.fixture(scope="session")
+def csi300_flow_corr(real_data_dir):
+    """``(end) -> (corr, close)`` re-derived from the real CSVs with pandas alone, independently of xladdin:
+    the M1 flows of the CSI 300 ETFs ((shares − previous shares) × NAV, 0 on a split day) summed per day,
+    their 20-day rolling Pearson correlation with the index's daily return (M2), and the index closes,
+    all up to ``end``."""
+    import numpy as np
+    import pandas as pd
+    d = pd.read_csv(real_data_dir / "etf_daily.csv", parse_dates=["date"])
+    info = pd.read_csv(real_data_dir / "etf_info.csv")
+    d = d[d["etf"].isin(info.loc[info["tracked_index"] == "000300.SH", "etf"])].sort_values(["etf", "date"])
+    prev = d.groupby("etf")["shares"].shift(1)
+    d["flow"] = np.where(d["split_ratio"] != 1, 0.0, (d["shares"] - prev) * d["nav"])
+    flows = d.pivot(index="date", columns="etf", values="flow")
+    ix = pd.read_csv(real_data_dir / "index_daily.csv", parse_dates=["date"])
+    closes = ix[ix["index"] == "000300.SH"].set_index("date")["close"].sort_index()
+
+    def upto(end: str):
+        flow = flows.loc[:end].sum(axis=1, min_count=1)
+        close = closes.loc[:end]
+        both = pd.concat([flow.rename("x"), close.pct_change().rename("y")], axis=1, join="inner").dropna()
+        return both["x"].rolling(20).corr(both["y"]), close
+    return upto
+
+
+@pytest.fixture(scope="session")
 def sample_market():
     from xladdin.sample import sample_market as make
     return make()

@@ -36,7 +36,7 @@ def _units_nav(holdings: pd.DataFrame, close: pd.DataFrame, cost: float) -> pd.S
 
 
 def test_rotation_sample_text_and_files(tmp_path, capsys):
-    rc = main(["backtest", "rotation", "--start", "2019-06-01", "--end", "2020-12-31", "--out", str(tmp_path)])
+    rc = main(["backtest", "rotation", "--start", "2019-06-01", "--end", "2020-12-31", "--csv", str(tmp_path)])
     assert rc == 0
     out = capsys.readouterr().out
     assert "lag 1 trading day(s), cost 0.10% one-way on traded value" in out
@@ -64,7 +64,7 @@ def test_rotation_json_and_before_after_on_the_sample(tmp_path, capsys, sample_m
     runs = {}
     for name, extra in (("after", []), ("before", ["--lag", "0", "--cost", "0"])):
         out = tmp_path / name
-        assert main(base + extra + ["--out", str(out)]) == 0
+        assert main(base + extra + ["--csv", str(out)]) == 0
         js = json.loads(capsys.readouterr().out)
         hold = pd.read_csv(out / "rotation_holdings.csv", parse_dates=["rebalance_date", "trade_date"])
         nav = pd.read_csv(out / "rotation_nav.csv", index_col=0, parse_dates=True)
@@ -93,7 +93,7 @@ def test_rotation_json_and_before_after_on_the_sample(tmp_path, capsys, sample_m
 
 def test_rotation_real_data_against_independent_derivations(real_data_dir, tmp_path, capsys):
     rc = main(["backtest", "rotation", "--data", str(real_data_dir), "--start", "2019-10-08", "--json",
-               "--out", str(tmp_path)])
+               "--csv", str(tmp_path)])
     assert rc == 0
     s = json.loads(capsys.readouterr().out)
     assert JSON_KEYS <= set(s)

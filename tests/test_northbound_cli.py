@@ -56,7 +56,7 @@ def test_backtest_northbound_with_universe_file(rotation_dir, tmp_path, capsys):
     uni = tmp_path / "universe.txt"
     uni.write_text("510000.SH\n510002.SH\n510003.SH\n510004.SH\n", encoding="utf-8")
     out = tmp_path / "out"
-    rc = run_northbound(["--data", str(rotation_dir), "--universe", str(uni), "--top", "2", "--groups", "2",
+    rc = run_northbound(["--data", str(rotation_dir), "--etf-universe", str(uni), "--etf-top-n", "2", "--groups", "2",
                          "--csv", str(out)])
     assert rc == 0
     text = capsys.readouterr().out
@@ -76,7 +76,7 @@ def test_backtest_northbound_bad_universe(rotation_dir, tmp_path):
     uni = tmp_path / "bad.txt"
     uni.write_text("510000.SH\n159999.SZ\n", encoding="utf-8")
     with pytest.raises(ValueError, match="159999.SZ"):
-        run_northbound(["--data", str(rotation_dir), "--universe", str(uni)])
+        run_northbound(["--data", str(rotation_dir), "--etf-universe", str(uni)])
 
 
 @pytest.mark.skipif(importlib.util.find_spec("xladdin.commands.backtest") is None,
@@ -100,7 +100,7 @@ def test_dashboard_command(dashboard_dir, tmp_path, capsys):
 
 
 def test_dashboard_command_after_quarterly_holdings(dashboard_dir, capsys):
-    assert main(["dashboard", "--data", str(dashboard_dir), "--asof", "2025-03-14", "--window-years", "2"]) == 0
+    assert main(["dashboard", "--data", str(dashboard_dir), "--asof", "2025-03-14", "--heat-years", "2"]) == 0
     text = capsys.readouterr().out
     assert "note: northbound net buying not available for the week of 2025-03-14" in text
 
@@ -117,12 +117,12 @@ def test_backtest_northbound_json_lag_cost_and_same_index(rotation_dir, capsys):
     keys = {"lag_days", "cost", "turnover_annual", "annual_return_gross", "annual_return_net", "excess_gross",
             "excess_net", "information_ratio_net", "periods_without_ranking", "start", "end"}
     assert keys <= set(s) and s["lag_days"] == 1 and s["cost"] == 0.003
-    assert s["same_index_months"] == 0 and s["settings"]["one_per_index"] is True
+    assert s["same_index_months"] == 0 and s["settings"]["etf_one_per_index"] is True
     assert set(s["periods_without_ranking"]) == {"preference", "change", "momentum", "composite"}
     assert s["years"][-1]["period"] == "Full period" and "annual_return_gross" in s["years"][-1]
     # lag 0 without cost: gross = net, and the per-year rows say so
-    assert run_northbound(["--data", str(rotation_dir), "--json", "--lag", "0", "--cost", "0",
-                           "--allow-same-index"]) == 0
+    assert run_northbound(["--data", str(rotation_dir), "--json", "--lag", "0", "--etf-cost", "0",
+                           "--no-etf-one-per-index"]) == 0
     b = json.loads(capsys.readouterr().out)
     assert b["lag_days"] == 0 and b["annual_return_gross"] == pytest.approx(b["annual_return_net"])
     assert b["same_index_months"] > 0  # two ETFs track IDX1 and two IDX4 in the test market

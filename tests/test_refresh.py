@@ -22,14 +22,7 @@ from xladdin.template import RefreshError, build_template, refresh_workbook  # n
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    try:
-        _wb.patch_compute(mp)
-        out = tmp_path_factory.mktemp("rf") / "weekly_rf.xlsm"
-        build_template(out, market=None)
-    finally:
-        mp.undo()
-    return out
+    return _wb.build_template_cached(tmp_path_factory.mktemp("rf") / "weekly_rf.xlsm")
 
 
 @pytest.fixture

@@ -133,19 +133,10 @@ def _headline(title: str) -> str:
     return next(h for h in results.headlines(DOC.read_text(encoding="utf-8")) if h.startswith(f"**{title}"))
 
 
-def test_correlation_run_and_readings_rederived(real_data_dir):
+def test_correlation_run_and_readings_rederived(csi300_flow_corr):
     """The M1-M3 headline: readings on 2021-06-10/06-21 and the run above 0.5 (from 2021-05-21, not 05-31),
     re-derived with pandas from the CSVs (M1 flows, 0 on a split day; 20-day rolling Pearson)."""
-    d = pd.read_csv(real_data_dir / "etf_daily.csv", parse_dates=["date"])
-    info = pd.read_csv(real_data_dir / "etf_info.csv")
-    d = d[d["etf"].isin(info.loc[info["tracked_index"] == "000300.SH", "etf"])].sort_values(["etf", "date"])
-    prev = d.groupby("etf")["shares"].shift(1)
-    d["flow"] = np.where(d["split_ratio"] != 1, 0.0, (d["shares"] - prev) * d["nav"])
-    flow = d.pivot(index="date", columns="etf", values="flow").loc[:"2021-06-30"].sum(axis=1, min_count=1)
-    ix = pd.read_csv(real_data_dir / "index_daily.csv", parse_dates=["date"])
-    close = ix[ix["index"] == "000300.SH"].set_index("date")["close"].sort_index().loc[:"2021-06-30"]
-    both = pd.concat([flow.rename("x"), close.pct_change().rename("y")], axis=1, join="inner").dropna()
-    corr = both["x"].rolling(20).corr(both["y"])
+    corr, _ = csi300_flow_corr("2021-06-30")
     above = corr.loc["2021-05-01":"2021-06-30"] > 0.5
     run = above[above].index
     first, last = run.min(), run.max()
@@ -200,7 +191,7 @@ def _run(argv, capsys) -> str:
 
 def test_study_json_says_what_the_tables_print(real_data_dir, capsys):
     argv = ["study", "correlation", "--data", str(real_data_dir), "--start", "2016-01-01", "--end", "2021-06-22",
-            "--latest", "5"]
+            "--last", "5"]
     text = _run(argv, capsys)
     js = json.loads(_run(argv + ["--json"], capsys))
     p_down = text.split("Down probability after corr > threshold (%)")[1].split("\n\n")[0].splitlines()[2:]

@@ -1,8 +1,6 @@
 """`xladdin study correlation`: output, --csv grid, options, errors, and the study-group hooks."""
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -43,8 +41,8 @@ def _write_toy(folder, n=90, seed=0):
 def test_toy_market_grid_and_csv(tmp_path, capsys):
     data = _write_toy(tmp_path)
     csv = tmp_path / "out" / "grid.csv"
-    code, out, err = run(["study", "correlation", "--index", "IDX.SH", "--data", str(data), "--thresholds", "0.5",
-                          "0.9", "--horizons", "5", "10", "--window", "10", "--csv", str(csv)], capsys)
+    code, out, err = run(["study", "correlation", "--corr-index", "IDX.SH", "--data", str(data), "--event-thresholds",
+                          "0.5", "0.9", "--event-horizons", "5", "10", "--corr-window", "10", "--csv", str(csv)], capsys)
     assert code == 0, err
     assert "Down probability" in out and "Latest readings" in out and "Signal ON" in out
     grid = pd.read_csv(csv, encoding="utf-8-sig")
@@ -58,8 +56,9 @@ def test_first_mode_has_fewer_events(tmp_path, capsys):
     counts = {}
     for mode in ("every", "first"):
         csv = tmp_path / f"{mode}.csv"
-        code, _, err = run(["study", "correlation", "--index", "IDX.SH", "--data", str(data), "--window", "10",
-                            "--mode", mode, "--thresholds", "0.5", "--horizons", "5", "--csv", str(csv)], capsys)
+        code, _, err = run(["study", "correlation", "--corr-index", "IDX.SH", "--data", str(data), "--corr-window",
+                            "10", "--event-mode", mode, "--event-thresholds", "0.5", "--event-horizons", "5", "--csv",
+                            str(csv)], capsys)
         assert code == 0, err
         counts[mode] = int(pd.read_csv(csv, encoding="utf-8-sig")["events"].iloc[0])
     assert 0 < counts["first"] < counts["every"]
@@ -67,16 +66,16 @@ def test_first_mode_has_fewer_events(tmp_path, capsys):
 
 def test_unknown_index_and_bad_dates_fail_cleanly(tmp_path, capsys):
     data = _write_toy(tmp_path)
-    code, _, err = run(["study", "correlation", "--index", "000905.SH", "--data", str(data)], capsys)
+    code, _, err = run(["study", "correlation", "--corr-index", "000905.SH", "--data", str(data)], capsys)
     assert code == 1 and "tracks `000905.SH`" in err
-    code, _, err = run(["study", "correlation", "--index", "IDX.SH", "--data", str(data), "--start", "2030-01-01",
+    code, _, err = run(["study", "correlation", "--corr-index", "IDX.SH", "--data", str(data), "--start", "2030-01-01",
                         "--end", "2020-01-01"], capsys)
     assert code == 1 and "after end" in err
 
 
-def test_real_data_reproduction(real_data_dir, tmp_path, capsys):
+def test_real_data_reproduction(real_data_dir, csi300_flow_corr, tmp_path, capsys):
     csv = tmp_path / "grid.csv"
-    code, out, err = run(["study", "correlation", "--index", "000300.SH", "--data", str(real_data_dir),
+    code, out, err = run(["study", "correlation", "--corr-index", "000300.SH", "--data", str(real_data_dir),
                           "--start", "2016-01-01", "--end", "2021-06-21", "--csv", str(csv)], capsys)
     assert code == 0, err
     assert "2021-06-21" in out and "Signal ON: corr +0.754" in out
@@ -86,16 +85,8 @@ def test_real_data_reproduction(real_data_dir, tmp_path, capsys):
     assert (ev.diff().iloc[1:] <= 0).all().all()  # higher thresholds keep fewer events
     # the report's cell (θ 0.5, h 20) re-derived from the CSV with pandas: M1 flows of the CSI 300 ETFs
     # (0 on a split day), 20-day rolling Pearson with the index return, events corr > 0.5 from 2016
-    d = pd.read_csv(real_data_dir / "etf_daily.csv", parse_dates=["date"])
-    info = pd.read_csv(real_data_dir / "etf_info.csv")
-    d = d[d["etf"].isin(info.loc[info["tracked_index"] == "000300.SH", "etf"])].sort_values(["etf", "date"])
-    prev = d.groupby("etf")["shares"].shift(1)
-    d["flow"] = np.where(d["split_ratio"] != 1, 0.0, (d["shares"] - prev) * d["nav"])
-    flow = d.pivot(index="date", columns="etf", values="flow").loc[:"2021-06-21"].sum(axis=1, min_count=1)
-    ix = pd.read_csv(real_data_dir / "index_daily.csv", parse_dates=["date"])
-    close = ix[ix["index"] == "000300.SH"].set_index("date")["close"].sort_index().loc[:"2021-06-21"]
-    both = pd.concat([flow.rename("x"), close.pct_change().rename("y")], axis=1, join="inner").dropna()
-    corr = both["x"].rolling(20).corr(both["y"]).loc["2016-01-01":]
+    corr, close = csi300_flow_corr("2021-06-21")
+    corr = corr.loc["2016-01-01":]
     c = close.loc[corr.index.min():]
     fwd = (c.shift(-20) / c - 1).reindex(corr[corr > 0.5].index).dropna()
     cell = grid.loc[(0.5, 20)]
@@ -117,8 +108,8 @@ def test_study_group_hooks():
         parser = cli.build_parser()
         args = parser.parse_args(["study", "dummy"])
         assert args.func(args) == 7 and len(calls) == 1
-        args = parser.parse_args(["study", "correlation", "--mode", "first"])
-        assert args.func is study.run_correlation and args.mode == "first" and args.window == 20
+        args = parser.parse_args(["study", "correlation", "--event-mode", "first"])
+        assert args.func is study.run_correlation and args.event_mode == "first" and args.corr_window == 20
     finally:
         study.STUDY_HOOKS.remove(hook)
 

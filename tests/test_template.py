@@ -24,14 +24,8 @@ COMMITTED = ROOT / "workbooks" / "xladdin_weekly.xlsm"
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    try:
-        _wb.patch_compute(mp)
-        out = tmp_path_factory.mktemp("tpl") / "weekly_test.xlsm"
-        build_template(out, market=None, pythonpath="C:\\research\\xladdin")
-    finally:
-        mp.undo()
-    return out
+    return _wb.build_template_cached(tmp_path_factory.mktemp("tpl") / "weekly_test.xlsm",
+                                     pythonpath="C:\\research\\xladdin")
 
 
 def _vba(path: Path) -> bytes:

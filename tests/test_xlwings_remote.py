@@ -79,14 +79,7 @@ def _sheet(payload, name):
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    try:
-        _wb.patch_compute(mp)
-        out = tmp_path_factory.mktemp("remote") / "weekly_remote.xlsm"
-        build_template(out, market=None)
-    finally:
-        mp.undo()
-    return out
+    return _wb.build_template_cached(tmp_path_factory.mktemp("remote") / "weekly_remote.xlsm")
 
 
 @pytest.fixture(scope="module")

@@ -44,7 +44,9 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from ._errors import Cells, XAInputError
+from xladdin.cells import function_cell
+
+from ._errors import Cells, XAInputError, unchanged_cells
 
 #: Error values Excel can pass as text (``err_to_str=True``) -> treated as missing values.
 EXCEL_ERRORS = frozenset({
@@ -66,9 +68,6 @@ EXCEL_ROWS = 1_048_576
 #: than the letters of inf / infinity / nan: a quick "not a number" before trying ``float()``
 _NOT_FLOAT_CHAR = re.compile(r"[^0-9+\-.eE_,\s]")
 _FLOAT_WORDS = frozenset({"inf", "infinity", "nan"})
-#: cell types an output may hold as they are (a float only when finite)
-_PLAIN_CELLS = frozenset({str, bool, int, float, type(None), dt.datetime, dt.date, dt.time})
-
 
 # --------------------------------------------------------------------------- cell predicates
 def is_blank(v: Any) -> bool:
@@ -670,25 +669,6 @@ def opt_numbers(x: Any, name: str, default: Sequence[float] | None, *, whole: bo
 
 
 # --------------------------------------------------------------------------- outputs
-def _cell(v: Any) -> Any:
-    if v is None or v is pd.NA:
-        return None
-    if isinstance(v, float):
-        return v if math.isfinite(v) else None
-    if isinstance(v, (np.floating,)):
-        f = float(v)
-        return f if math.isfinite(f) else None
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (np.bool_,)):
-        return bool(v)
-    if isinstance(v, pd.Timestamp):
-        return None if pd.isna(v) else v.to_pydatetime()
-    if v is pd.NaT:
-        return None
-    return v
-
-
 def _object_cells(a: Any) -> np.ndarray:
     """A 1-D array/Series/list -> object array of Excel cells (NaN/inf/NaT -> None), vectorised by dtype."""
     if isinstance(a, (pd.Series, pd.Index)):
@@ -717,14 +697,14 @@ def _object_cells(a: Any) -> np.ndarray:
         return out
     seq = a if isinstance(a, list) else arr.tolist()
     types = set(map(type, seq))
-    if types <= _PLAIN_CELLS:  # Python scalars already: only non-finite floats change
+    if unchanged_cells(types, seq):  # Python scalars already: only non-finite floats change
         out = _objects(seq)
         if float in types:
             floats = _type_masks(seq, types)[float]
             values = np.array(out[floats].tolist(), dtype=float)
             out[np.flatnonzero(floats)[~np.isfinite(values)]] = None
         return out
-    return _objects([_cell(v) for v in seq])
+    return _objects([function_cell(v) for v in seq])
 
 
 def _column_cells(a: Any) -> list[Any]:
@@ -792,9 +772,9 @@ def frame_rows(df: pd.DataFrame, *, index: bool = True, index_name: str | None =
 def _header_cell(label: Any) -> Any:
     """A column label for a header row: numbers stay numbers (horizons 5, 10), the rest text."""
     if isinstance(label, (int, float, np.integer, np.floating)) and not isinstance(label, (bool, np.bool_)):
-        return _cell(label)
+        return function_cell(label)
     if isinstance(label, (pd.Timestamp, dt.datetime, dt.date)):
-        return _cell(pd.Timestamp(label))
+        return function_cell(pd.Timestamp(label))
     return str(label)
 
 

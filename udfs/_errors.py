@@ -33,6 +33,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from xladdin.cells import function_cell
+
 PREFIX = "#XA! "
 MAX_MESSAGE = 250  # Excel shows long texts truncated anyway; keep every message readable in a cell
 
@@ -65,45 +67,16 @@ def _message(func_name: str, exc: BaseException) -> str:
     return f"internal error in {func_name}: {type(exc).__name__}: {exc}"
 
 
-_SCALARS = (str, bool, int, float, dt.datetime, dt.date, dt.time)
 _FIRST = operator.itemgetter(0)
-_PLAIN = frozenset({str, bool, int, float, type(None), dt.datetime, dt.date, dt.time})
+_PLAIN = frozenset({str, bool, int, float, type(None), dt.datetime, dt.time})
 
 
-def _clean_scalar(v: Any) -> Any:
-    """A value Excel can show: NaN/inf/NaT/None -> None, numpy scalars -> Python scalars."""
-    if v is None:
-        return None
-    if isinstance(v, float):
-        return v if math.isfinite(v) else None
-    if isinstance(v, (str, bool, int)):
-        return v
-    if isinstance(v, (np.bool_,)):
-        return bool(v)
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, np.floating):
-        f = float(v)
-        return f if math.isfinite(f) else None
-    if isinstance(v, np.datetime64):
-        if np.isnat(v):
-            return None
-        import pandas as pd
-        return pd.Timestamp(v).to_pydatetime()
-    if isinstance(v, dt.datetime):  # includes pandas.Timestamp (NaT is not a datetime instance)
-        try:
-            return v.to_pydatetime() if hasattr(v, "to_pydatetime") else v
-        except ValueError:
-            return None
-    if isinstance(v, _SCALARS):
-        return v
-    try:  # pandas NaT / NA and anything else float-like
-        import pandas as pd
-        if pd.isna(v):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return str(v)
+def unchanged_cells(types: set[type], cells: list[Any]) -> bool:
+    """Whether :func:`xladdin.cells.function_cell` leaves every cell unchanged but non-finite floats:
+    plain Python scalars, datetimes without a time zone (a date or a zoned datetime is converted)."""
+    if not types <= _PLAIN:
+        return False
+    return dt.datetime not in types or all(c.tzinfo is None for c in cells if type(c) is dt.datetime)
 
 
 class Cells:
@@ -144,11 +117,11 @@ def clean_output(out: Any) -> list[list[Any]]:
         if not isinstance(row, (list, tuple)):
             row = [row]
         types = set(map(type, row))
-        if types <= _PLAIN:  # fast path: Python scalars; only non-finite floats change
+        if unchanged_cells(types, row):  # fast path: Python scalars; only non-finite floats change
             rows.append([v if type(v) is not float or math.isfinite(v) else None for v in row]
                         if float in types else list(row))
         else:
-            rows.append([_clean_scalar(v) for v in row])
+            rows.append([function_cell(v) for v in row])
     if not rows:
         return [[None]]
     width = max(len(r) for r in rows) or 1
@@ -168,7 +141,7 @@ def _clean_rectangle(out: Any) -> list[list[Any]] | None:
         return None
     cells = list(map(_FIRST, out)) if len(out[0]) == 1 else list(chain.from_iterable(out))
     types = set(map(type, cells))
-    if not types <= _PLAIN:
+    if not unchanged_cells(types, cells):
         return None
     if float in types:
         if types <= {float, int, type(None)}:

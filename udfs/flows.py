@@ -69,7 +69,8 @@ def XA_ETF_FLOW(shares, nav, split_ratio=None, missing_nav=None, header=False):
 @xw.arg("flows", doc="Daily aggregate ETF net flow, one column, oldest first (e.g. the output of XA_ETF_FLOW).",
         err_to_str=True)
 @xw.arg("returns", doc="Daily return of the tracked index, same rows as flows.", err_to_str=True)
-@xw.arg("window", doc="Optional. Rolling window in trading days (default 20, at least 3).")
+@xw.arg("window", doc=f"Optional. Rolling window in trading days (default {correlation.DEFAULT_CORR_WINDOW}, at "
+        "least 3).")
 @xw.arg("header", doc=HEADER_DOC)
 @excel_safe
 def XA_FLOW_CORR(flows, returns, window=None, header=False):
@@ -77,7 +78,7 @@ def XA_FLOW_CORR(flows, returns, window=None, header=False):
     f = to_vector(flows, "flows")
     r = to_vector(returns, "returns")
     n = check_same_length(("flows", f.values), ("returns", r.values))
-    w = opt_int(window, "window", 20, lo=3, hi=EXCEL_ROWS)
+    w = opt_int(window, "window", correlation.DEFAULT_CORR_WINDOW, lo=3, hi=EXCEL_ROWS)
     idx = pd.RangeIndex(n)
     corr = correlation.rolling_correlation(pd.Series(f.values, idx), pd.Series(r.values, idx), w)
     hdr = opt_bool(header, "header") or f.title is not None or r.title is not None
@@ -87,13 +88,13 @@ def XA_FLOW_CORR(flows, returns, window=None, header=False):
 @xw.func(category=CATEGORY)
 @xw.arg("corr", doc="Rolling flow/return correlation, one column (e.g. the output of XA_FLOW_CORR).",
         err_to_str=True)
-@xw.arg("threshold", doc="Optional. Signal when corr is above this (default 0.5).")
+@xw.arg("threshold", doc=f"Optional. Signal when corr is above this (default {correlation.DEFAULT_CORR_THRESHOLD:g}).")
 @xw.arg("header", doc=HEADER_DOC)
 @excel_safe
 def XA_CORR_SIGNAL(corr, threshold=None, header=False):
     """Top-risk signal (M2): 1 where the correlation is above the threshold (strictly), 0 otherwise, blank where corr is blank."""
     c = to_vector(corr, "corr")
-    th = opt_float(threshold, "threshold", 0.5, lo=-1.0, hi=1.0)
+    th = opt_float(threshold, "threshold", correlation.DEFAULT_CORR_THRESHOLD, lo=-1.0, hi=1.0)
     sig = correlation.top_signal(c.values, th)
     hdr = opt_bool(header, "header") or c.title is not None
     return series_cells([("signal", sig)], hdr)
@@ -107,7 +108,8 @@ LAYOUTS = ("long", "p_down", "mean_return", "events")
         err_to_str=True)
 @xw.arg("closes", doc="Index close per day, same rows as corr. Forward returns use these rows only.",
         err_to_str=True)
-@xw.arg("thresholds", doc="Optional. Correlation thresholds, a cell or a range (default 0.3, 0.4, 0.5, 0.6, 0.7).")
+@xw.arg("thresholds", doc="Optional. Correlation thresholds, a cell or a range (default "
+        f"{', '.join(f'{t:g}' for t in correlation.DEFAULT_THRESHOLDS)}).")
 @xw.arg("horizons", doc="Optional. Forward horizons in trading days, a cell or a range (default 5, 10, ..., 30).")
 @xw.arg("mode", doc='Optional. "every" (default): every day above the threshold is an event; '
         '"first": only first crossings.')
@@ -123,7 +125,7 @@ def XA_EVENT_STUDY(corr, closes, thresholds=None, horizons=None, mode=None, layo
     hz = opt_numbers(horizons, "horizons", correlation.DEFAULT_HORIZONS, whole=True, lo=1)
     if max(hz) >= n:
         raise XAInputError(f"horizon {int(max(hz))} needs more than {n} rows of closes")
-    m = opt_choice(mode, "mode", "every", ("every", "first"))
+    m = opt_choice(mode, "mode", correlation.DEFAULT_EVENT_MODE, correlation.EVENT_MODES)
     lay = opt_choice(layout, "layout", "long", LAYOUTS)
     idx = pd.RangeIndex(n)
     grid = correlation.event_study(pd.Series(c.values, idx), pd.Series(p.values, idx), th, [int(h) for h in hz], m)

@@ -34,7 +34,8 @@ def _codes(labels, n: int) -> list[str]:
 @xw.arg("values", doc="A column or row (one cross-section, e.g. 30 industries), or a block with one row per "
         "date and one column per industry (grouped across each row). Codes in a first row/column break ties.",
         ndim=2, err_to_str=True)
-@xw.arg("groups", doc="Optional. Number of groups (default 5 = quintiles); group 1 = lowest values.")
+@xw.arg("groups", doc=f"Optional. Number of groups (default {grouping.DEFAULT_GROUPS} = quintiles); group 1 = lowest "
+        "values.")
 @xw.arg("by", doc='Optional. "row": each row is a cross-section; "column": each column is. Default: '
         '"column" for a single column, "row" otherwise.')
 @xw.arg("header", doc=HEADER_DOC)
@@ -42,7 +43,7 @@ def _codes(labels, n: int) -> list[str]:
 def XA_QUINTILE(values, groups=None, by=None, header=False):
     """Quantile groups (M7): values sorted ascending into near-equal groups, group 5 highest; blank values get no group; ties ordered by code. Same layout as the input."""
     b = to_block(values, "values", flat_as="column")
-    k = opt_int(groups, "groups", 5, lo=1, hi=1000)
+    k = opt_int(groups, "groups", grouping.DEFAULT_GROUPS, lo=1, hi=1000)
     n_r, n_c = b.values.shape
     default_by = "column" if n_c == 1 else "row"
     direction = opt_choice(by, "by", default_by, ("row", "column"))

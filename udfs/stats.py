@@ -12,6 +12,7 @@ import xlwings as xw
 
 import xladdin
 from xladdin import dashboard, northbound, performance
+from xladdin.conventions import MONTHS_PER_YEAR, TRADING_DAYS_PER_YEAR, WEEKS_PER_YEAR
 
 from ._convert import (
     EXCEL_ROWS, XAInputError, frame_cells, frame_rows, opt_bool, opt_choice, opt_float, opt_int, series_cells, to_block,
@@ -94,8 +95,9 @@ def XA_PERF(nav, benchmark=None, rf=None, sharpe=None):
         "first row of codes and a first column of dates.", err_to_str=True)
 @xw.arg("forward_returns", doc="Next-period returns, same layout and size as factor_block (aligned on the "
         "signal date).", err_to_str=True)
-@xw.arg("periods_per_year", doc="Optional. Dates per year for the annualised IC IR (default 12, monthly).")
-@xw.arg("min_obs", doc="Optional. Rows with fewer valid pairs get a blank IC (default 3).")
+@xw.arg("periods_per_year", doc=f"Optional. Dates per year for the annualised IC IR (default {MONTHS_PER_YEAR}, "
+        "monthly).")
+@xw.arg("min_obs", doc=f"Optional. Rows with fewer valid pairs get a blank IC (default {northbound.DEFAULT_MIN_OBS}).")
 @excel_safe
 def XA_IC(factor_block, forward_returns, periods_per_year=None, min_obs=None):
     """Rank IC (Spearman) per row of the two blocks (M11), then summary rows: IC mean, std, IC IR, annualised IR, t-stat, share of positive ICs, count, last IC."""
@@ -104,9 +106,9 @@ def XA_IC(factor_block, forward_returns, periods_per_year=None, min_obs=None):
     if f.values.shape != r.values.shape:
         (a, b), (c, d) = f.values.shape, r.values.shape
         raise XAInputError(f"factor_block and forward_returns differ in size ({a} x {b} vs {c} x {d})")
-    ppy = opt_int(periods_per_year, "periods_per_year", 12, lo=1, hi=EXCEL_ROWS)
+    ppy = opt_int(periods_per_year, "periods_per_year", MONTHS_PER_YEAR, lo=1, hi=EXCEL_ROWS)
     n, k = f.values.shape
-    mo = opt_int(min_obs, "min_obs", 3, lo=2)
+    mo = opt_int(min_obs, "min_obs", northbound.DEFAULT_MIN_OBS, lo=2)
     if mo > k:
         raise XAInputError(f"min_obs ({mo}) is more than the {k} columns of factor_block: every IC would be blank")
     idx = pd.RangeIndex(n)
@@ -127,20 +129,23 @@ def XA_IC(factor_block, forward_returns, periods_per_year=None, min_obs=None):
 
 #: ic_summary labels shown in Excel ("months" is the count of ICs whatever the frequency)
 _SUMMARY_LABELS = {"months": "count"}
+#: XA_PCTRANK's window: the dashboard's percentile history (M13) in weeks
+PCTRANK_WINDOW = round(dashboard.DEFAULT_HEAT_YEARS * WEEKS_PER_YEAR)
 
 
 @xw.func(category=CATEGORY)
 @xw.arg("values", doc="The series, oldest first: one column (e.g. weekly turnover, 20-day volatility).",
         err_to_str=True)
-@xw.arg("window", doc="Optional. Rows in the trailing window, current row included (default 156 = 3 years of "
-        "weeks; 756 for daily data).")
+@xw.arg("window", doc=f"Optional. Rows in the trailing window, current row included (default {PCTRANK_WINDOW} = "
+        f"{dashboard.DEFAULT_HEAT_YEARS:g} years of weeks; {round(dashboard.DEFAULT_HEAT_YEARS * TRADING_DAYS_PER_YEAR)} "
+        "for daily data).")
 @xw.arg("min_periods", doc="Optional. Fewest non-blank values the window needs (default: window).")
 @xw.arg("header", doc="Optional. TRUE adds a header row above the results (default FALSE).")
 @excel_safe
 def XA_PCTRANK(values, window=None, min_periods=None, header=False):
     """Trailing percentile rank (M13): share of the window's values <= the current one, in (0, 1]; blank until the window has min_periods values. One row per input row."""
     v = to_vector(values, "values")
-    w = opt_int(window, "window", 156, lo=1, hi=EXCEL_ROWS)
+    w = opt_int(window, "window", PCTRANK_WINDOW, lo=1, hi=EXCEL_ROWS)
     mp = opt_int(min_periods, "min_periods", w, lo=1, hi=w)
     pct = dashboard.trailing_percentile(pd.Series(v.values), w, mp)
     return series_cells([("pctrank", pct.to_numpy())], opt_bool(header, "header") or v.title is not None)

@@ -12,7 +12,7 @@ import xlwings as xw
 
 from xladdin import backtest, ranking, strategy
 
-from ._convert import XAInputError, frame_rows, is_blank, opt_float, opt_int, opt_numbers, series_cells, to_block, to_dates
+from ._convert import XAInputError, frame_cells, is_blank, opt_float, opt_int, opt_numbers, series_cells, to_block, to_dates
 from ._errors import excel_safe
 
 CATEGORY = "xladdin"
@@ -21,7 +21,7 @@ CATEGORY = "xladdin"
 @xw.func(category=CATEGORY)
 @xw.arg("factor_block", doc="One row per industry (codes in the first column), one column per factor "
         "(names in the first row); higher = more attractive. Blank = factor unknown.", err_to_str=True)
-@xw.arg("top", doc="Optional. Number of industries to pick (default 6).")
+@xw.arg("top", doc=f"Optional. Number of industries to pick (default {strategy.DEFAULT_TOP_N}).")
 @xw.arg("weights", doc="Optional. One weight per factor column, same order (default equal weights).")
 @excel_safe
 def XA_PICKS(factor_block, top=None, weights=None):
@@ -36,7 +36,7 @@ def XA_PICKS(factor_block, top=None, weights=None):
         raise XAInputError(f"factor_block lists industry {dup} twice; keep one row each")
     names = b.columns if b.columns and len(set(b.columns)) == n_f and all(b.columns) else [
         f"factor{j + 1}" for j in range(n_f)]
-    k = opt_int(top, "top", 6, lo=1)
+    k = opt_int(top, "top", strategy.DEFAULT_TOP_N, lo=1)
     w = opt_numbers(weights, "weights", None, lo=0.0)
     if w is not None:
         if len(w) != n_f:
@@ -124,10 +124,11 @@ def _backtest_frames(weights, returns) -> tuple[pd.DataFrame, pd.DataFrame, bool
 @xw.arg("returns", doc="Daily simple returns, oldest first: one row per trading day, one column per asset, "
         "optionally dates in the first column and titles in the first row. A held asset needs a return on "
         "every day (0 for a suspended day).", err_to_str=True)
-@xw.arg("cost", doc="Optional. One-way cost on traded value, charged on buys and sells (default 0.001 = 0.1%, "
-        "the spec's default for industry baskets; 0.003 for the M11 ETF rotation).")
-@xw.arg("lag", doc="Optional. Trading days between a decision and its trade at the close (default 1: data of day "
-        "t trades at t+1; 0 trades at the decision close).")
+@xw.arg("cost", doc="Optional. One-way cost on traded value, charged on buys and sells (default "
+        f"{backtest.INDUSTRY_COST:g} = {backtest.INDUSTRY_COST:.1%}, the spec's default for industry baskets; "
+        f"{backtest.ETF_ROTATION_COST:g} for the M11 ETF rotation).")
+@xw.arg("lag", doc=f"Optional. Trading days between a decision and its trade at the close (default {backtest.DEFAULT_LAG}: "
+        "data of day t trades at t+1; 0 trades at the decision close).")
 @excel_safe
 def XA_BACKTEST(weights, returns, cost=None, lag=None):
     """Backtest target weights (engine of M7-M11): trade lag days after each decision, drift, one-way cost on traded value. Per returns row: date, NAV net and gross (1 the day before the first trade), turnover and cost on trade days."""
@@ -144,5 +145,5 @@ def XA_BACKTEST(weights, returns, cost=None, lag=None):
     out["cost"] = trades["cost"].reindex(idx)
     if not dated:
         out.index = pd.RangeIndex(1, len(idx) + 1)
-        return frame_rows(out, index_name="row")
-    return frame_rows(out, index_name="date")
+        return frame_cells(out, index_name="row")
+    return frame_cells(out, index_name="date")

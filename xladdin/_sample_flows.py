@@ -19,6 +19,7 @@ import pandas as pd
 from scipy import sparse
 
 from . import _sample_universe as U
+from .conventions import TRADING_DAYS_PER_YEAR
 from ._sample_market import IndexSet, Stocks
 
 
@@ -84,9 +85,9 @@ def simulate_etfs(rng: np.random.Generator, dates: pd.DatetimeIndex, idx: IndexS
     a = rng.uniform(0.25, 0.7, E)                   # long-term holders trade against the move
     kappa = rng.uniform(3.0, 6.0, E)                 # arbitrage creations per unit of premium
     noise_sd = rng.uniform(0.004, 0.011, E)
-    drift = rng.normal(0.03, 0.08, E) / 252         # per-ETF trend of units (annual log growth)
+    drift = rng.normal(0.03, 0.08, E) / TRADING_DAYS_PER_YEAR         # per-ETF trend of units (annual log growth)
     # ETF boom: units of stock ETFs grew ~15x 2016-2025 (mostly after 2019)
-    boom = ((dates >= pd.Timestamp("2019-01-01")) * 0.15 + (dates >= pd.Timestamp("2024-01-01")) * 0.10) / 252
+    boom = ((dates >= pd.Timestamp("2019-01-01")) * 0.15 + (dates >= pd.Timestamp("2024-01-01")) * 0.10) / TRADING_DAYS_PER_YEAR
     r5 = pd.DataFrame(r).rolling(5, min_periods=1).sum().to_numpy()
     f = drift + boom[:, None]
     f = f - a * r - 0.08 * r5 * (1 - hot)
@@ -124,7 +125,7 @@ def simulate_etfs(rng: np.random.Generator, dates: pd.DatetimeIndex, idx: IndexS
     # NAV: tracked index scaled, small tracking difference (dividends in minus fees), unit NAV ~ 1 or index/1000
     lvl_list = levels[list_pos, np.arange(E)]
     nav0 = np.where(rng.random(E) < 0.5, 1.0, lvl_list / 1000.0)
-    td = rng.uniform(-0.004, 0.015, E) / 252
+    td = rng.uniform(-0.004, 0.015, E) / TRADING_DAYS_PER_YEAR
     te = np.cumsum(rng.normal(0, 0.0002, (T, E)), axis=0)
     nav = nav0 * levels / lvl_list * np.exp(td * (tpos - list_pos) + te - te[list_pos, np.arange(E)])
     split = np.ones((T, E))
@@ -304,7 +305,7 @@ def simulate_funds(rng: np.random.Generator, dates: pd.DatetimeIndex, st: Stocks
             rel = st.close[p + 1: nxt + 1].astype(np.float64) / st.close[p].astype(np.float64)
             basket = np.asarray((sparse.csr_matrix(W) @ rel.T).T)    # (len, F), 1 at p
             b_ret = np.diff(np.vstack([np.ones((1, n_funds)), basket]), axis=0) / np.vstack([np.ones((1, n_funds)), basket[:-1]])
-            f_ret = 0.88 * b_ret - 0.015 / 252 + rng.normal(0, 0.0012, b_ret.shape)
+            f_ret = 0.88 * b_ret - 0.015 / TRADING_DAYS_PER_YEAR + rng.normal(0, 0.0012, b_ret.shape)
             nav[p + 1: nxt + 1] = nav_now * np.cumprod(1 + f_ret, axis=0)
             nav_now = nav[nxt].copy()
         prev_w = W

@@ -12,6 +12,7 @@ import pandas as pd
 from scipy import sparse
 
 from . import _sample_universe as U
+from .conventions import TRADING_DAYS_PER_YEAR
 
 
 def lfilter(b, a, x, axis=-1, zi=None):
@@ -19,7 +20,7 @@ def lfilter(b, a, x, axis=-1, zi=None):
     from scipy.signal import lfilter as _lfilter
     return _lfilter(b, a, x, axis=axis) if zi is None else _lfilter(b, a, x, axis=axis, zi=zi)
 
-SQ = np.sqrt(252.0)
+SQ = np.sqrt(TRADING_DAYS_PER_YEAR)
 
 
 @dataclass
@@ -123,17 +124,17 @@ def simulate_stocks(rng: np.random.Generator, dates: pd.DatetimeIndex, n: int, d
         cnt = np.bincount(rid, minlength=rid.max() + 1)
         return noise - (np.bincount(rid, weights=noise) / np.maximum(cnt, 1))[rid]
 
-    m = reg[:, 0] / 252 + pinned(reg[:, 1] / SQ * vol_mult * rng.standard_t(5, T) * np.sqrt(3 / 5))
+    m = reg[:, 0] / TRADING_DAYS_PER_YEAR + pinned(reg[:, 1] / SQ * vol_mult * rng.standard_t(5, T) * np.sqrt(3 / 5))
     for day, move in U.JUMPS.items():
         j = np.searchsorted(dates, pd.Timestamp(day))
         if j < T and dates[j] == pd.Timestamp(day):
             m[j] = move
     # style factors: regime drift + slow OU wander + noise (pinned per regime)
     ou = lambda sd: lfilter([1.0], [1.0, -0.985], rng.normal(0, sd, T))  # noqa: E731
-    size_f = reg[:, 2] / 252 + pinned(ou(0.0005) / 10 + reg[:, 3] / SQ * rng.standard_normal(T) * vol_mult)
-    growth_f = reg[:, 4] / 252 + pinned(ou(0.0005) / 10 + reg[:, 5] / SQ * rng.standard_normal(T) * vol_mult)
-    tilts = _industry_tilts(dates) / 252
-    ind_trend = lfilter([1.0], [1.0, -0.994], rng.normal(0, 0.12 / 252 * np.sqrt(1 - 0.994 ** 2), (T, K)), axis=0)
+    size_f = reg[:, 2] / TRADING_DAYS_PER_YEAR + pinned(ou(0.0005) / 10 + reg[:, 3] / SQ * rng.standard_normal(T) * vol_mult)
+    growth_f = reg[:, 4] / TRADING_DAYS_PER_YEAR + pinned(ou(0.0005) / 10 + reg[:, 5] / SQ * rng.standard_normal(T) * vol_mult)
+    tilts = _industry_tilts(dates) / TRADING_DAYS_PER_YEAR
+    ind_trend = lfilter([1.0], [1.0, -0.994], rng.normal(0, 0.12 / TRADING_DAYS_PER_YEAR * np.sqrt(1 - 0.994 ** 2), (T, K)), axis=0)
     ind_sd = (0.11 + ind_vol) / SQ
     ind_f = tilts + ind_trend + ind_sd * rng.standard_normal((T, K)) * vol_mult[:, None]
     ind_f -= ind_f.mean(axis=1, keepdims=True) * 0.5  # keep industries partly market-neutral

@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .conventions import TRADING_DAYS_PER_YEAR
+
 __all__ = ["DEFAULT_LAG", "INDUSTRY_COST", "ETF_ROTATION_COST", "WEIGHT_TOL", "BacktestResult", "returns_from_prices",
            "backtest_weights", "equal_weights", "backtest_summary"]
 
@@ -90,7 +92,7 @@ class BacktestResult:
         """Number of daily returns in the NAV."""
         return max(len(self.nav) - 1, 0)
 
-    def turnover_annual(self, periods: int = 252) -> float:
+    def turnover_annual(self, periods: int = TRADING_DAYS_PER_YEAR) -> float:
         """Total two-sided turnover per year: ``Σ_k TO_k × periods / days`` (initial build included)."""
         return float(self.trades["turnover"].sum() * periods / self.days) if self.days else float("nan")
 
@@ -99,7 +101,7 @@ class BacktestResult:
         to = self.trades["turnover"]
         return float(to.iloc[1:].mean()) if len(to) > 1 else float("nan")
 
-    def cost_annual(self, periods: int = 252) -> float:
+    def cost_annual(self, periods: int = TRADING_DAYS_PER_YEAR) -> float:
         """Costs paid per year as a fraction of the NAV: ``Σ_k c·TO_k × periods / days``."""
         return float(self.trades["cost"].sum() * periods / self.days) if self.days else float("nan")
 
@@ -277,7 +279,7 @@ def equal_weights(available: pd.DataFrame) -> pd.DataFrame:
     return a.div(n.where(n > 0), axis=0).fillna(0.0)
 
 
-def backtest_summary(result: BacktestResult, benchmark: pd.Series | None = None, periods: int = 252,
+def backtest_summary(result: BacktestResult, benchmark: pd.Series | None = None, periods: int = TRADING_DAYS_PER_YEAR,
                      rf: float = 0.0) -> dict:
     """Headline figures of a backtest, gross and net (M12 conventions), as plain Python values.
 

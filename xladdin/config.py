@@ -59,6 +59,11 @@ SECURITY_MODES = ("starttls", "ssl", "none")
 DEFAULT_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
 #: default subject; ``{asof}`` is replaced by the summary date (or the report's file name)
 DEFAULT_SUBJECT = "xladdin 周报 {asof}"
+#: seconds allowed for each whole exchange with the SMTP server
+DEFAULT_TIMEOUT = 30.0
+#: retries after a transient failure, and the first wait before one (doubled each time), seconds
+DEFAULT_RETRIES = 3
+DEFAULT_BACKOFF = 2.0
 
 _SMTP_KEYS = {"host", "port", "security", "user", "sender", "cafile", "password_env", "keyring_service", "timeout"}
 _SEND_KEYS = {"to", "cc", "subject", "retries", "backoff"}
@@ -94,7 +99,7 @@ class SmtpSettings:
     cafile: str | None = None
     password_env: str = DEFAULT_PASSWORD_ENV
     keyring_service: str | None = None
-    timeout: float = 30.0
+    timeout: float = DEFAULT_TIMEOUT
 
     def __post_init__(self) -> None:
         if self.security not in SECURITY_MODES:

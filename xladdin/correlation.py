@@ -4,7 +4,7 @@ Series are indexed by date (trading days, ascending). Pure functions: pandas in,
 """
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from typing import Literal, Sequence, get_args
 
 import numpy as np
 import pandas as pd
@@ -14,6 +14,13 @@ from .flows import MissingNav, SplitDay, index_flow
 from .market import Market
 
 EventMode = Literal["every", "first"]
+#: event days (M3): every day above a threshold (the default) or first crossings only
+EVENT_MODES: tuple[str, ...] = get_args(EventMode)
+DEFAULT_EVENT_MODE: EventMode = "every"
+#: the index the report watches, the rolling window (trading days) and the signal threshold (M2)
+DEFAULT_CORR_INDEX = "000300.SH"
+DEFAULT_CORR_WINDOW = 20
+DEFAULT_CORR_THRESHOLD = 0.5
 DEFAULT_THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
 DEFAULT_HORIZONS = (5, 10, 15, 20, 25, 30)
 GRID_COLUMNS = ["threshold", "horizon", "events", "p_down", "mean_return", "base_p_down", "base_mean_return"]
@@ -26,7 +33,7 @@ def _check_series(s: pd.Series, name: str) -> None:
         raise ValueError(f"`{name}` has duplicated dates; keep one value per date")
 
 
-def rolling_correlation(flow: pd.Series, returns: pd.Series, window: int = 20) -> pd.Series:
+def rolling_correlation(flow: pd.Series, returns: pd.Series, window: int = DEFAULT_CORR_WINDOW) -> pd.Series:
     """Rolling Pearson correlation of a daily flow with a daily return (spec M2).
 
     Parameters
@@ -133,7 +140,7 @@ def _chunk_correlation(x: np.ndarray, y: np.ndarray, window: int) -> np.ndarray:
     return np.where(flat, np.nan, np.clip(rho, -1.0, 1.0))
 
 
-def top_signal(corr: pd.Series | np.ndarray, threshold: float = 0.5) -> pd.Series | np.ndarray:
+def top_signal(corr: pd.Series | np.ndarray, threshold: float = DEFAULT_CORR_THRESHOLD) -> pd.Series | np.ndarray:
     """Top-risk signal: 1 where the rolling correlation exceeds ``threshold`` (spec M2).
 
     Parameters
@@ -178,7 +185,7 @@ def forward_returns(close: pd.Series, horizons: Sequence[int] = DEFAULT_HORIZONS
     return out
 
 
-def event_days(corr: pd.Series, threshold: float, mode: EventMode = "every") -> pd.Series:
+def event_days(corr: pd.Series, threshold: float, mode: EventMode = DEFAULT_EVENT_MODE) -> pd.Series:
     """Boolean Series (index of ``corr``): the event days of threshold ``threshold`` (M3).
 
     ``"every"``: every day with ``corr_t > threshold``. ``"first"``: only a day where the
@@ -195,7 +202,7 @@ def event_days(corr: pd.Series, threshold: float, mode: EventMode = "every") -> 
 
 
 def event_study(corr: pd.Series, close: pd.Series, thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
-                horizons: Sequence[int] = DEFAULT_HORIZONS, mode: EventMode = "every") -> pd.DataFrame:
+                horizons: Sequence[int] = DEFAULT_HORIZONS, mode: EventMode = DEFAULT_EVENT_MODE) -> pd.DataFrame:
     """Down probability and mean forward return after high-correlation days (spec M3).
 
     Parameters
@@ -299,8 +306,8 @@ def grid_table(grid: pd.DataFrame, value: str = "p_down") -> pd.DataFrame:
     return grid.pivot(index="threshold", columns="horizon", values=value)
 
 
-def index_flow_correlation(market: Market, index: str, window: int = 20, start=None, end=None,
-                           threshold: float = 0.5, require_all: bool = False,
+def index_flow_correlation(market: Market, index: str, window: int = DEFAULT_CORR_WINDOW, start=None, end=None,
+                           threshold: float = DEFAULT_CORR_THRESHOLD, require_all: bool = False,
                            missing_nav: MissingNav = "nan", split_day: SplitDay = "zero") -> pd.DataFrame:
     """Aggregate ETF flow of ``index``, its daily return, rolling correlation and signal (M1-M2).
 

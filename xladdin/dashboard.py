@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .calendar import week_ends
+from .conventions import TRADING_DAYS_PER_YEAR, WEEKS_PER_YEAR, YI
 from .market import Market
 
 #: ETF categories shown as subscription columns (etf_info.category -> column)
@@ -34,11 +35,17 @@ INDEX_NAMES = {
     "399006.SZ": "创业板指", "000688.SH": "科创50", "932000.CSI": "中证2000", "000001.SH": "上证指数",
     "399001.SZ": "深证成指", "000985.CSI": "中证全指", "399370.SZ": "国证成长", "399371.SZ": "国证价值",
 }
+#: percentile history and the fewest years a percentile needs, the realised-volatility window (trading days),
+#: the heat and volatility flag percentiles and the rows of the largest net buys / sells (M13)
+DEFAULT_HEAT_YEARS = 3.0
+DEFAULT_MIN_YEARS = 1.0
+DEFAULT_VOL_WINDOW = 20
+DEFAULT_HEAT_FLAG = 0.9
+DEFAULT_VOL_FLAG = 0.8
+DEFAULT_TOP_ROWS = 10
 #: columns holding yuan amounts (divided by ``unit``)
 AMOUNT_COLUMNS = ("etf_broad", "etf_sector_theme", "etf_strategy", "etf_total", "northbound_net_buy",
                   "margin_net_buy", "turnover", "net_buy", "this_week", "previous_week", "change")
-#: Northbound per-stock holdings are daily up to this date, quarterly after
-NORTHBOUND_DAILY_END = pd.Timestamp("2024-08-16")
 
 
 # ----------------------------------------------------------------------------------------- core maths
@@ -79,7 +86,8 @@ def trailing_percentile(values: pd.Series | pd.DataFrame, window: int,
     return values.astype(float).rolling(int(window), min_periods=int(min_periods)).rank(method="max", pct=True)
 
 
-def realised_volatility(close: pd.Series | pd.DataFrame, window: int = 20, periods: int = 252) -> pd.Series | pd.DataFrame:
+def realised_volatility(close: pd.Series | pd.DataFrame, window: int = DEFAULT_VOL_WINDOW,
+                        periods: int = TRADING_DAYS_PER_YEAR) -> pd.Series | pd.DataFrame:
     """Annualised realised volatility of daily simple returns over a trailing window (M13).
 
     Parameters
@@ -277,8 +285,8 @@ def _index_members(market: Market, indices: list[str], ends: pd.DatetimeIndex) -
     return out
 
 
-def weekly_metrics(market: Market, asof=None, window_years: float = 3.0, min_years: float = 1.0,
-                   vol_window: int = 20, indices: list[str] | None = None) -> dict:
+def weekly_metrics(market: Market, asof=None, window_years: float = DEFAULT_HEAT_YEARS, min_years: float = DEFAULT_MIN_YEARS,
+                   vol_window: int = DEFAULT_VOL_WINDOW, indices: list[str] | None = None) -> dict:
     """Weekly M13 series for every industry and broad index, up to ``asof``.
 
     Parameters
@@ -322,7 +330,7 @@ STOCK_WINDOW_TABLES = ("stock_daily", "margin_daily")
 STOCK_WINDOW_SLACK_WEEKS = 13
 
 
-def stock_rows_since(asof, window_years: float = 3.0) -> pd.Timestamp:
+def stock_rows_since(asof, window_years: float = DEFAULT_HEAT_YEARS) -> pd.Timestamp:
     """Earliest date of the stock_daily / margin_daily rows :func:`weekly_dashboard` can read for ``asof``.
 
     The dashboard computes its stock-level series (turnover, margin financing) for the last
@@ -335,7 +343,7 @@ def stock_rows_since(asof, window_years: float = 3.0) -> pd.Timestamp:
     When a table has no row between this date and that week (a gap), the week's margin change is
     missing either way.
     """
-    window = max(1, int(round(52 * window_years)))
+    window = max(1, int(round(WEEKS_PER_YEAR * window_years)))
     weeks = window + 3 + STOCK_WINDOW_SLACK_WEEKS
     return pd.Timestamp(asof).normalize() - pd.Timedelta(days=7 * weeks)
 
@@ -364,8 +372,8 @@ def _weekly_metrics(market: Market, asof, window_years: float, min_years: float,
         first_week = len(ends) - stock_weeks
         cut = ends[first_week - 1]
     days_per_week = pd.Series(1, index=cal).groupby(_week_labels(cal, ends)).sum().reindex(ends)
-    window = max(1, int(round(52 * window_years)))
-    minp = min(window, max(1, int(round(52 * min_years))))
+    window = max(1, int(round(WEEKS_PER_YEAR * window_years)))
+    minp = min(window, max(1, int(round(WEEKS_PER_YEAR * min_years))))
     notes: list[str] = []
     ind: dict[str, pd.DataFrame] = {}
     idx: dict[str, pd.DataFrame] = {}
@@ -607,8 +615,9 @@ def _top(series_by_source: list[tuple[str, str, pd.Series, pd.Series, pd.Series]
     return pd.DataFrame(rows, columns=["source", "level", "rank", "code", "name", "group", "net_buy"])
 
 
-def weekly_dashboard(market: Market, asof=None, window_years: float = 3.0, min_years: float = 1.0,
-                     vol_window: int = 20, heat_flag: float = 0.9, vol_flag: float = 0.8, top_n: int = 10,
+def weekly_dashboard(market: Market, asof=None, window_years: float = DEFAULT_HEAT_YEARS,
+                     min_years: float = DEFAULT_MIN_YEARS, vol_window: int = DEFAULT_VOL_WINDOW,
+                     heat_flag: float = DEFAULT_HEAT_FLAG, vol_flag: float = DEFAULT_VOL_FLAG, top_n: int = DEFAULT_TOP_ROWS,
                      unit: float = 1.0, indices: list[str] | None = None) -> dict[str, pd.DataFrame]:
     """The weekly fund-flow dashboard of the week containing ``asof`` (spec M13, output table 8).
 
@@ -661,7 +670,7 @@ def weekly_dashboard(market: Market, asof=None, window_years: float = 3.0, min_y
     if unit <= 0:
         raise ValueError(f"`unit` must be > 0, got {unit}")
     from ._shared import scope
-    window = max(1, int(round(52 * window_years)))
+    window = max(1, int(round(WEEKS_PER_YEAR * window_years)))
     with scope(market):  # stock-level series only for the weeks the two snapshots read (percentile window + 2)
         m = _weekly_metrics(market, asof, window_years, min_years, vol_window, indices, stock_weeks=window + 2)
     ends = m["week_ends"]
@@ -735,7 +744,7 @@ def weekly_dashboard(market: Market, asof=None, window_years: float = 3.0, min_y
     tables["summary"] = pd.DataFrame({"value": [
         week.date().isoformat(), prev.date().isoformat() if prev is not None else "",
         m["asof"].date().isoformat(), days, m["window_weeks"], m["min_weeks"], vol_window, heat_flag, vol_flag,
-        "yuan" if unit == 1 else ("亿元" if unit == 1e8 else f"yuan / {unit:g}"), market.source]},
+        "yuan" if unit == 1 else ("亿元" if unit == YI else f"yuan / {unit:g}"), market.source]},
         index=pd.Index(["week_end", "previous_week_end", "asof", "trading_days_in_week", "percentile_window_weeks",
                         "percentile_min_weeks", "vol_window_days", "heat_flag_above", "vol_flag_above", "amount_unit",
                         "source"], name="item"))

@@ -864,6 +864,31 @@ def load_market(path: str | Path, tables: Iterable[str] | None = None, validate:
                        read_errors=read_errors, log_warnings=log_warnings)
 
 
+def data_source(data: Market | str | Path | None = None, data_dir: str | Path | None = None) -> Market | Path | None:
+    """Which market a run uses: ``data`` when given (``--data``, a loaded Market), else the parameter
+    ``data_dir``; None (both blank) means the embedded sample market."""
+    for source in (data, data_dir):
+        if isinstance(source, Market):
+            return source
+        if source is not None and str(source).strip():
+            return Path(source)
+    return None
+
+
+def open_market(data: Market | str | Path | None = None, data_dir: str | Path | None = None,
+                tables: Iterable[str] | None = None) -> Market:
+    """The market of every command, refresh and job: see :func:`data_source` for the choice, then a
+    loaded Market as is, a folder or workbook through :func:`load_market` (``tables``: only these), or
+    the embedded sample market."""
+    source = data_source(data, data_dir)
+    if isinstance(source, Market):
+        return source
+    if source is not None:
+        return load_market(source, tables=tables)
+    from .sample import sample_market
+    return sample_market()
+
+
 def type_tables(raws: dict[str, RawTable], source: str, validate: bool = True, read_errors: list[str] = (),
                 progress: Callable[[str], None] | None = None, today: pd.Timestamp | None = None,
                 log_warnings: bool = True) -> Market:

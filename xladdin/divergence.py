@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize, nnls
 
 from .holdings import holding_dates
 from .market import Market
@@ -23,7 +22,11 @@ from .market import Market
 __all__ = [
     "constrained_regression", "active_disclosed_shares", "active_aggregate_returns", "simulated_active_shares",
     "active_shares", "divergence", "issuance_heat", "heat_at", "directed_divergence", "market_divergence",
+    "DEFAULT_TRAILING_WINDOW",
 ]
+
+#: trading days of the trailing regression that simulates the active funds' holdings (M9)
+DEFAULT_TRAILING_WINDOW = 60
 
 
 def constrained_regression(y: np.ndarray, X: np.ndarray, method: str = "nnls", penalty: float = 1e4) -> np.ndarray:
@@ -51,6 +54,7 @@ def constrained_regression(y: np.ndarray, X: np.ndarray, method: str = "nnls", p
         raise ValueError("no regressor (industry) with a complete return history in the window")
     if not (np.isfinite(X).all() and np.isfinite(y).all()):
         raise ValueError("y and X must be finite; drop days or industries with missing returns first")
+    from scipy.optimize import minimize, nnls  # here: importing it takes 0.3 s that most commands never need
     scale = float(np.sqrt((X ** 2).sum())) or 1.0
     Xs, ys = X / scale, y / scale
     if method == "nnls":
@@ -109,7 +113,7 @@ def active_aggregate_returns(fund_nav: pd.DataFrame) -> pd.Series:
 
 
 def simulated_active_shares(fund_returns: pd.Series, industry_close: pd.DataFrame, dates,
-                            window: int = 60, min_obs: int | None = None) -> pd.DataFrame:
+                            window: int = DEFAULT_TRAILING_WINDOW, min_obs: int | None = None) -> pd.DataFrame:
     """Simulated active industry weights from a trailing constrained regression (M9).
 
     Parameters
@@ -312,7 +316,7 @@ def directed_divergence(div: pd.DataFrame, heat: pd.Series) -> pd.DataFrame:
     return div.mul(sign, axis=0)
 
 
-def market_divergence(market: Market, etf_level: pd.DataFrame, window: int = 60, disclosed_months: int = 2,
+def market_divergence(market: Market, etf_level: pd.DataFrame, window: int = DEFAULT_TRAILING_WINDOW, disclosed_months: int = 2,
                       lag_months: int = 1) -> dict:
     """M9 on a market: divergence, heat and the directed factor at the month ends of ``etf_level``.
 

@@ -13,7 +13,10 @@ import pandas as pd
 
 from .ranking import ATOL, RTOL, _tie_matrix
 
-__all__ = ["assign_groups", "group_table", "group_members"]
+__all__ = ["assign_groups", "group_table", "group_members", "DEFAULT_GROUPS"]
+
+#: groups of a cross-section when none is given: quintiles (M7, the long-short of M11)
+DEFAULT_GROUPS = 5
 
 
 def _group_matrix(values: np.ndarray, groups: int) -> np.ndarray:
@@ -32,7 +35,7 @@ def _group_matrix(values: np.ndarray, groups: int) -> np.ndarray:
     return np.where(valid, g, np.nan)
 
 
-def assign_groups(values: pd.Series | pd.DataFrame, groups: int = 5, rtol: float = RTOL,
+def assign_groups(values: pd.Series | pd.DataFrame, groups: int = DEFAULT_GROUPS, rtol: float = RTOL,
                   atol: float = ATOL) -> pd.Series | pd.DataFrame:
     """Assign each value to one of ``groups`` ascending quantile groups (M7).
 
@@ -110,7 +113,7 @@ def _groups_numeric(num: np.ndarray, codes: pd.Index, groups: int, rtol: float =
     return g[:, inv]
 
 
-def group_table(values: pd.DataFrame, groups: int = 5, names: pd.Series | None = None,
+def group_table(values: pd.DataFrame, groups: int = DEFAULT_GROUPS, names: pd.Series | None = None,
                 date_format: str = "%Y-%m") -> pd.DataFrame:
     """Report layout of monthly (or weekly) groups: industries down, dates across (M7, table 2).
 

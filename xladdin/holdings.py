@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .calendar import month_ends, week_ends
+from .conventions import YI
 from .flows import aggregate_flows, etf_flows
 from .market import Market
 from ._shared import cached, pivot
@@ -36,8 +37,6 @@ __all__ = [
 
 #: etf_info categories counted as stock ETFs (M6); "other" is excluded
 STOCK_ETF_CATEGORIES = ("broad", "sector_theme", "strategy_style")
-#: 亿元 in yuan
-YI = 1e8
 
 Freq = Literal["D", "W", "M"]
 

@@ -15,16 +15,17 @@ is decided here, once.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Protocol, Sequence
 
-import numpy as np
 from openpyxl.utils import column_index_from_string, get_column_letter
 import pandas as pd
+
+from .cells import to_cell_value  # noqa: F401 - the one value-to-cell rule, re-exported
+from .conventions import LANGUAGES
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -41,7 +42,6 @@ def _default_layout_path() -> Path:
         return DEFAULT_LAYOUT
     from importlib.resources import files
     return Path(str(files("xladdin.workbooks") / "layout.toml"))
-LANGUAGES = ("zh", "en")
 CHART_TYPES = ("line", "column", "bar")
 COND_TYPES = ("color_scale", "data_bar")
 EXTRA = "*extra"
@@ -514,34 +514,6 @@ class SheetPlan:
         last_row = max([t.last_row for t in self.tables] + [3])
         last_col = max([t.last_col for t in self.tables] + [2])
         return range_ref(1, 1, last_row, last_col)
-
-
-def to_cell_value(v: Any) -> Any:
-    """A Python value an Excel writer accepts: None for NaN/NaT/NA, datetime for dates, int/float/str."""
-    if v is None or v is pd.NaT:
-        return None
-    if isinstance(v, (pd.Timestamp, np.datetime64)):
-        ts = pd.Timestamp(v)
-        return None if pd.isna(ts) else ts.to_pydatetime().replace(tzinfo=None)
-    if isinstance(v, dt.datetime):
-        return v
-    if isinstance(v, dt.date):
-        return dt.datetime(v.year, v.month, v.day)
-    if isinstance(v, (bool, np.bool_)):
-        return int(v)
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        f = float(v)
-        return None if (math.isnan(f) or math.isinf(f)) else f
-    if isinstance(v, int):
-        return v
-    try:
-        if pd.isna(v):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return str(v)
 
 
 def plan_table(t: TableLayout, df: pd.DataFrame | None, row: int, col: int, language: str,

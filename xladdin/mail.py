@@ -29,8 +29,9 @@ from email.utils import format_datetime, localtime, make_msgid
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from .config import (DEFAULT_SUBJECT, Config, ConfigError, SmtpSettings, expand_recipients, get_password, load_config,
-                     parse_address, render_subject, resolve_smtp_settings)
+from .config import (DEFAULT_BACKOFF, DEFAULT_RETRIES, DEFAULT_SUBJECT, Config, ConfigError, SmtpSettings,
+                     expand_recipients, get_password, load_config, parse_address, render_subject,
+                     resolve_smtp_settings)
 from .summary import (WeeklySummary, coerce_summary, render_html, render_missing_html, render_missing_text,
                       render_text, summary_from_report)
 
@@ -392,8 +393,8 @@ def _classify(exc: BaseException, settings: SmtpSettings) -> tuple[bool, str, st
     raise exc
 
 
-def send_message(msg: EmailMessage, settings: SmtpSettings, password: str | None, retries: int = 3,
-                 backoff: float = 2.0, *, sleep: Callable[[float], None] = time.sleep,
+def send_message(msg: EmailMessage, settings: SmtpSettings, password: str | None, retries: int = DEFAULT_RETRIES,
+                 backoff: float = DEFAULT_BACKOFF, *, sleep: Callable[[float], None] = time.sleep,
                  context: ssl.SSLContext | None = None) -> SendResult:
     """Deliver ``msg`` to its From/To/Cc envelope, retrying transient failures.
 
@@ -522,7 +523,8 @@ def send_report(report: str | Path, *, config: Config | str | Path | None = None
     to, cc : entries as on the command line (addresses, comma lists, ``@list``); None = ``[send] to/cc``.
     sender : None = ``[smtp] sender``, else ``[smtp] user`` when it is an address.
     subject : template with ``{asof}``; None = ``[send] subject``, else ``"xladdin 周报 {asof}"``.
-    retries, backoff : None = ``[send]`` values, else 3 and 2 s (see :func:`send_message`).
+    retries, backoff : None = ``[send]`` values, else :data:`~xladdin.config.DEFAULT_RETRIES` and
+        :data:`~xladdin.config.DEFAULT_BACKOFF` (see :func:`send_message`).
     dry_run : build and write the ``.eml`` (``eml`` or REPORT with suffix .eml); do not connect.
     eml : where the ``.eml`` goes; without ``dry_run`` a copy of the sent message is kept there.
     environ : environment for the password lookup (default ``os.environ``).
@@ -550,8 +552,8 @@ def send_report(report: str | Path, *, config: Config | str | Path | None = None
     from_addr = settings.sender or (settings.user if settings.user and "@" in settings.user else None)
     if not from_addr:
         raise ConfigError("no sender: give --from ADDR or set [smtp] sender in the config file")
-    retries = retries if retries is not None else cfg.send.get("retries", 3)
-    backoff = backoff if backoff is not None else cfg.send.get("backoff", 2.0)
+    retries = retries if retries is not None else cfg.send.get("retries", DEFAULT_RETRIES)
+    backoff = backoff if backoff is not None else cfg.send.get("backoff", DEFAULT_BACKOFF)
     if retries < 0 or backoff < 0:
         raise ValueError("retries and backoff must be >= 0")
 

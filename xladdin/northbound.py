@@ -29,8 +29,9 @@ import pandas as pd
 from .backtest import (DEFAULT_LAG, ETF_ROTATION_COST, backtest_summary, backtest_weights, equal_weights,
                        returns_from_prices)
 from .calendar import month_ends
+from .conventions import MONTHS_PER_YEAR
 from .errors import DataError
-from .grouping import assign_groups
+from .grouping import DEFAULT_GROUPS, assign_groups
 from .performance import FULL_PERIOD, performance_table
 from .market import Market
 from .ranking import composite_scores, no_ranking, tie_values, top_n_weights
@@ -40,6 +41,9 @@ from ._shared import pivot, scope, table_dates
 STOCK_ETF_CATEGORIES = ("broad", "sector_theme", "strategy_style")
 #: factor names, in the order of the report's ranking table
 FACTORS = ("preference", "change", "momentum")
+#: ETFs picked (the report's 3) and the fewest valid pairs for a month's rank IC
+DEFAULT_ETF_TOP_N = 3
+DEFAULT_MIN_OBS = 3
 #: marks by tercile of a factor's cross-section (group 3 = top third)
 MARKS = {3: "↑↑", 2: "↑", 1: "O"}
 
@@ -377,7 +381,7 @@ def forward_returns(prices: pd.DataFrame, dates: pd.DatetimeIndex, lag: int = DE
     return nxt / p - 1.0
 
 
-def rank_ic(scores: pd.DataFrame, returns: pd.DataFrame, min_obs: int = 3) -> pd.Series:
+def rank_ic(scores: pd.DataFrame, returns: pd.DataFrame, min_obs: int = DEFAULT_MIN_OBS) -> pd.Series:
     """Cross-sectional Spearman rank IC per date (spec M11).
 
     Parameters
@@ -442,7 +446,7 @@ def _row_ranks(x: np.ndarray, complete: bool = False) -> np.ndarray:
     return ranks
 
 
-def ic_summary(ic: pd.Series, periods_per_year: int = 12) -> pd.Series:
+def ic_summary(ic: pd.Series, periods_per_year: int = MONTHS_PER_YEAR) -> pd.Series:
     """IC mean, std, IC IR = mean / std, t-statistic, share of positive ICs, count.
 
     Parameters
@@ -474,7 +478,7 @@ def ic_summary(ic: pd.Series, periods_per_year: int = 12) -> pd.Series:
     }, name="ic")
 
 
-def group_returns(scores: pd.DataFrame, returns: pd.DataFrame, groups: int = 5) -> pd.DataFrame:
+def group_returns(scores: pd.DataFrame, returns: pd.DataFrame, groups: int = DEFAULT_GROUPS) -> pd.DataFrame:
     """Equal-weight next-period return of each score group (spec M11 long-short, M7 groups).
 
     Parameters
@@ -524,7 +528,7 @@ def factor_marks(values: pd.Series) -> pd.Series:
 
 
 def ranking_table(factors: dict[str, pd.DataFrame], composite: pd.DataFrame, names: pd.Series,
-                  date: pd.Timestamp | None = None, top: int = 3, one_per: pd.Series | None = None) -> pd.DataFrame:
+                  date: pd.Timestamp | None = None, top: int = DEFAULT_ETF_TOP_N, one_per: pd.Series | None = None) -> pd.DataFrame:
     """The report's ETF ranking table at one signal date (spec M11, output table 7).
 
     Parameters
@@ -612,10 +616,10 @@ class RotationResult:
     backtest: object = None
 
 
-def northbound_rotation(market: Market, universe: list[str] | None = None, top: int = 3,
-                        cost: float = ETF_ROTATION_COST, groups: int = 5, price: str = "nav",
+def northbound_rotation(market: Market, universe: list[str] | None = None, top: int = DEFAULT_ETF_TOP_N,
+                        cost: float = ETF_ROTATION_COST, groups: int = DEFAULT_GROUPS, price: str = "nav",
                         stale_change: str = "nan", max_age_days: int = 10, start=None, end=None, rf: float = 0.0,
-                        min_obs: int = 3, lag: int = DEFAULT_LAG, one_per_index: bool = True) -> RotationResult:
+                        min_obs: int = DEFAULT_MIN_OBS, lag: int = DEFAULT_LAG, one_per_index: bool = True) -> RotationResult:
     """Northbound ETF rotation, end to end (spec M11; per-year table M12).
 
     Parameters
@@ -737,7 +741,7 @@ def _northbound_rotation(market: Market, universe, top, cost, groups, price, sta
     bnav = bench.nav.reindex(nav.index)
     perf = performance_table(nav, bnav, rf=rf, turnover=strat.turnover)
     perf_gross = performance_table(strat.nav_gross, bnav, rf=rf, turnover=strat.turnover)
-    ls_perf = performance_table(ls_nav, rf=rf, periods=12) if len(ls_nav) > 2 else pd.DataFrame()
+    ls_perf = performance_table(ls_nav, rf=rf, periods=MONTHS_PER_YEAR) if len(ls_nav) > 2 else pd.DataFrame()
     ranking = ranking_table(fac, composite, market.etf_info["name"], top=top,
                             one_per=tracked if one_per_index else None)
     to = strat.turnover

@@ -14,9 +14,18 @@ from typing import Any, Iterable, Mapping, Sequence
 import pandas as pd
 
 from .backtest import DEFAULT_LAG, ETF_ROTATION_COST, INDUSTRY_COST
+from .conventions import LANGUAGES
+from .correlation import (DEFAULT_CORR_INDEX, DEFAULT_CORR_THRESHOLD, DEFAULT_CORR_WINDOW, DEFAULT_EVENT_MODE,
+                          DEFAULT_HORIZONS, DEFAULT_THRESHOLDS, EVENT_MODES)
+from .dashboard import DEFAULT_HEAT_FLAG, DEFAULT_HEAT_YEARS, DEFAULT_VOL_FLAG
+from .divergence import DEFAULT_TRAILING_WINDOW
+from .grouping import DEFAULT_GROUPS
+from .northbound import DEFAULT_ETF_TOP_N
+from .strategy import DEFAULT_REBALANCE_WEEKS, DEFAULT_TOP_N
+from .style import DEFAULT_LAMBDA
 
-LANGUAGES = ("zh", "en")
-EVENT_MODES = ("every", "first")
+__all__ = ["LANGUAGES", "EVENT_MODES", "ParamError", "ParamSpec", "SPECS", "SPEC_BY_KEY", "Params", "default_params",
+           "coerce_value", "params_from_mapping", "params_from_rows", "params_to_frame"]
 
 
 class ParamError(ValueError):
@@ -46,51 +55,51 @@ SPECS: tuple[ParamSpec, ...] = (
               blank_ok=True),
     ParamSpec("data_dir", "str", "", "数据文件夹(规范表 CSV/xlsx;留空 = 内置样例数据)",
               "Folder of canonical tables (CSV/xlsx; blank = embedded sample market)", blank_ok=True),
-    ParamSpec("corr_index", "str", "000300.SH", "相关性监控的指数代码(M2)", "Index watched by the correlation monitor (M2)"),
-    ParamSpec("corr_window", "int", 20, "滚动相关窗口(交易日,M2)", "Rolling correlation window (trading days, M2)",
+    ParamSpec("corr_index", "str", DEFAULT_CORR_INDEX, "相关性监控的指数代码(M2)", "Index watched by the correlation monitor (M2)"),
+    ParamSpec("corr_window", "int", DEFAULT_CORR_WINDOW, "滚动相关窗口(交易日,M2)", "Rolling correlation window (trading days, M2)",
               minimum=3, maximum=250),
-    ParamSpec("corr_threshold", "float", 0.5, "相关性信号阈值(M2)", "Correlation signal threshold (M2)",
+    ParamSpec("corr_threshold", "float", DEFAULT_CORR_THRESHOLD, "相关性信号阈值(M2)", "Correlation signal threshold (M2)",
               minimum=-1.0, maximum=1.0),
     ParamSpec("corr_days", "int", 250, "相关性表显示的交易日数", "Trading days shown in the correlation table",
               minimum=20, maximum=5000),
-    ParamSpec("event_thresholds", "floats", (0.3, 0.4, 0.5, 0.6, 0.7), "事件研究阈值(逗号分隔,M3)",
+    ParamSpec("event_thresholds", "floats", tuple(DEFAULT_THRESHOLDS), "事件研究阈值(逗号分隔,M3)",
               "Event-study thresholds (comma separated, M3)", minimum=-1.0, maximum=1.0),
-    ParamSpec("event_horizons", "ints", (5, 10, 15, 20, 25, 30), "事件研究持有期(交易日,逗号分隔,M3)",
+    ParamSpec("event_horizons", "ints", tuple(DEFAULT_HORIZONS), "事件研究持有期(交易日,逗号分隔,M3)",
               "Event-study horizons (trading days, comma separated, M3)", minimum=1, maximum=250),
-    ParamSpec("event_mode", "choice", "every", "事件计数:every 每个满足日 / first 首次穿越", "Event days: every qualifying day / first crossing",
+    ParamSpec("event_mode", "choice", DEFAULT_EVENT_MODE, "事件计数:every 每个满足日 / first 首次穿越", "Event days: every qualifying day / first crossing",
               choices=EVENT_MODES),
-    ParamSpec("hp_lambda", "float", 100.0, "单边HP滤波 lambda(周频比值,M4;默认同 xladdin.style.DEFAULT_LAMBDA)", "One-sided HP filter lambda (weekly ratio, M4; default = xladdin.style.DEFAULT_LAMBDA)",
+    ParamSpec("hp_lambda", "float", DEFAULT_LAMBDA, "单边HP滤波 lambda(周频比值,M4)", "One-sided HP filter lambda (weekly ratio, M4)",
               minimum=1e-6),
     ParamSpec("style_weeks", "int", 26, "风格信号表显示的周数", "Weeks shown in the style-signal table", minimum=4, maximum=1000),
     ParamSpec("quintile_months", "int", 12, "分组表显示的月数(M7)", "Months shown in the quintile tables (M7)",
               minimum=1, maximum=120),
-    ParamSpec("groups", "int", 5, "分组数(M7)", "Number of groups (M7)", minimum=2, maximum=10),
-    ParamSpec("top_n", "int", 6, "策略持有行业数(M10)", "Industries held by the strategy (M10)", minimum=1, maximum=30),
-    ParamSpec("rebalance_weeks", "int", 2, "调仓周期(周,M10)", "Rebalance every N weeks (M10)", minimum=1, maximum=52),
-    ParamSpec("cost", "float", INDUSTRY_COST, "单边交易成本(占成交额,买卖各收,M7-M10;默认0.1%:报告未给出行业组合成本)",
-              "One-way trading cost (share of traded value, on buys and sells, M7-M10; default 0.1%: the report "
-              "states none for industry baskets)", minimum=0.0, maximum=0.05),
-    ParamSpec("lag", "int", DEFAULT_LAG, "执行滞后(交易日):t日数据在t+lag日收盘成交(默认1;0 = 同日收盘成交,有前视)",
-              "Execution lag (trading days): data of day t trades at the close of t+lag (default 1; 0 = the same "
-              "close, look-ahead)", minimum=0, maximum=20),
-    ParamSpec("trailing_window", "int", 60, "模拟持仓回归的滚动窗口(交易日,M9)", "Trailing window of the simulated-holdings regression (trading days, M9)",
+    ParamSpec("groups", "int", DEFAULT_GROUPS, "分组数(M7)", "Number of groups (M7)", minimum=2, maximum=10),
+    ParamSpec("top_n", "int", DEFAULT_TOP_N, "策略持有行业数(M10)", "Industries held by the strategy (M10)", minimum=1, maximum=30),
+    ParamSpec("rebalance_weeks", "int", DEFAULT_REBALANCE_WEEKS, "调仓周期(周,M10)", "Rebalance every N weeks (M10)", minimum=1, maximum=52),
+    ParamSpec("cost", "float", INDUSTRY_COST, f"单边交易成本(占成交额,买卖各收,M7-M10;默认{INDUSTRY_COST:.1%}:报告未给出行业组合成本)",
+              f"One-way trading cost (share of traded value, on buys and sells, M7-M10; default {INDUSTRY_COST:.1%}: "
+              "the report states none for industry baskets)", minimum=0.0, maximum=0.05),
+    ParamSpec("lag", "int", DEFAULT_LAG, f"执行滞后(交易日):t日数据在t+lag日收盘成交(默认{DEFAULT_LAG};0 = 同日收盘成交,有前视)",
+              f"Execution lag (trading days): data of day t trades at the close of t+lag (default {DEFAULT_LAG}; 0 = "
+              "the same close, look-ahead)", minimum=0, maximum=20),
+    ParamSpec("trailing_window", "int", DEFAULT_TRAILING_WINDOW, "模拟持仓回归的滚动窗口(交易日,M9)", "Trailing window of the simulated-holdings regression (trading days, M9)",
               minimum=20, maximum=500),
     ParamSpec("backtest_start", "date", pd.Timestamp("2019-10-08"), "策略回测起始日(M10)", "Backtest start (M10)"),
     ParamSpec("rf", "float", 0.0, "无风险利率(年化,M12)", "Risk-free rate (annual, M12)", minimum=-0.1, maximum=0.2),
     ParamSpec("holding_periods", "int", 10, "策略持仓表显示的调仓期数", "Rebalance periods shown in the holdings table",
               minimum=1, maximum=500),
-    ParamSpec("etf_top_n", "int", 3, "ETF轮动入选数量(M11)", "ETFs picked by the rotation (M11)", minimum=1, maximum=50),
+    ParamSpec("etf_top_n", "int", DEFAULT_ETF_TOP_N, "ETF轮动入选数量(M11)", "ETFs picked by the rotation (M11)", minimum=1, maximum=50),
     ParamSpec("etf_universe", "str", "", "ETF轮动池(代码逗号分隔;留空 = 全部股票ETF)",
               "ETF rotation universe (comma separated codes; blank = all stock ETFs)", blank_ok=True),
-    ParamSpec("etf_cost", "float", ETF_ROTATION_COST, "ETF轮动单边成本(占成交额,M11;默认0.3%,同报告)",
-              "ETF rotation one-way cost (share of traded value, M11; default 0.3%, the report's)", minimum=0.0,
-              maximum=0.05),
+    ParamSpec("etf_cost", "float", ETF_ROTATION_COST, f"ETF轮动单边成本(占成交额,买卖各收,M11;默认{ETF_ROTATION_COST:.1%},同报告)",
+              f"ETF rotation one-way cost (share of traded value, on buys and sells, M11; default "
+              f"{ETF_ROTATION_COST:.1%}, the report's)", minimum=0.0, maximum=0.05),
     ParamSpec("etf_one_per_index", "int", 1, "ETF轮动同一跟踪指数最多入选1只(1 是 / 0 否,M11)",
               "ETF rotation: at most one pick per tracked index (1 yes / 0 no, M11)", minimum=0, maximum=1),
-    ParamSpec("heat_years", "float", 3.0, "交易热度/波动分位的回看年数(M13)", "Trailing years for heat / volatility percentiles (M13)",
+    ParamSpec("heat_years", "float", DEFAULT_HEAT_YEARS, "交易热度/波动分位的回看年数(M13)", "Trailing years for heat / volatility percentiles (M13)",
               minimum=0.25, maximum=20),
-    ParamSpec("heat_flag", "float", 0.9, "交易热度提示分位(M13)", "Heat percentile flag (M13)", minimum=0.0, maximum=1.0),
-    ParamSpec("vol_flag", "float", 0.8, "波动率提示分位(M13)", "Volatility percentile flag (M13)", minimum=0.0, maximum=1.0),
+    ParamSpec("heat_flag", "float", DEFAULT_HEAT_FLAG, "交易热度提示分位(M13)", "Heat percentile flag (M13)", minimum=0.0, maximum=1.0),
+    ParamSpec("vol_flag", "float", DEFAULT_VOL_FLAG, "波动率提示分位(M13)", "Volatility percentile flag (M13)", minimum=0.0, maximum=1.0),
     ParamSpec("stale_days", "int", 7, "数据滞后超过多少天标记为“滞后”", "Days behind the as-of date before a table is flagged stale",
               minimum=0, maximum=400),
 )

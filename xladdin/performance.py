@@ -33,6 +33,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .conventions import TRADING_DAYS_PER_YEAR
+
 __all__ = [
     "COLUMNS", "FULL_PERIOD", "check_nav", "daily_returns", "total_return", "annual_return",
     "annualise", "annual_volatility", "sharpe_ratio", "max_drawdown", "relative_nav", "excess_return",
@@ -90,7 +92,7 @@ def total_return(nav: pd.Series) -> float:
     return float(nav.iloc[-1] / nav.iloc[0] - 1.0)
 
 
-def annualise(ret: float, n: int, periods: int = 252) -> float:
+def annualise(ret: float, n: int, periods: int = TRADING_DAYS_PER_YEAR) -> float:
     """Geometric annualisation of a cumulative return earned over ``n`` daily returns.
 
     Notes
@@ -104,7 +106,7 @@ def annualise(ret: float, n: int, periods: int = 252) -> float:
     return float(value)  # inf when a short, huge gain overflows: honest, not an exception
 
 
-def annual_return(nav: pd.Series, periods: int = 252) -> float:
+def annual_return(nav: pd.Series, periods: int = TRADING_DAYS_PER_YEAR) -> float:
     """Annualised geometric return (M12).
 
     Parameters
@@ -119,7 +121,7 @@ def annual_return(nav: pd.Series, periods: int = 252) -> float:
     return annualise(total_return(nav), _n(nav), periods)
 
 
-def annual_volatility(nav: pd.Series, periods: int = 252) -> float:
+def annual_volatility(nav: pd.Series, periods: int = TRADING_DAYS_PER_YEAR) -> float:
     """Annualised volatility ``sqrt(periods) · std(r, ddof=1)`` of daily returns (M12)."""
     r = daily_returns(nav)
     if len(r) < 2:
@@ -127,7 +129,7 @@ def annual_volatility(nav: pd.Series, periods: int = 252) -> float:
     return float(np.sqrt(periods) * r.std(ddof=1))
 
 
-def sharpe_ratio(nav: pd.Series, rf: float = 0.0, periods: int = 252, method: str = "geometric") -> float:
+def sharpe_ratio(nav: pd.Series, rf: float = 0.0, periods: int = TRADING_DAYS_PER_YEAR, method: str = "geometric") -> float:
     """Sharpe ratio (M12).
 
     Parameters
@@ -185,12 +187,12 @@ def _align(nav: pd.Series, benchmark: pd.Series) -> pd.Series:
     return b.astype(float)
 
 
-def excess_return(nav: pd.Series, benchmark: pd.Series, periods: int = 252) -> float:
+def excess_return(nav: pd.Series, benchmark: pd.Series, periods: int = TRADING_DAYS_PER_YEAR) -> float:
     """Annualised return of the relative NAV strategy / benchmark (M12)."""
     return annual_return(relative_nav(nav, benchmark), periods)
 
 
-def tracking_error(nav: pd.Series, benchmark: pd.Series, periods: int = 252) -> float:
+def tracking_error(nav: pd.Series, benchmark: pd.Series, periods: int = TRADING_DAYS_PER_YEAR) -> float:
     """Tracking error ``sqrt(periods) · std(r − r_B, ddof=1)`` (M12)."""
     d = daily_returns(nav) - daily_returns(_align(nav, benchmark))
     if len(d) < 2:
@@ -198,7 +200,7 @@ def tracking_error(nav: pd.Series, benchmark: pd.Series, periods: int = 252) -> 
     return float(np.sqrt(periods) * d.std(ddof=1))
 
 
-def information_ratio(nav: pd.Series, benchmark: pd.Series, periods: int = 252) -> float:
+def information_ratio(nav: pd.Series, benchmark: pd.Series, periods: int = TRADING_DAYS_PER_YEAR) -> float:
     """Information ratio = annualised excess return / tracking error (M12)."""
     return _ratio(excess_return(nav, benchmark, periods), tracking_error(nav, benchmark, periods))
 
@@ -317,7 +319,7 @@ def period_label(year: int, start=None, end=None, language: str = "en") -> str:
 
 
 def performance_table(nav: pd.Series, benchmark: pd.Series | None = None, rf: float = 0.0,
-                      turnover: pd.Series | None = None, periods: int = 252, sharpe: str = "geometric",
+                      turnover: pd.Series | None = None, periods: int = TRADING_DAYS_PER_YEAR, sharpe: str = "geometric",
                       min_full_year: float = 0.9) -> pd.DataFrame:
     """Per-calendar-year and full-period performance table (M12).
 

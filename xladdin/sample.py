@@ -70,9 +70,9 @@ from ._sample_flows import (full_etf_defs, simulate_etfs, simulate_funds, simula
 from ._sample_market import build_indices, simulate_stocks
 from .calendar import month_ends, quarter_ends, trading_days
 from .market import Market
+from .schema import NORTHBOUND_DAILY_UNTIL
 
 DEFAULT_SEED = 20210610
-NORTHBOUND_DAILY_UNTIL = pd.Timestamp("2024-08-16")
 
 SCALES: dict[str, dict] = {
     "small": dict(n_stocks=500, n300=100, n500=100, n1000=150, n2000=150, n50=30, ncyb=40, nstar=15,

@@ -7,6 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import pandas as pd
+
+#: northbound (Stock Connect) holdings are published daily up to this date, quarterly after
+NORTHBOUND_DAILY_UNTIL = pd.Timestamp("2024-08-16")
+
 
 @dataclass(frozen=True)
 class TableSpec:
@@ -61,7 +66,8 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("northbound_holdings", ("date", "stock"), ("date", "stock", "shares_held", "held_value", "float_ratio"),
                   numeric=("shares_held", "held_value", "float_ratio"), optional=("shares_held", "held_value"),
                   date_cols=("date",), sorted_by="date", wide_code="stock", wide_date="date",
-                  description="Northbound (Stock Connect) holdings per stock; daily to 2024-08-16, quarterly after"),
+                  description=f"Northbound (Stock Connect) holdings per stock; daily to {NORTHBOUND_DAILY_UNTIL:%Y-%m-%d}, "
+                              "quarterly after"),
         TableSpec("active_fund_holdings", ("report_date", "fund", "stock"), ("report_date", "fund", "stock", "value"),
                   numeric=("value",), date_cols=("report_date",), sorted_by="report_date",
                   description="Active equity funds' disclosed top holdings (quarterly), yuan"),

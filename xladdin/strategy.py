@@ -30,7 +30,9 @@ import pandas as pd
 
 from .backtest import (DEFAULT_LAG, INDUSTRY_COST, BacktestResult, backtest_summary, backtest_weights, equal_weights,
                        returns_from_prices)
-from .grouping import assign_groups
+from .conventions import TRADING_DAYS_PER_YEAR
+from .divergence import DEFAULT_TRAILING_WINDOW
+from .grouping import DEFAULT_GROUPS, assign_groups
 from .performance import FULL_PERIOD, performance_table
 from .ranking import ATOL, RTOL, composite_scores, no_ranking, percentile_ranks, tie_values, top_n_weights
 
@@ -39,7 +41,7 @@ __all__ = [
     "short_term_flow", "style_adjusted_factors", "style_holdings_weights", "top_n_weights",
     "percentile_ranks", "composite_scores", "factor_correlation", "rotation_flags", "holdings_table",
     "RotationResult", "run_backtest", "rotation_backtest", "FACTOR_NAMES", "flow_rotation",
-    "REGIME_MAX_AGE_DAYS", "FACTOR_MAX_AGE_DAYS",
+    "REGIME_MAX_AGE_DAYS", "FACTOR_MAX_AGE_DAYS", "DEFAULT_TOP_N", "DEFAULT_REBALANCE_WEEKS",
 ]
 
 #: the four M10 factors, in the report's order
@@ -47,6 +49,9 @@ FACTOR_NAMES = ("short_term_flow", "style_level", "style_change", "divergence")
 #: a weekly style regime older than this many calendar days at a decision date is not used (M8):
 #: week-end signals are 0 days old at week-end decisions; 10 days allows one late week of index data
 REGIME_MAX_AGE_DAYS = 10
+#: industries held by the rotation and its rebalance period in weeks (M10, the report's)
+DEFAULT_TOP_N = 6
+DEFAULT_REBALANCE_WEEKS = 2
 #: a factor value older than this many calendar days at a rebalance is not used (M10; covers the
 #: monthly factors, whose values are up to a month old between month ends)
 FACTOR_MAX_AGE_DAYS = 45
@@ -100,7 +105,7 @@ def asof(frame: pd.DataFrame | pd.Series, dates, max_age_days: int | None = None
     return out
 
 
-def rebalance_dates(trading_days, every: int = 2, freq: str = "W", start=None, end=None) -> pd.DatetimeIndex:
+def rebalance_dates(trading_days, every: int = DEFAULT_REBALANCE_WEEKS, freq: str = "W", start=None, end=None) -> pd.DatetimeIndex:
     """Every ``every``-th week end (``freq="W"``) or month end (``"M"``) among trading days in [start, end]."""
     from .holdings import holding_dates
     d = holding_dates(trading_days, freq)
@@ -160,8 +165,8 @@ def _no_rank_count(frame: pd.DataFrame) -> int:
     return int(no_ranking(frame).sum()) if len(frame) else 0
 
 
-def quintile_backtest(factor: pd.DataFrame, close: pd.DataFrame, groups: int = 5, cost: float = INDUSTRY_COST,
-                      lag: int = DEFAULT_LAG, start=None, end=None, periods: int = 252) -> dict:
+def quintile_backtest(factor: pd.DataFrame, close: pd.DataFrame, groups: int = DEFAULT_GROUPS, cost: float = INDUSTRY_COST,
+                      lag: int = DEFAULT_LAG, start=None, end=None, periods: int = TRADING_DAYS_PER_YEAR) -> dict:
     """Equal-weight portfolio of each factor group, rebalanced on the factor's dates (M7).
 
     Parameters
@@ -258,7 +263,7 @@ def style_adjusted_factors(level: pd.DataFrame, change: pd.DataFrame, size_regim
     return L.mul(sign_s, axis=0), C.mul(sign_g, axis=0)
 
 
-def style_holdings_weights(style_level: pd.DataFrame, style_change: pd.DataFrame, groups: int = 5,
+def style_holdings_weights(style_level: pd.DataFrame, style_change: pd.DataFrame, groups: int = DEFAULT_GROUPS,
                            mix: float = 0.5) -> pd.DataFrame:
     """M8 portfolio: group ``groups`` of each style-adjusted factor, mixed ``mix`` / ``1 − mix``.
 
@@ -385,7 +390,7 @@ class RotationResult:
 def run_backtest(weights: pd.DataFrame, close: pd.DataFrame, cost: float = INDUSTRY_COST, lag: int = DEFAULT_LAG,
                  end=None, flags: dict[str, pd.DataFrame] | None = None, names: pd.Series | None = None,
                  scores: pd.DataFrame | None = None, factors: dict[str, pd.DataFrame] | None = None,
-                 periods: int = 252, no_rank: dict[str, int] | None = None) -> RotationResult:
+                 periods: int = TRADING_DAYS_PER_YEAR, no_rank: dict[str, int] | None = None) -> RotationResult:
     """Backtest ``weights`` against industry equal weight on the same decision dates, with the M12 tables.
 
     ``weights``: index = decision dates (all of them; an all-NaN row = no decision that date, the
@@ -410,9 +415,9 @@ def run_backtest(weights: pd.DataFrame, close: pd.DataFrame, cost: float = INDUS
 
 
 def rotation_backtest(factors: dict[str, pd.DataFrame], close: pd.DataFrame, rebalance: pd.DatetimeIndex,
-                      top: int = 6, factor_weights: dict[str, float] | None = None, cost: float = INDUSTRY_COST,
+                      top: int = DEFAULT_TOP_N, factor_weights: dict[str, float] | None = None, cost: float = INDUSTRY_COST,
                       lag: int = DEFAULT_LAG, end=None, names: pd.Series | None = None,
-                      style_weights: pd.DataFrame | None = None, periods: int = 252,
+                      style_weights: pd.DataFrame | None = None, periods: int = TRADING_DAYS_PER_YEAR,
                       factor_max_age: int | None = FACTOR_MAX_AGE_DAYS) -> RotationResult:
     """The composite ETF-flow industry rotation (M10).
 
@@ -461,9 +466,9 @@ def rotation_backtest(factors: dict[str, pd.DataFrame], close: pd.DataFrame, reb
 
 
 # ----------------------------------------------------------------------------- market orchestration
-def flow_rotation(market, start=None, end=None, top: int = 6, every: int = 2, cost: float = INDUSTRY_COST,
-                  factor_weights: dict[str, float] | None = None, groups: int = 5, lamb: float | None = None,
-                  window: int = 60, m8_every: int = 1, backtests: bool = True, lag: int = DEFAULT_LAG,
+def flow_rotation(market, start=None, end=None, top: int = DEFAULT_TOP_N, every: int = DEFAULT_REBALANCE_WEEKS, cost: float = INDUSTRY_COST,
+                  factor_weights: dict[str, float] | None = None, groups: int = DEFAULT_GROUPS, lamb: float | None = None,
+                  window: int = DEFAULT_TRAILING_WINDOW, m8_every: int = 1, backtests: bool = True, lag: int = DEFAULT_LAG,
                   regime_max_age: int | None = REGIME_MAX_AGE_DAYS) -> dict:
     """Run M6–M10 on a market: the Huafu ETF-flow industry rotation and its building blocks.
 

@@ -39,8 +39,6 @@ import zipfile
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-import pandas as pd
-
 from .layout import Layout, OpenpyxlWriter, load_layout, render
 from .market import Market
 from .params import Params, default_params, params_from_rows
@@ -226,12 +224,15 @@ def _skeleton(path: Path, layout: Layout, language: str, conf: list[tuple[str, s
         wb.close()
 
 
-def render_result(wb: Any, result: Any, params: Params, layout: Layout, progress: Callable[[str], None] | None = None):
-    """Render a :class:`~xladdin.weekly.WeeklyResult` into an openpyxl workbook through the layout."""
+def render_result(wb: Any, result: Any, params: Params, layout: Layout, progress: Callable[[str], None] | None = None,
+                  writer: Any = None):
+    """Render a :class:`~xladdin.weekly.WeeklyResult` and the parameters used (written back to the
+    parameters sheet for the next refresh) through the layout: into an openpyxl workbook ``wb``, or
+    with ``writer`` (e.g. :class:`~xladdin.layout.XlwingsWriter` for the Refresh button)."""
     from .params import params_to_frame
-    writer = OpenpyxlWriter.for_layout(wb, layout)
+    writer = writer or OpenpyxlWriter.for_layout(wb, layout)
     tables = dict(result.tables)
-    tables["params"] = params_to_frame(params)  # the parameters used, written back for the next refresh
+    tables["params"] = params_to_frame(params)
     return render(tables, writer, layout, language=params.language,
                   subtitles=result.subtitles_for(params.language), notes=result.notes, progress=progress)
 
@@ -283,23 +284,34 @@ def build_template(out: str | Path, market: Market, params: Params | None = None
 
 
 # ------------------------------------------------------------------------------------- refresh
-def read_params_sheet(wb: Any, layout: Layout | None = None) -> Params:
-    """Parameters from the workbook's parameters sheet (either language), validated."""
+#: rows read below the parameters table's anchor (the table has about 30)
+PARAM_ROWS = 200
+
+
+def read_params_sheet(book: Any, layout: Layout | None = None) -> Params:
+    """Parameters from the workbook's parameters sheet (either language), validated.
+
+    ``book`` is an openpyxl workbook (``xladdin refresh``, ``weekly --params FILE.xlsx``) or an
+    ``xlwings.Book`` (the Refresh button, xlwings Lite): the same rows are read either way, the two
+    columns key and value from the table's anchor down :data:`PARAM_ROWS` rows.
+    """
+    from .layout import parse_cell
     layout = layout or load_layout()
     spec = layout.sheet("params")
-    ws = None
-    for name in (spec.zh, spec.en):
-        if name in wb.sheetnames:
-            ws = wb[name]
-            break
-    if ws is None:
+    openpyxl_book = hasattr(book, "sheetnames")
+    names = list(book.sheetnames) if openpyxl_book else [s.name for s in book.sheets]
+    name = next((n for n in (spec.zh, spec.en) if n in names), None)
+    if name is None:
         raise ValueError(f"no parameters sheet (`{spec.zh}` or `{spec.en}`) in the workbook; rebuild it with "
                          "`xladdin template`")
-    from .layout import parse_cell
-    t = spec.table("params")
-    row, col = parse_cell(t.anchor)
-    rows = [r for r in ws.iter_rows(min_row=row, min_col=col, max_col=col + 1, values_only=True)]
-    return params_from_rows(rows, source=f"sheet {ws.title}")
+    row, col = parse_cell(spec.table("params").anchor)
+    if openpyxl_book:
+        ws = book[name]
+        rows = list(ws.iter_rows(min_row=row, max_row=max(row, min(ws.max_row, row + PARAM_ROWS)), min_col=col,
+                                 max_col=col + 1, values_only=True))
+    else:
+        rows = book.sheets[name].range((row, col), (row + PARAM_ROWS, col + 1)).value or []
+    return params_from_rows(rows, source=f"sheet {name}")
 
 
 def refresh_workbook(path: str | Path, data: str | Path | None = None, asof=None, language: str | None = None,
@@ -374,13 +386,8 @@ def refresh_workbook(path: str | Path, data: str | Path | None = None, asof=None
             params = params.replace(asof=asof)
         step = "loading data"
         if market is None:
-            src = data if data is not None else (params.data_dir or None)
-            if src:
-                from .data import load_market
-                market = load_market(src)
-            else:
-                from .sample import sample_market
-                market = sample_market()
+            from .data import open_market
+            market = open_market(data, params.data_dir)
         step = "computing tables"
         result = compute_weekly(market, params, progress=progress)
         step = "writing sheets"

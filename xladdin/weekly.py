@@ -19,11 +19,11 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import pandas as pd
 
+from .conventions import YI
 from .errors import DataError
 from .market import Market, MissingTableError
 from .params import Params, default_params, params_to_frame
-
-YI = 1e8
+from .schema import NORTHBOUND_DAILY_UNTIL
 
 #: canonical table -> sheets it feeds (cover freshness table)
 USED_BY = {
@@ -412,7 +412,7 @@ def _freshness(market: Market, asof: pd.Timestamp, p: Params) -> pd.DataFrame:
         lag = None if pd.isna(last) else int((asof - pd.Timestamp(last)).days)
         if lag is None:
             status = "静态表" if zh else "static"
-        elif name == "northbound_holdings" and lag > p.stale_days and pd.Timestamp(last) > pd.Timestamp("2024-08-16"):
+        elif name == "northbound_holdings" and lag > p.stale_days and pd.Timestamp(last) > NORTHBOUND_DAILY_UNTIL:
             status = (f"季度披露,滞后{lag}天" if zh else f"quarterly since 2024-08, {lag} days behind")
         elif name in ("index_weights", "fund_issuance") and lag <= 31:
             status = "月度,最新" if zh else "monthly, current"

@@ -1,30 +1,94 @@
-"""Options and helpers shared by the CLI commands."""
+"""Options and helpers shared by the CLI commands.
+
+Flag names: a flag that sets a parameter of the weekly workbook's parameters sheet is named after
+that parameter, ``_`` written ``-`` (``--top-n`` sets what ``top_n`` sets); the one exception is
+``--data`` (the sheet's ``data_dir``), which also takes a workbook. An old spelling is kept for one
+release by :func:`add_option` / :func:`add_deprecated_alias`: it still works, prints a note on
+stderr and is hidden from ``--help``.
+"""
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+from typing import Any, Sequence
 
 import pandas as pd
 
 from ..market import Market
 
+#: what the notes of the old flag spellings promise
+DEPRECATION_NOTE = "{prog}: note: {old} is deprecated and will be removed in the next release; use {new}"
+
+
+class DeprecatedAlias(argparse.Action):
+    """An old spelling of an option: sets the new option's value, prints a note on stderr, hidden from --help."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, new: str, nargs: Any = None, const: Any = None,
+                 **kwargs: Any) -> None:
+        kwargs.pop("default", None)
+        kwargs.pop("help", None)
+        super().__init__(option_strings, dest, nargs=nargs, const=const, default=argparse.SUPPRESS,
+                         help=argparse.SUPPRESS, **kwargs)
+        self.new = new
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        print(DEPRECATION_NOTE.format(prog=parser.prog, old=option_string, new=self.new), file=sys.stderr)
+        setattr(namespace, self.dest, self.const if self.nargs == 0 else values)
+
+
+def add_deprecated_alias(parser: argparse.ArgumentParser, old: str, new: str, dest: str, **kwargs: Any) -> None:
+    """Accept ``old`` for one release as a spelling of ``new`` (same ``dest``; ``nargs=0, const=...`` for a
+    switch; ``type``, ``nargs``, ``choices``, ``metavar`` as the new option's)."""
+    parser.add_argument(old, dest=dest, action=DeprecatedAlias, new=new, **kwargs)
+
+
+def add_option(parser: argparse.ArgumentParser, flag: str, *old: str, **kwargs: Any) -> argparse.Action:
+    """``parser.add_argument(flag, **kwargs)``, and each spelling in ``old`` as a deprecated alias of it."""
+    action = parser.add_argument(flag, **kwargs)
+    same = {k: kwargs[k] for k in ("type", "nargs", "choices", "metavar") if k in kwargs}
+    for spelling in old:
+        add_deprecated_alias(parser, spelling, flag, action.dest, **same)
+    return action
+
+
+def add_group(subparsers: argparse._SubParsersAction, name: str, dest: str, **kwargs: Any) -> argparse._SubParsersAction:
+    """A command that groups sub-commands (``backtest``, ``study``); without one it prints its help, exit 2.
+    Returns the group's subparsers; ``kwargs`` go to ``add_parser`` (help, description)."""
+    parser = subparsers.add_parser(name, **kwargs)
+    sub = parser.add_subparsers(dest=dest, metavar=dest.upper())
+    parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
+    return sub
+
+
+def add_data_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup, default: str = "the embedded sample "
+                    "market") -> None:
+    """``--data DIR``: the folder (or workbook) of canonical tables; ``default`` says what is used without it."""
+    parser.add_argument("--data", metavar="DIR", help=f"folder (or .xlsx) of canonical tables; default: {default}")
+
+
+def add_output_options(parser: argparse.ArgumentParser, csv: str, json: str, csv_metavar: str = "DIR",
+                       *old_csv: str) -> None:
+    """``--csv FILE|DIR`` (``csv``: what it writes; ``old_csv``: deprecated spellings) and ``--json`` (``json``:
+    what the object holds, printed instead of the tables), the same two flags in every command."""
+    add_option(parser, "--csv", *old_csv, metavar=csv_metavar, help=csv)
+    parser.add_argument("--json", action="store_true", help=f"print {json} as one JSON object instead of the tables")
+
 
 def add_data_args(parser: argparse.ArgumentParser, dates: bool = True) -> None:
     """``--data DIR`` (default: the embedded sample market) and optionally ``--start/--end``."""
-    parser.add_argument("--data", metavar="DIR", help="folder (or .xlsx) of canonical tables; default: the embedded sample market")
+    add_data_option(parser)
     if dates:
         parser.add_argument("--start", metavar="DATE", help="first date used (YYYY-MM-DD)")
         parser.add_argument("--end", metavar="DATE", help="last date used (YYYY-MM-DD)")
 
 
 def load_data(args: argparse.Namespace, tables: list[str] | None = None) -> Market:
-    """The market named by ``--data`` (validated), or the embedded sample; cut to --start/--end."""
-    if getattr(args, "data", None):
-        from ..data import load_market
-        market = load_market(args.data, tables=tables)  # warnings are logged (stderr)
-    else:
-        from ..sample import sample_market
-        market = sample_market()
+    """The market named by ``--data`` (validated; ``tables``: only these), or the embedded sample
+    (:func:`xladdin.data.open_market`); cut to --start/--end."""
+    from ..data import open_market
+    market = open_market(getattr(args, "data", None), tables=tables)  # warnings are logged (stderr)
     start, end = getattr(args, "start", None), getattr(args, "end", None)
     if start or end:
         market = market.subset(start, end)
@@ -57,23 +121,28 @@ def print_table(df: pd.DataFrame, title: str | None = None, floatfmt: str = "{:,
         print(df.to_string())
 
 
-def add_timing_args(parser: argparse.ArgumentParser, cost: float, cost_note: str) -> None:
-    """``--lag`` (execution lag, trading days), ``--cost`` (one-way rate) and ``--json`` of a backtest command."""
+def add_timing_args(parser: argparse.ArgumentParser, cost: float, cost_note: str, cost_flag: str = "--cost",
+                    *old_cost: str) -> None:
+    """``--lag`` (execution lag, trading days) and the one-way cost rate (``cost_flag``, named after its
+    parameter: ``--cost`` / ``--etf-cost``, stored under that name; ``old_cost``: deprecated spellings) of a
+    backtest command."""
     from ..backtest import DEFAULT_LAG
     parser.add_argument("--lag", type=int, default=DEFAULT_LAG, metavar="DAYS",
                         help=f"trading days between a decision and its trade (default {DEFAULT_LAG}: data of day t "
                              "trades at t+1's close; 0 trades at the decision close, i.e. with look-ahead)")
-    parser.add_argument("--cost", type=float, default=cost, metavar="RATE",
-                        help=f"one-way cost on traded value, charged on buys and sells (default {cost:g}: {cost_note})")
-    parser.add_argument("--json", action="store_true",
-                        help="print the summary as one JSON object instead of the tables")
+    add_option(parser, cost_flag, *old_cost, type=float, default=cost, metavar="RATE",
+               help=f"one-way cost on traded value, charged on buys and sells (default {cost:g} = "
+                    f"{cost:.1%}: {cost_note})".replace("%", "%%"))
 
 
-def check_timing(args: argparse.Namespace) -> None:
+def check_timing(args: argparse.Namespace, cost_flag: str = "--cost") -> float:
+    """Check ``--lag`` and the cost rate (``cost_flag``); returns the rate."""
+    cost = getattr(args, cost_flag[2:].replace("-", "_"))
     if args.lag < 0:
         raise ValueError(f"--lag must be >= 0 trading days, got {args.lag}")
-    if not 0 <= args.cost < 1:
-        raise ValueError(f"--cost must be a rate in [0, 1), e.g. 0.001 for 0.1%, got {args.cost}")
+    if not 0 <= cost < 1:
+        raise ValueError(f"{cost_flag} must be a rate in [0, 1), e.g. 0.001 for 0.1%, got {cost}")
+    return cost
 
 
 def plain(value):

@@ -1,25 +1,40 @@
-"""Shared pieces of the workbook commands (template, refresh, report): parameter options, progress bar."""
+"""Shared pieces of the workbook commands (template, report, refresh, weekly): parameter options, progress bar."""
 from __future__ import annotations
 
 import argparse
 import contextlib
 import sys
-from typing import Iterator
+from typing import Any, Iterator
 
 from ..params import LANGUAGES, Params, default_params
-
-#: steps reported by compute_weekly (8) plus one per layout sheet (10)
-PROGRESS_TOTAL = 18
+from . import _common
 
 
-def add_param_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", metavar="DIR", help="folder (or .xlsx) of canonical tables; default: the embedded "
-                                                      "sample market")
-    parser.add_argument("--asof", metavar="DATE", help="as-of date YYYY-MM-DD (default: the data's last ETF date)")
-    parser.add_argument("--language", choices=LANGUAGES, help="header language (default zh)")
-    parser.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
-                        help="set a parameter of the parameters sheet, e.g. --set corr_threshold=0.6 (repeatable)")
+def add_asof_option(parser: argparse.ArgumentParser, default: str = "the data's last ETF date") -> None:
+    parser.add_argument("--asof", metavar="DATE", help=f"as-of date YYYY-MM-DD (default: {default})")
+
+
+def add_language_option(parser: argparse.ArgumentParser, what: str = "header language (default zh)") -> None:
+    parser.add_argument("--language", choices=LANGUAGES, help=what)
+
+
+def add_progress_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def add_param_args(parser: argparse.ArgumentParser, params_file: bool = False) -> None:
+    """``--data``, ``--asof``, (``--params FILE``), ``--set KEY=VALUE``, ``--language``, ``--no-progress``."""
+    _common.add_data_option(parser, "the parameter data_dir (--set data_dir=DIR"
+                                    + (" or --params" if params_file else "") + "), else the embedded sample market")
+    add_asof_option(parser)
+    if params_file:
+        parser.add_argument("--params", metavar="FILE", help="parameters file: .toml, an xladdin workbook's parameters "
+                                                             "sheet (.xlsx/.xlsm), or key,value .csv")
+    parser.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
+                        help="set a parameter of the parameters sheet, e.g. --set corr_threshold=0.6 (repeatable"
+                             + ("; applied after --params)" if params_file else ")"))
+    add_language_option(parser)
+    add_progress_option(parser)
 
 
 def parse_set(items: list[str]) -> dict[str, str]:
@@ -34,13 +49,25 @@ def parse_set(items: list[str]) -> dict[str, str]:
 
 
 def params_from_args(args: argparse.Namespace) -> Params:
+    """Defaults, then ``--params FILE`` (``weekly``), then ``--set``, ``--language``, ``--asof``."""
+    params = default_params()
+    if getattr(args, "params", None):
+        from ..jobs import read_params_file
+        params = read_params_file(args.params)
     values = parse_set(args.set)
-    p = default_params().replace(**values) if values else default_params()
     if args.language:
-        p = p.replace(language=args.language)
+        values["language"] = args.language
     if args.asof:
-        p = p.replace(asof=args.asof)
-    return p
+        values["asof"] = args.asof
+    return params.replace(**values) if values else params
+
+
+def progress_total(layout: Any = None) -> int:
+    """Steps of a workbook build, report or refresh: one per table group computed
+    (:data:`xladdin.weekly.STEPS`) and one per sheet of the layout rendered."""
+    from ..layout import load_layout
+    from ..weekly import STEPS
+    return len(STEPS) + len((layout or load_layout()).sheets)
 
 
 @contextlib.contextmanager
@@ -50,7 +77,7 @@ def progress_bar(args: argparse.Namespace, desc: str) -> Iterator:
         yield None
         return
     from tqdm import tqdm
-    with tqdm(total=PROGRESS_TOTAL, desc=desc, unit="step", file=sys.stderr, leave=False) as bar:
+    with tqdm(total=progress_total(), desc=desc, unit="step", file=sys.stderr, leave=False) as bar:
         def step(name: str) -> None:
             bar.set_postfix_str(name)
             bar.update(1)

@@ -14,7 +14,10 @@ from pathlib import Path
 import pandas as pd
 
 from ..backtest import INDUSTRY_COST
-from ..strategy import REGIME_MAX_AGE_DAYS
+from ..divergence import DEFAULT_TRAILING_WINDOW
+from ..grouping import DEFAULT_GROUPS
+from ..strategy import DEFAULT_REBALANCE_WEEKS, DEFAULT_TOP_N, REGIME_MAX_AGE_DAYS
+from ..style import DEFAULT_LAMBDA
 from . import _common, backtest_northbound
 
 PCT_COLUMNS = ["annual_return", "volatility", "max_drawdown", "excess_return", "tracking_error",
@@ -28,11 +31,9 @@ SHOWN = ["annual_return", "annualised_return", "volatility", "sharpe", "max_draw
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``backtest`` group with ``rotation`` and ``northbound``."""
-    p = subparsers.add_parser("backtest", help="strategy backtests (rotation, northbound, ...)",
-                              description="Backtest a strategy on the data and print its per-year performance "
-                                          "table (M12). `xladdin backtest NAME --help` for each strategy.")
-    sub = p.add_subparsers(dest="strategy", metavar="STRATEGY")
-    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+    sub = _common.add_group(subparsers, "backtest", "strategy", help="strategy backtests (rotation, northbound, ...)",
+                            description="Backtest a strategy on the data and print its per-year performance table "
+                                        "(M12). `xladdin backtest NAME --help` for each strategy.")
     register_rotation(sub)
     backtest_northbound.register(sub)
 
@@ -47,18 +48,23 @@ def register_rotation(sub: argparse._SubParsersAction) -> None:
                     "every N weeks) against industry equal weight. Factors whose data is missing (no active "
                     "funds, no growth/value indices) are left out and listed.")
     _common.add_data_args(p)
-    p.add_argument("--out", metavar="DIR", help="write holdings, NAVs and tables as CSV into DIR")
-    p.add_argument("--top", type=int, default=6, help="industries held (default 6)")
-    p.add_argument("--every", type=int, default=2, help="rebalance every N week ends (default 2)")
-    _common.add_timing_args(p, INDUSTRY_COST, "0.1%%, the spec's default for industry baskets; the report states none")
+    _common.add_output_options(p, "write holdings, NAVs and tables as CSV into DIR", "the summary", "DIR", "--out")
+    _common.add_option(p, "--top-n", "--top", type=int, default=DEFAULT_TOP_N, metavar="N",
+                       help=f"industries held (default {DEFAULT_TOP_N})")
+    _common.add_option(p, "--rebalance-weeks", "--every", type=int, default=DEFAULT_REBALANCE_WEEKS, metavar="N",
+                       help=f"rebalance every N week ends (default {DEFAULT_REBALANCE_WEEKS})")
+    _common.add_timing_args(p, INDUSTRY_COST, "the spec's default for industry baskets; the report states none")
     p.add_argument("--regime-max-age", type=int, default=REGIME_MAX_AGE_DAYS, metavar="DAYS",
                    help=f"a style regime older than this many calendar days at a decision is not used "
                         f"(default {REGIME_MAX_AGE_DAYS}; a pair whose data ends is not carried forward)")
-    p.add_argument("--groups", type=int, default=5, help="number of groups for M7/M8 (default 5)")
+    p.add_argument("--groups", type=int, default=DEFAULT_GROUPS, metavar="N",
+                   help=f"number of groups for M7/M8 (default {DEFAULT_GROUPS})")
     p.add_argument("--weights", metavar="F=W,...",
                    help="factor weights, e.g. short_term_flow=1,style_level=1,style_change=1,divergence=1 (default equal)")
-    p.add_argument("--window", type=int, default=60, help="trailing days of the M9 simulated holdings (default 60)")
-    p.add_argument("--lamb", type=float, default=None, help="HP lambda of the style signals (default: xladdin.style)")
+    _common.add_option(p, "--trailing-window", "--window", type=int, default=DEFAULT_TRAILING_WINDOW, metavar="DAYS",
+                       help=f"trailing trading days of the M9 simulated holdings (default {DEFAULT_TRAILING_WINDOW})")
+    _common.add_option(p, "--hp-lambda", "--lamb", type=float, default=DEFAULT_LAMBDA, metavar="L",
+                       help=f"one-sided HP lambda of the style signals (default {DEFAULT_LAMBDA:g})")
     p.set_defaults(func=run)
 
 
@@ -114,9 +120,9 @@ def summary_json(res: dict, args: argparse.Namespace, source: str) -> dict:
     """The ``--json`` object of ``backtest rotation``: M10 at the top level, then M7, M8, M9."""
     rot = res["rotation"]
     out = {"strategy": "rotation (M10)", "source": source, **_strategy_json(rot),
-           "settings": {"top": args.top, "every_weeks": args.every, "groups": args.groups,
-                        "regime_max_age_days": args.regime_max_age, "window": args.window,
-                        "factor_weights": parse_weights(args.weights) or "equal"},
+           "settings": {"top_n": args.top_n, "rebalance_weeks": args.rebalance_weeks, "groups": args.groups,
+                        "regime_max_age_days": args.regime_max_age, "trailing_window": args.trailing_window,
+                        "hp_lambda": args.hp_lambda, "factor_weights": parse_weights(args.weights) or "equal"},
            "factors_used": res["factors_used"], "notes": res["notes"]}
     q = res["quintiles"]
     if q is not None:
@@ -140,8 +146,8 @@ def run(args: argparse.Namespace) -> int:
     market = _common.load_data(argparse.Namespace(**{**vars(args), "start": None, "end": None}))
     start = _common.parse_date(args.start)
     end = _common.parse_date(args.end)
-    res = flow_rotation(market, start=start, end=end, top=args.top, every=args.every, cost=args.cost,
-                        factor_weights=weights, groups=args.groups, lamb=args.lamb, window=args.window,
+    res = flow_rotation(market, start=start, end=end, top=args.top_n, every=args.rebalance_weeks, cost=args.cost,
+                        factor_weights=weights, groups=args.groups, lamb=args.hp_lambda, window=args.trailing_window,
                         lag=args.lag, regime_max_age=args.regime_max_age)
     rot = res["rotation"]
     if args.json:
@@ -151,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
     nav = rot.strategy.nav
     s = rot.summary
     print(f"ETF-flow industry rotation (M10) on {market.source}: {nav.index[0]:%Y-%m-%d} .. {nav.index[-1]:%Y-%m-%d}, "
-          f"top {args.top}, every {args.every} weeks, lag {args.lag} trading day(s), cost {args.cost:.2%} one-way "
+          f"top {args.top_n}, every {args.rebalance_weeks} weeks, lag {args.lag} trading day(s), cost {args.cost:.2%} one-way "
           f"on traded value; factors: {', '.join(res['factors_used'])}")
     for note in res["notes"]:
         print(f"note: {note}")
@@ -184,11 +190,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _write_out(args: argparse.Namespace, res: dict, market, group_table) -> None:
-    if not args.out:
+    if not args.csv:
         return
     rot = res["rotation"]
     q = res["quintiles"]
-    out = Path(args.out)
+    out = Path(args.csv)
     names = market.industry_names
     files = {
         "rotation_performance.csv": (rot.table, True),

@@ -6,12 +6,15 @@ with its subparsers.
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 import pandas as pd
 
 from ..backtest import ETF_ROTATION_COST
-from ..northbound import northbound_rotation
+from ..grouping import DEFAULT_GROUPS
+from ..northbound import DEFAULT_ETF_TOP_N, northbound_rotation
+from ..schema import NORTHBOUND_DAILY_UNTIL
 from . import _common
 
 #: the report's own figures (Dongxing 2022-06, 22 Fullgoal ETFs, 2017 .. 2022-05, Wind data)
@@ -22,6 +25,8 @@ REPORT_FIGURES = {
     "excess_return": 0.0766, "information_ratio": 0.75, "monthly_turnover": 0.5921,
 }
 TABLES = ["etf_info", "etf_daily", "index_weights", "northbound_holdings"]
+#: an ETF code as ``--etf-universe`` takes it: digits and letters, a dot, the exchange (510300.SH)
+CODE = re.compile(r"^[0-9A-Za-z]+\.[A-Za-z]+$")
 
 
 def read_universe(path: str | Path) -> list[str]:
@@ -44,6 +49,18 @@ def read_universe(path: str | Path) -> list[str]:
     return codes
 
 
+def universe_codes(text: str) -> list[str]:
+    """``--etf-universe``: the codes of a file (:func:`read_universe`) when ``text`` names one, else the
+    comma-separated codes of the parameter ``etf_universe`` (``510300.SH,510500.SH``)."""
+    if Path(text).is_file():
+        return read_universe(text)
+    codes = [c.strip() for c in text.replace("，", ",").split(",") if c.strip()]
+    if not codes or not all(CODE.match(c) for c in codes):
+        raise FileNotFoundError(f"--etf-universe {text}: no such file, nor ETF codes separated by commas "
+                                "(e.g. 510300.SH,510500.SH)")
+    return codes
+
+
 def register(backtest_subparsers: argparse._SubParsersAction) -> None:
     """Add ``northbound`` to the ``backtest`` group."""
     p = backtest_subparsers.add_parser(
@@ -51,24 +68,30 @@ def register(backtest_subparsers: argparse._SubParsersAction) -> None:
         description="Per ETF at each month end: northbound preference and its monthly change through the tracked "
                     "index's constituents, and past-month momentum; composite of the three ranks; monthly rank IC; "
                     "long-short of top vs bottom group; top-N equal-weight strategy rebalanced at month start with a "
-                    "cost on traded value, against the equal-weight universe. Northbound holdings after 2024-08-16 "
-                    "are quarterly: the last snapshot is carried forward and those months are flagged.")
+                    "cost on traded value, against the equal-weight universe. Northbound holdings after "
+                    f"{NORTHBOUND_DAILY_UNTIL:%Y-%m-%d} are quarterly: the last snapshot is carried forward and "
+                    "those months are flagged.")
     _common.add_data_args(p)
-    p.add_argument("--universe", metavar="FILE",
-                   help="file of ETF codes, one per line (default: every stock ETF in etf_info whose tracked index "
-                        "has weights)")
-    p.add_argument("--top", type=int, default=3, help="ETFs held (default 3)")
-    _common.add_timing_args(p, ETF_ROTATION_COST, "0.3%%, the report's")
-    p.add_argument("--allow-same-index", action="store_true",
-                   help="allow two picks tracking the same index (default: at most one pick per tracked index, "
-                        "the next-ranked ETF on another index takes the place)")
-    p.add_argument("--groups", type=int, default=5, help="groups for the long-short spread (default 5)")
+    _common.add_option(p, "--etf-universe", "--universe", metavar="FILE|CODES",
+                       help="ETF codes: a file with one code per line, or codes separated by commas as in the "
+                            "parameter etf_universe, e.g. 510300.SH,510500.SH (default: every stock ETF in etf_info "
+                            "whose tracked index has weights)")
+    _common.add_option(p, "--etf-top-n", "--top", type=int, default=DEFAULT_ETF_TOP_N, metavar="N",
+                       help=f"ETFs held (default {DEFAULT_ETF_TOP_N})")
+    _common.add_timing_args(p, ETF_ROTATION_COST, "the report's", "--etf-cost", "--cost")
+    p.add_argument("--etf-one-per-index", action=argparse.BooleanOptionalAction, default=True,
+                   help="at most one pick per tracked index, the next-ranked ETF on another index takes the place "
+                        "(default); --no-etf-one-per-index allows two picks tracking the same index")
+    _common.add_deprecated_alias(p, "--allow-same-index", "--no-etf-one-per-index", "etf_one_per_index", nargs=0,
+                                 const=False)
+    p.add_argument("--groups", type=int, default=DEFAULT_GROUPS, metavar="N",
+                   help=f"groups for the long-short spread (default {DEFAULT_GROUPS})")
     p.add_argument("--price", choices=["nav", "close"], default="nav",
                    help="per-unit series for momentum and returns (default nav; no mixing)")
     p.add_argument("--stale-change", choices=["nan", "zero"], default="nan",
                    help="change factor in months without newer northbound holdings: dropped (nan, default) or 0")
     p.add_argument("--rank-date", metavar="DATE", help="month end of the ranking table (default: the latest)")
-    p.add_argument("--csv", metavar="DIR", help="write every table as DIR/northbound_<table>.csv")
+    _common.add_output_options(p, "write every table as DIR/northbound_<table>.csv", "the summary")
     p.set_defaults(func=run)
 
 
@@ -88,8 +111,8 @@ def summary_json(res, args: argparse.Namespace, source: str) -> dict:
     return {"strategy": "northbound ETF rotation (M11)", "source": source, "universe_size": len(res.universe),
             **{k: v for k, v in s.items()},
             "ic": dict(res.ic_summary),
-            "settings": {"top": args.top, "groups": args.groups, "price": args.price,
-                         "stale_change": args.stale_change, "one_per_index": not args.allow_same_index},
+            "settings": {"etf_top_n": args.etf_top_n, "groups": args.groups, "price": args.price,
+                         "stale_change": args.stale_change, "etf_one_per_index": args.etf_one_per_index},
             "years": _common.year_rows(res.performance, res.performance_gross),
             "long_short_years": _common.year_rows(res.long_short_performance) if len(res.long_short_performance) else [],
             "report": REPORT_FIGURES, "notes": res.notes}
@@ -97,28 +120,28 @@ def summary_json(res, args: argparse.Namespace, source: str) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     from ..northbound import ranking_table
-    _common.check_timing(args)
+    _common.check_timing(args, "--etf-cost")
     market = _common.load_data(argparse.Namespace(data=args.data), tables=TABLES if args.data else None)
-    universe = read_universe(args.universe) if args.universe else None
-    res = northbound_rotation(market, universe=universe, top=args.top, cost=args.cost, groups=args.groups,
+    universe = universe_codes(args.etf_universe) if args.etf_universe else None
+    res = northbound_rotation(market, universe=universe, top=args.etf_top_n, cost=args.etf_cost, groups=args.groups,
                               price=args.price, stale_change=args.stale_change,
                               start=_common.parse_date(args.start), end=_common.parse_date(args.end),
-                              lag=args.lag, one_per_index=not args.allow_same_index)
+                              lag=args.lag, one_per_index=args.etf_one_per_index)
     s = res.summary
     if args.json:
         _common.print_json(summary_json(res, args, str(market.source)))
         _write_csv(args, res, res.ranking)
         return 0
     print(f"Northbound ETF rotation (M11): {len(res.universe)} ETFs, signals {s['first_signal']:%Y-%m-%d} .. "
-          f"{s['last_signal']:%Y-%m-%d}, top {args.top} ({'at most one per tracked index' if not args.allow_same_index else 'several per index allowed'}), "
-          f"lag {args.lag} trading day(s), cost {args.cost:.2%} one-way on traded value, {args.groups} groups, "
+          f"{s['last_signal']:%Y-%m-%d}, top {args.etf_top_n} ({'at most one per tracked index' if args.etf_one_per_index else 'several per index allowed'}), "
+          f"lag {args.lag} trading day(s), cost {args.etf_cost:.2%} one-way on traded value, {args.groups} groups, "
           f"source {market.source}")
     ranking = res.ranking
     tracked = market.etf_info["tracked_index"]
     if args.rank_date:
         ranking = ranking_table(res.factors, res.composite, market.etf_info["name"],
-                                date=_common.parse_date(args.rank_date), top=args.top,
-                                one_per=None if args.allow_same_index else tracked)
+                                date=_common.parse_date(args.rank_date), top=args.etf_top_n,
+                                one_per=tracked if args.etf_one_per_index else None)
     rk = ranking[["code", "name", "preference", "change", "momentum", "composite", "rank", "pick"]].copy()
     rk["pick"] = rk["pick"].map({True: "*", False: ""})
     st = res.staleness

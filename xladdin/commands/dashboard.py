@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..dashboard import weekly_dashboard
-from . import _common
+from ..conventions import YI
+from ..dashboard import (DEFAULT_HEAT_FLAG, DEFAULT_HEAT_YEARS, DEFAULT_MIN_YEARS, DEFAULT_TOP_ROWS, DEFAULT_VOL_FLAG,
+                         DEFAULT_VOL_WINDOW, weekly_dashboard)
+from . import _common, _workbook
 
 #: tables printed, with their titles
 TITLES = {
@@ -33,20 +35,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "buying and its share of turnover, financing-buy share, trading heat and volatility as "
                     "percentiles of their trailing history with flags, the largest net buys and sells, and the "
                     "change against the previous week. Amounts in 亿元; shares and percentiles in %.")
-    p.add_argument("--data", metavar="DIR", help="folder (or .xlsx) of canonical tables; default: the embedded sample market")
-    p.add_argument("--asof", metavar="DATE", help="a date in the dashboard week (default: the latest date every daily "
-                                                  "table covers)")
-    p.add_argument("--window-years", type=float, default=3.0, help="percentile history in years (default 3)")
-    p.add_argument("--min-years", type=float, default=1.0, help="minimum history for a percentile (default 1)")
-    p.add_argument("--vol-window", type=int, default=20, help="realised-volatility window, trading days (default 20)")
-    p.add_argument("--heat-flag", type=float, default=0.9, help="heat percentile flag (default 0.9)")
-    p.add_argument("--vol-flag", type=float, default=0.8, help="volatility percentile flag (default 0.8)")
-    p.add_argument("--top", type=int, default=10, help="rows per source in the net buys / sells (default 10)")
+    _common.add_data_option(p)
+    _workbook.add_asof_option(p, "the latest date every daily table covers; any date of the week shows that week")
+    _common.add_option(p, "--heat-years", "--window-years", type=float, default=DEFAULT_HEAT_YEARS, metavar="YEARS",
+                       help=f"trailing years of the heat and volatility percentiles (default {DEFAULT_HEAT_YEARS:g})")
+    p.add_argument("--min-years", type=float, default=DEFAULT_MIN_YEARS, metavar="YEARS",
+                   help=f"minimum history for a percentile (default {DEFAULT_MIN_YEARS:g})")
+    p.add_argument("--vol-window", type=int, default=DEFAULT_VOL_WINDOW, metavar="DAYS",
+                   help=f"realised-volatility window, trading days (default {DEFAULT_VOL_WINDOW})")
+    p.add_argument("--heat-flag", type=float, default=DEFAULT_HEAT_FLAG, metavar="P",
+                   help=f"heat percentile flag (default {DEFAULT_HEAT_FLAG:g})")
+    p.add_argument("--vol-flag", type=float, default=DEFAULT_VOL_FLAG, metavar="P",
+                   help=f"volatility percentile flag (default {DEFAULT_VOL_FLAG:g})")
+    _common.add_option(p, "--top-rows", "--top", type=int, default=DEFAULT_TOP_ROWS, metavar="N",
+                       help=f"rows per source in the largest net buys / sells (default {DEFAULT_TOP_ROWS})")
     p.add_argument("--indices", nargs="+", metavar="CODE", help="broad indices (default: tracked by broad ETFs)")
-    p.add_argument("--csv", metavar="DIR", help="write every table as DIR/dashboard_<table>.csv (amounts in 亿元)")
-    p.add_argument("--json", action="store_true",
-                   help="print every table as one JSON object instead of the tables (amounts in 亿元; returns, "
-                        "shares, volatility and percentiles as fractions)")
+    _common.add_output_options(p, "write every table as DIR/dashboard_<table>.csv (amounts in 亿元)",
+                               "every table (amounts in 亿元; returns, shares, volatility and percentiles as fractions)")
     p.set_defaults(func=run)
 
 
@@ -63,9 +68,9 @@ def _show(df: pd.DataFrame) -> pd.DataFrame:
 def run(args: argparse.Namespace) -> int:
     asof = _common.parse_date(args.asof)
     market = _common.load_data(argparse.Namespace(data=args.data))
-    tables = weekly_dashboard(market, asof=asof, window_years=args.window_years,
+    tables = weekly_dashboard(market, asof=asof, window_years=args.heat_years,
                               min_years=args.min_years, vol_window=args.vol_window, heat_flag=args.heat_flag,
-                              vol_flag=args.vol_flag, top_n=args.top, unit=1e8, indices=args.indices)
+                              vol_flag=args.vol_flag, top_n=args.top_rows, unit=YI, indices=args.indices)
     summ = tables["summary"]["value"]
     if args.json:
         _common.print_json(_dashboard_json(tables))
@@ -76,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
           f"shares, volatility and percentiles in %; percentiles over {summ['percentile_window_weeks']} weeks.")
     for key, title in TITLES.items():
         t = tables[key]
-        title = title.format(heat=args.heat_flag, vol=args.vol_flag, years=args.window_years)
+        title = title.format(heat=args.heat_flag, vol=args.vol_flag, years=args.heat_years)
         if t.empty:
             print(f"\n{title}\n(none)")
             continue

@@ -4,8 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..params import LANGUAGES
-from . import _workbook
+from . import _common, _workbook
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -16,10 +15,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "on failure the workbook is unchanged and the error names the step. VBA, the Refresh button "
                     "and xlwings.conf are kept byte-identical.")
     p.add_argument("workbook", metavar="WORKBOOK")
-    p.add_argument("--data", metavar="DIR", help="canonical data folder (default: the sheet's data_dir; blank = sample)")
-    p.add_argument("--asof", metavar="DATE", help="as-of date (default: the sheet's asof; blank = latest)")
-    p.add_argument("--language", choices=LANGUAGES, help="override the sheet's language")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _common.add_data_option(p, "the sheet's data_dir; blank there = the embedded sample market")
+    _workbook.add_asof_option(p, "the sheet's asof; blank = the data's last ETF date")
+    _workbook.add_language_option(p, "override the sheet's language")
+    _workbook.add_progress_option(p)
     p.set_defaults(func=run)
 
 

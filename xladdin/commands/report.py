@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import _common, _workbook
+from . import _workbook
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,7 +24,8 @@ def run(args: argparse.Namespace) -> int:
     before = file_state(args.out)
     try:
         params = _workbook.params_from_args(args)
-        market = _common.load_data(argparse.Namespace(data=args.data))
+        from ..data import open_market
+        market = open_market(args.data, params.data_dir)
         with _workbook.progress_bar(args, "report") as step:
             result = build_report(args.out, market, params, progress=step)
     except Exception as exc:  # noqa: BLE001 - written atomically: OUT is as it was

@@ -6,7 +6,8 @@ import logging
 import sys
 from pathlib import Path
 
-from ..config import DEFAULT_SUBJECT, check_subject
+from ..config import (DEFAULT_BACKOFF, DEFAULT_PORTS, DEFAULT_RETRIES, DEFAULT_SUBJECT, DEFAULT_TIMEOUT,
+                      check_subject)
 from ..mail import MailError, send_report
 
 DESCRIPTION = """\
@@ -33,7 +34,9 @@ def add_mail_options(parser: argparse.ArgumentParser, smtp: argparse._ArgumentGr
     parser.add_argument("--config", metavar="FILE",
                         help="TOML config file (default $XLADDIN_CONFIG or ~/.config/xladdin/config.toml)")
     smtp.add_argument("--smtp-host", metavar="HOST")
-    smtp.add_argument("--smtp-port", type=int, metavar="N", help="default 465 (--ssl), 587 (--starttls), 25 (--no-tls)")
+    smtp.add_argument("--smtp-port", type=int, metavar="N",
+                      help=f"default {DEFAULT_PORTS['ssl']} (--ssl), {DEFAULT_PORTS['starttls']} (--starttls), "
+                           f"{DEFAULT_PORTS['none']} (--no-tls)")
     sec = smtp.add_mutually_exclusive_group()
     sec.add_argument("--ssl", dest="security", action="store_const", const="ssl", help="implicit TLS (SMTPS)")
     sec.add_argument("--starttls", dest="security", action="store_const", const="starttls",
@@ -44,10 +47,12 @@ def add_mail_options(parser: argparse.ArgumentParser, smtp: argparse._ArgumentGr
     smtp.add_argument("--cafile", metavar="PEM",
                       help="CA certificate(s) to trust instead of the system store (self-signed server)")
     smtp.add_argument("--timeout", type=float, metavar="S",
-                      help="seconds for each whole exchange with the server, greeting included (default 30)")
-    smtp.add_argument("--retries", type=int, metavar="N", help="retries after a transient failure (default 3)")
+                      help=f"seconds for each whole exchange with the server, greeting included (default "
+                           f"{DEFAULT_TIMEOUT:g})")
+    smtp.add_argument("--retries", type=int, metavar="N",
+                      help=f"retries after a transient failure (default {DEFAULT_RETRIES})")
     smtp.add_argument("--backoff", type=float, metavar="S",
-                      help="first wait before a retry, doubled each time (default 2 s)")
+                      help=f"first wait before a retry, doubled each time (default {DEFAULT_BACKOFF:g} s)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

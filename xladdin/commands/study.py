@@ -15,7 +15,10 @@ from typing import Callable
 
 import pandas as pd
 
-from ..correlation import DEFAULT_HORIZONS, DEFAULT_THRESHOLDS, event_study, grid_table, index_flow_correlation
+from ..conventions import YI
+from ..correlation import (DEFAULT_CORR_INDEX, DEFAULT_CORR_THRESHOLD, DEFAULT_CORR_WINDOW, DEFAULT_EVENT_MODE,
+                           DEFAULT_HORIZONS, DEFAULT_THRESHOLDS, EVENT_MODES, event_study, grid_table,
+                           index_flow_correlation)
 from ..flows import MISSING_NAV_POLICIES, SPLIT_DAY_RULES
 from . import _common
 
@@ -27,11 +30,9 @@ CSV_COLUMNS = ["threshold", "horizon", "events", "p_down", "mean_return"]
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``study`` with its sub-commands: correlation, then every discovered ``register_study``."""
-    p = subparsers.add_parser("study", help="research studies (correlation, ...)",
-                              description="Reproduce a report's study on your data. `xladdin study NAME --help` "
-                                          "for each study's options.")
-    sub = p.add_subparsers(dest="study", metavar="STUDY")
-    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+    sub = _common.add_group(subparsers, "study", "study", help="research studies (correlation, ...)",
+                            description="Reproduce a report's study on your data. `xladdin study NAME --help` for "
+                                        "each study's options.")
     register_study(sub)
     for hook in _discovered_hooks() + STUDY_HOOKS:
         hook(sub)
@@ -56,31 +57,35 @@ def register_study(sub: argparse._SubParsersAction) -> None:
     """Add ``study correlation`` (M1-M3) to the ``study`` group."""
     p = sub.add_parser(
         "correlation", help="ETF flow / index return correlation as a top signal (Huatai, M1-M3)",
-        description="Aggregate the daily net flow of the ETFs tracking --index (M1), correlate it with the index's "
+        description="Aggregate the daily net flow of the ETFs tracking --corr-index (M1), correlate it with the index's "
                     "daily return over a rolling window (M2), and tabulate the down probability and mean forward "
                     "return after the correlation exceeds each threshold (M3), beside the all-days base rates.")
-    p.add_argument("--index", default="000300.SH", help="tracked index code (default 000300.SH)")
+    _common.add_option(p, "--corr-index", "--index", default=DEFAULT_CORR_INDEX, metavar="CODE",
+                       help=f"tracked index code (default {DEFAULT_CORR_INDEX})")
     _common.add_data_args(p)
-    p.add_argument("--window", type=int, default=20, help="rolling window in trading days (default 20)")
-    p.add_argument("--thresholds", type=float, nargs="+", default=list(DEFAULT_THRESHOLDS), metavar="T",
-                   help="correlation thresholds (default 0.3 0.4 0.5 0.6 0.7)")
-    p.add_argument("--horizons", type=int, nargs="+", default=list(DEFAULT_HORIZONS), metavar="H",
-                   help="forward horizons in trading days (default 5 10 15 20 25 30)")
-    p.add_argument("--mode", choices=["every", "first"], default="every",
-                   help="every qualifying day is an event (default) or first crossings only")
-    p.add_argument("--signal", type=float, default=0.5, metavar="T",
-                   help="threshold of the top signal in the latest readings (default 0.5)")
+    _common.add_option(p, "--corr-window", "--window", type=int, default=DEFAULT_CORR_WINDOW, metavar="DAYS",
+                       help=f"rolling window in trading days (default {DEFAULT_CORR_WINDOW})")
+    _common.add_option(p, "--event-thresholds", "--thresholds", type=float, nargs="+",
+                       default=list(DEFAULT_THRESHOLDS), metavar="T",
+                       help=f"correlation thresholds (default {' '.join(f'{t:g}' for t in DEFAULT_THRESHOLDS)})")
+    _common.add_option(p, "--event-horizons", "--horizons", type=int, nargs="+", default=list(DEFAULT_HORIZONS),
+                       metavar="H", help="forward horizons in trading days (default "
+                                         f"{' '.join(map(str, DEFAULT_HORIZONS))})")
+    _common.add_option(p, "--event-mode", "--mode", choices=list(EVENT_MODES), default=DEFAULT_EVENT_MODE,
+                       help="every qualifying day is an event (every, the default) or first crossings only (first)")
+    _common.add_option(p, "--corr-threshold", "--signal", type=float, default=DEFAULT_CORR_THRESHOLD, metavar="T",
+                       help=f"threshold of the top signal in the latest readings (default {DEFAULT_CORR_THRESHOLD:g})")
     p.add_argument("--require-all", action="store_true",
                    help="count a day's flow only when every ETF tracking the index has one (default: sum those that do)")
     p.add_argument("--missing-nav", choices=list(MISSING_NAV_POLICIES), default="nan",
                    help="missing NAV: leave that ETF's flow NaN (default), use the last NAV, or stop with an error")
     p.add_argument("--split-day", choices=list(SPLIT_DAY_RULES), default="zero",
                    help="flow on a split day: 0 (default, the report's rule) or split-adjusted")
-    p.add_argument("--latest", type=int, default=10, metavar="N", help="latest readings to print (default 10)")
-    p.add_argument("--csv", metavar="FILE", help="write the grid (threshold, horizon, events, p_down, mean_return)")
-    p.add_argument("--json", action="store_true",
-                   help="print the results as one JSON object instead of the tables: settings, sample, grid (with "
-                        "the all-days base rates and counts), the latest readings (--latest) and the signal")
+    _common.add_option(p, "--last", "--latest", type=int, default=10, metavar="N",
+                       help="latest readings to print (default 10)")
+    _common.add_output_options(p, "write the grid (threshold, horizon, events, p_down, mean_return)",
+                               "the settings, the sample, the grid (with the all-days base rates and counts), the "
+                               "latest readings (--last) and the signal", "FILE")
     p.set_defaults(func=run_correlation)
 
 
@@ -89,31 +94,31 @@ def run_correlation(args: argparse.Namespace) -> int:
     # load without cutting: history before --start warms the window up; nothing after --end is used
     market = _common.load_data(argparse.Namespace(data=args.data),
                                tables=["etf_info", "etf_daily", "index_daily"] if args.data else None)
-    res = index_flow_correlation(market, args.index, window=args.window, start=start, end=end,
-                                 threshold=args.signal, require_all=args.require_all,
+    res = index_flow_correlation(market, args.corr_index, window=args.corr_window, start=start, end=end,
+                                 threshold=args.corr_threshold, require_all=args.require_all,
                                  missing_nav=args.missing_nav, split_day=args.split_day)
     if res.empty or res["corr"].notna().sum() == 0:
-        raise ValueError(f"no correlation could be computed for {args.index} in the chosen dates: "
-                         f"need at least {args.window} days with both an ETF flow and an index return")
+        raise ValueError(f"no correlation could be computed for {args.corr_index} in the chosen dates: "
+                         f"need at least {args.corr_window} days with both an ETF flow and an index return")
     corr = res.set_index("date")["corr"]
-    close = market.index_close(args.index)
+    close = market.index_close(args.corr_index)
     lo = corr.index.min()
     hi = end if end is not None else close.index.max()
     close = close.loc[(close.index >= lo) & (close.index <= hi)]
-    grid = event_study(corr, close, args.thresholds, args.horizons, mode=args.mode)
+    grid = event_study(corr, close, args.event_thresholds, args.event_horizons, mode=args.event_mode)
 
     valid = corr.dropna()
-    n_etf = len(market.etfs_tracking(args.index))
-    latest = res.dropna(subset=["corr"]).tail(max(args.latest, 1)).copy()
-    signal = _signal_state(valid, args.signal)
+    n_etf = len(market.etfs_tracking(args.corr_index))
+    latest = res.dropna(subset=["corr"]).tail(max(args.last, 1)).copy()
+    signal = _signal_state(valid, args.corr_threshold)
     if args.json:
         _common.print_json(_correlation_json(args, n_etf, valid, grid, corr, close, latest, signal))
         if args.csv:
             _common.write_csv(grid[CSV_COLUMNS], args.csv)
         return 0
-    print(f"ETF flow / index return correlation: {args.index} ({n_etf} tracking ETFs), window {args.window}, "
+    print(f"ETF flow / index return correlation: {args.corr_index} ({n_etf} tracking ETFs), window {args.corr_window}, "
           f"{valid.index.min():%Y-%m-%d} .. {valid.index.max():%Y-%m-%d} ({len(valid)} days), "
-          f"events: {'every qualifying day' if args.mode == 'every' else 'first crossings'}")
+          f"events: {'every qualifying day' if args.event_mode == 'every' else 'first crossings'}")
     for value, title, fmt in [("p_down", "Down probability after corr > threshold (%)", "{:.2f}"),
                               ("mean_return", "Mean forward return (%)", "{:+.2f}"),
                               ("events", "Events", "{:.0f}")]:
@@ -128,17 +133,17 @@ def run_correlation(args: argparse.Namespace) -> int:
         table.columns = [f"{h}d" for h in table.columns]
         _common.print_table(table, title, floatfmt=fmt)
 
-    latest["flow"] = latest["flow"] / 1e8
+    latest["flow"] = latest["flow"] / YI
     latest["return"] = latest["return"] * 100
     latest["date"] = latest["date"].dt.strftime("%Y-%m-%d")
     latest["signal"] = latest["signal"].astype(int)
     latest = latest.rename(columns={"flow": "flow (1e8 yuan)", "return": "return (%)"}).set_index("date")
-    _common.print_table(latest, f"Latest readings (signal: corr > {args.signal:g})", floatfmt="{:,.4f}")
+    _common.print_table(latest, f"Latest readings (signal: corr > {args.corr_threshold:g})", floatfmt="{:,.4f}")
     if signal["on"]:
-        print(f"\nSignal ON: corr {signal['corr']:+.3f} > {args.signal:g} on {signal['date']:%Y-%m-%d}, "
+        print(f"\nSignal ON: corr {signal['corr']:+.3f} > {args.corr_threshold:g} on {signal['date']:%Y-%m-%d}, "
               f"above since {signal['above_since']:%Y-%m-%d}")
     else:
-        print(f"\nSignal off: corr {signal['corr']:+.3f} <= {args.signal:g} on {signal['date']:%Y-%m-%d}")
+        print(f"\nSignal off: corr {signal['corr']:+.3f} <= {args.corr_threshold:g} on {signal['date']:%Y-%m-%d}")
     if args.csv:
         path = _common.write_csv(grid[CSV_COLUMNS], args.csv)
         print(f"grid written to {path}")
@@ -161,9 +166,9 @@ def _correlation_json(args: argparse.Namespace, n_etf: int, valid: pd.Series, gr
     horizons = sorted(grid["horizon"].unique())
     base = grid.drop_duplicates("horizon").set_index("horizon")
     return {
-        "study": "correlation (M1-M3)", "index": args.index, "tracking_etfs": n_etf, "window": args.window,
-        "mode": args.mode, "require_all": args.require_all, "missing_nav": args.missing_nav,
-        "split_day": args.split_day, "signal_threshold": args.signal,
+        "study": "correlation (M1-M3)", "corr_index": args.corr_index, "tracking_etfs": n_etf,
+        "corr_window": args.corr_window, "event_mode": args.event_mode, "require_all": args.require_all,
+        "missing_nav": args.missing_nav, "split_day": args.split_day, "corr_threshold": args.corr_threshold,
         "first_date": valid.index.min(), "last_date": valid.index.max(), "days": int(len(valid)),
         "mean_corr": float(valid.mean()),
         "grid": grid[["threshold", "horizon", "events", "p_down", "mean_return"]].to_dict("records"),

@@ -20,9 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "the realised style of that week (1 = large / growth beat small / value). The filter runs "
                     "over all history up to --end; --start only selects the rows shown.")
     _common.add_data_args(p)
-    p.add_argument("--lambda", dest="lamb", type=float, default=DEFAULT_LAMBDA, metavar="L",
-                   help=f"one-sided HP smoothing parameter (default {DEFAULT_LAMBDA:g}: the lambda that reproduces "
-                        "the report's weekly size signals on real data)")
+    _common.add_option(p, "--hp-lambda", "--lambda", type=float, default=DEFAULT_LAMBDA, metavar="L",
+                       help=f"one-sided HP smoothing parameter (default {DEFAULT_LAMBDA:g}: the lambda that "
+                            "reproduces the report's weekly size signals on real data)")
     p.add_argument("--pair", choices=list(PAIR_CHOICES), default="both",
                    help="size (CSI 300 / CSI 1000), growth (399370 / 399371) or both (default)")
     p.add_argument("--last", type=int, default=26, metavar="N",
@@ -31,10 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="put the report's published signals (seed 003, 2025-09-05..2026-01-30) beside ours")
     p.add_argument("--scan", type=float, nargs="+", metavar="L",
                    help="instead of the table: for each lambda, how many report weeks the regime reproduces")
-    p.add_argument("--csv", metavar="FILE", help="write the weekly table (date + every column) as CSV")
-    p.add_argument("--json", action="store_true",
-                   help="print the results as one JSON object instead of the tables: the weeks shown (with the "
-                        "report's columns and the agreement counts under --vs-report), or the --scan rows")
+    _common.add_output_options(p, "write the weekly table (date + every column) as CSV",
+                               "the weeks shown (with the report's columns and the agreement counts under "
+                               "--vs-report), or the --scan rows", "FILE")
     p.set_defaults(func=run)
 
 
@@ -61,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
                 _common.print_table(scan.set_index("lamb"), title=f"{pair}: report weeks reproduced per lambda",
                                     floatfmt="{:g}")
             return 0
-        table = weekly_style_table(market, args.lamb, pairs=pairs, start=start)
+        table = weekly_style_table(market, args.hp_lambda, pairs=pairs, start=start)
     except MissingTableError as exc:
         hint = " (use --pair size)" if args.pair == "both" else ""
         raise MissingTableError(f"{exc}{hint}") from exc
@@ -83,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     view.index = view.index.strftime("%Y-%m-%d")
     names = ", ".join(f"{p}: {STYLE_PAIRS[p][2]}" for p in pairs)
-    _common.print_table(view, title=f"Weekly style signals, lambda = {args.lamb:g} ({names}); source {market.source}",
+    _common.print_table(view, title=f"Weekly style signals, lambda = {args.hp_lambda:g} ({names}); source {market.source}",
                         floatfmt="{:.6f}")
     if args.vs_report and market.source == "sample":
         print("note: the embedded sample market is synthetic; its agreement with the report's table means nothing")
@@ -113,7 +112,7 @@ def _agreement(table, pair: str) -> dict[str, tuple[int, int]]:
 def _style_json(args: argparse.Namespace, market, pairs: tuple[str, ...], table, view) -> dict:
     """The ``--json`` object: settings, each pair's latest regime, the weeks shown (report columns under
     --vs-report, null where the report has no row) and, under --vs-report, the agreement counts."""
-    out = {"source": str(market.source), "lambda": args.lamb, "pairs": list(pairs), "latest": {}}
+    out = {"source": str(market.source), "hp_lambda": args.hp_lambda, "pairs": list(pairs), "latest": {}}
     for pair in pairs:
         regime = table[f"{pair}_regime"].dropna()
         out["latest"][pair] = ({"date": regime.index[-1], "regime": int(regime.iloc[-1])}

@@ -3,16 +3,16 @@ from __future__ import annotations
 
 import argparse
 
-from . import _common, _workbook
+from . import _workbook
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "template", help="build the weekly tracking workbook (.xlsm with a Refresh button)",
         description="Build OUT.xlsm: the eight weekly tables, cover and parameters sheets laid out by "
-                    "workbooks/layout.toml and filled from --data (default: the embedded sample), an xlwings.conf "
-                    "sheet, xlwings' standalone VBA (RunPython, no add-in needed) and a Refresh button. Also writes "
-                    "OUT.py beside it: the module the button's macro imports.")
+                    "workbooks/layout.toml and filled from --data (default: the parameter data_dir, else the "
+                    "embedded sample), an xlwings.conf sheet, xlwings' standalone VBA (RunPython, no add-in needed) "
+                    "and a Refresh button. Also writes OUT.py beside it: the module the button's macro imports.")
     p.add_argument("out", metavar="OUT.xlsm", help="workbook to write (the name must be a Python module name)")
     _workbook.add_param_args(p)
     p.add_argument("--pythonpath", help="PYTHONPATH for the xlwings.conf sheet (default: none: install xladdin into "
@@ -33,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         conf_rows(args.pythonpath, args.interpreter, args.conda_path, args.conda_env)  # bad options fail before the work
         params = _workbook.params_from_args(args)
-        market = _common.load_data(argparse.Namespace(data=args.data))
+        from ..data import open_market
+        market = open_market(args.data, params.data_dir)
         with _workbook.progress_bar(args, "template") as step:
             out = build_template(args.out, market, params, pythonpath=args.pythonpath, progress=step,
                                  interpreter=args.interpreter, conda_path=args.conda_path, conda_env=args.conda_env)

@@ -8,8 +8,7 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
-from ..params import LANGUAGES, Params, default_params
-from ._workbook import parse_set
+from ._workbook import add_param_args, params_from_args
 from .send import add_mail_options
 
 DESCRIPTION = """\
@@ -42,18 +41,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", metavar="DIR", required=True,
                    help="folder receiving xladdin_weekly_<asof>.xlsx (created if needed)")
-    p.add_argument("--data", metavar="DIR",
-                   help="folder (or .xlsx) of canonical tables; default: params data_dir, else the embedded sample")
-    p.add_argument("--asof", metavar="DATE", help="as-of date YYYY-MM-DD (default: the data's last ETF date)")
-    p.add_argument("--params", metavar="FILE",
-                   help="parameters file: .toml, an xladdin workbook's parameters sheet (.xlsx/.xlsm), or key,value .csv")
-    p.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
-                   help="set one parameter, e.g. --set top_n=5 (repeatable; applied after --params)")
-    p.add_argument("--language", choices=LANGUAGES, help="header language of the report (default zh)")
+    add_param_args(p, params_file=True)
     p.add_argument("--timings", action="store_true", help="print the wall time of every step and the slowest units")
     p.add_argument("--timings-json", metavar="FILE",
                    help="also write the timings (steps, units, rows, peak memory) as JSON to FILE (for bench/)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     m = p.add_argument_group("mail (as `xladdin send`; only with --send or --dry-run)")
     m.add_argument("--send", action="store_true", help="mail the report once it is written")
     m.add_argument("--dry-run", action="store_true",
@@ -62,18 +53,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     m.add_argument("--no-eml", action="store_true", help="with --send: do not keep a copy of the message as .eml")
     m.add_argument("-v", "--verbose", action="store_true", help="log each SMTP attempt on stderr (never the password)")
     p.set_defaults(func=run, _parser=p)
-
-
-def params_from_args(args: argparse.Namespace) -> Params:
-    """Defaults, then ``--params FILE``, then ``--set``, ``--language``, ``--asof``."""
-    from ..jobs import read_params_file
-    params = read_params_file(args.params) if args.params else default_params()
-    values = parse_set(args.set)
-    if args.language:
-        values["language"] = args.language
-    if args.asof:
-        values["asof"] = args.asof
-    return params.replace(**values) if values else params
 
 
 @contextlib.contextmanager

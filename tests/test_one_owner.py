@@ -1,0 +1,306 @@
+"""One owner per fact: flag names and defaults against the parameters sheet, the deprecated spellings,
+the market opener, the parameters-sheet reader, the value-to-cell rule, the progress total and the
+annualisation table."""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import inspect
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from xladdin import cli
+from xladdin.params import SPEC_BY_KEY
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _subparsers(parser: argparse.ArgumentParser):
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+
+
+def _commands(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()):
+    """(command path, parser) of every command and sub-command."""
+    for name, sub in _subparsers(parser).choices.items():
+        path = prefix + (name,)
+        if any(isinstance(a, argparse._SubParsersAction) for a in sub._actions):
+            yield from _commands(sub, path)
+        else:
+            yield path, sub
+
+
+# ------------------------------------------------------------------------- flag names and defaults
+def test_a_flag_that_sets_a_sheet_parameter_has_its_name_and_default():
+    """Every option stored under a parameter key is spelled ``--key-with-dashes`` and defaults to the
+    sheet's default (``--data`` is stored as ``data``, the documented exception)."""
+    checked = 0
+    for path, parser in _commands(cli.build_parser()):
+        for action in parser._actions:
+            if action.dest not in SPEC_BY_KEY or action.help == argparse.SUPPRESS:
+                continue
+            spec = SPEC_BY_KEY[action.dest]
+            flag = "--" + action.dest.replace("_", "-")
+            assert flag in action.option_strings, (path, action.option_strings, spec.key)
+            if action.default is None:  # --asof / --language: given or taken from the parameters
+                continue
+            default = action.default
+            if isinstance(spec.default, tuple):
+                default = tuple(default)
+            assert default == spec.default, (path, flag, default, spec.default)
+            checked += 1
+    assert checked >= 17  # rotation 7, northbound 4, correlation 6, style 1, dashboard 3 (minus shared ones)
+
+
+@pytest.mark.parametrize("func, arg, key", [
+    ("xladdin.strategy:flow_rotation", "top", "top_n"),
+    ("xladdin.strategy:flow_rotation", "every", "rebalance_weeks"),
+    ("xladdin.strategy:flow_rotation", "groups", "groups"),
+    ("xladdin.strategy:flow_rotation", "window", "trailing_window"),
+    ("xladdin.strategy:flow_rotation", "cost", "cost"),
+    ("xladdin.strategy:flow_rotation", "lag", "lag"),
+    ("xladdin.northbound:northbound_rotation", "top", "etf_top_n"),
+    ("xladdin.northbound:northbound_rotation", "cost", "etf_cost"),
+    ("xladdin.correlation:index_flow_correlation", "window", "corr_window"),
+    ("xladdin.correlation:index_flow_correlation", "threshold", "corr_threshold"),
+    ("xladdin.correlation:event_study", "mode", "event_mode"),
+    ("xladdin.correlation:event_study", "thresholds", "event_thresholds"),
+    ("xladdin.correlation:event_study", "horizons", "event_horizons"),
+    ("xladdin.style:weekly_style_table", "lamb", "hp_lambda"),
+    ("xladdin.dashboard:weekly_dashboard", "window_years", "heat_years"),
+    ("xladdin.dashboard:weekly_dashboard", "heat_flag", "heat_flag"),
+    ("xladdin.dashboard:weekly_dashboard", "vol_flag", "vol_flag"),
+])
+def test_the_methods_defaults_are_the_sheets(func, arg, key):
+    import importlib
+    module, name = func.split(":")
+    default = inspect.signature(getattr(importlib.import_module(module), name)).parameters[arg].default
+    want = SPEC_BY_KEY[key].default
+    assert (tuple(default) if isinstance(want, tuple) else default) == want
+
+
+def test_parameter_descriptions_state_one_way_costs():
+    """Spec, "Timing, costs and ties": costs are one-way rates on traded value, charged on buys and sells."""
+    for key in ("cost", "etf_cost"):
+        spec = SPEC_BY_KEY[key]
+        assert "one-way" in spec.en.lower() and "buys and sells" in spec.en and "two-sided" not in spec.en
+        assert "单边" in spec.zh and "买卖各收" in spec.zh and f"{spec.default:.1%}" in spec.en
+
+
+# ------------------------------------------------------------------------- deprecated spellings
+RENAMED = [
+    (["style"], ["--lambda", "50"], ["--hp-lambda", "50"]),
+    (["study", "correlation"], ["--index", "000905.SH"], ["--corr-index", "000905.SH"]),
+    (["study", "correlation"], ["--window", "30"], ["--corr-window", "30"]),
+    (["study", "correlation"], ["--signal", "0.6"], ["--corr-threshold", "0.6"]),
+    (["study", "correlation"], ["--thresholds", "0.4", "0.6"], ["--event-thresholds", "0.4", "0.6"]),
+    (["study", "correlation"], ["--horizons", "5", "10"], ["--event-horizons", "5", "10"]),
+    (["study", "correlation"], ["--mode", "first"], ["--event-mode", "first"]),
+    (["study", "correlation"], ["--latest", "3"], ["--last", "3"]),
+    (["backtest", "rotation"], ["--top", "4"], ["--top-n", "4"]),
+    (["backtest", "rotation"], ["--every", "3"], ["--rebalance-weeks", "3"]),
+    (["backtest", "rotation"], ["--window", "40"], ["--trailing-window", "40"]),
+    (["backtest", "rotation"], ["--lamb", "200"], ["--hp-lambda", "200"]),
+    (["backtest", "rotation"], ["--out", "x"], ["--csv", "x"]),
+    (["backtest", "northbound"], ["--top", "2"], ["--etf-top-n", "2"]),
+    (["backtest", "northbound"], ["--cost", "0"], ["--etf-cost", "0"]),
+    (["backtest", "northbound"], ["--universe", "u.txt"], ["--etf-universe", "u.txt"]),
+    (["backtest", "northbound"], ["--allow-same-index"], ["--no-etf-one-per-index"]),
+    (["dashboard"], ["--window-years", "2"], ["--heat-years", "2"]),
+    (["dashboard"], ["--top", "5"], ["--top-rows", "5"]),
+]
+
+
+@pytest.mark.parametrize("command, old, new", RENAMED, ids=[" ".join(c + o[:1]) for c, o, _ in RENAMED])
+def test_old_spelling_works_says_so_and_is_hidden(command, old, new, capsys):
+    parser = cli.build_parser()
+    via_new = parser.parse_args(command + new)
+    assert capsys.readouterr().err == ""
+    via_old = parser.parse_args(command + old)
+    assert vars(via_old) == vars(via_new)
+    assert vars(via_new) != vars(parser.parse_args(command))  # the option changed something
+    err = capsys.readouterr().err
+    assert f"note: {old[0]} is deprecated and will be removed in the next release; use {new[0]}" in err
+    with pytest.raises(SystemExit):
+        parser.parse_args(command + ["--help"])
+    help_text = capsys.readouterr().out
+    assert re.search(re.escape(new[0].replace("--no-", "--")) + r"(?![\w-])", help_text)
+    assert not re.search(re.escape(old[0]) + r"(?![\w-])", help_text), help_text
+
+
+def test_old_spelling_on_the_command_line_end_to_end(tiny_short_dir):
+    """A real process: the note goes to stderr, the output is the new spelling's to the byte."""
+    run = [sys.executable, "-m", "xladdin.cli", "style", "--data", str(tiny_short_dir), "--pair", "size", "--json"]
+    old = subprocess.run(run + ["--lambda", "50"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    new = subprocess.run(run + ["--hp-lambda", "50"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert old.returncode == new.returncode == 0, old.stderr
+    assert old.stdout == new.stdout and json.loads(old.stdout)["hp_lambda"] == 50
+    assert "xladdin style: note: --lambda is deprecated" in old.stderr and "deprecated" not in new.stderr
+
+
+def test_etf_universe_takes_the_parameters_codes(tmp_path):
+    from xladdin.commands.backtest_northbound import universe_codes
+    assert universe_codes("510300.SH, 510500.SH，159915.SZ") == ["510300.SH", "510500.SH", "159915.SZ"]
+    f = tmp_path / "u.txt"
+    f.write_text("510300.SH\n510500.SH\n", encoding="utf-8")
+    assert universe_codes(str(f)) == ["510300.SH", "510500.SH"]
+    with pytest.raises(FileNotFoundError, match="no such file, nor ETF codes"):
+        universe_codes(str(tmp_path / "missing.txt"))
+
+
+# ------------------------------------------------------------------------- one market opener
+def test_open_market_rule(tmp_path, sample_market):
+    from xladdin.data import data_source, open_market, write_market
+    folder = tmp_path / "m"
+    write_market(sample_market.subset(None, "2016-03-31"), folder)
+    assert data_source(None, "") is None and data_source("  ", None) is None
+    assert data_source(str(folder), "elsewhere") == folder          # --data beats data_dir
+    assert data_source(None, str(folder)) == folder                 # else data_dir
+    assert data_source(sample_market, str(folder)) is sample_market
+    assert open_market(None, "") is sample_market                    # the cached embedded sample
+    loaded = open_market(None, str(folder), tables=["etf_info", "etf_daily"])
+    assert set(loaded.tables) == {"etf_info", "etf_daily"} and loaded.last_date("etf_daily") == pd.Timestamp("2016-03-31")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        open_market(tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize("command", ["report", "template"])
+def test_workbook_commands_honour_set_data_dir(command, tmp_path, capsys):
+    """`xladdin report/template --set data_dir=DIR` load DIR (they used to load the sample and write DIR on
+    the parameters sheet); `--data` still wins."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    out = tmp_path / ("r.xlsx" if command == "report" else "w.xlsm")
+    assert cli.main([command, str(out), "--set", f"data_dir={empty}", "--no-progress"]) == 1
+    assert f"{empty}: no canonical tables found" in capsys.readouterr().err and not out.exists()
+    assert cli.main([command, str(out), "--data", str(tmp_path / "nowhere"), "--set", f"data_dir={empty}",
+                     "--no-progress"]) == 1
+    assert f"data path {tmp_path / 'nowhere'} does not exist" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------- one parameters-sheet reader
+def test_one_params_sheet_reader(tmp_path):
+    """The headless refresh, ``weekly --params FILE.xlsx`` and the Refresh button (an xlwings Book: run on
+    xlwings' own engines in tests/test_xlwings_remote.py, which sets ``language`` on the sheet) all read
+    the sheet with :func:`xladdin.template.read_params_sheet`."""
+    from openpyxl import Workbook
+
+    import macros.refresh as R
+    from xladdin.layout import load_layout, parse_cell
+    from xladdin.template import read_params_sheet
+    assert R.read_params_sheet is read_params_sheet
+    layout = load_layout()
+    spec = layout.sheet("params")
+    row, col = parse_cell(spec.table("params").anchor)
+    rows = [("key", "value"), ("top_n", 4), ("corr_window", 30.0), (None, None), ("event_mode", "first")]
+    wb = Workbook()
+    ws = wb.active
+    ws.title = spec.en
+    for i, r in enumerate(rows):
+        for j, v in enumerate(r):
+            ws.cell(row + i, col + j, v)
+    from_openpyxl = read_params_sheet(wb, layout)
+    assert (from_openpyxl.top_n, from_openpyxl.corr_window, from_openpyxl.event_mode) == (4, 30, "first")
+    assert ws.max_row == row + len(rows) - 1  # reading created no cells
+    ws.title = "Other"
+    with pytest.raises(ValueError, match="no parameters sheet"):
+        read_params_sheet(wb, layout)
+
+
+# ------------------------------------------------------------------------- one value-to-cell converter
+TZ = dt.timezone(dt.timedelta(hours=8))
+CASES = [
+    (None, None, None), (float("nan"), None, None), (np.inf, None, None), (pd.NaT, None, None), (pd.NA, None, None),
+    (np.float32(1.5), 1.5, 1.5), (np.int64(3), 3, 3), (7, 7, 7), ("text", "text", "text"),
+    (np.str_("s"), "s", "s"), (True, 1, True), (np.bool_(False), 0, False),
+    (pd.Timestamp("2026-01-30 15:00"), dt.datetime(2026, 1, 30, 15), dt.datetime(2026, 1, 30, 15)),
+    (pd.Timestamp("2026-01-30 15:00", tz="Asia/Shanghai"), dt.datetime(2026, 1, 30, 15), dt.datetime(2026, 1, 30, 15)),
+    (dt.datetime(2026, 1, 30, 15, tzinfo=TZ), dt.datetime(2026, 1, 30, 15), dt.datetime(2026, 1, 30, 15)),
+    (np.datetime64("2026-01-30"), dt.datetime(2026, 1, 30), dt.datetime(2026, 1, 30)),
+    (np.datetime64("NaT"), None, None), (dt.date(2026, 1, 30), dt.datetime(2026, 1, 30), dt.datetime(2026, 1, 30)),
+    (dt.time(9, 30), dt.time(9, 30), dt.time(9, 30)), (pd.Period("2026-01", "M"), "2026-01", "2026-01"),
+    (dt.datetime(9999, 12, 31), dt.datetime(9999, 12, 31), dt.datetime(9999, 12, 31)),
+]
+
+
+@pytest.mark.parametrize("value, table, function", CASES, ids=[repr(c[0]) for c in CASES])
+def test_one_cell_rule_per_destination(value, table, function):
+    """Workbook tables get 1/0 for booleans (number formats, colour scales, charts read numbers); the Excel
+    functions TRUE/FALSE; every other value the same cell in both, through the three entry points."""
+    from udfs._convert import frame_cells
+    from udfs._errors import clean_output
+    from xladdin.cells import function_cell, to_cell_value
+    from xladdin.layout import to_cell_value as layout_cell
+    for got, want in ((to_cell_value(value), table), (layout_cell(value), table), (function_cell(value), function)):
+        assert got == want and type(got) is type(want), (value, got, want)
+    assert clean_output([[value, "x"]])[0][0] == function or (value is None and function is None)
+    cells = frame_cells(pd.DataFrame({"v": pd.Series([value, "x"], dtype=object)}), index=False).rows()
+    assert cells[1][0] == function and type(cells[1][0]) is type(function)
+
+
+def test_workbook_writes_flags_as_numbers(tmp_path):
+    """A boolean column of a workbook table goes through the layout and the openpyxl writer as 1/0 and is
+    read back as numbers."""
+    from openpyxl import Workbook, load_workbook
+
+    from xladdin.layout import OpenpyxlWriter, load_layout, plan_table
+    t = load_layout().sheet("style").tables[0]
+    df = pd.DataFrame({f: [1.0, 2.0] for f in t.fields})
+    df[t.fields[-1]] = np.array([True, False])
+    plan = plan_table(t, df, 5, 2, "en")
+    assert [r[-1] for r in plan.rows] == [1, 0]
+    wb = Workbook()
+    writer = OpenpyxlWriter(wb)
+    ws = writer.sheet("Style", [], 0)
+    writer.write(ws, plan.row, plan.col, [plan.headers] + plan.rows)
+    wb.save(tmp_path / "b.xlsx")
+    back = load_workbook(tmp_path / "b.xlsx")["Style"]
+    last = plan.col + len(plan.fields) - 1
+    cells = [back.cell(plan.row + i, last) for i in (1, 2)]
+    assert [c.value for c in cells] == [1, 0] and {c.data_type for c in cells} == {"n"}
+
+
+# ------------------------------------------------------------------------- progress total
+def test_progress_total_is_what_a_report_reports(tmp_path, sample_market):
+    from xladdin.commands._workbook import progress_total
+    from xladdin.layout import load_layout
+    from xladdin.params import default_params
+    from xladdin.report import build_report
+    from xladdin.weekly import STEPS
+    steps: list[str] = []
+    build_report(tmp_path / "r.xlsx", sample_market, default_params(), progress=steps.append)
+    assert len(steps) == progress_total() == len(STEPS) + len(load_layout().sheets)
+    assert steps[:len(STEPS)] == [s[0] for s in STEPS]
+
+
+# ------------------------------------------------------------------------- one annualisation table
+def test_no_literal_periods_per_year_outside_the_table():
+    """252 trading days (and 52 weeks / 12 months as annualisation factors) are written once, in
+    xladdin/conventions.py; every other module refers to it."""
+    from xladdin.conventions import ANNUALIZATION_FACTORS, DAILY, MONTHLY, WEEKLY
+    assert (ANNUALIZATION_FACTORS[DAILY], ANNUALIZATION_FACTORS[WEEKLY], ANNUALIZATION_FACTORS[MONTHLY]) == (252, 52, 12)
+    code = re.compile(r"(?<![\w.])252(?![\w.])|periods(?:_per_year)?\s*[:=][^=\n]*\b(?:12|52)\b|\b52\s*\*")
+    found = []
+    for path in list((ROOT / "xladdin").rglob("*.py")) + list((ROOT / "udfs").glob("*.py")):
+        if path.name == "conventions.py":
+            continue
+        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            text = line.split("#", 1)[0]
+            if code.search(text) and not text.lstrip().startswith(("*", '"', "'")) and "``" not in text:
+                found.append(f"{path.relative_to(ROOT)}:{i}: {line.strip()}")
+    assert not found, "\n".join(found)
+
+
+def test_yi_has_one_owner():
+    import xladdin.holdings as H
+    import xladdin.weekly as W
+    from xladdin.conventions import YI
+    assert YI == 1e8 and H.YI is YI and W.YI is YI
+    import xladdin.dashboard as D
+    assert not hasattr(D, "NORTHBOUND_DAILY_END")
