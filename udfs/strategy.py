@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import xlwings as xw
 
-from xladdin import backtest, ranking, strategy
+from xladdin import backtest, ranking
 
 from ._convert import XAInputError, frame_rows, is_blank, opt_float, opt_int, opt_numbers, series_cells, to_block, to_dates
 from ._errors import excel_safe
@@ -43,23 +43,12 @@ def XA_PICKS(factor_block, top=None, weights=None):
             raise XAInputError(f"weights has {len(w)} values for {n_f} factor columns; give one per factor")
         if sum(w) <= 0:
             raise XAInputError("weights must not all be 0")
-    columns = pd.Index(codes, dtype=object)  # plain Python strings: the core iterates and sorts them
-    factors = {nm: pd.DataFrame(b.values[None, :, j], index=[0], columns=columns) for j, nm in enumerate(names)}
-    score = strategy.composite_scores(factors, None if w is None else dict(zip(names, w)))
-    picks = strategy.top_n_weights(score, k).fillna(0.0)  # no ranking: no pick
-    at = score.columns.get_indexer(columns)  # the core's columns (sorted codes) in the input's order
-    score_v = score.to_numpy(dtype=float)[0][at]
-    at_pick = at if picks.columns.equals(score.columns) else picks.columns.get_indexer(columns)
-    pick_v = (picks.to_numpy(dtype=float)[0][at_pick] > 0).astype(np.int64)
-    # picks first, then by score (highest first, scores within the tie tolerance equal, blank last), ties by code
-    tied = ranking.tie_values(pd.Series(score_v))[0].to_numpy()
-    code_order = np.empty(n_rows, dtype=np.int64)
-    code_order[np.argsort(np.array(codes, dtype=object), kind="stable")] = np.arange(n_rows)
-    order = np.lexsort((code_order, np.where(np.isnan(tied), np.inf, -tied), -pick_v))
-    scored = ~np.isnan(score_v[order])
-    table = [("code", np.array(codes, dtype=object)[order]), ("score", score_v[order]),
-             ("rank", pd.arrays.IntegerArray(np.arange(1, n_rows + 1), ~scored)), ("pick", pick_v[order])]
-    table += [(f"{nm} rank", strategy.percentile_ranks(f).to_numpy(dtype=float)[0][order]) for nm, f in factors.items()]
+    res = ranking.composite_picks(b.values, codes, k, w)
+    order, score = res["order"], res["score"][res["order"]]
+    scored = ~np.isnan(score)
+    table = [("code", np.array(codes, dtype=object)[order]), ("score", score),
+             ("rank", pd.arrays.IntegerArray(np.arange(1, n_rows + 1), ~scored)), ("pick", res["pick"][order])]
+    table += [(f"{nm} rank", res["ranks"][order, j]) for j, nm in enumerate(names)]
     return series_cells(table, header=True)
 
 

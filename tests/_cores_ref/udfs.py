@@ -1,0 +1,76 @@
+# Frozen copies of the Excel adapters XA_PICKS and XA_QUINTILE (udfs/strategy.py, udfs/holdings.py) as of
+# commit 55a094b, calling the frozen cores of this folder: the reference that tests/test_cores_pinned.py
+# compares the Excel functions against. Not used by the package.
+"""Frozen XA_PICKS and XA_QUINTILE (commit 55a094b) on the frozen cores."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from udfs._convert import XAInputError, matrix_cells, opt_bool, opt_choice, opt_int, opt_numbers, series_cells, to_block
+from udfs._errors import excel_safe
+from udfs.holdings import _codes
+
+from . import grouping, ranking
+
+
+@excel_safe
+def XA_PICKS(factor_block, top=None, weights=None):
+    b = to_block(factor_block, "factor_block", flat_as="column")
+    n_rows, n_f = b.values.shape
+    codes = ([str(x) for x in b.row_labels] if b.row_labels is not None
+             else [f"{i + 1}" for i in range(n_rows)])
+    if len(set(codes)) != len(codes):
+        twice = pd.Index(codes, dtype=object).duplicated(keep=False)
+        dup = codes[int(np.argmax(twice))]
+        raise XAInputError(f"factor_block lists industry {dup} twice; keep one row each")
+    names = b.columns if b.columns and len(set(b.columns)) == n_f and all(b.columns) else [
+        f"factor{j + 1}" for j in range(n_f)]
+    k = opt_int(top, "top", 6, lo=1)
+    w = opt_numbers(weights, "weights", None, lo=0.0)
+    if w is not None:
+        if len(w) != n_f:
+            raise XAInputError(f"weights has {len(w)} values for {n_f} factor columns; give one per factor")
+        if sum(w) <= 0:
+            raise XAInputError("weights must not all be 0")
+    columns = pd.Index(codes, dtype=object)  # plain Python strings: the core iterates and sorts them
+    factors = {nm: pd.DataFrame(b.values[None, :, j], index=[0], columns=columns) for j, nm in enumerate(names)}
+    score = ranking.composite_scores(factors, None if w is None else dict(zip(names, w)))
+    picks = ranking.top_n_weights(score, k).fillna(0.0)  # no ranking: no pick
+    at = score.columns.get_indexer(columns)  # the core's columns (sorted codes) in the input's order
+    score_v = score.to_numpy(dtype=float)[0][at]
+    at_pick = at if picks.columns.equals(score.columns) else picks.columns.get_indexer(columns)
+    pick_v = (picks.to_numpy(dtype=float)[0][at_pick] > 0).astype(np.int64)
+    # picks first, then by score (highest first, scores within the tie tolerance equal, blank last), ties by code
+    tied = ranking.tie_values(pd.Series(score_v))[0].to_numpy()
+    code_order = np.empty(n_rows, dtype=np.int64)
+    code_order[np.argsort(np.array(codes, dtype=object), kind="stable")] = np.arange(n_rows)
+    order = np.lexsort((code_order, np.where(np.isnan(tied), np.inf, -tied), -pick_v))
+    scored = ~np.isnan(score_v[order])
+    table = [("code", np.array(codes, dtype=object)[order]), ("score", score_v[order]),
+             ("rank", pd.arrays.IntegerArray(np.arange(1, n_rows + 1), ~scored)), ("pick", pick_v[order])]
+    table += [(f"{nm} rank", ranking.percentile_ranks(f).to_numpy(dtype=float)[0][order]) for nm, f in factors.items()]
+    return series_cells(table, header=True)
+
+
+@excel_safe
+def XA_QUINTILE(values, groups=None, by=None, header=False):
+    b = to_block(values, "values", flat_as="column")
+    k = opt_int(groups, "groups", 5, lo=1, hi=1000)
+    n_r, n_c = b.values.shape
+    default_by = "column" if n_c == 1 else "row"
+    direction = opt_choice(by, "by", default_by, ("row", "column"))
+    if direction == "row":
+        frame = pd.DataFrame(b.values, columns=pd.Index(_codes(b.columns, n_c), dtype=object))
+        g = grouping.assign_groups(frame, k).astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    else:  # each column is one cross-section: one Series per column (a wide frame costs per column)
+        codes = pd.Index(_codes(b.row_labels, n_r), dtype=object)  # Python strings: the core iterates them
+        g = np.column_stack([grouping.assign_groups(pd.Series(b.values[:, j], index=codes), k)
+                             .to_numpy(dtype=float, na_value=np.nan) for j in range(n_c)])
+    if b.title_row:
+        head = list(b.columns or [])
+    elif opt_bool(header, "header"):
+        head = ["group"] if n_c == 1 else [f"group{j + 1}" for j in range(n_c)]
+    else:
+        head = None
+    return matrix_cells(g, whole=True, labels=b.row_labels, header=head)
