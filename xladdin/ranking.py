@@ -46,36 +46,46 @@ RTOL = 1e-9
 ATOL = 1e-12
 
 
-def _tie_matrix(x: np.ndarray, rtol: float, atol: float) -> tuple[np.ndarray, np.ndarray]:
-    """Tied copy of a 2-D float array (NaN kept) and the boolean rows without spread."""
+def _tie_sorted(x: np.ndarray, rtol: float, atol: float):
+    """Each row of a 2-D float array sorted (NaN last), cut into ties.
+
+    Returns ``(order, s, first, new, n_valid, no_spread)``: the sorting positions, the sorted values,
+    the sorted position of the first (smallest) member of each value's tie, whether a sorted
+    position starts a tie, the values per row and the rows without spread.
+    """
     if rtol < 0 or atol < 0:
         raise ValueError(f"tie tolerances must be >= 0 (rtol={rtol}, atol={atol})")
     x = np.asarray(x, dtype=float)
     if x.ndim != 2:
         raise ValueError("expected a 2-D array (rows = cross-sections)")
     n_r, n_c = x.shape
-    if n_c == 0:
-        return x.copy(), np.zeros(n_r, dtype=bool)
     valid = ~np.isnan(x)
     n_valid = valid.sum(axis=1)
     scale = np.max(np.where(valid, np.abs(x), 0.0), axis=1)
     tol = np.maximum(rtol * scale, atol)
-    order = np.argsort(x, axis=1, kind="stable")  # NaN last
+    order = np.argsort(x, axis=1)  # NaN last; equal values in any order (nothing below depends on it)
     s = np.take_along_axis(x, order, axis=1)
     gap = np.diff(s, axis=1)
     new = np.concatenate([np.ones((n_r, 1), dtype=bool), ~(gap <= tol[:, None])], axis=1)  # NaN gap: new tie
-    cluster = np.cumsum(new, axis=1) - 1
-    # each tie takes the value of its first (smallest) member
-    first_pos = np.where(new, np.arange(n_c)[None, :], 0)
-    first_pos = np.maximum.accumulate(first_pos, axis=1)
-    tied_sorted = np.take_along_axis(s, first_pos, axis=1)
-    out = np.empty_like(x)
-    np.put_along_axis(out, order, tied_sorted, axis=1)
-    out[~valid] = np.nan
-    # clusters among the valid values: the last valid position's cluster id
+    first = np.maximum.accumulate(np.where(new, np.arange(n_c)[None, :], 0), axis=1)
+    # ties among the valid values: the cluster number of the last valid position
     last_valid = np.clip(n_valid - 1, 0, None)
-    n_clusters = np.take_along_axis(cluster, last_valid[:, None], axis=1)[:, 0] + 1
+    n_clusters = np.take_along_axis(np.cumsum(new, axis=1), last_valid[:, None], axis=1)[:, 0]
     no_spread = (n_valid >= 2) & (n_clusters == 1)
+    return order, s, first, new, n_valid, no_spread
+
+
+def _tie_matrix(x: np.ndarray, rtol: float, atol: float) -> tuple[np.ndarray, np.ndarray]:
+    """Tied copy of a 2-D float array (NaN kept) and the boolean rows without spread."""
+    x = np.asarray(x, dtype=float)
+    if x.ndim == 2 and x.shape[1] == 0:
+        if rtol < 0 or atol < 0:
+            raise ValueError(f"tie tolerances must be >= 0 (rtol={rtol}, atol={atol})")
+        return x.copy(), np.zeros(x.shape[0], dtype=bool)
+    order, s, first, _, _, no_spread = _tie_sorted(x, rtol, atol)
+    out = np.empty_like(x)
+    np.put_along_axis(out, order, np.take_along_axis(s, first, axis=1), axis=1)  # each tie: its smallest value
+    out[np.isnan(x)] = np.nan
     return out, no_spread
 
 
@@ -133,22 +143,19 @@ def rank_matrix(x: np.ndarray, rtol: float = RTOL, atol: float = ATOL) -> np.nda
     of a row gets ``k / n``, a tie the mean of its members' ``k`` (average ranks, as pandas'
     ``rank(pct=True)``); NaN for a missing value and on rows with no spread.
     """
-    tied, flat = _tie_matrix(np.asarray(x, dtype=float).reshape(len(x), -1), rtol, atol)
-    n_r, n_c = tied.shape
+    x = np.asarray(x, dtype=float).reshape(len(x), -1)
+    n_r, n_c = x.shape
     if n_c == 0:
-        return tied
-    order = np.argsort(tied, axis=1, kind="stable")  # NaN last
-    s = np.take_along_axis(tied, order, axis=1)
-    same = s[:, 1:] == s[:, :-1]  # ties are exactly equal after tie_values
-    pos = np.broadcast_to(np.arange(n_c), (n_r, n_c))
-    first = np.maximum.accumulate(np.where(np.c_[np.ones((n_r, 1), bool), ~same], pos, 0), axis=1)
-    last = np.minimum.accumulate(np.where(np.c_[~same, np.ones((n_r, 1), bool)], pos, n_c)[:, ::-1], axis=1)[:, ::-1]
-    n_valid = (~np.isnan(tied)).sum(axis=1, keepdims=True)
+        return _tie_matrix(x, rtol, atol)[0]
+    order, _, first, new, n_valid, flat = _tie_sorted(x, rtol, atol)
+    pos = np.arange(n_c)[None, :]
+    ends = np.concatenate([new[:, 1:], np.ones((n_r, 1), dtype=bool)], axis=1)  # a tie's last position
+    last = np.minimum.accumulate(np.where(ends, pos, n_c)[:, ::-1], axis=1)[:, ::-1]
     with np.errstate(invalid="ignore", divide="ignore"):
-        pct_sorted = ((first + last) / 2 + 1) / n_valid  # average rank (exact half-integers) / n
-    out = np.empty_like(tied)
+        pct_sorted = ((first + last) / 2 + 1) / n_valid[:, None]  # average rank (exact half-integers) / n
+    out = np.empty_like(x)
     np.put_along_axis(out, order, pct_sorted, axis=1)
-    out[np.isnan(tied)] = np.nan
+    out[np.isnan(x)] = np.nan
     out[flat] = np.nan
     return out
 
@@ -192,6 +199,24 @@ def composite_matrix(ranks: Sequence[np.ndarray], weights: Sequence[float], requ
         out = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
     out[bad] = np.nan
     return out
+
+
+def _stable_argsort(key: np.ndarray) -> np.ndarray:
+    """``np.argsort(key, kind="stable")`` of a 1-D float array without NaN: numpy's faster unstable
+    sort, then each run of equal keys put back in position order (only the tied elements are sorted
+    again)."""
+    order = np.argsort(key)
+    s = key[order]
+    same = s[1:] == s[:-1]
+    if not same.any():
+        return order
+    in_run = np.zeros(len(key), dtype=bool)
+    in_run[1:] |= same
+    in_run[:-1] |= same
+    run = np.cumsum(np.concatenate([[True], ~same]))  # run number along the sorted keys
+    at = np.flatnonzero(in_run)
+    order[at] = order[at][np.lexsort((order[at], run[at]))]
+    return order
 
 
 def text_order(codes) -> np.ndarray:
@@ -293,17 +318,27 @@ def top_n_matrix(scores: np.ndarray, n: int, order: np.ndarray | None = None, as
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
         raise ValueError(f"`n` must be a positive integer, got {n!r}")
     v = np.asarray(scores, dtype=float)
+    g = None if groups is None else np.asarray(groups)
     if order is not None:
         v = v[:, order]
-    v, flat = _tie_matrix(v, rtol, atol)
+        g = None if g is None else g[order]
+    w = _top_n_tied(*_tie_matrix(v, rtol, atol), n, ascending, g)
+    if order is None:
+        return w
+    out = np.empty_like(w)
+    out[:, order] = w
+    return out
+
+
+def _top_n_tied(v: np.ndarray, flat: np.ndarray, n: int, ascending: bool, groups: np.ndarray | None) -> np.ndarray:
+    """:func:`top_n_matrix` on tied scores (:func:`_tie_matrix`) whose columns are in tie order."""
     key = v if ascending else -v
-    rank_order = np.argsort(np.where(np.isnan(key), np.inf, key), axis=1, kind="stable")  # ties: code order
+    rank_order = np.argsort(np.where(np.isnan(key), np.inf, key), axis=1, kind="stable")  # ties: column order
     valid_sorted = ~np.isnan(np.take_along_axis(v, rank_order, axis=1))
     if groups is None:
         pick_sorted = valid_sorted & (np.cumsum(valid_sorted, axis=1) <= n)
     else:
-        g = np.asarray(groups, dtype=np.int64)
-        g = (g if order is None else g[order])[rank_order]
+        g = np.asarray(groups, dtype=np.int64)[rank_order]
         n_r, n_c = g.shape
         # first (best-ranked) valid code of each group on each row: the first occurrence of (row, group)
         key_rg = np.where(valid_sorted, g + 1, 0) + np.arange(n_r)[:, None] * (int(g.max(initial=0)) + 2)
@@ -316,11 +351,7 @@ def top_n_matrix(scores: np.ndarray, n: int, order: np.ndarray | None = None, as
     cnt = pick.sum(axis=1, keepdims=True)
     w = np.where(pick, 1.0 / np.where(cnt == 0, 1, cnt), 0.0)
     w[(cnt[:, 0] == 0) | flat] = np.nan
-    if order is None:
-        return w
-    out = np.empty_like(w)
-    out[:, order] = w
-    return out
+    return w
 
 
 def top_n_weights(scores: pd.DataFrame, n: int = 6, ascending: bool = False,
@@ -380,19 +411,21 @@ def composite_picks(values: np.ndarray, codes: Sequence, n: int = 6, weights: Se
     sorted picks first, then by score (highest first, scores within the tie tolerance equal, no
     score last), ties by code.
     """
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"`n` must be a positive integer, got {n!r}")
     x = np.asarray(values, dtype=float)
     if x.ndim != 2 or x.shape[0] != len(codes):
         raise ValueError(f"`values` must be codes x factors ({len(codes)} rows), got shape {x.shape}")
     w = [1.0] * x.shape[1] if weights is None else [float(a) for a in weights]
     if len(w) != x.shape[1] or any(not np.isfinite(a) or a < 0 for a in w):
         raise ValueError("give one finite weight >= 0 per factor")
-    ranks = [rank_matrix(x[None, :, j], rtol, atol) for j in range(x.shape[1])]
-    score = composite_matrix(ranks, w)[0] if ranks else np.full(len(codes), np.nan)
+    ranks = rank_matrix(x.T, rtol, atol)  # one cross-section per factor
+    score = composite_matrix(ranks[:, None, :], w)[0] if len(w) else np.full(len(codes), np.nan)
     by_text = text_order(codes)
-    pick = (np.nan_to_num(top_n_matrix(score[None, :], n, by_text, rtol=rtol, atol=atol)[0]) > 0).astype(np.int64)
-    tied = _tie_matrix(score[None, :], rtol, atol)[0][0]
-    code_rank = np.empty(len(codes), dtype=np.int64)
-    code_rank[by_text] = np.arange(len(codes))
-    order = np.lexsort((code_rank, np.where(np.isnan(tied), np.inf, -tied), -pick))
-    return {"score": score, "pick": pick, "order": order,
-            "ranks": np.column_stack([r[0] for r in ranks]) if ranks else np.empty((len(codes), 0))}
+    tied, flat = _tie_matrix(score[None, :], rtol, atol)
+    key = -tied[0, by_text]
+    order = by_text[_stable_argsort(np.where(np.isnan(key), np.inf, key))]  # ties: code order
+    pick = np.zeros(len(codes), dtype=np.int64)
+    if not flat[0]:
+        pick[order[:min(n, int((~np.isnan(score)).sum()))]] = 1  # the best n; picks lead the table order
+    return {"score": score, "pick": pick, "order": order, "ranks": ranks.T}

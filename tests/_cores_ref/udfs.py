@@ -1,17 +1,20 @@
-# Frozen copies of the Excel adapters XA_PICKS and XA_QUINTILE (udfs/strategy.py, udfs/holdings.py) as of
+# Frozen copies of the Excel adapters XA_PICKS, XA_BACKTEST and XA_QUINTILE (udfs/strategy.py, udfs/holdings.py) as of
 # commit 55a094b, calling the frozen cores of this folder: the reference that tests/test_cores_pinned.py
 # compares the Excel functions against. Not used by the package.
-"""Frozen XA_PICKS and XA_QUINTILE (commit 55a094b) on the frozen cores."""
+"""Frozen XA_PICKS, XA_BACKTEST and XA_QUINTILE (commit 55a094b) on the frozen cores."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from udfs._convert import XAInputError, matrix_cells, opt_bool, opt_choice, opt_int, opt_numbers, series_cells, to_block
+from udfs._convert import (
+    XAInputError, frame_rows, is_blank, matrix_cells, opt_bool, opt_choice, opt_float, opt_int, opt_numbers, series_cells,
+    to_block, to_dates,
+)
 from udfs._errors import excel_safe
 from udfs.holdings import _codes
 
-from . import grouping, ranking
+from . import backtest, grouping, ranking
 
 
 @excel_safe
@@ -74,3 +77,77 @@ def XA_QUINTILE(values, groups=None, by=None, header=False):
     else:
         head = None
     return matrix_cells(g, whole=True, labels=b.row_labels, header=head)
+
+
+def _dated_rows(b, name: str) -> pd.DatetimeIndex | None:
+    """The block's first-column dates (datetimes, or ISO text), None without row labels."""
+    if b.row_labels is None:
+        return None
+    labels = list(b.row_labels)
+    if any(is_blank(x) for x in labels):
+        i = next(i for i, x in enumerate(labels) if is_blank(x))
+        raise XAInputError(f"{name} row {i + 1 + b.title_row} has no date in its first column")
+    return to_dates(labels, f"{name} (date column)", offset=int(b.title_row))
+
+
+def _backtest_frames(weights, returns) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
+    """Excel blocks -> (weights, returns) frames for the engine, and whether the returns carry dates."""
+    r = to_block(returns, "returns", flat_as="column")
+    w = to_block(weights, "weights", flat_as="row")
+    r_dates = _dated_rows(r, "returns")
+    w_dates = _dated_rows(w, "weights")
+    n_r, n_a = r.values.shape
+    index = r_dates if r_dates is not None else pd.bdate_range("2001-01-01", periods=n_r)
+    if r_dates is not None and (r_dates.has_duplicates or not r_dates.is_monotonic_increasing):
+        raise XAInputError("returns dates must be in increasing order without repeats (oldest first)")
+    if r.columns is not None and w.columns is not None:
+        cols = [c or f"column {j + 1}" for j, c in enumerate(r.columns)]
+        if len(set(cols)) != len(cols):
+            raise XAInputError("returns has two columns with the same title; keep one per asset")
+        unknown = [c for c in w.columns if c not in cols]
+        if unknown:
+            raise XAInputError(f"weights column '{unknown[0]}' is not a returns column title; use the same titles")
+        wcols = list(w.columns)
+        if len(set(wcols)) != len(wcols):
+            raise XAInputError("weights has two columns with the same title; keep one per asset")
+    else:
+        if w.values.shape[1] != n_a:
+            raise XAInputError(f"weights has {w.values.shape[1]} columns for {n_a} returns columns; give one weight "
+                               "column per returns column (or titles in both first rows)")
+        cols = wcols = [f"asset{j + 1}" for j in range(n_a)]
+    if w_dates is not None:
+        if r_dates is None:
+            raise XAInputError("weights has dates but returns has none; add the dates as the first column of returns")
+        w_index = w_dates
+        missing = w_index.difference(r_dates)
+        if len(missing):
+            raise XAInputError(f"weights date {missing[0]:%Y-%m-%d} is not a date of returns")
+    else:
+        if w.values.shape[0] != n_r:
+            raise XAInputError(f"weights has {w.values.shape[0]} rows for {n_r} returns rows; give dates in both first "
+                               "columns or one weights row per returns row (blank row = no rebalance)")
+        w_index = index
+    wf = pd.DataFrame(w.values, index=w_index, columns=wcols)
+    if wf.index.has_duplicates:
+        raise XAInputError(f"weights has two rows for {wf.index[wf.index.duplicated()][0]:%Y-%m-%d}; keep one")
+    return wf, pd.DataFrame(r.values, index=index, columns=cols), r_dates is not None
+
+
+@excel_safe
+def XA_BACKTEST(weights, returns, cost=None, lag=None):
+    """Backtest target weights (engine of M7-M11): trade lag days after each decision, drift, one-way cost on traded value. Per returns row: date, NAV net and gross (1 the day before the first trade), turnover and cost on trade days."""
+    c = opt_float(cost, "cost", backtest.INDUSTRY_COST, lo=0.0, hi=0.5)
+    k = opt_int(lag, "lag", backtest.DEFAULT_LAG, lo=0, hi=250)
+    wf, rf, dated = _backtest_frames(weights, returns)
+    res = backtest.backtest_weights(wf, rf, c, k)
+    idx = rf.index
+    out = pd.DataFrame(index=idx)
+    out["nav"] = res.nav.reindex(idx)
+    out["nav_gross"] = res.nav_gross.reindex(idx)
+    trades = res.trades.set_index("trade_date")
+    out["turnover"] = trades["turnover"].reindex(idx)
+    out["cost"] = trades["cost"].reindex(idx)
+    if not dated:
+        out.index = pd.RangeIndex(1, len(idx) + 1)
+        return frame_rows(out, index_name="row")
+    return frame_rows(out, index_name="date")
