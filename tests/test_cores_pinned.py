@@ -483,3 +483,23 @@ def test_xa_backtest_as_before(seed):
     assert [len(row) for row in got] == [len(row) for row in ref]
     for a, b in zip(sum(got, []), sum(ref, [])):  # the engine is within 1e-12 of the per-period loop
         assert type(a) is type(b) and (a == pytest.approx(b, rel=RTOL, abs=0) if isinstance(b, float) else a == b)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_xa_perf_as_before(seed):
+    from _cores_ref import udfs as ref_udfs
+
+    from udfs import stats as S
+    case = random_case(seed)
+    nav = case["nav"].sort_index()
+    rng = np.random.default_rng(7000 + seed)
+    dated = rng.random() < 0.7
+    x_nav = [[d, v] for d, v in zip(nav.index.to_pydatetime().tolist(), nav.tolist())] if dated else nav.tolist()
+    bm = None
+    if rng.random() < 0.6:
+        bm = (nav * np.exp(np.cumsum(rng.normal(0, 0.01, len(nav))))).tolist()
+    rf, sharpe = rng.choice([None, 0.02]), rng.choice([None, "arithmetic"])
+    got, ref = S.XA_PERF(x_nav, bm, rf, sharpe), ref_udfs.XA_PERF(x_nav, bm, rf, sharpe)
+    assert [len(row) for row in got] == [len(row) for row in ref]
+    for a, b in zip(sum(got, []), sum(ref, [])):
+        assert type(a) is type(b) and (a == pytest.approx(b, rel=RTOL, abs=0) if isinstance(b, float) else a == b)

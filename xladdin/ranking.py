@@ -58,19 +58,20 @@ def _tie_sorted(x: np.ndarray, rtol: float, atol: float):
     x = np.asarray(x, dtype=float)
     if x.ndim != 2:
         raise ValueError("expected a 2-D array (rows = cross-sections)")
-    n_r, n_c = x.shape
-    valid = ~np.isnan(x)
-    n_valid = valid.sum(axis=1)
-    scale = np.max(np.where(valid, np.abs(x), 0.0), axis=1)
-    tol = np.maximum(rtol * scale, atol)
+    n_r, n_c = x.shape  # n_c >= 1
+    rows = np.arange(n_r)[:, None]
     order = np.argsort(x, axis=1)  # NaN last; equal values in any order (nothing below depends on it)
-    s = np.take_along_axis(x, order, axis=1)
-    gap = np.diff(s, axis=1)
-    new = np.concatenate([np.ones((n_r, 1), dtype=bool), ~(gap <= tol[:, None])], axis=1)  # NaN gap: new tie
+    s = x[rows, order]
+    n_valid = n_c - np.isnan(s).sum(axis=1)
+    last = np.maximum(n_valid - 1, 0)
+    with np.errstate(invalid="ignore"):  # max |x| of the row: |its smallest| or |its largest| value
+        scale = np.where(n_valid > 0, np.maximum(np.abs(s[:, 0]), np.abs(s[rows[:, 0], last])), 0.0)
+    tol = np.maximum(rtol * scale, atol)
+    new = np.ones((n_r, n_c), dtype=bool)
+    np.logical_not(s[:, 1:] - s[:, :-1] <= tol[:, None], out=new[:, 1:])  # NaN gap: a new tie
     first = np.maximum.accumulate(np.where(new, np.arange(n_c)[None, :], 0), axis=1)
     # ties among the valid values: the cluster number of the last valid position
-    last_valid = np.clip(n_valid - 1, 0, None)
-    n_clusters = np.take_along_axis(np.cumsum(new, axis=1), last_valid[:, None], axis=1)[:, 0]
+    n_clusters = np.cumsum(new, axis=1)[rows[:, 0], last]
     no_spread = (n_valid >= 2) & (n_clusters == 1)
     return order, s, first, new, n_valid, no_spread
 
@@ -83,9 +84,9 @@ def _tie_matrix(x: np.ndarray, rtol: float, atol: float) -> tuple[np.ndarray, np
             raise ValueError(f"tie tolerances must be >= 0 (rtol={rtol}, atol={atol})")
         return x.copy(), np.zeros(x.shape[0], dtype=bool)
     order, s, first, _, _, no_spread = _tie_sorted(x, rtol, atol)
+    rows = np.arange(x.shape[0])[:, None]
     out = np.empty_like(x)
-    np.put_along_axis(out, order, np.take_along_axis(s, first, axis=1), axis=1)  # each tie: its smallest value
-    out[np.isnan(x)] = np.nan
+    out[rows, order] = s[rows, first]  # each tie: its smallest value (NaN stays NaN)
     return out, no_spread
 
 
@@ -147,16 +148,15 @@ def rank_matrix(x: np.ndarray, rtol: float = RTOL, atol: float = ATOL) -> np.nda
     n_r, n_c = x.shape
     if n_c == 0:
         return _tie_matrix(x, rtol, atol)[0]
-    order, _, first, new, n_valid, flat = _tie_sorted(x, rtol, atol)
+    order, s, first, new, n_valid, flat = _tie_sorted(x, rtol, atol)
     pos = np.arange(n_c)[None, :]
     ends = np.concatenate([new[:, 1:], np.ones((n_r, 1), dtype=bool)], axis=1)  # a tie's last position
     last = np.minimum.accumulate(np.where(ends, pos, n_c)[:, ::-1], axis=1)[:, ::-1]
     with np.errstate(invalid="ignore", divide="ignore"):
         pct_sorted = ((first + last) / 2 + 1) / n_valid[:, None]  # average rank (exact half-integers) / n
+    pct_sorted[np.isnan(s) | flat[:, None]] = np.nan
     out = np.empty_like(x)
-    np.put_along_axis(out, order, pct_sorted, axis=1)
-    out[np.isnan(x)] = np.nan
-    out[flat] = np.nan
+    out[np.arange(n_r)[:, None], order] = pct_sorted
     return out
 
 
@@ -183,21 +183,18 @@ def composite_matrix(ranks: Sequence[np.ndarray], weights: Sequence[float], requ
     """
     if len(ranks) == 0:
         raise ValueError("no factor given")
-    shape = np.shape(ranks[0])
-    num, den = np.zeros(shape), np.zeros(shape)
-    bad = np.zeros(shape, dtype=bool)
-    for r, a in zip(ranks, weights):
-        a = float(a)
-        if a == 0:
-            continue
-        ranked = ~np.isnan(r)
-        num += np.where(ranked, r, 0.0) * a
-        den += ranked * a
-        if require_all:
-            bad |= ranked.any(axis=-1, keepdims=True) & ~ranked  # the factor ranks this date
+    counted = [i for i, a in enumerate(weights) if float(a) != 0]
+    if not counted:
+        return np.full(np.shape(ranks[0]), np.nan)
+    r = np.stack([np.asarray(ranks[i], dtype=float) for i in counted])
+    a = np.array([float(weights[i]) for i in counted]).reshape((-1,) + (1,) * (r.ndim - 1))
+    ranked = ~np.isnan(r)
+    num = (np.where(ranked, r, 0.0) * a).sum(axis=0)  # factor by factor, in order
+    den = (ranked * a).sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
-    out[bad] = np.nan
+    if require_all:  # a factor that ranks the row (any cell) must rank the cell
+        out[(ranked.any(axis=-1, keepdims=True) & ~ranked).any(axis=0)] = np.nan
     return out
 
 

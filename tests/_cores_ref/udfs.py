@@ -1,7 +1,8 @@
-# Frozen copies of the Excel adapters XA_PICKS, XA_BACKTEST and XA_QUINTILE (udfs/strategy.py, udfs/holdings.py) as of
+# Frozen copies of the Excel adapters XA_PICKS, XA_BACKTEST, XA_PERF and XA_QUINTILE (udfs/strategy.py, udfs/stats.py,
+# udfs/holdings.py) as of
 # commit 55a094b, calling the frozen cores of this folder: the reference that tests/test_cores_pinned.py
 # compares the Excel functions against. Not used by the package.
-"""Frozen XA_PICKS, XA_BACKTEST and XA_QUINTILE (commit 55a094b) on the frozen cores."""
+"""Frozen XA_PICKS, XA_BACKTEST, XA_PERF and XA_QUINTILE (commit 55a094b) on the frozen cores."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,12 +10,13 @@ import pandas as pd
 
 from udfs._convert import (
     XAInputError, frame_rows, is_blank, matrix_cells, opt_bool, opt_choice, opt_float, opt_int, opt_numbers, series_cells,
-    to_block, to_dates,
+    to_block, to_dates, to_vector,
 )
 from udfs._errors import excel_safe
 from udfs.holdings import _codes
+from udfs.stats import _nav_series, _trim_trailing
 
-from . import backtest, grouping, ranking
+from . import backtest, grouping, performance, ranking
 
 
 @excel_safe
@@ -151,3 +153,32 @@ def XA_BACKTEST(weights, returns, cost=None, lag=None):
         out.index = pd.RangeIndex(1, len(idx) + 1)
         return frame_rows(out, index_name="row")
     return frame_rows(out, index_name="date")
+
+
+@excel_safe
+def XA_PERF(nav, benchmark=None, rf=None, sharpe=None):
+    """Performance table (M12): return, volatility, Sharpe, max drawdown, excess return, tracking error, IR, relative drawdown, monthly win rate and odds, per calendar year and full period."""
+    v = to_vector(nav, "nav", dates=True)
+    s = _nav_series(v, "nav")
+    b = None
+    if benchmark is not None and not (isinstance(benchmark, str) and not benchmark.strip()):
+        bv = to_vector(benchmark, "benchmark", dates=True)
+        if bv.dates is None:
+            nb = _trim_trailing(bv)
+            if nb != len(s):
+                raise XAInputError(f"nav and benchmark differ in length ({len(s)} vs {nb})")
+            b = _nav_series(bv, "benchmark", s.index)
+        else:
+            b = _nav_series(bv, "benchmark")
+    r = opt_float(rf, "rf", 0.0, lo=-1.0, hi=1.0)
+    method = opt_choice(sharpe, "sharpe", "geometric", ("geometric", "arithmetic"))
+    table = performance.performance_table(s, b, rf=r, sharpe=method)
+    cols = ([c for c in table.columns if c != "turnover"] if b is not None
+            else ["annual_return", "volatility", "sharpe", "max_drawdown"])
+    values, periods = table.to_numpy(dtype=float), table.index.to_numpy(dtype=object)
+    if v.dates is None:
+        # without dates only the full period is meaningful; win rate and odds need calendar months
+        keep = [table.index.get_loc(performance.FULL_PERIOD)]
+        values, periods = values[keep].copy(), periods[keep]
+        values[:, [table.columns.get_loc(c) for c in ("win_rate", "odds")]] = np.nan
+    return series_cells([("period", periods)] + [(c, values[:, table.columns.get_loc(c)]) for c in cols], True)
