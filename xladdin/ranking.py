@@ -70,8 +70,7 @@ def _tie_sorted(x: np.ndarray, rtol: float, atol: float):
     new = np.ones((n_r, n_c), dtype=bool)
     np.logical_not(s[:, 1:] - s[:, :-1] <= tol[:, None], out=new[:, 1:])  # NaN gap: a new tie
     first = np.maximum.accumulate(np.where(new, np.arange(n_c)[None, :], 0), axis=1)
-    # ties among the valid values: the cluster number of the last valid position
-    n_clusters = np.cumsum(new, axis=1)[rows[:, 0], last]
+    n_clusters = new.sum(axis=1) - (n_c - n_valid)  # ties among the valid values (each NaN starts its own)
     no_spread = (n_valid >= 2) & (n_clusters == 1)
     return order, s, first, new, n_valid, no_spread
 
