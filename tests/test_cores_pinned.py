@@ -193,7 +193,8 @@ def naive_table(dates: pd.DatetimeIndex, nav: np.ndarray, bench: np.ndarray | No
         return float(np.min(x / np.maximum.accumulate(x) - 1))
 
     def month_returns(d, x):
-        ends = [i for i in range(len(d)) if i == len(d) - 1 or (d[i].year, d[i].month) != (d[i + 1].year, d[i + 1].month)]
+        ends = [i for i in range(len(d))
+                if i == len(d) - 1 or (d[i].year, d[i].month) != (d[i + 1].year, d[i + 1].month)]
         base = [0] + ends[:-1]
         out = [x[e] / x[b] - 1 for b, e in zip(base, ends)]
         return out[1:] if ends[0] == 0 else out
@@ -330,7 +331,8 @@ def test_ranks_composite_and_picks_random_as_before(seed):
         assert_same_frame(rk.top_n_weights(got, 3, one_per=groups), ref_rk.top_n_weights(ref, 3, one_per=groups), 0)
     # a plain index (not dates) and a frame of object dtype
     plain = random_factor(rng, rows, codes, dates=False)
-    assert_same_frame(rk.composite_scores({"a": plain, "b": -plain}), ref_rk.composite_scores({"a": plain, "b": -plain}), 0)
+    pair = {"a": plain, "b": -plain}
+    assert_same_frame(rk.composite_scores(pair), ref_rk.composite_scores(pair), 0)
     assert_same_frame(rk.percentile_ranks(plain.astype(object)), ref_rk.percentile_ranks(plain.astype(object)), 0)
 
 
@@ -355,7 +357,8 @@ def test_groups_random_as_before(seed):
             gp.assign_groups(dup, k)
         assert str(err.value) == str(ref_err.value)
     num = frame.to_numpy(dtype=float)
-    np.testing.assert_array_equal(gp._groups_numeric(num, frame.columns, k), ref_gp._groups_numeric(num, frame.columns, k))
+    np.testing.assert_array_equal(gp._groups_numeric(num, frame.columns, k),
+                                  ref_gp._groups_numeric(num, frame.columns, k))
     assert_same_frame(gp.group_table(frame, k), ref_gp.group_table(frame, k), 0)
 
 

@@ -6,7 +6,6 @@ converts back.
 """
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import xlwings as xw
 

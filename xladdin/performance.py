@@ -555,8 +555,8 @@ def performance_table(nav: pd.Series, benchmark: pd.Series | None = None, rf: fl
         inside = (turnover.index >= nav.index[0]) & (turnover.index <= nav.index[-1])
         cols["turnover"][-1] = float(t[inside].sum()) * periods / (len(x) - 1)
     y0, y1 = years[0], years[-1]
-    labels = [period_label(int(yy), nav.index[a] if (p and yy == y0) else None, nav.index[e] if (p and yy == y1) else None)
-              for yy, a, e, p in zip(y, base, end, part)]
+    labels = [period_label(int(yy), nav.index[a] if (p and yy == y0) else None,
+                           nav.index[e] if (p and yy == y1) else None) for yy, a, e, p in zip(y, base, end, part)]
     return pd.DataFrame(np.column_stack([cols[c] for c in COLUMNS]),
                         index=pd.Index(labels + [FULL_PERIOD], dtype="str", name="period"), columns=_COLUMN_INDEX)
 
