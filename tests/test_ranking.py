@@ -98,3 +98,26 @@ def test_top_n_one_per_group_takes_the_next_ranked_code():
     assert w2.iloc[0].tolist() == [1.0, 0.0, 0.0]
     with pytest.raises(ValueError, match="positive integer"):
         rk.top_n_weights(s, 0)
+
+
+def test_stable_argsort_matches_numpy_stable_on_ties():
+    """The picks' order: numpy's unstable sort with runs of equal keys put back in position order."""
+    rng = np.random.default_rng(5)
+    for key in (rng.integers(0, 50, 5000).astype(float), rng.normal(size=3000), np.zeros(100), np.array([1.0]),
+                np.r_[np.full(10, np.inf), rng.integers(0, 3, 40).astype(float)]):
+        np.testing.assert_array_equal(rk._stable_argsort(key), np.argsort(key, kind="stable"))
+
+
+def test_composite_picks_hand_case():
+    """3 codes x 2 factors: ranks by hand, ties broken by code text (b10 before b9), picks lead the order."""
+    codes = ["b9", "b10", "a1"]
+    x = np.array([[1.0, 3.0], [2.0, 2.0], [3.0, 1.0]])  # every code has mean rank 2/3
+    res = rk.composite_picks(x, codes, 2)
+    np.testing.assert_allclose(res["ranks"], [[1 / 3, 1.0], [2 / 3, 2 / 3], [1.0, 1 / 3]])
+    np.testing.assert_allclose(res["score"], [2 / 3, 2 / 3, 2 / 3])
+    # all scores tied: no spread, no picks, table in code order a1, b10, b9
+    assert res["pick"].tolist() == [0, 0, 0] and [codes[i] for i in res["order"]] == ["a1", "b10", "b9"]
+    res = rk.composite_picks(np.array([[5.0], [5.0], [1.0]]), codes, 1)  # b9 and b10 tie at the top
+    assert res["pick"].tolist() == [0, 1, 0] and [codes[i] for i in res["order"]] == ["b10", "b9", "a1"]
+    with pytest.raises(ValueError, match="positive integer"):
+        rk.composite_picks(x, codes, 0)

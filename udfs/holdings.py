@@ -6,7 +6,6 @@ converts back.
 """
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import xlwings as xw
 
@@ -48,12 +47,9 @@ def XA_QUINTILE(values, groups=None, by=None, header=False):
     default_by = "column" if n_c == 1 else "row"
     direction = opt_choice(by, "by", default_by, ("row", "column"))
     if direction == "row":
-        frame = pd.DataFrame(b.values, columns=pd.Index(_codes(b.columns, n_c), dtype=object))
-        g = grouping.assign_groups(frame, k).astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-    else:  # each column is one cross-section: one Series per column (a wide frame costs per column)
-        codes = pd.Index(_codes(b.row_labels, n_r), dtype=object)  # Python strings: the core iterates them
-        g = np.column_stack([grouping.assign_groups(pd.Series(b.values[:, j], index=codes), k)
-                             .to_numpy(dtype=float, na_value=np.nan) for j in range(n_c)])
+        g = grouping.group_matrix(b.values, _codes(b.columns, n_c), k)
+    else:  # each column is one cross-section
+        g = grouping.group_matrix(b.values.T, _codes(b.row_labels, n_r), k).T
     if b.title_row:
         head = list(b.columns or [])
     elif opt_bool(header, "header"):

@@ -79,15 +79,15 @@ def XA_PERF(nav, benchmark=None, rf=None, sharpe=None):
     r = opt_float(rf, "rf", 0.0, lo=-1.0, hi=1.0)
     method = opt_choice(sharpe, "sharpe", "geometric", ("geometric", "arithmetic"))
     table = performance.performance_table(s, b, rf=r, sharpe=method)
-    cols = ([c for c in table.columns if c != "turnover"] if b is not None
+    at = {c: j for j, c in enumerate(performance.COLUMNS)}  # the table's columns, in this order
+    cols = ([c for c in performance.COLUMNS if c != "turnover"] if b is not None
             else ["annual_return", "volatility", "sharpe", "max_drawdown"])
     values, periods = table.to_numpy(dtype=float), table.index.to_numpy(dtype=object)
     if v.dates is None:
-        # without dates only the full period is meaningful; win rate and odds need calendar months
-        keep = [table.index.get_loc(performance.FULL_PERIOD)]
-        values, periods = values[keep].copy(), periods[keep]
-        values[:, [table.columns.get_loc(c) for c in ("win_rate", "odds")]] = np.nan
-    return series_cells([("period", periods)] + [(c, values[:, table.columns.get_loc(c)]) for c in cols], True)
+        # without dates only the full period is meaningful (the last row); win rate and odds need calendar months
+        values, periods = values[-1:].copy(), periods[-1:]
+        values[:, [at["win_rate"], at["odds"]]] = np.nan
+    return series_cells([("period", periods)] + [(c, values[:, at[c]]) for c in cols], True)
 
 
 @xw.func(category=CATEGORY)

@@ -12,7 +12,9 @@ import xlwings as xw
 
 from xladdin import backtest, ranking, strategy
 
-from ._convert import XAInputError, frame_cells, is_blank, opt_float, opt_int, opt_numbers, series_cells, to_block, to_dates
+from ._convert import (
+    XAInputError, _blank_mask, opt_float, opt_int, opt_numbers, series_cells, to_block, to_dates,
+)
 from ._errors import excel_safe
 
 CATEGORY = "xladdin"
@@ -29,8 +31,8 @@ def XA_PICKS(factor_block, top=None, weights=None):
     b = to_block(factor_block, "factor_block", flat_as="column")
     n_rows, n_f = b.values.shape
     codes = ([str(x) for x in b.row_labels] if b.row_labels is not None
-             else [f"{i + 1}" for i in range(n_rows)])
-    if len(set(codes)) != len(codes):
+             else list(map(str, range(1, n_rows + 1))))
+    if b.row_labels is not None and len(set(codes)) != len(codes):
         twice = pd.Index(codes, dtype=object).duplicated(keep=False)
         dup = codes[int(np.argmax(twice))]
         raise XAInputError(f"factor_block lists industry {dup} twice; keep one row each")
@@ -43,23 +45,12 @@ def XA_PICKS(factor_block, top=None, weights=None):
             raise XAInputError(f"weights has {len(w)} values for {n_f} factor columns; give one per factor")
         if sum(w) <= 0:
             raise XAInputError("weights must not all be 0")
-    columns = pd.Index(codes, dtype=object)  # plain Python strings: the core iterates and sorts them
-    factors = {nm: pd.DataFrame(b.values[None, :, j], index=[0], columns=columns) for j, nm in enumerate(names)}
-    score = strategy.composite_scores(factors, None if w is None else dict(zip(names, w)))
-    picks = strategy.top_n_weights(score, k).fillna(0.0)  # no ranking: no pick
-    at = score.columns.get_indexer(columns)  # the core's columns (sorted codes) in the input's order
-    score_v = score.to_numpy(dtype=float)[0][at]
-    at_pick = at if picks.columns.equals(score.columns) else picks.columns.get_indexer(columns)
-    pick_v = (picks.to_numpy(dtype=float)[0][at_pick] > 0).astype(np.int64)
-    # picks first, then by score (highest first, scores within the tie tolerance equal, blank last), ties by code
-    tied = ranking.tie_values(pd.Series(score_v))[0].to_numpy()
-    code_order = np.empty(n_rows, dtype=np.int64)
-    code_order[np.argsort(np.array(codes, dtype=object), kind="stable")] = np.arange(n_rows)
-    order = np.lexsort((code_order, np.where(np.isnan(tied), np.inf, -tied), -pick_v))
-    scored = ~np.isnan(score_v[order])
-    table = [("code", np.array(codes, dtype=object)[order]), ("score", score_v[order]),
-             ("rank", pd.arrays.IntegerArray(np.arange(1, n_rows + 1), ~scored)), ("pick", pick_v[order])]
-    table += [(f"{nm} rank", strategy.percentile_ranks(f).to_numpy(dtype=float)[0][order]) for nm, f in factors.items()]
+    res = ranking.composite_picks(b.values, codes, k, w)
+    order, score = res["order"], res["score"][res["order"]]
+    scored = ~np.isnan(score)
+    table = [("code", np.array(codes, dtype=object)[order]), ("score", score),
+             ("rank", pd.arrays.IntegerArray(np.arange(1, n_rows + 1), ~scored)), ("pick", res["pick"][order])]
+    table += [(f"{nm} rank", res["ranks"][order, j]) for j, nm in enumerate(names)]
     return series_cells(table, header=True)
 
 
@@ -68,8 +59,9 @@ def _dated_rows(b, name: str) -> pd.DatetimeIndex | None:
     if b.row_labels is None:
         return None
     labels = list(b.row_labels)
-    if any(is_blank(x) for x in labels):
-        i = next(i for i, x in enumerate(labels) if is_blank(x))
+    blank = _blank_mask(labels)
+    if blank.any():
+        i = int(np.argmax(blank))
         raise XAInputError(f"{name} row {i + 1 + b.title_row} has no date in its first column")
     return to_dates(labels, f"{name} (date column)", offset=int(b.title_row))
 
@@ -136,14 +128,15 @@ def XA_BACKTEST(weights, returns, cost=None, lag=None):
     k = opt_int(lag, "lag", backtest.DEFAULT_LAG, lo=0, hi=250)
     wf, rf, dated = _backtest_frames(weights, returns)
     res = backtest.backtest_weights(wf, rf, c, k)
-    idx = rf.index
-    out = pd.DataFrame(index=idx)
-    out["nav"] = res.nav.reindex(idx)
-    out["nav_gross"] = res.nav_gross.reindex(idx)
-    trades = res.trades.set_index("trade_date")
-    out["turnover"] = trades["turnover"].reindex(idx)
-    out["cost"] = trades["cost"].reindex(idx)
-    if not dated:
-        out.index = pd.RangeIndex(1, len(idx) + 1)
-        return frame_cells(out, index_name="row")
-    return frame_cells(out, index_name="date")
+    n = len(rf)
+    nav, nav_gross, turnover, cost_ = (np.full(n, np.nan) for _ in range(4))
+    nav[n - len(res.nav):] = res.nav.to_numpy()  # from the day before the first trade to the end
+    nav_gross[n - len(res.nav):] = res.nav_gross.to_numpy()
+    at = rf.index.get_indexer(res.trades["trade_date"])
+    turnover[at] = res.trades["turnover"].to_numpy()
+    cost_[at] = res.trades["cost"].to_numpy()
+    # dates as Python datetimes in one numpy conversion (midnight, as to_dates parsed them)
+    first = ("date", rf.index.to_numpy().astype("datetime64[us]").astype(object)) if dated else (
+        "row", np.arange(1, n + 1))
+    return series_cells([first, ("nav", nav), ("nav_gross", nav_gross), ("turnover", turnover), ("cost", cost_)],
+                        header=True)

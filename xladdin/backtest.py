@@ -131,7 +131,8 @@ def _check_returns(returns: pd.DataFrame, end) -> pd.DataFrame:
         raise ValueError(f"`returns` has duplicated date {r.index[r.index.duplicated()][0].date()}")
     if end is not None:
         r = r.loc[:pd.Timestamp(end)]
-    r = r.astype(float)
+    if not all(d == np.float64 for d in r.dtypes):
+        r = r.astype(float)
     v = r.to_numpy()
     if np.isinf(v).any():
         i, j = np.argwhere(np.isinf(v))[0]
@@ -143,37 +144,52 @@ def _check_returns(returns: pd.DataFrame, end) -> pd.DataFrame:
     return r
 
 
-def _check_weights(weights: pd.DataFrame, returns: pd.DataFrame) -> pd.DataFrame:
+def _check_weights(weights: pd.DataFrame, returns: pd.DataFrame) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    """Decision dates (sorted, rows that are not all missing) and their weights on the returns' assets
+    (missing = 0), after the checks; errors name the first offending asset and date."""
     if not isinstance(weights, pd.DataFrame):
         raise ValueError("`weights` must be a DataFrame, index = decision date, columns = asset")
-    unknown = [c for c in weights.columns if c not in returns.columns
-               and (pd.to_numeric(weights[c], errors="coerce").fillna(0.0) != 0).any()]
-    if unknown:
-        raise ValueError(f"weights on {', '.join(map(str, unknown[:5]))}, which have no returns; "
-                         "give returns for every weighted asset")
-    w = weights[[c for c in weights.columns if c in returns.columns]].astype(float)  # unknown: never weighted
-    w.index = pd.DatetimeIndex(w.index)
-    w = w.loc[w.notna().any(axis=1)].sort_index()  # an all-missing row is no decision
-    if w.index.has_duplicates:
-        raise ValueError(f"weights have two rows for {w.index[w.index.duplicated()][0].date()}; keep one per date")
-    w = w.reindex(columns=returns.columns).fillna(0.0)
-    v = w.to_numpy()
+    assets = returns.columns
+    same = weights.columns.equals(assets)
+    if not same:
+        known = weights.columns.isin(assets)
+        unknown = [c for c, k in zip(weights.columns, known) if not k
+                   and (pd.to_numeric(weights[c], errors="coerce").fillna(0.0) != 0).any()]
+        if unknown:
+            raise ValueError(f"weights on {', '.join(map(str, unknown[:5]))}, which have no returns; "
+                             "give returns for every weighted asset")
+        weights = weights.loc[:, known]  # unknown: never weighted
+        if weights.columns.has_duplicates:
+            raise ValueError(f"weights have two columns for {weights.columns[weights.columns.duplicated()][0]}; "
+                             "keep one per asset")
+    v = weights.to_numpy(dtype=float, na_value=np.nan)
+    index = pd.DatetimeIndex(weights.index)
+    decided = ~np.isnan(v).all(axis=1)  # an all-missing row is no decision
+    v, index = v[decided], index[decided]
+    if not index.is_monotonic_increasing:
+        order = index.argsort()
+        v, index = v[order], index[order]
+    if index.has_duplicates:
+        raise ValueError(f"weights have two rows for {index[index.duplicated()][0].date()}; keep one per date")
+    if not same:
+        src = weights.columns.get_indexer(assets)
+        full = np.zeros((len(v), len(assets)))
+        full[:, src >= 0] = v[:, src[src >= 0]]
+        v = full
+    v = np.where(np.isnan(v), 0.0, v)
     if np.isinf(v).any():
         raise ValueError("weights must be finite numbers")
     if (v < 0).any():
         i, j = np.argwhere(v < 0)[0]
-        raise ValueError(f"weight of {w.columns[j]} on {w.index[i].date()} is negative; weights must be >= 0 "
+        raise ValueError(f"weight of {assets[j]} on {index[i].date()} is negative; weights must be >= 0 "
                          "(long-only portfolios)")
     sums = v.sum(axis=1)
     off = (np.abs(sums - 1) > WEIGHT_TOL) & (np.abs(sums) > WEIGHT_TOL)
     if off.any():
         i = int(np.flatnonzero(off)[0])
-        raise ValueError(f"weights on {w.index[i].date()} sum to {sums[i]:.6f}; each row must sum to 1 "
+        raise ValueError(f"weights on {index[i].date()} sum to {sums[i]:.6f}; each row must sum to 1 "
                          "(or 0 for all cash)")
-    missing = w.index.difference(returns.index)
-    if len(missing):
-        raise ValueError(f"decision date {missing[0].date()} is not a trading date of the returns")
-    return w
+    return index, v
 
 
 def backtest_weights(weights: pd.DataFrame, returns: pd.DataFrame, cost: float = 0.0, lag: int = DEFAULT_LAG,
@@ -197,79 +213,123 @@ def backtest_weights(weights: pd.DataFrame, returns: pd.DataFrame, cost: float =
 
     Notes
     -----
-    See the module docstring for the formulas. Vectorised per holding period (a loop over trades,
-    none over days).
+    See the module docstring for the formulas. All holding periods at once: each asset's growth since
+    its trade is a cumulative product restarted at every trade (:func:`_segment_cumprod`), the
+    drifted weights before a trade are ``w_i G_i / Σ_j w_j G_j + cash`` at the previous period's end.
     """
     if not np.isfinite(cost) or cost < 0 or cost >= 1:
         raise ValueError(f"`cost` must be a rate in [0, 1) on traded value (e.g. 0.001), got {cost!r}")
     if isinstance(lag, bool) or not isinstance(lag, (int, np.integer)) or lag < 0:
         raise ValueError(f"`lag` must be a whole number of trading days >= 0, got {lag!r}")
     r = _check_returns(returns, end)
-    w = _check_weights(weights, r)
-    if w.empty:
+    decisions, wv = _check_weights(weights, r)
+    dpos = r.index.get_indexer(decisions)
+    if (dpos < 0).any():
+        raise ValueError(f"decision date {decisions[dpos < 0][0].date()} is not a trading date of the returns")
+    if not len(decisions):
         raise ValueError("no decision date has weights")
     n_days = len(r)
-    dpos = r.index.get_indexer(w.index)
     epos = dpos + int(lag)
     done = epos < n_days - 1  # a trade on (or after) the last date would hold nothing
-    unexecuted = w.index[~done]
-    w, dpos, epos = w.loc[done], dpos[done], epos[done]
-    if w.empty:
+    unexecuted = decisions[~done]
+    decisions, wv, epos = decisions[done], wv[done], epos[done]
+    if not len(decisions):
         raise ValueError(f"no decision trades before the last date {r.index[-1].date()} (lag {lag})")
     if epos[0] == 0:
         raise ValueError(f"the first trade falls on the first date of the returns ({r.index[0].date()}); the NAV "
                          "needs the day before as its base: start the returns a day earlier or use lag >= 1")
     rv = r.to_numpy()
-    wv = w.to_numpy()
-    n_k = len(epos)
-    bounds = np.r_[epos, n_days - 1]
-    turnover = np.empty(n_k)
-    growth = np.empty(n_k)  # value of the period's portfolio at its end, per 1 invested
-    paths = []
-    per_ret = np.full(wv.shape, np.nan)
-    drifted = np.zeros(wv.shape[1])
-    for k in range(n_k):  # one step per holding period, vectorised over its days and assets
-        a, b = bounds[k], bounds[k + 1]
-        wk = wv[k]
-        turnover[k] = np.abs(wk - drifted).sum()
-        held = np.flatnonzero(wk > 0)
-        seg = rv[a + 1:b + 1, held]
-        if np.isnan(seg).any():
-            i, j = np.argwhere(np.isnan(seg))[0]
-            raise ValueError(f"{r.columns[held[j]]} is held from {r.index[a].date()} but has no return on "
-                             f"{r.index[a + 1 + i].date()}; give 0 for a suspended day or trade only assets "
-                             "with returns")
-        g = np.cumprod(1.0 + seg, axis=0)
-        cash = 1.0 - wk.sum()
-        value = g @ wk[held] + cash
-        paths.append(value)
-        growth[k] = value[-1]
-        per_ret[k, held] = g[-1] - 1.0
-        drifted = np.zeros_like(wk)
-        if value[-1] > 0:
-            drifted[held] = wk[held] * g[-1] / value[-1]
+    bounds = np.append(epos, n_days - 1)  # trade k holds over days bounds[k] + 1 .. bounds[k + 1]
+    length = np.diff(bounds)
+    held = wv > 0
+    _check_held_returns(r, rv, held, bounds)
+    value, g_end = _holding_values(rv, wv, held, bounds)
+    period = np.repeat(np.arange(len(epos)), length)  # the holding period of each day after the first trade
+    day = np.arange(epos[0] + 1, n_days)
+    growth = value[np.cumsum(length) - 1]  # each period's value at its end, per 1 invested
+    per_ret = np.where(held, g_end - 1.0, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        drifted = np.where(held & (growth[:, None] > 0), wv * g_end / growth[:, None], 0.0)
+    turnover = np.abs(wv - np.vstack([np.zeros((1, wv.shape[1])), drifted[:-1]])).sum(axis=1)
     keep = 1.0 - cost * turnover
     # value after the k-th trade, gross and net: Π_{j<k} growth_j × (Π_{j<=k} keep_j)
-    before = np.r_[1.0, np.cumprod(growth)[:-1]]
+    before = np.append(1.0, np.cumprod(growth)[:-1])
     post_net = before * np.cumprod(keep)
     base = epos[0] - 1
     idx = r.index[base:]
     nav_g = np.ones(len(idx))
     nav_n = np.ones(len(idx))
-    for k in range(n_k):
-        a, b = bounds[k] - base, bounds[k + 1] - base
-        nav_g[a] = before[k]
-        nav_n[a] = post_net[k]
-        nav_g[a + 1:b + 1] = before[k] * paths[k]
-        nav_n[a + 1:b + 1] = post_net[k] * paths[k]
+    nav_g[day - base] = before[period] * value
+    nav_n[day - base] = post_net[period] * value
+    nav_g[epos - base] = before  # a trade date shows the NAV after its trade
+    nav_n[epos - base] = post_net
     trades = pd.DataFrame({"trade_date": r.index[epos], "period_end": r.index[bounds[1:]], "turnover": turnover,
-                           "cost": cost * turnover}, index=w.index)
+                           "cost": cost * turnover}, index=decisions)
     trades.index.name = "decision_date"
     return BacktestResult(nav=pd.Series(nav_n, index=idx, name="nav"),
                           nav_gross=pd.Series(nav_g, index=idx, name="nav_gross"),
-                          weights=w, trades=trades,
-                          period_returns=pd.DataFrame(per_ret, index=w.index, columns=w.columns),
+                          weights=pd.DataFrame(wv, index=decisions, columns=r.columns), trades=trades,
+                          period_returns=pd.DataFrame(per_ret, index=decisions, columns=r.columns),
                           lag=int(lag), cost_rate=float(cost), unexecuted=pd.DatetimeIndex(unexecuted))
+
+
+def _check_held_returns(r: pd.DataFrame, rv: np.ndarray, held: np.ndarray, bounds: np.ndarray) -> None:
+    """A held asset needs a return on every day of its holding period: else an error naming the
+    first such asset and day."""
+    tail = rv[bounds[0] + 1:]
+    if not np.isnan(tail).any():
+        return
+    period = np.repeat(np.arange(len(held)), np.diff(bounds))
+    gaps = np.isnan(tail) & held[period]
+    if gaps.any():
+        i, j = np.argwhere(gaps)[0]
+        raise ValueError(f"{r.columns[j]} is held from {r.index[bounds[period[i]]].date()} but has no return on "
+                         f"{r.index[bounds[0] + 1 + i].date()}; give 0 for a suspended day or trade only assets "
+                         "with returns")
+
+
+#: padded cells per block of holding periods computed at once (bounds the memory: 8 bytes each)
+_BLOCK_CELLS = 1 << 22
+
+
+def _holding_values(rv: np.ndarray, wv: np.ndarray, held: np.ndarray, bounds: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Each holding period's portfolio value per 1 invested, on each of its days, and each asset's
+    growth over the whole period.
+
+    For trade k (weights ``w``, closes ``bounds[k]`` to ``bounds[k + 1]``): ``G_{t,i} = Π_{s ≤ t}
+    (1 + r_{s,i})`` from the day after the trade (a product restarted at each trade, multiplied in
+    the same order as ``np.cumprod`` on the period alone) and ``V_t = Σ_i w_i G_{t,i} + 1 − Σ_i w_i``.
+    Periods are grouped by length class (lengths in (2^(c−1), 2^c]) and each class laid out as a
+    padded (day of the period × period × asset) array: the products advance one day for all its
+    periods and assets at once, so the work is at most twice one pass over the data.
+    """
+    length = np.diff(bounds)
+    cash = 1.0 - wv.sum(axis=1)
+    value = np.empty(int(length.sum()))
+    g_end = np.empty_like(wv)
+    start = np.cumsum(length) - length  # each period's first day in ``value``
+    cls = np.frexp((length - 1).astype(float))[1]
+    for c in np.unique(cls):
+        members = np.flatnonzero(cls == c)
+        width = int(length[members].max())
+        per_block = max(1, _BLOCK_CELLS // (width * wv.shape[1]))
+        for ks in np.array_split(members, -(-len(members) // per_block)):
+            step = np.arange(width)[:, None]
+            inside = step < length[ks][None, :]  # (day of the period, period)
+            days = bounds[ks][None, :] + 1 + np.where(inside, step, 0)
+            blk = np.take(rv, days, axis=0)
+            blk += 1.0
+            np.copyto(blk, 1.0, where=~held[ks][None, :, :])  # not held: growth 1 (weight 0)
+            if blk[0].size >= 256:  # many periods x assets: advance them all one day at a time
+                for i in range(1, width):
+                    np.multiply(blk[i - 1], blk[i], out=blk[i])
+            else:  # few and long: numpy's accumulation down each column
+                blk = np.cumprod(blk, axis=0)
+            val = np.einsum("dka,ka->dk", blk, wv[ks]) + cash[ks][None, :]
+            value[(start[ks][None, :] + step)[inside]] = val[inside]
+            g_end[ks] = blk[length[ks] - 1, np.arange(len(ks))]
+    return value, g_end
 
 
 def equal_weights(available: pd.DataFrame) -> pd.DataFrame:

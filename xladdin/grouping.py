@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .ranking import ATOL, RTOL, _tie_matrix
+from .ranking import ATOL, RTOL, _float_matrix, _tie_matrix, text_order
 
-__all__ = ["assign_groups", "group_table", "group_members", "DEFAULT_GROUPS"]
+__all__ = ["assign_groups", "group_matrix", "group_table", "group_members", "DEFAULT_GROUPS"]
 
 #: groups of a cross-section when none is given: quintiles (M7, the long-short of M11)
 DEFAULT_GROUPS = 5
@@ -78,9 +78,21 @@ def assign_groups(values: pd.Series | pd.DataFrame, groups: int = DEFAULT_GROUPS
         raise ValueError(f"`values` must be a Series or DataFrame, got {type(values).__name__}")
     if values.columns.has_duplicates:
         raise ValueError("`values` has duplicated codes (columns); keep one column per code")
-    out = pd.DataFrame(_groups_numeric(_numeric(values), values.columns, groups, rtol, atol), index=values.index,
-                       columns=values.columns)
-    return out.astype("Int64")
+    return _int64_frame(_groups_numeric(_numeric(values), values.columns, groups, rtol, atol), values.index,
+                        values.columns)
+
+
+def _int64_frame(g: np.ndarray, index: pd.Index, columns: pd.Index) -> pd.DataFrame:
+    """DataFrame of nullable ``Int64`` columns from a float matrix of whole numbers (NaN = ``<NA>``).
+
+    Built from one masked array per column (``astype("Int64")`` on a float frame converts column by
+    column through pandas' casting checks: seconds for 20,000 columns).
+    """
+    missing = np.isnan(g).T.copy()
+    whole = np.where(missing, 0, g.T).astype(np.int64)
+    out = pd.DataFrame({j: pd.arrays.IntegerArray(whole[j], missing[j]) for j in range(g.shape[1])}, index=index)
+    out.columns = columns
+    return out
 
 
 def _is_numeric(dtype) -> bool:
@@ -90,9 +102,7 @@ def _is_numeric(dtype) -> bool:
 
 def _numeric(values: pd.DataFrame) -> np.ndarray:
     """Float matrix of ``values`` (non-numbers become NaN, as ``pd.to_numeric(errors="coerce")``)."""
-    if all(_is_numeric(d) for d in values.dtypes):
-        return values.to_numpy(dtype=float, na_value=np.nan)
-    return values.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return _float_matrix(values)
 
 
 def _groups_numeric(num: np.ndarray, codes: pd.Index, groups: int, rtol: float = RTOL,
@@ -103,14 +113,23 @@ def _groups_numeric(num: np.ndarray, codes: pd.Index, groups: int, rtol: float =
     """
     if not isinstance(groups, (int, np.integer)) or groups < 1:
         raise ValueError(f"`groups` must be a positive integer, got {groups!r}")
-    labels = [str(c) for c in codes]
-    perm = np.argsort(np.array(labels, dtype=object), kind="stable")
+    perm = text_order(codes)
     num, flat = _tie_matrix(num[:, perm], rtol, atol)
     g = _group_matrix(num, int(groups))
     g[flat] = np.nan
     inv = np.empty_like(perm)
     inv[perm] = np.arange(len(perm))
     return g[:, inv]
+
+
+def group_matrix(values: np.ndarray, codes, groups: int = DEFAULT_GROUPS, rtol: float = RTOL,
+                 atol: float = ATOL) -> np.ndarray:
+    """Group numbers of each row of a float matrix (columns = ``codes``): the numbers of
+    :func:`assign_groups` as floats, NaN = no group (what the Excel function ``XA_QUINTILE`` shows)."""
+    x = np.asarray(values, dtype=float)
+    if x.ndim != 2 or x.shape[1] != len(codes):
+        raise ValueError(f"`values` must be a matrix with one column per code ({len(codes)}), got shape {x.shape}")
+    return _groups_numeric(x, codes, groups, rtol, atol)
 
 
 def group_table(values: pd.DataFrame, groups: int = DEFAULT_GROUPS, names: pd.Series | None = None,

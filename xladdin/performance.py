@@ -46,6 +46,7 @@ __all__ = [
 COLUMNS = ["annual_return", "volatility", "sharpe", "max_drawdown", "excess_return", "tracking_error",
            "information_ratio", "relative_max_drawdown", "win_rate", "odds", "turnover", "annualised_return",
            "annualised_excess", "days", "part_year"]
+_COLUMN_INDEX = pd.Index(COLUMNS)  # built once (an Index is immutable)
 #: label of the full-period row
 FULL_PERIOD = "Full period"
 _EPS = 1e-12
@@ -65,13 +66,19 @@ def check_nav(nav: pd.Series, name: str = "nav") -> pd.Series:
             nav.index = pd.DatetimeIndex(pd.to_datetime(nav.index))
         except (ValueError, TypeError) as exc:
             raise ValueError(f"`{name}` must be indexed by dates") from exc
-    nav = nav.astype(float).sort_index()
+    nav = nav.astype(float) if nav.dtype != np.float64 else nav.copy(deep=False)
+    if not nav.index.is_monotonic_increasing:
+        nav = nav.sort_index()
     if nav.index.has_duplicates:
         raise ValueError(f"`{name}` has duplicated dates; keep one value per trading day")
-    if nav.isna().any():
-        first = nav.index[nav.isna()][0].date()
+    if nav.index.hasnans:
+        raise ValueError(f"`{name}` has a value without a date; give every value its trading date")
+    v = nav.to_numpy()
+    missing = np.isnan(v)
+    if missing.any():
+        first = nav.index[missing][0].date()
         raise ValueError(f"`{name}` has missing values (first on {first}); fill or trim them before computing statistics")
-    if (nav <= 0).any():
+    if (v <= 0).any():
         raise ValueError(f"`{name}` must be positive (a NAV, not returns)")
     return nav
 
@@ -179,9 +186,10 @@ def relative_nav(nav: pd.Series, benchmark: pd.Series) -> pd.Series:
 
 
 def _align(nav: pd.Series, benchmark: pd.Series) -> pd.Series:
-    b = benchmark.reindex(nav.index)
-    if b.isna().any():
-        first = b.index[b.isna()][0].date()
+    b = benchmark if benchmark.index.equals(nav.index) else benchmark.reindex(nav.index)
+    missing = np.isnan(b.to_numpy(dtype=float, na_value=np.nan))
+    if missing.any():
+        first = b.index[missing][0].date()
         raise ValueError(f"benchmark has no value on {first}, a date of the strategy NAV; "
                          "give the benchmark on every NAV date")
     return b.astype(float)
@@ -264,41 +272,173 @@ def _odds(ex: pd.Series) -> float:
 
 
 # ----------------------------------------------------------------------------- table
-def _segment_stats(nav: pd.Series, bench: pd.Series | None, turnover: pd.Series | None, rf: float,
-                   periods: int, sharpe: str, annualised: bool, ratio_annualise: bool) -> dict:
-    """Statistics of one NAV segment (its first point is the base)."""
-    n = _n(nav)
-    tot = total_return(nav)
-    ann = annualise(tot, n, periods)
-    shown = ann if annualised else tot
-    for_ratio = ann if (annualised or ratio_annualise) else tot
-    vol = annual_volatility(nav, periods)
+def _seg_sum(v: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Sum of ``v[lo_k:hi_k]`` for each segment k (0 for an empty one).
+
+    One segment: numpy's pairwise sum, as pandas' ``Series.sum`` (bit-for-bit with the one-segment
+    functions); several: ``np.add.reduceat`` (sequential: the same to ~1e-16 relative).
+    """
+    if len(lo) == 1:
+        return np.array([v[lo[0]:hi[0]].sum()])
+    out = np.zeros(len(lo))
+    ok = hi > lo
+    if ok.all() and hi[-1] == len(v) and (lo[1:] == hi[:-1]).all():  # segments tile v
+        out[:] = np.add.reduceat(v, lo)
+    elif ok.any():
+        cut = np.unique(np.concatenate([lo[ok], hi[ok][hi[ok] < len(v)]]))
+        out[ok] = np.add.reduceat(v, cut)[np.searchsorted(cut, lo[ok])]
+    return out
+
+
+def _seg_masked_sum(v: np.ndarray, mask: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Sum of the ``mask``-ed values of each segment (one segment: pairwise over the selected values)."""
+    if len(lo) == 1:
+        return np.array([v[lo[0]:hi[0]][mask[lo[0]:hi[0]]].sum()])
+    return _seg_sum(np.where(mask, v, 0.0), lo, hi)
+
+
+def _seg_std(v: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Sample standard deviation (ddof=1) of each segment, two-pass as pandas' ``Series.std``
+    (``mean``, then the mean squared deviation); NaN for fewer than two values."""
+    cnt = hi - lo
+    with np.errstate(invalid="ignore", divide="ignore"):
+        avg = _seg_sum(v, lo, hi) / cnt
+        if len(lo) == 1:
+            var = ((avg[0] - v[lo[0]:hi[0]]) ** 2).sum() / (cnt - 1)
+        else:
+            start = _offsets(cnt)
+            dev = (np.repeat(avg, cnt) - v[_seg_positions(lo, cnt)]) ** 2
+            var = _seg_sum(dev, start, start + cnt) / (cnt - 1)
+    return np.where(cnt >= 2, np.sqrt(var), np.nan)
+
+
+def _offsets(cnt: np.ndarray) -> np.ndarray:
+    """Start of each consecutive segment of lengths ``cnt``."""
+    out = np.zeros(len(cnt), dtype=np.int64)
+    np.cumsum(cnt[:-1], out=out[1:])
+    return out
+
+
+def _seg_positions(lo: np.ndarray, cnt: np.ndarray) -> np.ndarray:
+    """Concatenated positions ``lo_k, lo_k + 1, …, lo_k + cnt_k − 1`` of all segments."""
+    total = int(cnt.sum())
+    return np.arange(total) + np.repeat(lo - _offsets(cnt), cnt)
+
+
+def _seg_cummax(v: np.ndarray, cnt: np.ndarray) -> np.ndarray:
+    """Running maximum within each of the consecutive segments of ``v`` (lengths ``cnt``); exact.
+
+    Segments of similar lengths (calendar years) are laid out as the rows of a padded matrix and
+    accumulated along the rows at once; otherwise a Hillis-Steele scan (after the pass with shift s
+    each value is the maximum of the 2s values ending at it within its segment: log2(longest)
+    passes).
+    """
+    if len(cnt) == 1:
+        return np.maximum.accumulate(v)
+    width = int(cnt.max())
+    pos = np.arange(len(v)) - np.repeat(_offsets(cnt), cnt)  # position within the segment
+    if len(cnt) * width <= 2 * len(v):
+        at = np.repeat(np.arange(len(cnt)) * width, cnt) + pos
+        pad = np.full(len(cnt) * width, -np.inf)
+        pad[at] = v
+        return np.maximum.accumulate(pad.reshape(len(cnt), width), axis=1).ravel()[at]
+    m = v.copy()
+    s = 1
+    while s < width:
+        m[s:] = np.where(pos[s:] >= s, np.maximum(m[s:], m[:-s]), m[s:])
+        s *= 2
+    return m
+
+
+def _drawdowns(path: np.ndarray, cnt: np.ndarray) -> np.ndarray:
+    """Maximum drawdown (negative) of each consecutive segment of ``path``: ``min(P / running max − 1)``."""
+    dd = path / _seg_cummax(path, cnt) - 1.0
+    if len(cnt) == 1:
+        return np.array([dd.min()])
+    return np.minimum.reduceat(dd, _offsets(cnt))
+
+
+def _annualise_each(ret: np.ndarray, n: np.ndarray, periods: int) -> np.ndarray:
+    """:func:`annualise` of each segment (scalar powers: the same rounding as the one-segment code)."""
+    with np.errstate(over="ignore"):
+        return np.array([np.float64(1.0 + t) ** (periods / k) - 1.0 if (k > 0 and np.isfinite(t)) else np.nan
+                         for t, k in zip(ret.tolist(), n.tolist())], dtype=float)
+
+
+def _ratio_each(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """:func:`_ratio` elementwise: NaN where either is not finite or ``|den| < 1e-12``."""
+    ok = np.isfinite(num) & np.isfinite(den) & (np.abs(den) >= _EPS)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        return np.where(ok, num / np.where(ok, den, 1.0), np.nan)
+
+
+def _table_values(x: np.ndarray, b: np.ndarray | None, ym: np.ndarray, base: np.ndarray, end: np.ndarray,
+                  rf: float, periods: int, sharpe: str, annualised: bool, ratio_annualise: np.ndarray) -> dict:
+    """Statistics of NAV segments ``x[base_k .. end_k]`` (each one's first point is its base), all at once.
+
+    ``x``, ``b``: NAV and benchmark on every date; ``ym``: year × 12 + month of each date. Segments
+    are consecutive (``base_{k+1} = end_k``) or one (the full period). Same formulas as the module's
+    one-segment functions: returns ``r_t = x_t / x_{t−1} − 1`` (the segment's are ``r[base:end]``),
+    two-pass sample std, drawdown on the segment's running peak, relative NAV
+    ``(x / x_base) / (b / b_base)``, calendar months measured from the previous month's last NAV.
+    """
+    n = end - base
+    r = x[1:] / x[:-1] - 1.0
+    tot = x[end] / x[base] - 1.0
+    ann = _annualise_each(tot, n, periods)
+    for_ratio = np.where(ratio_annualise, ann, tot) if not annualised else ann
+    vol = np.sqrt(periods) * _seg_std(r, base, end)
     if sharpe == "geometric":
-        sr = _ratio(for_ratio - rf, vol)
+        sr = _ratio_each(for_ratio - rf, vol)
     else:
-        sr = sharpe_ratio(nav, rf, periods, method=sharpe)
-    row = {"annual_return": shown, "volatility": vol, "sharpe": sr, "max_drawdown": max_drawdown(nav),
-           "days": float(n), "annualised_return": ann if (annualised or ratio_annualise) else np.nan}
-    if bench is not None:
-        rel = relative_nav(nav, bench)
-        rel_tot = total_return(rel)
-        rel_ann = annualise(rel_tot, n, periods)
-        te = tracking_error(nav, bench, periods)
-        ex = monthly_excess(nav, bench)  # once for the win rate and the odds
-        row.update({
-            "excess_return": rel_ann if annualised else rel_tot,
-            "tracking_error": te,
-            "information_ratio": _ratio(rel_ann if (annualised or ratio_annualise) else rel_tot, te),
-            "relative_max_drawdown": max_drawdown(rel),
-            "annualised_excess": rel_ann if (annualised or ratio_annualise) else np.nan,
-            "win_rate": _win_rate(ex),
-            "odds": _odds(ex),
-        })
-    if turnover is not None:
-        inside = turnover[(turnover.index >= nav.index[0]) & (turnover.index <= nav.index[-1])]
-        total = float(inside.sum())
-        row["turnover"] = total * periods / n if (annualised and n > 0) else total
-    return row
+        ra = r - rf / periods
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = _seg_sum(ra, base, end) / n
+        sr = np.where(n >= 2, _ratio_each(np.sqrt(periods) * mean, _seg_std(ra, base, end)), np.nan)
+    cnt = n + 1
+    pos = _seg_positions(base, cnt) if len(base) > 1 else np.arange(base[0], end[0] + 1)
+    out = {"annual_return": ann if annualised else tot, "volatility": vol, "sharpe": sr,
+           "max_drawdown": _drawdowns(x[pos], cnt), "days": n.astype(float),
+           "annualised_return": np.where(ratio_annualise, ann, np.nan) if not annualised else ann}
+    if b is None:
+        return out
+    seg_base = np.repeat(base, cnt)
+    rel = (x[pos] / x[seg_base]) / (b[pos] / b[seg_base])
+    rel_tot = rel[np.cumsum(cnt) - 1] - 1.0  # the segment's first relative NAV is exactly 1
+    rel_ann = _annualise_each(rel_tot, n, periods)
+    te = np.sqrt(periods) * _seg_std(r - (b[1:] / b[:-1] - 1.0), base, end)
+    win, loss, months = _monthly_excess_stats(x, b, ym, base, end)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        win_rate = np.where(months > 0, win[0] / months, np.nan)
+        odds_ = np.where((win[0] > 0) & (loss[0] > 0), (win[1] / win[0]) / np.abs(loss[1] / loss[0]), np.nan)
+    out.update({
+        "excess_return": rel_ann if annualised else rel_tot, "tracking_error": te,
+        "information_ratio": _ratio_each(rel_ann if annualised else np.where(ratio_annualise, rel_ann, rel_tot), te),
+        "relative_max_drawdown": _drawdowns(rel, cnt),
+        "annualised_excess": rel_ann if annualised else np.where(ratio_annualise, rel_ann, np.nan),
+        "win_rate": win_rate, "odds": odds_,
+    })
+    return out
+
+
+def _monthly_excess_stats(x: np.ndarray, b: np.ndarray, ym: np.ndarray, base: np.ndarray, end: np.ndarray):
+    """Per segment: (count, sum) of the winning months, (count, sum) of the losing months, and the
+    number of months (:func:`monthly_excess`: strategy − benchmark month return, |excess| ≤ 1e-12 is 0).
+
+    A calendar month's return runs from the previous month's last NAV (the series' first NAV for the
+    first month, which is dropped when it holds only that NAV) to its last NAV; a segment's months are
+    those whose last NAV lies in ``(base, end]`` (the segment's base closes the month before).
+    """
+    last = np.flatnonzero(np.append(ym[1:] != ym[:-1], True))
+    prev = np.concatenate([[0], last[:-1]])
+    if last[0] == 0:
+        last, prev = last[1:], prev[1:]
+    ex = (x[last] / x[prev] - 1.0) - (b[last] / b[prev] - 1.0)
+    ex = np.where(np.abs(ex) > _EPS, ex, 0.0)
+    lo, hi = np.searchsorted(last, base, "right"), np.searchsorted(last, end, "right")
+    win, loss = ex > 0, ex < 0
+    return ((_seg_sum(win.astype(float), lo, hi), _seg_masked_sum(ex, win, lo, hi)),
+            (_seg_sum(loss.astype(float), lo, hi), _seg_masked_sum(ex, loss, lo, hi)), (hi - lo).astype(float))
 
 
 def period_label(year: int, start=None, end=None, language: str = "en") -> str:
@@ -316,6 +456,17 @@ def period_label(year: int, start=None, end=None, language: str = "en") -> str:
     if s and e:
         return f"{year} ({s} to {e})"
     return f"{year}" + (f" (from {s})" if s else f" (to {e})" if e else "")
+
+
+def _year_month(index: pd.DatetimeIndex) -> np.ndarray:
+    """``year × 12 + month − 1`` of each date of a sorted index (local calendar for time-zone-aware
+    dates): the position of each day among the first days of the months it spans."""
+    if index.tz is not None:
+        return index.year.to_numpy(dtype=np.int64) * 12 + index.month.to_numpy(dtype=np.int64) - 1
+    days = index.to_numpy().astype("datetime64[D]")
+    m0, m1 = days[[0, -1]].astype("datetime64[M]")
+    month_starts = np.arange(m0, m1 + np.timedelta64(1, "M")).astype("datetime64[D]")
+    return np.searchsorted(month_starts, days, "right") - 1 + (m0.astype(np.int64) + 1970 * 12)
 
 
 def performance_table(nav: pd.Series, benchmark: pd.Series | None = None, rf: float = 0.0,
@@ -355,7 +506,9 @@ def performance_table(nav: pd.Series, benchmark: pd.Series | None = None, rf: fl
     the relative NAV, win rate / odds over the year's calendar months, turnover = sum of the
     year's rebalance turnover. The full-period row annualises return, excess and turnover
     (``turnover × periods / n``). Sharpe = (return − rf) / volatility, IR = excess / TE, with a
-    part year's return and excess annualised geometrically for the ratios.
+    part year's return and excess annualised geometrically for the ratios. All years are computed
+    at once on arrays (segment sums, a segmented running maximum), the same numbers as the
+    one-segment functions of this module applied year by year.
     """
     nav = check_nav(nav)
     if len(nav) < 2:
@@ -364,37 +517,48 @@ def performance_table(nav: pd.Series, benchmark: pd.Series | None = None, rf: fl
         raise ValueError(f"sharpe method `{sharpe}` unknown; use 'geometric' or 'arithmetic'")
     bench = None
     if benchmark is not None:
-        bench = _align(nav, check_nav(benchmark.dropna(), "benchmark"))
+        if not (isinstance(benchmark, pd.Series) and benchmark.dtype == np.float64
+                and not np.isnan(benchmark.to_numpy()).any()):
+            benchmark = benchmark.dropna()
+        bench = _align(nav, check_nav(benchmark, "benchmark"))
     if turnover is not None:
         turnover = turnover.copy()
         turnover.index = pd.DatetimeIndex(pd.to_datetime(turnover.index))
         turnover = turnover.astype(float).fillna(0.0)
 
-    rows: dict[str, dict] = {}
-    years = nav.index.year
-    for y in np.unique(years):
-        pos = np.flatnonzero(years == y)
-        start = pos[0] - 1 if pos[0] > 0 else pos[0]
-        seg = nav.iloc[start:pos[-1] + 1]
-        b = bench.iloc[start:pos[-1] + 1] if bench is not None else None
-        t = None
-        if turnover is not None:
-            t = turnover[turnover.index.year == y]  # the year's rebalances
-        n = _n(seg)
-        if n == 0:
-            continue  # only the series' base NAV falls in this year: no return to show
-        part = n < min_full_year * periods
-        row = _segment_stats(seg, b, None, rf, periods, sharpe, annualised=False, ratio_annualise=part)
-        row["part_year"] = float(part)
-        if t is not None:
-            row["turnover"] = float(t.sum())
-        first, last = y == years[0], y == years[-1]
-        label = period_label(int(y), seg.index[0] if (part and first) else None,
-                             seg.index[-1] if (part and last) else None)
-        rows[label] = row
-    full = _segment_stats(nav, bench, turnover, rf, periods, sharpe, annualised=True, ratio_annualise=True)
-    full["part_year"] = 0.0
-    rows[FULL_PERIOD] = full
-    out = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=COLUMNS)
-    out.index.name = "period"
-    return out.astype(float)
+    x = nav.to_numpy(dtype=float)
+    b = None if bench is None else bench.to_numpy(dtype=float)
+    ym = _year_month(nav.index)
+    years = ym // 12
+    first = np.flatnonzero(np.concatenate([[True], years[1:] != years[:-1]]))  # each year's first date
+    end = np.append(first[1:] - 1, len(x) - 1)
+    base = np.maximum(first - 1, 0)  # the previous year's last NAV (the series' first NAV)
+    keep = end > base  # a first year holding only the base NAV has no return to show
+    first, end, base = first[keep], end[keep], base[keep]
+    y = years[first]
+    part = (end - base) < min_full_year * periods
+    cols = {c: np.full(len(y) + 1, np.nan) for c in COLUMNS}
+    if len(y):
+        for c, v in _table_values(x, b, ym, base, end, rf, periods, sharpe, False, part).items():
+            cols[c][:-1] = v
+    full = _table_values(x, b, ym, np.array([0]), np.array([len(x) - 1]), rf, periods, sharpe, True,
+                         np.array([True]))
+    for c, v in full.items():
+        cols[c][-1] = v[0]
+    cols["part_year"][:-1] = part
+    cols["part_year"][-1] = 0.0
+    if turnover is not None:
+        t = turnover.to_numpy(dtype=float)
+        t_years = turnover.index.year.to_numpy()
+        order = np.argsort(t_years, kind="stable")  # each year's rebalances in their given order
+        sorted_years = t_years[order]
+        cols["turnover"][:-1] = _seg_sum(t[order], np.searchsorted(sorted_years, y, "left"),
+                                         np.searchsorted(sorted_years, y, "right")) if len(y) else []
+        inside = (turnover.index >= nav.index[0]) & (turnover.index <= nav.index[-1])
+        cols["turnover"][-1] = float(t[inside].sum()) * periods / (len(x) - 1)
+    y0, y1 = years[0], years[-1]
+    labels = [period_label(int(yy), nav.index[a] if (p and yy == y0) else None,
+                           nav.index[e] if (p and yy == y1) else None) for yy, a, e, p in zip(y, base, end, part)]
+    return pd.DataFrame(np.column_stack([cols[c] for c in COLUMNS]),
+                        index=pd.Index(labels + [FULL_PERIOD], dtype="str", name="period"), columns=_COLUMN_INDEX)
+
