@@ -15,7 +15,7 @@ from xladdin import dashboard, northbound, performance
 from xladdin.conventions import MONTHS_PER_YEAR, TRADING_DAYS_PER_YEAR, WEEKS_PER_YEAR
 
 from ._convert import (
-    EXCEL_ROWS, XAInputError, frame_cells, frame_rows, opt_bool, opt_choice, opt_float, opt_int, series_cells, to_block,
+    EXCEL_ROWS, XAInputError, frame_rows, opt_bool, opt_choice, opt_float, opt_int, series_cells, to_block,
     to_vector,
 )
 from ._errors import excel_safe
