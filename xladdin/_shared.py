@@ -119,8 +119,7 @@ def release(market: Market, table: str) -> None:
     for key in [k for k in cache if len(k) > 1 and k[0] in ("factorize", "bounds", "groups", "layout", "pivot", "complete")
                 and k[1] == table]:
         del cache[key]
-    for key in [k for k in market._codes if k[0] == table]:  # the loader's factorisations of it too
-        del market._codes[key]
+    market.forget_codes(table)  # the loader's factorisations of it too
 
 
 # ----------------------------------------------------------------------------------------- pivots
@@ -196,20 +195,11 @@ def seed(market: Market, table: str, col: str, factorized: tuple[Any, np.ndarray
     """Keep a :func:`text_codes` result on the market when ``market.tables[table][col]`` still holds
     the Arrow array it was computed from (a table sorted since holds a new array: nothing kept).
     It serves while the column keeps that array: Arrow arrays are immutable, any edit replaces it."""
-    arr = getattr(market.tables[table][col].array, "_pa_array", None)
-    if arr is not None and arr is factorized[0] and len(factorized[1]) == len(market.tables[table]):
-        factorized[1].flags.writeable = False  # handed out to every pivot: nobody may edit it
-        market._codes[(table, col)] = factorized
+    market.keep_codes(table, col, factorized)
 
 
 def _seeded(market: Market, table: str, col: str) -> tuple[np.ndarray, pd.Index] | None:
-    hit = market._codes.get((table, col))
-    if hit is None or not market.has(table) or col not in market.tables[table].columns:
-        return None
-    arr, codes, uniques = hit
-    if getattr(market.tables[table][col].array, "_pa_array", None) is not arr:
-        return None
-    return codes, uniques
+    return market.codes(table, col)
 
 
 def _factorize(market: Market, table: str, col: str) -> tuple[np.ndarray, pd.Index]:
@@ -338,6 +328,22 @@ def _layout(market: Market, table: str, index: str, columns: str, codes, start, 
     out_index = pd.DatetimeIndex(dates[dpres], name=index)
     out_columns = labels[cpres].rename(columns)
     return rows, flat, (nd, nc), out_index, out_columns
+
+
+def dates_with_rows(market: Market, table: str, codes, index: str = "date", columns: str | None = None) -> pd.DatetimeIndex:
+    """Sorted distinct dates on which one of ``codes`` has a row in ``table`` (the index of
+    ``pivot(market, table, field, codes=codes)``), named ``index``."""
+    from .schema import TABLES
+    columns = columns or TABLES[table].wide_code
+    ccodes, labels = _factorize(market, table, columns)
+    dcodes, dates = _factorize(market, table, index)
+    wanted = np.asarray(labels.isin(list(codes)), dtype=bool)
+    rows = np.append(wanted, False)[ccodes]  # a missing code (-1) picks the appended False
+    if (dcodes < 0).any():
+        rows &= dcodes >= 0
+    seen = np.zeros(len(dates), dtype=bool)
+    seen[dcodes[rows]] = True
+    return pd.DatetimeIndex(dates[seen], name=index)
 
 
 def table_dates(market: Market, table: str, index: str = "date") -> pd.DatetimeIndex:

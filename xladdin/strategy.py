@@ -464,7 +464,8 @@ def rotation_backtest(factors: dict[str, pd.DataFrame], close: pd.DataFrame, reb
 def flow_rotation(market, start=None, end=None, top: int = 6, every: int = 2, cost: float = INDUSTRY_COST,
                   factor_weights: dict[str, float] | None = None, groups: int = 5, lamb: float | None = None,
                   window: int = 60, m8_every: int = 1, backtests: bool = True, lag: int = DEFAULT_LAG,
-                  regime_max_age: int | None = REGIME_MAX_AGE_DAYS) -> dict:
+                  regime_max_age: int | None = REGIME_MAX_AGE_DAYS, weights=None,
+                  style_tables: dict | None = None) -> dict:
     """Run M6–M10 on a market: the Huafu ETF-flow industry rotation and its building blocks.
 
     Parameters
@@ -487,6 +488,11 @@ def flow_rotation(market, start=None, end=None, top: int = 6, every: int = 2, co
         M10 rotation are the same either way. The weekly workbook shows only M10.
     regime_max_age : a style regime older than this many calendar days at a decision is not used
         (:func:`style_adjusted_factors`); the notes say from when a pair stops giving regimes.
+    weights : :func:`xladdin.holdings.penetration_weights` of ``market`` when the caller has it
+        (else computed here, once for the weekly and the monthly holdings).
+    style_tables : the M5 tables the caller computed already: pair -> its
+        :func:`xladdin.style.weekly_style_table` (``pairs=(pair,)``, lambda ``lamb``), or the error
+        that computing it raised (:func:`style_pair_tables`); else computed here.
 
     Returns
     -------
@@ -498,41 +504,55 @@ def flow_rotation(market, start=None, end=None, top: int = 6, every: int = 2, co
     from ._shared import scope
     with scope(market):
         return _flow_rotation(market, start, end, top, every, cost, factor_weights, groups, lamb, window, m8_every,
-                              backtests, lag, regime_max_age)
+                              backtests, lag, regime_max_age, weights, style_tables)
 
 
-def _regimes(market, lamb: float | None, notes: list[str]) -> pd.DataFrame:
-    """Weekly M5 regimes per style pair that has data (columns ``size``, ``growth``); the others noted."""
+def style_pair_tables(market, lamb: float | None = None) -> dict:
+    """pair -> :func:`xladdin.style.weekly_style_table` of that pair alone (M5), or the
+    :class:`~xladdin.market.MissingTableError` / ``KeyError`` / ``ValueError`` computing it raised
+    (a pair without closes); every pair of :data:`xladdin.style.STYLE_PAIRS`, in order."""
     from .market import MissingTableError
-    from .style import DEFAULT_LAMBDA, weekly_style_table
+    from .style import DEFAULT_LAMBDA, STYLE_PAIRS, weekly_style_table
     lam = DEFAULT_LAMBDA if lamb is None else lamb
+    out: dict = {}
+    for pair in STYLE_PAIRS:
+        try:
+            out[pair] = weekly_style_table(market, lam, pairs=(pair,))
+        except (MissingTableError, KeyError, ValueError) as exc:
+            out[pair] = exc
+    return out
+
+
+def _regimes(tables: dict, notes: list[str]) -> pd.DataFrame:
+    """Weekly M5 regimes per style pair that has data (columns ``size``, ``growth``); the others noted."""
     cols = {}
     for pair in ("size", "growth"):
-        try:
-            t = weekly_style_table(market, lam, pairs=(pair,))
+        t = tables[pair]
+        if isinstance(t, Exception):
+            notes.append(f"{pair} regime unavailable ({str(t).splitlines()[0][:120]}): its M8 factor is left out")
+        else:
             cols[pair] = t[f"{pair}_regime"].astype(float).dropna()
-        except (MissingTableError, KeyError, ValueError) as exc:
-            notes.append(f"{pair} regime unavailable ({str(exc).splitlines()[0][:120]}): its M8 factor is left out")
     return pd.DataFrame(cols)
 
 
 def _flow_rotation(market, start, end, top: int, every: int, cost: float, factor_weights, groups: int,
                    lamb: float | None, window: int, m8_every: int, backtests: bool, lag: int,
-                   regime_max_age: int | None) -> dict:
+                   regime_max_age: int | None, weights=None, style_tables: dict | None = None) -> dict:
     from . import holdings as hd
 
     notes: list[str] = []
     close = market.industry_close()
     names = market.industry_names
-    wk_h = hd.industry_holdings(market, "W", end=end)
+    weights = hd.penetration_weights(market) if weights is None else weights
+    wk_h = hd.industry_holdings(market, "W", end=end, weights=weights)
     wk_l = hd.holding_level(wk_h)
     stf = short_term_flow(wk_l, wk_h)
-    mo_h = hd.industry_holdings(market, "M", end=end)
+    mo_h = hd.industry_holdings(market, "M", end=end, weights=weights)
     mo_l = hd.holding_level(mo_h).dropna(how="all")
     mo_c = (mo_l - mo_l.shift(1)).iloc[1:]
     factors: dict[str, pd.DataFrame] = {"short_term_flow": stf.dropna(how="all")}
 
-    regimes = _regimes(market, lamb, notes)
+    regimes = _regimes(style_pair_tables(market, lamb) if style_tables is None else style_tables, notes)
     m8 = None
     style_w = None
     if "size" in regimes:
