@@ -218,7 +218,7 @@ def holdings_staleness(holdings_dates: pd.DatetimeIndex, month_ends: pd.Datetime
 
 def northbound_etf_factors(market: Market, etfs: list[str], dates: pd.DatetimeIndex | None = None,
                            price: str = "nav", stale_change: str = "nan",
-                           max_age_days: int = 10) -> dict[str, pd.DataFrame]:
+                           max_age_days: int = 10, prices: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     """The three M11 factors per ETF at each month end.
 
     Parameters
@@ -238,6 +238,8 @@ def northbound_etf_factors(market: Market, etfs: list[str], dates: pd.DatetimeIn
         month's composite) or 0 (every ETF ties).
     max_age_days : int
         Staleness threshold, see :func:`holdings_staleness`.
+    prices : DataFrame, optional
+        ``adjusted_nav(market, etfs, price)`` when the caller has it (computed here otherwise).
 
     Returns
     -------
@@ -259,7 +261,7 @@ def northbound_etf_factors(market: Market, etfs: list[str], dates: pd.DatetimeIn
     missing = [e for e in etfs if e not in info.index]
     if missing:
         raise ValueError(f"ETF code(s) not in etf_info: {', '.join(missing)}")
-    nav = adjusted_nav(market, etfs, price)
+    nav = adjusted_nav(market, etfs, price) if prices is None else prices
     if dates is None:
         dates = _month_ends(nav.index)
     dates = pd.DatetimeIndex(dates)
@@ -688,9 +690,10 @@ def _same_index_months(weights: pd.DataFrame, tracked: pd.Series) -> int:
 def _northbound_rotation(market: Market, universe, top, cost, groups, price, stale_change, max_age_days,
                          start, end, rf, min_obs, lag, one_per_index) -> RotationResult:
     codes, notes = select_universe(market, universe)
-    fac = northbound_etf_factors(market, codes, price=price, stale_change=stale_change, max_age_days=max_age_days)
-    staleness = fac["staleness"]
     prices = adjusted_nav(market, codes, price)
+    fac = northbound_etf_factors(market, codes, price=price, stale_change=stale_change, max_age_days=max_age_days,
+                                 prices=prices)
+    staleness = fac["staleness"]
     # only ETFs with a price at the signal date can be ranked and bought (an ETF's index has weights
     # and northbound data before the ETF lists; without this it could be "picked" before it exists)
     fac = dict(fac)
