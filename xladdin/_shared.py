@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from contextvars import ContextVar
+from types import MappingProxyType
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -110,8 +111,9 @@ def cached(market: Market, key: tuple, fn: Callable[[], Any], tables: tuple[str,
 
 
 def release(market: Market, table: str) -> None:
-    """Drop the shared entries built from ``table`` (e.g. a 10-million-row table no later step reads),
-    and the loader's codes of it kept on the market (:func:`seed`; recomputed if ever needed again)."""
+    """Drop the shared entries built from ``table`` (e.g. a 10-million-row table no later step reads).
+    The loader's codes kept on the market (:func:`seed`, 4 bytes a row) stay: a later pivot of the
+    table (the M11 float ratios of northbound_holdings after the dashboard's shares) uses them."""
     act = _ACTIVE.get()
     if act is None or act[0] is not market:
         return
@@ -119,7 +121,6 @@ def release(market: Market, table: str) -> None:
     for key in [k for k in cache if len(k) > 1 and k[0] in ("factorize", "bounds", "groups", "layout", "pivot", "complete")
                 and k[1] == table]:
         del cache[key]
-    market.forget_codes(table)  # the loader's factorisations of it too
 
 
 # ----------------------------------------------------------------------------------------- pivots
@@ -230,14 +231,14 @@ def _date_bounds(market: Market, table: str, col: str) -> np.ndarray | None:
     return cached(market, ("bounds", table, col), run, (table,))
 
 
-def _groups(market: Market, table: str, col: str) -> tuple[np.ndarray, np.ndarray, pd.Index]:
-    """Rows of ``table`` grouped by the value of ``col``: (row order, group bounds, values)."""
+def _groups(market: Market, table: str, col: str) -> tuple[np.ndarray, np.ndarray, MappingProxyType]:
+    """Rows of ``table`` grouped by the value of ``col``: (row order, group bounds, value -> group)."""
     codes, uniques = _factorize(market, table, col)
 
     def run():
         order = np.argsort(codes, kind="stable")
         bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1), side="left")
-        return order, bounds, uniques
+        return order, bounds, MappingProxyType({v: i for i, v in enumerate(uniques)})  # read-only: shared as is
     return cached(market, ("groups", table, col), run, (table,))
 
 
@@ -294,8 +295,8 @@ def _layout(market: Market, table: str, index: str, columns: str, codes, start, 
             rows = np.arange(rows.start, rows.stop)  # a row range stays a slice (views, no gather)
         if where is not None:
             wcol, wval = where
-            order, gb, wuniq = _groups(market, table, wcol)
-            w_at = wuniq.get_indexer([wval])[0] if len(wuniq) else -1
+            order, gb, group_of = _groups(market, table, wcol)
+            w_at = group_of.get(wval, -1)
             wrows = order[gb[w_at]:gb[w_at + 1]] if w_at >= 0 else np.zeros(0, dtype=np.int64)
             rows = wrows if rows is None else wrows[dkeep[dcodes[wrows]]]
         if codes is not None:
@@ -344,6 +345,12 @@ def dates_with_rows(market: Market, table: str, codes, index: str = "date", colu
     seen = np.zeros(len(dates), dtype=bool)
     seen[dcodes[rows]] = True
     return pd.DatetimeIndex(dates[seen], name=index)
+
+
+def table_values(market: Market, table: str, column: str) -> pd.Index:
+    """Sorted distinct values of ``table[column]`` (missing values left out), from the shared factorisation."""
+    codes, uniques = _factorize(market, table, column)
+    return pd.Index(uniques)
 
 
 def table_dates(market: Market, table: str, index: str = "date") -> pd.DatetimeIndex:

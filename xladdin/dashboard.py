@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ._shared import table_values
 from .calendar import week_ends
 from .market import Market
 
@@ -212,6 +213,17 @@ def _member_sum(frame: pd.DataFrame, members: pd.DataFrame) -> pd.Series:
     return f.where(mk.to_numpy()).sum(axis=1, min_count=1)
 
 
+def _aligned_flags(flags: pd.DataFrame, index: pd.Index, columns: pd.Index) -> np.ndarray:
+    """``flags.reindex(index=index, columns=columns, fill_value=False)`` as a boolean array (unique labels)."""
+    out = np.zeros((len(index), len(columns)), dtype=bool)
+    r = flags.index.get_indexer(index)
+    c = columns.get_indexer(flags.columns)
+    rk, ck = np.flatnonzero(r >= 0), np.flatnonzero(c >= 0)
+    if len(rk) and len(ck):
+        out[np.ix_(rk, c[ck])] = flags.to_numpy(dtype=bool)[np.ix_(r[rk], ck)]
+    return out
+
+
 def _member_sums(frame: pd.DataFrame, members: dict[str, pd.DataFrame], out: pd.DataFrame) -> pd.DataFrame:
     """:func:`_member_sum` of ``frame`` for every index of ``members`` into the columns of ``out``.
 
@@ -224,15 +236,21 @@ def _member_sums(frame: pd.DataFrame, members: dict[str, pd.DataFrame], out: pd.
         return out
     vals = frame.to_numpy(dtype=float)
     valid = ~np.isnan(vals)
+    rows = np.flatnonzero(valid.any(axis=1))  # rows without any value sum to NaN: only the others are summed
+    if len(rows) < 2:  # (two rows at least: one row would be summed pairwise, not column after column)
+        rows = np.arange(len(frame))
+    vals, valid = vals[rows], valid[rows]
     filled = np.where(valid, vals, 0.0)
     for ix, mk in members.items():
-        m = mk.reindex(index=frame.index, columns=frame.columns, fill_value=False).to_numpy(dtype=bool)
+        m = _aligned_flags(mk, frame.index[rows], frame.columns)
         used = m.any(axis=0)
         m = m[:, used]
         # F order: numpy reduces axis 1 column after column, as pandas does on its column-major block
         x = np.asfortranarray(np.where(m, filled[:, used], 0.0))
-        total = x.sum(axis=1) if x.shape[1] else np.zeros(len(frame))
-        total[~(m & valid[:, used]).any(axis=1)] = np.nan
+        part = x.sum(axis=1) if x.shape[1] else np.zeros(len(rows))
+        part[~(m & valid[:, used]).any(axis=1)] = np.nan
+        total = np.full(len(frame), np.nan)
+        total[rows] = part
         out[ix] = total
     return out
 
@@ -270,7 +288,7 @@ def _index_members(market: Market, indices: list[str], ends: pd.DatetimeIndex) -
     if not market.has("index_weights"):
         return out
     from ._shared import pivot
-    present = set(market.table("index_weights")["index"].unique())
+    present = set(table_values(market, "index_weights", "index"))
     for ix in indices:
         if ix not in present:
             continue
@@ -417,13 +435,13 @@ def _weeks(market: Market, asof, window_years: float, min_years: float, indices:
     si = market.stock_industry["industry"] if market.has("stock_industry") else None
     industries: list[str] = sorted(si.dropna().unique()) if si is not None else []
     if market.has("industry_daily"):
-        industries = sorted(set(industries) | set(market.table("industry_daily")["industry"].unique()))
+        industries = sorted(set(industries) | set(table_values(market, "industry_daily", "industry")))
     info = market.etf_info if market.has("etf_info") else None
     if indices is None:
         if info is not None and (info["category"] == "broad").any():
             indices = sorted(info.loc[info["category"] == "broad", "tracked_index"].dropna().unique())
         elif market.has("index_daily"):
-            indices = sorted(market.table("index_daily")["index"].unique())
+            indices = sorted(table_values(market, "index_daily", "index"))
         else:
             indices = []
     return _Weeks(asof=asof, ends=ends,
@@ -450,7 +468,7 @@ def _price_metrics(market: Market, w: _Weeks, vol_window: int, ind: dict, idx: d
         notes.append("industry_daily missing: industry returns and volatility are NaN")
     if market.has("index_daily") and len(w.indices):
         idx["return"], idx["volatility"] = ret_vol(market.index_close(), w.indices)
-        have = set(market.table("index_daily")["index"].unique())
+        have = set(table_values(market, "index_daily", "index"))
         absent = [i for i in w.indices if i not in have]
         if absent:
             notes.append(f"no index_daily closes for {', '.join(absent)}: their return and volatility are NaN")
@@ -509,12 +527,13 @@ def _industry_subscriptions(market: Market, w: _Weeks, etf_week: pd.DataFrame, i
         return
     from .holdings import industry_flows, penetration_weights
     info = w.info
-    weighted = set(market.table("index_weights")["index"].unique())
-    unpen = sorted(e for e in etf_week.columns if e in info.index and info.at[e, "category"] in
-                   ETF_CATEGORY_COLUMNS and info.at[e, "tracked_index"] not in weighted)
+    weighted = set(table_values(market, "index_weights", "index"))
+    known = info.reindex(etf_week.columns[etf_week.columns.isin(info.index)])
+    left_out = known[known["category"].isin(list(ETF_CATEGORY_COLUMNS)) & ~known["tracked_index"].isin(weighted)]
+    unpen = sorted(left_out.index)
     if unpen:
         notes.append("industry ETF subscriptions leave out ETFs whose tracked index has no index_weights: "
-                     + ", ".join(f"{e} ({info.at[e, 'tracked_index']})" for e in unpen[:10]))
+                     + ", ".join(f"{e} ({left_out.at[e, 'tracked_index']})" for e in unpen[:10]))
     for cat, col in ETF_CATEGORY_COLUMNS.items():
         if not (info["category"] == cat).any():
             ind[col] = w.empty_industry().fillna(0.0)

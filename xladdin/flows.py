@@ -322,8 +322,9 @@ def index_flow(market: Market, index: str, require_all: bool = False, missing_na
     has them already; ``end``: last date used. Raises ValueError when no ETF in ``etf_info`` tracks
     ``index``.
     """
+    from ._shared import table_values
     members = market.etfs_tracking(index)
-    present = set(market.table("etf_daily")["etf"].unique())
+    present = set(table_values(market, "etf_daily", "etf"))
     members = [e for e in members if e in present]
     if not members:
         known = sorted(market.etf_info["tracked_index"].dropna().unique())

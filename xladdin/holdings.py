@@ -27,7 +27,7 @@ import pandas as pd
 from .calendar import month_ends, week_ends
 from .flows import aggregate_flows, etf_flows
 from .market import Market
-from ._shared import pivot
+from ._shared import pivot, table_values
 
 __all__ = [
     "STOCK_ETF_CATEGORIES", "stock_etfs", "holding_dates", "etf_sizes", "index_amounts",
@@ -283,7 +283,7 @@ def penetration_weights(market: Market) -> SnapshotWeights:
 def _sizes_by_index(market: Market, freq: Freq, categories, start, end) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
     info = stock_etfs(market, categories)
     daily = market.require("etf_daily", "shares", "nav", purpose="ETF holdings and flows by industry (M6)")
-    present = sorted(set(info.index) & set(daily["etf"].unique()))
+    present = sorted(set(info.index) & set(table_values(market, "etf_daily", "etf")))
     if not present:
         raise ValueError(f"no stock ETF of etf_info has rows in etf_daily ({market.source})")
     shares = pivot(market, "etf_daily", "shares", codes=present)
@@ -396,7 +396,7 @@ def _daily_index_flows(market: Market, categories, missing_nav: str, flows: pd.D
     from .flows import flows_of, market_etf_flows
     info = stock_etfs(market, categories)
     daily = market.require("etf_daily", "shares", "nav", purpose="ETF holdings and flows by industry (M6)")
-    present = sorted(set(info.index) & set(daily["etf"].unique()))
+    present = sorted(set(info.index) & set(table_values(market, "etf_daily", "etf")))
     if flows is None:
         flows = market_etf_flows(market, present, missing_nav=missing_nav)
     else:
@@ -421,7 +421,7 @@ def index_flows(market: Market, start=None, end=None, categories: tuple[str, ...
     total = idx_flows.loc[_cut(idx_flows.index, start, end)].sum(min_count=1)
     info = stock_etfs(market, categories)
     etfs = info.groupby("tracked_index").apply(lambda g: ", ".join(sorted(g.index)))
-    with_weights = set(market.table("index_weights")["index"].unique()) if market.has("index_weights") else set()
+    with_weights = set(table_values(market, "index_weights", "index")) if market.has("index_weights") else set()
     out = pd.DataFrame({"flow": total, "etfs": etfs.reindex(total.index).fillna("")})
     out["penetrated"] = out.index.isin(list(with_weights))
     out.index.name = "index"

@@ -102,15 +102,16 @@ class Market:
         return None if values.empty else pd.Timestamp(values.min())
 
     def panel(self, name: str, field_: str, codes: list[str] | None = None) -> pd.DataFrame:
-        """Wide view of one field: index = date, columns = codes (sorted)."""
+        """Wide view of one field: index = date, columns = codes (sorted).
+
+        Equal to ``df.pivot(index=date, columns=code, values=field_).sort_index()`` of the table's rows
+        (of ``codes``); built from integer codes (:func:`xladdin._shared.pivot`), and once per run
+        inside :func:`xladdin._shared.shared`.
+        """
+        from ._shared import pivot
         spec = TABLES[name]
-        df = self.require(name, field_, purpose=f"the {field_} panel of {name}")
-        if codes is not None:
-            df = df[df[spec.wide_code].isin(codes)]
-        wide = df.pivot(index=spec.wide_date, columns=spec.wide_code, values=field_)
-        wide.columns.name = spec.wide_code
-        wide.index.name = spec.wide_date
-        return wide.sort_index()
+        self.require(name, field_, purpose=f"the {field_} panel of {name}")
+        return pivot(self, name, field_, index=spec.wide_date, columns=spec.wide_code, codes=codes)
 
     # ------------------------------------------------------------------ codes kept from loading
     def keep_codes(self, table: str, column: str, factorized: tuple) -> None:
@@ -133,11 +134,6 @@ class Market:
         if getattr(self.tables[table][column].array, "_pa_array", None) is not arr:
             return None
         return codes, uniques
-
-    def forget_codes(self, table: str) -> None:
-        """Drop the codes kept for ``table`` (e.g. once no later step reads it; they are recomputed if needed)."""
-        for key in [k for k in self.text_codes if k[0] == table]:
-            del self.text_codes[key]
 
     # ------------------------------------------------------------------ typed accessors
     @property

@@ -34,7 +34,7 @@ from .grouping import assign_groups
 from .performance import FULL_PERIOD, performance_table
 from .market import Market
 from .ranking import composite_scores, no_ranking, tie_values, top_n_weights
-from ._shared import pivot, scope, table_dates
+from ._shared import pivot, scope, table_dates, table_values
 
 #: ETF categories that hold stocks (etf_info.category); "other" (bonds, gold, ...) is left out
 STOCK_ETF_CATEGORIES = ("broad", "sector_theme", "strategy_style")
@@ -55,19 +55,18 @@ def _asof_positions(available: pd.DatetimeIndex, dates: pd.DatetimeIndex) -> np.
     return available.searchsorted(dates, side="right") - 1
 
 
-def _asof_rows(panel: pd.DataFrame, dates: pd.DatetimeIndex) -> tuple[pd.DataFrame, pd.Series]:
-    """Rows of ``panel`` (sorted date index) as of each date; NaN rows where none is on/before it.
-
-    Returns the frame re-indexed by ``dates`` and the source date used (NaT when none).
-    """
+def _asof_values(panel: pd.DataFrame, dates: pd.DatetimeIndex, fill: float | None = None) -> np.ndarray:
+    """Rows of ``panel`` (sorted date index) as of each of ``dates``, as a float array (dates x columns);
+    NaN rows where no row is on or before the date. ``fill`` replaces the panel's own missing values."""
     pos = _asof_positions(panel.index, dates)
     ok = pos >= 0
     values = np.full((len(dates), panel.shape[1]), np.nan)
     if ok.any():
-        values[ok] = panel.to_numpy(dtype=float)[pos[ok]]
-    used = pd.Series(pd.NaT, index=dates, dtype="datetime64[ns]")
-    used[ok] = panel.index[pos[ok]]
-    return pd.DataFrame(values, index=dates, columns=panel.columns), used
+        rows = panel.to_numpy(dtype=float)[pos[ok]]
+        if fill is not None:
+            rows[np.isnan(rows)] = fill
+        values[ok] = rows
+    return values
 
 
 def _row_sum(x: np.ndarray) -> np.ndarray:
@@ -142,7 +141,7 @@ def select_universe(market: Market, codes: list[str] | None = None,
     """
     info = market.etf_info
     weights = market.table("index_weights")
-    with_weights = set(weights["index"].unique())
+    with_weights = set(table_values(market, "index_weights", "index"))
     notes: list[str] = []
     if codes is not None:
         codes = [c.strip() for c in codes if c and c.strip()]
@@ -164,7 +163,7 @@ def select_universe(market: Market, codes: list[str] | None = None,
                 + ": add the index's constituent weights or remove these ETFs from the universe")
         return codes, notes
     cand = info.index[info["category"].isin(categories)]
-    out = sorted(c for c in cand if info.at[c, "tracked_index"] in with_weights)
+    out = sorted(info.index[info["category"].isin(categories) & info["tracked_index"].isin(with_weights)])
     left = sorted(set(cand) - set(out))
     if left:
         notes.append("left out (tracked index has no index_weights): " + ", ".join(
@@ -292,7 +291,7 @@ def northbound_etf_factors(market: Market, etfs: list[str], dates: pd.DatetimeIn
     prev_missing = np.isnan(fr_prev).all(axis=1) if fr_prev.shape[1] else np.ones(len(dates), dtype=bool)
 
     weights = market.table("index_weights")
-    with_weights = set(weights["index"].unique())
+    with_weights = set(table_values(market, "index_weights", "index"))
     no_hold = staleness["holdings_date"].isna().to_numpy()
     etf_pos = {e: i for i, e in enumerate(etfs)}
     pref_a = np.full((len(dates), len(etfs)), np.nan)
@@ -302,9 +301,7 @@ def northbound_etf_factors(market: Market, etfs: list[str], dates: pd.DatetimeIn
         if index not in with_weights:
             continue
         wp = pivot(market, "index_weights", "weight", columns="stock", where=("index", index))
-        wp = wp.fillna(0.0).astype(float)
-        w_t, _ = _asof_rows(wp, dates)
-        w_v = w_t.to_numpy(dtype=float)
+        w_v = _asof_values(wp, dates, fill=0.0)
         cols = nb_stocks.get_indexer(wp.columns)
         have = cols >= 0
         f_now = np.zeros((len(dates), len(cols)))
