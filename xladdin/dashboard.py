@@ -213,17 +213,6 @@ def _member_sum(frame: pd.DataFrame, members: pd.DataFrame) -> pd.Series:
     return f.where(mk.to_numpy()).sum(axis=1, min_count=1)
 
 
-def _aligned_flags(flags: pd.DataFrame, index: pd.Index, columns: pd.Index) -> np.ndarray:
-    """``flags.reindex(index=index, columns=columns, fill_value=False)`` as a boolean array (unique labels)."""
-    out = np.zeros((len(index), len(columns)), dtype=bool)
-    r = flags.index.get_indexer(index)
-    c = columns.get_indexer(flags.columns)
-    rk, ck = np.flatnonzero(r >= 0), np.flatnonzero(c >= 0)
-    if len(rk) and len(ck):
-        out[np.ix_(rk, c[ck])] = flags.to_numpy(dtype=bool)[np.ix_(r[rk], ck)]
-    return out
-
-
 def _member_sums(frame: pd.DataFrame, members: dict[str, pd.DataFrame], out: pd.DataFrame) -> pd.DataFrame:
     """:func:`_member_sum` of ``frame`` for every index of ``members`` into the columns of ``out``.
 
@@ -242,9 +231,15 @@ def _member_sums(frame: pd.DataFrame, members: dict[str, pd.DataFrame], out: pd.
     vals, valid = vals[rows], valid[rows]
     filled = np.where(valid, vals, 0.0)
     for ix, mk in members.items():
-        m = _aligned_flags(mk, frame.index[rows], frame.columns)
-        used = m.any(axis=0)
-        m = m[:, used]
+        # the member flags on those rows, for the frame's columns that are members on one of them
+        r = mk.index.get_indexer(frame.index[rows])
+        c = frame.columns.get_indexer(mk.columns)
+        flags = np.zeros((len(rows), mk.shape[1]), dtype=bool)
+        flags[r >= 0] = mk.to_numpy(dtype=bool)[r[r >= 0]]
+        keep = (c >= 0) & flags.any(axis=0)
+        m, used = flags[:, keep], c[keep]
+        order = np.argsort(used, kind="stable")  # the frame's column order (already so when both are sorted)
+        m, used = m[:, order], used[order]
         # F order: numpy reduces axis 1 column after column, as pandas does on its column-major block
         x = np.asfortranarray(np.where(m, filled[:, used], 0.0))
         part = x.sum(axis=1) if x.shape[1] else np.zeros(len(rows))
