@@ -755,12 +755,27 @@ def weekly_dashboard(market: Market, asof=None, window_years: float = 3.0, min_y
         m = _weekly_metrics(market, asof, window_years, min_years, vol_window, indices, stock_weeks=window + 2,
                             flows=flows, weights=weights, calendar=calendar)
     ends = m["week_ends"]
-    week = ends[-1]
-    prev = ends[-2] if len(ends) > 1 else None
-    names = m["names"]
+    week, prev = ends[-1], (ends[-2] if len(ends) > 1 else None)
+    tables = _snapshot_tables(market, m, week, prev, heat_flag, vol_flag)
+    tables["etf_category"] = _category_table(m["category"], week, prev)
+    tables["top_buys"], tables["top_sells"] = _top_tables(market, m, tables["industry"], week, top_n)
+    tables["flags"] = _flags_table(tables, heat_flag, vol_flag)
+    for key in ("industry", "industry_change", "broad_index", "broad_index_change", "etf_category",
+                "top_buys", "top_sells"):
+        t = tables[key]
+        for c in t.columns:
+            if c in AMOUNT_COLUMNS:
+                t[c] = t[c] / unit
+    tables["summary"] = _summary_table(market, m, week, prev, vol_window, heat_flag, vol_flag, unit)
+    tables["notes"] = pd.DataFrame({"note": m["notes"]})
+    return tables
+
+
+def _snapshot_tables(market: Market, m: dict, week, prev, heat_flag: float, vol_flag: float) -> dict[str, pd.DataFrame]:
+    """This week's values per industry and per broad index, and their change from the week before."""
     idx_names = pd.Series({i: INDEX_NAMES.get(i, i) for i in m["index"]["return"].columns}, dtype=object)
     tables: dict[str, pd.DataFrame] = {}
-    for key, metrics, nm in (("industry", m["industry"], names), ("broad_index", m["index"], idx_names)):
+    for key, metrics, nm in (("industry", m["industry"], m["names"]), ("broad_index", m["index"], idx_names)):
         now = _snapshot(metrics, week, nm, heat_flag, vol_flag)
         before = _snapshot(metrics, prev, nm, heat_flag, vol_flag) if prev is not None else now * np.nan
         chg = now[CHANGE_COLUMNS] - before[CHANGE_COLUMNS].astype(float)
@@ -775,8 +790,11 @@ def weekly_dashboard(market: Market, asof=None, window_years: float = 3.0, min_y
             counts = market.etf_info["tracked_index"].value_counts()
             n_etf = counts.reindex(tables["broad_index"].index).fillna(0).astype(int)
         tables["broad_index"].insert(1, "n_etfs", n_etf.to_numpy())
+    return tables
 
-    cat = m["category"]
+
+def _category_table(cat: pd.DataFrame, week, prev) -> pd.DataFrame:
+    """ETF net subscriptions per category: this week, the week before, the change (and their total)."""
     cat_tab = pd.DataFrame({
         "this_week": cat.loc[week] if week in cat.index and cat.shape[1] else pd.Series(dtype=float),
         "previous_week": cat.loc[prev] if prev is not None and prev in cat.index and cat.shape[1] else np.nan,
@@ -785,8 +803,11 @@ def weekly_dashboard(market: Market, asof=None, window_years: float = 3.0, min_y
         cat_tab.loc["total"] = [cat_tab["this_week"].sum(min_count=1), cat_tab["previous_week"].sum(min_count=1)]
     cat_tab["change"] = cat_tab["this_week"] - cat_tab["previous_week"]
     cat_tab.index.name = "category"
-    tables["etf_category"] = cat_tab
+    return cat_tab
 
+
+def _top_tables(market: Market, m: dict, industry: pd.DataFrame, week, top_n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The largest net buys and sells of the week per source (ETFs, stocks, industries)."""
     info = market.etf_info if market.has("etf_info") else None
     stock_ind = market.stock_industry["industry_name"] if market.has("stock_industry") else pd.Series(dtype=object)
     sources = []
@@ -799,35 +820,32 @@ def weekly_dashboard(market: Market, asof=None, window_years: float = 3.0, min_y
             sources.append((src, "stock", frame.loc[week], pd.Series(dtype=object), stock_ind))
     for src, col in (("etf_industry", "etf_total"), ("northbound_industry", "northbound_net_buy"),
                      ("margin_industry", "margin_net_buy")):
-        sources.append((src, "industry", tables["industry"][col], names, pd.Series(dtype=object)))
-    tables["top_buys"] = _top(sources, top_n, sells=False)
-    tables["top_sells"] = _top(sources, top_n, sells=True)
+        sources.append((src, "industry", industry[col], m["names"], pd.Series(dtype=object)))
+    return _top(sources, top_n, sells=False), _top(sources, top_n, sells=True)
 
+
+def _flags_table(tables: dict[str, pd.DataFrame], heat_flag: float, vol_flag: float) -> pd.DataFrame:
+    """Industries and indices above the heat or volatility threshold this week."""
     flags = []
     for level, key in (("industry", "industry"), ("index", "broad_index")):
-        t = tables[key]
-        for code, row in t.iterrows():
+        for code, row in tables[key].iterrows():
             if row["heat_flag"]:
                 flags.append({"level": level, "code": code, "name": row["name"], "flag": "heat",
                               "percentile": row["heat_pct"], "threshold": heat_flag})
             if row["vol_flag"]:
                 flags.append({"level": level, "code": code, "name": row["name"], "flag": "volatility",
                               "percentile": row["vol_pct"], "threshold": vol_flag})
-    tables["flags"] = pd.DataFrame(flags, columns=["level", "code", "name", "flag", "percentile", "threshold"])
+    return pd.DataFrame(flags, columns=["level", "code", "name", "flag", "percentile", "threshold"])
 
-    for key in ("industry", "industry_change", "broad_index", "broad_index_change", "etf_category",
-                "top_buys", "top_sells"):
-        t = tables[key]
-        for c in t.columns:
-            if c in AMOUNT_COLUMNS:
-                t[c] = t[c] / unit
+
+def _summary_table(market: Market, m: dict, week, prev, vol_window: int, heat_flag: float, vol_flag: float,
+                   unit: float) -> pd.DataFrame:
+    """One row per setting of the dashboard (weeks, percentile window, thresholds, unit, source)."""
     days = int(m["days_per_week"].loc[week])
-    tables["summary"] = pd.DataFrame({"value": [
+    return pd.DataFrame({"value": [
         week.date().isoformat(), prev.date().isoformat() if prev is not None else "",
         m["asof"].date().isoformat(), days, m["window_weeks"], m["min_weeks"], vol_window, heat_flag, vol_flag,
         "yuan" if unit == 1 else ("亿元" if unit == 1e8 else f"yuan / {unit:g}"), market.source]},
         index=pd.Index(["week_end", "previous_week_end", "asof", "trading_days_in_week", "percentile_window_weeks",
                         "percentile_min_weeks", "vol_window_days", "heat_flag_above", "vol_flag_above", "amount_unit",
                         "source"], name="item"))
-    tables["notes"] = pd.DataFrame({"note": m["notes"]})
-    return tables

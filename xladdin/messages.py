@@ -91,6 +91,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "dashboard.heat": {"zh": "交易过热", "en": "heat high"},
     "dashboard.volatility": {"zh": "波动偏高", "en": "volatility high"},
     "event.horizon": {"zh": "{days}日", "en": "{days}d"},
+    "period.full": {"zh": "全时期", "en": "Full period"},  # the M12 full-period row (performance.FULL_PERIOD)
     "etf.ic_mean": {"zh": "IC均值", "en": "IC mean"},
     "etf.ic_std": {"zh": "IC标准差", "en": "IC std"},
     "etf.ic_ir": {"zh": "IC IR(月度)", "en": "IC IR (monthly)"},

@@ -553,46 +553,10 @@ def _flow_rotation(market, start, end, top: int, every: int, cost: float, factor
     factors: dict[str, pd.DataFrame] = {"short_term_flow": stf.dropna(how="all")}
 
     regimes = _regimes(style_pair_tables(market, lamb) if style_tables is None else style_tables, notes)
-    m8 = None
-    style_w = None
-    if "size" in regimes:
-        growth = regimes["growth"] if "growth" in regimes else pd.Series(np.nan, index=regimes.index)
-        week_dates = rebalance_dates(close.index, 1, "W", None, end)
-        sl, sc = style_adjusted_factors(mo_l, mo_c, regimes["size"], growth, dates=week_dates,
-                                        regime_max_age=regime_max_age)
-        tradable = close.reindex(sl.index).notna().reindex(columns=sl.columns, fill_value=False)
-        sl, sc = sl.where(tradable), sc.where(tradable.reindex_like(sc).fillna(False).astype(bool))
-        _stale_notes(regimes, week_dates, regime_max_age, notes)
-        factors["style_level"] = sl  # all-NaN weeks kept: a stale regime is not carried forward
-        if sc.notna().any(axis=None):
-            factors["style_change"] = sc
-        style_w = style_holdings_weights(sl, sc.reindex_like(sl), groups)
-        m8_dates = rebalance_dates(close.index, m8_every, "W", start, end)
-        w8 = style_w.reindex(m8_dates).reindex(columns=close.columns)
-        w8 = w8.loc[w8.notna().any(axis=1).idxmax():] if w8.notna().any(axis=None) else w8.iloc[:0]
-        if len(w8) and backtests:
-            m8 = run_backtest(w8, close, cost, lag, end, names=names,
-                              no_rank={"style_level": _no_rank_count(sl.reindex(w8.index)),
-                                       "style_change": _no_rank_count(sc.reindex(w8.index))})
-    div = None
-    m9 = None
-    needed = ("active_fund_holdings", "fund_nav", "fund_issuance")
-    if all(market.has(t) for t in needed):
-        from .divergence import market_divergence
-        div = market_divergence(market, mo_l, window=window)
-        directed = div["directed"]
-        factors["divergence"] = directed.dropna(how="all")
-        m9_dates = rebalance_dates(close.index, 1, "M", start, end)
-        d9 = asof(directed, m9_dates, FACTOR_MAX_AGE_DAYS)
-        d9 = d9.where(close.reindex(d9.index).reindex(columns=d9.columns).notna())
-        w9 = top_n_weights(d9, top).reindex(columns=close.columns)
-        w9 = w9.loc[w9.notna().any(axis=1).idxmax():] if w9.notna().any(axis=None) else w9.iloc[:0]
-        if len(w9) and backtests:
-            m9 = run_backtest(w9, close, cost, lag, end, names=names,
-                              no_rank={"divergence": _no_rank_count(d9.reindex(w9.index))})
-    else:
-        notes.append("no " + " / ".join(t for t in needed if not market.has(t))
-                     + ": divergence (M9) left out")
+    m8, style_w = _style_factors(factors, regimes, mo_l, mo_c, close, names, start, end, cost, lag, groups, m8_every,
+                                 backtests, regime_max_age, notes)
+    div, m9 = _divergence_factor(market, factors, mo_l, close, names, start, end, top, cost, lag, window, backtests,
+                                 notes)
     reb = rebalance_dates(close.index, every, "W", start, end)
     rot = rotation_backtest(factors, close, reb, top, factor_weights, cost, lag, end, names, style_w)
     q = quintile_backtest(stf, close, groups, cost, lag, start, end) if backtests else None
@@ -603,6 +567,59 @@ def _flow_rotation(market, start, end, top: int, every: int, cost: float, factor
     return {"rotation": rot, "m8": m8, "m9": m9, "quintiles": q, "weekly_level": wk_l, "monthly_level": mo_l,
             "monthly_change": mo_c, "short_term_flow": stf, "regimes": regimes, "divergence": div,
             "notes": notes, "factors_used": list(factors), "lag": int(lag), "cost": float(cost)}
+
+
+def _style_factors(factors: dict, regimes: pd.DataFrame, mo_l: pd.DataFrame, mo_c: pd.DataFrame, close: pd.DataFrame,
+                   names, start, end, cost: float, lag: int, groups: int, m8_every: int, backtests: bool,
+                   regime_max_age: int | None, notes: list[str]) -> tuple:
+    """M8: the style-adjusted level and change factors (added to ``factors``), the style holdings weights
+    and, with ``backtests``, the stand-alone M8 backtest. Returns (M8 result or None, style weights or None)."""
+    if "size" not in regimes:
+        return None, None
+    growth = regimes["growth"] if "growth" in regimes else pd.Series(np.nan, index=regimes.index)
+    week_dates = rebalance_dates(close.index, 1, "W", None, end)
+    sl, sc = style_adjusted_factors(mo_l, mo_c, regimes["size"], growth, dates=week_dates,
+                                    regime_max_age=regime_max_age)
+    tradable = close.reindex(sl.index).notna().reindex(columns=sl.columns, fill_value=False)
+    sl, sc = sl.where(tradable), sc.where(tradable.reindex_like(sc).fillna(False).astype(bool))
+    _stale_notes(regimes, week_dates, regime_max_age, notes)
+    factors["style_level"] = sl  # all-NaN weeks kept: a stale regime is not carried forward
+    if sc.notna().any(axis=None):
+        factors["style_change"] = sc
+    style_w = style_holdings_weights(sl, sc.reindex_like(sl), groups)
+    m8_dates = rebalance_dates(close.index, m8_every, "W", start, end)
+    w8 = style_w.reindex(m8_dates).reindex(columns=close.columns)
+    w8 = w8.loc[w8.notna().any(axis=1).idxmax():] if w8.notna().any(axis=None) else w8.iloc[:0]
+    m8 = None
+    if len(w8) and backtests:
+        m8 = run_backtest(w8, close, cost, lag, end, names=names,
+                          no_rank={"style_level": _no_rank_count(sl.reindex(w8.index)),
+                                   "style_change": _no_rank_count(sc.reindex(w8.index))})
+    return m8, style_w
+
+
+def _divergence_factor(market, factors: dict, mo_l: pd.DataFrame, close: pd.DataFrame, names, start, end, top: int,
+                       cost: float, lag: int, window: int, backtests: bool, notes: list[str]) -> tuple:
+    """M9: the directed divergence factor (added to ``factors``) when the fund tables are present and,
+    with ``backtests``, the stand-alone M9 backtest. Returns (divergence dict or None, M9 result or None)."""
+    needed = ("active_fund_holdings", "fund_nav", "fund_issuance")
+    if not all(market.has(t) for t in needed):
+        notes.append("no " + " / ".join(t for t in needed if not market.has(t)) + ": divergence (M9) left out")
+        return None, None
+    from .divergence import market_divergence
+    div = market_divergence(market, mo_l, window=window)
+    directed = div["directed"]
+    factors["divergence"] = directed.dropna(how="all")
+    m9_dates = rebalance_dates(close.index, 1, "M", start, end)
+    d9 = asof(directed, m9_dates, FACTOR_MAX_AGE_DAYS)
+    d9 = d9.where(close.reindex(d9.index).reindex(columns=d9.columns).notna())
+    w9 = top_n_weights(d9, top).reindex(columns=close.columns)
+    w9 = w9.loc[w9.notna().any(axis=1).idxmax():] if w9.notna().any(axis=None) else w9.iloc[:0]
+    m9 = None
+    if len(w9) and backtests:
+        m9 = run_backtest(w9, close, cost, lag, end, names=names,
+                          no_rank={"divergence": _no_rank_count(d9.reindex(w9.index))})
+    return div, m9
 
 
 def _stale_notes(regimes: pd.DataFrame, dates: pd.DatetimeIndex, max_age: int | None, notes: list[str]) -> None:

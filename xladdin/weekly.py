@@ -250,10 +250,10 @@ def _period_text(label: str, language: str) -> str:
     """An M12 row label in the sheet's language: "2019 (from 10-08)" -> "2019年(10-08起)"."""
     import re
     from .performance import FULL_PERIOD, period_label
+    if label == FULL_PERIOD:
+        return say("period.full", language)
     if language != "zh":
         return label
-    if label == FULL_PERIOD:
-        return "全时期"
     m = re.fullmatch(r"(\d{4})(?: \((?:from (\d\d-\d\d)|to (\d\d-\d\d)|(\d\d-\d\d) to (\d\d-\d\d))\))?", label)
     if not m:
         return label
