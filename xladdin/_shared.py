@@ -2,14 +2,15 @@
 
 Two things, both invisible in the results:
 
-* :func:`shared` — a context in which intermediate frames computed from one :class:`Market`
-  (wide panels, ETF flows, industry weights, ...) are computed once and reused by every method
-  called inside it. :func:`xladdin.weekly.compute_weekly` runs its steps in one such context, so
-  the ETF flows, the M6 penetration weights and the pivots of the 10-million-row stock tables are
-  built once per workbook instead of once per table. Outside the context nothing is cached
-  (every call recomputes), so a caller that edits a market between calls is never served stale
-  data. Cached frames are handed out as shallow copies (copy-on-write): editing one never
-  changes the cached value.
+* :func:`shared` — a context in which the wide views of one :class:`Market`'s tables (pivots, their
+  row layouts, the factorisations of date and code columns) are built once and reused by every
+  method called inside it. :func:`xladdin.weekly.compute_weekly` runs its steps in one such context,
+  so the pivots of the 10-million-row stock tables and of etf_daily are built once per workbook
+  instead of once per table. The results of methods (the M1 ETF flows, the M6 penetration weights,
+  the M5 style tables) are not kept here: the run computes each once and passes it on
+  (:class:`xladdin.context.WeeklyContext`). Outside the context nothing is cached (every call
+  recomputes), so a caller that edits a market between calls is never served stale data. Cached
+  frames are handed out as shallow copies (copy-on-write): editing one never changes the cached value.
 * :func:`pivot` — ``df.pivot(index=date, columns=code, values=field).sort_index()`` computed from
   integer codes (one factorisation of the date and code columns, reused for every field) instead
   of a hash-based unstack. The result is identical to the pandas pivot: same sorted index and

@@ -24,7 +24,9 @@ Steps, timed one by one (``WeeklyJobResult.timings``, seconds):
     the as-of date.
 ``compute``
     :func:`xladdin.weekly.compute_weekly`'s tables, timed per table group (``units["compute"]``;
-    the first group also carries the shared holding levels of M6).
+    a group also carries the run's shared intermediates it is the first to need: the M1 ETF flows,
+    the M6 penetration weights and the calendar come with the dashboard, the M5 style tables with
+    the strategy, see :class:`xladdin.context.WeeklyContext`).
 ``write``
     render the sheets, the hidden ``_summary`` sheet, sanitise and save the values-only report
     (:func:`xladdin.report.build_report`), timed per sheet (the cover's headline and freshness
