@@ -76,7 +76,7 @@ def test_refresh_reads_the_parameters_sheet_and_keeps_vba(wbfile, monkeypatch):
 def test_failing_table_leaves_the_workbook_byte_identical(wbfile, monkeypatch):
     before = _digest(wbfile)
 
-    def boom(market, params, asof, ctx):
+    def boom(ctx):
         raise ZeroDivisionError("injected failure")
 
     steps = [s if s[0] != "correlation" else ("correlation", s[1], boom) for s in W.STEPS]

@@ -218,7 +218,7 @@ def test_split_loader_sorts_files_in_another_order(small_dir, tmp_path):
 
 # ---------------------------------------------------------------- failures leave --out unchanged
 def test_compute_failure_names_the_table_and_leaves_out_unchanged(small_dir, previous_out, monkeypatch, capsys):
-    def boom(market, p, asof, ctx):
+    def boom(ctx):
         raise RuntimeError("injected failure")
 
     monkeypatch.setattr(weekly, "STEPS", [("style", ("style_signals",), boom)])

@@ -2,14 +2,15 @@
 
 Two things, both invisible in the results:
 
-* :func:`shared` — a context in which intermediate frames computed from one :class:`Market`
-  (wide panels, ETF flows, industry weights, ...) are computed once and reused by every method
-  called inside it. :func:`xladdin.weekly.compute_weekly` runs its steps in one such context, so
-  the ETF flows, the M6 penetration weights and the pivots of the 10-million-row stock tables are
-  built once per workbook instead of once per table. Outside the context nothing is cached
-  (every call recomputes), so a caller that edits a market between calls is never served stale
-  data. Cached frames are handed out as shallow copies (copy-on-write): editing one never
-  changes the cached value.
+* :func:`shared` — a context in which the wide views of one :class:`Market`'s tables (pivots, their
+  row layouts, the factorisations of date and code columns) are built once and reused by every
+  method called inside it. :func:`xladdin.weekly.compute_weekly` runs its steps in one such context,
+  so the pivots of the 10-million-row stock tables and of etf_daily are built once per workbook
+  instead of once per table. The results of methods (the M1 ETF flows, the M6 penetration weights,
+  the M5 style tables) are not kept here: the run computes each once and passes it on
+  (:class:`xladdin.context.WeeklyContext`). Outside the context nothing is cached (every call
+  recomputes), so a caller that edits a market between calls is never served stale data. Cached
+  frames are handed out as shallow copies (copy-on-write): editing one never changes the cached value.
 * :func:`pivot` — ``df.pivot(index=date, columns=code, values=field).sort_index()`` computed from
   integer codes (one factorisation of the date and code columns, reused for every field) instead
   of a hash-based unstack. The result is identical to the pandas pivot: same sorted index and
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from contextvars import ContextVar
+from types import MappingProxyType
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -110,8 +112,9 @@ def cached(market: Market, key: tuple, fn: Callable[[], Any], tables: tuple[str,
 
 
 def release(market: Market, table: str) -> None:
-    """Drop the shared entries built from ``table`` (e.g. a 10-million-row table no later step reads),
-    and the loader's codes of it kept on the market (:func:`seed`; recomputed if ever needed again)."""
+    """Drop the shared entries built from ``table`` (e.g. a 10-million-row table no later step reads).
+    The loader's codes kept on the market (:func:`seed`, 4 bytes a row) stay: a later pivot of the
+    table (the M11 float ratios of northbound_holdings after the dashboard's shares) uses them."""
     act = _ACTIVE.get()
     if act is None or act[0] is not market:
         return
@@ -119,8 +122,6 @@ def release(market: Market, table: str) -> None:
     for key in [k for k in cache if len(k) > 1 and k[0] in ("factorize", "bounds", "groups", "layout", "pivot", "complete")
                 and k[1] == table]:
         del cache[key]
-    for key in [k for k in market._codes if k[0] == table]:  # the loader's factorisations of it too
-        del market._codes[key]
 
 
 # ----------------------------------------------------------------------------------------- pivots
@@ -196,20 +197,11 @@ def seed(market: Market, table: str, col: str, factorized: tuple[Any, np.ndarray
     """Keep a :func:`text_codes` result on the market when ``market.tables[table][col]`` still holds
     the Arrow array it was computed from (a table sorted since holds a new array: nothing kept).
     It serves while the column keeps that array: Arrow arrays are immutable, any edit replaces it."""
-    arr = getattr(market.tables[table][col].array, "_pa_array", None)
-    if arr is not None and arr is factorized[0] and len(factorized[1]) == len(market.tables[table]):
-        factorized[1].flags.writeable = False  # handed out to every pivot: nobody may edit it
-        market._codes[(table, col)] = factorized
+    market.keep_codes(table, col, factorized)
 
 
 def _seeded(market: Market, table: str, col: str) -> tuple[np.ndarray, pd.Index] | None:
-    hit = market._codes.get((table, col))
-    if hit is None or not market.has(table) or col not in market.tables[table].columns:
-        return None
-    arr, codes, uniques = hit
-    if getattr(market.tables[table][col].array, "_pa_array", None) is not arr:
-        return None
-    return codes, uniques
+    return market.codes(table, col)
 
 
 def _factorize(market: Market, table: str, col: str) -> tuple[np.ndarray, pd.Index]:
@@ -240,14 +232,14 @@ def _date_bounds(market: Market, table: str, col: str) -> np.ndarray | None:
     return cached(market, ("bounds", table, col), run, (table,))
 
 
-def _groups(market: Market, table: str, col: str) -> tuple[np.ndarray, np.ndarray, pd.Index]:
-    """Rows of ``table`` grouped by the value of ``col``: (row order, group bounds, values)."""
+def _groups(market: Market, table: str, col: str) -> tuple[np.ndarray, np.ndarray, MappingProxyType]:
+    """Rows of ``table`` grouped by the value of ``col``: (row order, group bounds, value -> group)."""
     codes, uniques = _factorize(market, table, col)
 
     def run():
         order = np.argsort(codes, kind="stable")
         bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1), side="left")
-        return order, bounds, uniques
+        return order, bounds, MappingProxyType({v: i for i, v in enumerate(uniques)})  # read-only: shared as is
     return cached(market, ("groups", table, col), run, (table,))
 
 
@@ -304,8 +296,8 @@ def _layout(market: Market, table: str, index: str, columns: str, codes, start, 
             rows = np.arange(rows.start, rows.stop)  # a row range stays a slice (views, no gather)
         if where is not None:
             wcol, wval = where
-            order, gb, wuniq = _groups(market, table, wcol)
-            w_at = wuniq.get_indexer([wval])[0] if len(wuniq) else -1
+            order, gb, group_of = _groups(market, table, wcol)
+            w_at = group_of.get(wval, -1)
             wrows = order[gb[w_at]:gb[w_at + 1]] if w_at >= 0 else np.zeros(0, dtype=np.int64)
             rows = wrows if rows is None else wrows[dkeep[dcodes[wrows]]]
         if codes is not None:
@@ -338,6 +330,28 @@ def _layout(market: Market, table: str, index: str, columns: str, codes, start, 
     out_index = pd.DatetimeIndex(dates[dpres], name=index)
     out_columns = labels[cpres].rename(columns)
     return rows, flat, (nd, nc), out_index, out_columns
+
+
+def dates_with_rows(market: Market, table: str, codes, index: str = "date", columns: str | None = None) -> pd.DatetimeIndex:
+    """Sorted distinct dates on which one of ``codes`` has a row in ``table`` (the index of
+    ``pivot(market, table, field, codes=codes)``), named ``index``."""
+    from .schema import TABLES
+    columns = columns or TABLES[table].wide_code
+    ccodes, labels = _factorize(market, table, columns)
+    dcodes, dates = _factorize(market, table, index)
+    wanted = np.asarray(labels.isin(list(codes)), dtype=bool)
+    rows = np.append(wanted, False)[ccodes]  # a missing code (-1) picks the appended False
+    if (dcodes < 0).any():
+        rows &= dcodes >= 0
+    seen = np.zeros(len(dates), dtype=bool)
+    seen[dcodes[rows]] = True
+    return pd.DatetimeIndex(dates[seen], name=index)
+
+
+def table_values(market: Market, table: str, column: str) -> pd.Index:
+    """Sorted distinct values of ``table[column]`` (missing values left out), from the shared factorisation."""
+    codes, uniques = _factorize(market, table, column)
+    return pd.Index(uniques)
 
 
 def table_dates(market: Market, table: str, index: str = "date") -> pd.DatetimeIndex:

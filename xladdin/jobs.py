@@ -24,7 +24,9 @@ Steps, timed one by one (``WeeklyJobResult.timings``, seconds):
     the as-of date.
 ``compute``
     :func:`xladdin.weekly.compute_weekly`'s tables, timed per table group (``units["compute"]``;
-    the first group also carries the shared holding levels of M6).
+    a group also carries the run's shared intermediates it is the first to need: the M1 ETF flows,
+    the M6 penetration weights and the calendar come with the dashboard, the M5 style tables with
+    the strategy, see :class:`xladdin.context.WeeklyContext`).
 ``write``
     render the sheets, the hidden ``_summary`` sheet, sanitise and save the values-only report
     (:func:`xladdin.report.build_report`), timed per sheet (the cover's headline and freshness
@@ -517,175 +519,36 @@ def run_weekly(market_or_path: Market | str | Path | None, out_dir: str | Path, 
     (:func:`_commit_new_folder`). What the killed run leaves (a hidden staging folder) is removed by the
     next run (:func:`sweep_stale_staging`), which says so.
     """
+    from .fileguard import fileop, mark_live, remove, unmark_live
     from .layout import load_layout
-    from .weekly import STEPS as WEEKLY_STEPS
-    from .weekly import WeeklyError, resolve_asof
-
     started = time.time()
     params = params or default_params()
     layout = layout or load_layout()
     out_dir = Path(out_dir)
     base, top = _output_base(out_dir)
     _check_writable(base, out_dir)
-    notify = progress or (lambda step, unit: None)
-    timings: dict[str, float] = {}
-    units: dict[str, dict[str, float]] = {}
-    memory: dict[str, float] = {}
-    state = {"step": "load", "unit": None}
-
-    def begin(step: str, at: float | None = None) -> None:
-        state["step"], state["unit"] = step, None
-        units[step] = {}
-        state["t0"] = state["tu"] = at if at is not None else time.perf_counter()
-        notify(step, None)
-
-    def unit_done(name: str) -> None:
-        now = time.perf_counter()
-        d = units[state["step"]]
-        d[name] = d.get(name, 0.0) + now - state["tu"]
-        state["tu"] = now
-        notify(state["step"], name)
-
-    def _units_at_once(label: str) -> None:
-        """One timed unit ``label`` for work done in one call; the other table units only tick."""
-        unit_done(label)
-        for name in _all_tables()[1:]:
-            notify(state["step"], name)
-
-    def end(at: float | None = None) -> None:
-        timings[state["step"]] = (at if at is not None else time.perf_counter()) - state["t0"]
-        memory[state["step"]] = _peak_rss_mb()
-
-    from .fileguard import fileop, mark_live, owner_tag, remove, unmark_live
-    swept: list[Path] = []
-    for folder in dict.fromkeys([out_dir.absolute(), out_dir.absolute().parent, base]):
-        swept += sweep_stale_staging(folder, before=started, notice=notice)
-    try:
-        staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{owner_tag()}-", dir=base))
-    except OSError as exc:
-        raise JobError("write", f"cannot create a staging folder in {base} ({exc.strerror or exc}); "
-                                f"check that --out {out_dir} is a writable folder") from exc
+    clock = _StepClock(progress)
+    swept = _sweep(out_dir, base, started, notice)
+    staging = _make_staging(base, out_dir)
     mark_live(staging)
     work = staging if top is None else staging / out_dir.absolute().relative_to(top)
     try:
         fileop("staging created", staging)
         work.mkdir(parents=True, exist_ok=True)
-
-        # ---- load
-        begin("load")
-        source = market_or_path if market_or_path is not None else (params.data_dir or None)
-        raws = None
-        if isinstance(source, Market):
-            market = source
-            _units_at_once("in-memory market")
-        elif source is None:
-            from .sample import sample_market
-            market = sample_market()
-            _units_at_once("embedded sample")
-        else:
-            path = Path(source)
-            raws = _read_raw(path, unit_done, _dashboard_since(asof if asof is not None else params.asof, params))
-        end()
-
-        # ---- validate
-        begin("validate")
-        if raws is not None:
-            market = _type_and_check(raws, str(path), unit_done)
-            del raws
-        else:
-            _check_market(market)
-            _units_at_once("all tables")
-        asof_ts = resolve_asof(market, asof if asof is not None else params.asof)
-        end()
-
-        # ---- compute + write (build_report does both; its progress calls split them)
-        from .report import build_report
+        market, raws, path = _load_step(clock, market_or_path, params, asof)
+        market, asof_ts = _validate_step(clock, market, raws, path, params, asof)
+        del raws
         name = REPORT_NAME.format(asof=asof_ts)
-        tmp_report = work / name
-        compute_names = {s[0] for s in WEEKLY_STEPS}
-        first_sheet = layout.sheets[0].key
-        seen_compute: list[str] = []
-        begin("compute")
-
-        def on_progress(key: str) -> None:
-            if state["step"] == "compute" and key == first_sheet and key not in compute_names:
-                # compute ended with its last table group; the cover's own tables count as writing
-                at = state["tu"]
-                _finish_compute(seen_compute)
-                end(at)
-                begin("write", at)
-            if state["step"] == "compute":
-                seen_compute.append(key)
-            unit_done(key)
-
-        def _finish_compute(done: list[str]) -> None:
-            for s in WEEKLY_STEPS:  # table groups skipped for missing inputs: 0 s, one unit each
-                if s[0] not in done:
-                    units["compute"][s[0]] = 0.0
-                    notify("compute", s[0])
-
-        try:
-            weekly = build_report(tmp_report, market, params, asof_ts, layout=layout, progress=on_progress)
-        except WeeklyError as exc:
-            raise JobError("compute", str(exc.__cause__ or exc), unit=f"table `{exc.table}`") from exc
-        except JobError:
-            raise
-        except Exception as exc:
-            step = state["step"]
-            last = list(units.get(step, {}))
-            unit = None
-            if step == "write":
-                nxt = [s.key for s in layout.sheets if s.key not in last]
-                unit = f"sheet `{nxt[0]}`" if nxt else "saving"
-            raise JobError(step, f"{type(exc).__name__}: {exc}", unit=unit) from exc
-        if state["step"] == "compute":  # no render progress seen (cannot happen with a non-empty layout)
-            _finish_compute(seen_compute)
-            end()
-            begin("write")
-        unit_done("save")
-        end()
-        files = [name]
-
-        # ---- send
-        mail = None
-        eml_name = None
-        if send is not None:
-            from .config import ConfigError
-            from .mail import MailError, send_report
-            begin("send")
-            eml_name = Path(name).with_suffix(".eml").name
-            keep = send.dry_run or send.keep_eml
-            try:
-                mail = send_report(tmp_report, config=send.config, to=send.to, cc=send.cc, sender=send.sender,
-                                   subject=send.subject, retries=send.retries, backoff=send.backoff,
-                                   dry_run=send.dry_run, eml=(work / eml_name) if keep else None,
-                                   environ=send.environ, **send.smtp)
-            except MailError as exc:
-                raise JobError("send", str(exc), delivered=exc.delivered) from exc
-            except (ConfigError, ValueError, FileNotFoundError, OSError) as exc:
-                raise JobError("send", str(exc)) from exc
-            unit_done("dry run" if send.dry_run else "sent")
-            end()
-            if keep:
-                files.append(eml_name)
-            else:
-                eml_name = None
-
-        # ---- commit
-        begin("commit")
-        if top is None:
-            _commit(work, out_dir, files)
-            staging_left = True
-        else:
-            staging_left = not _commit_new_folder(staging, work, top, out_dir, files)
-        end()
+        weekly = _compute_and_write_step(clock, work / name, market, params, asof_ts, layout)
+        files, mail, eml_name = _send_step(clock, send, work, name)
+        staging_left = _commit_step(clock, staging, work, top, out_dir, files)
     except JobError:
         _rollback(staging)
         raise
     except BaseException as exc:
         _rollback(staging)
         if isinstance(exc, Exception):
-            raise JobError(state["step"], _describe(exc)) from exc
+            raise JobError(clock.step, _describe(exc)) from exc
         raise
     finally:
         unmark_live(staging)
@@ -693,9 +556,185 @@ def run_weekly(market_or_path: Market | str | Path | None, out_dir: str | Path, 
         fileop("remove staging", staging)
         remove(staging)
     rows = {k: len(v) for k, v in market.tables.items() if v is not None}
-    return WeeklyJobResult(report=out_dir / name, asof=asof_ts, weekly=weekly, timings=timings, units=units,
+    return WeeklyJobResult(report=out_dir / name, asof=asof_ts, weekly=weekly, timings=clock.timings, units=clock.units,
                            eml=(out_dir / eml_name) if eml_name else None, mail=mail, rows=rows,
-                           peak_rss_mb=_peak_rss_mb(), memory=memory, swept=swept)
+                           peak_rss_mb=_peak_rss_mb(), memory=clock.memory, swept=swept)
+
+
+class _StepClock:
+    """Times the job's steps and their units (wall clock), records the peak memory after each step and
+    reports progress: ``progress(step, None)`` when a step starts, ``progress(step, unit)`` per unit."""
+
+    def __init__(self, progress: Progress | None):
+        self.notify = progress or (lambda step, unit: None)
+        self.timings: dict[str, float] = {}
+        self.units: dict[str, dict[str, float]] = {}
+        self.memory: dict[str, float] = {}
+        self.step = "load"
+        self.t0 = self.tu = time.perf_counter()
+
+    def begin(self, step: str, at: float | None = None) -> None:
+        self.step = step
+        self.units[step] = {}
+        self.t0 = self.tu = at if at is not None else time.perf_counter()
+        self.notify(step, None)
+
+    def unit_done(self, name: str) -> None:
+        now = time.perf_counter()
+        d = self.units[self.step]
+        d[name] = d.get(name, 0.0) + now - self.tu
+        self.tu = now
+        self.notify(self.step, name)
+
+    def units_at_once(self, label: str) -> None:
+        """One timed unit ``label`` for work done in one call; the other table units only tick."""
+        self.unit_done(label)
+        for name in _all_tables()[1:]:
+            self.notify(self.step, name)
+
+    def end(self, at: float | None = None) -> None:
+        self.timings[self.step] = (at if at is not None else time.perf_counter()) - self.t0
+        self.memory[self.step] = _peak_rss_mb()
+
+
+def _sweep(out_dir: Path, base: Path, started: float, notice) -> list[Path]:
+    """Remove what killed runs left beside or inside ``out_dir`` (:func:`sweep_stale_staging`)."""
+    swept: list[Path] = []
+    for folder in dict.fromkeys([out_dir.absolute(), out_dir.absolute().parent, base]):
+        swept += sweep_stale_staging(folder, before=started, notice=notice)
+    return swept
+
+
+def _make_staging(base: Path, out_dir: Path) -> Path:
+    from .fileguard import owner_tag
+    try:
+        return Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{owner_tag()}-", dir=base))
+    except OSError as exc:
+        raise JobError("write", f"cannot create a staging folder in {base} ({exc.strerror or exc}); "
+                                f"check that --out {out_dir} is a writable folder") from exc
+
+
+def _load_step(clock: _StepClock, market_or_path, params: Params, asof) -> tuple[Market | None, dict | None, Path | None]:
+    """``load``: a market given, the embedded sample, or the raw table files of a folder or workbook
+    (stock-level tables from the dashboard's window on). Returns (market or None, raw tables or None, path)."""
+    clock.begin("load")
+    source = market_or_path if market_or_path is not None else (params.data_dir or None)
+    market = raws = path = None
+    if isinstance(source, Market):
+        market = source
+        clock.units_at_once("in-memory market")
+    elif source is None:
+        from .sample import sample_market
+        market = sample_market()
+        clock.units_at_once("embedded sample")
+    else:
+        path = Path(source)
+        raws = _read_raw(path, clock.unit_done, _dashboard_since(asof if asof is not None else params.asof, params))
+    clock.end()
+    return market, raws, path
+
+
+def _validate_step(clock: _StepClock, market: Market | None, raws: dict | None, path: Path | None, params: Params,
+                   asof) -> tuple[Market, pd.Timestamp]:
+    """``validate``: type and check the raw tables (or check the given market), then resolve the as-of date."""
+    from .weekly import resolve_asof
+    clock.begin("validate")
+    if raws is not None:
+        market = _type_and_check(raws, str(path), clock.unit_done)
+    else:
+        _check_market(market)
+        clock.units_at_once("all tables")
+    asof_ts = resolve_asof(market, asof if asof is not None else params.asof)
+    clock.end()
+    return market, asof_ts
+
+
+def _compute_and_write_step(clock: _StepClock, report: Path, market: Market, params: Params, asof_ts: pd.Timestamp,
+                            layout) -> Any:
+    """``compute`` then ``write``: :func:`xladdin.report.build_report` does both; its progress calls (table
+    groups, then sheets) split the two steps. Returns the :class:`~xladdin.weekly.WeeklyResult`."""
+    from .report import build_report
+    from .weekly import STEPS as WEEKLY_STEPS
+    from .weekly import WeeklyError
+    compute_names = {s[0] for s in WEEKLY_STEPS}
+    first_sheet = layout.sheets[0].key
+    seen_compute: list[str] = []
+    clock.begin("compute")
+
+    def finish_compute(at: float | None = None) -> None:
+        for s in WEEKLY_STEPS:  # table groups skipped for missing inputs: 0 s, one unit each
+            if s[0] not in seen_compute:
+                clock.units["compute"][s[0]] = 0.0
+                clock.notify("compute", s[0])
+        clock.end(at)
+        clock.begin("write", at)
+
+    def on_progress(key: str) -> None:
+        if clock.step == "compute" and key == first_sheet and key not in compute_names:
+            finish_compute(clock.tu)  # compute ended with its last table group; the cover counts as writing
+        if clock.step == "compute":
+            seen_compute.append(key)
+        clock.unit_done(key)
+
+    try:
+        weekly = build_report(report, market, params, asof_ts, layout=layout, progress=on_progress)
+    except WeeklyError as exc:
+        raise JobError("compute", str(exc.__cause__ or exc), unit=f"table `{exc.table}`") from exc
+    except JobError:
+        raise
+    except Exception as exc:
+        unit = None
+        if clock.step == "write":
+            done = list(clock.units.get("write", {}))
+            nxt = [s.key for s in layout.sheets if s.key not in done]
+            unit = f"sheet `{nxt[0]}`" if nxt else "saving"
+        raise JobError(clock.step, f"{type(exc).__name__}: {exc}", unit=unit) from exc
+    if clock.step == "compute":  # no render progress seen (cannot happen with a non-empty layout)
+        finish_compute()
+    clock.unit_done("save")
+    clock.end()
+    return weekly
+
+
+def _send_step(clock: _StepClock, send: SendOptions | None, work: Path, name: str) -> tuple[list[str], Any, str | None]:
+    """``send`` (optional): mail the staged report (or write the ``.eml`` only). Returns (files to commit,
+    the mail or None, the kept ``.eml`` name or None)."""
+    files = [name]
+    if send is None:
+        return files, None, None
+    from .config import ConfigError
+    from .mail import MailError, send_report
+    clock.begin("send")
+    eml_name = Path(name).with_suffix(".eml").name
+    keep = send.dry_run or send.keep_eml
+    try:
+        mail = send_report(work / name, config=send.config, to=send.to, cc=send.cc, sender=send.sender,
+                           subject=send.subject, retries=send.retries, backoff=send.backoff,
+                           dry_run=send.dry_run, eml=(work / eml_name) if keep else None,
+                           environ=send.environ, **send.smtp)
+    except MailError as exc:
+        raise JobError("send", str(exc), delivered=exc.delivered) from exc
+    except (ConfigError, ValueError, FileNotFoundError, OSError) as exc:
+        raise JobError("send", str(exc)) from exc
+    clock.unit_done("dry run" if send.dry_run else "sent")
+    clock.end()
+    if not keep:
+        return files, mail, None
+    return files + [eml_name], mail, eml_name
+
+
+def _commit_step(clock: _StepClock, staging: Path, work: Path, top: Path | None, out_dir: Path,
+                 files: list[str]) -> bool:
+    """``commit``: move the staged files into ``out_dir`` (or rename the staging folder to the new one).
+    Returns True when the staging folder is left to remove."""
+    clock.begin("commit")
+    if top is None:
+        _commit(work, out_dir, files)
+        left = True
+    else:
+        left = not _commit_new_folder(staging, work, top, out_dir, files)
+    clock.end()
+    return left
 
 
 def _peak_rss_mb() -> float:

@@ -43,10 +43,9 @@ class Market:
     files: dict[str, str] = field(default_factory=dict)
     #: set by :meth:`subset`: the date range the tables were cut to, for messages
     span: tuple | None = None
-    #: sorted factorisations of text columns computed while loading (see :mod:`xladdin._shared`):
-    #: (table, column) -> (the column's Arrow array, codes, uniques); used only while that exact
-    #: Arrow array is still the column's data
-    _codes: dict = field(default_factory=dict, repr=False, compare=False)
+    #: sorted factorisations of text columns computed while loading: (table, column) -> (the column's
+    #: Arrow array, codes, uniques); see :meth:`keep_codes` / :meth:`codes` (the only ways to use it)
+    text_codes: dict = field(default_factory=dict, repr=False, compare=False)
 
     # ------------------------------------------------------------------ generic
     def has(self, name: str) -> bool:
@@ -103,15 +102,38 @@ class Market:
         return None if values.empty else pd.Timestamp(values.min())
 
     def panel(self, name: str, field_: str, codes: list[str] | None = None) -> pd.DataFrame:
-        """Wide view of one field: index = date, columns = codes (sorted)."""
+        """Wide view of one field: index = date, columns = codes (sorted).
+
+        Equal to ``df.pivot(index=date, columns=code, values=field_).sort_index()`` of the table's rows
+        (of ``codes``); built from integer codes (:func:`xladdin._shared.pivot`), and once per run
+        inside :func:`xladdin._shared.shared`.
+        """
+        from ._shared import pivot
         spec = TABLES[name]
-        df = self.require(name, field_, purpose=f"the {field_} panel of {name}")
-        if codes is not None:
-            df = df[df[spec.wide_code].isin(codes)]
-        wide = df.pivot(index=spec.wide_date, columns=spec.wide_code, values=field_)
-        wide.columns.name = spec.wide_code
-        wide.index.name = spec.wide_date
-        return wide.sort_index()
+        self.require(name, field_, purpose=f"the {field_} panel of {name}")
+        return pivot(self, name, field_, index=spec.wide_date, columns=spec.wide_code, codes=codes)
+
+    # ------------------------------------------------------------------ codes kept from loading
+    def keep_codes(self, table: str, column: str, factorized: tuple) -> None:
+        """Keep the sorted factorisation ``(Arrow array, codes, uniques)`` of ``tables[table][column]``
+        (as ``pd.factorize(sort=True)``) for later pivots; kept only while the column holds exactly
+        that Arrow array (Arrow arrays are immutable: any edit or re-sort of the table replaces it).
+        The codes are made read-only: every pivot reads them."""
+        arr = getattr(self.tables[table][column].array, "_pa_array", None)
+        if arr is not None and arr is factorized[0] and len(factorized[1]) == len(self.tables[table]):
+            factorized[1].flags.writeable = False
+            self.text_codes[(table, column)] = factorized
+
+    def codes(self, table: str, column: str) -> tuple | None:
+        """``(codes, uniques)`` kept by :meth:`keep_codes` for ``tables[table][column]``; None when none
+        were kept or the column no longer holds the array they describe."""
+        hit = self.text_codes.get((table, column))
+        if hit is None or not self.has(table) or column not in self.tables[table].columns:
+            return None
+        arr, codes, uniques = hit
+        if getattr(self.tables[table][column].array, "_pa_array", None) is not arr:
+            return None
+        return codes, uniques
 
     # ------------------------------------------------------------------ typed accessors
     @property

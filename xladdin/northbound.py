@@ -35,7 +35,7 @@ from .grouping import DEFAULT_GROUPS, assign_groups
 from .performance import FULL_PERIOD, performance_table
 from .market import Market
 from .ranking import composite_scores, no_ranking, tie_values, top_n_weights
-from ._shared import pivot, scope, table_dates
+from ._shared import pivot, scope, table_dates, table_values
 
 #: ETF categories that hold stocks (etf_info.category); "other" (bonds, gold, ...) is left out
 STOCK_ETF_CATEGORIES = ("broad", "sector_theme", "strategy_style")
@@ -59,19 +59,18 @@ def _asof_positions(available: pd.DatetimeIndex, dates: pd.DatetimeIndex) -> np.
     return available.searchsorted(dates, side="right") - 1
 
 
-def _asof_rows(panel: pd.DataFrame, dates: pd.DatetimeIndex) -> tuple[pd.DataFrame, pd.Series]:
-    """Rows of ``panel`` (sorted date index) as of each date; NaN rows where none is on/before it.
-
-    Returns the frame re-indexed by ``dates`` and the source date used (NaT when none).
-    """
+def _asof_values(panel: pd.DataFrame, dates: pd.DatetimeIndex, fill: float | None = None) -> np.ndarray:
+    """Rows of ``panel`` (sorted date index) as of each of ``dates``, as a float array (dates x columns);
+    NaN rows where no row is on or before the date. ``fill`` replaces the panel's own missing values."""
     pos = _asof_positions(panel.index, dates)
     ok = pos >= 0
     values = np.full((len(dates), panel.shape[1]), np.nan)
     if ok.any():
-        values[ok] = panel.to_numpy(dtype=float)[pos[ok]]
-    used = pd.Series(pd.NaT, index=dates, dtype="datetime64[ns]")
-    used[ok] = panel.index[pos[ok]]
-    return pd.DataFrame(values, index=dates, columns=panel.columns), used
+        rows = panel.to_numpy(dtype=float)[pos[ok]]
+        if fill is not None:
+            rows[np.isnan(rows)] = fill
+        values[ok] = rows
+    return values
 
 
 def _row_sum(x: np.ndarray) -> np.ndarray:
@@ -145,8 +144,8 @@ def select_universe(market: Market, codes: list[str] | None = None,
         Sorted codes, and human-readable notes on ETFs left out of the default universe.
     """
     info = market.etf_info
-    weights = market.table("index_weights")
-    with_weights = set(weights["index"].unique())
+    market.table("index_weights")  # raises, naming the table, when it is missing
+    with_weights = set(table_values(market, "index_weights", "index"))
     notes: list[str] = []
     if codes is not None:
         codes = [c.strip() for c in codes if c and c.strip()]
@@ -168,7 +167,7 @@ def select_universe(market: Market, codes: list[str] | None = None,
                 + ": add the index's constituent weights or remove these ETFs from the universe")
         return codes, notes
     cand = info.index[info["category"].isin(categories)]
-    out = sorted(c for c in cand if info.at[c, "tracked_index"] in with_weights)
+    out = sorted(info.index[info["category"].isin(categories) & info["tracked_index"].isin(with_weights)])
     left = sorted(set(cand) - set(out))
     if left:
         notes.append("left out (tracked index has no index_weights): " + ", ".join(
@@ -222,7 +221,7 @@ def holdings_staleness(holdings_dates: pd.DatetimeIndex, month_ends: pd.Datetime
 
 def northbound_etf_factors(market: Market, etfs: list[str], dates: pd.DatetimeIndex | None = None,
                            price: str = "nav", stale_change: str = "nan",
-                           max_age_days: int = 10) -> dict[str, pd.DataFrame]:
+                           max_age_days: int = 10, prices: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     """The three M11 factors per ETF at each month end.
 
     Parameters
@@ -242,6 +241,8 @@ def northbound_etf_factors(market: Market, etfs: list[str], dates: pd.DatetimeIn
         month's composite) or 0 (every ETF ties).
     max_age_days : int
         Staleness threshold, see :func:`holdings_staleness`.
+    prices : DataFrame, optional
+        ``adjusted_nav(market, etfs, price)`` when the caller has it (computed here otherwise).
 
     Returns
     -------
@@ -263,7 +264,7 @@ def northbound_etf_factors(market: Market, etfs: list[str], dates: pd.DatetimeIn
     missing = [e for e in etfs if e not in info.index]
     if missing:
         raise ValueError(f"ETF code(s) not in etf_info: {', '.join(missing)}")
-    nav = adjusted_nav(market, etfs, price)
+    nav = adjusted_nav(market, etfs, price) if prices is None else prices
     if dates is None:
         dates = _month_ends(nav.index)
     dates = pd.DatetimeIndex(dates)
@@ -273,52 +274,23 @@ def northbound_etf_factors(market: Market, etfs: list[str], dates: pd.DatetimeIn
         raise DataError("column `float_ratio` missing in northbound_holdings (northbound share of free float)")
     held_days = table_dates(market, "northbound_holdings")
     staleness = holdings_staleness(held_days, dates, max_age_days)
-    # as-of rows (month end -> latest holdings date on or before), NaN rows before the first; only
-    # those holdings dates are pivoted (a stock absent on all of them counts as 0, as absent on one)
-    pos = _asof_positions(held_days, dates)
-    ok = pos >= 0
-    used = held_days[np.unique(pos[ok])]
-    fr = pivot(market, "northbound_holdings", "float_ratio", share=False, at=used).astype(float)
-    raw = fr.to_numpy(dtype=float)
-    fr_t = np.full((len(dates), fr.shape[1]), np.nan)
-    pres_t = np.full((len(dates), fr.shape[1]), np.nan)
-    nb_stocks = fr.columns
-    if ok.any():
-        rows = raw[fr.index.get_indexer(held_days[pos[ok]])]
-        pres_t[ok] = ~np.isnan(rows)
-        fr_t[ok] = np.where(np.isnan(rows), 0.0, rows)
-    del raw, fr
+    fr_t, pres_t, nb_stocks = _float_ratios_asof(market, held_days, dates)
     fr_prev = np.full_like(fr_t, np.nan)
     if len(fr_t) > 1:
         fr_prev[1:] = fr_t[:-1]
     prev_missing = np.isnan(fr_prev).all(axis=1) if fr_prev.shape[1] else np.ones(len(dates), dtype=bool)
-
-    weights = market.table("index_weights")
-    with_weights = set(weights["index"].unique())
     no_hold = staleness["holdings_date"].isna().to_numpy()
     etf_pos = {e: i for i, e in enumerate(etfs)}
     pref_a = np.full((len(dates), len(etfs)), np.nan)
     chg_a = pref_a.copy()
     cov_a = pref_a.copy()
+    with_weights = set(table_values(market, "index_weights", "index"))
     for index, group in info.loc[list(etfs)].groupby("tracked_index").groups.items():
         if index not in with_weights:
             continue
         wp = pivot(market, "index_weights", "weight", columns="stock", where=("index", index))
-        wp = wp.fillna(0.0).astype(float)
-        w_t, _ = _asof_rows(wp, dates)
-        w_v = w_t.to_numpy(dtype=float)
         cols = nb_stocks.get_indexer(wp.columns)
-        have = cols >= 0
-        f_now = np.zeros((len(dates), len(cols)))
-        f_now[:, have] = fr_t[:, cols[have]]
-        f_prev = np.zeros((len(dates), len(cols)))
-        f_prev[:, have] = fr_prev[:, cols[have]]
-        f_prev[prev_missing] = np.nan  # first month: no previous holdings
-        p_now = np.zeros((len(dates), len(cols)))
-        p_now[:, have] = pres_t[:, cols[have]]
-        p = _row_sum(w_v * f_now)
-        c = _row_sum(w_v * (f_now - f_prev))
-        v = _row_sum(w_v * p_now)
+        p, c, v = _index_sums(_asof_values(wp, dates, fill=0.0), cols, fr_t, fr_prev, pres_t, prev_missing)
         p[no_hold] = np.nan
         c[no_hold] = np.nan
         v[no_hold] = np.nan
@@ -340,6 +312,41 @@ def northbound_etf_factors(market: Market, etfs: list[str], dates: pd.DatetimeIn
         out[k].index.name = "date"
         out[k].columns.name = "etf"
     return out
+
+
+def _float_ratios_asof(market: Market, held_days: pd.DatetimeIndex, dates: pd.DatetimeIndex
+                       ) -> tuple[np.ndarray, np.ndarray, pd.Index]:
+    """Northbound float ratios as of each of ``dates`` (the latest holdings date on or before it):
+    (ratios with 0 for a stock absent that day, presence 1/0, the stocks); NaN rows before the first
+    holdings date. Only those holdings dates are pivoted (a stock absent on all of them counts as 0,
+    as absent on one)."""
+    pos = _asof_positions(held_days, dates)
+    ok = pos >= 0
+    used = held_days[np.unique(pos[ok])]
+    fr = pivot(market, "northbound_holdings", "float_ratio", share=False, at=used).astype(float)
+    fr_t = np.full((len(dates), fr.shape[1]), np.nan)
+    pres_t = np.full((len(dates), fr.shape[1]), np.nan)
+    if ok.any():
+        rows = fr.to_numpy(dtype=float)[fr.index.get_indexer(held_days[pos[ok]])]
+        pres_t[ok] = ~np.isnan(rows)
+        fr_t[ok] = np.where(np.isnan(rows), 0.0, rows)
+    return fr_t, pres_t, fr.columns
+
+
+def _index_sums(w_v: np.ndarray, cols: np.ndarray, fr_t: np.ndarray, fr_prev: np.ndarray, pres_t: np.ndarray,
+                prev_missing: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One index's weighted sums at each date: preference ``Σ w f``, change ``Σ w (f − f_prev)`` and
+    coverage ``Σ w·[held]``; ``w_v`` its as-of weights (dates x constituents), ``cols`` the constituents'
+    columns in the float-ratio arrays (-1: no northbound row ever, counts 0)."""
+    have = cols >= 0
+    f_now = np.zeros((len(w_v), len(cols)))
+    f_now[:, have] = fr_t[:, cols[have]]
+    f_prev = np.zeros((len(w_v), len(cols)))
+    f_prev[:, have] = fr_prev[:, cols[have]]
+    f_prev[prev_missing] = np.nan  # first month: no previous holdings
+    p_now = np.zeros((len(w_v), len(cols)))
+    p_now[:, have] = pres_t[:, cols[have]]
+    return _row_sum(w_v * f_now), _row_sum(w_v * (f_now - f_prev)), _row_sum(w_v * p_now)
 
 
 def forward_returns(prices: pd.DataFrame, dates: pd.DatetimeIndex, lag: int = DEFAULT_LAG) -> pd.DataFrame:
@@ -689,15 +696,15 @@ def _same_index_months(weights: pd.DataFrame, tracked: pd.Series) -> int:
     return n
 
 
-def _northbound_rotation(market: Market, universe, top, cost, groups, price, stale_change, max_age_days,
-                         start, end, rf, min_obs, lag, one_per_index) -> RotationResult:
+def _rotation_inputs(market: Market, universe, price: str, stale_change: str, max_age_days: int) -> tuple:
+    """M11's data: the universe and its notes, the adjusted prices (computed once: factors, returns and
+    the backtest read them), the factors of the ETFs with a price at each signal date, the composite."""
     codes, notes = select_universe(market, universe)
-    fac = northbound_etf_factors(market, codes, price=price, stale_change=stale_change, max_age_days=max_age_days)
-    staleness = fac["staleness"]
     prices = adjusted_nav(market, codes, price)
+    fac = dict(northbound_etf_factors(market, codes, price=price, stale_change=stale_change,
+                                      max_age_days=max_age_days, prices=prices))
     # only ETFs with a price at the signal date can be ranked and bought (an ETF's index has weights
     # and northbound data before the ETF lists; without this it could be "picked" before it exists)
-    fac = dict(fac)
     for k in FACTORS:
         tradable = prices.reindex(index=fac[k].index, columns=fac[k].columns).notna()
         fac[k] = fac[k].where(tradable)
@@ -705,6 +712,13 @@ def _northbound_rotation(market: Market, universe, top, cost, groups, price, sta
     composite = composite_scores({k: fac[k] for k in FACTORS}, require_all=True).reindex(
         index=base.index, columns=base.columns)
     composite.index.name, composite.columns.name = "date", "etf"
+    return codes, notes, prices, fac, composite
+
+
+def _northbound_rotation(market: Market, universe, top, cost, groups, price, stale_change, max_age_days,
+                         start, end, rf, min_obs, lag, one_per_index) -> RotationResult:
+    codes, notes, prices, fac, composite = _rotation_inputs(market, universe, price, stale_change, max_age_days)
+    staleness = fac["staleness"]
     dates = composite.index
     fwd = forward_returns(prices, dates, lag)
     sel = pd.Series(True, index=dates)

@@ -469,7 +469,8 @@ def rotation_backtest(factors: dict[str, pd.DataFrame], close: pd.DataFrame, reb
 def flow_rotation(market, start=None, end=None, top: int = DEFAULT_TOP_N, every: int = DEFAULT_REBALANCE_WEEKS, cost: float = INDUSTRY_COST,
                   factor_weights: dict[str, float] | None = None, groups: int = DEFAULT_GROUPS, lamb: float | None = None,
                   window: int = DEFAULT_TRAILING_WINDOW, m8_every: int = 1, backtests: bool = True, lag: int = DEFAULT_LAG,
-                  regime_max_age: int | None = REGIME_MAX_AGE_DAYS) -> dict:
+                  regime_max_age: int | None = REGIME_MAX_AGE_DAYS, weights=None,
+                  style_tables: dict | None = None) -> dict:
     """Run M6–M10 on a market: the Huafu ETF-flow industry rotation and its building blocks.
 
     Parameters
@@ -492,6 +493,11 @@ def flow_rotation(market, start=None, end=None, top: int = DEFAULT_TOP_N, every:
         M10 rotation are the same either way. The weekly workbook shows only M10.
     regime_max_age : a style regime older than this many calendar days at a decision is not used
         (:func:`style_adjusted_factors`); the notes say from when a pair stops giving regimes.
+    weights : :func:`xladdin.holdings.penetration_weights` of ``market`` when the caller has it
+        (else computed here, once for the weekly and the monthly holdings).
+    style_tables : the M5 tables the caller computed already: pair -> its
+        :func:`xladdin.style.weekly_style_table` (``pairs=(pair,)``, lambda ``lamb``), or the error
+        that computing it raised (:func:`style_pair_tables`); else computed here.
 
     Returns
     -------
@@ -503,81 +509,59 @@ def flow_rotation(market, start=None, end=None, top: int = DEFAULT_TOP_N, every:
     from ._shared import scope
     with scope(market):
         return _flow_rotation(market, start, end, top, every, cost, factor_weights, groups, lamb, window, m8_every,
-                              backtests, lag, regime_max_age)
+                              backtests, lag, regime_max_age, weights, style_tables)
 
 
-def _regimes(market, lamb: float | None, notes: list[str]) -> pd.DataFrame:
-    """Weekly M5 regimes per style pair that has data (columns ``size``, ``growth``); the others noted."""
+def style_pair_tables(market, lamb: float | None = None) -> dict:
+    """pair -> :func:`xladdin.style.weekly_style_table` of that pair alone (M5), or the
+    :class:`~xladdin.market.MissingTableError` / ``KeyError`` / ``ValueError`` computing it raised
+    (a pair without closes); every pair of :data:`xladdin.style.STYLE_PAIRS`, in order."""
     from .market import MissingTableError
-    from .style import DEFAULT_LAMBDA, weekly_style_table
+    from .style import DEFAULT_LAMBDA, STYLE_PAIRS, weekly_style_table
     lam = DEFAULT_LAMBDA if lamb is None else lamb
+    out: dict = {}
+    for pair in STYLE_PAIRS:
+        try:
+            out[pair] = weekly_style_table(market, lam, pairs=(pair,))
+        except (MissingTableError, KeyError, ValueError) as exc:
+            out[pair] = exc
+    return out
+
+
+def _regimes(tables: dict, notes: list[str]) -> pd.DataFrame:
+    """Weekly M5 regimes per style pair that has data (columns ``size``, ``growth``); the others noted."""
     cols = {}
     for pair in ("size", "growth"):
-        try:
-            t = weekly_style_table(market, lam, pairs=(pair,))
+        t = tables[pair]
+        if isinstance(t, Exception):
+            notes.append(f"{pair} regime unavailable ({str(t).splitlines()[0][:120]}): its M8 factor is left out")
+        else:
             cols[pair] = t[f"{pair}_regime"].astype(float).dropna()
-        except (MissingTableError, KeyError, ValueError) as exc:
-            notes.append(f"{pair} regime unavailable ({str(exc).splitlines()[0][:120]}): its M8 factor is left out")
     return pd.DataFrame(cols)
 
 
 def _flow_rotation(market, start, end, top: int, every: int, cost: float, factor_weights, groups: int,
                    lamb: float | None, window: int, m8_every: int, backtests: bool, lag: int,
-                   regime_max_age: int | None) -> dict:
+                   regime_max_age: int | None, weights=None, style_tables: dict | None = None) -> dict:
     from . import holdings as hd
 
     notes: list[str] = []
     close = market.industry_close()
     names = market.industry_names
-    wk_h = hd.industry_holdings(market, "W", end=end)
+    weights = hd.penetration_weights(market) if weights is None else weights
+    wk_h = hd.industry_holdings(market, "W", end=end, weights=weights)
     wk_l = hd.holding_level(wk_h)
     stf = short_term_flow(wk_l, wk_h)
-    mo_h = hd.industry_holdings(market, "M", end=end)
+    mo_h = hd.industry_holdings(market, "M", end=end, weights=weights)
     mo_l = hd.holding_level(mo_h).dropna(how="all")
     mo_c = (mo_l - mo_l.shift(1)).iloc[1:]
     factors: dict[str, pd.DataFrame] = {"short_term_flow": stf.dropna(how="all")}
 
-    regimes = _regimes(market, lamb, notes)
-    m8 = None
-    style_w = None
-    if "size" in regimes:
-        growth = regimes["growth"] if "growth" in regimes else pd.Series(np.nan, index=regimes.index)
-        week_dates = rebalance_dates(close.index, 1, "W", None, end)
-        sl, sc = style_adjusted_factors(mo_l, mo_c, regimes["size"], growth, dates=week_dates,
-                                        regime_max_age=regime_max_age)
-        tradable = close.reindex(sl.index).notna().reindex(columns=sl.columns, fill_value=False)
-        sl, sc = sl.where(tradable), sc.where(tradable.reindex_like(sc).fillna(False).astype(bool))
-        _stale_notes(regimes, week_dates, regime_max_age, notes)
-        factors["style_level"] = sl  # all-NaN weeks kept: a stale regime is not carried forward
-        if sc.notna().any(axis=None):
-            factors["style_change"] = sc
-        style_w = style_holdings_weights(sl, sc.reindex_like(sl), groups)
-        m8_dates = rebalance_dates(close.index, m8_every, "W", start, end)
-        w8 = style_w.reindex(m8_dates).reindex(columns=close.columns)
-        w8 = w8.loc[w8.notna().any(axis=1).idxmax():] if w8.notna().any(axis=None) else w8.iloc[:0]
-        if len(w8) and backtests:
-            m8 = run_backtest(w8, close, cost, lag, end, names=names,
-                              no_rank={"style_level": _no_rank_count(sl.reindex(w8.index)),
-                                       "style_change": _no_rank_count(sc.reindex(w8.index))})
-    div = None
-    m9 = None
-    needed = ("active_fund_holdings", "fund_nav", "fund_issuance")
-    if all(market.has(t) for t in needed):
-        from .divergence import market_divergence
-        div = market_divergence(market, mo_l, window=window)
-        directed = div["directed"]
-        factors["divergence"] = directed.dropna(how="all")
-        m9_dates = rebalance_dates(close.index, 1, "M", start, end)
-        d9 = asof(directed, m9_dates, FACTOR_MAX_AGE_DAYS)
-        d9 = d9.where(close.reindex(d9.index).reindex(columns=d9.columns).notna())
-        w9 = top_n_weights(d9, top).reindex(columns=close.columns)
-        w9 = w9.loc[w9.notna().any(axis=1).idxmax():] if w9.notna().any(axis=None) else w9.iloc[:0]
-        if len(w9) and backtests:
-            m9 = run_backtest(w9, close, cost, lag, end, names=names,
-                              no_rank={"divergence": _no_rank_count(d9.reindex(w9.index))})
-    else:
-        notes.append("no " + " / ".join(t for t in needed if not market.has(t))
-                     + ": divergence (M9) left out")
+    regimes = _regimes(style_pair_tables(market, lamb) if style_tables is None else style_tables, notes)
+    m8, style_w = _style_factors(factors, regimes, mo_l, mo_c, close, names, start, end, cost, lag, groups, m8_every,
+                                 backtests, regime_max_age, notes)
+    div, m9 = _divergence_factor(market, factors, mo_l, close, names, start, end, top, cost, lag, window, backtests,
+                                 notes)
     reb = rebalance_dates(close.index, every, "W", start, end)
     rot = rotation_backtest(factors, close, reb, top, factor_weights, cost, lag, end, names, style_w)
     q = quintile_backtest(stf, close, groups, cost, lag, start, end) if backtests else None
@@ -588,6 +572,59 @@ def _flow_rotation(market, start, end, top: int, every: int, cost: float, factor
     return {"rotation": rot, "m8": m8, "m9": m9, "quintiles": q, "weekly_level": wk_l, "monthly_level": mo_l,
             "monthly_change": mo_c, "short_term_flow": stf, "regimes": regimes, "divergence": div,
             "notes": notes, "factors_used": list(factors), "lag": int(lag), "cost": float(cost)}
+
+
+def _style_factors(factors: dict, regimes: pd.DataFrame, mo_l: pd.DataFrame, mo_c: pd.DataFrame, close: pd.DataFrame,
+                   names, start, end, cost: float, lag: int, groups: int, m8_every: int, backtests: bool,
+                   regime_max_age: int | None, notes: list[str]) -> tuple:
+    """M8: the style-adjusted level and change factors (added to ``factors``), the style holdings weights
+    and, with ``backtests``, the stand-alone M8 backtest. Returns (M8 result or None, style weights or None)."""
+    if "size" not in regimes:
+        return None, None
+    growth = regimes["growth"] if "growth" in regimes else pd.Series(np.nan, index=regimes.index)
+    week_dates = rebalance_dates(close.index, 1, "W", None, end)
+    sl, sc = style_adjusted_factors(mo_l, mo_c, regimes["size"], growth, dates=week_dates,
+                                    regime_max_age=regime_max_age)
+    tradable = close.reindex(sl.index).notna().reindex(columns=sl.columns, fill_value=False)
+    sl, sc = sl.where(tradable), sc.where(tradable.reindex_like(sc).fillna(False).astype(bool))
+    _stale_notes(regimes, week_dates, regime_max_age, notes)
+    factors["style_level"] = sl  # all-NaN weeks kept: a stale regime is not carried forward
+    if sc.notna().any(axis=None):
+        factors["style_change"] = sc
+    style_w = style_holdings_weights(sl, sc.reindex_like(sl), groups)
+    m8_dates = rebalance_dates(close.index, m8_every, "W", start, end)
+    w8 = style_w.reindex(m8_dates).reindex(columns=close.columns)
+    w8 = w8.loc[w8.notna().any(axis=1).idxmax():] if w8.notna().any(axis=None) else w8.iloc[:0]
+    m8 = None
+    if len(w8) and backtests:
+        m8 = run_backtest(w8, close, cost, lag, end, names=names,
+                          no_rank={"style_level": _no_rank_count(sl.reindex(w8.index)),
+                                   "style_change": _no_rank_count(sc.reindex(w8.index))})
+    return m8, style_w
+
+
+def _divergence_factor(market, factors: dict, mo_l: pd.DataFrame, close: pd.DataFrame, names, start, end, top: int,
+                       cost: float, lag: int, window: int, backtests: bool, notes: list[str]) -> tuple:
+    """M9: the directed divergence factor (added to ``factors``) when the fund tables are present and,
+    with ``backtests``, the stand-alone M9 backtest. Returns (divergence dict or None, M9 result or None)."""
+    needed = ("active_fund_holdings", "fund_nav", "fund_issuance")
+    if not all(market.has(t) for t in needed):
+        notes.append("no " + " / ".join(t for t in needed if not market.has(t)) + ": divergence (M9) left out")
+        return None, None
+    from .divergence import market_divergence
+    div = market_divergence(market, mo_l, window=window)
+    directed = div["directed"]
+    factors["divergence"] = directed.dropna(how="all")
+    m9_dates = rebalance_dates(close.index, 1, "M", start, end)
+    d9 = asof(directed, m9_dates, FACTOR_MAX_AGE_DAYS)
+    d9 = d9.where(close.reindex(d9.index).reindex(columns=d9.columns).notna())
+    w9 = top_n_weights(d9, top).reindex(columns=close.columns)
+    w9 = w9.loc[w9.notna().any(axis=1).idxmax():] if w9.notna().any(axis=None) else w9.iloc[:0]
+    m9 = None
+    if len(w9) and backtests:
+        m9 = run_backtest(w9, close, cost, lag, end, names=names,
+                          no_rank={"divergence": _no_rank_count(d9.reindex(w9.index))})
+    return div, m9
 
 
 def _stale_notes(regimes: pd.DataFrame, dates: pd.DatetimeIndex, max_age: int | None, notes: list[str]) -> None:

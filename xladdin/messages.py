@@ -1,0 +1,164 @@
+"""Every text of the weekly workbook that depends on its language: one table, zh and en by message id.
+
+:func:`say` fills a message in the sheet's language (``str.format`` fields, e.g. ``{date:%Y-%m-%d}``);
+:func:`both` gives both languages (the subtitles keep both). A language without its own text falls
+back to Chinese, the reports' language. Adding a language is adding one key to every entry
+(``tests/test_messages.py`` checks that every entry has the same fields in every language).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["MESSAGES", "say", "both", "amount"]
+
+MESSAGES: dict[str, dict[str, str]] = {
+    # ------------------------------------------------------------ separators and amounts
+    "sep.list": {"zh": "、", "en": ", "},
+    "sep.items": {"zh": ";", "en": "; "},
+    "none": {"zh": "无", "en": "none"},
+    "amount": {"zh": "{value:,.2f}亿元", "en": "{value:,.2f}"},
+    "amount.item": {"zh": "{name} {amount}", "en": "{name} {amount}"},
+    # ------------------------------------------------------------ cover: style
+    "style.title.size": {"zh": "风格:大小盘", "en": "Style: size"},
+    "style.title.growth": {"zh": "风格:成长价值", "en": "Style: growth"},
+    "style.side.size.1": {"zh": "大盘", "en": "large-cap"},
+    "style.side.size.0": {"zh": "小盘", "en": "small-cap"},
+    "style.side.growth.1": {"zh": "成长", "en": "growth"},
+    "style.side.growth.0": {"zh": "价值", "en": "value"},
+    "style.leads": {"zh": "{side}占优", "en": "{side} leads"},
+    "style.detail": {"zh": "截至{date:%Y-%m-%d}单边HP+因子动量信号为{regime}",
+                     "en": "one-sided HP + factor momentum signal {regime} at {date:%Y-%m-%d}"},
+    "style.switched": {"zh": ",本周发生切换", "en": "; switched this week"},
+    "style.unchanged": {"zh": ",与上周相同", "en": "; unchanged from last week"},
+    # ------------------------------------------------------------ cover: industry flows
+    "flow.title": {"zh": "股票ETF资金(穿透行业)", "en": "Stock-ETF flow (penetrated)"},
+    "flow.net_inflow": {"zh": "净流入{amount}", "en": "net inflow {amount} (100m yuan)"},
+    "flow.net_outflow": {"zh": "净流出{amount}", "en": "net outflow {amount} (100m yuan)"},
+    "flow.period": {"zh": "{start:%m-%d}至{end:%m-%d},穿透到行业合计",
+                    "en": "{start:%Y-%m-%d} to {end:%Y-%m-%d}, summed over industries"},
+    "flow.included": {"zh": ":跟踪指数有成分股权重的{n}只股票ETF",
+                      "en": ": the {n} stock ETFs whose tracked index has constituent weights"},
+    "flow.own": {"zh": "(这些ETF合计{own},其中{rest}对应无行业分类的成分股)",
+                 "en": " (these ETFs {own}, of which {rest} on constituents without an industry)"},
+    "flow.every": {"zh": ";全部股票ETF合计{every}", "en": "; all stock ETFs {every}"},
+    "flow.unpenetrated": {"zh": "未穿透的股票ETF", "en": "Stock ETFs not penetrated"},
+    "flow.unpenetrated.detail": {"zh": "跟踪指数无成分股权重({indices}),未计入行业合计",
+                                 "en": "no constituent weights for {indices}: not in the industry total"},
+    "flow.top_in": {"zh": "净流入居前行业", "en": "Top net inflows"},
+    "flow.top_out": {"zh": "净流出居前行业", "en": "Top net outflows"},
+    "flow.top_in.none": {"zh": "无(本周没有净流入的行业)", "en": "none (no industry had a net inflow)"},
+    "flow.top_out.none": {"zh": "无(本周没有净流出的行业)", "en": "none (no industry had a net outflow)"},
+    # ------------------------------------------------------------ cover: correlation, picks, notes
+    "corr.title": {"zh": "{index} 资金流相关性", "en": "{index} flow correlation"},
+    "corr.hot": {"zh": "{corr:.2f} 高于阈值,警惕短期顶部", "en": "{corr:.2f} above threshold: short-term top risk"},
+    "corr.quiet": {"zh": "{corr:.2f} 未触发", "en": "{corr:.2f} no signal"},
+    "corr.detail": {"zh": "{window}日滚动相关,阈值{threshold:g}(M2)",
+                    "en": "{window}-day rolling correlation, threshold {threshold:g} (M2)"},
+    "picks.title": {"zh": "行业轮动最新持仓", "en": "Rotation picks"},
+    "picks.detail": {"zh": "{date:%Y-%m-%d}调仓,前{top}名等权(M10)",
+                     "en": "rebalanced {date:%Y-%m-%d}, top {top} equal weight (M10)"},
+    "etf_picks.title": {"zh": "ETF轮动入选", "en": "ETF rotation picks"},
+    "etf_picks.detail": {"zh": "{date:%Y-%m-%d}月末信号(M11)", "en": "month-end signal {date:%Y-%m-%d} (M11)"},
+    "not_computed": {"zh": "未计算:{table}", "en": "Not computed: {table}"},
+    "strategy_note": {"zh": "策略说明", "en": "Strategy note"},
+    # ------------------------------------------------------------ cover: data freshness
+    "fresh.missing": {"zh": "缺失", "en": "missing"},
+    "fresh.static": {"zh": "静态表", "en": "static"},
+    "fresh.northbound_quarterly": {"zh": "季度披露,滞后{lag}天", "en": "quarterly since 2024-08, {lag} days behind"},
+    "fresh.monthly_current": {"zh": "月度,最新", "en": "monthly, current"},
+    "fresh.quarterly_current": {"zh": "季度,最新", "en": "quarterly, current"},
+    "fresh.current": {"zh": "最新", "en": "current"},
+    "fresh.behind": {"zh": "滞后{lag}天", "en": "{lag} days behind"},
+    "fresh.read_from": {"zh": "(读取 {since:%Y-%m-%d} 起的行,看板窗口)",
+                        "en": " (rows from {since:%Y-%m-%d} read: dashboard window)"},
+    "used_by.etf_info": {"zh": "行业资金流, 月度分组, 相关性监控, ETF轮动, 资金流看板",
+                         "en": "Industry flows, quintiles, correlation, ETF rotation, dashboard"},
+    "used_by.etf_daily": {"zh": "行业资金流, 月度分组, 策略, 相关性监控, ETF轮动, 资金流看板",
+                          "en": "Industry flows, quintiles, strategy, correlation, ETF rotation, dashboard"},
+    "used_by.index_daily": {"zh": "风格信号, 相关性监控, 资金流看板", "en": "Style signals, correlation, dashboard"},
+    "used_by.index_weights": {"zh": "行业资金流, 月度分组, 策略, ETF轮动",
+                              "en": "Industry flows, quintiles, strategy, ETF rotation"},
+    "used_by.stock_industry": {"zh": "行业资金流, 月度分组, 策略, 资金流看板",
+                               "en": "Industry flows, quintiles, strategy, dashboard"},
+    "used_by.industry_daily": {"zh": "行业资金流, 策略表现, 资金流看板", "en": "Industry flows, performance, dashboard"},
+    "used_by.northbound_holdings": {"zh": "ETF轮动, 资金流看板", "en": "ETF rotation, dashboard"},
+    "used_by.active_fund_holdings": {"zh": "持仓分歧度 (M9)", "en": "Divergence (M9)"},
+    "used_by.fund_nav": {"zh": "持仓分歧度 (M9)", "en": "Divergence (M9)"},
+    "used_by.fund_issuance": {"zh": "持仓分歧度 (M9)", "en": "Divergence (M9)"},
+    "used_by.margin_daily": {"zh": "资金流看板", "en": "Dashboard"},
+    "used_by.stock_daily": {"zh": "资金流看板", "en": "Dashboard"},
+    # ------------------------------------------------------------ tables
+    "dashboard.heat": {"zh": "交易过热", "en": "heat high"},
+    "dashboard.volatility": {"zh": "波动偏高", "en": "volatility high"},
+    "event.horizon": {"zh": "{days}日", "en": "{days}d"},
+    "period.full": {"zh": "全时期", "en": "Full period"},  # the M12 full-period row (performance.FULL_PERIOD)
+    "etf.ic_mean": {"zh": "IC均值", "en": "IC mean"},
+    "etf.ic_std": {"zh": "IC标准差", "en": "IC std"},
+    "etf.ic_ir": {"zh": "IC IR(月度)", "en": "IC IR (monthly)"},
+    "etf.ic_positive": {"zh": "IC>0占比", "en": "Share of IC > 0"},
+    "etf.ic_months": {"zh": "IC月数", "en": "Months"},
+    "etf.long_short": {"zh": "多空年化收益", "en": "Long-short annual return"},
+    "etf.annual_return": {"zh": "策略年化收益", "en": "Strategy annual return"},
+    "etf.sharpe": {"zh": "策略夏普", "en": "Strategy Sharpe"},
+    "etf.max_drawdown": {"zh": "策略最大回撤", "en": "Strategy max drawdown"},
+    "etf.excess": {"zh": "超额年化", "en": "Excess return"},
+    "etf.turnover_month": {"zh": "月均双边换手", "en": "Avg monthly two-way turnover"},
+    "etf.turnover_year": {"zh": "年化双边换手", "en": "Two-way turnover per year"},
+    "etf.annual_return_gross": {"zh": "策略年化收益(未扣成本)", "en": "Strategy annual return, gross"},
+    "etf.excess_gross": {"zh": "超额年化(未扣成本)", "en": "Excess return, gross"},
+    "etf.cost": {"zh": "单边成本", "en": "One-way cost"},
+    "etf.lag": {"zh": "执行滞后(交易日)", "en": "Execution lag (trading days)"},
+    "etf.no_ranking": {"zh": "无排序月数(综合)", "en": "Months without a ranking (composite)"},
+    # ------------------------------------------------------------ mail summary
+    "summary.how": {"zh": "(扣除单边{cost:.2%}成本,滞后{lag}日成交)",
+                    "en": " (net of {cost:.2%} one-way cost, traded {lag} day(s) after the signal)"},
+    "summary.annual_return": {"zh": "策略年化收益{how}", "en": "strategy_annual_return{how}"},
+    "summary.excess": {"zh": "超额年化{how}", "en": "excess_return{how}"},
+    # ------------------------------------------------------------ subtitles
+    "sub.asof": {"zh": "截至 {asof:%Y-%m-%d}  |  数据来源:{source}  |  表头语言与阈值见“参数”表",
+                 "en": "As of {asof:%Y-%m-%d}  |  data: {source}  |  headers and thresholds: see Parameters"},
+    "sub.week": {"zh": "统计区间:{start:%Y-%m-%d} 至 {end:%Y-%m-%d}(亿元)",
+                 "en": "Week {start:%Y-%m-%d} to {end:%Y-%m-%d} (100m yuan)"},
+    "sub.months": {"zh": "最近{months}个月末,{groups}组", "en": "Last {months} month ends, {groups} groups"},
+    "sub.lambda": {"zh": "lambda = {lamb:g};信号 = 滤波值 − 前两期均值{ends}",
+                   "en": "lambda = {lamb:g}; signal = filtered − mean of the two previous{ends}"},
+    "sub.style_end": {"zh": "{pair}数据截至{last:%Y-%m-%d}", "en": "{pair} data end {last:%Y-%m-%d}"},
+    "sub.style_missing": {"zh": "缺少 {pair}", "en": "missing {pair}"},
+    "sub.style_pair.size": {"zh": "大小盘", "en": "size"},
+    "sub.style_pair.growth": {"zh": "成长价值", "en": "growth/value"},
+    "sub.style_parts": {"zh": "({parts})", "en": " ({parts})"},
+    "sub.rebalance": {"zh": "前{top}名等权,每{weeks}周调仓;信号日后{lag}个交易日收盘成交,单边成本{cost:.2%}(占成交额)",
+                      "en": "Top {top} equal weight, rebalanced every {weeks} weeks; traded {lag} trading day(s) after "
+                            "the signal, one-way cost {cost:.2%} of traded value"},
+    "sub.backtest": {"zh": "回测起点 {start:%Y-%m-%d},滞后{lag}日成交,净值扣除单边{cost:.2%}成本(未扣成本见“未扣成本”列),"
+                           "无风险利率 {rf:g}{turnover}",
+                     "en": "Backtest from {start:%Y-%m-%d}, traded {lag} day(s) after the signal, NAV net of {cost:.2%} "
+                           "one-way cost (gross columns beside), risk-free {rf:g}{turnover}"},
+    "sub.turnover": {"zh": ";双边换手 {turnover:.0%}/年", "en": "; two-way turnover {turnover:.0%} a year"},
+    "sub.correlation": {"zh": "指数 {index},窗口 {window} 日,阈值 {threshold:g}",
+                        "en": "Index {index}, window {window} days, threshold {threshold:g}"},
+    "sub.rotation": {"zh": "月末信号,入选前{top}只{one_per},信号后{lag}个交易日成交,单边成本{cost:.2%}",
+                     "en": "Month-end signal, top {top} picked{one_per}, traded {lag} day(s) after the signal, "
+                           "one-way cost {cost:.2%}"},
+    "sub.one_per_index": {"zh": "(同一跟踪指数最多1只)", "en": " (at most one per tracked index)"},
+}
+
+
+def say(key: str, language: str, **values: Any) -> str:
+    """Message ``key`` in ``language`` (Chinese when it has no text in that language), fields filled."""
+    entry = MESSAGES[key]
+    return entry.get(language, entry["zh"]).format(**values)
+
+
+def both(key: str, **values: Any) -> dict[str, str]:
+    """Message ``key`` in every language: ``{"zh": ..., "en": ...}``."""
+    return {lang: text.format(**values) for lang, text in MESSAGES[key].items()}
+
+
+def amount(value: float | None, language: str) -> str:
+    """An amount in 亿元 as the cover shows it: ``1,234.56亿元`` in Chinese (``—`` when unknown),
+    ``1,234.56`` in English."""
+    import math
+    if language == "zh" and (value is None or not math.isfinite(value)):
+        return "—"
+    return say("amount", language, value=value)
