@@ -17,7 +17,7 @@ import _wb  # noqa: E402
 
 import xladdin.weekly as W  # noqa: E402
 from xladdin.cli import main as cli  # noqa: E402
-from xladdin.template import RefreshError, build_template, refresh_workbook  # noqa: E402
+from xladdin.template import RefreshError, refresh_workbook  # noqa: E402
 
 
 @pytest.fixture(scope="module")

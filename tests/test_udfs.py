@@ -6,7 +6,6 @@ import datetime as dt
 import importlib.util
 import inspect
 import io
-import math
 import sys
 import types
 from pathlib import Path

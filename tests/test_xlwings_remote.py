@@ -27,7 +27,7 @@ import _wb  # noqa: E402
 import _xlremote as X  # noqa: E402
 
 from xladdin.layout import load_layout, parse_cell  # noqa: E402
-from xladdin.template import build_template  # noqa: E402
+
 
 ROOT = Path(__file__).resolve().parents[1]
 INJECTED = ['=HYPERLINK("http://x","y")', "+1+1", "-2", "@SUM(A1)", "\tcmd", "\rcmd", "000300", "1-2", "2025-11"]

@@ -222,7 +222,6 @@ def _complete(market: Market, table: str, col: str) -> bool:
 
 def _date_bounds(market: Market, table: str, col: str) -> np.ndarray | None:
     """Row bounds of each date of a table sorted by ``col`` (rows of date i: ``b[i]:b[i+1]``); None if unsorted."""
-    df = market.table(table)
 
     def run():
         codes, dates = _factorize(market, table, col)

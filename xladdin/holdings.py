@@ -26,7 +26,7 @@ import pandas as pd
 
 from .calendar import month_ends, week_ends
 from .conventions import YI
-from .flows import aggregate_flows, etf_flows
+from .flows import aggregate_flows
 from .market import Market
 from ._shared import pivot, table_values
 
@@ -281,7 +281,7 @@ def penetration_weights(market: Market) -> SnapshotWeights:
 
 def _sizes_by_index(market: Market, freq: Freq, categories, start, end) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
     info = stock_etfs(market, categories)
-    daily = market.require("etf_daily", "shares", "nav", purpose="ETF holdings and flows by industry (M6)")
+    market.require("etf_daily", "shares", "nav", purpose="ETF holdings and flows by industry (M6)")
     present = sorted(set(info.index) & set(table_values(market, "etf_daily", "etf")))
     if not present:
         raise ValueError(f"no stock ETF of etf_info has rows in etf_daily ({market.source})")
@@ -394,7 +394,7 @@ def _daily_index_flows(market: Market, categories, missing_nav: str, flows: pd.D
     flows of every ETF, :func:`xladdin.flows.market_etf_flows`) when given."""
     from .flows import flows_of, market_etf_flows
     info = stock_etfs(market, categories)
-    daily = market.require("etf_daily", "shares", "nav", purpose="ETF holdings and flows by industry (M6)")
+    market.require("etf_daily", "shares", "nav", purpose="ETF holdings and flows by industry (M6)")
     present = sorted(set(info.index) & set(table_values(market, "etf_daily", "etf")))
     if flows is None:
         flows = market_etf_flows(market, present, missing_nav=missing_nav)

@@ -34,7 +34,7 @@ from .conventions import TRADING_DAYS_PER_YEAR
 from .divergence import DEFAULT_TRAILING_WINDOW
 from .grouping import DEFAULT_GROUPS, assign_groups
 from .performance import FULL_PERIOD, performance_table
-from .ranking import ATOL, RTOL, composite_scores, no_ranking, percentile_ranks, tie_values, top_n_weights
+from .ranking import ATOL, RTOL, composite_scores, no_ranking, percentile_ranks, top_n_weights
 
 __all__ = [
     "equal_weight_benchmark", "asof", "rebalance_dates", "quintile_backtest", "clearly_positive",
