@@ -88,6 +88,14 @@ def tiny_market(sample, start: str = "2026-01-05", end: str = "2026-09-30", n_st
 
 
 @pytest.fixture(scope="session")
+def sample_cut(sample_market):
+    """:func:`tiny_market` of the embedded sample as a cached callable: ``sample_cut(start=..., end=...,
+    n_stocks=...)`` (read-only use: the same object is returned for the same arguments)."""
+    import functools
+    return functools.lru_cache(maxsize=None)(functools.partial(tiny_market, sample_market))
+
+
+@pytest.fixture(scope="session")
 def tiny_dir(sample_market, tmp_path_factory) -> Path:
     """:func:`tiny_market` written as UTF-8 CSV files (read-only use: copy files before changing them)."""
     from xladdin.data import write_market
