@@ -1,6 +1,23 @@
-"""Shared fixtures: the real canonical data (must exist) and the embedded sample market."""
+"""Shared fixtures and helpers of the test suite (no test module imports another).
+
+- data: the real canonical data (must exist), the embedded sample market and small cuts of it, the
+  constructed markets of the M11/M13 tests;
+- workbooks: one weekly computation on the sample per language and process (``workbook_inputs``), and
+  LibreOffice headless (``libreoffice``; a test that uses it is marked ``slow``);
+- mail: an environment without the developer's configuration.
+
+The ``_*.py`` modules and ``_cores_ref/`` beside this file are independent reference implementations,
+each used by one test module (``_convert_ref``: udfs/_convert; ``_cores_ref``: the pinned numeric cores;
+``_xlremote``: xlwings' remote engine driver).
+"""
 from __future__ import annotations
 
+import copy
+import functools
+import shutil
+import subprocess
+import tempfile
+import types
 from pathlib import Path
 
 import numpy as np
@@ -8,6 +25,7 @@ import pandas as pd
 import pytest
 
 from xladdin.market import Market
+from xladdin.weekly import compute_weekly as _real_compute_weekly  # bound now: patch_compute replaces the module's
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_DIR = ROOT.parent / "shared" / "data" / "real" / "canonical"
@@ -224,3 +242,139 @@ def rotation_market(seed: int = 0, start: str = "2022-01-03", end: str = "2025-0
 def make_rotation_market():
     """:func:`rotation_market` (M11 tests and the ``backtest northbound`` command's)."""
     return rotation_market
+
+
+# ------------------------------------------------------------------------------- workbook inputs
+@functools.lru_cache(maxsize=None)
+def _sample_weekly(language: str):
+    from xladdin.params import default_params
+    from xladdin.sample import sample_market
+    return _real_compute_weekly(sample_market(), default_params().replace(language=language))
+
+
+def sample_weekly(language: str = "zh"):
+    """A deep copy of the WeeklyResult of the sample for ``language``, computed once per process (tests
+    may modify it)."""
+    return copy.deepcopy(_sample_weekly(language))
+
+
+def patch_compute(monkeypatch, result=None, calls: list | None = None):
+    """Make ``xladdin.weekly.compute_weekly`` return ``result`` (default: the cached zh result of the
+    sample); ``calls`` receives the Params each call was made with. Returns the replacement."""
+    import xladdin.weekly as W
+
+    def fake(market, params=None, asof=None, progress=None):
+        if calls is not None:
+            calls.append(params)
+        res = result if result is not None else sample_weekly()  # one computation; language only changes labels
+        if progress is not None:
+            progress("computed")
+        return res
+
+    monkeypatch.setattr(W, "compute_weekly", fake)
+    return fake
+
+
+def build_template_cached(out, **kwargs):
+    """``xladdin.template.build_template(out, market=None, **kwargs)`` with the cached weekly tables (no
+    computation); returns ``out``."""
+    from xladdin.template import build_template
+    mp = pytest.MonkeyPatch()
+    try:
+        patch_compute(mp)
+        build_template(out, market=None, **kwargs)
+    finally:
+        mp.undo()
+    return out
+
+
+@pytest.fixture(scope="session")
+def workbook_inputs():
+    """The workbook tests' inputs: ``weekly(language)`` (:func:`sample_weekly`), ``patch_compute(monkeypatch,
+    result=None, calls=None)`` and ``build_template(out, **kwargs)`` (:func:`build_template_cached`)."""
+    return types.SimpleNamespace(weekly=sample_weekly, patch_compute=patch_compute, build_template=build_template_cached)
+
+
+# ------------------------------------------------------------------------------- LibreOffice headless
+# Every conversion gets a brand-new user profile (``-env:UserInstallation``) seeded with a
+# ``registrymodifications.xcu`` that forces formula recalculation on load, so parallel (xdist) or repeated
+# runs never share state. ``soffice`` exits 0 even when it fails, so the output file is checked.
+RECALC_XCU = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="ODFRecalcMode" oor:op="fuse"><value>0</value></prop></item>
+</oor:items>
+"""
+
+
+def _ensure_libreoffice() -> None:
+    """Install LibreOffice/poppler/CJK font via scripts/ensure_libreoffice.sh when absent."""
+    if shutil.which("soffice") and shutil.which("pdftotext") and shutil.which("pdftoppm"):
+        fc = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True)
+        if fc.stdout.strip():
+            return
+    res = subprocess.run(["bash", str(ROOT / "scripts" / "ensure_libreoffice.sh")], capture_output=True, text=True)
+    if res.returncode != 0:
+        raise RuntimeError(f"scripts/ensure_libreoffice.sh failed ({res.returncode}):\n{res.stderr[-2000:]}")
+
+
+def _lo_convert(sources: list[Path] | Path, fmt: str, outdir: Path, timeout: float = 180) -> list[Path]:
+    """Convert one or more files with a fresh profile; return the output paths (all must exist)."""
+    srcs = [Path(sources)] if isinstance(sources, (str, Path)) else [Path(s) for s in sources]
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    ext = fmt.split(":")[0]
+    with tempfile.TemporaryDirectory(prefix="lo_profile_") as prof:
+        user = Path(prof) / "user"
+        user.mkdir(parents=True)
+        (user / "registrymodifications.xcu").write_text(RECALC_XCU, encoding="utf-8")
+        cmd = ["soffice", "--headless", "--norestore", "--nologo", f"-env:UserInstallation=file://{prof}",
+               "--convert-to", fmt, "--outdir", str(outdir), *map(str, srcs)]
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    outs = [outdir / f"{s.stem}.{ext}" for s in srcs]
+    missing = [o for o in outs if not o.is_file() or o.stat().st_size == 0]
+    if missing:
+        raise RuntimeError(f"soffice did not write {', '.join(map(str, missing))} (rc={res.returncode})\n"
+                           f"stdout: {res.stdout[-1000:]}\nstderr: {res.stderr[-1000:]}")
+    return outs
+
+
+def _pdf_text(pdf: Path) -> str:
+    res = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True)
+    return res.stdout
+
+
+def _pdf_pages(pdf: Path) -> int:
+    res = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True)
+    for line in res.stdout.splitlines():
+        if line.startswith("Pages:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"pdfinfo gave no page count for {pdf}")
+
+
+def _pdf_png(pdf: Path, out_stem: Path, first: int = 1, last: int | None = None, dpi: int = 70) -> list[Path]:
+    """Render pages to PNG (``out_stem-N.png``)."""
+    cmd = ["pdftoppm", "-png", "-r", str(dpi), "-f", str(first)]
+    if last is not None:
+        cmd += ["-l", str(last)]
+    subprocess.run(cmd + [str(pdf), str(out_stem)], check=True, capture_output=True)
+    return sorted(Path(out_stem).parent.glob(Path(out_stem).name + "-*.png"))
+
+
+@pytest.fixture(scope="session")
+def libreoffice(tmp_path_factory):
+    """LibreOffice headless and poppler (installed by scripts/ensure_libreoffice.sh when absent, one xdist
+    worker at a time): ``convert(sources, fmt, outdir)``, ``pdf_text(pdf)``, ``pdf_pages(pdf)``,
+    ``pdf_png(pdf, out_stem, first, last)``. Tests that use it are marked ``slow``."""
+    import fcntl
+    with open(tmp_path_factory.getbasetemp().parent / "libreoffice-install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the base temp's parent is shared by the workers of one run
+        _ensure_libreoffice()
+    return types.SimpleNamespace(convert=_lo_convert, pdf_text=_pdf_text, pdf_pages=_pdf_pages, pdf_png=_pdf_png)
+
+
+def pytest_collection_modifyitems(config, items):
+    """A LibreOffice round trip is heavy by nature: every test using the ``libreoffice`` fixture is ``slow``."""
+    for item in items:
+        if "libreoffice" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)

@@ -23,7 +23,6 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-import _wb  # noqa: E402
 import _xlremote as X  # noqa: E402
 
 from xladdin.layout import load_layout, parse_cell  # noqa: E402
@@ -78,13 +77,13 @@ def _sheet(payload, name):
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    return _wb.build_template_cached(tmp_path_factory.mktemp("remote") / "weekly_remote.xlsm")
+def template(tmp_path_factory, workbook_inputs):
+    return workbook_inputs.build_template(tmp_path_factory.mktemp("remote") / "weekly_remote.xlsm")
 
 
 @pytest.fixture(scope="module")
-def inputs(template):
-    return {"payload": X.payload_from_workbook(template), "base": _wb.weekly(), "variant": _variant(_wb.weekly()),
+def inputs(template, workbook_inputs):
+    return {"payload": X.payload_from_workbook(template), "base": workbook_inputs.weekly(), "variant": _variant(workbook_inputs.weekly()),
             "calls": _function_calls()}
 
 
