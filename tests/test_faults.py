@@ -156,6 +156,7 @@ def previous_folder(path: Path, files: dict) -> Path:
     return path
 
 
+@pytest.mark.slow
 @needs_fork
 def test_weekly_final_step_file_operations(market, fast_weekly, last_run, tmp_path):
     out = previous_folder(tmp_path / "out", last_run)
@@ -165,6 +166,7 @@ def test_weekly_final_step_file_operations(market, fast_weekly, last_run, tmp_pa
     assert report_language(out / REPORT) == "en" and eml_attachment(out / EML) == (out / REPORT).read_bytes()
 
 
+@pytest.mark.slow
 @needs_fork
 @pytest.mark.parametrize("k", range(len(FINAL_OPS)), ids=[f"{i}-{op}" for i, (op, _) in enumerate(FINAL_OPS)])
 def test_weekly_killed_at_each_file_operation_keeps_a_complete_report(market, fast_weekly, last_run, tmp_path, k):
@@ -190,6 +192,7 @@ def test_weekly_killed_at_each_file_operation_keeps_a_complete_report(market, fa
     assert report.read_bytes() == last_run[REPORT] if FINAL_OPS[k][1] == "old" else report_language(report) == "en"
 
 
+@pytest.mark.slow
 @needs_fork
 @pytest.mark.parametrize("k", range(len(NEW_FOLDER_OPS)), ids=NEW_FOLDER_OPS)
 def test_weekly_killed_while_creating_a_new_folder(market, fast_weekly, tmp_path, k, capsys):
@@ -440,6 +443,7 @@ def check_failure(capsys, command: str, argv: list[str], expect: str, watch: Pat
     return err
 
 
+@pytest.mark.slow
 def test_refresh_failures_are_messages(workbook, data_dir, tmp_path, capsys, monkeypatch):
     d = workbook.parent
     fail = lambda argv, expect: check_failure(capsys, "refresh", ["refresh", *argv, "--no-progress"], expect, d)  # noqa: E731
@@ -566,6 +570,7 @@ def test_send_that_went_out_is_never_reported_as_not_sent(plain_report, tmp_path
     assert "nothing was sent" not in err.lower()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["report", "template"])
 def test_report_and_template_failures_are_messages(data_dir, tmp_path, capsys, monkeypatch, command, workbook_inputs):
     workbook_inputs.patch_compute(monkeypatch)
@@ -609,6 +614,7 @@ def test_report_and_template_failures_are_messages(data_dir, tmp_path, capsys, m
     assert "problem(s) in the data" in err
 
 
+@pytest.mark.slow
 def test_weekly_failures_are_messages(data_dir, tmp_path, capsys, monkeypatch, workbook_inputs):
     workbook_inputs.patch_compute(monkeypatch)
     out = tmp_path / "out"
@@ -681,6 +687,7 @@ def vba(path: Path) -> bytes:
         return z.read("xl/vbaProject.bin")
 
 
+@pytest.mark.slow
 @needs_fork
 def test_refresh_file_operations(workbook, monkeypatch, workbook_inputs):
     from xladdin.template import refresh_workbook
@@ -690,6 +697,7 @@ def test_refresh_file_operations(workbook, monkeypatch, workbook_inputs):
     assert sheet_language(workbook) == "en" and sorted(p.name for p in workbook.parent.iterdir()) == [workbook.name]
 
 
+@pytest.mark.slow
 @needs_fork
 @pytest.mark.parametrize("k", range(len(REFRESH_OPS)), ids=[op for op, _ in REFRESH_OPS])
 def test_refresh_killed_at_each_file_operation(workbook, monkeypatch, capsys, k, workbook_inputs):
@@ -719,6 +727,7 @@ def test_refresh_killed_at_each_file_operation(workbook, monkeypatch, capsys, k,
     assert sheet_language(workbook) == "zh" and vba(workbook) == code
 
 
+@pytest.mark.slow
 @needs_fork
 def test_second_refresh_fails_clearly_or_waits(workbook, monkeypatch, capsys, tmp_path, workbook_inputs):
     """Two refreshes of one workbook: while the first (another process) holds the lock, the second fails
@@ -766,6 +775,7 @@ def test_second_refresh_fails_clearly_or_waits(workbook, monkeypatch, capsys, tm
     assert sheet_language(workbook) == "zh" and not lock_path(workbook).exists()
 
 
+@pytest.mark.slow
 def test_stale_lock_of_a_dead_process_is_taken_over(workbook, monkeypatch, workbook_inputs):
     from xladdin.fileguard import host_tag, lock_path
     from xladdin.template import refresh_workbook

@@ -46,6 +46,7 @@ def _set_params(path: Path, **values):
     wb.save(path)
 
 
+@pytest.mark.slow
 def test_refresh_reads_the_parameters_sheet_and_keeps_vba(wbfile, monkeypatch, workbook_inputs):
     vba, vml = _part(wbfile, "xl/vbaProject.bin"), _part(wbfile, "xl/drawings/vmlDrawing1.vml")
     _set_params(wbfile, corr_threshold=0.65, top_n=4, language="en")

@@ -46,6 +46,7 @@ def _with_gap(market: Market, table: str, start, end) -> Market:
     return Market(tables, source=market.source)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("asof", [None, "2022-03-16"])
 def test_weekly_tables_identical_from_the_window(sample_market, asof):
     p = default_params()
@@ -59,6 +60,7 @@ def test_weekly_tables_identical_from_the_window(sample_market, asof):
     assert dash["margin_net_buy"].notna().any() and dash["heat_pct"].notna().any()  # the window feeds values
 
 
+@pytest.mark.slow
 def test_identical_with_a_gap_before_the_window(sample_market):
     """margin_daily has no rows for 20 weeks ending inside the window's slack: the week before the
     stock series start has no balance in either case."""
@@ -126,6 +128,7 @@ def test_text_codes_from_parquet_equal_factorize(tmp_path, sample_market):
         assert raw.frame[col].array._pa_array is arr
 
 
+@pytest.mark.slow
 def test_weekly_job_reads_the_window_and_says_so(tmp_path, sample_cut):
     """On a 50-stock cut of the sample over all its years (the tables above compare the whole sample)."""
     from xladdin.jobs import run_weekly
@@ -142,6 +145,7 @@ def test_weekly_job_reads_the_window_and_says_so(tmp_path, sample_cut):
     _assert_same_tables(compute_weekly(sample_market, asof=res.asof), res.weekly)
 
 
+@pytest.mark.slow
 def test_bad_row_inside_the_window_names_the_file_line(tmp_path, sample_cut):
     """On a 50-stock cut of the sample over all its years (the whole sample as CSV took 20-40 s): the
     job reads stock_daily.csv from the window's first date, and the bad row's message still counts the

@@ -27,6 +27,8 @@ import _xlremote as X  # noqa: E402
 
 from xladdin.layout import load_layout, parse_cell  # noqa: E402
 
+#: xlwings' engines in subprocesses, on a freshly built template: heavy round trips like LibreOffice's
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 INJECTED = ['=HYPERLINK("http://x","y")', "+1+1", "-2", "@SUM(A1)", "\tcmd", "\rcmd", "000300", "1-2", "2025-11"]
