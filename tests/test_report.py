@@ -94,15 +94,20 @@ def test_sanitise_text():
     assert sanitise_text("=1+1") == "'=1+1" and sanitise_text("电子") == "电子" and sanitise_text("a-b") == "a-b"
 
 
-def test_libreoffice_renders_both_reports(reports, tmp_path, libreoffice):
-    zh, en = reports
-    pdf_zh, pdf_en = libreoffice.convert([zh, en], "pdf", tmp_path)
-    text_zh, text_en = libreoffice.pdf_text(pdf_zh), libreoffice.pdf_text(pdf_en)
+def test_libreoffice_renders_the_chinese_report(reports, tmp_path, libreoffice):
+    pdf_zh = libreoffice.convert(reports[0], "pdf", tmp_path)[0]
+    text_zh = libreoffice.pdf_text(pdf_zh)
     assert libreoffice.pdf_pages(pdf_zh) >= len(load_layout().sheets)
     for needle in ["ETF资金流周度跟踪", "资金流入流出(亿元)", "行业等权", "滚动相关系数", "ETF综合排名", "宽基指数"]:
         assert needle in text_zh, needle
     assert "=HYPERLINK" in text_zh  # shown as text, not evaluated
-    for needle in ["Weekly ETF fund-flow tracker", "Net flow (100m yuan)", "Rolling correlation", "Broad indices"]:
-        assert needle in text_en, needle
     png = libreoffice.pdf_png(pdf_zh, tmp_path / "cover", 1, 1)
     assert png and png[0].stat().st_size > 5000
+
+
+def test_libreoffice_renders_the_english_report(reports, tmp_path, libreoffice):
+    """One conversion per test (each about 5 s; both in one took 9-21 s)."""
+    pdf_en = libreoffice.convert(reports[1], "pdf", tmp_path)[0]
+    text_en = libreoffice.pdf_text(pdf_en)
+    for needle in ["Weekly ETF fund-flow tracker", "Net flow (100m yuan)", "Rolling correlation", "Broad indices"]:
+        assert needle in text_en, needle
