@@ -52,8 +52,9 @@ import udfs.stats as S  # noqa: E402
 import udfs.strategy as G  # noqa: E402
 import udfs.style as Y  # noqa: E402
 from udfs._convert import to_records  # noqa: E402
-from xladdin import (backtest, correlation, dashboard, divergence, filters, flows, grouping,  # noqa: E402
-                     holdings, northbound, performance, ranking, style)
+from xladdin.methods import (backtest, correlation, dashboard, divergence, filters, flows, grouping,  # noqa: E402
+                             holdings, northbound, ranking, style)
+from xladdin.methods import stats as performance  # noqa: E402
 
 N = 2520          # 10 years of trading days
 IND = 30          # industries / ETFs in a block

@@ -111,7 +111,7 @@ def _run(argv: Iterable[str], shown: str | None = None) -> Run:
     """Run ``xladdin argv`` in-process (once per process; later calls reuse the result)."""
     key = tuple(str(a) for a in argv)
     if key not in _RUNS:
-        from xladdin.cli import main
+        from xladdin.ops.cli import main
         out, err = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             rc = main(list(key))

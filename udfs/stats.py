@@ -11,7 +11,7 @@ import pandas as pd
 import xlwings as xw
 
 import xladdin
-from xladdin import dashboard, northbound, performance
+from xladdin.methods import dashboard, northbound, stats as performance
 from xladdin.conventions import MONTHS_PER_YEAR, TRADING_DAYS_PER_YEAR, WEEKS_PER_YEAR
 
 from ._convert import (
