@@ -27,8 +27,9 @@ import pandas as pd
 
 from xladdin.data._shared import table_values
 from xladdin.data.calendar import week_ends
-from xladdin.conventions import TRADING_DAYS_PER_YEAR, WEEKS_PER_YEAR, YI
+from xladdin.conventions import WEEKS_PER_YEAR, YI
 from xladdin.data.market import Market
+from .stats import DEFAULT_VOL_WINDOW, realised_volatility, trailing_percentile
 
 #: ETF categories shown as subscription columns (etf_info.category -> column)
 ETF_CATEGORY_COLUMNS = {"broad": "etf_broad", "sector_theme": "etf_sector_theme", "strategy_style": "etf_strategy"}
@@ -42,7 +43,6 @@ INDEX_NAMES = {
 #: the heat and volatility flag percentiles and the rows of the largest net buys / sells (M13)
 DEFAULT_HEAT_YEARS = 3.0
 DEFAULT_MIN_YEARS = 1.0
-DEFAULT_VOL_WINDOW = 20
 DEFAULT_HEAT_FLAG = 0.9
 DEFAULT_VOL_FLAG = 0.8
 DEFAULT_TOP_ROWS = 10
@@ -52,65 +52,6 @@ AMOUNT_COLUMNS = ("etf_broad", "etf_sector_theme", "etf_strategy", "etf_total", 
 
 
 # ----------------------------------------------------------------------------------------- core maths
-def trailing_percentile(values: pd.Series | pd.DataFrame, window: int,
-                        min_periods: int | None = None) -> pd.Series | pd.DataFrame:
-    """Percentile of each value within its own trailing window, current value included (M13).
-
-    Parameters
-    ----------
-    values : Series or DataFrame
-        index = date (ascending); a DataFrame is treated column by column.
-    window : int
-        Number of rows in the window, the current row included (e.g. 156 weeks = 3 years).
-    min_periods : int, optional
-        Minimum non-missing values in the window; default ``window`` (a full history).
-
-    Returns
-    -------
-    Same shape and labels as ``values``: fractions in (0, 1]; NaN where the value is missing or the
-    window has fewer than ``min_periods`` values.
-
-    Notes
-    -----
-    Empirical distribution function of the window: ``p_t = #{s ∈ W_t : x_s ≤ x_t} / #{s ∈ W_t}``,
-    ``W_t`` = the non-missing values among rows ``t − window + 1 … t``. The current maximum gives 1,
-    the minimum ``1 / n``; ties count as ≤ (a constant series gives 1). This differs from Excel's
-    PERCENTRANK.INC, which is ``#{x_s < x_t} / (n − 1)`` (0 for the minimum). Implemented with
-    pandas' rolling rank (``method="max", pct=True``).
-    """
-    if not isinstance(window, (int, np.integer)) or window < 1:
-        raise ValueError(f"`window` must be a positive integer, got {window!r}")
-    if min_periods is None:
-        min_periods = int(window)
-    if not 1 <= min_periods <= window:
-        raise ValueError(f"`min_periods` must be in 1..window ({window}), got {min_periods}")
-    if not isinstance(values, (pd.Series, pd.DataFrame)):
-        raise ValueError(f"`values` must be a Series or DataFrame, got {type(values).__name__}")
-    return values.astype(float).rolling(int(window), min_periods=int(min_periods)).rank(method="max", pct=True)
-
-
-def realised_volatility(close: pd.Series | pd.DataFrame, window: int = DEFAULT_VOL_WINDOW,
-                        periods: int = TRADING_DAYS_PER_YEAR) -> pd.Series | pd.DataFrame:
-    """Annualised realised volatility of daily simple returns over a trailing window (M13).
-
-    Parameters
-    ----------
-    close : Series or DataFrame
-        index = trading date, columns = industry / index.
-    window : int
-        Trading days (default 20).
-    periods : int
-        Trading days a year.
-
-    Returns
-    -------
-    Same shape: ``σ_t = √periods × std(r_{t−window+1} … r_t)`` (ddof 1), ``r_t = close_t/close_t−1 − 1``;
-    NaN until ``window`` returns exist.
-    """
-    r = close.astype(float).pct_change(fill_method=None)
-    return r.rolling(window, min_periods=window).std() * np.sqrt(periods)
-
-
 def northbound_daily_net_buying(shares_held: pd.DataFrame, close: pd.DataFrame) -> pd.DataFrame:
     """Daily northbound net buying per stock from holdings changes (M13).
 

@@ -32,7 +32,7 @@ from xladdin.data.calendar import month_ends
 from xladdin.conventions import MONTHS_PER_YEAR
 from xladdin.errors import DataError
 from .grouping import DEFAULT_GROUPS, assign_groups
-from .stats import FULL_PERIOD, performance_table
+from .stats import DEFAULT_MIN_OBS, FULL_PERIOD, ic_summary, performance_table, rank_ic
 from xladdin.data.market import Market
 from .ranking import composite_scores, no_ranking, tie_values, top_n_weights
 from xladdin.data._shared import pivot, scope, table_dates, table_values
@@ -41,9 +41,8 @@ from xladdin.data._shared import pivot, scope, table_dates, table_values
 STOCK_ETF_CATEGORIES = ("broad", "sector_theme", "strategy_style")
 #: factor names, in the order of the report's ranking table
 FACTORS = ("preference", "change", "momentum")
-#: ETFs picked (the report's 3) and the fewest valid pairs for a month's rank IC
+#: ETFs picked (the report's 3); the fewest valid pairs for a month's rank IC is stats.DEFAULT_MIN_OBS
 DEFAULT_ETF_TOP_N = 3
-DEFAULT_MIN_OBS = 3
 #: marks by tercile of a factor's cross-section (group 3 = top third)
 MARKS = {3: "↑↑", 2: "↑", 1: "O"}
 
@@ -386,103 +385,6 @@ def forward_returns(prices: pd.DataFrame, dates: pd.DatetimeIndex, lag: int = DE
     nxt = pd.DataFrame(np.full_like(at, np.nan), index=dates, columns=px.columns)
     nxt.iloc[:-1] = np.where(ok[1:, None], px.to_numpy(dtype=float)[np.minimum(epos[1:], len(px) - 1)], np.nan)
     return nxt / p - 1.0
-
-
-def rank_ic(scores: pd.DataFrame, returns: pd.DataFrame, min_obs: int = DEFAULT_MIN_OBS) -> pd.Series:
-    """Cross-sectional Spearman rank IC per date (spec M11).
-
-    Parameters
-    ----------
-    scores, returns : DataFrame
-        index = date, columns = ETF (``returns`` = next-period returns, aligned on the signal date).
-    min_obs : int
-        Dates with fewer ETFs having both values get NaN.
-
-    Returns
-    -------
-    Series
-        index = date: Pearson correlation of the average-tie ranks of the jointly non-missing
-        pairs (= scipy.stats.spearmanr); NaN when a side is constant.
-    """
-    if scores.index.equals(returns.index) and scores.columns.equals(returns.columns):
-        s, r = scores, returns
-    else:
-        s, r = scores.align(returns, join="inner")
-    sv = s.to_numpy(dtype=float, na_value=np.nan)
-    rv = r.to_numpy(dtype=float, na_value=np.nan)
-    both = ~(np.isnan(sv) | np.isnan(rv))
-    complete = bool(both.all())
-    if not complete:
-        sv, rv = np.where(both, sv, np.nan), np.where(both, rv, np.nan)
-    rs, rr = _row_ranks(sv, complete), _row_ranks(rv, complete)
-    count = both.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if complete:  # every row ranks 1..k: the mean rank is (k + 1) / 2
-            rs -= (sv.shape[1] + 1) / 2.0
-            rr -= (sv.shape[1] + 1) / 2.0
-        else:
-            rs = np.where(both, rs - rs.sum(axis=1, where=both, keepdims=True) / count[:, None], 0.0)
-            rr = np.where(both, rr - rr.sum(axis=1, where=both, keepdims=True) / count[:, None], 0.0)
-        den = np.sqrt(np.einsum("ij,ij->i", rs, rs) * np.einsum("ij,ij->i", rr, rr))
-        ic = np.where(den > 0, np.einsum("ij,ij->i", rs, rr) / den, np.nan)
-    ic[count < min_obs] = np.nan
-    return pd.Series(ic, index=s.index, name="ic", copy=False)
-
-
-def _row_ranks(x: np.ndarray, complete: bool = False) -> np.ndarray:
-    """Average-tie ranks (1 = smallest) within each row of ``x``, as ``DataFrame.rank(axis=1)``; NaN stays
-    NaN. ``complete``: ``x`` has no NaN (skips restoring them)."""
-    n, k = x.shape
-    flat = (np.argsort(x, axis=1) + (np.arange(n) * k)[:, None]).ravel()   # NaN sorted last
-    xs = x.ravel()[flat].reshape(n, k)
-    pos = np.broadcast_to(np.arange(1, k + 1, dtype=float), x.shape)
-    starts = np.ones(x.shape, dtype=bool)
-    np.not_equal(xs[:, 1:], xs[:, :-1], out=starts[:, 1:])  # a new value opens a tie group
-    if starts.all():  # no tie (NaN != NaN): the rank is the position
-        avg = pos
-    else:
-        ends = np.ones(x.shape, dtype=bool)
-        ends[:, :-1] = starts[:, 1:]
-        first = np.maximum.accumulate(np.where(starts, pos, 0.0), axis=1)
-        last = np.minimum.accumulate(np.where(ends, pos, k + 1.0)[:, ::-1], axis=1)[:, ::-1]
-        avg = (first + last) / 2.0
-    ranks = np.empty(x.shape)
-    ranks.ravel()[flat] = np.ravel(avg)  # back to each value's own column
-    if not complete:
-        ranks[np.isnan(x)] = np.nan
-    return ranks
-
-
-def ic_summary(ic: pd.Series, periods_per_year: int = MONTHS_PER_YEAR) -> pd.Series:
-    """IC mean, std, IC IR = mean / std, t-statistic, share of positive ICs, count.
-
-    Parameters
-    ----------
-    ic : Series
-        index = date (NaNs ignored).
-    periods_per_year : int
-        For the annualised IR ``mean / std × √periods`` (reported beside the plain IR).
-
-    Returns
-    -------
-    Series
-        ``ic_mean``, ``ic_std`` (ddof 1), ``ic_ir``, ``ic_ir_annualised``, ``t_stat``
-        (``mean / std × √n``), ``positive_share``, ``months``, ``last_ic``.
-    """
-    x = ic.to_numpy(dtype=float, na_value=np.nan)
-    x = x[~np.isnan(x)]
-    n = x.size
-    mean = x.mean() if n else np.nan
-    std = x.std(ddof=1) if n > 1 else np.nan
-    ir = mean / std if std and np.isfinite(std) and std > 0 else np.nan
-    return pd.Series({
-        "ic_mean": mean, "ic_std": std, "ic_ir": ir,
-        "ic_ir_annualised": ir * np.sqrt(float(periods_per_year)) if np.isfinite(ir) else np.nan,
-        "t_stat": ir * np.sqrt(float(n)) if np.isfinite(ir) else np.nan,
-        "positive_share": (x > 0).mean() if n else np.nan,
-        "months": float(n),
-        "last_ic": x[-1] if n else np.nan,
-    }, name="ic")
 
 
 def group_returns(scores: pd.DataFrame, returns: pd.DataFrame, groups: int = DEFAULT_GROUPS) -> pd.DataFrame:

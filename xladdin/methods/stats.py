@@ -1,4 +1,7 @@
-"""Performance statistics for strategy NAVs (spec M12).
+"""Statistics, pure functions in the style of empyrical: performance of strategy NAVs (spec M12), the
+rank IC (M11), the trailing percentile rank and realised volatility (M13).
+
+**Performance (M12).**
 
 Every function takes a daily NAV (:class:`pandas.Series`, index = trading date ascending,
 values > 0) rather than returns, so that a year's figures can be computed on the NAV segment
@@ -33,13 +36,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from xladdin.conventions import TRADING_DAYS_PER_YEAR
+from xladdin.conventions import MONTHS_PER_YEAR, TRADING_DAYS_PER_YEAR
 
 __all__ = [
     "COLUMNS", "FULL_PERIOD", "check_nav", "daily_returns", "total_return", "annual_return",
     "annualise", "annual_volatility", "sharpe_ratio", "max_drawdown", "relative_nav", "excess_return",
     "tracking_error", "information_ratio", "relative_max_drawdown", "monthly_returns",
     "monthly_excess", "monthly_excess_win_rate", "odds", "performance_table", "period_label",
+    "DEFAULT_MIN_OBS", "rank_ic", "ic_summary", "DEFAULT_VOL_WINDOW", "trailing_percentile", "realised_volatility",
 ]
 
 #: columns of :func:`performance_table`, in order
@@ -562,3 +566,168 @@ def performance_table(nav: pd.Series, benchmark: pd.Series | None = None, rf: fl
     return pd.DataFrame(np.column_stack([cols[c] for c in COLUMNS]),
                         index=pd.Index(labels + [FULL_PERIOD], dtype="str", name="period"), columns=_COLUMN_INDEX)
 
+
+# ------------------------------------------------------------- information coefficient (M11)
+#: the fewest ETFs with both a score and a return for a date's rank IC (fewer: NaN)
+DEFAULT_MIN_OBS = 3
+
+
+def rank_ic(scores: pd.DataFrame, returns: pd.DataFrame, min_obs: int = DEFAULT_MIN_OBS) -> pd.Series:
+    """Cross-sectional Spearman rank IC per date (spec M11).
+
+    Parameters
+    ----------
+    scores, returns : DataFrame
+        index = date, columns = ETF (``returns`` = next-period returns, aligned on the signal date).
+    min_obs : int
+        Dates with fewer ETFs having both values get NaN.
+
+    Returns
+    -------
+    Series
+        index = date: Pearson correlation of the average-tie ranks of the jointly non-missing
+        pairs (= scipy.stats.spearmanr); NaN when a side is constant.
+    """
+    if scores.index.equals(returns.index) and scores.columns.equals(returns.columns):
+        s, r = scores, returns
+    else:
+        s, r = scores.align(returns, join="inner")
+    sv = s.to_numpy(dtype=float, na_value=np.nan)
+    rv = r.to_numpy(dtype=float, na_value=np.nan)
+    both = ~(np.isnan(sv) | np.isnan(rv))
+    complete = bool(both.all())
+    if not complete:
+        sv, rv = np.where(both, sv, np.nan), np.where(both, rv, np.nan)
+    rs, rr = _row_ranks(sv, complete), _row_ranks(rv, complete)
+    count = both.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if complete:  # every row ranks 1..k: the mean rank is (k + 1) / 2
+            rs -= (sv.shape[1] + 1) / 2.0
+            rr -= (sv.shape[1] + 1) / 2.0
+        else:
+            rs = np.where(both, rs - rs.sum(axis=1, where=both, keepdims=True) / count[:, None], 0.0)
+            rr = np.where(both, rr - rr.sum(axis=1, where=both, keepdims=True) / count[:, None], 0.0)
+        den = np.sqrt(np.einsum("ij,ij->i", rs, rs) * np.einsum("ij,ij->i", rr, rr))
+        ic = np.where(den > 0, np.einsum("ij,ij->i", rs, rr) / den, np.nan)
+    ic[count < min_obs] = np.nan
+    return pd.Series(ic, index=s.index, name="ic", copy=False)
+
+
+def _row_ranks(x: np.ndarray, complete: bool = False) -> np.ndarray:
+    """Average-tie ranks (1 = smallest) within each row of ``x``, as ``DataFrame.rank(axis=1)``; NaN stays
+    NaN. ``complete``: ``x`` has no NaN (skips restoring them)."""
+    n, k = x.shape
+    flat = (np.argsort(x, axis=1) + (np.arange(n) * k)[:, None]).ravel()   # NaN sorted last
+    xs = x.ravel()[flat].reshape(n, k)
+    pos = np.broadcast_to(np.arange(1, k + 1, dtype=float), x.shape)
+    starts = np.ones(x.shape, dtype=bool)
+    np.not_equal(xs[:, 1:], xs[:, :-1], out=starts[:, 1:])  # a new value opens a tie group
+    if starts.all():  # no tie (NaN != NaN): the rank is the position
+        avg = pos
+    else:
+        ends = np.ones(x.shape, dtype=bool)
+        ends[:, :-1] = starts[:, 1:]
+        first = np.maximum.accumulate(np.where(starts, pos, 0.0), axis=1)
+        last = np.minimum.accumulate(np.where(ends, pos, k + 1.0)[:, ::-1], axis=1)[:, ::-1]
+        avg = (first + last) / 2.0
+    ranks = np.empty(x.shape)
+    ranks.ravel()[flat] = np.ravel(avg)  # back to each value's own column
+    if not complete:
+        ranks[np.isnan(x)] = np.nan
+    return ranks
+
+
+def ic_summary(ic: pd.Series, periods_per_year: int = MONTHS_PER_YEAR) -> pd.Series:
+    """IC mean, std, IC IR = mean / std, t-statistic, share of positive ICs, count.
+
+    Parameters
+    ----------
+    ic : Series
+        index = date (NaNs ignored).
+    periods_per_year : int
+        For the annualised IR ``mean / std × √periods`` (reported beside the plain IR).
+
+    Returns
+    -------
+    Series
+        ``ic_mean``, ``ic_std`` (ddof 1), ``ic_ir``, ``ic_ir_annualised``, ``t_stat``
+        (``mean / std × √n``), ``positive_share``, ``months``, ``last_ic``.
+    """
+    x = ic.to_numpy(dtype=float, na_value=np.nan)
+    x = x[~np.isnan(x)]
+    n = x.size
+    mean = x.mean() if n else np.nan
+    std = x.std(ddof=1) if n > 1 else np.nan
+    ir = mean / std if std and np.isfinite(std) and std > 0 else np.nan
+    return pd.Series({
+        "ic_mean": mean, "ic_std": std, "ic_ir": ir,
+        "ic_ir_annualised": ir * np.sqrt(float(periods_per_year)) if np.isfinite(ir) else np.nan,
+        "t_stat": ir * np.sqrt(float(n)) if np.isfinite(ir) else np.nan,
+        "positive_share": (x > 0).mean() if n else np.nan,
+        "months": float(n),
+        "last_ic": x[-1] if n else np.nan,
+    }, name="ic")
+
+
+# ------------------------------------------------- percentile rank, realised volatility (M13)
+#: trading days of the realised-volatility window (M13)
+DEFAULT_VOL_WINDOW = 20
+
+
+def trailing_percentile(values: pd.Series | pd.DataFrame, window: int,
+                        min_periods: int | None = None) -> pd.Series | pd.DataFrame:
+    """Percentile of each value within its own trailing window, current value included (M13).
+
+    Parameters
+    ----------
+    values : Series or DataFrame
+        index = date (ascending); a DataFrame is treated column by column.
+    window : int
+        Number of rows in the window, the current row included (e.g. 156 weeks = 3 years).
+    min_periods : int, optional
+        Minimum non-missing values in the window; default ``window`` (a full history).
+
+    Returns
+    -------
+    Same shape and labels as ``values``: fractions in (0, 1]; NaN where the value is missing or the
+    window has fewer than ``min_periods`` values.
+
+    Notes
+    -----
+    Empirical distribution function of the window: ``p_t = #{s ∈ W_t : x_s ≤ x_t} / #{s ∈ W_t}``,
+    ``W_t`` = the non-missing values among rows ``t − window + 1 … t``. The current maximum gives 1,
+    the minimum ``1 / n``; ties count as ≤ (a constant series gives 1). This differs from Excel's
+    PERCENTRANK.INC, which is ``#{x_s < x_t} / (n − 1)`` (0 for the minimum). Implemented with
+    pandas' rolling rank (``method="max", pct=True``).
+    """
+    if not isinstance(window, (int, np.integer)) or window < 1:
+        raise ValueError(f"`window` must be a positive integer, got {window!r}")
+    if min_periods is None:
+        min_periods = int(window)
+    if not 1 <= min_periods <= window:
+        raise ValueError(f"`min_periods` must be in 1..window ({window}), got {min_periods}")
+    if not isinstance(values, (pd.Series, pd.DataFrame)):
+        raise ValueError(f"`values` must be a Series or DataFrame, got {type(values).__name__}")
+    return values.astype(float).rolling(int(window), min_periods=int(min_periods)).rank(method="max", pct=True)
+
+
+def realised_volatility(close: pd.Series | pd.DataFrame, window: int = DEFAULT_VOL_WINDOW,
+                        periods: int = TRADING_DAYS_PER_YEAR) -> pd.Series | pd.DataFrame:
+    """Annualised realised volatility of daily simple returns over a trailing window (M13).
+
+    Parameters
+    ----------
+    close : Series or DataFrame
+        index = trading date, columns = industry / index.
+    window : int
+        Trading days (default 20).
+    periods : int
+        Trading days a year.
+
+    Returns
+    -------
+    Same shape: ``σ_t = √periods × std(r_{t−window+1} … r_t)`` (ddof 1), ``r_t = close_t/close_t−1 − 1``;
+    NaN until ``window`` returns exist.
+    """
+    r = close.astype(float).pct_change(fill_method=None)
+    return r.rolling(window, min_periods=window).std() * np.sqrt(periods)

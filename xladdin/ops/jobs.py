@@ -56,6 +56,7 @@ from typing import Any, Callable, Mapping, Sequence
 import pandas as pd
 
 from xladdin.errors import ReportedError
+from xladdin.data.loaders import data_source
 from xladdin.data.market import Market
 from xladdin.workbook.params import Params, ParamError, default_params, params_from_mapping, params_from_rows
 
@@ -619,7 +620,7 @@ def _load_step(clock: _StepClock, market_or_path, params: Params, asof) -> tuple
     """``load``: a market given, the embedded sample, or the raw table files of a folder or workbook
     (stock-level tables from the dashboard's window on). Returns (market or None, raw tables or None, path)."""
     clock.begin("load")
-    source = market_or_path if market_or_path is not None else (params.data_dir or None)
+    source = data_source(market_or_path, params.data_dir)
     market = raws = path = None
     if isinstance(source, Market):
         market = source
