@@ -619,56 +619,82 @@ def _rotation_inputs(market: Market, universe, price: str, stale_change: str, ma
 
 def _northbound_rotation(market: Market, universe, top, cost, groups, price, stale_change, max_age_days,
                          start, end, rf, min_obs, lag, one_per_index) -> RotationResult:
+    """M11 in named steps: inputs, signal window, IC and groups, the two backtests, summary and notes."""
     codes, notes, prices, fac, composite = _rotation_inputs(market, universe, price, stale_change, max_age_days)
+    fwd = forward_returns(prices, composite.index, lag)
+    comp_s, fwd_s = _signal_window(composite, fwd, start, end)
+    ic = rank_ic(comp_s, fwd_s, min_obs=min_obs)
+    ics = ic_summary(ic)
+    gr = group_returns(comp_s, fwd_s, groups)
+    ls_nav = _long_short_nav(gr["long_short"].dropna(), composite.index)
+    tracked = market.etf_info["tracked_index"].reindex(codes)
+    one_per = tracked if one_per_index else None
+    decided, w, strat, bnav = _rotation_backtests(comp_s, prices, top, cost, lag, one_per)
+    perf = performance_table(strat.nav, bnav, rf=rf, turnover=strat.turnover)
+    perf_gross = performance_table(strat.nav_gross, bnav, rf=rf, turnover=strat.turnover)
+    ls_perf = performance_table(ls_nav, rf=rf, periods=MONTHS_PER_YEAR) if len(ls_nav) > 2 else pd.DataFrame()
+    ranking = ranking_table(fac, composite, market.etf_info["name"], top=top, one_per=one_per)
     staleness = fac["staleness"]
+    stale_used = staleness.loc[comp_s.index, "stale"]
+    no_rank = {k: int(no_ranking(fac[k].reindex(decided.index)).sum()) for k in FACTORS}
+    no_rank["composite"] = int(w.isna().all(axis=1).sum())
+    summary = _rotation_summary(ics, ls_perf, perf, bnav, strat, rf, stale_used, decided, comp_s, no_rank, tracked,
+                                one_per_index)
+    notes += _rotation_notes(stale_used, stale_change, no_rank, len(decided))
+    return RotationResult(universe=codes, factors={k: fac[k] for k in ("preference", "change", "momentum", "coverage")},
+                          composite=composite, forward_returns=fwd, ic=ic, ic_summary=ics, group_returns=gr,
+                          long_short_nav=ls_nav, weights=strat.weights, turnover=strat.turnover, nav=strat.nav,
+                          benchmark_nav=bnav, performance=perf, long_short_performance=ls_perf,
+                          ranking=ranking, staleness=staleness, summary=summary, notes=notes,
+                          nav_gross=strat.nav_gross, performance_gross=perf_gross, backtest=strat)
+
+
+def _signal_window(composite: pd.DataFrame, fwd: pd.DataFrame, start, end) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The signal dates in ``start … end`` (composite and forward returns); an error when none has a score."""
     dates = composite.index
-    fwd = forward_returns(prices, dates, lag)
-    sel = pd.Series(True, index=dates)
+    sel = np.ones(len(dates), dtype=bool)
     if start is not None:
         sel &= dates >= pd.Timestamp(start)
     if end is not None:
         sel &= dates <= pd.Timestamp(end)
-    comp_s = composite.loc[sel.to_numpy()]
-    fwd_s = fwd.loc[sel.to_numpy()]
+    comp_s, fwd_s = composite.loc[sel], fwd.loc[sel]
     if not comp_s.notna().any(axis=None):
         raise ValueError("no month end in the chosen range has a composite score: the northbound holdings, "
                          "index weights and ETF prices do not overlap there")
-    ic = rank_ic(comp_s, fwd_s, min_obs=min_obs)
-    ics = ic_summary(ic)
-    gr = group_returns(comp_s, fwd_s, groups)
-    ls = gr["long_short"].dropna()
-    ls_nav = pd.Series(dtype=float, name="long_short")
-    if len(ls):
-        # the spread earned over month t -> t+1 is booked at t+1; the NAV starts at 1 on the first t
-        nxt = dates[dates.get_indexer(ls.index) + 1]
-        ls_nav = pd.concat([pd.Series([1.0], index=ls.index[:1]),
-                            pd.Series((1.0 + ls).cumprod().to_numpy(), index=nxt)])
-        ls_nav.name = "long_short"
-    # strategy and benchmark: the one engine, same decisions, same lag; the benchmark pays no cost
+    return comp_s, fwd_s
+
+
+def _long_short_nav(ls: pd.Series, dates: pd.DatetimeIndex) -> pd.Series:
+    """NAV of the top-minus-bottom group spread: the spread of month t -> t+1 is booked at t+1; 1 on the first t."""
+    if not len(ls):
+        return pd.Series(dtype=float, name="long_short")
+    nxt = dates[dates.get_indexer(ls.index) + 1]
+    nav = pd.concat([pd.Series([1.0], index=ls.index[:1]), pd.Series((1.0 + ls).cumprod().to_numpy(), index=nxt)])
+    nav.name = "long_short"
+    return nav
+
+
+def _rotation_backtests(comp_s: pd.DataFrame, prices: pd.DataFrame, top: int, cost: float, lag: int,
+                        one_per: pd.Series | None):
+    """Strategy and benchmark through the one engine, same decisions and lag (the benchmark pays no cost):
+    returns (the composite rows from the first signal on, their target weights (an all-NaN row: no
+    ranking, no trade), the strategy's result, the benchmark NAV on the strategy's dates)."""
     valid_rows = comp_s.notna().any(axis=1)
-    first_sig = valid_rows[valid_rows].index[0]
-    tracked = market.etf_info["tracked_index"].reindex(codes)
-    w = top_n_weights(comp_s.loc[first_sig:], top, one_per=tracked if one_per_index else None)
+    decided = comp_s.loc[valid_rows[valid_rows].index[0]:]
+    w = top_n_weights(decided, top, one_per=one_per)
     rets = returns_from_prices(prices)
     strat = backtest_weights(w, rets, cost, lag)
-    bw = equal_weights(prices.reindex(w.index).notna())
-    bench = backtest_weights(bw, rets, 0.0, lag)
-    nav = strat.nav
-    bnav = bench.nav.reindex(nav.index)
-    perf = performance_table(nav, bnav, rf=rf, turnover=strat.turnover)
-    perf_gross = performance_table(strat.nav_gross, bnav, rf=rf, turnover=strat.turnover)
-    ls_perf = performance_table(ls_nav, rf=rf, periods=MONTHS_PER_YEAR) if len(ls_nav) > 2 else pd.DataFrame()
-    ranking = ranking_table(fac, composite, market.etf_info["name"], top=top,
-                            one_per=tracked if one_per_index else None)
-    to = strat.turnover
-    stale_used = staleness.loc[comp_s.index, "stale"]
+    bench = backtest_weights(equal_weights(prices.reindex(w.index).notna()), rets, 0.0, lag)
+    return decided, w, strat, bench.nav.reindex(strat.nav.index)
+
+
+def _rotation_summary(ics, ls_perf, perf, bnav, strat, rf, stale_used, decided, comp_s, no_rank, tracked,
+                      one_per_index) -> pd.Series:
+    """The headline figures of M11 (IC, long-short, strategy against benchmark, gross and net, turnover)."""
     full = perf.loc[FULL_PERIOD]
     bfull = performance_table(bnav).loc[FULL_PERIOD]
     bt = backtest_summary(strat, bnav, rf=rf)
-    decided = comp_s.loc[first_sig:]
-    no_rank = {k: int(no_ranking(fac[k].reindex(decided.index)).sum()) for k in FACTORS}
-    no_rank["composite"] = int(w.isna().all(axis=1).sum())
-    summary = pd.Series({
+    return pd.Series({
         "ic_mean": ics["ic_mean"], "ic_ir": ics["ic_ir"], "ic_months": ics["months"],
         "long_short_annual_return": ls_perf.loc[FULL_PERIOD, "annual_return"] if len(ls_perf) else np.nan,
         "long_short_sharpe": ls_perf.loc[FULL_PERIOD, "sharpe"] if len(ls_perf) else np.nan,
@@ -678,13 +704,18 @@ def _northbound_rotation(market: Market, universe, top, cost, groups, price, sta
         "excess_return": full["excess_return"], "information_ratio": full["information_ratio"],
         "monthly_turnover": bt["turnover_per_rebalance"],
         "stale_months": float(stale_used.sum()),
-        "first_signal": first_sig, "last_signal": comp_s.index[-1],
+        "first_signal": decided.index[0], "last_signal": comp_s.index[-1],
         **{k: bt[k] for k in ("lag_days", "cost", "start", "end", "rebalances", "turnover_annual", "cost_annual",
                               "annual_return_gross", "annual_return_net", "excess_gross", "excess_net",
                               "information_ratio_gross", "information_ratio_net")},
         "periods": int(len(decided)), "periods_without_ranking": no_rank,
         "same_index_months": _same_index_months(strat.weights, tracked), "one_per_index": bool(one_per_index),
     }, name="northbound_rotation")
+
+
+def _rotation_notes(stale_used: pd.Series, stale_change: str, no_rank: dict[str, int], months: int) -> list[str]:
+    """What the user should know: stale holdings carried forward, months without a ranking."""
+    notes = []
     if stale_used.any():
         sd = stale_used[stale_used].index
         notes.append(f"{len(sd)} month end(s) use stale northbound holdings (carried forward; change factor "
@@ -692,13 +723,8 @@ def _northbound_rotation(market: Market, universe, top, cost, groups, price, sta
                      f"{sd[0].date()} … {sd[-1].date()}")
     for k, n in no_rank.items():
         if n and k != "composite":
-            notes.append(f"{k} gives no ranking in {n} of {len(decided)} months (no value or no spread): left out "
+            notes.append(f"{k} gives no ranking in {n} of {months} months (no value or no spread): left out "
                          "of the composite there")
     if no_rank["composite"]:
         notes.append(f"the composite gives no ranking in {no_rank['composite']} month(s): no trade, holdings kept")
-    return RotationResult(universe=codes, factors={k: fac[k] for k in ("preference", "change", "momentum", "coverage")},
-                          composite=composite, forward_returns=fwd, ic=ic, ic_summary=ics, group_returns=gr,
-                          long_short_nav=ls_nav, weights=strat.weights, turnover=to, nav=nav,
-                          benchmark_nav=bnav, performance=perf, long_short_performance=ls_perf,
-                          ranking=ranking, staleness=staleness, summary=summary, notes=notes,
-                          nav_gross=strat.nav_gross, performance_gross=perf_gross, backtest=strat)
+    return notes
