@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from . import _sample_universe as U
 from xladdin.conventions import TRADING_DAYS_PER_YEAR
+
+from . import _sample_universe as U
 
 
 def lfilter(b, a, x, axis=-1, zi=None):

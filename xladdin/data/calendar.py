@@ -170,8 +170,8 @@ def xshg_sessions() -> pd.DatetimeIndex:
     exchange-calendars version (its holidays on record are fixed per version); a cache that cannot be
     read or written is simply rebuilt.
     """
-    from importlib.metadata import version
     import os
+    from importlib.metadata import version
     from pathlib import Path
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "xladdin"
     cache = base / f"xshg-sessions-{version('exchange-calendars')}-{XSHG_START}.npy"

@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .flows import MissingNav, SplitDay, index_flow
 from xladdin.data.market import Market
+
+from .flows import MissingNav, SplitDay, index_flow
 
 EventMode = Literal["every", "first"]
 #: event days (M3): every day above a threshold (the default) or first crossings only

@@ -16,8 +16,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .holdings import holding_dates
 from xladdin.data.market import Market
+
+from .holdings import holding_dates
 
 __all__ = [
     "constrained_regression", "active_disclosed_shares", "active_aggregate_returns", "simulated_active_shares",

@@ -26,16 +26,17 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from xladdin.conventions import MONTHS_PER_YEAR
+from xladdin.data._shared import pivot, scope, table_dates, table_values
+from xladdin.data.calendar import month_ends
+from xladdin.data.market import Market
+from xladdin.errors import DataError
+
 from .backtest import (DEFAULT_LAG, ETF_ROTATION_COST, backtest_summary, backtest_weights, equal_weights,
                        returns_from_prices)
-from xladdin.data.calendar import month_ends
-from xladdin.conventions import MONTHS_PER_YEAR
-from xladdin.errors import DataError
 from .grouping import DEFAULT_GROUPS, assign_groups
-from .stats import DEFAULT_MIN_OBS, FULL_PERIOD, ic_summary, performance_table, rank_ic
-from xladdin.data.market import Market
 from .ranking import composite_scores, no_ranking, tie_values, top_n_weights
-from xladdin.data._shared import pivot, scope, table_dates, table_values
+from .stats import DEFAULT_MIN_OBS, FULL_PERIOD, ic_summary, performance_table, rank_ic
 
 #: ETF categories that hold stocks (etf_info.category); "other" (bonds, gold, ...) is left out
 STOCK_ETF_CATEGORIES = ("broad", "sector_theme", "strategy_style")

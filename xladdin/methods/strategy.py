@@ -28,13 +28,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from xladdin.conventions import TRADING_DAYS_PER_YEAR
+
 from .backtest import (DEFAULT_LAG, INDUSTRY_COST, BacktestResult, backtest_summary, backtest_weights, equal_weights,
                        returns_from_prices)
-from xladdin.conventions import TRADING_DAYS_PER_YEAR
 from .divergence import DEFAULT_TRAILING_WINDOW
 from .grouping import DEFAULT_GROUPS, assign_groups
-from .stats import FULL_PERIOD, performance_table
 from .ranking import ATOL, RTOL, composite_scores, no_ranking, percentile_ranks, top_n_weights
+from .stats import FULL_PERIOD, performance_table
 
 __all__ = [
     "equal_weight_benchmark", "asof", "rebalance_dates", "quintile_backtest", "clearly_positive",
@@ -517,6 +518,7 @@ def style_pair_tables(market, lamb: float | None = None) -> dict:
     :class:`~xladdin.market.MissingTableError` / ``KeyError`` / ``ValueError`` computing it raised
     (a pair without closes); every pair of :data:`xladdin.style.STYLE_PAIRS`, in order."""
     from xladdin.data.market import MissingTableError
+
     from .style import DEFAULT_LAMBDA, STYLE_PAIRS, weekly_style_table
     lam = DEFAULT_LAMBDA if lamb is None else lamb
     out: dict = {}

@@ -29,8 +29,9 @@ import numpy as np
 import pandas as pd
 
 from xladdin.data.calendar import week_ends
-from .filters import hp_filter_one_sided
 from xladdin.data.market import Market, MissingTableError
+
+from .filters import hp_filter_one_sided
 
 __all__ = ["DEFAULT_LAMBDA", "STYLE_PAIRS", "STYLE_FIELDS", "factor_momentum", "style_signal",
            "weekly_style_table", "regime_for_next_week", "report_style_table", "report_agreement"]

@@ -30,11 +30,11 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from xladdin.errors import ReportedError
+from xladdin.workbook.summary import (WeeklySummary, coerce_summary, render_html, render_missing_html,
+                                      render_missing_text, render_text, summary_from_report)
+
 from .config import (DEFAULT_BACKOFF, DEFAULT_RETRIES, DEFAULT_SUBJECT, Config, ConfigError, SmtpSettings,
-                     expand_recipients, get_password, load_config, parse_address, render_subject,
-                     resolve_smtp_settings)
-from xladdin.workbook.summary import (WeeklySummary, coerce_summary, render_html, render_missing_html, render_missing_text,
-                      render_text, summary_from_report)
+                     expand_recipients, get_password, load_config, parse_address, render_subject, resolve_smtp_settings)
 
 log = logging.getLogger("xladdin.mail")
 

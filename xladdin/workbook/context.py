@@ -32,6 +32,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from xladdin.data.market import Market
+
 from .params import Params
 
 __all__ = ["WeeklyContext", "WeekBounds", "week_bounds"]

@@ -13,10 +13,10 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from xladdin.methods.backtest import DEFAULT_LAG, ETF_ROTATION_COST, INDUSTRY_COST
 from xladdin.conventions import LANGUAGES
-from xladdin.methods.correlation import (DEFAULT_CORR_INDEX, DEFAULT_CORR_THRESHOLD, DEFAULT_CORR_WINDOW, DEFAULT_EVENT_MODE,
-                          DEFAULT_HORIZONS, DEFAULT_THRESHOLDS, EVENT_MODES)
+from xladdin.methods.backtest import DEFAULT_LAG, ETF_ROTATION_COST, INDUSTRY_COST
+from xladdin.methods.correlation import (DEFAULT_CORR_INDEX, DEFAULT_CORR_THRESHOLD, DEFAULT_CORR_WINDOW,
+                                         DEFAULT_EVENT_MODE, DEFAULT_HORIZONS, DEFAULT_THRESHOLDS, EVENT_MODES)
 from xladdin.methods.dashboard import DEFAULT_HEAT_FLAG, DEFAULT_HEAT_YEARS, DEFAULT_VOL_FLAG
 from xladdin.methods.divergence import DEFAULT_TRAILING_WINDOW
 from xladdin.methods.grouping import DEFAULT_GROUPS

@@ -11,8 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from .layout import Layout, load_layout
 from xladdin.data.market import Market
+
+from .layout import Layout, load_layout
 from .params import Params, default_params
 
 #: leading characters that make a spreadsheet treat text as a formula (plus tab / CR, OWASP)

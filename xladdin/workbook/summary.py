@@ -455,9 +455,10 @@ def summary_from_report(path: str | Path) -> WeeklySummary | None:
     FileNotFoundError, ValueError
         Missing file, a file openpyxl cannot read, or a malformed ``_summary`` sheet.
     """
+    import zipfile
+
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
-    import zipfile
 
     path = Path(path)
     if not path.is_file():

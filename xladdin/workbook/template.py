@@ -39,9 +39,10 @@ import zipfile
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from xladdin.errors import ReportedError
-from .layout import Layout, OpenpyxlWriter, load_layout, render
 from xladdin.data.market import Market
+from xladdin.errors import ReportedError
+
+from .layout import Layout, OpenpyxlWriter, load_layout, render
 from .params import Params, default_params, params_from_rows
 
 CONF_SHEET = "xlwings.conf"
@@ -352,6 +353,7 @@ def refresh_workbook(path: str | Path, data: str | Path | None = None, asof=None
     from openpyxl import load_workbook
 
     from xladdin.fileguard import LockBusy, describe_owner, lock_path, owner_lock, read_only_reason, sweep_temp_files
+
     from .weekly import WeeklyError, compute_weekly
     started = time.time()
     path = Path(path)

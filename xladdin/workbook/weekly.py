@@ -25,12 +25,14 @@ import numpy as np
 import pandas as pd
 
 from xladdin.conventions import YI
-from .context import WeeklyContext
-from xladdin.errors import DataError, ReportedError
 from xladdin.data.market import Market, MissingTableError
+from xladdin.data.schema import NORTHBOUND_DAILY_UNTIL
+from xladdin.errors import DataError, ReportedError
+
+from .context import WeeklyContext
 from .messages import amount, both, say
 from .params import Params, default_params, params_to_frame
-from xladdin.data.schema import NORTHBOUND_DAILY_UNTIL
+
 
 class WeeklyError(ReportedError, RuntimeError):
     """A table of the weekly workbook failed; ``table`` names it, the message says why."""
@@ -249,6 +251,7 @@ def _performance(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame]:
 def _period_text(label: str, language: str) -> str:
     """An M12 row label in the sheet's language: "2019 (from 10-08)" -> "2019年(10-08起)"."""
     import re
+
     from xladdin.methods.stats import FULL_PERIOD, period_label
     if label == FULL_PERIOD:
         return say("period.full", language)

@@ -47,9 +47,8 @@ from typing import Callable, Literal, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .base import (CITIC_L1, DEFAULT_CATEGORY_RULES, DEFAULT_INDEX_NAMES, CategoryRules, SourceError,
-                   build_etf_info, date_str, empty, finish, infer_split_ratio, month_windows, to_dates,
-                   check_codes, unsupported)
+from .base import (CITIC_L1, DEFAULT_CATEGORY_RULES, DEFAULT_INDEX_NAMES, CategoryRules, SourceError, build_etf_info,
+                   check_codes, date_str, empty, finish, infer_split_ratio, month_windows, to_dates, unsupported)
 
 #: documented maximum rows per call (tushare.pro 接口文档 "限量"); fund_nav / trade_cal are undocumented
 #: there, so conservative values are used (a too-low value only costs extra calls)

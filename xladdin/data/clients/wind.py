@@ -44,8 +44,8 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .base import (CITIC_L1, DEFAULT_CATEGORY_RULES, DEFAULT_INDEX_NAMES, CategoryRules, SourceError,
-                   build_etf_info, check_codes, empty, finish, infer_split_ratio, to_dates, unsupported)
+from .base import (CITIC_L1, DEFAULT_CATEGORY_RULES, DEFAULT_INDEX_NAMES, CategoryRules, SourceError, build_etf_info,
+                   check_codes, empty, finish, infer_split_ratio, to_dates, unsupported)
 
 #: a few WindPy error codes and what they usually mean (the full list is in the WindPy manual)
 WIND_ERRORS: dict[int, str] = {

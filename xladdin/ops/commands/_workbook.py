@@ -7,6 +7,7 @@ import sys
 from typing import Any, Iterator
 
 from xladdin.workbook.params import LANGUAGES, Params, default_params
+
 from . import _common
 
 

@@ -18,6 +18,7 @@ from xladdin.methods.divergence import DEFAULT_TRAILING_WINDOW
 from xladdin.methods.grouping import DEFAULT_GROUPS
 from xladdin.methods.strategy import DEFAULT_REBALANCE_WEEKS, DEFAULT_TOP_N, REGIME_MAX_AGE_DAYS
 from xladdin.methods.style import DEFAULT_LAMBDA
+
 from . import _common, backtest_northbound
 
 PCT_COLUMNS = ["annual_return", "volatility", "max_drawdown", "excess_return", "tracking_error",

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from xladdin.data.schema import NORTHBOUND_DAILY_UNTIL
 from xladdin.methods.backtest import ETF_ROTATION_COST
 from xladdin.methods.grouping import DEFAULT_GROUPS
 from xladdin.methods.northbound import DEFAULT_ETF_TOP_N, northbound_rotation
-from xladdin.data.schema import NORTHBOUND_DAILY_UNTIL
+
 from . import _common
 
 #: the report's own figures (Dongxing 2022-06, 22 Fullgoal ETFs, 2017 .. 2022-05, Wind data)

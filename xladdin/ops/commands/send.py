@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from xladdin.ops.config import (DEFAULT_BACKOFF, DEFAULT_PORTS, DEFAULT_RETRIES, DEFAULT_SUBJECT, DEFAULT_TIMEOUT,
-                      check_subject)
+                                check_subject)
 from xladdin.ops.mail import MailError, send_report
 
 DESCRIPTION = """\

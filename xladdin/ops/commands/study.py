@@ -16,10 +16,11 @@ from typing import Callable
 import pandas as pd
 
 from xladdin.conventions import YI
-from xladdin.methods.correlation import (DEFAULT_CORR_INDEX, DEFAULT_CORR_THRESHOLD, DEFAULT_CORR_WINDOW, DEFAULT_EVENT_MODE,
-                           DEFAULT_HORIZONS, DEFAULT_THRESHOLDS, EVENT_MODES, event_study, grid_table,
-                           index_flow_correlation)
+from xladdin.methods.correlation import (DEFAULT_CORR_INDEX, DEFAULT_CORR_THRESHOLD, DEFAULT_CORR_WINDOW,
+                                         DEFAULT_EVENT_MODE, DEFAULT_HORIZONS, DEFAULT_THRESHOLDS, EVENT_MODES,
+                                         event_study, grid_table, index_flow_correlation)
 from xladdin.methods.flows import MISSING_NAV_POLICIES, SPLIT_DAY_RULES
+
 from . import _common
 
 #: extra study registrars, each called with the ``study`` subparsers (after the discovered ones)

@@ -4,8 +4,8 @@ from __future__ import annotations
 import argparse
 
 from xladdin.data.market import MissingTableError
-from xladdin.methods.style import (DEFAULT_LAMBDA, STYLE_PAIRS, report_agreement, report_style_table,
-                     weekly_style_table)
+from xladdin.methods.style import DEFAULT_LAMBDA, STYLE_PAIRS, report_agreement, report_style_table, weekly_style_table
+
 from . import _common
 
 PAIR_CHOICES = {"size": ("size",), "growth": ("growth",), "both": ("size", "growth")}

@@ -4,8 +4,8 @@ from __future__ import annotations
 import argparse
 
 from xladdin.data.loaders import load_market
-from xladdin.errors import ValidationFailed
 from xladdin.data.schema import TABLES
+from xladdin.errors import ValidationFailed
 
 
 def register(sub: argparse._SubParsersAction) -> None:

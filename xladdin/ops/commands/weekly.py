@@ -91,8 +91,8 @@ def run(args: argparse.Namespace) -> int:
         parser.error("--send and --dry-run exclude each other (--dry-run builds the mail without sending)")
     if args.verbose:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    from xladdin.ops.config import check_subject
     from xladdin.errors import describe, fail
+    from xladdin.ops.config import check_subject
     out = Path(args.out)
     unchanged = f"{out} was not changed" if out.exists() else f"{out} was not created"
     try:
