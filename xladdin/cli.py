@@ -44,8 +44,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         rc = int(args.func(args) or 0)
-        if program and args.command in FAST_EXIT:
-            _exit_now(rc)
+        if program and args.command in FAST_EXIT and sys.getprofile() is None and sys.gettrace() is None:
+            _exit_now(rc)  # (not under a profiler or a tracer: they write their results at exit)
         return rc
     except KeyboardInterrupt:  # pragma: no cover
         print("interrupted", file=sys.stderr)
