@@ -797,8 +797,13 @@ class OpenpyxlWriter:
                     cell.number_format = "yyyy-mm-dd"
 
     def number_format(self, ws: Any, row1: int, row2: int, col: int, fmt: str) -> None:
+        from openpyxl.styles.numbers import BUILTIN_FORMATS_MAX_SIZE, BUILTIN_FORMATS_REVERSE
+        fmt_id = BUILTIN_FORMATS_REVERSE.get(fmt)  # the id openpyxl's ``cell.number_format = fmt`` stores
+        if fmt_id is None:
+            added = _style_index(self.wb, "_number_formats", fmt)
+            fmt_id = None if added is None else added + BUILTIN_FORMATS_MAX_SIZE
         for r in range(row1, row2 + 1):
-            ws.cell(row=r, column=col).number_format = fmt
+            _set_style(ws.cell(row=r, column=col), "numFmtId", fmt_id, "number_format", fmt)
 
     def font(self, ws: Any, ref: str, *, bold: bool = False, size: float | None = None, color: str | None = None,
              fill: str | None = None, italic: bool = False) -> None:
