@@ -58,3 +58,10 @@ def test_writer_styles_equal_the_public_api(tmp_path):
     got.save(tmp_path / "got.xlsx")
     want.save(tmp_path / "want.xlsx")
     assert _cells(load_workbook(tmp_path / "got.xlsx")) == _cells(load_workbook(tmp_path / "want.xlsx"))
+
+
+def test_writer_falls_back_to_the_public_api(monkeypatch):
+    """An openpyxl without the style tables the writer indexes: every cell still gets its font and format."""
+    import xladdin.layout as layout
+    monkeypatch.setattr(layout, "_style_index", lambda wb, collection, value: None)
+    assert _cells(_through_writer()) == _cells(_through_public_api())

@@ -517,8 +517,8 @@ def coerce_table(raw: RawTable) -> tuple[pd.DataFrame, list[str]]:
             if raw.strip_text and col not in raw.stripped:
                 text = text.str.strip()
             if col in spec.key:
-                _cap(issues, [f"{raw.locate(i)} column `{col}`: empty code" for i in _empty_texts(text, raw.codes.get(col))],
-                     f"empty `{col}` values")
+                empty = _empty_texts(text, raw.codes.get(col))
+                _cap(issues, [f"{raw.locate(i)} column `{col}`: empty code" for i in empty], f"empty `{col}` values")
             typed[col] = text
     return _assemble(df, typed), issues
 

@@ -791,7 +791,7 @@ class OpenpyxlWriter:
                 if formula_like(v):  # text from data is never a formula: stored as text, quote-prefixed
                     cell.data_type = "s"  # (openpyxl would store "=..." as a formula)
                     cell.quotePrefix = True  # Excel keeps it text when the cell is edited
-                if font_id is not None:
+                if base is not None:  # (by index; ``cell.font = base`` when the index is unknown)
                     _set_style(cell, "fontId", font_id, "font", base)
                 if isinstance(v, dt.datetime) and cell.number_format == "General":
                     cell.number_format = "yyyy-mm-dd"
