@@ -494,6 +494,12 @@ def coerce_table(raw: RawTable) -> tuple[pd.DataFrame, list[str]]:
             raw.warnings.extend(warnings)
             typed[col] = parsed.astype("datetime64[ns]")
         elif col in spec.numeric:
+            if s.dtype == np.float64:  # typed already (parquet, pyarrow CSV): nothing to parse, NaN = empty
+                empty = np.flatnonzero(np.isnan(s.to_numpy())) if col not in spec.optional else ()
+                _cap(issues, [f"{raw.locate(i, col)} column `{col}`: value is empty" for i in empty],
+                     f"empty `{col}` values")
+                typed[col] = s.astype(float)
+                continue
             if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
                 parsed, blank = s.astype(float), s.isna()  # typed already (parquet, pyarrow CSV): nothing to parse
             else:
@@ -511,11 +517,20 @@ def coerce_table(raw: RawTable) -> tuple[pd.DataFrame, list[str]]:
             if raw.strip_text and col not in raw.stripped:
                 text = text.str.strip()
             if col in spec.key:
-                empty = (text.isna() | (text == "")).to_numpy()
-                _cap(issues, [f"{raw.locate(i)} column `{col}`: empty code" for i in np.flatnonzero(empty)],
-                     f"empty `{col}` values")
+                empty = _empty_texts(text, raw.codes.get(col))
+                _cap(issues, [f"{raw.locate(i)} column `{col}`: empty code" for i in empty], f"empty `{col}` values")
             typed[col] = text
     return _assemble(df, typed), issues
+
+
+def _empty_texts(text: pd.Series, known: tuple | None) -> np.ndarray:
+    """Rows of a text column that are missing or empty. ``known``: the reader's sorted codes of the column
+    (:attr:`RawTable.codes`: no missing value); while the column holds the very array they describe, the
+    empty rows are those whose code is the one of ``""`` among its distinct values (no text compared)."""
+    if known is not None and getattr(text.array, "_pa_array", None) is known[0] and len(known[1]) == len(text):
+        at = np.flatnonzero(np.asarray(known[2] == "", dtype=bool))
+        return np.flatnonzero(known[1] == at[0]) if at.size else np.zeros(0, dtype=np.int64)
+    return np.flatnonzero((text.isna() | (text == "")).to_numpy())
 
 
 def _assemble(df: pd.DataFrame, typed: dict[str, pd.Series]) -> pd.DataFrame:
@@ -564,8 +579,10 @@ def _duplicated_date_sorted(df: pd.DataFrame, date_col: str, dates: np.ndarray, 
         known = (codes or {}).get(c)
         return (known[1] if known is not None else _codes(df[c])).astype(np.int64, copy=False)
     code = column_codes(entity[0])
-    for c in entity[1:]:
-        more = column_codes(c)
+    others = [column_codes(c) for c in entity[1:]]
+    if _increasing_within_dates(code, others, dates):
+        return np.zeros(n, bool)  # each date's entities in strictly increasing order: none repeats
+    for more in others:
         code = code * (int(more.max(initial=0)) + 1) + more
         code = pd.factorize(code)[0]  # dense again: the product space can be large
     size = int(code.max(initial=0)) + 1
@@ -577,6 +594,23 @@ def _duplicated_date_sorted(df: pd.DataFrame, date_col: str, dates: np.ndarray, 
         if counts.max(initial=0) > 1:
             dup[s:e] = counts[seg] > 1
     return dup
+
+
+def _increasing_within_dates(code: np.ndarray, more: list[np.ndarray], dates: np.ndarray) -> bool:
+    """True when, within each date's block of rows, the entity key (``code``, then the ``more`` codes,
+    combined as ``c0 * (max1 + 1) + c1 ...``: one number per distinct key) strictly increases from row to
+    row: then no key repeats within a date. One vectorised pass; a file in canonical order (as xladdin
+    writes it, codes sorted as text) passes. False proves nothing: the caller counts per date."""
+    if len(code) < 2 or any(int(c.min(initial=0)) < 0 for c in [code, *more]):
+        return False
+    key = code
+    for m in more:
+        width = int(m.max(initial=0)) + 1
+        if int(key.max(initial=0)) >= (2 ** 62) // width:  # the combined key would overflow
+            return False
+        key = key * width + m
+    same_date = dates[1:] == dates[:-1]
+    return bool(np.all(~same_date | (key[1:] > key[:-1])))
 
 
 def _key_checks(df: pd.DataFrame, spec: TableSpec, key: list[str], codes: dict | None = None):
@@ -650,7 +684,7 @@ def check_table(name: str, df: pd.DataFrame, locate: Callable[..., str], file: s
         _cap(issues, [f"{locate(order[i])}: {spec.sorted_by} {_fmt(dates[i])} comes after {_fmt(dates[i - 1])} "
                       f"({locate(order[i - 1])}) for {', '.join(_fmt(df[c].iloc[order[i]]) for c in entity)}; "
                       f"sort each series by {spec.sorted_by}" for i in back], "unsorted dates")
-    if name == "index_weights":
+    if name == "index_weights" and not _weight_sums_within(df, (codes or {}).get("index")):
         sums = df.groupby(["index", "date"])["weight"].sum()
         off = sums[(sums - 1).abs() > WEIGHT_SUM_TOL]
         _cap(issues, [f"{file}: weights of {_fmt(idx)} on {_fmt(dt)} sum to {s:.6f}, not 1 (tolerance {WEIGHT_SUM_TOL:g})"
@@ -658,6 +692,28 @@ def check_table(name: str, df: pd.DataFrame, locate: Callable[..., str], file: s
         neg = np.flatnonzero(df["weight"].to_numpy() < 0)
         _cap(issues, [f"{locate(i)} column `weight`: {df['weight'].iloc[i]:g} is negative" for i in neg], "negative weights")
     return issues
+
+
+def _weight_sums_within(df: pd.DataFrame, index_codes: tuple | None) -> bool:
+    """True when every (index, date)'s weights of ``index_weights`` sum to 1 within the tolerance, proved
+    in one vectorised pass for a table in date-then-index order (each group one run of rows, summed by
+    ``np.add.reduceat``), with a margin of 1e-9 for the order of the additions. False proves nothing:
+    :func:`check_table` then sums per group with pandas and names each group that is off."""
+    if index_codes is None or len(df) == 0 or len(index_codes[1]) != len(df):
+        return False
+    w = df["weight"].to_numpy(dtype=float)
+    if np.isnan(w).any():
+        return False
+    d = np.asarray(df["date"].to_numpy(), dtype="datetime64[ns]").view("i8")
+    code = np.asarray(index_codes[1], dtype=np.int64)
+    step = np.flatnonzero((d[1:] != d[:-1]) | (code[1:] != code[:-1])) + 1
+    starts = np.r_[0, step]
+    # runs in strictly increasing (date, index) order: no group is split over two runs
+    if not np.all((d[starts[1:]] > d[starts[:-1]]) | ((d[starts[1:]] == d[starts[:-1]])
+                                                     & (code[starts[1:]] > code[starts[:-1]]))):
+        return False
+    sums = np.add.reduceat(w, starts)
+    return bool(np.all(np.abs(sums - 1) <= WEIGHT_SUM_TOL - 1e-9))
 
 
 def key_codes(name: str, df: pd.DataFrame, known: dict | None = None) -> dict[str, tuple]:

@@ -128,7 +128,7 @@ def weekly_sum(daily: pd.DataFrame, ends: pd.DatetimeIndex, complete: bool = Fal
     lab = _week_labels(daily.index, ends)
     keep = ~pd.isna(lab)
     d = daily.loc[keep]
-    g = d.groupby(lab[keep])
+    g = d.groupby(pd.DatetimeIndex(lab[keep]))  # an Index: pandas does not look an array up among the columns
     out = g.sum(min_count=1)
     if complete:
         out = out.where(g.count().eq(g.size(), axis=0))
@@ -141,7 +141,7 @@ def weekly_last(daily: pd.DataFrame, ends: pd.DatetimeIndex) -> pd.DataFrame:
     """Last non-missing value of each code within each week (index = week end)."""
     lab = _week_labels(daily.index, ends)
     keep = ~pd.isna(lab)
-    out = daily.loc[keep].groupby(lab[keep]).last().reindex(ends)
+    out = daily.loc[keep].groupby(pd.DatetimeIndex(lab[keep])).last().reindex(ends)
     out.index.name = "date"
     return out
 
@@ -493,7 +493,8 @@ def _industry_subscriptions(market: Market, w: _Weeks, etf_week: pd.DataFrame, i
             continue
         lab = _week_labels(f.index, w.ends)
         ok = ~pd.isna(lab)
-        ind[col] = f.loc[ok].groupby(lab[ok]).sum(min_count=1).reindex(index=w.ends, columns=w.industries)
+        ind[col] = f.loc[ok].groupby(pd.DatetimeIndex(lab[ok])).sum(min_count=1).reindex(index=w.ends,
+                                                                                        columns=w.industries)
 
 
 def _stock_metrics(market: Market, w: _Weeks, notes: list[str]) -> dict[str, pd.DataFrame | None]:

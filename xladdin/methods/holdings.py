@@ -462,7 +462,7 @@ def industry_flows(market: Market, freq: Freq = "W", categories: tuple[str, ...]
         return daily
     ends = holding_dates(daily.index, freq)
     label = pd.Series(ends, index=ends).reindex(daily.index, method="bfill")
-    out = daily.groupby(label.to_numpy()).sum(min_count=1)
+    out = daily.groupby(pd.DatetimeIndex(label.to_numpy())).sum(min_count=1)  # an Index: not looked up as a column
     out.index = pd.DatetimeIndex(out.index, name="date")
     return out
 

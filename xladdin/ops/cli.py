@@ -14,6 +14,9 @@ import sys
 
 from xladdin import __version__
 
+#: commands that end the process without tearing the interpreter down when run as the program: the
+#: weekly job holds ~1.5 GB of small and large objects, whose one-by-one release at exit took 0.3-0.45 s
+FAST_EXIT = frozenset({"weekly"})
 #: command modules, in the order ``--help`` lists them
 COMMAND_MODULES = ["sample", "validate", "fetch", "study", "style", "backtest", "dashboard",
                    "template", "refresh", "report", "send", "weekly", "doctor"]
@@ -32,6 +35,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    program = argv is None  # run as the program (console script, ``python -m``), not called from Python
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
@@ -39,7 +43,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        rc = int(args.func(args) or 0)
+        if program and args.command in FAST_EXIT and sys.getprofile() is None and sys.gettrace() is None:
+            _exit_now(rc)  # (not under a profiler or a tracer: they write their results at exit)
+        return rc
     except KeyboardInterrupt:  # pragma: no cover
         print("interrupted", file=sys.stderr)
         return 130
@@ -54,6 +61,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"xladdin {args.command}: error: {describe(exc)} (unexpected; rerun with XLADDIN_DEBUG=1 to see "
               "where it happened)", file=sys.stderr)
         return 1
+
+
+def _exit_now(rc: int) -> None:
+    """End the process with ``rc`` once its output is flushed, skipping the interpreter's teardown (the
+    freeing of every object one by one; the system reclaims the memory at once). Only after a command
+    has finished: its files are closed and committed, nothing is left for exit handlers to do."""
+    import logging
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed or broken pipe: nothing more to say
+            pass
+    os._exit(rc)
 
 
 if __name__ == "__main__":  # pragma: no cover

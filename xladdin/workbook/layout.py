@@ -783,6 +783,7 @@ class OpenpyxlWriter:
 
     def write(self, ws: Any, row: int, col: int, rows: list[list[Any]]) -> None:
         base = self._font(size=self.font_size) if (self.font_name or self.font_size) else None
+        font_id = _style_index(self.wb, "_fonts", base) if base is not None else None
         for i, values in enumerate(rows):
             for j, v in enumerate(values):
                 cell = ws.cell(row=row + i, column=col + j)
@@ -790,14 +791,19 @@ class OpenpyxlWriter:
                 if formula_like(v):  # text from data is never a formula: stored as text, quote-prefixed
                     cell.data_type = "s"  # (openpyxl would store "=..." as a formula)
                     cell.quotePrefix = True  # Excel keeps it text when the cell is edited
-                if base is not None:
-                    cell.font = base
+                if base is not None:  # (by index; ``cell.font = base`` when the index is unknown)
+                    _set_style(cell, "fontId", font_id, "font", base)
                 if isinstance(v, dt.datetime) and cell.number_format == "General":
                     cell.number_format = "yyyy-mm-dd"
 
     def number_format(self, ws: Any, row1: int, row2: int, col: int, fmt: str) -> None:
+        from openpyxl.styles.numbers import BUILTIN_FORMATS_MAX_SIZE, BUILTIN_FORMATS_REVERSE
+        fmt_id = BUILTIN_FORMATS_REVERSE.get(fmt)  # the id openpyxl's ``cell.number_format = fmt`` stores
+        if fmt_id is None:
+            added = _style_index(self.wb, "_number_formats", fmt)
+            fmt_id = None if added is None else added + BUILTIN_FORMATS_MAX_SIZE
         for r in range(row1, row2 + 1):
-            ws.cell(row=r, column=col).number_format = fmt
+            _set_style(ws.cell(row=r, column=col), "numFmtId", fmt_id, "number_format", fmt)
 
     def font(self, ws: Any, ref: str, *, bold: bool = False, size: float | None = None, color: str | None = None,
              fill: str | None = None, italic: bool = False) -> None:
@@ -915,6 +921,26 @@ class OpenpyxlWriter:
         ws.sheet_view.showGridLines = False
         if plan.tab_color:
             ws.sheet_properties.tabColor = plan.tab_color
+
+
+def _style_index(wb: Any, collection: str, value: Any) -> int | None:
+    """Index of a style part (a Font, ...) in the workbook's ``collection`` (``_fonts``, ...), added if new;
+    None when this openpyxl keeps its styles otherwise. ``cell.font = f`` computes this index by hashing
+    ``f`` for every cell (about 30 µs each); a writer computes it once per block of cells instead."""
+    coll = getattr(wb, collection, None)
+    return coll.add(value) if hasattr(coll, "add") else None
+
+
+def _set_style(cell: Any, key: str, index: int | None, attribute: str, value: Any) -> None:
+    """``setattr(cell, attribute, value)`` given ``value``'s :func:`_style_index`: the same style array
+    entry (``cell._style.<key>``) that openpyxl's descriptor sets, without hashing ``value`` again."""
+    from openpyxl.styles.cell_style import StyleArray
+    if index is None or key not in StyleArray.__dict__:
+        setattr(cell, attribute, value)
+        return
+    if cell._style is None:  # a new cell: no style yet (as openpyxl's descriptor does)
+        cell._style = StyleArray()
+    setattr(cell._style, key, index)
 
 
 # ----------------------------------------------------------------------------------- xlwings
