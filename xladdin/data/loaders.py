@@ -24,8 +24,9 @@ from typing import Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from . import checks
 from xladdin.errors import DataError, ValidationFailed
+
+from . import checks
 from .market import Market
 from .schema import TABLES, WEIGHT_SUM_TOL, TableSpec
 from .sources import CsvText, check_parquet, check_workbook, csv_text
@@ -274,6 +275,7 @@ def _read_csv_arrow(text: CsvText, spec: TableSpec, skip: tuple[str, ...] = (),
     """
     import csv
     import io
+
     import pyarrow as pa
     import pyarrow.csv as pcsv
     header = next(csv.reader([text.header_line()], delimiter=text.delimiter), None)

@@ -25,10 +25,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from xladdin.conventions import WEEKS_PER_YEAR, YI
 from xladdin.data._shared import table_values
 from xladdin.data.calendar import week_ends
-from xladdin.conventions import WEEKS_PER_YEAR, YI
 from xladdin.data.market import Market
+
 from .stats import DEFAULT_VOL_WINDOW, realised_volatility, trailing_percentile
 
 #: ETF categories shown as subscription columns (etf_info.category -> column)
@@ -432,8 +433,9 @@ def _etf_metrics(market: Market, w: _Weeks, ind: dict, idx: dict, notes: list[st
         ind[col] = w.empty_industry()
         idx[col] = w.empty_index()
     if market.has("etf_daily") and w.info is not None:
-        from .flows import market_etf_flows
         from xladdin.data._shared import pivot
+
+        from .flows import market_etf_flows
         info = w.info
         flows = market_etf_flows(market, missing_nav="nan") if flows is None else flows
         daily = flows.loc[flows.index <= w.asof]

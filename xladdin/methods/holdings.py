@@ -24,11 +24,12 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from xladdin.data.calendar import month_ends, week_ends
 from xladdin.conventions import YI
-from .flows import aggregate_flows
-from xladdin.data.market import Market
 from xladdin.data._shared import pivot, table_values
+from xladdin.data.calendar import month_ends, week_ends
+from xladdin.data.market import Market
+
+from .flows import aggregate_flows
 
 __all__ = [
     "STOCK_ETF_CATEGORIES", "stock_etfs", "holding_dates", "etf_sizes", "index_amounts",

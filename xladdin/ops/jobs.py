@@ -56,10 +56,10 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import pandas as pd
 
-from xladdin.errors import ReportedError
 from xladdin.data.loaders import data_source
 from xladdin.data.market import Market
-from xladdin.workbook.params import Params, ParamError, default_params, params_from_mapping, params_from_rows
+from xladdin.errors import ReportedError
+from xladdin.workbook.params import ParamError, Params, default_params, params_from_mapping, params_from_rows
 
 #: the job's steps in order (``commit`` is not shown on the progress bar)
 STEPS = ("load", "validate", "compute", "write", "send", "commit")
@@ -242,8 +242,8 @@ def _read_raw(path: Path, progress: Callable[[str], None],
     :class:`~xladdin.errors.ValidationFailed`, once all files were tried.
     """
     from xladdin.data.loaders import read_table_files, read_workbook_tables
-    from xladdin.errors import DataError, ValidationFailed
     from xladdin.data.schema import TABLES
+    from xladdin.errors import DataError, ValidationFailed
     if not path.exists():
         raise FileNotFoundError(f"data path {path} does not exist")
     raws: dict[str, Any] = {}
@@ -500,8 +500,8 @@ def _commit_new_folder(staging: Path, work: Path, top: Path, out_dir: Path, name
 # ------------------------------------------------------------------------------------- the job
 def total_units(send: bool = False, layout: Any = None) -> int:
     """Number of progress units :func:`run_weekly` reports (for a progress bar's total)."""
-    from xladdin.workbook.layout import load_layout
     from xladdin.data.schema import TABLES
+    from xladdin.workbook.layout import load_layout
     from xladdin.workbook.weekly import STEPS as WEEKLY_STEPS
     layout = layout or load_layout()
     return 2 * len(TABLES) + len(WEEKLY_STEPS) + len(layout.sheets) + 1 + (1 if send else 0)
@@ -726,8 +726,7 @@ def _compute_and_write_step(clock: _StepClock, report: Path, market: Market, par
     """``compute`` then ``write``: :func:`xladdin.report.build_report` does both; its progress calls (table
     groups, then sheets) split the two steps. Returns the :class:`~xladdin.weekly.WeeklyResult`."""
     from xladdin.workbook.report import build_report
-    from xladdin.workbook.weekly import STEPS as WEEKLY_STEPS
-    from xladdin.workbook.weekly import WeeklyError
+    from xladdin.workbook.weekly import STEPS as WEEKLY_STEPS, WeeklyError
     compute_names = {s[0] for s in WEEKLY_STEPS}
     first_sheet = layout.sheets[0].key
     seen_compute: list[str] = []

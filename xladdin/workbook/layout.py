@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Protocol, Sequence
 
-from openpyxl.utils import column_index_from_string, get_column_letter
 import pandas as pd
+from openpyxl.utils import column_index_from_string, get_column_letter
 
 from xladdin.cells import to_cell_value  # noqa: F401 - the one value-to-cell rule, re-exported
 from xladdin.conventions import LANGUAGES
@@ -890,10 +890,9 @@ class OpenpyxlWriter:
         ws.add_chart(chart, plan.anchor)
 
     def finish(self, ws: Any, plan: SheetPlan) -> None:
-        from openpyxl.worksheet.properties import PageSetupProperties
         # header rows: bold (the table style colours them), wrap long Chinese headers
-        from openpyxl.styles import Alignment
-        from openpyxl.styles import PatternFill
+        from openpyxl.styles import Alignment, PatternFill
+        from openpyxl.worksheet.properties import PageSetupProperties
         fill = PatternFill("solid", fgColor=self.header_fill)
         for t in plan.tables:
             for j in range(t.ncols):
