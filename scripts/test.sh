@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Set up (venv, Python packages, LibreOffice via apt-get when absent) and run the whole test suite.
-# Usage: bash scripts/test.sh [pytest args...]
+# Set up (venv, Python packages, LibreOffice via apt-get when absent) and run the whole test suite
+# on both cores (pytest-xdist; XLADDIN_TEST_WORKERS=0 runs it serially, a later -n in the args wins).
+# Usage: bash scripts/test.sh [pytest args...]     e.g. -x -q, or -m "not slow" for the fast subset
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/ensure_libreoffice.sh
 set +e
-.venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest -n "${XLADDIN_TEST_WORKERS:-2}" --dist loadgroup "$@"
 rc=$?
 set -e
 if [ "$rc" -eq 5 ]; then echo "no tests were collected" >&2; exit 1; fi

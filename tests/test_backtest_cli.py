@@ -35,6 +35,7 @@ def _units_nav(holdings: pd.DataFrame, close: pd.DataFrame, cost: float) -> pd.S
     return pd.Series(out)
 
 
+@pytest.mark.slow
 def test_rotation_sample_text_and_files(tmp_path, capsys):
     rc = main(["backtest", "rotation", "--start", "2019-06-01", "--end", "2020-12-31", "--csv", str(tmp_path)])
     assert rc == 0
@@ -55,6 +56,7 @@ def test_rotation_sample_text_and_files(tmp_path, capsys):
     assert groups.drop(columns="name").stack().between(1, 5).all()
 
 
+@pytest.mark.slow
 def test_rotation_json_and_before_after_on_the_sample(tmp_path, capsys, sample_market):
     """Lag 1 with cost against lag 0 without: each re-derived from its own holdings CSV and the raw industry
     closes (trade dates one session after the decision vs on it; the net NAV pays 0.1% of traded value)."""
@@ -91,6 +93,7 @@ def test_rotation_json_and_before_after_on_the_sample(tmp_path, capsys, sample_m
     assert after["annual_return_gross"] == pytest.approx(ann(nav1["strategy_gross"], n1))
 
 
+@pytest.mark.slow
 def test_rotation_real_data_against_independent_derivations(real_data_dir, tmp_path, capsys):
     rc = main(["backtest", "rotation", "--data", str(real_data_dir), "--start", "2019-10-08", "--json",
                "--csv", str(tmp_path)])

@@ -154,6 +154,7 @@ def _momentum_backtest(close: pd.DataFrame, cost: float, engine=bt):
     return engine.backtest_weights(w, engine.returns_from_prices(px), cost, 1)
 
 
+@pytest.mark.slow
 def test_performance_table_on_the_sample_as_before(sample_market):
     t = sample_market.tables
     funds = _closes(t["fund_nav"], "fund", "nav")

@@ -13,68 +13,10 @@ from xladdin.market import Market
 
 
 # ------------------------------------------------------------------------------------------ builder
-def make_market(seed: int = 1, start: str = "2020-01-06", end: str = "2025-06-30") -> Market:
-    """3 industries x 2 stocks, 2 broad indices, 3 ETFs (one per category), every M13 table.
-
-    Northbound holdings are daily to 2024-08-16 and quarterly after.
-    """
-    rng = np.random.default_rng(seed)
-    days = pd.bdate_range(start, end)
-    n = len(days)
-    stocks = ["600001.SH", "600002.SH", "000003.SZ", "000004.SZ", "300005.SZ", "300006.SZ"]
-    si = pd.DataFrame({"stock": stocks, "industry": ["I1", "I1", "I2", "I2", "I3", "I3"],
-                       "industry_name": ["银行", "银行", "电子", "电子", "医药", "医药"]})
-    close = pd.DataFrame(10 * np.exp(np.cumsum(rng.normal(0, 0.02, (n, 6)), axis=0)), index=days, columns=stocks)
-    amount = pd.DataFrame(rng.uniform(1e8, 3e8, (n, 6)), index=days, columns=stocks)
-    stock_daily = pd.concat({"close": close, "amount": amount}, axis=1).stack(future_stack=True).reset_index()
-    stock_daily.columns = ["date", "stock", "close", "amount"]
-    bal = pd.DataFrame(1e9 * np.exp(np.cumsum(rng.normal(0, 0.01, (n, 6)), axis=0)), index=days, columns=stocks)
-    fbuy = pd.DataFrame(rng.uniform(1e7, 2e7, (n, 6)), index=days, columns=stocks)
-    margin = pd.concat({"financing_balance": bal, "financing_buy": fbuy, "financing_repay": fbuy}, axis=1)
-    margin = margin.stack(future_stack=True).reset_index()
-    margin.columns = ["date", "stock", "financing_balance", "financing_buy", "financing_repay"]
-    held = pd.DataFrame(1e7 * np.exp(np.cumsum(rng.normal(0, 0.01, (n, 6)), axis=0)), index=days, columns=stocks)
-    cut = pd.Timestamp("2024-08-16")
-    qe = pd.DatetimeIndex([d for d in pd.Series(days, index=days).groupby(days.to_period("Q")).max() if d > cut])
-    held = held.loc[days[days <= cut].union(qe)]
-    held.iloc[5, 1] = np.nan                                   # a stock missing on one holdings date -> 0
-    nb = held.stack().rename("shares_held").reset_index()
-    nb.columns = ["date", "stock", "shares_held"]
-    nb = nb.dropna(subset=["shares_held"]).reset_index(drop=True)   # absent row, not an empty value
-    nb["float_ratio"] = nb["shares_held"] / 1e9
-    nb["held_value"] = np.nan
-    me = pd.Series(days, index=days).groupby(days.to_period("M")).max().to_numpy()
-    w = []
-    for d in me:
-        w += [(d, "000300.SH", s, 0.25) for s in stocks[:4]]
-        w += [(d, "399006.SZ", s, 0.5) for s in stocks[4:]]
-    weights = pd.DataFrame(w, columns=["date", "index", "stock", "weight"])
-    info = pd.DataFrame({"etf": ["510300.SH", "512880.SH", "512890.SH"],
-                         "name": ["300ETF", "证券ETF", "红利ETF"],
-                         "tracked_index": ["000300.SH", "399006.SZ", "000300.SH"],
-                         "category": ["broad", "sector_theme", "strategy_style"], "list_date": pd.NaT})
-    etfs = list(info["etf"])
-    shares = pd.DataFrame(1e9 * np.exp(np.cumsum(rng.normal(0, 0.01, (n, 3)), axis=0)), index=days, columns=etfs)
-    nav = pd.DataFrame(np.exp(np.cumsum(rng.normal(0, 0.01, (n, 3)), axis=0)), index=days, columns=etfs)
-    ed = pd.concat({"shares": shares, "nav": nav, "close": nav}, axis=1).stack(future_stack=True).reset_index()
-    ed.columns = ["date", "etf", "shares", "nav", "close"]
-    ed["split_ratio"] = 1.0
-    ind_close = pd.DataFrame(1000 * np.exp(np.cumsum(rng.normal(0, 0.015, (n, 3)), axis=0)), index=days,
-                             columns=["I1", "I2", "I3"])
-    ind = ind_close.stack().rename("close").reset_index()
-    ind.columns = ["date", "industry", "close"]
-    idx_close = pd.DataFrame(3000 * np.exp(np.cumsum(rng.normal(0, 0.012, (n, 2)), axis=0)), index=days,
-                             columns=["000300.SH", "399006.SZ"])
-    idx = idx_close.stack().rename("close").reset_index()
-    idx.columns = ["date", "index", "close"]
-    return Market({"etf_info": info, "etf_daily": ed, "index_weights": weights, "stock_industry": si,
-                   "stock_daily": stock_daily, "margin_daily": margin, "northbound_holdings": nb,
-                   "industry_daily": ind, "index_daily": idx}, source="constructed")
-
-
 @pytest.fixture(scope="module")
-def market():
-    return make_market()
+def market(make_dashboard_market):
+    """conftest.dashboard_market: 3 industries x 2 stocks, 2 broad indices, 3 ETFs (the CLI tests use it too)."""
+    return make_dashboard_market()
 
 
 # ------------------------------------------------------------------------------------------ percentiles

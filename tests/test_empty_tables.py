@@ -38,8 +38,13 @@ def workbook(tiny_short_dir, tmp_path_factory) -> Path:
     return folder / "t.xlsm"
 
 
+#: the commands that compute the whole weekly workbook and save it (marked slow: about 1 s a run, 48 runs)
+WORKBOOK_COMMANDS = ("template", "refresh", "report", "weekly")
+
+
 @pytest.mark.parametrize("table", list(TABLES))
-@pytest.mark.parametrize("command", list(COMMANDS))
+@pytest.mark.parametrize("command", [pytest.param(c, marks=pytest.mark.slow) if c in WORKBOOK_COMMANDS else c
+                                     for c in COMMANDS])
 def test_command_with_an_empty_table(tiny_short_dir, workbook, tmp_path, capsys, caplog, command, table):
     data = tmp_path / "data"
     shutil.copytree(tiny_short_dir, data)

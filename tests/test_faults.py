@@ -22,11 +22,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-import _wb  # noqa: E402
-
-from xladdin import fileguard, jobs  # noqa: E402
-from xladdin.cli import main  # noqa: E402
+from xladdin import fileguard, jobs
+from xladdin.cli import main
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -99,9 +96,9 @@ def market():
 
 
 @pytest.fixture
-def fast_weekly(monkeypatch):
+def fast_weekly(monkeypatch, workbook_inputs):
     """compute_weekly returns the cached result of the sample (rendering, saving and commit stay real)."""
-    _wb.patch_compute(monkeypatch)
+    workbook_inputs.patch_compute(monkeypatch)
 
 
 def weekly_job(market, out: Path, language: str):
@@ -143,10 +140,10 @@ NEW_FOLDER_OPS = STAGED + ["rename staging", "fsync folder"]
 
 
 @pytest.fixture(scope="module")
-def last_run(market, tmp_path_factory):
+def last_run(market, tmp_path_factory, workbook_inputs):
     """Last run's report and .eml (Chinese headers) for 2026-10-30, and an unrelated file."""
     with pytest.MonkeyPatch.context() as mp:
-        _wb.patch_compute(mp)
+        workbook_inputs.patch_compute(mp)
         seed = tmp_path_factory.mktemp("seed")
         weekly_job(market, seed, "zh")
     return {REPORT: (seed / REPORT).read_bytes(), EML: (seed / EML).read_bytes(), "notes.txt": b"keep me"}
@@ -159,6 +156,7 @@ def previous_folder(path: Path, files: dict) -> Path:
     return path
 
 
+@pytest.mark.slow
 @needs_fork
 def test_weekly_final_step_file_operations(market, fast_weekly, last_run, tmp_path):
     out = previous_folder(tmp_path / "out", last_run)
@@ -168,6 +166,7 @@ def test_weekly_final_step_file_operations(market, fast_weekly, last_run, tmp_pa
     assert report_language(out / REPORT) == "en" and eml_attachment(out / EML) == (out / REPORT).read_bytes()
 
 
+@pytest.mark.slow
 @needs_fork
 @pytest.mark.parametrize("k", range(len(FINAL_OPS)), ids=[f"{i}-{op}" for i, (op, _) in enumerate(FINAL_OPS)])
 def test_weekly_killed_at_each_file_operation_keeps_a_complete_report(market, fast_weekly, last_run, tmp_path, k):
@@ -193,6 +192,7 @@ def test_weekly_killed_at_each_file_operation_keeps_a_complete_report(market, fa
     assert report.read_bytes() == last_run[REPORT] if FINAL_OPS[k][1] == "old" else report_language(report) == "en"
 
 
+@pytest.mark.slow
 @needs_fork
 @pytest.mark.parametrize("k", range(len(NEW_FOLDER_OPS)), ids=NEW_FOLDER_OPS)
 def test_weekly_killed_while_creating_a_new_folder(market, fast_weekly, tmp_path, k, capsys):
@@ -381,11 +381,11 @@ def test_send_command_with_timeout_against_an_endless_greeting(drip, plain_repor
 
 # ================================================================ every failure path: a message, never a traceback
 @pytest.fixture(scope="module")
-def template_file(tmp_path_factory):
+def template_file(tmp_path_factory, workbook_inputs):
     """A macro workbook built once (compute stood in by the cached sample result)."""
     from xladdin.template import build_template
     with pytest.MonkeyPatch.context() as mp:
-        _wb.patch_compute(mp)
+        workbook_inputs.patch_compute(mp)
         out = tmp_path_factory.mktemp("tpl") / "weekly_ft.xlsm"
         build_template(out, market=None)
     return out
@@ -443,6 +443,7 @@ def check_failure(capsys, command: str, argv: list[str], expect: str, watch: Pat
     return err
 
 
+@pytest.mark.slow
 def test_refresh_failures_are_messages(workbook, data_dir, tmp_path, capsys, monkeypatch):
     d = workbook.parent
     fail = lambda argv, expect: check_failure(capsys, "refresh", ["refresh", *argv, "--no-progress"], expect, d)  # noqa: E731
@@ -569,9 +570,10 @@ def test_send_that_went_out_is_never_reported_as_not_sent(plain_report, tmp_path
     assert "nothing was sent" not in err.lower()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["report", "template"])
-def test_report_and_template_failures_are_messages(data_dir, tmp_path, capsys, monkeypatch, command):
-    _wb.patch_compute(monkeypatch)
+def test_report_and_template_failures_are_messages(data_dir, tmp_path, capsys, monkeypatch, command, workbook_inputs):
+    workbook_inputs.patch_compute(monkeypatch)
     d = tmp_path / "out"
     d.mkdir()
     suffix, wrong = (".xlsx", ".xlsm") if command == "report" else (".xlsm", ".xlsx")
@@ -612,8 +614,9 @@ def test_report_and_template_failures_are_messages(data_dir, tmp_path, capsys, m
     assert "problem(s) in the data" in err
 
 
-def test_weekly_failures_are_messages(data_dir, tmp_path, capsys, monkeypatch):
-    _wb.patch_compute(monkeypatch)
+@pytest.mark.slow
+def test_weekly_failures_are_messages(data_dir, tmp_path, capsys, monkeypatch, workbook_inputs):
+    workbook_inputs.patch_compute(monkeypatch)
     out = tmp_path / "out"
     out.mkdir()
     (out / REPORT).write_bytes(b"last week's report")
@@ -684,24 +687,26 @@ def vba(path: Path) -> bytes:
         return z.read("xl/vbaProject.bin")
 
 
+@pytest.mark.slow
 @needs_fork
-def test_refresh_file_operations(workbook, monkeypatch):
+def test_refresh_file_operations(workbook, monkeypatch, workbook_inputs):
     from xladdin.template import refresh_workbook
-    _wb.patch_compute(monkeypatch)
+    workbook_inputs.patch_compute(monkeypatch)
     status, ops = run_killed_at(10**6, lambda: refresh_workbook(workbook, market=object(), language="en"))
     assert status == 0 and ops == [op for op, _ in REFRESH_OPS]
     assert sheet_language(workbook) == "en" and sorted(p.name for p in workbook.parent.iterdir()) == [workbook.name]
 
 
+@pytest.mark.slow
 @needs_fork
 @pytest.mark.parametrize("k", range(len(REFRESH_OPS)), ids=[op for op, _ in REFRESH_OPS])
-def test_refresh_killed_at_each_file_operation(workbook, monkeypatch, capsys, k):
+def test_refresh_killed_at_each_file_operation(workbook, monkeypatch, capsys, k, workbook_inputs):
     """Killed (SIGKILL) just before each file operation of its save, the refresh leaves the workbook
     byte-identical or fully refreshed; the next refresh takes over the stale lock, removes the temporary
     file, says so, and succeeds."""
     from xladdin.fileguard import lock_path
     from xladdin.template import refresh_workbook
-    _wb.patch_compute(monkeypatch)
+    workbook_inputs.patch_compute(monkeypatch)
     before, code = workbook.read_bytes(), vba(workbook)
     status, seen = run_killed_at(k, lambda: refresh_workbook(workbook, market=object(), language="en"))
     assert killed(status) and seen == [op for op, _ in REFRESH_OPS[:k + 1]]
@@ -722,8 +727,9 @@ def test_refresh_killed_at_each_file_operation(workbook, monkeypatch, capsys, k)
     assert sheet_language(workbook) == "zh" and vba(workbook) == code
 
 
+@pytest.mark.slow
 @needs_fork
-def test_second_refresh_fails_clearly_or_waits(workbook, monkeypatch, capsys, tmp_path):
+def test_second_refresh_fails_clearly_or_waits(workbook, monkeypatch, capsys, tmp_path, workbook_inputs):
     """Two refreshes of one workbook: while the first (another process) holds the lock, the second fails
     with a message naming it and changes nothing; with ``wait`` it runs after the first, and both results
     land in order (none is lost)."""
@@ -731,7 +737,7 @@ def test_second_refresh_fails_clearly_or_waits(workbook, monkeypatch, capsys, tm
     from xladdin.template import refresh_workbook
     import xladdin.weekly as W
     go = tmp_path / "go"
-    real_fake = _wb.patch_compute(monkeypatch)
+    real_fake = workbook_inputs.patch_compute(monkeypatch)
 
     def slow(market, params=None, asof=None, progress=None):
         end = time.monotonic() + 15
@@ -769,10 +775,11 @@ def test_second_refresh_fails_clearly_or_waits(workbook, monkeypatch, capsys, tm
     assert sheet_language(workbook) == "zh" and not lock_path(workbook).exists()
 
 
-def test_stale_lock_of_a_dead_process_is_taken_over(workbook, monkeypatch):
+@pytest.mark.slow
+def test_stale_lock_of_a_dead_process_is_taken_over(workbook, monkeypatch, workbook_inputs):
     from xladdin.fileguard import host_tag, lock_path
     from xladdin.template import refresh_workbook
-    _wb.patch_compute(monkeypatch)
+    workbook_inputs.patch_compute(monkeypatch)
     lock = lock_path(workbook)
     lock.write_text('{"pid": 999999999, "host": "here", "host_tag": "%s", "started": "2026-10-30T09:00:00"}'
                     % host_tag(), encoding="utf-8")

@@ -4,19 +4,14 @@ The xlwings writer is tested on xlwings' own engines in tests/test_xlwings_remot
 from __future__ import annotations
 
 import datetime as dt
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from openpyxl import Workbook
 
-sys.path.insert(0, str(Path(__file__).parent))
-import _wb  # noqa: E402
-
-from xladdin import layout as L  # noqa: E402
-from xladdin.params import (SPECS, ParamError, default_params, params_from_mapping, params_from_rows,  # noqa: E402
+from xladdin import layout as L
+from xladdin.params import (SPECS, ParamError, default_params, params_from_mapping, params_from_rows,
                             params_to_frame)
 
 OUTPUT_TABLES = {"industry_flow", "quintile_level", "quintile_change", "style_signals", "latest_picks",
@@ -116,7 +111,7 @@ def test_to_cell_value():
     assert L.to_cell_value(np.bool_(True)) == 1
 
 
-def test_below_tables_follow_the_table_above_and_overlaps_fail(layout):
+def test_below_tables_follow_the_table_above_and_overlaps_fail(layout, workbook_inputs):
     s = layout.sheet("quintiles")
     months = pd.date_range("2025-01-31", periods=2, freq="ME")
     df = pd.DataFrame([[1, 2]] * 40, columns=months)
@@ -128,15 +123,15 @@ def test_below_tables_follow_the_table_above_and_overlaps_fail(layout):
     d = _raw()
     d["sheets"][7]["tables"][1]["anchor"] = "C6"  # etf_ic onto etf_ranking
     bad = L.parse_layout(d)
-    r = _wb.weekly().tables
+    r = workbook_inputs.weekly().tables
     with pytest.raises(ValueError, match="overlaps"):
         L.plan_sheet(bad.sheet("etf_rotation"), r, "zh")
 
 
 # ----------------------------------------------------------------------------------- openpyxl writer
 @pytest.fixture(scope="module")
-def rendered(layout):
-    res = _wb.weekly()
+def rendered(layout, workbook_inputs):
+    res = workbook_inputs.weekly()
     wb = Workbook()
     wb.remove(wb.active)
     plans = L.render(res.tables, L.OpenpyxlWriter.for_layout(wb, layout), layout, "zh", res.subtitles_for("zh"),
@@ -171,7 +166,7 @@ def test_render_places_tables_at_their_anchors(rendered, layout):
     assert names == {t.name for s in layout.sheets for t in s.tables}
 
 
-def test_rerender_in_english_renames_and_clears(rendered, layout):
+def test_rerender_in_english_renames_and_clears(rendered, layout, workbook_inputs):
     import io
 
     from openpyxl import load_workbook
@@ -180,7 +175,7 @@ def test_rerender_in_english_renames_and_clears(rendered, layout):
     wb.save(buf)
     wb2 = load_workbook(io.BytesIO(buf.getvalue()))
     ws_before = wb2["行业资金流"]
-    res = _wb.weekly()
+    res = workbook_inputs.weekly()
     small = dict(res.tables)
     small["industry_flow"] = res.tables["industry_flow"].head(3)
     L.render(small, L.OpenpyxlWriter.for_layout(wb2, layout), layout, "en", res.subtitles_for("en"))
@@ -195,10 +190,10 @@ def test_rerender_in_english_renames_and_clears(rendered, layout):
 
 # ----------------------------------------------------------------------------------- neutralisation
 @pytest.mark.parametrize("text", ['=HYPERLINK("http://x","y")', "+1+1", "-2", "@SUM(A1)", "\tcmd", "\rcmd"])
-def test_openpyxl_writer_never_writes_a_formula_from_data(text, layout, tmp_path):
+def test_openpyxl_writer_never_writes_a_formula_from_data(text, layout, tmp_path, workbook_inputs):
     """Formula-like text from data is stored as text, quote-prefixed (so editing the cell keeps it text)."""
     from openpyxl import load_workbook
-    res = _wb.weekly()
+    res = workbook_inputs.weekly()
     tables = dict(res.tables)
     flow = res.tables["industry_flow"].copy()
     flow["industry_name"] = flow["industry_name"].astype(object)
@@ -267,15 +262,15 @@ def test_param_defaults_match_the_method_modules():
 
 
 # ----------------------------------------------------------------------------------- weekly wiring
-def test_every_layout_table_is_computed_on_the_sample(layout):
-    res = _wb.weekly()
+def test_every_layout_table_is_computed_on_the_sample(layout, workbook_inputs):
+    res = workbook_inputs.weekly()
     pending = sorted(k for k in layout.table_keys if res.tables.get(k) is None)
     assert pending == [], f"tables not computed yet: {pending} ({res.notes})"
     assert res.tables["industry_flow"]["divergence"].notna().any(), "M9 divergence not wired (xladdin module pending)"
 
 
-def test_weekly_tables_have_the_layout_columns(layout):
-    res = _wb.weekly()
+def test_weekly_tables_have_the_layout_columns(layout, workbook_inputs):
+    res = workbook_inputs.weekly()
     for s in layout.sheets:
         for t in s.tables:
             df = res.tables[t.key]

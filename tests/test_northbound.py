@@ -20,47 +20,7 @@ def composite_score(factors):
 
 
 # ------------------------------------------------------------------------------------------ builders
-def make_market(seed: int = 0, start: str = "2022-01-03", end: str = "2025-03-31",
-                quarterly_after: str | None = "2024-08-16") -> Market:
-    """6 ETFs on 4 indices of 5 stocks; northbound daily then quarterly after ``quarterly_after``."""
-    rng = np.random.default_rng(seed)
-    days = pd.bdate_range(start, end)
-    etfs = [f"51000{i}.SH" for i in range(6)]
-    idx = ["IDX1.SH", "IDX1.SH", "IDX2.SH", "IDX3.SH", "IDX4.SH", "IDX4.SH"]
-    info = pd.DataFrame({"etf": etfs, "name": [f"ETF{i}" for i in range(6)], "tracked_index": idx,
-                         "category": ["broad", "broad", "sector_theme", "sector_theme", "strategy_style", "other"],
-                         "list_date": pd.NaT})
-    stocks = [f"{600000 + i}.SH" for i in range(12)]
-    me = pd.Series(days, index=days).groupby(days.to_period("M")).max().to_numpy()
-    rows = []
-    for k, ix in enumerate(sorted(set(idx))):
-        cons = stocks[k * 2:k * 2 + 5]
-        for d in me:
-            w = rng.uniform(0.5, 1.5, len(cons))
-            rows += [(d, ix, s, x) for s, x in zip(cons, w / w.sum())]
-    weights = pd.DataFrame(rows, columns=["date", "index", "stock", "weight"])
-    fr = np.clip(0.05 + np.cumsum(rng.normal(0, 0.002, (len(days), len(stocks))), axis=0), 0, None)
-    frdf = pd.DataFrame(fr, index=days, columns=stocks)
-    if quarterly_after is not None:
-        cut = pd.Timestamp(quarterly_after)
-        qe = pd.DatetimeIndex([d for d in pd.Series(days, index=days).groupby(days.to_period("Q")).max() if d > cut])
-        frdf = frdf.loc[days[days <= cut].union(qe)]
-    nb = frdf.stack().rename("float_ratio").reset_index()
-    nb.columns = ["date", "stock", "float_ratio"]
-    nb["shares_held"] = nb["float_ratio"] * 1e8
-    nb["held_value"] = nb["shares_held"] * 10
-    navdf = pd.DataFrame(np.cumprod(1 + rng.normal(0.0003, 0.012, (len(days), 6)), axis=0), index=days, columns=etfs)
-    split = pd.DataFrame(1.0, index=days, columns=etfs)
-    split.loc[days[300], etfs[2]] = 2.0
-    navdf.loc[days[300]:, etfs[2]] /= 2.0
-    shares = pd.DataFrame(rng.uniform(1e8, 2e8, (len(days), 6)), index=days, columns=etfs)
-    ed = pd.concat({"shares": shares, "nav": navdf, "close": navdf, "split_ratio": split}, axis=1).stack(future_stack=True)
-    ed = ed.reset_index().rename(columns={"level_0": "date", "level_1": "etf"})
-    ed = ed[["date", "etf", "shares", "nav", "close", "split_ratio"]]
-    return Market({"etf_info": info, "etf_daily": ed, "index_weights": weights, "northbound_holdings": nb},
-                  source="test")
-
-
+# the market of the rotation tests is conftest.rotation_market (fixture make_rotation_market): the CLI tests use it too
 def tiny_market() -> Market:
     """2 ETFs on 2 indices, 3 stocks, 3 month ends: every factor computable by hand."""
     days = pd.to_datetime(["2023-01-30", "2023-01-31", "2023-02-27", "2023-02-28", "2023-03-30", "2023-03-31"])
@@ -134,8 +94,8 @@ def test_missing_nav_is_not_replaced_by_close():
 
 
 # ------------------------------------------------------------------------------------------ staleness
-def test_quarterly_holdings_are_carried_and_flagged():
-    m = make_market()
+def test_quarterly_holdings_are_carried_and_flagged(make_rotation_market):
+    m = make_rotation_market()
     f = northbound_etf_factors(m, ["510000.SH", "510002.SH", "510003.SH"])
     st = f["staleness"]
     assert st.loc["2024-07-31", "stale"] == False  # noqa: E712 (numpy bool)
@@ -168,8 +128,8 @@ def test_holdings_staleness_by_hand():
     assert st["change_valid"].tolist() == [False, False, True, False]
 
 
-def test_rotation_never_fails_on_quarterly_holdings():
-    r = northbound_rotation(make_market(quarterly_after="2024-08-16"))
+def test_rotation_never_fails_on_quarterly_holdings(make_rotation_market):
+    r = northbound_rotation(make_rotation_market(quarterly_after="2024-08-16"))
     assert r.summary["stale_months"] == 5
     assert any("stale northbound holdings" in n for n in r.notes)
     # the composite still exists in stale months (preference + momentum)
@@ -297,8 +257,8 @@ def test_factor_marks_terciles():
     assert marks.to_dict() == {"a": "O", "b": "↑", "c": "↑", "d": "", "e": "↑↑", "f": "O", "g": "↑↑"}
 
 
-def test_ranking_table_layout():
-    r = northbound_rotation(make_market())
+def test_ranking_table_layout(make_rotation_market):
+    r = northbound_rotation(make_rotation_market())
     t = r.ranking
     assert list(t.columns[:5]) == ["code", "name", "preference", "change", "momentum"]
     assert t["pick"].sum() == 3
@@ -307,7 +267,7 @@ def test_ranking_table_layout():
     assert t["composite"].is_monotonic_decreasing
     last = r.composite.index[-1]
     comp = r.composite.loc[last].dropna()
-    tracked = make_market().etf_info["tracked_index"]
+    tracked = make_rotation_market().etf_info["tracked_index"]
     want, seen = [], set()
     for c in sorted(comp.index, key=lambda c: (-comp[c], c)):  # best first, one per tracked index
         if tracked[c] not in seen and len(want) < 3:
@@ -340,8 +300,8 @@ def _naive_monthly(weights: pd.DataFrame, prices: pd.DataFrame, cost: float, lag
     return pd.Series(out)
 
 
-def test_rotation_nav_turnover_and_summary_against_independent_derivations():
-    m = make_market(quarterly_after=None)
+def test_rotation_nav_turnover_and_summary_against_independent_derivations(make_rotation_market):
+    m = make_rotation_market(quarterly_after=None)
     r = northbound_rotation(m, groups=3)
     prices = adjusted_nav(m, r.universe)
     naive = _naive_monthly(r.weights, prices, 0.003, 1)
@@ -374,8 +334,8 @@ def test_rotation_nav_turnover_and_summary_against_independent_derivations():
     assert list(r.group_returns.columns) == [1, 2, 3, "long_short"]
 
 
-def test_at_most_one_pick_per_tracked_index():
-    m = make_market(quarterly_after=None)  # 510000/510001 both track IDX1.SH
+def test_at_most_one_pick_per_tracked_index(make_rotation_market):
+    m = make_rotation_market(quarterly_after=None)  # 510000/510001 both track IDX1.SH
     tracked = m.etf_info["tracked_index"]
     on = northbound_rotation(m, top=3)
     off = northbound_rotation(m, top=3, one_per_index=False)
@@ -403,8 +363,8 @@ def test_at_most_one_pick_per_tracked_index():
     assert not tracked.reindex(t.loc[t["pick"], "code"]).duplicated().any()
 
 
-def test_universe_selection():
-    m = make_market()
+def test_universe_selection(make_rotation_market):
+    m = make_rotation_market()
     codes, notes = select_universe(m)
     assert "510005.SH" not in codes                          # category "other"
     assert codes == ["510000.SH", "510001.SH", "510002.SH", "510003.SH", "510004.SH"]
@@ -434,10 +394,10 @@ def test_etf_not_ranked_or_bought_before_it_lists(sample_market):
     assert daily.abs().max() < 0.2  # no jumps from unpriced holdings
 
 
-def test_ranking_table_when_a_factor_lacks_some_etfs():
+def test_ranking_table_when_a_factor_lacks_some_etfs(make_rotation_market):
     """An ETF listed after the factor's first months has no column in that factor's frame: blank mark
     and NaN value, not a length error (seen on the sample with as-of 2022-03-16)."""
-    r = northbound_rotation(make_market())
+    r = northbound_rotation(make_rotation_market())
     dropped = r.universe[0]
     factors = dict(r.factors)
     factors["momentum"] = factors["momentum"].drop(columns=[dropped])

@@ -7,22 +7,20 @@ import importlib.util
 import pandas as pd
 import pytest
 
-from test_dashboard import make_market as make_dashboard_market
-from test_northbound import make_market as make_rotation_market
 from xladdin.cli import main
 from xladdin.commands import backtest_northbound
 from xladdin.data import write_market
 
 
 @pytest.fixture(scope="module")
-def rotation_dir(tmp_path_factory):
+def rotation_dir(tmp_path_factory, make_rotation_market):
     d = tmp_path_factory.mktemp("rotation")
     write_market(make_rotation_market(), d)
     return d
 
 
 @pytest.fixture(scope="module")
-def dashboard_dir(tmp_path_factory):
+def dashboard_dir(tmp_path_factory, make_dashboard_market):
     d = tmp_path_factory.mktemp("dashboard")
     write_market(make_dashboard_market(), d)
     return d

@@ -134,6 +134,7 @@ def test_old_spelling_works_says_so_and_is_hidden(command, old, new, capsys):
     assert not re.search(re.escape(old[0]) + r"(?![\w-])", help_text), help_text
 
 
+@pytest.mark.slow
 def test_old_spelling_on_the_command_line_end_to_end(tiny_short_dir):
     """A real process: the note goes to stderr, the output is the new spelling's to the byte."""
     run = [sys.executable, "-m", "xladdin.cli", "style", "--data", str(tiny_short_dir), "--pair", "size", "--json"]
@@ -267,6 +268,7 @@ def test_workbook_writes_flags_as_numbers(tmp_path):
 
 
 # ------------------------------------------------------------------------- progress total
+@pytest.mark.slow
 def test_progress_total_is_what_a_report_reports(tmp_path, sample_market):
     from xladdin.commands._workbook import progress_total
     from xladdin.layout import load_layout

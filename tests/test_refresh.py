@@ -4,7 +4,6 @@ The Excel macro path (macros.refresh.refresh_book) runs on xlwings' engines in t
 from __future__ import annotations
 
 import hashlib
-import sys
 import zipfile
 from pathlib import Path
 
@@ -12,17 +11,14 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-sys.path.insert(0, str(Path(__file__).parent))
-import _wb  # noqa: E402
-
-import xladdin.weekly as W  # noqa: E402
-from xladdin.cli import main as cli  # noqa: E402
-from xladdin.template import RefreshError, refresh_workbook  # noqa: E402
+import xladdin.weekly as W
+from xladdin.cli import main as cli
+from xladdin.template import RefreshError, refresh_workbook
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    return _wb.build_template_cached(tmp_path_factory.mktemp("rf") / "weekly_rf.xlsm")
+def template(tmp_path_factory, workbook_inputs):
+    return workbook_inputs.build_template(tmp_path_factory.mktemp("rf") / "weekly_rf.xlsm")
 
 
 @pytest.fixture
@@ -50,11 +46,12 @@ def _set_params(path: Path, **values):
     wb.save(path)
 
 
-def test_refresh_reads_the_parameters_sheet_and_keeps_vba(wbfile, monkeypatch):
+@pytest.mark.slow
+def test_refresh_reads_the_parameters_sheet_and_keeps_vba(wbfile, monkeypatch, workbook_inputs):
     vba, vml = _part(wbfile, "xl/vbaProject.bin"), _part(wbfile, "xl/drawings/vmlDrawing1.vml")
     _set_params(wbfile, corr_threshold=0.65, top_n=4, language="en")
     calls = []
-    _wb.patch_compute(monkeypatch, result=_wb.weekly(), calls=calls)
+    workbook_inputs.patch_compute(monkeypatch, result=workbook_inputs.weekly(), calls=calls)
     refresh_workbook(wbfile, market=object())
     p = calls[0]
     assert p.corr_threshold == 0.65 and p.top_n == 4 and p.language == "en"
@@ -90,9 +87,9 @@ def test_failing_table_leaves_the_workbook_byte_identical(wbfile, monkeypatch):
     assert not [f for f in wbfile.parent.iterdir() if ".tmp." in f.name]
 
 
-def test_failure_while_writing_leaves_the_workbook_intact(wbfile, monkeypatch):
+def test_failure_while_writing_leaves_the_workbook_intact(wbfile, monkeypatch, workbook_inputs):
     before = _digest(wbfile)
-    _wb.patch_compute(monkeypatch)
+    workbook_inputs.patch_compute(monkeypatch)
     from xladdin.layout import OpenpyxlWriter
 
     def bad_chart(self, ws, plan):
@@ -104,10 +101,10 @@ def test_failure_while_writing_leaves_the_workbook_intact(wbfile, monkeypatch):
     assert _digest(wbfile) == before
 
 
-def test_bad_parameter_names_the_key(wbfile, monkeypatch):
+def test_bad_parameter_names_the_key(wbfile, monkeypatch, workbook_inputs):
     _set_params(wbfile, corr_window="abc")
     before = _digest(wbfile)
-    _wb.patch_compute(monkeypatch)
+    workbook_inputs.patch_compute(monkeypatch)
     with pytest.raises(RefreshError, match="reading parameters.*corr_window.*integer"):
         refresh_workbook(wbfile, market=object())
     assert _digest(wbfile) == before
@@ -118,8 +115,8 @@ def test_cli_refresh_errors_are_one_line(tmp_path, capsys):
     assert "not found" in capsys.readouterr().err
 
 
-def test_cli_refresh_success(wbfile, monkeypatch, capsys):
-    _wb.patch_compute(monkeypatch)
+def test_cli_refresh_success(wbfile, monkeypatch, capsys, workbook_inputs):
+    workbook_inputs.patch_compute(monkeypatch)
     vba = _part(wbfile, "xl/vbaProject.bin")
     assert cli(["refresh", str(wbfile), "--no-progress"]) == 0
     assert "refreshed" in capsys.readouterr().out

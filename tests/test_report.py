@@ -1,27 +1,21 @@
 """Values-only report: same sheets/tables/charts as the template, no VBA, no formulas, sanitised text, _summary."""
 from __future__ import annotations
 
-import sys
 import zipfile
-from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 
-sys.path.insert(0, str(Path(__file__).parent))
-import _lo  # noqa: E402
-import _wb  # noqa: E402
-
-from xladdin.cli import main as cli  # noqa: E402
-from xladdin.layout import load_layout  # noqa: E402
-from xladdin.report import FORMULA_PREFIXES, build_report, sanitise_text  # noqa: E402
-from xladdin.summary import SUMMARY_SHEET, summary_from_report  # noqa: E402
+from xladdin.cli import main as cli
+from xladdin.layout import load_layout
+from xladdin.report import FORMULA_PREFIXES, build_report, sanitise_text
+from xladdin.summary import SUMMARY_SHEET, summary_from_report
 
 EVIL = ["=HYPERLINK(\"http://x\",\"click\")", "+1+1", "-2+3", "@SUM(A1)", "=1+1"]
 
 
-def _evil_result():
-    res = _wb.weekly()
+def _evil_result(workbook_inputs):
+    res = workbook_inputs.weekly()
     flow = res.tables["industry_flow"].copy()
     for i, name in enumerate(EVIL):
         flow.loc[i, "industry_name"] = name
@@ -35,14 +29,14 @@ def _evil_result():
 
 
 @pytest.fixture(scope="module")
-def reports(tmp_path_factory):
+def reports(tmp_path_factory, workbook_inputs):
     d = tmp_path_factory.mktemp("rp")
     mp = pytest.MonkeyPatch()
     try:
-        _wb.patch_compute(mp, result=_evil_result())
+        workbook_inputs.patch_compute(mp, result=_evil_result(workbook_inputs))
         zh = d / "weekly_zh.xlsx"
         build_report(zh, market=None)
-        _wb.patch_compute(mp)
+        workbook_inputs.patch_compute(mp)
         en = d / "weekly_en.xlsx"
         assert cli(["report", str(en), "--language", "en", "--no-progress"]) == 0
     finally:
@@ -86,10 +80,10 @@ def test_report_is_values_only_and_sanitised(reports):
                 assert "<f>" not in z.read(n).decode()
 
 
-def test_summary_sheet_round_trips_for_the_mail(reports):
+def test_summary_sheet_round_trips_for_the_mail(reports, workbook_inputs):
     zh, _ = reports
     s = summary_from_report(zh)
-    res = _wb.weekly()
+    res = workbook_inputs.weekly()
     assert s.asof == res.asof.date()
     assert s.headlines[0] == "'-负面标题" and s.headlines[1:] == res.summary.headlines
     assert s.inflows[0] == (EVIL[0], 1.0)  # inside the key "inflow:<name>", so not at the start of a cell
@@ -100,15 +94,15 @@ def test_sanitise_text():
     assert sanitise_text("=1+1") == "'=1+1" and sanitise_text("电子") == "电子" and sanitise_text("a-b") == "a-b"
 
 
-def test_libreoffice_renders_both_reports(reports, tmp_path):
+def test_libreoffice_renders_both_reports(reports, tmp_path, libreoffice):
     zh, en = reports
-    pdf_zh, pdf_en = _lo.convert([zh, en], "pdf", tmp_path)
-    text_zh, text_en = _lo.pdf_text(pdf_zh), _lo.pdf_text(pdf_en)
-    assert _lo.pdf_pages(pdf_zh) >= len(load_layout().sheets)
+    pdf_zh, pdf_en = libreoffice.convert([zh, en], "pdf", tmp_path)
+    text_zh, text_en = libreoffice.pdf_text(pdf_zh), libreoffice.pdf_text(pdf_en)
+    assert libreoffice.pdf_pages(pdf_zh) >= len(load_layout().sheets)
     for needle in ["ETF资金流周度跟踪", "资金流入流出(亿元)", "行业等权", "滚动相关系数", "ETF综合排名", "宽基指数"]:
         assert needle in text_zh, needle
     assert "=HYPERLINK" in text_zh  # shown as text, not evaluated
     for needle in ["Weekly ETF fund-flow tracker", "Net flow (100m yuan)", "Rolling correlation", "Broad indices"]:
         assert needle in text_en, needle
-    png = _lo.pdf_png(pdf_zh, tmp_path / "cover", 1, 1)
+    png = libreoffice.pdf_png(pdf_zh, tmp_path / "cover", 1, 1)
     assert png and png[0].stat().st_size > 5000

@@ -297,18 +297,26 @@ def test_cli_help_lists_options(capsys):
         assert opt in out
 
 
-def test_cli_default_format_follows_the_scale(tmp_path, monkeypatch, sample_market):
+def test_cli_default_format_follows_the_scale(tmp_path, monkeypatch, sample_cut):
     """csv for the small market (opens in Excel), parquet for the full one (11 M-row tables); an
-    explicit --format wins. The full generator is replaced by the small market here (38 s otherwise)."""
+    explicit --format wins. The command's market is replaced by a 30-stock cut of the sample here: the
+    format choice does not depend on the market, and writing the whole sample three times took 30-90 s
+    (the full generator another 38 s); ``test_cli_writes_tables_that_reload`` writes the real sample."""
     from xladdin.cli import main
     from xladdin.commands import sample as cmd
-    monkeypatch.setattr(cmd, "generate_market", lambda scale, seed: sample_market)
+    small = sample_cut(start="2026-06-01", n_stocks=30)
+    built = []
+    monkeypatch.setattr(cmd, "sample_market", lambda: built.append("small") or small)
+    monkeypatch.setattr(cmd, "generate_market", lambda scale, seed: built.append(scale) or small)
     assert main(["sample", str(tmp_path / "small")]) == 0
-    assert (tmp_path / "small" / "etf_daily.csv").is_file()
+    assert sorted(p.name for p in (tmp_path / "small").iterdir()) == sorted(f"{t}.csv" for t in TABLES)
     assert main(["sample", str(tmp_path / "full"), "--scale", "full"]) == 0
-    assert (tmp_path / "full" / "etf_daily.parquet").is_file() and not (tmp_path / "full" / "etf_daily.csv").exists()
+    assert sorted(p.name for p in (tmp_path / "full").iterdir()) == sorted(f"{t}.parquet" for t in TABLES)
     assert main(["sample", str(tmp_path / "full_csv"), "--scale", "full", "--format", "csv"]) == 0
-    assert (tmp_path / "full_csv" / "etf_daily.csv").is_file()
+    assert sorted(p.name for p in (tmp_path / "full_csv").iterdir()) == sorted(f"{t}.csv" for t in TABLES)
+    assert main(["sample", str(tmp_path / "small_pq"), "--format", "parquet"]) == 0
+    assert sorted(p.name for p in (tmp_path / "small_pq").iterdir()) == sorted(f"{t}.parquet" for t in TABLES)
+    assert built == ["small", "full", "full", "small"]  # each run built the market of its --scale
 
 
 def test_week_ends_equal_the_calendar_definition_before_1970_and_with_times():

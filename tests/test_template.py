@@ -3,19 +3,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 
-sys.path.insert(0, str(Path(__file__).parent))
-import _lo  # noqa: E402
-import _wb  # noqa: E402
-
-from xladdin.layout import load_layout  # noqa: E402
-from xladdin.template import (BUTTON_MACRO, CONF_SHEET, build_template, vba_project_bytes,  # noqa: E402
+from xladdin.layout import load_layout
+from xladdin.template import (BUTTON_MACRO, CONF_SHEET, build_template, vba_project_bytes,
                               xlwings_standalone_workbook)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,8 +18,8 @@ COMMITTED = ROOT / "workbooks" / "xladdin_weekly.xlsm"
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    return _wb.build_template_cached(tmp_path_factory.mktemp("tpl") / "weekly_test.xlsm",
+def built(tmp_path_factory, workbook_inputs):
+    return workbook_inputs.build_template(tmp_path_factory.mktemp("tpl") / "weekly_test.xlsm",
                                      pythonpath="C:\\research\\xladdin")
 
 
@@ -153,15 +148,15 @@ def test_vba_source_is_the_standalone_quickstart():
         zipfile.ZipFile(src).read("xl/vbaProject.bin")).hexdigest()
 
 
-def test_libreoffice_opens_the_template_and_prints_every_sheet(built, tmp_path):
-    pdf = _lo.convert(built, "pdf", tmp_path)[0]
-    text = _lo.pdf_text(pdf)
-    pages = _lo.pdf_pages(pdf)
+def test_libreoffice_opens_the_template_and_prints_every_sheet(built, tmp_path, libreoffice):
+    pdf = libreoffice.convert(built, "pdf", tmp_path)[0]
+    text = libreoffice.pdf_text(pdf)
+    pages = libreoffice.pdf_pages(pdf)
     layout = load_layout()
     assert pages >= len(layout.sheets)
     for needle in ["ETF资金流周度跟踪", "本周要点", "数据新鲜度", "资金流入流出(亿元)", "近期行业持仓程度分组",
                    "大小盘信号", "最新持仓(下一调仓期)", "信息比率", "滚动相关系数", "北向持股偏好", "融资净买入(亿元)",
                    "corr_threshold", "PYTHONPATH"]:
         assert needle in text, needle
-    pngs = _lo.pdf_png(pdf, tmp_path / "page", 1, 2)
+    pngs = libreoffice.pdf_png(pdf, tmp_path / "page", 1, 2)
     assert len(pngs) == 2 and all(p.stat().st_size > 5000 for p in pngs)

@@ -126,6 +126,7 @@ def smtp_server():
 
 
 # ---------------------------------------------------------------- end to end
+@pytest.mark.slow
 def test_end_to_end_on_the_sample(real_run):
     assert real_run["rc"] == 0, real_run["stderr"]
     out = real_run["out"]
@@ -156,6 +157,7 @@ def test_end_to_end_on_the_sample(real_run):
     assert info["peak_rss_mb"] > 50 and info["rows"]["etf_daily"] > 1000
 
 
+@pytest.mark.slow
 def test_run_weekly_api_timings_and_units(fake_compute, small_dir, tmp_path):
     seen = []
     job = jobs.run_weekly(small_dir, tmp_path / "o", progress=lambda s, u: seen.append((s, u)))
@@ -197,6 +199,7 @@ def test_split_loader_matches_load_market(small_dir):
     assert "float_mcap" not in got.tables["stock_daily"] and "financing_repay" not in got.tables["margin_daily"]
 
 
+@pytest.mark.slow
 def test_split_loader_sorts_files_in_another_order(small_dir, tmp_path):
     """Files ordered entity by entity (dates ascending within each) load as load_market loads them."""
     from xladdin.data import load_market
@@ -304,6 +307,7 @@ def test_success_replaces_the_report_and_keeps_other_files(fake_compute, small_d
 
 
 # ---------------------------------------------------------------- parameters
+@pytest.mark.slow
 def test_params_file_toml_csv_and_workbook(real_run, tmp_path):
     from xladdin.params import ParamError, default_params
     t = tmp_path / "p.toml"
@@ -326,6 +330,7 @@ def test_params_file_toml_csv_and_workbook(real_run, tmp_path):
         jobs.read_params_file(tmp_path / "none.toml")
 
 
+@pytest.mark.slow
 def test_cli_params_then_set_are_passed_to_compute(small_dir, tmp_path, monkeypatch, real_run):
     got = {}
 

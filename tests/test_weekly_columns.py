@@ -1,11 +1,13 @@
 """The weekly job skips columns no weekly table reads: the tables must not change without them."""
 import pandas as pd
+import pytest
 
 from xladdin.jobs import UNUSED_COLUMNS
 from xladdin.market import Market
 from xladdin.weekly import compute_weekly
 
 
+@pytest.mark.slow
 def test_weekly_tables_identical_without_the_unused_columns(sample_market):
     full = compute_weekly(sample_market)
     slim = Market({name: (df.drop(columns=list(UNUSED_COLUMNS.get(name, ()))) if df is not None else df)

@@ -132,6 +132,7 @@ def weekly_case(market, name: str):
     return compute_weekly(market, params, asof=asof)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(CASES))
 def test_weekly_outputs_match_the_golden_files(sample_market, name):
     got = json.loads(json.dumps(canonical(weekly_case(sample_market, name)), ensure_ascii=False))

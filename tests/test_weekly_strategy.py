@@ -31,6 +31,7 @@ def _etf_week_flow(real_data_dir, etf: str, start: str, end: str) -> float:
     return float(flow.loc[start:end].sum()) / 1e8
 
 
+@pytest.mark.slow
 def test_real_cover_signs_and_totals(real_week, real_data_dir):
     head = real_week.tables["cover_headlines"]
     # week 2025-12-29 .. 12-31: every industry's penetrated flow is an outflow (or 0.00)
@@ -64,6 +65,7 @@ def test_signed_flows_by_hand():
     assert outflow["industry"].tolist() == ["d"]
 
 
+@pytest.mark.slow
 def test_real_headers_say_lag_and_cost_and_tables_show_gross(real_week):
     sub = real_week.subtitles
     assert "信号日后1个交易日收盘成交" in sub["rebalance"]["zh"] and "单边成本0.10%" in sub["rebalance"]["zh"]
@@ -79,6 +81,7 @@ def test_real_headers_say_lag_and_cost_and_tables_show_gross(real_week):
     assert (nav["strategy_gross"] >= nav["strategy"] - 1e-12).all()
 
 
+@pytest.mark.slow
 def test_style_sheet_keeps_the_pair_that_has_data(sample_market):
     idx = sample_market.table("index_daily")
     no_growth = Market({**sample_market.tables, "index_daily": idx[~idx["index"].isin(["399370.SZ", "399371.SZ"])]},
@@ -90,6 +93,7 @@ def test_style_sheet_keeps_the_pair_that_has_data(sample_market):
     assert any("growth regime unavailable" in str(x) for x in res.tables["cover_headlines"]["detail"])
 
 
+@pytest.mark.slow
 def test_sample_lists_hold_only_the_right_sign(sample_market):
     res = compute_weekly(sample_market, default_params(), asof="2023-03-17")
     flow = res.tables["industry_flow"]

@@ -46,6 +46,7 @@ def _with_gap(market: Market, table: str, start, end) -> Market:
     return Market(tables, source=market.source)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("asof", [None, "2022-03-16"])
 def test_weekly_tables_identical_from_the_window(sample_market, asof):
     p = default_params()
@@ -59,6 +60,7 @@ def test_weekly_tables_identical_from_the_window(sample_market, asof):
     assert dash["margin_net_buy"].notna().any() and dash["heat_pct"].notna().any()  # the window feeds values
 
 
+@pytest.mark.slow
 def test_identical_with_a_gap_before_the_window(sample_market):
     """margin_daily has no rows for 20 weeks ending inside the window's slack: the week before the
     stock series start has no balance in either case."""
@@ -78,8 +80,11 @@ def test_window_covers_the_percentile_window():
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
-def test_read_from_a_date(tmp_path, sample_market, fmt):
-    df = sample_market.table("stock_daily")
+def test_read_from_a_date(tmp_path, sample_market, sample_cut, fmt):
+    """The whole stock_daily for parquet (two row groups); a 50-stock cut over all the years for CSV (the
+    reader parses the whole text either way: 1 M rows only cost time)."""
+    market = sample_market if fmt == "parquet" else sample_cut(start="2016-01-01", end="2026-12-31", n_stocks=50)
+    df = market.table("stock_daily")
     write_market(Market({"stock_daily": df}), tmp_path, fmt=fmt)
     since = pd.Timestamp("2023-01-04")
     raw = read_table_files(tmp_path, "stock_daily", since=since)
@@ -123,8 +128,11 @@ def test_text_codes_from_parquet_equal_factorize(tmp_path, sample_market):
         assert raw.frame[col].array._pa_array is arr
 
 
-def test_weekly_job_reads_the_window_and_says_so(tmp_path, sample_market):
+@pytest.mark.slow
+def test_weekly_job_reads_the_window_and_says_so(tmp_path, sample_cut):
+    """On a 50-stock cut of the sample over all its years (the tables above compare the whole sample)."""
     from xladdin.jobs import run_weekly
+    sample_market = sample_cut(start="2016-01-01", end="2026-12-31", n_stocks=50)
     data = tmp_path / "data"
     write_market(sample_market, data, fmt="parquet")
     res = run_weekly(data, tmp_path / "out")
@@ -137,10 +145,15 @@ def test_weekly_job_reads_the_window_and_says_so(tmp_path, sample_market):
     _assert_same_tables(compute_weekly(sample_market, asof=res.asof), res.weekly)
 
 
-def test_bad_row_inside_the_window_names_the_file_line(tmp_path, sample_market):
+@pytest.mark.slow
+def test_bad_row_inside_the_window_names_the_file_line(tmp_path, sample_cut):
+    """On a 50-stock cut of the sample over all its years (the whole sample as CSV took 20-40 s): the
+    job reads stock_daily.csv from the window's first date, and the bad row's message still counts the
+    lines above the window."""
     from xladdin.jobs import JobError, run_weekly
+    market = sample_cut(start="2016-01-01", end="2026-12-31", n_stocks=50)
     data = tmp_path / "data"
-    write_market(sample_market, data, fmt="csv")
+    write_market(market, data, fmt="csv")
     path = data / "stock_daily.csv"
     lines = path.read_text(encoding="utf-8").splitlines()
     bad = len(lines) - 3  # zero-based line index near the end: inside the window
@@ -149,6 +162,8 @@ def test_bad_row_inside_the_window_names_the_file_line(tmp_path, sample_market):
     parts[header.index("close")] = "-1"
     lines[bad] = ",".join(parts)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    since = stock_rows_since(market.last_date("etf_daily"), default_params().heat_years)
+    assert int((market.table("stock_daily")["date"] < since).sum()) > len(lines) // 2  # most lines lie above the window
     with pytest.raises(JobError) as info:
         run_weekly(data, tmp_path / "out")
     assert f"stock_daily.csv row {bad + 1}" in str(info.value)

@@ -23,11 +23,12 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-import _wb  # noqa: E402
 import _xlremote as X  # noqa: E402
 
 from xladdin.layout import load_layout, parse_cell  # noqa: E402
 
+#: xlwings' engines in subprocesses, on a freshly built template: heavy round trips like LibreOffice's
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 INJECTED = ['=HYPERLINK("http://x","y")', "+1+1", "-2", "@SUM(A1)", "\tcmd", "\rcmd", "000300", "1-2", "2025-11"]
@@ -78,13 +79,13 @@ def _sheet(payload, name):
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    return _wb.build_template_cached(tmp_path_factory.mktemp("remote") / "weekly_remote.xlsm")
+def template(tmp_path_factory, workbook_inputs):
+    return workbook_inputs.build_template(tmp_path_factory.mktemp("remote") / "weekly_remote.xlsm")
 
 
 @pytest.fixture(scope="module")
-def inputs(template):
-    return {"payload": X.payload_from_workbook(template), "base": _wb.weekly(), "variant": _variant(_wb.weekly()),
+def inputs(template, workbook_inputs):
+    return {"payload": X.payload_from_workbook(template), "base": workbook_inputs.weekly(), "variant": _variant(workbook_inputs.weekly()),
             "calls": _function_calls()}
 
 
