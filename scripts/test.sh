@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/ensure_libreoffice.sh
 set +e
-.venv/bin/python -m pytest -n "${XLADDIN_TEST_WORKERS:-2}" --dist loadgroup "$@"
+# PYTHONDONTWRITEBYTECODE (set in many containers) also stops pytest from caching its assertion-rewritten
+# test modules: every worker would rewrite all of them on every run (4 s more per worker to collect)
+PYTHONDONTWRITEBYTECODE= .venv/bin/python -m pytest -n "${XLADDIN_TEST_WORKERS:-2}" --dist loadfile "$@"
 rc=$?
 set -e
 if [ "$rc" -eq 5 ]; then echo "no tests were collected" >&2; exit 1; fi

@@ -26,6 +26,12 @@ from _cores_ref import ranking as ref_rk  # noqa: E402
 RTOL = 1e-12
 
 
+def seeds(n: int, fast: int = 4) -> list:
+    """``range(n)`` as parameters; the seeds after the first ``fast`` are marked ``slow`` (the fast subset
+    keeps a few random cases of each core, the whole suite runs them all)."""
+    return [pytest.param(s, marks=pytest.mark.slow) if s >= fast else s for s in range(n)]
+
+
 def assert_same_frame(got: pd.DataFrame | pd.Series, ref: pd.DataFrame | pd.Series, rtol: float = RTOL) -> None:
     """Same labels, dtypes and missing cells; numbers equal within ``rtol`` relative (bit-for-bit if 0)."""
     assert type(got) is type(ref)
@@ -102,7 +108,7 @@ def random_case(seed: int) -> dict:
     return {"nav": nav, **kw}
 
 
-@pytest.mark.parametrize("seed", range(150))
+@pytest.mark.parametrize("seed", seeds(150))
 def test_performance_table_random_navs_as_before(seed):
     case = random_case(seed)
     assert_same_frame(pf.performance_table(**case), ref_pf.performance_table(**case))
@@ -246,7 +252,7 @@ def naive_table(dates: pd.DatetimeIndex, nav: np.ndarray, bench: np.ndarray | No
     return rows
 
 
-@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("seed", seeds(12))
 def test_performance_table_against_a_naive_per_year_loop(seed):
     rng = np.random.default_rng(100 + seed)
     n = int(rng.choice([40, 300, 700, 1500]))
@@ -296,7 +302,7 @@ def random_factor(rng: np.random.Generator, rows: int, codes: list, dates: bool 
     return pd.DataFrame(x, index=index, columns=codes)
 
 
-@pytest.mark.parametrize("seed", range(60))
+@pytest.mark.parametrize("seed", seeds(60))
 def test_ranks_composite_and_picks_random_as_before(seed):
     rng = np.random.default_rng(1000 + seed)
     codes = _codes(rng, int(rng.choice([1, 2, 5, 30, 97])))
@@ -337,7 +343,7 @@ def test_ranks_composite_and_picks_random_as_before(seed):
     assert_same_frame(rk.percentile_ranks(plain.astype(object)), ref_rk.percentile_ranks(plain.astype(object)), 0)
 
 
-@pytest.mark.parametrize("seed", range(60))
+@pytest.mark.parametrize("seed", seeds(60))
 def test_groups_random_as_before(seed):
     rng = np.random.default_rng(2000 + seed)
     codes = _codes(rng, int(rng.choice([1, 2, 4, 5, 31, 200])))
@@ -364,7 +370,7 @@ def test_groups_random_as_before(seed):
 
 
 # ----------------------------------------------------------------------------- the backtest engine
-@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("seed", seeds(40))
 def test_backtest_random_as_before(seed):
     rng = np.random.default_rng(3000 + seed)
     n, k = int(rng.choice([5, 60, 700])), int(rng.choice([1, 3, 30]))
@@ -422,7 +428,7 @@ def _excel_codes(rng: np.random.Generator, k: int) -> list[str]:
     return [["A", "a", "B", "CI005"][i % 4] + str(int(v)) for i, v in enumerate(rng.choice(1000, k, replace=False))]
 
 
-@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("seed", seeds(40))
 def test_xa_picks_as_before(seed):
     from _cores_ref import udfs as ref_udfs
 
@@ -443,7 +449,7 @@ def test_xa_picks_as_before(seed):
     assert G.XA_PICKS(block, top, weights) == ref_udfs.XA_PICKS(block, top, weights)
 
 
-@pytest.mark.parametrize("seed", range(30))
+@pytest.mark.parametrize("seed", seeds(30))
 def test_xa_quintile_as_before(seed):
     from _cores_ref import udfs as ref_udfs
 
@@ -460,7 +466,7 @@ def test_xa_quintile_as_before(seed):
     assert H.XA_QUINTILE(block, k, by, header) == ref_udfs.XA_QUINTILE(block, k, by, header)
 
 
-@pytest.mark.parametrize("seed", range(30))
+@pytest.mark.parametrize("seed", seeds(30))
 def test_xa_backtest_as_before(seed):
     from _cores_ref import udfs as ref_udfs
 
@@ -489,7 +495,7 @@ def test_xa_backtest_as_before(seed):
         assert type(a) is type(b) and (a == pytest.approx(b, rel=RTOL, abs=0) if isinstance(b, float) else a == b)
 
 
-@pytest.mark.parametrize("seed", range(30))
+@pytest.mark.parametrize("seed", seeds(30))
 def test_xa_perf_as_before(seed):
     from _cores_ref import udfs as ref_udfs
 

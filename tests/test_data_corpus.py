@@ -26,11 +26,24 @@ DAILY = ("etf_daily", "index_daily", "industry_daily", "fund_nav", "margin_daily
 DATED = [t for t, s in TABLES.items() if s.date_cols]
 NUMERIC = [t for t, s in TABLES.items() if s.numeric]
 CODED = [t for t, s in TABLES.items() if any(c in CODE_COLUMNS for c in s.columns)]
+#: the tables each rule is tried on in the fast subset (-m "not slow"); the whole suite tries every table
+FAST_TABLES = ("etf_daily", "etf_info", "stock_industry")
 ROW = 3                 # the corrupted row (position in the frame) ...
 LINE = ROW + 2          # ... is this line of the file (header = line 1)
 
 
 # ----------------------------------------------------------------------------- helpers
+def tables(cases) -> list:
+    """Parameters over tables (a name, or a tuple whose first item is one): a table outside
+    :data:`FAST_TABLES` is marked ``slow``."""
+    out = []
+    for c in cases:
+        table = c[0] if isinstance(c, tuple) else c
+        out.append(c if table in FAST_TABLES else pytest.param(*(c if isinstance(c, tuple) else (c,)),
+                                                               marks=pytest.mark.slow))
+    return out
+
+
 def cli(argv: list[str], capsys) -> tuple[int, str]:
     rc = main([str(a) for a in argv])
     got = capsys.readouterr()
@@ -87,7 +100,7 @@ def _zip_bytes() -> bytes:
     return buf.getvalue()
 
 
-@pytest.mark.parametrize("table", list(TABLES))
+@pytest.mark.parametrize("table", tables(list(TABLES)))
 @pytest.mark.parametrize("rule, expect", [
     ("zero-byte", "{t}.csv: the file is empty (0 bytes)"),
     ("garbage", "{t}.csv: not UTF-8, GBK or UTF-16 text (byte 0x"),
@@ -131,7 +144,7 @@ def test_unreadable_file_is_named(tiny_dir, tmp_path, capsys, table, rule, expec
     assert "Traceback" not in out
 
 
-@pytest.mark.parametrize("table", list(TABLES))
+@pytest.mark.parametrize("table", tables(list(TABLES)))
 def test_header_only_table_is_a_warning(tiny_dir, tmp_path, capsys, table):
     folder = case(tiny_dir, tmp_path, table)
     p = folder / f"{table}.csv"
@@ -144,8 +157,8 @@ def test_header_only_table_is_a_warning(tiny_dir, tmp_path, capsys, table):
 ENCODINGS = ["utf-8-sig", "gbk", "gb18030", "utf-16", "utf-16-be-bom", "utf-16-tabs"]
 
 
-@pytest.mark.parametrize("table, encoding", [(t, e) for t in TABLES for e in ("gbk", "utf-16")]
-                         + [(t, e) for t in ("etf_info", "stock_industry") for e in ENCODINGS if e not in ("gbk", "utf-16")])
+@pytest.mark.parametrize("table, encoding", tables([(t, e) for t in TABLES for e in ("gbk", "utf-16")]
+                          + [(t, e) for t in ("etf_info", "stock_industry") for e in ENCODINGS if e not in ("gbk", "utf-16")]))
 def test_encodings_give_the_same_table(tiny_dir, tmp_path, capsys, table, encoding):
     folder = case(tiny_dir, tmp_path, table)
     p = folder / f"{table}.csv"
@@ -198,8 +211,8 @@ NON_FINITE = [("inf", "inf is not a finite number"), ("-inf", "-inf is not a fin
               ("nan", "`nan` is not a number")]
 
 
-@pytest.mark.parametrize("table, value, shown", [(t, *NON_FINITE[i % len(NON_FINITE)]) for i, t in enumerate(NUMERIC)]
-                         + [("etf_daily", *v) for v in NON_FINITE[1:]])
+@pytest.mark.parametrize("table, value, shown", tables([(t, *NON_FINITE[i % len(NON_FINITE)]) for i, t in enumerate(NUMERIC)]
+                          + [("etf_daily", *v) for v in NON_FINITE[1:]]))
 def test_non_finite_numbers(tiny_dir, tmp_path, capsys, table, value, shown):
     folder = case(tiny_dir, tmp_path, table)
     col = TABLES[table].numeric[0]
@@ -214,7 +227,7 @@ def _date_col(table: str) -> str:
     return TABLES[table].date_cols[0]
 
 
-@pytest.mark.parametrize("table", DATED)
+@pytest.mark.parametrize("table", tables(DATED))
 def test_ambiguous_day_month_column_is_refused(tiny_dir, tmp_path, capsys, table):
     folder = case(tiny_dir, tmp_path, table)
     col = _date_col(table)
@@ -229,7 +242,7 @@ def test_ambiguous_day_month_column_is_refused(tiny_dir, tmp_path, capsys, table
     assert out.count("unknown order") == 1  # one message for the column, not one per row
 
 
-@pytest.mark.parametrize("table", DATED)
+@pytest.mark.parametrize("table", tables(DATED))
 def test_excel_serial_numbers_as_dates(tiny_dir, tmp_path, capsys, table):
     folder = case(tiny_dir, tmp_path, table)
     col = _date_col(table)
@@ -249,7 +262,7 @@ def test_excel_serial_numbers_as_dates(tiny_dir, tmp_path, capsys, table):
 NOT_DATES = ["2026-13-01", "yesterday", "2026-02-30", "Jan 5, 2026"]
 
 
-@pytest.mark.parametrize("table, value", [(t, NOT_DATES[i % len(NOT_DATES)]) for i, t in enumerate(DATED)])
+@pytest.mark.parametrize("table, value", tables([(t, NOT_DATES[i % len(NOT_DATES)]) for i, t in enumerate(DATED)]))
 def test_not_a_date(tiny_dir, tmp_path, capsys, table, value):
     folder = case(tiny_dir, tmp_path, table)
     col = _date_col(table)
@@ -259,7 +272,7 @@ def test_not_a_date(tiny_dir, tmp_path, capsys, table, value):
     assert f"{at(table, col)}: `{value}` is not a date (use YYYY-MM-DD)" in out, out
 
 
-@pytest.mark.parametrize("table", DATED)
+@pytest.mark.parametrize("table", tables(DATED))
 def test_time_of_day_is_stripped_with_a_warning(tiny_dir, tmp_path, capsys, table):
     folder = case(tiny_dir, tmp_path, table)
     col = _date_col(table)
@@ -273,7 +286,7 @@ def test_time_of_day_is_stripped_with_a_warning(tiny_dir, tmp_path, capsys, tabl
     pd.testing.assert_frame_equal(load_market(folder).tables[table], load_market(tiny_dir, tables=[table]).tables[table])
 
 
-@pytest.mark.parametrize("table", [t for t in DATED if t != "etf_info"])
+@pytest.mark.parametrize("table", tables([t for t in DATED if t != "etf_info"]))
 def test_date_after_today(tiny_dir, tmp_path, capsys, table):
     folder = case(tiny_dir, tmp_path, table)
     col = _date_col(table)
@@ -289,7 +302,7 @@ def test_listing_date_may_be_ahead(tiny_dir, tmp_path, capsys):
     assert validate(folder, capsys)[0] == 0
 
 
-@pytest.mark.parametrize("table", DAILY)
+@pytest.mark.parametrize("table", tables(DAILY))
 def test_weekend_dates_in_daily_tables(tiny_dir, tmp_path, capsys, table):
     folder = case(tiny_dir, tmp_path, table)
     set_cell(folder, table, "date", "2026-01-10")
@@ -311,7 +324,7 @@ def _add_holiday_row(folder: Path, table: str, day: str, first: bool = True) -> 
     save(df, folder, table)
 
 
-@pytest.mark.parametrize("table", DAILY)
+@pytest.mark.parametrize("table", tables(DAILY))
 def test_exchange_holiday_is_a_warning(tiny_dir, tmp_path, capsys, table):
     folder = case(tiny_dir, tmp_path, table)
     _add_holiday_row(folder, table, "2026-01-01")  # New Year's Day, a Thursday
@@ -328,8 +341,8 @@ def test_real_data_has_no_holiday_or_weekend(real_data_dir, capsys):
 
 
 # ----------------------------------------------------------------------------- codes and text
-@pytest.mark.parametrize("table, how", [(t, ("lower", "full-width", "nbsp")[i % 3]) for i, t in enumerate(CODED)]
-                         + [("etf_daily", "full-width"), ("etf_daily", "nbsp")])
+@pytest.mark.parametrize("table, how", tables([(t, ("lower", "full-width", "nbsp")[i % 3]) for i, t in enumerate(CODED)]
+                          + [("etf_daily", "full-width"), ("etf_daily", "nbsp")]))
 def test_codes_are_normalised_with_a_warning(tiny_dir, tmp_path, capsys, table, how):
     folder = case(tiny_dir, tmp_path, table)
     col = code_col(table)
@@ -345,7 +358,7 @@ def test_codes_are_normalised_with_a_warning(tiny_dir, tmp_path, capsys, table, 
     pd.testing.assert_frame_equal(load_market(folder).tables[table], load_market(tiny_dir, tables=[table]).tables[table])
 
 
-@pytest.mark.parametrize("table", CODED)
+@pytest.mark.parametrize("table", tables(CODED))
 def test_code_with_a_space_inside_is_refused(tiny_dir, tmp_path, capsys, table):
     folder = case(tiny_dir, tmp_path, table)
     col = code_col(table)
@@ -356,7 +369,7 @@ def test_code_with_a_space_inside_is_refused(tiny_dir, tmp_path, capsys, table):
     assert f"{at(table, col)}: `{code[:-3]} {code[-3:]}`" in out, out
 
 
-@pytest.mark.parametrize("table", [t for t in CODED if code_col(t) != "industry"])
+@pytest.mark.parametrize("table", tables([t for t in CODED if code_col(t) != "industry"]))
 def test_code_without_exchange_suffix_is_refused(tiny_dir, tmp_path, capsys, table):
     folder = case(tiny_dir, tmp_path, table)
     col = code_col(table)
@@ -370,8 +383,8 @@ def test_code_without_exchange_suffix_is_refused(tiny_dir, tmp_path, capsys, tab
 CONTROL = ["\x07", "\x1b", "\x0b", "\x00", "\uffff"]
 
 
-@pytest.mark.parametrize("table, char", [(t, CONTROL[i % len(CONTROL)]) for i, t in enumerate(TABLES)]
-                         + [("etf_info", c) for c in CONTROL[1:]])
+@pytest.mark.parametrize("table, char", tables([(t, CONTROL[i % len(CONTROL)]) for i, t in enumerate(TABLES)]
+                          + [("etf_info", c) for c in CONTROL[1:]]))
 def test_control_characters_in_text(tiny_dir, tmp_path, capsys, table, char):
     folder = case(tiny_dir, tmp_path, table)
     spec = TABLES[table]
@@ -386,7 +399,7 @@ def test_control_characters_in_text(tiny_dir, tmp_path, capsys, table, char):
 
 
 # ----------------------------------------------------------------------------- columns and references
-@pytest.mark.parametrize("table", list(TABLES))
+@pytest.mark.parametrize("table", tables(list(TABLES)))
 def test_required_column_missing(tiny_dir, tmp_path, capsys, table):
     folder = case(tiny_dir, tmp_path, table)
     col = TABLES[table].key[-1]

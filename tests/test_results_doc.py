@@ -103,7 +103,6 @@ def script_runs():
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("results_doc")
 @pytest.mark.parametrize("part", results.PART_NAMES)
 def test_part_matches_a_fresh_run(part, script_runs, real_data_dir, monkeypatch):
     """Render one part of scripts/results.py (its commands run now, from the repository root) and compare

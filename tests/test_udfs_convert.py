@@ -231,6 +231,7 @@ def _same(a, b) -> None:
         assert a == b, (a, b)
 
 
+@pytest.mark.slow  # hundreds of generated ranges against the per-cell reference
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(x=ranges(), dates=st.booleans())
 def test_to_vector_equals_the_per_cell_reference(x, dates):
@@ -246,6 +247,7 @@ def test_to_vector_equals_the_per_cell_reference(x, dates):
             _same(a, b)
 
 
+@pytest.mark.slow  # hundreds of generated ranges against the per-cell reference
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(x=ranges(), flat_as=st.sampled_from(["row", "column"]), labels=st.booleans())
 def test_to_block_equals_the_per_cell_reference(x, flat_as, labels):
@@ -262,6 +264,7 @@ def test_to_block_equals_the_per_cell_reference(x, flat_as, labels):
         _same(list(new[1].row_labels), list(old[1].row_labels))
 
 
+@pytest.mark.slow  # hundreds of generated ranges against the per-cell reference
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(x=st.lists(st.one_of(CELLS, st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2030, 1, 1)),
                             st.floats(1, 2958465)), min_size=1, max_size=10), offset=st.integers(0, 2))
@@ -274,6 +277,7 @@ def test_to_dates_equals_the_per_cell_reference(x, offset):
         _same(new[1], old[1])
 
 
+@pytest.mark.slow  # hundreds of generated ranges against the per-cell reference
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(x=ranges(), width=st.integers(1, 3), numeric=st.sets(st.integers(0, 2)))
 def test_to_records_equals_the_per_cell_reference(x, width, numeric):

@@ -8,8 +8,8 @@ from xladdin.weekly import compute_weekly
 
 
 @pytest.mark.slow
-def test_weekly_tables_identical_without_the_unused_columns(sample_market):
-    full = compute_weekly(sample_market)
+def test_weekly_tables_identical_without_the_unused_columns(sample_market, workbook_inputs):
+    full = workbook_inputs.weekly()  # compute_weekly(sample_market) with the default parameters, cached per session
     slim = Market({name: (df.drop(columns=list(UNUSED_COLUMNS.get(name, ()))) if df is not None else df)
                    for name, df in sample_market.tables.items()}, source=sample_market.source)
     cut = compute_weekly(slim)
