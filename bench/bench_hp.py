@@ -26,8 +26,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from udfs.style import XA_HP1S  # noqa: E402
-from xladdin.filters import hp_filter, hp_filter_one_sided, hp_filter_one_sided_expanding  # noqa: E402
-from xladdin.style import DEFAULT_LAMBDA  # noqa: E402
+from xladdin.methods.filters import hp_filter, hp_filter_one_sided, hp_filter_one_sided_expanding  # noqa: E402
+from xladdin.methods.style import DEFAULT_LAMBDA  # noqa: E402
 
 GOAL_UDF = 300.0
 GOAL_CORE = 100.0

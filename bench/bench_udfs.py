@@ -52,8 +52,10 @@ import udfs.stats as S  # noqa: E402
 import udfs.strategy as G  # noqa: E402
 import udfs.style as Y  # noqa: E402
 from udfs._convert import to_records  # noqa: E402
-from xladdin import (backtest, correlation, dashboard, divergence, filters, flows, grouping,  # noqa: E402
-                     holdings, northbound, performance, ranking, style)
+from xladdin.methods import (backtest, correlation, divergence, filters, flows, grouping,  # noqa: E402
+                             holdings, ranking, style)
+from xladdin.methods import stats  # noqa: E402
+performance = stats  # the M12 part of the statistics module
 
 N = 2520          # 10 years of trading days
 IND = 30          # industries / ETFs in a block
@@ -443,8 +445,8 @@ def cases() -> list[Case]:
         return np.r_[res["score"], res["pick"]]
 
     def ic_core():
-        ic = northbound.rank_ic(p_fac, p_fwd)
-        northbound.ic_summary(ic)
+        ic = stats.rank_ic(p_fac, p_fwd)
+        stats.ic_summary(ic)
         return ic
 
     return [
@@ -495,7 +497,7 @@ def cases() -> list[Case]:
              lambda: floor_backtest(bt_ret.to_numpy(), bt_w.to_numpy(), bt_trade, 0.001),
              lambda res: np.r_[res.nav, res.nav_gross, res.trades["turnover"]]),
         Case("XA_PCTRANK", "2,520 rows, window 252", lambda: S.XA_PCTRANK(x_close, 252),
-             lambda: dashboard.trailing_percentile(p_close, 252), N, lambda: floor_pctrank(close, 252)),
+             lambda: stats.trailing_percentile(p_close, 252), N, lambda: floor_pctrank(close, 252)),
         Case("XA_IC", "2,520 x 30 blocks", lambda: S.XA_IC(x_fac2, x_fwd), ic_core, 2 * N * IND,
              lambda: floor_rank_ic(fac, fwd)),
     ]

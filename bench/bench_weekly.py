@@ -1,6 +1,6 @@
 """Benchmark: ``xladdin weekly`` end to end against a bare pyarrow read of the same files.
 
-Run: ``.venv/bin/python bench/bench_weekly.py [--data DIR] [--repeat 5] [--profile]``
+Run: ``.venv/bin/python bench/bench_weekly.py [--data DIR] [--repeat 5] [--before TREE] [--profile]``
 
 Goal (issue 14): on the full-scale sample (``xladdin sample DIR --scale full``, parquet), the whole
 ``xladdin weekly`` (start-up, load, checks, compute, write) takes at most **2x** a bare pyarrow read of
@@ -10,13 +10,17 @@ most **2 GB** (2e9 bytes = 1,907 MiB) peak resident memory.
 1. The data: ``--data DIR`` (a full-scale sample already generated, e.g. under /tmp), else one
    generated once with ``xladdin sample --scale full --format parquet`` into a cache folder
    (``$XDG_CACHE_HOME/xladdin-bench`` or ``~/.cache/xladdin-bench``; about 40 s and 3.6 GB) and reused.
-2. ``--repeat`` rounds (default 5), each in fresh processes and alternating which runs first:
+2. ``--repeat`` rounds (default 5), each in fresh processes, the order rotating from round to round:
    * baseline: ``python -c <bare read>``: ``pyarrow.parquet.read_table`` of every ``.parquet`` file of
      the folder (all rows, all columns, pyarrow's default threads), the interpreter's start-up and
      ``import pyarrow.parquet`` included;
-   * ``python -m xladdin.cli weekly --data DIR --out TMP --no-progress --timings-json FILE``.
-   Wall time is ``time.perf_counter`` around the subprocess; peak memory is the child's maximum
-   resident set size (``/usr/bin/time -v`` when present, else ``getrusage(RUSAGE_CHILDREN)``).
+   * ``python -m xladdin.cli weekly --data DIR --out TMP --no-progress --timings-json FILE``;
+   * with ``--before TREE`` (another source tree of xladdin, e.g. ``git archive COMMIT | tar -x -C TREE``):
+     the same command run from that tree (``cwd=TREE``, so ``python -m`` imports its ``xladdin``), in the
+     same rounds: a before/after comparison that sees the same load as the baseline.
+   Wall time is ``time.perf_counter`` around the subprocess; CPU time is the child's user + system
+   time; peak memory is the child's maximum resident set size (``/usr/bin/time -v`` when present, else
+   ``getrusage(RUSAGE_CHILDREN)``).
 3. Prints every run, the medians, the ratio of the medians against 2x (and the median of the
    per-round ratios), the largest peak memory against 2 GB, the job's own per-step times (the
    median run's ``--timings-json``) and the load average before and after (the machine is shared:
@@ -38,6 +42,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -51,8 +56,8 @@ import json, resource, subprocess, sys, time
 t = time.perf_counter()
 rc = subprocess.call(sys.argv[1:])
 wall = time.perf_counter() - t
-peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"rc": rc, "wall": wall, "peak_kb": peak}), file=sys.stderr)
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"rc": rc, "wall": wall, "peak_kb": ru.ru_maxrss, "cpu": ru.ru_utime + ru.ru_stime}), file=sys.stderr)
 """
 
 #: the baseline: a bare pyarrow read of every parquet file of the folder
@@ -76,14 +81,15 @@ class Run:
     stdout: str
     stderr: str
     timings: dict | None = None
+    cpu: float = float("nan")  # user + system seconds of the child
 
 
-def measure(label: str, cmd: list[str]) -> Run:
-    """Run ``cmd`` in a fresh subprocess: wall time and the child's peak resident memory."""
+def measure(label: str, cmd: list[str], cwd: Path = ROOT) -> Run:
+    """Run ``cmd`` in a fresh subprocess: wall time, the child's CPU time and peak resident memory."""
     use_time = Path(TIME_BIN).is_file() and os.access(TIME_BIN, os.X_OK)
     full = [TIME_BIN, "-v", *cmd] if use_time else [PY, "-c", WRAPPER, *cmd]
     t = time.perf_counter()
-    proc = subprocess.run(full, capture_output=True, text=True, cwd=ROOT)
+    proc = subprocess.run(full, capture_output=True, text=True, cwd=cwd)
     wall = time.perf_counter() - t
     err = proc.stderr
     if use_time:
@@ -92,10 +98,11 @@ def measure(label: str, cmd: list[str]) -> Run:
         if rc == 0:
             m = re.search(r"Exit status: (\d+)", err)
             rc = int(m.group(1)) if m else rc
+        cpu = sum(float(m.group(1)) for m in re.finditer(r"(?:User|System) time \(seconds\): ([\d.]+)", err))
     else:
         info = json.loads(err.strip().splitlines()[-1])
-        peak_kb, rc, wall = float(info["peak_kb"]), int(info["rc"]), float(info["wall"])
-    return Run(label, wall, peak_kb / 1024.0, rc, proc.stdout, err)
+        peak_kb, rc, wall, cpu = float(info["peak_kb"]), int(info["rc"]), float(info["wall"]), float(info["cpu"])
+    return Run(label, wall, peak_kb / 1024.0, rc, proc.stdout, err, cpu=cpu)
 
 
 def bare_read(data: Path) -> Run:
@@ -105,11 +112,11 @@ def bare_read(data: Path) -> Run:
     return run
 
 
-def weekly(data: Path) -> Run:
+def weekly(data: Path, tree: Path = ROOT) -> Run:
     with tempfile.TemporaryDirectory(prefix="xladdin-bench-") as d:
         tj = Path(d) / "timings.json"
         run = measure("xladdin weekly", [PY, "-m", "xladdin.cli", "weekly", "--data", str(data), "--out",
-                                         str(Path(d) / "out"), "--no-progress", "--timings-json", str(tj)])
+                                         str(Path(d) / "out"), "--no-progress", "--timings-json", str(tj)], cwd=tree)
         if run.rc != 0:
             raise SystemExit(f"xladdin weekly failed (exit {run.rc}):\n{run.stderr[-3000:]}")
         run.timings = json.loads(tj.read_text(encoding="utf-8"))
@@ -167,7 +174,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", metavar="DIR", help="a full-scale parquet sample already generated (else cached)")
     parser.add_argument("--cache", metavar="DIR", help="where the generated sample is kept (default ~/.cache/xladdin-bench)")
     parser.add_argument("--seed", type=int, help="sample seed (default: xladdin's default seed)")
-    parser.add_argument("--repeat", type=int, default=5, help="rounds of (bare read, weekly), alternating (default 5)")
+    parser.add_argument("--repeat", type=int, default=5, help="rounds of (bare read, weekly), order rotating (default 5)")
+    parser.add_argument("--before", metavar="TREE",
+                        help="another xladdin source tree (e.g. `git archive COMMIT | tar -x -C TREE`): its weekly job "
+                             "runs in the same rounds, for a before/after comparison under the same load")
     parser.add_argument("--profile", action="store_true", help="also profile one run with cProfile")
     parser.add_argument("--top", type=int, default=20, help="functions listed by --profile (default 20)")
     args = parser.parse_args(argv)
@@ -180,18 +190,26 @@ def main(argv: list[str] | None = None) -> int:
     files = sorted(data.glob("*.parquet"))
     if not files:
         raise SystemExit(f"{data}: no parquet files (generate them with `xladdin sample DIR --scale full`)")
+    before = Path(args.before).resolve() if args.before else None
+    if before is not None and not (before / "xladdin" / "cli.py").is_file():
+        raise SystemExit(f"--before {before}: not an xladdin source tree (no xladdin/cli.py)")
     print(f"# xladdin weekly against a bare pyarrow read\n\nPython {platform.python_version()}, pandas "
           f"{pandas.__version__}, numpy {numpy.__version__}, pyarrow {pyarrow.__version__}, {platform.machine()}, "
           f"{os.cpu_count()} CPU(s); data {data}: {len(files)} parquet files, "
           f"{sum(p.stat().st_size for p in files) / 2**20:,.0f} MiB; load average before: {loadavg()}\n")
 
-    reads, weeklies = [], []
-    for i in range(args.repeat):  # alternate the order: both sides see the same share of the machine's load
-        pair = (bare_read, weekly) if i % 2 == 0 else (weekly, bare_read)
-        for fn in pair:
-            (reads if fn is bare_read else weeklies).append(fn(data))
-        print(f"round {i + 1}: bare read {reads[-1].wall:.2f} s, weekly {weeklies[-1].wall:.2f} s "
-              f"(ratio {weeklies[-1].wall / reads[-1].wall:.2f}), load average {loadavg()}", flush=True)
+    sides: list[tuple[str, Callable[[], Run]]] = [("bare read", lambda: bare_read(data)), ("weekly", lambda: weekly(data))]
+    if before is not None:
+        sides.append(("weekly before", lambda: weekly(data, before)))
+    runs: dict[str, list[Run]] = {name: [] for name, _ in sides}
+    for i in range(args.repeat):  # rotate the order: every side sees the same share of the machine's load
+        for name, fn in sides[i % len(sides):] + sides[:i % len(sides)]:
+            runs[name].append(fn())
+        print(f"round {i + 1}: " + ", ".join(f"{name} {runs[name][-1].wall:.2f} s" for name, _ in sides)
+              + f" (ratio {runs['weekly'][-1].wall / runs['bare read'][-1].wall:.2f}"
+              + (f", before {runs['weekly before'][-1].wall / runs['bare read'][-1].wall:.2f}" if before else "")
+              + f"), load average {loadavg()}", flush=True)
+    reads, weeklies = runs["bare read"], runs["weekly"]
 
     med_read = statistics.median(r.wall for r in reads)
     med_weekly = statistics.median(r.wall for r in weeklies)
@@ -199,14 +217,25 @@ def main(argv: list[str] | None = None) -> int:
     pair_ratio = statistics.median(w.wall / r.wall for w, r in zip(weeklies, reads))
     peak = max(r.peak_mib for r in weeklies)
     rows = re.search(r"(\d+) rows read", reads[0].stdout)
+
+    def cpu(rs: list[Run]) -> str:
+        return f"{statistics.median(r.cpu for r in rs):.2f} s"
     print(f"\nload average after: {loadavg()}\n")
-    print("| run | median wall | every run (s) | peak memory |\n|---|---:|---|---:|")
+    print("| run | median wall | every run (s) | median CPU (user + system) | peak memory |\n|---|---:|---|---:|---:|")
     print(f"| bare pyarrow read of the {len(files)} files ({int(rows.group(1)) if rows else 0:,} rows) | {med_read:.2f} s | "
-          + ", ".join(f"{r.wall:.2f}" for r in reads) + f" | {max(r.peak_mib for r in reads):,.0f} MiB |")
+          + ", ".join(f"{r.wall:.2f}" for r in reads) + f" | {cpu(reads)} | {max(r.peak_mib for r in reads):,.0f} MiB |")
+    if before is not None:
+        bw = runs["weekly before"]
+        print(f"| `xladdin weekly` of {before} | {statistics.median(r.wall for r in bw):.2f} s | "
+              + ", ".join(f"{r.wall:.2f}" for r in bw) + f" | {cpu(bw)} | {max(r.peak_mib for r in bw):,.0f} MiB |")
     print(f"| **`xladdin weekly`** | **{med_weekly:.2f} s** | " + ", ".join(f"{r.wall:.2f}" for r in weeklies)
-          + f" | **{peak:,.0f} MiB** |")
+          + f" | {cpu(weeklies)} | **{peak:,.0f} MiB** |")
     ok_t = "met" if ratio <= GOAL_RATIO else "missed"
     ok_m = "met" if peak <= GOAL_MIB else "missed"
+    if before is not None:
+        bw = runs["weekly before"]
+        print(f"\nbefore: weekly / bare read = {statistics.median(r.wall for r in bw) / med_read:.2f}x (median of the "
+              f"per-round ratios {statistics.median(w.wall / r.wall for w, r in zip(bw, reads)):.2f}x)")
     print(f"\nweekly / bare read = {ratio:.2f}x (median of the per-round ratios {pair_ratio:.2f}x); goal <= "
           f"{GOAL_RATIO:g}x: **{ok_t}**")
     print(f"peak memory {peak:,.0f} MiB = {peak * 2**20 / 1e9:.2f} GB; goal <= 2 GB ({GOAL_MIB:,.0f} MiB): **{ok_m}**")

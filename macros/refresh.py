@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from xladdin.layout import Layout, XlwingsWriter, load_layout
-from xladdin.params import Params
-from xladdin.template import read_params_sheet, render_result
+from xladdin.workbook.layout import Layout, XlwingsWriter, load_layout
+from xladdin.workbook.params import Params
+from xladdin.workbook.template import read_params_sheet, render_result
 
 
 def load_market_for(params: Params, lite: bool = False):
@@ -23,7 +23,7 @@ def load_market_for(params: Params, lite: bool = False):
     if params.data_dir and lite:
         raise ValueError("xlwings Lite cannot read local folders: leave data_dir blank (sample data) or use the "
                          "desktop Refresh button / `xladdin refresh`")
-    from xladdin.data import open_market
+    from xladdin.data.loaders import open_market
     return open_market(data_dir=params.data_dir)
 
 
@@ -38,7 +38,7 @@ def refresh_book(book: Any, market: Any = None, layout: Layout | None = None, li
     read (xlwings' remote engine, i.e. Lite, cannot read it). The sheet that was active (the one
     with the button) is active again at the end: freezing panes on Windows/macOS activates sheets.
     """
-    from xladdin.weekly import compute_weekly
+    from xladdin.workbook.weekly import compute_weekly
     layout = layout or load_layout()
     params = read_params_sheet(book, layout)
     if market is None:

@@ -16,7 +16,7 @@ The document is a sequence of *parts* (consecutive lines; a part may be rows of 
 part starts). A last comment line records each part's line range, so a test can regenerate one part
 at a time and compare it with its lines. A part's first line of the form ``**<title>.** ...`` after a
 ``<!-- headline -->`` line is its headline paragraph: the README's results block is those paragraphs,
-verbatim.
+verbatim, one list item each.
 """
 from __future__ import annotations
 
@@ -111,7 +111,7 @@ def _run(argv: Iterable[str], shown: str | None = None) -> Run:
     """Run ``xladdin argv`` in-process (once per process; later calls reuse the result)."""
     key = tuple(str(a) for a in argv)
     if key not in _RUNS:
-        from xladdin.cli import main
+        from xladdin.ops.cli import main
         out, err = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             rc = main(list(key))
@@ -1040,12 +1040,12 @@ def headlines(document: str) -> list[str]:
 
 
 def readme_with_block(readme: str, document: str) -> str:
-    """README text with its results block replaced by the document's headline paragraphs."""
+    """README text with its results block replaced by the document's headline paragraphs, one list item each."""
     if README_BEGIN not in readme or README_END not in readme:
         raise SystemExit(f"README.md has no results block: add the lines\n{README_BEGIN}\n{README_END}")
     head, rest = readme.split(README_BEGIN, 1)
     _, tail = rest.split(README_END, 1)
-    body = "\n\n".join(headlines(document))
+    body = "\n".join(f"- {h}" for h in headlines(document))
     return f"{head}{README_BEGIN}\n{body}\n{README_END}{tail}"
 
 

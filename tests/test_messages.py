@@ -36,7 +36,7 @@ def test_amounts_in_the_cover_style():
 def test_weekly_py_has_no_inline_language_choice():
     """Every zh/en text of the weekly tables comes from the message table: no Chinese literal outside
     docstrings and no `zh` flag left in weekly.py."""
-    source = Path(__file__).resolve().parents[1] / "xladdin" / "weekly.py"
+    source = Path(__file__).resolve().parents[1] / "xladdin" / "workbook" / "weekly.py"
     tree = ast.parse(source.read_text(encoding="utf-8"))
     docstrings = {id(node.body[0].value) for node in ast.walk(tree)
                   if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef)) and node.body

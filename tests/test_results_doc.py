@@ -135,8 +135,8 @@ def test_script_prints_a_part_in_a_fresh_process():
 
 
 def test_readme_block_is_the_documents_headlines():
-    """The README's results paragraphs are the document's headline paragraphs, verbatim (so every README
-    results figure of M1-M13 is pinned through the document)."""
+    """The README's results block is the document's headline paragraphs, verbatim, one list item each (so
+    every README results figure of M1-M13 is pinned through the document)."""
     doc = DOC.read_text(encoding="utf-8")
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     heads = results.headlines(doc)
@@ -145,7 +145,7 @@ def test_readme_block_is_the_documents_headlines():
     assert all(len(split_numbers(h)[1]) >= 5 for h in heads)
     assert readme.count(results.README_BEGIN) == 1 and readme.count(results.README_END) == 1
     block = readme.split(results.README_BEGIN, 1)[1].split(results.README_END, 1)[0]
-    assert block.strip("\n").split("\n\n") == heads
+    assert block.strip("\n").split("\n") == [f"- {h}" for h in heads]
     assert results.readme_with_block(readme, doc) == readme
 
 

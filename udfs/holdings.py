@@ -9,11 +9,10 @@ from __future__ import annotations
 import pandas as pd
 import xlwings as xw
 
-from xladdin import divergence, grouping, holdings
+from xladdin.methods import divergence, grouping, holdings
 
-from ._convert import (
-    XAInputError, frame_rows, is_blank, matrix_cells, opt_bool, opt_choice, opt_int, to_block, to_records,
-)
+from ._convert import (XAInputError, frame_rows, is_blank, matrix_cells, opt_bool, opt_choice, opt_int, to_block,
+                       to_records)
 from ._errors import excel_safe
 
 CATEGORY = "xladdin"

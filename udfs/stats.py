@@ -11,13 +11,11 @@ import pandas as pd
 import xlwings as xw
 
 import xladdin
-from xladdin import dashboard, northbound, performance
 from xladdin.conventions import MONTHS_PER_YEAR, TRADING_DAYS_PER_YEAR, WEEKS_PER_YEAR
+from xladdin.methods import dashboard, stats
 
-from ._convert import (
-    EXCEL_ROWS, XAInputError, frame_rows, opt_bool, opt_choice, opt_float, opt_int, series_cells, to_block,
-    to_vector,
-)
+from ._convert import (EXCEL_ROWS, XAInputError, frame_rows, opt_bool, opt_choice, opt_float, opt_int, series_cells,
+                       to_block, to_vector)
 from ._errors import excel_safe
 
 CATEGORY = "xladdin"
@@ -78,9 +76,9 @@ def XA_PERF(nav, benchmark=None, rf=None, sharpe=None):
             b = _nav_series(bv, "benchmark")
     r = opt_float(rf, "rf", 0.0, lo=-1.0, hi=1.0)
     method = opt_choice(sharpe, "sharpe", "geometric", ("geometric", "arithmetic"))
-    table = performance.performance_table(s, b, rf=r, sharpe=method)
-    at = {c: j for j, c in enumerate(performance.COLUMNS)}  # the table's columns, in this order
-    cols = ([c for c in performance.COLUMNS if c != "turnover"] if b is not None
+    table = stats.performance_table(s, b, rf=r, sharpe=method)
+    at = {c: j for j, c in enumerate(stats.COLUMNS)}  # the table's columns, in this order
+    cols = ([c for c in stats.COLUMNS if c != "turnover"] if b is not None
             else ["annual_return", "volatility", "sharpe", "max_drawdown"])
     values, periods = table.to_numpy(dtype=float), table.index.to_numpy(dtype=object)
     if v.dates is None:
@@ -97,7 +95,7 @@ def XA_PERF(nav, benchmark=None, rf=None, sharpe=None):
         "signal date).", err_to_str=True)
 @xw.arg("periods_per_year", doc=f"Optional. Dates per year for the annualised IC IR (default {MONTHS_PER_YEAR}, "
         "monthly).")
-@xw.arg("min_obs", doc=f"Optional. Rows with fewer valid pairs get a blank IC (default {northbound.DEFAULT_MIN_OBS}).")
+@xw.arg("min_obs", doc=f"Optional. Rows with fewer valid pairs get a blank IC (default {stats.DEFAULT_MIN_OBS}).")
 @excel_safe
 def XA_IC(factor_block, forward_returns, periods_per_year=None, min_obs=None):
     """Rank IC (Spearman) per row of the two blocks (M11), then summary rows: IC mean, std, IC IR, annualised IR, t-stat, share of positive ICs, count, last IC."""
@@ -108,13 +106,13 @@ def XA_IC(factor_block, forward_returns, periods_per_year=None, min_obs=None):
         raise XAInputError(f"factor_block and forward_returns differ in size ({a} x {b} vs {c} x {d})")
     ppy = opt_int(periods_per_year, "periods_per_year", MONTHS_PER_YEAR, lo=1, hi=EXCEL_ROWS)
     n, k = f.values.shape
-    mo = opt_int(min_obs, "min_obs", northbound.DEFAULT_MIN_OBS, lo=2)
+    mo = opt_int(min_obs, "min_obs", stats.DEFAULT_MIN_OBS, lo=2)
     if mo > k:
         raise XAInputError(f"min_obs ({mo}) is more than the {k} columns of factor_block: every IC would be blank")
     idx = pd.RangeIndex(n)
     cols = [f"c{j}" for j in range(k)]
-    ic = northbound.rank_ic(pd.DataFrame(f.values, idx, cols), pd.DataFrame(r.values, idx, cols), min_obs=mo)
-    summary = northbound.ic_summary(ic, periods_per_year=ppy)
+    ic = stats.rank_ic(pd.DataFrame(f.values, idx, cols), pd.DataFrame(r.values, idx, cols), min_obs=mo)
+    summary = stats.ic_summary(ic, periods_per_year=ppy)
     labels = f.row_labels if f.row_labels is not None else r.row_labels
     if labels is None:
         first, labels = "row", list(range(1, n + 1))
@@ -147,7 +145,7 @@ def XA_PCTRANK(values, window=None, min_periods=None, header=False):
     v = to_vector(values, "values")
     w = opt_int(window, "window", PCTRANK_WINDOW, lo=1, hi=EXCEL_ROWS)
     mp = opt_int(min_periods, "min_periods", w, lo=1, hi=w)
-    pct = dashboard.trailing_percentile(pd.Series(v.values), w, mp)
+    pct = stats.trailing_percentile(pd.Series(v.values), w, mp)
     return series_cells([("pctrank", pct.to_numpy())], opt_bool(header, "header") or v.title is not None)
 
 

@@ -10,11 +10,9 @@ import numpy as np
 import pandas as pd
 import xlwings as xw
 
-from xladdin import backtest, ranking, strategy
+from xladdin.methods import backtest, ranking, strategy
 
-from ._convert import (
-    XAInputError, _blank_mask, opt_float, opt_int, opt_numbers, series_cells, to_block, to_dates,
-)
+from ._convert import XAInputError, _blank_mask, opt_float, opt_int, opt_numbers, series_cells, to_block, to_dates
 from ._errors import excel_safe
 
 CATEGORY = "xladdin"

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import xlwings as xw
 
-from xladdin import filters, style
+from xladdin.methods import filters, style
 
 from ._convert import XAInputError, check_same_length, opt_bool, opt_float, series_cells, to_vector
 from ._errors import excel_safe

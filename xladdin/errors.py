@@ -2,6 +2,11 @@
 from __future__ import annotations
 
 
+class ReportedError(Exception):
+    """Base of the errors whose message is written for the user (what failed, what to fix): the job's,
+    the mail's, the refresh's and the weekly run's. :func:`describe` prints their text as it is."""
+
+
 class DataError(ValueError):
     """Input data is not in the canonical format; the message says what to fix."""
 
@@ -33,11 +38,7 @@ def describe(exc: BaseException) -> str:
     from zipfile import BadZipFile
     if isinstance(exc, BadZipFile):
         return f"not a workbook (not a valid .xlsx/.xlsm zip file: {exc})"
-    from .jobs import JobError
-    from .mail import MailError
-    from .template import RefreshError
-    from .weekly import WeeklyError
-    if isinstance(exc, USER_ERRORS + (JobError, MailError, RefreshError, WeeklyError)):
+    if isinstance(exc, USER_ERRORS + (ReportedError,)):
         return format_error(exc)
     return f"{type(exc).__name__}: {format_error(exc)}"
 

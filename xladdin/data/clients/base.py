@@ -1,0 +1,373 @@
+"""The data-client protocol, shared shaping helpers and :func:`fetch_market`.
+
+A data client wraps a vendor API object (a tushare ``pro_api`` or a WindPy ``w``) and returns
+the canonical long-form tables of :mod:`xladdin.schema`: dates ``datetime64[ns]``, codes ``str``
+with their exchange suffix (``510300.SH``), amounts in yuan, shares in units. A table the source
+cannot provide raises :class:`NotImplementedError` naming the table and the source.
+
+The adapters never write files: :func:`fetch_market` returns a :class:`~xladdin.market.Market`
+that the caller validates (:func:`xladdin.data.validate_market`) and writes
+(:func:`xladdin.data.write_market`).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterable, Mapping, Protocol, Sequence, runtime_checkable
+
+import numpy as np
+import pandas as pd
+
+from xladdin.data.market import Market
+from xladdin.data.schema import ETF_CATEGORIES, TABLES
+
+
+class SourceError(ValueError):
+    """The vendor API failed or answered something unusable; the message names the call."""
+
+
+@runtime_checkable
+class DataClient(Protocol):
+    """What a data client offers. ``tables`` lists the canonical tables it can fetch.
+
+    Every method returns one canonical long-form table (columns and dtypes of
+    :data:`xladdin.schema.TABLES`, sorted by date then code); ``start``/``end`` are inclusive and
+    accept anything :class:`pandas.Timestamp` parses. Methods for tables outside ``tables`` raise
+    :class:`NotImplementedError`.
+    """
+
+    name: str
+    tables: tuple[str, ...]
+    notes: list[str]
+
+    def etf_info(self, codes: Sequence[str]) -> pd.DataFrame: ...
+    def etf_daily(self, codes: Sequence[str], start, end) -> pd.DataFrame: ...
+    def index_daily(self, codes: Sequence[str], start, end) -> pd.DataFrame: ...
+    def index_weights(self, index: str, start, end) -> pd.DataFrame: ...
+    def stock_industry(self) -> pd.DataFrame: ...
+    def industry_daily(self, codes: Sequence[str], start, end) -> pd.DataFrame: ...
+    def northbound_holdings(self, start, end) -> pd.DataFrame: ...
+    def margin_daily(self, start, end) -> pd.DataFrame: ...
+    def stock_daily(self, start, end) -> pd.DataFrame: ...
+    def fund_nav(self, codes: Sequence[str], start, end) -> pd.DataFrame: ...
+
+
+def check_codes(codes: Sequence[str], table: str) -> list[str]:
+    """Codes as given, stripped and de-duplicated; each must carry an exchange suffix (510300.SH)."""
+    codes = [str(c).strip() for c in (codes or []) if str(c).strip()]
+    if not codes:
+        raise ValueError(f"{table}: no codes given")
+    bad = [c for c in codes if "." not in c]
+    if bad:
+        raise ValueError(f"{table}: code(s) {', '.join(bad)} lack an exchange suffix (write 510300.SH, 000300.SH)")
+    return list(dict.fromkeys(codes))
+
+
+def unsupported(table: str, source: str, hint: str = "") -> NotImplementedError:
+    """The error for a table a source cannot provide (raise the returned exception)."""
+    msg = f"table `{table}` cannot be fetched from {source}"
+    msg += f": {hint}" if hint else f"; provide {table}.csv yourself (columns: {', '.join(TABLES[table].columns)})"
+    return NotImplementedError(msg)
+
+
+#: CITIC level-1 industry index codes as used in the canonical tables (Wind's ``.WI`` suffix)
+CITIC_L1 = tuple(f"CI0050{i:02d}.WI" for i in range(1, 31))
+
+
+# ----------------------------------------------------------------------------- shaping
+def to_dates(values) -> pd.Series:
+    """Vendor dates (``'20240102'`` strings, ``datetime`` objects, ISO strings) as ``datetime64[ns]``."""
+    s = pd.Series(values)
+    if s.empty:
+        return pd.Series(pd.to_datetime(s), dtype="datetime64[ns]")
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return s.astype("datetime64[ns]")
+    text = s.astype("string").str.strip()
+    compact = text.str.fullmatch(r"\d{8}").fillna(False)
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+    if compact.any():
+        out[compact] = pd.to_datetime(text[compact], format="%Y%m%d", errors="coerce")
+    rest = ~compact & text.notna()
+    if rest.any():
+        out[rest] = pd.to_datetime(s[rest], errors="coerce", format="mixed")
+    return out.astype("datetime64[ns]")
+
+
+def finish(name: str, df: pd.DataFrame) -> pd.DataFrame:
+    """Canonical column order and dtypes for table ``name``, sorted by date then the other key columns.
+
+    Dates become ``datetime64[ns]``, numeric columns ``float64``, other columns ``str``. Rows are
+    neither dropped nor de-duplicated here: validation reports duplicates.
+    """
+    spec = TABLES[name]
+    out = pd.DataFrame(index=df.index)
+    for col in spec.columns:
+        if col not in df.columns:
+            if col in spec.optional:
+                out[col] = np.nan if col in spec.numeric else (pd.NaT if col in spec.date_cols else "")
+                continue
+            raise SourceError(f"internal: column `{col}` missing while building {name}")
+        s = df[col]
+        if col in spec.date_cols:
+            out[col] = to_dates(s).to_numpy()
+        elif col in spec.numeric:
+            out[col] = pd.to_numeric(s, errors="coerce").astype(float)
+        else:
+            out[col] = s.astype("string").fillna("").astype(str)
+    for col in spec.date_cols:
+        out[col] = out[col].astype("datetime64[ns]")
+    order = ([spec.sorted_by] + [c for c in spec.key if c != spec.sorted_by]) if spec.sorted_by else list(spec.key)
+    return out.sort_values(order, kind="stable").reset_index(drop=True)
+
+
+def empty(name: str) -> pd.DataFrame:
+    """An empty canonical table ``name`` with the right dtypes."""
+    return finish(name, pd.DataFrame({c: [] for c in TABLES[name].columns}))
+
+
+def date_str(d, fmt: str = "%Y%m%d") -> str:
+    """A date in the vendor's format (tushare ``YYYYMMDD``, Wind ``YYYY-MM-DD``)."""
+    return pd.Timestamp(d).strftime(fmt)
+
+
+def month_windows(start, end) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+    """Calendar months covering [start, end], clipped to it: [(first, last), ...]."""
+    start, end = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
+    if end < start:
+        raise ValueError(f"end {end.date()} is before start {start.date()}")
+    firsts = pd.date_range(start.replace(day=1), end, freq="MS")
+    return [(max(f, start), min(f + pd.offsets.MonthEnd(0), end)) for f in firsts]
+
+
+# ----------------------------------------------------------------------------- split inference
+def infer_split_ratio(shares: pd.Series, adj_factor: pd.Series, threshold: float = 0.05) -> pd.Series:
+    """Split / consolidation ratio per day from jumps of an adjustment factor, confirmed by the shares.
+
+    Parameters
+    ----------
+    shares : units outstanding of one ETF, indexed by date (sorted ascending).
+    adj_factor : the vendor's cumulative (back-)adjustment factor of the same ETF, same index
+        (tushare ``fund_adj.adj_factor``; Wind ``NAV_adj / nav``). Missing values are allowed.
+    threshold : minimum relative jump of the factor that can be a split (default 5 %).
+
+    Returns
+    -------
+    Series of split ratios (new units per old unit) on the same index; 1.0 on ordinary days.
+
+    Notes
+    -----
+    Neither tushare nor Wind publish an explicit daily split ratio, so it is inferred. With
+    ``r_t = f_t / f_{t-1}`` (factor ratio over consecutive rows with a factor) and
+    ``s_t = shares_t / shares_{t-1}``, day t is a split with ratio ``r_t`` when
+
+    * ``|ln r_t| > ln(1 + threshold)`` — cash dividends move a back-adjustment factor by
+      ``pre_close / (pre_close - dividend)``, about 1-3 % for equity ETFs, below the threshold; and
+    * ``ln s_t`` has the sign of ``ln r_t`` and ``|ln s_t - ln r_t| < |ln r_t| / 2`` — the share
+      count moved at least half-way towards the split (creations or redemptions on the split day
+      move it further: 510310.SH on 2024-09-20 had r = 0.49978 and s = 0.51161).
+
+    A factor jump without the matching share jump (a large dividend, a vendor error) is not a
+    split; a share jump without a factor jump is a flow. The ratio is the factor's, which the
+    exchanges' ex-right reference price defines (new units per old unit).
+    """
+    if not shares.index.equals(adj_factor.index):
+        raise ValueError("shares and adj_factor must share one date index")
+    f = pd.to_numeric(adj_factor, errors="coerce").astype(float)
+    s = pd.to_numeric(shares, errors="coerce").astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_r = np.log(f / f.ffill().shift(1))
+        log_s = np.log(s / s.ffill().shift(1))
+    big = log_r.abs() > np.log1p(threshold)
+    same_way = np.sign(log_s) == np.sign(log_r)
+    close = (log_s - log_r).abs() < log_r.abs() / 2
+    is_split = (big & same_way & close).fillna(False).to_numpy(dtype=bool)
+    out = pd.Series(1.0, index=shares.index, name="split_ratio")
+    out[is_split] = np.exp(log_r[is_split])
+    return out
+
+
+# ----------------------------------------------------------------------------- ETF categories
+@dataclass(frozen=True)
+class CategoryRules:
+    """Keyword rules that put an ETF in one of :data:`xladdin.schema.ETF_CATEGORIES`.
+
+    The text searched is the fund's name, its benchmark (业绩比较基准) and its fund type, joined.
+    Rules apply in this order, first match wins:
+
+    1. ``other`` — the fund is not an A-share equity ETF: its fund type contains one of
+       ``other_fund_types`` (债券, 货币, 商品, QDII ...) or the text contains one of ``other_words``
+       (黄金, 国债, 恒生, 纳斯达克, 标普 ...);
+    2. ``strategy_style`` — the text contains one of ``style_words`` (红利, 低波, 价值, 成长 ...);
+    3. ``broad`` — the tracked index code is in ``broad_indices``; when the tracked index is
+       unknown, the text names a broad index (``broad_words``: 沪深300, 中证500, 创业板指 ...)
+       followed by 指数 / ETF / 收益率 or a non-Chinese character (so 中证全指证券公司 is not broad);
+    4. ``sector_theme`` — every other equity ETF (industry and theme indices).
+
+    Pass your own instance (or ``overrides`` per ETF to the adapters) when the defaults do not
+    fit a universe; every default is a plain tuple and can be replaced with ``dataclasses.replace``.
+    """
+
+    other_fund_types: tuple[str, ...] = ("债券", "货币", "商品", "QDII", "REITs", "另类")
+    other_words: tuple[str, ...] = ("黄金", "白银", "有色期货", "豆粕", "能源化工", "国债", "政金债", "信用债",
+                                    "可转债", "城投", "短融", "货币", "恒生", "港股", "香港", "纳斯达克",
+                                    "纳指", "标普", "道琼斯", "日经", "德国", "法国", "欧洲", "美国", "亚太",
+                                    "中概", "沙特", "巴西", "东南亚", "REIT")
+    style_words: tuple[str, ...] = ("红利", "低波", "价值", "成长", "质量", "基本面", "动量", "等权",
+                                    "自由现金流", "高股息", "股息", "龙头", "ESG", "中小盘", "大盘", "小盘")
+    broad_words: tuple[str, ...] = ("上证50", "上证180", "上证380", "沪深300", "中证500", "中证800", "中证1000",
+                                    "中证2000", "中证A500", "中证A50", "中证A100", "中证100", "创业板指",
+                                    "创业板50", "创业板综", "科创50", "科创100", "科创200", "科创创业50",
+                                    "深证100", "深证成指", "深证300", "国证2000", "MSCI中国A股", "中证全指",
+                                    "上证指数", "北证50", "双创50")
+    broad_indices: tuple[str, ...] = ("000016.SH", "000010.SH", "000009.SH", "000300.SH", "000905.SH",
+                                      "000906.SH", "000852.SH", "932000.CSI", "000510.SH", "000510.CSI",
+                                      "930050.CSI", "000903.SH", "399006.SZ", "399673.SZ", "000688.SH",
+                                      "000698.SH", "399330.SZ", "399001.SZ", "399303.SZ", "399300.SZ",
+                                      "000985.CSI", "000001.SH", "899050.BJ")
+
+    def categorize(self, text: str, fund_type: str = "", tracked_index: str = "") -> str:
+        """Category of one ETF from its name + benchmark text, fund type and tracked index (rules above)."""
+        text = f"{text or ''} {fund_type or ''}"
+        if any(w in (fund_type or "") for w in self.other_fund_types) or any(w in text for w in self.other_words):
+            return "other"
+        if any(w in text for w in self.style_words):
+            return "strategy_style"
+        if tracked_index:
+            return "broad" if tracked_index in self.broad_indices else "sector_theme"
+        # a broad name must end the index name: 沪深300指数 / 沪深300ETF, not 中证全指证券公司
+        if any(re.search(re.escape(w) + r"(?:指数|ETF|收益率|[^\u4e00-\u9fff]|$)", text) for w in self.broad_words):
+            return "broad"
+        return "sector_theme"
+
+
+DEFAULT_CATEGORY_RULES = CategoryRules()
+
+#: index names found in benchmarks (业绩比较基准) -> canonical index code; longest name matches first
+DEFAULT_INDEX_NAMES: dict[str, str] = {
+    "上证50": "000016.SH", "上证180": "000010.SH", "上证380": "000009.SH", "沪深300": "000300.SH",
+    "中证500": "000905.SH", "中证800": "000906.SH", "中证1000": "000852.SH", "中证A500": "000510.SH",
+    "中证A50": "930050.CSI", "创业板指": "399006.SZ", "创业板指数": "399006.SZ", "创业板50": "399673.SZ",
+    "科创50": "000688.SH", "科创板50": "000688.SH", "科创100": "000698.SH", "深证100": "399330.SZ",
+    "深证成份": "399001.SZ", "国证2000": "399303.SZ", "中证红利": "000922.CSI", "上证红利": "000015.SH",
+    "国证成长": "399370.SZ", "国证价值": "399371.SZ", "中证全指证券公司": "399975.SZ",
+    "中证银行": "399986.SZ", "中证军工": "399967.SZ", "中证医疗": "399989.SZ",
+}
+
+
+def index_from_benchmark(benchmark: str, names: Mapping[str, str] = DEFAULT_INDEX_NAMES) -> str:
+    """Canonical code of the index a benchmark text names (longest known name wins), or ``""``."""
+    if not benchmark:
+        return ""
+    text = re.sub(r"\s+", "", str(benchmark))
+    for name in sorted(names, key=len, reverse=True):
+        if name in text:
+            return names[name]
+    return ""
+
+
+def build_etf_info(raw: pd.DataFrame, overrides: pd.DataFrame | None, rules: CategoryRules,
+                   names: Mapping[str, str], notes: list[str], source: str) -> pd.DataFrame:
+    """Canonical ``etf_info`` from vendor fields plus user overrides.
+
+    ``raw`` columns: etf, name, text (name + benchmark), fund_type, tracked_index (vendor's, may
+    be empty), list_date. ``overrides`` (optional) columns: etf and any of tracked_index, category,
+    name — non-empty values win. tracked_index falls back to :func:`index_from_benchmark` on the
+    text; ETFs left without one are listed in ``notes``.
+    """
+    df = raw.copy()
+    df["tracked_index"] = df["tracked_index"].fillna("").astype(str).str.strip()
+    guess = df["text"].map(lambda t: index_from_benchmark(t, names))
+    from_text = (df["tracked_index"] == "") & (guess != "")
+    df.loc[from_text, "tracked_index"] = guess[from_text]
+    df["category"] = [rules.categorize(t, ft, ti) for t, ft, ti in
+                      zip(df["text"].fillna(""), df["fund_type"].fillna(""), df["tracked_index"])]
+    if overrides is not None and len(overrides):
+        ov = overrides.set_index("etf")
+        for col in ("tracked_index", "category", "name"):
+            if col in ov.columns:
+                given = {k: str(v).strip() for k, v in ov[col].items() if pd.notna(v) and str(v).strip()}
+                vals = df["etf"].map(lambda e, g=given: g.get(e, ""))
+                df[col] = np.where(vals != "", vals, df[col])
+    bad = sorted(set(df["category"]) - set(ETF_CATEGORIES))
+    if bad:
+        raise ValueError(f"category override(s) {', '.join(bad)} not one of {', '.join(ETF_CATEGORIES)}")
+    if from_text.any():
+        notes.append(f"etf_info: tracked_index read from the benchmark text for {int(from_text.sum())} ETF(s) "
+                     f"({', '.join(df.loc[from_text, 'etf'])})")
+    missing = df.loc[df["tracked_index"] == "", "etf"].tolist()
+    if missing:
+        notes.append(f"etf_info: no tracked index for {', '.join(missing)} ({source} gives none and the benchmark "
+                     f"names no known index); add a tracked_index column to --etf-file")
+    return finish("etf_info", df)
+
+
+# ----------------------------------------------------------------------------- orchestration
+#: tables fetch_market knows, in fetch order (stock_industry before industry_daily)
+FETCH_ORDER = ("etf_info", "etf_daily", "index_daily", "index_weights", "stock_industry", "industry_daily",
+               "northbound_holdings", "margin_daily", "stock_daily", "fund_nav")
+
+
+def fetch_market(client: DataClient, tables: Iterable[str], *, etfs: Sequence[str] = (),
+                 indices: Sequence[str] = (), start=None, end=None, industries: Sequence[str] = (),
+                 funds: Sequence[str] = ()) -> Market:
+    """Fetch canonical tables from a data client into a :class:`~xladdin.market.Market`.
+
+    Parameters
+    ----------
+    client : a :class:`DataClient` (e.g. :class:`~xladdin.clients.tushare.TushareClient`).
+    tables : canonical table names to fetch (fetched in :data:`FETCH_ORDER`).
+    etfs : ETF codes for ``etf_info`` / ``etf_daily``. indices : index codes for ``index_daily``
+        and ``index_weights``. industries : industry index codes for ``industry_daily`` (default:
+        the industries of ``stock_industry`` when fetched, else CITIC level 1 :data:`CITIC_L1`).
+        funds : fund codes for ``fund_nav``.
+    start, end : inclusive date range (required for the date-keyed tables).
+
+    Returns
+    -------
+    Market with one canonical table per name, ``source`` = ``"<client name> <start>..<end>"``.
+    Validation is the caller's (:func:`xladdin.data.validate_market`).
+    """
+    tables = list(dict.fromkeys(tables))
+    unknown = [t for t in tables if t not in TABLES]
+    if unknown:
+        raise ValueError(f"unknown table(s) {', '.join(unknown)}; known: {', '.join(TABLES)}")
+    not_fetchable = [t for t in tables if t not in FETCH_ORDER]
+    for t in not_fetchable:
+        raise unsupported(t, client.name)
+    dated = [t for t in tables if TABLES[t].sorted_by is not None]
+    if dated and (start is None or end is None):
+        raise ValueError(f"--start and --end are required for {', '.join(dated)}")
+    if start is not None and end is not None and pd.Timestamp(end) < pd.Timestamp(start):
+        raise ValueError(f"end {pd.Timestamp(end).date()} is before start {pd.Timestamp(start).date()}")
+    need = {"etf_info": ("etfs", etfs), "etf_daily": ("etfs", etfs), "index_daily": ("indices", indices),
+            "index_weights": ("indices", indices), "fund_nav": ("funds", funds)}
+    for t in tables:
+        if t in need and not need[t][1]:
+            raise ValueError(f"table `{t}` needs {need[t][0]} codes (--{need[t][0]})")
+    out: dict[str, pd.DataFrame] = {}
+    for t in [t for t in FETCH_ORDER if t in tables]:
+        if t == "etf_info":
+            out[t] = client.etf_info(list(etfs))
+        elif t == "etf_daily":
+            out[t] = client.etf_daily(list(etfs), start, end)
+        elif t == "index_daily":
+            out[t] = client.index_daily(list(indices), start, end)
+        elif t == "index_weights":
+            parts = [client.index_weights(ix, start, end) for ix in indices]
+            out[t] = finish(t, pd.concat(parts, ignore_index=True)) if parts else empty(t)
+        elif t == "stock_industry":
+            out[t] = client.stock_industry()
+        elif t == "industry_daily":
+            codes = list(industries) or (sorted(out["stock_industry"]["industry"].unique())
+                                         if "stock_industry" in out else list(CITIC_L1))
+            out[t] = client.industry_daily(codes, start, end)
+        elif t == "northbound_holdings":
+            out[t] = client.northbound_holdings(start, end)
+        elif t == "margin_daily":
+            out[t] = client.margin_daily(start, end)
+        elif t == "stock_daily":
+            out[t] = client.stock_daily(start, end)
+        elif t == "fund_nav":
+            out[t] = client.fund_nav(list(funds), start, end)
+    span = f" {pd.Timestamp(start).date()}..{pd.Timestamp(end).date()}" if start is not None and end is not None else ""
+    return Market(out, source=f"{client.name}{span}")

@@ -1,0 +1,245 @@
+"""Opening a user's table file safely: CSV text encodings, workbook limits, parquet containers.
+
+Every function here raises :class:`~xladdin.errors.DataError` with a message that names the file
+and says what to do, never a decoder's or a parser's traceback.
+
+* **CSV text** (:func:`csv_text`): UTF-8 (with or without BOM), GBK / GB18030 (what Chinese Excel
+  and Wind save by default) and UTF-16 with a BOM (Excel's "Unicode text") are read, tried in that
+  order: the first codec that decodes the file wins (deterministic; GB18030 is a superset of GBK and
+  decodes a GBK file to the same text). Comma- or tab-separated (tab when the header row has tabs
+  and no commas, as Excel's "Unicode text" writes). Anything else is refused naming the first byte
+  that is not UTF-8 text.
+* **Workbooks** (:func:`check_workbook`): the zip container is checked before openpyxl opens it:
+  member count, declared uncompressed size, compression ratio, and no XML part may declare a DTD or
+  entities (``<!DOCTYPE``/``<!ENTITY``). openpyxl itself parses through defusedxml (installed as a
+  dependency) as a second line of defence.
+* **Parquet** (:func:`check_parquet`): the magic bytes, and a message naming the file when pyarrow
+  cannot read its footer.
+"""
+from __future__ import annotations
+
+import codecs
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from xladdin.errors import DataError
+
+#: codecs tried in order for a CSV without a byte-order mark (GB18030 covers GBK and GB2312)
+CSV_ENCODINGS = ("utf-8", "gb18030")
+#: bytes of a CSV's start that decide its encoding before a reader sees it; the rest is checked
+#: by the reader (pyarrow and pandas refuse invalid UTF-8), and a failure there re-decides over the
+#: whole file
+SNIFF_BYTES = 1 << 16
+
+#: workbook limits (checked on the zip's central directory before any XML is parsed)
+MAX_XLSX_MEMBERS = 10_000
+MAX_XLSX_UNCOMPRESSED = 1 << 30          # 1 GiB of XML in all: far beyond a full Excel sheet of numbers
+MAX_XLSX_RATIO = 200                     # uncompressed / compressed of one part (real sheets: 5-30)
+RATIO_FLOOR = 1 << 20                    # parts smaller than 1 MiB uncompressed are not ratio-checked
+MAX_XML_PROLOG = 1 << 20                 # bytes before an XML part's root element
+
+_MAGIC = {
+    b"PK\x03\x04": "an Excel workbook or another zip file",
+    b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1": "an Excel 97-2003 .xls file or a password-protected workbook",
+    b"PAR1": "a parquet file",
+}
+
+
+def _kind(head: bytes) -> str | None:
+    for magic, what in _MAGIC.items():
+        if head.startswith(magic):
+            return what
+    return None
+
+
+@dataclass
+class CsvText:
+    """A CSV ready for the readers: ``source`` is the path when the file is UTF-8 already, else its
+    text transcoded to UTF-8 bytes; ``encoding`` is what the file was (for messages)."""
+
+    source: Path | bytes
+    encoding: str
+    delimiter: str = ","
+
+    def header_line(self) -> str:
+        """The first line as text (no BOM, no line break)."""
+        if isinstance(self.source, bytes):
+            head = self.source[:SNIFF_BYTES]
+        else:
+            with open(self.source, "rb") as fh:
+                head = fh.read(SNIFF_BYTES)
+        text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+        return text.splitlines()[0] if text.strip() else ""
+
+
+def _first_bad_byte(data: bytes, encoding: str) -> tuple[int, int] | None:
+    """(offset, byte) of the first byte ``encoding`` cannot decode, or None when all of it decodes."""
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        return exc.start, data[exc.start]
+    return None
+
+
+def _refuse(name: str, data: bytes) -> DataError:
+    bad = _first_bad_byte(data, "utf-8") or (0, data[0])
+    what = _kind(data[:8])
+    hint = f"; it looks like {what}: give it the matching extension" if what else ""
+    return DataError(f"{name}: not UTF-8, GBK or UTF-16 text (byte 0x{bad[1]:02x} at offset {bad[0]}){hint}; "
+                     "save it as CSV UTF-8")
+
+
+def _delimiter(header: str) -> str:
+    return "\t" if "\t" in header and "," not in header else ","
+
+
+def csv_text(path: Path, whole: bool = False) -> CsvText:
+    """Decide a CSV's encoding (see the module docstring); transcode it to UTF-8 when it is not UTF-8.
+
+    Only the first :data:`SNIFF_BYTES` decide unless ``whole``: a reader that then meets a byte that is
+    not UTF-8 further down calls this again with ``whole=True``.
+    """
+    name = path.name
+    with open(path, "rb") as fh:
+        data = fh.read() if whole else fh.read(SNIFF_BYTES)
+    if not data:
+        raise DataError(f"{name}: the file is empty (0 bytes); expected a header row naming the columns")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        data = data if whole else path.read_bytes()
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise DataError(f"{name}: not valid UTF-16 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+                            "save it as CSV UTF-8") from None
+        return CsvText(text.encode("utf-8"), "utf-16", _delimiter(text.split("\n", 1)[0]))
+    kind = _kind(data[:8])
+    if kind is not None:
+        raise DataError(f"{name}: this is {kind}, not CSV text; give it the matching extension "
+                        "(.xlsx, .parquet) or export it as CSV")
+    head = data[:4096]
+    if head.count(0) > len(head) // 4:  # every other byte NUL: UTF-16 text that lost its byte-order mark
+        raise DataError(f"{name}: looks like UTF-16 text without a byte-order mark (NUL bytes from offset "
+                        f"{data.index(0)}); save it as CSV UTF-8, or as UTF-16 with its BOM")
+    utf8 = data[3:] if data.startswith(codecs.BOM_UTF8) else data
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        text = decoder.decode(utf8, final=whole)
+    except UnicodeDecodeError:
+        text = None
+    if text is not None:
+        return CsvText(path, "utf-8-sig" if utf8 is not data else "utf-8", _delimiter(text.split("\n", 1)[0]))
+    data = data if whole else path.read_bytes()
+    for enc in CSV_ENCODINGS[1:]:
+        try:
+            text = data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        return CsvText(text.encode("utf-8"), enc, _delimiter(text.split("\n", 1)[0]))
+    raise _refuse(name, data)
+
+
+def check_workbook(path: Path, label: str | None = None) -> None:
+    """Refuse a workbook that is not an .xlsx zip, or that breaks a limit, before openpyxl parses it.
+
+    Limits: :data:`MAX_XLSX_MEMBERS` parts, :data:`MAX_XLSX_UNCOMPRESSED` bytes uncompressed in all,
+    :data:`MAX_XLSX_RATIO` compression ratio per part (parts over :data:`RATIO_FLOOR`), and no XML
+    part with a document type or entity declaration (external entities, "billion laughs"). The sizes
+    are those of the zip's central directory; :mod:`zipfile` never inflates a part beyond its declared
+    size (a part that lies fails its CRC check instead).
+    """
+    name = label or path.name
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if not head:
+        raise DataError(f"{name}: the file is empty (0 bytes); expected an .xlsx workbook")
+    if not head.startswith(b"PK\x03\x04") or not zipfile.is_zipfile(path):
+        what = _kind(head)
+        if what and what != "an Excel workbook or another zip file":
+            raise DataError(f"{name}: this is {what}, not an .xlsx workbook; save it as .xlsx (Excel workbook)")
+        raise DataError(f"{name}: not an .xlsx workbook (no zip container); save it as .xlsx or export CSV")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+            if len(infos) > MAX_XLSX_MEMBERS:
+                raise DataError(f"{name}: refused: {len(infos):,} parts in the workbook (limit {MAX_XLSX_MEMBERS:,})")
+            total = sum(i.file_size for i in infos)
+            if total > MAX_XLSX_UNCOMPRESSED:
+                raise DataError(f"{name}: refused: {total:,} bytes uncompressed (limit {MAX_XLSX_UNCOMPRESSED:,} "
+                                "bytes); a zip bomb, or split the data into several files / use CSV or parquet")
+            for i in infos:
+                if i.file_size > RATIO_FLOOR and i.file_size > MAX_XLSX_RATIO * max(i.compress_size, 1):
+                    ratio = i.file_size / max(i.compress_size, 1)
+                    raise DataError(f"{name}: refused: part {i.filename} expands {ratio:,.0f}x "
+                                    f"({i.compress_size:,} -> {i.file_size:,} bytes; limit {MAX_XLSX_RATIO}x): a zip bomb?")
+            names = set(zf.namelist())
+            for part in ("[Content_Types].xml", "xl/workbook.xml"):
+                if part not in names:
+                    raise DataError(f"{name}: a zip file but not an .xlsx workbook (no {part})")
+            for i in infos:
+                if i.filename.endswith((".xml", ".rels", ".vml")):
+                    _check_prolog(zf, i, name)
+    except zipfile.BadZipFile as exc:
+        raise DataError(f"{name}: damaged .xlsx workbook ({exc})") from None
+    except (NotImplementedError, RuntimeError) as exc:  # unsupported compression, encrypted members
+        raise DataError(f"{name}: unreadable .xlsx workbook ({exc})") from None
+
+
+def _check_prolog(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> None:
+    """Refuse an XML part whose prolog (everything before the root element) declares a DTD or entities.
+
+    XML allows ``<!DOCTYPE`` (and so entity declarations) only before the root element, so reading up
+    to the root's start tag is enough; a prolog over :data:`MAX_XML_PROLOG` bytes is refused too.
+    """
+    seen = b""
+    with zf.open(info) as fh:
+        while len(seen) <= MAX_XML_PROLOG:
+            chunk = fh.read(1 << 14)
+            if not chunk:
+                break
+            seen += chunk
+            root = _root_start(seen)
+            if root is not None:
+                seen = seen[:root]
+                break
+        else:
+            raise DataError(f"{name}: refused: part {info.filename} has over {MAX_XML_PROLOG:,} bytes before its "
+                            "first element")
+    upper = seen.upper()
+    if b"<!DOCTYPE" in upper or b"<!ENTITY" in upper:
+        raise DataError(f"{name}: refused: part {info.filename} declares a DTD or entities (<!DOCTYPE/<!ENTITY>); "
+                        "workbooks saved by Excel never do: re-save it from Excel or export CSV")
+
+
+def _root_start(data: bytes) -> int | None:
+    """Offset where the prolog of ``data`` ends: the root element's start tag (skipping ``<?...?>`` and
+    comments), or the end of ``data`` at a ``<!`` declaration (the caller then refuses it); None when
+    ``data`` ends inside the prolog."""
+    i = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    while True:
+        j = data.find(b"<", i)
+        if j < 0 or j + 1 >= len(data):
+            return None
+        if data.startswith(b"<?", j):
+            end, step = data.find(b"?>", j), 2
+        elif data.startswith(b"<!--", j):
+            end, step = data.find(b"-->", j), 3
+        elif data.startswith(b"<!", j):
+            return len(data)
+        else:
+            return j
+        if end < 0:
+            return None
+        i = end + step
+
+
+def check_parquet(path: Path) -> None:
+    """Refuse a file that is not parquet (by its magic bytes), naming what it looks like."""
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if not head:
+        raise DataError(f"{path.name}: the file is empty (0 bytes); expected a parquet file")
+    if not head.startswith(b"PAR1"):
+        what = _kind(head)
+        hint = f"this is {what}" if what else "no parquet magic bytes"
+        raise DataError(f"{path.name}: not a parquet file ({hint}); give it the matching extension or re-export it")

@@ -1,0 +1,85 @@
+"""Shared pieces of the workbook commands (template, report, refresh, weekly): parameter options, progress bar."""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from typing import Any, Iterator
+
+from xladdin.workbook.params import LANGUAGES, Params, default_params
+
+from . import _common
+
+
+def add_asof_option(parser: argparse.ArgumentParser, default: str = "the data's last ETF date") -> None:
+    parser.add_argument("--asof", metavar="DATE", help=f"as-of date YYYY-MM-DD (default: {default})")
+
+
+def add_language_option(parser: argparse.ArgumentParser, what: str = "header language (default zh)") -> None:
+    parser.add_argument("--language", choices=LANGUAGES, help=what)
+
+
+def add_progress_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def add_param_args(parser: argparse.ArgumentParser, params_file: bool = False) -> None:
+    """``--data``, ``--asof``, (``--params FILE``), ``--set KEY=VALUE``, ``--language``, ``--no-progress``."""
+    _common.add_data_option(parser, "the parameter data_dir (--set data_dir=DIR"
+                                    + (" or --params" if params_file else "") + "), else the embedded sample market")
+    add_asof_option(parser)
+    if params_file:
+        parser.add_argument("--params", metavar="FILE", help="parameters file: .toml, an xladdin workbook's parameters "
+                                                             "sheet (.xlsx/.xlsm), or key,value .csv")
+    parser.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
+                        help="set a parameter of the parameters sheet, e.g. --set corr_threshold=0.6 (repeatable"
+                             + ("; applied after --params)" if params_file else ")"))
+    add_language_option(parser)
+    add_progress_option(parser)
+
+
+def parse_set(items: list[str]) -> dict[str, str]:
+    """``--set KEY=VALUE`` options as a dict (the values are checked by :mod:`xladdin.params`)."""
+    values = {}
+    for item in items:
+        if "=" not in item:
+            raise ValueError(f"--set `{item}`: use KEY=VALUE, e.g. --set top_n=5")
+        k, v = item.split("=", 1)
+        values[k.strip()] = v
+    return values
+
+
+def params_from_args(args: argparse.Namespace) -> Params:
+    """Defaults, then ``--params FILE`` (``weekly``), then ``--set``, ``--language``, ``--asof``."""
+    params = default_params()
+    if getattr(args, "params", None):
+        from xladdin.ops.jobs import read_params_file
+        params = read_params_file(args.params)
+    values = parse_set(args.set)
+    if args.language:
+        values["language"] = args.language
+    if args.asof:
+        values["asof"] = args.asof
+    return params.replace(**values) if values else params
+
+
+def progress_total(layout: Any = None) -> int:
+    """Steps of a workbook build, report or refresh: one per table group computed
+    (:data:`xladdin.weekly.STEPS`) and one per sheet of the layout rendered."""
+    from xladdin.workbook.layout import load_layout
+    from xladdin.workbook.weekly import STEPS
+    return len(STEPS) + len((layout or load_layout()).sheets)
+
+
+@contextlib.contextmanager
+def progress_bar(args: argparse.Namespace, desc: str) -> Iterator:
+    """A tqdm bar on stderr; yields a callable taking the finished step's name."""
+    if getattr(args, "no_progress", False):
+        yield None
+        return
+    from tqdm import tqdm
+    with tqdm(total=progress_total(), desc=desc, unit="step", file=sys.stderr, leave=False) as bar:
+        def step(name: str) -> None:
+            bar.set_postfix_str(name)
+            bar.update(1)
+        yield step

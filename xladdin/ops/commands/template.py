@@ -1,0 +1,47 @@
+"""``xladdin template OUT.xlsm``: build the weekly tracking macro workbook (Refresh button, xlwings VBA)."""
+from __future__ import annotations
+
+import argparse
+
+from . import _workbook
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "template", help="build the weekly tracking workbook (.xlsm with a Refresh button)",
+        description="Build OUT.xlsm: the eight weekly tables, cover and parameters sheets laid out by "
+                    "workbooks/layout.toml and filled from --data (default: the parameter data_dir, else the "
+                    "embedded sample), an xlwings.conf sheet, xlwings' standalone VBA (RunPython, no add-in needed) "
+                    "and a Refresh button. Also writes OUT.py beside it: the module the button's macro imports.")
+    p.add_argument("out", metavar="OUT.xlsm", help="workbook to write (the name must be a Python module name)")
+    _workbook.add_param_args(p)
+    p.add_argument("--pythonpath", help="PYTHONPATH for the xlwings.conf sheet (default: none: install xladdin into "
+                                        "the Python Excel runs)")
+    p.add_argument("--interpreter", metavar="PATH", help="full path of the Python Excel runs: a Windows path "
+                   "(...\\pythonw.exe) fills Interpreter_Win, a macOS path fills Interpreter_Mac "
+                   "(`xladdin doctor` prints it for this machine)")
+    p.add_argument("--conda-path", metavar="DIR", help="Anaconda/Miniconda folder (Conda Path; Windows), with --conda-env")
+    p.add_argument("--conda-env", metavar="NAME", help="conda environment name (Conda Env), with --conda-path")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the workbook; every failure is one message on stderr saying OUT was not changed, exit 1."""
+    from xladdin.errors import describe, fail, file_state, unchanged_note
+    from xladdin.workbook.template import build_template, conf_rows, xlwings_version
+    before = file_state(args.out)
+    try:
+        conf_rows(args.pythonpath, args.interpreter, args.conda_path, args.conda_env)  # bad options fail before the work
+        params = _workbook.params_from_args(args)
+        from xladdin.data.loaders import open_market
+        market = open_market(args.data, params.data_dir)
+        with _workbook.progress_bar(args, "template") as step:
+            out = build_template(args.out, market, params, pythonpath=args.pythonpath, progress=step,
+                                 interpreter=args.interpreter, conda_path=args.conda_path, conda_env=args.conda_env)
+    except Exception as exc:  # noqa: BLE001 - written atomically: OUT is as it was
+        return fail("template", describe(exc), unchanged_note(args.out, before))
+    print(f"wrote {out} (+ {out.with_suffix('.py').name}); VBA from xlwings {xlwings_version()} standalone quickstart")
+    if not (args.interpreter or args.conda_path):
+        print("its xlwings.conf sheet names no Python: Excel runs `python` from PATH unless you add Interpreter_Win / "
+              "Interpreter_Mac or Conda Path + Conda Env there (`xladdin doctor` prints the line for this machine)")
+    return 0

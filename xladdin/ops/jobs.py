@@ -1,0 +1,833 @@
+"""One-shot jobs: the weekly run (load, validate, compute, write the report, optionally send).
+
+This module is orchestration and file I/O only -- no method lives here. :func:`run_weekly` is what
+``xladdin weekly`` and ``bench/bench_weekly.py`` run. It is all-or-nothing with respect to the output
+folder: every file is built in a staging folder inside ``out_dir`` (``.xladdin-weekly-<pid>-h<host>-<random>``;
+beside it, in the nearest existing folder, when ``out_dir`` does not exist yet) and moved into ``out_dir``
+only after every step succeeded. On any failure (or Ctrl-C) the staging folder is deleted, ``out_dir`` is
+left exactly as it was (a new ``out_dir`` is never created), and :class:`JobError` names the step that
+failed. A kill at any instant leaves every file name holding a complete file (the previous one or the
+new one); the next run removes what the killed run left (its staging folder) and says so.
+
+Steps, timed one by one (``WeeklyJobResult.timings``, seconds):
+
+``load``
+    read the table files (or generate the embedded sample); one progress unit per canonical table.
+    etf_daily is read first; the stock-level tables only the dashboard reads (stock_daily,
+    margin_daily) are read from :func:`xladdin.dashboard.stock_rows_since` of the as-of date on
+    (the file's leading rows dated before it are dropped; in parquet the row groups wholly before it
+    are not decoded at all) -- the dashboard is identical (tested), and the cover's freshness table
+    says from which date.
+``validate``
+    type and check every table with the rules of :mod:`xladdin.data` (file, row and column in the
+    messages; an in-memory market goes through :func:`xladdin.data.validate_market`), then resolve
+    the as-of date.
+``compute``
+    :func:`xladdin.weekly.compute_weekly`'s tables, timed per table group (``units["compute"]``;
+    a group also carries the run's shared intermediates it is the first to need: the M1 ETF flows,
+    the M6 penetration weights and the calendar come with the dashboard, the M5 style tables with
+    the strategy, see :class:`xladdin.context.WeeklyContext`).
+``write``
+    render the sheets, the hidden ``_summary`` sheet, sanitise and save the values-only report
+    (:func:`xladdin.report.build_report`), timed per sheet (the cover's headline and freshness
+    tables, computed after the last table group, count here).
+``send``
+    (optional) :func:`xladdin.mail.send_report`: SMTP with retries, or the ``.eml`` only (dry run).
+``commit``
+    move the finished files from the staging folder into ``out_dir``: ``os.replace`` of each complete
+    file over its final name, the report last (never a delete or move-aside first); a new ``out_dir`` is
+    the staging folder renamed. :data:`xladdin.fileguard.FAULT_HOOK` sees each file operation (tests kill
+    the job at every one).
+"""
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import re
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+import pandas as pd
+
+from xladdin.data.loaders import data_source
+from xladdin.data.market import Market
+from xladdin.errors import ReportedError
+from xladdin.workbook.params import ParamError, Params, default_params, params_from_mapping, params_from_rows
+
+#: the job's steps in order (``commit`` is not shown on the progress bar)
+STEPS = ("load", "validate", "compute", "write", "send", "commit")
+#: report file name: ASCII only, so every mail client and file system shows it as is
+REPORT_NAME = "xladdin_weekly_{asof:%Y-%m-%d}.xlsx"
+STAGING_PREFIX = ".xladdin-weekly-"
+_STAGING_RE = re.compile(re.escape(STAGING_PREFIX) + r"(\d+)-(?:h([0-9a-f]{8})-)?")
+
+#: ``progress(step, unit)``: ``unit`` None when ``step`` starts, else the name of a finished unit
+Progress = Callable[[str, "str | None"], None]
+
+
+class JobError(ReportedError, RuntimeError):
+    """A step of the job failed; ``step`` (and ``unit``: table, sheet) say where, the message why.
+
+    ``out_dir`` is unchanged when this is raised. ``delivered`` lists recipients who got the mail
+    when the ``send`` step failed half-way (partial delivery; do not resend to them).
+    """
+
+    def __init__(self, step: str, message: str, unit: str | None = None, delivered: Sequence[str] = ()):
+        self.step = step
+        self.unit = unit
+        self.delivered = list(delivered)
+        where = f"step `{step}`" + (f" ({unit})" if unit else "")
+        super().__init__(f"{where} failed: {message}")
+
+
+@dataclass
+class SendOptions:
+    """How to mail the report: the keyword arguments of :func:`xladdin.mail.send_report`.
+
+    ``smtp`` holds the server overrides (host, port, security, user, cafile, timeout). With
+    ``keep_eml`` (default) the message sent is also kept as ``<report>.eml`` beside the report;
+    ``dry_run`` writes only that file and connects to nothing.
+    """
+
+    to: Sequence[str] | None = None
+    cc: Sequence[str] | None = None
+    config: Any = None
+    sender: str | None = None
+    subject: str | None = None
+    retries: int | None = None
+    backoff: float | None = None
+    dry_run: bool = False
+    keep_eml: bool = True
+    environ: Mapping[str, str] | None = None
+    smtp: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class WeeklyJobResult:
+    """What :func:`run_weekly` did.
+
+    Attributes
+    ----------
+    report : the report in ``out_dir`` (``xladdin_weekly_<asof>.xlsx``).
+    asof : the as-of date of the report.
+    weekly : the :class:`~xladdin.weekly.WeeklyResult` (tables, notes, summary).
+    timings : step -> wall seconds, in :data:`STEPS` order (steps not run are absent).
+    units : step -> {unit -> wall seconds} (tables loaded/validated, table groups, sheets).
+    eml : the ``.eml`` kept beside the report (dry run, or a copy of the mail sent), else None.
+    mail : the :class:`~xladdin.mail.ReportMail` of the send step, else None.
+    rows : rows per table loaded.
+    peak_rss_mb : peak resident memory of this process so far (MiB, ``getrusage``).
+    memory : step -> peak resident memory (MiB) at the end of the step; the step where it first
+        jumps to ``peak_rss_mb`` is the one that sets the peak.
+    swept : staging folders of killed runs removed at the start (:func:`sweep_stale_staging`).
+    """
+
+    report: Path
+    asof: pd.Timestamp
+    weekly: Any
+    timings: dict[str, float]
+    units: dict[str, dict[str, float]]
+    eml: Path | None = None
+    mail: Any = None
+    rows: dict[str, int] = field(default_factory=dict)
+    peak_rss_mb: float = float("nan")
+    memory: dict[str, float] = field(default_factory=dict)
+    swept: list[Path] = field(default_factory=list)
+
+    @property
+    def total(self) -> float:
+        return float(sum(self.timings.values()))
+
+    @property
+    def slowest(self) -> tuple[str, float]:
+        """(step, seconds) of the slowest step."""
+        step = max(self.timings, key=self.timings.__getitem__)
+        return step, self.timings[step]
+
+    def slowest_units(self, n: int = 3) -> list[tuple[str, str, float]]:
+        """The ``n`` slowest units over all steps: (step, unit, seconds), slowest first."""
+        flat = [(s, u, t) for s, d in self.units.items() for u, t in d.items()]
+        return sorted(flat, key=lambda x: -x[2])[:n]
+
+    def timing_frame(self) -> pd.DataFrame:
+        """Steps as rows: step, seconds, share of the total, peak memory so far (MiB), slowest unit and its seconds."""
+        rows = []
+        total = self.total or float("nan")
+        for step, secs in self.timings.items():
+            u = self.units.get(step) or {}
+            top = max(u, key=u.__getitem__) if u else ""
+            rows.append({"step": step, "seconds": secs, "share": secs / total, "peak_mb": self.memory.get(step, float("nan")),
+                         "slowest_unit": top, "unit_seconds": u.get(top, float("nan"))})
+        return pd.DataFrame(rows, columns=["step", "seconds", "share", "peak_mb", "slowest_unit", "unit_seconds"])
+
+
+# ------------------------------------------------------------------------------------- parameters
+def read_params_file(path: str | Path) -> Params:
+    """Parameters from a file: TOML, a parameters sheet of a workbook, or a key,value CSV.
+
+    Parameters
+    ----------
+    path : ``.toml`` (top-level keys, or a ``[params]`` table), ``.xlsx``/``.xlsm`` (the ``参数`` /
+        ``Parameters`` sheet of a workbook written by ``xladdin template``/``report``/``weekly``), or
+        ``.csv`` (rows ``key,value[,description]``, header optional).
+
+    Returns
+    -------
+    Params
+        Validated; keys the file leaves out take their defaults.
+
+    Raises
+    ------
+    FileNotFoundError, ParamError (unknown key, bad value, unsupported file type).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"parameters file {path} not found")
+    suffix = path.suffix.lower()
+    source = f"parameters file {path.name}"
+    if suffix == ".toml":
+        try:
+            import tomllib
+        except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+            import tomli as tomllib
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ParamError(f"{source}: not valid TOML ({exc})") from None
+        if "params" in data:
+            extra = [k for k in data if k != "params"]
+            if extra:
+                raise ParamError(f"{source}: put every key under [params] (found {', '.join(extra)} outside it)")
+            data = data["params"]
+        return params_from_mapping(data, source)
+    if suffix in (".xlsx", ".xlsm"):
+        from openpyxl import load_workbook
+
+        from xladdin.workbook.template import read_params_sheet
+        wb = load_workbook(path, read_only=False, keep_vba=False)
+        try:
+            return read_params_sheet(wb)
+        finally:
+            wb.close()
+    if suffix == ".csv":
+        import csv
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            rows = [r for r in csv.reader(fh)]
+        return params_from_rows(rows, source)
+    raise ParamError(f"{source}: use a .toml, .xlsx/.xlsm (parameters sheet) or .csv (key,value) file")
+
+
+# ------------------------------------------------------------------------------------- loading
+#: value columns no weekly table reads (free-float cap, financing repayments): the job neither loads nor
+#: checks them, which saves about 170 MB on a full-universe market (a test pins that the weekly tables
+#: are identical without them)
+UNUSED_COLUMNS: dict[str, tuple[str, ...]] = {"stock_daily": ("float_mcap",), "margin_daily": ("financing_repay",)}
+
+
+def _read_raw(path: Path, progress: Callable[[str], None],
+              since_for: Callable[[Any], dict[str, pd.Timestamp]] | None = None) -> dict[str, Any]:
+    """Read every canonical table file under ``path`` (not typed yet): name -> RawTable.
+
+    ``since_for(etf_daily_raw)``: table -> date from which that table is read (see
+    :func:`xladdin.data.read_table_files`); etf_daily is then read first so that the dates can
+    follow from it. A file that cannot be read (encoding, empty, not a workbook or parquet file, a
+    refused workbook) does not stop the others: every such problem is raised together, as
+    :class:`~xladdin.errors.ValidationFailed`, once all files were tried.
+    """
+    from xladdin.data.loaders import read_table_files, read_workbook_tables
+    from xladdin.data.schema import TABLES
+    from xladdin.errors import DataError, ValidationFailed
+    if not path.exists():
+        raise FileNotFoundError(f"data path {path} does not exist")
+    raws: dict[str, Any] = {}
+    errors: list[str] = []
+    if path.is_dir():
+        # largest files first: each read needs room for one more column on top of what is held, so the
+        # peak is lowest when the big tables come in while little else is loaded
+        def size(name: str) -> int:
+            return sum(f.stat().st_size for f in path.glob(f"{name}.*") if f.is_file())
+        order = sorted(TABLES, key=size, reverse=True)
+        since: dict[str, pd.Timestamp] = {}
+        first: list[str] = []
+        if since_for is not None:
+            order.remove("etf_daily")
+            first = ["etf_daily"]
+
+        def read(name: str, at: pd.Timestamp | None) -> tuple[Any, str | None]:
+            try:
+                return read_table_files(path, name, skip=UNUSED_COLUMNS.get(name, ()), since=at), None
+            except DataError as exc:
+                return None, str(exc)
+
+        def done(name: str, raw: Any, error: str | None) -> None:
+            if error is not None:
+                errors.append(error)
+            if raw is not None:
+                raws[name] = raw
+            progress(name)
+        for name in first:  # the dates the other reads start from follow from it
+            raw, error = read(name, None)
+            if raw is not None:
+                since = since_for(raw)
+            done(name, raw, error)
+        for name, (raw, error) in zip(order, _in_parallel(read, [(name, since.get(name)) for name in order])):
+            done(name, raw, error)
+    else:
+        raws = read_workbook_tables(path)
+        for name in TABLES:
+            progress(name)
+    if errors:
+        raise ValidationFailed(errors)
+    if not raws:
+        raise FileNotFoundError(f"{path}: no canonical tables found (expected files like etf_daily.csv or "
+                                f"etf_daily.parquet; known tables: {', '.join(TABLES)})")
+    return raws
+
+
+#: files read at once: parquet and CSV decoding run outside Python's lock, so two reads keep both cores
+#: busy (a bare ``pyarrow`` read of the folder uses them too); peak memory grows by about one column
+READ_THREADS = 2
+
+
+def _in_parallel(fn: Callable[..., Any], calls: Sequence[tuple]) -> Iterator[Any]:
+    """``fn(*args)`` for each of ``calls``, :data:`READ_THREADS` at a time; results in the order of
+    ``calls``. An exception of a call is raised when its result comes; calls not started by then are
+    dropped (the running ones finish first)."""
+    from concurrent.futures import ThreadPoolExecutor
+    workers = max(1, min(READ_THREADS, os.cpu_count() or 1, len(calls)))
+    if workers == 1:
+        for args in calls:
+            yield fn(*args)
+        return
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="xladdin-read")
+    try:
+        futures = [pool.submit(fn, *args) for args in calls]
+        for fut in futures:
+            yield fut.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _dashboard_since(asof, params: Params) -> Callable[[Any], dict[str, pd.Timestamp]]:
+    """``since_for`` of :func:`_read_raw` for the weekly job: the stock-level tables only the dashboard
+    reads (:data:`xladdin.dashboard.STOCK_WINDOW_TABLES`) are read from
+    :func:`xladdin.dashboard.stock_rows_since` of the as-of date (``asof``, else the last etf_daily date)."""
+    from xladdin.methods.dashboard import STOCK_WINDOW_TABLES, stock_rows_since
+
+    def since_for(etf_raw) -> dict[str, pd.Timestamp]:
+        at = pd.Timestamp(asof) if asof is not None else None
+        if at is None:
+            frame = etf_raw.frame
+            if "date" not in frame.columns or not pd.api.types.is_datetime64_any_dtype(frame["date"]):
+                return {}  # dates not typed yet (text): read every row; validation decides
+            at = frame["date"].max()
+        if pd.isna(at):
+            return {}
+        start = stock_rows_since(at, params.heat_years)
+        return {t: start for t in STOCK_WINDOW_TABLES}
+    return since_for
+
+
+def _type_and_check(raws: dict[str, Any], source: str, progress: Callable[[str], None]) -> Market:
+    """Type and check raw tables exactly as :func:`xladdin.data.load_market` does
+    (:func:`xladdin.data.type_tables`); raise on any error, keep the warnings on the market.
+
+    ``raws`` is consumed (emptied) table by table, so that a raw table is freed as soon as its typed
+    copy exists: peak memory is the typed data plus one raw table, not twice the data.
+    """
+    from xladdin.data.loaders import type_tables
+    return type_tables(raws, source, progress=progress)
+
+
+def _check_market(market: Market) -> None:
+    from xladdin.data.loaders import validate_market
+    from xladdin.errors import ValidationFailed
+    issues = validate_market(market)
+    if issues:
+        raise ValidationFailed(issues)
+
+
+# ------------------------------------------------------------------------------------- staging
+def _staging_owner(name: str) -> tuple[int, str | None] | None:
+    """(pid, host tag or None) of a staging folder's name; None when it is not one."""
+    m = _STAGING_RE.match(name)
+    if m is None:
+        return None
+    return int(m.group(1)), m.group(2)
+
+
+def sweep_stale_staging(folder: str | Path, before: float | None = None,
+                        notice: Callable[[str], None] | None = None) -> list[Path]:
+    """Remove the staging folders that killed runs left in ``folder``; return them.
+
+    A staging folder (``.xladdin-weekly-<pid>-h<host>-<random>``, or ``.xladdin-weekly-<pid>-<random>``
+    from older versions) is removed when it was modified before ``before`` (default now) and its process
+    is gone (:func:`xladdin.fileguard.abandoned`). A report an older version had moved aside into such a
+    folder (``<name>.previous``) is first put back when ``folder`` lacks it. ``notice`` gets one line per
+    folder removed or report restored.
+    """
+    from xladdin.fileguard import abandoned, remove
+    removed: list[Path] = []
+    folder = Path(folder)
+    if not folder.is_dir():
+        return removed
+    before = time.time() if before is None else before
+    say = notice or (lambda text: None)
+    for p in sorted(folder.iterdir()):
+        owner = _staging_owner(p.name)
+        if owner is None or not p.is_dir() or not abandoned(p, before, *owner):
+            continue
+        for bak in p.glob("*.previous"):  # left by the old final step between its two moves
+            target = folder / bak.name[: -len(".previous")]
+            if not target.exists():
+                with contextlib.suppress(OSError):
+                    os.replace(bak, target)
+                    say(f"restored {target.name} from {p.name} (left by a killed run)")
+        remove(p)
+        removed.append(p)
+        say(f"removed {p.name} in {folder} (staging folder left by a killed run, process {owner[0]})")
+    return removed
+
+
+def _output_base(out_dir: Path) -> tuple[Path, Path | None]:
+    """(folder that holds the staging folder, first missing folder of ``out_dir`` or None).
+
+    When ``out_dir`` exists the staging folder goes inside it; otherwise it goes in the nearest existing
+    ancestor, and the commit renames it to the first missing folder, so that ``out_dir`` appears only
+    complete (a kill never leaves an empty or half-filled new folder behind).
+    """
+    out_dir = out_dir.absolute()
+    if out_dir.exists():
+        if not out_dir.is_dir():
+            raise JobError("write", f"--out {out_dir} exists and is not a folder")
+        return out_dir, None
+    top = out_dir
+    while not top.parent.exists():
+        top = top.parent
+    base = top.parent
+    if not base.is_dir():
+        raise JobError("write", f"--out {out_dir}: {base} is a file, not a folder")
+    return base, top
+
+
+def _check_writable(base: Path, out_dir: Path) -> None:
+    from xladdin.fileguard import read_only_reason
+    reason = read_only_reason(base)
+    if reason:
+        raise JobError("write", f"{reason}; the job writes the report there: make it writable or choose "
+                                f"another --out than {out_dir}")
+
+
+def _mark_backup(target: Path, backup: Path) -> None:
+    """Keep a second name for ``target`` (hard link; a copy where links are not supported)."""
+    try:
+        os.link(target, backup)
+    except OSError:
+        shutil.copy2(target, backup)
+
+
+def _commit(work: Path, out_dir: Path, names: Sequence[str]) -> None:
+    """Move ``names`` from ``work`` into ``out_dir``; ``names[0]`` (the report) goes last.
+
+    Each file arrives under its final name by one ``os.replace`` of a complete file, so at every
+    instant each name holds either its previous file or the new one; the report is the commit point
+    (a new report means every other file is new too). An existing file is first given a second name in
+    ``work`` (hard link: it stays in place) so that an error can put it back; nothing is deleted first.
+    """
+    from xladdin.fileguard import fileop, fsync_dir, read_only_reason
+    order = list(names[1:]) + list(names[:1])
+    for name in order:  # a read-only earlier file is respected: refuse before replacing anything
+        reason = read_only_reason(out_dir / name)
+        if reason:
+            raise JobError("commit", f"{reason}; make it writable or move it away to replace it")
+    restore: list[tuple[Path, Path | None]] = []  # (target, its previous file or None)
+    try:
+        for name in order:
+            target, backup = out_dir / name, work / f"{name}.previous"
+            if target.exists():
+                fileop("keep previous", target)
+                _mark_backup(target, backup)
+            else:
+                backup = None
+            fileop("replace", target)
+            os.replace(work / name, target)
+            restore.append((target, backup))
+    except BaseException:
+        for target, backup in reversed(restore):
+            with contextlib.suppress(OSError):
+                if backup is not None:
+                    os.replace(backup, target)
+                else:
+                    target.unlink()
+        raise
+    fileop("fsync folder", out_dir)
+    fsync_dir(out_dir)
+
+
+def _commit_new_folder(staging: Path, work: Path, top: Path, out_dir: Path, names: Sequence[str]) -> bool:
+    """Rename ``staging`` (holding ``out_dir``'s files at ``work``) to ``top``, the first missing folder.
+
+    One rename makes the whole new folder appear at once. If ``top`` appeared meanwhile the files are
+    committed one by one (:func:`_commit`). Returns True when ``staging`` itself became ``top``.
+    """
+    from xladdin.fileguard import fileop, fsync_dir
+    umask = os.umask(0)
+    os.umask(umask)
+    for d in [staging, *(p for p in staging.rglob("*") if p.is_dir())]:
+        with contextlib.suppress(OSError):
+            os.chmod(d, 0o777 & ~umask)  # mkdtemp makes 0700; the user's folder gets the usual mode
+    fileop("rename staging", top)
+    try:
+        os.rename(staging, top)
+    except OSError:
+        if not top.exists():
+            raise
+        out_dir.mkdir(parents=True, exist_ok=True)
+        _commit(work, out_dir, names)
+        return False
+    fileop("fsync folder", top.parent)
+    fsync_dir(top.parent)
+    return True
+
+
+# ------------------------------------------------------------------------------------- the job
+def total_units(send: bool = False, layout: Any = None) -> int:
+    """Number of progress units :func:`run_weekly` reports (for a progress bar's total)."""
+    from xladdin.data.schema import TABLES
+    from xladdin.workbook.layout import load_layout
+    from xladdin.workbook.weekly import STEPS as WEEKLY_STEPS
+    layout = layout or load_layout()
+    return 2 * len(TABLES) + len(WEEKLY_STEPS) + len(layout.sheets) + 1 + (1 if send else 0)
+
+
+def run_weekly(market_or_path: Market | str | Path | None, out_dir: str | Path, asof=None,
+               params: Params | None = None, send: SendOptions | None = None,
+               progress: Progress | None = None, *, layout: Any = None,
+               notice: Callable[[str], None] | None = None) -> WeeklyJobResult:
+    """Run the weekly job once: load, validate, compute, write the report, optionally send.
+
+    Parameters
+    ----------
+    market_or_path : Market, path or None
+        A loaded market; a folder (or workbook) of canonical tables (see :func:`xladdin.data.load_market`);
+        or None for ``params.data_dir``, else the embedded sample market.
+    out_dir : path
+        Folder receiving ``xladdin_weekly_<asof>.xlsx`` (and ``.eml`` when sending); created if needed.
+        A previous report of the same date is replaced, atomically.
+    asof : date-like, optional
+        As-of date (default ``params.asof``, else the data's last ETF date).
+    params : Params, optional
+        Parameters of the report (default :func:`~xladdin.params.default_params`).
+    send : SendOptions, optional
+        Mail the report (or only write the ``.eml`` with ``dry_run``); None = do not send.
+    progress : callable ``(step, unit)``, optional
+        Called with ``unit=None`` when a step starts and with the unit's name when one finishes;
+        :func:`total_units` is the number of unit calls.
+    layout : Layout, optional
+        Default :func:`xladdin.layout.load_layout`.
+    notice : callable, optional
+        Gets one line for each leftover of a killed run removed at the start (``result.swept``).
+
+    Returns
+    -------
+    WeeklyJobResult
+
+    Raises
+    ------
+    JobError
+        Naming the step (and table or sheet) that failed; ``out_dir`` is unchanged and no staging
+        file is left. ``KeyboardInterrupt`` also leaves ``out_dir`` unchanged.
+
+    Notes
+    -----
+    The mail is sent from the staging folder before the files are moved into ``out_dir``, so a
+    failed send leaves no report behind either (rerun the job, or run it without ``--send`` and
+    use ``xladdin send``). Times are wall clock (``time.perf_counter``).
+
+    A kill (``SIGKILL``, power loss) at any instant leaves every name in ``out_dir`` holding a complete
+    file, the previous one or the new one (:func:`_commit`); a new ``out_dir`` appears only complete
+    (:func:`_commit_new_folder`). What the killed run leaves (a hidden staging folder) is removed by the
+    next run (:func:`sweep_stale_staging`), which says so.
+    """
+    from xladdin.fileguard import fileop, mark_live, remove, unmark_live
+    from xladdin.workbook.layout import load_layout
+    started = time.time()
+    params = params or default_params()
+    layout = layout or load_layout()
+    out_dir = Path(out_dir)
+    base, top = _output_base(out_dir)
+    _check_writable(base, out_dir)
+    clock = _StepClock(progress)
+    swept = _sweep(out_dir, base, started, notice)
+    staging = _make_staging(base, out_dir)
+    mark_live(staging)
+    work = staging if top is None else staging / out_dir.absolute().relative_to(top)
+    gc_was_enabled = _pause_gc()
+    try:
+        fileop("staging created", staging)
+        work.mkdir(parents=True, exist_ok=True)
+        market, raws, path = _load_step(clock, market_or_path, params, asof)
+        market, asof_ts = _validate_step(clock, market, raws, path, params, asof)
+        del raws
+        name = REPORT_NAME.format(asof=asof_ts)
+        weekly = _compute_and_write_step(clock, work / name, market, params, asof_ts, layout)
+        files, mail, eml_name = _send_step(clock, send, work, name)
+        staging_left = _commit_step(clock, staging, work, top, out_dir, files)
+    except JobError:
+        _rollback(staging)
+        raise
+    except BaseException as exc:
+        _rollback(staging)
+        if isinstance(exc, Exception):
+            raise JobError(clock.step, _describe(exc)) from exc
+        raise
+    finally:
+        unmark_live(staging)
+        if gc_was_enabled:
+            gc.enable()
+    if staging_left:
+        fileop("remove staging", staging)
+        remove(staging)
+    rows = {k: len(v) for k, v in market.tables.items() if v is not None}
+    return WeeklyJobResult(report=out_dir / name, asof=asof_ts, weekly=weekly, timings=clock.timings, units=clock.units,
+                           eml=(out_dir / eml_name) if eml_name else None, mail=mail, rows=rows,
+                           peak_rss_mb=_peak_rss_mb(), memory=clock.memory, swept=swept)
+
+
+def _pause_gc() -> bool:
+    """Pause Python's cyclic garbage collector for the run; returns whether it was enabled. Each of its
+    full passes re-scans every live object (the job holds hundreds of thousands: frames, indexes, the
+    workbook's cells): 0.3-0.9 s a run. Memory is freed by reference counting as before; what forms a
+    cycle (the workbook's cells and sheets) is small and collected once the collector is back on."""
+    was = gc.isenabled()
+    gc.disable()
+    return was
+
+
+class _StepClock:
+    """Times the job's steps and their units (wall clock), records the peak memory after each step and
+    reports progress: ``progress(step, None)`` when a step starts, ``progress(step, unit)`` per unit."""
+
+    def __init__(self, progress: Progress | None):
+        self.notify = progress or (lambda step, unit: None)
+        self.timings: dict[str, float] = {}
+        self.units: dict[str, dict[str, float]] = {}
+        self.memory: dict[str, float] = {}
+        self.step = "load"
+        self.t0 = self.tu = time.perf_counter()
+
+    def begin(self, step: str, at: float | None = None) -> None:
+        self.step = step
+        self.units[step] = {}
+        self.t0 = self.tu = at if at is not None else time.perf_counter()
+        self.notify(step, None)
+
+    def unit_done(self, name: str) -> None:
+        now = time.perf_counter()
+        d = self.units[self.step]
+        d[name] = d.get(name, 0.0) + now - self.tu
+        self.tu = now
+        self.notify(self.step, name)
+
+    def units_at_once(self, label: str) -> None:
+        """One timed unit ``label`` for work done in one call; the other table units only tick."""
+        self.unit_done(label)
+        for name in _all_tables()[1:]:
+            self.notify(self.step, name)
+
+    def end(self, at: float | None = None) -> None:
+        self.timings[self.step] = (at if at is not None else time.perf_counter()) - self.t0
+        self.memory[self.step] = _peak_rss_mb()
+
+
+def _sweep(out_dir: Path, base: Path, started: float, notice) -> list[Path]:
+    """Remove what killed runs left beside or inside ``out_dir`` (:func:`sweep_stale_staging`)."""
+    swept: list[Path] = []
+    for folder in dict.fromkeys([out_dir.absolute(), out_dir.absolute().parent, base]):
+        swept += sweep_stale_staging(folder, before=started, notice=notice)
+    return swept
+
+
+def _make_staging(base: Path, out_dir: Path) -> Path:
+    from xladdin.fileguard import owner_tag
+    try:
+        return Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{owner_tag()}-", dir=base))
+    except OSError as exc:
+        raise JobError("write", f"cannot create a staging folder in {base} ({exc.strerror or exc}); "
+                                f"check that --out {out_dir} is a writable folder") from exc
+
+
+def _load_step(clock: _StepClock, market_or_path, params: Params, asof) -> tuple[Market | None, dict | None, Path | None]:
+    """``load``: a market given, the embedded sample, or the raw table files of a folder or workbook
+    (stock-level tables from the dashboard's window on). Returns (market or None, raw tables or None, path)."""
+    clock.begin("load")
+    source = data_source(market_or_path, params.data_dir)
+    market = raws = path = None
+    if isinstance(source, Market):
+        market = source
+        clock.units_at_once("in-memory market")
+    elif source is None:
+        from xladdin.data.sample import sample_market
+        market = sample_market()
+        clock.units_at_once("embedded sample")
+    else:
+        path = Path(source)
+        _preload_modules()
+        raws = _read_raw(path, clock.unit_done, _dashboard_since(asof if asof is not None else params.asof, params))
+    clock.end()
+    return market, raws, path
+
+
+#: modules the compute step needs that take long to import (scipy.optimize, for the M9 regression: 0.35 s
+#: on an idle machine, over 1 s under load); imported while the load step reads the files
+PRELOAD_MODULES = ("scipy.optimize",)
+
+
+def _preload_modules(modules: Sequence[str] = PRELOAD_MODULES) -> None:
+    """Import ``modules`` in a background thread: reading and decoding the files runs outside Python's
+    lock, so the import overlaps it instead of adding to the run. A module that fails to import here is
+    imported again (and its error reported) by the step that needs it."""
+    import importlib
+    import threading
+
+    def run() -> None:
+        for name in modules:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001 - reported by the step that imports it
+                pass
+    threading.Thread(target=run, name="xladdin-preload", daemon=True).start()
+
+
+def _validate_step(clock: _StepClock, market: Market | None, raws: dict | None, path: Path | None, params: Params,
+                   asof) -> tuple[Market, pd.Timestamp]:
+    """``validate``: type and check the raw tables (or check the given market), then resolve the as-of date."""
+    from xladdin.workbook.weekly import resolve_asof
+    clock.begin("validate")
+    if raws is not None:
+        market = _type_and_check(raws, str(path), clock.unit_done)
+    else:
+        _check_market(market)
+        clock.units_at_once("all tables")
+    asof_ts = resolve_asof(market, asof if asof is not None else params.asof)
+    clock.end()
+    return market, asof_ts
+
+
+def _compute_and_write_step(clock: _StepClock, report: Path, market: Market, params: Params, asof_ts: pd.Timestamp,
+                            layout) -> Any:
+    """``compute`` then ``write``: :func:`xladdin.report.build_report` does both; its progress calls (table
+    groups, then sheets) split the two steps. Returns the :class:`~xladdin.weekly.WeeklyResult`."""
+    from xladdin.workbook.report import build_report
+    from xladdin.workbook.weekly import STEPS as WEEKLY_STEPS, WeeklyError
+    compute_names = {s[0] for s in WEEKLY_STEPS}
+    first_sheet = layout.sheets[0].key
+    seen_compute: list[str] = []
+    clock.begin("compute")
+
+    def finish_compute(at: float | None = None) -> None:
+        for s in WEEKLY_STEPS:  # table groups skipped for missing inputs: 0 s, one unit each
+            if s[0] not in seen_compute:
+                clock.units["compute"][s[0]] = 0.0
+                clock.notify("compute", s[0])
+        clock.end(at)
+        clock.begin("write", at)
+
+    def on_progress(key: str) -> None:
+        if clock.step == "compute" and key == first_sheet and key not in compute_names:
+            finish_compute(clock.tu)  # compute ended with its last table group; the cover counts as writing
+        if clock.step == "compute":
+            seen_compute.append(key)
+        clock.unit_done(key)
+
+    try:
+        weekly = build_report(report, market, params, asof_ts, layout=layout, progress=on_progress)
+    except WeeklyError as exc:
+        raise JobError("compute", str(exc.__cause__ or exc), unit=f"table `{exc.table}`") from exc
+    except JobError:
+        raise
+    except Exception as exc:
+        unit = None
+        if clock.step == "write":
+            done = list(clock.units.get("write", {}))
+            nxt = [s.key for s in layout.sheets if s.key not in done]
+            unit = f"sheet `{nxt[0]}`" if nxt else "saving"
+        raise JobError(clock.step, f"{type(exc).__name__}: {exc}", unit=unit) from exc
+    if clock.step == "compute":  # no render progress seen (cannot happen with a non-empty layout)
+        finish_compute()
+    clock.unit_done("save")
+    clock.end()
+    return weekly
+
+
+def _send_step(clock: _StepClock, send: SendOptions | None, work: Path, name: str) -> tuple[list[str], Any, str | None]:
+    """``send`` (optional): mail the staged report (or write the ``.eml`` only). Returns (files to commit,
+    the mail or None, the kept ``.eml`` name or None)."""
+    files = [name]
+    if send is None:
+        return files, None, None
+    from .config import ConfigError
+    from .mail import MailError, send_report
+    clock.begin("send")
+    eml_name = Path(name).with_suffix(".eml").name
+    keep = send.dry_run or send.keep_eml
+    try:
+        mail = send_report(work / name, config=send.config, to=send.to, cc=send.cc, sender=send.sender,
+                           subject=send.subject, retries=send.retries, backoff=send.backoff,
+                           dry_run=send.dry_run, eml=(work / eml_name) if keep else None,
+                           environ=send.environ, **send.smtp)
+    except MailError as exc:
+        raise JobError("send", str(exc), delivered=exc.delivered) from exc
+    except (ConfigError, ValueError, FileNotFoundError, OSError) as exc:
+        raise JobError("send", str(exc)) from exc
+    clock.unit_done("dry run" if send.dry_run else "sent")
+    clock.end()
+    if not keep:
+        return files, mail, None
+    return files + [eml_name], mail, eml_name
+
+
+def _commit_step(clock: _StepClock, staging: Path, work: Path, top: Path | None, out_dir: Path,
+                 files: list[str]) -> bool:
+    """``commit``: move the staged files into ``out_dir`` (or rename the staging folder to the new one).
+    Returns True when the staging folder is left to remove."""
+    clock.begin("commit")
+    if top is None:
+        _commit(work, out_dir, files)
+        left = True
+    else:
+        left = not _commit_new_folder(staging, work, top, out_dir, files)
+    clock.end()
+    return left
+
+
+def _peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, MiB (``ru_maxrss`` is KiB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024.0
+
+
+def _all_tables() -> list[str]:
+    from xladdin.data.schema import TABLES
+    return list(TABLES)
+
+
+def _describe(exc: BaseException) -> str:
+    from xladdin.errors import DataError, format_error
+    text = format_error(exc)
+    if isinstance(exc, (DataError, FileNotFoundError, ParamError)):
+        return text
+    return f"{type(exc).__name__}: {text}"
+
+
+def _rollback(staging: Path) -> None:
+    """Remove the staging folder after a failure (``out_dir`` was restored by :func:`_commit`)."""
+    from xladdin.fileguard import remove
+    remove(staging)

@@ -1,0 +1,122 @@
+"""The intermediates one weekly run shares between its tables, each computed once (orchestration, no method).
+
+:func:`xladdin.weekly.compute_weekly` builds one :class:`WeeklyContext` at the start of the run and
+passes it to every step. The intermediates several tables read live here, and only here:
+
+* ``etf_flows``: the M1 daily flow of every ETF (:func:`xladdin.flows.market_etf_flows`,
+  ``missing_nav="nan"``); read by the dashboard, the industry flow table and the correlation table;
+* ``penetration``: the M6 industry weight snapshots of every index
+  (:func:`xladdin.holdings.penetration_weights`); dashboard, industry flow table, strategy;
+* ``style``: the M5 table of each style pair (:func:`xladdin.strategy.style_pair_tables`); style
+  table, strategy (M8 regimes);
+* ``calendar``: the trading days up to the as-of date (:func:`xladdin.dashboard.trading_calendar`);
+  dashboard;
+* ``week``: this week's and last week's first and last trading day (:func:`week_bounds`); industry
+  flow table, cover, subtitles.
+
+Each is computed the first time a step asks for it and kept for the rest of the run. A step that
+cannot get one (a missing input table) gets the error computing it raised -- the same error again
+in every later step that asks, without computing it again -- and the run notes that step's tables
+as not computed, as before. Steps hand their own results to later steps and to the cover through
+:attr:`WeeklyContext.results`.
+
+Wide views of the canonical tables (the pivots of ETF shares and NAVs, stock panels) are not
+intermediates of a method: :mod:`xladdin._shared` builds each once inside the run's
+:func:`xladdin._shared.shared` scope.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import pandas as pd
+
+from xladdin.data.market import Market
+
+from .params import Params
+
+__all__ = ["WeeklyContext", "WeekBounds", "week_bounds"]
+
+
+@dataclass(frozen=True)
+class WeekBounds:
+    """First and last trading day of the week (Mon-Sun) containing the as-of date, and of the week before
+    (None when there is no earlier week)."""
+
+    start: pd.Timestamp
+    end: pd.Timestamp
+    prev_start: pd.Timestamp | None
+    prev_end: pd.Timestamp | None
+
+
+def week_bounds(dates: pd.DatetimeIndex, asof: pd.Timestamp) -> WeekBounds:
+    """:class:`WeekBounds` of ``asof`` among the trading ``dates`` (those on or before ``asof``)."""
+    d = dates[dates <= asof]
+    week = d.to_period("W-SUN")
+    this = week[-1]
+    cur = d[week == this]
+    prev_weeks = week[week < this]
+    if len(prev_weeks):
+        prev = d[week == prev_weeks[-1]]
+        return WeekBounds(cur[0], cur[-1], prev[0], prev[-1])
+    return WeekBounds(cur[0], cur[-1], None, None)
+
+
+@dataclass
+class WeeklyContext:
+    """One weekly run: its market (already cut at ``asof``), parameters, as-of date, the shared
+    intermediates (properties, each computed at most once) and what each step left for the next."""
+
+    market: Market
+    params: Params
+    asof: pd.Timestamp
+    #: step results read by later steps and the cover (rotation, levels, picks, ...), by name
+    results: dict[str, Any] = field(default_factory=dict)
+    #: intermediate name -> (True, value) or (False, the error computing it raised)
+    _built: dict[str, tuple[bool, Any]] = field(default_factory=dict, repr=False)
+
+    def _once(self, name: str, build: Callable[[], Any]) -> Any:
+        if name not in self._built:
+            try:
+                self._built[name] = (True, build())
+            except Exception as exc:  # kept: a later step asking gets the same error, nothing recomputed
+                self._built[name] = (False, exc)
+        ok, value = self._built[name]
+        if not ok:
+            raise value
+        return value
+
+    @property
+    def built(self) -> list[str]:
+        """Names of the intermediates computed so far (or that failed), in the order they were first needed."""
+        return list(self._built)
+
+    # ------------------------------------------------------------------ intermediates
+    @property
+    def etf_flows(self) -> pd.DataFrame:
+        """M1: daily net flow of every ETF, yuan (dates x ETFs), NaN where the NAV is missing."""
+        from xladdin.methods.flows import market_etf_flows
+        return self._once("etf_flows", lambda: market_etf_flows(self.market, missing_nav="nan"))
+
+    @property
+    def penetration(self):
+        """M6: the industry weight snapshots of every index (:class:`xladdin.holdings.SnapshotWeights`)."""
+        from xladdin.methods.holdings import penetration_weights
+        return self._once("penetration", lambda: penetration_weights(self.market))
+
+    @property
+    def style(self) -> dict[str, Any]:
+        """M5: pair -> its weekly style table (lambda ``params.hp_lambda``), or the error computing it raised."""
+        from xladdin.methods.strategy import style_pair_tables
+        return self._once("style", lambda: style_pair_tables(self.market, self.params.hp_lambda))
+
+    @property
+    def calendar(self) -> pd.DatetimeIndex:
+        """Trading days up to the as-of date (every date of the daily tables)."""
+        from xladdin.methods.dashboard import trading_calendar
+        return self._once("calendar", lambda: trading_calendar(self.market, self.asof))
+
+    @property
+    def week(self) -> WeekBounds:
+        """This week's and last week's trading days (of industry_daily, the industry flow table's calendar)."""
+        return self._once("week", lambda: week_bounds(self.market.industry_close().index, self.asof))

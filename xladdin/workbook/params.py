@@ -1,0 +1,261 @@
+"""Parameters of the weekly workbook: defaults, validation, and the rows of the parameters sheet.
+
+The parameters sheet (``参数`` / ``Parameters``) holds one row per parameter: key, value,
+description. ``xladdin refresh`` and the Excel Refresh button read it back with
+:func:`params_from_rows`, so an analyst changes a threshold in the sheet and refreshes.
+Pure: no file or Excel access here.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
+
+import pandas as pd
+
+from xladdin.conventions import LANGUAGES
+from xladdin.methods.backtest import DEFAULT_LAG, ETF_ROTATION_COST, INDUSTRY_COST
+from xladdin.methods.correlation import (DEFAULT_CORR_INDEX, DEFAULT_CORR_THRESHOLD, DEFAULT_CORR_WINDOW,
+                                         DEFAULT_EVENT_MODE, DEFAULT_HORIZONS, DEFAULT_THRESHOLDS, EVENT_MODES)
+from xladdin.methods.dashboard import DEFAULT_HEAT_FLAG, DEFAULT_HEAT_YEARS, DEFAULT_VOL_FLAG
+from xladdin.methods.divergence import DEFAULT_TRAILING_WINDOW
+from xladdin.methods.grouping import DEFAULT_GROUPS
+from xladdin.methods.northbound import DEFAULT_ETF_TOP_N
+from xladdin.methods.strategy import DEFAULT_REBALANCE_WEEKS, DEFAULT_TOP_N
+from xladdin.methods.style import DEFAULT_LAMBDA
+
+__all__ = ["LANGUAGES", "EVENT_MODES", "ParamError", "ParamSpec", "SPECS", "SPEC_BY_KEY", "Params", "default_params",
+           "coerce_value", "params_from_mapping", "params_from_rows", "params_to_frame"]
+
+
+class ParamError(ValueError):
+    """A parameter value is invalid; the message names the key, the value and what is allowed."""
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One parameter: type, default, bounds and the description shown on the sheet."""
+
+    key: str
+    kind: str  # "int", "float", "str", "date", "floats", "ints", "choice"
+    default: Any
+    zh: str
+    en: str
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+    blank_ok: bool = False
+
+
+#: every parameter, in sheet order
+SPECS: tuple[ParamSpec, ...] = (
+    ParamSpec("language", "choice", "zh", "表头语言:zh 中文 / en 英文", "Header language: zh Chinese / en English",
+              choices=LANGUAGES),
+    ParamSpec("asof", "date", None, "截至日期(留空 = 数据最新交易日)", "As-of date (blank = latest trading day in the data)",
+              blank_ok=True),
+    ParamSpec("data_dir", "str", "", "数据文件夹(规范表 CSV/xlsx;留空 = 内置样例数据)",
+              "Folder of canonical tables (CSV/xlsx; blank = embedded sample market)", blank_ok=True),
+    ParamSpec("corr_index", "str", DEFAULT_CORR_INDEX, "相关性监控的指数代码(M2)", "Index watched by the correlation monitor (M2)"),
+    ParamSpec("corr_window", "int", DEFAULT_CORR_WINDOW, "滚动相关窗口(交易日,M2)", "Rolling correlation window (trading days, M2)",
+              minimum=3, maximum=250),
+    ParamSpec("corr_threshold", "float", DEFAULT_CORR_THRESHOLD, "相关性信号阈值(M2)", "Correlation signal threshold (M2)",
+              minimum=-1.0, maximum=1.0),
+    ParamSpec("corr_days", "int", 250, "相关性表显示的交易日数", "Trading days shown in the correlation table",
+              minimum=20, maximum=5000),
+    ParamSpec("event_thresholds", "floats", tuple(DEFAULT_THRESHOLDS), "事件研究阈值(逗号分隔,M3)",
+              "Event-study thresholds (comma separated, M3)", minimum=-1.0, maximum=1.0),
+    ParamSpec("event_horizons", "ints", tuple(DEFAULT_HORIZONS), "事件研究持有期(交易日,逗号分隔,M3)",
+              "Event-study horizons (trading days, comma separated, M3)", minimum=1, maximum=250),
+    ParamSpec("event_mode", "choice", DEFAULT_EVENT_MODE, "事件计数:every 每个满足日 / first 首次穿越", "Event days: every qualifying day / first crossing",
+              choices=EVENT_MODES),
+    ParamSpec("hp_lambda", "float", DEFAULT_LAMBDA, "单边HP滤波 lambda(周频比值,M4)", "One-sided HP filter lambda (weekly ratio, M4)",
+              minimum=1e-6),
+    ParamSpec("style_weeks", "int", 26, "风格信号表显示的周数", "Weeks shown in the style-signal table", minimum=4, maximum=1000),
+    ParamSpec("quintile_months", "int", 12, "分组表显示的月数(M7)", "Months shown in the quintile tables (M7)",
+              minimum=1, maximum=120),
+    ParamSpec("groups", "int", DEFAULT_GROUPS, "分组数(M7)", "Number of groups (M7)", minimum=2, maximum=10),
+    ParamSpec("top_n", "int", DEFAULT_TOP_N, "策略持有行业数(M10)", "Industries held by the strategy (M10)", minimum=1, maximum=30),
+    ParamSpec("rebalance_weeks", "int", DEFAULT_REBALANCE_WEEKS, "调仓周期(周,M10)", "Rebalance every N weeks (M10)", minimum=1, maximum=52),
+    ParamSpec("cost", "float", INDUSTRY_COST, f"单边交易成本(占成交额,买卖各收,M7-M10;默认{INDUSTRY_COST:.1%}:报告未给出行业组合成本)",
+              f"One-way trading cost (share of traded value, on buys and sells, M7-M10; default {INDUSTRY_COST:.1%}: "
+              "the report states none for industry baskets)", minimum=0.0, maximum=0.05),
+    ParamSpec("lag", "int", DEFAULT_LAG, f"执行滞后(交易日):t日数据在t+lag日收盘成交(默认{DEFAULT_LAG};0 = 同日收盘成交,有前视)",
+              f"Execution lag (trading days): data of day t trades at the close of t+lag (default {DEFAULT_LAG}; 0 = "
+              "the same close, look-ahead)", minimum=0, maximum=20),
+    ParamSpec("trailing_window", "int", DEFAULT_TRAILING_WINDOW, "模拟持仓回归的滚动窗口(交易日,M9)", "Trailing window of the simulated-holdings regression (trading days, M9)",
+              minimum=20, maximum=500),
+    ParamSpec("backtest_start", "date", pd.Timestamp("2019-10-08"), "策略回测起始日(M10)", "Backtest start (M10)"),
+    ParamSpec("rf", "float", 0.0, "无风险利率(年化,M12)", "Risk-free rate (annual, M12)", minimum=-0.1, maximum=0.2),
+    ParamSpec("holding_periods", "int", 10, "策略持仓表显示的调仓期数", "Rebalance periods shown in the holdings table",
+              minimum=1, maximum=500),
+    ParamSpec("etf_top_n", "int", DEFAULT_ETF_TOP_N, "ETF轮动入选数量(M11)", "ETFs picked by the rotation (M11)", minimum=1, maximum=50),
+    ParamSpec("etf_universe", "str", "", "ETF轮动池(代码逗号分隔;留空 = 全部股票ETF)",
+              "ETF rotation universe (comma separated codes; blank = all stock ETFs)", blank_ok=True),
+    ParamSpec("etf_cost", "float", ETF_ROTATION_COST, f"ETF轮动单边成本(占成交额,买卖各收,M11;默认{ETF_ROTATION_COST:.1%},同报告)",
+              f"ETF rotation one-way cost (share of traded value, on buys and sells, M11; default "
+              f"{ETF_ROTATION_COST:.1%}, the report's)", minimum=0.0, maximum=0.05),
+    ParamSpec("etf_one_per_index", "int", 1, "ETF轮动同一跟踪指数最多入选1只(1 是 / 0 否,M11)",
+              "ETF rotation: at most one pick per tracked index (1 yes / 0 no, M11)", minimum=0, maximum=1),
+    ParamSpec("heat_years", "float", DEFAULT_HEAT_YEARS, "交易热度/波动分位的回看年数(M13)", "Trailing years for heat / volatility percentiles (M13)",
+              minimum=0.25, maximum=20),
+    ParamSpec("heat_flag", "float", DEFAULT_HEAT_FLAG, "交易热度提示分位(M13)", "Heat percentile flag (M13)", minimum=0.0, maximum=1.0),
+    ParamSpec("vol_flag", "float", DEFAULT_VOL_FLAG, "波动率提示分位(M13)", "Volatility percentile flag (M13)", minimum=0.0, maximum=1.0),
+    ParamSpec("stale_days", "int", 7, "数据滞后超过多少天标记为“滞后”", "Days behind the as-of date before a table is flagged stale",
+              minimum=0, maximum=400),
+)
+SPEC_BY_KEY: dict[str, ParamSpec] = {s.key: s for s in SPECS}
+
+
+@dataclass(frozen=True)
+class Params:
+    """Validated parameter values (see :data:`SPECS` for meaning and bounds)."""
+
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, key: str) -> Any:
+        values = object.__getattribute__(self, "values")
+        if key in SPEC_BY_KEY:
+            return values.get(key, SPEC_BY_KEY[key].default)
+        raise AttributeError(f"unknown parameter `{key}`")
+
+    def get(self, key: str) -> Any:
+        if key not in SPEC_BY_KEY:
+            raise KeyError(f"unknown parameter `{key}`; known: {', '.join(SPEC_BY_KEY)}")
+        return self.values.get(key, SPEC_BY_KEY[key].default)
+
+    def replace(self, **changes: Any) -> "Params":
+        """A copy with ``changes`` validated and applied (None leaves a key unchanged)."""
+        merged = dict(self.as_dict())
+        merged.update({k: v for k, v in changes.items() if v is not None})
+        return params_from_mapping(merged)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {s.key: self.get(s.key) for s in SPECS}
+
+
+def default_params() -> Params:
+    """All parameters at their defaults."""
+    return Params({s.key: s.default for s in SPECS})
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or (
+        isinstance(value, float) and value != value)
+
+
+def _bad(spec: ParamSpec, value: Any, what: str, source: str) -> ParamError:
+    return ParamError(f"parameter `{spec.key}` ({source}): {what}, got {value!r}")
+
+
+def _check_bounds(spec: ParamSpec, x: float, raw: Any, source: str) -> None:
+    if spec.minimum is not None and x < spec.minimum:
+        raise _bad(spec, raw, f"must be >= {spec.minimum:g}", source)
+    if spec.maximum is not None and x > spec.maximum:
+        raise _bad(spec, raw, f"must be <= {spec.maximum:g}", source)
+
+
+def _number(spec: ParamSpec, value: Any, integer: bool, source: str) -> float | int:
+    if isinstance(value, bool):
+        raise _bad(spec, value, "must be a number", source)
+    try:
+        x = float(str(value).strip()) if isinstance(value, str) else float(value)
+    except (TypeError, ValueError):
+        raise _bad(spec, value, "must be " + ("an integer" if integer else "a number"), source) from None
+    if x != x:
+        raise _bad(spec, value, "must be a number", source)
+    if integer:
+        if x != int(x):
+            raise _bad(spec, value, "must be an integer", source)
+        x = int(x)
+    _check_bounds(spec, x, value, source)
+    return x
+
+
+def coerce_value(spec: ParamSpec, value: Any, source: str = "parameters") -> Any:
+    """Validate one raw value (as typed in the sheet or on the command line) against ``spec``."""
+    if _blank(value):
+        if spec.blank_ok:
+            return spec.default
+        raise _bad(spec, value, "must not be blank", source)
+    kind = spec.kind
+    if kind == "int":
+        return _number(spec, value, True, source)
+    if kind == "float":
+        return float(_number(spec, value, False, source))
+    if kind in ("floats", "ints"):
+        items = value if isinstance(value, (list, tuple)) else str(value).replace("，", ",").replace(";", ",").split(",")
+        items = [i for i in items if not _blank(i)]
+        if not items:
+            raise _bad(spec, value, "needs at least one value", source)
+        out = tuple(_number(spec, i, kind == "ints", source) for i in items)
+        if len(set(out)) != len(out):
+            raise _bad(spec, value, "has duplicated values", source)
+        return tuple(sorted(out))
+    if kind == "choice":
+        text = str(value).strip().lower()
+        if text not in spec.choices:
+            raise _bad(spec, value, f"must be one of {', '.join(spec.choices)}", source)
+        return text
+    if kind == "date":
+        if isinstance(value, (dt.date, pd.Timestamp)):
+            return pd.Timestamp(value).normalize()
+        try:
+            return pd.Timestamp(str(value).strip()).normalize()
+        except (ValueError, TypeError):
+            raise _bad(spec, value, "must be a date YYYY-MM-DD", source) from None
+    if kind == "str":
+        return str(value).strip()
+    raise AssertionError(f"unknown parameter kind {kind}")  # pragma: no cover
+
+
+def params_from_mapping(values: Mapping[str, Any], source: str = "parameters") -> Params:
+    """Validate a key -> raw value mapping; missing keys take their defaults.
+
+    Raises
+    ------
+    ParamError
+        For an unknown key (with the list of known keys) or an invalid value (key, value, rule).
+    """
+    unknown = [k for k in values if k not in SPEC_BY_KEY]
+    if unknown:
+        raise ParamError(f"unknown parameter(s) {', '.join(map(repr, unknown))} ({source}); "
+                         f"known: {', '.join(SPEC_BY_KEY)}")
+    out = {s.key: (coerce_value(s, values[s.key], source) if s.key in values else s.default) for s in SPECS}
+    return Params(out)
+
+
+def params_from_rows(rows: Iterable[Sequence[Any]], source: str = "parameters sheet") -> Params:
+    """Parameters from sheet rows ``(key, value[, description])``; header and blank rows skipped.
+
+    A header row is any row whose key is ``key`` or ``参数``. Duplicate keys are an error.
+    """
+    seen: dict[str, Any] = {}
+    for i, row in enumerate(rows, start=1):
+        if not row or _blank(row[0]):
+            continue
+        key = str(row[0]).strip()
+        if key in ("key", "参数", "Key"):
+            continue
+        if key in seen:
+            raise ParamError(f"parameter `{key}` appears twice ({source}, row {i}); keep one row")
+        seen[key] = row[1] if len(row) > 1 else None
+    return params_from_mapping(seen, source)
+
+
+def _display(spec: ParamSpec, value: Any) -> Any:
+    if value is None:
+        return ""
+    if spec.kind in ("floats", "ints"):
+        return ",".join(f"{v:g}" for v in value)
+    if spec.kind == "date":
+        return pd.Timestamp(value).strftime("%Y-%m-%d")
+    return value
+
+
+def params_to_frame(params: Params, language: str | None = None) -> pd.DataFrame:
+    """The parameters table for the sheet: columns key, value, description (in ``language``)."""
+    lang = language or params.language
+    rows = [{"key": s.key, "value": _display(s, params.get(s.key)), "description": s.zh if lang == "zh" else s.en}
+            for s in SPECS]
+    return pd.DataFrame(rows, columns=["key", "value", "description"])
+

@@ -1,0 +1,409 @@
+"""Build and refresh the macro workbook (``.xlsm``) of the weekly tracker.
+
+Build (:func:`build_template`)
+    1. XlsxWriter writes a skeleton: the layout's sheets (cover first, parameters last), a
+       ``xlwings.conf`` sheet (no machine path unless asked for; notes on what to fill), a
+       **Refresh** button on the cover, and the VBA project of xlwings'
+       *standalone* quickstart workbook (``xlwings/quickstart_standalone.xlsm`` -- the very file
+       ``xlwings quickstart NAME --standalone`` copies; BSD-3 licensed). That project holds
+       ``Module1.SampleCall``, the ``xlwings`` module (``RunPython``) and its ``Dictionary`` class, so
+       no add-in is needed.
+    2. openpyxl (``keep_vba=True``) renders the tables through the layout -- the same code as
+       :func:`refresh_workbook` -- and the result replaces the target atomically. The Excel tables,
+       number formats, conditional formats, charts, widths and frozen panes made here are the ones the
+       Refresh button (:class:`~xladdin.layout.XlwingsWriter`) later updates in place.
+    3. A module ``<workbook stem>.py`` is written beside the workbook.
+
+Why ``SampleCall`` and the ``<stem>.py`` shim: the VBA project is kept byte-identical (it is
+compiled; editing it needs Excel). ``SampleCall`` runs
+``RunPython "import <stem>; <stem>.main()"`` where ``<stem>`` is the workbook's file name without
+extension, evaluated when the button is clicked -- the xlwings quickstart convention, and what the
+ribbon's *Run main* does too. The shim imports :func:`macros.refresh.main`, so the button, *Run main*
+and ``python <stem>.py`` all run the same refresh. Renaming the workbook needs a shim of the same
+name (``xladdin template NEW.xlsm`` writes both).
+
+Refresh (:func:`refresh_workbook`)
+    Headless: load with ``keep_vba=True`` (VBA, button and ``xlwings.conf`` kept byte-for-byte),
+    read the parameters sheet, compute, render, save to a temporary file in the same folder,
+    fsync, ``os.replace``. On any error the temporary file is removed, the workbook is untouched,
+    and :class:`RefreshError` names the step (and table) that failed.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from xladdin.data.market import Market
+from xladdin.errors import ReportedError
+
+from .layout import Layout, OpenpyxlWriter, load_layout, render
+from .params import Params, default_params, params_from_rows
+
+CONF_SHEET = "xlwings.conf"
+BUTTON_MACRO = "SampleCall"
+BUTTON_CAPTION = {"zh": "刷新 Refresh", "en": "Refresh"}
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class RefreshError(ReportedError, RuntimeError):
+    """A refresh step failed; the workbook on disk is unchanged. ``step`` names the step."""
+
+    def __init__(self, step: str, message: str, path: Path | None = None):
+        self.step = step
+        where = f" ({path})" if path else ""
+        super().__init__(f"refresh failed at step `{step}`{where}: {message}; the workbook was not changed")
+
+
+# ------------------------------------------------------------------------------------- VBA source
+def xlwings_standalone_workbook() -> Path:
+    """Path of xlwings' standalone quickstart workbook (source of the VBA project)."""
+    import xlwings
+    p = Path(xlwings.__file__).resolve().parent / "quickstart_standalone.xlsm"
+    if not p.is_file():
+        raise FileNotFoundError(f"{p} not found; reinstall xlwings (pip install xlwings)")
+    return p
+
+
+def vba_project_bytes() -> bytes:
+    """``xl/vbaProject.bin`` of xlwings' standalone quickstart (RunPython + Module1.SampleCall)."""
+    with zipfile.ZipFile(xlwings_standalone_workbook()) as z:
+        return z.read("xl/vbaProject.bin")
+
+
+def xlwings_version() -> str:
+    import xlwings
+    return xlwings.__version__
+
+
+def udf_modules() -> list[str]:
+    """The UDF modules of the project (``udfs/<name>.py`` without a leading underscore)."""
+    return sorted(f"udfs.{p.stem}" for p in (ROOT / "udfs").glob("*.py") if not p.stem.startswith("_"))
+
+
+#: what the ``xlwings.conf`` sheet says about the keys left out (column D, outside the key block)
+CONF_NOTES = [
+    "How Excel finds Python (xlwings reads column A:B from A1 down to the first blank row; sheet keys win "
+    "over the ribbon's settings, so only keys with a value are listed).",
+    "Add a key in the first empty row of column A, its value in column B:",
+    "  Interpreter_Win  full path of pythonw.exe (python.org installs: the Microsoft Store alias 'python' is "
+    "not Python), e.g. C:\\Users\\me\\AppData\\Local\\Programs\\Python\\Python312\\pythonw.exe",
+    "  Interpreter_Mac  full path of python, e.g. /Library/Frameworks/Python.framework/Versions/3.12/bin/python3",
+    "  Conda Path + Conda Env  Anaconda/Miniconda on Windows, e.g. C:\\Users\\me\\anaconda3 and base",
+    "  PYTHONPATH  only if xladdin is not installed into that Python (pip install xladdin)",
+    "`xladdin doctor` (run with the Python Excel should use) prints the line to paste for this machine.",
+]
+
+
+def interpreter_key(path: str) -> str:
+    """``Interpreter_Win`` for a Windows path (drive letter, backslash or ``.exe``), ``Interpreter_Mac`` for
+    an absolute POSIX path; anything else is refused (xlwings needs a full path there)."""
+    p = str(path).strip()
+    if re.match(r"^[A-Za-z]:[\\/]", p) or "\\" in p or p.lower().endswith(".exe"):
+        return "Interpreter_Win"
+    if p.startswith(("/", "~")):
+        return "Interpreter_Mac"
+    raise ValueError(f"--interpreter {path!r}: give the full path of the Python Excel should run (e.g. "
+                     "C:\\...\\pythonw.exe on Windows, /usr/local/bin/python3 on macOS)")
+
+
+def conf_rows(pythonpath: str | None = None, interpreter: str | None = None, conda_path: str | None = None,
+              conda_env: str | None = None) -> list[tuple[str, str]]:
+    """Rows of the ``xlwings.conf`` sheet (keys as xlwings' VBA ``GetConfig`` reads them).
+
+    Only keys with a value: an empty key on the sheet would still override the user's xlwings
+    settings. Nothing machine-specific is written unless asked for (``--pythonpath``,
+    ``--interpreter``, ``--conda-path``/``--conda-env``).
+    """
+    if (conda_path is None) != (conda_env is None):
+        raise ValueError("--conda-path and --conda-env go together (the Anaconda folder and the environment name)")
+    rows = []
+    if interpreter:
+        rows.append((interpreter_key(interpreter), interpreter.strip()))
+    if conda_path:
+        rows += [("Conda Path", conda_path.strip()), ("Conda Env", conda_env.strip())]
+    rows += [("PYTHONPATH", pythonpath or ""), ("UDF Modules", ";".join(udf_modules())),
+             ("ADD_WORKBOOK_TO_PYTHONPATH", "True")]
+    return [(k, v) for k, v in rows if v]
+
+
+SHIM = '''"""Entry point of {stem}.xlsm for xlwings (written by `xladdin template`).
+
+The workbook's Refresh button runs xlwings' ``SampleCall``:
+``RunPython "import {stem}; {stem}.main()"`` (module name = workbook name), and the xlwings
+ribbon's *Run main* does the same. Both land here and run the shared refresh.
+"""
+from macros.refresh import main  # noqa: F401
+
+
+if __name__ == "__main__":  # debug from an IDE: python {stem}.py (Windows/macOS with Excel open)
+    import xlwings as xw
+
+    xw.Book("{stem}.xlsm").set_mock_caller()
+    main()
+'''
+
+
+# ------------------------------------------------------------------------------------- atomic save
+@contextlib.contextmanager
+def atomic_target(path: Path) -> Iterator[Path]:
+    """Yield a temporary path in ``path``'s folder; on success fsync it and ``os.replace`` ``path``.
+
+    On an exception the temporary file is deleted and ``path`` is left as it was. A read-only ``path``
+    or folder (:func:`xladdin.fileguard.read_only_reason`) is refused with :class:`PermissionError`
+    before anything is written. The temporary name ``.<stem>.tmp.<pid>-h<host>.<random><suffix>`` says
+    whose it is, so that a file left by a killed process can be removed later
+    (:func:`xladdin.fileguard.sweep_temp_files`).
+    """
+    from xladdin.fileguard import fileop, fsync_dir, mark_live, owner_tag, read_only_reason, temp_prefix, unmark_live
+    path = Path(path)
+    folder = path.parent
+    for p in (path, folder):
+        reason = read_only_reason(p)
+        if reason:
+            raise PermissionError(f"{reason}: {path.name} is replaced by writing a new file beside it; make it "
+                                  "writable, or write elsewhere")
+    fd, tmp = tempfile.mkstemp(prefix=f"{temp_prefix(path)}{owner_tag()}.", suffix=path.suffix, dir=folder)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    mark_live(tmp_path)
+    try:
+        fileop("temp created", tmp_path)
+        yield tmp_path
+        if path.exists():
+            os.chmod(tmp_path, path.stat().st_mode & 0o777)
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp_path, 0o666 & ~umask)
+        fileop("fsync temp", tmp_path)
+        with open(tmp_path, "rb") as fh:
+            os.fsync(fh.fileno())
+        fileop("replace", path)
+        os.replace(tmp_path, path)
+        fileop("fsync folder", folder)
+        fsync_dir(folder)
+    finally:
+        unmark_live(tmp_path)
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+# ------------------------------------------------------------------------------------- build
+def _skeleton(path: Path, layout: Layout, language: str, conf: list[tuple[str, str]]) -> None:
+    """XlsxWriter skeleton: sheets, xlwings.conf (``conf`` rows and the notes), Refresh button, VBA project."""
+    import xlsxwriter
+    wb = xlsxwriter.Workbook(str(path))
+    wb.set_vba_name("ThisWorkbook")
+    sheets = {}
+    for i, s in enumerate(layout.sheets, start=1):
+        ws = wb.add_worksheet(s.name(language))
+        ws.set_vba_name(f"Sheet{i}")
+        sheets[s.key] = ws
+    conf_ws = wb.add_worksheet(CONF_SHEET)
+    conf_ws.set_vba_name(f"Sheet{len(layout.sheets) + 1}")
+    for r, (k, v) in enumerate(conf):
+        conf_ws.write_string(r, 0, k)
+        conf_ws.write_string(r, 1, v)
+    for r, text in enumerate(CONF_NOTES):  # column D: apart from the A:B block xlwings reads
+        conf_ws.write_string(r, 3, text)
+    conf_ws.set_column(0, 0, 30)
+    conf_ws.set_column(1, 1, 60)
+    conf_ws.set_column(3, 3, 110)
+    for s in layout.sheets:
+        if s.button_cell:
+            sheets[s.key].insert_button(s.button_cell, {"macro": BUTTON_MACRO, "caption": BUTTON_CAPTION[language],
+                                                        "width": 128, "height": 32})
+    with tempfile.TemporaryDirectory() as d:
+        vba = Path(d) / "vbaProject.bin"
+        vba.write_bytes(vba_project_bytes())
+        wb.add_vba_project(str(vba))
+        wb.close()
+
+
+def render_result(wb: Any, result: Any, params: Params, layout: Layout, progress: Callable[[str], None] | None = None,
+                  writer: Any = None):
+    """Render a :class:`~xladdin.weekly.WeeklyResult` and the parameters used (written back to the
+    parameters sheet for the next refresh) through the layout: into an openpyxl workbook ``wb``, or
+    with ``writer`` (e.g. :class:`~xladdin.layout.XlwingsWriter` for the Refresh button)."""
+    from .params import params_to_frame
+    writer = writer or OpenpyxlWriter.for_layout(wb, layout)
+    tables = dict(result.tables)
+    tables["params"] = params_to_frame(params)
+    return render(tables, writer, layout, language=params.language,
+                  subtitles=result.subtitles_for(params.language), notes=result.notes, progress=progress)
+
+
+def build_template(out: str | Path, market: Market, params: Params | None = None, asof=None,
+                   layout: Layout | None = None, pythonpath: str | None = None, write_shim: bool = True,
+                   progress: Callable[[str], None] | None = None, interpreter: str | None = None,
+                   conda_path: str | None = None, conda_env: str | None = None) -> Path:
+    """Build the macro workbook ``out`` (.xlsm) filled with the week's tables of ``market``.
+
+    Parameters
+    ----------
+    out : path ending in ``.xlsm``; its stem must be a Python module name (the macro imports it).
+    market : data for the first fill (the embedded sample for the committed template).
+    params : initial parameters written to the parameters sheet (default: defaults).
+    asof : as-of date (default: params.asof, else the last date of the data).
+    pythonpath : PYTHONPATH written to the ``xlwings.conf`` sheet (default: none; install the package).
+    interpreter : full path of the Python Excel runs (``Interpreter_Win`` or ``Interpreter_Mac``).
+    conda_path, conda_env : Anaconda folder and environment (``Conda Path`` / ``Conda Env``, Windows).
+    write_shim : also write ``<stem>.py`` beside the workbook (see the module docstring).
+
+    Returns
+    -------
+    Path of the workbook.
+    """
+    from openpyxl import load_workbook
+
+    from .weekly import compute_weekly
+    out = Path(out)
+    if out.suffix.lower() != ".xlsm":
+        raise ValueError(f"{out}: the macro workbook must end in .xlsm (Excel refuses macros in .xlsx)")
+    if not out.stem.isidentifier():
+        raise ValueError(f"{out}: the file name `{out.stem}` must be a Python module name (letters, digits, _; "
+                         "not starting with a digit), because the Refresh macro imports `<name>.py`")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    layout = layout or load_layout()
+    params = params or default_params()
+    conf = conf_rows(pythonpath, interpreter, conda_path, conda_env)  # checked before the computation
+    result = compute_weekly(market, params, asof, progress=progress)
+    with atomic_target(out) as tmp:
+        _skeleton(tmp, layout, params.language, conf)
+        wb = load_workbook(tmp, keep_vba=True)
+        render_result(wb, result, params, layout, progress)
+        wb.active = 0
+        wb.save(tmp)
+    if write_shim:
+        (out.parent / f"{out.stem}.py").write_text(SHIM.format(stem=out.stem), encoding="utf-8")
+    return out
+
+
+# ------------------------------------------------------------------------------------- refresh
+#: rows read below the parameters table's anchor (the table has about 30)
+PARAM_ROWS = 200
+
+
+def read_params_sheet(book: Any, layout: Layout | None = None) -> Params:
+    """Parameters from the workbook's parameters sheet (either language), validated.
+
+    ``book`` is an openpyxl workbook (``xladdin refresh``, ``weekly --params FILE.xlsx``) or an
+    ``xlwings.Book`` (the Refresh button, xlwings Lite): the same rows are read either way, the two
+    columns key and value from the table's anchor down :data:`PARAM_ROWS` rows.
+    """
+    from .layout import parse_cell
+    layout = layout or load_layout()
+    spec = layout.sheet("params")
+    openpyxl_book = hasattr(book, "sheetnames")
+    names = list(book.sheetnames) if openpyxl_book else [s.name for s in book.sheets]
+    name = next((n for n in (spec.zh, spec.en) if n in names), None)
+    if name is None:
+        raise ValueError(f"no parameters sheet (`{spec.zh}` or `{spec.en}`) in the workbook; rebuild it with "
+                         "`xladdin template`")
+    row, col = parse_cell(spec.table("params").anchor)
+    if openpyxl_book:
+        ws = book[name]
+        rows = list(ws.iter_rows(min_row=row, max_row=max(row, min(ws.max_row, row + PARAM_ROWS)), min_col=col,
+                                 max_col=col + 1, values_only=True))
+    else:
+        rows = book.sheets[name].range((row, col), (row + PARAM_ROWS, col + 1)).value or []
+    return params_from_rows(rows, source=f"sheet {name}")
+
+
+def refresh_workbook(path: str | Path, data: str | Path | None = None, asof=None, language: str | None = None,
+                     layout: Layout | None = None, market: Market | None = None,
+                     progress: Callable[[str], None] | None = None, *, wait: float = 0.0,
+                     notice: Callable[[str], None] | None = None) -> Path:
+    """Refresh an existing workbook (.xlsm or .xlsx) in place, atomically.
+
+    Parameters
+    ----------
+    path : the workbook built by ``xladdin template`` (or a report).
+    data : folder of canonical tables; overrides the sheet's ``data_dir`` (blank there = sample).
+    asof : overrides the sheet's ``asof``.
+    language : overrides the sheet's ``language``.
+    market : an already loaded market (tests, callers that hold one); overrides ``data``.
+    wait : seconds to wait while another process refreshes the same workbook (default: fail at once).
+    notice : gets one line for each leftover of a killed refresh that is cleaned up (a stale lock, a
+        temporary file).
+
+    Raises
+    ------
+    RefreshError
+        Naming the step: ``checking the workbook`` (read-only workbook or folder), ``locking`` (another
+        refresh of the same workbook is running), ``opening workbook``, ``reading parameters``,
+        ``loading data``, ``computing table <key>``, ``writing sheets``, ``saving``. The workbook is unchanged.
+    FileNotFoundError
+        ``path`` does not exist.
+
+    Notes
+    -----
+    While it runs, the refresh holds the lock :func:`xladdin.fileguard.lock_path` (``.<name>.xladdin-lock``
+    beside the workbook, holding its pid, host and start time), so two refreshes of one workbook never
+    both write it; a lock whose process is gone is taken over (:func:`xladdin.fileguard.owner_lock`).
+    Holding it, the refresh first removes the temporary files killed refreshes left
+    (:func:`xladdin.fileguard.sweep_temp_files`).
+    """
+    from openpyxl import load_workbook
+
+    from xladdin.fileguard import LockBusy, describe_owner, lock_path, owner_lock, read_only_reason, sweep_temp_files
+
+    from .weekly import WeeklyError, compute_weekly
+    started = time.time()
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"workbook {path} not found; build one with `xladdin template {path.name}`")
+    for p in (path, path.parent):
+        reason = read_only_reason(p)
+        if reason:
+            raise RefreshError("checking the workbook", f"{reason}; the refresh writes a new file beside the "
+                               "workbook and swaps it in: make it writable, or refresh a copy", path)
+    say = notice or (lambda text: None)
+    lock = lock_path(path)
+    held = contextlib.ExitStack()
+    try:
+        held.enter_context(owner_lock(lock, wait=wait, notice=say))
+    except LockBusy as exc:
+        raise RefreshError("locking", f"the workbook is being refreshed by {describe_owner(exc.owner)}; wait "
+                           f"until it finishes and run again (if that process is gone, delete {lock})", path) from None
+    except OSError as exc:
+        raise RefreshError("locking", f"cannot create the lock file {lock} ({exc.strerror or exc})", path) from exc
+    layout = layout or load_layout()
+    keep_vba = path.suffix.lower() == ".xlsm"
+    step = "opening workbook"
+    try:
+        for p in sweep_temp_files(path, before=started):
+            say(f"removed {p.name} (temporary file left by a killed refresh)")
+        wb = load_workbook(path, keep_vba=keep_vba)
+        step = "reading parameters"
+        params = read_params_sheet(wb, layout)
+        if language is not None:
+            params = params.replace(language=language)
+        if asof is not None:
+            params = params.replace(asof=asof)
+        step = "loading data"
+        if market is None:
+            from xladdin.data.loaders import open_market
+            market = open_market(data, params.data_dir)
+        step = "computing tables"
+        result = compute_weekly(market, params, progress=progress)
+        step = "writing sheets"
+        with atomic_target(path) as tmp:
+            render_result(wb, result, params, layout, progress)
+            step = "saving"
+            wb.save(tmp)
+    except WeeklyError as exc:
+        raise RefreshError(f"computing table {exc.table}", str(exc.__cause__ or exc), path) from exc
+    except RefreshError:
+        raise
+    except Exception as exc:
+        raise RefreshError(step, f"{type(exc).__name__}: {exc}", path) from exc
+    finally:
+        held.close()  # releases the lock
+    return path

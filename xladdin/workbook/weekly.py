@@ -1,0 +1,681 @@
+"""The week's tables for the tracking workbook: orchestrates the method modules (no method here).
+
+:func:`compute_weekly` runs, for one as-of date, every output table of the spec ("Output tables the
+reports show") by calling the public functions of :mod:`xladdin.holdings` (M1, M6), :mod:`xladdin.grouping`
+(M7), :mod:`xladdin.style` (M4, M5), :mod:`xladdin.strategy` (M8, M10), :mod:`xladdin.performance` (M12),
+:mod:`xladdin.correlation` (M2, M3), :mod:`xladdin.northbound` (M11) and :mod:`xladdin.dashboard` (M13),
+and shapes each result into the columns of ``workbooks/layout.toml``. It also builds the cover
+(headline signals in plain words, data freshness per canonical table) and the week's
+:class:`~xladdin.summary.WeeklySummary` for the mail.
+
+Amounts are shown in 亿元 (1e8 yuan). Data after the as-of date is never used: the market is cut
+to ``asof`` first.
+
+The run builds one :class:`~xladdin.context.WeeklyContext` and passes it to every step (:data:`STEPS`):
+the intermediates several tables read (the M1 ETF flows, the M6 penetration weights, the M5 style
+tables, the calendar and week bounds) are computed once there. Every text that depends on the
+sheet's language comes from :mod:`xladdin.messages`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from xladdin.conventions import YI
+from xladdin.data.market import Market, MissingTableError
+from xladdin.data.schema import NORTHBOUND_DAILY_UNTIL
+from xladdin.errors import DataError, ReportedError
+
+from .context import WeeklyContext
+from .messages import amount, both, say
+from .params import Params, default_params, params_to_frame
+
+
+class WeeklyError(ReportedError, RuntimeError):
+    """A table of the weekly workbook failed; ``table`` names it, the message says why."""
+
+    def __init__(self, table: str, message: str):
+        self.table = table
+        super().__init__(f"computing table `{table}`: {message}")
+
+
+@dataclass
+class WeeklyResult:
+    """Everything the workbook writers need for one week."""
+
+    asof: pd.Timestamp
+    tables: dict[str, pd.DataFrame | None]
+    subtitles: dict[str, dict[str, str]]  # subtitle key -> {"zh": ..., "en": ...}
+    notes: dict[str, str] = field(default_factory=dict)  # table key -> why it was not computed
+    summary: Any = None  # xladdin.summary.WeeklySummary
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def subtitles_for(self, language: str) -> dict[str, str]:
+        return {k: v.get(language, v.get("zh", "")) for k, v in self.subtitles.items()}
+
+
+# ------------------------------------------------------------------------------------- helpers
+def resolve_asof(market: Market, asof=None) -> pd.Timestamp:
+    """The as-of date: ``asof`` (must lie within the ETF dates) or the last date of etf_daily that no
+    check flags.
+
+    Never a flagged row's date: a date the loader flagged (a weekday the exchange was closed,
+    ``Market.flagged``), a Saturday or Sunday, or a date after today (possible in a market built in
+    memory) is skipped for the next earlier date. etf_daily must have its ``nav`` column (ETF flows, M1).
+    """
+    try:
+        market.require("etf_daily", "shares", "nav", purpose="ETF flows (M1), which the weekly workbook is built on")
+    except MissingTableError as exc:
+        raise DataError(str(exc)) from None
+    last = market.last_date("etf_daily")
+    first = market.first_date("etf_daily")
+    if asof is not None:
+        ts = pd.Timestamp(asof).normalize()
+        if ts < first:
+            raise DataError(f"as-of date {ts:%Y-%m-%d} is before the first ETF date {first:%Y-%m-%d}")
+        if ts > last:
+            raise DataError(f"as-of date {ts:%Y-%m-%d} is after the last ETF date {last:%Y-%m-%d}; "
+                            "load newer data or pick an earlier date")
+        return ts
+    dates = market.table("etf_daily")["date"]
+    flagged = market.flagged.get("etf_daily", pd.DatetimeIndex([]))
+    today = pd.Timestamp.today().normalize()
+    candidate, skipped = last, []
+    while candidate is not None and (candidate in flagged or candidate.day_of_week >= 5 or candidate > today):
+        skipped.append(candidate)
+        earlier = dates[dates < candidate]
+        candidate = pd.Timestamp(earlier.max()) if len(earlier) else None
+    if candidate is None:
+        raise DataError(f"etf_daily ({market.file_of('etf_daily')}) has no date that can be the as-of date: "
+                        f"{', '.join(f'{d:%Y-%m-%d}' for d in skipped[:5])} are flagged (not trading days or after today)")
+    return candidate
+
+
+def _names(market: Market) -> pd.Series:
+    return market.industry_names
+
+
+# ------------------------------------------------------------------------------------- tables
+def _industry_flow(ctx: WeeklyContext) -> pd.DataFrame:
+    from xladdin.methods import holdings
+    market, wk = ctx.market, ctx.week
+    ctx.results["week"] = (wk.start, wk.end)  # the cover's week, also when a table below fails
+    flows, weights = ctx.etf_flows, ctx.penetration
+    cur = holdings.flow_table(market, wk.start, wk.end, flows=flows, weights=weights)
+    ctx.results["index_flows"] = holdings.index_flows(market, wk.start, wk.end, flows=flows)
+    out = pd.DataFrame({"industry": cur.index.astype(str), "industry_name": cur["name"].to_numpy(),
+                        "net_flow": cur["net_flow_yi"].to_numpy(), "industry_return": cur["industry_return"].to_numpy()})
+    lv = ctx.results["level_w"].loc[:wk.end]
+    out["holding_share"] = lv.iloc[-1].reindex(out["industry"]).to_numpy() if len(lv) else np.nan
+    out["holding_change"] = (lv.iloc[-1] - lv.iloc[-2]).reindex(out["industry"]).to_numpy() if len(lv) > 1 else np.nan
+    div = ctx.results.get("divergence")
+    out["divergence"] = div.loc[:wk.end].iloc[-1].reindex(out["industry"]).to_numpy() \
+        if div is not None and len(div.loc[:wk.end]) else np.nan
+    if wk.prev_start is not None:
+        prev = holdings.flow_table(market, wk.prev_start, wk.prev_end, flows=flows, weights=weights)
+        out["prev_net_flow"] = prev["net_flow_yi"].reindex(out["industry"]).to_numpy()
+        # return of each industry over this week, i.e. after last week's flow (seed 003's "two cases")
+        out["next_return"] = out["industry_return"]
+    else:
+        out["prev_net_flow"] = np.nan
+        out["next_return"] = np.nan
+    ctx.results["industry_flow"] = out
+    return out
+
+
+def _quintiles(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from xladdin.methods import grouping, holdings
+    p = ctx.params
+    level_m = ctx.results["level_m"]
+    change_m = holdings.holding_change(level_m)
+    names = _names(ctx.market)
+
+    def shape(values: pd.DataFrame) -> pd.DataFrame:
+        v = values.loc[:ctx.asof].tail(p.quintile_months)
+        g = grouping.group_table(v, groups=p.groups, names=None)
+        # group_table labels columns by date text; keep Timestamps so the layout formats the header
+        g.columns = list(v.index)
+        g = g.reindex(names.index)
+        g.insert(0, "industry_name", names.reindex(g.index).to_numpy())
+        g.insert(0, "industry", g.index.astype(str))
+        return g.reset_index(drop=True)
+
+    return shape(level_m), shape(change_m.dropna(how="all"))
+
+
+def _style(ctx: WeeklyContext) -> pd.DataFrame:
+    """Every style pair that has data (a pair without closes is noted, never hides the other)."""
+    from xladdin.methods import style
+    frames, missing = [], []
+    for pair, tab in ctx.style.items():
+        if isinstance(tab, (MissingTableError, ValueError)):
+            missing.append(f"{pair}: {str(tab).splitlines()[0][:160]}")
+        elif isinstance(tab, Exception):
+            raise tab
+        else:
+            frames.append(tab.loc[:ctx.asof])
+    if not frames:
+        raise MissingTableError("no style pair has closes in index_daily (" + "; ".join(missing) + ")")
+    tab = pd.concat(frames, axis=1, join="outer", sort=True)
+    ctx.results["style_table"] = tab
+    ctx.results["style_missing"] = missing
+    ctx.results["style_ends"] = {pair: tab[f"{pair}_ratio"].dropna().index.max() for pair in style.STYLE_PAIRS
+                                 if f"{pair}_ratio" in tab.columns}
+    t = tab.tail(ctx.params.style_weeks)
+    out = pd.DataFrame({"date": t.index})
+    for pair in ("size", "growth"):
+        for f_out, f_in in (("ratio", "ratio"), ("filtered", "filtered"), ("signal", "regime"), ("realised", "realised")):
+            col = f"{pair}_{f_in}"
+            out[f"{pair}_{f_out}"] = t[col].to_numpy() if col in t.columns else np.nan
+    return out
+
+
+def _strategy(ctx: WeeklyContext) -> tuple:
+    """M6-M10 through :func:`xladdin.strategy.flow_rotation`; leaves levels, divergence and the rotation."""
+    from xladdin.methods import strategy
+    p = ctx.params
+    out = strategy.flow_rotation(ctx.market, start=p.backtest_start, end=ctx.asof, top=p.top_n, every=p.rebalance_weeks,
+                                 cost=p.cost, groups=p.groups, lamb=p.hp_lambda, window=p.trailing_window,
+                                 lag=p.lag, backtests=False,  # the workbook shows M10 only: no stand-alone M7/M8/M9
+                                 weights=ctx.penetration, style_tables=ctx.style)
+    div = out.get("divergence")
+    ctx.results.update(rotation=out["rotation"], level_w=out["weekly_level"], level_m=out["monthly_level"],
+                       divergence=div["divergence"] if div else None, strategy_notes=list(out.get("notes", [])))
+    return ()
+
+
+#: strategy_holdings flag columns: rotation holdings column -> sheet column
+FLAG_COLUMNS = {"flow_inflow": "flow_in", "style_advantage": "style_adv", "divergence_favoured": "overweight"}
+
+
+def _holdings_tables(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame]:
+    hist = _holding_history(ctx.results["rotation"].holdings, ctx.params.holding_periods)
+    latest = _latest_picks(ctx, hist)
+    return latest, hist
+
+
+def _holding_history(h: pd.DataFrame, periods_kept: int) -> pd.DataFrame:
+    """The last ``periods_kept`` rebalances' holdings, flags as numbers (NA -> blank cell), newest first."""
+    periods = list(pd.unique(h["rebalance_date"]))[-periods_kept:]
+    hist = h[h["rebalance_date"].isin(periods)].copy()
+    if "flow_inflow" in hist.columns:
+        for c in FLAG_COLUMNS:
+            if c in hist.columns:
+                hist[c] = hist[c].astype("Float64").astype(float)
+    hist = hist.rename(columns={"rebalance_date": "signal_date", "trade_date": "period_start", "name": "industry_name",
+                                **FLAG_COLUMNS})
+    for c in FLAG_COLUMNS.values():
+        if c not in hist.columns:
+            hist[c] = np.nan
+    return hist.sort_values(["period_start", "excess_return"], ascending=[False, False], kind="stable")
+
+
+def _latest_picks(ctx: WeeklyContext, hist: pd.DataFrame) -> pd.DataFrame:
+    """The last rebalance's scores, top N (ties ordered by code, as the picks), with their flags."""
+    from xladdin.methods.ranking import tie_values
+    scores = ctx.results["rotation"].scores
+    last = scores.index[-1]
+    top = scores.loc[last].dropna()
+    tied, _ = tie_values(top)  # scores within the tie tolerance ordered by code, as the picks
+    top = top.iloc[np.lexsort((top.index.astype(str), -tied.to_numpy()))].head(ctx.params.top_n)
+    names = _names(ctx.market)
+    flags_last = hist[hist["signal_date"] == pd.Timestamp(last)].set_index("industry") if len(hist) else None
+    latest = pd.DataFrame({"rank": np.arange(1, len(top) + 1), "industry": top.index.astype(str),
+                           "industry_name": names.reindex(top.index).to_numpy(), "score": top.to_numpy()})
+    for c in FLAG_COLUMNS.values():
+        latest[c] = flags_last[c].reindex(latest["industry"]).to_numpy() if flags_last is not None and c in flags_last \
+            else np.nan
+    ctx.results["latest_picks"] = latest
+    ctx.results["latest_rebalance"] = pd.Timestamp(last)
+    return latest
+
+
+def _performance(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from xladdin.methods.stats import FULL_PERIOD
+    res = ctx.results["rotation"]
+    t = res.table.copy()
+    g = res.table_gross.reindex(t.index)
+    t["annual_return_gross"] = g["annual_return"].to_numpy()
+    t["excess_return_gross"] = g["excess_return"].to_numpy()
+    t.insert(0, "period", [_period_text(str(i), ctx.params.language) for i in t.index])
+    nav = res.nav
+    wk = nav.groupby(nav.index.to_period("W-SUN")).tail(1)
+    wk = wk.rename_axis("date").reset_index()
+    ctx.results["performance_full"] = res.table.loc[FULL_PERIOD] if FULL_PERIOD in res.table.index else None
+    return t.reset_index(drop=True), wk
+
+
+def _period_text(label: str, language: str) -> str:
+    """An M12 row label in the sheet's language: "2019 (from 10-08)" -> "2019年(10-08起)"."""
+    import re
+
+    from xladdin.methods.stats import FULL_PERIOD, period_label
+    if label == FULL_PERIOD:
+        return say("period.full", language)
+    if language != "zh":
+        return label
+    m = re.fullmatch(r"(\d{4})(?: \((?:from (\d\d-\d\d)|to (\d\d-\d\d)|(\d\d-\d\d) to (\d\d-\d\d))\))?", label)
+    if not m:
+        return label
+    y, start, end, s2, e2 = m.groups()
+    year = int(y)
+    start, end = start or s2, end or e2
+    return period_label(year, f"{year}-{start}" if start else None, f"{year}-{end}" if end else None, "zh")
+
+
+def _correlation(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    from xladdin.methods import correlation
+    p, asof = ctx.params, ctx.asof
+    df = correlation.index_flow_correlation(ctx.market, p.corr_index, window=p.corr_window, end=asof,
+                                            threshold=p.corr_threshold, flows=ctx.etf_flows)
+    close = ctx.market.index_close(p.corr_index).loc[:asof]
+    corr = df.set_index("date")["corr"]
+    grid = correlation.event_study(corr, close, thresholds=p.event_thresholds, horizons=p.event_horizons,
+                                   mode=p.event_mode)
+    recent = df.tail(p.corr_days).copy()
+    recent["close"] = close.reindex(recent["date"]).to_numpy()
+    recent["flow"] = recent["flow"] / YI
+    recent["signal"] = recent["signal"].astype(float)
+    ctx.results["corr_last"] = recent.iloc[-1] if len(recent) else None
+
+    def pivot(value: str) -> pd.DataFrame:
+        g = correlation.grid_table(grid, value)
+        g.columns = [say("event.horizon", p.language, days=int(h)) for h in g.columns]
+        return g.rename_axis("threshold").reset_index()
+
+    return recent[["date", "close", "flow", "corr", "signal"]], pivot("p_down"), pivot("mean_return")
+
+
+#: the ETF rotation's statistics table: (message id, where the value comes from)
+ETF_STATS = ("etf.ic_mean", "etf.ic_std", "etf.ic_ir", "etf.ic_positive", "etf.ic_months", "etf.long_short",
+             "etf.annual_return", "etf.sharpe", "etf.max_drawdown", "etf.excess", "etf.turnover_month",
+             "etf.turnover_year", "etf.annual_return_gross", "etf.excess_gross", "etf.cost", "etf.lag", "etf.no_ranking")
+
+
+def _etf_rotation(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from xladdin.methods import northbound
+    p, market = ctx.params, ctx.market
+    universe = [c.strip() for c in p.etf_universe.split(",") if c.strip()] or None
+    res = northbound.northbound_rotation(market, universe, top=p.etf_top_n, cost=p.etf_cost, end=ctx.asof, rf=p.rf,
+                                         lag=p.lag, one_per_index=bool(p.etf_one_per_index))
+    r = res.ranking
+    info = market.etf_info
+    out = pd.DataFrame({
+        "rank": r["rank"].to_numpy(), "etf": r["code"].astype(str).to_numpy(), "name": r["name"].to_numpy(),
+        "tracked_index": info["tracked_index"].reindex(r["code"]).to_numpy(),
+        "preference": r["preference_value"].to_numpy(), "change": r["change_value"].to_numpy(),
+        "momentum": r["momentum_value"].to_numpy(), "preference_mark": r["preference"].to_numpy(),
+        "change_mark": r["change"].to_numpy(), "momentum_mark": r["momentum"].to_numpy(),
+        "composite": r["composite"].to_numpy(), "pick": r["pick"].astype(float).to_numpy()})
+    values = _etf_stat_values(res)
+    ic = pd.DataFrame([(say(k, p.language), values[k]) for k in ETF_STATS], columns=["stat", "value"])
+    ic["value"] = pd.to_numeric(ic["value"], errors="coerce")
+    ctx.results["etf_picks"] = out[out["pick"] == 1][["etf", "name"]]
+    signals = res.composite.dropna(how="all")
+    ctx.results["etf_signal_date"] = signals.index[-1] if len(signals) else None
+    return out, ic
+
+
+def _etf_stat_values(res) -> dict[str, Any]:
+    """Message id -> value of the ETF rotation's statistics (IC, long-short, strategy, costs)."""
+    s, sm, perf = res.ic_summary, res.summary, res.performance
+    full = perf.iloc[-1] if len(perf) else pd.Series(dtype=float)
+    ls_full = res.long_short_performance.iloc[-1] if len(res.long_short_performance) else pd.Series(dtype=float)
+    return {
+        "etf.ic_mean": s.get("ic_mean"), "etf.ic_std": s.get("ic_std"), "etf.ic_ir": s.get("ic_ir"),
+        "etf.ic_positive": s.get("positive_share"), "etf.ic_months": s.get("months"),
+        "etf.long_short": ls_full.get("annual_return"), "etf.annual_return": full.get("annual_return"),
+        "etf.sharpe": full.get("sharpe"), "etf.max_drawdown": full.get("max_drawdown"),
+        "etf.excess": full.get("excess_return"),
+        "etf.turnover_month": res.turnover.iloc[1:].mean() if len(res.turnover) > 1 else np.nan,
+        "etf.turnover_year": sm.get("turnover_annual"), "etf.annual_return_gross": sm.get("annual_return_gross"),
+        "etf.excess_gross": sm.get("excess_gross"), "etf.cost": sm.get("cost"), "etf.lag": sm.get("lag_days"),
+        "etf.no_ranking": sm["periods_without_ranking"]["composite"],
+    }
+
+
+def _dashboard(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from xladdin.methods import dashboard
+    p, market = ctx.params, ctx.market
+    flows = ctx.etf_flows if market.has("etf_daily") and market.has("etf_info") else None
+    weights = _penetration_or_none(ctx)
+    d = dashboard.weekly_dashboard(market, asof=ctx.asof, window_years=p.heat_years, heat_flag=p.heat_flag,
+                                   vol_flag=p.vol_flag, unit=YI, flows=flows, weights=weights, calendar=ctx.calendar)
+    lang = p.language
+
+    def shape(cur: pd.DataFrame, chg: pd.DataFrame | None) -> pd.DataFrame:
+        out = pd.DataFrame({"code": cur.index.astype(str), "name": cur["name"].to_numpy(),
+                            "weekly_return": cur["return"].to_numpy(), "etf_flow": cur["etf_total"].to_numpy()})
+        if chg is not None and "etf_total" in chg.columns:
+            out["etf_flow_prev"] = (cur["etf_total"] - chg["etf_total"].reindex(cur.index)).to_numpy()
+        else:
+            out["etf_flow_prev"] = np.nan
+        out["northbound"] = cur["northbound_net_buy"].to_numpy()
+        out["margin_net_buy"] = cur["margin_net_buy"].to_numpy()
+        out["margin_buy_share"] = cur["financing_buy_share"].to_numpy()
+        out["heat_pct"] = cur["heat_pct"].to_numpy()
+        out["vol_pct"] = cur["vol_pct"].to_numpy()
+        heat, vol = say("dashboard.heat", lang), say("dashboard.volatility", lang)
+        out["flag"] = [", ".join(f for f, on in ((heat, h), (vol, v)) if on) for h, v in
+                       zip(cur["heat_flag"].fillna(False).astype(bool), cur["vol_flag"].fillna(False).astype(bool))]
+        return out
+
+    ind = shape(d["industry"], d.get("industry_change")).sort_values("etf_flow", ascending=False, kind="stable")
+    idx = shape(d["broad_index"], d.get("broad_index_change"))
+    ctx.results["dashboard"] = d
+    return idx, ind.reset_index(drop=True)
+
+
+def _penetration_or_none(ctx: WeeklyContext):
+    """The run's M6 weights when the dashboard can use them (it notes their absence itself), else None.
+    A ValueError computing them (e.g. no stock ETF) is left for the dashboard to meet and note."""
+    if not (ctx.market.has("index_weights") and ctx.market.has("stock_industry")):
+        return None
+    try:
+        return ctx.penetration
+    except ValueError:
+        return None
+
+
+# ------------------------------------------------------------------------------------- cover
+def _freshness(market: Market, asof: pd.Timestamp, p: Params) -> pd.DataFrame:
+    from xladdin.data.schema import TABLES
+    lang = p.language
+    desc = market.describe().set_index("table")
+    rows = []
+    for name in TABLES:
+        used = say(f"used_by.{name}", lang)
+        if name not in desc.index:
+            rows.append({"table": name, "status": say("fresh.missing", lang), "detail": used, "rows": 0,
+                         "first": None, "last": None, "lag_days": None})
+            continue
+        r = desc.loc[name]
+        last = r["last"]
+        lag = None if pd.isna(last) else int((asof - pd.Timestamp(last)).days)
+        since = market.read_from.get(name)
+        if since is not None:  # read partially (xladdin weekly: the dashboard's window of stock rows)
+            used += say("fresh.read_from", lang, since=since)
+        rows.append({"table": name, "status": say(_freshness_status(name, last, lag, p.stale_days), lang, lag=lag),
+                     "detail": used, "rows": int(r["rows"]), "first": r["first"], "last": last, "lag_days": lag})
+    return pd.DataFrame(rows)
+
+
+def _freshness_status(name: str, last, lag: int | None, stale_days: int) -> str:
+    """Message id of a table's freshness: static, current (by its publication rhythm) or behind."""
+    if lag is None:
+        return "fresh.static"
+    if name == "northbound_holdings" and lag > stale_days and pd.Timestamp(last) > NORTHBOUND_DAILY_UNTIL:
+        return "fresh.northbound_quarterly"
+    if name in ("index_weights", "fund_issuance") and lag <= 31:
+        return "fresh.monthly_current"
+    if name == "active_fund_holdings" and lag <= 120:
+        return "fresh.quarterly_current"
+    return "fresh.current" if lag <= stale_days else "fresh.behind"
+
+
+def _headlines(p: Params, ctx: WeeklyContext, notes: Mapping[str, str]) -> pd.DataFrame:
+    """The cover's headline rows (item, signal, detail): style, flows, correlation, picks, what is missing."""
+    lang, res = p.language, ctx.results
+    rows = _style_headlines(res.get("style_table"), lang)
+    flow = res.get("industry_flow")
+    if flow is not None and len(flow):
+        rows += _flow_headlines(flow, ctx, lang)
+    c = res.get("corr_last")
+    if c is not None and pd.notna(c["corr"]):
+        hot = c["corr"] > p.corr_threshold
+        rows.append((say("corr.title", lang, index=p.corr_index), say("corr.hot" if hot else "corr.quiet", lang, corr=c["corr"]),
+                     say("corr.detail", lang, window=p.corr_window, threshold=p.corr_threshold)))
+    latest = res.get("latest_picks")
+    if latest is not None and len(latest):
+        rows.append((say("picks.title", lang), say("sep.list", lang).join(latest["industry_name"]),
+                     say("picks.detail", lang, date=res.get("latest_rebalance"), top=p.top_n)))
+    picks = res.get("etf_picks")
+    if picks is not None and len(picks):
+        d = res.get("etf_signal_date")
+        rows.append((say("etf_picks.title", lang), say("sep.list", lang).join(picks["name"].astype(str)),
+                     say("etf_picks.detail", lang, date=d) if d is not None else ""))
+    for key, why in notes.items():
+        rows.append((say("not_computed", lang, table=key), "—", why))
+    for why in res.get("strategy_notes", []):
+        rows.append((say("strategy_note", lang), "—", why))
+    return pd.DataFrame(rows, columns=["item", "signal", "detail"])
+
+
+def _style_headlines(tab: pd.DataFrame | None, lang: str) -> list[tuple[str, str, str]]:
+    """One cover row per style pair with a regime on the last week: who leads, and whether it switched."""
+    rows: list[tuple[str, str, str]] = []
+    if tab is None or not len(tab):
+        return rows
+    last = tab.iloc[-1]
+    for pair in ("size", "growth"):
+        col = f"{pair}_regime"
+        if col not in tab.columns or pd.isna(last[col]):
+            continue
+        reg = int(last[col])
+        prev = tab[col].dropna()
+        changed = len(prev) > 1 and int(prev.iloc[-2]) != reg
+        side = say(f"style.side.{pair}.{1 if reg == 1 else 0}", lang)
+        rows.append((say(f"style.title.{pair}", lang), say("style.leads", lang, side=side),
+                     say("style.detail", lang, date=tab.index[-1], regime=reg)
+                     + say("style.switched" if changed else "style.unchanged", lang)))
+    return rows
+
+
+#: a flow of at most this many 亿元 in absolute value shows as 0.00 and is neither an inflow nor an outflow
+FLOW_SIGN_FLOOR = 0.005
+
+
+def signed_flows(flow: pd.DataFrame, n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The ``n`` largest net inflows (flow > 0) and net outflows (flow < 0) of an industry flow table.
+
+    Flows within :data:`FLOW_SIGN_FLOOR` 亿元 of 0 (shown as 0.00) are neither; an empty side means
+    no industry had a net flow of that sign. Ties by code.
+    """
+    f = flow.dropna(subset=["net_flow"]).sort_values("industry", kind="stable")
+    inflow = f[f["net_flow"] > FLOW_SIGN_FLOOR].sort_values("net_flow", ascending=False, kind="stable").head(n)
+    outflow = f[f["net_flow"] < -FLOW_SIGN_FLOOR].sort_values("net_flow", ascending=True, kind="stable").head(n)
+    return inflow, outflow
+
+
+def _flow_headlines(flow: pd.DataFrame, ctx: WeeklyContext, lang: str) -> list[tuple[str, str, str]]:
+    """Cover rows: the industry total (and what it includes), the ETFs it leaves out, top inflows and outflows."""
+    rows = []
+    total = float(np.nansum(flow["net_flow"]))
+    top_in, top_out = signed_flows(flow, 3)
+    wk = ctx.week
+    idx = ctx.results.get("index_flows")
+    inc = idx[idx["penetrated"]] if idx is not None else None
+    exc = idx[~idx["penetrated"] & idx["flow"].notna()] if idx is not None else None
+    what = say("flow.period", lang, start=wk.start, end=wk.end)
+    if inc is not None:
+        what += say("flow.included", lang, n=sum(len([c for c in str(x).split(", ") if c]) for x in inc["etfs"]))
+    if inc is not None and len(inc):
+        own = float(np.nansum(inc["flow"])) / YI
+        what += say("flow.own", lang, own=amount(own, lang), rest=amount(own - total, lang))
+    if exc is not None and len(exc):
+        what += say("flow.every", lang, every=amount(float(np.nansum(idx["flow"])) / YI, lang))
+    rows.append((say("flow.title", lang),
+                 say("flow.net_inflow" if total >= 0 else "flow.net_outflow", lang, amount=amount(abs(total), lang)), what))
+    items, listing = say("sep.items", lang), say("sep.list", lang)
+    if exc is not None and len(exc):
+        rows.append((say("flow.unpenetrated", lang),
+                     items.join(say("amount.item", lang, name=r.etfs, amount=amount(r.flow / YI, lang))
+                                for r in exc.itertuples()),
+                     say("flow.unpenetrated.detail", lang, indices=listing.join(exc.index))))
+    for key, part in (("flow.top_in", top_in), ("flow.top_out", top_out)):
+        rows.append((say(key, lang), listing.join(part["industry_name"]) if len(part) else say("none", lang),
+                     items.join(say("amount.item", lang, name=n, amount=amount(v, lang))
+                                for n, v in zip(part["industry_name"], part["net_flow"]))
+                     if len(part) else say(f"{key}.none", lang)))
+    return rows
+
+
+def _summary(p: Params, asof: pd.Timestamp, ctx: WeeklyContext, headlines: pd.DataFrame):
+    from .summary import WeeklySummary
+    res = ctx.results
+    flow = res.get("industry_flow")
+    inflows, outflows = [], []
+    if flow is not None and len(flow):
+        top_in, top_out = signed_flows(flow, 5)
+        inflows = [(str(n), float(v)) for n, v in top_in[["industry_name", "net_flow"]].itertuples(index=False)]
+        outflows = [(str(n), float(v)) for n, v in top_out[["industry_name", "net_flow"]].itertuples(index=False)]
+    picks = []
+    latest = res.get("latest_picks")
+    if latest is not None:
+        picks += [(str(c), str(n)) for c, n in latest[["industry", "industry_name"]].itertuples(index=False)]
+    etf = res.get("etf_picks")
+    if etf is not None:
+        picks += [(str(c), str(n)) for c, n in etf.itertuples(index=False)]
+    heads = [f"{i}:{s}" for i, s in headlines[["item", "signal"]].itertuples(index=False)]
+    extra: dict[str, Any] = {}
+    perf = res.get("performance_full")
+    if perf is not None:
+        how = say("summary.how", p.language, cost=p.cost, lag=p.lag)
+        extra[say("summary.annual_return", p.language, how=how)] = float(perf["annual_return"])
+        extra[say("summary.excess", p.language, how=how)] = float(perf["excess_return"])
+    return WeeklySummary(asof=asof.date(), headlines=heads, inflows=inflows, outflows=outflows, picks=picks,
+                         extra=extra, flows_known=flow is not None and len(flow) > 0)
+
+
+# ------------------------------------------------------------------------------------- driver
+#: computation steps in order: (name, table keys it yields, function of the run's context)
+Step = tuple[str, tuple[str, ...], Callable[[WeeklyContext], Any]]
+STEPS: list[Step] = [
+    # the dashboard first: it reads the stock-level tables (the largest) while little else is held
+    # and releases them; the ETF flows and panels it leaves behind serve the later steps
+    ("dashboard", ("dashboard_index", "dashboard_industry"), _dashboard),
+    ("strategy", (), _strategy),
+    ("industry_flow", ("industry_flow",), _industry_flow),
+    ("quintiles", ("quintile_level", "quintile_change"), _quintiles),
+    ("style", ("style_signals",), _style),
+    ("holdings", ("latest_picks", "strategy_holdings"), _holdings_tables),
+    ("performance", ("performance", "nav"), _performance),
+    ("correlation", ("correlation", "event_p_down", "event_mean_return"), _correlation),
+    ("etf_rotation", ("etf_ranking", "etf_ic"), _etf_rotation),
+]
+#: steps that need the holding levels / rotation of the strategy step
+NEEDS_STRATEGY = frozenset({"industry_flow", "quintiles", "holdings", "performance"})
+
+
+def compute_weekly(market: Market, params: Params | None = None, asof=None,
+                   progress: Callable[[str], None] | None = None) -> WeeklyResult:
+    """Compute every table of the weekly workbook for ``asof`` (default: the data's last ETF date).
+
+    Parameters
+    ----------
+    market : Market
+        Canonical tables; data after ``asof`` is cut before anything is computed.
+    params : Params, optional
+        Parameters (:mod:`xladdin.params`); default :func:`~xladdin.params.default_params`.
+    asof : date-like, optional
+        Overrides ``params.asof``.
+    progress : callable, optional
+        Called with each step's name when it finishes.
+
+    Returns
+    -------
+    WeeklyResult
+        ``tables`` keyed as in ``workbooks/layout.toml``; a table whose input table is missing is
+        None with the reason in ``notes`` (shown on the cover and in the table). Any other error
+        raises :class:`WeeklyError` naming the table.
+    """
+    from xladdin.data._shared import shared
+    p = params or default_params()
+    asof = resolve_asof(market, asof if asof is not None else p.asof)
+    ctx = WeeklyContext(_cut(market, asof), p, asof)
+    with shared(ctx.market):  # wide views of the tables (pivots) built once for every step
+        tables, notes = _run_steps(ctx, progress)
+    return _result(market, ctx, tables, notes)
+
+
+def _cut(market: Market, asof: pd.Timestamp) -> Market:
+    """``market.subset(None, asof)``; the market itself (no copy) when no table has a later date."""
+    from xladdin.data.schema import TABLES
+    for name, df in market.tables.items():
+        col = TABLES[name].sorted_by if name in TABLES else None
+        if df is None or col is None:
+            continue
+        if not isinstance(df.index, pd.RangeIndex) or df.index.start != 0 or df.index.step != 1:
+            return market.subset(None, asof)
+        last = market.last_date(name)
+        if last is not None and last > asof:
+            return market.subset(None, asof)
+    return market
+
+
+def _run_steps(ctx: WeeklyContext, progress: Callable[[str], None] | None
+               ) -> tuple[dict[str, pd.DataFrame | None], dict[str, str]]:
+    """Every step of :data:`STEPS` on the run's context: the tables, and why each missing one is missing."""
+    tables: dict[str, pd.DataFrame | None] = {}
+    notes: dict[str, str] = {}
+    for name, keys, fn in STEPS:
+        if name in NEEDS_STRATEGY and "rotation" not in ctx.results:
+            for k in keys:
+                tables[k] = None
+                notes[k] = notes.get("strategy", "the M6-M10 strategy step was not computed")
+            continue
+        try:
+            out = fn(ctx)
+        except (MissingTableError, DataError) as exc:
+            for k in keys or (name,):
+                tables[k] = None
+                notes[k] = str(exc)
+            continue
+        except Exception as exc:  # a bug or a bad parameter: stop, naming the table
+            raise WeeklyError(keys[0] if keys else name, f"{type(exc).__name__}: {exc}") from exc
+        for k, df in zip(keys, out if isinstance(out, tuple) else (out,)):
+            tables[k] = df
+        if progress is not None:
+            progress(name)
+    tables.pop("strategy", None)
+    return tables, notes
+
+
+def _result(market: Market, ctx: WeeklyContext, tables: dict, notes: dict[str, str]) -> WeeklyResult:
+    """The cover tables, parameters, subtitles and mail summary around the computed tables."""
+    p, asof = ctx.params, ctx.asof
+    tables["cover_headlines"] = _headlines(p, ctx, dict(notes))
+    tables["cover_freshness"] = _freshness(market, asof, p)
+    tables["params"] = params_to_frame(p)
+    week = ctx.results.get("week")
+    summary = _summary(p, asof, ctx, tables["cover_headlines"])
+    return WeeklyResult(asof=asof, tables=tables, subtitles=_subtitles(p, ctx, market.source, week), notes=notes,
+                        summary=summary, facts={"week": week, "source": market.source})
+
+
+def _subtitles(p: Params, ctx: WeeklyContext, src: str, week) -> dict[str, dict[str, str]]:
+    """The sheets' subtitles in both languages (the workbook shows the one of its language)."""
+    asof, rot = ctx.asof, ctx.results.get("rotation")
+    return {
+        "asof": both("sub.asof", asof=asof, source=src),
+        "week": both("sub.week", start=week[0], end=week[1]) if week else {"zh": "", "en": ""},
+        "months": both("sub.months", months=p.quintile_months, groups=p.groups),
+        "lambda": {lang: say("sub.lambda", lang, lamb=p.hp_lambda, ends=_style_ends_text(ctx, lang)) for lang in ("zh", "en")},
+        "rebalance": both("sub.rebalance", top=p.top_n, weeks=p.rebalance_weeks, lag=p.lag, cost=p.cost),
+        "backtest": {lang: say("sub.backtest", lang, start=pd.Timestamp(p.backtest_start), lag=p.lag, cost=p.cost,
+                               rf=p.rf, turnover=say("sub.turnover", lang, turnover=rot.summary["turnover_annual"])
+                               if rot is not None else "") for lang in ("zh", "en")},
+        "correlation": both("sub.correlation", index=p.corr_index, window=p.corr_window, threshold=p.corr_threshold),
+        "rotation": {lang: say("sub.rotation", lang, top=p.etf_top_n, lag=p.lag, cost=p.etf_cost,
+                               one_per=say("sub.one_per_index", lang) if p.etf_one_per_index else "")
+                     for lang in ("zh", "en")},
+    }
+
+
+def _style_ends_text(ctx: WeeklyContext, lang: str) -> str:
+    """Which style pair's data ends before the as-of date, or is missing."""
+    parts = []
+    for pair, last in ctx.results.get("style_ends", {}).items():
+        if pd.notna(last) and (ctx.asof - last).days > 10:
+            parts.append(say("sub.style_end", lang, pair=say(f"sub.style_pair.{pair}", lang), last=last))
+    for miss in ctx.results.get("style_missing", []):
+        parts.append(say("sub.style_missing", lang, pair=miss.split(":")[0]))
+    return say("sub.style_parts", lang, parts=say("sep.items", lang).join(parts)) if parts else ""
+
+
+def compute_weekly_tables(market: Market, params: Params | None = None, asof=None) -> dict[str, pd.DataFrame | None]:
+    """The tables of :func:`compute_weekly` only (key -> DataFrame, columns as in the layout)."""
+    return compute_weekly(market, params, asof).tables
