@@ -373,6 +373,36 @@ def libreoffice(tmp_path_factory):
     return types.SimpleNamespace(convert=_lo_convert, pdf_text=_pdf_text, pdf_pages=_pdf_pages, pdf_png=_pdf_png)
 
 
+def _naive_units_nav(weights, prices, cost: float, lag: int):
+    """NAV by hand, independently of xladdin's engine: whole units bought at the close ``lag`` trading
+    days after each decision (a row with a weight), valued at every close (prices carried over gaps),
+    held until the next trade; each trade pays ``cost`` × Σ|target − drifted weight| of the NAV."""
+    import pandas as pd
+    px = prices.ffill()
+    days = list(px.index)
+    trades = {days.index(d) + lag: row for d, row in weights.iterrows()
+              if row.notna().any() and days.index(d) + lag < len(days) - 1}
+    first = min(trades)
+    units, value, out = None, 1.0, {days[first - 1]: 1.0}
+    for i in range(first, len(days)):
+        p = px.iloc[i]
+        if units is not None:
+            value = float((units * p.fillna(0.0)).sum())
+        if i in trades:
+            tgt = trades[i].fillna(0.0)
+            held = (units * p / value).fillna(0.0) if units is not None else tgt * 0
+            value *= 1 - cost * float((tgt - held).abs().sum())
+            units = (tgt * value / p).where(tgt > 0, 0.0)
+        out[days[i]] = value
+    return pd.Series(out)
+
+
+@pytest.fixture(scope="session")
+def naive_units_nav():
+    """:func:`_naive_units_nav`: the hand-made NAV the backtests of M7-M11 are checked against."""
+    return _naive_units_nav
+
+
 def pytest_collection_modifyitems(config, items):
     """A LibreOffice round trip is heavy by nature: every test using the ``libreoffice`` fixture is ``slow``."""
     for item in items:

@@ -279,32 +279,11 @@ def test_ranking_table_layout(make_rotation_market):
     assert t2["pick"].sum() == 3
 
 
-def _naive_monthly(weights: pd.DataFrame, prices: pd.DataFrame, cost: float, lag: int) -> pd.Series:
-    """NAV by hand: units bought at the close ``lag`` days after each month end, held until the next trade."""
-    px = prices.ffill()
-    days = list(px.index)
-    trades = {days.index(d) + lag: row for d, row in weights.iterrows()
-              if row.notna().any() and days.index(d) + lag < len(days) - 1}
-    first = min(trades)
-    units, value, out = None, 1.0, {days[first - 1]: 1.0}
-    for i in range(first, len(days)):
-        p = px.iloc[i]
-        if units is not None:
-            value = float((units * p).sum())
-        if i in trades:
-            tgt = trades[i].fillna(0.0)
-            held = (units * p / value).fillna(0.0) if units is not None else tgt * 0
-            value *= 1 - cost * float((tgt - held).abs().sum())
-            units = (tgt * value / p).where(tgt > 0, 0.0)
-        out[days[i]] = value
-    return pd.Series(out)
-
-
-def test_rotation_nav_turnover_and_summary_against_independent_derivations(make_rotation_market):
+def test_rotation_nav_turnover_and_summary_against_independent_derivations(make_rotation_market, naive_units_nav):
     m = make_rotation_market(quarterly_after=None)
     r = northbound_rotation(m, groups=3)
     prices = adjusted_nav(m, r.universe)
-    naive = _naive_monthly(r.weights, prices, 0.003, 1)
+    naive = naive_units_nav(r.weights, prices, 0.003, 1)
     np.testing.assert_allclose(r.nav.to_numpy(), naive.reindex(r.nav.index).to_numpy(), rtol=1e-10)
     # turnover: Σ|w_new − w_drifted| from the weights and the prices, by hand
     px = prices.ffill()
@@ -321,11 +300,11 @@ def test_rotation_nav_turnover_and_summary_against_independent_derivations(make_
     assert r.summary["turnover_annual"] == pytest.approx(sum(hand) * 252 / n)
     assert r.summary["annual_return_net"] == pytest.approx((naive.iloc[-1] / naive.iloc[0]) ** (252 / n) - 1)
     # gross: the same units without costs
-    gross = _naive_monthly(r.weights, prices, 0.0, 1)
+    gross = naive_units_nav(r.weights, prices, 0.0, 1)
     assert r.summary["annual_return_gross"] == pytest.approx((gross.iloc[-1] / gross.iloc[0]) ** (252 / n) - 1)
     # benchmark: equal weight of the ETFs priced at each month end, same lag, no cost
     bw = prices.reindex(r.weights.index).notna().astype(float)
-    bench = _naive_monthly(bw.div(bw.sum(axis=1), axis=0), prices, 0.0, 1)
+    bench = naive_units_nav(bw.div(bw.sum(axis=1), axis=0), prices, 0.0, 1)
     np.testing.assert_allclose(r.benchmark_nav.to_numpy(), bench.reindex(r.nav.index).to_numpy(), rtol=1e-10)
     rel = (naive.iloc[-1] / bench.iloc[-1]) ** (252 / n) - 1
     assert r.summary["excess_net"] == pytest.approx(rel)

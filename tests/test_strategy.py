@@ -124,28 +124,7 @@ def test_style_regime_is_not_carried_past_its_data():
     assert none.isna().all(axis=None)
 
 
-def _naive_industry_nav(weights: pd.DataFrame, close: pd.DataFrame, cost: float, lag: int) -> pd.Series:
-    """Units of industries bought at the close ``lag`` days after each decision; value marked daily."""
-    px = close.ffill()
-    days = list(px.index)
-    trades = {days.index(d) + lag: row for d, row in weights.iterrows()
-              if row.notna().any() and days.index(d) + lag < len(days) - 1}
-    first = min(trades)
-    units, value, out = None, 1.0, {days[first - 1]: 1.0}
-    for i in range(first, len(days)):
-        p = px.iloc[i]
-        if units is not None:
-            value = float((units * p.fillna(0.0)).sum())
-        if i in trades:
-            tgt = trades[i].fillna(0.0)
-            held = (units * p / value).fillna(0.0) if units is not None else tgt * 0
-            value *= 1 - cost * float((tgt - held).abs().sum())
-            units = (tgt * value / p).where(tgt > 0, 0.0)
-        out[days[i]] = value
-    return pd.Series(out)
-
-
-def test_flow_rotation_on_sample_against_independent_derivations(sample_market):
+def test_flow_rotation_on_sample_against_independent_derivations(sample_market, naive_units_nav):
     m = sample_market.subset("2019-01-01", "2021-12-31")
     res = st.flow_rotation(m, start="2019-06-01")
     rot = res["rotation"]
@@ -168,7 +147,7 @@ def test_flow_rotation_on_sample_against_independent_derivations(sample_market):
         assert set(w.loc[d][w.loc[d] > 0].index) == set(top), d
     # the NAV: units traded a day after each decision at 0.1% of traded value
     close = m.industry_close()
-    naive = _naive_industry_nav(rot.scores.pipe(lambda s: st.top_n_weights(s, 6)), close.loc[:rot.strategy.nav.index[-1]],
+    naive = naive_units_nav(rot.scores.pipe(lambda s: st.top_n_weights(s, 6)), close.loc[:rot.strategy.nav.index[-1]],
                                 0.001, 1)
     np.testing.assert_allclose(rot.strategy.nav.to_numpy(), naive.reindex(rot.strategy.nav.index).to_numpy(),
                                rtol=1e-10)
@@ -195,7 +174,7 @@ def test_flow_rotation_flags_are_not_set_by_noise():
     assert flags.iloc[1].tolist() == [1, 0, 0]
 
 
-def test_flow_rotation_without_side_backtests_against_a_naive_nav(sample_market):
+def test_flow_rotation_without_side_backtests_against_a_naive_nav(sample_market, naive_units_nav):
     """backtests=False (the weekly workbook's path): no stand-alone M7/M8/M9 backtests, and its M10 NAV is
     the naive unit-by-unit NAV of its own holdings table (weights traded a session after each decision at
     0.1% of traded value), not a comparison with the full path."""
@@ -206,6 +185,6 @@ def test_flow_rotation_without_side_backtests_against_a_naive_nav(sample_market)
     weights = rot.holdings.pivot(index="rebalance_date", columns="industry", values="weight")
     assert (weights.sum(axis=1) - 1).abs().max() < 1e-12 and (weights.notna().sum(axis=1) == 6).all()
     close = m.industry_close()
-    naive = _naive_industry_nav(weights, close.loc[:rot.strategy.nav.index[-1]], 0.001, 1)
+    naive = naive_units_nav(weights, close.loc[:rot.strategy.nav.index[-1]], 0.001, 1)
     np.testing.assert_allclose(rot.strategy.nav.to_numpy(), naive.reindex(rot.strategy.nav.index).to_numpy(),
                                rtol=1e-10)
