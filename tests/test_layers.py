@@ -120,9 +120,11 @@ def test_old_flat_paths_are_the_same_modules(old, new):
 
 
 def test_public_imports_users_already_use_keep_working():
-    from xladdin import flows, performance  # noqa: F401  (attribute access on the package)
-    from xladdin.data import load_market, open_market  # noqa: F401
+    from xladdin import flows, performance  # attribute access on the package, no import before
+    from xladdin.data import load_market, open_market
+    from xladdin.data.loaders import load_market as loader, open_market as opener
     from xladdin.flows import etf_flows
-    from xladdin.methods.flows import etf_flows as new
-    from xladdin.performance import performance_table  # noqa: F401
-    assert etf_flows is new
+    from xladdin.methods import flows as new_flows, stats
+    from xladdin.performance import performance_table
+    assert flows is new_flows and performance is stats and etf_flows is new_flows.etf_flows
+    assert load_market is loader and open_market is opener and performance_table is stats.performance_table
