@@ -52,7 +52,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import pandas as pd
 
@@ -277,8 +277,15 @@ def _read_raw(path: Path, progress: Callable[[str], None],
             if raw is not None:
                 since = since_for(raw)
             done(name, raw, error)
-        for name, (raw, error) in zip(order, _in_parallel(read, [(name, since.get(name)) for name in order])):
-            done(name, raw, error)
+        # files read at once (:data:`READ_THREADS`), results taken in order; on an unexpected error the
+        # reads not started yet are cancelled
+        from concurrent.futures import ThreadPoolExecutor
+        pool = ThreadPoolExecutor(max_workers=READ_THREADS, thread_name_prefix="xladdin-read")
+        try:
+            for name, (raw, error) in zip(order, pool.map(read, order, [since.get(n) for n in order])):
+                done(name, raw, error)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
     else:
         raws = read_workbook_tables(path)
         for name in TABLES:
@@ -294,25 +301,6 @@ def _read_raw(path: Path, progress: Callable[[str], None],
 #: files read at once: parquet and CSV decoding run outside Python's lock, so two reads keep both cores
 #: busy (a bare ``pyarrow`` read of the folder uses them too); peak memory grows by about one column
 READ_THREADS = 2
-
-
-def _in_parallel(fn: Callable[..., Any], calls: Sequence[tuple]) -> Iterator[Any]:
-    """``fn(*args)`` for each of ``calls``, :data:`READ_THREADS` at a time; results in the order of
-    ``calls``. An exception of a call is raised when its result comes; calls not started by then are
-    dropped (the running ones finish first)."""
-    from concurrent.futures import ThreadPoolExecutor
-    workers = max(1, min(READ_THREADS, os.cpu_count() or 1, len(calls)))
-    if workers == 1:
-        for args in calls:
-            yield fn(*args)
-        return
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="xladdin-read")
-    try:
-        futures = [pool.submit(fn, *args) for args in calls]
-        for fut in futures:
-            yield fut.result()
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _dashboard_since(asof, params: Params) -> Callable[[Any], dict[str, pd.Timestamp]]:
