@@ -19,6 +19,7 @@ Two things, both invisible in the results:
 """
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from contextvars import ContextVar
 from types import MappingProxyType
@@ -29,10 +30,54 @@ import pandas as pd
 
 from .market import Market
 
-__all__ = ["shared", "scope", "cached", "pivot", "active", "release", "table_dates"]
+__all__ = ["shared", "scope", "cached", "pivot", "active", "release", "table_dates", "OnceMap"]
 
-#: (market, cache dict, objects kept alive so that the ids in the keys stay unique)
-_ACTIVE: ContextVar[tuple[Market, dict, list] | None] = ContextVar("xladdin_shared", default=None)
+
+class OnceMap:
+    """Values built at most once per key, also when several threads ask at once: a thread asking for a
+    key another thread is building waits for that value instead of building it again (same result,
+    no second copy in memory). Builds of different keys run at the same time; a build may ask for
+    other keys (a key's build never asks for itself, directly or not, so waiting cannot go round
+    in a circle). A build that raises stores nothing: the next request builds again."""
+
+    def __init__(self) -> None:
+        self._values: dict = {}
+        self._locks: dict = {}
+        self._guard = threading.Lock()
+
+    def get(self, key: Any, build: Callable[[], Any]) -> Any:
+        """The value of ``key``, from ``build()`` the first time."""
+        try:
+            return self._values[key]
+        except KeyError:
+            pass
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._values:
+                self._values[key] = build()
+            return self._values[key]
+
+    def __contains__(self, key: Any) -> bool:
+        return key in self._values
+
+    def __iter__(self):
+        """The keys built so far, in the order they were built."""
+        return iter(list(self._values))
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def drop(self, keys) -> None:
+        """Forget ``keys`` (a later request builds them again)."""
+        with self._guard:
+            for key in keys:
+                self._values.pop(key, None)
+                self._locks.pop(key, None)
+
+
+#: (market, the shared values, objects kept alive so that the ids in the keys stay unique)
+_ACTIVE: ContextVar[tuple[Market, OnceMap, list] | None] = ContextVar("xladdin_shared", default=None)
 
 
 @contextmanager
@@ -46,7 +91,7 @@ def shared(market: Market) -> Iterator[None]:
         block are not cached. Do not edit ``market.tables`` in place inside the block (replacing
         a table is detected: keys include the table object's identity).
     """
-    token = _ACTIVE.set((market, {}, []))
+    token = _ACTIVE.set((market, OnceMap(), []))
     try:
         yield
     finally:
@@ -97,7 +142,8 @@ def cached(market: Market, key: tuple, fn: Callable[[], Any], tables: tuple[str,
     """``fn()``, computed once per ``key`` inside :func:`shared` for ``market``, else every time.
 
     ``tables`` names the canonical tables ``fn`` reads: their identities join the key, so a
-    replaced table is never served from the cache.
+    replaced table is never served from the cache. Threads sharing the scope (the weekly run's two
+    lanes, :func:`xladdin.weekly.compute_weekly`) build each value once (:class:`OnceMap`).
     """
     act = _ACTIVE.get()
     if act is None or act[0] is not market:
@@ -105,10 +151,11 @@ def cached(market: Market, key: tuple, fn: Callable[[], Any], tables: tuple[str,
     cache, keep = act[1], act[2]
     objs = tuple(market.tables.get(t) for t in tables)
     full_key = key + tuple(id(o) for o in objs)
-    if full_key not in cache:
-        cache[full_key] = _freeze(fn())
+
+    def build() -> Any:
         keep.append(objs)
-    return _fresh(cache[full_key])
+        return _freeze(fn())
+    return _fresh(cache.get(full_key, build))
 
 
 def release(market: Market, table: str) -> None:
@@ -119,9 +166,8 @@ def release(market: Market, table: str) -> None:
     if act is None or act[0] is not market:
         return
     cache = act[1]
-    for key in [k for k in cache if len(k) > 1 and k[0] in ("factorize", "bounds", "groups", "layout", "pivot", "complete")
-                and k[1] == table]:
-        del cache[key]
+    cache.drop([k for k in cache if len(k) > 1 and k[0] in ("factorize", "bounds", "groups", "layout", "pivot",
+                                                                   "complete") and k[1] == table])
 
 
 # ----------------------------------------------------------------------------------------- pivots

@@ -752,6 +752,8 @@ def _compute_and_write_step(clock: _StepClock, report: Path, market: Market, par
         finish_compute()
     clock.unit_done("save")
     clock.end()
+    # each table group's own wall time (two run at once: WeeklyResult.step_seconds), not the gaps between reports
+    clock.units["compute"] = {s[0]: weekly.step_seconds.get(s[0], 0.0) for s in WEEKLY_STEPS}
     return weekly
 
 

@@ -31,6 +31,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
+from xladdin.data._shared import OnceMap
 from xladdin.data.market import Market
 
 from .params import Params
@@ -72,23 +73,24 @@ class WeeklyContext:
     asof: pd.Timestamp
     #: step results read by later steps and the cover (rotation, levels, picks, ...), by name
     results: dict[str, Any] = field(default_factory=dict)
-    #: intermediate name -> (True, value) or (False, the error computing it raised)
-    _built: dict[str, tuple[bool, Any]] = field(default_factory=dict, repr=False)
+    #: intermediate name -> (True, value) or (False, the error computing it raised); steps running in
+    #: two threads at once (:func:`xladdin.weekly.compute_weekly`) get each from one computation
+    _built: OnceMap = field(default_factory=OnceMap, repr=False)
 
     def _once(self, name: str, build: Callable[[], Any]) -> Any:
-        if name not in self._built:
+        def attempt() -> tuple[bool, Any]:
             try:
-                self._built[name] = (True, build())
+                return True, build()
             except Exception as exc:  # kept: a later step asking gets the same error, nothing recomputed
-                self._built[name] = (False, exc)
-        ok, value = self._built[name]
+                return False, exc
+        ok, value = self._built.get(name, attempt)
         if not ok:
             raise value
         return value
 
     @property
     def built(self) -> list[str]:
-        """Names of the intermediates computed so far (or that failed), in the order they were first needed."""
+        """Names of the intermediates computed so far (or that failed), in the order they were built."""
         return list(self._built)
 
     # ------------------------------------------------------------------ intermediates

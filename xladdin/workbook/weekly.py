@@ -18,6 +18,7 @@ sheet's language comes from :mod:`xladdin.messages`.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -52,6 +53,8 @@ class WeeklyResult:
     notes: dict[str, str] = field(default_factory=dict)  # table key -> why it was not computed
     summary: Any = None  # xladdin.summary.WeeklySummary
     facts: dict[str, Any] = field(default_factory=dict)
+    #: wall time of each computation step (:data:`STEPS`), seconds; steps run in two threads overlap
+    step_seconds: dict[str, float] = field(default_factory=dict)
 
     def subtitles_for(self, language: str) -> dict[str, str]:
         return {k: v.get(language, v.get("zh", "")) for k, v in self.subtitles.items()}
@@ -544,9 +547,6 @@ def _summary(p: Params, asof: pd.Timestamp, ctx: WeeklyContext, headlines: pd.Da
 #: computation steps in order: (name, table keys it yields, function of the run's context)
 Step = tuple[str, tuple[str, ...], Callable[[WeeklyContext], Any]]
 STEPS: list[Step] = [
-    # the dashboard first: it reads the stock-level tables (the largest) while little else is held
-    # and releases them; the ETF flows and panels it leaves behind serve the later steps
-    ("dashboard", ("dashboard_index", "dashboard_industry"), _dashboard),
     ("strategy", (), _strategy),
     ("industry_flow", ("industry_flow",), _industry_flow),
     ("quintiles", ("quintile_level", "quintile_change"), _quintiles),
@@ -555,13 +555,23 @@ STEPS: list[Step] = [
     ("performance", ("performance", "nav"), _performance),
     ("correlation", ("correlation", "event_p_down", "event_mean_return"), _correlation),
     ("etf_rotation", ("etf_ranking", "etf_ic"), _etf_rotation),
+    ("dashboard", ("dashboard_index", "dashboard_industry"), _dashboard),
 ]
 #: steps that need the holding levels / rotation of the strategy step
 NEEDS_STRATEGY = frozenset({"industry_flow", "quintiles", "holdings", "performance"})
+#: steps run in a second thread beside the others (:data:`COMPUTE_THREADS`): they read no other step's
+#: results, only the context's shared intermediates (each computed once, whichever thread asks first);
+#: reported and placed after the other steps, as last in :data:`STEPS`
+SIDE_STEPS = ("dashboard",)
+#: threads of the compute step: 2 runs :data:`SIDE_STEPS` (the dashboard's stock-level panels, about
+#: half the compute) beside the strategy and rotation steps, on two cores (numpy, pandas' kernels and
+#: pyarrow release Python's lock while they work); 1 runs every step one after another, in the main
+#: thread (also where threads cannot start, as in the browser's Python of xlwings Lite). Same tables.
+COMPUTE_THREADS = 2
 
 
 def compute_weekly(market: Market, params: Params | None = None, asof=None,
-                   progress: Callable[[str], None] | None = None) -> WeeklyResult:
+                   progress: Callable[[str], None] | None = None, threads: int | None = None) -> WeeklyResult:
     """Compute every table of the weekly workbook for ``asof`` (default: the data's last ETF date).
 
     Parameters
@@ -573,7 +583,10 @@ def compute_weekly(market: Market, params: Params | None = None, asof=None,
     asof : date-like, optional
         Overrides ``params.asof``.
     progress : callable, optional
-        Called with each step's name when it finishes.
+        Called with each step's name when it finishes (in the calling thread, in the order of :data:`STEPS`).
+    threads : int, optional
+        1 = every step in the calling thread; 2 = :data:`SIDE_STEPS` in a second thread beside the
+        others; default :data:`COMPUTE_THREADS`. The tables are the same.
 
     Returns
     -------
@@ -587,8 +600,10 @@ def compute_weekly(market: Market, params: Params | None = None, asof=None,
     asof = resolve_asof(market, asof if asof is not None else p.asof)
     ctx = WeeklyContext(_cut(market, asof), p, asof)
     with shared(ctx.market):  # wide views of the tables (pivots) built once for every step
-        tables, notes = _run_steps(ctx, progress)
-    return _result(market, ctx, tables, notes)
+        tables, notes, seconds = _run_steps(ctx, progress, threads)
+    result = _result(market, ctx, tables, notes)
+    result.step_seconds = seconds
+    return result
 
 
 def _cut(market: Market, asof: pd.Timestamp) -> Market:
@@ -606,32 +621,99 @@ def _cut(market: Market, asof: pd.Timestamp) -> Market:
     return market
 
 
-def _run_steps(ctx: WeeklyContext, progress: Callable[[str], None] | None
-               ) -> tuple[dict[str, pd.DataFrame | None], dict[str, str]]:
-    """Every step of :data:`STEPS` on the run's context: the tables, and why each missing one is missing."""
+@dataclass
+class _Outcome:
+    """What one step gave: its tables, a note for each table it could not compute (a missing input
+    table), or an error (a bug or a bad parameter: the run stops, naming the table); its wall time."""
+
+    tables: dict[str, pd.DataFrame | None] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+    error: WeeklyError | None = None
+    seconds: float = 0.0
+
+
+def _attempt(ctx: WeeklyContext, step: Step, before: Mapping[str, _Outcome]) -> _Outcome:
+    """Run one step on the run's context after the steps ``before`` (never raises an ``Exception``:
+    see :class:`_Outcome`)."""
+    name, keys, fn = step
+    if name in NEEDS_STRATEGY and "rotation" not in ctx.results:
+        strategy = before.get("strategy")
+        note = (strategy.notes.get("strategy") if strategy else None) or "the M6-M10 strategy step was not computed"
+        return _Outcome({k: None for k in keys}, {k: note for k in keys})
+    t0 = time.perf_counter()
+    try:
+        out = fn(ctx)
+    except (MissingTableError, DataError) as exc:
+        return _Outcome({k: None for k in keys or (name,)}, {k: str(exc) for k in keys or (name,)},
+                        seconds=time.perf_counter() - t0)
+    except Exception as exc:  # a bug or a bad parameter: stop, naming the table
+        error = WeeklyError(keys[0] if keys else name, f"{type(exc).__name__}: {exc}")
+        error.__cause__ = exc
+        return _Outcome(error=error, seconds=time.perf_counter() - t0)
+    return _Outcome(dict(zip(keys, out if isinstance(out, tuple) else (out,))), seconds=time.perf_counter() - t0)
+
+
+class _SideLane:
+    """:data:`SIDE_STEPS` run in a thread of their own, inside the caller's context (its shared scope)."""
+
+    def __init__(self, ctx: WeeklyContext, steps: list[Step]):
+        import contextvars
+        import threading
+        self.outcomes: dict[str, _Outcome] = {}
+        self.steps = steps
+        self.thread = threading.Thread(target=contextvars.copy_context().run, args=(self._run, ctx),
+                                       name="xladdin-compute", daemon=True)
+        self.thread.start()  # RuntimeError where threads cannot start
+
+    def _run(self, ctx: WeeklyContext) -> None:
+        for step in self.steps:
+            self.outcomes[step[0]] = _attempt(ctx, step, {})
+
+    def join(self) -> dict[str, _Outcome]:
+        self.thread.join()
+        return self.outcomes
+
+
+def _run_steps(ctx: WeeklyContext, progress: Callable[[str], None] | None, threads: int | None = None
+               ) -> tuple[dict[str, pd.DataFrame | None], dict[str, str], dict[str, float]]:
+    """Every step of :data:`STEPS` on the run's context: the tables, why each missing one is missing,
+    and each step's wall time (steps of two threads overlap). ``progress(name)`` is called, in the
+    main thread and in the order of :data:`STEPS`, for each step that computed its tables."""
+    threads = COMPUTE_THREADS if threads is None else threads
+    side = [s for s in STEPS if s[0] in SIDE_STEPS] if threads > 1 else []
+    lane = None
+    if side:
+        try:
+            lane = _SideLane(ctx, side)
+        except RuntimeError:  # no threads here: every step in this one
+            side = []
+    outcomes: dict[str, _Outcome] = {}
+    for step in STEPS:
+        if lane is not None and step in side:
+            continue
+        outcome = outcomes[step[0]] = _attempt(ctx, step, outcomes)
+        if outcome.error is not None:
+            break
+        if progress is not None and not outcome.notes:
+            progress(step[0])
+    if lane is not None:
+        outcomes.update(lane.join())
     tables: dict[str, pd.DataFrame | None] = {}
     notes: dict[str, str] = {}
-    for name, keys, fn in STEPS:
-        if name in NEEDS_STRATEGY and "rotation" not in ctx.results:
-            for k in keys:
-                tables[k] = None
-                notes[k] = notes.get("strategy", "the M6-M10 strategy step was not computed")
+    for name, *_ in STEPS:
+        outcome = outcomes.get(name)
+        if outcome is None:
             continue
-        try:
-            out = fn(ctx)
-        except (MissingTableError, DataError) as exc:
-            for k in keys or (name,):
-                tables[k] = None
-                notes[k] = str(exc)
-            continue
-        except Exception as exc:  # a bug or a bad parameter: stop, naming the table
-            raise WeeklyError(keys[0] if keys else name, f"{type(exc).__name__}: {exc}") from exc
-        for k, df in zip(keys, out if isinstance(out, tuple) else (out,)):
-            tables[k] = df
-        if progress is not None:
-            progress(name)
+        if outcome.error is not None:  # the first failed step of STEPS (a step after it did not run or is dropped)
+            raise outcome.error
+        tables.update(outcome.tables)
+        notes.update(outcome.notes)
+    if lane is not None and progress is not None:
+        for name, *_ in side:
+            if not outcomes[name].notes:
+                progress(name)
     tables.pop("strategy", None)
-    return tables, notes
+    return tables, notes, {name: outcomes[name].seconds for name, *_ in STEPS if name in outcomes}
 
 
 def _result(market: Market, ctx: WeeklyContext, tables: dict, notes: dict[str, str]) -> WeeklyResult:

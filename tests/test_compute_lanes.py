@@ -1,0 +1,180 @@
+"""The weekly compute step in two threads (``xladdin.weekly.COMPUTE_THREADS``): the same tables as one
+thread, each shared intermediate computed once when both threads ask for it at the same moment,
+failures reported as by the sequential run, progress in the calling thread in the order of STEPS."""
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from xladdin.data import _shared
+from xladdin.data.market import MissingTableError
+from xladdin.workbook import weekly as W
+from xladdin.workbook.context import WeeklyContext
+from xladdin.workbook.params import default_params
+
+
+@pytest.fixture(scope="module")
+def small_market(sample_cut):
+    return sample_cut(start="2025-06-02", end="2026-09-30", n_stocks=40)
+
+
+def tables_equal(a: dict, b: dict) -> None:
+    assert list(a) == list(b)
+    for key in a:
+        if a[key] is None or b[key] is None:
+            assert a[key] is None and b[key] is None, key
+        else:
+            pd.testing.assert_frame_equal(a[key], b[key], check_exact=True, obj=key)
+
+
+def test_two_threads_give_the_tables_of_one(small_market):
+    one = W.compute_weekly(small_market, threads=1)
+    two = W.compute_weekly(small_market, threads=2)
+    tables_equal(one.tables, two.tables)
+    assert one.notes == two.notes and one.summary == two.summary and one.subtitles == two.subtitles
+    assert list(two.step_seconds) == [s[0] for s in W.STEPS] == list(one.step_seconds)
+    assert all(t > 0 for t in two.step_seconds.values())
+
+
+def test_the_dashboard_runs_in_a_second_thread_and_progress_stays_in_the_callers(small_market, monkeypatch):
+    threads_of: dict[str, str] = {}
+    steps = []
+    for name, keys, fn in W.STEPS:
+        def spy(ctx, fn=fn, name=name):
+            threads_of[name] = threading.current_thread().name
+            return fn(ctx)
+        steps.append((name, keys, spy))
+    monkeypatch.setattr(W, "STEPS", steps)
+    seen = []
+    W.compute_weekly(small_market, progress=lambda s: seen.append((s, threading.current_thread().name)))
+    main = threading.current_thread().name
+    assert threads_of["dashboard"] == "xladdin-compute"
+    assert {threads_of[s[0]] for s in W.STEPS if s[0] != "dashboard"} == {main}
+    assert seen == [(s[0], main) for s in W.STEPS]  # every step computed, reported here, in order
+
+
+def test_without_threads_every_step_runs_in_the_callers_thread(small_market, monkeypatch):
+    """Where threads cannot start (the browser's Python of xlwings Lite) the steps run one after another."""
+    def refuse(self):
+        raise RuntimeError("can't start new thread")
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    names = set()
+    steps = [(n, k, (lambda ctx, fn=fn: (names.add(threading.current_thread().name), fn(ctx))[1]))
+             for n, k, fn in W.STEPS]
+    monkeypatch.setattr(W, "STEPS", steps)
+    W.compute_weekly(small_market, threads=2)
+    assert names == {threading.current_thread().name}
+
+
+def boom(ctx):
+    raise ZeroDivisionError("boom")
+
+
+def with_step(name: str, fn) -> list:
+    return [(n, k, fn if n == name else f) for n, k, f in W.STEPS]
+
+
+def test_a_failing_dashboard_is_named_as_in_one_thread(small_market, monkeypatch):
+    monkeypatch.setattr(W, "STEPS", with_step("dashboard", boom))
+    for threads in (1, 2):
+        with pytest.raises(W.WeeklyError, match="computing table `dashboard_index`: ZeroDivisionError: boom") as info:
+            W.compute_weekly(small_market, threads=threads)
+        assert isinstance(info.value.__cause__, ZeroDivisionError)
+
+
+def test_the_first_failing_step_of_steps_is_reported_when_both_threads_fail(small_market, monkeypatch):
+    """The strategy step fails in the main thread while the dashboard fails in the other: the run names
+    the strategy (the sequential run stops there), whatever finished first."""
+    def slow_boom(ctx):
+        time.sleep(0.2)
+        raise ValueError("late")
+    steps = with_step("dashboard", boom)
+    steps = [(n, k, slow_boom if n == "strategy" else f) for n, k, f in steps]
+    monkeypatch.setattr(W, "STEPS", steps)
+    with pytest.raises(W.WeeklyError, match="computing table `strategy`: ValueError: late"):
+        W.compute_weekly(small_market, threads=2)
+
+
+def test_a_missing_table_in_the_second_thread_is_a_note(small_market, monkeypatch):
+    def missing(ctx):
+        raise MissingTableError("margin_daily is missing (test)")
+    monkeypatch.setattr(W, "STEPS", with_step("dashboard", missing))
+    seen = []
+    res = W.compute_weekly(small_market, threads=2, progress=seen.append)
+    assert res.tables["dashboard_index"] is None and res.tables["dashboard_industry"] is None
+    assert res.notes["dashboard_index"] == "margin_daily is missing (test)"
+    assert "dashboard" not in seen and seen == [s[0] for s in W.STEPS if s[0] != "dashboard"]
+
+
+# ------------------------------------------------------------------ each intermediate once across threads
+def test_once_map_builds_a_key_once_when_two_threads_ask_together():
+    once = _shared.OnceMap()
+    calls = []
+    started = threading.Event()
+
+    def build():
+        calls.append(threading.current_thread().name)
+        started.set()
+        time.sleep(0.2)  # the other thread asks meanwhile
+        return np.arange(3)
+    got = {}
+
+    def ask(tag):
+        got[tag] = once.get("k", build)
+    t = threading.Thread(target=ask, args=("other",))
+    t.start()
+    started.wait(5)
+    ask("main")
+    t.join()
+    assert len(calls) == 1 and got["main"] is got["other"]
+    assert list(once) == ["k"] and "k" in once and len(once) == 1
+
+
+def test_once_map_keeps_nothing_when_a_build_raises():
+    once = _shared.OnceMap()
+    with pytest.raises(ZeroDivisionError):
+        once.get("k", lambda: 1 / 0)
+    assert "k" not in once and once.get("k", lambda: 5) == 5
+    once.drop(["k"])
+    assert once.get("k", lambda: 6) == 6
+
+
+def test_a_context_intermediate_is_computed_once_by_two_threads(small_market, monkeypatch):
+    import xladdin.methods.flows as flows
+    calls = []
+    real = flows.market_etf_flows
+
+    def slow(market, **kw):
+        calls.append(1)
+        time.sleep(0.2)
+        return real(market, **kw)
+    monkeypatch.setattr(flows, "market_etf_flows", slow)
+    ctx = WeeklyContext(small_market, default_params(), pd.Timestamp("2026-09-30"))
+    got = []
+    t = threading.Thread(target=lambda: got.append(ctx.etf_flows))
+    t.start()
+    got.append(ctx.etf_flows)
+    t.join()
+    assert calls == [1] and got[0] is got[1] and ctx.built == ["etf_flows"]
+
+
+def test_a_shared_pivot_is_built_once_by_two_threads(small_market):
+    import contextvars
+    calls = []
+
+    def make():
+        calls.append(1)
+        time.sleep(0.2)
+        return pd.DataFrame({"a": [1.0]})
+    out = []
+    with _shared.shared(small_market):
+        t = threading.Thread(target=contextvars.copy_context().run,
+                             args=(lambda: out.append(_shared.cached(small_market, ("k",), make)),))
+        t.start()
+        out.append(_shared.cached(small_market, ("k",), make))
+        t.join()
+    assert calls == [1] and out[0].equals(out[1])
