@@ -393,3 +393,67 @@ def test_rank_ic_without_ties_or_gaps_matches_scipy():
     ic = rank_ic(s, r)
     want = [spearmanr(s.iloc[i], r.iloc[i]).statistic for i in range(50)]
     np.testing.assert_allclose(ic.to_numpy(), want, rtol=0, atol=1e-12)
+
+
+def naive_factors(market: Market, etfs: list[str], dates: pd.DatetimeIndex) -> dict[str, pd.DataFrame]:
+    """Preference, change and coverage by a loop over dates and ETFs (spec M11), written apart from the
+    code: each ETF's index weights of its last weight date on or before the date, the float ratios of
+    the last holdings date on or before it (a constituent without a row, or a blank ratio, counts 0)."""
+    info, iw, nb = market.etf_info, market.table("index_weights"), market.table("northbound_holdings")
+    held_days = sorted(nb["date"].unique())
+    wanted = {max((d for d in held_days if d <= t), default=None) for t in dates} - {None}
+    ratios = {d: g.set_index("stock")["float_ratio"] for d, g in nb[nb["date"].isin(wanted)].groupby("date")}
+    by_index = {ix: g for ix, g in iw.groupby("index")}
+    index_of = {e: info.at[e, "tracked_index"] for e in etfs}
+    vals: dict[tuple, float] = {}  # (factor, date, index) -> value
+    prev_h = None
+    for t in dates:
+        past = [d for d in held_days if d <= t]
+        h = past[-1] if past else None
+        for ix in set(index_of.values()):
+            rows = by_index.get(ix)
+            rows = rows[rows["date"] <= t] if rows is not None else None
+            if h is None or rows is None or rows.empty:
+                continue
+            cons = rows[rows["date"] == rows["date"].max()]
+            w = cons["weight"].to_numpy()
+            now = cons["stock"].map(ratios[h])
+            vals["preference", t, ix] = float((w * now.fillna(0).to_numpy()).sum())
+            vals["coverage", t, ix] = float((w * now.notna().to_numpy()).sum())
+            if prev_h is not None and h > prev_h:
+                before = cons["stock"].map(ratios[prev_h]).fillna(0)
+                vals["change", t, ix] = float((w * (now.fillna(0) - before).to_numpy()).sum())
+        prev_h = h
+    return {k: pd.DataFrame([[vals.get((k, t, index_of[e]), np.nan) for e in etfs] for t in dates], index=dates,
+                            columns=etfs) for k in ("preference", "change", "coverage")}
+
+
+@pytest.mark.parametrize("case", ["rotation", "sample"])
+def test_factors_against_a_naive_loop(case, make_rotation_market, sample_market):
+    """Every ETF and signal date: weights carried between weight dates (an index with gaps), constituents
+    without northbound rows, blank ratios, quarterly holdings after 2024-08-16 (change NaN when stale)."""
+    if case == "rotation":
+        m = make_rotation_market(seed=3)
+        iw = m.tables["index_weights"]
+        drop = (iw["index"] == "IDX2.SH") & iw["date"].dt.month.isin([2, 3, 7])  # IDX2 carries older weights
+        nb = m.tables["northbound_holdings"]
+        gone = (nb["stock"] == "600004.SH") & (nb.index % 3 == 0)  # sometimes absent
+        nb = nb[~gone].reset_index(drop=True)
+        nb.loc[nb.index % 97 == 0, "float_ratio"] = np.nan  # a few blank ratios
+        m = Market({**m.tables, "index_weights": iw[~drop].reset_index(drop=True), "northbound_holdings": nb},
+                   source="test")
+        etfs = sorted(m.etf_info.index)
+        dates = None
+    else:
+        m = sample_market
+        etfs = select_universe(m)[0]
+        nb_days = pd.DatetimeIndex(m.table("northbound_holdings")["date"].unique()).sort_values()
+        dates = pd.DatetimeIndex(pd.Series(nb_days, index=nb_days).groupby(nb_days.to_period("M")).max())[-30:]
+    f = northbound_etf_factors(m, etfs, dates=dates)
+    ref = naive_factors(m, etfs, f["preference"].index)
+    assert f["preference"].notna().to_numpy().sum() > 0.5 * f["preference"].size
+    for k in ("preference", "change", "coverage"):
+        got = f[k]
+        pd.testing.assert_frame_equal(got.isna(), ref[k].isna(), check_names=False, obj=k)
+        np.testing.assert_allclose(got.to_numpy(dtype=float), ref[k].to_numpy(dtype=float), rtol=1e-12, atol=1e-15,
+                                   equal_nan=True, err_msg=k)

@@ -30,7 +30,7 @@ import pandas as pd
 
 from .market import Market
 
-__all__ = ["shared", "scope", "cached", "pivot", "active", "release", "table_dates", "OnceMap"]
+__all__ = ["shared", "scope", "cached", "pivot", "active", "release", "table_codes", "table_dates", "OnceMap"]
 
 
 class OnceMap:
@@ -391,6 +391,12 @@ def dates_with_rows(market: Market, table: str, codes, index: str = "date", colu
     seen = np.zeros(len(dates), dtype=bool)
     seen[dcodes[rows]] = True
     return pd.DatetimeIndex(dates[seen], name=index)
+
+
+def table_codes(market: Market, table: str, column: str) -> tuple[np.ndarray, pd.Index]:
+    """``pd.factorize(table[column], sort=True)``: (codes, -1 for a missing value; sorted uniques), from
+    the shared factorisation (read-only codes)."""
+    return _factorize(market, table, column)
 
 
 def table_values(market: Market, table: str, column: str) -> pd.Index:

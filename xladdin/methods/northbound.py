@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from xladdin.conventions import MONTHS_PER_YEAR
-from xladdin.data._shared import pivot, scope, table_dates, table_values
+from xladdin.data._shared import pivot, scope, table_codes, table_dates, table_values
 from xladdin.data.calendar import month_ends
 from xladdin.data.market import Market
 from xladdin.errors import DataError
@@ -57,34 +57,6 @@ def _month_ends(dates: pd.DatetimeIndex) -> pd.DatetimeIndex:
 def _asof_positions(available: pd.DatetimeIndex, dates: pd.DatetimeIndex) -> np.ndarray:
     """Position in sorted ``available`` of the last date <= each of ``dates`` (-1 when none)."""
     return available.searchsorted(dates, side="right") - 1
-
-
-def _asof_values(panel: pd.DataFrame, dates: pd.DatetimeIndex, fill: float | None = None) -> np.ndarray:
-    """Rows of ``panel`` (sorted date index) as of each of ``dates``, as a float array (dates x columns);
-    NaN rows where no row is on or before the date. ``fill`` replaces the panel's own missing values."""
-    pos = _asof_positions(panel.index, dates)
-    ok = pos >= 0
-    values = np.full((len(dates), panel.shape[1]), np.nan)
-    if ok.any():
-        rows = panel.to_numpy(dtype=float)[pos[ok]]
-        if fill is not None:
-            rows[np.isnan(rows)] = fill
-        values[ok] = rows
-    return values
-
-
-def _row_sum(x: np.ndarray) -> np.ndarray:
-    """``DataFrame(x).sum(axis=1, min_count=1)``: NaN skipped, NaN when a row has no value.
-
-    numpy's pairwise sum; pandas' own order depends on its block layout, so the two agree to
-    rounding (a few 1e-16 relative, 1e-13 where positive and negative terms cancel).
-    """
-    valid = ~np.isnan(x)
-    if x.shape[1] == 0:
-        return np.full(len(x), np.nan)
-    out = np.where(valid, x, 0.0).sum(axis=1)
-    out[~valid.any(axis=1)] = np.nan
-    return out
 
 
 def adjusted_nav(market: Market, etfs: list[str] | None = None, price: str = "nav") -> pd.DataFrame:
@@ -285,19 +257,15 @@ def northbound_etf_factors(market: Market, etfs: list[str], dates: pd.DatetimeIn
     chg_a = pref_a.copy()
     cov_a = pref_a.copy()
     with_weights = set(table_values(market, "index_weights", "index"))
-    for index, group in info.loc[list(etfs)].groupby("tracked_index").groups.items():
-        if index not in with_weights:
-            continue
-        wp = pivot(market, "index_weights", "weight", columns="stock", where=("index", index))
-        cols = nb_stocks.get_indexer(wp.columns)
-        p, c, v = _index_sums(_asof_values(wp, dates, fill=0.0), cols, fr_t, fr_prev, pres_t, prev_missing)
-        p[no_hold] = np.nan
-        c[no_hold] = np.nan
-        v[no_hold] = np.nan
-        at = [etf_pos[e] for e in group]
-        pref_a[:, at] = p[:, None]
-        chg_a[:, at] = c[:, None]
-        cov_a[:, at] = v[:, None]
+    tracked = info.loc[list(etfs)].groupby("tracked_index").groups
+    indices = [i for i in tracked if i in with_weights]
+    sums = _index_weight_sums(market, indices, dates, nb_stocks, fr_t, fr_prev, pres_t)
+    for j, index in enumerate(indices):
+        at = [etf_pos[e] for e in tracked[index]]
+        for out_a, s_a in zip((pref_a, chg_a, cov_a), sums):
+            col = s_a[:, j].copy()
+            col[no_hold] = np.nan
+            out_a[:, at] = col[:, None]
     invalid = ~staleness["change_valid"].to_numpy()
     chg_a[invalid] = np.nan if stale_change == "nan" else 0.0
     chg_a[no_hold | prev_missing] = np.nan
@@ -333,20 +301,63 @@ def _float_ratios_asof(market: Market, held_days: pd.DatetimeIndex, dates: pd.Da
     return fr_t, pres_t, fr.columns
 
 
-def _index_sums(w_v: np.ndarray, cols: np.ndarray, fr_t: np.ndarray, fr_prev: np.ndarray, pres_t: np.ndarray,
-                prev_missing: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One index's weighted sums at each date: preference ``Σ w f``, change ``Σ w (f − f_prev)`` and
-    coverage ``Σ w·[held]``; ``w_v`` its as-of weights (dates x constituents), ``cols`` the constituents'
-    columns in the float-ratio arrays (-1: no northbound row ever, counts 0)."""
-    have = cols >= 0
-    f_now = np.zeros((len(w_v), len(cols)))
-    f_now[:, have] = fr_t[:, cols[have]]
-    f_prev = np.zeros((len(w_v), len(cols)))
-    f_prev[:, have] = fr_prev[:, cols[have]]
-    f_prev[prev_missing] = np.nan  # first month: no previous holdings
-    p_now = np.zeros((len(w_v), len(cols)))
-    p_now[:, have] = pres_t[:, cols[have]]
-    return _row_sum(w_v * f_now), _row_sum(w_v * (f_now - f_prev)), _row_sum(w_v * p_now)
+def _index_weight_sums(market: Market, indices: list[str], dates: pd.DatetimeIndex, stocks: pd.Index,
+                       fr_t: np.ndarray, fr_prev: np.ndarray, pres_t: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each index's weighted sums at each date (dates x ``indices``): preference ``Σ w f``, change
+    ``Σ w (f − f_prev)`` and coverage ``Σ w·[held]``, over the constituents of the index's last weight
+    date on or before the date (NaN when it has none). ``fr_t``, ``fr_prev``, ``pres_t``: float ratios,
+    previous month's ratios and presence as of each date (dates x ``stocks``); a constituent without a
+    column there (no northbound row ever) counts 0; a missing weight counts 0.
+
+    All indices at once on the long table: each (date, index) pair picks its weight date's rows (the
+    table's runs of one index and weight date), whose products are summed per pair (``np.bincount``).
+    """
+    shape = (len(dates), len(indices))
+    if not len(indices) or not len(dates):
+        return np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan)
+    icode, ilabels = table_codes(market, "index_weights", "index")
+    dcode, wdates = table_codes(market, "index_weights", "date")
+    scode, slabels = table_codes(market, "index_weights", "stock")
+    want = pd.Index(ilabels).get_indexer(indices)
+    nd = len(wdates)
+    rows = np.flatnonzero(np.isin(icode, want) & (dcode >= 0) & (scode >= 0))
+    key = icode[rows].astype(np.int64) * nd + dcode[rows]  # index-major: an index's weight dates ascending
+    order = np.argsort(key, kind="stable")
+    rows, key = rows[order], key[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    ends = np.r_[starts[1:], len(key)]
+    run_key = key[starts]
+    # the run of (index j, its last weight date <= date t): the last run whose key is <= j's key at t
+    last_date = np.asarray(pd.DatetimeIndex(wdates).searchsorted(dates, side="right") - 1)
+    target = want[None, :].astype(np.int64) * nd + last_date[:, None]
+    run = np.searchsorted(run_key, target, side="right") - 1
+    ok = (last_date[:, None] >= 0) & (run >= 0)
+    ok &= run_key[np.maximum(run, 0)] // nd == want[None, :]
+    pair_t, pair_j = np.nonzero(ok)
+    pair_run = run[pair_t, pair_j]
+    size = ends[pair_run] - starts[pair_run]
+    pair = np.repeat(np.arange(len(pair_run)), size)
+    first = np.repeat(starts[pair_run] - (np.cumsum(size) - size), size)
+    at = rows[first + np.arange(len(pair))]  # the rows of every pair's weight date, pair after pair
+    w = market.table("index_weights")["weight"].to_numpy(dtype=float)[at]
+    w[np.isnan(w)] = 0.0
+    col = stocks.get_indexer(slabels)[scode[at]]
+    have = col >= 0
+    t = pair_t[pair]
+
+    def values(a: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(at))
+        out[have] = a[t[have], col[have]]
+        return out
+    f_now, f_prev, held = values(fr_t), values(fr_prev), values(pres_t)
+    f_prev[np.isnan(fr_prev).all(axis=1)[t]] = np.nan  # first month: no previous holdings
+    out = []
+    for x in (w * f_now, w * (f_now - f_prev), w * held):
+        a = np.full(shape, np.nan)
+        a[pair_t, pair_j] = np.bincount(pair, weights=x, minlength=len(pair_run))
+        out.append(a)
+    return out[0], out[1], out[2]
 
 
 def forward_returns(prices: pd.DataFrame, dates: pd.DatetimeIndex, lag: int = DEFAULT_LAG) -> pd.DataFrame:
