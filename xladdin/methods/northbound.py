@@ -320,20 +320,26 @@ def _index_weight_sums(market: Market, indices: list[str], dates: pd.DatetimeInd
     dcode, wdates = table_codes(market, "index_weights", "date")
     scode, slabels = table_codes(market, "index_weights", "stock")
     want = pd.Index(ilabels).get_indexer(indices)
-    nd = len(wdates)
-    rows = np.flatnonzero(np.isin(icode, want) & (dcode >= 0) & (scode >= 0))
-    key = icode[rows].astype(np.int64) * nd + dcode[rows]  # index-major: an index's weight dates ascending
-    order = np.argsort(key, kind="stable")
-    rows, key = rows[order], key[order]
-    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    ni = len(ilabels)
+    key = dcode.astype(np.int64) * ni + icode  # runs of one (weight date, index), dates ascending
+    rows = np.arange(len(key))
+    if len(key) and ((key[1:] < key[:-1]).any() or (icode < 0).any() or (dcode < 0).any() or (scode < 0).any()):
+        rows = rows[(icode >= 0) & (dcode >= 0) & (scode >= 0)]
+        rows = rows[np.argsort(key[rows], kind="stable")]
+        key = key[rows]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, dtype=np.int64)
     ends = np.r_[starts[1:], len(key)]
-    run_key = key[starts]
-    # the run of (index j, its last weight date <= date t): the last run whose key is <= j's key at t
+    # run of (each weight date, each wanted index), then carried forward: run ids grow with the date
+    slot = np.full(ni, -1)
+    slot[want[want >= 0]] = np.flatnonzero(want >= 0)
+    run_slot = slot[key[starts] % ni]
+    grid = np.full((len(wdates), len(indices)), -1, dtype=np.int64)
+    mine = run_slot >= 0
+    grid[key[starts][mine] // ni, run_slot[mine]] = np.flatnonzero(mine)
+    np.maximum.accumulate(grid, axis=0, out=grid)
     last_date = np.asarray(pd.DatetimeIndex(wdates).searchsorted(dates, side="right") - 1)
-    target = want[None, :].astype(np.int64) * nd + last_date[:, None]
-    run = np.searchsorted(run_key, target, side="right") - 1
-    ok = (last_date[:, None] >= 0) & (run >= 0)
-    ok &= run_key[np.maximum(run, 0)] // nd == want[None, :]
+    run = np.where(last_date[:, None] >= 0, grid[np.maximum(last_date, 0)], -1)
+    ok = run >= 0
     pair_t, pair_j = np.nonzero(ok)
     pair_run = run[pair_t, pair_j]
     size = ends[pair_run] - starts[pair_run]
@@ -342,14 +348,16 @@ def _index_weight_sums(market: Market, indices: list[str], dates: pd.DatetimeInd
     at = rows[first + np.arange(len(pair))]  # the rows of every pair's weight date, pair after pair
     w = market.table("index_weights")["weight"].to_numpy(dtype=float)[at]
     w[np.isnan(w)] = 0.0
-    col = stocks.get_indexer(slabels)[scode[at]]
-    have = col >= 0
+    ncol = len(stocks) + 1  # a last column of zeros for the constituents without one
+    col = stocks.get_indexer(slabels)
+    col[col < 0] = ncol - 1
     t = pair_t[pair]
+    cell = t * ncol + col[scode[at]]
 
     def values(a: np.ndarray) -> np.ndarray:
-        out = np.zeros(len(at))
-        out[have] = a[t[have], col[have]]
-        return out
+        padded = np.zeros((len(a), ncol))
+        padded[:, :-1] = a
+        return padded.ravel().take(cell)
     f_now, f_prev, held = values(fr_t), values(fr_prev), values(pres_t)
     f_prev[np.isnan(fr_prev).all(axis=1)[t]] = np.nan  # first month: no previous holdings
     out = []
