@@ -80,6 +80,34 @@ def test_simulated_shares_recover_weights():
     assert sim.iloc[1].to_numpy() == pytest.approx([0.6, 0.4, 0, 0, 0], abs=1e-6)
 
 
+def test_simulated_shares_with_gaps_against_a_naive_loop():
+    """Blank fund returns shorten a window (below ``min_obs``: no weights); an industry with a blank
+    return in the window is not estimated (NaN) while the others are; each date is one regression of
+    the fund's returns on the complete industries' returns over the window's days with a fund return."""
+    from xladdin.divergence import constrained_regression
+    rng = np.random.default_rng(5)
+    days = pd.bdate_range("2024-01-01", periods=230)
+    close = pd.DataFrame(np.cumprod(1 + rng.normal(0, 0.01, (230, 6)), axis=0), index=days, columns=list("abcdef"))
+    close.iloc[95, 2] = np.nan  # industry c: two blank returns around day 95
+    rets = close.pct_change(fill_method=None)
+    fund = (rets.fillna(0) @ np.array([0.3, 0.3, 0.2, 0.2, 0, 0]) + rng.normal(0, 1e-4, 230)).iloc[1:]
+    fund.iloc[130:160] = np.nan  # a month without the fund aggregate
+    dates = days[[30, 70, 100, 150, 160, 229]]
+    sim = dv.simulated_active_shares(fund, close, dates, window=60)
+    want = pd.DataFrame(np.nan, index=dates, columns=close.columns)
+    for d in dates:
+        win = rets.loc[:d].iloc[-60:]
+        y = fund.reindex(win.index)
+        win, y = win[y.notna()], y[y.notna()]
+        if len(win) < 40:
+            continue
+        ok = [c for c in win.columns if win[c].notna().all()]
+        want.loc[d, ok] = constrained_regression(y.to_numpy(), win[ok].to_numpy())
+    assert np.isnan(want.loc[days[100], "c"]) and want.loc[days[160]].isna().all() and want.loc[days[30]].isna().all()
+    assert want.loc[days[229]].notna().all() and want.loc[days[100]].notna().sum() == 5
+    pd.testing.assert_frame_equal(sim, want, check_exact=True, check_freq=False)
+
+
 def test_market_divergence_on_sample(sample_market):
     from xladdin.holdings import holding_level
     m = sample_market.subset("2020-01-01", "2021-06-30")

@@ -133,18 +133,22 @@ def simulated_active_shares(fund_returns: pd.Series, industry_close: pd.DataFram
     rets = industry_close.sort_index().pct_change(fill_method=None)
     data = rets.join(fund_returns.rename("__fund__"), how="inner")
     min_obs = window * 2 // 3 if min_obs is None else min_obs
-    out = pd.DataFrame(np.nan, index=pd.DatetimeIndex(dates), columns=industry_close.columns)
-    ends = data.index.searchsorted(pd.DatetimeIndex(dates), side="right")
-    for d, e in zip(out.index, ends):  # one small optimisation per month end
-        win = data.iloc[max(0, e - window):e].dropna(subset=["__fund__"])
-        if len(win) < min_obs:
+    dates = pd.DatetimeIndex(dates)
+    fund = data["__fund__"].to_numpy(dtype=float)
+    inds = data.drop(columns="__fund__").to_numpy(dtype=float)
+    weights = np.full((len(dates), len(industry_close.columns)), np.nan)
+    ends = data.index.searchsorted(dates, side="right")
+    for i, e in enumerate(ends):  # one small optimisation per month end
+        days = np.arange(max(0, e - window), e)
+        days = days[~np.isnan(fund[days])]
+        if len(days) < min_obs:
             continue
-        X = win.drop(columns="__fund__")
-        X = X.loc[:, X.notna().all()]
-        if X.shape[1] == 0:
+        X = inds[days]
+        cols = np.flatnonzero(~np.isnan(X).any(axis=0))
+        if not len(cols):
             continue
-        out.loc[d, X.columns] = constrained_regression(win["__fund__"].to_numpy(), X.to_numpy())
-    return out
+        weights[i, cols] = constrained_regression(fund[days], X[:, cols])
+    return pd.DataFrame(weights, index=dates, columns=industry_close.columns)
 
 
 def active_shares(disclosed: pd.DataFrame, simulated: pd.DataFrame, dates, disclosed_months: int = 2,
