@@ -428,11 +428,14 @@ def naive_factors(market: Market, etfs: list[str], dates: pd.DatetimeIndex) -> d
                             columns=etfs) for k in ("preference", "change", "coverage")}
 
 
-@pytest.mark.parametrize("case", ["rotation", "sample"])
-def test_factors_against_a_naive_loop(case, make_rotation_market, sample_market):
+@pytest.mark.parametrize("case", ["rotation", "sample", "small blocks"])
+def test_factors_against_a_naive_loop(case, make_rotation_market, sample_market, monkeypatch):
     """Every ETF and signal date: weights carried between weight dates (an index with gaps), constituents
     without northbound rows, blank ratios, quarterly holdings after 2024-08-16 (change NaN when stale)."""
-    if case == "rotation":
+    if case == "small blocks":  # the index sums in blocks of a few rows (and single pairs larger than one)
+        import xladdin.methods.northbound as nbm
+        monkeypatch.setattr(nbm, "PAIR_ROWS", 7)
+    if case != "sample":
         m = make_rotation_market(seed=3)
         iw = m.tables["index_weights"]
         drop = (iw["index"] == "IDX2.SH") & iw["date"].dt.month.isin([2, 3, 7])  # IDX2 carries older weights

@@ -343,29 +343,44 @@ def _index_weight_sums(market: Market, indices: list[str], dates: pd.DatetimeInd
     pair_t, pair_j = np.nonzero(ok)
     pair_run = run[pair_t, pair_j]
     size = ends[pair_run] - starts[pair_run]
-    pair = np.repeat(np.arange(len(pair_run)), size)
-    first = np.repeat(starts[pair_run] - (np.cumsum(size) - size), size)
-    at = rows[first + np.arange(len(pair))]  # the rows of every pair's weight date, pair after pair
-    w = market.table("index_weights")["weight"].to_numpy(dtype=float)[at]
-    w[np.isnan(w)] = 0.0
+    weight = market.table("index_weights")["weight"].to_numpy(dtype=float)
     ncol = len(stocks) + 1  # a last column of zeros for the constituents without one
     col = stocks.get_indexer(slabels)
     col[col < 0] = ncol - 1
-    t = pair_t[pair]
-    cell = t * ncol + col[scode[at]]
-
-    def values(a: np.ndarray) -> np.ndarray:
-        padded = np.zeros((len(a), ncol))
-        padded[:, :-1] = a
-        return padded.ravel().take(cell)
-    f_now, f_prev, held = values(fr_t), values(fr_prev), values(pres_t)
-    f_prev[np.isnan(fr_prev).all(axis=1)[t]] = np.nan  # first month: no previous holdings
+    padded = []
+    for a in (fr_t, fr_prev, pres_t):
+        p = np.zeros((len(a), ncol))
+        p[:, :-1] = a
+        padded.append(p.ravel())
+    no_prev = np.isnan(fr_prev).all(axis=1)  # first month: no previous holdings
+    sums = np.full((3, len(pair_run)), np.nan)
+    # pairs in blocks of about PAIR_ROWS expanded rows (bounded temporary memory; a larger pair alone)
+    cum = np.cumsum(size)
+    total = int(cum[-1]) if len(cum) else 0
+    cuts = np.searchsorted(cum, np.arange(PAIR_ROWS, total, PAIR_ROWS), side="right")
+    edges = np.unique(np.r_[0, cuts, len(pair_run)])
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        sz = size[lo:hi]
+        pair = np.repeat(np.arange(hi - lo), sz)
+        at = rows[np.repeat(starts[pair_run[lo:hi]] - (np.cumsum(sz) - sz), sz) + np.arange(len(pair))]
+        w = weight[at]
+        w[np.isnan(w)] = 0.0
+        t = pair_t[lo:hi][pair]
+        cell = t * ncol + col[scode[at]]
+        f_now, f_prev, held = (p.take(cell) for p in padded)
+        f_prev[no_prev[t]] = np.nan
+        for k, x in enumerate((w * f_now, w * (f_now - f_prev), w * held)):
+            sums[k, lo:hi] = np.bincount(pair, weights=x, minlength=hi - lo)
     out = []
-    for x in (w * f_now, w * (f_now - f_prev), w * held):
+    for k in range(3):
         a = np.full(shape, np.nan)
-        a[pair_t, pair_j] = np.bincount(pair, weights=x, minlength=len(pair_run))
+        a[pair_t, pair_j] = sums[k]
         out.append(a)
     return out[0], out[1], out[2]
+
+
+#: expanded (date, constituent) rows per block in :func:`_index_weight_sums`
+PAIR_ROWS = 1 << 17
 
 
 def forward_returns(prices: pd.DataFrame, dates: pd.DatetimeIndex, lag: int = DEFAULT_LAG) -> pd.DataFrame:
