@@ -191,8 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     if not files:
         raise SystemExit(f"{data}: no parquet files (generate them with `xladdin sample DIR --scale full`)")
     before = Path(args.before).resolve() if args.before else None
-    if before is not None and not (before / "xladdin" / "cli.py").is_file():
-        raise SystemExit(f"--before {before}: not an xladdin source tree (no xladdin/cli.py)")
+    if before is not None and not any((before / "xladdin" / p / "cli.py").is_file() for p in (".", "ops")):
+        raise SystemExit(f"--before {before}: not an xladdin source tree (no xladdin/cli.py or xladdin/ops/cli.py)")
     print(f"# xladdin weekly against a bare pyarrow read\n\nPython {platform.python_version()}, pandas "
           f"{pandas.__version__}, numpy {numpy.__version__}, pyarrow {pyarrow.__version__}, {platform.machine()}, "
           f"{os.cpu_count()} CPU(s); data {data}: {len(files)} parquet files, "
