@@ -70,6 +70,16 @@ def test_without_threads_every_step_runs_in_the_callers_thread(small_market, mon
     assert names == {threading.current_thread().name}
 
 
+def test_in_the_browsers_python_no_thread_is_tried(small_market, monkeypatch):
+    import sys
+    monkeypatch.setattr(sys, "platform", "emscripten")
+    started = []
+    real = threading.Thread.start
+    monkeypatch.setattr(threading.Thread, "start", lambda self: (started.append(self.name), real(self))[1])
+    W.compute_weekly(small_market, threads=2)
+    assert "xladdin-compute" not in started
+
+
 def boom(ctx):
     raise ZeroDivisionError("boom")
 

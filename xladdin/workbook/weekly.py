@@ -18,6 +18,7 @@ sheet's language comes from :mod:`xladdin.messages`.
 """
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
@@ -680,6 +681,8 @@ def _run_steps(ctx: WeeklyContext, progress: Callable[[str], None] | None, threa
     and each step's wall time (steps of two threads overlap). ``progress(name)`` is called, in the
     main thread and in the order of :data:`STEPS`, for each step that computed its tables."""
     threads = COMPUTE_THREADS if threads is None else threads
+    if sys.platform == "emscripten":  # the browser's Python (xlwings Lite, Pyodide) starts no thread
+        threads = 1
     side = [s for s in STEPS if s[0] in SIDE_STEPS] if threads > 1 else []
     lane = None
     if side:
