@@ -31,6 +31,14 @@ def tables_equal(a: dict, b: dict) -> None:
             pd.testing.assert_frame_equal(a[key], b[key], check_exact=True, obj=key)
 
 
+def test_the_second_threads_steps_are_last_and_independent_of_the_strategy():
+    """What the reporting order and the failure rule rely on: the side steps come last in STEPS and read
+    no step's results (none needs the strategy step's rotation)."""
+    names = [s[0] for s in W.STEPS]
+    assert names[-len(W.SIDE_STEPS):] == list(W.SIDE_STEPS)
+    assert not set(W.SIDE_STEPS) & W.NEEDS_STRATEGY
+
+
 def test_two_threads_give_the_tables_of_one(small_market):
     one = W.compute_weekly(small_market, threads=1)
     two = W.compute_weekly(small_market, threads=2)
