@@ -149,14 +149,14 @@ def test_once_map_builds_a_key_once_when_two_threads_ask_together():
     ask("main")
     t.join()
     assert len(calls) == 1 and got["main"] is got["other"]
-    assert list(once) == ["k"] and "k" in once and len(once) == 1
+    assert list(once) == ["k"]
 
 
 def test_once_map_keeps_nothing_when_a_build_raises():
     once = _shared.OnceMap()
     with pytest.raises(ZeroDivisionError):
         once.get("k", lambda: 1 / 0)
-    assert "k" not in once and once.get("k", lambda: 5) == 5
+    assert list(once) == [] and once.get("k", lambda: 5) == 5
     once.drop(["k"])
     assert once.get("k", lambda: 6) == 6
 

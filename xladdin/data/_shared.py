@@ -58,15 +58,9 @@ class OnceMap:
                 self._values[key] = build()
             return self._values[key]
 
-    def __contains__(self, key: Any) -> bool:
-        return key in self._values
-
     def __iter__(self):
         """The keys built so far, in the order they were built."""
         return iter(list(self._values))
-
-    def __len__(self) -> int:
-        return len(self._values)
 
     def drop(self, keys) -> None:
         """Forget ``keys`` (a later request builds them again)."""

@@ -260,12 +260,11 @@ def northbound_etf_factors(market: Market, etfs: list[str], dates: pd.DatetimeIn
     tracked = info.loc[list(etfs)].groupby("tracked_index").groups
     indices = [i for i in tracked if i in with_weights]
     sums = _index_weight_sums(market, indices, dates, nb_stocks, fr_t, fr_prev, pres_t)
+    sums[:, no_hold] = np.nan
     for j, index in enumerate(indices):
         at = [etf_pos[e] for e in tracked[index]]
         for out_a, s_a in zip((pref_a, chg_a, cov_a), sums):
-            col = s_a[:, j].copy()
-            col[no_hold] = np.nan
-            out_a[:, at] = col[:, None]
+            out_a[:, at] = s_a[:, j, None]
     invalid = ~staleness["change_valid"].to_numpy()
     chg_a[invalid] = np.nan if stale_change == "nan" else 0.0
     chg_a[no_hold | prev_missing] = np.nan
@@ -302,9 +301,8 @@ def _float_ratios_asof(market: Market, held_days: pd.DatetimeIndex, dates: pd.Da
 
 
 def _index_weight_sums(market: Market, indices: list[str], dates: pd.DatetimeIndex, stocks: pd.Index,
-                       fr_t: np.ndarray, fr_prev: np.ndarray, pres_t: np.ndarray
-                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each index's weighted sums at each date (dates x ``indices``): preference ``Σ w f``, change
+                       fr_t: np.ndarray, fr_prev: np.ndarray, pres_t: np.ndarray) -> np.ndarray:
+    """Each index's weighted sums at each date (3 x dates x ``indices``): preference ``Σ w f``, change
     ``Σ w (f − f_prev)`` and coverage ``Σ w·[held]``, over the constituents of the index's last weight
     date on or before the date (NaN when it has none). ``fr_t``, ``fr_prev``, ``pres_t``: float ratios,
     previous month's ratios and presence as of each date (dates x ``stocks``); a constituent without a
@@ -313,9 +311,9 @@ def _index_weight_sums(market: Market, indices: list[str], dates: pd.DatetimeInd
     All indices at once on the long table: each (date, index) pair picks its weight date's rows (the
     table's runs of one index and weight date), whose products are summed per pair (``np.bincount``).
     """
-    shape = (len(dates), len(indices))
+    out = np.full((3, len(dates), len(indices)), np.nan)
     if not len(indices) or not len(dates):
-        return np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan)
+        return out
     icode, ilabels = table_codes(market, "index_weights", "index")
     dcode, wdates = table_codes(market, "index_weights", "date")
     scode, slabels = table_codes(market, "index_weights", "stock")
@@ -337,7 +335,7 @@ def _index_weight_sums(market: Market, indices: list[str], dates: pd.DatetimeInd
     mine = run_slot >= 0
     grid[key[starts][mine] // ni, run_slot[mine]] = np.flatnonzero(mine)
     np.maximum.accumulate(grid, axis=0, out=grid)
-    last_date = np.asarray(pd.DatetimeIndex(wdates).searchsorted(dates, side="right") - 1)
+    last_date = _asof_positions(pd.DatetimeIndex(wdates), dates)
     run = np.where(last_date[:, None] >= 0, grid[np.maximum(last_date, 0)], -1)
     ok = run >= 0
     pair_t, pair_j = np.nonzero(ok)
@@ -371,12 +369,8 @@ def _index_weight_sums(market: Market, indices: list[str], dates: pd.DatetimeInd
         f_prev[no_prev[t]] = np.nan
         for k, x in enumerate((w * f_now, w * (f_now - f_prev), w * held)):
             sums[k, lo:hi] = np.bincount(pair, weights=x, minlength=hi - lo)
-    out = []
-    for k in range(3):
-        a = np.full(shape, np.nan)
-        a[pair_t, pair_j] = sums[k]
-        out.append(a)
-    return out[0], out[1], out[2]
+    out[:, pair_t, pair_j] = sums
+    return out
 
 
 #: expanded (date, constituent) rows per block in :func:`_index_weight_sums`
