@@ -5,7 +5,7 @@ Run: ``.venv/bin/python bench/bench_hp.py [--n 2500] [--repeat 7] [--lambdas 100
 All in this process on the same random walk; every ratio is measured here, not quoted. The
 baseline re-solves ``(I + lamb D'D) tau = y[:t]`` with a banded Cholesky (scipy ``solveh_banded``)
 for every t and keeps the last point (the definition, O(n^2)). The core
-(:func:`xladdin.filters.hp_filter_one_sided`) is the augmented Kalman filter solved by recursive
+(:func:`xladdin.methods.filters.hp_filter_one_sided`) is the augmented Kalman filter solved by recursive
 doubling; ``XA_HP1S`` is the Excel function, called with what xlwings passes for a one-column range
 (a flat list of floats) and returning the list of rows. Timings are medians of ``--repeat`` runs
 (the machine is shared). Goals: ``XA_HP1S`` at least 300x faster than the re-solve at n = 2,500,

@@ -14,7 +14,7 @@ most **2 GB** (2e9 bytes = 1,907 MiB) peak resident memory.
    * baseline: ``python -c <bare read>``: ``pyarrow.parquet.read_table`` of every ``.parquet`` file of
      the folder (all rows, all columns, pyarrow's default threads), the interpreter's start-up and
      ``import pyarrow.parquet`` included;
-   * ``python -m xladdin.cli weekly --data DIR --out TMP --no-progress --timings-json FILE``;
+   * ``python -m xladdin.ops.cli weekly --data DIR --out TMP --no-progress --timings-json FILE``;
    * with ``--before TREE`` (another source tree of xladdin, e.g. ``git archive COMMIT | tar -x -C TREE``):
      the same command run from that tree (``cwd=TREE``, so ``python -m`` imports its ``xladdin``), in the
      same rounds: a before/after comparison that sees the same load as the baseline.
@@ -115,7 +115,7 @@ def bare_read(data: Path) -> Run:
 def weekly(data: Path, tree: Path = ROOT) -> Run:
     with tempfile.TemporaryDirectory(prefix="xladdin-bench-") as d:
         tj = Path(d) / "timings.json"
-        run = measure("xladdin weekly", [PY, "-m", "xladdin.cli", "weekly", "--data", str(data), "--out",
+        run = measure("xladdin weekly", [PY, "-m", "xladdin.ops.cli", "weekly", "--data", str(data), "--out",
                                          str(Path(d) / "out"), "--no-progress", "--timings-json", str(tj)], cwd=tree)
         if run.rc != 0:
             raise SystemExit(f"xladdin weekly failed (exit {run.rc}):\n{run.stderr[-3000:]}")
@@ -130,7 +130,7 @@ def ensure_data(cache: Path, seed: int | None) -> Path:
         return final
     cache.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".full.", dir=cache))
-    cmd = [PY, "-m", "xladdin.cli", "sample", str(tmp), "--scale", "full", "--format", "parquet"]
+    cmd = [PY, "-m", "xladdin.ops.cli", "sample", str(tmp), "--scale", "full", "--format", "parquet"]
     if seed is not None:
         cmd += ["--seed", str(seed)]
     print(f"generating the full-scale sample into {final} (about 40 s, 3.6 GB) ...", flush=True)
@@ -159,7 +159,7 @@ def profile(data: Path, top: int) -> str:
     import pstats
     with tempfile.TemporaryDirectory(prefix="xladdin-prof-") as d:
         prof = Path(d) / "weekly.prof"
-        subprocess.run([PY, "-m", "cProfile", "-o", str(prof), "-m", "xladdin.cli", "weekly", "--data", str(data),
+        subprocess.run([PY, "-m", "cProfile", "-o", str(prof), "-m", "xladdin.ops.cli", "weekly", "--data", str(data),
                         "--out", str(Path(d) / "out"), "--no-progress"], check=True, cwd=ROOT, capture_output=True)
         rows = [(ct, tt, nc, f"{Path(f).parent.name}/{Path(f).name}:{line} {fn}")
                 for (f, line, fn), (cc, nc, tt, ct, _) in pstats.Stats(str(prof)).stats.items()
@@ -191,8 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     if not files:
         raise SystemExit(f"{data}: no parquet files (generate them with `xladdin sample DIR --scale full`)")
     before = Path(args.before).resolve() if args.before else None
-    if before is not None and not any((before / "xladdin" / p / "cli.py").is_file() for p in (".", "ops")):
-        raise SystemExit(f"--before {before}: not an xladdin source tree (no xladdin/cli.py or xladdin/ops/cli.py)")
+    if before is not None and not (before / "xladdin" / "ops" / "cli.py").is_file():
+        raise SystemExit(f"--before {before}: not an xladdin source tree with the layers (no xladdin/ops/cli.py)")
     print(f"# xladdin weekly against a bare pyarrow read\n\nPython {platform.python_version()}, pandas "
           f"{pandas.__version__}, numpy {numpy.__version__}, pyarrow {pyarrow.__version__}, {platform.machine()}, "
           f"{os.cpu_count()} CPU(s); data {data}: {len(files)} parquet files, "

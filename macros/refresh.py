@@ -5,9 +5,9 @@ Excel: the workbook's Refresh button runs xlwings' ``SampleCall`` ->
 ``xladdin template`` imports :func:`main` from here. This module reads the parameters sheet,
 computes every table and checks every sheet against the layout (nothing is written until both are
 done, so a failure leaves the sheets as they were), then writes them with
-:class:`xladdin.layout.XlwingsWriter` into the tables ``xladdin template`` created -- the same
-reader (:func:`xladdin.template.read_params_sheet`), market opener (:func:`xladdin.data.open_market`)
-and rendering (:func:`xladdin.template.render_result`) as ``xladdin refresh``; only the writer differs.
+:class:`xladdin.workbook.layout.XlwingsWriter` into the tables ``xladdin template`` created -- the same
+reader (:func:`xladdin.workbook.template.read_params_sheet`), market opener (:func:`xladdin.data.open_market`)
+and rendering (:func:`xladdin.workbook.template.render_result`) as ``xladdin refresh``; only the writer differs.
 """
 from __future__ import annotations
 
@@ -28,10 +28,10 @@ def load_market_for(params: Params, lite: bool = False):
 
 
 def refresh_book(book: Any, market: Any = None, layout: Layout | None = None, lite: bool = False) -> Any:
-    """Refresh ``book`` (an ``xlwings.Book``) in place; returns the :class:`~xladdin.weekly.WeeklyResult`.
+    """Refresh ``book`` (an ``xlwings.Book``) in place; returns the :class:`~xladdin.workbook.weekly.WeeklyResult`.
 
     Order: read the parameters, compute every table, check that every sheet still matches the
-    layout (:meth:`~xladdin.layout.XlwingsWriter.prepare`), then write. A failure in any step before
+    layout (:meth:`~xladdin.workbook.layout.XlwingsWriter.prepare`), then write. A failure in any step before
     the writes leaves the workbook untouched, and the error says what to fix.
 
     Screen updating is switched off for the writes and back on afterwards; it is only set, never

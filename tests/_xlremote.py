@@ -484,7 +484,7 @@ def desktop_engine(platform: str) -> Iterator[dict[str, Any]]:
     import xlwings.main as M
     from xlwings.pro import _xlremote as R
 
-    from xladdin import layout as L
+    from xladdin.workbook import layout as L
     members = desktop_members(BACKENDS[platform])
     saved: list[tuple[type, str, Any]] = []
     replaced: dict[str, list[str]] = {}
@@ -649,8 +649,8 @@ def run_functions(calls: list[dict[str, Any]]) -> list[Any]:
 def main(argv: list[str]) -> int:
     """``python tests/_xlremote.py JOB.pkl OUT.json``: run the job's scenarios, write their records."""
     job = pickle.loads(Path(argv[0]).read_bytes())
-    import xladdin.sample
-    import xladdin.weekly as W
+    import xladdin.data.sample
+    import xladdin.workbook.weekly as W
     results: dict[str, Any] = {}
     for name, scenario in job["scenarios"].items():
         result = scenario["result"]
@@ -659,7 +659,7 @@ def main(argv: list[str]) -> int:
             return _r
 
         W.compute_weekly = fake  # the weekly tables were computed by the parent (same sample, same code)
-        xladdin.sample.sample_market = lambda: object()  # Lite's default market; unused by the fake
+        xladdin.data.sample.sample_market = lambda: object()  # Lite's default market; unused by the fake
         started = time.perf_counter()
         results[name] = run_refresh(scenario["payload"], scenario["how"])
         results[name]["seconds"] = round(time.perf_counter() - started, 2)

@@ -24,8 +24,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xladdin.market import Market
-from xladdin.weekly import compute_weekly as _real_compute_weekly  # bound now: patch_compute replaces the module's
+from xladdin.data.market import Market
+# bound now: patch_compute replaces the module's
+from xladdin.workbook.weekly import compute_weekly as _real_compute_weekly
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_DIR = ROOT.parent / "shared" / "data" / "real" / "canonical"
@@ -70,7 +71,7 @@ def csi300_flow_corr(real_data_dir):
 
 @pytest.fixture(scope="session")
 def sample_market():
-    from xladdin.sample import sample_market as make
+    from xladdin.data.sample import sample_market as make
     return make()
 
 
@@ -88,8 +89,8 @@ def tiny_market(sample, start: str = "2026-01-05", end: str = "2026-09-30", n_st
     ``500 // n_stocks``-th stock (index weights renormalised to sum to 1), and without the sample's
     dates on which the Shanghai exchange was closed (the sample's calendar is approximate), so that
     it loads without a warning."""
-    from xladdin.checks import exchange_closed
-    from xladdin.schema import TABLES
+    from xladdin.data.checks import exchange_closed
+    from xladdin.data.schema import TABLES
     stocks = sorted(sample.tables["stock_industry"]["stock"])[:: max(1, 500 // n_stocks)][:n_stocks]
     out = {}
     for name, df in sample.subset(start, end).tables.items():
@@ -247,8 +248,8 @@ def make_rotation_market():
 # ------------------------------------------------------------------------------- workbook inputs
 @functools.lru_cache(maxsize=None)
 def _sample_weekly(language: str):
-    from xladdin.params import default_params
-    from xladdin.sample import sample_market
+    from xladdin.workbook.params import default_params
+    from xladdin.data.sample import sample_market
     return _real_compute_weekly(sample_market(), default_params().replace(language=language))
 
 
@@ -259,9 +260,9 @@ def sample_weekly(language: str = "zh"):
 
 
 def patch_compute(monkeypatch, result=None, calls: list | None = None):
-    """Make ``xladdin.weekly.compute_weekly`` return ``result`` (default: the cached zh result of the
+    """Make ``xladdin.workbook.weekly.compute_weekly`` return ``result`` (default: the cached zh result of the
     sample); ``calls`` receives the Params each call was made with. Returns the replacement."""
-    import xladdin.weekly as W
+    import xladdin.workbook.weekly as W
 
     def fake(market, params=None, asof=None, progress=None):
         if calls is not None:
@@ -276,9 +277,9 @@ def patch_compute(monkeypatch, result=None, calls: list | None = None):
 
 
 def build_template_cached(out, **kwargs):
-    """``xladdin.template.build_template(out, market=None, **kwargs)`` with the cached weekly tables (no
+    """``xladdin.workbook.template.build_template(out, market=None, **kwargs)`` with the cached weekly tables (no
     computation); returns ``out``."""
-    from xladdin.template import build_template
+    from xladdin.workbook.template import build_template
     mp = pytest.MonkeyPatch()
     try:
         patch_compute(mp)

@@ -1,4 +1,4 @@
-"""The one backtest engine (xladdin.backtest): hand-computed cases, a separately written day-by-day
+"""The one backtest engine (xladdin.methods.backtest): hand-computed cases, a separately written day-by-day
 simulation in units of assets, the look-ahead trap, weight checks, and XA_BACKTEST."""
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xladdin import backtest as bt
-from xladdin import strategy as st
+from xladdin.methods import backtest as bt
+from xladdin.methods import strategy as st
 
 IDX = pd.bdate_range("2024-01-01", periods=6)
 # closes -> returns: A 1, 1.1, 1.21, 1.1, 1.0, 1.2 ; B 1, 1, 1, 2, 2, 2.2
@@ -217,7 +217,7 @@ def test_engine_blocks_of_periods_give_the_same_nav(monkeypatch):
     """Holding periods are computed in padded blocks by length class; tiny blocks (one period each)
     and one long buy-and-hold period give the same NAV as the default layout (bit for bit: the same
     products in the same order)."""
-    from xladdin import backtest as B
+    from xladdin.methods import backtest as B
     rng = np.random.default_rng(9)
     days = pd.bdate_range("2020-01-01", periods=400)
     rets = pd.DataFrame(rng.normal(0, 0.01, (400, 5)), days, list("abcde"))

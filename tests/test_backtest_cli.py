@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xladdin.cli import main
+from xladdin.ops.cli import main
 
 JSON_KEYS = {"lag_days", "cost", "turnover_annual", "annual_return_gross", "annual_return_net", "excess_gross",
              "excess_net", "information_ratio_net", "periods_without_ranking", "start", "end"}

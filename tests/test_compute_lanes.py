@@ -1,4 +1,4 @@
-"""The weekly compute step in two threads (``xladdin.weekly.COMPUTE_THREADS``): the same tables as one
+"""The weekly compute step in two threads (``xladdin.workbook.weekly.COMPUTE_THREADS``): the same tables as one
 thread, each shared intermediate computed once when both threads ask for it at the same moment,
 failures reported as by the sequential run, progress in the calling thread in the order of STEPS."""
 from __future__ import annotations

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from xladdin.config import (ConfigError, SmtpSettings, config_path, expand_recipients, get_password, load_config,
+from xladdin.ops.config import (ConfigError, SmtpSettings, config_path, expand_recipients, get_password, load_config,
                             parse_address, resolve_smtp_settings)
 
 FULL = """
@@ -192,10 +192,10 @@ def test_password_keyring(monkeypatch):
 
 
 def test_documented_example_parses(tmp_path):
-    """The example in xladdin.config's docstring (also the README's) is a valid configuration."""
+    """The example in xladdin.ops.config's docstring (also the README's) is a valid configuration."""
     import textwrap
 
-    import xladdin.config as mod
+    import xladdin.ops.config as mod
     doc = mod.__doc__
     example = textwrap.dedent(doc[doc.index("Example::") + len("Example::"):doc.index("The password is never")])
     cfg = load_config(write(tmp_path, example), environ={})

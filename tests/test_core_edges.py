@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from xladdin.performance import annualise
+from xladdin.methods.stats import annualise
 
 
 def test_annualise_overflow_is_inf_not_exception():

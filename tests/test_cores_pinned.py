@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xladdin import backtest as bt
-from xladdin import grouping as gp
-from xladdin import performance as pf
-from xladdin import ranking as rk
+from xladdin.methods import backtest as bt
+from xladdin.methods import grouping as gp
+from xladdin.methods import stats as pf
+from xladdin.methods import ranking as rk
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _cores_ref import backtest as ref_bt  # noqa: E402

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from scipy.stats import pearsonr
 
-from xladdin.correlation import (event_days, event_study, forward_returns, grid_table, index_flow_correlation,
+from xladdin.methods.correlation import (event_days, event_study, forward_returns, grid_table, index_flow_correlation,
                                  rolling_correlation, top_signal)
 
 

@@ -5,11 +5,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xladdin.calendar import week_ends
-from xladdin.dashboard import (northbound_daily_net_buying, realised_volatility, trailing_percentile,
+from xladdin.data.calendar import week_ends
+from xladdin.methods.dashboard import (northbound_daily_net_buying, realised_volatility, trailing_percentile,
                                weekly_dashboard, weekly_metrics, weekly_sum)
-from xladdin.flows import market_etf_flows
-from xladdin.market import Market
+from xladdin.methods.flows import market_etf_flows
+from xladdin.data.market import Market
 
 
 # ------------------------------------------------------------------------------------------ builder

@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xladdin.cli import main
+from xladdin.ops.cli import main
 from xladdin.data import load_market, validate_market, write_market
 from xladdin.errors import DataError, ValidationFailed
-from xladdin.market import Market, MissingTableError
+from xladdin.data.market import Market, MissingTableError
 
 ETF_DAILY = """date,etf,shares,nav,close,split_ratio
 2024-01-02,510300.SH,100,3.5,3.51,1
@@ -237,7 +237,7 @@ def test_cli_validate_ok_and_bad(tmp_path, capsys, real_data_dir):
 
 
 def test_cli_help_on_every_command(capsys):
-    from xladdin.cli import build_parser
+    from xladdin.ops.cli import build_parser
     parser = build_parser()
     sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
     assert "validate" in sub.choices

@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xladdin.checks import CODE_COLUMNS
-from xladdin.cli import main
+from xladdin.data.checks import CODE_COLUMNS
+from xladdin.ops.cli import main
 from xladdin.data import load_market
-from xladdin.schema import TABLES
+from xladdin.data.schema import TABLES
 
 DAILY = ("etf_daily", "index_daily", "industry_daily", "fund_nav", "margin_daily", "stock_daily")
 DATED = [t for t, s in TABLES.items() if s.date_cols]
@@ -485,7 +485,7 @@ def test_hostile_workbooks_are_refused_before_parsing(tiny_dir, tmp_path, capsys
 def test_defusedxml_refuses_entities_even_past_the_zip_check(tiny_dir, tmp_path, monkeypatch, capsys):
     """Second line of defence: openpyxl parses through defusedxml (a dependency)."""
     import openpyxl
-    from xladdin import sources
+    from xladdin.data import sources
     assert openpyxl.DEFUSEDXML
     monkeypatch.setattr(sources, "_check_prolog", lambda *a: None)
     folder = tmp_path / "data"
@@ -497,7 +497,7 @@ def test_defusedxml_refuses_entities_even_past_the_zip_check(tiny_dir, tmp_path,
 
 
 def test_workbook_over_the_size_limit(tiny_dir, tmp_path, monkeypatch, capsys):
-    from xladdin import sources
+    from xladdin.data import sources
     monkeypatch.setattr(sources, "MAX_XLSX_UNCOMPRESSED", 1000)
     folder = tmp_path / "data"
     folder.mkdir()
@@ -566,7 +566,7 @@ def test_weekly_commands_stop_on_corrupted_rows(tiny_dir, tmp_path, capsys):
 def test_as_of_date_is_never_a_flagged_row(tiny_dir, tmp_path, capsys):
     """Rows on an exchange holiday after the last trading day load with a warning; the report is as of
     the last trading day, not of the holiday."""
-    from xladdin.weekly import resolve_asof
+    from xladdin.workbook.weekly import resolve_asof
     folder = case(tiny_dir, tmp_path, *TABLES)
     _add_holiday_row(folder, "etf_daily", "2026-10-01", first=False)  # National Day, after 2026-09-30
     market = load_market(folder)
@@ -595,7 +595,7 @@ def test_wrong_sheet_and_single_workbook_are_named(tiny_dir, tmp_path, capsys):
 
 def test_exchange_calendar_sessions_and_their_cache(tmp_path, monkeypatch):
     """Known SSE closures (published schedules) and the per-version cache of the session list."""
-    from xladdin import calendar, checks
+    from xladdin.data import calendar, checks
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     calendar.xshg_sessions.cache_clear()
     try:

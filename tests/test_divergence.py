@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xladdin import divergence as dv
+from xladdin.methods import divergence as dv
 
 
 def test_constrained_regression_matches_slsqp_and_kkt():
@@ -84,7 +84,7 @@ def test_simulated_shares_with_gaps_against_a_naive_loop():
     """Blank fund returns shorten a window (below ``min_obs``: no weights); an industry with a blank
     return in the window is not estimated (NaN) while the others are; each date is one regression of
     the fund's returns on the complete industries' returns over the window's days with a fund return."""
-    from xladdin.divergence import constrained_regression
+    from xladdin.methods.divergence import constrained_regression
     rng = np.random.default_rng(5)
     days = pd.bdate_range("2024-01-01", periods=230)
     close = pd.DataFrame(np.cumprod(1 + rng.normal(0, 0.01, (230, 6)), axis=0), index=days, columns=list("abcdef"))
@@ -109,7 +109,7 @@ def test_simulated_shares_with_gaps_against_a_naive_loop():
 
 
 def test_market_divergence_on_sample(sample_market):
-    from xladdin.holdings import holding_level
+    from xladdin.methods.holdings import holding_level
     m = sample_market.subset("2020-01-01", "2021-06-30")
     lvl = holding_level(m, "M")
     out = dv.market_divergence(m, lvl)

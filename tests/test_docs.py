@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from xladdin import cli
+from xladdin.ops import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -259,7 +259,7 @@ def test_slug_is_githubs():
 # ------------------------------------------------------------------------------------------ the config example
 def test_operations_config_example_parses(tmp_path):
     """The configuration example of docs/operations.md is a valid configuration file."""
-    from xladdin.config import expand_recipients, load_config
+    from xladdin.ops.config import expand_recipients, load_config
     text = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```toml\n(.*?)```", text, flags=re.S)
     assert len(blocks) == 1

@@ -5,8 +5,8 @@ import shutil
 import zipfile
 from pathlib import Path
 
-from xladdin.cli import main as cli
-from xladdin.commands import doctor
+from xladdin.ops.cli import main as cli
+from xladdin.ops.commands import doctor
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "workbooks" / "xladdin_weekly.xlsm"
@@ -25,7 +25,7 @@ def test_doctor_on_the_committed_workbook(capsys):
 
 
 def test_doctor_reads_the_vba_version_and_flags_a_mismatch(tmp_path, monkeypatch, capsys):
-    import xladdin.template as T
+    import xladdin.workbook.template as T
     assert doctor._vba_dll_version(COMMITTED) == T.xlwings_version()  # read from the VBA source (oletools)
     monkeypatch.setattr(T, "xlwings_version", lambda: "0.99.0")
     monkeypatch.setattr(T, "vba_project_bytes", lambda: b"another project")

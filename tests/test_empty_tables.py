@@ -2,7 +2,7 @@
 
 No traceback: the command either stops with an error naming the table, or does its work without
 it; then, when the command loaded the table, the loading warning names it (logged to stderr).
-Commands run in-process (``xladdin.cli.main``) on the small corpus market of conftest.
+Commands run in-process (``xladdin.ops.cli.main``) on the small corpus market of conftest.
 """
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from xladdin.cli import main
-from xladdin.schema import TABLES
-from xladdin.template import RefreshError
+from xladdin.ops.cli import main
+from xladdin.data.schema import TABLES
+from xladdin.workbook.template import RefreshError
 
 COMMANDS = {
     "validate": lambda d, tmp: ["validate", d],

@@ -1,4 +1,4 @@
-"""How a CSV's encoding is decided (:func:`xladdin.sources.csv_text`), byte by byte."""
+"""How a CSV's encoding is decided (:func:`xladdin.data.sources.csv_text`), byte by byte."""
 from __future__ import annotations
 
 import codecs
@@ -6,7 +6,7 @@ import codecs
 import pytest
 
 from xladdin.errors import DataError
-from xladdin.sources import SNIFF_BYTES, csv_text
+from xladdin.data.sources import SNIFF_BYTES, csv_text
 
 TEXT = "etf,name\n510300.SH,华泰柏瑞沪深300ETF\n"
 

@@ -22,8 +22,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from xladdin import fileguard, jobs
-from xladdin.cli import main
+from xladdin import fileguard
+from xladdin.ops import jobs
+from xladdin.ops.cli import main
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -91,7 +92,7 @@ EML = REPORT.replace(".xlsx", ".eml")
 
 @pytest.fixture(scope="module")
 def market():
-    from xladdin.sample import sample_market
+    from xladdin.data.sample import sample_market
     return sample_market().subset("2026-01-01", None)
 
 
@@ -102,8 +103,8 @@ def fast_weekly(monkeypatch, workbook_inputs):
 
 
 def weekly_job(market, out: Path, language: str):
-    from xladdin.jobs import SendOptions, run_weekly
-    from xladdin.params import default_params
+    from xladdin.ops.jobs import SendOptions, run_weekly
+    from xladdin.workbook.params import default_params
     send = SendOptions(to=["pm@example.com"], sender="bot@example.com", dry_run=True)
     return run_weekly(market, out, params=default_params().replace(language=language), send=send)
 
@@ -337,7 +338,7 @@ def drip():
 
 @pytest.fixture
 def plain_report(tmp_path) -> Path:
-    from xladdin.summary import WeeklySummary, write_summary_sheet
+    from xladdin.workbook.summary import WeeklySummary, write_summary_sheet
     wb = openpyxl.Workbook()
     wb.active["A1"] = 1
     write_summary_sheet(wb, WeeklySummary(asof="2026-01-30", headlines=["x"]))
@@ -350,8 +351,8 @@ def plain_report(tmp_path) -> Path:
 def test_timeout_bounds_a_dripping_server(drip, plain_report, mode):
     """Each line (or byte) arrives well within the timeout, but the reply never completes: the client
     gives up after --timeout (the server sees it hang up half-way through its drip) and says why."""
-    from xladdin.config import SmtpSettings
-    from xladdin.mail import MailError, build_message, send_message
+    from xladdin.ops.config import SmtpSettings
+    from xladdin.ops.mail import MailError, build_message, send_message
     srv = drip(mode)
     msg = build_message(plain_report, None, to=["pm@example.com"], sender="bot@example.com")
     t0 = time.monotonic()
@@ -383,7 +384,7 @@ def test_send_command_with_timeout_against_an_endless_greeting(drip, plain_repor
 @pytest.fixture(scope="module")
 def template_file(tmp_path_factory, workbook_inputs):
     """A macro workbook built once (compute stood in by the cached sample result)."""
-    from xladdin.template import build_template
+    from xladdin.workbook.template import build_template
     with pytest.MonkeyPatch.context() as mp:
         workbook_inputs.patch_compute(mp)
         out = tmp_path_factory.mktemp("tpl") / "weekly_ft.xlsm"
@@ -487,7 +488,7 @@ def test_refresh_in_a_subprocess_prints_no_traceback(tmp_path):
     bad = tmp_path / "bad.xlsm"
     bad.write_bytes(b"junk")
     root = Path(__file__).resolve().parents[1]
-    r = subprocess.run([sys.executable, "-m", "xladdin.cli", "refresh", str(bad), "--no-progress"],
+    r = subprocess.run([sys.executable, "-m", "xladdin.ops.cli", "refresh", str(bad), "--no-progress"],
                        capture_output=True, text=True, cwd=root, timeout=60)
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert r.stderr.splitlines() == [f"xladdin refresh: error: refresh failed at step `opening workbook` ({bad}): "
@@ -653,7 +654,7 @@ def test_weekly_failures_are_messages(data_dir, tmp_path, capsys, monkeypatch, w
 
 def test_unexpected_errors_still_end_in_a_message(monkeypatch, capsys, tmp_path):
     """A bug that escapes a command (here a TypeError) is one line, unless XLADDIN_DEBUG asks for more."""
-    import xladdin.commands.validate as V
+    import xladdin.ops.commands.validate as V
 
     def broken(args):
         raise TypeError("unsupported operand")
@@ -690,7 +691,7 @@ def vba(path: Path) -> bytes:
 @pytest.mark.slow
 @needs_fork
 def test_refresh_file_operations(workbook, monkeypatch, workbook_inputs):
-    from xladdin.template import refresh_workbook
+    from xladdin.workbook.template import refresh_workbook
     workbook_inputs.patch_compute(monkeypatch)
     status, ops = run_killed_at(10**6, lambda: refresh_workbook(workbook, market=object(), language="en"))
     assert status == 0 and ops == [op for op, _ in REFRESH_OPS]
@@ -705,7 +706,7 @@ def test_refresh_killed_at_each_file_operation(workbook, monkeypatch, capsys, k,
     byte-identical or fully refreshed; the next refresh takes over the stale lock, removes the temporary
     file, says so, and succeeds."""
     from xladdin.fileguard import lock_path
-    from xladdin.template import refresh_workbook
+    from xladdin.workbook.template import refresh_workbook
     workbook_inputs.patch_compute(monkeypatch)
     before, code = workbook.read_bytes(), vba(workbook)
     status, seen = run_killed_at(k, lambda: refresh_workbook(workbook, market=object(), language="en"))
@@ -734,8 +735,8 @@ def test_second_refresh_fails_clearly_or_waits(workbook, monkeypatch, capsys, tm
     with a message naming it and changes nothing; with ``wait`` it runs after the first, and both results
     land in order (none is lost)."""
     from xladdin.fileguard import lock_path
-    from xladdin.template import refresh_workbook
-    import xladdin.weekly as W
+    from xladdin.workbook.template import refresh_workbook
+    import xladdin.workbook.weekly as W
     go = tmp_path / "go"
     real_fake = workbook_inputs.patch_compute(monkeypatch)
 
@@ -778,7 +779,7 @@ def test_second_refresh_fails_clearly_or_waits(workbook, monkeypatch, capsys, tm
 @pytest.mark.slow
 def test_stale_lock_of_a_dead_process_is_taken_over(workbook, monkeypatch, workbook_inputs):
     from xladdin.fileguard import host_tag, lock_path
-    from xladdin.template import refresh_workbook
+    from xladdin.workbook.template import refresh_workbook
     workbook_inputs.patch_compute(monkeypatch)
     lock = lock_path(workbook)
     lock.write_text('{"pid": 999999999, "host": "here", "host_tag": "%s", "started": "2026-10-30T09:00:00"}'
@@ -790,7 +791,7 @@ def test_stale_lock_of_a_dead_process_is_taken_over(workbook, monkeypatch, workb
     assert not lock.exists()
     # another host's lock cannot be checked: respected until it is older than STALE_AFTER
     lock.write_text('{"pid": 1, "host": "far", "host_tag": "00000000", "started": "x"}', encoding="utf-8")
-    from xladdin.template import RefreshError
+    from xladdin.workbook.template import RefreshError
     with pytest.raises(RefreshError, match="being refreshed by process 1 on far"):
         refresh_workbook(workbook, market=object())
     old = time.time() - fileguard.STALE_AFTER - 60
@@ -807,7 +808,7 @@ def test_stale_lock_of_a_dead_process_is_taken_over(workbook, monkeypatch, workb
 
 def test_template_and_report_refuse_a_read_only_file(tmp_path, monkeypatch):
     """atomic_target, which every workbook writer uses, respects a read-only target."""
-    from xladdin.template import atomic_target
+    from xladdin.workbook.template import atomic_target
     p = tmp_path / "x.xlsx"
     p.write_bytes(b"keep")
     p.chmod(0o444)

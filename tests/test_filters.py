@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from statsmodels.tsa.filters.hp_filter import hpfilter
 
-from xladdin.filters import MAX_LAMBDA, hp_filter, hp_filter_one_sided, hp_filter_one_sided_expanding
+from xladdin.methods.filters import MAX_LAMBDA, hp_filter, hp_filter_one_sided, hp_filter_one_sided_expanding
 
 getcontext().prec = 60
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from xladdin.grouping import assign_groups, group_members, group_table
+from xladdin.methods.grouping import assign_groups, group_members, group_table
 
 CODES = [f"CI0050{i:02d}.WI" for i in range(1, 31)]
 

@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xladdin import holdings as h
-from xladdin.market import Market
+from xladdin.methods import holdings as h
+from xladdin.data.market import Market
 
 
 def _toy_market() -> Market:
@@ -147,7 +147,7 @@ def test_real_csi300_penetration(real_market):
     assert cov.loc[day, "etfs_without_weights"] == "159915.SZ"  # ChiNext: no weights in the data
     # weekly industry flows add up to the CSI 300 ETF flow times the classified weight
     f = h.industry_flows(m, "W", start="2021-05-24", end="2021-05-28")
-    from xladdin.flows import index_flow
+    from xladdin.methods.flows import index_flow
     direct = index_flow(m, "000300.SH").loc["2021-05-24":"2021-05-28"]
     may = w[w["date"] == w.loc[w["date"] <= pd.Timestamp("2021-05-24"), "date"].max()].copy()
     assert may["date"].max() >= pd.Timestamp("2021-05-01")  # no snapshot change inside the week
@@ -156,7 +156,7 @@ def test_real_csi300_penetration(real_market):
 
 
 def test_penetrate_snapshot_by_hand():
-    from xladdin.holdings import penetrate_snapshot
+    from xladdin.methods.holdings import penetrate_snapshot
     sizes = pd.Series({"A": 100.0, "B": 50.0})
     w = pd.DataFrame({"code": ["A", "A", "B", "B"], "stock": ["s1", "s2", "s2", "s3"], "weight": [0.6, 0.4, 0.5, 0.5]})
     si = pd.Series({"s1": "I1", "s2": "I2"})  # s3 has no industry
@@ -234,7 +234,7 @@ def test_penetrate_equals_the_join_formulation(seed):
 def test_industry_weight_rows_equal_the_pandas_grouping(sample_market):
     """The integer-key sum (dense bincount, with or without the market's shared codes) equals the
     plain pandas grouping of the docstring, row for row and bit for bit."""
-    from xladdin._shared import _factorize, shared
+    from xladdin.data._shared import _factorize, shared
     weights = sample_market.table("index_weights")
     si = sample_market.stock_industry["industry"].iloc[:-40]  # some stocks without an industry
     w = weights[["date", "index", "stock", "weight"]].copy()

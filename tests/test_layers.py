@@ -2,12 +2,13 @@
 
 base (``conventions``, ``errors``, ``fileguard``, ``cells``) ← ``data`` ← ``methods`` ← ``workbook`` ← ``ops``:
 a module imports only from its own layer and the layers before it, function-level imports included.
-``udfs/`` import base, data and methods only. The old flat paths stay importable as the same modules.
+``udfs/`` import base, data and methods only. Each module has one import path: the flat paths of the move
+into layers (``OLD_PATHS``) are named nowhere in the tree.
 """
 from __future__ import annotations
 
 import ast
-import importlib
+import re
 from pathlib import Path
 
 import pytest
@@ -56,15 +57,6 @@ def imports(source: str, name: str, is_pkg: bool) -> list[tuple[int, str]]:
     return out
 
 
-def resolve(module: str) -> str:
-    """An old flat name used in code (``xladdin.flows``) counts as its new home."""
-    from xladdin import MOVED
-    parts = module.split(".")
-    if len(parts) >= 2 and parts[0] == "xladdin" and parts[1] in MOVED:
-        return ".".join(["xladdin", MOVED[parts[1]], *parts[2:]])
-    return module
-
-
 def violations(source: str, name: str, is_pkg: bool, allowed: set[str] | None = None) -> list[str]:
     """Imports of module ``name`` that break the rule (``allowed``: the layers it may use, default: its
     own layer and those before it)."""
@@ -73,7 +65,7 @@ def violations(source: str, name: str, is_pkg: bool, allowed: set[str] | None = 
         allowed = set(LAYERS[: own + 1])
     found = []
     for line, target in imports(source, name, is_pkg):
-        got = layer_of(resolve(target))
+        got = layer_of(target)
         if got is not None and got not in allowed:
             found.append(f"{name}:{line} imports {target} ({got})")
     return found
@@ -103,28 +95,78 @@ def test_udfs_import_base_data_and_methods_only():
 
 
 def test_the_rule_check_sees_a_violation():
-    """Not blind: a methods module importing the workbook layer (inside a function too, by an old flat
-    name too) is reported; importing data from methods is not."""
+    """Not blind: a methods module importing the workbook layer (inside a function too) is reported;
+    importing data from methods is not."""
     src = ("from ..data.market import Market\n"
-           "def f():\n    from ..workbook import weekly\n    from xladdin.jobs import JobError\n")
+           "def f():\n    from ..workbook import weekly\n    from xladdin.ops.jobs import JobError\n")
     found = violations(src, "xladdin.methods.probe", False)
-    assert len(found) == 2 and "xladdin.workbook.weekly" in found[0] and "xladdin.jobs" in found[1]
+    assert len(found) == 2 and "xladdin.workbook.weekly" in found[0] and "xladdin.ops.jobs" in found[1]
     assert violations("import xladdin.methods.flows\n", "udfs.probe", False, {"base", "data", "methods"}) == []
 
 
-@pytest.mark.parametrize("old, new", [("flows", "methods.flows"), ("performance", "methods.stats"),
-                                      ("weekly", "workbook.weekly"), ("commands.weekly", "ops.commands.weekly"),
-                                      ("clients.wind", "data.clients.wind"), ("_shared", "data._shared")])
-def test_old_flat_paths_are_the_same_modules(old, new):
-    assert importlib.import_module(f"xladdin.{old}") is importlib.import_module(f"xladdin.{new}")
-
-
-def test_public_imports_users_already_use_keep_working():
-    from xladdin import flows, performance  # attribute access on the package, no import before
+def test_the_data_layer_re_exports_its_openers():
     from xladdin.data import load_market, open_market
     from xladdin.data.loaders import load_market as loader, open_market as opener
-    from xladdin.flows import etf_flows
-    from xladdin.methods import flows as new_flows, stats
-    from xladdin.performance import performance_table
-    assert flows is new_flows and performance is stats and etf_flows is new_flows.etf_flows
-    assert load_market is loader and open_market is opener and performance_table is stats.performance_table
+    assert load_market is loader and open_market is opener
+
+
+#: the flat module paths before the move into layers -> the one path of each module now (``xladdin.`` + key was
+#: ``xladdin.`` + value; ``xladdin.<key>.x`` is ``xladdin.<value>.x``). Kept here, as data, so that no source,
+#: test, script or document names one again; the package itself knows nothing of them.
+OLD_PATHS: dict[str, str] = {
+    **{m: f"data.{m}" for m in ("schema", "market", "_shared", "sources", "checks", "calendar", "sample",
+                                "_sample_flows", "_sample_market", "_sample_universe", "clients")},
+    **{m: f"methods.{m}" for m in ("flows", "correlation", "filters", "style", "holdings", "grouping", "ranking",
+                                   "backtest", "strategy", "divergence", "northbound", "dashboard")},
+    "performance": "methods.stats",
+    **{m: f"workbook.{m}" for m in ("params", "context", "weekly", "layout", "messages", "summary",
+                                    "template", "report")},
+    **{m: f"ops.{m}" for m in ("jobs", "mail", "config", "cli", "commands")},
+}
+_OLD = "|".join(sorted(OLD_PATHS, key=len, reverse=True))
+#: ``xladdin.<old>`` (code, strings, docstrings, docs), ``xladdin/<old>.py`` or ``xladdin/<old>/`` (file paths)
+#: and ``from xladdin import <old>`` (also inside parentheses, over several lines)
+OLD_PATH_RES = [re.compile(rf"\bxladdin\.({_OLD})\b"),
+                re.compile(rf"\bxladdin/({_OLD})(?:\.py\b|/)"),
+                re.compile(rf"\bfrom\s+xladdin\s+import\s+\(?[\w\s,]*?\b({_OLD})\b(?!\s*\.)")]
+#: what the check reads: every text file of these folders (and the top-level files) the repository keeps
+TREE_DIRS = ["xladdin", "udfs", "macros", "tests", "scripts", "bench", "workbooks", "docs", ".ci"]
+TEXT_SUFFIXES = {".py", ".md", ".toml", ".sh", ".txt", ".cfg", ".ini", ".json", ""}
+
+
+def old_path_mentions(text: str) -> list[str]:
+    """Each old flat path ``text`` names, with its line number."""
+    return [f"{text.count(chr(10), 0, m.start()) + 1}: {m.group(0)!r}"
+            for rx in OLD_PATH_RES for m in rx.finditer(text)]
+
+
+def tree_files() -> list[Path]:
+    files = [p for p in ROOT.iterdir() if p.is_file() and p.suffix in TEXT_SUFFIXES]
+    for d in TREE_DIRS:
+        files += [p for p in (ROOT / d).rglob("*") if p.is_file() and p.suffix in TEXT_SUFFIXES
+                  and "__pycache__" not in p.parts and "golden" not in p.parts]
+    return sorted(files)
+
+
+def test_no_file_names_an_old_flat_module_path():
+    found = {}
+    for path in tree_files():
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if hits := old_path_mentions(text):
+            found[str(path.relative_to(ROOT))] = hits
+    assert found == {}, "old flat module paths (use the layered path, see OLD_PATHS):\n" + "\n".join(
+        f"{f}:{h}" for f, hits in found.items() for h in hits)
+
+
+@pytest.mark.parametrize("old", ["flows", "performance", "commands", "_shared", "cli"])
+def test_the_old_path_check_sees_each_spelling(old):
+    """Not blind: each way of naming an old path is found; the layered paths and look-alikes are not."""
+    for text in [f"import xladdin.{old}\n", f"see :mod:`xladdin.{old}`", f"``python -m xladdin.{old}``",
+                 f"(`xladdin/{old}.py`)", f"xladdin/{old}/x.py", f"from xladdin import {old}\n",
+                 f"from xladdin import (\n    errors,\n    {old} as x,\n)\n", f"from xladdin import errors, {old}\n"]:
+        assert len(old_path_mentions(text)) == 1, text
+    new = OLD_PATHS[old]
+    for text in [f"import xladdin.{new}\n", f"from xladdin.{new.rpartition('.')[0] or 'ops'} import {old}\n",
+                 f"xladdin/{new.replace('.', '/')}.py", "~/.config/xladdin/config.toml", "import xladdin.workbooks\n",
+                 "from xladdin import __version__, errors\n"]:
+        assert old_path_mentions(text) == [], text

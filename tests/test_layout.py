@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from openpyxl import Workbook
 
-from xladdin import layout as L
-from xladdin.params import (SPECS, ParamError, default_params, params_from_mapping, params_from_rows,
+from xladdin.workbook import layout as L
+from xladdin.workbook.params import (SPECS, ParamError, default_params, params_from_mapping, params_from_rows,
                             params_to_frame)
 
 OUTPUT_TABLES = {"industry_flow", "quintile_level", "quintile_change", "style_signals", "latest_picks",
@@ -253,7 +253,7 @@ def test_params_round_trip_and_errors():
 
 
 def test_param_defaults_match_the_method_modules():
-    from xladdin import correlation, style
+    from xladdin.methods import correlation, style
     p = default_params()
     assert p.hp_lambda == style.DEFAULT_LAMBDA
     assert p.event_thresholds == tuple(correlation.DEFAULT_THRESHOLDS)

@@ -23,10 +23,10 @@ aiosmtpd = pytest.importorskip("aiosmtpd")
 from aiosmtpd.controller import Controller  # noqa: E402
 from aiosmtpd.smtp import AuthResult  # noqa: E402
 
-from xladdin.cli import main  # noqa: E402
-from xladdin.config import SmtpSettings  # noqa: E402
-from xladdin.mail import MailError, build_message, envelope, message_bytes, send_message  # noqa: E402
-from xladdin.summary import WeeklySummary, write_summary_sheet  # noqa: E402
+from xladdin.ops.cli import main  # noqa: E402
+from xladdin.ops.config import SmtpSettings  # noqa: E402
+from xladdin.ops.mail import MailError, build_message, envelope, message_bytes, send_message  # noqa: E402
+from xladdin.workbook.summary import WeeklySummary, write_summary_sheet  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # aiosmtpd's Session.login_data
 
@@ -318,7 +318,7 @@ def test_auth_needs_tls_first(smtpd, report, server_tls):
 
 def test_plain_auth_refused_off_loopback():
     """The password is never sent unencrypted to a remote host (checked before connecting anywhere)."""
-    from xladdin.mail import _is_loopback
+    from xladdin.ops.mail import _is_loopback
     assert _is_loopback("127.0.0.1") and _is_loopback("localhost") and _is_loopback("::1")
     assert not _is_loopback("smtp.example.com") and not _is_loopback("10.0.0.5")
 
@@ -528,8 +528,8 @@ def test_cli_usage_errors(report, tmp_path, capsys):
 
 def test_send_report_api_for_scripts(smtpd, report, cert, server_tls, tmp_path):
     """The function the weekly job calls: Config object, explicit environ, a copy of the sent .eml."""
-    from xladdin.config import load_config
-    from xladdin.mail import send_report
+    from xladdin.ops.config import load_config
+    from xladdin.ops.mail import send_report
     h = Handler()
     port = smtpd(h, tls_context=server_tls, require_starttls=True, authenticator=authenticator,
                  auth_require_tls=True, auth_required=True)

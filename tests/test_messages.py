@@ -1,4 +1,4 @@
-"""The weekly workbook's zh/en message table (xladdin.messages)."""
+"""The weekly workbook's zh/en message table (xladdin.workbook.messages)."""
 from __future__ import annotations
 
 import ast
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from xladdin.messages import MESSAGES, amount, both, say
+from xladdin.workbook.messages import MESSAGES, amount, both, say
 
 
 def fields(text: str) -> set[str]:
@@ -48,5 +48,5 @@ def test_weekly_py_has_no_inline_language_choice():
 
 
 def test_the_full_period_label_is_the_one_performance_writes():
-    from xladdin.performance import FULL_PERIOD
+    from xladdin.methods.stats import FULL_PERIOD
     assert MESSAGES["period.full"]["en"] == FULL_PERIOD

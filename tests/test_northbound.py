@@ -6,12 +6,12 @@ import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
-from xladdin.backtest import backtest_weights, returns_from_prices
-from xladdin.market import Market
-from xladdin.northbound import (adjusted_nav, factor_marks, forward_returns, group_returns, holdings_staleness,
+from xladdin.methods.backtest import backtest_weights, returns_from_prices
+from xladdin.data.market import Market
+from xladdin.methods.northbound import (adjusted_nav, factor_marks, forward_returns, group_returns, holdings_staleness,
                                 ic_summary, northbound_etf_factors, northbound_rotation, rank_ic, ranking_table,
                                 select_universe)
-from xladdin.ranking import composite_scores, top_n_weights
+from xladdin.methods.ranking import composite_scores, top_n_weights
 
 
 def composite_score(factors):
@@ -362,7 +362,7 @@ def test_universe_selection(make_rotation_market):
 
 def test_etf_not_ranked_or_bought_before_it_lists(sample_market):
     """The tracked index has weights and northbound data before the ETF exists: no pick before listing."""
-    from xladdin.northbound import adjusted_nav, northbound_rotation
+    from xladdin.methods.northbound import adjusted_nav, northbound_rotation
     res = northbound_rotation(sample_market)
     prices = adjusted_nav(sample_market, list(res.universe))
     held = res.weights.fillna(0.0) > 0

@@ -7,8 +7,8 @@ import importlib.util
 import pandas as pd
 import pytest
 
-from xladdin.cli import main
-from xladdin.commands import backtest_northbound
+from xladdin.ops.cli import main
+from xladdin.ops.commands import backtest_northbound
 from xladdin.data import write_market
 
 
@@ -77,8 +77,8 @@ def test_backtest_northbound_bad_universe(rotation_dir, tmp_path):
         run_northbound(["--data", str(rotation_dir), "--etf-universe", str(uni)])
 
 
-@pytest.mark.skipif(importlib.util.find_spec("xladdin.commands.backtest") is None,
-                    reason="the `backtest` group (xladdin/commands/backtest.py) is another module, not landed yet")
+@pytest.mark.skipif(importlib.util.find_spec("xladdin.ops.commands.backtest") is None,
+                    reason="the `backtest` group (xladdin/ops/commands/backtest.py) is another module, not landed yet")
 def test_backtest_group_calls_register(rotation_dir, capsys):
     assert main(["backtest", "northbound", "--data", str(rotation_dir), "--rank-date", "2024-11-29"]) == 0
     assert "Ranking at 2024-11-29 (stale northbound holdings of 2024-09-30)" in capsys.readouterr().out

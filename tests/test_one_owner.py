@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xladdin import cli
-from xladdin.params import SPEC_BY_KEY
+from xladdin.ops import cli
+from xladdin.workbook.params import SPEC_BY_KEY
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -59,23 +59,23 @@ def test_a_flag_that_sets_a_sheet_parameter_has_its_name_and_default():
 
 
 @pytest.mark.parametrize("func, arg, key", [
-    ("xladdin.strategy:flow_rotation", "top", "top_n"),
-    ("xladdin.strategy:flow_rotation", "every", "rebalance_weeks"),
-    ("xladdin.strategy:flow_rotation", "groups", "groups"),
-    ("xladdin.strategy:flow_rotation", "window", "trailing_window"),
-    ("xladdin.strategy:flow_rotation", "cost", "cost"),
-    ("xladdin.strategy:flow_rotation", "lag", "lag"),
-    ("xladdin.northbound:northbound_rotation", "top", "etf_top_n"),
-    ("xladdin.northbound:northbound_rotation", "cost", "etf_cost"),
-    ("xladdin.correlation:index_flow_correlation", "window", "corr_window"),
-    ("xladdin.correlation:index_flow_correlation", "threshold", "corr_threshold"),
-    ("xladdin.correlation:event_study", "mode", "event_mode"),
-    ("xladdin.correlation:event_study", "thresholds", "event_thresholds"),
-    ("xladdin.correlation:event_study", "horizons", "event_horizons"),
-    ("xladdin.style:weekly_style_table", "lamb", "hp_lambda"),
-    ("xladdin.dashboard:weekly_dashboard", "window_years", "heat_years"),
-    ("xladdin.dashboard:weekly_dashboard", "heat_flag", "heat_flag"),
-    ("xladdin.dashboard:weekly_dashboard", "vol_flag", "vol_flag"),
+    ("xladdin.methods.strategy:flow_rotation", "top", "top_n"),
+    ("xladdin.methods.strategy:flow_rotation", "every", "rebalance_weeks"),
+    ("xladdin.methods.strategy:flow_rotation", "groups", "groups"),
+    ("xladdin.methods.strategy:flow_rotation", "window", "trailing_window"),
+    ("xladdin.methods.strategy:flow_rotation", "cost", "cost"),
+    ("xladdin.methods.strategy:flow_rotation", "lag", "lag"),
+    ("xladdin.methods.northbound:northbound_rotation", "top", "etf_top_n"),
+    ("xladdin.methods.northbound:northbound_rotation", "cost", "etf_cost"),
+    ("xladdin.methods.correlation:index_flow_correlation", "window", "corr_window"),
+    ("xladdin.methods.correlation:index_flow_correlation", "threshold", "corr_threshold"),
+    ("xladdin.methods.correlation:event_study", "mode", "event_mode"),
+    ("xladdin.methods.correlation:event_study", "thresholds", "event_thresholds"),
+    ("xladdin.methods.correlation:event_study", "horizons", "event_horizons"),
+    ("xladdin.methods.style:weekly_style_table", "lamb", "hp_lambda"),
+    ("xladdin.methods.dashboard:weekly_dashboard", "window_years", "heat_years"),
+    ("xladdin.methods.dashboard:weekly_dashboard", "heat_flag", "heat_flag"),
+    ("xladdin.methods.dashboard:weekly_dashboard", "vol_flag", "vol_flag"),
 ])
 def test_the_methods_defaults_are_the_sheets(func, arg, key):
     import importlib
@@ -137,7 +137,7 @@ def test_old_spelling_works_says_so_and_is_hidden(command, old, new, capsys):
 @pytest.mark.slow
 def test_old_spelling_on_the_command_line_end_to_end(tiny_short_dir):
     """A real process: the note goes to stderr, the output is the new spelling's to the byte."""
-    run = [sys.executable, "-m", "xladdin.cli", "style", "--data", str(tiny_short_dir), "--pair", "size", "--json"]
+    run = [sys.executable, "-m", "xladdin.ops.cli", "style", "--data", str(tiny_short_dir), "--pair", "size", "--json"]
     old = subprocess.run(run + ["--lambda", "50"], capture_output=True, text=True, cwd=ROOT, timeout=120)
     new = subprocess.run(run + ["--hp-lambda", "50"], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert old.returncode == new.returncode == 0, old.stderr
@@ -146,7 +146,7 @@ def test_old_spelling_on_the_command_line_end_to_end(tiny_short_dir):
 
 
 def test_etf_universe_takes_the_parameters_codes(tmp_path):
-    from xladdin.commands.backtest_northbound import universe_codes
+    from xladdin.ops.commands.backtest_northbound import universe_codes
     assert universe_codes("510300.SH, 510500.SH，159915.SZ") == ["510300.SH", "510500.SH", "159915.SZ"]
     f = tmp_path / "u.txt"
     f.write_text("510300.SH\n510500.SH\n", encoding="utf-8")
@@ -189,12 +189,12 @@ def test_workbook_commands_honour_set_data_dir(command, tmp_path, capsys):
 def test_one_params_sheet_reader(tmp_path):
     """The headless refresh, ``weekly --params FILE.xlsx`` and the Refresh button (an xlwings Book: run on
     xlwings' own engines in tests/test_xlwings_remote.py, which sets ``language`` on the sheet) all read
-    the sheet with :func:`xladdin.template.read_params_sheet`."""
+    the sheet with :func:`xladdin.workbook.template.read_params_sheet`."""
     from openpyxl import Workbook
 
     import macros.refresh as R
-    from xladdin.layout import load_layout, parse_cell
-    from xladdin.template import read_params_sheet
+    from xladdin.workbook.layout import load_layout, parse_cell
+    from xladdin.workbook.template import read_params_sheet
     assert R.read_params_sheet is read_params_sheet
     layout = load_layout()
     spec = layout.sheet("params")
@@ -237,7 +237,7 @@ def test_one_cell_rule_per_destination(value, table, function):
     from udfs._convert import frame_cells
     from udfs._errors import clean_output
     from xladdin.cells import function_cell, to_cell_value
-    from xladdin.layout import to_cell_value as layout_cell
+    from xladdin.workbook.layout import to_cell_value as layout_cell
     for got, want in ((to_cell_value(value), table), (layout_cell(value), table), (function_cell(value), function)):
         assert got == want and type(got) is type(want), (value, got, want)
     assert clean_output([[value, "x"]])[0][0] == function or (value is None and function is None)
@@ -250,7 +250,7 @@ def test_workbook_writes_flags_as_numbers(tmp_path):
     read back as numbers."""
     from openpyxl import Workbook, load_workbook
 
-    from xladdin.layout import OpenpyxlWriter, load_layout, plan_table
+    from xladdin.workbook.layout import OpenpyxlWriter, load_layout, plan_table
     t = load_layout().sheet("style").tables[0]
     df = pd.DataFrame({f: [1.0, 2.0] for f in t.fields})
     df[t.fields[-1]] = np.array([True, False])
@@ -270,11 +270,11 @@ def test_workbook_writes_flags_as_numbers(tmp_path):
 # ------------------------------------------------------------------------- progress total
 @pytest.mark.slow
 def test_progress_total_is_what_a_report_reports(tmp_path, sample_market):
-    from xladdin.commands._workbook import progress_total
-    from xladdin.layout import load_layout
-    from xladdin.params import default_params
-    from xladdin.report import build_report
-    from xladdin.weekly import STEPS
+    from xladdin.ops.commands._workbook import progress_total
+    from xladdin.workbook.layout import load_layout
+    from xladdin.workbook.params import default_params
+    from xladdin.workbook.report import build_report
+    from xladdin.workbook.weekly import STEPS
     steps: list[str] = []
     build_report(tmp_path / "r.xlsx", sample_market, default_params(), progress=steps.append)
     assert len(steps) == progress_total() == len(STEPS) + len(load_layout().sheets)
@@ -300,9 +300,9 @@ def test_no_literal_periods_per_year_outside_the_table():
 
 
 def test_yi_has_one_owner():
-    import xladdin.holdings as H
-    import xladdin.weekly as W
+    import xladdin.methods.holdings as H
+    import xladdin.workbook.weekly as W
     from xladdin.conventions import YI
     assert YI == 1e8 and H.YI is YI and W.YI is YI
-    import xladdin.dashboard as D
+    import xladdin.methods.dashboard as D
     assert not hasattr(D, "NORTHBOUND_DAILY_END")

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from scipy.optimize import brentq
 
-from xladdin import performance as pf
+from xladdin.methods import stats as pf
 
 
 def _nav(values, start="2020-01-02"):

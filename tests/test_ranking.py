@@ -1,4 +1,4 @@
-"""Cross-sectional ranking with ties (xladdin.ranking): hand cases, scipy, the noise trap."""
+"""Cross-sectional ranking with ties (xladdin.methods.ranking): hand cases, scipy, the noise trap."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 from scipy.stats import rankdata
 
-from xladdin import ranking as rk
-from xladdin import strategy as st
-from xladdin.grouping import assign_groups
+from xladdin.methods import ranking as rk
+from xladdin.methods import strategy as st
+from xladdin.methods.grouping import assign_groups
 
 CODES = [f"CI005{i:03d}.WI" for i in range(1, 31)]
 

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-import xladdin.weekly as W
-from xladdin.cli import main as cli
-from xladdin.template import RefreshError, refresh_workbook
+import xladdin.workbook.weekly as W
+from xladdin.ops.cli import main as cli
+from xladdin.workbook.template import RefreshError, refresh_workbook
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +78,7 @@ def test_failing_table_leaves_the_workbook_byte_identical(wbfile, monkeypatch):
 
     steps = [s if s[0] != "correlation" else ("correlation", s[1], boom) for s in W.STEPS]
     monkeypatch.setattr(W, "STEPS", [s for s in steps if s[0] == "correlation"])
-    from xladdin.sample import sample_market
+    from xladdin.data.sample import sample_market
     with pytest.raises(RefreshError) as err:
         refresh_workbook(wbfile, market=sample_market())
     msg = str(err.value)
@@ -90,7 +90,7 @@ def test_failing_table_leaves_the_workbook_byte_identical(wbfile, monkeypatch):
 def test_failure_while_writing_leaves_the_workbook_intact(wbfile, monkeypatch, workbook_inputs):
     before = _digest(wbfile)
     workbook_inputs.patch_compute(monkeypatch)
-    from xladdin.layout import OpenpyxlWriter
+    from xladdin.workbook.layout import OpenpyxlWriter
 
     def bad_chart(self, ws, plan):
         raise RuntimeError("chart writer broke")
@@ -126,6 +126,6 @@ def test_cli_refresh_success(wbfile, monkeypatch, capsys, workbook_inputs):
 def test_lite_refuses_a_data_folder():
     """xlwings Lite has no local files: a data_dir is refused with what to do instead."""
     import macros.refresh as R
-    from xladdin.params import default_params
+    from xladdin.workbook.params import default_params
     with pytest.raises(ValueError, match="xlwings Lite cannot read local folders"):
         R.load_market_for(default_params().replace(data_dir="C:/data"), lite=True)

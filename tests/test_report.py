@@ -6,10 +6,10 @@ import zipfile
 import pytest
 from openpyxl import load_workbook
 
-from xladdin.cli import main as cli
-from xladdin.layout import load_layout
-from xladdin.report import FORMULA_PREFIXES, build_report, sanitise_text
-from xladdin.summary import SUMMARY_SHEET, summary_from_report
+from xladdin.ops.cli import main as cli
+from xladdin.workbook.layout import load_layout
+from xladdin.workbook.report import FORMULA_PREFIXES, build_report, sanitise_text
+from xladdin.workbook.summary import SUMMARY_SHEET, summary_from_report
 
 EVIL = ["=HYPERLINK(\"http://x\",\"click\")", "+1+1", "-2+3", "@SUM(A1)", "=1+1"]
 

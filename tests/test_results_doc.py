@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xladdin.cli import main
+from xladdin.ops.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "results.py"

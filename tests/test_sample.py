@@ -1,4 +1,4 @@
-"""The embedded sample market (xladdin.sample), its trading calendar and the ``xladdin sample`` command."""
+"""The embedded sample market (xladdin.data.sample), its trading calendar and the ``xladdin sample`` command."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 from scipy.optimize import nnls
 
-from xladdin.calendar import holidays, month_ends, quarter_ends, trading_days, week_ends
+from xladdin.data.calendar import holidays, month_ends, quarter_ends, trading_days, week_ends
 from xladdin.data import load_market, validate_market
-from xladdin.schema import TABLES
-from xladdin.sample import NORTHBOUND_DAILY_UNTIL, generate_market, sample_market as make_sample
+from xladdin.data.schema import TABLES
+from xladdin.data.sample import NORTHBOUND_DAILY_UNTIL, generate_market, sample_market as make_sample
 
 
 # ----------------------------------------------------------------------------- calendar
@@ -234,7 +234,7 @@ def test_issuance_monthly_two_categories(sample_market):
 
 # ----------------------------------------------------------------------------- behaviour the methods look for
 def _csi300_flow_corr(market) -> tuple[pd.Series, pd.Series]:
-    from xladdin.flows import index_flow
+    from xladdin.methods.flows import index_flow
     flow = index_flow(market, "000300.SH")
     close = market.index_close("000300.SH")
     df = pd.concat([flow.rename("flow"), close.pct_change().rename("ret")], axis=1).dropna()
@@ -267,9 +267,9 @@ def test_style_ratios_alternate(sample_market):
 
 # ----------------------------------------------------------------------------- full scale (structure only) and CLI
 def test_full_scale_etf_universe_structure():
-    from xladdin import _sample_universe as U
-    from xladdin._sample_flows import full_etf_defs
-    from xladdin.sample import SCALES
+    from xladdin.data import _sample_universe as U
+    from xladdin.data._sample_flows import full_etf_defs
+    from xladdin.data.sample import SCALES
     rng = np.random.default_rng(0)
     codes = [d.code for d in U.broad_indices(1, 1, 1, 1, 1, 1, 1)] + [c for c, *_ in U.THEME_INDICES] \
         + [c for c, *_ in U.STRATEGY_INDICES]
@@ -280,7 +280,7 @@ def test_full_scale_etf_universe_structure():
 
 
 def test_cli_writes_tables_that_reload(tmp_path, sample_market):
-    from xladdin.cli import main
+    from xladdin.ops.cli import main
     assert main(["sample", str(tmp_path), "--format", "parquet"]) == 0
     assert sorted(p.stem for p in tmp_path.glob("*.parquet")) == sorted(TABLES)
     back = load_market(tmp_path, tables=["etf_daily", "index_weights"])
@@ -289,7 +289,7 @@ def test_cli_writes_tables_that_reload(tmp_path, sample_market):
 
 
 def test_cli_help_lists_options(capsys):
-    from xladdin.cli import main
+    from xladdin.ops.cli import main
     with pytest.raises(SystemExit):
         main(["sample", "--help"])
     out = capsys.readouterr().out
@@ -302,8 +302,8 @@ def test_cli_default_format_follows_the_scale(tmp_path, monkeypatch, sample_cut)
     explicit --format wins. The command's market is replaced by a 30-stock cut of the sample here: the
     format choice does not depend on the market, and writing the whole sample three times took 30-90 s
     (the full generator another 38 s); ``test_cli_writes_tables_that_reload`` writes the real sample."""
-    from xladdin.cli import main
-    from xladdin.commands import sample as cmd
+    from xladdin.ops.cli import main
+    from xladdin.ops.commands import sample as cmd
     small = sample_cut(start="2026-06-01", n_stocks=30)
     built = []
     monkeypatch.setattr(cmd, "sample_market", lambda: built.append("small") or small)

@@ -1,12 +1,12 @@
-"""xladdin._shared: code-based pivots equal pandas' pivot; sharing scope never leaks edits or stale data."""
+"""xladdin.data._shared: code-based pivots equal pandas' pivot; sharing scope never leaks edits or stale data."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from xladdin import _shared as sh
-from xladdin.market import Market
+from xladdin.data import _shared as sh
+from xladdin.data.market import Market
 
 
 def _market() -> Market:

@@ -8,7 +8,7 @@ import pytest
 
 from scipy.stats import rankdata
 
-from xladdin import strategy as st
+from xladdin.methods import strategy as st
 
 IDX = pd.bdate_range("2024-01-01", periods=6)
 CLOSE = pd.DataFrame({"A": [1, 1.1, 1.21, 1.1, 1.0, 1.2], "B": [1, 1, 1, 2, 2, 2.2]}, index=IDX, dtype=float)
@@ -26,7 +26,7 @@ def test_equal_weight_benchmark_skips_missing_industry():
 
 def test_top_n_and_composite():
     s = pd.DataFrame({"a": [3.0, np.nan], "b": [1.0, 2.0], "c": [3.0, 1.0], "d": [0.0, np.nan]}, index=IDX[:2])
-    w = st.top_n_weights(s, 2)  # xladdin.ranking.top_n_weights
+    w = st.top_n_weights(s, 2)  # xladdin.methods.ranking.top_n_weights
     assert w.iloc[0].tolist() == [0.5, 0.0, 0.5, 0.0]  # tie a/c both in
     w3 = st.top_n_weights(s, 3)
     assert w3.iloc[1].tolist() == [0.0, 0.5, 0.5, 0.0]  # only two scores known

@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xladdin import cli
-from xladdin.commands import study
+from xladdin.ops import cli
+from xladdin.ops.commands import study
 
 
 def run(argv, capsys):

@@ -5,10 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xladdin.cli import main
-from xladdin.filters import hp_filter_one_sided
-from xladdin.market import Market, MissingTableError
-from xladdin.style import (DEFAULT_LAMBDA, STYLE_FIELDS, factor_momentum, regime_for_next_week,
+from xladdin.ops.cli import main
+from xladdin.methods.filters import hp_filter_one_sided
+from xladdin.data.market import Market, MissingTableError
+from xladdin.methods.style import (DEFAULT_LAMBDA, STYLE_FIELDS, factor_momentum, regime_for_next_week,
                            report_agreement, report_style_table, style_signal, weekly_style_table)
 
 

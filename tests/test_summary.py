@@ -10,7 +10,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from xladdin.summary import (SUMMARY_FORMAT, SUMMARY_SHEET, WeeklySummary, format_amount, render_html, render_text,
+from xladdin.workbook.summary import (SUMMARY_FORMAT, SUMMARY_SHEET, WeeklySummary, format_amount, render_html, render_text,
                              summary_from_report, summary_from_rows, summary_to_rows, write_summary_sheet)
 
 

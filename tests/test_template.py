@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from xladdin.layout import load_layout
-from xladdin.template import (BUTTON_MACRO, CONF_SHEET, build_template, vba_project_bytes,
+from xladdin.workbook.layout import load_layout
+from xladdin.workbook.template import (BUTTON_MACRO, CONF_SHEET, build_template, vba_project_bytes,
                               xlwings_standalone_workbook)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,7 +87,7 @@ def test_committed_template_matches_the_installed_xlwings():
 
 
 def test_conf_sheet_has_no_machine_path_by_default_and_says_what_to_fill(built):
-    from xladdin.template import CONF_NOTES, conf_rows
+    from xladdin.workbook.template import CONF_NOTES, conf_rows
     assert [k for k, _ in conf_rows()] == ["UDF Modules", "ADD_WORKBOOK_TO_PYTHONPATH"]
     wb = load_workbook(COMMITTED, keep_vba=True)
     ws = wb[CONF_SHEET]
@@ -109,14 +109,14 @@ def test_conf_sheet_has_no_machine_path_by_default_and_says_what_to_fill(built):
     (dict(pythonpath="D:\\xladdin"), [("PYTHONPATH", "D:\\xladdin")]),
 ])
 def test_conf_options_fill_the_keys_xlwings_reads(args, rows):
-    from xladdin.template import conf_rows
+    from xladdin.workbook.template import conf_rows
     assert conf_rows(**args)[:-2] == rows
     assert [k for k, _ in conf_rows(**args)[-2:]] == ["UDF Modules", "ADD_WORKBOOK_TO_PYTHONPATH"]
 
 
 def test_conf_options_are_checked(tmp_path):
-    from xladdin.cli import main as cli
-    from xladdin.template import conf_rows
+    from xladdin.ops.cli import main as cli
+    from xladdin.workbook.template import conf_rows
     with pytest.raises(ValueError, match="full path"):
         conf_rows(interpreter="python")
     with pytest.raises(ValueError, match="go together"):

@@ -20,7 +20,7 @@ import udfs.holdings
 import udfs.stats
 from udfs import _convert as C
 from udfs._errors import excel_safe
-from xladdin import correlation, filters, flows, grouping, holdings, northbound, performance
+from xladdin.methods import correlation, filters, flows, grouping, holdings, northbound, stats
 
 ROOT = Path(__file__).resolve().parents[1]
 UDF_MODULES = ["flows", "style", "holdings", "strategy", "stats"]
@@ -268,7 +268,7 @@ def test_perf_with_dates_matches_core(rng):
     bm = np.cumprod(1 + rng.normal(2e-4, 0.01, len(d)))
     rows = [["date", "nav"]] + [[t.to_pydatetime(), v] for t, v in zip(d, nav)] + [[None, None]] * 5
     out = udfs.stats.XA_PERF(rows, bm.tolist() + [None] * 5, 0.02)
-    table = performance.performance_table(pd.Series(nav, d), pd.Series(bm, d), rf=0.02).drop(columns="turnover")
+    table = stats.performance_table(pd.Series(nav, d), pd.Series(bm, d), rf=0.02).drop(columns="turnover")
     assert out[0] == ["period"] + list(table.columns)
     assert [r[0] for r in out[1:]] == list(table.index)
     np.testing.assert_allclose(np.array([r[1:] for r in out[1:]], dtype=float), table.to_numpy(), rtol=1e-12)
@@ -279,7 +279,7 @@ def test_perf_without_dates_full_period_only(rng):
     out = udfs.stats.XA_PERF([[v] for v in nav])
     assert out[0] == ["period", "annual_return", "volatility", "sharpe", "max_drawdown"] and len(out) == 2
     assert out[1][1] == pytest.approx((nav[-1] / nav[0]) ** (252 / 299) - 1)
-    assert out[1][4] == pytest.approx(performance.max_drawdown(pd.Series(nav)))
+    assert out[1][4] == pytest.approx(stats.max_drawdown(pd.Series(nav)))
     assert udfs.stats.XA_PERF([1.0, None, 1.2]) == [["#XA! nav cell 2 is blank or an error; fill or trim it"]]
     assert "must be positive" in udfs.stats.XA_PERF([1.0, -1.0, 1.2])[0][0]
 
@@ -399,7 +399,7 @@ def test_every_required_function_exists():
 # ----------------------------------------------------------------------------- M4, M5, M9, M10, M13
 import udfs.strategy  # noqa: E402
 import udfs.style  # noqa: E402
-from xladdin import dashboard, divergence, strategy, style  # noqa: E402
+from xladdin.methods import dashboard, divergence, strategy, style  # noqa: E402
 
 
 def test_hp_filters_match_core_with_leading_and_trailing_blanks(rng):
@@ -499,13 +499,13 @@ def test_perf_without_dates_equals_the_full_period_on_real_business_days(rng):
     bm = np.cumprod(1 + rng.normal(2e-4, 0.01, 1300))
     out = udfs.stats.XA_PERF(nav.tolist(), bm.tolist(), 0.015)
     d = pd.bdate_range("2003-01-01", periods=1300)
-    ref = performance.performance_table(pd.Series(nav, d), pd.Series(bm, d), rf=0.015).drop(columns="turnover")
-    assert out[0] == ["period"] + list(ref.columns) and len(out) == 2 and out[1][0] == performance.FULL_PERIOD
+    ref = stats.performance_table(pd.Series(nav, d), pd.Series(bm, d), rf=0.015).drop(columns="turnover")
+    assert out[0] == ["period"] + list(ref.columns) and len(out) == 2 and out[1][0] == stats.FULL_PERIOD
     got = dict(zip(ref.columns, out[1][1:]))
     monthly = ["win_rate", "odds"]                                       # win rate / odds need real months
     assert [got[c] for c in monthly] == [None, None]
     same = [c for c in ref.columns if c not in monthly]
-    want = ref.loc[performance.FULL_PERIOD, same].to_numpy(dtype=float)
+    want = ref.loc[stats.FULL_PERIOD, same].to_numpy(dtype=float)
     np.testing.assert_allclose(np.array([np.nan if got[c] is None else got[c] for c in same], dtype=float), want,
                                rtol=1e-12)
 

@@ -16,7 +16,7 @@ import udfs.holdings as H
 import udfs.stats as S
 import udfs.strategy as G
 import udfs.style as Y
-from xladdin import northbound
+from xladdin.methods import northbound
 
 RNG = np.random.default_rng(17)
 
@@ -159,7 +159,7 @@ def test_scale_free_functions_give_the_same_cells_for_data_times_a_power_of_two(
     assert H.XA_DIVERGENCE(sbx, sby) == H.XA_DIVERGENCE(block_x, block_y)
     assert S.XA_PCTRANK(sx, 5) == S.XA_PCTRANK(x, 5)
     assert S.XA_IC(sbx, sby) == S.XA_IC(block_x, block_y)
-    # ranking ties within max(1e-9 x the row's largest |value|, 1e-12) (xladdin.ranking): scale-free
+    # ranking ties within max(1e-9 x the row's largest |value|, 1e-12) (xladdin.methods.ranking): scale-free
     # wherever the 1e-12 floor does not bind, i.e. every row's largest |value| is at least 1e-3
     if min(max(abs(v) for v in row) for row in sbx + block_x) >= 1e-3:
         assert H.XA_QUINTILE(sbx) == H.XA_QUINTILE(block_x)

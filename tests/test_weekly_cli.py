@@ -1,7 +1,7 @@
-"""``xladdin weekly`` / :func:`xladdin.jobs.run_weekly`: end to end, all-or-nothing output, mail.
+"""``xladdin weekly`` / :func:`xladdin.ops.jobs.run_weekly`: end to end, all-or-nothing output, mail.
 
 One real run on the embedded sample (module fixture) checks the whole chain; the other tests reuse
-that run's :class:`~xladdin.weekly.WeeklyResult` through a stand-in ``compute_weekly`` (rendering,
+that run's :class:`~xladdin.workbook.weekly.WeeklyResult` through a stand-in ``compute_weekly`` (rendering,
 saving, sending, staging and rollback stay real) on a one-year cut of the sample written as CSV, so
 the file stays fast. Mail goes to a real aiosmtpd server on 127.0.0.1.
 """
@@ -19,8 +19,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from xladdin import jobs, weekly
-from xladdin.cli import main
+from xladdin.ops import jobs
+from xladdin.workbook import weekly
+from xladdin.ops.cli import main
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # aiosmtpd's Session.login_data
 
@@ -59,7 +60,7 @@ def real_run(tmp_path_factory):
 def small_dir(tmp_path_factory):
     """The sample's 2026 data as canonical CSV files (loads and validates in about a second)."""
     from xladdin.data import write_market
-    from xladdin.sample import sample_market
+    from xladdin.data.sample import sample_market
     d = tmp_path_factory.mktemp("data")
     write_market(sample_market().subset("2026-01-01", None), d, "csv")
     return d
@@ -140,7 +141,7 @@ def test_end_to_end_on_the_sample(real_run):
     # every table of the week was computed, and the report's summary is the one computed
     res = real_run["result"]
     assert res.notes == {} and all(v is not None for v in res.tables.values())
-    from xladdin.summary import summary_from_report
+    from xladdin.workbook.summary import summary_from_report
     assert summary_from_report(out / REPORT).asof == res.summary.asof
     # --timings: one line per step, the slowest one named, its seconds the largest
     text = real_run["stdout"]
@@ -170,7 +171,7 @@ def test_run_weekly_api_timings_and_units(fake_compute, small_dir, tmp_path):
     # units: one per table file read/validated, one per table group, one per sheet + save
     assert set(job.units["load"]) == set(job.rows) and set(job.units["validate"]) == set(job.rows)
     assert list(job.units["compute"]) == [s[0] for s in weekly.STEPS]
-    from xladdin.layout import load_layout
+    from xladdin.workbook.layout import load_layout
     assert list(job.units["write"]) == [s.key for s in load_layout().sheets] + ["save"]
     # a step's units add up to at most the step (the rest is overhead between units); the compute units
     # are each table group's own time (two run at once): each at most the step
@@ -206,7 +207,7 @@ def test_split_loader_matches_load_market(small_dir):
 def test_split_loader_sorts_files_in_another_order(small_dir, tmp_path):
     """Files ordered entity by entity (dates ascending within each) load as load_market loads them."""
     from xladdin.data import load_market
-    from xladdin.schema import TABLES
+    from xladdin.data.schema import TABLES
     d = tmp_path / "reordered"
     d.mkdir()
     for p in small_dir.glob("*.csv"):
@@ -238,7 +239,7 @@ def test_compute_failure_names_the_table_and_leaves_out_unchanged(small_dir, pre
 
 
 def test_write_failure_names_the_step(fake_compute, small_dir, previous_out, monkeypatch, capsys):
-    import xladdin.report as report
+    import xladdin.workbook.report as report
 
     def broken(wb):
         raise OSError("disk full (injected)")
@@ -312,7 +313,7 @@ def test_success_replaces_the_report_and_keeps_other_files(fake_compute, small_d
 # ---------------------------------------------------------------- parameters
 @pytest.mark.slow
 def test_params_file_toml_csv_and_workbook(real_run, tmp_path):
-    from xladdin.params import ParamError, default_params
+    from xladdin.workbook.params import ParamError, default_params
     t = tmp_path / "p.toml"
     t.write_text('[params]\ntop_n = 4\nlanguage = "en"\nevent_horizons = [5, 10]\n', encoding="utf-8")
     p = jobs.read_params_file(t)

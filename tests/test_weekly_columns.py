@@ -2,9 +2,9 @@
 import pandas as pd
 import pytest
 
-from xladdin.jobs import UNUSED_COLUMNS
-from xladdin.market import Market
-from xladdin.weekly import compute_weekly
+from xladdin.ops.jobs import UNUSED_COLUMNS
+from xladdin.data.market import Market
+from xladdin.workbook.weekly import compute_weekly
 
 
 @pytest.mark.slow

@@ -1,4 +1,4 @@
-"""Each intermediate of a weekly run is computed once, explicitly (xladdin.context.WeeklyContext).
+"""Each intermediate of a weekly run is computed once, explicitly (xladdin.workbook.context.WeeklyContext).
 
 The core functions that build the shared intermediates are wrapped with a counter (every module's
 reference to them, so no import path escapes the count) and one run of compute_weekly on the sample
@@ -13,9 +13,9 @@ from collections import Counter
 import pandas as pd
 import pytest
 
-from xladdin.context import WeeklyContext
-from xladdin.market import Market, MissingTableError
-from xladdin.params import default_params
+from xladdin.workbook.context import WeeklyContext
+from xladdin.data.market import Market, MissingTableError
+from xladdin.workbook.params import default_params
 
 
 def count_calls(monkeypatch, counter: Counter, owner, name: str, label: str | None = None) -> None:
@@ -39,8 +39,9 @@ def count_calls(monkeypatch, counter: Counter, owner, name: str, label: str | No
 
 @pytest.fixture
 def counted(monkeypatch):
-    import xladdin.weekly  # noqa: F401  (every module the run uses is loaded before wrapping)
-    from xladdin import context, dashboard, divergence, flows, holdings, northbound, strategy, style
+    import xladdin.workbook.weekly  # noqa: F401  (every module the run uses is loaded before wrapping)
+    from xladdin.workbook import context
+    from xladdin.methods import dashboard, divergence, flows, holdings, northbound, strategy, style
     calls: Counter = Counter()
     for owner, name in ((flows, "etf_flows"), (flows, "market_etf_flows"), (holdings, "penetration_weights"),
                         (holdings, "_industry_weight_rows"), (holdings, "snapshot_weights"), (style, "style_signal"),
@@ -53,7 +54,7 @@ def counted(monkeypatch):
 
 
 def run(market, asof=None):
-    from xladdin.weekly import compute_weekly
+    from xladdin.workbook.weekly import compute_weekly
     return compute_weekly(market, default_params(), asof=asof)
 
 

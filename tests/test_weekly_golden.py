@@ -1,4 +1,4 @@
-"""Golden outputs of :func:`xladdin.weekly.compute_weekly` on the embedded sample.
+"""Golden outputs of :func:`xladdin.workbook.weekly.compute_weekly` on the embedded sample.
 
 Pinned before the weekly run was restructured (one context of shared intermediates, named steps,
 one message table): every table, subtitle, note, the mail summary and the facts of three runs (the
@@ -37,7 +37,7 @@ def partial_market(market):
     """The sample without northbound holdings, fund data, the growth/value indices and the CSI 500
     weights: the cover's "not computed" rows, strategy notes, missing style pair and ETFs that cannot
     be penetrated, in both languages."""
-    from xladdin.market import Market
+    from xladdin.data.market import Market
     t = dict(market.tables)
     for name in ("northbound_holdings", "active_fund_holdings", "fund_nav", "fund_issuance"):
         t.pop(name)
@@ -85,7 +85,7 @@ def _frame(df: pd.DataFrame | None):
 
 
 def canonical(result) -> dict:
-    """Everything users see of a :class:`~xladdin.weekly.WeeklyResult`, as plain JSON-able values."""
+    """Everything users see of a :class:`~xladdin.workbook.weekly.WeeklyResult`, as plain JSON-able values."""
     return {
         "asof": _cell(result.asof),
         "tables": {k: _frame(v) for k, v in sorted(result.tables.items())},
@@ -123,8 +123,8 @@ def compare(got, want, path: str = "") -> list[str]:
 
 
 def weekly_case(market, name: str):
-    from xladdin.params import default_params
-    from xladdin.weekly import compute_weekly
+    from xladdin.workbook.params import default_params
+    from xladdin.workbook.weekly import compute_weekly
     asof, language, partial = CASES[name]
     params = default_params().replace(language=language)
     if partial:

@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xladdin.market import Market
-from xladdin.params import default_params, params_from_mapping
-from xladdin.weekly import compute_weekly, signed_flows
+from xladdin.data.market import Market
+from xladdin.workbook.params import default_params, params_from_mapping
+from xladdin.workbook.weekly import compute_weekly, signed_flows
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """The weekly job reads stock_daily / margin_daily only from the dashboard's window: nothing may change.
 
-``xladdin.dashboard.stock_rows_since`` says from which date the dashboard can read those two tables;
+``xladdin.methods.dashboard.stock_rows_since`` says from which date the dashboard can read those two tables;
 the weekly job reads them from there (parquet: earlier row groups are not decoded). These tests pin
 that every weekly table is identical to the one computed from the full tables, also when a table has
 a gap just before the window and for an as-of date in the middle of the data, and that rows read
@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xladdin.dashboard import STOCK_WINDOW_TABLES, stock_rows_since
+from xladdin.methods.dashboard import STOCK_WINDOW_TABLES, stock_rows_since
 from xladdin.data import read_table_files, write_market
-from xladdin.market import Market
-from xladdin.params import default_params
-from xladdin.weekly import compute_weekly
+from xladdin.data.market import Market
+from xladdin.workbook.params import default_params
+from xladdin.workbook.weekly import compute_weekly
 
 
 def _cut_stock_tables(market: Market, since: pd.Timestamp) -> Market:
@@ -132,7 +132,7 @@ def test_text_codes_from_parquet_equal_factorize(tmp_path, sample_market):
 @pytest.mark.slow
 def test_weekly_job_reads_the_window_and_says_so(tmp_path, sample_cut):
     """On a 50-stock cut of the sample over all its years (the tables above compare the whole sample)."""
-    from xladdin.jobs import run_weekly
+    from xladdin.ops.jobs import run_weekly
     sample_market = sample_cut(start="2016-01-01", end="2026-12-31", n_stocks=50)
     data = tmp_path / "data"
     write_market(sample_market, data, fmt="parquet")
@@ -151,7 +151,7 @@ def test_bad_row_inside_the_window_names_the_file_line(tmp_path, sample_cut):
     """On a 50-stock cut of the sample over all its years (the whole sample as CSV took 20-40 s): the
     job reads stock_daily.csv from the window's first date, and the bad row's message still counts the
     lines above the window."""
-    from xladdin.jobs import JobError, run_weekly
+    from xladdin.ops.jobs import JobError, run_weekly
     market = sample_cut(start="2016-01-01", end="2026-12-31", n_stocks=50)
     data = tmp_path / "data"
     write_market(market, data, fmt="csv")

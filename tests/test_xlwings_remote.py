@@ -25,7 +25,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 import _xlremote as X  # noqa: E402
 
-from xladdin.layout import load_layout, parse_cell  # noqa: E402
+from xladdin.workbook.layout import load_layout, parse_cell  # noqa: E402
 
 #: xlwings' engines in subprocesses, on a freshly built template: heavy round trips like LibreOffice's
 pytestmark = pytest.mark.slow
@@ -385,7 +385,7 @@ def test_a_moved_or_missing_table_writes_nothing(edited, scenario, needle):
 
 def test_language_switch_renames_sheets_and_headers(edited):
     runs = edited
-    from xladdin.params import default_params, params_to_frame
+    from xladdin.workbook.params import default_params, params_to_frame
     run = runs["english"]
     layout = load_layout()
     assert run["state"]["names"][: len(layout.sheets)] == [s.en for s in layout.sheets]

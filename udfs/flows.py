@@ -1,7 +1,7 @@
 """Excel functions for ETF flows and the flow/return correlation signal (spec M1-M3).
 
 Each function converts the Excel values (:mod:`udfs._convert`), calls one core function of
-:mod:`xladdin.flows` / :mod:`xladdin.correlation` and converts back. Rows are positions: the
+:mod:`xladdin.methods.flows` / :mod:`xladdin.methods.correlation` and converts back. Rows are positions: the
 functions work on the rows as given (trading days, ascending), aligned with the input.
 """
 from __future__ import annotations

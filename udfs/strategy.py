@@ -1,7 +1,7 @@
 """Excel functions for strategies: the composite picks (spec M10) and the backtest engine.
 
 Each function converts the Excel values (:mod:`udfs._convert`), calls the core
-(:mod:`xladdin.ranking`: composite score, top-N selection; :mod:`xladdin.backtest`: the engine every
+(:mod:`xladdin.methods.ranking`: composite score, top-N selection; :mod:`xladdin.methods.backtest`: the engine every
 strategy uses) and converts back.
 """
 from __future__ import annotations

@@ -2,7 +2,7 @@
 momentum and the weekly style regime (M5).
 
 Each function converts the Excel values (:mod:`udfs._convert`), calls one core function of
-:mod:`xladdin.filters` / :mod:`xladdin.style` and converts back. ``lamb`` is the HP smoothing
+:mod:`xladdin.methods.filters` / :mod:`xladdin.methods.style` and converts back. ``lamb`` is the HP smoothing
 parameter lambda (``lambda`` is a reserved word in Python).
 """
 from __future__ import annotations

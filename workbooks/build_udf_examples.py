@@ -4,7 +4,7 @@ Usage::
 
     python workbooks/build_udf_examples.py [--out workbooks/udf_examples.xlsm] [--pythonpath DIR]
 
-Sample data come from the embedded synthetic market (:func:`xladdin.sample.sample_market`), never
+Sample data come from the embedded synthetic market (:func:`xladdin.data.sample.sample_market`), never
 from real data. The workbook holds:
 
 * ``Guide`` - what to install, how to import the functions, the list of examples;
@@ -23,7 +23,7 @@ No two blocks share a cell (every write is checked) and each formula's spill ran
 (``tests/test_udf_workbook.py`` evaluates every formula and checks it). Formulas are written as dynamic-array formulas (XlsxWriter ``write_dynamic_array_formula``), so
 Excel 365 spills them and never inserts the implicit-intersection ``@``. The VBA project is
 xlwings' standalone quickstart project (``RunPython``, ``ImportPythonUDFs``), as in the weekly
-tracker (:mod:`xladdin.template`), so the xlwings add-in is optional.
+tracker (:mod:`xladdin.workbook.template`), so the xlwings add-in is optional.
 """
 from __future__ import annotations
 
@@ -40,8 +40,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from xladdin.sample import sample_market  # noqa: E402
-from xladdin.template import udf_modules, vba_project_bytes  # noqa: E402
+from xladdin.data.sample import sample_market  # noqa: E402
+from xladdin.workbook.template import udf_modules, vba_project_bytes  # noqa: E402
 
 DEFAULT_OUT = ROOT / "workbooks" / "udf_examples.xlsm"
 ETF = "510300.SH"
@@ -173,7 +173,7 @@ def build(out: Path = DEFAULT_OUT, pythonpath: str | None = None) -> list[tuple[
 
     # ------------------------------------------------------------------ Style (M4-M5)
     ws = book.sheet("Style")
-    from xladdin.calendar import week_ends
+    from xladdin.data.calendar import week_ends
     both = pd.concat({"csi300": m.index_close(INDEX), "csi1000": m.index_close(SMALL)}, axis=1).dropna().loc[START:]
     weekly = both.loc[week_ends(both.index)]
     weekly.index.name = "week"
@@ -233,7 +233,7 @@ def build(out: Path = DEFAULT_OUT, pythonpath: str | None = None) -> list[tuple[
                  "industry holdings and holding level (M6)")   # spills D:G, header + industries + (no industry)
     pen_first, pen_last = 2, 1 + n_ind                          # 0-based rows of the industry rows
     # active shares from the last disclosed active-fund holdings (data preparation for the example)
-    from xladdin.divergence import active_disclosed_shares
+    from xladdin.methods.divergence import active_disclosed_shares
     act = active_disclosed_shares(m.table("active_fund_holdings"), m.stock_industry["industry"])
     act_last = act.iloc[-1].reindex(industries).fillna(0.0)
     ws.write(0, 8, f"Active-fund shares ({act.index[-1]:%Y-%m-%d})", book.fmt["title"])

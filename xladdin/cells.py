@@ -1,7 +1,7 @@
 """One rule for turning a Python, numpy or pandas value into a spreadsheet cell.
 
 Every writer goes through :func:`cell_value`: the workbook tables (:func:`to_cell_value`, used by
-:mod:`xladdin.layout` for openpyxl and xlwings) and the results of the Excel functions
+:mod:`xladdin.workbook.layout` for openpyxl and xlwings) and the results of the Excel functions
 (:func:`function_cell`, used by :mod:`udfs`).
 
 =========================================  ==========================================================

@@ -155,7 +155,7 @@ def sweep_temp_files(path: str | Path, before: float | None = None) -> list[Path
     """Remove the temporary files that killed writers of ``path`` left beside it; return them.
 
     Candidates are ``.<stem>.tmp.<owner>.<random><suffix>`` in ``path``'s folder (written by
-    :func:`xladdin.template.atomic_target`; older versions' names carry no owner); one is removed
+    :func:`xladdin.workbook.template.atomic_target`; older versions' names carry no owner); one is removed
     when :func:`abandoned` (its writer is gone; modified before ``before``, default now).
     """
     import glob

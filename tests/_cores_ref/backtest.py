@@ -1,5 +1,6 @@
-# Frozen copy of xladdin/backtest.py as of commit 55a094b (before issue 14's rewrite of the
-# issue-13 cores): the reference tests/test_cores_pinned.py compares the package against. Not used by the package.
+# Frozen copy of the module now at xladdin/methods/backtest.py,
+# as of commit 55a094b (before issue 14's rewrite of the issue-13 cores): the reference tests/test_cores_pinned.py
+# compares the package against. Not used by the package.
 """The one backtest engine of every strategy (M7 groups, M8, M9, M10, M11; spec "Timing, costs and ties").
 
 Weights in, returns in. A row of target weights is *decided* on a date with the data known at that

@@ -1,10 +1,11 @@
-# Frozen copy of xladdin/grouping.py as of commit 55a094b (before issue 14's rewrite of the
-# issue-13 cores): the reference tests/test_cores_pinned.py compares the package against. Not used by the package.
+# Frozen copy of the module now at xladdin/methods/grouping.py,
+# as of commit 55a094b (before issue 14's rewrite of the issue-13 cores): the reference tests/test_cores_pinned.py
+# compares the package against. Not used by the package.
 """Quantile groups of a cross-section (spec M7; ties per "Timing, costs and ties").
 
 Industries (or any codes) are sorted ascending and cut into ``groups`` groups of near-equal
 size; group ``groups`` holds the highest values. Missing values get no group. Values within the
-tie tolerance of :mod:`xladdin.ranking` (``max(rtol × max|x|, atol)``, default 1e-9 relative,
+tie tolerance of :mod:`xladdin.methods.ranking` (``max(rtol × max|x|, atol)``, default 1e-9 relative,
 1e-12 absolute) are ties, ordered by code (the column / index label, compared as text); a
 cross-section whose values are all tied (no spread, e.g. rounding noise around 0) gets no groups.
 """
@@ -43,7 +44,7 @@ def assign_groups(values: pd.Series | pd.DataFrame, groups: int = 5, rtol: float
     values : Series (index = code) for one cross-section, or DataFrame (index = date,
         columns = code) grouped across each row (one cross-section per date).
     groups : number of groups (≥ 1); 5 = quintiles.
-    rtol, atol : tie tolerance (:func:`xladdin.ranking.tie_values`).
+    rtol, atol : tie tolerance (:func:`xladdin.methods.ranking.tie_values`).
 
     Returns
     -------

@@ -1,5 +1,6 @@
-# Frozen copy of xladdin/performance.py as of commit 55a094b (before issue 14's rewrite of the
-# issue-13 cores): the reference tests/test_cores_pinned.py compares the package against. Not used by the package.
+# Frozen copy of the module now at xladdin/methods/stats.py,
+# as of commit 55a094b (before issue 14's rewrite of the issue-13 cores): the reference tests/test_cores_pinned.py
+# compares the package against. Not used by the package.
 """Performance statistics for strategy NAVs (spec M12).
 
 Every function takes a daily NAV (:class:`pandas.Series`, index = trading date ascending,

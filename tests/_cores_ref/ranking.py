@@ -1,5 +1,6 @@
-# Frozen copy of xladdin/ranking.py as of commit 55a094b (before issue 14's rewrite of the
-# issue-13 cores): the reference tests/test_cores_pinned.py compares the package against. Not used by the package.
+# Frozen copy of the module now at xladdin/methods/ranking.py,
+# as of commit 55a094b (before issue 14's rewrite of the issue-13 cores): the reference tests/test_cores_pinned.py
+# compares the package against. Not used by the package.
 """Cross-sectional ranking with ties (spec "Timing, costs and ties"; used by M7, M8, M9, M10, M11).
 
 A factor computed by subtracting nearly equal numbers (the weekly change of a holding share when no

@@ -1,7 +1,7 @@
 """ETF units and NAV, northbound holdings, active funds, margin and issuance for the sample market.
 
-Private to :mod:`xladdin.sample`. The behaviours the research reports describe are built in on
-purpose (documented in :mod:`xladdin.sample`), so the methods find them in the sample:
+Private to :mod:`xladdin.data.sample`. The behaviours the research reports describe are built in on
+purpose (documented in :mod:`xladdin.data.sample`), so the methods find them in the sample:
 
 * ETF units: long-term holders trade against the day's index move (flow/return correlation
   negative, M2); around local tops of the tracked index a premium opens and arbitrageurs create

@@ -1,6 +1,6 @@
 """Stocks (factor model with regimes) and cap-weighted indices for the sample market.
 
-Private to :mod:`xladdin.sample`. Arrays are dates x stocks (T x N), float64 for the small
+Private to :mod:`xladdin.data.sample`. Arrays are dates x stocks (T x N), float64 for the small
 scale and float32 internally for the full scale.
 """
 from __future__ import annotations

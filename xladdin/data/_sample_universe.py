@@ -1,6 +1,6 @@
 """Static inputs of the sample market: industries, market regimes, index and ETF definitions.
 
-Private to :mod:`xladdin.sample`. Everything here is a plain table; the random draws live in the
+Private to :mod:`xladdin.data.sample`. Everything here is a plain table; the random draws live in the
 generator modules.
 """
 from __future__ import annotations

@@ -4,11 +4,11 @@ Two things, both invisible in the results:
 
 * :func:`shared` — a context in which the wide views of one :class:`Market`'s tables (pivots, their
   row layouts, the factorisations of date and code columns) are built once and reused by every
-  method called inside it. :func:`xladdin.weekly.compute_weekly` runs its steps in one such context,
+  method called inside it. :func:`xladdin.workbook.weekly.compute_weekly` runs its steps in one such context,
   so the pivots of the 10-million-row stock tables and of etf_daily are built once per workbook
   instead of once per table. The results of methods (the M1 ETF flows, the M6 penetration weights,
   the M5 style tables) are not kept here: the run computes each once and passes it on
-  (:class:`xladdin.context.WeeklyContext`). Outside the context nothing is cached (every call
+  (:class:`xladdin.workbook.context.WeeklyContext`). Outside the context nothing is cached (every call
   recomputes), so a caller that edits a market between calls is never served stale data. Cached
   frames are handed out as shallow copies (copy-on-write): editing one never changes the cached value.
 * :func:`pivot` — ``df.pivot(index=date, columns=code, values=field).sort_index()`` computed from
@@ -137,7 +137,7 @@ def cached(market: Market, key: tuple, fn: Callable[[], Any], tables: tuple[str,
 
     ``tables`` names the canonical tables ``fn`` reads: their identities join the key, so a
     replaced table is never served from the cache. Threads sharing the scope (the weekly run's two
-    lanes, :func:`xladdin.weekly.compute_weekly`) build each value once (:class:`OnceMap`).
+    lanes, :func:`xladdin.workbook.weekly.compute_weekly`) build each value once (:class:`OnceMap`).
     """
     act = _ACTIVE.get()
     if act is None or act[0] is not market:

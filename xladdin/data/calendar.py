@@ -5,7 +5,7 @@ closures, make-up days included) for the years it has on record; beyond them, we
 statutory holidays tabulated below (New Year's Day, the Spring Festival week, Qingming, Labour Day,
 the Dragon Boat and Mid-Autumn festivals, the National Day week; 2015-2027), which approximate the
 closures but not the State Council's make-up arrangements. It is the calendar of the embedded
-sample market (:mod:`xladdin.sample`) and of the data checks (:mod:`xladdin.checks`); real data
+sample market (:mod:`xladdin.data.sample`) and of the data checks (:mod:`xladdin.data.checks`); real data
 carries its own trading days.
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Canonical data layer: load, validate and write the spec's tables.
 
-Inputs, per table (see :mod:`xladdin.schema` for the columns):
+Inputs, per table (see :mod:`xladdin.data.schema` for the columns):
 
 * **long form** — ``<table>.csv``, ``<table>.parquet`` or ``<table>.xlsx`` (first sheet), one row per key,
   with a header row naming the columns;
@@ -10,8 +10,8 @@ Inputs, per table (see :mod:`xladdin.schema` for the columns):
 * a single workbook ``market.xlsx`` whose sheets are named ``<table>`` (long) or ``<table>.<field>`` (wide).
 
 Every problem found is reported with the file, the row (or cell) and the column, and what is wrong.
-Files are opened through :mod:`xladdin.sources` (CSV encodings, workbook and parquet containers); the
-content rules beyond types, keys and order are in :mod:`xladdin.checks`. Errors raise
+Files are opened through :mod:`xladdin.data.sources` (CSV encodings, workbook and parquet containers); the
+content rules beyond types, keys and order are in :mod:`xladdin.data.checks`. Errors raise
 :class:`ValidationFailed`; warnings are kept on ``Market.warnings`` and logged.
 """
 from __future__ import annotations
@@ -117,7 +117,7 @@ def _read_long(path: Path, spec: TableSpec | None = None, sheet: str | int = 0, 
     """A long-form file as read (not typed), the number of rows skipped at its top (``since``) and
     the sorted codes of its text columns when reading gave them (parquet, clean CSV).
 
-    Raises :class:`DataError` naming the file when it cannot be read (see :mod:`xladdin.sources`).
+    Raises :class:`DataError` naming the file when it cannot be read (see :mod:`xladdin.data.sources`).
     """
     if path.suffix == ".parquet":
         return _read_parquet_checked(path, skip, since, spec.sorted_by if spec is not None else None)
@@ -161,7 +161,7 @@ def _read_parquet_checked(path: Path, skip, since, date_col) -> tuple[pd.DataFra
 
 def _read_excel(path: Path, sheet_name: str | int | None = 0, label: str | None = None):
     """``pd.read_excel`` (all cells as objects) of a workbook checked first by
-    :func:`xladdin.sources.check_workbook`; any read failure is a :class:`DataError` naming the file."""
+    :func:`xladdin.data.sources.check_workbook`; any read failure is a :class:`DataError` naming the file."""
     check_workbook(path, label)
     try:
         return pd.read_excel(path, sheet_name=sheet_name, dtype=object, keep_default_na=False, na_values=[""])
@@ -271,7 +271,7 @@ def _read_csv_arrow(text: CsvText, spec: TableSpec, skip: tuple[str, ...] = (),
     dictionary-encoded and stripped (giving its sorted codes, see :func:`key_codes`); leading rows
     dated before ``since`` dropped. None when the file is not that clean (a bad number or date,
     another date format): the caller then reads it as text and :func:`coerce_table` names each
-    offending cell. ``text``: the file's UTF-8 source (:func:`xladdin.sources.csv_text`).
+    offending cell. ``text``: the file's UTF-8 source (:func:`xladdin.data.sources.csv_text`).
     """
     import csv
     import io
@@ -335,7 +335,7 @@ def _read_csv(path: Path, text: CsvText, spec: TableSpec | None) -> pd.DataFrame
 
 
 def _read_text_csv(path: Path) -> pd.DataFrame:
-    """A CSV as all-text cells (wide sheets), in any encoding :func:`xladdin.sources.csv_text` reads."""
+    """A CSV as all-text cells (wide sheets), in any encoding :func:`xladdin.data.sources.csv_text` reads."""
     try:
         return _read_csv(path, csv_text(path), None)
     except UnicodeDecodeError:
@@ -472,7 +472,7 @@ def coerce_table(raw: RawTable) -> tuple[pd.DataFrame, list[str]]:
     """Type a raw table (dates, numbers, codes as str) and list what cannot be typed.
 
     Optional columns absent from the file stay absent (a method that needs one says so, see
-    :meth:`xladdin.market.Market.require`), except those with a default (``split_ratio`` = 1).
+    :meth:`xladdin.data.market.Market.require`), except those with a default (``split_ratio`` = 1).
     Warnings (a time of day stripped) are appended to ``raw.warnings``.
     """
     spec, df, issues = TABLES[raw.name], raw.frame, []
@@ -723,7 +723,7 @@ def key_codes(name: str, df: pd.DataFrame, known: dict | None = None) -> dict[st
     value): column -> (its Arrow array, int32 codes, uniques), codes and uniques as
     ``pd.factorize(sort=True)``. Computed once per table, they serve the duplicate-key and row-order
     checks and (seeded on the :class:`Market` when the table was not re-sorted) the pivots of
-    :mod:`xladdin._shared`. ``known``: codes the reader produced (:attr:`RawTable.codes`), used for a
+    :mod:`xladdin.data._shared`. ``known``: codes the reader produced (:attr:`RawTable.codes`), used for a
     column that still holds the very Arrow array they describe.
     """
     from ._shared import text_codes
@@ -765,7 +765,7 @@ def type_order(names: Iterable[str]) -> list[str]:
 
 
 def master_codes(name: str, typed: Typed, file: str) -> tuple[set, str] | None:
-    """The code set of a master table (for :func:`xladdin.checks.check_references`), or None."""
+    """The code set of a master table (for :func:`xladdin.data.checks.check_references`), or None."""
     col = MASTERS.get(name)
     if col is None or typed.table is None or col not in typed.table.columns:
         return None
@@ -779,7 +779,7 @@ def type_table(name: str, raw: RawTable, validate: bool = True, masters: dict | 
     """Type, normalise, check (with ``validate``) and order one raw table.
 
     Steps: :func:`coerce_table` (types; cells that are not numbers or dates), then the content rules
-    of :mod:`xladdin.checks` (dates: time of day, after ``today``, weekends, exchange holidays;
+    of :mod:`xladdin.data.checks` (dates: time of day, after ``today``, weekends, exchange holidays;
     numbers: inf and implausible magnitudes; text: control characters, code normalisation; codes
     against the ``masters`` already typed, see :func:`master_codes`), then :func:`check_table` (keys,
     order, weights) and :func:`finish_table`. Empty tables get a warning.

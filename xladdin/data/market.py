@@ -22,7 +22,7 @@ class MissingTableError(KeyError):
 
 @dataclass
 class Market:
-    """Canonical tables (long form, see :mod:`xladdin.schema`) keyed by table name.
+    """Canonical tables (long form, see :mod:`xladdin.data.schema`) keyed by table name.
 
     ``source`` says where the tables came from (a folder, a file or ``"sample"``), for messages
     and the workbook's data-freshness table. ``read_from`` names the tables that were read only
@@ -105,8 +105,8 @@ class Market:
         """Wide view of one field: index = date, columns = codes (sorted).
 
         Equal to ``df.pivot(index=date, columns=code, values=field_).sort_index()`` of the table's rows
-        (of ``codes``); built from integer codes (:func:`xladdin._shared.pivot`), and once per run
-        inside :func:`xladdin._shared.shared`.
+        (of ``codes``); built from integer codes (:func:`xladdin.data._shared.pivot`), and once per run
+        inside :func:`xladdin.data._shared.shared`.
         """
         from ._shared import pivot
         spec = TABLES[name]

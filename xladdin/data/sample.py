@@ -8,7 +8,7 @@ and exp/log go through :mod:`xladdin.data._sample_math` instead of numpy's CPU-d
 (tests/test_sample_cpu.py compares the tables with numpy's SIMD paths on and off).
 
 What is in it (``scale="small"``; ``"full"`` in brackets), 2016-01-04 .. 2026-10-30 on the A-share
-calendar (:func:`xladdin.calendar.trading_days`):
+calendar (:func:`xladdin.data.calendar.trading_days`):
 
 * 500 [5,300] stocks (600xxx.SH / 000xxx.SZ / 300xxx.SZ / 688xxx.SH, staggered listings; STAR from
   2019-07-22), each in one of the 30 CITIC level-1 industries (CI005001.WI ... CI005030.WI).
@@ -129,7 +129,7 @@ def generate_market(scale: str = "small", seed: int = DEFAULT_SEED, start="2016-
     scale : ``"small"`` (500 stocks, 76 ETFs, builds in a few seconds) or ``"full"`` (5,300 stocks,
         ~900 ETFs, for benchmarks).
     seed : seed of the :class:`numpy.random.Generator`; the same seed gives identical tables.
-    start, end : first and last calendar date (trading days come from :mod:`xladdin.calendar`). Regime
+    start, end : first and last calendar date (trading days come from :mod:`xladdin.data.calendar`). Regime
         dates outside the range are simply not reached; at least a year is needed.
 
     Returns

@@ -325,9 +325,9 @@ def index_flow_correlation(market: Market, index: str, window: int = DEFAULT_COR
         Rows returned. Data after ``end`` is never used; data before ``start`` serves as warm-up,
         so the first returned day already has a full window when history exists.
     require_all, missing_nav, split_day
-        As in :func:`xladdin.flows.aggregate_flows` / :func:`xladdin.flows.etf_flows`.
+        As in :func:`xladdin.methods.flows.aggregate_flows` / :func:`xladdin.methods.flows.etf_flows`.
     flows : DataFrame, optional
-        The M1 flows of every ETF (:func:`xladdin.flows.market_etf_flows` with the same options) when
+        The M1 flows of every ETF (:func:`xladdin.methods.flows.market_etf_flows` with the same options) when
         the caller has them; else the flows of the index's ETFs are computed here.
 
     Returns

@@ -4,7 +4,7 @@ Per industry and per broad index, for the week that contains ``asof`` and the we
 
 * ETF net subscriptions by category (broad, sector/theme, strategy): per broad index from the ETFs
   tracking it (``etf_info.tracked_index``); per industry through the M6 penetration of the daily
-  M1 flows (:func:`xladdin.holdings.industry_flows`);
+  M1 flows (:func:`xladdin.methods.holdings.industry_flows`);
 * northbound net buying ``Σ_t (h_t − h_t−1) × close_t`` per stock (``h`` = shares held), only for
   weeks where daily holdings exist (to 2024-08-16); NaN with a note otherwise;
 * margin financing net buying ``Δ financing_balance`` over the week, its share of the week's
@@ -117,7 +117,7 @@ def weekly_sum(daily: pd.DataFrame, ends: pd.DatetimeIndex, complete: bool = Fal
     daily : DataFrame
         index = trading date, columns = code.
     ends : DatetimeIndex
-        Week end dates (:func:`xladdin.calendar.week_ends`).
+        Week end dates (:func:`xladdin.data.calendar.week_ends`).
     complete : bool
         True: a week with a missing day for a code gives NaN for that code; False: NaN only when
         every day is missing (``min_count=1``).
@@ -350,7 +350,7 @@ def _weekly_metrics(market: Market, asof, window_years: float, min_years: float,
     """:func:`weekly_metrics`; with ``stock_weeks``, the stock-level series (turnover, margin, northbound
     and what is summed from them) are computed for the last ``stock_weeks`` weeks only, NaN before
     (the stock panels then span those weeks instead of the whole history). ``flows``, ``weights``,
-    ``calendar``: the M1 flows of every ETF, :func:`xladdin.holdings.penetration_weights` and the
+    ``calendar``: the M1 flows of every ETF, :func:`xladdin.methods.holdings.penetration_weights` and the
     trading days up to ``asof`` (:func:`trading_calendar`) when the caller has them."""
     w = _weeks(market, asof, window_years, min_years, indices, stock_weeks, calendar)
     notes: list[str] = []
@@ -674,8 +674,8 @@ def weekly_dashboard(market: Market, asof=None, window_years: float = DEFAULT_HE
         Broad indices (default: those tracked by broad ETFs).
     flows, weights, calendar : optional
         What the caller computed already (a weekly run computes each once): the M1 flows of every
-        ETF (:func:`xladdin.flows.market_etf_flows`, ``missing_nav="nan"``), the M6 penetration
-        weights (:func:`xladdin.holdings.penetration_weights`) and the trading days up to ``asof``
+        ETF (:func:`xladdin.methods.flows.market_etf_flows`, ``missing_nav="nan"``), the M6 penetration
+        weights (:func:`xladdin.methods.holdings.penetration_weights`) and the trading days up to ``asof``
         (:func:`trading_calendar`). Computed here when not given.
 
     Returns

@@ -328,7 +328,7 @@ def market_divergence(market: Market, etf_level: pd.DataFrame, window: int = DEF
     Parameters
     ----------
     market : Market with active_fund_holdings, fund_nav, fund_issuance, stock_industry, industry_daily.
-    etf_level : monthly stock-ETF holding level (:func:`xladdin.holdings.holding_level`, freq "M").
+    etf_level : monthly stock-ETF holding level (:func:`xladdin.methods.holdings.holding_level`, freq "M").
 
     Returns
     -------

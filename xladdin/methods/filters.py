@@ -138,7 +138,7 @@ def hp_filter(y: SeriesLike, lamb: float, *, skip_leading_nan: bool = False) -> 
         The series, in time order (index = date). A DataFrame is filtered column by column.
     lamb : float
         Smoothing parameter lambda > 0 (noise variance / trend-shock variance). No default:
-        for the style signals the default comes from :data:`xladdin.style.DEFAULT_LAMBDA`.
+        for the style signals the default comes from :data:`xladdin.methods.style.DEFAULT_LAMBDA`.
     skip_leading_nan : bool, default False
         Missing values raise ``ValueError`` naming the first position. With True, leading
         missing values are kept as NaN in the output and the filter starts at the first value;
@@ -285,7 +285,7 @@ def hp_filter_one_sided(y: SeriesLike, lamb: float, *, skip_leading_nan: bool = 
     y : array-like, Series or DataFrame
         The series in time order (index = date). A DataFrame is filtered column by column.
     lamb : float
-        Smoothing parameter lambda > 0. No default here; see :data:`xladdin.style.DEFAULT_LAMBDA`.
+        Smoothing parameter lambda > 0. No default here; see :data:`xladdin.methods.style.DEFAULT_LAMBDA`.
     skip_leading_nan : bool, default False
         As in :func:`hp_filter`: missing values raise ``ValueError`` naming the position, unless
         they are leading and this is True (they stay NaN and the filter starts after them).

@@ -254,8 +254,9 @@ def market_etf_flows(market: Market, etfs: list[str] | None = None, missing_nav:
     DataFrame
         Flow in yuan, index = the dates on which one of the ETFs has a row, columns = ETF.
         Computed each time it is called: a run that needs the flows several times computes them
-        once and passes them on (``flows=`` of :func:`index_flow`, :mod:`xladdin.holdings`,
-        :mod:`xladdin.dashboard`, :mod:`xladdin.correlation`; :class:`xladdin.context.WeeklyContext`).
+        once and passes them on (``flows=`` of :func:`index_flow`, :mod:`xladdin.methods.holdings`,
+        :mod:`xladdin.methods.dashboard`, :mod:`xladdin.methods.correlation`;
+        :class:`xladdin.workbook.context.WeeklyContext`).
     """
     from xladdin.data._shared import pivot
     daily = market.require("etf_daily", "shares", "nav", purpose="ETF flows (M1)")

@@ -2,7 +2,7 @@
 
 Industries (or any codes) are sorted ascending and cut into ``groups`` groups of near-equal
 size; group ``groups`` holds the highest values. Missing values get no group. Values within the
-tie tolerance of :mod:`xladdin.ranking` (``max(rtol × max|x|, atol)``, default 1e-9 relative,
+tie tolerance of :mod:`xladdin.methods.ranking` (``max(rtol × max|x|, atol)``, default 1e-9 relative,
 1e-12 absolute) are ties, ordered by code (the column / index label, compared as text); a
 cross-section whose values are all tied (no spread, e.g. rounding noise around 0) gets no groups.
 """
@@ -44,7 +44,7 @@ def assign_groups(values: pd.Series | pd.DataFrame, groups: int = DEFAULT_GROUPS
     values : Series (index = code) for one cross-section, or DataFrame (index = date,
         columns = code) grouped across each row (one cross-section per date).
     groups : number of groups (≥ 1); 5 = quintiles.
-    rtol, atol : tie tolerance (:func:`xladdin.ranking.tie_values`).
+    rtol, atol : tie tolerance (:func:`xladdin.methods.ranking.tie_values`).
 
     Returns
     -------

@@ -392,7 +392,7 @@ def holding_change(level: pd.DataFrame, periods: int = 1) -> pd.DataFrame:
 
 def _daily_index_flows(market: Market, categories, missing_nav: str, flows: pd.DataFrame | None = None) -> pd.DataFrame:
     """Daily M1 flows of the stock ETFs of ``categories`` summed per tracked index; from ``flows`` (the
-    flows of every ETF, :func:`xladdin.flows.market_etf_flows`) when given."""
+    flows of every ETF, :func:`xladdin.methods.flows.market_etf_flows`) when given."""
     from .flows import flows_of, market_etf_flows
     info = stock_etfs(market, categories)
     market.require("etf_daily", "shares", "nav", purpose="ETF holdings and flows by industry (M6)")
@@ -408,7 +408,7 @@ def index_flows(market: Market, start=None, end=None, categories: tuple[str, ...
                 missing_nav: str = "nan", flows: pd.DataFrame | None = None) -> pd.DataFrame:
     """Net flow of the stock ETFs per tracked index over [start, end] (M1 summed), and whether it reaches industries.
 
-    ``flows``: the M1 flows of every ETF (:func:`xladdin.flows.market_etf_flows` with ``missing_nav``)
+    ``flows``: the M1 flows of every ETF (:func:`xladdin.methods.flows.market_etf_flows` with ``missing_nav``)
     when the caller has them; else computed here.
 
     Returns
@@ -441,9 +441,9 @@ def industry_flows(market: Market, freq: Freq = "W", categories: tuple[str, ...]
         ``"M"`` summed per calendar month (labelled by its last trading day).
     categories, start, end, max_age_days : as in :func:`industry_holdings` (``start``/``end`` cut
         the daily flows before summing).
-    missing_nav : policy of :func:`xladdin.flows.etf_flows` for a missing NAV (``"nan"``: the
+    missing_nav : policy of :func:`xladdin.methods.flows.etf_flows` for a missing NAV (``"nan"``: the
         ETF's flow that day is left out).
-    flows, weights : the M1 flows of every ETF (:func:`xladdin.flows.market_etf_flows` with
+    flows, weights : the M1 flows of every ETF (:func:`xladdin.methods.flows.market_etf_flows` with
         ``missing_nav``) and :func:`penetration_weights`, when the caller has them (else computed here).
 
     Returns

@@ -424,7 +424,7 @@ def group_returns(scores: pd.DataFrame, returns: pd.DataFrame, groups: int = DEF
     scores, returns : DataFrame
         index = date, columns = ETF; ``returns`` are next-period returns aligned on the signal date.
     groups : int
-        Number of groups (:func:`xladdin.grouping.assign_groups`; group ``groups`` = highest scores).
+        Number of groups (:func:`xladdin.methods.grouping.assign_groups`; group ``groups`` = highest scores).
 
     Returns
     -------
@@ -458,7 +458,7 @@ def factor_marks(values: pd.Series) -> pd.Series:
     Returns
     -------
     Series of str (same index): ``"↑↑"``, ``"↑"``, ``"O"``; ``""`` (blank, as in the report's
-    table) where the factor is missing. Terciles via :func:`xladdin.grouping.assign_groups`
+    table) where the factor is missing. Terciles via :func:`xladdin.methods.grouping.assign_groups`
     with 3 groups (ties by code).
     """
     g = assign_groups(values.astype(float), 3).reindex(values.index)  # ETFs without a value: blank
@@ -474,7 +474,7 @@ def ranking_table(factors: dict[str, pd.DataFrame], composite: pd.DataFrame, nam
     factors : dict of DataFrame
         ``preference``, ``change``, ``momentum``: index = date, columns = ETF.
     composite : DataFrame
-        :func:`xladdin.ranking.composite_scores` of the factors (``require_all=True``).
+        :func:`xladdin.methods.ranking.composite_scores` of the factors (``require_all=True``).
     names : Series
         ETF code -> name.
     date : Timestamp, optional
@@ -482,7 +482,7 @@ def ranking_table(factors: dict[str, pd.DataFrame], composite: pd.DataFrame, nam
     top : int
         Number of picks flagged.
     one_per : Series, optional
-        ETF -> tracked index: at most one pick per index (:func:`xladdin.ranking.top_n_weights`).
+        ETF -> tracked index: at most one pick per index (:func:`xladdin.methods.ranking.top_n_weights`).
 
     Returns
     -------
@@ -528,7 +528,7 @@ class RotationResult:
 
     Frames use index = month end (signal date), columns = ETF unless stated. ``nav`` is net of
     costs, ``nav_gross`` before them; ``backtest`` is the engine's full result
-    (:class:`xladdin.backtest.BacktestResult`: trades, turnover and cost per rebalance).
+    (:class:`xladdin.methods.backtest.BacktestResult`: trades, turnover and cost per rebalance).
     """
 
     universe: list[str]

@@ -1,8 +1,8 @@
 """Industry-portfolio strategies from ETF flows (spec M7 backtest, M8, M9, M10).
 
-Every backtest here runs on the one engine, :func:`xladdin.backtest.backtest_weights` (execution
+Every backtest here runs on the one engine, :func:`xladdin.methods.backtest.backtest_weights` (execution
 lag, cost on traded value, turnover, gross and net NAV), and every ranking on
-:mod:`xladdin.ranking` (ties within a tolerance; a cross-section with no spread gives no ranking,
+:mod:`xladdin.methods.ranking` (ties within a tolerance; a cross-section with no spread gives no ranking,
 and the strategy then keeps its holdings for that period).
 
 * :func:`quintile_backtest` — equal-weight portfolios of each factor group (M7, the report's
@@ -10,11 +10,11 @@ and the strategy then keeps its holdings for that period).
 * :func:`style_adjusted_factors` / :func:`style_holdings_weights` — M8: the regime picks group 5
   or group 1 of holding level (size regime) and of holding change (growth regime).
 * :func:`rotation_backtest` — M10: the four factors as cross-sectional percentile ranks
-  (:func:`xladdin.ranking.composite_scores`), top N (:func:`xladdin.ranking.top_n_weights`), equal
+  (:func:`xladdin.methods.ranking.composite_scores`), top N (:func:`xladdin.methods.ranking.top_n_weights`), equal
   weight, rebalanced every two weeks.
 
 Timing: a decision on date t uses data up to t's close and trades ``lag`` trading days later
-(default 1). Defaults: cost 0.1% one-way on traded value (:data:`xladdin.backtest.INDUSTRY_COST`;
+(default 1). Defaults: cost 0.1% one-way on traded value (:data:`xladdin.methods.backtest.INDUSTRY_COST`;
 the report states none for industry baskets). A style regime older than
 :data:`REGIME_MAX_AGE_DAYS` at a decision date is not used (a pair's data that ends is not carried
 forward), nor is a factor value older than :data:`FACTOR_MAX_AGE_DAYS`.
@@ -72,7 +72,7 @@ def equal_weight_benchmark(close: pd.DataFrame, dates: pd.DatetimeIndex, lag: in
     """Industry equal weight (行业等权), re-weighted on ``dates`` over the industries with a close.
 
     Decided on each of ``dates`` (equal weights over the industries with a close that day), traded
-    ``lag`` days later, no cost: :func:`xladdin.backtest.backtest_weights`.
+    ``lag`` days later, no cost: :func:`xladdin.methods.backtest.backtest_weights`.
     """
     px = _prices(close)
     dates = pd.DatetimeIndex(dates)
@@ -162,7 +162,7 @@ def short_term_flow(level: pd.DataFrame, holdings: pd.DataFrame | None = None) -
 
 
 def _no_rank_count(frame: pd.DataFrame) -> int:
-    """Rows of ``frame`` that give no ranking (no value, or no spread: :func:`xladdin.ranking.no_ranking`)."""
+    """Rows of ``frame`` that give no ranking (no value, or no spread: :func:`xladdin.methods.ranking.no_ranking`)."""
     return int(no_ranking(frame).sum()) if len(frame) else 0
 
 
@@ -174,7 +174,7 @@ def quintile_backtest(factor: pd.DataFrame, close: pd.DataFrame, groups: int = D
     ----------
     factor : DataFrame, index = decision date (e.g. week ends), columns = industry.
     close : DataFrame, daily industry closes.
-    groups : number of groups (:func:`xladdin.grouping.assign_groups`, ties within the tolerance).
+    groups : number of groups (:func:`xladdin.methods.grouping.assign_groups`, ties within the tolerance).
     cost : one-way cost rate on traded value (default 0.1%).
     lag : execution lag in trading days (default 1).
     start, end : optional range of decision dates / NAV end.
@@ -365,7 +365,7 @@ class RotationResult:
     """Output of :func:`run_backtest` / :func:`rotation_backtest`.
 
     ``table`` is the M12 table of the net NAV (turnover per year included), ``table_gross`` that of
-    the gross NAV; ``summary`` the headline figures (:func:`xladdin.backtest.backtest_summary`) plus
+    the gross NAV; ``summary`` the headline figures (:func:`xladdin.methods.backtest.backtest_summary`) plus
     ``periods`` and ``periods_without_ranking`` (decision dates a factor / the composite could not
     rank: factor name -> count, ``"composite"``: dates without any decision, holdings kept).
     """
@@ -476,7 +476,7 @@ def flow_rotation(market, start=None, end=None, top: int = DEFAULT_TOP_N, every:
 
     Parameters
     ----------
-    market : :class:`xladdin.market.Market`. Needs etf_info, etf_daily, index_weights,
+    market : :class:`xladdin.data.market.Market`. Needs etf_info, etf_daily, index_weights,
         stock_industry, industry_daily; uses index_daily (CSI 300 / CSI 1000, 399370 / 399371) for
         the M5 regimes and active_fund_holdings, fund_nav, fund_issuance for M9 when present.
         A factor whose data is missing is left out and named in ``notes``.
@@ -486,7 +486,7 @@ def flow_rotation(market, start=None, end=None, top: int = DEFAULT_TOP_N, every:
         industry baskets: the report states none).
     lag : execution lag in trading days of every backtest (default 1).
     groups : number of groups (M7/M8).
-    lamb : HP smoothing of the style signals (default :data:`xladdin.style.DEFAULT_LAMBDA`).
+    lamb : HP smoothing of the style signals (default :data:`xladdin.methods.style.DEFAULT_LAMBDA`).
     window : trailing window (days) of the M9 simulated active holdings.
     m8_every : M8 rebalance every ``m8_every`` weeks.
     backtests : False skips the stand-alone M8 and M9 backtests and the M7 quintile backtest
@@ -494,10 +494,10 @@ def flow_rotation(market, start=None, end=None, top: int = DEFAULT_TOP_N, every:
         M10 rotation are the same either way. The weekly workbook shows only M10.
     regime_max_age : a style regime older than this many calendar days at a decision is not used
         (:func:`style_adjusted_factors`); the notes say from when a pair stops giving regimes.
-    weights : :func:`xladdin.holdings.penetration_weights` of ``market`` when the caller has it
+    weights : :func:`xladdin.methods.holdings.penetration_weights` of ``market`` when the caller has it
         (else computed here, once for the weekly and the monthly holdings).
     style_tables : the M5 tables the caller computed already: pair -> its
-        :func:`xladdin.style.weekly_style_table` (``pairs=(pair,)``, lambda ``lamb``), or the error
+        :func:`xladdin.methods.style.weekly_style_table` (``pairs=(pair,)``, lambda ``lamb``), or the error
         that computing it raised (:func:`style_pair_tables`); else computed here.
 
     Returns
@@ -514,9 +514,9 @@ def flow_rotation(market, start=None, end=None, top: int = DEFAULT_TOP_N, every:
 
 
 def style_pair_tables(market, lamb: float | None = None) -> dict:
-    """pair -> :func:`xladdin.style.weekly_style_table` of that pair alone (M5), or the
-    :class:`~xladdin.market.MissingTableError` / ``KeyError`` / ``ValueError`` computing it raised
-    (a pair without closes); every pair of :data:`xladdin.style.STYLE_PAIRS`, in order."""
+    """pair -> :func:`xladdin.methods.style.weekly_style_table` of that pair alone (M5), or the
+    :class:`~xladdin.data.market.MissingTableError` / ``KeyError`` / ``ValueError`` computing it raised
+    (a pair without closes); every pair of :data:`xladdin.methods.style.STYLE_PAIRS`, in order."""
     from xladdin.data.market import MissingTableError
 
     from .style import DEFAULT_LAMBDA, STYLE_PAIRS, weekly_style_table

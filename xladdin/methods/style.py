@@ -1,7 +1,7 @@
 """Factor momentum and style regimes (spec M5, Huafu).
 
 Weekly, on each week's last trading day: the ratio of a large-cap (growth) index close to a
-small-cap (value) index close, its one-sided HP trend (M4, :func:`xladdin.filters.hp_filter_one_sided`),
+small-cap (value) index close, its one-sided HP trend (M4, :func:`xladdin.methods.filters.hp_filter_one_sided`),
 the factor momentum of the trend and the regime it implies, beside the realised style of the week.
 
 * Size: CSI 300 (``000300.SH``) / CSI 1000 (``000852.SH``).
@@ -9,7 +9,7 @@ the factor momentum of the trend and the regime it implies, beside the realised 
 
 Timing (read from the report's own table, seed 003): the signal on week-end date t uses closes up
 to and including t; the realised style on row t is the return over the week *ending* at t (previous
-week-end close to this one). The strategies (:mod:`xladdin.strategy`, M8 and M10) take the regime
+week-end close to this one). The strategies (:mod:`xladdin.methods.strategy`, M8 and M10) take the regime
 known at their decision close and trade it ``lag`` sessions later; :func:`regime_for_next_week` only
 moves a regime to the week during which it is held, for tables.
 
@@ -225,7 +225,7 @@ def regime_for_next_week(signal: pd.DataFrame | pd.Series) -> pd.Series | pd.Dat
     """Regimes moved to the week during which they are held (spec M5), for tables.
 
     The strategies do not use this: they take the regime known at their decision close and trade it
-    ``lag`` sessions later (:mod:`xladdin.strategy`).
+    ``lag`` sessions later (:mod:`xladdin.methods.strategy`).
 
     Parameters
     ----------

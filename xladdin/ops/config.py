@@ -88,7 +88,7 @@ class SmtpSettings:
     password_env : name of the environment variable holding the password.
     keyring_service : service name in the system keyring (looked up with ``user``); None = no keyring.
     timeout : seconds allowed for each whole exchange with the server: connect, TLS handshake and the
-        complete greeting; then each command and its complete reply (see :class:`xladdin.mail._DeadlineSMTP`).
+        complete greeting; then each command and its complete reply (see :class:`xladdin.ops.mail._DeadlineSMTP`).
     """
 
     host: str | None = None

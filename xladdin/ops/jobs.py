@@ -14,7 +14,7 @@ Steps, timed one by one (``WeeklyJobResult.timings``, seconds):
 ``load``
     read the table files (or generate the embedded sample); one progress unit per canonical table.
     etf_daily is read first; the stock-level tables only the dashboard reads (stock_daily,
-    margin_daily) are read from :func:`xladdin.dashboard.stock_rows_since` of the as-of date on
+    margin_daily) are read from :func:`xladdin.methods.dashboard.stock_rows_since` of the as-of date on
     (the file's leading rows dated before it are dropped; in parquet the row groups wholly before it
     are not decoded at all) -- the dashboard is identical (tested), and the cover's freshness table
     says from which date.
@@ -23,16 +23,16 @@ Steps, timed one by one (``WeeklyJobResult.timings``, seconds):
     messages; an in-memory market goes through :func:`xladdin.data.validate_market`), then resolve
     the as-of date.
 ``compute``
-    :func:`xladdin.weekly.compute_weekly`'s tables, timed per table group (``units["compute"]``;
+    :func:`xladdin.workbook.weekly.compute_weekly`'s tables, timed per table group (``units["compute"]``;
     a group also carries the run's shared intermediates it is the first to need: the M1 ETF flows,
     the M6 penetration weights and the calendar come with the dashboard, the M5 style tables with
-    the strategy, see :class:`xladdin.context.WeeklyContext`).
+    the strategy, see :class:`xladdin.workbook.context.WeeklyContext`).
 ``write``
     render the sheets, the hidden ``_summary`` sheet, sanitise and save the values-only report
-    (:func:`xladdin.report.build_report`), timed per sheet (the cover's headline and freshness
+    (:func:`xladdin.workbook.report.build_report`), timed per sheet (the cover's headline and freshness
     tables, computed after the last table group, count here).
 ``send``
-    (optional) :func:`xladdin.mail.send_report`: SMTP with retries, or the ``.eml`` only (dry run).
+    (optional) :func:`xladdin.ops.mail.send_report`: SMTP with retries, or the ``.eml`` only (dry run).
 ``commit``
     move the finished files from the staging folder into ``out_dir``: ``os.replace`` of each complete
     file over its final name, the report last (never a delete or move-aside first); a new ``out_dir`` is
@@ -89,7 +89,7 @@ class JobError(ReportedError, RuntimeError):
 
 @dataclass
 class SendOptions:
-    """How to mail the report: the keyword arguments of :func:`xladdin.mail.send_report`.
+    """How to mail the report: the keyword arguments of :func:`xladdin.ops.mail.send_report`.
 
     ``smtp`` holds the server overrides (host, port, security, user, cafile, timeout). With
     ``keep_eml`` (default) the message sent is also kept as ``<report>.eml`` beside the report;
@@ -117,11 +117,11 @@ class WeeklyJobResult:
     ----------
     report : the report in ``out_dir`` (``xladdin_weekly_<asof>.xlsx``).
     asof : the as-of date of the report.
-    weekly : the :class:`~xladdin.weekly.WeeklyResult` (tables, notes, summary).
+    weekly : the :class:`~xladdin.workbook.weekly.WeeklyResult` (tables, notes, summary).
     timings : step -> wall seconds, in :data:`STEPS` order (steps not run are absent).
     units : step -> {unit -> wall seconds} (tables loaded/validated, table groups, sheets).
     eml : the ``.eml`` kept beside the report (dry run, or a copy of the mail sent), else None.
-    mail : the :class:`~xladdin.mail.ReportMail` of the send step, else None.
+    mail : the :class:`~xladdin.ops.mail.ReportMail` of the send step, else None.
     rows : rows per table loaded.
     peak_rss_mb : peak resident memory of this process so far (MiB, ``getrusage``).
     memory : step -> peak resident memory (MiB) at the end of the step; the step where it first
@@ -305,8 +305,8 @@ READ_THREADS = 2
 
 def _dashboard_since(asof, params: Params) -> Callable[[Any], dict[str, pd.Timestamp]]:
     """``since_for`` of :func:`_read_raw` for the weekly job: the stock-level tables only the dashboard
-    reads (:data:`xladdin.dashboard.STOCK_WINDOW_TABLES`) are read from
-    :func:`xladdin.dashboard.stock_rows_since` of the as-of date (``asof``, else the last etf_daily date)."""
+    reads (:data:`xladdin.methods.dashboard.STOCK_WINDOW_TABLES`) are read from
+    :func:`xladdin.methods.dashboard.stock_rows_since` of the as-of date (``asof``, else the last etf_daily date)."""
     from xladdin.methods.dashboard import STOCK_WINDOW_TABLES, stock_rows_since
 
     def since_for(etf_raw) -> dict[str, pd.Timestamp]:
@@ -512,14 +512,14 @@ def run_weekly(market_or_path: Market | str | Path | None, out_dir: str | Path, 
     asof : date-like, optional
         As-of date (default ``params.asof``, else the data's last ETF date).
     params : Params, optional
-        Parameters of the report (default :func:`~xladdin.params.default_params`).
+        Parameters of the report (default :func:`~xladdin.workbook.params.default_params`).
     send : SendOptions, optional
         Mail the report (or only write the ``.eml`` with ``dry_run``); None = do not send.
     progress : callable ``(step, unit)``, optional
         Called with ``unit=None`` when a step starts and with the unit's name when one finishes;
         :func:`total_units` is the number of unit calls.
     layout : Layout, optional
-        Default :func:`xladdin.layout.load_layout`.
+        Default :func:`xladdin.workbook.layout.load_layout`.
     notice : callable, optional
         Gets one line for each leftover of a killed run removed at the start (``result.swept``).
 
@@ -711,8 +711,8 @@ def _validate_step(clock: _StepClock, market: Market | None, raws: dict | None, 
 
 def _compute_and_write_step(clock: _StepClock, report: Path, market: Market, params: Params, asof_ts: pd.Timestamp,
                             layout) -> Any:
-    """``compute`` then ``write``: :func:`xladdin.report.build_report` does both; its progress calls (table
-    groups, then sheets) split the two steps. Returns the :class:`~xladdin.weekly.WeeklyResult`."""
+    """``compute`` then ``write``: :func:`xladdin.workbook.report.build_report` does both; its progress calls (table
+    groups, then sheets) split the two steps. Returns the :class:`~xladdin.workbook.weekly.WeeklyResult`."""
     from xladdin.workbook.report import build_report
     from xladdin.workbook.weekly import STEPS as WEEKLY_STEPS, WeeklyError
     compute_names = {s[0] for s in WEEKLY_STEPS}

@@ -1,7 +1,7 @@
 """Build the weekly report mail and send it over SMTP with retries.
 
 :func:`build_message` makes a ``multipart/mixed`` message: a ``multipart/alternative`` body
-(plain text + HTML, rendered from a :class:`~xladdin.summary.WeeklySummary`) and the workbook
+(plain text + HTML, rendered from a :class:`~xladdin.workbook.summary.WeeklySummary`) and the workbook
 attached with its Office MIME type and an RFC 2231 encoded file name (Chinese names survive).
 
 :func:`send_message` delivers it with :mod:`smtplib` over implicit TLS (``ssl``), STARTTLS or a
@@ -36,7 +36,7 @@ from xladdin.workbook.summary import (WeeklySummary, coerce_summary, render_html
 from .config import (DEFAULT_BACKOFF, DEFAULT_RETRIES, DEFAULT_SUBJECT, Config, ConfigError, SmtpSettings,
                      expand_recipients, get_password, load_config, parse_address, render_subject, resolve_smtp_settings)
 
-log = logging.getLogger("xladdin.mail")
+log = logging.getLogger(__name__)
 
 #: MIME types of the workbook formats the report writer produces
 OFFICE_TYPES = {
@@ -402,8 +402,8 @@ def send_message(msg: EmailMessage, settings: SmtpSettings, password: str | None
     Parameters
     ----------
     msg : from :func:`build_message`.
-    settings : server, port, security, user, timeout (:class:`~xladdin.config.SmtpSettings`).
-    password : for SMTP AUTH when ``settings.user`` is set (see :func:`xladdin.config.get_password`).
+    settings : server, port, security, user, timeout (:class:`~xladdin.ops.config.SmtpSettings`).
+    password : for SMTP AUTH when ``settings.user`` is set (see :func:`xladdin.ops.config.get_password`).
     retries : further attempts after the first one (total at most ``retries + 1``).
     backoff : wait before retry k (k = 1, 2, ...) is ``backoff * 2**(k-1)`` seconds, capped at 300.
     sleep : the waiting function (tests pass a recorder).
@@ -519,13 +519,13 @@ def send_report(report: str | Path, *, config: Config | str | Path | None = None
     Parameters
     ----------
     report : .xlsx/.xlsm workbook; its ``_summary`` sheet (if any) becomes the body.
-    config : a :class:`~xladdin.config.Config`, a TOML path, or None (``$XLADDIN_CONFIG``, then
+    config : a :class:`~xladdin.ops.config.Config`, a TOML path, or None (``$XLADDIN_CONFIG``, then
         ``~/.config/xladdin/config.toml``).
     to, cc : entries as on the command line (addresses, comma lists, ``@list``); None = ``[send] to/cc``.
     sender : None = ``[smtp] sender``, else ``[smtp] user`` when it is an address.
     subject : template with ``{asof}``; None = ``[send] subject``, else ``"xladdin 周报 {asof}"``.
-    retries, backoff : None = ``[send]`` values, else :data:`~xladdin.config.DEFAULT_RETRIES` and
-        :data:`~xladdin.config.DEFAULT_BACKOFF` (see :func:`send_message`).
+    retries, backoff : None = ``[send]`` values, else :data:`~xladdin.ops.config.DEFAULT_RETRIES` and
+        :data:`~xladdin.ops.config.DEFAULT_BACKOFF` (see :func:`send_message`).
     dry_run : build and write the ``.eml`` (``eml`` or REPORT with suffix .eml); do not connect.
     eml : where the ``.eml`` goes; without ``dry_run`` a copy of the sent message is kept there.
     environ : environment for the password lookup (default ``os.environ``).

@@ -1,15 +1,15 @@
 """The intermediates one weekly run shares between its tables, each computed once (orchestration, no method).
 
-:func:`xladdin.weekly.compute_weekly` builds one :class:`WeeklyContext` at the start of the run and
+:func:`xladdin.workbook.weekly.compute_weekly` builds one :class:`WeeklyContext` at the start of the run and
 passes it to every step. The intermediates several tables read live here, and only here:
 
-* ``etf_flows``: the M1 daily flow of every ETF (:func:`xladdin.flows.market_etf_flows`,
+* ``etf_flows``: the M1 daily flow of every ETF (:func:`xladdin.methods.flows.market_etf_flows`,
   ``missing_nav="nan"``); read by the dashboard, the industry flow table and the correlation table;
 * ``penetration``: the M6 industry weight snapshots of every index
-  (:func:`xladdin.holdings.penetration_weights`); dashboard, industry flow table, strategy;
-* ``style``: the M5 table of each style pair (:func:`xladdin.strategy.style_pair_tables`); style
+  (:func:`xladdin.methods.holdings.penetration_weights`); dashboard, industry flow table, strategy;
+* ``style``: the M5 table of each style pair (:func:`xladdin.methods.strategy.style_pair_tables`); style
   table, strategy (M8 regimes);
-* ``calendar``: the trading days up to the as-of date (:func:`xladdin.dashboard.trading_calendar`);
+* ``calendar``: the trading days up to the as-of date (:func:`xladdin.methods.dashboard.trading_calendar`);
   dashboard;
 * ``week``: this week's and last week's first and last trading day (:func:`week_bounds`); industry
   flow table, cover, subtitles.
@@ -21,8 +21,8 @@ as not computed, as before. Steps hand their own results to later steps and to t
 :attr:`WeeklyContext.results`.
 
 Wide views of the canonical tables (the pivots of ETF shares and NAVs, stock panels) are not
-intermediates of a method: :mod:`xladdin._shared` builds each once inside the run's
-:func:`xladdin._shared.shared` scope.
+intermediates of a method: :mod:`xladdin.data._shared` builds each once inside the run's
+:func:`xladdin.data._shared.shared` scope.
 """
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ class WeeklyContext:
     #: step results read by later steps and the cover (rotation, levels, picks, ...), by name
     results: dict[str, Any] = field(default_factory=dict)
     #: intermediate name -> (True, value) or (False, the error computing it raised); steps running in
-    #: two threads at once (:func:`xladdin.weekly.compute_weekly`) get each from one computation
+    #: two threads at once (:func:`xladdin.workbook.weekly.compute_weekly`) get each from one computation
     _built: OnceMap = field(default_factory=OnceMap, repr=False)
 
     def _once(self, name: str, build: Callable[[], Any]) -> Any:
@@ -102,7 +102,7 @@ class WeeklyContext:
 
     @property
     def penetration(self):
-        """M6: the industry weight snapshots of every index (:class:`xladdin.holdings.SnapshotWeights`)."""
+        """M6: the industry weight snapshots of every index (:class:`xladdin.methods.holdings.SnapshotWeights`)."""
         from xladdin.methods.holdings import penetration_weights
         return self._once("penetration", lambda: penetration_weights(self.market))
 

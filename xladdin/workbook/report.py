@@ -1,8 +1,8 @@
 """Values-only report workbook (``.xlsx``): the template's sheets, tables and charts, no macros, no formulas.
 
 The report is what gets mailed: :func:`build_report` renders the week through the same layout as
-the macro workbook (:mod:`xladdin.layout`), adds the week's summary in a hidden ``_summary`` sheet
-(:func:`xladdin.summary.write_summary_sheet`, read back by ``xladdin send``), then sanitises every
+the macro workbook (:mod:`xladdin.workbook.layout`), adds the week's summary in a hidden ``_summary`` sheet
+(:func:`xladdin.workbook.summary.write_summary_sheet`, read back by ``xladdin send``), then sanitises every
 text cell so none starts with ``=``, ``+``, ``-`` or ``@`` (formula injection from data such as names)
 and checks that no cell holds a formula.
 """
@@ -55,7 +55,7 @@ def formula_cells(wb: Any) -> list[str]:
 
 def build_report(out: str | Path, market: Market, params: Params | None = None, asof=None,
                  layout: Layout | None = None, progress: Callable[[str], None] | None = None):
-    """Write the values-only report ``out`` (.xlsx); returns the :class:`~xladdin.weekly.WeeklyResult`.
+    """Write the values-only report ``out`` (.xlsx); returns the :class:`~xladdin.workbook.weekly.WeeklyResult`.
 
     Parameters
     ----------

@@ -11,7 +11,7 @@ Build (:func:`build_template`)
     2. openpyxl (``keep_vba=True``) renders the tables through the layout -- the same code as
        :func:`refresh_workbook` -- and the result replaces the target atomically. The Excel tables,
        number formats, conditional formats, charts, widths and frozen panes made here are the ones the
-       Refresh button (:class:`~xladdin.layout.XlwingsWriter`) later updates in place.
+       Refresh button (:class:`~xladdin.workbook.layout.XlwingsWriter`) later updates in place.
     3. A module ``<workbook stem>.py`` is written beside the workbook.
 
 Why ``SampleCall`` and the ``<stem>.py`` shim: the VBA project is kept byte-identical (it is
@@ -228,9 +228,9 @@ def _skeleton(path: Path, layout: Layout, language: str, conf: list[tuple[str, s
 
 def render_result(wb: Any, result: Any, params: Params, layout: Layout, progress: Callable[[str], None] | None = None,
                   writer: Any = None):
-    """Render a :class:`~xladdin.weekly.WeeklyResult` and the parameters used (written back to the
+    """Render a :class:`~xladdin.workbook.weekly.WeeklyResult` and the parameters used (written back to the
     parameters sheet for the next refresh) through the layout: into an openpyxl workbook ``wb``, or
-    with ``writer`` (e.g. :class:`~xladdin.layout.XlwingsWriter` for the Refresh button)."""
+    with ``writer`` (e.g. :class:`~xladdin.workbook.layout.XlwingsWriter` for the Refresh button)."""
     from .params import params_to_frame
     writer = writer or OpenpyxlWriter.for_layout(wb, layout)
     tables = dict(result.tables)

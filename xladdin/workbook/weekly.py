@@ -1,20 +1,20 @@
 """The week's tables for the tracking workbook: orchestrates the method modules (no method here).
 
 :func:`compute_weekly` runs, for one as-of date, every output table of the spec ("Output tables the
-reports show") by calling the public functions of :mod:`xladdin.holdings` (M1, M6), :mod:`xladdin.grouping`
-(M7), :mod:`xladdin.style` (M4, M5), :mod:`xladdin.strategy` (M8, M10), :mod:`xladdin.performance` (M12),
-:mod:`xladdin.correlation` (M2, M3), :mod:`xladdin.northbound` (M11) and :mod:`xladdin.dashboard` (M13),
-and shapes each result into the columns of ``workbooks/layout.toml``. It also builds the cover
-(headline signals in plain words, data freshness per canonical table) and the week's
-:class:`~xladdin.summary.WeeklySummary` for the mail.
+reports show") by calling the public functions of :mod:`xladdin.methods.holdings` (M1, M6),
+:mod:`xladdin.methods.grouping` (M7), :mod:`xladdin.methods.style` (M4, M5), :mod:`xladdin.methods.strategy`
+(M8, M10), :mod:`xladdin.methods.stats` (M12), :mod:`xladdin.methods.correlation` (M2, M3),
+:mod:`xladdin.methods.northbound` (M11) and :mod:`xladdin.methods.dashboard` (M13), and shapes each result
+into the columns of ``workbooks/layout.toml``. It also builds the cover (headline signals in plain words, data
+freshness per canonical table) and the week's :class:`~xladdin.workbook.summary.WeeklySummary` for the mail.
 
 Amounts are shown in 亿元 (1e8 yuan). Data after the as-of date is never used: the market is cut
 to ``asof`` first.
 
-The run builds one :class:`~xladdin.context.WeeklyContext` and passes it to every step (:data:`STEPS`):
+The run builds one :class:`~xladdin.workbook.context.WeeklyContext` and passes it to every step (:data:`STEPS`):
 the intermediates several tables read (the M1 ETF flows, the M6 penetration weights, the M5 style
 tables, the calendar and week bounds) are computed once there. Every text that depends on the
-sheet's language comes from :mod:`xladdin.messages`.
+sheet's language comes from :mod:`xladdin.workbook.messages`.
 """
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ class WeeklyResult:
     tables: dict[str, pd.DataFrame | None]
     subtitles: dict[str, dict[str, str]]  # subtitle key -> {"zh": ..., "en": ...}
     notes: dict[str, str] = field(default_factory=dict)  # table key -> why it was not computed
-    summary: Any = None  # xladdin.summary.WeeklySummary
+    summary: Any = None  # xladdin.workbook.summary.WeeklySummary
     facts: dict[str, Any] = field(default_factory=dict)
     #: wall time of each computation step (:data:`STEPS`), seconds; steps run in two threads overlap
     step_seconds: dict[str, float] = field(default_factory=dict)
@@ -178,7 +178,7 @@ def _style(ctx: WeeklyContext) -> pd.DataFrame:
 
 
 def _strategy(ctx: WeeklyContext) -> tuple:
-    """M6-M10 through :func:`xladdin.strategy.flow_rotation`; leaves levels, divergence and the rotation."""
+    """M6-M10 through :func:`xladdin.methods.strategy.flow_rotation`; leaves levels, divergence and the rotation."""
     from xladdin.methods import strategy
     p = ctx.params
     out = strategy.flow_rotation(ctx.market, start=p.backtest_start, end=ctx.asof, top=p.top_n, every=p.rebalance_weeks,
@@ -580,7 +580,7 @@ def compute_weekly(market: Market, params: Params | None = None, asof=None,
     market : Market
         Canonical tables; data after ``asof`` is cut before anything is computed.
     params : Params, optional
-        Parameters (:mod:`xladdin.params`); default :func:`~xladdin.params.default_params`.
+        Parameters (:mod:`xladdin.workbook.params`); default :func:`~xladdin.workbook.params.default_params`.
     asof : date-like, optional
         Overrides ``params.asof``.
     progress : callable, optional

@@ -1,6 +1,6 @@
 """Real data clients: canonical tables from tushare Pro or Wind (WindPy).
 
->>> from xladdin.clients import TushareClient, fetch_market          # doctest: +SKIP
+>>> from xladdin.data.clients import TushareClient, fetch_market          # doctest: +SKIP
 >>> client = TushareClient.from_env()                                 # token from $TUSHARE_TOKEN
 >>> market = fetch_market(client, ["etf_daily"], etfs=["510300.SH"], start="2024-01-01", end="2024-06-30")
 

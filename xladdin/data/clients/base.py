@@ -1,11 +1,11 @@
 """The data-client protocol, shared shaping helpers and :func:`fetch_market`.
 
 A data client wraps a vendor API object (a tushare ``pro_api`` or a WindPy ``w``) and returns
-the canonical long-form tables of :mod:`xladdin.schema`: dates ``datetime64[ns]``, codes ``str``
+the canonical long-form tables of :mod:`xladdin.data.schema`: dates ``datetime64[ns]``, codes ``str``
 with their exchange suffix (``510300.SH``), amounts in yuan, shares in units. A table the source
 cannot provide raises :class:`NotImplementedError` naming the table and the source.
 
-The adapters never write files: :func:`fetch_market` returns a :class:`~xladdin.market.Market`
+The adapters never write files: :func:`fetch_market` returns a :class:`~xladdin.data.market.Market`
 that the caller validates (:func:`xladdin.data.validate_market`) and writes
 (:func:`xladdin.data.write_market`).
 """
@@ -31,7 +31,7 @@ class DataClient(Protocol):
     """What a data client offers. ``tables`` lists the canonical tables it can fetch.
 
     Every method returns one canonical long-form table (columns and dtypes of
-    :data:`xladdin.schema.TABLES`, sorted by date then code); ``start``/``end`` are inclusive and
+    :data:`xladdin.data.schema.TABLES`, sorted by date then code); ``start``/``end`` are inclusive and
     accept anything :class:`pandas.Timestamp` parses. Methods for tables outside ``tables`` raise
     :class:`NotImplementedError`.
     """
@@ -189,7 +189,7 @@ def infer_split_ratio(shares: pd.Series, adj_factor: pd.Series, threshold: float
 # ----------------------------------------------------------------------------- ETF categories
 @dataclass(frozen=True)
 class CategoryRules:
-    """Keyword rules that put an ETF in one of :data:`xladdin.schema.ETF_CATEGORIES`.
+    """Keyword rules that put an ETF in one of :data:`xladdin.data.schema.ETF_CATEGORIES`.
 
     The text searched is the fund's name, its benchmark (业绩比较基准) and its fund type, joined.
     Rules apply in this order, first match wins:
@@ -310,11 +310,11 @@ FETCH_ORDER = ("etf_info", "etf_daily", "index_daily", "index_weights", "stock_i
 def fetch_market(client: DataClient, tables: Iterable[str], *, etfs: Sequence[str] = (),
                  indices: Sequence[str] = (), start=None, end=None, industries: Sequence[str] = (),
                  funds: Sequence[str] = ()) -> Market:
-    """Fetch canonical tables from a data client into a :class:`~xladdin.market.Market`.
+    """Fetch canonical tables from a data client into a :class:`~xladdin.data.market.Market`.
 
     Parameters
     ----------
-    client : a :class:`DataClient` (e.g. :class:`~xladdin.clients.tushare.TushareClient`).
+    client : a :class:`DataClient` (e.g. :class:`~xladdin.data.clients.tushare.TushareClient`).
     tables : canonical table names to fetch (fetched in :data:`FETCH_ORDER`).
     etfs : ETF codes for ``etf_info`` / ``etf_daily``. indices : index codes for ``index_daily``
         and ``index_weights``. industries : industry index codes for ``industry_daily`` (default:

@@ -76,7 +76,7 @@ class TushareClient:
     max_retries : retries of one call after a rate-limit or connection error.
     backoff : first wait in seconds; doubles at each retry (10, 20, 40, ... s).
     category_rules, index_names : ETF category rules and benchmark-name → index-code map
-        (:class:`~xladdin.clients.base.CategoryRules`, :data:`DEFAULT_INDEX_NAMES`).
+        (:class:`~xladdin.data.clients.base.CategoryRules`, :data:`DEFAULT_INDEX_NAMES`).
     etf_overrides : optional frame (etf + tracked_index / category / name) whose non-empty values
         replace what tushare gives in ``etf_info``.
     split_threshold : minimum adj-factor jump read as a split (:func:`infer_split_ratio`).

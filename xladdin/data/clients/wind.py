@@ -67,7 +67,7 @@ class WindClient:
     shares_field, shares_options, shares_scale : ETF share field (``unit_total``), its wsd
         options (``"unit=1"``: units) and the factor that turns the returned number into units.
     nav_field, nav_adj_field : unit NAV (``nav``) and adjusted unit NAV (``NAV_adj``) used to
-        infer splits (:func:`~xladdin.clients.base.infer_split_ratio` on ``NAV_adj / nav``).
+        infer splits (:func:`~xladdin.data.clients.base.infer_split_ratio` on ``NAV_adj / nav``).
     as_of : date of the ``stock_industry`` snapshot (default: today).
     """
 

@@ -39,7 +39,7 @@ def add_param_args(parser: argparse.ArgumentParser, params_file: bool = False) -
 
 
 def parse_set(items: list[str]) -> dict[str, str]:
-    """``--set KEY=VALUE`` options as a dict (the values are checked by :mod:`xladdin.params`)."""
+    """``--set KEY=VALUE`` options as a dict (the values are checked by :mod:`xladdin.workbook.params`)."""
     values = {}
     for item in items:
         if "=" not in item:
@@ -65,7 +65,7 @@ def params_from_args(args: argparse.Namespace) -> Params:
 
 def progress_total(layout: Any = None) -> int:
     """Steps of a workbook build, report or refresh: one per table group computed
-    (:data:`xladdin.weekly.STEPS`) and one per sheet of the layout rendered."""
+    (:data:`xladdin.workbook.weekly.STEPS`) and one per sheet of the layout rendered."""
     from xladdin.workbook.layout import load_layout
     from xladdin.workbook.weekly import STEPS
     return len(STEPS) + len((layout or load_layout()).sheets)

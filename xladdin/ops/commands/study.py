@@ -1,7 +1,7 @@
 """``xladdin study <name> ...``: research studies reproduced from the broker reports.
 
 This module holds the command group and one study, ``correlation`` (Huatai, spec M1-M3). Other
-studies join the group without editing this file: a module ``xladdin/commands/<name>.py`` that
+studies join the group without editing this file: a module ``xladdin/ops/commands/<name>.py`` that
 defines ``register_study(sub)`` (``sub`` = the ``study`` group's subparsers; add a parser and
 ``set_defaults(func=run)``) is discovered and called. Code outside the package can append such a
 function to :data:`STUDY_HOOKS` before the parser is built.
