@@ -14,7 +14,7 @@ most **2 GB** (2e9 bytes = 1,907 MiB) peak resident memory.
    * baseline: ``python -c <bare read>``: ``pyarrow.parquet.read_table`` of every ``.parquet`` file of
      the folder (all rows, all columns, pyarrow's default threads), the interpreter's start-up and
      ``import pyarrow.parquet`` included;
-   * ``python -m xladdin.ops.cli weekly --data DIR --out TMP --no-progress --timings-json FILE``;
+   * ``python -m xladdin weekly --data DIR --out TMP --no-progress --timings-json FILE``;
    * with ``--before TREE`` (another source tree of xladdin, e.g. ``git archive COMMIT | tar -x -C TREE``):
      the same command run from that tree (``cwd=TREE``, so ``python -m`` imports its ``xladdin``), in the
      same rounds: a before/after comparison that sees the same load as the baseline.
@@ -112,10 +112,16 @@ def bare_read(data: Path) -> Run:
     return run
 
 
+def entry(tree: Path) -> str:
+    """The module ``python -m`` runs as the command line of ``tree``: ``xladdin``, or in a tree from before
+    ``xladdin/__main__.py`` existed its target, ``xladdin.ops.cli``."""
+    return "xladdin" if (tree / "xladdin" / "__main__.py").is_file() else "xladdin.ops.cli"
+
+
 def weekly(data: Path, tree: Path = ROOT) -> Run:
     with tempfile.TemporaryDirectory(prefix="xladdin-bench-") as d:
         tj = Path(d) / "timings.json"
-        run = measure("xladdin weekly", [PY, "-m", "xladdin.ops.cli", "weekly", "--data", str(data), "--out",
+        run = measure("xladdin weekly", [PY, "-m", entry(tree), "weekly", "--data", str(data), "--out",
                                          str(Path(d) / "out"), "--no-progress", "--timings-json", str(tj)], cwd=tree)
         if run.rc != 0:
             raise SystemExit(f"xladdin weekly failed (exit {run.rc}):\n{run.stderr[-3000:]}")
@@ -130,7 +136,7 @@ def ensure_data(cache: Path, seed: int | None) -> Path:
         return final
     cache.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".full.", dir=cache))
-    cmd = [PY, "-m", "xladdin.ops.cli", "sample", str(tmp), "--scale", "full", "--format", "parquet"]
+    cmd = [PY, "-m", "xladdin", "sample", str(tmp), "--scale", "full", "--format", "parquet"]
     if seed is not None:
         cmd += ["--seed", str(seed)]
     print(f"generating the full-scale sample into {final} (about 40 s, 3.6 GB) ...", flush=True)
@@ -159,7 +165,7 @@ def profile(data: Path, top: int) -> str:
     import pstats
     with tempfile.TemporaryDirectory(prefix="xladdin-prof-") as d:
         prof = Path(d) / "weekly.prof"
-        subprocess.run([PY, "-m", "cProfile", "-o", str(prof), "-m", "xladdin.ops.cli", "weekly", "--data", str(data),
+        subprocess.run([PY, "-m", "cProfile", "-o", str(prof), "-m", "xladdin", "weekly", "--data", str(data),
                         "--out", str(Path(d) / "out"), "--no-progress"], check=True, cwd=ROOT, capture_output=True)
         rows = [(ct, tt, nc, f"{Path(f).parent.name}/{Path(f).name}:{line} {fn}")
                 for (f, line, fn), (cc, nc, tt, ct, _) in pstats.Stats(str(prof)).stats.items()

@@ -488,7 +488,7 @@ def test_refresh_in_a_subprocess_prints_no_traceback(tmp_path):
     bad = tmp_path / "bad.xlsm"
     bad.write_bytes(b"junk")
     root = Path(__file__).resolve().parents[1]
-    r = subprocess.run([sys.executable, "-m", "xladdin.ops.cli", "refresh", str(bad), "--no-progress"],
+    r = subprocess.run([sys.executable, "-m", "xladdin", "refresh", str(bad), "--no-progress"],
                        capture_output=True, text=True, cwd=root, timeout=60)
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert r.stderr.splitlines() == [f"xladdin refresh: error: refresh failed at step `opening workbook` ({bad}): "

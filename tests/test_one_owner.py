@@ -137,7 +137,7 @@ def test_old_spelling_works_says_so_and_is_hidden(command, old, new, capsys):
 @pytest.mark.slow
 def test_old_spelling_on_the_command_line_end_to_end(tiny_short_dir):
     """A real process: the note goes to stderr, the output is the new spelling's to the byte."""
-    run = [sys.executable, "-m", "xladdin.ops.cli", "style", "--data", str(tiny_short_dir), "--pair", "size", "--json"]
+    run = [sys.executable, "-m", "xladdin", "style", "--data", str(tiny_short_dir), "--pair", "size", "--json"]
     old = subprocess.run(run + ["--lambda", "50"], capture_output=True, text=True, cwd=ROOT, timeout=120)
     new = subprocess.run(run + ["--hp-lambda", "50"], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert old.returncode == new.returncode == 0, old.stderr

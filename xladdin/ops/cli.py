@@ -1,4 +1,5 @@
-"""Command-line interface: ``xladdin <command> ...``.
+"""Command-line interface: ``xladdin <command> ...`` (the console script) or ``python -m xladdin <command> ...``
+(:mod:`xladdin.__main__`); either way the program calls itself ``xladdin`` in usage and error lines.
 
 Each command lives in :mod:`xladdin.ops.commands.<name>` and exposes ``register(subparsers)``, which
 adds its parser and sets ``func`` to the function that runs it (returning an exit code). A command
@@ -25,7 +26,7 @@ COMMAND_MODULES = ["sample", "validate", "fetch", "study", "style", "backtest", 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser of every command, or of command ``only`` alone (when it is one): importing one
     command module instead of all of them saves about 0.4 s of start-up."""
-    parser = argparse.ArgumentParser(
+    parser = argparse.ArgumentParser(  # prog fixed: ``python -m xladdin`` would otherwise show ``__main__.py``
         prog="xladdin", description="A-share fund-flow research toolkit: data, methods M1-M13, workbooks, report.")
     parser.add_argument("--version", action="version", version=f"xladdin {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -1,0 +1,34 @@
+"""The two ways to run the command line -- ``python -m xladdin`` (``xladdin/__main__.py``) and the ``xladdin``
+console script the install writes beside the interpreter -- are one program: the same help, version, usage
+errors and exit codes, the program named ``xladdin`` in both."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import xladdin
+
+ENTRIES = {"python -m xladdin": [sys.executable, "-m", "xladdin"],
+           "console script": [str(Path(sys.executable).parent / "xladdin")]}
+
+
+def run(entry: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*ENTRIES[entry], *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("entry", ENTRIES)
+def test_the_entry_runs_the_command_line(entry):
+    version = run(entry, "--version")
+    assert (version.returncode, version.stdout) == (0, f"xladdin {xladdin.__version__}\n"), version.stderr
+    bad = run(entry, "weekly", "--no-such-flag")
+    assert bad.returncode == 2 and bad.stderr.startswith("usage: xladdin weekly ")
+    assert "xladdin weekly: error: " in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_both_entries_print_the_same_help():
+    by_module, by_script = run("python -m xladdin", "--help"), run("console script", "--help")
+    assert by_module.returncode == by_script.returncode == 0
+    assert by_module.stdout == by_script.stdout and by_module.stdout.startswith("usage: xladdin [-h] [--version]")
