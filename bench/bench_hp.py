@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from udfs.style import XA_HP1S  # noqa: E402
+from xladdin_udfs.style import XA_HP1S  # noqa: E402
 from xladdin.methods.filters import hp_filter, hp_filter_one_sided, hp_filter_one_sided_expanding  # noqa: E402
 from xladdin.methods.style import DEFAULT_LAMBDA  # noqa: E402
 

@@ -46,12 +46,12 @@ from numpy.lib.stride_tricks import sliding_window_view
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import udfs.flows as F  # noqa: E402
-import udfs.holdings as H  # noqa: E402
-import udfs.stats as S  # noqa: E402
-import udfs.strategy as G  # noqa: E402
-import udfs.style as Y  # noqa: E402
-from udfs._convert import to_records  # noqa: E402
+import xladdin_udfs.flows as F  # noqa: E402
+import xladdin_udfs.holdings as H  # noqa: E402
+import xladdin_udfs.stats as S  # noqa: E402
+import xladdin_udfs.strategy as G  # noqa: E402
+import xladdin_udfs.style as Y  # noqa: E402
+from xladdin_udfs._convert import to_records  # noqa: E402
 from xladdin.methods import (backtest, correlation, divergence, filters, flows, grouping,  # noqa: E402
                              holdings, ranking, style)
 from xladdin.methods import stats  # noqa: E402

@@ -11,7 +11,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from udfs._errors import XAInputError
+from xladdin_udfs._errors import XAInputError
 
 #: Error values Excel can pass as text (``err_to_str=True``) -> treated as missing values.
 EXCEL_ERRORS = frozenset({

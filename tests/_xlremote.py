@@ -606,11 +606,11 @@ def run_refresh(payload: dict[str, Any], how: str) -> dict[str, Any]:
     with ctx as desktop, audit:
         try:
             if how == "lite":
-                import macros.lite_main as lite
+                import xladdin_macros.lite_main as lite
                 from xlwings.server import custom_scripts_call
                 asyncio.run(custom_scripts_call(lite, "refresh", typehint_to_value={xw.Book: book}))
             else:
-                from macros.refresh import refresh_book
+                from xladdin_macros.refresh import refresh_book
                 refresh_book(book, market=object())
         except Exception as exc:  # the test asserts on it
             out["error"] = f"{type(exc).__name__}: {exc}"
@@ -636,7 +636,7 @@ def run_functions(calls: list[dict[str, Any]]) -> list[Any]:
     import xlwings as xw
     from xlwings.server import custom_functions_call, custom_functions_meta
 
-    import macros.lite_main as lite
+    import xladdin_macros.lite_main as lite
     meta = custom_functions_meta(lite)
     results = []
     for call in calls:

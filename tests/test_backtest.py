@@ -162,7 +162,7 @@ def test_summary_gross_and_net_against_direct_formulas():
 
 # ------------------------------------------------------------------------------- XA_BACKTEST
 def test_xa_backtest_hand_case_and_layout():
-    import udfs.strategy as U
+    import xladdin_udfs.strategy as U
     days = [d.to_pydatetime() for d in IDX]
     returns = [["date", "A", "B"]] + [[d, None if np.isnan(a) else a, None if np.isnan(b) else b]
                                       for d, a, b in zip(days, RET["A"], RET["B"])]
@@ -192,13 +192,13 @@ def test_xa_backtest_hand_case_and_layout():
     ([[1.0, 0.0], [None, None]], [[0.01, "abc"], [0.0, 0.01]], "returns row 1, column 2 is text"),
 ])
 def test_xa_backtest_bad_inputs(weights, returns, msg):
-    import udfs.strategy as U
+    import xladdin_udfs.strategy as U
     out = U.XA_BACKTEST(weights, returns)
     assert len(out) == 1 and out[0][0].startswith("#XA!") and msg in out[0][0], out
 
 
 def test_xa_backtest_matches_the_core_on_random_data():
-    import udfs.strategy as U
+    import xladdin_udfs.strategy as U
     rng = np.random.default_rng(3)
     days = pd.bdate_range("2022-01-03", periods=120)
     r = pd.DataFrame(rng.normal(0, 0.01, (120, 4)), index=days, columns=list("PQRS"))

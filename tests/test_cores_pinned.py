@@ -432,7 +432,7 @@ def _excel_codes(rng: np.random.Generator, k: int) -> list[str]:
 def test_xa_picks_as_before(seed):
     from _cores_ref import udfs as ref_udfs
 
-    from udfs import strategy as G
+    from xladdin_udfs import strategy as G
     rng = np.random.default_rng(4000 + seed)
     n, k = int(rng.choice([1, 2, 7, 30, 300])), int(rng.choice([1, 2, 4]))
     x = random_factor(rng, k, [f"c{j}" for j in range(n)]).to_numpy().T  # codes x factors, awkward columns
@@ -453,7 +453,7 @@ def test_xa_picks_as_before(seed):
 def test_xa_quintile_as_before(seed):
     from _cores_ref import udfs as ref_udfs
 
-    from udfs import holdings as H
+    from xladdin_udfs import holdings as H
     rng = np.random.default_rng(5000 + seed)
     n_r, n_c = int(rng.choice([1, 4, 40])), int(rng.choice([1, 3, 31]))
     codes = _excel_codes(rng, n_c)
@@ -470,7 +470,7 @@ def test_xa_quintile_as_before(seed):
 def test_xa_backtest_as_before(seed):
     from _cores_ref import udfs as ref_udfs
 
-    from udfs import strategy as G
+    from xladdin_udfs import strategy as G
     rng = np.random.default_rng(6000 + seed)
     n, k = int(rng.choice([3, 40, 300, 600])), int(rng.choice([1, 4]))
     days = pd.bdate_range("2021-01-04", periods=n).to_pydatetime().tolist()
@@ -499,7 +499,7 @@ def test_xa_backtest_as_before(seed):
 def test_xa_perf_as_before(seed):
     from _cores_ref import udfs as ref_udfs
 
-    from udfs import stats as S
+    from xladdin_udfs import stats as S
     case = random_case(seed)
     nav = case["nav"].sort_index()
     rng = np.random.default_rng(7000 + seed)

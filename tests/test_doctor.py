@@ -1,4 +1,5 @@
-"""`xladdin doctor`: versions, the workbook's VBA against the installed xlwings, the interpreter line, udfs imports."""
+"""`xladdin doctor`: versions, the workbook's VBA against the installed xlwings, the interpreter line, the xladdin_udfs
+imports."""
 from __future__ import annotations
 
 import shutil
@@ -18,7 +19,7 @@ def test_doctor_on_the_committed_workbook(capsys):
     out = capsys.readouterr().out
     assert f"xlwings {xlwings.__version__}" in out
     assert f"[ok ] VBA is xlwings {xlwings.__version__}'s standalone project (xlwings64-{xlwings.__version__}.dll)" in out
-    for mod in ("udfs.flows", "udfs.holdings", "udfs.stats", "udfs.strategy", "udfs.style"):
+    for mod in ("xladdin_udfs.flows", "xladdin_udfs.holdings", "xladdin_udfs.stats", "xladdin_udfs.strategy", "xladdin_udfs.style"):
         assert f"[ok ] {mod} imports" in out
     assert "names no Python" in out and "Trust access to the VBA project object model" in out
     assert rc == 1  # the committed workbook leaves the interpreter to the user

@@ -105,7 +105,7 @@ def test_the_rule_check_sees_a_violation():
            "def f():\n    from ..workbook import weekly\n    from xladdin.ops.jobs import JobError\n")
     found = violations(src, "xladdin.methods.probe", False)
     assert len(found) == 2 and "xladdin.workbook.weekly" in found[0] and "xladdin.ops.jobs" in found[1]
-    assert violations("import xladdin.methods.flows\n", "udfs.probe", False, {"base", "data", "methods"}) == []
+    assert violations("import xladdin.methods.flows\n", "xladdin_udfs.probe", False, {"base", "data", "methods"}) == []
 
 
 def test_the_data_layer_re_exports_its_openers():
@@ -174,3 +174,51 @@ def test_the_old_path_check_sees_each_spelling(old):
                  f"xladdin/{new.replace('.', '/')}.py", "~/.config/xladdin/config.toml", "import xladdin.workbooks\n",
                  "from xladdin import __version__, errors\n"]:
         assert old_path_mentions(text) == [], text
+
+
+#: the adapters' folders, and the names they import by (pyproject ``[tool.setuptools.package-dir]``)
+ADAPTER_PACKAGES = {"udfs": "xladdin_udfs", "macros": "xladdin_macros"}
+_BARE_DOTTED = re.compile(r"(?<![\w/.\-])(udfs|macros)\.(?!py\b)[A-Za-z_{]")
+
+
+def bare_adapter_imports(text: str, is_python: bool) -> list[str]:
+    """Where ``text`` imports or names a module of ``udfs``/``macros`` by the folder name instead of
+    ``xladdin_udfs``/``xladdin_macros``: an import statement (Python) or a dotted module name (anywhere)."""
+    found = [f"{text.count(chr(10), 0, m.start()) + 1}: {m.group(0)!r}" for m in _BARE_DOTTED.finditer(text)]
+    if is_python:
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.Import):
+                found += [f"{node.lineno}: import {a.name}" for a in node.names
+                          if a.name.split(".")[0] in ADAPTER_PACKAGES]
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module.split(".")[0] in ADAPTER_PACKAGES:
+                found.append(f"{node.lineno}: from {node.module} import ...")
+    return found
+
+
+def test_the_adapters_import_as_xladdin_udfs_and_xladdin_macros():
+    """A wheel installs no generic top-level ``udfs``/``macros``: nothing imports or names them so."""
+    found = {}
+    for path in tree_files():
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if hits := bare_adapter_imports(text, path.suffix == ".py"):
+            found[str(path.relative_to(ROOT))] = hits
+    assert found == {}, "\n".join(f"{f}:{h}" for f, hits in found.items() for h in hits)
+
+
+def test_the_adapter_check_sees_a_bare_import():
+    u, m = ADAPTER_PACKAGES  # the folder names, spelled through the table so that this file names none
+    for text in [f"import {u}.flows\n", f"from {u} import flows\n", f"from {m}.refresh import main\n",
+                 f"import {m}\n", f"x = importlib.import_module(f'{u}.{{m}}')\n"]:
+        assert bare_adapter_imports(text, True), text
+    assert bare_adapter_imports(f"UDF Modules = {u}.flows;{u}.style", False)
+    for text in ["import xladdin_udfs.flows\n", "from xladdin_macros.refresh import main\n",
+                 f"from _cores_ref import {u} as ref_{u}\n", f"p = ROOT / '{u}' / 'flows.py'  # {u}/flows.py\n",
+                 f"# tests/_cores_ref/{u}.py\n"]:
+        assert bare_adapter_imports(text, True) == [], text
+
+
+def test_the_installed_adapter_packages_are_the_repository_folders():
+    import importlib.util
+    for folder, name in ADAPTER_PACKAGES.items():
+        spec = importlib.util.find_spec(name)
+        assert spec is not None and [Path(p) for p in spec.submodule_search_locations] == [ROOT / folder]

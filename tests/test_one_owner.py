@@ -192,7 +192,7 @@ def test_one_params_sheet_reader(tmp_path):
     the sheet with :func:`xladdin.workbook.template.read_params_sheet`."""
     from openpyxl import Workbook
 
-    import macros.refresh as R
+    import xladdin_macros.refresh as R
     from xladdin.workbook.layout import load_layout, parse_cell
     from xladdin.workbook.template import read_params_sheet
     assert R.read_params_sheet is read_params_sheet
@@ -234,8 +234,8 @@ CASES = [
 def test_one_cell_rule_per_destination(value, table, function):
     """Workbook tables get 1/0 for booleans (number formats, colour scales, charts read numbers); the Excel
     functions TRUE/FALSE; every other value the same cell in both, through the three entry points."""
-    from udfs._convert import frame_cells
-    from udfs._errors import clean_output
+    from xladdin_udfs._convert import frame_cells
+    from xladdin_udfs._errors import clean_output
     from xladdin.cells import function_cell, to_cell_value
     from xladdin.workbook.layout import to_cell_value as layout_cell
     for got, want in ((to_cell_value(value), table), (layout_cell(value), table), (function_cell(value), function)):

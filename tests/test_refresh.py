@@ -1,6 +1,6 @@
 """Headless refresh: parameters read from the sheet, VBA byte-identical, atomic on failure.
 
-The Excel macro path (macros.refresh.refresh_book) runs on xlwings' engines in tests/test_xlwings_remote.py."""
+The Excel macro path (xladdin_macros.refresh.refresh_book) runs on xlwings' engines in tests/test_xlwings_remote.py."""
 from __future__ import annotations
 
 import hashlib
@@ -125,7 +125,7 @@ def test_cli_refresh_success(wbfile, monkeypatch, capsys, workbook_inputs):
 
 def test_lite_refuses_a_data_folder():
     """xlwings Lite has no local files: a data_dir is refused with what to do instead."""
-    import macros.refresh as R
+    import xladdin_macros.refresh as R
     from xladdin.workbook.params import default_params
     with pytest.raises(ValueError, match="xlwings Lite cannot read local folders"):
         R.load_market_for(default_params().replace(data_dir="C:/data"), lite=True)

@@ -42,11 +42,11 @@ def test_template_sheets_tables_charts_and_conf(built):
     assert wb["行业资金流"].tables["tblIndustryFlow"].ref.startswith("B5:J")
     conf = {r[0]: r[1] for r in wb[CONF_SHEET].iter_rows(values_only=True)}
     assert conf["PYTHONPATH"] == "C:\\research\\xladdin"
-    assert "udfs.flows" in conf["UDF Modules"]
+    assert "xladdin_udfs.flows" in conf["UDF Modules"]
     params = {r[0]: r[1] for r in wb["参数"].iter_rows(min_row=6, min_col=2, max_col=3, values_only=True) if r[0]}
     assert params["corr_threshold"] == 0.5 and params["language"] == "zh"
     shim = built.with_suffix(".py").read_text(encoding="utf-8")
-    assert "from macros.refresh import main" in shim and "weekly_test" in shim
+    assert "from xladdin_macros.refresh import main" in shim and "weekly_test" in shim
 
 
 def test_template_vba_is_xlwings_standalone_and_button_calls_it(built):

@@ -28,7 +28,7 @@ def built(tmp_path_factory):
 def _udfs() -> dict:
     funcs = {}
     for m in ("flows", "style", "holdings", "strategy", "stats"):
-        mod = importlib.import_module(f"udfs.{m}")
+        mod = importlib.import_module(f"xladdin_udfs.{m}")
         funcs.update({k: v for k, v in vars(mod).items() if k.startswith("XA_")})
     return funcs
 
@@ -50,7 +50,7 @@ def test_xlwings_conf_lists_importable_modules(built):
     wb = openpyxl.load_workbook(out, keep_vba=True)
     conf = {r[0]: r[1] for r in wb["xlwings.conf"].iter_rows(values_only=True)}
     mods = conf["UDF Modules"].split(";")
-    assert set(mods) == {"udfs.flows", "udfs.holdings", "udfs.stats", "udfs.strategy", "udfs.style"}
+    assert set(mods) == {"xladdin_udfs.flows", "xladdin_udfs.holdings", "xladdin_udfs.stats", "xladdin_udfs.strategy", "xladdin_udfs.style"}
     for m in mods:
         importlib.import_module(m)
 

@@ -14,12 +14,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import udfs
-import udfs.flows
-import udfs.holdings
-import udfs.stats
-from udfs import _convert as C
-from udfs._errors import excel_safe
+import xladdin_udfs
+import xladdin_udfs.flows
+import xladdin_udfs.holdings
+import xladdin_udfs.stats
+from xladdin_udfs import _convert as C
+from xladdin_udfs._errors import excel_safe
 from xladdin.methods import correlation, filters, flows, grouping, holdings, northbound, stats
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,12 +31,12 @@ def _present(name: str) -> bool:
 
 
 def all_udfs() -> dict:
-    """name -> function for every XA_ function of the udfs modules present."""
+    """name -> function for every XA_ function of the xladdin_udfs modules present."""
     out = {}
     for name in UDF_MODULES:
         if not _present(name):
             continue
-        mod = importlib.import_module(f"udfs.{name}")
+        mod = importlib.import_module(f"xladdin_udfs.{name}")
         for attr, obj in vars(mod).items():
             if attr.startswith("XA_") and callable(obj):
                 out[attr] = obj
@@ -161,7 +161,7 @@ def test_etf_flow_matches_core_with_blanks_and_split(rng):
     xs[10] = None          # a gap
     xn[30] = "#N/A"        # NAV unknown: flow left blank
     xr[5] = None           # blank ratio = 1
-    out = col(udfs.flows.XA_ETF_FLOW([[v] for v in xs], xn, [[v] for v in xr]))
+    out = col(xladdin_udfs.flows.XA_ETF_FLOW([[v] for v in xs], xn, [[v] for v in xr]))
     idx = pd.RangeIndex(n)
     s = pd.DataFrame({"e": [np.nan if v is None else v for v in xs]}, idx)
     v = pd.DataFrame({"e": nav}, idx)
@@ -173,13 +173,13 @@ def test_etf_flow_matches_core_with_blanks_and_split(rng):
 
 
 def test_etf_flow_block_header_and_errors():
-    out = udfs.flows.XA_ETF_FLOW([["A", "B"], [100.0, 10.0], [110.0, 12.0]], [["A", "B"], [1.0, 2.0], [1.0, 2.0]])
+    out = xladdin_udfs.flows.XA_ETF_FLOW([["A", "B"], [100.0, 10.0], [110.0, 12.0]], [["A", "B"], [1.0, 2.0], [1.0, 2.0]])
     assert out == [["A", "B"], [None, None], [10.0, 4.0]]
-    assert udfs.flows.XA_ETF_FLOW([1.0, 2.0], [1.0, 1.0], None, None, True)[0] == ["flow"]
-    assert udfs.flows.XA_ETF_FLOW(list(range(250)), list(range(1, 250))) == [
+    assert xladdin_udfs.flows.XA_ETF_FLOW([1.0, 2.0], [1.0, 1.0], None, None, True)[0] == ["flow"]
+    assert xladdin_udfs.flows.XA_ETF_FLOW(list(range(250)), list(range(1, 250))) == [
         ["#XA! shares and nav differ in length (250 vs 249)"]]
-    assert "missing_nav must be one of" in udfs.flows.XA_ETF_FLOW([1.0, 2.0], [1.0, 1.0], None, "zero")[0][0]
-    err = udfs.flows.XA_ETF_FLOW([1.0, 2.0], [1.0, None], None, "error")[0][0]
+    assert "missing_nav must be one of" in xladdin_udfs.flows.XA_ETF_FLOW([1.0, 2.0], [1.0, 1.0], None, "zero")[0][0]
+    err = xladdin_udfs.flows.XA_ETF_FLOW([1.0, 2.0], [1.0, None], None, "error")[0][0]
     assert err.startswith("#XA! etf_daily.nav is missing")
 
 
@@ -189,15 +189,15 @@ def test_flow_corr_and_signal_match_core(rng):
     r = 0.5 * f + rng.normal(size=n)
     xf = f.tolist()
     xf[50] = None
-    out = col(udfs.flows.XA_FLOW_CORR([[v] for v in xf], r.tolist(), 10.0))
+    out = col(xladdin_udfs.flows.XA_FLOW_CORR([[v] for v in xf], r.tolist(), 10.0))
     fs = pd.Series([np.nan if v is None else v for v in xf])
     expected = correlation.rolling_correlation(fs, pd.Series(r), 10).reindex(range(n))
     assert len(out) == n and out[50] is None and all(v is None for v in out[:9]) and out[9] is not None
     nan_equal(out, expected)
-    sig = col(udfs.flows.XA_CORR_SIGNAL(out, 0.4))
+    sig = col(xladdin_udfs.flows.XA_CORR_SIGNAL(out, 0.4))
     nan_equal(sig, correlation.top_signal(expected, 0.4))
-    assert udfs.flows.XA_FLOW_CORR(xf, r.tolist(), None, True)[0] == ["corr"]
-    assert udfs.flows.XA_FLOW_CORR(xf, r.tolist(), 2) == [["#XA! window must be >= 3 (got 2)"]]
+    assert xladdin_udfs.flows.XA_FLOW_CORR(xf, r.tolist(), None, True)[0] == ["corr"]
+    assert xladdin_udfs.flows.XA_FLOW_CORR(xf, r.tolist(), 2) == [["#XA! window must be >= 3 (got 2)"]]
 
 
 def test_event_study_matches_core(rng):
@@ -206,36 +206,36 @@ def test_event_study_matches_core(rng):
     close = 3000 * np.cumprod(1 + rng.normal(0, 0.01, n))
     xc = corr.tolist()
     xc[:19] = [None] * 19
-    out = udfs.flows.XA_EVENT_STUDY([[v] for v in xc], [[v] for v in close], [[0.3], [0.5]], [5.0, 20.0], "first")
+    out = xladdin_udfs.flows.XA_EVENT_STUDY([[v] for v in xc], [[v] for v in close], [[0.3], [0.5]], [5.0, 20.0], "first")
     cs = pd.Series([np.nan if v is None else v for v in xc])
     grid = correlation.event_study(cs, pd.Series(close), [0.3, 0.5], [5, 20], "first")
     assert out[0] == list(grid.columns)
     np.testing.assert_allclose(np.array(out[1:], dtype=float), grid.to_numpy(dtype=float), rtol=1e-12)
-    piv = udfs.flows.XA_EVENT_STUDY(xc, close.tolist(), [0.3, 0.5], [5, 20], "first", "mean_return")
+    piv = xladdin_udfs.flows.XA_EVENT_STUDY(xc, close.tolist(), [0.3, 0.5], [5, 20], "first", "mean_return")
     assert piv[0] == ["mean_return / horizon", 5, 20] and piv[1][0] == 0.3
     assert piv[2][2] == pytest.approx(grid.set_index(["threshold", "horizon"]).loc[(0.5, 20), "mean_return"])
-    assert "closes" in udfs.flows.XA_EVENT_STUDY(xc, close.tolist()[:-1])[0][0]
+    assert "closes" in xladdin_udfs.flows.XA_EVENT_STUDY(xc, close.tolist()[:-1])[0][0]
 
 
 # ----------------------------------------------------------------------------- M6, M7
 def test_quintile_column_row_and_block():
     vals = [3.0, 1.0, 2.0, None, 5.0, 4.0, "#N/A", 6.0, 7.0, 8.0, 9.0, 10.0]
-    out = udfs.holdings.XA_QUINTILE([[v] for v in vals])
+    out = xladdin_udfs.holdings.XA_QUINTILE([[v] for v in vals])
     s = pd.Series([np.nan if (v is None or isinstance(v, str)) else v for v in vals],
                   index=[f"{i:07d}" for i in range(len(vals))])
     expected = grouping.assign_groups(s, 5)
     assert col(out) == [None if pd.isna(x) else int(x) for x in expected]
-    assert udfs.holdings.XA_QUINTILE([vals])[0] == col(out)             # a row gives the same groups
+    assert xladdin_udfs.holdings.XA_QUINTILE([vals])[0] == col(out)             # a row gives the same groups
     block = [["date", "CI3", "CI1", "CI2"], [dt.datetime(2024, 1, 31), 1.0, 1.0, 1.0],
              [dt.datetime(2024, 2, 29), 3.0, 2.0, None]]
-    out = udfs.holdings.XA_QUINTILE(block, 3)
+    out = xladdin_udfs.holdings.XA_QUINTILE(block, 3)
     frame = pd.DataFrame([[1.0, 1.0, 1.0], [3.0, 2.0, np.nan]], columns=["CI3", "CI1", "CI2"])
     g = grouping.assign_groups(frame, 3)
     assert out[0] == ["", "CI3", "CI1", "CI2"]
     assert g.iloc[0].isna().all() and out[1][1:] == [None, None, None]  # all tied: no spread, no groups
     assert out[2][1:] == [None if pd.isna(x) else int(x) for x in g.iloc[1]] == [3, 2, None]
     assert out[1][0] == dt.datetime(2024, 1, 31)
-    assert udfs.holdings.XA_QUINTILE([1.0, 2.0], 0) == [["#XA! groups must be >= 1 (got 0)"]]
+    assert xladdin_udfs.holdings.XA_QUINTILE([1.0, 2.0], 0) == [["#XA! groups must be >= 1 (got 0)"]]
 
 
 def test_penetrate_matches_core_by_hand():
@@ -243,7 +243,7 @@ def test_penetrate_matches_core_by_hand():
     w = [["510300.SH", "600519.SH", 0.6], ["510300.SH", "000001.SZ", 0.4],
          ["159915.SZ", "300750.SZ", 0.7], ["159915.SZ", "300999.SZ", 0.3], [None, None, None]]
     si = [["stock", "industry"], ["600519.SH", "I1"], ["000001.SZ", "I2"], ["300750.SZ", "I3"], ["601398.SH", "I2"]]
-    out = udfs.holdings.XA_PENETRATE(sizes, w, si)
+    out = xladdin_udfs.holdings.XA_PENETRATE(sizes, w, si)
     assert out[0] == ["industry", "amount", "level"]
     body = {r[0]: r[1:] for r in out[1:]}
     assert body["I1"][0] == pytest.approx(60.0) and body["I2"][0] == pytest.approx(40.0)
@@ -258,7 +258,7 @@ def test_penetrate_matches_core_by_hand():
     for k, v in core.items():
         assert body[k][0] == pytest.approx(v)
     pct = [[a, b, c * 100] for a, b, c in w[:4]]
-    assert "divide percentages by 100" in udfs.holdings.XA_PENETRATE(sizes, pct, si)[0][0]
+    assert "divide percentages by 100" in xladdin_udfs.holdings.XA_PENETRATE(sizes, pct, si)[0][0]
 
 
 # ----------------------------------------------------------------------------- M11, M12
@@ -267,7 +267,7 @@ def test_perf_with_dates_matches_core(rng):
     nav = np.cumprod(1 + rng.normal(4e-4, 0.01, len(d)))
     bm = np.cumprod(1 + rng.normal(2e-4, 0.01, len(d)))
     rows = [["date", "nav"]] + [[t.to_pydatetime(), v] for t, v in zip(d, nav)] + [[None, None]] * 5
-    out = udfs.stats.XA_PERF(rows, bm.tolist() + [None] * 5, 0.02)
+    out = xladdin_udfs.stats.XA_PERF(rows, bm.tolist() + [None] * 5, 0.02)
     table = stats.performance_table(pd.Series(nav, d), pd.Series(bm, d), rf=0.02).drop(columns="turnover")
     assert out[0] == ["period"] + list(table.columns)
     assert [r[0] for r in out[1:]] == list(table.index)
@@ -276,12 +276,12 @@ def test_perf_with_dates_matches_core(rng):
 
 def test_perf_without_dates_full_period_only(rng):
     nav = np.cumprod(1 + rng.normal(4e-4, 0.01, 300))
-    out = udfs.stats.XA_PERF([[v] for v in nav])
+    out = xladdin_udfs.stats.XA_PERF([[v] for v in nav])
     assert out[0] == ["period", "annual_return", "volatility", "sharpe", "max_drawdown"] and len(out) == 2
     assert out[1][1] == pytest.approx((nav[-1] / nav[0]) ** (252 / 299) - 1)
     assert out[1][4] == pytest.approx(stats.max_drawdown(pd.Series(nav)))
-    assert udfs.stats.XA_PERF([1.0, None, 1.2]) == [["#XA! nav cell 2 is blank or an error; fill or trim it"]]
-    assert "must be positive" in udfs.stats.XA_PERF([1.0, -1.0, 1.2])[0][0]
+    assert xladdin_udfs.stats.XA_PERF([1.0, None, 1.2]) == [["#XA! nav cell 2 is blank or an error; fill or trim it"]]
+    assert "must be positive" in xladdin_udfs.stats.XA_PERF([1.0, -1.0, 1.2])[0][0]
 
 
 def test_ic_matches_core(rng):
@@ -289,7 +289,7 @@ def test_ic_matches_core(rng):
     r = 0.3 * f + rng.normal(size=(12, 8))
     f[3, 2] = np.nan
     xf = [[None if np.isnan(v) else v for v in row] for row in f]
-    out = udfs.stats.XA_IC(xf, r.tolist())
+    out = xladdin_udfs.stats.XA_IC(xf, r.tolist())
     idx = pd.RangeIndex(12)
     ic = northbound.rank_ic(pd.DataFrame(f, idx), pd.DataFrame(r, idx))
     summ = northbound.ic_summary(ic)
@@ -297,12 +297,12 @@ def test_ic_matches_core(rng):
     nan_equal([row[1] for row in out[1:13]], ic)
     assert out[13] == [None, None]
     assert out[14] == ["ic_mean", pytest.approx(summ["ic_mean"])] and out[-1][0] == "last_ic"
-    assert udfs.stats.XA_IC(xf, r.tolist()[:-1])[0][0] == "#XA! factor_block and forward_returns differ in size (12 x 8 vs 11 x 8)"
+    assert xladdin_udfs.stats.XA_IC(xf, r.tolist()[:-1])[0][0] == "#XA! factor_block and forward_returns differ in size (12 x 8 vs 11 x 8)"
 
 
 def test_version():
     import xladdin
-    assert udfs.stats.XA_VERSION() == [[f"xladdin {xladdin.__version__}"]]
+    assert xladdin_udfs.stats.XA_VERSION() == [[f"xladdin {xladdin.__version__}"]]
 
 
 # ----------------------------------------------------------------------------- registration
@@ -340,16 +340,17 @@ def monkeypatch_module():
 
 
 def _load_registered(U, name):
-    """Execute udfs/<name>.py with xw.func/arg/ret bound to xlwings' Windows decorators."""
+    """Execute udfs/<name>.py (module ``xladdin_udfs.<name>``) with xw.func/arg/ret bound to xlwings' Windows
+    decorators."""
     import xlwings
     mp = pytest.MonkeyPatch()
     mp.setattr(xlwings, "func", U.xlfunc)
     mp.setattr(xlwings, "arg", U.xlarg)
     mp.setattr(xlwings, "ret", U.xlret)
     try:
-        spec = importlib.util.spec_from_file_location(f"udfs._win_{name}", ROOT / "udfs" / f"{name}.py")
+        spec = importlib.util.spec_from_file_location(f"xladdin_udfs._win_{name}", ROOT / "udfs" / f"{name}.py")
         mod = importlib.util.module_from_spec(spec)
-        mod.__package__ = "udfs"
+        mod.__package__ = "xladdin_udfs"
         spec.loader.exec_module(mod)
     finally:
         mp.undo()
@@ -361,7 +362,7 @@ def test_registration_with_xlwings_windows_decorators(windows_xlwings, name):
     U = windows_xlwings
     mod = _load_registered(U, name)
     funcs = [getattr(mod, a) for a in dir(mod) if hasattr(getattr(mod, a), "__xlfunc__")]
-    assert funcs, f"no registered function in udfs.{name}"
+    assert funcs, f"no registered function in xladdin_udfs.{name}"
     for f in funcs:
         xf = f.__xlfunc__
         assert xf["name"].startswith("XA_") and xf["name"] == f.__name__
@@ -382,10 +383,10 @@ def test_registration_with_xlwings_windows_decorators(windows_xlwings, name):
         assert isinstance(out, list) and all(isinstance(r, list) for r in out)
     buf = io.StringIO()
     wb = types.SimpleNamespace(Name="udf_examples.xlsm")
-    U.generate_vba_wrapper(f"udfs.{name}", mod, buf, wb)
+    U.generate_vba_wrapper(f"xladdin_udfs.{name}", mod, buf, wb)
     vba = buf.getvalue()
     for f in funcs:
-        assert f"Function {f.__name__}(" in vba and f'XLPy.CallUDF("udfs.{name}", "{f.__name__}"' in vba
+        assert f"Function {f.__name__}(" in vba and f'XLPy.CallUDF("xladdin_udfs.{name}", "{f.__name__}"' in vba
 
 
 def test_every_required_function_exists():
@@ -397,28 +398,28 @@ def test_every_required_function_exists():
 
 
 # ----------------------------------------------------------------------------- M4, M5, M9, M10, M13
-import udfs.strategy  # noqa: E402
-import udfs.style  # noqa: E402
+import xladdin_udfs.strategy  # noqa: E402
+import xladdin_udfs.style  # noqa: E402
 from xladdin.methods import dashboard, divergence, strategy, style  # noqa: E402
 
 
 def test_hp_filters_match_core_with_leading_and_trailing_blanks(rng):
     y = np.cumsum(rng.normal(size=200)) + 100
     x = [None, "#N/A"] + y.tolist() + [None, None]
-    one = col(udfs.style.XA_HP1S([[v] for v in x], 50.0))
-    two = col(udfs.style.XA_HP(x))
+    one = col(xladdin_udfs.style.XA_HP1S([[v] for v in x], 50.0))
+    two = col(xladdin_udfs.style.XA_HP(x))
     assert len(one) == len(x) and one[:2] == [None, None] and one[-2:] == [None, None]
     nan_equal(one[2:-2], filters.hp_filter_one_sided(y, 50.0))
     nan_equal(two[2:-2], filters.hp_filter(y, style.DEFAULT_LAMBDA))
     x[50] = None
-    assert udfs.style.XA_HP1S(x)[0][0].startswith("#XA! values cell 51 is blank")
-    assert udfs.style.XA_HP(y.tolist(), 0)[0][0] == "#XA! lamb must be > 0 (got 0)"
-    assert udfs.style.XA_HP1S(y.tolist(), None, True)[0] == ["hp1s"]
+    assert xladdin_udfs.style.XA_HP1S(x)[0][0].startswith("#XA! values cell 51 is blank")
+    assert xladdin_udfs.style.XA_HP(y.tolist(), 0)[0][0] == "#XA! lamb must be > 0 (got 0)"
+    assert xladdin_udfs.style.XA_HP1S(y.tolist(), None, True)[0] == ["hp1s"]
 
 
 def test_factor_momentum_matches_core(rng):
     y = rng.normal(size=30)
-    out = col(udfs.style.XA_FACTOR_MOM([[v] for v in y]))
+    out = col(xladdin_udfs.style.XA_FACTOR_MOM([[v] for v in y]))
     nan_equal(out, style.factor_momentum(pd.Series(y)))
     assert out[:2] == [None, None]
 
@@ -429,7 +430,7 @@ def test_style_signal_daily_with_dates_matches_core(rng):
     small = 5000 * np.cumprod(1 + rng.normal(0, 0.012, len(d)))
     rows_l = [["date", "CSI300"]] + [[t.to_pydatetime(), v] for t, v in zip(d, large)]
     rows_s = [["date", "CSI1000"]] + [[t.to_pydatetime(), v] for t, v in zip(d, small)]
-    out = udfs.style.XA_STYLE_SIGNAL(rows_l, rows_s, 100.0)
+    out = xladdin_udfs.style.XA_STYLE_SIGNAL(rows_l, rows_s, 100.0)
     core = style.style_signal(pd.Series(large, d), pd.Series(small, d), 100.0)
     assert out[0] == ["ratio", "filtered", "momentum", "realised", "regime"] and len(out) == len(d) + 1
     body = pd.DataFrame(out[1:], index=d, columns=out[0])
@@ -443,7 +444,7 @@ def test_style_signal_daily_with_dates_matches_core(rng):
 def test_style_signal_weekly_rows_without_dates(rng):
     large = (3000 * np.cumprod(1 + rng.normal(0, 0.02, 60))).tolist()
     small = (5000 * np.cumprod(1 + rng.normal(0, 0.02, 60))).tolist()
-    out = udfs.style.XA_STYLE_SIGNAL(large, small)
+    out = xladdin_udfs.style.XA_STYLE_SIGNAL(large, small)
     ratio = pd.Series(np.array(large) / np.array(small))
     filt = filters.hp_filter_one_sided(ratio, style.DEFAULT_LAMBDA)
     mom = style.factor_momentum(filt)
@@ -451,7 +452,7 @@ def test_style_signal_weekly_rows_without_dates(rng):
     nan_equal([r[0] for r in out], ratio)
     nan_equal([r[2] for r in out], mom)
     assert [r[4] for r in out][2:] == [int(m > 0) for m in mom[2:]] and out[0][4] is None
-    assert udfs.style.XA_STYLE_SIGNAL(large, small[:-1])[0][0] == "#XA! large_close and small_close differ in length (60 vs 59)"
+    assert xladdin_udfs.style.XA_STYLE_SIGNAL(large, small[:-1])[0][0] == "#XA! large_close and small_close differ in length (60 vs 59)"
 
 
 def test_picks_match_core(rng):
@@ -460,7 +461,7 @@ def test_picks_match_core(rng):
     codes = [f"CI0050{i:02d}.WI" for i in range(12)]
     block = [["code", "flow", "level", "change", "div"]] + [[c] + [None if np.isnan(v) else v for v in r]
                                                          for c, r in zip(codes, f)]
-    out = udfs.strategy.XA_PICKS(block, 3, [2, 1, 1, 1])
+    out = xladdin_udfs.strategy.XA_PICKS(block, 3, [2, 1, 1, 1])
     facs = {n: pd.DataFrame([f[:, j]], columns=codes) for j, n in enumerate(["flow", "level", "change", "div"])}
     score = strategy.composite_scores(facs, {"flow": 2, "level": 1, "change": 1, "div": 1}).iloc[0]
     top = strategy.top_n_weights(score.to_frame().T, 3).iloc[0]
@@ -475,19 +476,19 @@ def test_picks_match_core(rng):
 def test_pctrank_matches_core(rng):
     x = rng.normal(size=80).tolist()
     x[30] = None
-    out = col(udfs.stats.XA_PCTRANK([[v] for v in x], 20, 15))
+    out = col(xladdin_udfs.stats.XA_PCTRANK([[v] for v in x], 20, 15))
     nan_equal(out, dashboard.trailing_percentile(pd.Series([np.nan if v is None else v for v in x]), 20, 15))
     assert out[13] is None and out[14] is not None and out[30] is None
-    assert udfs.stats.XA_PCTRANK(x, 10, 11)[0][0] == "#XA! min_periods must be <= 10 (got 11)"
+    assert xladdin_udfs.stats.XA_PCTRANK(x, 10, 11)[0][0] == "#XA! min_periods must be <= 10 (got 11)"
 
 
 def test_divergence_column_and_block_match_core(rng):
     e = rng.dirichlet(np.ones(30), size=3)
     a = rng.dirichlet(np.ones(30), size=3)
-    out = udfs.holdings.XA_DIVERGENCE(e.tolist(), a.tolist())
+    out = xladdin_udfs.holdings.XA_DIVERGENCE(e.tolist(), a.tolist())
     core = divergence.divergence(pd.DataFrame(e), pd.DataFrame(a))
     np.testing.assert_allclose(np.array(out, dtype=float), core.to_numpy(), rtol=1e-12)
-    colout = udfs.holdings.XA_DIVERGENCE([[v] for v in e[0]], [[v] for v in a[0]], False)
+    colout = xladdin_udfs.holdings.XA_DIVERGENCE([[v] for v in e[0]], [[v] for v in a[0]], False)
     np.testing.assert_allclose(col(colout), e[0] - a[0])
 
 
@@ -497,7 +498,7 @@ def test_perf_without_dates_equals_the_full_period_on_real_business_days(rng):
     rows): the full-period row is the same as the core's on business days, benchmark included."""
     nav = np.cumprod(1 + rng.normal(4e-4, 0.01, 1300))
     bm = np.cumprod(1 + rng.normal(2e-4, 0.01, 1300))
-    out = udfs.stats.XA_PERF(nav.tolist(), bm.tolist(), 0.015)
+    out = xladdin_udfs.stats.XA_PERF(nav.tolist(), bm.tolist(), 0.015)
     d = pd.bdate_range("2003-01-01", periods=1300)
     ref = stats.performance_table(pd.Series(nav, d), pd.Series(bm, d), rf=0.015).drop(columns="turnover")
     assert out[0] == ["period"] + list(ref.columns) and len(out) == 2 and out[1][0] == stats.FULL_PERIOD
@@ -512,7 +513,7 @@ def test_perf_without_dates_equals_the_full_period_on_real_business_days(rng):
 
 def test_quintile_by_column_groups_each_column_as_the_core():
     x = np.array([[3.0, 1.0], [1.0, 5.0], [2.0, None], [2.0, 4.0], [9.0, 0.5], [0.0, 2.0]], dtype=float)
-    out = udfs.holdings.XA_QUINTILE([[None if np.isnan(v) else v for v in r] for r in x], 3, "column")
+    out = xladdin_udfs.holdings.XA_QUINTILE([[None if np.isnan(v) else v for v in r] for r in x], 3, "column")
     codes = [f"{i:07d}" for i in range(6)]
     for j in range(2):
         want = grouping.assign_groups(pd.Series(x[:, j], index=codes), 3)
@@ -522,30 +523,30 @@ def test_quintile_by_column_groups_each_column_as_the_core():
 
 def test_picks_table_order_with_ties_and_a_blank_score():
     block = [["code", "f1"], ["B", 1.0], ["A", 1.0], ["C", None], ["D", 3.0], ["E", 0.5]]
-    out = udfs.strategy.XA_PICKS(block, 2)
+    out = xladdin_udfs.strategy.XA_PICKS(block, 2)
     assert out[0][:4] == ["code", "score", "rank", "pick"]
     # D highest; A and B tie (A first by code); both picked only up to top 2; C has no score: last, no rank
     assert [r[0] for r in out[1:]] == ["D", "A", "B", "E", "C"]
     assert [r[3] for r in out[1:]] == [1, 1, 0, 0, 0] and [r[2] for r in out[1:]] == [1, 2, 3, 4, None]
-    assert "lists industry A twice" in udfs.strategy.XA_PICKS(block + [["A", 2.0]], 2)[0][0]
+    assert "lists industry A twice" in xladdin_udfs.strategy.XA_PICKS(block + [["A", 2.0]], 2)[0][0]
 
 
 def test_excel_functions_restore_the_garbage_collector():
     import gc
     assert gc.isenabled()
-    udfs.style.XA_HP([1.0, 2.0, 3.0, 5.0])
-    udfs.style.XA_HP("bad")                                               # an error path too
+    xladdin_udfs.style.XA_HP([1.0, 2.0, 3.0, 5.0])
+    xladdin_udfs.style.XA_HP("bad")                                               # an error path too
     assert gc.isenabled()
     gc.disable()
     try:
-        udfs.style.XA_HP([1.0, 2.0, 3.0, 5.0])
+        xladdin_udfs.style.XA_HP([1.0, 2.0, 3.0, 5.0])
         assert not gc.isenabled()                                         # the caller's choice is kept
     finally:
         gc.enable()
 
 
 def test_cells_are_returned_as_plain_rows_and_cannot_be_changed():
-    from udfs._errors import Cells, clean_output
+    from xladdin_udfs._errors import Cells, clean_output
     cells = C.series_cells([("a", np.array([1.0, np.nan])), ("b", pd.array([1, None], dtype="Int64"))], True)
     assert clean_output(cells) == [["a", "b"], [1.0, 1], [None, None]]
     with pytest.raises(ValueError):

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from udfs import _convert as C
+from xladdin_udfs import _convert as C
 
 sys.path.insert(0, str(Path(__file__).parent))
 import _convert_ref as R  # noqa: E402

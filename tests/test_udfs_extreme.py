@@ -11,11 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import udfs.flows as F
-import udfs.holdings as H
-import udfs.stats as S
-import udfs.strategy as G
-import udfs.style as Y
+import xladdin_udfs.flows as F
+import xladdin_udfs.holdings as H
+import xladdin_udfs.stats as S
+import xladdin_udfs.strategy as G
+import xladdin_udfs.style as Y
 from xladdin.methods import northbound
 
 RNG = np.random.default_rng(17)

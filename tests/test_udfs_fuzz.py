@@ -18,7 +18,7 @@ MODULES = ["flows", "style", "holdings", "strategy", "stats"]
 def _functions():
     out = []
     for m in MODULES:
-        mod = importlib.import_module(f"udfs.{m}")
+        mod = importlib.import_module(f"xladdin_udfs.{m}")
         out += [getattr(mod, a) for a in sorted(vars(mod)) if a.startswith("XA_")]
     return out
 

@@ -397,9 +397,9 @@ def test_language_switch_renames_sheets_and_headers(edited):
 # ------------------------------------------------------------------------------------------ Lite functions
 def _function_calls():
     """(Office.js call data, direct Python result) for a few XA_ functions."""
-    from udfs.flows import XA_FLOW_CORR
-    from udfs.stats import XA_VERSION
-    from udfs.style import XA_HP1S
+    from xladdin_udfs.flows import XA_FLOW_CORR
+    from xladdin_udfs.stats import XA_VERSION
+    from xladdin_udfs.style import XA_HP1S
     rng = np.random.default_rng(3)
     flows = [[float(v)] for v in rng.normal(size=40)]
     rets = [[float(v)] for v in rng.normal(size=40)]
@@ -418,7 +418,7 @@ def test_lite_main_exposes_every_xa_function_through_the_lite_path(resized):
     names, results = runs["functions"]
     funcs = set()
     for m in ("flows", "style", "holdings", "strategy", "stats"):
-        funcs |= {k for k in vars(importlib.import_module(f"udfs.{m}")) if k.startswith("XA_")}
+        funcs |= {k for k in vars(importlib.import_module(f"xladdin_udfs.{m}")) if k.startswith("XA_")}
     assert set(names) == funcs
     for (call, direct), got in zip(runs["_inputs"]["calls"], results):
         direct = [[None if (isinstance(v, float) and math.isnan(v)) else v for v in row] for row in direct]

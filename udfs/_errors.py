@@ -16,7 +16,7 @@ sees the real argument names and defaults, never ``*args``.
 
 What a cell shows on failure: ``#XA! <what to fix>`` in a single cell, e.g.
 ``#XA! shares and nav differ in length (250 vs 249)``. The message of a :class:`ValueError`
-(input problems, raised by :mod:`udfs._convert` and by the core, whose messages already say what to
+(input problems, raised by :mod:`xladdin_udfs._convert` and by the core, whose messages already say what to
 fix) is shown as is; any other exception is a bug and shows ``#XA! internal error in <function>:
 <type>: <message>`` so that it can be reported.
 """
@@ -82,7 +82,7 @@ def unchanged_cells(types: set[type], cells: list[Any]) -> bool:
 class Cells:
     """Excel-ready results: a read-only 2-D object array of str / int / finite float / bool /
     datetime / None cells, and an optional header row, built by the converters of
-    :mod:`udfs._convert` (``series_cells``, ``frame_cells``, ``matrix_cells``), which clean every cell
+    :mod:`xladdin_udfs._convert` (``series_cells``, ``frame_cells``, ``matrix_cells``), which clean every cell
     as they build it. :func:`excel_safe` turns it into rows without checking each cell again.
     """
 

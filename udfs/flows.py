@@ -1,6 +1,6 @@
 """Excel functions for ETF flows and the flow/return correlation signal (spec M1-M3).
 
-Each function converts the Excel values (:mod:`udfs._convert`), calls one core function of
+Each function converts the Excel values (:mod:`xladdin_udfs._convert`), calls one core function of
 :mod:`xladdin.methods.flows` / :mod:`xladdin.methods.correlation` and converts back. Rows are positions: the
 functions work on the rows as given (trading days, ascending), aligned with the input.
 """

@@ -1,7 +1,7 @@
 """Excel functions for holdings: quintile groups (M7), penetrating ETF holdings to industries (M6)
 and the divergence from active funds (M9).
 
-Each function converts the Excel values (:mod:`udfs._convert`), calls one core function and
+Each function converts the Excel values (:mod:`xladdin_udfs._convert`), calls one core function and
 converts back.
 """
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Excel functions for statistics: performance table (M12), rank IC (M11), rolling percentile
 rank (M13) and the version.
 
-Each function converts the Excel values (:mod:`udfs._convert`), calls one core function and
+Each function converts the Excel values (:mod:`xladdin_udfs._convert`), calls one core function and
 converts back.
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Excel functions for strategies: the composite picks (spec M10) and the backtest engine.
 
-Each function converts the Excel values (:mod:`udfs._convert`), calls the core
+Each function converts the Excel values (:mod:`xladdin_udfs._convert`), calls the core
 (:mod:`xladdin.methods.ranking`: composite score, top-N selection; :mod:`xladdin.methods.backtest`: the engine every
 strategy uses) and converts back.
 """

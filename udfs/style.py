@@ -1,7 +1,7 @@
 """Excel functions for filters and style signals: one- and two-sided HP filter (M4), factor
 momentum and the weekly style regime (M5).
 
-Each function converts the Excel values (:mod:`udfs._convert`), calls one core function of
+Each function converts the Excel values (:mod:`xladdin_udfs._convert`), calls one core function of
 :mod:`xladdin.methods.filters` / :mod:`xladdin.methods.style` and converts back. ``lamb`` is the HP smoothing
 parameter lambda (``lambda`` is a reserved word in Python).
 """

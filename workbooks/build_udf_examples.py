@@ -17,7 +17,7 @@ from real data. The workbook holds:
   ``XA_DIVERGENCE``, ``XA_QUINTILE`` on monthly industry returns, ``XA_PICKS``;
 * ``Stats`` - ``XA_PERF`` (with and without dates), ``XA_PCTRANK``, ``XA_IC``, ``XA_VERSION``,
   ``XA_BACKTEST`` (monthly 50/50 weights on two indices' daily returns);
-* ``xlwings.conf`` - ``UDF Modules`` = the udfs modules (xlwings reads it; keys in column A).
+* ``xlwings.conf`` - ``UDF Modules`` = the xladdin_udfs modules (xlwings reads it; keys in column A).
 
 No two blocks share a cell (every write is checked) and each formula's spill range is left empty
 (``tests/test_udf_workbook.py`` evaluates every formula and checks it). Formulas are written as dynamic-array formulas (XlsxWriter ``write_dynamic_array_formula``), so
@@ -279,7 +279,7 @@ def build(out: Path = DEFAULT_OUT, pythonpath: str | None = None) -> list[tuple[
     fwd = ref(qr0 + 1, qc0 + 1, qr1, qc1, "Holdings")
     book.formula(ws, 24, 4, f"=XA_IC({past},{fwd})", "monthly rank IC of momentum, then IC summary (M11)")
     # the blocks to the right start after XA_PERF's spill (its width: one column per M12 statistic)
-    from udfs.stats import XA_PERF
+    from xladdin_udfs.stats import XA_PERF
     right = 4 + len(XA_PERF([[d.to_pydatetime(), v] for d, v in nav["csi300"].items()],
                             nav["csi500"].tolist(), 0.02)[0]) + 1
     ws.write(0, right, "version", book.fmt["head"])
@@ -305,10 +305,10 @@ def build(out: Path = DEFAULT_OUT, pythonpath: str | None = None) -> list[tuple[
     guide.set_column(3, 3, 60)
     guide.write(0, 0, "xladdin Excel functions: worked examples", book.fmt["title"])
     notes = [
-        "1. pip install -e . (in the xladdin folder; installs the udfs package), then pip install xlwings on Windows.",
+        "1. pip install -e . (in the xladdin folder; installs the xladdin_udfs package), then pip install xlwings on Windows.",
         "2. Open this workbook, Developer > Macros > ImportPythonUDFs (or the xlwings add-in's Import Functions).",
         "3. Excel 365 spills each formula (yellow cell) into the cells below/right. Errors show as #XA! <what to fix>.",
-        "The xlwings.conf sheet sets UDF Modules; add PYTHONPATH there if the package is not installed.",
+        "The xlwings.conf sheet sets UDF Modules; the functions import from the installed package (step 1).",
         "Data: the embedded synthetic sample market (not real prices).",
     ]
     for i, t in enumerate(notes):

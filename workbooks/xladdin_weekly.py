@@ -4,7 +4,7 @@ The workbook's Refresh button runs xlwings' ``SampleCall``:
 ``RunPython "import xladdin_weekly; xladdin_weekly.main()"`` (module name = workbook name), and the xlwings
 ribbon's *Run main* does the same. Both land here and run the shared refresh.
 """
-from macros.refresh import main  # noqa: F401
+from xladdin_macros.refresh import main  # noqa: F401
 
 
 if __name__ == "__main__":  # debug from an IDE: python xladdin_weekly.py (Windows/macOS with Excel open)

@@ -2,7 +2,7 @@
 
 Every writer goes through :func:`cell_value`: the workbook tables (:func:`to_cell_value`, used by
 :mod:`xladdin.workbook.layout` for openpyxl and xlwings) and the results of the Excel functions
-(:func:`function_cell`, used by :mod:`udfs`).
+(:func:`function_cell`, used by :mod:`xladdin_udfs`).
 
 =========================================  ==========================================================
 value                                      cell

@@ -8,13 +8,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from udfs._convert import (
+from xladdin_udfs._convert import (
     XAInputError, frame_rows, is_blank, matrix_cells, opt_bool, opt_choice, opt_float, opt_int, opt_numbers, series_cells,
     to_block, to_dates, to_vector,
 )
-from udfs._errors import excel_safe
-from udfs.holdings import _codes
-from udfs.stats import _nav_series, _trim_trailing
+from xladdin_udfs._errors import excel_safe
+from xladdin_udfs.holdings import _codes
+from xladdin_udfs.stats import _nav_series, _trim_trailing
 
 from . import backtest, grouping, performance, ranking
 

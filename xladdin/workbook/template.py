@@ -18,7 +18,7 @@ Why ``SampleCall`` and the ``<stem>.py`` shim: the VBA project is kept byte-iden
 compiled; editing it needs Excel). ``SampleCall`` runs
 ``RunPython "import <stem>; <stem>.main()"`` where ``<stem>`` is the workbook's file name without
 extension, evaluated when the button is clicked -- the xlwings quickstart convention, and what the
-ribbon's *Run main* does too. The shim imports :func:`macros.refresh.main`, so the button, *Run main*
+ribbon's *Run main* does too. The shim imports :func:`xladdin_macros.refresh.main`, so the button, *Run main*
 and ``python <stem>.py`` all run the same refresh. Renaming the workbook needs a shim of the same
 name (``xladdin template NEW.xlsm`` writes both).
 
@@ -31,6 +31,7 @@ Refresh (:func:`refresh_workbook`)
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import re
 import tempfile
@@ -48,7 +49,8 @@ from .params import Params, default_params, params_from_rows
 CONF_SHEET = "xlwings.conf"
 BUTTON_MACRO = "SampleCall"
 BUTTON_CAPTION = {"zh": "刷新 Refresh", "en": "Refresh"}
-ROOT = Path(__file__).resolve().parents[2]
+#: the import name of the Excel adapters (the repository's ``udfs/`` folder, installed under this name)
+UDF_PACKAGE = "xladdin_udfs"
 
 
 class RefreshError(ReportedError, RuntimeError):
@@ -82,8 +84,14 @@ def xlwings_version() -> str:
 
 
 def udf_modules() -> list[str]:
-    """The UDF modules of the project (``udfs/<name>.py`` without a leading underscore)."""
-    return sorted(f"udfs.{p.stem}" for p in (ROOT / "udfs").glob("*.py") if not p.stem.startswith("_"))
+    """The UDF modules of the project (``xladdin_udfs.<name>`` for each ``<name>.py`` of the package's folder
+    without a leading underscore), found without importing them."""
+    spec = importlib.util.find_spec(UDF_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(f"{UDF_PACKAGE} is not installed: install xladdin into this Python "
+                                  "(pip install xladdin, or pip install -e . in a checkout)")
+    return sorted(f"{UDF_PACKAGE}.{p.stem}" for folder in spec.submodule_search_locations
+                  for p in Path(folder).glob("*.py") if not p.stem.startswith("_"))
 
 
 #: what the ``xlwings.conf`` sheet says about the keys left out (column D, outside the key block)
@@ -95,7 +103,8 @@ CONF_NOTES = [
     "not Python), e.g. C:\\Users\\me\\AppData\\Local\\Programs\\Python\\Python312\\pythonw.exe",
     "  Interpreter_Mac  full path of python, e.g. /Library/Frameworks/Python.framework/Versions/3.12/bin/python3",
     "  Conda Path + Conda Env  Anaconda/Miniconda on Windows, e.g. C:\\Users\\me\\anaconda3 and base",
-    "  PYTHONPATH  only if xladdin is not installed into that Python (pip install xladdin)",
+    "  PYTHONPATH  folders of your own modules; xladdin itself must be installed into that Python (pip install "
+    "xladdin: the Refresh button and the functions import its packages xladdin_macros and xladdin_udfs)",
     "`xladdin doctor` (run with the Python Excel should use) prints the line to paste for this machine.",
 ]
 
@@ -138,7 +147,7 @@ The workbook's Refresh button runs xlwings' ``SampleCall``:
 ``RunPython "import {stem}; {stem}.main()"`` (module name = workbook name), and the xlwings
 ribbon's *Run main* does the same. Both land here and run the shared refresh.
 """
-from macros.refresh import main  # noqa: F401
+from xladdin_macros.refresh import main  # noqa: F401
 
 
 if __name__ == "__main__":  # debug from an IDE: python {stem}.py (Windows/macOS with Excel open)

@@ -2,7 +2,7 @@
 
 Prints the Python and xlwings versions, whether the workbook's VBA project is the installed
 xlwings' (the VBA names ``xlwings64-<version>.dll``: both must match), the ``xlwings.conf`` line that
-points Excel at this Python, whether the ``udfs`` modules import, and, on Windows, whether Excel
+points Excel at this Python, whether the ``xladdin_udfs`` modules import, and, on Windows, whether Excel
 trusts access to the VBA project object model (needed by *Import Functions*). Exit code 1 when
 something must be fixed.
 """
@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "doctor", help="check Python, xlwings and a workbook for Excel use; print the interpreter line to paste",
         description="Run it with the Python that Excel should use. Checks the xlwings version against the "
-                    "workbook's VBA, prints the xlwings.conf line for this machine, imports the udfs modules "
+                    "workbook's VBA, prints the xlwings.conf line for this machine, imports the xladdin_udfs modules "
                     "and (Windows) checks the trust setting that Import Functions needs.")
     p.add_argument("workbook", nargs="?", metavar="WORKBOOK", help="an .xlsm built by `xladdin template` (optional)")
     p.set_defaults(func=run)

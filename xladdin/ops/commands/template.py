@@ -15,8 +15,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "and a Refresh button. Also writes OUT.py beside it: the module the button's macro imports.")
     p.add_argument("out", metavar="OUT.xlsm", help="workbook to write (the name must be a Python module name)")
     _workbook.add_param_args(p)
-    p.add_argument("--pythonpath", help="PYTHONPATH for the xlwings.conf sheet (default: none: install xladdin into "
-                                        "the Python Excel runs)")
+    p.add_argument("--pythonpath", help="PYTHONPATH for the xlwings.conf sheet (default: none); xladdin itself must "
+                                        "be installed into the Python Excel runs")
     p.add_argument("--interpreter", metavar="PATH", help="full path of the Python Excel runs: a Windows path "
                    "(...\\pythonw.exe) fills Interpreter_Win, a macOS path fills Interpreter_Mac "
                    "(`xladdin doctor` prints it for this machine)")
