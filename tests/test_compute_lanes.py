@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xladdin.data import _shared
+from xladdin.data import views
 from xladdin.data.market import MissingTableError
 from xladdin.workbook import weekly as W
 from xladdin.workbook.context import WeeklyContext
@@ -130,7 +130,7 @@ def test_a_missing_table_in_the_second_thread_is_a_note(small_market, monkeypatc
 
 # ------------------------------------------------------------------ each intermediate once across threads
 def test_once_map_builds_a_key_once_when_two_threads_ask_together():
-    once = _shared.OnceMap()
+    once = views.OnceMap()
     calls = []
     started = threading.Event()
 
@@ -153,7 +153,7 @@ def test_once_map_builds_a_key_once_when_two_threads_ask_together():
 
 
 def test_once_map_keeps_nothing_when_a_build_raises():
-    once = _shared.OnceMap()
+    once = views.OnceMap()
     with pytest.raises(ZeroDivisionError):
         once.get("k", lambda: 1 / 0)
     assert list(once) == [] and once.get("k", lambda: 5) == 5
@@ -189,10 +189,10 @@ def test_a_shared_pivot_is_built_once_by_two_threads(small_market):
         time.sleep(0.2)
         return pd.DataFrame({"a": [1.0]})
     out = []
-    with _shared.shared(small_market):
+    with views.shared(small_market):
         t = threading.Thread(target=contextvars.copy_context().run,
-                             args=(lambda: out.append(_shared.cached(small_market, ("k",), make)),))
+                             args=(lambda: out.append(views.cached(small_market, ("k",), make)),))
         t.start()
-        out.append(_shared.cached(small_market, ("k",), make))
+        out.append(views.cached(small_market, ("k",), make))
         t.join()
     assert calls == [1] and out[0].equals(out[1])

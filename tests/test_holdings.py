@@ -234,7 +234,7 @@ def test_penetrate_equals_the_join_formulation(seed):
 def test_industry_weight_rows_equal_the_pandas_grouping(sample_market):
     """The integer-key sum (dense bincount, with or without the market's shared codes) equals the
     plain pandas grouping of the docstring, row for row and bit for bit."""
-    from xladdin.data._shared import _factorize, shared
+    from xladdin.data.views import shared, table_codes
     weights = sample_market.table("index_weights")
     si = sample_market.stock_industry["industry"].iloc[:-40]  # some stocks without an industry
     w = weights[["date", "index", "stock", "weight"]].copy()
@@ -243,5 +243,5 @@ def test_industry_weight_rows_equal_the_pandas_grouping(sample_market):
     got = h._industry_weight_rows(weights, si)
     pd.testing.assert_frame_equal(got, want, check_exact=True, check_dtype=False)
     with shared(sample_market):
-        got2 = h._industry_weight_rows(weights, si, lambda c: _factorize(sample_market, "index_weights", c))
+        got2 = h._industry_weight_rows(weights, si, lambda c: table_codes(sample_market, "index_weights", c))
     pd.testing.assert_frame_equal(got2, want, check_exact=True, check_dtype=False)

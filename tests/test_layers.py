@@ -8,6 +8,7 @@ into layers (``OLD_PATHS``) are named nowhere in the tree.
 from __future__ import annotations
 
 import ast
+import graphlib
 import re
 from pathlib import Path
 
@@ -98,6 +99,49 @@ def test_udfs_import_base_data_and_methods_only():
     assert check(sorted((ROOT / "udfs").glob("*.py")), {"base", "data", "methods"}) == []
 
 
+def _private_holder(target: str) -> str | None:
+    """The package holding the first private part (``_x``, not ``__x__``) of an imported ``target`` (a private
+    module of a package, or a private name of one of its modules), or None."""
+    parts = target.split(".")
+    for i, part in enumerate(parts):
+        if part.startswith("_") and not (part.startswith("__") and part.endswith("__")):
+            is_module = ROOT.joinpath(*parts[:i]).with_suffix(".py").is_file()
+            return ".".join(parts[: i - 1] if is_module else parts[:i])
+    return None
+
+
+def private_imports(source: str, name: str, is_pkg: bool) -> list[str]:
+    """Imports of a private module or name (``_shared``, ``_factorize``) from outside the package holding it."""
+    pkg = name if is_pkg else name.rpartition(".")[0]
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom):
+            module = ".".join(pkg.split(".")[: len(pkg.split(".")) - node.level + 1] + [node.module or ""]
+                              ) if node.level else node.module
+            targets = [f"{module.rstrip('.')}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        else:
+            continue
+        for target in targets:
+            holder = _private_holder(target)
+            if holder is not None and pkg != holder and not pkg.startswith(holder + "."):
+                found.append(f"{name}:{node.lineno} imports {target}")
+    return found
+
+
+def test_private_modules_and_names_stay_in_their_package():
+    """``methods/`` (and every other package) imports public names of the others only."""
+    assert [v for p in package_files() for v in private_imports(p.read_text(encoding="utf-8"), *module_name(p))] == []
+
+
+def test_the_private_check_sees_a_private_import():
+    src = "from xladdin.data.views import pivot, _factorize\nfrom ..data import _sample_flows\nimport xladdin.data._x\n"
+    assert len(private_imports(src, "xladdin.methods.probe", False)) == 3
+    src = "from ._sample_flows import x\nfrom . import _sample_universe\nfrom xladdin import __version__\n"
+    assert private_imports(src, "xladdin.data.sample", False) == []
+
+
 def test_the_rule_check_sees_a_violation():
     """Not blind: a methods module importing the workbook layer (inside a function too) is reported;
     importing data from methods is not."""
@@ -114,12 +158,13 @@ def test_the_data_layer_re_exports_its_openers():
     assert load_market is loader and open_market is opener
 
 
-#: the flat module paths before the move into layers -> the one path of each module now (``xladdin.`` + key was
-#: ``xladdin.`` + value; ``xladdin.<key>.x`` is ``xladdin.<value>.x``). Kept here, as data, so that no source,
-#: test, script or document names one again; the package itself knows nothing of them.
+#: the module paths before the move into layers (and a module renamed since) -> the one path of each module now
+#: (``xladdin.<old>.x`` is ``xladdin.<new>.x``). Kept here, as data, so that no source, test, script or document
+#: names one again; the package itself knows nothing of them.
 OLD_PATHS: dict[str, str] = {
-    **{m: f"data.{m}" for m in ("schema", "market", "_shared", "sources", "checks", "calendar", "sample",
+    **{m: f"data.{m}" for m in ("schema", "market", "sources", "checks", "calendar", "sample",
                                 "_sample_flows", "_sample_market", "_sample_universe", "clients")},
+    "_shared": "data.views", "data._shared": "data.views",
     **{m: f"methods.{m}" for m in ("flows", "correlation", "filters", "style", "holdings", "grouping", "ranking",
                                    "backtest", "strategy", "divergence", "northbound", "dashboard")},
     "performance": "methods.stats",
@@ -127,12 +172,26 @@ OLD_PATHS: dict[str, str] = {
                                     "template", "report")},
     **{m: f"ops.{m}" for m in ("jobs", "mail", "config", "cli", "commands")},
 }
-_OLD = "|".join(sorted(OLD_PATHS, key=len, reverse=True))
-#: ``xladdin.<old>`` (code, strings, docstrings, docs), ``xladdin/<old>.py`` or ``xladdin/<old>/`` (file paths)
-#: and ``from xladdin import <old>`` (also inside parentheses, over several lines)
-OLD_PATH_RES = [re.compile(rf"\bxladdin\.({_OLD})\b"),
-                re.compile(rf"\bxladdin/({_OLD})(?:\.py\b|/)"),
-                re.compile(rf"\bfrom\s+xladdin\s+import\s+\(?[\w\s,]*?\b({_OLD})\b(?!\s*\.)")]
+
+
+def _old_path_res() -> list[re.Pattern]:
+    """``xladdin.<old>`` (code, strings, docstrings, docs), ``xladdin/<old>.py`` or ``xladdin/<old>/`` (file
+    paths) and ``from xladdin[.<parent>] import <leaf>`` (also inside parentheses, over several lines)."""
+    longest = sorted(OLD_PATHS, key=len, reverse=True)
+    dotted = "|".join(re.escape(old) for old in longest)
+    paths = "|".join(re.escape(old.replace(".", "/")) for old in longest)
+    res = [re.compile(rf"\bxladdin\.({dotted})\b"), re.compile(rf"\bxladdin/({paths})(?:\.py\b|/)")]
+    leaves: dict[str, list[str]] = {}
+    for old in longest:
+        parent, _, leaf = old.rpartition(".")
+        leaves.setdefault(parent, []).append(leaf)
+    for parent, names in leaves.items():
+        package = re.escape(f"xladdin.{parent}" if parent else "xladdin")
+        res.append(re.compile(rf"\bfrom\s+{package}\s+import\s+\(?[\w\s,]*?\b({'|'.join(names)})\b(?!\s*\.)"))
+    return res
+
+
+OLD_PATH_RES = _old_path_res()
 #: what the check reads: every text file of these folders (and the top-level files) the repository keeps
 TREE_DIRS = ["xladdin", "udfs", "macros", "tests", "scripts", "bench", "workbooks", "docs", ".ci"]
 TEXT_SUFFIXES = {".py", ".md", ".toml", ".sh", ".txt", ".cfg", ".ini", ".json", ""}
@@ -162,15 +221,19 @@ def test_no_file_names_an_old_flat_module_path():
         f"{f}:{h}" for f, hits in found.items() for h in hits)
 
 
-@pytest.mark.parametrize("old", ["flows", "performance", "commands", "_shared", "cli"])
+@pytest.mark.parametrize("old", ["flows", "performance", "commands", "_shared", "cli", "data._shared"])
 def test_the_old_path_check_sees_each_spelling(old):
-    """Not blind: each way of naming an old path is found; the layered paths and look-alikes are not."""
+    """Not blind: each way of naming an old path is found; the current paths and look-alikes are not."""
+    parent, _, leaf = old.rpartition(".")
+    package = f"xladdin.{parent}" if parent else "xladdin"
+    path = old.replace(".", "/")
     for text in [f"import xladdin.{old}\n", f"see :mod:`xladdin.{old}`", f"``python -m xladdin.{old}``",
-                 f"(`xladdin/{old}.py`)", f"xladdin/{old}/x.py", f"from xladdin import {old}\n",
-                 f"from xladdin import (\n    errors,\n    {old} as x,\n)\n", f"from xladdin import errors, {old}\n"]:
+                 f"(`xladdin/{path}.py`)", f"xladdin/{path}/x.py", f"from {package} import {leaf}\n",
+                 f"from {package} import (\n    errors,\n    {leaf} as x,\n)\n", f"from {package} import errors, {leaf}\n"]:
         assert len(old_path_mentions(text)) == 1, text
     new = OLD_PATHS[old]
-    for text in [f"import xladdin.{new}\n", f"from xladdin.{new.rpartition('.')[0] or 'ops'} import {old}\n",
+    new_parent, _, new_leaf = new.rpartition(".")
+    for text in [f"import xladdin.{new}\n", f"from xladdin.{new_parent} import {new_leaf}\n",
                  f"xladdin/{new.replace('.', '/')}.py", "~/.config/xladdin/config.toml", "import xladdin.workbooks\n",
                  "from xladdin import __version__, errors\n"]:
         assert old_path_mentions(text) == [], text
@@ -222,3 +285,74 @@ def test_the_installed_adapter_packages_are_the_repository_folders():
     for folder, name in ADAPTER_PACKAGES.items():
         spec = importlib.util.find_spec(name)
         assert spec is not None and [Path(p) for p in spec.submodule_search_locations] == [ROOT / folder]
+
+
+# ------------------------------------------------------------------------------------------ import cycles
+def _is_type_checking(node: ast.AST) -> bool:
+    test = node.test if isinstance(node, ast.If) else None
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
+def runtime_imports(source: str, name: str, is_pkg: bool) -> list[str]:
+    """:func:`imports` of module ``name`` that can run: at module level or in a function, but not in an
+    ``if TYPE_CHECKING:`` block (annotations only; never executed)."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if _is_type_checking(node):
+            node.body = [ast.Pass()]
+    return [target for _, target in imports(ast.unparse(tree), name, is_pkg)]
+
+
+def import_graph(modules: dict[str, tuple[str, bool]]) -> dict[str, set[str]]:
+    """module -> the modules of ``modules`` it imports (``{name: (source, is_pkg)}``); an imported name
+    (``from xladdin.data import load_market``) counts as its module (``xladdin.data``)."""
+    graph = {}
+    for name, (source, is_pkg) in modules.items():
+        edges = set()
+        for target in runtime_imports(source, name, is_pkg):
+            while target and target not in modules:
+                target = target.rpartition(".")[0]
+            if target and target != name:
+                edges.add(target)
+        graph[name] = edges
+    return graph
+
+
+def import_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One cycle of ``graph`` (``[a, b, ..., a]``), or None."""
+    try:
+        graphlib.TopologicalSorter(graph).prepare()
+    except graphlib.CycleError as exc:
+        return list(exc.args[1])
+    return None
+
+
+def tree_modules() -> dict[str, tuple[str, bool]]:
+    """Every module of the package and of the adapters, by its import name."""
+    out = {}
+    for path in package_files() + sorted((ROOT / "udfs").glob("*.py")) + sorted((ROOT / "macros").glob("*.py")):
+        name, is_pkg = module_name(path)
+        top, _, rest = name.partition(".")
+        name = ".".join(filter(None, [ADAPTER_PACKAGES.get(top, top), rest]))
+        out[name] = (path.read_text(encoding="utf-8"), is_pkg)
+    return out
+
+
+def test_no_import_cycle_function_level_imports_included():
+    graph = import_graph(tree_modules())
+    assert len(graph) > 70 and graph["xladdin.data.market"] >= {"xladdin.data.views"}
+    assert import_cycle(graph) is None
+
+
+def test_the_cycle_check_sees_a_cycle():
+    """Not blind: a cycle through an import inside a function (and through an imported name) is found; an
+    import only for annotations (``if TYPE_CHECKING:``) is not one."""
+    modules = {"xladdin.data": ("def f():\n    from .a import A\n", True),
+               "xladdin.data.a": ("from .b import B\n", False),
+               "xladdin.data.b": ("import os\ndef g():\n    from xladdin.data import thing\n", False)}
+    cycle = import_cycle(import_graph(modules))
+    assert cycle[0] == cycle[-1] and sorted(cycle[1:]) == ["xladdin.data", "xladdin.data.a", "xladdin.data.b"]
+    modules["xladdin.data.b"] = ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from xladdin.data import thing\n",
+                                 False)
+    assert import_cycle(import_graph(modules)) is None

@@ -4,7 +4,8 @@
 * :mod:`~xladdin.data.sources` — file readers (CSV encodings, safe .xlsx, parquet);
 * :mod:`~xladdin.data.checks` — the validation rules;
 * :mod:`~xladdin.data.loaders` — ``load_market`` / ``open_market`` / ``validate_market`` / ``write_market``;
-* :mod:`~xladdin.data.market` — the :class:`~xladdin.data.market.Market` and its cached views (``_shared``);
+* :mod:`~xladdin.data.market` — the :class:`~xladdin.data.market.Market`; :mod:`~xladdin.data.views` — its wide
+  views (the fast pivot, the codes of its columns), built once per run inside ``views.shared``;
 * :mod:`~xladdin.data.calendar` — the SSE trading calendar;
 * :mod:`~xladdin.data.sample` — the embedded sample market; :mod:`~xladdin.data.clients` — Wind, Tushare.
 

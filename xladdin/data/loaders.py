@@ -723,10 +723,10 @@ def key_codes(name: str, df: pd.DataFrame, known: dict | None = None) -> dict[st
     value): column -> (its Arrow array, int32 codes, uniques), codes and uniques as
     ``pd.factorize(sort=True)``. Computed once per table, they serve the duplicate-key and row-order
     checks and (seeded on the :class:`Market` when the table was not re-sorted) the pivots of
-    :mod:`xladdin.data._shared`. ``known``: codes the reader produced (:attr:`RawTable.codes`), used for a
+    :mod:`xladdin.data.views`. ``known``: codes the reader produced (:attr:`RawTable.codes`), used for a
     column that still holds the very Arrow array they describe.
     """
-    from ._shared import text_codes
+    from .views import text_codes
     spec, out = TABLES[name], {}
     for c in spec.key:
         if c in df.columns and c not in spec.date_cols and c not in spec.numeric:
@@ -817,7 +817,7 @@ def type_table(name: str, raw: RawTable, validate: bool = True, masters: dict | 
 
 def seed_codes(market: Market, name: str, codes: dict[str, tuple]) -> None:
     """Keep ``codes`` (:func:`key_codes`) on ``market`` for table ``name`` (valid while its columns keep their data)."""
-    from ._shared import seed
+    from .views import seed
     for col, fz in codes.items():
         seed(market, name, col, fz)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from .schema import TABLES
+from .views import pivot
 
 
 class MissingTableError(KeyError):
@@ -105,10 +106,9 @@ class Market:
         """Wide view of one field: index = date, columns = codes (sorted).
 
         Equal to ``df.pivot(index=date, columns=code, values=field_).sort_index()`` of the table's rows
-        (of ``codes``); built from integer codes (:func:`xladdin.data._shared.pivot`), and once per run
-        inside :func:`xladdin.data._shared.shared`.
+        (of ``codes``); built from integer codes (:func:`xladdin.data.views.pivot`), and once per run
+        inside :func:`xladdin.data.views.shared`.
         """
-        from ._shared import pivot
         spec = TABLES[name]
         self.require(name, field_, purpose=f"the {field_} panel of {name}")
         return pivot(self, name, field_, index=spec.wide_date, columns=spec.wide_code, codes=codes)

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from xladdin.conventions import YI
-from xladdin.data._shared import pivot, table_values
+from xladdin.data.views import pivot, table_values
 from xladdin.data.calendar import month_ends, week_ends
 from xladdin.data.market import Market
 
@@ -274,9 +274,9 @@ def penetration_weights(market: Market) -> SnapshotWeights:
     Compute it once and pass it (``weights=``) to :func:`industry_holdings`, :func:`industry_flows`
     and :func:`flow_table` when several of them run on one market.
     """
-    from xladdin.data._shared import _factorize
+    from xladdin.data.views import table_codes
     rows = _industry_weight_rows(market.table("index_weights"), _industry_map(market),
-                                 lambda col: _factorize(market, "index_weights", col))
+                                 lambda col: table_codes(market, "index_weights", col))
     return snapshot_weights(rows, "industry")
 
 

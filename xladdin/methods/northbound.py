@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from xladdin.conventions import MONTHS_PER_YEAR
-from xladdin.data._shared import pivot, scope, table_codes, table_dates, table_values
+from xladdin.data.views import pivot, scope, table_codes, table_dates, table_values
 from xladdin.data.calendar import month_ends
 from xladdin.data.market import Market
 from xladdin.errors import DataError

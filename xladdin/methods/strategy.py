@@ -507,7 +507,7 @@ def flow_rotation(market, start=None, end=None, top: int = DEFAULT_TOP_N, every:
     ``monthly_level``, ``monthly_change``, ``short_term_flow``, ``regimes``, ``divergence`` (dict or
     None), ``notes`` (list of str: what was skipped and why), ``factors_used``, ``lag``, ``cost``.
     """
-    from xladdin.data._shared import scope
+    from xladdin.data.views import scope
     with scope(market):
         return _flow_rotation(market, start, end, top, every, cost, factor_weights, groups, lamb, window, m8_every,
                               backtests, lag, regime_max_age, weights, style_tables)

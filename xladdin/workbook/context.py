@@ -21,8 +21,8 @@ as not computed, as before. Steps hand their own results to later steps and to t
 :attr:`WeeklyContext.results`.
 
 Wide views of the canonical tables (the pivots of ETF shares and NAVs, stock panels) are not
-intermediates of a method: :mod:`xladdin.data._shared` builds each once inside the run's
-:func:`xladdin.data._shared.shared` scope.
+intermediates of a method: :mod:`xladdin.data.views` builds each once inside the run's
+:func:`xladdin.data.views.shared` scope.
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from xladdin.data._shared import OnceMap
+from xladdin.data.views import OnceMap
 from xladdin.data.market import Market
 
 from .params import Params

@@ -596,7 +596,7 @@ def compute_weekly(market: Market, params: Params | None = None, asof=None,
         None with the reason in ``notes`` (shown on the cover and in the table). Any other error
         raises :class:`WeeklyError` naming the table.
     """
-    from xladdin.data._shared import shared
+    from xladdin.data.views import shared
     p = params or default_params()
     asof = resolve_asof(market, asof if asof is not None else p.asof)
     ctx = WeeklyContext(_cut(market, asof), p, asof)

@@ -1,11 +1,11 @@
-"""xladdin.data._shared: code-based pivots equal pandas' pivot; sharing scope never leaks edits or stale data."""
+"""xladdin.data.views: code-based pivots equal pandas' pivot; sharing scope never leaks edits or stale data."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from xladdin.data import _shared as sh
+from xladdin.data import views as sh
 from xladdin.data.market import Market
 
 

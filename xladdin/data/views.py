@@ -1,4 +1,4 @@
-"""Shared intermediate results and fast wide views of long tables (performance plumbing, no method).
+"""Wide views of a market's long tables, and the run's cache of them (performance plumbing, no method).
 
 Two things, both invisible in the results:
 
@@ -23,14 +23,16 @@ import threading
 from contextlib import contextmanager
 from contextvars import ContextVar
 from types import MappingProxyType
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
 import pandas as pd
 
-from .market import Market
+if TYPE_CHECKING:  # annotations only: market.py imports this module (Market.panel is a pivot)
+    from .market import Market
 
-__all__ = ["shared", "scope", "cached", "pivot", "active", "release", "table_codes", "table_dates", "OnceMap"]
+__all__ = ["shared", "scope", "cached", "pivot", "active", "release", "table_codes", "table_dates", "table_values",
+           "dates_with_rows", "text_codes", "seed", "OnceMap"]
 
 
 class OnceMap:
