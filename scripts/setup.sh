@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Create .venv and install xladdin with its test extras (idempotent).
-# Works on a fresh Debian machine with only Python 3 (>= 3.10): installs python3-venv via apt-get
+# Works on a fresh Debian machine with only Python 3 (>= 3.11): installs python3-venv via apt-get
 # when the interpreter cannot create a virtual environment. Uses uv (installed into the venv from
 # PyPI) for a fast install, pip otherwise.
 # Byte-code is compiled at install time (uv --compile-bytecode; compileall for xladdin's own packages):

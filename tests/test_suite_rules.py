@@ -4,13 +4,9 @@ scripts/test.sh runs the suite on both cores."""
 from __future__ import annotations
 
 import ast
-import sys
+import tomllib
 from pathlib import Path
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:
-    import tomli as tomllib
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent

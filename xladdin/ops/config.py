@@ -38,16 +38,11 @@ Command-line flags override the file (:func:`resolve_smtp_settings`).
 from __future__ import annotations
 
 import os
-import sys
+import tomllib
 from dataclasses import dataclass, field, replace
 from email.utils import getaddresses
 from pathlib import Path
 from typing import Any, Mapping
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
 
 #: environment variable that points at the configuration file
 CONFIG_ENV = "XLADDIN_CONFIG"

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sys
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Protocol, Sequence
@@ -26,11 +27,6 @@ from openpyxl.utils import column_index_from_string, get_column_letter
 
 from xladdin.cells import to_cell_value  # noqa: F401 - the one value-to-cell rule, re-exported
 from xladdin.conventions import LANGUAGES
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 #: default layout file (repository ``workbooks/layout.toml``)
 DEFAULT_LAYOUT = Path(__file__).resolve().parents[2] / "workbooks" / "layout.toml"
