@@ -27,5 +27,7 @@ from xladdin_udfs.style import XA_FACTOR_MOM, XA_HP, XA_HP1S, XA_STYLE_SIGNAL  #
 @script
 def refresh(book: xw.Book) -> None:
     """Refresh every sheet of the weekly workbook (button: *Run* in the Lite task pane)."""
-    from xladdin_macros.refresh import refresh_book
+    from xladdin_macros.refresh import (
+        refresh_book,  # lazy: Lite runs main.py at start-up; the refresh's modules load when the script runs
+    )
     refresh_book(book, lite=True)

@@ -13,6 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import xlwings as xw
+
+from xladdin.data.loaders import open_market
+from xladdin.workbook import weekly
 from xladdin.workbook.layout import Layout, XlwingsWriter, load_layout
 from xladdin.workbook.params import Params
 from xladdin.workbook.template import read_params_sheet, render_result
@@ -23,7 +27,6 @@ def load_market_for(params: Params, lite: bool = False):
     if params.data_dir and lite:
         raise ValueError("xlwings Lite cannot read local folders: leave data_dir blank (sample data) or use the "
                          "desktop Refresh button / `xladdin refresh`")
-    from xladdin.data.loaders import open_market
     return open_market(data_dir=params.data_dir)
 
 
@@ -38,12 +41,11 @@ def refresh_book(book: Any, market: Any = None, layout: Layout | None = None, li
     read (xlwings' remote engine, i.e. Lite, cannot read it). The sheet that was active (the one
     with the button) is active again at the end: freezing panes on Windows/macOS activates sheets.
     """
-    from xladdin.workbook.weekly import compute_weekly
     layout = layout or load_layout()
     params = read_params_sheet(book, layout)
     if market is None:
         market = load_market_for(params, lite)
-    result = compute_weekly(market, params)  # everything computed before the first write
+    result = weekly.compute_weekly(market, params)  # everything computed before the first write
     writer = XlwingsWriter(book, header_fill=layout.m("header_fill", "1F4E78"),
                            header_font_color=layout.m("header_font_color", "FFFFFF"))
     active = book.sheets.active
@@ -59,7 +61,6 @@ def refresh_book(book: Any, market: Any = None, layout: Layout | None = None, li
 
 def main() -> None:
     """Entry point of the Refresh button (RunPython)."""
-    import xlwings as xw
     refresh_book(xw.Book.caller())
 
 

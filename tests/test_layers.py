@@ -356,3 +356,42 @@ def test_the_cycle_check_sees_a_cycle():
     modules["xladdin.data.b"] = ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from xladdin.data import thing\n",
                                  False)
     assert import_cycle(import_graph(modules)) is None
+
+
+# ------------------------------------------------------------------------------------------ lazy imports
+_NOT_A_REASON = re.compile(r"#\s*(noqa(:\s*[A-Z]+\d+(\s*,\s*[A-Z]+\d+)*)?|type:\s*ignore(\[[\w,-]*\])?)\s*")
+
+
+def unexplained_lazy_imports(source: str) -> list[str]:
+    """Imports inside a function (or a lambda) whose line carries no comment saying why they are not at the
+    top of the module (an optional or platform-only dependency, a measured start-up cost, ...); a ``noqa`` or
+    ``type: ignore`` comment is no reason."""
+    lines = source.splitlines()
+    found = []
+
+    def visit(node: ast.AST, in_function: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            if in_function and isinstance(child, (ast.Import, ast.ImportFrom)):
+                text = " ".join(lines[child.lineno - 1:child.end_lineno])
+                comment = _NOT_A_REASON.sub("", text.partition("#")[1] + text.partition("#")[2])
+                if not comment.strip("# "):
+                    found.append(f"{child.lineno}: {lines[child.lineno - 1].strip()}")
+            visit(child, in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)))
+
+    visit(ast.parse(source), False)
+    return found
+
+
+def test_every_import_inside_a_function_says_why():
+    found = {name: hits for name, (source, _) in tree_modules().items()
+             if (hits := unexplained_lazy_imports(source))}
+    assert found == {}, "move these imports to the top of the module, or say on the line why not:\n" + "\n".join(
+        f"{m}:{h}" for m, hits in found.items() for h in hits)
+
+
+def test_the_lazy_import_check_sees_an_unexplained_one():
+    src = ("import os\n"
+           "def f():\n    import json\n    import csv  # noqa: F401\n    from x import (a,\n        b)\n"
+           "    import re  # lazy: a reason\n    import ctypes  # type: ignore[import]  # Windows only\n"
+           "g = lambda: __import__('x')\nclass C:\n    def m(self):\n        import io  # noqa: F401 - here because\n")
+    assert unexplained_lazy_imports(src) == ["3: import json", "4: import csv  # noqa: F401", "5: from x import (a,"]

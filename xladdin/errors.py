@@ -1,6 +1,10 @@
 """Error types shared by the data layer and the CLI, and how the commands report a failure (one message, exit 1)."""
 from __future__ import annotations
 
+import os
+import sys
+from zipfile import BadZipFile
+
 
 class ReportedError(Exception):
     """Base of the errors whose message is written for the user (what failed, what to fix): the job's,
@@ -35,7 +39,6 @@ USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, KeyError, FileNotFou
 
 def describe(exc: BaseException) -> str:
     """The message for ``exc``: its own text for user errors, ``Type: text`` for anything else."""
-    from zipfile import BadZipFile
     if isinstance(exc, BadZipFile):
         return f"not a workbook (not a valid .xlsx/.xlsm zip file: {exc})"
     if isinstance(exc, USER_ERRORS + (ReportedError,)):
@@ -45,7 +48,6 @@ def describe(exc: BaseException) -> str:
 
 def file_state(path) -> tuple | None:
     """What identifies a file's content on disk (inode, size, mtime), or None when it does not exist."""
-    import os
     try:
         st = os.stat(path)
     except OSError:
@@ -63,7 +65,6 @@ def unchanged_note(path, before: tuple | None) -> str:
 
 def fail(command: str, message: str, unchanged: str | None = None) -> int:
     """Print ``xladdin <command>: error: <message>`` and what was left unchanged on stderr; return 1."""
-    import sys
     print(f"xladdin {command}: error: {message}", file=sys.stderr)
     if unchanged:
         print(f"xladdin {command}: {unchanged}", file=sys.stderr)

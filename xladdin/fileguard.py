@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import glob
 import hashlib
 import json
 import os
 import re
+import shutil
 import socket
 import stat
 import time
@@ -71,7 +73,7 @@ def pid_alive(pid: int) -> bool:
 
 
 def _windows_pid_alive(pid: int) -> bool:  # pragma: no cover - not run here (no Windows)
-    import ctypes
+    import ctypes  # Windows only (the process check)
     kernel32 = ctypes.windll.kernel32
     handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
     if not handle:
@@ -126,7 +128,6 @@ def abandoned(path: Path, before: float, pid: int | None, host: str | None) -> b
 
 def remove(path: Path) -> None:
     """Remove a file or a folder tree (missing is fine)."""
-    import shutil
     path = Path(path)
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path, ignore_errors=True)
@@ -158,7 +159,6 @@ def sweep_temp_files(path: str | Path, before: float | None = None) -> list[Path
     :func:`xladdin.workbook.template.atomic_target`; older versions' names carry no owner); one is removed
     when :func:`abandoned` (its writer is gone; modified before ``before``, default now).
     """
-    import glob
     path = Path(path)
     before = time.time() if before is None else before
     prefix = temp_prefix(path)

@@ -27,7 +27,7 @@ from ._sample_market import IndexSet, Stocks
 
 def lfilter(b, a, x, axis=-1, zi=None):
     """scipy.signal.lfilter, imported on first use (scipy.signal costs ~2 s to import; keeps CLI start-up fast)."""
-    from scipy.signal import lfilter as _lfilter
+    from scipy.signal import lfilter as _lfilter  # lazy: scipy.signal takes ~2 s to import (CLI start-up)
     return _lfilter(b, a, x, axis=axis) if zi is None else _lfilter(b, a, x, axis=axis, zi=zi)
 
 

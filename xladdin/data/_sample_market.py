@@ -19,7 +19,7 @@ from . import _sample_universe as U
 
 def lfilter(b, a, x, axis=-1, zi=None):
     """scipy.signal.lfilter, imported on first use (scipy.signal costs ~2 s to import; keeps CLI start-up fast)."""
-    from scipy.signal import lfilter as _lfilter
+    from scipy.signal import lfilter as _lfilter  # lazy: scipy.signal takes ~2 s to import (CLI start-up)
     return _lfilter(b, a, x, axis=axis) if zi is None else _lfilter(b, a, x, axis=axis, zi=zi)
 
 SQ = np.sqrt(TRADING_DAYS_PER_YEAR)

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
+import os
 import warnings as _warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -170,9 +172,7 @@ def xshg_sessions() -> pd.DatetimeIndex:
     exchange-calendars version (its holidays on record are fixed per version); a cache that cannot be
     read or written is simply rebuilt.
     """
-    import os
-    from importlib.metadata import version
-    from pathlib import Path
+    from importlib.metadata import version  # lazy: not needed by `--help`; only on first use of the sessions
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "xladdin"
     cache = base / f"xshg-sessions-{version('exchange-calendars')}-{XSHG_START}.npy"
     try:
@@ -182,7 +182,7 @@ def xshg_sessions() -> pd.DatetimeIndex:
         pass
     with _warnings.catch_warnings():  # its own pandas deprecation notices are not the user's business
         _warnings.simplefilter("ignore")
-        import exchange_calendars as xcals
+        import exchange_calendars as xcals  # lazy: ~0.2 s to import; the cached sessions usually spare it
         sessions = xcals.get_calendar("XSHG", start=XSHG_START).sessions
     if sessions.tz is not None:
         sessions = sessions.tz_localize(None)

@@ -25,6 +25,8 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .calendar import xshg_sessions
 from .schema import TABLES
@@ -295,8 +297,6 @@ _CONTROL_RE2 = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\x{fffe}\x{ffff}]"
 def _suspects(uniques, col: str) -> np.ndarray:
     """Positions of the distinct values of ``col`` that the checks must look at (the others pass the
     pyarrow screens above: one vectorised pass instead of Python over thousands of stock codes)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
     arr = pa.array(np.asarray(uniques, dtype=object), type=pa.string())
     if col in CODE_COLUMNS:
         ok = pc.match_substring_regex(arr, _SCREEN_SECURITY if col in SECURITY_CODES else _SCREEN_CODE)

@@ -16,6 +16,8 @@ content rules beyond types, keys and order are in :mod:`xladdin.data.checks`. Er
 """
 from __future__ import annotations
 
+import csv
+import io
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,13 +25,16 @@ from typing import Callable, Iterable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from xladdin.errors import DataError, ValidationFailed
 
 from . import checks
 from .market import Market
-from .schema import TABLES, WEIGHT_SUM_TOL, TableSpec
+from .schema import ETF_CATEGORIES, TABLES, WEIGHT_SUM_TOL, TableSpec
 from .sources import CsvText, check_parquet, check_workbook, csv_text
+from .views import seed, text_codes
 
 #: values of optional columns used when a file leaves the column out entirely
 OPTIONAL_DEFAULTS = {("etf_daily", "split_ratio"): 1.0}
@@ -97,7 +102,6 @@ def _arrow_to_pandas(column, strip: bool = False) -> tuple:
     """An Arrow column as a pandas column (text as pandas' ``str`` dtype); a dictionary-encoded text
     column is decoded (stripped with ``strip``) and also yields its sorted codes: (Arrow array of the
     pandas column, codes, uniques), see :func:`_decode_dictionary`; None otherwise."""
-    import pyarrow as pa
     fz = None
     if pa.types.is_dictionary(column.type):
         column, fz = _decode_dictionary(column, strip)
@@ -108,7 +112,7 @@ def _arrow_to_pandas(column, strip: bool = False) -> tuple:
 
 def _excel_col(n: int) -> str:
     """Excel column letters of zero-based column ``n``."""
-    from openpyxl.utils import get_column_letter
+    from openpyxl.utils import get_column_letter  # lazy: openpyxl only for workbook sources (CLI start-up)
     return get_column_letter(n + 1)
 
 
@@ -151,7 +155,6 @@ def _read_long_csv(path: Path, text: CsvText, spec: TableSpec | None, skip: tupl
 
 def _read_parquet_checked(path: Path, skip, since, date_col) -> tuple[pd.DataFrame, int, dict]:
     """:func:`_read_parquet`, with a file that is not parquet (or is damaged) named in a :class:`DataError`."""
-    import pyarrow as pa
     check_parquet(path)
     try:
         return _read_parquet(path, skip, since, date_col)
@@ -184,8 +187,7 @@ def _read_parquet(path: Path, skip: tuple[str, ...] = (), since: pd.Timestamp | 
     statistics show them wholly before it are not even read). Returns the frame, the number of
     rows skipped and the text codes: column -> (Arrow array of the column, int32 codes, uniques).
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    import pyarrow.parquet as pq  # lazy: only for parquet files (CLI start-up)
 
     pool = pa.default_memory_pool()
     schema = pq.read_schema(path, memory_map=True)
@@ -237,8 +239,6 @@ def _decode_dictionary(column, strip: bool = False) -> tuple:
     """A dictionary-encoded text column as plain text, and its sorted codes ``(codes, uniques)``
     (None when the column has missing values): the same as ``pd.factorize(sort=True)``. With
     ``strip`` the values lose surrounding whitespace first (as ``Series.str.strip()``)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
     column = column.unify_dictionaries()
     value_type = column.type.value_type
     if pa.types.is_string(value_type):  # decode straight to the large strings pandas' `str` dtype holds
@@ -273,11 +273,7 @@ def _read_csv_arrow(text: CsvText, spec: TableSpec, skip: tuple[str, ...] = (),
     another date format): the caller then reads it as text and :func:`coerce_table` names each
     offending cell. ``text``: the file's UTF-8 source (:func:`xladdin.data.sources.csv_text`).
     """
-    import csv
-    import io
-
-    import pyarrow as pa
-    import pyarrow.csv as pcsv
+    import pyarrow.csv as pcsv  # lazy: only for CSV files (CLI start-up)
     header = next(csv.reader([text.header_line()], delimiter=text.delimiter), None)
     if not header or len(set(header)) != len(header):
         return None
@@ -315,14 +311,12 @@ def _read_csv_arrow(text: CsvText, spec: TableSpec, skip: tuple[str, ...] = (),
 
 def _has_non_finite(column) -> bool:
     """True when a float Arrow column holds NaN or +-inf (pyarrow parses `nan`, `inf` as floats)."""
-    import pyarrow.compute as pc
     return bool(pc.any(pc.invert(pc.is_finite(column))).as_py() or False)
 
 
 def _read_csv(path: Path, text: CsvText, spec: TableSpec | None) -> pd.DataFrame:
     """Read a long CSV as text (every cell a string, blank = missing), so that :func:`coerce_table` can
     name each cell that is not a number or a date. Parse errors name the file."""
-    import io
     source = io.BytesIO(text.source) if isinstance(text.source, bytes) else text.source
     try:
         return pd.read_csv(source, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig",
@@ -562,7 +556,6 @@ def _codes(values: pd.Series) -> np.ndarray:
     """Integer codes of a column (equal values, equal codes; missing values get their own code)."""
     arrow = getattr(values.array, "_pa_array", None)
     if arrow is not None and values.notna().all():
-        import pyarrow.compute as pc
         return pc.dictionary_encode(arrow).combine_chunks().indices.to_numpy(zero_copy_only=False)
     return pd.factorize(values, use_na_sentinel=False)[0]
 
@@ -668,7 +661,6 @@ def check_table(name: str, df: pd.DataFrame, locate: Callable[..., str], file: s
         bad = np.flatnonzero(~np.isnan(vals) & (vals <= 0))
         _cap(issues, [f"{locate(i, col)} column `{col}`: {vals[i]:g} must be > 0" for i in bad], f"non-positive `{col}`")
     if name == "etf_info" and "category" in df:
-        from .schema import ETF_CATEGORIES
         bad = np.flatnonzero(~df["category"].isin(ETF_CATEGORIES).to_numpy())
         _cap(issues, [f"{locate(i)} column `category`: `{_fmt(df['category'].iloc[i])}` is not one of "
                       f"{', '.join(ETF_CATEGORIES)}" for i in bad], "bad categories")
@@ -726,7 +718,6 @@ def key_codes(name: str, df: pd.DataFrame, known: dict | None = None) -> dict[st
     :mod:`xladdin.data.views`. ``known``: codes the reader produced (:attr:`RawTable.codes`), used for a
     column that still holds the very Arrow array they describe.
     """
-    from .views import text_codes
     spec, out = TABLES[name], {}
     for c in spec.key:
         if c in df.columns and c not in spec.date_cols and c not in spec.numeric:
@@ -817,7 +808,6 @@ def type_table(name: str, raw: RawTable, validate: bool = True, masters: dict | 
 
 def seed_codes(market: Market, name: str, codes: dict[str, tuple]) -> None:
     """Keep ``codes`` (:func:`key_codes`) on ``market`` for table ``name`` (valid while its columns keep their data)."""
-    from .views import seed
     for col, fz in codes.items():
         seed(market, name, col, fz)
 
@@ -865,7 +855,6 @@ def _in_order(df: pd.DataFrame, cols: list[str], codes: dict | None = None) -> b
             return False
         arrow = getattr(values.array, "_pa_array", None)
         if arrow is not None:
-            import pyarrow.compute as pc
             arr = arrow.combine_chunks() if hasattr(arrow, "combine_chunks") else arrow
             lo, hi = arr.slice(0, len(arr) - 1), arr.slice(1)
             lt = pc.less(lo, hi).to_numpy(zero_copy_only=False)
@@ -945,7 +934,7 @@ def open_market(data: Market | str | Path | None = None, data_dir: str | Path | 
         return source
     if source is not None:
         return load_market(source, tables=tables)
-    from .sample import sample_market
+    from .sample import sample_market  # lazy: the sample (scipy.signal) only when no data is given
     return sample_market()
 
 

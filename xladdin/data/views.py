@@ -27,6 +27,9 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+
+from .schema import TABLES
 
 if TYPE_CHECKING:  # annotations only: market.py imports this module (Market.panel is a pivot)
     from .market import Market
@@ -176,7 +179,6 @@ def _arrow_factorize(values: pd.Series) -> tuple[np.ndarray | None, pd.Index | N
     if arr is None or arr.null_count:
         return None, None
     try:
-        import pyarrow as pa
         if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
             return None, None
         enc = arr.combine_chunks().dictionary_encode() if isinstance(arr, pa.ChunkedArray) else arr.dictionary_encode()
@@ -376,7 +378,6 @@ def _layout(market: Market, table: str, index: str, columns: str, codes, start, 
 def dates_with_rows(market: Market, table: str, codes, index: str = "date", columns: str | None = None) -> pd.DatetimeIndex:
     """Sorted distinct dates on which one of ``codes`` has a row in ``table`` (the index of
     ``pivot(market, table, field, codes=codes)``), named ``index``."""
-    from .schema import TABLES
     columns = columns or TABLES[table].wide_code
     ccodes, labels = _factorize(market, table, columns)
     dcodes, dates = _factorize(market, table, index)
@@ -441,7 +442,6 @@ def pivot(market: Market, table: str, field: str, index: str = "date", columns: 
         index = sorted dates (named ``index``), columns = sorted codes (named ``columns``):
         ``df_sel.pivot(index=index, columns=columns, values=field).sort_index()``.
     """
-    from .schema import TABLES
     columns = columns or TABLES[table].wide_code
     df = market.table(table)
     codes_key = None if codes is None else tuple(sorted(set(codes)))

@@ -32,6 +32,8 @@ import pandas as pd
 
 from xladdin.conventions import TRADING_DAYS_PER_YEAR
 
+from . import stats as pf
+
 __all__ = ["DEFAULT_LAG", "INDUSTRY_COST", "ETF_ROTATION_COST", "WEIGHT_TOL", "BacktestResult", "returns_from_prices",
            "backtest_weights", "equal_weights", "backtest_summary"]
 
@@ -350,7 +352,6 @@ def backtest_summary(result: BacktestResult, benchmark: pd.Series | None = None,
     ``excess_gross``, ``excess_net`` (annualised return of strategy / benchmark),
     ``tracking_error_net``, ``information_ratio_gross``, ``information_ratio_net``.
     """
-    from . import stats as pf
     nav, gross = result.nav, result.nav_gross
     out = {
         "lag_days": result.lag, "cost": result.cost_rate,

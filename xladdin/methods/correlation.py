@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
-from xladdin.data.market import Market
+from xladdin.data.market import Market, MissingTableError
 
 from .flows import MissingNav, SplitDay, index_flow
 
@@ -346,7 +346,6 @@ def index_flow_correlation(market: Market, index: str, window: int = DEFAULT_COR
     if end_ts is not None:
         close = close.loc[close.index <= end_ts]
         if close.empty:
-            from xladdin.data.market import MissingTableError
             raise MissingTableError(f"index `{index}` has no rows in index_daily on or before {end_ts:%Y-%m-%d} "
                                     f"({market.source})")
     ret = close.astype(float).pct_change()

@@ -26,10 +26,12 @@ import numpy as np
 import pandas as pd
 
 from xladdin.conventions import WEEKS_PER_YEAR, YI
-from xladdin.data.views import table_values
 from xladdin.data.calendar import week_ends
 from xladdin.data.market import Market
+from xladdin.data.views import pivot, release, scope, table_dates, table_values
 
+from .flows import market_etf_flows
+from .holdings import industry_flows, penetration_weights
 from .stats import DEFAULT_VOL_WINDOW, realised_volatility, trailing_percentile
 
 #: ETF categories shown as subscription columns (etf_info.category -> column)
@@ -212,7 +214,6 @@ def _default_asof(market: Market) -> pd.Timestamp:
 def trading_calendar(market: Market, asof) -> pd.DatetimeIndex:
     """The dashboard's trading days up to ``asof``: every date of the daily tables present (etf_daily,
     stock_daily, margin_daily, index_daily, industry_daily), sorted."""
-    from xladdin.data.views import table_dates
     asof = pd.Timestamp(asof)
     parts = []
     for n in ("etf_daily", "stock_daily", "margin_daily", "index_daily", "industry_daily"):
@@ -232,7 +233,6 @@ def _index_members(market: Market, indices: list[str], ends: pd.DatetimeIndex) -
     out = {}
     if not market.has("index_weights"):
         return out
-    from xladdin.data.views import pivot
     present = set(table_values(market, "index_weights", "index"))
     for ix in indices:
         if ix not in present:
@@ -279,7 +279,6 @@ def weekly_metrics(market: Market, asof=None, window_years: float = DEFAULT_HEAT
         (weekly per stock), ``"category"`` (weekly ETF flow per category), ``"week_ends"``,
         ``"asof"``, ``"notes"`` (list of str), ``"names"`` (industry code -> name).
     """
-    from xladdin.data.views import scope
     with scope(market):
         return _weekly_metrics(market, asof, window_years, min_years, vol_window, indices)
 
@@ -313,7 +312,6 @@ def _stock_start(market: Market, table: str, cut: pd.Timestamp | None) -> pd.Tim
     """Last date of ``table`` on or before ``cut`` (None: no cut, or no such date)."""
     if cut is None or not market.has(table):
         return None
-    from xladdin.data.views import table_dates
     d = table_dates(market, table)
     pos = d.searchsorted(cut, side="right") - 1
     return d[pos] if pos >= 0 else None
@@ -433,9 +431,6 @@ def _etf_metrics(market: Market, w: _Weeks, ind: dict, idx: dict, notes: list[st
         ind[col] = w.empty_industry()
         idx[col] = w.empty_index()
     if market.has("etf_daily") and w.info is not None:
-        from xladdin.data.views import pivot
-
-        from .flows import market_etf_flows
         info = w.info
         flows = market_etf_flows(market, missing_nav="nan") if flows is None else flows
         daily = flows.loc[flows.index <= w.asof]
@@ -472,7 +467,6 @@ def _industry_subscriptions(market: Market, w: _Weeks, etf_week: pd.DataFrame, i
         notes.append("industry ETF subscriptions need index_weights and stock_industry (M6 penetration): "
                      "shown per broad index and category only")
         return
-    from .holdings import industry_flows, penetration_weights
     info = w.info
     weighted = set(table_values(market, "index_weights", "index"))
     known = info.reindex(etf_week.columns[etf_week.columns.isin(info.index)])
@@ -502,7 +496,6 @@ def _industry_subscriptions(market: Market, w: _Weeks, etf_week: pd.DataFrame, i
 def _stock_metrics(market: Market, w: _Weeks, notes: list[str]) -> dict[str, pd.DataFrame | None]:
     """Weekly stock-level series over the stock window: turnover, margin net buying, financing buys,
     northbound net buying (None when their table is missing); weeks before the window are NaN."""
-    from xladdin.data.views import pivot, release
     out: dict[str, pd.DataFrame | None] = {"turnover": None, "northbound": None, "margin": None, "financing_buy": None}
     close = None
     sd_start = _stock_start(market, "stock_daily", w.cut)
@@ -540,7 +533,6 @@ def _stock_metrics(market: Market, w: _Weeks, notes: list[str]) -> dict[str, pd.
 
 def _northbound_weekly(market: Market, w: _Weeks, close: pd.DataFrame, sd_start, notes: list[str]) -> pd.DataFrame | None:
     """Weekly northbound net buying per stock (weeks whose days are not all holdings days: NaN)."""
-    from xladdin.data.views import pivot, release
     nb = market.table("northbound_holdings")
     upto = (nb["date"] <= w.asof).to_numpy()  # rows used (no filtered copy of the table)
 
@@ -704,7 +696,6 @@ def weekly_dashboard(market: Market, asof=None, window_years: float = DEFAULT_HE
     """
     if unit <= 0:
         raise ValueError(f"`unit` must be > 0, got {unit}")
-    from xladdin.data.views import scope
     window = max(1, int(round(WEEKS_PER_YEAR * window_years)))
     with scope(market):  # stock-level series only for the weeks the two snapshots read (percentile window + 2)
         m = _weekly_metrics(market, asof, window_years, min_years, vol_window, indices, stock_weeks=window + 2,

@@ -337,7 +337,7 @@ def _hp_expanding(y: np.ndarray, lamb: float) -> np.ndarray:
     out = y.copy()
     if n < 3:
         return out
-    from scipy.linalg import solveh_banded
+    from scipy.linalg import solveh_banded  # lazy: scipy.linalg takes ~0.5 s to import (CLI start-up)
     full = _hp_band(n, lamb)
     c = float(y[0])
     z = y - c

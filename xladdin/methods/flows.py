@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from xladdin.data.market import Market
+from xladdin.data.views import dates_with_rows, pivot, table_values
 
 MissingNav = Literal["raise", "nan", "previous"]
 SplitDay = Literal["zero", "adjusted"]
@@ -258,7 +259,6 @@ def market_etf_flows(market: Market, etfs: list[str] | None = None, missing_nav:
         :mod:`xladdin.methods.dashboard`, :mod:`xladdin.methods.correlation`;
         :class:`xladdin.workbook.context.WeeklyContext`).
     """
-    from xladdin.data.views import pivot
     daily = market.require("etf_daily", "shares", "nav", purpose="ETF flows (M1)")
     shares = pivot(market, "etf_daily", "shares", codes=etfs, end=end)
     nav = pivot(market, "etf_daily", "nav", codes=etfs, end=end)
@@ -270,7 +270,6 @@ def flows_of(flows: pd.DataFrame, market: Market, etfs: list[str]) -> pd.DataFra
     """The columns ``etfs`` of the flows of every ETF (:func:`market_etf_flows` with ``etfs=None``) on
     the dates one of them has an ``etf_daily`` row: equal to ``market_etf_flows(market, etfs)`` with
     the same options (each ETF's flow depends on its own rows only), without computing them again."""
-    from xladdin.data.views import dates_with_rows
     codes = [c for c in sorted(set(etfs)) if c in flows.columns]
     rows = dates_with_rows(market, "etf_daily", codes)
     return flows.reindex(index=rows[rows.isin(flows.index)], columns=codes)
@@ -323,7 +322,6 @@ def index_flow(market: Market, index: str, require_all: bool = False, missing_na
     has them already; ``end``: last date used. Raises ValueError when no ETF in ``etf_info`` tracks
     ``index``.
     """
-    from xladdin.data.views import table_values
     members = market.etfs_tracking(index)
     present = set(table_values(market, "etf_daily", "etf"))
     members = [e for e in members if e in present]

@@ -25,11 +25,11 @@ import numpy as np
 import pandas as pd
 
 from xladdin.conventions import YI
-from xladdin.data.views import pivot, table_values
 from xladdin.data.calendar import month_ends, week_ends
 from xladdin.data.market import Market
+from xladdin.data.views import pivot, table_codes, table_values
 
-from .flows import aggregate_flows
+from .flows import aggregate_flows, flows_of, market_etf_flows
 
 __all__ = [
     "STOCK_ETF_CATEGORIES", "stock_etfs", "holding_dates", "etf_sizes", "index_amounts",
@@ -274,7 +274,6 @@ def penetration_weights(market: Market) -> SnapshotWeights:
     Compute it once and pass it (``weights=``) to :func:`industry_holdings`, :func:`industry_flows`
     and :func:`flow_table` when several of them run on one market.
     """
-    from xladdin.data.views import table_codes
     rows = _industry_weight_rows(market.table("index_weights"), _industry_map(market),
                                  lambda col: table_codes(market, "index_weights", col))
     return snapshot_weights(rows, "industry")
@@ -393,7 +392,6 @@ def holding_change(level: pd.DataFrame, periods: int = 1) -> pd.DataFrame:
 def _daily_index_flows(market: Market, categories, missing_nav: str, flows: pd.DataFrame | None = None) -> pd.DataFrame:
     """Daily M1 flows of the stock ETFs of ``categories`` summed per tracked index; from ``flows`` (the
     flows of every ETF, :func:`xladdin.methods.flows.market_etf_flows`) when given."""
-    from .flows import flows_of, market_etf_flows
     info = stock_etfs(market, categories)
     market.require("etf_daily", "shares", "nav", purpose="ETF holdings and flows by industry (M6)")
     present = sorted(set(info.index) & set(table_values(market, "etf_daily", "etf")))

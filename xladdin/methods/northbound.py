@@ -27,14 +27,20 @@ import numpy as np
 import pandas as pd
 
 from xladdin.conventions import MONTHS_PER_YEAR
-from xladdin.data.views import pivot, scope, table_codes, table_dates, table_values
 from xladdin.data.calendar import month_ends
 from xladdin.data.market import Market
+from xladdin.data.views import pivot, scope, table_codes, table_dates, table_values
 from xladdin.errors import DataError
 
-from .backtest import (DEFAULT_LAG, ETF_ROTATION_COST, backtest_summary, backtest_weights, equal_weights,
-                       returns_from_prices)
-from .grouping import DEFAULT_GROUPS, assign_groups
+from .backtest import (
+    DEFAULT_LAG,
+    ETF_ROTATION_COST,
+    backtest_summary,
+    backtest_weights,
+    equal_weights,
+    returns_from_prices,
+)
+from .grouping import DEFAULT_GROUPS, _groups_numeric, _numeric, assign_groups
 from .ranking import composite_scores, no_ranking, tie_values, top_n_weights
 from .stats import DEFAULT_MIN_OBS, FULL_PERIOD, ic_summary, performance_table, rank_ic
 
@@ -432,7 +438,6 @@ def group_returns(scores: pd.DataFrame, returns: pd.DataFrame, groups: int = DEF
         index = date, columns = ``1 … groups`` and ``long_short`` (group ``groups`` − group 1);
         an ETF counts only where both score and return exist.
     """
-    from .grouping import _groups_numeric, _numeric
     s, r = scores.align(returns, join="inner")
     s = s.where(r.notna())
     if s.columns.has_duplicates:

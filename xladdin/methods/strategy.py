@@ -29,13 +29,25 @@ import numpy as np
 import pandas as pd
 
 from xladdin.conventions import TRADING_DAYS_PER_YEAR
+from xladdin.data.market import MissingTableError
+from xladdin.data.views import scope
 
-from .backtest import (DEFAULT_LAG, INDUSTRY_COST, BacktestResult, backtest_summary, backtest_weights, equal_weights,
-                       returns_from_prices)
-from .divergence import DEFAULT_TRAILING_WINDOW
+from . import holdings as hd
+from .backtest import (
+    DEFAULT_LAG,
+    INDUSTRY_COST,
+    BacktestResult,
+    backtest_summary,
+    backtest_weights,
+    equal_weights,
+    returns_from_prices,
+)
+from .divergence import DEFAULT_TRAILING_WINDOW, market_divergence
 from .grouping import DEFAULT_GROUPS, assign_groups
+from .holdings import holding_dates
 from .ranking import ATOL, RTOL, composite_scores, no_ranking, percentile_ranks, top_n_weights
 from .stats import FULL_PERIOD, performance_table
+from .style import DEFAULT_LAMBDA, STYLE_PAIRS, weekly_style_table
 
 __all__ = [
     "equal_weight_benchmark", "asof", "rebalance_dates", "quintile_backtest", "clearly_positive",
@@ -108,7 +120,6 @@ def asof(frame: pd.DataFrame | pd.Series, dates, max_age_days: int | None = None
 
 def rebalance_dates(trading_days, every: int = DEFAULT_REBALANCE_WEEKS, freq: str = "W", start=None, end=None) -> pd.DatetimeIndex:
     """Every ``every``-th week end (``freq="W"``) or month end (``"M"``) among trading days in [start, end]."""
-    from .holdings import holding_dates
     d = holding_dates(trading_days, freq)
     if start is not None:
         d = d[d >= pd.Timestamp(start)]
@@ -507,7 +518,6 @@ def flow_rotation(market, start=None, end=None, top: int = DEFAULT_TOP_N, every:
     ``monthly_level``, ``monthly_change``, ``short_term_flow``, ``regimes``, ``divergence`` (dict or
     None), ``notes`` (list of str: what was skipped and why), ``factors_used``, ``lag``, ``cost``.
     """
-    from xladdin.data.views import scope
     with scope(market):
         return _flow_rotation(market, start, end, top, every, cost, factor_weights, groups, lamb, window, m8_every,
                               backtests, lag, regime_max_age, weights, style_tables)
@@ -517,9 +527,6 @@ def style_pair_tables(market, lamb: float | None = None) -> dict:
     """pair -> :func:`xladdin.methods.style.weekly_style_table` of that pair alone (M5), or the
     :class:`~xladdin.data.market.MissingTableError` / ``KeyError`` / ``ValueError`` computing it raised
     (a pair without closes); every pair of :data:`xladdin.methods.style.STYLE_PAIRS`, in order."""
-    from xladdin.data.market import MissingTableError
-
-    from .style import DEFAULT_LAMBDA, STYLE_PAIRS, weekly_style_table
     lam = DEFAULT_LAMBDA if lamb is None else lamb
     out: dict = {}
     for pair in STYLE_PAIRS:
@@ -545,8 +552,6 @@ def _regimes(tables: dict, notes: list[str]) -> pd.DataFrame:
 def _flow_rotation(market, start, end, top: int, every: int, cost: float, factor_weights, groups: int,
                    lamb: float | None, window: int, m8_every: int, backtests: bool, lag: int,
                    regime_max_age: int | None, weights=None, style_tables: dict | None = None) -> dict:
-    from . import holdings as hd
-
     notes: list[str] = []
     close = market.industry_close()
     names = market.industry_names
@@ -613,7 +618,6 @@ def _divergence_factor(market, factors: dict, mo_l: pd.DataFrame, close: pd.Data
     if not all(market.has(t) for t in needed):
         notes.append("no " + " / ".join(t for t in needed if not market.has(t)) + ": divergence (M9) left out")
         return None, None
-    from .divergence import market_divergence
     div = market_divergence(market, mo_l, window=window)
     directed = div["directed"]
     factors["divergence"] = directed.dropna(how="all")

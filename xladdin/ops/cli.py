@@ -14,6 +14,7 @@ import os
 import sys
 
 from xladdin import __version__
+from xladdin.errors import describe, format_error
 
 #: commands that end the process without tearing the interpreter down when run as the program: the
 #: weekly job holds ~1.5 GB of small and large objects, whose one-by-one release at exit took 0.3-0.45 s
@@ -52,13 +53,11 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except (ValueError, KeyError, FileNotFoundError, OSError) as exc:
-        from xladdin.errors import format_error
         print(f"xladdin {args.command}: error: {format_error(exc)}", file=sys.stderr)
         return 1
     except Exception as exc:  # a command let an unexpected error through: still one message, not a traceback
         if os.environ.get("XLADDIN_DEBUG"):
             raise
-        from xladdin.errors import describe
         print(f"xladdin {args.command}: error: {describe(exc)} (unexpected; rerun with XLADDIN_DEBUG=1 to see "
               "where it happened)", file=sys.stderr)
         return 1
@@ -68,7 +67,7 @@ def _exit_now(rc: int) -> None:
     """End the process with ``rc`` once its output is flushed, skipping the interpreter's teardown (the
     freeing of every object one by one; the system reclaims the memory at once). Only after a command
     has finished: its files are closed and committed, nothing is left for exit handlers to do."""
-    import logging
+    import logging  # lazy: only for the weekly job's fast exit (`doctor` starts without logging)
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
         try:

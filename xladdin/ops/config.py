@@ -38,6 +38,7 @@ Command-line flags override the file (:func:`resolve_smtp_settings`).
 from __future__ import annotations
 
 import os
+import string
 import tomllib
 from dataclasses import dataclass, field, replace
 from email.utils import getaddresses
@@ -262,7 +263,6 @@ def check_subject(template: str, source: str = "--subject") -> str:
     conversion or format spec (``{asof.x}``, ``{asof:>99}`` ...), no other name; ``{{`` and ``}}``
     stand for literal braces.
     """
-    import string
     rule = "the only placeholder is {asof} (the report date); write {{ and }} for literal braces"
     if "\r" in template or "\n" in template:
         raise ConfigError(f"{source} must be one line (it contains a line break)")
@@ -437,7 +437,7 @@ def get_password(settings: SmtpSettings, environ: Mapping[str, str] | None = Non
     if settings.keyring_service:
         try:
             import keyring  # optional dependency
-            from keyring.errors import KeyringError
+            from keyring.errors import KeyringError  # optional dependency (the keyring extra)
         except ImportError:
             raise ConfigError(f"the config asks for the system keyring (keyring_service = "
                               f"\"{settings.keyring_service}\") but the `keyring` package is not installed: "

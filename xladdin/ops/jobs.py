@@ -42,25 +42,41 @@ Steps, timed one by one (``WeeklyJobResult.timings``, seconds):
 from __future__ import annotations
 
 import contextlib
+import csv
 import gc
+import importlib
 import os
 import re
 import resource
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import tomllib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import pandas as pd
+from openpyxl import load_workbook
 
-from xladdin.data.loaders import data_source
+from xladdin.data.loaders import data_source, read_table_files, read_workbook_tables, type_tables, validate_market
 from xladdin.data.market import Market
-from xladdin.errors import ReportedError
+from xladdin.data.schema import TABLES
+from xladdin.errors import DataError, ReportedError, ValidationFailed, format_error
+from xladdin.fileguard import abandoned, fileop, fsync_dir, mark_live, owner_tag, read_only_reason, remove, unmark_live
+from xladdin.methods.dashboard import STOCK_WINDOW_TABLES, stock_rows_since
+from xladdin.workbook import weekly as wk
+from xladdin.workbook.layout import load_layout
 from xladdin.workbook.params import ParamError, Params, default_params, params_from_mapping, params_from_rows
+from xladdin.workbook.report import build_report
+from xladdin.workbook.template import read_params_sheet
+from xladdin.workbook.weekly import WeeklyError, resolve_asof
+
+from .config import ConfigError
+from .mail import MailError, send_report
 
 #: the job's steps in order (``commit`` is not shown on the progress bar)
 STEPS = ("load", "validate", "compute", "write", "send", "commit")
@@ -205,16 +221,12 @@ def read_params_file(path: str | Path) -> Params:
             data = data["params"]
         return params_from_mapping(data, source)
     if suffix in (".xlsx", ".xlsm"):
-        from openpyxl import load_workbook
-
-        from xladdin.workbook.template import read_params_sheet
         wb = load_workbook(path, read_only=False, keep_vba=False)
         try:
             return read_params_sheet(wb)
         finally:
             wb.close()
     if suffix == ".csv":
-        import csv
         with open(path, encoding="utf-8-sig", newline="") as fh:
             rows = [r for r in csv.reader(fh)]
         return params_from_rows(rows, source)
@@ -238,9 +250,6 @@ def _read_raw(path: Path, progress: Callable[[str], None],
     refused workbook) does not stop the others: every such problem is raised together, as
     :class:`~xladdin.errors.ValidationFailed`, once all files were tried.
     """
-    from xladdin.data.loaders import read_table_files, read_workbook_tables
-    from xladdin.data.schema import TABLES
-    from xladdin.errors import DataError, ValidationFailed
     if not path.exists():
         raise FileNotFoundError(f"data path {path} does not exist")
     raws: dict[str, Any] = {}
@@ -276,7 +285,6 @@ def _read_raw(path: Path, progress: Callable[[str], None],
             done(name, raw, error)
         # files read at once (:data:`READ_THREADS`), results taken in order; on an unexpected error the
         # reads not started yet are cancelled
-        from concurrent.futures import ThreadPoolExecutor
         pool = ThreadPoolExecutor(max_workers=READ_THREADS, thread_name_prefix="xladdin-read")
         try:
             for name, (raw, error) in zip(order, pool.map(read, order, [since.get(n) for n in order])):
@@ -304,8 +312,6 @@ def _dashboard_since(asof, params: Params) -> Callable[[Any], dict[str, pd.Times
     """``since_for`` of :func:`_read_raw` for the weekly job: the stock-level tables only the dashboard
     reads (:data:`xladdin.methods.dashboard.STOCK_WINDOW_TABLES`) are read from
     :func:`xladdin.methods.dashboard.stock_rows_since` of the as-of date (``asof``, else the last etf_daily date)."""
-    from xladdin.methods.dashboard import STOCK_WINDOW_TABLES, stock_rows_since
-
     def since_for(etf_raw) -> dict[str, pd.Timestamp]:
         at = pd.Timestamp(asof) if asof is not None else None
         if at is None:
@@ -327,13 +333,10 @@ def _type_and_check(raws: dict[str, Any], source: str, progress: Callable[[str],
     ``raws`` is consumed (emptied) table by table, so that a raw table is freed as soon as its typed
     copy exists: peak memory is the typed data plus one raw table, not twice the data.
     """
-    from xladdin.data.loaders import type_tables
     return type_tables(raws, source, progress=progress)
 
 
 def _check_market(market: Market) -> None:
-    from xladdin.data.loaders import validate_market
-    from xladdin.errors import ValidationFailed
     issues = validate_market(market)
     if issues:
         raise ValidationFailed(issues)
@@ -358,7 +361,6 @@ def sweep_stale_staging(folder: str | Path, before: float | None = None,
     folder (``<name>.previous``) is first put back when ``folder`` lacks it. ``notice`` gets one line per
     folder removed or report restored.
     """
-    from xladdin.fileguard import abandoned, remove
     removed: list[Path] = []
     folder = Path(folder)
     if not folder.is_dir():
@@ -403,7 +405,6 @@ def _output_base(out_dir: Path) -> tuple[Path, Path | None]:
 
 
 def _check_writable(base: Path, out_dir: Path) -> None:
-    from xladdin.fileguard import read_only_reason
     reason = read_only_reason(base)
     if reason:
         raise JobError("write", f"{reason}; the job writes the report there: make it writable or choose "
@@ -426,7 +427,6 @@ def _commit(work: Path, out_dir: Path, names: Sequence[str]) -> None:
     (a new report means every other file is new too). An existing file is first given a second name in
     ``work`` (hard link: it stays in place) so that an error can put it back; nothing is deleted first.
     """
-    from xladdin.fileguard import fileop, fsync_dir, read_only_reason
     order = list(names[1:]) + list(names[:1])
     for name in order:  # a read-only earlier file is respected: refuse before replacing anything
         reason = read_only_reason(out_dir / name)
@@ -462,7 +462,6 @@ def _commit_new_folder(staging: Path, work: Path, top: Path, out_dir: Path, name
     One rename makes the whole new folder appear at once. If ``top`` appeared meanwhile the files are
     committed one by one (:func:`_commit`). Returns True when ``staging`` itself became ``top``.
     """
-    from xladdin.fileguard import fileop, fsync_dir
     umask = os.umask(0)
     os.umask(umask)
     for d in [staging, *(p for p in staging.rglob("*") if p.is_dir())]:
@@ -485,11 +484,8 @@ def _commit_new_folder(staging: Path, work: Path, top: Path, out_dir: Path, name
 # ------------------------------------------------------------------------------------- the job
 def total_units(send: bool = False, layout: Any = None) -> int:
     """Number of progress units :func:`run_weekly` reports (for a progress bar's total)."""
-    from xladdin.data.schema import TABLES
-    from xladdin.workbook.layout import load_layout
-    from xladdin.workbook.weekly import STEPS as WEEKLY_STEPS
     layout = layout or load_layout()
-    return 2 * len(TABLES) + len(WEEKLY_STEPS) + len(layout.sheets) + 1 + (1 if send else 0)
+    return 2 * len(TABLES) + len(wk.STEPS) + len(layout.sheets) + 1 + (1 if send else 0)
 
 
 def run_weekly(market_or_path: Market | str | Path | None, out_dir: str | Path, asof=None,
@@ -541,8 +537,6 @@ def run_weekly(market_or_path: Market | str | Path | None, out_dir: str | Path, 
     (:func:`_commit_new_folder`). What the killed run leaves (a hidden staging folder) is removed by the
     next run (:func:`sweep_stale_staging`), which says so.
     """
-    from xladdin.fileguard import fileop, mark_live, remove, unmark_live
-    from xladdin.workbook.layout import load_layout
     started = time.time()
     params = params or default_params()
     layout = layout or load_layout()
@@ -641,7 +635,6 @@ def _sweep(out_dir: Path, base: Path, started: float, notice) -> list[Path]:
 
 
 def _make_staging(base: Path, out_dir: Path) -> Path:
-    from xladdin.fileguard import owner_tag
     try:
         return Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{owner_tag()}-", dir=base))
     except OSError as exc:
@@ -659,7 +652,7 @@ def _load_step(clock: _StepClock, market_or_path, params: Params, asof) -> tuple
         market = source
         clock.units_at_once("in-memory market")
     elif source is None:
-        from xladdin.data.sample import sample_market
+        from xladdin.data.sample import sample_market  # lazy: the sample (scipy.signal) only when no data is given
         market = sample_market()
         clock.units_at_once("embedded sample")
     else:
@@ -679,9 +672,6 @@ def _preload_modules(modules: Sequence[str] = PRELOAD_MODULES) -> None:
     """Import ``modules`` in a background thread: reading and decoding the files runs outside Python's
     lock, so the import overlaps it instead of adding to the run. A module that fails to import here is
     imported again (and its error reported) by the step that needs it."""
-    import importlib
-    import threading
-
     def run() -> None:
         for name in modules:
             try:
@@ -694,7 +684,6 @@ def _preload_modules(modules: Sequence[str] = PRELOAD_MODULES) -> None:
 def _validate_step(clock: _StepClock, market: Market | None, raws: dict | None, path: Path | None, params: Params,
                    asof) -> tuple[Market, pd.Timestamp]:
     """``validate``: type and check the raw tables (or check the given market), then resolve the as-of date."""
-    from xladdin.workbook.weekly import resolve_asof
     clock.begin("validate")
     if raws is not None:
         market = _type_and_check(raws, str(path), clock.unit_done)
@@ -710,15 +699,13 @@ def _compute_and_write_step(clock: _StepClock, report: Path, market: Market, par
                             layout) -> Any:
     """``compute`` then ``write``: :func:`xladdin.workbook.report.build_report` does both; its progress calls (table
     groups, then sheets) split the two steps. Returns the :class:`~xladdin.workbook.weekly.WeeklyResult`."""
-    from xladdin.workbook.report import build_report
-    from xladdin.workbook.weekly import STEPS as WEEKLY_STEPS, WeeklyError
-    compute_names = {s[0] for s in WEEKLY_STEPS}
+    compute_names = {s[0] for s in wk.STEPS}
     first_sheet = layout.sheets[0].key
     seen_compute: list[str] = []
     clock.begin("compute")
 
     def finish_compute(at: float | None = None) -> None:
-        for s in WEEKLY_STEPS:  # table groups skipped for missing inputs: 0 s, one unit each
+        for s in wk.STEPS:  # table groups skipped for missing inputs: 0 s, one unit each
             if s[0] not in seen_compute:
                 clock.units["compute"][s[0]] = 0.0
                 clock.notify("compute", s[0])
@@ -750,7 +737,7 @@ def _compute_and_write_step(clock: _StepClock, report: Path, market: Market, par
     clock.unit_done("save")
     clock.end()
     # each table group's own wall time (two run at once: WeeklyResult.step_seconds), not the gaps between reports
-    clock.units["compute"] = {s[0]: weekly.step_seconds.get(s[0], 0.0) for s in WEEKLY_STEPS}
+    clock.units["compute"] = {s[0]: weekly.step_seconds.get(s[0], 0.0) for s in wk.STEPS}
     return weekly
 
 
@@ -760,8 +747,6 @@ def _send_step(clock: _StepClock, send: SendOptions | None, work: Path, name: st
     files = [name]
     if send is None:
         return files, None, None
-    from .config import ConfigError
-    from .mail import MailError, send_report
     clock.begin("send")
     eml_name = Path(name).with_suffix(".eml").name
     keep = send.dry_run or send.keep_eml
@@ -802,12 +787,10 @@ def _peak_rss_mb() -> float:
 
 
 def _all_tables() -> list[str]:
-    from xladdin.data.schema import TABLES
     return list(TABLES)
 
 
 def _describe(exc: BaseException) -> str:
-    from xladdin.errors import DataError, format_error
     text = format_error(exc)
     if isinstance(exc, (DataError, FileNotFoundError, ParamError)):
         return text
@@ -816,5 +799,4 @@ def _describe(exc: BaseException) -> str:
 
 def _rollback(staging: Path) -> None:
     """Remove the staging folder after a failure (``out_dir`` was restored by :func:`_commit`)."""
-    from xladdin.fileguard import remove
     remove(staging)

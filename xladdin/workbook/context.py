@@ -31,8 +31,9 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from xladdin.data.views import OnceMap
 from xladdin.data.market import Market
+from xladdin.data.views import OnceMap
+from xladdin.methods import dashboard, flows, holdings, strategy
 
 from .params import Params
 
@@ -97,26 +98,22 @@ class WeeklyContext:
     @property
     def etf_flows(self) -> pd.DataFrame:
         """M1: daily net flow of every ETF, yuan (dates x ETFs), NaN where the NAV is missing."""
-        from xladdin.methods.flows import market_etf_flows
-        return self._once("etf_flows", lambda: market_etf_flows(self.market, missing_nav="nan"))
+        return self._once("etf_flows", lambda: flows.market_etf_flows(self.market, missing_nav="nan"))
 
     @property
     def penetration(self):
         """M6: the industry weight snapshots of every index (:class:`xladdin.methods.holdings.SnapshotWeights`)."""
-        from xladdin.methods.holdings import penetration_weights
-        return self._once("penetration", lambda: penetration_weights(self.market))
+        return self._once("penetration", lambda: holdings.penetration_weights(self.market))
 
     @property
     def style(self) -> dict[str, Any]:
         """M5: pair -> its weekly style table (lambda ``params.hp_lambda``), or the error computing it raised."""
-        from xladdin.methods.strategy import style_pair_tables
-        return self._once("style", lambda: style_pair_tables(self.market, self.params.hp_lambda))
+        return self._once("style", lambda: strategy.style_pair_tables(self.market, self.params.hp_lambda))
 
     @property
     def calendar(self) -> pd.DatetimeIndex:
         """Trading days up to the as-of date (every date of the daily tables)."""
-        from xladdin.methods.dashboard import trading_calendar
-        return self._once("calendar", lambda: trading_calendar(self.market, self.asof))
+        return self._once("calendar", lambda: dashboard.trading_calendar(self.market, self.asof))
 
     @property
     def week(self) -> WeekBounds:

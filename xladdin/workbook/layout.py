@@ -19,11 +19,20 @@ import re
 import sys
 import tomllib
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 from typing import Any, Mapping, Protocol, Sequence
 
 import pandas as pd
+from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.formatting.formatting import ConditionalFormattingList
+from openpyxl.formatting.rule import ColorScaleRule, DataBarRule
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles.cell_style import StyleArray
+from openpyxl.styles.numbers import BUILTIN_FORMATS_MAX_SIZE, BUILTIN_FORMATS_REVERSE
 from openpyxl.utils import column_index_from_string, get_column_letter
+from openpyxl.worksheet.properties import PageSetupProperties
+from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from xladdin.cells import to_cell_value  # noqa: F401 - the one value-to-cell rule, re-exported
 from xladdin.conventions import LANGUAGES
@@ -36,7 +45,6 @@ def _default_layout_path() -> Path:
     """The repository's ``workbooks/layout.toml``; in an installed wheel, the copy shipped as package data."""
     if DEFAULT_LAYOUT.is_file():
         return DEFAULT_LAYOUT
-    from importlib.resources import files
     return Path(str(files("xladdin.workbooks") / "layout.toml"))
 CHART_TYPES = ("line", "column", "bar")
 COND_TYPES = ("color_scale", "data_bar")
@@ -745,7 +753,6 @@ class OpenpyxlWriter:
 
     # sheets
     def sheet(self, name: str, aliases: Sequence[str], index: int) -> Any:
-        from openpyxl.formatting.formatting import ConditionalFormattingList
         wb = self.wb
         ws = None
         for n in [name, *aliases]:
@@ -772,7 +779,6 @@ class OpenpyxlWriter:
         return ws
 
     def _font(self, **kw: Any) -> Any:
-        from openpyxl.styles import Font
         if self.font_name:
             kw.setdefault("name", self.font_name)
         return Font(**kw)
@@ -793,7 +799,6 @@ class OpenpyxlWriter:
                     cell.number_format = "yyyy-mm-dd"
 
     def number_format(self, ws: Any, row1: int, row2: int, col: int, fmt: str) -> None:
-        from openpyxl.styles.numbers import BUILTIN_FORMATS_MAX_SIZE, BUILTIN_FORMATS_REVERSE
         fmt_id = BUILTIN_FORMATS_REVERSE.get(fmt)  # the id openpyxl's ``cell.number_format = fmt`` stores
         if fmt_id is None:
             added = _style_index(self.wb, "_number_formats", fmt)
@@ -803,7 +808,6 @@ class OpenpyxlWriter:
 
     def font(self, ws: Any, ref: str, *, bold: bool = False, size: float | None = None, color: str | None = None,
              fill: str | None = None, italic: bool = False) -> None:
-        from openpyxl.styles import PatternFill
         for row in ws[ref] if ":" in ref else [[ws[ref]]]:
             for cell in row:
                 cell.font = self._font(bold=bold, italic=italic, size=size or self.font_size, color=color)
@@ -814,26 +818,21 @@ class OpenpyxlWriter:
         ws.column_dimensions[col_letter(col)].width = width
 
     def table(self, ws: Any, ref: str, name: str, style: str) -> None:
-        from openpyxl.worksheet.table import Table, TableStyleInfo
         tab = Table(displayName=name, ref=ref)
         tab.tableStyleInfo = TableStyleInfo(name=style, showRowStripes=True, showColumnStripes=False,
                                             showFirstColumn=False, showLastColumn=False)
         ws.add_table(tab)
 
     def color_scale(self, ws: Any, ref: str, low: str, mid: str, high: str) -> None:
-        from openpyxl.formatting.rule import ColorScaleRule
         ws.conditional_formatting.add(ref, ColorScaleRule(start_type="min", start_color=low, mid_type="percentile",
                                                           mid_value=50, mid_color=mid, end_type="max",
                                                           end_color=high))
 
     def data_bar(self, ws: Any, ref: str, color: str) -> None:
-        from openpyxl.formatting.rule import DataBarRule
         ws.conditional_formatting.add(ref, DataBarRule(start_type="min", end_type="max", color=color,
                                                        showValue=True))
 
     def chart(self, ws: Any, plan: ChartPlan) -> None:
-        from openpyxl.chart import BarChart, LineChart, Reference
-
         def make():
             if plan.type == "line":
                 return LineChart()
@@ -887,8 +886,6 @@ class OpenpyxlWriter:
 
     def finish(self, ws: Any, plan: SheetPlan) -> None:
         # header rows: bold (the table style colours them), wrap long Chinese headers
-        from openpyxl.styles import Alignment, PatternFill
-        from openpyxl.worksheet.properties import PageSetupProperties
         fill = PatternFill("solid", fgColor=self.header_fill)
         for t in plan.tables:
             for j in range(t.ncols):
@@ -929,7 +926,6 @@ def _style_index(wb: Any, collection: str, value: Any) -> int | None:
 def _set_style(cell: Any, key: str, index: int | None, attribute: str, value: Any) -> None:
     """``setattr(cell, attribute, value)`` given ``value``'s :func:`_style_index`: the same style array
     entry (``cell._style.<key>``) that openpyxl's descriptor sets, without hashing ``value`` again."""
-    from openpyxl.styles.cell_style import StyleArray
     if index is None or key not in StyleArray.__dict__:
         setattr(cell, attribute, value)
         return

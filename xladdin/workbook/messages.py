@@ -7,6 +7,7 @@ back to Chinese, the reports' language. Adding a language is adding one key to e
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 __all__ = ["MESSAGES", "say", "both", "amount"]
@@ -158,7 +159,6 @@ def both(key: str, **values: Any) -> dict[str, str]:
 def amount(value: float | None, language: str) -> str:
     """An amount in 亿元 as the cover shows it: ``1,234.56亿元`` in Chinese (``—`` when unknown),
     ``1,234.56`` in English."""
-    import math
     if language == "zh" and (value is None or not math.isfinite(value)):
         return "—"
     return say("amount", language, value=value)

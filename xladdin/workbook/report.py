@@ -11,10 +11,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
+from openpyxl import Workbook
+
 from xladdin.data.market import Market
 
+from . import weekly
 from .layout import Layout, load_layout
 from .params import Params, default_params
+from .summary import write_summary_sheet
+from .template import atomic_target, render_result
 
 #: leading characters that make a spreadsheet treat text as a formula (plus tab / CR, OWASP)
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -68,18 +73,13 @@ def build_report(out: str | Path, market: Market, params: Params | None = None, 
     -----
     Written atomically (temporary file in the same folder, then ``os.replace``).
     """
-    from openpyxl import Workbook
-
-    from .summary import write_summary_sheet
-    from .template import atomic_target, render_result
-    from .weekly import compute_weekly
     out = Path(out)
     if out.suffix.lower() != ".xlsx":
         raise ValueError(f"{out}: the report must end in .xlsx (it has no macros)")
     out.parent.mkdir(parents=True, exist_ok=True)
     layout = layout or load_layout()
     params = params or default_params()
-    result = compute_weekly(market, params, asof, progress=progress)
+    result = weekly.compute_weekly(market, params, asof, progress=progress)
     wb = Workbook()
     wb.remove(wb.active)
     render_result(wb, result, params, layout, progress)

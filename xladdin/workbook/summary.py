@@ -26,6 +26,7 @@ import datetime as dt
 import html
 import math
 import unicodedata
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
@@ -455,10 +456,8 @@ def summary_from_report(path: str | Path) -> WeeklySummary | None:
     FileNotFoundError, ValueError
         Missing file, a file openpyxl cannot read, or a malformed ``_summary`` sheet.
     """
-    import zipfile
-
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
+    from openpyxl import load_workbook  # lazy: `send --help` and `weekly --help` start without openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException  # lazy: as above
 
     path = Path(path)
     if not path.is_file():

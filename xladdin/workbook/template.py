@@ -40,11 +40,30 @@ import zipfile
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from openpyxl import load_workbook
+
+from xladdin.data.loaders import open_market
 from xladdin.data.market import Market
 from xladdin.errors import ReportedError
+from xladdin.fileguard import (
+    LockBusy,
+    describe_owner,
+    fileop,
+    fsync_dir,
+    lock_path,
+    mark_live,
+    owner_lock,
+    owner_tag,
+    read_only_reason,
+    sweep_temp_files,
+    temp_prefix,
+    unmark_live,
+)
 
-from .layout import Layout, OpenpyxlWriter, load_layout, render
-from .params import Params, default_params, params_from_rows
+from . import weekly
+from .layout import Layout, OpenpyxlWriter, load_layout, parse_cell, render
+from .params import Params, default_params, params_from_rows, params_to_frame
+from .weekly import WeeklyError
 
 CONF_SHEET = "xlwings.conf"
 BUTTON_MACRO = "SampleCall"
@@ -65,7 +84,7 @@ class RefreshError(ReportedError, RuntimeError):
 # ------------------------------------------------------------------------------------- VBA source
 def xlwings_standalone_workbook() -> Path:
     """Path of xlwings' standalone quickstart workbook (source of the VBA project)."""
-    import xlwings
+    import xlwings  # lazy: only building a workbook needs xlwings (its VBA); ~0.2 s to import
     p = Path(xlwings.__file__).resolve().parent / "quickstart_standalone.xlsm"
     if not p.is_file():
         raise FileNotFoundError(f"{p} not found; reinstall xlwings (pip install xlwings)")
@@ -79,7 +98,7 @@ def vba_project_bytes() -> bytes:
 
 
 def xlwings_version() -> str:
-    import xlwings
+    import xlwings  # lazy: only building a workbook needs xlwings (its VBA); ~0.2 s to import
     return xlwings.__version__
 
 
@@ -169,7 +188,6 @@ def atomic_target(path: Path) -> Iterator[Path]:
     whose it is, so that a file left by a killed process can be removed later
     (:func:`xladdin.fileguard.sweep_temp_files`).
     """
-    from xladdin.fileguard import fileop, fsync_dir, mark_live, owner_tag, read_only_reason, temp_prefix, unmark_live
     path = Path(path)
     folder = path.parent
     for p in (path, folder):
@@ -206,7 +224,7 @@ def atomic_target(path: Path) -> Iterator[Path]:
 # ------------------------------------------------------------------------------------- build
 def _skeleton(path: Path, layout: Layout, language: str, conf: list[tuple[str, str]]) -> None:
     """XlsxWriter skeleton: sheets, xlwings.conf (``conf`` rows and the notes), Refresh button, VBA project."""
-    import xlsxwriter
+    import xlsxwriter  # lazy: only building a workbook writes with XlsxWriter
     wb = xlsxwriter.Workbook(str(path))
     wb.set_vba_name("ThisWorkbook")
     sheets = {}
@@ -240,7 +258,6 @@ def render_result(wb: Any, result: Any, params: Params, layout: Layout, progress
     """Render a :class:`~xladdin.workbook.weekly.WeeklyResult` and the parameters used (written back to the
     parameters sheet for the next refresh) through the layout: into an openpyxl workbook ``wb``, or
     with ``writer`` (e.g. :class:`~xladdin.workbook.layout.XlwingsWriter` for the Refresh button)."""
-    from .params import params_to_frame
     writer = writer or OpenpyxlWriter.for_layout(wb, layout)
     tables = dict(result.tables)
     tables["params"] = params_to_frame(params)
@@ -269,9 +286,6 @@ def build_template(out: str | Path, market: Market, params: Params | None = None
     -------
     Path of the workbook.
     """
-    from openpyxl import load_workbook
-
-    from .weekly import compute_weekly
     out = Path(out)
     if out.suffix.lower() != ".xlsm":
         raise ValueError(f"{out}: the macro workbook must end in .xlsm (Excel refuses macros in .xlsx)")
@@ -282,7 +296,7 @@ def build_template(out: str | Path, market: Market, params: Params | None = None
     layout = layout or load_layout()
     params = params or default_params()
     conf = conf_rows(pythonpath, interpreter, conda_path, conda_env)  # checked before the computation
-    result = compute_weekly(market, params, asof, progress=progress)
+    result = weekly.compute_weekly(market, params, asof, progress=progress)
     with atomic_target(out) as tmp:
         _skeleton(tmp, layout, params.language, conf)
         wb = load_workbook(tmp, keep_vba=True)
@@ -306,7 +320,6 @@ def read_params_sheet(book: Any, layout: Layout | None = None) -> Params:
     ``xlwings.Book`` (the Refresh button, xlwings Lite): the same rows are read either way, the two
     columns key and value from the table's anchor down :data:`PARAM_ROWS` rows.
     """
-    from .layout import parse_cell
     layout = layout or load_layout()
     spec = layout.sheet("params")
     openpyxl_book = hasattr(book, "sheetnames")
@@ -359,11 +372,6 @@ def refresh_workbook(path: str | Path, data: str | Path | None = None, asof=None
     Holding it, the refresh first removes the temporary files killed refreshes left
     (:func:`xladdin.fileguard.sweep_temp_files`).
     """
-    from openpyxl import load_workbook
-
-    from xladdin.fileguard import LockBusy, describe_owner, lock_path, owner_lock, read_only_reason, sweep_temp_files
-
-    from .weekly import WeeklyError, compute_weekly
     started = time.time()
     path = Path(path)
     if not path.is_file():
@@ -398,10 +406,9 @@ def refresh_workbook(path: str | Path, data: str | Path | None = None, asof=None
             params = params.replace(asof=asof)
         step = "loading data"
         if market is None:
-            from xladdin.data.loaders import open_market
             market = open_market(data, params.data_dir)
         step = "computing tables"
-        result = compute_weekly(market, params, progress=progress)
+        result = weekly.compute_weekly(market, params, progress=progress)
         step = "writing sheets"
         with atomic_target(path) as tmp:
             render_result(wb, result, params, layout, progress)

@@ -18,7 +18,10 @@ sheet's language comes from :mod:`xladdin.workbook.messages`.
 """
 from __future__ import annotations
 
+import contextvars
+import re
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
@@ -28,12 +31,17 @@ import pandas as pd
 
 from xladdin.conventions import YI
 from xladdin.data.market import Market, MissingTableError
-from xladdin.data.schema import NORTHBOUND_DAILY_UNTIL
+from xladdin.data.schema import NORTHBOUND_DAILY_UNTIL, TABLES
+from xladdin.data.views import shared
 from xladdin.errors import DataError, ReportedError
+from xladdin.methods import correlation, dashboard, grouping, holdings, northbound, strategy, style
+from xladdin.methods.ranking import tie_values
+from xladdin.methods.stats import FULL_PERIOD, period_label
 
 from .context import WeeklyContext
 from .messages import amount, both, say
 from .params import Params, default_params, params_to_frame
+from .summary import WeeklySummary
 
 
 class WeeklyError(ReportedError, RuntimeError):
@@ -104,7 +112,6 @@ def _names(market: Market) -> pd.Series:
 
 # ------------------------------------------------------------------------------------- tables
 def _industry_flow(ctx: WeeklyContext) -> pd.DataFrame:
-    from xladdin.methods import holdings
     market, wk = ctx.market, ctx.week
     ctx.results["week"] = (wk.start, wk.end)  # the cover's week, also when a table below fails
     flows, weights = ctx.etf_flows, ctx.penetration
@@ -131,7 +138,6 @@ def _industry_flow(ctx: WeeklyContext) -> pd.DataFrame:
 
 
 def _quintiles(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame]:
-    from xladdin.methods import grouping, holdings
     p = ctx.params
     level_m = ctx.results["level_m"]
     change_m = holdings.holding_change(level_m)
@@ -152,7 +158,6 @@ def _quintiles(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def _style(ctx: WeeklyContext) -> pd.DataFrame:
     """Every style pair that has data (a pair without closes is noted, never hides the other)."""
-    from xladdin.methods import style
     frames, missing = [], []
     for pair, tab in ctx.style.items():
         if isinstance(tab, (MissingTableError, ValueError)):
@@ -179,7 +184,6 @@ def _style(ctx: WeeklyContext) -> pd.DataFrame:
 
 def _strategy(ctx: WeeklyContext) -> tuple:
     """M6-M10 through :func:`xladdin.methods.strategy.flow_rotation`; leaves levels, divergence and the rotation."""
-    from xladdin.methods import strategy
     p = ctx.params
     out = strategy.flow_rotation(ctx.market, start=p.backtest_start, end=ctx.asof, top=p.top_n, every=p.rebalance_weeks,
                                  cost=p.cost, groups=p.groups, lamb=p.hp_lambda, window=p.trailing_window,
@@ -219,7 +223,6 @@ def _holding_history(h: pd.DataFrame, periods_kept: int) -> pd.DataFrame:
 
 def _latest_picks(ctx: WeeklyContext, hist: pd.DataFrame) -> pd.DataFrame:
     """The last rebalance's scores, top N (ties ordered by code, as the picks), with their flags."""
-    from xladdin.methods.ranking import tie_values
     scores = ctx.results["rotation"].scores
     last = scores.index[-1]
     top = scores.loc[last].dropna()
@@ -238,7 +241,6 @@ def _latest_picks(ctx: WeeklyContext, hist: pd.DataFrame) -> pd.DataFrame:
 
 
 def _performance(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame]:
-    from xladdin.methods.stats import FULL_PERIOD
     res = ctx.results["rotation"]
     t = res.table.copy()
     g = res.table_gross.reindex(t.index)
@@ -254,9 +256,6 @@ def _performance(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def _period_text(label: str, language: str) -> str:
     """An M12 row label in the sheet's language: "2019 (from 10-08)" -> "2019年(10-08起)"."""
-    import re
-
-    from xladdin.methods.stats import FULL_PERIOD, period_label
     if label == FULL_PERIOD:
         return say("period.full", language)
     if language != "zh":
@@ -271,7 +270,6 @@ def _period_text(label: str, language: str) -> str:
 
 
 def _correlation(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    from xladdin.methods import correlation
     p, asof = ctx.params, ctx.asof
     df = correlation.index_flow_correlation(ctx.market, p.corr_index, window=p.corr_window, end=asof,
                                             threshold=p.corr_threshold, flows=ctx.etf_flows)
@@ -300,7 +298,6 @@ ETF_STATS = ("etf.ic_mean", "etf.ic_std", "etf.ic_ir", "etf.ic_positive", "etf.i
 
 
 def _etf_rotation(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame]:
-    from xladdin.methods import northbound
     p, market = ctx.params, ctx.market
     universe = [c.strip() for c in p.etf_universe.split(",") if c.strip()] or None
     res = northbound.northbound_rotation(market, universe, top=p.etf_top_n, cost=p.etf_cost, end=ctx.asof, rf=p.rf,
@@ -342,7 +339,6 @@ def _etf_stat_values(res) -> dict[str, Any]:
 
 
 def _dashboard(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame]:
-    from xladdin.methods import dashboard
     p, market = ctx.params, ctx.market
     flows = ctx.etf_flows if market.has("etf_daily") and market.has("etf_info") else None
     weights = _penetration_or_none(ctx)
@@ -386,7 +382,6 @@ def _penetration_or_none(ctx: WeeklyContext):
 
 # ------------------------------------------------------------------------------------- cover
 def _freshness(market: Market, asof: pd.Timestamp, p: Params) -> pd.DataFrame:
-    from xladdin.data.schema import TABLES
     lang = p.language
     desc = market.describe().set_index("table")
     rows = []
@@ -518,7 +513,6 @@ def _flow_headlines(flow: pd.DataFrame, ctx: WeeklyContext, lang: str) -> list[t
 
 
 def _summary(p: Params, asof: pd.Timestamp, ctx: WeeklyContext, headlines: pd.DataFrame):
-    from .summary import WeeklySummary
     res = ctx.results
     flow = res.get("industry_flow")
     inflows, outflows = [], []
@@ -596,7 +590,6 @@ def compute_weekly(market: Market, params: Params | None = None, asof=None,
         None with the reason in ``notes`` (shown on the cover and in the table). Any other error
         raises :class:`WeeklyError` naming the table.
     """
-    from xladdin.data.views import shared
     p = params or default_params()
     asof = resolve_asof(market, asof if asof is not None else p.asof)
     ctx = WeeklyContext(_cut(market, asof), p, asof)
@@ -609,7 +602,6 @@ def compute_weekly(market: Market, params: Params | None = None, asof=None,
 
 def _cut(market: Market, asof: pd.Timestamp) -> Market:
     """``market.subset(None, asof)``; the market itself (no copy) when no table has a later date."""
-    from xladdin.data.schema import TABLES
     for name, df in market.tables.items():
         col = TABLES[name].sorted_by if name in TABLES else None
         if df is None or col is None:
@@ -658,8 +650,6 @@ class _SideLane:
     """:data:`SIDE_STEPS` run in a thread of their own, inside the caller's context (its shared scope)."""
 
     def __init__(self, ctx: WeeklyContext, steps: list[Step]):
-        import contextvars
-        import threading
         self.outcomes: dict[str, _Outcome] = {}
         self.steps = steps
         self.thread = threading.Thread(target=contextvars.copy_context().run, args=(self._run, ctx),

@@ -47,8 +47,22 @@ from typing import Callable, Literal, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .base import (CITIC_L1, DEFAULT_CATEGORY_RULES, DEFAULT_INDEX_NAMES, CategoryRules, SourceError, build_etf_info,
-                   check_codes, date_str, empty, finish, infer_split_ratio, month_windows, to_dates, unsupported)
+from .base import (
+    CITIC_L1,
+    DEFAULT_CATEGORY_RULES,
+    DEFAULT_INDEX_NAMES,
+    CategoryRules,
+    SourceError,
+    build_etf_info,
+    check_codes,
+    date_str,
+    empty,
+    finish,
+    infer_split_ratio,
+    month_windows,
+    to_dates,
+    unsupported,
+)
 
 #: documented maximum rows per call (tushare.pro 接口文档 "限量"); fund_nav / trade_cal are undocumented
 #: there, so conservative values are used (a too-low value only costs extra calls)
@@ -130,7 +144,7 @@ class TushareClient:
         given (tushare is an optional dependency: ``pip install tushare``).
         """
         try:
-            import tushare as ts
+            import tushare as ts  # optional dependency (the tushare extra)
         except ImportError as exc:
             raise SourceError("the tushare package is not installed: `pip install tushare` "
                               "(or `pip install xladdin[tushare]`)") from exc

@@ -44,8 +44,20 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .base import (CITIC_L1, DEFAULT_CATEGORY_RULES, DEFAULT_INDEX_NAMES, CategoryRules, SourceError, build_etf_info,
-                   check_codes, empty, finish, infer_split_ratio, to_dates, unsupported)
+from .base import (
+    CITIC_L1,
+    DEFAULT_CATEGORY_RULES,
+    DEFAULT_INDEX_NAMES,
+    CategoryRules,
+    SourceError,
+    build_etf_info,
+    check_codes,
+    empty,
+    finish,
+    infer_split_ratio,
+    to_dates,
+    unsupported,
+)
 
 #: a few WindPy error codes and what they usually mean (the full list is in the WindPy manual)
 WIND_ERRORS: dict[int, str] = {
@@ -91,7 +103,7 @@ class WindClient:
     def from_env(cls, **kwargs) -> "WindClient":
         """Import WindPy, start it and check the connection (a Wind terminal must be logged in)."""
         try:
-            from WindPy import w  # type: ignore[import-not-found]
+            from WindPy import w  # type: ignore[import-not-found]  # optional, Windows only: the Wind terminal's own package
         except ImportError as exc:
             raise SourceError("WindPy is not installed: it ships with the Wind terminal (修复Python接口 in the "
                               "terminal's 量化 menu); it is not on PyPI") from exc

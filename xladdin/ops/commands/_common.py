@@ -9,10 +9,13 @@ stderr and is hidden from ``--help``.
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+import numpy as np
 import pandas as pd
 
 from xladdin.data.market import Market
@@ -87,7 +90,7 @@ def add_data_args(parser: argparse.ArgumentParser, dates: bool = True) -> None:
 def load_data(args: argparse.Namespace, tables: list[str] | None = None) -> Market:
     """The market named by ``--data`` (validated; ``tables``: only these), or the embedded sample
     (:func:`xladdin.data.open_market`); cut to --start/--end."""
-    from xladdin.data.loaders import open_market
+    from xladdin.data.loaders import open_market  # lazy: `xladdin --help` imports every command module
     market = open_market(getattr(args, "data", None), tables=tables)  # warnings are logged (stderr)
     start, end = getattr(args, "start", None), getattr(args, "end", None)
     if start or end:
@@ -126,7 +129,9 @@ def add_timing_args(parser: argparse.ArgumentParser, cost: float, cost_note: str
     """``--lag`` (execution lag, trading days) and the one-way cost rate (``cost_flag``, named after its
     parameter: ``--cost`` / ``--etf-cost``, stored under that name; ``old_cost``: deprecated spellings) of a
     backtest command."""
-    from xladdin.methods.backtest import DEFAULT_LAG
+    from xladdin.methods.backtest import (
+        DEFAULT_LAG,  # lazy: `style --help` and `validate --help` start without the methods
+    )
     parser.add_argument("--lag", type=int, default=DEFAULT_LAG, metavar="DAYS",
                         help=f"trading days between a decision and its trade (default {DEFAULT_LAG}: data of day t "
                              "trades at t+1's close; 0 trades at the decision close, i.e. with look-ahead)")
@@ -147,9 +152,6 @@ def check_timing(args: argparse.Namespace, cost_flag: str = "--cost") -> float:
 
 def plain(value):
     """JSON-ready copy of ``value``: numpy scalars to Python, NaN/inf to None, dates to ISO text."""
-    import math
-
-    import numpy as np
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -170,7 +172,6 @@ def plain(value):
 
 def print_json(obj) -> None:
     """Print ``obj`` as one JSON object (UTF-8 text kept, NaN as null)."""
-    import json
     print(json.dumps(plain(obj), ensure_ascii=False, indent=1, allow_nan=False))
 
 

@@ -53,7 +53,7 @@ def params_from_args(args: argparse.Namespace) -> Params:
     """Defaults, then ``--params FILE`` (``weekly``), then ``--set``, ``--language``, ``--asof``."""
     params = default_params()
     if getattr(args, "params", None):
-        from xladdin.ops.jobs import read_params_file
+        from xladdin.ops.jobs import read_params_file  # lazy: `xladdin --help` imports every command module
         params = read_params_file(args.params)
     values = parse_set(args.set)
     if args.language:
@@ -66,8 +66,8 @@ def params_from_args(args: argparse.Namespace) -> Params:
 def progress_total(layout: Any = None) -> int:
     """Steps of a workbook build, report or refresh: one per table group computed
     (:data:`xladdin.workbook.weekly.STEPS`) and one per sheet of the layout rendered."""
-    from xladdin.workbook.layout import load_layout
-    from xladdin.workbook.weekly import STEPS
+    from xladdin.workbook.layout import load_layout  # lazy: `xladdin --help` imports every command module
+    from xladdin.workbook.weekly import STEPS  # lazy: `xladdin --help` imports every command module
     return len(STEPS) + len((layout or load_layout()).sheets)
 
 
@@ -77,7 +77,7 @@ def progress_bar(args: argparse.Namespace, desc: str) -> Iterator:
     if getattr(args, "no_progress", False):
         yield None
         return
-    from tqdm import tqdm
+    from tqdm import tqdm  # lazy: `xladdin --help` imports every command module
     with tqdm(total=progress_total(), desc=desc, unit="step", file=sys.stderr, leave=False) as bar:
         def step(name: str) -> None:
             bar.set_postfix_str(name)

@@ -15,8 +15,14 @@ import pandas as pd
 
 from xladdin.methods.backtest import INDUSTRY_COST
 from xladdin.methods.divergence import DEFAULT_TRAILING_WINDOW
-from xladdin.methods.grouping import DEFAULT_GROUPS
-from xladdin.methods.strategy import DEFAULT_REBALANCE_WEEKS, DEFAULT_TOP_N, REGIME_MAX_AGE_DAYS
+from xladdin.methods.grouping import DEFAULT_GROUPS, group_table
+from xladdin.methods.strategy import (
+    DEFAULT_REBALANCE_WEEKS,
+    DEFAULT_TOP_N,
+    FACTOR_NAMES,
+    REGIME_MAX_AGE_DAYS,
+    flow_rotation,
+)
 from xladdin.methods.style import DEFAULT_LAMBDA
 
 from . import _common, backtest_northbound
@@ -73,7 +79,6 @@ def parse_weights(text: str | None) -> dict[str, float] | None:
     """``"a=1,b=0.5"`` -> {"a": 1.0, "b": 0.5}; None for None."""
     if not text:
         return None
-    from xladdin.methods.strategy import FACTOR_NAMES
     out = {}
     for part in text.split(","):
         name, _, val = part.partition("=")
@@ -138,9 +143,6 @@ def summary_json(res: dict, args: argparse.Namespace, source: str) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from xladdin.methods.grouping import group_table
-    from xladdin.methods.strategy import flow_rotation
-
     _common.check_timing(args)
     weights = parse_weights(args.weights)
     # the whole history is loaded: the style filters and the weekly changes need the weeks before --start

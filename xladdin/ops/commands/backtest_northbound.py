@@ -14,7 +14,7 @@ import pandas as pd
 from xladdin.data.schema import NORTHBOUND_DAILY_UNTIL
 from xladdin.methods.backtest import ETF_ROTATION_COST
 from xladdin.methods.grouping import DEFAULT_GROUPS
-from xladdin.methods.northbound import DEFAULT_ETF_TOP_N, northbound_rotation
+from xladdin.methods.northbound import DEFAULT_ETF_TOP_N, northbound_rotation, ranking_table
 
 from . import _common
 
@@ -120,7 +120,6 @@ def summary_json(res, args: argparse.Namespace, source: str) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from xladdin.methods.northbound import ranking_table
     _common.check_timing(args, "--etf-cost")
     market = _common.load_data(argparse.Namespace(data=args.data), tables=TABLES if args.data else None)
     universe = universe_codes(args.etf_universe) if args.etf_universe else None

@@ -12,9 +12,12 @@ import argparse
 import importlib
 import os
 import platform
+import re
 import sys
 import zipfile
 from pathlib import Path
+
+from xladdin import __version__
 
 CHECK, FIX = "ok ", "FIX"
 
@@ -50,7 +53,10 @@ def interpreter_lines(executable: str | None = None, environ: dict | None = None
 
 def workbook_vba(path: Path) -> tuple[bool, str]:
     """(matches the installed xlwings, what was found) for the workbook's VBA project."""
-    from xladdin.workbook.template import vba_project_bytes, xlwings_version
+    from xladdin.workbook.template import (  # lazy: `doctor --help` starts without pandas
+        vba_project_bytes,
+        xlwings_version,
+    )
     with zipfile.ZipFile(path) as z:
         if "xl/vbaProject.bin" not in z.namelist():
             return False, "no VBA project (not a macro workbook): the Refresh button needs `xladdin template`"
@@ -70,9 +76,8 @@ def workbook_vba(path: Path) -> tuple[bool, str]:
 
 def _vba_dll_version(path: Path) -> str | None:
     """The version in the VBA's ``xlwings64-<version>.dll`` declaration, read with oletools when installed."""
-    import re
     try:
-        from oletools.olevba import VBA_Parser
+        from oletools.olevba import VBA_Parser  # lazy: only with a workbook to check (CLI start-up)
     except ImportError:
         return None
     vp = VBA_Parser(str(path))
@@ -88,7 +93,7 @@ def _vba_dll_version(path: Path) -> str | None:
 
 def workbook_conf(path: Path) -> dict[str, str]:
     """Key/value rows of the workbook's ``xlwings.conf`` sheet (column A:B from A1 to the first blank)."""
-    from openpyxl import load_workbook
+    from openpyxl import load_workbook  # lazy: only with a workbook to check (CLI start-up)
     wb = load_workbook(path, read_only=True, keep_vba=True)
     try:
         if "xlwings.conf" not in wb.sheetnames:
@@ -107,7 +112,7 @@ def vbom_trusted() -> bool | None:
     """Windows: Excel's "Trust access to the VBA project object model" (AccessVBOM); None elsewhere/unknown."""
     if platform.system() != "Windows":
         return None
-    import winreg
+    import winreg  # Windows only
     for version in ("16.0", "15.0"):
         try:
             with winreg.OpenKey(winreg.HKEY_CURRENT_USER, rf"Software\Microsoft\Office\{version}\Excel\Security") as k:
@@ -118,10 +123,9 @@ def vbom_trusted() -> bool | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import xlwings
+    import xlwings  # lazy: `xladdin --help` imports every command module
 
-    from xladdin import __version__
-    from xladdin.workbook.template import udf_modules
+    from xladdin.workbook.template import udf_modules  # lazy: `doctor --help` starts without pandas
     problems = 0
 
     def line(ok: bool, text: str) -> None:

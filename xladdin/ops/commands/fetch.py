@@ -81,7 +81,7 @@ def read_etf_file(path: str | Path) -> tuple[list[str], pd.DataFrame | None]:
 
 def make_client(source: str, overrides: pd.DataFrame | None = None):
     """The client for ``--source`` (clear errors when the package or the token is missing)."""
-    from xladdin.data.clients import TushareClient, WindClient
+    from xladdin.data.clients import TushareClient, WindClient  # lazy: `xladdin --help` imports every command module
     if source == "tushare":
         return TushareClient.from_env(etf_overrides=overrides)
     if source == "wind":
@@ -90,8 +90,8 @@ def make_client(source: str, overrides: pd.DataFrame | None = None):
 
 
 def run(args: argparse.Namespace) -> int:
-    from xladdin.data.clients import fetch_market
-    from xladdin.data.loaders import validate_market, write_market
+    from xladdin.data.clients import fetch_market  # lazy: `xladdin --help` imports every command module
+    from xladdin.data.loaders import validate_market, write_market  # lazy: `fetch --help` starts without the loaders
 
     unknown = [t for t in args.tables if t not in TABLES]
     if unknown:

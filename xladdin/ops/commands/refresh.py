@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from xladdin.errors import describe, fail
+
 from . import _common, _workbook
 
 
@@ -24,8 +26,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Refresh; every failure is one message on stderr (the workbook is unchanged), exit 1."""
-    from xladdin.errors import describe, fail
-    from xladdin.workbook.template import RefreshError, refresh_workbook
+    from xladdin.workbook.template import (  # lazy: `xladdin --help` imports every command module
+        RefreshError,
+        refresh_workbook,
+    )
     try:
         with _workbook.progress_bar(args, "refresh") as step:
             path = refresh_workbook(args.workbook, data=args.data, asof=args.asof, language=args.language,

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from xladdin.errors import describe, fail, file_state, unchanged_note
+
 from . import _workbook
 
 
@@ -19,12 +21,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the report; every failure is one message on stderr saying OUT was not changed, exit 1."""
-    from xladdin.errors import describe, fail, file_state, unchanged_note
-    from xladdin.workbook.report import build_report
+    from xladdin.workbook.report import build_report  # lazy: `xladdin --help` imports every command module
     before = file_state(args.out)
     try:
         params = _workbook.params_from_args(args)
-        from xladdin.data.loaders import open_market
+        from xladdin.data.loaders import open_market  # lazy: `report --help` starts without the loaders
         market = open_market(args.data, params.data_dir)
         with _workbook.progress_bar(args, "report") as step:
             result = build_report(args.out, market, params, progress=step)

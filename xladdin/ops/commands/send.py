@@ -6,8 +6,15 @@ import logging
 import sys
 from pathlib import Path
 
-from xladdin.ops.config import (DEFAULT_BACKOFF, DEFAULT_PORTS, DEFAULT_RETRIES, DEFAULT_SUBJECT, DEFAULT_TIMEOUT,
-                                check_subject)
+from xladdin.errors import describe, fail
+from xladdin.ops.config import (
+    DEFAULT_BACKOFF,
+    DEFAULT_PORTS,
+    DEFAULT_RETRIES,
+    DEFAULT_SUBJECT,
+    DEFAULT_TIMEOUT,
+    check_subject,
+)
 from xladdin.ops.mail import MailError, send_report
 
 DESCRIPTION = """\
@@ -70,7 +77,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.verbose:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    from xladdin.errors import describe, fail
     try:
         return _run(args)
     except MailError as exc:  # says who got the mail, if anyone

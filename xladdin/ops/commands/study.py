@@ -16,10 +16,20 @@ from typing import Callable
 import pandas as pd
 
 from xladdin.conventions import YI
-from xladdin.methods.correlation import (DEFAULT_CORR_INDEX, DEFAULT_CORR_THRESHOLD, DEFAULT_CORR_WINDOW,
-                                         DEFAULT_EVENT_MODE, DEFAULT_HORIZONS, DEFAULT_THRESHOLDS, EVENT_MODES,
-                                         event_study, grid_table, index_flow_correlation)
+from xladdin.methods.correlation import (
+    DEFAULT_CORR_INDEX,
+    DEFAULT_CORR_THRESHOLD,
+    DEFAULT_CORR_WINDOW,
+    DEFAULT_EVENT_MODE,
+    DEFAULT_HORIZONS,
+    DEFAULT_THRESHOLDS,
+    EVENT_MODES,
+    event_study,
+    grid_table,
+    index_flow_correlation,
+)
 from xladdin.methods.flows import MISSING_NAV_POLICIES, SPLIT_DAY_RULES
+from xladdin.ops import commands as pkg
 
 from . import _common
 
@@ -41,7 +51,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _discovered_hooks() -> list[Callable]:
     """``register_study`` of every other module in :mod:`xladdin.ops.commands` (alphabetical)."""
-    from xladdin.ops import commands as pkg
     hooks = []
     for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
         if info.name in ("study", "_common") or info.name.startswith("_"):

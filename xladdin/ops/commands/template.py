@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from xladdin.errors import describe, fail, file_state, unchanged_note
+
 from . import _workbook
 
 
@@ -27,13 +29,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build the workbook; every failure is one message on stderr saying OUT was not changed, exit 1."""
-    from xladdin.errors import describe, fail, file_state, unchanged_note
-    from xladdin.workbook.template import build_template, conf_rows, xlwings_version
+    from xladdin.workbook.template import (  # lazy: `xladdin --help` imports every command module
+        build_template,
+        conf_rows,
+        xlwings_version,
+    )
     before = file_state(args.out)
     try:
         conf_rows(args.pythonpath, args.interpreter, args.conda_path, args.conda_env)  # bad options fail before the work
         params = _workbook.params_from_args(args)
-        from xladdin.data.loaders import open_market
+        from xladdin.data.loaders import open_market  # lazy: `template --help` starts without the loaders
         market = open_market(args.data, params.data_dir)
         with _workbook.progress_bar(args, "template") as step:
             out = build_template(args.out, market, params, pythonpath=args.pythonpath, progress=step,

@@ -3,10 +3,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
 import sys
 from pathlib import Path
 from typing import Iterator
+
+from xladdin.errors import describe, fail
+from xladdin.ops.config import check_subject
 
 from ._workbook import add_param_args, params_from_args
 from .send import add_mail_options
@@ -60,9 +64,9 @@ def _progress(args: argparse.Namespace, send: bool) -> Iterator:
     if args.no_progress:
         yield None
         return
-    from tqdm import tqdm
+    from tqdm import tqdm  # lazy: `xladdin --help` imports every command module
 
-    from xladdin.ops.jobs import total_units
+    from xladdin.ops.jobs import total_units  # lazy: `xladdin --help` imports every command module
     with tqdm(total=total_units(send), desc="weekly", unit="step", file=sys.stderr, leave=False,
               bar_format="{desc} {percentage:3.0f}%|{bar}| {elapsed}{postfix}") as bar:
         def step(name: str, unit: str | None) -> None:
@@ -77,7 +81,11 @@ def _progress(args: argparse.Namespace, send: bool) -> Iterator:
 
 
 def run(args: argparse.Namespace) -> int:
-    from xladdin.ops.jobs import JobError, SendOptions, run_weekly
+    from xladdin.ops.jobs import (  # lazy: `xladdin --help` imports every command module
+        JobError,
+        SendOptions,
+        run_weekly,
+    )
     parser = args._parser
     mail_flags = [f for f, v in (("--to", args.to), ("--cc", args.cc), ("--from", args.sender),
                                  ("--subject", args.subject), ("--smtp-host", args.smtp_host),
@@ -91,8 +99,6 @@ def run(args: argparse.Namespace) -> int:
         parser.error("--send and --dry-run exclude each other (--dry-run builds the mail without sending)")
     if args.verbose:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    from xladdin.errors import describe, fail
-    from xladdin.ops.config import check_subject
     out = Path(args.out)
     unchanged = f"{out} was not changed" if out.exists() else f"{out} was not created"
     try:
@@ -153,7 +159,6 @@ def _note(text: str) -> None:
 
 def write_timings_json(job, path: str | Path) -> Path:
     """The job's timings as JSON: asof, report, steps, units, rows, peak_rss_mb, slowest step."""
-    import json
     step, secs = job.slowest
     data = {"asof": f"{job.asof:%Y-%m-%d}", "report": str(job.report), "total": job.total,
             "steps": job.timings, "units": job.units, "rows": job.rows, "peak_rss_mb": job.peak_rss_mb,
