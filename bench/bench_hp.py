@@ -25,9 +25,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from xladdin_udfs.style import XA_HP1S  # noqa: E402
 from xladdin.methods.filters import hp_filter, hp_filter_one_sided, hp_filter_one_sided_expanding  # noqa: E402
 from xladdin.methods.style import DEFAULT_LAMBDA  # noqa: E402
+from xladdin_udfs.style import XA_HP1S  # noqa: E402
 
 GOAL_UDF = 300.0
 GOAL_CORE = 100.0
@@ -59,9 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'lambda':>10} {'expanding (s)':>14} {'core (ms)':>10} {'core x':>8} {'XA_HP1S (ms)':>13} "
           f"{'XA_HP1S x':>10} {'goals (core >= 100x, XA_HP1S >= 300x)':>40} {'max |diff|/range':>17}")
     for lamb in args.lambdas:
-        t_base, base = median_time(lambda: hp_filter_one_sided_expanding(y, lamb), max(1, args.repeat // 2))
-        t_core, fast = median_time(lambda: hp_filter_one_sided(y, lamb), args.repeat * 20)
-        t_udf, rows = median_time(lambda: XA_HP1S(cells, lamb), args.repeat * 20)
+        t_base, base = median_time(lambda lamb=lamb: hp_filter_one_sided_expanding(y, lamb), max(1, args.repeat // 2))
+        t_core, fast = median_time(lambda lamb=lamb: hp_filter_one_sided(y, lamb), args.repeat * 20)
+        t_udf, rows = median_time(lambda lamb=lamb: XA_HP1S(cells, lamb), args.repeat * 20)
         got = np.array([r[0] for r in rows], dtype=float)
         assert np.array_equal(got, fast), "XA_HP1S must return the core's numbers"
         diff = np.max(np.abs(fast - base)) / np.ptp(y)

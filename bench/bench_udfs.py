@@ -35,9 +35,10 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -51,10 +52,20 @@ import xladdin_udfs.holdings as H  # noqa: E402
 import xladdin_udfs.stats as S  # noqa: E402
 import xladdin_udfs.strategy as G  # noqa: E402
 import xladdin_udfs.style as Y  # noqa: E402
+from xladdin.methods import (  # noqa: E402
+    backtest,
+    correlation,
+    divergence,
+    filters,
+    flows,
+    grouping,
+    holdings,
+    ranking,
+    stats,
+    style,
+)
 from xladdin_udfs._convert import to_records  # noqa: E402
-from xladdin.methods import (backtest, correlation, divergence, filters, flows, grouping,  # noqa: E402
-                             holdings, ranking, style)
-from xladdin.methods import stats  # noqa: E402
+
 performance = stats  # the M12 part of the statistics module
 
 N = 2520          # 10 years of trading days

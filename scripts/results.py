@@ -29,9 +29,9 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 from xladdin.conventions import TRADING_DAYS_PER_YEAR, YI
 

@@ -29,8 +29,9 @@ import re
 import sys
 import time
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from xml.etree import ElementTree as ET
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -460,13 +461,13 @@ class Recorder:
         object.__setattr__(self, "_log", log)
         object.__setattr__(self, "_path", path)
 
-    def __getattr__(self, name: str) -> "Recorder":
+    def __getattr__(self, name: str) -> Recorder:
         return Recorder(self._log, self._path + (name,))
 
     def __setattr__(self, name: str, value: Any) -> None:
         self._log.append(["set", ".".join(self._path + (name,)), repr(value)])
 
-    def __call__(self, *args: Any, **kwargs: Any) -> "Recorder":
+    def __call__(self, *args: Any, **kwargs: Any) -> Recorder:
         self._log.append(["call", ".".join(self._path), repr(args)])
         return Recorder(self._log, self._path + ("()",))
 
@@ -504,7 +505,7 @@ def desktop_engine(platform: str) -> Iterator[dict[str, Any]]:
     for cls_name, cls in vars(M).items():
         if isinstance(cls, type) and isinstance(cls.__dict__.get("api"), property):
             saved.append((cls, "api", cls.__dict__["api"]))
-            setattr(cls, "api", property(lambda self, _n=cls_name: Recorder(log, (_n,))))
+            cls.api = property(lambda self, _n=cls_name: Recorder(log, (_n,)))
     saved.append((L, "_desktop_platform", L._desktop_platform))
     L._desktop_platform = lambda: platform
     try:
@@ -606,8 +607,9 @@ def run_refresh(payload: dict[str, Any], how: str) -> dict[str, Any]:
     with ctx as desktop, audit:
         try:
             if how == "lite":
-                import xladdin_macros.lite_main as lite
                 from xlwings.server import custom_scripts_call
+
+                import xladdin_macros.lite_main as lite
                 asyncio.run(custom_scripts_call(lite, "refresh", typehint_to_value={xw.Book: book}))
             else:
                 from xladdin_macros.refresh import refresh_book

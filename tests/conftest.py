@@ -25,6 +25,7 @@ import pandas as pd
 import pytest
 
 from xladdin.data.market import Market
+
 # bound now: patch_compute replaces the module's
 from xladdin.workbook.weekly import compute_weekly as _real_compute_weekly
 
@@ -246,10 +247,10 @@ def make_rotation_market():
 
 
 # ------------------------------------------------------------------------------- workbook inputs
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _sample_weekly(language: str):
-    from xladdin.workbook.params import default_params
     from xladdin.data.sample import sample_market
+    from xladdin.workbook.params import default_params
     return _real_compute_weekly(sample_market(), default_params().replace(language=language))
 
 

@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xladdin.methods import backtest as bt
-from xladdin.methods import strategy as st
+from xladdin.methods import backtest as bt, strategy as st
 
 IDX = pd.bdate_range("2024-01-01", periods=6)
 # closes -> returns: A 1, 1.1, 1.21, 1.1, 1.0, 1.2 ; B 1, 1, 1, 2, 2, 2.2

@@ -15,12 +15,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xladdin.data.clients import (CategoryRules, DataClient, SourceError, TushareClient, WindClient, fetch_market,
-                             index_from_benchmark, infer_split_ratio)
-from xladdin.data.clients.tushare import ROW_LIMITS
-from xladdin.ops.commands import fetch as fetch_cmd
 from xladdin.data import load_market, validate_market
+from xladdin.data.clients import (
+    CategoryRules,
+    DataClient,
+    SourceError,
+    TushareClient,
+    WindClient,
+    fetch_market,
+    index_from_benchmark,
+    infer_split_ratio,
+)
+from xladdin.data.clients.tushare import ROW_LIMITS
 from xladdin.data.market import Market
+from xladdin.ops.commands import fetch as fetch_cmd
 
 RATE_MSG = "抱歉，您每分钟最多访问该接口200次，权限的具体详情访问：https://tushare.pro/document/1?doc_id=108。"
 DATE_COL = {"fund_nav": "nav_date", "trade_cal": "cal_date"}

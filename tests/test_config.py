@@ -7,8 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from xladdin.ops.config import (ConfigError, SmtpSettings, config_path, expand_recipients, get_password, load_config,
-                            parse_address, resolve_smtp_settings)
+from xladdin.ops.config import (
+    ConfigError,
+    SmtpSettings,
+    config_path,
+    expand_recipients,
+    get_password,
+    load_config,
+    parse_address,
+    resolve_smtp_settings,
+)
 
 FULL = """
 [smtp]

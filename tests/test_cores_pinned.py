@@ -12,16 +12,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xladdin.methods import backtest as bt
-from xladdin.methods import grouping as gp
-from xladdin.methods import stats as pf
-from xladdin.methods import ranking as rk
+from xladdin.methods import backtest as bt, grouping as gp, ranking as rk, stats as pf
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _cores_ref import backtest as ref_bt  # noqa: E402
-from _cores_ref import grouping as ref_gp  # noqa: E402
-from _cores_ref import performance as ref_pf  # noqa: E402
-from _cores_ref import ranking as ref_rk  # noqa: E402
+from _cores_ref import (  # noqa: E402
+    backtest as ref_bt,
+    grouping as ref_gp,
+    performance as ref_pf,
+    ranking as ref_rk,
+)
 
 RTOL = 1e-12
 

@@ -6,8 +6,15 @@ import pandas as pd
 import pytest
 from scipy.stats import pearsonr
 
-from xladdin.methods.correlation import (event_days, event_study, forward_returns, grid_table, index_flow_correlation,
-                                 rolling_correlation, top_signal)
+from xladdin.methods.correlation import (
+    event_days,
+    event_study,
+    forward_returns,
+    grid_table,
+    index_flow_correlation,
+    rolling_correlation,
+    top_signal,
+)
 
 
 def bdays(n, start="2020-01-01"):

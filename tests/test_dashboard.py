@@ -6,10 +6,16 @@ import pandas as pd
 import pytest
 
 from xladdin.data.calendar import week_ends
-from xladdin.methods.dashboard import (northbound_daily_net_buying, realised_volatility, trailing_percentile,
-                               weekly_dashboard, weekly_metrics, weekly_sum)
-from xladdin.methods.flows import market_etf_flows
 from xladdin.data.market import Market
+from xladdin.methods.dashboard import (
+    northbound_daily_net_buying,
+    realised_volatility,
+    trailing_percentile,
+    weekly_dashboard,
+    weekly_metrics,
+    weekly_sum,
+)
+from xladdin.methods.flows import market_etf_flows
 
 
 # ------------------------------------------------------------------------------------------ builder
@@ -180,9 +186,9 @@ def test_etf_subscriptions_and_week_over_week(market):
     assert ind["etf_total"].sum() == pytest.approx(wk.sum() / 1e8)
     # top lists are sorted and signed
     tb, ts = d["top_buys"], d["top_sells"]
-    for src, g in tb.groupby("source"):
+    for _src, g in tb.groupby("source"):
         assert (g["net_buy"] > 0).all() and g["net_buy"].is_monotonic_decreasing
-    for src, g in ts.groupby("source"):
+    for _src, g in ts.groupby("source"):
         assert (g["net_buy"] < 0).all() and g["net_buy"].is_monotonic_increasing
 
 

@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xladdin.ops.cli import main
 from xladdin.data import load_market, validate_market, write_market
-from xladdin.errors import DataError, ValidationFailed
 from xladdin.data.market import Market, MissingTableError
+from xladdin.errors import DataError, ValidationFailed
+from xladdin.ops.cli import main
 
 ETF_DAILY = """date,etf,shares,nav,close,split_ratio
 2024-01-02,510300.SH,100,3.5,3.51,1

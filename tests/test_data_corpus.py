@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xladdin.data.checks import CODE_COLUMNS
-from xladdin.ops.cli import main
 from xladdin.data import load_market
+from xladdin.data.checks import CODE_COLUMNS
 from xladdin.data.schema import TABLES
+from xladdin.ops.cli import main
 
 DAILY = ("etf_daily", "index_daily", "industry_daily", "fund_nav", "margin_daily", "stock_daily")
 DATED = [t for t, s in TABLES.items() if s.date_cols]
@@ -462,7 +462,7 @@ def _in_sheet(fn):
 XXE = _in_sheet(lambda d: d.replace(b"?>", b'?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>', 1)
                 .replace(b"<v>", b"<v>&e;", 1))
 LAUGHS = _in_sheet(lambda d: d.replace(b"?>", ("?><!DOCTYPE x [<!ENTITY a0 \"lol\">" + "".join(
-    f'<!ENTITY a{i} "{("&a%d;" % (i - 1)) * 10}">' for i in range(1, 10)) + "]>").encode(), 1))
+    f'<!ENTITY a{i} "{f"&a{i - 1};" * 10}">' for i in range(1, 10)) + "]>").encode(), 1))
 BOMB = _in_sheet(lambda d: d.replace(b"<sheetData>", b"<sheetData>" + b" " * 30_000_000, 1))
 
 
@@ -485,6 +485,7 @@ def test_hostile_workbooks_are_refused_before_parsing(tiny_dir, tmp_path, capsys
 def test_defusedxml_refuses_entities_even_past_the_zip_check(tiny_dir, tmp_path, monkeypatch, capsys):
     """Second line of defence: openpyxl parses through defusedxml (a dependency)."""
     import openpyxl
+
     from xladdin.data import sources
     assert openpyxl.DEFUSEDXML
     monkeypatch.setattr(sources, "_check_prolog", lambda *a: None)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from xladdin.ops.cli import main
 from xladdin.data.schema import TABLES
+from xladdin.ops.cli import main
 from xladdin.workbook.template import RefreshError
 
 COMMANDS = {

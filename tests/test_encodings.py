@@ -5,8 +5,8 @@ import codecs
 
 import pytest
 
-from xladdin.errors import DataError
 from xladdin.data.sources import SNIFF_BYTES, csv_text
+from xladdin.errors import DataError
 
 TEXT = "etf,name\n510300.SH,华泰柏瑞沪深300ETF\n"
 
@@ -35,8 +35,8 @@ def test_utf8_character_split_by_the_sniff_window_is_utf8(tmp_path):
     """A multi-byte character across the sniffed prefix's end must not make a UTF-8 file look like GBK."""
     pad = "a" * (SNIFF_BYTES - 3)
     p = tmp_path / "t.csv"
-    p.write_bytes(f"x\n{pad}华\n".encode("utf-8"))
-    assert p.read_bytes()[SNIFF_BYTES - 1:SNIFF_BYTES + 2] == "华".encode("utf-8")  # straddles the window's end
+    p.write_bytes(f"x\n{pad}华\n".encode())
+    assert p.read_bytes()[SNIFF_BYTES - 1:SNIFF_BYTES + 2] == "华".encode()  # straddles the window's end
     assert csv_text(p).encoding == "utf-8" and isinstance(csv_text(p).source, type(p))
 
 

@@ -280,7 +280,7 @@ class DripServer:
         while not self._stop.is_set():
             try:
                 conn, _ = self.sock.accept()
-            except (socket.timeout, OSError):
+            except (TimeoutError, OSError):
                 continue
             threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
 
@@ -475,8 +475,8 @@ def test_refresh_failures_are_messages(workbook, data_dir, tmp_path, capsys, mon
     # another refresh of the same workbook is running (a live process holds the lock)
     from xladdin.fileguard import host_tag, lock_path
     lock = lock_path(workbook)
-    lock.write_text('{"pid": %d, "host": "here", "host_tag": "%s", "started": "2026-10-30T09:00:00"}'
-                    % (os.getppid(), host_tag()), encoding="utf-8")
+    lock.write_text(f'{{"pid": {os.getppid()}, "host": "here", "host_tag": "{host_tag()}", '
+                    '"started": "2026-10-30T09:00:00"}', encoding="utf-8")
     err = fail([str(workbook), "--data", str(data_dir)], f"being refreshed by process {os.getppid()} on here")
     assert "step `locking`" in err and str(lock) in err
     lock.unlink()
@@ -734,9 +734,9 @@ def test_second_refresh_fails_clearly_or_waits(workbook, monkeypatch, capsys, tm
     """Two refreshes of one workbook: while the first (another process) holds the lock, the second fails
     with a message naming it and changes nothing; with ``wait`` it runs after the first, and both results
     land in order (none is lost)."""
+    import xladdin.workbook.weekly as W
     from xladdin.fileguard import lock_path
     from xladdin.workbook.template import refresh_workbook
-    import xladdin.workbook.weekly as W
     go = tmp_path / "go"
     real_fake = workbook_inputs.patch_compute(monkeypatch)
 
@@ -782,8 +782,8 @@ def test_stale_lock_of_a_dead_process_is_taken_over(workbook, monkeypatch, workb
     from xladdin.workbook.template import refresh_workbook
     workbook_inputs.patch_compute(monkeypatch)
     lock = lock_path(workbook)
-    lock.write_text('{"pid": 999999999, "host": "here", "host_tag": "%s", "started": "2026-10-30T09:00:00"}'
-                    % host_tag(), encoding="utf-8")
+    lock.write_text(f'{{"pid": 999999999, "host": "here", "host_tag": "{host_tag()}", '
+                    '"started": "2026-10-30T09:00:00"}', encoding="utf-8")
     notes = []
     refresh_workbook(workbook, market=object(), notice=notes.append)
     assert notes == [f"took over the stale lock {lock.name} left by process 999999999 on here since "
@@ -800,8 +800,8 @@ def test_stale_lock_of_a_dead_process_is_taken_over(workbook, monkeypatch, workb
     assert not lock.exists()
     # a lock with this very pid that this process does not hold: an earlier process (pid 1 in every
     # container) was killed holding it
-    lock.write_text('{"pid": %d, "host": "here", "host_tag": "%s", "started": "x", "token": "t"}'
-                    % (os.getpid(), host_tag()), encoding="utf-8")
+    lock.write_text(f'{{"pid": {os.getpid()}, "host": "here", "host_tag": "{host_tag()}", "started": "x", '
+                    '"token": "t"}', encoding="utf-8")
     refresh_workbook(workbook, market=object())
     assert not lock.exists()
 

@@ -5,9 +5,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xladdin.methods.flows import (aggregate_flows, etf_flows, flow_coverage, flows_by_category, flows_by_index,
-                           index_flow, market_etf_flows)
 from xladdin.data.market import Market
+from xladdin.methods.flows import (
+    aggregate_flows,
+    etf_flows,
+    flow_coverage,
+    flows_by_category,
+    flows_by_index,
+    index_flow,
+    market_etf_flows,
+)
 
 D = pd.to_datetime(["2021-01-04", "2021-01-05", "2021-01-06", "2021-01-07", "2021-01-08"])
 

@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xladdin.methods import holdings as h
 from xladdin.data.market import Market
+from xladdin.methods import holdings as h
 
 
 def _toy_market() -> Market:

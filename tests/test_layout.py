@@ -11,8 +11,14 @@ import pytest
 from openpyxl import Workbook
 
 from xladdin.workbook import layout as L
-from xladdin.workbook.params import (SPECS, ParamError, default_params, params_from_mapping, params_from_rows,
-                            params_to_frame)
+from xladdin.workbook.params import (
+    SPECS,
+    ParamError,
+    default_params,
+    params_from_mapping,
+    params_from_rows,
+    params_to_frame,
+)
 
 OUTPUT_TABLES = {"industry_flow", "quintile_level", "quintile_change", "style_signals", "latest_picks",
                  "strategy_holdings", "performance", "nav", "correlation", "event_p_down", "event_mean_return",

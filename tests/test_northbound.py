@@ -6,11 +6,21 @@ import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
-from xladdin.methods.backtest import backtest_weights, returns_from_prices
 from xladdin.data.market import Market
-from xladdin.methods.northbound import (adjusted_nav, factor_marks, forward_returns, group_returns, holdings_staleness,
-                                ic_summary, northbound_etf_factors, northbound_rotation, rank_ic, ranking_table,
-                                select_universe)
+from xladdin.methods.backtest import backtest_weights, returns_from_prices
+from xladdin.methods.northbound import (
+    adjusted_nav,
+    factor_marks,
+    forward_returns,
+    group_returns,
+    holdings_staleness,
+    ic_summary,
+    northbound_etf_factors,
+    northbound_rotation,
+    rank_ic,
+    ranking_table,
+    select_universe,
+)
 from xladdin.methods.ranking import composite_scores, top_n_weights
 
 

@@ -7,9 +7,9 @@ import importlib.util
 import pandas as pd
 import pytest
 
+from xladdin.data import write_market
 from xladdin.ops.cli import main
 from xladdin.ops.commands import backtest_northbound
-from xladdin.data import write_market
 
 
 @pytest.fixture(scope="module")

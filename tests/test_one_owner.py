@@ -234,10 +234,10 @@ CASES = [
 def test_one_cell_rule_per_destination(value, table, function):
     """Workbook tables get 1/0 for booleans (number formats, colour scales, charts read numbers); the Excel
     functions TRUE/FALSE; every other value the same cell in both, through the three entry points."""
-    from xladdin_udfs._convert import frame_cells
-    from xladdin_udfs._errors import clean_output
     from xladdin.cells import function_cell, to_cell_value
     from xladdin.workbook.layout import to_cell_value as layout_cell
+    from xladdin_udfs._convert import frame_cells
+    from xladdin_udfs._errors import clean_output
     for got, want in ((to_cell_value(value), table), (layout_cell(value), table), (function_cell(value), function)):
         assert got == want and type(got) is type(want), (value, got, want)
     assert clean_output([[value, "x"]])[0][0] == function or (value is None and function is None)

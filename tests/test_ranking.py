@@ -6,8 +6,7 @@ import pandas as pd
 import pytest
 from scipy.stats import rankdata
 
-from xladdin.methods import ranking as rk
-from xladdin.methods import strategy as st
+from xladdin.methods import ranking as rk, strategy as st
 from xladdin.methods.grouping import assign_groups
 
 CODES = [f"CI005{i:03d}.WI" for i in range(1, 31)]

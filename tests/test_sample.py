@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 from scipy.optimize import nnls
 
-from xladdin.data.calendar import holidays, month_ends, quarter_ends, trading_days, week_ends
 from xladdin.data import load_market, validate_market
-from xladdin.data.schema import TABLES
+from xladdin.data.calendar import holidays, month_ends, quarter_ends, trading_days, week_ends
 from xladdin.data.sample import NORTHBOUND_DAILY_UNTIL, generate_market, sample_market as make_sample
+from xladdin.data.schema import TABLES
 
 
 # ----------------------------------------------------------------------------- calendar

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
 from scipy.stats import rankdata
 
 from xladdin.methods import strategy as st
@@ -136,7 +135,7 @@ def test_flow_rotation_on_sample_against_independent_derivations(sample_market, 
     # the picks: composite of the factors' percentile ranks (scipy), top 6, ties by code
     for d in w.index[::7]:
         parts = []
-        for name, f in rot.factors.items():
+        for f in rot.factors.values():
             v = f.loc[d].dropna()
             if v.nunique() > 1:
                 parts.append(pd.Series(rankdata(v.to_numpy(), method="average") / len(v), index=v.index))

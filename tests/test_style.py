@@ -5,11 +5,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xladdin.ops.cli import main
-from xladdin.methods.filters import hp_filter_one_sided
 from xladdin.data.market import Market, MissingTableError
-from xladdin.methods.style import (DEFAULT_LAMBDA, STYLE_FIELDS, factor_momentum, regime_for_next_week,
-                           report_agreement, report_style_table, style_signal, weekly_style_table)
+from xladdin.methods.filters import hp_filter_one_sided
+from xladdin.methods.style import (
+    DEFAULT_LAMBDA,
+    STYLE_FIELDS,
+    factor_momentum,
+    regime_for_next_week,
+    report_agreement,
+    report_style_table,
+    style_signal,
+    weekly_style_table,
+)
+from xladdin.ops.cli import main
 
 
 def test_factor_momentum_by_hand():

@@ -7,7 +7,6 @@ import ast
 import tomllib
 from pathlib import Path
 
-
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
 

@@ -10,8 +10,18 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from xladdin.workbook.summary import (SUMMARY_FORMAT, SUMMARY_SHEET, WeeklySummary, format_amount, render_html, render_text,
-                             summary_from_report, summary_from_rows, summary_to_rows, write_summary_sheet)
+from xladdin.workbook.summary import (
+    SUMMARY_FORMAT,
+    SUMMARY_SHEET,
+    WeeklySummary,
+    format_amount,
+    render_html,
+    render_text,
+    summary_from_report,
+    summary_from_rows,
+    summary_to_rows,
+    write_summary_sheet,
+)
 
 
 @pytest.fixture

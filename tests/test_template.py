@@ -10,8 +10,13 @@ import pytest
 from openpyxl import load_workbook
 
 from xladdin.workbook.layout import load_layout
-from xladdin.workbook.template import (BUTTON_MACRO, CONF_SHEET, build_template, vba_project_bytes,
-                              xlwings_standalone_workbook)
+from xladdin.workbook.template import (
+    BUTTON_MACRO,
+    CONF_SHEET,
+    build_template,
+    vba_project_bytes,
+    xlwings_standalone_workbook,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "workbooks" / "xladdin_weekly.xlsm"

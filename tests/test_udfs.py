@@ -18,9 +18,9 @@ import xladdin_udfs
 import xladdin_udfs.flows
 import xladdin_udfs.holdings
 import xladdin_udfs.stats
+from xladdin.methods import correlation, filters, flows, grouping, holdings, northbound, stats
 from xladdin_udfs import _convert as C
 from xladdin_udfs._errors import excel_safe
-from xladdin.methods import correlation, filters, flows, grouping, holdings, northbound, stats
 
 ROOT = Path(__file__).resolve().parents[1]
 UDF_MODULES = ["flows", "style", "holdings", "strategy", "stats"]

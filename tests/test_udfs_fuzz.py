@@ -9,8 +9,7 @@ import inspect
 import math
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 MODULES = ["flows", "style", "holdings", "strategy", "stats"]
 

@@ -20,8 +20,8 @@ import pandas as pd
 import pytest
 
 from xladdin.ops import jobs
-from xladdin.workbook import weekly
 from xladdin.ops.cli import main
+from xladdin.workbook import weekly
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # aiosmtpd's Session.login_data
 
@@ -47,8 +47,8 @@ def real_run(tmp_path_factory):
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(weekly, "compute_weekly", spy)
-        import io
         import contextlib
+        import io
         buf, err = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(err):
             rc = main(["weekly", "--out", str(out), "--timings", "--no-progress",

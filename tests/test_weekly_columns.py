@@ -2,8 +2,8 @@
 import pandas as pd
 import pytest
 
-from xladdin.ops.jobs import UNUSED_COLUMNS
 from xladdin.data.market import Market
+from xladdin.ops.jobs import UNUSED_COLUMNS
 from xladdin.workbook.weekly import compute_weekly
 
 

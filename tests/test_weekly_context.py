@@ -13,8 +13,8 @@ from collections import Counter
 import pandas as pd
 import pytest
 
-from xladdin.workbook.context import WeeklyContext
 from xladdin.data.market import Market, MissingTableError
+from xladdin.workbook.context import WeeklyContext
 from xladdin.workbook.params import default_params
 
 
@@ -40,8 +40,8 @@ def count_calls(monkeypatch, counter: Counter, owner, name: str, label: str | No
 @pytest.fixture
 def counted(monkeypatch):
     import xladdin.workbook.weekly  # noqa: F401  (every module the run uses is loaded before wrapping)
-    from xladdin.workbook import context
     from xladdin.methods import dashboard, divergence, flows, holdings, northbound, strategy, style
+    from xladdin.workbook import context
     calls: Counter = Counter()
     for owner, name in ((flows, "etf_flows"), (flows, "market_etf_flows"), (holdings, "penetration_weights"),
                         (holdings, "_industry_weight_rows"), (holdings, "snapshot_weights"), (style, "style_signal"),

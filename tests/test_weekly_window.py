@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xladdin.methods.dashboard import STOCK_WINDOW_TABLES, stock_rows_since
 from xladdin.data import read_table_files, write_market
 from xladdin.data.market import Market
+from xladdin.methods.dashboard import STOCK_WINDOW_TABLES, stock_rows_since
 from xladdin.workbook.params import default_params
 from xladdin.workbook.weekly import compute_weekly
 

@@ -28,8 +28,9 @@ import gc
 import math
 import operator
 import warnings
+from collections.abc import Callable
 from itertools import chain
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

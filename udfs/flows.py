@@ -11,8 +11,20 @@ import xlwings as xw
 
 from xladdin.methods import correlation, flows
 
-from ._convert import (EXCEL_ROWS, XAInputError, check_same_length, frame_cells, opt_bool, opt_choice, opt_float,
-                       opt_int, opt_numbers, series_cells, to_block, to_vector)
+from ._convert import (
+    EXCEL_ROWS,
+    XAInputError,
+    check_same_length,
+    frame_cells,
+    opt_bool,
+    opt_choice,
+    opt_float,
+    opt_int,
+    opt_numbers,
+    series_cells,
+    to_block,
+    to_vector,
+)
 from ._errors import excel_safe
 
 HEADER_DOC = "Optional. TRUE adds a header row above the results (default FALSE)."

@@ -11,8 +11,17 @@ import xlwings as xw
 
 from xladdin.methods import divergence, grouping, holdings
 
-from ._convert import (XAInputError, frame_rows, is_blank, matrix_cells, opt_bool, opt_choice, opt_int, to_block,
-                       to_records)
+from ._convert import (
+    XAInputError,
+    frame_rows,
+    is_blank,
+    matrix_cells,
+    opt_bool,
+    opt_choice,
+    opt_int,
+    to_block,
+    to_records,
+)
 from ._errors import excel_safe
 
 CATEGORY = "xladdin"

@@ -14,8 +14,18 @@ import xladdin
 from xladdin.conventions import MONTHS_PER_YEAR, TRADING_DAYS_PER_YEAR, WEEKS_PER_YEAR
 from xladdin.methods import dashboard, stats
 
-from ._convert import (EXCEL_ROWS, XAInputError, frame_rows, opt_bool, opt_choice, opt_float, opt_int, series_cells,
-                       to_block, to_vector)
+from ._convert import (
+    EXCEL_ROWS,
+    XAInputError,
+    frame_rows,
+    opt_bool,
+    opt_choice,
+    opt_float,
+    opt_int,
+    series_cells,
+    to_block,
+    to_vector,
+)
 from ._errors import excel_safe
 
 CATEGORY = "xladdin"

@@ -259,7 +259,7 @@ def build(out: Path = DEFAULT_OUT, pythonpath: str | None = None) -> list[tuple[
     fr = qr1 + 4
     ws.write(fr - 1, 0, "Factor block for XA_PICKS (level = XA_PENETRATE holding level)", book.fmt["title"])
     f0, fc0, f1, fc1 = book.table(ws, fr, 0, factors)
-    for i, code in enumerate(factors.index):               # holding level looked up from the spilled table
+    for i in range(len(factors.index)):               # holding level looked up from the spilled table
         ws.write_formula(f0 + i, 4, f'=IFERROR(INDEX($G${pen_first + 1}:$G${pen_last + 1},'
                                     f'MATCH(A{f0 + i + 1},$D${pen_first + 1}:$D${pen_last + 1},0)),"")')
     book.formula(ws, fr, 6, f"=XA_PICKS({ref(fr, fc0, f1, fc1)},6)", "top 6 industries by composite rank (M10)")

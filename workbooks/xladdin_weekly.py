@@ -6,7 +6,6 @@ ribbon's *Run main* does the same. Both land here and run the shared refresh.
 """
 from xladdin_macros.refresh import main  # noqa: F401
 
-
 if __name__ == "__main__":  # debug from an IDE: python xladdin_weekly.py (Windows/macOS with Excel open)
     import xlwings as xw
 

@@ -24,8 +24,8 @@ import socket
 import stat
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 #: seconds after which a lock, a staging folder or a temporary file of another host (whose process
 #: cannot be checked) counts as abandoned; no weekly job or refresh runs this long

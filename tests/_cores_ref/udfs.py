@@ -9,8 +9,19 @@ import numpy as np
 import pandas as pd
 
 from xladdin_udfs._convert import (
-    XAInputError, frame_rows, is_blank, matrix_cells, opt_bool, opt_choice, opt_float, opt_int, opt_numbers, series_cells,
-    to_block, to_dates, to_vector,
+    XAInputError,
+    frame_rows,
+    is_blank,
+    matrix_cells,
+    opt_bool,
+    opt_choice,
+    opt_float,
+    opt_int,
+    opt_numbers,
+    series_cells,
+    to_block,
+    to_dates,
+    to_vector,
 )
 from xladdin_udfs._errors import excel_safe
 from xladdin_udfs.holdings import _codes

@@ -20,8 +20,7 @@ from scipy import sparse
 
 from xladdin.conventions import TRADING_DAYS_PER_YEAR
 
-from . import _sample_math as smath
-from . import _sample_universe as U
+from . import _sample_math as smath, _sample_universe as U
 from ._sample_market import IndexSet, Stocks
 
 

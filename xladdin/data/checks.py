@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 import unicodedata
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -333,7 +333,7 @@ def check_text(name: str, df: pd.DataFrame, locate: Locate, codes: dict | None =
             continue
         words = {int(k): str(uniques[k]) for k in suspects}
 
-        def first_row(k: int) -> int:
+        def first_row(k: int, inverse=inverse) -> int:
             return int(np.argmax(inverse == k))
         ctrl = [k for k, w in words.items() if CONTROL_RE.search(w)]
         _cap(errors, [f"{locate(first_row(k), col)} column `{col}`: `{show(words[k])}` contains control character "

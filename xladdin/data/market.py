@@ -182,7 +182,7 @@ class Market:
         si = self.table("stock_industry")
         return si.drop_duplicates("industry").set_index("industry")["industry_name"].sort_index()
 
-    def subset(self, start=None, end=None) -> "Market":
+    def subset(self, start=None, end=None) -> Market:
         """A market restricted to dates in [start, end] (every date-keyed table)."""
         start = pd.Timestamp(start) if start is not None else None
         end = pd.Timestamp(end) if end is not None else None

@@ -68,8 +68,14 @@ import numpy as np
 import pandas as pd
 
 from . import _sample_universe as U
-from ._sample_flows import (full_etf_defs, simulate_etfs, simulate_funds, simulate_issuance, simulate_margin,
-                            simulate_northbound)
+from ._sample_flows import (
+    full_etf_defs,
+    simulate_etfs,
+    simulate_funds,
+    simulate_issuance,
+    simulate_margin,
+    simulate_northbound,
+)
 from ._sample_market import build_indices, simulate_stocks
 from .calendar import month_ends, quarter_ends, trading_days
 from .market import Market

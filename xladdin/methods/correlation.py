@@ -4,7 +4,8 @@ Series are indexed by date (trading days, ascending). Pure functions: pandas in,
 """
 from __future__ import annotations
 
-from typing import Literal, Sequence, get_args
+from collections.abc import Sequence
+from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd

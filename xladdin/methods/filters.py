@@ -20,13 +20,13 @@ from __future__ import annotations
 import cmath
 import functools
 import math
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 #: accepted inputs: a 1-D array-like, a Series (index/name kept) or a DataFrame (per column)
-SeriesLike = Union[np.ndarray, Sequence[float], pd.Series, pd.DataFrame]
+SeriesLike = np.ndarray | Sequence[float] | pd.Series | pd.DataFrame
 
 __all__ = ["MAX_LAMBDA", "hp_filter", "hp_filter_one_sided", "hp_filter_one_sided_expanding"]
 

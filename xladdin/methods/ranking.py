@@ -32,7 +32,7 @@ functions call directly; the DataFrame functions align labels once and wrap them
 """
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd

@@ -23,7 +23,7 @@ real 399370/399371 closes end on 2024-12-12, before the report's weeks.
 """
 from __future__ import annotations
 
-from typing import Iterable, Union
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
@@ -37,7 +37,7 @@ __all__ = ["DEFAULT_LAMBDA", "STYLE_PAIRS", "STYLE_FIELDS", "factor_momentum", "
            "weekly_style_table", "regime_for_next_week", "report_style_table", "report_agreement"]
 
 #: a date: Timestamp, datetime or "YYYY-MM-DD" (None = open end)
-DateLike = Union[pd.Timestamp, str, None]
+DateLike = pd.Timestamp | str | None
 
 #: default smoothing parameter of the weekly style signals (evidence: see the module docstring)
 DEFAULT_LAMBDA: float = 100.0

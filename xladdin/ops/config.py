@@ -40,10 +40,11 @@ from __future__ import annotations
 import os
 import string
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from email.utils import getaddresses
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 #: environment variable that points at the configuration file
 CONFIG_ENV = "XLADDIN_CONFIG"

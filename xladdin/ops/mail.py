@@ -23,18 +23,38 @@ import smtplib
 import socket
 import ssl
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import format_datetime, localtime, make_msgid
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from xladdin.errors import ReportedError
-from xladdin.workbook.summary import (WeeklySummary, coerce_summary, render_html, render_missing_html,
-                                      render_missing_text, render_text, summary_from_report)
+from xladdin.workbook.summary import (
+    WeeklySummary,
+    coerce_summary,
+    render_html,
+    render_missing_html,
+    render_missing_text,
+    render_text,
+    summary_from_report,
+)
 
-from .config import (DEFAULT_BACKOFF, DEFAULT_RETRIES, DEFAULT_SUBJECT, Config, ConfigError, SmtpSettings,
-                     expand_recipients, get_password, load_config, parse_address, render_subject, resolve_smtp_settings)
+from .config import (
+    DEFAULT_BACKOFF,
+    DEFAULT_RETRIES,
+    DEFAULT_SUBJECT,
+    Config,
+    ConfigError,
+    SmtpSettings,
+    expand_recipients,
+    get_password,
+    load_config,
+    parse_address,
+    render_subject,
+    resolve_smtp_settings,
+)
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +227,7 @@ def tls_context(settings: SmtpSettings) -> ssl.SSLContext:
 class _DeadlineReader(io.RawIOBase):
     """The socket of an :class:`_DeadlineSMTP` as a raw stream; each read waits only until the deadline."""
 
-    def __init__(self, smtp: "_DeadlineSMTP"):
+    def __init__(self, smtp: _DeadlineSMTP):
         super().__init__()
         self._smtp = smtp
 
@@ -225,7 +245,7 @@ class _DeadlineReader(io.RawIOBase):
 class _BoundedTLS:
     """A TLS context whose handshake (STARTTLS) gets only what is left of the exchange's deadline."""
 
-    def __init__(self, context: ssl.SSLContext, smtp: "_DeadlineSMTP"):
+    def __init__(self, context: ssl.SSLContext, smtp: _DeadlineSMTP):
         self._context, self._smtp = context, smtp
 
     def wrap_socket(self, sock: socket.socket, **kwargs: Any) -> ssl.SSLSocket:

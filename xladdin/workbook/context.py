@@ -26,8 +26,9 @@ intermediates of a method: :mod:`xladdin.data.views` builds each once inside the
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 

@@ -18,10 +18,11 @@ import datetime as dt
 import re
 import sys
 import tomllib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 import pandas as pd
 from openpyxl.chart import BarChart, LineChart, Reference
@@ -745,7 +746,7 @@ class OpenpyxlWriter:
         self.header_font_color = header_font_color
 
     @classmethod
-    def for_layout(cls, wb: Any, layout: Layout) -> "OpenpyxlWriter":
+    def for_layout(cls, wb: Any, layout: Layout) -> OpenpyxlWriter:
         """A writer using the layout's fonts and header colours (``[meta]``)."""
         return cls(wb, font_name=layout.m("font_name"), font_size=layout.m("font_size"),
                    header_fill=layout.m("header_fill", "1F4E78"),
@@ -969,20 +970,20 @@ class Block:
         """The Excel table's own range (header and data rows, without the title row)."""
         return range_ref(self.top + 1, self.left, self.bottom, self.right)
 
-    def at(self, top: int) -> "Block":
+    def at(self, top: int) -> Block:
         return Block(top, self.left, top + self.height - 1, self.right)
 
-    def sized(self, height: int, width: int) -> "Block":
+    def sized(self, height: int, width: int) -> Block:
         return Block(self.top, self.left, self.top + height - 1, self.left + width - 1)
 
-    def overlaps(self, other: "Block") -> bool:
+    def overlaps(self, other: Block) -> bool:
         return not (self.bottom < other.top or other.bottom < self.top or self.right < other.left
                     or other.right < self.left)
 
     def contains(self, row: int, col: int) -> bool:
         return self.top <= row <= self.bottom and self.left <= col <= self.right
 
-    def minus(self, inner: "Block") -> list["Block"]:
+    def minus(self, inner: Block) -> list[Block]:
         """The parts of this block outside ``inner`` (same top-left, smaller or equal size)."""
         out = []
         if self.bottom > inner.bottom:

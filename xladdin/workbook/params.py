@@ -8,21 +8,29 @@ Pure: no file or Excel access here.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
 from xladdin.conventions import LANGUAGES
 from xladdin.methods.backtest import DEFAULT_LAG, ETF_ROTATION_COST, INDUSTRY_COST
-from xladdin.methods.correlation import (DEFAULT_CORR_INDEX, DEFAULT_CORR_THRESHOLD, DEFAULT_CORR_WINDOW,
-                                         DEFAULT_EVENT_MODE, DEFAULT_HORIZONS, DEFAULT_THRESHOLDS, EVENT_MODES)
+from xladdin.methods.correlation import (
+    DEFAULT_CORR_INDEX,
+    DEFAULT_CORR_THRESHOLD,
+    DEFAULT_CORR_WINDOW,
+    DEFAULT_EVENT_MODE,
+    DEFAULT_HORIZONS,
+    DEFAULT_THRESHOLDS,
+    EVENT_MODES,
+)
 from xladdin.methods.dashboard import DEFAULT_HEAT_FLAG, DEFAULT_HEAT_YEARS, DEFAULT_VOL_FLAG
 from xladdin.methods.divergence import DEFAULT_TRAILING_WINDOW
+from xladdin.methods.filters import MAX_LAMBDA
 from xladdin.methods.grouping import DEFAULT_GROUPS
 from xladdin.methods.northbound import DEFAULT_ETF_TOP_N
 from xladdin.methods.strategy import DEFAULT_REBALANCE_WEEKS, DEFAULT_TOP_N
-from xladdin.methods.filters import MAX_LAMBDA
 from xladdin.methods.style import DEFAULT_LAMBDA
 
 __all__ = ["LANGUAGES", "EVENT_MODES", "ParamError", "ParamSpec", "SPECS", "SPEC_BY_KEY", "Params", "default_params",
@@ -124,7 +132,7 @@ class Params:
             raise KeyError(f"unknown parameter `{key}`; known: {', '.join(SPEC_BY_KEY)}")
         return self.values.get(key, SPEC_BY_KEY[key].default)
 
-    def replace(self, **changes: Any) -> "Params":
+    def replace(self, **changes: Any) -> Params:
         """A copy with ``changes`` validated and applied (None leaves a key unchanged)."""
         merged = dict(self.as_dict())
         merged.update({k: v for k, v in changes.items() if v is not None})

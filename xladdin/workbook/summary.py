@@ -27,9 +27,10 @@ import html
 import math
 import unicodedata
 import zipfile
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -90,7 +91,7 @@ class WeeklySummary:
         self.extra = {str(k): v for k, v in self.extra.items()}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "WeeklySummary":
+    def from_dict(cls, data: Mapping[str, Any]) -> WeeklySummary:
         """Build from a mapping with keys asof, headlines, inflows, outflows, picks, extra."""
         unknown = set(data) - set(_FIELDS)
         if unknown:
@@ -106,7 +107,7 @@ class WeeklySummary:
                 "picks": [list(p) for p in self.picks], "extra": dict(self.extra), "flows_known": self.flows_known}
 
 
-def coerce_summary(summary: "WeeklySummary | Mapping[str, Any]") -> WeeklySummary:
+def coerce_summary(summary: WeeklySummary | Mapping[str, Any]) -> WeeklySummary:
     """A :class:`WeeklySummary` from itself or from a dict (:meth:`WeeklySummary.from_dict`)."""
     if isinstance(summary, WeeklySummary):
         return summary
@@ -214,7 +215,7 @@ def _flow_sections(s: WeeklySummary) -> list[tuple[str, list, str]]:
             ("资金净流出前列（亿元，仅净流出 < 0）", s.outflows, "无（本周没有净流出的行业）")]
 
 
-def render_text(summary: "WeeklySummary | Mapping[str, Any]", attachment: str | None = None) -> str:
+def render_text(summary: WeeklySummary | Mapping[str, Any], attachment: str | None = None) -> str:
     """Plain-text mail body: headlines, inflow/outflow tables (亿元), picks, extra; CJK-aligned columns.
 
     Parameters
@@ -280,7 +281,7 @@ def _flow_color(value: float) -> str | None:
     return "#c00000" if value > 0 else "#007a33"
 
 
-def render_html(summary: "WeeklySummary | Mapping[str, Any]", attachment: str | None = None) -> str:
+def render_html(summary: WeeklySummary | Mapping[str, Any], attachment: str | None = None) -> str:
     """HTML mail body (inline styles only, every text escaped), same content as :func:`render_text`.
 
     Parameters
@@ -342,7 +343,7 @@ def render_missing_html(report_name: str) -> str:
 
 # ---------------------------------------------------------------- sheet storage
 
-def summary_to_rows(summary: "WeeklySummary | Mapping[str, Any]") -> list[tuple[str, Any]]:
+def summary_to_rows(summary: WeeklySummary | Mapping[str, Any]) -> list[tuple[str, Any]]:
     """Key/value rows for the ``_summary`` sheet, header row first (format in the module docstring).
 
     Returns
@@ -413,7 +414,7 @@ def summary_from_rows(rows: Iterable[Sequence[Any]]) -> WeeklySummary:
     return WeeklySummary(**data)
 
 
-def write_summary_sheet(workbook: Any, summary: "WeeklySummary | Mapping[str, Any]",
+def write_summary_sheet(workbook: Any, summary: WeeklySummary | Mapping[str, Any],
                         hidden: bool = True) -> Any:
     """Write the summary into sheet ``_summary`` of an openpyxl workbook (replacing an existing one).
 

@@ -37,8 +37,9 @@ import re
 import tempfile
 import time
 import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from openpyxl import load_workbook
 
@@ -167,7 +168,6 @@ The workbook's Refresh button runs xlwings' ``SampleCall``:
 ribbon's *Run main* does the same. Both land here and run the shared refresh.
 """
 from xladdin_macros.refresh import main  # noqa: F401
-
 
 if __name__ == "__main__":  # debug from an IDE: python {stem}.py (Windows/macOS with Excel open)
     import xlwings as xw

@@ -7,8 +7,18 @@
 The adapters are tested against fake clients shaped like the documented API answers, not
 against the live services.
 """
-from .base import (CITIC_L1, DEFAULT_CATEGORY_RULES, DEFAULT_INDEX_NAMES, FETCH_ORDER, CategoryRules, DataClient,
-                   SourceError, fetch_market, index_from_benchmark, infer_split_ratio)
+from .base import (
+                   CITIC_L1,
+                   DEFAULT_CATEGORY_RULES,
+                   DEFAULT_INDEX_NAMES,
+                   FETCH_ORDER,
+                   CategoryRules,
+                   DataClient,
+                   SourceError,
+                   fetch_market,
+                   index_from_benchmark,
+                   infer_split_ratio,
+)
 from .tushare import TushareClient
 from .wind import WindClient
 

@@ -42,7 +42,8 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Callable, Literal, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -137,7 +138,7 @@ class TushareClient:
         self._cache: dict[tuple, pd.DataFrame] = {}
 
     @classmethod
-    def from_env(cls, token: str | None = None, **kwargs) -> "TushareClient":
+    def from_env(cls, token: str | None = None, **kwargs) -> TushareClient:
         """A client on ``tushare.pro_api(token)``; the token defaults to ``$TUSHARE_TOKEN``.
 
         Raises a ValueError saying what to install or set when tushare is missing or no token is

@@ -39,7 +39,7 @@ load directly). This adapter is tested against fake WindData objects, not agains
 """
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -100,7 +100,7 @@ class WindClient:
         self.notes: list[str] = []
 
     @classmethod
-    def from_env(cls, **kwargs) -> "WindClient":
+    def from_env(cls, **kwargs) -> WindClient:
         """Import WindPy, start it and check the connection (a Wind terminal must be logged in)."""
         try:
             from WindPy import w  # type: ignore[import-not-found]  # optional, Windows only: the Wind terminal's own package

@@ -7,8 +7,15 @@ from pathlib import Path
 import pandas as pd
 
 from xladdin.conventions import YI
-from xladdin.methods.dashboard import (DEFAULT_HEAT_FLAG, DEFAULT_HEAT_YEARS, DEFAULT_MIN_YEARS, DEFAULT_TOP_ROWS,
-                                       DEFAULT_VOL_FLAG, DEFAULT_VOL_WINDOW, weekly_dashboard)
+from xladdin.methods.dashboard import (
+    DEFAULT_HEAT_FLAG,
+    DEFAULT_HEAT_YEARS,
+    DEFAULT_MIN_YEARS,
+    DEFAULT_TOP_ROWS,
+    DEFAULT_VOL_FLAG,
+    DEFAULT_VOL_WINDOW,
+    weekly_dashboard,
+)
 
 from . import _common, _workbook
 

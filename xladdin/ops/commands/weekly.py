@@ -6,8 +6,8 @@ import contextlib
 import json
 import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from xladdin.errors import describe, fail
 from xladdin.ops.config import check_subject
