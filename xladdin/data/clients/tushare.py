@@ -48,7 +48,8 @@ import numpy as np
 import pandas as pd
 
 from .base import (CITIC_L1, DEFAULT_CATEGORY_RULES, DEFAULT_INDEX_NAMES, CategoryRules, SourceError, build_etf_info,
-                   check_codes, date_str, empty, finish, infer_split_ratio, month_windows, to_dates, unsupported)
+                   check_codes, date_str, empty, finish, infer_split_ratio, month_windows, restate_split_rows, to_dates,
+                   unsupported)
 
 #: documented maximum rows per call (tushare.pro 接口文档 "限量"); fund_nav / trade_cal are undocumented
 #: there, so conservative values are used (a too-low value only costs extra calls)
@@ -267,9 +268,10 @@ class TushareClient:
 
         Rows are the days ``fund_share`` reports (see ``fill_share_gaps``); nav and close join on
         the date and stay empty where tushare has none. shares = fd_share × 1e4. split_ratio is
-        inferred from ``fund_adj`` jumps confirmed by the share count (:func:`infer_split_ratio`);
-        without fund_adj rows it is 1.0 and a note says so. On a split day tushare's close may
-        still be in old units (510310.SH traded in old units on 2024-09-20): it is not restated.
+        inferred from ``fund_adj`` jumps confirmed by the share count on the same or an adjacent day
+        (:func:`infer_split_ratio`) and recorded on the shares' day; without fund_adj rows it is 1.0
+        and a note says so. On a split row a close or NAV still in old units (510310.SH traded in old
+        units on 2024-09-20) is restated to post-split units (:func:`restate_split_rows`, noted).
         """
         codes = check_codes(codes, "etf_daily")
         frames = []
@@ -314,6 +316,8 @@ class TushareClient:
                 for day, r in df.loc[df["split_ratio"] != 1.0, "split_ratio"].items():
                     self.notes.append(f"etf_daily: {code} split/consolidation inferred on {day.date()} "
                                       f"(ratio {r:.6f}, from fund_adj and fund_share)")
+                for what in restate_split_rows(df):
+                    self.notes.append(f"etf_daily: {code} split row restated to post-split units: {what}")
             else:
                 df["split_ratio"] = 1.0
                 self.notes.append(f"etf_daily: {code}: no fund_adj rows, split_ratio left at 1 (splits not detected)")

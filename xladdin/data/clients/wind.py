@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from .base import (CITIC_L1, DEFAULT_CATEGORY_RULES, DEFAULT_INDEX_NAMES, CategoryRules, SourceError, build_etf_info,
-                   check_codes, empty, finish, infer_split_ratio, to_dates, unsupported)
+                   check_codes, empty, finish, infer_split_ratio, restate_split_rows, to_dates, unsupported)
 
 #: a few WindPy error codes and what they usually mean (the full list is in the WindPy manual)
 WIND_ERRORS: dict[int, str] = {
@@ -174,7 +174,8 @@ class WindClient:
         """``etf_daily`` per ETF from one wsd call (shares, nav, close, NAV_adj).
 
         Days without a share count are left out (noted); nav/close stay empty where Wind has none.
-        split_ratio is inferred from jumps of NAV_adj / nav confirmed by the shares.
+        split_ratio is inferred from jumps of NAV_adj / nav confirmed by the shares on the same or an
+        adjacent day, recorded on the shares' day; old-unit values there are restated.
         """
         codes = check_codes(codes, "etf_daily")
         fields = [self.shares_field, self.nav_field, "close", self.nav_adj_field]
@@ -197,6 +198,8 @@ class WindClient:
             df["split_ratio"] = infer_split_ratio(df["shares"], factor, self.split_threshold)
             for day, r in df.loc[df["split_ratio"] != 1.0, "split_ratio"].items():
                 self.notes.append(f"etf_daily: {code} split/consolidation inferred on {day.date()} (ratio {r:.6f})")
+            for what in restate_split_rows(df):
+                self.notes.append(f"etf_daily: {code} split row restated to post-split units: {what}")
             frames.append(df.drop(columns="nav_adj").rename_axis("date").reset_index().assign(etf=code))
         return finish("etf_daily", pd.concat(frames, ignore_index=True)) if frames else empty("etf_daily")
 
