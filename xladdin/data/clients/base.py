@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Protocol, Sequence, runtime_checkable
+from typing import Callable, Iterable, Mapping, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -50,6 +50,8 @@ class DataClient(Protocol):
     def margin_daily(self, start, end) -> pd.DataFrame: ...
     def stock_daily(self, start, end) -> pd.DataFrame: ...
     def fund_nav(self, codes: Sequence[str], start, end) -> pd.DataFrame: ...
+    def active_fund_holdings(self, funds: Sequence[str], start, end) -> pd.DataFrame: ...
+    def fund_issuance(self, start, end) -> pd.DataFrame: ...
 
 
 def check_codes(codes: Sequence[str], table: str) -> list[str]:
@@ -356,23 +358,29 @@ def build_etf_info(raw: pd.DataFrame, overrides: pd.DataFrame | None, rules: Cat
 # ----------------------------------------------------------------------------- orchestration
 #: tables fetch_market knows, in fetch order (stock_industry before industry_daily)
 FETCH_ORDER = ("etf_info", "etf_daily", "index_daily", "index_weights", "stock_industry", "industry_daily",
-               "northbound_holdings", "margin_daily", "stock_daily", "fund_nav")
+               "northbound_holdings", "margin_daily", "stock_daily", "fund_nav", "active_fund_holdings",
+               "fund_issuance")
 
 
-def fetch_market(client: DataClient, tables: Iterable[str], *, etfs: Sequence[str] = (),
+def fetch_market(client: DataClient, tables: Iterable[str], *, etfs: Sequence[str] | str = (),
                  indices: Sequence[str] = (), start=None, end=None, industries: Sequence[str] = (),
-                 funds: Sequence[str] = ()) -> Market:
+                 funds: Sequence[str] = (), stocks: Sequence[str] = (),
+                 progress: Callable[[str], None] | None = None) -> Market:
     """Fetch canonical tables from a data client into a :class:`~xladdin.market.Market`.
 
     Parameters
     ----------
     client : a :class:`DataClient` (e.g. :class:`~xladdin.clients.tushare.TushareClient`).
     tables : canonical table names to fetch (fetched in :data:`FETCH_ORDER`).
-    etfs : ETF codes for ``etf_info`` / ``etf_daily``. indices : index codes for ``index_daily``
-        and ``index_weights``. industries : industry index codes for ``industry_daily`` (default:
-        the industries of ``stock_industry`` when fetched, else CITIC level 1 :data:`CITIC_L1`).
-        funds : fund codes for ``fund_nav``.
+    etfs : ETF codes for ``etf_info`` / ``etf_daily`` (``"ALL"``: every listed ETF, for a client with
+        ``etf_universe``). indices : index codes for ``index_daily`` and ``index_weights``. industries :
+        industry index codes for ``industry_daily`` (default: the industries of ``stock_industry`` when
+        fetched, else CITIC level 1 :data:`CITIC_L1`). funds : fund codes for ``fund_nav`` and
+        ``active_fund_holdings``. stocks : stock codes for ``stock_daily`` / ``northbound_holdings`` (a
+        filter for the all-market clients; required by those that fetch one stock per request,
+        ``needs_stock_list``, which default to the stocks of ``stock_industry`` when it is fetched).
     start, end : inclusive date range (required for the date-keyed tables).
+    progress : called with each table's name before it is fetched.
 
     Returns
     -------
@@ -383,43 +391,68 @@ def fetch_market(client: DataClient, tables: Iterable[str], *, etfs: Sequence[st
     unknown = [t for t in tables if t not in TABLES]
     if unknown:
         raise ValueError(f"unknown table(s) {', '.join(unknown)}; known: {', '.join(TABLES)}")
-    not_fetchable = [t for t in tables if t not in FETCH_ORDER]
-    for t in not_fetchable:
-        raise unsupported(t, client.name)
+    for t in tables:
+        if t not in FETCH_ORDER:
+            raise unsupported(t, client.name)
+        if t not in getattr(client, "tables", FETCH_ORDER):
+            getattr(client, t)()  # the client's own refusal, with its hint (NotImplementedError)
+            raise unsupported(t, client.name)
     dated = [t for t in tables if TABLES[t].sorted_by is not None]
     if dated and (start is None or end is None):
         raise ValueError(f"--start and --end are required for {', '.join(dated)}")
     if start is not None and end is not None and pd.Timestamp(end) < pd.Timestamp(start):
         raise ValueError(f"end {pd.Timestamp(end).date()} is before start {pd.Timestamp(start).date()}")
     need = {"etf_info": ("etfs", etfs), "etf_daily": ("etfs", etfs), "index_daily": ("indices", indices),
-            "index_weights": ("indices", indices), "fund_nav": ("funds", funds)}
+            "index_weights": ("indices", indices), "fund_nav": ("funds", funds),
+            "active_fund_holdings": ("funds", funds)}
     for t in tables:
         if t in need and not need[t][1]:
             raise ValueError(f"table `{t}` needs {need[t][0]} codes (--{need[t][0]})")
+    if isinstance(etfs, str) and etfs == "ALL" and set(tables) & {"etf_info", "etf_daily"}:
+        if not hasattr(client, "etf_universe"):
+            raise ValueError(f"--etfs ALL needs a source that lists the ETF universe; {client.name} does not")
+        etfs = client.etf_universe(end if end is not None else pd.Timestamp.now().normalize())
     out: dict[str, pd.DataFrame] = {}
     for t in [t for t in FETCH_ORDER if t in tables]:
-        if t == "etf_info":
-            out[t] = client.etf_info(list(etfs))
-        elif t == "etf_daily":
-            out[t] = client.etf_daily(list(etfs), start, end)
-        elif t == "index_daily":
-            out[t] = client.index_daily(list(indices), start, end)
-        elif t == "index_weights":
-            parts = [client.index_weights(ix, start, end) for ix in indices]
-            out[t] = finish(t, pd.concat(parts, ignore_index=True)) if parts else empty(t)
-        elif t == "stock_industry":
-            out[t] = client.stock_industry()
-        elif t == "industry_daily":
-            codes = list(industries) or (sorted(out["stock_industry"]["industry"].unique())
-                                         if "stock_industry" in out else list(CITIC_L1))
-            out[t] = client.industry_daily(codes, start, end)
-        elif t == "northbound_holdings":
-            out[t] = client.northbound_holdings(start, end)
-        elif t == "margin_daily":
-            out[t] = client.margin_daily(start, end)
-        elif t == "stock_daily":
-            out[t] = client.stock_daily(start, end)
-        elif t == "fund_nav":
-            out[t] = client.fund_nav(list(funds), start, end)
+        if progress is not None:
+            progress(t)
+        out[t] = _fetch_one(client, t, out, etfs=list(etfs), indices=list(indices), start=start, end=end,
+                            industries=list(industries), funds=list(funds), stocks=list(stocks))
     span = f" {pd.Timestamp(start).date()}..{pd.Timestamp(end).date()}" if start is not None and end is not None else ""
     return Market(out, source=f"{client.name}{span}")
+
+
+def _fetch_one(client: DataClient, t: str, done: dict[str, pd.DataFrame], *, etfs, indices, start, end, industries,
+               funds, stocks) -> pd.DataFrame:
+    """One table of :func:`fetch_market` (``done``: the tables fetched before it in this run)."""
+    if not stocks and "stock_industry" in done and getattr(client, "needs_stock_list", False):
+        stocks = sorted(done["stock_industry"]["stock"].unique())
+    per_stock = {"stocks": stocks} if stocks else {}
+    if t == "etf_info":
+        return client.etf_info(etfs)
+    if t == "etf_daily":
+        return client.etf_daily(etfs, start, end)
+    if t == "index_daily":
+        return client.index_daily(indices, start, end)
+    if t == "index_weights":
+        parts = [client.index_weights(ix, start, end) for ix in indices]
+        return finish(t, pd.concat(parts, ignore_index=True)) if parts else empty(t)
+    if t == "stock_industry":
+        return client.stock_industry()
+    if t == "industry_daily":
+        codes = industries or (sorted(done["stock_industry"]["industry"].unique())
+                               if "stock_industry" in done else list(CITIC_L1))
+        return client.industry_daily(codes, start, end)
+    if t == "northbound_holdings":
+        return client.northbound_holdings(start, end, **per_stock)
+    if t == "margin_daily":
+        return client.margin_daily(start, end)
+    if t == "stock_daily":
+        return client.stock_daily(start, end, **per_stock)
+    if t == "fund_nav":
+        return client.fund_nav(funds, start, end)
+    if t == "active_fund_holdings":
+        return client.active_fund_holdings(funds, start, end)
+    if t == "fund_issuance":
+        return client.fund_issuance(start, end)
+    raise AssertionError(f"no fetch rule for {t}")  # pragma: no cover - FETCH_ORDER and this list agree

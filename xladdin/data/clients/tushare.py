@@ -124,8 +124,9 @@ class TushareClient:
         self._cache: dict[tuple, pd.DataFrame] = {}
 
     @classmethod
-    def from_env(cls, token: str | None = None, **kwargs) -> "TushareClient":
-        """A client on ``tushare.pro_api(token)``; the token defaults to ``$TUSHARE_TOKEN``.
+    def from_env(cls, token: str | None = None, timeout: float | None = None, **kwargs) -> "TushareClient":
+        """A client on ``tushare.pro_api(token)``; the token defaults to ``$TUSHARE_TOKEN``; ``timeout``: seconds
+        per request (tushare's own default, 30, when None).
 
         Raises a ValueError saying what to install or set when tushare is missing or no token is
         given (tushare is an optional dependency: ``pip install tushare``).
@@ -139,7 +140,7 @@ class TushareClient:
         if not token:
             raise SourceError("no tushare token: set the environment variable TUSHARE_TOKEN "
                               "(your token from https://tushare.pro/user/token)")
-        return cls(ts.pro_api(token), **kwargs)
+        return cls(ts.pro_api(token) if timeout is None else ts.pro_api(token, timeout=timeout), **kwargs)
 
     # ------------------------------------------------------------------ calls
     def _call(self, api: str, **params) -> pd.DataFrame:
@@ -413,14 +414,15 @@ class TushareClient:
             parts.append(pd.DataFrame({"date": s.index, "industry": code, "close": s.to_numpy()}))
         return finish("industry_daily", pd.concat(parts, ignore_index=True)) if parts else empty("industry_daily")
 
-    def northbound_holdings(self, start, end) -> pd.DataFrame:
+    def northbound_holdings(self, start, end, stocks: Sequence[str] | None = None) -> pd.DataFrame:
         """Northbound holdings per stock and day from ``hk_hold`` (exchange SH and SZ), one trading day per call.
 
         shares_held = vol (股); held_value = vol × daily_basic.close (元); float_ratio = vol /
         (float_share × 1e4) (``float_basis``), or tushare ``ratio`` / 100 (share of issued shares)
         with ``northbound_ratio="issued"``. Days without holdings (HKEX stopped daily disclosure
-        after 2024-08-16; quarterly since) are skipped.
+        after 2024-08-16; quarterly since) are skipped. ``stocks``: keep only these (default all).
         """
+        keep = set(stocks) if stocks is not None else None
         parts = []
         for day in self.trade_days(start, end):
             hk = [self._paged("hk_hold", trade_date=date_str(day), exchange=x) for x in ("SH", "SZ")]
@@ -430,6 +432,8 @@ class TushareClient:
             hk = pd.concat(hk, ignore_index=True)
             _require(hk, "hk_hold", ("ts_code", "trade_date", "vol", "ratio", "exchange"))
             hk = hk[hk["exchange"].isin(["SH", "SZ"])].drop_duplicates("ts_code")
+            if keep is not None:
+                hk = hk[hk["ts_code"].isin(keep)]
             vol = pd.to_numeric(hk["vol"], errors="coerce").to_numpy(dtype=float)
             out = pd.DataFrame({"date": day, "stock": hk["ts_code"].to_numpy(), "shares_held": vol})
             if self.northbound_ratio == "issued":

@@ -270,6 +270,12 @@ class WindClient:
     def fund_nav(self, *args, **kwargs):
         raise unsupported("fund_nav", "Wind (this adapter)", "export nav for your funds to fund_nav.xlsx, or use --source tushare")
 
+    def active_fund_holdings(self, *args, **kwargs):
+        raise unsupported("active_fund_holdings", "Wind (this adapter)")
+
+    def fund_issuance(self, *args, **kwargs):
+        raise unsupported("fund_issuance", "Wind (this adapter)")
+
 
 def _wdate(d) -> str:
     return pd.Timestamp(d).strftime("%Y-%m-%d")
