@@ -97,6 +97,28 @@ ACTIVE_EQUITY_TYPES = ("股票型", "混合型-偏股")
 PCT_TOLERANCE = 2e-3
 #: SSE margin rows breaking balance_t = balance_{t-1} + buy_t - repay_t beyond this share refuse the day
 MARGIN_IDENTITY_SHARE = 0.01
+#: the columns the adapter reads from each akshare function, by name (the contract test checks them against
+#: the installed akshare's interface registry); fund_overview_em's are read when present (OPTIONAL_READS)
+READS: dict[str, tuple[str, ...]] = {
+    "fund_etf_hist_em": ("日期", "收盘"),
+    "fund_etf_fund_info_em": ("净值日期", "单位净值"),
+    "fund_name_em": ("基金代码", "基金简称", "基金类型"),
+    "fund_etf_scale_szse": ("基金代码", "上市日期"),
+    "fund_overview_em": (),
+    "stock_zh_index_hist_csindex": ("日期", "收盘", "涨跌幅"),
+    "index_hist_cni": ("日期", "收盘价", "涨跌幅"),
+    "index_stock_cons_weight_csindex": ("日期", "成分券代码", "交易所", "权重"),
+    "stock_industry_clf_hist_sw": ("symbol", "start_date", "industry_code"),
+    "index_hist_sw": ("代码", "日期", "收盘"),
+    "stock_hsgt_individual_em": ("持股日期", "持股数量", "持股市值", "持股数量占A股百分比"),
+    "stock_zh_a_hist": ("日期", "收盘", "成交额"),
+    "stock_value_em": ("数据日期", "流通市值"),
+    "stock_margin_detail_sse": ("信用交易日期", "标的证券代码", "融资余额", "融资买入额", "融资偿还额"),
+    "stock_margin_detail_szse": ("证券代码", "融资余额", "融资买入额"),
+    "fund_portfolio_hold_em": ("股票代码", "持仓市值", "季度"),
+    "fund_new_found_em": ("基金简称", "基金类型", "募集份额", "成立日期"),
+}
+OPTIONAL_READS: dict[str, tuple[str, ...]] = {"fund_overview_em": ("跟踪标的", "业绩比较基准")}
 ALL = "ALL"
 
 Columns = Sequence[str]
@@ -133,12 +155,14 @@ class Answer:
 
     df: pd.DataFrame
     call: str
+    fn: str = ""
 
     def refuse(self, what: str) -> SourceError:
         return SourceError(f"akshare {self.call}: {what}")
 
-    def need(self, *columns: str) -> "Answer":
-        missing = [c for c in columns if c not in self.df.columns]
+    def need(self) -> "Answer":
+        """The answer, once every column of :data:`READS` for its function is there (else a refusal)."""
+        missing = [c for c in READS[self.fn] if c not in self.df.columns]
         if missing:
             raise self.refuse(f"no column {', '.join(missing)} (got {', '.join(map(str, self.df.columns)) or 'none'}); "
                               f"akshare's answer changed: nothing kept")
@@ -238,7 +262,7 @@ class AkshareClient:
             df = pd.DataFrame()
         if not isinstance(df, pd.DataFrame):
             raise SourceError(f"akshare {call} returned {type(df).__name__}, not a table")
-        return Answer(df.reset_index(drop=True), call)
+        return Answer(df.reset_index(drop=True), call, fn)
 
     def _days(self, start, end) -> pd.DatetimeIndex:
         return trading_days(start, end)
@@ -322,7 +346,7 @@ class AkshareClient:
         if a.df.empty:
             self.notes.append(f"etf_daily: Eastmoney has no {'hfq ' if adjust else ''}closes for {code} in the range")
             return pd.Series(dtype=float)
-        a.need("日期", "收盘")
+        a.need()
         return pd.Series(a.numbers("收盘", positive=True).to_numpy(), index=a.dates("日期", start, end)).sort_index()
 
     def _navs(self, code: str, start, end) -> pd.Series:
@@ -331,7 +355,7 @@ class AkshareClient:
         if a.df.empty:
             self.notes.append(f"NAV: Eastmoney has no unit NAV for {code} in the range")
             return pd.Series(dtype=float)
-        a.need("净值日期", "单位净值")
+        a.need()
         nav = a.numbers("单位净值", positive=False, allow_nan=True)
         bad = nav <= 0
         if bad.any():
@@ -362,14 +386,14 @@ class AkshareClient:
     def etf_info(self, codes: Sequence[str] | str) -> pd.DataFrame:
         """``etf_info`` from fund_name_em (type), fund_overview_em (跟踪标的, 业绩比较基准) and SZSE's list date."""
         codes = self.etf_universe(self.now or pd.Timestamp.now()) if codes == ALL else check_codes(codes, "etf_info")
-        names = self._ak("fund_name_em").need("基金代码", "基金简称", "基金类型").df
+        names = self._ak("fund_name_em").need().df
         names = names.assign(code=names["基金代码"].astype(str).str.strip()).drop_duplicates("code").set_index("code")
         unknown = [c for c in codes if c[:6] not in names.index]
         if unknown:
             raise SourceError(f"akshare fund_name_em() lists no fund {', '.join(unknown)}; check the codes")
         listed = {}
         if any(c.endswith(".SZ") for c in codes):
-            a = self._ak("fund_etf_scale_szse").need("基金代码", "上市日期")
+            a = self._ak("fund_etf_scale_szse").need()
             d = pd.to_datetime(a.df["上市日期"].astype("string"), errors="coerce")
             listed = dict(zip(a.df["基金代码"].astype(str).str.strip().str.zfill(6) + ".SZ", d))
         rows = []
@@ -409,7 +433,7 @@ class AkshareClient:
             if a.df.empty:
                 self.notes.append(f"index_daily: {a.call} has no rows")
                 continue
-            a.need("日期", close_col, "涨跌幅")
+            a.need()
             s = pd.DataFrame({"date": a.dates("日期", start, end), "close": a.numbers(close_col, positive=True),
                               "pct": a.numbers("涨跌幅", allow_nan=True) / pct_scale}).sort_values("date")
             if s["date"].duplicated().any():
@@ -432,7 +456,7 @@ class AkshareClient:
         if a.df.empty:
             self.notes.append(f"index_weights: {a.call} has no rows")
             return empty("index_weights")
-        a.need("日期", "成分券代码", "交易所", "权重")
+        a.need()
         dates = a.dates("日期")
         exch = a.df["交易所"].astype(str).str.strip()
         unknown = sorted(set(exch) - set(EXCHANGE_SUFFIX))
@@ -452,7 +476,7 @@ class AkshareClient:
     # ------------------------------------------------------------------ Shenwan industries
     def stock_industry(self) -> pd.DataFrame:
         """Stock → Shenwan 2021 level-1 industry as of ``asof`` (SW's full change history, one request)."""
-        a = self._ak("stock_industry_clf_hist_sw").need("symbol", "start_date", "industry_code")
+        a = self._ak("stock_industry_clf_hist_sw").need()
         asof = self.asof or pd.Timestamp.now().normalize()
         df = pd.DataFrame({"stock": a.df["symbol"].astype(str).str.strip().str.zfill(6),
                            "since": pd.to_datetime(a.df["start_date"], errors="coerce"),
@@ -482,7 +506,7 @@ class AkshareClient:
             if a.df.empty:
                 self.notes.append(f"industry_daily: {a.call} has no rows")
                 continue
-            a.need("代码", "日期", "收盘")
+            a.need()
             wrong = a.df["代码"].astype(str).str.strip() != sym
             if wrong.any():
                 raise a.refuse(f"rows of index {a.df['代码'][wrong].iloc[0]!r}, not {sym}")
@@ -508,12 +532,12 @@ class AkshareClient:
             a = self._ak("stock_hsgt_individual_em", symbol=code[:6])
             if a.df.empty:
                 continue
-            a.need("持股日期", "持股数量", "持股市值", "持股数量占A股百分比")
+            a.need()
             d = a.dates("持股日期")
             keep = ((d >= pd.Timestamp(start)) & (d <= end)).to_numpy()
             if not keep.any():
                 continue
-            sub = Answer(a.df[keep].reset_index(drop=True), a.call)
+            sub = Answer(a.df[keep].reset_index(drop=True), a.call, a.fn)
             parts.append(pd.DataFrame({"date": d[keep].to_numpy(), "stock": code,
                                        "shares_held": sub.numbers("持股数量").to_numpy(),
                                        "held_value": sub.numbers("持股市值").to_numpy(),
@@ -538,13 +562,13 @@ class AkshareClient:
             if a.df.empty:
                 self.notes.append(f"stock_daily: {a.call} has no rows (suspended or not listed)")
                 continue
-            a.need("日期", "收盘", "成交额")
+            a.need()
             df = pd.DataFrame({"date": a.dates("日期", start, end), "stock": code,
                                "close": a.numbers("收盘", positive=True), "amount": a.numbers("成交额")})
             if self.float_mcap:
                 v = self._ak("stock_value_em", symbol=code[:6])
                 if len(v.df):
-                    v.need("数据日期", "流通市值")
+                    v.need()
                     mcap = pd.Series(v.numbers("流通市值", allow_nan=True).to_numpy(), index=v.dates("数据日期"))
                     df["float_mcap"] = df["date"].map(mcap[~mcap.index.duplicated()]).to_numpy()
             parts.append(df)
@@ -590,12 +614,12 @@ class AkshareClient:
 
     def _margin_rows(self, a: Answer, exch: str, day: pd.Timestamp) -> pd.DataFrame:
         if exch == "SH":
-            a.need("信用交易日期", "标的证券代码", "融资余额", "融资买入额", "融资偿还额")
+            a.need()
             a.dates("信用交易日期", day, day)
             return pd.DataFrame({"stock": a.df["标的证券代码"].astype(str).str.strip().str.zfill(6) + ".SH",
                                  "financing_balance": a.numbers("融资余额"), "financing_buy": a.numbers("融资买入额"),
                                  "financing_repay": a.numbers("融资偿还额")})
-        a.need("证券代码", "融资余额", "融资买入额")
+        a.need()
         return pd.DataFrame({"stock": a.df["证券代码"].astype(str).str.strip().str.zfill(6) + ".SZ",
                              "financing_balance": a.numbers("融资余额"), "financing_buy": a.numbers("融资买入额"),
                              "financing_repay": np.nan})
@@ -632,7 +656,7 @@ class AkshareClient:
                 a = self._ak("fund_portfolio_hold_em", symbol=code.rsplit(".", 1)[0], date=str(year))
                 if a.df.empty:
                     continue
-                a.need("股票代码", "持仓市值", "季度")
+                a.need()
                 quarter = a.df["季度"].astype(str).map(_quarter_end)
                 if quarter.isna().any():
                     raise a.refuse(f"季度 {a.df['季度'][quarter.isna()].iloc[0]!r} names no quarter")
@@ -657,7 +681,7 @@ class AkshareClient:
 
         stock_etf: 基金类型 指数型-股票 with ETF in the name, not 联接; active_equity: 股票型 or
         混合型-偏股. month = the month's last trading day."""
-        a = self._ak("fund_new_found_em").need("基金简称", "基金类型", "募集份额", "成立日期")
+        a = self._ak("fund_new_found_em").need()
         founded = pd.to_datetime(a.df["成立日期"], errors="coerce")
         kind = a.df["基金类型"].astype(str).str.strip()
         name = a.df["基金简称"].astype(str)
@@ -666,7 +690,7 @@ class AkshareClient:
         keep = (etf | active) & (founded >= pd.Timestamp(start)) & (founded <= pd.Timestamp(end))
         if founded[etf | active].isna().any():
             raise a.refuse("a 成立日期 that is not a date")
-        sub = Answer(a.df[keep.to_numpy()].reset_index(drop=True), a.call)
+        sub = Answer(a.df[keep.to_numpy()].reset_index(drop=True), a.call, a.fn)
         shares = sub.numbers("募集份额") * 1e8
         day = founded[keep].reset_index(drop=True)
         ends = month_ends(self._days(pd.Timestamp(start).replace(day=1), pd.Timestamp(end) + pd.offsets.MonthEnd(0)))
