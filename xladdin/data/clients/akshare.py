@@ -15,8 +15,8 @@ etf_daily.split_ratio  ``fund_etf_hist_em(adjust="hfq")`` 收盘 / raw 收盘   
                        (asked only for an ETF whose shares moved > half the        days; on the shares' day), old-unit
                        split threshold in a day)                                   values there restated
 etf_info               ``fund_name_em`` 基金简称, 基金类型; ``fund_overview_em``    :class:`CategoryRules`; index from
-                       跟踪标的, 业绩比较基准 (per ETF); ``fund_etf_scale_szse``      the 跟踪标的 / benchmark names, the
-                       上市日期 (SZSE list date; SSE's stays empty)                  rest via ``--etf-file``
+                       跟踪标的, 业绩比较基准 (per ETF); SZSE's fund list          the 跟踪标的 / benchmark names, the
+                       (1000_lf, called directly) 上市日期; SSE's stays empty        rest via ``--etf-file``
 index_daily            ``stock_zh_index_hist_csindex`` (CSI; .SH/.CSI codes):      as is; 涨跌幅 (%) must match the
                        日期, 收盘, 涨跌幅; ``index_hist_cni`` (CNI; .SZ): 日期,       closes (a positional rename guard)
                        收盘价, 涨跌幅 (a fraction)
@@ -70,7 +70,7 @@ from xladdin.data.schema import NORTHBOUND_DAILY_UNTIL
 from .base import (DEFAULT_CATEGORY_RULES, DEFAULT_INDEX_NAMES, CategoryRules, SourceError, build_etf_info, check_codes,
                    empty, finish, infer_split_ratio, restate_split_rows, to_dates)
 from .calls import DEFAULT_BACKOFF, DEFAULT_RETRIES, DEFAULT_TIMEOUT, Caller, show_call
-from .exchange import check_day_counts, parse_number, sse_shares, szse_chunks, szse_shares
+from .exchange import check_day_counts, parse_number, sse_shares, szse_chunks, szse_list_dates, szse_shares
 
 #: Shenwan 2021 level-1 class (first two digits of a SW class code + "0000") -> (index code, name). The
 #: 31 index codes and names are those of ../shared/data/real/sw2021_l1_daily_close_…xlsx (sheet
@@ -103,7 +103,6 @@ READS: dict[str, tuple[str, ...]] = {
     "fund_etf_hist_em": ("日期", "收盘"),
     "fund_etf_fund_info_em": ("净值日期", "单位净值"),
     "fund_name_em": ("基金代码", "基金简称", "基金类型"),
-    "fund_etf_scale_szse": ("基金代码", "上市日期"),
     "fund_overview_em": (),
     "stock_zh_index_hist_csindex": ("日期", "收盘", "涨跌幅"),
     "index_hist_cni": ("日期", "收盘价", "涨跌幅"),
@@ -384,18 +383,17 @@ class AkshareClient:
 
     # ------------------------------------------------------------------ etf_info
     def etf_info(self, codes: Sequence[str] | str) -> pd.DataFrame:
-        """``etf_info`` from fund_name_em (type), fund_overview_em (跟踪标的, 业绩比较基准) and SZSE's list date."""
+        """``etf_info`` from fund_name_em (type), fund_overview_em (跟踪标的, 业绩比较基准) and SZSE's list date.
+
+        SZSE's list is read directly (:func:`~.exchange.szse_list_dates`): akshare 1.19.5's
+        ``fund_etf_scale_szse`` passes bytes to ``pd.read_excel``, which pandas 3 refuses."""
         codes = self.etf_universe(self.now or pd.Timestamp.now()) if codes == ALL else check_codes(codes, "etf_info")
         names = self._ak("fund_name_em").need().df
         names = names.assign(code=names["基金代码"].astype(str).str.strip()).drop_duplicates("code").set_index("code")
         unknown = [c for c in codes if c[:6] not in names.index]
         if unknown:
             raise SourceError(f"akshare fund_name_em() lists no fund {', '.join(unknown)}; check the codes")
-        listed = {}
-        if any(c.endswith(".SZ") for c in codes):
-            a = self._ak("fund_etf_scale_szse").need()
-            d = pd.to_datetime(a.df["上市日期"].astype("string"), errors="coerce")
-            listed = dict(zip(a.df["基金代码"].astype(str).str.strip().str.zfill(6) + ".SZ", d))
+        listed = szse_list_dates(self.caller) if any(c.endswith(".SZ") for c in codes) else {}
         rows = []
         for code in codes:
             ov = self._ak("fund_overview_em", symbol=code[:6])

@@ -90,13 +90,19 @@ def requests_sent() -> int:
     return getattr(_state, "requests", 0)
 
 
-def _transient(exc: BaseException) -> bool:
+def _transient(exc: BaseException | None) -> bool:
+    """A timeout, a failed connection, HTTP 429 or 5xx, or an error a vendor raised from one (akshare's
+    ``APIError`` wraps the requests exception it caught)."""
     import requests
 
-    if isinstance(exc, (requests.Timeout, requests.ConnectionError)):
-        return True
-    if isinstance(exc, requests.HTTPError) and exc.response is not None:
-        return exc.response.status_code == 429 or exc.response.status_code >= 500
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, (requests.Timeout, requests.ConnectionError)):
+            return True
+        if isinstance(exc, requests.HTTPError) and exc.response is not None:
+            return exc.response.status_code == 429 or exc.response.status_code >= 500
+        exc = exc.__cause__ or exc.__context__
     return False
 
 

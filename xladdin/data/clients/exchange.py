@@ -40,6 +40,9 @@ SSE_SQL_ID = "COMMON_SSE_ZQPZ_ETFZL_XXPL_ETFGM_SEARCH_L"
 SSE_PAGE = 10000
 SZSE_URL = "https://www.szse.cn/api/report/ShowReport"
 SZSE_CATALOG = "scsj_fund_jjgm"
+#: SZSE's fund list (the report behind akshare's fund_etf_scale_szse, which cannot read it under pandas 3)
+SZSE_LIST_URL = "https://fund.szse.cn/api/report/ShowReport"
+SZSE_LIST_CATALOG = "1000_lf"
 #: longest SZSE range asked in one request (SZSE serves at most six months and answers an empty table beyond)
 SZSE_MAX_DAYS = 170
 #: a day listing fewer ETFs than this share of the median day is refused as truncated
@@ -191,6 +194,37 @@ def szse_shares(caller: Caller, start, end, trading_days: pd.DatetimeIndex, now=
     if dup.any():
         raise _refuse(call, f"{out['etf'][dup].iloc[0]} listed twice on {out['date'][dup].iloc[0].date()}")
     return out
+
+
+def szse_list_dates(caller: Caller) -> dict[str, pd.Timestamp]:
+    """SZSE's fund list (基金代码, 上市日期 by name): listing date per SZSE fund, ``159919.SZ`` -> date.
+
+    akshare's ``fund_etf_scale_szse`` reads the same report but passes bytes to ``pd.read_excel``, which
+    pandas 3 refuses (TypeError), so it is read here."""
+    import requests
+
+    params = {"SHOWTYPE": "xlsx", "CATALOGID": SZSE_LIST_CATALOG, "TABKEY": "tab1"}
+    call = show_call("SZSE fund list ShowReport", (), {"CATALOGID": SZSE_LIST_CATALOG})
+
+    def get():
+        r = requests.get(SZSE_LIST_URL, params=params,
+                         headers={"Referer": "https://fund.szse.cn/marketdata/fundslist/index.html",
+                                  "User-Agent": _HEADERS["User-Agent"]})
+        r.raise_for_status()
+        return r.content
+
+    content = caller("szse_fund_list", get)
+    try:
+        df = pd.read_excel(io.BytesIO(content), dtype=object, engine="openpyxl")
+    except Exception as exc:
+        raise _refuse(call, f"the answer is not the expected xlsx ({type(exc).__name__}: {exc})") from exc
+    df.columns = [str(c).strip() for c in df.columns]
+    missing = [c for c in ("基金代码", "上市日期") if c not in df.columns]
+    if missing:
+        raise _refuse(call, f"header lacks {', '.join(missing)} (got {', '.join(df.columns)})")
+    codes = df["基金代码"].map(_code)
+    dates = pd.to_datetime(df["上市日期"].astype(str).str.strip(), errors="coerce", format="mixed")
+    return {f"{c}.SZ": d for c, d in zip(codes, dates) if _CODE.fullmatch(c) and not pd.isna(d)}
 
 
 def check_day_counts(call: str, shares: pd.DataFrame) -> None:
