@@ -902,6 +902,8 @@ def load_market(path: str | Path, tables: Iterable[str] | None = None, validate:
         raise DataError(f"unknown table(s) {', '.join(unknown)}; known: {', '.join(TABLES)}")
     raws, read_errors = {}, []
     if path.is_dir():
+        from .store import finish_pending
+        finish_pending(path)  # a store whose last update was killed while committing: complete it first
         for t in wanted:
             try:
                 raw = read_table_files(path, t)

@@ -134,6 +134,7 @@ class Caller:
         self.sleep = sleep
         self.calls: list[str] = []          # every call made, as shown in messages
         self.functions: set[str] = set()    # the vendor functions used (the store's manifest lists them)
+        self.on_call: Callable[[str], None] | None = None   # told of each call (a progress bar)
 
     def __call__(self, name: str, fn: Callable, *args, empty_when: Callable[[Any], bool] | None = None,
                  **kwargs) -> Any:
@@ -142,6 +143,8 @@ class Caller:
         shown = show_call(name, args, kwargs)
         self.calls.append(shown)
         self.functions.add(name)
+        if self.on_call is not None:
+            self.on_call(shown)
         for attempt in range(self.max_retries + 1):
             try:
                 with bounded_requests(self.timeout):
