@@ -23,6 +23,9 @@ def load_market_for(params: Params, lite: bool = False):
     if params.data_dir and lite:
         raise ValueError("xlwings Lite cannot read local folders: leave data_dir blank (sample data) or use the "
                          "desktop Refresh button / `xladdin refresh`")
+    if params.data_dir and params.update_data == "yes":  # one click: update the store, then build the tables
+        from xladdin.data.store import update_before_run
+        update_before_run(params.data_dir)
     from xladdin.data.loaders import open_market
     return open_market(data_dir=params.data_dir)
 

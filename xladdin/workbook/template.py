@@ -387,6 +387,10 @@ def refresh_workbook(path: str | Path, data: str | Path | None = None, asof=None
             params = params.replace(language=language)
         if asof is not None:
             params = params.replace(asof=asof)
+        if market is None and params.update_data == "yes":
+            step = "updating data"
+            from xladdin.data.store import update_before_run
+            update_before_run(data or params.data_dir, notice=say)
         step = "loading data"
         if market is None:
             from xladdin.data.loaders import open_market
