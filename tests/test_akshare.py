@@ -245,3 +245,16 @@ def test_fetch_market_validates_and_lists_the_universe(real):
         market = fetch_market(c, ["etf_daily"], etfs="ALL", start="2024-09-19", end="2024-09-24")
     assert sorted(market.tables["etf_daily"]["etf"].unique()) == sorted(CODES)
     assert validate_market(market) == []
+
+
+def test_the_universe_is_read_on_the_last_disclosed_trading_day(real):
+    """Asked on a Sunday (2024-09-29) whose Friday SSE has not published: the Thursday's list is used."""
+    c, _ = client()
+    with serve() as http:
+        def friday_missing(seen):
+            return {"result": []} if seen.params["STAT_DATE"] == "2024-09-27" else sse_scale(real)(seen)
+        http.add(*SSE, friday_missing)
+        http.add(*SZSE, szse_scale(real))
+        codes = c.etf_universe("2024-09-29")
+    assert codes == sorted(CODES)
+    assert [s.params["STAT_DATE"] for s in http.log if s.host == SSE[0]] == ["2024-09-27", "2024-09-26"]

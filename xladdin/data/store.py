@@ -430,9 +430,12 @@ def _merge(name: str, before: pd.DataFrame | None, fetched: pd.DataFrame, lo: pd
     if before is None or before.empty:
         return fetched.reset_index(drop=True), len(fetched), []
     first = fetched[col].min() if len(fetched) else lo
-    win = fetched[fetched[col] > first] if name == "etf_daily" else fetched
     keys = _key(name)
     old_idx = before.set_index(keys)
+    win = fetched
+    if name == "etf_daily":  # the first day read had no previous day in the fetch: the stored row stays
+        context = (fetched[col] == first) & fetched.set_index(keys).index.isin(old_idx.index)
+        win = fetched[~context.to_numpy()]
     new_idx = win.set_index(keys)
     common = old_idx.index.intersection(new_idx.index)
     revised = _revisions(name, old_idx.loc[common], new_idx.loc[common])

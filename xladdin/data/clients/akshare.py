@@ -314,9 +314,15 @@ class AkshareClient:
         return out.sort_values(["etf", "date"]).reset_index(drop=True)
 
     def etf_universe(self, day) -> list[str]:
-        """Every ETF code the exchanges list on ``day`` (one SSE and one SZSE request)."""
-        shares = self.etf_shares(ALL, day, day)
-        return sorted(shares["etf"].unique())
+        """Every ETF code the exchanges list on the last trading day up to ``day`` that SSE has disclosed
+        (one SSE and one SZSE request a day tried; at most three days back)."""
+        days = self._days(pd.Timestamp(day) - pd.Timedelta(days=20), day)
+        for d in days[::-1][:3]:
+            shares = self.etf_shares(ALL, d, d)
+            if shares["etf"].str.endswith(".SH").any():
+                return sorted(shares["etf"].unique())
+        raise SourceError(f"akshare: no exchange disclosure lists ETFs on the last trading days up to "
+                          f"{pd.Timestamp(day).date()}; give the ETF codes (--etfs)")
 
     # ------------------------------------------------------------------ etf_daily
     def etf_daily(self, codes: Sequence[str] | str, start, end) -> pd.DataFrame:

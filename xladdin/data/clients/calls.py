@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
+import warnings
 from contextlib import contextmanager
 from typing import Any, Callable
 
@@ -147,7 +148,10 @@ class Caller:
             self.on_call(shown)
         for attempt in range(self.max_retries + 1):
             try:
-                with bounded_requests(self.timeout):
+                with bounded_requests(self.timeout), warnings.catch_warnings():
+                    # the vendor's own use of deprecated pandas calls is not the user's to fix
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    warnings.simplefilter("ignore", FutureWarning)
                     try:
                         return fn(*args, **kwargs)
                     except Exception as exc:
