@@ -29,7 +29,6 @@ import io
 import math
 from pathlib import Path
 
-import numpy as np
 import openpyxl
 import pandas as pd
 from _transport import Seen

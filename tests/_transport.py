@@ -16,9 +16,10 @@ timeouts are those of urllib3, not simulated.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 from unittest import mock
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 

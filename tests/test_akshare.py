@@ -15,8 +15,22 @@ import akshare
 import numpy as np
 import pandas as pd
 import pytest
-from _akshare_bodies import (CNI, CSI_PERF, KLINE, LSJZ, SSE, SZSE, RealETFs, cni_daily, csi_perf, kline, lsjz,
-                             sse_scale, szse_scale, xlsx)
+from _akshare_bodies import (
+    CNI,
+    CSI_PERF,
+    KLINE,
+    LSJZ,
+    SSE,
+    SZSE,
+    RealETFs,
+    cni_daily,
+    csi_perf,
+    kline,
+    lsjz,
+    sse_scale,
+    szse_scale,
+    xlsx,
+)
 from _transport import serve
 
 from xladdin.data.calendar import trading_days
@@ -147,7 +161,8 @@ def test_over_long_range_is_asked_in_chunks_and_an_empty_range_refused(real):
     spans = [(pd.Timestamp(s.params["txtStart"]), pd.Timestamp(s.params["txtEnd"])) for s in http.log]
     assert len(spans) == 4 and all((b - a).days + 1 <= SZSE_MAX_DAYS for a, b in spans)
     assert spans[0][0] == pd.Timestamp("2023-01-03") and spans[-1][1] == pd.Timestamp("2024-06-28")
-    assert all(b + pd.Timedelta(days=1) == a2 for (_, b), (a2, _) in zip(spans, spans[1:]))  # no gap, no overlap
+    # no gap, no overlap
+    assert all(b + pd.Timedelta(days=1) == a2 for (_, b), (a2, _) in zip(spans, spans[1:], strict=False))
     assert len(out) == len(trading_days("2023-01-03", "2024-06-28"))
     # SZSE's answer to a range it will not serve: an empty table with its header -> refused, naming the call
     with serve() as http:

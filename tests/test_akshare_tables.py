@@ -87,7 +87,7 @@ def test_index_weights_latest_month_end_from_real_csi300(real_data_dir):
     w = w[w.date == w.date.max()]
     exch = {"SH": "上海证券交易所", "SZ": "深圳证券交易所"}
     rows = [[f"{d:%Y%m%d}", "000300", "沪深300", "CSI 300", s[:6], "名称", "NAME", exch[s[-2:]], "EX", round(x * 100, 6)]
-            for d, s, x in zip(w.date, w.stock, w.weight)]
+            for d, s, x in zip(w.date, w.stock, w.weight, strict=True)]
     body = xlsx(["日期Date", "指数代码 Index Code", "指数名称 Index Name", "指数英文名称", "成份券代码", "成份券名称",
                  "成份券英文名称", "交易所", "交易所英文名称", "权重(%)weight"], rows)
     c = client()
@@ -117,7 +117,7 @@ def test_stock_industry_shenwan_as_of_and_industry_daily_real_closes(real_data_d
         return {"code": 200, "message": "", "data": [
             {"swindexcode": code[:6], "bargaindate": f"{d:%Y-%m-%d}", "openindex": c, "maxindex": c, "minindex": c,
              "closeindex": c, "hike": 0, "markup": 0, "bargainamount": 1.0, "bargainsum": 1.0}
-            for d, c in zip(sub.trade_date, sub.close)]}
+            for d, c in zip(sub.trade_date, sub.close, strict=True)]}
 
     c = client(asof="2021-12-31")
     with serve() as http:
@@ -129,7 +129,8 @@ def test_stock_industry_shenwan_as_of_and_industry_daily_real_closes(real_data_d
     assert ind.loc["600519.SH", "industry"] == "801120.SI" and ind.loc["300750.SZ", "industry"] == "801730.SI"
     daily = market.tables["industry_daily"]
     assert sorted(daily["industry"].unique()) == ["801120.SI", "801730.SI", "801790.SI"]
-    real = sw[(sw.trade_date >= "2022-11-01") & (sw.trade_date <= "2022-11-30")].set_index(["trade_date", "code"])["close"]
+    nov = (sw.trade_date >= "2022-11-01") & (sw.trade_date <= "2022-11-30")
+    real = sw[nov].set_index(["trade_date", "code"])["close"]
     got = daily.set_index(["date", "industry"])["close"]
     assert np.allclose(got.to_numpy(), real.loc[got.index].to_numpy(), rtol=0, atol=0)
     assert http.count(*SW_TREND) == 3 and validate_market(market) == []
@@ -144,12 +145,12 @@ MARGIN_KEYS = ["opDate_", "opDate", "rqchl", "rqmcl", "rqyl", "rqylje", "rqye", 
 
 
 def sse_margin(balances: dict[str, dict[str, tuple[float, float, float]]], swap: bool = False):
-    """queryMargin.do, invented values: {day: {code: (balance, buy, repay)}}; ``swap``: rzmre/rzche keys change places."""
+    """queryMargin.do, invented values: {day: {code: (balance, buy, repay)}}; ``swap``: rzmre/rzche change places."""
     def answer(seen: Seen):
         day = seen.params["detailsDate"]
         rows = []
         for code, (bal, buy, repay) in balances.get(day, {}).items():
-            vals = dict(zip(MARGIN_KEYS, ["", day, 0, 0, 0, 0, 0, repay, buy, 0, bal, "名称", code]))
+            vals = dict(zip(MARGIN_KEYS, ["", day, 0, 0, 0, 0, 0, repay, buy, 0, bal, "名称", code], strict=True))
             if swap:
                 keys = MARGIN_KEYS[:7] + ["rzmre", "rzche"] + MARGIN_KEYS[9:]
                 vals = {k: vals[k] for k in keys}

@@ -172,7 +172,8 @@ def test_510310_through_tushare_client_with_the_factor_a_day_later(real_510310):
     assert flow[SPLIT_DAY] == pytest.approx(by_hand, rel=1e-9)
     assert 40e8 < by_hand < 50e8
     # and the bug it replaces: without the split, 09-20 reads about -1,904 亿元
-    no_split = (real_510310.loc[SPLIT_DAY, "shares_100m"] - real_510310["shares_100m"].shift(1)[SPLIT_DAY]) * 1e8 * 3.1994
+    before = real_510310["shares_100m"].shift(1)[SPLIT_DAY]
+    no_split = (real_510310.loc[SPLIT_DAY, "shares_100m"] - before) * 1e8 * 3.1994
     assert no_split == pytest.approx(-1.904e11, rel=1e-3)
 
 

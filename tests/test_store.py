@@ -19,8 +19,21 @@ from pathlib import Path
 import akshare
 import pandas as pd
 import pytest
-from _akshare_bodies import CNI, CSI_PERF, KLINE, LSJZ, SSE, SZSE, RealETFs, cni_daily, csi_perf, kline, lsjz, \
-    sse_scale, szse_scale
+from _akshare_bodies import (
+    CNI,
+    CSI_PERF,
+    KLINE,
+    LSJZ,
+    SSE,
+    SZSE,
+    RealETFs,
+    cni_daily,
+    csi_perf,
+    kline,
+    lsjz,
+    sse_scale,
+    szse_scale,
+)
 from _transport import serve
 
 from xladdin.data import store as store_mod

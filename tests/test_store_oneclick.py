@@ -12,8 +12,22 @@ import json
 import akshare
 import pandas as pd
 import pytest
-from _akshare_bodies import CNI, CSI_PERF, KLINE, LSJZ, SSE, SZSE, RealETFs, cni_daily, csi_perf, kline, lsjz, \
-    sse_scale, szse_scale, xlsx
+from _akshare_bodies import (
+    CNI,
+    CSI_PERF,
+    KLINE,
+    LSJZ,
+    SSE,
+    SZSE,
+    RealETFs,
+    cni_daily,
+    csi_perf,
+    kline,
+    lsjz,
+    sse_scale,
+    szse_scale,
+    xlsx,
+)
 from _transport import serve
 
 from xladdin.data.clients import akshare as ak_client
@@ -137,7 +151,6 @@ def _set_param(wb, key: str, value: str) -> None:
 def test_the_refresh_button_updates_the_store_before_it_computes(store, closes):
     """The Excel button's market opener (macros/refresh.py) with update_data=yes: update, then load."""
     from macros.refresh import load_market_for
-
     from xladdin.data.store import UpdateFailed
     path, real = store
     params = default_params().replace(update_data="yes", data_dir=str(path))

@@ -33,9 +33,10 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -179,7 +180,8 @@ def update_store(store: str | Path, client, *, tables: Sequence[str] | None = No
         if manifest["source"] not in (None, client.name):
             raise UpdateFailed(f"{store} holds {manifest['source']} data; update it with --source "
                                f"{manifest['source']} (or start another store for {client.name})")
-        conf = {**manifest.get("settings", {}), **{k: v for k, v in (settings or {}).items() if v not in (None, [], ())}}
+        given = {k: v for k, v in (settings or {}).items() if v not in (None, [], ())}
+        conf = {**manifest.get("settings", {}), **given}
         conf["overlap"] = int(overlap)
         wanted = list(tables) if tables else list(manifest["tables"])
         if not wanted:
@@ -409,7 +411,7 @@ def _join_pieces(name: str, parts: list) -> pd.DataFrame:
     """Pieces in order; a later piece's rows win from the day before its nominal start (it had the context)."""
     col = _date_col(name)
     out = None
-    for a_read, a, piece in parts:
+    for _a_read, a, piece in parts:
         if out is None:
             out = piece
             continue

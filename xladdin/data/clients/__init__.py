@@ -17,8 +17,18 @@ import inspect
 from dataclasses import dataclass
 
 from .akshare import AkshareClient
-from .base import (CITIC_L1, DEFAULT_CATEGORY_RULES, DEFAULT_INDEX_NAMES, FETCH_ORDER, CategoryRules, DataClient,
-                   SourceError, fetch_market, index_from_benchmark, infer_split_ratio)
+from .base import (
+    CITIC_L1,
+    DEFAULT_CATEGORY_RULES,
+    DEFAULT_INDEX_NAMES,
+    FETCH_ORDER,
+    CategoryRules,
+    DataClient,
+    SourceError,
+    fetch_market,
+    index_from_benchmark,
+    infer_split_ratio,
+)
 from .tushare import TushareClient
 from .wind import WindClient
 

@@ -58,8 +58,9 @@ bodies synthesized from real values (``tests/test_akshare*.py``), not against th
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -67,8 +68,19 @@ import pandas as pd
 from xladdin.data.calendar import month_ends, trading_days
 from xladdin.data.schema import NORTHBOUND_DAILY_UNTIL
 
-from .base import (DEFAULT_CATEGORY_RULES, DEFAULT_INDEX_NAMES, CategoryRules, SourceError, build_etf_info, check_codes,
-                   empty, finish, infer_split_ratio, restate_split_rows, to_dates)
+from .base import (
+    DEFAULT_CATEGORY_RULES,
+    DEFAULT_INDEX_NAMES,
+    CategoryRules,
+    SourceError,
+    build_etf_info,
+    check_codes,
+    empty,
+    finish,
+    infer_split_ratio,
+    restate_split_rows,
+    to_dates,
+)
 from .calls import DEFAULT_BACKOFF, DEFAULT_RETRIES, DEFAULT_TIMEOUT, Caller, show_call
 from .exchange import check_day_counts, parse_number, sse_shares, szse_chunks, szse_list_dates, szse_shares
 
@@ -159,7 +171,7 @@ class Answer:
     def refuse(self, what: str) -> SourceError:
         return SourceError(f"akshare {self.call}: {what}")
 
-    def need(self) -> "Answer":
+    def need(self) -> Answer:
         """The answer, once every column of :data:`READS` for its function is there (else a refusal)."""
         missing = [c for c in READS[self.fn] if c not in self.df.columns]
         if missing:
@@ -229,7 +241,7 @@ class AkshareClient:
         self._universe_names: dict[str, str] = {}
 
     @classmethod
-    def from_env(cls, **kwargs) -> "AkshareClient":
+    def from_env(cls, **kwargs) -> AkshareClient:
         """A client on the installed akshare (``pip install xladdin[akshare]``); a clear error when it is missing."""
         try:
             import akshare
@@ -286,7 +298,7 @@ class AkshareClient:
                 if df.empty:
                     self.notes.append(f"etf_daily: SSE published no ETF scale for {day.date()} (no disclosure)")
                     continue
-                self._universe_names.update(zip(df["etf"], df["name"].astype(str)))
+                self._universe_names.update(zip(df["etf"], df["name"].astype(str), strict=True))
                 sse.append(df.assign(date=day)[["date", "etf", "shares"]])
             if sse:
                 sse = pd.concat(sse, ignore_index=True)
@@ -296,7 +308,7 @@ class AkshareClient:
             szse = []
             for a, b in szse_chunks(start, end):
                 df = szse_shares(self.caller, a, b, days, now=self.now)
-                self._universe_names.update(zip(df["etf"], df["name"].astype(str)))
+                self._universe_names.update(zip(df["etf"], df["name"].astype(str), strict=True))
                 szse.append(df[["date", "etf", "shares"]])
             szse = pd.concat(szse, ignore_index=True) if szse else pd.DataFrame(columns=["date", "etf", "shares"])
             check_day_counts("SZSE ETF scale", szse)
@@ -670,8 +682,8 @@ class AkshareClient:
                     self.notes.append(f"active_fund_holdings: {code} {year}: {int((~a_share).sum())} non-A-share "
                                       f"holding(s) left out")
                 value = a.numbers("持仓市值") * 1e4
-                df = pd.DataFrame({"report_date": quarter, "fund": code,
-                                   "stock": [f"{s}.{suffix_for(s)}" if ok else "" for s, ok in zip(stock, a_share)],
+                suffixed = [f"{s}.{suffix_for(s)}" if ok else "" for s, ok in zip(stock, a_share, strict=True)]
+                df = pd.DataFrame({"report_date": quarter, "fund": code, "stock": suffixed,
                                    "value": value})[a_share.to_numpy()]
                 keep = (df["report_date"] >= pd.Timestamp(start)) & (df["report_date"] <= pd.Timestamp(end))
                 parts.append(df[keep])

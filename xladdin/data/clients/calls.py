@@ -1,4 +1,4 @@
-"""One vendor call at a time: a timeout on every HTTP request, bounded retries with back-off, refusals that name the call.
+"""One vendor call at a time: a timeout on every request, bounded retries with back-off, refusals naming the call.
 
 AKShare calls ``requests.get`` without a timeout in most functions (``timeout=None`` is passed down
 explicitly, so ``socket.setdefaulttimeout`` has no effect) and a hung host would block forever. Every
@@ -19,8 +19,9 @@ from __future__ import annotations
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from contextlib import contextmanager
-from typing import Any, Callable
+from typing import Any
 
 from .base import SourceError
 

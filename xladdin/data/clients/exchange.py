@@ -111,7 +111,8 @@ def sse_shares(caller: Caller, day) -> pd.DataFrame:
     data = caller("sse_etf_scale", get)
     rows = data.get("result") if isinstance(data, dict) else None
     if rows is None:
-        raise _refuse(call, f"the answer has no `result` list (keys: {', '.join(map(str, data)) if isinstance(data, dict) else type(data).__name__})")
+        got = ", ".join(map(str, data)) if isinstance(data, dict) else type(data).__name__
+        raise _refuse(call, f"the answer has no `result` list (got {got})")
     if not rows:
         return pd.DataFrame(columns=["etf", "name", "etf_type", "shares"])
     if len(rows) >= SSE_PAGE:
@@ -224,7 +225,7 @@ def szse_list_dates(caller: Caller) -> dict[str, pd.Timestamp]:
         raise _refuse(call, f"header lacks {', '.join(missing)} (got {', '.join(df.columns)})")
     codes = df["基金代码"].map(_code)
     dates = pd.to_datetime(df["上市日期"].astype(str).str.strip(), errors="coerce", format="mixed")
-    return {f"{c}.SZ": d for c, d in zip(codes, dates) if _CODE.fullmatch(c) and not pd.isna(d)}
+    return {f"{c}.SZ": d for c, d in zip(codes, dates, strict=True) if _CODE.fullmatch(c) and not pd.isna(d)}
 
 
 def check_day_counts(call: str, shares: pd.DataFrame) -> None:
