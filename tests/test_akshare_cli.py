@@ -82,3 +82,34 @@ def test_update_creates_then_updates_then_reports_a_failure(tmp_path, real_data_
 def test_update_of_a_missing_store_without_source_says_what_to_give(tmp_path, capsys):
     assert main(["update", str(tmp_path / "nothing")]) == 1
     assert "is not a store yet: give --source, --tables and --start" in capsys.readouterr().err
+
+
+def test_etf_file_overrides_are_kept_for_later_updates(tmp_path, real_data_dir, capsys):
+    """--etf-file's overrides apply, and are kept in the manifest for later updates (their clients get them)."""
+    from _akshare_bodies import xlsx
+    real = RealETFs(real_data_dir)
+    etf_file = tmp_path / "etfs.csv"
+    etf_file.write_text("etf,tracked_index\n510300.SH,\n159919.SZ,000300.SH\n", encoding="utf-8")
+    store = tmp_path / "store"
+
+    def info_routes(http):
+        funds = [[c[:6], "X", f"ETF{c[:6]}", "指数型-股票", "X"] for c in CODES]
+        import json
+        http.add("fund.eastmoney.com", "/js/fundcode_search.js", "var r = " + json.dumps(funds, ensure_ascii=False) + ";")
+        http.add("fund.szse.cn", "/api/report/ShowReport", xlsx(["基金代码", "上市日期"], [["159919", "2012-05-28"]]))
+        for c in CODES:  # invented pages naming no index xladdin knows
+            http.add("fundf10.eastmoney.com", f"/jbgk_{c[:6]}.html",
+                     "<table><tr><th>业绩比较基准</th><td>某指数收益率</td><th>跟踪标的</th><td>某指数</td></tr></table>")
+
+    with serve() as http:
+        routes(http, real, real_data_dir)
+        info_routes(http)
+        assert main(["update", str(store), "--source", "akshare", "--tables", "etf_info", "--etf-file", str(etf_file),
+                     "--no-progress"]) == 0
+    m = read_manifest(store)
+    assert m["settings"]["etf_overrides"] == [{"etf": "510300.SH", "tracked_index": None},
+                                              {"etf": "159919.SZ", "tracked_index": "000300.SH"}]
+    assert load_market(store).tables["etf_info"].set_index("etf").loc["159919.SZ", "tracked_index"] == "000300.SH"
+    from xladdin.data.store import stored_overrides
+    assert stored_overrides(m).to_dict("records") == m["settings"]["etf_overrides"]
+    capsys.readouterr()

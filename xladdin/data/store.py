@@ -529,6 +529,12 @@ def _apply(store: Path, work: Path) -> None:
     shutil.rmtree(work, ignore_errors=True)
 
 
+def stored_overrides(manifest: dict) -> pd.DataFrame | None:
+    """The ETF overrides (``--etf-file``) the store was created with, or None."""
+    records = manifest.get("settings", {}).get("etf_overrides")
+    return pd.DataFrame.from_records(records) if records else None
+
+
 # ----------------------------------------------------------------------------- before a run
 def update_before_run(path: str | Path, source: str | None = None, *, timeout: float | None = None,
                       progress: Callable[[str], Any] | None = None,
@@ -546,7 +552,7 @@ def update_before_run(path: str | Path, source: str | None = None, *, timeout: f
     manifest = read_manifest(path)
     name = source or manifest["source"]
     try:
-        client = make_client(name, timeout=timeout)
+        client = make_client(name, timeout=timeout, etf_overrides=stored_overrides(manifest))
     except (SourceError, ValueError) as exc:
         raise UpdateFailed(f"update of {path}: {exc}") from exc
     return update_store(path, client, progress=progress, notice=notice)

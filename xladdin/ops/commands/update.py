@@ -45,12 +45,14 @@ def settings_from_args(args: argparse.Namespace) -> tuple[dict, object]:
     etfs, overrides = etf_codes(args)
     settings = {"etfs": etfs, "indices": args.indices, "industries": args.industries, "funds": args.funds,
                 "stocks": args.stocks, "start": args.start}
+    if overrides is not None:  # kept in the manifest: ETFs new to the store get them too at later updates
+        settings["etf_overrides"] = overrides.astype(object).where(overrides.notna(), None).to_dict("records")
     return {k: v for k, v in settings.items() if v}, overrides
 
 
 def run(args: argparse.Namespace) -> int:
     from xladdin.data.clients import make_client
-    from xladdin.data.store import OVERLAP, UpdateFailed, is_store, read_manifest, update_store
+    from xladdin.data.store import OVERLAP, UpdateFailed, is_store, read_manifest, stored_overrides, update_store
     from xladdin.errors import fail
 
     settings, overrides = settings_from_args(args)
@@ -60,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
             return fail("update", f"{args.store} is not a store yet: give --source, --tables and --start to "
                                   "create it")
         source = read_manifest(args.store)["source"]
+    if overrides is None and is_store(args.store):
+        overrides = stored_overrides(read_manifest(args.store))
     client = make_client(source, etf_overrides=overrides, timeout=args.timeout)
     try:
         report = update_store(args.store, client, tables=args.tables, settings=settings, end=args.end,
