@@ -111,5 +111,7 @@ def test_etf_file_overrides_are_kept_for_later_updates(tmp_path, real_data_dir, 
                                               {"etf": "159919.SZ", "tracked_index": "000300.SH"}]
     assert load_market(store).tables["etf_info"].set_index("etf").loc["159919.SZ", "tracked_index"] == "000300.SH"
     from xladdin.data.store import stored_overrides
-    assert stored_overrides(m).to_dict("records") == m["settings"]["etf_overrides"]
+    got = stored_overrides(m)
+    assert got["etf"].tolist() == ["510300.SH", "159919.SZ"] and got["tracked_index"].iloc[1] == "000300.SH"
+    assert pd.isna(got["tracked_index"].iloc[0])
     capsys.readouterr()
