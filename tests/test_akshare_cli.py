@@ -115,3 +115,12 @@ def test_etf_file_overrides_are_kept_for_later_updates(tmp_path, real_data_dir, 
     assert got["etf"].tolist() == ["510300.SH", "159919.SZ"] and got["tracked_index"].iloc[1] == "000300.SH"
     assert pd.isna(got["tracked_index"].iloc[0])
     capsys.readouterr()
+
+
+def test_without_akshare_installed_the_source_says_what_to_install(tmp_path, monkeypatch, capsys):
+    import sys
+    monkeypatch.setitem(sys.modules, "akshare", None)   # `import akshare` raises ImportError
+    rc = main(["fetch", "--source", "akshare", "--out", str(tmp_path), "--tables", "etf_daily", "--etfs", "510300.SH",
+               "--start", "2024-09-02", "--end", "2024-09-06"])
+    assert rc == 1
+    assert "pip install xladdin[akshare]" in capsys.readouterr().err
