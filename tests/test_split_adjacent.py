@@ -190,3 +190,21 @@ def test_eastmoney_equity_types_unchanged():
     assert DEFAULT_CATEGORY_RULES.categorize("沪深300ETF 沪深300指数收益率", "指数型-股票") == "broad"
     assert DEFAULT_CATEGORY_RULES.categorize("半导体ETF 中证全指半导体产品与设备指数收益率", "指数型-股票") \
         == "sector_theme"
+
+
+# ============================================================================ a file with the split on the price day
+def test_a_file_recording_the_split_on_the_price_day_is_warned(real_data_dir, tmp_path):
+    """The canonical etf_daily with 510310's ratio moved from 09-20 (shares' day) to 09-23 (price day)."""
+    from xladdin.data.loaders import load_market
+    for name in ("etf_info", "index_daily"):
+        (tmp_path / f"{name}.csv").write_bytes((real_data_dir / f"{name}.csv").read_bytes())
+    daily = pd.read_csv(real_data_dir / "etf_daily.csv")
+    assert not any("split_ratio" in w for w in load_market(real_data_dir, log_warnings=False).warnings)
+    is_etf = daily["etf"] == "510310.SH"
+    daily.loc[is_etf & (daily["date"] == "2024-09-20"), "split_ratio"] = 1.0
+    daily.loc[is_etf & (daily["date"] == "2024-09-23"), "split_ratio"] = RATIO
+    daily.to_csv(tmp_path / "etf_daily.csv", index=False)
+    warnings = [w for w in load_market(tmp_path, log_warnings=False).warnings if "split_ratio" in w]
+    assert len(warnings) == 1
+    assert "split_ratio 0.499776 of 510310.SH on 2024-09-23, but its shares moved by that ratio on 2024-09-20" \
+        in warnings[0]

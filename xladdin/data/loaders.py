@@ -797,6 +797,7 @@ def type_table(name: str, raw: RawTable, validate: bool = True, masters: dict | 
     problems += errs
     warnings += warns
     problems += checks.check_numbers(name, df, raw.locate)
+    warnings += checks.check_split_days(name, df, raw.locate)
     codes = key_codes(name, df, raw.codes)
     df, errs, warns, changed = checks.check_text(name, df, raw.locate, codes)
     problems += errs

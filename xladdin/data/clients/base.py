@@ -197,13 +197,13 @@ def infer_split_ratio(shares: pd.Series, adj_factor: pd.Series, threshold: float
     offsets = [0] + [k for lag in range(1, max_lag + 1) for k in (-lag, lag)]
     for t in np.flatnonzero(np.abs(log_r) > np.log1p(threshold)):
         for d in (t + k for k in offsets):
-            if 0 <= d < len(s) and not taken[d] and _shares_confirm(log_s[d], log_r[t]):
+            if 0 <= d < len(s) and not taken[d] and shares_confirm(log_s[d], log_r[t]):
                 out[d], taken[d] = np.exp(log_r[t]), True
                 break
     return pd.Series(out, index=shares.index, name="split_ratio")
 
 
-def _shares_confirm(log_s: float, log_r: float) -> bool:
+def shares_confirm(log_s: float, log_r: float) -> bool:
     """The share count moved the split's way, at least half-way (see :func:`infer_split_ratio`)."""
     if not (np.isfinite(log_s) and np.isfinite(log_r)):
         return False
