@@ -16,6 +16,7 @@ from typing import Any
 import xlwings as xw
 
 from xladdin.data.loaders import open_market
+from xladdin.data.store import update_before_run
 from xladdin.workbook import weekly
 from xladdin.workbook.layout import Layout, XlwingsWriter, load_layout
 from xladdin.workbook.params import Params
@@ -27,6 +28,8 @@ def load_market_for(params: Params, lite: bool = False):
     if params.data_dir and lite:
         raise ValueError("xlwings Lite cannot read local folders: leave data_dir blank (sample data) or use the "
                          "desktop Refresh button / `xladdin refresh`")
+    if params.data_dir and params.update_data == "yes":  # one click: update the store, then build the tables
+        update_before_run(params.data_dir)
     return open_market(data_dir=params.data_dir)
 
 

@@ -507,7 +507,7 @@ def test_fetch_command_writes_valid_tables(tmp_path, monkeypatch, capsys):
     data = etf_frames()
     made = {}
 
-    def fake_make(source, overrides=None):
+    def fake_make(source, overrides=None, timeout=None):
         made["overrides"] = overrides
         return TushareClient(FakePro(data), sleep=lambda s: None, etf_overrides=overrides)
 
@@ -552,7 +552,7 @@ def test_fetch_command_refuses_to_write_invalid_tables(tmp_path, monkeypatch, ca
     w = pd.DataFrame({"index_code": "000905.SH", "con_code": ["600000.SH", "000001.SZ"],
                       "trade_date": ymd([days[0]] * 2), "weight": [50.0, 40.0]})  # sums to 0.9
     monkeypatch.setattr(fetch_cmd, "make_client",
-                        lambda source, overrides=None: TushareClient(FakePro({"index_weight": w}), sleep=lambda s: None))
+                        lambda source, overrides=None, timeout=None: TushareClient(FakePro({"index_weight": w}), sleep=lambda s: None))
     out = tmp_path / "o"
     argv = ["fetch", "--source", "tushare", "--out", str(out), "--tables", "index_weights", "--indices", "000905.SH",
             "--start", str(days[0].date()), "--end", str(days[-1].date())]

@@ -7,7 +7,9 @@
 * :mod:`~xladdin.data.market` — the :class:`~xladdin.data.market.Market`; :mod:`~xladdin.data.views` — its wide
   views (the fast pivot, the codes of its columns), built once per run inside ``views.shared``;
 * :mod:`~xladdin.data.calendar` — the SSE trading calendar;
-* :mod:`~xladdin.data.sample` — the embedded sample market; :mod:`~xladdin.data.clients` — Wind, Tushare.
+* :mod:`~xladdin.data.sample` — the embedded sample market; :mod:`~xladdin.data.clients` — AKShare, Tushare, Wind;
+* :mod:`~xladdin.data.store` — the local data store ``xladdin update`` keeps; :mod:`~xladdin.data.storefiles` — its
+  work folder and atomic commit.
 
 The loaders' functions are importable from here (``from xladdin.data import load_market``), as before.
 """

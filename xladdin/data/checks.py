@@ -15,6 +15,8 @@ load (:class:`~xladdin.errors.ValidationFailed`); warnings are reported and the 
   digits, no-break spaces), stripped and upper-cased; a security code must look like ``510300.SH``.
 * **references** (:func:`check_references`): every ETF of etf_daily must be in etf_info (error);
   index constituents missing from stock_industry are a warning giving the weight they carry.
+* **split days** (:func:`check_split_days`): a ``split_ratio`` on a day whose share count did not move
+  by it while the day before or after did is a warning: the spec records a split on the shares' day.
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .calendar import xshg_sessions
+from .clients.base import shares_confirm
 from .schema import TABLES
 
 #: largest magnitude accepted in a numeric column: 1e15 yuan is ten times the whole A-share market's
@@ -279,6 +282,37 @@ def check_numbers(name: str, df: pd.DataFrame, locate: Locate) -> list[str]:
         _cap(errors, [f"{locate(i, col)} column `{col}`: {v[i]:g} is not a finite number of plausible size "
                       f"(|x| <= {MAX_ABS:g})" for i in bad[:_MAX]], f"out-of-range values in `{col}`", bad.size)
     return errors
+
+
+def check_split_days(name: str, df: pd.DataFrame, locate: Locate) -> list[str]:
+    """etf_daily rows with ``split_ratio`` != 1 whose shares did not move by the ratio that day, while they did
+    on the trading day before or after (the split sits on the price day: M1 would read the share change as a
+    flow there); warnings. The share rule is :func:`~xladdin.data.clients.base.shares_confirm`'s."""
+    if name != "etf_daily" or not {"split_ratio", "shares", "etf", "date"} <= set(df.columns):
+        return []
+    r = df["split_ratio"].to_numpy(dtype=float, na_value=np.nan)
+    rows = np.flatnonzero(np.isfinite(r) & (r > 0) & (r != 1.0))
+    if not rows.size:
+        return []
+    warnings = []
+    for etf in pd.unique(df["etf"].to_numpy()[rows]):
+        pos = np.flatnonzero(df["etf"].to_numpy() == etf)
+        pos = pos[np.argsort(df["date"].to_numpy()[pos], kind="stable")]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_s = np.log(df["shares"].to_numpy(dtype=float, na_value=np.nan)[pos])
+        step = np.r_[np.nan, np.diff(log_s)]
+        for k in np.flatnonzero(np.isin(pos, rows)):
+            log_r = float(np.log(r[pos[k]]))
+            if shares_confirm(step[k], log_r):
+                continue
+            near = [j for j in (k - 1, k + 1) if 0 <= j < len(pos) and shares_confirm(step[j], log_r)]
+            day = pd.Timestamp(df["date"].iloc[pos[k]]).date()
+            if near:
+                other = pd.Timestamp(df["date"].iloc[pos[near[0]]]).date()
+                warnings.append(f"{locate(pos[k], 'split_ratio')}: split_ratio {r[pos[k]]:g} of {etf} on {day}, but "
+                                f"its shares moved by that ratio on {other}: record the split on the shares' day "
+                                f"(with post-split nav and close there), else M1 reads the share change as a flow")
+    return warnings[:_MAX]
 
 
 # ----------------------------------------------------------------------------- text and codes

@@ -34,6 +34,7 @@ from . import checks
 from .market import Market
 from .schema import ETF_CATEGORIES, TABLES, WEIGHT_SUM_TOL, TableSpec
 from .sources import CsvText, check_parquet, check_workbook, csv_text
+from .storefiles import finish_pending
 from .views import seed, text_codes
 
 #: values of optional columns used when a file leaves the column out entirely
@@ -788,6 +789,7 @@ def type_table(name: str, raw: RawTable, validate: bool = True, masters: dict | 
     problems += errs
     warnings += warns
     problems += checks.check_numbers(name, df, raw.locate)
+    warnings += checks.check_split_days(name, df, raw.locate)
     codes = key_codes(name, df, raw.codes)
     df, errs, warns, changed = checks.check_text(name, df, raw.locate, codes)
     problems += errs
@@ -891,6 +893,7 @@ def load_market(path: str | Path, tables: Iterable[str] | None = None, validate:
         raise DataError(f"unknown table(s) {', '.join(unknown)}; known: {', '.join(TABLES)}")
     raws, read_errors = {}, []
     if path.is_dir():
+        finish_pending(path)  # a store whose last update was killed while committing: complete it first
         for t in wanted:
             try:
                 raw = read_table_files(path, t)

@@ -20,7 +20,7 @@ from xladdin.errors import describe, format_error
 #: weekly job holds ~1.5 GB of small and large objects, whose one-by-one release at exit took 0.3-0.45 s
 FAST_EXIT = frozenset({"weekly"})
 #: command modules, in the order ``--help`` lists them
-COMMAND_MODULES = ["sample", "validate", "fetch", "study", "style", "backtest", "dashboard",
+COMMAND_MODULES = ["sample", "validate", "fetch", "update", "study", "style", "backtest", "dashboard",
                    "template", "refresh", "report", "send", "weekly", "doctor"]
 
 

@@ -66,6 +66,8 @@ from openpyxl import load_workbook
 from xladdin.data.loaders import data_source, read_table_files, read_workbook_tables, type_tables, validate_market
 from xladdin.data.market import Market
 from xladdin.data.schema import TABLES
+from xladdin.data.store import UpdateFailed, update_before_run
+from xladdin.data.storefiles import finish_pending
 from xladdin.errors import DataError, ReportedError, ValidationFailed, format_error
 from xladdin.fileguard import abandoned, fileop, fsync_dir, mark_live, owner_tag, read_only_reason, remove, unmark_live
 from xladdin.methods.dashboard import STOCK_WINDOW_TABLES, stock_rows_since
@@ -492,7 +494,7 @@ def total_units(send: bool = False, layout: Any = None) -> int:
 def run_weekly(market_or_path: Market | str | Path | None, out_dir: str | Path, asof=None,
                params: Params | None = None, send: SendOptions | None = None,
                progress: Progress | None = None, *, layout: Any = None,
-               notice: Callable[[str], None] | None = None) -> WeeklyJobResult:
+               notice: Callable[[str], None] | None = None, update: bool | None = None) -> WeeklyJobResult:
     """Run the weekly job once: load, validate, compute, write the report, optionally send.
 
     Parameters
@@ -515,7 +517,12 @@ def run_weekly(market_or_path: Market | str | Path | None, out_dir: str | Path, 
     layout : Layout, optional
         Default :func:`xladdin.workbook.layout.load_layout`.
     notice : callable, optional
-        Gets one line for each leftover of a killed run removed at the start (``result.swept``).
+        Gets one line for each leftover of a killed run removed at the start (``result.swept``), and
+        the update's summary.
+    update : bool, optional
+        First bring the data store (the path, else ``params.data_dir``) up to date with
+        :func:`xladdin.data.store.update_before_run` (default: ``params.update_data == "yes"``); a
+        failed update raises :class:`JobError` (step ``update data``) before anything is written.
 
     Returns
     -------
@@ -544,6 +551,8 @@ def run_weekly(market_or_path: Market | str | Path | None, out_dir: str | Path, 
     out_dir = Path(out_dir)
     base, top = _output_base(out_dir)
     _check_writable(base, out_dir)
+    if update if update is not None else params.update_data == "yes":
+        _update_data(market_or_path, params, notice)
     clock = _StepClock(progress)
     swept = _sweep(out_dir, base, started, notice)
     staging = _make_staging(base, out_dir)
@@ -579,6 +588,20 @@ def run_weekly(market_or_path: Market | str | Path | None, out_dir: str | Path, 
     return WeeklyJobResult(report=out_dir / name, asof=asof_ts, weekly=weekly, timings=clock.timings, units=clock.units,
                            eml=(out_dir / eml_name) if eml_name else None, mail=mail, rows=rows,
                            peak_rss_mb=_peak_rss_mb(), memory=clock.memory, swept=swept)
+
+
+def _update_data(market_or_path, params: Params, notice: Callable[[str], None] | None) -> None:
+    """Update the data store the job reads (before anything is written); JobError names the table and call."""
+    source = data_source(market_or_path, params.data_dir)
+    if not isinstance(source, Path):
+        raise JobError("update data", "an update needs a data store as the data (--data STORE, or data_dir)")
+    try:
+        report = update_before_run(source, notice=notice)
+    except UpdateFailed as exc:
+        raise JobError("update data", str(exc)) from exc
+    if notice is not None:
+        for t in report.tables:
+            notice(f"update: {t.line()}")
 
 
 def _pause_gc() -> bool:
@@ -658,6 +681,8 @@ def _load_step(clock: _StepClock, market_or_path, params: Params, asof) -> tuple
         clock.units_at_once("embedded sample")
     else:
         path = Path(source)
+        if path.is_dir():
+            finish_pending(path)  # a store whose last update was killed while committing: complete it first
         _preload_modules()
         raws = _read_raw(path, clock.unit_done, _dashboard_since(asof if asof is not None else params.asof, params))
     clock.end()

@@ -45,6 +45,7 @@ from openpyxl import load_workbook
 
 from xladdin.data.loaders import open_market
 from xladdin.data.market import Market
+from xladdin.data.store import update_before_run
 from xladdin.errors import ReportedError
 from xladdin.fileguard import (
     LockBusy,
@@ -404,6 +405,9 @@ def refresh_workbook(path: str | Path, data: str | Path | None = None, asof=None
             params = params.replace(language=language)
         if asof is not None:
             params = params.replace(asof=asof)
+        if market is None and params.update_data == "yes":
+            step = "updating data"
+            update_before_run(data or params.data_dir, notice=say)
         step = "loading data"
         if market is None:
             market = open_market(data, params.data_dir)

@@ -12,7 +12,7 @@ that the caller validates (:func:`xladdin.data.validate_market`) and writes
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -51,6 +51,8 @@ class DataClient(Protocol):
     def margin_daily(self, start, end) -> pd.DataFrame: ...
     def stock_daily(self, start, end) -> pd.DataFrame: ...
     def fund_nav(self, codes: Sequence[str], start, end) -> pd.DataFrame: ...
+    def active_fund_holdings(self, funds: Sequence[str], start, end) -> pd.DataFrame: ...
+    def fund_issuance(self, start, end) -> pd.DataFrame: ...
 
 
 def check_codes(codes: Sequence[str], table: str) -> list[str]:
@@ -141,50 +143,100 @@ def month_windows(start, end) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
 
 
 # ----------------------------------------------------------------------------- split inference
-def infer_split_ratio(shares: pd.Series, adj_factor: pd.Series, threshold: float = 0.05) -> pd.Series:
+#: trading days a split's share jump and its price-basis jump may lie apart (spec, "Splits recorded on
+#: adjacent days": the exchanges date 510310.SH's consolidation on 2024-09-20, the price doubles on 09-23)
+SPLIT_MAX_LAG = 1
+
+
+def infer_split_ratio(shares: pd.Series, adj_factor: pd.Series, threshold: float = 0.05,
+                      max_lag: int = SPLIT_MAX_LAG) -> pd.Series:
     """Split / consolidation ratio per day from jumps of an adjustment factor, confirmed by the shares.
 
     Parameters
     ----------
     shares : units outstanding of one ETF, indexed by date (sorted ascending).
     adj_factor : the vendor's cumulative (back-)adjustment factor of the same ETF, same index
-        (tushare ``fund_adj.adj_factor``; Wind ``NAV_adj / nav``). Missing values are allowed.
+        (tushare ``fund_adj.adj_factor``; Wind ``NAV_adj / nav``; hfq / raw close). Missing values
+        are allowed.
     threshold : minimum relative jump of the factor that can be a split (default 5 %).
+    max_lag : rows the share jump may lie before or after the factor jump (default 1: adjacent days).
 
     Returns
     -------
-    Series of split ratios (new units per old unit) on the same index; 1.0 on ordinary days.
+    Series of split ratios (new units per old unit) on the same index; 1.0 on ordinary days. The
+    ratio sits on the row of the **share** jump (the spec records a split on the shares' day).
 
     Notes
     -----
     Neither tushare nor Wind publish an explicit daily split ratio, so it is inferred. With
     ``r_t = f_t / f_{t-1}`` (factor ratio over consecutive rows with a factor) and
-    ``s_t = shares_t / shares_{t-1}``, day t is a split with ratio ``r_t`` when
+    ``s_d = shares_d / shares_{d-1}``, a factor jump on row t is a split recorded on row d when
 
     * ``|ln r_t| > ln(1 + threshold)`` — cash dividends move a back-adjustment factor by
       ``pre_close / (pre_close - dividend)``, about 1-3 % for equity ETFs, below the threshold; and
-    * ``ln s_t`` has the sign of ``ln r_t`` and ``|ln s_t - ln r_t| < |ln r_t| / 2`` — the share
-      count moved at least half-way towards the split (creations or redemptions on the split day
-      move it further: 510310.SH on 2024-09-20 had r = 0.49978 and s = 0.51161).
+    * d is t, else t - 1, else t + 1 (up to ``max_lag`` rows away; the nearest, earlier first), the
+      first such row where ``ln s_d`` has the sign of ``ln r_t`` and ``|ln s_d - ln r_t| < |ln r_t| / 2``
+      — the share count moved at least half-way towards the split (creations or redemptions on the
+      split day move it further: 510310.SH on 2024-09-20 had r = 0.49978 and s = 0.51161), and no
+      other factor jump already claimed row d.
 
-    A factor jump without the matching share jump (a large dividend, a vendor error) is not a
-    split; a share jump without a factor jump is a flow. The ratio is the factor's, which the
-    exchanges' ex-right reference price defines (new units per old unit).
+    The exchanges date a consolidation one trading day before the traded price changes basis
+    (510310.SH: shares halve on 2024-09-20, the close doubles on 09-23), so a same-day rule alone
+    would miss it and read the halving as an outflow. A factor jump without a matching share jump
+    (a large dividend, a vendor error) is not a split; a share jump without a factor jump is a flow.
+    The ratio is the factor's, which the exchanges' ex-right reference price defines.
     """
     if not shares.index.equals(adj_factor.index):
         raise ValueError("shares and adj_factor must share one date index")
-    f = pd.to_numeric(adj_factor, errors="coerce").astype(float)
-    s = pd.to_numeric(shares, errors="coerce").astype(float)
+    f = pd.to_numeric(adj_factor, errors="coerce").astype(float).to_numpy()
+    s = pd.to_numeric(shares, errors="coerce").astype(float).to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
-        log_r = np.log(f / f.ffill().shift(1))
-        log_s = np.log(s / s.ffill().shift(1))
-    big = log_r.abs() > np.log1p(threshold)
-    same_way = np.sign(log_s) == np.sign(log_r)
-    close = (log_s - log_r).abs() < log_r.abs() / 2
-    is_split = (big & same_way & close).fillna(False).to_numpy(dtype=bool)
-    out = pd.Series(1.0, index=shares.index, name="split_ratio")
-    out[is_split] = np.exp(log_r[is_split])
-    return out
+        log_r = np.log(f / pd.Series(f).ffill().shift(1).to_numpy())
+        log_s = np.log(s / pd.Series(s).ffill().shift(1).to_numpy())
+    out = np.ones(len(s))
+    taken = np.zeros(len(s), dtype=bool)
+    offsets = [0] + [k for lag in range(1, max_lag + 1) for k in (-lag, lag)]
+    for t in np.flatnonzero(np.abs(log_r) > np.log1p(threshold)):
+        for d in (t + k for k in offsets):
+            if 0 <= d < len(s) and not taken[d] and shares_confirm(log_s[d], log_r[t]):
+                out[d], taken[d] = np.exp(log_r[t]), True
+                break
+    return pd.Series(out, index=shares.index, name="split_ratio")
+
+
+def shares_confirm(log_s: float, log_r: float) -> bool:
+    """The share count moved the split's way, at least half-way (see :func:`infer_split_ratio`)."""
+    if not (np.isfinite(log_s) and np.isfinite(log_r)):
+        return False
+    return bool(np.sign(log_s) == np.sign(log_r) and abs(log_s - log_r) < abs(log_r) / 2)
+
+
+def restate_split_rows(df: pd.DataFrame, columns: Sequence[str] = ("nav", "close")) -> list[str]:
+    """Put per-unit values of split rows on the post-split basis, in place; returns what was restated.
+
+    ``df``: one ETF's rows indexed by date (ascending) with ``split_ratio`` and the ``columns``. On a
+    split row d with ratio r, a value v_d still in old units is restated to v_d / r (the canonical
+    convention: shares, nav and close of a split row are post-split). Which basis v_d is on is read
+    from the row before (v_p, the last earlier value): it is old when ``|ln(v_d / v_p)| <
+    |ln(v_d r / v_p)|``, i.e. v_d is nearer the previous value than that value moved by the split.
+    510310.SH traded in old units on its 2024-09-20 consolidation day (close 1.599 → 3.1994).
+    """
+    done = []
+    for col in columns:
+        if col not in df.columns:
+            continue
+        values = pd.to_numeric(df[col], errors="coerce").astype(float)
+        for day in df.index[df["split_ratio"].to_numpy() != 1.0]:
+            r, v = float(df.at[day, "split_ratio"]), values.get(day, np.nan)
+            before = values[values.index < day].dropna()
+            if not np.isfinite(v) or before.empty or v <= 0 or before.iloc[-1] <= 0:
+                continue
+            prev = before.iloc[-1]
+            if abs(np.log(v / prev)) < abs(np.log(v * r / prev)):
+                values[day] = v / r
+                done.append(f"{col} {pd.Timestamp(day).date()} {v:g} -> {v / r:g}")
+        df[col] = values
+    return done
 
 
 # ----------------------------------------------------------------------------- ETF categories
@@ -196,8 +248,9 @@ class CategoryRules:
     Rules apply in this order, first match wins:
 
     1. ``other`` — the fund is not an A-share equity ETF: its fund type contains one of
-       ``other_fund_types`` (债券, 货币, 商品, QDII ...) or the text contains one of ``other_words``
-       (黄金, 国债, 恒生, 纳斯达克, 标普 ...);
+       ``other_fund_types`` (债券, 固收, 货币, 商品, QDII, 海外 ...: tushare's 债券型 and Eastmoney's
+       指数型-固收 / 指数型-海外股票 both) or the text contains one of ``other_words`` (黄金, 国债,
+       公司债, 恒生, 纳斯达克, 标普 ...);
     2. ``strategy_style`` — the text contains one of ``style_words`` (红利, 低波, 价值, 成长 ...);
     3. ``broad`` — the tracked index code is in ``broad_indices``; when the tracked index is
        unknown, the text names a broad index (``broad_words``: 沪深300, 中证500, 创业板指 ...)
@@ -208,8 +261,9 @@ class CategoryRules:
     fit a universe; every default is a plain tuple and can be replaced with ``dataclasses.replace``.
     """
 
-    other_fund_types: tuple[str, ...] = ("债券", "货币", "商品", "QDII", "REITs", "另类")
+    other_fund_types: tuple[str, ...] = ("债券", "固收", "货币", "商品", "QDII", "海外", "REITs", "另类")
     other_words: tuple[str, ...] = ("黄金", "白银", "有色期货", "豆粕", "能源化工", "国债", "政金债", "信用债",
+                                    "公司债", "科创债", "利率债", "金融债", "地方债", "债券",
                                     "可转债", "城投", "短融", "货币", "恒生", "港股", "香港", "纳斯达克",
                                     "纳指", "标普", "道琼斯", "日经", "德国", "法国", "欧洲", "美国", "亚太",
                                     "中概", "沙特", "巴西", "东南亚", "REIT")
@@ -305,23 +359,29 @@ def build_etf_info(raw: pd.DataFrame, overrides: pd.DataFrame | None, rules: Cat
 # ----------------------------------------------------------------------------- orchestration
 #: tables fetch_market knows, in fetch order (stock_industry before industry_daily)
 FETCH_ORDER = ("etf_info", "etf_daily", "index_daily", "index_weights", "stock_industry", "industry_daily",
-               "northbound_holdings", "margin_daily", "stock_daily", "fund_nav")
+               "northbound_holdings", "margin_daily", "stock_daily", "fund_nav", "active_fund_holdings",
+               "fund_issuance")
 
 
-def fetch_market(client: DataClient, tables: Iterable[str], *, etfs: Sequence[str] = (),
+def fetch_market(client: DataClient, tables: Iterable[str], *, etfs: Sequence[str] | str = (),
                  indices: Sequence[str] = (), start=None, end=None, industries: Sequence[str] = (),
-                 funds: Sequence[str] = ()) -> Market:
+                 funds: Sequence[str] = (), stocks: Sequence[str] = (),
+                 progress: Callable[[str], None] | None = None) -> Market:
     """Fetch canonical tables from a data client into a :class:`~xladdin.data.market.Market`.
 
     Parameters
     ----------
     client : a :class:`DataClient` (e.g. :class:`~xladdin.data.clients.tushare.TushareClient`).
     tables : canonical table names to fetch (fetched in :data:`FETCH_ORDER`).
-    etfs : ETF codes for ``etf_info`` / ``etf_daily``. indices : index codes for ``index_daily``
-        and ``index_weights``. industries : industry index codes for ``industry_daily`` (default:
-        the industries of ``stock_industry`` when fetched, else CITIC level 1 :data:`CITIC_L1`).
-        funds : fund codes for ``fund_nav``.
+    etfs : ETF codes for ``etf_info`` / ``etf_daily`` (``"ALL"``: every listed ETF, for a client with
+        ``etf_universe``). indices : index codes for ``index_daily`` and ``index_weights``. industries :
+        industry index codes for ``industry_daily`` (default: the industries of ``stock_industry`` when
+        fetched, else CITIC level 1 :data:`CITIC_L1`). funds : fund codes for ``fund_nav`` and
+        ``active_fund_holdings``. stocks : stock codes for ``stock_daily`` / ``northbound_holdings`` (a
+        filter for the all-market clients; required by those that fetch one stock per request,
+        ``needs_stock_list``, which default to the stocks of ``stock_industry`` when it is fetched).
     start, end : inclusive date range (required for the date-keyed tables).
+    progress : called with each table's name before it is fetched.
 
     Returns
     -------
@@ -332,43 +392,68 @@ def fetch_market(client: DataClient, tables: Iterable[str], *, etfs: Sequence[st
     unknown = [t for t in tables if t not in TABLES]
     if unknown:
         raise ValueError(f"unknown table(s) {', '.join(unknown)}; known: {', '.join(TABLES)}")
-    not_fetchable = [t for t in tables if t not in FETCH_ORDER]
-    for t in not_fetchable:
-        raise unsupported(t, client.name)
+    for t in tables:
+        if t not in FETCH_ORDER:
+            raise unsupported(t, client.name)
+        if t not in getattr(client, "tables", FETCH_ORDER):
+            getattr(client, t)()  # the client's own refusal, with its hint (NotImplementedError)
+            raise unsupported(t, client.name)
     dated = [t for t in tables if TABLES[t].sorted_by is not None]
     if dated and (start is None or end is None):
         raise ValueError(f"--start and --end are required for {', '.join(dated)}")
     if start is not None and end is not None and pd.Timestamp(end) < pd.Timestamp(start):
         raise ValueError(f"end {pd.Timestamp(end).date()} is before start {pd.Timestamp(start).date()}")
     need = {"etf_info": ("etfs", etfs), "etf_daily": ("etfs", etfs), "index_daily": ("indices", indices),
-            "index_weights": ("indices", indices), "fund_nav": ("funds", funds)}
+            "index_weights": ("indices", indices), "fund_nav": ("funds", funds),
+            "active_fund_holdings": ("funds", funds)}
     for t in tables:
         if t in need and not need[t][1]:
             raise ValueError(f"table `{t}` needs {need[t][0]} codes (--{need[t][0]})")
+    if isinstance(etfs, str) and etfs == "ALL" and set(tables) & {"etf_info", "etf_daily"}:
+        if not hasattr(client, "etf_universe"):
+            raise ValueError(f"--etfs ALL needs a source that lists the ETF universe; {client.name} does not")
+        etfs = client.etf_universe(end if end is not None else pd.Timestamp.now().normalize())
     out: dict[str, pd.DataFrame] = {}
     for t in [t for t in FETCH_ORDER if t in tables]:
-        if t == "etf_info":
-            out[t] = client.etf_info(list(etfs))
-        elif t == "etf_daily":
-            out[t] = client.etf_daily(list(etfs), start, end)
-        elif t == "index_daily":
-            out[t] = client.index_daily(list(indices), start, end)
-        elif t == "index_weights":
-            parts = [client.index_weights(ix, start, end) for ix in indices]
-            out[t] = finish(t, pd.concat(parts, ignore_index=True)) if parts else empty(t)
-        elif t == "stock_industry":
-            out[t] = client.stock_industry()
-        elif t == "industry_daily":
-            codes = list(industries) or (sorted(out["stock_industry"]["industry"].unique())
-                                         if "stock_industry" in out else list(CITIC_L1))
-            out[t] = client.industry_daily(codes, start, end)
-        elif t == "northbound_holdings":
-            out[t] = client.northbound_holdings(start, end)
-        elif t == "margin_daily":
-            out[t] = client.margin_daily(start, end)
-        elif t == "stock_daily":
-            out[t] = client.stock_daily(start, end)
-        elif t == "fund_nav":
-            out[t] = client.fund_nav(list(funds), start, end)
+        if progress is not None:
+            progress(t)
+        out[t] = _fetch_one(client, t, out, etfs=list(etfs), indices=list(indices), start=start, end=end,
+                            industries=list(industries), funds=list(funds), stocks=list(stocks))
     span = f" {pd.Timestamp(start).date()}..{pd.Timestamp(end).date()}" if start is not None and end is not None else ""
     return Market(out, source=f"{client.name}{span}")
+
+
+def _fetch_one(client: DataClient, t: str, done: dict[str, pd.DataFrame], *, etfs, indices, start, end, industries,
+               funds, stocks) -> pd.DataFrame:
+    """One table of :func:`fetch_market` (``done``: the tables fetched before it in this run)."""
+    if not stocks and "stock_industry" in done and getattr(client, "needs_stock_list", False):
+        stocks = sorted(done["stock_industry"]["stock"].unique())
+    per_stock = {"stocks": stocks} if stocks else {}
+    if t == "etf_info":
+        return client.etf_info(etfs)
+    if t == "etf_daily":
+        return client.etf_daily(etfs, start, end)
+    if t == "index_daily":
+        return client.index_daily(indices, start, end)
+    if t == "index_weights":
+        parts = [client.index_weights(ix, start, end) for ix in indices]
+        return finish(t, pd.concat(parts, ignore_index=True)) if parts else empty(t)
+    if t == "stock_industry":
+        return client.stock_industry()
+    if t == "industry_daily":
+        codes = industries or (sorted(done["stock_industry"]["industry"].unique())
+                               if "stock_industry" in done else list(CITIC_L1))
+        return client.industry_daily(codes, start, end)
+    if t == "northbound_holdings":
+        return client.northbound_holdings(start, end, **per_stock)
+    if t == "margin_daily":
+        return client.margin_daily(start, end)
+    if t == "stock_daily":
+        return client.stock_daily(start, end, **per_stock)
+    if t == "fund_nav":
+        return client.fund_nav(funds, start, end)
+    if t == "active_fund_holdings":
+        return client.active_fund_holdings(funds, start, end)
+    if t == "fund_issuance":
+        return client.fund_issuance(start, end)
+    raise AssertionError(f"no fetch rule for {t}")  # pragma: no cover - FETCH_ORDER and this list agree

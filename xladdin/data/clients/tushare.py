@@ -61,6 +61,7 @@ from .base import (
     finish,
     infer_split_ratio,
     month_windows,
+    restate_split_rows,
     to_dates,
     unsupported,
 )
@@ -138,8 +139,9 @@ class TushareClient:
         self._cache: dict[tuple, pd.DataFrame] = {}
 
     @classmethod
-    def from_env(cls, token: str | None = None, **kwargs) -> TushareClient:
-        """A client on ``tushare.pro_api(token)``; the token defaults to ``$TUSHARE_TOKEN``.
+    def from_env(cls, token: str | None = None, timeout: float | None = None, **kwargs) -> TushareClient:
+        """A client on ``tushare.pro_api(token)``; the token defaults to ``$TUSHARE_TOKEN``; ``timeout``: seconds
+        per request (tushare's own default, 30, when None).
 
         Raises a ValueError saying what to install or set when tushare is missing or no token is
         given (tushare is an optional dependency: ``pip install tushare``).
@@ -153,7 +155,7 @@ class TushareClient:
         if not token:
             raise SourceError("no tushare token: set the environment variable TUSHARE_TOKEN "
                               "(your token from https://tushare.pro/user/token)")
-        return cls(ts.pro_api(token), **kwargs)
+        return cls(ts.pro_api(token) if timeout is None else ts.pro_api(token, timeout=timeout), **kwargs)
 
     # ------------------------------------------------------------------ calls
     def _call(self, api: str, **params) -> pd.DataFrame:
@@ -282,9 +284,10 @@ class TushareClient:
 
         Rows are the days ``fund_share`` reports (see ``fill_share_gaps``); nav and close join on
         the date and stay empty where tushare has none. shares = fd_share × 1e4. split_ratio is
-        inferred from ``fund_adj`` jumps confirmed by the share count (:func:`infer_split_ratio`);
-        without fund_adj rows it is 1.0 and a note says so. On a split day tushare's close may
-        still be in old units (510310.SH traded in old units on 2024-09-20): it is not restated.
+        inferred from ``fund_adj`` jumps confirmed by the share count on the same or an adjacent day
+        (:func:`infer_split_ratio`) and recorded on the shares' day; without fund_adj rows it is 1.0
+        and a note says so. On a split row a close or NAV still in old units (510310.SH traded in old
+        units on 2024-09-20) is restated to post-split units (:func:`restate_split_rows`, noted).
         """
         codes = check_codes(codes, "etf_daily")
         frames = []
@@ -329,6 +332,8 @@ class TushareClient:
                 for day, r in df.loc[df["split_ratio"] != 1.0, "split_ratio"].items():
                     self.notes.append(f"etf_daily: {code} split/consolidation inferred on {day.date()} "
                                       f"(ratio {r:.6f}, from fund_adj and fund_share)")
+                for what in restate_split_rows(df):
+                    self.notes.append(f"etf_daily: {code} split row restated to post-split units: {what}")
             else:
                 df["split_ratio"] = 1.0
                 self.notes.append(f"etf_daily: {code}: no fund_adj rows, split_ratio left at 1 (splits not detected)")
@@ -424,14 +429,15 @@ class TushareClient:
             parts.append(pd.DataFrame({"date": s.index, "industry": code, "close": s.to_numpy()}))
         return finish("industry_daily", pd.concat(parts, ignore_index=True)) if parts else empty("industry_daily")
 
-    def northbound_holdings(self, start, end) -> pd.DataFrame:
+    def northbound_holdings(self, start, end, stocks: Sequence[str] | None = None) -> pd.DataFrame:
         """Northbound holdings per stock and day from ``hk_hold`` (exchange SH and SZ), one trading day per call.
 
         shares_held = vol (股); held_value = vol × daily_basic.close (元); float_ratio = vol /
         (float_share × 1e4) (``float_basis``), or tushare ``ratio`` / 100 (share of issued shares)
         with ``northbound_ratio="issued"``. Days without holdings (HKEX stopped daily disclosure
-        after 2024-08-16; quarterly since) are skipped.
+        after 2024-08-16; quarterly since) are skipped. ``stocks``: keep only these (default all).
         """
+        keep = set(stocks) if stocks is not None else None
         parts = []
         for day in self.trade_days(start, end):
             hk = [self._paged("hk_hold", trade_date=date_str(day), exchange=x) for x in ("SH", "SZ")]
@@ -441,6 +447,8 @@ class TushareClient:
             hk = pd.concat(hk, ignore_index=True)
             _require(hk, "hk_hold", ("ts_code", "trade_date", "vol", "ratio", "exchange"))
             hk = hk[hk["exchange"].isin(["SH", "SZ"])].drop_duplicates("ts_code")
+            if keep is not None:
+                hk = hk[hk["ts_code"].isin(keep)]
             vol = pd.to_numeric(hk["vol"], errors="coerce").to_numpy(dtype=float)
             out = pd.DataFrame({"date": day, "stock": hk["ts_code"].to_numpy(), "shares_held": vol})
             if self.northbound_ratio == "issued":

@@ -55,6 +55,7 @@ from .base import (
     empty,
     finish,
     infer_split_ratio,
+    restate_split_rows,
     to_dates,
     unsupported,
 )
@@ -186,7 +187,8 @@ class WindClient:
         """``etf_daily`` per ETF from one wsd call (shares, nav, close, NAV_adj).
 
         Days without a share count are left out (noted); nav/close stay empty where Wind has none.
-        split_ratio is inferred from jumps of NAV_adj / nav confirmed by the shares.
+        split_ratio is inferred from jumps of NAV_adj / nav confirmed by the shares on the same or an
+        adjacent day, recorded on the shares' day; old-unit values there are restated.
         """
         codes = check_codes(codes, "etf_daily")
         fields = [self.shares_field, self.nav_field, "close", self.nav_adj_field]
@@ -209,6 +211,8 @@ class WindClient:
             df["split_ratio"] = infer_split_ratio(df["shares"], factor, self.split_threshold)
             for day, r in df.loc[df["split_ratio"] != 1.0, "split_ratio"].items():
                 self.notes.append(f"etf_daily: {code} split/consolidation inferred on {day.date()} (ratio {r:.6f})")
+            for what in restate_split_rows(df):
+                self.notes.append(f"etf_daily: {code} split row restated to post-split units: {what}")
             frames.append(df.drop(columns="nav_adj").rename_axis("date").reset_index().assign(etf=code))
         return finish("etf_daily", pd.concat(frames, ignore_index=True)) if frames else empty("etf_daily")
 
@@ -278,6 +282,12 @@ class WindClient:
 
     def fund_nav(self, *args, **kwargs):
         raise unsupported("fund_nav", "Wind (this adapter)", "export nav for your funds to fund_nav.xlsx, or use --source tushare")
+
+    def active_fund_holdings(self, *args, **kwargs):
+        raise unsupported("active_fund_holdings", "Wind (this adapter)")
+
+    def fund_issuance(self, *args, **kwargs):
+        raise unsupported("fund_issuance", "Wind (this adapter)")
 
 
 def _wdate(d) -> str:

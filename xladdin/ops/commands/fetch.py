@@ -1,13 +1,14 @@
-"""``xladdin fetch``: download canonical tables from tushare Pro or Wind into a folder.
+"""``xladdin fetch``: download canonical tables from a data source (AKShare, tushare Pro, Wind) into a folder.
 
 Example::
 
-    export TUSHARE_TOKEN=...        # never put the token in a file or on the command line
-    xladdin fetch --source tushare --out data/ --tables etf_info etf_daily index_daily \\
-        --etfs 510300.SH 510310.SH 510330.SH 159919.SZ --indices 000300.SH --start 2016-01-01 --end 2021-06-30
+    xladdin fetch --source akshare --out data/ --tables etf_info etf_daily index_daily \\
+        --etfs 510300.SH 510310.SH 510330.SH 159919.SZ --indices 000300.SH --start 2024-01-01 --end 2024-06-30
 
-The tables are validated (same checks as ``xladdin validate``) before they are written; problems
-are printed and, unless ``--allow-issues``, nothing is written and the exit code is 1.
+The sources, their ``--source`` names and help come from the one registry,
+:data:`xladdin.data.clients.SOURCES`. The tables are validated (same checks as ``xladdin validate``)
+before they are written; problems are printed and, unless ``--allow-issues``, nothing is written and
+the exit code is 1.
 """
 from __future__ import annotations
 
@@ -16,31 +17,55 @@ from pathlib import Path
 
 import pandas as pd
 
+from xladdin.data.clients import SOURCES, fetch_market, make_client as build_client
 from xladdin.data.schema import ETF_CATEGORIES, TABLES
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``fetch`` command."""
-    p = subparsers.add_parser(
-        "fetch", help="download canonical tables from tushare Pro or Wind",
-        description="Fetch canonical tables from a real data source, convert units (shares to units, amounts to "
-                    "yuan, weights to fractions), validate them and write <table>.csv (or parquet) to --out. "
-                    "tushare reads its token from the TUSHARE_TOKEN environment variable; Wind needs a logged-in "
-                    "terminal with WindPy.")
-    p.add_argument("--source", required=True, choices=["tushare", "wind"], help="data source")
-    p.add_argument("--out", required=True, metavar="DIR", help="folder to write the tables to (created if needed)")
-    p.add_argument("--tables", nargs="+", required=True, metavar="TABLE",
-                   help=f"tables to fetch: {', '.join(t for t in TABLES)}")
+def source_help() -> str:
+    """One line per registered source: name, what it is, what it needs."""
+    return "; ".join(f"{s.name}: {s.summary} (needs {s.needs})" for s in SOURCES.values())
+
+
+def add_source_arguments(p: argparse.ArgumentParser, required: bool = True) -> None:
+    """--source (choices from the registry) and --timeout: shared by ``fetch`` and ``update``."""
+    p.add_argument("--source", required=required, choices=list(SOURCES), help=f"data source: {source_help()}")
+    p.add_argument("--timeout", type=float, metavar="SECONDS",
+                   help="seconds any one request may wait for the host before it is retried and, after the last "
+                        "retry, refused (akshare default 30; tushare's own 30; Wind has no setting)")
+
+
+def add_code_arguments(p: argparse.ArgumentParser) -> None:
+    """The code lists of the tables: --etfs/--etf-file, --indices, --industries, --funds, --stocks."""
     etfs = p.add_mutually_exclusive_group()
-    etfs.add_argument("--etfs", nargs="+", metavar="CODE", default=[], help="ETF codes with suffix (510300.SH ...)")
+    etfs.add_argument("--etfs", nargs="+", metavar="CODE", default=[],
+                      help="ETF codes with suffix (510300.SH ...), or ALL for every ETF the exchanges list (akshare)")
     etfs.add_argument("--etf-file", metavar="FILE",
                       help="ETF list: one code per line, or a CSV with an `etf` column and optional "
                            "tracked_index / category / name columns that override the source")
     p.add_argument("--indices", nargs="+", metavar="CODE", default=[],
                    help="index codes for index_daily / index_weights (000300.SH ...)")
     p.add_argument("--industries", nargs="+", metavar="CODE", default=[],
-                   help="industry index codes for industry_daily (default: CITIC level 1, CI005001.WI ...)")
-    p.add_argument("--funds", nargs="+", metavar="CODE", default=[], help="fund codes for fund_nav")
+                   help="industry index codes for industry_daily (default: those of stock_industry when fetched, "
+                        "else CITIC level 1, CI005001.WI ...; akshare: Shenwan level 1, 801010.SI ...)")
+    p.add_argument("--funds", nargs="+", metavar="CODE", default=[],
+                   help="fund codes for fund_nav / active_fund_holdings (000001.OF ...)")
+    p.add_argument("--stocks", nargs="+", metavar="CODE", default=[],
+                   help="stock codes for stock_daily / northbound_holdings (akshare fetches one stock per request; "
+                        "default: the stocks of stock_industry when fetched)")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``fetch`` command."""
+    p = subparsers.add_parser(
+        "fetch", help="download canonical tables from a data source (akshare, tushare, wind)",
+        description="Fetch canonical tables from a real data source, convert units (shares to units, amounts to "
+                    "yuan, weights to fractions), validate them and write <table>.csv (or parquet) to --out. "
+                    f"Sources: {source_help()}.")
+    add_source_arguments(p)
+    p.add_argument("--out", required=True, metavar="DIR", help="folder to write the tables to (created if needed)")
+    p.add_argument("--tables", nargs="+", required=True, metavar="TABLE",
+                   help=f"tables to fetch: {', '.join(t for t in TABLES)}")
+    add_code_arguments(p)
     p.add_argument("--start", metavar="DATE", help="first date (YYYY-MM-DD)")
     p.add_argument("--end", metavar="DATE", help="last date (YYYY-MM-DD)")
     p.add_argument("--format", dest="fmt", choices=["csv", "parquet"], default="csv", help="file format (csv)")
@@ -79,28 +104,32 @@ def read_etf_file(path: str | Path) -> tuple[list[str], pd.DataFrame | None]:
     return codes, None
 
 
-def make_client(source: str, overrides: pd.DataFrame | None = None):
-    """The client for ``--source`` (clear errors when the package or the token is missing)."""
-    from xladdin.data.clients import TushareClient, WindClient  # lazy: `xladdin --help` imports every command module
-    if source == "tushare":
-        return TushareClient.from_env(etf_overrides=overrides)
-    if source == "wind":
-        return WindClient.from_env(etf_overrides=overrides)
-    raise ValueError(f"unknown source `{source}`; use tushare or wind")
+def make_client(source: str, overrides: pd.DataFrame | None = None, timeout: float | None = None):
+    """The client for ``--source`` from the registry (clear errors when the package or the token is missing)."""
+    return build_client(source, etf_overrides=overrides, timeout=timeout)
+
+
+def etf_codes(args: argparse.Namespace) -> tuple[list[str] | str, pd.DataFrame | None]:
+    """The ETF codes (``"ALL"`` for the whole universe) and the overrides of ``--etfs`` / ``--etf-file``."""
+    if getattr(args, "etf_file", None):
+        return read_etf_file(args.etf_file)
+    codes = list(args.etfs or [])
+    if [c.upper() for c in codes] == ["ALL"]:
+        return "ALL", None
+    return codes, None
 
 
 def run(args: argparse.Namespace) -> int:
-    from xladdin.data.clients import fetch_market  # lazy: `xladdin --help` imports every command module
     from xladdin.data.loaders import validate_market, write_market  # lazy: `fetch --help` starts without the loaders
 
     unknown = [t for t in args.tables if t not in TABLES]
     if unknown:
         raise ValueError(f"unknown table(s) {', '.join(unknown)}; known: {', '.join(TABLES)}")
-    etfs, overrides = (read_etf_file(args.etf_file) if args.etf_file else (list(args.etfs), None))
-    client = make_client(args.source, overrides)
+    etfs, overrides = etf_codes(args)
+    client = make_client(args.source, overrides, timeout=args.timeout)
     try:
         market = fetch_market(client, args.tables, etfs=etfs, indices=args.indices, start=args.start, end=args.end,
-                              industries=args.industries, funds=args.funds)
+                              industries=args.industries, funds=args.funds, stocks=args.stocks)
     except NotImplementedError as exc:
         print(f"xladdin fetch: {exc}")
         return 1

@@ -46,6 +46,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", metavar="DIR", required=True,
                    help="folder receiving xladdin_weekly_<asof>.xlsx (created if needed)")
     add_param_args(p, params_file=True)
+    p.add_argument("--update", action="store_true",
+                   help="first bring the data store (--data, else data_dir) up to date, as `xladdin update STORE` "
+                        "does (same as the parameter update_data=yes); a failed update writes nothing")
     p.add_argument("--timings", action="store_true", help="print the wall time of every step and the slowest units")
     p.add_argument("--timings-json", metavar="FILE",
                    help="also write the timings (steps, units, rows, peak memory) as JSON to FILE (for bench/)")
@@ -120,7 +123,8 @@ def run(args: argparse.Namespace) -> int:
                            keep_eml=not args.no_eml, smtp=smtp)
     try:
         with _progress(args, send is not None) as step:
-            job = run_weekly(args.data, out, params=params, send=send, progress=step, notice=_note)
+            job = run_weekly(args.data, out, params=params, send=send, progress=step, notice=_note,
+                             update=True if args.update else None)
     except JobError as exc:
         fail("weekly", str(exc))
         if exc.delivered:

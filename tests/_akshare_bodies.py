@@ -1,0 +1,199 @@
+"""Response bodies for the akshare source's tests, SYNTHESIZED (not recorded) in the shapes akshare 1.19.5 parses.
+
+No host could be reached when these tests were written, so no body here is a recording. Each body is
+built at test time in the exact shape the installed akshare's parser (or, for the ETF shares, the
+exchange client in ``xladdin/data/clients/exchange.py``, which asks the same endpoints) reads, and
+filled with the real values of ``../shared/data/real`` where they exist:
+
+* SSE ETF scale JSON (``result[]`` with NUM, SEC_CODE, SEC_NAME, ETF_TYPE, STAT_DATE, TOT_VOL in 万份):
+  the real SSE shares of 510300, 510310, 510330 (``etf_daily_shares_…_sse_szse.csv``); ETF_TYPE and
+  SEC_NAME are placeholders;
+* SZSE ETF scale xlsx (日期, 基金代码, 基金简称, 基金规模(份) as "37,668,816,600" text): the real SZSE
+  shares of 159919 and 159915;
+* Eastmoney klines (``data.klines`` of "日期,开盘,收盘,最高,最低,成交量,成交额,振幅,涨跌幅,涨跌额,换手率"):
+  the real traded closes of 510300/510310 (finshare file) and, for hfq, close × finshare's hfq factor
+  (510310's moves on 2024-09-23, as the real one does); for 510330, 159919 and 159915, which have no
+  own close in ../shared, the canonical ``close`` (reconstructed there, see its README) — synthesized;
+  the other kline fields are filler;
+* Eastmoney lsjz NAV pages (``TotalCount``, ``Data.LSJZList[]`` of FSRQ, DWJZ, ...): the canonical
+  ``nav`` (the close stand-in of the canonical build; 510310's 2024-09-20 row is post-split, 3.1994);
+  159919's real daily NAV (Eastmoney file) for its own test;
+* CSI index-perf JSON (16 keys in akshare's positional order), CNI daily JSON: canonical index closes.
+
+Where ../shared has nothing (per-stock margin, northbound, fund holdings, new funds, SW classes), the
+small bodies in the tests say they are invented.
+"""
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+from _transport import Seen
+
+SSE = ("query.sse.com.cn", "/commonQuery.do")
+SZSE = ("www.szse.cn", "/api/report/ShowReport")
+KLINE = ("push2his.eastmoney.com", "/api/qt/stock/kline/get")
+LSJZ = ("api.fund.eastmoney.com", "/f10/lsjz")
+CSI_PERF = ("www.csindex.com.cn", "/csindex-home/perf/index-perf")
+CNI = ("hq.cnindex.com.cn", "/market/market/getIndexDailyDataWithDataFormat")
+
+
+class RealETFs:
+    """The real series of ../shared for the five ETFs, by code (6 digits) and date."""
+
+    def __init__(self, real_dir: Path):
+        raw = real_dir.parent
+        sh = pd.read_csv(raw / "etf_daily_shares_510300_510310_510330_159919_159915_2012-2026_sse_szse.csv",
+                         dtype={"code": str, "shares_100m": str}, parse_dates=["date"])
+        self.shares = sh[sh.quality == "official"]   # shares_100m kept as the file's text (6 decimals of 亿份)
+        px = pd.read_csv(raw / "etf_daily_price_unadj_6etf_2005-2026_finshare.csv", dtype={"code": str},
+                         parse_dates=["trade_date"])
+        self.finshare = px.set_index(["code", "trade_date"])
+        self.canon = pd.read_csv(real_dir / "etf_daily.csv", parse_dates=["date"])
+        self.canon["code"] = self.canon["etf"].str[:6]
+        self.canon = self.canon.set_index(["code", "date"])
+        nav = pd.read_csv(raw / "etf_159919_nav_2015-2021_eastmoney.csv", parse_dates=["净值日期"])
+        self.nav_159919 = nav.set_index("净值日期")
+
+    def close(self, code: str, day) -> float:
+        if (code, day) in self.finshare.index:
+            return float(self.finshare.at[(code, day), "close"])
+        return float(self.canon.at[(code, day), "close"])
+
+    def hfq_factor(self, code: str, day) -> float:
+        if (code, day) in self.finshare.index:
+            return float(self.finshare.at[(code, day), "hfq_factor"])
+        return 1.0
+
+
+def sse_scale(real: RealETFs, codes=("510300", "510310", "510330"), thousands: bool = False, drop: tuple = ()):
+    """Answer for SSE commonQuery.do (ETF scale) of the STAT_DATE asked: {"result": [...]} ([] on no row)."""
+    def answer(seen: Seen):
+        day = pd.Timestamp(seen.params["STAT_DATE"])
+        rows = real.shares[(real.shares.date == day) & real.shares.code.isin(codes) & ~real.shares.code.isin(drop)]
+        out = []
+        for i, r in enumerate(rows.itertuples(), 1):
+            wan = _wan(r.shares_100m)
+            out.append({"NUM": str(i), "SEC_CODE": r.code, "SEC_NAME": f"ETF{r.code}", "ETF_TYPE": "单市场ETF",
+                        "STAT_DATE": f"{day:%Y-%m-%d}", "TOT_VOL": f"{float(wan):,.2f}" if thousands else wan})
+        return {"result": out, "pageHelp": {"total": len(out), "pageSize": 10000, "pageNo": 1}}
+    return answer
+
+
+def _wan(shares_100m: str) -> str:
+    """亿份 text with 6 decimals -> 万份 text with 2 decimals, exactly (1 亿 = 1e4 万)."""
+    whole, _, frac = shares_100m.partition(".")
+    frac = (frac + "000000")[:6]
+    digits = (whole + frac[:4]).lstrip("0") or "0"
+    return f"{digits}.{frac[4:6]}"
+
+
+def xlsx(header: list[str], rows: list[list]) -> bytes:
+    """An xlsx workbook of one sheet (what SZSE's ShowReport?SHOWTYPE=xlsx serves)."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(header)
+    for row in rows:
+        ws.append(row)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def szse_scale(real: RealETFs, codes=("159919", "159915"), header: str = "基金规模(份)", numeric: bool = False):
+    """Answer for SZSE ShowReport scsj_fund_jjgm over txtStart..txtEnd: an xlsx, shares in units as "1,234" text.
+
+    Like SZSE (per the akshare docstring), a range over six months answers an empty table with its header."""
+    def answer(seen: Seen):
+        a, b = pd.Timestamp(seen.params["txtStart"]), pd.Timestamp(seen.params["txtEnd"])
+        rows = []
+        if b < a + pd.DateOffset(months=6):
+            sel = real.shares[(real.shares.date >= a) & (real.shares.date <= b) & real.shares.code.isin(codes)]
+            for r in sel.sort_values(["date", "code"]).itertuples():
+                units = int(_wan(r.shares_100m).replace(".", "")) * 100  # 万份 (2 decimals) x 1e4 = units
+                rows.append([f"{r.date:%Y-%m-%d}", r.code, f"ETF{r.code}", units if numeric else f"{units:,}"])
+        return xlsx(["日期", "基金代码", "基金简称", header], rows)
+    return answer
+
+
+def kline(real: RealETFs):
+    """Answer for Eastmoney's kline/get: fqt=0 raw closes, fqt=2 (hfq) close x hfq factor; beg..end."""
+    def answer(seen: Seen):
+        code = seen.params["secid"].split(".", 1)[1]
+        beg, end = pd.Timestamp(seen.params["beg"]), pd.Timestamp(seen.params["end"])
+        days = [d for (c, d) in real.canon.index if c == code and beg <= d <= end]
+        lines = []
+        for d in sorted(days):
+            close = real.close(code, d)
+            if not math.isfinite(close):
+                continue
+            if seen.params["fqt"] == "2":
+                close = round(close * real.hfq_factor(code, d), 4)
+            lines.append(f"{d:%Y-%m-%d},{close},{close},{close},{close},1000,{close * 1e5:.1f},0.00,0.00,0.000,0.10")
+        return {"rc": 0, "rt": 17, "data": {"code": code, "market": 1 if code[0] in "56" else 0, "name": code,
+                                            "decimal": 3, "dktotal": len(lines), "klines": lines}}
+    return answer
+
+
+def lsjz(real: RealETFs, source: str = "canonical"):
+    """Answer for Eastmoney's f10/lsjz NAV pages (20 rows a page, newest first) between startDate and endDate."""
+    def answer(seen: Seen):
+        code = seen.params["fundCode"]
+        beg, end = pd.Timestamp(seen.params["startDate"]), pd.Timestamp(seen.params["endDate"])
+        if source == "eastmoney":
+            nav = real.nav_159919["单位净值"]
+            nav = nav[(nav.index >= beg) & (nav.index <= end)]
+        else:
+            sub = real.canon.loc[code]["nav"]
+            nav = sub[(sub.index >= beg) & (sub.index <= end)].dropna()
+        nav = nav.sort_index(ascending=False)
+        page = int(seen.params["pageIndex"])
+        part = nav.iloc[(page - 1) * 20: page * 20]
+        rows = [{"FSRQ": f"{d:%Y-%m-%d}", "DWJZ": f"{v:.4f}", "LJJZ": f"{v:.4f}", "JZZZL": "0.10", "SGZT": "场内买入",
+                 "SHZT": "场内卖出", "FHSP": "", "FHFCZ": "", "FHFCBZ": "", "DTYPE": None, "NAVTYPE": "1",
+                 "ACTUALSYI": "", "SDATE": None} for d, v in part.items()]
+        return {"Data": {"LSJZList": rows, "FundType": "001", "SYType": None, "isNewType": False, "Feature": "010"},
+                "ErrCode": 0, "ErrMsg": None, "TotalCount": int(len(nav)), "Expansion": None, "PageSize": 20,
+                "PageIndex": page}
+    return answer
+
+
+def csi_perf(index_closes: pd.Series, code: str, swap: bool = False):
+    """Answer for CSI's index-perf: data[] with 16 keys in the order akshare names them by position.
+
+    ``swap``: the keys ``open`` and ``close`` arrive in each other's places (a key-order change), so
+    akshare's positional names put the opens under 收盘. Opens are the previous close + 0.1 %."""
+    pct_all = (index_closes / index_closes.shift(1) - 1) * 100
+    opens = index_closes.shift(1).bfill() * 1.001
+
+    def answer(seen: Seen):
+        a, b = pd.Timestamp(seen.params["startDate"]), pd.Timestamp(seen.params["endDate"])
+        keep = (index_closes.index >= a) & (index_closes.index <= b)
+        rows = []
+        for d, c in index_closes[keep].items():
+            o = float(opens[d])
+            row = {"tradeDate": f"{d:%Y%m%d}", "indexCode": code, "indexNameCnAll": "沪深300指数",
+                   "indexNameCn": "沪深300", "indexNameEnAll": "CSI 300 Index", "indexNameEn": "CSI 300"}
+            row.update({"close": c, "high": c * 1.01, "low": c * 0.99, "open": o} if swap else
+                       {"open": o, "high": c * 1.01, "low": c * 0.99, "close": c})
+            row.update({"change": 0.0, "changePct": round(float(pct_all[d]), 4), "tradingVol": 1.0,
+                        "tradingValue": 1.0, "consNumber": 300, "peg": 12.0})
+            rows.append(row)
+        return {"code": "200", "msg": "Success", "data": rows, "success": True}
+    return answer
+
+
+def cni_daily(index_closes: pd.Series):
+    """Answer for CNI's getIndexDailyDataWithDataFormat: data.data[] rows of 11 values in akshare's order."""
+    pct_all = (index_closes / index_closes.shift(1) - 1) * 100
+
+    def answer(seen: Seen):
+        a, b = pd.Timestamp(seen.params["startDate"]), pd.Timestamp(seen.params["endDate"])
+        s = index_closes[(index_closes.index >= a) & (index_closes.index <= b)]
+        rows = [[f"{d:%Y-%m-%d}", "399006", c * 1.01, c * 0.995, c * 0.99, c, 0.0, f"{pct_all[d]:.4f}%", 1.0, 1.0, 0]
+                for d, c in s.items()]
+        return {"code": 200, "message": "success", "data": {"total": len(rows), "data": rows[::-1]}}
+    return answer
