@@ -284,7 +284,7 @@ def test_missing_volume_is_blank_never_zero():
     table = C.crowding_table(p, d)
     assert [C.reason_text(r) for r in table.loc[0, "reasons"]] == [
         "heat: no volume data", "divergence: no volume data",
-        "dispersion: no constituent prices (stock_daily and stock_industry)"]
+        "dispersion: no constituent prices"]
     assert C.reason_text(table.loc[1, "reasons"][0]) == f"heat: no volume data after {close.index[49]:%Y-%m-%d}"
     assert np.isnan(table.loc[0, "crowded"])
     weekly = C.weekly_counts(p)

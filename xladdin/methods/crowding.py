@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -96,11 +96,9 @@ REASON_TEXT: dict[str, dict[str, str]] = {
                          "too little differentiated)",
                    "zh": "成分股分化度处于历史{pct:.1%}分位(≤{flag:.0%}:成分股分化过小,成交过于集中)"},
     "no_volume": {"en": "{name}: no volume data", "zh": "{name}:无成交量数据"},
-    "volume_ended": {"en": "{name}: no volume data after {last:%Y-%m-%d}", "zh": "{name}:成交量数据截至{last:%Y-%m-%d}"},
-    "no_stock_prices": {"en": "{name}: no constituent prices (stock_daily and stock_industry)",
-                        "zh": "{name}:无成分股价格(stock_daily、stock_industry)"},
-    "stocks_ended": {"en": "{name}: no constituent prices after {last:%Y-%m-%d}",
-                     "zh": "{name}:成分股价格截至{last:%Y-%m-%d}"},
+    "volume_ended": {"en": "{name}: no volume data after {last}", "zh": "{name}:成交量数据截至{last}"},
+    "no_stock_prices": {"en": "{name}: no constituent prices", "zh": "{name}:无成分股价格"},
+    "stocks_ended": {"en": "{name}: no constituent prices after {last}", "zh": "{name}:成分股价格截至{last}"},
     "few_stocks": {"en": "{name}: {n} constituents with a {window}-day return (needs {need})",
                    "zh": "{name}:仅{n}只成分股有{window}日收益(需{need}只)"},
     "short_history": {"en": "{name}: {n} days of history (needs {need})", "zh": "{name}:历史仅{n}日(需{need}日)"},
@@ -329,7 +327,7 @@ class CrowdingPanels:
     trading: pd.DataFrame | None
     volume: pd.DataFrame | None
     measure: str | None
-    stock_last: pd.Timestamp | None
+    stock_last: Any
     stock_history: pd.DataFrame | None
     params: dict = field(default_factory=dict)
 
@@ -388,7 +386,7 @@ def crowding_panels(close: pd.DataFrame, trading: pd.DataFrame | None = None, vo
         d_raw, n_raw = constituent_dispersion(stock_close, industry_of, window, min_stocks, industries=list(cols))
         p_raw = trailing_percentile(d_raw, int(history), int(min_history))
         stock_hist = d_raw.notna().rolling(int(history), min_periods=1).sum()
-        stock_last = pd.Timestamp(stock_close.index[-1])
+        stock_last = stock_close.index[-1]
         disp, n_stocks, disp_pct = (f.reindex(idx) for f in (d_raw, n_raw, p_raw))
         stock_hist = stock_hist.reindex(idx)
     else:
@@ -432,11 +430,19 @@ def weekly_counts(panels: CrowdingPanels, ends: pd.DatetimeIndex | None = None) 
 
 
 # ----------------------------------------------------------------------------------------- one day's table
-def _last_valid(frame: pd.DataFrame | None, col, upto: pd.Timestamp) -> pd.Timestamp | None:
+def _last_valid(frame: pd.DataFrame | None, col, upto):
+    """Label of the last row up to ``upto`` where ``frame[col]`` has a value (None: none)."""
     if frame is None:
         return None
     s = frame[col].loc[:upto].dropna()
-    return pd.Timestamp(s.index[-1]) if len(s) else None
+    return s.index[-1] if len(s) else None
+
+
+def _label(at, index: pd.Index) -> str:
+    """A row label for a reason: the date (YYYY-MM-DD), else the index's name and the label (``row 12``)."""
+    if isinstance(at, (pd.Timestamp, np.datetime64)):
+        return f"{pd.Timestamp(at):%Y-%m-%d}"
+    return f"{index.name or 'row'} {at}"
 
 
 def _window_values(frame: pd.DataFrame, col, upto: pd.Timestamp, rows: int) -> int:
@@ -445,10 +451,10 @@ def _window_values(frame: pd.DataFrame, col, upto: pd.Timestamp, rows: int) -> i
 
 
 def reasons_at(panels: CrowdingPanels, date, industry) -> list[Reason]:
-    """Why ``industry`` is crowded on ``date`` (each flag that is on), and why each blank flag is blank:
-    no volume (or none after a date), no constituent prices (or none after a date), too few stocks,
-    too little history."""
-    p, d = panels.params, pd.Timestamp(date)
+    """Why ``industry`` is crowded on ``date`` (a row label of the panels: a date, or a row number), each
+    flag that is on, and why each blank flag is blank: no volume (or none after a date), no constituent
+    prices (or none after a date), too few stocks, too little history."""
+    p, d = panels.params, _at(date, panels.crowded.index)
     out: list[Reason] = []
     heat_pct = panels.heat_pct.at[d, industry]
     if panels.heat_on.at[d, industry] == 1:
@@ -479,7 +485,7 @@ def _missing_volume(panels: CrowdingPanels, col, d: pd.Timestamp, flag: str) -> 
     if last is None:
         return Reason("no_volume", flag, {})
     if last < d:
-        return Reason("volume_ended", flag, {"last": last})
+        return Reason("volume_ended", flag, {"last": _label(last, inputs.index)})
     need = w if flag == "heat" else 2 * w
     have = _window_values(inputs, col, d, need)
     if have < need:
@@ -495,7 +501,7 @@ def _missing_dispersion(panels: CrowdingPanels, col, d: pd.Timestamp) -> Reason:
     if panels.stock_last is None:
         return Reason("no_stock_prices", "dispersion", {})
     if d > panels.stock_last:
-        return Reason("stocks_ended", "dispersion", {"last": panels.stock_last})
+        return Reason("stocks_ended", "dispersion", {"last": _label(panels.stock_last, panels.crowded.index)})
     n = panels.n_stocks.at[d, col]
     if np.isnan(panels.dispersion.at[d, col]) and not np.isnan(n) and n < p["min_stocks"]:
         return Reason("few_stocks", "dispersion", {"n": int(n), "window": p["window"], "need": p["min_stocks"]})
@@ -510,6 +516,11 @@ TABLE_COLUMNS = ["industry", "name", "heat_level", "heat_pct", "ret", "volume_ch
                  "n_stocks", "dispersion_pct", "crowded", "reasons"]
 
 
+def _at(date, index: pd.Index):
+    """``date`` as a label of ``index`` (a Timestamp for a date index)."""
+    return pd.Timestamp(date) if isinstance(index, pd.DatetimeIndex) else date
+
+
 def crowding_table(panels: CrowdingPanels, date, names: pd.Series | None = None) -> pd.DataFrame:
     """The M14 table of one day: one row per industry (the calendar's industries, in code order).
 
@@ -518,9 +529,9 @@ def crowding_table(panels: CrowdingPanels, date, names: pd.Series | None = None)
     None), dispersion, n_stocks, dispersion_pct, crowded (1.0 / 0.0 / NaN when no flag is known) and
     reasons (list of :class:`Reason`; :func:`reason_text` gives their words).
     """
-    d = pd.Timestamp(date)
+    d = _at(date, panels.crowded.index)
     if d not in panels.crowded.index:
-        raise ValueError(f"{d:%Y-%m-%d} is not a date of the industry closes")
+        raise ValueError(f"{_label(d, panels.crowded.index)} is not a date of the industry closes")
     cols = list(panels.crowded.columns)
     code = panels.divergence.loc[d].to_numpy()
     label = names.reindex(cols) if names is not None and len(names) else pd.Series(index=cols, dtype=object)
