@@ -311,13 +311,13 @@ def test_weekly_counts_are_the_week_end_flags_counted():
     assert list(weekly.index) == list(ends)
     for e in ends:
         row = p.crowded.loc[e]
-        if row.notna().any():
-            assert weekly.at[e, "crowded"] == (row == 1).sum()
-            assert weekly.at[e, "heat"] == (p.heat_on.loc[e] == 1).sum()
-            assert weekly.at[e, "divergence"] == (p.divergence.loc[e].abs() == 1).sum()
-        else:
-            assert np.isnan(weekly.at[e, "crowded"])
+        for key, flags in (("crowded", row), ("heat", p.heat_on.loc[e]), ("divergence", p.divergence.loc[e].abs())):
+            if flags.notna().any():
+                assert weekly.at[e, key] == (flags == 1).sum()
+            else:  # no industry has the flag known that week: blank, not 0
+                assert np.isnan(weekly.at[e, key])
     assert weekly["crowded"].max() > 0
+    assert weekly["dispersion"].isna().all()  # no stock prices: the count is blank, not 0
 
 
 # ----------------------------------------------------------------------------------------- on a market
@@ -393,3 +393,71 @@ def test_stock_rows_since_covers_the_weeks_shown():
         first = cal.get_loc(ends[0])
         assert first >= C.DEFAULT_HISTORY + C.DEFAULT_WINDOW - 1
         assert first <= C.DEFAULT_HISTORY + C.DEFAULT_WINDOW + 60  # not far more than needed
+
+
+# ----------------------------------------------------------------------------------------- the real data
+#: the as-of 2021-06-25 table on the real CITIC level-1 data (the seed's week), computed once by
+#: market_crowding: heat percentile as the count of the 750 levels at or below today's, the 20-day return
+#: and the change of the 20-day mean volume (rounded to 1e-6); no divergence, no dispersion (no stock prices)
+REAL_20210625 = {
+    "CI005001.WI": (697, 0.026144, 0.246196), "CI005002.WI": (704, 0.098635, -0.046329),
+    "CI005003.WI": (396, 0.000742, -0.284927), "CI005004.WI": (387, 0.001046, -0.1116),
+    "CI005005.WI": (582, 0.020014, -0.346983), "CI005006.WI": (720, 0.081934, 0.180087),
+    "CI005007.WI": (184, 0.019657, 0.089886), "CI005008.WI": (11, -0.026575, -0.035306),
+    "CI005009.WI": (516, -0.018204, 0.036949), "CI005010.WI": (209, 0.037912, 0.18116),
+    "CI005011.WI": (588, 0.137021, 0.166441), "CI005012.WI": (452, 0.056501, 0.331905),
+    "CI005013.WI": (646, 0.137779, 0.104019), "CI005014.WI": (404, -0.046985, -0.013596),
+    "CI005015.WI": (450, -0.106846, -0.043523), "CI005016.WI": (139, -0.068936, 0.108062),
+    "CI005017.WI": (694, 0.00719, 0.212064), "CI005018.WI": (324, -0.003978, -0.274716),
+    "CI005019.WI": (584, -0.053134, 0.199367), "CI005020.WI": (25, -0.053672, -0.025362),
+    "CI005021.WI": (149, -0.022258, -0.015122), "CI005022.WI": (214, -0.036225, -0.02958),
+    "CI005023.WI": (67, -0.064561, -0.081312), "CI005024.WI": (275, 0.001502, 0.149473),
+    "CI005025.WI": (346, 0.108274, 0.428792), "CI005026.WI": (208, 0.042762, 0.71048),
+    "CI005027.WI": (626, 0.032503, 0.5598), "CI005028.WI": (118, -0.035851, 0.154256),
+    "CI005029.WI": (684, 0.166885, 0.389778), "CI005030.WI": (522, 0.010828, -0.063683),
+}
+
+
+def naive_real_read(market: Market, asof: str) -> dict[str, tuple[float, float, float, float]]:
+    """From the long industry_daily rows, in plain Python: per industry (heat percentile, 20-day return, volume
+    change, divergence code) on ``asof``, every row of the table's calendar up to it."""
+    rows = market.table("industry_daily")
+    rows = rows[rows["date"] <= pd.Timestamp(asof)]
+    dates = sorted(set(rows["date"]))
+    pos = {d: i for i, d in enumerate(dates)}
+    codes = sorted(set(rows["industry"]))
+    close = {c: [math.nan] * len(dates) for c in codes}
+    vol = {c: [math.nan] * len(dates) for c in codes}
+    for d, c, cl, v in zip(rows["date"], rows["industry"], rows["close"], rows["volume"], strict=True):
+        close[c][pos[d]], vol[c][pos[d]] = cl, v
+    table = [[vol[c][t] for c in codes] for t in range(len(dates))]
+    heat = columns_of(naive_heat(table, 20))
+    div = columns_of(naive_divergence([[close[c][t] for c in codes] for t in range(len(dates))], table, 20))
+    out = {}
+    for j, c in enumerate(codes):
+        pct = naive_percentile(heat[j][-750:], 750, 250)[-1]  # the last 750 rows are the percentile's window
+        t = len(dates) - 1
+        ret = close[c][t] / close[c][t - 20] - 1
+        change = sum(vol[c][t - 19:t + 1]) / sum(vol[c][t - 39:t - 19]) - 1
+        out[c] = (pct, ret, change, div[j][-1])
+    return out
+
+
+def test_real_data_2021_06_25_table_is_pinned_and_equals_the_naive_read(real_market):
+    res = C.market_crowding(real_market, "2021-06-25")
+    assert res.asof == pd.Timestamp("2021-06-25") and res.measure == "volume"
+    t = res.table.set_index("industry")
+    naive = naive_real_read(real_market, "2021-06-25")
+    assert list(t.index) == list(REAL_20210625) == list(naive)
+    for code, (k, ret, change) in REAL_20210625.items():
+        row = t.loc[code]
+        assert row["heat_pct"] == pytest.approx(k / 750, abs=1e-12)
+        assert row["ret"] == pytest.approx(ret, abs=5e-7) and row["volume_change"] == pytest.approx(change, abs=5e-7)
+        n_pct, n_ret, n_change, n_code = naive[code]
+        assert row["heat_pct"] == pytest.approx(n_pct, rel=1e-12)
+        assert row["ret"] == pytest.approx(n_ret, rel=1e-12) and row["volume_change"] == pytest.approx(n_change, rel=1e-12)
+        assert n_code == 0 and row["divergence"] is None
+        assert np.isnan(row["dispersion_pct"]) and row["crowded"] == float(k / 750 >= 0.95)
+    assert list(t.index[t["crowded"] == 1]) == ["CI005006.WI"]  # 基础化工, heat at 96.0 %
+    assert t.at["CI005019.WI", "name"] == "食品饮料"  # the seed's 酒类 is a CITIC level-2 industry within it
+    assert res.weekly.loc["2021-06-25", "crowded"] == 1 and np.isnan(res.weekly.loc["2021-06-25", "dispersion"])

@@ -414,19 +414,17 @@ def crowding_panels(close: pd.DataFrame, trading: pd.DataFrame | None = None, vo
 def weekly_counts(panels: CrowdingPanels, ends: pd.DatetimeIndex | None = None) -> pd.DataFrame:
     """The weekly series of the count (M14): on each week's last trading day (``ends``; default the week
     ends of the industry calendar), the number of crowded industries and of industries with each flag
-    on, and the number with a known crowded value (``industries``). A week where no industry has one
-    is NaN throughout (not 0)."""
+    on, and the number with a known crowded value (``industries``). A count is NaN (not 0) in a week
+    where no industry has its flag (or, for ``crowded``, any flag) known."""
     ends = week_ends(panels.crowded.index) if ends is None else pd.DatetimeIndex(ends)
     out = {}
     for key, frame in (("crowded", panels.crowded), ("heat", panels.heat_on), ("divergence", panels.divergence_on),
                        ("dispersion", panels.dispersion_on)):
         v = frame.reindex(ends).to_numpy()
-        out[key] = (v == 1).sum(axis=1).astype(float)
-    known = (~np.isnan(panels.crowded.reindex(ends).to_numpy())).sum(axis=1).astype(float)
-    table = pd.DataFrame(out, index=pd.DatetimeIndex(ends, name="date"))
-    table[known == 0] = np.nan
-    table["industries"] = known
-    return table
+        known = (~np.isnan(v)).sum(axis=1)
+        out[key] = np.where(known > 0, (v == 1).sum(axis=1), np.nan)
+    out["industries"] = (~np.isnan(panels.crowded.reindex(ends).to_numpy())).sum(axis=1).astype(float)
+    return pd.DataFrame(out, index=pd.DatetimeIndex(ends, name="date"))
 
 
 # ----------------------------------------------------------------------------------------- one day's table
