@@ -13,11 +13,11 @@ Steps, timed one by one (``WeeklyJobResult.timings``, seconds):
 
 ``load``
     read the table files (or generate the embedded sample); one progress unit per canonical table.
-    etf_daily is read first; the stock-level tables only the dashboard reads (stock_daily,
-    margin_daily) are read from :func:`xladdin.dashboard.stock_rows_since` of the as-of date on
-    (the file's leading rows dated before it are dropped; in parquet the row groups wholly before it
-    are not decoded at all) -- the dashboard is identical (tested), and the cover's freshness table
-    says from which date.
+    etf_daily is read first; the stock-level tables (stock_daily, margin_daily) are read from
+    :func:`xladdin.workbook.weekly.stock_rows_since` of the as-of date on (the windows of the dashboard
+    and the crowding sheet; the file's leading rows dated before it are dropped; in parquet the row
+    groups wholly before it are not decoded at all) -- the tables are identical (tested), and the
+    cover's freshness table says from which date.
 ``validate``
     type and check every table with the rules of :mod:`xladdin.data` (file, row and column in the
     messages; an in-memory market goes through :func:`xladdin.data.validate_market`), then resolve
@@ -304,10 +304,10 @@ READ_THREADS = 2
 
 
 def _dashboard_since(asof, params: Params) -> Callable[[Any], dict[str, pd.Timestamp]]:
-    """``since_for`` of :func:`_read_raw` for the weekly job: the stock-level tables only the dashboard
-    reads (:data:`xladdin.dashboard.STOCK_WINDOW_TABLES`) are read from
-    :func:`xladdin.dashboard.stock_rows_since` of the as-of date (``asof``, else the last etf_daily date)."""
-    from xladdin.methods.dashboard import STOCK_WINDOW_TABLES, stock_rows_since
+    """``since_for`` of :func:`_read_raw` for the weekly job: the stock-level tables (stock_daily,
+    margin_daily) are read from :func:`xladdin.workbook.weekly.stock_rows_since` of the as-of date
+    (``asof``, else the last etf_daily date): the windows of the dashboard and the crowding sheet."""
+    from xladdin.workbook.weekly import stock_rows_since
 
     def since_for(etf_raw) -> dict[str, pd.Timestamp]:
         at = pd.Timestamp(asof) if asof is not None else None
@@ -318,8 +318,7 @@ def _dashboard_since(asof, params: Params) -> Callable[[Any], dict[str, pd.Times
             at = frame["date"].max()
         if pd.isna(at):
             return {}
-        start = stock_rows_since(at, params.heat_years)
-        return {t: start for t in STOCK_WINDOW_TABLES}
+        return stock_rows_since(at, params)
     return since_for
 
 
