@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from statsmodels.tsa.filters.hp_filter import hpfilter
 
-from xladdin.filters import hp_filter, hp_filter_one_sided, hp_filter_one_sided_expanding
+from xladdin.filters import MAX_LAMBDA, hp_filter, hp_filter_one_sided, hp_filter_one_sided_expanding
 
 getcontext().prec = 60
 
@@ -51,14 +51,14 @@ def decimal_kalman(y: np.ndarray, lamb: float) -> list[Decimal]:
     return out
 
 
-def decimal_hp_last(y: np.ndarray, lamb: float) -> Decimal:
-    """Last point of the two-sided HP trend of ``y`` by the definition, in 60-digit arithmetic:
-    (I + lamb D'D) tau = y solved by banded Gaussian elimination (SPD, no pivoting)."""
+def decimal_hp(y: np.ndarray, lamb: float) -> list[Decimal]:
+    """Two-sided HP trend of ``y`` by the definition, in 60-digit arithmetic: (I + lamb D'D) tau = y
+    solved by banded Gaussian elimination (SPD, no pivoting; rows kept as {column: value})."""
     n = len(y)
     lam = _dec(lamb)
-    A = [[Decimal(0)] * n for _ in range(n)]
+    A = [{j: Decimal(0) for j in range(max(i - 2, 0), min(i + 3, n))} for i in range(n)]
     for i in range(n):
-        A[i][i] = Decimal(1)
+        A[i][i] += 1
     for r in range(n - 2):
         coef = {r: 1, r + 1: -2, r + 2: 1}
         for i, ci in coef.items():
@@ -75,7 +75,12 @@ def decimal_hp_last(y: np.ndarray, lamb: float) -> Decimal:
     for i in range(n - 1, -1, -1):
         s = b[i] - sum(A[i][j] * x[j] for j in range(i + 1, min(i + 3, n)))
         x[i] = s / A[i][i]
-    return x[-1]
+    return x
+
+
+def decimal_hp_last(y: np.ndarray, lamb: float) -> Decimal:
+    """Last point of :func:`decimal_hp`."""
+    return decimal_hp(y, lamb)[-1]
 
 
 # ----------------------------------------------------------------------------- two-sided
@@ -85,6 +90,36 @@ def test_two_sided_matches_statsmodels(lamb):
     ours = hp_filter(y, lamb)
     ref = hpfilter(y, lamb)[1]
     assert np.max(np.abs(ours - ref)) <= 1e-9 * np.ptp(y)
+
+
+@pytest.mark.parametrize("lamb", [1600.0, 1e6, 1e8, MAX_LAMBDA])
+def test_two_sided_large_lambda_within_the_conditioning_bound(lamb):
+    """Up to the largest lambda accepted, the error against the 60-digit solution stays within what
+    the conditioning allows, whatever BLAS kernel LAPACK's banded Cholesky runs on.
+
+    Bound (Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed., Thm 10.4 and 7.2): the
+    computed solution of an SPD system by Cholesky satisfies ``(A + dA) x^ = b`` with
+    ``||dA||_2 <= c u ||A||_2``, c about 3 (w + 1) (w + 1) = 27 for the half-bandwidth w = 2, so
+    ``||x^ - x||_2 <= c u k2 ||x||_2 / (1 - c u k2)`` with ``k2 = 1 + 16 lamb`` (the eigenvalues of
+    D'D lie in [0, 16), those of A in [1, 1 + 16 lamb)) and u = 2**-53. The filter solves for
+    ``y - y_1`` (HP is equivariant to a constant), so that is the system compared here. The earlier
+    test compared lambda = 1e15 with the least-squares line "within 1 %": there c u k2 is about 50,
+    no accuracy is promised, and the error moved with OpenBLAS' kernel (0.85 % Haswell, 1.04 % SkylakeX).
+    """
+    y = np.cumsum(np.random.default_rng(0).standard_normal(2500))
+    c = y[0]
+    exact = np.array([float(v) for v in decimal_hp(y - c, lamb)])
+    err = np.linalg.norm((hp_filter(y, lamb) - c) - exact)
+    cuk = 27 * 2.0 ** -53 * (1 + 16 * lamb)
+    assert err <= cuk / (1 - cuk) * np.linalg.norm(exact)
+
+
+def test_two_sided_refuses_lambda_above_the_supported_range():
+    y = np.cumsum(np.random.default_rng(0).standard_normal(50))
+    assert hp_filter(y, MAX_LAMBDA).shape == y.shape
+    for f in (hp_filter, hp_filter_one_sided):
+        with pytest.raises(ValueError, match=r"lamb 1e\+11 is above the largest supported 1e\+10"):
+            f(y, 1e11)
 
 
 def test_two_sided_hand_case_n3():

@@ -20,6 +20,7 @@ from scipy import sparse
 
 from xladdin.conventions import TRADING_DAYS_PER_YEAR
 
+from . import _sample_math as smath
 from . import _sample_universe as U
 from ._sample_market import IndexSet, Stocks
 
@@ -43,7 +44,7 @@ class Etfs:
 def _hot_episodes(level: np.ndarray, window: int = 20, lead: int = 14, min_rise: float = 0.04) -> np.ndarray:
     """1 on the days leading into a local top of ``level`` (max over +-window days after a rise)."""
     T = len(level)
-    lv = pd.Series(np.log(level))
+    lv = pd.Series(smath.log(level))
     roll_max = lv[::-1].rolling(window + 1, min_periods=1).max()[::-1].to_numpy()  # max over [t, t+window]
     past_max = lv.rolling(window + 1, min_periods=1).max().to_numpy()                # max over [t-window, t]
     rise = lv.to_numpy() - lv.shift(window).to_numpy()
@@ -97,9 +98,9 @@ def simulate_etfs(rng: np.random.Generator, dates: pd.DatetimeIndex, idx: IndexS
     # informed component for sector ETFs: inflow ahead of outperformance of the tracked index
     sector = np.array([d.category == "sector_theme" for d in defs])
     if sector.any():
-        lv = np.log(levels)
+        lv = smath.log(levels)
         fwd = np.nan_to_num(np.vstack([lv[5:] - lv[:-5], np.zeros((5, E))]))
-        mkt = np.log(idx.levels[:, col["000300.SH"]])
+        mkt = smath.log(idx.levels[:, col["000300.SH"]])
         mfwd = np.nan_to_num(np.r_[mkt[5:] - mkt[:-5], np.zeros(5)])
         f[:, sector] += 0.06 * (fwd[:, sector] - mfwd[:, None])
     # national team purchases of broad ETFs
@@ -117,18 +118,18 @@ def simulate_etfs(rng: np.random.Generator, dates: pd.DatetimeIndex, idx: IndexS
     np.clip(f, -0.2, 0.35, out=f)
     live = tpos >= list_pos
     f = np.where(tpos > list_pos, f, 0.0)
-    size0 = np.array([d.size for d in defs]) * 1e8 * np.exp(0.3 * rng.standard_normal(E))
+    size0 = np.array([d.size for d in defs]) * 1e8 * smath.exp(0.3 * rng.standard_normal(E))
     logs = np.cumsum(f, axis=0)
     # centre each path so units outstanding hover around the ETF's nominal size over its life (a constant
     # factor per ETF: flows scale with it, their timing and correlations do not change)
     centre = np.where(tpos >= list_pos, logs, 0.0).sum(axis=0) / np.maximum((tpos >= list_pos).sum(axis=0), 1)
-    shares = size0 * np.exp(logs - centre)
+    shares = size0 * smath.exp(logs - centre)
     # NAV: tracked index scaled, small tracking difference (dividends in minus fees), unit NAV ~ 1 or index/1000
     lvl_list = levels[list_pos, np.arange(E)]
     nav0 = np.where(rng.random(E) < 0.5, 1.0, lvl_list / 1000.0)
     td = rng.uniform(-0.004, 0.015, E) / TRADING_DAYS_PER_YEAR
     te = np.cumsum(rng.normal(0, 0.0002, (T, E)), axis=0)
-    nav = nav0 * levels / lvl_list * np.exp(td * (tpos - list_pos) + te - te[list_pos, np.arange(E)])
+    nav = nav0 * levels / lvl_list * smath.exp(td * (tpos - list_pos) + te - te[list_pos, np.arange(E)])
     split = np.ones((T, E))
     code_pos = {d.code: i for i, d in enumerate(defs)}
     for code, day, ratio in splits:
@@ -186,7 +187,7 @@ def full_etf_defs(rng: np.random.Generator, idx_codes: list[str], idx_names: dic
             list_date = start - pd.Timedelta(days=int(rng.integers(30, 2500))) if u < 0.2 else \
                 start + pd.Timedelta(days=int(span * 0.95 * rng.beta(2.2, 1.3)))
             defs.append(U.EtfDef(pool_codes[picks[k]], f"{mgr}{idx_names[code]}ETF", code, cat,
-                                 list_date.strftime("%Y-%m-%d"), float(np.exp(rng.normal(np.log(4), 1.0)))))
+                                 list_date.strftime("%Y-%m-%d"), float(smath.exp(rng.normal(smath.log(4), 1.0)))))
             k += 1
     return defs
 
@@ -209,7 +210,7 @@ def simulate_northbound(rng: np.random.Generator, dates: pd.DatetimeIndex, st: S
     tt = (dates - dates[0]).days.to_numpy() / 365.25
     ramp = -4.9 + 1.5 * np.clip(tt / 5.5, 0, 1) - 0.3 * np.clip((tt - 7.0) / 1.5, 0, 1)
     c = 0.45 * st.size[idx] + 0.6 * rng.standard_normal(m)
-    lc = np.log(st.close[:, idx].astype(np.float64))
+    lc = smath.log(st.close[:, idx].astype(np.float64))
     mom = np.nan_to_num(lc - np.vstack([np.repeat(lc[:1], 20, 0), lc[:-20]]))
     fwd = np.nan_to_num(np.vstack([lc[20:], np.repeat(lc[-1:], 20, 0)]) - lc)
     fwd -= fwd.mean(axis=1, keepdims=True)
@@ -217,7 +218,7 @@ def simulate_northbound(rng: np.random.Generator, dates: pd.DatetimeIndex, st: S
     u = rng.normal(0, 0.012, (T, m)) + np.outer(mkt_flow, 0.6 + 0.4 * np.clip(st.size[idx], 0, 3))
     u += 0.008 * mom + 0.006 * fwd
     z = lfilter([1.0], [1.0, -0.995], u, axis=0)
-    ratio = 1 / (1 + np.exp(-(ramp[:, None] + c + z)))
+    ratio = 1 / (1 + smath.exp(-(ramp[:, None] + c + z)))
     ratio = np.clip(ratio, 1e-4, 0.3)
     return idx, ratio, first
 
@@ -235,12 +236,12 @@ def simulate_margin(rng: np.random.Generator, dates: pd.DatetimeIndex, st: Stock
     first = first[idx]
     m = st.market_ret
     lev = lfilter([0.01], [1.0, -0.99], m) * 8  # leverage rises after rallies
-    c = np.log(0.03) + 0.4 * rng.standard_normal(len(idx)) - 0.1 * st.size[idx]
+    c = smath.log(0.03) + 0.4 * rng.standard_normal(len(idx)) - 0.1 * st.size[idx]
     z = lfilter([1.0], [1.0, -0.99], rng.normal(0, 0.015, (T, len(idx))), axis=0)
     cap_s = lfilter([0.05], [1.0, -0.95], st.float_mcap[:, idx].astype(np.float64), axis=0,
                     zi=0.95 * st.float_mcap[0, idx][None, :].astype(np.float64))[0]
-    bal = np.round(cap_s * np.exp(lev[:, None] + c + z), 0)
-    q = 0.08 * np.exp(0.2 * rng.standard_normal((T, len(idx))) + 3 * lev[:, None])
+    bal = np.round(cap_s * smath.exp(lev[:, None] + c + z), 0)
+    q = 0.08 * smath.exp(0.2 * rng.standard_normal((T, len(idx))) + 3 * lev[:, None])
     raw_buy = st.amount[:, idx].astype(np.float64) * q
     prev = np.vstack([bal[:1] * 0.99, bal[:-1]])
     buy = np.round(np.maximum(raw_buy, bal - prev + 0.05 * raw_buy), 0)
@@ -249,12 +250,22 @@ def simulate_margin(rng: np.random.Generator, dates: pd.DatetimeIndex, st: Stock
 
 
 # ====================================================================== active funds
+def _top_columns(score: np.ndarray, k: int) -> np.ndarray:
+    """Column positions of the ``k`` largest values of each row, in ascending position order.
+
+    Fully specified on every CPU: a stable sort (ties by position) picks the set, and the set comes
+    back sorted, so draws made per picked column do not depend on the order a selection routine
+    returns (``np.argpartition``'s order differs between numpy's AVX-512 and AVX2 paths).
+    """
+    return np.sort(np.argsort(-score, axis=1, kind="stable")[:, :k], axis=1)
+
+
 def simulate_funds(rng: np.random.Generator, dates: pd.DatetimeIndex, st: Stocks, n_funds: int, n_hold: int,
                    quarter_pos: np.ndarray):
     """Quarterly portfolios of active equity funds, daily NAV and disclosed top-10 holdings.
 
-    Fund f holds, during each quarter, ``n_hold`` stocks drawn with probability proportional to
-    cap^0.6 x exp(industry preference); preferences mix the fund's growth tilt with a crowded
+    Fund f holds, during each quarter, ``n_hold`` stocks drawn without replacement with probability
+    proportional to cap^0.6 x exp(industry preference); preferences mix the fund's growth tilt with a crowded
     consensus that chases the past two quarters' industry returns. NAV return = 0.88 x basket
     return - fee + small noise (0.12 in cash).
     """
@@ -270,7 +281,7 @@ def simulate_funds(rng: np.random.Generator, dates: pd.DatetimeIndex, st: Stocks
     nav_now = np.ones(n_funds)
     prev_w = None
     holdings = []
-    aum = np.exp(rng.normal(np.log(3e9), 0.9, n_funds))
+    aum = smath.exp(rng.normal(smath.log(3e9), 0.9, n_funds))
     for j, p in enumerate(reb):
         cap = st.float_mcap[p].astype(np.float64)
         listed = st.list_pos <= max(p - 20, 0)
@@ -278,15 +289,15 @@ def simulate_funds(rng: np.random.Generator, dates: pd.DatetimeIndex, st: Stocks
         back = max(p - 120, 0)
         growth_p = st.float_mcap[p].astype(np.float64) / np.maximum(st.float_mcap[back].astype(np.float64), 1)
         ind_ret = np.bincount(st.industry, weights=growth_p, minlength=K)
-        ind_ret = np.log(np.maximum(ind_ret / np.maximum(np.bincount(st.industry, minlength=K), 1), 1e-6))
+        ind_ret = smath.log(np.maximum(ind_ret / np.maximum(np.bincount(st.industry, minlength=K), 1), 1e-6))
         cons = (ind_ret - ind_ret.mean()) / (ind_ret.std() + 1e-12)
         own = 0.8 * own + rng.normal(0, 0.3, own.shape)
         pref = gtilt[:, None] * ind_growth[None, :] + 0.6 * cons[None, :] + own    # (F, K)
-        logit = 0.6 * np.log(np.maximum(cap, 1)) + pref[:, st.industry]            # (F, N)
-        logit = np.where(listed, logit, -np.inf)
-        gumbel = -np.log(-np.log(rng.random((n_funds, n))))
-        score = logit + gumbel
-        top = np.argpartition(-score, n_hold - 1, axis=1)[:, :n_hold]
+        # a draw without replacement with probabilities ∝ w = cap^0.6 · exp(pref): the n_hold largest
+        # w / E, E ~ Exp(1) (the Gumbel-max trick, log w − log E, without a log per cell)
+        w = smath.exp(0.6 * smath.log(np.maximum(cap, 1)))[None, :] * smath.exp(pref)[:, st.industry]  # (F, N)
+        w = np.where(listed, w, 0.0)
+        top = _top_columns(w / rng.standard_exponential((n_funds, n)), n_hold)
         W = np.zeros((n_funds, n))
         raw = np.sqrt(cap[top]) * rng.uniform(0.5, 1.5, top.shape)
         W[np.arange(n_funds)[:, None], top] = raw / raw.sum(axis=1, keepdims=True)
@@ -297,7 +308,7 @@ def simulate_funds(rng: np.random.Generator, dates: pd.DatetimeIndex, st: Stocks
             drift = prev_w * rel
             drift /= drift.sum(axis=1, keepdims=True)
             value = drift * (aum * nav_now * 0.88)[:, None]
-            t10 = np.argpartition(-value, 9, axis=1)[:, :10]
+            t10 = _top_columns(value, 10)
             vals = value[np.arange(n_funds)[:, None], t10]
             holdings.append((p, t10, vals))
         nxt = reb[j + 1] if j + 1 < len(reb) else T - 1
@@ -314,6 +325,11 @@ def simulate_funds(rng: np.random.Generator, dates: pd.DatetimeIndex, st: Stocks
 
 
 # ====================================================================== issuance
+#: cos(2π (month − 1) / 12), exact table (np.cos' SIMD paths may differ in the last bit between CPUs)
+_MONTH_COS = np.array([1.0, 0.5 * np.sqrt(3.0), 0.5, 0.0, -0.5, -0.5 * np.sqrt(3.0),
+                       -1.0, -0.5 * np.sqrt(3.0), -0.5, 0.0, 0.5, 0.5 * np.sqrt(3.0)])
+
+
 def simulate_issuance(rng: np.random.Generator, month_dates: pd.DatetimeIndex, market_level_at_month: np.ndarray):
     """Monthly new fund units (stock_etf, active_equity): regime curve x pro-cyclical factor x noise."""
     yrs = month_dates.year + (month_dates.month - 1) / 12
@@ -321,12 +337,12 @@ def simulate_issuance(rng: np.random.Generator, month_dates: pd.DatetimeIndex, m
                  [1.0e10, 1.2e10, 3.5e10, 6e10, 4.5e10, 6e10, 1.2e11, 9e10, 8e10])
     knots_act = ([2016, 2018.9, 2019.8, 2020.6, 2021.1, 2021.9, 2022.6, 2023.5, 2024.5, 2025.5, 2027],
                  [3e10, 1.5e10, 6e10, 2.3e11, 3.5e11, 1.5e11, 5e10, 3e10, 1e10, 3e10, 5e10])
-    lm = np.log(market_level_at_month)
+    lm = smath.log(market_level_at_month)
     mom3 = np.r_[np.zeros(3), lm[3:] - lm[:-3]]
     out = {}
     for cat, (kx, ky), beta in (("stock_etf", knots_etf, -0.5), ("active_equity", knots_act, 2.5)):
-        base = np.exp(np.interp(yrs, kx, np.log(ky)))
-        season = 1 + 0.15 * np.cos(2 * np.pi * (month_dates.month - 1) / 12)
-        noise = np.exp(rng.normal(0, 0.35, len(yrs)))
-        out[cat] = np.round(base * season * noise * np.exp(beta * mom3), -4)
+        base = smath.exp(np.interp(yrs, kx, smath.log(ky)))
+        season = 1 + 0.15 * _MONTH_COS[month_dates.month - 1]
+        noise = smath.exp(rng.normal(0, 0.35, len(yrs)))
+        out[cat] = np.round(base * season * noise * smath.exp(beta * mom3), -4)
     return out

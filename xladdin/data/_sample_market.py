@@ -13,6 +13,7 @@ from scipy import sparse
 
 from xladdin.conventions import TRADING_DAYS_PER_YEAR
 
+from . import _sample_math as smath
 from . import _sample_universe as U
 
 
@@ -101,7 +102,7 @@ def simulate_stocks(rng: np.random.Generator, dates: pd.DatetimeIndex, n: int, d
     ind_growth = np.array([r[4] for r in U.INDUSTRIES])
     ind_vol = np.array([r[5] for r in U.INDUSTRIES])
     newco = board == "cyb"
-    log_cap0 = np.log(6e9) + ind_cap[industry] * 0.8 + rng.normal(0, 1.15, n) - 0.35 * (list_pos > 0) \
+    log_cap0 = smath.log(6e9) + ind_cap[industry] * 0.8 + rng.normal(0, 1.15, n) - 0.35 * (list_pos > 0) \
         - 0.3 * newco
     size = (log_cap0 - log_cap0.mean()) / log_cap0.std()
     g = ind_growth[industry] + 0.6 * rng.standard_normal(n) + 0.5 * np.isin(board, ["cyb", "star"])
@@ -110,7 +111,7 @@ def simulate_stocks(rng: np.random.Generator, dates: pd.DatetimeIndex, n: int, d
     d = -0.7 * growth + 0.3 * size + 0.8 * div_bonus + 0.5 * rng.standard_normal(n)
     dividend = (d - d.mean()) / d.std()
     idio_vol = (0.24 + 0.07 * np.clip(-size, -1.5, 3) + 0.08 * np.isin(board, ["cyb", "star"])) \
-        * np.exp(0.15 * rng.standard_normal(n))
+        * smath.exp(0.15 * rng.standard_normal(n))
     idio_vol = np.clip(idio_vol, 0.12, 0.8)
     beta = np.clip(rng.normal(1.0, 0.18, n) + 0.15 * np.isin(board, ["cyb", "star"]), 0.4, 1.8)
 
@@ -118,7 +119,7 @@ def simulate_stocks(rng: np.random.Generator, dates: pd.DatetimeIndex, n: int, d
     reg, rid = _regime_arrays(dates)
     # stochastic volatility: log-vol AR(1)
     vol_state = lfilter([1.0], [1.0, -0.97], rng.normal(0, 0.10, T))
-    vol_mult = np.exp(vol_state - 0.5 * np.var(vol_state))
+    vol_mult = smath.exp(vol_state - 0.5 * np.var(vol_state))
 
     def pinned(noise: np.ndarray) -> np.ndarray:
         """Noise demeaned within each regime, so every regime realises its stated drift exactly."""
@@ -156,24 +157,24 @@ def simulate_stocks(rng: np.random.Generator, dates: pd.DatetimeIndex, n: int, d
     r_lim[np.ix_(cyb_wide, board == "cyb")] = 0.20
     np.clip(r, -r_lim, r_lim, out=r)
     r[0] = 0.0
-    logp = np.cumsum(np.log1p(r), axis=0, dtype=np.float64).astype(dtype)
-    p0 = np.exp(rng.normal(np.log(12.0), 0.7, n))
-    close = np.exp(logp) * p0.astype(dtype)
+    logp = np.cumsum(smath.log1p(r), axis=0, dtype=np.float64).astype(dtype)
+    p0 = smath.exp(rng.normal(smath.log(12.0), 0.7, n))
+    close = smath.exp(logp) * p0.astype(dtype)
     close = np.maximum(np.round(close, 2), 0.01).astype(dtype)
     # free float units: cap at listing / price at listing, with lock-up expiries stepping it up
-    float_units = np.exp(log_cap0) / close[list_pos, np.arange(n)]
+    float_units = smath.exp(log_cap0) / close[list_pos, np.arange(n)]
     steps = np.zeros((T, n), dtype=dtype)
     k = rng.poisson(1.2, n)
     who = np.repeat(np.arange(n), k)
     when = np.minimum(list_pos[who] + rng.integers(60, 1500, len(who)), T - 1)
-    np.add.at(steps, (when, who), np.log(rng.uniform(1.05, 1.5, len(who))).astype(dtype))
-    float_mcap = close * (float_units.astype(dtype) * np.exp(np.cumsum(steps, axis=0)))
+    np.add.at(steps, (when, who), smath.log(rng.uniform(1.05, 1.5, len(who))).astype(dtype))
+    float_mcap = close * (float_units.astype(dtype) * smath.exp(np.cumsum(steps, axis=0)))
     del steps
     # turnover rate: small caps and hot markets trade more; big moves trade more
     mkt_ema = lfilter([0.03], [1.0, -0.97], m)
-    heat = np.exp(1.2 * vol_state + 6.0 * mkt_ema)
-    base_tr = 0.012 * np.exp(-0.35 * np.clip(size, -2, 3)) * np.exp(0.3 * rng.standard_normal(n))
-    tr = np.exp(0.35 * rng.standard_normal((T, n)).astype(dtype))
+    heat = smath.exp(1.2 * vol_state + 6.0 * mkt_ema)
+    base_tr = 0.012 * smath.exp(-0.35 * np.clip(size, -2, 3)) * smath.exp(0.3 * rng.standard_normal(n))
+    tr = smath.exp(0.35 * rng.standard_normal((T, n)).astype(dtype))
     tr *= np.outer(heat, base_tr).astype(dtype)
     tr *= 1 + 8 * np.abs(r)
     np.minimum(tr, 0.5, out=tr)
@@ -301,7 +302,7 @@ def build_indices(rng: np.random.Generator, dates: pd.DatetimeIndex, st: Stocks,
                 elif kind == "lowvol_dividend":
                     score = st.dividend - 1.5 * (st.idio_vol - st.idio_vol.mean()) / st.idio_vol.std()
                 elif kind == "fundamental":
-                    score = np.log(cap) - 0.3 * st.growth
+                    score = smath.log(cap) - 0.3 * st.growth
                 elif kind == "growth_in":
                     score = st.growth
                 elif kind == "value_in":

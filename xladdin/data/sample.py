@@ -1,8 +1,11 @@
 """The embedded sample market: a deterministic, seeded synthetic A-share market with every canonical table.
 
 :func:`generate_market` builds it; :func:`sample_market` returns one cached copy, the market every
-command and test uses when no ``--data`` is given. Same seed -> identical tables; everything is drawn
-from one :class:`numpy.random.Generator` (no global state).
+command and test uses when no ``--data`` is given. Same seed -> identical tables, bit for bit on every
+CPU: everything is drawn from one :class:`numpy.random.Generator` (no global state), every selection
+has a fully specified order (stable sorts, picked positions sorted before anything is drawn for them),
+and exp/log go through :mod:`xladdin.data._sample_math` instead of numpy's CPU-dependent SIMD code
+(tests/test_sample_cpu.py compares the tables with numpy's SIMD paths on and off).
 
 What is in it (``scale="small"``; ``"full"`` in brackets), 2016-01-04 .. 2026-10-30 on the A-share
 calendar (:func:`xladdin.calendar.trading_days`):

@@ -28,7 +28,13 @@ import pandas as pd
 #: accepted inputs: a 1-D array-like, a Series (index/name kept) or a DataFrame (per column)
 SeriesLike = Union[np.ndarray, Sequence[float], pd.Series, pd.DataFrame]
 
-__all__ = ["hp_filter", "hp_filter_one_sided", "hp_filter_one_sided_expanding"]
+__all__ = ["MAX_LAMBDA", "hp_filter", "hp_filter_one_sided", "hp_filter_one_sided_expanding"]
+
+#: the largest lambda accepted (every entry point: the functions here, the ``XA_`` functions, the
+#: parameters sheet). The HP system ``I + lamb D'D`` has condition number ``1 + 16 lamb``; a double-
+#: precision solve keeps about ``16 - log10(16 lamb)`` significant digits, 4-5 at 1e10. Larger values
+#: buy no more smoothing that double precision can represent (weekly data uses 1e2-1e5).
+MAX_LAMBDA: float = 1e10
 
 # ----------------------------------------------------------------------------- input handling
 def _check_lamb(lamb: float) -> float:
@@ -38,6 +44,9 @@ def _check_lamb(lamb: float) -> float:
         raise ValueError(f"lamb must be a positive number, got {lamb!r}") from exc
     if not math.isfinite(lamb) or lamb <= 0:
         raise ValueError(f"lamb must be a positive finite number, got {lamb!r}")
+    if lamb > MAX_LAMBDA:
+        raise ValueError(f"lamb {lamb:g} is above the largest supported {MAX_LAMBDA:g}: beyond it the HP system is too "
+                         "ill-conditioned for double precision; use a smaller lambda")
     return lamb
 
 

@@ -484,9 +484,9 @@ def penetration_coverage(market: Market, freq: Freq = "W", categories: tuple[str
     weights = market.table("index_weights")
     _, cov = industry_weights(weights, _industry_map(market))
     long = amounts.rename_axis(index="date", columns="index").stack().rename("amount").reset_index()
-    long = long[long["amount"].notna()].sort_values("date")
+    long = long[long["amount"].notna()].sort_values("date", kind="stable")  # ties: index order, on every CPU
     long["date"] = long["date"].astype("datetime64[ns]")
-    c = cov.rename(columns={"date": "snapshot"}).sort_values("snapshot")
+    c = cov.rename(columns={"date": "snapshot"}).sort_values("snapshot", kind="stable")
     c["snapshot"] = c["snapshot"].astype("datetime64[ns]")
     m = pd.merge_asof(long, c, left_on="date", right_on="snapshot", by="index", direction="backward")
     m["age"] = (m["date"] - m["snapshot"]).dt.days

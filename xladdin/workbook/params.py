@@ -23,6 +23,7 @@ from xladdin.methods.divergence import DEFAULT_TRAILING_WINDOW
 from xladdin.methods.grouping import DEFAULT_GROUPS
 from xladdin.methods.northbound import DEFAULT_ETF_TOP_N
 from xladdin.methods.strategy import DEFAULT_REBALANCE_WEEKS, DEFAULT_TOP_N
+from xladdin.methods.filters import MAX_LAMBDA
 from xladdin.methods.style import DEFAULT_LAMBDA
 
 __all__ = ["LANGUAGES", "EVENT_MODES", "ParamError", "ParamSpec", "SPECS", "SPEC_BY_KEY", "Params", "default_params",
@@ -70,7 +71,7 @@ SPECS: tuple[ParamSpec, ...] = (
     ParamSpec("event_mode", "choice", DEFAULT_EVENT_MODE, "事件计数:every 每个满足日 / first 首次穿越", "Event days: every qualifying day / first crossing",
               choices=EVENT_MODES),
     ParamSpec("hp_lambda", "float", DEFAULT_LAMBDA, "单边HP滤波 lambda(周频比值,M4)", "One-sided HP filter lambda (weekly ratio, M4)",
-              minimum=1e-6),
+              minimum=1e-6, maximum=MAX_LAMBDA),
     ParamSpec("style_weeks", "int", 26, "风格信号表显示的周数", "Weeks shown in the style-signal table", minimum=4, maximum=1000),
     ParamSpec("quintile_months", "int", 12, "分组表显示的月数(M7)", "Months shown in the quintile tables (M7)",
               minimum=1, maximum=120),
