@@ -49,14 +49,15 @@ def _same_rows(a, b, na: str, nb: str) -> None:
 
 
 @xw.func(category=CATEGORY)
-@xw.arg("industry_close", doc="Industry index closes, oldest first: one column per industry (codes in a first row), one "
-        "row per trading day (dates in a first column are allowed). The table is of the last row.", err_to_str=True)
+@xw.arg("industry_close", doc="Industry index closes, oldest first: one column per industry (codes in a first row), "
+        "one row per trading day (dates in a first column are allowed). The table is of the last row.",
+        err_to_str=True)
 @xw.arg("volume", doc="Optional. Traded volume, same rows and columns as industry_close: heat (its share of the row's "
         "total) and price-volume divergence. Blank: both blank.", err_to_str=True)
 @xw.arg("stock_close", doc="Optional. Stock closes on the same rows, one column per stock (codes in a first row): "
         "constituent dispersion.", err_to_str=True)
-@xw.arg("stock_industry", doc="Optional. Two columns: stock code, industry code (the codes of industry_close). Needed with "
-        "stock_close.", err_to_str=True)
+@xw.arg("stock_industry", doc="Optional. Two columns: stock code, industry code (the codes of industry_close). "
+        "Needed with stock_close.", err_to_str=True)
 @xw.arg("amount", doc="Optional. Traded amount, same layout as industry_close: heat is then the share of the amount "
         "(divergence keeps the volume).", err_to_str=True)
 @xw.arg("heat_flag", doc=f"Optional. Heat percentile at or above which an industry is crowded (default "
@@ -98,7 +99,8 @@ def XA_CROWDING(industry_close, volume=None, stock_close=None, stock_industry=No
         frame(c), trading, vol, sc, imap, measure="amount" if amt is not None else "volume", history=h,
         min_history=min(crowding.DEFAULT_MIN_HISTORY, h),
         heat_flag=opt_float(heat_flag, "heat_flag", crowding.DEFAULT_HEAT_FLAG, lo=0.0, hi=1.0),
-        dispersion_flag=opt_float(dispersion_flag, "dispersion_flag", crowding.DEFAULT_DISPERSION_FLAG, lo=0.0, hi=1.0))
+        dispersion_flag=opt_float(dispersion_flag, "dispersion_flag", crowding.DEFAULT_DISPERSION_FLAG, lo=0.0,
+                                  hi=1.0))
     table = crowding.crowding_table(panels, rows[-1])
     table["reasons"] = ["; ".join(crowding.reason_text(r) for r in rs) for rs in table["reasons"]]
     return frame_cells(table[CROWDING_COLUMNS], index=False)

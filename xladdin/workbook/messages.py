@@ -64,8 +64,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "crowding.count_none": {"zh": "0 个行业拥挤", "en": "no industry crowded"},
     "crowding.item": {"zh": "{name}({flags})", "en": "{name} ({flags})"},
     "crowding.detail": {"zh": "{date:%Y-%m-%d}:换手热度≥{heat:.0%}分位、量价背离、成分股分化≤{dispersion:.0%}分位,任一即拥挤(M14)",
-                        "en": "{date:%Y-%m-%d}: heat >= {heat:.0%} percentile, price-volume divergence or dispersion <= "
-                              "{dispersion:.0%} percentile, any one is crowding (M14)"},
+                        "en": "{date:%Y-%m-%d}: heat >= {heat:.0%} percentile, price-volume divergence or "
+                              "dispersion <= {dispersion:.0%} percentile, any one is crowding (M14)"},
     "crowding.blank": {"zh": ";{flags}留空(缺少输入数据)", "en": "; {flags} blank (input missing)"},
     "crowding.kind.volume_up_price_down": {"zh": "放量下跌", "en": "volume up, price down"},
     "crowding.kind.price_up_volume_down": {"zh": "缩量上涨", "en": "price up, volume down"},

@@ -399,7 +399,8 @@ def _crowding(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame]:
     sep = say("sep.items", lang)
     out = pd.DataFrame({
         "industry": t["industry"].to_numpy(), "industry_name": t["name"].to_numpy(), "crowded": t["crowded"].to_numpy(),
-        "heat_pct": t["heat_pct"].to_numpy(), "ret": t["ret"].to_numpy(), "volume_change": t["volume_change"].to_numpy(),
+        "heat_pct": t["heat_pct"].to_numpy(), "ret": t["ret"].to_numpy(),
+        "volume_change": t["volume_change"].to_numpy(),
         "divergence": [say(f"crowding.kind.{k}", lang) if k else "" for k in t["divergence"]],
         "dispersion_pct": t["dispersion_pct"].to_numpy(), "n_stocks": t["n_stocks"].to_numpy(),
         "reasons": [sep.join(crowding.reason_text(r, lang) for r in rs) for rs in t["reasons"]]})
@@ -625,8 +626,8 @@ NEEDS_STRATEGY = frozenset({"industry_flow", "quintiles", "holdings", "performan
 #: reported and placed after the other steps, as last in :data:`STEPS`
 SIDE_STEPS = ("dashboard", "crowding")
 #: threads of the compute step: 2 runs :data:`SIDE_STEPS` (the dashboard's stock-level panels, about
-#: half the compute, then the M14 crowding) beside the strategy and rotation steps, on two cores (numpy, pandas' kernels and
-#: pyarrow release Python's lock while they work); 1 runs every step one after another, in the main
+#: half the compute, then the M14 crowding) beside the strategy and rotation steps, on two cores (numpy,
+#: pandas' kernels and pyarrow release Python's lock while they work); 1 runs every step one after another, in the main
 #: thread (also where threads cannot start, as in the browser's Python of xlwings Lite). Same tables.
 COMPUTE_THREADS = 2
 
