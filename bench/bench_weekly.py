@@ -23,7 +23,8 @@ most **2 GB** (2e9 bytes = 1,907 MiB) peak resident memory.
    ``getrusage(RUSAGE_CHILDREN)``).
 3. Prints every run, the medians, the ratio of the medians against 2x (and the median of the
    per-round ratios), the largest peak memory against 2 GB, the job's own per-step times (the
-   median run's ``--timings-json``) and the load average before and after (the machine is shared:
+   median run's ``--timings-json``; the M14 crowding step on its own line, beside the two compute
+   threads' totals) and the load average before and after (the machine is shared:
    other developers' test suites slow both sides, the multi-threaded baseline more). No assertion.
    ``--profile`` adds a cProfile of one run: the xladdin functions with the largest cumulative time.
 """
@@ -259,7 +260,13 @@ def main(argv: list[str] | None = None) -> int:
               + (f"{top} ({units[top]:.2f} s)" if top else "") + " |")
     print(f"| total | {total:.2f} | 100% | {info['peak_rss_mb']:,.0f} MiB | |")
     if "compute" in info["units"]:
-        print("\ncompute units: " + ", ".join(f"{u} {t:.2f} s" for u, t in info["units"]["compute"].items()))
+        units = info["units"]["compute"]
+        print("\ncompute units: " + ", ".join(f"{u} {t:.2f} s" for u, t in units.items()))
+        if "crowding" in units:  # M14, in the second thread after the dashboard
+            side = sum(units.get(u, 0.0) for u in ("dashboard", "crowding"))
+            main = sum(units.values()) - side
+            print(f"M14 crowding step: {units['crowding']:.2f} s (second thread: dashboard + crowding {side:.2f} s, "
+                  f"the other steps {main:.2f} s in the first)")
     if args.profile:
         print(f"\nProfile (cProfile, one run); top {args.top} xladdin functions by cumulative time:\n")
         print(profile(data, args.top))

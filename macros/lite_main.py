@@ -17,6 +17,7 @@ from __future__ import annotations
 import xlwings as xw
 from xlwings import script
 
+from xladdin_udfs.crowding import XA_CROWDING, XA_HEAT  # noqa: F401
 from xladdin_udfs.flows import XA_CORR_SIGNAL, XA_ETF_FLOW, XA_EVENT_STUDY, XA_FLOW_CORR  # noqa: F401
 from xladdin_udfs.holdings import XA_DIVERGENCE, XA_PENETRATE, XA_QUINTILE  # noqa: F401
 from xladdin_udfs.stats import XA_IC, XA_PCTRANK, XA_PERF, XA_VERSION  # noqa: F401

@@ -226,6 +226,7 @@ def headline(title: str, text: str) -> list[str]:
 def commands_block() -> list[str]:
     """The commands the current part ran, as a fenced block (then cleared)."""
     note = "; `DIR` is a temporary folder for the CSV files" if any(" DIR" in c for c in _SHOWN) else ""
+    note += "; `FILE` is a temporary CSV file" if any(c.endswith(" FILE") for c in _SHOWN) else ""
     lines = [f"Commands (run by `scripts/results.py`{note}):", "", "```"]
     lines += list(_SHOWN) + ["```", ""]
     _SHOWN.clear()
@@ -915,6 +916,124 @@ def part_m13() -> list[str]:
     return lines + commands_block()
 
 
+#: Huatai 2021-06-27 (seed 002), its crowding read of the week to 2021-06-25: (the seed's words, its industry,
+#: what it says, the CITIC level-1 industry here, the flag it names)
+HUATAI_CROWDING = [
+    ("酒类行业近期换手率处于历史高位", "酒类", "turnover rate at a historical high", "食品饮料", "heat"),
+    ("医药行业出现了量价背离现象", "医药", "price-volume divergence, downside risk", "医药", "divergence"),
+    ("通信…行业成分股分化过小", "通信", "constituents too little differentiated", "通信", "dispersion"),
+    ("…证券行业成分股分化过小", "证券", "constituents too little differentiated", "非银行金融", "dispersion"),
+]
+HUATAI_CROWDED = 4  # "总计四个行业出现拥挤状态"
+CROWDING_WEEK = "2021-06-25"
+#: the CITIC level-2 industries the seed names, with their level-1 parent
+LEVEL2 = {"酒类": "食品饮料", "证券": "非银行金融"}
+
+
+def _crowding(asof: str | None = None, real: bool = True, *extra: str) -> list[dict]:
+    """``crowding --json`` rows with the 20-day return and volume change of its ``--csv`` file added."""
+    import pandas as pd
+    argv = ["crowding"] + (["--data", REAL] if real else []) + (["--asof", asof] if asof else []) + list(extra)
+    out = _OUT_DIRS.setdefault(tuple(argv), temp_dir()) / "crowding.csv"
+    rows = cli_json(*argv, "--json", "--csv", str(out), shown="xladdin " + " ".join(argv) + " --json --csv FILE")
+    csv = pd.read_csv(out, encoding="utf-8-sig").set_index("industry")
+    for r in rows:
+        r["ret"], r["volume_change"] = (None if pd.isna(csv.at[r["industry"], c]) else float(csv.at[r["industry"], c])
+                                        for c in ("ret", "volume_change"))
+    return rows
+
+
+def _why(r: dict) -> str:
+    """The flags that are on, in short words."""
+    parts = []
+    if r["heat_pct"] is not None and r["heat_pct"] >= 0.95:
+        parts.append(f"heat {pct(r['heat_pct'], 1)}")
+    if r["divergence"]:
+        parts.append(f"{'放量下跌' if r['divergence'] == 'volume_up_price_down' else '缩量上涨'} "
+                     f"{pct(r['ret'], 1, sign=True)} on volume {pct(r['volume_change'], 0, sign=True)}")
+    if r["dispersion_pct"] is not None and r["dispersion_pct"] <= 0.05:
+        parts.append(f"dispersion {pct(r['dispersion_pct'], 1)}")
+    return f"{r['name']}: {', '.join(parts)}"
+
+
+def _read(r: dict, flag: str) -> str:
+    if flag == "heat":
+        return f"heat {pct(r['heat_pct'], 1)} (crowded at ≥ 95%)"
+    if flag == "divergence":
+        kind = {"volume_up_price_down": "放量下跌", "price_up_volume_down": "缩量上涨"}.get(r["divergence"], "none")
+        return f"{kind}: 20-day return {pct(r['ret'], 1, sign=True)}, volume {pct(r['volume_change'], 1, sign=True)}"
+    return "blank: no per-stock prices"
+
+
+def _divergence_words(r: dict) -> str:
+    """What the divergence flag says of one industry, in words (a near miss of 放量下跌 said as one)."""
+    moves = f"{pct(r['ret'], 1, sign=True)} on volume {pct(r['volume_change'], 1, sign=True)}"
+    if r["divergence"] == "volume_up_price_down":
+        return f"shows 放量下跌 ({moves})"
+    if r["divergence"] == "price_up_volume_down":
+        return f"shows 缩量上涨 ({moves})"
+    if r["ret"] is not None and r["ret"] <= -0.03 and 0.19 <= (r["volume_change"] or 0) < 0.2:
+        return f"misses 放量下跌 by a hair ({moves}; threshold +20%)"
+    return f"shows no price-volume divergence ({moves})"
+
+
+def part_m14() -> list[str]:
+    week = _crowding(CROWDING_WEEK)
+    by_name = {r["name"]: r for r in week}
+    crowded = [r for r in week if r["crowded"]]
+    food, pharma = by_name["食品饮料"], by_name["医药"]
+    earlier = [(d, _crowding(d)) for d in ("2021-06-04", "2021-06-11", "2021-06-18")]
+    looser = {r["name"]: r for r in _crowding(CROWDING_WEEK, True, "--crowding-volume-move", "0.19")}
+    sample = _crowding(None, real=False)
+    s_crowded = [r for r in sample if r["crowded"]]
+    s_day = _run(["crowding"]).out.split(" on ", 1)[1].split(",", 1)[0]  # "... (M14) on 2026-10-30, source ..."
+    lines = ["## M14 Industry crowding (Huatai) — real data and sample", ""]
+    lines += headline(
+        "M14 industry crowding, real data",
+        f"In the seed's week (to {CROWDING_WEEK}) the read here finds {len(crowded)} crowded of the {len(week)} "
+        f"CITIC level-1 industries ({'; '.join(_why(r) for r in crowded) or 'none'}), where the seed counts "
+        f"{HUATAI_CROWDED}. Its four cannot all be set beside ours: 酒类 and 证券 are level-2 industries, its "
+        "turnover rate needs float shares and its dispersion per-stock prices, neither in the real data. Where a "
+        f"comparison holds, 医药 {_divergence_words(pharma)}, and 食品饮料, 酒类's level-1 parent, "
+        f"{_divergence_words(food)}.")
+    lines += [f"**The week to {CROWDING_WEEK}** (Huatai, 2021-06-27, seed 002: 总计四个行业出现拥挤状态). Heat is each "
+              "industry's share of the traded volume (the real data have volume, no amount), its 20-day mean as a "
+              "percentile of the last 750 trading days; divergence compares the 20-day return with the change of the "
+              "20-day mean volume (±3%, ±20%). The seed's sentences beside the read here:", ""]
+    rows = [[f"{words} ({what})", f"{here}" + (f" (parent of {ind})" if ind in LEVEL2 else ""),
+             _read(by_name[here], flag),
+             ("no: level 2 vs level 1; volume share vs turnover rate" if ind == "酒类"
+              else "yes" if flag == "divergence" else "no: needs per-stock prices")]
+            for words, ind, what, here, flag in HUATAI_CROWDING]
+    lines += table(["the seed", "CITIC level 1 here", f"read here on {CROWDING_WEEK}", "comparable"], rows, "llll")
+    hottest = sorted((r for r in week if r["heat_pct"] is not None), key=lambda r: -r["heat_pct"])[:5]
+    lines += ["", "The five hottest industries by this measure: " + ", ".join(f"{r['name']} {pct(r['heat_pct'], 1)}"
+                                                                          for r in hottest) + ". "
+              f"With the volume threshold at 19% instead of 20%, 食品饮料 flags 放量下跌: "
+              f"{'yes' if looser['食品饮料']['divergence'] == 'volume_up_price_down' else 'no'} "
+              f"({sum(r['crowded'] for r in looser.values())} industries crowded then).", "",
+              "**The weeks before** (crowded industries on each Friday):", ""]
+    lines += table(["week to", "crowded", "which"],
+                   [[d, str(sum(r["crowded"] for r in rs)), "; ".join(_why(r) for r in rs if r["crowded"]) or "–"]
+                    for d, rs in earlier + [(CROWDING_WEEK, week)]], "lrl")
+    lines += ["", f"**The embedded sample** (synthetic; the only data with per-stock prices, so the only place the "
+                  f"dispersion flag can be shown): {len(s_crowded)} of {len(sample)} industries crowded on its last "
+                  f"day, {s_day}: " + "; ".join(_why(r) for r in s_crowded) + ".", "",
+              "What can and cannot be compared:", "",
+              "- **Level.** The real data classify by CITIC level 1 (30 industries); the seed names level-2 "
+              "industries where it has them (酒类 within 食品饮料, 证券 within 非银行金融), whose turnover and "
+              "constituents differ from their parents'.",
+              "- **Heat.** The seed reads a turnover rate (traded shares / float shares); industry_daily carries no "
+              "float shares, so heat here is the industry's share of the market's traded volume (amount where a "
+              "file has it). Both rank an industry against its own history, on different scales.",
+              "- **Dispersion.** The cross-section of the constituents' 20-day returns needs per-stock closes "
+              "(stock_daily), which the real data lack: the flag is blank there, never 0, and the count covers heat "
+              "and divergence only.",
+              "- **Formulas.** The seed gives none; windows and thresholds are the spec's choices (each a parameter "
+              "of `xladdin crowding` and of the workbook's parameters sheet).", ""]
+    return lines + commands_block()
+
+
 # before/after: one table, rows written by the parts that run each strategy twice
 BA_HEADER = ["strategy", "data, window", "lag 0, no cost", "lag 1, no cost (gross)", "lag 1, with cost (net)",
              "turnover a year", "report"]
@@ -1006,6 +1125,7 @@ PARTS: list[tuple[str, Callable[[], list[str]]]] = [
     ("m10", part_m10),
     ("m11", part_m11),
     ("m13", part_m13),
+    ("m14", part_m14),
     ("before-after-head", part_before_after_head),
     ("before-after-real", part_before_after_real),
     ("before-after-sample-m7-m8", part_before_after_sample_m7_m8),

@@ -302,3 +302,88 @@ def test_clean_csv_typed_read_strips_codes_and_gives_their_codes(tmp_path):
     assert raw.codes == {}
     _, problems = coerce_table(raw)
     assert any("index_daily.csv row 3" in p and "`abc` is not a number" in p for p in problems)
+
+
+# --------------------------------------------------------------------------- industry volume and amount (M14)
+INDUSTRY = """date,industry,close,volume,amount
+2024-01-02,CI005001.WI,2500.5,3028263929,21000000000
+2024-01-02,CI005002.WI,3100.0,,
+2024-01-03,CI005001.WI,2512.25,2535942866,19500000000.5
+2024-01-03,CI005002.WI,3110.0,1200000000,
+"""
+
+
+def _industry_expected() -> pd.DataFrame:
+    return pd.DataFrame({"date": pd.to_datetime(["2024-01-02", "2024-01-02", "2024-01-03", "2024-01-03"]),
+                         "industry": ["CI005001.WI", "CI005002.WI", "CI005001.WI", "CI005002.WI"],
+                         "close": [2500.5, 3100.0, 2512.25, 3110.0],
+                         "volume": [3028263929.0, np.nan, 2535942866.0, 1200000000.0],
+                         "amount": [21000000000.0, np.nan, 19500000000.5, np.nan]})
+
+
+def _same_industry(df: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(df, _industry_expected(), check_dtype=False)
+    assert df["volume"].dtype == float and df["amount"].dtype == float
+
+
+@pytest.mark.parametrize("how", ["csv", "csv_text", "parquet", "xlsx", "wide_csv", "wide_xlsx", "workbook"])
+def test_industry_volume_and_amount_are_read_by_every_reader(tmp_path, how):
+    """Blank volume or amount stays missing (never 0) in every form the loader reads."""
+    exp = _industry_expected()
+    if how == "csv":
+        write(tmp_path, industry_daily=INDUSTRY)
+    elif how == "csv_text":  # a date format the typed reader leaves to the text reader
+        write(tmp_path, industry_daily=INDUSTRY.replace("2024-01-0", "2024/1/"))
+    elif how == "parquet":
+        exp.to_parquet(tmp_path / "industry_daily.parquet", index=False)
+    elif how == "xlsx":
+        exp.assign(date=exp["date"].dt.strftime("%Y-%m-%d")).to_excel(tmp_path / "industry_daily.xlsx", index=False)
+    else:
+        wide = {f: exp.pivot(index="date", columns="industry", values=f).rename_axis(None, axis=1).reset_index()
+                for f in ("close", "volume", "amount")}
+        if how == "wide_csv":
+            for f, df in wide.items():
+                df.to_csv(tmp_path / f"industry_daily.{f}.csv", index=False)
+        else:
+            path = tmp_path / ("industry_daily.xlsx" if how == "wide_xlsx" else "market.xlsx")
+            with pd.ExcelWriter(path) as xw:
+                for f, df in wide.items():
+                    df.to_excel(xw, sheet_name=f if how == "wide_xlsx" else f"industry_daily.{f}", index=False)
+    src = tmp_path / "market.xlsx" if how == "workbook" else tmp_path
+    m = load_market(src)
+    _same_industry(m.table("industry_daily"))
+    assert m.panel("industry_daily", "volume").loc["2024-01-03", "CI005002.WI"] == 1.2e9
+
+
+def test_industry_daily_without_volume_or_amount_loads_as_before(tmp_path):
+    text = "date,industry,close\n2024-01-02,CI005001.WI,2500.5\n"
+    m = load_market(write(tmp_path, industry_daily=text))
+    assert list(m.table("industry_daily").columns) == ["date", "industry", "close"]
+    assert m.absent["industry_daily"] == ("volume", "amount") and m.warnings == []
+
+
+@pytest.mark.parametrize("col, bad, message", [
+    ("volume", "-5", "row 3 column `volume`: -5 is negative; traded volume is >= 0"),
+    ("amount", "-0.5", "row 3 column `amount`: -0.5 is negative; traded amount is >= 0"),
+    ("volume", "inf", "row 3 column `volume`: inf is not a finite number of plausible size"),
+    ("amount", "1e300", "row 3 column `amount`: 1e+300 is not a finite number of plausible size"),
+])
+def test_industry_volume_and_amount_must_be_finite_and_not_negative(tmp_path, col, bad, message):
+    lines = INDUSTRY.splitlines()
+    header = lines[0].split(",")
+    parts = lines[2].split(",")
+    parts[header.index(col)] = bad
+    lines[2] = ",".join(parts)
+    msgs = problems(write(tmp_path, industry_daily="\n".join(lines) + "\n"))
+    assert msgs == [f"industry_daily.csv {message}" + ("" if "negative" in message else " (|x| <= 1e+15)")]
+    frame = _industry_expected()
+    frame.loc[1, col] = -1.0
+    assert validate_market(Market({"industry_daily": frame})) == [
+        f"industry_daily row 2 column `{col}`: -1 is negative; traded {col} is >= 0"]
+
+
+def test_real_industry_volume(real_market):
+    df = real_market.table("industry_daily")
+    assert "amount" not in df.columns and df["volume"].notna().sum() == 72442
+    assert df.loc[df["volume"].notna(), "date"].max() == pd.Timestamp("2024-12-31")
+    assert df.loc[(df.date == "2015-01-05") & (df.industry == "CI005001.WI"), "volume"].item() == 3028263929

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from xladdin.ops.cli import main as cli
 from xladdin.ops.commands import doctor
+from xladdin.workbook.template import udf_modules
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "workbooks" / "xladdin_weekly.xlsm"
@@ -19,7 +20,7 @@ def test_doctor_on_the_committed_workbook(capsys):
     out = capsys.readouterr().out
     assert f"xlwings {xlwings.__version__}" in out
     assert f"[ok ] VBA is xlwings {xlwings.__version__}'s standalone project (xlwings64-{xlwings.__version__}.dll)" in out
-    for mod in ("xladdin_udfs.flows", "xladdin_udfs.holdings", "xladdin_udfs.stats", "xladdin_udfs.strategy", "xladdin_udfs.style"):
+    for mod in udf_modules():
         assert f"[ok ] {mod} imports" in out
     assert "names no Python" in out and "Trust access to the VBA project object model" in out
     assert rc == 1  # the committed workbook leaves the interpreter to the user

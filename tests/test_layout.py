@@ -22,7 +22,7 @@ from xladdin.workbook.params import (
 
 OUTPUT_TABLES = {"industry_flow", "quintile_level", "quintile_change", "style_signals", "latest_picks",
                  "strategy_holdings", "performance", "nav", "correlation", "event_p_down", "event_mean_return",
-                 "etf_ranking", "etf_ic", "dashboard_index", "dashboard_industry"}
+                 "etf_ranking", "etf_ic", "dashboard_index", "dashboard_industry", "crowding", "crowding_weekly"}
 
 
 @pytest.fixture(scope="module")
@@ -31,16 +31,16 @@ def layout():
 
 
 # ----------------------------------------------------------------------------------- layout file
-def test_layout_has_the_eight_outputs_cover_and_parameters(layout):
+def test_layout_has_the_nine_outputs_cover_and_parameters(layout):
     keys = [s.key for s in layout.sheets]
     assert keys == ["cover", "industry_flow", "quintiles", "style", "holdings", "performance", "correlation",
-                    "etf_rotation", "dashboard", "params"]
+                    "etf_rotation", "dashboard", "crowding", "params"]
     assert OUTPUT_TABLES | {"cover_headlines", "cover_freshness", "params"} == set(layout.table_keys)
     names = [t.name for s in layout.sheets for t in s.tables]
     assert len(names) == len(set(names))
     charts = {(s.key, c.table) for s in layout.sheets for c in s.charts}
     assert {("industry_flow", "industry_flow"), ("style", "style_signals"), ("performance", "nav"),
-            ("correlation", "correlation")} <= charts
+            ("correlation", "correlation"), ("crowding", "crowding_weekly")} <= charts
     assert layout.sheet("industry_flow").table("industry_flow").columns[2].zh == "资金流入流出(亿元)"
 
 

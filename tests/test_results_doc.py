@@ -141,7 +141,7 @@ def test_readme_block_is_the_documents_headlines():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     heads = results.headlines(doc)
     titles = [re.match(r"\*\*(M\d+(?:–M\d+)?)", h).group(1) for h in heads]
-    assert titles == ["M1–M3", "M4–M5", "M7", "M8", "M9", "M10", "M11", "M13"]
+    assert titles == ["M1–M3", "M4–M5", "M7", "M8", "M9", "M10", "M11", "M13", "M14"]
     assert all(len(split_numbers(h)[1]) >= 5 for h in heads)
     assert readme.count(results.README_BEGIN) == 1 and readme.count(results.README_END) == 1
     block = readme.split(results.README_BEGIN, 1)[1].split(results.README_END, 1)[0]
@@ -175,6 +175,28 @@ def test_correlation_run_and_readings_rederived(csi300_flow_corr):
     assert f"{corr.loc['2021-06-10']:+.3f} on 2021-06-10" in text and f"{corr.loc['2021-06-21']:+.3f} on 2021-06-21" in text
     assert f"every day from {first:%Y-%m-%d} to {last:%Y-%m-%d}" in text
     assert first == pd.Timestamp("2021-05-21")
+
+
+def test_crowding_headline_rederived(real_data_dir):
+    """The M14 headline: 基础化工's heat percentile, 医药's and 食品饮料's 20-day return and volume change on
+    2021-06-25, re-derived with pandas from industry_daily.csv (volume shares, their 20-day mean, its rank
+    among the last 750; returns and mean volumes over 20 rows)."""
+    d = pd.read_csv(real_data_dir / "industry_daily.csv", parse_dates=["date"])
+    d = d[d["date"] <= "2021-06-25"]
+    vol = d.pivot(index="date", columns="industry", values="volume")
+    close = d.pivot(index="date", columns="industry", values="close")
+    level = vol.div(vol.sum(axis=1), axis=0).rolling(20).mean()
+    last = level.iloc[-750:]
+    heat = (last <= last.iloc[-1]).sum() / last.notna().sum()
+    ret = close.iloc[-1] / close.iloc[-21] - 1
+    change = vol.iloc[-20:].mean() / vol.iloc[-40:-20].mean() - 1
+    text = _headline("M14")
+    assert f"基础化工: heat {heat['CI005006.WI']:.1%}" in text and "finds 1 crowded of the 30" in text
+    fmt = lambda x: f"{x:+.1%}".replace("-", "\u2212")  # noqa: E731
+    for code, words in (("CI005018.WI", "医药 shows no price-volume divergence"),
+                        ("CI005019.WI", "misses 放量下跌 by a hair")):
+        assert f"({fmt(ret[code])} on volume {fmt(change[code])}" in text.split(words, 1)[1][:40]
+    assert change["CI005019.WI"] < 0.2 and ret["CI005019.WI"] <= -0.03  # a near miss: volume +19.9 % < +20 %
 
 
 def _weekly_size_ratio(real_data_dir) -> pd.Series:

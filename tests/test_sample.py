@@ -142,6 +142,20 @@ def test_small_scale_sizes(sample_market):
         assert len(sample_market.index_close(idx)) > 2000
 
 
+def test_industry_volume_and_amount_are_the_sums_of_their_stocks(sample_market):
+    """industry_daily's traded amount and volume (M14) = the sums, over the industry's stocks with a row in
+    stock_daily that day, of amount and of amount / close rounded to whole shares."""
+    sd = sample_market.table("stock_daily").merge(sample_market.table("stock_industry"), on="stock")
+    sd["shares"] = (sd["amount"] / sd["close"]).round()
+    sums = sd.groupby(["date", "industry"])[["amount", "shares"]].sum().rename(columns={"amount": "stock_amount"})
+    ind = sample_market.table("industry_daily").set_index(["date", "industry"])
+    assert ind[["volume", "amount"]].notna().all().all()
+    joined = ind.join(sums, how="left")
+    np.testing.assert_allclose(joined["amount"], joined["stock_amount"].round(), rtol=1e-12)
+    np.testing.assert_allclose(joined["volume"], joined["shares"], rtol=1e-12)
+    assert (joined["volume"] > 0).all()
+
+
 def test_split_rows_are_post_split(sample_market):
     ed = sample_market.table("etf_daily")
     splits = ed[ed["split_ratio"] != 1]

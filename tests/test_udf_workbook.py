@@ -13,6 +13,8 @@ import openpyxl
 import pytest
 from openpyxl.utils import get_column_letter, range_boundaries
 
+from xladdin.workbook.template import udf_modules
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workbooks"))
 
@@ -27,8 +29,8 @@ def built(tmp_path_factory):
 
 def _udfs() -> dict:
     funcs = {}
-    for m in ("flows", "style", "holdings", "strategy", "stats"):
-        mod = importlib.import_module(f"xladdin_udfs.{m}")
+    for m in udf_modules():
+        mod = importlib.import_module(m)
         funcs.update({k: v for k, v in vars(mod).items() if k.startswith("XA_")})
     return funcs
 
@@ -50,7 +52,7 @@ def test_xlwings_conf_lists_importable_modules(built):
     wb = openpyxl.load_workbook(out, keep_vba=True)
     conf = {r[0]: r[1] for r in wb["xlwings.conf"].iter_rows(values_only=True)}
     mods = conf["UDF Modules"].split(";")
-    assert set(mods) == {"xladdin_udfs.flows", "xladdin_udfs.holdings", "xladdin_udfs.stats", "xladdin_udfs.strategy", "xladdin_udfs.style"}
+    assert mods == udf_modules() and "xladdin_udfs.crowding" in mods
     for m in mods:
         importlib.import_module(m)
 

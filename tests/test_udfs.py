@@ -19,11 +19,13 @@ import xladdin_udfs.flows
 import xladdin_udfs.holdings
 import xladdin_udfs.stats
 from xladdin.methods import correlation, filters, flows, grouping, holdings, northbound, stats
+from xladdin.workbook.template import udf_modules
 from xladdin_udfs import _convert as C
 from xladdin_udfs._errors import excel_safe
 
 ROOT = Path(__file__).resolve().parents[1]
-UDF_MODULES = ["flows", "style", "holdings", "strategy", "stats"]
+#: every udfs module (the folder is the one list: xladdin.workbook.template.udf_modules)
+UDF_MODULES = [m.split(".", 1)[1] for m in udf_modules()]
 
 
 def _present(name: str) -> bool:
@@ -392,7 +394,7 @@ def test_registration_with_xlwings_windows_decorators(windows_xlwings, name):
 def test_every_required_function_exists():
     required = {"XA_ETF_FLOW", "XA_FLOW_CORR", "XA_CORR_SIGNAL", "XA_EVENT_STUDY", "XA_HP1S", "XA_HP",
                 "XA_FACTOR_MOM", "XA_STYLE_SIGNAL", "XA_QUINTILE", "XA_PENETRATE", "XA_DIVERGENCE", "XA_PICKS",
-                "XA_PERF", "XA_PCTRANK", "XA_IC", "XA_VERSION", "XA_BACKTEST"}
+                "XA_PERF", "XA_PCTRANK", "XA_IC", "XA_VERSION", "XA_BACKTEST", "XA_CROWDING", "XA_HEAT"}
     missing = required - set(all_udfs())
     assert not missing, f"missing Excel functions: {sorted(missing)}"
 

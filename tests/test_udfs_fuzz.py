@@ -11,13 +11,13 @@ import math
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-MODULES = ["flows", "style", "holdings", "strategy", "stats"]
+from xladdin.workbook.template import udf_modules
 
 
 def _functions():
     out = []
-    for m in MODULES:
-        mod = importlib.import_module(f"xladdin_udfs.{m}")
+    for m in udf_modules():  # every udfs module, from the folder
+        mod = importlib.import_module(m)
         out += [getattr(mod, a) for a in sorted(vars(mod)) if a.startswith("XA_")]
     return out
 

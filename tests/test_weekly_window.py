@@ -1,7 +1,9 @@
-"""The weekly job reads stock_daily / margin_daily only from the dashboard's window: nothing may change.
+"""The weekly job reads stock_daily / margin_daily only from the windows of the dashboard and the crowding
+sheet: nothing may change.
 
-``xladdin.methods.dashboard.stock_rows_since`` says from which date the dashboard can read those two tables;
-the weekly job reads them from there (parquet: earlier row groups are not decoded). These tests pin
+``xladdin.workbook.weekly.stock_rows_since`` says from which date the weekly tables can read those two
+tables (the dashboard's window; stock_daily further back for the crowding sheet's dispersion); the weekly
+job reads them from there (parquet: earlier row groups are not decoded). These tests pin
 that every weekly table is identical to the one computed from the full tables, also when a table has
 a gap just before the window and for an as-of date in the middle of the data, and that rows read
 partially still get messages naming the file's own lines.
@@ -16,15 +18,15 @@ from xladdin.data import read_table_files, write_market
 from xladdin.data.market import Market
 from xladdin.methods.dashboard import STOCK_WINDOW_TABLES, stock_rows_since
 from xladdin.workbook.params import default_params
-from xladdin.workbook.weekly import compute_weekly
+from xladdin.workbook.weekly import compute_weekly, stock_rows_since as weekly_rows_since
 
 
-def _cut_stock_tables(market: Market, since: pd.Timestamp) -> Market:
+def _cut_stock_tables(market: Market, since: dict[str, pd.Timestamp]) -> Market:
     tables = dict(market.tables)
-    for name in STOCK_WINDOW_TABLES:
+    for name, at in since.items():
         df = tables[name]
-        tables[name] = df[df["date"] >= since].reset_index(drop=True)
-    return Market(tables, source=market.source, read_from={n: since for n in STOCK_WINDOW_TABLES})
+        tables[name] = df[df["date"] >= at].reset_index(drop=True)
+    return Market(tables, source=market.source, read_from=dict(since))
 
 
 def _assert_same_tables(full, part):
@@ -52,13 +54,16 @@ def test_weekly_tables_identical_from_the_window(sample_market, workbook_inputs,
     p = default_params()
     # the last week's tables are the session's cached computation (same market, default parameters)
     full = workbook_inputs.weekly() if asof is None else compute_weekly(sample_market, p, asof=asof)
-    since = stock_rows_since(full.asof, p.heat_years)
+    since = weekly_rows_since(full.asof, p)
+    assert since["margin_daily"] == stock_rows_since(full.asof, p.heat_years)  # the dashboard's window
+    assert since["stock_daily"] < since["margin_daily"]  # further back for the crowding sheet's dispersion
     first = sample_market.table("stock_daily")["date"].min()
-    assert since > first + pd.Timedelta(days=365)  # the cut removes years of rows
+    assert since["stock_daily"] > first + pd.Timedelta(days=365)  # the cut removes years of rows
     part = compute_weekly(_cut_stock_tables(sample_market, since), p, asof=asof)
     _assert_same_tables(full, part)
     dash = full.tables["dashboard_industry"]
     assert dash["margin_net_buy"].notna().any() and dash["heat_pct"].notna().any()  # the window feeds values
+    assert full.tables["crowding_weekly"]["dispersion"].notna().all()
 
 
 @pytest.mark.slow
@@ -67,8 +72,9 @@ def test_identical_with_a_gap_before_the_window(sample_market):
     stock series start has no balance in either case."""
     p = default_params()
     asof = sample_market.last_date("etf_daily")
-    since = stock_rows_since(asof, p.heat_years)
-    gapped = _with_gap(sample_market, "margin_daily", since - pd.Timedelta(weeks=10), since + pd.Timedelta(weeks=10))
+    since = weekly_rows_since(asof, p)
+    at = since["margin_daily"]
+    gapped = _with_gap(sample_market, "margin_daily", at - pd.Timedelta(weeks=10), at + pd.Timedelta(weeks=10))
     full = compute_weekly(gapped, p)
     part = compute_weekly(_cut_stock_tables(gapped, since), p)
     _assert_same_tables(full, part)
@@ -137,12 +143,14 @@ def test_weekly_job_reads_the_window_and_says_so(tmp_path, sample_cut):
     data = tmp_path / "data"
     write_market(sample_market, data, fmt="parquet")
     res = run_weekly(data, tmp_path / "out")
-    since = stock_rows_since(res.asof, default_params().heat_years)
-    for name in STOCK_WINDOW_TABLES:
-        assert res.rows[name] == int((sample_market.table(name)["date"] >= since).sum())
+    since = weekly_rows_since(res.asof, default_params())
+    assert set(since) == set(STOCK_WINDOW_TABLES)
+    for name, at in since.items():
+        assert res.rows[name] == int((sample_market.table(name)["date"] >= at).sum())
     fresh = res.weekly.tables["cover_freshness"].set_index("table")
-    assert f"{since:%Y-%m-%d}" in fresh.loc["stock_daily", "detail"]
-    assert f"{since:%Y-%m-%d}" not in fresh.loc["etf_daily", "detail"]
+    assert f"{since['stock_daily']:%Y-%m-%d}" in fresh.loc["stock_daily", "detail"]
+    assert f"{since['margin_daily']:%Y-%m-%d}" in fresh.loc["margin_daily", "detail"]
+    assert f"{since['stock_daily']:%Y-%m-%d}" not in fresh.loc["etf_daily", "detail"]
     _assert_same_tables(compute_weekly(sample_market, asof=res.asof), res.weekly)
 
 
@@ -163,7 +171,7 @@ def test_bad_row_inside_the_window_names_the_file_line(tmp_path, sample_cut):
     parts[header.index("close")] = "-1"
     lines[bad] = ",".join(parts)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    since = stock_rows_since(market.last_date("etf_daily"), default_params().heat_years)
+    since = weekly_rows_since(market.last_date("etf_daily"), default_params())["stock_daily"]
     assert int((market.table("stock_daily")["date"] < since).sum()) > len(lines) // 2  # most lines lie above the window
     with pytest.raises(JobError) as info:
         run_weekly(data, tmp_path / "out")

@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import _xlremote as X  # noqa: E402
 
 from xladdin.workbook.layout import load_layout, parse_cell  # noqa: E402
+from xladdin.workbook.template import udf_modules  # noqa: E402
 
 #: xlwings' engines in subprocesses, on a freshly built template: heavy round trips like LibreOffice's
 pytestmark = pytest.mark.slow
@@ -417,8 +418,8 @@ def test_lite_main_exposes_every_xa_function_through_the_lite_path(resized):
     import importlib
     names, results = runs["functions"]
     funcs = set()
-    for m in ("flows", "style", "holdings", "strategy", "stats"):
-        funcs |= {k for k in vars(importlib.import_module(f"xladdin_udfs.{m}")) if k.startswith("XA_")}
+    for m in udf_modules():  # every udfs module: lite_main must import each of their functions
+        funcs |= {k for k in vars(importlib.import_module(m)) if k.startswith("XA_")}
     assert set(names) == funcs
     for (call, direct), got in zip(runs["_inputs"]["calls"], results):
         direct = [[None if (isinstance(v, float) and math.isnan(v)) else v for v in row] for row in direct]

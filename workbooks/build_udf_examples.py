@@ -17,6 +17,8 @@ from real data. The workbook holds:
   ``XA_DIVERGENCE``, ``XA_QUINTILE`` on monthly industry returns, ``XA_PICKS``;
 * ``Stats`` - ``XA_PERF`` (with and without dates), ``XA_PCTRANK``, ``XA_IC``, ``XA_VERSION``,
   ``XA_BACKTEST`` (monthly 50/50 weights on two indices' daily returns);
+* ``Crowding`` - the last 320 days of industry closes and volumes and the stock closes of the
+  industry with the most stocks, ``XA_CROWDING`` and ``XA_HEAT`` (M14);
 * ``xlwings.conf`` - ``UDF Modules`` = the xladdin_udfs modules (xlwings reads it; keys in column A).
 
 No two blocks share a cell (every write is checked) and each formula's spill range is left empty
@@ -48,6 +50,8 @@ ETF = "510300.SH"
 INDEX = "000300.SH"
 SMALL = "000852.SH"
 START = "2016-01-01"
+#: trading days of the crowding example (enough for a percentile: 250 values of a 20-day mean)
+CROWDING_DAYS = 320
 
 
 def col_letter(c: int) -> str:
@@ -297,6 +301,39 @@ def build(out: Path = DEFAULT_OUT, pythonpath: str | None = None) -> list[tuple[
     ws.write(0, right + 10, "XA_BACKTEST: 50/50 rebalanced monthly, traded next day, 0.1% one-way", book.fmt["title"])
     book.formula(ws, 1, right + 10, f"=XA_BACKTEST({ref(wr0 - 1, wc0, wr1, wc1)},{ref(br0 - 1, bc0, br1, bc1)},0.001,1)",
                  "NAV net and gross, turnover and cost of monthly 50/50 weights (the M7-M11 engine)")
+
+    # ------------------------------------------------------------------ Crowding (M14)
+    ws = book.sheet("Crowding")
+    ind = m.table("industry_daily")
+    closes, volumes = (ind.pivot(index="date", columns="industry", values=f).tail(CROWDING_DAYS)
+                       for f in ("close", "volume"))
+    ws.write(0, 0, "Industry closes", book.fmt["title"])
+    cr0, cc0, cr1, cc1 = book.table(ws, 1, 0, closes)            # date, then one column per industry
+    vcol = cc1 + 2
+    ws.write(0, vcol, "Industry volumes (shares)", book.fmt["title"])
+    vr0, vc0, vr1, vc1 = book.table(ws, 1, vcol, volumes)
+    si_all = m.table("stock_industry")
+    busiest = si_all["industry"].value_counts().sort_index().sort_values(ascending=False, kind="stable").index[:1]
+    members = si_all[si_all["industry"].isin(busiest)].sort_values("stock")
+    sd = m.table("stock_daily")
+    stocks = (sd[sd["stock"].isin(members["stock"])].pivot(index="date", columns="stock", values="close")
+              .reindex(closes.index))
+    scol = vc1 + 2
+    ws.write(0, scol, f"Stock closes of {busiest[0]}", book.fmt["title"])
+    sr0_, sc0_, sr1_, sc1_ = book.table(ws, 1, scol, stocks, index=False)
+    mcol = sc1_ + 2
+    ws.write(0, mcol, "Stock industries", book.fmt["title"])
+    mr0, mc0, mr1, mc1 = book.table(ws, 1, mcol, members[["stock", "industry"]], index=False)
+    right = mc1 + 2
+    ws.write(0, right, "XA_CROWDING: crowding of each industry on the last row (M14)", book.fmt["title"])
+    book.formula(ws, 1, right, f"=XA_CROWDING({ref(cr0 - 1, cc0, cr1, cc1)},{ref(vr0 - 1, vc0, vr1, vc1)},"
+                               f"{ref(sr0_ - 1, sc0_, sr1_, sc1_)},{ref(mr0 - 1, mc0, mr1, mc1)})",
+                 "heat and dispersion percentiles, price-volume divergence, crowded and reasons per industry (M14)")
+    heat_row = 1 + len(closes.columns) + 4                        # below XA_CROWDING's spill (header + industries)
+    ws.write(heat_row - 1, right, "XA_HEAT: turnover heat percentile of every industry", book.fmt["title"])
+    book.formula(ws, heat_row, right, f"=XA_HEAT({ref(vr0 - 1, vc0, vr1, vc1)})",
+                 "each industry's share of the volume, 20-day mean, percentile of its history (M14)")
+    ws.freeze_panes(2, 1)
 
     # ------------------------------------------------------------------ Guide and xlwings.conf
     guide.set_column(0, 0, 16)

@@ -343,3 +343,25 @@ def build_indices(rng: np.random.Generator, dates: pd.DatetimeIndex, st: Stocks,
                        "stock": st.codes[ii], "weight": ww})
     wr["weight"] = wr["weight"] / wr.groupby(["date", "index"])["weight"].transform("sum")
     return IndexSet(codes=codes, names=names, levels=levels, weight_rows=wr)
+
+
+def industry_trading(st: Stocks, listed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(T, 30) traded amount (yuan) and volume (shares) of each industry: the sums over its listed stocks
+    of their amount and of amount / close (shares traded at the close), each rounded to whole units.
+
+    No random draw: the stocks' own trading, so the other tables (and the generator's stream) are
+    unchanged. Sums run stock after stock within each industry in code order (column order), the
+    same on every CPU.
+    """
+    n_ind = len(U.INDUSTRIES)
+    amount = np.zeros((len(listed), n_ind))
+    volume = np.zeros((len(listed), n_ind))
+    for k in range(n_ind):
+        cols = np.flatnonzero(st.industry == k)
+        on = listed[:, cols]
+        amt = np.where(on, st.amount[:, cols].astype(np.float64), 0.0)
+        shares = np.where(on, np.round(amt / st.close[:, cols].astype(np.float64)), 0.0)
+        for j in range(len(cols)):  # sequential: no summation order left to the machine
+            amount[:, k] += amt[:, j]
+            volume[:, k] += shares[:, j]
+    return np.round(amount), volume

@@ -10,7 +10,8 @@ load (:class:`~xladdin.errors.ValidationFailed`); warnings are reported and the 
 * **trading days** (:func:`check_dates`): a date after today is an error, so is a Saturday or
   Sunday in a daily table; a weekday the Shanghai exchange was closed (exchange-calendars' XSHG
   calendar, where it has holidays on record) is a warning, and such a date is never the as-of date.
-* **numbers** (:func:`check_numbers`): ``inf`` and magnitudes over :data:`MAX_ABS` are errors.
+* **numbers** (:func:`check_numbers`): ``inf`` and magnitudes over :data:`MAX_ABS` are errors, so are
+  negative values in the columns the schema declares non-negative (industry_daily volume, amount).
 * **text** (:func:`check_text`): control characters are errors; codes are NFKC-normalised (full-width
   digits, no-break spaces), stripped and upper-cased; a security code must look like ``510300.SH``.
 * **references** (:func:`check_references`): every ETF of etf_daily must be in etf_info (error);
@@ -270,17 +271,24 @@ def check_dates(name: str, df: pd.DataFrame, locate: Locate, today: pd.Timestamp
 
 # ----------------------------------------------------------------------------- numbers
 def check_numbers(name: str, df: pd.DataFrame, locate: Locate) -> list[str]:
-    """inf, -inf and magnitudes over :data:`MAX_ABS` in the numeric columns (one vectorised pass each)."""
+    """inf, -inf and magnitudes over :data:`MAX_ABS` in the numeric columns, negative values in the
+    ``non_negative`` ones (traded volume and amount; one vectorised pass each)."""
     errors: list[str] = []
-    for col in TABLES[name].numeric:
+    spec = TABLES[name]
+    for col in spec.numeric:
         if col not in df.columns:
             continue
         v = df[col].to_numpy(dtype=float, na_value=np.nan)
-        if not v.size or (np.fmax.reduce(v) <= MAX_ABS and np.fmin.reduce(v) >= -MAX_ABS) or np.isnan(v).all():
+        floor = 0.0 if col in spec.non_negative else -MAX_ABS
+        if not v.size or (np.fmax.reduce(v) <= MAX_ABS and np.fmin.reduce(v) >= floor) or np.isnan(v).all():
             continue  # two reductions (NaN ignored) clear the usual column without a mask
         bad = np.flatnonzero((v > MAX_ABS) | (v < -MAX_ABS))
         _cap(errors, [f"{locate(i, col)} column `{col}`: {v[i]:g} is not a finite number of plausible size "
                       f"(|x| <= {MAX_ABS:g})" for i in bad[:_MAX]], f"out-of-range values in `{col}`", bad.size)
+        if col in spec.non_negative:
+            neg = np.flatnonzero((v < 0) & (v >= -MAX_ABS))
+            _cap(errors, [f"{locate(i, col)} column `{col}`: {v[i]:g} is negative; traded {col} is >= 0"
+                          for i in neg[:_MAX]], f"negative values in `{col}`", neg.size)
     return errors
 
 

@@ -27,7 +27,8 @@ calendar (:func:`xladdin.data.calendar.trading_days`):
   growth score), 36 sector/theme indices (subsets of one to three industries) and 8 strategy indices
   (dividend, low-vol dividend, fundamental, growth, value). Every ETF's index has closes in
   ``index_daily`` and month-end weights in ``index_weights`` (normalised to sum to 1).
-  The 30 industry indices go to ``industry_daily``.
+  The 30 industry indices go to ``industry_daily``, with each industry's traded volume and amount: the
+  sums over its listed stocks of amount / close and amount (no random draw; for M14).
 * 76 [900] ETFs (broad / sector_theme / strategy_style; seven track 000300.SH in the small scale),
   staggered listing dates. NAV = tracked index x a constant, with a small tracking difference; close
   = NAV x (1 + premium). Daily unit changes are built from:
@@ -76,7 +77,7 @@ from ._sample_flows import (
     simulate_margin,
     simulate_northbound,
 )
-from ._sample_market import build_indices, simulate_stocks
+from ._sample_market import build_indices, industry_trading, simulate_stocks
 from .calendar import month_ends, quarter_ends, trading_days
 from .market import Market
 from .schema import NORTHBOUND_DAILY_UNTIL
@@ -193,8 +194,9 @@ def generate_market(scale: str = "small", seed: int = DEFAULT_SEED, start="2016-
     index_daily = _long(dates, np.array([idx.codes[k] for k in keep], dtype=object), "index", ~np.isnan(lv),
                         {"close": lv})
     ind_lv = idx.levels[:, n_main:]
+    ind_amount, ind_volume = industry_trading(st, np.arange(T)[:, None] >= st.list_pos[None, :])
     industry_daily = _long(dates, np.array(U.IND_CODES, dtype=object), "industry", ~np.isnan(ind_lv),
-                           {"close": ind_lv})
+                           {"close": ind_lv, "volume": ind_volume, "amount": ind_amount})
     keep_codes = {idx.codes[k] for k in keep}
     wr = idx.weight_rows[idx.weight_rows["index"].isin(keep_codes)]
     wr = wr.sort_values(["date", "index", "stock"], kind="stable").reset_index(drop=True)

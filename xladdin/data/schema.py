@@ -18,7 +18,8 @@ class TableSpec:
     """Schema of one canonical table.
 
     ``key`` columns identify a row; ``numeric`` columns must parse as numbers; ``positive``
-    columns must be > 0 where present; ``optional`` columns may be absent or blank;
+    columns must be > 0 where present, ``non_negative`` columns >= 0; ``optional`` columns may be
+    absent or blank;
     ``date_cols`` are parsed as dates; ``sorted_by`` is the date column whose order is checked
     within each entity (the other key columns).
     """
@@ -29,6 +30,7 @@ class TableSpec:
     numeric: tuple[str, ...] = ()
     positive: tuple[str, ...] = ()
     optional: tuple[str, ...] = ()
+    non_negative: tuple[str, ...] = ()
     date_cols: tuple[str, ...] = ()
     sorted_by: str | None = None
     #: for Wind-style wide sheets: the key column that runs across (codes), the one down (dates)
@@ -60,9 +62,12 @@ TABLES: dict[str, TableSpec] = {
                   description="Index constituent weights at month ends (sum to 1 per index and date)"),
         TableSpec("stock_industry", ("stock",), ("stock", "industry", "industry_name"),
                   description="Stock to industry (CITIC level 1 by default)"),
-        TableSpec("industry_daily", ("date", "industry"), ("date", "industry", "close"), numeric=("close",),
-                  positive=("close",), date_cols=("date",), sorted_by="date", wide_code="industry", wide_date="date",
-                  description="Industry index daily closes"),
+        TableSpec("industry_daily", ("date", "industry"), ("date", "industry", "close", "volume", "amount"),
+                  numeric=("close", "volume", "amount"), positive=("close",), optional=("volume", "amount"),
+                  non_negative=("volume", "amount"), date_cols=("date",), sorted_by="date", wide_code="industry",
+                  wide_date="date",
+                  description="Industry index daily closes; optional traded volume (shares) and amount (yuan), "
+                              "for industry crowding (M14)"),
         TableSpec("northbound_holdings", ("date", "stock"), ("date", "stock", "shares_held", "held_value", "float_ratio"),
                   numeric=("shares_held", "held_value", "float_ratio"), optional=("shares_held", "held_value"),
                   date_cols=("date",), sorted_by="date", wide_code="stock", wide_date="date",

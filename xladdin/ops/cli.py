@@ -20,7 +20,7 @@ from xladdin.errors import describe, format_error
 #: weekly job holds ~1.5 GB of small and large objects, whose one-by-one release at exit took 0.3-0.45 s
 FAST_EXIT = frozenset({"weekly"})
 #: command modules, in the order ``--help`` lists them
-COMMAND_MODULES = ["sample", "validate", "fetch", "update", "study", "style", "backtest", "dashboard",
+COMMAND_MODULES = ["sample", "validate", "fetch", "update", "study", "style", "backtest", "dashboard", "crowding",
                    "template", "refresh", "report", "send", "weekly", "doctor"]
 
 
@@ -28,7 +28,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser of every command, or of command ``only`` alone (when it is one): importing one
     command module instead of all of them saves about 0.4 s of start-up."""
     parser = argparse.ArgumentParser(  # prog fixed: ``python -m xladdin`` would otherwise show ``__main__.py``
-        prog="xladdin", description="A-share fund-flow research toolkit: data, methods M1-M13, workbooks, report.")
+        prog="xladdin", description="A-share fund-flow research toolkit: data, methods M1-M14, workbooks, report.")
     parser.add_argument("--version", action="version", version=f"xladdin {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in [only] if only in COMMAND_MODULES else COMMAND_MODULES:

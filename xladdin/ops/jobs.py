@@ -13,11 +13,11 @@ Steps, timed one by one (``WeeklyJobResult.timings``, seconds):
 
 ``load``
     read the table files (or generate the embedded sample); one progress unit per canonical table.
-    etf_daily is read first; the stock-level tables only the dashboard reads (stock_daily,
-    margin_daily) are read from :func:`xladdin.methods.dashboard.stock_rows_since` of the as-of date on
-    (the file's leading rows dated before it are dropped; in parquet the row groups wholly before it
-    are not decoded at all) -- the dashboard is identical (tested), and the cover's freshness table
-    says from which date.
+    etf_daily is read first; the stock-level tables (stock_daily, margin_daily) are read from
+    :func:`xladdin.workbook.weekly.stock_rows_since` of the as-of date on (the windows of the dashboard
+    and the crowding sheet; the file's leading rows dated before it are dropped; in parquet the row
+    groups wholly before it are not decoded at all) -- the tables are identical (tested), and the
+    cover's freshness table says from which date.
 ``validate``
     type and check every table with the rules of :mod:`xladdin.data` (file, row and column in the
     messages; an in-memory market goes through :func:`xladdin.data.validate_market`), then resolve
@@ -70,13 +70,12 @@ from xladdin.data.store import UpdateFailed, update_before_run
 from xladdin.data.storefiles import finish_pending
 from xladdin.errors import DataError, ReportedError, ValidationFailed, format_error
 from xladdin.fileguard import abandoned, fileop, fsync_dir, mark_live, owner_tag, read_only_reason, remove, unmark_live
-from xladdin.methods.dashboard import STOCK_WINDOW_TABLES, stock_rows_since
 from xladdin.workbook import weekly as wk
 from xladdin.workbook.layout import load_layout
 from xladdin.workbook.params import ParamError, Params, default_params, params_from_mapping, params_from_rows
 from xladdin.workbook.report import build_report
 from xladdin.workbook.template import read_params_sheet
-from xladdin.workbook.weekly import WeeklyError, resolve_asof
+from xladdin.workbook.weekly import WeeklyError, resolve_asof, stock_rows_since
 
 from .config import ConfigError
 from .mail import MailError, send_report
@@ -312,9 +311,9 @@ READ_THREADS = 2
 
 
 def _dashboard_since(asof, params: Params) -> Callable[[Any], dict[str, pd.Timestamp]]:
-    """``since_for`` of :func:`_read_raw` for the weekly job: the stock-level tables only the dashboard
-    reads (:data:`xladdin.methods.dashboard.STOCK_WINDOW_TABLES`) are read from
-    :func:`xladdin.methods.dashboard.stock_rows_since` of the as-of date (``asof``, else the last etf_daily date)."""
+    """``since_for`` of :func:`_read_raw` for the weekly job: the stock-level tables (stock_daily,
+    margin_daily) are read from :func:`xladdin.workbook.weekly.stock_rows_since` of the as-of date
+    (``asof``, else the last etf_daily date): the windows of the dashboard and the crowding sheet."""
     def since_for(etf_raw) -> dict[str, pd.Timestamp]:
         at = pd.Timestamp(asof) if asof is not None else None
         if at is None:
@@ -324,8 +323,7 @@ def _dashboard_since(asof, params: Params) -> Callable[[Any], dict[str, pd.Times
             at = frame["date"].max()
         if pd.isna(at):
             return {}
-        start = stock_rows_since(at, params.heat_years)
-        return {t: start for t in STOCK_WINDOW_TABLES}
+        return stock_rows_since(at, params)
     return since_for
 
 

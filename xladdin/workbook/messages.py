@@ -60,6 +60,19 @@ MESSAGES: dict[str, dict[str, str]] = {
                      "en": "rebalanced {date:%Y-%m-%d}, top {top} equal weight (M10)"},
     "etf_picks.title": {"zh": "ETF轮动入选", "en": "ETF rotation picks"},
     "etf_picks.detail": {"zh": "{date:%Y-%m-%d}月末信号(M11)", "en": "month-end signal {date:%Y-%m-%d} (M11)"},
+    "crowding.title": {"zh": "行业拥挤度", "en": "Industry crowding"},
+    "crowding.count": {"zh": "{n} 个行业拥挤: {names}", "en": "{n} industries crowded: {names}"},
+    "crowding.count_none": {"zh": "0 个行业拥挤", "en": "no industry crowded"},
+    "crowding.item": {"zh": "{name}({flags})", "en": "{name} ({flags})"},
+    "crowding.detail": {"zh": "{date:%Y-%m-%d}:换手热度≥{heat:.0%}分位、量价背离、成分股分化≤{dispersion:.0%}分位,任一即拥挤(M14)",
+                        "en": "{date:%Y-%m-%d}: heat >= {heat:.0%} percentile, price-volume divergence or "
+                              "dispersion <= {dispersion:.0%} percentile, any one is crowding (M14)"},
+    "crowding.blank": {"zh": ";{flags}留空(缺少输入数据)", "en": "; {flags} blank (input missing)"},
+    "crowding.kind.volume_up_price_down": {"zh": "放量下跌", "en": "volume up, price down"},
+    "crowding.kind.price_up_volume_down": {"zh": "缩量上涨", "en": "price up, volume down"},
+    "crowding.measure.amount": {"zh": "成交额", "en": "traded amount"},
+    "crowding.measure.volume": {"zh": "成交量", "en": "traded volume"},
+    "crowding.measure.none": {"zh": "成交量(无数据)", "en": "traded volume (no data)"},
     "not_computed": {"zh": "未计算:{table}", "en": "Not computed: {table}"},
     "strategy_note": {"zh": "策略说明", "en": "Strategy note"},
     # ------------------------------------------------------------ cover: data freshness
@@ -70,8 +83,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "fresh.quarterly_current": {"zh": "季度,最新", "en": "quarterly, current"},
     "fresh.current": {"zh": "最新", "en": "current"},
     "fresh.behind": {"zh": "滞后{lag}天", "en": "{lag} days behind"},
-    "fresh.read_from": {"zh": "(读取 {since:%Y-%m-%d} 起的行,看板窗口)",
-                        "en": " (rows from {since:%Y-%m-%d} read: dashboard window)"},
+    "fresh.read_from": {"zh": "(读取 {since:%Y-%m-%d} 起的行,周报各表所需窗口)",
+                        "en": " (rows from {since:%Y-%m-%d} read: the window the weekly tables need)"},
     "used_by.etf_info": {"zh": "行业资金流, 月度分组, 相关性监控, ETF轮动, 资金流看板",
                          "en": "Industry flows, quintiles, correlation, ETF rotation, dashboard"},
     "used_by.etf_daily": {"zh": "行业资金流, 月度分组, 策略, 相关性监控, ETF轮动, 资金流看板",
@@ -79,15 +92,16 @@ MESSAGES: dict[str, dict[str, str]] = {
     "used_by.index_daily": {"zh": "风格信号, 相关性监控, 资金流看板", "en": "Style signals, correlation, dashboard"},
     "used_by.index_weights": {"zh": "行业资金流, 月度分组, 策略, ETF轮动",
                               "en": "Industry flows, quintiles, strategy, ETF rotation"},
-    "used_by.stock_industry": {"zh": "行业资金流, 月度分组, 策略, 资金流看板",
-                               "en": "Industry flows, quintiles, strategy, dashboard"},
-    "used_by.industry_daily": {"zh": "行业资金流, 策略表现, 资金流看板", "en": "Industry flows, performance, dashboard"},
+    "used_by.stock_industry": {"zh": "行业资金流, 月度分组, 策略, 资金流看板, 拥挤度",
+                               "en": "Industry flows, quintiles, strategy, dashboard, crowding"},
+    "used_by.industry_daily": {"zh": "行业资金流, 策略表现, 资金流看板, 拥挤度",
+                               "en": "Industry flows, performance, dashboard, crowding"},
     "used_by.northbound_holdings": {"zh": "ETF轮动, 资金流看板", "en": "ETF rotation, dashboard"},
     "used_by.active_fund_holdings": {"zh": "持仓分歧度 (M9)", "en": "Divergence (M9)"},
     "used_by.fund_nav": {"zh": "持仓分歧度 (M9)", "en": "Divergence (M9)"},
     "used_by.fund_issuance": {"zh": "持仓分歧度 (M9)", "en": "Divergence (M9)"},
     "used_by.margin_daily": {"zh": "资金流看板", "en": "Dashboard"},
-    "used_by.stock_daily": {"zh": "资金流看板", "en": "Dashboard"},
+    "used_by.stock_daily": {"zh": "资金流看板, 拥挤度", "en": "Dashboard, crowding"},
     # ------------------------------------------------------------ tables
     "dashboard.heat": {"zh": "交易过热", "en": "heat high"},
     "dashboard.volatility": {"zh": "波动偏高", "en": "volatility high"},
@@ -142,6 +156,11 @@ MESSAGES: dict[str, dict[str, str]] = {
                      "en": "Month-end signal, top {top} picked{one_per}, traded {lag} day(s) after the signal, "
                            "one-way cost {cost:.2%}"},
     "sub.one_per_index": {"zh": "(同一跟踪指数最多1只)", "en": " (at most one per tracked index)"},
+    "sub.crowding": {"zh": "截至 {asof:%Y-%m-%d};换手热度 = {measure}占全市场比例的20日均值在近{history}个交易日中的分位,"
+                           "≥{heat:.0%}拥挤;量价背离:20日涨跌 ±{price:.0%} 且均量 ∓{volume:.0%};成分股分化 ≤{dispersion:.0%}拥挤",
+                     "en": "As of {asof:%Y-%m-%d}; heat = share of the market's {measure}, 20-day mean, percentile of "
+                           "the last {history} trading days, crowded at >= {heat:.0%}; divergence: 20-day return "
+                           "±{price:.0%} against mean volume ∓{volume:.0%}; dispersion crowded at <= {dispersion:.0%}"},
 }
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from xladdin.conventions import LANGUAGES
+from xladdin.methods import crowding
 from xladdin.methods.backtest import DEFAULT_LAG, ETF_ROTATION_COST, INDUSTRY_COST
 from xladdin.methods.correlation import (
     DEFAULT_CORR_INDEX,
@@ -112,6 +113,22 @@ SPECS: tuple[ParamSpec, ...] = (
               minimum=0.25, maximum=20),
     ParamSpec("heat_flag", "float", DEFAULT_HEAT_FLAG, "交易热度提示分位(M13)", "Heat percentile flag (M13)", minimum=0.0, maximum=1.0),
     ParamSpec("vol_flag", "float", DEFAULT_VOL_FLAG, "波动率提示分位(M13)", "Volatility percentile flag (M13)", minimum=0.0, maximum=1.0),
+    ParamSpec("crowding_heat_flag", "float", crowding.DEFAULT_HEAT_FLAG, "换手热度分位不低于此值为拥挤(M14)",
+              "Turnover heat percentile at or above which an industry is crowded (M14)", minimum=0.0, maximum=1.0),
+    ParamSpec("crowding_dispersion_flag", "float", crowding.DEFAULT_DISPERSION_FLAG,
+              "成分股分化度分位不高于此值为拥挤(M14)",
+              "Constituent dispersion percentile at or below which an industry is crowded (M14)", minimum=0.0,
+              maximum=1.0),
+    ParamSpec("crowding_price_move", "float", crowding.DEFAULT_PRICE_MOVE, "量价背离:20日涨跌幅绝对值不低于此值(M14)",
+              "Price-volume divergence: 20-day |return| at least this (M14)", minimum=0.0, maximum=1.0),
+    ParamSpec("crowding_volume_move", "float", crowding.DEFAULT_VOLUME_MOVE,
+              "量价背离:20日均量变化绝对值不低于此值(M14)",
+              "Price-volume divergence: |change| of the 20-day mean volume at least this (M14)", minimum=0.0,
+              maximum=10.0),
+    ParamSpec("crowding_history", "int", crowding.DEFAULT_HISTORY, "拥挤度分位的历史交易日数(M14)",
+              "Trading days of the crowding percentiles' history (M14)", minimum=20, maximum=5000),
+    ParamSpec("crowding_weeks", "int", crowding.DEFAULT_WEEKS, "拥挤行业数周度序列显示的周数(M14)",
+              "Weeks shown in the weekly count of crowded industries (M14)", minimum=1, maximum=520),
     ParamSpec("stale_days", "int", 7, "数据滞后超过多少天标记为“滞后”", "Days behind the as-of date before a table is flagged stale",
               minimum=0, maximum=400),
 )

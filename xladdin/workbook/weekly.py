@@ -35,7 +35,7 @@ from xladdin.data.market import Market, MissingTableError
 from xladdin.data.schema import NORTHBOUND_DAILY_UNTIL, TABLES
 from xladdin.data.views import shared
 from xladdin.errors import DataError, ReportedError
-from xladdin.methods import correlation, dashboard, grouping, holdings, northbound, strategy, style
+from xladdin.methods import correlation, crowding, dashboard, grouping, holdings, northbound, strategy, style
 from xladdin.methods.ranking import tie_values
 from xladdin.methods.stats import FULL_PERIOD, period_label
 
@@ -105,6 +105,18 @@ def resolve_asof(market: Market, asof=None) -> pd.Timestamp:
         raise DataError(f"etf_daily ({market.file_of('etf_daily')}) has no date that can be the as-of date: "
                         f"{', '.join(f'{d:%Y-%m-%d}' for d in skipped[:5])} are flagged (not trading days or after today)")
     return candidate
+
+
+def stock_rows_since(asof, params: Params) -> dict[str, pd.Timestamp]:
+    """Table -> the first date of its rows the weekly tables read for ``asof``: the dashboard's window
+    (:func:`xladdin.methods.dashboard.stock_rows_since`: stock_daily and margin_daily) and, for stock_daily,
+    the crowding sheet's when it reaches further back (:func:`xladdin.methods.crowding.stock_rows_since`,
+    the dispersion of the last ``crowding_weeks`` weeks). A market holding only these rows gives the same
+    tables as the full one (tests/test_weekly_window.py); the weekly job reads them so."""
+    start = dashboard.stock_rows_since(asof, params.heat_years)
+    out = {t: start for t in dashboard.STOCK_WINDOW_TABLES}
+    out["stock_daily"] = min(start, crowding.stock_rows_since(asof, params.crowding_weeks, params.crowding_history))
+    return out
 
 
 def _names(market: Market) -> pd.Series:
@@ -370,6 +382,29 @@ def _dashboard(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame]:
     return idx, ind.reset_index(drop=True)
 
 
+def _crowding(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """M14: the crowding table of the as-of date (crowded industries first) and the weekly count of the last
+    ``crowding_weeks`` weeks."""
+    p, lang = ctx.params, ctx.params.language
+    res = crowding.market_crowding(ctx.market, ctx.asof, history=p.crowding_history,
+                                   min_history=min(crowding.DEFAULT_MIN_HISTORY, p.crowding_history),
+                                   heat_flag=p.crowding_heat_flag, price_move=p.crowding_price_move,
+                                   volume_move=p.crowding_volume_move, dispersion_flag=p.crowding_dispersion_flag)
+    t = res.table
+    sep = say("sep.items", lang)
+    out = pd.DataFrame({
+        "industry": t["industry"].to_numpy(), "industry_name": t["name"].to_numpy(), "crowded": t["crowded"].to_numpy(),
+        "heat_pct": t["heat_pct"].to_numpy(), "ret": t["ret"].to_numpy(),
+        "volume_change": t["volume_change"].to_numpy(),
+        "divergence": [say(f"crowding.kind.{k}", lang) if k else "" for k in t["divergence"]],
+        "dispersion_pct": t["dispersion_pct"].to_numpy(), "n_stocks": t["n_stocks"].to_numpy(),
+        "reasons": [sep.join(crowding.reason_text(r, lang) for r in rs) for rs in t["reasons"]]})
+    out = out.sort_values("crowded", ascending=False, kind="stable", na_position="last").reset_index(drop=True)
+    weekly = res.weekly.tail(p.crowding_weeks).rename_axis("date").reset_index()
+    ctx.results["crowding"] = res
+    return out, weekly[["date", "crowded", "heat", "divergence", "dispersion"]]
+
+
 def _penetration_or_none(ctx: WeeklyContext):
     """The run's M6 weights when the dashboard can use them (it notes their absence itself), else None.
     A ValueError computing them (e.g. no stock ETF) is left for the dashboard to meet and note."""
@@ -437,11 +472,33 @@ def _headlines(p: Params, ctx: WeeklyContext, notes: Mapping[str, str]) -> pd.Da
         d = res.get("etf_signal_date")
         rows.append((say("etf_picks.title", lang), say("sep.list", lang).join(picks["name"].astype(str)),
                      say("etf_picks.detail", lang, date=d) if d is not None else ""))
+    cr = res.get("crowding")
+    if cr is not None:
+        rows.append(_crowding_headline(cr, p, lang))
     for key, why in notes.items():
         rows.append((say("not_computed", lang, table=key), "—", why))
     for why in res.get("strategy_notes", []):
         rows.append((say("strategy_note", lang), "—", why))
     return pd.DataFrame(rows, columns=["item", "signal", "detail"])
+
+
+def _crowding_headline(res, p: Params, lang: str) -> tuple[str, str, str]:
+    """The cover's crowding row: "N 个行业拥挤: A(flags)、B(flags)", the thresholds, and the flags blank for
+    every industry (no input)."""
+    panels, day = res.panels, res.asof
+    crowded = res.table[res.table["crowded"] == 1]
+    on = {"heat": panels.heat_on, "divergence": panels.divergence_on, "dispersion": panels.dispersion_on}
+    items = []
+    for code, name in crowded[["industry", "name"]].itertuples(index=False):
+        flags = [crowding.FLAG_NAMES[f].get(lang, f) for f, frame in on.items() if frame.at[day, code] == 1]
+        items.append(say("crowding.item", lang, name=name, flags=say("sep.list", lang).join(flags)))
+    signal = (say("crowding.count", lang, n=len(items), names=say("sep.list", lang).join(items)) if items
+              else say("crowding.count_none", lang))
+    detail = say("crowding.detail", lang, date=day, heat=p.crowding_heat_flag, dispersion=p.crowding_dispersion_flag)
+    blank = [crowding.FLAG_NAMES[f].get(lang, f) for f, frame in on.items() if frame.loc[day].isna().all()]
+    if blank:
+        detail += say("crowding.blank", lang, flags=say("sep.list", lang).join(blank))
+    return say("crowding.title", lang), signal, detail
 
 
 def _style_headlines(tab: pd.DataFrame | None, lang: str) -> list[tuple[str, str, str]]:
@@ -552,16 +609,17 @@ STEPS: list[Step] = [
     ("correlation", ("correlation", "event_p_down", "event_mean_return"), _correlation),
     ("etf_rotation", ("etf_ranking", "etf_ic"), _etf_rotation),
     ("dashboard", ("dashboard_index", "dashboard_industry"), _dashboard),
+    ("crowding", ("crowding", "crowding_weekly"), _crowding),
 ]
 #: steps that need the holding levels / rotation of the strategy step
 NEEDS_STRATEGY = frozenset({"industry_flow", "quintiles", "holdings", "performance"})
 #: steps run in a second thread beside the others (:data:`COMPUTE_THREADS`): they read no other step's
 #: results, only the context's shared intermediates (each computed once, whichever thread asks first);
 #: reported and placed after the other steps, as last in :data:`STEPS`
-SIDE_STEPS = ("dashboard",)
+SIDE_STEPS = ("dashboard", "crowding")
 #: threads of the compute step: 2 runs :data:`SIDE_STEPS` (the dashboard's stock-level panels, about
-#: half the compute) beside the strategy and rotation steps, on two cores (numpy, pandas' kernels and
-#: pyarrow release Python's lock while they work); 1 runs every step one after another, in the main
+#: half the compute, then the M14 crowding) beside the strategy and rotation steps, on two cores (numpy,
+#: pandas' kernels and pyarrow release Python's lock while they work); 1 runs every step one after another, in the main
 #: thread (also where threads cannot start, as in the browser's Python of xlwings Lite). Same tables.
 COMPUTE_THREADS = 2
 
@@ -738,7 +796,17 @@ def _subtitles(p: Params, ctx: WeeklyContext, src: str, week) -> dict[str, dict[
         "rotation": {lang: say("sub.rotation", lang, top=p.etf_top_n, lag=p.lag, cost=p.etf_cost,
                                one_per=say("sub.one_per_index", lang) if p.etf_one_per_index else "")
                      for lang in ("zh", "en")},
+        "crowding": _crowding_subtitle(p, ctx.results.get("crowding"), asof),
     }
+
+
+def _crowding_subtitle(p: Params, res, asof: pd.Timestamp) -> dict[str, str]:
+    """The crowding sheet's row 3 in both languages: its date, the heat measure and the thresholds."""
+    measure = getattr(res, "measure", None) or "none"
+    return {lang: say("sub.crowding", lang, asof=res.asof if res is not None else asof,
+                      measure=say(f"crowding.measure.{measure}", lang), history=p.crowding_history,
+                      heat=p.crowding_heat_flag, price=p.crowding_price_move, volume=p.crowding_volume_move,
+                      dispersion=p.crowding_dispersion_flag) for lang in ("zh", "en")}
 
 
 def _style_ends_text(ctx: WeeklyContext, lang: str) -> str:

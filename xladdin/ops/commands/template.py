@@ -11,7 +11,7 @@ from . import _workbook
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "template", help="build the weekly tracking workbook (.xlsm with a Refresh button)",
-        description="Build OUT.xlsm: the eight weekly tables, cover and parameters sheets laid out by "
+        description="Build OUT.xlsm: the weekly tables, cover and parameters sheets laid out by "
                     "workbooks/layout.toml and filled from --data (default: the parameter data_dir, else the "
                     "embedded sample), an xlwings.conf sheet, xlwings' standalone VBA (RunPython, no add-in needed) "
                     "and a Refresh button. Also writes OUT.py beside it: the module the button's macro imports.")
