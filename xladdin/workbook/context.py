@@ -109,7 +109,7 @@ class WeeklyContext:
     @property
     def style(self) -> dict[str, Any]:
         """M5: pair -> its weekly style table (lambda ``params.hp_lambda``), or the error computing it raised."""
-        return self._once("style", lambda: strategy.style_pair_tables(self.market, self.params.hp_lambda))
+        return self._once("style", lambda: strategy.style_pair_tables(self.market, hp_lambda=self.params.hp_lambda))
 
     @property
     def calendar(self) -> pd.DatetimeIndex:

@@ -113,9 +113,10 @@ def stock_rows_since(asof, params: Params) -> dict[str, pd.Timestamp]:
     the crowding sheet's when it reaches further back (:func:`xladdin.methods.crowding.stock_rows_since`,
     the dispersion of the last ``crowding_weeks`` weeks). A market holding only these rows gives the same
     tables as the full one (tests/test_weekly_window.py); the weekly job reads them so."""
-    start = dashboard.stock_rows_since(asof, params.heat_years)
+    start = dashboard.stock_rows_since(asof, heat_years=params.heat_years)
     out = {t: start for t in dashboard.STOCK_WINDOW_TABLES}
-    out["stock_daily"] = min(start, crowding.stock_rows_since(asof, params.crowding_weeks, params.crowding_history))
+    out["stock_daily"] = min(start, crowding.stock_rows_since(asof, crowding_weeks=params.crowding_weeks,
+                                                              crowding_history=params.crowding_history))
     return out
 
 
@@ -198,9 +199,10 @@ def _style(ctx: WeeklyContext) -> pd.DataFrame:
 def _strategy(ctx: WeeklyContext) -> tuple:
     """M6-M10 through :func:`xladdin.methods.strategy.flow_rotation`; leaves levels, divergence and the rotation."""
     p = ctx.params
-    out = strategy.flow_rotation(ctx.market, start=p.backtest_start, end=ctx.asof, top=p.top_n, every=p.rebalance_weeks,
-                                 cost=p.cost, groups=p.groups, lamb=p.hp_lambda, window=p.trailing_window,
-                                 lag=p.lag, backtests=False,  # the workbook shows M10 only: no stand-alone M7/M8/M9
+    out = strategy.flow_rotation(ctx.market, start=p.backtest_start, end=ctx.asof, top_n=p.top_n,
+                                 rebalance_weeks=p.rebalance_weeks, cost=p.cost, groups=p.groups,
+                                 hp_lambda=p.hp_lambda, trailing_window=p.trailing_window, lag=p.lag,
+                                 backtests=False,  # the workbook shows M10 only: no stand-alone M7/M8/M9
                                  weights=ctx.penetration, style_tables=ctx.style)
     div = out.get("divergence")
     ctx.results.update(rotation=out["rotation"], level_w=out["weekly_level"], level_m=out["monthly_level"],
@@ -284,12 +286,12 @@ def _period_text(label: str, language: str) -> str:
 
 def _correlation(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     p, asof = ctx.params, ctx.asof
-    df = correlation.index_flow_correlation(ctx.market, p.corr_index, window=p.corr_window, end=asof,
-                                            threshold=p.corr_threshold, flows=ctx.etf_flows)
+    df = correlation.index_flow_correlation(ctx.market, corr_index=p.corr_index, corr_window=p.corr_window, end=asof,
+                                            corr_threshold=p.corr_threshold, flows=ctx.etf_flows)
     close = ctx.market.index_close(p.corr_index).loc[:asof]
     corr = df.set_index("date")["corr"]
-    grid = correlation.event_study(corr, close, thresholds=p.event_thresholds, horizons=p.event_horizons,
-                                   mode=p.event_mode)
+    grid = correlation.event_study(corr, close, event_thresholds=p.event_thresholds, event_horizons=p.event_horizons,
+                                   event_mode=p.event_mode)
     recent = df.tail(p.corr_days).copy()
     recent["close"] = close.reindex(recent["date"]).to_numpy()
     recent["flow"] = recent["flow"] / YI
@@ -313,8 +315,9 @@ ETF_STATS = ("etf.ic_mean", "etf.ic_std", "etf.ic_ir", "etf.ic_positive", "etf.i
 def _etf_rotation(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame]:
     p, market = ctx.params, ctx.market
     universe = [c.strip() for c in p.etf_universe.split(",") if c.strip()] or None
-    res = northbound.northbound_rotation(market, universe, top=p.etf_top_n, cost=p.etf_cost, end=ctx.asof, rf=p.rf,
-                                         lag=p.lag, one_per_index=bool(p.etf_one_per_index))
+    res = northbound.northbound_rotation(market, etf_universe=universe, etf_top_n=p.etf_top_n, etf_cost=p.etf_cost,
+                                         end=ctx.asof, rf=p.rf, lag=p.lag,
+                                         etf_one_per_index=bool(p.etf_one_per_index))
     r = res.ranking
     info = market.etf_info
     out = pd.DataFrame({
@@ -355,7 +358,7 @@ def _dashboard(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame]:
     p, market = ctx.params, ctx.market
     flows = ctx.etf_flows if market.has("etf_daily") and market.has("etf_info") else None
     weights = _penetration_or_none(ctx)
-    d = dashboard.weekly_dashboard(market, asof=ctx.asof, window_years=p.heat_years, heat_flag=p.heat_flag,
+    d = dashboard.weekly_dashboard(market, asof=ctx.asof, heat_years=p.heat_years, heat_flag=p.heat_flag,
                                    vol_flag=p.vol_flag, unit=YI, flows=flows, weights=weights, calendar=ctx.calendar)
     lang = p.language
 
@@ -386,10 +389,11 @@ def _crowding(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame]:
     """M14: the crowding table of the as-of date (crowded industries first) and the weekly count of the last
     ``crowding_weeks`` weeks."""
     p, lang = ctx.params, ctx.params.language
-    res = crowding.market_crowding(ctx.market, ctx.asof, history=p.crowding_history,
+    res = crowding.market_crowding(ctx.market, ctx.asof, crowding_history=p.crowding_history,
                                    min_history=min(crowding.DEFAULT_MIN_HISTORY, p.crowding_history),
-                                   heat_flag=p.crowding_heat_flag, price_move=p.crowding_price_move,
-                                   volume_move=p.crowding_volume_move, dispersion_flag=p.crowding_dispersion_flag)
+                                   crowding_heat_flag=p.crowding_heat_flag, crowding_price_move=p.crowding_price_move,
+                                   crowding_volume_move=p.crowding_volume_move,
+                                   crowding_dispersion_flag=p.crowding_dispersion_flag)
     t = res.table
     sep = say("sep.items", lang)
     out = pd.DataFrame({
