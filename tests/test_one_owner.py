@@ -489,7 +489,7 @@ def test_progress_total_is_what_a_report_reports(tmp_path, sample_market):
     steps: list[str] = []
     build_report(tmp_path / "r.xlsx", sample_market, default_params(), progress=steps.append)
     assert len(steps) == progress_total() == len(STEPS) + len(load_layout().sheets)
-    assert steps[:len(STEPS)] == [s[0] for s in STEPS]
+    assert steps[:len(STEPS)] == [s.name for s in STEPS]
 
 
 # ------------------------------------------------------------------------- one annualisation table
