@@ -7,22 +7,28 @@ from __future__ import annotations
 import ast
 import dataclasses
 import inspect
+from pathlib import Path
 
 import pytest
 
 from xladdin.workbook import weekly as W
-from xladdin.workbook.context import StepResults
+from xladdin.workbook.context import StepResults, WeeklyContext
 from xladdin.workbook.layout import load_layout
 
 #: tables the run builds around the steps (:func:`xladdin.workbook.weekly._result`)
 COVER_TABLES = {"cover_headlines", "cover_freshness", "params"}
 
 
-def result_accesses(tree: ast.Module, start: str) -> tuple[set[str], set[str]]:
-    """(read, written) names of ``<anything>.results.<name>`` in module function ``start`` and every module
-    function it calls, transitively (``tree``: the module's code)."""
+#: the shared intermediates of a run (properties of WeeklyContext, each computed once)
+INTERMEDIATES = [name for name, v in vars(WeeklyContext).items() if isinstance(v, property) and name != "built"]
+
+
+def step_accesses(tree: ast.Module, start: str) -> tuple[set[str], set[str], set[str]]:
+    """(read, written, intermediates): the names of ``<anything>.results.<name>`` read and written, and of the
+    context's intermediates used (``ctx.<name>``), in module function ``start`` and every module function it
+    calls, transitively (``tree``: the module's code)."""
     functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
-    read, written, seen, todo = set(), set(), set(), [start]
+    read, written, used, seen, todo = set(), set(), set(), set(), [start]
     while todo:
         name = todo.pop()
         if name in seen or name not in functions:
@@ -32,9 +38,17 @@ def result_accesses(tree: ast.Module, start: str) -> tuple[set[str], set[str]]:
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute) \
                     and node.value.attr == "results":
                 (written if isinstance(node.ctx, ast.Store) else read).add(node.attr)
+            elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "ctx" \
+                    and node.attr in INTERMEDIATES:
+                used.add(node.attr)
             elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
                 todo.append(node.func.id)
-    return read, written
+    return read, written, used
+
+
+def result_accesses(tree: ast.Module, start: str) -> tuple[set[str], set[str]]:
+    """(read, written) of :func:`step_accesses`."""
+    return step_accesses(tree, start)[:2]
 
 
 @pytest.fixture(scope="module")
@@ -117,3 +131,34 @@ def test_a_step_whose_needed_result_is_missing_takes_its_writers_reason(small_ma
     for t in needing:
         assert res.tables[t] is None and res.notes[t] == "index_weights is missing (test)"
     assert res.tables["style_signals"] is not None and res.tables["correlation"] is not None
+
+
+# ------------------------------------------------------------------------------------------ docs/architecture.md
+ARCHITECTURE = Path(__file__).resolve().parents[1] / "docs" / "architecture.md"
+BEGIN, END = "<!-- steps:begin (checked by tests/test_weekly_steps.py) -->", "<!-- steps:end -->"
+
+
+def _names(items) -> str:
+    return ", ".join(f"`{i}`" for i in items) or "–"
+
+
+def steps_table(tree: ast.Module) -> list[str]:
+    """The step table of docs/architecture.md, from STEPS (and the intermediates each step's code uses)."""
+    lines = ["| step | lane | tables | intermediates | needs | reads | writes |", "|---|---|---|---|---|---|---|"]
+    for step in W.STEPS:
+        used = sorted(step_accesses(tree, step.run.__name__)[2], key=INTERMEDIATES.index)
+        lane = "second" if step.name in W.SIDE_STEPS else "main"
+        lines.append(f"| `{step.name}` ({step.what}) | {lane} | {_names(step.tables)} | {_names(used)} | "
+                     f"{_names(step.needs)} | {_names(step.reads)} | {_names(step.writes)} |")
+    lines.append(f"| cover, summary, subtitles | main | {_names(sorted(COVER_TABLES))} | "
+                 f"{_names(sorted(step_accesses(tree, '_result')[2], key=INTERMEDIATES.index))} | – | "
+                 f"{_names(W.COVER_READS)} | – |")
+    return lines
+
+
+def test_the_architecture_page_shows_the_steps_as_declared(tree):
+    text = ARCHITECTURE.read_text(encoding="utf-8")
+    assert text.count(BEGIN) == 1 and text.count(END) == 1
+    shown = text.split(BEGIN)[1].split(END)[0].strip().splitlines()
+    want = steps_table(tree)
+    assert shown == want, "docs/architecture.md's step table differs from STEPS; it should read:\n" + "\n".join(want)
