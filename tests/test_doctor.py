@@ -42,6 +42,9 @@ def test_doctor_reads_the_vba_version_and_flags_a_mismatch(tmp_path, monkeypatch
     monkeypatch.setattr(T, "vba_project_bytes", lambda: b"another project")
     ok, text = doctor.workbook_vba(COMMITTED)
     assert not ok and "xlwings64-0.37.8.dll but xlwings 0.99.0 is installed" in text
+    monkeypatch.setattr(doctor, "_vba_dll_version", lambda path: None)  # oletools missing (a wheel install)
+    ok, text = doctor.workbook_vba(COMMITTED)
+    assert ok is None and "Import Functions adds a module" in text and "pip install oletools" in text
     plain = tmp_path / "plain.xlsx"
     with zipfile.ZipFile(COMMITTED) as src, zipfile.ZipFile(plain, "w") as dst:
         for item in src.namelist():

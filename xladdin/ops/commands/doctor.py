@@ -47,8 +47,10 @@ def machine() -> pc.Facts:
     return pc.real_facts(platform.system())
 
 
-def workbook_vba(path: Path) -> tuple[bool, str]:
-    """(matches the installed xlwings, what was found) for the workbook's VBA project."""
+def workbook_vba(path: Path) -> tuple[bool | None, str]:
+    """(matches the installed xlwings, what was found) for the workbook's VBA project; None for "cannot tell":
+    the project differs from xlwings' standalone one (*Import Functions* adds a module to it) and the version in
+    its source cannot be read without oletools."""
     from xladdin.workbook.template import (  # lazy: `doctor --help` starts without pandas
         vba_project_bytes,
         xlwings_version,
@@ -66,8 +68,9 @@ def workbook_vba(path: Path) -> tuple[bool, str]:
     if found:
         return False, (f"VBA names xlwings64-{found}.dll but xlwings {installed} is installed: rebuild the workbook "
                        f"with `xladdin template`, or pip install xlwings=={found}")
-    return False, (f"VBA differs from xlwings {installed}'s standalone project (version unreadable without oletools): "
-                   "rebuild the workbook with `xladdin template`")
+    return None, (f"VBA differs from xlwings {installed}'s standalone project (Import Functions adds a module; that is "
+                  "expected); the xlwings version it names cannot be read without oletools (pip install oletools, then "
+                  "run doctor again)")
 
 
 def _vba_dll_version(path: Path) -> str | None:
@@ -172,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
         if not path.is_file():
             raise FileNotFoundError(f"workbook {path} not found")
         ok, text = workbook_vba(path)
-        show(pc.excel_only(pc.Check(pc.OK if ok else pc.FIX, text), facts.system))
+        show(pc.excel_only(pc.Check({True: pc.OK, False: pc.FIX, None: pc.NOTE}[ok], text), facts.system))
         show(pc.excel_only(pc.module_check(str(path), facts.exists, facts.read_text), facts.system))
         show(pc.zone_check(str(path), facts.system, facts.read_zone))
         sheet = workbook_conf(path)
