@@ -127,8 +127,8 @@ def interpreter_checks(system: str, layers: list[tuple[str, Mapping[str, str]]],
                            f"Microsoft Store alias, not your Python); {add}")]
     checks = [_interpreter_exists(system, value, where, exists, xlwings_version)]
     if this_python and (key, value) not in this_python and checks[0].status == OK:
-        checks.append(Check(NOTE, f"Excel will run {value}, not this Python ({sys.executable}): the checks of "
-                                  "modules here are of this one; run doctor with that Python to check it"))
+        checks.append(Check(NOTE, f"Excel will run {value}, not this Python ({rows}): the module checks above are "
+                                  "of this one; run doctor with that Python to check it"))
     return checks
 
 
