@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import xladdin
+import xladdin_macros.lite_main as lite_main  # the checkout's: the wheel's registers the same XA_ functions
 from xladdin.ops.cli import COMMAND_MODULES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,7 +120,7 @@ def test_weekly_template_excel_setup_and_doctor_from_the_wheel(venv, tmp_path):
     r = py(venv, "-c", "import xladdin_weekly, xladdin_macros.refresh as r, xladdin_macros.lite_main as lite; "
                        "assert xladdin_weekly.main is r.main; print(sum(n.startswith('XA_') for n in dir(lite)))",
            cwd=tmp_path / "tpl")
-    assert r.returncode == 0 and r.stdout.strip() == "17", r.stderr
+    assert r.returncode == 0 and int(r.stdout) == sum(n.startswith("XA_") for n in dir(lite_main)), r.stderr
     r = py(venv, "-m", "xladdin", "excel-setup", "xl", "--no-progress", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     r = py(venv, "-m", "xladdin", "doctor", "xl/xladdin_weekly.xlsm", cwd=tmp_path)
