@@ -29,7 +29,7 @@ def _leaf_parsers(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()):
 
 
 #: what a command's positional argument or required option gets here, by its metavar
-ARGUMENTS = {"WORKBOOK": "t.xlsm", "OUT.xlsm": "t.xlsm", "OUT.xlsx": "r.xlsx", "DIR": "out"}
+ARGUMENTS = {"WORKBOOK": "t.xlsm", "OUT.xlsm": "t.xlsm", "OUT.xlsx": "r.xlsx", "DIR": "out", "FOLDER": "setup"}
 #: the commands that take their data folder as a positional argument (this dest) rather than ``--data``
 DATA_POSITIONAL = {("validate",): "path"}
 
@@ -82,8 +82,8 @@ def workbook(tiny_short_dir, tmp_path_factory) -> Path:
 
 #: the commands that load only the tables they use from a folder (the others load every table present)
 LOADS_OWN_TABLES = ("study-correlation", "style", "backtest-northbound", "crowding")
-#: the commands that compute the whole weekly workbook and save it (marked slow: about 1 s a run, 48 runs)
-WORKBOOK_COMMANDS = ("template", "refresh", "report", "weekly")
+#: the commands that compute the whole weekly workbook and save it (marked slow: about 1 s a run, one per table each)
+WORKBOOK_COMMANDS = ("template", "refresh", "report", "weekly", "excel-setup")
 #: the fast subset (-m "not slow") empties these two: the ETF-flow commands stop on the first, all work without the second
 FAST_TABLES = ("etf_daily", "margin_daily")
 
