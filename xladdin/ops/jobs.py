@@ -63,8 +63,9 @@ from typing import Any
 import pandas as pd
 from openpyxl import load_workbook
 
-from xladdin.data.loaders import data_source, read_table_files, read_workbook_tables, type_tables, validate_market
+from xladdin.data.loaders import data_source, type_tables, validate_market
 from xladdin.data.market import Market
+from xladdin.data.readers import read_table_files, read_workbook_tables
 from xladdin.data.schema import TABLES
 from xladdin.data.store import UpdateFailed, update_before_run
 from xladdin.data.storefiles import finish_pending
@@ -723,16 +724,16 @@ def _compute_and_write_step(clock: _StepClock, report: Path, market: Market, par
                             layout) -> Any:
     """``compute`` then ``write``: :func:`xladdin.workbook.report.build_report` does both; its progress calls (table
     groups, then sheets) split the two steps. Returns the :class:`~xladdin.workbook.weekly.WeeklyResult`."""
-    compute_names = {s[0] for s in wk.STEPS}
+    compute_names = {s.name for s in wk.STEPS}
     first_sheet = layout.sheets[0].key
     seen_compute: list[str] = []
     clock.begin("compute")
 
     def finish_compute(at: float | None = None) -> None:
         for s in wk.STEPS:  # table groups skipped for missing inputs: 0 s, one unit each
-            if s[0] not in seen_compute:
-                clock.units["compute"][s[0]] = 0.0
-                clock.notify("compute", s[0])
+            if s.name not in seen_compute:
+                clock.units["compute"][s.name] = 0.0
+                clock.notify("compute", s.name)
         clock.end(at)
         clock.begin("write", at)
 
@@ -761,7 +762,7 @@ def _compute_and_write_step(clock: _StepClock, report: Path, market: Market, par
     clock.unit_done("save")
     clock.end()
     # each table group's own wall time (two run at once: WeeklyResult.step_seconds), not the gaps between reports
-    clock.units["compute"] = {s[0]: weekly.step_seconds.get(s[0], 0.0) for s in wk.STEPS}
+    clock.units["compute"] = {s.name: weekly.step_seconds.get(s.name, 0.0) for s in wk.STEPS}
     return weekly
 
 
