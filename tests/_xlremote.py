@@ -172,8 +172,11 @@ def payload_from_workbook(path: str | Path, client: str = "Office.js") -> dict[s
     reads it: ``client``, ``version``, ``book`` (name, active sheet, selection, calculation),
     ``names`` and, per sheet, ``name``, ``visibility``, ``values`` (A1 to the last used cell, ``""``
     for empty, dates as ISO text), ``tables`` (addresses without ``$``), ``charts`` (name, type,
-    position), ``pictures``, ``shapes``, ``notes``, ``pivot_tables``, ``show_gridlines``,
-    ``used_range_address``, ``print_area``.
+    position), ``pictures``, ``shapes``, ``notes`` (the address of each cell with a note: the file's
+    comments), ``pivot_tables``, ``show_gridlines``, ``used_range_address``, ``print_area``.
+
+    The client sends no conditional formats; a sheet's ``_rules`` (``[(type, address), ...]``, set by a
+    test) start :class:`ExcelModel`'s rules and are removed before the engine sees the payload.
     """
     import xlwings as xw
     from openpyxl import load_workbook
@@ -203,7 +206,8 @@ def payload_from_workbook(path: str | Path, client: str = "Office.js") -> dict[s
         sheets.append({
             "name": ws.title, "visibility": "Visible" if ws.sheet_state == "visible" else "Hidden",
             "values": values, "tables": tables, "charts": sheet_charts, "pictures": [], "shapes": [],
-            "notes": [], "pivot_tables": [], "show_gridlines": bool(ws.sheet_view.showGridLines),
+            "notes": [{"address": c.coordinate} for row in ws.iter_rows() for c in row if c.comment is not None],
+            "pivot_tables": [], "show_gridlines": bool(ws.sheet_view.showGridLines),
             "used_range_address": address(1, 1, max_row, max_col), "print_area": None})
     active = wb.active.title if wb.active is not None else wb.sheetnames[0]
     return {"client": client, "version": xw.__version__,
@@ -233,6 +237,7 @@ class ExcelModel:
         self.charts: list[list[dict[str, Any]]] = []
         self.formats: list[dict[tuple[int, int], str]] = []
         self.rules: list[list[tuple[str, str]]] = []
+        self.notes: list[set[tuple[int, int]]] = []  # cells with a note (Range.clear removes them)
         self.freeze: list[str | None] = []
         self.active = payload["book"]["active_sheet_index"]
         self.log: list[str] = []
@@ -246,7 +251,8 @@ class ExcelModel:
             self.tables.append({t["name"]: bounds(t["range_address"]) for t in s["tables"]})
             self.charts.append([{"name": c["name"], "source": None, "x": None} for c in s.get("charts", [])])
             self.formats.append({})
-            self.rules.append([])
+            self.rules.append([tuple(r) for r in s.get("_rules", [])])
+            self.notes.append({bounds(n["address"])[:2] for n in s.get("notes", [])})
             self.freeze.append(None)
 
     # ------------------------------------------------------------------ helpers
@@ -294,6 +300,7 @@ class ExcelModel:
         if formats:
             for key in [k for k in self.formats[s] if rect[0] <= k[0] <= rect[2] and rect[1] <= k[1] <= rect[3]]:
                 del self.formats[s][key]
+            self.notes[s] = {k for k in self.notes[s] if not (rect[0] <= k[0] <= rect[2] and rect[1] <= k[1] <= rect[3])}
 
     def _rangeClear(self, a, s):
         self._clear(s, self._rect(a))
@@ -325,6 +332,9 @@ class ExcelModel:
                 del store[k]
             for (r, c), v in picked.items():
                 store[(r + off_r, c + off_c)] = v
+        inside = {k for k in self.notes[s] if src[0] <= k[0] <= src[2] and src[1] <= k[1] <= src[3]}
+        self.notes[s] = {k for k in self.notes[s] - inside if not (dest[0] <= k[0] <= dest[2] and dest[1] <= k[1] <= dest[3])}
+        self.notes[s] |= {(r + off_r, c + off_c) for r, c in inside}
         for name in moved_tables:
             t = self.tables[s][name]
             self.tables[s][name] = (t[0] + off_r, t[1] + off_c, t[2] + off_r, t[3] + off_c)
@@ -399,6 +409,7 @@ class ExcelModel:
             "charts": {self.names[s]: ch for s, ch in enumerate(self.charts)},
             "freeze": {self.names[s]: f for s, f in enumerate(self.freeze)},
             "rules": {self.names[s]: r for s, r in enumerate(self.rules)},
+            "notes": {self.names[s]: sorted(n) for s, n in enumerate(self.notes)},
             "active": self.active,
         }
 
@@ -587,9 +598,33 @@ def mac_dictionary_terms() -> set[str]:
 
 
 # ------------------------------------------------------------------------------------------ runs
+def run_job(folder: Path, scenarios: dict[str, tuple[dict[str, Any], str, Any]],
+            functions: list[dict[str, Any]] | tuple = ()) -> dict[str, Any]:
+    """Run ``scenarios`` (name -> (payload, how, weekly result)) and the XA_ ``functions`` in one subprocess
+    on the remote engine (``XLWINGS_ON_SERVER=true``, ``XLWINGS_LICENSE_KEY=noncommercial``); their records.
+
+    ``folder`` holds the job and its output. Each scenario's refresh gets its weekly result instead of
+    computing one (the parent computed it from the same sample with the same code).
+    """
+    import os
+    import subprocess
+    job = {"scenarios": {k: {"payload": p, "how": h, "result": r} for k, (p, h, r) in scenarios.items()},
+           "functions": list(functions)}
+    (folder / "job.pkl").write_bytes(pickle.dumps(job))
+    env = dict(os.environ, XLWINGS_ON_SERVER="true", XLWINGS_LICENSE_KEY="noncommercial")
+    proc = subprocess.run([sys.executable, str(Path(__file__)), str(folder / "job.pkl"), str(folder / "out.json")],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads((folder / "out.json").read_text(encoding="utf-8"))
+
+
 def _book(payload: dict[str, Any]) -> Any:
     import xlwings as xw
-    return xw.Book(json=json.loads(json.dumps(payload)))
+    sent = json.loads(json.dumps(payload))
+    for sheet in sent["sheets"]:  # what the client does not send (the model's own start)
+        for key in [k for k in sheet if k.startswith("_")]:
+            del sheet[key]
+    return xw.Book(json=sent)
 
 
 def run_refresh(payload: dict[str, Any], how: str) -> dict[str, Any]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from openpyxl.chart import BarChart, LineChart, Reference
@@ -15,16 +16,34 @@ from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from .layout import Layout
+from .placement import Block, PlacementError, block_of, check_free_cells, find_tables
 from .plan import ChartPlan, SheetPlan
 from .refs import col_letter, formula_like
+
+
+@dataclass
+class _Sheet:
+    """A layout sheet found in the workbook before the first write (:meth:`OpenpyxlWriter.prepare`)."""
+
+    ws: Any
+    old: dict[str, Block]  # layout table name -> its block in the workbook (empty: a fresh sheet)
+    owned: list[Block]  # the tables' blocks, where they are and where they go
+    layout_charts: int  # the sheet's first charts that are the layout's (the others are the user's)
+    user_charts: list[Any] = field(default_factory=list)
 
 
 class OpenpyxlWriter:
     """Writer over an ``openpyxl.Workbook`` (new, or loaded with ``keep_vba=True`` for an .xlsm).
 
-    An existing sheet (found by its name in either language) is cleared -- cells, tables, charts and
-    conditional formats -- but kept, so its VBA code name and the Refresh button (legacy VML drawing)
-    survive. Sheets not in the layout (``xlwings.conf``, user sheets) are never touched.
+    A sheet of the layout that the workbook already has (found by its name in either language) is kept, and
+    only what the layout owns on it is rewritten (:mod:`~xladdin.workbook.placement`): the tables' blocks, the
+    banner, the layout's charts and the conditional formats inside the tables. The user's cells, formulas,
+    comments, merged ranges, charts and conditional formats elsewhere, column widths and row heights survive,
+    as in the Excel refresh; the same checks refuse a moved or missing table, or user content in a table's
+    way, before anything is written (:meth:`prepare`). The sheet's VBA code name and the Refresh button
+    (legacy VML drawing) survive too. Sheets not in the layout (``xlwings.conf``, user sheets) are never
+    touched. A sheet the workbook does not have, or that holds none of its layout tables yet (the
+    template's skeleton), is written whole.
     """
 
     def __init__(self, wb: Any, font_name: str | None = None, font_size: float | None = None,
@@ -34,6 +53,8 @@ class OpenpyxlWriter:
         self.font_size = font_size
         self.header_fill = header_fill
         self.header_font_color = header_font_color
+        self._found: dict[str, _Sheet] = {}
+        self._fresh: set[int] = set()  # id() of the worksheets written whole
 
     @classmethod
     def for_layout(cls, wb: Any, layout: Layout) -> OpenpyxlWriter:
@@ -43,31 +64,68 @@ class OpenpyxlWriter:
                    header_font_color=layout.m("header_font_color", "FFFFFF"))
 
     # sheets
+    def _existing(self, name: str, aliases: Sequence[str]) -> Any:
+        return next((self.wb[n] for n in [name, *aliases] if n in self.wb.sheetnames), None)
+
+    def prepare(self, plans: Sequence[SheetPlan], layout: Layout) -> None:
+        """Find each plan's sheet and tables; raise :class:`~xladdin.workbook.placement.PlacementError` (nothing
+        written) when a table was moved, deleted or reshaped, a layout chart deleted, or user content is in the
+        cells a table moves or grows into -- the Excel refresh's checks."""
+        found = {}
+        for plan in plans:
+            ws = self._existing(plan.name, plan.aliases)
+            if ws is None:
+                continue
+            spec = layout.sheet(plan.key)
+            tables = dict(ws.tables.items())  # name -> range
+            fresh = not any(t.name in tables for t in plan.tables)
+            old = {} if fresh else find_tables(ws.title, tables, plan, spec)
+            new = {t.name: block_of(t) for t in plan.tables}
+            check_free_cells(ws.title, old, new, lambda b, ws=ws: _values(ws, b))
+            if not fresh and len(ws._charts) < len(spec.charts):
+                raise PlacementError(f"sheet `{ws.title}` has {len(ws._charts)} chart(s), the layout draws "
+                                     f"{len(spec.charts)}: a chart was deleted; rebuild the workbook with "
+                                     "`xladdin template`")
+            found[plan.name] = _Sheet(ws, old, [*old.values(), *new.values()], len(spec.charts))
+        self._found = found
+
     def sheet(self, name: str, aliases: Sequence[str], index: int) -> Any:
         wb = self.wb
-        ws = None
-        for n in [name, *aliases]:
-            if n in wb.sheetnames:
-                ws = wb[n]
-                break
+        ws = self._existing(name, aliases)
         if ws is None:
             ws = wb.create_sheet(name)
-        else:
-            if ws.title != name:
-                ws.title = name
-            ws._cells.clear()
-            for t in list(ws.tables):
-                del ws.tables[t]
-            ws._charts = []
-            ws.conditional_formatting = ConditionalFormattingList()
-            ws.merged_cells.ranges = set() if isinstance(ws.merged_cells.ranges, set) else []
-            ws.column_dimensions.clear()
-            ws.row_dimensions.clear()
+        elif ws.title != name:
+            ws.title = name
+        st = self._found.get(name)
+        if st is None or not st.old:
+            self._fresh.add(id(ws))
+        if st is not None:
+            self._clear_owned(ws, st)
         current = wb.sheetnames.index(ws.title)
         target = min(index, len(wb.sheetnames) - 1)
         if current != target:
             wb.move_sheet(ws, offset=target - current)
         return ws
+
+    def _clear_owned(self, ws: Any, st: _Sheet) -> None:
+        """Remove what the layout owns on ``ws``: the cells of the tables' old blocks (values, formats,
+        comments), the layout's tables, its charts (kept aside: the user's, after the layout's, are put
+        back by :meth:`finish`), and the merged ranges and conditional formats that touch a table's block."""
+        for rng in [m for m in ws.merged_cells.ranges if any(_touches(b, m.bounds) for b in st.owned)]:
+            ws.unmerge_cells(str(rng))
+        for block in st.old.values():
+            for key in [k for k in ws._cells if block.contains(*k)]:
+                del ws._cells[key]
+        for t in st.old:
+            del ws.tables[t]
+        st.user_charts = list(ws._charts[st.layout_charts:])
+        ws._charts = []
+        kept = ConditionalFormattingList()
+        for cf in ws.conditional_formatting:
+            if not any(_touches(b, r.bounds) for b in st.owned for r in cf.sqref.ranges):
+                for rule in cf.rules:
+                    kept.add(str(cf.sqref), rule)
+        ws.conditional_formatting = kept
 
     def _font(self, **kw: Any) -> Any:
         if self.font_name:
@@ -106,7 +164,9 @@ class OpenpyxlWriter:
                     cell.fill = PatternFill("solid", fgColor=fill)
 
     def column_width(self, ws: Any, col: int, width: float) -> None:
-        ws.column_dimensions[col_letter(col)].width = width
+        """Set on a sheet written whole; a kept sheet keeps its widths (the user's, as in the Excel refresh)."""
+        if id(ws) in self._fresh:
+            ws.column_dimensions[col_letter(col)].width = width
 
     def table(self, ws: Any, ref: str, name: str, style: str) -> None:
         tab = Table(displayName=name, ref=ref)
@@ -176,6 +236,9 @@ class OpenpyxlWriter:
         ws.add_chart(chart, plan.anchor)
 
     def finish(self, ws: Any, plan: SheetPlan) -> None:
+        st = self._found.get(plan.name)
+        if st is not None:  # the user's charts after the layout's, so that the next refresh tells them apart
+            ws._charts.extend(st.user_charts)
         # header rows: bold (the table style colours them), wrap long Chinese headers
         fill = PatternFill("solid", fgColor=self.header_fill)
         for t in plan.tables:
@@ -204,6 +267,19 @@ class OpenpyxlWriter:
         ws.sheet_view.showGridLines = False
         if plan.tab_color:
             ws.sheet_properties.tabColor = plan.tab_color
+
+
+def _values(ws: Any, b: Block) -> list[list[Any]]:
+    """The values of block ``b`` of ``ws`` (without creating cells)."""
+    cells = ws._cells
+    return [[getattr(cells.get((r, c)), "value", None) for c in range(b.left, b.right + 1)]
+            for r in range(b.top, b.bottom + 1)]
+
+
+def _touches(b: Block, bounds: tuple[int, int, int, int]) -> bool:
+    """Whether the range of openpyxl ``bounds`` (min_col, min_row, max_col, max_row) overlaps block ``b``."""
+    c1, r1, c2, r2 = bounds
+    return b.overlaps(Block(r1, c1, r2, c2))
 
 
 def _style_index(wb: Any, collection: str, value: Any) -> int | None:

@@ -44,8 +44,8 @@ def render_sheet(plan: SheetPlan, writer: Writer, index: int, meta: Mapping[str,
     if plan.title:
         writer.write(sh, 2, 2, [[plan.title]])
         writer.font(sh, "B2", bold=True, size=14, color=title_color)
+    writer.write(sh, 3, 2, [[plan.subtitle or None]])  # blank: the last refresh's subtitle must not stay
     if plan.subtitle:
-        writer.write(sh, 3, 2, [[plan.subtitle]])
         writer.font(sh, "B3", italic=True, color="595959")
     widths: dict[int, float] = {1: 2.0}
     for t in plan.tables:
