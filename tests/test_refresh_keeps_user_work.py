@@ -255,3 +255,23 @@ def test_excel_refresh(prepared, name):
             assert len(charts) == layout_charts[item.sheet] + 1, where
             assert charts[-1]["source"] is None and charts[-1]["x"] is None, where  # never re-pointed
     assert not {a["func"] for a in run["actions"]} & {"deleteChart", "addChart", "sheetClear", "addTable"}
+
+
+def test_a_chart_whose_table_is_empty_stays_for_the_next_refresh(prepared, monkeypatch, workbook_inputs, tmp_path):
+    """A layout chart is not drawn while its table is empty; the headless refresh keeps the workbook's chart
+    there, as the Excel refresh does (it never deletes a chart), so the next refresh still finds the layout's
+    charts and the user's after them."""
+    cases, _ = prepared
+    case, path, result = cases["user work beside and below the tables"]
+    work = tmp_path / path.name
+    work.write_bytes(path.read_bytes())
+    empty = copy.deepcopy(result)
+    empty.tables["industry_flow"] = empty.tables["industry_flow"].iloc[:0]
+    workbook_inputs.patch_compute(monkeypatch, result=empty)
+    refresh_workbook(work, market=object())
+    charts = X.workbook_charts(work)["行业资金流"]
+    assert len(charts) == 2 and X.bounds(charts[1]["series"][0]["values"]) == next(
+        i.value for i in case.items if i.kind == "chart")
+    workbook_inputs.patch_compute(monkeypatch, result=result)
+    refresh_workbook(work, market=object())  # not refused: "a chart was deleted"
+    assert len(X.workbook_charts(work)["行业资金流"]) == 2

@@ -29,7 +29,9 @@ class _Sheet:
     old: dict[str, Block]  # layout table name -> its block in the workbook (empty: a fresh sheet)
     owned: list[Block]  # the tables' blocks, where they are and where they go
     layout_charts: int  # the sheet's first charts that are the layout's (the others are the user's)
+    old_charts: list[Any] = field(default_factory=list)  # the layout's charts as found
     user_charts: list[Any] = field(default_factory=list)
+    made: dict[int, Any] = field(default_factory=dict)  # layout position -> the chart drawn now
 
 
 class OpenpyxlWriter:
@@ -86,7 +88,7 @@ class OpenpyxlWriter:
                 raise PlacementError(f"sheet `{ws.title}` has {len(ws._charts)} chart(s), the layout draws "
                                      f"{len(spec.charts)}: a chart was deleted; rebuild the workbook with "
                                      "`xladdin template`")
-            found[plan.name] = _Sheet(ws, old, [*old.values(), *new.values()], len(spec.charts))
+            found[plan.name] = _Sheet(ws, old, [*old.values(), *new.values()], 0 if fresh else len(spec.charts))
         self._found = found
 
     def sheet(self, name: str, aliases: Sequence[str], index: int) -> Any:
@@ -109,8 +111,8 @@ class OpenpyxlWriter:
 
     def _clear_owned(self, ws: Any, st: _Sheet) -> None:
         """Remove what the layout owns on ``ws``: the cells of the tables' old blocks (values, formats,
-        comments), the layout's tables, its charts (kept aside: the user's, after the layout's, are put
-        back by :meth:`finish`), and the merged ranges and conditional formats that touch a table's block."""
+        comments), the layout's tables, its charts (kept aside: :meth:`finish` puts back the user's, after the
+        layout's, and a layout chart not drawn this time), and the merged ranges and conditional formats that touch a table's block."""
         for rng in [m for m in ws.merged_cells.ranges if any(_touches(b, m.bounds) for b in st.owned)]:
             ws.unmerge_cells(str(rng))
         for block in st.old.values():
@@ -118,7 +120,7 @@ class OpenpyxlWriter:
                 del ws._cells[key]
         for t in st.old:
             del ws.tables[t]
-        st.user_charts = list(ws._charts[st.layout_charts:])
+        st.old_charts, st.user_charts = list(ws._charts[:st.layout_charts]), list(ws._charts[st.layout_charts:])
         ws._charts = []
         kept = ConditionalFormattingList()
         for cf in ws.conditional_formatting:
@@ -234,11 +236,17 @@ class OpenpyxlWriter:
                 second.y_axis.title = plan.y2_title
             chart += second
         ws.add_chart(chart, plan.anchor)
+        st = self._found.get(ws.title)
+        if st is not None:
+            st.made[plan.layout_index] = chart
 
     def finish(self, ws: Any, plan: SheetPlan) -> None:
         st = self._found.get(plan.name)
-        if st is not None:  # the user's charts after the layout's, so that the next refresh tells them apart
-            ws._charts.extend(st.user_charts)
+        if st is not None:  # the layout's charts in its order (one not drawn now, its table empty, is kept as
+            # the Excel refresh keeps it), then the user's, so that the next refresh tells them apart
+            n = max([st.layout_charts, *(i + 1 for i in st.made)])
+            old = st.old_charts + [None] * n
+            ws._charts = [c for c in (st.made.get(i, old[i]) for i in range(n)) if c is not None] + st.user_charts
         # header rows: bold (the table style colours them), wrap long Chinese headers
         fill = PatternFill("solid", fgColor=self.header_fill)
         for t in plan.tables:
