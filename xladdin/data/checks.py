@@ -7,11 +7,13 @@ load (:class:`~xladdin.errors.ValidationFailed`); warnings are reported and the 
   cells of a workbook, typed dates of parquet. ``NN/NN/YYYY`` (day and month order unknown) and plain
   numbers (Excel serial numbers saved as text) are errors naming the column; a time of day is
   stripped with a warning.
-* **trading days** (:func:`check_dates`): a date after today is an error, so is a Saturday or
+* **trading days** (:func:`check_dates`): a date before 1990 or after today (beyond the pandas date range:
+  1677-2262, never wrapped) is an error, so is a Saturday or
   Sunday in a daily table; a weekday the Shanghai exchange was closed (exchange-calendars' XSHG
   calendar, where it has holidays on record) is a warning, and such a date is never the as-of date.
-* **numbers** (:func:`check_numbers`): ``inf`` and magnitudes over :data:`MAX_ABS` are errors, so are
-  negative values in the columns the schema declares non-negative (industry_daily volume, amount).
+* **numbers** (:func:`check_numbers`): ``inf`` and magnitudes over :data:`MAX_ABS` are errors, so is a value
+  outside its column's physical range (the schema's ``ranges``: amounts and counts >= 0, weights and ratios
+  0 to 1, prices in a band, units > 0).
 * **text** (:func:`check_text`): control characters are errors; codes are NFKC-normalised (full-width
   digits, no-break spaces), stripped and upper-cased; a security code must look like ``510300.SH``.
 * **references** (:func:`check_references`): every ETF of etf_daily must be in etf_info (error);
@@ -33,7 +35,7 @@ import pyarrow.compute as pc
 
 from .calendar import xshg_sessions
 from .clients.base import shares_confirm
-from .schema import TABLES
+from .schema import AHEAD_DAYS, EARLIEST_DATE, TABLES
 
 #: largest magnitude accepted in a numeric column: 1e15 yuan is ten times the whole A-share market's
 #: value; anything larger (1e308, ...) is a data error that would overflow sums to inf
@@ -41,7 +43,7 @@ MAX_ABS = 1e15
 DAY_NS = 86_400 * 10**9
 #: tables whose dates are trading days (not northbound_holdings: HKEX dates, quarterly after 2024-08)
 TRADING_DAY_TABLES = ("etf_daily", "index_daily", "industry_daily", "fund_nav", "margin_daily", "stock_daily")
-#: date columns not checked against today (an ETF's listing date may be announced ahead)
+#: date columns that may lie ahead of today (an ETF's listing date is announced ahead), up to AHEAD_DAYS
 NOT_DATED_EVENTS = {("etf_info", "list_date")}
 #: text columns holding security codes (exchange suffix required) and all code-like columns (upper-cased)
 SECURITY_CODES = ("etf", "tracked_index", "index", "stock", "fund")
@@ -59,7 +61,9 @@ _AMBIGUOUS = re.compile(r"^\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}(?:[ T].*)?$")
 _NUMBER = re.compile(r"^[+-]?\d+(?:\.\d*)?(?:[eE][+-]?\d+)?$")
 
 # kinds of a date cell
-OK, NOT_A_DATE, AMBIGUOUS, NUMBER, TIMED = 0, 1, 2, 3, 4
+OK, NOT_A_DATE, AMBIGUOUS, NUMBER, TIMED, OUT_OF_RANGE = 0, 1, 2, 3, 4, 5
+#: the dates pandas holds (nanoseconds since 1970 in 64 bits): a date beyond them would wrap (2263 -> 1678)
+_NS_MIN, _NS_MAX = pd.Timestamp.min.ceil("D"), pd.Timestamp.max.floor("D")
 Locate = Callable[..., str]
 
 
@@ -84,9 +88,14 @@ def _classify(value) -> tuple[np.datetime64, int]:
     """One distinct cell value of a date column: (the date, kind)."""
     nat = np.datetime64("NaT", "ns")
     if isinstance(value, (pd.Timestamp, _dt.datetime, _dt.date, np.datetime64)):
-        ts = pd.Timestamp(value)
+        try:
+            ts = pd.Timestamp(value)
+        except (ValueError, OverflowError):
+            return nat, OUT_OF_RANGE
         if ts is pd.NaT:
             return nat, OK
+        if not _NS_MIN <= ts <= _NS_MAX:
+            return nat, OUT_OF_RANGE
         day = ts.normalize()
         return day.to_datetime64().astype("datetime64[ns]"), TIMED if day != ts else OK
     if isinstance(value, (bool, np.bool_)):
@@ -101,8 +110,10 @@ def _classify(value) -> tuple[np.datetime64, int]:
         y, mo, d, hh, mm, ss, frac = m.groups()
         try:
             day = pd.Timestamp(_dt.date(int(y), int(mo), int(d)))
-        except (ValueError, OverflowError, pd.errors.OutOfBoundsDatetime):
+        except (ValueError, OverflowError):
             return nat, NOT_A_DATE
+        if not _NS_MIN <= day <= _NS_MAX:
+            return nat, OUT_OF_RANGE
         if hh is not None and not (int(hh) < 24 and int(mm) < 60 and int(ss or 0) < 60):
             return nat, NOT_A_DATE
         timed = any(v is not None and int(v) != 0 for v in (hh, mm, ss, frac))
@@ -126,13 +137,20 @@ def parse_dates(s: pd.Series) -> tuple[pd.Series, np.ndarray | None]:
     Kinds: OK (a date, or blank: NaT), NOT_A_DATE, AMBIGUOUS (``NN/NN/YYYY``), NUMBER (a number:
     an Excel serial?), TIMED (a date with a time of day, stripped here). A typed date column is
     returned as it is, with kinds None (:func:`check_dates` finds a time of day among its distinct
-    values); text is classified once per distinct value.
+    values), except dates beyond pandas' range (OUT_OF_RANGE, never wrapped); text is classified once per
+    distinct value.
     """
     n = len(s)
     if pd.api.types.is_datetime64_any_dtype(s):
         if getattr(s.dtype, "tz", None) is not None:
             s = s.dt.tz_localize(None)
-        return s, None
+        if s.dtype == "datetime64[ns]":
+            return s, None
+        outside = (s.notna() & ((s < _NS_MIN) | (s > _NS_MAX))).to_numpy()  # a coarser unit (parquet's us)
+        if not outside.any():
+            return s.astype("datetime64[ns]"), None
+        kinds = np.where(outside, OUT_OF_RANGE, OK).astype(np.int8)
+        return s.where(~outside).astype("datetime64[ns]"), kinds
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
         kinds = np.where(s.isna().to_numpy(), OK, NUMBER).astype(np.int8)
         return pd.Series(np.full(n, np.datetime64("NaT", "ns")), index=s.index), kinds
@@ -167,6 +185,8 @@ def date_messages(kinds: np.ndarray | None, s: pd.Series, parsed: pd.Series, col
                         "YYYY-MM-DD dates", errors),
             (NUMBER, "is a number where a date is expected: Excel serial numbers? save the column as dates "
                      "(YYYY-MM-DD)", errors),
+            (OUT_OF_RANGE, f"is outside the dates of market data (from {EARLIEST_DATE:%Y-%m-%d} to today): a typo "
+                           "in the year?", errors),
             (TIMED, "has a time of day; only its date is used", warnings)):
         rows = np.flatnonzero(kinds == kind)
         if rows.size:
@@ -218,7 +238,9 @@ def check_dates(name: str, df: pd.DataFrame, locate: Locate, today: pd.Timestamp
     """Checks on the typed date columns, made on their distinct dates (one pass over each column):
 
     * a time of day (typed dates: parquet, workbook cells, pyarrow's CSV read): stripped, one warning;
-    * a date after ``today`` (default: the machine's date): an error;
+    * a date before :data:`~xladdin.data.schema.EARLIEST_DATE` (1990) or after ``today`` (default: the
+      machine's date; an announced date, :data:`NOT_DATED_EVENTS`, up to :data:`~xladdin.data.schema.AHEAD_DAYS`
+      after it): an error;
     * in a daily table (:data:`TRADING_DAY_TABLES`): a Saturday or Sunday is an error; a weekday the
       Shanghai exchange was closed gets one warning for the table, and is returned as flagged.
 
@@ -243,14 +265,26 @@ def check_dates(name: str, df: pd.DataFrame, locate: Locate, today: pd.Timestamp
             df = df.assign(**{col: df[col].dt.normalize()})
             i8 = np.asarray(df[col].to_numpy(), dtype="datetime64[ns]").view("i8")
             days, ordered = _unique_sorted(i8)
-        if not days.size or (name, col) in NOT_DATED_EVENTS:
+        if not days.size:
             continue
-        late = days[days > today.value]
+        early = days[days < EARLIEST_DATE.value]
+        if early.size:  # one line: the earliest date and how many rows lie before 1990
+            rows, _ = _first_rows(i8, early[:1], ordered)
+            n = int(((i8 < EARLIEST_DATE.value) & (i8 != np.iinfo(np.int64).min)).sum())
+            errors.append(f"{locate(rows[0], col)} column `{col}`: {pd.Timestamp(early[0]):%Y-%m-%d} is before "
+                          f"{EARLIEST_DATE:%Y-%m-%d}, before any market data: a typo in the year?"
+                          + (f" ({n:,} rows before {EARLIEST_DATE:%Y-%m-%d})" if n > 1 else ""))
+        ahead = (name, col) in NOT_DATED_EVENTS
+        limit = today + pd.Timedelta(days=AHEAD_DAYS) if ahead else today
+        late = days[days > limit.value]
         if late.size:
             rows, counts = _first_rows(i8, late[:MAX_MESSAGES], ordered)
-            cap(errors, [f"{locate(r, col)} column `{col}`: {pd.Timestamp(d):%Y-%m-%d} is after today "
+            what = f"more than {AHEAD_DAYS} days after today" if ahead else "after today"
+            cap(errors, [f"{locate(r, col)} column `{col}`: {pd.Timestamp(d):%Y-%m-%d} is {what} "
                           f"({today:%Y-%m-%d})" + (f" ({c:,} rows)" if c > 1 else "")
-                          for d, r, c in zip(late, rows, counts)], f"dates after today in `{col}`", late.size)
+                          for d, r, c in zip(late, rows, counts)], f"dates {what} in `{col}`", late.size)
+        if ahead:
+            continue
         if name not in TRADING_DAY_TABLES or col != spec.sorted_by:
             continue
         idx = pd.DatetimeIndex(days.view("datetime64[ns]"))
@@ -272,25 +306,39 @@ def check_dates(name: str, df: pd.DataFrame, locate: Locate, today: pd.Timestamp
 
 # ----------------------------------------------------------------------------- numbers
 def check_numbers(name: str, df: pd.DataFrame, locate: Locate) -> list[str]:
-    """inf, -inf and magnitudes over :data:`MAX_ABS` in the numeric columns, negative values in the
-    ``non_negative`` ones (traded volume and amount; one vectorised pass each)."""
+    """inf, -inf and magnitudes over :data:`MAX_ABS` in the numeric columns, and values outside the column's
+    physical :class:`~xladdin.data.schema.Range` (the schema's ``ranges``: a negative amount, a weight above 1,
+    a close of 1e-300, ...), each named by row; one vectorised pass per column, whatever the other rows say
+    (a negative weight is refused even when its index's weights sum to 1)."""
     errors: list[str] = []
     spec = TABLES[name]
     for col in spec.numeric:
         if col not in df.columns:
             continue
         v = df[col].to_numpy(dtype=float, na_value=np.nan)
-        floor = 0.0 if col in spec.non_negative else -MAX_ABS
-        if not v.size or (np.fmax.reduce(v) <= MAX_ABS and np.fmin.reduce(v) >= floor) or np.isnan(v).all():
+        rng = spec.ranges.get(col)
+        lo, hi = (rng.lo, min(rng.hi, MAX_ABS)) if rng is not None else (-MAX_ABS, MAX_ABS)
+        if not v.size or np.isnan(v).all() or (np.fmax.reduce(v) <= hi and (
+                np.fmin.reduce(v) > lo if rng is not None and rng.lo_open else np.fmin.reduce(v) >= lo)):
             continue  # two reductions (NaN ignored) clear the usual column without a mask
         bad = np.flatnonzero((v > MAX_ABS) | (v < -MAX_ABS))
         cap(errors, [f"{locate(i, col)} column `{col}`: {v[i]:g} is not a finite number of plausible size "
                       f"(|x| <= {MAX_ABS:g})" for i in bad[:MAX_MESSAGES]], f"out-of-range values in `{col}`", bad.size)
-        if col in spec.non_negative:
-            neg = np.flatnonzero((v < 0) & (v >= -MAX_ABS))
-            cap(errors, [f"{locate(i, col)} column `{col}`: {v[i]:g} is negative; traded {col} is >= 0"
-                          for i in neg[:MAX_MESSAGES]], f"negative values in `{col}`", neg.size)
+        if rng is None:
+            continue
+        out = np.flatnonzero(~rng.holds(v) & ~np.isnan(v) & (np.abs(v) <= MAX_ABS))
+        cap(errors, [f"{locate(i, col)} column `{col}`: {v[i]:g} {_outside(rng, v[i])}; `{col}` is {rng.what}"
+                      for i in out[:MAX_MESSAGES]], f"values of `{col}` out of its range", out.size)
     return errors
+
+
+def _outside(rng, x: float) -> str:
+    """How ``x`` misses ``rng``: "must be > 0", "is negative", "is below 0.0001", "is above 1"."""
+    if x > rng.hi:
+        return f"is above {rng.hi:g}"
+    if rng.lo == 0 and not rng.lo_open:
+        return "is negative"
+    return "must be > 0" if x <= 0 else f"is below {rng.lo:g}"
 
 
 def check_split_days(name: str, df: pd.DataFrame, locate: Locate) -> list[str]:
