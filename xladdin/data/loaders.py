@@ -33,7 +33,7 @@ from . import checks
 from .keys import check_table
 from .market import Market
 from .rawtable import RawTable
-from .readers import read_table_files, read_workbook_tables
+from .readers import read_table_files, read_workbook_tables, table_files
 from .schema import TABLES
 from .storefiles import finish_pending
 from .typed import MASTERS, master_codes, seed_codes, type_order, type_table
@@ -201,6 +201,11 @@ def write_market(market: Market, folder: str | Path, fmt: str = "csv") -> list[P
     folder.mkdir(parents=True, exist_ok=True)
     if fmt not in ("csv", "parquet", "xlsx"):
         raise ValueError(f"format `{fmt}` not supported; use csv, parquet or xlsx")
+    for name, df in market.tables.items():  # before the first write: no table left in two files
+        other = [p.name for p in table_files(folder, name) if df is not None and p.name != f"{name}.{fmt}"]
+        if other:
+            raise DataError(f"{folder} holds {', '.join(other)}: writing {name}.{fmt} beside it would leave table "
+                            f"{name} in two files; write to another folder or move {', '.join(other)} out")
     written = []
     for name, df in market.tables.items():
         if df is None:

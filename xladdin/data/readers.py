@@ -49,8 +49,27 @@ def read_excel(path: Path, sheet_name: str | int | None = 0, label: str | None =
         raise DataError(f"{label or path.name}: cannot read the workbook ({type(exc).__name__}: {exc})") from None
 
 
+def table_files(folder: Path, name: str) -> list[Path]:
+    """Every file of ``folder`` that holds table ``name`` in a form xladdin reads: ``<name>.parquet``, ``.csv``,
+    ``.xlsx``, ``.xls`` and the wide ``<name>.<field>.csv`` (these count as one)."""
+    found = [folder / f"{name}{ext}" for ext in (".parquet", ".csv", ".xlsx", ".xls") if (folder / f"{name}{ext}").is_file()]
+    return found + sorted(p for p in folder.glob(f"{name}.*.csv") if p.is_file())
+
+
+def one_form(folder: Path, name: str) -> None:
+    """Refuse a folder holding table ``name`` in two files (a stale ``etf_daily.parquet`` beside the current
+    ``etf_daily.csv``, long and wide forms): which one is current is not for xladdin to guess."""
+    files = table_files(folder, name)
+    forms = {p.name if p.name.count(".") == 1 else f"{name}.<field>.csv" for p in files}
+    if len(forms) > 1:
+        names = [p.name for p in files]
+        raise DataError(f"{folder}: table {name} is in {len(names)} files ({', '.join(names)}); keep the current "
+                        "one and move the others out of the folder")
+
+
 def read_table_files(folder: Path, name: str, skip: tuple[str, ...] = (), since=None) -> RawTable | None:
-    """Find and read table ``name`` in ``folder`` (long or wide form); None if absent.
+    """Find and read table ``name`` in ``folder`` (long or wide form); None if absent, a :class:`DataError` when
+    it is there in two files (:func:`one_form`).
 
     ``skip``: value columns not to read at all (a caller that does not use them saves their memory and
     checks); they are absent from the typed table.
@@ -59,6 +78,7 @@ def read_table_files(folder: Path, name: str, skip: tuple[str, ...] = (), since=
     read whole.
     """
     spec = TABLES[name]
+    one_form(folder, name)
     skip = tuple(c for c in skip if c in spec.value_columns)
     since = pd.Timestamp(since) if since is not None else None
     for ext in (".parquet", ".csv"):
