@@ -18,8 +18,9 @@ load (:class:`~xladdin.errors.ValidationFailed`); warnings are reported and the 
   digits, no-break spaces), stripped and upper-cased; a security code must look like ``510300.SH``.
 * **references** (:func:`check_references`): every ETF of etf_daily must be in etf_info (error);
   index constituents missing from stock_industry are a warning giving the weight they carry.
-* **split days** (:func:`check_split_days`): a ``split_ratio`` on a day whose share count did not move
-  by it while the day before or after did is a warning: the spec records a split on the shares' day.
+* **split days** (:func:`check_split_days`): a ``split_ratio`` other than 1 on a day whose share count did
+  not move by it is an error (an adjustment factor, a unit error, or a split recorded on the price day
+  while the shares moved the day before or after: the spec records a split on the shares' day).
 """
 from __future__ import annotations
 
@@ -342,34 +343,49 @@ def _outside(rng, x: float) -> str:
 
 
 def check_split_days(name: str, df: pd.DataFrame, locate: Locate) -> list[str]:
-    """etf_daily rows with ``split_ratio`` != 1 whose shares did not move by the ratio that day, while they did
-    on the trading day before or after (the split sits on the price day: M1 would read the share change as a
-    flow there); warnings. The share rule is :func:`~xladdin.data.clients.base.shares_confirm`'s."""
+    """etf_daily rows with ``split_ratio`` != 1 whose shares did not move by the ratio that day: errors.
+
+    A split ratio is new units per old unit on the day the units split or consolidate; M1 compares the
+    shares in post-split units and sets that day's flow to 0. A ratio on a day whose share count did not
+    move by it (within the tolerance of :func:`~xladdin.data.clients.base.shares_confirm`: the split's way,
+    at least half-way in log terms) is no split: an adjustment factor (1.05 on every row zeroes every flow),
+    a unit error (1e6 erases that day's flow) or a split recorded on the price day while the shares moved the
+    day before or after (the message names that day). Each row is named.
+    """
     if name != "etf_daily" or not {"split_ratio", "shares", "etf", "date"} <= set(df.columns):
         return []
     r = df["split_ratio"].to_numpy(dtype=float, na_value=np.nan)
-    rows = np.flatnonzero(np.isfinite(r) & (r > 0) & (r != 1.0))
-    if not rows.size:
+    split = np.isfinite(r) & (r > 0) & (r != 1.0)
+    if not split.any():
         return []
-    warnings = []
-    for etf in pd.unique(df["etf"].to_numpy()[rows]):
-        pos = np.flatnonzero(df["etf"].to_numpy() == etf)
-        pos = pos[np.argsort(df["date"].to_numpy()[pos], kind="stable")]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            log_s = np.log(df["shares"].to_numpy(dtype=float, na_value=np.nan)[pos])
-        step = np.r_[np.nan, np.diff(log_s)]
-        for k in np.flatnonzero(np.isin(pos, rows)):
-            log_r = float(np.log(r[pos[k]]))
-            if shares_confirm(step[k], log_r):
-                continue
-            near = [j for j in (k - 1, k + 1) if 0 <= j < len(pos) and shares_confirm(step[j], log_r)]
-            day = pd.Timestamp(df["date"].iloc[pos[k]]).date()
-            if near:
-                other = pd.Timestamp(df["date"].iloc[pos[near[0]]]).date()
-                warnings.append(f"{locate(pos[k], 'split_ratio')}: split_ratio {r[pos[k]]:g} of {etf} on {day}, but "
-                                f"its shares moved by that ratio on {other}: record the split on the shares' day "
-                                f"(with post-split nav and close there), else M1 reads the share change as a flow")
-    return warnings[:MAX_MESSAGES]
+    etf = pd.factorize(df["etf"])[0]
+    order = np.lexsort((np.asarray(df["date"].to_numpy(), dtype="datetime64[ns]").view("i8"), etf))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_s = np.log(df["shares"].to_numpy(dtype=float, na_value=np.nan)[order])
+        log_r = np.log(np.where(split, r, 1.0))[order]
+    same = np.r_[False, etf[order][1:] == etf[order][:-1]]  # the row before is the same ETF's
+    step = np.where(same, np.r_[np.nan, np.diff(log_s)], np.nan)
+    bad = np.flatnonzero(split[order] & ~shares_confirm(step, log_r))  # positions in ``order``
+    errors = []
+    for k in bad[:MAX_MESSAGES]:
+        row, code = order[k], df["etf"].iloc[order[k]]
+        day = pd.Timestamp(df["date"].iloc[row]).date()
+        moved = "had no row the day before" if not same[k] or not np.isfinite(step[k]) else \
+            f"moved by {np.exp(step[k]):.4g}x"
+        near = [j for j in (k - 1, k + 1) if 0 <= j < len(order) and (same[k] if j < k else same[j])
+                and shares_confirm(step[j], log_r[k])]
+        if near:
+            other = pd.Timestamp(df["date"].iloc[order[near[0]]]).date()
+            fix = (f"they moved by it on {other}: record the split on the shares' day (with post-split nav and "
+                   "close there)")
+        else:
+            fix = ("a split_ratio is new units per old unit on a split or consolidation day (1 on every other "
+                   "day), not a price adjustment factor; put 1 here if there was no split")
+        errors.append(f"{locate(row, 'split_ratio')}: split_ratio {r[row]:g} of {code} on {day}, but its shares "
+                      f"{moved}: {fix} (M1 would set that day's flow to 0)")
+    if bad.size > MAX_MESSAGES:
+        errors.append(f"... {bad.size - MAX_MESSAGES} more split ratios without a matching share change")
+    return errors
 
 
 # ----------------------------------------------------------------------------- text and codes

@@ -187,6 +187,7 @@ def validate_market(market: Market, today: pd.Timestamp | None = None) -> list[s
         issues += check_table(name, df, locate, name)
         issues += checks.check_dates(name, df, locate, today, holidays=False)[1]
         issues += checks.check_numbers(name, df, locate)
+        issues += checks.check_split_days(name, df, locate)
         issues += checks.check_text(name, df, locate, normalise=False)[1]
         issues += checks.check_references(name, df, locate, name, masters)[0]
         col = MASTERS.get(name)
