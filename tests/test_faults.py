@@ -808,7 +808,7 @@ def test_stale_lock_of_a_dead_process_is_taken_over(workbook, monkeypatch, workb
 
 def test_template_and_report_refuse_a_read_only_file(tmp_path, monkeypatch):
     """atomic_target, which every workbook writer uses, respects a read-only target."""
-    from xladdin.workbook.template import atomic_target
+    from xladdin.fileguard import atomic_target
     p = tmp_path / "x.xlsx"
     p.write_bytes(b"keep")
     p.chmod(0o444)
