@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from xladdin.errors import ReportedError
+from xladdin.fileguard import atomic_write_bytes
 from xladdin.workbook.summary import (
     WeeklySummary,
     coerce_summary,
@@ -184,11 +185,8 @@ def message_bytes(msg: EmailMessage) -> bytes:
 
 
 def write_eml(msg: EmailMessage, path: str | Path) -> Path:
-    """Write the message to ``path`` as a ``.eml`` file (opens in Outlook/Thunderbird); returns the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(message_bytes(msg))
-    return path
+    """Write the message to ``path`` as a ``.eml`` file (opens in Outlook/Thunderbird), atomically; returns the path."""
+    return atomic_write_bytes(path, message_bytes(msg))
 
 
 def envelope(msg: EmailMessage) -> tuple[str, list[str]]:

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from xladdin.data.market import Market
+from xladdin.fileguard import atomic_write_with
 
 #: what the notes of the old flag spellings promise
 DEPRECATION_NOTE = "{prog}: note: {old} is deprecated and will be removed in the next release; use {new}"
@@ -109,11 +110,9 @@ def parse_date(text: str | None) -> pd.Timestamp | None:
 
 
 def write_csv(df: pd.DataFrame, path: str | Path, index: bool = False) -> Path:
-    """Write ``df`` as UTF-8 CSV (with BOM so Excel opens Chinese text correctly)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(path, index=index, encoding="utf-8-sig")
-    return path
+    """Write ``df`` as UTF-8 CSV (with BOM so Excel opens Chinese text correctly), atomically: a failed
+    write leaves the previous file (:func:`xladdin.fileguard.atomic_write_with`)."""
+    return atomic_write_with(path, lambda tmp: df.to_csv(tmp, index=index, encoding="utf-8-sig"))
 
 
 def print_table(df: pd.DataFrame, title: str | None = None, floatfmt: str = "{:,.4f}") -> None:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from xladdin.errors import describe, fail
+from xladdin.fileguard import atomic_write_text
 from xladdin.ops.config import check_subject
 
 from ._workbook import add_param_args, params_from_args
@@ -168,9 +169,7 @@ def write_timings_json(job, path: str | Path) -> Path:
             "steps": job.timings, "units": job.units, "rows": job.rows, "peak_rss_mb": job.peak_rss_mb,
             "memory": job.memory,
             "slowest": {"step": step, "seconds": secs}}
-    path = Path(path)
-    path.write_text(json.dumps(data, indent=1), encoding="utf-8")
-    return path
+    return atomic_write_text(path, json.dumps(data, indent=1))
 
 
 def print_timings(job) -> None:
