@@ -61,11 +61,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from openpyxl import load_workbook
 
 from xladdin.data.loaders import data_source, read_table_files, read_workbook_tables, type_tables, validate_market
 from xladdin.data.market import Market
 from xladdin.data.schema import TABLES
+from xladdin.data.sources import open_workbook
 from xladdin.data.store import UpdateFailed, update_before_run
 from xladdin.data.storefiles import finish_pending
 from xladdin.errors import DataError, ReportedError, ValidationFailed, format_error
@@ -223,7 +223,7 @@ def read_params_file(path: str | Path) -> Params:
             data = data["params"]
         return params_from_mapping(data, source)
     if suffix in (".xlsx", ".xlsm"):
-        wb = load_workbook(path, read_only=False, keep_vba=False)
+        wb = open_workbook(path, label=source, read_only=False, keep_vba=False)
         try:
             return read_params_sheet(wb)
         finally:

@@ -40,10 +40,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from openpyxl import load_workbook
-
 from xladdin.data.loaders import open_market
 from xladdin.data.market import Market
+from xladdin.data.sources import open_workbook
 from xladdin.data.store import update_before_run
 from xladdin.errors import ReportedError
 from xladdin.fileguard import (
@@ -252,7 +251,7 @@ def build_template(out: str | Path, market: Market, params: Params | None = None
     result = weekly.compute_weekly(market, params, asof, progress=progress)
     with atomic_target(out) as tmp:
         _skeleton(tmp, layout, params.language, conf)
-        wb = load_workbook(tmp, keep_vba=True)
+        wb = open_workbook(tmp, label=out.name, keep_vba=True)
         render_result(wb, result, params, layout, progress)
         wb.active = 0
         wb.save(tmp)
@@ -353,7 +352,7 @@ def refresh_workbook(path: str | Path, data: str | Path | None = None, asof=None
     try:
         for p in sweep_temp_files(path, before=started):
             say(f"removed {p.name} (temporary file left by a killed refresh)")
-        wb = load_workbook(path, keep_vba=keep_vba)
+        wb = open_workbook(path, keep_vba=keep_vba)
         step = "reading parameters"
         params = read_params_sheet(wb, layout)
         if language is not None:
