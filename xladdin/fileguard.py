@@ -389,15 +389,19 @@ def describe_owner(owner: dict) -> str:
     when the lock holds no owner record)."""
     if not owner:
         return "an unknown process (the lock file holds no owner record)"
+    if "invalid" in owner:
+        return f"no xladdin process (the lock file holds {owner['invalid']})"
     host = owner.get("host") or "?"
     return f"process {owner.get('pid', '?')} on {host} since {owner.get('started', '?')}"
 
 
 def _read_lock(lock: Path) -> tuple[dict | None, float] | None:
-    """(owner or None if unreadable, mtime) of ``lock``; None when it does not exist.
+    """(owner, mtime) of ``lock``; None when it does not exist.
 
-    Unreadable = not UTF-8 JSON, not an object, or a ``pid`` that is not a process id (a number no
-    system hands out, a text): a lock half-written by a kill, or not written by xladdin.
+    ``owner`` is the lock's record; None when the lock is empty or a cut JSON object (being written
+    right now, or left half-written by a kill); ``{"invalid": why}`` when it cannot be an owner's record
+    at all (not UTF-8 JSON text, not an object, a ``pid`` that no system hands out): no live xladdin
+    process holds such a lock.
     """
     try:
         mtime = lock.stat().st_mtime
@@ -412,11 +416,12 @@ def _read_lock(lock: Path) -> tuple[dict | None, float] | None:
     try:
         owner = json.loads(data.decode("utf-8"))
     except ValueError:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-        owner = None
+        cut = data.strip() == b"" or data.lstrip().startswith(b"{")
+        return (None if cut else {"invalid": "no JSON owner record"}), mtime
     if not isinstance(owner, dict):
-        owner = None
-    elif "pid" in owner and not (type(owner["pid"]) is int and 0 < owner["pid"] <= MAX_PID):
-        owner = None
+        return {"invalid": "no JSON owner record"}, mtime
+    if not (type(owner.get("pid")) is int and 0 < owner["pid"] <= MAX_PID):
+        return {"invalid": f"the process id {str(owner.get('pid'))[:40]}, which no process can have"}, mtime
     return owner, mtime
 
 
@@ -424,7 +429,7 @@ def _is_stale(owner: dict | None, mtime: float) -> bool:
     age = time.time() - mtime
     if owner is None:  # being written right now, or left half-written by a kill
         return age > 60
-    if age > STALE_AFTER:
+    if "invalid" in owner or age > STALE_AFTER:
         return True
     pid = owner.get("pid")
     if owner.get("host_tag") == host_tag() and isinstance(pid, int):
@@ -432,6 +437,14 @@ def _is_stale(owner: dict | None, mtime: float) -> bool:
             return owner.get("token") not in _HELD
         return not pid_alive(pid)
     return False
+
+
+def _took_over(lock: Path, owner: dict | None) -> str:
+    """The notice for a stale lock taken over."""
+    if owner and "invalid" in owner:
+        return f"took over the stale lock {lock.name}: it holds {owner['invalid']}, so no live xladdin process holds it"
+    who = describe_owner(owner) if owner else "a process killed while taking it"
+    return f"took over the stale lock {lock.name} left by {who}, which is gone"
 
 
 def _take_over(lock: Path, seen: tuple[dict | None, float]) -> bool:
@@ -450,6 +463,13 @@ def _take_over(lock: Path, seen: tuple[dict | None, float]) -> bool:
     with contextlib.suppress(OSError):
         aside.unlink()
     return False
+
+
+def remove_stale_lock(lock: str | Path) -> bool:
+    """Remove ``lock`` when no live process holds it (the rules of :func:`owner_lock`); True when removed."""
+    lock = Path(lock)
+    seen = _read_lock(lock)
+    return seen is not None and _is_stale(*seen) and _take_over(lock, seen)
 
 
 @contextlib.contextmanager
@@ -487,8 +507,7 @@ def owner_lock(lock: str | Path, wait: float = 0.0, poll: float = 0.2,
                 continue  # released meanwhile
             if _is_stale(*seen):
                 if _take_over(lock, seen) and notice is not None:
-                    who = describe_owner(seen[0]) if seen[0] else "a process killed while taking it"
-                    notice(f"took over the stale lock {lock.name} left by {who}, which is gone")
+                    notice(_took_over(lock, seen[0]))
                 continue
             if time.monotonic() >= deadline:
                 raise LockBusy(lock, seen[0] or {}) from None

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from xladdin.errors import ReportedError
-from xladdin.fileguard import atomic_write_bytes
+from xladdin.fileguard import atomic_write_bytes, check_outputs
 from xladdin.workbook.summary import (
     WeeklySummary,
     coerce_summary,
@@ -49,6 +49,7 @@ from .config import (
     Config,
     ConfigError,
     SmtpSettings,
+    check_retries,
     expand_recipients,
     get_password,
     load_config,
@@ -445,8 +446,7 @@ def send_message(msg: EmailMessage, settings: SmtpSettings, password: str | None
     """
     if not settings.host:
         raise MailError("no SMTP host: set [smtp] host in the config file or pass --smtp-host", "config")
-    if retries < 0 or backoff < 0:
-        raise ValueError("retries and backoff must be >= 0")
+    check_retries(retries, backoff)
     sender, pending = envelope(msg)
     if not pending:
         raise MailError("the message has no recipients (To/Cc)", "config")
@@ -545,7 +545,8 @@ def send_report(report: str | Path, *, config: Config | str | Path | None = None
     retries, backoff : None = ``[send]`` values, else :data:`~xladdin.ops.config.DEFAULT_RETRIES` and
         :data:`~xladdin.ops.config.DEFAULT_BACKOFF` (see :func:`send_message`).
     dry_run : build and write the ``.eml`` (``eml`` or REPORT with suffix .eml); do not connect.
-    eml : where the ``.eml`` goes; without ``dry_run`` a copy of the sent message is kept there.
+    eml : where the ``.eml`` goes; without ``dry_run`` a copy of the sent message is kept there. It may not
+        name the report, the config file or the CA file (refused before anything is sent or written).
     environ : environment for the password lookup (default ``os.environ``).
     **smtp : overrides of the SMTP settings (host, port, security, user, cafile, timeout), None = keep.
 
@@ -573,8 +574,10 @@ def send_report(report: str | Path, *, config: Config | str | Path | None = None
         raise ConfigError("no sender: give --from ADDR or set [smtp] sender in the config file")
     retries = retries if retries is not None else cfg.send.get("retries", DEFAULT_RETRIES)
     backoff = backoff if backoff is not None else cfg.send.get("backoff", DEFAULT_BACKOFF)
-    if retries < 0 or backoff < 0:
-        raise ValueError("retries and backoff must be >= 0")
+    check_retries(retries, backoff)
+    eml_path = Path(eml) if eml else (report.with_suffix(".eml") if dry_run else None)
+    check_outputs([("--eml", eml_path)], [("the report REPORT", report), ("the --config file", cfg.path),
+                                          ("the --cafile file", settings.cafile)])
 
     summary = summary_from_report(report)
     asof = summary.asof.isoformat() if summary is not None else report.name
@@ -583,7 +586,7 @@ def send_report(report: str | Path, *, config: Config | str | Path | None = None
     msg = build_message(report, summary, to=to_list, cc=cc_list, sender=from_addr, subject=subject_text)
     out = ReportMail(msg, settings, subject_text, to_list, cc_list, summary is not None)
     if dry_run:
-        out.eml = write_eml(msg, eml or report.with_suffix(".eml"))
+        out.eml = write_eml(msg, eml_path)
         return out
     password = get_password(settings, environ)
     out.result = send_message(msg, settings, password, retries=retries, backoff=backoff)

@@ -42,9 +42,9 @@ from typing import Any
 
 from xladdin.data.loaders import open_market
 from xladdin.data.market import Market
-from xladdin.data.sources import open_workbook
+from xladdin.data.sources import data_files, open_workbook
 from xladdin.data.store import update_before_run
-from xladdin.errors import ReportedError
+from xladdin.errors import DataError, ReportedError
 from xladdin.fileguard import (
     LockBusy,
     atomic_target,
@@ -54,6 +54,7 @@ from xladdin.fileguard import (
     owner_lock,
     read_only_reason,
     real_path,
+    same_file,
     sweep_temp_files,
 )
 
@@ -290,6 +291,15 @@ def read_params_sheet(book: Any, layout: Layout | None = None) -> Params:
     return params_from_rows(rows, source=f"sheet {name}")
 
 
+def _check_data_is_not(workbook: Path, data: Any) -> None:
+    """RefreshError when a file of the data (``--data`` or ``data_dir``) is the workbook being refreshed."""
+    for p in data_files(data):
+        if same_file(p, workbook):
+            raise RefreshError("checking the data", f"the data ({data}) is the workbook being refreshed: a refresh "
+                               "rewrites the workbook, so its data must be other files; set data_dir (or --data) to "
+                               "the folder of the canonical tables", workbook)
+
+
 def refresh_workbook(path: str | Path, data: str | Path | None = None, asof=None, language: str | None = None,
                      layout: Layout | None = None, market: Market | None = None,
                      progress: Callable[[str], None] | None = None, *, wait: float = 0.0,
@@ -359,6 +369,8 @@ def refresh_workbook(path: str | Path, data: str | Path | None = None, asof=None
             params = params.replace(language=language)
         if asof is not None:
             params = params.replace(asof=asof)
+        if market is None:  # the data may not be the workbook itself
+            _check_data_is_not(path, data or params.data_dir)
         if market is None and params.update_data == "yes":
             step = "updating data"
             update_before_run(data or params.data_dir, notice=say)
@@ -377,7 +389,8 @@ def refresh_workbook(path: str | Path, data: str | Path | None = None, asof=None
     except RefreshError:
         raise
     except Exception as exc:
-        raise RefreshError(step, f"{type(exc).__name__}: {exc}", path) from exc
+        raise RefreshError(step, str(exc) if isinstance(exc, DataError) else f"{type(exc).__name__}: {exc}",
+                           path) from exc
     finally:
         held.close()  # releases the lock
     return path
