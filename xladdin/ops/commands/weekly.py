@@ -157,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             r = job.mail.result
             print(f"sent '{job.mail.subject}' to {len(r.recipients)} recipient(s) ({', '.join(r.recipients)}) via "
-                  f"{job.mail.settings.describe()} in {r.attempts} attempt(s)"
+                  f"{job.mail.settings.describe()} {r.how()}"
                   + (f"; copy in {job.eml}" if job.eml else ""))
     if args.timings:
         print_timings(job)
