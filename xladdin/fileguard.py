@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import glob
 import hashlib
+import inspect
 import json
 import os
 import re
@@ -35,6 +37,8 @@ import uuid
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+
+from xladdin.errors import ReportedError
 
 #: seconds after which a lock, a staging folder or a temporary file of another host (whose process
 #: cannot be checked) counts as abandoned; no weekly job or refresh runs this long
@@ -195,17 +199,45 @@ def real_path(path: str | Path) -> Path:
     return Path(os.path.realpath(path))
 
 
-def _close_zip_files(exc: BaseException) -> None:
-    """Close the zip archives a failed workbook save left open in the frames of ``exc``'s traceback.
+class NoSpace(ReportedError, OSError):
+    """A write failed for want of room (full disk, quota, file-size limit); the message names the file."""
 
-    openpyxl and XlsxWriter open a :class:`zipfile.ZipFile` and close it only on success; after a failed
-    write (full disk) the archive would be closed by its ``__del__``, which tries to write again and
-    prints a second, raw traceback ("Exception ignored in ZipFile.__del__"). Closing it here, with the
-    error suppressed, leaves nothing for ``__del__`` to do.
+
+#: errno values of a write that found no room, and the names libxml2 (lxml, openpyxl's writer) gives them
+_NO_SPACE = {errno.ENOSPC: "the disk is full", errno.EFBIG: "a file-size limit was reached",
+             getattr(errno, "EDQUOT", -1): "the disk quota is exhausted"}
+_NO_SPACE_TEXT = {"IO_ENOSPC": errno.ENOSPC, "IO_EFBIG": errno.EFBIG, "IO_EDQUOT": getattr(errno, "EDQUOT", -1)}
+
+
+def no_space(exc: BaseException) -> str | None:
+    """Why ``exc`` (or an exception in its chain) is a write that found no room, or None."""
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        code = getattr(e, "errno", None) if isinstance(e, OSError) else None
+        code = code if code in _NO_SPACE else _NO_SPACE_TEXT.get(str(e).strip().split(" ")[0].rstrip(":,"))
+        if code in _NO_SPACE:
+            return _NO_SPACE[code]
+        e = e.__cause__ or e.__context__
+    return None
+
+
+def _release_writers(exc: BaseException) -> None:
+    """Close what a failed workbook save left open in the frames of ``exc``'s traceback.
+
+    openpyxl and XlsxWriter open a :class:`zipfile.ZipFile` (and openpyxl an lxml writer generator per
+    sheet) and close them only on success; after a failed write (full disk) each would be closed by its
+    ``__del__`` or by the garbage collector, which writes again and prints a second, raw traceback
+    ("Exception ignored in ZipFile.__del__"). Closing them here, errors suppressed, leaves nothing to do.
     """
     tb = exc.__traceback__
     while tb is not None:
         for value in list(tb.tb_frame.f_locals.values()):
+            stream = getattr(value, "xf", None)  # openpyxl's WorksheetWriter: the sheet's XML generator
+            if inspect.isgenerator(stream):
+                with contextlib.suppress(Exception):
+                    stream.close()
             archive = getattr(value, "_archive", value)  # openpyxl's ExcelWriter holds its archive
             if isinstance(archive, zipfile.ZipFile) and archive.fp is not None:
                 with contextlib.suppress(Exception):
@@ -242,18 +274,22 @@ def atomic_target(path: str | Path) -> Iterator[Path]:
         fileop("temp created", tmp_path)
         try:
             yield tmp_path
+            if path.exists():
+                os.chmod(tmp_path, path.stat().st_mode & 0o777)
+            else:
+                umask = os.umask(0)
+                os.umask(umask)
+                os.chmod(tmp_path, 0o666 & ~umask)
+            fileop("fsync temp", tmp_path)
+            with open(tmp_path, "rb") as fh:
+                os.fsync(fh.fileno())
         except BaseException as exc:
-            _close_zip_files(exc)
+            _release_writers(exc)
+            why = no_space(exc)
+            if why is not None:
+                raise NoSpace(f"cannot write {path.name}: no room ({why}); free space (or raise the "
+                              "limit) and run again, or write elsewhere") from exc
             raise
-        if path.exists():
-            os.chmod(tmp_path, path.stat().st_mode & 0o777)
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp_path, 0o666 & ~umask)
-        fileop("fsync temp", tmp_path)
-        with open(tmp_path, "rb") as fh:
-            os.fsync(fh.fileno())
         fileop("replace", path)
         os.replace(tmp_path, path)
         fileop("fsync folder", folder)

@@ -834,7 +834,7 @@ def _compute_and_write_step(clock: _StepClock, report: Path, market: Market, par
             done = list(clock.units.get("write", {}))
             nxt = [s.key for s in layout.sheets if s.key not in done]
             unit = f"sheet `{nxt[0]}`" if nxt else "saving"
-        raise JobError(clock.step, f"{type(exc).__name__}: {exc}", unit=unit) from exc
+        raise JobError(clock.step, _describe(exc), unit=unit) from exc
     if clock.step == "compute":  # no render progress seen (cannot happen with a non-empty layout)
         finish_compute()
     clock.unit_done("save")
@@ -895,7 +895,7 @@ def _all_tables() -> list[str]:
 
 def _describe(exc: BaseException) -> str:
     text = format_error(exc)
-    if isinstance(exc, (DataError, FileNotFoundError, ParamError)):
+    if isinstance(exc, (DataError, FileNotFoundError, ParamError, ReportedError)):
         return text
     return f"{type(exc).__name__}: {text}"
 

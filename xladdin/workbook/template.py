@@ -389,8 +389,8 @@ def refresh_workbook(path: str | Path, data: str | Path | None = None, asof=None
     except RefreshError:
         raise
     except Exception as exc:
-        raise RefreshError(step, str(exc) if isinstance(exc, DataError) else f"{type(exc).__name__}: {exc}",
-                           path) from exc
+        text = str(exc) if isinstance(exc, (DataError, ReportedError)) else f"{type(exc).__name__}: {exc}"
+        raise RefreshError(step, text, path) from exc
     finally:
         held.close()  # releases the lock
     return path
