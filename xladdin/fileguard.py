@@ -43,6 +43,9 @@ from xladdin.errors import ReportedError
 #: seconds after which a lock, a staging folder or a temporary file of another host (whose process
 #: cannot be checked) counts as abandoned; no weekly job or refresh runs this long
 STALE_AFTER = 6 * 3600.0
+#: seconds a new owner may take to write its record into the lock it created (an empty lock younger than
+#: this is being written; an older one was left by a process killed while taking it)
+WRITE_GRACE = 2.0
 #: tests only: ``FAULT_HOOK(op, path)`` runs before each file operation of a final step (see :func:`fileop`)
 FAULT_HOOK: Callable[[str, Path], None] | None = None
 
@@ -545,7 +548,10 @@ def owner_lock(lock: str | Path, wait: float = 0.0, poll: float = 0.2,
                 if _take_over(lock, seen) and notice is not None:
                     notice(_took_over(lock, seen[0]))
                 continue
-            if time.monotonic() >= deadline:
+            # an empty or cut lock younger than WRITE_GRACE is being written by its new owner right now:
+            # look again until it is complete, so that the message can name that owner
+            writing = seen[0] is None and time.time() - seen[1] < WRITE_GRACE
+            if time.monotonic() >= deadline and not writing:
                 raise LockBusy(lock, seen[0] or {}) from None
             time.sleep(poll)
             continue
