@@ -195,6 +195,9 @@ def load_config(path: str | os.PathLike | None = None, environ: Mapping[str, str
     try:
         with open(p, "rb") as fh:
             data = tomllib.load(fh)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {p} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+                          f"{exc.start}); TOML files are UTF-8: save it as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {p} is not valid TOML: {exc}") from exc
     return parse_config(data, source=str(p), path=p)

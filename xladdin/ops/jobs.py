@@ -45,6 +45,7 @@ import contextlib
 import csv
 import gc
 import importlib
+import io
 import os
 import re
 import resource
@@ -65,7 +66,7 @@ import pandas as pd
 from xladdin.data.loaders import data_source, read_table_files, read_workbook_tables, type_tables, validate_market
 from xladdin.data.market import Market
 from xladdin.data.schema import TABLES
-from xladdin.data.sources import data_files, open_workbook
+from xladdin.data.sources import csv_text, data_files, open_workbook
 from xladdin.data.store import UpdateFailed, update_before_run
 from xladdin.data.storefiles import finish_pending
 from xladdin.errors import DataError, ReportedError, ValidationFailed, format_error
@@ -232,6 +233,9 @@ def read_params_file(path: str | Path) -> Params:
     if suffix == ".toml":
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as exc:
+            raise ParamError(f"{source}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+                             "TOML files are UTF-8: save it as UTF-8") from None
         except tomllib.TOMLDecodeError as exc:
             raise ParamError(f"{source}: not valid TOML ({exc})") from None
         if "params" in data:
@@ -246,9 +250,10 @@ def read_params_file(path: str | Path) -> Params:
             return read_params_sheet(wb)
         finally:
             wb.close()
-    if suffix == ".csv":
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            rows = [r for r in csv.reader(fh)]
+    if suffix == ".csv":  # UTF-8, GBK/GB18030 or UTF-16 with a BOM, as the data files (sources.csv_text)
+        text = csv_text(path, whole=True)
+        data = text.source if isinstance(text.source, bytes) else path.read_bytes()
+        rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=text.delimiter))
         return params_from_rows(rows, source)
     raise ParamError(f"{source}: use a .toml, .xlsx/.xlsm (parameters sheet) or .csv (key,value) file")
 
