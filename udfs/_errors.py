@@ -56,8 +56,11 @@ class XAInputError(ValueError):
 
 
 def cells_of(x: Any) -> int:
-    """Cells in an argument as xlwings passes it (a scalar 1, a list its length, a list of rows rows x the
-    first row's length), or as Python passes it (an array's size); counted without walking the cells."""
+    """Cells in an argument as xlwings passes it (an omitted one 0, a scalar 1, a list its length, a list of
+    rows rows x the first row's length), or as Python passes it (an array's size); counted without walking
+    the cells."""
+    if x is None:
+        return 0
     size = getattr(x, "size", None)
     if isinstance(size, (int, np.integer)) and not isinstance(x, (list, tuple)):
         return int(size)
