@@ -10,6 +10,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 export UV_PYTHON_DOWNLOADS=never PIP_DISABLE_PIP_VERSION_CHECK=1
+if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  echo "setup: xladdin needs Python >= 3.11 (its xlwings 0.37.8 does too); '$PY' is $("$PY" -V 2>/dev/null || echo 'not found')." \
+       "Run with PYTHON=python3.11 (or newer) bash scripts/setup.sh" >&2
+  exit 1
+fi
 if [ ! -x .venv/bin/python ]; then
   if ! "$PY" -m venv .venv 2>/dev/null; then
     rm -rf .venv

@@ -61,10 +61,19 @@ def _flags(text: str) -> list[str]:
     return out
 
 
+#: ``python -m xladdin``, ``py -3.12 -m xladdin``, ``%USERPROFILE%\env\Scripts\python -m xladdin``,
+#: ``"C:\Program Files\Python312\python.exe" -m xladdin``, ``~/env/bin/python -m xladdin``: the program ``xladdin``
+PYTHON_M = re.compile(r'^(?:"[^"]*(?:py|python[\d.]*w?)(?:\.exe)?"|\S*?(?:py|python[\d.]*w?)(?:\.exe)?)\s+'
+                      r"(?:-\d[\d.]*\s+)?-m\s+xladdin(?=\s|$)", re.I)
+
+
 def _command(text: str, where: str) -> tuple[tuple[str, ...], str] | None:
-    """``(command path, rest)`` when ``text`` is an xladdin command line (``xladdin style --pair size`` or,
-    in a table or sentence, ``style --pair size``); None for anything else."""
-    words = text.replace("$ ", "", 1).split() if text.startswith("$ ") else text.split()
+    """``(command path, rest)`` when ``text`` is an xladdin command line (``xladdin style --pair size``,
+    ``python -m xladdin style ...`` with any path to the interpreter, or, in a table or sentence, ``style --pair
+    size``); None for anything else."""
+    text = text.replace("$ ", "", 1) if text.startswith("$ ") else text
+    text = PYTHON_M.sub("xladdin", text.strip(), count=1)
+    words = text.split()
     if not words:
         return None
     prefixed = words[0] == "xladdin"
@@ -193,6 +202,19 @@ def test_the_checker_catches_a_wrong_flag(tmp_path):
     assert "`xladdin backtest rotation` has no option --etf-cost" in problems[0]
     assert "`xladdin backtest northbound` has no option --corr-window" in problems[1]
     assert "no xladdin command has --no-such-flag" in problems[2]
+    doc.write_text("\n".join([
+        "```bat",
+        "%USERPROFILE%\\xladdin-env\\Scripts\\python -m xladdin excel-setup --nonsense",
+        "py -3.12 -m xladdin doctor --data x",
+        "```",
+        "Run `\"C:\\Program Files\\Python312\\python.exe\" -m xladdin weekly --no-such` or `~/env/bin/python -m xladdin "
+        "excel-setup --force` or `python3 -m xladdin template --asof 2026-01-02`; `python -m pip install x.whl` is no "
+        "xladdin command.",
+    ]) + "\n", encoding="utf-8")
+    problems = _command_problems(doc)
+    assert [p.split(": ", 2)[-1] for p in problems] == [
+        "`xladdin excel-setup` has no option --nonsense", "`xladdin doctor` has no option --data",
+        "`xladdin weekly` has no option --no-such"], problems
     doc.write_text("`xladdin stlye --pair size`\n", encoding="utf-8")
     with pytest.raises(AssertionError, match="`xladdin stlye` is not a command"):
         _command_problems(doc)
@@ -228,9 +250,16 @@ def _slug(heading: str) -> str:
 
 
 def _anchors(doc: Path) -> set[str]:
+    """The anchors of ``doc``'s headings; a repeated heading gets ``-1``, ``-2``, ... as on GitHub."""
     text = doc.read_text(encoding="utf-8")
     text = re.sub(r"```.*?```", "", text, flags=re.S)
-    return {_slug(m) for m in re.findall(r"^#{1,6}\s+(.*)$", text, flags=re.M)}
+    seen: dict[str, int] = {}
+    out = set()
+    for m in re.findall(r"^#{1,6}\s+(.*)$", text, flags=re.M):
+        slug = _slug(m)
+        out.add(f"{slug}-{seen[slug]}" if slug in seen else slug)
+        seen[slug] = seen.get(slug, 0) + 1
+    return out
 
 
 @pytest.mark.parametrize("doc", LINKED_DOCS, ids=lambda p: str(p.relative_to(ROOT)))
@@ -269,3 +298,47 @@ def test_operations_config_example_parses(tmp_path):
     assert cfg.smtp.security == "starttls" and cfg.smtp.effective_port == 587
     assert expand_recipients(["@desk"], cfg.recipients) == ["desk@example.com", "pm@example.com",
                                                             "张三 <zhangsan@example.com>"]
+
+
+def test_slug_of_a_repeated_heading(tmp_path):
+    doc = tmp_path / "x.md"
+    doc.write_text("# A\n## WPS Office\ntext\n## WPS Office\n", encoding="utf-8")
+    assert _anchors(doc) == {"a", "wps-office", "wps-office-1"}
+
+
+# ------------------------------------------------------------------------------------------ the analyst's page
+INSTALL = ROOT / "docs" / "install.md"
+#: ``pip install xladdin`` (an index package of that name does not exist: anyone could register it)
+INDEX_INSTALL = re.compile(r"pip3?\s+install\s+(?:-\S+\s+)*[\"']?xladdin(?:\[[^\]]*\])?[\"']?(?=[\s`)]|$)", re.M)
+
+
+@pytest.mark.parametrize("doc", LINKED_DOCS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_doc_installs_xladdin_from_an_index(doc):
+    """Only to say never to run it: ``never `pip install xladdin` `` / ``不要运行 `pip install xladdin` ``."""
+    text = doc.read_text(encoding="utf-8")
+    bad = [m.group(0) for m in INDEX_INSTALL.finditer(text)
+           if not text[:m.start()].endswith(("never `", "不要运行 `"))]
+    assert not bad, bad
+
+
+def test_index_install_pattern():
+    assert INDEX_INSTALL.search("pip install xladdin") and INDEX_INSTALL.search('pip install "xladdin[tushare]"')
+    assert INDEX_INSTALL.search("pip install -U xladdin\n")
+    assert not INDEX_INSTALL.search("pip install xladdin-0.1.0-py3-none-any.whl")
+    assert not INDEX_INSTALL.search('pip install -e ".[test]"')
+
+
+def test_the_install_page_walks_each_path_in_both_languages():
+    text = INSTALL.read_text(encoding="utf-8")
+    zh, en = text.split("\n## 中文\n", 1)[1].split("\n## English\n", 1)
+    for part, words in ((zh, ["python.org", "Anaconda", "macOS", "解除锁定", "Unblock-File", "刷新 Refresh", "=XA_VERSION()",
+                              "信任对 VBA 工程对象模型的访问", "xlwings runpython install", "WPS", "没有运行过"]),
+                        (en, ["python.org", "Anaconda", "macOS", "Unblock", "Unblock-File", "刷新 Refresh", "=XA_VERSION()",
+                              "Trust access to the VBA project object model", "xlwings runpython install", "WPS",
+                              "not run"])):
+        missing = [w for w in words if w not in part]
+        assert not missing, missing
+        assert part.count("-m xladdin excel-setup") >= 3  # python.org, conda, macOS
+        assert "Python 3.11" in part
+    for doc in (README, ROOT / "docs" / "excel.md"):
+        assert "install.md" in doc.read_text(encoding="utf-8"), doc

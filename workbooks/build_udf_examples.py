@@ -342,7 +342,7 @@ def build(out: Path = DEFAULT_OUT, pythonpath: str | None = None) -> list[tuple[
     guide.set_column(3, 3, 60)
     guide.write(0, 0, "xladdin Excel functions: worked examples", book.fmt["title"])
     notes = [
-        "1. pip install -e . (in the xladdin folder; installs the xladdin_udfs package), then pip install xlwings on Windows.",
+        "1. Install the xladdin wheel into the Python Excel runs (pip install <path of the wheel>; it brings xlwings).",
         "2. Open this workbook, Developer > Macros > ImportPythonUDFs (or the xlwings add-in's Import Functions).",
         "3. Excel 365 spills each formula (yellow cell) into the cells below/right. Errors show as #XA! <what to fix>.",
         "The xlwings.conf sheet sets UDF Modules; the functions import from the installed package (step 1).",
@@ -377,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output .xlsm (default: %(default)s)")
     p.add_argument("--pythonpath", default=None, help="PYTHONPATH entry for xlwings.conf (default: none; "
-                   "install the package with pip install -e .)")
+                   "install the xladdin wheel, or pip install -e . in a checkout)")
     args = p.parse_args(argv)
     formulas = build(args.out, args.pythonpath)
     print(f"wrote {args.out} with {len(formulas)} example formulas")

@@ -19,9 +19,9 @@ from xladdin.errors import describe, format_error
 #: commands that end the process without tearing the interpreter down when run as the program: the
 #: weekly job holds ~1.5 GB of small and large objects, whose one-by-one release at exit took 0.3-0.45 s
 FAST_EXIT = frozenset({"weekly"})
-#: command modules, in the order ``--help`` lists them
+#: commands, in the order ``--help`` lists them (module ``xladdin.ops.commands.<name with _ for ->``)
 COMMAND_MODULES = ["sample", "validate", "fetch", "update", "study", "style", "backtest", "dashboard", "crowding",
-                   "template", "refresh", "report", "send", "weekly", "doctor"]
+                   "template", "refresh", "report", "send", "weekly", "doctor", "excel-setup"]
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -32,7 +32,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"xladdin {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in [only] if only in COMMAND_MODULES else COMMAND_MODULES:
-        importlib.import_module(f"xladdin.ops.commands.{name}").register(sub)
+        importlib.import_module(f"xladdin.ops.commands.{name.replace('-', '_')}").register(sub)  # excel-setup
     return parser
 
 

@@ -17,7 +17,7 @@ Example::
     sender = "量化研究 <quant-bot@example.com>"
     cafile = "/etc/ssl/internal-ca.pem"   # only for a self-signed / internal CA server
     password_env = "XLADDIN_SMTP_PASSWORD"
-    keyring_service = "xladdin-smtp"      # optional, needs `pip install xladdin[keyring]`
+    keyring_service = "xladdin-smtp"      # optional, needs `pip install keyring`
     timeout = 30
 
     [recipients]
@@ -455,7 +455,7 @@ def get_password(settings: SmtpSettings, environ: Mapping[str, str] | None = Non
         except ImportError:
             raise ConfigError(f"the config asks for the system keyring (keyring_service = "
                               f"\"{settings.keyring_service}\") but the `keyring` package is not installed: "
-                              f"run `pip install xladdin[keyring]`, or set the password in ${settings.password_env}") from None
+                              f"run `pip install keyring`, or set the password in ${settings.password_env}") from None
         try:
             value = keyring.get_password(settings.keyring_service, settings.user)
         except KeyringError as exc:

@@ -106,7 +106,7 @@ def udf_modules() -> list[str]:
     spec = importlib.util.find_spec(UDF_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise ModuleNotFoundError(f"{UDF_PACKAGE} is not installed: install xladdin into this Python "
-                                  "(pip install xladdin, or pip install -e . in a checkout)")
+                                  "(pip install <path or URL of the xladdin wheel>, or pip install -e . in a checkout)")
     return sorted(f"{UDF_PACKAGE}.{p.stem}" for folder in spec.submodule_search_locations
                   for p in Path(folder).glob("*.py") if not p.stem.startswith("_"))
 
@@ -120,9 +120,10 @@ CONF_NOTES = [
     "not Python), e.g. C:\\Users\\me\\AppData\\Local\\Programs\\Python\\Python312\\pythonw.exe",
     "  Interpreter_Mac  full path of python, e.g. /Library/Frameworks/Python.framework/Versions/3.12/bin/python3",
     "  Conda Path + Conda Env  Anaconda/Miniconda on Windows, e.g. C:\\Users\\me\\anaconda3 and base",
-    "  PYTHONPATH  folders of your own modules; xladdin itself must be installed into that Python (pip install "
-    "xladdin: the Refresh button and the functions import its packages xladdin_macros and xladdin_udfs)",
-    "`xladdin doctor` (run with the Python Excel should use) prints the line to paste for this machine.",
+    "  PYTHONPATH  folders of your own modules; xladdin itself must be installed into that Python (pip install <path "
+    "or URL of the xladdin wheel>: the Refresh button and the functions import its xladdin_macros and xladdin_udfs)",
+    "`python -m xladdin excel-setup FOLDER`, run with the Python Excel should use, writes a workbook with these rows "
+    "filled in; `python -m xladdin doctor` prints them for this machine.",
 ]
 
 

@@ -149,8 +149,7 @@ class TushareClient:
         try:
             import tushare as ts  # optional dependency (the tushare extra)
         except ImportError as exc:
-            raise SourceError("the tushare package is not installed: `pip install tushare` "
-                              "(or `pip install xladdin[tushare]`)") from exc
+            raise SourceError("the tushare package is not installed: `pip install tushare` into this Python") from exc
         token = token or os.environ.get("TUSHARE_TOKEN", "").strip()
         if not token:
             raise SourceError("no tushare token: set the environment variable TUSHARE_TOKEN "

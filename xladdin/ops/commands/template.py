@@ -51,5 +51,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {out} (+ {out.with_suffix('.py').name}); VBA from xlwings {xlwings_version()} standalone quickstart")
     if not (args.interpreter or args.conda_path):
         print("its xlwings.conf sheet names no Python: Excel runs `python` from PATH unless you add Interpreter_Win / "
-              "Interpreter_Mac or Conda Path + Conda Env there (`xladdin doctor` prints the line for this machine)")
+              "Interpreter_Mac or Conda Path + Conda Env there (`python -m xladdin excel-setup FOLDER` builds one that "
+              "names the Python it runs with; `xladdin doctor` prints the rows for this machine)")
     return 0
