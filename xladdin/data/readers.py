@@ -15,7 +15,7 @@ from .csvfile import read_long_csv, read_text_csv
 from .parquetfile import read_parquet
 from .rawtable import RawTable, cut_since, long_locator
 from .schema import TABLES, TableSpec
-from .sources import check_workbook, csv_text
+from .sources import check_sheets, check_workbook, csv_text, workbook_sheets
 from .wide import wide_to_long
 
 
@@ -37,10 +37,17 @@ def read_long(path: Path, spec: TableSpec | None = None, sheet: str | int = 0, s
     return cut_since(frame, spec, since)
 
 
-def read_excel(path: Path, sheet_name: str | int | None = 0, label: str | None = None):
+def read_excel(path: Path, sheet_name: str | int | None = 0, label: str | None = None, used=None):
     """``pd.read_excel`` (all cells as objects) of a workbook checked first by
-    :func:`xladdin.data.sources.check_workbook`; any read failure is a :class:`DataError` naming the file."""
+    :func:`xladdin.data.sources.check_workbook`; any read failure is a :class:`DataError` naming the file.
+
+    The sheets whose values are used (``used``: sheet name -> whether it is; default every sheet read) are
+    checked by :func:`xladdin.data.sources.check_sheets` (:func:`check_used`)."""
     check_workbook(path, label)
+    names = [s.name for s in workbook_sheets(path)]
+    read = names if sheet_name is None else names[sheet_name:sheet_name + 1] if isinstance(sheet_name, int) \
+        else [sheet_name]
+    check_used(path, [n for n in read if used is None or used(n)], label)
     try:
         return pd.read_excel(path, sheet_name=sheet_name, dtype=object, keep_default_na=False, na_values=[""])
     except DataError:
@@ -65,6 +72,12 @@ def one_form(folder: Path, name: str) -> None:
         names = [p.name for p in files]
         raise DataError(f"{folder}: table {name} is in {len(names)} files ({', '.join(names)}); keep the current "
                         "one and move the others out of the folder")
+
+
+def check_used(path: Path, names: list[str], label: str | None = None) -> None:
+    """The sheets ``names`` of workbook ``path``, whose values a table takes, checked by
+    :func:`xladdin.data.sources.check_sheets`: not hidden, no merged cells, no formula without a saved value."""
+    check_sheets(path, [s for s in workbook_sheets(path) if s.name in names], label)
 
 
 def read_table_files(folder: Path, name: str, skip: tuple[str, ...] = (), since=None) -> RawTable | None:
@@ -94,12 +107,14 @@ def read_table_files(folder: Path, name: str, skip: tuple[str, ...] = (), since=
         return wide_to_long(spec, frames)
     p = folder / f"{name}.xlsx"
     if p.is_file():
-        sheets = read_excel(p, None)
+        sheets = read_excel(p, None, used=lambda sheet: False)  # checked below, once it is known which are used
         if not sheets:
             raise DataError(f"{p.name}: the workbook has no sheet")
         first = next(iter(sheets.values()))
-        if set(spec.key) <= {str(c) for c in first.columns}:
+        if set(spec.key) <= {str(c) for c in first.columns}:  # long: the first sheet (a hidden one is refused)
+            check_used(p, [next(iter(sheets))])
             return RawTable(name, first, p.name, long_locator(f"{p.name} sheet `{next(iter(sheets))}`"))
+        check_used(p, list(sheets))  # wide: a field per sheet
         return wide_to_long(spec, {s: (df, f"{p.name} sheet `{s}`") for s, df in sheets.items()})
     if (folder / f"{name}.xls").is_file():
         raise DataError(f"{name}.xls: Excel 97-2003 workbooks are not read; save it as {name}.xlsx (or CSV UTF-8)")
@@ -111,7 +126,7 @@ def read_workbook_tables(path: Path) -> dict[str, RawTable]:
     if path.suffix.lower() not in (".xlsx", ".xlsm"):
         raise DataError(f"{path.name}: --data takes a folder of table files or one .xlsx workbook, not a "
                         f"{path.suffix or 'extension-less'} file")
-    sheets = read_excel(path, None)
+    sheets = read_excel(path, None, used=lambda sheet: sheet.partition(".")[0] in TABLES)
     out: dict[str, RawTable] = {}
     wide: dict[str, dict] = {}
     for sheet_name, df in sheets.items():
