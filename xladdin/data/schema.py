@@ -138,6 +138,9 @@ TABLES: dict[str, TableSpec] = {
 }
 
 ETF_CATEGORIES = ("broad", "sector_theme", "strategy_style", "other")
+#: the categories of stock ETFs (the others, bond, gold, money-market and cross-border ETFs, are ``other``):
+#: their flows are given to the tracked index, so each needs one (a blank tracked_index is refused)
+STOCK_ETF_CATEGORIES = ("broad", "sector_theme", "strategy_style")
 ISSUANCE_CATEGORIES = ("stock_etf", "active_equity")
 #: weights of one index on one date must sum to 1 within this tolerance
 WEIGHT_SUM_TOL = 1e-3
