@@ -11,11 +11,12 @@ and rendering (:func:`xladdin.workbook.template.render_result`) as ``xladdin ref
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import xlwings as xw
 
-from xladdin.data.loaders import open_market
+from xladdin.data.loaders import data_dir_from, open_market
 from xladdin.data.store import update_before_run
 from xladdin.workbook import weekly
 from xladdin.workbook.layout import Layout, load_layout
@@ -24,14 +25,23 @@ from xladdin.workbook.template import read_params_sheet, render_result
 from xladdin.workbook.xlwings_writer import XlwingsWriter
 
 
-def load_market_for(params: Params, lite: bool = False):
-    """The market named by ``data_dir`` (blank: the embedded sample); xlwings Lite reads no local folder."""
+def load_market_for(params: Params, lite: bool = False, folder: str | Path | None = None):
+    """The market named by ``data_dir`` (blank: the embedded sample; relative: to the workbook's ``folder``,
+    as ``xladdin refresh`` reads it); xlwings Lite reads no local folder."""
     if params.data_dir and lite:
         raise ValueError("xlwings Lite cannot read local folders: leave data_dir blank (sample data) or use the "
                          "desktop Refresh button / `xladdin refresh`")
-    if params.data_dir and params.update_data == "yes":  # one click: update the store, then build the tables
-        update_before_run(params.data_dir)
-    return open_market(data_dir=params.data_dir)
+    data_dir = data_dir_from(params.data_dir, folder if folder is not None else Path.cwd())
+    if data_dir and params.update_data == "yes":  # one click: update the store, then build the tables
+        update_before_run(data_dir)
+    return open_market(data_dir=data_dir)
+
+
+def workbook_folder(book: Any) -> Path | None:
+    """The folder of an open workbook (the folder of its ``fullname``), or None when it has none on disk (a new,
+    unsaved workbook, one opened from a web address, xlwings Lite: the working directory is used then)."""
+    path = Path(str(book.fullname))
+    return path.parent if path.is_absolute() else None
 
 
 def refresh_book(book: Any, market: Any = None, layout: Layout | None = None, lite: bool = False) -> Any:
@@ -48,7 +58,7 @@ def refresh_book(book: Any, market: Any = None, layout: Layout | None = None, li
     layout = layout or load_layout()
     params = read_params_sheet(book, layout)
     if market is None:
-        market = load_market_for(params, lite)
+        market = load_market_for(params, lite, workbook_folder(book))
     result = weekly.compute_weekly(market, params)  # everything computed before the first write
     writer = XlwingsWriter(book, header_fill=layout.m("header_fill", "1F4E78"),
                            header_font_color=layout.m("header_font_color", "FFFFFF"))

@@ -60,9 +60,10 @@ _ISO = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _AMBIGUOUS = re.compile(r"^\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}(?:[ T].*)?$")
 _NUMBER = re.compile(r"^[+-]?\d+(?:\.\d*)?(?:[eE][+-]?\d+)?$")
+_MONTH = re.compile(r"^\d{4}[-/]\d{1,2}$")
 
 # kinds of a date cell
-OK, NOT_A_DATE, AMBIGUOUS, NUMBER, TIMED, OUT_OF_RANGE = 0, 1, 2, 3, 4, 5
+OK, NOT_A_DATE, AMBIGUOUS, NUMBER, TIMED, OUT_OF_RANGE, MONTH = 0, 1, 2, 3, 4, 5, 6
 #: the dates pandas holds (nanoseconds since 1970 in 64 bits): a date beyond them would wrap (2263 -> 1678)
 _NS_MIN, _NS_MAX = pd.Timestamp.min.ceil("D"), pd.Timestamp.max.floor("D")
 Locate = Callable[..., str]
@@ -127,9 +128,32 @@ def _classify(value) -> tuple[np.datetime64, int]:
             return nat, NOT_A_DATE
     if _AMBIGUOUS.match(text):
         return nat, AMBIGUOUS
+    if _MONTH.match(text):
+        return nat, MONTH
     if _NUMBER.match(text):
         return nat, NUMBER
     return nat, NOT_A_DATE
+
+
+#: what is wrong with a date cell of each kind (the data's columns and the date parameters say the same)
+DATE_PROBLEMS = {
+    NOT_A_DATE: "is not a date (use YYYY-MM-DD)",
+    AMBIGUOUS: "has day and month in an unknown order (DD/MM/YYYY or MM/DD/YYYY?); save the column as YYYY-MM-DD dates",
+    NUMBER: "is a number where a date is expected: Excel serial numbers? save the column as dates (YYYY-MM-DD)",
+    OUT_OF_RANGE: f"is outside the dates of market data (from {EARLIEST_DATE:%Y-%m-%d} to today): a typo in the year?",
+    MONTH: "is a month, not a day: give the day (YYYY-MM-DD), e.g. the month's last trading day",
+    TIMED: "has a time of day; only its date is used",
+}
+
+
+def parse_date(value) -> pd.Timestamp:
+    """One date by the rules of a date column (:func:`parse_dates`): ``YYYY-MM-DD``, ``YYYY/M/D``, ``YYYYMMDD``
+    or a date value; a time of day is dropped. Anything else raises ValueError saying what is wrong
+    (:data:`DATE_PROBLEMS`: ``05/06/2026`` has day and month in an unknown order, ``2026-10`` is a month)."""
+    day, kind = _classify(value)
+    if kind in (OK, TIMED) and not np.isnat(day):
+        return pd.Timestamp(day)
+    raise ValueError(DATE_PROBLEMS[NOT_A_DATE if kind in (OK, TIMED) else kind])
 
 
 def parse_dates(s: pd.Series) -> tuple[pd.Series, np.ndarray | None]:
@@ -175,20 +199,15 @@ def date_messages(kinds: np.ndarray | None, s: pd.Series, parsed: pd.Series, col
              f"empty `{col}` values", len(empty))
         return errors, warnings
     bad = np.flatnonzero(kinds == NOT_A_DATE)
-    cap(errors, [f"{locate(i, col)} column `{col}`: `{show(s.iloc[i])}` is not a date (use YYYY-MM-DD)"
+    cap(errors, [f"{locate(i, col)} column `{col}`: `{show(s.iloc[i])}` {DATE_PROBLEMS[NOT_A_DATE]}"
                   for i in bad[:MAX_MESSAGES]], f"bad dates in `{col}`", bad.size)
     if key:
         empty = np.flatnonzero(parsed.isna().to_numpy() & (kinds == OK))
         cap(errors, [f"{locate(i, col)} column `{col}`: date is empty" for i in empty[:MAX_MESSAGES]],
              f"empty `{col}` values", empty.size)
-    for kind, text, out in (
-            (AMBIGUOUS, "has day and month in an unknown order (DD/MM/YYYY or MM/DD/YYYY?); save the column as "
-                        "YYYY-MM-DD dates", errors),
-            (NUMBER, "is a number where a date is expected: Excel serial numbers? save the column as dates "
-                     "(YYYY-MM-DD)", errors),
-            (OUT_OF_RANGE, f"is outside the dates of market data (from {EARLIEST_DATE:%Y-%m-%d} to today): a typo "
-                           "in the year?", errors),
-            (TIMED, "has a time of day; only its date is used", warnings)):
+    for kind, out in ((AMBIGUOUS, errors), (NUMBER, errors), (OUT_OF_RANGE, errors), (MONTH, errors),
+                      (TIMED, warnings)):
+        text = DATE_PROBLEMS[kind]
         rows = np.flatnonzero(kinds == kind)
         if rows.size:
             more = f" ({rows.size:,} rows like it)" if rows.size > 1 else ""

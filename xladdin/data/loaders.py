@@ -103,6 +103,16 @@ def data_source(data: Market | str | Path | None = None, data_dir: str | Path | 
     return None
 
 
+def data_dir_from(data_dir: str | Path | None, base: str | Path) -> str:
+    """The parameter ``data_dir`` as a path: a relative one is relative to ``base`` -- the workbook's folder for a
+    refresh, the parameters file's for the weekly job -- never to the working directory, so a workbook and its
+    data folder move together; ``~`` is the home folder; blank stays blank (the sample)."""
+    if data_dir is None or not str(data_dir).strip():
+        return ""
+    path = Path(str(data_dir).strip()).expanduser()
+    return str(path if path.is_absolute() else Path(base) / path)
+
+
 def open_market(data: Market | str | Path | None = None, data_dir: str | Path | None = None,
                 tables: Iterable[str] | None = None) -> Market:
     """The market of every command, refresh and job: see :func:`data_source` for the choice, then a

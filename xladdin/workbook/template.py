@@ -42,7 +42,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from xladdin.data.loaders import open_market
+from xladdin.data.loaders import data_dir_from, open_market
 from xladdin.data.market import Market
 from xladdin.data.sources import data_files, open_workbook
 from xladdin.data.store import update_before_run
@@ -385,14 +385,15 @@ def refresh_workbook(path: str | Path, data: str | Path | None = None, asof=None
             params = params.replace(language=language)
         if asof is not None:
             params = params.replace(asof=asof)
+        data_dir = data_dir_from(params.data_dir, path.parent)  # the sheet's data_dir: from the workbook's folder
         if market is None:  # the data may not be the workbook itself
-            _check_data_is_not(path, data or params.data_dir)
+            _check_data_is_not(path, data or data_dir)
         if market is None and params.update_data == "yes":
             step = "updating data"
-            update_before_run(data or params.data_dir, notice=say)
+            update_before_run(data or data_dir, notice=say)
         step = "loading data"
         if market is None:
-            market = open_market(data, params.data_dir)
+            market = open_market(data, data_dir)
         step = "computing tables"
         result = weekly.compute_weekly(market, params, progress=progress)
         step = "writing sheets"
