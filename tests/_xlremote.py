@@ -414,6 +414,98 @@ class ExcelModel:
         }
 
 
+# ------------------------------------------------------------------------------------------ expectations
+#: text that Excel would turn into formulas, numbers or dates (the variant's industry names)
+INJECTED = ['=HYPERLINK("http://x","y")', "+1+1", "-2", "@SUM(A1)", "\tcmd", "\rcmd", "000300", "1-2", "2025-11"]
+
+
+def variant(base):
+    """The week with other table sizes: fewer picks, more event thresholds, fewer years, fewer months;
+    text that Excel would turn into formulas, numbers or dates in the industry names."""
+    import copy
+
+    import pandas as pd
+    res = copy.deepcopy(base)
+    t = res.tables
+    t["latest_picks"] = t["latest_picks"].head(3)                      # shrinks: the table below moves up
+    for key in ("event_p_down", "event_mean_return"):                  # grows: the table below moves down
+        extra = t[key].tail(2).copy()
+        extra["threshold"] = extra["threshold"] + 0.15
+        t[key] = pd.concat([t[key], extra], ignore_index=True)
+    t["performance"] = t["performance"].iloc[2:]                       # shrinks: nav moves up
+    level = t["quintile_level"]
+    t["quintile_level"] = level[list(level.columns[:-2])]              # two months fewer: narrower table
+    flow = t["industry_flow"].copy()
+    flow["industry_name"] = flow["industry_name"].astype(object)
+    flow.loc[: len(INJECTED) - 1, "industry_name"] = INJECTED
+    t["industry_flow"] = flow
+    return res
+
+
+def expected_tables(tables, language="zh"):
+    """(sheet name, table name) -> (header row, first col, rows incl. header) from the layout file and the frames."""
+    import pandas as pd
+
+    from xladdin.workbook.layout import load_layout
+    from xladdin.workbook.refs import parse_cell
+    layout = load_layout()
+    out = {}
+    for s in layout.sheets:
+        placed = {}
+        for t in s.tables:
+            df = tables[t.key]
+            if t.anchor:
+                row, col = parse_cell(t.anchor)
+            else:
+                above_row, above_col, above_rows = placed[t.below]
+                row, col = above_row + len(above_rows) - 1 + t.gap + 1, above_col
+            fields = list(t.fields) + ([c for c in df.columns if c not in t.fields] if t.extra else [])
+            header = [c.zh if language == "zh" else c.en for c in t.columns]
+            for c in fields[len(t.columns):]:
+                header.append(pd.Timestamp(c).strftime(t.extra.header[5:]) if t.extra.header.startswith("date:")
+                              else (str(int(c)) if isinstance(c, float) and c.is_integer() else str(c)))
+            rows = [header] + df[fields].values.tolist()
+            placed[t.key] = (row, col, rows)
+            out[(s.name(language), t.name)] = (row, col, rows)
+    return out
+
+
+def same_value(expected, written) -> bool:
+    """A frame value and what the refresh wrote for it, as Excel would store it."""
+    import math
+
+    import numpy as np
+    import pandas as pd
+    if isinstance(expected, str):
+        return written == "'" + expected                    # text always marked as text
+    if expected is None or (isinstance(expected, float) and math.isnan(expected)) or expected is pd.NaT:
+        return written is None
+    if isinstance(expected, (pd.Timestamp, dt.datetime, np.datetime64)):
+        return written == pd.Timestamp(expected).date().isoformat()
+    if isinstance(expected, (bool, np.bool_)):
+        return written == int(expected)
+    return isinstance(written, (int, float)) and math.isclose(float(written), float(expected), rel_tol=1e-12,
+                                                              abs_tol=1e-15)
+
+
+def cells_of(run, sheet):
+    return {(r, c): v for r, c, v in run["cells"][sheet]}
+
+
+def check_tables(run, tables, language="zh"):
+    """Every table sits where the layout puts it for these frames and holds exactly their values."""
+    assert run["error"] is None, run["error"]
+    assert "refused" not in run, run.get("refused")
+    for (sheet, name), (row, col, rows) in expected_tables(tables, language).items():
+        r2, c2 = row + len(rows) - 1, col + len(rows[0]) - 1
+        assert run["state"]["tables"][sheet][name] == address(row, col, r2, c2), (sheet, name)
+        cells = cells_of(run, sheet)
+        bad = [(address(row + i, col + j, row + i, col + j), e, cells.get((row + i, col + j)))
+               for i, values in enumerate(rows) for j, e in enumerate(values)
+               if not same_value(e, cells.get((row + i, col + j)))]
+        assert not bad, (sheet, name, bad[:5])
+
+
 # ------------------------------------------------------------------------------------------ desktop
 def _backend_path(name: str) -> Path:
     import xlwings

@@ -27,7 +27,6 @@ from openpyxl.formatting.rule import CellIsRule
 
 sys.path.insert(0, str(Path(__file__).parent))
 import _xlremote as X  # noqa: E402
-from test_xlwings_remote import _check_tables, _expected_tables, _variant  # noqa: E402
 
 from xladdin.workbook.layout import load_layout  # noqa: E402
 from xladdin.workbook.refs import cell_ref, col_letter, range_ref  # noqa: E402
@@ -68,7 +67,7 @@ def _areas(results) -> dict[str, tuple[int, int, int]]:
     anchor column), over the tables of all ``results`` (the layout's positions for those frames)."""
     out: dict[str, list[int]] = {}
     for tables in results:
-        for (sheet, _), (row, col, rows) in _expected_tables(tables).items():
+        for (sheet, _), (row, col, rows) in X.expected_tables(tables).items():
             right, bottom = col + len(rows[0]) - 1, row + len(rows) - 1
             cur = out.setdefault(sheet, [0, 0, col])
             cur[0], cur[1], cur[2] = max(cur[0], right), max(cur[1], bottom), min(cur[2], col)
@@ -158,7 +157,7 @@ def prepared(tmp_path_factory, workbook_inputs):
     """Per case: the edited workbook file, its items, its weekly result; the xlwings runs of all cases."""
     folder = tmp_path_factory.mktemp("keep")
     template = workbook_inputs.build_template(folder / "keep_template.xlsm")
-    results = {"base": workbook_inputs.weekly(), "variant": _variant(workbook_inputs.weekly())}
+    results = {"base": workbook_inputs.weekly(), "variant": X.variant(workbook_inputs.weekly())}
     areas = _areas([r.tables for r in results.values()])
     cases, scenarios = {}, {}
     for i, case in enumerate(CASES):
@@ -196,7 +195,7 @@ def test_headless_refresh(prepared, name, monkeypatch, workbook_inputs, tmp_path
         return
     refresh_workbook(work, market=object())
     wb = load_workbook(work, keep_vba=True)
-    for (sheet, tname), (row, col, rows) in _expected_tables(result.tables).items():
+    for (sheet, tname), (row, col, rows) in X.expected_tables(result.tables).items():
         ws = wb[sheet]
         assert ws.tables[tname].ref == range_ref(row, col, row + len(rows) - 1, col + len(rows[0]) - 1), tname
         assert [ws.cell(row, col + j).value for j in range(len(rows[0]))] == [str(h) for h in rows[0]], tname
@@ -236,7 +235,7 @@ def test_excel_refresh(prepared, name):
         assert run["error"] and run["error"].startswith("PlacementError") and case.refused in run["error"], run["error"]
         assert {a["func"] for a in run["actions"]} <= {"setScreenUpdating"}
         return
-    _check_tables(run, result.tables)
+    X.check_tables(run, result.tables)
     layout_charts = {s.zh: len(s.charts) for s in LAYOUT.sheets}
     for item in case.items:
         where = (item.sheet, item.kind, cell_ref(item.row, item.col))

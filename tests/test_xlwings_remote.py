@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -29,7 +28,7 @@ from xladdin.workbook.template import udf_modules  # noqa: E402
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
-INJECTED = ['=HYPERLINK("http://x","y")', "+1+1", "-2", "@SUM(A1)", "\tcmd", "\rcmd", "000300", "1-2", "2025-11"]
+
 
 #: Excel object model members the Windows freeze path may use (Microsoft's VBA reference)
 WINDOWS_MEMBERS = {
@@ -43,26 +42,6 @@ WINDOWS_MEMBERS = {
 
 
 # ------------------------------------------------------------------------------------------ inputs
-def _variant(base):
-    """The week with other table sizes: fewer picks, more event thresholds, fewer years, fewer months;
-    text that Excel would turn into formulas, numbers or dates in the industry names."""
-    res = copy.deepcopy(base)
-    t = res.tables
-    t["latest_picks"] = t["latest_picks"].head(3)                      # shrinks: the table below moves up
-    for key in ("event_p_down", "event_mean_return"):                  # grows: the table below moves down
-        extra = t[key].tail(2).copy()
-        extra["threshold"] = extra["threshold"] + 0.15
-        t[key] = pd.concat([t[key], extra], ignore_index=True)
-    t["performance"] = t["performance"].iloc[2:]                       # shrinks: nav moves up
-    level = t["quintile_level"]
-    t["quintile_level"] = level[list(level.columns[:-2])]              # two months fewer: narrower table
-    flow = t["industry_flow"].copy()
-    flow["industry_name"] = flow["industry_name"].astype(object)
-    flow.loc[: len(INJECTED) - 1, "industry_name"] = INJECTED
-    t["industry_flow"] = flow
-    return res
-
-
 def _set_param(payload, key, value):
     sheet = next(s for s in payload["sheets"] if s["name"] in ("参数", "Parameters"))
     for row in sheet["values"]:
@@ -79,7 +58,7 @@ def template(tmp_path_factory, workbook_inputs):
 
 @pytest.fixture(scope="module")
 def inputs(template, workbook_inputs):
-    return {"payload": X.payload_from_workbook(template), "base": workbook_inputs.weekly(), "variant": _variant(workbook_inputs.weekly()),
+    return {"payload": X.payload_from_workbook(template), "base": workbook_inputs.weekly(), "variant": X.variant(workbook_inputs.weekly()),
             "calls": _function_calls()}
 
 
@@ -121,62 +100,6 @@ def edited(inputs, tmp_path_factory):
 
 
 # ------------------------------------------------------------------------------------------ expectations
-def _expected_tables(tables, language="zh"):
-    """(sheet name, table name) -> (header row, first col, rows incl. header) from the layout file and the frames."""
-    layout = load_layout()
-    out = {}
-    for s in layout.sheets:
-        placed = {}
-        for t in s.tables:
-            df = tables[t.key]
-            if t.anchor:
-                row, col = parse_cell(t.anchor)
-            else:
-                above_row, above_col, above_rows = placed[t.below]
-                row, col = above_row + len(above_rows) - 1 + t.gap + 1, above_col
-            fields = list(t.fields) + ([c for c in df.columns if c not in t.fields] if t.extra else [])
-            header = [c.zh if language == "zh" else c.en for c in t.columns]
-            for c in fields[len(t.columns):]:
-                header.append(pd.Timestamp(c).strftime(t.extra.header[5:]) if t.extra.header.startswith("date:")
-                              else (str(int(c)) if isinstance(c, float) and c.is_integer() else str(c)))
-            rows = [header] + df[fields].values.tolist()
-            placed[t.key] = (row, col, rows)
-            out[(s.name(language), t.name)] = (row, col, rows)
-    return out
-
-
-def _same(expected, written) -> bool:
-    """A frame value and what the refresh wrote for it, as Excel would store it."""
-    if isinstance(expected, str):
-        return written == "'" + expected                    # text always marked as text
-    if expected is None or (isinstance(expected, float) and math.isnan(expected)) or expected is pd.NaT:
-        return written is None
-    if isinstance(expected, (pd.Timestamp, dt.datetime, np.datetime64)):
-        return written == pd.Timestamp(expected).date().isoformat()
-    if isinstance(expected, (bool, np.bool_)):
-        return written == int(expected)
-    return isinstance(written, (int, float)) and math.isclose(float(written), float(expected), rel_tol=1e-12,
-                                                              abs_tol=1e-15)
-
-
-def _cells(run, sheet):
-    return {(r, c): v for r, c, v in run["cells"][sheet]}
-
-
-def _check_tables(run, tables, language="zh"):
-    """Every table sits where the layout puts it for these frames and holds exactly their values."""
-    assert run["error"] is None, run["error"]
-    assert "refused" not in run, run.get("refused")
-    for (sheet, name), (row, col, rows) in _expected_tables(tables, language).items():
-        r2, c2 = row + len(rows) - 1, col + len(rows[0]) - 1
-        assert run["state"]["tables"][sheet][name] == X.address(row, col, r2, c2), (sheet, name)
-        cells = _cells(run, sheet)
-        bad = [(X.address(row + i, col + j, row + i, col + j), e, cells.get((row + i, col + j)))
-               for i, values in enumerate(rows) for j, e in enumerate(values)
-               if not _same(e, cells.get((row + i, col + j)))]
-        assert not bad, (sheet, name, bad[:5])
-
-
 # ------------------------------------------------------------------------------------------ tests
 def test_payload_carries_every_sheet_table_and_chart(inputs):
     """The payload is the freshly built template as xlwings' Office.js client would send it."""
@@ -197,7 +120,7 @@ def test_payload_carries_every_sheet_table_and_chart(inputs):
 def test_refresh_writes_every_table_in_place(core, how):
     runs = core
     run = runs[how]
-    _check_tables(run, runs["_inputs"]["base"].tables)
+    X.check_tables(run, runs["_inputs"]["base"].tables)
     funcs = {a["func"] for a in run["actions"]}
     assert not funcs & {"addTable", "deleteChart", "addChart", "sheetClear", "sheetDelete", "addSheet"}
     assert "setValues" in funcs
@@ -209,7 +132,7 @@ def test_chart_sources_follow_the_tables(core, template, how):
     layout = load_layout()
     run, base = runs[how], runs["_inputs"]["base"].tables
     built = X.workbook_charts(template)
-    exp = _expected_tables(base)
+    exp = X.expected_tables(base)
     for s in layout.sheets:
         for j, c in enumerate(s.charts):
             t = s.table(c.table)
@@ -288,7 +211,7 @@ def test_resized_tables_move_and_keep_their_names(resized, how):
     """Sizes change: tables below are cut and pasted whole, resized, never re-created; Excel accepts each step."""
     runs = resized
     run = runs[how]
-    _check_tables(run, runs["_inputs"]["variant"].tables)
+    X.check_tables(run, runs["_inputs"]["variant"].tables)
     funcs = [a["func"] for a in run["actions"]]
     assert "moveRange" in funcs and "resizeTable" in funcs and "addTable" not in funcs
     for pos in {a["sheet_position"] for a in run["actions"] if a["func"] == "setValues"}:
@@ -299,7 +222,7 @@ def test_resized_tables_move_and_keep_their_names(resized, how):
     payload = runs["_inputs"]["payload"]
     assert names == {s["name"]: {t["name"] for t in s["tables"]} for s in payload["sheets"]}
     # freed rows below a shrunken table are cleared
-    cells = _cells(run, "策略持仓")
+    cells = X.cells_of(run, "策略持仓")
     r1, c1, r2, c2 = X.bounds(run["state"]["tables"]["策略持仓"]["tblStrategyHoldings"])
     assert not [k for k in cells if k[0] > r2 and c1 <= k[1] <= c2]
 
@@ -309,7 +232,7 @@ def test_conditional_formats_cover_the_new_rows(core, resized):
     layout = load_layout()
     for how, tables in (("lite", runs["_inputs"]["base"].tables), ("resized_lite", runs["_inputs"]["variant"].tables)):
         rules = runs[how]["state"]["rules"]
-        exp = _expected_tables(tables)
+        exp = X.expected_tables(tables)
         for s in layout.sheets:
             for t in s.tables:
                 row, col, rows = exp[(s.zh, t.name)]
@@ -329,7 +252,7 @@ def test_text_from_data_stays_text(resized):
     values = [v for a in run["actions"] if a["func"] == "setValues" for row in a["values"] for v in row]
     texts = [v for v in values if isinstance(v, str) and v and not _is_iso_date(v)]  # "" = empty cell
     assert texts and [v for v in texts if not v.startswith("'")] == []
-    for v in INJECTED:
+    for v in X.INJECTED:
         assert "'" + v in texts, v
     headers = [v for v in texts if len(v) == 8 and v[1:5].isdigit() and v[5] == "-"]
     assert headers, "month headers such as 2025-11 are written as text"
@@ -351,7 +274,7 @@ def test_language_switch_renames_sheets_and_headers(edited):
     assert run["state"]["names"][: len(layout.sheets)] == [s.en for s in layout.sheets]
     tables = dict(runs["_inputs"]["base"].tables)
     tables["params"] = params_to_frame(default_params().replace(language="en"))  # written back as read
-    _check_tables(run, tables, language="en")
+    X.check_tables(run, tables, language="en")
 
 
 # ------------------------------------------------------------------------------------------ Lite functions
@@ -391,7 +314,7 @@ def test_lite_main_exposes_every_xa_function_through_the_lite_path(resized):
 
 def test_the_committed_workbook_refreshes_in_lite(edited):
     """workbooks/xladdin_weekly.xlsm as shipped: the Lite script fills it (built from the same sample)."""
-    _check_tables(edited["committed"], edited["_inputs"]["base"].tables)
+    X.check_tables(edited["committed"], edited["_inputs"]["base"].tables)
 
 
 def test_xlwings_version_pin_is_the_one_run_here():
