@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
+from xladdin.data.ends import EffectiveEnd, market_effective_end
 from xladdin.data.market import Market, MissingTableError
 
 from .flows import MissingNav, SplitDay, index_flow
@@ -308,6 +309,16 @@ def grid_table(grid: pd.DataFrame, value: str = "p_down") -> pd.DataFrame:
     return grid.pivot(index="threshold", columns="horizon", values=value)
 
 
+def correlation_needs(index: str) -> dict[str, list[str] | None]:
+    """The tables M1-M3 on ``index`` read: the ETF tables and that index's closes (:mod:`xladdin.data.ends`)."""
+    return {"etf_info": None, "etf_daily": None, "index_daily": [index]}
+
+
+def correlation_end(market: Market, index: str, end=None) -> EffectiveEnd:
+    """Where M1-M3 on ``index`` stop: the effective end of :func:`correlation_needs`, capped at ``end``."""
+    return market_effective_end(market, correlation_needs(index), cap=end)
+
+
 def index_flow_correlation(market: Market, index: str, window: int = DEFAULT_CORR_WINDOW, start=None, end=None,
                            threshold: float = DEFAULT_CORR_THRESHOLD, require_all: bool = False,
                            missing_nav: MissingNav = "nan", split_day: SplitDay = "zero",
@@ -335,12 +346,14 @@ def index_flow_correlation(market: Market, index: str, window: int = DEFAULT_COR
     -------
     DataFrame
         Columns date, flow (yuan), return, corr, signal; one row per date with both a flow and a
-        return (the correlation's sample).
+        return (the correlation's sample), none after the effective end (:func:`correlation_end`).
     """
-    end_ts = pd.Timestamp(end) if end is not None else None
+    eff = correlation_end(market, index, end)
+    end_ts = eff.end
     start_ts = pd.Timestamp(start) if start is not None else None
     if start_ts is not None and end_ts is not None and start_ts > end_ts:
-        raise ValueError(f"start {start_ts:%Y-%m-%d} is after end {end_ts:%Y-%m-%d}")
+        why = f" ({eff.text()})" if eff.limit is not None else ""
+        raise ValueError(f"start {start_ts:%Y-%m-%d} is after end {end_ts:%Y-%m-%d}{why}")
     flow = index_flow(market, index, require_all=require_all, missing_nav=missing_nav, split_day=split_day,
                       flows=flows, end=end_ts)
     close = market.index_close(index)
