@@ -21,9 +21,12 @@ def test_daily_tables_are_current_to_their_last_row():
 
 @pytest.mark.parametrize("last, until", [
     ("2024-10-08", "2024-12-08"),  # next snapshot expected 2024-11-08, plus a month's grace
-    ("2024-10-31", "2024-12-31"),
-    ("2024-12-31", "2025-02-28"),  # two months on from a 31st: the end of February
-    ("2026-10-30", "2026-12-30"),
+    ("2024-10-31", "2024-12-31"),  # a month-end snapshot: next expected at November's end, plus a month
+    ("2024-12-31", "2025-02-28"),
+    ("2026-10-30", "2026-12-31"),  # October's last trading day (the 31st is a Saturday) is its month end
+    ("2022-06-30", "2022-08-31"),
+    ("2024-10-24", "2024-12-31"),  # 7 days before the month's end: a month-end snapshot
+    ("2024-10-23", "2024-12-23"),  # 8 days before: counted day to day
 ])
 def test_monthly_snapshots_are_current_a_month_past_the_next_one(last, until):
     assert current_until("index_weights", last) == T(until)
@@ -100,7 +103,7 @@ def test_market_ends_read_the_tables_and_the_codes_a_result_needs():
                                                 "index_daily": ["000300.SH", "000852.SH"], "stock_daily": None})}
     assert set(ends) == {"etf_daily", "index_weights", "index_daily"}  # static and absent tables left out
     assert ends["etf_daily"].last == T("2024-12-31")
-    assert ends["index_weights"].until == T("2024-11-30")  # 2024-09-30 plus two months
+    assert ends["index_weights"].until == T("2024-11-30")  # September's end plus two months
     assert ends["index_daily"].codes == ("000852.SH",) and ends["index_daily"].last == T("2024-11-15")
     assert ends["index_daily"].text() == "index_daily 000852.SH end 2024-11-15"
     eff = market_effective_end(m, {"etf_daily": None, "index_daily": ["000300.SH", "000852.SH"],

@@ -7,13 +7,14 @@ header names the input that limits it ("index_weights end 2024-10-08"). An input
 * a **daily** table (etf_daily, index_daily, industry_daily, fund_nav, margin_daily, stock_daily): until
   its last row;
 * a **monthly** snapshot (index_weights, fund_issuance): until the next expected snapshot (one month after
-  the last one) plus a grace of :data:`MONTHLY_GRACE_MONTHS` month (chosen):
-  ``until = last + (1 + grace) months``;
+  the last one) plus a grace of :data:`MONTHLY_GRACE_MONTHS` month (chosen): ``until = last + (1 + grace)
+  months``, counted from month end to month end for a snapshot in the last :data:`PERIOD_END_DAYS` days of
+  its month (2024-09-27 -> 2024-11-30) and day to day otherwise (2024-10-08 -> 2024-12-08);
 * **quarterly** holdings (active_fund_holdings; northbound_holdings from
   :data:`~xladdin.data.schema.NORTHBOUND_DAILY_UNTIL` on): until the next disclosure deadline, the
   :data:`DISCLOSURE_TRADING_DAYS`-th trading day after the end of the quarter that follows the last
   snapshot's quarter (funds' quarterly reports: 15 working days; Stock Connect holdings: the 5th trading
-  day of the next quarter). A snapshot dated in the last :data:`QUARTER_END_DAYS` days of its quarter is
+  day of the next quarter). A snapshot dated in the last :data:`PERIOD_END_DAYS` days of its quarter is
   that quarter's; an earlier date (northbound's last daily row, 2024-08-16) waits for its own quarter's
   disclosure;
 * a **static** table (etf_info, stock_industry): always.
@@ -35,9 +36,9 @@ from .calendar import trading_days
 from .schema import NORTHBOUND_DAILY_UNTIL, TABLES
 from .views import dates_with_rows
 
-__all__ = ["RHYTHMS", "MONTHLY_GRACE_MONTHS", "DISCLOSURE_TRADING_DAYS", "QUARTER_END_DAYS", "InputEnd",
+__all__ = ["RHYTHMS", "MONTHLY_GRACE_MONTHS", "DISCLOSURE_TRADING_DAYS", "InputEnd",
            "EffectiveEnd", "current_until", "rhythm", "effective_end", "market_ends", "market_effective_end",
-           "disclosure_deadline", "Needs"]
+           "disclosure_deadline", "Needs", "PERIOD_END_DAYS"]
 
 #: how each canonical table is published (northbound_holdings: daily, then quarterly: :func:`rhythm`)
 RHYTHMS: dict[str, str] = {
@@ -52,8 +53,9 @@ MONTHLY_GRACE_MONTHS = 1
 #: trading days after a quarter's end by which its holdings are disclosed: fund quarterly reports 15 working
 #: days (CSRC rules on fund disclosure), Stock Connect holdings the 5th trading day of the next quarter (SSE/SZSE)
 DISCLOSURE_TRADING_DAYS: dict[str, int] = {"active_fund_holdings": 15, "northbound_holdings": 5}
-#: a quarterly snapshot dated this many days or fewer before its quarter's end is that quarter's snapshot
-QUARTER_END_DAYS = 7
+#: a snapshot dated this many days or fewer before its month's (quarter's) end is that month's (quarter's)
+#: end-of-period snapshot (the last trading day of a month ends on a weekend or holiday up to a week early)
+PERIOD_END_DAYS = 7
 
 #: what a result reads: table -> the codes it needs (None: the whole table)
 Needs = Mapping[str, Sequence[str] | None]
@@ -130,13 +132,13 @@ def disclosure_deadline(table: str, last) -> pd.Timestamp:
     """The deadline of the disclosure that follows a quarterly snapshot dated ``last``: the
     :data:`DISCLOSURE_TRADING_DAYS`-th trading day after the end of the next quarter to report.
 
-    That quarter is the one after ``last``'s when ``last`` lies in the final :data:`QUARTER_END_DAYS` days of
+    That quarter is the one after ``last``'s when ``last`` lies in the final :data:`PERIOD_END_DAYS` days of
     its quarter (a quarter-end snapshot), else ``last``'s own quarter. Trading days are the exchange's
     (:func:`xladdin.data.calendar.trading_days`); beyond the years it covers, weekdays.
     """
     last = pd.Timestamp(last).normalize()
     quarter = last.to_period("Q")
-    if (quarter.end_time.normalize() - last).days <= QUARTER_END_DAYS:
+    if (quarter.end_time.normalize() - last).days <= PERIOD_END_DAYS:
         quarter = quarter + 1
     q_end = quarter.end_time.normalize()
     k = DISCLOSURE_TRADING_DAYS[table]
@@ -160,7 +162,11 @@ def current_until(table: str, last) -> pd.Timestamp | None:
     if kind == "daily":
         return last
     if kind == "monthly":
-        return last + pd.DateOffset(months=1 + MONTHLY_GRACE_MONTHS)
+        months = 1 + MONTHLY_GRACE_MONTHS
+        month = last.to_period("M")
+        if (month.end_time.normalize() - last).days <= PERIOD_END_DAYS:  # a month-end snapshot: to a month end
+            return (month + months).end_time.normalize()
+        return last + pd.DateOffset(months=months)
     return disclosure_deadline(table, last)
 
 
