@@ -153,7 +153,7 @@ def test_rotation_real_data_with_a_factor_that_never_ranks(real_data_dir, capsys
     assert s["periods_without_ranking"]["composite"] == 0 and s["end"] == "2024-12-06"
     assert s["m7_quintiles"] == {"lag_days": 1, "cost": 0.001, "periods": 6, "periods_without_ranking": 6,
                                  "computed": False}
-    assert any("short term flow gives no ranking on 3 of 3 rebalance dates" in n for n in s["notes"])
+    assert any("short-term flow gives no ranking on 3 of 3 rebalance dates" in n for n in s["notes"])
     rc = main(["backtest", "rotation", "--data", str(real_data_dir), "--start", "2024-11-01"])
     out = capsys.readouterr().out
     assert rc == 0 and "(M7): not computed, no ranking on 6 of 6 weeks" in out

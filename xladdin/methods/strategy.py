@@ -62,6 +62,9 @@ __all__ = [
 
 #: the four M10 factors, in the report's order
 FACTOR_NAMES = ("short_term_flow", "style_level", "style_change", "divergence")
+#: how the notes name them
+FACTOR_WORDS = {"short_term_flow": "short-term flow", "style_level": "style-adjusted level",
+                "style_change": "style-adjusted change", "divergence": "divergence"}
 #: a weekly style regime older than this many calendar days at a decision date is not used (M8):
 #: week-end signals are 0 days old at week-end decisions; 10 days allows one late week of index data
 REGIME_MAX_AGE_DAYS = 10
@@ -633,7 +636,7 @@ def _ranking_notes(rot: RotationResult, quintiles: dict | None, notes: list[str]
             continue
         why = " (no spread between industries beyond rounding noise)" if name == "short_term_flow" else ""
         where = "the composite is left to the other factors" if nr == n else "left out of the composite there"
-        notes.append(f"{name.replace('_', ' ')} gives no ranking on {nr} of {n} rebalance dates{why}: {where}")
+        notes.append(f"{FACTOR_WORDS.get(name, name)} gives no ranking on {nr} of {n} rebalance dates{why}: {where}")
     if quintiles is not None and quintiles["table"] is None:
         notes.append(f"short-term flow quintiles (M7) not computed: no ranking on {quintiles['periods_without_ranking']} "
                      f"of {quintiles['periods']} weeks")
