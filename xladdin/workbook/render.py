@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from xladdin.conventions import LANGUAGES
+from xladdin.conventions import DEFAULT_LANGUAGE, LANGUAGES
 
 from .layout import Layout, load_layout
 from .plan import ChartPlan, SheetPlan, plan_sheet
@@ -75,7 +75,7 @@ def render_sheet(plan: SheetPlan, writer: Writer, index: int, meta: Mapping[str,
 
 
 def render(tables: Mapping[str, pd.DataFrame | None], writer: Writer, layout: Layout | None = None,
-           language: str = "zh", subtitles: Mapping[str, str] | None = None,
+           language: str = DEFAULT_LANGUAGE, subtitles: Mapping[str, str] | None = None,
            notes: Mapping[str, str] | None = None, sheets: Sequence[str] | None = None,
            progress: Any = None) -> list[SheetPlan]:
     """Place ``tables`` (key -> DataFrame, columns = layout fields) on the layout's sheets via ``writer``.
