@@ -494,8 +494,11 @@ def rotation_backtest(factors: dict[str, pd.DataFrame], close: pd.DataFrame, reb
     ranked = scores.notna().any(axis=1)
     if not ranked.any():
         counts = ", ".join(f"{k} {_no_rank_count(f)}/{len(f)}" for k, f in at.items())
-        raise ValueError(f"no factor ranks the industries on any of the {len(rebalance)} rebalance dates (dates "
-                         f"without a ranking: {counts}); check the factors' date ranges")
+        spans = "; ".join(f"{k} {_dates_of(f)}" for k, f in factors.items())
+        raise ValueError(f"no rebalance date of the backtest ({_dates_of(pd.DataFrame(index=rebalance))}) has a "
+                         f"factor ranking (factor values: {spans}; dates without a ranking: {counts}): the factors "
+                         "need ETF shares and index weights over the backtest period; move its start into the "
+                         "factors' dates or provide longer data")
     first = ranked[ranked].index[0]
     scores = scores.loc[first:]
     at = {k: f.loc[first:] for k, f in at.items()}
@@ -596,16 +599,34 @@ def rotation_end(market, start=None, end=None) -> EffectiveEnd:
     return eff
 
 
+def _dates_of(frame: pd.DataFrame) -> str:
+    """``first .. last`` date of the rows of ``frame`` holding a value (every row when it has no columns)."""
+    rows = frame.index if frame.shape[1] == 0 else frame.dropna(how="all").index
+    return f"{rows.min():%Y-%m-%d} .. {rows.max():%Y-%m-%d}" if len(rows) else "none"
+
+
+def _no_period(days: pd.DatetimeIndex, start, end) -> str:
+    """Why a backtest has no rebalance date: its start and end against the industry closes' dates."""
+    have = f"the industry closes cover {days.min():%Y-%m-%d} .. {days.max():%Y-%m-%d}" if len(days) else \
+        "industry_daily has no closes"
+    period = " .. ".join(f"{pd.Timestamp(d):%Y-%m-%d}" if d is not None else "open" for d in (start, end))
+    return (f"no weekly rebalance date in the backtest period {period} ({have}): set the backtest start "
+            "(backtest_start / --start) before the as-of date and within the data")
+
+
 def _flow_rotation(market, start, end, top: int, every: int, cost: float, factor_weights, groups: int,
                    lamb: float | None, window: int, m8_every: int, backtests: bool, lag: int,
                    regime_max_age: int | None, weights=None, style_tables: dict | None = None) -> dict:
     notes: list[str] = []
-    eff = rotation_end(market, start, end)
     close = market.industry_close()
+    if rebalance_dates(close.index, every, "W", start, end).empty:  # a period outside the data: a bad setting
+        raise ValueError(_no_period(close.index, start, end))
+    eff = rotation_end(market, start, end)  # a period past the inputs' currency: not computed, naming the input
     end = eff.on(close.index) if eff.end is not None else end
     if eff.limit is not None:
         notes.append(f"{eff.text()}: M6-M10 run to {end:%Y-%m-%d}, never on older data carried past that")
     names = market.industry_names
+    reb = rebalance_dates(close.index, every, "W", start, end)
     weights = hd.penetration_weights(market) if weights is None else weights
     wk_h = hd.industry_holdings(market, "W", end=end, weights=weights)
     wk_l = hd.holding_level(wk_h)
@@ -620,7 +641,6 @@ def _flow_rotation(market, start, end, top: int, every: int, cost: float, factor
                                  backtests, regime_max_age, notes)
     div, m9, div_end = _divergence_factor(market, factors, mo_l, close, names, start, end, top, cost, lag, window,
                                           backtests, notes)
-    reb = rebalance_dates(close.index, every, "W", start, end)
     rot = rotation_backtest(factors, close, reb, top, factor_weights, cost, lag, end, names, style_w,
                             factor_ends={"divergence": div_end})
     q = quintile_backtest(stf, close, groups, cost, lag, start, end) if backtests else None

@@ -18,9 +18,10 @@ import platform
 from pathlib import Path
 
 from xladdin.errors import describe, fail, file_state, unchanged_note
+from xladdin.fileguard import atomic_write_text
 from xladdin.ops import platform_checks as pc
 
-from . import _workbook
+from . import _common, _workbook
 
 WORKBOOK = "xladdin_weekly.xlsm"
 DEFAULT_FOLDER = "~/xladdin"
@@ -63,7 +64,7 @@ def write_folder_conf(folder: Path, rows: list[tuple[str, str]]) -> Path:
         kept = pc.read_conf_file(path.read_text(encoding=encoding, errors="replace"))
     keys = {k.upper() for k, _ in rows}
     merged = [(k, v) for k, v in kept.items() if k.upper() not in keys] + rows
-    path.write_text(pc.conf_file_text(merged), encoding=encoding)
+    atomic_write_text(path, pc.conf_file_text(merged), encoding=encoding)
     return path
 
 
@@ -81,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
                                   f"`python -m xladdin refresh {out}`, or pass --force to build it anew")
         params = _workbook.params_from_args(args)
         _workbook.check_embed_args(args, params)
+        _common.guard_outputs(args, [("the workbook", out), ("its module", out.with_suffix(".py")),
+                                     ("the folder's xlwings.conf", folder / pc.CONF_NAME)], params.data_dir)
         if args.data and args.embed_data:  # the data travels in the workbook: data_dir stays blank
             market = open_market(Path(args.data).expanduser().resolve())
         else:

@@ -12,6 +12,7 @@ import argparse
 import importlib
 import pkgutil
 from collections.abc import Callable
+from pathlib import Path
 
 import pandas as pd
 
@@ -128,7 +129,7 @@ def run_correlation(args: argparse.Namespace) -> int:
         _common.print_json(_correlation_json(args, n_etf, valid, grid, corr, close, latest, signal)
                            | {"effective_end": eff.as_dict()})
         if args.csv:
-            _common.write_csv(grid[CSV_COLUMNS], args.csv)
+            _common.write_csvs(args, {Path(args.csv): (grid[CSV_COLUMNS], False)})
         return 0
     print(f"ETF flow / index return correlation: {args.corr_index} ({n_etf} tracking ETFs), window {args.corr_window}, "
           f"{valid.index.min():%Y-%m-%d} .. {valid.index.max():%Y-%m-%d} ({len(valid)} days"
@@ -160,7 +161,7 @@ def run_correlation(args: argparse.Namespace) -> int:
     else:
         print(f"\nSignal off: corr {signal['corr']:+.3f} <= {args.corr_threshold:g} on {signal['date']:%Y-%m-%d}")
     if args.csv:
-        path = _common.write_csv(grid[CSV_COLUMNS], args.csv)
+        path, = _common.write_csvs(args, {Path(args.csv): (grid[CSV_COLUMNS], False)})
         print(f"grid written to {path}")
     return 0
 
