@@ -691,17 +691,18 @@ def mac_dictionary_terms() -> set[str]:
 
 # ------------------------------------------------------------------------------------------ runs
 def run_job(folder: Path, scenarios: dict[str, tuple[dict[str, Any], str, Any]],
-            functions: list[dict[str, Any]] | tuple = ()) -> dict[str, Any]:
+            functions: list[dict[str, Any]] | tuple = (), record: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run ``scenarios`` (name -> (payload, how, weekly result)) and the XA_ ``functions`` in one subprocess
     on the remote engine (``XLWINGS_ON_SERVER=true``, ``XLWINGS_LICENSE_KEY=noncommercial``); their records.
 
     ``folder`` holds the job and its output. Each scenario's refresh gets its weekly result instead of
-    computing one (the parent computed it from the same sample with the same code).
+    computing one (the parent computed it from the same sample with the same code). ``record``: name -> a
+    file where that scenario's refresh leaves the tables of the market it computes on.
     """
     import os
     import subprocess
-    job = {"scenarios": {k: {"payload": p, "how": h, "result": r} for k, (p, h, r) in scenarios.items()},
-           "functions": list(functions)}
+    job = {"scenarios": {k: {"payload": p, "how": h, "result": r, "record": str((record or {}).get(k) or "")}
+                         for k, (p, h, r) in scenarios.items()}, "functions": list(functions)}
     (folder / "job.pkl").write_bytes(pickle.dumps(job))
     env = dict(os.environ, XLWINGS_ON_SERVER="true", XLWINGS_LICENSE_KEY="noncommercial")
     proc = subprocess.run([sys.executable, str(Path(__file__)), str(folder / "job.pkl"), str(folder / "out.json")],
@@ -719,8 +720,9 @@ def _book(payload: dict[str, Any]) -> Any:
     return xw.Book(json=sent)
 
 
-def run_refresh(payload: dict[str, Any], how: str) -> dict[str, Any]:
+def run_refresh(payload: dict[str, Any], how: str, read_data: bool = False) -> dict[str, Any]:
     """Run the refresh on a Book made from ``payload``; ``how``: ``lite``, ``remote``, ``windows``, ``mac``.
+    The desktop runs get a stand-in market unless ``read_data`` (then the refresh reads the book's data itself).
 
     Returns the recorded actions, the model's final state, the error (if any) and, for the desktop
     member sets, the members replaced and the ``.api`` calls.
@@ -740,7 +742,7 @@ def run_refresh(payload: dict[str, Any], how: str) -> dict[str, Any]:
                 asyncio.run(custom_scripts_call(lite, "refresh", typehint_to_value={xw.Book: book}))
             else:
                 from xladdin_macros.refresh import refresh_book
-                refresh_book(book, market=object())
+                refresh_book(book) if read_data else refresh_book(book, market=object())
         except Exception as exc:  # the test asserts on it
             out["error"] = f"{type(exc).__name__}: {exc}"
     actions = book.json()["actions"]
@@ -783,14 +785,18 @@ def main(argv: list[str]) -> int:
     results: dict[str, Any] = {}
     for name, scenario in job["scenarios"].items():
         result = scenario["result"]
+        record = scenario.get("record")  # a path: the tables of the market the refresh computes on go there
 
-        def fake(market, params=None, asof=None, progress=None, _r=result):
+        def fake(market, params=None, asof=None, progress=None, _r=result, _record=record):
+            if _record:
+                Path(_record).write_bytes(pickle.dumps({"source": getattr(market, "source", None),
+                                                        "tables": getattr(market, "tables", None)}))
             return _r
 
         W.compute_weekly = fake  # the weekly tables were computed by the parent (same sample, same code)
         xladdin.data.sample.sample_market = lambda: object()  # Lite's default market; unused by the fake
         started = time.perf_counter()
-        results[name] = run_refresh(scenario["payload"], scenario["how"])
+        results[name] = run_refresh(scenario["payload"], scenario["how"], read_data=bool(record))
         results[name]["seconds"] = round(time.perf_counter() - started, 2)
     if job.get("functions"):
         results["functions"] = run_functions(job["functions"])

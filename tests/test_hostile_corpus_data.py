@@ -32,10 +32,14 @@ from openpyxl.comments import Comment
 
 from xladdin.ops.cli import main
 
-#: the as-of date of the cases (the real data's industry closes end on it), its week, the report's name
+#: the as-of date of the cases (the real data's industry closes end on it) and the report's name
 ASOF = "2025-12-31"
-WEEK = ("2025-12-29", "2025-12-30", "2025-12-31")
 REPORT = f"xladdin_weekly_{ASOF}.xlsx"
+#: a week whose industry flows the real data computes (its index weights are current until 2024-12-08), its
+#: last three trading days and the report's name
+FLOW_ASOF = "2024-11-29"
+LAST3 = ("2024-11-27", "2024-11-28", "2024-11-29")
+FLOW_REPORT = f"xladdin_weekly_{FLOW_ASOF}.xlsx"
 
 
 # ---------------------------------------------------------------- helpers
@@ -93,32 +97,32 @@ def validate(capsys, folder: Path) -> tuple[int, str]:
 # ================================================================ no silent change to the report
 
 def test_the_week_s_left_out_flows_are_on_the_cover_and_in_the_mail(data, tmp_path, capsys, isolated_mail_env):
-    """510310.SH's NAV blank on the as-of week's three days; 159915.SZ's tracked index blank. The report's cover
-    and the mail say which ETFs, how many days, and what they weigh (derived here from the file's rows)."""
+    """510310.SH's NAV blank on the as-of week's last three days; 159915.SZ's tracked index blank. The report's
+    cover and the mail say which ETFs, how many days, and what they weigh (derived here from the file's rows)."""
     def blank_navs(df):
-        df.loc[(df["etf"] == "510310.SH") & df["date"].isin(WEEK), "nav"] = ""
+        df.loc[(df["etf"] == "510310.SH") & df["date"].isin(LAST3), "nav"] = ""
         return df
     daily = edit_csv(data, "etf_daily", blank_navs)
     edit_csv(data, "etf_info", lambda df: df.assign(tracked_index=np.where(df["etf"] == "159915.SZ", "",
                                                                           df["tracked_index"])))
     rows = daily[daily["etf"] == "510310.SH"].reset_index(drop=True)
-    first = int(rows.index[rows["date"] == WEEK[0]][0])
+    first = int(rows.index[rows["date"] == LAST3[0]][0])
     last_nav = float(rows.at[first - 1, "nav"])
     shares = rows["shares"].astype(float)
     left = sum((shares[first + k] - shares[first + k - 1]) * last_nav for k in range(3)) / 1e8
     out_dir = tmp_path / "out"
     before = digest(data)
-    rc, out, err = run(capsys, "weekly", "--out", out_dir, "--data", data, "--asof", ASOF, "--no-progress")
+    rc, out, err = run(capsys, "weekly", "--out", out_dir, "--data", data, "--asof", FLOW_ASOF, "--no-progress")
     assert rc == 0, err
     assert digest(data) == before
-    cover = load_workbook(out_dir / REPORT, read_only=True)["封面"]
+    cover = load_workbook(out_dir / FLOW_REPORT, read_only=True)["封面"]
     texts = [str(v) for row in cover.iter_rows(values_only=True) for v in row if v is not None]
     cover_text = "\n".join(texts)
     assert "1只ETF本周净值缺失3天,未计入: 510310.SH" in texts, cover_text
     assert f"这些天的份额变动按最近已知净值约合{left:,.2f}亿元" in cover_text, cover_text
     assert "1只股票ETF无跟踪指数,未计入: 159915.SZ" in texts, cover_text
     eml = tmp_path / "mail.eml"
-    rc, out, err = run(capsys, "send", out_dir / REPORT, "--to", "pm@example.com", "--from", "bot@example.com",
+    rc, out, err = run(capsys, "send", out_dir / FLOW_REPORT, "--to", "pm@example.com", "--from", "bot@example.com",
                        "--dry-run", "--eml", eml)
     assert rc == 0, err
     msg = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
@@ -131,9 +135,10 @@ def test_an_unknown_tracked_index_is_named_with_its_flow(data, tmp_path, capsys)
     penetrated, with its week's flow, not silently dropped from the industry total."""
     edit_csv(data, "etf_info", lambda df: df.assign(tracked_index=np.where(df["etf"] == "510330.SH", "000030.SH",
                                                                           df["tracked_index"])))
-    rc, out, err = run(capsys, "weekly", "--out", tmp_path / "out", "--data", data, "--asof", ASOF, "--no-progress")
+    rc, out, err = run(capsys, "weekly", "--out", tmp_path / "out", "--data", data, "--asof", FLOW_ASOF,
+                       "--no-progress")
     assert rc == 0, err
-    cover = load_workbook(tmp_path / "out" / REPORT, read_only=True)["封面"]
+    cover = load_workbook(tmp_path / "out" / FLOW_REPORT, read_only=True)["封面"]
     rows = [r for r in cover.iter_rows(values_only=True) if any(v == "未穿透的股票ETF" for v in r)]
     assert rows and any("510330.SH" in str(v) for v in rows[0]) and any("000030.SH" in str(v) for v in rows[0]), rows
 

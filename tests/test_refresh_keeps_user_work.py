@@ -257,9 +257,8 @@ def test_excel_refresh(prepared, name):
 
 
 def test_a_chart_whose_table_is_empty_stays_for_the_next_refresh(prepared, monkeypatch, workbook_inputs, tmp_path):
-    """A layout chart is not drawn while its table is empty; the headless refresh keeps the workbook's chart
-    there, as the Excel refresh does (it never deletes a chart), so the next refresh still finds the layout's
-    charts and the user's after them."""
+    """A layout chart stays while its table is empty (over the table's placeholder row; the Excel refresh never
+    deletes a chart either), so the next refresh still finds the layout's charts and the user's after them."""
     cases, _ = prepared
     case, path, result = cases["user work beside and below the tables"]
     work = tmp_path / path.name

@@ -302,14 +302,15 @@ def _sheet_cells(zf: zipfile.ZipFile, part: str) -> tuple[list[str], list[str]]:
     return merges, uncached
 
 
-def check_sheets(path: Path, sheets: list[SheetInfo], label: str | None = None) -> None:
+def check_sheets(path: Path, sheets: list[SheetInfo], label: str | None = None, hidden_ok: bool = False) -> None:
     """Refuse what would silently change the values read from ``sheets`` of workbook ``path``: a hidden sheet
     (a stale copy read instead of the sheet you see), merged cells (only the first holds the value, the
     others read as blank) and a formula without a saved value (Excel did not calculate it before saving,
-    or a program wrote it: it reads as blank). Each message names the sheet and the cells."""
+    or a program wrote it: it reads as blank). Each message names the sheet and the cells. ``hidden_ok``:
+    hidden sheets are read (a workbook with a sheet per table, as ``template --embed-data`` writes it)."""
     name = label or path.name
     for sh in sheets:
-        if not sh.visible:
+        if not sh.visible and not hidden_ok:
             raise DataError(f"{name}: sheet `{sh.name}` is hidden, and xladdin would read it as data; unhide it if "
                             "it holds the table, else delete it (xladdin reads only what you can see)")
     with zipfile.ZipFile(path) as zf:
