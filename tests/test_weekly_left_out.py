@@ -53,20 +53,23 @@ def test_cover_and_mail_name_the_left_out_flows(edited):
     nav_yi = _naive(market, NAV_ETF, last3) / 1e8
     index_yi = _naive(market, INDEX_ETF, [pd.Timestamp(d) for d in week]) / 1e8
     heads = res.tables["cover_headlines"].set_index("item")
-    assert heads.loc["净值缺失未计入", "signal"] == f"1只ETF本周净值缺失3天,未计入: {NAV_ETF}"
-    assert heads.loc["净值缺失未计入", "detail"].startswith(f"这些天的份额变动按最近已知净值约合{nav_yi:,.2f}亿元")
-    assert heads.loc["无跟踪指数未计入", "signal"] == f"1只股票ETF无跟踪指数,未计入: {INDEX_ETF}"
-    assert heads.loc["无跟踪指数未计入", "detail"].startswith(f"其本周资金流合计{index_yi:,.2f}亿元")
-    # the mail carries the cover's headline rows
-    assert f"净值缺失未计入:1只ETF本周净值缺失3天,未计入: {NAV_ETF}" in res.summary.headlines
-    assert f"无跟踪指数未计入:1只股票ETF无跟踪指数,未计入: {INDEX_ETF}" in res.summary.headlines
+    nav_line = f"1只ETF本周净值缺失3天,未计入: {NAV_ETF}(约{nav_yi:,.2f}亿元)"
+    index_line = f"1只股票ETF无跟踪指数,未计入: {INDEX_ETF}(本周资金流{index_yi:,.2f}亿元)"
+    assert heads.loc["净值缺失未计入", "signal"] == nav_line
+    assert heads.loc["净值缺失未计入", "detail"].startswith("金额为这些天的份额变动按最近已知净值估算")
+    assert heads.loc["无跟踪指数未计入", "signal"] == index_line
+    # the mail carries the cover's headline rows: what is left out and what it weighs
+    assert f"净值缺失未计入:{nav_line}" in res.summary.headlines
+    assert f"无跟踪指数未计入:{index_line}" in res.summary.headlines
 
 
 def test_english_rows_and_no_row_when_nothing_is_left_out(edited, sample_market):
     market, _ = edited
     res = compute_weekly(market, default_params().replace(language="en"))
     signals = res.tables["cover_headlines"].set_index("item")["signal"]
-    assert signals["Missing NAVs left out"] == f"1 ETF(s) missing their NAV on 3 day(s) this week, left out: {NAV_ETF}"
-    assert signals["No tracked index, left out"] == f"1 stock ETF(s) without a tracked index, left out: {INDEX_ETF}"
+    assert signals["Missing NAVs left out"].startswith(
+        f"1 ETF(s) missing their NAV on 3 day(s) this week, left out: {NAV_ETF} (about ")
+    assert signals["No tracked index, left out"].startswith(
+        f"1 stock ETF(s) without a tracked index, left out: {INDEX_ETF} (their flow this week: ")
     clean = compute_weekly(sample_market, default_params())
     assert not {"净值缺失未计入", "无跟踪指数未计入"} & set(clean.tables["cover_headlines"]["item"])

@@ -714,17 +714,18 @@ def _left_out_headlines(left: pd.DataFrame | None, lang: str) -> list[tuple[str,
         one = len(nav) == 1
         etfs = listing.join(e if one else say("left_out.nav.item", lang, etf=e, days=int(d))
                             for e, d in nav["days"].items())
-        known = nav["amount"].notna().all()
-        detail = say("left_out.nav.detail" if known else "left_out.nav.unknown", lang,
-                     amount=amount(float(nav["amount"].sum()) / YI, lang))
+        known = bool(nav["amount"].notna().all())
+        weight = say("left_out.nav.weight", lang, amount=amount(float(nav["amount"].sum()) / YI, lang)) if known else ""
         rows.append((say("left_out.nav.title", lang),
-                     say("left_out.nav", lang, n=len(nav), days=int(nav["days"].sum()), etfs=etfs), detail))
+                     say("left_out.nav", lang, n=len(nav), days=int(nav["days"].sum()), etfs=etfs, weight=weight),
+                     say("left_out.nav.detail" if known else "left_out.nav.unknown", lang)))
     idx = left[left["reason"] == "index"]
     if len(idx):
         total = idx["amount"].sum(min_count=1)
-        detail = say("left_out.index.detail", lang, amount="—" if pd.isna(total) else amount(float(total) / YI, lang))
+        weight = "" if pd.isna(total) else say("left_out.index.weight", lang, amount=amount(float(total) / YI, lang))
         rows.append((say("left_out.index.title", lang),
-                     say("left_out.index", lang, n=len(idx), etfs=listing.join(idx.index)), detail))
+                     say("left_out.index", lang, n=len(idx), etfs=listing.join(idx.index), weight=weight),
+                     say("left_out.index.detail", lang)))
     return rows
 
 
