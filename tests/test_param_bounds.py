@@ -4,27 +4,24 @@
 The ranges a method needs live in the methods layer (``correlation.CORR_WINDOW_RANGE``, ``filters.MAX_LAMBDA``,
 ...) and both ``SPECS`` and the ``udfs`` import them (the ``udfs`` may not import the workbook layer). Checked
 here by behaviour: for each pair, the bounds of ``SPECS`` are accepted by both, and a value just outside
-either bound (and ``inf``, ``nan``) is refused by both, the function's answer naming its argument.
+either bound (and ``±inf``) is refused by both, the function's answer naming its argument; ``nan`` is refused by
+the sheet's reader (a Python NaN is a blank cell to an ``XA_`` function: its default).
 """
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from xladdin.workbook.params import SPEC_BY_KEY, SPECS, ParamError, coerce_value, params_from_mapping  # noqa: E402
+from xladdin.workbook.params import SPEC_BY_KEY, SPECS, ParamError, coerce_value, params_from_mapping
 from xladdin_udfs import (
-    crowding as UC,  # noqa: E402
-    flows as UF,  # noqa: E402
-    holdings as UH,  # noqa: E402
-    stats as US,  # noqa: E402
-    strategy as UT,  # noqa: E402
-    style as UY,  # noqa: E402
+    crowding as UC,
+    flows as UF,
+    holdings as UH,
+    stats as US,
+    strategy as UT,
+    style as UY,
 )
 
 RNG = np.random.default_rng(5)
