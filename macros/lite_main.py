@@ -5,7 +5,7 @@ Paste this file into the Lite editor's ``main.py`` and list in ``requirements.tx
 to the workbook or served over HTTPS), pandas, numpy and scipy. Then:
 
 * the task pane's *Run* button runs :func:`refresh` -- the same refresh as the desktop button
-  (:func:`xladdin_macros.refresh.refresh_book` through :class:`xladdin.workbook.layout.XlwingsWriter`);
+  (:func:`xladdin_macros.refresh.refresh_book` through :class:`xladdin.workbook.xlwings_writer.XlwingsWriter`);
 * every ``XA_`` function of :mod:`xladdin_udfs` is an Excel function of the workbook (Lite registers the
   functions it finds in ``main.py``).
 

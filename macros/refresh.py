@@ -5,7 +5,7 @@ Excel: the workbook's Refresh button runs xlwings' ``SampleCall`` ->
 ``xladdin template`` imports :func:`main` from here. This module reads the parameters sheet,
 computes every table and checks every sheet against the layout (nothing is written until both are
 done, so a failure leaves the sheets as they were), then writes them with
-:class:`xladdin.workbook.layout.XlwingsWriter` into the tables ``xladdin template`` created -- the same
+:class:`xladdin.workbook.xlwings_writer.XlwingsWriter` into the tables ``xladdin template`` created -- the same
 reader (:func:`xladdin.workbook.template.read_params_sheet`), market opener (:func:`xladdin.data.open_market`)
 and rendering (:func:`xladdin.workbook.template.render_result`) as ``xladdin refresh``; only the writer differs.
 """
@@ -18,9 +18,10 @@ import xlwings as xw
 from xladdin.data.loaders import open_market
 from xladdin.data.store import update_before_run
 from xladdin.workbook import weekly
-from xladdin.workbook.layout import Layout, XlwingsWriter, load_layout
+from xladdin.workbook.layout import Layout, load_layout
 from xladdin.workbook.params import Params
 from xladdin.workbook.template import read_params_sheet, render_result
+from xladdin.workbook.xlwings_writer import XlwingsWriter
 
 
 def load_market_for(params: Params, lite: bool = False):
@@ -37,7 +38,7 @@ def refresh_book(book: Any, market: Any = None, layout: Layout | None = None, li
     """Refresh ``book`` (an ``xlwings.Book``) in place; returns the :class:`~xladdin.workbook.weekly.WeeklyResult`.
 
     Order: read the parameters, compute every table, check that every sheet still matches the
-    layout (:meth:`~xladdin.workbook.layout.XlwingsWriter.prepare`), then write. A failure in any step before
+    layout (:meth:`~xladdin.workbook.xlwings_writer.XlwingsWriter.prepare`), then write. A failure in any step before
     the writes leaves the workbook untouched, and the error says what to fix.
 
     Screen updating is switched off for the writes and back on afterwards; it is only set, never

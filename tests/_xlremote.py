@@ -485,7 +485,7 @@ def desktop_engine(platform: str) -> Iterator[dict[str, Any]]:
     import xlwings.main as M
     from xlwings.pro import _xlremote as R
 
-    from xladdin.workbook import layout as L
+    from xladdin.workbook import xlwings_writer as L
     members = desktop_members(BACKENDS[platform])
     saved: list[tuple[type, str, Any]] = []
     replaced: dict[str, list[str]] = {}

@@ -265,7 +265,7 @@ def test_duplicate_keys_found_in_date_sorted_and_unsorted_tables():
 
 @pytest.mark.parametrize("swap", [None, (1, 2), (0, 3)])
 def test_in_order_compares_rows_lexicographically(swap):
-    from xladdin.data.loaders import _in_order
+    from xladdin.data.keys import _in_order
     df = pd.DataFrame({"date": pd.to_datetime(["2024-01-02"] * 3 + ["2024-01-03"]),
                        "index": ["000300.SH", "000300.SH", "000905.SH", "000300.SH"],
                        "stock": ["600519.SH", "601318.SH", "000001.SZ", "000001.SZ"]})

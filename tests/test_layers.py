@@ -152,10 +152,20 @@ def test_the_rule_check_sees_a_violation():
     assert violations("import xladdin.methods.flows\n", "xladdin_udfs.probe", False, {"base", "data", "methods"}) == []
 
 
-def test_the_data_layer_re_exports_its_openers():
-    from xladdin.data import load_market, open_market
-    from xladdin.data.loaders import load_market as loader, open_market as opener
-    assert load_market is loader and open_market is opener
+def test_the_data_layer_re_exports_its_loading_names():
+    """``xladdin.data.<name>`` is the name of the module :data:`xladdin.data.LOADER_NAMES` says holds it (defined
+    there, not imported), and every public name of the loaders is among them."""
+    import importlib
+
+    import xladdin.data as data
+    for name, module in data.LOADER_NAMES.items():
+        home = importlib.import_module(f"xladdin.data.{module}")
+        assert getattr(data, name) is home.__dict__[name], name
+        assert getattr(getattr(home, name), "__module__", home.__name__) == home.__name__, name
+    loaders = importlib.import_module("xladdin.data.loaders")
+    defined = {n for n, v in vars(loaders).items() if not n.startswith("_") and getattr(v, "__module__", None)
+               == loaders.__name__}
+    assert defined <= set(data.LOADER_NAMES)
 
 
 #: the module paths before the move into layers (and a module renamed since) -> the one path of each module now

@@ -10,7 +10,10 @@ import pandas as pd
 import pytest
 from openpyxl import Workbook
 
-from xladdin.workbook import layout as L
+from xladdin.cells import to_cell_value
+from xladdin.workbook.layout import DEFAULT_LAYOUT, load_layout, parse_layout
+from xladdin.workbook.layoutcheck import LayoutError
+from xladdin.workbook.openpyxl_writer import OpenpyxlWriter
 from xladdin.workbook.params import (
     SPECS,
     ParamError,
@@ -19,6 +22,10 @@ from xladdin.workbook.params import (
     params_from_rows,
     params_to_frame,
 )
+from xladdin.workbook.plan import plan_sheet, plan_table
+from xladdin.workbook.refs import FORMULA_PREFIXES, col_letter, formula_like, parse_cell, parse_range, range_ref
+from xladdin.workbook.render import render
+from xladdin.workbook.xlwings_writer import Block, excel_text
 
 OUTPUT_TABLES = {"industry_flow", "quintile_level", "quintile_change", "style_signals", "latest_picks",
                  "strategy_holdings", "performance", "nav", "correlation", "event_p_down", "event_mean_return",
@@ -27,7 +34,7 @@ OUTPUT_TABLES = {"industry_flow", "quintile_level", "quintile_change", "style_si
 
 @pytest.fixture(scope="module")
 def layout():
-    return L.load_layout()
+    return load_layout()
 
 
 # ----------------------------------------------------------------------------------- layout file
@@ -46,7 +53,7 @@ def test_layout_has_the_nine_outputs_cover_and_parameters(layout):
 
 def _raw():
     import tomllib
-    with open(L.DEFAULT_LAYOUT, "rb") as fh:
+    with open(DEFAULT_LAYOUT, "rb") as fh:
         return tomllib.load(fh)
 
 
@@ -63,14 +70,14 @@ def _raw():
 def test_layout_validation_names_the_problem(mutate, message):
     d = _raw()
     mutate(d)
-    with pytest.raises(L.LayoutError, match=message):
-        L.parse_layout(d)
+    with pytest.raises(LayoutError, match=message):
+        parse_layout(d)
 
 
 def test_cell_helpers():
-    assert L.parse_cell("B5") == (5, 2) and L.parse_cell("AA10") == (10, 27)
-    assert L.col_letter(27) == "AA" and L.col_letter(702) == "ZZ" and L.col_letter(703) == "AAA"
-    assert L.range_ref(5, 2, 35, 10) == "B5:J35"
+    assert parse_cell("B5") == (5, 2) and parse_cell("AA10") == (10, 27)
+    assert col_letter(27) == "AA" and col_letter(702) == "ZZ" and col_letter(703) == "AAA"
+    assert range_ref(5, 2, 35, 10) == "B5:J35"
 
 
 # ----------------------------------------------------------------------------------- planning
@@ -84,18 +91,18 @@ def _flow_frame(n=4):
 
 def test_plan_table_headers_values_formats_and_conditionals(layout):
     t = layout.sheet("industry_flow").table("industry_flow")
-    p = L.plan_table(t, _flow_frame(), 5, 2, "zh")
+    p = plan_table(t, _flow_frame(), 5, 2, "zh")
     assert p.headers[:3] == ["行业代码", "行业名称", "资金流入流出(亿元)"]
     assert "unused" not in p.fields  # only layout columns
     assert p.rows[2][2] is None and p.rows[0][2] == 1.5  # NaN -> blank cell
     assert p.formats[2] == "#,##0.00" and p.formats[3] == "0.00%"
     assert p.ref == "B5:J9"
     assert ("data_bar", "D6:D9") in p.conditional and ("color_scale", "E6:E9") in p.conditional
-    en = L.plan_table(t, _flow_frame(), 5, 2, "en")
+    en = plan_table(t, _flow_frame(), 5, 2, "en")
     assert en.headers[2] == "Net flow (100m yuan)"
     with pytest.raises(ValueError, match="divergence"):
-        L.plan_table(t, _flow_frame().drop(columns="divergence"), 5, 2, "zh")
-    missing = L.plan_table(t, None, 5, 2, "zh", "M9 pending")
+        plan_table(t, _flow_frame().drop(columns="divergence"), 5, 2, "zh")
+    missing = plan_table(t, None, 5, 2, "zh", "M9 pending")
     assert missing.rows == [] and missing.placeholder.startswith("(未计算)") and missing.ref == "B5:J6"
 
 
@@ -105,16 +112,16 @@ def test_plan_extra_columns_share_one_colour_scale(layout):
     df = pd.DataFrame([[1, 2, 5], [5, 4, 1]], columns=months)
     df.insert(0, "industry_name", ["a", "b"])
     df.insert(0, "industry", ["X", "Y"])
-    p = L.plan_table(t, df, 5, 2, "zh")
+    p = plan_table(t, df, 5, 2, "zh")
     assert p.headers[2:] == ["2025-01", "2025-02", "2025-03"]
     assert p.conditional == [("color_scale", "D6:F7")]
 
 
 def test_to_cell_value():
-    assert L.to_cell_value(pd.Timestamp("2026-01-30")) == dt.datetime(2026, 1, 30)
-    assert L.to_cell_value(np.int64(3)) == 3 and isinstance(L.to_cell_value(np.float32(1.5)), float)
-    assert L.to_cell_value(pd.NA) is None and L.to_cell_value(pd.NaT) is None and L.to_cell_value(np.inf) is None
-    assert L.to_cell_value(np.bool_(True)) == 1
+    assert to_cell_value(pd.Timestamp("2026-01-30")) == dt.datetime(2026, 1, 30)
+    assert to_cell_value(np.int64(3)) == 3 and isinstance(to_cell_value(np.float32(1.5)), float)
+    assert to_cell_value(pd.NA) is None and to_cell_value(pd.NaT) is None and to_cell_value(np.inf) is None
+    assert to_cell_value(np.bool_(True)) == 1
 
 
 def test_below_tables_follow_the_table_above_and_overlaps_fail(layout, workbook_inputs):
@@ -123,15 +130,15 @@ def test_below_tables_follow_the_table_above_and_overlaps_fail(layout, workbook_
     df = pd.DataFrame([[1, 2]] * 40, columns=months)
     df.insert(0, "industry_name", "n")
     df.insert(0, "industry", [f"I{i}" for i in range(40)])
-    plan = L.plan_sheet(s, {"quintile_level": df, "quintile_change": df}, "zh")
+    plan = plan_sheet(s, {"quintile_level": df, "quintile_change": df}, "zh")
     a, b = plan.tables
     assert b.title_row == a.last_row + 3 and b.col == a.col
     d = _raw()
     d["sheets"][7]["tables"][1]["anchor"] = "C6"  # etf_ic onto etf_ranking
-    bad = L.parse_layout(d)
+    bad = parse_layout(d)
     r = workbook_inputs.weekly().tables
     with pytest.raises(ValueError, match="overlaps"):
-        L.plan_sheet(bad.sheet("etf_rotation"), r, "zh")
+        plan_sheet(bad.sheet("etf_rotation"), r, "zh")
 
 
 # ----------------------------------------------------------------------------------- openpyxl writer
@@ -140,7 +147,7 @@ def rendered(layout, workbook_inputs):
     res = workbook_inputs.weekly()
     wb = Workbook()
     wb.remove(wb.active)
-    plans = L.render(res.tables, L.OpenpyxlWriter.for_layout(wb, layout), layout, "zh", res.subtitles_for("zh"),
+    plans = render(res.tables, OpenpyxlWriter.for_layout(wb, layout), layout, "zh", res.subtitles_for("zh"),
                      res.notes)
     return wb, plans, res
 
@@ -184,7 +191,7 @@ def test_rerender_in_english_renames_and_clears(rendered, layout, workbook_input
     res = workbook_inputs.weekly()
     small = dict(res.tables)
     small["industry_flow"] = res.tables["industry_flow"].head(3)
-    L.render(small, L.OpenpyxlWriter.for_layout(wb2, layout), layout, "en", res.subtitles_for("en"))
+    render(small, OpenpyxlWriter.for_layout(wb2, layout), layout, "en", res.subtitles_for("en"))
     assert wb2.sheetnames == [s.en for s in layout.sheets]
     ws = wb2["Industry flows"]
     assert ws is ws_before  # same sheet object, renamed
@@ -207,7 +214,7 @@ def test_openpyxl_writer_never_writes_a_formula_from_data(text, layout, tmp_path
     tables["industry_flow"] = flow
     wb = Workbook()
     wb.remove(wb.active)
-    L.render(tables, L.OpenpyxlWriter.for_layout(wb, layout), layout, "zh", sheets=["industry_flow"])
+    render(tables, OpenpyxlWriter.for_layout(wb, layout), layout, "zh", sheets=["industry_flow"])
     wb.save(tmp_path / "n.xlsx")
     ws = load_workbook(tmp_path / "n.xlsx")["行业资金流"]
     cell = ws["C6"]
@@ -217,11 +224,11 @@ def test_openpyxl_writer_never_writes_a_formula_from_data(text, layout, tmp_path
 
 
 def test_formula_like_and_excel_text_share_one_rule():
-    assert L.FORMULA_PREFIXES == ("=", "+", "-", "@", "\t", "\r")
-    assert [L.formula_like(v) for v in ("=1", "+1", "-1", "@a", "\ta", "\ra", "a=1", 1, None)] == [
+    assert FORMULA_PREFIXES == ("=", "+", "-", "@", "\t", "\r")
+    assert [formula_like(v) for v in ("=1", "+1", "-1", "@a", "\ta", "\ra", "a=1", 1, None)] == [
         True] * 6 + [False] * 3
     # the Excel writer marks every text as text (the apostrophe is Excel's input convention)
-    assert [L.excel_text(v) for v in ("=1", "000300", "2025-11", 1.5, None)] == ["'=1", "'000300", "'2025-11", 1.5,
+    assert [excel_text(v) for v in ("=1", "000300", "2025-11", 1.5, None)] == ["'=1", "'000300", "'2025-11", 1.5,
                                                                                   None]
 
 
@@ -230,16 +237,16 @@ def test_chart_series_must_be_adjacent_columns():
     chart = next(c for s in d["sheets"] if s["key"] == "performance" for c in s["charts"])
     chart["series"] = ["strategy", "relative"]  # benchmark sits between them
     chart["secondary"] = []
-    with pytest.raises(L.LayoutError, match="must be adjacent columns of table `nav`"):
-        L.parse_layout(d)
+    with pytest.raises(LayoutError, match="must be adjacent columns of table `nav`"):
+        parse_layout(d)
 
 
 def test_block_arithmetic():
-    b = L.Block(4, 2, 10, 6)
-    assert b.table_ref == "B5:F10" and b.at(7) == L.Block(7, 2, 13, 6) and b.height == 7 and b.width == 5
-    assert b.minus(b.sized(4, 3)) == [L.Block(8, 2, 10, 6), L.Block(4, 5, 7, 6)]
-    assert b.overlaps(L.Block(10, 6, 12, 8)) and not b.overlaps(L.Block(11, 2, 12, 6))
-    assert L.parse_range("$B$5:$J$35") == (5, 2, 35, 10) and L.parse_range("C3") == (3, 3, 3, 3)
+    b = Block(4, 2, 10, 6)
+    assert b.table_ref == "B5:F10" and b.at(7) == Block(7, 2, 13, 6) and b.height == 7 and b.width == 5
+    assert b.minus(b.sized(4, 3)) == [Block(8, 2, 10, 6), Block(4, 5, 7, 6)]
+    assert b.overlaps(Block(10, 6, 12, 8)) and not b.overlaps(Block(11, 2, 12, 6))
+    assert parse_range("$B$5:$J$35") == (5, 2, 35, 10) and parse_range("C3") == (3, 3, 3, 3)
 
 
 # ----------------------------------------------------------------------------------- parameters

@@ -193,7 +193,8 @@ def test_one_params_sheet_reader(tmp_path):
     from openpyxl import Workbook
 
     import xladdin_macros.refresh as R
-    from xladdin.workbook.layout import load_layout, parse_cell
+    from xladdin.workbook.layout import load_layout
+    from xladdin.workbook.refs import parse_cell
     from xladdin.workbook.template import read_params_sheet
     assert R.read_params_sheet is read_params_sheet
     layout = load_layout()
@@ -235,7 +236,7 @@ def test_one_cell_rule_per_destination(value, table, function):
     """Workbook tables get 1/0 for booleans (number formats, colour scales, charts read numbers); the Excel
     functions TRUE/FALSE; every other value the same cell in both, through the three entry points."""
     from xladdin.cells import function_cell, to_cell_value
-    from xladdin.workbook.layout import to_cell_value as layout_cell
+    from xladdin.workbook.plan import to_cell_value as layout_cell  # the rule the layout's planner calls
     from xladdin_udfs._convert import frame_cells
     from xladdin_udfs._errors import clean_output
     for got, want in ((to_cell_value(value), table), (layout_cell(value), table), (function_cell(value), function)):
@@ -250,7 +251,9 @@ def test_workbook_writes_flags_as_numbers(tmp_path):
     read back as numbers."""
     from openpyxl import Workbook, load_workbook
 
-    from xladdin.workbook.layout import OpenpyxlWriter, load_layout, plan_table
+    from xladdin.workbook.layout import load_layout
+    from xladdin.workbook.openpyxl_writer import OpenpyxlWriter
+    from xladdin.workbook.plan import plan_table
     t = load_layout().sheet("style").tables[0]
     df = pd.DataFrame({f: [1.0, 2.0] for f in t.fields})
     df[t.fields[-1]] = np.array([True, False])

@@ -90,7 +90,7 @@ def test_failing_table_leaves_the_workbook_byte_identical(wbfile, monkeypatch):
 def test_failure_while_writing_leaves_the_workbook_intact(wbfile, monkeypatch, workbook_inputs):
     before = _digest(wbfile)
     workbook_inputs.patch_compute(monkeypatch)
-    from xladdin.workbook.layout import OpenpyxlWriter
+    from xladdin.workbook.openpyxl_writer import OpenpyxlWriter
 
     def bad_chart(self, ws, plan):
         raise RuntimeError("chart writer broke")

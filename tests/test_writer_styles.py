@@ -8,7 +8,8 @@ import datetime as dt
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
 
-from xladdin.workbook.layout import OpenpyxlWriter, load_layout
+from xladdin.workbook.layout import load_layout
+from xladdin.workbook.openpyxl_writer import OpenpyxlWriter
 
 ROWS = [["a", 1.5, dt.datetime(2024, 1, 2), "=x", None, "-3", 7]] * 4
 FORMATS = [(3, "0.00"), (4, "yyyy-mm-dd"), (7, "0.0%"), (8, '#,##0.0"亿"'), (3, "General")]
@@ -62,6 +63,6 @@ def test_writer_styles_equal_the_public_api(tmp_path):
 
 def test_writer_falls_back_to_the_public_api(monkeypatch):
     """An openpyxl without the style tables the writer indexes: every cell still gets its font and format."""
-    import xladdin.workbook.layout as layout
-    monkeypatch.setattr(layout, "_style_index", lambda wb, collection, value: None)
+    import xladdin.workbook.openpyxl_writer as writer
+    monkeypatch.setattr(writer, "_style_index", lambda wb, collection, value: None)
     assert _cells(_through_writer()) == _cells(_through_public_api())

@@ -25,7 +25,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 import _xlremote as X  # noqa: E402
 
-from xladdin.workbook.layout import load_layout, parse_cell  # noqa: E402
+from xladdin.workbook.layout import load_layout  # noqa: E402
+from xladdin.workbook.refs import parse_cell  # noqa: E402
 from xladdin.workbook.template import udf_modules  # noqa: E402
 
 #: xlwings' engines in subprocesses, on a freshly built template: heavy round trips like LibreOffice's

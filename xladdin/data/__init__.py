@@ -3,7 +3,10 @@
 * :mod:`~xladdin.data.schema` — the canonical tables and their columns;
 * :mod:`~xladdin.data.sources` — file readers (CSV encodings, safe .xlsx, parquet);
 * :mod:`~xladdin.data.checks` — the validation rules;
-* :mod:`~xladdin.data.loaders` — ``load_market`` / ``open_market`` / ``validate_market`` / ``write_market``;
+* :mod:`~xladdin.data.loaders` — ``load_market`` / ``open_market`` / ``validate_market`` / ``write_market``; a load
+  reads (:mod:`~xladdin.data.readers`: :mod:`~xladdin.data.parquetfile`, :mod:`~xladdin.data.csvfile`,
+  :mod:`~xladdin.data.wide`, into a :mod:`~xladdin.data.rawtable`), types (:mod:`~xladdin.data.coerce`), checks and
+  orders (:mod:`~xladdin.data.typed`, :mod:`~xladdin.data.keys`) each table;
 * :mod:`~xladdin.data.market` — the :class:`~xladdin.data.market.Market`; :mod:`~xladdin.data.views` — its wide
   views (the fast pivot, the codes of its columns), built once per run inside ``views.shared``;
 * :mod:`~xladdin.data.calendar` — the SSE trading calendar;
@@ -11,25 +14,30 @@
 * :mod:`~xladdin.data.store` — the local data store ``xladdin update`` keeps; :mod:`~xladdin.data.storefiles` — its
   work folder and atomic commit.
 
-The loaders' functions are importable from here (``from xladdin.data import load_market``), as before.
+The loading functions are importable from here (``from xladdin.data import load_market``): :data:`LOADER_NAMES`
+says which module holds each.
 """
 from __future__ import annotations
 
 import importlib
 
-#: the loaders' public functions, importable as ``xladdin.data.<name>``
-LOADER_NAMES = frozenset({
-    "RawTable", "read_table_files", "read_workbook_tables", "coerce_table", "check_table", "key_codes",
-    "Typed", "type_order", "master_codes", "type_table", "seed_codes", "finish_table", "load_market",
-    "data_source", "open_market", "type_tables", "validate_market", "write_market",
-    "OPTIONAL_DEFAULTS", "NEEDED_BY", "LOGGED_WARNINGS", "MASTERS",
-})
+#: the loading's public names, importable as ``xladdin.data.<name>``, and the module of this package holding each
+LOADER_NAMES = {
+    **dict.fromkeys(("load_market", "data_source", "open_market", "type_tables", "validate_market", "write_market",
+                     "LOGGED_WARNINGS"), "loaders"),
+    **dict.fromkeys(("RawTable",), "rawtable"),
+    **dict.fromkeys(("read_table_files", "read_workbook_tables"), "readers"),
+    **dict.fromkeys(("coerce_table", "OPTIONAL_DEFAULTS"), "coerce"),
+    **dict.fromkeys(("check_table", "key_codes", "finish_table"), "keys"),
+    **dict.fromkeys(("Typed", "type_order", "master_codes", "type_table", "seed_codes", "NEEDED_BY", "MASTERS"),
+                    "typed"),
+}
 
 __all__ = sorted(LOADER_NAMES)
 
 
 def __getattr__(name: str):
-    """``xladdin.data.load_market`` and the loaders' other names, imported on first use."""
+    """``xladdin.data.load_market`` and the loading's other names, imported on first use."""
     if name in LOADER_NAMES:
-        return getattr(importlib.import_module(f"{__name__}.loaders"), name)
+        return getattr(importlib.import_module(f"{__name__}.{LOADER_NAMES[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -50,7 +50,8 @@ CODE_RE = re.compile(r"^[0-9A-Z]{1,12}\.[A-Z]{2,4}$")
 #: characters refused in any text: C0 controls except tab/LF/CR, DEL, C1 controls, surrogates and the
 #: non-characters U+FFFE/U+FFFF (openpyxl refuses most of them when writing a workbook)
 CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
-_MAX = 20
+#: messages of one kind listed before "... N more" (:func:`cap`)
+MAX_MESSAGES = 20
 
 _ISO = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?$")
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
@@ -62,12 +63,12 @@ OK, NOT_A_DATE, AMBIGUOUS, NUMBER, TIMED = 0, 1, 2, 3, 4
 Locate = Callable[..., str]
 
 
-def _cap(out: list[str], found: list[str], what: str, total: int | None = None) -> None:
-    """At most :data:`_MAX` messages of one kind, then one line counting the rest (``total`` found)."""
+def cap(out: list[str], found: list[str], what: str, total: int | None = None) -> None:
+    """At most :data:`MAX_MESSAGES` messages of one kind, then one line counting the rest (``total`` found)."""
     total = len(found) if total is None else total
-    out.extend(found[:_MAX])
-    if total > _MAX:
-        out.append(f"... {total - _MAX} more {what}")
+    out.extend(found[:MAX_MESSAGES])
+    if total > MAX_MESSAGES:
+        out.append(f"... {total - MAX_MESSAGES} more {what}")
 
 
 def show(value) -> str:
@@ -151,15 +152,15 @@ def date_messages(kinds: np.ndarray | None, s: pd.Series, parsed: pd.Series, col
     warnings: list[str] = []
     if kinds is None:  # typed dates: only missing keys to report
         empty = np.flatnonzero(parsed.isna().to_numpy()) if key else []
-        _cap(errors, [f"{locate(i, col)} column `{col}`: date is empty" for i in empty[:_MAX]],
+        cap(errors, [f"{locate(i, col)} column `{col}`: date is empty" for i in empty[:MAX_MESSAGES]],
              f"empty `{col}` values", len(empty))
         return errors, warnings
     bad = np.flatnonzero(kinds == NOT_A_DATE)
-    _cap(errors, [f"{locate(i, col)} column `{col}`: `{show(s.iloc[i])}` is not a date (use YYYY-MM-DD)"
-                  for i in bad[:_MAX]], f"bad dates in `{col}`", bad.size)
+    cap(errors, [f"{locate(i, col)} column `{col}`: `{show(s.iloc[i])}` is not a date (use YYYY-MM-DD)"
+                  for i in bad[:MAX_MESSAGES]], f"bad dates in `{col}`", bad.size)
     if key:
         empty = np.flatnonzero(parsed.isna().to_numpy() & (kinds == OK))
-        _cap(errors, [f"{locate(i, col)} column `{col}`: date is empty" for i in empty[:_MAX]],
+        cap(errors, [f"{locate(i, col)} column `{col}`: date is empty" for i in empty[:MAX_MESSAGES]],
              f"empty `{col}` values", empty.size)
     for kind, text, out in (
             (AMBIGUOUS, "has day and month in an unknown order (DD/MM/YYYY or MM/DD/YYYY?); save the column as "
@@ -246,8 +247,8 @@ def check_dates(name: str, df: pd.DataFrame, locate: Locate, today: pd.Timestamp
             continue
         late = days[days > today.value]
         if late.size:
-            rows, counts = _first_rows(i8, late[:_MAX], ordered)
-            _cap(errors, [f"{locate(r, col)} column `{col}`: {pd.Timestamp(d):%Y-%m-%d} is after today "
+            rows, counts = _first_rows(i8, late[:MAX_MESSAGES], ordered)
+            cap(errors, [f"{locate(r, col)} column `{col}`: {pd.Timestamp(d):%Y-%m-%d} is after today "
                           f"({today:%Y-%m-%d})" + (f" ({c:,} rows)" if c > 1 else "")
                           for d, r, c in zip(late, rows, counts)], f"dates after today in `{col}`", late.size)
         if name not in TRADING_DAY_TABLES or col != spec.sorted_by:
@@ -255,8 +256,8 @@ def check_dates(name: str, df: pd.DataFrame, locate: Locate, today: pd.Timestamp
         idx = pd.DatetimeIndex(days.view("datetime64[ns]"))
         weekend = days[np.asarray(idx.day_of_week >= 5)]
         if weekend.size:
-            rows, counts = _first_rows(i8, weekend[:_MAX], ordered)
-            _cap(errors, [f"{locate(r, col)} column `{col}`: {pd.Timestamp(d):%Y-%m-%d} is a "
+            rows, counts = _first_rows(i8, weekend[:MAX_MESSAGES], ordered)
+            cap(errors, [f"{locate(r, col)} column `{col}`: {pd.Timestamp(d):%Y-%m-%d} is a "
                           f"{_WEEKDAY[pd.Timestamp(d).day_of_week]}, not a trading day" + (f" ({c:,} rows)" if c > 1 else "")
                           for d, r, c in zip(weekend, rows, counts)], f"weekend dates in `{col}`", weekend.size)
         closed = days[exchange_closed(idx)] if holidays else days[:0]
@@ -283,12 +284,12 @@ def check_numbers(name: str, df: pd.DataFrame, locate: Locate) -> list[str]:
         if not v.size or (np.fmax.reduce(v) <= MAX_ABS and np.fmin.reduce(v) >= floor) or np.isnan(v).all():
             continue  # two reductions (NaN ignored) clear the usual column without a mask
         bad = np.flatnonzero((v > MAX_ABS) | (v < -MAX_ABS))
-        _cap(errors, [f"{locate(i, col)} column `{col}`: {v[i]:g} is not a finite number of plausible size "
-                      f"(|x| <= {MAX_ABS:g})" for i in bad[:_MAX]], f"out-of-range values in `{col}`", bad.size)
+        cap(errors, [f"{locate(i, col)} column `{col}`: {v[i]:g} is not a finite number of plausible size "
+                      f"(|x| <= {MAX_ABS:g})" for i in bad[:MAX_MESSAGES]], f"out-of-range values in `{col}`", bad.size)
         if col in spec.non_negative:
             neg = np.flatnonzero((v < 0) & (v >= -MAX_ABS))
-            _cap(errors, [f"{locate(i, col)} column `{col}`: {v[i]:g} is negative; traded {col} is >= 0"
-                          for i in neg[:_MAX]], f"negative values in `{col}`", neg.size)
+            cap(errors, [f"{locate(i, col)} column `{col}`: {v[i]:g} is negative; traded {col} is >= 0"
+                          for i in neg[:MAX_MESSAGES]], f"negative values in `{col}`", neg.size)
     return errors
 
 
@@ -320,7 +321,7 @@ def check_split_days(name: str, df: pd.DataFrame, locate: Locate) -> list[str]:
                 warnings.append(f"{locate(pos[k], 'split_ratio')}: split_ratio {r[pos[k]]:g} of {etf} on {day}, but "
                                 f"its shares moved by that ratio on {other}: record the split on the shares' day "
                                 f"(with post-split nav and close there), else M1 reads the share change as a flow")
-    return warnings[:_MAX]
+    return warnings[:MAX_MESSAGES]
 
 
 # ----------------------------------------------------------------------------- text and codes
@@ -378,7 +379,7 @@ def check_text(name: str, df: pd.DataFrame, locate: Locate, codes: dict | None =
         def first_row(k: int, inverse=inverse) -> int:
             return int(np.argmax(inverse == k))
         ctrl = [k for k, w in words.items() if CONTROL_RE.search(w)]
-        _cap(errors, [f"{locate(first_row(k), col)} column `{col}`: `{show(words[k])}` contains control character "
+        cap(errors, [f"{locate(first_row(k), col)} column `{col}`: `{show(words[k])}` contains control character "
                       f"U+{ord(CONTROL_RE.search(words[k]).group()):04X}; remove it" for k in ctrl],
              f"values with control characters in `{col}`")
         if col not in CODE_COLUMNS:
@@ -390,11 +391,11 @@ def check_text(name: str, df: pd.DataFrame, locate: Locate, codes: dict | None =
         else:  # any taxonomy's codes: no space inside
             bad = [k for k, w in norm.items() if re.search(r"\s", w) and k not in ctrl]
             what = "has a space inside the code"
-        _cap(errors, [f"{locate(first_row(k), col)} column `{col}`: `{show(words[k])}` {what}" for k in bad],
+        cap(errors, [f"{locate(first_row(k), col)} column `{col}`: `{show(words[k])}` {what}" for k in bad],
              f"malformed codes in `{col}`")
         diff = [k for k in words if norm[k] != words[k]]
         if diff and not normalise:
-            _cap(errors, [f"{locate(first_row(k), col)} column `{col}`: `{show(words[k])}` is not in canonical form "
+            cap(errors, [f"{locate(first_row(k), col)} column `{col}`: `{show(words[k])}` is not in canonical form "
                           f"(`{norm[k]}`)" for k in diff], f"codes not in canonical form in `{col}`")
         elif diff:
             k = diff[0]
@@ -438,7 +439,7 @@ def check_references(name: str, df: pd.DataFrame, locate: Locate, file: str, mas
         rows, missing = unknown_codes(df["etf"], known, (codes or {}).get("etf"))
         missing_ok = [CODE_RE.match(c) is not None for c in missing]  # malformed codes are reported already
         rows, missing = rows[np.asarray(missing_ok, bool)], [c for c, ok in zip(missing, missing_ok) if ok]
-        _cap(errors, [f"{locate(r, 'etf')} column `etf`: {show(c)} is not in {master_file}; add the ETF there "
+        cap(errors, [f"{locate(r, 'etf')} column `etf`: {show(c)} is not in {master_file}; add the ETF there "
                       "(name, tracked_index, category) or remove its rows" for r, c in zip(rows, missing)],
              "ETFs missing from etf_info")
     if name == "index_weights" and "stock_industry" in masters and "stock" in df.columns and len(df):

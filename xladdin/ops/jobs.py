@@ -63,8 +63,9 @@ from typing import Any
 import pandas as pd
 from openpyxl import load_workbook
 
-from xladdin.data.loaders import data_source, read_table_files, read_workbook_tables, type_tables, validate_market
+from xladdin.data.loaders import data_source, type_tables, validate_market
 from xladdin.data.market import Market
+from xladdin.data.readers import read_table_files, read_workbook_tables
 from xladdin.data.schema import TABLES
 from xladdin.data.store import UpdateFailed, update_before_run
 from xladdin.data.storefiles import finish_pending

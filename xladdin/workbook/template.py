@@ -11,7 +11,7 @@ Build (:func:`build_template`)
     2. openpyxl (``keep_vba=True``) renders the tables through the layout -- the same code as
        :func:`refresh_workbook` -- and the result replaces the target atomically. The Excel tables,
        number formats, conditional formats, charts, widths and frozen panes made here are the ones the
-       Refresh button (:class:`~xladdin.workbook.layout.XlwingsWriter`) later updates in place.
+       Refresh button (:class:`~xladdin.workbook.xlwings_writer.XlwingsWriter`) later updates in place.
     3. A module ``<workbook stem>.py`` is written beside the workbook.
 
 Why ``SampleCall`` and the ``<stem>.py`` shim: the VBA project is kept byte-identical (it is
@@ -63,8 +63,11 @@ from xladdin.fileguard import (
 )
 
 from . import weekly
-from .layout import Layout, OpenpyxlWriter, load_layout, parse_cell, render
+from .layout import Layout, load_layout
+from .openpyxl_writer import OpenpyxlWriter
 from .params import Params, default_params, params_from_rows, params_to_frame
+from .refs import parse_cell
+from .render import render
 from .weekly import WeeklyError
 
 CONF_SHEET = "xlwings.conf"
@@ -259,7 +262,7 @@ def render_result(wb: Any, result: Any, params: Params, layout: Layout, progress
                   writer: Any = None):
     """Render a :class:`~xladdin.workbook.weekly.WeeklyResult` and the parameters used (written back to the
     parameters sheet for the next refresh) through the layout: into an openpyxl workbook ``wb``, or
-    with ``writer`` (e.g. :class:`~xladdin.workbook.layout.XlwingsWriter` for the Refresh button)."""
+    with ``writer`` (e.g. :class:`~xladdin.workbook.xlwings_writer.XlwingsWriter` for the Refresh button)."""
     writer = writer or OpenpyxlWriter.for_layout(wb, layout)
     tables = dict(result.tables)
     tables["params"] = params_to_frame(params)

@@ -1,0 +1,107 @@
+"""Finding and reading a table's file(s): :func:`read_table_files` (a folder: ``<table>.parquet`` /
+``.csv`` / ``.xlsx`` long, ``<table>.<field>.csv`` or a workbook of field sheets wide) and
+:func:`read_workbook_tables` (one workbook, a sheet per table or per field). The formats' readers are
+:mod:`~xladdin.data.parquetfile`, :mod:`~xladdin.data.csvfile`, :func:`read_excel` here and
+:mod:`~xladdin.data.wide`; each returns the table as read (:class:`~xladdin.data.rawtable.RawTable`)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from xladdin.errors import DataError
+
+from .csvfile import read_long_csv, read_text_csv
+from .parquetfile import read_parquet
+from .rawtable import RawTable, cut_since, long_locator
+from .schema import TABLES, TableSpec
+from .sources import check_workbook, csv_text
+from .wide import wide_to_long
+
+
+def read_long(path: Path, spec: TableSpec | None = None, sheet: str | int = 0, skip: tuple[str, ...] = (),
+               since: pd.Timestamp | None = None) -> tuple[pd.DataFrame, int, dict]:
+    """A long-form file as read (not typed), the number of rows skipped at its top (``since``) and
+    the sorted codes of its text columns when reading gave them (parquet, clean CSV).
+
+    Raises :class:`DataError` naming the file when it cannot be read (see :mod:`xladdin.data.sources`).
+    """
+    if path.suffix == ".parquet":
+        return read_parquet(path, skip, since, spec.sorted_by if spec is not None else None)
+    if path.suffix == ".csv":
+        try:
+            return read_long_csv(path, csv_text(path), spec, skip, since)
+        except UnicodeDecodeError:  # UTF-8 at its start, not further down: decide on the whole file
+            return read_long_csv(path, csv_text(path, whole=True), spec, skip, since)
+    frame = read_excel(path, sheet)
+    return cut_since(frame, spec, since)
+
+
+def read_excel(path: Path, sheet_name: str | int | None = 0, label: str | None = None):
+    """``pd.read_excel`` (all cells as objects) of a workbook checked first by
+    :func:`xladdin.data.sources.check_workbook`; any read failure is a :class:`DataError` naming the file."""
+    check_workbook(path, label)
+    try:
+        return pd.read_excel(path, sheet_name=sheet_name, dtype=object, keep_default_na=False, na_values=[""])
+    except DataError:
+        raise
+    except Exception as exc:  # openpyxl: KeyError for a missing part, ValueError/TypeError for bad XML, ...
+        raise DataError(f"{label or path.name}: cannot read the workbook ({type(exc).__name__}: {exc})") from None
+
+
+def read_table_files(folder: Path, name: str, skip: tuple[str, ...] = (), since=None) -> RawTable | None:
+    """Find and read table ``name`` in ``folder`` (long or wide form); None if absent.
+
+    ``skip``: value columns not to read at all (a caller that does not use them saves their memory and
+    checks); they are absent from the typed table.
+    ``since``: a date; the leading rows of a long-form file (parquet, csv, xlsx) dated before it are
+    dropped (``RawTable.first_row`` of them; messages still name the file's lines). Wide forms are
+    read whole.
+    """
+    spec = TABLES[name]
+    skip = tuple(c for c in skip if c in spec.value_columns)
+    since = pd.Timestamp(since) if since is not None else None
+    for ext in (".parquet", ".csv"):
+        p = folder / f"{name}{ext}"
+        if p.is_file():
+            frame, first, codes = read_long(p, spec, skip=skip, since=since)
+            return RawTable(name, frame, p.name, long_locator(p.name, first), strip_text=ext == ".csv", skipped=skip,
+                            first_row=first, since=since if first else None, codes=codes,
+                            stripped=tuple(codes) if ext == ".csv" else ())
+    wide_csv = sorted(folder.glob(f"{name}.*.csv"))
+    if wide_csv:
+        frames = {p.name[len(name) + 1:-4]: (read_text_csv(p), p.name) for p in wide_csv}
+        return wide_to_long(spec, frames)
+    p = folder / f"{name}.xlsx"
+    if p.is_file():
+        sheets = read_excel(p, None)
+        if not sheets:
+            raise DataError(f"{p.name}: the workbook has no sheet")
+        first = next(iter(sheets.values()))
+        if set(spec.key) <= {str(c) for c in first.columns}:
+            return RawTable(name, first, p.name, long_locator(f"{p.name} sheet `{next(iter(sheets))}`"))
+        return wide_to_long(spec, {s: (df, f"{p.name} sheet `{s}`") for s, df in sheets.items()})
+    if (folder / f"{name}.xls").is_file():
+        raise DataError(f"{name}.xls: Excel 97-2003 workbooks are not read; save it as {name}.xlsx (or CSV UTF-8)")
+    return None
+
+
+def read_workbook_tables(path: Path) -> dict[str, RawTable]:
+    """Read every canonical table from one workbook (sheets ``<table>`` or ``<table>.<field>``)."""
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        raise DataError(f"{path.name}: --data takes a folder of table files or one .xlsx workbook, not a "
+                        f"{path.suffix or 'extension-less'} file")
+    sheets = read_excel(path, None)
+    out: dict[str, RawTable] = {}
+    wide: dict[str, dict] = {}
+    for sheet_name, df in sheets.items():
+        table, _, field_name = sheet_name.partition(".")
+        if table not in TABLES:
+            continue
+        if field_name:
+            wide.setdefault(table, {})[field_name] = (df, f"{path.name} sheet `{sheet_name}`")
+        else:
+            out[table] = RawTable(table, df, path.name, long_locator(f"{path.name} sheet `{sheet_name}`"))
+    for table, frames in wide.items():
+        out[table] = wide_to_long(TABLES[table], frames)
+    return out

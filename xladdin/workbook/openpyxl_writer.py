@@ -1,0 +1,226 @@
+"""The openpyxl writer: renders a layout into an ``openpyxl.Workbook`` (the CLI's template, refresh, report)."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.formatting.formatting import ConditionalFormattingList
+from openpyxl.formatting.rule import ColorScaleRule, DataBarRule
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles.cell_style import StyleArray
+from openpyxl.styles.numbers import BUILTIN_FORMATS_MAX_SIZE, BUILTIN_FORMATS_REVERSE
+from openpyxl.worksheet.properties import PageSetupProperties
+from openpyxl.worksheet.table import Table, TableStyleInfo
+
+from .layout import Layout
+from .plan import ChartPlan, SheetPlan
+from .refs import col_letter, formula_like
+
+
+class OpenpyxlWriter:
+    """Writer over an ``openpyxl.Workbook`` (new, or loaded with ``keep_vba=True`` for an .xlsm).
+
+    An existing sheet (found by its name in either language) is cleared -- cells, tables, charts and
+    conditional formats -- but kept, so its VBA code name and the Refresh button (legacy VML drawing)
+    survive. Sheets not in the layout (``xlwings.conf``, user sheets) are never touched.
+    """
+
+    def __init__(self, wb: Any, font_name: str | None = None, font_size: float | None = None,
+                 header_fill: str = "1F4E78", header_font_color: str = "FFFFFF"):
+        self.wb = wb
+        self.font_name = font_name
+        self.font_size = font_size
+        self.header_fill = header_fill
+        self.header_font_color = header_font_color
+
+    @classmethod
+    def for_layout(cls, wb: Any, layout: Layout) -> OpenpyxlWriter:
+        """A writer using the layout's fonts and header colours (``[meta]``)."""
+        return cls(wb, font_name=layout.m("font_name"), font_size=layout.m("font_size"),
+                   header_fill=layout.m("header_fill", "1F4E78"),
+                   header_font_color=layout.m("header_font_color", "FFFFFF"))
+
+    # sheets
+    def sheet(self, name: str, aliases: Sequence[str], index: int) -> Any:
+        wb = self.wb
+        ws = None
+        for n in [name, *aliases]:
+            if n in wb.sheetnames:
+                ws = wb[n]
+                break
+        if ws is None:
+            ws = wb.create_sheet(name)
+        else:
+            if ws.title != name:
+                ws.title = name
+            ws._cells.clear()
+            for t in list(ws.tables):
+                del ws.tables[t]
+            ws._charts = []
+            ws.conditional_formatting = ConditionalFormattingList()
+            ws.merged_cells.ranges = set() if isinstance(ws.merged_cells.ranges, set) else []
+            ws.column_dimensions.clear()
+            ws.row_dimensions.clear()
+        current = wb.sheetnames.index(ws.title)
+        target = min(index, len(wb.sheetnames) - 1)
+        if current != target:
+            wb.move_sheet(ws, offset=target - current)
+        return ws
+
+    def _font(self, **kw: Any) -> Any:
+        if self.font_name:
+            kw.setdefault("name", self.font_name)
+        return Font(**kw)
+
+    def write(self, ws: Any, row: int, col: int, rows: list[list[Any]]) -> None:
+        base = self._font(size=self.font_size) if (self.font_name or self.font_size) else None
+        font_id = _style_index(self.wb, "_fonts", base) if base is not None else None
+        for i, values in enumerate(rows):
+            for j, v in enumerate(values):
+                cell = ws.cell(row=row + i, column=col + j)
+                cell.value = v
+                if formula_like(v):  # text from data is never a formula: stored as text, quote-prefixed
+                    cell.data_type = "s"  # (openpyxl would store "=..." as a formula)
+                    cell.quotePrefix = True  # Excel keeps it text when the cell is edited
+                if base is not None:  # (by index; ``cell.font = base`` when the index is unknown)
+                    _set_style(cell, "fontId", font_id, "font", base)
+                if isinstance(v, dt.datetime) and cell.number_format == "General":
+                    cell.number_format = "yyyy-mm-dd"
+
+    def number_format(self, ws: Any, row1: int, row2: int, col: int, fmt: str) -> None:
+        fmt_id = BUILTIN_FORMATS_REVERSE.get(fmt)  # the id openpyxl's ``cell.number_format = fmt`` stores
+        if fmt_id is None:
+            added = _style_index(self.wb, "_number_formats", fmt)
+            fmt_id = None if added is None else added + BUILTIN_FORMATS_MAX_SIZE
+        for r in range(row1, row2 + 1):
+            _set_style(ws.cell(row=r, column=col), "numFmtId", fmt_id, "number_format", fmt)
+
+    def font(self, ws: Any, ref: str, *, bold: bool = False, size: float | None = None, color: str | None = None,
+             fill: str | None = None, italic: bool = False) -> None:
+        for row in ws[ref] if ":" in ref else [[ws[ref]]]:
+            for cell in row:
+                cell.font = self._font(bold=bold, italic=italic, size=size or self.font_size, color=color)
+                if fill:
+                    cell.fill = PatternFill("solid", fgColor=fill)
+
+    def column_width(self, ws: Any, col: int, width: float) -> None:
+        ws.column_dimensions[col_letter(col)].width = width
+
+    def table(self, ws: Any, ref: str, name: str, style: str) -> None:
+        tab = Table(displayName=name, ref=ref)
+        tab.tableStyleInfo = TableStyleInfo(name=style, showRowStripes=True, showColumnStripes=False,
+                                            showFirstColumn=False, showLastColumn=False)
+        ws.add_table(tab)
+
+    def color_scale(self, ws: Any, ref: str, low: str, mid: str, high: str) -> None:
+        ws.conditional_formatting.add(ref, ColorScaleRule(start_type="min", start_color=low, mid_type="percentile",
+                                                          mid_value=50, mid_color=mid, end_type="max",
+                                                          end_color=high))
+
+    def data_bar(self, ws: Any, ref: str, color: str) -> None:
+        ws.conditional_formatting.add(ref, DataBarRule(start_type="min", end_type="max", color=color,
+                                                       showValue=True))
+
+    def chart(self, ws: Any, plan: ChartPlan) -> None:
+        def make():
+            if plan.type == "line":
+                return LineChart()
+            c = BarChart()
+            c.type = "bar" if plan.type == "bar" else "col"
+            c.gapWidth = 60
+            return c
+
+        def add_series(chart, cols):
+            for col in cols:
+                ref = Reference(ws, min_col=col, min_row=plan.header_row, max_row=plan.last_row)
+                chart.add_data(ref, titles_from_data=True)
+            for s in chart.series:
+                if plan.type == "line":
+                    s.smooth = False
+                    s.marker.symbol = "none"
+                    s.graphicalProperties.line.width = 19050  # 1.5 pt
+
+        cats = Reference(ws, min_col=plan.x_col, min_row=plan.first_row, max_row=plan.last_row)
+        chart = make()
+        add_series(chart, plan.series)
+        chart.set_categories(cats)
+        chart.title = plan.title or None
+        chart.width, chart.height = plan.width, plan.height
+        chart.y_axis.number_format = plan.y_format
+        chart.y_axis.majorGridlines = chart.y_axis.majorGridlines  # keep default gridlines
+        if plan.y_title:
+            chart.y_axis.title = plan.y_title
+        chart.x_axis.delete = False
+        chart.y_axis.delete = False
+        if plan.x_is_date:
+            chart.x_axis.number_format = "yyyy-mm-dd"
+            n = plan.last_row - plan.first_row + 1
+            chart.x_axis.tickLblSkip = max(1, n // 8)
+            chart.x_axis.tickMarkSkip = max(1, n // 8)
+        chart.x_axis.tickLblPos = "low"  # labels below the plot (left of bars) even with negative values
+        chart.legend.position = "b"
+        if plan.secondary:
+            second = make()
+            add_series(second, plan.secondary)
+            second.set_categories(cats)
+            second.y_axis.axId = 200
+            second.y_axis.crosses = "max"
+            second.y_axis.number_format = plan.y2_format
+            second.y_axis.majorGridlines = None
+            second.y_axis.delete = False
+            if plan.y2_title:
+                second.y_axis.title = plan.y2_title
+            chart += second
+        ws.add_chart(chart, plan.anchor)
+
+    def finish(self, ws: Any, plan: SheetPlan) -> None:
+        # header rows: bold (the table style colours them), wrap long Chinese headers
+        fill = PatternFill("solid", fgColor=self.header_fill)
+        for t in plan.tables:
+            for j in range(t.ncols):
+                cell = ws.cell(row=t.row, column=t.col + j)
+                cell.font = self._font(bold=True, size=self.font_size, color=self.header_font_color)
+                cell.fill = fill
+                cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
+            ws.row_dimensions[t.row].height = 30
+            if t.placeholder:
+                ws.cell(row=t.row + 1, column=t.col).font = self._font(italic=True, color="7F7F7F",
+                                                                         size=self.font_size)
+        ws.freeze_panes = plan.freeze
+        ws.page_setup.orientation = "landscape" if plan.landscape else "portrait"
+        ws.page_setup.paperSize = ws.PAPERSIZE_A4
+        if plan.fit_width:
+            if ws.sheet_properties.pageSetUpPr is None:
+                ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+            else:
+                ws.sheet_properties.pageSetUpPr.fitToPage = True
+            ws.page_setup.fitToWidth = 1
+            ws.page_setup.fitToHeight = 0
+        ws.print_options.horizontalCentered = True
+        ws.page_margins.left = ws.page_margins.right = 0.4
+        ws.print_title_rows = None
+        ws.sheet_view.showGridLines = False
+        if plan.tab_color:
+            ws.sheet_properties.tabColor = plan.tab_color
+
+
+def _style_index(wb: Any, collection: str, value: Any) -> int | None:
+    """Index of a style part (a Font, ...) in the workbook's ``collection`` (``_fonts``, ...), added if new;
+    None when this openpyxl keeps its styles otherwise. ``cell.font = f`` computes this index by hashing
+    ``f`` for every cell (about 30 µs each); a writer computes it once per block of cells instead."""
+    coll = getattr(wb, collection, None)
+    return coll.add(value) if hasattr(coll, "add") else None
+
+
+def _set_style(cell: Any, key: str, index: int | None, attribute: str, value: Any) -> None:
+    """``setattr(cell, attribute, value)`` given ``value``'s :func:`_style_index`: the same style array
+    entry (``cell._style.<key>``) that openpyxl's descriptor sets, without hashing ``value`` again."""
+    if index is None or key not in StyleArray.__dict__:
+        setattr(cell, attribute, value)
+        return
+    if cell._style is None:  # a new cell: no style yet (as openpyxl's descriptor does)
+        cell._style = StyleArray()
+    setattr(cell._style, key, index)
+

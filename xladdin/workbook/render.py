@@ -1,0 +1,124 @@
+"""Rendering: apply the plans of a layout's sheets through a *writer* (:class:`Writer`).
+
+:func:`render` plans every sheet first (:func:`~xladdin.workbook.plan.plan_sheet`), lets a writer that
+checks the workbook do so (``prepare``), then writes each sheet (:func:`render_sheet`): titles,
+headers and values, number formats, column widths, the Excel table, conditional formats, charts.
+The writers: :class:`~xladdin.workbook.openpyxl_writer.OpenpyxlWriter` (the CLI, any OS) and
+:class:`~xladdin.workbook.xlwings_writer.XlwingsWriter` (the Refresh button, xlwings Lite).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+import pandas as pd
+
+from xladdin.conventions import LANGUAGES
+
+from .layout import Layout, load_layout
+from .plan import ChartPlan, SheetPlan, plan_sheet
+from .refs import cell_ref
+
+
+class Writer(Protocol):
+    """What :func:`render` needs from a workbook backend (rows/columns are 1-based)."""
+
+    def sheet(self, name: str, aliases: Sequence[str], index: int) -> Any: ...
+    def write(self, sh: Any, row: int, col: int, rows: list[list[Any]]) -> None: ...
+    def number_format(self, sh: Any, row1: int, row2: int, col: int, fmt: str) -> None: ...
+    def font(self, sh: Any, ref: str, *, bold: bool = False, size: float | None = None,
+             color: str | None = None, fill: str | None = None, italic: bool = False) -> None: ...
+    def column_width(self, sh: Any, col: int, width: float) -> None: ...
+    def table(self, sh: Any, ref: str, name: str, style: str) -> None: ...
+    def color_scale(self, sh: Any, ref: str, low: str, mid: str, high: str) -> None: ...
+    def data_bar(self, sh: Any, ref: str, color: str) -> None: ...
+    def chart(self, sh: Any, plan: ChartPlan) -> None: ...
+    def finish(self, sh: Any, plan: SheetPlan) -> None: ...
+    # optional: ``prepare(plans, layout)`` is called with every sheet's plan before the first write
+
+
+def render_sheet(plan: SheetPlan, writer: Writer, index: int, meta: Mapping[str, Any]) -> Any:
+    """Apply one :class:`SheetPlan` through ``writer``; returns the writer's sheet handle."""
+    sh = writer.sheet(plan.name, plan.aliases, index)
+    title_color = meta.get("title_color", "1F4E78")
+    if plan.title:
+        writer.write(sh, 2, 2, [[plan.title]])
+        writer.font(sh, "B2", bold=True, size=14, color=title_color)
+    if plan.subtitle:
+        writer.write(sh, 3, 2, [[plan.subtitle]])
+        writer.font(sh, "B3", italic=True, color="595959")
+    widths: dict[int, float] = {1: 2.0}
+    for t in plan.tables:
+        if t.title:
+            writer.write(sh, t.title_row, t.col, [[t.title]])
+            writer.font(sh, cell_ref(t.title_row, t.col), bold=True, size=11, color=title_color)
+        body = t.rows if t.rows else [[t.placeholder] + [None] * (t.ncols - 1)]
+        writer.write(sh, t.row, t.col, [t.headers] + body)
+        for j, fmt in enumerate(t.formats):
+            c = t.col + j
+            if t.rows and fmt and fmt != "General":
+                writer.number_format(sh, t.row + 1, t.row + len(t.rows), c, fmt)
+            widths[c] = max(widths.get(c, 0.0), t.widths[j])
+        writer.table(sh, t.ref, t.name, t.style)
+        for kind, ref in t.conditional:
+            if kind == "color_scale":
+                writer.color_scale(sh, ref, meta.get("scale_low", "63BE7B"), meta.get("scale_mid", "FFFFFF"),
+                                   meta.get("scale_high", "F8696B"))
+            else:
+                writer.data_bar(sh, ref, meta.get("bar_color", "5B9BD5"))
+    for c, w in sorted(widths.items()):
+        writer.column_width(sh, c, w)
+    for ch in plan.charts:
+        writer.chart(sh, ch)
+    writer.finish(sh, plan)
+    return sh
+
+
+def render(tables: Mapping[str, pd.DataFrame | None], writer: Writer, layout: Layout | None = None,
+           language: str = "zh", subtitles: Mapping[str, str] | None = None,
+           notes: Mapping[str, str] | None = None, sheets: Sequence[str] | None = None,
+           progress: Any = None) -> list[SheetPlan]:
+    """Place ``tables`` (key -> DataFrame, columns = layout fields) on the layout's sheets via ``writer``.
+
+    Parameters
+    ----------
+    tables : mapping
+        Computed tables keyed as in the layout (``industry_flow``, ``quintile_level``, ...). A key that
+        is absent or None renders the table's headers with a "not computed" row (``notes[key]`` says why).
+    writer : Writer
+        :class:`OpenpyxlWriter` or :class:`XlwingsWriter` (or any object with the same methods).
+    layout : Layout, optional
+        Default :func:`load_layout()`.
+    language : ``"zh"`` or ``"en"``
+        Header and sheet-name language; a sheet found under its other-language name is renamed.
+    subtitles : mapping, optional
+        Text for row 3 of each sheet, keyed by the sheet's ``subtitle`` name (``asof``, ``week`` ...).
+    sheets : sequence of sheet keys, optional
+        Render only these sheets (default all).
+    progress : callable, optional
+        Called with the sheet key after each sheet (e.g. a tqdm ``update``).
+
+    Returns
+    -------
+    list of SheetPlan
+        What was written, for tests and messages.
+    """
+    if language not in LANGUAGES:
+        raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, got {language!r}")
+    layout = layout or load_layout()
+    subtitles = subtitles or {}
+    indexed = [(index, plan_sheet(s, tables, language, subtitles.get(s.subtitle, ""), notes))
+               for index, s in enumerate(layout.sheets) if sheets is None or s.key in sheets]
+    plans = [plan for _, plan in indexed]  # every sheet is planned before the first write
+    prepare = getattr(writer, "prepare", None)
+    if prepare is not None:
+        prepare(plans, layout)  # a writer that checks the workbook first raises here, before writing
+    for index, plan in indexed:
+        try:
+            render_sheet(plan, writer, index, layout.meta)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"writing sheet `{plan.name}`: {exc}") from exc
+        if progress is not None:
+            progress(plan.key)
+    return plans
+
