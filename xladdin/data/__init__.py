@@ -24,7 +24,7 @@ import importlib
 #: the loading's public names, importable as ``xladdin.data.<name>``, and the module of this package holding each
 LOADER_NAMES = {
     **dict.fromkeys(("load_market", "data_source", "open_market", "type_tables", "validate_market", "write_market",
-                     "LOGGED_WARNINGS"), "loaders"),
+                     "LOGGED_WARNINGS", "SAMPLE_MARKER", "SAMPLE_MARKER_TEXT", "sample_marked"), "loaders"),
     **dict.fromkeys(("RawTable",), "rawtable"),
     **dict.fromkeys(("read_table_files", "read_workbook_tables"), "readers"),
     **dict.fromkeys(("coerce_table", "OPTIONAL_DEFAULTS"), "coerce"),

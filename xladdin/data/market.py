@@ -29,6 +29,12 @@ class Market:
     and the workbook's data-freshness table. ``read_from`` names the tables that were read only
     from a date on (table -> that date; e.g. the weekly job reads the stock-level tables from the
     dashboard's window), so that what is shown about them can say so.
+
+    ``sample`` is the one owner of "these tables are the embedded synthetic sample": set by
+    :func:`xladdin.data.sample.generate_market` and, for a folder the sample was written to
+    (:func:`xladdin.data.loaders.write_market` leaves :data:`xladdin.data.loaders.SAMPLE_MARKER` there), by
+    the loaders; kept by :meth:`subset`. Everything built from such a market says so (the workbook's
+    banner, the mail's subject and first line, every command's output); real data never does.
     """
 
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -44,6 +50,8 @@ class Market:
     files: dict[str, str] = field(default_factory=dict)
     #: set by :meth:`subset`: the date range the tables were cut to, for messages
     span: tuple | None = None
+    #: the embedded synthetic sample (or a copy of it read back from a folder), not market data
+    sample: bool = False
     #: sorted factorisations of text columns computed while loading: (table, column) -> (the column's
     #: Arrow array, codes, uniques); see :meth:`keep_codes` / :meth:`codes` (the only ways to use it)
     text_codes: dict = field(default_factory=dict, repr=False, compare=False)
@@ -199,7 +207,8 @@ class Market:
                 mask &= df[col] <= end
             out[name] = df.loc[mask].reset_index(drop=True)
         return Market(out, source=self.source, read_from=dict(self.read_from), warnings=list(self.warnings),
-                      flagged=dict(self.flagged), absent=dict(self.absent), files=dict(self.files), span=(start, end))
+                      flagged=dict(self.flagged), absent=dict(self.absent), files=dict(self.files), span=(start, end),
+                      sample=self.sample)
 
     def describe(self) -> pd.DataFrame:
         """One row per table present: rows, first and last date."""

@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     names = ", ".join(f"{p}: {STYLE_PAIRS[p][2]}" for p in pairs)
     _common.print_table(view, title=f"Weekly style signals, lambda = {args.hp_lambda:g} ({names}); source {market.source}",
                         floatfmt="{:.6f}")
-    if args.vs_report and market.source == "sample":
+    if args.vs_report and market.sample:
         print("note: the embedded sample market is synthetic; its agreement with the report's table means nothing")
     for pair in pairs:
         regime = table[f"{pair}_regime"].dropna()
