@@ -220,7 +220,7 @@ class ExcelRefused(AssertionError):
 class ExcelModel:
     """The workbook as the Office.js client leaves it after running the engine's actions.
 
-    Tracks per sheet: cell values, number formats, fonts/fills, Excel tables (name -> address),
+    Tracks per sheet: cell values, number formats, fills (fonts are looks only), Excel tables (name -> address),
     conditional-format rules, chart sources, the frozen cell; sheet names. Every action the refresh
     may send is modelled; any other action fails the run (so a new kind of write must be modelled
     here before it can pass).
@@ -232,6 +232,7 @@ class ExcelModel:
         self.tables: list[dict[str, tuple[int, int, int, int]]] = []
         self.charts: list[list[dict[str, Any]]] = []
         self.formats: list[dict[tuple[int, int], str]] = []
+        self.fills: list[dict[tuple[int, int], str]] = []
         self.rules: list[list[tuple[str, str]]] = []
         self.freeze: list[str | None] = []
         self.active = payload["book"]["active_sheet_index"]
@@ -246,6 +247,7 @@ class ExcelModel:
             self.tables.append({t["name"]: bounds(t["range_address"]) for t in s["tables"]})
             self.charts.append([{"name": c["name"], "source": None, "x": None} for c in s.get("charts", [])])
             self.formats.append({})
+            self.fills.append({})
             self.rules.append([])
             self.freeze.append(None)
 
@@ -292,8 +294,9 @@ class ExcelModel:
             if contents:
                 del self.cells[s][key]
         if formats:
-            for key in [k for k in self.formats[s] if rect[0] <= k[0] <= rect[2] and rect[1] <= k[1] <= rect[3]]:
-                del self.formats[s][key]
+            for store in (self.formats[s], self.fills[s]):
+                for key in [k for k in store if rect[0] <= k[0] <= rect[2] and rect[1] <= k[1] <= rect[3]]:
+                    del store[key]
 
     def _rangeClear(self, a, s):
         self._clear(s, self._rect(a))
@@ -317,7 +320,7 @@ class ExcelModel:
             elif self._overlap(dest, t):
                 raise ExcelRefused(f"moveRange onto table {name} {address(*t)}")
         off_r, off_c = dest[0] - src[0], dest[1] - src[1]
-        for store in (self.cells[s], self.formats[s]):
+        for store in (self.cells[s], self.formats[s], self.fills[s]):
             picked = {k: v for k, v in store.items() if src[0] <= k[0] <= src[2] and src[1] <= k[1] <= src[3]}
             for k in picked:
                 del store[k]
@@ -357,7 +360,10 @@ class ExcelModel:
         pass  # fonts are looks only
 
     def _setRangeColor(self, a, s):
-        pass
+        r1, c1, r2, c2 = self._rect(a)
+        for r in range(r1, r2 + 1):
+            for c in range(c1, c2 + 1):
+                self.fills[s][(r, c)] = a["args"][0] if isinstance(a["args"], list) else a["args"]
 
     def _clearConditionalFormats(self, a, s):
         rect = self._rect(a)
@@ -626,6 +632,7 @@ def run_refresh(payload: dict[str, Any], how: str) -> dict[str, Any]:
     out["state"] = model.state()
     out["cells"] = {model.names[s]: [[r, c, v] for (r, c), v in grid.items()] for s, grid in enumerate(model.cells)}
     out["formats"] = {model.names[s]: [[r, c, v] for (r, c), v in f.items()] for s, f in enumerate(model.formats)}
+    out["fills"] = {model.names[s]: [[r, c, v] for (r, c), v in f.items()] for s, f in enumerate(model.fills)}
     out["touched"] = sorted(touched)
     if desktop:
         out["replaced"] = desktop["replaced"]

@@ -143,9 +143,12 @@ def edited(inputs, tmp_path_factory):
     english = copy.deepcopy(payload)
     _set_param(english, "language", "en")
     committed = X.payload_from_workbook(ROOT / "workbooks" / "xladdin_weekly.xlsm")
+    real = copy.deepcopy(base)
+    real.sample = False  # the same tables as if read from real data: the sample template's banner goes
     out = _run(tmp_path_factory, {"moved": (moved, "lite", base), "deleted": (deleted, "remote", base),
                                   "blocked": (blocked, "lite", variant), "english": (english, "lite", base),
-                                  "committed": (committed, "lite", base)})
+                                  "committed": (committed, "lite", base), "real": (payload, "lite", real),
+                                  "real_windows": (payload, "windows", real)})
     out["_inputs"] = inputs
     return out
 
@@ -394,6 +397,41 @@ def test_language_switch_renames_sheets_and_headers(edited):
     tables = dict(runs["_inputs"]["base"].tables)
     tables["params"] = params_to_frame(default_params().replace(language="en"))  # written back as read
     _check_tables(run, tables, language="en")
+
+
+def _banner_text(language):
+    import tomllib
+    with open(ROOT / "workbooks" / "layout.toml", "rb") as fh:
+        meta = tomllib.load(fh)["meta"]
+    return meta[f"sample_banner_{language}"], "#" + meta["banner_fill"]
+
+
+@pytest.mark.parametrize("how", ["lite", "windows", "mac"])
+def test_the_sample_banner_is_written_on_every_sheet(core, how):
+    """Refreshed from the sample (Excel and Lite): row 1 of every layout sheet holds the banner, red across its tables."""
+    run = core[how]
+    text, fill = _banner_text("zh")
+    exp = _expected_tables(core["_inputs"]["base"].tables)
+    for s in load_layout().sheets:
+        cells = _cells(run, s.zh)
+        assert cells.get((1, 2)) == "'" + text, s.key
+        assert [k for k in cells if k[0] == 1] == [(1, 2)], s.key
+        width = max(col + len(rows[0]) - 1 for (sheet, _), (_, col, rows) in exp.items() if sheet == s.zh)
+        fills = {(r, c): v for r, c, v in run["fills"][s.zh] if r == 1}
+        assert fills == {(1, c): fill for c in range(2, width + 1)}, s.key
+
+
+@pytest.mark.parametrize("how", ["real", "real_windows"])
+def test_real_data_clears_the_banner_the_sample_left(edited, how):
+    """The sample template refreshed on real data: row 1 is empty again (value and fill) on every sheet."""
+    run = edited[how]
+    assert run["error"] is None, run["error"]
+    _check_tables(run, edited["_inputs"]["base"].tables)
+    payload = edited["_inputs"]["payload"]
+    for s in load_layout().sheets:
+        assert _sheet(payload, s.zh)["values"][0][1], s.key  # the template had the banner
+        assert [k for k in _cells(run, s.zh) if k[0] == 1] == [], s.key
+        assert [k for k in run["fills"][s.zh] if k[0] == 1] == [], s.key
 
 
 # ------------------------------------------------------------------------------------------ Lite functions

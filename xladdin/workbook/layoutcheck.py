@@ -90,13 +90,15 @@ def check_table_name(t: TableLayout, where: str, seen_tables: set[str], table_na
 
 
 def check_table_place(t: TableLayout, where: str, placed: list[str]) -> None:
-    """Exactly one of ``anchor`` (a cell below row 1) or ``below`` (an earlier table of the sheet); a gap of 2+."""
+    """Exactly one of ``anchor`` (a cell below row 2: row 1 is the sample banner, the title goes above the anchor)
+    or ``below`` (an earlier table of the sheet); a gap of 2+."""
     if (t.anchor is None) == (t.below is None):
         raise LayoutError(f"{where}: give exactly one of `anchor` (a cell) or `below` (a table key)")
     if t.anchor is not None:
         row, _ = checked_cell(t.anchor, where)
-        if row < 2:
-            raise LayoutError(f"{where}: anchor {t.anchor} leaves no row for the table title; use row >= 2")
+        if row < 3:
+            raise LayoutError(f"{where}: anchor {t.anchor} leaves no row for the table title below the sample "
+                              "banner (row 1); use row >= 3")
     elif t.below not in placed:
         raise LayoutError(f"{where}: below = `{t.below}` must name an earlier table on the same sheet")
     if t.gap < 2:

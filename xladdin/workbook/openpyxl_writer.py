@@ -16,7 +16,7 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from .layout import Layout
 from .plan import ChartPlan, SheetPlan
-from .refs import col_letter, formula_like
+from .refs import col_letter, formula_like, parse_range
 
 
 class OpenpyxlWriter:
@@ -88,6 +88,12 @@ class OpenpyxlWriter:
                     _set_style(cell, "fontId", font_id, "font", base)
                 if isinstance(v, dt.datetime) and cell.number_format == "General":
                     cell.number_format = "yyyy-mm-dd"
+
+    def clear(self, ws: Any, ref: str) -> None:
+        """Remove the cells of ``ref`` (values and formats); cells never written stay absent."""
+        r1, c1, r2, c2 = parse_range(ref)
+        for key in [k for k in ws._cells if r1 <= k[0] <= r2 and c1 <= k[1] <= c2]:
+            del ws._cells[key]
 
     def number_format(self, ws: Any, row1: int, row2: int, col: int, fmt: str) -> None:
         fmt_id = BUILTIN_FORMATS_REVERSE.get(fmt)  # the id openpyxl's ``cell.number_format = fmt`` stores
@@ -189,6 +195,8 @@ class OpenpyxlWriter:
                 ws.cell(row=t.row + 1, column=t.col).font = self._font(italic=True, color="7F7F7F",
                                                                          size=self.font_size)
         ws.freeze_panes = plan.freeze
+        if plan.banner and plan.banner_large:
+            ws.row_dimensions[1].height = 24
         ws.page_setup.orientation = "landscape" if plan.landscape else "portrait"
         ws.page_setup.paperSize = ws.PAPERSIZE_A4
         if plan.fit_width:

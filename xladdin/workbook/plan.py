@@ -105,6 +105,14 @@ class SheetPlan:
     fit_width: bool
     tab_color: str | None
     button_cell: str | None
+    #: the sample banner of row 1 (None on real data) and whether it is the large one (the first sheet)
+    banner: str | None = None
+    banner_large: bool = False
+
+    @property
+    def width(self) -> int:
+        """The last column any table of the sheet uses (at least B)."""
+        return max([t.last_col for t in self.tables] + [2])
 
     @property
     def used_range(self) -> str:
@@ -166,8 +174,9 @@ def plan_table(t: TableLayout, df: pd.DataFrame | None, row: int, col: int, lang
 
 
 def plan_sheet(s: SheetLayout, tables: Mapping[str, pd.DataFrame | None], language: str,
-               subtitle: str = "", notes: Mapping[str, str] | None = None) -> SheetPlan:
-    """Place every table and chart of sheet ``s``; pure (no Excel)."""
+               subtitle: str = "", notes: Mapping[str, str] | None = None, banner: str | None = None,
+               banner_large: bool = False) -> SheetPlan:
+    """Place every table and chart of sheet ``s``; pure (no Excel). ``banner``: the sample banner of row 1."""
     notes = notes or {}
     plans: dict[str, TablePlan] = {}
     for t in s.tables:
@@ -210,5 +219,6 @@ def plan_sheet(s: SheetLayout, tables: Mapping[str, pd.DataFrame | None], langua
     other = [s.name(lang) for lang in LANGUAGES if lang != language]
     return SheetPlan(key=s.key, name=s.name(language), aliases=other, title=s.title(language), subtitle=subtitle,
                      tables=list(plans.values()), charts=charts, freeze=freeze, landscape=s.landscape,
-                     fit_width=s.fit_width, tab_color=s.tab_color, button_cell=s.button_cell)
+                     fit_width=s.fit_width, tab_color=s.tab_color, button_cell=s.button_cell, banner=banner,
+                     banner_large=banner_large)
 

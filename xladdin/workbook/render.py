@@ -17,7 +17,10 @@ from xladdin.conventions import LANGUAGES
 
 from .layout import Layout, load_layout
 from .plan import ChartPlan, SheetPlan, plan_sheet
-from .refs import cell_ref
+from .refs import cell_ref, range_ref
+
+#: columns right of the widest table that the banner row is cleared over (a narrower table leaves none behind)
+BANNER_SLACK = 10
 
 
 class Writer(Protocol):
@@ -25,6 +28,7 @@ class Writer(Protocol):
 
     def sheet(self, name: str, aliases: Sequence[str], index: int) -> Any: ...
     def write(self, sh: Any, row: int, col: int, rows: list[list[Any]]) -> None: ...
+    def clear(self, sh: Any, ref: str) -> None: ...
     def number_format(self, sh: Any, row1: int, row2: int, col: int, fmt: str) -> None: ...
     def font(self, sh: Any, ref: str, *, bold: bool = False, size: float | None = None,
              color: str | None = None, fill: str | None = None, italic: bool = False) -> None: ...
@@ -41,6 +45,7 @@ def render_sheet(plan: SheetPlan, writer: Writer, index: int, meta: Mapping[str,
     """Apply one :class:`SheetPlan` through ``writer``; returns the writer's sheet handle."""
     sh = writer.sheet(plan.name, plan.aliases, index)
     title_color = meta.get("title_color", "1F4E78")
+    write_banner(plan, writer, sh, meta)
     if plan.title:
         writer.write(sh, 2, 2, [[plan.title]])
         writer.font(sh, "B2", bold=True, size=14, color=title_color)
@@ -74,10 +79,28 @@ def render_sheet(plan: SheetPlan, writer: Writer, index: int, meta: Mapping[str,
     return sh
 
 
+def write_banner(plan: SheetPlan, writer: Writer, sh: Any, meta: Mapping[str, Any]) -> None:
+    """Row 1: cleared (a refresh on real data removes the banner a sample run left), then the sample banner
+    when the plan has one -- bold, white on red across the sheet's tables, larger on the first sheet."""
+    writer.clear(sh, range_ref(1, 1, 1, plan.width + BANNER_SLACK))
+    if plan.banner:
+        writer.write(sh, 1, 2, [[plan.banner]])
+        writer.font(sh, range_ref(1, 2, 1, plan.width), bold=True, size=14 if plan.banner_large else 11,
+                    color=meta.get("banner_font_color", "FFFFFF"), fill=meta.get("banner_fill", "C00000"))
+
+
+def sample_banner(layout: Layout, language: str) -> str:
+    """The sample banner's text in ``language`` (``[meta] sample_banner_<language>`` of the layout)."""
+    text = layout.m(f"sample_banner_{language}")
+    if not text:
+        raise ValueError(f"{layout.source}: [meta] sample_banner_{language} is missing (the sample banner's text)")
+    return text
+
+
 def render(tables: Mapping[str, pd.DataFrame | None], writer: Writer, layout: Layout | None = None,
            language: str = "zh", subtitles: Mapping[str, str] | None = None,
            notes: Mapping[str, str] | None = None, sheets: Sequence[str] | None = None,
-           progress: Any = None) -> list[SheetPlan]:
+           progress: Any = None, sample: bool = False) -> list[SheetPlan]:
     """Place ``tables`` (key -> DataFrame, columns = layout fields) on the layout's sheets via ``writer``.
 
     Parameters
@@ -97,6 +120,9 @@ def render(tables: Mapping[str, pd.DataFrame | None], writer: Writer, layout: La
         Render only these sheets (default all).
     progress : callable, optional
         Called with the sheet key after each sheet (e.g. a tqdm ``update``).
+    sample : bool
+        The tables come from the embedded sample (``Market.sample``): every sheet gets the sample banner in
+        row 1 (:func:`write_banner`), the first sheet the large one; otherwise row 1 is left empty.
 
     Returns
     -------
@@ -107,7 +133,8 @@ def render(tables: Mapping[str, pd.DataFrame | None], writer: Writer, layout: La
         raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, got {language!r}")
     layout = layout or load_layout()
     subtitles = subtitles or {}
-    indexed = [(index, plan_sheet(s, tables, language, subtitles.get(s.subtitle, ""), notes))
+    banner = sample_banner(layout, language) if sample else None
+    indexed = [(index, plan_sheet(s, tables, language, subtitles.get(s.subtitle, ""), notes, banner, index == 0))
                for index, s in enumerate(layout.sheets) if sheets is None or s.key in sheets]
     plans = [plan for _, plan in indexed]  # every sheet is planned before the first write
     prepare = getattr(writer, "prepare", None)

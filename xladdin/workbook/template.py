@@ -267,7 +267,8 @@ def render_result(wb: Any, result: Any, params: Params, layout: Layout, progress
     tables = dict(result.tables)
     tables["params"] = params_to_frame(params)
     return render(tables, writer, layout, language=params.language,
-                  subtitles=result.subtitles_for(params.language), notes=result.notes, progress=progress)
+                  subtitles=result.subtitles_for(params.language), notes=result.notes, progress=progress,
+                  sample=result.sample)
 
 
 def build_template(out: str | Path, market: Market, params: Params | None = None, asof=None,

@@ -65,6 +65,8 @@ class WeeklyResult:
     facts: dict[str, Any] = field(default_factory=dict)
     #: wall time of each computation step (:data:`STEPS`), seconds; steps run in two threads overlap
     step_seconds: dict[str, float] = field(default_factory=dict)
+    #: computed from the embedded sample (``Market.sample``): every sheet, the mail and the commands say so
+    sample: bool = False
 
     def subtitles_for(self, language: str) -> dict[str, str]:
         return {k: v.get(language, v.get("zh", "")) for k, v in self.subtitles.items()}
@@ -777,7 +779,7 @@ def _result(market: Market, ctx: WeeklyContext, tables: dict, notes: dict[str, s
     week = ctx.results.get("week")
     summary = _summary(p, asof, ctx, tables["cover_headlines"])
     return WeeklyResult(asof=asof, tables=tables, subtitles=_subtitles(p, ctx, market.source, week), notes=notes,
-                        summary=summary, facts={"week": week, "source": market.source})
+                        summary=summary, facts={"week": week, "source": market.source}, sample=market.sample)
 
 
 def _subtitles(p: Params, ctx: WeeklyContext, src: str, week) -> dict[str, dict[str, str]]:

@@ -271,6 +271,9 @@ class XlwingsWriter:
     def write(self, sh: Any, row: int, col: int, rows: list[list[Any]]) -> None:
         sh.range((row, col)).value = [[excel_text(v) for v in r] for r in rows]
 
+    def clear(self, sh: Any, ref: str) -> None:
+        sh.range(ref).clear()
+
     def number_format(self, sh: Any, row1: int, row2: int, col: int, fmt: str) -> None:
         sh.range((row1, col), (row2, col)).number_format = fmt
 
