@@ -51,7 +51,8 @@ def _row1(path):
 
 
 def _as_real(result):
-    result.sample = False
+    """The weekly result as real data gives it (the carriers of Market.sample: the result and its mail summary)."""
+    result.sample = result.summary.sample = False
     return result
 
 
@@ -92,3 +93,44 @@ def test_the_weekly_result_says_where_its_tables_come_from(sample_market, real_m
     from xladdin.workbook.weekly import compute_weekly
     assert compute_weekly(sample_market.subset("2025-06-01", None)).sample is True
     assert compute_weekly(real_market).sample is False
+
+
+# ----------------------------------------------------------------------------- the mail
+def _mail(report, tmp_path, subject=None):
+    import email
+    from email import policy
+
+    from xladdin.ops.cli import main
+    eml = tmp_path / f"{report.stem}.eml"
+    args = ["send", str(report), "--to", "pm@example.com", "--from", "bot@example.com", "--dry-run", "--eml", str(eml)]
+    assert main(args + (["--subject", subject] if subject else [])) == 0
+    m = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+    return m["Subject"], m.get_body(("plain",)).get_content(), m.get_body(("html",)).get_content()
+
+
+def test_a_mail_of_the_sample_says_so_in_its_subject_and_first_line_and_real_never(tmp_path, workbook_inputs,
+                                                                                    monkeypatch, isolated_mail_env):
+    from xladdin.workbook.report import build_report
+    workbook_inputs.patch_compute(monkeypatch, workbook_inputs.weekly())
+    build_report(tmp_path / "sample.xlsx", None)
+    workbook_inputs.patch_compute(monkeypatch, _as_real(workbook_inputs.weekly()))
+    build_report(tmp_path / "real.xlsx", None)
+    tag = "[示例数据 SAMPLE]"
+    subject, text, html = _mail(tmp_path / "sample.xlsx", tmp_path)
+    assert subject == f"{tag} xladdin 周报 2026-10-30"
+    first = text.splitlines()[0]
+    assert first.startswith(tag) and "合成样例数据" in first and "not market data" in first
+    assert html.index(tag) < html.index("<h2")  # the first thing the HTML body shows
+    subject, *_ = _mail(tmp_path / "sample.xlsx", tmp_path, subject="周报 {asof}")  # a configured subject too
+    assert subject == f"{tag} 周报 2026-10-30"
+    subject, text, html = _mail(tmp_path / "real.xlsx", tmp_path)
+    assert subject == "xladdin 周报 2026-10-30"
+    assert "示例数据" not in text + html and "SAMPLE" not in text + html
+
+
+def test_a_summary_written_before_the_sample_row_still_reads():
+    from xladdin.workbook.summary import summary_from_rows
+    s = summary_from_rows([("key", "value"), ("format", "xladdin-summary/1"), ("asof", "2026-01-30")])
+    assert s.sample is False and s.asof.isoformat() == "2026-01-30"
+    s = summary_from_rows([("format", "xladdin-summary/2"), ("asof", "2026-01-30"), ("sample", True)])
+    assert s.sample is True

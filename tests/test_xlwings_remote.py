@@ -144,7 +144,7 @@ def edited(inputs, tmp_path_factory):
     _set_param(english, "language", "en")
     committed = X.payload_from_workbook(ROOT / "workbooks" / "xladdin_weekly.xlsm")
     real = copy.deepcopy(base)
-    real.sample = False  # the same tables as if read from real data: the sample template's banner goes
+    real.sample = real.summary.sample = False  # the same tables as if read from real data: the sample template's banner goes
     out = _run(tmp_path_factory, {"moved": (moved, "lite", base), "deleted": (deleted, "remote", base),
                                   "blocked": (blocked, "lite", variant), "english": (english, "lite", base),
                                   "committed": (committed, "lite", base), "real": (payload, "lite", real),

@@ -8,8 +8,9 @@ never shows a number the workbook does not contain.
 Row format of the ``_summary`` sheet (one row per item, order kept)::
 
     key                 value
-    format              xladdin-summary/1
+    format              xladdin-summary/2
     asof                2026-01-30
+    sample              TRUE          (only for the embedded sample: the mail's subject and first line say so)
     headline            规模信号切换为大盘（M5）
     flows_known         TRUE          (the week's flows were computed: an empty list means none)
     inflow:电子          35.2          (net flow > 0, 亿元)
@@ -36,9 +37,16 @@ import pandas as pd
 
 #: name of the hidden sheet holding the summary in a report workbook
 SUMMARY_SHEET = "_summary"
-#: value of the ``format`` row; bumped if the row format ever changes
-SUMMARY_FORMAT = "xladdin-summary/1"
-_FIELDS = ("asof", "headlines", "inflows", "outflows", "picks", "extra", "flows_known")
+#: value of the ``format`` row; bumped if the row format ever changes (2: the ``sample`` row)
+SUMMARY_FORMAT = "xladdin-summary/2"
+#: formats :func:`summary_from_rows` reads (a report written before the ``sample`` row reads as real data)
+READ_FORMATS = ("xladdin-summary/1", SUMMARY_FORMAT)
+_FIELDS = ("asof", "headlines", "inflows", "outflows", "picks", "extra", "flows_known", "sample")
+#: the mark of a mail built from the embedded sample: the subject starts with it, so does the body
+SAMPLE_TAG = "[示例数据 SAMPLE]"
+#: the body's first line for the embedded sample (plain text and HTML)
+SAMPLE_LINE = (f"{SAMPLE_TAG} 本邮件及附件的数字来自内置的合成样例数据，不是真实行情，不得用于投资决策或转发。"
+               "（Synthetic sample data, not market data.）")
 
 
 @dataclass
@@ -58,6 +66,8 @@ class WeeklySummary:
     picks : latest strategy picks as ``(code, name)`` pairs (a list of pairs, of codes, or a
         DataFrame with ``code`` and ``name`` columns).
     extra : further labelled facts (label -> text or number), rendered as a small table.
+    sample : the report was built from the embedded sample (``Market.sample``): the mail's subject starts
+        with :data:`SAMPLE_TAG` and its body with :data:`SAMPLE_LINE`.
 
     Notes
     -----
@@ -71,6 +81,7 @@ class WeeklySummary:
     picks: list[tuple[str, str]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     flows_known: bool = False
+    sample: bool = False
 
     def __post_init__(self) -> None:
         self.asof = _to_date(self.asof)
@@ -89,6 +100,7 @@ class WeeklySummary:
         if not isinstance(self.extra, Mapping):
             raise ValueError(f"summary extra must be a mapping label -> value, got {type(self.extra).__name__}")
         self.extra = {str(k): v for k, v in self.extra.items()}
+        self.sample = bool(self.sample)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> WeeklySummary:
@@ -104,7 +116,8 @@ class WeeklySummary:
         """Plain-Python form (asof as ISO string), the inverse of :meth:`from_dict`."""
         return {"asof": self.asof.isoformat(), "headlines": list(self.headlines),
                 "inflows": [list(p) for p in self.inflows], "outflows": [list(p) for p in self.outflows],
-                "picks": [list(p) for p in self.picks], "extra": dict(self.extra), "flows_known": self.flows_known}
+                "picks": [list(p) for p in self.picks], "extra": dict(self.extra), "flows_known": self.flows_known,
+                "sample": self.sample}
 
 
 def coerce_summary(summary: WeeklySummary | Mapping[str, Any]) -> WeeklySummary:
@@ -229,7 +242,7 @@ def render_text(summary: WeeklySummary | Mapping[str, Any], attachment: str | No
         Lines joined by ``\\n``; empty sections are left out.
     """
     s = coerce_summary(summary)
-    lines = [f"xladdin 周报（截至 {s.asof.isoformat()}）", ""]
+    lines = ([SAMPLE_LINE, ""] if s.sample else []) + [f"xladdin 周报（截至 {s.asof.isoformat()}）", ""]
     if s.headlines:
         lines += ["要点"] + [f"  - {h}" for h in s.headlines] + [""]
     for title, flows, none in _flow_sections(s):
@@ -255,6 +268,7 @@ _TH = "border-bottom:1px solid #999;padding:3px 10px;text-align:left;background:
 _TD = "border-bottom:1px solid #e5e5e5;padding:3px 10px"
 _TDR = _TD + ";text-align:right;font-family:Consolas,Menlo,monospace"
 _H3 = "font-size:14px;margin:12px 0 4px 0"
+_SAMPLE_P = "background:#c00000;color:#fff;font-weight:bold;padding:6px 10px;margin:0 0 10px 0"
 
 
 def _html_table(header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool],
@@ -299,6 +313,7 @@ def render_html(summary: WeeklySummary | Mapping[str, Any], attachment: str | No
     esc = html.escape
     parts = ['<!DOCTYPE html><html><head><meta charset="utf-8"></head>',
              '<body style="font-family:\'Microsoft YaHei\',\'PingFang SC\',Arial,sans-serif;color:#222">',
+             *([f'<p style="{_SAMPLE_P}">{esc(SAMPLE_LINE)}</p>'] if s.sample else []),
              f'<h2 style="font-size:17px;margin:0 0 8px 0">xladdin 周报（截至 {esc(s.asof.isoformat())}）</h2>']
     if s.headlines:
         parts.append(f'<h3 style="{_H3}">要点</h3><ul style="margin:0 0 12px 0;padding-left:20px">'
@@ -319,6 +334,13 @@ def render_html(summary: WeeklySummary | Mapping[str, Any], attachment: str | No
     tail = f"完整报表见附件 {esc(attachment)}。" if attachment else ""
     parts.append(f'<p style="font-size:12px;color:#666">{tail}本邮件由 xladdin 生成。</p></body></html>')
     return "\n".join(parts) + "\n"
+
+
+def sample_subject(subject: str, summary: WeeklySummary | None) -> str:
+    """``subject`` starting with :data:`SAMPLE_TAG` when ``summary`` is of the embedded sample, else unchanged."""
+    if summary is None or not summary.sample or subject.startswith(SAMPLE_TAG):
+        return subject
+    return f"{SAMPLE_TAG} {subject}"
 
 
 def render_missing_text(report_name: str) -> str:
@@ -355,6 +377,8 @@ def summary_to_rows(summary: WeeklySummary | Mapping[str, Any]) -> list[tuple[st
     """
     s = coerce_summary(summary)
     rows: list[tuple[str, Any]] = [("key", "value"), ("format", SUMMARY_FORMAT), ("asof", s.asof.isoformat())]
+    if s.sample:
+        rows.append(("sample", True))
     rows += [("headline", h) for h in s.headlines]
     if s.flows_known:
         rows.append(("flows_known", True))
@@ -391,12 +415,13 @@ def summary_from_rows(rows: Iterable[Sequence[Any]]) -> WeeklySummary:
             continue
         prefix, sep, rest = key.partition(":")
         if key == "format":
-            if value != SUMMARY_FORMAT:
-                raise ValueError(f"summary row {i}: format `{value}` is not supported (expected {SUMMARY_FORMAT})")
+            if value not in READ_FORMATS:
+                raise ValueError(f"summary row {i}: format `{value}` is not supported (expected "
+                                 f"{' or '.join(READ_FORMATS)})")
         elif key == "asof":
             data["asof"] = value
-        elif key == "flows_known":
-            data["flows_known"] = value in (True, 1, "TRUE", "True", "true", "1")
+        elif key in ("flows_known", "sample"):
+            data[key] = value in (True, 1, "TRUE", "True", "true", "1")
         elif key == "headline":
             if value is not None:
                 data["headlines"].append(str(value))
@@ -407,7 +432,7 @@ def summary_from_rows(rows: Iterable[Sequence[Any]]) -> WeeklySummary:
         elif sep and prefix == "extra":
             data["extra"][rest] = value
         else:
-            raise ValueError(f"summary row {i}: unknown key `{key}` (expected format, asof, headline, "
+            raise ValueError(f"summary row {i}: unknown key `{key}` (expected format, asof, sample, headline, "
                              "inflow:NAME, outflow:NAME, pick:CODE or extra:LABEL)")
     if "asof" not in data or data["asof"] is None:
         raise ValueError("summary rows have no `asof` row (the last date the report covers)")

@@ -595,7 +595,7 @@ def _summary(p: Params, asof: pd.Timestamp, ctx: WeeklyContext, headlines: pd.Da
         extra[say("summary.annual_return", p.language, how=how)] = float(perf["annual_return"])
         extra[say("summary.excess", p.language, how=how)] = float(perf["excess_return"])
     return WeeklySummary(asof=asof.date(), headlines=heads, inflows=inflows, outflows=outflows, picks=picks,
-                         extra=extra, flows_known=flow is not None and len(flow) > 0)
+                         extra=extra, flows_known=flow is not None and len(flow) > 0, sample=ctx.market.sample)
 
 
 # ------------------------------------------------------------------------------------- driver
