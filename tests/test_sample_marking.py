@@ -134,3 +134,77 @@ def test_a_summary_written_before_the_sample_row_still_reads():
     assert s.sample is False and s.asof.isoformat() == "2026-01-30"
     s = summary_from_rows([("format", "xladdin-summary/2"), ("asof", "2026-01-30"), ("sample", True)])
     assert s.sample is True
+
+
+# ----------------------------------------------------------------------------- every command's output
+import json  # noqa: E402
+
+import pytest  # noqa: E402
+
+#: every command that reads market data: (argv after the data folder is known, has --json)
+COMMANDS = {
+    "validate": (lambda d, o: ["validate", str(d)], False),
+    "study": (lambda d, o: ["study", "correlation", "--data", str(d)], True),
+    "style": (lambda d, o: ["style", "--data", str(d), "--pair", "size"], True),
+    "rotation": (lambda d, o: ["backtest", "rotation", "--data", str(d)], True),
+    "northbound": (lambda d, o: ["backtest", "northbound", "--data", str(d)], True),
+    "dashboard": (lambda d, o: ["dashboard", "--data", str(d)], True),
+    "crowding": (lambda d, o: ["crowding", "--data", str(d)], True),
+    "template": (lambda d, o: ["template", str(o / "wb.xlsm"), "--data", str(d), "--no-progress"], False),
+    "report": (lambda d, o: ["report", str(o / "r.xlsx"), "--data", str(d), "--no-progress"], False),
+    "weekly": (lambda d, o: ["weekly", "--out", str(o / "w"), "--data", str(d), "--no-progress"], False),
+}
+
+
+@pytest.fixture(scope="module")
+def data_folders(sample_market, tmp_path_factory):
+    """The sample's last years in a folder (as `xladdin sample` leaves it) and the same tables as real data."""
+    cut = sample_market.subset("2023-06-01", None)
+    base = tmp_path_factory.mktemp("cli_data")
+    write_market(cut, base / "sample")
+    write_market(Market(dict(cut.tables), source="memory"), base / "real")
+    return {"sample": base / "sample", "real": base / "real"}
+
+
+def _run(capsys, argv):
+    from xladdin.ops.cli import main
+    rc = main(argv)
+    out = capsys.readouterr()
+    assert rc == 0, out.err[-2000:]
+    return out.out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_every_command_says_sample_first_and_real_data_never(command, data_folders, tmp_path, capsys):
+    from xladdin.ops.commands._common import SAMPLE_NOTE
+    make, has_json = COMMANDS[command]
+    for kind, folder in data_folders.items():
+        out_dir = tmp_path / kind
+        out_dir.mkdir()
+        text = _run(capsys, make(folder, out_dir))
+        if kind == "sample":
+            assert text.splitlines()[0] == SAMPLE_NOTE, text[:300]
+        else:
+            assert SAMPLE_NOTE not in text and "示例数据" not in text, text[:300]
+        if has_json:
+            data = json.loads(_run(capsys, make(folder, out_dir) + ["--json"]))
+            objects = data if isinstance(data, list) else [data]
+            assert objects and all(o["sample"] is (kind == "sample") for o in objects), command
+    if command == "template":  # the headless refresh of that workbook says the same
+        for kind, folder in data_folders.items():
+            text = _run(capsys, ["refresh", str(tmp_path / kind / "wb.xlsm"), "--data", str(folder), "--no-progress"])
+            assert (text.splitlines()[0] == SAMPLE_NOTE) is (kind == "sample")
+
+
+@pytest.mark.slow
+def test_send_and_sample_commands_say_sample(data_folders, tmp_path, capsys, isolated_mail_env):
+    from xladdin.ops.commands._common import SAMPLE_NOTE
+    text = _run(capsys, ["sample", str(tmp_path / "s")])
+    assert text.splitlines()[0] == SAMPLE_NOTE
+    for kind, folder in data_folders.items():
+        _run(capsys, ["report", str(tmp_path / f"{kind}.xlsx"), "--data", str(folder), "--no-progress"])
+        text = _run(capsys, ["send", str(tmp_path / f"{kind}.xlsx"), "--to", "a@example.com", "--from",
+                             "b@example.com", "--dry-run"])
+        assert (text.splitlines()[0] == SAMPLE_NOTE) is (kind == "sample"), text
+        assert ("[示例数据 SAMPLE]" in text) is (kind == "sample")

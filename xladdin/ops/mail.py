@@ -529,6 +529,8 @@ class ReportMail:
     has_summary: bool
     result: SendResult | None = None
     eml: Path | None = None
+    #: the report was built from the embedded sample (its summary says so): the subject and body are marked
+    sample: bool = False
 
 
 def send_report(report: str | Path, *, config: Config | str | Path | None = None, to: Sequence[str] | None = None,
@@ -585,7 +587,8 @@ def send_report(report: str | Path, *, config: Config | str | Path | None = None
     template = subject or cfg.send.get("subject") or DEFAULT_SUBJECT
     subject_text = sample_subject(render_subject(template, asof, "--subject" if subject else "[send] subject"), summary)
     msg = build_message(report, summary, to=to_list, cc=cc_list, sender=from_addr, subject=subject_text)
-    out = ReportMail(msg, settings, subject_text, to_list, cc_list, summary is not None)
+    out = ReportMail(msg, settings, subject_text, to_list, cc_list, summary is not None,
+                     sample=summary is not None and summary.sample)
     if dry_run:
         out.eml = write_eml(msg, eml or report.with_suffix(".eml"))
         return out

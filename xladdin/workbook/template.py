@@ -38,6 +38,7 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -344,10 +345,19 @@ def read_params_sheet(book: Any, layout: Layout | None = None) -> Params:
     return params_from_rows(rows, source=f"sheet {name}")
 
 
+@dataclass(frozen=True)
+class Refreshed:
+    """What :func:`refresh_workbook` wrote: the workbook and the week it now holds (``result.sample``: from the
+    embedded sample)."""
+
+    path: Path
+    result: Any  # xladdin.workbook.weekly.WeeklyResult
+
+
 def refresh_workbook(path: str | Path, data: str | Path | None = None, asof=None, language: str | None = None,
                      layout: Layout | None = None, market: Market | None = None,
                      progress: Callable[[str], None] | None = None, *, wait: float = 0.0,
-                     notice: Callable[[str], None] | None = None) -> Path:
+                     notice: Callable[[str], None] | None = None) -> Refreshed:
     """Refresh an existing workbook (.xlsm or .xlsx) in place, atomically.
 
     Parameters
@@ -360,6 +370,11 @@ def refresh_workbook(path: str | Path, data: str | Path | None = None, asof=None
     wait : seconds to wait while another process refreshes the same workbook (default: fail at once).
     notice : gets one line for each leftover of a killed refresh that is cleaned up (a stale lock, a
         temporary file).
+
+    Returns
+    -------
+    Refreshed
+        The workbook's path and the :class:`~xladdin.workbook.weekly.WeeklyResult` written into it.
 
     Raises
     ------
@@ -431,4 +446,4 @@ def refresh_workbook(path: str | Path, data: str | Path | None = None, asof=None
         raise RefreshError(step, f"{type(exc).__name__}: {exc}", path) from exc
     finally:
         held.close()  # releases the lock
-    return path
+    return Refreshed(path, result)

@@ -21,6 +21,11 @@ import pandas as pd
 
 from xladdin.data.market import Market
 
+#: the first line of a command's human output when its data is the embedded sample (``Market.sample``); its
+#: ``--json`` says the same in the field ``sample`` (true / false)
+SAMPLE_NOTE = ("SAMPLE DATA (示例数据): the figures below come from the embedded synthetic sample market, not market "
+               "data; do not use them for decisions or send them on")
+
 #: what the notes of the old flag spellings promise
 DEPRECATION_NOTE = "{prog}: note: {old} is deprecated and will be removed in the next release; use {new}"
 
@@ -171,8 +176,19 @@ def plain(value):
     return value
 
 
-def print_json(obj) -> None:
-    """Print ``obj`` as one JSON object (UTF-8 text kept, NaN as null)."""
+def say_sample(sample: bool) -> None:
+    """Print :data:`SAMPLE_NOTE` when the data is the embedded sample (call it before the rest of the output)."""
+    if sample:
+        print(SAMPLE_NOTE)
+
+
+def print_json(obj, *, sample: bool) -> None:
+    """Print ``obj`` as one JSON object (UTF-8 text kept, NaN as null) with the field ``sample`` first: true
+    when the data is the embedded sample (``Market.sample``); a list gets the field in each of its objects."""
+    if isinstance(obj, dict):
+        obj = {"sample": bool(sample), **obj}
+    elif isinstance(obj, list):
+        obj = [{**o, "sample": bool(sample)} if isinstance(o, dict) else o for o in obj]
     print(json.dumps(plain(obj), ensure_ascii=False, indent=1, allow_nan=False))
 
 

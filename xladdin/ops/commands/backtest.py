@@ -154,11 +154,12 @@ def run(args: argparse.Namespace) -> int:
                         lag=args.lag, regime_max_age=args.regime_max_age)
     rot = res["rotation"]
     if args.json:
-        _common.print_json(summary_json(res, args, str(market.source)))
+        _common.print_json(summary_json(res, args, str(market.source)), sample=market.sample)
         _write_out(args, res, market, group_table)
         return 0
     nav = rot.strategy.nav
     s = rot.summary
+    _common.say_sample(market.sample)
     print(f"ETF-flow industry rotation (M10) on {market.source}: {nav.index[0]:%Y-%m-%d} .. {nav.index[-1]:%Y-%m-%d}, "
           f"top {args.top_n}, every {args.rebalance_weeks} weeks, lag {args.lag} trading day(s), cost {args.cost:.2%} one-way "
           f"on traded value; factors: {', '.join(res['factors_used'])}")

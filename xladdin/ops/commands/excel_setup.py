@@ -19,7 +19,7 @@ from pathlib import Path
 from xladdin.errors import describe, fail, file_state, unchanged_note
 from xladdin.ops import platform_checks as pc
 
-from . import _workbook
+from . import _common, _workbook
 
 WORKBOOK = "xladdin_weekly.xlsm"
 DEFAULT_FOLDER = "~/xladdin"
@@ -90,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
                            conda_path=conf.get("Conda Path"), conda_env=conf.get("Conda Env"))
     except Exception as exc:  # noqa: BLE001 - written atomically: the workbook is as it was
         return fail("excel-setup", describe(exc), unchanged_note(str(out), before))
+    _common.say_sample(market.sample)
     print(f"wrote {out} (+ {out.with_suffix('.py').name}); data: {params.data_dir or 'the embedded sample market'}")
     if rows:
         try:

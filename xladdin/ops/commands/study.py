@@ -122,10 +122,11 @@ def run_correlation(args: argparse.Namespace) -> int:
     latest = res.dropna(subset=["corr"]).tail(max(args.last, 1)).copy()
     signal = _signal_state(valid, args.corr_threshold)
     if args.json:
-        _common.print_json(_correlation_json(args, n_etf, valid, grid, corr, close, latest, signal))
+        _common.print_json(_correlation_json(args, n_etf, valid, grid, corr, close, latest, signal), sample=market.sample)
         if args.csv:
             _common.write_csv(grid[CSV_COLUMNS], args.csv)
         return 0
+    _common.say_sample(market.sample)
     print(f"ETF flow / index return correlation: {args.corr_index} ({n_etf} tracking ETFs), window {args.corr_window}, "
           f"{valid.index.min():%Y-%m-%d} .. {valid.index.max():%Y-%m-%d} ({len(valid)} days), "
           f"events: {'every qualifying day' if args.event_mode == 'every' else 'first crossings'}")

@@ -49,12 +49,15 @@ def run(args: argparse.Namespace) -> int:
     pairs = PAIR_CHOICES[args.pair]
     start = _common.parse_date(args.start)
     market = _load(args)
+    if not args.json:
+        _common.say_sample(market.sample)
     try:
         if args.scan:
             scans = {pair: report_agreement(market, args.scan, pair=pair, start=start) for pair in pairs}
             if args.json:
                 _common.print_json({"source": str(market.source), "scan": {p: t.to_dict("records")
-                                                                           for p, t in scans.items()}})
+                                                                           for p, t in scans.items()}},
+                                   sample=market.sample)
                 return 0
             for pair, scan in scans.items():
                 _common.print_table(scan.set_index("lamb"), title=f"{pair}: report weeks reproduced per lambda",
@@ -78,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
             for field in ("regime", "realised"):
                 view[f"{pair}_{field}_report"] = report[f"{pair}_{field}"].reindex(view.index)
     if args.json:
-        _common.print_json(_style_json(args, market, pairs, table, view))
+        _common.print_json(_style_json(args, market, pairs, table, view), sample=market.sample)
         return 0
     view.index = view.index.strftime("%Y-%m-%d")
     names = ", ".join(f"{p}: {STYLE_PAIRS[p][2]}" for p in pairs)

@@ -5,7 +5,7 @@ import argparse
 
 from xladdin.errors import describe, fail, file_state, unchanged_note
 
-from . import _workbook
+from . import _common, _workbook
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -45,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
                                  interpreter=args.interpreter, conda_path=args.conda_path, conda_env=args.conda_env)
     except Exception as exc:  # noqa: BLE001 - written atomically: OUT is as it was
         return fail("template", describe(exc), unchanged_note(args.out, before))
+    _common.say_sample(market.sample)
     print(f"wrote {out} (+ {out.with_suffix('.py').name}); VBA from xlwings {xlwings_version()} standalone quickstart")
     if not (args.interpreter or args.conda_path):
         print("its xlwings.conf sheet names no Python: Excel runs `python` from PATH unless you add Interpreter_Win / "
