@@ -220,7 +220,8 @@ class ExcelRefused(AssertionError):
 class ExcelModel:
     """The workbook as the Office.js client leaves it after running the engine's actions.
 
-    Tracks per sheet: cell values, number formats, fills (fonts are looks only), Excel tables (name -> address),
+    Tracks per sheet: cell values, number formats, fills, wrapped cells, row heights (fonts are looks only),
+    Excel tables (name -> address),
     conditional-format rules, chart sources, the frozen cell; sheet names. Every action the refresh
     may send is modelled; any other action fails the run (so a new kind of write must be modelled
     here before it can pass).
@@ -233,7 +234,10 @@ class ExcelModel:
         self.charts: list[list[dict[str, Any]]] = []
         self.formats: list[dict[tuple[int, int], str]] = []
         self.fills: list[dict[tuple[int, int], str]] = []
+        self.wraps: list[set[tuple[int, int]]] = []
+        self.heights: list[dict[int, float]] = []
         self.rules: list[list[tuple[str, str]]] = []
+        self.scales: list[dict[str, dict[str, Any]]] = []  # address -> colours and thresholds of a colour scale
         self.freeze: list[str | None] = []
         self.active = payload["book"]["active_sheet_index"]
         self.log: list[str] = []
@@ -248,7 +252,10 @@ class ExcelModel:
             self.charts.append([{"name": c["name"], "source": None, "x": None} for c in s.get("charts", [])])
             self.formats.append({})
             self.fills.append({})
+            self.wraps.append(set())
+            self.heights.append({})
             self.rules.append([])
+            self.scales.append({})
             self.freeze.append(None)
 
     # ------------------------------------------------------------------ helpers
@@ -356,6 +363,19 @@ class ExcelModel:
             for c in range(c1, c2 + 1):
                 self.formats[s][(r, c)] = a["args"][0]
 
+    def _setWrapText(self, a, s):
+        r1, c1, r2, c2 = self._rect(a)
+        cells = {(r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)}
+        if a["args"][0] if isinstance(a["args"], list) else a["args"]:
+            self.wraps[s] |= cells
+        else:
+            self.wraps[s] -= cells
+
+    def _setRowHeight(self, a, s):
+        r1, _, r2, _ = self._rect(a)
+        for r in range(r1, r2 + 1):
+            self.heights[s][r] = a["args"][0] if isinstance(a["args"], list) else a["args"]
+
     def _setFontProperty(self, a, s):
         pass  # fonts are looks only
 
@@ -370,7 +390,10 @@ class ExcelModel:
         self.rules[s] = [(k, ref) for k, ref in self.rules[s] if not self._overlap(bounds(ref), rect)]
 
     def _addConditionalFormat(self, a, s):
-        self.rules[s].append((a["args"][0]["type"], address(*self._rect(a))))
+        spec, where = a["args"][0], address(*self._rect(a))
+        self.rules[s].append((spec["type"], where))
+        if spec["type"] == "ColorScale":
+            self.scales[s][where] = {k: spec[k] for k in ("colors", "threshold_types", "thresholds")}
 
     def _setChartSourceData(self, a, s):
         index, sheet_name, addr = a["args"][:3]
@@ -405,6 +428,7 @@ class ExcelModel:
             "charts": {self.names[s]: ch for s, ch in enumerate(self.charts)},
             "freeze": {self.names[s]: f for s, f in enumerate(self.freeze)},
             "rules": {self.names[s]: r for s, r in enumerate(self.rules)},
+            "scales": {self.names[s]: sc for s, sc in enumerate(self.scales)},
             "active": self.active,
         }
 
@@ -633,6 +657,8 @@ def run_refresh(payload: dict[str, Any], how: str) -> dict[str, Any]:
     out["cells"] = {model.names[s]: [[r, c, v] for (r, c), v in grid.items()] for s, grid in enumerate(model.cells)}
     out["formats"] = {model.names[s]: [[r, c, v] for (r, c), v in f.items()] for s, f in enumerate(model.formats)}
     out["fills"] = {model.names[s]: [[r, c, v] for (r, c), v in f.items()] for s, f in enumerate(model.fills)}
+    out["wraps"] = {model.names[s]: sorted([r, c] for r, c in w) for s, w in enumerate(model.wraps)}
+    out["heights"] = {model.names[s]: {str(r): h for r, h in hs.items()} for s, hs in enumerate(model.heights)}
     out["touched"] = sorted(touched)
     if desktop:
         out["replaced"] = desktop["replaced"]

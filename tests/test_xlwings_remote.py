@@ -350,9 +350,30 @@ def test_conditional_formats_cover_the_new_rows(core, resized):
                     for f in cond.columns:
                         c1 = col + len(t.columns) if f == "*extra" else col + t.fields.index(f)
                         c2 = col + len(rows[0]) - 1 if f == "*extra" else c1
-                        want = ("ColorScale" if cond.type == "color_scale" else "DataBar",
-                                X.address(row + 1, c1, row + len(rows) - 1, c2))
-                        assert rules[s.zh].count(list(want)) == 1, (how, s.key, t.key, want)
+                        values = [v for r in rows[1:] for v in r[c1 - col:c2 - col + 1]
+                                  if isinstance(v, (int, float)) and not (isinstance(v, float) and math.isnan(v))]
+                        want = ["ColorScale", X.address(row + 1, c1, row + len(rows) - 1, c2)]
+                        # a signed scale (around 0) needs a value other than 0
+                        expected = 0 if cond.type == "signed" and not any(values) else 1
+                        assert rules[s.zh].count(want) == expected, (how, s.key, t.key, want)
+
+
+@pytest.mark.parametrize("how", ["lite", "windows"])
+def test_flows_and_returns_are_red_up_green_down_in_excel(core, how):
+    """The refresh (Excel and Lite) colours a flow or return column green below 0, white at 0, red above, to the
+    column's largest absolute value; a level (heat) white to orange from its min to its max."""
+    run, base = core[how], core["_inputs"]["base"].tables
+    scales = run["state"]["scales"]
+    flow = base["industry_flow"]
+    exp = _expected_tables(base)
+    row, col, rows = exp[("行业资金流", "tblIndustryFlow")]
+    c = col + load_layout().sheet("industry_flow").table("industry_flow").fields.index("net_flow")
+    m = float(np.nanmax(np.abs(flow["net_flow"].to_numpy(dtype=float))))
+    got = scales["行业资金流"][X.address(row + 1, c, row + len(rows) - 1, c)]
+    assert got["colors"] == ["#63be7b", "#ffffff", "#f8696b"]  # green, white, red
+    assert got["threshold_types"] == ["Number"] * 3 and got["thresholds"] == pytest.approx([-m, 0.0, m], rel=1e-12)
+    heat = [v for k, v in scales["月度分组"].items()]
+    assert heat and all(v["colors"][0] == "#ffffff" and v["threshold_types"][0] == "LowestValue" for v in heat)
 
 
 def test_text_from_data_stays_text(resized):
@@ -377,7 +398,7 @@ def _is_iso_date(v: str) -> bool:
 
 
 @pytest.mark.parametrize("scenario, needle", [
-    ("moved", "Excel table `tblNav` on sheet `策略表现` starts at B"),
+    ("moved", "Excel table `tblNav` on sheet `策略表现` starts at S"),
     ("deleted", "Excel table `tblLatestPicks` on sheet `策略持仓` is missing"),
     ("blocked", "holds 'my note'"),
 ])
@@ -419,6 +440,21 @@ def test_the_sample_banner_is_written_on_every_sheet(core, how):
         width = max(col + len(rows[0]) - 1 for (sheet, _), (_, col, rows) in exp.items() if sheet == s.zh)
         fills = {(r, c): v for r, c, v in run["fills"][s.zh] if r == 1}
         assert fills == {(1, c): fill for c in range(2, width + 1)}, s.key
+
+
+@pytest.mark.parametrize("how", ["lite", "windows", "mac"])
+def test_notes_row_and_wrapped_text_in_excel(core, how):
+    """Row 4 holds the sheet's notes (the colour legend, why a column is blank); long text wraps and its rows grow."""
+    run = core[how]
+    cells = _cells(run, "行业资金流")
+    assert str(cells.get((4, 2))).startswith("'注:") and "红 = 净流入/上涨" in cells[(4, 2)]
+    assert "“北向持股变化”留空" in _cells(run, "ETF轮动")[(4, 2)]
+    exp = _expected_tables(core["_inputs"]["base"].tables)
+    row, col, rows = exp[("封面", "tblHeadlines")]
+    wraps = {tuple(x) for x in run["wraps"]["封面"]}
+    assert {(r, c) for r in range(row + 1, row + len(rows)) for c in range(col, col + 3)} <= wraps
+    heights = run["heights"]["封面"]
+    assert all(str(r) in heights and heights[str(r)] >= 14 for r in range(row + 1, row + len(rows)))
 
 
 @pytest.mark.parametrize("how", ["real", "real_windows"])

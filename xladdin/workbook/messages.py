@@ -78,7 +78,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     # ------------------------------------------------------------ cover: data freshness
     "fresh.missing": {"zh": "缺失", "en": "missing"},
     "fresh.static": {"zh": "静态表", "en": "static"},
-    "fresh.northbound_quarterly": {"zh": "季度披露,滞后{lag}天", "en": "quarterly since 2024-08, {lag} days behind"},
+    "fresh.northbound_quarterly": {"zh": "2024-08-16起季度披露,滞后{lag}天",
+                                   "en": "quarterly since 2024-08-16, {lag} days behind"},
     "fresh.monthly_current": {"zh": "月度,最新", "en": "monthly, current"},
     "fresh.quarterly_current": {"zh": "季度,最新", "en": "quarterly, current"},
     "fresh.current": {"zh": "最新", "en": "current"},
@@ -102,6 +103,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "used_by.fund_issuance": {"zh": "持仓分歧度 (M9)", "en": "Divergence (M9)"},
     "used_by.margin_daily": {"zh": "资金流看板", "en": "Dashboard"},
     "used_by.stock_daily": {"zh": "资金流看板, 拥挤度", "en": "Dashboard, crowding"},
+    # ------------------------------------------------------------ sheets: the notes row (row 4)
+    "notes.prefix": {"zh": "注:", "en": "Note: "},
+    "notes.sep": {"zh": "。", "en": ". "},
+    "notes.blank": {"zh": "“{columns}”留空:{why}", "en": "“{columns}” blank: {why}"},
+    "notes.no_value": {"zh": "本期无取值", "en": "no value this period"},
+    "notes.input": {"zh": "{table} {status}", "en": "{table} {status}"},
     # ------------------------------------------------------------ tables
     "dashboard.heat": {"zh": "交易过热", "en": "heat high"},
     "dashboard.volatility": {"zh": "波动偏高", "en": "volatility high"},

@@ -260,16 +260,17 @@ def _skeleton(path: Path, layout: Layout, language: str, conf: list[tuple[str, s
 
 
 def render_result(wb: Any, result: Any, params: Params, layout: Layout, progress: Callable[[str], None] | None = None,
-                  writer: Any = None):
+                  writer: Any = None, snapshot: bool = False):
     """Render a :class:`~xladdin.workbook.weekly.WeeklyResult` and the parameters used (written back to the
     parameters sheet for the next refresh) through the layout: into an openpyxl workbook ``wb``, or
-    with ``writer`` (e.g. :class:`~xladdin.workbook.xlwings_writer.XlwingsWriter` for the Refresh button)."""
+    with ``writer`` (e.g. :class:`~xladdin.workbook.xlwings_writer.XlwingsWriter` for the Refresh button).
+    ``snapshot``: the values-only report (no Refresh: its parameters sheet says so)."""
     writer = writer or OpenpyxlWriter.for_layout(wb, layout)
     tables = dict(result.tables)
     tables["params"] = params_to_frame(params)
     return render(tables, writer, layout, language=params.language,
                   subtitles=result.subtitles_for(params.language), notes=result.notes, progress=progress,
-                  sample=result.sample)
+                  sample=result.sample, inputs=result.inputs, snapshot=snapshot)
 
 
 def build_template(out: str | Path, market: Market, params: Params | None = None, asof=None,

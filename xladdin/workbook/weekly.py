@@ -67,6 +67,8 @@ class WeeklyResult:
     step_seconds: dict[str, float] = field(default_factory=dict)
     #: computed from the embedded sample (``Market.sample``): every sheet, the mail and the commands say so
     sample: bool = False
+    #: canonical table -> its status when missing or behind (in the tables' language): why columns are blank
+    inputs: dict[str, str] = field(default_factory=dict)
 
     def subtitles_for(self, language: str) -> dict[str, str]:
         return {k: v.get(language, v.get("zh", "")) for k, v in self.subtitles.items()}
@@ -148,6 +150,9 @@ def _industry_flow(ctx: WeeklyContext) -> pd.DataFrame:
     else:
         out["prev_net_flow"] = np.nan
         out["next_return"] = np.nan
+    # the chart's two series: inflows drawn red, outflows green (A-share desks read red as in / up)
+    out["flow_in"] = out["net_flow"].where(out["net_flow"] > 0)
+    out["flow_out"] = out["net_flow"].where(out["net_flow"] < 0)
     ctx.results["industry_flow"] = out
     return out
 
@@ -306,10 +311,13 @@ def _correlation(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame, pd.Dat
     return recent[["date", "close", "flow", "corr", "signal"]], pivot("p_down"), pivot("mean_return")
 
 
-#: the ETF rotation's statistics table: (message id, where the value comes from)
-ETF_STATS = ("etf.ic_mean", "etf.ic_std", "etf.ic_ir", "etf.ic_positive", "etf.ic_months", "etf.long_short",
-             "etf.annual_return", "etf.sharpe", "etf.max_drawdown", "etf.excess", "etf.turnover_month",
-             "etf.turnover_year", "etf.annual_return_gross", "etf.excess_gross", "etf.cost", "etf.lag", "etf.no_ranking")
+#: the ETF rotation's statistics table: message id -> the number format of its value (IC, returns, rates and
+#: shares in percent; ratios with two decimals; counts as integers)
+ETF_STATS = {"etf.ic_mean": "0.00%", "etf.ic_std": "0.00%", "etf.ic_ir": "0.00", "etf.ic_positive": "0.0%",
+             "etf.ic_months": "0", "etf.long_short": "0.00%", "etf.annual_return": "0.00%", "etf.sharpe": "0.00",
+             "etf.max_drawdown": "0.00%", "etf.excess": "0.00%", "etf.turnover_month": "0.0%",
+             "etf.turnover_year": "0.0%", "etf.annual_return_gross": "0.00%", "etf.excess_gross": "0.00%",
+             "etf.cost": "0.00%", "etf.lag": "0", "etf.no_ranking": "0"}
 
 
 def _etf_rotation(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -327,7 +335,8 @@ def _etf_rotation(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame]:
         "change_mark": r["change"].to_numpy(), "momentum_mark": r["momentum"].to_numpy(),
         "composite": r["composite"].to_numpy(), "pick": r["pick"].astype(float).to_numpy()})
     values = _etf_stat_values(res)
-    ic = pd.DataFrame([(say(k, p.language), values[k]) for k in ETF_STATS], columns=["stat", "value"])
+    ic = pd.DataFrame([(say(k, p.language), values[k], fmt) for k, fmt in ETF_STATS.items()],
+                      columns=["stat", "value", "format"])
     ic["value"] = pd.to_numeric(ic["value"], errors="coerce")
     ctx.results["etf_picks"] = out[out["pick"] == 1][["etf", "name"]]
     signals = res.composite.dropna(how="all")
@@ -419,15 +428,22 @@ def _penetration_or_none(ctx: WeeklyContext):
 
 
 # ------------------------------------------------------------------------------------- cover
-def _freshness(market: Market, asof: pd.Timestamp, p: Params) -> pd.DataFrame:
+#: freshness states that limit what a table can show: a blank column's note names its inputs in one of them
+LIMITING = frozenset({"fresh.missing", "fresh.behind", "fresh.northbound_quarterly"})
+
+
+def _freshness(market: Market, asof: pd.Timestamp, p: Params) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The cover's freshness table, and each canonical table that is missing or behind with its status (the
+    notes on blank columns name them)."""
     lang = p.language
     desc = market.describe().set_index("table")
-    rows = []
+    rows, limiting = [], {}
     for name in TABLES:
         used = say(f"used_by.{name}", lang)
         if name not in desc.index:
             rows.append({"table": name, "status": say("fresh.missing", lang), "detail": used, "rows": 0,
                          "first": None, "last": None, "lag_days": None})
+            limiting[name] = say("notes.input", lang, table=name, status=say("fresh.missing", lang))
             continue
         r = desc.loc[name]
         last = r["last"]
@@ -435,9 +451,13 @@ def _freshness(market: Market, asof: pd.Timestamp, p: Params) -> pd.DataFrame:
         since = market.read_from.get(name)
         if since is not None:  # read partially (xladdin weekly: the dashboard's window of stock rows)
             used += say("fresh.read_from", lang, since=since)
-        rows.append({"table": name, "status": say(_freshness_status(name, last, lag, p.stale_days), lang, lag=lag),
-                     "detail": used, "rows": int(r["rows"]), "first": r["first"], "last": last, "lag_days": lag})
-    return pd.DataFrame(rows)
+        state = _freshness_status(name, last, lag, p.stale_days)
+        status = say(state, lang, lag=lag)
+        rows.append({"table": name, "status": status, "detail": used, "rows": int(r["rows"]), "first": r["first"],
+                     "last": last, "lag_days": lag})
+        if state in LIMITING:
+            limiting[name] = say("notes.input", lang, table=name, status=status)
+    return pd.DataFrame(rows), limiting
 
 
 def _freshness_status(name: str, last, lag: int | None, stale_days: int) -> str:
@@ -774,12 +794,13 @@ def _result(market: Market, ctx: WeeklyContext, tables: dict, notes: dict[str, s
     """The cover tables, parameters, subtitles and mail summary around the computed tables."""
     p, asof = ctx.params, ctx.asof
     tables["cover_headlines"] = _headlines(p, ctx, dict(notes))
-    tables["cover_freshness"] = _freshness(market, asof, p)
+    tables["cover_freshness"], inputs = _freshness(market, asof, p)
     tables["params"] = params_to_frame(p)
     week = ctx.results.get("week")
     summary = _summary(p, asof, ctx, tables["cover_headlines"])
     return WeeklyResult(asof=asof, tables=tables, subtitles=_subtitles(p, ctx, market.source, week), notes=notes,
-                        summary=summary, facts={"week": week, "source": market.source}, sample=market.sample)
+                        summary=summary, facts={"week": week, "source": market.source}, sample=market.sample,
+                        inputs=inputs)
 
 
 def _subtitles(p: Params, ctx: WeeklyContext, src: str, week) -> dict[str, dict[str, str]]:
