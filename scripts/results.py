@@ -1114,24 +1114,10 @@ def part_before_after_m11() -> list[str]:
     return rows + [""]
 
 
-#: the document's parts, in order
-PARTS: list[tuple[str, Callable[[], list[str]]]] = [
-    ("intro", part_intro),
-    ("m1-m3", part_m1_m3),
-    ("m4-m5", part_m4_m5),
-    ("m6-m7", part_m6_m7),
-    ("m8", part_m8),
-    ("m9", part_m9),
-    ("m10", part_m10),
-    ("m11", part_m11),
-    ("m13", part_m13),
-    ("m14", part_m14),
-    ("before-after-head", part_before_after_head),
-    ("before-after-real", part_before_after_real),
-    ("before-after-sample-m7-m8", part_before_after_sample_m7_m8),
-    ("before-after-sample-m9-m10", part_before_after_sample_m9_m10),
-    ("before-after-m11", part_before_after_m11),
-]
+#: the document's parts, in order: every ``part_<name>`` function of this module, in the order they are defined
+#: (a new part is one function, placed where its lines go), named ``<name>`` with ``-`` for ``_``
+PARTS: list[tuple[str, Callable[[], list[str]]]] = [(name[5:].replace("_", "-"), fn) for name, fn in list(globals().items())
+                                                    if name.startswith("part_") and callable(fn)]
 PART_NAMES = [name for name, _ in PARTS]
 
 

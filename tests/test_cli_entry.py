@@ -32,3 +32,25 @@ def test_both_entries_print_the_same_help():
     by_module, by_script = run("python -m xladdin", "--help"), run("console script", "--help")
     assert by_module.returncode == by_script.returncode == 0
     assert by_module.stdout == by_script.stdout and by_module.stdout.startswith("usage: xladdin [-h] [--version]")
+
+
+def test_the_command_registry_lists_every_command_module():
+    """``COMMAND_MODULES`` (the order of ``--help``) names each command module of ``xladdin/ops/commands`` (without
+    a leading underscore) once; a module not listed is a sub-command another listed module registers (imports):
+    a new command is its module plus one line there, and cannot be left out."""
+    import ast
+    import pkgutil
+
+    import xladdin.ops.commands as commands
+    from xladdin.ops.cli import COMMAND_MODULES
+    folder = Path(commands.__path__[0])
+    modules = {m.name for m in pkgutil.iter_modules(commands.__path__) if not m.name.startswith("_")}
+    listed = [name.replace("-", "_") for name in COMMAND_MODULES]  # the command `excel-setup` is excel_setup.py
+    assert len(set(listed)) == len(listed) and set(listed) <= modules
+    imported = {alias.name for m in listed
+                for node in ast.walk(ast.parse((folder / f"{m}.py").read_text(encoding="utf-8")))
+                if isinstance(node, ast.ImportFrom) and node.level == 1 for alias in node.names}
+    imported |= {node.module for m in listed
+                 for node in ast.walk(ast.parse((folder / f"{m}.py").read_text(encoding="utf-8")))
+                 if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module}
+    assert modules - set(listed) <= imported, modules - set(listed) - imported

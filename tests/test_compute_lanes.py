@@ -3,6 +3,7 @@ thread, each shared intermediate computed once when both threads ask for it at t
 failures reported as by the sequential run, progress in the calling thread in the order of STEPS."""
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 
@@ -34,9 +35,9 @@ def tables_equal(a: dict, b: dict) -> None:
 def test_the_second_threads_steps_are_last_and_independent_of_the_strategy():
     """What the reporting order and the failure rule rely on: the side steps come last in STEPS and read
     no step's results (none needs the strategy step's rotation)."""
-    names = [s[0] for s in W.STEPS]
+    names = [s.name for s in W.STEPS]
     assert names[-len(W.SIDE_STEPS):] == list(W.SIDE_STEPS)
-    assert not set(W.SIDE_STEPS) & W.NEEDS_STRATEGY
+    assert all(not s.reads and not s.needs for s in W.STEPS if s.name in W.SIDE_STEPS)
 
 
 def test_two_threads_give_the_tables_of_one(small_market):
@@ -44,25 +45,25 @@ def test_two_threads_give_the_tables_of_one(small_market):
     two = W.compute_weekly(small_market, threads=2)
     tables_equal(one.tables, two.tables)
     assert one.notes == two.notes and one.summary == two.summary and one.subtitles == two.subtitles
-    assert list(two.step_seconds) == [s[0] for s in W.STEPS] == list(one.step_seconds)
+    assert list(two.step_seconds) == [s.name for s in W.STEPS] == list(one.step_seconds)
     assert all(t > 0 for t in two.step_seconds.values())
 
 
 def test_the_side_steps_run_in_a_second_thread_and_progress_stays_in_the_callers(small_market, monkeypatch):
     threads_of: dict[str, str] = {}
     steps = []
-    for name, keys, fn in W.STEPS:
-        def spy(ctx, fn=fn, name=name):
+    for step in W.STEPS:
+        def spy(ctx, fn=step.run, name=step.name):
             threads_of[name] = threading.current_thread().name
             return fn(ctx)
-        steps.append((name, keys, spy))
+        steps.append(dataclasses.replace(step, run=spy))
     monkeypatch.setattr(W, "STEPS", steps)
     seen = []
     W.compute_weekly(small_market, progress=lambda s: seen.append((s, threading.current_thread().name)))
     main = threading.current_thread().name
     assert {threads_of[s] for s in W.SIDE_STEPS} == {"xladdin-compute"} and "dashboard" in W.SIDE_STEPS
-    assert {threads_of[s[0]] for s in W.STEPS if s[0] not in W.SIDE_STEPS} == {main}
-    assert seen == [(s[0], main) for s in W.STEPS]  # every step computed, reported here, in order
+    assert {threads_of[s.name] for s in W.STEPS if s.name not in W.SIDE_STEPS} == {main}
+    assert seen == [(s.name, main) for s in W.STEPS]  # every step computed, reported here, in order
 
 
 def test_without_threads_every_step_runs_in_the_callers_thread(small_market, monkeypatch):
@@ -71,8 +72,8 @@ def test_without_threads_every_step_runs_in_the_callers_thread(small_market, mon
         raise RuntimeError("can't start new thread")
     monkeypatch.setattr(threading.Thread, "start", refuse)
     names = set()
-    steps = [(n, k, (lambda ctx, fn=fn: (names.add(threading.current_thread().name), fn(ctx))[1]))
-             for n, k, fn in W.STEPS]
+    steps = [dataclasses.replace(s, run=lambda ctx, fn=s.run: (names.add(threading.current_thread().name), fn(ctx))[1])
+             for s in W.STEPS]
     monkeypatch.setattr(W, "STEPS", steps)
     W.compute_weekly(small_market, threads=2)
     assert names == {threading.current_thread().name}
@@ -93,7 +94,7 @@ def boom(ctx):
 
 
 def with_step(name: str, fn) -> list:
-    return [(n, k, fn if n == name else f) for n, k, f in W.STEPS]
+    return [dataclasses.replace(s, run=fn) if s.name == name else s for s in W.STEPS]
 
 
 def test_a_failing_dashboard_is_named_as_in_one_thread(small_market, monkeypatch):
@@ -111,7 +112,7 @@ def test_the_first_failing_step_of_steps_is_reported_when_both_threads_fail(smal
         time.sleep(0.2)
         raise ValueError("late")
     steps = with_step("dashboard", boom)
-    steps = [(n, k, slow_boom if n == "strategy" else f) for n, k, f in steps]
+    steps = [dataclasses.replace(s, run=slow_boom) if s.name == "strategy" else s for s in steps]
     monkeypatch.setattr(W, "STEPS", steps)
     with pytest.raises(W.WeeklyError, match="computing table `strategy`: ValueError: late"):
         W.compute_weekly(small_market, threads=2)
@@ -125,7 +126,7 @@ def test_a_missing_table_in_the_second_thread_is_a_note(small_market, monkeypatc
     res = W.compute_weekly(small_market, threads=2, progress=seen.append)
     assert res.tables["dashboard_index"] is None and res.tables["dashboard_industry"] is None
     assert res.notes["dashboard_index"] == "margin_daily is missing (test)"
-    assert "dashboard" not in seen and seen == [s[0] for s in W.STEPS if s[0] != "dashboard"]
+    assert "dashboard" not in seen and seen == [s.name for s in W.STEPS if s.name != "dashboard"]
 
 
 # ------------------------------------------------------------------ each intermediate once across threads

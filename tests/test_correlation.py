@@ -72,7 +72,7 @@ def test_grid_hand_computed():
     idx = bdays(10)
     close = pd.Series([10, 11, 9, 12, 8, 13, 7, 14, 6, 15], idx, dtype=float)
     corr = pd.Series([np.nan, 0.2, 0.6, 0.1, 0.7, 0.8, 0.3, 0.9, 0.4, 0.2], idx)
-    g = event_study(corr, close, thresholds=[0.5], horizons=[1, 2, 3]).set_index("horizon")
+    g = event_study(corr, close, event_thresholds=[0.5], event_horizons=[1, 2, 3]).set_index("horizon")
     # events (every): days 2, 4, 5, 7
     assert g.loc[1, "events"] == 4
     assert g.loc[1, "p_down"] == 0.5                      # 9->12 up, 8->13 up, 13->7 down, 14->6 down
@@ -82,7 +82,7 @@ def test_grid_hand_computed():
     # base: days 1..8 with a valid t+1 (corr NaN on day 0 is outside the sample)
     base1 = [close.iloc[t + 1] < close.iloc[t] for t in range(1, 9)]
     assert g.loc[1, "base_p_down"] == pytest.approx(np.mean(base1))
-    first = event_study(corr, close, thresholds=[0.5], horizons=[1], mode="first")
+    first = event_study(corr, close, event_thresholds=[0.5], event_horizons=[1], event_mode="first")
     assert first["events"].iloc[0] == 3                   # day 5 continues day 4's run
     assert first["p_down"].iloc[0] == pytest.approx(1 / 3)  # days 2 (up), 4 (up), 7 (down)
 
@@ -100,7 +100,7 @@ def test_grid_on_constructed_series_with_known_answer():
     corr = pd.Series(0.0, idx)
     corr.iloc[spikes] = 0.9
     corr.iloc[:19] = np.nan
-    g = event_study(corr, close, thresholds=[0.5, 0.95], horizons=[5, 20]).set_index(["threshold", "horizon"])
+    g = event_study(corr, close, event_thresholds=[0.5, 0.95], event_horizons=[5, 20]).set_index(["threshold", "horizon"])
     assert g.loc[(0.5, 20), "events"] == 5 and g.loc[(0.5, 20), "p_down"] == 1.0
     assert g.loc[(0.5, 20), "mean_return"] == pytest.approx(1.01 ** 19 * 0.5 - 1)
     assert g.loc[(0.5, 5), "p_down"] == 0.0 and g.loc[(0.5, 5), "mean_return"] == pytest.approx(1.01 ** 5 - 1)
@@ -121,7 +121,7 @@ def test_grid_matches_brute_force_loop():
     corr.iloc[:19] = np.nan
     ths, hs = [0.3, 0.5, 0.7], [5, 20, 30]
     for mode in ("every", "first"):
-        g = event_study(corr, close, ths, hs, mode=mode).set_index(["threshold", "horizon"])
+        g = event_study(corr, close, ths, hs, event_mode=mode).set_index(["threshold", "horizon"])
         c, p = corr.to_numpy(), close.to_numpy()
         for th in ths:
             for h in hs:
@@ -144,7 +144,7 @@ def test_event_days_modes_and_errors():
     # NaN is skipped: day 3 continues the run of days 0-1 (previous valid reading 0.7)
     assert event_days(c, 0.5, "first").tolist() == [True, False, False, False, False, True]
     with pytest.raises(ValueError, match="mode"):
-        event_study(c, pd.Series(1.0, c.index), mode="all")
+        event_study(c, pd.Series(1.0, c.index), event_mode="all")
     with pytest.raises(ValueError, match="close must be > 0"):
         forward_returns(pd.Series([1.0, 0.0]))
 
@@ -188,7 +188,7 @@ def test_real_data_grid_2016_2021(real_market):
     assert row["events"] == 113 and row["p_down"] == pytest.approx(76 / 113)
     assert row["mean_return"] == pytest.approx(-0.01553, abs=5e-5)
     assert row["p_down"] > row["base_p_down"] + 0.2            # the signal's edge over all days
-    first = event_study(res["corr"], close, mode="first").set_index(["threshold", "horizon"])
+    first = event_study(res["corr"], close, event_mode="first").set_index(["threshold", "horizon"])
     assert first.loc[(0.5, 20), "events"] == 18
 
 

@@ -134,7 +134,7 @@ def test_panels_equal_the_naive_derivation_on_random_data():
     close, volume = random_market_frames(1)
     amount = volume * close / 100
     w, h, mh = 5, 40, 15
-    p = C.crowding_panels(close, amount, volume, window=w, history=h, min_history=mh, measure="amount")
+    p = C.crowding_panels(close, amount, volume, window=w, crowding_history=h, min_history=mh, measure="amount")
     heat = naive_heat(amount.to_numpy().tolist(), w)
     assert_close(p.heat_level, heat)
     pct = naive_percentiles(heat, h, mh)
@@ -294,7 +294,7 @@ def test_missing_volume_is_blank_never_zero():
 def test_fewer_than_ten_constituents_leave_dispersion_blank():
     sc, imap = stock_frames(5, 300, {"I0": 9, "I1": 10}, holes=False)
     close = pd.DataFrame(100.0, index=sc.index, columns=["I0", "I1"])
-    p = C.crowding_panels(close, stock_close=sc, industry_of=imap, history=100, min_history=50)
+    p = C.crowding_panels(close, stock_close=sc, industry_of=imap, crowding_history=100, min_history=50)
     d = sc.index[-1]
     assert np.isnan(p.dispersion["I0"]).all() and p.dispersion["I1"].iloc[20:].notna().all()
     assert C.reasons_at(p, d, "I0")[-1] == C.Reason("few_stocks", "dispersion", {"n": 9, "window": 20, "need": 10})
@@ -305,7 +305,7 @@ def test_fewer_than_ten_constituents_leave_dispersion_blank():
 
 def test_weekly_counts_are_the_week_end_flags_counted():
     close, volume = random_market_frames(6, n=300)
-    p = C.crowding_panels(close, volume, volume, window=5, history=60, min_history=20)
+    p = C.crowding_panels(close, volume, volume, window=5, crowding_history=60, min_history=20)
     weekly = C.weekly_counts(p)
     ends = close.index.to_series().groupby(close.index.to_period("W-SUN")).max()
     assert list(weekly.index) == list(ends)
@@ -343,7 +343,7 @@ def constructed_market(with_amount: bool = True, with_stocks: bool = True) -> Ma
 
 def test_market_crowding_uses_amount_then_volume_and_cuts_at_asof():
     m = constructed_market()
-    res = C.market_crowding(m, "2020-02-20", history=100, min_history=50)
+    res = C.market_crowding(m, "2020-02-20", crowding_history=100, min_history=50)
     assert res.measure == "amount" and res.asof == pd.Timestamp("2020-02-20")
     assert res.panels.crowded.index[-1] == res.asof  # nothing after the as-of date
     ind = m.table("industry_daily")
@@ -364,8 +364,9 @@ def test_market_crowding_uses_amount_then_volume_and_cuts_at_asof():
 
 def test_parameters_are_checked():
     close, vol = heat_market(n=40, spike=10)
-    for kw, msg in [({"window": 1}, "window"), ({"history": 0}, "history"), ({"min_history": 800}, "min_history"),
-                    ({"heat_flag": 1.5}, "heat_flag"), ({"dispersion_flag": -0.1}, "dispersion_flag")]:
+    for kw, msg in [({"window": 1}, "window"), ({"crowding_history": 0}, "crowding_history"),
+                    ({"min_history": 800}, "min_history"), ({"crowding_heat_flag": 1.5}, "crowding_heat_flag"),
+                    ({"crowding_dispersion_flag": -0.1}, "crowding_dispersion_flag")]:
         with pytest.raises(ValueError, match=msg):
             C.crowding_panels(close, vol, **kw)
     bad = vol.copy()

@@ -140,7 +140,7 @@ def test_northbound_week_by_hand_and_nan_after_quarterly(market):
 
 def test_heat_and_volatility_percentiles_and_flags(market):
     asof = "2024-03-08"
-    d = weekly_dashboard(market, asof=asof, window_years=1.0, min_years=0.5)
+    d = weekly_dashboard(market, asof=asof, heat_years=1.0, min_years=0.5)
     sd = market.table("stock_daily")
     sd = sd[sd.date <= asof]
     amt = sd[sd.stock.isin(["300005.SZ", "300006.SZ"])].groupby("date")["amount"].sum()
@@ -158,7 +158,7 @@ def test_heat_and_volatility_percentiles_and_flags(market):
     assert (t["heat_flag"] == (t["heat_pct"] > 0.9)).all() and (t["vol_flag"] == (t["vol_pct"] > 0.8)).all()
     flagged = set(d["flags"].query("level == 'industry' and flag == 'heat'")["code"])
     assert flagged == set(t.index[t["heat_flag"]])
-    low = weekly_dashboard(market, asof=asof, window_years=1.0, min_years=0.5, heat_flag=0.0, vol_flag=0.0)
+    low = weekly_dashboard(market, asof=asof, heat_years=1.0, min_years=0.5, heat_flag=0.0, vol_flag=0.0)
     assert low["industry"]["heat_flag"].all() and low["industry"]["vol_flag"].all()
 
 

@@ -342,3 +342,48 @@ def test_the_install_page_walks_each_path_in_both_languages():
         assert "Python 3.11" in part
     for doc in (README, ROOT / "docs" / "excel.md"):
         assert "install.md" in doc.read_text(encoding="utf-8"), doc
+
+
+# ------------------------------------------------------------------------------------------ docs/excel.md's lists
+EXCEL_DOC = ROOT / "docs" / "excel.md"
+
+
+def _section_rows(doc: Path, heading: str) -> list[list[str]]:
+    """The cells of the table rows (``| a | b |``) of the section under ``## heading`` (up to the next ``##``)."""
+    text = doc.read_text(encoding="utf-8")
+    body = text.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    return [[c.strip() for c in line.strip().strip("|").split("|")] for line in body.splitlines()
+            if line.startswith("|") and not re.fullmatch(r"\|[\s|:-]+", line.strip())]
+
+
+def test_the_excel_doc_lists_every_function():
+    """Each XA_ function of the xladdin_udfs modules (the folder is the registry) has its row, and each row
+    names one."""
+    import importlib
+
+    from xladdin.workbook.template import udf_modules
+    functions = {name for m in udf_modules() for name in vars(importlib.import_module(m)) if name.startswith("XA_")}
+    rows = {row[0].strip("`") for row in _section_rows(EXCEL_DOC, "Excel functions (xlwings UDFs)")
+            if row[0].startswith("`XA_")}
+    assert rows == functions
+
+
+def test_the_excel_doc_lists_every_sheet():
+    """Each sheet of workbooks/layout.toml has its row (``zh / en``) in the workbook's table."""
+    from xladdin.workbook.layout import load_layout
+    rows = {row[0] for row in _section_rows(EXCEL_DOC, "The weekly tracking workbook")}
+    assert {f"{s.zh} / {s.en}" for s in load_layout().sheets} <= rows
+
+
+def test_the_excel_doc_lists_every_parameter():
+    """Each key of the parameters sheet (SPECS) is in the parameters table, and the table names no other key."""
+    from xladdin.workbook.params import SPECS
+    listed = {key for row in _section_rows(EXCEL_DOC, "Parameters sheet (参数)")[1:]
+              for key in re.findall(r"`([a-z_]+)`", row[0])}
+    assert listed == {s.key for s in SPECS}
+
+
+def test_the_section_reader_sees_a_table(tmp_path):
+    doc = tmp_path / "probe.md"
+    doc.write_text("# T\n\n## A\n| x | y |\n|---|---|\n| `k1`, `k2` | z |\n\n## B\n| q |\n", encoding="utf-8")
+    assert _section_rows(doc, "A") == [["x", "y"], ["`k1`, `k2`", "z"]]

@@ -1,4 +1,4 @@
-"""The dependency rule between the package's layers (README "Dependency rule").
+"""The dependency rule between the package's layers (docs/architecture.md, "The layers").
 
 base (``conventions``, ``errors``, ``fileguard``, ``cells``) ← ``data`` ← ``methods`` ← ``workbook`` ← ``ops``:
 a module imports only from its own layer and the layers before it, function-level imports included.

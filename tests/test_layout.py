@@ -25,11 +25,11 @@ from xladdin.workbook.params import (
 from xladdin.workbook.plan import plan_sheet, plan_table
 from xladdin.workbook.refs import FORMULA_PREFIXES, col_letter, formula_like, parse_cell, parse_range, range_ref
 from xladdin.workbook.render import render
+from xladdin.workbook.weekly import STEPS
 from xladdin.workbook.xlwings_writer import Block, excel_text
 
-OUTPUT_TABLES = {"industry_flow", "quintile_level", "quintile_change", "style_signals", "latest_picks",
-                 "strategy_holdings", "performance", "nav", "correlation", "event_p_down", "event_mean_return",
-                 "etf_ranking", "etf_ic", "dashboard_index", "dashboard_industry", "crowding", "crowding_weekly"}
+#: the tables the weekly steps produce (their registry: xladdin.workbook.weekly.STEPS)
+OUTPUT_TABLES = {t for step in STEPS for t in step.tables}
 
 
 @pytest.fixture(scope="module")
@@ -38,11 +38,12 @@ def layout():
 
 
 # ----------------------------------------------------------------------------------- layout file
-def test_layout_has_the_nine_outputs_cover_and_parameters(layout):
+def test_layout_has_the_outputs_between_cover_and_parameters(layout):
     keys = [s.key for s in layout.sheets]
-    assert keys == ["cover", "industry_flow", "quintiles", "style", "holdings", "performance", "correlation",
-                    "etf_rotation", "dashboard", "crowding", "params"]
-    assert OUTPUT_TABLES | {"cover_headlines", "cover_freshness", "params"} == set(layout.table_keys)
+    assert keys[0] == "cover" and keys[-1] == "params"
+    assert [t.key for t in layout.sheet("cover").tables] == ["cover_headlines", "cover_freshness"]
+    assert [t.key for t in layout.sheet("params").tables] == ["params"]
+    assert OUTPUT_TABLES == {t.key for s in layout.sheets[1:-1] for t in s.tables}
     names = [t.name for s in layout.sheets for t in s.tables]
     assert len(names) == len(set(names))
     charts = {(s.key, c.table) for s in layout.sheets for c in s.charts}

@@ -326,8 +326,8 @@ def test_rotation_nav_turnover_and_summary_against_independent_derivations(make_
 def test_at_most_one_pick_per_tracked_index(make_rotation_market):
     m = make_rotation_market(quarterly_after=None)  # 510000/510001 both track IDX1.SH
     tracked = m.etf_info["tracked_index"]
-    on = northbound_rotation(m, top=3)
-    off = northbound_rotation(m, top=3, one_per_index=False)
+    on = northbound_rotation(m, etf_top_n=3)
+    off = northbound_rotation(m, etf_top_n=3, etf_one_per_index=False)
     for res in (on, off):
         assert ((res.weights > 0).sum(axis=1) == 3).all()
     doubled = sum(tracked.reindex(row[row > 0].index).duplicated().any() for _, row in off.weights.iterrows())

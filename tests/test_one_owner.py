@@ -4,6 +4,7 @@ annualisation table."""
 from __future__ import annotations
 
 import argparse
+import ast
 import datetime as dt
 import inspect
 import json
@@ -58,31 +59,238 @@ def test_a_flag_that_sets_a_sheet_parameter_has_its_name_and_default():
     assert checked >= 17  # rotation 7, northbound 4, correlation 6, style 1, dashboard 3 (minus shared ones)
 
 
-@pytest.mark.parametrize("func, arg, key", [
-    ("xladdin.methods.strategy:flow_rotation", "top", "top_n"),
-    ("xladdin.methods.strategy:flow_rotation", "every", "rebalance_weeks"),
-    ("xladdin.methods.strategy:flow_rotation", "groups", "groups"),
-    ("xladdin.methods.strategy:flow_rotation", "window", "trailing_window"),
-    ("xladdin.methods.strategy:flow_rotation", "cost", "cost"),
-    ("xladdin.methods.strategy:flow_rotation", "lag", "lag"),
-    ("xladdin.methods.northbound:northbound_rotation", "top", "etf_top_n"),
-    ("xladdin.methods.northbound:northbound_rotation", "cost", "etf_cost"),
-    ("xladdin.methods.correlation:index_flow_correlation", "window", "corr_window"),
-    ("xladdin.methods.correlation:index_flow_correlation", "threshold", "corr_threshold"),
-    ("xladdin.methods.correlation:event_study", "mode", "event_mode"),
-    ("xladdin.methods.correlation:event_study", "thresholds", "event_thresholds"),
-    ("xladdin.methods.correlation:event_study", "horizons", "event_horizons"),
-    ("xladdin.methods.style:weekly_style_table", "lamb", "hp_lambda"),
-    ("xladdin.methods.dashboard:weekly_dashboard", "window_years", "heat_years"),
-    ("xladdin.methods.dashboard:weekly_dashboard", "heat_flag", "heat_flag"),
-    ("xladdin.methods.dashboard:weekly_dashboard", "vol_flag", "vol_flag"),
-])
-def test_the_methods_defaults_are_the_sheets(func, arg, key):
+# ------------------------------------------------------------------------- one name, one default per setting
+def _method_functions():
+    """(module name, function) of every public function of the methods layer."""
     import importlib
-    module, name = func.split(":")
-    default = inspect.signature(getattr(importlib.import_module(module), name)).parameters[arg].default
-    want = SPEC_BY_KEY[key].default
-    assert (tuple(default) if isinstance(want, tuple) else default) == want
+    import pkgutil
+
+    import xladdin.methods as methods
+    for info in pkgutil.iter_modules(methods.__path__):
+        module = importlib.import_module(f"xladdin.methods.{info.name}")
+        for name, fn in vars(module).items():
+            if inspect.isfunction(fn) and not name.startswith("_") and fn.__module__ == module.__name__:
+                yield module.__name__, fn
+
+
+def _is_literal(node: ast.AST) -> bool:
+    """A default written as a value (``0.0``, ``True``, ``"zh"``, ``(1, 2)``, ``pd.Timestamp("...")``) rather
+    than a name (``DEFAULT_RF``, ``crowding.DEFAULT_HISTORY``, ``int(DEFAULT_X)``); None and "" (not set) are
+    no default."""
+    if isinstance(node, ast.Constant):
+        return node.value not in (None, "")
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return True
+    if isinstance(node, ast.UnaryOp):
+        return _is_literal(node.operand)
+    if isinstance(node, ast.Call):
+        return any(_is_literal(a) for a in node.args)
+    return False
+
+
+def _default_names(node: ast.AST) -> list[str]:
+    """The constant names a default is written with (``int(DEFAULT_X)`` -> DEFAULT_X)."""
+    return [n.attr if isinstance(n, ast.Attribute) else n.id for n in ast.walk(node)
+            if isinstance(n, (ast.Name, ast.Attribute)) and (n.attr if isinstance(n, ast.Attribute) else n.id).isupper()]
+
+
+def test_the_params_dataclass_has_the_keys_types_and_defaults_of_specs():
+    """``Params`` is typed: one field per row of SPECS, in the sheet's order, its type the row's kind, its
+    default the row's default."""
+    import dataclasses
+    import typing
+
+    from xladdin.workbook.params import SPECS, Params
+    kinds = {"int": int, "float": float, "str": str, "choice": str, "date": pd.Timestamp,
+             "floats": tuple[float, ...], "ints": tuple[int, ...]}
+    fields = dataclasses.fields(Params)
+    hints = typing.get_type_hints(Params)
+    assert [f.name for f in fields] == [s.key for s in SPECS]
+    for f, spec in zip(fields, SPECS):
+        want = kinds[spec.kind] | None if spec.default is None else kinds[spec.kind]
+        assert hints[f.name] == want, (f.name, hints[f.name], want)
+        assert f.default == spec.default and type(f.default) is type(spec.default), f.name
+        if spec.default is not None:
+            assert isinstance(spec.default, typing.get_origin(want) or want), f.name
+
+
+def test_the_params_check_sees_a_wrong_field():
+    """Not blind: a Params with a field renamed, retyped or defaulted otherwise differs from SPECS."""
+    import dataclasses
+
+    from xladdin.workbook.params import SPECS
+    made = dataclasses.make_dataclass("P", [(s.key, int if s.key == "top_n" else object, s.default) for s in SPECS])
+    assert [f.name for f in dataclasses.fields(made)] == [s.key for s in SPECS]
+    assert dataclasses.fields(made)[[s.key for s in SPECS].index("top_n")].type is int
+    other = dataclasses.make_dataclass("Q", [("top", int, 6)])
+    assert [f.name for f in dataclasses.fields(other)] != [s.key for s in SPECS]
+
+
+def test_every_parameter_default_is_one_default_constant():
+    """Each row of SPECS and each field of Params writes its default as a ``DEFAULT_*`` constant (the method
+    module's, else the params module's), never as a second literal; None / "" only where blank is allowed."""
+    from xladdin.workbook import params as P
+    tree = ast.parse(Path(P.__file__).read_text(encoding="utf-8"))
+    found, rows = [], 0
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "ParamSpec":
+            key, default = node.args[0].value, node.args[2]
+            rows += 1
+            names = _default_names(default)
+            blank = isinstance(default, ast.Constant) and default.value in (None, "") and P.SPEC_BY_KEY[key].blank_ok
+            if _is_literal(default) or not (blank or (names and all(n.startswith("DEFAULT_") for n in names))):
+                found.append(f"SPECS {key}: {ast.unparse(default)}")
+        if isinstance(node, ast.ClassDef) and node.name == "Params":
+            for item in node.body:
+                if isinstance(item, ast.AnnAssign) and item.value is not None:
+                    key, default = item.target.id, item.value
+                    blank = isinstance(default, ast.Constant) and default.value in (None, "")
+                    spec_default = P.SPEC_BY_KEY[key].default
+                    if _is_literal(default) or not (blank and spec_default in (None, "") or
+                                                    any(n.startswith("DEFAULT_") for n in _default_names(default))):
+                        found.append(f"Params.{key}: {ast.unparse(default)}")
+    assert rows == len(P.SPECS)
+    assert found == [], found
+
+
+#: method keywords named as a sheet parameter whose default is deliberately another, with the reason
+OTHER_DEFAULTS = {
+    ("xladdin.methods.backtest.backtest_weights", "cost"): "the engine is gross unless its caller gives a cost",
+    ("xladdin.methods.stats.period_label", "language"): "a method's own texts are English unless asked",
+    ("xladdin.methods.crowding.reason_text", "language"): "a method's own texts are English unless asked",
+}
+
+
+def test_a_method_keyword_named_after_a_parameter_defaults_to_its_constant():
+    """Every keyword of a method named as a sheet parameter (``top_n``, ``rf``, ``etf_one_per_index``) defaults
+    to the sheet's default (or None: the default applies inside), written as the ``DEFAULT_*`` constant
+    (:data:`OTHER_DEFAULTS` lists the deliberate exceptions)."""
+    found, checked = [], 0
+    for module, fn in _method_functions():
+        sig = inspect.signature(fn)
+        tree = ast.parse(inspect.getsource(fn).lstrip() if fn.__code__.co_firstlineno else "")
+        args = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)).args
+        positional = args.posonlyargs + args.args
+        nodes = dict(zip([a.arg for a in positional[len(positional) - len(args.defaults):]], args.defaults))
+        nodes.update({a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None})
+        for name, param in sig.parameters.items():
+            if name not in SPEC_BY_KEY or param.default is inspect.Parameter.empty or param.default is None \
+                    or (f"{module}.{fn.__name__}", name) in OTHER_DEFAULTS:
+                continue
+            checked += 1
+            want = SPEC_BY_KEY[name].default
+            default = tuple(param.default) if isinstance(want, tuple) else param.default
+            if default != want or _is_literal(nodes[name]):
+                found.append(f"{module}.{fn.__name__}({name}={ast.unparse(nodes[name])}): sheet default {want!r}")
+    assert found == [], found
+    assert checked >= 25
+
+
+def literal_flag_defaults(source: str) -> list[str]:
+    """Options of a command module (``add_argument``/``add_option``) that set a sheet parameter (``--top-n``) and
+    write their default as a literal instead of the ``DEFAULT_*`` constant."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not (isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None))
+                in ("add_argument", "add_option")):
+            continue
+        flags = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)
+                 and a.value.startswith("--")]
+        default = next((k.value for k in node.keywords if k.arg == "default"), None)
+        if flags and flags[0][2:].replace("-", "_") in SPEC_BY_KEY and default is not None and _is_literal(default):
+            found.append(f"{node.lineno}: {flags[0]} default={ast.unparse(default)}")
+    return found
+
+
+def test_a_flag_that_sets_a_parameter_takes_its_default_from_the_constant():
+    import pkgutil
+
+    import xladdin.ops.commands as commands
+    folder = Path(commands.__path__[0])
+    found = {i.name: hits for i in pkgutil.iter_modules(commands.__path__)
+             if (hits := literal_flag_defaults((folder / f"{i.name}.py").read_text(encoding="utf-8")))}
+    assert found == {}, found
+    probe = ('p.add_argument("--etf-one-per-index", default=True)\n'
+             'add_option(p, "--top-n", "--top", default=DEFAULT_TOP_N)\n')
+    assert literal_flag_defaults(probe) == ["1: --etf-one-per-index default=True"]
+
+
+def test_the_literal_default_check_sees_one():
+    for text in ["0.0", "True", "'zh'", "(1, 2)", "pd.Timestamp('2019-10-08')", "-1", "int(1)"]:
+        assert _is_literal(ast.parse(text, mode="eval").body), text
+    for text in ["DEFAULT_RF", "crowding.DEFAULT_HISTORY", "int(DEFAULT_ETF_ONE_PER_INDEX)", "None", "''"]:
+        assert not _is_literal(ast.parse(text, mode="eval").body), text
+
+
+def _calls_into_methods(source: str, namespace: dict, holder: str) -> list[tuple[int, str, str, str]]:
+    """(line, function, keyword, sheet key) of each argument ``<holder>.<key>`` (``p.top_n``, ``args.top_n``;
+    also inside ``bool(...)``/``int(...)``) of a call of a methods-layer function in ``source`` (a module's
+    code; ``namespace``: its globals, which resolve the called names), the keyword being the parameter the
+    argument binds to. ``holder``: the names of the parameters object, ``|``-separated."""
+    out = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        try:
+            fn = eval(ast.unparse(node.func), dict(namespace))  # a name or dotted attribute of the module
+        except Exception:
+            continue
+        if not inspect.isfunction(fn) or not fn.__module__.startswith("xladdin.methods."):
+            continue
+        params = list(inspect.signature(fn).parameters)
+        pairs = [(params[i], a) for i, a in enumerate(node.args)] + [(k.arg, k.value) for k in node.keywords]
+        for keyword, value in pairs:
+            while isinstance(value, ast.Call) and getattr(value.func, "id", None) in ("bool", "int", "float") \
+                    and len(value.args) == 1:
+                value = value.args[0]
+            if isinstance(value, ast.Attribute) and ast.unparse(value.value) in holder.split("|") \
+                    and value.attr in SPEC_BY_KEY:
+                out.append((node.lineno, f"{fn.__module__}.{fn.__name__}", keyword, value.attr))
+    return out
+
+
+#: sheet keys that feed a method's generic argument, with the reason: the date range every method and
+#: command takes as ``start``/``end`` (``--start``/``--end``)
+GENERIC_ARGUMENTS = {("xladdin.methods.strategy.flow_rotation", "start", "backtest_start")}
+
+
+def test_the_walk_from_sheet_key_to_method_keyword_is_one_name():
+    """The weekly run passes each parameter to the method keyword of the same name (``top_n=p.top_n``), and
+    each command passes its flag's value so too (``--top-n`` -> ``args.top_n`` -> ``top_n=``): read from the
+    code of the weekly steps, the context and every command module."""
+    import importlib
+    import pkgutil
+
+    import xladdin.ops.commands as commands
+    from xladdin.workbook import context, weekly
+    walks = [(m, "p|params|self.params|ctx.params") for m in (weekly, context)]
+    walks += [(importlib.import_module(f"xladdin.ops.commands.{i.name}"), "args")
+              for i in pkgutil.iter_modules(commands.__path__)]
+    found, seen = [], set()
+    for module, holder in walks:
+        for line, fn, keyword, key in _calls_into_methods(inspect.getsource(module), vars(module), holder):
+            seen.add(key)
+            if keyword != key and (fn, keyword, key) not in GENERIC_ARGUMENTS:
+                found.append(f"{module.__name__}:{line} {fn}({keyword}=...{key})")
+    assert found == [], found
+    fed = {"top_n", "rebalance_weeks", "cost", "groups", "hp_lambda", "trailing_window", "lag", "corr_index",
+           "corr_window", "corr_threshold", "event_thresholds", "event_horizons", "event_mode", "etf_top_n",
+           "etf_cost", "rf", "etf_one_per_index", "heat_years", "heat_flag", "vol_flag", "crowding_history",
+           "crowding_heat_flag", "crowding_price_move", "crowding_volume_move", "crowding_dispersion_flag",
+           "crowding_weeks", "backtest_start"}
+    assert fed <= seen, fed - seen
+
+
+def test_the_walk_check_sees_another_name():
+    """Not blind: a call passing ``p.rebalance_weeks`` by position to ``top_n``, or to ``every``, is reported
+    under those keywords; ``top_n=p.top_n`` under its own."""
+    from xladdin.methods import strategy
+    src = ("def f(p, m):\n    strategy.flow_rotation(m, None, None, p.rebalance_weeks, top_n=p.top_n)\n"
+           "    strategy.rebalance_dates(m.index, every=bool(p.rebalance_weeks))\n")
+    calls = {c[1:] for c in _calls_into_methods(src, {"strategy": strategy}, "p")}
+    assert calls == {("xladdin.methods.strategy.flow_rotation", "top_n", "rebalance_weeks"),
+                     ("xladdin.methods.strategy.flow_rotation", "top_n", "top_n"),
+                     ("xladdin.methods.strategy.rebalance_dates", "every", "rebalance_weeks")}
 
 
 def test_parameter_descriptions_state_one_way_costs():
@@ -281,7 +489,7 @@ def test_progress_total_is_what_a_report_reports(tmp_path, sample_market):
     steps: list[str] = []
     build_report(tmp_path / "r.xlsx", sample_market, default_params(), progress=steps.append)
     assert len(steps) == progress_total() == len(STEPS) + len(load_layout().sheets)
-    assert steps[:len(STEPS)] == [s[0] for s in STEPS]
+    assert steps[:len(STEPS)] == [s.name for s in STEPS]
 
 
 # ------------------------------------------------------------------------- one annualisation table

@@ -3,6 +3,7 @@
 The Excel macro path (xladdin_macros.refresh.refresh_book) runs on xlwings' engines in tests/test_xlwings_remote.py."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import zipfile
 from pathlib import Path
@@ -76,8 +77,7 @@ def test_failing_table_leaves_the_workbook_byte_identical(wbfile, monkeypatch):
     def boom(ctx):
         raise ZeroDivisionError("injected failure")
 
-    steps = [s if s[0] != "correlation" else ("correlation", s[1], boom) for s in W.STEPS]
-    monkeypatch.setattr(W, "STEPS", [s for s in steps if s[0] == "correlation"])
+    monkeypatch.setattr(W, "STEPS", [dataclasses.replace(s, run=boom) for s in W.STEPS if s.name == "correlation"])
     from xladdin.data.sample import sample_market
     with pytest.raises(RefreshError) as err:
         refresh_workbook(wbfile, market=sample_market())

@@ -48,7 +48,7 @@ def test_crowding_table_equals_the_core(inputs):
     imap = pd.Series([r[1] for r in si[1:]], index=[r[0] for r in si[1:]])
     panels = crowding.crowding_panels(pd.DataFrame(close, rows, inds), pd.DataFrame(volume, rows, inds),
                                       pd.DataFrame(volume, rows, inds), pd.DataFrame(sc, rows, stocks), imap,
-                                      history=200, min_history=200, heat_flag=0.9, dispersion_flag=0.1)
+                                      crowding_history=200, min_history=200, crowding_heat_flag=0.9, crowding_dispersion_flag=0.1)
     ref = crowding.crowding_table(panels, N)
     for got, (_, want) in zip(out[1:], ref.iterrows(), strict=True):
         assert got[1] == pytest.approx(want["heat_pct"], rel=1e-15)

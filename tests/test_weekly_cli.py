@@ -73,9 +73,9 @@ def fake_compute(real_run, monkeypatch):
 
     def fake(market, params=None, asof=None, progress=None):
         calls.append(asof)
-        for name, *_ in weekly.STEPS:
+        for step in weekly.STEPS:
             if progress:
-                progress(name)
+                progress(step.name)
         return dataclasses.replace(real_run["result"], step_seconds={})  # nothing computed here
 
     monkeypatch.setattr(weekly, "compute_weekly", fake)
@@ -170,7 +170,7 @@ def test_run_weekly_api_timings_and_units(fake_compute, small_dir, tmp_path):
     assert job.total == pytest.approx(sum(job.timings.values()))
     # units: one per table file read/validated, one per table group, one per sheet + save
     assert set(job.units["load"]) == set(job.rows) and set(job.units["validate"]) == set(job.rows)
-    assert list(job.units["compute"]) == [s[0] for s in weekly.STEPS]
+    assert list(job.units["compute"]) == [s.name for s in weekly.STEPS]
     from xladdin.workbook.layout import load_layout
     assert list(job.units["write"]) == [s.key for s in load_layout().sheets] + ["save"]
     # a step's units add up to at most the step (the rest is overhead between units); the compute units
@@ -228,7 +228,7 @@ def test_compute_failure_names_the_table_and_leaves_out_unchanged(small_dir, pre
     def boom(ctx):
         raise RuntimeError("injected failure")
 
-    monkeypatch.setattr(weekly, "STEPS", [("style", ("style_signals",), boom)])
+    monkeypatch.setattr(weekly, "STEPS", [weekly.Step("style", ("style_signals",), boom)])
     before = snapshot(previous_out)
     rc = main(["weekly", "--data", str(small_dir), "--out", str(previous_out), "--no-progress"])
     err = capsys.readouterr().err

@@ -96,11 +96,11 @@ def XA_CROWDING(industry_close, volume=None, stock_close=None, stock_industry=No
     h = opt_int(history, "history", crowding.DEFAULT_HISTORY, lo=1, hi=1_048_576)
     trading = amt if amt is not None else vol
     panels = crowding.crowding_panels(
-        frame(c), trading, vol, sc, imap, measure="amount" if amt is not None else "volume", history=h,
+        frame(c), trading, vol, sc, imap, measure="amount" if amt is not None else "volume", crowding_history=h,
         min_history=min(crowding.DEFAULT_MIN_HISTORY, h),
-        heat_flag=opt_float(heat_flag, "heat_flag", crowding.DEFAULT_HEAT_FLAG, lo=0.0, hi=1.0),
-        dispersion_flag=opt_float(dispersion_flag, "dispersion_flag", crowding.DEFAULT_DISPERSION_FLAG, lo=0.0,
-                                  hi=1.0))
+        crowding_heat_flag=opt_float(heat_flag, "heat_flag", crowding.DEFAULT_HEAT_FLAG, lo=0.0, hi=1.0),
+        crowding_dispersion_flag=opt_float(dispersion_flag, "dispersion_flag", crowding.DEFAULT_DISPERSION_FLAG,
+                                           lo=0.0, hi=1.0))
     table = crowding.crowding_table(panels, rows[-1])
     table["reasons"] = ["; ".join(crowding.reason_text(r) for r in rs) for rs in table["reasons"]]
     return frame_cells(table[CROWDING_COLUMNS], index=False)

@@ -115,14 +115,14 @@ def _backtest_frames(weights, returns) -> tuple[pd.DataFrame, pd.DataFrame, bool
         "optionally dates in the first column and titles in the first row. A held asset needs a return on "
         "every day (0 for a suspended day).", err_to_str=True)
 @xw.arg("cost", doc="Optional. One-way cost on traded value, charged on buys and sells (default "
-        f"{backtest.INDUSTRY_COST:g} = {backtest.INDUSTRY_COST:.1%}, the spec's default for industry baskets; "
-        f"{backtest.ETF_ROTATION_COST:g} for the M11 ETF rotation).")
+        f"{backtest.DEFAULT_COST:g} = {backtest.DEFAULT_COST:.1%}, the spec's default for industry baskets; "
+        f"{backtest.DEFAULT_ETF_COST:g} for the M11 ETF rotation).")
 @xw.arg("lag", doc=f"Optional. Trading days between a decision and its trade at the close (default {backtest.DEFAULT_LAG}: "
         "data of day t trades at t+1; 0 trades at the decision close).")
 @excel_safe
 def XA_BACKTEST(weights, returns, cost=None, lag=None):
     """Backtest target weights (engine of M7-M11): trade lag days after each decision, drift, one-way cost on traded value. Per returns row: date, NAV net and gross (1 the day before the first trade), turnover and cost on trade days."""
-    c = opt_float(cost, "cost", backtest.INDUSTRY_COST, lo=0.0, hi=0.5)
+    c = opt_float(cost, "cost", backtest.DEFAULT_COST, lo=0.0, hi=0.5)
     k = opt_int(lag, "lag", backtest.DEFAULT_LAG, lo=0, hi=250)
     wf, rf, dated = _backtest_frames(weights, returns)
     res = backtest.backtest_weights(wf, rf, c, k)

@@ -26,6 +26,8 @@ ANNUALIZATION_FACTORS: dict[str, int] = {
 
 #: languages of every header and text of the workbook, the report and the mail
 LANGUAGES = ("zh", "en")
+#: the language of the workbook, the report and the mail unless a ``language`` parameter says otherwise
+DEFAULT_LANGUAGE = "zh"
 
 #: one 亿 (1e8) yuan: the unit of every amount shown in the workbook, the report and the terminal tables
 YI = 1e8

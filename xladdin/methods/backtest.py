@@ -34,15 +34,15 @@ from xladdin.conventions import TRADING_DAYS_PER_YEAR
 
 from . import stats as pf
 
-__all__ = ["DEFAULT_LAG", "INDUSTRY_COST", "ETF_ROTATION_COST", "WEIGHT_TOL", "BacktestResult", "returns_from_prices",
+__all__ = ["DEFAULT_LAG", "DEFAULT_COST", "DEFAULT_ETF_COST", "WEIGHT_TOL", "BacktestResult", "returns_from_prices",
            "backtest_weights", "equal_weights", "backtest_summary"]
 
 #: default execution lag in trading days (data of day t trades at t+1's close)
 DEFAULT_LAG = 1
 #: default one-way cost on traded value for industry baskets (M7-M10: the report states none)
-INDUSTRY_COST = 0.001
+DEFAULT_COST = 0.001
 #: default one-way cost on traded value for the ETF rotation (M11: the report's 0.3%)
-ETF_ROTATION_COST = 0.003
+DEFAULT_ETF_COST = 0.003
 #: tolerance of the weight-row sums (1 or 0)
 WEIGHT_TOL = 1e-6
 
@@ -342,7 +342,7 @@ def equal_weights(available: pd.DataFrame) -> pd.DataFrame:
 
 
 def backtest_summary(result: BacktestResult, benchmark: pd.Series | None = None, periods: int = TRADING_DAYS_PER_YEAR,
-                     rf: float = 0.0) -> dict:
+                     rf: float = pf.DEFAULT_RF) -> dict:
     """Headline figures of a backtest, gross and net (M12 conventions), as plain Python values.
 
     Keys: ``lag_days``, ``cost`` (one-way rate), ``start``, ``end`` (ISO dates of the NAV),

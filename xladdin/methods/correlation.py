@@ -203,8 +203,9 @@ def event_days(corr: pd.Series, threshold: float, mode: EventMode = DEFAULT_EVEN
     return above.reindex(corr.index, fill_value=False).astype(bool)
 
 
-def event_study(corr: pd.Series, close: pd.Series, thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
-                horizons: Sequence[int] = DEFAULT_HORIZONS, mode: EventMode = DEFAULT_EVENT_MODE) -> pd.DataFrame:
+def event_study(corr: pd.Series, close: pd.Series, event_thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+                event_horizons: Sequence[int] = DEFAULT_HORIZONS, event_mode: EventMode = DEFAULT_EVENT_MODE
+                ) -> pd.DataFrame:
     """Down probability and mean forward return after high-correlation days (spec M3).
 
     Parameters
@@ -215,11 +216,11 @@ def event_study(corr: pd.Series, close: pd.Series, thresholds: Sequence[float] =
     close : Series
         Index close, index = date (trading days). Forward returns are taken over its rows, so
         pass it cut at the study's end date: nothing after its last row is used.
-    thresholds : sequence of float
+    event_thresholds : sequence of float
         Correlation thresholds theta (event: ``corr_t > theta``).
-    horizons : sequence of int
+    event_horizons : sequence of int
         Forward horizons h in trading days.
-    mode : {"every", "first"}
+    event_mode : {"every", "first"}
         ``"every"`` (default): every qualifying day is an event (overlapping windows).
         ``"first"``: only first crossings above theta (see :func:`event_days`).
 
@@ -238,10 +239,10 @@ def event_study(corr: pd.Series, close: pd.Series, thresholds: Sequence[float] =
     (or whose date has no close) is excluded from that horizon's count, as are base days.
     """
     _check_series(corr, "corr")
-    if mode not in ("every", "first"):
-        raise ValueError(f"mode must be 'every' or 'first', got {mode!r}")
-    thresholds = [float(t) for t in thresholds]
-    horizons = [int(h) for h in horizons]
+    if event_mode not in ("every", "first"):
+        raise ValueError(f"event_mode must be 'every' or 'first', got {event_mode!r}")
+    thresholds = [float(t) for t in event_thresholds]
+    horizons = [int(h) for h in event_horizons]
     if not thresholds or not horizons:
         raise ValueError("give at least one threshold and one horizon")
     if any(h < 1 for h in horizons):
@@ -252,7 +253,7 @@ def event_study(corr: pd.Series, close: pd.Series, thresholds: Sequence[float] =
     valid = np.isfinite(r) & sample[:, None]
     down = valid & (np.nan_to_num(r, nan=0.0) < 0)
     r0 = np.where(valid, r, 0.0)
-    ev = _event_matrix(c, thresholds, mode).astype(float)                # dates x thresholds
+    ev = _event_matrix(c, thresholds, event_mode).astype(float)                # dates x thresholds
     n_ev = ev.T @ valid                     # θ x h
     n_down = ev.T @ down
     s_ret = ev.T @ r0
@@ -308,20 +309,20 @@ def grid_table(grid: pd.DataFrame, value: str = "p_down") -> pd.DataFrame:
     return grid.pivot(index="threshold", columns="horizon", values=value)
 
 
-def index_flow_correlation(market: Market, index: str, window: int = DEFAULT_CORR_WINDOW, start=None, end=None,
-                           threshold: float = DEFAULT_CORR_THRESHOLD, require_all: bool = False,
+def index_flow_correlation(market: Market, corr_index: str, corr_window: int = DEFAULT_CORR_WINDOW, start=None,
+                           end=None, corr_threshold: float = DEFAULT_CORR_THRESHOLD, require_all: bool = False,
                            missing_nav: MissingNav = "nan", split_day: SplitDay = "zero",
                            flows: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Aggregate ETF flow of ``index``, its daily return, rolling correlation and signal (M1-M2).
+    """Aggregate ETF flow of ``corr_index``, its daily return, rolling correlation and signal (M1-M2).
 
     Parameters
     ----------
     market : Market
         Needs etf_info, etf_daily and index_daily.
-    index : str
+    corr_index : str
         Tracked index code, e.g. ``000300.SH``.
-    window, threshold
-        As in :func:`rolling_correlation` and :func:`top_signal`.
+    corr_window, corr_threshold
+        Window and threshold as in :func:`rolling_correlation` and :func:`top_signal`.
     start, end : date-like, optional
         Rows returned. Data after ``end`` is never used; data before ``start`` serves as warm-up,
         so the first returned day already has a full window when history exists.
@@ -341,19 +342,19 @@ def index_flow_correlation(market: Market, index: str, window: int = DEFAULT_COR
     start_ts = pd.Timestamp(start) if start is not None else None
     if start_ts is not None and end_ts is not None and start_ts > end_ts:
         raise ValueError(f"start {start_ts:%Y-%m-%d} is after end {end_ts:%Y-%m-%d}")
-    flow = index_flow(market, index, require_all=require_all, missing_nav=missing_nav, split_day=split_day,
+    flow = index_flow(market, corr_index, require_all=require_all, missing_nav=missing_nav, split_day=split_day,
                       flows=flows, end=end_ts)
-    close = market.index_close(index)
+    close = market.index_close(corr_index)
     if end_ts is not None:
         close = close.loc[close.index <= end_ts]
         if close.empty:
-            raise MissingTableError(f"index `{index}` has no rows in index_daily on or before {end_ts:%Y-%m-%d} "
+            raise MissingTableError(f"index `{corr_index}` has no rows in index_daily on or before {end_ts:%Y-%m-%d} "
                                     f"({market.source})")
     ret = close.astype(float).pct_change()
     ret.name = "return"
-    corr = rolling_correlation(flow, ret, window)
+    corr = rolling_correlation(flow, ret, corr_window)
     df = pd.DataFrame({"flow": flow.reindex(corr.index), "return": ret.reindex(corr.index), "corr": corr,
-                       "signal": top_signal(corr, threshold)})
+                       "signal": top_signal(corr, corr_threshold)})
     if start_ts is not None:
         df = df.loc[df.index >= start_ts]
     df.index.name = "date"

@@ -137,13 +137,13 @@ def _frame(x: pd.DataFrame, name: str) -> pd.DataFrame:
     return x.astype(float)
 
 
-def _check_window(window: int, history: int, min_history: int) -> None:
+def _check_window(window: int, history: int, min_history: int, history_name: str = "history") -> None:
     if not isinstance(window, (int, np.integer)) or window < 2:
         raise ValueError(f"`window` must be an integer >= 2 trading days, got {window!r}")
     if not isinstance(history, (int, np.integer)) or history < 1:
-        raise ValueError(f"`history` must be a positive integer number of rows, got {history!r}")
+        raise ValueError(f"`{history_name}` must be a positive integer number of rows, got {history!r}")
     if not isinstance(min_history, (int, np.integer)) or not 1 <= min_history <= history:
-        raise ValueError(f"`min_history` must be an integer in 1..history ({history}), got {min_history!r}")
+        raise ValueError(f"`min_history` must be an integer in 1..{history_name} ({history}), got {min_history!r}")
 
 
 def _no_negative(x: pd.DataFrame, name: str) -> None:
@@ -341,10 +341,11 @@ def _flag(pct: pd.DataFrame, on: np.ndarray) -> pd.DataFrame:
 
 def crowding_panels(close: pd.DataFrame, trading: pd.DataFrame | None = None, volume: pd.DataFrame | None = None,
                     stock_close: pd.DataFrame | None = None, industry_of: pd.Series | None = None, *,
-                    measure: str | None = None, window: int = DEFAULT_WINDOW, history: int = DEFAULT_HISTORY,
-                    min_history: int = DEFAULT_MIN_HISTORY, heat_flag: float = DEFAULT_HEAT_FLAG,
-                    price_move: float = DEFAULT_PRICE_MOVE, volume_move: float = DEFAULT_VOLUME_MOVE,
-                    dispersion_flag: float = DEFAULT_DISPERSION_FLAG,
+                    measure: str | None = None, window: int = DEFAULT_WINDOW,
+                    crowding_history: int = DEFAULT_HISTORY, min_history: int = DEFAULT_MIN_HISTORY,
+                    crowding_heat_flag: float = DEFAULT_HEAT_FLAG, crowding_price_move: float = DEFAULT_PRICE_MOVE,
+                    crowding_volume_move: float = DEFAULT_VOLUME_MOVE,
+                    crowding_dispersion_flag: float = DEFAULT_DISPERSION_FLAG,
                     min_stocks: int = DEFAULT_MIN_STOCKS) -> CrowdingPanels:
     """Every M14 series of every industry and day (see the module docstring for the formulas).
 
@@ -361,11 +362,16 @@ def crowding_panels(close: pd.DataFrame, trading: pd.DataFrame | None = None, vo
         Stock closes (dates x stocks) and the stock -> industry map for the dispersion; None: blank.
     measure : str, optional
         Label of ``trading`` ("amount" / "volume"), kept for the reasons and headers.
-    window, history, min_history, heat_flag, price_move, volume_move, dispersion_flag, min_stocks
+    window, min_history, min_stocks
         The ``DEFAULT_*`` parameters of this module.
+    crowding_history, crowding_heat_flag, crowding_price_move, crowding_volume_move, crowding_dispersion_flag
+        Likewise, named as on the parameters sheet (the history, heat and dispersion percentile flags, the
+        price and volume moves of a divergence).
     """
-    _check_window(window, history, min_history)
-    for name, p in (("heat_flag", heat_flag), ("dispersion_flag", dispersion_flag)):
+    history, heat_flag, dispersion_flag = crowding_history, crowding_heat_flag, crowding_dispersion_flag
+    price_move, volume_move = crowding_price_move, crowding_volume_move
+    _check_window(window, history, min_history, "crowding_history")
+    for name, p in (("crowding_heat_flag", heat_flag), ("crowding_dispersion_flag", dispersion_flag)):
         if not 0 <= p <= 1:
             raise ValueError(f"`{name}` must be a percentile in [0, 1], got {p}")
     close = _frame(close, "close")
@@ -576,9 +582,10 @@ def _choose_measure(df: pd.DataFrame, measure: str) -> str | None:
 
 
 def market_crowding(market: Market, asof=None, *, measure: str = "auto", window: int = DEFAULT_WINDOW,
-                    history: int = DEFAULT_HISTORY, min_history: int = DEFAULT_MIN_HISTORY,
-                    heat_flag: float = DEFAULT_HEAT_FLAG, price_move: float = DEFAULT_PRICE_MOVE,
-                    volume_move: float = DEFAULT_VOLUME_MOVE, dispersion_flag: float = DEFAULT_DISPERSION_FLAG,
+                    crowding_history: int = DEFAULT_HISTORY, min_history: int = DEFAULT_MIN_HISTORY,
+                    crowding_heat_flag: float = DEFAULT_HEAT_FLAG, crowding_price_move: float = DEFAULT_PRICE_MOVE,
+                    crowding_volume_move: float = DEFAULT_VOLUME_MOVE,
+                    crowding_dispersion_flag: float = DEFAULT_DISPERSION_FLAG,
                     min_stocks: int = DEFAULT_MIN_STOCKS) -> CrowdingResult:
     """M14 on the canonical tables: industry_daily (close; optional amount / volume), stock_daily (close)
     and stock_industry (the map, and the industries' names). Absent inputs leave their flag blank with
@@ -586,7 +593,8 @@ def market_crowding(market: Market, asof=None, *, measure: str = "auto", window:
 
     ``asof``: the table's date is the last industry_daily date on or before it (default: its last date);
     no data after it is used. ``measure``: the heat share of "amount", "volume" or "auto" (amount when
-    the table has amount values, else volume).
+    the table has amount values, else volume). The ``crowding_*`` thresholds are the parameters sheet's
+    (:func:`crowding_panels`).
     """
     with scope(market):
         df = market.require("industry_daily", "close", purpose="industry crowding (M14)")
@@ -614,9 +622,10 @@ def market_crowding(market: Market, asof=None, *, measure: str = "auto", window:
         else:
             notes.append("constituent dispersion needs stock_daily and stock_industry: blank")
         panels = crowding_panels(close, trading, volume, stock_close, industry_of, measure=chosen, window=window,
-                                 history=history, min_history=min_history, heat_flag=heat_flag,
-                                 price_move=price_move, volume_move=volume_move, dispersion_flag=dispersion_flag,
-                                 min_stocks=min_stocks)
+                                 crowding_history=crowding_history, min_history=min_history,
+                                 crowding_heat_flag=crowding_heat_flag, crowding_price_move=crowding_price_move,
+                                 crowding_volume_move=crowding_volume_move,
+                                 crowding_dispersion_flag=crowding_dispersion_flag, min_stocks=min_stocks)
         del stock_close
     names = market.industry_names if market.has("stock_industry") else None
     return CrowdingResult(panels=panels, table=crowding_table(panels, end, names), weekly=weekly_counts(panels),
@@ -627,18 +636,18 @@ def market_crowding(market: Market, asof=None, *, measure: str = "auto", window:
 _SLACK_WEEKS_PER_156 = 13
 
 
-def stock_rows_since(asof, weeks: int = DEFAULT_WEEKS, history: int = DEFAULT_HISTORY,
+def stock_rows_since(asof, crowding_weeks: int = DEFAULT_WEEKS, crowding_history: int = DEFAULT_HISTORY,
                      window: int = DEFAULT_WINDOW) -> pd.Timestamp:
-    """Earliest stock_daily date the dispersion of the last ``weeks`` week ends up to ``asof`` can read.
+    """Earliest stock_daily date the dispersion of the last ``crowding_weeks`` week ends up to ``asof`` can read.
 
-    The earliest of those week ends lies at most ``5 × (weeks + 1)`` trading days before ``asof``; its
-    percentile reads the ``history`` dispersions before it, each the return over ``window`` rows:
-    ``n = 5 × (weeks + 1) + history + window`` trading days, that is ``ceil(n / 5)`` weeks of five days
+    The earliest of those week ends lies at most ``5 × (crowding_weeks + 1)`` trading days before ``asof``;
+    its percentile reads the ``crowding_history`` dispersions before it, each the return over ``window`` rows:
+    ``n = 5 × (crowding_weeks + 1) + crowding_history + window`` trading days, that is ``ceil(n / 5)`` weeks of five days
     plus 13 weeks without trading per 156 (holidays: about 2.5 a year), counted back from ``asof``. A
     market whose stock_daily holds only the rows from this date on gives the same panels on those week
     ends as the full table (tested).
     """
-    n = 5 * (int(weeks) + 1) + int(history) + int(window)
+    n = 5 * (int(crowding_weeks) + 1) + int(crowding_history) + int(window)
     span = math.ceil(n / 5)
     slack = math.ceil(_SLACK_WEEKS_PER_156 * span / 156)
     return pd.Timestamp(asof).normalize() - pd.Timedelta(days=7 * (span + slack))

@@ -246,8 +246,9 @@ def _index_members(market: Market, indices: list[str], ends: pd.DatetimeIndex) -
     return out
 
 
-def weekly_metrics(market: Market, asof=None, window_years: float = DEFAULT_HEAT_YEARS, min_years: float = DEFAULT_MIN_YEARS,
-                   vol_window: int = DEFAULT_VOL_WINDOW, indices: list[str] | None = None) -> dict:
+def weekly_metrics(market: Market, asof=None, heat_years: float = DEFAULT_HEAT_YEARS,
+                   min_years: float = DEFAULT_MIN_YEARS, vol_window: int = DEFAULT_VOL_WINDOW,
+                   indices: list[str] | None = None) -> dict:
     """Weekly M13 series for every industry and broad index, up to ``asof``.
 
     Parameters
@@ -258,8 +259,8 @@ def weekly_metrics(market: Market, asof=None, window_years: float = DEFAULT_HEAT
     asof : date-like, optional
         Last date used; default the earliest last date among the daily tables present (the latest
         day every table covers).
-    window_years, min_years : float
-        Percentile window (``round(52 × window_years)`` weeks) and minimum history
+    heat_years, min_years : float
+        Percentile window (``round(52 × heat_years)`` weeks) and minimum history
         (``round(52 × min_years)`` weeks) for heat and volatility.
     vol_window : int
         Realised-volatility window, trading days.
@@ -280,7 +281,7 @@ def weekly_metrics(market: Market, asof=None, window_years: float = DEFAULT_HEAT
         ``"asof"``, ``"notes"`` (list of str), ``"names"`` (industry code -> name).
     """
     with scope(market):
-        return _weekly_metrics(market, asof, window_years, min_years, vol_window, indices)
+        return _weekly_metrics(market, asof, heat_years, min_years, vol_window, indices)
 
 
 #: tables the dashboard reads only over its stock window (see :func:`stock_rows_since`)
@@ -290,11 +291,11 @@ STOCK_WINDOW_TABLES = ("stock_daily", "margin_daily")
 STOCK_WINDOW_SLACK_WEEKS = 13
 
 
-def stock_rows_since(asof, window_years: float = DEFAULT_HEAT_YEARS) -> pd.Timestamp:
+def stock_rows_since(asof, heat_years: float = DEFAULT_HEAT_YEARS) -> pd.Timestamp:
     """Earliest date of the stock_daily / margin_daily rows :func:`weekly_dashboard` can read for ``asof``.
 
     The dashboard computes its stock-level series (turnover, margin financing) for the last
-    ``W + 2`` trading weeks only, ``W = round(52 × window_years)`` (the percentile window, plus this
+    ``W + 2`` trading weeks only, ``W = round(52 × heat_years)`` (the percentile window, plus this
     and the previous week's snapshots), from the table's last day on or before the week before
     them. Those weeks start after ``asof − 7 × (W + 2 + 1 + h)`` days with ``h`` weeks without
     trading; this returns ``asof − 7 × (W + 3 + 13)`` days (:data:`STOCK_WINDOW_SLACK_WEEKS` = 13 ≥ h
@@ -303,7 +304,7 @@ def stock_rows_since(asof, window_years: float = DEFAULT_HEAT_YEARS) -> pd.Times
     When a table has no row between this date and that week (a gap), the week's margin change is
     missing either way.
     """
-    window = max(1, int(round(WEEKS_PER_YEAR * window_years)))
+    window = max(1, int(round(WEEKS_PER_YEAR * heat_years)))
     weeks = window + 3 + STOCK_WINDOW_SLACK_WEEKS
     return pd.Timestamp(asof).normalize() - pd.Timedelta(days=7 * weeks)
 
@@ -635,10 +636,10 @@ def _top(series_by_source: list[tuple[str, str, pd.Series, pd.Series, pd.Series]
     return pd.DataFrame(rows, columns=["source", "level", "rank", "code", "name", "group", "net_buy"])
 
 
-def weekly_dashboard(market: Market, asof=None, window_years: float = DEFAULT_HEAT_YEARS,
+def weekly_dashboard(market: Market, asof=None, heat_years: float = DEFAULT_HEAT_YEARS,
                      min_years: float = DEFAULT_MIN_YEARS, vol_window: int = DEFAULT_VOL_WINDOW,
                      heat_flag: float = DEFAULT_HEAT_FLAG, vol_flag: float = DEFAULT_VOL_FLAG,
-                     top_n: int = DEFAULT_TOP_ROWS, unit: float = 1.0, indices: list[str] | None = None, *,
+                     top_rows: int = DEFAULT_TOP_ROWS, unit: float = 1.0, indices: list[str] | None = None, *,
                      flows: pd.DataFrame | None = None, weights=None,
                      calendar: pd.DatetimeIndex | None = None) -> dict[str, pd.DataFrame]:
     """The weekly fund-flow dashboard of the week containing ``asof`` (spec M13, output table 8).
@@ -650,7 +651,7 @@ def weekly_dashboard(market: Market, asof=None, window_years: float = DEFAULT_HE
     asof : date-like, optional
         The dashboard week is the calendar week (Mon-Sun) containing ``asof``, cut at ``asof``
         (a partial week if ``asof`` is mid-week). Default: the latest date all daily tables cover.
-    window_years : float
+    heat_years : float
         Trailing history for the heat and volatility percentiles (default 3 years = 156 weeks).
     min_years : float
         Minimum history before a percentile is shown (default 1 year = 52 weeks).
@@ -658,7 +659,7 @@ def weekly_dashboard(market: Market, asof=None, window_years: float = DEFAULT_HE
         Realised-volatility window in trading days (default 20).
     heat_flag, vol_flag : float
         Flag thresholds: heat percentile > 0.9, volatility percentile > 0.8 (the digests' levels).
-    top_n : int
+    top_rows : int
         Rows per source in the largest net buys / sells.
     unit : float
         Divide yuan amounts by this (1e8 for 亿元); shares and percentiles are unchanged.
@@ -691,20 +692,20 @@ def weekly_dashboard(market: Market, asof=None, window_years: float = DEFAULT_HE
     Notes
     -----
     Percentiles: :func:`trailing_percentile` of the weekly series (average daily turnover for heat,
-    the 20-day volatility on the week's last day for volatility) over ``round(52 × window_years)``
+    the 20-day volatility on the week's last day for volatility) over ``round(52 × heat_years)``
     weeks including the current one.
     """
     if unit <= 0:
         raise ValueError(f"`unit` must be > 0, got {unit}")
-    window = max(1, int(round(WEEKS_PER_YEAR * window_years)))
+    window = max(1, int(round(WEEKS_PER_YEAR * heat_years)))
     with scope(market):  # stock-level series only for the weeks the two snapshots read (percentile window + 2)
-        m = _weekly_metrics(market, asof, window_years, min_years, vol_window, indices, stock_weeks=window + 2,
+        m = _weekly_metrics(market, asof, heat_years, min_years, vol_window, indices, stock_weeks=window + 2,
                             flows=flows, weights=weights, calendar=calendar)
     ends = m["week_ends"]
     week, prev = ends[-1], (ends[-2] if len(ends) > 1 else None)
     tables = _snapshot_tables(market, m, week, prev, heat_flag, vol_flag)
     tables["etf_category"] = _category_table(m["category"], week, prev)
-    tables["top_buys"], tables["top_sells"] = _top_tables(market, m, tables["industry"], week, top_n)
+    tables["top_buys"], tables["top_sells"] = _top_tables(market, m, tables["industry"], week, top_rows)
     tables["flags"] = _flags_table(tables, heat_flag, vol_flag)
     for key in ("industry", "industry_change", "broad_index", "broad_index_change", "etf_category",
                 "top_buys", "top_sells"):

@@ -33,8 +33,8 @@ from xladdin.data.views import pivot, scope, table_codes, table_dates, table_val
 from xladdin.errors import DataError
 
 from .backtest import (
+    DEFAULT_ETF_COST,
     DEFAULT_LAG,
-    ETF_ROTATION_COST,
     backtest_summary,
     backtest_weights,
     equal_weights,
@@ -42,7 +42,7 @@ from .backtest import (
 )
 from .grouping import DEFAULT_GROUPS, _groups_numeric, _numeric, assign_groups
 from .ranking import composite_scores, no_ranking, tie_values, top_n_weights
-from .stats import DEFAULT_MIN_OBS, FULL_PERIOD, ic_summary, performance_table, rank_ic
+from .stats import DEFAULT_MIN_OBS, DEFAULT_RF, FULL_PERIOD, ic_summary, performance_table, rank_ic
 
 #: ETF categories that hold stocks (etf_info.category); "other" (bonds, gold, ...) is left out
 STOCK_ETF_CATEGORIES = ("broad", "sector_theme", "strategy_style")
@@ -50,6 +50,8 @@ STOCK_ETF_CATEGORIES = ("broad", "sector_theme", "strategy_style")
 FACTORS = ("preference", "change", "momentum")
 #: ETFs picked (the report's 3); the fewest valid pairs for a month's rank IC is stats.DEFAULT_MIN_OBS
 DEFAULT_ETF_TOP_N = 3
+#: default: at most one pick per tracked index (the next-ranked ETF on another index takes the place)
+DEFAULT_ETF_ONE_PER_INDEX = True
 #: marks by tercile of a factor's cross-section (group 3 = top third)
 MARKS = {3: "↑↑", 2: "↑", 1: "O"}
 
@@ -471,7 +473,8 @@ def factor_marks(values: pd.Series) -> pd.Series:
 
 
 def ranking_table(factors: dict[str, pd.DataFrame], composite: pd.DataFrame, names: pd.Series,
-                  date: pd.Timestamp | None = None, top: int = DEFAULT_ETF_TOP_N, one_per: pd.Series | None = None) -> pd.DataFrame:
+                  date: pd.Timestamp | None = None, etf_top_n: int = DEFAULT_ETF_TOP_N,
+                  one_per: pd.Series | None = None) -> pd.DataFrame:
     """The report's ETF ranking table at one signal date (spec M11, output table 7).
 
     Parameters
@@ -484,7 +487,7 @@ def ranking_table(factors: dict[str, pd.DataFrame], composite: pd.DataFrame, nam
         ETF code -> name.
     date : Timestamp, optional
         Signal date (a row of ``composite``); default the last with any composite value.
-    top : int
+    etf_top_n : int
         Number of picks flagged.
     one_per : Series, optional
         ETF -> tracked index: at most one pick per index (:func:`xladdin.methods.ranking.top_n_weights`).
@@ -495,7 +498,7 @@ def ranking_table(factors: dict[str, pd.DataFrame], composite: pd.DataFrame, nam
         index = rank position; columns ``code``, ``name``, ``preference``, ``change``,
         ``momentum`` (marks, :func:`factor_marks`), their raw values ``preference_value``,
         ``change_value``, ``momentum_value``, ``composite``, ``rank`` (1 = best, ties by code;
-        NA when unranked), ``pick`` (bool: the top ``top``, at most one per ``one_per`` group, so a
+        NA when unranked), ``pick`` (bool: the top ``etf_top_n``, at most one per ``one_per`` group, so a
         pick can rank below an ETF left out for its index). Sorted by rank, unranked ETFs last.
     """
     if date is None:
@@ -507,7 +510,7 @@ def ranking_table(factors: dict[str, pd.DataFrame], composite: pd.DataFrame, nam
     if date not in composite.index:
         raise ValueError(f"{date.date()} is not a signal date (month end); choose one of the composite's dates")
     comp = composite.loc[date]
-    w = top_n_weights(composite.loc[[date]], top, one_per=one_per).iloc[0]
+    w = top_n_weights(composite.loc[[date]], etf_top_n, one_per=one_per).iloc[0]
     # ties (within the tolerance) by code: rank the tied values after sorting codes
     cols = sorted(comp.index, key=str)
     tied, flat = tie_values(comp[cols].astype(float))
@@ -559,22 +562,23 @@ class RotationResult:
     backtest: object = None
 
 
-def northbound_rotation(market: Market, universe: list[str] | None = None, top: int = DEFAULT_ETF_TOP_N,
-                        cost: float = ETF_ROTATION_COST, groups: int = DEFAULT_GROUPS, price: str = "nav",
-                        stale_change: str = "nan", max_age_days: int = 10, start=None, end=None, rf: float = 0.0,
-                        min_obs: int = DEFAULT_MIN_OBS, lag: int = DEFAULT_LAG, one_per_index: bool = True) -> RotationResult:
+def northbound_rotation(market: Market, etf_universe: list[str] | None = None, etf_top_n: int = DEFAULT_ETF_TOP_N,
+                        etf_cost: float = DEFAULT_ETF_COST, groups: int = DEFAULT_GROUPS, price: str = "nav",
+                        stale_change: str = "nan", max_age_days: int = 10, start=None, end=None, rf: float = DEFAULT_RF,
+                        min_obs: int = DEFAULT_MIN_OBS, lag: int = DEFAULT_LAG,
+                        etf_one_per_index: bool = DEFAULT_ETF_ONE_PER_INDEX) -> RotationResult:
     """Northbound ETF rotation, end to end (spec M11; per-year table M12).
 
     Parameters
     ----------
     market : Market
         Needs ``etf_info``, ``etf_daily``, ``index_weights``, ``northbound_holdings``.
-    universe : list of str, optional
+    etf_universe : list of str, optional
         ETF codes; default every stock ETF (:data:`STOCK_ETF_CATEGORIES`) whose tracked index has
         weights (:func:`select_universe`).
-    top : int
+    etf_top_n : int
         ETFs held (report: 3).
-    cost : float
+    etf_cost : float
         One-way cost on traded value, charged on buys and sells (report: 0.003).
     groups : int
         Groups for the long-short spread (default 5: top fifth minus bottom fifth of the
@@ -592,7 +596,7 @@ def northbound_rotation(market: Market, universe: list[str] | None = None, top: 
     lag : int
         Trading days between the month-end signal and the trade (default 1: the holdings of the
         month end are published after its close); IC, groups and the strategy all use it.
-    one_per_index : bool
+    etf_one_per_index : bool
         At most one pick per tracked index (default True): the next-ranked ETF on another index
         takes the place of a second ETF on the same index.
 
@@ -618,8 +622,8 @@ def northbound_rotation(market: Market, universe: list[str] | None = None, top: 
     uses 12 periods a year). A month whose composite has no ranking (no spread) gives no trade.
     """
     with scope(market):
-        return _northbound_rotation(market, universe, top, cost, groups, price, stale_change, max_age_days,
-                                    start, end, rf, min_obs, lag, one_per_index)
+        return _northbound_rotation(market, etf_universe, etf_top_n, etf_cost, groups, price, stale_change,
+                                    max_age_days, start, end, rf, min_obs, lag, etf_one_per_index)
 
 
 def _same_index_months(weights: pd.DataFrame, tracked: pd.Series) -> int:
@@ -667,7 +671,7 @@ def _northbound_rotation(market: Market, universe, top, cost, groups, price, sta
     perf = performance_table(strat.nav, bnav, rf=rf, turnover=strat.turnover)
     perf_gross = performance_table(strat.nav_gross, bnav, rf=rf, turnover=strat.turnover)
     ls_perf = performance_table(ls_nav, rf=rf, periods=MONTHS_PER_YEAR) if len(ls_nav) > 2 else pd.DataFrame()
-    ranking = ranking_table(fac, composite, market.etf_info["name"], top=top, one_per=one_per)
+    ranking = ranking_table(fac, composite, market.etf_info["name"], etf_top_n=top, one_per=one_per)
     staleness = fac["staleness"]
     stale_used = staleness.loc[comp_s.index, "stale"]
     no_rank = {k: int(no_ranking(fac[k].reindex(decided.index)).sum()) for k in FACTORS}

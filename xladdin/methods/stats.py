@@ -53,6 +53,8 @@ COLUMNS = ["annual_return", "volatility", "sharpe", "max_drawdown", "excess_retu
 _COLUMN_INDEX = pd.Index(COLUMNS)  # built once (an Index is immutable)
 #: label of the full-period row
 FULL_PERIOD = "Full period"
+#: default annual risk-free rate of the Sharpe ratios (M12)
+DEFAULT_RF = 0.0
 _EPS = 1e-12
 
 
@@ -140,7 +142,7 @@ def annual_volatility(nav: pd.Series, periods: int = TRADING_DAYS_PER_YEAR) -> f
     return float(np.sqrt(periods) * r.std(ddof=1))
 
 
-def sharpe_ratio(nav: pd.Series, rf: float = 0.0, periods: int = TRADING_DAYS_PER_YEAR, method: str = "geometric") -> float:
+def sharpe_ratio(nav: pd.Series, rf: float = DEFAULT_RF, periods: int = TRADING_DAYS_PER_YEAR, method: str = "geometric") -> float:
     """Sharpe ratio (M12).
 
     Parameters
@@ -473,7 +475,7 @@ def _year_month(index: pd.DatetimeIndex) -> np.ndarray:
     return np.searchsorted(month_starts, days, "right") - 1 + (m0.astype(np.int64) + 1970 * 12)
 
 
-def performance_table(nav: pd.Series, benchmark: pd.Series | None = None, rf: float = 0.0,
+def performance_table(nav: pd.Series, benchmark: pd.Series | None = None, rf: float = DEFAULT_RF,
                       turnover: pd.Series | None = None, periods: int = TRADING_DAYS_PER_YEAR, sharpe: str = "geometric",
                       min_full_year: float = 0.9) -> pd.DataFrame:
     """Per-calendar-year and full-period performance table (M12).

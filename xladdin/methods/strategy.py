@@ -14,7 +14,7 @@ and the strategy then keeps its holdings for that period).
   weight, rebalanced every two weeks.
 
 Timing: a decision on date t uses data up to t's close and trades ``lag`` trading days later
-(default 1). Defaults: cost 0.1% one-way on traded value (:data:`xladdin.methods.backtest.INDUSTRY_COST`;
+(default 1). Defaults: cost 0.1% one-way on traded value (:data:`xladdin.methods.backtest.DEFAULT_COST`;
 the report states none for industry baskets). A style regime older than
 :data:`REGIME_MAX_AGE_DAYS` at a decision date is not used (a pair's data that ends is not carried
 forward), nor is a factor value older than :data:`FACTOR_MAX_AGE_DAYS`.
@@ -34,8 +34,8 @@ from xladdin.data.views import scope
 
 from . import holdings as hd
 from .backtest import (
+    DEFAULT_COST,
     DEFAULT_LAG,
-    INDUSTRY_COST,
     BacktestResult,
     backtest_summary,
     backtest_weights,
@@ -65,6 +65,9 @@ REGIME_MAX_AGE_DAYS = 10
 #: industries held by the rotation and its rebalance period in weeks (M10, the report's)
 DEFAULT_TOP_N = 6
 DEFAULT_REBALANCE_WEEKS = 2
+#: first decision date of the report's M10 backtest (seed 001: 2019-10-08 to 2026-01-30); the weekly
+#: workbook's default ``backtest_start`` (``flow_rotation`` itself starts at the data's first date)
+DEFAULT_BACKTEST_START = pd.Timestamp("2019-10-08")
 #: a factor value older than this many calendar days at a rebalance is not used (M10; covers the
 #: monthly factors, whose values are up to a month old between month ends)
 FACTOR_MAX_AGE_DAYS = 45
@@ -177,7 +180,7 @@ def _no_rank_count(frame: pd.DataFrame) -> int:
     return int(no_ranking(frame).sum()) if len(frame) else 0
 
 
-def quintile_backtest(factor: pd.DataFrame, close: pd.DataFrame, groups: int = DEFAULT_GROUPS, cost: float = INDUSTRY_COST,
+def quintile_backtest(factor: pd.DataFrame, close: pd.DataFrame, groups: int = DEFAULT_GROUPS, cost: float = DEFAULT_COST,
                       lag: int = DEFAULT_LAG, start=None, end=None, periods: int = TRADING_DAYS_PER_YEAR) -> dict:
     """Equal-weight portfolio of each factor group, rebalanced on the factor's dates (M7).
 
@@ -399,7 +402,7 @@ class RotationResult:
                              "relative": (s / s.iloc[0]) / (b / b.iloc[0])})
 
 
-def run_backtest(weights: pd.DataFrame, close: pd.DataFrame, cost: float = INDUSTRY_COST, lag: int = DEFAULT_LAG,
+def run_backtest(weights: pd.DataFrame, close: pd.DataFrame, cost: float = DEFAULT_COST, lag: int = DEFAULT_LAG,
                  end=None, flags: dict[str, pd.DataFrame] | None = None, names: pd.Series | None = None,
                  scores: pd.DataFrame | None = None, factors: dict[str, pd.DataFrame] | None = None,
                  periods: int = TRADING_DAYS_PER_YEAR, no_rank: dict[str, int] | None = None) -> RotationResult:
@@ -427,7 +430,7 @@ def run_backtest(weights: pd.DataFrame, close: pd.DataFrame, cost: float = INDUS
 
 
 def rotation_backtest(factors: dict[str, pd.DataFrame], close: pd.DataFrame, rebalance: pd.DatetimeIndex,
-                      top: int = DEFAULT_TOP_N, factor_weights: dict[str, float] | None = None, cost: float = INDUSTRY_COST,
+                      top: int = DEFAULT_TOP_N, factor_weights: dict[str, float] | None = None, cost: float = DEFAULT_COST,
                       lag: int = DEFAULT_LAG, end=None, names: pd.Series | None = None,
                       style_weights: pd.DataFrame | None = None, periods: int = TRADING_DAYS_PER_YEAR,
                       factor_max_age: int | None = FACTOR_MAX_AGE_DAYS) -> RotationResult:
@@ -478,9 +481,10 @@ def rotation_backtest(factors: dict[str, pd.DataFrame], close: pd.DataFrame, reb
 
 
 # ----------------------------------------------------------------------------- market orchestration
-def flow_rotation(market, start=None, end=None, top: int = DEFAULT_TOP_N, every: int = DEFAULT_REBALANCE_WEEKS, cost: float = INDUSTRY_COST,
-                  factor_weights: dict[str, float] | None = None, groups: int = DEFAULT_GROUPS, lamb: float | None = None,
-                  window: int = DEFAULT_TRAILING_WINDOW, m8_every: int = 1, backtests: bool = True, lag: int = DEFAULT_LAG,
+def flow_rotation(market, start=None, end=None, top_n: int = DEFAULT_TOP_N, rebalance_weeks: int = DEFAULT_REBALANCE_WEEKS,
+                  cost: float = DEFAULT_COST, factor_weights: dict[str, float] | None = None, groups: int = DEFAULT_GROUPS,
+                  hp_lambda: float | None = None, trailing_window: int = DEFAULT_TRAILING_WINDOW, m8_every: int = 1,
+                  backtests: bool = True, lag: int = DEFAULT_LAG,
                   regime_max_age: int | None = REGIME_MAX_AGE_DAYS, weights=None,
                   style_tables: dict | None = None) -> dict:
     """Run M6–M10 on a market: the Huafu ETF-flow industry rotation and its building blocks.
@@ -492,13 +496,13 @@ def flow_rotation(market, start=None, end=None, top: int = DEFAULT_TOP_N, every:
         the M5 regimes and active_fund_holdings, fund_nav, fund_issuance for M9 when present.
         A factor whose data is missing is left out and named in ``notes``.
     start, end : range of the decision dates (and NAV end).
-    top, every, factor_weights : M10 settings (6 industries, every 2 weeks, factor weights).
+    top_n, rebalance_weeks, factor_weights : M10 settings (6 industries, every 2 weeks, factor weights).
     cost : one-way cost on traded value of every backtest (default 0.1%, the spec's default for
         industry baskets: the report states none).
     lag : execution lag in trading days of every backtest (default 1).
     groups : number of groups (M7/M8).
-    lamb : HP smoothing of the style signals (default :data:`xladdin.methods.style.DEFAULT_LAMBDA`).
-    window : trailing window (days) of the M9 simulated active holdings.
+    hp_lambda : HP smoothing of the style signals (default :data:`xladdin.methods.style.DEFAULT_LAMBDA`).
+    trailing_window : trailing window (days) of the M9 simulated active holdings.
     m8_every : M8 rebalance every ``m8_every`` weeks.
     backtests : False skips the stand-alone M8 and M9 backtests and the M7 quintile backtest
         (``m8``, ``m9`` and ``quintiles`` are then None); the factors, the M8 style weights and the
@@ -508,7 +512,7 @@ def flow_rotation(market, start=None, end=None, top: int = DEFAULT_TOP_N, every:
     weights : :func:`xladdin.methods.holdings.penetration_weights` of ``market`` when the caller has it
         (else computed here, once for the weekly and the monthly holdings).
     style_tables : the M5 tables the caller computed already: pair -> its
-        :func:`xladdin.methods.style.weekly_style_table` (``pairs=(pair,)``, lambda ``lamb``), or the error
+        :func:`xladdin.methods.style.weekly_style_table` (``pairs=(pair,)``, lambda ``hp_lambda``), or the error
         that computing it raised (:func:`style_pair_tables`); else computed here.
 
     Returns
@@ -519,15 +523,15 @@ def flow_rotation(market, start=None, end=None, top: int = DEFAULT_TOP_N, every:
     None), ``notes`` (list of str: what was skipped and why), ``factors_used``, ``lag``, ``cost``.
     """
     with scope(market):
-        return _flow_rotation(market, start, end, top, every, cost, factor_weights, groups, lamb, window, m8_every,
-                              backtests, lag, regime_max_age, weights, style_tables)
+        return _flow_rotation(market, start, end, top_n, rebalance_weeks, cost, factor_weights, groups, hp_lambda,
+                              trailing_window, m8_every, backtests, lag, regime_max_age, weights, style_tables)
 
 
-def style_pair_tables(market, lamb: float | None = None) -> dict:
+def style_pair_tables(market, hp_lambda: float | None = None) -> dict:
     """pair -> :func:`xladdin.methods.style.weekly_style_table` of that pair alone (M5), or the
     :class:`~xladdin.data.market.MissingTableError` / ``KeyError`` / ``ValueError`` computing it raised
     (a pair without closes); every pair of :data:`xladdin.methods.style.STYLE_PAIRS`, in order."""
-    lam = DEFAULT_LAMBDA if lamb is None else lamb
+    lam = DEFAULT_LAMBDA if hp_lambda is None else hp_lambda
     out: dict = {}
     for pair in STYLE_PAIRS:
         try:

@@ -118,7 +118,7 @@ def style_signal(large: pd.Series, small: pd.Series, lamb: float = DEFAULT_LAMBD
     large, small : Series
         Daily closes of the large-cap (growth) and small-cap (value) index, index = date.
         Only dates where both have a close are used (inner join; missing closes dropped).
-    lamb : float, default :data:`DEFAULT_LAMBDA`
+    hp_lambda : float, default :data:`DEFAULT_LAMBDA`
         Smoothing parameter of the one-sided HP filter on the weekly ratio.
     start, end : date-like, optional
         Rows of the output to keep. The filter always runs over the whole history given (it is
@@ -170,7 +170,7 @@ def style_signal(large: pd.Series, small: pd.Series, lamb: float = DEFAULT_LAMBD
     return out
 
 
-def weekly_style_table(market: Market, lamb: float = DEFAULT_LAMBDA, *,
+def weekly_style_table(market: Market, hp_lambda: float = DEFAULT_LAMBDA, *,
                        pairs: tuple[str, ...] | list[str] = ("size", "growth"),
                        start: DateLike = None, end: DateLike = None) -> pd.DataFrame:
     """The report's weekly style table for size and growth/value (spec M5).
@@ -214,7 +214,7 @@ def weekly_style_table(market: Market, lamb: float = DEFAULT_LAMBDA, *,
                 raise MissingTableError(
                     f"style pair `{pair}` ({desc}) needs closes of {large_code} and {small_code} in "
                     f"index_daily: {exc}") from exc
-        sig = style_signal(closes[0], closes[1], lamb, start=start, end=end)
+        sig = style_signal(closes[0], closes[1], hp_lambda, start=start, end=end)
         frames.append(sig.add_prefix(f"{pair}_"))
     out = pd.concat(frames, axis=1, join="outer", sort=True)
     out.index.name = "date"

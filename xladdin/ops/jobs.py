@@ -724,16 +724,16 @@ def _compute_and_write_step(clock: _StepClock, report: Path, market: Market, par
                             layout) -> Any:
     """``compute`` then ``write``: :func:`xladdin.workbook.report.build_report` does both; its progress calls (table
     groups, then sheets) split the two steps. Returns the :class:`~xladdin.workbook.weekly.WeeklyResult`."""
-    compute_names = {s[0] for s in wk.STEPS}
+    compute_names = {s.name for s in wk.STEPS}
     first_sheet = layout.sheets[0].key
     seen_compute: list[str] = []
     clock.begin("compute")
 
     def finish_compute(at: float | None = None) -> None:
         for s in wk.STEPS:  # table groups skipped for missing inputs: 0 s, one unit each
-            if s[0] not in seen_compute:
-                clock.units["compute"][s[0]] = 0.0
-                clock.notify("compute", s[0])
+            if s.name not in seen_compute:
+                clock.units["compute"][s.name] = 0.0
+                clock.notify("compute", s.name)
         clock.end(at)
         clock.begin("write", at)
 
@@ -762,7 +762,7 @@ def _compute_and_write_step(clock: _StepClock, report: Path, market: Market, par
     clock.unit_done("save")
     clock.end()
     # each table group's own wall time (two run at once: WeeklyResult.step_seconds), not the gaps between reports
-    clock.units["compute"] = {s[0]: weekly.step_seconds.get(s[0], 0.0) for s in wk.STEPS}
+    clock.units["compute"] = {s.name: weekly.step_seconds.get(s.name, 0.0) for s in wk.STEPS}
     return weekly
 
 

@@ -17,8 +17,13 @@ passes it to every step. The intermediates several tables read live here, and on
 Each is computed the first time a step asks for it and kept for the rest of the run. A step that
 cannot get one (a missing input table) gets the error computing it raised -- the same error again
 in every later step that asks, without computing it again -- and the run notes that step's tables
-as not computed, as before. Steps hand their own results to later steps and to the cover through
-:attr:`WeeklyContext.results`.
+as not computed, as before.
+
+Steps hand their own results to later steps and to the cover through :attr:`WeeklyContext.results`, a
+:class:`StepResults`: one typed field per result. Each step of :data:`xladdin.workbook.weekly.STEPS`
+declares the fields it writes and reads (``Step.writes``, ``Step.reads``; the cover's are
+:data:`xladdin.workbook.weekly.COVER_READS`), and tests/test_weekly_steps.py checks the declarations
+against the code of the steps.
 
 Wide views of the canonical tables (the pivots of ETF shares and NAVs, stock panels) are not
 intermediates of a method: :mod:`xladdin.data.views` builds each once inside the run's
@@ -35,10 +40,12 @@ import pandas as pd
 from xladdin.data.market import Market
 from xladdin.data.views import OnceMap
 from xladdin.methods import dashboard, flows, holdings, strategy
+from xladdin.methods.crowding import CrowdingResult
+from xladdin.methods.strategy import RotationResult
 
 from .params import Params
 
-__all__ = ["WeeklyContext", "WeekBounds", "week_bounds"]
+__all__ = ["WeeklyContext", "StepResults", "WeekBounds", "week_bounds"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,39 @@ def week_bounds(dates: pd.DatetimeIndex, asof: pd.Timestamp) -> WeekBounds:
 
 
 @dataclass
+class StepResults:
+    """What the weekly steps leave for later steps and the cover: one field per result, set by the one step
+    that writes it (None, or empty, until then; still so when that step did not run)."""
+
+    # strategy (M6-M10): the rotation, the weekly and monthly holding levels, the M9 divergence factor
+    rotation: RotationResult | None = None
+    level_w: pd.DataFrame | None = None
+    level_m: pd.DataFrame | None = None
+    divergence: pd.DataFrame | None = None
+    strategy_notes: list[str] = field(default_factory=list)
+    # industry_flow: the week shown (first, last trading day), the flows per index, the industry table
+    week: tuple[pd.Timestamp, pd.Timestamp] | None = None
+    index_flows: pd.DataFrame | None = None
+    industry_flow: pd.DataFrame | None = None
+    # style (M4-M5): every pair's weekly table, the pairs without data, each pair's last date
+    style_table: pd.DataFrame | None = None
+    style_missing: list[str] = field(default_factory=list)
+    style_ends: dict[str, pd.Timestamp] = field(default_factory=dict)
+    # holdings: the last rebalance's picks and its date
+    latest_picks: pd.DataFrame | None = None
+    latest_rebalance: pd.Timestamp | None = None
+    # performance (M12): the full-period row
+    performance_full: pd.Series | None = None
+    # correlation (M2): the last row shown
+    corr_last: pd.Series | None = None
+    # etf_rotation (M11): the picks (etf, name) and their signal date
+    etf_picks: pd.DataFrame | None = None
+    etf_signal_date: pd.Timestamp | None = None
+    # crowding (M14)
+    crowding: CrowdingResult | None = None
+
+
+@dataclass
 class WeeklyContext:
     """One weekly run: its market (already cut at ``asof``), parameters, as-of date, the shared
     intermediates (properties, each computed at most once) and what each step left for the next."""
@@ -73,8 +113,8 @@ class WeeklyContext:
     market: Market
     params: Params
     asof: pd.Timestamp
-    #: step results read by later steps and the cover (rotation, levels, picks, ...), by name
-    results: dict[str, Any] = field(default_factory=dict)
+    #: step results read by later steps and the cover (rotation, levels, picks, ...)
+    results: StepResults = field(default_factory=StepResults)
     #: intermediate name -> (True, value) or (False, the error computing it raised); steps running in
     #: two threads at once (:func:`xladdin.workbook.weekly.compute_weekly`) get each from one computation
     _built: OnceMap = field(default_factory=OnceMap, repr=False)
@@ -109,7 +149,7 @@ class WeeklyContext:
     @property
     def style(self) -> dict[str, Any]:
         """M5: pair -> its weekly style table (lambda ``params.hp_lambda``), or the error computing it raised."""
-        return self._once("style", lambda: strategy.style_pair_tables(self.market, self.params.hp_lambda))
+        return self._once("style", lambda: strategy.style_pair_tables(self.market, hp_lambda=self.params.hp_lambda))
 
     @property
     def calendar(self) -> pd.DatetimeIndex:

@@ -4,19 +4,26 @@ The parameters sheet (``参数`` / ``Parameters``) holds one row per parameter: 
 description. ``xladdin refresh`` and the Excel Refresh button read it back with
 :func:`params_from_rows`, so an analyst changes a threshold in the sheet and refreshes.
 Pure: no file or Excel access here.
+
+One name per setting, from the sheet to the method: the sheet's key (:data:`SPECS`, the one table of
+the keys: kind, bounds, descriptions, sheet order) is the attribute of :class:`Params` (a typed
+dataclass checked against :data:`SPECS`), the command line's flag (``top_n`` -> ``--top-n``) and the
+keyword of the method it feeds (``strategy.flow_rotation(top_n=params.top_n)``). Each default is one
+``DEFAULT_*`` constant: the method module's when a method takes the setting, else this module's (the
+workbook's own display settings). tests/test_one_owner.py checks all of it.
 """
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from xladdin.conventions import LANGUAGES
+from xladdin.conventions import DEFAULT_LANGUAGE, LANGUAGES
 from xladdin.methods import crowding
-from xladdin.methods.backtest import DEFAULT_LAG, ETF_ROTATION_COST, INDUSTRY_COST
+from xladdin.methods.backtest import DEFAULT_COST, DEFAULT_ETF_COST, DEFAULT_LAG
 from xladdin.methods.correlation import (
     DEFAULT_CORR_INDEX,
     DEFAULT_CORR_THRESHOLD,
@@ -30,12 +37,26 @@ from xladdin.methods.dashboard import DEFAULT_HEAT_FLAG, DEFAULT_HEAT_YEARS, DEF
 from xladdin.methods.divergence import DEFAULT_TRAILING_WINDOW
 from xladdin.methods.filters import MAX_LAMBDA
 from xladdin.methods.grouping import DEFAULT_GROUPS
-from xladdin.methods.northbound import DEFAULT_ETF_TOP_N
-from xladdin.methods.strategy import DEFAULT_REBALANCE_WEEKS, DEFAULT_TOP_N
+from xladdin.methods.northbound import DEFAULT_ETF_ONE_PER_INDEX, DEFAULT_ETF_TOP_N
+from xladdin.methods.stats import DEFAULT_RF
+from xladdin.methods.strategy import DEFAULT_BACKTEST_START, DEFAULT_REBALANCE_WEEKS, DEFAULT_TOP_N
 from xladdin.methods.style import DEFAULT_LAMBDA
 
 __all__ = ["LANGUAGES", "EVENT_MODES", "ParamError", "ParamSpec", "SPECS", "SPEC_BY_KEY", "Params", "default_params",
-           "coerce_value", "params_from_mapping", "params_from_rows", "params_to_frame"]
+           "coerce_value", "params_from_mapping", "params_from_rows", "params_to_frame", "DEFAULT_CORR_DAYS",
+           "DEFAULT_STYLE_WEEKS", "DEFAULT_QUINTILE_MONTHS", "DEFAULT_HOLDING_PERIODS", "DEFAULT_STALE_DAYS",
+           "DEFAULT_UPDATE_DATA"]
+
+
+#: the workbook's own display settings (no method takes them): trading days of the correlation table, weeks
+#: of the style-signal table, months of the quintile tables, rebalance periods of the holdings table, days
+#: behind the as-of date before a table is flagged stale, and whether a refresh first updates the data store
+DEFAULT_CORR_DAYS = 250
+DEFAULT_STYLE_WEEKS = 26
+DEFAULT_QUINTILE_MONTHS = 12
+DEFAULT_HOLDING_PERIODS = 10
+DEFAULT_STALE_DAYS = 7
+DEFAULT_UPDATE_DATA = "no"
 
 
 class ParamError(ValueError):
@@ -59,13 +80,13 @@ class ParamSpec:
 
 #: every parameter, in sheet order
 SPECS: tuple[ParamSpec, ...] = (
-    ParamSpec("language", "choice", "zh", "表头语言:zh 中文 / en 英文", "Header language: zh Chinese / en English",
+    ParamSpec("language", "choice", DEFAULT_LANGUAGE, "表头语言:zh 中文 / en 英文", "Header language: zh Chinese / en English",
               choices=LANGUAGES),
     ParamSpec("asof", "date", None, "截至日期(留空 = 数据最新交易日)", "As-of date (blank = latest trading day in the data)",
               blank_ok=True),
     ParamSpec("data_dir", "str", "", "数据文件夹(规范表 CSV/xlsx;留空 = 内置样例数据)",
               "Folder of canonical tables (CSV/xlsx; blank = embedded sample market)", blank_ok=True),
-    ParamSpec("update_data", "choice", "no", "刷新前先更新 data_dir 的数据仓库(yes 是 / no 否;须为 xladdin update 建立的仓库)",
+    ParamSpec("update_data", "choice", DEFAULT_UPDATE_DATA, "刷新前先更新 data_dir 的数据仓库(yes 是 / no 否;须为 xladdin update 建立的仓库)",
               "Update the data store in data_dir before refreshing (yes / no; a store made by xladdin update)",
               choices=("no", "yes")),
     ParamSpec("corr_index", "str", DEFAULT_CORR_INDEX, "相关性监控的指数代码(M2)", "Index watched by the correlation monitor (M2)"),
@@ -73,41 +94,41 @@ SPECS: tuple[ParamSpec, ...] = (
               minimum=3, maximum=250),
     ParamSpec("corr_threshold", "float", DEFAULT_CORR_THRESHOLD, "相关性信号阈值(M2)", "Correlation signal threshold (M2)",
               minimum=-1.0, maximum=1.0),
-    ParamSpec("corr_days", "int", 250, "相关性表显示的交易日数", "Trading days shown in the correlation table",
+    ParamSpec("corr_days", "int", DEFAULT_CORR_DAYS, "相关性表显示的交易日数", "Trading days shown in the correlation table",
               minimum=20, maximum=5000),
-    ParamSpec("event_thresholds", "floats", tuple(DEFAULT_THRESHOLDS), "事件研究阈值(逗号分隔,M3)",
+    ParamSpec("event_thresholds", "floats", DEFAULT_THRESHOLDS, "事件研究阈值(逗号分隔,M3)",
               "Event-study thresholds (comma separated, M3)", minimum=-1.0, maximum=1.0),
-    ParamSpec("event_horizons", "ints", tuple(DEFAULT_HORIZONS), "事件研究持有期(交易日,逗号分隔,M3)",
+    ParamSpec("event_horizons", "ints", DEFAULT_HORIZONS, "事件研究持有期(交易日,逗号分隔,M3)",
               "Event-study horizons (trading days, comma separated, M3)", minimum=1, maximum=250),
     ParamSpec("event_mode", "choice", DEFAULT_EVENT_MODE, "事件计数:every 每个满足日 / first 首次穿越", "Event days: every qualifying day / first crossing",
               choices=EVENT_MODES),
     ParamSpec("hp_lambda", "float", DEFAULT_LAMBDA, "单边HP滤波 lambda(周频比值,M4)", "One-sided HP filter lambda (weekly ratio, M4)",
               minimum=1e-6, maximum=MAX_LAMBDA),
-    ParamSpec("style_weeks", "int", 26, "风格信号表显示的周数", "Weeks shown in the style-signal table", minimum=4, maximum=1000),
-    ParamSpec("quintile_months", "int", 12, "分组表显示的月数(M7)", "Months shown in the quintile tables (M7)",
+    ParamSpec("style_weeks", "int", DEFAULT_STYLE_WEEKS, "风格信号表显示的周数", "Weeks shown in the style-signal table", minimum=4, maximum=1000),
+    ParamSpec("quintile_months", "int", DEFAULT_QUINTILE_MONTHS, "分组表显示的月数(M7)", "Months shown in the quintile tables (M7)",
               minimum=1, maximum=120),
     ParamSpec("groups", "int", DEFAULT_GROUPS, "分组数(M7)", "Number of groups (M7)", minimum=2, maximum=10),
     ParamSpec("top_n", "int", DEFAULT_TOP_N, "策略持有行业数(M10)", "Industries held by the strategy (M10)", minimum=1, maximum=30),
     ParamSpec("rebalance_weeks", "int", DEFAULT_REBALANCE_WEEKS, "调仓周期(周,M10)", "Rebalance every N weeks (M10)", minimum=1, maximum=52),
-    ParamSpec("cost", "float", INDUSTRY_COST, f"单边交易成本(占成交额,买卖各收,M7-M10;默认{INDUSTRY_COST:.1%}:报告未给出行业组合成本)",
-              f"One-way trading cost (share of traded value, on buys and sells, M7-M10; default {INDUSTRY_COST:.1%}: "
+    ParamSpec("cost", "float", DEFAULT_COST, f"单边交易成本(占成交额,买卖各收,M7-M10;默认{DEFAULT_COST:.1%}:报告未给出行业组合成本)",
+              f"One-way trading cost (share of traded value, on buys and sells, M7-M10; default {DEFAULT_COST:.1%}: "
               "the report states none for industry baskets)", minimum=0.0, maximum=0.05),
     ParamSpec("lag", "int", DEFAULT_LAG, f"执行滞后(交易日):t日数据在t+lag日收盘成交(默认{DEFAULT_LAG};0 = 同日收盘成交,有前视)",
               f"Execution lag (trading days): data of day t trades at the close of t+lag (default {DEFAULT_LAG}; 0 = "
               "the same close, look-ahead)", minimum=0, maximum=20),
     ParamSpec("trailing_window", "int", DEFAULT_TRAILING_WINDOW, "模拟持仓回归的滚动窗口(交易日,M9)", "Trailing window of the simulated-holdings regression (trading days, M9)",
               minimum=20, maximum=500),
-    ParamSpec("backtest_start", "date", pd.Timestamp("2019-10-08"), "策略回测起始日(M10)", "Backtest start (M10)"),
-    ParamSpec("rf", "float", 0.0, "无风险利率(年化,M12)", "Risk-free rate (annual, M12)", minimum=-0.1, maximum=0.2),
-    ParamSpec("holding_periods", "int", 10, "策略持仓表显示的调仓期数", "Rebalance periods shown in the holdings table",
+    ParamSpec("backtest_start", "date", DEFAULT_BACKTEST_START, "策略回测起始日(M10)", "Backtest start (M10)"),
+    ParamSpec("rf", "float", DEFAULT_RF, "无风险利率(年化,M12)", "Risk-free rate (annual, M12)", minimum=-0.1, maximum=0.2),
+    ParamSpec("holding_periods", "int", DEFAULT_HOLDING_PERIODS, "策略持仓表显示的调仓期数", "Rebalance periods shown in the holdings table",
               minimum=1, maximum=500),
     ParamSpec("etf_top_n", "int", DEFAULT_ETF_TOP_N, "ETF轮动入选数量(M11)", "ETFs picked by the rotation (M11)", minimum=1, maximum=50),
     ParamSpec("etf_universe", "str", "", "ETF轮动池(代码逗号分隔;留空 = 全部股票ETF)",
               "ETF rotation universe (comma separated codes; blank = all stock ETFs)", blank_ok=True),
-    ParamSpec("etf_cost", "float", ETF_ROTATION_COST, f"ETF轮动单边成本(占成交额,买卖各收,M11;默认{ETF_ROTATION_COST:.1%},同报告)",
+    ParamSpec("etf_cost", "float", DEFAULT_ETF_COST, f"ETF轮动单边成本(占成交额,买卖各收,M11;默认{DEFAULT_ETF_COST:.1%},同报告)",
               f"ETF rotation one-way cost (share of traded value, on buys and sells, M11; default "
-              f"{ETF_ROTATION_COST:.1%}, the report's)", minimum=0.0, maximum=0.05),
-    ParamSpec("etf_one_per_index", "int", 1, "ETF轮动同一跟踪指数最多入选1只(1 是 / 0 否,M11)",
+              f"{DEFAULT_ETF_COST:.1%}, the report's)", minimum=0.0, maximum=0.05),
+    ParamSpec("etf_one_per_index", "int", int(DEFAULT_ETF_ONE_PER_INDEX), "ETF轮动同一跟踪指数最多入选1只(1 是 / 0 否,M11)",
               "ETF rotation: at most one pick per tracked index (1 yes / 0 no, M11)", minimum=0, maximum=1),
     ParamSpec("heat_years", "float", DEFAULT_HEAT_YEARS, "交易热度/波动分位的回看年数(M13)", "Trailing years for heat / volatility percentiles (M13)",
               minimum=0.25, maximum=20),
@@ -129,7 +150,7 @@ SPECS: tuple[ParamSpec, ...] = (
               "Trading days of the crowding percentiles' history (M14)", minimum=20, maximum=5000),
     ParamSpec("crowding_weeks", "int", crowding.DEFAULT_WEEKS, "拥挤行业数周度序列显示的周数(M14)",
               "Weeks shown in the weekly count of crowded industries (M14)", minimum=1, maximum=520),
-    ParamSpec("stale_days", "int", 7, "数据滞后超过多少天标记为“滞后”", "Days behind the as-of date before a table is flagged stale",
+    ParamSpec("stale_days", "int", DEFAULT_STALE_DAYS, "数据滞后超过多少天标记为“滞后”", "Days behind the as-of date before a table is flagged stale",
               minimum=0, maximum=400),
 )
 SPEC_BY_KEY: dict[str, ParamSpec] = {s.key: s for s in SPECS}
@@ -137,34 +158,72 @@ SPEC_BY_KEY: dict[str, ParamSpec] = {s.key: s for s in SPECS}
 
 @dataclass(frozen=True)
 class Params:
-    """Validated parameter values (see :data:`SPECS` for meaning and bounds)."""
+    """Validated parameter values: one typed attribute per row of the parameters sheet, same key, same
+    default (:data:`SPECS` says what each means and allows, in the sheet's order).
 
-    values: Mapping[str, Any] = field(default_factory=dict)
+    Build with :func:`params_from_mapping` / :func:`params_from_rows` (validated) or :func:`default_params`;
+    :meth:`replace` validates too. tests/test_one_owner.py checks that the fields and :data:`SPECS` are the
+    same keys, types and defaults.
+    """
 
-    def __getattr__(self, key: str) -> Any:
-        values = object.__getattribute__(self, "values")
-        if key in SPEC_BY_KEY:
-            return values.get(key, SPEC_BY_KEY[key].default)
-        raise AttributeError(f"unknown parameter `{key}`")
+    language: str = DEFAULT_LANGUAGE
+    asof: pd.Timestamp | None = None
+    data_dir: str = ""
+    update_data: str = DEFAULT_UPDATE_DATA
+    corr_index: str = DEFAULT_CORR_INDEX
+    corr_window: int = DEFAULT_CORR_WINDOW
+    corr_threshold: float = DEFAULT_CORR_THRESHOLD
+    corr_days: int = DEFAULT_CORR_DAYS
+    event_thresholds: tuple[float, ...] = DEFAULT_THRESHOLDS
+    event_horizons: tuple[int, ...] = DEFAULT_HORIZONS
+    event_mode: str = DEFAULT_EVENT_MODE
+    hp_lambda: float = DEFAULT_LAMBDA
+    style_weeks: int = DEFAULT_STYLE_WEEKS
+    quintile_months: int = DEFAULT_QUINTILE_MONTHS
+    groups: int = DEFAULT_GROUPS
+    top_n: int = DEFAULT_TOP_N
+    rebalance_weeks: int = DEFAULT_REBALANCE_WEEKS
+    cost: float = DEFAULT_COST
+    lag: int = DEFAULT_LAG
+    trailing_window: int = DEFAULT_TRAILING_WINDOW
+    backtest_start: pd.Timestamp = DEFAULT_BACKTEST_START
+    rf: float = DEFAULT_RF
+    holding_periods: int = DEFAULT_HOLDING_PERIODS
+    etf_top_n: int = DEFAULT_ETF_TOP_N
+    etf_universe: str = ""
+    etf_cost: float = DEFAULT_ETF_COST
+    etf_one_per_index: int = int(DEFAULT_ETF_ONE_PER_INDEX)
+    heat_years: float = DEFAULT_HEAT_YEARS
+    heat_flag: float = DEFAULT_HEAT_FLAG
+    vol_flag: float = DEFAULT_VOL_FLAG
+    crowding_heat_flag: float = crowding.DEFAULT_HEAT_FLAG
+    crowding_dispersion_flag: float = crowding.DEFAULT_DISPERSION_FLAG
+    crowding_price_move: float = crowding.DEFAULT_PRICE_MOVE
+    crowding_volume_move: float = crowding.DEFAULT_VOLUME_MOVE
+    crowding_history: int = crowding.DEFAULT_HISTORY
+    crowding_weeks: int = crowding.DEFAULT_WEEKS
+    stale_days: int = DEFAULT_STALE_DAYS
 
     def get(self, key: str) -> Any:
+        """The value of parameter ``key`` (a sheet key)."""
         if key not in SPEC_BY_KEY:
             raise KeyError(f"unknown parameter `{key}`; known: {', '.join(SPEC_BY_KEY)}")
-        return self.values.get(key, SPEC_BY_KEY[key].default)
+        return getattr(self, key)
 
     def replace(self, **changes: Any) -> Params:
         """A copy with ``changes`` validated and applied (None leaves a key unchanged)."""
-        merged = dict(self.as_dict())
+        merged = self.as_dict()
         merged.update({k: v for k, v in changes.items() if v is not None})
         return params_from_mapping(merged)
 
     def as_dict(self) -> dict[str, Any]:
-        return {s.key: self.get(s.key) for s in SPECS}
+        """Key -> value, in the sheet's order."""
+        return {s.key: getattr(self, s.key) for s in SPECS}
 
 
 def default_params() -> Params:
     """All parameters at their defaults."""
-    return Params({s.key: s.default for s in SPECS})
+    return Params()
 
 
 def _blank(value: Any) -> bool:
@@ -249,8 +308,7 @@ def params_from_mapping(values: Mapping[str, Any], source: str = "parameters") -
     if unknown:
         raise ParamError(f"unknown parameter(s) {', '.join(map(repr, unknown))} ({source}); "
                          f"known: {', '.join(SPEC_BY_KEY)}")
-    out = {s.key: (coerce_value(s, values[s.key], source) if s.key in values else s.default) for s in SPECS}
-    return Params(out)
+    return Params(**{s.key: coerce_value(s, values[s.key], source) for s in SPECS if s.key in values})
 
 
 def params_from_rows(rows: Iterable[Sequence[Any]], source: str = "parameters sheet") -> Params:

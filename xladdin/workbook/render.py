@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from xladdin.conventions import LANGUAGES
+from xladdin.conventions import DEFAULT_LANGUAGE, LANGUAGES
 
 from .layout import Layout, load_layout
 from .plan import NOTES_ROW, ChartPlan, SheetPlan, plan_sheet
@@ -120,7 +120,7 @@ def sample_banner(layout: Layout, language: str) -> str:
 
 
 def render(tables: Mapping[str, pd.DataFrame | None], writer: Writer, layout: Layout | None = None,
-           language: str = "zh", subtitles: Mapping[str, str] | None = None,
+           language: str = DEFAULT_LANGUAGE, subtitles: Mapping[str, str] | None = None,
            notes: Mapping[str, str] | None = None, sheets: Sequence[str] | None = None,
            progress: Any = None, sample: bool = False, inputs: Mapping[str, str] | None = None,
            snapshot: bool = False) -> list[SheetPlan]:

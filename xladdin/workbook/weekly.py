@@ -117,9 +117,10 @@ def stock_rows_since(asof, params: Params) -> dict[str, pd.Timestamp]:
     the crowding sheet's when it reaches further back (:func:`xladdin.methods.crowding.stock_rows_since`,
     the dispersion of the last ``crowding_weeks`` weeks). A market holding only these rows gives the same
     tables as the full one (tests/test_weekly_window.py); the weekly job reads them so."""
-    start = dashboard.stock_rows_since(asof, params.heat_years)
+    start = dashboard.stock_rows_since(asof, heat_years=params.heat_years)
     out = {t: start for t in dashboard.STOCK_WINDOW_TABLES}
-    out["stock_daily"] = min(start, crowding.stock_rows_since(asof, params.crowding_weeks, params.crowding_history))
+    out["stock_daily"] = min(start, crowding.stock_rows_since(asof, crowding_weeks=params.crowding_weeks,
+                                                              crowding_history=params.crowding_history))
     return out
 
 
@@ -130,16 +131,16 @@ def _names(market: Market) -> pd.Series:
 # ------------------------------------------------------------------------------------- tables
 def _industry_flow(ctx: WeeklyContext) -> pd.DataFrame:
     market, wk = ctx.market, ctx.week
-    ctx.results["week"] = (wk.start, wk.end)  # the cover's week, also when a table below fails
+    ctx.results.week = (wk.start, wk.end)  # the cover's week, also when a table below fails
     flows, weights = ctx.etf_flows, ctx.penetration
     cur = holdings.flow_table(market, wk.start, wk.end, flows=flows, weights=weights)
-    ctx.results["index_flows"] = holdings.index_flows(market, wk.start, wk.end, flows=flows)
+    ctx.results.index_flows = holdings.index_flows(market, wk.start, wk.end, flows=flows)
     out = pd.DataFrame({"industry": cur.index.astype(str), "industry_name": cur["name"].to_numpy(),
                         "net_flow": cur["net_flow_yi"].to_numpy(), "industry_return": cur["industry_return"].to_numpy()})
-    lv = ctx.results["level_w"].loc[:wk.end]
+    lv = ctx.results.level_w.loc[:wk.end]
     out["holding_share"] = lv.iloc[-1].reindex(out["industry"]).to_numpy() if len(lv) else np.nan
     out["holding_change"] = (lv.iloc[-1] - lv.iloc[-2]).reindex(out["industry"]).to_numpy() if len(lv) > 1 else np.nan
-    div = ctx.results.get("divergence")
+    div = ctx.results.divergence
     out["divergence"] = div.loc[:wk.end].iloc[-1].reindex(out["industry"]).to_numpy() \
         if div is not None and len(div.loc[:wk.end]) else np.nan
     if wk.prev_start is not None:
@@ -153,13 +154,13 @@ def _industry_flow(ctx: WeeklyContext) -> pd.DataFrame:
     # the chart's two series: inflows drawn red, outflows green (A-share desks read red as in / up)
     out["flow_in"] = out["net_flow"].where(out["net_flow"] > 0)
     out["flow_out"] = out["net_flow"].where(out["net_flow"] < 0)
-    ctx.results["industry_flow"] = out
+    ctx.results.industry_flow = out
     return out
 
 
 def _quintiles(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame]:
     p = ctx.params
-    level_m = ctx.results["level_m"]
+    level_m = ctx.results.level_m
     change_m = holdings.holding_change(level_m)
     names = _names(ctx.market)
 
@@ -189,9 +190,9 @@ def _style(ctx: WeeklyContext) -> pd.DataFrame:
     if not frames:
         raise MissingTableError("no style pair has closes in index_daily (" + "; ".join(missing) + ")")
     tab = pd.concat(frames, axis=1, join="outer", sort=True)
-    ctx.results["style_table"] = tab
-    ctx.results["style_missing"] = missing
-    ctx.results["style_ends"] = {pair: tab[f"{pair}_ratio"].dropna().index.max() for pair in style.STYLE_PAIRS
+    ctx.results.style_table = tab
+    ctx.results.style_missing = missing
+    ctx.results.style_ends = {pair: tab[f"{pair}_ratio"].dropna().index.max() for pair in style.STYLE_PAIRS
                                  if f"{pair}_ratio" in tab.columns}
     t = tab.tail(ctx.params.style_weeks)
     out = pd.DataFrame({"date": t.index})
@@ -205,13 +206,17 @@ def _style(ctx: WeeklyContext) -> pd.DataFrame:
 def _strategy(ctx: WeeklyContext) -> tuple:
     """M6-M10 through :func:`xladdin.methods.strategy.flow_rotation`; leaves levels, divergence and the rotation."""
     p = ctx.params
-    out = strategy.flow_rotation(ctx.market, start=p.backtest_start, end=ctx.asof, top=p.top_n, every=p.rebalance_weeks,
-                                 cost=p.cost, groups=p.groups, lamb=p.hp_lambda, window=p.trailing_window,
-                                 lag=p.lag, backtests=False,  # the workbook shows M10 only: no stand-alone M7/M8/M9
+    out = strategy.flow_rotation(ctx.market, start=p.backtest_start, end=ctx.asof, top_n=p.top_n,
+                                 rebalance_weeks=p.rebalance_weeks, cost=p.cost, groups=p.groups,
+                                 hp_lambda=p.hp_lambda, trailing_window=p.trailing_window, lag=p.lag,
+                                 backtests=False,  # the workbook shows M10 only: no stand-alone M7/M8/M9
                                  weights=ctx.penetration, style_tables=ctx.style)
     div = out.get("divergence")
-    ctx.results.update(rotation=out["rotation"], level_w=out["weekly_level"], level_m=out["monthly_level"],
-                       divergence=div["divergence"] if div else None, strategy_notes=list(out.get("notes", [])))
+    ctx.results.rotation = out["rotation"]
+    ctx.results.level_w = out["weekly_level"]
+    ctx.results.level_m = out["monthly_level"]
+    ctx.results.divergence = div["divergence"] if div else None
+    ctx.results.strategy_notes = list(out.get("notes", []))
     return ()
 
 
@@ -220,7 +225,7 @@ FLAG_COLUMNS = {"flow_inflow": "flow_in", "style_advantage": "style_adv", "diver
 
 
 def _holdings_tables(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame]:
-    hist = _holding_history(ctx.results["rotation"].holdings, ctx.params.holding_periods)
+    hist = _holding_history(ctx.results.rotation.holdings, ctx.params.holding_periods)
     latest = _latest_picks(ctx, hist)
     return latest, hist
 
@@ -243,7 +248,7 @@ def _holding_history(h: pd.DataFrame, periods_kept: int) -> pd.DataFrame:
 
 def _latest_picks(ctx: WeeklyContext, hist: pd.DataFrame) -> pd.DataFrame:
     """The last rebalance's scores, top N (ties ordered by code, as the picks), with their flags."""
-    scores = ctx.results["rotation"].scores
+    scores = ctx.results.rotation.scores
     last = scores.index[-1]
     top = scores.loc[last].dropna()
     tied, _ = tie_values(top)  # scores within the tie tolerance ordered by code, as the picks
@@ -255,13 +260,13 @@ def _latest_picks(ctx: WeeklyContext, hist: pd.DataFrame) -> pd.DataFrame:
     for c in FLAG_COLUMNS.values():
         latest[c] = flags_last[c].reindex(latest["industry"]).to_numpy() if flags_last is not None and c in flags_last \
             else np.nan
-    ctx.results["latest_picks"] = latest
-    ctx.results["latest_rebalance"] = pd.Timestamp(last)
+    ctx.results.latest_picks = latest
+    ctx.results.latest_rebalance = pd.Timestamp(last)
     return latest
 
 
 def _performance(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame]:
-    res = ctx.results["rotation"]
+    res = ctx.results.rotation
     t = res.table.copy()
     g = res.table_gross.reindex(t.index)
     t["annual_return_gross"] = g["annual_return"].to_numpy()
@@ -270,7 +275,7 @@ def _performance(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame]:
     nav = res.nav
     wk = nav.groupby(nav.index.to_period("W-SUN")).tail(1)
     wk = wk.rename_axis("date").reset_index()
-    ctx.results["performance_full"] = res.table.loc[FULL_PERIOD] if FULL_PERIOD in res.table.index else None
+    ctx.results.performance_full = res.table.loc[FULL_PERIOD] if FULL_PERIOD in res.table.index else None
     return t.reset_index(drop=True), wk
 
 
@@ -291,17 +296,17 @@ def _period_text(label: str, language: str) -> str:
 
 def _correlation(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     p, asof = ctx.params, ctx.asof
-    df = correlation.index_flow_correlation(ctx.market, p.corr_index, window=p.corr_window, end=asof,
-                                            threshold=p.corr_threshold, flows=ctx.etf_flows)
+    df = correlation.index_flow_correlation(ctx.market, corr_index=p.corr_index, corr_window=p.corr_window, end=asof,
+                                            corr_threshold=p.corr_threshold, flows=ctx.etf_flows)
     close = ctx.market.index_close(p.corr_index).loc[:asof]
     corr = df.set_index("date")["corr"]
-    grid = correlation.event_study(corr, close, thresholds=p.event_thresholds, horizons=p.event_horizons,
-                                   mode=p.event_mode)
+    grid = correlation.event_study(corr, close, event_thresholds=p.event_thresholds, event_horizons=p.event_horizons,
+                                   event_mode=p.event_mode)
     recent = df.tail(p.corr_days).copy()
     recent["close"] = close.reindex(recent["date"]).to_numpy()
     recent["flow"] = recent["flow"] / YI
     recent["signal"] = recent["signal"].astype(float)
-    ctx.results["corr_last"] = recent.iloc[-1] if len(recent) else None
+    ctx.results.corr_last = recent.iloc[-1] if len(recent) else None
 
     def pivot(value: str) -> pd.DataFrame:
         g = correlation.grid_table(grid, value)
@@ -323,8 +328,9 @@ ETF_STATS = {"etf.ic_mean": "0.00%", "etf.ic_std": "0.00%", "etf.ic_ir": "0.00",
 def _etf_rotation(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame]:
     p, market = ctx.params, ctx.market
     universe = [c.strip() for c in p.etf_universe.split(",") if c.strip()] or None
-    res = northbound.northbound_rotation(market, universe, top=p.etf_top_n, cost=p.etf_cost, end=ctx.asof, rf=p.rf,
-                                         lag=p.lag, one_per_index=bool(p.etf_one_per_index))
+    res = northbound.northbound_rotation(market, etf_universe=universe, etf_top_n=p.etf_top_n, etf_cost=p.etf_cost,
+                                         end=ctx.asof, rf=p.rf, lag=p.lag,
+                                         etf_one_per_index=bool(p.etf_one_per_index))
     r = res.ranking
     info = market.etf_info
     out = pd.DataFrame({
@@ -338,9 +344,9 @@ def _etf_rotation(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame]:
     ic = pd.DataFrame([(say(k, p.language), values[k], fmt) for k, fmt in ETF_STATS.items()],
                       columns=["stat", "value", "format"])
     ic["value"] = pd.to_numeric(ic["value"], errors="coerce")
-    ctx.results["etf_picks"] = out[out["pick"] == 1][["etf", "name"]]
+    ctx.results.etf_picks = out[out["pick"] == 1][["etf", "name"]]
     signals = res.composite.dropna(how="all")
-    ctx.results["etf_signal_date"] = signals.index[-1] if len(signals) else None
+    ctx.results.etf_signal_date = signals.index[-1] if len(signals) else None
     return out, ic
 
 
@@ -366,7 +372,7 @@ def _dashboard(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame]:
     p, market = ctx.params, ctx.market
     flows = ctx.etf_flows if market.has("etf_daily") and market.has("etf_info") else None
     weights = _penetration_or_none(ctx)
-    d = dashboard.weekly_dashboard(market, asof=ctx.asof, window_years=p.heat_years, heat_flag=p.heat_flag,
+    d = dashboard.weekly_dashboard(market, asof=ctx.asof, heat_years=p.heat_years, heat_flag=p.heat_flag,
                                    vol_flag=p.vol_flag, unit=YI, flows=flows, weights=weights, calendar=ctx.calendar)
     lang = p.language
 
@@ -389,7 +395,6 @@ def _dashboard(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame]:
 
     ind = shape(d["industry"], d.get("industry_change")).sort_values("etf_flow", ascending=False, kind="stable")
     idx = shape(d["broad_index"], d.get("broad_index_change"))
-    ctx.results["dashboard"] = d
     return idx, ind.reset_index(drop=True)
 
 
@@ -397,10 +402,11 @@ def _crowding(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame]:
     """M14: the crowding table of the as-of date (crowded industries first) and the weekly count of the last
     ``crowding_weeks`` weeks."""
     p, lang = ctx.params, ctx.params.language
-    res = crowding.market_crowding(ctx.market, ctx.asof, history=p.crowding_history,
+    res = crowding.market_crowding(ctx.market, ctx.asof, crowding_history=p.crowding_history,
                                    min_history=min(crowding.DEFAULT_MIN_HISTORY, p.crowding_history),
-                                   heat_flag=p.crowding_heat_flag, price_move=p.crowding_price_move,
-                                   volume_move=p.crowding_volume_move, dispersion_flag=p.crowding_dispersion_flag)
+                                   crowding_heat_flag=p.crowding_heat_flag, crowding_price_move=p.crowding_price_move,
+                                   crowding_volume_move=p.crowding_volume_move,
+                                   crowding_dispersion_flag=p.crowding_dispersion_flag)
     t = res.table
     sep = say("sep.items", lang)
     out = pd.DataFrame({
@@ -412,7 +418,7 @@ def _crowding(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame]:
         "reasons": [sep.join(crowding.reason_text(r, lang) for r in rs) for rs in t["reasons"]]})
     out = out.sort_values("crowded", ascending=False, kind="stable", na_position="last").reset_index(drop=True)
     weekly = res.weekly.tail(p.crowding_weeks).rename_axis("date").reset_index()
-    ctx.results["crowding"] = res
+    ctx.results.crowding = res
     return out, weekly[["date", "crowded", "heat", "divergence", "dispersion"]]
 
 
@@ -475,31 +481,31 @@ def _freshness_status(name: str, last, lag: int | None, stale_days: int) -> str:
 
 def _headlines(p: Params, ctx: WeeklyContext, notes: Mapping[str, str]) -> pd.DataFrame:
     """The cover's headline rows (item, signal, detail): style, flows, correlation, picks, what is missing."""
-    lang, res = p.language, ctx.results
-    rows = _style_headlines(res.get("style_table"), lang)
-    flow = res.get("industry_flow")
+    lang = p.language
+    rows = _style_headlines(ctx.results.style_table, lang)
+    flow = ctx.results.industry_flow
     if flow is not None and len(flow):
         rows += _flow_headlines(flow, ctx, lang)
-    c = res.get("corr_last")
+    c = ctx.results.corr_last
     if c is not None and pd.notna(c["corr"]):
         hot = c["corr"] > p.corr_threshold
         rows.append((say("corr.title", lang, index=p.corr_index), say("corr.hot" if hot else "corr.quiet", lang, corr=c["corr"]),
                      say("corr.detail", lang, window=p.corr_window, threshold=p.corr_threshold)))
-    latest = res.get("latest_picks")
+    latest = ctx.results.latest_picks
     if latest is not None and len(latest):
         rows.append((say("picks.title", lang), say("sep.list", lang).join(latest["industry_name"]),
-                     say("picks.detail", lang, date=res.get("latest_rebalance"), top=p.top_n)))
-    picks = res.get("etf_picks")
+                     say("picks.detail", lang, date=ctx.results.latest_rebalance, top=p.top_n)))
+    picks = ctx.results.etf_picks
     if picks is not None and len(picks):
-        d = res.get("etf_signal_date")
+        d = ctx.results.etf_signal_date
         rows.append((say("etf_picks.title", lang), say("sep.list", lang).join(picks["name"].astype(str)),
                      say("etf_picks.detail", lang, date=d) if d is not None else ""))
-    cr = res.get("crowding")
+    cr = ctx.results.crowding
     if cr is not None:
         rows.append(_crowding_headline(cr, p, lang))
     for key, why in notes.items():
         rows.append((say("not_computed", lang, table=key), "—", why))
-    for why in res.get("strategy_notes", []):
+    for why in ctx.results.strategy_notes:
         rows.append((say("strategy_note", lang), "—", why))
     return pd.DataFrame(rows, columns=["item", "signal", "detail"])
 
@@ -565,7 +571,7 @@ def _flow_headlines(flow: pd.DataFrame, ctx: WeeklyContext, lang: str) -> list[t
     total = float(np.nansum(flow["net_flow"]))
     top_in, top_out = signed_flows(flow, 3)
     wk = ctx.week
-    idx = ctx.results.get("index_flows")
+    idx = ctx.results.index_flows
     inc = idx[idx["penetrated"]] if idx is not None else None
     exc = idx[~idx["penetrated"] & idx["flow"].notna()] if idx is not None else None
     what = say("flow.period", lang, start=wk.start, end=wk.end)
@@ -593,23 +599,22 @@ def _flow_headlines(flow: pd.DataFrame, ctx: WeeklyContext, lang: str) -> list[t
 
 
 def _summary(p: Params, asof: pd.Timestamp, ctx: WeeklyContext, headlines: pd.DataFrame):
-    res = ctx.results
-    flow = res.get("industry_flow")
+    flow = ctx.results.industry_flow
     inflows, outflows = [], []
     if flow is not None and len(flow):
         top_in, top_out = signed_flows(flow, 5)
         inflows = [(str(n), float(v)) for n, v in top_in[["industry_name", "net_flow"]].itertuples(index=False)]
         outflows = [(str(n), float(v)) for n, v in top_out[["industry_name", "net_flow"]].itertuples(index=False)]
     picks = []
-    latest = res.get("latest_picks")
+    latest = ctx.results.latest_picks
     if latest is not None:
         picks += [(str(c), str(n)) for c, n in latest[["industry", "industry_name"]].itertuples(index=False)]
-    etf = res.get("etf_picks")
+    etf = ctx.results.etf_picks
     if etf is not None:
         picks += [(str(c), str(n)) for c, n in etf.itertuples(index=False)]
     heads = [f"{i}:{s}" for i, s in headlines[["item", "signal"]].itertuples(index=False)]
     extra: dict[str, Any] = {}
-    perf = res.get("performance_full")
+    perf = ctx.results.performance_full
     if perf is not None:
         how = say("summary.how", p.language, cost=p.cost, lag=p.lag)
         extra[say("summary.annual_return", p.language, how=how)] = float(perf["annual_return"])
@@ -619,25 +624,57 @@ def _summary(p: Params, asof: pd.Timestamp, ctx: WeeklyContext, headlines: pd.Da
 
 
 # ------------------------------------------------------------------------------------- driver
-#: computation steps in order: (name, table keys it yields, function of the run's context)
-Step = tuple[str, tuple[str, ...], Callable[[WeeklyContext], Any]]
+@dataclass(frozen=True)
+class Step:
+    """One computation step of the weekly run: the layout tables it yields (in the order ``run`` returns
+    them) and the results it hands on (:class:`~xladdin.workbook.context.StepResults` fields).
+
+    ``needs``: results without which the step cannot run: when the step writing one left it unset (a
+    missing input table), this step's tables are noted with that step's reason instead. ``reads``: every
+    result it reads (``needs`` and the optional ones). ``writes``: the results it sets.
+    tests/test_weekly_steps.py checks these declarations against the code of ``run`` (and of the
+    functions it calls).
+    """
+
+    name: str
+    tables: tuple[str, ...]
+    run: Callable[[WeeklyContext], Any]
+    writes: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()
+    reads: tuple[str, ...] = ()
+    #: what the step computes, in a few words (the note when a step it needs did not run; docs/architecture.md)
+    what: str = ""
+
+
+#: computation steps in order
 STEPS: list[Step] = [
-    ("strategy", (), _strategy),
-    ("industry_flow", ("industry_flow",), _industry_flow),
-    ("quintiles", ("quintile_level", "quintile_change"), _quintiles),
-    ("style", ("style_signals",), _style),
-    ("holdings", ("latest_picks", "strategy_holdings"), _holdings_tables),
-    ("performance", ("performance", "nav"), _performance),
-    ("correlation", ("correlation", "event_p_down", "event_mean_return"), _correlation),
-    ("etf_rotation", ("etf_ranking", "etf_ic"), _etf_rotation),
-    ("dashboard", ("dashboard_index", "dashboard_industry"), _dashboard),
-    ("crowding", ("crowding", "crowding_weekly"), _crowding),
+    Step("strategy", (), _strategy, what="M6-M10 strategy",
+         writes=("rotation", "level_w", "level_m", "divergence", "strategy_notes")),
+    Step("industry_flow", ("industry_flow",), _industry_flow, what="M1/M6 industry flows of the week",
+         writes=("week", "index_flows", "industry_flow"), needs=("level_w",), reads=("level_w", "divergence")),
+    Step("quintiles", ("quintile_level", "quintile_change"), _quintiles, what="M7 quintile tables",
+         needs=("level_m",), reads=("level_m",)),
+    Step("style", ("style_signals",), _style, what="M4-M5 style signals",
+         writes=("style_table", "style_missing", "style_ends")),
+    Step("holdings", ("latest_picks", "strategy_holdings"), _holdings_tables, what="M10 picks and holdings",
+         writes=("latest_picks", "latest_rebalance"), needs=("rotation",), reads=("rotation",)),
+    Step("performance", ("performance", "nav"), _performance, what="M12 performance of the rotation",
+         writes=("performance_full",), needs=("rotation",), reads=("rotation",)),
+    Step("correlation", ("correlation", "event_p_down", "event_mean_return"), _correlation,
+         what="M2-M3 correlation monitor and event study", writes=("corr_last",)),
+    Step("etf_rotation", ("etf_ranking", "etf_ic"), _etf_rotation, what="M11 northbound ETF rotation",
+         writes=("etf_picks", "etf_signal_date")),
+    Step("dashboard", ("dashboard_index", "dashboard_industry"), _dashboard, what="M13 fund-flow dashboard"),
+    Step("crowding", ("crowding", "crowding_weekly"), _crowding, what="M14 industry crowding",
+         writes=("crowding",)),
 ]
-#: steps that need the holding levels / rotation of the strategy step
-NEEDS_STRATEGY = frozenset({"industry_flow", "quintiles", "holdings", "performance"})
+#: the results the cover, the mail's summary and the sheets' subtitles read (:func:`_result`)
+COVER_READS = ("week", "rotation", "strategy_notes", "industry_flow", "index_flows", "style_table", "style_missing",
+               "style_ends", "latest_picks", "latest_rebalance", "performance_full", "corr_last", "etf_picks",
+               "etf_signal_date", "crowding")
 #: steps run in a second thread beside the others (:data:`COMPUTE_THREADS`): they read no other step's
-#: results, only the context's shared intermediates (each computed once, whichever thread asks first);
-#: reported and placed after the other steps, as last in :data:`STEPS`
+#: results (their ``reads`` are empty), only the context's shared intermediates (each computed once,
+#: whichever thread asks first); reported and placed after the other steps, as last in :data:`STEPS`
 SIDE_STEPS = ("dashboard", "crowding")
 #: threads of the compute step: 2 runs :data:`SIDE_STEPS` (the dashboard's stock-level panels, about
 #: half the compute, then the M14 crowding) beside the strategy and rotation steps, on two cores (numpy,
@@ -706,13 +743,20 @@ class _Outcome:
     seconds: float = 0.0
 
 
+def _writer_of(result: str) -> Step:
+    """The step of :data:`STEPS` that writes ``result``."""
+    return next(s for s in STEPS if result in s.writes)
+
+
 def _attempt(ctx: WeeklyContext, step: Step, before: Mapping[str, _Outcome]) -> _Outcome:
     """Run one step on the run's context after the steps ``before`` (never raises an ``Exception``:
     see :class:`_Outcome`)."""
-    name, keys, fn = step
-    if name in NEEDS_STRATEGY and "rotation" not in ctx.results:
-        strategy = before.get("strategy")
-        note = (strategy.notes.get("strategy") if strategy else None) or "the M6-M10 strategy step was not computed"
+    name, keys, fn = step.name, step.tables, step.run
+    unset = [r for r in step.needs if getattr(ctx.results, r) is None]
+    if unset:  # a step it needs did not produce it (a missing input table): its reason, for these tables too
+        writer = _writer_of(unset[0])
+        outcome = before.get(writer.name)
+        note = (outcome.notes.get(writer.name) if outcome else None) or f"the {writer.what} step was not computed"
         return _Outcome({k: None for k in keys}, {k: note for k in keys})
     t0 = time.perf_counter()
     try:
@@ -739,7 +783,7 @@ class _SideLane:
 
     def _run(self, ctx: WeeklyContext) -> None:
         for step in self.steps:
-            self.outcomes[step[0]] = _attempt(ctx, step, {})
+            self.outcomes[step.name] = _attempt(ctx, step, {})
 
     def join(self) -> dict[str, _Outcome]:
         self.thread.join()
@@ -754,7 +798,7 @@ def _run_steps(ctx: WeeklyContext, progress: Callable[[str], None] | None, threa
     threads = COMPUTE_THREADS if threads is None else threads
     if sys.platform == "emscripten":  # the browser's Python (xlwings Lite, Pyodide) starts no thread
         threads = 1
-    side = [s for s in STEPS if s[0] in SIDE_STEPS] if threads > 1 else []
+    side = [s for s in STEPS if s.name in SIDE_STEPS] if threads > 1 else []
     lane = None
     if side:
         try:
@@ -765,16 +809,16 @@ def _run_steps(ctx: WeeklyContext, progress: Callable[[str], None] | None, threa
     for step in STEPS:
         if lane is not None and step in side:
             continue
-        outcome = outcomes[step[0]] = _attempt(ctx, step, outcomes)
+        outcome = outcomes[step.name] = _attempt(ctx, step, outcomes)
         if outcome.error is not None:
             break
         if progress is not None and not outcome.notes:
-            progress(step[0])
+            progress(step.name)
     if lane is not None:
         outcomes.update(lane.join())
     tables: dict[str, pd.DataFrame | None] = {}
     notes: dict[str, str] = {}
-    for name, *_ in STEPS:
+    for name in (s.name for s in STEPS):
         outcome = outcomes.get(name)
         if outcome is None:
             continue
@@ -783,11 +827,11 @@ def _run_steps(ctx: WeeklyContext, progress: Callable[[str], None] | None, threa
         tables.update(outcome.tables)
         notes.update(outcome.notes)
     if lane is not None and progress is not None:
-        for name, *_ in side:
+        for name in (s.name for s in side):
             if not outcomes[name].notes:
                 progress(name)
     tables.pop("strategy", None)
-    return tables, notes, {name: outcomes[name].seconds for name, *_ in STEPS if name in outcomes}
+    return tables, notes, {s.name: outcomes[s.name].seconds for s in STEPS if s.name in outcomes}
 
 
 def _result(market: Market, ctx: WeeklyContext, tables: dict, notes: dict[str, str]) -> WeeklyResult:
@@ -796,7 +840,7 @@ def _result(market: Market, ctx: WeeklyContext, tables: dict, notes: dict[str, s
     tables["cover_headlines"] = _headlines(p, ctx, dict(notes))
     tables["cover_freshness"], inputs = _freshness(market, asof, p)
     tables["params"] = params_to_frame(p)
-    week = ctx.results.get("week")
+    week = ctx.results.week
     summary = _summary(p, asof, ctx, tables["cover_headlines"])
     return WeeklyResult(asof=asof, tables=tables, subtitles=_subtitles(p, ctx, market.source, week), notes=notes,
                         summary=summary, facts={"week": week, "source": market.source}, sample=market.sample,
@@ -805,7 +849,7 @@ def _result(market: Market, ctx: WeeklyContext, tables: dict, notes: dict[str, s
 
 def _subtitles(p: Params, ctx: WeeklyContext, src: str, week) -> dict[str, dict[str, str]]:
     """The sheets' subtitles in both languages (the workbook shows the one of its language)."""
-    asof, rot = ctx.asof, ctx.results.get("rotation")
+    asof, rot = ctx.asof, ctx.results.rotation
     return {
         "asof": both("sub.asof", asof=asof, source=src),
         "week": both("sub.week", start=week[0], end=week[1]) if week else {"zh": "", "en": ""},
@@ -819,7 +863,7 @@ def _subtitles(p: Params, ctx: WeeklyContext, src: str, week) -> dict[str, dict[
         "rotation": {lang: say("sub.rotation", lang, top=p.etf_top_n, lag=p.lag, cost=p.etf_cost,
                                one_per=say("sub.one_per_index", lang) if p.etf_one_per_index else "")
                      for lang in ("zh", "en")},
-        "crowding": _crowding_subtitle(p, ctx.results.get("crowding"), asof),
+        "crowding": _crowding_subtitle(p, ctx.results.crowding, asof),
     }
 
 
@@ -835,10 +879,10 @@ def _crowding_subtitle(p: Params, res, asof: pd.Timestamp) -> dict[str, str]:
 def _style_ends_text(ctx: WeeklyContext, lang: str) -> str:
     """Which style pair's data ends before the as-of date, or is missing."""
     parts = []
-    for pair, last in ctx.results.get("style_ends", {}).items():
+    for pair, last in ctx.results.style_ends.items():
         if pd.notna(last) and (ctx.asof - last).days > 10:
             parts.append(say("sub.style_end", lang, pair=say(f"sub.style_pair.{pair}", lang), last=last))
-    for miss in ctx.results.get("style_missing", []):
+    for miss in ctx.results.style_missing:
         parts.append(say("sub.style_missing", lang, pair=miss.split(":")[0]))
     return say("sub.style_parts", lang, parts=say("sep.items", lang).join(parts)) if parts else ""
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from xladdin.methods.backtest import INDUSTRY_COST
+from xladdin.methods.backtest import DEFAULT_COST
 from xladdin.methods.divergence import DEFAULT_TRAILING_WINDOW
 from xladdin.methods.grouping import DEFAULT_GROUPS, group_table
 from xladdin.methods.strategy import (
@@ -60,7 +60,7 @@ def register_rotation(sub: argparse._SubParsersAction) -> None:
                        help=f"industries held (default {DEFAULT_TOP_N})")
     _common.add_option(p, "--rebalance-weeks", "--every", type=int, default=DEFAULT_REBALANCE_WEEKS, metavar="N",
                        help=f"rebalance every N week ends (default {DEFAULT_REBALANCE_WEEKS})")
-    _common.add_timing_args(p, INDUSTRY_COST, "the spec's default for industry baskets; the report states none")
+    _common.add_timing_args(p, DEFAULT_COST, "the spec's default for industry baskets; the report states none")
     p.add_argument("--regime-max-age", type=int, default=REGIME_MAX_AGE_DAYS, metavar="DAYS",
                    help=f"a style regime older than this many calendar days at a decision is not used "
                         f"(default {REGIME_MAX_AGE_DAYS}; a pair whose data ends is not carried forward)")
@@ -149,9 +149,9 @@ def run(args: argparse.Namespace) -> int:
     market = _common.load_data(argparse.Namespace(**{**vars(args), "start": None, "end": None}))
     start = _common.parse_date(args.start)
     end = _common.parse_date(args.end)
-    res = flow_rotation(market, start=start, end=end, top=args.top_n, every=args.rebalance_weeks, cost=args.cost,
-                        factor_weights=weights, groups=args.groups, lamb=args.hp_lambda, window=args.trailing_window,
-                        lag=args.lag, regime_max_age=args.regime_max_age)
+    res = flow_rotation(market, start=start, end=end, top_n=args.top_n, rebalance_weeks=args.rebalance_weeks,
+                        cost=args.cost, factor_weights=weights, groups=args.groups, hp_lambda=args.hp_lambda,
+                        trailing_window=args.trailing_window, lag=args.lag, regime_max_age=args.regime_max_age)
     rot = res["rotation"]
     if args.json:
         _common.print_json(summary_json(res, args, str(market.source)), sample=market.sample)

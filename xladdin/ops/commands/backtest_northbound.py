@@ -12,9 +12,14 @@ from pathlib import Path
 import pandas as pd
 
 from xladdin.data.schema import NORTHBOUND_DAILY_UNTIL
-from xladdin.methods.backtest import ETF_ROTATION_COST
+from xladdin.methods.backtest import DEFAULT_ETF_COST
 from xladdin.methods.grouping import DEFAULT_GROUPS
-from xladdin.methods.northbound import DEFAULT_ETF_TOP_N, northbound_rotation, ranking_table
+from xladdin.methods.northbound import (
+    DEFAULT_ETF_ONE_PER_INDEX,
+    DEFAULT_ETF_TOP_N,
+    northbound_rotation,
+    ranking_table,
+)
 
 from . import _common
 
@@ -79,8 +84,9 @@ def register(backtest_subparsers: argparse._SubParsersAction) -> None:
                             "whose tracked index has weights)")
     _common.add_option(p, "--etf-top-n", "--top", type=int, default=DEFAULT_ETF_TOP_N, metavar="N",
                        help=f"ETFs held (default {DEFAULT_ETF_TOP_N})")
-    _common.add_timing_args(p, ETF_ROTATION_COST, "the report's", "--etf-cost", "--cost")
-    p.add_argument("--etf-one-per-index", action=argparse.BooleanOptionalAction, default=True,
+    _common.add_timing_args(p, DEFAULT_ETF_COST, "the report's", "--etf-cost", "--cost")
+    p.add_argument("--etf-one-per-index", action=argparse.BooleanOptionalAction,
+                   default=DEFAULT_ETF_ONE_PER_INDEX,
                    help="at most one pick per tracked index, the next-ranked ETF on another index takes the place "
                         "(default); --no-etf-one-per-index allows two picks tracking the same index")
     _common.add_deprecated_alias(p, "--allow-same-index", "--no-etf-one-per-index", "etf_one_per_index", nargs=0,
@@ -123,10 +129,10 @@ def run(args: argparse.Namespace) -> int:
     _common.check_timing(args, "--etf-cost")
     market = _common.load_data(argparse.Namespace(data=args.data), tables=TABLES if args.data else None)
     universe = universe_codes(args.etf_universe) if args.etf_universe else None
-    res = northbound_rotation(market, universe=universe, top=args.etf_top_n, cost=args.etf_cost, groups=args.groups,
-                              price=args.price, stale_change=args.stale_change,
+    res = northbound_rotation(market, etf_universe=universe, etf_top_n=args.etf_top_n, etf_cost=args.etf_cost,
+                              groups=args.groups, price=args.price, stale_change=args.stale_change,
                               start=_common.parse_date(args.start), end=_common.parse_date(args.end),
-                              lag=args.lag, one_per_index=args.etf_one_per_index)
+                              lag=args.lag, etf_one_per_index=args.etf_one_per_index)
     s = res.summary
     if args.json:
         _common.print_json(summary_json(res, args, str(market.source)), sample=market.sample)
@@ -141,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
     tracked = market.etf_info["tracked_index"]
     if args.rank_date:
         ranking = ranking_table(res.factors, res.composite, market.etf_info["name"],
-                                date=_common.parse_date(args.rank_date), top=args.etf_top_n,
+                                date=_common.parse_date(args.rank_date), etf_top_n=args.etf_top_n,
                                 one_per=tracked if args.etf_one_per_index else None)
     rk = ranking[["code", "name", "preference", "change", "momentum", "composite", "rank", "pick"]].copy()
     rk["pick"] = rk["pick"].map({True: "*", False: ""})

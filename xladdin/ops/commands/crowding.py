@@ -64,13 +64,13 @@ def _tables(data: str | None) -> list[str] | None:
 def run(args: argparse.Namespace) -> int:
     asof = _common.parse_date(args.asof)
     market = _common.load_data(argparse.Namespace(data=args.data), tables=_tables(args.data))
-    history = args.crowding_history
-    if history < 1:
-        raise ValueError(f"--crowding-history must be >= 1 trading day, got {history}")
-    res = M.market_crowding(market, asof, measure=args.measure, history=history,
-                            min_history=min(M.DEFAULT_MIN_HISTORY, history), heat_flag=args.crowding_heat_flag,
-                            price_move=args.crowding_price_move, volume_move=args.crowding_volume_move,
-                            dispersion_flag=args.crowding_dispersion_flag)
+    if args.crowding_history < 1:
+        raise ValueError(f"--crowding-history must be >= 1 trading day, got {args.crowding_history}")
+    res = M.market_crowding(market, asof, measure=args.measure, crowding_history=args.crowding_history,
+                            min_history=min(M.DEFAULT_MIN_HISTORY, args.crowding_history),
+                            crowding_heat_flag=args.crowding_heat_flag, crowding_price_move=args.crowding_price_move,
+                            crowding_volume_move=args.crowding_volume_move,
+                            crowding_dispersion_flag=args.crowding_dispersion_flag)
     if args.csv:
         path = _common.write_csv(csv_frame(res.table), args.csv)
     if args.json:
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     _common.say_sample(market.sample)
     print(f"Industry crowding (M14) on {res.asof:%Y-%m-%d}, source {market.source}: {len(crowded)} of "
           f"{len(res.table)} industries crowded. Heat = share of the {measure}, 20-day mean, percentile of "
-          f"{history} days; percentiles and returns in %.")
+          f"{args.crowding_history} days; percentiles and returns in %.")
     _common.print_table(_shown(res.table), floatfmt="{:,.1f}")
     for _, row in crowded.iterrows():
         on = [M.reason_text(r) for r in row["reasons"] if r.code in ON_CODES]

@@ -76,9 +76,9 @@ def _show(df: pd.DataFrame) -> pd.DataFrame:
 def run(args: argparse.Namespace) -> int:
     asof = _common.parse_date(args.asof)
     market = _common.load_data(argparse.Namespace(data=args.data))
-    tables = weekly_dashboard(market, asof=asof, window_years=args.heat_years,
+    tables = weekly_dashboard(market, asof=asof, heat_years=args.heat_years,
                               min_years=args.min_years, vol_window=args.vol_window, heat_flag=args.heat_flag,
-                              vol_flag=args.vol_flag, top_n=args.top_rows, unit=YI, indices=args.indices)
+                              vol_flag=args.vol_flag, top_rows=args.top_rows, unit=YI, indices=args.indices)
     summ = tables["summary"]["value"]
     if args.json:
         _common.print_json(_dashboard_json(tables), sample=market.sample)

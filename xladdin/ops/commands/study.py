@@ -104,8 +104,8 @@ def run_correlation(args: argparse.Namespace) -> int:
     # load without cutting: history before --start warms the window up; nothing after --end is used
     market = _common.load_data(argparse.Namespace(data=args.data),
                                tables=["etf_info", "etf_daily", "index_daily"] if args.data else None)
-    res = index_flow_correlation(market, args.corr_index, window=args.corr_window, start=start, end=end,
-                                 threshold=args.corr_threshold, require_all=args.require_all,
+    res = index_flow_correlation(market, corr_index=args.corr_index, corr_window=args.corr_window, start=start,
+                                 end=end, corr_threshold=args.corr_threshold, require_all=args.require_all,
                                  missing_nav=args.missing_nav, split_day=args.split_day)
     if res.empty or res["corr"].notna().sum() == 0:
         raise ValueError(f"no correlation could be computed for {args.corr_index} in the chosen dates: "
@@ -115,7 +115,8 @@ def run_correlation(args: argparse.Namespace) -> int:
     lo = corr.index.min()
     hi = end if end is not None else close.index.max()
     close = close.loc[(close.index >= lo) & (close.index <= hi)]
-    grid = event_study(corr, close, args.event_thresholds, args.event_horizons, mode=args.event_mode)
+    grid = event_study(corr, close, event_thresholds=args.event_thresholds, event_horizons=args.event_horizons,
+                       event_mode=args.event_mode)
 
     valid = corr.dropna()
     n_etf = len(market.etfs_tracking(args.corr_index))

@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
                 _common.print_table(scan.set_index("lamb"), title=f"{pair}: report weeks reproduced per lambda",
                                     floatfmt="{:g}")
             return 0
-        table = weekly_style_table(market, args.hp_lambda, pairs=pairs, start=start)
+        table = weekly_style_table(market, hp_lambda=args.hp_lambda, pairs=pairs, start=start)
     except MissingTableError as exc:
         hint = " (use --pair size)" if args.pair == "both" else ""
         raise MissingTableError(f"{exc}{hint}") from exc
