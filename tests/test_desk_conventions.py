@@ -224,3 +224,17 @@ def _bounds(ref):
     from openpyxl.utils.cell import range_boundaries
     c1, r1, c2, r2 = range_boundaries(ref)
     return r1, c1, r2, c2
+
+
+def test_one_default_backtest_start_for_the_command_and_the_workbook(capsys):
+    """`backtest rotation` without --start and the workbook's backtest_start both begin at 2019-10-08 (the
+    report's first decision date, seed 001), so the "same default strategy" holds the same industries."""
+    import json
+
+    from xladdin.ops.cli import build_parser, main
+    from xladdin.workbook.params import default_params
+    args = build_parser("backtest").parse_args(["backtest", "rotation"])
+    assert args.start == "2019-10-08" == f"{default_params().backtest_start:%Y-%m-%d}"
+    assert main(["backtest", "rotation", "--json"]) == 0  # the sample begins in 2016: the default cuts it
+    first = json.loads(capsys.readouterr().out)["years"][0]
+    assert first["period"].startswith("2019 (from 10-")

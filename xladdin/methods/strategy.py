@@ -65,8 +65,9 @@ REGIME_MAX_AGE_DAYS = 10
 #: industries held by the rotation and its rebalance period in weeks (M10, the report's)
 DEFAULT_TOP_N = 6
 DEFAULT_REBALANCE_WEEKS = 2
-#: first decision date of the report's M10 backtest (seed 001: 2019-10-08 to 2026-01-30); the weekly
-#: workbook's default ``backtest_start`` (``flow_rotation`` itself starts at the data's first date)
+#: first decision date of the report's M10 backtest (seed 001: 2019-10-08 to 2026-01-30): the one default start
+#: of the rotation backtest, the weekly workbook's ``backtest_start`` and ``xladdin backtest rotation --start``
+#: (``flow_rotation(start=None)`` itself, a function of any data, starts at the data's first date)
 DEFAULT_BACKTEST_START = pd.Timestamp("2019-10-08")
 #: a factor value older than this many calendar days at a rebalance is not used (M10; covers the
 #: monthly factors, whose values are up to a month old between month ends)

@@ -85,11 +85,14 @@ def add_output_options(parser: argparse.ArgumentParser, csv: str, json: str, csv
     parser.add_argument("--json", action="store_true", help=f"print {json} as one JSON object instead of the tables")
 
 
-def add_data_args(parser: argparse.ArgumentParser, dates: bool = True) -> None:
-    """``--data DIR`` (default: the embedded sample market) and optionally ``--start/--end``."""
+def add_data_args(parser: argparse.ArgumentParser, dates: bool = True, start: str | None = None,
+                  start_note: str = "") -> None:
+    """``--data DIR`` (default: the embedded sample market) and optionally ``--start/--end`` (``start``: the
+    default first date, ``start_note`` says whose it is; none: the data's first date)."""
     add_data_option(parser)
     if dates:
-        parser.add_argument("--start", metavar="DATE", help="first date used (YYYY-MM-DD)")
+        default = f"; default {start}{start_note}" if start else ""
+        parser.add_argument("--start", metavar="DATE", default=start, help=f"first date used (YYYY-MM-DD{default})")
         parser.add_argument("--end", metavar="DATE", help="last date used (YYYY-MM-DD)")
 
 

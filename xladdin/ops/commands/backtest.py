@@ -17,6 +17,7 @@ from xladdin.methods.backtest import DEFAULT_COST
 from xladdin.methods.divergence import DEFAULT_TRAILING_WINDOW
 from xladdin.methods.grouping import DEFAULT_GROUPS, group_table
 from xladdin.methods.strategy import (
+    DEFAULT_BACKTEST_START,
     DEFAULT_REBALANCE_WEEKS,
     DEFAULT_TOP_N,
     FACTOR_NAMES,
@@ -54,7 +55,8 @@ def register_rotation(sub: argparse._SubParsersAction) -> None:
                     "rotation (M10: four factors as percentile ranks, top N industries, equal weight, rebalanced "
                     "every N weeks) against industry equal weight. Factors whose data is missing (no active "
                     "funds, no growth/value indices) are left out and listed.")
-    _common.add_data_args(p)
+    _common.add_data_args(p, start=f"{DEFAULT_BACKTEST_START:%Y-%m-%d}",
+                          start_note=", the report's first decision and the workbook's backtest_start")
     _common.add_output_options(p, "write holdings, NAVs and tables as CSV into DIR", "the summary", "DIR", "--out")
     _common.add_option(p, "--top-n", "--top", type=int, default=DEFAULT_TOP_N, metavar="N",
                        help=f"industries held (default {DEFAULT_TOP_N})")
