@@ -152,7 +152,7 @@ def test_every_blank_column_has_a_note_with_its_reason(report):
     note = ws["B4"].value
     change = _header_col(ws, 6, "北向持股变化")
     assert all(ws.cell(r, change).value is None for r in range(7, 20))  # blank on the sample (quarterly data)
-    assert "“北向持股变化”留空" in note and "2024-08-16起季度披露" in note
+    assert "“北向持股变化、变化”留空" in note and "2024-08-16起季度披露" in note
     board = wb["资金流看板"]["B4"].value
     assert "“北向净买入(亿元)”留空" in board and board.count("北向净买入") == 1  # one note for both tables
 
@@ -238,3 +238,83 @@ def test_one_default_backtest_start_for_the_command_and_the_workbook(capsys):
     assert main(["backtest", "rotation", "--json"]) == 0  # the sample begins in 2016: the default cuts it
     first = json.loads(capsys.readouterr().out)["years"][0]
     assert first["period"].startswith("2019 (from 10-")
+
+
+# ----------------------------------------------------------------------------- one language per report
+ENGLISH_PHRASE = re.compile(r"[A-Za-z]{2,}(?: [A-Za-z()]{2,}){2,}")  # three English words in a row
+
+
+def _partial_report(tmp_path, language):
+    """A report of the sample without northbound, fund and growth/value data: not-computed tables, strategy
+    notes, blank columns (the cover and the sheets' notes say why)."""
+    from xladdin.data.market import Market
+    from xladdin.data.sample import sample_market
+    from xladdin.workbook.params import default_params
+    from xladdin.workbook.report import build_report
+    t = dict(sample_market().subset("2022-01-01", "2024-03-13").tables)
+    for name in ("northbound_holdings", "active_fund_holdings", "fund_nav", "fund_issuance"):
+        t.pop(name)
+    ix = t["index_daily"]
+    t["index_daily"] = ix[~ix["index"].isin(["399370.SZ", "399371.SZ"])].reset_index(drop=True)
+    out = tmp_path / f"partial_{language}.xlsx"
+    build_report(out, Market(t, source="memory"), default_params().replace(language=language, backtest_start="2022-06-01"))
+    return load_workbook(out)
+
+
+def test_the_chinese_report_says_its_notes_in_chinese(tmp_path):
+    wb = _partial_report(tmp_path, "zh")
+    cover = wb["封面"]
+    details = [r[3] for r in cover.iter_rows(min_row=7, max_row=40, values_only=True)
+               if r[1] and str(r[1]).startswith(("未计算", "策略说明"))]
+    assert len(details) >= 4  # not-computed tables and strategy notes
+    texts = details + [ws["B4"].value for ws in wb.worksheets if ws["B4"].value]
+    for ws in wb.worksheets:  # a table not computed says why in its own first row
+        for name in ws.tables:
+            first = ws[ws.tables[name].ref.split(":")[0]].offset(1, 0).value
+            if isinstance(first, str) and first.startswith("(未计算)"):
+                texts.append(first)
+    english = [(t, ENGLISH_PHRASE.findall(t)) for t in texts if ENGLISH_PHRASE.search(t)]
+    assert english == []
+    assert any("缺少数据表 northbound_holdings" in t for t in texts)
+    assert any("不计算持仓分歧度(M9)" in t for t in texts)
+
+
+def test_the_english_report_says_everything_of_its_own_in_english(tmp_path):
+    wb = _partial_report(tmp_path, "en")
+    cjk = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
+    own = []
+    for ws in wb.worksheets:
+        if ws.sheet_state != "visible":
+            continue
+        own += [ws.title] + [ws.cell(r, 2).value for r in (1, 2, 3, 4)]
+        for name in ws.tables:
+            ref = ws.tables[name].ref
+            own += [c.value for c in ws[ref][0]]  # headers
+            own.append(ws[ref.split(":")[0]].offset(-1, 0).value)  # the table's title
+    cover = wb["Cover"]
+    own += [r[1] for r in cover.iter_rows(min_row=7, max_row=40, values_only=True)]  # items
+    own += [r[3] for r in cover.iter_rows(min_row=7, max_row=40, values_only=True)
+            if r[1] and str(r[1]).startswith(("Not computed", "Strategy note"))]
+    chinese = [t for t in own if isinstance(t, str) and cjk.search(t)]
+    assert chinese == []
+
+
+def test_every_note_a_table_can_show_has_its_chinese():
+    """Each Note(key, ...) raised or left anywhere in xladdin has a Chinese text using only the note's fields."""
+    import ast
+    import string
+    from pathlib import Path
+
+    from xladdin.workbook.messages import NOTE_TEXTS
+    root = Path(__file__).resolve().parents[1] / "xladdin"
+    calls = {}
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Note" and node.args \
+                    and isinstance(node.args[0], ast.Constant):
+                calls[node.args[0].value] = {k.arg for k in node.keywords}
+    assert len(calls) >= 12
+    for key, given in calls.items():
+        assert key in NOTE_TEXTS, key
+        used = {f for _, f, _, _ in string.Formatter().parse(NOTE_TEXTS[key]) if f}
+        assert used <= given | ({"pair_name"} if "pair" in given else set()), (key, used - given)

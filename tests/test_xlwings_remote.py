@@ -448,7 +448,7 @@ def test_notes_row_and_wrapped_text_in_excel(core, how):
     run = core[how]
     cells = _cells(run, "行业资金流")
     assert str(cells.get((4, 2))).startswith("'注:") and "红 = 净流入/上涨" in cells[(4, 2)]
-    assert "“北向持股变化”留空" in _cells(run, "ETF轮动")[(4, 2)]
+    assert "“北向持股变化、变化”留空" in _cells(run, "ETF轮动")[(4, 2)]
     exp = _expected_tables(core["_inputs"]["base"].tables)
     row, col, rows = exp[("封面", "tblHeadlines")]
     wraps = {tuple(x) for x in run["wraps"]["封面"]}

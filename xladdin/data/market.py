@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from xladdin.errors import Note
+
 from .schema import TABLES
 from .views import pivot
 
@@ -71,14 +73,16 @@ class Market:
             raise KeyError(f"unknown table `{name}`; known: {', '.join(TABLES)}")
         columns = ", ".join(TABLES[name].columns)
         if name not in self.tables or self.tables[name] is None:
-            raise MissingTableError(
-                f"table `{name}` is missing from {self.source}: provide {name}.csv (columns: {columns})")
+            raise MissingTableError(Note(
+                "data.missing", f"table `{name}` is missing from {self.source}: provide {name}.csv (columns: {columns})",
+                table=name, source=self.source, columns=columns))
         if len(self.tables[name]) == 0:
             where = (f" between {self.span[0]:%Y-%m-%d} and {self.span[1]:%Y-%m-%d}"
                      if self.span and None not in self.span else " in the chosen dates" if self.span else "")
-            raise MissingTableError(
-                f"table `{name}` is empty: {self.file_of(name)} in {self.source} has no rows{where}; "
-                f"it needs rows with the columns {columns}")
+            raise MissingTableError(Note(
+                "data.empty", f"table `{name}` is empty: {self.file_of(name)} in {self.source} has no rows{where}; "
+                f"it needs rows with the columns {columns}", table=name, file=self.file_of(name), source=self.source,
+                columns=columns))
         return self.tables[name]
 
     def require(self, name: str, *columns: str, purpose: str) -> pd.DataFrame:
@@ -87,8 +91,9 @@ class Market:
         df = self.table(name)
         for col in columns:
             if col not in df.columns:
-                raise MissingTableError(f"{name}.{col} is needed for {purpose}; {self.file_of(name)} in "
-                                        f"{self.source} has no {col} column")
+                raise MissingTableError(Note(
+                    "data.no_column", f"{name}.{col} is needed for {purpose}; {self.file_of(name)} in {self.source} "
+                    f"has no {col} column", table=name, column=col, file=self.file_of(name), source=self.source))
         return df
 
     def last_date(self, name: str) -> pd.Timestamp | None:
@@ -165,7 +170,8 @@ class Market:
         df = self.table("index_daily")
         s = df.loc[df["index"] == index].set_index("date")["close"].sort_index()
         if s.empty:
-            raise MissingTableError(f"index `{index}` has no rows in index_daily ({self.source})")
+            raise MissingTableError(Note("data.no_index", f"index `{index}` has no rows in index_daily ({self.source})",
+                                         index=index, source=self.source))
         s.name = index
         return s
 

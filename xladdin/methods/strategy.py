@@ -31,6 +31,7 @@ import pandas as pd
 from xladdin.conventions import TRADING_DAYS_PER_YEAR
 from xladdin.data.market import MissingTableError
 from xladdin.data.views import scope
+from xladdin.errors import Note, note_of
 
 from . import holdings as hd
 from .backtest import (
@@ -548,7 +549,9 @@ def _regimes(tables: dict, notes: list[str]) -> pd.DataFrame:
     for pair in ("size", "growth"):
         t = tables[pair]
         if isinstance(t, Exception):
-            notes.append(f"{pair} regime unavailable ({str(t).splitlines()[0][:120]}): its M8 factor is left out")
+            notes.append(Note("strategy.regime_unavailable", f"{pair} regime unavailable "
+                              f"({str(t).splitlines()[0][:200]}): its M8 factor is left out", pair=pair,
+                              cause=note_of(t)))
         else:
             cols[pair] = t[f"{pair}_regime"].astype(float).dropna()
     return pd.DataFrame(cols)
@@ -579,8 +582,9 @@ def _flow_rotation(market, start, end, top: int, every: int, cost: float, factor
     q = quintile_backtest(stf, close, groups, cost, lag, start, end) if backtests else None
     nr = rot.summary["periods_without_ranking"].get("short_term_flow", 0)
     if nr:
-        notes.append(f"short-term flow gives no ranking on {nr} of {rot.summary['periods']} rebalance dates "
-                     "(no spread between industries beyond rounding noise): left out of the composite there")
+        notes.append(Note("strategy.no_ranking", f"short-term flow gives no ranking on {nr} of {rot.summary['periods']} "
+                          "rebalance dates (no spread between industries beyond rounding noise): left out of the "
+                          "composite there", n=nr, periods=rot.summary["periods"]))
     return {"rotation": rot, "m8": m8, "m9": m9, "quintiles": q, "weekly_level": wk_l, "monthly_level": mo_l,
             "monthly_change": mo_c, "short_term_flow": stf, "regimes": regimes, "divergence": div,
             "notes": notes, "factors_used": list(factors), "lag": int(lag), "cost": float(cost)}
@@ -621,7 +625,8 @@ def _divergence_factor(market, factors: dict, mo_l: pd.DataFrame, close: pd.Data
     with ``backtests``, the stand-alone M9 backtest. Returns (divergence dict or None, M9 result or None)."""
     needed = ("active_fund_holdings", "fund_nav", "fund_issuance")
     if not all(market.has(t) for t in needed):
-        notes.append("no " + " / ".join(t for t in needed if not market.has(t)) + ": divergence (M9) left out")
+        missing = " / ".join(t for t in needed if not market.has(t))
+        notes.append(Note("strategy.no_divergence", f"no {missing}: divergence (M9) left out", tables=missing))
         return None, None
     div = market_divergence(market, mo_l, window=window)
     directed = div["directed"]
@@ -647,5 +652,7 @@ def _stale_notes(regimes: pd.DataFrame, dates: pd.DatetimeIndex, max_age: int | 
         if pd.isna(last) or last + pd.Timedelta(days=max_age) >= dates[-1]:
             continue
         word = {"size": "size (CSI 300 / CSI 1000)", "growth": "growth/value (399370 / 399371)"}.get(pair, pair)
-        notes.append(f"{word} regime: data end {last:%Y-%m-%d}; not used after {last + pd.Timedelta(days=max_age):%Y-%m-%d} "
-                     f"(older than {max_age} days): M8 and M10 run without it from then on")
+        until = last + pd.Timedelta(days=max_age)
+        notes.append(Note("strategy.regime_stale", f"{word} regime: data end {last:%Y-%m-%d}; not used after "
+                          f"{until:%Y-%m-%d} (older than {max_age} days): M8 and M10 run without it from then on",
+                          pair=pair, last=last, until=until, max_age=max_age))

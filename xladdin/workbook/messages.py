@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["MESSAGES", "say", "both", "amount"]
+__all__ = ["MESSAGES", "NOTE_TEXTS", "say", "both", "amount", "note_text"]
 
 MESSAGES: dict[str, dict[str, str]] = {
     # ------------------------------------------------------------ separators and amounts
@@ -51,8 +51,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "flow.top_out.none": {"zh": "无(本周没有净流出的行业)", "en": "none (no industry had a net outflow)"},
     # ------------------------------------------------------------ cover: correlation, picks, notes
     "corr.title": {"zh": "{index} 资金流相关性", "en": "{index} flow correlation"},
-    "corr.hot": {"zh": "{corr:.2f} 高于阈值,警惕短期顶部", "en": "{corr:.2f} above threshold: short-term top risk"},
-    "corr.quiet": {"zh": "{corr:.2f} 未触发", "en": "{corr:.2f} no signal"},
+    "corr.hot": {"zh": "相关系数 {corr:.2f},高于阈值,警惕短期顶部",
+                 "en": "correlation {corr:.2f} above threshold: short-term top risk"},
+    "corr.quiet": {"zh": "相关系数 {corr:.2f},未触发", "en": "correlation {corr:.2f}, no signal"},
     "corr.detail": {"zh": "{window}日滚动相关,阈值{threshold:g}(M2)",
                     "en": "{window}-day rolling correlation, threshold {threshold:g} (M2)"},
     "picks.title": {"zh": "行业轮动最新持仓", "en": "Rotation picks"},
@@ -169,6 +170,40 @@ MESSAGES: dict[str, dict[str, str]] = {
                            "the last {history} trading days, crowded at >= {heat:.0%}; divergence: 20-day return "
                            "±{price:.0%} against mean volume ∓{volume:.0%}; dispersion crowded at <= {dispersion:.0%}"},
 }
+
+
+#: the Chinese of every :class:`~xladdin.errors.Note` a table or the cover can show, by its key (the English is the
+#: note's own text, written where it is raised); ``pair_name`` is filled from the note's ``pair``
+NOTE_TEXTS: dict[str, str] = {
+    "data.missing": "缺少数据表 {table}(数据来源:{source}):请提供 {table}.csv(列:{columns})",
+    "data.empty": "数据表 {table} 在所选日期内没有数据({file},数据来源:{source});需要含 {columns} 列的行",
+    "data.no_column": "{table} 缺少 {column} 列({file},数据来源:{source})",
+    "data.no_index": "index_daily 中没有指数 {index} 的数据(数据来源:{source})",
+    "data.no_index_before": "index_daily 中没有指数 {index} 在 {end:%Y-%m-%d} 及之前的数据(数据来源:{source})",
+    "data.no_price": "etf_daily 缺少 {column} 列",
+    "data.no_float_ratio": "northbound_holdings 缺少 float_ratio 列(北向持股占流通股比例)",
+    "style.pair_needs_closes": "{pair_name}风格需要 index_daily 中 {large} 和 {small} 的收盘价:{cause}",
+    "style.no_pair": "index_daily 中没有任何风格指数对的收盘价(缺少:{pairs})",
+    "strategy.regime_unavailable": "{pair_name}风格信号不可用({cause}):M8 不含该因子",
+    "strategy.no_ranking": "短期资金流因子在 {periods} 个调仓日中有 {n} 个无法排序(各行业之间没有超出舍入误差的差异):"
+                           "这些调仓日的综合得分不含该因子",
+    "strategy.no_divergence": "缺少 {tables}:不计算持仓分歧度(M9)",
+    "strategy.regime_stale": "{pair_name}风格信号的数据截至 {last:%Y-%m-%d},{until:%Y-%m-%d} 之后不再使用(超过 {max_age} 天):"
+                             "此后 M8 与 M10 不含该信号",
+    "weekly.step_not_computed": "所依赖的 {step} 步骤未计算",
+}
+
+
+def note_text(note: Any, language: str) -> str:
+    """A note (a :class:`~xladdin.errors.Note` or plain text) in ``language``: the Chinese of :data:`NOTE_TEXTS`
+    for ``zh`` (its fields filled, a cause said in Chinese too), else the note's own (English) text."""
+    key = getattr(note, "key", None)
+    if language != "zh" or key not in NOTE_TEXTS:
+        return "" if note is None else str(note)
+    fields = {k: note_text(v, language) if getattr(v, "key", None) else v for k, v in note.fields.items()}
+    if "pair" in fields:
+        fields["pair_name"] = say(f"sub.style_pair.{fields['pair']}", language)
+    return NOTE_TEXTS[key].format(**fields)
 
 
 def say(key: str, language: str, **values: Any) -> str:

@@ -23,7 +23,7 @@ from xladdin.conventions import LANGUAGES
 
 from .layout import SheetLayout, TableLayout
 from .layoutcheck import EXTRA
-from .messages import say
+from .messages import note_text, say
 from .refs import cell_ref, parse_cell, range_ref
 
 #: text shown in a table that has no rows
@@ -221,7 +221,7 @@ def plan_table(t: TableLayout, df: pd.DataFrame | None, row: int, col: int, lang
     placeholder = None
     if df is None:
         rows: list[list[Any]] = []
-        placeholder = MISSING_TEXT[language] + (f" {source_note}" if source_note else "")
+        placeholder = MISSING_TEXT[language] + (f" {note_text(source_note, language)}" if source_note else "")
     else:
         if not isinstance(df, pd.DataFrame):
             raise TypeError(f"{where}: expected a DataFrame, got {type(df).__name__}")
@@ -304,9 +304,15 @@ def _blanks(t: TableLayout, plan: TablePlan, language: str, inputs: Mapping[str,
 
 
 def sheet_notes(plans: list[TablePlan], kinds: set[str], language: str, meta: Mapping[str, Any]) -> str:
-    """Row 4 of a sheet: each blank column and why, then the legend of each kind of colour scale shown."""
-    items = list(dict.fromkeys(say("notes.blank", language, columns=say("sep.list", language).join(b.headers),
-                                   why=b.why) for t in plans for b in t.blanks))  # a column of two tables: once
+    """Row 4 of a sheet: the blank columns with their reason (columns with one reason together, a column of two
+    tables once), then the legend of each kind of colour scale shown."""
+    by_why: dict[str, list[str]] = {}
+    for t in plans:
+        for b in t.blanks:
+            heads = by_why.setdefault(b.why, [])
+            heads += [h for h in b.headers if h not in heads]
+    items = [say("notes.blank", language, columns=say("sep.list", language).join(heads), why=why)
+             for why, heads in by_why.items()]
     items += [meta.get(f"legend_{kind}_{language}", "") for kind in ("signed", "heat") if kind in kinds]
     items = [i for i in items if i]
     return say("notes.prefix", language) + say("notes.sep", language).join(items) if items else ""

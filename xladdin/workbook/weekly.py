@@ -34,13 +34,14 @@ from xladdin.conventions import YI
 from xladdin.data.market import Market, MissingTableError
 from xladdin.data.schema import NORTHBOUND_DAILY_UNTIL, TABLES
 from xladdin.data.views import shared
-from xladdin.errors import DataError, ReportedError
+from xladdin.errors import DataError, Note, ReportedError, note_of
 from xladdin.methods import correlation, crowding, dashboard, grouping, holdings, northbound, strategy, style
 from xladdin.methods.ranking import tie_values
 from xladdin.methods.stats import FULL_PERIOD, period_label
 
 from .context import WeeklyContext
-from .messages import amount, both, say
+from .layout import load_layout
+from .messages import amount, both, note_text, say
 from .params import Params, default_params, params_to_frame
 from .summary import WeeklySummary
 
@@ -188,7 +189,8 @@ def _style(ctx: WeeklyContext) -> pd.DataFrame:
         else:
             frames.append(tab.loc[:ctx.asof])
     if not frames:
-        raise MissingTableError("no style pair has closes in index_daily (" + "; ".join(missing) + ")")
+        raise MissingTableError(Note("style.no_pair", "no style pair has closes in index_daily (" + "; ".join(missing)
+                                     + ")", pairs=", ".join(m.split(":")[0] for m in missing)))
     tab = pd.concat(frames, axis=1, join="outer", sort=True)
     ctx.results.style_table = tab
     ctx.results.style_missing = missing
@@ -504,10 +506,20 @@ def _headlines(p: Params, ctx: WeeklyContext, notes: Mapping[str, str]) -> pd.Da
     if cr is not None:
         rows.append(_crowding_headline(cr, p, lang))
     for key, why in notes.items():
-        rows.append((say("not_computed", lang, table=key), "—", why))
+        rows.append((say("not_computed", lang, table=_table_name(key, lang)), "—", note_text(why, lang)))
     for why in ctx.results.strategy_notes:
-        rows.append((say("strategy_note", lang), "—", why))
+        rows.append((say("strategy_note", lang), "—", note_text(why, lang)))
     return pd.DataFrame(rows, columns=["item", "signal", "detail"])
+
+
+def _table_name(key: str, lang: str) -> str:
+    """How the cover names table ``key``: its sheet and title in ``lang`` (the layout's), or for a step that
+    yields no table (the strategy) its methods' numbers."""
+    try:
+        sheet, table = load_layout().find_table(key)
+    except KeyError:
+        return next(s.what.split()[0] for s in STEPS if s.name == key)
+    return f"{sheet.name(lang)} · {table.title(lang)}"
 
 
 def _crowding_headline(res, p: Params, lang: str) -> tuple[str, str, str]:
@@ -756,13 +768,14 @@ def _attempt(ctx: WeeklyContext, step: Step, before: Mapping[str, _Outcome]) -> 
     if unset:  # a step it needs did not produce it (a missing input table): its reason, for these tables too
         writer = _writer_of(unset[0])
         outcome = before.get(writer.name)
-        note = (outcome.notes.get(writer.name) if outcome else None) or f"the {writer.what} step was not computed"
+        note = (outcome.notes.get(writer.name) if outcome else None) or Note(
+            "weekly.step_not_computed", f"the {writer.what} step was not computed", step=writer.what.split()[0])
         return _Outcome({k: None for k in keys}, {k: note for k in keys})
     t0 = time.perf_counter()
     try:
         out = fn(ctx)
     except (MissingTableError, DataError) as exc:
-        return _Outcome({k: None for k in keys or (name,)}, {k: str(exc) for k in keys or (name,)},
+        return _Outcome({k: None for k in keys or (name,)}, {k: note_of(exc) for k in keys or (name,)},
                         seconds=time.perf_counter() - t0)
     except Exception as exc:  # a bug or a bad parameter: stop, naming the table
         error = WeeklyError(keys[0] if keys else name, f"{type(exc).__name__}: {exc}")
