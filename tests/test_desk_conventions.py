@@ -318,3 +318,37 @@ def test_every_note_a_table_can_show_has_its_chinese():
         assert key in NOTE_TEXTS, key
         used = {f for _, f, _, _ in string.Formatter().parse(NOTE_TEXTS[key]) if f}
         assert used <= given | ({"pair_name"} if "pair" in given else set()), (key, used - given)
+
+
+# ----------------------------------------------------------------------------- the mail's figures
+def test_format_number_writes_a_figure_as_its_excel_format_shows_it():
+    from xladdin.cells import format_number
+    assert format_number(0.141834, "0.00%") == "14.18%"
+    assert format_number(0.5, "0.0%") == "50.0%"
+    assert format_number(128.0, "0") == "128"
+    assert format_number(-1234.567, "#,##0.00") == "-1,234.57"
+    assert format_number(float("nan"), "0.00%") == "—"
+    with pytest.raises(ValueError, match="number format"):
+        format_number(1.0, "yyyy-mm-dd")
+
+
+def test_the_mail_shows_returns_in_percent_as_the_sheet_does(tmp_path, workbook_inputs, monkeypatch,
+                                                             isolated_mail_env):
+    import email
+    from email import policy
+
+    from xladdin.ops.cli import main
+    from xladdin.workbook.report import build_report
+    res = workbook_inputs.weekly()
+    workbook_inputs.patch_compute(monkeypatch, res)
+    build_report(tmp_path / "r.xlsx", None)
+    assert main(["send", str(tmp_path / "r.xlsx"), "--to", "a@example.com", "--from", "b@example.com", "--dry-run",
+                 "--eml", str(tmp_path / "r.eml")]) == 0
+    m = email.message_from_bytes((tmp_path / "r.eml").read_bytes(), policy=policy.default)
+    text, html = m.get_body(("plain",)).get_content(), m.get_body(("html",)).get_content()
+    full = res.tables["performance"].iloc[-1]  # the full-period row of the sheet
+    for value in (full["annual_return"], full["excess_return"]):
+        shown = f"{value * 100:.2f}%"
+        assert shown in text and shown in html, shown
+    others = text.split("其他")[1]
+    assert not re.search(r"(?<![\d.])-?0\.\d{4}\b", others), others  # no raw decimal such as 0.1418

@@ -17,6 +17,7 @@ Row format of the ``_summary`` sheet (one row per item, order kept)::
     outflow:银行         -12.7         (net flow < 0, 亿元)
     pick:512480.SH      半导体ETF
     extra:样本ETF数       64
+    extra:策略年化收益     0.1418        0.00%   (a third column: the number format the mail shows it in)
 
 The headlines, flows and picks are what the methods produce (style signals M5/M6, industry flows
 M7, strategy picks M10/M11, the M13 dashboard digests); this module only carries and renders them.
@@ -35,13 +36,15 @@ from typing import Any
 
 import pandas as pd
 
+from xladdin.cells import format_number
+
 #: name of the hidden sheet holding the summary in a report workbook
 SUMMARY_SHEET = "_summary"
 #: value of the ``format`` row; bumped if the row format ever changes (2: the ``sample`` row)
 SUMMARY_FORMAT = "xladdin-summary/2"
 #: formats :func:`summary_from_rows` reads (a report written before the ``sample`` row reads as real data)
 READ_FORMATS = ("xladdin-summary/1", SUMMARY_FORMAT)
-_FIELDS = ("asof", "headlines", "inflows", "outflows", "picks", "extra", "flows_known", "sample")
+_FIELDS = ("asof", "headlines", "inflows", "outflows", "picks", "extra", "flows_known", "sample", "formats")
 #: the mark of a mail built from the embedded sample: the subject starts with it, so does the body
 SAMPLE_TAG = "[示例数据 SAMPLE]"
 #: the body's first line for the embedded sample (plain text and HTML)
@@ -66,6 +69,8 @@ class WeeklySummary:
     picks : latest strategy picks as ``(code, name)`` pairs (a list of pairs, of codes, or a
         DataFrame with ``code`` and ``name`` columns).
     extra : further labelled facts (label -> text or number), rendered as a small table.
+    formats : label of ``extra`` -> the Excel number format its value is shown in (``0.00%`` for a return, ``0``
+        for a count), as on the sheets; a number without one is shown with four significant digits.
     sample : the report was built from the embedded sample (``Market.sample``): the mail's subject starts
         with :data:`SAMPLE_TAG` and its body with :data:`SAMPLE_LINE`.
 
@@ -81,6 +86,7 @@ class WeeklySummary:
     picks: list[tuple[str, str]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     flows_known: bool = False
+    formats: dict[str, str] = field(default_factory=dict)
     sample: bool = False
 
     def __post_init__(self) -> None:
@@ -100,6 +106,12 @@ class WeeklySummary:
         if not isinstance(self.extra, Mapping):
             raise ValueError(f"summary extra must be a mapping label -> value, got {type(self.extra).__name__}")
         self.extra = {str(k): v for k, v in self.extra.items()}
+        self.formats = {str(k): str(v) for k, v in self.formats.items() if v}
+        unknown = [k for k in self.formats if k not in self.extra]
+        if unknown:
+            raise ValueError(f"summary formats name no extra item: {', '.join(unknown)}")
+        for fmt in self.formats.values():
+            format_number(0.0, fmt)  # a code the mail cannot show is an error here, not a wrong figure later
         self.sample = bool(self.sample)
 
     @classmethod
@@ -117,7 +129,7 @@ class WeeklySummary:
         return {"asof": self.asof.isoformat(), "headlines": list(self.headlines),
                 "inflows": [list(p) for p in self.inflows], "outflows": [list(p) for p in self.outflows],
                 "picks": [list(p) for p in self.picks], "extra": dict(self.extra), "flows_known": self.flows_known,
-                "sample": self.sample}
+                "sample": self.sample, "formats": dict(self.formats)}
 
 
 def coerce_summary(summary: WeeklySummary | Mapping[str, Any]) -> WeeklySummary:
@@ -199,7 +211,9 @@ def format_amount(value: float) -> str:
     return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:+,.2f}"
 
 
-def _fmt_extra(value: Any) -> str:
+def _fmt_extra(value: Any, fmt: str | None = None) -> str:
+    if fmt and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return format_number(value, fmt)
     if isinstance(value, float):
         return "—" if math.isnan(value) else f"{value:,.4g}"
     if isinstance(value, (dt.date, pd.Timestamp)):
@@ -255,7 +269,7 @@ def render_text(summary: WeeklySummary | Mapping[str, Any], attachment: str | No
         rows = [("代码", "名称")] + [(c, n) for c, n in s.picks]
         lines += ["策略最新持仓"] + _text_table(rows, (False, False)) + [""]
     if s.extra:
-        rows = [(k, _fmt_extra(v)) for k, v in s.extra.items()]
+        rows = [(k, _fmt_extra(v, s.formats.get(k))) for k, v in s.extra.items()]
         lines += ["其他"] + _text_table(rows, (False, True)) + [""]
     if attachment:
         lines.append(f"完整报表见附件 {attachment}。")
@@ -330,7 +344,8 @@ def render_html(summary: WeeklySummary | Mapping[str, Any], attachment: str | No
         parts.append(_html_table(("代码", "名称"), s.picks, (False, False)))
     if s.extra:
         parts.append(f'<h3 style="{_H3}">其他</h3>')
-        parts.append(_html_table(("项目", "数值"), [(k, _fmt_extra(v)) for k, v in s.extra.items()], (False, True)))
+        parts.append(_html_table(("项目", "数值"), [(k, _fmt_extra(v, s.formats.get(k))) for k, v in s.extra.items()],
+                                 (False, True)))
     tail = f"完整报表见附件 {esc(attachment)}。" if attachment else ""
     parts.append(f'<p style="font-size:12px;color:#666">{tail}本邮件由 xladdin 生成。</p></body></html>')
     return "\n".join(parts) + "\n"
@@ -390,23 +405,24 @@ def summary_to_rows(summary: WeeklySummary | Mapping[str, Any]) -> list[tuple[st
             v = None
         elif isinstance(v, (dt.date, pd.Timestamp)):
             v = _to_date(v).isoformat()
-        rows.append((f"extra:{k}", v))
+        rows.append((f"extra:{k}", v, s.formats[k]) if k in s.formats else (f"extra:{k}", v))
     return rows
 
 
 def summary_from_rows(rows: Iterable[Sequence[Any]]) -> WeeklySummary:
     """Inverse of :func:`summary_to_rows`: rows of (key, value[, ...]) as read from the sheet.
 
-    Blank rows and the ``key``/``value`` header are skipped; columns after the second are ignored.
+    Blank rows and the ``key``/``value`` header are skipped; the third column of an ``extra`` row is its number
+    format; further columns are ignored.
 
     Raises
     ------
     ValueError
         No ``asof`` row, an unknown key, an unsupported ``format``, or a non-numeric amount.
     """
-    data: dict[str, Any] = {"headlines": [], "inflows": [], "outflows": [], "picks": [], "extra": {}}
+    data: dict[str, Any] = {"headlines": [], "inflows": [], "outflows": [], "picks": [], "extra": {}, "formats": {}}
     for i, row in enumerate(rows, start=1):
-        row = list(row) + [None, None]
+        row = list(row) + [None, None, None]
         key, value = row[0], row[1]
         if key is None or (isinstance(key, str) and not key.strip()):
             continue
@@ -431,6 +447,8 @@ def summary_from_rows(rows: Iterable[Sequence[Any]]) -> WeeklySummary:
             data["picks"].append((rest, "" if value is None else str(value)))
         elif sep and prefix == "extra":
             data["extra"][rest] = value
+            if isinstance(row[2], str) and row[2]:
+                data["formats"][rest] = row[2]
         else:
             raise ValueError(f"summary row {i}: unknown key `{key}` (expected format, asof, sample, headline, "
                              "inflow:NAME, outflow:NAME, pick:CODE or extra:LABEL)")
@@ -495,7 +513,7 @@ def summary_from_report(path: str | Path) -> WeeklySummary | None:
     try:
         if SUMMARY_SHEET not in wb.sheetnames:
             return None
-        rows = list(wb[SUMMARY_SHEET].iter_rows(min_col=1, max_col=2, values_only=True))
+        rows = list(wb[SUMMARY_SHEET].iter_rows(min_col=1, max_col=3, values_only=True))
     finally:
         wb.close()
     try:

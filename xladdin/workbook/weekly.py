@@ -631,8 +631,10 @@ def _summary(p: Params, asof: pd.Timestamp, ctx: WeeklyContext, headlines: pd.Da
         how = say("summary.how", p.language, cost=p.cost, lag=p.lag)
         extra[say("summary.annual_return", p.language, how=how)] = float(perf["annual_return"])
         extra[say("summary.excess", p.language, how=how)] = float(perf["excess_return"])
+    formats = dict.fromkeys(extra, "0.00%")  # returns, in percent as on the performance sheet
     return WeeklySummary(asof=asof.date(), headlines=heads, inflows=inflows, outflows=outflows, picks=picks,
-                         extra=extra, flows_known=flow is not None and len(flow) > 0, sample=ctx.market.sample)
+                         extra=extra, flows_known=flow is not None and len(flow) > 0, sample=ctx.market.sample,
+                         formats=formats)
 
 
 # ------------------------------------------------------------------------------------- driver
