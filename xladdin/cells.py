@@ -18,7 +18,7 @@ anything else                              its text, ``str(value)``
 =========================================  ==========================================================
 
 Booleans differ by destination on purpose. A workbook table column carries a number format and may
-carry a colour scale, a data bar or a chart, all of which read numbers (a flag column sums to a
+carry a colour scale or a chart, all of which read numbers (a flag column sums to a
 count). An Excel function's result is used in formulas, where Excel's own TRUE / FALSE is what
 ``IF``, ``FILTER`` and ``AND`` expect.
 """

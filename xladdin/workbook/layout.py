@@ -17,7 +17,7 @@ and number formats, conditional formats, charts). The modules that use it, in or
 
 A1 references are in :mod:`~xladdin.workbook.refs`. A writer implements a handful of primitive
 operations (create/clear a sheet, write a block of values, number formats, fonts, column widths, an
-Excel table, a colour scale, a data bar, a chart, freeze panes, page setup). Everything else -- where
+Excel table, a colour scale, wrapping, row heights, a chart, freeze panes, page setup). Everything else -- where
 each table goes, which header, which format -- is decided once, in the layout and the plan.
 """
 from __future__ import annotations

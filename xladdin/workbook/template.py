@@ -248,6 +248,8 @@ def _skeleton(path: Path, layout: Layout, language: str, conf: list[tuple[str, s
     conf_ws.set_column(0, 0, 30)
     conf_ws.set_column(1, 1, 60)
     conf_ws.set_column(3, 3, 110)
+    conf_ws.set_landscape()  # printed, its notes are not cut: one page wide
+    conf_ws.fit_to_pages(1, 0)
     for s in layout.sheets:
         if s.button_cell:
             sheets[s.key].insert_button(s.button_cell, {"macro": BUTTON_MACRO, "caption": BUTTON_CAPTION[language],
