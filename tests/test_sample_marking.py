@@ -208,3 +208,18 @@ def test_send_and_sample_commands_say_sample(data_folders, tmp_path, capsys, iso
                              "b@example.com", "--dry-run"])
         assert (text.splitlines()[0] == SAMPLE_NOTE) is (kind == "sample"), text
         assert ("[示例数据 SAMPLE]" in text) is (kind == "sample")
+
+
+def test_no_code_decides_sample_from_the_source_text():
+    """Market.sample is the one owner: nothing compares a market's source with "sample"."""
+    import ast
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    found = []
+    for path in [*root.joinpath("xladdin").rglob("*.py"), *root.joinpath("udfs").glob("*.py"),
+                 *root.joinpath("macros").glob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Compare) and any(isinstance(c, ast.Constant) and c.value == "sample"
+                                                     for c in [node.left, *node.comparators]):
+                found.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert found == []
