@@ -129,15 +129,17 @@ def visible(folder: Path) -> list[str]:
 
 
 #: file operations of the weekly job over an existing folder with last run's report and .eml: the report
-#: saved in the staging folder (atomic_target), then the final step; the hook runs just before each one,
-#: so a kill up to the report's own replace in the folder leaves the old report
-STAGED = ["staging created", "temp created", "fsync temp", "replace", "fsync folder"]
+#: and then the .eml saved in the staging folder (each by atomic_target), then the final step, then the
+#: report's lock and the folder's released; the hook runs just before each one, so a kill up to the
+#: report's own replace in the folder leaves the old report
+ATOMIC = ["temp created", "fsync temp", "replace", "fsync folder"]
+STAGED = ["staging created", *ATOMIC, *ATOMIC]
 FINAL_OPS = [(op, "old") for op in STAGED] + [
     ("keep previous", "old"), ("replace", "old"),  # the .eml
     ("keep previous", "old"), ("replace", "old"),  # the report: the commit point
-    ("fsync folder", "new"), ("remove staging", "new")]
-#: the same when --out does not exist yet: the staging folder is renamed to the new folder
-NEW_FOLDER_OPS = STAGED + ["rename staging", "fsync folder"]
+    ("fsync folder", "new"), ("remove staging", "new"), ("unlock", "new"), ("unlock", "new")]
+#: the same when --out does not exist yet: the staging folder is renamed to the new folder (one lock)
+NEW_FOLDER_OPS = STAGED + ["rename staging", "fsync folder", "unlock"]
 
 
 @pytest.fixture(scope="module")
@@ -186,8 +188,9 @@ def test_weekly_killed_at_each_file_operation_keeps_a_complete_report(market, fa
     else:  # the new report, complete, and the .eml beside it is the one that carries it
         assert report_language(report) == "en"
         assert eml_attachment(out / EML) == report.read_bytes()
-    leftovers = [p for p in out.iterdir() if p.name.startswith(jobs.STAGING_PREFIX)]
-    assert len(leftovers) == 1  # the killed run's staging folder (nothing else hidden)
+    staging = [p for p in out.iterdir() if p.name.startswith(jobs.STAGING_PREFIX)]
+    assert len(staging) == (0 if FINAL_OPS[k][0] == "unlock" else 1)  # removed just before the locks are
+    leftovers = sorted(p for p in out.iterdir() if p.name.startswith("."))  # the staging folder, the locks
     assert jobs.sweep_stale_staging(out, before=time.time()) == leftovers
     assert sorted(p.name for p in out.iterdir()) == sorted([REPORT, EML, "notes.txt"])
     assert report.read_bytes() == last_run[REPORT] if FINAL_OPS[k][1] == "old" else report_language(report) == "en"
@@ -203,7 +206,7 @@ def test_weekly_killed_while_creating_a_new_folder(market, fast_weekly, tmp_path
     status, seen = run_killed_at(k, lambda: weekly_job(market, out, "zh"))
     assert killed(status) and seen == NEW_FOLDER_OPS[:k + 1]
     left = [p.name for p in tmp_path.iterdir() if p.name.startswith(jobs.STAGING_PREFIX)]
-    if k < len(STAGED) + 1:  # killed before the rename: no new folder at all
+    if k < len(STAGED) + 1:  # killed before the rename: no new folder at all (a stale lock beside it)
         assert visible(tmp_path) == [] and len(left) == 1
     else:
         assert visible(out) == sorted([REPORT, EML]) and left == []
@@ -492,7 +495,8 @@ def test_refresh_in_a_subprocess_prints_no_traceback(tmp_path):
                        capture_output=True, text=True, cwd=root, timeout=60)
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert r.stderr.splitlines() == [f"xladdin refresh: error: refresh failed at step `opening workbook` ({bad}): "
-                                     "BadZipFile: File is not a zip file; the workbook was not changed"]
+                                     "bad.xlsm: not an .xlsx workbook (no zip container); save it as .xlsx or "
+                                     "export CSV; the workbook was not changed"]
     assert bad.read_bytes() == b"junk"
 
 
@@ -627,7 +631,7 @@ def test_weekly_failures_are_messages(data_dir, tmp_path, capsys, monkeypatch, w
     p.write_text("no_such_key = 1\n", encoding="utf-8")
     fail([*base, "--params", str(p)], "no_such_key")
     (tmp_path / "p.xlsx").write_bytes(b"junk")
-    fail([*base, "--params", str(tmp_path / "p.xlsx")], "not a workbook")
+    fail([*base, "--params", str(tmp_path / "p.xlsx")], "not an .xlsx workbook")
     fail([*base, "--params", str(tmp_path / "none.toml")], "not found")
     fail([*base, "--set", "top_n=0"], "top_n")
     fail(["weekly", "--out", str(out), "--data", str(tmp_path / "nowhere"), "--no-progress"], "step `load`")
@@ -647,7 +651,7 @@ def test_weekly_failures_are_messages(data_dir, tmp_path, capsys, monkeypatch, w
         out.chmod(0o755)
     assert [p.name for p in out.iterdir()] == [REPORT]  # no staging folder left by any of them
     # the report is written, but the timings file cannot be: a message says the report is there
-    rc = main([*base, "--timings-json", str(tmp_path / "nowhere" / "t.json")])
+    rc = main([*base, "--timings-json", str(p / "t.json")])  # p is a file: no folder can be made there
     err = capsys.readouterr().err
     assert rc == 1 and "Traceback" not in err and "--timings-json" in err and f"{out / REPORT} was written" in err
 
@@ -808,7 +812,7 @@ def test_stale_lock_of_a_dead_process_is_taken_over(workbook, monkeypatch, workb
 
 def test_template_and_report_refuse_a_read_only_file(tmp_path, monkeypatch):
     """atomic_target, which every workbook writer uses, respects a read-only target."""
-    from xladdin.workbook.template import atomic_target
+    from xladdin.fileguard import atomic_target
     p = tmp_path / "x.xlsx"
     p.write_bytes(b"keep")
     p.chmod(0o444)

@@ -36,7 +36,6 @@ from _akshare_bodies import (
 )
 from _transport import serve
 
-from xladdin.data import store as store_mod
 from xladdin.data.calendar import trading_days
 from xladdin.data.clients.akshare import AkshareClient
 from xladdin.data.loaders import load_market
@@ -265,10 +264,10 @@ def test_a_commit_killed_while_moving_files_is_completed_by_the_next_reader(tmp_
         moves.append(dst)
         return real_replace(src, dst)
 
-    monkeypatch.setattr(store_mod.os, "replace", replace_once)
+    monkeypatch.setattr(os, "replace", replace_once)
     with pytest.raises(KeyboardInterrupt):
         update(store, real, index_closes, "2024-09-30", settings=None, tables=None)
-    monkeypatch.setattr(store_mod.os, "replace", real_replace)
+    monkeypatch.setattr(os, "replace", real_replace)
     assert (work_dir(store) / "COMMITTED").is_file()
     market = load_market(store)   # finishes the commit first
     assert not work_dir(store).exists()

@@ -159,7 +159,7 @@ def test_report_without_or_with_bad_sheet(tmp_path):
     with pytest.raises(FileNotFoundError):
         summary_from_report(tmp_path / "missing.xlsx")
     (tmp_path / "junk.xlsx").write_bytes(b"not a zip")
-    with pytest.raises(ValueError, match="not a readable"):
+    with pytest.raises(ValueError, match="junk.xlsx: not an .xlsx workbook"):
         summary_from_report(tmp_path / "junk.xlsx")
 
 

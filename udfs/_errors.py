@@ -14,6 +14,10 @@ module must expose. :func:`excel_safe` uses :func:`functools.wraps`, so the wrap
 original ``__name__``, ``__doc__`` and ``__wrapped__`` (``inspect.signature`` follows it): xlwings
 sees the real argument names and defaults, never ``*args``.
 
+Bounded work: a call whose arguments hold more than :data:`INPUT_BUDGET` cells, or whose work would build
+more than :data:`WORK_BUDGET` cells (:func:`check_work`), answers ``#XA! input too large: ...`` before
+converting anything.
+
 What a cell shows on failure: ``#XA! <what to fix>`` in a single cell, e.g.
 ``#XA! shares and nav differ in length (250 vs 249)``. The message of a :class:`ValueError`
 (input problems, raised by :mod:`xladdin_udfs._convert` and by the core, whose messages already say what to
@@ -38,10 +42,49 @@ from xladdin.cells import function_cell
 
 PREFIX = "#XA! "
 MAX_MESSAGE = 250  # Excel shows long texts truncated anyway; keep every message readable in a cell
+#: most cells one call may pass in all its arguments: 20 million (a full column of 1,048,576 rows x 19; all
+#: A shares x ten years of days), some 0.5-1 GB as the Python lists xlwings builds, seconds to convert
+INPUT_BUDGET = 20_000_000
+#: most cells of the intermediate arrays a function may build beyond its input (8 bytes each: 400 MB); a
+#: function whose work grows with a parameter (XA_EVENT_STUDY: rows x (thresholds + horizons)) checks it
+#: before converting anything (:func:`check_work`)
+WORK_BUDGET = 50_000_000
 
 
 class XAInputError(ValueError):
     """An Excel argument cannot be used; the message says what to fix (without the prefix)."""
+
+
+def cells_of(x: Any) -> int:
+    """Cells in an argument as xlwings passes it (an omitted one 0, a scalar 1, a list its length, a list of
+    rows rows x the first row's length), or as Python passes it (an array's size); counted without walking
+    the cells."""
+    if x is None:
+        return 0
+    size = getattr(x, "size", None)
+    if isinstance(size, (int, np.integer)) and not isinstance(x, (list, tuple)):
+        return int(size)
+    if isinstance(x, (list, tuple)):
+        if x and isinstance(x[0], (list, tuple)):
+            return len(x) * max(len(x[0]), 1)
+        return len(x)
+    return 1
+
+
+def check_input(func_name: str, args: tuple, kwargs: dict) -> None:
+    """XAInputError ``input too large`` when the arguments hold more than :data:`INPUT_BUDGET` cells."""
+    n = sum(map(cells_of, args)) + sum(map(cells_of, kwargs.values()))
+    if n > INPUT_BUDGET:
+        raise XAInputError(f"input too large: {n:,} cells in the arguments of {func_name} (budget {INPUT_BUDGET:,}); "
+                           "pass fewer rows or columns")
+
+
+def check_work(cost: int, formula: str, budget: int = WORK_BUDGET) -> None:
+    """XAInputError ``input too large`` when ``cost`` (the cells a call would build, ``formula`` says how
+    they are counted) exceeds ``budget``."""
+    if cost > budget:
+        raise XAInputError(f"input too large: {formula} = {cost:,} cells (budget {budget:,}); use fewer rows or "
+                           "fewer parameter values")
 
 
 def error_cell(message: str) -> list[list[str]]:
@@ -178,6 +221,7 @@ def excel_safe(func: Callable[..., Any]) -> Callable[..., list[list[Any]]]:
         collecting = gc.isenabled()
         gc.disable()
         try:
+            check_input(func.__name__, args, kwargs)
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")
                 out = func(*args, **kwargs)

@@ -25,7 +25,7 @@ from ._convert import (
     to_block,
     to_vector,
 )
-from ._errors import excel_safe
+from ._errors import WORK_BUDGET, cells_of, check_work, excel_safe
 
 HEADER_DOC = "Optional. TRUE adds a header row above the results (default FALSE)."
 CATEGORY = "xladdin"
@@ -119,7 +119,8 @@ LAYOUTS = ("long", "p_down", "mean_return", "events")
 @xw.arg("closes", doc="Index close per day, same rows as corr. Forward returns use these rows only.",
         err_to_str=True)
 @xw.arg("thresholds", doc="Optional. Correlation thresholds, a cell or a range (default "
-        f"{', '.join(f'{t:g}' for t in correlation.DEFAULT_THRESHOLDS)}).")
+        f"{', '.join(f'{t:g}' for t in correlation.DEFAULT_THRESHOLDS)}). Rows x (thresholds + horizons) may be at "
+        f"most {WORK_BUDGET:,} (larger: #XA! input too large).")
 @xw.arg("horizons", doc="Optional. Forward horizons in trading days, a cell or a range (default 5, 10, ..., 30).")
 @xw.arg("mode", doc='Optional. "every" (default): every day above the threshold is an event; '
         '"first": only first crossings.')
@@ -128,11 +129,13 @@ LAYOUTS = ("long", "p_down", "mean_return", "events")
 @excel_safe
 def XA_EVENT_STUDY(corr, closes, thresholds=None, horizons=None, mode=None, layout=None):
     """Event study of the correlation signal (M3): down probability and mean forward return after days with corr above each threshold, beside the base rates over all days."""
+    th = opt_numbers(thresholds, "thresholds", correlation.DEFAULT_THRESHOLDS, lo=-1.0, hi=1.0)
+    hz = opt_numbers(horizons, "horizons", correlation.DEFAULT_HORIZONS, whole=True, lo=1)
+    rows = max(cells_of(corr), cells_of(closes))
+    check_work(rows * (len(th) + len(hz)), f"{rows:,} rows x ({len(th)} thresholds + {len(hz)} horizons)")
     c = to_vector(corr, "corr")
     p = to_vector(closes, "closes")
     n = check_same_length(("corr", c.values), ("closes", p.values))
-    th = opt_numbers(thresholds, "thresholds", correlation.DEFAULT_THRESHOLDS, lo=-1.0, hi=1.0)
-    hz = opt_numbers(horizons, "horizons", correlation.DEFAULT_HORIZONS, whole=True, lo=1)
     if max(hz) >= n:
         raise XAInputError(f"horizon {int(max(hz))} needs more than {n} rows of closes")
     m = opt_choice(mode, "mode", correlation.DEFAULT_EVENT_MODE, correlation.EVENT_MODES)

@@ -7,6 +7,13 @@
 * **Owner locks.** :func:`owner_lock` creates ``LOCK`` exclusively with the owner's pid, host and start
   time; a second owner waits or fails with :class:`LockBusy` naming the first; a lock whose process is gone
   (same host) or that is older than :data:`STALE_AFTER` is taken over, and the caller is told.
+* **Atomic writes.** :func:`atomic_target` (and :func:`atomic_write_bytes` / :func:`atomic_write_text` /
+  :func:`atomic_write_with` on top of it) write a temporary file beside the target and ``os.replace`` it
+  only once it is complete and fsynced: a failed write (full disk, file-size limit, a kill) leaves the
+  previous file. A symlink is followed: its target is replaced and the link stays a link.
+* **Inputs are never outputs.** :func:`check_outputs` refuses, before anything is written, an output
+  path that names one of the command's inputs (or another output): same path, a symlink to it, a hard
+  link, or another spelling on a case-insensitive file system (:func:`same_file`).
 * **Fault injection.** :data:`FAULT_HOOK` (tests only) is called before every file operation of the final
   steps (:func:`fileop`), so a test can kill the process at each one and check the folder.
 """
@@ -14,22 +21,31 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import glob
 import hashlib
+import inspect
 import json
 import os
 import re
 import shutil
 import socket
 import stat
+import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+
+from xladdin.errors import ReportedError
 
 #: seconds after which a lock, a staging folder or a temporary file of another host (whose process
 #: cannot be checked) counts as abandoned; no weekly job or refresh runs this long
 STALE_AFTER = 6 * 3600.0
+#: seconds a new owner may take to write its record into the lock it created (an empty lock younger than
+#: this is being written; an older one was left by a process killed while taking it)
+WRITE_GRACE = 2.0
 #: tests only: ``FAULT_HOOK(op, path)`` runs before each file operation of a final step (see :func:`fileop`)
 FAULT_HOOK: Callable[[str, Path], None] | None = None
 
@@ -57,9 +73,13 @@ def owner_tag() -> str:
     return f"{os.getpid()}-h{host_tag()}"
 
 
+#: the largest process id any system hands out (Linux: 2**22; Windows and macOS fit in 32 bits)
+MAX_PID = 2**31 - 1
+
+
 def pid_alive(pid: int) -> bool:
-    """True when process ``pid`` exists on this host."""
-    if pid <= 0:
+    """True when process ``pid`` exists on this host (False for a number no process can have)."""
+    if not 0 < pid <= MAX_PID:
         return False
     if os.name == "nt":  # pragma: no cover - Windows: os.kill(pid, 0) would send CTRL_C_EVENT
         return _windows_pid_alive(pid)
@@ -156,7 +176,7 @@ def sweep_temp_files(path: str | Path, before: float | None = None) -> list[Path
     """Remove the temporary files that killed writers of ``path`` left beside it; return them.
 
     Candidates are ``.<stem>.tmp.<owner>.<random><suffix>`` in ``path``'s folder (written by
-    :func:`xladdin.workbook.template.atomic_target`; older versions' names carry no owner); one is removed
+    :func:`atomic_target`; older versions' names carry no owner); one is removed
     when :func:`abandoned` (its writer is gone; modified before ``before``, default now).
     """
     path = Path(path)
@@ -174,6 +194,198 @@ def lock_path(path: str | Path) -> Path:
     """The lock file of ``path`` while a process rewrites it: ``.<name>.xladdin-lock`` beside it."""
     path = Path(path)
     return path.with_name(f".{path.name}.xladdin-lock")
+
+
+# ------------------------------------------------------------------------------------- atomic writes
+def real_path(path: str | Path) -> Path:
+    """``path`` with every symlink followed (absolute); a missing file's folder is resolved the same way."""
+    return Path(os.path.realpath(path))
+
+
+class NoSpace(ReportedError, OSError):
+    """A write failed for want of room (full disk, quota, file-size limit); the message names the file."""
+
+
+#: errno values of a write that found no room, and the names libxml2 (lxml, openpyxl's writer) gives them
+_NO_SPACE = {errno.ENOSPC: "the disk is full", errno.EFBIG: "a file-size limit was reached",
+             getattr(errno, "EDQUOT", -1): "the disk quota is exhausted"}
+_NO_SPACE_TEXT = {"IO_ENOSPC": errno.ENOSPC, "IO_EFBIG": errno.EFBIG, "IO_EDQUOT": getattr(errno, "EDQUOT", -1)}
+
+
+def no_space(exc: BaseException) -> str | None:
+    """Why ``exc`` (or an exception in its chain) is a write that found no room, or None."""
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        code = getattr(e, "errno", None) if isinstance(e, OSError) else None
+        code = code if code in _NO_SPACE else _NO_SPACE_TEXT.get(str(e).strip().split(" ")[0].rstrip(":,"))
+        if code in _NO_SPACE:
+            return _NO_SPACE[code]
+        e = e.__cause__ or e.__context__
+    return None
+
+
+def _release_writers(exc: BaseException) -> None:
+    """Close what a failed workbook save left open in the frames of ``exc``'s traceback.
+
+    openpyxl and XlsxWriter open a :class:`zipfile.ZipFile` (and openpyxl an lxml writer generator per
+    sheet) and close them only on success; after a failed write (full disk) each would be closed by its
+    ``__del__`` or by the garbage collector, which writes again and prints a second, raw traceback
+    ("Exception ignored in ZipFile.__del__"). Closing them here, errors suppressed, leaves nothing to do.
+    """
+    tb = exc.__traceback__
+    while tb is not None:
+        for value in list(tb.tb_frame.f_locals.values()):
+            stream = getattr(value, "xf", None)  # openpyxl's WorksheetWriter: the sheet's XML generator
+            if inspect.isgenerator(stream):
+                with contextlib.suppress(Exception):
+                    stream.close()
+            archive = getattr(value, "_archive", value)  # openpyxl's ExcelWriter holds its archive
+            if isinstance(archive, zipfile.ZipFile) and archive.fp is not None:
+                with contextlib.suppress(Exception):
+                    archive.close()
+                if archive.fp is not None:  # close() failed before letting go of the file
+                    with contextlib.suppress(Exception):
+                        archive.fp.close()
+                    archive.fp = None
+        tb = tb.tb_next
+
+
+@contextlib.contextmanager
+def atomic_target(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path in ``path``'s folder; on success fsync it and ``os.replace`` ``path``.
+
+    On an exception the temporary file is deleted and ``path`` is left as it was. A read-only ``path``
+    or folder (:func:`read_only_reason`) is refused with :class:`PermissionError` before anything is
+    written. A symlink is followed: the file it points to is replaced, the link stays. The temporary
+    name ``.<stem>.tmp.<pid>-h<host>.<random><suffix>`` says whose it is, so that a file left by a
+    killed process can be removed later (:func:`sweep_temp_files`).
+    """
+    path = real_path(path)
+    folder = path.parent
+    for p in (path, folder):
+        reason = read_only_reason(p)
+        if reason:
+            raise PermissionError(f"{reason}: {path.name} is replaced by writing a new file beside it; make it "
+                                  "writable, or write elsewhere")
+    fd, tmp = tempfile.mkstemp(prefix=f"{temp_prefix(path)}{owner_tag()}.", suffix=path.suffix, dir=folder)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    mark_live(tmp_path)
+    try:
+        fileop("temp created", tmp_path)
+        try:
+            yield tmp_path
+            if path.exists():
+                os.chmod(tmp_path, path.stat().st_mode & 0o777)
+            else:
+                umask = os.umask(0)
+                os.umask(umask)
+                os.chmod(tmp_path, 0o666 & ~umask)
+            fileop("fsync temp", tmp_path)
+            with open(tmp_path, "rb") as fh:
+                os.fsync(fh.fileno())
+        except BaseException as exc:
+            _release_writers(exc)
+            why = no_space(exc)
+            if why is not None:
+                raise NoSpace(f"cannot write {path.name}: no room ({why}); free space (or raise the "
+                              "limit) and run again, or write elsewhere") from exc
+            raise
+        fileop("replace", path)
+        os.replace(tmp_path, path)
+        fileop("fsync folder", folder)
+        fsync_dir(folder)
+    finally:
+        unmark_live(tmp_path)
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def atomic_write_with(path: str | Path, write: Callable[[Path], object]) -> Path:
+    """``write(tmp)`` writes the whole file at a temporary path, which then replaces ``path`` (see
+    :func:`atomic_target`); the folder is created if needed. Returns ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_target(path) as tmp:
+        write(tmp)
+    return path
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (:func:`atomic_write_with`)."""
+    return atomic_write_with(path, lambda tmp: tmp.write_bytes(data))
+
+
+def atomic_write_text(path: str | Path, text: str, encoding: str = "utf-8") -> Path:
+    """Write ``text`` to ``path`` atomically (:func:`atomic_write_with`)."""
+    return atomic_write_with(path, lambda tmp: tmp.write_text(text, encoding=encoding))
+
+
+# ------------------------------------------------------------------------------------- inputs vs outputs
+class OverwriteRefused(ValueError):
+    """An output path names one of the command's inputs (or another output); nothing was written."""
+
+
+def _case_insensitive(folder: Path) -> bool:
+    """True when ``folder``'s file system ignores case (the folder is also found under its name with the
+    case of its letters swapped); False when that cannot be told (no letter in the path, no folder)."""
+    parts = list(real_path(folder).parts)
+    for i in range(len(parts) - 1, -1, -1):
+        if parts[i].swapcase() != parts[i]:
+            swapped = Path(*parts[:i], parts[i].swapcase(), *parts[i + 1:])
+            try:
+                return os.path.samefile(folder, swapped)
+            except OSError:
+                return False
+    return False
+
+
+def same_file(a: str | Path, b: str | Path) -> bool:
+    """True when ``a`` and ``b`` name the same file.
+
+    Both existing: :func:`os.path.samefile` (the same inode: symlinks, hard links, another spelling of
+    the name on a case-insensitive file system). Otherwise: the same path once symlinks are followed,
+    compared without case when the folder's file system ignores case.
+    """
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        pass
+    ra, rb = real_path(a), real_path(b)
+    if os.path.normcase(str(ra)) == os.path.normcase(str(rb)):
+        return True
+    return str(ra).casefold() == str(rb).casefold() and _case_insensitive(ra.parent)
+
+
+def check_outputs(outputs: Iterable[tuple[str, str | Path]], inputs: Iterable[tuple[str, str | Path]] = ()) -> None:
+    """Refuse, before anything is written, an output that would replace an input or another output.
+
+    Parameters
+    ----------
+    outputs : (what, path) of every file the command will write, e.g. ``("--eml", "r.eml")``.
+    inputs : (what, path) of every file it reads, e.g. ``("the report REPORT", "r.xlsx")``; missing
+        ones are skipped.
+
+    Raises
+    ------
+    OverwriteRefused
+        Naming both, e.g. ``--eml r.xlsx is the report REPORT (r.xlsx): xladdin never writes over a file
+        it reads; give --eml another path``.
+    """
+    outs = [(what, Path(p)) for what, p in outputs if p is not None]
+    ins = [(what, Path(p)) for what, p in inputs if p is not None and Path(p).is_file()]
+    for i, (what, out) in enumerate(outs):
+        for in_what, inp in ins:
+            if same_file(out, inp):
+                same = "" if str(out) == str(inp) else f" ({inp}, the same file)"
+                raise OverwriteRefused(f"{what} {out} is {in_what}{same}: xladdin never writes over a file it reads; "
+                                       f"give {what} another path")
+        for other_what, other in outs[:i]:
+            if same_file(out, other):
+                raise OverwriteRefused(f"{what} {out} and {other_what} {other} are the same file: one would "
+                                       f"overwrite the other; give {what} another path")
 
 
 # ------------------------------------------------------------------------------------- read-only
@@ -207,28 +419,48 @@ class LockBusy(RuntimeError):
     def __init__(self, lock: Path, owner: dict):
         self.lock = Path(lock)
         self.owner = dict(owner)
-        super().__init__(f"in use by {describe_owner(owner)} (lock file {self.lock})")
+        hint = "" if owner else f"; if no xladdin command is running, delete the stale lock {self.lock}"
+        super().__init__(f"in use by {describe_owner(owner)} (lock file {self.lock}){hint}")
 
 
 def describe_owner(owner: dict) -> str:
-    """``process 123 on host since 2026-10-30 09:15:02`` from a lock's content."""
+    """``process 123 on host since 2026-10-30 09:15:02`` from a lock's content (``an unknown process``
+    when the lock holds no owner record)."""
+    if not owner:
+        return "an unknown process (the lock file holds no owner record)"
+    if "invalid" in owner:
+        return f"no xladdin process (the lock file holds {owner['invalid']})"
     host = owner.get("host") or "?"
     return f"process {owner.get('pid', '?')} on {host} since {owner.get('started', '?')}"
 
 
 def _read_lock(lock: Path) -> tuple[dict | None, float] | None:
-    """(owner or None if unreadable, mtime) of ``lock``; None when it does not exist."""
+    """(owner, mtime) of ``lock``; None when it does not exist.
+
+    ``owner`` is the lock's record; None when the lock is empty or a cut JSON object (being written
+    right now, or left half-written by a kill); ``{"invalid": why}`` when it cannot be an owner's record
+    at all (not UTF-8 JSON text, not an object, a ``pid`` that no system hands out): no live xladdin
+    process holds such a lock.
+    """
     try:
         mtime = lock.stat().st_mtime
-        text = lock.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
     try:
-        owner = json.loads(text)
-        if not isinstance(owner, dict):
-            owner = None
-    except ValueError:
-        owner = None
+        data = lock.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError:  # a folder or an unreadable file in the lock's place
+        data = b""
+    try:
+        owner = json.loads(data.decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        cut = data.strip() == b"" or data.lstrip().startswith(b"{")
+        return (None if cut else {"invalid": "no JSON owner record"}), mtime
+    if not isinstance(owner, dict):
+        return {"invalid": "no JSON owner record"}, mtime
+    if not (type(owner.get("pid")) is int and 0 < owner["pid"] <= MAX_PID):
+        return {"invalid": f"the process id {str(owner.get('pid'))[:40]}, which no process can have"}, mtime
     return owner, mtime
 
 
@@ -236,7 +468,7 @@ def _is_stale(owner: dict | None, mtime: float) -> bool:
     age = time.time() - mtime
     if owner is None:  # being written right now, or left half-written by a kill
         return age > 60
-    if age > STALE_AFTER:
+    if "invalid" in owner or age > STALE_AFTER:
         return True
     pid = owner.get("pid")
     if owner.get("host_tag") == host_tag() and isinstance(pid, int):
@@ -244,6 +476,14 @@ def _is_stale(owner: dict | None, mtime: float) -> bool:
             return owner.get("token") not in _HELD
         return not pid_alive(pid)
     return False
+
+
+def _took_over(lock: Path, owner: dict | None) -> str:
+    """The notice for a stale lock taken over."""
+    if owner and "invalid" in owner:
+        return f"took over the stale lock {lock.name}: it holds {owner['invalid']}, so no live xladdin process holds it"
+    who = describe_owner(owner) if owner else "a process killed while taking it"
+    return f"took over the stale lock {lock.name} left by {who}, which is gone"
 
 
 def _take_over(lock: Path, seen: tuple[dict | None, float]) -> bool:
@@ -254,7 +494,7 @@ def _take_over(lock: Path, seen: tuple[dict | None, float]) -> bool:
     except FileNotFoundError:
         return False
     if _read_lock(aside) == seen:  # a rename keeps the content and the modification time
-        aside.unlink()
+        remove(aside)
         return True
     # another process replaced the stale lock in between: put its fresh lock back
     with contextlib.suppress(OSError):
@@ -262,6 +502,13 @@ def _take_over(lock: Path, seen: tuple[dict | None, float]) -> bool:
     with contextlib.suppress(OSError):
         aside.unlink()
     return False
+
+
+def remove_stale_lock(lock: str | Path) -> bool:
+    """Remove ``lock`` when no live process holds it (the rules of :func:`owner_lock`); True when removed."""
+    lock = Path(lock)
+    seen = _read_lock(lock)
+    return seen is not None and _is_stale(*seen) and _take_over(lock, seen)
 
 
 @contextlib.contextmanager
@@ -299,10 +546,12 @@ def owner_lock(lock: str | Path, wait: float = 0.0, poll: float = 0.2,
                 continue  # released meanwhile
             if _is_stale(*seen):
                 if _take_over(lock, seen) and notice is not None:
-                    who = describe_owner(seen[0]) if seen[0] else "a process killed while taking it"
-                    notice(f"took over the stale lock {lock.name} left by {who}, which is gone")
+                    notice(_took_over(lock, seen[0]))
                 continue
-            if time.monotonic() >= deadline:
+            # an empty or cut lock younger than WRITE_GRACE is being written by its new owner right now:
+            # look again until it is complete, so that the message can name that owner
+            writing = seen[0] is None and time.time() - seen[1] < WRITE_GRACE
+            if time.monotonic() >= deadline and not writing:
                 raise LockBusy(lock, seen[0] or {}) from None
             time.sleep(poll)
             continue

@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from xladdin.fileguard import atomic_write_with
+
 #: Gregorian date of the lunar new year (春节, first day of the first lunar month)
 LUNAR_NEW_YEAR = {
     2015: "2015-02-19", 2016: "2016-02-08", 2017: "2017-01-28", 2018: "2018-02-16", 2019: "2019-02-05",
@@ -188,10 +190,7 @@ def xshg_sessions() -> pd.DatetimeIndex:
         sessions = sessions.tz_localize(None)
     days = np.asarray(sessions.values.astype("datetime64[D]"))
     try:
-        base.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(f".{os.getpid()}.tmp.npy")
-        np.save(tmp, days, allow_pickle=False)
-        os.replace(tmp, cache)
+        atomic_write_with(cache, lambda tmp: np.save(tmp, days, allow_pickle=False))
     except OSError:
         pass
     return pd.DatetimeIndex(days.astype("datetime64[ns]"))

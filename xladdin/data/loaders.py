@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 
 from xladdin.errors import DataError, ValidationFailed
+from xladdin.fileguard import atomic_write_with
 
 from . import checks
 from .keys import check_table
@@ -213,10 +215,10 @@ def validate_market(market: Market, today: pd.Timestamp | None = None) -> list[s
 
 
 def write_market(market: Market, folder: str | Path, fmt: str = "csv") -> list[Path]:
-    """Write every table of ``market`` to ``folder`` as ``<table>.csv`` (or ``.parquet`` / one ``.xlsx`` each);
-    returns the tables' paths. The embedded sample (``market.sample``) also leaves :data:`SAMPLE_MARKER`, so the
-    folder loads as the sample again (other data written into it later does not remove it: the folder may
-    still hold sample tables)."""
+    """Write every table of ``market`` to ``folder`` as ``<table>.csv`` (or ``.parquet`` / one ``.xlsx`` each), each
+    file atomically (a failed write leaves the previous file); returns the tables' paths. The embedded sample
+    (``market.sample``) also leaves :data:`SAMPLE_MARKER`, so the folder loads as the sample again (other data
+    written into it later does not remove it: the folder may still hold sample tables)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     if fmt not in ("csv", "parquet", "xlsx"):
@@ -232,11 +234,6 @@ def write_market(market: Market, folder: str | Path, fmt: str = "csv") -> list[P
         for c in TABLES[name].date_cols:
             if c in out and fmt == "csv":
                 out[c] = out[c].dt.strftime("%Y-%m-%d")
-        if fmt == "csv":
-            out.to_csv(p, index=False)  # shortest repr: round-trips every float exactly
-        elif fmt == "parquet":
-            out.to_parquet(p, index=False)
-        else:
-            out.to_excel(p, index=False, sheet_name=name)
-        written.append(p)
+        writer = {"csv": out.to_csv, "parquet": out.to_parquet}.get(fmt) or partial(out.to_excel, sheet_name=name)
+        written.append(atomic_write_with(p, partial(writer, index=False)))  # csv: shortest repr, floats round-trip
     return written

@@ -12,18 +12,27 @@ and says what to do, never a decoder's or a parser's traceback.
 * **Workbooks** (:func:`check_workbook`): the zip container is checked before openpyxl opens it:
   member count, declared uncompressed size, compression ratio, and no XML part may declare a DTD or
   entities (``<!DOCTYPE``/``<!ENTITY``). openpyxl itself parses through defusedxml (installed as a
-  dependency) as a second line of defence.
+  dependency) as a second line of defence. Every workbook xladdin opens with openpyxl (the weekly
+  workbook of ``refresh``, the report ``send`` attaches, a ``--params`` workbook, ``doctor``'s) goes
+  through :func:`open_workbook`: the same checks, and at most :data:`MAX_WORKBOOK_XML` bytes of XML,
+  because openpyxl holds every cell of such a workbook as a Python object.
 * **Parquet** (:func:`check_parquet`): the magic bytes, and a message naming the file when pyarrow
   cannot read its footer.
 """
 from __future__ import annotations
 
 import codecs
+import io
+import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from xladdin.errors import DataError
+
+from .schema import TABLES
+from .storefiles import MANIFEST
 
 #: codecs tried in order for a CSV without a byte-order mark (GB18030 covers GBK and GB2312)
 CSV_ENCODINGS = ("utf-8", "gb18030")
@@ -38,6 +47,12 @@ MAX_XLSX_UNCOMPRESSED = 1 << 30          # 1 GiB of XML in all: far beyond a ful
 MAX_XLSX_RATIO = 200                     # uncompressed / compressed of one part (real sheets: 5-30)
 RATIO_FLOOR = 1 << 20                    # parts smaller than 1 MiB uncompressed are not ratio-checked
 MAX_XML_PROLOG = 1 << 20                 # bytes before an XML part's root element
+#: XML in all (sheets, shared strings, styles ...) of a workbook opened whole by openpyxl (not a data
+#: table read row by row): about a million cells, some 10 s and 0.5 GB to load; the weekly workbook holds
+#: under 1 MiB, a full-scale one a few MiB
+MAX_WORKBOOK_XML = 32 << 20
+#: suffixes of the parts counted as XML
+XML_PARTS = (".xml", ".rels", ".vml")
 
 _MAGIC = {
     b"PK\x03\x04": "an Excel workbook or another zip file",
@@ -139,27 +154,31 @@ def csv_text(path: Path, whole: bool = False) -> CsvText:
     raise _refuse(name, data)
 
 
-def check_workbook(path: Path, label: str | None = None) -> None:
+def check_workbook(path: Path | bytes, label: str | None = None, max_xml: int | None = None) -> None:
     """Refuse a workbook that is not an .xlsx zip, or that breaks a limit, before openpyxl parses it.
 
     Limits: :data:`MAX_XLSX_MEMBERS` parts, :data:`MAX_XLSX_UNCOMPRESSED` bytes uncompressed in all,
-    :data:`MAX_XLSX_RATIO` compression ratio per part (parts over :data:`RATIO_FLOOR`), and no XML
-    part with a document type or entity declaration (external entities, "billion laughs"). The sizes
-    are those of the zip's central directory; :mod:`zipfile` never inflates a part beyond its declared
-    size (a part that lies fails its CRC check instead).
+    :data:`MAX_XLSX_RATIO` compression ratio per part (parts over :data:`RATIO_FLOOR`), ``max_xml``
+    bytes of XML parts in all (when given), and no XML part with a document type or entity declaration
+    (external entities, "billion laughs"). The sizes are those of the zip's central directory;
+    :mod:`zipfile` never inflates a part beyond its declared size (a part that lies fails its CRC check
+    instead). ``path`` may be the workbook's bytes (a download; ``label`` names it).
     """
-    name = label or path.name
-    with open(path, "rb") as fh:
-        head = fh.read(8)
+    if isinstance(path, bytes):
+        name, head, source = label or "the workbook", path[:8], io.BytesIO(path)
+    else:
+        name, source = label or path.name, path
+        with open(path, "rb") as fh:
+            head = fh.read(8)
     if not head:
         raise DataError(f"{name}: the file is empty (0 bytes); expected an .xlsx workbook")
-    if not head.startswith(b"PK\x03\x04") or not zipfile.is_zipfile(path):
+    if not head.startswith(b"PK\x03\x04") or not zipfile.is_zipfile(source):
         what = _kind(head)
         if what and what != "an Excel workbook or another zip file":
             raise DataError(f"{name}: this is {what}, not an .xlsx workbook; save it as .xlsx (Excel workbook)")
         raise DataError(f"{name}: not an .xlsx workbook (no zip container); save it as .xlsx or export CSV")
     try:
-        with zipfile.ZipFile(path) as zf:
+        with zipfile.ZipFile(source) as zf:
             infos = zf.infolist()
             if len(infos) > MAX_XLSX_MEMBERS:
                 raise DataError(f"{name}: refused: {len(infos):,} parts in the workbook (limit {MAX_XLSX_MEMBERS:,})")
@@ -172,17 +191,60 @@ def check_workbook(path: Path, label: str | None = None) -> None:
                     ratio = i.file_size / max(i.compress_size, 1)
                     raise DataError(f"{name}: refused: part {i.filename} expands {ratio:,.0f}x "
                                     f"({i.compress_size:,} -> {i.file_size:,} bytes; limit {MAX_XLSX_RATIO}x): a zip bomb?")
+            xml = sum(i.file_size for i in infos if i.filename.endswith(XML_PARTS))
+            if max_xml is not None and xml > max_xml:
+                raise DataError(f"{name}: refused: {xml:,} bytes of XML (limit {max_xml:,} for a workbook opened "
+                                "whole, about a million cells); an xladdin workbook holds a few MB at most: remove "
+                                "large sheets you added, or keep data in CSV/parquet files (--data)")
             names = set(zf.namelist())
             for part in ("[Content_Types].xml", "xl/workbook.xml"):
                 if part not in names:
                     raise DataError(f"{name}: a zip file but not an .xlsx workbook (no {part})")
             for i in infos:
-                if i.filename.endswith((".xml", ".rels", ".vml")):
+                if i.filename.endswith(XML_PARTS):
                     _check_prolog(zf, i, name)
     except zipfile.BadZipFile as exc:
         raise DataError(f"{name}: damaged .xlsx workbook ({exc})") from None
     except (NotImplementedError, RuntimeError) as exc:  # unsupported compression, encrypted members
         raise DataError(f"{name}: unreadable .xlsx workbook ({exc})") from None
+
+
+def open_workbook(path: str | Path, label: str | None = None, **kwargs: Any) -> Any:
+    """``openpyxl.load_workbook(path, **kwargs)`` after :func:`check_workbook` with at most
+    :data:`MAX_WORKBOOK_XML` bytes of XML: how xladdin opens every workbook it reads with openpyxl.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    DataError
+        Not a workbook, a limit broken (the message names the file, the limit and what to do), or a
+        workbook openpyxl cannot read.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"workbook {path} not found")
+    check_workbook(path, label, max_xml=MAX_WORKBOOK_XML)
+    from openpyxl import load_workbook  # lazy: openpyxl is a measured start-up cost, only with a workbook
+    from openpyxl.utils.exceptions import InvalidFileException  # lazy: as above
+    try:
+        return load_workbook(path, **kwargs)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError) as exc:
+        raise DataError(f"{label or path.name}: not a readable .xlsx/.xlsm workbook ({exc})") from None
+
+
+def data_files(source: Any) -> list[Path]:
+    """The files a run reads as its data: the workbook itself, or a folder's table files (``<table>.*``)
+    and a store's manifest; ``[]`` for no path (the embedded sample, a loaded market)."""
+    if not isinstance(source, (str, os.PathLike)) or not str(source).strip():
+        return []
+    path = Path(source)
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        return []
+    return sorted(p for p in path.iterdir()
+                  if p.is_file() and (p.name.split(".")[0] in TABLES or p.name == MANIFEST))
 
 
 def _check_prolog(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> None:

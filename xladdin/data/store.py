@@ -31,9 +31,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from xladdin.errors import DataError
-from xladdin.fileguard import lock_path, owner_lock
+from xladdin.fileguard import atomic_write_with, lock_path, owner_lock
 
 from .calendar import trading_days
 from .clients import make_client
@@ -353,10 +353,7 @@ def _fetch_piece(name, client, codes, lo, hi, conf, work: Path, bar) -> tuple[pd
     with count:
         market = fetch_market(client, [name], start=lo, end=hi, **kwargs)
     df = market.tables[name]
-    saved.parent.mkdir(parents=True, exist_ok=True)
-    tmp = saved.with_suffix(".part")
-    df.to_parquet(tmp, index=False)
-    os.replace(tmp, saved)
+    atomic_write_with(saved, partial(df.to_parquet, index=False))
     return df, 0, count.n
 
 

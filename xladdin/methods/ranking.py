@@ -143,7 +143,8 @@ def rank_matrix(x: np.ndarray, rtol: float = RTOL, atol: float = ATOL) -> np.nda
     of a row gets ``k / n``, a tie the mean of its members' ``k`` (average ranks, as pandas'
     ``rank(pct=True)``); NaN for a missing value and on rows with no spread.
     """
-    x = np.asarray(x, dtype=float).reshape(len(x), -1)
+    x = np.asarray(x, dtype=float)
+    x = x if x.ndim == 2 else x.reshape(len(x), -1)  # (0, k) stays (0, k): reshape(0, -1) is ambiguous
     n_r, n_c = x.shape
     if n_c == 0:
         return _tie_matrix(x, rtol, atol)[0]

@@ -471,7 +471,10 @@ def rotation_backtest(factors: dict[str, pd.DataFrame], close: pd.DataFrame, reb
     scores = composite_scores(at, factor_weights).reindex(index=rebalance, columns=px.columns)
     ranked = scores.notna().any(axis=1)
     if not ranked.any():
-        raise ValueError("no rebalance date has any factor ranking; check the factors' date ranges")
+        spans = "; ".join(f"{k} {_dates_of(f)}" for k, f in factors.items())
+        raise ValueError(f"no rebalance date of the backtest ({_dates_of(pd.DataFrame(index=rebalance))}) has a "
+                         f"factor ranking (factor values: {spans}): the factors need ETF shares and index weights "
+                         "over the backtest period; move its start into the factors' dates or provide longer data")
     first = ranked[ranked].index[0]
     scores = scores.loc[first:]
     at = {k: f.loc[first:] for k, f in at.items()}
@@ -557,12 +560,30 @@ def _regimes(tables: dict, notes: list[str]) -> pd.DataFrame:
     return pd.DataFrame(cols)
 
 
+def _dates_of(frame: pd.DataFrame) -> str:
+    """``first .. last`` date of the rows of ``frame`` holding a value (every row when it has no columns)."""
+    rows = frame.index if frame.shape[1] == 0 else frame.dropna(how="all").index
+    return f"{rows.min():%Y-%m-%d} .. {rows.max():%Y-%m-%d}" if len(rows) else "none"
+
+
+def _no_period(days: pd.DatetimeIndex, start, end) -> str:
+    """Why a backtest has no rebalance date: its start and end against the industry closes' dates."""
+    have = f"the industry closes cover {days.min():%Y-%m-%d} .. {days.max():%Y-%m-%d}" if len(days) else \
+        "industry_daily has no closes"
+    period = " .. ".join(f"{pd.Timestamp(d):%Y-%m-%d}" if d is not None else "open" for d in (start, end))
+    return (f"no weekly rebalance date in the backtest period {period} ({have}): set the backtest start "
+            "(backtest_start / --start) before the as-of date and within the data")
+
+
 def _flow_rotation(market, start, end, top: int, every: int, cost: float, factor_weights, groups: int,
                    lamb: float | None, window: int, m8_every: int, backtests: bool, lag: int,
                    regime_max_age: int | None, weights=None, style_tables: dict | None = None) -> dict:
     notes: list[str] = []
     close = market.industry_close()
     names = market.industry_names
+    reb = rebalance_dates(close.index, every, "W", start, end)
+    if reb.empty:
+        raise ValueError(_no_period(close.index, start, end))
     weights = hd.penetration_weights(market) if weights is None else weights
     wk_h = hd.industry_holdings(market, "W", end=end, weights=weights)
     wk_l = hd.holding_level(wk_h)
@@ -577,7 +598,6 @@ def _flow_rotation(market, start, end, top: int, every: int, cost: float, factor
                                  backtests, regime_max_age, notes)
     div, m9 = _divergence_factor(market, factors, mo_l, close, names, start, end, top, cost, lag, window, backtests,
                                  notes)
-    reb = rebalance_dates(close.index, every, "W", start, end)
     rot = rotation_backtest(factors, close, reb, top, factor_weights, cost, lag, end, names, style_w)
     q = quintile_backtest(stf, close, groups, cost, lag, start, end) if backtests else None
     nr = rot.summary["periods_without_ranking"].get("short_term_flow", 0)

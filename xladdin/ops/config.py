@@ -37,6 +37,7 @@ Command-line flags override the file (:func:`resolve_smtp_settings`).
 """
 from __future__ import annotations
 
+import math
 import os
 import string
 import tomllib
@@ -104,8 +105,9 @@ class SmtpSettings:
         if self.port is not None and (isinstance(self.port, bool) or not isinstance(self.port, int)
                                       or not 0 < self.port < 65536):
             raise ConfigError(f"smtp port `{self.port}` must be an integer between 1 and 65535")
-        if not (isinstance(self.timeout, (int, float)) and not isinstance(self.timeout, bool) and self.timeout > 0):
-            raise ConfigError(f"smtp timeout `{self.timeout}` must be a positive number of seconds")
+        if not (isinstance(self.timeout, (int, float)) and not isinstance(self.timeout, bool) and self.timeout > 0
+                and math.isfinite(self.timeout)):
+            raise ConfigError(f"smtp timeout `{self.timeout}` must be a positive (finite) number of seconds")
         if not self.password_env:
             raise ConfigError("smtp password_env must name an environment variable")
 
@@ -193,6 +195,9 @@ def load_config(path: str | os.PathLike | None = None, environ: Mapping[str, str
     try:
         with open(p, "rb") as fh:
             data = tomllib.load(fh)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {p} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+                          f"{exc.start}); TOML files are UTF-8: save it as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {p} is not valid TOML: {exc}") from exc
     return parse_config(data, source=str(p), path=p)
@@ -242,19 +247,27 @@ def parse_config(data: Mapping[str, Any], source: str = "config", path: Path | N
             raise ConfigError(f"{source}: [send] subject must be a string")
         send["subject"] = check_subject(send_raw["subject"], f"{source}: [send] subject")
     if "retries" in send_raw:
-        r = send_raw["retries"]
-        if isinstance(r, bool) or not isinstance(r, int) or r < 0:
-            raise ConfigError(f"{source}: [send] retries must be an integer >= 0, got {r!r}")
-        send["retries"] = r
+        send["retries"] = check_retries(send_raw["retries"], None, f"{source}: [send] ")[0]
     if "backoff" in send_raw:
-        b = send_raw["backoff"]
-        if isinstance(b, bool) or not isinstance(b, (int, float)) or b < 0:
-            raise ConfigError(f"{source}: [send] backoff must be a number of seconds >= 0, got {b!r}")
-        send["backoff"] = float(b)
+        send["backoff"] = check_retries(None, send_raw["backoff"], f"{source}: [send] ")[1]
     cfg = Config(smtp=smtp, recipients=recipients, send=send, path=path)
     for name in recipients:  # unknown @references and cycles are reported when the file is read
         expand_recipients([f"@{name}"], recipients)
     return cfg
+
+
+def check_retries(retries: Any, backoff: Any, where: str = "") -> tuple[int | None, float | None]:
+    """``(retries, backoff)`` checked (None = not given): retries an integer >= 0, backoff a finite number
+    of seconds >= 0 (``nan`` and ``inf`` refused); ConfigError says which (``where`` prefixes it)."""
+    if retries is not None and (isinstance(retries, bool) or not isinstance(retries, int) or retries < 0):
+        raise ConfigError(f"{where}retries must be an integer >= 0, got {retries!r}")
+    if backoff is not None:
+        if isinstance(backoff, bool) or not isinstance(backoff, (int, float)) or not math.isfinite(backoff) \
+                or backoff < 0:
+            raise ConfigError(f"{where}backoff must be a finite number of seconds >= 0 (the first wait before a "
+                              f"retry), got {backoff!r}")
+        backoff = float(backoff)
+    return retries, backoff
 
 
 def check_subject(template: str, source: str = "--subject") -> str:

@@ -45,6 +45,7 @@ import contextlib
 import csv
 import gc
 import importlib
+import io
 import os
 import re
 import resource
@@ -61,16 +62,32 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from openpyxl import load_workbook
 
 from xladdin.data.loaders import data_source, sample_marked, type_tables, validate_market
 from xladdin.data.market import Market
 from xladdin.data.readers import read_table_files, read_workbook_tables
 from xladdin.data.schema import TABLES
+from xladdin.data.sources import csv_text, data_files, open_workbook
 from xladdin.data.store import UpdateFailed, update_before_run
 from xladdin.data.storefiles import finish_pending
 from xladdin.errors import DataError, ReportedError, ValidationFailed, format_error
-from xladdin.fileguard import abandoned, fileop, fsync_dir, mark_live, owner_tag, read_only_reason, remove, unmark_live
+from xladdin.fileguard import (
+    LockBusy,
+    OverwriteRefused,
+    abandoned,
+    check_outputs,
+    describe_owner,
+    fileop,
+    fsync_dir,
+    lock_path,
+    mark_live,
+    owner_lock,
+    owner_tag,
+    read_only_reason,
+    remove,
+    remove_stale_lock,
+    unmark_live,
+)
 from xladdin.workbook import weekly as wk
 from xladdin.workbook.layout import load_layout
 from xladdin.workbook.params import ParamError, Params, default_params, params_from_mapping, params_from_rows
@@ -87,6 +104,8 @@ STEPS = ("load", "validate", "compute", "write", "send", "commit")
 REPORT_NAME = "xladdin_weekly_{asof:%Y-%m-%d}.xlsx"
 STAGING_PREFIX = ".xladdin-weekly-"
 _STAGING_RE = re.compile(re.escape(STAGING_PREFIX) + r"(\d+)-(?:h([0-9a-f]{8})-)?")
+#: names of the locks a job takes in its output folder: the folder's own and a report's
+_JOB_LOCK_RE = re.compile(r"\.(xladdin-weekly|xladdin_weekly_\d{4}-\d{2}-\d{2}\.xlsx)\.xladdin-lock")
 
 #: ``progress(step, unit)``: ``unit`` None when ``step`` starts, else the name of a finished unit
 Progress = Callable[[str, "str | None"], None]
@@ -215,6 +234,9 @@ def read_params_file(path: str | Path) -> Params:
     if suffix == ".toml":
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as exc:
+            raise ParamError(f"{source}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+                             "TOML files are UTF-8: save it as UTF-8") from None
         except tomllib.TOMLDecodeError as exc:
             raise ParamError(f"{source}: not valid TOML ({exc})") from None
         if "params" in data:
@@ -224,14 +246,15 @@ def read_params_file(path: str | Path) -> Params:
             data = data["params"]
         return params_from_mapping(data, source)
     if suffix in (".xlsx", ".xlsm"):
-        wb = load_workbook(path, read_only=False, keep_vba=False)
+        wb = open_workbook(path, label=source, read_only=False, keep_vba=False)
         try:
             return read_params_sheet(wb)
         finally:
             wb.close()
-    if suffix == ".csv":
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            rows = [r for r in csv.reader(fh)]
+    if suffix == ".csv":  # UTF-8, GBK/GB18030 or UTF-16 with a BOM, as the data files (sources.csv_text)
+        text = csv_text(path, whole=True)
+        data = text.source if isinstance(text.source, bytes) else path.read_bytes()
+        rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=text.delimiter))
         return params_from_rows(rows, source)
     raise ParamError(f"{source}: use a .toml, .xlsx/.xlsm (parameters sheet) or .csv (key,value) file")
 
@@ -355,13 +378,14 @@ def _staging_owner(name: str) -> tuple[int, str | None] | None:
 
 def sweep_stale_staging(folder: str | Path, before: float | None = None,
                         notice: Callable[[str], None] | None = None) -> list[Path]:
-    """Remove the staging folders that killed runs left in ``folder``; return them.
+    """Remove the staging folders and locks that killed runs left in ``folder``; return them.
 
     A staging folder (``.xladdin-weekly-<pid>-h<host>-<random>``, or ``.xladdin-weekly-<pid>-<random>``
     from older versions) is removed when it was modified before ``before`` (default now) and its process
     is gone (:func:`xladdin.fileguard.abandoned`). A report an older version had moved aside into such a
-    folder (``<name>.previous``) is first put back when ``folder`` lacks it. ``notice`` gets one line per
-    folder removed or report restored.
+    folder (``<name>.previous``) is first put back when ``folder`` lacks it. The job's locks (the folder's,
+    a report's) are removed when no live process holds them (:func:`xladdin.fileguard.remove_stale_lock`).
+    ``notice`` gets one line per folder or lock removed or report restored.
     """
     removed: list[Path] = []
     folder = Path(folder)
@@ -370,6 +394,11 @@ def sweep_stale_staging(folder: str | Path, before: float | None = None,
     before = time.time() if before is None else before
     say = notice or (lambda text: None)
     for p in sorted(folder.iterdir()):
+        if _JOB_LOCK_RE.fullmatch(p.name):
+            if remove_stale_lock(p):
+                removed.append(p)
+                say(f"removed the stale lock {p.name} in {folder} (left by a killed run)")
+            continue
         owner = _staging_owner(p.name)
         if owner is None or not p.is_dir() or not abandoned(p, before, *owner):
             continue
@@ -493,7 +522,8 @@ def total_units(send: bool = False, layout: Any = None) -> int:
 def run_weekly(market_or_path: Market | str | Path | None, out_dir: str | Path, asof=None,
                params: Params | None = None, send: SendOptions | None = None,
                progress: Progress | None = None, *, layout: Any = None,
-               notice: Callable[[str], None] | None = None, update: bool | None = None) -> WeeklyJobResult:
+               notice: Callable[[str], None] | None = None, update: bool | None = None, wait: float = 0.0,
+               inputs: Sequence[tuple[str, Path]] = (), outputs: Sequence[tuple[str, Path]] = ()) -> WeeklyJobResult:
     """Run the weekly job once: load, validate, compute, write the report, optionally send.
 
     Parameters
@@ -522,6 +552,11 @@ def run_weekly(market_or_path: Market | str | Path | None, out_dir: str | Path, 
         First bring the data store (the path, else ``params.data_dir``) up to date with
         :func:`xladdin.data.store.update_before_run` (default: ``params.update_data == "yes"``); a
         failed update raises :class:`JobError` (step ``update data``) before anything is written.
+    wait : seconds to wait for another job writing ``out_dir`` (or a refresh of the report) to finish;
+        0 (default) refuses at once.
+    inputs, outputs : (what, path) of the caller's other input files (``--params``, ``--config`` ...) and
+        output files (``--timings-json``): none of the job's files may name one of them, nor its data
+        files (refused before the report is written, :func:`xladdin.fileguard.check_outputs`).
 
     Returns
     -------
@@ -543,6 +578,11 @@ def run_weekly(market_or_path: Market | str | Path | None, out_dir: str | Path, 
     file, the previous one or the new one (:func:`_commit`); a new ``out_dir`` appears only complete
     (:func:`_commit_new_folder`). What the killed run leaves (a hidden staging folder) is removed by the
     next run (:func:`sweep_stale_staging`), which says so.
+
+    Two jobs never write one ``out_dir`` at once: the job holds an owner lock (:func:`_job_lock`, the
+    lock of :func:`xladdin.fileguard.owner_lock` that a refresh holds on its workbook) from the start to
+    the commit, and the report's own lock (the one ``xladdin refresh`` of that report takes) once its name
+    is known; a second job waits ``wait`` seconds, then fails naming the first.
     """
     started = time.time()
     params = params or default_params()
@@ -550,43 +590,87 @@ def run_weekly(market_or_path: Market | str | Path | None, out_dir: str | Path, 
     out_dir = Path(out_dir)
     base, top = _output_base(out_dir)
     _check_writable(base, out_dir)
-    if update if update is not None else params.update_data == "yes":
-        _update_data(market_or_path, params, notice)
-    clock = _StepClock(progress)
-    swept = _sweep(out_dir, base, started, notice)
-    staging = _make_staging(base, out_dir)
-    mark_live(staging)
-    work = staging if top is None else staging / out_dir.absolute().relative_to(top)
-    gc_was_enabled = _pause_gc()
+    held = contextlib.ExitStack()
+    _take_lock(held, _job_lock(out_dir, top), wait, notice, f"{out_dir} is being written")
     try:
-        fileop("staging created", staging)
-        work.mkdir(parents=True, exist_ok=True)
-        market, raws, path = _load_step(clock, market_or_path, params, asof)
-        market, asof_ts = _validate_step(clock, market, raws, path, params, asof)
-        del raws
-        name = REPORT_NAME.format(asof=asof_ts)
-        weekly = _compute_and_write_step(clock, work / name, market, params, asof_ts, layout)
-        files, mail, eml_name = _send_step(clock, send, work, name)
-        staging_left = _commit_step(clock, staging, work, top, out_dir, files)
-    except JobError:
-        _rollback(staging)
-        raise
-    except BaseException as exc:
-        _rollback(staging)
-        if isinstance(exc, Exception):
-            raise JobError(clock.step, _describe(exc)) from exc
-        raise
+        if update if update is not None else params.update_data == "yes":
+            _update_data(market_or_path, params, notice)
+        clock = _StepClock(progress)
+        swept = _sweep(out_dir, base, started, notice)
+        staging = _make_staging(base, out_dir)
+        mark_live(staging)
+        work = staging if top is None else staging / out_dir.absolute().relative_to(top)
+        gc_was_enabled = _pause_gc()
+        try:
+            fileop("staging created", staging)
+            work.mkdir(parents=True, exist_ok=True)
+            market, raws, path = _load_step(clock, market_or_path, params, asof)
+            market, asof_ts = _validate_step(clock, market, raws, path, params, asof)
+            del raws
+            name = REPORT_NAME.format(asof=asof_ts)
+            _check_outputs(out_dir, name, send, path, inputs, outputs)
+            if top is None:  # a refresh of the report, or a job writing it, waits for none of this
+                _take_lock(held, lock_path(out_dir / name), wait, notice, f"{out_dir / name} is being written")
+            weekly = _compute_and_write_step(clock, work / name, market, params, asof_ts, layout)
+            files, mail, eml_name = _send_step(clock, send, work, name)
+            staging_left = _commit_step(clock, staging, work, top, out_dir, files)
+        except JobError:
+            _rollback(staging)
+            raise
+        except BaseException as exc:
+            _rollback(staging)
+            if isinstance(exc, Exception):
+                raise JobError(clock.step, _describe(exc)) from exc
+            raise
+        finally:
+            unmark_live(staging)
+            if gc_was_enabled:
+                gc.enable()
+        if staging_left:
+            fileop("remove staging", staging)
+            remove(staging)
+        rows = {k: len(v) for k, v in market.tables.items() if v is not None}
+        return WeeklyJobResult(report=out_dir / name, asof=asof_ts, weekly=weekly, timings=clock.timings, units=clock.units,
+                               eml=(out_dir / eml_name) if eml_name else None, mail=mail, rows=rows,
+                               peak_rss_mb=_peak_rss_mb(), memory=clock.memory, swept=swept)
     finally:
-        unmark_live(staging)
-        if gc_was_enabled:
-            gc.enable()
-    if staging_left:
-        fileop("remove staging", staging)
-        remove(staging)
-    rows = {k: len(v) for k, v in market.tables.items() if v is not None}
-    return WeeklyJobResult(report=out_dir / name, asof=asof_ts, weekly=weekly, timings=clock.timings, units=clock.units,
-                           eml=(out_dir / eml_name) if eml_name else None, mail=mail, rows=rows,
-                           peak_rss_mb=_peak_rss_mb(), memory=clock.memory, swept=swept)
+        held.close()  # releases the locks
+
+
+#: name of the lock of a whole output folder (:func:`_job_lock`)
+JOB_LOCK = "xladdin-weekly"
+
+
+def _job_lock(out_dir: Path, top: Path | None) -> Path:
+    """The lock of the jobs writing ``out_dir``: inside it when it exists, else beside the first missing
+    folder of its path (``top``, which the job creates by one rename), so that it is always in a folder that
+    exists and the same for every job that could write there."""
+    return lock_path(out_dir / JOB_LOCK) if top is None else lock_path(top)
+
+
+def _take_lock(held: contextlib.ExitStack, lock: Path, wait: float, notice: Callable[[str], None] | None,
+               busy: str) -> None:
+    """Hold ``lock`` until ``held`` is closed; JobError (step ``lock``) when another live process holds it."""
+    try:
+        held.enter_context(owner_lock(lock, wait=wait, notice=notice))
+    except LockBusy as exc:
+        raise JobError("lock", f"{busy} by {describe_owner(exc.owner)}; wait until it finishes and run again "
+                               f"(if that process is gone, delete the stale lock {lock})") from None
+    except OSError as exc:
+        raise JobError("lock", f"cannot create the lock file {lock} ({exc.strerror or exc})") from exc
+
+
+def _check_outputs(out_dir: Path, name: str, send: SendOptions | None, data: Path | None,
+                   inputs: Sequence[tuple[str, Path]], outputs: Sequence[tuple[str, Path]]) -> None:
+    """Refuse (JobError, step ``write``) a report or ``.eml`` that would replace an input or another output."""
+    files = [("--out", out_dir / name)]
+    if send is not None and (send.dry_run or send.keep_eml):
+        files.append(("--out", out_dir / Path(name).with_suffix(".eml").name))
+    data_in = [(f"the data file {p.name}", p) for p in data_files(data)]
+    try:
+        check_outputs(files + list(outputs), list(inputs) + data_in)
+    except OverwriteRefused as exc:
+        raise JobError("write", str(exc)) from None
 
 
 def _update_data(market_or_path, params: Params, notice: Callable[[str], None] | None) -> None:
@@ -756,7 +840,7 @@ def _compute_and_write_step(clock: _StepClock, report: Path, market: Market, par
             done = list(clock.units.get("write", {}))
             nxt = [s.key for s in layout.sheets if s.key not in done]
             unit = f"sheet `{nxt[0]}`" if nxt else "saving"
-        raise JobError(clock.step, f"{type(exc).__name__}: {exc}", unit=unit) from exc
+        raise JobError(clock.step, _describe(exc), unit=unit) from exc
     if clock.step == "compute":  # no render progress seen (cannot happen with a non-empty layout)
         finish_compute()
     clock.unit_done("save")
@@ -817,7 +901,7 @@ def _all_tables() -> list[str]:
 
 def _describe(exc: BaseException) -> str:
     text = format_error(exc)
-    if isinstance(exc, (DataError, FileNotFoundError, ParamError)):
+    if isinstance(exc, (DataError, FileNotFoundError, ParamError, ReportedError)):
         return text
     return f"{type(exc).__name__}: {text}"
 

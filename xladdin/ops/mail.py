@@ -10,10 +10,18 @@ the system CA store for self-signed or internal-CA servers). Transient failures 
 connection refused/reset/dropped, timeouts) are retried with exponential backoff; permanent ones
 (5xx, authentication failure, certificate problems) raise :class:`MailError` at once with what
 failed and what to do. Recipients refused with 4xx are retried alone, so nobody gets the mail twice.
-The password is never logged nor put in an error message.
+A connection lost after the message went out and before the server confirmed it is retried too, and
+the outcome says the mail was *possibly sent twice* to those recipients (:attr:`SendResult.possibly_twice`).
+
+The password is never logged nor put in a message: every error raised while it is in hand (AUTH) is
+phrased here (:func:`_authenticate`), never the text of the exception, and a server reply that quotes
+it (or its base64) is withheld. A password (or user name) with non-ASCII characters is sent with AUTH
+PLAIN in UTF-8 (RFC 4616) when the server offers PLAIN, else refused before anything is sent (smtplib
+encodes AUTH as ASCII, and its error would quote a character of the password).
 """
 from __future__ import annotations
 
+import base64
 import errno
 import io
 import ipaddress
@@ -31,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from xladdin.errors import ReportedError
+from xladdin.fileguard import atomic_write_bytes, check_outputs
 from xladdin.workbook.summary import (
     WeeklySummary,
     coerce_summary,
@@ -49,6 +58,7 @@ from .config import (
     Config,
     ConfigError,
     SmtpSettings,
+    check_retries,
     expand_recipients,
     get_password,
     load_config,
@@ -80,25 +90,40 @@ class MailError(ReportedError, RuntimeError):
     attempts : attempts made.
     delivered : recipients the server accepted before the failure (they got the mail).
     refused : recipient -> (code, server text) for refused recipients.
+    uncertain : recipients the message went out to while the connection was lost before the server
+        confirmed it (they may have it).
     """
 
     def __init__(self, message: str, kind: str, attempts: int = 0, delivered: Sequence[str] = (),
-                 refused: Mapping[str, tuple[int, str]] | None = None):
+                 refused: Mapping[str, tuple[int, str]] | None = None, uncertain: Sequence[str] = ()):
         super().__init__(message)
         self.kind = kind
         self.attempts = attempts
         self.delivered = list(delivered)
         self.refused = dict(refused or {})
+        self.uncertain = list(uncertain)
 
 
 @dataclass
 class SendResult:
-    """Outcome of a successful :func:`send_message`: ``attempts`` made, envelope ``sender`` and ``recipients``."""
+    """Outcome of a successful :func:`send_message`: ``attempts`` made, envelope ``sender`` and ``recipients``.
+
+    ``possibly_twice`` lists the recipients who may have the mail twice: an attempt lost its connection
+    after the message had gone out and before the server confirmed it, and a later attempt sent it again.
+    """
 
     attempts: int
     sender: str
     recipients: list[str] = field(default_factory=list)
     message_id: str | None = None
+    possibly_twice: list[str] = field(default_factory=list)
+
+    def how(self) -> str:
+        """``in 1 attempt(s)``, or the warning that some recipients were possibly sent the mail twice."""
+        if not self.possibly_twice:
+            return f"in {self.attempts} attempt(s)"
+        return (f"-- possibly sent twice to {', '.join(self.possibly_twice)}: the connection was lost after the "
+                "message had gone out and before the server confirmed it, and the retry sent it again")
 
 
 # ---------------------------------------------------------------- building
@@ -186,11 +211,8 @@ def message_bytes(msg: EmailMessage) -> bytes:
 
 
 def write_eml(msg: EmailMessage, path: str | Path) -> Path:
-    """Write the message to ``path`` as a ``.eml`` file (opens in Outlook/Thunderbird); returns the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(message_bytes(msg))
-    return path
+    """Write the message to ``path`` as a ``.eml`` file (opens in Outlook/Thunderbird), atomically; returns the path."""
+    return atomic_write_bytes(path, message_bytes(msg))
 
 
 def envelope(msg: EmailMessage) -> tuple[str, list[str]]:
@@ -264,11 +286,15 @@ class _DeadlineSMTP(smtplib.SMTP):
     waiting forever. Past the deadline a read raises :class:`TimeoutError`, which smtplib reports as
     ``SMTPServerDisconnected`` caused by it (:func:`_classify` makes it a timeout).
     ``tls_context`` given = implicit TLS (``--ssl``).
+
+    ``payload_sent`` / ``payload_answered`` tell whether the message itself (the bytes after DATA) went
+    out, and whether the server's reply to it came back: sent and not answered = possibly delivered.
     """
 
     def __init__(self, host: str, port: int, timeout: float, tls_context: ssl.SSLContext | None = None):
         self._tls_context = tls_context
         self._deadline = time.monotonic() + timeout
+        self.payload_sent = self.payload_answered = False
         super().__init__(host, port, timeout=timeout)
 
     def remaining(self) -> float:
@@ -301,11 +327,30 @@ class _DeadlineSMTP(smtplib.SMTP):
         if self.sock is not None:
             self.sock.settimeout(self.timeout)
         super().send(s)
+        if isinstance(s, (bytes, bytearray)):  # smtplib sends commands as str, only the message as bytes
+            self.payload_sent, self.payload_answered = True, False
 
     def getreply(self):
         if self.file is None and self.sock is not None:
             self.file = io.BufferedReader(_DeadlineReader(self))
-        return super().getreply()
+        reply = super().getreply()
+        self.payload_answered = self.payload_sent
+        return reply
+
+    @property
+    def possibly_delivered(self) -> bool:
+        """The message went out but the server's answer to it never came (the connection was lost)."""
+        return self.payload_sent and not self.payload_answered
+
+    def auth_plain_utf8(self, user: str, password: str) -> None:
+        """AUTH PLAIN with the RFC 4616 message ``\\0user\\0password`` in UTF-8 (smtplib encodes it as ASCII,
+        which fails on any other character). Raises SMTPAuthenticationError unless the server says 235/503."""
+        blob = base64.b64encode(b"\0" + user.encode("utf-8") + b"\0" + password.encode("utf-8")).decode("ascii")
+        code, resp = self.docmd("AUTH", "PLAIN " + blob)
+        if code == 334:  # the server asks for the response after all (it ignored the initial response)
+            code, resp = self.docmd(blob)
+        if code not in (235, 503):
+            raise smtplib.SMTPAuthenticationError(code, resp)
 
     def starttls(self, *args: Any, context: ssl.SSLContext | None = None, **kwargs: Any):
         context = context if context is not None else ssl.create_default_context()
@@ -336,11 +381,64 @@ def _open(settings: SmtpSettings, password: str | None, context: ssl.SSLContext 
                                 + ("; it may require TLS first: use --starttls or --ssl"
                                    if settings.security == "none" else "; drop --user if it is an open relay"),
                                 "protocol")
-            smtp.login(settings.user, password)
+            _authenticate(smtp, settings, password)
         return smtp
     except BaseException:
         smtp.close()
         raise
+
+
+#: AUTH mechanisms smtplib speaks (its order of preference)
+SMTPLIB_MECHANISMS = ("CRAM-MD5", "PLAIN", "LOGIN")
+
+
+def _authenticate(smtp: _DeadlineSMTP, settings: SmtpSettings, password: str) -> None:
+    """AUTH as ``settings.user``. Every error raised with the password in hand is re-raised here as a new
+    exception whose text xladdin wrote (never the original's, which may quote the password): the
+    server's reply, withheld when it quotes the credentials (:func:`_withhold`), or a MailError."""
+    where = f"{settings.host}:{settings.effective_port}"
+    offered = smtp.esmtp_features.get("auth", "").upper().split()
+    user = settings.user or ""
+    no_mechanism = MailError(f"{where} offers no AUTH mechanism xladdin can use (it offers "
+                             f"{', '.join(offered) or 'none'}; xladdin speaks {', '.join(SMTPLIB_MECHANISMS)}); ask "
+                             "the mail admin for AUTH PLAIN or LOGIN over TLS", "auth")
+    if not set(offered) & set(SMTPLIB_MECHANISMS):
+        raise no_mechanism
+    try:
+        if user.isascii() and password.isascii():
+            smtp.login(user, password)
+        elif "PLAIN" in offered:
+            smtp.auth_plain_utf8(user, password)
+        else:
+            which = "password" if not password.isascii() else "user name"
+            raise MailError(f"the SMTP {which} has non-ASCII characters; the server's AUTH needs ASCII ({where} "
+                            f"offers {', '.join(offered) or 'no mechanism'}, and only AUTH PLAIN carries UTF-8): use "
+                            f"an ASCII {which}, e.g. an app password / 授权码", "auth")
+    except MailError:
+        raise
+    except smtplib.SMTPResponseException as exc:  # the server's answer to AUTH (SMTPAuthenticationError ...)
+        raise type(exc)(exc.smtp_code, _withhold(exc.smtp_error, user, password)) from None
+    except smtplib.SMTPServerDisconnected:  # a lost connection: its text is the socket's, no credential in it
+        raise
+    except smtplib.SMTPException:  # no common mechanism (smtplib's own check), a challenge loop
+        raise no_mechanism from None
+    except OSError:  # the socket's own errors (timeout, reset): they carry no credential
+        raise
+    except Exception:  # noqa: BLE001 - e.g. an encoding error quoting a character of the password
+        raise MailError(f"authentication on {where} failed inside the SMTP client (the details are not shown: they "
+                        "could contain the password); check the user name and password", "auth") from None
+
+
+def _withhold(text: Any, user: str, password: str) -> str:
+    """The server's reply text, or a note that it is withheld when it quotes the password: as is, any five
+    characters of it in a row, or base64 of it or of the PLAIN message (a server that echoes the AUTH line)."""
+    text = _decode(text)
+    pw = password.encode("utf-8")
+    forms = {password, base64.b64encode(pw).decode(), base64.b64encode(b"\0" + user.encode() + b"\0" + pw).decode()}
+    forms |= {password[i:i + 5] for i in range(max(len(password) - 4, 0))}
+    if any(f and f in text for f in forms):
+        return "(the server's text is not shown: it quotes the credentials)"
+    return text
 
 
 def _decode(text: Any) -> str:
@@ -449,14 +547,14 @@ def send_message(msg: EmailMessage, settings: SmtpSettings, password: str | None
     """
     if not settings.host:
         raise MailError("no SMTP host: set [smtp] host in the config file or pass --smtp-host", "config")
-    if retries < 0 or backoff < 0:
-        raise ValueError("retries and backoff must be >= 0")
+    check_retries(retries, backoff)
     sender, pending = envelope(msg)
     if not pending:
         raise MailError("the message has no recipients (To/Cc)", "config")
     if context is None and settings.security in ("ssl", "starttls"):
         context = tls_context(settings)
     delivered: list[str] = []
+    uncertain: list[str] = []  # the message went out to them but the server's answer was lost
     permanent: dict[str, tuple[int, str]] = {}
     transient_refused: dict[str, tuple[int, str]] = {}
     attempt = 0
@@ -464,20 +562,20 @@ def send_message(msg: EmailMessage, settings: SmtpSettings, password: str | None
         attempt += 1
         log.info("sending %s to %d recipient(s) via %s, attempt %d/%d",
                  msg.get("Message-ID", "message"), len(pending), settings.describe(), attempt, retries + 1)
-        refused: dict[str, tuple[int, Any]] = {}
         try:
-            with _open(settings, password, context) as smtp:
-                refused = smtp.send_message(msg, from_addr=sender, to_addrs=pending)
-        except smtplib.SMTPRecipientsRefused as exc:  # every pending recipient refused; nothing sent
-            refused = exc.recipients
+            refused = _deliver(msg, sender, pending, settings, password, context)
         except Exception as exc:  # noqa: BLE001 - classified below, unknown ones re-raised
+            if getattr(exc, "possibly_delivered", False):
+                uncertain += [a for a in pending if a not in uncertain]
             transient, kind, text = _classify(exc, settings)
             if not transient:
-                raise MailError(_with_delivered(text, delivered), kind, attempt, delivered, permanent) from None
+                raise MailError(_with_delivered(text, delivered, uncertain), kind, attempt, delivered, permanent,
+                                uncertain) from None
             if attempt > retries:
                 raise MailError(_with_delivered(f"gave up after {attempt} attempt(s); last error: {text}. "
-                                                "Try again later or raise --retries", delivered),
-                                "transient" if kind == "transient" else kind, attempt, delivered, permanent) from None
+                                                "Try again later or raise --retries", delivered, uncertain),
+                                "transient" if kind == "transient" else kind, attempt, delivered, permanent,
+                                uncertain) from None
             wait = min(backoff * 2 ** (attempt - 1), MAX_BACKOFF)
             log.warning("transient failure (%s); retrying in %.1f s", text, wait)
             sleep(wait)
@@ -503,16 +601,54 @@ def send_message(msg: EmailMessage, settings: SmtpSettings, password: str | None
             parts.append(f"still temporarily refused after {attempt} attempt(s): " + "; ".join(
                 f"{a} ({_reply(c, t)})" for a, (c, t) in transient_refused.items()) + ". Try them again later")
         kind = "refused" if permanent else "transient"
-        raise MailError(_with_delivered(". ".join(parts), delivered), kind, attempt, delivered,
-                        {**permanent, **transient_refused})
-    log.info("sent to %d recipient(s) in %d attempt(s)", len(delivered), attempt)
-    return SendResult(attempts=attempt, sender=sender, recipients=delivered, message_id=msg.get("Message-ID"))
+        raise MailError(_with_delivered(". ".join(parts), delivered, uncertain), kind, attempt, delivered,
+                        {**permanent, **transient_refused}, uncertain)
+    twice = [a for a in uncertain if a in delivered]
+    result = SendResult(attempts=attempt, sender=sender, recipients=delivered, message_id=msg.get("Message-ID"),
+                        possibly_twice=twice)
+    log.info("sent to %d recipient(s) %s", len(delivered), result.how())
+    return result
 
 
-def _with_delivered(text: str, delivered: Sequence[str]) -> str:
+def _deliver(msg: EmailMessage, sender: str, pending: list[str], settings: SmtpSettings, password: str | None,
+             context: ssl.SSLContext | None) -> dict[str, tuple[int, Any]]:
+    """One attempt: connect, AUTH, send to ``pending``; returns the recipients the server refused.
+
+    An exception raised here carries ``possibly_delivered``: True when the message had gone out and the
+    server's answer to it never came (the server may have accepted it). The connection is closed with QUIT
+    whatever happens; a failing QUIT changes nothing (the mail's fate is known by then), so it is ignored.
+    """
+    smtp = None
+    try:
+        smtp = _open(settings, password, context)
+        return smtp.send_message(msg, from_addr=sender, to_addrs=pending)
+    except smtplib.SMTPRecipientsRefused as exc:  # every pending recipient refused; nothing sent
+        return exc.recipients
+    except Exception as exc:
+        exc.possibly_delivered = smtp is not None and smtp.possibly_delivered
+        raise
+    finally:
+        if smtp is not None:
+            _quit(smtp)
+
+
+def _quit(smtp: smtplib.SMTP) -> None:
+    try:
+        smtp.quit()
+    except Exception:  # noqa: BLE001 - QUIT after the mail's outcome is known: nothing to report
+        pass
+    finally:
+        smtp.close()
+
+
+def _with_delivered(text: str, delivered: Sequence[str], uncertain: Sequence[str] = ()) -> str:
+    maybe = [a for a in uncertain if a not in delivered]
+    if maybe:
+        text += (f". Possibly delivered to: {', '.join(maybe)} (the connection was lost after the message had gone "
+                 "out, before the server confirmed it): check with them before resending")
     if delivered:
         return f"{text}. Delivered to: {', '.join(delivered)} (do not resend to them)"
-    return f"{text}. Nothing was delivered"
+    return f"{text}. Nothing was delivered" if not maybe else f"{text}. Nothing else was delivered"
 
 
 # ---------------------------------------------------------------- the whole job
@@ -551,7 +687,8 @@ def send_report(report: str | Path, *, config: Config | str | Path | None = None
     retries, backoff : None = ``[send]`` values, else :data:`~xladdin.ops.config.DEFAULT_RETRIES` and
         :data:`~xladdin.ops.config.DEFAULT_BACKOFF` (see :func:`send_message`).
     dry_run : build and write the ``.eml`` (``eml`` or REPORT with suffix .eml); do not connect.
-    eml : where the ``.eml`` goes; without ``dry_run`` a copy of the sent message is kept there.
+    eml : where the ``.eml`` goes; without ``dry_run`` a copy of the sent message is kept there. It may not
+        name the report, the config file or the CA file (refused before anything is sent or written).
     environ : environment for the password lookup (default ``os.environ``).
     **smtp : overrides of the SMTP settings (host, port, security, user, cafile, timeout), None = keep.
 
@@ -579,8 +716,10 @@ def send_report(report: str | Path, *, config: Config | str | Path | None = None
         raise ConfigError("no sender: give --from ADDR or set [smtp] sender in the config file")
     retries = retries if retries is not None else cfg.send.get("retries", DEFAULT_RETRIES)
     backoff = backoff if backoff is not None else cfg.send.get("backoff", DEFAULT_BACKOFF)
-    if retries < 0 or backoff < 0:
-        raise ValueError("retries and backoff must be >= 0")
+    check_retries(retries, backoff)
+    eml_path = Path(eml) if eml else (report.with_suffix(".eml") if dry_run else None)
+    check_outputs([("--eml", eml_path)], [("the report REPORT", report), ("the --config file", cfg.path),
+                                          ("the --cafile file", settings.cafile)])
 
     summary = summary_from_report(report)
     asof = summary.asof.isoformat() if summary is not None else report.name
@@ -590,7 +729,7 @@ def send_report(report: str | Path, *, config: Config | str | Path | None = None
     out = ReportMail(msg, settings, subject_text, to_list, cc_list, summary is not None,
                      sample=summary is not None and summary.sample)
     if dry_run:
-        out.eml = write_eml(msg, eml or report.with_suffix(".eml"))
+        out.eml = write_eml(msg, eml_path)
         return out
     password = get_password(settings, environ)
     out.result = send_message(msg, settings, password, retries=retries, backoff=backoff)

@@ -285,6 +285,9 @@ def coerce_value(spec: ParamSpec, value: Any, source: str = "parameters") -> Any
             raise _bad(spec, value, f"must be one of {', '.join(spec.choices)}", source)
         return text
     if kind == "date":
+        if isinstance(value, dt.time) or getattr(value, "tzinfo", None) is not None:  # TOML times, offset date-times
+            raise _bad(spec, value.isoformat(), "must be a date YYYY-MM-DD (not a time, nor a date-time with a UTC "
+                       "offset)", source)
         if isinstance(value, (dt.date, pd.Timestamp)):
             return pd.Timestamp(value).normalize()
         try:

@@ -15,12 +15,13 @@ from typing import Any
 from openpyxl import Workbook
 
 from xladdin.data.market import Market
+from xladdin.fileguard import atomic_target
 
 from . import weekly
 from .layout import Layout, load_layout
 from .params import Params, default_params
 from .summary import write_summary_sheet
-from .template import atomic_target, render_result
+from .template import render_result
 
 #: leading characters that make a spreadsheet treat text as a formula (plus tab / CR, OWASP)
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")

@@ -28,7 +28,6 @@ import datetime as dt
 import html
 import math
 import unicodedata
-import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +36,7 @@ from typing import Any
 import pandas as pd
 
 from xladdin.cells import format_number
+from xladdin.data.sources import open_workbook
 
 #: name of the hidden sheet holding the summary in a report workbook
 SUMMARY_SHEET = "_summary"
@@ -500,16 +500,10 @@ def summary_from_report(path: str | Path) -> WeeklySummary | None:
     FileNotFoundError, ValueError
         Missing file, a file openpyxl cannot read, or a malformed ``_summary`` sheet.
     """
-    from openpyxl import load_workbook  # lazy: `send --help` and `weekly --help` start without openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException  # lazy: as above
-
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"report workbook {path} not found")
-    try:
-        wb = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError) as exc:
-        raise ValueError(f"{path} is not a readable .xlsx/.xlsm workbook ({exc})") from exc
+    wb = open_workbook(path, label=str(path), read_only=True, data_only=True)  # checked: size, zip bomb, DTDs
     try:
         if SUMMARY_SHEET not in wb.sheetnames:
             return None

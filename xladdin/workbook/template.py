@@ -32,35 +32,31 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import os
 import re
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from openpyxl import load_workbook
-
 from xladdin.data.loaders import open_market
 from xladdin.data.market import Market
+from xladdin.data.sources import data_files, open_workbook
 from xladdin.data.store import update_before_run
-from xladdin.errors import ReportedError
+from xladdin.errors import DataError, ReportedError
 from xladdin.fileguard import (
     LockBusy,
+    atomic_target,
+    atomic_write_text,
     describe_owner,
-    fileop,
-    fsync_dir,
     lock_path,
-    mark_live,
     owner_lock,
-    owner_tag,
     read_only_reason,
+    real_path,
+    same_file,
     sweep_temp_files,
-    temp_prefix,
-    unmark_live,
 )
 
 from . import weekly
@@ -183,50 +179,6 @@ if __name__ == "__main__":  # debug from an IDE: python {stem}.py (Windows/macOS
 '''
 
 
-# ------------------------------------------------------------------------------------- atomic save
-@contextlib.contextmanager
-def atomic_target(path: Path) -> Iterator[Path]:
-    """Yield a temporary path in ``path``'s folder; on success fsync it and ``os.replace`` ``path``.
-
-    On an exception the temporary file is deleted and ``path`` is left as it was. A read-only ``path``
-    or folder (:func:`xladdin.fileguard.read_only_reason`) is refused with :class:`PermissionError`
-    before anything is written. The temporary name ``.<stem>.tmp.<pid>-h<host>.<random><suffix>`` says
-    whose it is, so that a file left by a killed process can be removed later
-    (:func:`xladdin.fileguard.sweep_temp_files`).
-    """
-    path = Path(path)
-    folder = path.parent
-    for p in (path, folder):
-        reason = read_only_reason(p)
-        if reason:
-            raise PermissionError(f"{reason}: {path.name} is replaced by writing a new file beside it; make it "
-                                  "writable, or write elsewhere")
-    fd, tmp = tempfile.mkstemp(prefix=f"{temp_prefix(path)}{owner_tag()}.", suffix=path.suffix, dir=folder)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    mark_live(tmp_path)
-    try:
-        fileop("temp created", tmp_path)
-        yield tmp_path
-        if path.exists():
-            os.chmod(tmp_path, path.stat().st_mode & 0o777)
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp_path, 0o666 & ~umask)
-        fileop("fsync temp", tmp_path)
-        with open(tmp_path, "rb") as fh:
-            os.fsync(fh.fileno())
-        fileop("replace", path)
-        os.replace(tmp_path, path)
-        fileop("fsync folder", folder)
-        fsync_dir(folder)
-    finally:
-        unmark_live(tmp_path)
-        if tmp_path.exists():
-            tmp_path.unlink()
-
-
 # ------------------------------------------------------------------------------------- build
 def _skeleton(path: Path, layout: Layout, language: str, conf: list[tuple[str, str]]) -> None:
     """XlsxWriter skeleton: sheets, xlwings.conf (``conf`` rows and the notes), Refresh button, VBA project."""
@@ -309,12 +261,12 @@ def build_template(out: str | Path, market: Market, params: Params | None = None
     result = weekly.compute_weekly(market, params, asof, progress=progress)
     with atomic_target(out) as tmp:
         _skeleton(tmp, layout, params.language, conf)
-        wb = load_workbook(tmp, keep_vba=True)
+        wb = open_workbook(tmp, label=out.name, keep_vba=True)
         render_result(wb, result, params, layout, progress)
         wb.active = 0
         wb.save(tmp)
     if write_shim:
-        (out.parent / f"{out.stem}.py").write_text(SHIM.format(stem=out.stem), encoding="utf-8")
+        atomic_write_text(out.parent / f"{out.stem}.py", SHIM.format(stem=out.stem))
     return out
 
 
@@ -357,6 +309,15 @@ class Refreshed:
     result: Any  # xladdin.workbook.weekly.WeeklyResult
 
 
+def _check_data_is_not(workbook: Path, data: Any) -> None:
+    """RefreshError when a file of the data (``--data`` or ``data_dir``) is the workbook being refreshed."""
+    for p in data_files(data):
+        if same_file(p, workbook):
+            raise RefreshError("checking the data", f"the data ({data}) is the workbook being refreshed: a refresh "
+                               "rewrites the workbook, so its data must be other files; set data_dir (or --data) to "
+                               "the folder of the canonical tables", workbook)
+
+
 def refresh_workbook(path: str | Path, data: str | Path | None = None, asof=None, language: str | None = None,
                      layout: Layout | None = None, market: Market | None = None,
                      progress: Callable[[str], None] | None = None, *, wait: float = 0.0,
@@ -394,10 +355,13 @@ def refresh_workbook(path: str | Path, data: str | Path | None = None, asof=None
     beside the workbook, holding its pid, host and start time), so two refreshes of one workbook never
     both write it; a lock whose process is gone is taken over (:func:`xladdin.fileguard.owner_lock`).
     Holding it, the refresh first removes the temporary files killed refreshes left
-    (:func:`xladdin.fileguard.sweep_temp_files`).
+    (:func:`xladdin.fileguard.sweep_temp_files`). A symlink is followed: the workbook it points to is
+    refreshed (and locked), the link stays a link.
     """
     started = time.time()
-    path = Path(path)
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"workbook {path} not found; build one with `xladdin template {Path(path).name}`")
+    path = real_path(path)
     if not path.is_file():
         raise FileNotFoundError(f"workbook {path} not found; build one with `xladdin template {path.name}`")
     for p in (path, path.parent):
@@ -412,7 +376,7 @@ def refresh_workbook(path: str | Path, data: str | Path | None = None, asof=None
         held.enter_context(owner_lock(lock, wait=wait, notice=say))
     except LockBusy as exc:
         raise RefreshError("locking", f"the workbook is being refreshed by {describe_owner(exc.owner)}; wait "
-                           f"until it finishes and run again (if that process is gone, delete {lock})", path) from None
+                           f"until it finishes and run again (if that process is gone, delete the stale lock {lock})", path) from None
     except OSError as exc:
         raise RefreshError("locking", f"cannot create the lock file {lock} ({exc.strerror or exc})", path) from exc
     layout = layout or load_layout()
@@ -421,13 +385,15 @@ def refresh_workbook(path: str | Path, data: str | Path | None = None, asof=None
     try:
         for p in sweep_temp_files(path, before=started):
             say(f"removed {p.name} (temporary file left by a killed refresh)")
-        wb = load_workbook(path, keep_vba=keep_vba)
+        wb = open_workbook(path, keep_vba=keep_vba)
         step = "reading parameters"
         params = read_params_sheet(wb, layout)
         if language is not None:
             params = params.replace(language=language)
         if asof is not None:
             params = params.replace(asof=asof)
+        if market is None:  # the data may not be the workbook itself
+            _check_data_is_not(path, data or params.data_dir)
         if market is None and params.update_data == "yes":
             step = "updating data"
             update_before_run(data or params.data_dir, notice=say)
@@ -446,7 +412,8 @@ def refresh_workbook(path: str | Path, data: str | Path | None = None, asof=None
     except RefreshError:
         raise
     except Exception as exc:
-        raise RefreshError(step, f"{type(exc).__name__}: {exc}", path) from exc
+        text = str(exc) if isinstance(exc, (DataError, ReportedError)) else f"{type(exc).__name__}: {exc}"
+        raise RefreshError(step, text, path) from exc
     finally:
         held.close()  # releases the lock
     return Refreshed(path, result)

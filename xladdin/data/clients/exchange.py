@@ -32,6 +32,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from ..sources import check_workbook
 from .base import SourceError
 from .calls import Caller, show_call
 
@@ -159,6 +160,7 @@ def szse_shares(caller: Caller, start, end, trading_days: pd.DatetimeIndex, now=
 
     content = caller("szse_etf_scale", get)
     try:
+        check_workbook(content, "the answer")  # limits of a data workbook: size, zip bomb, DTDs
         df = pd.read_excel(io.BytesIO(content), dtype=object, engine="openpyxl")
     except Exception as exc:  # not an xlsx: an error page, a changed format
         raise _refuse(call, f"the answer is not the expected xlsx ({type(exc).__name__}: {exc}); "
@@ -216,6 +218,7 @@ def szse_list_dates(caller: Caller) -> dict[str, pd.Timestamp]:
 
     content = caller("szse_fund_list", get)
     try:
+        check_workbook(content, "the answer")  # limits of a data workbook: size, zip bomb, DTDs
         df = pd.read_excel(io.BytesIO(content), dtype=object, engine="openpyxl")
     except Exception as exc:
         raise _refuse(call, f"the answer is not the expected xlsx ({type(exc).__name__}: {exc})") from exc

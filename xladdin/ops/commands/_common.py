@@ -12,7 +12,7 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 
 from xladdin.data.market import Market
+from xladdin.data.sources import data_files
+from xladdin.fileguard import atomic_write_with, check_outputs
 
 #: the first line of a command's human output when its data is the embedded sample (``Market.sample``); its
 #: ``--json`` says the same in the field ``sample`` (true / false)
@@ -116,12 +118,42 @@ def parse_date(text: str | None) -> pd.Timestamp | None:
         raise ValueError(f"`{text}` is not a date; use YYYY-MM-DD") from exc
 
 
+#: options naming a file a command reads, and how a message names it
+INPUT_OPTIONS = {"params": "the --params file", "config": "the --config file", "cafile": "the --cafile file",
+                 "etf_file": "the --etf-file file", "report": "the report REPORT", "workbook": "the workbook WORKBOOK"}
+
+
+def input_files(args: argparse.Namespace, data_dir: Any = None) -> list[tuple[str, Path]]:
+    """(what, path) of every file a command reads: the table files of ``--data`` (else of ``data_dir``, the
+    parameter), and the files of :data:`INPUT_OPTIONS` it was given."""
+    data = getattr(args, "data", None) or data_dir
+    files = [(f"the data file {p.name} of {'--data' if getattr(args, 'data', None) else 'data_dir'}", p)
+             for p in data_files(data)]
+    for option, what in INPUT_OPTIONS.items():
+        value = getattr(args, option, None)
+        if isinstance(value, (str, Path)) and value:
+            files.append((what, Path(value)))
+    return files
+
+
+def guard_outputs(args: argparse.Namespace, outputs: Iterable[tuple[str, str | Path | None]], data_dir: Any = None,
+                  ) -> None:
+    """Refuse (before anything is written) an output that names one of the command's inputs or another
+    output (:func:`xladdin.fileguard.check_outputs`)."""
+    check_outputs([(w, p) for w, p in outputs if p], input_files(args, data_dir))
+
+
+def write_csvs(args: argparse.Namespace, files: Mapping[Path, tuple[pd.DataFrame, bool]]) -> list[Path]:
+    """Write ``path -> (table, index)`` as CSV (:func:`write_csv`) once none of the paths names an input
+    of the command or another of them (:func:`guard_outputs`); returns the paths."""
+    guard_outputs(args, [("--csv", p) for p in files])
+    return [write_csv(df, p, index=index) for p, (df, index) in files.items()]
+
+
 def write_csv(df: pd.DataFrame, path: str | Path, index: bool = False) -> Path:
-    """Write ``df`` as UTF-8 CSV (with BOM so Excel opens Chinese text correctly)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(path, index=index, encoding="utf-8-sig")
-    return path
+    """Write ``df`` as UTF-8 CSV (with BOM so Excel opens Chinese text correctly), atomically: a failed
+    write leaves the previous file (:func:`xladdin.fileguard.atomic_write_with`)."""
+    return atomic_write_with(path, lambda tmp: df.to_csv(tmp, index=index, encoding="utf-8-sig"))
 
 
 def print_table(df: pd.DataFrame, title: str | None = None, floatfmt: str = "{:,.4f}") -> None:

@@ -221,7 +221,6 @@ def _write_out(args: argparse.Namespace, res: dict, market, group_table) -> None
         if res[key] is not None:
             files[f"{key}_performance.csv"] = (res[key].table, True)
             files[f"{key}_nav.csv"] = (res[key].nav, True)
-    for name, (df, index) in files.items():
-        _common.write_csv(df, out / name, index=index)
+    _common.write_csvs(args, {out / name: spec for name, spec in files.items()})
     if not args.json:
         print(f"\nwrote {len(files)} files to {out}")

@@ -205,19 +205,18 @@ def _write_csv(args: argparse.Namespace, res, ranking: pd.DataFrame) -> None:
         factors = pd.concat({k: v.stack() for k, v in res.factors.items()}, axis=1).reset_index()
         summary = s.copy()
         summary["periods_without_ranking"] = "; ".join(f"{k} {v}" for k, v in s["periods_without_ranking"].items())
-        written = [
-            _common.write_csv(ranking, out / "northbound_ranking.csv"),
-            _common.write_csv(summary.to_frame("value"), out / "northbound_summary.csv", index=True),
-            _common.write_csv(perf, out / "northbound_performance.csv", index=True),
-            _common.write_csv(res.performance_gross, out / "northbound_performance_gross.csv", index=True),
-            _common.write_csv(res.backtest.trades, out / "northbound_trades.csv", index=True),
-            _common.write_csv(res.long_short_performance, out / "northbound_long_short_performance.csv", index=True),
-            _common.write_csv(monthly, out / "northbound_monthly.csv", index=True),
-            _common.write_csv(nav, out / "northbound_nav.csv", index=True),
-            _common.write_csv(res.weights, out / "northbound_weights.csv", index=True),
-            _common.write_csv(res.turnover.to_frame(), out / "northbound_turnover.csv", index=True),
-            _common.write_csv(factors.merge(composite, on=["date", "etf"], how="left"),
-                              out / "northbound_factors.csv"),
-        ]
+        written = _common.write_csvs(args, {
+            out / "northbound_ranking.csv": (ranking, False),
+            out / "northbound_summary.csv": (summary.to_frame("value"), True),
+            out / "northbound_performance.csv": (perf, True),
+            out / "northbound_performance_gross.csv": (res.performance_gross, True),
+            out / "northbound_trades.csv": (res.backtest.trades, True),
+            out / "northbound_long_short_performance.csv": (res.long_short_performance, True),
+            out / "northbound_monthly.csv": (monthly, True),
+            out / "northbound_nav.csv": (nav, True),
+            out / "northbound_weights.csv": (res.weights, True),
+            out / "northbound_turnover.csv": (res.turnover.to_frame(), True),
+            out / "northbound_factors.csv": (factors.merge(composite, on=["date", "etf"], how="left"), False),
+        })
         if not args.json:
             print(f"wrote {len(written)} CSV files to {out}")

@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
                             crowding_volume_move=args.crowding_volume_move,
                             crowding_dispersion_flag=args.crowding_dispersion_flag)
     if args.csv:
-        path = _common.write_csv(csv_frame(res.table), args.csv)
+        path, = _common.write_csvs(args, {Path(args.csv): (csv_frame(res.table), False)})
     if args.json:
         _common.print_json(json_rows(res.table), sample=market.sample)
         return 0

@@ -110,8 +110,7 @@ def _write_csv(args: argparse.Namespace, tables: dict[str, pd.DataFrame]) -> boo
     if not args.csv:
         return False
     out = Path(args.csv)
-    for key, t in tables.items():
-        _common.write_csv(t, out / f"dashboard_{key}.csv", index=key not in UNINDEXED)
+    _common.write_csvs(args, {out / f"dashboard_{key}.csv": (t, key not in UNINDEXED) for key, t in tables.items()})
     return True
 
 

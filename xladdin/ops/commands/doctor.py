@@ -92,8 +92,8 @@ def _vba_dll_version(path: Path) -> str | None:
 
 def workbook_conf(path: Path) -> dict[str, str]:
     """Key/value rows of the workbook's ``xlwings.conf`` sheet (column A:B from A1 to the first blank)."""
-    from openpyxl import load_workbook  # lazy: only with a workbook to check (CLI start-up)
-    wb = load_workbook(path, read_only=True, keep_vba=True)
+    from xladdin.data.sources import open_workbook  # lazy: only with a workbook to check (CLI start-up)
+    wb = open_workbook(path, read_only=True, keep_vba=True)
     try:
         if "xlwings.conf" not in wb.sheetnames:
             return {}

@@ -17,6 +17,7 @@ import platform
 from pathlib import Path
 
 from xladdin.errors import describe, fail, file_state, unchanged_note
+from xladdin.fileguard import atomic_write_text
 from xladdin.ops import platform_checks as pc
 
 from . import _common, _workbook
@@ -61,7 +62,7 @@ def write_folder_conf(folder: Path, rows: list[tuple[str, str]]) -> Path:
         kept = pc.read_conf_file(path.read_text(encoding=encoding, errors="replace"))
     keys = {k.upper() for k, _ in rows}
     merged = [(k, v) for k, v in kept.items() if k.upper() not in keys] + rows
-    path.write_text(pc.conf_file_text(merged), encoding=encoding)
+    atomic_write_text(path, pc.conf_file_text(merged), encoding=encoding)
     return path
 
 
@@ -78,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"{out} exists (its edits would be lost): refresh it with its button or "
                                   f"`python -m xladdin refresh {out}`, or pass --force to build it anew")
         params = _workbook.params_from_args(args)
+        _common.guard_outputs(args, [("the workbook", out), ("its module", out.with_suffix(".py")),
+                                     ("the folder's xlwings.conf", folder / pc.CONF_NAME)], params.data_dir)
         if args.data:
             data = Path(args.data).expanduser().resolve()
             params = params.replace(data_dir=str(data))  # the Refresh button reads the same data

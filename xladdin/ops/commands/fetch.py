@@ -20,6 +20,8 @@ import pandas as pd
 from xladdin.data.clients import SOURCES, fetch_market, make_client as build_client
 from xladdin.data.schema import ETF_CATEGORIES, TABLES
 
+from ._common import guard_outputs
+
 
 def source_help() -> str:
     """One line per registered source: name, what it is, what it needs."""
@@ -125,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
     unknown = [t for t in args.tables if t not in TABLES]
     if unknown:
         raise ValueError(f"unknown table(s) {', '.join(unknown)}; known: {', '.join(TABLES)}")
+    guard_outputs(args, [("--out", Path(args.out) / f"{t}.{args.fmt}") for t in args.tables])
     etfs, overrides = etf_codes(args)
     client = make_client(args.source, overrides, timeout=args.timeout)
     try:

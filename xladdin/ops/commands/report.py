@@ -25,6 +25,7 @@ def run(args: argparse.Namespace) -> int:
     before = file_state(args.out)
     try:
         params = _workbook.params_from_args(args)
+        _common.guard_outputs(args, [("OUT", args.out)], params.data_dir)
         from xladdin.data.loaders import open_market  # lazy: `report --help` starts without the loaders
         market = open_market(args.data, params.data_dir)
         with _workbook.progress_bar(args, "report") as step:

@@ -105,5 +105,5 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     r = job.result
     print(f"sent '{job.subject}' to {len(r.recipients)} recipient(s) ({', '.join(r.recipients)}) via "
-          f"{job.settings.describe()} in {r.attempts} attempt(s)" + (f"; copy in {job.eml}" if job.eml else ""))
+          f"{job.settings.describe()} {r.how()}" + (f"; copy in {job.eml}" if job.eml else ""))
     return 0

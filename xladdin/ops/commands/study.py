@@ -12,6 +12,7 @@ import argparse
 import importlib
 import pkgutil
 from collections.abc import Callable
+from pathlib import Path
 
 import pandas as pd
 
@@ -125,7 +126,7 @@ def run_correlation(args: argparse.Namespace) -> int:
     if args.json:
         _common.print_json(_correlation_json(args, n_etf, valid, grid, corr, close, latest, signal), sample=market.sample)
         if args.csv:
-            _common.write_csv(grid[CSV_COLUMNS], args.csv)
+            _common.write_csvs(args, {Path(args.csv): (grid[CSV_COLUMNS], False)})
         return 0
     _common.say_sample(market.sample)
     print(f"ETF flow / index return correlation: {args.corr_index} ({n_etf} tracking ETFs), window {args.corr_window}, "
@@ -157,7 +158,7 @@ def run_correlation(args: argparse.Namespace) -> int:
     else:
         print(f"\nSignal off: corr {signal['corr']:+.3f} <= {args.corr_threshold:g} on {signal['date']:%Y-%m-%d}")
     if args.csv:
-        path = _common.write_csv(grid[CSV_COLUMNS], args.csv)
+        path, = _common.write_csvs(args, {Path(args.csv): (grid[CSV_COLUMNS], False)})
         print(f"grid written to {path}")
     return 0
 

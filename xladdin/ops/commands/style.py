@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from xladdin.data.market import MissingTableError
 from xladdin.methods.style import DEFAULT_LAMBDA, STYLE_PAIRS, report_agreement, report_style_table, weekly_style_table
@@ -70,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     if table.empty:
         raise ValueError("no week in the selected dates; widen --start/--end")
     if args.csv:
-        path = _common.write_csv(table, args.csv, index=True)
+        path, = _common.write_csvs(args, {Path(args.csv): (table, True)})
         if not args.json:
             print(f"wrote {len(table)} weeks to {path}")
     shown = table if start is not None else table.tail(args.last)

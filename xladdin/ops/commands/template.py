@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from xladdin.errors import describe, fail, file_state, unchanged_note
 
@@ -38,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         conf_rows(args.pythonpath, args.interpreter, args.conda_path, args.conda_env)  # bad options fail before the work
         params = _workbook.params_from_args(args)
+        out = Path(args.out)
+        _common.guard_outputs(args, [("OUT", out), ("the module beside it", out.with_suffix(".py"))], params.data_dir)
         from xladdin.data.loaders import open_market  # lazy: `template --help` starts without the loaders
         market = open_market(args.data, params.data_dir)
         with _workbook.progress_bar(args, "template") as step:

@@ -15,10 +15,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from xladdin.data.clients import make_client
+from xladdin.data.schema import TABLES
+from xladdin.data.storefiles import MANIFEST
 from xladdin.errors import fail
 
+from ._common import guard_outputs
 from .fetch import add_code_arguments, add_source_arguments, etf_codes, source_help
 
 
@@ -63,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
         update_store,
     )
 
+    store = Path(args.store)
+    guard_outputs(args, [("STORE", store / name) for name in [*(f"{t}.parquet" for t in TABLES), MANIFEST]])
     settings, overrides = settings_from_args(args)
     source = args.source
     if source is None:

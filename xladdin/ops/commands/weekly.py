@@ -10,9 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from xladdin.errors import describe, fail
+from xladdin.fileguard import atomic_write_text
 from xladdin.ops.config import check_subject
 
 from . import _common
+from ._common import guard_outputs, input_files
 from ._workbook import add_param_args, params_from_args
 from .send import add_mail_options
 
@@ -35,6 +37,11 @@ leaves no report either.
 Parameters: defaults, then --params FILE (.toml with keys or a [params] table; the parameters
 sheet of an .xlsx/.xlsm written by xladdin; or a key,value .csv), then --set KEY=VALUE,
 --language and --asof. Mail settings as for `xladdin send` (config file, $XLADDIN_SMTP_PASSWORD).
+
+One job at a time per DIR: a second job writing the same DIR (or a refresh of the same report) is
+refused while the first runs, naming it. No file the job writes may be one it reads (--data,
+--params, --config, --cafile) or another output (--timings-json): refused before anything is
+written.
 
 exit status: 0 done, 1 a step failed (DIR unchanged), 2 usage error, 130 interrupted (DIR unchanged)"""
 
@@ -114,6 +121,11 @@ def run(args: argparse.Namespace) -> int:
         params = params_from_args(args)
     except Exception as exc:  # noqa: BLE001 - a bad --params file or --set value: nothing ran yet
         return fail("weekly", f"parameters: {describe(exc)}", unchanged)
+    timings = [("--timings-json", Path(args.timings_json))] if args.timings_json else []
+    try:
+        guard_outputs(args, timings, params.data_dir)
+    except ValueError as exc:
+        return fail("weekly", str(exc), unchanged)
     send = None
     if args.send or args.dry_run:
         smtp = {k: v for k, v in (("host", args.smtp_host), ("port", args.smtp_port), ("security", args.security),
@@ -125,7 +137,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         with _progress(args, send is not None) as step:
             job = run_weekly(args.data, out, params=params, send=send, progress=step, notice=_note,
-                             update=True if args.update else None)
+                             update=True if args.update else None, inputs=input_files(args, params.data_dir),
+                             outputs=timings)
     except JobError as exc:
         fail("weekly", str(exc))
         if exc.delivered:
@@ -146,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             r = job.mail.result
             print(f"sent '{job.mail.subject}' to {len(r.recipients)} recipient(s) ({', '.join(r.recipients)}) via "
-                  f"{job.mail.settings.describe()} in {r.attempts} attempt(s)"
+                  f"{job.mail.settings.describe()} {r.how()}"
                   + (f"; copy in {job.eml}" if job.eml else ""))
     if args.timings:
         print_timings(job)
@@ -170,9 +183,7 @@ def write_timings_json(job, path: str | Path) -> Path:
             "steps": job.timings, "units": job.units, "rows": job.rows, "peak_rss_mb": job.peak_rss_mb,
             "memory": job.memory,
             "slowest": {"step": step, "seconds": secs}}
-    path = Path(path)
-    path.write_text(json.dumps(data, indent=1), encoding="utf-8")
-    return path
+    return atomic_write_text(path, json.dumps(data, indent=1))
 
 
 def print_timings(job) -> None:
