@@ -90,7 +90,7 @@ def test_style_sheet_keeps_the_pair_that_has_data(sample_market):
     style = res.tables["style_signals"]
     assert style is not None and style["size_signal"].notna().all() and style["growth_signal"].isna().all()
     assert "缺少 growth" in res.subtitles["lambda"]["zh"]
-    assert any("growth regime unavailable" in str(x) for x in res.tables["cover_headlines"]["detail"])
+    assert any("成长价值风格信号不可用" in str(x) for x in res.tables["cover_headlines"]["detail"])  # said in Chinese
 
 
 @pytest.mark.slow

@@ -29,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from xladdin.errors import DataError, ValidationFailed
-from xladdin.fileguard import atomic_write_with
+from xladdin.fileguard import atomic_write_text, atomic_write_with
 
 from . import checks
 from .keys import check_table
@@ -224,7 +224,7 @@ def write_market(market: Market, folder: str | Path, fmt: str = "csv") -> list[P
     if fmt not in ("csv", "parquet", "xlsx"):
         raise ValueError(f"format `{fmt}` not supported; use csv, parquet or xlsx")
     if market.sample:
-        (folder / SAMPLE_MARKER).write_text(SAMPLE_MARKER_TEXT, encoding="utf-8")
+        atomic_write_text(folder / SAMPLE_MARKER, SAMPLE_MARKER_TEXT)  # first: a folder half written is still marked
     written = []
     for name, df in market.tables.items():
         if df is None:
