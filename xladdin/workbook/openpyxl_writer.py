@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.chart.text import RichText
+from openpyxl.drawing.text import CharacterProperties, Paragraph, ParagraphProperties, RichTextProperties
 from openpyxl.formatting.formatting import ConditionalFormattingList
 from openpyxl.formatting.rule import ColorScaleRule
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -195,10 +197,10 @@ class OpenpyxlWriter:
         chart.x_axis.delete = False
         chart.y_axis.delete = False
         if plan.x_is_date:
-            chart.x_axis.number_format = "yyyy-mm-dd"
             n = plan.last_row - plan.first_row + 1
-            chart.x_axis.tickLblSkip = max(1, n // 6)  # six dates: the labels never run into each other
-            chart.x_axis.tickMarkSkip = max(1, n // 6)
+            chart.x_axis.number_format = "yyyy-mm-dd"
+            chart.x_axis.tickLblSkip = chart.x_axis.tickMarkSkip = max(1, n // 6)
+            chart.x_axis.txPr = _rotated_labels()  # a viewer that places date labels itself does not crowd them
         chart.x_axis.tickLblPos = "low"  # labels below the plot (left of bars) even with negative values
         if plan.type == "bar":  # horizontal bars: the table's first row on top, every category named
             chart.x_axis.scaling.orientation = "maxMin"
@@ -271,6 +273,13 @@ class OpenpyxlWriter:
             for r in range(t.row + 1, t.row + len(t.rows) + 1):
                 ws.cell(row=r, column=t.col + j).alignment = Alignment(
                     wrap_text=wrap or None, vertical="top" if tall else None, horizontal=t.aligns[j] or None)
+
+
+def _rotated_labels() -> RichText:
+    """Axis label text turned 45 degrees."""
+    return RichText(bodyPr=RichTextProperties(rot=-2700000, vert="horz"),
+                    p=[Paragraph(pPr=ParagraphProperties(defRPr=CharacterProperties()),
+                                 endParaRPr=CharacterProperties())])
 
 
 def _style_index(wb: Any, collection: str, value: Any) -> int | None:
