@@ -9,8 +9,9 @@ to the workbook or served over HTTPS), pandas, numpy and scipy. Then:
 * every ``XA_`` function of :mod:`xladdin_udfs` is an Excel function of the workbook (Lite registers the
   functions it finds in ``main.py``).
 
-Lite runs Python in the browser (Pyodide): no local files, so ``data_dir`` must stay blank (the
-embedded sample market); use ``xladdin refresh`` or the desktop button for your own data.
+Lite runs Python in the browser (Pyodide): no local files, so ``data_dir`` must stay blank. The refresh then
+reads the tables the workbook carries in hidden sheets (``xladdin template W.xlsm --data DIR --embed-data``),
+else the embedded sample market; use ``xladdin refresh`` or the desktop button for a folder.
 """
 from __future__ import annotations
 

@@ -3,7 +3,8 @@
 Excel: the workbook's Refresh button runs xlwings' ``SampleCall`` ->
 ``RunPython "import <workbook stem>; <workbook stem>.main()"``; the ``<stem>.py`` shim written by
 ``xladdin template`` imports :func:`main` from here. This module reads the parameters sheet,
-computes every table and checks every sheet against the layout (nothing is written until both are
+reads the data (the folder ``data_dir`` names; blank: the tables the workbook carries in hidden sheets, else the
+sample), computes every table and checks every sheet against the layout (nothing is written until both are
 done, so a failure leaves the sheets as they were), then writes them with
 :class:`xladdin.workbook.xlwings_writer.XlwingsWriter` into the tables ``xladdin template`` created -- the same
 reader (:func:`xladdin.workbook.template.read_params_sheet`), market opener (:func:`xladdin.data.open_market`)
@@ -18,19 +19,26 @@ import xlwings as xw
 from xladdin.data.loaders import open_market
 from xladdin.data.store import update_before_run
 from xladdin.workbook import weekly
+from xladdin.workbook.embedded import read_tables
 from xladdin.workbook.layout import Layout, load_layout
 from xladdin.workbook.params import Params
 from xladdin.workbook.template import read_params_sheet, render_result
 from xladdin.workbook.xlwings_writer import XlwingsWriter
 
 
-def load_market_for(params: Params, lite: bool = False):
-    """The market named by ``data_dir`` (blank: the embedded sample); xlwings Lite reads no local folder."""
+def load_market_for(params: Params, lite: bool = False, book: Any = None):
+    """The market named by ``data_dir``; blank: the tables ``book`` carries in hidden sheets
+    (``xladdin template --embed-data``), else the embedded sample. xlwings Lite reads no local folder."""
     if params.data_dir and lite:
-        raise ValueError("xlwings Lite cannot read local folders: leave data_dir blank (sample data) or use the "
-                         "desktop Refresh button / `xladdin refresh`")
+        raise ValueError("xlwings Lite cannot read local folders: leave data_dir blank to use the tables the workbook "
+                         "carries (built with `xladdin template --embed-data`) or the sample data, or use the desktop "
+                         "Refresh button / `xladdin refresh` for a folder")
     if params.data_dir and params.update_data == "yes":  # one click: update the store, then build the tables
         update_before_run(params.data_dir)
+    if not params.data_dir and book is not None:
+        market = read_tables(book)
+        if market is not None:
+            return market
     return open_market(data_dir=params.data_dir)
 
 
@@ -48,7 +56,7 @@ def refresh_book(book: Any, market: Any = None, layout: Layout | None = None, li
     layout = layout or load_layout()
     params = read_params_sheet(book, layout)
     if market is None:
-        market = load_market_for(params, lite)
+        market = load_market_for(params, lite, book)
     result = weekly.compute_weekly(market, params)  # everything computed before the first write
     writer = XlwingsWriter(book, header_fill=layout.m("header_fill", "1F4E78"),
                            header_font_color=layout.m("header_font_color", "FFFFFF"))

@@ -558,6 +558,13 @@ def _groups(js: dict) -> dict:
     return js["m7_quintiles"]["groups"]
 
 
+def limit(js: dict) -> str:
+    """``", where its inputs stop: index_weights end 2024-10-08"`` when a command's run was cut by an input
+    (its ``effective_end``), else ``""``."""
+    lim = (js.get("effective_end") or {}).get("limited_by")
+    return f", where its inputs stop: {lim['text']}" if lim else ""
+
+
 def part_m6_m7() -> list[str]:
     real, sample = real_from_2017(), sample_from_2017()
     qr, qs = real["m7_quintiles"], sample["m7_quintiles"]
@@ -585,7 +592,7 @@ def part_m6_m7() -> list[str]:
     lines += headline(
         "M7 short-term-flow quintiles (Huafu)",
         f"Weekly groups of the change in stock-ETF holding level, lag 1, 0.1% cost, annualised net: real data "
-        f"({qr['start']} … {qr['end']}) G1…G5 "
+        f"({qr['start']} … {qr['end']}{limit(real)}) G1…G5 "
         + ", ".join(pct(gr[g]["annual_return"]) for g in names)
         + f" against {pct(gr['EW']['annual_return'])} for industry equal weight, "
         + ("monotone" if monotone([gr[g]["annual_return"] for g in names]) else "not monotone")
@@ -643,7 +650,7 @@ def part_m8() -> list[str]:
     real, sample = real_from_2017(), sample_from_2017()
     r8, s8 = real["m8"], sample["m8"]
     fr, fs = _full(r8), _full(s8)
-    growth_note = next((n for n in real["notes"] if n.startswith("growth/value")), "")
+    end_note = next((n for n in real["notes"] if "index_weights end" in n), "")
 
     def col(m: dict, f: dict) -> list[str]:
         return [f"{pct(m['annual_return_net'])} ({pct(m['annual_return_gross'])})",
@@ -664,7 +671,8 @@ def part_m8() -> list[str]:
     lines += headline(
         "M8 style-adjusted holdings (Huafu)",
         f"Holding group 5 or 1 of holding level by the size regime and of holding change by the growth regime, "
-        f"weekly, lag 1, 0.1% cost: real data {pct(r8['annual_return_net'])} a year, excess "
+        f"weekly, lag 1, 0.1% cost: real data (to {r8['end']}{limit(real)}) {pct(r8['annual_return_net'])} a "
+        f"year, excess "
         f"{pct(r8['excess_net'], sign=True)} over industry equal weight, IR {num(r8['information_ratio_net'])} "
         f"(gross {pct(r8['annual_return_gross'])}, {pct(r8['excess_gross'], sign=True)}); sample "
         f"{pct(s8['annual_return_net'])}, excess {pct(s8['excess_net'], sign=True)}, IR "
@@ -673,8 +681,9 @@ def part_m8() -> list[str]:
         f"2026-01-30).")
     lines += ["Rebalanced each week end on the regimes known at that close (a regime is not used more than 10 days "
               "past its pair's last data), traded a session later; each half (level, change) holds its group "
-              "equal-weighted. Net of 0.1% one-way cost, gross in brackets. The real data's growth regime: "
-              f"\"{growth_note}\"", ""]
+              "equal-weighted. Net of 0.1% one-way cost, gross in brackets. The real data's run stops where the CSI "
+              f"300 weights stop being current (spec, \"Stale inputs\"): \"{end_note}\" (the growth/value closes, to "
+              "2024-12-12, outlast them).", ""]
     lines += table(["", "report", "real data (CSI 300 ETFs)", "sample (synthetic)"], rows)
     lines += ["", "**Per year on the real data** (M12; net, gross in brackets; the report's columns beside; its "
                   "2026 row is 2026 to date):", ""]
@@ -764,7 +773,7 @@ def part_m10() -> list[str]:
     lines += headline(
         "M10 composite industry rotation (Huafu)",
         f"Top 6 industries by the mean percentile rank of the factors, every two weeks, lag 1, 0.1% cost, "
-        f"{R2_START} on: real data {pct(real['annual_return_net'])} a year, excess "
+        f"{R2_START} on: real data (to {real['end']}{limit(real)}) {pct(real['annual_return_net'])} a year, excess "
         f"{pct(real['excess_net'], sign=True)} over industry equal weight, IR {num(real['information_ratio_net'])} "
         f"(gross {pct(real['annual_return_gross'])}, {pct(real['excess_gross'], sign=True)}; "
         f"{len(real['factors_used'])} of 4 factors; turnover {pct(real['turnover_annual'], 0)} a year); sample "
@@ -894,6 +903,11 @@ def part_m13() -> list[str]:
                   "return (CITIC level 1; the digest does not name its classification):", ""]
     rows = [[str(i + 1), r["name"], pct(r["return"], sign=True), yi(r["etf_total"])] for i, r in enumerate(ranked[:5])]
     lines += table(["rank", "industry", "return", "ETF flow through CSI 300 weights"], rows, "llrr")
+    stale = next((n for n in zt["notes"] if "index_weights end" in n), None)
+    if stale:
+        lines += ["", "No industry ETF flow that week (–): the CSI 300 weights end 2024-10-08 and are current to "
+                      "2024-12-08 only (spec, \"Stale inputs\"), so the dashboard leaves them out rather than carry "
+                      "them a year on."]
     lines += ["", "The digest's top five: " + ", ".join(f"{n} +{v}" for n, v in ZHONGTAI["top_industries"])
               + f" ({len(set(top) & set(rep_top))} of them in our top five). Its largest declines, "
               + " and ".join(ZHONGTAI["worst_industries"]) + ", rank "

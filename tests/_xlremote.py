@@ -622,8 +622,9 @@ def _book(payload: dict[str, Any]) -> Any:
     return xw.Book(json=json.loads(json.dumps(payload)))
 
 
-def run_refresh(payload: dict[str, Any], how: str) -> dict[str, Any]:
+def run_refresh(payload: dict[str, Any], how: str, read_data: bool = False) -> dict[str, Any]:
     """Run the refresh on a Book made from ``payload``; ``how``: ``lite``, ``remote``, ``windows``, ``mac``.
+    The desktop runs get a stand-in market unless ``read_data`` (then the refresh reads the book's data itself).
 
     Returns the recorded actions, the model's final state, the error (if any) and, for the desktop
     member sets, the members replaced and the ``.api`` calls.
@@ -643,7 +644,7 @@ def run_refresh(payload: dict[str, Any], how: str) -> dict[str, Any]:
                 asyncio.run(custom_scripts_call(lite, "refresh", typehint_to_value={xw.Book: book}))
             else:
                 from xladdin_macros.refresh import refresh_book
-                refresh_book(book, market=object())
+                refresh_book(book) if read_data else refresh_book(book, market=object())
         except Exception as exc:  # the test asserts on it
             out["error"] = f"{type(exc).__name__}: {exc}"
     actions = book.json()["actions"]
@@ -689,14 +690,19 @@ def main(argv: list[str]) -> int:
     results: dict[str, Any] = {}
     for name, scenario in job["scenarios"].items():
         result = scenario["result"]
+        record = scenario.get("record")  # a path: the tables of the market the refresh computes on go there
 
-        def fake(market, params=None, asof=None, progress=None, _r=result):
+        def fake(market, params=None, asof=None, progress=None, _r=result, _record=record):
+            if _record:
+                Path(_record).write_bytes(pickle.dumps({"source": getattr(market, "source", None),
+                                                        "tables": getattr(market, "tables", None),
+                                                        "sample": getattr(market, "sample", None)}))
             return _r
 
         W.compute_weekly = fake  # the weekly tables were computed by the parent (same sample, same code)
         xladdin.data.sample.sample_market = lambda: object()  # Lite's default market; unused by the fake
         started = time.perf_counter()
-        results[name] = run_refresh(scenario["payload"], scenario["how"])
+        results[name] = run_refresh(scenario["payload"], scenario["how"], read_data=bool(record))
         results[name]["seconds"] = round(time.perf_counter() - started, 2)
     if job.get("functions"):
         results["functions"] = run_functions(job["functions"])

@@ -102,8 +102,12 @@ def test_rotation_real_data_against_independent_derivations(real_data_dir, tmp_p
     assert JSON_KEYS <= set(s)
     assert s["factors_used"] == ["short_term_flow", "style_level", "style_change"]  # no active-fund data
     assert any("divergence (M9) left out" in n for n in s["notes"])
-    assert any("growth/value" in n and "2024-12-12" in n for n in s["notes"])  # not carried past its data
-    assert s["end"] == "2025-12-31" and s["lag_days"] == 1 and s["cost"] == 0.001
+    # the CSI 300 weights end 2024-10-08: current to 2024-12-08 (the next snapshot was due 2024-11-08, plus a
+    # month's grace), so the run ends on Friday 2024-12-06, not on the industries' last close (2025-12-31)
+    assert s["effective_end"]["limited_by"]["text"] == "index_weights end 2024-10-08"
+    assert s["effective_end"]["date"] == "2024-12-08"
+    assert s["end"] == "2024-12-06" and s["lag_days"] == 1 and s["cost"] == 0.001
+    assert s["years"][-2]["period"] == "2024 (to 12-06)"
     # the short-term flow of four CSI 300 ETFs is rounding noise in most weeks: no ranking there
     assert s["periods_without_ranking"]["short_term_flow"] > s["periods"] / 2
     nav = pd.read_csv(tmp_path / "rotation_nav.csv", index_col=0, parse_dates=True)
@@ -134,3 +138,31 @@ def test_bad_weights_and_lag_messages(capsys):
     assert "unknown factor `momentum`" in capsys.readouterr().err
     assert main(["backtest", "rotation", "--lag", "-1"]) == 1
     assert "--lag must be >= 0" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_rotation_real_data_with_a_factor_that_never_ranks(real_data_dir, capsys):
+    """From 2024-11-01 the one CSI 300 snapshot in force (2024-10-08) gives every week the same industry
+    shares: the short-term flow never ranks. Rebalance dates, every second week end of the data:
+    2024-11-01, 2024-11-15, 2024-11-29 (then the weights stop being current). The run goes on with the
+    style factors, exit 0, and says 3 of 3; the M7 quintiles (six weeks, none ranked) are not computed."""
+    rc = main(["backtest", "rotation", "--data", str(real_data_dir), "--start", "2024-11-01", "--json"])
+    assert rc == 0
+    s = json.loads(capsys.readouterr().out)
+    assert s["periods"] == 3 and s["periods_without_ranking"]["short_term_flow"] == 3
+    assert s["periods_without_ranking"]["composite"] == 0 and s["end"] == "2024-12-06"
+    assert s["m7_quintiles"] == {"lag_days": 1, "cost": 0.001, "periods": 6, "periods_without_ranking": 6,
+                                 "computed": False}
+    assert any("short-term flow gives no ranking on 3 of 3 rebalance dates" in n for n in s["notes"])
+    rc = main(["backtest", "rotation", "--data", str(real_data_dir), "--start", "2024-11-01"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "(M7): not computed, no ranking on 6 of 6 weeks" in out
+    assert "2024-11-01 .. 2024-12-06 (ends where its inputs do: index_weights end 2024-10-08)" in out
+    assert "Rebalances without a ranking (of 3): short_term_flow 3" in out
+
+
+@pytest.mark.slow
+def test_rotation_past_the_weights_is_not_computed(real_data_dir, capsys):
+    assert main(["backtest", "rotation", "--data", str(real_data_dir), "--start", "2025-01-01"]) == 1
+    err = capsys.readouterr().err
+    assert "nothing to compute from 2025-01-01" in err and "index_weights end 2024-10-08, current to 2024-12-08" in err

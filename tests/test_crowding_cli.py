@@ -84,3 +84,13 @@ def test_errors_are_one_message(capsys, real_data_dir):
     with pytest.raises(SystemExit):
         main(["crowding", "--help"])
     assert "--crowding-heat-flag" in capsys.readouterr().out
+
+
+def test_a_date_past_the_industry_closes_is_dated_by_them(capsys, real_data_dir):
+    """Asked for 2026-08-21 (etf_daily's end) the table is of 2025-12-31, the last industry close, and the
+    header says which input ends it; asked for its own last date, nothing is named."""
+    assert main(["crowding", "--data", str(real_data_dir), "--asof", "2026-08-21"]) == 0
+    head = capsys.readouterr().out.splitlines()[0]
+    assert head.startswith("Industry crowding (M14) on 2025-12-31") and "industry_daily end 2025-12-31" in head
+    assert main(["crowding", "--data", str(real_data_dir)]) == 0
+    assert "Ends where its inputs do" not in capsys.readouterr().out.splitlines()[0]

@@ -224,3 +224,37 @@ def test_real_data_dashboard(real_market):
     assert bi["northbound_net_buy"].isna().all() and bi["heat_pct"].isna().all()
     notes = " ".join(d["notes"]["note"])
     assert "northbound_holdings missing" in notes and "stock_daily missing" in notes
+
+
+def test_dashboard_leaves_out_weights_past_their_currency(market):
+    """Weights cut after the 2022-06-30 snapshot are current to 2022-08-31 (two months on): the week of
+    2022-09-30 gets no industry ETF subscriptions and no index stock columns (blank, noted), the week of
+    2022-08-26 still gets them; a week past a daily table's last row is not computed."""
+    w = market.tables["index_weights"]
+    cut = Market(dict(market.tables) | {"index_weights": w[w["date"] <= "2022-06-30"].reset_index(drop=True)})
+    late = weekly_dashboard(cut, asof="2022-09-30", unit=1e8)
+    assert late["industry"]["etf_total"].isna().all() and late["broad_index"]["margin_net_buy"].isna().all()
+    assert late["broad_index"]["etf_total"].notna().all()  # from etf_info alone
+    assert "index_weights end 2022-06-30, current to 2022-08-31: not used for the week of 2022-09-30" \
+        in " ".join(late["notes"]["note"])
+    early = weekly_dashboard(cut, asof="2022-08-26", unit=1e8)
+    flows = market_etf_flows(market)
+    assert early["industry"]["etf_total"].sum() == pytest.approx(flows.loc["2022-08-22":"2022-08-26"].sum().sum() / 1e8)
+    idx = market.tables["index_daily"]
+    short = Market(dict(market.tables) | {"index_daily": idx[idx["date"] <= "2025-06-20"].reset_index(drop=True)})
+    assert weekly_dashboard(short)["summary"].loc["week_end", "value"] == "2025-06-20"
+    assert weekly_dashboard(short)["summary"].loc["effective_end_limit", "value"] == "index_daily end 2025-06-20"
+    with pytest.raises(ValueError, match="2025-06-27 is not computed: index_daily end 2025-06-20"):
+        weekly_dashboard(short, asof="2025-06-27")
+
+
+def test_dashboard_command_on_real_data_names_its_limits(real_data_dir, capsys):
+    """etf_daily runs to 2026-08-21, the index and industry closes to 2025-12-31: the week of 2025-12-31; the
+    CSI 300 weights (2024-10-08, current to 2024-12-08) are not used for it."""
+    from xladdin.ops.cli import main
+    assert main(["dashboard", "--data", str(real_data_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "week ending 2025-12-31" in out and "Ends where its inputs do: index_daily end 2025-12-31." in out
+    assert "note: index_weights end 2024-10-08, current to 2024-12-08: not used for the week of 2025-12-31" in out
+    assert main(["dashboard", "--data", str(real_data_dir), "--asof", "2026-08-21"]) == 1
+    assert "2026-08-21 is not computed: index_daily end 2025-12-31" in capsys.readouterr().err

@@ -87,6 +87,18 @@ def test_data_sets_data_dir_on_the_parameters_sheet(tmp_path, tiny_short_dir, ca
     assert "nowhere" in capsys.readouterr().err and not (tmp_path / "bad" / "xladdin_weekly.xlsm").exists()
 
 
+def test_embed_data_carries_the_tables_and_leaves_data_dir_blank(tmp_path, tiny_short_dir, capsys):
+    """``--data DIR --embed-data``: the tables travel in hidden sheets of the workbook; data_dir stays blank, so the
+    Refresh (desktop or Lite) reads them."""
+    folder = tmp_path / "xl"
+    assert cli(["excel-setup", str(folder), "--data", str(tiny_short_dir), "--embed-data", "--no-progress"]) == 0
+    assert "carried in the workbook's hidden sheets" in capsys.readouterr().out
+    wb = load_workbook(folder / "xladdin_weekly.xlsm", keep_vba=True)
+    assert read_params_sheet(wb).data_dir == ""
+    hidden = [ws.title for ws in wb.worksheets if ws.sheet_state == "hidden"]
+    assert "etf_daily" in hidden and "index_weights" in hidden
+
+
 def test_windows_names_pythonw_on_the_sheet_and_in_the_folder_file(tmp_path, fast, capsys, monkeypatch):
     dll = WIN_PY.replace("python.exe", f"xlwings64-{V}.dll")
     as_platform(monkeypatch, tmp_path, "Windows", WIN_PY, files=[WIN_PYW, dll])

@@ -470,3 +470,18 @@ def test_factors_against_a_naive_loop(case, make_rotation_market, sample_market,
         pd.testing.assert_frame_equal(got.isna(), ref[k].isna(), check_names=False, obj=k)
         np.testing.assert_allclose(got.to_numpy(dtype=float), ref[k].to_numpy(dtype=float), rtol=1e-12, atol=1e-15,
                                    equal_nan=True, err_msg=k)
+
+
+def test_rotation_stops_at_the_next_northbound_disclosure_deadline(make_rotation_market):
+    """Quarterly holdings to 2024-09-30 are current until Q4's are due: the 5th trading day after
+    2024-12-31 (2 Jan, 3 Jan, 6 Jan, 7 Jan, 8 Jan 2025). No signal, return or NAV after it."""
+    m = make_rotation_market(quarterly_after="2024-08-16")
+    nb = m.tables["northbound_holdings"]
+    m.tables["northbound_holdings"] = nb[nb["date"] <= "2024-09-30"].reset_index(drop=True)
+    r = northbound_rotation(m)
+    assert r.effective_end.end == pd.Timestamp("2025-01-08")
+    assert r.effective_end.limit.text() == "northbound_holdings end 2024-09-30"
+    assert r.composite.index[-1] == pd.Timestamp("2024-12-31") and r.nav.index[-1] == pd.Timestamp("2025-01-08")
+    assert any("northbound_holdings end 2024-09-30, current to 2025-01-08" in n for n in r.notes)
+    with pytest.raises(ValueError, match="nothing to compute from 2025-02-01"):
+        northbound_rotation(m, start="2025-02-01")

@@ -223,3 +223,21 @@ def test_no_code_decides_sample_from_the_source_text():
                                                      for c in [node.left, *node.comparators]):
                 found.append(f"{path.relative_to(root)}:{node.lineno}")
     assert found == []
+
+
+def test_a_workbook_carrying_the_sample_reads_back_as_the_sample(tiny_short_dir, tmp_path, workbook_inputs,
+                                                                 monkeypatch):
+    """template --embed-data of the sample: a hidden SAMPLE_DATA sheet goes with the tables, and the tables read
+    back (the headless refresh, the button, Lite) are the sample; carried real tables are not."""
+    import dataclasses
+
+    from openpyxl import load_workbook
+
+    from xladdin.workbook.embedded import read_tables
+    from xladdin.workbook.template import build_template
+    real = load_market(tiny_short_dir)
+    workbook_inputs.patch_compute(monkeypatch)
+    for market, name in ((dataclasses.replace(real, sample=True), "s.xlsm"), (real, "r.xlsm")):
+        wb = load_workbook(build_template(tmp_path / name, market, embed=True), keep_vba=True)
+        assert ("SAMPLE_DATA" in wb.sheetnames) is market.sample
+        assert read_tables(wb).sample is market.sample

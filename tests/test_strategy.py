@@ -187,3 +187,71 @@ def test_flow_rotation_without_side_backtests_against_a_naive_nav(sample_market,
     naive = naive_units_nav(weights, close.loc[:rot.strategy.nav.index[-1]], 0.001, 1)
     np.testing.assert_allclose(rot.strategy.nav.to_numpy(), naive.reindex(rot.strategy.nav.index).to_numpy(),
                                rtol=1e-10)
+
+
+def test_a_factor_that_never_ranks_leaves_the_composite_to_the_others():
+    """Partial rankings (M10): factor x is flat on every date (no spread), y ranks; the composite is y's
+    percentile rank, the picks y's top 2, and x counts every date without a ranking."""
+    days = pd.bdate_range("2024-01-01", periods=30)
+    close = pd.DataFrame({c: np.linspace(1, 1.1 + 0.01 * i, len(days)) for i, c in enumerate("abcd")}, index=days)
+    reb = days[[0, 10, 20]]
+    flat = pd.DataFrame(0.3, index=reb, columns=list("abcd"))
+    y = pd.DataFrame([[4.0, 3.0, 2.0, 1.0], [1.0, 2.0, 3.0, 4.0], [2.0, 4.0, 1.0, 3.0]], index=reb, columns=list("abcd"))
+    res = st.rotation_backtest({"x": flat, "y": y}, close, reb, top=2, cost=0.0)
+    # y's percentile ranks by hand: rank / 4
+    assert res.scores.loc[reb[0]].tolist() == pytest.approx([1.0, 0.75, 0.5, 0.25])
+    assert res.scores.loc[reb[2]].tolist() == pytest.approx([0.5, 1.0, 0.25, 0.75])
+    held = res.strategy.weights.gt(0)
+    assert [sorted(held.columns[held.loc[d]]) for d in reb] == [["a", "b"], ["c", "d"], ["b", "d"]]
+    assert res.summary["periods_without_ranking"] == {"x": 3, "y": 0, "composite": 0}
+    # no factor ranks anywhere: an error naming the counts
+    with pytest.raises(ValueError, match=r"x 3/3, y 3/3"):
+        st.rotation_backtest({"x": flat, "y": flat * 2}, close, reb, top=2)
+
+
+def test_a_factor_past_its_own_inputs_gives_no_value():
+    days = pd.bdate_range("2024-01-01", periods=30)
+    close = pd.DataFrame({c: 1.0 + 0.01 * i for i, c in enumerate("abcd")}, index=days)
+    reb = days[[0, 10, 20]]
+    y = pd.DataFrame([[4.0, 3.0, 2.0, 1.0]] * 3, index=reb, columns=list("abcd"))
+    z = pd.DataFrame([[1.0, 2.0, 3.0, 4.0]] * 3, index=reb, columns=list("abcd"))
+    res = st.rotation_backtest({"y": y, "z": z}, close, reb, top=2, cost=0.0, factor_ends={"z": days[10]})
+    assert res.summary["periods_without_ranking"] == {"y": 0, "z": 1, "composite": 0}
+    assert res.scores.loc[reb[2]].tolist() == pytest.approx([1.0, 0.75, 0.5, 0.25])  # y alone after z's end
+    assert res.scores.loc[reb[1]].tolist() == pytest.approx([0.625] * 4)
+
+
+def test_quintiles_without_any_ranking_give_counts_not_a_failure():
+    days = pd.bdate_range("2024-01-01", periods=20)
+    close = pd.DataFrame({c: 1.0 for c in "abcdefghij"}, index=days)
+    flat = pd.DataFrame(1e-17, index=days[::5], columns=list("abcdefghij"))
+    q = st.quintile_backtest(flat, close)
+    assert q["table"] is None and q["nav"] is None
+    assert q["periods"] == 4 and q["periods_without_ranking"] == 4
+
+
+def _weights_until(market, last: str):
+    """``market`` with index_weights snapshots only up to ``last``."""
+    from xladdin.data.market import Market
+    w = market.tables["index_weights"]
+    tables = dict(market.tables) | {"index_weights": w[w["date"] <= pd.Timestamp(last)].reset_index(drop=True)}
+    return Market(tables, source=market.source)
+
+
+def test_flow_rotation_stops_where_the_index_weights_stop_being_current(sample_market):
+    """The sample's weights cut after the 2021-03-31 snapshot: current to 2021-05-31 (two months on), so the
+    rotation, its factors and its NAV end on 2021-05-31, the last trading day on or before it; the result is
+    the one of a run asked to end there (no later week computed on the March weights)."""
+    m = _weights_until(sample_market.subset("2019-01-01", "2021-12-31"), "2021-03-31")
+    res = st.flow_rotation(m, start="2020-01-01", backtests=False)
+    eff = res["effective_end"]
+    assert eff.end == pd.Timestamp("2021-05-31") and eff.limit.text() == "index_weights end 2021-03-31"
+    assert res["end"] == pd.Timestamp("2021-05-31")
+    rot = res["rotation"]
+    assert rot.strategy.nav.index[-1] == pd.Timestamp("2021-05-31")
+    assert rot.scores.index[-1] <= pd.Timestamp("2021-05-31") and res["weekly_level"].index[-1] <= res["end"]
+    assert any("index_weights end 2021-03-31, current to 2021-05-31" in n for n in res["notes"])
+    asked = st.flow_rotation(m, start="2020-01-01", end="2021-05-31", backtests=False)["rotation"]
+    pd.testing.assert_series_equal(rot.strategy.nav, asked.strategy.nav)
+    with pytest.raises(ValueError, match="nothing to compute from 2021-06-01.*index_weights end 2021-03-31"):
+        st.flow_rotation(m, start="2021-06-01")

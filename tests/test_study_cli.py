@@ -1,6 +1,8 @@
 """`xladdin study correlation`: output, --csv grid, options, errors, and the study-group hooks."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -117,3 +119,16 @@ def test_study_group_hooks():
 def test_study_without_subcommand_prints_help(capsys):
     code, out, _ = run(["study"], capsys)
     assert code == 2 and "correlation" in out
+
+
+def test_real_data_correlation_ends_where_the_index_closes_do(real_data_dir, capsys):
+    """etf_daily runs to 2026-08-21, the CSI 300 closes to 2025-12-31: the study stops there and says why."""
+    code, out, err = run(["study", "correlation", "--data", str(real_data_dir), "--json"], capsys)
+    assert code == 0
+    s = json.loads(out)
+    assert s["last_date"] == "2025-12-31" and s["signal"]["date"] == "2025-12-31"
+    assert s["effective_end"]["limited_by"]["text"] == "index_daily 000300.SH end 2025-12-31"
+    code, out, err = run(["study", "correlation", "--data", str(real_data_dir)], capsys)
+    assert "ends where its inputs do: index_daily 000300.SH end 2025-12-31" in out.splitlines()[0]
+    code, out, err = run(["study", "correlation", "--data", str(real_data_dir), "--start", "2026-01-05"], capsys)
+    assert code == 1 and "index_daily 000300.SH end 2025-12-31" in err

@@ -219,6 +219,9 @@ def test_cli_style_both_pairs_on_real_data(real_data_dir, capsys):
     assert rc == 0
     assert "size: latest regime 0 (small-cap leads) on 2025-12-31" in text
     assert "growth: latest regime" in text and "on 2024-12-12" in text
+    # 399370/399371's closes end 2024-12-12 (the first code named on a tie): the growth pair stops there and says so
+    assert "growth: no signal after 2024-12-12 (ends where its inputs do: index_daily 399370.SZ end 2024-12-12)" in text
+    assert "size: no signal after" not in text
 
 
 def test_factor_momentum_on_an_array_returns_an_array():

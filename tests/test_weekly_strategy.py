@@ -17,6 +17,12 @@ def real_week(real_market):
     return compute_weekly(real_market, default_params(), asof="2025-12-31")
 
 
+@pytest.fixture(scope="module")
+def real_current_week(real_market):
+    """A week while the CSI 300 weights (last snapshot 2024-10-08) are current: to 2024-12-08."""
+    return compute_weekly(real_market, default_params(), asof="2024-11-29")
+
+
 def _row(head: pd.DataFrame, item: str) -> pd.Series:
     hit = head[head["item"] == item]
     assert len(hit) == 1, (item, head["item"].tolist())
@@ -32,29 +38,57 @@ def _etf_week_flow(real_data_dir, etf: str, start: str, end: str) -> float:
 
 
 @pytest.mark.slow
-def test_real_cover_signs_and_totals(real_week, real_data_dir):
-    head = real_week.tables["cover_headlines"]
-    # week 2025-12-29 .. 12-31: every industry's penetrated flow is an outflow (or 0.00)
+def test_real_cover_signs_and_totals(real_current_week, real_data_dir):
+    head = real_current_week.tables["cover_headlines"]
+    # week 2024-11-25 .. 11-29: every industry's penetrated flow is an outflow (or 0.00)
     inflow = _row(head, "净流入居前行业")
     assert inflow["signal"] == "无" and "没有净流入" in inflow["detail"]
     out = _row(head, "净流出居前行业")
     amounts = [float(x.split()[-1].replace("亿元", "")) for x in out["detail"].split(";")]
     assert len(amounts) == 3 and all(a < 0 for a in amounts) and amounts == sorted(amounts)
     # the ChiNext ETF is not in the industry total, and the cover says so with its flow (M1 by hand)
-    chinext = _etf_week_flow(real_data_dir, "159915.SZ", "2025-12-29", "2025-12-31")
-    assert chinext == pytest.approx(-7.80, abs=0.005)
+    chinext = _etf_week_flow(real_data_dir, "159915.SZ", "2024-11-25", "2024-11-29")
+    assert chinext == pytest.approx(4.87, abs=0.005)
     left = _row(head, "未穿透的股票ETF")
     assert left["signal"] == f"159915.SZ {chinext:,.2f}亿元" and "399006.SZ" in left["detail"]
-    csi300 = sum(_etf_week_flow(real_data_dir, e, "2025-12-29", "2025-12-31")
+    csi300 = sum(_etf_week_flow(real_data_dir, e, "2024-11-25", "2024-11-29")
                  for e in ("510300.SH", "510310.SH", "510330.SH", "159919.SZ"))
     total = _row(head, "股票ETF资金(穿透行业)")
     assert "4只股票ETF" in total["detail"] and f"这些ETF合计{csi300:,.2f}亿元" in total["detail"]
     assert f"全部股票ETF合计{csi300 + chinext:,.2f}亿元" in total["detail"]
-    flow = real_week.tables["industry_flow"]
+    flow = real_current_week.tables["industry_flow"]
     assert total["signal"] == f"净流出{abs(flow['net_flow'].sum()):,.2f}亿元"
     # the mail carries the same lists: no inflow, outflows < 0 only
-    s = real_week.summary
+    s = real_current_week.summary
     assert s.inflows == [] and s.flows_known and all(v < 0 for _, v in s.outflows)
+
+
+@pytest.mark.slow
+def test_real_report_is_dated_by_its_tables_and_not_computed_on_stale_weights(real_market):
+    """Asked for etf_daily's last day (2026-08-21), the report is dated 2025-12-31: the last day its tables'
+    inputs reach (the index and industry closes; spec, "Stale inputs"). The CSI 300 weights end 2024-10-08 and
+    are current to 2024-12-08 (the next snapshot was due 2024-11-08, plus a month's grace): the week's industry
+    flows and the latest picks are not computed, the histories of the rotation end on 2024-12-06 (the last
+    trading day before) and say why."""
+    res = compute_weekly(real_market, default_params(), asof="2026-08-21")
+    assert res.asof == pd.Timestamp("2025-12-31") and res.summary.asof.isoformat() == "2025-12-31"
+    why = "输入表 index_weights 截至 2024-10-08(有效至 2024-12-08),不以过期数据计算"
+    for key in ("industry_flow", "latest_picks"):
+        assert res.tables[key] is None and res.notes[key] == why
+    assert res.tables["nav"]["date"].iloc[-1] <= pd.Timestamp("2024-12-06")
+    assert res.tables["performance"]["period"].iloc[-2] == "2024年(至12-06)"
+    limit = ";计算至 2024-12-06(输入表 index_weights 截至 2024-10-08)"
+    for key in ("months", "rebalance", "backtest"):
+        assert limit in res.subtitles[key]["zh"], key
+    assert "computed to 2024-12-06 (index_weights end 2024-10-08)" in res.subtitles["backtest"]["en"]
+    assert "无排名调仓期:短期资金流入流出 96/132" in res.subtitles["backtest"]["zh"]
+    # tables whose inputs reach the as-of date are computed for it and name nothing
+    assert res.tables["correlation"]["date"].iloc[-1] == pd.Timestamp("2025-12-31")
+    assert res.tables["dashboard_index"] is not None and "计算至" not in res.subtitles["correlation"]["zh"]
+    fresh = res.tables["cover_freshness"].set_index("table")
+    assert fresh.loc["index_weights", "status"] == "滞后449天" and fresh.loc["etf_daily", "status"] == "最新"
+    head = res.tables["cover_headlines"]
+    assert (head["item"] == "未计算:industry_flow").any()
 
 
 def test_signed_flows_by_hand():
@@ -70,7 +104,7 @@ def test_real_headers_say_lag_and_cost_and_tables_show_gross(real_week):
     sub = real_week.subtitles
     assert "信号日后1个交易日收盘成交" in sub["rebalance"]["zh"] and "单边成本0.10%" in sub["rebalance"]["zh"]
     assert "traded 1 day(s) after the signal" in sub["backtest"]["en"] and "0.10% one-way" in sub["backtest"]["en"]
-    assert "成长价值数据截至2024-12-12" in sub["lambda"]["zh"]
+    assert "成长价值:输入表 index_daily 399370.SZ 截至2024-12-12" in sub["lambda"]["zh"]
     perf = real_week.tables["performance"]
     assert perf["period"].iloc[0] == "2019年(10-11起)" and perf["part_year"].iloc[0] == 1
     assert {"annual_return_gross", "excess_return_gross", "annualised_return"} <= set(perf.columns)

@@ -176,3 +176,25 @@ def test_bad_row_inside_the_window_names_the_file_line(tmp_path, sample_cut):
     with pytest.raises(JobError) as info:
         run_weekly(data, tmp_path / "out")
     assert f"stock_daily.csv row {bad + 1}" in str(info.value)
+
+
+@pytest.mark.slow
+def test_weekly_job_dated_before_the_etf_data_reads_that_dates_window(tmp_path, sample_cut):
+    """etf_daily runs to 2026-10-30, every other table stops at 2026-07-31: the report is dated 2026-09-30, the
+    furthest its tables' inputs reach (the ETF rotation: index weights of 2026-07-31 are current two months on).
+    The stock tables' window is that of 2026-09-30, not of etf_daily's last day: the job reads them again from
+    it, and every table equals the one computed from the full tables; the file is named by that date."""
+    from xladdin.ops.jobs import run_weekly
+    full = sample_cut(start="2016-01-01", end="2026-12-31", n_stocks=50)
+    tables = {n: (df if n == "etf_daily" or "date" not in df.columns else df[df["date"] <= "2026-07-31"]
+                  .reset_index(drop=True)) for n, df in full.tables.items()}
+    tables["active_fund_holdings"] = full.tables["active_fund_holdings"]
+    market = Market(tables, source="cut")
+    data = tmp_path / "data"
+    write_market(market, data, fmt="parquet")
+    res = run_weekly(data, tmp_path / "out")
+    assert res.asof == pd.Timestamp("2026-09-30") and res.report.name == "xladdin_weekly_2026-09-30.xlsx"
+    since = weekly_rows_since(res.asof, default_params())
+    for name, at in since.items():
+        assert res.rows[name] == int((market.table(name)["date"] >= at).sum())
+    _assert_same_tables(compute_weekly(market, asof="2026-10-30"), res.weekly)

@@ -91,10 +91,11 @@ def inputs(template, workbook_inputs):
             "calls": _function_calls()}
 
 
-def _run(tmp_path_factory, scenarios, functions=()):
-    """Run ``scenarios`` (name -> (payload, how, weekly result)) in one subprocess on the remote engine."""
-    job = {"scenarios": {k: {"payload": p, "how": h, "result": r} for k, (p, h, r) in scenarios.items()},
-           "functions": list(functions)}
+def _run(tmp_path_factory, scenarios, functions=(), record=None):
+    """Run ``scenarios`` (name -> (payload, how, weekly result)) in one subprocess on the remote engine;
+    ``record``: name -> a file where that scenario's refresh leaves the tables of the market it computes on."""
+    job = {"scenarios": {k: {"payload": p, "how": h, "result": r, "record": str((record or {}).get(k) or "")}
+                         for k, (p, h, r) in scenarios.items()}, "functions": list(functions)}
     d = tmp_path_factory.mktemp("remote_job")
     (d / "job.pkl").write_bytes(pickle.dumps(job))
     env = dict(os.environ, XLWINGS_ON_SERVER="true", XLWINGS_LICENSE_KEY="noncommercial")
@@ -517,3 +518,84 @@ def test_xlwings_version_pin_is_the_one_run_here():
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     pin = _re.search(r'"xlwings==([0-9.]+)"', text)
     assert pin and pin.group(1) == xlwings.__version__
+
+
+# ------------------------------------------------------------------------------------------ carried data
+@pytest.fixture(scope="module")
+def carried(tmp_path_factory, tiny_short_dir, workbook_inputs):
+    """A template built with --embed-data from a small folder, refreshed by the Lite script and on the Windows
+    member set with data_dir blank; each run records the tables of the market it computed on."""
+    import dataclasses
+
+    from xladdin.data import load_market
+    from xladdin.workbook.template import build_template
+    src = load_market(tiny_short_dir)
+    d = tmp_path_factory.mktemp("carried")
+    mp = pytest.MonkeyPatch()
+    workbook_inputs.patch_compute(mp)  # the tables are the sample's: what is tested is the data read
+    try:
+        book = build_template(d / "carried.xlsm", src, embed=True)
+        sample_book = build_template(d / "carried_sample.xlsm", dataclasses.replace(src, sample=True), embed=True)
+    finally:
+        mp.undo()
+    payload = X.payload_from_workbook(book)
+    base = workbook_inputs.weekly()
+    record = {h: d / f"{h}.pkl" for h in ("lite", "windows", "sample_lite", "sample_windows")}
+    lite_folder = copy.deepcopy(payload)
+    _set_param(lite_folder, "data_dir", str(tiny_short_dir))
+    sample_payload = X.payload_from_workbook(sample_book)
+    out = _run(tmp_path_factory, {"lite": (payload, "lite", base), "windows": (payload, "windows", base),
+                                  "lite_folder": (lite_folder, "lite", base),
+                                  "sample_lite": (sample_payload, "lite", base),
+                                  "sample_windows": (sample_payload, "windows", base)}, record=record)
+    out["_src"], out["_payload"], out["_sample_payload"] = src, payload, sample_payload
+    out["_seen"] = {h: pickle.loads(p.read_bytes()) for h, p in record.items() if p.is_file()}
+    return out
+
+
+def test_hidden_data_sheets_travel_in_the_payload(carried):
+    """Every sheet is in the payload the remote engine builds its Book from, hidden ones with visibility "Hidden"
+    and all their values (a script without include/exclude loads every sheet's content)."""
+    sheets = {s["name"]: s for s in carried["_payload"]["sheets"]}
+    src = carried["_src"]
+    for name, df in src.tables.items():
+        assert sheets[name]["visibility"] == "Hidden"
+        assert len(sheets[name]["values"]) == len(df) + 1 and sheets[name]["values"][0] == list(df.columns)
+    assert sheets["封面"]["visibility"] == "Visible"
+    size = len(json.dumps(carried["_payload"]).encode())
+    print(f"payload of the carried workbook: {size / 1e6:.1f} MB for "
+          f"{sum(len(df) * df.shape[1] for df in src.tables.values()):,} data cells")
+
+
+@pytest.mark.parametrize("how", ["lite", "windows"])
+def test_refresh_reads_the_tables_the_workbook_carries(carried, how):
+    """data_dir blank: the Lite script (and the desktop button's code) compute on the hidden sheets' tables, read
+    through the loader: the same tables as the folder they came from, numbers at the 16 digits an xlsx keeps."""
+    assert carried[how]["error"] is None, carried[how]["error"]
+    seen = carried["_seen"][how]
+    assert seen["source"] == "carried.xlsm (embedded tables)"
+    src = carried["_src"]
+    assert set(seen["tables"]) == set(src.tables)
+    for name, df in src.tables.items():
+        got = seen["tables"][name]
+        assert list(got.columns) == list(df.columns) and len(got) == len(df), name
+        for col in df.columns:
+            want = df[col].map(lambda v: v if pd.isna(v) else float(f"{v:.16g}")) if df[col].dtype == float else df[col]
+            pd.testing.assert_series_equal(got[col].reset_index(drop=True), want.reset_index(drop=True),
+                                           check_exact=True, obj=f"{name}.{col}")
+
+
+@pytest.mark.parametrize("how", ["lite", "windows"])
+def test_carried_sample_tables_stay_the_sample(carried, how):
+    """A workbook carrying the embedded sample's tables marks them (a hidden SAMPLE_DATA sheet): the market the
+    Refresh reads from them is the sample (its sheets get the banner); carried real tables are not."""
+    sheets = {s["name"]: s for s in carried["_sample_payload"]["sheets"]}
+    assert sheets["SAMPLE_DATA"]["visibility"] == "Hidden" and "SAMPLE_DATA" not in {
+        s["name"] for s in carried["_payload"]["sheets"]}
+    assert carried["_seen"][f"sample_{how}"]["sample"] is True
+    assert carried["_seen"][how]["sample"] is False
+
+
+def test_lite_refuses_a_folder_and_points_at_the_carried_tables(carried):
+    err = carried["lite_folder"]["error"]
+    assert err is not None and "xlwings Lite cannot read local folders" in err and "--embed-data" in err

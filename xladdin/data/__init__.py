@@ -24,9 +24,10 @@ import importlib
 #: the loading's public names, importable as ``xladdin.data.<name>``, and the module of this package holding each
 LOADER_NAMES = {
     **dict.fromkeys(("load_market", "data_source", "open_market", "type_tables", "validate_market", "write_market",
-                     "LOGGED_WARNINGS", "SAMPLE_MARKER", "SAMPLE_MARKER_TEXT", "sample_marked"), "loaders"),
+                     "LOGGED_WARNINGS", "SAMPLE_MARKER", "SAMPLE_MARKER_TEXT", "SAMPLE_SHEET", "sample_marked", "load_sheets"),
+                    "loaders"),
     **dict.fromkeys(("RawTable",), "rawtable"),
-    **dict.fromkeys(("read_table_files", "read_workbook_tables"), "readers"),
+    **dict.fromkeys(("read_table_files", "read_workbook_tables", "tables_from_sheets", "frame_from_cells"), "readers"),
     **dict.fromkeys(("coerce_table", "OPTIONAL_DEFAULTS"), "coerce"),
     **dict.fromkeys(("check_table", "key_codes", "finish_table"), "keys"),
     **dict.fromkeys(("Typed", "type_order", "master_codes", "type_table", "seed_codes", "NEEDED_BY", "MASTERS"),

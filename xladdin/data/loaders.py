@@ -16,8 +16,8 @@ A load runs, per table: read (:mod:`~xladdin.data.readers`: the formats in :mod:
 files opened through :mod:`xladdin.data.sources`), type (:mod:`~xladdin.data.coerce`), check and order
 (:mod:`~xladdin.data.typed`: the content rules of :mod:`xladdin.data.checks`, then the key checks of
 :mod:`~xladdin.data.keys`), then :func:`type_tables` builds the :class:`Market`. This module holds the entry
-points: :func:`load_market`, :func:`open_market` (and :func:`data_source`), :func:`validate_market`,
-:func:`write_market`. Errors raise :class:`ValidationFailed`; warnings are kept on ``Market.warnings`` and logged.
+points: :func:`load_market`, :func:`open_market` (and :func:`data_source`), :func:`load_sheets` (the tables of an
+open workbook), :func:`validate_market`, :func:`write_market`. Errors raise :class:`ValidationFailed`; warnings are kept on ``Market.warnings`` and logged.
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ from . import checks
 from .keys import check_table
 from .market import Market
 from .rawtable import RawTable
-from .readers import read_table_files, read_workbook_tables
+from .readers import read_table_files, read_workbook_tables, tables_from_sheets
 from .schema import TABLES
 from .storefiles import finish_pending
 from .typed import MASTERS, master_codes, seed_codes, type_order, type_table
@@ -47,6 +47,8 @@ LOGGED_WARNINGS = 10
 #: the file :func:`write_market` leaves in a folder it writes the embedded sample to: a folder holding it
 #: loads as the sample (``Market.sample``), so a copy of the sample is marked wherever it goes
 SAMPLE_MARKER = "SAMPLE_DATA.txt"
+#: the same mark in a workbook that carries the sample's tables (``xladdin template --embed-data``): a hidden sheet
+SAMPLE_SHEET = "SAMPLE_DATA"
 SAMPLE_MARKER_TEXT = """\
 The tables in this folder are xladdin's synthetic sample market (xladdin sample), not market data.
 Every workbook, report, mail and command output built from them is marked as sample data.
@@ -106,6 +108,19 @@ def sample_marked(path: str | Path) -> bool:
     :data:`SAMPLE_MARKER`): its tables load as the sample (``Market.sample``)."""
     path = Path(path)
     return path.is_dir() and (path / SAMPLE_MARKER).is_file()
+
+
+def load_sheets(sheets: dict[str, pd.DataFrame], source: str, log_warnings: bool = True,
+                sample: bool = False) -> Market | None:
+    """The canonical tables among the sheets of an open workbook (``name -> frame``, e.g. the hidden sheets
+    ``xladdin template --embed-data`` writes, read with :func:`xladdin.data.readers.frame_from_cells`) as a
+    checked :class:`Market`, exactly as :func:`load_market` reads a workbook file; None when no sheet is a
+    table. ``source`` names the workbook in messages and on the cover; ``sample``: the workbook carries the
+    embedded sample (its :data:`SAMPLE_SHEET`), kept as ``Market.sample``."""
+    raws = tables_from_sheets(sheets, source)
+    if not raws:
+        return None
+    return type_tables(raws, source, log_warnings=log_warnings, sample=sample)
 
 
 def data_source(data: Market | str | Path | None = None, data_dir: str | Path | None = None) -> Market | Path | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from xladdin.errors import DataError
@@ -91,7 +92,19 @@ def read_workbook_tables(path: Path) -> dict[str, RawTable]:
     if path.suffix.lower() not in (".xlsx", ".xlsm"):
         raise DataError(f"{path.name}: --data takes a folder of table files or one .xlsx workbook, not a "
                         f"{path.suffix or 'extension-less'} file")
-    sheets = read_excel(path, None)
+    return tables_from_sheets(read_excel(path, None), path.name)
+
+
+def table_sheet(name: str) -> bool:
+    """True for a sheet name that holds a canonical table: ``<table>`` (long) or ``<table>.<field>`` (wide)."""
+    return name.partition(".")[0] in TABLES
+
+
+def tables_from_sheets(sheets: dict[str, pd.DataFrame], label: str) -> dict[str, RawTable]:
+    """The canonical tables among a workbook's sheets (``name -> frame as read``, header in the frame's
+    columns): sheets ``<table>`` long, ``<table>.<field>`` wide; other sheets are not tables and are
+    left alone. ``label`` names the workbook in messages. Every workbook source reads through this: a
+    file (:func:`read_workbook_tables`) and an open workbook (:func:`frame_from_cells` of its sheets)."""
     out: dict[str, RawTable] = {}
     wide: dict[str, dict] = {}
     for sheet_name, df in sheets.items():
@@ -99,9 +112,26 @@ def read_workbook_tables(path: Path) -> dict[str, RawTable]:
         if table not in TABLES:
             continue
         if field_name:
-            wide.setdefault(table, {})[field_name] = (df, f"{path.name} sheet `{sheet_name}`")
+            wide.setdefault(table, {})[field_name] = (df, f"{label} sheet `{sheet_name}`")
         else:
-            out[table] = RawTable(table, df, path.name, long_locator(f"{path.name} sheet `{sheet_name}`"))
+            out[table] = RawTable(table, df, label, long_locator(f"{label} sheet `{sheet_name}`"))
     for table, frames in wide.items():
         out[table] = wide_to_long(TABLES[table], frames)
     return out
+
+
+def frame_from_cells(rows: list[list] | None) -> pd.DataFrame:
+    """A sheet's cell values (rows of values from A1, as an open workbook gives them: None or "" for an
+    empty cell) as :func:`read_excel` reads the sheet of a file: the first row the header, object cells,
+    NaN for an empty cell; trailing empty rows and columns dropped."""
+    rows = [list(r) if isinstance(r, (list, tuple)) else [r] for r in (rows or [])]
+    empty = lambda v: v is None or (isinstance(v, str) and v == "") or (isinstance(v, float) and v != v)  # noqa: E731
+    while rows and all(empty(v) for v in rows[-1]):
+        rows.pop()
+    if not rows:
+        return pd.DataFrame()
+    header = rows[0]
+    width = max((i + 1 for r in rows for i, v in enumerate(r) if not empty(v)), default=0)
+    width = max(width, max((i + 1 for i, v in enumerate(header) if not empty(v)), default=0))
+    body = [[np.nan if empty(v) else v for v in (r + [None] * width)[:width]] for r in rows[1:]]
+    return pd.DataFrame(body, columns=[str(h) for h in (header + [None] * width)[:width]], dtype=object)

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
+from xladdin.data.ends import EffectiveEnd, market_effective_end
 from xladdin.data.market import Market, MissingTableError
 from xladdin.errors import Note
 
@@ -310,6 +311,16 @@ def grid_table(grid: pd.DataFrame, value: str = "p_down") -> pd.DataFrame:
     return grid.pivot(index="threshold", columns="horizon", values=value)
 
 
+def correlation_needs(corr_index: str) -> dict[str, list[str] | None]:
+    """The tables M1-M3 on ``corr_index`` read: the ETF tables and that index's closes (:mod:`xladdin.data.ends`)."""
+    return {"etf_info": None, "etf_daily": None, "index_daily": [corr_index]}
+
+
+def correlation_end(market: Market, corr_index: str, end=None) -> EffectiveEnd:
+    """Where M1-M3 on ``corr_index`` stop: the effective end of :func:`correlation_needs`, capped at ``end``."""
+    return market_effective_end(market, correlation_needs(corr_index), cap=end)
+
+
 def index_flow_correlation(market: Market, corr_index: str, corr_window: int = DEFAULT_CORR_WINDOW, start=None,
                            end=None, corr_threshold: float = DEFAULT_CORR_THRESHOLD, require_all: bool = False,
                            missing_nav: MissingNav = "nan", split_day: SplitDay = "zero",
@@ -337,12 +348,14 @@ def index_flow_correlation(market: Market, corr_index: str, corr_window: int = D
     -------
     DataFrame
         Columns date, flow (yuan), return, corr, signal; one row per date with both a flow and a
-        return (the correlation's sample).
+        return (the correlation's sample), none after the effective end (:func:`correlation_end`).
     """
-    end_ts = pd.Timestamp(end) if end is not None else None
+    eff = correlation_end(market, corr_index, end)
+    end_ts = eff.end
     start_ts = pd.Timestamp(start) if start is not None else None
     if start_ts is not None and end_ts is not None and start_ts > end_ts:
-        raise ValueError(f"start {start_ts:%Y-%m-%d} is after end {end_ts:%Y-%m-%d}")
+        why = f" ({eff.text()})" if eff.limit is not None else ""
+        raise ValueError(f"start {start_ts:%Y-%m-%d} is after end {end_ts:%Y-%m-%d}{why}")
     flow = index_flow(market, corr_index, require_all=require_all, missing_nav=missing_nav, split_day=split_day,
                       flows=flows, end=end_ts)
     close = market.index_close(corr_index)

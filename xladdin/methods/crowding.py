@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from xladdin.data.calendar import week_ends
+from xladdin.data.ends import EffectiveEnd, market_effective_end
 from xladdin.data.market import Market
 from xladdin.data.views import pivot, scope
 
@@ -567,6 +568,13 @@ class CrowdingResult:
     asof: pd.Timestamp
     measure: str | None
     notes: list[str]
+    #: where industry_daily (the table's input: :data:`CROWDING_NEEDS`) lets it run, capped at the date asked;
+    #: each flag whose own input ends earlier is blank with that reason
+    effective_end: EffectiveEnd | None = None
+
+
+#: the table M14 needs: its date is the last of these on or before the one asked (:mod:`xladdin.data.ends`)
+CROWDING_NEEDS = {"industry_daily": None}
 
 
 def _choose_measure(df: pd.DataFrame, measure: str) -> str | None:
@@ -598,9 +606,8 @@ def market_crowding(market: Market, asof=None, *, measure: str = "auto", window:
     """
     with scope(market):
         df = market.require("industry_daily", "close", purpose="industry crowding (M14)")
-        close = market.industry_close()
-        if asof is not None:
-            close = close.loc[:pd.Timestamp(asof)]
+        eff = market_effective_end(market, CROWDING_NEEDS, cap=asof)
+        close = market.industry_close().loc[:eff.end]
         if close.empty:
             raise ValueError(f"industry_daily has no date on or before {pd.Timestamp(asof):%Y-%m-%d}")
         end = close.index[-1]
@@ -629,7 +636,7 @@ def market_crowding(market: Market, asof=None, *, measure: str = "auto", window:
         del stock_close
     names = market.industry_names if market.has("stock_industry") else None
     return CrowdingResult(panels=panels, table=crowding_table(panels, end, names), weekly=weekly_counts(panels),
-                          asof=pd.Timestamp(end), measure=chosen, notes=notes)
+                          asof=pd.Timestamp(end), measure=chosen, notes=notes, effective_end=eff)
 
 
 #: weeks of slack for weeks without trading (Spring Festival, National Day) per 156 weeks (as M13's window)

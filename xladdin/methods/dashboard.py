@@ -20,15 +20,17 @@ Every component is computed when its tables are present; otherwise its columns a
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from xladdin.conventions import WEEKS_PER_YEAR, YI
 from xladdin.data.calendar import week_ends
+from xladdin.data.ends import EffectiveEnd, market_effective_end, market_ends
 from xladdin.data.market import Market
 from xladdin.data.views import pivot, release, scope, table_dates, table_values
+from xladdin.errors import DataError
 
 from .flows import market_etf_flows
 from .holdings import industry_flows, penetration_weights
@@ -49,6 +51,12 @@ DEFAULT_MIN_YEARS = 1.0
 DEFAULT_HEAT_FLAG = 0.9
 DEFAULT_VOL_FLAG = 0.8
 DEFAULT_TOP_ROWS = 10
+#: the daily tables the dashboard reads, each present one needed on its week: their effective end
+#: (:mod:`xladdin.data.ends`) is the default as-of date and the latest one the dashboard computes
+DAILY_TABLES = ("etf_daily", "stock_daily", "margin_daily", "index_daily", "industry_daily")
+#: snapshot tables read beside them (index weights: the industry ETF subscriptions and the broad indices'
+#: stock-based columns): one not current on the as-of date is left out, its columns blank with a note
+SNAPSHOT_NEEDS = {"index_weights": None}
 #: columns holding yuan amounts (divided by ``unit``)
 AMOUNT_COLUMNS = ("etf_broad", "etf_sector_theme", "etf_strategy", "etf_total", "northbound_net_buy",
                   "margin_net_buy", "turnover", "net_buy", "this_week", "previous_week", "change")
@@ -203,12 +211,30 @@ def _member_sums(frame: pd.DataFrame, members: dict[str, pd.DataFrame], out: pd.
 
 
 # ----------------------------------------------------------------------------------------- market level
-def _default_asof(market: Market) -> pd.Timestamp:
-    names = [n for n in ("etf_daily", "stock_daily", "margin_daily", "index_daily", "industry_daily") if market.has(n)]
+def dashboard_end(market: Market, asof=None) -> EffectiveEnd:
+    """Where the dashboard's daily inputs (:data:`DAILY_TABLES` present) are all current, capped at ``asof``
+    (:func:`xladdin.data.ends.market_effective_end`): its default as-of date, and the latest it computes."""
+    names = [n for n in DAILY_TABLES if market.has(n)]
     if not names:
-        raise ValueError("the dashboard needs at least one daily table: etf_daily, stock_daily, margin_daily, "
-                         "index_daily or industry_daily")
-    return min(market.last_date(n) for n in names)
+        raise ValueError("the dashboard needs at least one daily table: " + ", ".join(DAILY_TABLES))
+    return market_effective_end(market, dict.fromkeys(names), cap=asof)
+
+
+def _default_asof(market: Market) -> pd.Timestamp:
+    return dashboard_end(market).end
+
+
+def current_snapshots(market: Market, asof) -> tuple[Market, list[str]]:
+    """``market`` without the tables of :data:`SNAPSHOT_NEEDS` that are not current on ``asof`` (the same
+    object when all are), and a note per table left out naming it and its end."""
+    asof = pd.Timestamp(asof)
+    stale = [e for e in market_ends(market, SNAPSHOT_NEEDS) if e.until < asof]
+    if not stale:
+        return market, []
+    tables = {k: v for k, v in market.tables.items() if k not in {e.table for e in stale}}
+    notes = [f"{e.text()}, current to {e.until:%Y-%m-%d}: not used for the week of {asof:%Y-%m-%d} (the industry ETF "
+             "subscriptions and the broad indices' stock-based columns need current index weights)" for e in stale]
+    return replace(market, tables=tables), notes
 
 
 def trading_calendar(market: Market, asof) -> pd.DatetimeIndex:
@@ -697,6 +723,12 @@ def weekly_dashboard(market: Market, asof=None, heat_years: float = DEFAULT_HEAT
     """
     if unit <= 0:
         raise ValueError(f"`unit` must be > 0, got {unit}")
+    eff = dashboard_end(market, asof)
+    if asof is not None and not eff.covers(asof):
+        raise DataError(f"the dashboard of {pd.Timestamp(asof):%Y-%m-%d} is not computed: {eff.text()} (its week "
+                        "needs every daily table; pick an earlier --asof or load newer data)")
+    asof = eff.end if asof is None else pd.Timestamp(asof)
+    market, stale_notes = current_snapshots(market, asof)
     window = max(1, int(round(WEEKS_PER_YEAR * heat_years)))
     with scope(market):  # stock-level series only for the weeks the two snapshots read (percentile window + 2)
         m = _weekly_metrics(market, asof, heat_years, min_years, vol_window, indices, stock_weeks=window + 2,
@@ -714,7 +746,8 @@ def weekly_dashboard(market: Market, asof=None, heat_years: float = DEFAULT_HEAT
             if c in AMOUNT_COLUMNS:
                 t[c] = t[c] / unit
     tables["summary"] = _summary_table(market, m, week, prev, vol_window, heat_flag, vol_flag, unit)
-    tables["notes"] = pd.DataFrame({"note": m["notes"]})
+    tables["notes"] = pd.DataFrame({"note": stale_notes + m["notes"]})
+    tables["summary"].loc["effective_end_limit"] = eff.limit.text() if eff.limit is not None else ""
     return tables
 
 

@@ -28,6 +28,7 @@ import pandas as pd
 
 from xladdin.conventions import MONTHS_PER_YEAR
 from xladdin.data.calendar import month_ends
+from xladdin.data.ends import EffectiveEnd, market_effective_end
 from xladdin.data.market import Market
 from xladdin.data.views import pivot, scope, table_codes, table_dates, table_values
 from xladdin.errors import DataError, Note
@@ -54,6 +55,8 @@ DEFAULT_ETF_TOP_N = 3
 DEFAULT_ETF_ONE_PER_INDEX = True
 #: marks by tercile of a factor's cross-section (group 3 = top third)
 MARKS = {3: "↑↑", 2: "↑", 1: "O"}
+#: the tables M11 reads: its signals, IC and NAV stop at their effective end (:mod:`xladdin.data.ends`)
+NORTHBOUND_NEEDS = {"etf_info": None, "etf_daily": None, "index_weights": None, "northbound_holdings": None}
 
 
 # ---------------------------------------------------------------------------------------- helpers
@@ -562,6 +565,8 @@ class RotationResult:
     nav_gross: pd.Series | None = None
     performance_gross: pd.DataFrame | None = None
     backtest: object = None
+    #: where the data lets M11 run (:func:`xladdin.data.ends.market_effective_end` of :data:`NORTHBOUND_NEEDS`)
+    effective_end: EffectiveEnd | None = None
 
 
 def northbound_rotation(market: Market, etf_universe: list[str] | None = None, etf_top_n: int = DEFAULT_ETF_TOP_N,
@@ -622,6 +627,8 @@ def northbound_rotation(market: Market, etf_universe: list[str] | None = None, e
     IC_t = Spearman(S_t, R_{e_t → e_{t+1}}); IC IR = mean / std (monthly, not annualised). The
     long-short spread is rebalanced monthly and compounded monthly, gross of costs (its M12 table
     uses 12 periods a year). A month whose composite has no ranking (no spread) gives no trade.
+    Nothing runs past the effective end of :data:`NORTHBOUND_NEEDS` (``effective_end``: no signal, price
+    or NAV after the last date every input is current; a ``start`` after it is a DataError naming the input).
     """
     with scope(market):
         return _northbound_rotation(market, etf_universe, etf_top_n, etf_cost, groups, price, stale_change,
@@ -660,7 +667,15 @@ def _rotation_inputs(market: Market, universe, price: str, stale_change: str, ma
 def _northbound_rotation(market: Market, universe, top, cost, groups, price, stale_change, max_age_days,
                          start, end, rf, min_obs, lag, one_per_index) -> RotationResult:
     """M11 in named steps: inputs, signal window, IC and groups, the two backtests, summary and notes."""
+    eff = market_effective_end(market, NORTHBOUND_NEEDS)
+    if start is not None and eff.end is not None and pd.Timestamp(start) > eff.end:
+        raise DataError(f"nothing to compute from {pd.Timestamp(start):%Y-%m-%d}: the inputs of M11 are current only "
+                        f"to {eff.end:%Y-%m-%d} ({eff.text() or 'the data end there'})")
     codes, notes, prices, fac, composite = _rotation_inputs(market, universe, price, stale_change, max_age_days)
+    if eff.limit is not None:
+        prices, composite = prices.loc[:eff.end], composite.loc[:eff.end]
+        fac = {k: (v.loc[:eff.end] if k != "staleness" else v) for k, v in fac.items()}
+        notes.append(f"{eff.text()}: signals, returns and NAVs stop at {prices.index[-1]:%Y-%m-%d}")
     fwd = forward_returns(prices, composite.index, lag)
     comp_s, fwd_s = _signal_window(composite, fwd, start, end)
     ic = rank_ic(comp_s, fwd_s, min_obs=min_obs)
@@ -686,7 +701,7 @@ def _northbound_rotation(market: Market, universe, top, cost, groups, price, sta
                           long_short_nav=ls_nav, weights=strat.weights, turnover=strat.turnover, nav=strat.nav,
                           benchmark_nav=bnav, performance=perf, long_short_performance=ls_perf,
                           ranking=ranking, staleness=staleness, summary=summary, notes=notes,
-                          nav_gross=strat.nav_gross, performance_gross=perf_gross, backtest=strat)
+                          nav_gross=strat.nav_gross, performance_gross=perf_gross, backtest=strat, effective_end=eff)
 
 
 def _signal_window(composite: pd.DataFrame, fwd: pd.DataFrame, start, end) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -29,9 +29,10 @@ import numpy as np
 import pandas as pd
 
 from xladdin.conventions import TRADING_DAYS_PER_YEAR
+from xladdin.data.ends import EffectiveEnd, market_effective_end
 from xladdin.data.market import MissingTableError
 from xladdin.data.views import scope
-from xladdin.errors import Note, note_of
+from xladdin.errors import DataError, Note, note_of
 
 from . import holdings as hd
 from .backtest import (
@@ -56,10 +57,14 @@ __all__ = [
     "percentile_ranks", "composite_scores", "factor_correlation", "rotation_flags", "holdings_table",
     "RotationResult", "run_backtest", "rotation_backtest", "FACTOR_NAMES", "flow_rotation",
     "REGIME_MAX_AGE_DAYS", "FACTOR_MAX_AGE_DAYS", "DEFAULT_TOP_N", "DEFAULT_REBALANCE_WEEKS",
+    "ROTATION_NEEDS", "DIVERGENCE_NEEDS", "rotation_end",
 ]
 
 #: the four M10 factors, in the report's order
 FACTOR_NAMES = ("short_term_flow", "style_level", "style_change", "divergence")
+#: how the notes name them
+FACTOR_WORDS = {"short_term_flow": "short-term flow", "style_level": "style-adjusted level",
+                "style_change": "style-adjusted change", "divergence": "divergence"}
 #: a weekly style regime older than this many calendar days at a decision date is not used (M8):
 #: week-end signals are 0 days old at week-end decisions; 10 days allows one late week of index data
 REGIME_MAX_AGE_DAYS = 10
@@ -73,6 +78,12 @@ DEFAULT_BACKTEST_START = pd.Timestamp("2019-10-08")
 #: a factor value older than this many calendar days at a rebalance is not used (M10; covers the
 #: monthly factors, whose values are up to a month old between month ends)
 FACTOR_MAX_AGE_DAYS = 45
+#: the tables every M6-M10 result reads (M6 penetration of ETF sizes, industry returns); their effective end
+#: (:mod:`xladdin.data.ends`) is where the rotation, its factors and its backtests stop
+ROTATION_NEEDS = {"etf_info": None, "etf_daily": None, "index_weights": None, "stock_industry": None,
+                  "industry_daily": None}
+#: the tables of the M9 divergence factor alone: past their effective end the factor gives no value
+DIVERGENCE_NEEDS = {"active_fund_holdings": None, "fund_nav": None, "fund_issuance": None}
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -203,7 +214,8 @@ def quintile_backtest(factor: pd.DataFrame, close: pd.DataFrame, groups: int = D
     per year) — the report's table, gross and net), ``groups`` (Int64 groups per decision date),
     ``results`` (the engine's result per group), ``periods`` (decision dates),
     ``periods_without_ranking`` (decision dates whose cross-section gives no groups: the portfolios
-    keep their holdings then), ``lag``, ``cost``.
+    keep their holdings then), ``lag``, ``cost``. A factor that ranks on no date gives no portfolio:
+    ``nav``, ``nav_gross`` and ``table`` are None and ``periods_without_ranking == periods``.
 
     Notes
     -----
@@ -222,9 +234,10 @@ def quintile_backtest(factor: pd.DataFrame, close: pd.DataFrame, groups: int = D
         raise ValueError("factor has no date that is also a trading date of the industry closes")
     g = assign_groups(f, groups)
     ranked = g.notna().any(axis=1)
-    if not ranked.any():
-        raise ValueError("the factor gives no ranking on any date (no values, or no spread between industries)")
     n_dates, n_unranked = int(len(f)), int((~ranked).sum())
+    if not ranked.any():  # nothing to hold: no portfolio, the counts say why
+        return {"nav": None, "nav_gross": None, "table": None, "groups": g, "results": {}, "periods": n_dates,
+                "periods_without_ranking": n_unranked, "lag": int(lag), "cost": float(cost)}
     first = ranked[ranked].index[0]
     g, f = g.loc[first:], f.loc[first:]
     rets = returns_from_prices(px)
@@ -435,7 +448,8 @@ def rotation_backtest(factors: dict[str, pd.DataFrame], close: pd.DataFrame, reb
                       top: int = DEFAULT_TOP_N, factor_weights: dict[str, float] | None = None, cost: float = DEFAULT_COST,
                       lag: int = DEFAULT_LAG, end=None, names: pd.Series | None = None,
                       style_weights: pd.DataFrame | None = None, periods: int = TRADING_DAYS_PER_YEAR,
-                      factor_max_age: int | None = FACTOR_MAX_AGE_DAYS) -> RotationResult:
+                      factor_max_age: int | None = FACTOR_MAX_AGE_DAYS,
+                      factor_ends: dict[str, pd.Timestamp] | None = None) -> RotationResult:
     """The composite ETF-flow industry rotation (M10).
 
     Parameters
@@ -451,6 +465,8 @@ def rotation_backtest(factors: dict[str, pd.DataFrame], close: pd.DataFrame, reb
     cost, lag : one-way cost on traded value, execution lag (trading days).
     names : industry code -> name for the holdings table.
     style_weights : optional M8 weights (for the style flag).
+    factor_ends : name -> the last date that factor's own inputs are current (:mod:`xladdin.data.ends`):
+        no value of it is used at a rebalance after that date (it gives no ranking there).
 
     Returns
     -------
@@ -460,21 +476,30 @@ def rotation_backtest(factors: dict[str, pd.DataFrame], close: pd.DataFrame, reb
     Notes
     -----
     A factor with no ranking on a date (no value, or no spread) is left out of that date's
-    composite; a date where no factor ranks gives no decision (holdings kept).
+    composite, and a factor that ranks on no date at all leaves the composite to the others (its
+    count of dates without ranking is all of them); a date where no factor ranks gives no decision
+    (holdings kept).
     """
     px = _prices(close)
     rebalance = pd.DatetimeIndex(rebalance)
     rebalance = rebalance[rebalance.isin(px.index)]
     at = {k: asof(f, rebalance, factor_max_age) for k, f in factors.items()}
+    for k, last in (factor_ends or {}).items():
+        if k in at and last is not None:
+            f = at[k].astype(float)
+            f.loc[f.index > pd.Timestamp(last)] = np.nan
+            at[k] = f
     has_close = px.reindex(rebalance).notna()
     at = {k: f.reindex(columns=px.columns).where(has_close) for k, f in at.items()}
     scores = composite_scores(at, factor_weights).reindex(index=rebalance, columns=px.columns)
     ranked = scores.notna().any(axis=1)
     if not ranked.any():
+        counts = ", ".join(f"{k} {_no_rank_count(f)}/{len(f)}" for k, f in at.items())
         spans = "; ".join(f"{k} {_dates_of(f)}" for k, f in factors.items())
         raise ValueError(f"no rebalance date of the backtest ({_dates_of(pd.DataFrame(index=rebalance))}) has a "
-                         f"factor ranking (factor values: {spans}): the factors need ETF shares and index weights "
-                         "over the backtest period; move its start into the factors' dates or provide longer data")
+                         f"factor ranking (factor values: {spans}; dates without a ranking: {counts}): the factors "
+                         "need ETF shares and index weights over the backtest period; move its start into the "
+                         "factors' dates or provide longer data")
     first = ranked[ranked].index[0]
     scores = scores.loc[first:]
     at = {k: f.loc[first:] for k, f in at.items()}
@@ -525,7 +550,10 @@ def flow_rotation(market, start=None, end=None, top_n: int = DEFAULT_TOP_N, reba
     dict: ``rotation`` (:class:`RotationResult`, M10), ``m8`` and ``m9`` (:class:`RotationResult`
     or None), ``quintiles`` (M7 short-term-flow quintile backtest), ``weekly_level``,
     ``monthly_level``, ``monthly_change``, ``short_term_flow``, ``regimes``, ``divergence`` (dict or
-    None), ``notes`` (list of str: what was skipped and why), ``factors_used``, ``lag``, ``cost``.
+    None), ``notes`` (list of str: what was skipped and why), ``factors_used``, ``lag``, ``cost``,
+    ``effective_end`` (:class:`xladdin.data.ends.EffectiveEnd` of :data:`ROTATION_NEEDS` capped at ``end``:
+    every result stops there, :func:`rotation_end`) and ``end`` (its last industry trading day).
+    A factor whose own inputs end earlier (M9's fund tables) gives no value after their end.
     """
     with scope(market):
         return _flow_rotation(market, start, end, top_n, rebalance_weeks, cost, factor_weights, groups, hp_lambda,
@@ -560,6 +588,20 @@ def _regimes(tables: dict, notes: list[str]) -> pd.DataFrame:
     return pd.DataFrame(cols)
 
 
+def rotation_end(market, start=None, end=None) -> EffectiveEnd:
+    """Where M6-M10 on ``market`` stop: the effective end of :data:`ROTATION_NEEDS`, capped at ``end``
+    (:func:`xladdin.data.ends.market_effective_end`). A :class:`~xladdin.errors.DataError` names the input
+    that ends first when ``start`` lies after it: nothing in the window can be computed."""
+    eff = market_effective_end(market, ROTATION_NEEDS, cap=end)
+    if start is not None and eff.end is not None and pd.Timestamp(start) > eff.end:
+        lim = eff.limit
+        why = (f"{lim.text()}, current to {lim.until:%Y-%m-%d}: load newer {lim.table} or start earlier"
+               if lim is not None else "the end comes before the start")
+        raise DataError(f"nothing to compute from {pd.Timestamp(start):%Y-%m-%d}: the rotation's inputs are current "
+                        f"only to {eff.end:%Y-%m-%d} ({why})")
+    return eff
+
+
 def _dates_of(frame: pd.DataFrame) -> str:
     """``first .. last`` date of the rows of ``frame`` holding a value (every row when it has no columns)."""
     rows = frame.index if frame.shape[1] == 0 else frame.dropna(how="all").index
@@ -580,10 +622,16 @@ def _flow_rotation(market, start, end, top: int, every: int, cost: float, factor
                    regime_max_age: int | None, weights=None, style_tables: dict | None = None) -> dict:
     notes: list[str] = []
     close = market.industry_close()
+    if rebalance_dates(close.index, every, "W", start, end).empty:  # a period outside the data: a bad setting
+        raise ValueError(_no_period(close.index, start, end))
+    eff = rotation_end(market, start, end)  # a period past the inputs' currency: not computed, naming the input
+    end = eff.on(close.index) if eff.end is not None else end
+    if eff.limit is not None:
+        notes.append(Note("strategy.limited", f"{eff.text()}: M6-M10 run to {end:%Y-%m-%d}, never on older data "
+                          "carried past that", table=eff.limit.name, last=eff.limit.last, until=eff.limit.until,
+                          end=end))
     names = market.industry_names
     reb = rebalance_dates(close.index, every, "W", start, end)
-    if reb.empty:
-        raise ValueError(_no_period(close.index, start, end))
     weights = hd.penetration_weights(market) if weights is None else weights
     wk_h = hd.industry_holdings(market, "W", end=end, weights=weights)
     wk_l = hd.holding_level(wk_h)
@@ -596,18 +644,34 @@ def _flow_rotation(market, start, end, top: int, every: int, cost: float, factor
     regimes = _regimes(style_pair_tables(market, lamb) if style_tables is None else style_tables, notes)
     m8, style_w = _style_factors(factors, regimes, mo_l, mo_c, close, names, start, end, cost, lag, groups, m8_every,
                                  backtests, regime_max_age, notes)
-    div, m9 = _divergence_factor(market, factors, mo_l, close, names, start, end, top, cost, lag, window, backtests,
-                                 notes)
-    rot = rotation_backtest(factors, close, reb, top, factor_weights, cost, lag, end, names, style_w)
+    div, m9, div_end = _divergence_factor(market, factors, mo_l, close, names, start, end, top, cost, lag, window,
+                                          backtests, notes)
+    rot = rotation_backtest(factors, close, reb, top, factor_weights, cost, lag, end, names, style_w,
+                            factor_ends={"divergence": div_end})
     q = quintile_backtest(stf, close, groups, cost, lag, start, end) if backtests else None
-    nr = rot.summary["periods_without_ranking"].get("short_term_flow", 0)
-    if nr:
-        notes.append(Note("strategy.no_ranking", f"short-term flow gives no ranking on {nr} of {rot.summary['periods']} "
-                          "rebalance dates (no spread between industries beyond rounding noise): left out of the "
-                          "composite there", n=nr, periods=rot.summary["periods"]))
+    _ranking_notes(rot, q, notes)
     return {"rotation": rot, "m8": m8, "m9": m9, "quintiles": q, "weekly_level": wk_l, "monthly_level": mo_l,
             "monthly_change": mo_c, "short_term_flow": stf, "regimes": regimes, "divergence": div,
-            "notes": notes, "factors_used": list(factors), "lag": int(lag), "cost": float(cost)}
+            "notes": notes, "factors_used": list(factors), "lag": int(lag), "cost": float(cost),
+            "effective_end": eff, "end": end}
+
+
+def _ranking_notes(rot: RotationResult, quintiles: dict | None, notes: list[str]) -> None:
+    """A note per M10 factor without a ranking on some rebalances (all of them: left out of the composite),
+    and one when the M7 quintiles have no ranking on any week (no portfolio)."""
+    n = rot.summary["periods"]
+    for name, nr in rot.summary["periods_without_ranking"].items():
+        if name == "composite" or not nr:
+            continue
+        why = " (no spread between industries beyond rounding noise)" if name == "short_term_flow" else ""
+        where = "the composite is left to the other factors" if nr == n else "left out of the composite there"
+        notes.append(Note("strategy.no_ranking_all" if nr == n else "strategy.no_ranking",
+                          f"{FACTOR_WORDS.get(name, name)} gives no ranking on {nr} of {n} rebalance dates{why}: {where}",
+                          factor=name, n=nr, periods=n))
+    if quintiles is not None and quintiles["table"] is None:
+        notes.append(Note("strategy.m7_not_computed", "short-term flow quintiles (M7) not computed: no ranking on "
+                          f"{quintiles['periods_without_ranking']} of {quintiles['periods']} weeks",
+                          n=quintiles["periods_without_ranking"], periods=quintiles["periods"]))
 
 
 def _style_factors(factors: dict, regimes: pd.DataFrame, mo_l: pd.DataFrame, mo_c: pd.DataFrame, close: pd.DataFrame,
@@ -632,6 +696,9 @@ def _style_factors(factors: dict, regimes: pd.DataFrame, mo_l: pd.DataFrame, mo_
     w8 = style_w.reindex(m8_dates).reindex(columns=close.columns)
     w8 = w8.loc[w8.notna().any(axis=1).idxmax():] if w8.notna().any(axis=None) else w8.iloc[:0]
     m8 = None
+    if backtests and not len(w8):
+        notes.append(Note("strategy.m8_not_computed", "style-adjusted holdings (M8) not computed: no ranking on any of "
+                          f"the {len(m8_dates)} weeks", periods=len(m8_dates)))
     if len(w8) and backtests:
         m8 = run_backtest(w8, close, cost, lag, end, names=names,
                           no_rank={"style_level": _no_rank_count(sl.reindex(w8.index)),
@@ -642,25 +709,35 @@ def _style_factors(factors: dict, regimes: pd.DataFrame, mo_l: pd.DataFrame, mo_
 def _divergence_factor(market, factors: dict, mo_l: pd.DataFrame, close: pd.DataFrame, names, start, end, top: int,
                        cost: float, lag: int, window: int, backtests: bool, notes: list[str]) -> tuple:
     """M9: the directed divergence factor (added to ``factors``) when the fund tables are present and,
-    with ``backtests``, the stand-alone M9 backtest. Returns (divergence dict or None, M9 result or None)."""
-    needed = ("active_fund_holdings", "fund_nav", "fund_issuance")
+    with ``backtests``, the stand-alone M9 backtest. Returns (divergence dict or None, M9 result or None, the
+    last date the fund tables are current when that is before ``end``, else None)."""
+    needed = tuple(DIVERGENCE_NEEDS)
     if not all(market.has(t) for t in needed):
         missing = " / ".join(t for t in needed if not market.has(t))
         notes.append(Note("strategy.no_divergence", f"no {missing}: divergence (M9) left out", tables=missing))
-        return None, None
+        return None, None, None
+    own = market_effective_end(market, DIVERGENCE_NEEDS, cap=end)
+    div_end = own.end if own.limit is not None else None
+    if div_end is not None:
+        notes.append(Note("strategy.divergence_limited", f"{own.text()}: the divergence factor (M9) gives no value "
+                          f"after {div_end:%Y-%m-%d}", table=own.limit.name, last=own.limit.last,
+                          until=own.limit.until, end=div_end))
     div = market_divergence(market, mo_l, window=window)
     directed = div["directed"]
     factors["divergence"] = directed.dropna(how="all")
-    m9_dates = rebalance_dates(close.index, 1, "M", start, end)
+    m9_dates = rebalance_dates(close.index, 1, "M", start, end if div_end is None else div_end)
     d9 = asof(directed, m9_dates, FACTOR_MAX_AGE_DAYS)
     d9 = d9.where(close.reindex(d9.index).reindex(columns=d9.columns).notna())
     w9 = top_n_weights(d9, top).reindex(columns=close.columns)
     w9 = w9.loc[w9.notna().any(axis=1).idxmax():] if w9.notna().any(axis=None) else w9.iloc[:0]
     m9 = None
+    if backtests and not len(w9):
+        notes.append(Note("strategy.m9_not_computed", "divergence from active funds (M9) not computed: no ranking on any "
+                          f"of the {len(m9_dates)} months", periods=len(m9_dates)))
     if len(w9) and backtests:
-        m9 = run_backtest(w9, close, cost, lag, end, names=names,
+        m9 = run_backtest(w9, close, cost, lag, end if div_end is None else div_end, names=names,
                           no_rank={"divergence": _no_rank_count(d9.reindex(w9.index))})
-    return div, m9
+    return div, m9, div_end
 
 
 def _stale_notes(regimes: pd.DataFrame, dates: pd.DatetimeIndex, max_age: int | None, notes: list[str]) -> None:

@@ -29,13 +29,14 @@ import numpy as np
 import pandas as pd
 
 from xladdin.data.calendar import week_ends
+from xladdin.data.ends import EffectiveEnd, market_effective_end
 from xladdin.data.market import Market, MissingTableError
 from xladdin.errors import Note, note_of
 
 from .filters import hp_filter_one_sided
 
 __all__ = ["DEFAULT_LAMBDA", "STYLE_PAIRS", "STYLE_FIELDS", "factor_momentum", "style_signal",
-           "weekly_style_table", "regime_for_next_week", "report_style_table", "report_agreement"]
+           "weekly_style_table", "regime_for_next_week", "report_style_table", "report_agreement", "style_end"]
 
 #: a date: Timestamp, datetime or "YYYY-MM-DD" (None = open end)
 DateLike = pd.Timestamp | str | None
@@ -221,6 +222,14 @@ def weekly_style_table(market: Market, hp_lambda: float = DEFAULT_LAMBDA, *,
     out = pd.concat(frames, axis=1, join="outer", sort=True)
     out.index.name = "date"
     return out
+
+
+def style_end(market: Market, pair: str, end: DateLike = None) -> EffectiveEnd:
+    """Where the signals of style ``pair`` stop: the effective end of its two indices' closes in index_daily
+    (:mod:`xladdin.data.ends`; the one ending first limits), capped at ``end``. Each pair of
+    :func:`weekly_style_table` runs to its own end (no week after it has a value for that pair)."""
+    large, small, _ = STYLE_PAIRS[pair]
+    return market_effective_end(market, {"index_daily": [large, small]}, cap=end)
 
 
 def regime_for_next_week(signal: pd.DataFrame | pd.Series) -> pd.Series | pd.DataFrame:

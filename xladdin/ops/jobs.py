@@ -792,14 +792,20 @@ def _preload_modules(modules: Sequence[str] = PRELOAD_MODULES) -> None:
 
 def _validate_step(clock: _StepClock, market: Market | None, raws: dict | None, path: Path | None, params: Params,
                    asof) -> tuple[Market, pd.Timestamp]:
-    """``validate``: type and check the raw tables (or check the given market), then resolve the as-of date."""
+    """``validate``: type and check the raw tables (or check the given market), then the report's as-of date:
+    the effective end of its tables (:func:`xladdin.workbook.weekly.report_asof`), which names the file. When that
+    is earlier than the date the stock-level tables' window was read for, they are read again from the window of
+    the report's date (else the dashboard and crowding sheets would miss rows the full data has)."""
     clock.begin("validate")
     if raws is not None:
         market = _type_and_check(raws, str(path), clock.unit_done)
     else:
         _check_market(market)
         clock.units_at_once("all tables")
-    asof_ts = resolve_asof(market, asof if asof is not None else params.asof)
+    asof_ts = wk.report_asof(market, params, resolve_asof(market, asof if asof is not None else params.asof))
+    need = stock_rows_since(asof_ts, params)
+    if path is not None and any(since > need.get(t, since) for t, since in market.read_from.items()):
+        market = _type_and_check(_read_raw(path, lambda name: None, lambda raw: need), str(path), lambda name: None)
     clock.end()
     return market, asof_ts
 

@@ -115,6 +115,12 @@ class WeeklyContext:
     asof: pd.Timestamp
     #: step results read by later steps and the cover (rotation, levels, picks, ...)
     results: StepResults = field(default_factory=StepResults)
+    #: step name -> where its input tables are current (:class:`xladdin.data.ends.EffectiveEnd`, capped at the
+    #: as-of date; None: an input table is missing), set before the steps run
+    ends: dict[str, Any] = field(default_factory=dict)
+    #: table key -> why that table of the as-of date is not computed: its inputs end before the as-of date
+    #: (steps that still compute their other tables leave it here; :func:`xladdin.workbook.weekly._run_steps`)
+    stale: dict[str, str] = field(default_factory=dict)
     #: intermediate name -> (True, value) or (False, the error computing it raised); steps running in
     #: two threads at once (:func:`xladdin.workbook.weekly.compute_weekly`) get each from one computation
     _built: OnceMap = field(default_factory=OnceMap, repr=False)

@@ -75,6 +75,17 @@ MESSAGES: dict[str, dict[str, str]] = {
     "crowding.measure.volume": {"zh": "成交量", "en": "traded volume"},
     "crowding.measure.none": {"zh": "成交量(无数据)", "en": "traded volume (no data)"},
     "not_computed": {"zh": "未计算:{table}", "en": "Not computed: {table}"},
+    # ------------------------------------------------------------ effective ends (spec "Stale inputs")
+    "stale.table": {"zh": "输入表 {table} 截至 {last:%Y-%m-%d}(有效至 {until:%Y-%m-%d}),不以过期数据计算",
+                    "en": "{table} end {last:%Y-%m-%d} (current to {until:%Y-%m-%d}): not computed on stale inputs"},
+    "stale.limit": {"zh": ";计算至 {end:%Y-%m-%d}(输入表 {table} 截至 {last:%Y-%m-%d})",
+                    "en": "; computed to {end:%Y-%m-%d} ({table} end {last:%Y-%m-%d})"},
+    "no_ranking": {"zh": ";无排名调仓期:{counts}", "en": "; rebalances without a ranking: {counts}"},
+    "no_ranking.item": {"zh": "{factor} {n}/{of}", "en": "{factor} {n}/{of}"},
+    "factor.short_term_flow": {"zh": "短期资金流入流出", "en": "short-term flow"},
+    "factor.style_level": {"zh": "风格调整后持仓程度", "en": "style-adjusted level"},
+    "factor.style_change": {"zh": "风格调整后持仓边际变化", "en": "style-adjusted change"},
+    "factor.divergence": {"zh": "持仓分歧度", "en": "divergence"},
     "strategy_note": {"zh": "策略说明", "en": "Strategy note"},
     # ------------------------------------------------------------ cover: data freshness
     "fresh.missing": {"zh": "缺失", "en": "missing"},
@@ -132,6 +143,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "etf.cost": {"zh": "单边成本", "en": "One-way cost"},
     "etf.lag": {"zh": "执行滞后(交易日)", "en": "Execution lag (trading days)"},
     "etf.no_ranking": {"zh": "无排序月数(综合)", "en": "Months without a ranking (composite)"},
+    "etf.no_ranking.preference": {"zh": "无排序月数(北向持股偏好)", "en": "Months without a ranking (preference)"},
+    "etf.no_ranking.change": {"zh": "无排序月数(北向持股变化)", "en": "Months without a ranking (change)"},
+    "etf.no_ranking.momentum": {"zh": "无排序月数(动量)", "en": "Months without a ranking (momentum)"},
     # ------------------------------------------------------------ mail summary
     "summary.how": {"zh": "(扣除单边{cost:.2%}成本,滞后{lag}日成交)",
                     "en": " (net of {cost:.2%} one-way cost, traded {lag} day(s) after the signal)"},
@@ -145,7 +159,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "sub.months": {"zh": "最近{months}个月末,{groups}组", "en": "Last {months} month ends, {groups} groups"},
     "sub.lambda": {"zh": "lambda = {lamb:g};信号 = 滤波值 − 前两期均值{ends}",
                    "en": "lambda = {lamb:g}; signal = filtered − mean of the two previous{ends}"},
-    "sub.style_end": {"zh": "{pair}数据截至{last:%Y-%m-%d}", "en": "{pair} data end {last:%Y-%m-%d}"},
+    "sub.style_end": {"zh": "{pair}:输入表 {table} 截至{last:%Y-%m-%d}", "en": "{pair}: {table} end {last:%Y-%m-%d}"},
     "sub.style_missing": {"zh": "缺少 {pair}", "en": "missing {pair}"},
     "sub.style_pair.size": {"zh": "大小盘", "en": "size"},
     "sub.style_pair.growth": {"zh": "成长价值", "en": "growth/value"},
@@ -172,6 +186,10 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
+#: the M10 factors as the Chinese notes name them
+FACTOR_NAMES_ZH = {"short_term_flow": "短期资金流因子(各行业之间没有超出舍入误差的差异时不排序)",
+                   "style_level": "风格调整后持仓水平因子", "style_change": "风格调整后持仓变化因子",
+                   "divergence": "持仓分歧度因子"}
 #: the Chinese of every :class:`~xladdin.errors.Note` a table or the cover can show, by its key (the English is the
 #: note's own text, written where it is raised); ``pair_name`` is filled from the note's ``pair``
 NOTE_TEXTS: dict[str, str] = {
@@ -185,8 +203,15 @@ NOTE_TEXTS: dict[str, str] = {
     "style.pair_needs_closes": "{pair_name}风格需要 index_daily 中 {large} 和 {small} 的收盘价:{cause}",
     "style.no_pair": "index_daily 中没有任何风格指数对的收盘价(缺少:{pairs})",
     "strategy.regime_unavailable": "{pair_name}风格信号不可用({cause}):M8 不含该因子",
-    "strategy.no_ranking": "短期资金流因子在 {periods} 个调仓日中有 {n} 个无法排序(各行业之间没有超出舍入误差的差异):"
-                           "这些调仓日的综合得分不含该因子",
+    "strategy.no_ranking": "{factor_name}在 {periods} 个调仓日中有 {n} 个无法排序:这些调仓日的综合得分不含该因子",
+    "strategy.no_ranking_all": "{factor_name}在全部 {periods} 个调仓日都无法排序:综合得分只用其余因子",
+    "strategy.m7_not_computed": "短期资金流五分组(M7)未计算:{periods} 周中有 {n} 周无法排序",
+    "strategy.m8_not_computed": "风格调整后持仓(M8)未计算:{periods} 周都无法排序",
+    "strategy.m9_not_computed": "持仓分歧度(M9)未计算:{periods} 个月都无法排序",
+    "strategy.limited": "{table} 数据截至 {last:%Y-%m-%d}(有效至 {until:%Y-%m-%d}):M6-M10 只计算到 {end:%Y-%m-%d},"
+                        "不把旧数据沿用到之后",
+    "strategy.divergence_limited": "{table} 数据截至 {last:%Y-%m-%d}(有效至 {until:%Y-%m-%d}):持仓分歧度因子(M9)"
+                                   "在 {end:%Y-%m-%d} 之后没有取值",
     "strategy.no_divergence": "缺少 {tables}:不计算持仓分歧度(M9)",
     "strategy.regime_stale": "{pair_name}风格信号的数据截至 {last:%Y-%m-%d},{until:%Y-%m-%d} 之后不再使用(超过 {max_age} 天):"
                              "此后 M8 与 M10 不含该信号",
@@ -203,6 +228,8 @@ def note_text(note: Any, language: str) -> str:
     fields = {k: note_text(v, language) if getattr(v, "key", None) else v for k, v in note.fields.items()}
     if "pair" in fields:
         fields["pair_name"] = say(f"sub.style_pair.{fields['pair']}", language)
+    if "factor" in fields:
+        fields["factor_name"] = FACTOR_NAMES_ZH.get(fields["factor"], fields["factor"])
     return NOTE_TEXTS[key].format(**fields)
 
 

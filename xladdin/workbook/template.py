@@ -60,6 +60,7 @@ from xladdin.fileguard import (
 )
 
 from . import weekly
+from .embedded import EMBEDDED_LABEL, read_tables, write_tables
 from .layout import Layout, load_layout
 from .openpyxl_writer import OpenpyxlWriter
 from .params import Params, default_params, params_from_rows, params_to_frame
@@ -227,10 +228,21 @@ def render_result(wb: Any, result: Any, params: Params, layout: Layout, progress
                   sample=result.sample, inputs=result.inputs, snapshot=snapshot)
 
 
+def embed_frames(market: Market, params: Params, asof=None, since=None) -> dict:
+    """The tables ``xladdin template --embed-data`` puts into the workbook (:func:`xladdin.data.embed.embedded_frames`):
+    every table of ``market`` from ``since`` on (default: whole), the stock-level tables from the weekly window of
+    the as-of date (:func:`xladdin.workbook.weekly.stock_rows_since`: the weekly tables never read earlier rows).
+    A table that does not fit a sheet is a DataError naming it."""
+    from xladdin.data.embed import embedded_frames  # lazy: only an embedding build needs it
+    day = weekly.resolve_asof(market, asof if asof is not None else params.asof)
+    return embedded_frames(market, since=weekly.stock_rows_since(day, params), window=since)
+
+
 def build_template(out: str | Path, market: Market, params: Params | None = None, asof=None,
                    layout: Layout | None = None, pythonpath: str | None = None, write_shim: bool = True,
                    progress: Callable[[str], None] | None = None, interpreter: str | None = None,
-                   conda_path: str | None = None, conda_env: str | None = None) -> Path:
+                   conda_path: str | None = None, conda_env: str | None = None, embed: bool = False,
+                   embed_since=None) -> Path:
     """Build the macro workbook ``out`` (.xlsm) filled with the week's tables of ``market``.
 
     Parameters
@@ -243,6 +255,9 @@ def build_template(out: str | Path, market: Market, params: Params | None = None
     interpreter : full path of the Python Excel runs (``Interpreter_Win`` or ``Interpreter_Mac``).
     conda_path, conda_env : Anaconda folder and environment (``Conda Path`` / ``Conda Env``, Windows).
     write_shim : also write ``<stem>.py`` beside the workbook (see the module docstring).
+    embed : carry ``market``'s tables in hidden sheets (:func:`embed_frames`, from ``embed_since`` on when given):
+        the Refresh reads them while ``data_dir`` is blank (:mod:`xladdin.workbook.embedded`); ``data_dir`` must be
+        blank then.
 
     Returns
     -------
@@ -258,11 +273,19 @@ def build_template(out: str | Path, market: Market, params: Params | None = None
     layout = layout or load_layout()
     params = params or default_params()
     conf = conf_rows(pythonpath, interpreter, conda_path, conda_env)  # checked before the computation
+    frames = None
+    if embed:
+        if params.data_dir:
+            raise ValueError(f"the workbook would carry its data but data_dir is set ({params.data_dir}): the Refresh "
+                             "reads that folder instead; leave data_dir blank to embed")
+        frames = embed_frames(market, params, asof, embed_since)  # a table too long for a sheet fails here
     result = weekly.compute_weekly(market, params, asof, progress=progress)
     with atomic_target(out) as tmp:
         _skeleton(tmp, layout, params.language, conf)
         wb = open_workbook(tmp, label=out.name, keep_vba=True)
         render_result(wb, result, params, layout, progress)
+        if frames is not None:
+            write_tables(wb, frames, sample=market.sample)
         wb.active = 0
         wb.save(tmp)
     if write_shim:
@@ -327,7 +350,8 @@ def refresh_workbook(path: str | Path, data: str | Path | None = None, asof=None
     Parameters
     ----------
     path : the workbook built by ``xladdin template`` (or a report).
-    data : folder of canonical tables; overrides the sheet's ``data_dir`` (blank there = sample).
+    data : folder of canonical tables; overrides the sheet's ``data_dir`` (blank there: the tables the workbook
+        carries in hidden sheets, ``xladdin template --embed-data``, else the sample).
     asof : overrides the sheet's ``asof``.
     language : overrides the sheet's ``language``.
     market : an already loaded market (tests, callers that hold one); overrides ``data``.
@@ -398,6 +422,8 @@ def refresh_workbook(path: str | Path, data: str | Path | None = None, asof=None
             step = "updating data"
             update_before_run(data or params.data_dir, notice=say)
         step = "loading data"
+        if market is None and data is None and not params.data_dir:  # the workbook's own tables, if it has any
+            market = read_tables(wb, EMBEDDED_LABEL.format(book=path.name))
         if market is None:
             market = open_market(data, params.data_dir)
         step = "computing tables"

@@ -31,9 +31,10 @@ import numpy as np
 import pandas as pd
 
 from xladdin.conventions import YI
+from xladdin.data.ends import EffectiveEnd, current_until, market_effective_end, rhythm
 from xladdin.data.market import Market, MissingTableError
-from xladdin.data.schema import NORTHBOUND_DAILY_UNTIL, TABLES
-from xladdin.data.views import shared
+from xladdin.data.schema import TABLES
+from xladdin.data.views import shared, table_dates
 from xladdin.errors import DataError, Note, ReportedError, note_of
 from xladdin.methods import correlation, crowding, dashboard, grouping, holdings, northbound, strategy, style
 from xladdin.methods.ranking import tie_values
@@ -44,6 +45,11 @@ from .layout import load_layout
 from .messages import amount, both, note_text, say
 from .params import Params, default_params, params_to_frame
 from .summary import WeeklySummary
+
+
+class StaleInputs(DataError):
+    """A table of the as-of week whose inputs stop being current before the as-of date: not computed
+    (spec, "Stale inputs"); the message names the input."""
 
 
 class WeeklyError(ReportedError, RuntimeError):
@@ -129,10 +135,100 @@ def _names(market: Market) -> pd.Series:
     return market.industry_names
 
 
+# ------------------------------------------------------------------------------------- effective ends
+def _end_of(market: Market, needs: Mapping, cap) -> EffectiveEnd | None:
+    """:func:`xladdin.data.ends.market_effective_end` of ``needs``; None when one of its tables (or codes) is
+    missing: that step cannot run and says so itself, so it dates nothing."""
+    if not all(market.has(t) for t in needs):
+        return None
+    eff = market_effective_end(market, needs, cap)
+    named = {i.table for i in eff.inputs}
+    if any(codes and t not in named for t, codes in needs.items()):
+        return None
+    return eff
+
+
+def _rotation_end(market: Market, p: Params, cap) -> EffectiveEnd | None:
+    return _end_of(market, strategy.ROTATION_NEEDS, cap)
+
+
+def _style_end(market: Market, p: Params, cap) -> EffectiveEnd | None:
+    """The later of the style pairs' ends: the sheet runs as far as one pair does (each pair to its own)."""
+    ends = [e for e in (_end_of(market, {"index_daily": list(style.STYLE_PAIRS[pair][:2])}, cap)
+                        for pair in style.STYLE_PAIRS) if e is not None]
+    return max(ends, key=lambda e: e.end) if ends else None
+
+
+def _correlation_end(market: Market, p: Params, cap) -> EffectiveEnd | None:
+    return _end_of(market, correlation.correlation_needs(p.corr_index), cap)
+
+
+def _etf_rotation_end(market: Market, p: Params, cap) -> EffectiveEnd | None:
+    return _end_of(market, northbound.NORTHBOUND_NEEDS, cap)
+
+
+def _dashboard_end(market: Market, p: Params, cap) -> EffectiveEnd | None:
+    try:
+        return dashboard.dashboard_end(market, cap)
+    except ValueError:  # no daily table at all: the dashboard says so itself
+        return None
+
+
+def _crowding_end(market: Market, p: Params, cap) -> EffectiveEnd | None:
+    return _end_of(market, crowding.CROWDING_NEEDS, cap)
+
+
+def report_asof(market: Market, params: Params, cap: pd.Timestamp) -> pd.Timestamp:
+    """The as-of date of the report: the latest effective end of its weekly tables (spec, "Stale inputs"), at
+    most ``cap`` (:func:`resolve_asof`), on an ETF trading day no check flags; ``cap`` when no step can run.
+
+    Each step's end is the last date all its input tables are current (:data:`STEPS`' ``current``); the report
+    is dated by the step that runs furthest, and every table whose inputs stop earlier is limited there
+    (a history) or not computed (a table of the as-of week), naming the input."""
+    ends = [s.current(market, params, cap) for s in STEPS if s.current is not None]
+    dated = [e.end for e in ends if e is not None and e.end is not None]
+    if not dated:
+        return cap
+    days = table_dates(market, "etf_daily")
+    flagged = market.flagged.get("etf_daily", pd.DatetimeIndex([]))
+    days = days[(days <= min(max(dated), cap)) & ~days.isin(flagged)]
+    return pd.Timestamp(days[-1]) if len(days) else cap
+
+
+def _past_end(ctx: WeeklyContext, step: str) -> EffectiveEnd | None:
+    """The step's effective end when its inputs stop before the as-of date (else None)."""
+    eff = ctx.ends.get(step)
+    return eff if eff is not None and eff.limit is not None and eff.end < ctx.asof else None
+
+
+def _stale_note(eff: EffectiveEnd, lang: str) -> str:
+    lim = eff.limit
+    return say("stale.table", lang, table=lim.name, last=lim.last, until=lim.until)
+
+
+def _require_current(ctx: WeeklyContext, step: str) -> None:
+    """Raise :class:`StaleInputs` (the step's tables are then not computed) when the tables of ``step``, each of
+    the as-of week, would be computed on inputs past their currency."""
+    eff = _past_end(ctx, step)
+    if eff is not None:
+        raise StaleInputs(_stale_note(eff, ctx.params.language))
+
+
+def _stale_table(ctx: WeeklyContext, step: str, key: str) -> bool:
+    """True (and the reason kept for ``key``) when table ``key`` of ``step``, a table of the as-of week, is past
+    its inputs; the step's other tables (histories) run to the effective end."""
+    eff = _past_end(ctx, step)
+    if eff is None:
+        return False
+    ctx.stale[key] = _stale_note(eff, ctx.params.language)
+    return True
+
+
 # ------------------------------------------------------------------------------------- tables
 def _industry_flow(ctx: WeeklyContext) -> pd.DataFrame:
     market, wk = ctx.market, ctx.week
     ctx.results.week = (wk.start, wk.end)  # the cover's week, also when a table below fails
+    _require_current(ctx, "industry_flow")
     flows, weights = ctx.etf_flows, ctx.penetration
     cur = holdings.flow_table(market, wk.start, wk.end, flows=flows, weights=weights)
     ctx.results.index_flows = holdings.index_flows(market, wk.start, wk.end, flows=flows)
@@ -226,9 +322,10 @@ def _strategy(ctx: WeeklyContext) -> tuple:
 FLAG_COLUMNS = {"flow_inflow": "flow_in", "style_advantage": "style_adv", "divergence_favoured": "overweight"}
 
 
-def _holdings_tables(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _holdings_tables(ctx: WeeklyContext) -> tuple[pd.DataFrame | None, pd.DataFrame]:
+    """The latest picks (the as-of week's: not computed past the rotation's inputs) and the holdings history."""
     hist = _holding_history(ctx.results.rotation.holdings, ctx.params.holding_periods)
-    latest = _latest_picks(ctx, hist)
+    latest = None if _stale_table(ctx, "holdings", "latest_picks") else _latest_picks(ctx, hist)
     return latest, hist
 
 
@@ -324,7 +421,8 @@ ETF_STATS = {"etf.ic_mean": "0.00%", "etf.ic_std": "0.00%", "etf.ic_ir": "0.00",
              "etf.ic_months": "0", "etf.long_short": "0.00%", "etf.annual_return": "0.00%", "etf.sharpe": "0.00",
              "etf.max_drawdown": "0.00%", "etf.excess": "0.00%", "etf.turnover_month": "0.0%",
              "etf.turnover_year": "0.0%", "etf.annual_return_gross": "0.00%", "etf.excess_gross": "0.00%",
-             "etf.cost": "0.00%", "etf.lag": "0", "etf.no_ranking": "0"}
+             "etf.cost": "0.00%", "etf.lag": "0", "etf.no_ranking": "0", "etf.no_ranking.preference": "0",
+             "etf.no_ranking.change": "0", "etf.no_ranking.momentum": "0"}
 
 
 def _etf_rotation(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -346,6 +444,8 @@ def _etf_rotation(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame]:
     ic = pd.DataFrame([(say(k, p.language), values[k], fmt) for k, fmt in ETF_STATS.items()],
                       columns=["stat", "value", "format"])
     ic["value"] = pd.to_numeric(ic["value"], errors="coerce")
+    if _stale_table(ctx, "etf_rotation", "etf_ranking"):  # the ranking of the as-of month: past its inputs
+        return None, ic
     ctx.results.etf_picks = out[out["pick"] == 1][["etf", "name"]]
     signals = res.composite.dropna(how="all")
     ctx.results.etf_signal_date = signals.index[-1] if len(signals) else None
@@ -367,10 +467,12 @@ def _etf_stat_values(res) -> dict[str, Any]:
         "etf.turnover_year": sm.get("turnover_annual"), "etf.annual_return_gross": sm.get("annual_return_gross"),
         "etf.excess_gross": sm.get("excess_gross"), "etf.cost": sm.get("cost"), "etf.lag": sm.get("lag_days"),
         "etf.no_ranking": sm["periods_without_ranking"]["composite"],
+        **{f"etf.no_ranking.{k}": sm["periods_without_ranking"].get(k) for k in northbound.FACTORS},
     }
 
 
 def _dashboard(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame]:
+    _require_current(ctx, "dashboard")
     p, market = ctx.params, ctx.market
     flows = ctx.etf_flows if market.has("etf_daily") and market.has("etf_info") else None
     weights = _penetration_or_none(ctx)
@@ -403,6 +505,7 @@ def _dashboard(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame]:
 def _crowding(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame]:
     """M14: the crowding table of the as-of date (crowded industries first) and the weekly count of the last
     ``crowding_weeks`` weeks."""
+    _require_current(ctx, "crowding")
     p, lang = ctx.params, ctx.params.language
     res = crowding.market_crowding(ctx.market, ctx.asof, crowding_history=p.crowding_history,
                                    min_history=min(crowding.DEFAULT_MIN_HISTORY, p.crowding_history),
@@ -459,7 +562,7 @@ def _freshness(market: Market, asof: pd.Timestamp, p: Params) -> tuple[pd.DataFr
         since = market.read_from.get(name)
         if since is not None:  # read partially (xladdin weekly: the dashboard's window of stock rows)
             used += say("fresh.read_from", lang, since=since)
-        state = _freshness_status(name, last, lag, p.stale_days)
+        state = _freshness_status(name, last, lag, p.stale_days, asof)
         status = say(state, lang, lag=lag)
         rows.append({"table": name, "status": status, "detail": used, "rows": int(r["rows"]), "first": r["first"],
                      "last": last, "lag_days": lag})
@@ -468,16 +571,18 @@ def _freshness(market: Market, asof: pd.Timestamp, p: Params) -> tuple[pd.DataFr
     return pd.DataFrame(rows), limiting
 
 
-def _freshness_status(name: str, last, lag: int | None, stale_days: int) -> str:
-    """Message id of a table's freshness: static, current (by its publication rhythm) or behind."""
+def _freshness_status(name: str, last, lag: int | None, stale_days: int, asof: pd.Timestamp) -> str:
+    """Message id of a table's freshness: static, current or behind. A monthly or quarterly table is current
+    while :func:`xladdin.data.ends.current_until` says so (the rule the tables stop by); a daily one within
+    ``stale_days`` of the as-of date."""
     if lag is None:
         return "fresh.static"
-    if name == "northbound_holdings" and lag > stale_days and pd.Timestamp(last) > NORTHBOUND_DAILY_UNTIL:
-        return "fresh.northbound_quarterly"
-    if name in ("index_weights", "fund_issuance") and lag <= 31:
-        return "fresh.monthly_current"
-    if name == "active_fund_holdings" and lag <= 120:
-        return "fresh.quarterly_current"
+    seen = min(pd.Timestamp(last), asof)  # a table running past the as-of date is read to it
+    kind = rhythm(name, seen)
+    if kind in ("monthly", "quarterly"):
+        if current_until(name, seen) < asof:
+            return "fresh.behind"
+        return "fresh.northbound_quarterly" if name == "northbound_holdings" else f"fresh.{kind}_current"
     return "fresh.current" if lag <= stale_days else "fresh.behind"
 
 
@@ -658,30 +763,40 @@ class Step:
     reads: tuple[str, ...] = ()
     #: what the step computes, in a few words (the note when a step it needs did not run; docs/architecture.md)
     what: str = ""
+    #: where its input tables are current: ``(market, params, cap) -> EffectiveEnd`` (None when an input table
+    #: is missing); the report is dated by the step that runs furthest (:func:`report_asof`)
+    current: Callable[[Market, Params, pd.Timestamp], EffectiveEnd | None] | None = None
 
 
 #: computation steps in order
 STEPS: list[Step] = [
-    Step("strategy", (), _strategy, what="M6-M10 strategy",
+    Step("strategy", (), _strategy, what="M6-M10 strategy", current=_rotation_end,
          writes=("rotation", "level_w", "level_m", "divergence", "strategy_notes")),
     Step("industry_flow", ("industry_flow",), _industry_flow, what="M1/M6 industry flows of the week",
+         current=_rotation_end,
          writes=("week", "index_flows", "industry_flow"), needs=("level_w",), reads=("level_w", "divergence")),
     Step("quintiles", ("quintile_level", "quintile_change"), _quintiles, what="M7 quintile tables",
+         current=_rotation_end,
          needs=("level_m",), reads=("level_m",)),
-    Step("style", ("style_signals",), _style, what="M4-M5 style signals",
+    Step("style", ("style_signals",), _style, what="M4-M5 style signals", current=_style_end,
          writes=("style_table", "style_missing", "style_ends")),
     Step("holdings", ("latest_picks", "strategy_holdings"), _holdings_tables, what="M10 picks and holdings",
+         current=_rotation_end,
          writes=("latest_picks", "latest_rebalance"), needs=("rotation",), reads=("rotation",)),
     Step("performance", ("performance", "nav"), _performance, what="M12 performance of the rotation",
+         current=_rotation_end,
          writes=("performance_full",), needs=("rotation",), reads=("rotation",)),
     Step("correlation", ("correlation", "event_p_down", "event_mean_return"), _correlation,
-         what="M2-M3 correlation monitor and event study", writes=("corr_last",)),
+         what="M2-M3 correlation monitor and event study", writes=("corr_last",), current=_correlation_end),
     Step("etf_rotation", ("etf_ranking", "etf_ic"), _etf_rotation, what="M11 northbound ETF rotation",
-         writes=("etf_picks", "etf_signal_date")),
-    Step("dashboard", ("dashboard_index", "dashboard_industry"), _dashboard, what="M13 fund-flow dashboard"),
+         writes=("etf_picks", "etf_signal_date"), current=_etf_rotation_end),
+    Step("dashboard", ("dashboard_index", "dashboard_industry"), _dashboard, what="M13 fund-flow dashboard",
+         current=_dashboard_end),
     Step("crowding", ("crowding", "crowding_weekly"), _crowding, what="M14 industry crowding",
-         writes=("crowding",)),
+         writes=("crowding",), current=_crowding_end),
 ]
+#: the steps of the M6-M10 rotation: their tables stop where the rotation's inputs do (its industry trading days)
+ROTATION_STEPS = ("strategy", "industry_flow", "quintiles", "holdings", "performance")
 #: the results the cover, the mail's summary and the sheets' subtitles read (:func:`_result`)
 COVER_READS = ("week", "rotation", "strategy_notes", "industry_flow", "index_flows", "style_table", "style_missing",
                "style_ends", "latest_picks", "latest_rebalance", "performance_full", "corr_last", "etf_picks",
@@ -708,7 +823,9 @@ def compute_weekly(market: Market, params: Params | None = None, asof=None,
     params : Params, optional
         Parameters (:mod:`xladdin.workbook.params`); default :func:`~xladdin.workbook.params.default_params`.
     asof : date-like, optional
-        Overrides ``params.asof``.
+        Overrides ``params.asof``. Either is a cap: the report's as-of date is the effective end of its tables
+        (:func:`report_asof`), and a table whose inputs stop earlier runs to its own end (a history, its subtitle
+        naming the input) or is not computed (a table of the as-of week, its note naming the input).
     progress : callable, optional
         Called with each step's name when it finishes (in the calling thread, in the order of :data:`STEPS`).
     threads : int, optional
@@ -723,8 +840,10 @@ def compute_weekly(market: Market, params: Params | None = None, asof=None,
         raises :class:`WeeklyError` naming the table.
     """
     p = params or default_params()
-    asof = resolve_asof(market, asof if asof is not None else p.asof)
+    cap = resolve_asof(market, asof if asof is not None else p.asof)
+    asof = report_asof(market, p, cap)  # dated by its tables, not by the longest table (spec, "Stale inputs")
     ctx = WeeklyContext(_cut(market, asof), p, asof)
+    ctx.ends = {s.name: s.current(ctx.market, p, asof) for s in STEPS if s.current is not None}
     with shared(ctx.market):  # wide views of the tables (pivots) built once for every step
         tables, notes, seconds = _run_steps(ctx, progress, threads)
     result = _result(market, ctx, tables, notes)
@@ -841,6 +960,9 @@ def _run_steps(ctx: WeeklyContext, progress: Callable[[str], None] | None, threa
             raise outcome.error
         tables.update(outcome.tables)
         notes.update(outcome.notes)
+    for key, why in ctx.stale.items():  # tables of the as-of week past their inputs, in steps that ran
+        tables[key] = None
+        notes[key] = why
     if lane is not None and progress is not None:
         for name in (s.name for s in side):
             if not outcomes[name].notes:
@@ -865,21 +987,53 @@ def _result(market: Market, ctx: WeeklyContext, tables: dict, notes: dict[str, s
 def _subtitles(p: Params, ctx: WeeklyContext, src: str, week) -> dict[str, dict[str, str]]:
     """The sheets' subtitles in both languages (the workbook shows the one of its language)."""
     asof, rot = ctx.asof, ctx.results.rotation
+    langs = ("zh", "en")
+
+    def limited(key: str, step: str) -> dict[str, str]:  # a history whose inputs stop early: where, and why
+        text = both(key, **fields[key])
+        return {lang: text[lang] + _limit_text(ctx, step, lang) for lang in langs}
+
+    fields = {"sub.months": dict(months=p.quintile_months, groups=p.groups),
+              "sub.rebalance": dict(top=p.top_n, weeks=p.rebalance_weeks, lag=p.lag, cost=p.cost),
+              "sub.correlation": dict(index=p.corr_index, window=p.corr_window, threshold=p.corr_threshold)}
     return {
         "asof": both("sub.asof", asof=asof, source=src),
         "week": both("sub.week", start=week[0], end=week[1]) if week else {"zh": "", "en": ""},
-        "months": both("sub.months", months=p.quintile_months, groups=p.groups),
-        "lambda": {lang: say("sub.lambda", lang, lamb=p.hp_lambda, ends=_style_ends_text(ctx, lang)) for lang in ("zh", "en")},
-        "rebalance": both("sub.rebalance", top=p.top_n, weeks=p.rebalance_weeks, lag=p.lag, cost=p.cost),
+        "months": limited("sub.months", "quintiles"),
+        "lambda": {lang: say("sub.lambda", lang, lamb=p.hp_lambda, ends=_style_ends_text(ctx, lang)) for lang in langs},
+        "rebalance": limited("sub.rebalance", "holdings"),
         "backtest": {lang: say("sub.backtest", lang, start=pd.Timestamp(p.backtest_start), lag=p.lag, cost=p.cost,
                                rf=p.rf, turnover=say("sub.turnover", lang, turnover=rot.summary["turnover_annual"])
-                               if rot is not None else "") for lang in ("zh", "en")},
-        "correlation": both("sub.correlation", index=p.corr_index, window=p.corr_window, threshold=p.corr_threshold),
+                               if rot is not None else "") + _limit_text(ctx, "performance", lang)
+                     + _no_ranking_text(rot, lang) for lang in langs},
+        "correlation": limited("sub.correlation", "correlation"),
         "rotation": {lang: say("sub.rotation", lang, top=p.etf_top_n, lag=p.lag, cost=p.etf_cost,
                                one_per=say("sub.one_per_index", lang) if p.etf_one_per_index else "")
-                     for lang in ("zh", "en")},
+                     + _limit_text(ctx, "etf_rotation", lang) for lang in langs},
         "crowding": _crowding_subtitle(p, ctx.results.crowding, asof),
     }
+
+
+def _limit_text(ctx: WeeklyContext, step: str, lang: str) -> str:
+    """``;计算至 2024-12-06(输入表 index_weights 截至 2024-10-08)`` when the step's inputs stop before the as-of
+    date (its histories end there), else ``""``."""
+    eff = _past_end(ctx, step)
+    if eff is None:
+        return ""
+    days = ctx.market.industry_close().index if step in ROTATION_STEPS and ctx.market.has("industry_daily") else None
+    end = eff.on(days) if days is not None else eff.end
+    return say("stale.limit", lang, end=end if end is not None else eff.end, table=eff.limit.name, last=eff.limit.last)
+
+
+def _no_ranking_text(rot, lang: str) -> str:
+    """The M10 rebalances without a ranking, per factor (a factor that never ranks leaves the composite to the
+    others): ``;无排名调仓期:短期资金流入流出 96/132、…``."""
+    if rot is None:
+        return ""
+    n, counts = rot.summary["periods"], rot.summary["periods_without_ranking"]
+    items = [say("no_ranking.item", lang, factor=say(f"factor.{k}", lang), n=v, of=n)
+             for k, v in counts.items() if k != "composite"]
+    return say("no_ranking", lang, counts=say("sep.list", lang).join(items)) if items else ""
 
 
 def _crowding_subtitle(p: Params, res, asof: pd.Timestamp) -> dict[str, str]:
@@ -894,9 +1048,11 @@ def _crowding_subtitle(p: Params, res, asof: pd.Timestamp) -> dict[str, str]:
 def _style_ends_text(ctx: WeeklyContext, lang: str) -> str:
     """Which style pair's data ends before the as-of date, or is missing."""
     parts = []
-    for pair, last in ctx.results.style_ends.items():
-        if pd.notna(last) and (ctx.asof - last).days > 10:
-            parts.append(say("sub.style_end", lang, pair=say(f"sub.style_pair.{pair}", lang), last=last))
+    for pair in ctx.results.style_ends:  # the pairs with data: each runs to the end of its two indices' closes
+        eff = style.style_end(ctx.market, pair, ctx.asof)
+        if eff.limit is not None and eff.end < ctx.asof:
+            parts.append(say("sub.style_end", lang, pair=say(f"sub.style_pair.{pair}", lang), table=eff.limit.name,
+                             last=eff.limit.last))
     for miss in ctx.results.style_missing:
         parts.append(say("sub.style_missing", lang, pair=miss.split(":")[0]))
     return say("sub.style_parts", lang, parts=say("sep.items", lang).join(parts)) if parts else ""

@@ -39,6 +39,29 @@ def add_param_args(parser: argparse.ArgumentParser, params_file: bool = False) -
     add_progress_option(parser)
 
 
+def add_embed_args(parser: argparse.ArgumentParser) -> None:
+    """``--embed-data`` and ``--embed-since DATE`` (template, excel-setup): the workbook carries its data."""
+    parser.add_argument("--embed-data", action="store_true",
+                        help="carry the tables of --data (default: the embedded sample) in hidden sheets of the "
+                             "workbook; its Refresh reads them while data_dir is blank (xlwings Lite reads no local "
+                             "folder: this is how it gets your data). A table longer than a sheet (1,048,576 rows) "
+                             "is refused with the date it would fit from")
+    parser.add_argument("--embed-since", metavar="DATE",
+                        help="with --embed-data: only the rows from DATE on (long histories; results that need "
+                             "earlier data, such as the backtest, then start later)")
+
+
+def check_embed_args(args: argparse.Namespace, params: Params) -> None:
+    """``--embed-since`` only with ``--embed-data``, a date; no ``data_dir`` beside ``--embed-data`` (the Refresh
+    would read that folder, not the tables the workbook carries)."""
+    if args.embed_since and not args.embed_data:
+        raise ValueError("--embed-since goes with --embed-data")
+    _common.parse_date(args.embed_since)
+    if args.embed_data and params.data_dir:
+        raise ValueError(f"--embed-data: data_dir is set ({params.data_dir}) and the Refresh would read that folder "
+                         "instead of the tables the workbook carries; leave data_dir blank to embed")
+
+
 def parse_set(items: list[str]) -> dict[str, str]:
     """``--set KEY=VALUE`` options as a dict (the values are checked by :mod:`xladdin.workbook.params`)."""
     values = {}

@@ -131,13 +131,14 @@ def summary_json(res: dict, args: argparse.Namespace, source: str) -> dict:
            "settings": {"top_n": args.top_n, "rebalance_weeks": args.rebalance_weeks, "groups": args.groups,
                         "regime_max_age_days": args.regime_max_age, "trailing_window": args.trailing_window,
                         "hp_lambda": args.hp_lambda, "factor_weights": parse_weights(args.weights) or "equal"},
-           "factors_used": res["factors_used"], "notes": res["notes"]}
+           "factors_used": res["factors_used"], "effective_end": res["effective_end"].as_dict(), "notes": res["notes"]}
     q = res["quintiles"]
     if q is not None:
         out["m7_quintiles"] = {"lag_days": q["lag"], "cost": q["cost"], "periods": q["periods"],
-                               "periods_without_ranking": q["periods_without_ranking"],
-                               "start": q["nav"].index[0], "end": q["nav"].index[-1],
-                               "groups": {g: dict(r) for g, r in q["table"].iterrows()}}
+                               "periods_without_ranking": q["periods_without_ranking"], "computed": q["table"] is not None}
+        if q["table"] is not None:
+            out["m7_quintiles"] |= {"start": q["nav"].index[0], "end": q["nav"].index[-1],
+                                    "groups": {g: dict(r) for g, r in q["table"].iterrows()}}
     for key in ("m8", "m9"):
         if res[key] is not None:
             out[key] = _strategy_json(res[key])
@@ -162,9 +163,11 @@ def run(args: argparse.Namespace) -> int:
     nav = rot.strategy.nav
     s = rot.summary
     _common.say_sample(market.sample)
-    print(f"ETF-flow industry rotation (M10) on {market.source}: {nav.index[0]:%Y-%m-%d} .. {nav.index[-1]:%Y-%m-%d}, "
-          f"top {args.top_n}, every {args.rebalance_weeks} weeks, lag {args.lag} trading day(s), cost {args.cost:.2%} one-way "
-          f"on traded value; factors: {', '.join(res['factors_used'])}")
+    eff = res["effective_end"]
+    limit = f" (ends where its inputs do: {eff.limit.text()})" if eff.limit is not None else ""
+    print(f"ETF-flow industry rotation (M10) on {market.source}: {nav.index[0]:%Y-%m-%d} .. {nav.index[-1]:%Y-%m-%d}"
+          f"{limit}, top {args.top_n}, every {args.rebalance_weeks} weeks, lag {args.lag} trading day(s), cost "
+          f"{args.cost:.2%} one-way on traded value; factors: {', '.join(res['factors_used'])}")
     for note in res["notes"]:
         print(f"note: {note}")
     _common.print_table(percent(_shown(rot.table, rot.table_gross)),
@@ -177,9 +180,13 @@ def run(args: argparse.Namespace) -> int:
     nr = ", ".join(f"{k} {v}" for k, v in s["periods_without_ranking"].items())
     print(f"Rebalances without a ranking (of {s['periods']}): {nr}")
     q = res["quintiles"]
-    _common.print_table(percent(q["table"]),
-                        f"Short-term flow quintiles, weekly (M7): full period, lag {q['lag']}, cost {q['cost']:.2%}; "
-                        f"{q['periods_without_ranking']} of {q['periods']} weeks without a ranking (holdings kept)")
+    if q["table"] is None:
+        print(f"\nShort-term flow quintiles, weekly (M7): not computed, no ranking on {q['periods_without_ranking']} "
+              f"of {q['periods']} weeks")
+    else:
+        _common.print_table(percent(q["table"]),
+                            f"Short-term flow quintiles, weekly (M7): full period, lag {q['lag']}, cost {q['cost']:.2%}; "
+                            f"{q['periods_without_ranking']} of {q['periods']} weeks without a ranking (holdings kept)")
     for key, label in (("m8", "Style-adjusted holdings (M8)"), ("m9", "Divergence from active funds (M9)")):
         if res[key] is not None:
             r = res[key]
@@ -209,12 +216,12 @@ def _write_out(args: argparse.Namespace, res: dict, market, group_table) -> None
         "rotation_nav.csv": (rot.nav, True),
         "rotation_trades.csv": (rot.strategy.trades, True),
         "rotation_scores.csv": (rot.scores, True),
-        "quintiles_performance.csv": (q["table"], True),
-        "quintiles_nav.csv": (q["nav"], True),
-        "quintiles_nav_gross.csv": (q["nav_gross"], True),
         "holding_level_groups_monthly.csv": (group_table(res["monthly_level"], args.groups, names), True),
         "holding_change_groups_monthly.csv": (group_table(res["monthly_change"], args.groups, names), True),
     }
+    if q["table"] is not None:
+        files |= {"quintiles_performance.csv": (q["table"], True), "quintiles_nav.csv": (q["nav"], True),
+                  "quintiles_nav_gross.csv": (q["nav_gross"], True)}
     if rot.correlation is not None:
         files["factor_correlation.csv"] = (rot.correlation, True)
     for key in ("m8", "m9"):

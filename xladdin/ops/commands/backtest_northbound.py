@@ -122,7 +122,8 @@ def summary_json(res, args: argparse.Namespace, source: str) -> dict:
                          "stale_change": args.stale_change, "etf_one_per_index": args.etf_one_per_index},
             "years": _common.year_rows(res.performance, res.performance_gross),
             "long_short_years": _common.year_rows(res.long_short_performance) if len(res.long_short_performance) else [],
-            "report": REPORT_FIGURES, "notes": res.notes}
+            "report": REPORT_FIGURES, "effective_end": res.effective_end.as_dict() if res.effective_end else None,
+            "notes": res.notes}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -142,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"Northbound ETF rotation (M11): {len(res.universe)} ETFs, signals {s['first_signal']:%Y-%m-%d} .. "
           f"{s['last_signal']:%Y-%m-%d}, top {args.etf_top_n} ({'at most one per tracked index' if args.etf_one_per_index else 'several per index allowed'}), "
           f"lag {args.lag} trading day(s), cost {args.etf_cost:.2%} one-way on traded value, {args.groups} groups, "
-          f"source {market.source}")
+          f"source {market.source}" + _limit_text(res.effective_end))
     ranking = res.ranking
     tracked = market.etf_info["tracked_index"]
     if args.rank_date:
@@ -220,3 +221,8 @@ def _write_csv(args: argparse.Namespace, res, ranking: pd.DataFrame) -> None:
         })
         if not args.json:
             print(f"wrote {len(written)} CSV files to {out}")
+
+
+def _limit_text(eff) -> str:
+    """``"; ends where its inputs do: <table> end <date>"`` when an input stops the run early, else ``""``."""
+    return f"; ends where its inputs do: {eff.limit.text()}" if eff is not None and eff.limit is not None else ""

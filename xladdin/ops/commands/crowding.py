@@ -81,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
     _common.say_sample(market.sample)
     print(f"Industry crowding (M14) on {res.asof:%Y-%m-%d}, source {market.source}: {len(crowded)} of "
           f"{len(res.table)} industries crowded. Heat = share of the {measure}, 20-day mean, percentile of "
-          f"{args.crowding_history} days; percentiles and returns in %.")
+          f"{args.crowding_history} days; percentiles and returns in %."
+          + (f" Ends where its inputs do: {res.effective_end.limit.text()}." if res.effective_end.limit else ""))
     _common.print_table(_shown(res.table), floatfmt="{:,.1f}")
     for _, row in crowded.iterrows():
         on = [M.reason_text(r) for r in row["reasons"] if r.code in ON_CODES]

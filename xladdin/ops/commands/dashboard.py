@@ -87,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
     _common.say_sample(market.sample)
     print(f"Weekly fund-flow dashboard (M13): week ending {summ['week_end']} ({summ['trading_days_in_week']} trading "
           f"days; previous week {summ['previous_week_end']}), source {summ['source']}. Amounts in 亿元; return, "
-          f"shares, volatility and percentiles in %; percentiles over {summ['percentile_window_weeks']} weeks.")
+          f"shares, volatility and percentiles in %; percentiles over {summ['percentile_window_weeks']} weeks."
+          + (f" Ends where its inputs do: {summ['effective_end_limit']}." if summ.get("effective_end_limit") else ""))
     for key, title in TITLES.items():
         t = tables[key]
         title = title.format(heat=args.heat_flag, vol=args.vol_flag, years=args.heat_years)

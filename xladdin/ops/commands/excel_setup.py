@@ -5,7 +5,8 @@ there) the tracking workbook ``xladdin_weekly.xlsm`` with the rows that name the
 ``xlwings.conf`` sheet, its module ``xladdin_weekly.py`` (the Refresh button's ``import xladdin_weekly``), and an
 ``xlwings.conf`` file with the same rows and ``UDF Modules`` (xlwings' folder configuration: other workbooks of
 the folder find the same Python). With ``--data DIR`` the workbook is filled from DIR and its Parameters sheet
-keeps ``data_dir`` = DIR (absolute), so the Refresh button reads the same data. On macOS it installs the
+keeps ``data_dir`` = DIR (absolute), so the Refresh button reads the same data; with ``--embed-data`` the tables travel
+in hidden sheets of the workbook instead and ``data_dir`` stays blank. On macOS it installs the
 AppleScript file the Refresh button calls (``xlwings runpython install``) when missing. Then it prints the
 steps left to do by hand on this platform. Which Python and which rows: :mod:`xladdin.ops.platform_checks`.
 """
@@ -36,6 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("folder", nargs="?", default=DEFAULT_FOLDER, metavar="FOLDER",
                    help=f"where to write the workbook (default: {DEFAULT_FOLDER}; created if missing)")
     _workbook.add_param_args(p)
+    _workbook.add_embed_args(p)
     p.add_argument("--force", action="store_true", help=f"replace an existing {WORKBOOK} in FOLDER (your edits to it "
                                                         "are lost; the Refresh button updates it in place instead)")
     p.set_defaults(func=run)
@@ -79,22 +81,29 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"{out} exists (its edits would be lost): refresh it with its button or "
                                   f"`python -m xladdin refresh {out}`, or pass --force to build it anew")
         params = _workbook.params_from_args(args)
+        _workbook.check_embed_args(args, params)
         _common.guard_outputs(args, [("the workbook", out), ("its module", out.with_suffix(".py")),
                                      ("the folder's xlwings.conf", folder / pc.CONF_NAME)], params.data_dir)
-        if args.data:
-            data = Path(args.data).expanduser().resolve()
-            params = params.replace(data_dir=str(data))  # the Refresh button reads the same data
-        market = open_market(params.data_dir or None)
+        if args.data and args.embed_data:  # the data travels in the workbook: data_dir stays blank
+            market = open_market(Path(args.data).expanduser().resolve())
+        else:
+            if args.data:
+                data = Path(args.data).expanduser().resolve()
+                params = params.replace(data_dir=str(data))  # the Refresh button reads the same data
+            market = open_market(params.data_dir or None)
         rows = pc.interpreter_rows(facts.executable, facts.environ, facts.system, facts.conda_prefix)
         conf = dict(rows)
         with _workbook.progress_bar(args, "excel-setup") as step:
             build_template(out, market, params, progress=step,
                            interpreter=conf.get("Interpreter_Win") or conf.get("Interpreter_Mac"),
-                           conda_path=conf.get("Conda Path"), conda_env=conf.get("Conda Env"))
+                           conda_path=conf.get("Conda Path"), conda_env=conf.get("Conda Env"),
+                           embed=args.embed_data, embed_since=args.embed_since)
     except Exception as exc:  # noqa: BLE001 - written atomically: the workbook is as it was
         return fail("excel-setup", describe(exc), unchanged_note(str(out), before))
     _common.say_sample(market.sample)
-    print(f"wrote {out} (+ {out.with_suffix('.py').name}); data: {params.data_dir or 'the embedded sample market'}")
+    where = (f"the tables of {market.source}, carried in the workbook's hidden sheets" if args.embed_data
+             else params.data_dir or "the embedded sample market")
+    print(f"wrote {out} (+ {out.with_suffix('.py').name}); data: {where}")
     if rows:
         try:
             conf_file = write_folder_conf(folder, rows + [("UDF Modules", ";".join(udf_modules()))])

@@ -25,6 +25,7 @@ from xladdin.methods.correlation import (
     DEFAULT_HORIZONS,
     DEFAULT_THRESHOLDS,
     EVENT_MODES,
+    correlation_end,
     event_study,
     grid_table,
     index_flow_correlation,
@@ -113,8 +114,9 @@ def run_correlation(args: argparse.Namespace) -> int:
                          f"need at least {args.corr_window} days with both an ETF flow and an index return")
     corr = res.set_index("date")["corr"]
     close = market.index_close(args.corr_index)
+    eff = correlation_end(market, args.corr_index, end)
     lo = corr.index.min()
-    hi = end if end is not None else close.index.max()
+    hi = eff.end if eff.end is not None else close.index.max()
     close = close.loc[(close.index >= lo) & (close.index <= hi)]
     grid = event_study(corr, close, event_thresholds=args.event_thresholds, event_horizons=args.event_horizons,
                        event_mode=args.event_mode)
@@ -124,14 +126,16 @@ def run_correlation(args: argparse.Namespace) -> int:
     latest = res.dropna(subset=["corr"]).tail(max(args.last, 1)).copy()
     signal = _signal_state(valid, args.corr_threshold)
     if args.json:
-        _common.print_json(_correlation_json(args, n_etf, valid, grid, corr, close, latest, signal), sample=market.sample)
+        _common.print_json(_correlation_json(args, n_etf, valid, grid, corr, close, latest, signal)
+                           | {"effective_end": eff.as_dict()}, sample=market.sample)
         if args.csv:
             _common.write_csvs(args, {Path(args.csv): (grid[CSV_COLUMNS], False)})
         return 0
     _common.say_sample(market.sample)
     print(f"ETF flow / index return correlation: {args.corr_index} ({n_etf} tracking ETFs), window {args.corr_window}, "
-          f"{valid.index.min():%Y-%m-%d} .. {valid.index.max():%Y-%m-%d} ({len(valid)} days), "
-          f"events: {'every qualifying day' if args.event_mode == 'every' else 'first crossings'}")
+          f"{valid.index.min():%Y-%m-%d} .. {valid.index.max():%Y-%m-%d} ({len(valid)} days"
+          + (f"; ends where its inputs do: {eff.limit.text()}" if eff.limit is not None else "")
+          + f"), events: {'every qualifying day' if args.event_mode == 'every' else 'first crossings'}")
     for value, title, fmt in [("p_down", "Down probability after corr > threshold (%)", "{:.2f}"),
                               ("mean_return", "Mean forward return (%)", "{:+.2f}"),
                               ("events", "Events", "{:.0f}")]:

@@ -5,7 +5,14 @@ import argparse
 from pathlib import Path
 
 from xladdin.data.market import MissingTableError
-from xladdin.methods.style import DEFAULT_LAMBDA, STYLE_PAIRS, report_agreement, report_style_table, weekly_style_table
+from xladdin.methods.style import (
+    DEFAULT_LAMBDA,
+    STYLE_PAIRS,
+    report_agreement,
+    report_style_table,
+    style_end,
+    weekly_style_table,
+)
 
 from . import _common
 
@@ -81,13 +88,18 @@ def run(args: argparse.Namespace) -> int:
         for pair in pairs:
             for field in ("regime", "realised"):
                 view[f"{pair}_{field}_report"] = report[f"{pair}_{field}"].reindex(view.index)
+    ends = {pair: style_end(market, pair, table.index.max()) for pair in pairs}
     if args.json:
-        _common.print_json(_style_json(args, market, pairs, table, view), sample=market.sample)
+        _common.print_json(_style_json(args, market, pairs, table, view)
+                           | {"effective_end": {pair: e.as_dict() for pair, e in ends.items()}}, sample=market.sample)
         return 0
     view.index = view.index.strftime("%Y-%m-%d")
     names = ", ".join(f"{p}: {STYLE_PAIRS[p][2]}" for p in pairs)
     _common.print_table(view, title=f"Weekly style signals, lambda = {args.hp_lambda:g} ({names}); source {market.source}",
                         floatfmt="{:.6f}")
+    for pair, e in ends.items():
+        if e.limit is not None:
+            print(f"{pair}: no signal after {e.end:%Y-%m-%d} (ends where its inputs do: {e.limit.text()})")
     if args.vs_report and market.sample:
         print("note: the embedded sample market is synthetic; its agreement with the report's table means nothing")
     for pair in pairs:

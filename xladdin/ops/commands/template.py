@@ -25,6 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "(`xladdin doctor` prints it for this machine)")
     p.add_argument("--conda-path", metavar="DIR", help="Anaconda/Miniconda folder (Conda Path; Windows), with --conda-env")
     p.add_argument("--conda-env", metavar="NAME", help="conda environment name (Conda Env), with --conda-path")
+    _workbook.add_embed_args(p)
     p.set_defaults(func=run)
 
 
@@ -39,17 +40,23 @@ def run(args: argparse.Namespace) -> int:
     try:
         conf_rows(args.pythonpath, args.interpreter, args.conda_path, args.conda_env)  # bad options fail before the work
         params = _workbook.params_from_args(args)
+        _workbook.check_embed_args(args, params)
         out = Path(args.out)
         _common.guard_outputs(args, [("OUT", out), ("the module beside it", out.with_suffix(".py"))], params.data_dir)
         from xladdin.data.loaders import open_market  # lazy: `template --help` starts without the loaders
         market = open_market(args.data, params.data_dir)
         with _workbook.progress_bar(args, "template") as step:
             out = build_template(args.out, market, params, pythonpath=args.pythonpath, progress=step,
-                                 interpreter=args.interpreter, conda_path=args.conda_path, conda_env=args.conda_env)
+                                 interpreter=args.interpreter, conda_path=args.conda_path, conda_env=args.conda_env,
+                                 embed=args.embed_data, embed_since=args.embed_since)
     except Exception as exc:  # noqa: BLE001 - written atomically: OUT is as it was
         return fail("template", describe(exc), unchanged_note(args.out, before))
     _common.say_sample(market.sample)
     print(f"wrote {out} (+ {out.with_suffix('.py').name}); VBA from xlwings {xlwings_version()} standalone quickstart")
+    if args.embed_data:
+        print(f"it carries the tables of {market.source} in hidden sheets"
+              + (f" (rows from {args.embed_since} on)" if args.embed_since else "")
+              + ": its Refresh reads them while data_dir is blank, in Excel and in xlwings Lite")
     if not (args.interpreter or args.conda_path):
         print("its xlwings.conf sheet names no Python: Excel runs `python` from PATH unless you add Interpreter_Win / "
               "Interpreter_Mac or Conda Path + Conda Env there (`python -m xladdin excel-setup FOLDER` builds one that "
