@@ -224,7 +224,8 @@ class ExcelRefused(AssertionError):
 class ExcelModel:
     """The workbook as the Office.js client leaves it after running the engine's actions.
 
-    Tracks per sheet: cell values, number formats, fonts/fills, Excel tables (name -> address),
+    Tracks per sheet: cell values, number formats, fills, wrapped cells, row heights (fonts are looks only),
+    Excel tables (name -> address),
     conditional-format rules, chart sources, the frozen cell; sheet names. Every action the refresh
     may send is modelled; any other action fails the run (so a new kind of write must be modelled
     here before it can pass).
@@ -236,8 +237,12 @@ class ExcelModel:
         self.tables: list[dict[str, tuple[int, int, int, int]]] = []
         self.charts: list[list[dict[str, Any]]] = []
         self.formats: list[dict[tuple[int, int], str]] = []
+        self.fills: list[dict[tuple[int, int], str]] = []
+        self.wraps: list[set[tuple[int, int]]] = []
+        self.heights: list[dict[int, float]] = []
         self.rules: list[list[tuple[str, str]]] = []
         self.notes: list[set[tuple[int, int]]] = []  # cells with a note (Range.clear removes them)
+        self.scales: list[dict[str, dict[str, Any]]] = []  # address -> colours and thresholds of a colour scale
         self.freeze: list[str | None] = []
         self.active = payload["book"]["active_sheet_index"]
         self.log: list[str] = []
@@ -251,8 +256,12 @@ class ExcelModel:
             self.tables.append({t["name"]: bounds(t["range_address"]) for t in s["tables"]})
             self.charts.append([{"name": c["name"], "source": None, "x": None} for c in s.get("charts", [])])
             self.formats.append({})
+            self.fills.append({})
+            self.wraps.append(set())
+            self.heights.append({})
             self.rules.append([tuple(r) for r in s.get("_rules", [])])
             self.notes.append({bounds(n["address"])[:2] for n in s.get("notes", [])})
+            self.scales.append({})
             self.freeze.append(None)
 
     # ------------------------------------------------------------------ helpers
@@ -298,8 +307,9 @@ class ExcelModel:
             if contents:
                 del self.cells[s][key]
         if formats:
-            for key in [k for k in self.formats[s] if rect[0] <= k[0] <= rect[2] and rect[1] <= k[1] <= rect[3]]:
-                del self.formats[s][key]
+            for store in (self.formats[s], self.fills[s]):
+                for key in [k for k in store if rect[0] <= k[0] <= rect[2] and rect[1] <= k[1] <= rect[3]]:
+                    del store[key]
             self.notes[s] = {k for k in self.notes[s] if not (rect[0] <= k[0] <= rect[2] and rect[1] <= k[1] <= rect[3])}
 
     def _rangeClear(self, a, s):
@@ -324,7 +334,7 @@ class ExcelModel:
             elif self._overlap(dest, t):
                 raise ExcelRefused(f"moveRange onto table {name} {address(*t)}")
         off_r, off_c = dest[0] - src[0], dest[1] - src[1]
-        for store in (self.cells[s], self.formats[s]):
+        for store in (self.cells[s], self.formats[s], self.fills[s]):
             picked = {k: v for k, v in store.items() if src[0] <= k[0] <= src[2] and src[1] <= k[1] <= src[3]}
             for k in picked:
                 del store[k]
@@ -363,18 +373,37 @@ class ExcelModel:
             for c in range(c1, c2 + 1):
                 self.formats[s][(r, c)] = a["args"][0]
 
+    def _setWrapText(self, a, s):
+        r1, c1, r2, c2 = self._rect(a)
+        cells = {(r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)}
+        if a["args"][0] if isinstance(a["args"], list) else a["args"]:
+            self.wraps[s] |= cells
+        else:
+            self.wraps[s] -= cells
+
+    def _setRowHeight(self, a, s):
+        r1, _, r2, _ = self._rect(a)
+        for r in range(r1, r2 + 1):
+            self.heights[s][r] = a["args"][0] if isinstance(a["args"], list) else a["args"]
+
     def _setFontProperty(self, a, s):
         pass  # fonts are looks only
 
     def _setRangeColor(self, a, s):
-        pass
+        r1, c1, r2, c2 = self._rect(a)
+        for r in range(r1, r2 + 1):
+            for c in range(c1, c2 + 1):
+                self.fills[s][(r, c)] = a["args"][0] if isinstance(a["args"], list) else a["args"]
 
     def _clearConditionalFormats(self, a, s):
         rect = self._rect(a)
         self.rules[s] = [(k, ref) for k, ref in self.rules[s] if not self._overlap(bounds(ref), rect)]
 
     def _addConditionalFormat(self, a, s):
-        self.rules[s].append((a["args"][0]["type"], address(*self._rect(a))))
+        spec, where = a["args"][0], address(*self._rect(a))
+        self.rules[s].append((spec["type"], where))
+        if spec["type"] == "ColorScale":
+            self.scales[s][where] = {k: spec[k] for k in ("colors", "threshold_types", "thresholds")}
 
     def _setChartSourceData(self, a, s):
         index, sheet_name, addr = a["args"][:3]
@@ -410,6 +439,7 @@ class ExcelModel:
             "freeze": {self.names[s]: f for s, f in enumerate(self.freeze)},
             "rules": {self.names[s]: r for s, r in enumerate(self.rules)},
             "notes": {self.names[s]: sorted(n) for s, n in enumerate(self.notes)},
+            "scales": {self.names[s]: sc for s, sc in enumerate(self.scales)},
             "active": self.active,
         }
 
@@ -755,6 +785,9 @@ def run_refresh(payload: dict[str, Any], how: str, read_data: bool = False) -> d
     out["state"] = model.state()
     out["cells"] = {model.names[s]: [[r, c, v] for (r, c), v in grid.items()] for s, grid in enumerate(model.cells)}
     out["formats"] = {model.names[s]: [[r, c, v] for (r, c), v in f.items()] for s, f in enumerate(model.formats)}
+    out["fills"] = {model.names[s]: [[r, c, v] for (r, c), v in f.items()] for s, f in enumerate(model.fills)}
+    out["wraps"] = {model.names[s]: sorted([r, c] for r, c in w) for s, w in enumerate(model.wraps)}
+    out["heights"] = {model.names[s]: {str(r): h for r, h in hs.items()} for s, hs in enumerate(model.heights)}
     out["touched"] = sorted(touched)
     if desktop:
         out["replaced"] = desktop["replaced"]
@@ -790,7 +823,8 @@ def main(argv: list[str]) -> int:
         def fake(market, params=None, asof=None, progress=None, _r=result, _record=record):
             if _record:
                 Path(_record).write_bytes(pickle.dumps({"source": getattr(market, "source", None),
-                                                        "tables": getattr(market, "tables", None)}))
+                                                        "tables": getattr(market, "tables", None),
+                                                        "sample": getattr(market, "sample", None)}))
             return _r
 
         W.compute_weekly = fake  # the weekly tables were computed by the parent (same sample, same code)

@@ -20,7 +20,8 @@ def run_json(capsys, argv: list[str]) -> list[dict]:
 def test_json_on_the_real_data_is_the_spec_table(capsys, real_data_dir, real_market):
     rows = run_json(capsys, ["--data", str(real_data_dir), "--asof", "2021-06-27"])  # a Sunday: that week's Friday
     assert [tuple(r) for r in rows] == [(
-        "industry", "name", "heat_pct", "divergence", "dispersion_pct", "crowded", "reasons")] * 30
+        "industry", "name", "heat_pct", "divergence", "dispersion_pct", "crowded", "reasons", "sample")] * 30
+    assert not any(r["sample"] for r in rows)  # real data
     res = M.market_crowding(real_market, "2021-06-25")
     assert res.asof == pd.Timestamp("2021-06-25")
     for row, (_, ref) in zip(rows, res.table.iterrows(), strict=True):

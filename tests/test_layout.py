@@ -88,7 +88,8 @@ def _flow_frame(n=4):
         "industry": [f"CI00500{i}.WI" for i in range(1, n + 1)], "industry_name": ["煤炭", "钢铁", "电子", "银行"][:n],
         "net_flow": [1.5, -2.0, np.nan, 3.0][:n], "industry_return": [0.01, -0.02, 0.0, 0.03][:n],
         "divergence": np.nan, "holding_share": 0.1, "holding_change": 0.001, "prev_net_flow": [1, 2, 3, 4][:n],
-        "next_return": 0.0, "unused": 1})
+        "next_return": 0.0, "flow_in": [1.5, np.nan, np.nan, 3.0][:n], "flow_out": [np.nan, -2.0, np.nan, np.nan][:n],
+        "unused": 1})
 
 
 def test_plan_table_headers_values_formats_and_conditionals(layout):
@@ -98,14 +99,23 @@ def test_plan_table_headers_values_formats_and_conditionals(layout):
     assert "unused" not in p.fields  # only layout columns
     assert p.rows[2][2] is None and p.rows[0][2] == 1.5  # NaN -> blank cell
     assert p.formats[2] == "#,##0.00" and p.formats[3] == "0.00%"
-    assert p.ref == "B5:J9"
-    assert ("data_bar", "D6:D9") in p.conditional and ("color_scale", "E6:E9") in p.conditional
+    assert p.ref == "B5:L9"
+    # signed scales around 0, to the largest absolute value of the column (3.0 flow, 3% return, 4 last week)
+    assert ("signed", "D6:D9", (-3.0, 0.0, 3.0)) in p.conditional
+    assert ("signed", "E6:E9", (-0.03, 0.0, 0.03)) in p.conditional
+    assert ("signed", "I6:I9", (-4.0, 0.0, 4.0)) in p.conditional
+    assert not [c for c in p.conditional if c[1] == "J6:J9"]  # next_return all 0: no scale
+    assert p.hidden == [False] * 9 + [True, True]  # the chart's inflow and outflow columns
+    assert [(b.headers, b.why) for b in p.blanks] == [
+        (["持仓分歧度因子"], "本期无取值")]  # no input is said to be missing here
     en = plan_table(t, _flow_frame(), 5, 2, "en")
     assert en.headers[2] == "Net flow (100m yuan)"
     with pytest.raises(ValueError, match="divergence"):
         plan_table(t, _flow_frame().drop(columns="divergence"), 5, 2, "zh")
     missing = plan_table(t, None, 5, 2, "zh", "M9 pending")
-    assert missing.rows == [] and missing.placeholder.startswith("(未计算)") and missing.ref == "B5:J6"
+    assert missing.rows == [] and missing.placeholder.startswith("(未计算)") and missing.ref == "B5:L6"
+    limited = plan_table(t, _flow_frame(), 5, 2, "zh", inputs={"fund_nav": "fund_nav 缺失"})
+    assert [(b.headers, b.why) for b in limited.blanks] == [(["持仓分歧度因子"], "fund_nav 缺失")]
 
 
 def test_plan_extra_columns_share_one_colour_scale(layout):
@@ -116,7 +126,7 @@ def test_plan_extra_columns_share_one_colour_scale(layout):
     df.insert(0, "industry", ["X", "Y"])
     p = plan_table(t, df, 5, 2, "zh")
     assert p.headers[2:] == ["2025-01", "2025-02", "2025-03"]
-    assert p.conditional == [("color_scale", "D6:F7")]
+    assert p.conditional == [("heat", "D6:F7", None)]
 
 
 def test_to_cell_value():
@@ -136,7 +146,7 @@ def test_below_tables_follow_the_table_above_and_overlaps_fail(layout, workbook_
     a, b = plan.tables
     assert b.title_row == a.last_row + 3 and b.col == a.col
     d = _raw()
-    d["sheets"][7]["tables"][1]["anchor"] = "C6"  # etf_ic onto etf_ranking
+    d["sheets"][7]["tables"][1]["anchor"] = "C7"  # etf_ic onto etf_ranking
     bad = parse_layout(d)
     r = workbook_inputs.weekly().tables
     with pytest.raises(ValueError, match="overlaps"):
@@ -158,19 +168,21 @@ def test_render_places_tables_at_their_anchors(rendered, layout):
     wb, plans, res = rendered
     assert wb.sheetnames == [s.zh for s in layout.sheets]
     ws = wb["行业资金流"]
-    assert ws["B5"].value == "行业代码" and ws["D5"].value == "资金流入流出(亿元)"
+    assert ws["B6"].value == "行业代码" and ws["D6"].value == "资金流入流出(亿元)"
     tab = ws.tables["tblIndustryFlow"]
     n = len(res.tables["industry_flow"])
-    assert tab.ref == f"B5:J{5 + n}"
-    assert ws["B6"].value == res.tables["industry_flow"]["industry"].iloc[0]
-    assert ws["D6"].number_format == "#,##0.00" and ws["E6"].number_format == "0.00%"
-    assert ws.freeze_panes == "E6"
+    assert tab.ref == f"B6:L{6 + n}"
+    assert ws["B7"].value == res.tables["industry_flow"]["industry"].iloc[0]
+    assert ws["D7"].number_format == "#,##0.00" and ws["E7"].number_format == "0.00%"
+    assert ws.freeze_panes == "E7"
+    assert ws.column_dimensions["K"].hidden and ws.column_dimensions["L"].hidden  # the chart's helper columns
     assert ws.page_setup.orientation == "landscape" and ws.page_setup.fitToWidth == 1
     assert ws.sheet_properties.pageSetUpPr.fitToPage
     assert len(ws._charts) == 1 and ws._charts[0].x_axis.delete is False and ws._charts[0].y_axis.delete is False
     q = wb["月度分组"]
     rules = [r for cf in q.conditional_formatting for r in cf.rules]
     assert rules and all(r.type == "colorScale" for r in rules)
+    assert all(r.colorScale.cfvo[0].type == "min" for r in rules)  # heat: min .. max
     assert "tblQuintileChange" in q.tables
     perf = wb["策略表现"]
     chart = perf._charts[0]
@@ -197,9 +209,9 @@ def test_rerender_in_english_renames_and_clears(rendered, layout, workbook_input
     assert wb2.sheetnames == [s.en for s in layout.sheets]
     ws = wb2["Industry flows"]
     assert ws is ws_before  # same sheet object, renamed
-    assert ws["D5"].value == "Net flow (100m yuan)"
-    assert ws.tables["tblIndustryFlow"].ref == "B5:J8"
-    assert ws["B9"].value is None and ws["B30"].value is None  # old rows cleared
+    assert ws["D6"].value == "Net flow (100m yuan)"
+    assert ws.tables["tblIndustryFlow"].ref == "B6:L9"
+    assert ws["B10"].value is None and ws["B30"].value is None  # old rows cleared
     assert len(ws._charts) == 1
 
 
@@ -219,10 +231,10 @@ def test_openpyxl_writer_never_writes_a_formula_from_data(text, layout, tmp_path
     render(tables, OpenpyxlWriter.for_layout(wb, layout), layout, "zh", sheets=["industry_flow"])
     wb.save(tmp_path / "n.xlsx")
     ws = load_workbook(tmp_path / "n.xlsx")["行业资金流"]
-    cell = ws["C6"]
+    cell = ws["C7"]
     # (XML reading turns a CR into LF: the text still starts with a line break, not a formula)
     assert cell.value in (text, text.replace("\r", "\n")) and cell.data_type == "s" and cell.quotePrefix
-    assert ws["C7"].quotePrefix is False  # ordinary text is left alone
+    assert ws["C8"].quotePrefix is False  # ordinary text is left alone
 
 
 def test_formula_like_and_excel_text_share_one_rule():

@@ -60,7 +60,7 @@ def test_refresh_reads_the_parameters_sheet_and_keeps_vba(wbfile, monkeypatch, w
     assert _part(wbfile, "xl/drawings/vmlDrawing1.vml") == vml
     wb = load_workbook(wbfile, keep_vba=True)
     assert wb.sheetnames[:2] == ["Cover", "Industry flows"] and wb.sheetnames[-1] == "xlwings.conf"
-    assert wb["Industry flows"]["D5"].value == "Net flow (100m yuan)"
+    assert wb["Industry flows"]["D6"].value == "Net flow (100m yuan)"
     assert wb["Cover"].legacy_drawing is not None
     # parameters written back unchanged (the refresh does not reset them)
     params = {r[0]: r[1] for r in wb["Parameters"].iter_rows(min_row=6, min_col=2, max_col=3, values_only=True) if r[0]}

@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import _xlremote as X  # noqa: E402
 
 from xladdin.workbook.layout import load_layout  # noqa: E402
+from xladdin.workbook.placement import BANNER_SLACK  # noqa: E402
 from xladdin.workbook.refs import cell_ref, col_letter, range_ref  # noqa: E402
 from xladdin.workbook.template import RefreshError, refresh_workbook  # noqa: E402
 
@@ -110,6 +111,20 @@ def _user_work(wb, areas) -> list[UserItem]:
     return items
 
 
+def _beside_own_rows(wb, areas) -> list[UserItem]:
+    """Next to the sheet's own rows: a value in column A of the title rows, one in row 1 right of the banner's
+    reach (the widest table plus BANNER_SLACK columns). The refresh is on real data: the banner goes."""
+    items = []
+    for s in LAYOUT.sheets:
+        ws = wb[s.zh]
+        far = areas[s.zh][0] + BANNER_SLACK + 1
+        ws.cell(3, 1).value = f"left of title {s.key}"
+        ws.cell(1, far).value = f"far right {s.key}"
+        items += [UserItem(s.zh, "value", 3, 1, f"left of title {s.key}"),
+                  UserItem(s.zh, "value", 1, far, f"far right {s.key}")]
+    return items
+
+
 def _in_the_way(wb, areas) -> list[UserItem]:
     """A note in the row right below the event study's mean-return table, which the variant grows into."""
     ws = wb["相关性监控"]
@@ -142,7 +157,8 @@ CASES = [
     Case("user work beside and below the tables", "base", _user_work),
     Case("user work while tables move and resize", "variant", _user_work),
     Case("content where a table grows", "variant", _in_the_way, refused="holds 'my note'"),
-    Case("a moved table", "base", _move_nav, refused="Excel table `tblNav` on sheet `策略表现` starts at B"),
+    Case("beside the title rows; sample template refreshed on real data", "real", _beside_own_rows),
+    Case("a moved table", "base", _move_nav, refused="Excel table `tblNav` on sheet `策略表现` starts at S"),
     Case("a deleted table", "base", _delete_picks, refused="Excel table `tblLatestPicks` on sheet `策略持仓` is missing"),
     Case("a deleted chart", "base", _delete_chart, refused="sheet `相关性监控` has 0 chart(s), the layout draws 1"),
 ]
@@ -157,7 +173,9 @@ def prepared(tmp_path_factory, workbook_inputs):
     """Per case: the edited workbook file, its items, its weekly result; the xlwings runs of all cases."""
     folder = tmp_path_factory.mktemp("keep")
     template = workbook_inputs.build_template(folder / "keep_template.xlsm")
-    results = {"base": workbook_inputs.weekly(), "variant": X.variant(workbook_inputs.weekly())}
+    real = copy.deepcopy(workbook_inputs.weekly())
+    real.sample = real.summary.sample = False  # the same tables as if read from real data
+    results = {"base": workbook_inputs.weekly(), "variant": X.variant(workbook_inputs.weekly()), "real": real}
     areas = _areas([r.tables for r in results.values()])
     cases, scenarios = {}, {}
     for i, case in enumerate(CASES):
@@ -219,6 +237,15 @@ def test_headless_refresh(prepared, name, monkeypatch, workbook_inputs, tmp_path
             assert len(charts) == layout_charts[item.sheet] + 1, where
             mine = charts[-1]  # after the layout's: the next refresh tells them apart the same way
             assert mine["anchor"] == cell_ref(item.row, item.col) and X.bounds(mine["series"][0]["values"]) == item.value, where
+    mine = {(i.sheet, i.row, i.col) for i in case.items}
+    for s in LAYOUT.sheets:  # row 1: the banner on the sample's tables, empty (values and fill) on real data
+        ws = wb[s.zh]
+        row1 = {c.column: c for c in ws[1] if (s.zh, 1, c.column) not in mine}
+        if case.result == "real":
+            assert [c.coordinate for c in row1.values() if c.value is not None or c.fill.fgColor.rgb not in
+                    (None, "00000000")] == [], s.key
+        else:
+            assert row1[2].value and "示例" in str(row1[2].value), s.key  # the banner from column B
     # the layout's own conditional formats are there once, not doubled by the kept ones
     ws = wb["行业资金流"]
     refs = [str(cf.sqref) for cf in ws.conditional_formatting]
@@ -253,6 +280,13 @@ def test_excel_refresh(prepared, name):
             charts = run["state"]["charts"][item.sheet]
             assert len(charts) == layout_charts[item.sheet] + 1, where
             assert charts[-1]["source"] is None and charts[-1]["x"] is None, where  # never re-pointed
+    mine = {(i.sheet, i.row, i.col) for i in case.items}
+    for s in LAYOUT.sheets:  # row 1: the banner on the sample's tables, empty (values and fill) on real data
+        row1 = [(r, c) for r, c, _ in run["cells"][s.zh] if r == 1 and (s.zh, r, c) not in mine]
+        if case.result == "real":
+            assert row1 == [] and [k for k in run["fills"][s.zh] if k[0] == 1] == [], s.key
+        else:
+            assert (1, 2) in row1, s.key  # the banner from column B
     assert not {a["func"] for a in run["actions"]} & {"deleteChart", "addChart", "sheetClear", "addTable"}
 
 

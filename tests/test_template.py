@@ -44,7 +44,7 @@ def test_template_sheets_tables_charts_and_conf(built):
         assert len(ws._charts) == len(s.charts)
         assert ws.freeze_panes is not None
         assert ws.page_setup.orientation == "landscape"
-    assert wb["行业资金流"].tables["tblIndustryFlow"].ref.startswith("B5:J")
+    assert wb["行业资金流"].tables["tblIndustryFlow"].ref.startswith("B6:L")
     conf = {r[0]: r[1] for r in wb[CONF_SHEET].iter_rows(values_only=True)}
     assert conf["PYTHONPATH"] == "C:\\research\\xladdin"
     assert "xladdin_udfs.flows" in conf["UDF Modules"]

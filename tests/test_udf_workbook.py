@@ -3,7 +3,9 @@ xlwings.conf points at importable UDF modules, every formula evaluates on the sh
 without #XA! and spills into free cells."""
 from __future__ import annotations
 
+import datetime as dt
 import importlib
+import math
 import re
 import sys
 import zipfile
@@ -63,7 +65,9 @@ class Sheets:
     Plain formulas are the few shapes the builder writes (``=E3/E2-1``, ``=B3*C3``, ``=B3/C3``,
     ``SUMIF``, ``IFERROR(INDEX(.., MATCH(.., .., 0)), "")``), evaluated here from their text; an
     ``XA_`` formula is evaluated by calling the function on the values of its argument ranges,
-    as xlwings passes them, once every cell those ranges read is known.
+    as xlwings passes them, once every cell those ranges read is known. The values the file stores over
+    an ``XA_`` formula's spill range (its cached result) are set apart in ``cached`` and never read as
+    inputs: they are what the evaluation is compared with.
     """
 
     def __init__(self, wb):
@@ -71,14 +75,26 @@ class Sheets:
         self.cells = {}      # (sheet, row, col) -> constant or formula text
         self.values = {}     # (sheet, row, col) -> evaluated value of a formula cell
         self.spilled = {}    # (sheet, row, col) -> the formula cell whose result covers it
+        self.cached = {}     # (sheet, row, col) -> the value the file stores in an XA_ formula's spill range
+        self.ranges = {}     # (sheet, row, col) of an XA_ formula -> (rows, columns) of its stored range
+        self.formulas = set()  # (sheet, row, col) of every formula cell (text starting with = is not one)
         for ws in wb.worksheets:
             for row in ws.iter_rows():
                 for cell in row:
                     v = cell.value
+                    if cell.data_type == "f":
+                        self.formulas.add((ws.title, cell.row, cell.column))
                     if v.__class__.__name__ == "ArrayFormula":
+                        c0, r0, c1, r1 = range_boundaries(v.ref)
+                        self.ranges[(ws.title, r0, c0)] = (r1 - r0 + 1, c1 - c0 + 1)
                         v = v.text
                     if v is not None:
                         self.cells[(ws.title, cell.row, cell.column)] = v
+        for (sheet, r0, c0), (nr, nc) in self.ranges.items():
+            for r in range(r0, r0 + nr):
+                for c in range(c0, c0 + nc):
+                    if (r, c) != (r0, c0):
+                        self.cached[(sheet, r, c)] = self.cells.pop((sheet, r, c), None)
 
     class Pending(Exception):
         """A cell depends on an XA_ formula not evaluated yet."""
@@ -128,7 +144,9 @@ class Sheets:
         raise AssertionError(f"{sheet}: formula shape not known to the test: {text}")
 
     def spill(self, sheet, r, c, result):
-        """Place ``result`` (list of rows) at (r, c); every other cell it covers must be empty."""
+        """Place ``result`` (list of rows) at (r, c); every other cell it covers must be free (no content but the
+        result the file caches there)."""
+        assert self.ranges[(sheet, r, c)] == (len(result), max(len(row) for row in result)), (sheet, r, c)
         for i, row in enumerate(result):
             for j, v in enumerate(row):
                 key = (sheet, r + i, c + j)
@@ -182,6 +200,38 @@ def test_every_formula_evaluates_on_the_sheet_and_spills_into_free_cells(built):
         assert progress, f"formulas waiting on each other: {[t for _, _, t, _ in todo]}"
     levels = [sheets.value("Holdings", r, 5) for r in range(1, 400) if ("Holdings", r, 5) in sheets.values]
     assert any(isinstance(v, float) for v in levels)  # XA_PICKS saw real holding levels from XA_PENETRATE
+    _check_cached(out, sheets)
+
+
+def _same(stored, computed) -> bool:
+    """A value the file caches and the one computed here, as Excel would show them."""
+    if computed is None or computed == "" or (isinstance(computed, float) and math.isnan(computed)):
+        return stored in (None, "")
+    if isinstance(computed, bool):
+        return stored in (computed, int(computed))
+    if isinstance(computed, dt.datetime):
+        return stored == computed or (isinstance(stored, (int, float)) and stored == _serial(computed))
+    if isinstance(computed, (int, float)):
+        return isinstance(stored, (int, float)) and math.isclose(stored, computed, rel_tol=1e-12, abs_tol=1e-15)
+    return stored == computed
+
+
+def _serial(d: dt.datetime) -> float:
+    return (d - dt.datetime(1899, 12, 30)).total_seconds() / 86400
+
+
+def _check_cached(path, sheets):
+    """Every formula cell stores the value computed here: a plain formula its result, an XA_ formula the first
+    value of its result and the rest over its spill range; none is the 0 a recalculation would replace."""
+    stored = openpyxl.load_workbook(path, data_only=True)
+    checked = 0
+    for sheet, r, c in sorted(sheets.formulas):
+        v, want = stored[sheet].cell(r, c).value, sheets.value(sheet, r, c)
+        assert _same(v, want), (sheet, r, c, sheets.cells[(sheet, r, c)], v, want)
+        checked += 1
+    for key, v in sheets.cached.items():
+        assert _same(v, sheets.values[key]), (key, v, sheets.values[key])
+    assert checked >= 3000 and len(sheets.cached) > 10000
 
 
 def test_builder_refuses_overlapping_blocks(tmp_path):
@@ -201,3 +251,15 @@ def test_committed_example_workbook_is_the_builders(built):
     for sheet, cell, text, _ in formulas:
         v = committed[sheet][cell].value
         assert getattr(v, "text", v) == text, (sheet, cell)
+
+
+def test_the_guide_says_what_each_spreadsheet_shows_and_every_page_says_sample(built):
+    out, _ = built
+    wb = openpyxl.load_workbook(out, keep_vba=True)
+    guide = " ".join(str(c.value) for row in wb["Guide"].iter_rows(max_row=15) for c in row if c.value)
+    assert "SAMPLE DATA" in guide and "synthetic sample" in guide
+    for needle in ("Stored results", "Excel for Windows", "ImportPythonUDFs", "#NAME?", "Excel for Mac",
+                   "macOS currently does not support UDFs", "WPS", "docs/install.md", "not run in WPS"):
+        assert needle in guide, needle
+    for ws in wb.worksheets:
+        assert "示例数据 SAMPLE" in (ws.oddHeader.left.text or ""), ws.title

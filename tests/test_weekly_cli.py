@@ -369,7 +369,7 @@ def test_send_to_a_real_smtp_server(fake_compute, small_dir, tmp_path, smtp_serv
                "--smtp-host", "127.0.0.1", "--smtp-port", str(port), "--no-tls", "--retries", "0"])
     cap = capsys.readouterr()
     assert rc == 0, cap.err
-    assert "sent 'xladdin 周报 2026-10-30' to 2 recipient(s)" in cap.out
+    assert "sent '[示例数据 SAMPLE] xladdin 周报 2026-10-30' to 2 recipient(s)" in cap.out  # the embedded sample
     assert len(handler.messages) == 1
     sender, rcpts, raw = handler.messages[0]
     assert sender == "bot@example.com" and rcpts == ["pm@example.com", "ls@example.com"]

@@ -88,7 +88,7 @@ def test_real_report_is_dated_by_its_tables_and_not_computed_on_stale_weights(re
     fresh = res.tables["cover_freshness"].set_index("table")
     assert fresh.loc["index_weights", "status"] == "滞后449天" and fresh.loc["etf_daily", "status"] == "最新"
     head = res.tables["cover_headlines"]
-    assert (head["item"] == "未计算:industry_flow").any()
+    assert (head["item"] == "未计算:行业资金流 · 股票ETF区间资金净流入额(亿元),按本周净流入排序").any()  # by sheet and title
 
 
 def test_signed_flows_by_hand():
@@ -124,7 +124,7 @@ def test_style_sheet_keeps_the_pair_that_has_data(sample_market):
     style = res.tables["style_signals"]
     assert style is not None and style["size_signal"].notna().all() and style["growth_signal"].isna().all()
     assert "缺少 growth" in res.subtitles["lambda"]["zh"]
-    assert any("growth regime unavailable" in str(x) for x in res.tables["cover_headlines"]["detail"])
+    assert any("成长价值风格信号不可用" in str(x) for x in res.tables["cover_headlines"]["detail"])  # said in Chinese
 
 
 @pytest.mark.slow

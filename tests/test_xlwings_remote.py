@@ -54,6 +54,10 @@ def _set_param(payload, key, value):
     raise KeyError(key)
 
 
+def _sheet(payload, name):
+    return next(s for s in payload["sheets"] if s["name"] == name)
+
+
 @pytest.fixture(scope="module")
 def template(tmp_path_factory, workbook_inputs):
     return workbook_inputs.build_template(tmp_path_factory.mktemp("remote") / "weekly_remote.xlsm")
@@ -98,7 +102,10 @@ def edited(inputs, tmp_path_factory):
     english = copy.deepcopy(payload)
     _set_param(english, "language", "en")
     committed = X.payload_from_workbook(ROOT / "workbooks" / "xladdin_weekly.xlsm")
-    out = _run(tmp_path_factory, {"english": (english, "lite", base), "committed": (committed, "lite", base)})
+    real = copy.deepcopy(base)
+    real.sample = real.summary.sample = False  # the same tables as if read from real data: the sample template's banner goes
+    out = _run(tmp_path_factory, {"english": (english, "lite", base), "committed": (committed, "lite", base),
+                                  "real": (payload, "lite", real), "real_windows": (payload, "windows", real)})
     out["_inputs"] = inputs
     return out
 
@@ -244,9 +251,30 @@ def test_conditional_formats_cover_the_new_rows(core, resized):
                     for f in cond.columns:
                         c1 = col + len(t.columns) if f == "*extra" else col + t.fields.index(f)
                         c2 = col + len(rows[0]) - 1 if f == "*extra" else c1
-                        want = ("ColorScale" if cond.type == "color_scale" else "DataBar",
-                                X.address(row + 1, c1, row + len(rows) - 1, c2))
-                        assert rules[s.zh].count(list(want)) == 1, (how, s.key, t.key, want)
+                        values = [v for r in rows[1:] for v in r[c1 - col:c2 - col + 1]
+                                  if isinstance(v, (int, float)) and not (isinstance(v, float) and math.isnan(v))]
+                        want = ["ColorScale", X.address(row + 1, c1, row + len(rows) - 1, c2)]
+                        # a signed scale (around 0) needs a value other than 0
+                        expected = 0 if cond.type == "signed" and not any(values) else 1
+                        assert rules[s.zh].count(want) == expected, (how, s.key, t.key, want)
+
+
+@pytest.mark.parametrize("how", ["lite", "windows"])
+def test_flows_and_returns_are_red_up_green_down_in_excel(core, how):
+    """The refresh (Excel and Lite) colours a flow or return column green below 0, white at 0, red above, to the
+    column's largest absolute value; a level (heat) white to orange from its min to its max."""
+    run, base = core[how], core["_inputs"]["base"].tables
+    scales = run["state"]["scales"]
+    flow = base["industry_flow"]
+    exp = X.expected_tables(base)
+    row, col, rows = exp[("行业资金流", "tblIndustryFlow")]
+    c = col + load_layout().sheet("industry_flow").table("industry_flow").fields.index("net_flow")
+    m = float(np.nanmax(np.abs(flow["net_flow"].to_numpy(dtype=float))))
+    got = scales["行业资金流"][X.address(row + 1, c, row + len(rows) - 1, c)]
+    assert got["colors"] == ["#63be7b", "#ffffff", "#f8696b"]  # green, white, red
+    assert got["threshold_types"] == ["Number"] * 3 and got["thresholds"] == pytest.approx([-m, 0.0, m], rel=1e-12)
+    heat = [v for k, v in scales["月度分组"].items()]
+    assert heat and all(v["colors"][0] == "#ffffff" and v["threshold_types"][0] == "LowestValue" for v in heat)
 
 
 def test_text_from_data_stays_text(resized):
@@ -279,6 +307,56 @@ def test_language_switch_renames_sheets_and_headers(edited):
     tables = dict(runs["_inputs"]["base"].tables)
     tables["params"] = params_to_frame(default_params().replace(language="en"))  # written back as read
     X.check_tables(run, tables, language="en")
+
+
+def _banner_text(language):
+    import tomllib
+    with open(ROOT / "workbooks" / "layout.toml", "rb") as fh:
+        meta = tomllib.load(fh)["meta"]
+    return meta[f"sample_banner_{language}"], "#" + meta["banner_fill"]
+
+
+@pytest.mark.parametrize("how", ["lite", "windows", "mac"])
+def test_the_sample_banner_is_written_on_every_sheet(core, how):
+    """Refreshed from the sample (Excel and Lite): row 1 of every layout sheet holds the banner, red across its tables."""
+    run = core[how]
+    text, fill = _banner_text("zh")
+    exp = X.expected_tables(core["_inputs"]["base"].tables)
+    for s in load_layout().sheets:
+        cells = X.cells_of(run, s.zh)
+        assert cells.get((1, 2)) == "'" + text, s.key
+        assert [k for k in cells if k[0] == 1] == [(1, 2)], s.key
+        width = max(col + len(rows[0]) - 1 for (sheet, _), (_, col, rows) in exp.items() if sheet == s.zh)
+        fills = {(r, c): v for r, c, v in run["fills"][s.zh] if r == 1}
+        assert fills == {(1, c): fill for c in range(2, width + 1)}, s.key
+
+
+@pytest.mark.parametrize("how", ["lite", "windows", "mac"])
+def test_notes_row_and_wrapped_text_in_excel(core, how):
+    """Row 4 holds the sheet's notes (the colour legend, why a column is blank); long text wraps and its rows grow."""
+    run = core[how]
+    cells = X.cells_of(run, "行业资金流")
+    assert str(cells.get((4, 2))).startswith("'注:") and "红 = 净流入/上涨" in cells[(4, 2)]
+    assert "“北向持股变化、变化”留空" in X.cells_of(run, "ETF轮动")[(4, 2)]
+    exp = X.expected_tables(core["_inputs"]["base"].tables)
+    row, col, rows = exp[("封面", "tblHeadlines")]
+    wraps = {tuple(x) for x in run["wraps"]["封面"]}
+    assert {(r, c) for r in range(row + 1, row + len(rows)) for c in range(col, col + 3)} <= wraps
+    heights = run["heights"]["封面"]
+    assert all(str(r) in heights and heights[str(r)] >= 14 for r in range(row + 1, row + len(rows)))
+
+
+@pytest.mark.parametrize("how", ["real", "real_windows"])
+def test_real_data_clears_the_banner_the_sample_left(edited, how):
+    """The sample template refreshed on real data: row 1 is empty again (value and fill) on every sheet."""
+    run = edited[how]
+    assert run["error"] is None, run["error"]
+    X.check_tables(run, edited["_inputs"]["base"].tables)
+    payload = edited["_inputs"]["payload"]
+    for s in load_layout().sheets:
+        assert _sheet(payload, s.zh)["values"][0][1], s.key  # the template had the banner
+        assert [k for k in X.cells_of(run, s.zh) if k[0] == 1] == [], s.key
+        assert [k for k in run["fills"][s.zh] if k[0] == 1] == [], s.key
 
 
 # ------------------------------------------------------------------------------------------ Lite functions
@@ -335,6 +413,8 @@ def test_xlwings_version_pin_is_the_one_run_here():
 def carried(tmp_path_factory, tiny_short_dir, workbook_inputs):
     """A template built with --embed-data from a small folder, refreshed by the Lite script and on the Windows
     member set with data_dir blank; each run records the tables of the market it computed on."""
+    import dataclasses
+
     from xladdin.data import load_market
     from xladdin.workbook.template import build_template
     src = load_market(tiny_short_dir)
@@ -343,16 +423,20 @@ def carried(tmp_path_factory, tiny_short_dir, workbook_inputs):
     workbook_inputs.patch_compute(mp)  # the tables are the sample's: what is tested is the data read
     try:
         book = build_template(d / "carried.xlsm", src, embed=True)
+        sample_book = build_template(d / "carried_sample.xlsm", dataclasses.replace(src, sample=True), embed=True)
     finally:
         mp.undo()
     payload = X.payload_from_workbook(book)
     base = workbook_inputs.weekly()
-    record = {h: d / f"{h}.pkl" for h in ("lite", "windows")}
+    record = {h: d / f"{h}.pkl" for h in ("lite", "windows", "sample_lite", "sample_windows")}
     lite_folder = copy.deepcopy(payload)
     _set_param(lite_folder, "data_dir", str(tiny_short_dir))
+    sample_payload = X.payload_from_workbook(sample_book)
     out = _run(tmp_path_factory, {"lite": (payload, "lite", base), "windows": (payload, "windows", base),
-                                  "lite_folder": (lite_folder, "lite", base)}, record=record)
-    out["_src"], out["_payload"] = src, payload
+                                  "lite_folder": (lite_folder, "lite", base),
+                                  "sample_lite": (sample_payload, "lite", base),
+                                  "sample_windows": (sample_payload, "windows", base)}, record=record)
+    out["_src"], out["_payload"], out["_sample_payload"] = src, payload, sample_payload
     out["_seen"] = {h: pickle.loads(p.read_bytes()) for h, p in record.items() if p.is_file()}
     return out
 
@@ -387,6 +471,17 @@ def test_refresh_reads_the_tables_the_workbook_carries(carried, how):
             want = df[col].map(lambda v: v if pd.isna(v) else float(f"{v:.16g}")) if df[col].dtype == float else df[col]
             pd.testing.assert_series_equal(got[col].reset_index(drop=True), want.reset_index(drop=True),
                                            check_exact=True, obj=f"{name}.{col}")
+
+
+@pytest.mark.parametrize("how", ["lite", "windows"])
+def test_carried_sample_tables_stay_the_sample(carried, how):
+    """A workbook carrying the embedded sample's tables marks them (a hidden SAMPLE_DATA sheet): the market the
+    Refresh reads from them is the sample (its sheets get the banner); carried real tables are not."""
+    sheets = {s["name"]: s for s in carried["_sample_payload"]["sheets"]}
+    assert sheets["SAMPLE_DATA"]["visibility"] == "Hidden" and "SAMPLE_DATA" not in {
+        s["name"] for s in carried["_payload"]["sheets"]}
+    assert carried["_seen"][f"sample_{how}"]["sample"] is True
+    assert carried["_seen"][how]["sample"] is False
 
 
 def test_lite_refuses_a_folder_and_points_at_the_carried_tables(carried):

@@ -26,17 +26,30 @@ No two blocks share a cell (every write is checked) and each formula's spill ran
 Excel 365 spills them and never inserts the implicit-intersection ``@``. The VBA project is
 xlwings' standalone quickstart project (``RunPython``, ``ImportPythonUDFs``), as in the weekly
 tracker (:mod:`xladdin.workbook.template`), so the xlwings add-in is optional.
+
+Every formula cell stores its result (the cached value a file viewer shows): the builder keeps the values it
+writes, evaluates each ``XA_`` formula by calling the function (the code Excel calls) on the values of its
+argument ranges as xlwings passes them, and writes the result over the spill range; each plain formula
+(``=E3/E2-1`` ...) is given the value it computes. So the workbook shows numbers before any recalculation
+(a file preview, a program reading the stored values; LibreOffice 7.4 recalculates every array formula on
+opening and shows #NAME? there); the Guide says what Excel for Mac, WPS and Excel before Import Functions
+show.
 """
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import importlib
 import io
+import math
+import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import get_column_letter, range_boundaries
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -52,6 +65,26 @@ SMALL = "000852.SH"
 START = "2016-01-01"
 #: trading days of the crowding example (enough for a percentile: 250 values of a 20-day mean)
 CROWDING_DAYS = 320
+#: the header of every printed page (the data of every sheet is the embedded sample)
+PRINT_HEADER = '&L&"-,Bold"&KC00000示例数据 SAMPLE: xladdin\'s synthetic sample market, not market data'
+#: the Guide's notes: how to get the functions running, and what each kind of spreadsheet shows before that
+GUIDE_NOTES = [
+    "SAMPLE DATA (示例数据): every figure here comes from xladdin's embedded synthetic sample market, not market data.",
+    "1. Install the xladdin wheel into the Python Excel runs (pip install <path of the wheel>; it brings xlwings).",
+    "2. Open this workbook, Developer > Macros > ImportPythonUDFs (or the xlwings add-in's Import Functions).",
+    "3. Excel 365 spills each formula (yellow cell) into the cells below/right. Errors show as #XA! <what to fix>.",
+    "The xlwings.conf sheet sets UDF Modules; the functions import from the installed package (step 1).",
+    "Stored results: every formula cell holds the result the function gave when this workbook was built (the same "
+    "xladdin code, on these sheets' values), so a viewer that shows a file without calculating it (file previews, "
+    "programs that read the file's values) shows these numbers. LibreOffice (7.4 tried) recalculates every array "
+    "formula when it opens a file, whatever its recalculation setting: it shows #NAME? in the XA_ cells.",
+    "Excel for Windows recalculates the workbook when it opens it: until the functions are imported (step 2) every "
+    "XA_ cell shows #NAME? (Excel does not know the function yet); after ImportPythonUDFs they compute again.",
+    "Excel for Mac: xlwings has no Excel functions on macOS (its docs: \"macOS currently does not support UDFs\"), so "
+    "after Excel recalculates the XA_ cells show #NAME?; the functions run in xlwings Lite (docs/excel.md).",
+    "WPS: xlwings needs Microsoft Excel (docs/install.md, WPS Office), so WPS has no XA_ functions: wherever it "
+    "recalculates these cells they show #NAME? (or WPS's own error); this was not run in WPS.",
+]
 
 
 def col_letter(c: int) -> str:
@@ -65,8 +98,13 @@ def ref(r0: int, c0: int, r1: int, c1: int, sheet: str | None = None) -> str:
     return f"{sheet}!{a}" if sheet else a
 
 
-def _write_once(ws) -> None:
-    """Make every public write method of ``ws`` refuse a cell that was already written (no block overwrites another)."""
+#: the write methods that put a value in their cell (first argument after the cell), as the sheet's model keeps it
+_VALUE_WRITERS = ("write", "write_string", "write_number", "write_datetime", "write_boolean")
+
+
+def _write_once(ws, values: dict[tuple[int, int], Any]) -> dict[tuple[int, int], str]:
+    """Make every public write method of ``ws`` refuse a cell that was already written (no block overwrites another)
+    and keep each value written in ``values`` (a plain formula: its ``value``). Returns the cells written."""
     written: dict[tuple[int, int], str] = {}
 
     def guard(name):
@@ -77,12 +115,51 @@ def _write_once(ws) -> None:
                 raise ValueError(f"{ws.get_name()}!{col_letter(col)}{row + 1} written twice ({written[(row, col)]} "
                                  f"then {name}): two blocks overlap")
             written[(row, col)] = name
+            if name in _VALUE_WRITERS and args:
+                values[(row, col)] = args[0]
+            elif name == "write_formula":
+                if len(args) < 3 and "value" not in kwargs:
+                    raise ValueError(f"{ws.get_name()}!{col_letter(col)}{row + 1}: a formula needs its value (what "
+                                     "it computes), stored for viewers that do not recalculate")
+                values[(row, col)] = args[2] if len(args) >= 3 else kwargs["value"]
             return method(row, col, *args, **kwargs)
         setattr(ws, name, write)
 
     for name in ("write", "write_string", "write_number", "write_datetime", "write_formula",
                  "write_dynamic_array_formula", "write_url", "write_boolean", "write_blank"):
         guard(name)
+    return written
+
+
+class Ref(str):
+    """A range argument of a formula (``B2:B100``, ``Sheet!A1:C9``)."""
+
+
+def _udfs() -> dict[str, Any]:
+    """Every XA_ function of the installed adapters, by name (the code Excel runs)."""
+    from xladdin.workbook.template import udf_modules
+    funcs: dict[str, Any] = {}
+    for name in udf_modules():
+        funcs.update({k: v for k, v in vars(importlib.import_module(name)).items() if k.startswith("XA_")})
+    return funcs
+
+
+def _args(inner: str) -> list[str]:
+    """The arguments of a formula's call, split at the commas outside braces."""
+    return [a for a in re.split(r",(?![^{]*\})", inner) if a != ""]
+
+
+def _cached(v: Any) -> Any:
+    """A result as XlsxWriter stores it as a formula's cached value: a date as its Excel serial number, a bool as
+    1 / 0, an empty result as empty text."""
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return ""
+    if isinstance(v, dt.datetime):
+        from xlsxwriter.utility import datetime_to_excel_datetime
+        return datetime_to_excel_datetime(v, False, True)
+    if isinstance(v, bool):
+        return int(v)
+    return v
 
 
 class Book:
@@ -93,6 +170,9 @@ class Book:
         self.wb = xlsxwriter.Workbook(str(path), {"nan_inf_to_errors": True})
         self.wb.set_vba_name("ThisWorkbook")
         self.n = 0
+        self.values: dict[str, dict[tuple[int, int], Any]] = {}  # sheet -> (row, col) -> value (0-based)
+        self.written: dict[str, dict[tuple[int, int], str]] = {}
+        self.udfs = _udfs()
         self.fmt = {
             "head": self.wb.add_format({"bold": True, "bg_color": "#1F4E78", "font_color": "#FFFFFF"}),
             "date": self.wb.add_format({"num_format": "yyyy-mm-dd"}),
@@ -100,6 +180,7 @@ class Book:
             "title": self.wb.add_format({"bold": True, "font_size": 14, "font_color": "#1F4E78"}),
             "formula": self.wb.add_format({"bg_color": "#FFF2CC"}),
             "wrap": self.wb.add_format({"text_wrap": True, "valign": "top"}),
+            "formula_date": self.wb.add_format({"bg_color": "#FFF2CC", "num_format": "yyyy-mm-dd"}),
         }
         self.formulas: list[tuple[str, str, str, str]] = []  # (sheet, cell, formula, what)
 
@@ -107,8 +188,43 @@ class Book:
         self.n += 1
         ws = self.wb.add_worksheet(name)
         ws.set_vba_name(f"Sheet{self.n}")
-        _write_once(ws)
+        self.values[name] = {}
+        self.written[name] = _write_once(ws, self.values[name])
+        ws.set_header(PRINT_HEADER)  # every printed page says the figures are the sample's
         return ws
+
+    def value(self, sheet: str, r: int, c: int) -> Any:
+        """The value of a cell written so far (a spilled result too); None for an empty cell."""
+        return self.values[sheet].get((r, c))
+
+    def argument(self, sheet: str, text: str) -> Any:
+        """A formula's argument as xlwings passes it to the function: a range as a scalar (one cell), a flat list
+        (one row or column) or a list of rows, empty cells None; a literal as its value."""
+        if re.fullmatch(r"(\w+!)?\$?[A-Z]+\$?\d+(:\$?[A-Z]+\$?\d+)?", text):
+            sh, _, rng = text.replace("$", "").rpartition("!")
+            c0, r0, c1, r1 = range_boundaries(rng)
+            rows = [[self.value(sh or sheet, r - 1, c - 1) for c in range(c0, c1 + 1)] for r in range(r0, r1 + 1)]
+            if len(rows) == 1:
+                return rows[0][0] if len(rows[0]) == 1 else rows[0]
+            return [row[0] for row in rows] if len(rows[0]) == 1 else rows
+        if text.startswith("{"):
+            return [float(x) for x in text.strip("{}").split(",")]
+        if text.startswith('"'):
+            return text.strip('"')
+        if text in ("TRUE", "FALSE"):
+            return text == "TRUE"
+        return float(text)
+
+    def evaluate(self, sheet: str, text: str) -> list[list[Any]]:
+        """Call the formula's XA_ function on its arguments' values: the result Excel would spill."""
+        name, inner = re.fullmatch(r"=(XA_\w+)\((.*)\)", text).groups()
+        result = self.udfs[name](*[self.argument(sheet, a) for a in _args(inner)])
+        if not (isinstance(result, list) and all(isinstance(row, list) for row in result)):
+            raise ValueError(f"{sheet}: {text} did not return rows ({result!r})")
+        errors = [v for row in result for v in row if isinstance(v, str) and v.startswith("#XA!")]
+        if errors:
+            raise ValueError(f"{sheet}: {text} returned {errors[0]}")
+        return result
 
     def table(self, ws, r: int, c: int, frame: pd.DataFrame, index: bool = True) -> tuple[int, int, int, int]:
         """Write ``frame`` with a header row at (r, c); returns the data block's corners (no header)."""
@@ -133,10 +249,52 @@ class Book:
         return r + 1, c, r + len(df), c + len(df.columns) - 1
 
     def formula(self, ws, r: int, c: int, text: str, what: str, title: str | None = None) -> None:
+        """Write an XA_ formula at (r, c) with its result cached over the range it spills into (kept empty)."""
         if title:
             ws.write(r - 1, c, title, self.fmt["head"])
-        ws.write_dynamic_array_formula(r, c, r, c, text, self.fmt["formula"])
-        self.formulas.append((ws.get_name(), f"{col_letter(c)}{r + 1}", text, what))
+        sheet = ws.get_name()
+        result = self.evaluate(sheet, text)
+        nrows, ncols = len(result), max(len(row) for row in result)
+        taken = [(r + i, c + j) for i in range(nrows) for j in range(ncols)
+                 if (i, j) != (0, 0) and (r + i, c + j) in self.written[sheet]]
+        if taken:
+            raise ValueError(f"{sheet}!{col_letter(c)}{r + 1}: {text} spills over "
+                             f"{col_letter(taken[0][1])}{taken[0][0] + 1}, which holds something")
+        first = result[0][0] if result[0] else None
+        is_date = isinstance(first, dt.datetime)
+        ws.write_dynamic_array_formula(r, c, r + nrows - 1, c + ncols - 1, text,
+                                       self.fmt["formula_date" if is_date else "formula"], _cached(first))
+        self.values[sheet][(r, c)] = first
+        for i, row in enumerate(result):
+            for j in range(ncols):
+                if (i, j) != (0, 0):
+                    self._spilled(ws, r + i, c + j, row[j] if j < len(row) else None)
+        self.formulas.append((sheet, f"{col_letter(c)}{r + 1}", text, what))
+
+    def _spilled(self, ws, r: int, c: int, v: Any) -> None:
+        """A cell of a formula's spill range: its value as Excel stores it (XlsxWriter's own writers, past the
+        write-once guard: the formula owns the range)."""
+        import xlsxwriter.worksheet as xw_sheet
+        sheet = ws.get_name()
+        self.written[sheet][(r, c)] = "spill"
+        self.values[sheet][(r, c)] = v
+        cls = xw_sheet.Worksheet
+        if v is None or (isinstance(v, float) and not math.isfinite(v)):
+            ws.table[r].pop(c, None)  # XlsxWriter padded the range with 0: an empty result cell stays empty
+        elif isinstance(v, bool):
+            cls.write_boolean(ws, r, c, v)
+        elif isinstance(v, dt.datetime):
+            cls.write_datetime(ws, r, c, v, self.fmt["date"])
+        elif isinstance(v, (int, float)):
+            cls.write_number(ws, r, c, v)
+        else:
+            cls.write_string(ws, r, c, str(v))
+
+    def plain(self, ws, r: int, c: int, text: str, value: Any) -> None:
+        """A plain formula with the value it computes: a finite number, or text (``""`` for IFERROR's empty)."""
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{ws.get_name()}!{col_letter(c)}{r + 1}: {text} computes {value} (an error in Excel)")
+        ws.write_formula(r, c, text, None, value)
 
     def close(self, vba: bytes) -> None:
         self.wb.add_vba_project(io.BytesIO(vba), is_stream=True)
@@ -161,7 +319,7 @@ def build(out: Path = DEFAULT_OUT, pythonpath: str | None = None) -> list[tuple[
     r0, _, r1, _ = book.table(ws, 0, 0, df)                      # A date, B shares, C nav, D split, E close
     ws.write(0, 5, "return", book.fmt["head"])
     for i in range(r0 + 1, r1 + 1):                              # F: daily index return, an Excel formula
-        ws.write_formula(i, 5, f"=E{i + 1}/E{i}-1")
+        book.plain(ws, i, 5, f"=E{i + 1}/E{i}-1", book.value("Flows", i, 4) / book.value("Flows", i - 1, 4) - 1)
     B, C, D, E_, F = (f"{x}{r0 + 1}:{x}{r1 + 1}" for x in "BCDEF")
     book.formula(ws, r0, 6, f"=XA_ETF_FLOW({B},{C},{D})", "daily net flow of 510300.SH (yuan)", "flow")
     book.formula(ws, r0, 7, f"=XA_FLOW_CORR(G{r0 + 1}:G{r1 + 1},{F},20)", "20-day flow/return correlation", "corr")
@@ -184,7 +342,7 @@ def build(out: Path = DEFAULT_OUT, pythonpath: str | None = None) -> list[tuple[
     r0, _, r1, _ = book.table(ws, 0, 0, weekly)                  # A week, B csi300, C csi1000
     ws.write(0, 3, "ratio", book.fmt["head"])
     for i in range(r0, r1 + 1):
-        ws.write_formula(i, 3, f"=B{i + 1}/C{i + 1}")
+        book.plain(ws, i, 3, f"=B{i + 1}/C{i + 1}", book.value("Style", i, 1) / book.value("Style", i, 2))
     B, C, D = (f"{x}{r0 + 1}:{x}{r1 + 1}" for x in "BCD")
     book.formula(ws, 0, 4, f"=XA_STYLE_SIGNAL({B},{C},100,TRUE)",
                  "weekly size style: ratio, filtered, momentum, realised, regime (1 = large caps lead)")
@@ -208,7 +366,7 @@ def build(out: Path = DEFAULT_OUT, pythonpath: str | None = None) -> list[tuple[
     r0, _, r1, _ = book.table(data, 1, 0, etfs)                  # A etf, B shares, C nav, D tracked_index
     data.write(1, 4, "size", book.fmt["head"])
     for i in range(r0, r1 + 1):
-        data.write_formula(i, 4, f"=B{i + 1}*C{i + 1}")
+        book.plain(data, i, 4, f"=B{i + 1}*C{i + 1}", book.value("HoldingsData", i, 1) * book.value("HoldingsData", i, 2))
     w = m.table("index_weights")
     wl = w[w["date"] == w["date"].max()]
     indices = sorted(set(etfs["tracked_index"]) & set(wl["index"]))
@@ -226,8 +384,10 @@ def build(out: Path = DEFAULT_OUT, pythonpath: str | None = None) -> list[tuple[
     ws.write(1, 1, "size", book.fmt["head"])
     for i, code in enumerate(indices):                           # A index, B size (SUMIF over HoldingsData)
         ws.write_string(2 + i, 0, code)
-        ws.write_formula(2 + i, 1, f"=SUMIF(HoldingsData!$D${r0 + 1}:$D${r1 + 1},A{3 + i},"
-                                   f"HoldingsData!$E${r0 + 1}:$E${r1 + 1})")
+        size = sum(book.value("HoldingsData", j, 4) for j in range(r0, r1 + 1)
+                   if book.value("HoldingsData", j, 3) == code)
+        book.plain(ws, 2 + i, 1, f"=SUMIF(HoldingsData!$D${r0 + 1}:$D${r1 + 1},A{3 + i},"
+                                 f"HoldingsData!$E${r0 + 1}:$E${r1 + 1})", float(size))
     sizes_ref = ref(1, 0, 2 + len(indices) - 1, 1)
     industries = sorted(set(si["industry"]))
     n_ind = len(industries)
@@ -263,9 +423,12 @@ def build(out: Path = DEFAULT_OUT, pythonpath: str | None = None) -> list[tuple[
     fr = qr1 + 4
     ws.write(fr - 1, 0, "Factor block for XA_PICKS (level = XA_PENETRATE holding level)", book.fmt["title"])
     f0, fc0, f1, fc1 = book.table(ws, fr, 0, factors)
+    spilled = {book.value("Holdings", r, 3): book.value("Holdings", r, 6) for r in range(pen_first, pen_last + 1)}
     for i in range(len(factors.index)):               # holding level looked up from the spilled table
-        ws.write_formula(f0 + i, 4, f'=IFERROR(INDEX($G${pen_first + 1}:$G${pen_last + 1},'
-                                    f'MATCH(A{f0 + i + 1},$D${pen_first + 1}:$D${pen_last + 1},0)),"")')
+        level = spilled.get(book.value("Holdings", f0 + i, 0), "")
+        book.plain(ws, f0 + i, 4, f'=IFERROR(INDEX($G${pen_first + 1}:$G${pen_last + 1},'
+                                  f'MATCH(A{f0 + i + 1},$D${pen_first + 1}:$D${pen_last + 1},0)),"")',
+                   "" if level is None else level)
     book.formula(ws, fr, 6, f"=XA_PICKS({ref(fr, fc0, f1, fc1)},6)", "top 6 industries by composite rank (M10)")
 
     # ------------------------------------------------------------------ Stats (M11-M13)
@@ -341,24 +504,22 @@ def build(out: Path = DEFAULT_OUT, pythonpath: str | None = None) -> list[tuple[
     guide.set_column(2, 2, 90)
     guide.set_column(3, 3, 60)
     guide.write(0, 0, "xladdin Excel functions: worked examples", book.fmt["title"])
-    notes = [
-        "1. Install the xladdin wheel into the Python Excel runs (pip install <path of the wheel>; it brings xlwings).",
-        "2. Open this workbook, Developer > Macros > ImportPythonUDFs (or the xlwings add-in's Import Functions).",
-        "3. Excel 365 spills each formula (yellow cell) into the cells below/right. Errors show as #XA! <what to fix>.",
-        "The xlwings.conf sheet sets UDF Modules; the functions import from the installed package (step 1).",
-        "Data: the embedded synthetic sample market (not real prices).",
-    ]
-    for i, t in enumerate(notes):
-        guide.write(2 + i, 0, t)
-    guide.write(8, 0, "sheet", book.fmt["head"])
-    guide.write(8, 1, "cell", book.fmt["head"])
-    guide.write(8, 2, "formula", book.fmt["head"])
-    guide.write(8, 3, "what it shows", book.fmt["head"])
+    for i, t in enumerate(GUIDE_NOTES):  # across the four columns, wrapped: nothing cut on screen or paper
+        guide.merge_range(2 + i, 0, 2 + i, 3, t, book.fmt["wrap"])
+        guide.set_row(2 + i, 15 * math.ceil(len(t) / 160))
+    guide.set_landscape()
+    guide.fit_to_pages(1, 0)
+    guide.repeat_rows(3 + len(GUIDE_NOTES))
+    top = 3 + len(GUIDE_NOTES)
+    guide.write(top, 0, "sheet", book.fmt["head"])
+    guide.write(top, 1, "cell", book.fmt["head"])
+    guide.write(top, 2, "formula", book.fmt["head"])
+    guide.write(top, 3, "what it shows", book.fmt["head"])
     for i, (s, cell, text, what) in enumerate(book.formulas):
-        guide.write_url(9 + i, 0, f"internal:'{s}'!{cell}", string=s)
-        guide.write(9 + i, 1, cell)
-        guide.write_string(9 + i, 2, text if len(text) < 250 else text[:247] + "...")
-        guide.write(9 + i, 3, what)
+        guide.write_url(top + 1 + i, 0, f"internal:'{s}'!{cell}", string=s)
+        guide.write(top + 1 + i, 1, cell)
+        guide.write_string(top + 1 + i, 2, text if len(text) < 250 else text[:247] + "...")
+        guide.write(top + 1 + i, 3, what)
     conf = book.sheet("xlwings.conf")
     conf_rows = [("UDF Modules", ";".join(udf_modules()))]
     if pythonpath:

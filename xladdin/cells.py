@@ -18,7 +18,7 @@ anything else                              its text, ``str(value)``
 =========================================  ==========================================================
 
 Booleans differ by destination on purpose. A workbook table column carries a number format and may
-carry a colour scale, a data bar or a chart, all of which read numbers (a flag column sums to a
+carry a colour scale or a chart, all of which read numbers (a flag column sums to a
 count). An Excel function's result is used in formulas, where Excel's own TRUE / FALSE is what
 ``IF``, ``FILTER`` and ``AND`` expect.
 """
@@ -26,10 +26,27 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+#: the number formats :func:`format_number` writes as text: ``0``, ``0.00``, ``#,##0.00``, ``0.0%`` ...
+_NUMBER_FORMAT = re.compile(r"^(#,##)?0(?:\.(0+))?(%)?$")
+
+
+def format_number(value: float, code: str) -> str:
+    """``value`` as the Excel number format ``code`` shows it (the codes of the workbook's tables: thousands
+    separator, decimals, percent), so a mail says a figure as its sheet does; "—" for a missing value."""
+    m = _NUMBER_FORMAT.match(code)
+    if m is None:
+        raise ValueError(f"number format `{code}` is not one of 0, 0.00, #,##0.00, 0.0% ...")
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "—"
+    thousands, decimals, percent = m.groups()
+    x = float(value) * (100 if percent else 1)
+    return f"{x:{',' if thousands else ''}.{len(decimals or '')}f}" + ("%" if percent else "")
 
 
 def cell_value(v: Any, *, logical: bool = False) -> Any:

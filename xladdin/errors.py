@@ -6,6 +6,35 @@ import sys
 from zipfile import BadZipFile
 
 
+class Note(str):
+    """A message for the user, in English (the ``str`` itself: printed, joined and put in JSON as text), that also
+    carries its id ``key`` and its ``fields``, so a workbook can say it in its own language
+    (:func:`xladdin.workbook.messages.note_text` looks up ``key``). Fields may be notes themselves (a cause)."""
+
+    key: str
+    fields: dict
+
+    def __new__(cls, key: str, text: str, **fields: object) -> Note:
+        note = super().__new__(cls, text)
+        note.key = key
+        note.fields = fields
+        return note
+
+    def __reduce__(self):  # pickled and copied with its key and fields (a str subclass would lose them)
+        return (_note, (self.key, str(self), self.fields))
+
+
+def _note(key: str, text: str, fields: dict) -> Note:
+    return Note(key, text, **fields)
+
+
+def note_of(exc: BaseException) -> str:
+    """The message of ``exc``: its :class:`Note` when it was raised with one, else its text."""
+    if exc.args and isinstance(exc.args[0], Note):
+        return exc.args[0]
+    return format_error(exc)
+
+
 class ReportedError(Exception):
     """Base of the errors whose message is written for the user (what failed, what to fix): the job's,
     the mail's, the refresh's and the weekly run's. :func:`describe` prints their text as it is."""

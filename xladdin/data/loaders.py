@@ -29,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from xladdin.errors import DataError, ValidationFailed
-from xladdin.fileguard import atomic_write_with
+from xladdin.fileguard import atomic_write_text, atomic_write_with
 
 from . import checks
 from .keys import check_table
@@ -44,6 +44,17 @@ from .typed import MASTERS, master_codes, seed_codes, type_order, type_table
 log = logging.getLogger(__name__)
 #: warnings logged per load; ``xladdin validate`` lists them all
 LOGGED_WARNINGS = 10
+#: the file :func:`write_market` leaves in a folder it writes the embedded sample to: a folder holding it
+#: loads as the sample (``Market.sample``), so a copy of the sample is marked wherever it goes
+SAMPLE_MARKER = "SAMPLE_DATA.txt"
+#: the same mark in a workbook that carries the sample's tables (``xladdin template --embed-data``): a hidden sheet
+SAMPLE_SHEET = "SAMPLE_DATA"
+SAMPLE_MARKER_TEXT = """\
+The tables in this folder are xladdin's synthetic sample market (xladdin sample), not market data.
+Every workbook, report, mail and command output built from them is marked as sample data.
+示例数据:本文件夹中的表是 xladdin 内置的合成样例数据,不是真实行情;由其生成的工作簿、报表、邮件和命令输出都会标注“示例数据”。
+Delete this file only after replacing every table with real data.
+"""
 
 
 def load_market(path: str | Path, tables: Iterable[str] | None = None, validate: bool = True,
@@ -89,18 +100,27 @@ def load_market(path: str | Path, tables: Iterable[str] | None = None, validate:
         raise DataError(f"{path}: no canonical tables found (expected files like etf_daily.csv; known tables: "
                         f"{', '.join(TABLES)})")
     return type_tables({t: r for t, r in raws.items() if r is not None}, str(path), validate=validate,
-                       read_errors=read_errors, log_warnings=log_warnings)
+                       read_errors=read_errors, log_warnings=log_warnings, sample=sample_marked(path))
 
 
-def load_sheets(sheets: dict[str, pd.DataFrame], source: str, log_warnings: bool = True) -> Market | None:
+def sample_marked(path: str | Path) -> bool:
+    """True when ``path`` is a folder :func:`write_market` wrote the embedded sample to (it holds
+    :data:`SAMPLE_MARKER`): its tables load as the sample (``Market.sample``)."""
+    path = Path(path)
+    return path.is_dir() and (path / SAMPLE_MARKER).is_file()
+
+
+def load_sheets(sheets: dict[str, pd.DataFrame], source: str, log_warnings: bool = True,
+                sample: bool = False) -> Market | None:
     """The canonical tables among the sheets of an open workbook (``name -> frame``, e.g. the hidden sheets
     ``xladdin template --embed-data`` writes, read with :func:`xladdin.data.readers.frame_from_cells`) as a
     checked :class:`Market`, exactly as :func:`load_market` reads a workbook file; None when no sheet is a
-    table. ``source`` names the workbook in messages and on the cover."""
+    table. ``source`` names the workbook in messages and on the cover; ``sample``: the workbook carries the
+    embedded sample (its :data:`SAMPLE_SHEET`), kept as ``Market.sample``."""
     raws = tables_from_sheets(sheets, source)
     if not raws:
         return None
-    return type_tables(raws, source, log_warnings=log_warnings)
+    return type_tables(raws, source, log_warnings=log_warnings, sample=sample)
 
 
 def data_source(data: Market | str | Path | None = None, data_dir: str | Path | None = None) -> Market | Path | None:
@@ -140,14 +160,15 @@ def open_market(data: Market | str | Path | None = None, data_dir: str | Path | 
 
 def type_tables(raws: dict[str, RawTable], source: str, validate: bool = True, read_errors: list[str] = (),
                 progress: Callable[[str], None] | None = None, today: pd.Timestamp | None = None,
-                log_warnings: bool = True) -> Market:
+                log_warnings: bool = True, sample: bool = False) -> Market:
     """Type and check raw tables (:func:`~xladdin.data.typed.type_table`, masters first) into a :class:`Market`.
 
     ``raws`` is consumed (emptied) table by table, so that a raw table is freed as soon as its typed
     copy exists: peak memory is the typed data plus one raw table. ``progress(name)`` is called once
     per canonical table (present or not). Raises :class:`ValidationFailed` with every error (read
     errors first); warnings go to ``Market.warnings`` (and to the exception's ``warnings``) and, with
-    ``log_warnings``, to :data:`log` (the first :data:`LOGGED_WARNINGS`).
+    ``log_warnings``, to :data:`log` (the first :data:`LOGGED_WARNINGS`). ``sample``: the tables are a copy
+    of the embedded sample (:func:`sample_marked`), kept as ``Market.sample``.
     """
     out, issues, seeds, warnings, masters = {}, list(read_errors), {}, [], {}
     flagged, absent, files, read_from = {}, {}, {}, {}
@@ -184,7 +205,7 @@ def type_tables(raws: dict[str, RawTable], source: str, validate: bool = True, r
         exc.warnings = warnings
         raise exc
     market = Market(out, source=source, read_from=read_from, warnings=warnings, flagged=flagged, absent=absent,
-                    files=files)
+                    files=files, sample=sample)
     for name, codes in seeds.items():
         seed_codes(market, name, codes)  # the checks' factorisations serve the pivots too
     return market
@@ -221,7 +242,9 @@ def validate_market(market: Market, today: pd.Timestamp | None = None) -> list[s
 
 def write_market(market: Market, folder: str | Path, fmt: str = "csv") -> list[Path]:
     """Write every table of ``market`` to ``folder`` as ``<table>.csv`` (or ``.parquet`` / one ``.xlsx`` each), each
-    file atomically (a failed write leaves the previous file)."""
+    file atomically (a failed write leaves the previous file); returns the tables' paths. The embedded sample
+    (``market.sample``) also leaves :data:`SAMPLE_MARKER`, so the folder loads as the sample again (other data
+    written into it later does not remove it: the folder may still hold sample tables)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     if fmt not in ("csv", "parquet", "xlsx"):
@@ -231,6 +254,8 @@ def write_market(market: Market, folder: str | Path, fmt: str = "csv") -> list[P
         if other:
             raise DataError(f"{folder} holds {', '.join(other)}: writing {name}.{fmt} beside it would leave table "
                             f"{name} in two files; write to another folder or move {', '.join(other)} out")
+    if market.sample:
+        atomic_write_text(folder / SAMPLE_MARKER, SAMPLE_MARKER_TEXT)  # first: a folder half written is still marked
     written = []
     for name, df in market.tables.items():
         if df is None:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from xladdin.errors import Note
+
 from .schema import TABLES
 from .views import pivot
 
@@ -29,6 +31,12 @@ class Market:
     and the workbook's data-freshness table. ``read_from`` names the tables that were read only
     from a date on (table -> that date; e.g. the weekly job reads the stock-level tables from the
     dashboard's window), so that what is shown about them can say so.
+
+    ``sample`` is the one owner of "these tables are the embedded synthetic sample": set by
+    :func:`xladdin.data.sample.generate_market` and, for a folder the sample was written to
+    (:func:`xladdin.data.loaders.write_market` leaves :data:`xladdin.data.loaders.SAMPLE_MARKER` there), by
+    the loaders; kept by :meth:`subset`. Everything built from such a market says so (the workbook's
+    banner, the mail's subject and first line, every command's output); real data never does.
     """
 
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -44,6 +52,8 @@ class Market:
     files: dict[str, str] = field(default_factory=dict)
     #: set by :meth:`subset`: the date range the tables were cut to, for messages
     span: tuple | None = None
+    #: the embedded synthetic sample (or a copy of it read back from a folder), not market data
+    sample: bool = False
     #: sorted factorisations of text columns computed while loading: (table, column) -> (the column's
     #: Arrow array, codes, uniques); see :meth:`keep_codes` / :meth:`codes` (the only ways to use it)
     text_codes: dict = field(default_factory=dict, repr=False, compare=False)
@@ -63,14 +73,16 @@ class Market:
             raise KeyError(f"unknown table `{name}`; known: {', '.join(TABLES)}")
         columns = ", ".join(TABLES[name].columns)
         if name not in self.tables or self.tables[name] is None:
-            raise MissingTableError(
-                f"table `{name}` is missing from {self.source}: provide {name}.csv (columns: {columns})")
+            raise MissingTableError(Note(
+                "data.missing", f"table `{name}` is missing from {self.source}: provide {name}.csv (columns: {columns})",
+                table=name, source=self.source, columns=columns))
         if len(self.tables[name]) == 0:
             where = (f" between {self.span[0]:%Y-%m-%d} and {self.span[1]:%Y-%m-%d}"
                      if self.span and None not in self.span else " in the chosen dates" if self.span else "")
-            raise MissingTableError(
-                f"table `{name}` is empty: {self.file_of(name)} in {self.source} has no rows{where}; "
-                f"it needs rows with the columns {columns}")
+            raise MissingTableError(Note(
+                "data.empty", f"table `{name}` is empty: {self.file_of(name)} in {self.source} has no rows{where}; "
+                f"it needs rows with the columns {columns}", table=name, file=self.file_of(name), source=self.source,
+                columns=columns))
         return self.tables[name]
 
     def require(self, name: str, *columns: str, purpose: str) -> pd.DataFrame:
@@ -79,8 +91,9 @@ class Market:
         df = self.table(name)
         for col in columns:
             if col not in df.columns:
-                raise MissingTableError(f"{name}.{col} is needed for {purpose}; {self.file_of(name)} in "
-                                        f"{self.source} has no {col} column")
+                raise MissingTableError(Note(
+                    "data.no_column", f"{name}.{col} is needed for {purpose}; {self.file_of(name)} in {self.source} "
+                    f"has no {col} column", table=name, column=col, file=self.file_of(name), source=self.source))
         return df
 
     def last_date(self, name: str) -> pd.Timestamp | None:
@@ -157,7 +170,8 @@ class Market:
         df = self.table("index_daily")
         s = df.loc[df["index"] == index].set_index("date")["close"].sort_index()
         if s.empty:
-            raise MissingTableError(f"index `{index}` has no rows in index_daily ({self.source})")
+            raise MissingTableError(Note("data.no_index", f"index `{index}` has no rows in index_daily ({self.source})",
+                                         index=index, source=self.source))
         s.name = index
         return s
 
@@ -199,7 +213,8 @@ class Market:
                 mask &= df[col] <= end
             out[name] = df.loc[mask].reset_index(drop=True)
         return Market(out, source=self.source, read_from=dict(self.read_from), warnings=list(self.warnings),
-                      flagged=dict(self.flagged), absent=dict(self.absent), files=dict(self.files), span=(start, end))
+                      flagged=dict(self.flagged), absent=dict(self.absent), files=dict(self.files), span=(start, end),
+                      sample=self.sample)
 
     def describe(self) -> pd.DataFrame:
         """One row per table present: rows, first and last date."""

@@ -141,7 +141,7 @@ def generate_market(scale: str = "small", seed: int = DEFAULT_SEED, start="2016-
 
     Returns
     -------
-    Market with all 12 tables, ``source="sample"``, each sorted like :func:`xladdin.data.load_market`
+    Market with all 12 tables, ``source="sample"`` and ``sample=True``, each sorted like :func:`xladdin.data.load_market`
     output (date, then codes).
     """
     if scale not in SCALES:
@@ -272,7 +272,7 @@ def generate_market(scale: str = "small", seed: int = DEFAULT_SEED, start="2016-
         "margin_daily": margin,
         "stock_daily": stock_daily,
     }
-    return Market(tables, source="sample")
+    return Market(tables, source="sample", sample=True)
 
 
 @functools.lru_cache(maxsize=4)

@@ -13,6 +13,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from xladdin.data.ends import EffectiveEnd, market_effective_end
 from xladdin.data.market import Market, MissingTableError
+from xladdin.errors import Note
 
 from .flows import MissingNav, SplitDay, index_flow
 
@@ -367,8 +368,9 @@ def index_flow_correlation(market: Market, corr_index: str, corr_window: int = D
     if end_ts is not None:
         close = close.loc[close.index <= end_ts]
         if close.empty:
-            raise MissingTableError(f"index `{corr_index}` has no rows in index_daily on or before {end_ts:%Y-%m-%d} "
-                                    f"({market.source})")
+            raise MissingTableError(Note(
+                "data.no_index_before", f"index `{corr_index}` has no rows in index_daily on or before "
+                f"{end_ts:%Y-%m-%d} ({market.source})", index=corr_index, end=end_ts, source=market.source))
     ret = close.astype(float).pct_change()
     ret.name = "return"
     corr = rolling_correlation(flow, ret, corr_window)

@@ -32,7 +32,7 @@ from xladdin.data.ends import EffectiveEnd, market_effective_end
 from xladdin.data.market import Market
 from xladdin.data.schema import STOCK_ETF_CATEGORIES
 from xladdin.data.views import pivot, scope, table_codes, table_dates, table_values
-from xladdin.errors import DataError
+from xladdin.errors import DataError, Note
 
 from .backtest import (
     DEFAULT_ETF_COST,
@@ -96,7 +96,8 @@ def adjusted_nav(market: Market, etfs: list[str] | None = None, price: str = "na
         raise ValueError(f"price must be 'nav' or 'close', not {price!r}")
     daily = market.table("etf_daily")
     if price not in daily.columns:
-        raise DataError(f"column `{price}` missing in etf_daily; provide it or choose price='close'/'nav'")
+        raise DataError(Note("data.no_price", f"column `{price}` missing in etf_daily; provide it or choose "
+                             "price='close'/'nav'", column=price))
     px = pivot(market, "etf_daily", price, codes=etfs)
     if "split_ratio" in daily.columns:
         split = pivot(market, "etf_daily", "split_ratio", codes=etfs).reindex_like(px).fillna(1.0)
@@ -253,7 +254,8 @@ def northbound_etf_factors(market: Market, etfs: list[str], dates: pd.DatetimeIn
 
     nb = market.table("northbound_holdings")
     if "float_ratio" not in nb.columns:
-        raise DataError("column `float_ratio` missing in northbound_holdings (northbound share of free float)")
+        raise DataError(Note("data.no_float_ratio", "column `float_ratio` missing in northbound_holdings (northbound "
+                             "share of free float)"))
     held_days = table_dates(market, "northbound_holdings")
     staleness = holdings_staleness(held_days, dates, max_age_days)
     fr_t, pres_t, nb_stocks = _float_ratios_asof(market, held_days, dates)

@@ -32,7 +32,7 @@ from xladdin.conventions import TRADING_DAYS_PER_YEAR
 from xladdin.data.ends import EffectiveEnd, market_effective_end
 from xladdin.data.market import MissingTableError
 from xladdin.data.views import scope
-from xladdin.errors import DataError
+from xladdin.errors import DataError, Note, note_of
 
 from . import holdings as hd
 from .backtest import (
@@ -73,8 +73,9 @@ DEFAULT_TOP_N = 6
 DEFAULT_REBALANCE_WEEKS = 2
 #: how many picks a setting may ask for (the sheet's top_n, ``XA_PICKS``' top)
 TOP_N_RANGE = (1, 100)
-#: first decision date of the report's M10 backtest (seed 001: 2019-10-08 to 2026-01-30); the weekly
-#: workbook's default ``backtest_start`` (``flow_rotation`` itself starts at the data's first date)
+#: first decision date of the report's M10 backtest (seed 001: 2019-10-08 to 2026-01-30): the one default start
+#: of the rotation backtest, the weekly workbook's ``backtest_start`` and ``xladdin backtest rotation --start``
+#: (``flow_rotation(start=None)`` itself, a function of any data, starts at the data's first date)
 DEFAULT_BACKTEST_START = pd.Timestamp("2019-10-08")
 #: a factor value older than this many calendar days at a rebalance is not used (M10; covers the
 #: monthly factors, whose values are up to a month old between month ends)
@@ -581,7 +582,9 @@ def _regimes(tables: dict, notes: list[str]) -> pd.DataFrame:
     for pair in ("size", "growth"):
         t = tables[pair]
         if isinstance(t, Exception):
-            notes.append(f"{pair} regime unavailable ({str(t).splitlines()[0][:120]}): its M8 factor is left out")
+            notes.append(Note("strategy.regime_unavailable", f"{pair} regime unavailable "
+                              f"({str(t).splitlines()[0][:200]}): its M8 factor is left out", pair=pair,
+                              cause=note_of(t)))
         else:
             cols[pair] = t[f"{pair}_regime"].astype(float).dropna()
     return pd.DataFrame(cols)
@@ -626,7 +629,9 @@ def _flow_rotation(market, start, end, top: int, every: int, cost: float, factor
     eff = rotation_end(market, start, end)  # a period past the inputs' currency: not computed, naming the input
     end = eff.on(close.index) if eff.end is not None else end
     if eff.limit is not None:
-        notes.append(f"{eff.text()}: M6-M10 run to {end:%Y-%m-%d}, never on older data carried past that")
+        notes.append(Note("strategy.limited", f"{eff.text()}: M6-M10 run to {end:%Y-%m-%d}, never on older data "
+                          "carried past that", table=eff.limit.name, last=eff.limit.last, until=eff.limit.until,
+                          end=end))
     names = market.industry_names
     reb = rebalance_dates(close.index, every, "W", start, end)
     weights = hd.penetration_weights(market) if weights is None else weights
@@ -662,10 +667,13 @@ def _ranking_notes(rot: RotationResult, quintiles: dict | None, notes: list[str]
             continue
         why = " (no spread between industries beyond rounding noise)" if name == "short_term_flow" else ""
         where = "the composite is left to the other factors" if nr == n else "left out of the composite there"
-        notes.append(f"{FACTOR_WORDS.get(name, name)} gives no ranking on {nr} of {n} rebalance dates{why}: {where}")
+        notes.append(Note("strategy.no_ranking_all" if nr == n else "strategy.no_ranking",
+                          f"{FACTOR_WORDS.get(name, name)} gives no ranking on {nr} of {n} rebalance dates{why}: {where}",
+                          factor=name, n=nr, periods=n))
     if quintiles is not None and quintiles["table"] is None:
-        notes.append(f"short-term flow quintiles (M7) not computed: no ranking on {quintiles['periods_without_ranking']} "
-                     f"of {quintiles['periods']} weeks")
+        notes.append(Note("strategy.m7_not_computed", "short-term flow quintiles (M7) not computed: no ranking on "
+                          f"{quintiles['periods_without_ranking']} of {quintiles['periods']} weeks",
+                          n=quintiles["periods_without_ranking"], periods=quintiles["periods"]))
 
 
 def _style_factors(factors: dict, regimes: pd.DataFrame, mo_l: pd.DataFrame, mo_c: pd.DataFrame, close: pd.DataFrame,
@@ -691,7 +699,8 @@ def _style_factors(factors: dict, regimes: pd.DataFrame, mo_l: pd.DataFrame, mo_
     w8 = w8.loc[w8.notna().any(axis=1).idxmax():] if w8.notna().any(axis=None) else w8.iloc[:0]
     m8 = None
     if backtests and not len(w8):
-        notes.append(f"style-adjusted holdings (M8) not computed: no ranking on any of the {len(m8_dates)} weeks")
+        notes.append(Note("strategy.m8_not_computed", "style-adjusted holdings (M8) not computed: no ranking on any of "
+                          f"the {len(m8_dates)} weeks", periods=len(m8_dates)))
     if len(w8) and backtests:
         m8 = run_backtest(w8, close, cost, lag, end, names=names,
                           no_rank={"style_level": _no_rank_count(sl.reindex(w8.index)),
@@ -706,12 +715,15 @@ def _divergence_factor(market, factors: dict, mo_l: pd.DataFrame, close: pd.Data
     last date the fund tables are current when that is before ``end``, else None)."""
     needed = tuple(DIVERGENCE_NEEDS)
     if not all(market.has(t) for t in needed):
-        notes.append("no " + " / ".join(t for t in needed if not market.has(t)) + ": divergence (M9) left out")
+        missing = " / ".join(t for t in needed if not market.has(t))
+        notes.append(Note("strategy.no_divergence", f"no {missing}: divergence (M9) left out", tables=missing))
         return None, None, None
     own = market_effective_end(market, DIVERGENCE_NEEDS, cap=end)
     div_end = own.end if own.limit is not None else None
     if div_end is not None:
-        notes.append(f"{own.text()}: the divergence factor (M9) gives no value after {div_end:%Y-%m-%d}")
+        notes.append(Note("strategy.divergence_limited", f"{own.text()}: the divergence factor (M9) gives no value "
+                          f"after {div_end:%Y-%m-%d}", table=own.limit.name, last=own.limit.last,
+                          until=own.limit.until, end=div_end))
     div = market_divergence(market, mo_l, window=window)
     directed = div["directed"]
     factors["divergence"] = directed.dropna(how="all")
@@ -722,7 +734,8 @@ def _divergence_factor(market, factors: dict, mo_l: pd.DataFrame, close: pd.Data
     w9 = w9.loc[w9.notna().any(axis=1).idxmax():] if w9.notna().any(axis=None) else w9.iloc[:0]
     m9 = None
     if backtests and not len(w9):
-        notes.append(f"divergence from active funds (M9) not computed: no ranking on any of the {len(m9_dates)} months")
+        notes.append(Note("strategy.m9_not_computed", "divergence from active funds (M9) not computed: no ranking on any "
+                          f"of the {len(m9_dates)} months", periods=len(m9_dates)))
     if len(w9) and backtests:
         m9 = run_backtest(w9, close, cost, lag, end if div_end is None else div_end, names=names,
                           no_rank={"divergence": _no_rank_count(d9.reindex(w9.index))})
@@ -738,5 +751,7 @@ def _stale_notes(regimes: pd.DataFrame, dates: pd.DatetimeIndex, max_age: int | 
         if pd.isna(last) or last + pd.Timedelta(days=max_age) >= dates[-1]:
             continue
         word = {"size": "size (CSI 300 / CSI 1000)", "growth": "growth/value (399370 / 399371)"}.get(pair, pair)
-        notes.append(f"{word} regime: data end {last:%Y-%m-%d}; not used after {last + pd.Timedelta(days=max_age):%Y-%m-%d} "
-                     f"(older than {max_age} days): M8 and M10 run without it from then on")
+        until = last + pd.Timedelta(days=max_age)
+        notes.append(Note("strategy.regime_stale", f"{word} regime: data end {last:%Y-%m-%d}; not used after "
+                          f"{until:%Y-%m-%d} (older than {max_age} days): M8 and M10 run without it from then on",
+                          pair=pair, last=last, until=until, max_age=max_age))

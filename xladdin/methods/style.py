@@ -31,6 +31,7 @@ import pandas as pd
 from xladdin.data.calendar import week_ends
 from xladdin.data.ends import EffectiveEnd, market_effective_end
 from xladdin.data.market import Market, MissingTableError
+from xladdin.errors import Note, note_of
 
 from .filters import hp_filter_one_sided
 
@@ -206,15 +207,16 @@ def weekly_style_table(market: Market, hp_lambda: float = DEFAULT_LAMBDA, *,
         raise ValueError(f"unknown style pair(s) {unknown or pairs!r}; choose from {', '.join(STYLE_PAIRS)}")
     frames = []
     for pair in pairs:
-        large_code, small_code, desc = STYLE_PAIRS[pair]
+        large_code, small_code, _ = STYLE_PAIRS[pair]
         closes = []
         for code in (large_code, small_code):
             try:
                 closes.append(market.index_close(code))
             except MissingTableError as exc:
-                raise MissingTableError(
-                    f"style pair `{pair}` ({desc}) needs closes of {large_code} and {small_code} in "
-                    f"index_daily: {exc}") from exc
+                raise MissingTableError(Note(
+                    "style.pair_needs_closes", f"style pair `{pair}` needs closes of {large_code} and "
+                    f"{small_code} in index_daily: {exc}", pair=pair, large=large_code, small=small_code,
+                    cause=note_of(exc))) from exc
         sig = style_signal(closes[0], closes[1], hp_lambda, start=start, end=end)
         frames.append(sig.add_prefix(f"{pair}_"))
     out = pd.concat(frames, axis=1, join="outer", sort=True)

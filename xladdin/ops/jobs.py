@@ -63,7 +63,7 @@ from typing import Any
 
 import pandas as pd
 
-from xladdin.data.loaders import data_dir_from, data_source, type_tables, validate_market
+from xladdin.data.loaders import data_dir_from, data_source, sample_marked, type_tables, validate_market
 from xladdin.data.market import Market
 from xladdin.data.readers import read_table_files, read_workbook_tables
 from xladdin.data.schema import TABLES
@@ -367,7 +367,7 @@ def _type_and_check(raws: dict[str, Any], source: str, progress: Callable[[str],
     ``raws`` is consumed (emptied) table by table, so that a raw table is freed as soon as its typed
     copy exists: peak memory is the typed data plus one raw table, not twice the data.
     """
-    return type_tables(raws, source, progress=progress)
+    return type_tables(raws, source, progress=progress, sample=sample_marked(source))
 
 
 def _check_market(market: Market) -> None:

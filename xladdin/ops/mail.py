@@ -47,6 +47,7 @@ from xladdin.workbook.summary import (
     render_missing_html,
     render_missing_text,
     render_text,
+    sample_subject,
     summary_from_report,
 )
 
@@ -158,7 +159,8 @@ def build_message(report_path: str | Path, summary: WeeklySummary | Mapping[str,
         (no figures are made up).
     to, cc : recipients (``a@b.c`` or ``Name <a@b.c>``); ``to`` must not be empty.
     sender : ``From`` address (required).
-    subject : default ``"xladdin 周报 <asof>"`` (or the report file name when there is no summary).
+    subject : default ``"xladdin 周报 <asof>"`` (or the report file name when there is no summary); a summary of the
+        embedded sample puts :data:`~xladdin.workbook.summary.SAMPLE_TAG` in front of any subject.
     date : ``Date`` header (datetime); default now, local time.
 
     Returns
@@ -192,7 +194,7 @@ def build_message(report_path: str | Path, summary: WeeklySummary | Mapping[str,
     msg["To"] = ", ".join(to_list)
     if cc_list:
         msg["Cc"] = ", ".join(cc_list)
-    msg["Subject"] = subject or default_subject
+    msg["Subject"] = sample_subject(subject or default_subject, s if summary is not None else None)
     msg["Date"] = format_datetime(date if date is not None else localtime())
     msg["Message-ID"] = make_msgid(domain=sender_addr.rpartition("@")[2])
     msg["X-Mailer"] = "xladdin"
@@ -663,6 +665,8 @@ class ReportMail:
     has_summary: bool
     result: SendResult | None = None
     eml: Path | None = None
+    #: the report was built from the embedded sample (its summary says so): the subject and body are marked
+    sample: bool = False
 
 
 def send_report(report: str | Path, *, config: Config | str | Path | None = None, to: Sequence[str] | None = None,
@@ -720,9 +724,10 @@ def send_report(report: str | Path, *, config: Config | str | Path | None = None
     summary = summary_from_report(report)
     asof = summary.asof.isoformat() if summary is not None else report.name
     template = subject or cfg.send.get("subject") or DEFAULT_SUBJECT
-    subject_text = render_subject(template, asof, "--subject" if subject else "[send] subject")
+    subject_text = sample_subject(render_subject(template, asof, "--subject" if subject else "[send] subject"), summary)
     msg = build_message(report, summary, to=to_list, cc=cc_list, sender=from_addr, subject=subject_text)
-    out = ReportMail(msg, settings, subject_text, to_list, cc_list, summary is not None)
+    out = ReportMail(msg, settings, subject_text, to_list, cc_list, summary is not None,
+                     sample=summary is not None and summary.sample)
     if dry_run:
         out.eml = write_eml(msg, eml_path)
         return out

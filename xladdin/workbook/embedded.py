@@ -17,7 +17,7 @@ import pandas as pd
 from openpyxl.cell.cell import Cell
 
 from xladdin.data.embed import sheet_rows
-from xladdin.data.loaders import load_sheets
+from xladdin.data.loaders import SAMPLE_MARKER_TEXT, SAMPLE_SHEET, load_sheets
 from xladdin.data.market import Market
 from xladdin.data.readers import frame_from_cells, table_sheet
 
@@ -37,12 +37,20 @@ def table_sheets(book: Any) -> list[str]:
     return [n for n in names if table_sheet(n)]
 
 
-def write_tables(wb: Any, frames: dict[str, pd.DataFrame]) -> list[str]:
+def write_tables(wb: Any, frames: dict[str, pd.DataFrame], sample: bool = False) -> list[str]:
     """Write each table of ``frames`` (:func:`xladdin.data.embed.embedded_frames`) into a hidden sheet of the
     openpyxl workbook ``wb`` named after it, after the other sheets; a table sheet already there is replaced.
-    Text that Excel would read as a formula stays text. Returns the sheet names."""
-    for name in table_sheets(wb):
+    Text that Excel would read as a formula stays text. ``sample``: the tables are the embedded sample's; a hidden
+    sheet :data:`~xladdin.data.loaders.SAMPLE_SHEET` says so (every refresh reading them marks its sheets).
+    Returns the sheet names."""
+    for name in [*table_sheets(wb), *([SAMPLE_SHEET] if SAMPLE_SHEET in wb.sheetnames else [])]:
         del wb[name]
+    if sample:
+        mark = wb.create_sheet(SAMPLE_SHEET)
+        mark.sheet_state = "hidden"
+        mark.sheet_properties.codeName = f"Sheet{len(wb.sheetnames)}"
+        for line in SAMPLE_MARKER_TEXT.splitlines():
+            mark.append([line])
     first = len(wb.sheetnames) + 1
     for k, (name, df) in enumerate(frames.items()):
         ws = wb.create_sheet(name)
@@ -73,4 +81,5 @@ def read_tables(book: Any, label: str | None = None) -> Market | None:
     if not names:
         return None
     title = label or EMBEDDED_LABEL.format(book=getattr(book, "name", None) or "workbook")
-    return load_sheets({n: frame_from_cells(_cells(book, n)) for n in names}, title)
+    every = list(book.sheetnames) if _is_openpyxl(book) else [s.name for s in book.sheets]
+    return load_sheets({n: frame_from_cells(_cells(book, n)) for n in names}, title, sample=SAMPLE_SHEET in every)

@@ -17,7 +17,7 @@ and number formats, conditional formats, charts). The modules that use it, in or
 
 A1 references are in :mod:`~xladdin.workbook.refs`. A writer implements a handful of primitive
 operations (create/clear a sheet, write a block of values, number formats, fonts, column widths, an
-Excel table, a colour scale, a data bar, a chart, freeze panes, page setup). Everything else -- where
+Excel table, a colour scale, wrapping, row heights, a chart, freeze panes, page setup). Everything else -- where
 each table goes, which header, which format -- is decided once, in the layout and the plan.
 """
 from __future__ import annotations
@@ -52,9 +52,25 @@ class ColumnSpec:
     en: str
     format: str = "General"
     width: float = 12.0
+    #: long text wraps inside the column (the row grows) instead of being cut
+    wrap: bool = False
+    #: a chart's helper column (e.g. the inflow and outflow bars): hidden, not printed
+    hidden: bool = False
+    #: a field of the computed frame holding each row's number format (a table of mixed figures)
+    row_format: str | None = None
+    #: canonical tables the column is computed from: a blank column's note names those missing or behind
+    inputs: tuple[str, ...] = ()
+    #: why the column is blank when its inputs are there (e.g. "no flag this week")
+    blank_zh: str = ""
+    blank_en: str = ""
+    #: horizontal alignment of the data cells ("left" for a column of mixed numbers and text); "" = Excel's
+    align: str = ""
 
     def header(self, language: str) -> str:
         return self.zh if language == "zh" else self.en
+
+    def blank(self, language: str) -> str:
+        return self.blank_zh if language == "zh" else self.blank_en
 
 
 @dataclass(frozen=True)
@@ -64,6 +80,12 @@ class ExtraColumns:
     format: str = "General"
     width: float = 10.0
     header: str = "text"  # "text" or "date:<strftime>"
+    inputs: tuple[str, ...] = ()
+    blank_zh: str = ""
+    blank_en: str = ""
+
+    def blank(self, language: str) -> str:
+        return self.blank_zh if language == "zh" else self.blank_en
 
     def label(self, value: Any) -> str:
         if self.header.startswith("date:"):
@@ -110,10 +132,15 @@ class ChartLayout:
     secondary: tuple[str, ...] = ()
     anchor: str | None = None
     right_of: str | None = None
+    below: str | None = None
     gap: int = 1
     row_offset: int = 0
     width: float = 16.0
     height: float = 7.5
+    #: fill / line colour of each series (primary then secondary), hex; empty = the chart style's
+    colors: tuple[str, ...] = ()
+    #: bar and column charts: how far the bars of one category overlap (100 = drawn on each other)
+    overlap: int | None = None
     title_zh: str = ""
     title_en: str = ""
     y_title_zh: str = ""
@@ -142,11 +169,20 @@ class SheetLayout:
     fit_width: bool = True
     tab_color: str | None = None
     button_cell: str | None = None
+    #: repeat the first table's header row at the top of every printed page
+    print_titles: bool = True
+    #: row 2 of the values-only report, when it differs from the workbook's (e.g. the parameters sheet)
+    report_title_zh: str = ""
+    report_title_en: str = ""
 
     def name(self, language: str) -> str:
         return self.zh if language == "zh" else self.en
 
-    def title(self, language: str) -> str:
+    def title(self, language: str, snapshot: bool = False) -> str:
+        """Row 2 in ``language``; ``snapshot``: of the values-only report (its ``report_title`` when given)."""
+        report = self.report_title_zh if language == "zh" else self.report_title_en
+        if snapshot and report:
+            return report
         return self.title_zh if language == "zh" else self.title_en
 
     def table(self, key: str) -> TableLayout:
@@ -197,12 +233,14 @@ def _known(d: Mapping[str, Any], allowed: set[str], where: str) -> None:
         raise LayoutError(f"{where}: unknown key(s) {', '.join(bad)}; allowed: {', '.join(sorted(allowed))}")
 
 
-_COL_KEYS = {"field", "zh", "en", "format", "width"}
+_COL_KEYS = {"field", "zh", "en", "format", "width", "wrap", "hidden", "row_format", "inputs", "blank_zh", "blank_en",
+             "align"}
+_EXTRA_KEYS = {"format", "width", "header", "inputs", "blank_zh", "blank_en"}
 _TABLE_KEYS = {"key", "name", "anchor", "below", "gap", "title_zh", "title_en", "style", "columns",
                "extra_columns", "conditional"}
 _CHART_KEYS = {f.name for f in ChartLayout.__dataclass_fields__.values()}
 _SHEET_KEYS = {"key", "zh", "en", "title_zh", "title_en", "subtitle", "freeze_cols", "landscape", "fit_width",
-               "tab_color", "button_cell", "tables", "charts"}
+               "tab_color", "button_cell", "tables", "charts", "print_titles", "report_title_zh", "report_title_en"}
 
 
 def _parse_table(d: Mapping[str, Any], where: str) -> TableLayout:
@@ -214,13 +252,17 @@ def _parse_table(d: Mapping[str, Any], where: str) -> TableLayout:
         _known(c, _COL_KEYS, f"{where} column {i + 1}")
         cols.append(ColumnSpec(field=_req(c, "field", f"{where} column {i + 1}"), zh=_req(c, "zh", where),
                                en=_req(c, "en", where), format=c.get("format", "General"),
-                               width=float(c.get("width", 12))))
+                               width=float(c.get("width", 12)), wrap=bool(c.get("wrap", False)),
+                               hidden=bool(c.get("hidden", False)), row_format=c.get("row_format"),
+                               inputs=tuple(c.get("inputs", ())), blank_zh=c.get("blank_zh", ""),
+                               blank_en=c.get("blank_en", ""), align=c.get("align", "")))
     extra = None
     if "extra_columns" in d:
         e = d["extra_columns"]
-        _known(e, {"format", "width", "header"}, f"{where} extra_columns")
+        _known(e, _EXTRA_KEYS, f"{where} extra_columns")
         extra = ExtraColumns(format=e.get("format", "General"), width=float(e.get("width", 10)),
-                             header=e.get("header", "text"))
+                             header=e.get("header", "text"), inputs=tuple(e.get("inputs", ())),
+                             blank_zh=e.get("blank_zh", ""), blank_en=e.get("blank_en", ""))
     conds = []
     for c in d.get("conditional", []):
         _known(c, {"type", "columns"}, f"{where} conditional")
@@ -245,14 +287,16 @@ def parse_layout(data: Mapping[str, Any], source: str = "layout") -> Layout:
         for j, c in enumerate(s.get("charts", [])):
             _known(c, _CHART_KEYS, f"{where} chart {j + 1}")
             c = dict(c)
-            for k in ("series", "secondary"):
+            for k in ("series", "secondary", "colors"):
                 c[k] = tuple(c.get(k, ()))
             charts.append(ChartLayout(**c))
         sheets.append(SheetLayout(
             key=key, zh=_req(s, "zh", where), en=_req(s, "en", where), tables=tables, charts=tuple(charts),
             title_zh=s.get("title_zh", ""), title_en=s.get("title_en", ""), subtitle=s.get("subtitle", "none"),
             freeze_cols=int(s.get("freeze_cols", 0)), landscape=bool(s.get("landscape", True)),
-            fit_width=bool(s.get("fit_width", True)), tab_color=s.get("tab_color"), button_cell=s.get("button_cell")))
+            fit_width=bool(s.get("fit_width", True)), tab_color=s.get("tab_color"), button_cell=s.get("button_cell"),
+            print_titles=bool(s.get("print_titles", True)), report_title_zh=s.get("report_title_zh", ""),
+            report_title_en=s.get("report_title_en", "")))
     layout = Layout(sheets=tuple(sheets), meta=dict(data.get("meta", {})), source=source)
     validate_layout(layout)
     return layout

@@ -13,6 +13,7 @@ import re
 from typing import TYPE_CHECKING
 
 from xladdin.conventions import LANGUAGES
+from xladdin.data.schema import TABLES
 
 from .refs import is_cell_ref, parse_cell
 
@@ -20,7 +21,10 @@ if TYPE_CHECKING:  # annotations only: layout.py imports this module
     from .layout import ChartLayout, Layout, SheetLayout, TableLayout
 
 CHART_TYPES = ("line", "column", "bar")
-COND_TYPES = ("color_scale", "data_bar")
+#: ``signed``: flows and returns, green (< 0) / white (0) / red (> 0) around zero; ``heat``: levels, white to orange
+COND_TYPES = ("signed", "heat")
+#: rows above every table: 1 the sample banner, 2 the title, 3 the subtitle, 4 the notes; 5 the first table title
+FIRST_TABLE_ROW = 6
 #: in a conditional format's ``columns``: every data-driven column (``extra_columns``) of the table
 EXTRA = "*extra"
 _TABLE_NAME_RE = re.compile(r"^[A-Za-z_\\][A-Za-z0-9_.]{0,254}$")
@@ -46,6 +50,8 @@ def validate_layout(layout: Layout) -> None:
             placed.append(t.key)
         for j, c in enumerate(s.charts):
             check_chart(c, s, f"{src}: sheet `{s.key}` chart {j + 1}", placed)
+        if s.print_titles:
+            check_print_titles(s, src)
 
 
 def check_sheet(s: SheetLayout, src: str, seen_sheets: set[str], seen_names: set[str]) -> None:
@@ -90,13 +96,16 @@ def check_table_name(t: TableLayout, where: str, seen_tables: set[str], table_na
 
 
 def check_table_place(t: TableLayout, where: str, placed: list[str]) -> None:
-    """Exactly one of ``anchor`` (a cell below row 1) or ``below`` (an earlier table of the sheet); a gap of 2+."""
+    """Exactly one of ``anchor`` (a header row from :data:`FIRST_TABLE_ROW`: rows 1-4 are the sample banner, the
+    sheet's title, subtitle and notes, the table's title goes above its header) or ``below`` (an earlier table
+    of the sheet); a gap of 2+."""
     if (t.anchor is None) == (t.below is None):
         raise LayoutError(f"{where}: give exactly one of `anchor` (a cell) or `below` (a table key)")
     if t.anchor is not None:
         row, _ = checked_cell(t.anchor, where)
-        if row < 2:
-            raise LayoutError(f"{where}: anchor {t.anchor} leaves no row for the table title; use row >= 2")
+        if row < FIRST_TABLE_ROW:
+            raise LayoutError(f"{where}: anchor {t.anchor} leaves no row for the table title below the sample "
+                              f"banner, the title, subtitle and notes (rows 1-4); use row >= {FIRST_TABLE_ROW}")
     elif t.below not in placed:
         raise LayoutError(f"{where}: below = `{t.below}` must name an earlier table on the same sheet")
     if t.gap < 2:
@@ -104,9 +113,23 @@ def check_table_place(t: TableLayout, where: str, placed: list[str]) -> None:
 
 
 def check_columns(t: TableLayout, where: str) -> None:
-    """At least one column; fields and each language's headers unique and non-empty."""
+    """At least one column; fields and each language's headers unique and non-empty; ``inputs`` are canonical
+    tables; a ``blank`` text in both languages or in none."""
     if not t.columns:
         raise LayoutError(f"{where}: needs at least one column")
+    specs = [(c.field, c.inputs, c.blank_zh, c.blank_en) for c in t.columns]
+    if t.extra is not None:
+        specs.append(("extra_columns", t.extra.inputs, t.extra.blank_zh, t.extra.blank_en))
+    for name, inputs, zh, en in specs:
+        unknown = [i for i in inputs if i not in TABLES]
+        if unknown:
+            raise LayoutError(f"{where} column `{name}`: inputs {', '.join(unknown)} are not canonical tables "
+                              f"({', '.join(TABLES)})")
+        if bool(zh) != bool(en):
+            raise LayoutError(f"{where} column `{name}`: give blank_zh and blank_en together")
+    for c in t.columns:
+        if c.align not in ("", "left", "center", "right"):
+            raise LayoutError(f"{where} column `{c.field}`: align `{c.align}` must be left, center or right")
     fields = t.fields
     if len(set(fields)) != len(fields):
         raise LayoutError(f"{where}: duplicated column field")
@@ -136,12 +159,16 @@ def check_chart(c: ChartLayout, s: SheetLayout, where: str, placed: list[str]) -
     if c.table not in placed:
         raise LayoutError(f"{where}: table `{c.table}` is not on this sheet")
     check_chart_series(c, s.table(c.table).fields, where)
-    if (c.anchor is None) == (c.right_of is None):
-        raise LayoutError(f"{where}: give exactly one of `anchor` or `right_of`")
+    places = [p for p in (c.anchor, c.right_of, c.below) if p is not None]
+    if len(places) != 1:
+        raise LayoutError(f"{where}: give exactly one of `anchor`, `right_of` or `below`")
     if c.anchor is not None:
         checked_cell(c.anchor, where)
-    elif c.right_of not in placed:
-        raise LayoutError(f"{where}: right_of = `{c.right_of}` is not a table on this sheet")
+    elif (c.right_of or c.below) not in placed:
+        raise LayoutError(f"{where}: `{c.right_of or c.below}` is not a table on this sheet")
+    if c.colors and len(c.colors) != len(c.series) + len(c.secondary):
+        raise LayoutError(f"{where}: give one colour per series ({len(c.series) + len(c.secondary)}), got "
+                          f"{len(c.colors)}")
 
 
 def check_chart_series(c: ChartLayout, fields: list[str], where: str) -> None:
@@ -156,6 +183,20 @@ def check_chart_series(c: ChartLayout, fields: list[str], where: str) -> None:
         raise LayoutError(f"{where}: series then secondary ({', '.join((*c.series, *c.secondary))}) must be "
                           f"adjacent columns of table `{c.table}` in this order, so that Excel can update the "
                           "chart's source as one range; reorder the table's columns")
+
+
+def check_print_titles(s: SheetLayout, src: str) -> None:
+    """The first table's header row is printed on every page: a table placed below the first one (under that
+    header) must have its columns, or a page would show one table's rows under another's header."""
+    first = s.tables[0] if s.tables else None
+    below_first = {first.key} if first is not None else set()
+    for t in s.tables[1:]:
+        if t.below in below_first:
+            below_first.add(t.key)
+            if t.fields != first.fields:
+                raise LayoutError(f"{src}: sheet `{s.key}` table `{t.key}` lies under the header row of `{first.key}`, "
+                                  "which print_titles repeats on every page, with other columns: give it an anchor "
+                                  "beside that table, or set print_titles = false")
 
 
 def checked_cell(ref: str, where: str) -> tuple[int, int]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["MESSAGES", "say", "both", "amount"]
+__all__ = ["MESSAGES", "NOTE_TEXTS", "say", "both", "amount", "note_text"]
 
 MESSAGES: dict[str, dict[str, str]] = {
     # ------------------------------------------------------------ separators and amounts
@@ -67,8 +67,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "flow.top_out.none": {"zh": "无(本周没有净流出的行业)", "en": "none (no industry had a net outflow)"},
     # ------------------------------------------------------------ cover: correlation, picks, notes
     "corr.title": {"zh": "{index} 资金流相关性", "en": "{index} flow correlation"},
-    "corr.hot": {"zh": "{corr:.2f} 高于阈值,警惕短期顶部", "en": "{corr:.2f} above threshold: short-term top risk"},
-    "corr.quiet": {"zh": "{corr:.2f} 未触发", "en": "{corr:.2f} no signal"},
+    "corr.hot": {"zh": "相关系数 {corr:.2f},高于阈值,警惕短期顶部",
+                 "en": "correlation {corr:.2f} above threshold: short-term top risk"},
+    "corr.quiet": {"zh": "相关系数 {corr:.2f},未触发", "en": "correlation {corr:.2f}, no signal"},
     "corr.detail": {"zh": "{window}日滚动相关,阈值{threshold:g}(M2)",
                     "en": "{window}-day rolling correlation, threshold {threshold:g} (M2)"},
     "picks.title": {"zh": "行业轮动最新持仓", "en": "Rotation picks"},
@@ -105,7 +106,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     # ------------------------------------------------------------ cover: data freshness
     "fresh.missing": {"zh": "缺失", "en": "missing"},
     "fresh.static": {"zh": "静态表", "en": "static"},
-    "fresh.northbound_quarterly": {"zh": "季度披露,滞后{lag}天", "en": "quarterly since 2024-08, {lag} days behind"},
+    "fresh.northbound_quarterly": {"zh": "2024-08-16起季度披露,滞后{lag}天",
+                                   "en": "quarterly since 2024-08-16, {lag} days behind"},
     "fresh.monthly_current": {"zh": "月度,最新", "en": "monthly, current"},
     "fresh.quarterly_current": {"zh": "季度,最新", "en": "quarterly, current"},
     "fresh.current": {"zh": "最新", "en": "current"},
@@ -129,6 +131,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "used_by.fund_issuance": {"zh": "持仓分歧度 (M9)", "en": "Divergence (M9)"},
     "used_by.margin_daily": {"zh": "资金流看板", "en": "Dashboard"},
     "used_by.stock_daily": {"zh": "资金流看板, 拥挤度", "en": "Dashboard, crowding"},
+    # ------------------------------------------------------------ sheets: the notes row (row 4)
+    "notes.prefix": {"zh": "注:", "en": "Note: "},
+    "notes.sep": {"zh": "。", "en": ". "},
+    "notes.blank": {"zh": "“{columns}”留空:{why}", "en": "“{columns}” blank: {why}"},
+    "notes.no_value": {"zh": "本期无取值", "en": "no value this period"},
+    "notes.input": {"zh": "{table} {status}", "en": "{table} {status}"},
     # ------------------------------------------------------------ tables
     "dashboard.heat": {"zh": "交易过热", "en": "heat high"},
     "dashboard.volatility": {"zh": "波动偏高", "en": "volatility high"},
@@ -192,6 +200,53 @@ MESSAGES: dict[str, dict[str, str]] = {
                            "the last {history} trading days, crowded at >= {heat:.0%}; divergence: 20-day return "
                            "±{price:.0%} against mean volume ∓{volume:.0%}; dispersion crowded at <= {dispersion:.0%}"},
 }
+
+
+#: the M10 factors as the Chinese notes name them
+FACTOR_NAMES_ZH = {"short_term_flow": "短期资金流因子(各行业之间没有超出舍入误差的差异时不排序)",
+                   "style_level": "风格调整后持仓水平因子", "style_change": "风格调整后持仓变化因子",
+                   "divergence": "持仓分歧度因子"}
+#: the Chinese of every :class:`~xladdin.errors.Note` a table or the cover can show, by its key (the English is the
+#: note's own text, written where it is raised); ``pair_name`` is filled from the note's ``pair``
+NOTE_TEXTS: dict[str, str] = {
+    "data.missing": "缺少数据表 {table}(数据来源:{source}):请提供 {table}.csv(列:{columns})",
+    "data.empty": "数据表 {table} 在所选日期内没有数据({file},数据来源:{source});需要含 {columns} 列的行",
+    "data.no_column": "{table} 缺少 {column} 列({file},数据来源:{source})",
+    "data.no_index": "index_daily 中没有指数 {index} 的数据(数据来源:{source})",
+    "data.no_index_before": "index_daily 中没有指数 {index} 在 {end:%Y-%m-%d} 及之前的数据(数据来源:{source})",
+    "data.no_price": "etf_daily 缺少 {column} 列",
+    "data.no_float_ratio": "northbound_holdings 缺少 float_ratio 列(北向持股占流通股比例)",
+    "style.pair_needs_closes": "{pair_name}风格需要 index_daily 中 {large} 和 {small} 的收盘价:{cause}",
+    "style.no_pair": "index_daily 中没有任何风格指数对的收盘价(缺少:{pairs})",
+    "strategy.regime_unavailable": "{pair_name}风格信号不可用({cause}):M8 不含该因子",
+    "strategy.no_ranking": "{factor_name}在 {periods} 个调仓日中有 {n} 个无法排序:这些调仓日的综合得分不含该因子",
+    "strategy.no_ranking_all": "{factor_name}在全部 {periods} 个调仓日都无法排序:综合得分只用其余因子",
+    "strategy.m7_not_computed": "短期资金流五分组(M7)未计算:{periods} 周中有 {n} 周无法排序",
+    "strategy.m8_not_computed": "风格调整后持仓(M8)未计算:{periods} 周都无法排序",
+    "strategy.m9_not_computed": "持仓分歧度(M9)未计算:{periods} 个月都无法排序",
+    "strategy.limited": "{table} 数据截至 {last:%Y-%m-%d}(有效至 {until:%Y-%m-%d}):M6-M10 只计算到 {end:%Y-%m-%d},"
+                        "不把旧数据沿用到之后",
+    "strategy.divergence_limited": "{table} 数据截至 {last:%Y-%m-%d}(有效至 {until:%Y-%m-%d}):持仓分歧度因子(M9)"
+                                   "在 {end:%Y-%m-%d} 之后没有取值",
+    "strategy.no_divergence": "缺少 {tables}:不计算持仓分歧度(M9)",
+    "strategy.regime_stale": "{pair_name}风格信号的数据截至 {last:%Y-%m-%d},{until:%Y-%m-%d} 之后不再使用(超过 {max_age} 天):"
+                             "此后 M8 与 M10 不含该信号",
+    "weekly.step_not_computed": "所依赖的 {step} 步骤未计算",
+}
+
+
+def note_text(note: Any, language: str) -> str:
+    """A note (a :class:`~xladdin.errors.Note` or plain text) in ``language``: the Chinese of :data:`NOTE_TEXTS`
+    for ``zh`` (its fields filled, a cause said in Chinese too), else the note's own (English) text."""
+    key = getattr(note, "key", None)
+    if language != "zh" or key not in NOTE_TEXTS:
+        return "" if note is None else str(note)
+    fields = {k: note_text(v, language) if getattr(v, "key", None) else v for k, v in note.fields.items()}
+    if "pair" in fields:
+        fields["pair_name"] = say(f"sub.style_pair.{fields['pair']}", language)
+    if "factor" in fields:
+        fields["factor_name"] = FACTOR_NAMES_ZH.get(fields["factor"], fields["factor"])
+    return NOTE_TEXTS[key].format(**fields)
 
 
 def say(key: str, language: str, **values: Any) -> str:

@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.chart.text import RichText
+from openpyxl.drawing.text import CharacterProperties, Paragraph, ParagraphProperties, RichTextProperties
 from openpyxl.formatting.formatting import ConditionalFormattingList
-from openpyxl.formatting.rule import ColorScaleRule, DataBarRule
+from openpyxl.formatting.rule import ColorScaleRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.styles.numbers import BUILTIN_FORMATS_MAX_SIZE, BUILTIN_FORMATS_REVERSE
@@ -16,9 +18,9 @@ from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from .layout import Layout
-from .placement import Block, PlacementError, block_of, check_free_cells, find_tables
-from .plan import ChartPlan, SheetPlan
-from .refs import col_letter, formula_like
+from .placement import Block, PlacementError, block_of, check_free_cells, find_tables, sheet_rows
+from .plan import NOTES_LINE_HEIGHT, ChartPlan, SheetPlan
+from .refs import col_letter, formula_like, parse_range
 
 
 @dataclass
@@ -29,6 +31,7 @@ class _Sheet:
     old: dict[str, Block]  # layout table name -> its block in the workbook (empty: a fresh sheet)
     owned: list[Block]  # the tables' blocks, where they are and where they go
     layout_charts: int  # the sheet's first charts that are the layout's (the others are the user's)
+    rows: tuple[Block, ...] = ()  # the sheet's own rows above the tables (banner, title, subtitle, notes)
     old_charts: list[Any] = field(default_factory=list)  # the layout's charts as found
     user_charts: list[Any] = field(default_factory=list)
     made: dict[int, Any] = field(default_factory=dict)  # layout position -> the chart drawn now
@@ -39,7 +42,8 @@ class OpenpyxlWriter:
 
     A sheet of the layout that the workbook already has (found by its name in either language) is kept, and
     only what the layout owns on it is rewritten (:mod:`~xladdin.workbook.placement`): the tables' blocks, the
-    banner, the layout's charts and the conditional formats inside the tables. The user's cells, formulas,
+    sheet's own rows above them (sample banner, title, subtitle, notes), the layout's charts and the conditional
+    formats inside the tables. The user's cells, formulas,
     comments, merged ranges, charts and conditional formats elsewhere, column widths and row heights survive,
     as in the Excel refresh; the same checks refuse a moved or missing table, or user content in a table's
     way, before anything is written (:meth:`prepare`). The sheet's VBA code name and the Refresh button
@@ -88,7 +92,8 @@ class OpenpyxlWriter:
                 raise PlacementError(f"sheet `{ws.title}` has {len(ws._charts)} chart(s), the layout draws "
                                      f"{len(spec.charts)}: a chart was deleted; rebuild the workbook with "
                                      "`xladdin template`")
-            found[plan.name] = _Sheet(ws, old, [*old.values(), *new.values()], 0 if fresh else len(spec.charts))
+            found[plan.name] = _Sheet(ws, old, [*old.values(), *new.values()], 0 if fresh else len(spec.charts),
+                                      sheet_rows(plan))
         self._found = found
 
     def sheet(self, name: str, aliases: Sequence[str], index: int) -> Any:
@@ -112,8 +117,11 @@ class OpenpyxlWriter:
     def _clear_owned(self, ws: Any, st: _Sheet) -> None:
         """Remove what the layout owns on ``ws``: the cells of the tables' old blocks (values, formats,
         comments), the layout's tables, its charts (kept aside: :meth:`finish` puts back the user's, after the
-        layout's, and a layout chart not drawn this time), and the merged ranges and conditional formats that touch a table's block."""
-        for rng in [m for m in ws.merged_cells.ranges if any(_touches(b, m.bounds) for b in st.owned)]:
+        layout's, and a layout chart not drawn this time), the merged ranges that touch a table's block or the
+        sheet's own rows (the notes row is merged again at the tables' width now) and the conditional formats that
+        touch a table's block. The own rows' values are cleared by the renderer (``clear``)."""
+        merged = [*st.owned, *st.rows]
+        for rng in [m for m in ws.merged_cells.ranges if any(_touches(b, m.bounds) for b in merged)]:
             ws.unmerge_cells(str(rng))
         for block in st.old.values():
             for key in [k for k in ws._cells if block.contains(*k)]:
@@ -149,6 +157,31 @@ class OpenpyxlWriter:
                 if isinstance(v, dt.datetime) and cell.number_format == "General":
                     cell.number_format = "yyyy-mm-dd"
 
+    def clear(self, ws: Any, ref: str, formats: bool = True) -> None:
+        """Remove the cells of ``ref`` (values and, with ``formats``, their formats); cells never written stay absent."""
+        r1, c1, r2, c2 = parse_range(ref)
+        for key in [k for k in ws._cells if r1 <= k[0] <= r2 and c1 <= k[1] <= c2]:
+            if formats:
+                del ws._cells[key]
+            else:
+                ws._cells[key].value = None
+
+    def wrap(self, ws: Any, ref: str) -> None:
+        """Text of ``ref`` wraps (top-aligned) inside its column; the row grows to show it."""
+        r1, c1, r2, c2 = parse_range(ref)
+        for r in range(r1, r2 + 1):
+            for c in range(c1, c2 + 1):
+                ws.cell(row=r, column=c).alignment = Alignment(wrap_text=True, vertical="top")
+
+    def merge(self, ws: Any, ref: str) -> None:
+        if ":" in ref:
+            ws.merge_cells(ref)
+
+    def row_height(self, ws: Any, row: int, height: float, last: int | None = None) -> None:
+        """Rows ``row`` .. ``last`` (default ``row``) ``height`` points high."""
+        for r in range(row, (last or row) + 1):
+            ws.row_dimensions[r].height = height
+
     def number_format(self, ws: Any, row1: int, row2: int, col: int, fmt: str) -> None:
         fmt_id = BUILTIN_FORMATS_REVERSE.get(fmt)  # the id openpyxl's ``cell.number_format = fmt`` stores
         if fmt_id is None:
@@ -165,10 +198,13 @@ class OpenpyxlWriter:
                 if fill:
                     cell.fill = PatternFill("solid", fgColor=fill)
 
-    def column_width(self, ws: Any, col: int, width: float) -> None:
-        """Set on a sheet written whole; a kept sheet keeps its widths (the user's, as in the Excel refresh)."""
+    def column_width(self, ws: Any, col: int, width: float, hidden: bool = False) -> None:
+        """Set on a sheet written whole; a kept sheet keeps its widths and hidden columns (the user's, as in the
+        Excel refresh: the template set them)."""
         if id(ws) in self._fresh:
-            ws.column_dimensions[col_letter(col)].width = width
+            dim = ws.column_dimensions[col_letter(col)]
+            dim.width = width
+            dim.hidden = hidden
 
     def table(self, ws: Any, ref: str, name: str, style: str) -> None:
         tab = Table(displayName=name, ref=ref)
@@ -176,14 +212,18 @@ class OpenpyxlWriter:
                                             showFirstColumn=False, showLastColumn=False)
         ws.add_table(tab)
 
-    def color_scale(self, ws: Any, ref: str, low: str, mid: str, high: str) -> None:
-        ws.conditional_formatting.add(ref, ColorScaleRule(start_type="min", start_color=low, mid_type="percentile",
-                                                          mid_value=50, mid_color=mid, end_type="max",
-                                                          end_color=high))
-
-    def data_bar(self, ws: Any, ref: str, color: str) -> None:
-        ws.conditional_formatting.add(ref, DataBarRule(start_type="min", end_type="max", color=color,
-                                                       showValue=True))
+    def color_scale(self, ws: Any, ref: str, colors: tuple[str, str, str],
+                    thresholds: tuple[float, float, float] | None = None) -> None:
+        """A three-colour scale: at the given numbers (low, middle, high), else min / 50th percentile / max."""
+        low, mid, high = colors
+        if thresholds is None:
+            rule = ColorScaleRule(start_type="min", start_color=low, mid_type="percentile", mid_value=50,
+                                  mid_color=mid, end_type="max", end_color=high)
+        else:
+            rule = ColorScaleRule(start_type="num", start_value=thresholds[0], start_color=low, mid_type="num",
+                                  mid_value=thresholds[1], mid_color=mid, end_type="num", end_value=thresholds[2],
+                                  end_color=high)
+        ws.conditional_formatting.add(ref, rule)
 
     def chart(self, ws: Any, plan: ChartPlan) -> None:
         def make():
@@ -194,19 +234,28 @@ class OpenpyxlWriter:
             c.gapWidth = 60
             return c
 
-        def add_series(chart, cols):
+        def add_series(chart, cols, colors):
             for col in cols:
                 ref = Reference(ws, min_col=col, min_row=plan.header_row, max_row=plan.last_row)
                 chart.add_data(ref, titles_from_data=True)
-            for s in chart.series:
+            for s, color in zip(chart.series, colors or [None] * len(chart.series)):
                 if plan.type == "line":
                     s.smooth = False
                     s.marker.symbol = "none"
                     s.graphicalProperties.line.width = 19050  # 1.5 pt
+                    if color:
+                        s.graphicalProperties.line.solidFill = color
+                elif color:
+                    s.graphicalProperties.solidFill = color
+                    s.graphicalProperties.line.solidFill = color
 
         cats = Reference(ws, min_col=plan.x_col, min_row=plan.first_row, max_row=plan.last_row)
         chart = make()
-        add_series(chart, plan.series)
+        add_series(chart, plan.series, plan.colors[:len(plan.series)])
+        if plan.overlap is not None and plan.type != "line":
+            chart.overlap = plan.overlap
+        if plan.plots_hidden:
+            chart.visible_cells_only = False  # the helper columns are hidden
         chart.set_categories(cats)
         chart.title = plan.title or None
         chart.width, chart.height = plan.width, plan.height
@@ -217,15 +266,19 @@ class OpenpyxlWriter:
         chart.x_axis.delete = False
         chart.y_axis.delete = False
         if plan.x_is_date:
-            chart.x_axis.number_format = "yyyy-mm-dd"
             n = plan.last_row - plan.first_row + 1
-            chart.x_axis.tickLblSkip = max(1, n // 8)
-            chart.x_axis.tickMarkSkip = max(1, n // 8)
+            chart.x_axis.number_format = "yyyy-mm-dd"
+            chart.x_axis.tickLblSkip = chart.x_axis.tickMarkSkip = max(1, n // 6)
+            chart.x_axis.txPr = _rotated_labels()  # a viewer that places date labels itself does not crowd them
         chart.x_axis.tickLblPos = "low"  # labels below the plot (left of bars) even with negative values
+        if plan.type == "bar":  # horizontal bars: the table's first row on top, every category named
+            chart.x_axis.scaling.orientation = "maxMin"
+            chart.y_axis.crosses = "max"
+            chart.x_axis.tickLblSkip = 1
         chart.legend.position = "b"
         if plan.secondary:
             second = make()
-            add_series(second, plan.secondary)
+            add_series(second, plan.secondary, plan.colors[len(plan.series):])
             second.set_categories(cats)
             second.y_axis.axId = 200
             second.y_axis.crosses = "max"
@@ -249,17 +302,24 @@ class OpenpyxlWriter:
             ws._charts = [c for c in (st.made.get(i, old[i]) for i in range(n)) if c is not None] + st.user_charts
         # header rows: bold (the table style colours them), wrap long Chinese headers
         fill = PatternFill("solid", fgColor=self.header_fill)
+        header_lines: dict[int, int] = {}
         for t in plan.tables:
             for j in range(t.ncols):
                 cell = ws.cell(row=t.row, column=t.col + j)
                 cell.font = self._font(bold=True, size=self.font_size, color=self.header_font_color)
                 cell.fill = fill
                 cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
-            ws.row_dimensions[t.row].height = 30
+            header_lines[t.row] = max(header_lines.get(t.row, 1), t.header_lines)
+            self._align_rows(ws, t)
             if t.placeholder:
                 ws.cell(row=t.row + 1, column=t.col).font = self._font(italic=True, color="7F7F7F",
                                                                          size=self.font_size)
+        for row, lines in header_lines.items():
+            ws.row_dimensions[row].height = lines * NOTES_LINE_HEIGHT + 4
         ws.freeze_panes = plan.freeze
+        if plan.banner and plan.banner_large:
+            ws.row_dimensions[1].height = 24
+        ws.row_dimensions[2].height = 22  # the 14 pt title
         ws.page_setup.orientation = "landscape" if plan.landscape else "portrait"
         ws.page_setup.paperSize = ws.PAPERSIZE_A4
         if plan.fit_width:
@@ -271,10 +331,25 @@ class OpenpyxlWriter:
             ws.page_setup.fitToHeight = 0
         ws.print_options.horizontalCentered = True
         ws.page_margins.left = ws.page_margins.right = 0.4
-        ws.print_title_rows = None
+        ws.print_title_rows = f"{plan.print_row}:{plan.print_row}" if plan.print_row else None
         ws.sheet_view.showGridLines = False
         if plan.tab_color:
             ws.sheet_properties.tabColor = plan.tab_color
+
+    @staticmethod
+    def _align_rows(ws: Any, t: Any) -> None:
+        """Data cells of a table with wrapped text top-aligned (a row's cells start on one line); columns
+        with an ``align`` aligned so."""
+        if not t.rows:
+            return
+        tall = any(t.wraps)
+        for j in range(t.ncols):
+            if not (tall or t.aligns[j]):
+                continue
+            wrap = t.wraps[j]
+            for r in range(t.row + 1, t.row + len(t.rows) + 1):
+                ws.cell(row=r, column=t.col + j).alignment = Alignment(
+                    wrap_text=wrap or None, vertical="top" if tall else None, horizontal=t.aligns[j] or None)
 
 
 def _values(ws: Any, b: Block) -> list[list[Any]]:
@@ -288,6 +363,13 @@ def _touches(b: Block, bounds: tuple[int, int, int, int]) -> bool:
     """Whether the range of openpyxl ``bounds`` (min_col, min_row, max_col, max_row) overlaps block ``b``."""
     c1, r1, c2, r2 = bounds
     return b.overlaps(Block(r1, c1, r2, c2))
+
+
+def _rotated_labels() -> RichText:
+    """Axis label text turned 45 degrees."""
+    return RichText(bodyPr=RichTextProperties(rot=-2700000, vert="horz"),
+                    p=[Paragraph(pPr=ParagraphProperties(defRPr=CharacterProperties()),
+                                 endParaRPr=CharacterProperties())])
 
 
 def _style_index(wb: Any, collection: str, value: Any) -> int | None:

@@ -1,9 +1,10 @@
 """What a refresh owns on a sheet, and the checks both writers make before the first write.
 
 A refresh rewrites only the layout's areas: each table's block (its title row, header row and data rows,
-where the workbook has it now and where the plan puts it), the sheet's banner (title and subtitle, written
-by :func:`~xladdin.workbook.render.render_sheet`) and the layout's charts (the first ones of the sheet, in
-the layout's order). Every other cell, note, comment, formula, chart and conditional format is the user's and
+where the workbook has it now and where the plan puts it), the sheet's own rows above the tables
+(:func:`sheet_rows`: row 1, the sample banner; rows 2 to 4, the title, subtitle and notes, written by
+:func:`~xladdin.workbook.render.render_sheet`) and the layout's charts (the first ones of the sheet, in the
+layout's order). Every other cell, note, comment, formula, chart and conditional format is the user's and
 is kept, by the Excel refresh (:class:`~xladdin.workbook.xlwings_writer.XlwingsWriter`) and by
 ``xladdin refresh`` (:class:`~xladdin.workbook.openpyxl_writer.OpenpyxlWriter`) alike.
 
@@ -19,8 +20,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from .layout import SheetLayout
-from .plan import SheetPlan, TablePlan
+from .plan import NOTES_ROW, SheetPlan, TablePlan
 from .refs import cell_ref, parse_cell, parse_range, range_ref
+
+#: columns right of the widest table that the sheet's own rows are cleared over (a narrower table than last time
+#: leaves no banner behind)
+BANNER_SLACK = 10
 
 
 class PlacementError(ValueError):
@@ -82,6 +87,16 @@ def block_of(t: TablePlan) -> Block:
     return Block(t.title_row, t.col, t.last_row, t.last_col)
 
 
+def sheet_rows(plan: SheetPlan) -> tuple[Block, Block]:
+    """The sheet's own rows above its tables, each to :data:`BANNER_SLACK` columns right of the widest table:
+    row 1 from column A (the sample banner: values and formats, cleared on real data) and rows 2 to
+    :data:`~xladdin.workbook.plan.NOTES_ROW` from column B (title, subtitle, notes: values; the notes row
+    merged across the tables). Column A of rows 2 to 4, the rows' cells further right and every row from 5 down
+    outside the tables' blocks are the user's."""
+    right = plan.width + BANNER_SLACK
+    return Block(1, 1, 1, right), Block(2, 2, NOTES_ROW, right)
+
+
 def block_at(table_range: str) -> Block:
     """The block of an Excel table found at ``table_range`` (its header and data rows): one title row above."""
     r1, c1, r2, c2 = parse_range(table_range)
@@ -110,7 +125,9 @@ def find_tables(sheet: str, found: Mapping[str, str], plan: SheetPlan, spec: She
             want = (above.bottom + tspec.gap + 1, above.left)
         if (block.top + 1, block.left) != want:
             raise PlacementError(f"{where} starts at {cell_ref(block.top + 1, block.left)}, the layout puts it at "
-                                 f"{cell_ref(*want)}: it was moved; move it back and refresh again")
+                                 f"{cell_ref(*want)}: it was moved (move it back and refresh again), or the "
+                                 "workbook was built with an older layout (build it again with `xladdin "
+                                 "template`)")
         ncols, fixed = block.width, len(tspec.columns)
         if ncols < fixed or (tspec.extra is None and ncols != fixed):
             raise PlacementError(f"{where} has {ncols} columns, the layout has {fixed}"

@@ -10,8 +10,10 @@ plans through a writer; the xlwings writer also checks an open workbook against 
 from __future__ import annotations
 
 import datetime as dt
+import math
+import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -21,12 +23,38 @@ from xladdin.conventions import LANGUAGES
 
 from .layout import SheetLayout, TableLayout
 from .layoutcheck import EXTRA
+from .messages import note_text, say
 from .refs import cell_ref, parse_cell, range_ref
 
 #: text shown in a table that has no rows
 EMPTY_TEXT = {"zh": "(无数据)", "en": "(no data)"}
 #: text shown in a table that was not computed (its module or input data is missing)
 MISSING_TEXT = {"zh": "(未计算)", "en": "(not computed)"}
+#: the sheet's notes row (why columns are blank, what the colours mean), under the subtitle
+NOTES_ROW = 4
+#: points per line of text (10 pt type): the notes row and rows of wrapped text are as high as their lines
+NOTES_LINE_HEIGHT = 14.0
+
+
+def text_width(text: str) -> int:
+    """Width of ``text`` in column-width units: CJK (wide) characters count 2."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def lines_of(text: Any, width: float, fill: float = 0.9) -> int:
+    """Lines ``text`` wraps to in a column ``width`` wide (at least 1); ``fill``: the share of the width a line
+    of text uses (less for bold type)."""
+    if not isinstance(text, str) or not text:
+        return 1
+    return max(1, math.ceil(text_width(text) / max(width * fill, 1.0)))
+
+
+@dataclass
+class Blank:
+    """A column (or a run of data-driven columns) left blank, and why."""
+
+    headers: list[str]
+    why: str
 
 
 @dataclass
@@ -45,8 +73,37 @@ class TablePlan:
     formats: list[str]
     widths: list[float]
     rows: list[list[Any]]
-    conditional: list[tuple[str, str]]  # (type, range ref)
+    #: (type, range ref, thresholds): ``signed`` scales carry (-m, 0, m), m the largest absolute value
+    conditional: list[tuple[str, str, tuple[float, float, float] | None]]
     placeholder: str | None = None  # text when empty / not computed
+    wraps: list[bool] = field(default_factory=list)
+    hidden: list[bool] = field(default_factory=list)
+    aligns: list[str] = field(default_factory=list)
+    #: (row, column, format) of cells whose format is their row's (a table of mixed figures)
+    cell_formats: list[tuple[int, int, str]] = field(default_factory=list)
+    #: columns left blank (every row empty) and why
+    blanks: list[Blank] = field(default_factory=list)
+
+    @property
+    def header_lines(self) -> int:
+        """Lines the longest header wraps to in its column."""
+        return max([lines_of(h, w, 0.75) for h, w in zip(self.headers, self.widths)] + [1])  # bold
+
+    def row_heights(self) -> list[tuple[int, int, float]]:
+        """(first row, last row, points) of the data rows, as high as their wrapped text needs; runs of equal
+        heights together. Empty for a table without wrapped columns."""
+        wrapped = [j for j, w in enumerate(self.wraps) if w]
+        if not wrapped or not self.rows:
+            return []
+        out: list[tuple[int, int, float]] = []
+        for i, r in enumerate(self.rows):
+            h = NOTES_LINE_HEIGHT * max(lines_of(r[j], self.widths[j]) for j in wrapped)
+            row = self.row + 1 + i
+            if out and out[-1][2] == h and out[-1][1] == row - 1:
+                out[-1] = (out[-1][0], row, h)
+            else:
+                out.append((row, row, h))
+        return out
 
     @property
     def ncols(self) -> int:
@@ -89,6 +146,10 @@ class ChartPlan:
     y2_title: str = ""
     y2_format: str = "General"
     layout_index: int = 0  # position of the chart in the sheet's layout (= its order on the sheet)
+    colors: tuple[str, ...] = ()
+    overlap: int | None = None
+    #: a plotted column is hidden (a helper column): the chart must plot hidden cells
+    plots_hidden: bool = False
 
 
 @dataclass
@@ -105,6 +166,34 @@ class SheetPlan:
     fit_width: bool
     tab_color: str | None
     button_cell: str | None
+    #: the sample banner of row 1 (None on real data) and whether it is the large one (the first sheet)
+    banner: str | None = None
+    banner_large: bool = False
+    #: row 4: why columns are blank and what the colours mean ("" when there is nothing to say)
+    notes: str = ""
+    #: the header row printed at the top of every page (None: none)
+    print_row: int | None = None
+
+    def column_widths(self) -> dict[int, float]:
+        """Column -> its width on the sheet (the widest table's there); hidden columns left out."""
+        out: dict[int, float] = {}
+        for t in self.tables:
+            for j, w in enumerate(t.widths):
+                if not (t.hidden and t.hidden[j]):
+                    out[t.col + j] = max(out.get(t.col + j, 0.0), w)
+        return out
+
+    @property
+    def notes_height(self) -> float:
+        """Height of the notes row: one line per width of the sheet's tables (CJK characters count 2)."""
+        if not self.notes:
+            return NOTES_LINE_HEIGHT
+        return NOTES_LINE_HEIGHT * lines_of(self.notes, sum(self.column_widths().values()))
+
+    @property
+    def width(self) -> int:
+        """The last column any table of the sheet uses (at least B)."""
+        return max([t.last_col for t in self.tables] + [2])
 
     @property
     def used_range(self) -> str:
@@ -114,34 +203,43 @@ class SheetPlan:
 
 
 def plan_table(t: TableLayout, df: pd.DataFrame | None, row: int, col: int, language: str,
-               source_note: str | None = None) -> TablePlan:
+               source_note: str | None = None, inputs: Mapping[str, str] | None = None) -> TablePlan:
     """Headers, formats, values and conditional ranges of one table anchored at (row, col).
 
-    ``df`` has one column per layout field (extra columns after them when the layout allows);
-    None means "not computed" and yields a placeholder row.
+    ``df`` has one column per layout field (extra columns after them when the layout allows; the fields a
+    column's ``row_format`` names too); None means "not computed" and yields a placeholder row. ``inputs``:
+    canonical table -> why it limits what is shown (missing, behind), for the notes on blank columns.
     """
     where = f"table `{t.key}`"
     fields: list[Any] = list(t.fields)
     headers = [c.header(language) for c in t.columns]
     formats = [c.format for c in t.columns]
     widths = [c.width for c in t.columns]
+    wraps = [c.wrap for c in t.columns]
+    hidden = [c.hidden for c in t.columns]
+    aligns = [c.align for c in t.columns]
     placeholder = None
     if df is None:
         rows: list[list[Any]] = []
-        placeholder = MISSING_TEXT[language] + (f" {source_note}" if source_note else "")
+        placeholder = MISSING_TEXT[language] + (f" {note_text(source_note, language)}" if source_note else "")
     else:
         if not isinstance(df, pd.DataFrame):
             raise TypeError(f"{where}: expected a DataFrame, got {type(df).__name__}")
-        missing = [f for f in t.fields if f not in df.columns]
+        needed = list(t.fields) + [c.row_format for c in t.columns if c.row_format]
+        missing = [f for f in needed if f not in df.columns]
         if missing:
             raise ValueError(f"{where}: column(s) {', '.join(map(str, missing))} missing from the computed frame "
                              f"(has {', '.join(map(str, df.columns))})")
-        extra_cols = [c for c in df.columns if c not in t.fields] if t.extra is not None else []
+        helpers = {c.row_format for c in t.columns if c.row_format}
+        extra_cols = [c for c in df.columns if c not in t.fields and c not in helpers] if t.extra is not None else []
         for c in extra_cols:
             fields.append(c)
             headers.append(t.extra.label(c))
             formats.append(t.extra.format)
             widths.append(t.extra.width)
+            wraps.append(False)
+            hidden.append(False)
+            aligns.append("")
         if len(set(headers)) != len(headers):
             raise ValueError(f"{where}: duplicated headers {headers}")
         data = df[fields]
@@ -150,24 +248,87 @@ def plan_table(t: TableLayout, df: pd.DataFrame | None, row: int, col: int, lang
             placeholder = EMPTY_TEXT[language]
     plan = TablePlan(key=t.key, name=t.name, style=t.style, title=t.title(language), title_row=row - 1, row=row,
                      col=col, headers=headers, fields=fields, formats=formats, widths=widths, rows=rows,
-                     conditional=[], placeholder=placeholder)
+                     conditional=[], placeholder=placeholder, wraps=wraps, hidden=hidden, aligns=aligns)
     if rows:
-        first, last = row + 1, row + len(rows)
-        for cond in t.conditional:
-            for f in cond.columns:
-                if f == EXTRA:  # one rule over all data-driven columns, so groups share one scale
-                    if len(fields) > len(t.fields):
-                        plan.conditional.append((cond.type, range_ref(first, col + len(t.fields), last,
-                                                                      plan.last_col)))
-                else:
-                    c = plan.column_of(f)
-                    plan.conditional.append((cond.type, range_ref(first, c, last, c)))
+        plan.conditional = _conditional(t, plan)
+        plan.cell_formats = [(row + 1 + i, plan.column_of(c.field), str(fmt))
+                             for c in t.columns if c.row_format
+                             for i, fmt in enumerate(df[c.row_format]) if isinstance(fmt, str) and fmt]
+        plan.blanks = _blanks(t, plan, language, inputs or {})
     return plan
 
 
+def _conditional(t: TableLayout, plan: TablePlan) -> list[tuple[str, str, tuple[float, float, float] | None]]:
+    """The table's colour scales: one rule per column (one over all data-driven columns, so groups share a
+    scale); a ``signed`` rule spans -m..m around 0 (m: the largest absolute value; none when every value is 0)."""
+    out: list[tuple[str, str, tuple[float, float, float] | None]] = []
+    first, last = plan.row + 1, plan.row + len(plan.rows)
+    for cond in t.conditional:
+        for f in cond.columns:
+            if f == EXTRA:
+                if len(plan.fields) == len(t.fields):
+                    continue
+                c1, c2 = plan.col + len(t.fields), plan.last_col
+            else:
+                c1 = c2 = plan.column_of(f)
+            thresholds = None
+            if cond.type == "signed":
+                values = [abs(v) for r in plan.rows for v in r[c1 - plan.col:c2 - plan.col + 1]
+                          if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)]
+                m = max(values, default=0.0)
+                if m == 0:
+                    continue
+                thresholds = (-m, 0.0, m)
+            out.append((cond.type, range_ref(first, c1, last, c2), thresholds))
+    return out
+
+
+def _blanks(t: TableLayout, plan: TablePlan, language: str, inputs: Mapping[str, str]) -> list[Blank]:
+    """Columns whose every row is empty, each with why: its inputs that are missing or behind, else the
+    layout's ``blank`` text, else "no value this period"; the data-driven columns as one run."""
+    def empty(j: int) -> bool:
+        return all(r[j] is None or r[j] == "" for r in plan.rows)
+
+    def why(spec: Any) -> str:
+        limited = [inputs[i] for i in spec.inputs if i in inputs]
+        if limited:
+            return say("sep.items", language).join(limited)
+        return spec.blank(language) or say("notes.no_value", language)
+
+    out = [Blank([plan.headers[j]], why(c)) for j, c in enumerate(t.columns) if not c.hidden and empty(j)]
+    extra = [j for j in range(len(t.columns), len(plan.fields)) if empty(j)]
+    if extra:
+        heads = [plan.headers[j] for j in extra]
+        out.append(Blank(heads if len(heads) <= 2 else [f"{heads[0]} … {heads[-1]}"], why(t.extra)))
+    return out
+
+
+def sheet_notes(plans: list[TablePlan], kinds: set[str], language: str, meta: Mapping[str, Any]) -> str:
+    """Row 4 of a sheet: the blank columns with their reason (columns with one reason together, a column of two
+    tables once), then the legend of each kind of colour scale shown."""
+    by_why: dict[str, list[str]] = {}
+    for t in plans:
+        for b in t.blanks:
+            heads = by_why.setdefault(b.why, [])
+            heads += [h for h in b.headers if h not in heads]
+    items = [say("notes.blank", language, columns=say("sep.list", language).join(heads), why=why)
+             for why, heads in by_why.items()]
+    items += [meta.get(f"legend_{kind}_{language}", "") for kind in ("signed", "heat") if kind in kinds]
+    items = [i for i in items if i]
+    return say("notes.prefix", language) + say("notes.sep", language).join(items) if items else ""
+
+
 def plan_sheet(s: SheetLayout, tables: Mapping[str, pd.DataFrame | None], language: str,
-               subtitle: str = "", notes: Mapping[str, str] | None = None) -> SheetPlan:
-    """Place every table and chart of sheet ``s``; pure (no Excel)."""
+               subtitle: str = "", notes: Mapping[str, str] | None = None, banner: str | None = None,
+               banner_large: bool = False, inputs: Mapping[str, str] | None = None, snapshot: bool = False,
+               meta: Mapping[str, Any] | None = None) -> SheetPlan:
+    """Place every table and chart of sheet ``s``; pure (no Excel).
+
+    ``notes``: table key -> why it was not computed; ``banner``: the sample banner of row 1; ``inputs``:
+    canonical table -> why it limits the tables (for the notes on blank columns); ``snapshot``: the
+    values-only report (its own title where the layout gives one); ``meta``: the layout's ``[meta]`` (the
+    colour legends).
+    """
     notes = notes or {}
     plans: dict[str, TablePlan] = {}
     for t in s.tables:
@@ -176,7 +337,7 @@ def plan_sheet(s: SheetLayout, tables: Mapping[str, pd.DataFrame | None], langua
         else:
             above = plans[t.below]
             row, col = above.last_row + t.gap + 1, above.col
-        plans[t.key] = plan_table(t, tables.get(t.key), row, col, language, notes.get(t.key))
+        plans[t.key] = plan_table(t, tables.get(t.key), row, col, language, notes.get(t.key), inputs)
     # tables must not overlap
     items = list(plans.values())
     for i, a in enumerate(items):
@@ -189,26 +350,33 @@ def plan_sheet(s: SheetLayout, tables: Mapping[str, pd.DataFrame | None], langua
         tp = plans[c.table]
         if c.anchor is not None:
             anchor = c.anchor
-        else:
+        elif c.right_of is not None:
             ref = plans[c.right_of]
             anchor = cell_ref(ref.row + c.row_offset, ref.last_col + 1 + c.gap)
+        else:
+            ref = plans[c.below]
+            anchor = cell_ref(ref.last_row + 1 + c.gap, ref.col)
         # an empty table's chart is drawn too, over its placeholder row (nothing to plot): every workbook then
         # holds each layout chart, in the layout's order, which is how both refreshes tell them from the user's
         x_col = tp.column_of(c.x)
         x_is_date = any(isinstance(r[tp.fields.index(c.x)], dt.datetime) for r in tp.rows[:5])
+        plotted = [*c.series, *c.secondary]
         charts.append(ChartPlan(
             type=c.type, title=c.text("title", language), anchor=anchor, width=c.width, height=c.height,
             header_row=tp.row, first_row=tp.row + 1, last_row=tp.last_row, x_col=x_col,
             x_is_date=x_is_date, series=[tp.column_of(f) for f in c.series],
             secondary=[tp.column_of(f) for f in c.secondary], y_title=c.text("y_title", language),
             y_format=c.y_format, y2_title=c.text("y2_title", language), y2_format=c.y2_format,
-            layout_index=position))
+            layout_index=position, colors=c.colors, overlap=c.overlap,
+            plots_hidden=any(tp.hidden[tp.fields.index(f)] for f in plotted)))
     first = plans[s.tables[0].key] if s.tables else None
     freeze = None
     if first is not None:
         freeze = cell_ref(first.row + 1, (first.col + s.freeze_cols) if s.freeze_cols else 1)
     other = [s.name(lang) for lang in LANGUAGES if lang != language]
-    return SheetPlan(key=s.key, name=s.name(language), aliases=other, title=s.title(language), subtitle=subtitle,
-                     tables=list(plans.values()), charts=charts, freeze=freeze, landscape=s.landscape,
-                     fit_width=s.fit_width, tab_color=s.tab_color, button_cell=s.button_cell)
-
+    kinds = {kind for t in items for kind, _, _ in t.conditional}
+    return SheetPlan(key=s.key, name=s.name(language), aliases=other, title=s.title(language, snapshot),
+                     subtitle=subtitle, tables=items, charts=charts, freeze=freeze, landscape=s.landscape,
+                     fit_width=s.fit_width, tab_color=s.tab_color, button_cell=s.button_cell, banner=banner,
+                     banner_large=banner_large, notes=sheet_notes(items, kinds, language, meta or {}),
+                     print_row=first.row if first is not None and s.print_titles else None)

@@ -16,8 +16,9 @@ import pandas as pd
 from xladdin.conventions import DEFAULT_LANGUAGE, LANGUAGES
 
 from .layout import Layout, load_layout
-from .plan import ChartPlan, SheetPlan, plan_sheet
-from .refs import cell_ref
+from .placement import sheet_rows
+from .plan import NOTES_ROW, ChartPlan, SheetPlan, plan_sheet
+from .refs import cell_ref, range_ref
 
 
 class Writer(Protocol):
@@ -25,13 +26,17 @@ class Writer(Protocol):
 
     def sheet(self, name: str, aliases: Sequence[str], index: int) -> Any: ...
     def write(self, sh: Any, row: int, col: int, rows: list[list[Any]]) -> None: ...
+    def clear(self, sh: Any, ref: str, formats: bool = True) -> None: ...
     def number_format(self, sh: Any, row1: int, row2: int, col: int, fmt: str) -> None: ...
     def font(self, sh: Any, ref: str, *, bold: bool = False, size: float | None = None,
              color: str | None = None, fill: str | None = None, italic: bool = False) -> None: ...
-    def column_width(self, sh: Any, col: int, width: float) -> None: ...
+    def wrap(self, sh: Any, ref: str) -> None: ...
+    def merge(self, sh: Any, ref: str) -> None: ...
+    def row_height(self, sh: Any, row: int, height: float, last: int | None = None) -> None: ...
+    def column_width(self, sh: Any, col: int, width: float, hidden: bool = False) -> None: ...
     def table(self, sh: Any, ref: str, name: str, style: str) -> None: ...
-    def color_scale(self, sh: Any, ref: str, low: str, mid: str, high: str) -> None: ...
-    def data_bar(self, sh: Any, ref: str, color: str) -> None: ...
+    def color_scale(self, sh: Any, ref: str, colors: tuple[str, str, str],
+                    thresholds: tuple[float, float, float] | None = None) -> None: ...
     def chart(self, sh: Any, plan: ChartPlan) -> None: ...
     def finish(self, sh: Any, plan: SheetPlan) -> None: ...
     # optional: ``prepare(plans, layout)`` is called with every sheet's plan before the first write
@@ -41,13 +46,18 @@ def render_sheet(plan: SheetPlan, writer: Writer, index: int, meta: Mapping[str,
     """Apply one :class:`SheetPlan` through ``writer``; returns the writer's sheet handle."""
     sh = writer.sheet(plan.name, plan.aliases, index)
     title_color = meta.get("title_color", "1F4E78")
+    write_banner(plan, writer, sh, meta)
+    # title, subtitle, notes: values cleared first (a blank subtitle leaves none of the last refresh's)
+    writer.clear(sh, sheet_rows(plan)[1].ref, formats=False)
     if plan.title:
         writer.write(sh, 2, 2, [[plan.title]])
         writer.font(sh, "B2", bold=True, size=14, color=title_color)
-    writer.write(sh, 3, 2, [[plan.subtitle or None]])  # blank: the last refresh's subtitle must not stay
     if plan.subtitle:
+        writer.write(sh, 3, 2, [[plan.subtitle]])
         writer.font(sh, "B3", italic=True, color="595959")
+    write_notes(plan, writer, sh)
     widths: dict[int, float] = {1: 2.0}
+    hidden: set[int] = set()
     for t in plan.tables:
         if t.title:
             writer.write(sh, t.title_row, t.col, [[t.title]])
@@ -58,26 +68,61 @@ def render_sheet(plan: SheetPlan, writer: Writer, index: int, meta: Mapping[str,
             c = t.col + j
             if t.rows and fmt and fmt != "General":
                 writer.number_format(sh, t.row + 1, t.row + len(t.rows), c, fmt)
+            if t.rows and t.wraps[j]:
+                writer.wrap(sh, range_ref(t.row + 1, c, t.row + len(t.rows), c))
             widths[c] = max(widths.get(c, 0.0), t.widths[j])
+            if t.hidden[j]:
+                hidden.add(c)
+        for r, c, fmt in t.cell_formats:
+            writer.number_format(sh, r, r, c, fmt)
+        for r1, r2, height in t.row_heights():
+            writer.row_height(sh, r1, height, r2)
         writer.table(sh, t.ref, t.name, t.style)
-        for kind, ref in t.conditional:
-            if kind == "color_scale":
-                writer.color_scale(sh, ref, meta.get("scale_low", "63BE7B"), meta.get("scale_mid", "FFFFFF"),
-                                   meta.get("scale_high", "F8696B"))
-            else:
-                writer.data_bar(sh, ref, meta.get("bar_color", "5B9BD5"))
+        for kind, ref, thresholds in t.conditional:
+            writer.color_scale(sh, ref, tuple(meta[f"{kind}_{part}"] for part in ("low", "mid", "high")), thresholds)
     for c, w in sorted(widths.items()):
-        writer.column_width(sh, c, w)
+        writer.column_width(sh, c, w, c in hidden)
     for ch in plan.charts:
         writer.chart(sh, ch)
     writer.finish(sh, plan)
     return sh
 
 
+def write_banner(plan: SheetPlan, writer: Writer, sh: Any, meta: Mapping[str, Any]) -> None:
+    """Row 1: cleared (a refresh on real data removes the banner a sample run left), then the sample banner
+    when the plan has one -- bold, white on red across the sheet's tables, larger on the first sheet."""
+    writer.clear(sh, sheet_rows(plan)[0].ref)
+    if plan.banner:
+        writer.write(sh, 1, 2, [[plan.banner]])
+        writer.font(sh, range_ref(1, 2, 1, plan.width), bold=True, size=14 if plan.banner_large else 11,
+                    color=meta.get("banner_font_color", "FFFFFF"), fill=meta.get("banner_fill", "C00000"))
+
+
+def write_notes(plan: SheetPlan, writer: Writer, sh: Any) -> None:
+    """Row 4 (cleared with rows 2-3): why columns are blank and what the colours mean, wrapped across the
+    sheet's tables, the row as high as the text needs."""
+    ref = range_ref(NOTES_ROW, 2, NOTES_ROW, plan.width)
+    if plan.notes:
+        writer.write(sh, NOTES_ROW, 2, [[plan.notes]])
+        writer.font(sh, cell_ref(NOTES_ROW, 2), color="7F6000")
+    writer.merge(sh, ref)
+    writer.wrap(sh, ref)
+    writer.row_height(sh, NOTES_ROW, plan.notes_height)
+
+
+def sample_banner(layout: Layout, language: str) -> str:
+    """The sample banner's text in ``language`` (``[meta] sample_banner_<language>`` of the layout)."""
+    text = layout.m(f"sample_banner_{language}")
+    if not text:
+        raise ValueError(f"{layout.source}: [meta] sample_banner_{language} is missing (the sample banner's text)")
+    return text
+
+
 def render(tables: Mapping[str, pd.DataFrame | None], writer: Writer, layout: Layout | None = None,
            language: str = DEFAULT_LANGUAGE, subtitles: Mapping[str, str] | None = None,
            notes: Mapping[str, str] | None = None, sheets: Sequence[str] | None = None,
-           progress: Any = None) -> list[SheetPlan]:
+           progress: Any = None, sample: bool = False, inputs: Mapping[str, str] | None = None,
+           snapshot: bool = False) -> list[SheetPlan]:
     """Place ``tables`` (key -> DataFrame, columns = layout fields) on the layout's sheets via ``writer``.
 
     Parameters
@@ -97,6 +142,13 @@ def render(tables: Mapping[str, pd.DataFrame | None], writer: Writer, layout: La
         Render only these sheets (default all).
     progress : callable, optional
         Called with the sheet key after each sheet (e.g. a tqdm ``update``).
+    sample : bool
+        The tables come from the embedded sample (``Market.sample``): every sheet gets the sample banner in
+        row 1 (:func:`write_banner`), the first sheet the large one; otherwise row 1 is left empty.
+    inputs : mapping, optional
+        Canonical table -> why it limits the tables (missing, behind): the notes on blank columns name it.
+    snapshot : bool
+        The values-only report: sheets with a ``report_title`` in the layout show it (no Refresh there).
 
     Returns
     -------
@@ -107,7 +159,9 @@ def render(tables: Mapping[str, pd.DataFrame | None], writer: Writer, layout: La
         raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, got {language!r}")
     layout = layout or load_layout()
     subtitles = subtitles or {}
-    indexed = [(index, plan_sheet(s, tables, language, subtitles.get(s.subtitle, ""), notes))
+    banner = sample_banner(layout, language) if sample else None
+    indexed = [(index, plan_sheet(s, tables, language, subtitles.get(s.subtitle, ""), notes, banner, index == 0,
+                                  inputs, snapshot, layout.meta))
                for index, s in enumerate(layout.sheets) if sheets is None or s.key in sheets]
     plans = [plan for _, plan in indexed]  # every sheet is planned before the first write
     prepare = getattr(writer, "prepare", None)

@@ -84,7 +84,7 @@ def build_report(out: str | Path, market: Market, params: Params | None = None, 
     result = weekly.compute_weekly(market, params, asof, progress=progress)
     wb = Workbook()
     wb.remove(wb.active)
-    render_result(wb, result, params, layout, progress)
+    render_result(wb, result, params, layout, progress, snapshot=True)
     write_summary_sheet(wb, result.summary, hidden=True)
     sanitise_workbook(wb)
     bad = formula_cells(wb)

@@ -8,14 +8,16 @@ never shows a number the workbook does not contain.
 Row format of the ``_summary`` sheet (one row per item, order kept)::
 
     key                 value
-    format              xladdin-summary/1
+    format              xladdin-summary/2
     asof                2026-01-30
+    sample              TRUE          (only for the embedded sample: the mail's subject and first line say so)
     headline            规模信号切换为大盘（M5）
     flows_known         TRUE          (the week's flows were computed: an empty list means none)
     inflow:电子          35.2          (net flow > 0, 亿元)
     outflow:银行         -12.7         (net flow < 0, 亿元)
     pick:512480.SH      半导体ETF
     extra:样本ETF数       64
+    extra:策略年化收益     0.1418        0.00%   (a third column: the number format the mail shows it in)
 
 The headlines, flows and picks are what the methods produce (style signals M5/M6, industry flows
 M7, strategy picks M10/M11, the M13 dashboard digests); this module only carries and renders them.
@@ -33,13 +35,21 @@ from typing import Any
 
 import pandas as pd
 
+from xladdin.cells import format_number
 from xladdin.data.sources import open_workbook
 
 #: name of the hidden sheet holding the summary in a report workbook
 SUMMARY_SHEET = "_summary"
-#: value of the ``format`` row; bumped if the row format ever changes
-SUMMARY_FORMAT = "xladdin-summary/1"
-_FIELDS = ("asof", "headlines", "inflows", "outflows", "picks", "extra", "flows_known")
+#: value of the ``format`` row; bumped if the row format ever changes (2: the ``sample`` row)
+SUMMARY_FORMAT = "xladdin-summary/2"
+#: formats :func:`summary_from_rows` reads (a report written before the ``sample`` row reads as real data)
+READ_FORMATS = ("xladdin-summary/1", SUMMARY_FORMAT)
+_FIELDS = ("asof", "headlines", "inflows", "outflows", "picks", "extra", "flows_known", "sample", "formats")
+#: the mark of a mail built from the embedded sample: the subject starts with it, so does the body
+SAMPLE_TAG = "[示例数据 SAMPLE]"
+#: the body's first line for the embedded sample (plain text and HTML)
+SAMPLE_LINE = (f"{SAMPLE_TAG} 本邮件及附件的数字来自内置的合成样例数据，不是真实行情，不得用于投资决策或转发。"
+               "（Synthetic sample data, not market data.）")
 
 
 @dataclass
@@ -59,6 +69,10 @@ class WeeklySummary:
     picks : latest strategy picks as ``(code, name)`` pairs (a list of pairs, of codes, or a
         DataFrame with ``code`` and ``name`` columns).
     extra : further labelled facts (label -> text or number), rendered as a small table.
+    formats : label of ``extra`` -> the Excel number format its value is shown in (``0.00%`` for a return, ``0``
+        for a count), as on the sheets; a number without one is shown with four significant digits.
+    sample : the report was built from the embedded sample (``Market.sample``): the mail's subject starts
+        with :data:`SAMPLE_TAG` and its body with :data:`SAMPLE_LINE`.
 
     Notes
     -----
@@ -72,6 +86,8 @@ class WeeklySummary:
     picks: list[tuple[str, str]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     flows_known: bool = False
+    formats: dict[str, str] = field(default_factory=dict)
+    sample: bool = False
 
     def __post_init__(self) -> None:
         self.asof = _to_date(self.asof)
@@ -90,6 +106,13 @@ class WeeklySummary:
         if not isinstance(self.extra, Mapping):
             raise ValueError(f"summary extra must be a mapping label -> value, got {type(self.extra).__name__}")
         self.extra = {str(k): v for k, v in self.extra.items()}
+        self.formats = {str(k): str(v) for k, v in self.formats.items() if v}
+        unknown = [k for k in self.formats if k not in self.extra]
+        if unknown:
+            raise ValueError(f"summary formats name no extra item: {', '.join(unknown)}")
+        for fmt in self.formats.values():
+            format_number(0.0, fmt)  # a code the mail cannot show is an error here, not a wrong figure later
+        self.sample = bool(self.sample)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> WeeklySummary:
@@ -105,7 +128,8 @@ class WeeklySummary:
         """Plain-Python form (asof as ISO string), the inverse of :meth:`from_dict`."""
         return {"asof": self.asof.isoformat(), "headlines": list(self.headlines),
                 "inflows": [list(p) for p in self.inflows], "outflows": [list(p) for p in self.outflows],
-                "picks": [list(p) for p in self.picks], "extra": dict(self.extra), "flows_known": self.flows_known}
+                "picks": [list(p) for p in self.picks], "extra": dict(self.extra), "flows_known": self.flows_known,
+                "sample": self.sample, "formats": dict(self.formats)}
 
 
 def coerce_summary(summary: WeeklySummary | Mapping[str, Any]) -> WeeklySummary:
@@ -187,7 +211,9 @@ def format_amount(value: float) -> str:
     return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:+,.2f}"
 
 
-def _fmt_extra(value: Any) -> str:
+def _fmt_extra(value: Any, fmt: str | None = None) -> str:
+    if fmt and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return format_number(value, fmt)
     if isinstance(value, float):
         return "—" if math.isnan(value) else f"{value:,.4g}"
     if isinstance(value, (dt.date, pd.Timestamp)):
@@ -230,7 +256,7 @@ def render_text(summary: WeeklySummary | Mapping[str, Any], attachment: str | No
         Lines joined by ``\\n``; empty sections are left out.
     """
     s = coerce_summary(summary)
-    lines = [f"xladdin 周报（截至 {s.asof.isoformat()}）", ""]
+    lines = ([SAMPLE_LINE, ""] if s.sample else []) + [f"xladdin 周报（截至 {s.asof.isoformat()}）", ""]
     if s.headlines:
         lines += ["要点"] + [f"  - {h}" for h in s.headlines] + [""]
     for title, flows, none in _flow_sections(s):
@@ -243,7 +269,7 @@ def render_text(summary: WeeklySummary | Mapping[str, Any], attachment: str | No
         rows = [("代码", "名称")] + [(c, n) for c, n in s.picks]
         lines += ["策略最新持仓"] + _text_table(rows, (False, False)) + [""]
     if s.extra:
-        rows = [(k, _fmt_extra(v)) for k, v in s.extra.items()]
+        rows = [(k, _fmt_extra(v, s.formats.get(k))) for k, v in s.extra.items()]
         lines += ["其他"] + _text_table(rows, (False, True)) + [""]
     if attachment:
         lines.append(f"完整报表见附件 {attachment}。")
@@ -256,6 +282,7 @@ _TH = "border-bottom:1px solid #999;padding:3px 10px;text-align:left;background:
 _TD = "border-bottom:1px solid #e5e5e5;padding:3px 10px"
 _TDR = _TD + ";text-align:right;font-family:Consolas,Menlo,monospace"
 _H3 = "font-size:14px;margin:12px 0 4px 0"
+_SAMPLE_P = "background:#c00000;color:#fff;font-weight:bold;padding:6px 10px;margin:0 0 10px 0"
 
 
 def _html_table(header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool],
@@ -300,6 +327,7 @@ def render_html(summary: WeeklySummary | Mapping[str, Any], attachment: str | No
     esc = html.escape
     parts = ['<!DOCTYPE html><html><head><meta charset="utf-8"></head>',
              '<body style="font-family:\'Microsoft YaHei\',\'PingFang SC\',Arial,sans-serif;color:#222">',
+             *([f'<p style="{_SAMPLE_P}">{esc(SAMPLE_LINE)}</p>'] if s.sample else []),
              f'<h2 style="font-size:17px;margin:0 0 8px 0">xladdin 周报（截至 {esc(s.asof.isoformat())}）</h2>']
     if s.headlines:
         parts.append(f'<h3 style="{_H3}">要点</h3><ul style="margin:0 0 12px 0;padding-left:20px">'
@@ -316,10 +344,18 @@ def render_html(summary: WeeklySummary | Mapping[str, Any], attachment: str | No
         parts.append(_html_table(("代码", "名称"), s.picks, (False, False)))
     if s.extra:
         parts.append(f'<h3 style="{_H3}">其他</h3>')
-        parts.append(_html_table(("项目", "数值"), [(k, _fmt_extra(v)) for k, v in s.extra.items()], (False, True)))
+        parts.append(_html_table(("项目", "数值"), [(k, _fmt_extra(v, s.formats.get(k))) for k, v in s.extra.items()],
+                                 (False, True)))
     tail = f"完整报表见附件 {esc(attachment)}。" if attachment else ""
     parts.append(f'<p style="font-size:12px;color:#666">{tail}本邮件由 xladdin 生成。</p></body></html>')
     return "\n".join(parts) + "\n"
+
+
+def sample_subject(subject: str, summary: WeeklySummary | None) -> str:
+    """``subject`` starting with :data:`SAMPLE_TAG` when ``summary`` is of the embedded sample, else unchanged."""
+    if summary is None or not summary.sample or subject.startswith(SAMPLE_TAG):
+        return subject
+    return f"{SAMPLE_TAG} {subject}"
 
 
 def render_missing_text(report_name: str) -> str:
@@ -356,6 +392,8 @@ def summary_to_rows(summary: WeeklySummary | Mapping[str, Any]) -> list[tuple[st
     """
     s = coerce_summary(summary)
     rows: list[tuple[str, Any]] = [("key", "value"), ("format", SUMMARY_FORMAT), ("asof", s.asof.isoformat())]
+    if s.sample:
+        rows.append(("sample", True))
     rows += [("headline", h) for h in s.headlines]
     if s.flows_known:
         rows.append(("flows_known", True))
@@ -367,23 +405,24 @@ def summary_to_rows(summary: WeeklySummary | Mapping[str, Any]) -> list[tuple[st
             v = None
         elif isinstance(v, (dt.date, pd.Timestamp)):
             v = _to_date(v).isoformat()
-        rows.append((f"extra:{k}", v))
+        rows.append((f"extra:{k}", v, s.formats[k]) if k in s.formats else (f"extra:{k}", v))
     return rows
 
 
 def summary_from_rows(rows: Iterable[Sequence[Any]]) -> WeeklySummary:
     """Inverse of :func:`summary_to_rows`: rows of (key, value[, ...]) as read from the sheet.
 
-    Blank rows and the ``key``/``value`` header are skipped; columns after the second are ignored.
+    Blank rows and the ``key``/``value`` header are skipped; the third column of an ``extra`` row is its number
+    format; further columns are ignored.
 
     Raises
     ------
     ValueError
         No ``asof`` row, an unknown key, an unsupported ``format``, or a non-numeric amount.
     """
-    data: dict[str, Any] = {"headlines": [], "inflows": [], "outflows": [], "picks": [], "extra": {}}
+    data: dict[str, Any] = {"headlines": [], "inflows": [], "outflows": [], "picks": [], "extra": {}, "formats": {}}
     for i, row in enumerate(rows, start=1):
-        row = list(row) + [None, None]
+        row = list(row) + [None, None, None]
         key, value = row[0], row[1]
         if key is None or (isinstance(key, str) and not key.strip()):
             continue
@@ -392,12 +431,13 @@ def summary_from_rows(rows: Iterable[Sequence[Any]]) -> WeeklySummary:
             continue
         prefix, sep, rest = key.partition(":")
         if key == "format":
-            if value != SUMMARY_FORMAT:
-                raise ValueError(f"summary row {i}: format `{value}` is not supported (expected {SUMMARY_FORMAT})")
+            if value not in READ_FORMATS:
+                raise ValueError(f"summary row {i}: format `{value}` is not supported (expected "
+                                 f"{' or '.join(READ_FORMATS)})")
         elif key == "asof":
             data["asof"] = value
-        elif key == "flows_known":
-            data["flows_known"] = value in (True, 1, "TRUE", "True", "true", "1")
+        elif key in ("flows_known", "sample"):
+            data[key] = value in (True, 1, "TRUE", "True", "true", "1")
         elif key == "headline":
             if value is not None:
                 data["headlines"].append(str(value))
@@ -407,8 +447,10 @@ def summary_from_rows(rows: Iterable[Sequence[Any]]) -> WeeklySummary:
             data["picks"].append((rest, "" if value is None else str(value)))
         elif sep and prefix == "extra":
             data["extra"][rest] = value
+            if isinstance(row[2], str) and row[2]:
+                data["formats"][rest] = row[2]
         else:
-            raise ValueError(f"summary row {i}: unknown key `{key}` (expected format, asof, headline, "
+            raise ValueError(f"summary row {i}: unknown key `{key}` (expected format, asof, sample, headline, "
                              "inflow:NAME, outflow:NAME, pick:CODE or extra:LABEL)")
     if "asof" not in data or data["asof"] is None:
         raise ValueError("summary rows have no `asof` row (the last date the report covers)")
@@ -465,7 +507,7 @@ def summary_from_report(path: str | Path) -> WeeklySummary | None:
     try:
         if SUMMARY_SHEET not in wb.sheetnames:
             return None
-        rows = list(wb[SUMMARY_SHEET].iter_rows(min_col=1, max_col=2, values_only=True))
+        rows = list(wb[SUMMARY_SHEET].iter_rows(min_col=1, max_col=3, values_only=True))
     finally:
         wb.close()
     try:

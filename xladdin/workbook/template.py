@@ -39,6 +39,7 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -203,6 +204,8 @@ def _skeleton(path: Path, layout: Layout, language: str, conf: list[tuple[str, s
     conf_ws.set_column(0, 0, 30)
     conf_ws.set_column(1, 1, 60)
     conf_ws.set_column(3, 3, 110)
+    conf_ws.set_landscape()  # printed, its notes are not cut: one page wide
+    conf_ws.fit_to_pages(1, 0)
     for s in layout.sheets:
         if s.button_cell:
             sheets[s.key].insert_button(s.button_cell, {"macro": BUTTON_MACRO, "caption": BUTTON_CAPTION[language],
@@ -215,15 +218,17 @@ def _skeleton(path: Path, layout: Layout, language: str, conf: list[tuple[str, s
 
 
 def render_result(wb: Any, result: Any, params: Params, layout: Layout, progress: Callable[[str], None] | None = None,
-                  writer: Any = None):
+                  writer: Any = None, snapshot: bool = False):
     """Render a :class:`~xladdin.workbook.weekly.WeeklyResult` and the parameters used (written back to the
     parameters sheet for the next refresh) through the layout: into an openpyxl workbook ``wb``, or
-    with ``writer`` (e.g. :class:`~xladdin.workbook.xlwings_writer.XlwingsWriter` for the Refresh button)."""
+    with ``writer`` (e.g. :class:`~xladdin.workbook.xlwings_writer.XlwingsWriter` for the Refresh button).
+    ``snapshot``: the values-only report (no Refresh: its parameters sheet says so)."""
     writer = writer or OpenpyxlWriter.for_layout(wb, layout)
     tables = dict(result.tables)
     tables["params"] = params_to_frame(params)
     return render(tables, writer, layout, language=params.language,
-                  subtitles=result.subtitles_for(params.language), notes=result.notes, progress=progress)
+                  subtitles=result.subtitles_for(params.language), notes=result.notes, progress=progress,
+                  sample=result.sample, inputs=result.inputs, snapshot=snapshot)
 
 
 def embed_frames(market: Market, params: Params, asof=None, since=None) -> dict:
@@ -283,7 +288,7 @@ def build_template(out: str | Path, market: Market, params: Params | None = None
         wb = open_workbook(tmp, label=out.name, keep_vba=True)
         render_result(wb, result, params, layout, progress)
         if frames is not None:
-            write_tables(wb, frames)
+            write_tables(wb, frames, sample=market.sample)
         wb.active = 0
         wb.save(tmp)
     if write_shim:
@@ -328,6 +333,15 @@ def read_params_sheet(book: Any, layout: Layout | None = None) -> Params:
     return params_from_rows(rows, source=f"sheet {name}")
 
 
+@dataclass(frozen=True)
+class Refreshed:
+    """What :func:`refresh_workbook` wrote: the workbook and the week it now holds (``result.sample``: from the
+    embedded sample)."""
+
+    path: Path
+    result: Any  # xladdin.workbook.weekly.WeeklyResult
+
+
 def _check_data_is_not(workbook: Path, data: Any) -> None:
     """RefreshError when a file of the data (``--data`` or ``data_dir``) is the workbook being refreshed."""
     for p in data_files(data):
@@ -340,7 +354,7 @@ def _check_data_is_not(workbook: Path, data: Any) -> None:
 def refresh_workbook(path: str | Path, data: str | Path | None = None, asof=None, language: str | None = None,
                      layout: Layout | None = None, market: Market | None = None,
                      progress: Callable[[str], None] | None = None, *, wait: float = 0.0,
-                     notice: Callable[[str], None] | None = None) -> Path:
+                     notice: Callable[[str], None] | None = None) -> Refreshed:
     """Refresh an existing workbook (.xlsm or .xlsx) in place, atomically.
 
     Parameters
@@ -354,6 +368,11 @@ def refresh_workbook(path: str | Path, data: str | Path | None = None, asof=None
     wait : seconds to wait while another process refreshes the same workbook (default: fail at once).
     notice : gets one line for each leftover of a killed refresh that is cleaned up (a stale lock, a
         temporary file).
+
+    Returns
+    -------
+    Refreshed
+        The workbook's path and the :class:`~xladdin.workbook.weekly.WeeklyResult` written into it.
 
     Raises
     ------
@@ -438,4 +457,4 @@ def refresh_workbook(path: str | Path, data: str | Path | None = None, asof=None
         raise RefreshError(step, text, path) from exc
     finally:
         held.close()  # releases the lock
-    return path
+    return Refreshed(path, result)

@@ -35,14 +35,15 @@ from xladdin.data.ends import EffectiveEnd, current_until, market_effective_end,
 from xladdin.data.market import Market, MissingTableError
 from xladdin.data.schema import STOCK_ETF_CATEGORIES, TABLES
 from xladdin.data.views import shared, table_dates, table_values
-from xladdin.errors import DataError, ReportedError
+from xladdin.errors import DataError, Note, ReportedError, note_of
 from xladdin.methods import correlation, crowding, dashboard, grouping, holdings, northbound, strategy, style
 from xladdin.methods.flows import market_missing_nav
 from xladdin.methods.ranking import tie_values
 from xladdin.methods.stats import FULL_PERIOD, period_label
 
 from .context import WeeklyContext
-from .messages import amount, both, say
+from .layout import load_layout
+from .messages import amount, both, note_text, say
 from .params import Params, default_params, params_to_frame
 from .summary import WeeklySummary
 
@@ -72,6 +73,10 @@ class WeeklyResult:
     facts: dict[str, Any] = field(default_factory=dict)
     #: wall time of each computation step (:data:`STEPS`), seconds; steps run in two threads overlap
     step_seconds: dict[str, float] = field(default_factory=dict)
+    #: computed from the embedded sample (``Market.sample``): every sheet, the mail and the commands say so
+    sample: bool = False
+    #: canonical table -> its status when missing or behind (in the tables' language): why columns are blank
+    inputs: dict[str, str] = field(default_factory=dict)
 
     def subtitles_for(self, language: str) -> dict[str, str]:
         return {k: v.get(language, v.get("zh", "")) for k, v in self.subtitles.items()}
@@ -245,6 +250,9 @@ def _industry_flow(ctx: WeeklyContext) -> pd.DataFrame:
     else:
         out["prev_net_flow"] = np.nan
         out["next_return"] = np.nan
+    # the chart's two series: inflows drawn red, outflows green (A-share desks read red as in / up)
+    out["flow_in"] = out["net_flow"].where(out["net_flow"] > 0)
+    out["flow_out"] = out["net_flow"].where(out["net_flow"] < 0)
     ctx.results.industry_flow = out
     return out
 
@@ -297,7 +305,8 @@ def _style(ctx: WeeklyContext) -> pd.DataFrame:
         else:
             frames.append(tab.loc[:ctx.asof])
     if not frames:
-        raise MissingTableError("no style pair has closes in index_daily (" + "; ".join(missing) + ")")
+        raise MissingTableError(Note("style.no_pair", "no style pair has closes in index_daily (" + "; ".join(missing)
+                                     + ")", pairs=", ".join(m.split(":")[0] for m in missing)))
     tab = pd.concat(frames, axis=1, join="outer", sort=True)
     ctx.results.style_table = tab
     ctx.results.style_missing = missing
@@ -426,11 +435,14 @@ def _correlation(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame, pd.Dat
     return recent[["date", "close", "flow", "corr", "signal"]], pivot("p_down"), pivot("mean_return")
 
 
-#: the ETF rotation's statistics table: (message id, where the value comes from)
-ETF_STATS = ("etf.ic_mean", "etf.ic_std", "etf.ic_ir", "etf.ic_positive", "etf.ic_months", "etf.long_short",
-             "etf.annual_return", "etf.sharpe", "etf.max_drawdown", "etf.excess", "etf.turnover_month",
-             "etf.turnover_year", "etf.annual_return_gross", "etf.excess_gross", "etf.cost", "etf.lag", "etf.no_ranking",
-             "etf.no_ranking.preference", "etf.no_ranking.change", "etf.no_ranking.momentum")
+#: the ETF rotation's statistics table: message id -> the number format of its value (IC, returns, rates and
+#: shares in percent; ratios with two decimals; counts as integers)
+ETF_STATS = {"etf.ic_mean": "0.00%", "etf.ic_std": "0.00%", "etf.ic_ir": "0.00", "etf.ic_positive": "0.0%",
+             "etf.ic_months": "0", "etf.long_short": "0.00%", "etf.annual_return": "0.00%", "etf.sharpe": "0.00",
+             "etf.max_drawdown": "0.00%", "etf.excess": "0.00%", "etf.turnover_month": "0.0%",
+             "etf.turnover_year": "0.0%", "etf.annual_return_gross": "0.00%", "etf.excess_gross": "0.00%",
+             "etf.cost": "0.00%", "etf.lag": "0", "etf.no_ranking": "0", "etf.no_ranking.preference": "0",
+             "etf.no_ranking.change": "0", "etf.no_ranking.momentum": "0"}
 
 
 def _etf_rotation(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -449,7 +461,8 @@ def _etf_rotation(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame]:
         "change_mark": r["change"].to_numpy(), "momentum_mark": r["momentum"].to_numpy(),
         "composite": r["composite"].to_numpy(), "pick": r["pick"].astype(float).to_numpy()})
     values = _etf_stat_values(res)
-    ic = pd.DataFrame([(say(k, p.language), values[k]) for k in ETF_STATS], columns=["stat", "value"])
+    ic = pd.DataFrame([(say(k, p.language), values[k], fmt) for k, fmt in ETF_STATS.items()],
+                      columns=["stat", "value", "format"])
     ic["value"] = pd.to_numeric(ic["value"], errors="coerce")
     if _stale_table(ctx, "etf_rotation", "etf_ranking"):  # the ranking of the as-of month: past its inputs
         return None, ic
@@ -546,15 +559,22 @@ def _penetration_or_none(ctx: WeeklyContext):
 
 
 # ------------------------------------------------------------------------------------- cover
-def _freshness(market: Market, asof: pd.Timestamp, p: Params) -> pd.DataFrame:
+#: freshness states that limit what a table can show: a blank column's note names its inputs in one of them
+LIMITING = frozenset({"fresh.missing", "fresh.behind", "fresh.northbound_quarterly"})
+
+
+def _freshness(market: Market, asof: pd.Timestamp, p: Params) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The cover's freshness table, and each canonical table that is missing or behind with its status (the
+    notes on blank columns name them)."""
     lang = p.language
     desc = market.describe().set_index("table")
-    rows = []
+    rows, limiting = [], {}
     for name in TABLES:
         used = say(f"used_by.{name}", lang)
         if name not in desc.index:
             rows.append({"table": name, "status": say("fresh.missing", lang), "detail": used, "rows": 0,
                          "first": None, "last": None, "lag_days": None})
+            limiting[name] = say("notes.input", lang, table=name, status=say("fresh.missing", lang))
             continue
         r = desc.loc[name]
         last = r["last"]
@@ -562,9 +582,13 @@ def _freshness(market: Market, asof: pd.Timestamp, p: Params) -> pd.DataFrame:
         since = market.read_from.get(name)
         if since is not None:  # read partially (xladdin weekly: the dashboard's window of stock rows)
             used += say("fresh.read_from", lang, since=since)
-        rows.append({"table": name, "status": say(_freshness_status(name, last, lag, p.stale_days, asof), lang, lag=lag),
-                     "detail": used, "rows": int(r["rows"]), "first": r["first"], "last": last, "lag_days": lag})
-    return pd.DataFrame(rows)
+        state = _freshness_status(name, last, lag, p.stale_days, asof)
+        status = say(state, lang, lag=lag)
+        rows.append({"table": name, "status": status, "detail": used, "rows": int(r["rows"]), "first": r["first"],
+                     "last": last, "lag_days": lag})
+        if state in LIMITING:
+            limiting[name] = say("notes.input", lang, table=name, status=status)
+    return pd.DataFrame(rows), limiting
 
 
 def _freshness_status(name: str, last, lag: int | None, stale_days: int, asof: pd.Timestamp) -> str:
@@ -608,10 +632,20 @@ def _headlines(p: Params, ctx: WeeklyContext, notes: Mapping[str, str]) -> pd.Da
     if cr is not None:
         rows.append(_crowding_headline(cr, p, lang))
     for key, why in notes.items():
-        rows.append((say("not_computed", lang, table=key), "—", why))
+        rows.append((say("not_computed", lang, table=_table_name(key, lang)), "—", note_text(why, lang)))
     for why in ctx.results.strategy_notes:
-        rows.append((say("strategy_note", lang), "—", why))
+        rows.append((say("strategy_note", lang), "—", note_text(why, lang)))
     return pd.DataFrame(rows, columns=["item", "signal", "detail"])
+
+
+def _table_name(key: str, lang: str) -> str:
+    """How the cover names table ``key``: its sheet and title in ``lang`` (the layout's), or for a step that
+    yields no table (the strategy) its methods' numbers."""
+    try:
+        sheet, table = load_layout().find_table(key)
+    except KeyError:
+        return next(s.what.split()[0] for s in STEPS if s.name == key)
+    return f"{sheet.name(lang)} · {table.title(lang)}"
 
 
 def _crowding_headline(res, p: Params, lang: str) -> tuple[str, str, str]:
@@ -750,8 +784,10 @@ def _summary(p: Params, asof: pd.Timestamp, ctx: WeeklyContext, headlines: pd.Da
         how = say("summary.how", p.language, cost=p.cost, lag=p.lag)
         extra[say("summary.annual_return", p.language, how=how)] = float(perf["annual_return"])
         extra[say("summary.excess", p.language, how=how)] = float(perf["excess_return"])
+    formats = dict.fromkeys(extra, "0.00%")  # returns, in percent as on the performance sheet
     return WeeklySummary(asof=asof.date(), headlines=heads, inflows=inflows, outflows=outflows, picks=picks,
-                         extra=extra, flows_known=flow is not None and len(flow) > 0)
+                         extra=extra, flows_known=flow is not None and len(flow) > 0, sample=ctx.market.sample,
+                         formats=formats)
 
 
 # ------------------------------------------------------------------------------------- driver
@@ -903,13 +939,14 @@ def _attempt(ctx: WeeklyContext, step: Step, before: Mapping[str, _Outcome]) -> 
     if unset:  # a step it needs did not produce it (a missing input table): its reason, for these tables too
         writer = _writer_of(unset[0])
         outcome = before.get(writer.name)
-        note = (outcome.notes.get(writer.name) if outcome else None) or f"the {writer.what} step was not computed"
+        note = (outcome.notes.get(writer.name) if outcome else None) or Note(
+            "weekly.step_not_computed", f"the {writer.what} step was not computed", step=writer.what.split()[0])
         return _Outcome({k: None for k in keys}, {k: note for k in keys})
     t0 = time.perf_counter()
     try:
         out = fn(ctx)
     except (MissingTableError, DataError) as exc:
-        return _Outcome({k: None for k in keys or (name,)}, {k: str(exc) for k in keys or (name,)},
+        return _Outcome({k: None for k in keys or (name,)}, {k: note_of(exc) for k in keys or (name,)},
                         seconds=time.perf_counter() - t0)
     except Exception as exc:  # a bug or a bad parameter: stop, naming the table
         error = WeeklyError(keys[0] if keys else name, f"{type(exc).__name__}: {exc}")
@@ -988,12 +1025,13 @@ def _result(market: Market, ctx: WeeklyContext, tables: dict, notes: dict[str, s
     """The cover tables, parameters, subtitles and mail summary around the computed tables."""
     p, asof = ctx.params, ctx.asof
     tables["cover_headlines"] = _headlines(p, ctx, dict(notes))
-    tables["cover_freshness"] = _freshness(market, asof, p)
+    tables["cover_freshness"], inputs = _freshness(market, asof, p)
     tables["params"] = params_to_frame(p)
     week = ctx.results.week
     summary = _summary(p, asof, ctx, tables["cover_headlines"])
     return WeeklyResult(asof=asof, tables=tables, subtitles=_subtitles(p, ctx, market.source, week), notes=notes,
-                        summary=summary, facts={"week": week, "source": market.source})
+                        summary=summary, facts={"week": week, "source": market.source}, sample=market.sample,
+                        inputs=inputs)
 
 
 def _subtitles(p: Params, ctx: WeeklyContext, src: str, week) -> dict[str, dict[str, str]]:

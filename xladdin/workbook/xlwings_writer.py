@@ -170,6 +170,21 @@ class XlwingsWriter:
     def write(self, sh: Any, row: int, col: int, rows: list[list[Any]]) -> None:
         sh.range((row, col)).value = [[excel_text(v) for v in r] for r in rows]
 
+    def clear(self, sh: Any, ref: str, formats: bool = True) -> None:
+        if formats:
+            sh.range(ref).clear()
+        else:
+            sh.range(ref).clear_contents()  # keeps what the template set (the notes row's merge)
+
+    def wrap(self, sh: Any, ref: str) -> None:
+        sh.range(ref).wrap_text = True
+
+    def merge(self, sh: Any, ref: str) -> None:
+        """No-op: ``xladdin template`` merged the notes row (merging again would ask Excel to confirm)."""
+
+    def row_height(self, sh: Any, row: int, height: float, last: int | None = None) -> None:
+        sh.range((row, 1), (last or row, 1)).row_height = height
+
     def number_format(self, sh: Any, row1: int, row2: int, col: int, fmt: str) -> None:
         sh.range((row1, col), (row2, col)).number_format = fmt
 
@@ -185,8 +200,9 @@ class XlwingsWriter:
         if fill:
             rng.color = _hex(fill)
 
-    def column_width(self, sh: Any, col: int, width: float) -> None:
-        """No-op: ``xladdin template`` set the widths (xlwings' engines do not agree on the unit)."""
+    def column_width(self, sh: Any, col: int, width: float, hidden: bool = False) -> None:
+        """No-op: ``xladdin template`` set the widths and hid the helper columns (xlwings' engines do not agree
+        on the unit)."""
 
     # ---------------------------------------------------------------- tables, rules, charts
     def table(self, sh: Any, ref: str, name: str, style: str) -> None:
@@ -203,11 +219,14 @@ class XlwingsWriter:
             self._cleared.add((sh.name, ref))
         return rules
 
-    def color_scale(self, sh: Any, ref: str, low: str, mid: str, high: str) -> None:
-        self._rules(sh, ref).add_color_scale([_hex(low), _hex(mid), _hex(high)])
-
-    def data_bar(self, sh: Any, ref: str, color: str) -> None:
-        self._rules(sh, ref).add_data_bar(_hex(color))
+    def color_scale(self, sh: Any, ref: str, colors: tuple[str, str, str],
+                    thresholds: tuple[float, float, float] | None = None) -> None:
+        """Three colours at the given numbers (a signed scale around 0), else at min / 50th percentile / max."""
+        rules = self._rules(sh, ref)
+        if thresholds is None:
+            rules.add_color_scale([_hex(c) for c in colors])
+        else:
+            rules.add_color_scale([_hex(c) for c in colors], thresholds=list(thresholds), threshold_type="number")
 
     def chart(self, sh: Any, plan: ChartPlan) -> None:
         """Point the sheet's chart number ``plan.layout_index`` at the table's new rows.

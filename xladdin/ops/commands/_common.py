@@ -23,6 +23,11 @@ from xladdin.data.market import Market
 from xladdin.data.sources import data_files
 from xladdin.fileguard import atomic_write_with, check_outputs
 
+#: the first line of a command's human output when its data is the embedded sample (``Market.sample``); its
+#: ``--json`` says the same in the field ``sample`` (true / false)
+SAMPLE_NOTE = ("SAMPLE DATA (示例数据): the figures below come from the embedded synthetic sample market, not market "
+               "data; do not use them for decisions or send them on")
+
 #: what the notes of the old flag spellings promise
 DEPRECATION_NOTE = "{prog}: note: {old} is deprecated and will be removed in the next release; use {new}"
 
@@ -105,11 +110,14 @@ def add_output_options(parser: argparse.ArgumentParser, csv: str, json: str, csv
     parser.add_argument("--json", action="store_true", help=f"print {json} as one JSON object instead of the tables")
 
 
-def add_data_args(parser: argparse.ArgumentParser, dates: bool = True) -> None:
-    """``--data DIR`` (default: the embedded sample market) and optionally ``--start/--end``."""
+def add_data_args(parser: argparse.ArgumentParser, dates: bool = True, start: str | None = None,
+                  start_note: str = "") -> None:
+    """``--data DIR`` (default: the embedded sample market) and optionally ``--start/--end`` (``start``: the
+    default first date, ``start_note`` says whose it is; none: the data's first date)."""
     add_data_option(parser)
     if dates:
-        parser.add_argument("--start", metavar="DATE", help="first date used (YYYY-MM-DD)")
+        default = f"; default {start}{start_note}" if start else ""
+        parser.add_argument("--start", metavar="DATE", default=start, help=f"first date used (YYYY-MM-DD{default})")
         parser.add_argument("--end", metavar="DATE", help="last date used (YYYY-MM-DD)")
 
 
@@ -226,8 +234,19 @@ def plain(value):
     return value
 
 
-def print_json(obj) -> None:
-    """Print ``obj`` as one JSON object (UTF-8 text kept, NaN as null)."""
+def say_sample(sample: bool) -> None:
+    """Print :data:`SAMPLE_NOTE` when the data is the embedded sample (call it before the rest of the output)."""
+    if sample:
+        print(SAMPLE_NOTE)
+
+
+def print_json(obj, *, sample: bool) -> None:
+    """Print ``obj`` as one JSON object (UTF-8 text kept, NaN as null) with the field ``sample`` first: true
+    when the data is the embedded sample (``Market.sample``); a list gets the field in each of its objects."""
+    if isinstance(obj, dict):
+        obj = {"sample": bool(sample), **obj}
+    elif isinstance(obj, list):
+        obj = [{**o, "sample": bool(sample)} if isinstance(o, dict) else o for o in obj]
     print(json.dumps(plain(obj), ensure_ascii=False, indent=1, allow_nan=False))
 
 

@@ -17,6 +17,7 @@ from xladdin.methods.backtest import DEFAULT_COST
 from xladdin.methods.divergence import DEFAULT_TRAILING_WINDOW
 from xladdin.methods.grouping import DEFAULT_GROUPS, group_table
 from xladdin.methods.strategy import (
+    DEFAULT_BACKTEST_START,
     DEFAULT_REBALANCE_WEEKS,
     DEFAULT_TOP_N,
     FACTOR_NAMES,
@@ -54,7 +55,8 @@ def register_rotation(sub: argparse._SubParsersAction) -> None:
                     "rotation (M10: four factors as percentile ranks, top N industries, equal weight, rebalanced "
                     "every N weeks) against industry equal weight. Factors whose data is missing (no active "
                     "funds, no growth/value indices) are left out and listed.")
-    _common.add_data_args(p)
+    _common.add_data_args(p, start=f"{DEFAULT_BACKTEST_START:%Y-%m-%d}",
+                          start_note=", the report's first decision and the workbook's backtest_start")
     _common.add_output_options(p, "write holdings, NAVs and tables as CSV into DIR", "the summary", "DIR", "--out")
     _common.add_option(p, "--top-n", "--top", type=int, default=DEFAULT_TOP_N, metavar="N",
                        help=f"industries held (default {DEFAULT_TOP_N})")
@@ -155,11 +157,12 @@ def run(args: argparse.Namespace) -> int:
                         trailing_window=args.trailing_window, lag=args.lag, regime_max_age=args.regime_max_age)
     rot = res["rotation"]
     if args.json:
-        _common.print_json(summary_json(res, args, str(market.source)))
+        _common.print_json(summary_json(res, args, str(market.source)), sample=market.sample)
         _write_out(args, res, market, group_table)
         return 0
     nav = rot.strategy.nav
     s = rot.summary
+    _common.say_sample(market.sample)
     eff = res["effective_end"]
     limit = f" (ends where its inputs do: {eff.limit.text()})" if eff.limit is not None else ""
     print(f"ETF-flow industry rotation (M10) on {market.source}: {nav.index[0]:%Y-%m-%d} .. {nav.index[-1]:%Y-%m-%d}"

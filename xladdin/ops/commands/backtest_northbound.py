@@ -136,9 +136,10 @@ def run(args: argparse.Namespace) -> int:
                               lag=args.lag, etf_one_per_index=args.etf_one_per_index)
     s = res.summary
     if args.json:
-        _common.print_json(summary_json(res, args, str(market.source)))
+        _common.print_json(summary_json(res, args, str(market.source)), sample=market.sample)
         _write_csv(args, res, res.ranking)
         return 0
+    _common.say_sample(market.sample)
     print(f"Northbound ETF rotation (M11): {len(res.universe)} ETFs, signals {s['first_signal']:%Y-%m-%d} .. "
           f"{s['last_signal']:%Y-%m-%d}, top {args.etf_top_n} ({'at most one per tracked index' if args.etf_one_per_index else 'several per index allowed'}), "
           f"lag {args.lag} trading day(s), cost {args.etf_cost:.2%} one-way on traded value, {args.groups} groups, "

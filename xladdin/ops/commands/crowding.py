@@ -10,8 +10,8 @@ from xladdin.methods import crowding as M
 
 from . import _common, _workbook
 
-#: keys of each ``--json`` object, in order (the issue's contract)
-JSON_KEYS = ("industry", "name", "heat_pct", "divergence", "dispersion_pct", "crowded", "reasons")
+#: keys of each ``--json`` object, in order (the issue's contract; ``sample``: the data is the embedded sample)
+JSON_KEYS = ("industry", "name", "heat_pct", "divergence", "dispersion_pct", "crowded", "reasons", "sample")
 #: reasons that say why an industry is crowded (the others say why a flag is blank)
 ON_CODES = frozenset({"heat", "dispersion", *M.DIVERGENCE_KINDS.values()})
 
@@ -74,10 +74,11 @@ def run(args: argparse.Namespace) -> int:
     if args.csv:
         path, = _common.write_csvs(args, {Path(args.csv): (csv_frame(res.table), False)})
     if args.json:
-        _common.print_json(json_rows(res.table))
+        _common.print_json(json_rows(res.table), sample=market.sample)
         return 0
     crowded = res.table[res.table["crowded"] == 1]
     measure = {"amount": "traded amount", "volume": "traded volume"}.get(res.measure, "no volume data")
+    _common.say_sample(market.sample)
     print(f"Industry crowding (M14) on {res.asof:%Y-%m-%d}, source {market.source}: {len(crowded)} of "
           f"{len(res.table)} industries crowded. Heat = share of the {measure}, 20-day mean, percentile of "
           f"{args.crowding_history} days; percentiles and returns in %."
@@ -94,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def json_rows(table: pd.DataFrame) -> list[dict]:
-    """The ``--json`` list: one object per industry with the keys of :data:`JSON_KEYS` (percentiles 0-1
+    """The ``--json`` list: one object per industry with the keys of :data:`JSON_KEYS` but ``sample`` (percentiles 0-1
     or null, divergence kind or null, crowded true/false, reasons in words)."""
     rows = []
     for r in table.itertuples(index=False):

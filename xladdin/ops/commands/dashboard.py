@@ -81,9 +81,10 @@ def run(args: argparse.Namespace) -> int:
                               vol_flag=args.vol_flag, top_rows=args.top_rows, unit=YI, indices=args.indices)
     summ = tables["summary"]["value"]
     if args.json:
-        _common.print_json(_dashboard_json(tables))
+        _common.print_json(_dashboard_json(tables), sample=market.sample)
         _write_csv(args, tables)
         return 0
+    _common.say_sample(market.sample)
     print(f"Weekly fund-flow dashboard (M13): week ending {summ['week_end']} ({summ['trading_days_in_week']} trading "
           f"days; previous week {summ['previous_week_end']}), source {summ['source']}. Amounts in 亿元; return, "
           f"shares, volatility and percentiles in %; percentiles over {summ['percentile_window_weeks']} weeks."

@@ -100,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
                            embed=args.embed_data, embed_since=args.embed_since)
     except Exception as exc:  # noqa: BLE001 - written atomically: the workbook is as it was
         return fail("excel-setup", describe(exc), unchanged_note(str(out), before))
+    _common.say_sample(market.sample)
     where = (f"the tables of {market.source}, carried in the workbook's hidden sheets" if args.embed_data
              else params.data_dir or "the embedded sample market")
     print(f"wrote {out} (+ {out.with_suffix('.py').name}); data: {where}")

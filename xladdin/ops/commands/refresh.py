@@ -32,13 +32,14 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         with _workbook.progress_bar(args, "refresh") as step:
-            path = refresh_workbook(args.workbook, data=args.data, asof=args.asof, language=args.language,
+            done = refresh_workbook(args.workbook, data=args.data, asof=args.asof, language=args.language,
                                     progress=step, notice=_note)
     except RefreshError as exc:  # names the step and says the workbook was not changed
         return fail("refresh", str(exc))
     except Exception as exc:  # noqa: BLE001 - not found, unreadable: before anything was written
         return fail("refresh", describe(exc), f"{args.workbook} was not changed")
-    print(f"refreshed {path}")
+    _common.say_sample(done.result.sample)
+    print(f"refreshed {done.path}")
     return 0
 
 

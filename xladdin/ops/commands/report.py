@@ -32,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
             result = build_report(args.out, market, params, progress=step)
     except Exception as exc:  # noqa: BLE001 - written atomically: OUT is as it was
         return fail("report", describe(exc), unchanged_note(args.out, before))
+    _common.say_sample(result.sample)
     print(f"wrote {args.out} (as of {result.asof:%Y-%m-%d})")
     if result.notes:
         for k, why in result.notes.items():

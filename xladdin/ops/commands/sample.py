@@ -7,6 +7,8 @@ import time
 from xladdin.data.loaders import write_market
 from xladdin.data.sample import DEFAULT_SEED, SCALES, generate_market, sample_market
 
+from . import _common
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sample", help="write the synthetic sample market (every canonical table) to a folder",
@@ -36,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     built = time.perf_counter() - t0
     paths = write_market(market, args.path, args.fmt)
     summary = market.describe().set_index("table")
+    _common.say_sample(market.sample)
     print(f"sample market (scale {args.scale}, seed {args.seed}) built in {built:.1f} s; "
           f"wrote {len(paths)} file(s) to {args.path} in {time.perf_counter() - t0 - built:.1f} s")
     for p in paths:

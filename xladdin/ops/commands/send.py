@@ -17,6 +17,8 @@ from xladdin.ops.config import (
 )
 from xladdin.ops.mail import MailError, send_report
 
+from . import _common
+
 DESCRIPTION = """\
 Mail REPORT (an .xlsx written by `xladdin report`). The body (plain text + HTML) summarises the
 week from the workbook's `_summary` sheet; a workbook without one is sent with a short body saying
@@ -95,6 +97,7 @@ def _run(args: argparse.Namespace) -> int:
     if not job.has_summary:
         print(f"note: {Path(args.report).name} has no _summary sheet; the mail says so and carries no summary "
               "figures", file=sys.stderr)
+    _common.say_sample(job.sample)
     if args.dry_run:
         where = job.settings.describe() if job.settings.host else "no SMTP host configured"
         print(f"dry run: wrote {job.eml} ({job.eml.stat().st_size:,} bytes); would send '{job.subject}' to "

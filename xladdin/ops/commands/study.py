@@ -127,10 +127,11 @@ def run_correlation(args: argparse.Namespace) -> int:
     signal = _signal_state(valid, args.corr_threshold)
     if args.json:
         _common.print_json(_correlation_json(args, n_etf, valid, grid, corr, close, latest, signal)
-                           | {"effective_end": eff.as_dict()})
+                           | {"effective_end": eff.as_dict()}, sample=market.sample)
         if args.csv:
             _common.write_csvs(args, {Path(args.csv): (grid[CSV_COLUMNS], False)})
         return 0
+    _common.say_sample(market.sample)
     print(f"ETF flow / index return correlation: {args.corr_index} ({n_etf} tracking ETFs), window {args.corr_window}, "
           f"{valid.index.min():%Y-%m-%d} .. {valid.index.max():%Y-%m-%d} ({len(valid)} days"
           + (f"; ends where its inputs do: {eff.limit.text()}" if eff.limit is not None else "")

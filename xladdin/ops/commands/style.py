@@ -57,12 +57,15 @@ def run(args: argparse.Namespace) -> int:
     pairs = PAIR_CHOICES[args.pair]
     start = _common.parse_date(args.start)
     market = _load(args)
+    if not args.json:
+        _common.say_sample(market.sample)
     try:
         if args.scan:
             scans = {pair: report_agreement(market, args.scan, pair=pair, start=start) for pair in pairs}
             if args.json:
                 _common.print_json({"source": str(market.source), "scan": {p: t.to_dict("records")
-                                                                           for p, t in scans.items()}})
+                                                                           for p, t in scans.items()}},
+                                   sample=market.sample)
                 return 0
             for pair, scan in scans.items():
                 _common.print_table(scan.set_index("lamb"), title=f"{pair}: report weeks reproduced per lambda",
@@ -88,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     ends = {pair: style_end(market, pair, table.index.max()) for pair in pairs}
     if args.json:
         _common.print_json(_style_json(args, market, pairs, table, view)
-                           | {"effective_end": {pair: e.as_dict() for pair, e in ends.items()}})
+                           | {"effective_end": {pair: e.as_dict() for pair, e in ends.items()}}, sample=market.sample)
         return 0
     view.index = view.index.strftime("%Y-%m-%d")
     names = ", ".join(f"{p}: {STYLE_PAIRS[p][2]}" for p in pairs)
@@ -97,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     for pair, e in ends.items():
         if e.limit is not None:
             print(f"{pair}: no signal after {e.end:%Y-%m-%d} (ends where its inputs do: {e.limit.text()})")
-    if args.vs_report and market.source == "sample":
+    if args.vs_report and market.sample:
         print("note: the embedded sample market is synthetic; its agreement with the report's table means nothing")
     for pair in pairs:
         regime = table[f"{pair}_regime"].dropna()

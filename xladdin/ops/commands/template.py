@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
                                  embed=args.embed_data, embed_since=args.embed_since)
     except Exception as exc:  # noqa: BLE001 - written atomically: OUT is as it was
         return fail("template", describe(exc), unchanged_note(args.out, before))
+    _common.say_sample(market.sample)
     print(f"wrote {out} (+ {out.with_suffix('.py').name}); VBA from xlwings {xlwings_version()} standalone quickstart")
     if args.embed_data:
         print(f"it carries the tables of {market.source} in hidden sheets"

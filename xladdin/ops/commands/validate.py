@@ -7,6 +7,8 @@ from xladdin.data.loaders import load_market
 from xladdin.data.schema import TABLES
 from xladdin.errors import ValidationFailed
 
+from . import _common
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("validate", help="check canonical tables (exit 0 when there is no error)",
@@ -39,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     present = [t for t in TABLES if t in market.tables]
     warned = f", {len(market.warnings)} warning(s)" if market.warnings else ""
+    _common.say_sample(market.sample)
     print(f"{args.path}: OK, {len(present)} table(s){warned}")
     for name in present:
         df = market.tables[name]

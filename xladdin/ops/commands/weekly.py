@@ -13,6 +13,7 @@ from xladdin.errors import describe, fail
 from xladdin.fileguard import atomic_write_text
 from xladdin.ops.config import check_subject
 
+from . import _common
 from ._common import guard_outputs, input_files
 from ._workbook import add_param_args, params_from_args
 from .send import add_mail_options
@@ -147,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"xladdin weekly: interrupted; {unchanged}", file=sys.stderr)
         return 130
+    _common.say_sample(job.weekly.sample)
     print(f"wrote {job.report} (as of {job.asof:%Y-%m-%d}) in {job.total:.1f} s")
     for key, why in job.weekly.notes.items():
         print(f"  not computed: {key}: {why}")

@@ -1,0 +1,354 @@
+"""Desk conventions of the weekly workbook and report (issue #26): red = inflow / up and green = outflow / down
+for every flow and return, heat scales apart and explained, percent / integer / 亿元 formats, print titles,
+text that is never cut, a note for every blank column, a report that says it is a snapshot.
+
+The expectations are written here from the conventions themselves (colours, format codes, the headers the
+analyst reads), not read back from the code that produced them.
+"""
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+from openpyxl import load_workbook
+
+GREEN, WHITE, RED = "63BE7B", "FFFFFF", "F8696B"
+ORANGE = "F79646"
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory, workbook_inputs):
+    from xladdin.workbook.report import build_report
+    out = tmp_path_factory.mktemp("desk") / "report.xlsx"
+    mp = pytest.MonkeyPatch()
+    try:
+        workbook_inputs.patch_compute(mp, workbook_inputs.weekly())
+        build_report(out, None)
+    finally:
+        mp.undo()
+    return load_workbook(out), workbook_inputs.weekly()
+
+
+def _header_col(ws, header_row, text):
+    for cell in ws[header_row]:
+        if cell.value == text:
+            return cell.column
+    raise KeyError(text)
+
+
+def _scale(ws, col_letter):
+    """(colours, threshold types, values) of the colour scale on column ``col_letter``."""
+    for cf in ws.conditional_formatting:
+        if any(str(r).startswith(col_letter) and str(r)[len(col_letter)].isdigit() for r in cf.sqref.ranges):
+            rule = cf.rules[0]
+            cs = rule.colorScale
+            return ([c.rgb[-6:] for c in cs.color], [v.type for v in cs.cfvo],
+                    [None if v.val is None else float(v.val) for v in cs.cfvo])
+    raise KeyError(col_letter)
+
+
+@pytest.mark.parametrize("sheet, header, table", [
+    ("行业资金流", "资金流入流出(亿元)", ("industry_flow", "net_flow")),
+    ("行业资金流", "行业收益(%)", ("industry_flow", "industry_return")),
+    ("资金流看板", "ETF净申购(亿元)", ("dashboard_index", "etf_flow")),
+    ("资金流看板", "融资净买入(亿元)", ("dashboard_index", "margin_net_buy")),
+    ("相关性监控", "ETF净流入(亿元)", ("correlation", "flow")),
+    ("策略持仓", "超额收益(%)", ("strategy_holdings", "excess_return")),
+])
+def test_flows_and_returns_are_green_below_zero_and_red_above(report, sheet, header, table):
+    wb, res = report
+    ws = wb[sheet]
+    col = _header_col(ws, 6, header)
+    from openpyxl.utils import get_column_letter
+    colors, types, values = _scale(ws, get_column_letter(col))
+    m = float(np.nanmax(np.abs(res.tables[table[0]][table[1]].to_numpy(dtype=float))))
+    assert colors == [GREEN, WHITE, RED] and types == ["num", "num", "num"]
+    assert values == pytest.approx([-m, 0.0, m], rel=1e-12)
+    # and no data bar anywhere (its negative bars would take Excel's red)
+    assert not [r for ws_ in wb.worksheets for cf in ws_.conditional_formatting for r in cf.rules if r.type == "dataBar"]
+
+
+def test_heat_scales_are_orange_and_explained(report):
+    wb, _ = report
+    ws = wb["月度分组"]
+    colors, types, _ = _scale(ws, "D")
+    assert colors[0] == WHITE and colors[-1] == ORANGE and types == ["min", "percentile", "max"]
+    assert "颜色越深数值越高" in ws["B4"].value and "不表示涨跌" in ws["B4"].value
+    flows = wb["行业资金流"]["B4"].value
+    assert "红 = 净流入/上涨" in flows and "绿 = 净流出/下跌" in flows
+
+
+def test_the_flow_chart_draws_inflows_red_and_outflows_green(tmp_path, workbook_inputs, monkeypatch):
+    """openpyxl keeps no chart on loading: the chart's XML is read back."""
+    import zipfile
+    from xml.etree import ElementTree as ET
+
+    from xladdin.workbook.report import build_report
+    ns = {"c": "http://schemas.openxmlformats.org/drawingml/2006/chart",
+          "a": "http://schemas.openxmlformats.org/drawingml/2006/main"}
+    workbook_inputs.patch_compute(monkeypatch, workbook_inputs.weekly())
+    build_report(tmp_path / "r.xlsx", None)
+    with zipfile.ZipFile(tmp_path / "r.xlsx") as z:
+        charts = [ET.fromstring(z.read(n)) for n in z.namelist() if n.startswith("xl/charts/chart")]
+    bar = next(c for c in charts if c.find(".//c:barChart/c:barDir[@val='bar']", ns) is not None)
+    series = bar.findall(".//c:barChart/c:ser", ns)
+    fills = [s.find("c:spPr/a:solidFill/a:srgbClr", ns).get("val") for s in series]
+    assert fills == ["C00000", "00A651"]  # inflow red, outflow green
+    assert bar.find(".//c:barChart/c:overlap", ns).get("val") == "100"  # one bar per industry
+    assert bar.find(".//c:plotVisOnly", ns).get("val") == "0"  # its helper columns are hidden
+
+
+def test_percent_integer_and_yi_formats(report):
+    wb, res = report
+    ws = wb["ETF轮动"]
+    stat_col = _header_col(ws, 6, "指标")
+    expected = {"IC均值": "0.00%", "IC标准差": "0.00%", "IC IR(月度)": "0.00", "IC>0占比": "0.0%", "IC月数": "0",
+                "策略年化收益": "0.00%", "策略夏普": "0.00", "策略最大回撤": "0.00%", "单边成本": "0.00%",
+                "执行滞后(交易日)": "0", "无排序月数(综合)": "0"}
+    seen = {}
+    for row in ws.iter_rows(min_row=7, min_col=stat_col, max_col=stat_col + 1):
+        if row[0].value in expected:
+            seen[row[0].value] = row[1].number_format
+    assert seen == expected
+    flow = wb["行业资金流"]
+    assert flow.cell(7, _header_col(flow, 6, "资金流入流出(亿元)")).number_format == "#,##0.00"
+    assert flow.cell(7, _header_col(flow, 6, "行业收益(%)")).number_format == "0.00%"
+    perf = wb["策略表现"]
+    assert perf.cell(7, _header_col(perf, 6, "月度超额胜率")).number_format == "0.0%"
+
+
+def test_print_titles_repeat_the_header_row_on_every_sheet_but_the_cover(report):
+    wb, _ = report
+    for ws in wb.worksheets:
+        if ws.sheet_state != "visible":
+            continue
+        if ws.title == "封面":
+            assert not ws.print_title_rows
+        else:
+            assert ws.print_title_rows == "$6:$6", ws.title
+            assert ws.cell(6, 2).value  # that row is the tables' header row
+
+
+def test_long_text_wraps_and_its_rows_are_tall_enough(report):
+    wb, _ = report
+    ws = wb["封面"]
+    n = len(report[1].tables["cover_headlines"])
+    for row in ws.iter_rows(min_row=7, max_row=6 + n, min_col=2, max_col=4):
+        for cell in row:
+            if isinstance(cell.value, str) and cell.value:
+                width = ws.column_dimensions[cell.column_letter].width
+                chars = sum(2 if ord(ch) > 0x2E80 else 1 for ch in cell.value)
+                lines = math.ceil(chars / width)
+                assert cell.alignment.wrap_text, cell.coordinate
+                height = ws.row_dimensions[cell.row].height or 13.5
+                assert height >= 13.5 * lines * 0.9, (cell.coordinate, cell.value, height)
+
+
+def test_every_blank_column_has_a_note_with_its_reason(report):
+    wb, _ = report
+    ws = wb["ETF轮动"]
+    note = ws["B4"].value
+    change = _header_col(ws, 6, "北向持股变化")
+    assert all(ws.cell(r, change).value is None for r in range(7, 20))  # blank on the sample (quarterly data)
+    assert "“北向持股变化、变化”留空" in note and "2024-08-16起季度披露" in note
+    board = wb["资金流看板"]["B4"].value
+    assert "“北向净买入(亿元)”留空" in board and board.count("北向净买入") == 1  # one note for both tables
+
+
+def test_the_report_says_it_is_a_snapshot_and_the_template_says_refresh(report, tmp_path, workbook_inputs):
+    wb, _ = report
+    title = wb["参数"]["B2"].value
+    assert "快照" in title and "点击刷新" not in title
+    template = load_workbook(workbook_inputs.build_template(tmp_path / "t.xlsm"), keep_vba=True)
+    assert "点击刷新" in template["参数"]["B2"].value
+
+
+def test_every_printed_page_of_a_table_starts_with_its_header(report, tmp_path, libreoffice):
+    """LibreOffice prints the report: a sheet's first page starts with the sample banner, every further page
+    with the header row of its tables (the print titles), never with rows under no header."""
+    import tomllib
+    from pathlib import Path
+    wb, _ = report
+    with open(Path(__file__).resolve().parents[1] / "workbooks" / "layout.toml", "rb") as fh:
+        layout = tomllib.load(fh)
+    banner = layout["meta"]["sample_banner_zh"][:12]
+    first_headers = [s["tables"][0]["columns"][0]["zh"] for s in layout["sheets"]]
+    wb.save(tmp_path / "report.xlsx")
+    pdf = libreoffice.convert(tmp_path / "report.xlsx", "pdf", tmp_path)[0]
+    sheet, continued = -1, 0
+    for page in range(1, libreoffice.pdf_pages(pdf) + 1):
+        import subprocess
+        text = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), "-layout", str(pdf), "-"],
+                              capture_output=True, text=True, check=True).stdout
+        lines = [line for line in text.splitlines() if line.strip()]
+        if lines[0].strip().startswith(banner):
+            sheet += 1
+            continue
+        continued += 1
+        head = " ".join(lines[:3]).split()  # a wrapped header cell prints over up to three lines
+        assert first_headers[sheet] in head, (page, layout["sheets"][sheet]["key"], lines[:3])
+    assert sheet == len(layout["sheets"]) - 1 and continued >= 5  # long sheets did run over several pages
+
+
+@pytest.mark.parametrize("which", ["sample", "real"])
+def test_no_column_is_blank_without_a_note_naming_it(which, report, real_market, tmp_path):
+    """Every column of every table whose data cells are all empty is named in row 4 of its sheet, with a reason."""
+    if which == "sample":
+        wb = report[0]
+    else:
+        from xladdin.workbook.report import build_report
+        build_report(tmp_path / "real.xlsx", real_market)
+        wb = load_workbook(tmp_path / "real.xlsx")
+    checked = 0
+    for ws in wb.worksheets:
+        note = ws["B4"].value or ""
+        for name in ws.tables:
+            r1, c1, r2, c2 = _bounds(ws.tables[name].ref)
+            if r2 == r1 + 1 and str(ws.cell(r1 + 1, c1).value or "").startswith("(未计算)"):
+                continue  # a table not computed says why in its own row
+            for c in range(c1, c2 + 1):
+                if ws.column_dimensions[ws.cell(r1, c).column_letter].hidden:
+                    continue
+                if all(ws.cell(r, c).value in (None, "") for r in range(r1 + 1, r2 + 1)):
+                    header = ws.cell(r1, c).value
+                    checked += 1
+                    runs = re.findall(r"“(\S+) … (\S+)”", note)  # a run of month columns: “2025-08 … 2026-07”
+                    named = header in note or any(a <= str(header) <= b for a, b in runs)
+                    assert named and "留空" in note, (ws.title, name, header, note)
+    assert checked > 0
+
+
+def _bounds(ref):
+    from openpyxl.utils.cell import range_boundaries
+    c1, r1, c2, r2 = range_boundaries(ref)
+    return r1, c1, r2, c2
+
+
+def test_one_default_backtest_start_for_the_command_and_the_workbook(capsys):
+    """`backtest rotation` without --start and the workbook's backtest_start both begin at 2019-10-08 (the
+    report's first decision date, seed 001), so the "same default strategy" holds the same industries."""
+    import json
+
+    from xladdin.ops.cli import build_parser, main
+    from xladdin.workbook.params import default_params
+    args = build_parser("backtest").parse_args(["backtest", "rotation"])
+    assert args.start == "2019-10-08" == f"{default_params().backtest_start:%Y-%m-%d}"
+    assert main(["backtest", "rotation", "--json"]) == 0  # the sample begins in 2016: the default cuts it
+    first = json.loads(capsys.readouterr().out)["years"][0]
+    assert first["period"].startswith("2019 (from 10-")
+
+
+# ----------------------------------------------------------------------------- one language per report
+ENGLISH_PHRASE = re.compile(r"[A-Za-z]{2,}(?: [A-Za-z()]{2,}){2,}")  # three English words in a row
+
+
+def _partial_report(tmp_path, language):
+    """A report of the sample without northbound, fund and growth/value data: not-computed tables, strategy
+    notes, blank columns (the cover and the sheets' notes say why)."""
+    from xladdin.data.market import Market
+    from xladdin.data.sample import sample_market
+    from xladdin.workbook.params import default_params
+    from xladdin.workbook.report import build_report
+    t = dict(sample_market().subset("2022-01-01", "2024-03-13").tables)
+    for name in ("northbound_holdings", "active_fund_holdings", "fund_nav", "fund_issuance"):
+        t.pop(name)
+    ix = t["index_daily"]
+    t["index_daily"] = ix[~ix["index"].isin(["399370.SZ", "399371.SZ"])].reset_index(drop=True)
+    out = tmp_path / f"partial_{language}.xlsx"
+    build_report(out, Market(t, source="memory"), default_params().replace(language=language, backtest_start="2022-06-01"))
+    return load_workbook(out)
+
+
+def test_the_chinese_report_says_its_notes_in_chinese(tmp_path):
+    wb = _partial_report(tmp_path, "zh")
+    cover = wb["封面"]
+    details = [r[3] for r in cover.iter_rows(min_row=7, max_row=40, values_only=True)
+               if r[1] and str(r[1]).startswith(("未计算", "策略说明"))]
+    assert len(details) >= 4  # not-computed tables and strategy notes
+    texts = details + [ws["B4"].value for ws in wb.worksheets if ws["B4"].value]
+    for ws in wb.worksheets:  # a table not computed says why in its own first row
+        for name in ws.tables:
+            first = ws[ws.tables[name].ref.split(":")[0]].offset(1, 0).value
+            if isinstance(first, str) and first.startswith("(未计算)"):
+                texts.append(first)
+    english = [(t, ENGLISH_PHRASE.findall(t)) for t in texts if ENGLISH_PHRASE.search(t)]
+    assert english == []
+    assert any("缺少数据表 northbound_holdings" in t for t in texts)
+    assert any("不计算持仓分歧度(M9)" in t for t in texts)
+
+
+def test_the_english_report_says_everything_of_its_own_in_english(tmp_path):
+    wb = _partial_report(tmp_path, "en")
+    cjk = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
+    own = []
+    for ws in wb.worksheets:
+        if ws.sheet_state != "visible":
+            continue
+        own += [ws.title] + [ws.cell(r, 2).value for r in (1, 2, 3, 4)]
+        for name in ws.tables:
+            ref = ws.tables[name].ref
+            own += [c.value for c in ws[ref][0]]  # headers
+            own.append(ws[ref.split(":")[0]].offset(-1, 0).value)  # the table's title
+    cover = wb["Cover"]
+    own += [r[1] for r in cover.iter_rows(min_row=7, max_row=40, values_only=True)]  # items
+    own += [r[3] for r in cover.iter_rows(min_row=7, max_row=40, values_only=True)
+            if r[1] and str(r[1]).startswith(("Not computed", "Strategy note"))]
+    chinese = [t for t in own if isinstance(t, str) and cjk.search(t)]
+    assert chinese == []
+
+
+def test_every_note_a_table_can_show_has_its_chinese():
+    """Each Note(key, ...) raised or left anywhere in xladdin has a Chinese text using only the note's fields."""
+    import ast
+    import string
+    from pathlib import Path
+
+    from xladdin.workbook.messages import NOTE_TEXTS
+    root = Path(__file__).resolve().parents[1] / "xladdin"
+    calls = {}
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Note" and node.args \
+                    and isinstance(node.args[0], ast.Constant):
+                calls[node.args[0].value] = {k.arg for k in node.keywords}
+    assert len(calls) >= 12
+    for key, given in calls.items():
+        assert key in NOTE_TEXTS, key
+        used = {f for _, f, _, _ in string.Formatter().parse(NOTE_TEXTS[key]) if f}
+        assert used <= given | ({"pair_name"} if "pair" in given else set()), (key, used - given)
+
+
+# ----------------------------------------------------------------------------- the mail's figures
+def test_format_number_writes_a_figure_as_its_excel_format_shows_it():
+    from xladdin.cells import format_number
+    assert format_number(0.141834, "0.00%") == "14.18%"
+    assert format_number(0.5, "0.0%") == "50.0%"
+    assert format_number(128.0, "0") == "128"
+    assert format_number(-1234.567, "#,##0.00") == "-1,234.57"
+    assert format_number(float("nan"), "0.00%") == "—"
+    with pytest.raises(ValueError, match="number format"):
+        format_number(1.0, "yyyy-mm-dd")
+
+
+def test_the_mail_shows_returns_in_percent_as_the_sheet_does(tmp_path, workbook_inputs, monkeypatch,
+                                                             isolated_mail_env):
+    import email
+    from email import policy
+
+    from xladdin.ops.cli import main
+    from xladdin.workbook.report import build_report
+    res = workbook_inputs.weekly()
+    workbook_inputs.patch_compute(monkeypatch, res)
+    build_report(tmp_path / "r.xlsx", None)
+    assert main(["send", str(tmp_path / "r.xlsx"), "--to", "a@example.com", "--from", "b@example.com", "--dry-run",
+                 "--eml", str(tmp_path / "r.eml")]) == 0
+    m = email.message_from_bytes((tmp_path / "r.eml").read_bytes(), policy=policy.default)
+    text, html = m.get_body(("plain",)).get_content(), m.get_body(("html",)).get_content()
+    full = res.tables["performance"].iloc[-1]  # the full-period row of the sheet
+    for value in (full["annual_return"], full["excess_return"]):
+        shown = f"{value * 100:.2f}%"
+        assert shown in text and shown in html, shown
+    others = text.split("其他")[1]
+    assert not re.search(r"(?<![\d.])-?0\.\d{4}\b", others), others  # no raw decimal such as 0.1418
