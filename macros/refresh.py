@@ -12,11 +12,12 @@ and rendering (:func:`xladdin.workbook.template.render_result`) as ``xladdin ref
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import xlwings as xw
 
-from xladdin.data.loaders import open_market
+from xladdin.data.loaders import data_dir_from, open_market
 from xladdin.data.store import update_before_run
 from xladdin.workbook import weekly
 from xladdin.workbook.embedded import read_tables
@@ -27,19 +28,29 @@ from xladdin.workbook.xlwings_writer import XlwingsWriter
 
 
 def load_market_for(params: Params, lite: bool = False, book: Any = None):
-    """The market named by ``data_dir``; blank: the tables ``book`` carries in hidden sheets
-    (``xladdin template --embed-data``), else the embedded sample. xlwings Lite reads no local folder."""
+    """The market named by ``data_dir`` (relative: to the folder of ``book``, as ``xladdin refresh`` reads it);
+    blank: the tables ``book`` carries in hidden sheets (``xladdin template --embed-data``), else the embedded
+    sample. xlwings Lite reads no local folder."""
     if params.data_dir and lite:
         raise ValueError("xlwings Lite cannot read local folders: leave data_dir blank to use the tables the workbook "
                          "carries (built with `xladdin template --embed-data`) or the sample data, or use the desktop "
                          "Refresh button / `xladdin refresh` for a folder")
-    if params.data_dir and params.update_data == "yes":  # one click: update the store, then build the tables
-        update_before_run(params.data_dir)
-    if not params.data_dir and book is not None:
+    folder = workbook_folder(book) if book is not None else None
+    data_dir = data_dir_from(params.data_dir, folder if folder is not None else Path.cwd())
+    if data_dir and params.update_data == "yes":  # one click: update the store, then build the tables
+        update_before_run(data_dir)
+    if not data_dir and book is not None:
         market = read_tables(book)
         if market is not None:
             return market
-    return open_market(data_dir=params.data_dir)
+    return open_market(data_dir=data_dir)
+
+
+def workbook_folder(book: Any) -> Path | None:
+    """The folder of an open workbook (the folder of its ``fullname``), or None when it has none on disk (a new,
+    unsaved workbook, one opened from a web address, xlwings Lite: the working directory is used then)."""
+    path = Path(str(book.fullname))
+    return path.parent if path.is_absolute() else None
 
 
 def refresh_book(book: Any, market: Any = None, layout: Layout | None = None, lite: bool = False) -> Any:

@@ -172,8 +172,11 @@ def payload_from_workbook(path: str | Path, client: str = "Office.js") -> dict[s
     reads it: ``client``, ``version``, ``book`` (name, active sheet, selection, calculation),
     ``names`` and, per sheet, ``name``, ``visibility``, ``values`` (A1 to the last used cell, ``""``
     for empty, dates as ISO text), ``tables`` (addresses without ``$``), ``charts`` (name, type,
-    position), ``pictures``, ``shapes``, ``notes``, ``pivot_tables``, ``show_gridlines``,
-    ``used_range_address``, ``print_area``.
+    position), ``pictures``, ``shapes``, ``notes`` (the address of each cell with a note: the file's
+    comments), ``pivot_tables``, ``show_gridlines``, ``used_range_address``, ``print_area``.
+
+    The client sends no conditional formats; a sheet's ``_rules`` (``[(type, address), ...]``, set by a
+    test) start :class:`ExcelModel`'s rules and are removed before the engine sees the payload.
     """
     import xlwings as xw
     from openpyxl import load_workbook
@@ -203,7 +206,8 @@ def payload_from_workbook(path: str | Path, client: str = "Office.js") -> dict[s
         sheets.append({
             "name": ws.title, "visibility": "Visible" if ws.sheet_state == "visible" else "Hidden",
             "values": values, "tables": tables, "charts": sheet_charts, "pictures": [], "shapes": [],
-            "notes": [], "pivot_tables": [], "show_gridlines": bool(ws.sheet_view.showGridLines),
+            "notes": [{"address": c.coordinate} for row in ws.iter_rows() for c in row if c.comment is not None],
+            "pivot_tables": [], "show_gridlines": bool(ws.sheet_view.showGridLines),
             "used_range_address": address(1, 1, max_row, max_col), "print_area": None})
     active = wb.active.title if wb.active is not None else wb.sheetnames[0]
     return {"client": client, "version": xw.__version__,
@@ -237,6 +241,7 @@ class ExcelModel:
         self.wraps: list[set[tuple[int, int]]] = []
         self.heights: list[dict[int, float]] = []
         self.rules: list[list[tuple[str, str]]] = []
+        self.notes: list[set[tuple[int, int]]] = []  # cells with a note (Range.clear removes them)
         self.scales: list[dict[str, dict[str, Any]]] = []  # address -> colours and thresholds of a colour scale
         self.freeze: list[str | None] = []
         self.active = payload["book"]["active_sheet_index"]
@@ -254,7 +259,8 @@ class ExcelModel:
             self.fills.append({})
             self.wraps.append(set())
             self.heights.append({})
-            self.rules.append([])
+            self.rules.append([tuple(r) for r in s.get("_rules", [])])
+            self.notes.append({bounds(n["address"])[:2] for n in s.get("notes", [])})
             self.scales.append({})
             self.freeze.append(None)
 
@@ -304,6 +310,7 @@ class ExcelModel:
             for store in (self.formats[s], self.fills[s]):
                 for key in [k for k in store if rect[0] <= k[0] <= rect[2] and rect[1] <= k[1] <= rect[3]]:
                     del store[key]
+            self.notes[s] = {k for k in self.notes[s] if not (rect[0] <= k[0] <= rect[2] and rect[1] <= k[1] <= rect[3])}
 
     def _rangeClear(self, a, s):
         self._clear(s, self._rect(a))
@@ -335,6 +342,9 @@ class ExcelModel:
                 del store[k]
             for (r, c), v in picked.items():
                 store[(r + off_r, c + off_c)] = v
+        inside = {k for k in self.notes[s] if src[0] <= k[0] <= src[2] and src[1] <= k[1] <= src[3]}
+        self.notes[s] = {k for k in self.notes[s] - inside if not (dest[0] <= k[0] <= dest[2] and dest[1] <= k[1] <= dest[3])}
+        self.notes[s] |= {(r + off_r, c + off_c) for r, c in inside}
         for name in moved_tables:
             t = self.tables[s][name]
             self.tables[s][name] = (t[0] + off_r, t[1] + off_c, t[2] + off_r, t[3] + off_c)
@@ -428,9 +438,102 @@ class ExcelModel:
             "charts": {self.names[s]: ch for s, ch in enumerate(self.charts)},
             "freeze": {self.names[s]: f for s, f in enumerate(self.freeze)},
             "rules": {self.names[s]: r for s, r in enumerate(self.rules)},
+            "notes": {self.names[s]: sorted(n) for s, n in enumerate(self.notes)},
             "scales": {self.names[s]: sc for s, sc in enumerate(self.scales)},
             "active": self.active,
         }
+
+
+# ------------------------------------------------------------------------------------------ expectations
+#: text that Excel would turn into formulas, numbers or dates (the variant's industry names)
+INJECTED = ['=HYPERLINK("http://x","y")', "+1+1", "-2", "@SUM(A1)", "\tcmd", "\rcmd", "000300", "1-2", "2025-11"]
+
+
+def variant(base):
+    """The week with other table sizes: fewer picks, more event thresholds, fewer years, fewer months;
+    text that Excel would turn into formulas, numbers or dates in the industry names."""
+    import copy
+
+    import pandas as pd
+    res = copy.deepcopy(base)
+    t = res.tables
+    t["latest_picks"] = t["latest_picks"].head(3)                      # shrinks: the table below moves up
+    for key in ("event_p_down", "event_mean_return"):                  # grows: the table below moves down
+        extra = t[key].tail(2).copy()
+        extra["threshold"] = extra["threshold"] + 0.15
+        t[key] = pd.concat([t[key], extra], ignore_index=True)
+    t["performance"] = t["performance"].iloc[2:]                       # shrinks: nav moves up
+    level = t["quintile_level"]
+    t["quintile_level"] = level[list(level.columns[:-2])]              # two months fewer: narrower table
+    flow = t["industry_flow"].copy()
+    flow["industry_name"] = flow["industry_name"].astype(object)
+    flow.loc[: len(INJECTED) - 1, "industry_name"] = INJECTED
+    t["industry_flow"] = flow
+    return res
+
+
+def expected_tables(tables, language="zh"):
+    """(sheet name, table name) -> (header row, first col, rows incl. header) from the layout file and the frames."""
+    import pandas as pd
+
+    from xladdin.workbook.layout import load_layout
+    from xladdin.workbook.refs import parse_cell
+    layout = load_layout()
+    out = {}
+    for s in layout.sheets:
+        placed = {}
+        for t in s.tables:
+            df = tables[t.key]
+            if t.anchor:
+                row, col = parse_cell(t.anchor)
+            else:
+                above_row, above_col, above_rows = placed[t.below]
+                row, col = above_row + len(above_rows) - 1 + t.gap + 1, above_col
+            fields = list(t.fields) + ([c for c in df.columns if c not in t.fields] if t.extra else [])
+            header = [c.zh if language == "zh" else c.en for c in t.columns]
+            for c in fields[len(t.columns):]:
+                header.append(pd.Timestamp(c).strftime(t.extra.header[5:]) if t.extra.header.startswith("date:")
+                              else (str(int(c)) if isinstance(c, float) and c.is_integer() else str(c)))
+            rows = [header] + df[fields].values.tolist()
+            placed[t.key] = (row, col, rows)
+            out[(s.name(language), t.name)] = (row, col, rows)
+    return out
+
+
+def same_value(expected, written) -> bool:
+    """A frame value and what the refresh wrote for it, as Excel would store it."""
+    import math
+
+    import numpy as np
+    import pandas as pd
+    if isinstance(expected, str):
+        return written == "'" + expected                    # text always marked as text
+    if expected is None or (isinstance(expected, float) and math.isnan(expected)) or expected is pd.NaT:
+        return written is None
+    if isinstance(expected, (pd.Timestamp, dt.datetime, np.datetime64)):
+        return written == pd.Timestamp(expected).date().isoformat()
+    if isinstance(expected, (bool, np.bool_)):
+        return written == int(expected)
+    return isinstance(written, (int, float)) and math.isclose(float(written), float(expected), rel_tol=1e-12,
+                                                              abs_tol=1e-15)
+
+
+def cells_of(run, sheet):
+    return {(r, c): v for r, c, v in run["cells"][sheet]}
+
+
+def check_tables(run, tables, language="zh"):
+    """Every table sits where the layout puts it for these frames and holds exactly their values."""
+    assert run["error"] is None, run["error"]
+    assert "refused" not in run, run.get("refused")
+    for (sheet, name), (row, col, rows) in expected_tables(tables, language).items():
+        r2, c2 = row + len(rows) - 1, col + len(rows[0]) - 1
+        assert run["state"]["tables"][sheet][name] == address(row, col, r2, c2), (sheet, name)
+        cells = cells_of(run, sheet)
+        bad = [(address(row + i, col + j, row + i, col + j), e, cells.get((row + i, col + j)))
+               for i, values in enumerate(rows) for j, e in enumerate(values)
+               if not same_value(e, cells.get((row + i, col + j)))]
+        assert not bad, (sheet, name, bad[:5])
 
 
 # ------------------------------------------------------------------------------------------ desktop
@@ -617,9 +720,34 @@ def mac_dictionary_terms() -> set[str]:
 
 
 # ------------------------------------------------------------------------------------------ runs
+def run_job(folder: Path, scenarios: dict[str, tuple[dict[str, Any], str, Any]],
+            functions: list[dict[str, Any]] | tuple = (), record: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run ``scenarios`` (name -> (payload, how, weekly result)) and the XA_ ``functions`` in one subprocess
+    on the remote engine (``XLWINGS_ON_SERVER=true``, ``XLWINGS_LICENSE_KEY=noncommercial``); their records.
+
+    ``folder`` holds the job and its output. Each scenario's refresh gets its weekly result instead of
+    computing one (the parent computed it from the same sample with the same code). ``record``: name -> a
+    file where that scenario's refresh leaves the tables of the market it computes on.
+    """
+    import os
+    import subprocess
+    job = {"scenarios": {k: {"payload": p, "how": h, "result": r, "record": str((record or {}).get(k) or "")}
+                         for k, (p, h, r) in scenarios.items()}, "functions": list(functions)}
+    (folder / "job.pkl").write_bytes(pickle.dumps(job))
+    env = dict(os.environ, XLWINGS_ON_SERVER="true", XLWINGS_LICENSE_KEY="noncommercial")
+    proc = subprocess.run([sys.executable, str(Path(__file__)), str(folder / "job.pkl"), str(folder / "out.json")],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads((folder / "out.json").read_text(encoding="utf-8"))
+
+
 def _book(payload: dict[str, Any]) -> Any:
     import xlwings as xw
-    return xw.Book(json=json.loads(json.dumps(payload)))
+    sent = json.loads(json.dumps(payload))
+    for sheet in sent["sheets"]:  # what the client does not send (the model's own start)
+        for key in [k for k in sheet if k.startswith("_")]:
+            del sheet[key]
+    return xw.Book(json=sent)
 
 
 def run_refresh(payload: dict[str, Any], how: str, read_data: bool = False) -> dict[str, Any]:

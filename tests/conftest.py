@@ -233,6 +233,8 @@ def rotation_market(seed: int = 0, start: str = "2022-01-03", end: str = "2025-0
     split.loc[days[300], etfs[2]] = 2.0
     navdf.loc[days[300]:, etfs[2]] /= 2.0
     shares = pd.DataFrame(rng.uniform(1e8, 2e8, (len(days), 6)), index=days, columns=etfs)
+    shares.loc[days[300]:, etfs[2]] *= 2.0  # the 2:1 split doubles the units (a split_ratio needs the share jump)
+    shares.loc[days[300], etfs[2]] = shares.loc[days[299], etfs[2]] * 2.0
     ed = pd.concat({"shares": shares, "nav": navdf, "close": navdf, "split_ratio": split}, axis=1).stack(future_stack=True)
     ed = ed.reset_index().rename(columns={"level_0": "date", "level_1": "etf"})
     ed = ed[["date", "etf", "shares", "nav", "close", "split_ratio"]]

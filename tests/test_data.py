@@ -363,8 +363,8 @@ def test_industry_daily_without_volume_or_amount_loads_as_before(tmp_path):
 
 
 @pytest.mark.parametrize("col, bad, message", [
-    ("volume", "-5", "row 3 column `volume`: -5 is negative; traded volume is >= 0"),
-    ("amount", "-0.5", "row 3 column `amount`: -0.5 is negative; traded amount is >= 0"),
+    ("volume", "-5", "row 3 column `volume`: -5 is negative; `volume` is a count of shares or units (>= 0)"),
+    ("amount", "-0.5", "row 3 column `amount`: -0.5 is negative; `amount` is an amount in yuan (>= 0)"),
     ("volume", "inf", "row 3 column `volume`: inf is not a finite number of plausible size"),
     ("amount", "1e300", "row 3 column `amount`: 1e+300 is not a finite number of plausible size"),
 ])
@@ -378,8 +378,9 @@ def test_industry_volume_and_amount_must_be_finite_and_not_negative(tmp_path, co
     assert msgs == [f"industry_daily.csv {message}" + ("" if "negative" in message else " (|x| <= 1e+15)")]
     frame = _industry_expected()
     frame.loc[1, col] = -1.0
+    what = {"volume": "a count of shares or units (>= 0)", "amount": "an amount in yuan (>= 0)"}[col]
     assert validate_market(Market({"industry_daily": frame})) == [
-        f"industry_daily row 2 column `{col}`: -1 is negative; traded {col} is >= 0"]
+        f"industry_daily row 2 column `{col}`: -1 is negative; `{col}` is {what}"]
 
 
 def test_real_industry_volume(real_market):

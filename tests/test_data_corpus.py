@@ -296,10 +296,15 @@ def test_date_after_today(tiny_dir, tmp_path, capsys, table):
     assert f"{at(table, col)}: 2099-01-01 is after today ({pd.Timestamp.today():%Y-%m-%d})" in out, out
 
 
-def test_listing_date_may_be_ahead(tiny_dir, tmp_path, capsys):
+def test_listing_date_may_be_ahead_up_to_a_year(tiny_dir, tmp_path, capsys):
+    """An announced listing date may lie up to AHEAD_DAYS (366) days ahead; 2099 is a typo."""
     folder = case(tiny_dir, tmp_path, "etf_info")
-    set_cell(folder, "etf_info", "list_date", "2099-01-01")
+    soon = pd.Timestamp.today().normalize() + pd.Timedelta(days=300)
+    set_cell(folder, "etf_info", "list_date", f"{soon:%Y-%m-%d}")
     assert validate(folder, capsys)[0] == 0
+    set_cell(folder, "etf_info", "list_date", "2099-01-01")
+    rc, out = validate(folder, capsys)
+    assert rc == 1 and f"2099-01-01 is more than 366 days after today ({pd.Timestamp.today():%Y-%m-%d})" in out, out
 
 
 @pytest.mark.parametrize("table", tables(DAILY))

@@ -158,3 +158,30 @@ def test_real_data_split_and_flows(real_market):
     assert adj.loc["2024-09-20", "510310.SH"] == pytest.approx(expected, rel=1e-5)
     assert flows.loc["2019-01-11", "159919.SZ"] == 0.0
     assert np.isnan(flows.loc["2016-08-03", "159919.SZ"])    # first official SZSE row
+
+
+def test_missing_nav_flows_names_the_days_left_out_and_values_them_at_the_last_nav():
+    """Hand-computed: days whose shares (and the day before's) are known but whose NAV is missing; the estimate
+    is the share change at the last known NAV, split-consistent (a NAV before a 2:1 split counts half)."""
+    from xladdin.methods.flows import missing_nav_flows
+    idx = pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"])
+    nan = np.nan
+    shares = pd.DataFrame({"A": [100, 110, 120, 115], "B": [50, 50, 60, 60], "C": [nan, nan, 10, 12],
+                           "D": [100, 100, 200, 200], "E": [100, 100, 200, 210]}, idx, dtype=float)
+    nav = pd.DataFrame({"A": [2, 2.2, nan, nan], "B": [1, 1, 1, 1], "C": [nan] * 4, "D": [2, 2, nan, 1],
+                        "E": [2, 2, nan, nan]}, idx, dtype=float)
+    ratio = pd.DataFrame({"A": [1.0] * 4, "B": [1.0] * 4, "C": [1.0] * 4, "D": [1, 1, 2, 1], "E": [1, 1, 2, 1]}, idx,
+                         dtype=float)
+    got = missing_nav_flows(shares, nav, ratio, start="2024-01-03", end="2024-01-04")
+    # A: (120-110)*2.2 + (115-120)*2.2 = 11; C: 01-04 only (01-03 has no row before), no NAV ever: unknown;
+    # D: the split day's flow is 0 whatever its NAV; E: 01-03 is the split day (0), 01-04: (210-200) * 2/2 = 10
+    assert list(got.index) == ["A", "C", "E"]
+    assert got["days"].tolist() == [2, 1, 1]
+    assert got.loc["A", "estimate"] == pytest.approx(11.0) and np.isnan(got.loc["C", "estimate"])
+    assert got.loc["E", "estimate"] == pytest.approx(10.0)
+    # the window: only 01-02 .. 01-02 -> nothing left out there
+    assert missing_nav_flows(shares, nav, ratio, start="2024-01-02", end="2024-01-02").empty
+    # the caller's own "nan" flows give the same answer
+    same = missing_nav_flows(shares, nav, ratio, "2024-01-03", "2024-01-04",
+                             flows=etf_flows(shares, nav, ratio, missing_nav="nan"))
+    pd.testing.assert_frame_equal(same, got)

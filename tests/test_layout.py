@@ -22,11 +22,12 @@ from xladdin.workbook.params import (
     params_from_rows,
     params_to_frame,
 )
+from xladdin.workbook.placement import Block
 from xladdin.workbook.plan import plan_sheet, plan_table
 from xladdin.workbook.refs import FORMULA_PREFIXES, col_letter, formula_like, parse_cell, parse_range, range_ref
 from xladdin.workbook.render import render
 from xladdin.workbook.weekly import STEPS
-from xladdin.workbook.xlwings_writer import Block, excel_text
+from xladdin.workbook.xlwings_writer import excel_text
 
 #: the tables the weekly steps produce (their registry: xladdin.workbook.weekly.STEPS)
 OUTPUT_TABLES = {t for step in STEPS for t in step.tables}

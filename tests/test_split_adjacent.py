@@ -193,9 +193,11 @@ def test_eastmoney_equity_types_unchanged():
 
 
 # ============================================================================ a file with the split on the price day
-def test_a_file_recording_the_split_on_the_price_day_is_warned(real_data_dir, tmp_path):
-    """The canonical etf_daily with 510310's ratio moved from 09-20 (shares' day) to 09-23 (price day)."""
+def test_a_file_recording_the_split_on_the_price_day_is_refused(real_data_dir, tmp_path):
+    """The canonical etf_daily with 510310's ratio moved from 09-20 (shares' day) to 09-23 (price day): the
+    load stops naming the row and the shares' day (M1 would read the 09-20 halving as an outflow)."""
     from xladdin.data.loaders import load_market
+    from xladdin.errors import ValidationFailed
     for name in ("etf_info", "index_daily"):
         (tmp_path / f"{name}.csv").write_bytes((real_data_dir / f"{name}.csv").read_bytes())
     daily = pd.read_csv(real_data_dir / "etf_daily.csv")
@@ -204,7 +206,12 @@ def test_a_file_recording_the_split_on_the_price_day_is_warned(real_data_dir, tm
     daily.loc[is_etf & (daily["date"] == "2024-09-20"), "split_ratio"] = 1.0
     daily.loc[is_etf & (daily["date"] == "2024-09-23"), "split_ratio"] = RATIO
     daily.to_csv(tmp_path / "etf_daily.csv", index=False)
-    warnings = [w for w in load_market(tmp_path, log_warnings=False).warnings if "split_ratio" in w]
-    assert len(warnings) == 1
-    assert "split_ratio 0.499776 of 510310.SH on 2024-09-23, but its shares moved by that ratio on 2024-09-20" \
-        in warnings[0]
+    line = int(np.flatnonzero((is_etf & (daily["date"] == "2024-09-23")).to_numpy())[0]) + 2
+    shares = daily[is_etf].set_index("date")["shares"]
+    moved = shares["2024-09-23"] / shares["2024-09-20"]  # 09-20 is the trading day before 09-23
+    with pytest.raises(ValidationFailed) as err:
+        load_market(tmp_path, log_warnings=False)
+    assert err.value.issues == [
+        f"etf_daily.csv row {line}: split_ratio 0.499776 of 510310.SH on 2024-09-23, but its shares moved by {moved:.4g}x: "
+        "they moved by it on 2024-09-20: record the split on the shares' day (with post-split nav and close there) "
+        "(M1 would set that day's flow to 0)"]

@@ -237,7 +237,7 @@ def test_quintile_column_row_and_block():
     assert g.iloc[0].isna().all() and out[1][1:] == [None, None, None]  # all tied: no spread, no groups
     assert out[2][1:] == [None if pd.isna(x) else int(x) for x in g.iloc[1]] == [3, 2, None]
     assert out[1][0] == dt.datetime(2024, 1, 31)
-    assert xladdin_udfs.holdings.XA_QUINTILE([1.0, 2.0], 0) == [["#XA! groups must be >= 1 (got 0)"]]
+    assert xladdin_udfs.holdings.XA_QUINTILE([1.0, 2.0], 0) == [["#XA! groups must be >= 2 (got 0)"]]
 
 
 def test_penetrate_matches_core_by_hand():
@@ -417,7 +417,7 @@ def test_hp_filters_match_core_with_leading_and_trailing_blanks(rng):
     nan_equal(two[2:-2], filters.hp_filter(y, style.DEFAULT_LAMBDA))
     x[50] = None
     assert xladdin_udfs.style.XA_HP1S(x)[0][0].startswith("#XA! values cell 51 is blank")
-    assert xladdin_udfs.style.XA_HP(y.tolist(), 0)[0][0] == "#XA! lamb must be > 0 (got 0)"
+    assert xladdin_udfs.style.XA_HP(y.tolist(), 0)[0][0] == "#XA! lamb must be >= 1e-06 (got 0)"
     assert xladdin_udfs.style.XA_HP1S(y.tolist(), None, True)[0] == ["hp1s"]
 
 

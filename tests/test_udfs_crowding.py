@@ -76,7 +76,7 @@ def test_amount_sets_the_heat_share_and_blank_inputs_leave_blank_flags(inputs):
     (lambda c, v: U.XA_CROWDING(c, v[:-1]), "industry_close and volume differ in size (320 x 3 vs 319 x 3)"),
     (lambda c, v: U.XA_CROWDING(c, v, [[1.0, 2.0]] * 5), "stock_close needs stock_industry"),
     (lambda c, v: U.XA_CROWDING(c, v, heat_flag=1.5), "heat_flag must be <= 1"),
-    (lambda c, v: U.XA_CROWDING(c, v, history=0), "history must be >= 1"),
+    (lambda c, v: U.XA_CROWDING(c, v, history=0), "history must be >= 20"),
     (lambda c, v: U.XA_CROWDING([["A", "A"], [1.0, 2.0]]), "industry_close has repeated column titles"),
     (lambda c, v: U.XA_CROWDING(c, [[r[0], -1.0] + r[2:] if i == 3 else r for i, r in enumerate(v)]),
      "`trading` must be >= 0"),

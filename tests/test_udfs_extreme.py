@@ -122,7 +122,7 @@ def test_ic_with_a_huge_periods_per_year_is_a_message_and_the_core_computes_it()
 @pytest.mark.parametrize("call, fragment", [
     (lambda: S.XA_PCTRANK(RNG.normal(size=30).tolist(), 1e30), "window must be <= 1048576"),
     (lambda: F.XA_FLOW_CORR(RNG.normal(size=30).tolist(), RNG.normal(size=30).tolist(), 1e30),
-     "window must be <= 1048576"),
+     "window must be <= 1000"),  # the sheet's corr_window bound (methods.correlation.CORR_WINDOW_RANGE)
     (lambda: S.XA_IC(RNG.normal(size=(5, 6)).tolist(), RNG.normal(size=(5, 6)).tolist(), None, 1e30),
      "more than the 6 columns"),
 ], ids=["pctrank-window", "flow-corr-window", "ic-min-obs"])

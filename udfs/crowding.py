@@ -93,14 +93,15 @@ def XA_CROWDING(industry_close, volume=None, stock_close=None, stock_industry=No
         imap = pd.Series(si["industry"].to_numpy(dtype=object), index=pd.Index(si["stock"].to_numpy(dtype=object)))
         if imap.index.has_duplicates:
             raise XAInputError(f"stock_industry lists {imap.index[imap.index.duplicated()][0]} twice; keep one row")
-    h = opt_int(history, "history", crowding.DEFAULT_HISTORY, lo=1, hi=1_048_576)
+    h = opt_int(history, "history", crowding.DEFAULT_HISTORY, lo=crowding.HISTORY_RANGE[0], hi=crowding.HISTORY_RANGE[1])
     trading = amt if amt is not None else vol
     panels = crowding.crowding_panels(
         frame(c), trading, vol, sc, imap, measure="amount" if amt is not None else "volume", crowding_history=h,
         min_history=min(crowding.DEFAULT_MIN_HISTORY, h),
-        crowding_heat_flag=opt_float(heat_flag, "heat_flag", crowding.DEFAULT_HEAT_FLAG, lo=0.0, hi=1.0),
+        crowding_heat_flag=opt_float(heat_flag, "heat_flag", crowding.DEFAULT_HEAT_FLAG, lo=crowding.FLAG_RANGE[0],
+                                     hi=crowding.FLAG_RANGE[1]),
         crowding_dispersion_flag=opt_float(dispersion_flag, "dispersion_flag", crowding.DEFAULT_DISPERSION_FLAG,
-                                           lo=0.0, hi=1.0))
+                                           lo=crowding.FLAG_RANGE[0], hi=crowding.FLAG_RANGE[1]))
     table = crowding.crowding_table(panels, rows[-1])
     table["reasons"] = ["; ".join(crowding.reason_text(r) for r in rs) for rs in table["reasons"]]
     return frame_cells(table[CROWDING_COLUMNS], index=False)
@@ -129,7 +130,7 @@ def XA_HEAT(trading, total=None, window=None, history=None, min_history=None, he
     n_r, n_c = b.values.shape
     rows = _rows(n_r)
     w = opt_int(window, "window", crowding.DEFAULT_WINDOW, lo=2, hi=1_048_576)
-    h = opt_int(history, "history", crowding.DEFAULT_HISTORY, lo=1, hi=1_048_576)
+    h = opt_int(history, "history", crowding.DEFAULT_HISTORY, lo=crowding.HISTORY_RANGE[0], hi=crowding.HISTORY_RANGE[1])
     mh = opt_int(min_history, "min_history", min(crowding.DEFAULT_MIN_HISTORY, h), lo=1, hi=h)
     x = pd.DataFrame(b.values, rows, [f"c{j}" for j in range(n_c)])
     if _given(total):

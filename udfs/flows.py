@@ -12,7 +12,6 @@ import xlwings as xw
 from xladdin.methods import correlation, flows
 
 from ._convert import (
-    EXCEL_ROWS,
     XAInputError,
     check_same_length,
     frame_cells,
@@ -79,8 +78,8 @@ def XA_ETF_FLOW(shares, nav, split_ratio=None, missing_nav=None, header=False):
 @xw.arg("flows", doc="Daily aggregate ETF net flow, one column, oldest first (e.g. the output of XA_ETF_FLOW).",
         err_to_str=True)
 @xw.arg("returns", doc="Daily return of the tracked index, same rows as flows.", err_to_str=True)
-@xw.arg("window", doc=f"Optional. Rolling window in trading days (default {correlation.DEFAULT_CORR_WINDOW}, at "
-        "least 3).")
+@xw.arg("window", doc=f"Optional. Rolling window in trading days (default {correlation.DEFAULT_CORR_WINDOW}, "
+        f"{correlation.CORR_WINDOW_RANGE[0]} to {correlation.CORR_WINDOW_RANGE[1]}).")
 @xw.arg("header", doc=HEADER_DOC)
 @excel_safe
 def XA_FLOW_CORR(flows, returns, window=None, header=False):
@@ -88,7 +87,8 @@ def XA_FLOW_CORR(flows, returns, window=None, header=False):
     f = to_vector(flows, "flows")
     r = to_vector(returns, "returns")
     n = check_same_length(("flows", f.values), ("returns", r.values))
-    w = opt_int(window, "window", correlation.DEFAULT_CORR_WINDOW, lo=3, hi=EXCEL_ROWS)
+    w = opt_int(window, "window", correlation.DEFAULT_CORR_WINDOW, lo=correlation.CORR_WINDOW_RANGE[0],
+                hi=correlation.CORR_WINDOW_RANGE[1])
     idx = pd.RangeIndex(n)
     corr = correlation.rolling_correlation(pd.Series(f.values, idx), pd.Series(r.values, idx), w)
     hdr = opt_bool(header, "header") or f.title is not None or r.title is not None
@@ -104,7 +104,8 @@ def XA_FLOW_CORR(flows, returns, window=None, header=False):
 def XA_CORR_SIGNAL(corr, threshold=None, header=False):
     """Top-risk signal (M2): 1 where the correlation is above the threshold (strictly), 0 otherwise, blank where corr is blank."""
     c = to_vector(corr, "corr")
-    th = opt_float(threshold, "threshold", correlation.DEFAULT_CORR_THRESHOLD, lo=-1.0, hi=1.0)
+    th = opt_float(threshold, "threshold", correlation.DEFAULT_CORR_THRESHOLD, lo=correlation.CORR_THRESHOLD_RANGE[0],
+                   hi=correlation.CORR_THRESHOLD_RANGE[1])
     sig = correlation.top_signal(c.values, th)
     hdr = opt_bool(header, "header") or c.title is not None
     return series_cells([("signal", sig)], hdr)
@@ -129,8 +130,10 @@ LAYOUTS = ("long", "p_down", "mean_return", "events")
 @excel_safe
 def XA_EVENT_STUDY(corr, closes, thresholds=None, horizons=None, mode=None, layout=None):
     """Event study of the correlation signal (M3): down probability and mean forward return after days with corr above each threshold, beside the base rates over all days."""
-    th = opt_numbers(thresholds, "thresholds", correlation.DEFAULT_THRESHOLDS, lo=-1.0, hi=1.0)
-    hz = opt_numbers(horizons, "horizons", correlation.DEFAULT_HORIZONS, whole=True, lo=1)
+    th = opt_numbers(thresholds, "thresholds", correlation.DEFAULT_THRESHOLDS, lo=correlation.CORR_THRESHOLD_RANGE[0],
+                     hi=correlation.CORR_THRESHOLD_RANGE[1])
+    hz = opt_numbers(horizons, "horizons", correlation.DEFAULT_HORIZONS, whole=True, lo=correlation.HORIZON_RANGE[0],
+                     hi=correlation.HORIZON_RANGE[1])
     rows = max(cells_of(corr), cells_of(closes))
     check_work(rows * (len(th) + len(hz)), f"{rows:,} rows x ({len(th)} thresholds + {len(hz)} horizons)")
     c = to_vector(corr, "corr")

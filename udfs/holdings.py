@@ -50,7 +50,7 @@ def _codes(labels, n: int) -> list[str]:
 def XA_QUINTILE(values, groups=None, by=None, header=False):
     """Quantile groups (M7): values sorted ascending into near-equal groups, group 5 highest; blank values get no group; ties ordered by code. Same layout as the input."""
     b = to_block(values, "values", flat_as="column")
-    k = opt_int(groups, "groups", grouping.DEFAULT_GROUPS, lo=1, hi=1000)
+    k = opt_int(groups, "groups", grouping.DEFAULT_GROUPS, lo=grouping.GROUPS_RANGE[0], hi=grouping.GROUPS_RANGE[1])
     n_r, n_c = b.values.shape
     default_by = "column" if n_c == 1 else "row"
     direction = opt_choice(by, "by", default_by, ("row", "column"))

@@ -84,7 +84,7 @@ def XA_PERF(nav, benchmark=None, rf=None, sharpe=None):
             b = _nav_series(bv, "benchmark", s.index)
         else:
             b = _nav_series(bv, "benchmark")
-    r = opt_float(rf, "rf", 0.0, lo=-1.0, hi=1.0)
+    r = opt_float(rf, "rf", stats.DEFAULT_RF, lo=stats.RF_RANGE[0], hi=stats.RF_RANGE[1])
     method = opt_choice(sharpe, "sharpe", "geometric", ("geometric", "arithmetic"))
     table = stats.performance_table(s, b, rf=r, sharpe=method)
     at = {c: j for j, c in enumerate(stats.COLUMNS)}  # the table's columns, in this order

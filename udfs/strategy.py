@@ -36,7 +36,7 @@ def XA_PICKS(factor_block, top=None, weights=None):
         raise XAInputError(f"factor_block lists industry {dup} twice; keep one row each")
     names = b.columns if b.columns and len(set(b.columns)) == n_f and all(b.columns) else [
         f"factor{j + 1}" for j in range(n_f)]
-    k = opt_int(top, "top", strategy.DEFAULT_TOP_N, lo=1)
+    k = opt_int(top, "top", strategy.DEFAULT_TOP_N, lo=strategy.TOP_N_RANGE[0], hi=strategy.TOP_N_RANGE[1])
     w = opt_numbers(weights, "weights", None, lo=0.0)
     if w is not None:
         if len(w) != n_f:
@@ -122,8 +122,8 @@ def _backtest_frames(weights, returns) -> tuple[pd.DataFrame, pd.DataFrame, bool
 @excel_safe
 def XA_BACKTEST(weights, returns, cost=None, lag=None):
     """Backtest target weights (engine of M7-M11): trade lag days after each decision, drift, one-way cost on traded value. Per returns row: date, NAV net and gross (1 the day before the first trade), turnover and cost on trade days."""
-    c = opt_float(cost, "cost", backtest.DEFAULT_COST, lo=0.0, hi=0.5)
-    k = opt_int(lag, "lag", backtest.DEFAULT_LAG, lo=0, hi=250)
+    c = opt_float(cost, "cost", backtest.DEFAULT_COST, lo=backtest.COST_RANGE[0], hi=backtest.COST_RANGE[1])
+    k = opt_int(lag, "lag", backtest.DEFAULT_LAG, lo=backtest.LAG_RANGE[0], hi=backtest.LAG_RANGE[1])
     wf, rf, dated = _backtest_frames(weights, returns)
     res = backtest.backtest_weights(wf, rf, c, k)
     n = len(rf)

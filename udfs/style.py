@@ -18,8 +18,8 @@ from ._errors import excel_safe
 
 CATEGORY = "xladdin"
 HEADER_DOC = "Optional. TRUE adds a header row above the results (default FALSE)."
-LAMB_DOC = (f"Optional. HP smoothing parameter lambda > 0 (default {style.DEFAULT_LAMBDA:g}, the value that "
-            f"reproduces the Huafu report's weekly style table); at most {filters.MAX_LAMBDA:g}.")
+LAMB_DOC = (f"Optional. HP smoothing parameter lambda (default {style.DEFAULT_LAMBDA:g}, the value that "
+            f"reproduces the Huafu report's weekly style table); {filters.MIN_LAMBDA:g} to {filters.MAX_LAMBDA:g}.")
 #: dates given to closes passed without dates: one row = one week (Fridays)
 _NO_DATES_START = "2001-01-05"
 
@@ -40,7 +40,7 @@ def _span(values: np.ndarray, name: str) -> tuple[int, int]:
 
 def _filter(values, lamb, header, func, label):
     v = to_vector(values, "values")
-    lam = opt_float(lamb, "lamb", style.DEFAULT_LAMBDA, lo=0.0, lo_open=True, hi=filters.MAX_LAMBDA)
+    lam = opt_float(lamb, "lamb", style.DEFAULT_LAMBDA, lo=filters.MIN_LAMBDA, hi=filters.MAX_LAMBDA)
     lo, hi = _span(v.values, "values")
     out = np.full(len(v.values), np.nan)
     out[lo:hi] = func(v.values[lo:hi], lam)
@@ -96,7 +96,7 @@ def XA_STYLE_SIGNAL(large_close, small_close, lamb=None, header=False):
     n = check_same_length(("large_close", a.values), ("small_close", b.values))
     if (a.dates is None) != (b.dates is None):
         raise XAInputError("give dates with both large_close and small_close, or with neither")
-    lam = opt_float(lamb, "lamb", style.DEFAULT_LAMBDA, lo=0.0, lo_open=True, hi=filters.MAX_LAMBDA)
+    lam = opt_float(lamb, "lamb", style.DEFAULT_LAMBDA, lo=filters.MIN_LAMBDA, hi=filters.MAX_LAMBDA)
     if a.dates is None:  # one row = one week: consecutive Fridays
         idx = pd.DatetimeIndex(np.datetime64(_NO_DATES_START) + np.arange(n) * np.timedelta64(7, "D"))
         ib = idx

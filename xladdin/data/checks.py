@@ -7,17 +7,20 @@ load (:class:`~xladdin.errors.ValidationFailed`); warnings are reported and the 
   cells of a workbook, typed dates of parquet. ``NN/NN/YYYY`` (day and month order unknown) and plain
   numbers (Excel serial numbers saved as text) are errors naming the column; a time of day is
   stripped with a warning.
-* **trading days** (:func:`check_dates`): a date after today is an error, so is a Saturday or
+* **trading days** (:func:`check_dates`): a date before 1990 or after today (beyond the pandas date range:
+  1677-2262, never wrapped) is an error, so is a Saturday or
   Sunday in a daily table; a weekday the Shanghai exchange was closed (exchange-calendars' XSHG
   calendar, where it has holidays on record) is a warning, and such a date is never the as-of date.
-* **numbers** (:func:`check_numbers`): ``inf`` and magnitudes over :data:`MAX_ABS` are errors, so are
-  negative values in the columns the schema declares non-negative (industry_daily volume, amount).
+* **numbers** (:func:`check_numbers`): ``inf`` and magnitudes over :data:`MAX_ABS` are errors, so is a value
+  outside its column's physical range (the schema's ``ranges``: amounts and counts >= 0, weights and ratios
+  0 to 1, prices in a band, units > 0).
 * **text** (:func:`check_text`): control characters are errors; codes are NFKC-normalised (full-width
   digits, no-break spaces), stripped and upper-cased; a security code must look like ``510300.SH``.
 * **references** (:func:`check_references`): every ETF of etf_daily must be in etf_info (error);
   index constituents missing from stock_industry are a warning giving the weight they carry.
-* **split days** (:func:`check_split_days`): a ``split_ratio`` on a day whose share count did not move
-  by it while the day before or after did is a warning: the spec records a split on the shares' day.
+* **split days** (:func:`check_split_days`): a ``split_ratio`` other than 1 on a day whose share count did
+  not move by it is an error (an adjustment factor, a unit error, or a split recorded on the price day
+  while the shares moved the day before or after: the spec records a split on the shares' day).
 """
 from __future__ import annotations
 
@@ -33,7 +36,7 @@ import pyarrow.compute as pc
 
 from .calendar import xshg_sessions
 from .clients.base import shares_confirm
-from .schema import TABLES
+from .schema import AHEAD_DAYS, EARLIEST_DATE, TABLES
 
 #: largest magnitude accepted in a numeric column: 1e15 yuan is ten times the whole A-share market's
 #: value; anything larger (1e308, ...) is a data error that would overflow sums to inf
@@ -41,7 +44,7 @@ MAX_ABS = 1e15
 DAY_NS = 86_400 * 10**9
 #: tables whose dates are trading days (not northbound_holdings: HKEX dates, quarterly after 2024-08)
 TRADING_DAY_TABLES = ("etf_daily", "index_daily", "industry_daily", "fund_nav", "margin_daily", "stock_daily")
-#: date columns not checked against today (an ETF's listing date may be announced ahead)
+#: date columns that may lie ahead of today (an ETF's listing date is announced ahead), up to AHEAD_DAYS
 NOT_DATED_EVENTS = {("etf_info", "list_date")}
 #: text columns holding security codes (exchange suffix required) and all code-like columns (upper-cased)
 SECURITY_CODES = ("etf", "tracked_index", "index", "stock", "fund")
@@ -57,9 +60,12 @@ _ISO = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _AMBIGUOUS = re.compile(r"^\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}(?:[ T].*)?$")
 _NUMBER = re.compile(r"^[+-]?\d+(?:\.\d*)?(?:[eE][+-]?\d+)?$")
+_MONTH = re.compile(r"^\d{4}[-/]\d{1,2}$")
 
 # kinds of a date cell
-OK, NOT_A_DATE, AMBIGUOUS, NUMBER, TIMED = 0, 1, 2, 3, 4
+OK, NOT_A_DATE, AMBIGUOUS, NUMBER, TIMED, OUT_OF_RANGE, MONTH = 0, 1, 2, 3, 4, 5, 6
+#: the dates pandas holds (nanoseconds since 1970 in 64 bits): a date beyond them would wrap (2263 -> 1678)
+_NS_MIN, _NS_MAX = pd.Timestamp.min.ceil("D"), pd.Timestamp.max.floor("D")
 Locate = Callable[..., str]
 
 
@@ -84,9 +90,14 @@ def _classify(value) -> tuple[np.datetime64, int]:
     """One distinct cell value of a date column: (the date, kind)."""
     nat = np.datetime64("NaT", "ns")
     if isinstance(value, (pd.Timestamp, _dt.datetime, _dt.date, np.datetime64)):
-        ts = pd.Timestamp(value)
+        try:
+            ts = pd.Timestamp(value)
+        except (ValueError, OverflowError):
+            return nat, OUT_OF_RANGE
         if ts is pd.NaT:
             return nat, OK
+        if not _NS_MIN <= ts <= _NS_MAX:
+            return nat, OUT_OF_RANGE
         day = ts.normalize()
         return day.to_datetime64().astype("datetime64[ns]"), TIMED if day != ts else OK
     if isinstance(value, (bool, np.bool_)):
@@ -101,8 +112,10 @@ def _classify(value) -> tuple[np.datetime64, int]:
         y, mo, d, hh, mm, ss, frac = m.groups()
         try:
             day = pd.Timestamp(_dt.date(int(y), int(mo), int(d)))
-        except (ValueError, OverflowError, pd.errors.OutOfBoundsDatetime):
+        except (ValueError, OverflowError):
             return nat, NOT_A_DATE
+        if not _NS_MIN <= day <= _NS_MAX:
+            return nat, OUT_OF_RANGE
         if hh is not None and not (int(hh) < 24 and int(mm) < 60 and int(ss or 0) < 60):
             return nat, NOT_A_DATE
         timed = any(v is not None and int(v) != 0 for v in (hh, mm, ss, frac))
@@ -115,9 +128,32 @@ def _classify(value) -> tuple[np.datetime64, int]:
             return nat, NOT_A_DATE
     if _AMBIGUOUS.match(text):
         return nat, AMBIGUOUS
+    if _MONTH.match(text):
+        return nat, MONTH
     if _NUMBER.match(text):
         return nat, NUMBER
     return nat, NOT_A_DATE
+
+
+#: what is wrong with a date cell of each kind (the data's columns and the date parameters say the same)
+DATE_PROBLEMS = {
+    NOT_A_DATE: "is not a date (use YYYY-MM-DD)",
+    AMBIGUOUS: "has day and month in an unknown order (DD/MM/YYYY or MM/DD/YYYY?); save the column as YYYY-MM-DD dates",
+    NUMBER: "is a number where a date is expected: Excel serial numbers? save the column as dates (YYYY-MM-DD)",
+    OUT_OF_RANGE: f"is outside the dates of market data (from {EARLIEST_DATE:%Y-%m-%d} to today): a typo in the year?",
+    MONTH: "is a month, not a day: give the day (YYYY-MM-DD), e.g. the month's last trading day",
+    TIMED: "has a time of day; only its date is used",
+}
+
+
+def parse_date(value) -> pd.Timestamp:
+    """One date by the rules of a date column (:func:`parse_dates`): ``YYYY-MM-DD``, ``YYYY/M/D``, ``YYYYMMDD``
+    or a date value; a time of day is dropped. Anything else raises ValueError saying what is wrong
+    (:data:`DATE_PROBLEMS`: ``05/06/2026`` has day and month in an unknown order, ``2026-10`` is a month)."""
+    day, kind = _classify(value)
+    if kind in (OK, TIMED) and not np.isnat(day):
+        return pd.Timestamp(day)
+    raise ValueError(DATE_PROBLEMS[NOT_A_DATE if kind in (OK, TIMED) else kind])
 
 
 def parse_dates(s: pd.Series) -> tuple[pd.Series, np.ndarray | None]:
@@ -126,13 +162,20 @@ def parse_dates(s: pd.Series) -> tuple[pd.Series, np.ndarray | None]:
     Kinds: OK (a date, or blank: NaT), NOT_A_DATE, AMBIGUOUS (``NN/NN/YYYY``), NUMBER (a number:
     an Excel serial?), TIMED (a date with a time of day, stripped here). A typed date column is
     returned as it is, with kinds None (:func:`check_dates` finds a time of day among its distinct
-    values); text is classified once per distinct value.
+    values), except dates beyond pandas' range (OUT_OF_RANGE, never wrapped); text is classified once per
+    distinct value.
     """
     n = len(s)
     if pd.api.types.is_datetime64_any_dtype(s):
         if getattr(s.dtype, "tz", None) is not None:
             s = s.dt.tz_localize(None)
-        return s, None
+        if s.dtype == "datetime64[ns]":
+            return s, None
+        outside = (s.notna() & ((s < _NS_MIN) | (s > _NS_MAX))).to_numpy()  # a coarser unit (parquet's us)
+        if not outside.any():
+            return s.astype("datetime64[ns]"), None
+        kinds = np.where(outside, OUT_OF_RANGE, OK).astype(np.int8)
+        return s.where(~outside).astype("datetime64[ns]"), kinds
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
         kinds = np.where(s.isna().to_numpy(), OK, NUMBER).astype(np.int8)
         return pd.Series(np.full(n, np.datetime64("NaT", "ns")), index=s.index), kinds
@@ -156,18 +199,15 @@ def date_messages(kinds: np.ndarray | None, s: pd.Series, parsed: pd.Series, col
              f"empty `{col}` values", len(empty))
         return errors, warnings
     bad = np.flatnonzero(kinds == NOT_A_DATE)
-    cap(errors, [f"{locate(i, col)} column `{col}`: `{show(s.iloc[i])}` is not a date (use YYYY-MM-DD)"
+    cap(errors, [f"{locate(i, col)} column `{col}`: `{show(s.iloc[i])}` {DATE_PROBLEMS[NOT_A_DATE]}"
                   for i in bad[:MAX_MESSAGES]], f"bad dates in `{col}`", bad.size)
     if key:
         empty = np.flatnonzero(parsed.isna().to_numpy() & (kinds == OK))
         cap(errors, [f"{locate(i, col)} column `{col}`: date is empty" for i in empty[:MAX_MESSAGES]],
              f"empty `{col}` values", empty.size)
-    for kind, text, out in (
-            (AMBIGUOUS, "has day and month in an unknown order (DD/MM/YYYY or MM/DD/YYYY?); save the column as "
-                        "YYYY-MM-DD dates", errors),
-            (NUMBER, "is a number where a date is expected: Excel serial numbers? save the column as dates "
-                     "(YYYY-MM-DD)", errors),
-            (TIMED, "has a time of day; only its date is used", warnings)):
+    for kind, out in ((AMBIGUOUS, errors), (NUMBER, errors), (OUT_OF_RANGE, errors), (MONTH, errors),
+                      (TIMED, warnings)):
+        text = DATE_PROBLEMS[kind]
         rows = np.flatnonzero(kinds == kind)
         if rows.size:
             more = f" ({rows.size:,} rows like it)" if rows.size > 1 else ""
@@ -218,7 +258,9 @@ def check_dates(name: str, df: pd.DataFrame, locate: Locate, today: pd.Timestamp
     """Checks on the typed date columns, made on their distinct dates (one pass over each column):
 
     * a time of day (typed dates: parquet, workbook cells, pyarrow's CSV read): stripped, one warning;
-    * a date after ``today`` (default: the machine's date): an error;
+    * a date before :data:`~xladdin.data.schema.EARLIEST_DATE` (1990) or after ``today`` (default: the
+      machine's date; an announced date, :data:`NOT_DATED_EVENTS`, up to :data:`~xladdin.data.schema.AHEAD_DAYS`
+      after it): an error;
     * in a daily table (:data:`TRADING_DAY_TABLES`): a Saturday or Sunday is an error; a weekday the
       Shanghai exchange was closed gets one warning for the table, and is returned as flagged.
 
@@ -243,14 +285,26 @@ def check_dates(name: str, df: pd.DataFrame, locate: Locate, today: pd.Timestamp
             df = df.assign(**{col: df[col].dt.normalize()})
             i8 = np.asarray(df[col].to_numpy(), dtype="datetime64[ns]").view("i8")
             days, ordered = _unique_sorted(i8)
-        if not days.size or (name, col) in NOT_DATED_EVENTS:
+        if not days.size:
             continue
-        late = days[days > today.value]
+        early = days[days < EARLIEST_DATE.value]
+        if early.size:  # one line: the earliest date and how many rows lie before 1990
+            rows, _ = _first_rows(i8, early[:1], ordered)
+            n = int(((i8 < EARLIEST_DATE.value) & (i8 != np.iinfo(np.int64).min)).sum())
+            errors.append(f"{locate(rows[0], col)} column `{col}`: {pd.Timestamp(early[0]):%Y-%m-%d} is before "
+                          f"{EARLIEST_DATE:%Y-%m-%d}, before any market data: a typo in the year?"
+                          + (f" ({n:,} rows before {EARLIEST_DATE:%Y-%m-%d})" if n > 1 else ""))
+        ahead = (name, col) in NOT_DATED_EVENTS
+        limit = today + pd.Timedelta(days=AHEAD_DAYS) if ahead else today
+        late = days[days > limit.value]
         if late.size:
             rows, counts = _first_rows(i8, late[:MAX_MESSAGES], ordered)
-            cap(errors, [f"{locate(r, col)} column `{col}`: {pd.Timestamp(d):%Y-%m-%d} is after today "
+            what = f"more than {AHEAD_DAYS} days after today" if ahead else "after today"
+            cap(errors, [f"{locate(r, col)} column `{col}`: {pd.Timestamp(d):%Y-%m-%d} is {what} "
                           f"({today:%Y-%m-%d})" + (f" ({c:,} rows)" if c > 1 else "")
-                          for d, r, c in zip(late, rows, counts)], f"dates after today in `{col}`", late.size)
+                          for d, r, c in zip(late, rows, counts)], f"dates {what} in `{col}`", late.size)
+        if ahead:
+            continue
         if name not in TRADING_DAY_TABLES or col != spec.sorted_by:
             continue
         idx = pd.DatetimeIndex(days.view("datetime64[ns]"))
@@ -272,56 +326,85 @@ def check_dates(name: str, df: pd.DataFrame, locate: Locate, today: pd.Timestamp
 
 # ----------------------------------------------------------------------------- numbers
 def check_numbers(name: str, df: pd.DataFrame, locate: Locate) -> list[str]:
-    """inf, -inf and magnitudes over :data:`MAX_ABS` in the numeric columns, negative values in the
-    ``non_negative`` ones (traded volume and amount; one vectorised pass each)."""
+    """inf, -inf and magnitudes over :data:`MAX_ABS` in the numeric columns, and values outside the column's
+    physical :class:`~xladdin.data.schema.Range` (the schema's ``ranges``: a negative amount, a weight above 1,
+    a close of 1e-300, ...), each named by row; one vectorised pass per column, whatever the other rows say
+    (a negative weight is refused even when its index's weights sum to 1)."""
     errors: list[str] = []
     spec = TABLES[name]
     for col in spec.numeric:
         if col not in df.columns:
             continue
         v = df[col].to_numpy(dtype=float, na_value=np.nan)
-        floor = 0.0 if col in spec.non_negative else -MAX_ABS
-        if not v.size or (np.fmax.reduce(v) <= MAX_ABS and np.fmin.reduce(v) >= floor) or np.isnan(v).all():
+        rng = spec.ranges.get(col)
+        lo, hi = (rng.lo, min(rng.hi, MAX_ABS)) if rng is not None else (-MAX_ABS, MAX_ABS)
+        if not v.size or np.isnan(v).all() or (np.fmax.reduce(v) <= hi and (
+                np.fmin.reduce(v) > lo if rng is not None and rng.lo_open else np.fmin.reduce(v) >= lo)):
             continue  # two reductions (NaN ignored) clear the usual column without a mask
         bad = np.flatnonzero((v > MAX_ABS) | (v < -MAX_ABS))
         cap(errors, [f"{locate(i, col)} column `{col}`: {v[i]:g} is not a finite number of plausible size "
                       f"(|x| <= {MAX_ABS:g})" for i in bad[:MAX_MESSAGES]], f"out-of-range values in `{col}`", bad.size)
-        if col in spec.non_negative:
-            neg = np.flatnonzero((v < 0) & (v >= -MAX_ABS))
-            cap(errors, [f"{locate(i, col)} column `{col}`: {v[i]:g} is negative; traded {col} is >= 0"
-                          for i in neg[:MAX_MESSAGES]], f"negative values in `{col}`", neg.size)
+        if rng is None:
+            continue
+        out = np.flatnonzero(~rng.holds(v) & ~np.isnan(v) & (np.abs(v) <= MAX_ABS))
+        cap(errors, [f"{locate(i, col)} column `{col}`: {v[i]:g} {_outside(rng, v[i])}; `{col}` is {rng.what}"
+                      for i in out[:MAX_MESSAGES]], f"values of `{col}` out of its range", out.size)
     return errors
 
 
+def _outside(rng, x: float) -> str:
+    """How ``x`` misses ``rng``: "must be > 0", "is negative", "is below 0.0001", "is above 1"."""
+    if x > rng.hi:
+        return f"is above {rng.hi:g}"
+    if rng.lo == 0 and not rng.lo_open:
+        return "is negative"
+    return "must be > 0" if x <= 0 else f"is below {rng.lo:g}"
+
+
 def check_split_days(name: str, df: pd.DataFrame, locate: Locate) -> list[str]:
-    """etf_daily rows with ``split_ratio`` != 1 whose shares did not move by the ratio that day, while they did
-    on the trading day before or after (the split sits on the price day: M1 would read the share change as a
-    flow there); warnings. The share rule is :func:`~xladdin.data.clients.base.shares_confirm`'s."""
+    """etf_daily rows with ``split_ratio`` != 1 whose shares did not move by the ratio that day: errors.
+
+    A split ratio is new units per old unit on the day the units split or consolidate; M1 compares the
+    shares in post-split units and sets that day's flow to 0. A ratio on a day whose share count did not
+    move by it (within the tolerance of :func:`~xladdin.data.clients.base.shares_confirm`: the split's way,
+    at least half-way in log terms) is no split: an adjustment factor (1.05 on every row zeroes every flow),
+    a unit error (1e6 erases that day's flow) or a split recorded on the price day while the shares moved the
+    day before or after (the message names that day). Each row is named.
+    """
     if name != "etf_daily" or not {"split_ratio", "shares", "etf", "date"} <= set(df.columns):
         return []
     r = df["split_ratio"].to_numpy(dtype=float, na_value=np.nan)
-    rows = np.flatnonzero(np.isfinite(r) & (r > 0) & (r != 1.0))
-    if not rows.size:
+    split = np.isfinite(r) & (r > 0) & (r != 1.0)
+    if not split.any():
         return []
-    warnings = []
-    for etf in pd.unique(df["etf"].to_numpy()[rows]):
-        pos = np.flatnonzero(df["etf"].to_numpy() == etf)
-        pos = pos[np.argsort(df["date"].to_numpy()[pos], kind="stable")]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            log_s = np.log(df["shares"].to_numpy(dtype=float, na_value=np.nan)[pos])
-        step = np.r_[np.nan, np.diff(log_s)]
-        for k in np.flatnonzero(np.isin(pos, rows)):
-            log_r = float(np.log(r[pos[k]]))
-            if shares_confirm(step[k], log_r):
-                continue
-            near = [j for j in (k - 1, k + 1) if 0 <= j < len(pos) and shares_confirm(step[j], log_r)]
-            day = pd.Timestamp(df["date"].iloc[pos[k]]).date()
-            if near:
-                other = pd.Timestamp(df["date"].iloc[pos[near[0]]]).date()
-                warnings.append(f"{locate(pos[k], 'split_ratio')}: split_ratio {r[pos[k]]:g} of {etf} on {day}, but "
-                                f"its shares moved by that ratio on {other}: record the split on the shares' day "
-                                f"(with post-split nav and close there), else M1 reads the share change as a flow")
-    return warnings[:MAX_MESSAGES]
+    etf = pd.factorize(df["etf"])[0]
+    order = np.lexsort((np.asarray(df["date"].to_numpy(), dtype="datetime64[ns]").view("i8"), etf))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_s = np.log(df["shares"].to_numpy(dtype=float, na_value=np.nan)[order])
+        log_r = np.log(np.where(split, r, 1.0))[order]
+    same = np.r_[False, etf[order][1:] == etf[order][:-1]]  # the row before is the same ETF's
+    step = np.where(same, np.r_[np.nan, np.diff(log_s)], np.nan)
+    bad = np.flatnonzero(split[order] & ~shares_confirm(step, log_r))  # positions in ``order``
+    errors = []
+    for k in bad[:MAX_MESSAGES]:
+        row, code = order[k], df["etf"].iloc[order[k]]
+        day = pd.Timestamp(df["date"].iloc[row]).date()
+        moved = "had no row the day before" if not same[k] or not np.isfinite(step[k]) else \
+            f"moved by {np.exp(step[k]):.4g}x"
+        near = [j for j in (k - 1, k + 1) if 0 <= j < len(order) and (same[k] if j < k else same[j])
+                and shares_confirm(step[j], log_r[k])]
+        if near:
+            other = pd.Timestamp(df["date"].iloc[order[near[0]]]).date()
+            fix = (f"they moved by it on {other}: record the split on the shares' day (with post-split nav and "
+                   "close there)")
+        else:
+            fix = ("a split_ratio is new units per old unit on a split or consolidation day (1 on every other "
+                   "day), not a price adjustment factor; put 1 here if there was no split")
+        errors.append(f"{locate(row, 'split_ratio')}: split_ratio {r[row]:g} of {code} on {day}, but its shares "
+                      f"{moved}: {fix} (M1 would set that day's flow to 0)")
+    if bad.size > MAX_MESSAGES:
+        errors.append(f"... {bad.size - MAX_MESSAGES} more split ratios without a matching share change")
+    return errors
 
 
 # ----------------------------------------------------------------------------- text and codes

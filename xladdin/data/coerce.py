@@ -2,6 +2,8 @@
 not a number or a date named; optional columns with a default (:data:`OPTIONAL_DEFAULTS`) filled."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -13,18 +15,24 @@ from .schema import TABLES
 OPTIONAL_DEFAULTS = {("etf_daily", "split_ratio"): 1.0}
 
 
-def coerce_table(raw: RawTable) -> tuple[pd.DataFrame, list[str]]:
-    """Type a raw table (dates, numbers, codes as str) and list what cannot be typed.
+def coerce_table(raw: RawTable) -> tuple[pd.DataFrame | None, list[str]]:
+    """Type a raw table (dates, numbers, codes as str) and list what cannot be typed (the table is None when
+    a required column is missing or a column appears twice).
 
-    Optional columns absent from the file stay absent (a method that needs one says so, see
+    A schema column that appears twice (:func:`duplicated_columns`) is an error. Optional columns absent from
+    the file stay absent (a method that needs one says so, see
     :meth:`xladdin.data.market.Market.require`), except those with a default (``split_ratio`` = 1).
     Warnings (a time of day stripped) are appended to ``raw.warnings``.
     """
     spec, df, issues = TABLES[raw.name], raw.frame, []
     df = df.rename(columns=lambda c: str(c).strip())
+    twice = duplicated_columns(df.columns, spec.columns)
+    if twice:
+        return None, [f"{raw.file}: two columns named `{c}`; keep one (which one holds the data is not for xladdin "
+                      "to guess)" for c in twice]
     missing = [c for c in spec.columns if c not in df.columns and c not in spec.optional and c not in raw.skipped]
     if missing:
-        return df, [f"column `{c}` missing in {raw.file} (expected columns: {', '.join(spec.columns)})" for c in missing]
+        return None, [f"column `{c}` missing in {raw.file} (expected columns: {', '.join(spec.columns)})" for c in missing]
     typed: dict[str, pd.Series] = {}
     for col in spec.columns:
         if col in raw.skipped:
@@ -68,6 +76,18 @@ def coerce_table(raw: RawTable) -> tuple[pd.DataFrame, list[str]]:
                 checks.cap(issues, [f"{raw.locate(i)} column `{col}`: empty code" for i in empty], f"empty `{col}` values")
             typed[col] = text
     return _assemble(df, typed), issues
+
+
+def duplicated_columns(names, schema_columns) -> list[str]:
+    """Schema columns that appear more than once among ``names``: as such (a parquet file, a header
+    stripped of spaces) or as pandas' readers rename a repeat (``shares``, ``shares.1``)."""
+    names = [str(n) for n in names]
+    out = []
+    for c in schema_columns:
+        repeats = [n for n in names if n == c or re.fullmatch(re.escape(c) + r"\.\d+", n)]
+        if len(repeats) > 1:
+            out.append(c)
+    return out
 
 
 def _empty_texts(text: pd.Series, known: tuple | None) -> np.ndarray:

@@ -43,7 +43,7 @@ def _read_csv_arrow(text: CsvText, spec: TableSpec, skip: tuple[str, ...] = (),
         return None
     header = [h.strip() for h in header]
     texts = [c for c in header if c in spec.columns and c not in spec.numeric and c not in spec.date_cols]
-    types = {c: pa.timestamp("ns") for c in spec.date_cols if c in header}
+    types = {c: pa.timestamp("s") for c in spec.date_cols if c in header}  # ("ns" would wrap 2263 to 1678)
     types.update({c: pa.float64() for c in spec.numeric if c in header})
     types.update({c: pa.dictionary(pa.int32(), pa.string()) for c in texts})
     keep = [c for c in header if c not in skip]
@@ -59,6 +59,11 @@ def _read_csv_arrow(text: CsvText, spec: TableSpec, skip: tuple[str, ...] = (),
     if any(pa.types.is_floating(table.schema.field(c).type) and _has_non_finite(table.column(c))
            for c in spec.numeric if c in table.column_names):
         return None  # `inf`/`nan` spelled out: the text read names the cell
+    for c in spec.date_cols:
+        if c in table.column_names:
+            if not _within_ns(table.column(c)):
+                return None  # a date pandas cannot hold: the text read names the cell
+            table = table.set_column(table.column_names.index(c), c, table.column(c).cast(pa.timestamp("ns")))
     first = 0
     if since is not None and spec.sorted_by in table.column_names:
         first = leading_rows_before(table.column(spec.sorted_by).to_numpy(), since)
@@ -71,6 +76,14 @@ def _read_csv_arrow(text: CsvText, spec: TableSpec, skip: tuple[str, ...] = (),
     del table
     pa.default_memory_pool().release_unused()
     return pd.DataFrame(cols, copy=False), first, codes
+
+
+def _within_ns(column) -> bool:
+    """True when every date of a timestamp column fits pandas' nanosecond range (1677-09-22 to 2262-04-11)."""
+    lo_hi = pc.min_max(column).as_py() if len(column) else {"min": None}
+    if lo_hi["min"] is None:
+        return True
+    return pd.Timestamp.min < pd.Timestamp(lo_hi["min"]) and pd.Timestamp(lo_hi["max"]) < pd.Timestamp.max
 
 
 def _has_non_finite(column) -> bool:

@@ -1,5 +1,5 @@
 """The key columns of a typed table: their sorted codes (:func:`key_codes`), the table checks that use
-them (:func:`check_table`: positive values, categories, duplicate keys, date order, index weight sums)
+them (:func:`check_table`: categories, duplicate keys, date order, index weight sums)
 and the canonical row order (:func:`finish_table`)."""
 from __future__ import annotations
 
@@ -111,17 +111,12 @@ def _key_checks(df: pd.DataFrame, spec: TableSpec, key: list[str], codes: dict |
 
 def check_table(name: str, df: pd.DataFrame, locate: Callable[..., str], file: str,
                 codes: dict | None = None) -> list[str]:
-    """Content checks on a typed table: positive values, duplicate keys, date order, weight sums.
+    """Content checks on a typed table: ETF categories, duplicate keys, date order, weight sums (the ranges of
+    the values: :func:`xladdin.data.checks.check_numbers`).
 
     ``codes``: :func:`key_codes` of ``df`` when the caller has them (saves factorising again).
     """
     spec, issues = TABLES[name], []
-    for col in spec.positive:
-        if col not in df.columns:  # a column the caller chose not to read
-            continue
-        vals = df[col].to_numpy(dtype=float)
-        bad = np.flatnonzero(~np.isnan(vals) & (vals <= 0))
-        checks.cap(issues, [f"{locate(i, col)} column `{col}`: {vals[i]:g} must be > 0" for i in bad], f"non-positive `{col}`")
     if name == "etf_info" and "category" in df:
         bad = np.flatnonzero(~df["category"].isin(ETF_CATEGORIES).to_numpy())
         checks.cap(issues, [f"{locate(i)} column `category`: `{_fmt(df['category'].iloc[i])}` is not one of "
@@ -145,8 +140,6 @@ def check_table(name: str, df: pd.DataFrame, locate: Callable[..., str], file: s
         off = sums[(sums - 1).abs() > WEIGHT_SUM_TOL]
         checks.cap(issues, [f"{file}: weights of {_fmt(idx)} on {_fmt(dt)} sum to {s:.6f}, not 1 (tolerance {WEIGHT_SUM_TOL:g})"
                       for (idx, dt), s in off.items()], "weight sums off")
-        neg = np.flatnonzero(df["weight"].to_numpy() < 0)
-        checks.cap(issues, [f"{locate(i)} column `weight`: {df['weight'].iloc[i]:g} is negative" for i in neg], "negative weights")
     return issues
 
 

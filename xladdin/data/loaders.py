@@ -35,7 +35,7 @@ from . import checks
 from .keys import check_table
 from .market import Market
 from .rawtable import RawTable
-from .readers import read_table_files, read_workbook_tables, tables_from_sheets
+from .readers import read_table_files, read_workbook_tables, table_files, tables_from_sheets
 from .schema import TABLES
 from .storefiles import finish_pending
 from .typed import MASTERS, master_codes, seed_codes, type_order, type_table
@@ -134,6 +134,16 @@ def data_source(data: Market | str | Path | None = None, data_dir: str | Path | 
     return None
 
 
+def data_dir_from(data_dir: str | Path | None, base: str | Path) -> str:
+    """The parameter ``data_dir`` as a path: a relative one is relative to ``base`` -- the workbook's folder for a
+    refresh, the parameters file's for the weekly job -- never to the working directory, so a workbook and its
+    data folder move together; ``~`` is the home folder; blank stays blank (the sample)."""
+    if data_dir is None or not str(data_dir).strip():
+        return ""
+    path = Path(str(data_dir).strip()).expanduser()
+    return str(path if path.is_absolute() else Path(base) / path)
+
+
 def open_market(data: Market | str | Path | None = None, data_dir: str | Path | None = None,
                 tables: Iterable[str] | None = None) -> Market:
     """The market of every command, refresh and job: see :func:`data_source` for the choice, then a
@@ -221,6 +231,7 @@ def validate_market(market: Market, today: pd.Timestamp | None = None) -> list[s
         issues += check_table(name, df, locate, name)
         issues += checks.check_dates(name, df, locate, today, holidays=False)[1]
         issues += checks.check_numbers(name, df, locate)
+        issues += checks.check_split_days(name, df, locate)
         issues += checks.check_text(name, df, locate, normalise=False)[1]
         issues += checks.check_references(name, df, locate, name, masters)[0]
         col = MASTERS.get(name)
@@ -238,6 +249,11 @@ def write_market(market: Market, folder: str | Path, fmt: str = "csv") -> list[P
     folder.mkdir(parents=True, exist_ok=True)
     if fmt not in ("csv", "parquet", "xlsx"):
         raise ValueError(f"format `{fmt}` not supported; use csv, parquet or xlsx")
+    for name, df in market.tables.items():  # before the first write: no table left in two files
+        other = [p.name for p in table_files(folder, name) if df is not None and p.name != f"{name}.{fmt}"]
+        if other:
+            raise DataError(f"{folder} holds {', '.join(other)}: writing {name}.{fmt} beside it would leave table "
+                            f"{name} in two files; write to another folder or move {', '.join(other)} out")
     if market.sample:
         atomic_write_text(folder / SAMPLE_MARKER, SAMPLE_MARKER_TEXT)  # first: a folder half written is still marked
     written = []

@@ -16,7 +16,7 @@ from .csvfile import read_long_csv, read_text_csv
 from .parquetfile import read_parquet
 from .rawtable import RawTable, cut_since, long_locator
 from .schema import TABLES, TableSpec
-from .sources import check_workbook, csv_text
+from .sources import check_sheets, check_workbook, csv_text, workbook_sheets
 from .wide import wide_to_long
 
 
@@ -38,10 +38,18 @@ def read_long(path: Path, spec: TableSpec | None = None, sheet: str | int = 0, s
     return cut_since(frame, spec, since)
 
 
-def read_excel(path: Path, sheet_name: str | int | None = 0, label: str | None = None):
+def read_excel(path: Path, sheet_name: str | int | None = 0, label: str | None = None, used=None,
+               hidden_ok: bool = False):
     """``pd.read_excel`` (all cells as objects) of a workbook checked first by
-    :func:`xladdin.data.sources.check_workbook`; any read failure is a :class:`DataError` naming the file."""
+    :func:`xladdin.data.sources.check_workbook`; any read failure is a :class:`DataError` naming the file.
+
+    The sheets whose values are used (``used``: sheet name -> whether it is; default every sheet read) are
+    checked by :func:`xladdin.data.sources.check_sheets` (:func:`check_used`)."""
     check_workbook(path, label)
+    names = [s.name for s in workbook_sheets(path)]
+    read = names if sheet_name is None else names[sheet_name:sheet_name + 1] if isinstance(sheet_name, int) \
+        else [sheet_name]
+    check_used(path, [n for n in read if used is None or used(n)], label, hidden_ok)
     try:
         return pd.read_excel(path, sheet_name=sheet_name, dtype=object, keep_default_na=False, na_values=[""])
     except DataError:
@@ -50,8 +58,34 @@ def read_excel(path: Path, sheet_name: str | int | None = 0, label: str | None =
         raise DataError(f"{label or path.name}: cannot read the workbook ({type(exc).__name__}: {exc})") from None
 
 
+def table_files(folder: Path, name: str) -> list[Path]:
+    """Every file of ``folder`` that holds table ``name`` in a form xladdin reads: ``<name>.parquet``, ``.csv``,
+    ``.xlsx``, ``.xls`` and the wide ``<name>.<field>.csv`` (these count as one)."""
+    found = [folder / f"{name}{ext}" for ext in (".parquet", ".csv", ".xlsx", ".xls") if (folder / f"{name}{ext}").is_file()]
+    return found + sorted(p for p in folder.glob(f"{name}.*.csv") if p.is_file())
+
+
+def one_form(folder: Path, name: str) -> None:
+    """Refuse a folder holding table ``name`` in two files (a stale ``etf_daily.parquet`` beside the current
+    ``etf_daily.csv``, long and wide forms): which one is current is not for xladdin to guess."""
+    files = table_files(folder, name)
+    forms = {p.name if p.name.count(".") == 1 else f"{name}.<field>.csv" for p in files}
+    if len(forms) > 1:
+        names = [p.name for p in files]
+        raise DataError(f"{folder}: table {name} is in {len(names)} files ({', '.join(names)}); keep the current "
+                        "one and move the others out of the folder")
+
+
+def check_used(path: Path, names: list[str], label: str | None = None, hidden_ok: bool = False) -> None:
+    """The sheets ``names`` of workbook ``path``, whose values a table takes, checked by
+    :func:`xladdin.data.sources.check_sheets`: no merged cells, no formula without a saved value, and (unless
+    ``hidden_ok``: a workbook of a sheet per table, where no sheet is chosen over another) not hidden."""
+    check_sheets(path, [s for s in workbook_sheets(path) if s.name in names], label, hidden_ok)
+
+
 def read_table_files(folder: Path, name: str, skip: tuple[str, ...] = (), since=None) -> RawTable | None:
-    """Find and read table ``name`` in ``folder`` (long or wide form); None if absent.
+    """Find and read table ``name`` in ``folder`` (long or wide form); None if absent, a :class:`DataError` when
+    it is there in two files (:func:`one_form`).
 
     ``skip``: value columns not to read at all (a caller that does not use them saves their memory and
     checks); they are absent from the typed table.
@@ -60,6 +94,7 @@ def read_table_files(folder: Path, name: str, skip: tuple[str, ...] = (), since=
     read whole.
     """
     spec = TABLES[name]
+    one_form(folder, name)
     skip = tuple(c for c in skip if c in spec.value_columns)
     since = pd.Timestamp(since) if since is not None else None
     for ext in (".parquet", ".csv"):
@@ -75,12 +110,14 @@ def read_table_files(folder: Path, name: str, skip: tuple[str, ...] = (), since=
         return wide_to_long(spec, frames)
     p = folder / f"{name}.xlsx"
     if p.is_file():
-        sheets = read_excel(p, None)
+        sheets = read_excel(p, None, used=lambda sheet: False)  # checked below, once it is known which are used
         if not sheets:
             raise DataError(f"{p.name}: the workbook has no sheet")
         first = next(iter(sheets.values()))
-        if set(spec.key) <= {str(c) for c in first.columns}:
+        if set(spec.key) <= {str(c) for c in first.columns}:  # long: the first sheet (a hidden one is refused)
+            check_used(p, [next(iter(sheets))])
             return RawTable(name, first, p.name, long_locator(f"{p.name} sheet `{next(iter(sheets))}`"))
+        check_used(p, list(sheets))  # wide: a field per sheet
         return wide_to_long(spec, {s: (df, f"{p.name} sheet `{s}`") for s, df in sheets.items()})
     if (folder / f"{name}.xls").is_file():
         raise DataError(f"{name}.xls: Excel 97-2003 workbooks are not read; save it as {name}.xlsx (or CSV UTF-8)")
@@ -92,7 +129,9 @@ def read_workbook_tables(path: Path) -> dict[str, RawTable]:
     if path.suffix.lower() not in (".xlsx", ".xlsm"):
         raise DataError(f"{path.name}: --data takes a folder of table files or one .xlsx workbook, not a "
                         f"{path.suffix or 'extension-less'} file")
-    return tables_from_sheets(read_excel(path, None), path.name)
+    # (a sheet per table: no sheet is chosen over another, so a hidden one -- the tables `template --embed-data`
+    # puts in a workbook -- is read; merged cells and formulas without a saved value are refused)
+    return tables_from_sheets(read_excel(path, None, used=table_sheet, hidden_ok=True), path.name)
 
 
 def table_sheet(name: str) -> bool:

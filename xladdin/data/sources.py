@@ -16,6 +16,8 @@ and says what to do, never a decoder's or a parser's traceback.
   workbook of ``refresh``, the report ``send`` attaches, a ``--params`` workbook, ``doctor``'s) goes
   through :func:`open_workbook`: the same checks, and at most :data:`MAX_WORKBOOK_XML` bytes of XML,
   because openpyxl holds every cell of such a workbook as a Python object.
+* **Workbook data** (:func:`check_sheets`): the sheets a table is read from may not be hidden, hold merged
+  cells or formulas without a saved value: each would change what is read without a word.
 * **Parquet** (:func:`check_parquet`): the magic bytes, and a message naming the file when pyarrow
   cannot read its footer.
 """
@@ -231,6 +233,104 @@ def open_workbook(path: str | Path, label: str | None = None, **kwargs: Any) -> 
         return load_workbook(path, **kwargs)
     except (InvalidFileException, zipfile.BadZipFile, KeyError) as exc:
         raise DataError(f"{label or path.name}: not a readable .xlsx/.xlsm workbook ({exc})") from None
+
+
+@dataclass(frozen=True)
+class SheetInfo:
+    """A sheet of a workbook as its XML states it: name, visibility and the part holding its cells."""
+
+    name: str
+    visible: bool
+    part: str
+
+
+_NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_NS_PKG = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+#: cells named in one message (merged ranges, formulas without a saved value)
+SHOWN_CELLS = 3
+
+
+def workbook_sheets(path: Path) -> list[SheetInfo]:
+    """The sheets of a workbook checked by :func:`check_workbook` (no DTD: ElementTree parses it safely),
+    in workbook order: what ``pandas.read_excel`` reads as sheet 0, 1, ..."""
+    from xml.etree import ElementTree as ET  # lazy: only for workbook data files
+    with zipfile.ZipFile(path) as zf:
+        book = ET.fromstring(zf.read("xl/workbook.xml"))
+        rels = ET.fromstring(zf.read("xl/_rels/workbook.xml.rels")) if "xl/_rels/workbook.xml.rels" in zf.namelist() \
+            else None
+    targets = {r.get("Id"): r.get("Target", "") for r in (rels if rels is not None else [])
+               if r.tag == f"{_NS_PKG}Relationship"}
+    out = []
+    for sh in book.iter(f"{_NS_MAIN}sheet"):
+        target = targets.get(sh.get(f"{_NS_REL}id"), "")
+        part = target.lstrip("/") if target.startswith("/") else "xl/" + target
+        out.append(SheetInfo(sh.get("name", ""), sh.get("state", "visible") == "visible", part))
+    return out
+
+
+def _has_any(zf: zipfile.ZipFile, part: str, tokens: tuple[bytes, ...]) -> bool:
+    """Whether part ``part`` holds any of ``tokens`` (a streamed byte search, chunk seams covered)."""
+    keep = max(len(t) for t in tokens) - 1
+    tail = b""
+    with zf.open(part) as fh:
+        while chunk := fh.read(1 << 22):
+            data = tail + chunk
+            if any(t in data for t in tokens):
+                return True
+            tail = data[-keep:]
+    return False
+
+
+def _sheet_cells(zf: zipfile.ZipFile, part: str) -> tuple[list[str], list[str]]:
+    """(merged ranges, cells holding a formula without a saved value) of a sheet part, streamed."""
+    from xml.etree import ElementTree as ET  # lazy: only for workbook data files
+    merges: list[str] = []
+    uncached: list[str] = []
+    with zf.open(part) as fh:
+        for _, el in ET.iterparse(fh, events=("end",)):
+            if el.tag == f"{_NS_MAIN}c":
+                if el.find(f"{_NS_MAIN}f") is not None:  # a formula: its saved value is <v> (empty only as text)
+                    v = el.find(f"{_NS_MAIN}v")
+                    if v is None or (not (v.text or "") and el.get("t") != "str"):
+                        uncached.append(el.get("r", "?"))
+                el.clear()
+            elif el.tag == f"{_NS_MAIN}mergeCell":
+                merges.append(el.get("ref", "?"))
+            elif el.tag == f"{_NS_MAIN}row":
+                el.clear()
+    return merges, uncached
+
+
+def check_sheets(path: Path, sheets: list[SheetInfo], label: str | None = None, hidden_ok: bool = False) -> None:
+    """Refuse what would silently change the values read from ``sheets`` of workbook ``path``: a hidden sheet
+    (a stale copy read instead of the sheet you see), merged cells (only the first holds the value, the
+    others read as blank) and a formula without a saved value (Excel did not calculate it before saving,
+    or a program wrote it: it reads as blank). Each message names the sheet and the cells. ``hidden_ok``:
+    hidden sheets are read (a workbook with a sheet per table, as ``template --embed-data`` writes it)."""
+    name = label or path.name
+    for sh in sheets:
+        if not sh.visible and not hidden_ok:
+            raise DataError(f"{name}: sheet `{sh.name}` is hidden, and xladdin would read it as data; unhide it if "
+                            "it holds the table, else delete it (xladdin reads only what you can see)")
+    with zipfile.ZipFile(path) as zf:
+        present = set(zf.namelist())
+        for sh in sheets:
+            if sh.part not in present or not _has_any(zf, sh.part, (b"<mergeCell ", b"<f>", b"<f ")):
+                continue
+            merges, uncached = _sheet_cells(zf, sh.part)
+            if merges:
+                shown = ", ".join(merges[:SHOWN_CELLS]) + (f" and {len(merges) - SHOWN_CELLS} more" if len(merges)
+                                                          > SHOWN_CELLS else "")
+                raise DataError(f"{name} sheet `{sh.name}`: merged cells {shown}: only the first cell of a merged "
+                                "range holds its value, the others would read as blank; unmerge them and fill "
+                                "every cell")
+            if uncached:
+                shown = ", ".join(uncached[:SHOWN_CELLS]) + (f" and {len(uncached) - SHOWN_CELLS} more"
+                                                            if len(uncached) > SHOWN_CELLS else "")
+                raise DataError(f"{name} sheet `{sh.name}`: cell(s) {shown} hold a formula without a saved value "
+                                "(it would read as blank): open the file in Excel, let it calculate and save it, "
+                                "or paste the values")
 
 
 def data_files(source: Any) -> list[Path]:

@@ -69,9 +69,10 @@ def type_table(name: str, raw: RawTable, validate: bool = True, masters: dict | 
     df, problems = coerce_table(raw)
     warnings = list(raw.warnings)
     spec = TABLES[name]
-    absent = tuple(c for c in spec.optional if c not in df.columns and c not in raw.skipped
+    columns = df.columns if df is not None else [str(c).strip() for c in raw.frame.columns]
+    absent = tuple(c for c in spec.optional if c not in columns and c not in raw.skipped
                    and (name, c) not in OPTIONAL_DEFAULTS)
-    if any("missing in" in p for p in problems):
+    if df is None:  # a required column missing, or one twice: nothing to check further
         return Typed(None, problems, {}, warnings, absent=absent)
     if len(df) == 0:
         warnings.append(f"{raw.file}: no data rows (a header only); a command that needs {name} will say so")
@@ -79,7 +80,7 @@ def type_table(name: str, raw: RawTable, validate: bool = True, masters: dict | 
     problems += errs
     warnings += warns
     problems += checks.check_numbers(name, df, raw.locate)
-    warnings += checks.check_split_days(name, df, raw.locate)
+    problems += checks.check_split_days(name, df, raw.locate)
     codes = key_codes(name, df, raw.codes)
     df, errs, warns, changed = checks.check_text(name, df, raw.locate, codes)
     problems += errs

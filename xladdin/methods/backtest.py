@@ -34,7 +34,7 @@ from xladdin.conventions import TRADING_DAYS_PER_YEAR
 
 from . import stats as pf
 
-__all__ = ["DEFAULT_LAG", "DEFAULT_COST", "DEFAULT_ETF_COST", "WEIGHT_TOL", "BacktestResult", "returns_from_prices",
+__all__ = ["DEFAULT_LAG", "DEFAULT_COST", "DEFAULT_ETF_COST", "COST_RANGE", "LAG_RANGE", "WEIGHT_TOL", "BacktestResult", "returns_from_prices",
            "backtest_weights", "equal_weights", "backtest_summary"]
 
 #: default execution lag in trading days (data of day t trades at t+1's close)
@@ -43,6 +43,11 @@ DEFAULT_LAG = 1
 DEFAULT_COST = 0.001
 #: default one-way cost on traded value for the ETF rotation (M11: the report's 0.3%)
 DEFAULT_ETF_COST = 0.003
+#: the one-way costs and execution lags a setting may take (the sheet, ``--set``, ``XA_BACKTEST``): 10 % of
+#: traded value is beyond any market's cost; a lag of a quarter (60 trading days) is the longest that still
+#: tests a weekly signal
+COST_RANGE = (0.0, 0.1)
+LAG_RANGE = (0, 60)
 #: tolerance of the weight-row sums (1 or 0)
 WEIGHT_TOL = 1e-6
 

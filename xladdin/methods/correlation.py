@@ -27,6 +27,12 @@ DEFAULT_CORR_WINDOW = 20
 DEFAULT_CORR_THRESHOLD = 0.5
 DEFAULT_THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
 DEFAULT_HORIZONS = (5, 10, 15, 20, 25, 30)
+#: the values each setting may take, wherever it is given (the parameters sheet, ``--set``, the ``XA_``
+#: functions): a rolling correlation needs 3 points and a window of four years is the longest that means
+#: anything for weekly decisions; a correlation threshold lies in [-1, 1]; an event horizon is at most a year
+CORR_WINDOW_RANGE = (3, 1000)
+CORR_THRESHOLD_RANGE = (-1.0, 1.0)
+HORIZON_RANGE = (1, 250)
 GRID_COLUMNS = ["threshold", "horizon", "events", "p_down", "mean_return", "base_p_down", "base_mean_return"]
 
 

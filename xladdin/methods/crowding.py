@@ -51,7 +51,7 @@ from .stats import trailing_percentile
 
 __all__ = [
     "DEFAULT_WINDOW", "DEFAULT_HISTORY", "DEFAULT_MIN_HISTORY", "DEFAULT_HEAT_FLAG", "DEFAULT_PRICE_MOVE",
-    "DEFAULT_VOLUME_MOVE", "DEFAULT_DISPERSION_FLAG", "DEFAULT_MIN_STOCKS", "DEFAULT_WEEKS", "TIE_TOLERANCE",
+    "DEFAULT_VOLUME_MOVE", "DEFAULT_DISPERSION_FLAG", "FLAG_RANGE", "HISTORY_RANGE", "DEFAULT_MIN_STOCKS", "DEFAULT_WEEKS", "TIE_TOLERANCE",
     "THRESHOLD_TOLERANCE", "MEASURES", "DIVERGENCE_KINDS", "FLAGS", "REASON_TEXT", "FLAG_NAMES", "Reason",
     "CrowdingPanels", "CrowdingResult", "trading_share", "heat_level", "turnover_heat", "price_return",
     "volume_change", "divergence_codes", "constituent_dispersion", "crowding_panels", "weekly_counts",
@@ -73,6 +73,10 @@ DEFAULT_VOLUME_MOVE = 0.20
 DEFAULT_MIN_STOCKS = 10
 #: weeks of the weekly count series the workbook shows
 DEFAULT_WEEKS = 26
+#: what a setting may take (the sheet, ``--set``, ``XA_CROWDING``/``XA_HEAT``): a percentile flag lies in
+#: [0, 1]; a percentile's history is at least 20 and at most 5,000 trading days (20 years)
+FLAG_RANGE = (0.0, 1.0)
+HISTORY_RANGE = (20, 5000)
 #: a cross-section deviation at most this fraction of its largest |return| is 0 (rounding noise)
 TIE_TOLERANCE = 1e-9
 #: a value this close to a threshold is at it

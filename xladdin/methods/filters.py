@@ -28,13 +28,15 @@ import pandas as pd
 #: accepted inputs: a 1-D array-like, a Series (index/name kept) or a DataFrame (per column)
 SeriesLike = np.ndarray | Sequence[float] | pd.Series | pd.DataFrame
 
-__all__ = ["MAX_LAMBDA", "hp_filter", "hp_filter_one_sided", "hp_filter_one_sided_expanding"]
+__all__ = ["MAX_LAMBDA", "MIN_LAMBDA", "hp_filter", "hp_filter_one_sided", "hp_filter_one_sided_expanding"]
 
 #: the largest lambda accepted (every entry point: the functions here, the ``XA_`` functions, the
 #: parameters sheet). The HP system ``I + lamb D'D`` has condition number ``1 + 16 lamb``; a double-
 #: precision solve keeps about ``16 - log10(16 lamb)`` significant digits, 4-5 at 1e10. Larger values
 #: buy no more smoothing that double precision can represent (weekly data uses 1e2-1e5).
 MAX_LAMBDA: float = 1e10
+#: the smallest lambda the settings accept (the filter itself takes any lambda > 0: below this it is the data)
+MIN_LAMBDA: float = 1e-6
 
 # ----------------------------------------------------------------------------- input handling
 def _check_lamb(lamb: float) -> float:

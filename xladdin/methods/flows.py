@@ -145,6 +145,58 @@ def etf_flows(shares: pd.DataFrame, nav: pd.DataFrame, split_ratio: pd.DataFrame
     return out
 
 
+def missing_nav_flows(shares: pd.DataFrame, nav: pd.DataFrame, split_ratio: pd.DataFrame | None = None,
+                      start=None, end=None, flows: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The flows of ``[start, end]`` that M1 leaves out because the NAV is missing, per ETF (M1).
+
+    With ``missing_nav="nan"`` (:func:`etf_flows`) a day whose shares are known, as are the day before's,
+    but whose NAV is missing has no flow, and sums skip it. This says which ETFs and days, and what the
+    left-out share changes are worth at the last known NAV (:func:`etf_flows` with ``missing_nav="previous"``,
+    split-consistent) -- a size for the cover, not a figure used in any total. ``flows``: the
+    ``missing_nav="nan"`` flows of the same ETFs and dates, when the caller has them.
+
+    Returns
+    -------
+    DataFrame
+        Index = ETF (only those with a left-out day, in column order), columns ``days`` (int) and
+        ``estimate`` (yuan; NaN when no earlier NAV is known): ``Σ_t (shares_t − shares_{t−1}·r_t) · nav_last``
+        over the left-out days t.
+    """
+    if flows is None:
+        flows = etf_flows(shares, nav, split_ratio, missing_nav="nan")
+    else:
+        flows = flows.reindex(index=shares.index, columns=shares.columns)
+    s = shares.to_numpy(dtype=float, na_value=np.nan)
+    known = np.zeros(s.shape, dtype=bool)
+    known[1:] = ~np.isnan(s[1:]) & ~np.isnan(s[:-1])
+    rows = _window(shares.index, start, end)
+    left = np.isnan(flows.to_numpy()) & known & rows[:, None]
+    cols = np.flatnonzero(left.any(axis=0))
+    out = pd.DataFrame({"days": pd.Series(dtype=int), "estimate": pd.Series(dtype=float)})
+    if not cols.size:
+        return out.rename_axis(shares.columns.name or "etf")
+    picked = shares.columns[cols]
+    ratio = None if split_ratio is None else split_ratio.reindex(columns=picked)
+    est = etf_flows(shares[picked], nav.reindex(columns=picked), ratio, missing_nav="previous").to_numpy()
+    mask = left[:, cols]
+    amounts = np.where(mask, est, 0.0)
+    unknown = (mask & np.isnan(est)).any(axis=0)
+    out = pd.DataFrame({"days": mask.sum(axis=0).astype(int),
+                        "estimate": np.where(unknown, np.nan, np.nansum(amounts, axis=0))}, index=picked)
+    out.index.name = shares.columns.name or "etf"
+    return out
+
+
+def _window(dates: pd.Index, start, end) -> np.ndarray:
+    """Boolean mask of ``dates`` within [start, end] (either may be None)."""
+    keep = np.ones(len(dates), dtype=bool)
+    if start is not None:
+        keep &= np.asarray(dates >= pd.Timestamp(start))
+    if end is not None:
+        keep &= np.asarray(dates <= pd.Timestamp(end))
+    return keep
+
+
 def _aligned(frame: pd.DataFrame, like: pd.DataFrame) -> np.ndarray:
     """``frame`` reindexed to the dates and ETFs of ``like``, as a float array (read only: may share memory)."""
     if not (frame.index.equals(like.index) and frame.columns.equals(like.columns)):
@@ -264,6 +316,18 @@ def market_etf_flows(market: Market, etfs: list[str] | None = None, missing_nav:
     nav = pivot(market, "etf_daily", "nav", codes=etfs, end=end)
     ratio = pivot(market, "etf_daily", "split_ratio", codes=etfs, end=end) if "split_ratio" in daily.columns else None
     return etf_flows(shares, nav, ratio, missing_nav=missing_nav, split_day=split_day, nav_fill_limit=nav_fill_limit)
+
+
+def market_missing_nav(market: Market, start=None, end=None, etfs: list[str] | None = None,
+                       flows: pd.DataFrame | None = None) -> pd.DataFrame:
+    """:func:`missing_nav_flows` of a market's ``etf_daily`` (the ETFs ``etfs``, default all), rows up to ``end``;
+    ``flows``: the ``missing_nav="nan"`` flows of every ETF (:func:`market_etf_flows`), when the caller has them."""
+    daily = market.require("etf_daily", "shares", "nav", purpose="ETF flows (M1)")
+    shares = pivot(market, "etf_daily", "shares", codes=etfs, end=end)
+    nav = pivot(market, "etf_daily", "nav", codes=etfs, end=end)
+    ratio = pivot(market, "etf_daily", "split_ratio", codes=etfs, end=end) if "split_ratio" in daily.columns else None
+    given = None if flows is None else flows_of(flows, market, list(shares.columns))
+    return missing_nav_flows(shares, nav, ratio, start, end, flows=given)
 
 
 def flows_of(flows: pd.DataFrame, market: Market, etfs: list[str]) -> pd.DataFrame:

@@ -13,10 +13,12 @@ import pandas as pd
 
 from .ranking import ATOL, RTOL, _float_matrix, _tie_matrix, text_order
 
-__all__ = ["assign_groups", "group_matrix", "group_table", "group_members", "DEFAULT_GROUPS"]
+__all__ = ["assign_groups", "group_matrix", "group_table", "group_members", "DEFAULT_GROUPS", "GROUPS_RANGE"]
 
 #: groups of a cross-section when none is given: quintiles (M7, the long-short of M11)
 DEFAULT_GROUPS = 5
+#: the numbers of groups a setting may ask for (the sheet, ``--set``, ``XA_QUINTILE``): one group sorts nothing
+GROUPS_RANGE = (2, 100)
 
 
 def _group_matrix(values: np.ndarray, groups: int) -> np.ndarray:

@@ -27,18 +27,16 @@ import pandas as pd
 from xladdin.conventions import YI
 from xladdin.data.calendar import month_ends, week_ends
 from xladdin.data.market import Market
+from xladdin.data.schema import STOCK_ETF_CATEGORIES
 from xladdin.data.views import pivot, table_codes, table_values
 
 from .flows import aggregate_flows, flows_of, market_etf_flows
 
 __all__ = [
-    "STOCK_ETF_CATEGORIES", "stock_etfs", "holding_dates", "etf_sizes", "index_amounts",
+    "stock_etfs", "holding_dates", "etf_sizes", "index_amounts",
     "industry_weights", "snapshot_weights", "SnapshotWeights", "penetration_weights", "penetrate", "etf_stock_holdings", "industry_holdings", "holding_level",
     "holding_change", "index_flows", "industry_flows", "penetration_coverage", "flow_table", "penetrate_snapshot", "YI",
 ]
-
-#: etf_info categories counted as stock ETFs (M6); "other" is excluded
-STOCK_ETF_CATEGORIES = ("broad", "sector_theme", "strategy_style")
 
 Freq = Literal["D", "W", "M"]
 

@@ -30,6 +30,7 @@ from xladdin.conventions import MONTHS_PER_YEAR
 from xladdin.data.calendar import month_ends
 from xladdin.data.ends import EffectiveEnd, market_effective_end
 from xladdin.data.market import Market
+from xladdin.data.schema import STOCK_ETF_CATEGORIES
 from xladdin.data.views import pivot, scope, table_codes, table_dates, table_values
 from xladdin.errors import DataError, Note
 
@@ -45,8 +46,6 @@ from .grouping import DEFAULT_GROUPS, _groups_numeric, _numeric, assign_groups
 from .ranking import composite_scores, no_ranking, tie_values, top_n_weights
 from .stats import DEFAULT_MIN_OBS, DEFAULT_RF, FULL_PERIOD, ic_summary, performance_table, rank_ic
 
-#: ETF categories that hold stocks (etf_info.category); "other" (bonds, gold, ...) is left out
-STOCK_ETF_CATEGORIES = ("broad", "sector_theme", "strategy_style")
 #: factor names, in the order of the report's ranking table
 FACTORS = ("preference", "change", "momentum")
 #: ETFs picked (the report's 3); the fewest valid pairs for a month's rank IC is stats.DEFAULT_MIN_OBS

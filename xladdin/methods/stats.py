@@ -39,7 +39,7 @@ import pandas as pd
 from xladdin.conventions import MONTHS_PER_YEAR, TRADING_DAYS_PER_YEAR
 
 __all__ = [
-    "COLUMNS", "FULL_PERIOD", "check_nav", "daily_returns", "total_return", "annual_return",
+    "COLUMNS", "FULL_PERIOD", "RF_RANGE", "check_nav", "daily_returns", "total_return", "annual_return",
     "annualise", "annual_volatility", "sharpe_ratio", "max_drawdown", "relative_nav", "excess_return",
     "tracking_error", "information_ratio", "relative_max_drawdown", "monthly_returns",
     "monthly_excess", "monthly_excess_win_rate", "odds", "performance_table", "period_label",
@@ -55,6 +55,8 @@ _COLUMN_INDEX = pd.Index(COLUMNS)  # built once (an Index is immutable)
 FULL_PERIOD = "Full period"
 #: default annual risk-free rate of the Sharpe ratios (M12)
 DEFAULT_RF = 0.0
+#: the annual risk-free rates a setting may take (the sheet's rf, ``XA_PERF``): -10 % to 20 %
+RF_RANGE = (-0.1, 0.2)
 _EPS = 1e-12
 
 

@@ -56,7 +56,7 @@ __all__ = [
     "short_term_flow", "style_adjusted_factors", "style_holdings_weights", "top_n_weights",
     "percentile_ranks", "composite_scores", "factor_correlation", "rotation_flags", "holdings_table",
     "RotationResult", "run_backtest", "rotation_backtest", "FACTOR_NAMES", "flow_rotation",
-    "REGIME_MAX_AGE_DAYS", "FACTOR_MAX_AGE_DAYS", "DEFAULT_TOP_N", "DEFAULT_REBALANCE_WEEKS",
+    "REGIME_MAX_AGE_DAYS", "FACTOR_MAX_AGE_DAYS", "DEFAULT_TOP_N", "DEFAULT_REBALANCE_WEEKS", "TOP_N_RANGE",
     "ROTATION_NEEDS", "DIVERGENCE_NEEDS", "rotation_end",
 ]
 
@@ -71,6 +71,8 @@ REGIME_MAX_AGE_DAYS = 10
 #: industries held by the rotation and its rebalance period in weeks (M10, the report's)
 DEFAULT_TOP_N = 6
 DEFAULT_REBALANCE_WEEKS = 2
+#: how many picks a setting may ask for (the sheet's top_n, ``XA_PICKS``' top)
+TOP_N_RANGE = (1, 100)
 #: first decision date of the report's M10 backtest (seed 001: 2019-10-08 to 2026-01-30): the one default start
 #: of the rotation backtest, the weekly workbook's ``backtest_start`` and ``xladdin backtest rotation --start``
 #: (``flow_rotation(start=None)`` itself, a function of any data, starts at the data's first date)

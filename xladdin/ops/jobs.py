@@ -63,7 +63,7 @@ from typing import Any
 
 import pandas as pd
 
-from xladdin.data.loaders import data_source, sample_marked, type_tables, validate_market
+from xladdin.data.loaders import data_dir_from, data_source, sample_marked, type_tables, validate_market
 from xladdin.data.market import Market
 from xladdin.data.readers import read_table_files, read_workbook_tables
 from xladdin.data.schema import TABLES
@@ -209,6 +209,15 @@ class WeeklyJobResult:
 
 # ------------------------------------------------------------------------------------- parameters
 def read_params_file(path: str | Path) -> Params:
+    """Parameters from a file (:func:`_params_in`), a relative ``data_dir`` there taken as relative to the file's
+    folder (not the working directory: the job runs the same from anywhere; a workbook's sheet is read as
+    ``xladdin refresh`` reads it)."""
+    params = _params_in(Path(path))
+    resolved = data_dir_from(params.data_dir, Path(path).parent)
+    return params.replace(data_dir=resolved) if resolved != params.data_dir else params
+
+
+def _params_in(path: Path) -> Params:
     """Parameters from a file: TOML, a parameters sheet of a workbook, or a key,value CSV.
 
     Parameters

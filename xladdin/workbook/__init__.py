@@ -7,7 +7,8 @@
 rendering ``workbooks/layout.toml``: :mod:`~xladdin.workbook.layout` (its model and loading),
 :mod:`~xladdin.workbook.layoutcheck` (its rules), :mod:`~xladdin.workbook.refs` (A1 references),
 :mod:`~xladdin.workbook.plan` (where each table and chart goes), :mod:`~xladdin.workbook.render` (through a
-writer: :mod:`~xladdin.workbook.openpyxl_writer`, :mod:`~xladdin.workbook.xlwings_writer`);
+writer: :mod:`~xladdin.workbook.openpyxl_writer`, :mod:`~xladdin.workbook.xlwings_writer`; what they own on a
+sheet and check first: :mod:`~xladdin.workbook.placement`);
 :mod:`~xladdin.workbook.template` (build / refresh), :mod:`~xladdin.workbook.report` (values-only report).
 May import base, :mod:`xladdin.data` and :mod:`xladdin.methods`. docs/architecture.md shows how they fit.
 """

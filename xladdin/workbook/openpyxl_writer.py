@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from openpyxl.chart import BarChart, LineChart, Reference
@@ -17,16 +18,38 @@ from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from .layout import Layout
+from .placement import Block, PlacementError, block_of, check_free_cells, find_tables, sheet_rows
 from .plan import NOTES_LINE_HEIGHT, ChartPlan, SheetPlan
 from .refs import col_letter, formula_like, parse_range
+
+
+@dataclass
+class _Sheet:
+    """A layout sheet found in the workbook before the first write (:meth:`OpenpyxlWriter.prepare`)."""
+
+    ws: Any
+    old: dict[str, Block]  # layout table name -> its block in the workbook (empty: a fresh sheet)
+    owned: list[Block]  # the tables' blocks, where they are and where they go
+    layout_charts: int  # the sheet's first charts that are the layout's (the others are the user's)
+    rows: tuple[Block, ...] = ()  # the sheet's own rows above the tables (banner, title, subtitle, notes)
+    old_charts: list[Any] = field(default_factory=list)  # the layout's charts as found
+    user_charts: list[Any] = field(default_factory=list)
+    made: dict[int, Any] = field(default_factory=dict)  # layout position -> the chart drawn now
 
 
 class OpenpyxlWriter:
     """Writer over an ``openpyxl.Workbook`` (new, or loaded with ``keep_vba=True`` for an .xlsm).
 
-    An existing sheet (found by its name in either language) is cleared -- cells, tables, charts and
-    conditional formats -- but kept, so its VBA code name and the Refresh button (legacy VML drawing)
-    survive. Sheets not in the layout (``xlwings.conf``, user sheets) are never touched.
+    A sheet of the layout that the workbook already has (found by its name in either language) is kept, and
+    only what the layout owns on it is rewritten (:mod:`~xladdin.workbook.placement`): the tables' blocks, the
+    sheet's own rows above them (sample banner, title, subtitle, notes), the layout's charts and the conditional
+    formats inside the tables. The user's cells, formulas,
+    comments, merged ranges, charts and conditional formats elsewhere, column widths and row heights survive,
+    as in the Excel refresh; the same checks refuse a moved or missing table, or user content in a table's
+    way, before anything is written (:meth:`prepare`). The sheet's VBA code name and the Refresh button
+    (legacy VML drawing) survive too. Sheets not in the layout (``xlwings.conf``, user sheets) are never
+    touched. A sheet the workbook does not have, or that holds none of its layout tables yet (the
+    template's skeleton), is written whole.
     """
 
     def __init__(self, wb: Any, font_name: str | None = None, font_size: float | None = None,
@@ -36,6 +59,8 @@ class OpenpyxlWriter:
         self.font_size = font_size
         self.header_fill = header_fill
         self.header_font_color = header_font_color
+        self._found: dict[str, _Sheet] = {}
+        self._fresh: set[int] = set()  # id() of the worksheets written whole
 
     @classmethod
     def for_layout(cls, wb: Any, layout: Layout) -> OpenpyxlWriter:
@@ -45,31 +70,72 @@ class OpenpyxlWriter:
                    header_font_color=layout.m("header_font_color", "FFFFFF"))
 
     # sheets
+    def _existing(self, name: str, aliases: Sequence[str]) -> Any:
+        return next((self.wb[n] for n in [name, *aliases] if n in self.wb.sheetnames), None)
+
+    def prepare(self, plans: Sequence[SheetPlan], layout: Layout) -> None:
+        """Find each plan's sheet and tables; raise :class:`~xladdin.workbook.placement.PlacementError` (nothing
+        written) when a table was moved, deleted or reshaped, a layout chart deleted, or user content is in the
+        cells a table moves or grows into -- the Excel refresh's checks."""
+        found = {}
+        for plan in plans:
+            ws = self._existing(plan.name, plan.aliases)
+            if ws is None:
+                continue
+            spec = layout.sheet(plan.key)
+            tables = dict(ws.tables.items())  # name -> range
+            fresh = not any(t.name in tables for t in plan.tables)
+            old = {} if fresh else find_tables(ws.title, tables, plan, spec)
+            new = {t.name: block_of(t) for t in plan.tables}
+            check_free_cells(ws.title, old, new, lambda b, ws=ws: _values(ws, b))
+            if not fresh and len(ws._charts) < len(spec.charts):
+                raise PlacementError(f"sheet `{ws.title}` has {len(ws._charts)} chart(s), the layout draws "
+                                     f"{len(spec.charts)}: a chart was deleted; rebuild the workbook with "
+                                     "`xladdin template`")
+            found[plan.name] = _Sheet(ws, old, [*old.values(), *new.values()], 0 if fresh else len(spec.charts),
+                                      sheet_rows(plan))
+        self._found = found
+
     def sheet(self, name: str, aliases: Sequence[str], index: int) -> Any:
         wb = self.wb
-        ws = None
-        for n in [name, *aliases]:
-            if n in wb.sheetnames:
-                ws = wb[n]
-                break
+        ws = self._existing(name, aliases)
         if ws is None:
             ws = wb.create_sheet(name)
-        else:
-            if ws.title != name:
-                ws.title = name
-            ws._cells.clear()
-            for t in list(ws.tables):
-                del ws.tables[t]
-            ws._charts = []
-            ws.conditional_formatting = ConditionalFormattingList()
-            ws.merged_cells.ranges = set() if isinstance(ws.merged_cells.ranges, set) else []
-            ws.column_dimensions.clear()
-            ws.row_dimensions.clear()
+        elif ws.title != name:
+            ws.title = name
+        st = self._found.get(name)
+        if st is None or not st.old:
+            self._fresh.add(id(ws))
+        if st is not None:
+            self._clear_owned(ws, st)
         current = wb.sheetnames.index(ws.title)
         target = min(index, len(wb.sheetnames) - 1)
         if current != target:
             wb.move_sheet(ws, offset=target - current)
         return ws
+
+    def _clear_owned(self, ws: Any, st: _Sheet) -> None:
+        """Remove what the layout owns on ``ws``: the cells of the tables' old blocks (values, formats,
+        comments), the layout's tables, its charts (kept aside: :meth:`finish` puts back the user's, after the
+        layout's, and a layout chart not drawn this time), the merged ranges that touch a table's block or the
+        sheet's own rows (the notes row is merged again at the tables' width now) and the conditional formats that
+        touch a table's block. The own rows' values are cleared by the renderer (``clear``)."""
+        merged = [*st.owned, *st.rows]
+        for rng in [m for m in ws.merged_cells.ranges if any(_touches(b, m.bounds) for b in merged)]:
+            ws.unmerge_cells(str(rng))
+        for block in st.old.values():
+            for key in [k for k in ws._cells if block.contains(*k)]:
+                del ws._cells[key]
+        for t in st.old:
+            del ws.tables[t]
+        st.old_charts, st.user_charts = list(ws._charts[:st.layout_charts]), list(ws._charts[st.layout_charts:])
+        ws._charts = []
+        kept = ConditionalFormattingList()
+        for cf in ws.conditional_formatting:
+            if not any(_touches(b, r.bounds) for b in st.owned for r in cf.sqref.ranges):
+                for rule in cf.rules:
+                    kept.add(str(cf.sqref), rule)
+        ws.conditional_formatting = kept
 
     def _font(self, **kw: Any) -> Any:
         if self.font_name:
@@ -133,9 +199,12 @@ class OpenpyxlWriter:
                     cell.fill = PatternFill("solid", fgColor=fill)
 
     def column_width(self, ws: Any, col: int, width: float, hidden: bool = False) -> None:
-        dim = ws.column_dimensions[col_letter(col)]
-        dim.width = width
-        dim.hidden = hidden
+        """Set on a sheet written whole; a kept sheet keeps its widths and hidden columns (the user's, as in the
+        Excel refresh: the template set them)."""
+        if id(ws) in self._fresh:
+            dim = ws.column_dimensions[col_letter(col)]
+            dim.width = width
+            dim.hidden = hidden
 
     def table(self, ws: Any, ref: str, name: str, style: str) -> None:
         tab = Table(displayName=name, ref=ref)
@@ -220,8 +289,17 @@ class OpenpyxlWriter:
                 second.y_axis.title = plan.y2_title
             chart += second
         ws.add_chart(chart, plan.anchor)
+        st = self._found.get(ws.title)
+        if st is not None:
+            st.made[plan.layout_index] = chart
 
     def finish(self, ws: Any, plan: SheetPlan) -> None:
+        st = self._found.get(plan.name)
+        if st is not None:  # the layout's charts in its order (one not drawn now, its table empty, is kept as
+            # the Excel refresh keeps it), then the user's, so that the next refresh tells them apart
+            n = max([st.layout_charts, *(i + 1 for i in st.made)])
+            old = st.old_charts + [None] * n
+            ws._charts = [c for c in (st.made.get(i, old[i]) for i in range(n)) if c is not None] + st.user_charts
         # header rows: bold (the table style colours them), wrap long Chinese headers
         fill = PatternFill("solid", fgColor=self.header_fill)
         header_lines: dict[int, int] = {}
@@ -258,7 +336,6 @@ class OpenpyxlWriter:
         if plan.tab_color:
             ws.sheet_properties.tabColor = plan.tab_color
 
-
     @staticmethod
     def _align_rows(ws: Any, t: Any) -> None:
         """Data cells of a table with wrapped text top-aligned (a row's cells start on one line); columns
@@ -273,6 +350,19 @@ class OpenpyxlWriter:
             for r in range(t.row + 1, t.row + len(t.rows) + 1):
                 ws.cell(row=r, column=t.col + j).alignment = Alignment(
                     wrap_text=wrap or None, vertical="top" if tall else None, horizontal=t.aligns[j] or None)
+
+
+def _values(ws: Any, b: Block) -> list[list[Any]]:
+    """The values of block ``b`` of ``ws`` (without creating cells)."""
+    cells = ws._cells
+    return [[getattr(cells.get((r, c)), "value", None) for c in range(b.left, b.right + 1)]
+            for r in range(b.top, b.bottom + 1)]
+
+
+def _touches(b: Block, bounds: tuple[int, int, int, int]) -> bool:
+    """Whether the range of openpyxl ``bounds`` (min_col, min_row, max_col, max_row) overlaps block ``b``."""
+    c1, r1, c2, r2 = bounds
+    return b.overlaps(Block(r1, c1, r2, c2))
 
 
 def _rotated_labels() -> RichText:

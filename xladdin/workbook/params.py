@@ -22,9 +22,12 @@ from typing import Any
 import pandas as pd
 
 from xladdin.conventions import DEFAULT_LANGUAGE, LANGUAGES
+from xladdin.data.checks import parse_date
 from xladdin.methods import crowding
-from xladdin.methods.backtest import DEFAULT_COST, DEFAULT_ETF_COST, DEFAULT_LAG
+from xladdin.methods.backtest import COST_RANGE, DEFAULT_COST, DEFAULT_ETF_COST, DEFAULT_LAG, LAG_RANGE
 from xladdin.methods.correlation import (
+    CORR_THRESHOLD_RANGE,
+    CORR_WINDOW_RANGE,
     DEFAULT_CORR_INDEX,
     DEFAULT_CORR_THRESHOLD,
     DEFAULT_CORR_WINDOW,
@@ -32,14 +35,15 @@ from xladdin.methods.correlation import (
     DEFAULT_HORIZONS,
     DEFAULT_THRESHOLDS,
     EVENT_MODES,
+    HORIZON_RANGE,
 )
 from xladdin.methods.dashboard import DEFAULT_HEAT_FLAG, DEFAULT_HEAT_YEARS, DEFAULT_VOL_FLAG
 from xladdin.methods.divergence import DEFAULT_TRAILING_WINDOW
-from xladdin.methods.filters import MAX_LAMBDA
-from xladdin.methods.grouping import DEFAULT_GROUPS
+from xladdin.methods.filters import MAX_LAMBDA, MIN_LAMBDA
+from xladdin.methods.grouping import DEFAULT_GROUPS, GROUPS_RANGE
 from xladdin.methods.northbound import DEFAULT_ETF_ONE_PER_INDEX, DEFAULT_ETF_TOP_N
-from xladdin.methods.stats import DEFAULT_RF
-from xladdin.methods.strategy import DEFAULT_BACKTEST_START, DEFAULT_REBALANCE_WEEKS, DEFAULT_TOP_N
+from xladdin.methods.stats import DEFAULT_RF, RF_RANGE
+from xladdin.methods.strategy import DEFAULT_BACKTEST_START, DEFAULT_REBALANCE_WEEKS, DEFAULT_TOP_N, TOP_N_RANGE
 from xladdin.methods.style import DEFAULT_LAMBDA
 
 __all__ = ["LANGUAGES", "EVENT_MODES", "ParamError", "ParamSpec", "SPECS", "SPEC_BY_KEY", "Params", "default_params",
@@ -91,35 +95,40 @@ SPECS: tuple[ParamSpec, ...] = (
               choices=("no", "yes")),
     ParamSpec("corr_index", "str", DEFAULT_CORR_INDEX, "相关性监控的指数代码(M2)", "Index watched by the correlation monitor (M2)"),
     ParamSpec("corr_window", "int", DEFAULT_CORR_WINDOW, "滚动相关窗口(交易日,M2)", "Rolling correlation window (trading days, M2)",
-              minimum=3, maximum=250),
+              minimum=CORR_WINDOW_RANGE[0], maximum=CORR_WINDOW_RANGE[1]),
     ParamSpec("corr_threshold", "float", DEFAULT_CORR_THRESHOLD, "相关性信号阈值(M2)", "Correlation signal threshold (M2)",
-              minimum=-1.0, maximum=1.0),
+              minimum=CORR_THRESHOLD_RANGE[0], maximum=CORR_THRESHOLD_RANGE[1]),
     ParamSpec("corr_days", "int", DEFAULT_CORR_DAYS, "相关性表显示的交易日数", "Trading days shown in the correlation table",
               minimum=20, maximum=5000),
     ParamSpec("event_thresholds", "floats", DEFAULT_THRESHOLDS, "事件研究阈值(逗号分隔,M3)",
-              "Event-study thresholds (comma separated, M3)", minimum=-1.0, maximum=1.0),
+              "Event-study thresholds (comma separated, M3)", minimum=CORR_THRESHOLD_RANGE[0],
+              maximum=CORR_THRESHOLD_RANGE[1]),
     ParamSpec("event_horizons", "ints", DEFAULT_HORIZONS, "事件研究持有期(交易日,逗号分隔,M3)",
-              "Event-study horizons (trading days, comma separated, M3)", minimum=1, maximum=250),
+              "Event-study horizons (trading days, comma separated, M3)", minimum=HORIZON_RANGE[0],
+              maximum=HORIZON_RANGE[1]),
     ParamSpec("event_mode", "choice", DEFAULT_EVENT_MODE, "事件计数:every 每个满足日 / first 首次穿越", "Event days: every qualifying day / first crossing",
               choices=EVENT_MODES),
     ParamSpec("hp_lambda", "float", DEFAULT_LAMBDA, "单边HP滤波 lambda(周频比值,M4)", "One-sided HP filter lambda (weekly ratio, M4)",
-              minimum=1e-6, maximum=MAX_LAMBDA),
+              minimum=MIN_LAMBDA, maximum=MAX_LAMBDA),
     ParamSpec("style_weeks", "int", DEFAULT_STYLE_WEEKS, "风格信号表显示的周数", "Weeks shown in the style-signal table", minimum=4, maximum=1000),
     ParamSpec("quintile_months", "int", DEFAULT_QUINTILE_MONTHS, "分组表显示的月数(M7)", "Months shown in the quintile tables (M7)",
               minimum=1, maximum=120),
-    ParamSpec("groups", "int", DEFAULT_GROUPS, "分组数(M7)", "Number of groups (M7)", minimum=2, maximum=10),
-    ParamSpec("top_n", "int", DEFAULT_TOP_N, "策略持有行业数(M10)", "Industries held by the strategy (M10)", minimum=1, maximum=30),
+    ParamSpec("groups", "int", DEFAULT_GROUPS, "分组数(M7)", "Number of groups (M7)", minimum=GROUPS_RANGE[0],
+              maximum=GROUPS_RANGE[1]),
+    ParamSpec("top_n", "int", DEFAULT_TOP_N, "策略持有行业数(M10)", "Industries held by the strategy (M10)",
+              minimum=TOP_N_RANGE[0], maximum=TOP_N_RANGE[1]),
     ParamSpec("rebalance_weeks", "int", DEFAULT_REBALANCE_WEEKS, "调仓周期(周,M10)", "Rebalance every N weeks (M10)", minimum=1, maximum=52),
     ParamSpec("cost", "float", DEFAULT_COST, f"单边交易成本(占成交额,买卖各收,M7-M10;默认{DEFAULT_COST:.1%}:报告未给出行业组合成本)",
               f"One-way trading cost (share of traded value, on buys and sells, M7-M10; default {DEFAULT_COST:.1%}: "
-              "the report states none for industry baskets)", minimum=0.0, maximum=0.05),
+              "the report states none for industry baskets)", minimum=COST_RANGE[0], maximum=COST_RANGE[1]),
     ParamSpec("lag", "int", DEFAULT_LAG, f"执行滞后(交易日):t日数据在t+lag日收盘成交(默认{DEFAULT_LAG};0 = 同日收盘成交,有前视)",
               f"Execution lag (trading days): data of day t trades at the close of t+lag (default {DEFAULT_LAG}; 0 = "
-              "the same close, look-ahead)", minimum=0, maximum=20),
+              "the same close, look-ahead)", minimum=LAG_RANGE[0], maximum=LAG_RANGE[1]),
     ParamSpec("trailing_window", "int", DEFAULT_TRAILING_WINDOW, "模拟持仓回归的滚动窗口(交易日,M9)", "Trailing window of the simulated-holdings regression (trading days, M9)",
               minimum=20, maximum=500),
     ParamSpec("backtest_start", "date", DEFAULT_BACKTEST_START, "策略回测起始日(M10)", "Backtest start (M10)"),
-    ParamSpec("rf", "float", DEFAULT_RF, "无风险利率(年化,M12)", "Risk-free rate (annual, M12)", minimum=-0.1, maximum=0.2),
+    ParamSpec("rf", "float", DEFAULT_RF, "无风险利率(年化,M12)", "Risk-free rate (annual, M12)", minimum=RF_RANGE[0],
+              maximum=RF_RANGE[1]),
     ParamSpec("holding_periods", "int", DEFAULT_HOLDING_PERIODS, "策略持仓表显示的调仓期数", "Rebalance periods shown in the holdings table",
               minimum=1, maximum=500),
     ParamSpec("etf_top_n", "int", DEFAULT_ETF_TOP_N, "ETF轮动入选数量(M11)", "ETFs picked by the rotation (M11)", minimum=1, maximum=50),
@@ -127,7 +136,7 @@ SPECS: tuple[ParamSpec, ...] = (
               "ETF rotation universe (comma separated codes; blank = all stock ETFs)", blank_ok=True),
     ParamSpec("etf_cost", "float", DEFAULT_ETF_COST, f"ETF轮动单边成本(占成交额,买卖各收,M11;默认{DEFAULT_ETF_COST:.1%},同报告)",
               f"ETF rotation one-way cost (share of traded value, on buys and sells, M11; default "
-              f"{DEFAULT_ETF_COST:.1%}, the report's)", minimum=0.0, maximum=0.05),
+              f"{DEFAULT_ETF_COST:.1%}, the report's)", minimum=COST_RANGE[0], maximum=COST_RANGE[1]),
     ParamSpec("etf_one_per_index", "int", int(DEFAULT_ETF_ONE_PER_INDEX), "ETF轮动同一跟踪指数最多入选1只(1 是 / 0 否,M11)",
               "ETF rotation: at most one pick per tracked index (1 yes / 0 no, M11)", minimum=0, maximum=1),
     ParamSpec("heat_years", "float", DEFAULT_HEAT_YEARS, "交易热度/波动分位的回看年数(M13)", "Trailing years for heat / volatility percentiles (M13)",
@@ -135,11 +144,12 @@ SPECS: tuple[ParamSpec, ...] = (
     ParamSpec("heat_flag", "float", DEFAULT_HEAT_FLAG, "交易热度提示分位(M13)", "Heat percentile flag (M13)", minimum=0.0, maximum=1.0),
     ParamSpec("vol_flag", "float", DEFAULT_VOL_FLAG, "波动率提示分位(M13)", "Volatility percentile flag (M13)", minimum=0.0, maximum=1.0),
     ParamSpec("crowding_heat_flag", "float", crowding.DEFAULT_HEAT_FLAG, "换手热度分位不低于此值为拥挤(M14)",
-              "Turnover heat percentile at or above which an industry is crowded (M14)", minimum=0.0, maximum=1.0),
+              "Turnover heat percentile at or above which an industry is crowded (M14)",
+              minimum=crowding.FLAG_RANGE[0], maximum=crowding.FLAG_RANGE[1]),
     ParamSpec("crowding_dispersion_flag", "float", crowding.DEFAULT_DISPERSION_FLAG,
               "成分股分化度分位不高于此值为拥挤(M14)",
-              "Constituent dispersion percentile at or below which an industry is crowded (M14)", minimum=0.0,
-              maximum=1.0),
+              "Constituent dispersion percentile at or below which an industry is crowded (M14)",
+              minimum=crowding.FLAG_RANGE[0], maximum=crowding.FLAG_RANGE[1]),
     ParamSpec("crowding_price_move", "float", crowding.DEFAULT_PRICE_MOVE, "量价背离:20日涨跌幅绝对值不低于此值(M14)",
               "Price-volume divergence: 20-day |return| at least this (M14)", minimum=0.0, maximum=1.0),
     ParamSpec("crowding_volume_move", "float", crowding.DEFAULT_VOLUME_MOVE,
@@ -147,7 +157,8 @@ SPECS: tuple[ParamSpec, ...] = (
               "Price-volume divergence: |change| of the 20-day mean volume at least this (M14)", minimum=0.0,
               maximum=10.0),
     ParamSpec("crowding_history", "int", crowding.DEFAULT_HISTORY, "拥挤度分位的历史交易日数(M14)",
-              "Trading days of the crowding percentiles' history (M14)", minimum=20, maximum=5000),
+              "Trading days of the crowding percentiles' history (M14)",
+              minimum=crowding.HISTORY_RANGE[0], maximum=crowding.HISTORY_RANGE[1]),
     ParamSpec("crowding_weeks", "int", crowding.DEFAULT_WEEKS, "拥挤行业数周度序列显示的周数(M14)",
               "Weeks shown in the weekly count of crowded industries (M14)", minimum=1, maximum=520),
     ParamSpec("stale_days", "int", DEFAULT_STALE_DAYS, "数据滞后超过多少天标记为“滞后”", "Days behind the as-of date before a table is flagged stale",
@@ -242,6 +253,12 @@ def _check_bounds(spec: ParamSpec, x: float, raw: Any, source: str) -> None:
         raise _bad(spec, raw, f"must be <= {spec.maximum:g}", source)
 
 
+def _range_text(spec: ParamSpec) -> str:
+    if spec.minimum is None or spec.maximum is None:
+        return ""
+    return f" from {spec.minimum:g} to {spec.maximum:g}"
+
+
 def _number(spec: ParamSpec, value: Any, integer: bool, source: str) -> float | int:
     if isinstance(value, bool):
         raise _bad(spec, value, "must be a number", source)
@@ -251,6 +268,8 @@ def _number(spec: ParamSpec, value: Any, integer: bool, source: str) -> float | 
         raise _bad(spec, value, "must be " + ("an integer" if integer else "a number"), source) from None
     if x != x:
         raise _bad(spec, value, "must be a number", source)
+    if x in (float("inf"), float("-inf")):  # never written back blank, never an OverflowError for an int
+        raise _bad(spec, value, "must be a finite number" + _range_text(spec), source)
     if integer:
         if x != int(x):
             raise _bad(spec, value, "must be an integer", source)
@@ -288,12 +307,10 @@ def coerce_value(spec: ParamSpec, value: Any, source: str = "parameters") -> Any
         if isinstance(value, dt.time) or getattr(value, "tzinfo", None) is not None:  # TOML times, offset date-times
             raise _bad(spec, value.isoformat(), "must be a date YYYY-MM-DD (not a time, nor a date-time with a UTC "
                        "offset)", source)
-        if isinstance(value, (dt.date, pd.Timestamp)):
-            return pd.Timestamp(value).normalize()
-        try:
-            return pd.Timestamp(str(value).strip()).normalize()
-        except (ValueError, TypeError):
-            raise _bad(spec, value, "must be a date YYYY-MM-DD", source) from None
+        try:  # the data layer's rules: 05/06/2026 (day or month first?) and 2026-10 (a month) are refused
+            return parse_date(value.strip() if isinstance(value, str) else value)
+        except ValueError as exc:
+            raise _bad(spec, value, f"must be a date YYYY-MM-DD; the value {exc}", source) from None
     if kind == "str":
         return str(value).strip()
     raise AssertionError(f"unknown parameter kind {kind}")  # pragma: no cover

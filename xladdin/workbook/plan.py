@@ -356,14 +356,14 @@ def plan_sheet(s: SheetLayout, tables: Mapping[str, pd.DataFrame | None], langua
         else:
             ref = plans[c.below]
             anchor = cell_ref(ref.last_row + 1 + c.gap, ref.col)
-        if not tp.rows:
-            continue  # nothing to draw; the table shows its placeholder
+        # an empty table's chart is drawn too, over its placeholder row (nothing to plot): every workbook then
+        # holds each layout chart, in the layout's order, which is how both refreshes tell them from the user's
         x_col = tp.column_of(c.x)
         x_is_date = any(isinstance(r[tp.fields.index(c.x)], dt.datetime) for r in tp.rows[:5])
         plotted = [*c.series, *c.secondary]
         charts.append(ChartPlan(
             type=c.type, title=c.text("title", language), anchor=anchor, width=c.width, height=c.height,
-            header_row=tp.row, first_row=tp.row + 1, last_row=tp.row + len(tp.rows), x_col=x_col,
+            header_row=tp.row, first_row=tp.row + 1, last_row=tp.last_row, x_col=x_col,
             x_is_date=x_is_date, series=[tp.column_of(f) for f in c.series],
             secondary=[tp.column_of(f) for f in c.secondary], y_title=c.text("y_title", language),
             y_format=c.y_format, y2_title=c.text("y2_title", language), y2_format=c.y2_format,

@@ -16,11 +16,9 @@ import pandas as pd
 from xladdin.conventions import DEFAULT_LANGUAGE, LANGUAGES
 
 from .layout import Layout, load_layout
+from .placement import sheet_rows
 from .plan import NOTES_ROW, ChartPlan, SheetPlan, plan_sheet
 from .refs import cell_ref, range_ref
-
-#: columns right of the widest table that the banner row is cleared over (a narrower table leaves none behind)
-BANNER_SLACK = 10
 
 
 class Writer(Protocol):
@@ -49,7 +47,8 @@ def render_sheet(plan: SheetPlan, writer: Writer, index: int, meta: Mapping[str,
     sh = writer.sheet(plan.name, plan.aliases, index)
     title_color = meta.get("title_color", "1F4E78")
     write_banner(plan, writer, sh, meta)
-    writer.clear(sh, range_ref(2, 2, NOTES_ROW, plan.width + BANNER_SLACK), formats=False)
+    # title, subtitle, notes: values cleared first (a blank subtitle leaves none of the last refresh's)
+    writer.clear(sh, sheet_rows(plan)[1].ref, formats=False)
     if plan.title:
         writer.write(sh, 2, 2, [[plan.title]])
         writer.font(sh, "B2", bold=True, size=14, color=title_color)
@@ -92,7 +91,7 @@ def render_sheet(plan: SheetPlan, writer: Writer, index: int, meta: Mapping[str,
 def write_banner(plan: SheetPlan, writer: Writer, sh: Any, meta: Mapping[str, Any]) -> None:
     """Row 1: cleared (a refresh on real data removes the banner a sample run left), then the sample banner
     when the plan has one -- bold, white on red across the sheet's tables, larger on the first sheet."""
-    writer.clear(sh, range_ref(1, 1, 1, plan.width + BANNER_SLACK))
+    writer.clear(sh, sheet_rows(plan)[0].ref)
     if plan.banner:
         writer.write(sh, 1, 2, [[plan.banner]])
         writer.font(sh, range_ref(1, 2, 1, plan.width), bold=True, size=14 if plan.banner_large else 11,

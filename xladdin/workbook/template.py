@@ -24,8 +24,10 @@ name (``xladdin template NEW.xlsm`` writes both).
 
 Refresh (:func:`refresh_workbook`)
     Headless: load with ``keep_vba=True`` (VBA, button and ``xlwings.conf`` kept byte-for-byte),
-    read the parameters sheet, compute, render, save to a temporary file in the same folder,
-    fsync, ``os.replace``. On any error the temporary file is removed, the workbook is untouched,
+    read the parameters sheet, compute, render (only the layout's tables, banner and charts are
+    rewritten: the user's cells, formulas, comments, charts and conditional formats elsewhere are kept,
+    as by the Refresh button; see :mod:`~xladdin.workbook.placement`), save to a temporary file in the same
+    folder, fsync, ``os.replace``. On any error the temporary file is removed, the workbook is untouched,
     and :class:`RefreshError` names the step (and table) that failed.
 """
 from __future__ import annotations
@@ -41,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from xladdin.data.loaders import open_market
+from xladdin.data.loaders import data_dir_from, open_market
 from xladdin.data.market import Market
 from xladdin.data.sources import data_files, open_workbook
 from xladdin.data.store import update_before_run
@@ -64,7 +66,8 @@ from .embedded import EMBEDDED_LABEL, read_tables, write_tables
 from .layout import Layout, load_layout
 from .openpyxl_writer import OpenpyxlWriter
 from .params import Params, default_params, params_from_rows, params_to_frame
-from .refs import parse_cell
+from .placement import PlacementError
+from .refs import parse_cell, parse_range
 from .render import render
 from .weekly import WeeklyError
 
@@ -303,23 +306,30 @@ def read_params_sheet(book: Any, layout: Layout | None = None) -> Params:
 
     ``book`` is an openpyxl workbook (``xladdin refresh``, ``weekly --params FILE.xlsx``) or an
     ``xlwings.Book`` (the Refresh button, xlwings Lite): the same rows are read either way, the two
-    columns key and value from the table's anchor down :data:`PARAM_ROWS` rows.
+    columns key and value of the parameters table (the Excel table the layout names, down to its last
+    row: the user's notes below it are not parameters), or, in a sheet without that table, from the
+    table's anchor down :data:`PARAM_ROWS` rows.
     """
     layout = layout or load_layout()
     spec = layout.sheet("params")
+    table = spec.table("params")
     openpyxl_book = hasattr(book, "sheetnames")
     names = list(book.sheetnames) if openpyxl_book else [s.name for s in book.sheets]
     name = next((n for n in (spec.zh, spec.en) if n in names), None)
     if name is None:
         raise ValueError(f"no parameters sheet (`{spec.zh}` or `{spec.en}`) in the workbook; rebuild it with "
                          "`xladdin template`")
-    row, col = parse_cell(spec.table("params").anchor)
+    row, col = parse_cell(table.anchor)
     if openpyxl_book:
         ws = book[name]
-        rows = list(ws.iter_rows(min_row=row, max_row=max(row, min(ws.max_row, row + PARAM_ROWS)), min_col=col,
-                                 max_col=col + 1, values_only=True))
+        found = dict(ws.tables.items()).get(table.name)
+        last = parse_range(found)[2] if found else max(row, min(ws.max_row, row + PARAM_ROWS))
+        rows = list(ws.iter_rows(min_row=row, max_row=last, min_col=col, max_col=col + 1, values_only=True))
     else:
-        rows = book.sheets[name].range((row, col), (row + PARAM_ROWS, col + 1)).value or []
+        sheet = book.sheets[name]
+        found = next((t for t in sheet.tables if t.name == table.name), None)
+        last = parse_range(found.range.address)[2] if found is not None else row + PARAM_ROWS
+        rows = sheet.range((row, col), (last, col + 1)).value or []
     return params_from_rows(rows, source=f"sheet {name}")
 
 
@@ -369,7 +379,9 @@ def refresh_workbook(path: str | Path, data: str | Path | None = None, asof=None
     RefreshError
         Naming the step: ``checking the workbook`` (read-only workbook or folder), ``locking`` (another
         refresh of the same workbook is running), ``opening workbook``, ``reading parameters``,
-        ``loading data``, ``computing table <key>``, ``writing sheets``, ``saving``. The workbook is unchanged.
+        ``loading data``, ``computing table <key>``, ``checking the sheets against the layout`` (a table moved
+        or deleted, or the user's content where a table grows: what the Excel refresh refuses too),
+        ``writing sheets``, ``saving``. The workbook is unchanged.
     FileNotFoundError
         ``path`` does not exist.
 
@@ -416,16 +428,17 @@ def refresh_workbook(path: str | Path, data: str | Path | None = None, asof=None
             params = params.replace(language=language)
         if asof is not None:
             params = params.replace(asof=asof)
+        data_dir = data_dir_from(params.data_dir, path.parent)  # the sheet's data_dir: from the workbook's folder
         if market is None:  # the data may not be the workbook itself
-            _check_data_is_not(path, data or params.data_dir)
+            _check_data_is_not(path, data or data_dir)
         if market is None and params.update_data == "yes":
             step = "updating data"
-            update_before_run(data or params.data_dir, notice=say)
+            update_before_run(data or data_dir, notice=say)
         step = "loading data"
         if market is None and data is None and not params.data_dir:  # the workbook's own tables, if it has any
             market = read_tables(wb, EMBEDDED_LABEL.format(book=path.name))
         if market is None:
-            market = open_market(data, params.data_dir)
+            market = open_market(data, data_dir)
         step = "computing tables"
         result = weekly.compute_weekly(market, params, progress=progress)
         step = "writing sheets"
@@ -435,6 +448,8 @@ def refresh_workbook(path: str | Path, data: str | Path | None = None, asof=None
             wb.save(tmp)
     except WeeklyError as exc:
         raise RefreshError(f"computing table {exc.table}", str(exc.__cause__ or exc), path) from exc
+    except PlacementError as exc:  # the user's work in the layout's way: nothing written (as the Excel refresh)
+        raise RefreshError("checking the sheets against the layout", str(exc), path) from exc
     except RefreshError:
         raise
     except Exception as exc:

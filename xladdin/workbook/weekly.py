@@ -33,10 +33,11 @@ import pandas as pd
 from xladdin.conventions import YI
 from xladdin.data.ends import EffectiveEnd, current_until, market_effective_end, rhythm
 from xladdin.data.market import Market, MissingTableError
-from xladdin.data.schema import TABLES
-from xladdin.data.views import shared, table_dates
+from xladdin.data.schema import STOCK_ETF_CATEGORIES, TABLES
+from xladdin.data.views import shared, table_dates, table_values
 from xladdin.errors import DataError, Note, ReportedError, note_of
 from xladdin.methods import correlation, crowding, dashboard, grouping, holdings, northbound, strategy, style
+from xladdin.methods.flows import market_missing_nav
 from xladdin.methods.ranking import tie_values
 from xladdin.methods.stats import FULL_PERIOD, period_label
 
@@ -232,6 +233,7 @@ def _industry_flow(ctx: WeeklyContext) -> pd.DataFrame:
     flows, weights = ctx.etf_flows, ctx.penetration
     cur = holdings.flow_table(market, wk.start, wk.end, flows=flows, weights=weights)
     ctx.results.index_flows = holdings.index_flows(market, wk.start, wk.end, flows=flows)
+    ctx.results.flows_left_out = _flows_left_out(ctx)
     out = pd.DataFrame({"industry": cur.index.astype(str), "industry_name": cur["name"].to_numpy(),
                         "net_flow": cur["net_flow_yi"].to_numpy(), "industry_return": cur["industry_return"].to_numpy()})
     lv = ctx.results.level_w.loc[:wk.end]
@@ -253,6 +255,24 @@ def _industry_flow(ctx: WeeklyContext) -> pd.DataFrame:
     out["flow_out"] = out["net_flow"].where(out["net_flow"] < 0)
     ctx.results.industry_flow = out
     return out
+
+
+def _flows_left_out(ctx: WeeklyContext) -> pd.DataFrame:
+    """The stock ETFs whose flows of the week the totals leave out, index = ETF: ``reason`` "nav" (days with
+    a missing NAV, M1 leaves them out; ``amount`` their share changes at the last known NAV, yuan) or "index"
+    (no tracked index, so no index or industry gets their flow; ``amount`` their flow of the week)."""
+    market, wk = ctx.market, ctx.week
+    info = market.etf_info
+    present = set(table_values(market, "etf_daily", "etf"))
+    stock = info[info["category"].isin(STOCK_ETF_CATEGORIES) & info.index.isin(list(present))]
+    blank = stock["tracked_index"].isna() | (stock["tracked_index"].astype(str).str.strip() == "")
+    rows = []
+    nav = market_missing_nav(market, wk.start, wk.end, etfs=sorted(stock.index[~blank]), flows=ctx.etf_flows)
+    rows += [(etf, "nav", int(r.days), r.estimate) for etf, r in nav.iterrows()]
+    week = ctx.etf_flows.loc[wk.start:wk.end]
+    rows += [(etf, "index", None, float(week[etf].sum(min_count=1)) if etf in week.columns else np.nan)
+             for etf in sorted(stock.index[blank])]
+    return pd.DataFrame(rows, columns=["etf", "reason", "days", "amount"]).set_index("etf")
 
 
 def _quintiles(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -593,6 +613,7 @@ def _headlines(p: Params, ctx: WeeklyContext, notes: Mapping[str, str]) -> pd.Da
     flow = ctx.results.industry_flow
     if flow is not None and len(flow):
         rows += _flow_headlines(flow, ctx, lang)
+    rows += _left_out_headlines(ctx.results.flows_left_out, lang)
     c = ctx.results.corr_last
     if c is not None and pd.notna(c["corr"]):
         hot = c["corr"] > p.corr_threshold
@@ -715,6 +736,33 @@ def _flow_headlines(flow: pd.DataFrame, ctx: WeeklyContext, lang: str) -> list[t
     return rows
 
 
+def _left_out_headlines(left: pd.DataFrame | None, lang: str) -> list[tuple[str, str, str]]:
+    """Cover rows (and so mail lines) naming the stock ETFs whose flows of the week the totals leave out, and
+    what they weigh: days with a missing NAV (valued at the last known NAV), ETFs without a tracked index."""
+    rows: list[tuple[str, str, str]] = []
+    if left is None or not len(left):
+        return rows
+    listing = say("sep.list", lang)
+    nav = left[left["reason"] == "nav"]
+    if len(nav):
+        one = len(nav) == 1
+        etfs = listing.join(e if one else say("left_out.nav.item", lang, etf=e, days=int(d))
+                            for e, d in nav["days"].items())
+        known = bool(nav["amount"].notna().all())
+        weight = say("left_out.nav.weight", lang, amount=amount(float(nav["amount"].sum()) / YI, lang)) if known else ""
+        rows.append((say("left_out.nav.title", lang),
+                     say("left_out.nav", lang, n=len(nav), days=int(nav["days"].sum()), etfs=etfs, weight=weight),
+                     say("left_out.nav.detail" if known else "left_out.nav.unknown", lang)))
+    idx = left[left["reason"] == "index"]
+    if len(idx):
+        total = idx["amount"].sum(min_count=1)
+        weight = "" if pd.isna(total) else say("left_out.index.weight", lang, amount=amount(float(total) / YI, lang))
+        rows.append((say("left_out.index.title", lang),
+                     say("left_out.index", lang, n=len(idx), etfs=listing.join(idx.index), weight=weight),
+                     say("left_out.index.detail", lang)))
+    return rows
+
+
 def _summary(p: Params, asof: pd.Timestamp, ctx: WeeklyContext, headlines: pd.DataFrame):
     flow = ctx.results.industry_flow
     inflows, outflows = [], []
@@ -774,7 +822,8 @@ STEPS: list[Step] = [
          writes=("rotation", "level_w", "level_m", "divergence", "strategy_notes")),
     Step("industry_flow", ("industry_flow",), _industry_flow, what="M1/M6 industry flows of the week",
          current=_rotation_end,
-         writes=("week", "index_flows", "industry_flow"), needs=("level_w",), reads=("level_w", "divergence")),
+         writes=("week", "index_flows", "industry_flow", "flows_left_out"), needs=("level_w",),
+         reads=("level_w", "divergence")),
     Step("quintiles", ("quintile_level", "quintile_change"), _quintiles, what="M7 quintile tables",
          current=_rotation_end,
          needs=("level_m",), reads=("level_m",)),
@@ -798,7 +847,8 @@ STEPS: list[Step] = [
 #: the steps of the M6-M10 rotation: their tables stop where the rotation's inputs do (its industry trading days)
 ROTATION_STEPS = ("strategy", "industry_flow", "quintiles", "holdings", "performance")
 #: the results the cover, the mail's summary and the sheets' subtitles read (:func:`_result`)
-COVER_READS = ("week", "rotation", "strategy_notes", "industry_flow", "index_flows", "style_table", "style_missing",
+COVER_READS = ("week", "rotation", "strategy_notes", "industry_flow", "index_flows", "flows_left_out", "style_table",
+               "style_missing",
                "style_ends", "latest_picks", "latest_rebalance", "performance_full", "corr_last", "etf_picks",
                "etf_signal_date", "crowding")
 #: steps run in a second thread beside the others (:data:`COMPUTE_THREADS`): they read no other step's

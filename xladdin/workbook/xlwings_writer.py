@@ -3,75 +3,18 @@ Refresh button's ``Book.caller()`` on Windows and macOS, xlwings Lite's book).""
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .layout import Layout, SheetLayout
-from .plan import ChartPlan, SheetPlan, TablePlan
-from .refs import cell_ref, parse_cell, parse_range, range_ref
+from .layout import Layout
+from .placement import Block, PlacementError, block_of, check_free_cells, find_tables
+from .plan import ChartPlan, SheetPlan
+from .refs import parse_cell, range_ref
 
 
 def _hex(color: str | None) -> str | None:
     return None if color is None else ("#" + color.lstrip("#"))
-
-
-class PlacementError(ValueError):
-    """The open workbook does not match the layout (a table moved, edited or deleted); nothing was written."""
-
-
-@dataclass(frozen=True)
-class Block:
-    """A table's area: its title row, header row and data rows (1-based, inclusive)."""
-
-    top: int
-    left: int
-    bottom: int
-    right: int
-
-    @property
-    def height(self) -> int:
-        return self.bottom - self.top + 1
-
-    @property
-    def width(self) -> int:
-        return self.right - self.left + 1
-
-    @property
-    def ref(self) -> str:
-        return range_ref(self.top, self.left, self.bottom, self.right)
-
-    @property
-    def table_ref(self) -> str:
-        """The Excel table's own range (header and data rows, without the title row)."""
-        return range_ref(self.top + 1, self.left, self.bottom, self.right)
-
-    def at(self, top: int) -> Block:
-        return Block(top, self.left, top + self.height - 1, self.right)
-
-    def sized(self, height: int, width: int) -> Block:
-        return Block(self.top, self.left, self.top + height - 1, self.left + width - 1)
-
-    def overlaps(self, other: Block) -> bool:
-        return not (self.bottom < other.top or other.bottom < self.top or self.right < other.left
-                    or other.right < self.left)
-
-    def contains(self, row: int, col: int) -> bool:
-        return self.top <= row <= self.bottom and self.left <= col <= self.right
-
-    def minus(self, inner: Block) -> list[Block]:
-        """The parts of this block outside ``inner`` (same top-left, smaller or equal size)."""
-        out = []
-        if self.bottom > inner.bottom:
-            out.append(Block(inner.bottom + 1, self.left, self.bottom, self.right))
-        if self.right > inner.right:
-            out.append(Block(self.top, inner.right + 1, min(self.bottom, inner.bottom), self.right))
-        return out
-
-
-def block_of(t: TablePlan) -> Block:
-    """Where table ``t`` goes: its title row down to its last data row."""
-    return Block(t.title_row, t.col, t.last_row, t.last_col)
 
 
 @dataclass
@@ -179,61 +122,15 @@ class XlwingsWriter:
             sh = next((by_name[n] for n in [plan.name, *plan.aliases] if n in by_name), None)
             if sh is None:
                 raise PlacementError(f"sheet `{plan.name}` is missing; rebuild the workbook with `xladdin template`")
-            old = self._find_tables(sh, plan, spec)
+            old = find_tables(sh.name, {t.name: t.range.address for t in sh.tables}, plan, spec)
             new = {t.name: block_of(t) for t in plan.tables}
-            self._check_free_cells(sh, old, new)
+            check_free_cells(sh.name, old, new, lambda b, sh=sh: sh.range(b.ref).options(ndim=2).value)
             n_charts = len(sh.charts)
             if n_charts < len(spec.charts):
                 raise PlacementError(f"sheet `{sh.name}` has {n_charts} chart(s), the layout draws {len(spec.charts)}: "
                                      "a chart was deleted; rebuild the workbook with `xladdin template`")
             state[plan.name] = _SheetState(sh, old, new, dict(old))
         self._state = state
-
-    @staticmethod
-    def _find_tables(sh: Any, plan: SheetPlan, spec: SheetLayout) -> dict[str, Block]:
-        tables = {t.name: t for t in sh.tables}
-        old: dict[str, Block] = {}
-        by_key: dict[str, Block] = {}
-        for t, tspec in zip(plan.tables, spec.tables):
-            where = f"Excel table `{t.name}` on sheet `{sh.name}`"
-            tab = tables.get(t.name)
-            if tab is None:
-                raise PlacementError(f"{where} is missing (deleted, renamed or converted to a range): undo that, or "
-                                     "rebuild the workbook with `xladdin template`")
-            r1, c1, r2, c2 = parse_range(tab.range.address)
-            if tspec.anchor is not None:
-                want = parse_cell(tspec.anchor)
-            else:
-                above = by_key[tspec.below]
-                want = (above.bottom + tspec.gap + 1, above.left)
-            if (r1, c1) != want:
-                raise PlacementError(f"{where} starts at {cell_ref(r1, c1)}, the layout puts it at "
-                                     f"{cell_ref(*want)}: it was moved (move it back and refresh again), or the "
-                                     "workbook was built with an older layout (build it again with `xladdin "
-                                     "template`)")
-            ncols, fixed = c2 - c1 + 1, len(tspec.columns)
-            if ncols < fixed or (tspec.extra is None and ncols != fixed):
-                raise PlacementError(f"{where} has {ncols} columns, the layout has {fixed}"
-                                     f"{' or more' if tspec.extra is not None else ''}: a column was added or "
-                                     "deleted; undo that, or rebuild the workbook with `xladdin template`")
-            block = Block(r1 - 1, c1, r2, c2)
-            old[t.name] = by_key[tspec.key] = block
-        return old
-
-    @staticmethod
-    def _check_free_cells(sh: Any, old: Mapping[str, Block], new: Mapping[str, Block]) -> None:
-        """Cells a table is moved or grows into must be empty unless a layout table holds them now."""
-        for name, target in new.items():
-            moved = old[name].at(target.top)
-            for area in (moved, target):
-                values = sh.range(area.ref).options(ndim=2).value
-                for i, row in enumerate(values):
-                    for j, v in enumerate(row):
-                        r, c = area.top + i, area.left + j
-                        if v not in (None, "") and not any(b.contains(r, c) for b in old.values()):
-                            raise PlacementError(
-                                f"table `{name}` on sheet `{sh.name}` needs {area.ref} but {cell_ref(r, c)} holds "
-                                f"{v!r}: move that content elsewhere and refresh again")
 
     # ---------------------------------------------------------------- sheet: rename, shrink, move
     def sheet(self, name: str, aliases: Sequence[str], index: int) -> Any:

@@ -204,11 +204,15 @@ def infer_split_ratio(shares: pd.Series, adj_factor: pd.Series, threshold: float
     return pd.Series(out, index=shares.index, name="split_ratio")
 
 
-def shares_confirm(log_s: float, log_r: float) -> bool:
-    """The share count moved the split's way, at least half-way (see :func:`infer_split_ratio`)."""
-    if not (np.isfinite(log_s) and np.isfinite(log_r)):
-        return False
-    return bool(np.sign(log_s) == np.sign(log_r) and abs(log_s - log_r) < abs(log_r) / 2)
+def shares_confirm(log_s, log_r):
+    """The share count moved the split's way, at least half-way (see :func:`infer_split_ratio`): the rule
+    that tells a split from a flow, here and in the data checks (:func:`xladdin.data.checks.check_split_days`).
+    Scalars give a bool, arrays an array of them (elementwise)."""
+    log_s, log_r = np.asarray(log_s, dtype=float), np.asarray(log_r, dtype=float)
+    with np.errstate(invalid="ignore"):
+        ok = (np.isfinite(log_s) & np.isfinite(log_r) & (np.sign(log_s) == np.sign(log_r))
+              & (np.abs(log_s - log_r) < np.abs(log_r) / 2))
+    return bool(ok) if ok.ndim == 0 else ok
 
 
 def restate_split_rows(df: pd.DataFrame, columns: Sequence[str] = ("nav", "close")) -> list[str]:

@@ -55,8 +55,31 @@ def add_deprecated_alias(parser: argparse.ArgumentParser, old: str, new: str, de
     parser.add_argument(old, dest=dest, action=DeprecatedAlias, new=new, **kwargs)
 
 
+def setting_type(flag: str, base: Any) -> Any:
+    """The ``type`` of a flag named after a numeric setting (``--hp-lambda`` is ``hp_lambda``): the value read as
+    the parameters sheet and ``--set`` read it, in the same range (``params.coerce_value``); ``base`` for any
+    other flag. The settings are looked up when a value is converted, not at start-up."""
+    key = flag.lstrip("-").replace("-", "_")
+
+    def convert(text: str) -> Any:
+        from xladdin.workbook.params import SPEC_BY_KEY, ParamError, coerce_value  # lazy: CLI start-up (pandas)
+        spec = SPEC_BY_KEY.get(key)
+        if spec is None or spec.kind not in ("int", "float"):
+            return base(text)
+        try:
+            return coerce_value(spec, text, flag)
+        except ParamError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = getattr(base, "__name__", "value")  # argparse's "invalid int value" for a ValueError
+    return convert
+
+
 def add_option(parser: argparse.ArgumentParser, flag: str, *old: str, **kwargs: Any) -> argparse.Action:
-    """``parser.add_argument(flag, **kwargs)``, and each spelling in ``old`` as a deprecated alias of it."""
+    """``parser.add_argument(flag, **kwargs)``, and each spelling in ``old`` as a deprecated alias of it. A flag
+    named after a numeric setting takes the setting's range (:func:`setting_type`)."""
+    if kwargs.get("type") in (int, float):
+        kwargs["type"] = setting_type(flag, kwargs["type"])
     action = parser.add_argument(flag, **kwargs)
     same = {k: kwargs[k] for k in ("type", "nargs", "choices", "metavar") if k in kwargs}
     for spelling in old:
