@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from xladdin.data.market import Market
+from xladdin.workbook.messages import note_text
 from xladdin.workbook.params import default_params, params_from_mapping
 from xladdin.workbook.weekly import compute_weekly, signed_flows
 
@@ -73,8 +74,10 @@ def test_real_report_is_dated_by_its_tables_and_not_computed_on_stale_weights(re
     res = compute_weekly(real_market, default_params(), asof="2026-08-21")
     assert res.asof == pd.Timestamp("2025-12-31") and res.summary.asof.isoformat() == "2025-12-31"
     why = "输入表 index_weights 截至 2024-10-08(有效至 2024-12-08),不以过期数据计算"
-    for key in ("industry_flow", "latest_picks"):
-        assert res.tables[key] is None and res.notes[key] == why
+    for key in ("industry_flow", "latest_picks"):  # the note in English (the command line's), Chinese on the cover
+        assert res.tables[key] is None and note_text(res.notes[key], "zh") == why
+        assert res.notes[key] == "index_weights end 2024-10-08 (current to 2024-12-08): not computed on stale inputs"
+    assert (res.tables["cover_headlines"]["detail"] == why).sum() == 2
     assert res.tables["nav"]["date"].iloc[-1] <= pd.Timestamp("2024-12-06")
     assert res.tables["performance"]["period"].iloc[-2] == "2024年(至12-06)"
     limit = ";计算至 2024-12-06(输入表 index_weights 截至 2024-10-08)"

@@ -92,8 +92,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "crowding.measure.none": {"zh": "成交量(无数据)", "en": "traded volume (no data)"},
     "not_computed": {"zh": "未计算:{table}", "en": "Not computed: {table}"},
     # ------------------------------------------------------------ effective ends (spec "Stale inputs")
-    "stale.table": {"zh": "输入表 {table} 截至 {last:%Y-%m-%d}(有效至 {until:%Y-%m-%d}),不以过期数据计算",
-                    "en": "{table} end {last:%Y-%m-%d} (current to {until:%Y-%m-%d}): not computed on stale inputs"},
     "stale.limit": {"zh": ";计算至 {end:%Y-%m-%d}(输入表 {table} 截至 {last:%Y-%m-%d})",
                     "en": "; computed to {end:%Y-%m-%d} ({table} end {last:%Y-%m-%d})"},
     "no_ranking": {"zh": ";无排名调仓期:{counts}", "en": "; rebalances without a ranking: {counts}"},
@@ -232,6 +230,7 @@ NOTE_TEXTS: dict[str, str] = {
     "strategy.regime_stale": "{pair_name}风格信号的数据截至 {last:%Y-%m-%d},{until:%Y-%m-%d} 之后不再使用(超过 {max_age} 天):"
                              "此后 M8 与 M10 不含该信号",
     "weekly.step_not_computed": "所依赖的 {step} 步骤未计算",
+    "weekly.stale": "输入表 {table} 截至 {last:%Y-%m-%d}(有效至 {until:%Y-%m-%d}),不以过期数据计算",
 }
 
 

@@ -202,9 +202,12 @@ def _past_end(ctx: WeeklyContext, step: str) -> EffectiveEnd | None:
     return eff if eff is not None and eff.limit is not None and eff.end < ctx.asof else None
 
 
-def _stale_note(eff: EffectiveEnd, lang: str) -> str:
+def _stale_note(eff: EffectiveEnd) -> Note:
+    """Why a table of the as-of week is not computed: the input that stops before the as-of date. In English (the
+    command line's); its key gives the workbook the Chinese (:data:`~xladdin.workbook.messages.NOTE_TEXTS`)."""
     lim = eff.limit
-    return say("stale.table", lang, table=lim.name, last=lim.last, until=lim.until)
+    return Note("weekly.stale", f"{lim.text()} (current to {lim.until:%Y-%m-%d}): not computed on stale inputs",
+                table=lim.name, last=lim.last, until=lim.until)
 
 
 def _require_current(ctx: WeeklyContext, step: str) -> None:
@@ -212,7 +215,7 @@ def _require_current(ctx: WeeklyContext, step: str) -> None:
     the as-of week, would be computed on inputs past their currency."""
     eff = _past_end(ctx, step)
     if eff is not None:
-        raise StaleInputs(_stale_note(eff, ctx.params.language))
+        raise StaleInputs(_stale_note(eff))
 
 
 def _stale_table(ctx: WeeklyContext, step: str, key: str) -> bool:
@@ -221,7 +224,7 @@ def _stale_table(ctx: WeeklyContext, step: str, key: str) -> bool:
     eff = _past_end(ctx, step)
     if eff is None:
         return False
-    ctx.stale[key] = _stale_note(eff, ctx.params.language)
+    ctx.stale[key] = _stale_note(eff)
     return True
 
 
