@@ -56,7 +56,9 @@ def test_real_cover_signs_and_totals(real_current_week, real_data_dir):
                  for e in ("510300.SH", "510310.SH", "510330.SH", "159919.SZ"))
     total = _row(head, "股票ETF资金(穿透行业)")
     assert "4只股票ETF" in total["detail"] and f"这些ETF合计{csi300:,.2f}亿元" in total["detail"]
-    assert f"全部股票ETF合计{csi300 + chinext:,.2f}亿元" in total["detail"]
+    every = _row(head, "股票ETF资金")  # the headline: every stock ETF with a tracked index, penetrated or not
+    assert csi300 + chinext < 0 and every["signal"] == f"净流出{abs(csi300 + chinext):,.2f}亿元"
+    assert every["detail"] == "11-25至11-29,5只股票ETF合计(M1:份额变动×当日净值)"
     flow = real_current_week.tables["industry_flow"]
     assert total["signal"] == f"净流出{abs(flow['net_flow'].sum()):,.2f}亿元"
     # the mail carries the same lists: no inflow, outflows < 0 only

@@ -41,7 +41,7 @@ from xladdin.methods.flows import market_missing_nav
 from xladdin.methods.ranking import tie_values
 from xladdin.methods.stats import FULL_PERIOD, period_label
 
-from .context import WeeklyContext
+from .context import WeeklyContext, week_bounds
 from .layout import load_layout
 from .messages import amount, both, note_text, say
 from .params import Params, default_params, params_to_frame
@@ -229,14 +229,26 @@ def _stale_table(ctx: WeeklyContext, step: str, key: str) -> bool:
 
 
 # ------------------------------------------------------------------------------------- tables
+def _stock_flow(ctx: WeeklyContext) -> tuple:
+    """M1: the stock ETFs' flows of the as-of week (the week of the ETF rows) per tracked index, and the stock ETFs
+    the totals leave out. Reads etf_info and etf_daily only: the cover's headline figure stands when the industry
+    flows are not computed (e.g. index_weights past their currency)."""
+    wk = week_bounds(ctx.etf_flows.index, ctx.asof)
+    ctx.results.etf_week = (wk.start, wk.end)
+    try:
+        ctx.results.index_flows = holdings.index_flows(ctx.market, wk.start, wk.end, flows=ctx.etf_flows)
+    except ValueError as exc:  # etf_info without the columns or without a stock ETF: said on the cover
+        raise DataError(str(exc)) from exc
+    ctx.results.flows_left_out = _flows_left_out(ctx, wk.start, wk.end)
+    return ()
+
+
 def _industry_flow(ctx: WeeklyContext) -> pd.DataFrame:
     market, wk = ctx.market, ctx.week
     ctx.results.week = (wk.start, wk.end)  # the cover's week, also when a table below fails
     _require_current(ctx, "industry_flow")
     flows, weights = ctx.etf_flows, ctx.penetration
     cur = holdings.flow_table(market, wk.start, wk.end, flows=flows, weights=weights)
-    ctx.results.index_flows = holdings.index_flows(market, wk.start, wk.end, flows=flows)
-    ctx.results.flows_left_out = _flows_left_out(ctx)
     out = pd.DataFrame({"industry": cur.index.astype(str), "industry_name": cur["name"].to_numpy(),
                         "net_flow": cur["net_flow_yi"].to_numpy(), "industry_return": cur["industry_return"].to_numpy()})
     lv = ctx.results.level_w.loc[:wk.end]
@@ -260,19 +272,19 @@ def _industry_flow(ctx: WeeklyContext) -> pd.DataFrame:
     return out
 
 
-def _flows_left_out(ctx: WeeklyContext) -> pd.DataFrame:
-    """The stock ETFs whose flows of the week the totals leave out, index = ETF: ``reason`` "nav" (days with
-    a missing NAV, M1 leaves them out; ``amount`` their share changes at the last known NAV, yuan) or "index"
-    (no tracked index, so no index or industry gets their flow; ``amount`` their flow of the week)."""
-    market, wk = ctx.market, ctx.week
+def _flows_left_out(ctx: WeeklyContext, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    """The stock ETFs whose flows of the week ``start``..``end`` the totals leave out, index = ETF: ``reason`` "nav"
+    (days with a missing NAV, M1 leaves them out; ``amount`` their share changes at the last known NAV, yuan) or
+    "index" (no tracked index, so no index or industry gets their flow; ``amount`` their flow of the week)."""
+    market = ctx.market
     info = market.etf_info
     present = set(table_values(market, "etf_daily", "etf"))
     stock = info[info["category"].isin(STOCK_ETF_CATEGORIES) & info.index.isin(list(present))]
     blank = stock["tracked_index"].isna() | (stock["tracked_index"].astype(str).str.strip() == "")
     rows = []
-    nav = market_missing_nav(market, wk.start, wk.end, etfs=sorted(stock.index[~blank]), flows=ctx.etf_flows)
+    nav = market_missing_nav(market, start, end, etfs=sorted(stock.index[~blank]), flows=ctx.etf_flows)
     rows += [(etf, "nav", int(r.days), r.estimate) for etf, r in nav.iterrows()]
-    week = ctx.etf_flows.loc[wk.start:wk.end]
+    week = ctx.etf_flows.loc[start:end]
     rows += [(etf, "index", None, float(week[etf].sum(min_count=1)) if etf in week.columns else np.nan)
              for etf in sorted(stock.index[blank])]
     return pd.DataFrame(rows, columns=["etf", "reason", "days", "amount"]).set_index("etf")
@@ -613,6 +625,7 @@ def _headlines(p: Params, ctx: WeeklyContext, notes: Mapping[str, str]) -> pd.Da
     """The cover's headline rows (item, signal, detail): style, flows, correlation, picks, what is missing."""
     lang = p.language
     rows = _style_headlines(ctx.results.style_table, lang)
+    rows += _stock_flow_headline(ctx.results.index_flows, ctx.results.etf_week, lang)
     flow = ctx.results.industry_flow
     if flow is not None and len(flow):
         rows += _flow_headlines(flow, ctx, lang)
@@ -706,6 +719,26 @@ def signed_flows(flow: pd.DataFrame, n: int) -> tuple[pd.DataFrame, pd.DataFrame
     return inflow, outflow
 
 
+def _etf_count(idx: pd.DataFrame) -> int:
+    """How many stock ETFs the rows of :func:`xladdin.methods.holdings.index_flows` ``idx`` count."""
+    return sum(len([c for c in str(x).split(", ") if c]) for x in idx["etfs"])
+
+
+def _flow_signal(total: float, lang: str) -> str:
+    """``净流入12.34亿元`` / ``净流出12.34亿元`` (``net inflow 12.34 (100m yuan)``): a flow of the week, 亿元."""
+    return say("flow.net_inflow" if total >= 0 else "flow.net_outflow", lang, amount=amount(abs(total), lang))
+
+
+def _stock_flow_headline(idx: pd.DataFrame | None, week, lang: str) -> list[tuple[str, str, str]]:
+    """The cover's headline figure: the as-of week's net flow of the stock ETFs with a tracked index (M1, 亿元; the
+    ETFs and days it leaves out have rows of their own), needing etf_info and etf_daily only."""
+    if idx is None or week is None or not idx["flow"].notna().any():
+        return []
+    total = float(np.nansum(idx["flow"])) / YI
+    return [(say("flow.total.title", lang), _flow_signal(total, lang),
+             say("flow.total.detail", lang, start=week[0], end=week[1], n=_etf_count(idx)))]
+
+
 def _flow_headlines(flow: pd.DataFrame, ctx: WeeklyContext, lang: str) -> list[tuple[str, str, str]]:
     """Cover rows: the industry total (and what it includes), the ETFs it leaves out, top inflows and outflows."""
     rows = []
@@ -717,14 +750,11 @@ def _flow_headlines(flow: pd.DataFrame, ctx: WeeklyContext, lang: str) -> list[t
     exc = idx[~idx["penetrated"] & idx["flow"].notna()] if idx is not None else None
     what = say("flow.period", lang, start=wk.start, end=wk.end)
     if inc is not None:
-        what += say("flow.included", lang, n=sum(len([c for c in str(x).split(", ") if c]) for x in inc["etfs"]))
+        what += say("flow.included", lang, n=_etf_count(inc))
     if inc is not None and len(inc):
         own = float(np.nansum(inc["flow"])) / YI
         what += say("flow.own", lang, own=amount(own, lang), rest=amount(own - total, lang))
-    if exc is not None and len(exc):
-        what += say("flow.every", lang, every=amount(float(np.nansum(idx["flow"])) / YI, lang))
-    rows.append((say("flow.title", lang),
-                 say("flow.net_inflow" if total >= 0 else "flow.net_outflow", lang, amount=amount(abs(total), lang)), what))
+    rows.append((say("flow.title", lang), _flow_signal(total, lang), what))
     items, listing = say("sep.items", lang), say("sep.list", lang)
     if exc is not None and len(exc):
         rows.append((say("flow.unpenetrated", lang),
@@ -823,9 +853,13 @@ class Step:
 STEPS: list[Step] = [
     Step("strategy", (), _strategy, what="M6-M10 strategy", current=_rotation_end,
          writes=("rotation", "level_w", "level_m", "divergence", "strategy_notes")),
+    # no ``current``: its inputs (etf_info, etf_daily) are current on any as-of date (at most etf_daily's last), so
+    # it neither dates the report nor stops before it
+    Step("stock_flow", (), _stock_flow, what="M1 stock-ETF flows of the week",
+         writes=("etf_week", "index_flows", "flows_left_out")),
     Step("industry_flow", ("industry_flow",), _industry_flow, what="M1/M6 industry flows of the week",
          current=_rotation_end,
-         writes=("week", "index_flows", "industry_flow", "flows_left_out"), needs=("level_w",),
+         writes=("week", "industry_flow"), needs=("level_w",),
          reads=("level_w", "divergence")),
     Step("quintiles", ("quintile_level", "quintile_change"), _quintiles, what="M7 quintile tables",
          current=_rotation_end,
@@ -850,7 +884,7 @@ STEPS: list[Step] = [
 #: the steps of the M6-M10 rotation: their tables stop where the rotation's inputs do (its industry trading days)
 ROTATION_STEPS = ("strategy", "industry_flow", "quintiles", "holdings", "performance")
 #: the results the cover, the mail's summary and the sheets' subtitles read (:func:`_result`)
-COVER_READS = ("week", "rotation", "strategy_notes", "industry_flow", "index_flows", "flows_left_out", "style_table",
+COVER_READS = ("week", "etf_week", "rotation", "strategy_notes", "industry_flow", "index_flows", "flows_left_out", "style_table",
                "style_missing",
                "style_ends", "latest_picks", "latest_rebalance", "performance_full", "corr_last", "etf_picks",
                "etf_signal_date", "crowding")
