@@ -594,10 +594,13 @@ def _freshness(market: Market, asof: pd.Timestamp, p: Params) -> tuple[pd.DataFr
         r = desc.loc[name]
         last = r["last"]
         lag = None if pd.isna(last) else int((asof - pd.Timestamp(last)).days)
+        beyond = lag is not None and lag < 0  # rows after the as-of date: read up to it, so 0 days behind
+        lag = 0 if beyond else lag
         since = market.read_from.get(name)
         if since is not None:  # read partially (xladdin weekly: the dashboard's window of stock rows)
             used += say("fresh.read_from", lang, since=since)
         state = _freshness_status(name, last, lag, p.stale_days, asof)
+        state = "fresh.beyond" if beyond and state not in LIMITING else state
         status = say(state, lang, lag=lag)
         rows.append({"table": name, "status": status, "detail": used, "rows": int(r["rows"]), "first": r["first"],
                      "last": last, "lag_days": lag})
