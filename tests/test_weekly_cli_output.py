@@ -11,11 +11,13 @@ import struct
 import subprocess
 import sys
 import termios
+from pathlib import Path
 
 import pytest
 
 from xladdin.ops.cli import build_parser, main
 
+ROOT = Path(__file__).resolve().parents[1]
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 
 
@@ -54,10 +56,15 @@ def test_asof_help_says_the_effective_end(command):
     assert f"as-of date YYYY-MM-DD (default: {ASOF_DEFAULT['en']})" in text
 
 
-def test_refresh_asof_help_says_the_effective_end():
-    from xladdin.workbook.params import ASOF_DEFAULT
+def test_refresh_asof_help_the_sheet_and_the_docs_say_the_same():
+    from xladdin.workbook.params import ASOF_DEFAULT, SPEC_BY_KEY
     text = _help("refresh")
     assert "last ETF date" not in text and ASOF_DEFAULT["en"] in text
+    spec = SPEC_BY_KEY["asof"]  # the parameters sheet
+    assert ASOF_DEFAULT["en"] in spec.en and ASOF_DEFAULT["zh"] in spec.zh
+    row = next(ln for ln in (ROOT / "docs" / "excel.md").read_text(encoding="utf-8").splitlines()
+               if ln.startswith("| `asof` |"))
+    assert ASOF_DEFAULT["en"] in row
 
 
 # ------------------------------------------------------------------------------------------ progress bar

@@ -904,7 +904,7 @@ COMPUTE_THREADS = 2
 
 def compute_weekly(market: Market, params: Params | None = None, asof=None,
                    progress: Callable[[str], None] | None = None, threads: int | None = None) -> WeeklyResult:
-    """Compute every table of the weekly workbook for ``asof`` (default: the data's last ETF date).
+    """Compute every table of the weekly workbook for ``asof`` (default: the tables' effective end, :func:`report_asof`).
 
     Parameters
     ----------

@@ -7,12 +7,12 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from xladdin.workbook.params import LANGUAGES, Params, default_params
+from xladdin.workbook.params import ASOF_DEFAULT, LANGUAGES, Params, default_params
 
 from . import _common
 
 
-def add_asof_option(parser: argparse.ArgumentParser, default: str = "the data's last ETF date") -> None:
+def add_asof_option(parser: argparse.ArgumentParser, default: str = ASOF_DEFAULT["en"]) -> None:
     parser.add_argument("--asof", metavar="DATE", help=f"as-of date YYYY-MM-DD (default: {default})")
 
 
