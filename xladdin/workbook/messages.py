@@ -87,11 +87,6 @@ MESSAGES: dict[str, dict[str, str]] = {
                         "en": "{date:%Y-%m-%d}: heat >= {heat:.0%} percentile, price-volume divergence or "
                               "dispersion <= {dispersion:.0%} percentile, any one is crowding (M14)"},
     "crowding.blank": {"zh": ";{flags}留空(缺少输入数据)", "en": "; {flags} blank (input missing)"},
-    "crowding.kind.volume_up_price_down": {"zh": "放量下跌", "en": "volume up, price down"},
-    "crowding.kind.price_up_volume_down": {"zh": "缩量上涨", "en": "price up, volume down"},
-    "crowding.measure.amount": {"zh": "成交额", "en": "traded amount"},
-    "crowding.measure.volume": {"zh": "成交量", "en": "traded volume"},
-    "crowding.measure.none": {"zh": "成交量(无数据)", "en": "traded volume (no data)"},
     "not_computed": {"zh": "未计算:{table}", "en": "Not computed: {table}"},
     # ------------------------------------------------------------ effective ends (spec "Stale inputs")
     "stale.limit": {"zh": ";计算至 {end:%Y-%m-%d}(输入表 {table} 截至 {last:%Y-%m-%d})",

@@ -553,7 +553,7 @@ def _crowding(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame]:
         "industry": t["industry"].to_numpy(), "industry_name": t["name"].to_numpy(), "crowded": t["crowded"].to_numpy(),
         "heat_pct": t["heat_pct"].to_numpy(), "ret": t["ret"].to_numpy(),
         "volume_change": t["volume_change"].to_numpy(),
-        "divergence": [say(f"crowding.kind.{k}", lang) if k else "" for k in t["divergence"]],
+        "divergence": [crowding.DIVERGENCE_NAMES[k].get(lang, k) if k else "" for k in t["divergence"]],
         "dispersion_pct": t["dispersion_pct"].to_numpy(), "n_stocks": t["n_stocks"].to_numpy(),
         "reasons": [sep.join(crowding.reason_text(r, lang) for r in rs) for rs in t["reasons"]]})
     out = out.sort_values("crowded", ascending=False, kind="stable", na_position="last").reset_index(drop=True)
@@ -1128,9 +1128,9 @@ def _no_ranking_text(rot, lang: str) -> str:
 
 def _crowding_subtitle(p: Params, res, asof: pd.Timestamp) -> dict[str, str]:
     """The crowding sheet's row 3 in both languages: its date, the heat measure and the thresholds."""
-    measure = getattr(res, "measure", None) or "none"
+    measure = crowding.MEASURE_NAMES[getattr(res, "measure", None)]
     return {lang: say("sub.crowding", lang, asof=res.asof if res is not None else asof,
-                      measure=say(f"crowding.measure.{measure}", lang), history=p.crowding_history,
+                      measure=measure.get(lang, measure["zh"]), history=p.crowding_history,
                       heat=p.crowding_heat_flag, price=p.crowding_price_move, volume=p.crowding_volume_move,
                       dispersion=p.crowding_dispersion_flag) for lang in ("zh", "en")}
 
