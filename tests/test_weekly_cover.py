@@ -154,3 +154,16 @@ def test_freshness_of_a_table_running_past_the_asof_date(real_default):
         # a table ending on the as-of date is current, nothing more said
         assert fresh.loc["industry_daily", "lag_days"] == 0
         assert fresh.loc["industry_daily", "status"] == ("最新" if lang == "zh" else "current")
+
+
+@pytest.mark.slow
+def test_freshness_mid_data_keeps_each_tables_rhythm(sample_market):
+    """On a mid-data as-of date every dated table runs past it: each is 0 days behind and keeps what it says of its
+    rhythm (a monthly table is "月度,最新"), the rows past the as-of date said unused."""
+    res = compute_weekly(sample_market, default_params(), asof="2021-06-16")
+    fresh = res.tables["cover_freshness"].set_index("table")
+    assert res.asof == pd.Timestamp("2021-06-16")
+    dated = fresh[fresh["last"].notna()]
+    assert (dated["last"] > res.asof).all() and (dated["lag_days"] == 0).all()
+    assert fresh.loc["index_weights", "status"] == "月度,最新(数据晚于截至日,只用到截至日)"
+    assert fresh.loc["etf_daily", "status"] == "最新(数据晚于截至日,只用到截至日)"

@@ -106,7 +106,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "fresh.monthly_current": {"zh": "月度,最新", "en": "monthly, current"},
     "fresh.quarterly_current": {"zh": "季度,最新", "en": "quarterly, current"},
     "fresh.current": {"zh": "最新", "en": "current"},
-    "fresh.beyond": {"zh": "最新(数据晚于截至日,只用到截至日)", "en": "current (data runs past the as-of date; used up to it)"},
+    "fresh.beyond": {"zh": "(数据晚于截至日,只用到截至日)", "en": " (data runs past the as-of date; used up to it)"},
     "fresh.behind": {"zh": "滞后{lag}天", "en": "{lag} days behind"},
     "fresh.read_from": {"zh": "(读取 {since:%Y-%m-%d} 起的行,周报各表所需窗口)",
                         "en": " (rows from {since:%Y-%m-%d} read: the window the weekly tables need)"},

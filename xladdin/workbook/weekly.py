@@ -600,8 +600,7 @@ def _freshness(market: Market, asof: pd.Timestamp, p: Params) -> tuple[pd.DataFr
         if since is not None:  # read partially (xladdin weekly: the dashboard's window of stock rows)
             used += say("fresh.read_from", lang, since=since)
         state = _freshness_status(name, last, lag, p.stale_days, asof)
-        state = "fresh.beyond" if beyond and state not in LIMITING else state
-        status = say(state, lang, lag=lag)
+        status = say(state, lang, lag=lag) + (say("fresh.beyond", lang) if beyond else "")
         rows.append({"table": name, "status": status, "detail": used, "rows": int(r["rows"]), "first": r["first"],
                      "last": last, "lag_days": lag})
         if state in LIMITING:
