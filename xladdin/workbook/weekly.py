@@ -886,8 +886,8 @@ STEPS: list[Step] = [
 #: the steps of the M6-M10 rotation: their tables stop where the rotation's inputs do (its industry trading days)
 ROTATION_STEPS = ("strategy", "industry_flow", "quintiles", "holdings", "performance")
 #: the results the cover, the mail's summary and the sheets' subtitles read (:func:`_result`)
-COVER_READS = ("week", "etf_week", "rotation", "strategy_notes", "industry_flow", "index_flows", "flows_left_out", "style_table",
-               "style_missing",
+COVER_READS = ("week", "etf_week", "rotation", "strategy_notes", "industry_flow", "index_flows", "flows_left_out",
+               "style_table", "style_missing",
                "style_ends", "latest_picks", "latest_rebalance", "performance_full", "corr_last", "etf_picks",
                "etf_signal_date", "crowding")
 #: steps run in a second thread beside the others (:data:`COMPUTE_THREADS`): they read no other step's
