@@ -21,11 +21,14 @@ filled with the real values of ``../shared/data/real`` where they exist:
 * CSI index-perf JSON (16 keys in akshare's positional order), CNI daily JSON: canonical index closes.
 
 Where ../shared has nothing (per-stock margin, northbound, fund holdings, new funds, SW classes), the
-small bodies in the tests say they are invented.
+small bodies in the tests say they are invented. The routes several test modules answer with (the ETF
+endpoints, the two index endpoints, the invented fund lists and overview pages) are set up by
+:func:`etf_routes`, :func:`index_routes` and :func:`fund_info_routes`.
 """
 from __future__ import annotations
 
 import io
+import json
 import math
 from pathlib import Path
 
@@ -39,6 +42,8 @@ KLINE = ("push2his.eastmoney.com", "/api/qt/stock/kline/get")
 LSJZ = ("api.fund.eastmoney.com", "/f10/lsjz")
 CSI_PERF = ("www.csindex.com.cn", "/csindex-home/perf/index-perf")
 CNI = ("hq.cnindex.com.cn", "/market/market/getIndexDailyDataWithDataFormat")
+#: the five ETFs of ../shared/data/real
+FIVE_ETFS = ["510300.SH", "510310.SH", "510330.SH", "159919.SZ", "159915.SZ"]
 
 
 class RealETFs:
@@ -197,3 +202,40 @@ def cni_daily(index_closes: pd.Series):
                 for d, c in s.items()]
         return {"code": 200, "message": "success", "data": {"total": len(rows), "data": rows[::-1]}}
     return answer
+
+
+def index_closes(real_dir: Path) -> dict[str, pd.Series]:
+    """The CSI 300 and ChiNext closes of the canonical ``index_daily.csv``, by code (index = date)."""
+    ix = pd.read_csv(real_dir / "index_daily.csv", parse_dates=["date"])
+    return {c: ix[ix["index"] == c].set_index("date")["close"] for c in ("000300.SH", "399006.SZ")}
+
+
+# ------------------------------------------------------------------------------------------ routes
+def etf_routes(http, real: RealETFs, *, szse_header: str = "基金规模(份)", **sse_kw) -> None:
+    """Answers for the ETF requests, in this order: SSE and SZSE scale (with the query each sends), Eastmoney klines
+    and NAV pages; ``szse_header`` and ``sse_kw`` shape the SZSE and SSE bodies (:func:`szse_scale`,
+    :func:`sse_scale`)."""
+    http.add(*SSE, sse_scale(real, **sse_kw), params={"sqlId": "COMMON_SSE_ZQPZ_ETFZL_XXPL_ETFGM_SEARCH_L"})
+    http.add(*SZSE, szse_scale(real, header=szse_header), params={"CATALOGID": "scsj_fund_jjgm", "jjlb": "ETF"})
+    http.add(*KLINE, kline(real))
+    http.add(*LSJZ, lsjz(real))
+
+
+def index_routes(http, closes: dict[str, pd.Series]) -> None:
+    """Answers for the CSI 300 (CSI index-perf) and ChiNext (CNI) closes, in this order (``closes``:
+    :func:`index_closes`)."""
+    http.add(*CSI_PERF, csi_perf(closes["000300.SH"], "000300"))
+    http.add(*CNI, cni_daily(closes["399006.SZ"]))
+
+
+def fund_info_routes(http, codes: list[str], listed: dict[str, str], tracked: dict[str, str] | None = None) -> None:
+    """Answers for etf_info's requests, INVENTED (../shared has no such pages): Eastmoney's fund list (``codes``,
+    stock index funds), SZSE's fund list with the listing dates ``listed`` (6-digit code -> date), and each fund's
+    overview page naming its tracked index (``tracked``: 6-digit code -> index name; 沪深300指数 otherwise)."""
+    funds = [[c[:6], "X", f"ETF{c[:6]}", "指数型-股票", "X"] for c in codes]
+    http.add("fund.eastmoney.com", "/js/fundcode_search.js", "var r = " + json.dumps(funds, ensure_ascii=False) + ";")
+    http.add("fund.szse.cn", "/api/report/ShowReport", xlsx(["基金代码", "上市日期"], [[c, d] for c, d in listed.items()]))
+    for c in codes:
+        name = (tracked or {}).get(c[:6], "沪深300指数")
+        http.add("fundf10.eastmoney.com", f"/jbgk_{c[:6]}.html",
+                 f"<table><tr><th>业绩比较基准</th><td>{name}收益率</td><th>跟踪标的</th><td>{name}</td></tr></table>")

@@ -1,7 +1,7 @@
 """Shared fixtures and helpers of the test suite (no test module imports another).
 
-- data: the real canonical data (must exist), the embedded sample market and small cuts of it, the
-  constructed markets of the M11/M13 tests;
+- data: the real canonical data (must exist), the real ETF and index series the akshare bodies are filled
+  with, the embedded sample market and small cuts of it, the constructed markets of the M11/M13 tests;
 - workbooks: one weekly computation on the sample per language and process (``workbook_inputs``), and
   LibreOffice headless (``libreoffice``; a test that uses it is marked ``slow``);
 - mail: an environment without the developer's configuration.
@@ -45,6 +45,21 @@ def real_data_dir() -> Path:
 def real_market(real_data_dir):
     from xladdin.data import load_market
     return load_market(real_data_dir)
+
+
+@pytest.fixture(scope="session")
+def real_etfs(real_data_dir):
+    """The real series of the five ETFs behind the akshare bodies (``tests/_akshare_bodies.py``: ``RealETFs``);
+    a test that changes one puts it back."""
+    from _akshare_bodies import RealETFs
+    return RealETFs(real_data_dir)
+
+
+@pytest.fixture(scope="session")
+def real_index_closes(real_data_dir) -> dict:
+    """CSI 300 and ChiNext closes of the real index_daily.csv, by code (``_akshare_bodies.index_closes``)."""
+    from _akshare_bodies import index_closes
+    return index_closes(real_data_dir)
 
 
 @pytest.fixture(scope="session")

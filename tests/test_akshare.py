@@ -18,15 +18,14 @@ import pytest
 from _akshare_bodies import (
     CNI,
     CSI_PERF,
+    FIVE_ETFS,
     KLINE,
     LSJZ,
     SSE,
     SZSE,
-    RealETFs,
     cni_daily,
     csi_perf,
-    kline,
-    lsjz,
+    etf_routes,
     sse_scale,
     szse_scale,
     xlsx,
@@ -41,14 +40,9 @@ from xladdin.data.loaders import validate_market
 from xladdin.data.market import Market
 from xladdin.methods.flows import etf_flows
 
-CODES = ["510300.SH", "510310.SH", "510330.SH", "159919.SZ", "159915.SZ"]
+CODES = FIVE_ETFS
 START, END = "2024-09-02", "2024-09-30"
 NOW = "2026-12-01"   # after every date asked: nothing counts as "not yet published"
-
-
-@pytest.fixture(scope="module")
-def real(real_data_dir) -> RealETFs:
-    return RealETFs(real_data_dir)
 
 
 def client(**kw) -> tuple[AkshareClient, list[float]]:
@@ -57,18 +51,11 @@ def client(**kw) -> tuple[AkshareClient, list[float]]:
     return AkshareClient(akshare, sleep=waits.append, **kw), waits
 
 
-def etf_routes(http, real, **sse_kw):
-    http.add(*SSE, sse_scale(real, **sse_kw), params={"sqlId": "COMMON_SSE_ZQPZ_ETFZL_XXPL_ETFGM_SEARCH_L"})
-    http.add(*SZSE, szse_scale(real), params={"CATALOGID": "scsj_fund_jjgm", "jjlb": "ETF"})
-    http.add(*KLINE, kline(real))
-    http.add(*LSJZ, lsjz(real))
-
-
 # ============================================================================ etf_daily on the real series
-def test_etf_daily_real_values_split_and_request_counts(real, real_data_dir):
+def test_etf_daily_real_values_split_and_request_counts(real_etfs, real_data_dir):
     c, _ = client(timeout=12)
     with serve() as http:
-        etf_routes(http, real)
+        etf_routes(http, real_etfs)
         out = c.etf_daily(CODES, START, END)
     days = trading_days(START, END)
     assert len(days) == 19  # Mid-Autumn: 09-16/17 closed
@@ -105,42 +92,42 @@ def test_etf_daily_real_values_split_and_request_counts(real, real_data_dir):
     assert validate_market(Market({"etf_daily": out})) == []
 
 
-def test_thousands_separators_are_read(real):
+def test_thousands_separators_are_read(real_etfs):
     """TOT_VOL "8,867,928.77" (akshare's own parser turns it into NaN) and SZSE shares as numbers, both read."""
     c, _ = client()
     with serve() as http:
-        http.add(*SSE, sse_scale(real, thousands=True))
-        http.add(*SZSE, szse_scale(real, numeric=True))
+        http.add(*SSE, sse_scale(real_etfs, thousands=True))
+        http.add(*SZSE, szse_scale(real_etfs, numeric=True))
         out = c.etf_shares(["510300.SH", "159919.SZ"], "2024-09-20", "2024-09-20")
     assert out.set_index("etf")["shares"].to_dict() == {"159919.SZ": 37668816600.0, "510300.SH": 88679287700.0}
     # what akshare's wrapper makes of the same SSE body: NaN shares, silently (why the adapter calls SSE itself)
     with serve() as http:
-        http.add(*SSE, sse_scale(real, thousands=True))
+        http.add(*SSE, sse_scale(real_etfs, thousands=True))
         wrapped = akshare.fund_etf_scale_sse(date="20240920")
     assert wrapped["基金份额"].isna().all()
 
 
-def test_drifted_header_is_refused(real):
+def test_drifted_header_is_refused(real_etfs):
     c, _ = client()
     with serve() as http:
-        http.add(*SZSE, szse_scale(real, header="基金规模(万份)"))
+        http.add(*SZSE, szse_scale(real_etfs, header="基金规模(万份)"))
         with pytest.raises(SourceError, match=r"SZSE ShowReport\(CATALOGID='scsj_fund_jjgm', txtStart='2024-09-02', "
                                               r"txtEnd='2024-09-30'\): header lacks 基金规模\(份\) \(got .*基金规模\(万份\)"):
             c.etf_shares(["159919.SZ"], START, END)
     # akshare's wrapper on the same body: every share <NA>, silently
     with serve() as http:
-        http.add(*SZSE, szse_scale(real, header="基金规模(万份)"))
+        http.add(*SZSE, szse_scale(real_etfs, header="基金规模(万份)"))
         wrapped = akshare.fund_scale_daily_szse(start_date="20240902", end_date="20240930", symbol="ETF")
     assert len(wrapped) > 0 and wrapped["基金份额"].isna().all()
 
 
-def test_a_day_without_disclosure_is_no_rows(real):
+def test_a_day_without_disclosure_is_no_rows(real_etfs):
     """SSE answers an empty result for 2024-09-20 (as on a holiday): no rows that day, a note, no error;
     akshare's own wrapper raises KeyError on that body. Real holidays are never asked (Mid-Autumn 09-16/17)."""
     c, _ = client()
     with serve() as http:
         def holiday_on_20th(seen):
-            return {"result": []} if seen.params["STAT_DATE"] == "2024-09-20" else sse_scale(real)(seen)
+            return {"result": []} if seen.params["STAT_DATE"] == "2024-09-20" else sse_scale(real_etfs)(seen)
         http.add(*SSE, holiday_on_20th)
         out = c.etf_shares(["510300.SH"], "2024-09-12", "2024-09-23")
     asked = [s.params["STAT_DATE"] for s in http.log]
@@ -153,10 +140,10 @@ def test_a_day_without_disclosure_is_no_rows(real):
             akshare.fund_etf_scale_sse(date="20240920")
 
 
-def test_over_long_range_is_asked_in_chunks_and_an_empty_range_refused(real):
+def test_over_long_range_is_asked_in_chunks_and_an_empty_range_refused(real_etfs):
     c, _ = client()
     with serve() as http:
-        http.add(*SZSE, szse_scale(real, codes=("159919",)))
+        http.add(*SZSE, szse_scale(real_etfs, codes=("159919",)))
         out = c.etf_shares(["159919.SZ"], "2023-01-03", "2024-06-28")
     spans = [(pd.Timestamp(s.params["txtStart"]), pd.Timestamp(s.params["txtEnd"])) for s in http.log]
     assert len(spans) == 4 and all((b - a).days + 1 <= SZSE_MAX_DAYS for a, b in spans)
@@ -253,23 +240,23 @@ def test_a_never_answering_host_ends_in_a_timeout_then_a_refusal_naming_the_call
 
 
 # ============================================================================ fetch_market + ALL
-def test_fetch_market_validates_and_lists_the_universe(real):
+def test_fetch_market_validates_and_lists_the_universe(real_etfs):
     c, _ = client()
     with serve() as http:
-        etf_routes(http, real)
+        etf_routes(http, real_etfs)
         market = fetch_market(c, ["etf_daily"], etfs="ALL", start="2024-09-19", end="2024-09-24")
     assert sorted(market.tables["etf_daily"]["etf"].unique()) == sorted(CODES)
     assert validate_market(market) == []
 
 
-def test_the_universe_is_read_on_the_last_disclosed_trading_day(real):
+def test_the_universe_is_read_on_the_last_disclosed_trading_day(real_etfs):
     """Asked on a Sunday (2024-09-29) whose Friday SSE has not published: the Thursday's list is used."""
     c, _ = client()
     with serve() as http:
         def friday_missing(seen):
-            return {"result": []} if seen.params["STAT_DATE"] == "2024-09-27" else sse_scale(real)(seen)
+            return {"result": []} if seen.params["STAT_DATE"] == "2024-09-27" else sse_scale(real_etfs)(seen)
         http.add(*SSE, friday_missing)
-        http.add(*SZSE, szse_scale(real))
+        http.add(*SZSE, szse_scale(real_etfs))
         codes = c.etf_universe("2024-09-29")
     assert codes == sorted(CODES)
     assert [s.params["STAT_DATE"] for s in http.log if s.host == SSE[0]] == ["2024-09-27", "2024-09-26"]

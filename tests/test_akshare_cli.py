@@ -7,7 +7,7 @@ the one registry.
 from __future__ import annotations
 
 import pandas as pd
-from _akshare_bodies import CSI_PERF, KLINE, LSJZ, SSE, SZSE, RealETFs, csi_perf, kline, lsjz, sse_scale, szse_scale
+from _akshare_bodies import etf_routes, fund_info_routes, index_closes, index_routes
 from _transport import serve
 
 from xladdin.data.clients import SOURCES
@@ -19,12 +19,8 @@ CODES = ["510300.SH", "510310.SH", "159919.SZ"]
 
 
 def routes(http, real, real_data_dir, szse_header="基金规模(份)"):
-    ix = pd.read_csv(real_data_dir / "index_daily.csv", parse_dates=["date"])
-    http.add(*SSE, sse_scale(real))
-    http.add(*SZSE, szse_scale(real, header=szse_header))
-    http.add(*KLINE, kline(real))
-    http.add(*LSJZ, lsjz(real))
-    http.add(*CSI_PERF, csi_perf(ix[ix["index"] == "000300.SH"].set_index("date")["close"], "000300"))
+    etf_routes(http, real, szse_header=szse_header)
+    index_routes(http, index_closes(real_data_dir))
 
 
 def test_source_choices_and_help_come_from_the_registry():
@@ -37,8 +33,8 @@ def test_source_choices_and_help_come_from_the_registry():
     assert list(next(a for a in update._actions if a.dest == "source").choices) == list(SOURCES)
 
 
-def test_fetch_akshare_writes_validated_tables(tmp_path, real_data_dir, capsys):
-    real = RealETFs(real_data_dir)
+def test_fetch_akshare_writes_validated_tables(tmp_path, real_data_dir, real_etfs, capsys):
+    real = real_etfs
     out = tmp_path / "data"
     with serve() as http:
         routes(http, real, real_data_dir)
@@ -53,8 +49,8 @@ def test_fetch_akshare_writes_validated_tables(tmp_path, real_data_dir, capsys):
     assert sorted(market.tables["etf_daily"]["etf"].unique()) == sorted(CODES)
 
 
-def test_update_creates_then_updates_then_reports_a_failure(tmp_path, real_data_dir, capsys):
-    real = RealETFs(real_data_dir)
+def test_update_creates_then_updates_then_reports_a_failure(tmp_path, real_data_dir, real_etfs, capsys):
+    real = real_etfs
     store = tmp_path / "store"
     with serve() as http:
         routes(http, real, real_data_dir)
@@ -84,22 +80,15 @@ def test_update_of_a_missing_store_without_source_says_what_to_give(tmp_path, ca
     assert "is not a store yet: give --source, --tables and --start" in capsys.readouterr().err
 
 
-def test_etf_file_overrides_are_kept_for_later_updates(tmp_path, real_data_dir, capsys):
+def test_etf_file_overrides_are_kept_for_later_updates(tmp_path, real_data_dir, real_etfs, capsys):
     """--etf-file's overrides apply, and are kept in the manifest for later updates (their clients get them)."""
-    from _akshare_bodies import xlsx
-    real = RealETFs(real_data_dir)
+    real = real_etfs
     etf_file = tmp_path / "etfs.csv"
     etf_file.write_text("etf,tracked_index\n510300.SH,\n159919.SZ,000300.SH\n", encoding="utf-8")
     store = tmp_path / "store"
 
-    def info_routes(http):
-        funds = [[c[:6], "X", f"ETF{c[:6]}", "指数型-股票", "X"] for c in CODES]
-        import json
-        http.add("fund.eastmoney.com", "/js/fundcode_search.js", "var r = " + json.dumps(funds, ensure_ascii=False) + ";")
-        http.add("fund.szse.cn", "/api/report/ShowReport", xlsx(["基金代码", "上市日期"], [["159919", "2012-05-28"]]))
-        for c in CODES:  # invented pages naming no index xladdin knows
-            http.add("fundf10.eastmoney.com", f"/jbgk_{c[:6]}.html",
-                     "<table><tr><th>业绩比较基准</th><td>某指数收益率</td><th>跟踪标的</th><td>某指数</td></tr></table>")
+    def info_routes(http):  # overview pages naming no index xladdin knows
+        fund_info_routes(http, CODES, {"159919": "2012-05-28"}, {c[:6]: "某指数" for c in CODES})
 
     with serve() as http:
         routes(http, real, real_data_dir)

@@ -12,7 +12,7 @@ import akshare
 import numpy as np
 import pandas as pd
 import pytest
-from _akshare_bodies import KLINE, LSJZ, RealETFs, lsjz, xlsx
+from _akshare_bodies import KLINE, LSJZ, lsjz, xlsx
 from _transport import Seen, serve
 
 from xladdin.data.clients import SourceError, fetch_market
@@ -258,8 +258,8 @@ def test_stock_daily_close_amount_float_mcap():
 
 
 # ============================================================================ funds
-def test_fund_nav_real_159919(real_data_dir):
-    real = RealETFs(real_data_dir)
+def test_fund_nav_real_159919(real_etfs):
+    real = real_etfs
     c = client()
     with serve() as http:
         http.add(*LSJZ, lsjz(real, source="eastmoney"))

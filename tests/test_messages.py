@@ -50,3 +50,14 @@ def test_weekly_py_has_no_inline_language_choice():
 def test_the_full_period_label_is_the_one_performance_writes():
     from xladdin.methods.stats import FULL_PERIOD
     assert MESSAGES["period.full"]["en"] == FULL_PERIOD
+
+
+def test_crowding_names_have_one_owner():
+    """The names of M14's flags, divergence kinds and heat measures are the crowding module's (the command, the Excel
+    function and the sheet say them from there): the message table repeats none of them (M9's "divergence" factor
+    is another thing, with its own message)."""
+    from xladdin.methods import crowding
+    names = {text for table in (crowding.DIVERGENCE_NAMES, crowding.MEASURE_NAMES)
+             for entry in table.values() for text in entry.values()}
+    names |= {entry["zh"] for entry in crowding.FLAG_NAMES.values()}
+    assert {text for entry in MESSAGES.values() for text in entry.values()} & names == set()

@@ -7,7 +7,6 @@ values in ``../shared/data/real`` (``tests/_akshare_bodies.py``). Requests are c
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import signal
 import subprocess
@@ -22,16 +21,15 @@ import pytest
 from _akshare_bodies import (
     CNI,
     CSI_PERF,
+    FIVE_ETFS,
     KLINE,
     LSJZ,
     SSE,
     SZSE,
-    RealETFs,
-    cni_daily,
     csi_perf,
-    kline,
-    lsjz,
-    sse_scale,
+    etf_routes,
+    fund_info_routes,
+    index_routes,
     szse_scale,
 )
 from _transport import serve
@@ -42,41 +40,17 @@ from xladdin.data.loaders import load_market
 from xladdin.data.store import UpdateFailed, read_manifest, update_store, work_dir
 
 TESTS = Path(__file__).resolve().parent
-CODES = ["510300.SH", "510310.SH", "510330.SH", "159919.SZ", "159915.SZ"]
+CODES = FIVE_ETFS
 SETTINGS = {"etfs": CODES, "indices": ["000300.SH", "399006.SZ"], "start": "2024-09-02"}
 TABLES = ["etf_info", "etf_daily", "index_daily"]
-FUNDS = [[c[:6], "X", f"ETF{c[:6]}", "指数型-股票", "X"] for c in CODES]
-TRACKS = {"159915": "创业板指数"}
 
 
-@pytest.fixture(scope="module")
-def real(real_data_dir) -> RealETFs:
-    return RealETFs(real_data_dir)
-
-
-@pytest.fixture(scope="module")
-def index_closes(real_data_dir) -> dict[str, pd.Series]:
-    ix = pd.read_csv(real_data_dir / "index_daily.csv", parse_dates=["date"])
-    return {c: ix[ix["index"] == c].set_index("date")["close"] for c in ("000300.SH", "399006.SZ")}
-
-
-def routes(http, real, index_closes, **sse_kw):
-    """Answers for every request an update of TABLES makes (bodies: see tests/_akshare_bodies.py)."""
-    http.add(*SSE, sse_scale(real, **sse_kw))
-    http.add(*SZSE, szse_scale(real), params={"CATALOGID": "scsj_fund_jjgm"})
-    http.add(*KLINE, kline(real))
-    http.add(*LSJZ, lsjz(real))
-    http.add(*CSI_PERF, csi_perf(index_closes["000300.SH"], "000300"))
-    http.add(*CNI, cni_daily(index_closes["399006.SZ"]))
-    # invented fund list, SZSE fund list and overview pages (../shared has no such pages)
-    http.add("fund.eastmoney.com", "/js/fundcode_search.js", "var r = " + json.dumps(FUNDS, ensure_ascii=False) + ";")
-    from _akshare_bodies import xlsx
-    http.add("fund.szse.cn", "/api/report/ShowReport",
-             xlsx(["基金代码", "上市日期"], [["159919", "2012-05-28"], ["159915", "2011-12-09"]]))
-    for c in CODES:
-        tracked = TRACKS.get(c[:6], "沪深300指数")
-        http.add("fundf10.eastmoney.com", f"/jbgk_{c[:6]}.html",
-                 f"<table><tr><th>业绩比较基准</th><td>{tracked}收益率</td><th>跟踪标的</th><td>{tracked}</td></tr></table>")
+def routes(http, real_etfs, real_index_closes, **sse_kw):
+    """Answers for every request an update of TABLES makes (bodies: see tests/_akshare_bodies.py); route 0 is SSE's,
+    1 SZSE's, 4 the CSI 300 closes."""
+    etf_routes(http, real_etfs, **sse_kw)
+    index_routes(http, real_index_closes)
+    fund_info_routes(http, CODES, {"159919": "2012-05-28", "159915": "2011-12-09"}, {"159915": "创业板指数"})
 
 
 def client() -> AkshareClient:
@@ -89,18 +63,18 @@ def snapshot(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def update(store, real, index_closes, end, **kw):
+def update(store, real_etfs, real_index_closes, end, **kw):
     with serve() as http:
-        routes(http, real, index_closes, **kw.pop("sse", {}))
+        routes(http, real_etfs, real_index_closes, **kw.pop("sse", {}))
         report = update_store(store, client(), tables=kw.pop("tables", TABLES), settings=kw.pop("settings", SETTINGS),
                               end=end, **kw)
     return report, http
 
 
 # ============================================================================ incremental updates
-def test_first_update_then_new_days_then_none(tmp_path, real, index_closes, real_data_dir):
+def test_first_update_then_new_days_then_none(tmp_path, real_etfs, real_index_closes, real_data_dir):
     store = tmp_path / "store"
-    first, http1 = update(store, real, index_closes, "2024-09-13")
+    first, http1 = update(store, real_etfs, real_index_closes, "2024-09-13")
     assert sorted(p.name for p in store.iterdir()) == ["etf_daily.parquet", "etf_info.parquet", "index_daily.parquet",
                                                       "manifest.json"]
     m = read_manifest(store)
@@ -113,7 +87,7 @@ def test_first_update_then_new_days_then_none(tmp_path, real, index_closes, real
     assert market.etfs_tracking("399006.SZ") == ["159915.SZ"]
 
     # new days: only from the overlap (5 trading days before 09-13) on
-    second, http2 = update(store, real, index_closes, "2024-09-30", settings=None, tables=None)
+    second, http2 = update(store, real_etfs, real_index_closes, "2024-09-30", settings=None, tables=None)
     overlap_start = trading_days("2024-09-01", "2024-09-13")[-5]
     assert overlap_start == pd.Timestamp("2024-09-09")
     sse_days = [pd.Timestamp(s.params["STAT_DATE"]) for s in http2.log if (s.host, s.path) == SSE]
@@ -129,7 +103,7 @@ def test_first_update_then_new_days_then_none(tmp_path, real, index_closes, real
     assert got.loc[(pd.Timestamp("2024-09-20"), "510310.SH"), "split_ratio"] == pytest.approx(0.49977589, rel=0.005)
 
     # no new day: no request beyond the overlap
-    third, http3 = update(store, real, index_closes, "2024-09-30", settings=None, tables=None)
+    third, http3 = update(store, real_etfs, real_index_closes, "2024-09-30", settings=None, tables=None)
     last5 = trading_days("2024-09-01", "2024-09-30")[-5:]
     assert [pd.Timestamp(s.params["STAT_DATE"]) for s in http3.log if (s.host, s.path) == SSE] == list(last5)
     assert {s.params["beg"] for s in http3.log if (s.host, s.path) == KLINE} == {f"{last5[0]:%Y%m%d}"}
@@ -140,17 +114,17 @@ def test_first_update_then_new_days_then_none(tmp_path, real, index_closes, real
     assert all(t.new_rows == 0 for t in third.tables)
 
 
-def test_revisions_in_the_overlap_are_reported_and_win(tmp_path, real, index_closes):
+def test_revisions_in_the_overlap_are_reported_and_win(tmp_path, real_etfs, real_index_closes):
     store = tmp_path / "store"
-    update(store, real, index_closes, "2024-09-13")
-    revised = real.shares.copy()
+    update(store, real_etfs, real_index_closes, "2024-09-13")
+    revised = real_etfs.shares.copy()
     day = (revised.code == "510300") & (revised.date == pd.Timestamp("2024-09-12"))
     revised.loc[day, "shares_100m"] = "880.000000"
-    orig, real.shares = real.shares, revised
+    orig, real_etfs.shares = real_etfs.shares, revised
     try:
-        report, _ = update(store, real, index_closes, "2024-09-13", settings=None, tables=None)
+        report, _ = update(store, real_etfs, real_index_closes, "2024-09-13", settings=None, tables=None)
     finally:
-        real.shares = orig
+        real_etfs.shares = orig
     was = round(float(orig.loc[day, "shares_100m"].iloc[0]) * 1e8)
     assert report.revisions == [f"etf_daily 2024-09-12 510300.SH shares: {float(was)} -> 88000000000.0"]
     got = load_market(store).tables["etf_daily"].set_index(["date", "etf"])
@@ -158,22 +132,22 @@ def test_revisions_in_the_overlap_are_reported_and_win(tmp_path, real, index_clo
 
 
 # ============================================================================ atomicity
-def test_a_failed_or_refused_update_leaves_the_store_byte_identical(tmp_path, real, index_closes):
+def test_a_failed_or_refused_update_leaves_the_store_byte_identical(tmp_path, real_etfs, real_index_closes):
     store = tmp_path / "store"
-    update(store, real, index_closes, "2024-09-13")
+    update(store, real_etfs, real_index_closes, "2024-09-13")
     before = snapshot(store)
     with serve() as http:
-        routes(http, real, index_closes)
+        routes(http, real_etfs, real_index_closes)
         http.routes.insert(0, http.routes.pop(1))  # keep order; then make SZSE's header drift
-        http.routes[0].answer = szse_scale(real, header="基金规模(万份)")
+        http.routes[0].answer = szse_scale(real_etfs, header="基金规模(万份)")
         with pytest.raises(UpdateFailed, match=r"stopped at table etf_daily: SZSE ShowReport\(CATALOGID="
                                                r"'scsj_fund_jjgm', txtStart='2024-09-09'.*header lacks"):
             update_store(store, client(), end="2024-09-30")
     assert snapshot(store) == before
     # refused by validation: an index close that the source sends as 0 fails the adapter's check -> unchanged
     with serve() as http:
-        routes(http, real, index_closes)
-        bad = index_closes["000300.SH"].copy()
+        routes(http, real_etfs, real_index_closes)
+        bad = real_index_closes["000300.SH"].copy()
         bad[pd.Timestamp("2024-09-30")] = 0.0   # the last day: no later 涨跌幅 divides by it
         http.routes[4].answer = csi_perf(bad, "000300")
         with pytest.raises(UpdateFailed, match=r"stopped at table index_daily: akshare stock_zh_index_hist_csindex"
@@ -182,20 +156,20 @@ def test_a_failed_or_refused_update_leaves_the_store_byte_identical(tmp_path, re
     assert snapshot(store) == before
     # the ETF shares fetched before the refusal were kept in the work folder: the next run reuses them
     with serve() as http:
-        routes(http, real, index_closes)
+        routes(http, real_etfs, real_index_closes)
         report = update_store(store, client(), end="2024-09-30")
     assert http.count(*SSE) == 0 and {t.table: t.resumed for t in report.tables}["etf_daily"] == 1
     assert not work_dir(store).exists()
 
 
-def test_validation_of_the_union_refuses_and_leaves_the_store_unchanged(tmp_path, real, index_closes):
+def test_validation_of_the_union_refuses_and_leaves_the_store_unchanged(tmp_path, real_etfs, real_index_closes):
     """etf_daily for an ETF the store's etf_info lacks: the union fails validation, nothing is committed."""
     store = tmp_path / "store"
-    update(store, real, index_closes, "2024-09-13", tables=["etf_info", "etf_daily"],
+    update(store, real_etfs, real_index_closes, "2024-09-13", tables=["etf_info", "etf_daily"],
            settings={**SETTINGS, "etfs": CODES[:2]})
     before = snapshot(store)
     with serve() as http:
-        routes(http, real, index_closes)
+        routes(http, real_etfs, real_index_closes)
         with pytest.raises(UpdateFailed, match="refused: the updated tables do not validate.*510330.SH"):
             update_store(store, client(), tables=["etf_daily"], settings={"etfs": CODES}, end="2024-09-20")
     assert snapshot(store) == before
@@ -207,11 +181,10 @@ sys.path[:0] = [{tests!r}]
 from pathlib import Path
 import akshare, pandas as pd
 from _transport import serve
-from _akshare_bodies import RealETFs, CSI_PERF
+from _akshare_bodies import RealETFs, index_closes
 import test_store as T   # noqa: the same routes as the test (a script, not a test module import)
 real = RealETFs(Path({real!r}))
-ix = pd.read_csv(Path({real!r}) / "index_daily.csv", parse_dates=["date"])
-closes = {{c: ix[ix["index"] == c].set_index("date")["close"] for c in ("000300.SH", "399006.SZ")}}
+closes = index_closes(Path({real!r}))
 with serve() as http:
     T.routes(http, real, closes)
     def hang(seen):
@@ -223,10 +196,10 @@ with serve() as http:
 """
 
 
-def test_an_update_killed_between_tables_leaves_the_store_unchanged_and_resumes(tmp_path, real, index_closes,
+def test_an_update_killed_between_tables_leaves_the_store_unchanged_and_resumes(tmp_path, real_etfs, real_index_closes,
                                                                               real_data_dir):
     store = tmp_path / "store"
-    update(store, real, index_closes, "2024-09-13")
+    update(store, real_etfs, real_index_closes, "2024-09-13")
     before = snapshot(store)
     ready = tmp_path / "ready"
     script = tmp_path / "child.py"
@@ -245,16 +218,17 @@ def test_an_update_killed_between_tables_leaves_the_store_unchanged_and_resumes(
     assert child.returncode == -signal.SIGKILL
     assert snapshot(store) == before
     with serve() as http:
-        routes(http, real, index_closes)
+        routes(http, real_etfs, real_index_closes)
         report = update_store(store, client(), end="2024-09-30")
     resumed = {t.table: t.resumed for t in report.tables}
     assert resumed["etf_daily"] == 1 and http.count(*SSE) == 0 and http.count(*CSI_PERF) == 1
     assert read_manifest(store)["tables"]["index_daily"]["last"] == "2024-09-30"
 
 
-def test_a_commit_killed_while_moving_files_is_completed_by_the_next_reader(tmp_path, real, index_closes, monkeypatch):
+def test_a_commit_killed_while_moving_files_is_completed_by_the_next_reader(tmp_path, real_etfs, real_index_closes,
+                                                                            monkeypatch):
     store = tmp_path / "store"
-    update(store, real, index_closes, "2024-09-13")
+    update(store, real_etfs, real_index_closes, "2024-09-13")
     moves = []
     real_replace = os.replace
 
@@ -266,7 +240,7 @@ def test_a_commit_killed_while_moving_files_is_completed_by_the_next_reader(tmp_
 
     monkeypatch.setattr(os, "replace", replace_once)
     with pytest.raises(KeyboardInterrupt):
-        update(store, real, index_closes, "2024-09-30", settings=None, tables=None)
+        update(store, real_etfs, real_index_closes, "2024-09-30", settings=None, tables=None)
     monkeypatch.setattr(os, "replace", real_replace)
     assert (work_dir(store) / "COMMITTED").is_file()
     market = load_market(store)   # finishes the commit first
@@ -275,9 +249,9 @@ def test_a_commit_killed_while_moving_files_is_completed_by_the_next_reader(tmp_
     assert read_manifest(store)["tables"]["etf_daily"]["last"] == "2024-09-30"
 
 
-def test_the_store_keeps_its_source(tmp_path, real, index_closes):
+def test_the_store_keeps_its_source(tmp_path, real_etfs, real_index_closes):
     store = tmp_path / "store"
-    update(store, real, index_closes, "2024-09-13")
+    update(store, real_etfs, real_index_closes, "2024-09-13")
 
     class Other:
         name = "tushare"

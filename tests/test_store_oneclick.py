@@ -7,26 +7,16 @@ it. A failed update leaves the report folder / the workbook byte-identical and n
 from __future__ import annotations
 
 import hashlib
-import json
 
 import akshare
 import pandas as pd
 import pytest
 from _akshare_bodies import (
-    CNI,
-    CSI_PERF,
-    KLINE,
-    LSJZ,
+    FIVE_ETFS,
     SSE,
-    SZSE,
-    RealETFs,
-    cni_daily,
-    csi_perf,
-    kline,
-    lsjz,
-    sse_scale,
-    szse_scale,
-    xlsx,
+    etf_routes,
+    fund_info_routes,
+    index_routes,
 )
 from _transport import serve
 
@@ -35,39 +25,22 @@ from xladdin.data.store import read_manifest, update_store
 from xladdin.ops.jobs import JobError, run_weekly
 from xladdin.workbook.params import default_params
 
-CODES = ["510300.SH", "510310.SH", "510330.SH", "159919.SZ", "159915.SZ"]
+CODES = FIVE_ETFS
 
 
-@pytest.fixture(scope="module")
-def closes(real_data_dir) -> dict[str, pd.Series]:
-    ix = pd.read_csv(real_data_dir / "index_daily.csv", parse_dates=["date"])
-    return {c: ix[ix["index"] == c].set_index("date")["close"] for c in ("000300.SH", "399006.SZ")}
-
-
-def routes(http, real, closes, szse_header="基金规模(份)"):
-    http.add(*SSE, sse_scale(real))
-    http.add(*SZSE, szse_scale(real, header=szse_header), params={"CATALOGID": "scsj_fund_jjgm"})
-    http.add(*KLINE, kline(real))
-    http.add(*LSJZ, lsjz(real))
-    http.add(*CSI_PERF, csi_perf(closes["000300.SH"], "000300"))
-    http.add(*CNI, cni_daily(closes["399006.SZ"]))
-    # invented fund list and overview pages (../shared has none)
-    funds = [[c[:6], "X", f"ETF{c[:6]}", "指数型-股票", "X"] for c in CODES]
-    http.add("fund.eastmoney.com", "/js/fundcode_search.js", "var r = " + json.dumps(funds, ensure_ascii=False) + ";")
-    http.add("fund.szse.cn", "/api/report/ShowReport", xlsx(["基金代码", "上市日期"], [["159919", "2012-05-28"]]))
-    for c in CODES:
-        name = "创业板指数" if c == "159915.SZ" else "沪深300指数"
-        http.add("fundf10.eastmoney.com", f"/jbgk_{c[:6]}.html",
-                 f"<table><tr><th>业绩比较基准</th><td>{name}收益率</td><th>跟踪标的</th><td>{name}</td></tr></table>")
+def routes(http, real, real_index_closes, szse_header="基金规模(份)"):
+    etf_routes(http, real, szse_header=szse_header)
+    index_routes(http, real_index_closes)
+    fund_info_routes(http, CODES, {"159919": "2012-05-28"}, {"159915": "创业板指数"})
 
 
 @pytest.fixture()
-def store(tmp_path, real_data_dir, closes, monkeypatch):
+def store(tmp_path, real_etfs, real_index_closes, monkeypatch):
     """A store of etf_info, etf_daily and index_daily to 2024-09-13; later updates end on 2024-09-30."""
-    real = RealETFs(real_data_dir)
+    real = real_etfs
     path = tmp_path / "store"
     with serve() as http:
-        routes(http, real, closes)
+        routes(http, real, real_index_closes)
         update_store(path, ak_client.AkshareClient(akshare, now="2026-12-01"), tables=["etf_info", "etf_daily",
                                                                                            "index_daily"],
                      settings={"etfs": CODES, "indices": ["000300.SH", "399006.SZ"], "start": "2024-06-03"},
@@ -82,11 +55,11 @@ def snapshot(folder):
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def test_weekly_update_then_build_on_the_updated_store(store, closes, tmp_path):
+def test_weekly_update_then_build_on_the_updated_store(store, real_index_closes, tmp_path):
     path, real = store
     notes: list[str] = []
     with serve() as http:
-        routes(http, real, closes)
+        routes(http, real, real_index_closes)
         job = run_weekly(path, tmp_path / "out", update=True, notice=notes.append)
     assert read_manifest(path)["tables"]["etf_daily"]["last"] == "2024-09-30"
     assert job.asof == pd.Timestamp("2024-09-30") and job.report.is_file()
@@ -94,7 +67,8 @@ def test_weekly_update_then_build_on_the_updated_store(store, closes, tmp_path):
     assert http.count(*SSE) == 5 + len(pd.bdate_range("2024-09-16", "2024-09-30")) - 2   # overlap + new (Mid-Autumn)
 
 
-def test_the_parameter_turns_the_update_on_and_a_failure_leaves_the_reports_unchanged(store, closes, tmp_path):
+def test_the_parameter_turns_the_update_on_and_a_failure_leaves_the_reports_unchanged(store, real_index_closes,
+                                                                                     tmp_path):
     path, real = store
     out = tmp_path / "out"
     out.mkdir()
@@ -102,7 +76,8 @@ def test_the_parameter_turns_the_update_on_and_a_failure_leaves_the_reports_unch
     before, store_before = snapshot(out), snapshot(path)
     params = default_params().replace(update_data="yes")
     with serve() as http:
-        routes(http, real, closes, szse_header="基金规模(万份)")   # SZSE's header drifts: the update is refused
+        # SZSE's header drifts: the update is refused
+        routes(http, real, real_index_closes, szse_header="基金规模(万份)")
         with pytest.raises(JobError) as err:
             run_weekly(path, out, params=params)
     assert err.value.step == "update data"
@@ -110,7 +85,8 @@ def test_the_parameter_turns_the_update_on_and_a_failure_leaves_the_reports_unch
     assert snapshot(out) == before and snapshot(path) == store_before
 
 
-def test_refresh_updates_first_and_a_failure_leaves_the_workbook_unchanged(store, closes, tmp_path, workbook_inputs):
+def test_refresh_updates_first_and_a_failure_leaves_the_workbook_unchanged(store, real_index_closes, tmp_path,
+                                                                           workbook_inputs):
     from openpyxl import load_workbook
 
     from xladdin.workbook.layout import load_layout
@@ -125,13 +101,13 @@ def test_refresh_updates_first_and_a_failure_leaves_the_workbook_unchanged(store
     assert read_params_sheet(load_workbook(book), layout).update_data == "yes"
     before = book.read_bytes()
     with serve() as http:
-        routes(http, real, closes, szse_header="基金规模(万份)")
+        routes(http, real, real_index_closes, szse_header="基金规模(万份)")
         with pytest.raises(RefreshError, match=r"updating data.*stopped at table etf_daily: SZSE ShowReport"):
             refresh_workbook(book)
     assert book.read_bytes() == before
     # with the source answering, the click updates the store and the tables are built from it
     with serve() as http:
-        routes(http, real, closes)
+        routes(http, real, real_index_closes)
         refresh_workbook(book, wait=0)
     assert read_manifest(path)["tables"]["etf_daily"]["last"] == "2024-09-30"
     assert book.read_bytes() != before
@@ -148,17 +124,17 @@ def _set_param(wb, key: str, value: str) -> None:
     raise AssertionError(f"no parameter row {key}")
 
 
-def test_the_refresh_button_updates_the_store_before_it_computes(store, closes):
+def test_the_refresh_button_updates_the_store_before_it_computes(store, real_index_closes):
     """The Excel button's market opener (macros/refresh.py) with update_data=yes: update, then load."""
     from xladdin.data.store import UpdateFailed
     from xladdin_macros.refresh import load_market_for
     path, real = store
     params = default_params().replace(update_data="yes", data_dir=str(path))
     with serve() as http:
-        routes(http, real, closes, szse_header="基金规模(万份)")
+        routes(http, real, real_index_closes, szse_header="基金规模(万份)")
         with pytest.raises(UpdateFailed, match="stopped at table etf_daily"):
             load_market_for(params)
     with serve() as http:
-        routes(http, real, closes)
+        routes(http, real, real_index_closes)
         market = load_market_for(params)
     assert market.last_date("etf_daily") == pd.Timestamp("2024-09-30")

@@ -65,7 +65,8 @@ def test_each_intermediate_is_computed_once_per_run(sample_market, counted):
         "etf_flows": 1, "market_etf_flows": 1,  # M1: once for the dashboard, industry flows and correlation
         "penetration_weights": 1, "_industry_weight_rows": 1, "snapshot_weights": 1,  # M6 weights
         "style_pair_tables": 1, "weekly_style_table": 2, "style_signal": 2,  # M5: each pair once
-        "trading_calendar": 1, "week_bounds": 1,
+        "trading_calendar": 1,
+        "week_bounds": 2,  # the as-of week of industry_daily (ctx.week) and of the ETF rows (the stock_flow step)
         "etf_sizes": 2,  # M6 holdings: weekly and monthly sizes, once each
         "market_divergence": 1,  # M9
         "adjusted_nav": 1,  # M11 prices: factors and backtest from one computation
@@ -75,8 +76,9 @@ def test_each_intermediate_is_computed_once_per_run(sample_market, counted):
 def test_a_mid_data_run_cuts_the_market_once_and_computes_each_intermediate_once(sample_market, counted):
     run(sample_market, "2021-06-16")
     assert counted["Market.subset"] == 1  # the cut at the as-of date; no step copies the market again
-    for name in ("etf_flows", "penetration_weights", "style_pair_tables", "trading_calendar", "week_bounds"):
+    for name in ("etf_flows", "penetration_weights", "style_pair_tables", "trading_calendar"):
         assert counted[name] == 1, name
+    assert counted["week_bounds"] == 2  # two calendars: industry_daily's and the ETF rows'
 
 
 def test_an_intermediate_that_cannot_be_computed_is_tried_once_and_noted(sample_market, counted):

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from xladdin.data.market import Market
+from xladdin.workbook.messages import note_text
 from xladdin.workbook.params import default_params, params_from_mapping
 from xladdin.workbook.weekly import compute_weekly, signed_flows
 
@@ -55,7 +56,9 @@ def test_real_cover_signs_and_totals(real_current_week, real_data_dir):
                  for e in ("510300.SH", "510310.SH", "510330.SH", "159919.SZ"))
     total = _row(head, "股票ETF资金(穿透行业)")
     assert "4只股票ETF" in total["detail"] and f"这些ETF合计{csi300:,.2f}亿元" in total["detail"]
-    assert f"全部股票ETF合计{csi300 + chinext:,.2f}亿元" in total["detail"]
+    every = _row(head, "股票ETF资金")  # the headline: every stock ETF with a tracked index, penetrated or not
+    assert csi300 + chinext < 0 and every["signal"] == f"净流出{abs(csi300 + chinext):,.2f}亿元"
+    assert every["detail"] == "11-25至11-29,5只股票ETF合计(M1:份额变动×当日净值)"
     flow = real_current_week.tables["industry_flow"]
     assert total["signal"] == f"净流出{abs(flow['net_flow'].sum()):,.2f}亿元"
     # the mail carries the same lists: no inflow, outflows < 0 only
@@ -73,8 +76,10 @@ def test_real_report_is_dated_by_its_tables_and_not_computed_on_stale_weights(re
     res = compute_weekly(real_market, default_params(), asof="2026-08-21")
     assert res.asof == pd.Timestamp("2025-12-31") and res.summary.asof.isoformat() == "2025-12-31"
     why = "输入表 index_weights 截至 2024-10-08(有效至 2024-12-08),不以过期数据计算"
-    for key in ("industry_flow", "latest_picks"):
-        assert res.tables[key] is None and res.notes[key] == why
+    for key in ("industry_flow", "latest_picks"):  # the note in English (the command line's), Chinese on the cover
+        assert res.tables[key] is None and note_text(res.notes[key], "zh") == why
+        assert res.notes[key] == "index_weights end 2024-10-08 (current to 2024-12-08): not computed on stale inputs"
+    assert (res.tables["cover_headlines"]["detail"] == why).sum() == 2
     assert res.tables["nav"]["date"].iloc[-1] <= pd.Timestamp("2024-12-06")
     assert res.tables["performance"]["period"].iloc[-2] == "2024年(至12-06)"
     limit = ";计算至 2024-12-06(输入表 index_weights 截至 2024-10-08)"
@@ -86,7 +91,7 @@ def test_real_report_is_dated_by_its_tables_and_not_computed_on_stale_weights(re
     assert res.tables["correlation"]["date"].iloc[-1] == pd.Timestamp("2025-12-31")
     assert res.tables["dashboard_index"] is not None and "计算至" not in res.subtitles["correlation"]["zh"]
     fresh = res.tables["cover_freshness"].set_index("table")
-    assert fresh.loc["index_weights", "status"] == "滞后449天" and fresh.loc["etf_daily", "status"] == "最新"
+    assert fresh.loc["index_weights", "status"] == "滞后449天" and fresh.loc["etf_daily", "status"].startswith("最新")
     head = res.tables["cover_headlines"]
     assert (head["item"] == "未计算:行业资金流 · 股票ETF区间资金净流入额(亿元),按本周净流入排序").any()  # by sheet and title
 

@@ -52,7 +52,8 @@ from .stats import trailing_percentile
 __all__ = [
     "DEFAULT_WINDOW", "DEFAULT_HISTORY", "DEFAULT_MIN_HISTORY", "DEFAULT_HEAT_FLAG", "DEFAULT_PRICE_MOVE",
     "DEFAULT_VOLUME_MOVE", "DEFAULT_DISPERSION_FLAG", "FLAG_RANGE", "HISTORY_RANGE", "DEFAULT_MIN_STOCKS", "DEFAULT_WEEKS", "TIE_TOLERANCE",
-    "THRESHOLD_TOLERANCE", "MEASURES", "DIVERGENCE_KINDS", "FLAGS", "REASON_TEXT", "FLAG_NAMES", "Reason",
+    "THRESHOLD_TOLERANCE", "MEASURES", "DIVERGENCE_KINDS", "FLAGS", "REASON_TEXT", "FLAG_NAMES", "DIVERGENCE_NAMES",
+    "MEASURE_NAMES", "Reason",
     "CrowdingPanels", "CrowdingResult", "trading_share", "heat_level", "turnover_heat", "price_return",
     "volume_change", "divergence_codes", "constituent_dispersion", "crowding_panels", "weekly_counts",
     "crowding_table", "reasons_at", "reason_text", "market_crowding", "stock_rows_since",
@@ -109,11 +110,23 @@ REASON_TEXT: dict[str, dict[str, str]] = {
                    "zh": "{name}:仅{n}只成分股有{window}日收益(需{need}只)"},
     "short_history": {"en": "{name}: {n} days of history (needs {need})", "zh": "{name}:历史仅{n}日(需{need}日)"},
 }
-#: names of the flags in the reasons
+#: names of the flags in the reasons (and on the weekly workbook's cover)
 FLAG_NAMES: dict[str, dict[str, str]] = {
     "heat": {"en": "heat", "zh": "换手热度"},
     "divergence": {"en": "divergence", "zh": "量价背离"},
     "dispersion": {"en": "dispersion", "zh": "成分股分化"},
+}
+#: names of the divergence kinds (:data:`DIVERGENCE_KINDS`) in the tables: the weekly sheet's column
+DIVERGENCE_NAMES: dict[str, dict[str, str]] = {
+    "volume_up_price_down": {"en": "volume up, price down", "zh": "放量下跌"},
+    "price_up_volume_down": {"en": "price up, volume down", "zh": "缩量上涨"},
+}
+#: names of the heat measure (:attr:`CrowdingResult.measure`; None: industry_daily has no volume or amount): the
+#: command's headline and the weekly sheet's subtitle
+MEASURE_NAMES: dict[str | None, dict[str, str]] = {
+    "amount": {"en": "traded amount", "zh": "成交额"},
+    "volume": {"en": "traded volume", "zh": "成交量"},
+    None: {"en": "traded volume (no data)", "zh": "成交量(无数据)"},
 }
 
 

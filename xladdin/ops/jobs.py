@@ -544,7 +544,7 @@ def run_weekly(market_or_path: Market | str | Path | None, out_dir: str | Path, 
         Folder receiving ``xladdin_weekly_<asof>.xlsx`` (and ``.eml`` when sending); created if needed.
         A previous report of the same date is replaced, atomically.
     asof : date-like, optional
-        As-of date (default ``params.asof``, else the data's last ETF date).
+        As-of date (default ``params.asof``, else :func:`~xladdin.workbook.weekly.report_asof`'s effective end).
     params : Params, optional
         Parameters of the report (default :func:`~xladdin.workbook.params.default_params`).
     send : SendOptions, optional

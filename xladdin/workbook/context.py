@@ -83,12 +83,15 @@ class StepResults:
     level_m: pd.DataFrame | None = None
     divergence: pd.DataFrame | None = None
     strategy_notes: list[str] = field(default_factory=list)
-    # industry_flow: the week shown (first, last trading day), the flows per index, the industry table, the
-    # stock ETFs whose flows of the week the totals leave out (index = ETF; reason "nav" or "index", days, amount)
-    week: tuple[pd.Timestamp, pd.Timestamp] | None = None
+    # stock_flow (M1, etf_info and etf_daily only): the as-of week of the ETF rows (first, last trading day), the
+    # stock ETFs' flows of that week per tracked index, the stock ETFs whose flows the totals leave out (index =
+    # ETF; reason "nav" or "index", days, amount)
+    etf_week: tuple[pd.Timestamp, pd.Timestamp] | None = None
     index_flows: pd.DataFrame | None = None
-    industry_flow: pd.DataFrame | None = None
     flows_left_out: pd.DataFrame | None = None
+    # industry_flow: the week shown (first, last trading day), the industry table
+    week: tuple[pd.Timestamp, pd.Timestamp] | None = None
+    industry_flow: pd.DataFrame | None = None
     # style (M4-M5): every pair's weekly table, the pairs without data, each pair's last date
     style_table: pd.DataFrame | None = None
     style_missing: list[str] = field(default_factory=list)

@@ -31,7 +31,10 @@ MESSAGES: dict[str, dict[str, str]] = {
                      "en": "one-sided HP + factor momentum signal {regime} at {date:%Y-%m-%d}"},
     "style.switched": {"zh": ",本周发生切换", "en": "; switched this week"},
     "style.unchanged": {"zh": ",与上周相同", "en": "; unchanged from last week"},
-    # ------------------------------------------------------------ cover: industry flows
+    # ------------------------------------------------------------ cover: stock-ETF and industry flows
+    "flow.total.title": {"zh": "股票ETF资金", "en": "Stock-ETF flow"},
+    "flow.total.detail": {"zh": "{start:%m-%d}至{end:%m-%d},{n}只股票ETF合计(M1:份额变动×当日净值)",
+                          "en": "{start:%Y-%m-%d} to {end:%Y-%m-%d}, {n} stock ETFs (M1: share change × that day's NAV)"},
     "flow.title": {"zh": "股票ETF资金(穿透行业)", "en": "Stock-ETF flow (penetrated)"},
     "flow.net_inflow": {"zh": "净流入{amount}", "en": "net inflow {amount} (100m yuan)"},
     "flow.net_outflow": {"zh": "净流出{amount}", "en": "net outflow {amount} (100m yuan)"},
@@ -41,7 +44,6 @@ MESSAGES: dict[str, dict[str, str]] = {
                       "en": ": the {n} stock ETFs whose tracked index has constituent weights"},
     "flow.own": {"zh": "(这些ETF合计{own},其中{rest}对应无行业分类的成分股)",
                  "en": " (these ETFs {own}, of which {rest} on constituents without an industry)"},
-    "flow.every": {"zh": ";全部股票ETF合计{every}", "en": "; all stock ETFs {every}"},
     "flow.unpenetrated": {"zh": "未穿透的股票ETF", "en": "Stock ETFs not penetrated"},
     "left_out.nav.title": {"zh": "净值缺失未计入", "en": "Missing NAVs left out"},
     "left_out.nav": {"zh": "{n}只ETF本周净值缺失{days}天,未计入: {etfs}{weight}",
@@ -57,8 +59,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "left_out.index": {"zh": "{n}只股票ETF无跟踪指数,未计入: {etfs}{weight}",
                        "en": "{n} stock ETF(s) without a tracked index, left out: {etfs}{weight}"},
     "left_out.index.weight": {"zh": "(本周资金流{amount})", "en": " (their flow this week: {amount}, 100m yuan)"},
-    "left_out.index.detail": {"zh": "未计入指数与行业合计;在 etf_info 填写 tracked_index",
-                              "en": "not in the index and industry totals; fill tracked_index in etf_info"},
+    "left_out.index.detail": {"zh": "未计入股票ETF、指数与行业合计;在 etf_info 填写 tracked_index",
+                              "en": "not in the stock-ETF, index and industry totals; fill tracked_index in etf_info"},
     "flow.unpenetrated.detail": {"zh": "跟踪指数无成分股权重({indices}),未计入行业合计",
                                  "en": "no constituent weights for {indices}: not in the industry total"},
     "flow.top_in": {"zh": "净流入居前行业", "en": "Top net inflows"},
@@ -85,15 +87,8 @@ MESSAGES: dict[str, dict[str, str]] = {
                         "en": "{date:%Y-%m-%d}: heat >= {heat:.0%} percentile, price-volume divergence or "
                               "dispersion <= {dispersion:.0%} percentile, any one is crowding (M14)"},
     "crowding.blank": {"zh": ";{flags}留空(缺少输入数据)", "en": "; {flags} blank (input missing)"},
-    "crowding.kind.volume_up_price_down": {"zh": "放量下跌", "en": "volume up, price down"},
-    "crowding.kind.price_up_volume_down": {"zh": "缩量上涨", "en": "price up, volume down"},
-    "crowding.measure.amount": {"zh": "成交额", "en": "traded amount"},
-    "crowding.measure.volume": {"zh": "成交量", "en": "traded volume"},
-    "crowding.measure.none": {"zh": "成交量(无数据)", "en": "traded volume (no data)"},
     "not_computed": {"zh": "未计算:{table}", "en": "Not computed: {table}"},
     # ------------------------------------------------------------ effective ends (spec "Stale inputs")
-    "stale.table": {"zh": "输入表 {table} 截至 {last:%Y-%m-%d}(有效至 {until:%Y-%m-%d}),不以过期数据计算",
-                    "en": "{table} end {last:%Y-%m-%d} (current to {until:%Y-%m-%d}): not computed on stale inputs"},
     "stale.limit": {"zh": ";计算至 {end:%Y-%m-%d}(输入表 {table} 截至 {last:%Y-%m-%d})",
                     "en": "; computed to {end:%Y-%m-%d} ({table} end {last:%Y-%m-%d})"},
     "no_ranking": {"zh": ";无排名调仓期:{counts}", "en": "; rebalances without a ranking: {counts}"},
@@ -111,6 +106,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "fresh.monthly_current": {"zh": "月度,最新", "en": "monthly, current"},
     "fresh.quarterly_current": {"zh": "季度,最新", "en": "quarterly, current"},
     "fresh.current": {"zh": "最新", "en": "current"},
+    "fresh.beyond": {"zh": "(数据晚于截至日,只用到截至日)", "en": " (data runs past the as-of date; used up to it)"},
     "fresh.behind": {"zh": "滞后{lag}天", "en": "{lag} days behind"},
     "fresh.read_from": {"zh": "(读取 {since:%Y-%m-%d} 起的行,周报各表所需窗口)",
                         "en": " (rows from {since:%Y-%m-%d} read: the window the weekly tables need)"},
@@ -232,6 +228,7 @@ NOTE_TEXTS: dict[str, str] = {
     "strategy.regime_stale": "{pair_name}风格信号的数据截至 {last:%Y-%m-%d},{until:%Y-%m-%d} 之后不再使用(超过 {max_age} 天):"
                              "此后 M8 与 M10 不含该信号",
     "weekly.step_not_computed": "所依赖的 {step} 步骤未计算",
+    "weekly.stale": "输入表 {table} 截至 {last:%Y-%m-%d}(有效至 {until:%Y-%m-%d}),不以过期数据计算",
 }
 
 

@@ -49,7 +49,7 @@ from xladdin.methods.style import DEFAULT_LAMBDA
 __all__ = ["LANGUAGES", "EVENT_MODES", "ParamError", "ParamSpec", "SPECS", "SPEC_BY_KEY", "Params", "default_params",
            "coerce_value", "params_from_mapping", "params_from_rows", "params_to_frame", "DEFAULT_CORR_DAYS",
            "DEFAULT_STYLE_WEEKS", "DEFAULT_QUINTILE_MONTHS", "DEFAULT_HOLDING_PERIODS", "DEFAULT_STALE_DAYS",
-           "DEFAULT_UPDATE_DATA"]
+           "DEFAULT_UPDATE_DATA", "ASOF_DEFAULT"]
 
 
 #: the workbook's own display settings (no method takes them): trading days of the correlation table, weeks
@@ -61,6 +61,11 @@ DEFAULT_QUINTILE_MONTHS = 12
 DEFAULT_HOLDING_PERIODS = 10
 DEFAULT_STALE_DAYS = 7
 DEFAULT_UPDATE_DATA = "no"
+#: what a blank ``asof`` means (:func:`xladdin.workbook.weekly.report_asof`), in the words of the parameters sheet,
+#: the commands' ``--asof`` help and the docs
+ASOF_DEFAULT = {"zh": "周报各表的有效截止日:各表输入数据均有效的最后一日中最晚者,不晚于 etf_daily 最后一日",
+                "en": "the weekly tables' effective end: the latest date to which a table's inputs are all current, "
+                      "at most etf_daily's last date"}
 
 
 class ParamError(ValueError):
@@ -86,7 +91,7 @@ class ParamSpec:
 SPECS: tuple[ParamSpec, ...] = (
     ParamSpec("language", "choice", DEFAULT_LANGUAGE, "表头语言:zh 中文 / en 英文", "Header language: zh Chinese / en English",
               choices=LANGUAGES),
-    ParamSpec("asof", "date", None, "截至日期(留空 = 数据最新交易日)", "As-of date (blank = latest trading day in the data)",
+    ParamSpec("asof", "date", None, f"截至日期(留空 = {ASOF_DEFAULT['zh']})", f"As-of date (blank = {ASOF_DEFAULT['en']})",
               blank_ok=True),
     ParamSpec("data_dir", "str", "", "数据文件夹(规范表 CSV/xlsx;留空 = 内置样例数据)",
               "Folder of canonical tables (CSV/xlsx; blank = embedded sample market)", blank_ok=True),

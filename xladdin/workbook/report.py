@@ -69,7 +69,7 @@ def build_report(out: str | Path, market: Market, params: Params | None = None, 
     out : path ending in ``.xlsx``.
     market : canonical data.
     params : parameters (language, thresholds ...); default: defaults.
-    asof : as-of date (default: params.asof, else the data's last ETF date).
+    asof : as-of date (default: params.asof, else the weekly tables' effective end: :func:`~xladdin.workbook.weekly.report_asof`).
 
     Notes
     -----

@@ -253,7 +253,7 @@ def build_template(out: str | Path, market: Market, params: Params | None = None
     out : path ending in ``.xlsm``; its stem must be a Python module name (the macro imports it).
     market : data for the first fill (the embedded sample for the committed template).
     params : initial parameters written to the parameters sheet (default: defaults).
-    asof : as-of date (default: params.asof, else the last date of the data).
+    asof : as-of date (default: params.asof, else the weekly tables' effective end: :func:`~xladdin.workbook.weekly.report_asof`).
     pythonpath : PYTHONPATH written to the ``xlwings.conf`` sheet (default: none; install the package).
     interpreter : full path of the Python Excel runs (``Interpreter_Win`` or ``Interpreter_Mac``).
     conda_path, conda_env : Anaconda folder and environment (``Conda Path`` / ``Conda Env``, Windows).

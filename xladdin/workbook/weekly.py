@@ -41,7 +41,7 @@ from xladdin.methods.flows import market_missing_nav
 from xladdin.methods.ranking import tie_values
 from xladdin.methods.stats import FULL_PERIOD, period_label
 
-from .context import WeeklyContext
+from .context import WeeklyContext, week_bounds
 from .layout import load_layout
 from .messages import amount, both, note_text, say
 from .params import Params, default_params, params_to_frame
@@ -202,9 +202,12 @@ def _past_end(ctx: WeeklyContext, step: str) -> EffectiveEnd | None:
     return eff if eff is not None and eff.limit is not None and eff.end < ctx.asof else None
 
 
-def _stale_note(eff: EffectiveEnd, lang: str) -> str:
+def _stale_note(eff: EffectiveEnd) -> Note:
+    """Why a table of the as-of week is not computed: the input that stops before the as-of date. In English (the
+    command line's); its key gives the workbook the Chinese (:data:`~xladdin.workbook.messages.NOTE_TEXTS`)."""
     lim = eff.limit
-    return say("stale.table", lang, table=lim.name, last=lim.last, until=lim.until)
+    return Note("weekly.stale", f"{lim.text()} (current to {lim.until:%Y-%m-%d}): not computed on stale inputs",
+                table=lim.name, last=lim.last, until=lim.until)
 
 
 def _require_current(ctx: WeeklyContext, step: str) -> None:
@@ -212,7 +215,7 @@ def _require_current(ctx: WeeklyContext, step: str) -> None:
     the as-of week, would be computed on inputs past their currency."""
     eff = _past_end(ctx, step)
     if eff is not None:
-        raise StaleInputs(_stale_note(eff, ctx.params.language))
+        raise StaleInputs(_stale_note(eff))
 
 
 def _stale_table(ctx: WeeklyContext, step: str, key: str) -> bool:
@@ -221,19 +224,31 @@ def _stale_table(ctx: WeeklyContext, step: str, key: str) -> bool:
     eff = _past_end(ctx, step)
     if eff is None:
         return False
-    ctx.stale[key] = _stale_note(eff, ctx.params.language)
+    ctx.stale[key] = _stale_note(eff)
     return True
 
 
 # ------------------------------------------------------------------------------------- tables
+def _stock_flow(ctx: WeeklyContext) -> tuple:
+    """M1: the stock ETFs' flows of the as-of week (the week of the ETF rows) per tracked index, and the stock ETFs
+    the totals leave out. Reads etf_info and etf_daily only: the cover's headline figure stands when the industry
+    flows are not computed (e.g. index_weights past their currency)."""
+    wk = week_bounds(ctx.etf_flows.index, ctx.asof)
+    ctx.results.etf_week = (wk.start, wk.end)
+    try:
+        ctx.results.index_flows = holdings.index_flows(ctx.market, wk.start, wk.end, flows=ctx.etf_flows)
+    except ValueError as exc:  # etf_info without the columns or without a stock ETF: said on the cover
+        raise DataError(str(exc)) from exc
+    ctx.results.flows_left_out = _flows_left_out(ctx, wk.start, wk.end)
+    return ()
+
+
 def _industry_flow(ctx: WeeklyContext) -> pd.DataFrame:
     market, wk = ctx.market, ctx.week
     ctx.results.week = (wk.start, wk.end)  # the cover's week, also when a table below fails
     _require_current(ctx, "industry_flow")
     flows, weights = ctx.etf_flows, ctx.penetration
     cur = holdings.flow_table(market, wk.start, wk.end, flows=flows, weights=weights)
-    ctx.results.index_flows = holdings.index_flows(market, wk.start, wk.end, flows=flows)
-    ctx.results.flows_left_out = _flows_left_out(ctx)
     out = pd.DataFrame({"industry": cur.index.astype(str), "industry_name": cur["name"].to_numpy(),
                         "net_flow": cur["net_flow_yi"].to_numpy(), "industry_return": cur["industry_return"].to_numpy()})
     lv = ctx.results.level_w.loc[:wk.end]
@@ -257,19 +272,19 @@ def _industry_flow(ctx: WeeklyContext) -> pd.DataFrame:
     return out
 
 
-def _flows_left_out(ctx: WeeklyContext) -> pd.DataFrame:
-    """The stock ETFs whose flows of the week the totals leave out, index = ETF: ``reason`` "nav" (days with
-    a missing NAV, M1 leaves them out; ``amount`` their share changes at the last known NAV, yuan) or "index"
-    (no tracked index, so no index or industry gets their flow; ``amount`` their flow of the week)."""
-    market, wk = ctx.market, ctx.week
+def _flows_left_out(ctx: WeeklyContext, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    """The stock ETFs whose flows of the week ``start``..``end`` the totals leave out, index = ETF: ``reason`` "nav"
+    (days with a missing NAV, M1 leaves them out; ``amount`` their share changes at the last known NAV, yuan) or
+    "index" (no tracked index, so no index or industry gets their flow; ``amount`` their flow of the week)."""
+    market = ctx.market
     info = market.etf_info
     present = set(table_values(market, "etf_daily", "etf"))
     stock = info[info["category"].isin(STOCK_ETF_CATEGORIES) & info.index.isin(list(present))]
     blank = stock["tracked_index"].isna() | (stock["tracked_index"].astype(str).str.strip() == "")
     rows = []
-    nav = market_missing_nav(market, wk.start, wk.end, etfs=sorted(stock.index[~blank]), flows=ctx.etf_flows)
+    nav = market_missing_nav(market, start, end, etfs=sorted(stock.index[~blank]), flows=ctx.etf_flows)
     rows += [(etf, "nav", int(r.days), r.estimate) for etf, r in nav.iterrows()]
-    week = ctx.etf_flows.loc[wk.start:wk.end]
+    week = ctx.etf_flows.loc[start:end]
     rows += [(etf, "index", None, float(week[etf].sum(min_count=1)) if etf in week.columns else np.nan)
              for etf in sorted(stock.index[blank])]
     return pd.DataFrame(rows, columns=["etf", "reason", "days", "amount"]).set_index("etf")
@@ -538,7 +553,7 @@ def _crowding(ctx: WeeklyContext) -> tuple[pd.DataFrame, pd.DataFrame]:
         "industry": t["industry"].to_numpy(), "industry_name": t["name"].to_numpy(), "crowded": t["crowded"].to_numpy(),
         "heat_pct": t["heat_pct"].to_numpy(), "ret": t["ret"].to_numpy(),
         "volume_change": t["volume_change"].to_numpy(),
-        "divergence": [say(f"crowding.kind.{k}", lang) if k else "" for k in t["divergence"]],
+        "divergence": [crowding.DIVERGENCE_NAMES[k].get(lang, k) if k else "" for k in t["divergence"]],
         "dispersion_pct": t["dispersion_pct"].to_numpy(), "n_stocks": t["n_stocks"].to_numpy(),
         "reasons": [sep.join(crowding.reason_text(r, lang) for r in rs) for rs in t["reasons"]]})
     out = out.sort_values("crowded", ascending=False, kind="stable", na_position="last").reset_index(drop=True)
@@ -579,11 +594,13 @@ def _freshness(market: Market, asof: pd.Timestamp, p: Params) -> tuple[pd.DataFr
         r = desc.loc[name]
         last = r["last"]
         lag = None if pd.isna(last) else int((asof - pd.Timestamp(last)).days)
+        beyond = lag is not None and lag < 0  # rows after the as-of date: read up to it, so 0 days behind
+        lag = 0 if beyond else lag
         since = market.read_from.get(name)
         if since is not None:  # read partially (xladdin weekly: the dashboard's window of stock rows)
             used += say("fresh.read_from", lang, since=since)
         state = _freshness_status(name, last, lag, p.stale_days, asof)
-        status = say(state, lang, lag=lag)
+        status = say(state, lang, lag=lag) + (say("fresh.beyond", lang) if beyond else "")
         rows.append({"table": name, "status": status, "detail": used, "rows": int(r["rows"]), "first": r["first"],
                      "last": last, "lag_days": lag})
         if state in LIMITING:
@@ -610,6 +627,7 @@ def _headlines(p: Params, ctx: WeeklyContext, notes: Mapping[str, str]) -> pd.Da
     """The cover's headline rows (item, signal, detail): style, flows, correlation, picks, what is missing."""
     lang = p.language
     rows = _style_headlines(ctx.results.style_table, lang)
+    rows += _stock_flow_headline(ctx.results.index_flows, ctx.results.etf_week, lang)
     flow = ctx.results.industry_flow
     if flow is not None and len(flow):
         rows += _flow_headlines(flow, ctx, lang)
@@ -703,6 +721,26 @@ def signed_flows(flow: pd.DataFrame, n: int) -> tuple[pd.DataFrame, pd.DataFrame
     return inflow, outflow
 
 
+def _etf_count(idx: pd.DataFrame) -> int:
+    """How many stock ETFs the rows of :func:`xladdin.methods.holdings.index_flows` ``idx`` count."""
+    return sum(len([c for c in str(x).split(", ") if c]) for x in idx["etfs"])
+
+
+def _flow_signal(total: float, lang: str) -> str:
+    """``净流入12.34亿元`` / ``净流出12.34亿元`` (``net inflow 12.34 (100m yuan)``): a flow of the week, 亿元."""
+    return say("flow.net_inflow" if total >= 0 else "flow.net_outflow", lang, amount=amount(abs(total), lang))
+
+
+def _stock_flow_headline(idx: pd.DataFrame | None, week, lang: str) -> list[tuple[str, str, str]]:
+    """The cover's headline figure: the as-of week's net flow of the stock ETFs with a tracked index (M1, 亿元; the
+    ETFs and days it leaves out have rows of their own), needing etf_info and etf_daily only."""
+    if idx is None or week is None or not idx["flow"].notna().any():
+        return []
+    total = float(np.nansum(idx["flow"])) / YI
+    return [(say("flow.total.title", lang), _flow_signal(total, lang),
+             say("flow.total.detail", lang, start=week[0], end=week[1], n=_etf_count(idx)))]
+
+
 def _flow_headlines(flow: pd.DataFrame, ctx: WeeklyContext, lang: str) -> list[tuple[str, str, str]]:
     """Cover rows: the industry total (and what it includes), the ETFs it leaves out, top inflows and outflows."""
     rows = []
@@ -714,14 +752,11 @@ def _flow_headlines(flow: pd.DataFrame, ctx: WeeklyContext, lang: str) -> list[t
     exc = idx[~idx["penetrated"] & idx["flow"].notna()] if idx is not None else None
     what = say("flow.period", lang, start=wk.start, end=wk.end)
     if inc is not None:
-        what += say("flow.included", lang, n=sum(len([c for c in str(x).split(", ") if c]) for x in inc["etfs"]))
+        what += say("flow.included", lang, n=_etf_count(inc))
     if inc is not None and len(inc):
         own = float(np.nansum(inc["flow"])) / YI
         what += say("flow.own", lang, own=amount(own, lang), rest=amount(own - total, lang))
-    if exc is not None and len(exc):
-        what += say("flow.every", lang, every=amount(float(np.nansum(idx["flow"])) / YI, lang))
-    rows.append((say("flow.title", lang),
-                 say("flow.net_inflow" if total >= 0 else "flow.net_outflow", lang, amount=amount(abs(total), lang)), what))
+    rows.append((say("flow.title", lang), _flow_signal(total, lang), what))
     items, listing = say("sep.items", lang), say("sep.list", lang)
     if exc is not None and len(exc):
         rows.append((say("flow.unpenetrated", lang),
@@ -820,9 +855,13 @@ class Step:
 STEPS: list[Step] = [
     Step("strategy", (), _strategy, what="M6-M10 strategy", current=_rotation_end,
          writes=("rotation", "level_w", "level_m", "divergence", "strategy_notes")),
+    # no ``current``: its inputs (etf_info, etf_daily) are current on any as-of date (at most etf_daily's last), so
+    # it neither dates the report nor stops before it
+    Step("stock_flow", (), _stock_flow, what="M1 stock-ETF flows of the week",
+         writes=("etf_week", "index_flows", "flows_left_out")),
     Step("industry_flow", ("industry_flow",), _industry_flow, what="M1/M6 industry flows of the week",
          current=_rotation_end,
-         writes=("week", "index_flows", "industry_flow", "flows_left_out"), needs=("level_w",),
+         writes=("week", "industry_flow"), needs=("level_w",),
          reads=("level_w", "divergence")),
     Step("quintiles", ("quintile_level", "quintile_change"), _quintiles, what="M7 quintile tables",
          current=_rotation_end,
@@ -847,8 +886,8 @@ STEPS: list[Step] = [
 #: the steps of the M6-M10 rotation: their tables stop where the rotation's inputs do (its industry trading days)
 ROTATION_STEPS = ("strategy", "industry_flow", "quintiles", "holdings", "performance")
 #: the results the cover, the mail's summary and the sheets' subtitles read (:func:`_result`)
-COVER_READS = ("week", "rotation", "strategy_notes", "industry_flow", "index_flows", "flows_left_out", "style_table",
-               "style_missing",
+COVER_READS = ("week", "etf_week", "rotation", "strategy_notes", "industry_flow", "index_flows", "flows_left_out",
+               "style_table", "style_missing",
                "style_ends", "latest_picks", "latest_rebalance", "performance_full", "corr_last", "etf_picks",
                "etf_signal_date", "crowding")
 #: steps run in a second thread beside the others (:data:`COMPUTE_THREADS`): they read no other step's
@@ -864,7 +903,7 @@ COMPUTE_THREADS = 2
 
 def compute_weekly(market: Market, params: Params | None = None, asof=None,
                    progress: Callable[[str], None] | None = None, threads: int | None = None) -> WeeklyResult:
-    """Compute every table of the weekly workbook for ``asof`` (default: the data's last ETF date).
+    """Compute every table of the weekly workbook for ``asof`` (default: the tables' effective end, :func:`report_asof`).
 
     Parameters
     ----------
@@ -1088,9 +1127,9 @@ def _no_ranking_text(rot, lang: str) -> str:
 
 def _crowding_subtitle(p: Params, res, asof: pd.Timestamp) -> dict[str, str]:
     """The crowding sheet's row 3 in both languages: its date, the heat measure and the thresholds."""
-    measure = getattr(res, "measure", None) or "none"
+    measure = crowding.MEASURE_NAMES[getattr(res, "measure", None)]
     return {lang: say("sub.crowding", lang, asof=res.asof if res is not None else asof,
-                      measure=say(f"crowding.measure.{measure}", lang), history=p.crowding_history,
+                      measure=measure.get(lang, measure["zh"]), history=p.crowding_history,
                       heat=p.crowding_heat_flag, price=p.crowding_price_move, volume=p.crowding_volume_move,
                       dispersion=p.crowding_dispersion_flag) for lang in ("zh", "en")}
 

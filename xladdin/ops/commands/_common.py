@@ -234,6 +234,13 @@ def plain(value):
     return value
 
 
+def progress_bar(**options: Any):
+    """A tqdm progress bar on stderr, drawn only when stderr is a terminal (tqdm's ``disable=None``): a pipe, a log
+    file, cron or CI get no bar (no carriage returns in the log); ``options`` as for tqdm (desc, total, unit, ...)."""
+    from tqdm import tqdm  # lazy: `xladdin --help` imports every command module
+    return tqdm(file=sys.stderr, disable=None, **options)
+
+
 def say_sample(sample: bool) -> None:
     """Print :data:`SAMPLE_NOTE` when the data is the embedded sample (call it before the rest of the output)."""
     if sample:

@@ -3,16 +3,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import sys
 from collections.abc import Iterator
 from typing import Any
 
-from xladdin.workbook.params import LANGUAGES, Params, default_params
+from xladdin.workbook.params import ASOF_DEFAULT, LANGUAGES, Params, default_params
 
 from . import _common
 
 
-def add_asof_option(parser: argparse.ArgumentParser, default: str = "the data's last ETF date") -> None:
+def add_asof_option(parser: argparse.ArgumentParser, default: str = ASOF_DEFAULT["en"]) -> None:
     parser.add_argument("--asof", metavar="DATE", help=f"as-of date YYYY-MM-DD (default: {default})")
 
 
@@ -97,12 +96,12 @@ def progress_total(layout: Any = None) -> int:
 
 @contextlib.contextmanager
 def progress_bar(args: argparse.Namespace, desc: str) -> Iterator:
-    """A tqdm bar on stderr; yields a callable taking the finished step's name."""
+    """A progress bar on stderr (:func:`~xladdin.ops.commands._common.progress_bar`: on a terminal only); yields a
+    callable taking the finished step's name."""
     if getattr(args, "no_progress", False):
         yield None
         return
-    from tqdm import tqdm  # lazy: `xladdin --help` imports every command module
-    with tqdm(total=progress_total(), desc=desc, unit="step", file=sys.stderr, leave=False) as bar:
+    with _common.progress_bar(total=progress_total(), desc=desc, unit="step", leave=False) as bar:
         def step(name: str) -> None:
             bar.set_postfix_str(name)
             bar.update(1)

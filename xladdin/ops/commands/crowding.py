@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         _common.print_json(json_rows(res.table), sample=market.sample)
         return 0
     crowded = res.table[res.table["crowded"] == 1]
-    measure = {"amount": "traded amount", "volume": "traded volume"}.get(res.measure, "no volume data")
+    measure = M.MEASURE_NAMES[res.measure]["en"]
     _common.say_sample(market.sample)
     print(f"Industry crowding (M14) on {res.asof:%Y-%m-%d}, source {market.source}: {len(crowded)} of "
           f"{len(res.table)} industries crowded. Heat = share of the {measure}, 20-day mean, percentile of "

@@ -5,6 +5,7 @@ import argparse
 import sys
 
 from xladdin.errors import describe, fail
+from xladdin.workbook.params import ASOF_DEFAULT
 
 from . import _common, _workbook
 
@@ -18,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "and xlwings.conf are kept byte-identical.")
     p.add_argument("workbook", metavar="WORKBOOK")
     _common.add_data_option(p, "the sheet's data_dir; blank there = the embedded sample market")
-    _workbook.add_asof_option(p, "the sheet's asof; blank = the data's last ETF date")
+    _workbook.add_asof_option(p, f"the sheet's asof; blank = {ASOF_DEFAULT['en']}")
     _workbook.add_language_option(p, "override the sheet's language")
     _workbook.add_progress_option(p)
     p.set_defaults(func=run)

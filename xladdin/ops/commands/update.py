@@ -22,6 +22,7 @@ from xladdin.data.schema import TABLES
 from xladdin.data.storefiles import MANIFEST
 from xladdin.errors import fail
 
+from . import _common
 from ._common import guard_outputs
 from .fetch import add_code_arguments, add_source_arguments, etf_codes, source_help
 
@@ -101,8 +102,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _bar(table: str):
-    from tqdm import tqdm  # lazy: `xladdin --help` imports every command module
-    return tqdm(desc=f"{table:<20}", unit=" req", file=sys.stderr, leave=True, disable=None)
+    return _common.progress_bar(desc=f"{table:<20}", unit=" req", leave=True)
 
 
 def _note(text: str) -> None:

@@ -75,11 +75,9 @@ def _progress(args: argparse.Namespace, send: bool) -> Iterator:
     if args.no_progress:
         yield None
         return
-    from tqdm import tqdm  # lazy: `xladdin --help` imports every command module
-
     from xladdin.ops.jobs import total_units  # lazy: `xladdin --help` imports every command module
-    with tqdm(total=total_units(send), desc="weekly", unit="step", file=sys.stderr, leave=False,
-              bar_format="{desc} {percentage:3.0f}%|{bar}| {elapsed}{postfix}") as bar:
+    with _common.progress_bar(total=total_units(send), desc="weekly", unit="step", leave=False,
+                              bar_format="{desc} {percentage:3.0f}%|{bar}| {elapsed}{postfix}") as bar:
         def step(name: str, unit: str | None) -> None:
             if name not in _PROGRESS_STEPS:
                 return
