@@ -50,7 +50,7 @@ class Source:
 
 SOURCES: dict[str, Source] = {s.name: s for s in (
     Source("akshare", AkshareClient, "AKShare and the exchanges' own ETF disclosures, free (Shenwan industries)",
-           "pip install xladdin[akshare]"),
+           'the akshare extra: python -m pip install "<path or URL of the xladdin wheel>[akshare]"'),
     Source("tushare", TushareClient, "tushare Pro (CITIC industries)", "a token in TUSHARE_TOKEN"),
     Source("wind", WindClient, "Wind via WindPy", "a logged-in Wind terminal"),
 )}
