@@ -136,7 +136,10 @@ def vbom_trusted(system: str) -> bool | None:
 def run(args: argparse.Namespace) -> int:
     import xlwings  # lazy: `xladdin --help` imports every command module
 
-    from xladdin.workbook.template import udf_modules  # lazy: `doctor --help` starts without pandas
+    from xladdin.workbook.template import (  # lazy: `doctor --help` starts without pandas
+        module_name_problem,
+        udf_modules,
+    )
     facts = machine()
     problems = 0
 
@@ -176,7 +179,8 @@ def run(args: argparse.Namespace) -> int:
             raise FileNotFoundError(f"workbook {path} not found")
         ok, text = workbook_vba(path)
         show(pc.excel_only(pc.Check({True: pc.OK, False: pc.FIX, None: pc.NOTE}[ok], text), facts.system))
-        show(pc.excel_only(pc.module_check(str(path), facts.exists, facts.read_text), facts.system))
+        show(pc.excel_only(pc.module_check(str(path), facts.exists, facts.read_text, module_name_problem),
+                           facts.system))
         show(pc.zone_check(str(path), facts.system, facts.read_zone))
         sheet = workbook_conf(path)
         for check in pc.interpreter_checks(facts.system, conf_layers(path, sheet, xlwings.USER_CONFIG_FILE), rows,
