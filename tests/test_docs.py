@@ -345,6 +345,13 @@ def test_a_data_source_is_installed_through_its_extra(path):
     assert not bad, bad
 
 
+@pytest.mark.parametrize("path", LINKED_DOCS + MESSAGE_SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_xlwings_comes_with_the_wheel(path):
+    """xladdin pins xlwings (its VBA is in the workbook): no text tells the user to pip install xlwings on its own,
+    which gives the newest release, or another one than the pin."""
+    assert not re.search(r"pip3?\s+install\s+(?:-\S+\s+)*[\"']?xlwings\b", path.read_text(encoding="utf-8"))
+
+
 def test_index_install_pattern():
     assert INDEX_INSTALL.search("pip install xladdin") and INDEX_INSTALL.search('pip install "xladdin[tushare]"')
     assert INDEX_INSTALL.search("pip install -U xladdin\n")

@@ -97,7 +97,9 @@ def xlwings_standalone_workbook() -> Path:
     import xlwings  # lazy: only building a workbook needs xlwings (its VBA); ~0.2 s to import
     p = Path(xlwings.__file__).resolve().parent / "quickstart_standalone.xlsm"
     if not p.is_file():
-        raise FileNotFoundError(f"{p} not found; reinstall xlwings (pip install xlwings)")
+        raise FileNotFoundError(f"{p} not found: xlwings {xlwings.__version__} is incomplete; reinstall it with the "
+                                "xladdin wheel (`python -m pip install --force-reinstall <path or URL of the xladdin "
+                                "wheel>`)")
     return p
 
 

@@ -67,7 +67,8 @@ def workbook_vba(path: Path) -> tuple[bool | None, str]:
         return True, f"VBA names xlwings64-{found}.dll (= installed xlwings {installed})"
     if found:
         return False, (f"VBA names xlwings64-{found}.dll but xlwings {installed} is installed: rebuild the workbook "
-                       f"with `xladdin template`, or pip install xlwings=={found}")
+                       f"with `python -m xladdin template` (or `excel-setup --force`) so that it carries xlwings "
+                       f"{installed}'s VBA (xladdin {__version__} runs with xlwings {installed} only)")
     return None, (f"VBA differs from xlwings {installed}'s standalone project (Import Functions adds a module; that is "
                   "expected); the xlwings version it names cannot be read without oletools (pip install oletools, then "
                   "run doctor again)")
