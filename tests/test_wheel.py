@@ -2,8 +2,10 @@
 installed into a fresh virtual environment away from this checkout (its own site-packages, no PYTHONPATH, the
 current folder elsewhere), runs what an analyst runs: ``python -m xladdin`` (every command's parser, the weekly
 job, the template, excel-setup, doctor), an XA_ function, the Refresh entry module and the template's module, the
-template's VBA (xlwings' own, from the venv's xlwings) and the layout (package data). ``scripts/check_dist.py``
-itself is shown to catch a wheel with a generic top-level package, a missing layout and a machine path."""
+template's VBA (xlwings' own, from the venv's xlwings), the layout (package data) and the headless refresh; the
+``tushare`` and ``akshare`` extras; and what a real Python 3.10's own pip says to the wheel (docs/install.md quotes
+it). ``scripts/check_dist.py`` itself is shown to catch a wheel with a generic top-level package, a missing layout
+and a machine path."""
 from __future__ import annotations
 
 import email.parser
