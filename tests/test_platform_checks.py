@@ -308,6 +308,13 @@ def test_a_workbook_name_that_would_hide_a_module(tmp_path, monkeypatch):
         assert module_name_problem(stem, tmp_path) is None
     monkeypatch.chdir(tmp_path)  # nor does the current folder
     assert module_name_problem("weekly_2026", tmp_path / "elsewhere") is None
+    other = tmp_path / "on_path"  # another workbook's module elsewhere on sys.path hides nothing; another module does
+    other.mkdir()
+    (other / "desk_weekly.py").write_text(pc.SHIM_LINE + "\n")
+    (other / "desk_tools.py").write_text("VALUE = 1\n")
+    monkeypatch.syspath_prepend(str(other))
+    assert module_name_problem("desk_weekly", tmp_path / "elsewhere") is None
+    assert "desk_tools.py, which desk_tools.py would hide" in module_name_problem("desk_tools", tmp_path / "elsewhere")
 
 
 def test_the_one_line_module_the_fix_asks_for_runs_the_refresh(tmp_path):

@@ -254,7 +254,8 @@ def module_name_problem(stem: str, folder: str | Path) -> str | None:
     ``utils.prepare_sys_path``), so ``<stem>`` must be a module name (not ``xladdin_weekly (1)``, ``2026`` or a
     keyword) and must not be the name of a module this Python already has (``xladdin``, ``pandas``, ``calendar``):
     the file would hide that module from the refresh, and from ``python -m xladdin`` run in that folder. The
-    workbook's own folder and the current folder are not searched (the workbook's own ``<stem>.py`` may be there)."""
+    workbook's own folder and the current folder are not searched (the workbook's own ``<stem>.py`` may be there),
+    and another workbook's module found elsewhere on ``sys.path`` (one that runs xladdin's refresh) hides nothing."""
     if not stem.isidentifier() or keyword.iskeyword(stem):
         return f"`{stem}` is not a Python module name"
     if stem in sys.stdlib_module_names:
@@ -268,10 +269,21 @@ def module_name_problem(stem: str, folder: str | Path) -> str | None:
             spec = find(stem, path) if finder is importlib.machinery.PathFinder else find(stem, None)
         if spec is not None:
             break
-    if spec is not None:
-        where = spec.origin or next(iter(spec.submodule_search_locations or []), stem)
-        return f"`{stem}` is the name of the installed module {where}, which {stem}.py would hide"
-    return None
+    if spec is None or _runs_the_refresh(spec.origin):  # another workbook's module: the same refresh either way
+        return None
+    where = spec.origin or next(iter(spec.submodule_search_locations or []), stem)
+    return f"`{stem}` is the name of the installed module {where}, which {stem}.py would hide"
+
+
+def _runs_the_refresh(origin: str | None) -> bool:
+    """Whether the module file ``origin`` is a workbook's module (it imports xladdin's refresh, as the one
+    :func:`build_template` writes does)."""
+    if not origin or not origin.endswith(".py"):
+        return False
+    try:
+        return "xladdin_macros.refresh" in Path(origin).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
 
 
 def build_template(out: str | Path, market: Market, params: Params | None = None, asof=None,
