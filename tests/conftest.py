@@ -4,7 +4,8 @@
   with, the embedded sample market and small cuts of it, the constructed markets of the M11/M13 tests;
 - workbooks: one weekly computation on the sample per language and process (``workbook_inputs``), and
   LibreOffice headless (``libreoffice``; a test that uses it is marked ``slow``);
-- mail: an environment without the developer's configuration.
+- mail: an environment without the developer's configuration;
+- Python: a real interpreter older than xladdin's minimum, when the machine has one (``older_python``).
 
 The ``_*.py`` modules and ``_cores_ref/`` beside this file are independent reference implementations,
 each used by one test module (``_convert_ref``: udfs/_convert; ``_cores_ref``: the pinned numeric cores;
@@ -427,3 +428,18 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "libreoffice" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session")
+def older_python() -> str | None:
+    """A real Python < 3.11 on this machine (on PATH, or one pyenv keeps), None when there is none."""
+    names = ["python3.10", "python3.9"]
+    pyenv = Path.home() / ".pyenv" / "versions"
+    found = [shutil.which(n) for n in names] + sorted(str(p) for p in pyenv.glob("3.1[0]*/bin/python3")) \
+        + sorted(str(p) for p in pyenv.glob("3.[89]*/bin/python3"))
+    for exe in filter(None, found):
+        r = subprocess.run([exe, "-c", "import sys; print(sys.version_info < (3, 11))"], capture_output=True,
+                           text=True)
+        if r.returncode == 0 and r.stdout.strip() == "True":
+            return exe
+    return None

@@ -112,4 +112,6 @@ def test_without_akshare_installed_the_source_says_what_to_install(tmp_path, mon
     rc = main(["fetch", "--source", "akshare", "--out", str(tmp_path), "--tables", "etf_daily", "--etfs", "510300.SH",
                "--start", "2024-09-02", "--end", "2024-09-06"])
     assert rc == 1
-    assert "pip install xladdin[akshare]" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "akshare package is not installed" in err
+    assert 'python -m pip install "<path or URL of the xladdin wheel>[akshare]"' in err  # never an index `xladdin`

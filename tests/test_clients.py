@@ -246,10 +246,27 @@ def test_missing_columns_and_none_answers():
         TushareClient(pro, sleep=lambda s: None).index_daily(["000300.SH"], "2024-01-01", "2024-01-31")
 
 
+def _extra(name: str) -> list[str]:
+    """The requirements of xladdin's optional extra ``name``, as pyproject.toml states them."""
+    import tomllib
+    from pathlib import Path
+    text = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)["project"]["optional-dependencies"][name]
+
+
+def _without_module(monkeypatch, name: str) -> None:
+    """Forget ``name`` and its submodules for this test, so the next import runs the library's own code again."""
+    for mod in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+        monkeypatch.delitem(sys.modules, mod)
+
+
 def test_from_env_errors(monkeypatch):
     monkeypatch.setitem(sys.modules, "tushare", None)
-    with pytest.raises(SourceError, match="pip install tushare"):
+    with pytest.raises(SourceError, match="tushare package is not installed") as err:
         TushareClient.from_env()
+    # the wheel with its extra, never an index package `xladdin`
+    assert 'python -m pip install "<path or URL of the xladdin wheel>[tushare]"' in str(err.value)
+    assert sys.executable in str(err.value)
     got = {}
     fake = types.ModuleType("tushare")
     fake.pro_api = lambda token: got.setdefault("token", token) and types.SimpleNamespace()
@@ -559,3 +576,22 @@ def test_fetch_command_refuses_to_write_invalid_tables(tmp_path, monkeypatch, ca
     assert run_fetch(argv) == 1
     assert "sum to 0.900000" in capsys.readouterr().out and not out.exists()
     assert run_fetch(argv + ["--allow-issues"]) == 0 and (out / "index_weights.csv").is_file()
+
+
+def test_a_tushare_that_does_not_import_is_not_called_missing(monkeypatch):
+    """tushare 1.4 imports ``six`` without declaring it: tushare's own import fails on a machine without six. The
+    message says so (not "not installed") and names what to install: the extra, whose requirements include six."""
+    pytest.importorskip("tushare")
+    _without_module(monkeypatch, "tushare")
+    monkeypatch.setitem(sys.modules, "six", None)  # `import six` raises ModuleNotFoundError inside tushare
+    with pytest.raises(SourceError) as err:
+        TushareClient.from_env(token="abc")
+    text = str(err.value)
+    assert "installed but does not import (ModuleNotFoundError: " in text and "six" in text
+    assert "not installed" not in text and "[tushare]" in text
+
+
+def test_the_tushare_extra_brings_what_tushare_imports():
+    """The extra names six beside tushare (tushare's trader module imports it undeclared)."""
+    names = {r.split(">")[0].split("<")[0].split("=")[0].strip().lower() for r in _extra("tushare")}
+    assert {"tushare", "six"} <= names

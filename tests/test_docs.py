@@ -321,6 +321,37 @@ def test_no_doc_installs_xladdin_from_an_index(doc):
     assert not bad, bad
 
 
+#: the code and scripts whose messages, help and notes an analyst reads (the wheel's modules, the workbook builders)
+MESSAGE_SOURCES = sorted(p for folder in ("xladdin", "udfs", "macros", "workbooks", "scripts")
+                         for p in (ROOT / folder).rglob("*.py") if "__pycache__" not in p.parts)
+
+
+@pytest.mark.parametrize("source", MESSAGE_SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_message_installs_xladdin_from_an_index(source):
+    """Errors, help texts and workbook notes name the wheel (or its extra on the wheel's path), never an index
+    package ``xladdin`` (``pip install xladdin[akshare]`` would ask PyPI for a package we do not publish)."""
+    bad = [m.group(0) for m in INDEX_INSTALL.finditer(source.read_text(encoding="utf-8"))]
+    assert not bad, bad
+
+
+#: a data source's library installed on its own: without the extra's pins (the tested minor version) and what the
+#: library imports undeclared (tushare 1.4: six)
+BARE_VENDOR = re.compile(r"pip3?\s+install\s+(?:-\S+\s+)*[\"']?(akshare|tushare)\b", re.M)
+
+
+@pytest.mark.parametrize("path", LINKED_DOCS + MESSAGE_SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_a_data_source_is_installed_through_its_extra(path):
+    bad = [m.group(0) for m in BARE_VENDOR.finditer(path.read_text(encoding="utf-8"))]
+    assert not bad, bad
+
+
+@pytest.mark.parametrize("path", LINKED_DOCS + MESSAGE_SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_xlwings_comes_with_the_wheel(path):
+    """xladdin pins xlwings (its VBA is in the workbook): no text tells the user to pip install xlwings on its own,
+    which gives the newest release, or another one than the pin."""
+    assert not re.search(r"pip3?\s+install\s+(?:-\S+\s+)*[\"']?xlwings\b", path.read_text(encoding="utf-8"))
+
+
 def test_index_install_pattern():
     assert INDEX_INSTALL.search("pip install xladdin") and INDEX_INSTALL.search('pip install "xladdin[tushare]"')
     assert INDEX_INSTALL.search("pip install -U xladdin\n")

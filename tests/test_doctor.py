@@ -43,6 +43,7 @@ def test_doctor_reads_the_vba_version_and_flags_a_mismatch(tmp_path, monkeypatch
     monkeypatch.setattr(T, "vba_project_bytes", lambda: b"another project")
     ok, text = doctor.workbook_vba(COMMITTED)
     assert not ok and "xlwings64-0.37.8.dll but xlwings 0.99.0 is installed" in text
+    assert "pip install xlwings" not in text  # another xlwings than the one xladdin pins is no fix
     monkeypatch.setattr(doctor, "_vba_dll_version", lambda path: None)  # oletools missing (a wheel install)
     ok, text = doctor.workbook_vba(COMMITTED)
     assert ok is None and "Import Functions adds a module" in text and "pip install oletools" in text

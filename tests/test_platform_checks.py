@@ -20,6 +20,8 @@ import xlwings.cli
 import xlwings.utils
 
 from xladdin.ops import platform_checks as pc
+from xladdin.ops.cli import main as cli
+from xladdin.workbook.template import module_name_problem
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "workbooks" / "xladdin_weekly.xlsm"
@@ -263,7 +265,8 @@ def test_read_zone_identifier_reads_the_stream_by_its_ntfs_name(tmp_path):
 
 def test_module_check(tmp_path):
     def check(name):
-        return pc.module_check(str(tmp_path / name), os.path.exists, lambda p: Path(p).read_text())
+        return pc.module_check(str(tmp_path / name), os.path.exists, lambda p: Path(p).read_text(),
+                               module_name_problem)
 
     copy = check("xladdin_weekly (1).xlsm")
     assert copy.status == "fix" and "`xladdin_weekly (1)` is not a Python module name" in copy.text
@@ -276,6 +279,42 @@ def test_module_check(tmp_path):
     assert check("weekly.xlsm").status == "fix"
     (tmp_path / "weekly.py").write_text(pc.SHIM_LINE + "\n")
     assert check("weekly.xlsm").status == "ok"
+
+
+def test_a_workbook_name_that_would_hide_a_module(tmp_path, monkeypatch):
+    """``xladdin.xlsm`` would put ``xladdin.py`` beside it: the workbook's folder comes first on ``sys.path`` when the
+    button runs (xlwings' ``prepare_sys_path``), so that file would hide the xladdin package from the refresh, and
+    from ``python -m xladdin`` run in that folder. The template refuses such names; doctor says what to rename to."""
+    first = subprocess.run([sys.executable, "-c", "import xlwings.utils, sys; "
+                            f"xlwings.utils.prepare_sys_path('true;{tmp_path / 'w.xlsm'};;;;'); "
+                            "print(*sys.path[:2], sep='\\n')"], capture_output=True, text=True, timeout=120)
+    # xlwings' own code puts the workbook's folder (and <stem>.zip beside it, in either order) before the rest
+    assert os.path.normcase(str(tmp_path)) in map(os.path.normcase, first.stdout.splitlines()), first.stdout
+    (tmp_path / "xladdin.py").write_text(pc.SHIM_LINE + "\n")  # what `template xladdin.xlsm` wrote before the fix
+    r = subprocess.run([sys.executable, "-m", "xladdin", "--version"], cwd=tmp_path, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode != 0 and "ImportError" in r.stderr  # the trap: the whole command line is gone there
+    (tmp_path / "xladdin.py").unlink()
+    for stem, why in (("xladdin", "installed module"), ("pandas", "installed module"), ("calendar", "standard library"),
+                      ("class", "not a Python module name"), ("xlwings", "installed module")):
+        problem = module_name_problem(stem, tmp_path)
+        assert problem is not None and why in problem, (stem, problem)
+        assert cli(["template", str(tmp_path / f"{stem}.xlsm"), "--no-progress"]) == 1
+        assert not (tmp_path / f"{stem}.xlsm").exists() and not (tmp_path / f"{stem}.py").exists()
+        got = pc.module_check(str(tmp_path / f"{stem}.xlsm"), os.path.exists, lambda p: "", module_name_problem)
+        assert got.status == "fix" and f"rename the workbook to {stem}_1.xlsm and put {stem}_1.py beside it" in got.text
+    for stem in ("xladdin_weekly", "weekly_2026", "周报"):  # the workbook's own module in its folder does not count
+        (tmp_path / f"{stem}.py").write_text(pc.SHIM_LINE + "\n")
+        assert module_name_problem(stem, tmp_path) is None
+    monkeypatch.chdir(tmp_path)  # nor does the current folder
+    assert module_name_problem("weekly_2026", tmp_path / "elsewhere") is None
+    other = tmp_path / "on_path"  # another workbook's module elsewhere on sys.path hides nothing; another module does
+    other.mkdir()
+    (other / "desk_weekly.py").write_text(pc.SHIM_LINE + "\n")
+    (other / "desk_tools.py").write_text("VALUE = 1\n")
+    monkeypatch.syspath_prepend(str(other))
+    assert module_name_problem("desk_weekly", tmp_path / "elsewhere") is None
+    assert "desk_tools.py, which desk_tools.py would hide" in module_name_problem("desk_tools", tmp_path / "elsewhere")
 
 
 def test_the_one_line_module_the_fix_asks_for_runs_the_refresh(tmp_path):

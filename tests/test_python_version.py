@@ -52,22 +52,8 @@ def test_python_m_on_an_older_python_is_one_line(tmp_path):
     assert r.stderr.startswith("xladdin needs Python 3.11 or newer") and len(r.stderr.strip().splitlines()) == 1
 
 
-def _older_python() -> str | None:
-    """A real Python < 3.11 on this machine (pyenv keeps some), if there is one."""
-    names = ["python3.10", "python3.9"]
-    pyenv = Path.home() / ".pyenv" / "versions"
-    found = [shutil.which(n) for n in names] + sorted(str(p) for p in pyenv.glob("3.1[0]*/bin/python3")) \
-        + sorted(str(p) for p in pyenv.glob("3.[89]*/bin/python3"))
-    for exe in filter(None, found):
-        r = subprocess.run([exe, "-c", "import sys; print(sys.version_info < (3, 11))"], capture_output=True,
-                           text=True)
-        if r.returncode == 0 and r.stdout.strip() == "True":
-            return exe
-    return None
-
-
-def test_a_real_older_python_gets_the_message_from_a_checkout(tmp_path):
-    old = _older_python()
+def test_a_real_older_python_gets_the_message_from_a_checkout(older_python):
+    old = older_python
     if old is None:
         pytest.skip("no Python < 3.11 on this machine (the faked-version tests above cover the message)")
     r = _run([old, "-m", "xladdin", "doctor"], cwd=ROOT)

@@ -2,12 +2,17 @@
 installed into a fresh virtual environment away from this checkout (its own site-packages, no PYTHONPATH, the
 current folder elsewhere), runs what an analyst runs: ``python -m xladdin`` (every command's parser, the weekly
 job, the template, excel-setup, doctor), an XA_ function, the Refresh entry module and the template's module, the
-template's VBA (xlwings' own, from the venv's xlwings) and the layout (package data). ``scripts/check_dist.py``
-itself is shown to catch a wheel with a generic top-level package, a missing layout and a machine path."""
+template's VBA (xlwings' own, from the venv's xlwings), the layout (package data) and the headless refresh; the
+``tushare`` and ``akshare`` extras; and what a real Python 3.10's own pip says to the wheel (docs/install.md quotes
+it). ``scripts/check_dist.py`` itself is shown to catch a wheel with a generic top-level package, a missing layout
+and a machine path."""
 from __future__ import annotations
 
+import email.parser
+import html
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -125,6 +130,9 @@ def test_weekly_template_excel_setup_and_doctor_from_the_wheel(venv, tmp_path):
     assert r.returncode == 0, r.stderr
     r = py(venv, "-m", "xladdin", "doctor", "xl/xladdin_weekly.xlsm", cwd=tmp_path)
     assert r.returncode == 0 and "[FIX]" not in r.stdout, r.stdout + r.stderr
+    # the headless refresh docs/install.md gives WPS users, of the workbook excel-setup wrote
+    r = py(venv, "-m", "xladdin", "refresh", "xl/xladdin_weekly.xlsm", "--no-progress", cwd=tmp_path)
+    assert r.returncode == 0 and "refreshed " in r.stdout, r.stdout + r.stderr
 
 
 @pytest.mark.slow
@@ -171,3 +179,73 @@ def test_check_dist_catches_a_bad_wheel(dist, tmp_path):
     (bad / WHEEL).unlink()
     r = _run([sys.executable, str(ROOT / "scripts" / "check_dist.py"), str(bad)], cwd=tmp_path)
     assert r.returncode == 1 and "want one wheel and one sdist" in r.stderr and r.stdout == ""
+
+
+@pytest.mark.slow
+def test_the_data_source_extras_import_from_the_wheel(dist, tmp_path):
+    """``pip install "<wheel>[tushare]"``, then ``[akshare]``, into a fresh venv: each client starts from the vendor's
+    own module after its own extra (tushare 1.4 imports six undeclared: its extra must bring it; akshare's
+    dependencies would bring it too, so tushare is checked first, alone)."""
+    target = tmp_path / "venv"
+    env = _clean_env()
+    uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
+    if uv is None:  # pragma: no cover - scripts/setup.sh installs uv
+        pytest.skip("no uv to install the extras with")
+    r = _run([uv, "venv", "-q", "--python", sys.executable, str(target)], cwd=tmp_path, env=env)
+    assert r.returncode == 0, r.stderr
+    for extra, client, args in (("tushare", "TushareClient", "token='abc'"), ("akshare", "AkshareClient", "")):
+        r = _run([uv, "pip", "install", "-q", "--python", str(target / "bin" / "python"), f"{dist / WHEEL}[{extra}]"],
+                 cwd=tmp_path, env=env)
+        assert r.returncode == 0, r.stdout + r.stderr
+        code = f"from xladdin.data.clients import {client} as C; print(type(C.from_env({args})).__name__)"
+        r = _run([str(target / "bin" / "python"), "-c", code], cwd=tmp_path, env=env)
+        assert r.returncode == 0 and r.stdout.strip() == client, (extra, r.stderr)
+
+
+def _stub_index(wheel: Path, root: Path) -> str:
+    """A PEP 503 index (file://) answering every dependency of ``wheel`` with an empty wheel of its lowest allowed
+    version, xlwings with ``data-requires-python`` from its real metadata (0.37.1 on: ``>=3.11``): what pip sees on
+    PyPI, without the network."""
+    meta = email.parser.Parser().parsestr(zipfile.ZipFile(wheel).read(f"xladdin-{V}.dist-info/METADATA").decode())
+    (root / "files").mkdir(parents=True)
+    for req in (r for r in meta.get_all("Requires-Dist") if "extra ==" not in r):
+        name, version = re.match(r"([A-Za-z0-9_.-]+)\s*(?:==|>=)\s*([0-9.]+)", req).groups()
+        requires = ">=3.11" if name == "xlwings" else None
+        norm = re.sub(r"[-_.]+", "_", name).lower()
+        whl = root / "files" / f"{norm}-{version}-py3-none-any.whl"
+        with zipfile.ZipFile(whl, "w") as z:
+            z.writestr(f"{norm}-{version}.dist-info/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+                       + (f"Requires-Python: {requires}\n" if requires else ""))
+            z.writestr(f"{norm}-{version}.dist-info/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+            z.writestr(f"{norm}-{version}.dist-info/RECORD", "")
+        page = root / "simple" / re.sub(r"[-_.]+", "-", name).lower()
+        page.mkdir(parents=True)
+        attr = f' data-requires-python="{html.escape(requires)}"' if requires else ""
+        page.joinpath("index.html").write_text(f'<a href="../../files/{whl.name}"{attr}>{whl.name}</a>')
+    return (root / "simple").as_uri()
+
+
+@pytest.mark.slow
+def test_an_older_python_cannot_install_the_wheel(dist, older_python, tmp_path):
+    """What docs/install.md says a Python 3.10 user sees: the pip that Python's own venv brings (ensurepip, no
+    network) refuses the install; pip reads its answer from a local index shaped like PyPI's."""
+    if older_python is None:
+        pytest.skip("no Python < 3.11 on this machine")
+    target = tmp_path / "venv"
+    r = _run([older_python, "-m", "venv", str(target)], cwd=tmp_path, env=_clean_env())
+    assert r.returncode == 0, r.stderr
+    env = {**{k: v for k, v in _clean_env().items() if not k.startswith("PIP_")}, "PIP_CONFIG_FILE": os.devnull}
+    pip = [str(target / "bin" / "python"), "-m", "pip"]
+    version = _run([*pip, "--version"], cwd=tmp_path, env=env).stdout.split()[1]
+    r = _run([*pip, "install", "--no-cache-dir", "--index-url", _stub_index(dist / WHEEL, tmp_path / "index"),
+              str(dist / WHEEL)], cwd=tmp_path, env=env)
+    assert r.returncode == 1
+    doc = (ROOT / "docs" / "install.md").read_text(encoding="utf-8")
+    if int(version.split(".")[0]) < 24:  # the pip of Python 3.10's venv (23.0.1 with 3.10.13)
+        said = ["require a different python version", "0.37.8 Requires-Python >=3.11",
+                "No matching distribution found for xlwings==0.37.8"]
+    else:  # a newer pip checks the wheel's own Requires-Python first
+        said = ["requires a different Python"]
+    for text in said:
+        assert text in r.stdout + r.stderr, (version, r.stdout + r.stderr)
+        assert doc.count(text) == 2, text  # quoted in the Chinese and the English part

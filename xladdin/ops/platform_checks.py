@@ -282,19 +282,22 @@ def zone_check(workbook: str, system: str, read_zone: Callable[[str], str | None
                       "Trust Center > Trust Center Settings > Trusted Locations)")
 
 
-def module_check(workbook: str, exists: Callable[[str], bool], read_text: Callable[[str], str]) -> Check:
+def module_check(workbook: str, exists: Callable[[str], bool], read_text: Callable[[str], str],
+                 name_problem: Callable[[str, str], str | None]) -> Check:
     """The module beside the workbook: the Refresh button runs ``RunPython "import <stem>; <stem>.main()"``
     (xlwings' quickstart ``SampleCall``, the stem being the workbook's file name), so ``<stem>.py`` must exist,
-    ``<stem>`` must be a module name, and the module must run xladdin's refresh."""
+    ``<stem>`` must be a name that module can have (``name_problem(stem, folder)``: why not, or None; the
+    template's :func:`~xladdin.workbook.template.module_name_problem`), and the module must run xladdin's refresh."""
     path = Path(workbook)
     stem, folder = path.stem, path.parent
-    if not stem.isidentifier():
-        fixed = re.sub(r"\W+", "_", stem).strip("_") or "workbook"
-        fixed = fixed if fixed[0].isalpha() or fixed[0] == "_" else f"w_{fixed}"
-        return Check(FIX, f"the Refresh button runs `import {stem}`, and `{stem}` is not a Python module name (a copy "
-                          f"such as `xladdin_weekly (1).xlsm` gets such a name): rename the workbook to {fixed}"
-                          f"{path.suffix} (letters, digits and _) and put {fixed}.py beside it, a file with the one "
-                          f"line `{SHIM_LINE}`")
+    problem = name_problem(stem, str(folder))
+    if problem is not None:
+        base = re.sub(r"\W+", "_", stem).strip("_") or "workbook"
+        base = base if base[0].isalpha() or base[0] == "_" else f"w_{base}"
+        fixed = next(n for n in [base, *(f"{base}_{i}" for i in range(1, 100))] if name_problem(n, str(folder)) is None)
+        copy = " (a copy such as `xladdin_weekly (1).xlsm` gets such a name)" if not stem.isidentifier() else ""
+        return Check(FIX, f"the Refresh button runs `import {stem}`, and {problem}{copy}: rename the workbook to "
+                          f"{fixed}{path.suffix} and put {fixed}.py beside it, a file with the one line `{SHIM_LINE}`")
     module = folder / f"{stem}.py"
     if not exists(str(module)):
         return Check(FIX, f"{module.name} is missing beside the workbook ({folder}): the Refresh button runs "

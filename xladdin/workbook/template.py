@@ -33,8 +33,12 @@ Refresh (:func:`refresh_workbook`)
 from __future__ import annotations
 
 import contextlib
+import importlib.machinery
 import importlib.util
+import keyword
+import os
 import re
+import sys
 import tempfile
 import time
 import zipfile
@@ -93,7 +97,9 @@ def xlwings_standalone_workbook() -> Path:
     import xlwings  # lazy: only building a workbook needs xlwings (its VBA); ~0.2 s to import
     p = Path(xlwings.__file__).resolve().parent / "quickstart_standalone.xlsm"
     if not p.is_file():
-        raise FileNotFoundError(f"{p} not found; reinstall xlwings (pip install xlwings)")
+        raise FileNotFoundError(f"{p} not found: xlwings {xlwings.__version__} is incomplete; reinstall it with the "
+                                "xladdin wheel (`python -m pip install --force-reinstall <path or URL of the xladdin "
+                                "wheel>`)")
     return p
 
 
@@ -241,6 +247,45 @@ def embed_frames(market: Market, params: Params, asof=None, since=None) -> dict:
     return embedded_frames(market, since=weekly.stock_rows_since(day, params), window=since)
 
 
+def module_name_problem(stem: str, folder: str | Path) -> str | None:
+    """Why ``<stem>.py`` beside a workbook in ``folder`` cannot be the module its Refresh button imports, or None.
+
+    The button runs ``import <stem>`` with the workbook's folder first on ``sys.path`` (xlwings'
+    ``utils.prepare_sys_path``), so ``<stem>`` must be a module name (not ``xladdin_weekly (1)``, ``2026`` or a
+    keyword) and must not be the name of a module this Python already has (``xladdin``, ``pandas``, ``calendar``):
+    the file would hide that module from the refresh, and from ``python -m xladdin`` run in that folder. The
+    workbook's own folder and the current folder are not searched (the workbook's own ``<stem>.py`` may be there),
+    and another workbook's module found elsewhere on ``sys.path`` (one that runs xladdin's refresh) hides nothing."""
+    if not stem.isidentifier() or keyword.iskeyword(stem):
+        return f"`{stem}` is not a Python module name"
+    if stem in sys.stdlib_module_names:
+        return f"`{stem}` is the name of a module of Python's standard library, which {stem}.py would hide"
+    skip = {os.path.normcase(os.path.abspath(p)) for p in ("", folder)}
+    path = [p for p in sys.path if p and os.path.normcase(os.path.abspath(p)) not in skip]
+    spec = None
+    for finder in sys.meta_path:  # sys.path without those folders; other finders (an editable install's) as they are
+        find = getattr(finder, "find_spec", None)
+        if find is not None:
+            spec = find(stem, path) if finder is importlib.machinery.PathFinder else find(stem, None)
+        if spec is not None:
+            break
+    if spec is None or _runs_the_refresh(spec.origin):  # another workbook's module: the same refresh either way
+        return None
+    where = spec.origin or next(iter(spec.submodule_search_locations or []), stem)
+    return f"`{stem}` is the name of the installed module {where}, which {stem}.py would hide"
+
+
+def _runs_the_refresh(origin: str | None) -> bool:
+    """Whether the module file ``origin`` is a workbook's module (it imports xladdin's refresh, as the one
+    :func:`build_template` writes does)."""
+    if not origin or not origin.endswith(".py"):
+        return False
+    try:
+        return "xladdin_macros.refresh" in Path(origin).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+
+
 def build_template(out: str | Path, market: Market, params: Params | None = None, asof=None,
                    layout: Layout | None = None, pythonpath: str | None = None, write_shim: bool = True,
                    progress: Callable[[str], None] | None = None, interpreter: str | None = None,
@@ -250,7 +295,8 @@ def build_template(out: str | Path, market: Market, params: Params | None = None
 
     Parameters
     ----------
-    out : path ending in ``.xlsm``; its stem must be a Python module name (the macro imports it).
+    out : path ending in ``.xlsm``; its stem must be a Python module name that hides no installed module
+        (:func:`module_name_problem`: the macro imports it).
     market : data for the first fill (the embedded sample for the committed template).
     params : initial parameters written to the parameters sheet (default: defaults).
     asof : as-of date (default: params.asof, else the weekly tables' effective end: :func:`~xladdin.workbook.weekly.report_asof`).
@@ -269,9 +315,10 @@ def build_template(out: str | Path, market: Market, params: Params | None = None
     out = Path(out)
     if out.suffix.lower() != ".xlsm":
         raise ValueError(f"{out}: the macro workbook must end in .xlsm (Excel refuses macros in .xlsx)")
-    if not out.stem.isidentifier():
-        raise ValueError(f"{out}: the file name `{out.stem}` must be a Python module name (letters, digits, _; "
-                         "not starting with a digit), because the Refresh macro imports `<name>.py`")
+    problem = module_name_problem(out.stem, out.parent) if write_shim else None
+    if problem is not None:
+        raise ValueError(f"{out}: the Refresh button runs `import {out.stem}` from `{out.stem}.py` beside the workbook, "
+                         f"and {problem}: choose another file name (letters, digits and _, not starting with a digit)")
     out.parent.mkdir(parents=True, exist_ok=True)
     layout = layout or load_layout()
     params = params or default_params()

@@ -50,8 +50,9 @@ class Source:
 
 SOURCES: dict[str, Source] = {s.name: s for s in (
     Source("akshare", AkshareClient, "AKShare and the exchanges' own ETF disclosures, free (Shenwan industries)",
-           "pip install xladdin[akshare]"),
-    Source("tushare", TushareClient, "tushare Pro (CITIC industries)", "a token in TUSHARE_TOKEN"),
+           'the akshare extra: python -m pip install "<path or URL of the xladdin wheel>[akshare]"'),
+    Source("tushare", TushareClient, "tushare Pro (CITIC industries)",
+           "the tushare extra (as for akshare) and a token in TUSHARE_TOKEN"),
     Source("wind", WindClient, "Wind via WindPy", "a logged-in Wind terminal"),
 )}
 

@@ -1,6 +1,6 @@
 """AKShare adapter (free, no token): canonical tables from akshare's functions and the exchanges' own disclosures.
 
-``pip install xladdin[akshare]`` (akshare is imported lazily, only by :meth:`AkshareClient.from_env`).
+Installed with the wheel's ``akshare`` extra (akshare is imported lazily, only by :meth:`AkshareClient.from_env`).
 What each table comes from, its units and what the adapter converts (akshare 1.19.5):
 
 =====================  ==========================================================  ================================
@@ -77,7 +77,9 @@ from .base import (
     check_codes,
     empty,
     finish,
+    import_vendor,
     infer_split_ratio,
+    install_hint,
     restate_split_rows,
     to_dates,
 )
@@ -242,13 +244,8 @@ class AkshareClient:
 
     @classmethod
     def from_env(cls, **kwargs) -> AkshareClient:
-        """A client on the installed akshare (``pip install xladdin[akshare]``); a clear error when it is missing."""
-        try:
-            import akshare  # optional dependency (the akshare extra)
-        except ImportError as exc:
-            raise SourceError("the akshare package is not installed: `pip install xladdin[akshare]` "
-                              "(akshare needs Python 3.11 or newer)") from exc
-        return cls(akshare, **kwargs)
+        """A client on the installed akshare (the wheel's ``akshare`` extra); a clear error when it is missing."""
+        return cls(import_vendor("akshare", "akshare"), **kwargs)
 
     @property
     def version(self) -> str:
@@ -266,8 +263,8 @@ class AkshareClient:
         call = show_call(fn, (), kwargs)
         func = getattr(self.ak, fn, None)
         if func is None:
-            raise SourceError(f"akshare {self.version} has no function {fn}; install the version this adapter "
-                              f"supports: `pip install xladdin[akshare]`")
+            raise SourceError(f"akshare {self.version} has no function {fn}; the version this adapter supports: "
+                              f"{install_hint('akshare')}")
         df = self.caller(fn, func, empty_when=empty_when, **kwargs)
         if df is None:
             df = pd.DataFrame()

@@ -11,9 +11,13 @@ that the caller validates (:func:`xladdin.data.validate_market`) and writes
 """
 from __future__ import annotations
 
+import importlib
+import importlib.metadata
 import re
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -25,6 +29,37 @@ from xladdin.data.schema import ETF_CATEGORIES, TABLES
 
 class SourceError(ValueError):
     """The vendor API failed or answered something unusable; the message names the call."""
+
+
+def extra_requirements(extra: str) -> list[str]:
+    """The requirements of xladdin's optional ``extra`` as the installed metadata states them (pyproject.toml's
+    ``[project.optional-dependencies]``, their one owner); empty when xladdin runs from a checkout uninstalled."""
+    try:
+        requires = importlib.metadata.requires("xladdin") or []
+    except importlib.metadata.PackageNotFoundError:
+        return []
+    marker = re.compile(rf"""extra\s*==\s*["']{re.escape(extra)}["']""")
+    return [r.split(";", 1)[0].strip() for r in requires if ";" in r and marker.search(r.split(";", 1)[1])]
+
+
+def install_hint(extra: str) -> str:
+    """How to install what xladdin's ``extra`` needs into the running Python: the xladdin wheel with the extra
+    (there is no xladdin on any package index), or its requirements one by one."""
+    reqs = " ".join(f'"{r}"' for r in extra_requirements(extra))
+    return (f'install it into this Python ({sys.executable}): `python -m pip install "<path or URL of the xladdin '
+            f'wheel>[{extra}]"`' + (f" (or `python -m pip install {reqs}`)" if reqs else ""))
+
+
+def import_vendor(name: str, extra: str) -> ModuleType:
+    """The vendor library ``name`` of xladdin's optional ``extra``; a SourceError saying what to install when it
+    is missing, or when it is there but one of its own imports fails (a dependency it does not declare)."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        if isinstance(exc, ModuleNotFoundError) and exc.name == name:
+            raise SourceError(f"the {name} package is not installed: {install_hint(extra)}") from exc
+        raise SourceError(f"the {name} package is installed but does not import ({type(exc).__name__}: {exc}): "
+                          f"{install_hint(extra)}") from exc
 
 
 @runtime_checkable

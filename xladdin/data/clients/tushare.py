@@ -59,6 +59,7 @@ from .base import (
     date_str,
     empty,
     finish,
+    import_vendor,
     infer_split_ratio,
     month_windows,
     restate_split_rows,
@@ -143,13 +144,10 @@ class TushareClient:
         """A client on ``tushare.pro_api(token)``; the token defaults to ``$TUSHARE_TOKEN``; ``timeout``: seconds
         per request (tushare's own default, 30, when None).
 
-        Raises a ValueError saying what to install or set when tushare is missing or no token is
-        given (tushare is an optional dependency: ``pip install tushare``).
+        Raises a SourceError saying what to install or set when tushare is missing or does not import, or no
+        token is given (tushare is an optional dependency: the wheel's ``tushare`` extra).
         """
-        try:
-            import tushare as ts  # optional dependency (the tushare extra)
-        except ImportError as exc:
-            raise SourceError("the tushare package is not installed: `pip install tushare` into this Python") from exc
+        ts = import_vendor("tushare", "tushare")
         token = token or os.environ.get("TUSHARE_TOKEN", "").strip()
         if not token:
             raise SourceError("no tushare token: set the environment variable TUSHARE_TOKEN "

@@ -67,7 +67,8 @@ def workbook_vba(path: Path) -> tuple[bool | None, str]:
         return True, f"VBA names xlwings64-{found}.dll (= installed xlwings {installed})"
     if found:
         return False, (f"VBA names xlwings64-{found}.dll but xlwings {installed} is installed: rebuild the workbook "
-                       f"with `xladdin template`, or pip install xlwings=={found}")
+                       f"with `python -m xladdin template` (or `excel-setup --force`) so that it carries xlwings "
+                       f"{installed}'s VBA (xladdin {__version__} runs with xlwings {installed} only)")
     return None, (f"VBA differs from xlwings {installed}'s standalone project (Import Functions adds a module; that is "
                   "expected); the xlwings version it names cannot be read without oletools (pip install oletools, then "
                   "run doctor again)")
@@ -136,7 +137,10 @@ def vbom_trusted(system: str) -> bool | None:
 def run(args: argparse.Namespace) -> int:
     import xlwings  # lazy: `xladdin --help` imports every command module
 
-    from xladdin.workbook.template import udf_modules  # lazy: `doctor --help` starts without pandas
+    from xladdin.workbook.template import (  # lazy: `doctor --help` starts without pandas
+        module_name_problem,
+        udf_modules,
+    )
     facts = machine()
     problems = 0
 
@@ -176,7 +180,8 @@ def run(args: argparse.Namespace) -> int:
             raise FileNotFoundError(f"workbook {path} not found")
         ok, text = workbook_vba(path)
         show(pc.excel_only(pc.Check({True: pc.OK, False: pc.FIX, None: pc.NOTE}[ok], text), facts.system))
-        show(pc.excel_only(pc.module_check(str(path), facts.exists, facts.read_text), facts.system))
+        show(pc.excel_only(pc.module_check(str(path), facts.exists, facts.read_text, module_name_problem),
+                           facts.system))
         show(pc.zone_check(str(path), facts.system, facts.read_zone))
         sheet = workbook_conf(path)
         for check in pc.interpreter_checks(facts.system, conf_layers(path, sheet, xlwings.USER_CONFIG_FILE), rows,
