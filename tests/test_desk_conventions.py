@@ -352,3 +352,46 @@ def test_the_mail_shows_returns_in_percent_as_the_sheet_does(tmp_path, workbook_
         assert shown in text and shown in html, shown
     others = text.split("其他")[1]
     assert not re.search(r"(?<![\d.])-?0\.\d{4}\b", others), others  # no raw decimal such as 0.1418
+
+
+# ----------------------------------------------------------------------------- acceptance check (v26)
+#: names of the sample's broad indices as the dashboard shows them (market data, Chinese in either language)
+INDEX_NAMES_ZH = ("沪深300", "中证500", "中证1000", "上证50", "创业板指", "科创50", "中证2000")
+
+
+@pytest.fixture(scope="module")
+def report_en(tmp_path_factory, workbook_inputs):
+    """The values-only report of the sample in English."""
+    from xladdin.workbook.params import default_params
+    from xladdin.workbook.report import build_report
+    out = tmp_path_factory.mktemp("desk_en") / "report_en.xlsx"
+    mp = pytest.MonkeyPatch()
+    try:
+        workbook_inputs.patch_compute(mp, workbook_inputs.weekly("en"))
+        build_report(out, None, default_params().replace(language="en"))
+    finally:
+        mp.undo()
+    return out
+
+
+def test_the_english_report_shows_chinese_only_in_the_names_of_the_market(report_en):
+    """Every text of every visible sheet of the English report, once the names the data carry (industries, ETFs,
+    broad indices) are taken out, has no Chinese left: the crowding reasons too (seen: "(放量下跌, downside risk)")."""
+    from xladdin.data.sample import sample_market
+    m = sample_market()
+    names = set(m.table("stock_industry")["industry_name"]) | set(m.etf_info["name"]) | set(INDEX_NAMES_ZH)
+    names = sorted(names, key=len, reverse=True)  # the longest first: a name holding another goes whole
+    cjk = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
+    left = []
+    for ws in load_workbook(report_en).worksheets:
+        if ws.sheet_state != "visible":
+            continue
+        for row in ws.iter_rows():
+            for cell in row:
+                text = cell.value
+                if isinstance(text, str) and cjk.search(text):
+                    for name in names:
+                        text = text.replace(name, "")
+                    if cjk.search(text):
+                        left.append((ws.title, cell.coordinate, cell.value))
+    assert left == []
