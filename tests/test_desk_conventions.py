@@ -395,3 +395,35 @@ def test_the_english_report_shows_chinese_only_in_the_names_of_the_market(report
                     if cjk.search(text):
                         left.append((ws.title, cell.coordinate, cell.value))
     assert left == []
+
+
+def _display_width(text: str) -> int:
+    """Columns of Excel width a text needs: a wide (CJK) character two, any other one."""
+    import unicodedata
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_no_header_word_and_no_unwrapped_text_is_wider_than_its_column(language, report, report_en):
+    """Seen in the English crowding table: "Crowded" broken as "Crowde / d" in a 7-wide column and "volume up,
+    price down" cut to "volume up, price". A header wraps between words only: its longest word (hyphens may
+    break) and one character of padding fit the column; a text cell that does not wrap fits it."""
+    wb = report[0] if language == "zh" else load_workbook(report_en)
+    too_wide = []
+    for ws in wb.worksheets:
+        for name in ws.tables:
+            r1, c1, r2, c2 = _bounds(ws.tables[name].ref)
+            for c in range(c1, c2 + 1):
+                dim = ws.column_dimensions[ws.cell(r1, c).column_letter]
+                if dim.hidden:
+                    continue
+                header = str(ws.cell(r1, c).value)
+                word = max(re.split(r"(?<=-)|\s+", header), key=_display_width)
+                if not re.search(r"[\u3000-\u9fff]", header) and _display_width(word) + 1 > dim.width:
+                    too_wide.append((ws.title, header, dim.width))
+                for r in range(r1 + 1, r2 + 1):
+                    cell = ws.cell(r, c)
+                    if isinstance(cell.value, str) and not cell.alignment.wrap_text \
+                            and _display_width(cell.value) > dim.width:
+                        too_wide.append((ws.title, header, cell.value, dim.width))
+    assert too_wide == []
