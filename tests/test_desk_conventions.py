@@ -166,8 +166,9 @@ def test_the_report_says_it_is_a_snapshot_and_the_template_says_refresh(report, 
 
 
 def test_every_printed_page_of_a_table_starts_with_its_header(report, tmp_path, libreoffice):
-    """LibreOffice prints the report: a sheet's first page starts with the sample banner, every further page
-    with the header row of its tables (the print titles), never with rows under no header."""
+    """LibreOffice prints the report: every page starts with the sample banner (the page header), a sheet's first
+    page then with the banner of row 1, every further page with the header row of its tables (the print titles),
+    never with rows under no header."""
     import tomllib
     from pathlib import Path
     wb, _ = report
@@ -183,11 +184,12 @@ def test_every_printed_page_of_a_table_starts_with_its_header(report, tmp_path, 
         text = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), "-layout", str(pdf), "-"],
                               capture_output=True, text=True, check=True).stdout
         lines = [line for line in text.splitlines() if line.strip()]
-        if lines[0].strip().startswith(banner):
+        assert lines[0].strip().startswith(banner), (page, lines[:2])  # the page header
+        if lines[1].strip().startswith(banner):
             sheet += 1
             continue
         continued += 1
-        head = " ".join(lines[:3]).split()  # a wrapped header cell prints over up to three lines
+        head = " ".join(lines[1:4]).split()  # a wrapped header cell prints over up to three lines
         assert first_headers[sheet] in head, (page, layout["sheets"][sheet]["key"], lines[:3])
     assert sheet == len(layout["sheets"]) - 1 and continued >= 5  # long sheets did run over several pages
 

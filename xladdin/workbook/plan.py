@@ -169,6 +169,9 @@ class SheetPlan:
     #: the sample banner of row 1 (None on real data) and whether it is the large one (the first sheet)
     banner: str | None = None
     banner_large: bool = False
+    #: the banner is printed at the top of every page too (the values-only report: a template gets none, as the
+    #: Excel refresh could not take a page header off again on real data)
+    page_banner: bool = False
     #: row 4: why columns are blank and what the colours mean ("" when there is nothing to say)
     notes: str = ""
     #: the header row printed at the top of every page (None: none)
@@ -378,5 +381,6 @@ def plan_sheet(s: SheetLayout, tables: Mapping[str, pd.DataFrame | None], langua
     return SheetPlan(key=s.key, name=s.name(language), aliases=other, title=s.title(language, snapshot),
                      subtitle=subtitle, tables=items, charts=charts, freeze=freeze, landscape=s.landscape,
                      fit_width=s.fit_width, tab_color=s.tab_color, button_cell=s.button_cell, banner=banner,
-                     banner_large=banner_large, notes=sheet_notes(items, kinds, language, meta or {}),
+                     banner_large=banner_large, page_banner=bool(banner) and snapshot,
+                     notes=sheet_notes(items, kinds, language, meta or {}),
                      print_row=first.row if first is not None and s.print_titles else None)
