@@ -11,6 +11,7 @@ import math
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
@@ -429,3 +430,41 @@ def test_no_header_word_and_no_unwrapped_text_is_wider_than_its_column(language,
                             and _display_width(cell.value) > dim.width:
                         too_wide.append((ws.title, header, cell.value, dim.width))
     assert too_wide == []
+
+
+@pytest.fixture(scope="module")
+def real_week(real_market):
+    """The weekly result of the real data (index weights end 2024-10-08, no volume after 2024-12-31, no stock,
+    northbound or fund tables)."""
+    from xladdin.workbook.params import default_params
+    from xladdin.workbook.weekly import compute_weekly
+    return compute_weekly(real_market, default_params())
+
+
+def test_the_mail_says_why_a_table_was_not_computed(real_week, real_market):
+    """Seen in the real data's mail: "未计算:行业资金流 · …:—" and four "策略说明:—" lines, the reason (the
+    input that limits the table) left on the cover only. Every headline line of the mail says something, and
+    the line of the industry flows names index_weights and its last date."""
+    from xladdin.workbook.summary import render_text
+    last_weights = f"{real_market.table('index_weights')['date'].max():%Y-%m-%d}"
+    lines = [line.strip()[2:] for line in render_text(real_week.summary).splitlines() if line.startswith("  - ")]
+    assert lines and not [line for line in lines if line.endswith((":—", ":"))], lines
+    flow = [line for line in lines if line.startswith("未计算:行业资金流")]
+    assert len(flow) == 1 and "index_weights" in flow[0] and last_weights in flow[0], flow
+    notes = [line for line in lines if line.startswith("策略说明:")]
+    assert len(notes) >= 3 and len(set(notes)) == len(notes), notes  # each says its own thing
+
+
+def test_crowding_is_not_called_zero_when_no_flag_could_be_computed(real_week, real_market):
+    """Seen on the real data's cover and mail: "行业拥挤度 0 个行业拥挤" while the crowding sheet leaves every flag
+    blank (no volume in the 20 days to the as-of date, no stock prices). Nothing was assessed: the line says so."""
+    from xladdin.workbook.summary import render_text
+    asof = pd.Timestamp(real_week.asof)
+    ind = real_market.table("industry_daily")
+    recent = ind[(ind["date"] <= asof) & (ind["date"] > asof - pd.Timedelta(days=28))]
+    assert recent["volume"].isna().all() and "stock_daily" not in real_market.tables  # the premise, from the data
+    cover = real_week.tables["cover_headlines"]
+    row = cover[cover["item"] == "行业拥挤度"].iloc[0]
+    assert "个行业拥挤" not in row["signal"] and "未判断" in row["signal"], row["signal"]
+    line = [t for t in render_text(real_week.summary).splitlines() if "行业拥挤度" in t]
+    assert line == [f"  - 行业拥挤度:{row['signal']}"]

@@ -80,6 +80,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "crowding.title": {"zh": "行业拥挤度", "en": "Industry crowding"},
     "crowding.count": {"zh": "{n} 个行业拥挤: {names}", "en": "{n} industries crowded: {names}"},
     "crowding.count_none": {"zh": "0 个行业拥挤", "en": "no industry crowded"},
+    "crowding.unknown": {"zh": "未判断(三项拥挤指标都缺少输入数据)", "en": "not assessed (every crowding flag lacks its input)"},
+    "crowding.partial": {"zh": "({flags}未判断)", "en": " ({flags} not assessed)"},
     "crowding.item": {"zh": "{name}({flags})", "en": "{name} ({flags})"},
     "crowding.detail": {"zh": "{date:%Y-%m-%d}:换手热度≥{heat:.0%}分位、量价背离、成分股分化≤{dispersion:.0%}分位,任一即拥挤(M14)",
                         "en": "{date:%Y-%m-%d}: heat >= {heat:.0%} percentile, price-volume divergence or "
