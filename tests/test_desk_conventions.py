@@ -468,3 +468,31 @@ def test_crowding_is_not_called_zero_when_no_flag_could_be_computed(real_week, r
     assert "个行业拥挤" not in row["signal"] and "未判断" in row["signal"], row["signal"]
     line = [t for t in render_text(real_week.summary).splitlines() if "行业拥挤度" in t]
     assert line == [f"  - 行业拥挤度:{row['signal']}"]
+
+
+def test_the_mail_of_an_english_report_is_in_english(report_en, tmp_path, isolated_mail_env):
+    """Seen: the mail of an English report had the subject "xladdin 周报 …", the headings 要点 / 资金净流入前列 /
+    策略最新持仓 / 其他 and the raw labels "strategy_annual_return", "excess_return". Its subject and body are
+    English but for the market's names and the bilingual sample tag."""
+    import email
+    from email import policy
+
+    from xladdin.data.sample import sample_market
+    from xladdin.ops.cli import main
+    eml = tmp_path / "en.eml"
+    assert main(["send", str(report_en), "--to", "a@example.com", "--from", "b@example.com", "--dry-run",
+                 "--eml", str(eml)]) == 0
+    m = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+    assert m["Subject"] == "[示例数据 SAMPLE] xladdin weekly report 2026-10-30"
+    m_ = sample_market()
+    names = sorted(set(m_.table("stock_industry")["industry_name"]) | set(m_.etf_info["name"]) | {"示例数据"},
+                   key=len, reverse=True)
+    cjk = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
+    for part in ("plain", "html"):
+        body = m.get_body((part,)).get_content()
+        lines = body.splitlines()
+        assert "SAMPLE" in lines[0 if part == "plain" else 2] and "not market data" in body
+        for name in names:
+            body = body.replace(name, "")
+        assert not [line for line in body.splitlines() if cjk.search(line)], part
+        assert "strategy_annual_return" not in body and "excess_return" not in body

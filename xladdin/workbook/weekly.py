@@ -796,7 +796,7 @@ def _summary(p: Params, asof: pd.Timestamp, ctx: WeeklyContext, headlines: pd.Da
     formats = dict.fromkeys(extra, "0.00%")  # returns, in percent as on the performance sheet
     return WeeklySummary(asof=asof.date(), headlines=heads, inflows=inflows, outflows=outflows, picks=picks,
                          extra=extra, flows_known=flow is not None and len(flow) > 0, sample=ctx.market.sample,
-                         formats=formats)
+                         formats=formats, language=p.language)
 
 
 # ------------------------------------------------------------------------------------- driver
