@@ -496,3 +496,29 @@ def test_the_mail_of_an_english_report_is_in_english(report_en, tmp_path, isolat
             body = body.replace(name, "")
         assert not [line for line in body.splitlines() if cjk.search(line)], part
         assert "strategy_annual_return" not in body and "excess_return" not in body
+
+
+def test_a_note_on_a_blank_column_names_its_table_when_another_table_shows_that_column(real_market, tmp_path):
+    """Seen on the real data's 月度分组: "“2024-11”留空" while the first table's 2024-11 column is full and only
+    the second table's (近期行业持仓边际变化分组) is blank. Such a note names the table of the blank column."""
+    from xladdin.workbook.report import build_report
+    build_report(tmp_path / "real.xlsx", real_market)
+    wb = load_workbook(tmp_path / "real.xlsx")
+    checked = 0
+    for ws in wb.worksheets:
+        tables = []
+        for name in ws.tables:
+            r1, c1, r2, c2 = _bounds(ws.tables[name].ref)
+            if r2 == r1 + 1 and str(ws.cell(r1 + 1, c1).value or "").startswith("(未计算)"):
+                continue  # a table not computed says why in its own row and shows no column
+            title = ws.cell(r1 - 1, c1).value
+            blank = {ws.cell(r1, c).value for c in range(c1, c2 + 1)
+                     if all(ws.cell(r, c).value in (None, "") for r in range(r1 + 1, r2 + 1))}
+            full = {ws.cell(r1, c).value for c in range(c1, c2 + 1)} - blank
+            tables.append((title, blank, full))
+        for title, blank, _ in tables:
+            shared = {h for h in blank for other, _, full in tables if other != title and h in full}
+            for header in shared:
+                checked += 1
+                assert f"{title}·{header}" in ws["B4"].value, (ws.title, title, header, ws["B4"].value)
+    assert checked >= 1

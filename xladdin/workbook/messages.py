@@ -137,6 +137,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "notes.prefix": {"zh": "注:", "en": "Note: "},
     "notes.sep": {"zh": "。", "en": ". "},
     "notes.blank": {"zh": "“{columns}”留空:{why}", "en": "“{columns}” blank: {why}"},
+    "notes.of_table": {"zh": "{table}·{column}", "en": "{table} · {column}"},
     "notes.no_value": {"zh": "本期无取值", "en": "no value this period"},
     "notes.input": {"zh": "{table} {status}", "en": "{table} {status}"},
     # ------------------------------------------------------------ tables

@@ -308,12 +308,18 @@ def _blanks(t: TableLayout, plan: TablePlan, language: str, inputs: Mapping[str,
 
 def sheet_notes(plans: list[TablePlan], kinds: set[str], language: str, meta: Mapping[str, Any]) -> str:
     """Row 4 of a sheet: the blank columns with their reason (columns with one reason together, a column of two
-    tables once), then the legend of each kind of colour scale shown."""
+    tables once; named with its table where another table of the sheet shows that column filled), then the
+    legend of each kind of colour scale shown."""
     by_why: dict[str, list[str]] = {}
+    blank = {id(t): {h for b in t.blanks for h in b.headers} for t in plans}
     for t in plans:
+        # a column another table of the sheet shows filled is named with its table ("月度分组 2024-11" is full above)
+        shown = {h for o in plans if o is not t and o.rows for h in o.headers if h not in blank[id(o)]}
         for b in t.blanks:
             heads = by_why.setdefault(b.why, [])
-            heads += [h for h in b.headers if h not in heads]
+            labels = [say("notes.of_table", language, table=t.title, column=h) if h in shown and t.title else h
+                      for h in b.headers]
+            heads += [h for h in labels if h not in heads]
     items = [say("notes.blank", language, columns=say("sep.list", language).join(heads), why=why)
              for why, heads in by_why.items()]
     items += [meta.get(f"legend_{kind}_{language}", "") for kind in ("signed", "heat") if kind in kinds]
