@@ -522,3 +522,42 @@ def test_a_note_on_a_blank_column_names_its_table_when_another_table_shows_that_
                 checked += 1
                 assert f"{title}·{header}" in ws["B4"].value, (ws.title, title, header, ws["B4"].value)
     assert checked >= 1
+
+
+# ----------------------------------------------------------------------------- the examples workbook
+@pytest.fixture(scope="module")
+def examples(tmp_path_factory):
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workbooks"))
+    import build_udf_examples
+    out = tmp_path_factory.mktemp("examples") / "udf_examples.xlsm"
+    build_udf_examples.build(out)
+    return load_workbook(out)
+
+
+def test_every_long_sheet_of_the_examples_prints_its_header_on_every_page(examples):
+    """Seen: udf_examples.xlsm printed 571 pages, the pages after each sheet's first being numbers under no
+    header. Every sheet longer than a page repeats a header row (a row of column names) at the top of each."""
+    long_sheets = [ws for ws in examples.worksheets if ws.max_row > 50]
+    assert {ws.title for ws in long_sheets} >= {"Flows", "Style", "HoldingsData", "Holdings", "Stats", "Crowding"}
+    for ws in long_sheets:
+        rows = ws.print_title_rows
+        assert rows, ws.title
+        first, last = (int(x.strip("$")) for x in rows.split(":"))
+        assert first == last, (ws.title, rows)
+        names = [c.value for c in ws[first] if isinstance(c.value, str)]
+        assert len(names) >= 2, (ws.title, first, names)  # column names, not a title
+
+
+def test_the_examples_show_shares_and_yuan_as_integers_and_returns_in_percent(examples):
+    """Seen on the Flows pages: shares as 5.81E+09, returns as -0.025315, the daily flow in General."""
+    flows, data = examples["Flows"], examples["HoldingsData"]
+    expected = {(flows, 1, "shares"): "#,##0", (flows, 1, "return"): "0.00%", (flows, 1, "flow"): "#,##0",
+                (flows, 1, "flow pct"): "0.0%", (data, 2, "shares"): "#,##0", (data, 2, "size"): "#,##0",
+                (data, 2, "weight"): "0.00%"}
+    for (ws, header_row, name), fmt in expected.items():
+        col = _header_col(ws, header_row, name)
+        seen = {ws.cell(r, col).number_format for r in range(header_row + 2, header_row + 400)
+                if isinstance(ws.cell(r, col).value, (int, float, str))}
+        assert seen == {fmt}, (ws.title, name, seen)
