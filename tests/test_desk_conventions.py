@@ -561,3 +561,28 @@ def test_the_examples_show_shares_and_yuan_as_integers_and_returns_in_percent(ex
         seen = {ws.cell(r, col).number_format for r in range(header_row + 2, header_row + 400)
                 if isinstance(ws.cell(r, col).value, (int, float, str))}
         assert seen == {fmt}, (ws.title, name, seen)
+
+
+# ----------------------------------------------------------------------------- a workbook that carries its data
+def test_a_workbook_carrying_more_than_the_headless_refresh_opens_says_so(tiny_short_dir, tmp_path, capsys,
+                                                                         monkeypatch):
+    """Seen: `template --embed-data` on the real data wrote a workbook of 39.7 MB of XML without a word, and
+    `xladdin refresh` then refused it (its limit: 32 MiB). The template command says so when it happens, with
+    the way out (--embed-since); the limit here is made small so that a tiny market exceeds it."""
+    import zipfile
+
+    import xladdin.data.sources as sources
+    from xladdin.ops.cli import main
+    out = tmp_path / "carried.xlsm"
+    args = ["template", str(out), "--data", str(tiny_short_dir), "--embed-data", "--no-progress"]
+    assert main(args) == 0
+    assert "--embed-since" not in capsys.readouterr().out  # within the limit: nothing to say
+    with zipfile.ZipFile(out) as z:
+        xml = sum(i.file_size for i in z.infolist() if i.filename.endswith((".xml", ".rels", ".vml")))
+    monkeypatch.setattr(sources, "MAX_WORKBOOK_XML", xml // 2)
+    out.unlink()
+    assert main(args) == 0
+    said = capsys.readouterr().out
+    assert "xladdin refresh" in said and "--embed-since" in said and f"{xml // 2:,}" in said, said
+    assert main(["refresh", str(out), "--no-progress"]) == 1  # what the note warns of
+    assert "bytes of XML" in capsys.readouterr().err
