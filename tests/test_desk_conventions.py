@@ -359,7 +359,8 @@ def test_the_mail_shows_returns_in_percent_as_the_sheet_does(tmp_path, workbook_
 
 # ----------------------------------------------------------------------------- acceptance check (v26)
 #: names of the sample's broad indices as the dashboard shows them (market data, Chinese in either language)
-INDEX_NAMES_ZH = ("沪深300", "中证500", "中证1000", "上证50", "创业板指", "科创50", "中证2000")
+INDEX_NAMES_ZH = ("沪深300", "中证500", "中证1000", "上证50", "创业板指", "科创50", "中证2000", "中证A500", "中证100", "中证800",
+                  "深证100", "创业板50")
 
 
 @pytest.fixture(scope="module")
@@ -586,3 +587,14 @@ def test_a_workbook_carrying_more_than_the_headless_refresh_opens_says_so(tiny_s
     assert "xladdin refresh" in said and "--embed-since" in said and f"{xml // 2:,}" in said, said
     assert main(["refresh", str(out), "--no-progress"]) == 1  # what the note warns of
     assert "bytes of XML" in capsys.readouterr().err
+
+
+def test_every_broad_index_of_the_sample_dashboard_has_its_name(workbook_inputs):
+    """Seen on the sample's 资金流看板: 000510.CSI, 000903.SH, 000906.SH, 399330.SZ and 399673.SZ named by their
+    codes. Every broad index a stock ETF of the sample tracks is shown under its name (as the exchanges name them)."""
+    names = {"000510.CSI": "中证A500", "000903.SH": "中证100", "000906.SH": "中证800", "399330.SZ": "深证100",
+             "399673.SZ": "创业板50"}
+    board = workbook_inputs.weekly().tables["dashboard_index"]
+    shown = dict(zip(board.iloc[:, 0], board.iloc[:, 1]))
+    assert {code: shown.get(code) for code in names} == names
+    assert not [code for code, name in shown.items() if name == code]
