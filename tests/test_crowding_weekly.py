@@ -69,7 +69,7 @@ def test_without_volume_or_stocks_the_flags_are_blank_with_their_reason(make_das
     assert t["reasons"].iloc[0] == "换手热度:无成交量数据;量价背离:无成交量数据;成分股分化:仅2只成分股有20日收益(需10只)"
     assert res.tables["crowding_weekly"][["crowded", "heat", "divergence", "dispersion"]].isna().all().all()
     head = res.tables["cover_headlines"].set_index("item").loc["行业拥挤度"]
-    assert head["signal"] == "0 个行业拥挤" and head["detail"].endswith(";换手热度、量价背离、成分股分化留空(缺少输入数据)")
+    assert head["signal"] == "未判断(三项拥挤指标都缺少输入数据)" and head["detail"].endswith(";换手热度、量价背离、成分股分化留空(缺少输入数据)")
 
 
 def test_without_industry_closes_the_sheet_is_not_computed(make_dashboard_market):

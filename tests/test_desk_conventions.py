@@ -11,6 +11,7 @@ import math
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
@@ -166,8 +167,9 @@ def test_the_report_says_it_is_a_snapshot_and_the_template_says_refresh(report, 
 
 
 def test_every_printed_page_of_a_table_starts_with_its_header(report, tmp_path, libreoffice):
-    """LibreOffice prints the report: a sheet's first page starts with the sample banner, every further page
-    with the header row of its tables (the print titles), never with rows under no header."""
+    """LibreOffice prints the report: every page starts with the sample banner (the page header), a sheet's first
+    page then with the banner of row 1, every further page with the header row of its tables (the print titles),
+    never with rows under no header."""
     import tomllib
     from pathlib import Path
     wb, _ = report
@@ -183,11 +185,12 @@ def test_every_printed_page_of_a_table_starts_with_its_header(report, tmp_path, 
         text = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), "-layout", str(pdf), "-"],
                               capture_output=True, text=True, check=True).stdout
         lines = [line for line in text.splitlines() if line.strip()]
-        if lines[0].strip().startswith(banner):
+        assert lines[0].strip().startswith(banner), (page, lines[:2])  # the page header
+        if lines[1].strip().startswith(banner):
             sheet += 1
             continue
         continued += 1
-        head = " ".join(lines[:3]).split()  # a wrapped header cell prints over up to three lines
+        head = " ".join(lines[1:4]).split()  # a wrapped header cell prints over up to three lines
         assert first_headers[sheet] in head, (page, layout["sheets"][sheet]["key"], lines[:3])
     assert sheet == len(layout["sheets"]) - 1 and continued >= 5  # long sheets did run over several pages
 
@@ -352,3 +355,246 @@ def test_the_mail_shows_returns_in_percent_as_the_sheet_does(tmp_path, workbook_
         assert shown in text and shown in html, shown
     others = text.split("其他")[1]
     assert not re.search(r"(?<![\d.])-?0\.\d{4}\b", others), others  # no raw decimal such as 0.1418
+
+
+# ----------------------------------------------------------------------------- acceptance check (v26)
+#: names of the sample's broad indices as the dashboard shows them (market data, Chinese in either language)
+INDEX_NAMES_ZH = ("沪深300", "中证500", "中证1000", "上证50", "创业板指", "科创50", "中证2000", "中证A500", "中证100", "中证800",
+                  "深证100", "创业板50")
+
+
+@pytest.fixture(scope="module")
+def report_en(tmp_path_factory, workbook_inputs):
+    """The values-only report of the sample in English."""
+    from xladdin.workbook.params import default_params
+    from xladdin.workbook.report import build_report
+    out = tmp_path_factory.mktemp("desk_en") / "report_en.xlsx"
+    mp = pytest.MonkeyPatch()
+    try:
+        workbook_inputs.patch_compute(mp, workbook_inputs.weekly("en"))
+        build_report(out, None, default_params().replace(language="en"))
+    finally:
+        mp.undo()
+    return out
+
+
+def test_the_english_report_shows_chinese_only_in_the_names_of_the_market(report_en):
+    """Every text of every visible sheet of the English report, once the names the data carry (industries, ETFs,
+    broad indices) are taken out, has no Chinese left: the crowding reasons too (seen: "(放量下跌, downside risk)")."""
+    from xladdin.data.sample import sample_market
+    m = sample_market()
+    names = set(m.table("stock_industry")["industry_name"]) | set(m.etf_info["name"]) | set(INDEX_NAMES_ZH)
+    names = sorted(names, key=len, reverse=True)  # the longest first: a name holding another goes whole
+    cjk = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
+    left = []
+    for ws in load_workbook(report_en).worksheets:
+        if ws.sheet_state != "visible":
+            continue
+        for row in ws.iter_rows():
+            for cell in row:
+                text = cell.value
+                if isinstance(text, str) and cjk.search(text):
+                    for name in names:
+                        text = text.replace(name, "")
+                    if cjk.search(text):
+                        left.append((ws.title, cell.coordinate, cell.value))
+    assert left == []
+
+
+def _display_width(text: str) -> int:
+    """Columns of Excel width a text needs: a wide (CJK) character two, any other one."""
+    import unicodedata
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_no_header_word_and_no_unwrapped_text_is_wider_than_its_column(language, report, report_en):
+    """Seen in the English crowding table: "Crowded" broken as "Crowde / d" in a 7-wide column and "volume up,
+    price down" cut to "volume up, price". A header wraps between words only: its longest word (hyphens may
+    break) and one character of padding fit the column; a text cell that does not wrap fits it."""
+    wb = report[0] if language == "zh" else load_workbook(report_en)
+    too_wide = []
+    for ws in wb.worksheets:
+        for name in ws.tables:
+            r1, c1, r2, c2 = _bounds(ws.tables[name].ref)
+            for c in range(c1, c2 + 1):
+                dim = ws.column_dimensions[ws.cell(r1, c).column_letter]
+                if dim.hidden:
+                    continue
+                header = str(ws.cell(r1, c).value)
+                word = max(re.split(r"(?<=-)|\s+", header), key=_display_width)
+                if not re.search(r"[\u3000-\u9fff]", header) and _display_width(word) + 1 > dim.width:
+                    too_wide.append((ws.title, header, dim.width))
+                for r in range(r1 + 1, r2 + 1):
+                    cell = ws.cell(r, c)
+                    if isinstance(cell.value, str) and not cell.alignment.wrap_text \
+                            and _display_width(cell.value) > dim.width:
+                        too_wide.append((ws.title, header, cell.value, dim.width))
+    assert too_wide == []
+
+
+@pytest.fixture(scope="module")
+def real_week(real_market):
+    """The weekly result of the real data (index weights end 2024-10-08, no volume after 2024-12-31, no stock,
+    northbound or fund tables)."""
+    from xladdin.workbook.params import default_params
+    from xladdin.workbook.weekly import compute_weekly
+    return compute_weekly(real_market, default_params())
+
+
+def test_the_mail_says_why_a_table_was_not_computed(real_week, real_market):
+    """Seen in the real data's mail: "未计算:行业资金流 · …:—" and four "策略说明:—" lines, the reason (the
+    input that limits the table) left on the cover only. Every headline line of the mail says something, and
+    the line of the industry flows names index_weights and its last date."""
+    from xladdin.workbook.summary import render_text
+    last_weights = f"{real_market.table('index_weights')['date'].max():%Y-%m-%d}"
+    lines = [line.strip()[2:] for line in render_text(real_week.summary).splitlines() if line.startswith("  - ")]
+    assert lines and not [line for line in lines if line.endswith((":—", ":"))], lines
+    flow = [line for line in lines if line.startswith("未计算:行业资金流")]
+    assert len(flow) == 1 and "index_weights" in flow[0] and last_weights in flow[0], flow
+    notes = [line for line in lines if line.startswith("策略说明:")]
+    assert len(notes) >= 3 and len(set(notes)) == len(notes), notes  # each says its own thing
+
+
+def test_crowding_is_not_called_zero_when_no_flag_could_be_computed(real_week, real_market):
+    """Seen on the real data's cover and mail: "行业拥挤度 0 个行业拥挤" while the crowding sheet leaves every flag
+    blank (no volume in the 20 days to the as-of date, no stock prices). Nothing was assessed: the line says so."""
+    from xladdin.workbook.summary import render_text
+    asof = pd.Timestamp(real_week.asof)
+    ind = real_market.table("industry_daily")
+    recent = ind[(ind["date"] <= asof) & (ind["date"] > asof - pd.Timedelta(days=28))]
+    assert recent["volume"].isna().all() and "stock_daily" not in real_market.tables  # the premise, from the data
+    cover = real_week.tables["cover_headlines"]
+    row = cover[cover["item"] == "行业拥挤度"].iloc[0]
+    assert "个行业拥挤" not in row["signal"] and "未判断" in row["signal"], row["signal"]
+    line = [t for t in render_text(real_week.summary).splitlines() if "行业拥挤度" in t]
+    assert line == [f"  - 行业拥挤度:{row['signal']}"]
+
+
+def test_the_mail_of_an_english_report_is_in_english(report_en, tmp_path, isolated_mail_env):
+    """Seen: the mail of an English report had the subject "xladdin 周报 …", the headings 要点 / 资金净流入前列 /
+    策略最新持仓 / 其他 and the raw labels "strategy_annual_return", "excess_return". Its subject and body are
+    English but for the market's names and the bilingual sample tag."""
+    import email
+    from email import policy
+
+    from xladdin.data.sample import sample_market
+    from xladdin.ops.cli import main
+    eml = tmp_path / "en.eml"
+    assert main(["send", str(report_en), "--to", "a@example.com", "--from", "b@example.com", "--dry-run",
+                 "--eml", str(eml)]) == 0
+    m = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+    assert m["Subject"] == "[示例数据 SAMPLE] xladdin weekly report 2026-10-30"
+    m_ = sample_market()
+    names = sorted(set(m_.table("stock_industry")["industry_name"]) | set(m_.etf_info["name"]) | {"示例数据"},
+                   key=len, reverse=True)
+    cjk = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
+    for part in ("plain", "html"):
+        body = m.get_body((part,)).get_content()
+        lines = body.splitlines()
+        assert "SAMPLE" in lines[0 if part == "plain" else 2] and "not market data" in body
+        for name in names:
+            body = body.replace(name, "")
+        assert not [line for line in body.splitlines() if cjk.search(line)], part
+        assert "strategy_annual_return" not in body and "excess_return" not in body
+
+
+def test_a_note_on_a_blank_column_names_its_table_when_another_table_shows_that_column(real_market, tmp_path):
+    """Seen on the real data's 月度分组: "“2024-11”留空" while the first table's 2024-11 column is full and only
+    the second table's (近期行业持仓边际变化分组) is blank. Such a note names the table of the blank column."""
+    from xladdin.workbook.report import build_report
+    build_report(tmp_path / "real.xlsx", real_market)
+    wb = load_workbook(tmp_path / "real.xlsx")
+    checked = 0
+    for ws in wb.worksheets:
+        tables = []
+        for name in ws.tables:
+            r1, c1, r2, c2 = _bounds(ws.tables[name].ref)
+            if r2 == r1 + 1 and str(ws.cell(r1 + 1, c1).value or "").startswith("(未计算)"):
+                continue  # a table not computed says why in its own row and shows no column
+            title = ws.cell(r1 - 1, c1).value
+            blank = {ws.cell(r1, c).value for c in range(c1, c2 + 1)
+                     if all(ws.cell(r, c).value in (None, "") for r in range(r1 + 1, r2 + 1))}
+            full = {ws.cell(r1, c).value for c in range(c1, c2 + 1)} - blank
+            tables.append((title, blank, full))
+        for title, blank, _ in tables:
+            shared = {h for h in blank for other, _, full in tables if other != title and h in full}
+            for header in shared:
+                checked += 1
+                assert f"{title}·{header}" in ws["B4"].value, (ws.title, title, header, ws["B4"].value)
+    assert checked >= 1
+
+
+# ----------------------------------------------------------------------------- the examples workbook
+@pytest.fixture(scope="module")
+def examples(tmp_path_factory):
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workbooks"))
+    import build_udf_examples
+    out = tmp_path_factory.mktemp("examples") / "udf_examples.xlsm"
+    build_udf_examples.build(out)
+    return load_workbook(out)
+
+
+def test_every_long_sheet_of_the_examples_prints_its_header_on_every_page(examples):
+    """Seen: udf_examples.xlsm printed 571 pages, the pages after each sheet's first being numbers under no
+    header. Every sheet longer than a page repeats a header row (a row of column names) at the top of each."""
+    long_sheets = [ws for ws in examples.worksheets if ws.max_row > 50]
+    assert {ws.title for ws in long_sheets} >= {"Flows", "Style", "HoldingsData", "Holdings", "Stats", "Crowding"}
+    for ws in long_sheets:
+        rows = ws.print_title_rows
+        assert rows, ws.title
+        first, last = (int(x.strip("$")) for x in rows.split(":"))
+        assert first == last, (ws.title, rows)
+        names = [c.value for c in ws[first] if isinstance(c.value, str)]
+        assert len(names) >= 2, (ws.title, first, names)  # column names, not a title
+
+
+def test_the_examples_show_shares_and_yuan_as_integers_and_returns_in_percent(examples):
+    """Seen on the Flows pages: shares as 5.81E+09, returns as -0.025315, the daily flow in General."""
+    flows, data = examples["Flows"], examples["HoldingsData"]
+    expected = {(flows, 1, "shares"): "#,##0", (flows, 1, "return"): "0.00%", (flows, 1, "flow"): "#,##0",
+                (flows, 1, "flow pct"): "0.0%", (data, 2, "shares"): "#,##0", (data, 2, "size"): "#,##0",
+                (data, 2, "weight"): "0.00%"}
+    for (ws, header_row, name), fmt in expected.items():
+        col = _header_col(ws, header_row, name)
+        seen = {ws.cell(r, col).number_format for r in range(header_row + 2, header_row + 400)
+                if isinstance(ws.cell(r, col).value, (int, float, str))}
+        assert seen == {fmt}, (ws.title, name, seen)
+
+
+# ----------------------------------------------------------------------------- a workbook that carries its data
+def test_a_workbook_carrying_more_than_the_headless_refresh_opens_says_so(tiny_short_dir, tmp_path, capsys,
+                                                                         monkeypatch):
+    """Seen: `template --embed-data` on the real data wrote a workbook of 39.7 MB of XML without a word, and
+    `xladdin refresh` then refused it (its limit: 32 MiB). The template command says so when it happens, with
+    the way out (--embed-since); the limit here is made small so that a tiny market exceeds it."""
+    import zipfile
+
+    import xladdin.data.sources as sources
+    from xladdin.ops.cli import main
+    out = tmp_path / "carried.xlsm"
+    args = ["template", str(out), "--data", str(tiny_short_dir), "--embed-data", "--no-progress"]
+    assert main(args) == 0
+    assert "--embed-since" not in capsys.readouterr().out  # within the limit: nothing to say
+    with zipfile.ZipFile(out) as z:
+        xml = sum(i.file_size for i in z.infolist() if i.filename.endswith((".xml", ".rels", ".vml")))
+    monkeypatch.setattr(sources, "MAX_WORKBOOK_XML", xml // 2)
+    out.unlink()
+    assert main(args) == 0
+    said = capsys.readouterr().out
+    assert "xladdin refresh" in said and "--embed-since" in said and f"{xml // 2:,}" in said, said
+    assert main(["refresh", str(out), "--no-progress"]) == 1  # what the note warns of
+    assert "bytes of XML" in capsys.readouterr().err
+
+
+def test_every_broad_index_of_the_sample_dashboard_has_its_name(workbook_inputs):
+    """Seen on the sample's 资金流看板: 000510.CSI, 000903.SH, 000906.SH, 399330.SZ and 399673.SZ named by their
+    codes. Every broad index a stock ETF of the sample tracks is shown under its name (as the exchanges name them)."""
+    names = {"000510.CSI": "中证A500", "000903.SH": "中证100", "000906.SH": "中证800", "399330.SZ": "深证100",
+             "399673.SZ": "创业板50"}
+    board = workbook_inputs.weekly().tables["dashboard_index"]
+    shown = dict(zip(board.iloc[:, 0], board.iloc[:, 1]))
+    assert {code: shown.get(code) for code in names} == names
+    assert not [code for code, name in shown.items() if name == code]

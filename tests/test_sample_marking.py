@@ -89,6 +89,37 @@ def test_a_template_refreshed_on_real_data_loses_the_banner_and_gets_it_back(tmp
     assert all(text and fill for text, fill, _ in _row1(out).values())
 
 
+def _page_headers(path):
+    """Sheet name -> the text of the header printed at the top of each of its pages, of the layout sheets."""
+    from openpyxl import load_workbook
+    wb = load_workbook(path)
+    return {ws.title: "".join(p.text or "" for p in (ws.oddHeader.left, ws.oddHeader.center, ws.oddHeader.right))
+            for ws in wb.worksheets if ws.sheet_state == "visible" and ws.title != "xlwings.conf"}
+
+
+def test_every_printed_page_of_a_sample_report_says_sample_and_real_data_none(tmp_path, workbook_inputs, monkeypatch):
+    """Seen: the pages after a sheet's first (策略表现 p9-p13, 相关性监控 p15-p20 ...) did not say they show the
+    sample: a page printed alone passed for market data. The values-only report prints the banner in the header
+    of every page; a sample report refreshed on real data loses it (the template carries none: the Excel
+    refresh, which cannot take a page header off in xlwings Lite, would leave it on real data)."""
+    from xladdin.workbook.params import default_params
+    from xladdin.workbook.report import build_report
+    from xladdin.workbook.template import refresh_workbook
+    meta = _layout_meta()
+    for language in ("zh", "en"):
+        workbook_inputs.patch_compute(monkeypatch, workbook_inputs.weekly(language))
+        out = tmp_path / f"s_{language}.xlsx"
+        build_report(out, None, default_params().replace(language=language))
+        headers = _page_headers(out)
+        assert len(headers) == 11 and set(headers.values()) == {meta[f"sample_banner_{language}"]}, headers
+        workbook_inputs.patch_compute(monkeypatch, _as_real(workbook_inputs.weekly(language)))
+        refresh_workbook(out, market=object())
+        assert set(_page_headers(out).values()) == {""}
+        build_report(tmp_path / f"r_{language}.xlsx", None, default_params().replace(language=language))
+        assert set(_page_headers(tmp_path / f"r_{language}.xlsx").values()) == {""}
+    assert set(_page_headers(workbook_inputs.build_template(tmp_path / "weekly.xlsm")).values()) == {""}
+
+
 def test_the_weekly_result_says_where_its_tables_come_from(sample_market, real_market):
     from xladdin.workbook.weekly import compute_weekly
     assert compute_weekly(sample_market.subset("2025-06-01", None)).sample is True

@@ -57,7 +57,7 @@ def test_crowding_table_equals_the_core(inputs):
         assert got[4] == want["crowded"]
         assert got[5] == "; ".join(crowding.reason_text(r) for r in want["reasons"])
     assert out[1][2] == "volume_up_price_down" and out[1][4] == 1.0
-    assert "price-volume divergence: 20-day return -6.0% on volume +58% (放量下跌, downside risk)" in out[1][5]
+    assert "price-volume divergence: 20-day return -6.0% on volume +58% (volume up, price down: downside risk)" in out[1][5]
 
 
 def test_amount_sets_the_heat_share_and_blank_inputs_leave_blank_flags(inputs):

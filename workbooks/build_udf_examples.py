@@ -183,6 +183,20 @@ class Book:
             "formula_date": self.wb.add_format({"bg_color": "#FFF2CC", "num_format": "yyyy-mm-dd"}),
         }
         self.formulas: list[tuple[str, str, str, str]] = []  # (sheet, cell, formula, what)
+        self._formats: dict[tuple[str, bool], Any] = {}
+
+    def number(self, fmt: str | None, formula: bool = False) -> Any:
+        """The cell format showing numbers as ``fmt`` (an Excel code: ``#,##0`` for shares and yuan, ``0.00%`` for
+        returns), on a formula's yellow when ``formula``; None without a code (General) outside formulas."""
+        if fmt is None and not formula:
+            return None
+        key = (fmt or "General", formula)
+        if key not in self._formats:
+            props = {"num_format": fmt} if fmt else {}
+            if formula:
+                props["bg_color"] = "#FFF2CC"
+            self._formats[key] = self.wb.add_format(props)
+        return self._formats[key]
 
     def sheet(self, name: str):
         self.n += 1
@@ -226,8 +240,12 @@ class Book:
             raise ValueError(f"{sheet}: {text} returned {errors[0]}")
         return result
 
-    def table(self, ws, r: int, c: int, frame: pd.DataFrame, index: bool = True) -> tuple[int, int, int, int]:
-        """Write ``frame`` with a header row at (r, c); returns the data block's corners (no header)."""
+    def table(self, ws, r: int, c: int, frame: pd.DataFrame, index: bool = True,
+              formats: dict[str, str] | None = None) -> tuple[int, int, int, int]:
+        """Write ``frame`` with a header row at (r, c); returns the data block's corners (no header). ``formats``:
+        column name -> number format of its values (desk conventions: shares and yuan ``#,##0``, returns and
+        weights in percent); other numbers General."""
+        formats = formats or {}
         df = frame.reset_index() if index else frame
         for j, name in enumerate(df.columns):
             ws.write(r, c + j, str(name), self.fmt["head"])
@@ -239,17 +257,20 @@ class Book:
                         ws.write_datetime(r + 1 + i, c + j, pd.Timestamp(v).to_pydatetime(), self.fmt["date"])
                 ws.set_column(c + j, c + j, 11)
             elif pd.api.types.is_numeric_dtype(s):
+                fmt = self.number(formats.get(str(name)))
                 for i, v in enumerate(s.to_numpy(dtype=float)):
                     if np.isfinite(v):
-                        ws.write_number(r + 1 + i, c + j, float(v))
+                        ws.write_number(r + 1 + i, c + j, float(v), fmt)
             else:
                 for i, v in enumerate(s):
                     if v is not None and not (isinstance(v, float) and np.isnan(v)):
                         ws.write_string(r + 1 + i, c + j, str(v))
         return r + 1, c, r + len(df), c + len(df.columns) - 1
 
-    def formula(self, ws, r: int, c: int, text: str, what: str, title: str | None = None) -> None:
-        """Write an XA_ formula at (r, c) with its result cached over the range it spills into (kept empty)."""
+    def formula(self, ws, r: int, c: int, text: str, what: str, title: str | None = None,
+                num_format: str | None = None) -> None:
+        """Write an XA_ formula at (r, c) with its result cached over the range it spills into (kept empty);
+        ``num_format``: how the spilled numbers show (a one-column result such as a flow in yuan)."""
         if title:
             ws.write(r - 1, c, title, self.fmt["head"])
         sheet = ws.get_name()
@@ -262,16 +283,16 @@ class Book:
                              f"{col_letter(taken[0][1])}{taken[0][0] + 1}, which holds something")
         first = result[0][0] if result[0] else None
         is_date = isinstance(first, dt.datetime)
-        ws.write_dynamic_array_formula(r, c, r + nrows - 1, c + ncols - 1, text,
-                                       self.fmt["formula_date" if is_date else "formula"], _cached(first))
+        cell = self.fmt["formula_date"] if is_date else self.number(num_format, formula=True)
+        ws.write_dynamic_array_formula(r, c, r + nrows - 1, c + ncols - 1, text, cell, _cached(first))
         self.values[sheet][(r, c)] = first
         for i, row in enumerate(result):
             for j in range(ncols):
                 if (i, j) != (0, 0):
-                    self._spilled(ws, r + i, c + j, row[j] if j < len(row) else None)
+                    self._spilled(ws, r + i, c + j, row[j] if j < len(row) else None, self.number(num_format))
         self.formulas.append((sheet, f"{col_letter(c)}{r + 1}", text, what))
 
-    def _spilled(self, ws, r: int, c: int, v: Any) -> None:
+    def _spilled(self, ws, r: int, c: int, v: Any, fmt: Any = None) -> None:
         """A cell of a formula's spill range: its value as Excel stores it (XlsxWriter's own writers, past the
         write-once guard: the formula owns the range)."""
         import xlsxwriter.worksheet as xw_sheet
@@ -286,15 +307,15 @@ class Book:
         elif isinstance(v, dt.datetime):
             cls.write_datetime(ws, r, c, v, self.fmt["date"])
         elif isinstance(v, (int, float)):
-            cls.write_number(ws, r, c, v)
+            cls.write_number(ws, r, c, v, fmt)
         else:
             cls.write_string(ws, r, c, str(v))
 
-    def plain(self, ws, r: int, c: int, text: str, value: Any) -> None:
+    def plain(self, ws, r: int, c: int, text: str, value: Any, num_format: str | None = None) -> None:
         """A plain formula with the value it computes: a finite number, or text (``""`` for IFERROR's empty)."""
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError(f"{ws.get_name()}!{col_letter(c)}{r + 1}: {text} computes {value} (an error in Excel)")
-        ws.write_formula(r, c, text, None, value)
+        ws.write_formula(r, c, text, self.number(num_format), value)
 
     def close(self, vba: bytes) -> None:
         self.wb.add_vba_project(io.BytesIO(vba), is_stream=True)
@@ -316,16 +337,22 @@ def build(out: Path = DEFAULT_OUT, pythonpath: str | None = None) -> list[tuple[
     close = m.index_close(INDEX).rename("close")
     df = e.join(close, how="inner").loc[START:]
     df.index.name = "date"
-    r0, _, r1, _ = book.table(ws, 0, 0, df)                      # A date, B shares, C nav, D split, E close
-    ws.write(0, 5, "return", book.fmt["head"])
+    r0, _, r1, _ = book.table(ws, 0, 0, df, formats={"shares": "#,##0", "nav": "0.0000", "close": "#,##0.00"})
+    ws.write(0, 5, "return", book.fmt["head"])                   # A date, B shares, C nav, D split, E close
     for i in range(r0 + 1, r1 + 1):                              # F: daily index return, an Excel formula
-        book.plain(ws, i, 5, f"=E{i + 1}/E{i}-1", book.value("Flows", i, 4) / book.value("Flows", i - 1, 4) - 1)
+        book.plain(ws, i, 5, f"=E{i + 1}/E{i}-1", book.value("Flows", i, 4) / book.value("Flows", i - 1, 4) - 1,
+                   "0.00%")
     B, C, D, E_, F = (f"{x}{r0 + 1}:{x}{r1 + 1}" for x in "BCDEF")
-    book.formula(ws, r0, 6, f"=XA_ETF_FLOW({B},{C},{D})", "daily net flow of 510300.SH (yuan)", "flow")
-    book.formula(ws, r0, 7, f"=XA_FLOW_CORR(G{r0 + 1}:G{r1 + 1},{F},20)", "20-day flow/return correlation", "corr")
+    book.formula(ws, r0, 6, f"=XA_ETF_FLOW({B},{C},{D})", "daily net flow of 510300.SH (yuan)", "flow", "#,##0")
+    book.formula(ws, r0, 7, f"=XA_FLOW_CORR(G{r0 + 1}:G{r1 + 1},{F},20)", "20-day flow/return correlation", "corr",
+                 "0.00")
     book.formula(ws, r0, 8, f"=XA_CORR_SIGNAL(H{r0 + 1}:H{r1 + 1},0.5)", "top signal: corr > 0.5", "signal")
     book.formula(ws, r0, 9, f"=XA_PCTRANK(G{r0 + 1}:G{r1 + 1},252)", "flow as a percentile of its past year",
-                 "flow pct")
+                 "flow pct", "0.0%")
+    ws.set_column(1, 1, 15)                                      # shares in the billions, with separators
+    ws.set_column(2, 5, 11)                                      # nav, split_ratio, close, return
+    ws.set_column(6, 6, 15)                                      # the flow in yuan
+    ws.repeat_rows(0)
     book.formula(ws, 1, 11, f"=XA_EVENT_STUDY(H{r0 + 1}:H{r1 + 1},{E_})", "event-study grid, long form")
     book.formula(ws, 40, 11, f'=XA_EVENT_STUDY(H{r0 + 1}:H{r1 + 1},{E_},{{0.3,0.4,0.5,0.6}},{{5,10,20,30}},"every","p_down")',
                  "down probability grid (thresholds down, horizons across)")
@@ -340,6 +367,7 @@ def build(out: Path = DEFAULT_OUT, pythonpath: str | None = None) -> list[tuple[
     weekly = both.loc[week_ends(both.index)]
     weekly.index.name = "week"
     r0, _, r1, _ = book.table(ws, 0, 0, weekly)                  # A week, B csi300, C csi1000
+    ws.repeat_rows(0)
     ws.write(0, 3, "ratio", book.fmt["head"])
     for i in range(r0, r1 + 1):
         book.plain(ws, i, 3, f"=B{i + 1}/C{i + 1}", book.value("Style", i, 1) / book.value("Style", i, 2))
@@ -363,20 +391,24 @@ def build(out: Path = DEFAULT_OUT, pythonpath: str | None = None) -> list[tuple[
     etfs = snap.join(stock[["tracked_index"]]).sort_index()
     etfs.index.name = "etf"
     data.write(0, 0, f"Stock ETFs on {last:%Y-%m-%d}", book.fmt["title"])
-    r0, _, r1, _ = book.table(data, 1, 0, etfs)                  # A etf, B shares, C nav, D tracked_index
-    data.write(1, 4, "size", book.fmt["head"])
+    r0, _, r1, _ = book.table(data, 1, 0, etfs, formats={"shares": "#,##0", "nav": "0.0000"})
+    data.write(1, 4, "size", book.fmt["head"])                   # A etf, B shares, C nav, D tracked_index
     for i in range(r0, r1 + 1):
-        book.plain(data, i, 4, f"=B{i + 1}*C{i + 1}", book.value("HoldingsData", i, 1) * book.value("HoldingsData", i, 2))
+        book.plain(data, i, 4, f"=B{i + 1}*C{i + 1}", book.value("HoldingsData", i, 1) * book.value("HoldingsData", i, 2),
+                   "#,##0")
+    data.set_column(1, 1, 15)
+    data.set_column(4, 4, 17)
     w = m.table("index_weights")
     wl = w[w["date"] == w["date"].max()]
     indices = sorted(set(etfs["tracked_index"]) & set(wl["index"]))
     weights = wl[wl["index"].isin(indices)][["index", "stock", "weight"]].sort_values(["index", "stock"])
     data.write(0, 6, f"Index weights on {w['date'].max():%Y-%m-%d}", book.fmt["title"])
-    wr0, wc0, wr1, wc1 = book.table(data, 1, 6, weights, index=False)   # G index, H stock, I weight
+    wr0, wc0, wr1, wc1 = book.table(data, 1, 6, weights, index=False, formats={"weight": "0.00%"})  # G, H, I
     si = m.table("stock_industry")[["stock", "industry", "industry_name"]].sort_values("stock")
     data.write(0, 10, "Stock industries", book.fmt["title"])
     sr0, sc0, sr1, sc1 = book.table(data, 1, 10, si, index=False)       # K stock, L industry, M name
     data.freeze_panes(2, 0)
+    data.repeat_rows(1)
 
     ws = book.sheet("Holdings")
     ws.write(0, 0, "Size per tracked index", book.fmt["title"])
@@ -387,7 +419,7 @@ def build(out: Path = DEFAULT_OUT, pythonpath: str | None = None) -> list[tuple[
         size = sum(book.value("HoldingsData", j, 4) for j in range(r0, r1 + 1)
                    if book.value("HoldingsData", j, 3) == code)
         book.plain(ws, 2 + i, 1, f"=SUMIF(HoldingsData!$D${r0 + 1}:$D${r1 + 1},A{3 + i},"
-                                 f"HoldingsData!$E${r0 + 1}:$E${r1 + 1})", float(size))
+                                 f"HoldingsData!$E${r0 + 1}:$E${r1 + 1})", float(size), "#,##0")
     sizes_ref = ref(1, 0, 2 + len(indices) - 1, 1)
     industries = sorted(set(si["industry"]))
     n_ind = len(industries)
@@ -412,7 +444,10 @@ def build(out: Path = DEFAULT_OUT, pythonpath: str | None = None) -> list[tuple[
     rets.index.name = "month"
     top = max(2 + len(indices), pen_last + 2, ar1 + 1) + 3     # below the penetration spill and the inputs
     ws.write(top, 0, "Monthly industry returns", book.fmt["title"])
-    qr0, qc0, qr1, qc1 = book.table(ws, top + 1, 0, rets)
+    qr0, qc0, qr1, qc1 = book.table(ws, top + 1, 0, rets, formats=dict.fromkeys(rets.columns, "0.00%"))
+    ws.set_column(1, qc1, 12)                                    # the returns' industry codes
+    ws.set_column(1, 1, 16)                                      # and above them the sizes in yuan
+    ws.repeat_rows(top + 1)  # the long block (months x industries) and the quintiles beside it
     block = ref(qr0 - 1, qc0, qr1, qc1)
     gap = qc1 + 2
     ws.write(top, gap, "XA_QUINTILE of each month's returns (group 5 = best)", book.fmt["title"])
@@ -422,7 +457,8 @@ def build(out: Path = DEFAULT_OUT, pythonpath: str | None = None) -> list[tuple[
     factors.index.name = "industry"
     fr = qr1 + 4
     ws.write(fr - 1, 0, "Factor block for XA_PICKS (level = XA_PENETRATE holding level)", book.fmt["title"])
-    f0, fc0, f1, fc1 = book.table(ws, fr, 0, factors)
+    f0, fc0, f1, fc1 = book.table(ws, fr, 0, factors, formats={"ret_1m": "0.00%", "ret_3m": "0.00%",
+                                                               "ret_12m": "0.00%"})
     spilled = {book.value("Holdings", r, 3): book.value("Holdings", r, 6) for r in range(pen_first, pen_last + 1)}
     for i in range(len(factors.index)):               # holding level looked up from the spilled table
         level = spilled.get(book.value("Holdings", f0 + i, 0), "")
@@ -436,6 +472,7 @@ def build(out: Path = DEFAULT_OUT, pythonpath: str | None = None) -> list[tuple[
     nav = pd.concat({"csi300": m.index_close(INDEX), "csi500": m.index_close("000905.SH")}, axis=1).dropna().loc[START:]
     nav.index.name = "date"
     r0, _, r1, _ = book.table(ws, 0, 0, nav)                     # A date, B csi300, C csi500
+    ws.repeat_rows(0)
     book.formula(ws, 1, 4, f"=XA_PERF(A{r0}:B{r1 + 1},C{r0 + 1}:C{r1 + 1},0.02)",
                  "per-year performance of CSI 300 vs CSI 500, rf 2% (M12)")
     ws.write(0, 4, "XA_PERF with dates (per calendar year)", book.fmt["title"])
@@ -472,6 +509,7 @@ def build(out: Path = DEFAULT_OUT, pythonpath: str | None = None) -> list[tuple[
                        for f in ("close", "volume"))
     ws.write(0, 0, "Industry closes", book.fmt["title"])
     cr0, cc0, cr1, cc1 = book.table(ws, 1, 0, closes)            # date, then one column per industry
+    ws.repeat_rows(1)
     vcol = cc1 + 2
     ws.write(0, vcol, "Industry volumes (shares)", book.fmt["title"])
     vr0, vc0, vr1, vc1 = book.table(ws, 1, vcol, volumes)

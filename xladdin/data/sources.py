@@ -193,7 +193,7 @@ def check_workbook(path: Path | bytes, label: str | None = None, max_xml: int | 
                     ratio = i.file_size / max(i.compress_size, 1)
                     raise DataError(f"{name}: refused: part {i.filename} expands {ratio:,.0f}x "
                                     f"({i.compress_size:,} -> {i.file_size:,} bytes; limit {MAX_XLSX_RATIO}x): a zip bomb?")
-            xml = sum(i.file_size for i in infos if i.filename.endswith(XML_PARTS))
+            xml = _xml_bytes(infos)
             if max_xml is not None and xml > max_xml:
                 raise DataError(f"{name}: refused: {xml:,} bytes of XML (limit {max_xml:,} for a workbook opened "
                                 "whole, about a million cells); an xladdin workbook holds a few MB at most: remove "
@@ -209,6 +209,17 @@ def check_workbook(path: Path | bytes, label: str | None = None, max_xml: int | 
         raise DataError(f"{name}: damaged .xlsx workbook ({exc})") from None
     except (NotImplementedError, RuntimeError) as exc:  # unsupported compression, encrypted members
         raise DataError(f"{name}: unreadable .xlsx workbook ({exc})") from None
+
+
+def _xml_bytes(infos: list[zipfile.ZipInfo]) -> int:
+    return sum(i.file_size for i in infos if i.filename.endswith(XML_PARTS))
+
+
+def workbook_xml_bytes(path: str | Path) -> int:
+    """Bytes of XML of a workbook (its :data:`XML_PARTS`, as the zip's directory states them): what
+    :func:`open_workbook` holds against :data:`MAX_WORKBOOK_XML`."""
+    with zipfile.ZipFile(path) as zf:
+        return _xml_bytes(zf.infolist())
 
 
 def open_workbook(path: str | Path, label: str | None = None, **kwargs: Any) -> Any:

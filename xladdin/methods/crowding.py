@@ -94,10 +94,10 @@ REASON_TEXT: dict[str, dict[str, str]] = {
     "heat": {"en": "turnover heat at the {pct:.1%} percentile of its history (crowded at >= {flag:.0%})",
              "zh": "换手热度处于历史{pct:.1%}分位(≥{flag:.0%}为拥挤交易)"},
     "volume_up_price_down": {
-        "en": "price-volume divergence: {window}-day return {ret:+.1%} on volume {change:+.0%} (放量下跌, downside risk)",
+        "en": "price-volume divergence: {window}-day return {ret:+.1%} on volume {change:+.0%} (volume up, price down: downside risk)",
         "zh": "量价背离:近{window}日涨跌{ret:+.1%},成交量{change:+.0%}(放量下跌,价格下行风险)"},
     "price_up_volume_down": {
-        "en": "price-volume divergence: {window}-day return {ret:+.1%} on volume {change:+.0%} (缩量上涨, weak rally)",
+        "en": "price-volume divergence: {window}-day return {ret:+.1%} on volume {change:+.0%} (price up, volume down: weak rally)",
         "zh": "量价背离:近{window}日涨跌{ret:+.1%},成交量{change:+.0%}(缩量上涨,上涨乏力)"},
     "dispersion": {"en": "constituent dispersion at the {pct:.1%} percentile of its history (crowded at <= {flag:.0%}: "
                          "too little differentiated)",

@@ -43,6 +43,8 @@ INDEX_NAMES = {
     "000300.SH": "沪深300", "000905.SH": "中证500", "000852.SH": "中证1000", "000016.SH": "上证50",
     "399006.SZ": "创业板指", "000688.SH": "科创50", "932000.CSI": "中证2000", "000001.SH": "上证指数",
     "399001.SZ": "深证成指", "000985.CSI": "中证全指", "399370.SZ": "国证成长", "399371.SZ": "国证价值",
+    "000510.CSI": "中证A500", "000903.SH": "中证100", "000906.SH": "中证800", "399330.SZ": "深证100",
+    "399673.SZ": "创业板50",
 }
 #: percentile history and the fewest years a percentile needs, the realised-volatility window (trading days),
 #: the heat and volatility flag percentiles and the rows of the largest net buys / sells (M13)

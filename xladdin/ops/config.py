@@ -55,8 +55,10 @@ DEFAULT_PASSWORD_ENV = "XLADDIN_SMTP_PASSWORD"
 SECURITY_MODES = ("starttls", "ssl", "none")
 #: port used when neither the file nor a flag gives one
 DEFAULT_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
-#: default subject; ``{asof}`` is replaced by the summary date (or the report's file name)
-DEFAULT_SUBJECT = "xladdin 周报 {asof}"
+#: default subject per report language; ``{asof}`` is replaced by the summary date (or the report's file name)
+DEFAULT_SUBJECTS = {"zh": "xladdin 周报 {asof}", "en": "xladdin weekly report {asof}"}
+#: default subject of a report without a summary (its language unknown: Chinese, the reports' default)
+DEFAULT_SUBJECT = DEFAULT_SUBJECTS["zh"]
 #: seconds allowed for each whole exchange with the SMTP server
 DEFAULT_TIMEOUT = 30.0
 #: retries after a transient failure, and the first wait before one (doubled each time), seconds

@@ -55,6 +55,7 @@ from .config import (
     DEFAULT_BACKOFF,
     DEFAULT_RETRIES,
     DEFAULT_SUBJECT,
+    DEFAULT_SUBJECTS,
     Config,
     ConfigError,
     SmtpSettings,
@@ -159,7 +160,8 @@ def build_message(report_path: str | Path, summary: WeeklySummary | Mapping[str,
         (no figures are made up).
     to, cc : recipients (``a@b.c`` or ``Name <a@b.c>``); ``to`` must not be empty.
     sender : ``From`` address (required).
-    subject : default ``"xladdin 周报 <asof>"`` (or the report file name when there is no summary); a summary of the
+    subject : default ``"xladdin 周报 <asof>"`` (``"xladdin weekly report <asof>"`` for an English report; the report
+        file name when there is no summary); a summary of the
         embedded sample puts :data:`~xladdin.workbook.summary.SAMPLE_TAG` in front of any subject.
     date : ``Date`` header (datetime); default now, local time.
 
@@ -184,10 +186,10 @@ def build_message(report_path: str | Path, summary: WeeklySummary | Mapping[str,
     if summary is not None:
         s = coerce_summary(summary)
         text, body_html = render_text(s, attachment=path.name), render_html(s, attachment=path.name)
-        default_subject = f"xladdin 周报 {s.asof.isoformat()}"
+        default_subject = DEFAULT_SUBJECTS[s.language].format(asof=s.asof.isoformat())
     else:
         text, body_html = render_missing_text(path.name), render_missing_html(path.name)
-        default_subject = f"xladdin 周报 {path.name}"
+        default_subject = DEFAULT_SUBJECT.format(asof=path.name)
 
     msg = EmailMessage()
     msg["From"] = sender
@@ -683,7 +685,8 @@ def send_report(report: str | Path, *, config: Config | str | Path | None = None
         ``~/.config/xladdin/config.toml``).
     to, cc : entries as on the command line (addresses, comma lists, ``@list``); None = ``[send] to/cc``.
     sender : None = ``[smtp] sender``, else ``[smtp] user`` when it is an address.
-    subject : template with ``{asof}``; None = ``[send] subject``, else ``"xladdin 周报 {asof}"``.
+    subject : template with ``{asof}``; None = ``[send] subject``, else the report language's
+        :data:`~xladdin.ops.config.DEFAULT_SUBJECTS` (``"xladdin 周报 {asof}"``).
     retries, backoff : None = ``[send]`` values, else :data:`~xladdin.ops.config.DEFAULT_RETRIES` and
         :data:`~xladdin.ops.config.DEFAULT_BACKOFF` (see :func:`send_message`).
     dry_run : build and write the ``.eml`` (``eml`` or REPORT with suffix .eml); do not connect.
@@ -723,7 +726,8 @@ def send_report(report: str | Path, *, config: Config | str | Path | None = None
 
     summary = summary_from_report(report)
     asof = summary.asof.isoformat() if summary is not None else report.name
-    template = subject or cfg.send.get("subject") or DEFAULT_SUBJECT
+    template = subject or cfg.send.get("subject") or (DEFAULT_SUBJECTS[summary.language] if summary is not None
+                                                      else DEFAULT_SUBJECT)
     subject_text = sample_subject(render_subject(template, asof, "--subject" if subject else "[send] subject"), summary)
     msg = build_message(report, summary, to=to_list, cc=cc_list, sender=from_addr, subject=subject_text)
     out = ReportMail(msg, settings, subject_text, to_list, cc_list, summary is not None,

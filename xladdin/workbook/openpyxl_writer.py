@@ -17,6 +17,8 @@ from openpyxl.styles.numbers import BUILTIN_FORMATS_MAX_SIZE, BUILTIN_FORMATS_RE
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
+from xladdin.conventions import LANGUAGES
+
 from .layout import Layout
 from .placement import Block, PlacementError, block_of, check_free_cells, find_tables, sheet_rows
 from .plan import NOTES_LINE_HEIGHT, ChartPlan, SheetPlan
@@ -53,8 +55,11 @@ class OpenpyxlWriter:
     """
 
     def __init__(self, wb: Any, font_name: str | None = None, font_size: float | None = None,
-                 header_fill: str = "1F4E78", header_font_color: str = "FFFFFF"):
+                 header_fill: str = "1F4E78", header_font_color: str = "FFFFFF", sample_banners: Sequence[str] = (),
+                 banner_color: str = "C00000"):
         self.wb = wb
+        self.sample_banners = tuple(sample_banners)  # a page header holding one of them is the writer's own
+        self.banner_color = banner_color
         self.font_name = font_name
         self.font_size = font_size
         self.header_fill = header_fill
@@ -67,7 +72,9 @@ class OpenpyxlWriter:
         """A writer using the layout's fonts and header colours (``[meta]``)."""
         return cls(wb, font_name=layout.m("font_name"), font_size=layout.m("font_size"),
                    header_fill=layout.m("header_fill", "1F4E78"),
-                   header_font_color=layout.m("header_font_color", "FFFFFF"))
+                   header_font_color=layout.m("header_font_color", "FFFFFF"),
+                   sample_banners=[b for b in (layout.m(f"sample_banner_{lang}") for lang in LANGUAGES) if b],
+                   banner_color=layout.m("banner_fill", "C00000"))
 
     # sheets
     def _existing(self, name: str, aliases: Sequence[str]) -> Any:
@@ -293,6 +300,17 @@ class OpenpyxlWriter:
         if st is not None:
             st.made[plan.layout_index] = chart
 
+    def _page_banner(self, ws: Any, plan: SheetPlan) -> None:
+        """The header of every printed page: the sample banner, bold in the banner's red, on a values-only report of the sample
+        (and on a sheet whose header already holds it, the sample refreshed again); a banner left by a sample
+        run is taken off on real data; a header of the user's is kept."""
+        head = ws.oddHeader.center
+        ours = head.text in self.sample_banners
+        if plan.banner and (plan.page_banner or ours):
+            head.text, head.font, head.color = plan.banner, "-,Bold", self.banner_color
+        elif ours:
+            head.text = head.font = head.color = None
+
     def finish(self, ws: Any, plan: SheetPlan) -> None:
         st = self._found.get(plan.name)
         if st is not None:  # the layout's charts in its order (one not drawn now, its table empty, is kept as
@@ -332,6 +350,7 @@ class OpenpyxlWriter:
         ws.print_options.horizontalCentered = True
         ws.page_margins.left = ws.page_margins.right = 0.4
         ws.print_title_rows = f"{plan.print_row}:{plan.print_row}" if plan.print_row else None
+        self._page_banner(ws, plan)
         ws.sheet_view.showGridLines = False
         if plan.tab_color:
             ws.sheet_properties.tabColor = plan.tab_color

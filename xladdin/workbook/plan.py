@@ -169,6 +169,9 @@ class SheetPlan:
     #: the sample banner of row 1 (None on real data) and whether it is the large one (the first sheet)
     banner: str | None = None
     banner_large: bool = False
+    #: the banner is printed at the top of every page too (the values-only report: a template gets none, as the
+    #: Excel refresh could not take a page header off again on real data)
+    page_banner: bool = False
     #: row 4: why columns are blank and what the colours mean ("" when there is nothing to say)
     notes: str = ""
     #: the header row printed at the top of every page (None: none)
@@ -305,12 +308,18 @@ def _blanks(t: TableLayout, plan: TablePlan, language: str, inputs: Mapping[str,
 
 def sheet_notes(plans: list[TablePlan], kinds: set[str], language: str, meta: Mapping[str, Any]) -> str:
     """Row 4 of a sheet: the blank columns with their reason (columns with one reason together, a column of two
-    tables once), then the legend of each kind of colour scale shown."""
+    tables once; named with its table where another table of the sheet shows that column filled), then the
+    legend of each kind of colour scale shown."""
     by_why: dict[str, list[str]] = {}
+    blank = {id(t): {h for b in t.blanks for h in b.headers} for t in plans}
     for t in plans:
+        # a column another table of the sheet shows filled is named with its table ("月度分组 2024-11" is full above)
+        shown = {h for o in plans if o is not t and o.rows for h in o.headers if h not in blank[id(o)]}
         for b in t.blanks:
             heads = by_why.setdefault(b.why, [])
-            heads += [h for h in b.headers if h not in heads]
+            labels = [say("notes.of_table", language, table=t.title, column=h) if h in shown and t.title else h
+                      for h in b.headers]
+            heads += [h for h in labels if h not in heads]
     items = [say("notes.blank", language, columns=say("sep.list", language).join(heads), why=why)
              for why, heads in by_why.items()]
     items += [meta.get(f"legend_{kind}_{language}", "") for kind in ("signed", "heat") if kind in kinds]
@@ -378,5 +387,6 @@ def plan_sheet(s: SheetLayout, tables: Mapping[str, pd.DataFrame | None], langua
     return SheetPlan(key=s.key, name=s.name(language), aliases=other, title=s.title(language, snapshot),
                      subtitle=subtitle, tables=items, charts=charts, freeze=freeze, landscape=s.landscape,
                      fit_width=s.fit_width, tab_color=s.tab_color, button_cell=s.button_cell, banner=banner,
-                     banner_large=banner_large, notes=sheet_notes(items, kinds, language, meta or {}),
+                     banner_large=banner_large, page_banner=bool(banner) and snapshot,
+                     notes=sheet_notes(items, kinds, language, meta or {}),
                      print_row=first.row if first is not None and s.print_titles else None)

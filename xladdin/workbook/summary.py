@@ -11,6 +11,7 @@ Row format of the ``_summary`` sheet (one row per item, order kept)::
     format              xladdin-summary/2
     asof                2026-01-30
     sample              TRUE          (only for the embedded sample: the mail's subject and first line say so)
+    language            en            (the report's language, the mail's too; no row: zh)
     headline            规模信号切换为大盘（M5）
     flows_known         TRUE          (the week's flows were computed: an empty list means none)
     inflow:电子          35.2          (net flow > 0, 亿元)
@@ -36,20 +37,27 @@ from typing import Any
 import pandas as pd
 
 from xladdin.cells import format_number
+from xladdin.conventions import DEFAULT_LANGUAGE, LANGUAGES
 from xladdin.data.sources import open_workbook
+
+from .messages import say
 
 #: name of the hidden sheet holding the summary in a report workbook
 SUMMARY_SHEET = "_summary"
-#: value of the ``format`` row; bumped if the row format ever changes (2: the ``sample`` row)
-SUMMARY_FORMAT = "xladdin-summary/2"
-#: formats :func:`summary_from_rows` reads (a report written before the ``sample`` row reads as real data)
-READ_FORMATS = ("xladdin-summary/1", SUMMARY_FORMAT)
-_FIELDS = ("asof", "headlines", "inflows", "outflows", "picks", "extra", "flows_known", "sample", "formats")
-#: the mark of a mail built from the embedded sample: the subject starts with it, so does the body
+#: value of the ``format`` row; bumped if the row format ever changes (2: the ``sample`` row; 3: ``language``)
+SUMMARY_FORMAT = "xladdin-summary/3"
+#: formats :func:`summary_from_rows` reads (a report written before the ``sample`` row reads as real data, one
+#: written before the ``language`` row as Chinese)
+READ_FORMATS = ("xladdin-summary/1", "xladdin-summary/2", SUMMARY_FORMAT)
+_FIELDS = ("asof", "headlines", "inflows", "outflows", "picks", "extra", "flows_known", "sample", "formats",
+           "language")
+#: the mark of a mail built from the embedded sample: the subject starts with it, so does the body (both languages)
 SAMPLE_TAG = "[示例数据 SAMPLE]"
-#: the body's first line for the embedded sample (plain text and HTML)
-SAMPLE_LINE = (f"{SAMPLE_TAG} 本邮件及附件的数字来自内置的合成样例数据，不是真实行情，不得用于投资决策或转发。"
-               "（Synthetic sample data, not market data.）")
+
+
+def sample_line(language: str = DEFAULT_LANGUAGE) -> str:
+    """The body's first line for the embedded sample (plain text and HTML), in the mail's language."""
+    return say("mail.sample_line", language, tag=SAMPLE_TAG)
 
 
 @dataclass
@@ -72,7 +80,8 @@ class WeeklySummary:
     formats : label of ``extra`` -> the Excel number format its value is shown in (``0.00%`` for a return, ``0``
         for a count), as on the sheets; a number without one is shown with four significant digits.
     sample : the report was built from the embedded sample (``Market.sample``): the mail's subject starts
-        with :data:`SAMPLE_TAG` and its body with :data:`SAMPLE_LINE`.
+        with :data:`SAMPLE_TAG` and its body with :func:`sample_line`.
+    language : the report's language (``zh`` / ``en``): the mail's headings, labels and default subject.
 
     Notes
     -----
@@ -88,6 +97,7 @@ class WeeklySummary:
     flows_known: bool = False
     formats: dict[str, str] = field(default_factory=dict)
     sample: bool = False
+    language: str = DEFAULT_LANGUAGE
 
     def __post_init__(self) -> None:
         self.asof = _to_date(self.asof)
@@ -113,6 +123,8 @@ class WeeklySummary:
         for fmt in self.formats.values():
             format_number(0.0, fmt)  # a code the mail cannot show is an error here, not a wrong figure later
         self.sample = bool(self.sample)
+        if self.language not in LANGUAGES:
+            raise ValueError(f"summary language must be one of {', '.join(LANGUAGES)}, got {self.language!r}")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> WeeklySummary:
@@ -129,7 +141,7 @@ class WeeklySummary:
         return {"asof": self.asof.isoformat(), "headlines": list(self.headlines),
                 "inflows": [list(p) for p in self.inflows], "outflows": [list(p) for p in self.outflows],
                 "picks": [list(p) for p in self.picks], "extra": dict(self.extra), "flows_known": self.flows_known,
-                "sample": self.sample, "formats": dict(self.formats)}
+                "sample": self.sample, "formats": dict(self.formats), "language": self.language}
 
 
 def coerce_summary(summary: WeeklySummary | Mapping[str, Any]) -> WeeklySummary:
@@ -238,8 +250,9 @@ def _text_table(rows: Sequence[Sequence[str]], right: Sequence[bool]) -> list[st
 
 def _flow_sections(s: WeeklySummary) -> list[tuple[str, list, str]]:
     """(title, flows, text when empty) of the inflow and outflow sections: inflows > 0, outflows < 0."""
-    return [("资金净流入前列（亿元，仅净流入 > 0）", s.inflows, "无（本周没有净流入的行业）"),
-            ("资金净流出前列（亿元，仅净流出 < 0）", s.outflows, "无（本周没有净流出的行业）")]
+    lang = s.language
+    return [(say("mail.inflows", lang), s.inflows, say("mail.inflows.none", lang)),
+            (say("mail.outflows", lang), s.outflows, say("mail.outflows.none", lang))]
 
 
 def render_text(summary: WeeklySummary | Mapping[str, Any], attachment: str | None = None) -> str:
@@ -256,24 +269,25 @@ def render_text(summary: WeeklySummary | Mapping[str, Any], attachment: str | No
         Lines joined by ``\\n``; empty sections are left out.
     """
     s = coerce_summary(summary)
-    lines = ([SAMPLE_LINE, ""] if s.sample else []) + [f"xladdin 周报（截至 {s.asof.isoformat()}）", ""]
+    lang = s.language
+    lines = ([sample_line(lang), ""] if s.sample else []) + [say("mail.title", lang, asof=s.asof.isoformat()), ""]
     if s.headlines:
-        lines += ["要点"] + [f"  - {h}" for h in s.headlines] + [""]
+        lines += [say("mail.headlines", lang)] + [f"  - {h}" for h in s.headlines] + [""]
     for title, flows, none in _flow_sections(s):
         if flows:
-            rows = [("名称", "净额")] + [(n, format_amount(v)) for n, v in flows]
+            rows = [(say("mail.name", lang), say("mail.net", lang))] + [(n, format_amount(v)) for n, v in flows]
             lines += [title] + _text_table(rows, (False, True)) + [""]
         elif s.flows_known:
             lines += [title, f"  {none}", ""]
     if s.picks:
-        rows = [("代码", "名称")] + [(c, n) for c, n in s.picks]
-        lines += ["策略最新持仓"] + _text_table(rows, (False, False)) + [""]
+        rows = [(say("mail.code", lang), say("mail.name", lang))] + [(c, n) for c, n in s.picks]
+        lines += [say("mail.picks", lang)] + _text_table(rows, (False, False)) + [""]
     if s.extra:
         rows = [(k, _fmt_extra(v, s.formats.get(k))) for k, v in s.extra.items()]
-        lines += ["其他"] + _text_table(rows, (False, True)) + [""]
+        lines += [say("mail.other", lang)] + _text_table(rows, (False, True)) + [""]
     if attachment:
-        lines.append(f"完整报表见附件 {attachment}。")
-    lines.append("本邮件由 xladdin 生成。")
+        lines.append(say("mail.attachment", lang, name=attachment).rstrip())
+    lines.append(say("mail.footer", lang))
     return "\n".join(lines) + "\n"
 
 
@@ -324,30 +338,33 @@ def render_html(summary: WeeklySummary | Mapping[str, Any], attachment: str | No
         green = outflow).
     """
     s = coerce_summary(summary)
+    lang = s.language
     esc = html.escape
+    name, code = say("mail.name", lang), say("mail.code", lang)
     parts = ['<!DOCTYPE html><html><head><meta charset="utf-8"></head>',
              '<body style="font-family:\'Microsoft YaHei\',\'PingFang SC\',Arial,sans-serif;color:#222">',
-             *([f'<p style="{_SAMPLE_P}">{esc(SAMPLE_LINE)}</p>'] if s.sample else []),
-             f'<h2 style="font-size:17px;margin:0 0 8px 0">xladdin 周报（截至 {esc(s.asof.isoformat())}）</h2>']
+             *([f'<p style="{_SAMPLE_P}">{esc(sample_line(lang))}</p>'] if s.sample else []),
+             f'<h2 style="font-size:17px;margin:0 0 8px 0">{esc(say("mail.title", lang, asof=s.asof.isoformat()))}</h2>']
     if s.headlines:
-        parts.append(f'<h3 style="{_H3}">要点</h3><ul style="margin:0 0 12px 0;padding-left:20px">'
+        parts.append(f'<h3 style="{_H3}">{esc(say("mail.headlines", lang))}</h3>'
+                     '<ul style="margin:0 0 12px 0;padding-left:20px">'
                      + "".join(f"<li>{esc(h)}</li>" for h in s.headlines) + "</ul>")
     for title, flows, none in _flow_sections(s):
         if flows:
             parts.append(f'<h3 style="{_H3}">{esc(title)}</h3>')
-            parts.append(_html_table(("名称", "净额"), [(n, format_amount(v)) for n, v in flows], (False, True),
-                                     [(None, _flow_color(v)) for _, v in flows]))
+            parts.append(_html_table((name, say("mail.net", lang)), [(n, format_amount(v)) for n, v in flows],
+                                     (False, True), [(None, _flow_color(v)) for _, v in flows]))
         elif s.flows_known:
             parts.append(f'<h3 style="{_H3}">{esc(title)}</h3><p style="margin:0 0 12px 0">{esc(none)}</p>')
     if s.picks:
-        parts.append(f'<h3 style="{_H3}">策略最新持仓</h3>')
-        parts.append(_html_table(("代码", "名称"), s.picks, (False, False)))
+        parts.append(f'<h3 style="{_H3}">{esc(say("mail.picks", lang))}</h3>')
+        parts.append(_html_table((code, name), s.picks, (False, False)))
     if s.extra:
-        parts.append(f'<h3 style="{_H3}">其他</h3>')
-        parts.append(_html_table(("项目", "数值"), [(k, _fmt_extra(v, s.formats.get(k))) for k, v in s.extra.items()],
-                                 (False, True)))
-    tail = f"完整报表见附件 {esc(attachment)}。" if attachment else ""
-    parts.append(f'<p style="font-size:12px;color:#666">{tail}本邮件由 xladdin 生成。</p></body></html>')
+        parts.append(f'<h3 style="{_H3}">{esc(say("mail.other", lang))}</h3>')
+        parts.append(_html_table((say("mail.item", lang), say("mail.value", lang)),
+                                 [(k, _fmt_extra(v, s.formats.get(k))) for k, v in s.extra.items()], (False, True)))
+    tail = esc(say("mail.attachment", lang, name=attachment)) if attachment else ""
+    parts.append(f'<p style="font-size:12px;color:#666">{tail}{esc(say("mail.footer", lang))}</p></body></html>')
     return "\n".join(parts) + "\n"
 
 
@@ -394,6 +411,8 @@ def summary_to_rows(summary: WeeklySummary | Mapping[str, Any]) -> list[tuple[st
     rows: list[tuple[str, Any]] = [("key", "value"), ("format", SUMMARY_FORMAT), ("asof", s.asof.isoformat())]
     if s.sample:
         rows.append(("sample", True))
+    if s.language != DEFAULT_LANGUAGE:
+        rows.append(("language", s.language))
     rows += [("headline", h) for h in s.headlines]
     if s.flows_known:
         rows.append(("flows_known", True))
@@ -438,6 +457,8 @@ def summary_from_rows(rows: Iterable[Sequence[Any]]) -> WeeklySummary:
             data["asof"] = value
         elif key in ("flows_known", "sample"):
             data[key] = value in (True, 1, "TRUE", "True", "true", "1")
+        elif key == "language":
+            data["language"] = str(value).strip()
         elif key == "headline":
             if value is not None:
                 data["headlines"].append(str(value))
@@ -450,7 +471,7 @@ def summary_from_rows(rows: Iterable[Sequence[Any]]) -> WeeklySummary:
             if isinstance(row[2], str) and row[2]:
                 data["formats"][rest] = row[2]
         else:
-            raise ValueError(f"summary row {i}: unknown key `{key}` (expected format, asof, sample, headline, "
+            raise ValueError(f"summary row {i}: unknown key `{key}` (expected format, asof, sample, language, headline, "
                              "inflow:NAME, outflow:NAME, pick:CODE or extra:LABEL)")
     if "asof" not in data or data["asof"] is None:
         raise ValueError("summary rows have no `asof` row (the last date the report covers)")

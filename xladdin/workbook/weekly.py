@@ -623,6 +623,10 @@ def _freshness_status(name: str, last, lag: int | None, stale_days: int, asof: p
     return "fresh.current" if lag <= stale_days else "fresh.behind"
 
 
+#: the signal column of a cover row that is a note (a table not computed, a strategy note): its detail says it
+NO_SIGNAL = "—"
+
+
 def _headlines(p: Params, ctx: WeeklyContext, notes: Mapping[str, str]) -> pd.DataFrame:
     """The cover's headline rows (item, signal, detail): style, flows, correlation, picks, what is missing."""
     lang = p.language
@@ -650,9 +654,9 @@ def _headlines(p: Params, ctx: WeeklyContext, notes: Mapping[str, str]) -> pd.Da
     if cr is not None:
         rows.append(_crowding_headline(cr, p, lang))
     for key, why in notes.items():
-        rows.append((say("not_computed", lang, table=_table_name(key, lang)), "—", note_text(why, lang)))
+        rows.append((say("not_computed", lang, table=_table_name(key, lang)), NO_SIGNAL, note_text(why, lang)))
     for why in ctx.results.strategy_notes:
-        rows.append((say("strategy_note", lang), "—", note_text(why, lang)))
+        rows.append((say("strategy_note", lang), NO_SIGNAL, note_text(why, lang)))
     return pd.DataFrame(rows, columns=["item", "signal", "detail"])
 
 
@@ -681,7 +685,11 @@ def _crowding_headline(res, p: Params, lang: str) -> tuple[str, str, str]:
     detail = say("crowding.detail", lang, date=day, heat=p.crowding_heat_flag, dispersion=p.crowding_dispersion_flag)
     blank = [crowding.FLAG_NAMES[f].get(lang, f) for f, frame in on.items() if frame.loc[day].isna().all()]
     if blank:
-        detail += say("crowding.blank", lang, flags=say("sep.list", lang).join(blank))
+        flags = say("sep.list", lang).join(blank)
+        detail += say("crowding.blank", lang, flags=flags)
+        # no count where no flag could be computed: "0 crowded" would be a claim the data cannot support
+        signal = say("crowding.unknown", lang) if len(blank) == len(on) else signal + say("crowding.partial", lang,
+                                                                                           flags=flags)
     return say("crowding.title", lang), signal, detail
 
 
@@ -812,7 +820,8 @@ def _summary(p: Params, asof: pd.Timestamp, ctx: WeeklyContext, headlines: pd.Da
     etf = ctx.results.etf_picks
     if etf is not None:
         picks += [(str(c), str(n)) for c, n in etf.itertuples(index=False)]
-    heads = [f"{i}:{s}" for i, s in headlines[["item", "signal"]].itertuples(index=False)]
+    # a mail line per cover row: its signal, or for a note (no signal) the reason the cover gives beside it
+    heads = [f"{i}:{d if s == NO_SIGNAL else s}" for i, s, d in headlines[["item", "signal", "detail"]].itertuples(index=False)]
     extra: dict[str, Any] = {}
     perf = ctx.results.performance_full
     if perf is not None:
@@ -822,7 +831,7 @@ def _summary(p: Params, asof: pd.Timestamp, ctx: WeeklyContext, headlines: pd.Da
     formats = dict.fromkeys(extra, "0.00%")  # returns, in percent as on the performance sheet
     return WeeklySummary(asof=asof.date(), headlines=heads, inflows=inflows, outflows=outflows, picks=picks,
                          extra=extra, flows_known=flow is not None and len(flow) > 0, sample=ctx.market.sample,
-                         formats=formats)
+                         formats=formats, language=p.language)
 
 
 # ------------------------------------------------------------------------------------- driver

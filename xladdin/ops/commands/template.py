@@ -57,8 +57,19 @@ def run(args: argparse.Namespace) -> int:
         print(f"it carries the tables of {market.source} in hidden sheets"
               + (f" (rows from {args.embed_since} on)" if args.embed_since else "")
               + ": its Refresh reads them while data_dir is blank, in Excel and in xlwings Lite")
+        _say_headless_limit(out)
     if not (args.interpreter or args.conda_path):
         print("its xlwings.conf sheet names no Python: Excel runs `python` from PATH unless you add Interpreter_Win / "
               "Interpreter_Mac or Conda Path + Conda Env there (`python -m xladdin excel-setup FOLDER` builds one that "
               "names the Python it runs with; `xladdin doctor` prints the rows for this machine)")
     return 0
+
+
+def _say_headless_limit(out: Path) -> None:
+    """A note when a workbook carrying its data holds more XML than ``xladdin refresh`` opens (the same limit)."""
+    from xladdin.data import sources  # lazy, as the loaders above; read at call time: the limit has one owner
+    size, limit = sources.workbook_xml_bytes(out), sources.MAX_WORKBOOK_XML
+    if size > limit:
+        print(f"note: it holds {size:,} bytes of XML, more than `xladdin refresh` opens ({limit:,}: openpyxl keeps "
+              "every cell in memory): the Refresh in Excel and in xlwings Lite reads it, the headless refresh "
+              "refuses it; for that one, build it with fewer rows (--embed-since DATE)")
