@@ -250,6 +250,70 @@ def test_a_full_disk_is_one_message_and_the_previous_file(command, data, macro_w
     assert digest(data, target) == before and [p.name for p in target.parent.iterdir()] == [target.name]
 
 
+#: run in a private mount namespace (``unshare``): a small tmpfs at FOLDER, the target copied in, the disk
+#: filled to all but ``free`` bytes, then ``xladdin ARGV``; prints the outcome as JSON (the mount ends with it)
+FULL_DISK = """
+import hashlib, json, os, shutil, subprocess, sys
+folder, src, name, free, argv = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5:]
+subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", folder], check=True)
+target = os.path.join(folder, name)
+shutil.copyfile(src, target)
+sha = lambda p: hashlib.sha256(open(p, "rb").read()).hexdigest()
+before = sha(target)
+fd = os.open(os.path.join(folder, "filler"), os.O_WRONLY | os.O_CREAT)
+try:
+    while True:
+        os.write(fd, bytes(4096))
+except OSError:
+    pass
+os.close(fd)
+os.truncate(os.path.join(folder, "filler"), os.path.getsize(os.path.join(folder, "filler")) - free)
+argv = [a.replace("@TARGET", target).replace("@FOLDER", folder) for a in argv]
+r = subprocess.run([sys.executable, "-m", "xladdin", *argv], capture_output=True, text=True, encoding="utf-8")
+print(json.dumps({"rc": r.returncode, "err": r.stderr, "same": sha(target) == before,
+                  "files": sorted(os.listdir(folder))}))
+"""
+
+
+def _unshare() -> list[str] | None:
+    """How to start a process with a mount namespace of its own here (None: this system does not allow it)."""
+    for argv in (["unshare", "--mount"], ["unshare", "--user", "--map-root-user", "--mount"]):
+        if shutil.which("unshare") and subprocess.run([*argv, "true"], capture_output=True).returncode == 0:
+            return argv
+    return None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["template", "refresh", "report", "weekly"])
+def test_a_real_full_disk_is_one_message_and_the_previous_file(command, data, macro_workbook, weekly_report,
+                                                               tmp_path):
+    """A real file system that fills up (a tmpfs, ENOSPC) while the workbook is saved: the clear message and
+    nothing else -- no "Exception ignored in ZipFile.__del__" from an archive XlsxWriter (the template's
+    skeleton) or openpyxl left open -- and the previous file byte-identical, no temporary file left."""
+    unshare = _unshare()
+    if unshare is None:
+        pytest.skip("no private mount namespace on this system (unshare)")
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    source = {"template": macro_workbook, "refresh": macro_workbook, "report": weekly_report,
+              "weekly": weekly_report}[command]
+    name = {"template": "weekly_book.xlsm", "refresh": "weekly_book.xlsm", "report": "r.xlsx",
+            "weekly": REPORT}[command]
+    argv = {"template": ["template", "@TARGET", "--data", data, "--asof", ASOF, "--no-progress"],
+            "refresh": ["refresh", "@TARGET", "--data", data, "--no-progress"],
+            "report": ["report", "@TARGET", "--data", data, "--asof", ASOF, "--no-progress"],
+            "weekly": ["weekly", "--out", "@FOLDER", "--data", data, "--asof", ASOF, "--no-progress"]}[command]
+    before = digest(data)
+    r = subprocess.run([*unshare, sys.executable, "-c", FULL_DISK, folder, source, name, "12288", *map(str, argv)],
+                       capture_output=True, text=True, encoding="utf-8", cwd=ROOT, timeout=600,
+                       env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    assert got["rc"] == 1 and f"cannot write {name}: no room (the disk is full)" in got["err"], got["err"]
+    clean(got["err"])
+    assert got["same"] and got["files"] == sorted(["filler", name]) and digest(data) == before
+
+
 def test_the_weekly_job_waits_for_nobody_and_overwrites_nobody(data, weekly_report, tmp_path, capsys):
     """A live process holds the output folder's lock (another job), then the report's (a refresh of it):
     the job is refused naming it and changes nothing; once free it runs."""
