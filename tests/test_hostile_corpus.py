@@ -20,9 +20,11 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import time
 import tracemalloc
 import zipfile
 from pathlib import Path
@@ -196,6 +198,61 @@ def test_refresh_through_a_symlink_refreshes_the_target_and_keeps_the_link(macro
     assert digest(data) == before
 
 
+def test_weekly_through_a_symlinked_report_replaces_the_target_and_keeps_the_link(data, weekly_report, tmp_path,
+                                                                                 capsys):
+    """The report's name in --out is a link to the desk's copy in another folder (last week's report there): the
+    job writes the new report into the link's target, as every other writer does, and the link stays a link."""
+    from xladdin.ops.jobs import read_params_file
+    archive = tmp_path / "desk"
+    archive.mkdir()
+    target = archive / "本周.xlsx"
+    shutil.copyfile(weekly_report, target)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    (out_dir / REPORT).symlink_to(target)
+    before = digest(data, target)
+    rc, out, err = run(capsys, "weekly", "--out", out_dir, "--data", data, "--asof", ASOF, "--no-progress",
+                       "--set", "top_n=4")
+    assert rc == 0 and f"wrote {out_dir / REPORT}" in out, err
+    assert (out_dir / REPORT).is_symlink() and os.readlink(out_dir / REPORT) == str(target)
+    assert digest(target) != {k: v for k, v in before.items() if k == str(target)}
+    assert read_params_file(target).top_n == 4 and digest(data) == {k: v for k, v in before.items() if k != str(target)}
+    assert sorted(p.name for p in out_dir.iterdir()) == [REPORT] and sorted(p.name for p in archive.iterdir()) == [target.name]
+
+
+#: in a private mount namespace: a tmpfs at FOLDER, then ``xladdin ARGV``; prints exit code, stderr and FOLDER's files
+ON_TMPFS = """
+import json, os, subprocess, sys
+folder, argv = sys.argv[1], sys.argv[2:]
+subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", folder], check=True)
+r = subprocess.run([sys.executable, "-m", "xladdin", *argv], capture_output=True, text=True, encoding="utf-8")
+print(json.dumps({"rc": r.returncode, "err": r.stderr, "files": sorted(os.listdir(folder))}))
+"""
+
+
+def test_weekly_refuses_a_symlinked_report_on_another_file_system_before_anything(data, tmp_path):
+    """The link's target is on another file system (a tmpfs): the job cannot rename the report there, so it
+    refuses before computing, saying what to give instead, and changes nothing."""
+    unshare = _unshare()
+    if unshare is None:
+        pytest.skip("no private mount namespace on this system (unshare)")
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    (out_dir / REPORT).symlink_to(usb / "weekly.xlsx")
+    before = digest(data, out_dir)
+    r = subprocess.run([*unshare, sys.executable, "-c", ON_TMPFS, usb, "weekly", "--out", out_dir, "--data", data,
+                        "--asof", ASOF, "--no-progress"], capture_output=True, text=True, encoding="utf-8", cwd=ROOT,
+                       timeout=600, env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    assert got["rc"] == 1 and f"--out {out_dir / REPORT} is a link to {usb / 'weekly.xlsx'}, on another file system" \
+        in got["err"] and f"give --out {usb}" in got["err"] and f"{out_dir} was not changed" in got["err"], got["err"]
+    clean(got["err"])
+    assert got["files"] == [] and digest(data, out_dir) == before
+
+
 def test_refresh_refuses_data_that_is_the_workbook_itself(macro_workbook, tmp_path, capsys):
     book = tmp_path / "weekly_book.xlsm"
     shutil.copyfile(macro_workbook, book)
@@ -330,6 +387,43 @@ def test_the_weekly_job_waits_for_nobody_and_overwrites_nobody(data, weekly_repo
     rc, out, err = run(capsys, *argv)
     assert rc == 0 and f"wrote {out_dir / REPORT}" in out, err
     assert sorted(p.name for p in out_dir.iterdir()) == [REPORT]  # no lock left behind
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("folder_exists", [True, False], ids=["out-exists", "out-new"])
+def test_two_weekly_jobs_on_one_folder_at_once_one_is_refused_the_other_writes(folder_exists, data, tmp_path):
+    """Two real processes: the first job is stopped (SIGSTOP) as soon as it holds its lock; the second, started
+    then, is refused naming the first and writes nothing; the first, resumed, writes the report with its own
+    parameters. With and without the folder existing (the lock is inside it, or beside the folder to create)."""
+    from xladdin.ops.jobs import read_params_file
+    out_dir = tmp_path / "out"
+    if folder_exists:
+        out_dir.mkdir()
+    lock = lock_path(out_dir / "xladdin-weekly") if folder_exists else lock_path(out_dir)
+    argv = ["weekly", "--out", out_dir, "--data", data, "--asof", ASOF, "--no-progress", "--set"]
+    code = "import sys\nfrom xladdin.ops.cli import main\nsys.exit(main(sys.argv[1:]))\n"
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    first = subprocess.Popen([sys.executable, "-c", code, *map(str, argv), "top_n=3"], cwd=ROOT, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(3000):
+            if lock.exists() and lock.stat().st_size:
+                break
+            assert first.poll() is None, first.communicate()
+            time.sleep(0.01)
+        os.kill(first.pid, signal.SIGSTOP)
+        before = digest(tmp_path)
+        second = run_process(*argv, "top_n=7")
+        assert second.returncode == 1 and "step `lock` failed" in second.stderr, second.stderr
+        assert f"is being written by process {first.pid} on {socket.gethostname()}" in second.stderr
+        assert digest(tmp_path) == before
+        clean(second.stderr)
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
+        out, err = first.communicate(timeout=600)
+    assert first.returncode == 0, err
+    assert read_params_file(out_dir / REPORT).top_n == 3
+    assert sorted(p.name for p in out_dir.iterdir()) == [REPORT] and not lock.exists()
 
 
 @pytest.mark.parametrize("content", [json.dumps({"pid": 10**30, "host_tag": "x"}).encode(), b"\xff\xfe\x00garbage",
