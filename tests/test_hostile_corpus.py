@@ -543,6 +543,49 @@ def test_every_workbook_opener_refuses_a_heavy_workbook(kind, heavy_books, data,
     assert digest(book, data) == before and not (tmp_path / "out").exists() and not (tmp_path / "m.eml").exists()
 
 
+def _renamed_sheet_book(path: Path, sheet_xml: bytes) -> Path:
+    """A real workbook (openpyxl's, its one sheet named 参数) whose sheet part is called ``sheet1.bin``: the
+    relationships point there, so a reader parses it whatever its name says."""
+    from openpyxl import Workbook
+    base = path.with_name("base.xlsx")
+    wb = Workbook()
+    wb.active.title = "参数"
+    wb.save(base)
+    with zipfile.ZipFile(base) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data, name = zin.read(info.filename), info.filename
+            if name == "xl/worksheets/sheet1.xml":
+                data, name = sheet_xml, "xl/worksheets/sheet1.bin"
+            elif name in ("xl/_rels/workbook.xml.rels", "[Content_Types].xml"):
+                data = data.replace(b"worksheets/sheet1.xml", b"worksheets/sheet1.bin")
+            zout.writestr(name, data)
+    base.unlink()
+    return path
+
+
+@pytest.mark.parametrize("kind", ["big", "dtd"])
+def test_a_sheet_part_not_named_xml_counts_as_xml(kind, data, tmp_path, capsys):
+    """The XML limits go by what a part holds, not by its name: 40 MiB of cells in ``sheet1.bin`` (the size
+    limit), or a DTD with entities there, are refused by every opener before any parse."""
+    if kind == "big":
+        sheet, expect = _many_cells(40), "bytes of XML (limit 33,554,432"
+    else:
+        sheet = (b'<?xml version="1.0"?><!DOCTYPE w [<!ENTITY a "aaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+                 b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+                 b'<row r="1"><c r="A1" t="inlineStr"><is><t>&b;</t></is></c></row></sheetData></worksheet>')
+        expect = "part xl/worksheets/sheet1.bin declares a DTD or entities"
+    book = _renamed_sheet_book(tmp_path / "weekly_book.xlsm", sheet)
+    before = digest(book, data)
+    for argv in (["refresh", book, "--data", data, "--no-progress"],
+                 ["send", book, "--to", "pm@example.com", "--from", "bot@example.com", "--dry-run", "--eml",
+                  tmp_path / "m.eml"],
+                 ["weekly", "--out", tmp_path / "out", "--data", data, "--params", book, "--no-progress"]):
+        rc, out, err = run(capsys, *argv)
+        assert rc == 1 and expect in err and "refused" in err, (argv[0], out, err)
+        clean(err)
+    assert digest(book, data) == before and not (tmp_path / "out").exists() and not (tmp_path / "m.eml").exists()
+
+
 def test_event_study_over_its_budget_answers_at_once_without_allocating():
     from xladdin_udfs.flows import XA_EVENT_STUDY
     rows = 1_048_576

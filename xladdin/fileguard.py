@@ -36,8 +36,8 @@ import time
 import uuid
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from xladdin.errors import ReportedError
 
