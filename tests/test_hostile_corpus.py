@@ -586,6 +586,20 @@ def test_a_sheet_part_not_named_xml_counts_as_xml(kind, data, tmp_path, capsys):
     assert digest(book, data) == before and not (tmp_path / "out").exists() and not (tmp_path / "m.eml").exists()
 
 
+def test_quintile_groups_need_at_least_two_values_to_sort():
+    """A cross-section with nothing to sort gets no group, whether it is one value or several equal ones (the
+    spec's "an all-tied cross-section gives no ranking"); two different values are sorted (ranks 1, 2 of 2 ->
+    groups ceil(1*5/2) = 3 and 5, counted by hand)."""
+    from xladdin_udfs.holdings import XA_QUINTILE
+    assert XA_QUINTILE([[1.5]]) == [[None]]
+    assert XA_QUINTILE([[1.5], [None], [None]]) == [[None], [None], [None]]
+    assert XA_QUINTILE([[1.5], [1.5]]) == [[None], [None]]
+    assert XA_QUINTILE([[1.5], [2.5]]) == [[3], [5]]
+    # a block, one cross-section per row: a row holding one value, one of equal values, one sorted
+    assert XA_QUINTILE([[None, 4.0, None], [2.0, 2.0, 2.0], [1.0, 3.0, 2.0]]) == [
+        [None, None, None], [None, None, None], [2, 5, 4]]
+
+
 def test_event_study_over_its_budget_answers_at_once_without_allocating():
     from xladdin_udfs.flows import XA_EVENT_STUDY
     rows = 1_048_576
