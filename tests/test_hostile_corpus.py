@@ -654,6 +654,32 @@ def test_a_huge_lambda_is_refused_by_the_sheet_bound(data, tmp_path, capsys):
 
 # ================================================================ messages, not internals
 
+def test_weekly_refuses_timings_json_on_its_own_report_before_anything(data, weekly_report, tmp_path, capsys):
+    """--timings-json naming the report the job is about to write (last week's run of the same date is there):
+    two outputs, one file; refused before anything, the report byte-identical."""
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    shutil.copyfile(weekly_report, out_dir / REPORT)
+    before = digest(data, out_dir)
+    rc, out, err = run(capsys, "weekly", "--out", out_dir, "--data", data, "--asof", ASOF, "--no-progress",
+                       "--timings-json", out_dir / REPORT)
+    assert rc == 1 and f"--timings-json {out_dir / REPORT} and --out {out_dir / REPORT} are the same file" in err, err
+    assert f"{out_dir} was not changed" in err and digest(data, out_dir) == before
+    clean(err)
+
+
+def test_etf_data_of_a_single_row_says_what_is_missing(data, tmp_path, capsys):
+    """etf_daily cut to its last row: a sentence about the data the backtest needs, no internal error."""
+    lines = (data / "etf_daily.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    (data / "etf_daily.csv").write_text(lines[0] + lines[-1], encoding="utf-8")
+    before = digest(data)
+    rc, out, err = run(capsys, "weekly", "--out", tmp_path / "out", "--data", data, "--no-progress")
+    assert rc == 1 and "step `compute` (table `strategy`) failed: no rebalance date of the backtest" in err, err
+    assert "the factors need ETF shares and index weights over the backtest period" in err
+    assert digest(data) == before and not (tmp_path / "out").exists()
+    clean(err)
+
+
 def test_a_backtest_start_after_the_data_says_which_dates(data, tmp_path, capsys):
     before = digest(data)
     rc, out, err = run(capsys, "weekly", "--out", tmp_path / "out", "--data", data, "--no-progress",
