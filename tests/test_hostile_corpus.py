@@ -617,6 +617,28 @@ def test_event_study_over_its_budget_answers_at_once_without_allocating():
     assert peak < 5 << 20  # no event matrix: a few kB, not the 16 GiB the study would need
 
 
+def test_event_study_budgets_thresholds_times_horizons():
+    """The work of the event study grows with rows x thresholds x horizons (a count per threshold and horizon
+    over every row): 100,000 rows with 240 thresholds and 240 horizons stay under the cells budget (48 million
+    cells) but ask for 5,760,000,000 operations (45 s before this budget): refused at once. The defaults on a
+    full column, 1,048,576 x 5 x 6 = 31,457,280 operations, are under the budget."""
+    from xladdin_udfs._errors import OPERATION_BUDGET
+    from xladdin_udfs.flows import XA_EVENT_STUDY
+    rows = 100_000
+    corr, closes = [[0.25]] * rows, [[3000.0]] * rows
+    thresholds, horizons = [[i / 250] for i in range(240)], [[h] for h in range(1, 241)]
+    tracemalloc.start()
+    try:
+        out = XA_EVENT_STUDY(corr, closes, thresholds, horizons)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert out == [["#XA! input too large: 100,000 rows x 240 thresholds x 240 horizons = 5,760,000,000 operations "
+                    "(budget 500,000,000); use fewer rows or fewer parameter values"]]
+    assert peak < 20 << 20
+    assert 1_048_576 * 5 * 6 <= OPERATION_BUDGET
+
+
 def test_every_xa_function_refuses_arguments_over_the_input_budget():
     import inspect
 
