@@ -218,6 +218,12 @@ def test_weekly_through_a_symlinked_report_replaces_the_target_and_keeps_the_lin
     assert digest(target) != {k: v for k, v in before.items() if k == str(target)}
     assert read_params_file(target).top_n == 4 and digest(data) == {k: v for k, v in before.items() if k != str(target)}
     assert sorted(p.name for p in out_dir.iterdir()) == [REPORT] and sorted(p.name for p in archive.iterdir()) == [target.name]
+    # a refresh of the desk's copy (by its own path) holds the lock beside it: the job waits for it, as for its own
+    before = digest(data, target)
+    with owner_lock(lock_path(target)):
+        rc, out, err = run(capsys, "weekly", "--out", out_dir, "--data", data, "--asof", ASOF, "--no-progress")
+    assert rc == 1 and f"{out_dir / REPORT} is being written by process {os.getpid()}" in err, err
+    assert digest(data, target) == before and (out_dir / REPORT).is_symlink()
 
 
 #: in a private mount namespace: a tmpfs at FOLDER, then ``xladdin ARGV``; prints exit code, stderr and FOLDER's files

@@ -643,7 +643,8 @@ def run_weekly(market_or_path: Market | str | Path | None, out_dir: str | Path, 
             name = REPORT_NAME.format(asof=asof_ts)
             _check_outputs(out_dir, name, send, path, inputs, outputs)
             if top is None:  # a refresh of the report, or a job writing it, waits for none of this
-                _take_lock(held, lock_path(out_dir / name), wait, notice, f"{out_dir / name} is being written")
+                report_lock = lock_path(real_path(out_dir / name))  # a refresh locks the file a link points to
+                _take_lock(held, report_lock, wait, notice, f"{out_dir / name} is being written")
             weekly = _compute_and_write_step(clock, work / name, market, params, asof_ts, layout)
             files, mail, eml_name = _send_step(clock, send, work, name)
             staging_left = _commit_step(clock, staging, work, top, out_dir, files)
