@@ -86,8 +86,8 @@ def test_properties(values, groups):
     g = assign_groups(vals, groups)
     valid = vals.notna()
     assert g[~valid].isna().all()
-    if valid.sum() >= 2 and vals[valid].nunique() == 1:
-        assert g.isna().all()  # no spread: no groups (spec "Timing, costs and ties")
+    if valid.sum() == 1 or valid.sum() >= 2 and vals[valid].nunique() == 1:
+        assert g.isna().all()  # nothing to sort (one value, or no spread): no groups (spec "Timing, costs and ties")
         return
     gv = g[valid].astype(int)
     if valid.sum() == 0:

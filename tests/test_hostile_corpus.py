@@ -20,9 +20,11 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import time
 import tracemalloc
 import zipfile
 from pathlib import Path
@@ -196,6 +198,67 @@ def test_refresh_through_a_symlink_refreshes_the_target_and_keeps_the_link(macro
     assert digest(data) == before
 
 
+def test_weekly_through_a_symlinked_report_replaces_the_target_and_keeps_the_link(data, weekly_report, tmp_path,
+                                                                                 capsys):
+    """The report's name in --out is a link to the desk's copy in another folder (last week's report there): the
+    job writes the new report into the link's target, as every other writer does, and the link stays a link."""
+    from xladdin.ops.jobs import read_params_file
+    archive = tmp_path / "desk"
+    archive.mkdir()
+    target = archive / "本周.xlsx"
+    shutil.copyfile(weekly_report, target)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    (out_dir / REPORT).symlink_to(target)
+    before = digest(data, target)
+    rc, out, err = run(capsys, "weekly", "--out", out_dir, "--data", data, "--asof", ASOF, "--no-progress",
+                       "--set", "top_n=4")
+    assert rc == 0 and f"wrote {out_dir / REPORT}" in out, err
+    assert (out_dir / REPORT).is_symlink() and os.readlink(out_dir / REPORT) == str(target)
+    assert digest(target) != {k: v for k, v in before.items() if k == str(target)}
+    assert read_params_file(target).top_n == 4 and digest(data) == {k: v for k, v in before.items() if k != str(target)}
+    assert sorted(p.name for p in out_dir.iterdir()) == [REPORT] and sorted(p.name for p in archive.iterdir()) == [target.name]
+    # a refresh of the desk's copy (by its own path) holds the lock beside it: the job waits for it, as for its own
+    before = digest(data, target)
+    with owner_lock(lock_path(target)):
+        rc, out, err = run(capsys, "weekly", "--out", out_dir, "--data", data, "--asof", ASOF, "--no-progress")
+    assert rc == 1 and f"{out_dir / REPORT} is being written by process {os.getpid()}" in err, err
+    assert digest(data, target) == before and (out_dir / REPORT).is_symlink()
+
+
+#: in a private mount namespace: a tmpfs at FOLDER, then ``xladdin ARGV``; prints exit code, stderr and FOLDER's files
+ON_TMPFS = """
+import json, os, subprocess, sys
+folder, argv = sys.argv[1], sys.argv[2:]
+subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", folder], check=True)
+r = subprocess.run([sys.executable, "-m", "xladdin", *argv], capture_output=True, text=True, encoding="utf-8")
+print(json.dumps({"rc": r.returncode, "err": r.stderr, "files": sorted(os.listdir(folder))}))
+"""
+
+
+def test_weekly_refuses_a_symlinked_report_on_another_file_system_before_anything(data, tmp_path):
+    """The link's target is on another file system (a tmpfs): the job cannot rename the report there, so it
+    refuses before computing, saying what to give instead, and changes nothing."""
+    unshare = _unshare()
+    if unshare is None:
+        pytest.skip("no private mount namespace on this system (unshare)")
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    (out_dir / REPORT).symlink_to(usb / "weekly.xlsx")
+    before = digest(data, out_dir)
+    r = subprocess.run([*unshare, sys.executable, "-c", ON_TMPFS, usb, "weekly", "--out", out_dir, "--data", data,
+                        "--asof", ASOF, "--no-progress"], capture_output=True, text=True, encoding="utf-8", cwd=ROOT,
+                       timeout=600, env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    assert got["rc"] == 1 and f"--out {out_dir / REPORT} is a link to {usb / 'weekly.xlsx'}, on another file system" \
+        in got["err"] and f"give --out {usb}" in got["err"] and f"{out_dir} was not changed" in got["err"], got["err"]
+    clean(got["err"])
+    assert got["files"] == [] and digest(data, out_dir) == before
+
+
 def test_refresh_refuses_data_that_is_the_workbook_itself(macro_workbook, tmp_path, capsys):
     book = tmp_path / "weekly_book.xlsm"
     shutil.copyfile(macro_workbook, book)
@@ -250,6 +313,70 @@ def test_a_full_disk_is_one_message_and_the_previous_file(command, data, macro_w
     assert digest(data, target) == before and [p.name for p in target.parent.iterdir()] == [target.name]
 
 
+#: run in a private mount namespace (``unshare``): a small tmpfs at FOLDER, the target copied in, the disk
+#: filled to all but ``free`` bytes, then ``xladdin ARGV``; prints the outcome as JSON (the mount ends with it)
+FULL_DISK = """
+import hashlib, json, os, shutil, subprocess, sys
+folder, src, name, free, argv = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5:]
+subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", folder], check=True)
+target = os.path.join(folder, name)
+shutil.copyfile(src, target)
+sha = lambda p: hashlib.sha256(open(p, "rb").read()).hexdigest()
+before = sha(target)
+fd = os.open(os.path.join(folder, "filler"), os.O_WRONLY | os.O_CREAT)
+try:
+    while True:
+        os.write(fd, bytes(4096))
+except OSError:
+    pass
+os.close(fd)
+os.truncate(os.path.join(folder, "filler"), os.path.getsize(os.path.join(folder, "filler")) - free)
+argv = [a.replace("@TARGET", target).replace("@FOLDER", folder) for a in argv]
+r = subprocess.run([sys.executable, "-m", "xladdin", *argv], capture_output=True, text=True, encoding="utf-8")
+print(json.dumps({"rc": r.returncode, "err": r.stderr, "same": sha(target) == before,
+                  "files": sorted(os.listdir(folder))}))
+"""
+
+
+def _unshare() -> list[str] | None:
+    """How to start a process with a mount namespace of its own here (None: this system does not allow it)."""
+    for argv in (["unshare", "--mount"], ["unshare", "--user", "--map-root-user", "--mount"]):
+        if shutil.which("unshare") and subprocess.run([*argv, "true"], capture_output=True).returncode == 0:
+            return argv
+    return None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["template", "refresh", "report", "weekly"])
+def test_a_real_full_disk_is_one_message_and_the_previous_file(command, data, macro_workbook, weekly_report,
+                                                               tmp_path):
+    """A real file system that fills up (a tmpfs, ENOSPC) while the workbook is saved: the clear message and
+    nothing else -- no "Exception ignored in ZipFile.__del__" from an archive XlsxWriter (the template's
+    skeleton) or openpyxl left open -- and the previous file byte-identical, no temporary file left."""
+    unshare = _unshare()
+    if unshare is None:
+        pytest.skip("no private mount namespace on this system (unshare)")
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    source = {"template": macro_workbook, "refresh": macro_workbook, "report": weekly_report,
+              "weekly": weekly_report}[command]
+    name = {"template": "weekly_book.xlsm", "refresh": "weekly_book.xlsm", "report": "r.xlsx",
+            "weekly": REPORT}[command]
+    argv = {"template": ["template", "@TARGET", "--data", data, "--asof", ASOF, "--no-progress"],
+            "refresh": ["refresh", "@TARGET", "--data", data, "--no-progress"],
+            "report": ["report", "@TARGET", "--data", data, "--asof", ASOF, "--no-progress"],
+            "weekly": ["weekly", "--out", "@FOLDER", "--data", data, "--asof", ASOF, "--no-progress"]}[command]
+    before = digest(data)
+    r = subprocess.run([*unshare, sys.executable, "-c", FULL_DISK, folder, source, name, "12288", *map(str, argv)],
+                       capture_output=True, text=True, encoding="utf-8", cwd=ROOT, timeout=600,
+                       env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    assert got["rc"] == 1 and f"cannot write {name}: no room (the disk is full)" in got["err"], got["err"]
+    clean(got["err"])
+    assert got["same"] and got["files"] == sorted(["filler", name]) and digest(data) == before
+
+
 def test_the_weekly_job_waits_for_nobody_and_overwrites_nobody(data, weekly_report, tmp_path, capsys):
     """A live process holds the output folder's lock (another job), then the report's (a refresh of it):
     the job is refused naming it and changes nothing; once free it runs."""
@@ -266,6 +393,43 @@ def test_the_weekly_job_waits_for_nobody_and_overwrites_nobody(data, weekly_repo
     rc, out, err = run(capsys, *argv)
     assert rc == 0 and f"wrote {out_dir / REPORT}" in out, err
     assert sorted(p.name for p in out_dir.iterdir()) == [REPORT]  # no lock left behind
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("folder_exists", [True, False], ids=["out-exists", "out-new"])
+def test_two_weekly_jobs_on_one_folder_at_once_one_is_refused_the_other_writes(folder_exists, data, tmp_path):
+    """Two real processes: the first job is stopped (SIGSTOP) as soon as it holds its lock; the second, started
+    then, is refused naming the first and writes nothing; the first, resumed, writes the report with its own
+    parameters. With and without the folder existing (the lock is inside it, or beside the folder to create)."""
+    from xladdin.ops.jobs import read_params_file
+    out_dir = tmp_path / "out"
+    if folder_exists:
+        out_dir.mkdir()
+    lock = lock_path(out_dir / "xladdin-weekly") if folder_exists else lock_path(out_dir)
+    argv = ["weekly", "--out", out_dir, "--data", data, "--asof", ASOF, "--no-progress", "--set"]
+    code = "import sys\nfrom xladdin.ops.cli import main\nsys.exit(main(sys.argv[1:]))\n"
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    first = subprocess.Popen([sys.executable, "-c", code, *map(str, argv), "top_n=3"], cwd=ROOT, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(3000):
+            if lock.exists() and lock.stat().st_size:
+                break
+            assert first.poll() is None, first.communicate()
+            time.sleep(0.01)
+        os.kill(first.pid, signal.SIGSTOP)
+        before = digest(tmp_path)
+        second = run_process(*argv, "top_n=7")
+        assert second.returncode == 1 and "step `lock` failed" in second.stderr, second.stderr
+        assert f"is being written by process {first.pid} on {socket.gethostname()}" in second.stderr
+        assert digest(tmp_path) == before
+        clean(second.stderr)
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
+        out, err = first.communicate(timeout=600)
+    assert first.returncode == 0, err
+    assert read_params_file(out_dir / REPORT).top_n == 3
+    assert sorted(p.name for p in out_dir.iterdir()) == [REPORT] and not lock.exists()
 
 
 @pytest.mark.parametrize("content", [json.dumps({"pid": 10**30, "host_tag": "x"}).encode(), b"\xff\xfe\x00garbage",
@@ -385,6 +549,63 @@ def test_every_workbook_opener_refuses_a_heavy_workbook(kind, heavy_books, data,
     assert digest(book, data) == before and not (tmp_path / "out").exists() and not (tmp_path / "m.eml").exists()
 
 
+def _renamed_sheet_book(path: Path, sheet_xml: bytes) -> Path:
+    """A real workbook (openpyxl's, its one sheet named 参数) whose sheet part is called ``sheet1.bin``: the
+    relationships point there, so a reader parses it whatever its name says."""
+    from openpyxl import Workbook
+    base = path.with_name("base.xlsx")
+    wb = Workbook()
+    wb.active.title = "参数"
+    wb.save(base)
+    with zipfile.ZipFile(base) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data, name = zin.read(info.filename), info.filename
+            if name == "xl/worksheets/sheet1.xml":
+                data, name = sheet_xml, "xl/worksheets/sheet1.bin"
+            elif name in ("xl/_rels/workbook.xml.rels", "[Content_Types].xml"):
+                data = data.replace(b"worksheets/sheet1.xml", b"worksheets/sheet1.bin")
+            zout.writestr(name, data)
+    base.unlink()
+    return path
+
+
+@pytest.mark.parametrize("kind", ["big", "dtd"])
+def test_a_sheet_part_not_named_xml_counts_as_xml(kind, data, tmp_path, capsys):
+    """The XML limits go by what a part holds, not by its name: 40 MiB of cells in ``sheet1.bin`` (the size
+    limit), or a DTD with entities there, are refused by every opener before any parse."""
+    if kind == "big":
+        sheet, expect = _many_cells(40), "bytes of XML (limit 33,554,432"
+    else:
+        sheet = (b'<?xml version="1.0"?><!DOCTYPE w [<!ENTITY a "aaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+                 b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+                 b'<row r="1"><c r="A1" t="inlineStr"><is><t>&b;</t></is></c></row></sheetData></worksheet>')
+        expect = "part xl/worksheets/sheet1.bin declares a DTD or entities"
+    book = _renamed_sheet_book(tmp_path / "weekly_book.xlsm", sheet)
+    before = digest(book, data)
+    for argv in (["refresh", book, "--data", data, "--no-progress"],
+                 ["send", book, "--to", "pm@example.com", "--from", "bot@example.com", "--dry-run", "--eml",
+                  tmp_path / "m.eml"],
+                 ["weekly", "--out", tmp_path / "out", "--data", data, "--params", book, "--no-progress"]):
+        rc, out, err = run(capsys, *argv)
+        assert rc == 1 and expect in err and "refused" in err, (argv[0], out, err)
+        clean(err)
+    assert digest(book, data) == before and not (tmp_path / "out").exists() and not (tmp_path / "m.eml").exists()
+
+
+def test_quintile_groups_need_at_least_two_values_to_sort():
+    """A cross-section with nothing to sort gets no group, whether it is one value or several equal ones (the
+    spec's "an all-tied cross-section gives no ranking"); two different values are sorted (ranks 1, 2 of 2 ->
+    groups ceil(1*5/2) = 3 and 5, counted by hand)."""
+    from xladdin_udfs.holdings import XA_QUINTILE
+    assert XA_QUINTILE([[1.5]]) == [[None]]
+    assert XA_QUINTILE([[1.5], [None], [None]]) == [[None], [None], [None]]
+    assert XA_QUINTILE([[1.5], [1.5]]) == [[None], [None]]
+    assert XA_QUINTILE([[1.5], [2.5]]) == [[3], [5]]
+    # a block, one cross-section per row: a row holding one value, one of equal values, one sorted
+    assert XA_QUINTILE([[None, 4.0, None], [2.0, 2.0, 2.0], [1.0, 3.0, 2.0]]) == [
+        [None, None, None], [None, None, None], [2, 5, 4]]
+
+
 def test_event_study_over_its_budget_answers_at_once_without_allocating():
     from xladdin_udfs.flows import XA_EVENT_STUDY
     rows = 1_048_576
@@ -400,6 +621,28 @@ def test_event_study_over_its_budget_answers_at_once_without_allocating():
     assert out == [["#XA! input too large: 1,048,576 rows x (2000 thresholds + 6 horizons) = 2,103,443,456 cells "
                     "(budget 50,000,000); use fewer rows or fewer parameter values"]]
     assert peak < 5 << 20  # no event matrix: a few kB, not the 16 GiB the study would need
+
+
+def test_event_study_budgets_thresholds_times_horizons():
+    """The work of the event study grows with rows x thresholds x horizons (a count per threshold and horizon
+    over every row): 100,000 rows with 240 thresholds and 240 horizons stay under the cells budget (48 million
+    cells) but ask for 5,760,000,000 operations (45 s before this budget): refused at once. The defaults on a
+    full column, 1,048,576 x 5 x 6 = 31,457,280 operations, are under the budget."""
+    from xladdin_udfs._errors import OPERATION_BUDGET
+    from xladdin_udfs.flows import XA_EVENT_STUDY
+    rows = 100_000
+    corr, closes = [[0.25]] * rows, [[3000.0]] * rows
+    thresholds, horizons = [[i / 250] for i in range(240)], [[h] for h in range(1, 241)]
+    tracemalloc.start()
+    try:
+        out = XA_EVENT_STUDY(corr, closes, thresholds, horizons)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert out == [["#XA! input too large: 100,000 rows x 240 thresholds x 240 horizons = 5,760,000,000 operations "
+                    "(budget 500,000,000); use fewer rows or fewer parameter values"]]
+    assert peak < 20 << 20
+    assert 1_048_576 * 5 * 6 <= OPERATION_BUDGET
 
 
 def test_every_xa_function_refuses_arguments_over_the_input_budget():
@@ -438,6 +681,32 @@ def test_a_huge_lambda_is_refused_by_the_sheet_bound(data, tmp_path, capsys):
 
 
 # ================================================================ messages, not internals
+
+def test_weekly_refuses_timings_json_on_its_own_report_before_anything(data, weekly_report, tmp_path, capsys):
+    """--timings-json naming the report the job is about to write (last week's run of the same date is there):
+    two outputs, one file; refused before anything, the report byte-identical."""
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    shutil.copyfile(weekly_report, out_dir / REPORT)
+    before = digest(data, out_dir)
+    rc, out, err = run(capsys, "weekly", "--out", out_dir, "--data", data, "--asof", ASOF, "--no-progress",
+                       "--timings-json", out_dir / REPORT)
+    assert rc == 1 and f"--timings-json {out_dir / REPORT} and --out {out_dir / REPORT} are the same file" in err, err
+    assert f"{out_dir} was not changed" in err and digest(data, out_dir) == before
+    clean(err)
+
+
+def test_etf_data_of_a_single_row_says_what_is_missing(data, tmp_path, capsys):
+    """etf_daily cut to its last row: a sentence about the data the backtest needs, no internal error."""
+    lines = (data / "etf_daily.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    (data / "etf_daily.csv").write_text(lines[0] + lines[-1], encoding="utf-8")
+    before = digest(data)
+    rc, out, err = run(capsys, "weekly", "--out", tmp_path / "out", "--data", data, "--no-progress")
+    assert rc == 1 and "step `compute` (table `strategy`) failed: no rebalance date of the backtest" in err, err
+    assert "the factors need ETF shares and index weights over the backtest period" in err
+    assert digest(data) == before and not (tmp_path / "out").exists()
+    clean(err)
+
 
 def test_a_backtest_start_after_the_data_says_which_dates(data, tmp_path, capsys):
     before = digest(data)

@@ -374,3 +374,25 @@ def test_refresh_refuses_when_the_user_s_content_is_where_a_table_grows(book, da
     assert "the workbook was not changed" in err and digest(target, data) == before
     clean(err)
 
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("hp_lambda", 1e24, "must be <= 1e+10, got 1e+24"),
+    ("hp_lambda", "inf", "must be a finite number from 1e-06 to 1e+10"),
+    ("asof", "05/06/2026", "has day and month in an unknown order"),
+    ("asof", "2026-10", "is a month, not a day"),
+], ids=["lambda-1e24", "lambda-inf-text", "asof-dd-mm", "asof-month"])
+def test_a_sheet_parameter_out_of_its_rules_is_one_sentence_and_the_workbook_unchanged(book, data, tmp_path, capsys,
+                                                                                   key, value, message):
+    """The parameters sheet has the ranges and date rules of --set; the refusal names the parameter and the sheet
+    in the user's words (no Python class name), and the workbook is byte-identical."""
+    target = tmp_path / book.name
+    shutil.copyfile(book, target)
+    wb = load_workbook(target, keep_vba=True)
+    _set(wb["参数"], key, value)
+    wb.save(target)
+    before = digest(target, data)
+    rc, out, err = run(capsys, "refresh", target, "--data", data, "--no-progress")
+    assert rc == 1 and f"step `reading parameters` ({target}): parameter `{key}` (sheet 参数): " in err, err
+    assert message in err and "the workbook was not changed" in err and "Error" not in err, err
+    assert digest(target, data) == before

@@ -49,6 +49,10 @@ INPUT_BUDGET = 20_000_000
 #: function whose work grows with a parameter (XA_EVENT_STUDY: rows x (thresholds + horizons)) checks it
 #: before converting anything (:func:`check_work`)
 WORK_BUDGET = 50_000_000
+#: most multiply-adds one call may ask for where the work grows with the product of two parameters
+#: (XA_EVENT_STUDY: rows x thresholds x horizons, counted by :func:`check_work` with ``unit="operations"``):
+#: a few seconds; the default thresholds and horizons on a full column (1,048,576 x 5 x 6) are 31 million
+OPERATION_BUDGET = 500_000_000
 
 
 class XAInputError(ValueError):
@@ -79,11 +83,11 @@ def check_input(func_name: str, args: tuple, kwargs: dict) -> None:
                            "pass fewer rows or columns")
 
 
-def check_work(cost: int, formula: str, budget: int = WORK_BUDGET) -> None:
-    """XAInputError ``input too large`` when ``cost`` (the cells a call would build, ``formula`` says how
-    they are counted) exceeds ``budget``."""
+def check_work(cost: int, formula: str, budget: int = WORK_BUDGET, unit: str = "cells") -> None:
+    """XAInputError ``input too large`` when ``cost`` (the ``unit`` a call would build or do, ``formula`` says
+    how they are counted) exceeds ``budget``."""
     if cost > budget:
-        raise XAInputError(f"input too large: {formula} = {cost:,} cells (budget {budget:,}); use fewer rows or "
+        raise XAInputError(f"input too large: {formula} = {cost:,} {unit} (budget {budget:,}); use fewer rows or "
                            "fewer parameter values")
 
 

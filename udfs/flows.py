@@ -24,7 +24,7 @@ from ._convert import (
     to_block,
     to_vector,
 )
-from ._errors import WORK_BUDGET, cells_of, check_work, excel_safe
+from ._errors import OPERATION_BUDGET, WORK_BUDGET, cells_of, check_work, excel_safe
 
 HEADER_DOC = "Optional. TRUE adds a header row above the results (default FALSE)."
 CATEGORY = "xladdin"
@@ -121,7 +121,8 @@ LAYOUTS = ("long", "p_down", "mean_return", "events")
         err_to_str=True)
 @xw.arg("thresholds", doc="Optional. Correlation thresholds, a cell or a range (default "
         f"{', '.join(f'{t:g}' for t in correlation.DEFAULT_THRESHOLDS)}). Rows x (thresholds + horizons) may be at "
-        f"most {WORK_BUDGET:,} (larger: #XA! input too large).")
+        f"most {WORK_BUDGET:,}, rows x thresholds x horizons at most {OPERATION_BUDGET:,} (larger: #XA! input too "
+        "large).")
 @xw.arg("horizons", doc="Optional. Forward horizons in trading days, a cell or a range (default 5, 10, ..., 30).")
 @xw.arg("mode", doc='Optional. "every" (default): every day above the threshold is an event; '
         '"first": only first crossings.')
@@ -136,6 +137,8 @@ def XA_EVENT_STUDY(corr, closes, thresholds=None, horizons=None, mode=None, layo
                      hi=correlation.HORIZON_RANGE[1])
     rows = max(cells_of(corr), cells_of(closes))
     check_work(rows * (len(th) + len(hz)), f"{rows:,} rows x ({len(th)} thresholds + {len(hz)} horizons)")
+    check_work(rows * len(th) * len(hz), f"{rows:,} rows x {len(th)} thresholds x {len(hz)} horizons",
+               OPERATION_BUDGET, "operations")
     c = to_vector(corr, "corr")
     p = to_vector(closes, "closes")
     n = check_same_length(("corr", c.values), ("closes", p.values))

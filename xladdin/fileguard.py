@@ -37,6 +37,7 @@ import uuid
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from xladdin.errors import ReportedError
 
@@ -226,15 +227,36 @@ def no_space(exc: BaseException) -> str | None:
     return None
 
 
+def _chain_tracebacks(exc: BaseException) -> Iterator[Any]:
+    """The tracebacks of ``exc`` and of every exception in its chain (``__cause__`` / ``__context__``)."""
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        e = todo.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        if e.__traceback__ is not None:
+            yield e.__traceback__
+        todo += [c for c in (e.__cause__, e.__context__) if c is not None]
+
+
 def _release_writers(exc: BaseException) -> None:
-    """Close what a failed workbook save left open in the frames of ``exc``'s traceback.
+    """Close what a failed workbook save left open in the frames of ``exc``'s traceback and of the
+    exceptions in its chain (XlsxWriter re-raises a failed write as ``FileCreateError`` from ``close``: the
+    frame holding its archive is in the chained error's traceback only).
 
     openpyxl and XlsxWriter open a :class:`zipfile.ZipFile` (and openpyxl an lxml writer generator per
     sheet) and close them only on success; after a failed write (full disk) each would be closed by its
     ``__del__`` or by the garbage collector, which writes again and prints a second, raw traceback
     ("Exception ignored in ZipFile.__del__"). Closing them here, errors suppressed, leaves nothing to do.
     """
-    tb = exc.__traceback__
+    for tb in _chain_tracebacks(exc):
+        _release_frames(tb)
+
+
+def _release_frames(tb: Any) -> None:
+    """:func:`_release_writers` for the frames of one traceback."""
     while tb is not None:
         for value in list(tb.tb_frame.f_locals.values()):
             stream = getattr(value, "xf", None)  # openpyxl's WorksheetWriter: the sheet's XML generator

@@ -99,7 +99,8 @@ def _groups_numeric(num: np.ndarray, codes: pd.Index, groups: int, rtol: float =
                     atol: float = ATOL) -> np.ndarray:
     """Float group numbers (NaN = none) of each row of ``num``; columns = ``codes``, ties by code text.
 
-    Values within the tie tolerance are made equal first; rows with no spread get no group.
+    Values within the tie tolerance are made equal first; rows with no spread (all tied, or fewer than two
+    values) get no group.
     """
     if not isinstance(groups, (int, np.integer)) or groups < 1:
         raise ValueError(f"`groups` must be a positive integer, got {groups!r}")
@@ -107,7 +108,7 @@ def _groups_numeric(num: np.ndarray, codes: pd.Index, groups: int, rtol: float =
     perm = np.argsort(np.array(labels, dtype=object), kind="stable")
     num, flat = _tie_matrix(num[:, perm], rtol, atol)
     g = _group_matrix(num, int(groups))
-    g[flat] = np.nan
+    g[flat | (np.count_nonzero(~np.isnan(num), axis=1) < 2)] = np.nan  # nothing to sort: no group (#23)
     inv = np.empty_like(perm)
     inv[perm] = np.arange(len(perm))
     return g[:, inv]

@@ -162,9 +162,9 @@ def check_workbook(path: Path | bytes, label: str | None = None, max_xml: int | 
     Limits: :data:`MAX_XLSX_MEMBERS` parts, :data:`MAX_XLSX_UNCOMPRESSED` bytes uncompressed in all,
     :data:`MAX_XLSX_RATIO` compression ratio per part (parts over :data:`RATIO_FLOOR`), ``max_xml``
     bytes of XML parts in all (when given), and no XML part with a document type or entity declaration
-    (external entities, "billion laughs"). The sizes are those of the zip's central directory;
-    :mod:`zipfile` never inflates a part beyond its declared size (a part that lies fails its CRC check
-    instead). ``path`` may be the workbook's bytes (a download; ``label`` names it).
+    (external entities, "billion laughs"); a part is XML by its name or its content (:func:`_is_xml_part`).
+    The sizes are those of the zip's central directory; :mod:`zipfile` never inflates a part beyond its
+    declared size (a part that lies fails its CRC check instead). ``path`` may be the workbook's bytes (a download; ``label`` names it).
     """
     if isinstance(path, bytes):
         name, head, source = label or "the workbook", path[:8], io.BytesIO(path)
@@ -193,7 +193,8 @@ def check_workbook(path: Path | bytes, label: str | None = None, max_xml: int | 
                     ratio = i.file_size / max(i.compress_size, 1)
                     raise DataError(f"{name}: refused: part {i.filename} expands {ratio:,.0f}x "
                                     f"({i.compress_size:,} -> {i.file_size:,} bytes; limit {MAX_XLSX_RATIO}x): a zip bomb?")
-            xml = _xml_bytes(infos)
+            xml_parts = _xml_parts(zf)
+            xml = sum(i.file_size for i in xml_parts)
             if max_xml is not None and xml > max_xml:
                 raise DataError(f"{name}: refused: {xml:,} bytes of XML (limit {max_xml:,} for a workbook opened "
                                 "whole, about a million cells); an xladdin workbook holds a few MB at most: remove "
@@ -202,24 +203,23 @@ def check_workbook(path: Path | bytes, label: str | None = None, max_xml: int | 
             for part in ("[Content_Types].xml", "xl/workbook.xml"):
                 if part not in names:
                     raise DataError(f"{name}: a zip file but not an .xlsx workbook (no {part})")
-            for i in infos:
-                if i.filename.endswith(XML_PARTS):
-                    _check_prolog(zf, i, name)
+            for i in xml_parts:
+                _check_prolog(zf, i, name)
     except zipfile.BadZipFile as exc:
         raise DataError(f"{name}: damaged .xlsx workbook ({exc})") from None
     except (NotImplementedError, RuntimeError) as exc:  # unsupported compression, encrypted members
         raise DataError(f"{name}: unreadable .xlsx workbook ({exc})") from None
 
 
-def _xml_bytes(infos: list[zipfile.ZipInfo]) -> int:
-    return sum(i.file_size for i in infos if i.filename.endswith(XML_PARTS))
+def _xml_parts(zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    return [i for i in zf.infolist() if _is_xml_part(zf, i)]
 
 
 def workbook_xml_bytes(path: str | Path) -> int:
-    """Bytes of XML of a workbook (its :data:`XML_PARTS`, as the zip's directory states them): what
-    :func:`open_workbook` holds against :data:`MAX_WORKBOOK_XML`."""
+    """Bytes of XML of a workbook (its parts that are XML by name or content, :func:`_is_xml_part`, as the
+    zip's directory states them): what :func:`open_workbook` holds against :data:`MAX_WORKBOOK_XML`."""
     with zipfile.ZipFile(path) as zf:
-        return _xml_bytes(zf.infolist())
+        return sum(i.file_size for i in _xml_parts(zf))
 
 
 def open_workbook(path: str | Path, label: str | None = None, **kwargs: Any) -> Any:
@@ -356,6 +356,21 @@ def data_files(source: Any) -> list[Path]:
         return []
     return sorted(p for p in path.iterdir()
                   if p.is_file() and (p.name.split(".")[0] in TABLES or p.name == MANIFEST))
+
+
+def _is_xml_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+    """True when ``info`` is XML by its name (:data:`XML_PARTS`) or by its content (it starts with ``<`` after
+    a byte-order mark and blanks): a reader follows the workbook's relationships whatever a part is called,
+    so a sheet renamed ``sheet1.bin`` is parsed all the same and counts against the XML limits."""
+    if info.filename.endswith(XML_PARTS):
+        return True
+    if info.file_size == 0 or info.is_dir():
+        return False
+    with zf.open(info) as fh:
+        head = fh.read(64)
+    for bom in (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"):
+        head = head.removeprefix(bom)
+    return head.replace(b"\0", b"").lstrip().startswith(b"<")
 
 
 def _check_prolog(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> None:

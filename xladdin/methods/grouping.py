@@ -4,7 +4,8 @@ Industries (or any codes) are sorted ascending and cut into ``groups`` groups of
 size; group ``groups`` holds the highest values. Missing values get no group. Values within the
 tie tolerance of :mod:`xladdin.methods.ranking` (``max(rtol × max|x|, atol)``, default 1e-9 relative,
 1e-12 absolute) are ties, ordered by code (the column / index label, compared as text); a
-cross-section whose values are all tied (no spread, e.g. rounding noise around 0) gets no groups.
+cross-section with nothing to sort -- its values all tied (no spread, e.g. rounding noise around 0), or a
+single value -- gets no groups.
 """
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ def assign_groups(values: pd.Series | pd.DataFrame, groups: int = DEFAULT_GROUPS
     -------
     Same shape and labels as ``values``, dtype nullable ``Int64``: 1 … ``groups``
     (``groups`` = highest values), ``<NA>`` where the value is missing and on every code of a
-    cross-section with no spread (at least two values, all tied).
+    cross-section with nothing to sort (at least two values, all tied; or a single value).
 
     Notes
     -----
@@ -61,7 +62,8 @@ def assign_groups(values: pd.Series | pd.DataFrame, groups: int = DEFAULT_GROUPS
     Group sizes differ by at most one (30 values → 6 per group; 31 → 6, 6, 6, 6, 7: the extra
     members go to the upper groups), the highest value is always in group ``groups`` and the
     lowest in group 1 when n ≥ groups. With fewer values than groups, some groups are empty and
-    the values are spread over 1 … groups (3 values, 5 groups → 2, 4, 5).
+    the values are spread over 1 … groups (3 values, 5 groups → 2, 4, 5); a single value is not
+    sorted against anything and gets no group, as tied values get none.
     """
     if not isinstance(groups, (int, np.integer)) or groups < 1:
         raise ValueError(f"`groups` must be a positive integer, got {groups!r}")
@@ -111,14 +113,15 @@ def _groups_numeric(num: np.ndarray, codes: pd.Index, groups: int, rtol: float =
                     atol: float = ATOL) -> np.ndarray:
     """Float group numbers (NaN = none) of each row of ``num``; columns = ``codes``, ties by code text.
 
-    Values within the tie tolerance are made equal first; rows with no spread get no group.
+    Values within the tie tolerance are made equal first; rows with no spread (all tied, or fewer than two
+    values) get no group.
     """
     if not isinstance(groups, (int, np.integer)) or groups < 1:
         raise ValueError(f"`groups` must be a positive integer, got {groups!r}")
     perm = text_order(codes)
     num, flat = _tie_matrix(num[:, perm], rtol, atol)
     g = _group_matrix(num, int(groups))
-    g[flat] = np.nan
+    g[flat | (np.count_nonzero(~np.isnan(num), axis=1) < 2)] = np.nan  # nothing to sort: no group (#23)
     inv = np.empty_like(perm)
     inv[perm] = np.arange(len(perm))
     return g[:, inv]

@@ -84,6 +84,7 @@ from xladdin.fileguard import (
     owner_lock,
     owner_tag,
     read_only_reason,
+    real_path,
     remove,
     remove_stale_lock,
     unmark_live,
@@ -468,14 +469,15 @@ def _commit(work: Path, out_dir: Path, names: Sequence[str]) -> None:
     ``work`` (hard link: it stays in place) so that an error can put it back; nothing is deleted first.
     """
     order = list(names[1:]) + list(names[:1])
+    targets = {name: _destination(out_dir / name) for name in order}
     for name in order:  # a read-only earlier file is respected: refuse before replacing anything
-        reason = read_only_reason(out_dir / name)
+        reason = read_only_reason(targets[name])
         if reason:
             raise JobError("commit", f"{reason}; make it writable or move it away to replace it")
     restore: list[tuple[Path, Path | None]] = []  # (target, its previous file or None)
     try:
         for name in order:
-            target, backup = out_dir / name, work / f"{name}.previous"
+            target, backup = targets[name], work / f"{name}.previous"
             if target.exists():
                 fileop("keep previous", target)
                 _mark_backup(target, backup)
@@ -492,8 +494,30 @@ def _commit(work: Path, out_dir: Path, names: Sequence[str]) -> None:
                 else:
                     target.unlink()
         raise
-    fileop("fsync folder", out_dir)
-    fsync_dir(out_dir)
+    for folder in {t.parent for t in targets.values()} | {out_dir}:
+        fileop("fsync folder", folder)
+        fsync_dir(folder)
+
+
+def _destination(path: Path) -> Path:
+    """Where the job's file ``path`` goes: the file a symlink points to (the link stays a link, as every
+    writer of xladdin keeps it, :func:`xladdin.fileguard.atomic_target`), else ``path``."""
+    return real_path(path) if path.is_symlink() else path
+
+
+def _check_link_target(what: str, path: Path, work_base: Path) -> None:
+    """Refuse (before anything is written) a symlinked output whose target the commit cannot rename into:
+    a missing folder, or another file system than the staging folder (a rename cannot cross it)."""
+    if not path.is_symlink():
+        return
+    target = real_path(path)
+    if not target.parent.is_dir():
+        raise JobError("write", f"{what} {path} is a link to {target}, whose folder does not exist: create "
+                                f"{target.parent} or remove the link")
+    if os.stat(target.parent).st_dev != os.stat(work_base).st_dev:
+        raise JobError("write", f"{what} {path} is a link to {target}, on another file system than {work_base}: the "
+                                "job puts the report in place by renaming, which cannot cross file systems; give "
+                                f"--out {target.parent} (and a link back), or remove the link")
 
 
 def _commit_new_folder(staging: Path, work: Path, top: Path, out_dir: Path, names: Sequence[str]) -> bool:
@@ -619,7 +643,8 @@ def run_weekly(market_or_path: Market | str | Path | None, out_dir: str | Path, 
             name = REPORT_NAME.format(asof=asof_ts)
             _check_outputs(out_dir, name, send, path, inputs, outputs)
             if top is None:  # a refresh of the report, or a job writing it, waits for none of this
-                _take_lock(held, lock_path(out_dir / name), wait, notice, f"{out_dir / name} is being written")
+                report_lock = lock_path(real_path(out_dir / name))  # a refresh locks the file a link points to
+                _take_lock(held, report_lock, wait, notice, f"{out_dir / name} is being written")
             weekly = _compute_and_write_step(clock, work / name, market, params, asof_ts, layout)
             files, mail, eml_name = _send_step(clock, send, work, name)
             staging_left = _commit_step(clock, staging, work, top, out_dir, files)
@@ -680,6 +705,9 @@ def _check_outputs(out_dir: Path, name: str, send: SendOptions | None, data: Pat
         check_outputs(files + list(outputs), list(inputs) + data_in)
     except OverwriteRefused as exc:
         raise JobError("write", str(exc)) from None
+    if out_dir.is_dir():
+        for what, path in files:
+            _check_link_target(what, path, out_dir)
 
 
 def _update_data(market_or_path, params: Params, notice: Callable[[str], None] | None) -> None:

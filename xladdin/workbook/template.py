@@ -69,7 +69,7 @@ from . import weekly
 from .embedded import EMBEDDED_LABEL, read_tables, write_tables
 from .layout import Layout, load_layout
 from .openpyxl_writer import OpenpyxlWriter
-from .params import Params, default_params, params_from_rows, params_to_frame
+from .params import ParamError, Params, default_params, params_from_rows, params_to_frame
 from .placement import PlacementError
 from .refs import parse_cell, parse_range
 from .render import render
@@ -500,7 +500,7 @@ def refresh_workbook(path: str | Path, data: str | Path | None = None, asof=None
     except RefreshError:
         raise
     except Exception as exc:
-        text = str(exc) if isinstance(exc, (DataError, ReportedError)) else f"{type(exc).__name__}: {exc}"
+        text = str(exc) if isinstance(exc, (DataError, ParamError, ReportedError)) else f"{type(exc).__name__}: {exc}"
         raise RefreshError(step, text, path) from exc
     finally:
         held.close()  # releases the lock

@@ -41,7 +41,8 @@ sheet of an .xlsx/.xlsm written by xladdin; or a key,value .csv), then --set KEY
 One job at a time per DIR: a second job writing the same DIR (or a refresh of the same report) is
 refused while the first runs, naming it. No file the job writes may be one it reads (--data,
 --params, --config, --cafile) or another output (--timings-json): refused before anything is
-written.
+written. A report name in DIR that is a symbolic link is followed: the file it points to is replaced
+and the link stays (a target on another file system is refused).
 
 exit status: 0 done, 1 a step failed (DIR unchanged), 2 usage error, 130 interrupted (DIR unchanged)"""
 
