@@ -336,20 +336,20 @@ class OpenpyxlWriter:
         if plan.tab_color:
             ws.sheet_properties.tabColor = plan.tab_color
 
-    @staticmethod
-    def _align_rows(ws: Any, t: Any) -> None:
+    def _align_rows(self, ws: Any, t: Any) -> None:
         """Data cells of a table with wrapped text top-aligned (a row's cells start on one line); columns
-        with an ``align`` aligned so."""
+        with an ``align`` aligned so (one alignment per column, set by index: :func:`_set_style`)."""
         if not t.rows:
             return
         tall = any(t.wraps)
         for j in range(t.ncols):
             if not (tall or t.aligns[j]):
                 continue
-            wrap = t.wraps[j]
+            alignment = Alignment(wrap_text=t.wraps[j] or None, vertical="top" if tall else None,
+                                  horizontal=t.aligns[j] or None)
+            index = _style_index(self.wb, "_alignments", alignment)
             for r in range(t.row + 1, t.row + len(t.rows) + 1):
-                ws.cell(row=r, column=t.col + j).alignment = Alignment(
-                    wrap_text=wrap or None, vertical="top" if tall else None, horizontal=t.aligns[j] or None)
+                _set_style(ws.cell(row=r, column=t.col + j), "alignmentId", index, "alignment", alignment)
 
 
 def _values(ws: Any, b: Block) -> list[list[Any]]:
