@@ -105,3 +105,20 @@ def test_table_alignment_by_index_equals_the_public_api(tmp_path):
         got.save(tmp_path / "got.xlsx")
         want.save(tmp_path / "want.xlsx")
         assert _alignments(load_workbook(tmp_path / "got.xlsx")) == _alignments(load_workbook(tmp_path / "want.xlsx"))
+
+
+def test_wrap_by_index_equals_the_public_api(tmp_path):
+    from openpyxl.styles import Alignment
+    got = Workbook()
+    got.active["C4"] = "kept value"
+    OpenpyxlWriter.for_layout(got, load_layout()).wrap(got.active, "B3:D5")
+    want = Workbook()
+    want.active["C4"] = "kept value"
+    for r in range(3, 6):
+        for c in range(2, 5):
+            want.active.cell(row=r, column=c).alignment = Alignment(wrap_text=True, vertical="top")
+    assert _alignments(got) == _alignments(want)
+    assert got.active["C4"].value == "kept value" and got.active["D5"].alignment.wrap_text
+    got.save(tmp_path / "got.xlsx")
+    want.save(tmp_path / "want.xlsx")
+    assert _alignments(load_workbook(tmp_path / "got.xlsx")) == _alignments(load_workbook(tmp_path / "want.xlsx"))
