@@ -186,7 +186,8 @@ def report_asof(market: Market, params: Params, cap: pd.Timestamp) -> pd.Timesta
     Each step's end is the last date all its input tables are current (:data:`STEPS`' ``current``); the report
     is dated by the step that runs furthest, and every table whose inputs stop earlier is limited there
     (a history) or not computed (a table of the as-of week), naming the input."""
-    ends = [s.current(market, params, cap) for s in STEPS if s.current is not None]
+    with scope(market):  # each table's last date and the codes' rows read once for all the steps
+        ends = [s.current(market, params, cap) for s in STEPS if s.current is not None]
     dated = [e.end for e in ends if e is not None and e.end is not None]
     if not dated:
         return cap
