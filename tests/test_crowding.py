@@ -463,3 +463,19 @@ def test_real_data_2021_06_25_table_is_pinned_and_equals_the_naive_read(real_mar
     assert list(t.index[t["crowded"] == 1]) == ["CI005006.WI"]  # 基础化工, heat at 96.0 %
     assert t.at["CI005019.WI", "name"] == "食品饮料"  # the seed's 酒类 is a CITIC level-2 industry within it
     assert res.weekly.loc["2021-06-25", "crowded"] == 1 and np.isnan(res.weekly.loc["2021-06-25", "dispersion"])
+
+
+def test_dispersion_does_not_depend_on_how_the_panel_is_stored():
+    """The same closes stored date by date or stock by stock (a pivot's frame) give the same bits: each
+    industry's sums add the same values in the same order (more than one block of rows, an industry of more
+    than 128 stocks); and they agree with the naive derivation."""
+    sc, imap = stock_frames(5, 300, {"I0": 300, "I1": 9, "I2": 40})
+    by_date = pd.DataFrame(np.ascontiguousarray(sc.to_numpy()), index=sc.index, columns=sc.columns, copy=False)
+    by_stock = pd.DataFrame(np.asfortranarray(sc.to_numpy()), index=sc.index, columns=sc.columns, copy=False)
+    assert by_date.to_numpy().flags.c_contiguous and by_stock.to_numpy().flags.f_contiguous
+    a = C.constituent_dispersion(by_date, imap, window=20, min_stocks=5)
+    b = C.constituent_dispersion(by_stock, imap, window=20, min_stocks=5)
+    for x, y in zip(a, b):
+        assert x.to_numpy().tobytes() == y.to_numpy().tobytes()
+    assert a[0].notna().sum().sum() > 600
+    assert_close(a[0], naive_dispersion(sc, imap.to_dict(), ["I0", "I1", "I2"], 20, 5))

@@ -76,3 +76,84 @@ def test_empty_code_in_a_parquet_file_is_reported(tmp_path):
     with pytest.raises(Exception) as exc:
         load_market(tmp_path)
     assert "index_weights.parquet row 4 column `stock`: empty code" in str(exc.value)
+
+
+def _naive_split_errors(df: pd.DataFrame) -> list[str]:
+    """The split-day rule, row by row: each ETF's rows by date (then file order), ETFs in the order they first
+    appear (rows without a code first, as one group); a split row (ratio finite, > 0, != 1) is an error unless
+    the log share change from the row before lies on the ratio's side within half of |log ratio|."""
+    import math
+
+    def confirms(prev: float, cur: float, ratio: float) -> bool:
+        if not (prev > 0 and cur > 0):
+            return False
+        step, lr = math.log(cur / prev), math.log(ratio)
+        return (step > 0) == (lr > 0) and step != 0 and abs(step - lr) < abs(lr) / 2
+
+    first: dict = {}
+    for i, code in enumerate(df["etf"]):
+        first.setdefault(None if pd.isna(code) else code, i)
+    groups = sorted(first, key=lambda c: (c is not None, first[c]))
+    seq = []
+    for code in groups:
+        rows = [i for i, c in enumerate(df["etf"]) if (None if pd.isna(c) else c) == code]
+        seq += [(code, i) for i in sorted(rows, key=lambda i: (df["date"].iloc[i], i))]
+    out, bad = [], 0
+    for k, (code, i) in enumerate(seq):
+        ratio = df["split_ratio"].iloc[i]
+        if not (np.isfinite(ratio) and ratio > 0 and ratio != 1):
+            continue
+        prev = seq[k - 1][1] if k and seq[k - 1][0] == code else None
+        shares = df["shares"]
+        if prev is not None and confirms(shares.iloc[prev], shares.iloc[i], ratio):
+            continue
+        bad += 1
+        if bad > 20:
+            continue
+        if prev is None or not (shares.iloc[prev] > 0 and shares.iloc[i] > 0):
+            moved = "had no row the day before"
+        else:
+            moved = f"moved by {np.exp(np.log(shares.iloc[i]) - np.log(shares.iloc[prev])):.4g}x"
+        near = None
+        if prev is not None and k >= 2 and seq[k - 2][0] == code and confirms(shares.iloc[seq[k - 2][1]],
+                                                                               shares.iloc[prev], ratio):
+            near = prev
+        elif k + 1 < len(seq) and seq[k + 1][0] == code and confirms(shares.iloc[i], shares.iloc[seq[k + 1][1]], ratio):
+            near = seq[k + 1][1]
+        fix = (f"they moved by it on {df['date'].iloc[near].date()}: record the split on the shares' day (with "
+               "post-split nav and close there)" if near is not None else
+               "a split_ratio is new units per old unit on a split or consolidation day (1 on every other day), not "
+               "a price adjustment factor; put 1 here if there was no split")
+        out.append(f"row {i + 2}: split_ratio {ratio:g} of {df['etf'].iloc[i]} on {df['date'].iloc[i].date()}, but "
+                   f"its shares {moved}: {fix} (M1 would set that day's flow to 0)")
+    if bad > 20:
+        out.append(f"... {bad - 20} more split ratios without a matching share change")
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_split_days_of_a_shuffled_table_match_a_row_by_row_check(seed):
+    """check_split_days looks only at the rows of the ETFs with a split row: the same messages, in the same order,
+    as the rule applied row by row to the whole table (real splits, splits recorded a day off, adjustment
+    factors, rows without a code or shares, repeated rows, more than 20 errors)."""
+    from xladdin.data.checks import check_split_days
+    rng = np.random.default_rng(seed)
+    dates = pd.bdate_range("2024-01-01", periods=12)
+    parts = []
+    for e in range(int(rng.integers(20, 60))):
+        shares = 1e9 * np.cumprod(np.exp(rng.normal(0, 0.01, len(dates))))
+        ratio = np.ones(len(dates))
+        if rng.random() < 0.3:
+            k, r = int(rng.integers(1, len(dates))), float(rng.choice([0.5, 2.0, 1.05, 1e6]))
+            shares[k:] *= r if r != 1e6 else 1
+            ratio[min(len(dates) - 1, k + int(rng.integers(-1, 2)))] = r
+        parts.append(pd.DataFrame({"date": dates, "etf": f"{510000 + e}.SH", "shares": shares, "split_ratio": ratio}))
+    df = pd.concat(parts, ignore_index=True)
+    df.loc[rng.random(len(df)) < 0.02, "etf"] = None
+    df.loc[rng.random(len(df)) < 0.02, "shares"] = np.nan
+    df = pd.concat([df, df.sample(5, random_state=seed)]).sample(frac=1, random_state=seed).reset_index(drop=True)
+    df["etf"] = df["etf"].astype("str")
+    df.loc[df["etf"] == "None", "etf"] = np.nan
+    got = check_split_days("etf_daily", df, _loc)
+    assert got == _naive_split_errors(df)
+    assert got, "the case has split errors"

@@ -187,3 +187,27 @@ def test_loader_codes_not_kept_for_a_table_it_sorted(tmp_path):
     in_order = tmp_path / "ordered"
     write_market(Market({"index_weights": loaded.table("index_weights")}), in_order, fmt="parquet")
     assert sh._seeded(load_market(in_order, validate=False), "index_weights", "stock") is not None
+
+
+@pytest.mark.parametrize("unit", ["ns", "us", "s"])
+def test_last_date_skips_missing_dates_in_every_unit(unit):
+    """Market.last_date: the latest date of the table's date column, missing dates skipped (NaT when all are
+    missing), in the column's unit; read once per table inside a shared scope, again for a replaced table."""
+    days = ["2024-03-01", None, "2024-03-05", "2024-02-29", None]
+    sd = pd.DataFrame({"date": pd.to_datetime(days).astype(f"datetime64[{unit}]"), "stock": "600001.SH",
+                       "close": 1.0})
+    m = Market({"stock_daily": sd}, source="test")
+    latest = max(dt.date() for dt in pd.to_datetime([d for d in days if d is not None]))
+    got = m.last_date("stock_daily")
+    assert got.date() == latest and got.unit == unit
+    m.tables["stock_daily"] = sd.assign(date=pd.NaT)
+    assert m.last_date("stock_daily") is pd.NaT
+    m.tables["stock_daily"] = sd
+    with sh.shared(m):
+        assert m.last_date("stock_daily").date() == latest
+        sd.loc[0, "date"] = pd.Timestamp("2024-12-31")  # an in-place edit inside the scope (not allowed) is not seen:
+        assert m.last_date("stock_daily").date() == latest  # the date was read once
+        m.tables["stock_daily"] = sd.copy()  # a replaced table is
+        assert m.last_date("stock_daily") == pd.Timestamp("2024-12-31")
+    assert m.last_date("stock_daily") == pd.Timestamp("2024-12-31")
+    assert Market({"stock_daily": sd.iloc[:0]}).last_date("stock_daily") is None

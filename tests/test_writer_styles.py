@@ -66,3 +66,59 @@ def test_writer_falls_back_to_the_public_api(monkeypatch):
     import xladdin.workbook.openpyxl_writer as writer
     monkeypatch.setattr(writer, "_style_index", lambda wb, collection, value: None)
     assert _cells(_through_writer()) == _cells(_through_public_api())
+
+
+def _table(wraps: list[bool], aligns: list[str]):
+    from xladdin.workbook.plan import TablePlan
+    n = len(wraps)
+    return TablePlan(key="t", name="tblT", style="TableStyleLight9", title="", title_row=1, row=3, col=2,
+                     headers=[f"h{j}" for j in range(n)], fields=[f"f{j}" for j in range(n)], formats=["General"] * n,
+                     widths=[10.0] * n, rows=[["x"] * n for _ in range(5)], conditional=[], wraps=wraps, aligns=aligns)
+
+
+def _alignments(wb: Workbook) -> list[tuple]:
+    return [(c.coordinate, c.alignment.wrap_text, c.alignment.vertical, c.alignment.horizontal)
+            for row in wb.active.iter_rows() for c in row]
+
+
+def test_table_alignment_by_index_equals_the_public_api(tmp_path):
+    """The data cells' alignment (wrapped columns top-aligned, aligned columns) set once per column by index:
+    the same cells as ``cell.alignment = Alignment(...)`` on each, before and after saving."""
+    from openpyxl.styles import Alignment
+    for wraps, aligns in (([False, True, False], ["", "", "center"]), ([False, False], ["", "right"]),
+                          ([False, False], ["", ""])):
+        t = _table(wraps, aligns)
+        got = Workbook()
+        got.active.cell(row=1, column=1).value = "x"  # a cell outside the table keeps its default
+        OpenpyxlWriter.for_layout(got, load_layout())._align_rows(got.active, t)
+        want = Workbook()
+        want.active.cell(row=1, column=1).value = "x"
+        tall = any(wraps)
+        for j in range(len(wraps)):
+            if tall or aligns[j]:
+                for r in range(4, 9):
+                    want.active.cell(row=r, column=2 + j).alignment = Alignment(
+                        wrap_text=wraps[j] or None, vertical="top" if tall else None, horizontal=aligns[j] or None)
+        assert _alignments(got) == _alignments(want)
+        assert sum(a[1:] != (None, None, None) for a in _alignments(got)) == 5 * sum(
+            bool(any(wraps) or a) for a in aligns)
+        got.save(tmp_path / "got.xlsx")
+        want.save(tmp_path / "want.xlsx")
+        assert _alignments(load_workbook(tmp_path / "got.xlsx")) == _alignments(load_workbook(tmp_path / "want.xlsx"))
+
+
+def test_wrap_by_index_equals_the_public_api(tmp_path):
+    from openpyxl.styles import Alignment
+    got = Workbook()
+    got.active["C4"] = "kept value"
+    OpenpyxlWriter.for_layout(got, load_layout()).wrap(got.active, "B3:D5")
+    want = Workbook()
+    want.active["C4"] = "kept value"
+    for r in range(3, 6):
+        for c in range(2, 5):
+            want.active.cell(row=r, column=c).alignment = Alignment(wrap_text=True, vertical="top")
+    assert _alignments(got) == _alignments(want)
+    assert got.active["C4"].value == "kept value" and got.active["D5"].alignment.wrap_text
+    got.save(tmp_path / "got.xlsx")
+    want.save(tmp_path / "want.xlsx")
+    assert _alignments(load_workbook(tmp_path / "got.xlsx")) == _alignments(load_workbook(tmp_path / "want.xlsx"))

@@ -13,7 +13,18 @@ import pandas as pd
 from xladdin.errors import Note
 
 from .schema import TABLES
-from .views import pivot
+from .views import cached, pivot
+
+
+def _latest(values: pd.Series) -> pd.Timestamp | None:
+    """``values.max()`` (NaT skipped; NaT when every value is NaT) as a Timestamp, None when empty. A datetime64
+    column is read as its integers (NaT is the smallest): no mask of missing values is built."""
+    if values.empty:
+        return None
+    arr = values.to_numpy()
+    if arr.dtype.kind == "M":
+        return pd.Timestamp(arr.view("i8").max().astype(arr.dtype))
+    return pd.Timestamp(values.max())
 
 
 class MissingTableError(KeyError):
@@ -97,14 +108,14 @@ class Market:
         return df
 
     def last_date(self, name: str) -> pd.Timestamp | None:
-        """Latest date of time-series table ``name`` (its date column), or None (absent, or not a series)."""
+        """Latest date of time-series table ``name`` (its date column), or None (absent, or not a series).
+        Once per table inside :func:`xladdin.data.views.shared` (the weekly run dates every step by it)."""
         if not self.has(name):
             return None
         col = TABLES[name].sorted_by  # only time series have a freshness (etf_info.list_date is not one)
         if col is None:
             return None
-        values = self.tables[name][col]
-        return None if values.empty else pd.Timestamp(values.max())
+        return cached(self, ("last_date", name), lambda: _latest(self.tables[name][col]), (name,))
 
     def first_date(self, name: str) -> pd.Timestamp | None:
         if not self.has(name):

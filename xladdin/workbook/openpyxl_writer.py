@@ -176,9 +176,11 @@ class OpenpyxlWriter:
     def wrap(self, ws: Any, ref: str) -> None:
         """Text of ``ref`` wraps (top-aligned) inside its column; the row grows to show it."""
         r1, c1, r2, c2 = parse_range(ref)
+        alignment = Alignment(wrap_text=True, vertical="top")
+        index = _style_index(self.wb, "_alignments", alignment)
         for r in range(r1, r2 + 1):
             for c in range(c1, c2 + 1):
-                ws.cell(row=r, column=c).alignment = Alignment(wrap_text=True, vertical="top")
+                _set_style(ws.cell(row=r, column=c), "alignmentId", index, "alignment", alignment)
 
     def merge(self, ws: Any, ref: str) -> None:
         if ":" in ref:
@@ -199,11 +201,15 @@ class OpenpyxlWriter:
 
     def font(self, ws: Any, ref: str, *, bold: bool = False, size: float | None = None, color: str | None = None,
              fill: str | None = None, italic: bool = False) -> None:
+        font = self._font(bold=bold, italic=italic, size=size or self.font_size, color=color)
+        font_id = _style_index(self.wb, "_fonts", font)
+        pattern = PatternFill("solid", fgColor=fill) if fill else None
+        fill_id = _style_index(self.wb, "_fills", pattern) if fill else None
         for row in ws[ref] if ":" in ref else [[ws[ref]]]:
             for cell in row:
-                cell.font = self._font(bold=bold, italic=italic, size=size or self.font_size, color=color)
+                _set_style(cell, "fontId", font_id, "font", font)
                 if fill:
-                    cell.fill = PatternFill("solid", fgColor=fill)
+                    _set_style(cell, "fillId", fill_id, "fill", pattern)
 
     def column_width(self, ws: Any, col: int, width: float, hidden: bool = False) -> None:
         """Set on a sheet written whole; a kept sheet keeps its widths and hidden columns (the user's, as in the
@@ -319,14 +325,18 @@ class OpenpyxlWriter:
             old = st.old_charts + [None] * n
             ws._charts = [c for c in (st.made.get(i, old[i]) for i in range(n)) if c is not None] + st.user_charts
         # header rows: bold (the table style colours them), wrap long Chinese headers
-        fill = PatternFill("solid", fgColor=self.header_fill)
+        header = [("fontId", "font", self._font(bold=True, size=self.font_size, color=self.header_font_color), "_fonts"),
+                  ("fillId", "fill", PatternFill("solid", fgColor=self.header_fill), "_fills"),
+                  ("alignmentId", "alignment", Alignment(wrap_text=True, vertical="center", horizontal="center"),
+                   "_alignments")]
+        header = [(key, attr, value, _style_index(self.wb, coll, value)) for key, attr, value, coll in header
+                  ] if plan.tables else []  # (added to the workbook's styles only when a header uses them)
         header_lines: dict[int, int] = {}
         for t in plan.tables:
             for j in range(t.ncols):
                 cell = ws.cell(row=t.row, column=t.col + j)
-                cell.font = self._font(bold=True, size=self.font_size, color=self.header_font_color)
-                cell.fill = fill
-                cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
+                for key, attr, value, index in header:
+                    _set_style(cell, key, index, attr, value)
             header_lines[t.row] = max(header_lines.get(t.row, 1), t.header_lines)
             self._align_rows(ws, t)
             if t.placeholder:
@@ -355,20 +365,20 @@ class OpenpyxlWriter:
         if plan.tab_color:
             ws.sheet_properties.tabColor = plan.tab_color
 
-    @staticmethod
-    def _align_rows(ws: Any, t: Any) -> None:
+    def _align_rows(self, ws: Any, t: Any) -> None:
         """Data cells of a table with wrapped text top-aligned (a row's cells start on one line); columns
-        with an ``align`` aligned so."""
+        with an ``align`` aligned so (one alignment per column, set by index: :func:`_set_style`)."""
         if not t.rows:
             return
         tall = any(t.wraps)
         for j in range(t.ncols):
             if not (tall or t.aligns[j]):
                 continue
-            wrap = t.wraps[j]
+            alignment = Alignment(wrap_text=t.wraps[j] or None, vertical="top" if tall else None,
+                                  horizontal=t.aligns[j] or None)
+            index = _style_index(self.wb, "_alignments", alignment)
             for r in range(t.row + 1, t.row + len(t.rows) + 1):
-                ws.cell(row=r, column=t.col + j).alignment = Alignment(
-                    wrap_text=wrap or None, vertical="top" if tall else None, horizontal=t.aligns[j] or None)
+                _set_style(ws.cell(row=r, column=t.col + j), "alignmentId", index, "alignment", alignment)
 
 
 def _values(ws: Any, b: Block) -> list[list[Any]]:

@@ -34,7 +34,7 @@ from xladdin.conventions import YI
 from xladdin.data.ends import EffectiveEnd, current_until, market_effective_end, rhythm
 from xladdin.data.market import Market, MissingTableError
 from xladdin.data.schema import STOCK_ETF_CATEGORIES, TABLES
-from xladdin.data.views import shared, table_dates, table_values
+from xladdin.data.views import scope, shared, table_dates, table_values
 from xladdin.errors import DataError, Note, ReportedError, note_of
 from xladdin.methods import correlation, crowding, dashboard, grouping, holdings, northbound, strategy, style
 from xladdin.methods.flows import market_missing_nav
@@ -186,7 +186,8 @@ def report_asof(market: Market, params: Params, cap: pd.Timestamp) -> pd.Timesta
     Each step's end is the last date all its input tables are current (:data:`STEPS`' ``current``); the report
     is dated by the step that runs furthest, and every table whose inputs stop earlier is limited there
     (a history) or not computed (a table of the as-of week), naming the input."""
-    ends = [s.current(market, params, cap) for s in STEPS if s.current is not None]
+    with scope(market):  # each table's last date and the codes' rows read once for all the steps
+        ends = [s.current(market, params, cap) for s in STEPS if s.current is not None]
     dated = [e.end for e in ends if e is not None and e.end is not None]
     if not dated:
         return cap
@@ -939,11 +940,13 @@ def compute_weekly(market: Market, params: Params | None = None, asof=None,
     """
     p = params or default_params()
     cap = resolve_asof(market, asof if asof is not None else p.asof)
-    asof = report_asof(market, p, cap)  # dated by its tables, not by the longest table (spec, "Stale inputs")
-    ctx = WeeklyContext(_cut(market, asof), p, asof)
-    ctx.ends = {s.name: s.current(ctx.market, p, asof) for s in STEPS if s.current is not None}
-    with shared(ctx.market):  # wide views of the tables (pivots) built once for every step
-        tables, notes, seconds = _run_steps(ctx, progress, threads)
+    with shared(market):  # each input's last date and codes' rows read once for the date, the cut and every step
+        asof = report_asof(market, p, cap)  # dated by its tables, not by the longest table (spec, "Stale inputs")
+        cut = _cut(market, asof)
+        with scope(cut):  # the same scope unless rows after ``asof`` were cut; wide views (pivots) built once
+            ctx = WeeklyContext(cut, p, asof)
+            ctx.ends = {s.name: s.current(ctx.market, p, asof) for s in STEPS if s.current is not None}
+            tables, notes, seconds = _run_steps(ctx, progress, threads)
     result = _result(market, ctx, tables, notes)
     result.step_seconds = seconds
     return result
