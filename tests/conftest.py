@@ -93,6 +93,17 @@ def sample_market():
 
 
 @pytest.fixture
+def real_csv_copy(real_data_dir, tmp_path) -> Path:
+    """A copy of the real canonical tables (CSV) in ``tmp_path/data``, for a test that edits them or points
+    commands at them (the originals in ../shared stay untouched)."""
+    d = tmp_path / "data"
+    d.mkdir()
+    for f in real_data_dir.glob("*.csv"):
+        shutil.copyfile(f, d / f.name)
+    return d
+
+
+@pytest.fixture
 def isolated_mail_env(tmp_path, monkeypatch):
     """No user config, no SMTP password from the developer's environment."""
     monkeypatch.setenv("HOME", str(tmp_path / "home"))

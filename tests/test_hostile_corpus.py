@@ -78,13 +78,9 @@ def clean(stderr: str) -> None:
 
 
 @pytest.fixture
-def data(real_data_dir, tmp_path) -> Path:
-    """A copy of the real canonical tables (CSV) that a case may point commands at."""
-    d = tmp_path / "data"
-    d.mkdir()
-    for f in real_data_dir.glob("*.csv"):
-        shutil.copyfile(f, d / f.name)
-    return d
+def data(real_csv_copy) -> Path:
+    """A copy of the real canonical tables (CSV) that a case may point commands at. (tests/conftest.py)"""
+    return real_csv_copy
 
 
 @pytest.fixture(scope="module")

@@ -69,13 +69,9 @@ def clean(text: str) -> None:
 
 
 @pytest.fixture
-def data(real_data_dir, tmp_path) -> Path:
-    """A copy of the real canonical tables (CSV) that a case edits."""
-    d = tmp_path / "data"
-    d.mkdir()
-    for f in real_data_dir.glob("*.csv"):
-        shutil.copyfile(f, d / f.name)
-    return d
+def data(real_csv_copy) -> Path:
+    """A copy of the real canonical tables (CSV) that a case edits. (tests/conftest.py)"""
+    return real_csv_copy
 
 
 def edit_csv(folder: Path, table: str, change) -> pd.DataFrame:

@@ -20,6 +20,7 @@ import openpyxl
 import pytest
 
 aiosmtpd = pytest.importorskip("aiosmtpd")
+from _net import free_port  # noqa: E402
 from aiosmtpd.controller import Controller  # noqa: E402
 from aiosmtpd.smtp import AuthResult  # noqa: E402
 
@@ -45,12 +46,6 @@ SUMMARY = WeeklySummary(
 
 
 # ---------------------------------------------------------------- fixtures
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(autouse=True)
 def isolated_env(isolated_mail_env):

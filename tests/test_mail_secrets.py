@@ -17,7 +17,6 @@ import datetime as dt
 import email
 import ipaddress
 import logging
-import socket
 import ssl
 import subprocess
 import sys
@@ -30,6 +29,7 @@ import openpyxl
 import pytest
 
 aiosmtpd = pytest.importorskip("aiosmtpd")
+from _net import free_port  # noqa: E402
 from aiosmtpd.controller import Controller  # noqa: E402
 from aiosmtpd.smtp import AuthResult  # noqa: E402
 
@@ -84,12 +84,6 @@ def eml_texts(path: Path) -> str:
 
 
 # ---------------------------------------------------------------- servers
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(autouse=True)
 def isolated_env(isolated_mail_env):

@@ -11,13 +11,13 @@ import dataclasses
 import email
 import hashlib
 import os
-import socket
 from email import policy
 from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
+from _net import free_port  # noqa: E402
 
 from xladdin.ops import jobs
 from xladdin.ops.cli import main
@@ -98,12 +98,6 @@ def previous_out(tmp_path, real_run):
     (out / REPORT).write_bytes((real_run["out"] / REPORT).read_bytes())
     (out / "notes.txt").write_text("keep me", encoding="utf-8")
     return out
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Handler:
