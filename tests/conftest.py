@@ -104,6 +104,27 @@ def real_csv_copy(real_data_dir, tmp_path) -> Path:
 
 
 @pytest.fixture
+def smtpd():
+    """``start(handler, **controller_kwargs) -> port``: a real aiosmtpd server on 127.0.0.1; every one is stopped
+    afterwards."""
+    from _net import free_port
+    from aiosmtpd.controller import Controller  # lazy: only the mail tests need aiosmtpd (they importorskip it)
+
+    controllers = []
+
+    def start(handler, **kwargs) -> int:
+        port = free_port()  # Controller(port=0) does not work: it probes the literal port
+        ctl = Controller(handler, hostname="127.0.0.1", port=port, **kwargs)
+        ctl.start()
+        controllers.append(ctl)
+        return port
+
+    yield start
+    for ctl in controllers:
+        ctl.stop()
+
+
+@pytest.fixture
 def isolated_mail_env(tmp_path, monkeypatch):
     """No user config, no SMTP password from the developer's environment."""
     monkeypatch.setenv("HOME", str(tmp_path / "home"))

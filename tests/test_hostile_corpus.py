@@ -123,11 +123,17 @@ def test_weekly_refuses_timings_json_on_a_data_file_before_anything(data, tmp_pa
     assert not out_dir.exists() and digest(data) == before
 
 
-def test_weekly_refuses_to_replace_its_own_params_workbook(data, weekly_report, tmp_path, capsys):
-    """Last week's report of the same date used as --params in --out: the new report would replace it."""
+def _out_holding_last_report(tmp_path: Path, weekly_report: Path) -> Path:
+    """An --out folder holding last week's report of the same date (:data:`REPORT`)."""
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     shutil.copyfile(weekly_report, out_dir / REPORT)
+    return out_dir
+
+
+def test_weekly_refuses_to_replace_its_own_params_workbook(data, weekly_report, tmp_path, capsys):
+    """Last week's report of the same date used as --params in --out: the new report would replace it."""
+    out_dir = _out_holding_last_report(tmp_path, weekly_report)
     before = digest(data, out_dir)
     rc, out, err = run(capsys, "weekly", "--out", out_dir, "--data", data, "--asof", ASOF, "--no-progress",
                        "--params", out_dir / REPORT)
@@ -376,9 +382,7 @@ def test_a_real_full_disk_is_one_message_and_the_previous_file(command, data, ma
 def test_the_weekly_job_waits_for_nobody_and_overwrites_nobody(data, weekly_report, tmp_path, capsys):
     """A live process holds the output folder's lock (another job), then the report's (a refresh of it):
     the job is refused naming it and changes nothing; once free it runs."""
-    out_dir = tmp_path / "out"
-    out_dir.mkdir()
-    shutil.copyfile(weekly_report, out_dir / REPORT)
+    out_dir = _out_holding_last_report(tmp_path, weekly_report)
     before = digest(data, out_dir)
     argv = ["weekly", "--out", out_dir, "--data", data, "--asof", ASOF, "--no-progress"]
     for lock in (lock_path(out_dir / "xladdin-weekly"), lock_path(out_dir / REPORT)):
@@ -681,9 +685,7 @@ def test_a_huge_lambda_is_refused_by_the_sheet_bound(data, tmp_path, capsys):
 def test_weekly_refuses_timings_json_on_its_own_report_before_anything(data, weekly_report, tmp_path, capsys):
     """--timings-json naming the report the job is about to write (last week's run of the same date is there):
     two outputs, one file; refused before anything, the report byte-identical."""
-    out_dir = tmp_path / "out"
-    out_dir.mkdir()
-    shutil.copyfile(weekly_report, out_dir / REPORT)
+    out_dir = _out_holding_last_report(tmp_path, weekly_report)
     before = digest(data, out_dir)
     rc, out, err = run(capsys, "weekly", "--out", out_dir, "--data", data, "--asof", ASOF, "--no-progress",
                        "--timings-json", out_dir / REPORT)

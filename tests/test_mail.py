@@ -21,7 +21,6 @@ import pytest
 
 aiosmtpd = pytest.importorskip("aiosmtpd")
 from _net import free_port  # noqa: E402
-from aiosmtpd.controller import Controller  # noqa: E402
 from aiosmtpd.smtp import AuthResult  # noqa: E402
 
 from xladdin.ops.cli import main  # noqa: E402
@@ -133,23 +132,6 @@ class Handler:
 def authenticator(server, session, envelope, mechanism, auth_data):
     # handled=False: aiosmtpd then answers 535 itself (the default handled=True sends nothing on failure)
     return AuthResult(success=auth_data.login == b"bot" and auth_data.password == PASSWORD.encode(), handled=False)
-
-
-@pytest.fixture
-def smtpd():
-    """``start(handler, **controller_kwargs) -> port``; every controller is stopped afterwards."""
-    controllers = []
-
-    def start(handler, **kwargs):
-        port = free_port()  # Controller(port=0) does not work: it probes the literal port
-        ctl = Controller(handler, hostname="127.0.0.1", port=port, **kwargs)
-        ctl.start()
-        controllers.append(ctl)
-        return port
-
-    yield start
-    for ctl in controllers:
-        ctl.stop()
 
 
 @pytest.fixture

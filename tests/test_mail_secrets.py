@@ -30,7 +30,6 @@ import pytest
 
 aiosmtpd = pytest.importorskip("aiosmtpd")
 from _net import free_port  # noqa: E402
-from aiosmtpd.controller import Controller  # noqa: E402
 from aiosmtpd.smtp import AuthResult  # noqa: E402
 
 from xladdin.ops.cli import main  # noqa: E402
@@ -145,20 +144,9 @@ def checking(password: str, echo: str | None = None, drop: bool = False, stall: 
 
 
 @pytest.fixture
-def smtpd():
-    controllers = []
-
-    def start(handler, **kwargs) -> int:
-        port = free_port()
-        kwargs.setdefault("auth_require_tls", False)
-        ctl = Controller(handler, hostname="127.0.0.1", port=port, **kwargs)
-        ctl.start()
-        controllers.append(ctl)
-        return port
-
-    yield start
-    for ctl in controllers:
-        ctl.stop()
+def smtpd(smtpd):
+    """tests/conftest.py's servers, AUTH offered without TLS unless a case says otherwise."""
+    return lambda handler, **kwargs: smtpd(handler, **{"auth_require_tls": False, **kwargs})
 
 
 @pytest.fixture(scope="module")
