@@ -216,7 +216,9 @@ class Answer:
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
             want = "number > 0" if positive else "number >= 0" if non_negative else "finite number"
-            raise self.refuse(f"{column} {self.df[column].iloc[i]!r} (row {i + 1}) is not a {want} "
+            raw = self.df[column].iloc[i]
+            raw = raw.item() if isinstance(raw, np.generic) else raw   # -1.0, not np.float64(-1.0)
+            raise self.refuse(f"{column} {raw!r} (row {i + 1}) is not a {want} "
                               f"({int(bad.sum())} such row(s))")
         return v
 
