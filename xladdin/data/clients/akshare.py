@@ -99,7 +99,10 @@ from .exchange import check_day_counts, parse_number, sse_shares, szse_chunks, s
 
 #: Shenwan 2021 level-1 class (first two digits of a SW class code + "0000") -> (index code, name). The
 #: 31 index codes and names are those of ../shared/data/real/sw2021_l1_daily_close_…xlsx (sheet
-#: sw_classify); the class digits are SW's 2021 code list (not checked against a live download here).
+#: sw_classify); the codes are also akshare 1.19.5's own level-1 list (``akshare/index/cons.py``,
+#: ``sw_payload``) less 801020 采掘, which SW 2021 retired; akshare names them only at run time
+#: (``sw_index_first_info``, ``index_realtime_sw``). The class digits are SW's 2021 code list (not checked
+#: against a live download here).
 SW_L1: dict[str, tuple[str, str]] = {
     "11": ("801010.SI", "农林牧渔"), "22": ("801030.SI", "基础化工"), "23": ("801040.SI", "钢铁"),
     "24": ("801050.SI", "有色金属"), "27": ("801080.SI", "电子"), "28": ("801880.SI", "汽车"),
