@@ -18,7 +18,13 @@ filled with the real values of ``../shared/data/real`` where they exist:
 * Eastmoney lsjz NAV pages (``TotalCount``, ``Data.LSJZList[]`` of FSRQ, DWJZ, ...): the canonical
   ``nav`` (the close stand-in of the canonical build; 510310's 2024-09-20 row is post-split, 3.1994);
   159919's real daily NAV (Eastmoney file) for its own test;
-* CSI index-perf JSON (16 keys in akshare's positional order), CNI daily JSON: canonical index closes.
+* CSI index-perf JSON (16 keys in akshare's positional order), CNI daily JSON: canonical index closes;
+* Shenwan's index_publish/trend JSON (``data[]`` of swindexcode, bargaindate, openindex, maxindex,
+  minindex, closeindex, hike, markup, bargainamount, bargainsum; :class:`RealShenwan`): the real Shenwan
+  level-1 closes (``derived/sw2021_l1_daily_close_long_2014-2023.csv``); ../shared has no Shenwan volume,
+  so bargainamount (亿股, 6 decimals) is the real traded volume of the industry's CITIC level-1
+  counterpart (``citic_l1_daily_ohlcv_2015-2024_wind.csv``, :data:`SW_CITIC`) — synthesized; bargainsum
+  (亿元) is that volume × an invented mean share price moving with the index (:data:`SW_PRICE`).
 
 Where ../shared has nothing (per-stock margin, northbound, fund holdings, new funds, SW classes), the
 small bodies in the tests say they are invented. The routes several test modules answer with (the ETF
@@ -202,6 +208,41 @@ def cni_daily(index_closes: pd.Series):
                 for d, c in s.items()]
         return {"code": 200, "message": "success", "data": {"total": len(rows), "data": rows[::-1]}}
     return answer
+
+
+TREND = ("www.swsresearch.com", "/institute-sw/api/index_publish/trend/")
+#: Shenwan level-1 index -> its CITIC level-1 counterpart, whose real volume stands in for the Shenwan one
+SW_CITIC = {"801780.SI": "CI005021.WI", "801790.SI": "CI005022.WI", "801120.SI": "CI005019.WI",
+            "801150.SI": "CI005018.WI", "801080.SI": "CI005025.WI", "801750.SI": "CI005027.WI"}
+#: invented mean share price (yuan) of each on its first day; it moves with the index after
+SW_PRICE = {"801780.SI": 6.0, "801790.SI": 14.0, "801120.SI": 45.0, "801150.SI": 22.0, "801080.SI": 18.0,
+            "801750.SI": 12.0}
+
+
+class RealShenwan:
+    """Shenwan trend rows for the industries of :data:`SW_CITIC`: real closes, synthesized volume and amount."""
+
+    def __init__(self, real_dir: Path):
+        raw = real_dir.parent
+        sw = pd.read_csv(raw / "derived" / "sw2021_l1_daily_close_long_2014-2023.csv", parse_dates=["trade_date"])
+        citic = pd.read_csv(raw / "citic_l1_daily_ohlcv_2015-2024_wind.csv", parse_dates=["date"])
+        volume = citic.set_index(["code", "date"])["volume_shares"]
+        self.rows: dict[str, list[dict]] = {}
+        for code, ci in SW_CITIC.items():
+            sub = sw[sw.code == code].sort_values("trade_date")
+            vol = volume.loc[ci].reindex(sub.trade_date)
+            sub = sub[vol.notna().to_numpy()]
+            first = float(sub.close.iloc[0])
+            self.rows[code] = [
+                {"swindexcode": code[:6], "bargaindate": f"{d:%Y-%m-%d}", "openindex": c, "maxindex": c,
+                 "minindex": c, "closeindex": c, "hike": 0, "markup": 0,
+                 "bargainamount": round(float(volume[(ci, d)]) / 1e8, 6),
+                 "bargainsum": round(float(volume[(ci, d)]) / 1e8 * SW_PRICE[code] * c / first, 6)}
+                for d, c in zip(sub.trade_date, sub.close, strict=True)]
+
+    def answer(self, seen: Seen) -> dict:
+        """The whole history of the index asked (the endpoint has no date range)."""
+        return {"code": 200, "message": "", "data": self.rows[seen.params["swindexcode"] + ".SI"]}
 
 
 def index_closes(real_dir: Path) -> dict[str, pd.Series]:

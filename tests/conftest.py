@@ -57,6 +57,14 @@ def real_etfs(real_data_dir):
 
 
 @pytest.fixture(scope="session")
+def real_shenwan(real_data_dir):
+    """Shenwan trend rows behind the akshare industry_daily bodies (``tests/_akshare_bodies.py``: ``RealShenwan``:
+    real closes, synthesized volume and amount); a test that changes one puts it back."""
+    from _akshare_bodies import RealShenwan
+    return RealShenwan(real_data_dir)
+
+
+@pytest.fixture(scope="session")
 def real_index_closes(real_data_dir) -> dict:
     """CSI 300 and ChiNext closes of the real index_daily.csv, by code (``_akshare_bodies.index_closes``)."""
     from _akshare_bodies import index_closes

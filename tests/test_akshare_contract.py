@@ -13,12 +13,15 @@ from __future__ import annotations
 import ast
 import inspect
 import json
+import re
 from importlib import resources
 
 import akshare
+import pandas as pd
 import pytest
+from akshare.index import cons
 
-from xladdin.data.clients.akshare import OPTIONAL_READS, READS
+from xladdin.data.clients.akshare import OPTIONAL_READS, READS, SW_L1, SW_L1_CODES
 
 UNDOCUMENTED = {"stock_zh_a_hist", "stock_hsgt_individual_em"}
 
@@ -70,3 +73,13 @@ def _string_literals(fn) -> set[str]:
     """String constants of ``fn``'s module source around it (the helper it delegates to included)."""
     tree = ast.parse(inspect.getsource(inspect.getmodule(fn)))
     return {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+
+
+def test_shenwan_level_1_codes_and_names(real_data_dir):
+    """SW_L1's 31 index codes are akshare's own level-1 list (the swsindex query of ``akshare/index/cons.py``) less
+    801020 采掘, which SW 2021 retired; its names are those of the real Shenwan 2021 closes in ../shared."""
+    listed = {f"{c}.SI" for c in re.findall(r"'(\d{6})'", cons.sw_payload["where"])}
+    assert listed - set(SW_L1_CODES) == {"801020.SI"} and set(SW_L1_CODES) < listed and len(SW_L1_CODES) == 31
+    real = pd.read_csv(real_data_dir.parent / "derived" / "sw2021_l1_daily_close_long_2014-2023.csv", dtype=str)
+    names = dict(real[["code", "sec_name"]].drop_duplicates().itertuples(index=False))
+    assert {code: name for code, name in SW_L1.values()} == names

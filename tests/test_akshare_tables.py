@@ -8,15 +8,17 @@ margin, northbound holdings, stock quotes, fund holdings, new funds.
 """
 from __future__ import annotations
 
+from decimal import Decimal
+
 import akshare
 import numpy as np
 import pandas as pd
 import pytest
-from _akshare_bodies import KLINE, LSJZ, lsjz, xlsx
+from _akshare_bodies import KLINE, LSJZ, TREND, lsjz, xlsx
 from _transport import Seen, serve
 
 from xladdin.data.clients import SourceError, fetch_market
-from xladdin.data.clients.akshare import SW_L1_CODES, AkshareClient
+from xladdin.data.clients.akshare import SW_HIST_UNIT, SW_L1_CODES, AkshareClient
 from xladdin.data.loaders import validate_market
 
 NOW = "2026-12-01"
@@ -137,6 +139,61 @@ def test_stock_industry_shenwan_as_of_and_industry_daily_real_closes(real_data_d
     assert len(SW_L1_CODES) == 31
     with pytest.raises(SourceError, match="no CITIC"):
         c.industry_daily(["CI005001.WI"], "2022-11-01", "2022-11-30")
+
+
+def test_industry_daily_volume_and_amount_in_shares_and_yuan(real_shenwan):
+    """成交量 (亿股) and 成交额 (亿元) become volume in shares and amount in yuan: each checked against the body's
+    own text times 10^8 in exact decimal arithmetic."""
+    codes = ["801780.SI", "801120.SI"]
+    c = client()
+    with serve() as http:
+        http.add(*TREND, real_shenwan.answer, params={"period": "DAY"})
+        market = fetch_market(c, ["industry_daily"], industries=codes, start="2022-06-01", end="2022-06-30")
+    out = market.tables["industry_daily"].set_index(["date", "industry"])
+    assert len(out) == 2 * 21 and validate_market(market) == []
+    for code in codes:
+        for row in real_shenwan.rows[code]:   # JSON carries each float as its repr, which Decimal reads exactly
+            key = (pd.Timestamp(row["bargaindate"]), code)
+            if not "2022-06-01" <= row["bargaindate"] <= "2022-06-30":
+                assert key not in out.index
+                continue
+            assert out.at[key, "volume"] == float(Decimal(str(row["bargainamount"])) * 10 ** 8)
+            assert out.at[key, "amount"] == float(Decimal(str(row["bargainsum"])) * 10 ** 8)
+
+
+def test_the_unit_factor_matches_real_volumes_of_the_same_day(real_data_dir):
+    """The evidence for 亿股: akshare's documented example of ``index_hist_sw(symbol="801193")`` (SW 证券Ⅱ) reads
+    成交量 30.215073 and 成交额 297.497838 on 2024-02-22. Times SW_HIST_UNIT the brokers traded a large part of
+    what all CITIC 非银行金融 stocks traded that day (real volume), at a price a broker's share has; 百万 (the unit
+    of index_realtime_sw) would make it under 1 % at 985 yuan a share."""
+    ohlcv = pd.read_csv(real_data_dir.parent / "citic_l1_daily_ohlcv_2015-2024_wind.csv", parse_dates=["date"])
+    nonbank = ohlcv[(ohlcv.code == "CI005022.WI") & (ohlcv.date == "2024-02-22")]["volume_shares"].item()
+    shares, yuan = 30.215073 * SW_HIST_UNIT, 297.497838 * SW_HIST_UNIT
+    assert 0.5 < shares / nonbank < 1.0
+    assert 5.0 < yuan / shares < 30.0
+
+
+def test_industry_daily_blank_volume_kept_negative_refused(real_shenwan):
+    rows = real_shenwan.rows["801780.SI"]
+    day = next(i for i, r in enumerate(rows) if r["bargaindate"] == "2022-06-15")
+    saved = dict(rows[day])
+    c = client()
+    try:
+        rows[day]["bargainamount"] = None   # akshare's to_numeric makes it NaN: a blank, noted
+        with serve() as http:
+            http.add(*TREND, real_shenwan.answer)
+            out = c.industry_daily(["801780.SI"], "2022-06-01", "2022-06-30").set_index("date")
+        assert np.isnan(out.at[pd.Timestamp("2022-06-15"), "volume"])
+        assert out["volume"].notna().sum() == len(out) - 1 and out["amount"].notna().all()
+        assert "industry_daily: 801780.SI: 1 day(s) without 成交量 or 成交额 (left blank)" in c.notes
+        rows[day]["bargainsum"] = -1.0
+        with serve() as http:
+            http.add(*TREND, real_shenwan.answer)
+            with pytest.raises(SourceError, match=r"index_hist_sw\(symbol='801780', period='day'\): 成交额 -1\.0 "
+                                                  r"\(row \d+\) is not a number >= 0"):
+                c.industry_daily(["801780.SI"], "2022-06-01", "2022-06-30")
+    finally:
+        rows[day] = saved
 
 
 # ============================================================================ margin

@@ -25,7 +25,8 @@ index_weights          ``index_stock_cons_weight_csindex``: 日期, 成分券代
 stock_industry         ``stock_industry_clf_hist_sw``: symbol, start_date,         **Shenwan 2021 level 1** (31
                        industry_code (SW class, 6 digits)                          industries, 801010.SI ...), as of
                                                                                    ``asof``; not CITIC
-industry_daily         ``index_hist_sw(period="day")``: 代码, 日期, 收盘             801010 → 801010.SI
+industry_daily         ``index_hist_sw(period="day")``: 代码, 日期, 收盘,          801010 → 801010.SI; volume,
+                       成交量 (亿股), 成交额 (亿元): units inferred, see below     amount × 1e8, rounded
 northbound_holdings    ``stock_hsgt_individual_em`` per stock: 持股日期, 持股数量    float_ratio = 持股数量占A股百分比 /
                        (股), 持股市值 (元), 持股数量占A股百分比 (%)                    100 (of A shares, not free float);
                                                                                    daily to 2024-08-16 only
@@ -39,6 +40,16 @@ active_fund_holdings   ``fund_portfolio_hold_em`` per fund and year: 股票代�
 fund_issuance          ``fund_new_found_em``: 基金简称, 基金类型, 募集份额 (亿份),      × 1e8, summed per month (the last
                        成立日期                                                     trading day) and category
 =====================  ==========================================================  ================================
+
+**Shenwan volume and amount units.** akshare's ``index_hist_sw`` renames the trend endpoint's
+``bargainamount`` to 成交量 and ``bargainsum`` to 成交额 and documents no unit for either (its
+``data/interfaces.json``: "-"). 亿股 and 亿元 are inferred: (1) akshare's documented example
+(``index_hist_sw(symbol="801193")``, 证券Ⅱ) shows 30.215073 and 297.497838 on 2024-02-22; × 1e8 that is
+3.02e9 shares, about three quarters of CITIC 非银行金融's real 3.95e9 shares that day
+(``../shared``), and 9.85 yuan a share, where 百万 (the unit of ``index_realtime_sw``, another endpoint)
+would give 3.0e7 shares; (2) akshare documents 亿股 for the same field ``bargainamount`` of SW's
+index_analysis endpoint (``index_analysis_daily_sw``). M14 uses only shares of a day's total and
+ratios of one industry's volumes, so its results do not depend on this factor.
 
 Never silently wrong: every column is read by name (a missing one is refused with the header
 found), every kept value is checked (finite, > 0 where it must be, dates inside the range asked, one
@@ -88,7 +99,10 @@ from .exchange import check_day_counts, parse_number, sse_shares, szse_chunks, s
 
 #: Shenwan 2021 level-1 class (first two digits of a SW class code + "0000") -> (index code, name). The
 #: 31 index codes and names are those of ../shared/data/real/sw2021_l1_daily_close_…xlsx (sheet
-#: sw_classify); the class digits are SW's 2021 code list (not checked against a live download here).
+#: sw_classify); the codes are also akshare 1.19.5's own level-1 list (``akshare/index/cons.py``,
+#: ``sw_payload``) less 801020 采掘, which SW 2021 retired; akshare names them only at run time
+#: (``sw_index_first_info``, ``index_realtime_sw``). The class digits are SW's 2021 code list (not checked
+#: against a live download here).
 SW_L1: dict[str, tuple[str, str]] = {
     "11": ("801010.SI", "农林牧渔"), "22": ("801030.SI", "基础化工"), "23": ("801040.SI", "钢铁"),
     "24": ("801050.SI", "有色金属"), "27": ("801080.SI", "电子"), "28": ("801880.SI", "汽车"),
@@ -103,6 +117,9 @@ SW_L1: dict[str, tuple[str, str]] = {
     "77": ("801980.SI", "美容护理"),
 }
 SW_L1_CODES = tuple(sorted(code for code, _ in SW_L1.values()))
+#: ``index_hist_sw``'s 成交量 is in 亿股 and its 成交额 in 亿元 (inferred, not documented: see the module
+#: docstring); × this gives the canonical shares and yuan
+SW_HIST_UNIT = 1e8
 #: CSI's 交易所 text -> canonical suffix
 EXCHANGE_SUFFIX = {"上海证券交易所": "SH", "深圳证券交易所": "SZ", "北京证券交易所": "BJ"}
 #: Eastmoney fund types counted in fund_issuance's active_equity (stock_etf: 指数型-股票 ETFs, not 联接)
@@ -122,7 +139,7 @@ READS: dict[str, tuple[str, ...]] = {
     "index_hist_cni": ("日期", "收盘价", "涨跌幅"),
     "index_stock_cons_weight_csindex": ("日期", "成分券代码", "交易所", "权重"),
     "stock_industry_clf_hist_sw": ("symbol", "start_date", "industry_code"),
-    "index_hist_sw": ("代码", "日期", "收盘"),
+    "index_hist_sw": ("代码", "日期", "收盘", "成交量", "成交额"),
     "stock_hsgt_individual_em": ("持股日期", "持股数量", "持股市值", "持股数量占A股百分比"),
     "stock_zh_a_hist": ("日期", "收盘", "成交额"),
     "stock_value_em": ("数据日期", "流通市值"),
@@ -191,15 +208,21 @@ class Answer:
             raise self.refuse(f"{column} {d[off].iloc[0].date()} is outside the range asked")
         return d.astype("datetime64[ns]")
 
-    def numbers(self, column: str, positive: bool = False, allow_nan: bool = False) -> pd.Series:
+    def numbers(self, column: str, positive: bool = False, allow_nan: bool = False,
+                non_negative: bool = False) -> pd.Series:
         v = pd.to_numeric(self.df[column].map(parse_number), errors="coerce").astype(float)
         bad = ~np.isfinite(v) if not allow_nan else np.isinf(v)
         if positive:
             bad |= v <= 0
+        if non_negative:
+            bad |= v < 0
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise self.refuse(f"{column} {self.df[column].iloc[i]!r} (row {i + 1}) is not a "
-                              f"{'number > 0' if positive else 'finite number'} ({int(bad.sum())} such row(s))")
+            want = "number > 0" if positive else "number >= 0" if non_negative else "finite number"
+            raw = self.df[column].iloc[i]
+            raw = raw.item() if isinstance(raw, np.generic) else raw   # -1.0, not np.float64(-1.0)
+            raise self.refuse(f"{column} {raw!r} (row {i + 1}) is not a {want} "
+                              f"({int(bad.sum())} such row(s))")
         return v
 
 
@@ -508,7 +531,10 @@ class AkshareClient:
         return finish("stock_industry", out)
 
     def industry_daily(self, codes: Sequence[str] = SW_L1_CODES, start=None, end=None) -> pd.DataFrame:
-        """Shenwan index closes (``index_hist_sw``, whole history per index, cut to [start, end]); codes 801010.SI."""
+        """Shenwan index closes, volumes and amounts (``index_hist_sw``, whole history per index, cut to [start,
+        end]); codes 801010.SI. volume = 成交量 (亿股) × 1e8 shares, amount = 成交额 (亿元) × 1e8 yuan
+        (:data:`SW_HIST_UNIT`), rounded to whole shares and yuan; a missing one is left blank (noted), a
+        negative one refused."""
         parts = []
         for code in check_codes(codes, "industry_daily"):
             sym, sfx = code.rsplit(".", 1)
@@ -525,8 +551,13 @@ class AkshareClient:
                 raise a.refuse(f"rows of index {a.df['代码'][wrong].iloc[0]!r}, not {sym}")
             d = a.dates("日期")
             keep = ((d >= pd.Timestamp(start)) & (d <= pd.Timestamp(end))).to_numpy()
-            parts.append(pd.DataFrame({"date": d[keep], "industry": code,
-                                       "close": a.numbers("收盘", positive=True)[keep]}))
+            part = pd.DataFrame({"date": d[keep], "industry": code, "close": a.numbers("收盘", positive=True)[keep]})
+            for col, name in (("volume", "成交量"), ("amount", "成交额")):
+                part[col] = (a.numbers(name, allow_nan=True, non_negative=True)[keep] * SW_HIST_UNIT).round()
+            blank = int(part[["volume", "amount"]].isna().any(axis=1).sum())
+            if blank:
+                self.notes.append(f"industry_daily: {code}: {blank} day(s) without 成交量 or 成交额 (left blank)")
+            parts.append(part)
         return finish("industry_daily", pd.concat(parts, ignore_index=True)) if parts else empty("industry_daily")
 
     # ------------------------------------------------------------------ stocks
