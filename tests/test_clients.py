@@ -265,6 +265,33 @@ def test_missing_columns(http):
         client.etf_daily(["510300.SH"], "2024-01-01", "2024-06-30")
 
 
+def test_http_error_statuses_are_not_empty_answers(http):
+    """tushare's client answers an HTTP error status with an empty table without columns (``DataApi.query``:
+    ``if res: ... else: return pd.DataFrame()``). The adapter reads the status: 429 and 5xx are retried, other
+    errors refused at once, none taken for "no rows" (before, a 503 on index_daily read as "no rows")."""
+    days = DAYS[:3]
+    idx = pd.DataFrame({"ts_code": "000300.SH", "trade_date": ymd(days), "close": [3500.0, 3510.0, 3490.0]})
+    service = TushareService(http, {"index_daily": idx})
+    service.refuse("index_daily", 503)
+    bare = ts.pro_api(service.token).index_daily(ts_code="000300.SH")
+    assert bare.empty and bare.columns.empty  # what tushare's own client makes of the 503
+    client, waits = client_for(service)
+    service.refuse("index_daily", 503, 429)
+    assert client.index_daily(["000300.SH"], days[0], days[-1])["close"].tolist() == [3500.0, 3510.0, 3490.0]
+    assert waits == [10.0, 20.0] and client.notes == []
+    service.refuse("index_daily", 403)
+    with pytest.raises(SourceError, match=r"tushare index_daily\(.*ts_code='000300.SH'\) failed: the service "
+                                          r"answered HTTP 403"):
+        client.index_daily(["000300.SH"], days[0], days[-1])
+    assert waits == [10.0, 20.0]
+    client.max_retries = 2
+    service.refuse("index_daily", 502, 502, 502)
+    with pytest.raises(SourceError, match=r"still failing after 2 retries: the service answered HTTP 502"):
+        client.index_daily(["000300.SH"], days[0], days[-1])
+    assert waits == [10.0, 20.0, 10.0, 20.0]
+    assert len(service.bodies("index_daily")) == 1 + 3 + 1 + 3
+
+
 def _extra(name: str) -> list[str]:
     """The requirements of xladdin's optional extra ``name``, as pyproject.toml states them."""
     import tomllib
