@@ -42,6 +42,7 @@ from xladdin.data.clients import (
     index_from_benchmark,
     infer_split_ratio,
 )
+from xladdin.data.clients.calls import bounded_requests
 from xladdin.data.market import Market
 from xladdin.ops.commands import fetch as fetch_cmd
 
@@ -290,6 +291,11 @@ def test_http_error_statuses_are_not_empty_answers(http):
         client.index_daily(["000300.SH"], days[0], days[-1])
     assert waits == [10.0, 20.0, 10.0, 20.0]
     assert len(service.bodies("index_daily")) == 1 + 3 + 1 + 3
+    # reading the status lifts no cap around it: tushare passes its 30 s, an enclosing 5 s block keeps 5 s
+    client.index_daily(["000300.SH"], days[0], days[-1])
+    with bounded_requests(5.0):
+        client.index_daily(["000300.SH"], days[0], days[-1])
+    assert [s.timeout for s in http.log[-2:]] == [30, 5.0]
 
 
 def _extra(name: str) -> list[str]:
