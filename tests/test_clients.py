@@ -4,9 +4,10 @@ tushare: every test runs ``ts.pro_api(token)`` — its ``DataApi.query`` posts J
 the HTTP is answered at the transport layer by :class:`_transport.TushareService` (tushare Pro's
 ``/dataapi/<api>``: filters, newest first, row limits, refusals with ``code`` != 0 and ``msg``). Nothing
 reaches the network; a request the service cannot answer fails the test. The frames behind it are
-synthesized in tushare's column names, units and 'YYYYMMDD' dates (each builder says so), except two real
-tushare files from ../shared (CSI 300 index_weight; fund_adj factors) whose results are compared with the
-canonical tables built from them. What tushare's client posted (api_name, params, fields) is checked on the
+synthesized in tushare's column names, units and 'YYYYMMDD' dates (each builder says so), except the real
+tushare CSI 300 index_weight file from ../shared, served as it is and compared with the canonical table built
+from it (the real 510310.SH split case is tests/test_split_adjacent.py; the real fund_adj factors here feed
+infer_split_ratio directly). What tushare's client posted (api_name, params, fields) is checked on the
 decoded bodies.
 
 Wind: WindPy ships with the Wind terminal only (no package index has it), so :class:`FakeW` stands in for it.
