@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import tushare as ts
-from _transport import Seen, serve
+from _transport import TushareService, serve
 
 from xladdin.data.clients import DEFAULT_CATEGORY_RULES, TushareClient, infer_split_ratio
 from xladdin.data.clients.base import restate_split_rows
@@ -106,25 +106,6 @@ def test_restate_split_rows_by_basis():
 
 
 # ============================================================================ through tushare's own code
-def tushare_server(frames: dict[str, pd.DataFrame], date_col: dict[str, str]):
-    """An answer for tushare's DataApi POSTs: rows of the stored frame, filtered like the service, newest first."""
-
-    def answer(seen: Seen):
-        api = seen.body["api_name"]
-        params = seen.body["params"]
-        df = frames[api]
-        df = df[df["ts_code"] == params["ts_code"]]
-        dcol = date_col[api]
-        if params.get("start_date"):
-            df = df[df[dcol] >= params["start_date"]]
-        if params.get("end_date"):
-            df = df[df[dcol] <= params["end_date"]]
-        df = df.sort_values(dcol, ascending=False)
-        return {"request_id": "test", "code": 0, "msg": "",
-                "data": {"fields": list(df.columns), "items": df.astype(object).values.tolist(), "has_more": False}}
-    return answer
-
-
 def test_510310_through_tushare_client_with_the_factor_a_day_later(real_510310):
     """tushare's fund_share (万份), fund_daily, fund_adj and fund_nav answered from the real values.
 
@@ -140,14 +121,15 @@ def test_510310_through_tushare_client_with_the_factor_a_day_later(real_510310):
         "fund_adj": pd.DataFrame({"ts_code": code, "trade_date": ymd, "adj_factor": d["hfq_factor"]}),
         "fund_nav": pd.DataFrame({"ts_code": code, "ann_date": ymd, "nav_date": ymd, "unit_nav": d["close"]}),
     }
-    dates = {"fund_share": "trade_date", "fund_daily": "trade_date", "fund_adj": "trade_date", "fund_nav": "nav_date"}
     with serve() as http:
-        answer = tushare_server(frames, dates)
-        for api in frames:
-            http.add("api.waditu.com", f"/dataapi/{api}", answer, method="POST")
-        client = TushareClient(ts.pro_api("test-token"), sleep=lambda s: None)
+        service = TushareService(http, frames)
+        client = TushareClient(ts.pro_api(service.token), sleep=lambda s: None)
         out = client.etf_daily([code], *WINDOW)
     assert http.count() == 4 and all(s.timeout == 30 for s in http.log)  # tushare's own default timeout
+    asked = {"ts_code": code, "start_date": "20240902", "end_date": "20241015"}
+    assert [(b["api_name"], b["fields"]) for b in service.bodies()] == [
+        ("fund_share", ""), ("fund_nav", ""), ("fund_daily", ""), ("fund_adj", "")]
+    assert all(service.params(api) == [asked] for api in frames)
     out = out.set_index("date")
     # shares in units, exactly the SSE figures (万份 x 1e4)
     assert np.allclose(out["shares"], real_510310["shares_100m"] * 1e8, rtol=1e-12)

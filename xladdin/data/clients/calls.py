@@ -47,9 +47,10 @@ def _cap(given, limit: float):
 
 
 @contextmanager
-def bounded_requests(timeout: float):
-    """While inside: every ``requests`` request of this thread gets at most ``timeout`` seconds per wait,
-    and its response is kept as ``last_response()``. Nests; restores ``HTTPAdapter.send`` at the end."""
+def bounded_requests(timeout: float | None):
+    """While inside: every ``requests`` request of this thread gets at most ``timeout`` seconds per wait
+    (None: the enclosing block's cap, if any), and its response is kept as ``last_response()``. Nests;
+    restores ``HTTPAdapter.send`` at the end."""
     global _depth, _wrapped
     from requests.adapters import HTTPAdapter  # optional dependency (the akshare extra)
 
@@ -70,7 +71,8 @@ def bounded_requests(timeout: float):
             _wrapped = inner
             HTTPAdapter.send = send
         _depth += 1
-    before, _state.timeout, _state.last = getattr(_state, "timeout", None), timeout, None
+    before = getattr(_state, "timeout", None)
+    _state.timeout, _state.last = (before if timeout is None else timeout), None
     try:
         yield
     finally:

@@ -35,8 +35,8 @@ trading day at a time (``trade_cal``), as tushare recommends. The per-minute rat
 Tushare returns rows newest first; every table here is re-sorted ascending. The token comes from
 the ``TUSHARE_TOKEN`` environment variable (:meth:`TushareClient.from_env`), never from a file.
 
-This adapter is tested against fake clients shaped like the documented responses, not against
-the live service.
+Tested by running tushare's own client (``pro_api`` → ``DataApi.query`` → ``requests.post``) with the
+HTTP answered at the transport layer (tests/test_clients.py), not against the live service.
 """
 from __future__ import annotations
 
@@ -66,6 +66,7 @@ from .base import (
     to_dates,
     unsupported,
 )
+from .calls import bounded_requests, last_response
 
 #: documented maximum rows per call (tushare.pro 接口文档 "限量"); fund_nav / trade_cal are undocumented
 #: there, so conservative values are used (a too-low value only costs extra calls)
@@ -156,7 +157,12 @@ class TushareClient:
 
     # ------------------------------------------------------------------ calls
     def _call(self, api: str, **params) -> pd.DataFrame:
-        """One tushare call with retries on rate-limit / connection errors."""
+        """One tushare call with retries on rate-limit / connection errors and HTTP 429 / 5xx answers.
+
+        tushare's client raises ``Exception(msg)`` when the service refuses (``code`` != 0), but answers an HTTP
+        error status with an empty table without columns (``DataApi.query``: ``if res: ... else: return
+        pd.DataFrame()``); the status is read from the response itself so that it is not taken for "no rows".
+        """
         fn = getattr(self.pro, api, None)
         if fn is None:
             raise SourceError(f"tushare client has no interface `{api}` (upgrade tushare?)")
@@ -164,17 +170,20 @@ class TushareClient:
         for attempt in range(self.max_retries + 1):
             try:
                 self.calls += 1
-                df = fn(**params)
+                with bounded_requests(None):  # tushare's own timeout; keeps the HTTP answer
+                    df = fn(**params)
+                    _raise_http_error(df, last_response())
             except Exception as exc:  # tushare raises bare Exception(msg) for every server-side error
                 msg = str(exc)
-                transient = (any(m in msg for m in RATE_LIMIT_MARKERS)
+                limited = any(m in msg for m in RATE_LIMIT_MARKERS)
+                transient = (limited or getattr(exc, "transient", False)
                              or type(exc).__name__ in ("Timeout", "ReadTimeout", "ConnectTimeout", "ConnectionError"))
                 if transient and attempt < self.max_retries:
                     self.sleep(self.backoff * 2 ** attempt)
                     continue
                 if transient:
-                    raise SourceError(f"tushare {api}({shown}) still rate-limited after {self.max_retries} "
-                                      f"retries: {msg}") from exc
+                    raise SourceError(f"tushare {api}({shown}) still {'rate-limited' if limited else 'failing'} "
+                                      f"after {self.max_retries} retries: {msg}") from exc
                 raise SourceError(f"tushare {api}({shown}) failed: {msg}") from exc
             if df is None:
                 raise SourceError(f"tushare {api}({shown}) returned nothing (None)")
@@ -536,6 +545,21 @@ class TushareClient:
 
 
 # ----------------------------------------------------------------------------- helpers
+
+
+class _HTTPError(Exception):
+    """An HTTP error status tushare's client turned into an empty table; 429 and 5xx are worth retrying."""
+
+    def __init__(self, response):
+        self.transient = response.status_code == 429 or response.status_code >= 500
+        super().__init__(f"the service answered HTTP {response.status_code} {response.reason or ''}".rstrip()
+                         + " (tushare's client returns an empty table for it)")
+
+
+def _raise_http_error(df, response) -> None:
+    """Raise :class:`_HTTPError` when ``df`` is the column-less table tushare's client returns for an HTTP error."""
+    if response is not None and not response.ok and isinstance(df, pd.DataFrame) and df.columns.empty:
+        raise _HTTPError(response)
 
 
 def _require(df: pd.DataFrame, api: str, cols: Sequence[str]) -> None:
