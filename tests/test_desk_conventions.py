@@ -598,3 +598,23 @@ def test_every_broad_index_of_the_sample_dashboard_has_its_name(workbook_inputs)
     shown = dict(zip(board.iloc[:, 0], board.iloc[:, 1]))
     assert {code: shown.get(code) for code in names} == names
     assert not [code for code, name in shown.items() if name == code]
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_no_column_of_zeros_and_ones_is_called_a_return(language, report, report_en):
+    """Seen: the style sheet's 风格收益(大小盘) / "Realised size style" columns hold 0/1 (which side led the week, the
+    report's table calls it 风格收益) under a return's name. A column whose values are all 0 or 1 is a signal or a
+    flag: its header names no return (收益 / return); the style table's two say who actually led."""
+    wb = report[0] if language == "zh" else load_workbook(report_en)
+    named = []
+    for ws in wb.worksheets:
+        for name in ws.tables:
+            r1, c1, r2, c2 = _bounds(ws.tables[name].ref)
+            for c in range(c1, c2 + 1):
+                values = [ws.cell(r, c).value for r in range(r1 + 1, r2 + 1)]
+                numbers = [v for v in values if v not in (None, "")]
+                if numbers and all(isinstance(v, (int, float)) and v in (0, 1) for v in numbers):
+                    named.append(str(ws.cell(r1, c).value))
+    assert [h for h in named if "收益" in h or "return" in h.lower()] == []
+    leaders = {"zh": ["大小盘实际占优", "成长价值实际占优"], "en": ["Size: realised leader", "Growth: realised leader"]}
+    assert set(leaders[language]) <= set(named)
