@@ -618,3 +618,41 @@ def test_no_column_of_zeros_and_ones_is_called_a_return(language, report, report
     assert [h for h in named if "收益" in h or "return" in h.lower()] == []
     leaders = {"zh": ["大小盘实际占优", "成长价值实际占优"], "en": ["Size: realised leader", "Growth: realised leader"]}
     assert set(leaders[language]) <= set(named)
+
+
+#: the parameters that are rates, shares or percentiles, and how a desk reads their defaults (written by hand)
+PERCENT_DEFAULTS = {"cost": "0.10%", "etf_cost": "0.30%", "rf": "0.00%", "heat_flag": "90%", "vol_flag": "80%",
+                    "crowding_heat_flag": "95%", "crowding_dispersion_flag": "5%", "crowding_price_move": "3%",
+                    "crowding_volume_move": "20%"}
+
+
+def _param_cells(ws):
+    """Parameter key -> its value cell on a parameters sheet (table header in row 6, keys in column B)."""
+    return {ws.cell(r, 2).value: ws.cell(r, 3) for r in range(7, ws.max_row + 1) if ws.cell(r, 2).value}
+
+
+@pytest.mark.parametrize("kind", ["report", "template"])
+def test_rates_on_the_parameters_sheet_read_in_percent_and_keep_their_value(kind, tmp_path, workbook_inputs,
+                                                                           monkeypatch):
+    """Seen: 单边交易成本 read 0.0015 on the parameters sheet. A rate, share or percentile shows in percent (its
+    value unchanged in the cell: the refresh reads it back), with the decimals the value needs; the other
+    parameters keep the cell's General format."""
+    from xladdin.cells import format_number
+    from xladdin.workbook.params import default_params
+    from xladdin.workbook.report import build_report
+    from xladdin.workbook.template import build_template
+    workbook_inputs.patch_compute(monkeypatch, workbook_inputs.weekly())
+    params = default_params().replace(cost=0.0015, etf_cost=0.00125)
+    if kind == "report":
+        out = tmp_path / "r.xlsx"
+        build_report(out, None, params)
+    else:
+        out = tmp_path / "t.xlsm"
+        build_template(out, market=None, params=params)
+    ws = load_workbook(out, keep_vba=kind == "template")["参数"]
+    cells = _param_cells(ws)
+    shown = {k: format_number(c.value, c.number_format) for k, c in cells.items() if k in PERCENT_DEFAULTS}
+    assert shown == {**PERCENT_DEFAULTS, "cost": "0.15%", "etf_cost": "0.125%"}
+    assert cells["cost"].value == 0.0015 and cells["etf_cost"].value == 0.00125
+    others = {k: c.number_format for k, c in cells.items() if k not in PERCENT_DEFAULTS}
+    assert set(others.values()) == {"General"}, others  # lambda, windows, thresholds of a correlation ...

@@ -487,3 +487,18 @@ def test_carried_sample_tables_stay_the_sample(carried, how):
 def test_lite_refuses_a_folder_and_points_at_the_carried_tables(carried):
     err = carried["lite_folder"]["error"]
     assert err is not None and "xlwings Lite cannot read local folders" in err and "--embed-data" in err
+
+
+@pytest.mark.parametrize("how", ["lite", "windows"])
+def test_rates_on_the_parameters_sheet_in_percent_in_excel(core, how):
+    """The Refresh (Excel and Lite) writes each rate's value cell of the parameters sheet with a percent format
+    (the value itself unchanged), as the template and the report have it (tests/test_desk_conventions.py)."""
+    run = core[how]
+    cells = X.cells_of(run, "参数")
+    formats = {(r, c): v for r, c, v in run["formats"]["参数"]}
+    rows = {cells[(r, c)][1:]: r for (r, c) in cells if c == 2 and r > 6}
+    want = {"cost": ("0.00%", 0.001), "etf_cost": ("0.00%", 0.003), "rf": ("0.00%", 0.0), "heat_flag": ("0%", 0.9),
+            "crowding_dispersion_flag": ("0%", 0.05), "crowding_volume_move": ("0%", 0.2)}
+    for key, (fmt, value) in want.items():
+        assert formats.get((rows[key], 3)) == fmt and cells[(rows[key], 3)] == value, key
+    assert formats.get((rows["hp_lambda"], 3)) is None and cells[(rows["hp_lambda"], 3)] == 100
