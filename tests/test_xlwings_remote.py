@@ -502,3 +502,18 @@ def test_rates_on_the_parameters_sheet_in_percent_in_excel(core, how):
     for key, (fmt, value) in want.items():
         assert formats.get((rows[key], 3)) == fmt and cells[(rows[key], 3)] == value, key
     assert formats.get((rows["hp_lambda"], 3)) is None and cells[(rows["hp_lambda"], 3)] == 100
+
+
+@pytest.mark.parametrize("how", ["lite", "windows", "mac"])
+def test_the_cover_net_flows_are_red_for_an_inflow_in_excel(core, how):
+    """The Refresh (Excel and Lite) colours the cover's net flows of the week by their sign (the sample's week: an
+    inflow, red) and sets every other signal's text back to plain (a colour the last refresh left goes)."""
+    run = core[how]
+    cells = X.cells_of(run, "封面")
+    colours = {(r, c): v for r, c, v in run["font_colors"]["封面"]}
+    exp = X.expected_tables(core["_inputs"]["base"].tables)
+    row, col, rows = exp[("封面", "tblHeadlines")]
+    signals = {cells[(r, col)][1:]: str(colours.get((r, col + 1))).lower() for r in range(row + 1, row + len(rows))}
+    flows = {"股票ETF资金", "股票ETF资金(穿透行业)"}
+    assert {k: signals[k] for k in flows} == dict.fromkeys(flows, "#c00000"), signals
+    assert {v for k, v in signals.items() if k not in flows} == {"#000000"}, signals

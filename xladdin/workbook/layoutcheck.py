@@ -130,6 +130,9 @@ def check_columns(t: TableLayout, where: str) -> None:
     for c in t.columns:
         if c.align not in ("", "left", "center", "right"):
             raise LayoutError(f"{where} column `{c.field}`: align `{c.align}` must be left, center or right")
+        if c.row_sign is not None and (c.row_sign in t.fields or not isinstance(c.row_sign, str)):
+            raise LayoutError(f"{where} column `{c.field}`: row_sign must name a helper field of the computed "
+                              f"frame, not a column of the table (got {c.row_sign!r})")
     fields = t.fields
     if len(set(fields)) != len(fields):
         raise LayoutError(f"{where}: duplicated column field")

@@ -41,12 +41,48 @@ def text_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
-def lines_of(text: Any, width: float, fill: float = 0.9) -> int:
-    """Lines ``text`` wraps to in a column ``width`` wide (at least 1); ``fill``: the share of the width a line
-    of text uses (less for bold type)."""
+#: column-width units a cell's inner margins take from a line (about 2 px each side; a unit is 7 px)
+CELL_PADDING = 0.6
+
+
+def _wide(ch: str) -> bool:
+    return unicodedata.east_asian_width(ch) in "WF"
+
+
+def _tokens(text: str) -> list[str]:
+    """Where a line may break, as a spreadsheet wraps: around every wide (CJK) character, after the spaces that end
+    a word of other characters (each word keeps its trailing spaces)."""
+    out, word = [], ""
+    for ch in text:
+        if _wide(ch):
+            out += [word, ch] if word else [ch]
+            word = ""
+        elif ch == " " and word.strip():
+            out.append(word + ch)
+            word = ""
+        else:
+            word += ch
+    return out + [word] if word else out
+
+
+def lines_of(text: Any, width: float, fill: float = 1.0) -> int:
+    """Lines ``text`` wraps to in a column ``width`` wide (at least 1): the lines filled word by word as the
+    spreadsheet does (:func:`_tokens`; a word wider than a line is broken), each line ``width * fill`` less
+    :data:`CELL_PADDING` wide in :func:`text_width` units; ``fill`` < 1 for wider type (bold)."""
     if not isinstance(text, str) or not text:
         return 1
-    return max(1, math.ceil(text_width(text) / max(width * fill, 1.0)))
+    room = max(width * fill - CELL_PADDING, 1.0)
+    lines = 0
+    for paragraph in text.split("\n"):
+        lines, used = lines + 1, 0.0
+        for tok in _tokens(paragraph):
+            need = text_width(tok.rstrip())
+            if used and used + need > room:  # the word goes to the next line
+                lines, used = lines + 1, 0.0
+            while need > room:  # a word wider than a line fills lines of its own
+                lines, need = lines + 1, need - room
+            used += need + (text_width(tok) - text_width(tok.rstrip()))
+    return max(1, lines)
 
 
 @dataclass
@@ -81,6 +117,10 @@ class TablePlan:
     aligns: list[str] = field(default_factory=list)
     #: (row, column, format) of cells whose format is their row's (a table of mixed figures)
     cell_formats: list[tuple[int, int, str]] = field(default_factory=list)
+    #: columns whose cells take their row's direction as text colour (``row_sign``), and (row, column, +1 / -1) of
+    #: the cells with one
+    sign_columns: list[int] = field(default_factory=list)
+    cell_signs: list[tuple[int, int, int]] = field(default_factory=list)
     #: columns left blank (every row empty) and why
     blanks: list[Blank] = field(default_factory=list)
 
@@ -228,12 +268,12 @@ def plan_table(t: TableLayout, df: pd.DataFrame | None, row: int, col: int, lang
     else:
         if not isinstance(df, pd.DataFrame):
             raise TypeError(f"{where}: expected a DataFrame, got {type(df).__name__}")
-        needed = list(t.fields) + [c.row_format for c in t.columns if c.row_format]
+        helpers = {c.row_format for c in t.columns if c.row_format} | {c.row_sign for c in t.columns if c.row_sign}
+        needed = list(t.fields) + sorted(helpers)
         missing = [f for f in needed if f not in df.columns]
         if missing:
             raise ValueError(f"{where}: column(s) {', '.join(map(str, missing))} missing from the computed frame "
                              f"(has {', '.join(map(str, df.columns))})")
-        helpers = {c.row_format for c in t.columns if c.row_format}
         extra_cols = [c for c in df.columns if c not in t.fields and c not in helpers] if t.extra is not None else []
         for c in extra_cols:
             fields.append(c)
@@ -258,7 +298,16 @@ def plan_table(t: TableLayout, df: pd.DataFrame | None, row: int, col: int, lang
                              for c in t.columns if c.row_format
                              for i, fmt in enumerate(df[c.row_format]) if isinstance(fmt, str) and fmt]
         plan.blanks = _blanks(t, plan, language, inputs or {})
+        plan.sign_columns = [plan.column_of(c.field) for c in t.columns if c.row_sign]
+        plan.cell_signs = [(row + 1 + i, plan.column_of(c.field), 1 if v > 0 else -1)
+                           for c in t.columns if c.row_sign
+                           for i, v in enumerate(df[c.row_sign]) if _number(v) and v != 0]
     return plan
+
+
+def _number(v: Any) -> bool:
+    """A finite number (not a bool, NaN or None)."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def _conditional(t: TableLayout, plan: TablePlan) -> list[tuple[str, str, tuple[float, float, float] | None]]:
