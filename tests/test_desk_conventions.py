@@ -656,3 +656,14 @@ def test_rates_on_the_parameters_sheet_read_in_percent_and_keep_their_value(kind
     assert cells["cost"].value == 0.0015 and cells["etf_cost"].value == 0.00125
     others = {k: c.number_format for k, c in cells.items() if k not in PERCENT_DEFAULTS}
     assert set(others.values()) == {"General"}, others  # lambda, windows, thresholds of a correlation ...
+
+
+def test_a_mail_line_with_nothing_to_say_is_left_out():
+    """Seen: "策略说明:—" in the mail, a note whose text was empty shown as the cover's dash. A cover row says its
+    signal, a note its reason; a row with neither (blank or the dash alone) gives no mail line."""
+    from xladdin.workbook.weekly import mail_lines
+    rows = pd.DataFrame([("风格:大小盘", "小盘占优", "截至…", None), ("策略说明", "—", "缺少 fund_nav:不计算M9", None),
+                         ("策略说明", "—", "", None), ("策略说明", "—", "—", None), ("策略说明", "—", None, None),
+                         ("未计算:行业资金流", "—", "  ", None), ("股票ETF资金", "", "12-29至12-31", None)],
+                        columns=["item", "signal", "detail", "direction"])
+    assert mail_lines(rows) == ["风格:大小盘:小盘占优", "策略说明:缺少 fund_nav:不计算M9"]

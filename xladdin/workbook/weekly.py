@@ -656,8 +656,10 @@ def _headlines(p: Params, ctx: WeeklyContext, notes: Mapping[str, str]) -> pd.Da
         rows.append(_crowding_headline(cr, p, lang))
     for key, why in notes.items():
         rows.append((say("not_computed", lang, table=_table_name(key, lang)), NO_SIGNAL, note_text(why, lang)))
-    for why in ctx.results.strategy_notes:
-        rows.append((say("strategy_note", lang), NO_SIGNAL, note_text(why, lang)))
+    # a strategy note says something or is left out (no row "策略说明 — —")
+    rows += [(say("strategy_note", lang), NO_SIGNAL, text) for text in (note_text(why, lang).strip()
+                                                                         for why in ctx.results.strategy_notes)
+             if text and text != NO_SIGNAL]
     # direction: the sign of a row's net flow (its signal red for an inflow, green for an outflow); none for the rest
     return pd.DataFrame([(*r, None) if len(r) == 3 else r for r in rows],
                         columns=["item", "signal", "detail", "direction"])
@@ -814,6 +816,18 @@ def _left_out_headlines(left: pd.DataFrame | None, lang: str) -> list[tuple[str,
     return rows
 
 
+def mail_lines(headlines: pd.DataFrame) -> list[str]:
+    """A mail line per cover row, ``item:text``: its signal, or for a note (signal :data:`NO_SIGNAL`) the reason the
+    cover gives beside it; a row with nothing to say (blank, or only the dash) has no line."""
+    out = []
+    for item, signal, detail in headlines[["item", "signal", "detail"]].itertuples(index=False):
+        text = detail if signal == NO_SIGNAL else signal
+        text = "" if not isinstance(text, str) else text.strip()
+        if text and text != NO_SIGNAL:
+            out.append(f"{item}:{text}")
+    return out
+
+
 def _summary(p: Params, asof: pd.Timestamp, ctx: WeeklyContext, headlines: pd.DataFrame):
     flow = ctx.results.industry_flow
     inflows, outflows = [], []
@@ -828,8 +842,7 @@ def _summary(p: Params, asof: pd.Timestamp, ctx: WeeklyContext, headlines: pd.Da
     etf = ctx.results.etf_picks
     if etf is not None:
         picks += [(str(c), str(n)) for c, n in etf.itertuples(index=False)]
-    # a mail line per cover row: its signal, or for a note (no signal) the reason the cover gives beside it
-    heads = [f"{i}:{d if s == NO_SIGNAL else s}" for i, s, d in headlines[["item", "signal", "detail"]].itertuples(index=False)]
+    heads = mail_lines(headlines)
     extra: dict[str, Any] = {}
     perf = ctx.results.performance_full
     if perf is not None:
