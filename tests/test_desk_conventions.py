@@ -667,3 +667,54 @@ def test_a_mail_line_with_nothing_to_say_is_left_out():
                          ("未计算:行业资金流", "—", "  ", None), ("股票ETF资金", "", "12-29至12-31", None)],
                         columns=["item", "signal", "detail", "direction"])
     assert mail_lines(rows) == ["风格:大小盘:小盘占优", "策略说明:缺少 fund_nav:不计算M9"]
+
+
+# ----------------------------------------------------------------------------- printed pages (LibreOffice)
+def _page_words(pdf, page):
+    """(xMin, yMin, xMax, yMax, word) of the words pdftotext finds on ``page`` (points from the top left)."""
+    import subprocess
+    out = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), "-bbox", str(pdf), "-"],
+                         capture_output=True, text=True, check=True).stdout
+    return [(float(m[0]), float(m[1]), float(m[2]), float(m[3]), m[4]) for m in re.findall(
+        r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>', out)]
+
+
+def _darkest(pdf, page, x, y, w, h):
+    """The darkest grey (0 black .. 255 white) of the printed area (points, at 72 dpi one pixel a point)."""
+    import subprocess
+    data = subprocess.run(["pdftoppm", "-gray", "-r", "72", "-f", str(page), "-l", str(page), "-x", str(int(x)),
+                           "-y", str(int(y)), "-W", str(int(w)), "-H", str(int(h)), str(pdf)],
+                          capture_output=True, check=True).stdout
+    header = data.split(b"\n", 3)  # P5, width height, maxval, pixels
+    return int(min(header[3])) if header[3] else 255
+
+
+@pytest.mark.parametrize("kind", ["report", "template"])
+def test_a_chart_beside_a_table_is_printed_once(kind, report, tmp_path, libreoffice, workbook_inputs):
+    """Seen: the correlation chart (anchored in the header row, I6) printed on each of the sheet's six pages under
+    LibreOffice's print titles. Every page after the sheet's first shows nothing right of the table's columns below
+    their header: no chart, no sliver of its frame."""
+    if kind == "report":
+        path = tmp_path / "report.xlsx"
+        report[0].save(path)
+    else:
+        path = workbook_inputs.build_template(tmp_path / "t.xlsm")
+    pdf = libreoffice.convert(path, "pdf", tmp_path)[0]
+    continued = 0
+    for page in range(1, libreoffice.pdf_pages(pdf) + 1):
+        words = _page_words(pdf, page)
+        text = "".join(w[4] for w in words)
+        if "滚动相关系数" not in text or "ETF资金流与指数涨跌" in text and kind == "report":
+            continue
+        head = [w for w in words if w[4] == "日期"]
+        if not head or any(w[4].startswith("信号后") for w in words):  # the first page (the event tables beside)
+            continue
+        below = min(w[1] for w in words if abs(w[1] - head[0][1]) < 8) - 4  # from the header row's top down
+        lines = {}  # the table's rows: date, correlation, close, flow, signal (a chart's words further right)
+        for w in words:
+            lines.setdefault(round(w[1]), []).append(w)
+        right = max(sorted(line, key=lambda w: w[0])[4][2] for line in lines.values()
+                    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", min(line)[4]) and len(line) >= 5) + 15
+        continued += 1
+        assert _darkest(pdf, page, right, below, 841 - right - 20, 595 - below - 20) >= 250, (kind, page, right)
+    assert continued >= 4

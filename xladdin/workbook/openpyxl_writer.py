@@ -8,12 +8,15 @@ from typing import Any
 
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.chart.text import RichText
+from openpyxl.drawing.spreadsheet_drawing import AnchorMarker, OneCellAnchor
 from openpyxl.drawing.text import CharacterProperties, Paragraph, ParagraphProperties, RichTextProperties
+from openpyxl.drawing.xdr import XDRPositiveSize2D
 from openpyxl.formatting.formatting import ConditionalFormattingList
 from openpyxl.formatting.rule import ColorScaleRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.styles.numbers import BUILTIN_FORMATS_MAX_SIZE, BUILTIN_FORMATS_REVERSE
+from openpyxl.utils.units import cm_to_EMU
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
@@ -22,7 +25,7 @@ from xladdin.conventions import LANGUAGES
 from .layout import Layout
 from .placement import Block, PlacementError, block_of, check_free_cells, find_tables, sheet_rows
 from .plan import NOTES_LINE_HEIGHT, ChartPlan, SheetPlan
-from .refs import col_letter, formula_like, parse_range
+from .refs import col_letter, formula_like, parse_cell, parse_range
 
 
 @dataclass
@@ -301,7 +304,7 @@ class OpenpyxlWriter:
             if plan.y2_title:
                 second.y_axis.title = plan.y2_title
             chart += second
-        ws.add_chart(chart, plan.anchor)
+        ws.add_chart(chart, chart_anchor(plan))
         st = self._found.get(ws.title)
         if st is not None:
             st.made[plan.layout_index] = chart
@@ -359,7 +362,7 @@ class OpenpyxlWriter:
             ws.page_setup.fitToHeight = 0
         ws.print_options.horizontalCentered = True
         ws.page_margins.left = ws.page_margins.right = 0.4
-        ws.print_title_rows = f"{plan.print_row}:{plan.print_row}" if plan.print_row else None
+        ws.print_title_rows = "{}:{}".format(*plan.print_rows) if plan.print_rows else None
         self._page_banner(ws, plan)
         ws.sheet_view.showGridLines = False
         if plan.tab_color:
@@ -379,6 +382,18 @@ class OpenpyxlWriter:
             index = _style_index(self.wb, "_alignments", alignment)
             for r in range(t.row + 1, t.row + len(t.rows) + 1):
                 _set_style(ws.cell(row=r, column=t.col + j), "alignmentId", index, "alignment", alignment)
+
+
+#: how far a chart's frame starts below the top edge of its anchor cell (EMU; 12,700 a point): a frame on that edge,
+#: the bottom of the rows printed on every page, is printed as a line on every page (LibreOffice)
+CHART_TOP_OFFSET = 4 * 12700
+
+
+def chart_anchor(plan: ChartPlan) -> OneCellAnchor:
+    """The chart's anchor: its cell, the frame :data:`CHART_TOP_OFFSET` below the cell's top edge, its size."""
+    row, col = parse_cell(plan.anchor)
+    return OneCellAnchor(_from=AnchorMarker(col=col - 1, colOff=0, row=row - 1, rowOff=CHART_TOP_OFFSET),
+                         ext=XDRPositiveSize2D(cm_to_EMU(plan.width), cm_to_EMU(plan.height)))
 
 
 def _values(ws: Any, b: Block) -> list[list[Any]]:

@@ -214,8 +214,11 @@ class SheetPlan:
     page_banner: bool = False
     #: row 4: why columns are blank and what the colours mean ("" when there is nothing to say)
     notes: str = ""
-    #: the header row printed at the top of every page (None: none)
-    print_row: int | None = None
+    #: the rows printed at the top of every page, first and last (None: none): the first table's header row; in a
+    #: workbook that is refreshed (not the values-only report) from row 1 down to it, so that the sample banner of row
+    #: 1 is on every page and goes with it when a refresh on real data empties row 1 (no page header, which the
+    #: Excel refresh could not take off again)
+    print_rows: tuple[int, int] | None = None
 
     def column_widths(self) -> dict[int, float]:
         """Column -> its width on the sheet (the widest table's there); hidden columns left out."""
@@ -403,6 +406,10 @@ def plan_sheet(s: SheetLayout, tables: Mapping[str, pd.DataFrame | None], langua
             if not (a.last_row < b.title_row or b.last_row < a.title_row or a.last_col < b.col or b.last_col < a.col):
                 raise ValueError(f"sheet `{s.key}`: table `{a.key}` ({a.ref}) overlaps `{b.key}` ({b.ref}); "
                                  "move an anchor in the layout")
+    first = plans[s.tables[0].key] if s.tables else None
+    print_rows = None
+    if first is not None and s.print_titles:
+        print_rows = (first.row, first.row) if snapshot else (1, first.row)
     charts = []
     for position, c in enumerate(s.charts):
         tp = plans[c.table]
@@ -414,6 +421,10 @@ def plan_sheet(s: SheetLayout, tables: Mapping[str, pd.DataFrame | None], langua
         else:
             ref = plans[c.below]
             anchor = cell_ref(ref.last_row + 1 + c.gap, ref.col)
+        if print_rows is not None and parse_cell(anchor)[0] <= print_rows[1]:
+            # a chart anchored in the rows printed on every page is printed on every page (LibreOffice)
+            raise ValueError(f"sheet `{s.key}`: chart {position + 1} at {anchor} is in the rows printed on every page "
+                             f"({print_rows[0]}-{print_rows[1]}); anchor it below row {print_rows[1]}")
         # an empty table's chart is drawn too, over its placeholder row (nothing to plot): every workbook then
         # holds each layout chart, in the layout's order, which is how both refreshes tell them from the user's
         x_col = tp.column_of(c.x)
@@ -427,7 +438,6 @@ def plan_sheet(s: SheetLayout, tables: Mapping[str, pd.DataFrame | None], langua
             y_format=c.y_format, y2_title=c.text("y2_title", language), y2_format=c.y2_format,
             layout_index=position, colors=c.colors, overlap=c.overlap,
             plots_hidden=any(tp.hidden[tp.fields.index(f)] for f in plotted)))
-    first = plans[s.tables[0].key] if s.tables else None
     freeze = None
     if first is not None:
         freeze = cell_ref(first.row + 1, (first.col + s.freeze_cols) if s.freeze_cols else 1)
@@ -438,4 +448,4 @@ def plan_sheet(s: SheetLayout, tables: Mapping[str, pd.DataFrame | None], langua
                      fit_width=s.fit_width, tab_color=s.tab_color, button_cell=s.button_cell, banner=banner,
                      banner_large=banner_large, page_banner=bool(banner) and snapshot,
                      notes=sheet_notes(items, kinds, language, meta or {}),
-                     print_row=first.row if first is not None and s.print_titles else None)
+                     print_rows=print_rows)
