@@ -111,7 +111,7 @@ def _rels(z: zipfile.ZipFile, part: str) -> dict[str, str]:
 
 
 def workbook_charts(path: str | Path) -> dict[str, list[dict[str, Any]]]:
-    """Charts per sheet name read from the file's drawing parts: name, type, anchor cell, size, series refs.
+    """Charts per sheet name read from the file's drawing parts: name, type, anchor cell, size, series refs, title.
 
     openpyxl drops charts when it loads a workbook, so they are read from the XML here.
     """
@@ -160,8 +160,11 @@ def workbook_charts(path: str | Path) -> dict[str, list[dict[str, Any]]]:
                                            or ser.findtext("c:cat/c:strRef/c:f", default=None, namespaces=NS)),
                             "values": ser.findtext("c:val/c:numRef/c:f", default=None, namespaces=NS),
                             "axis": "primary" if gi == 0 else "secondary"})
+                title = croot.find("c:chart/c:title", NS)
                 charts.append({"name": cnv.get("name"), "chart_type": chart_type, "anchor": address(row, col, row, col),
-                               "width": cx / _EMU_PER_PT, "height": cy / _EMU_PER_PT, "series": series})
+                               "width": cx / _EMU_PER_PT, "height": cy / _EMU_PER_PT, "series": series,
+                               "title": None if title is None else "".join(t.text or "" for t in title.iter(
+                                   f"{{{NS['a']}}}t"))})
     return out
 
 
@@ -226,7 +229,7 @@ class ExcelModel:
 
     Tracks per sheet: cell values, number formats, fills, wrapped cells, row heights, font colours (other font properties are looks only),
     Excel tables (name -> address),
-    conditional-format rules, chart sources, the frozen cell; sheet names. Every action the refresh
+    conditional-format rules, chart sources and titles, the frozen cell; sheet names. Every action the refresh
     may send is modelled; any other action fails the run (so a new kind of write must be modelled
     here before it can pass).
     """
@@ -255,7 +258,8 @@ class ExcelModel:
                         grid[(i + 1, j + 1)] = v
             self.cells.append(grid)
             self.tables.append({t["name"]: bounds(t["range_address"]) for t in s["tables"]})
-            self.charts.append([{"name": c["name"], "source": None, "x": None} for c in s.get("charts", [])])
+            self.charts.append([{"name": c["name"], "source": None, "x": None, "title": None}
+                                for c in s.get("charts", [])])
             self.formats.append({})
             self.fills.append({})
             self.font_colors.append({})
@@ -417,6 +421,10 @@ class ExcelModel:
         index, sheet_name, addr = a["args"][:3]
         self.charts[s][index]["source"] = f"{sheet_name}!{addr}"
         self.charts[s][index]["plot_by"] = a["args"][3] if len(a["args"]) > 3 else None
+
+    def _setChartTitle(self, a, s):
+        index, title = a["args"][:2]
+        self.charts[s][index]["title"] = title
 
     def _setChartXAxisValues(self, a, s):
         index, sheet_name, addr = a["args"]

@@ -718,3 +718,74 @@ def test_a_chart_beside_a_table_is_printed_once(kind, report, tmp_path, libreoff
         continued += 1
         assert _darkest(pdf, page, right, below, 841 - right - 20, 595 - below - 20) >= 250, (kind, page, right)
     assert continued >= 4
+
+
+# ----------------------------------------------------------------------------- a chart of a table without rows
+def _charts(path):
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).parent))
+    import _xlremote
+    return _xlremote.workbook_charts(path)
+
+
+def _without_flows(result):
+    """The week with the industry flows not computed (as on the real data, whose index weights are stale)."""
+    import copy
+    res = copy.deepcopy(result)
+    res.tables["industry_flow"] = None
+    res.notes["industry_flow"] = "index_weights end 2024-10-08 (current to 2024-12-08): not computed on stale inputs"
+    return res
+
+
+def test_the_report_leaves_out_the_chart_of_a_table_not_computed(tmp_path, workbook_inputs, monkeypatch):
+    """Seen: the real data's report drew an empty flow chart beside "(未计算) 输入表 index_weights 截至 …". The report
+    leaves it out, a short note at its cell instead; the other charts are drawn. A refresh of that report with the
+    flows draws the chart (the note goes, the user's chart stays after the layout's); without them again, the
+    refreshed workbook keeps its chart, titled with why it is empty, over the placeholder row."""
+    from openpyxl.chart import LineChart, Reference
+
+    from xladdin.workbook.report import build_report
+    from xladdin.workbook.template import refresh_workbook
+    workbook_inputs.patch_compute(monkeypatch, _without_flows(workbook_inputs.weekly()))
+    out = tmp_path / "r.xlsx"
+    build_report(out, None)
+    charts = _charts(out)
+    assert charts["行业资金流"] == [] and [c["anchor"] for c in charts["风格信号"]] == ["L7", "L23"]
+    ws = load_workbook(out)["行业资金流"]
+    assert ws["N7"].value == "(图表未绘制:表格未计算)" and str(ws["B7"].value).startswith("(未计算)")
+    wb = load_workbook(out)  # the user adds a chart of their own beside the note
+    mine = LineChart()
+    mine.add_data(Reference(wb["行业资金流"], min_col=4, min_row=6, max_row=7), titles_from_data=True)
+    wb["行业资金流"].add_chart(mine, "N40")
+    wb.save(out)
+    workbook_inputs.patch_compute(monkeypatch, workbook_inputs.weekly())
+    refresh_workbook(out, market=object())
+    flows = _charts(out)["行业资金流"]
+    assert [(c["anchor"], c["title"]) for c in flows] == [("N7", "本周股票ETF行业资金流入流出(亿元)"), ("N40", None)]
+    assert load_workbook(out)["行业资金流"]["N7"].value is None
+    workbook_inputs.patch_compute(monkeypatch, _without_flows(workbook_inputs.weekly()))
+    refresh_workbook(out, market=object())
+    flows = _charts(out)["行业资金流"]
+    assert [(c["anchor"], c["title"]) for c in flows] == [
+        ("N7", "本周股票ETF行业资金流入流出(亿元)(无数据:表格未计算)"), ("N40", None)]
+    assert all(re.search(r"![$][A-Z]+[$]7(:[$][A-Z]+[$]7)?$", s["values"]) for s in flows[0]["series"])  # placeholder row
+
+
+def test_a_template_keeps_the_chart_of_a_table_without_rows_and_says_so(tmp_path, workbook_inputs, monkeypatch):
+    """A workbook that is refreshed keeps each layout chart (the Excel refresh can update a chart, not draw one with
+    the layout's looks): built or refreshed without flows, the flow chart plots the placeholder row only and its
+    title says why; refreshed with them, the layout's title and the rows again."""
+    from xladdin.workbook.template import build_template, refresh_workbook
+    workbook_inputs.patch_compute(monkeypatch, _without_flows(workbook_inputs.weekly()))
+    out = tmp_path / "t.xlsm"
+    build_template(out, market=None)
+    [flow] = _charts(out)["行业资金流"]
+    assert flow["title"] == "本周股票ETF行业资金流入流出(亿元)(无数据:表格未计算)"
+    assert all(re.search(r"![$][A-Z]+[$]7(:[$][A-Z]+[$]7)?$", s["values"]) for s in flow["series"])
+    workbook_inputs.patch_compute(monkeypatch, workbook_inputs.weekly())
+    refresh_workbook(out, market=object())
+    [flow] = _charts(out)["行业资金流"]
+    rows = len(workbook_inputs.weekly().tables["industry_flow"])
+    assert flow["title"] == "本周股票ETF行业资金流入流出(亿元)"
+    assert all(s["values"].endswith(f"${6 + rows}") for s in flow["series"])

@@ -21,7 +21,7 @@ import pandas as pd
 from xladdin.cells import to_cell_value
 from xladdin.conventions import LANGUAGES
 
-from .layout import SheetLayout, TableLayout
+from .layout import ChartLayout, SheetLayout, TableLayout
 from .layoutcheck import EXTRA
 from .messages import note_text, say
 from .refs import cell_ref, parse_cell, range_ref
@@ -30,6 +30,12 @@ from .refs import cell_ref, parse_cell, range_ref
 EMPTY_TEXT = {"zh": "(无数据)", "en": "(no data)"}
 #: text shown in a table that was not computed (its module or input data is missing)
 MISSING_TEXT = {"zh": "(未计算)", "en": "(not computed)"}
+#: a chart whose table has no rows: in the values-only report the chart is left out and this note stands at its
+#: cell; in a workbook that is refreshed the chart stays (the refresh updates it in place) and its title says so
+CHART_LEFT_OUT = {"zh": "(图表未绘制:{why})", "en": "(chart not drawn: {why})"}
+CHART_EMPTY_TITLE = {"zh": "{title}(无数据:{why})", "en": "{title} (no data: {why})"}
+CHART_WHY = {"missing": {"zh": "表格未计算", "en": "the table was not computed"},
+             "empty": {"zh": "表格无数据", "en": "the table has no rows"}}
 #: the sheet's notes row (why columns are blank, what the colours mean), under the subtitle
 NOTES_ROW = 4
 #: points per line of text (10 pt type): the notes row and rows of wrapped text are as high as their lines
@@ -190,6 +196,11 @@ class ChartPlan:
     overlap: int | None = None
     #: a plotted column is hidden (a helper column): the chart must plot hidden cells
     plots_hidden: bool = False
+    #: its table has no rows: nothing to plot (the title says so, :data:`CHART_EMPTY_TITLE`)
+    empty: bool = False
+    #: not drawn (an empty chart of the values-only report): ``note`` stands at the anchor cell instead
+    left_out: bool = False
+    note: str = ""
 
 
 @dataclass
@@ -379,6 +390,23 @@ def sheet_notes(plans: list[TablePlan], kinds: set[str], language: str, meta: Ma
     return say("notes.prefix", language) + say("notes.sep", language).join(items) if items else ""
 
 
+def chart_cell(c: ChartLayout, where: Mapping[str, tuple[int, int, int, int]]) -> str:
+    """The anchor cell of chart ``c``: its own, or beside / below its table, given each table's (header row, last
+    row, first column, last column) in ``where`` (the plan's, or the blocks a refresh finds)."""
+    if c.anchor is not None:
+        return c.anchor
+    if c.right_of is not None:
+        row, _, _, last_col = where[c.right_of]
+        return cell_ref(row + c.row_offset, last_col + 1 + c.gap)
+    _, last_row, col, _ = where[c.below]
+    return cell_ref(last_row + 1 + c.gap, col)
+
+
+def is_left_out_note(value: Any) -> bool:
+    """Whether a cell holds the note a values-only report puts where it left an empty chart out (either language)."""
+    return isinstance(value, str) and value.startswith(tuple(t.split("{")[0] for t in CHART_LEFT_OUT.values()))
+
+
 def plan_sheet(s: SheetLayout, tables: Mapping[str, pd.DataFrame | None], language: str,
                subtitle: str = "", notes: Mapping[str, str] | None = None, banner: str | None = None,
                banner_large: bool = False, inputs: Mapping[str, str] | None = None, snapshot: bool = False,
@@ -411,33 +439,35 @@ def plan_sheet(s: SheetLayout, tables: Mapping[str, pd.DataFrame | None], langua
     if first is not None and s.print_titles:
         print_rows = (first.row, first.row) if snapshot else (1, first.row)
     charts = []
+    where = {k: (p.row, p.last_row, p.col, p.last_col) for k, p in plans.items()}
     for position, c in enumerate(s.charts):
         tp = plans[c.table]
-        if c.anchor is not None:
-            anchor = c.anchor
-        elif c.right_of is not None:
-            ref = plans[c.right_of]
-            anchor = cell_ref(ref.row + c.row_offset, ref.last_col + 1 + c.gap)
-        else:
-            ref = plans[c.below]
-            anchor = cell_ref(ref.last_row + 1 + c.gap, ref.col)
+        anchor = chart_cell(c, where)
         if print_rows is not None and parse_cell(anchor)[0] <= print_rows[1]:
             # a chart anchored in the rows printed on every page is printed on every page (LibreOffice)
             raise ValueError(f"sheet `{s.key}`: chart {position + 1} at {anchor} is in the rows printed on every page "
                              f"({print_rows[0]}-{print_rows[1]}); anchor it below row {print_rows[1]}")
-        # an empty table's chart is drawn too, over its placeholder row (nothing to plot): every workbook then
-        # holds each layout chart, in the layout's order, which is how both refreshes tell them from the user's
+        # an empty table's chart: left out of the values-only report (a note in its place, which tells a later
+        # refresh it is missing); in a refreshed workbook drawn over the placeholder row with a title saying it is
+        # empty (the Excel refresh can only update a chart the template drew), so each layout chart is there, in the
+        # layout's order, which is how both refreshes tell them from the user's
+        empty = not tp.rows
+        why = CHART_WHY["missing" if tp.placeholder and tp.placeholder.startswith(MISSING_TEXT[language]) else
+                        "empty"][language]
+        title = c.text("title", language)
         x_col = tp.column_of(c.x)
         x_is_date = any(isinstance(r[tp.fields.index(c.x)], dt.datetime) for r in tp.rows[:5])
         plotted = [*c.series, *c.secondary]
         charts.append(ChartPlan(
-            type=c.type, title=c.text("title", language), anchor=anchor, width=c.width, height=c.height,
+            type=c.type, title=CHART_EMPTY_TITLE[language].format(title=title, why=why) if empty else title,
+            anchor=anchor, width=c.width, height=c.height,
             header_row=tp.row, first_row=tp.row + 1, last_row=tp.last_row, x_col=x_col,
             x_is_date=x_is_date, series=[tp.column_of(f) for f in c.series],
             secondary=[tp.column_of(f) for f in c.secondary], y_title=c.text("y_title", language),
             y_format=c.y_format, y2_title=c.text("y2_title", language), y2_format=c.y2_format,
             layout_index=position, colors=c.colors, overlap=c.overlap,
-            plots_hidden=any(tp.hidden[tp.fields.index(f)] for f in plotted)))
+            plots_hidden=any(tp.hidden[tp.fields.index(f)] for f in plotted), empty=empty,
+            left_out=empty and snapshot, note=CHART_LEFT_OUT[language].format(why=why) if empty else ""))
     freeze = None
     if first is not None:
         freeze = cell_ref(first.row + 1, (first.col + s.freeze_cols) if s.freeze_cols else 1)
