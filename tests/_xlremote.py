@@ -111,7 +111,7 @@ def _rels(z: zipfile.ZipFile, part: str) -> dict[str, str]:
 
 
 def workbook_charts(path: str | Path) -> dict[str, list[dict[str, Any]]]:
-    """Charts per sheet name read from the file's drawing parts: name, type, anchor cell, size, series refs.
+    """Charts per sheet name read from the file's drawing parts: name, type, anchor cell, size, series refs, title.
 
     openpyxl drops charts when it loads a workbook, so they are read from the XML here.
     """
@@ -160,8 +160,11 @@ def workbook_charts(path: str | Path) -> dict[str, list[dict[str, Any]]]:
                                            or ser.findtext("c:cat/c:strRef/c:f", default=None, namespaces=NS)),
                             "values": ser.findtext("c:val/c:numRef/c:f", default=None, namespaces=NS),
                             "axis": "primary" if gi == 0 else "secondary"})
+                title = croot.find("c:chart/c:title", NS)
                 charts.append({"name": cnv.get("name"), "chart_type": chart_type, "anchor": address(row, col, row, col),
-                               "width": cx / _EMU_PER_PT, "height": cy / _EMU_PER_PT, "series": series})
+                               "width": cx / _EMU_PER_PT, "height": cy / _EMU_PER_PT, "series": series,
+                               "title": None if title is None else "".join(t.text or "" for t in title.iter(
+                                   f"{{{NS['a']}}}t"))})
     return out
 
 
@@ -224,9 +227,9 @@ class ExcelRefused(AssertionError):
 class ExcelModel:
     """The workbook as the Office.js client leaves it after running the engine's actions.
 
-    Tracks per sheet: cell values, number formats, fills, wrapped cells, row heights (fonts are looks only),
+    Tracks per sheet: cell values, number formats, fills, wrapped cells, row heights, font colours (other font properties are looks only),
     Excel tables (name -> address),
-    conditional-format rules, chart sources, the frozen cell; sheet names. Every action the refresh
+    conditional-format rules, chart sources and titles, the frozen cell; sheet names. Every action the refresh
     may send is modelled; any other action fails the run (so a new kind of write must be modelled
     here before it can pass).
     """
@@ -238,6 +241,7 @@ class ExcelModel:
         self.charts: list[list[dict[str, Any]]] = []
         self.formats: list[dict[tuple[int, int], str]] = []
         self.fills: list[dict[tuple[int, int], str]] = []
+        self.font_colors: list[dict[tuple[int, int], str]] = []
         self.wraps: list[set[tuple[int, int]]] = []
         self.heights: list[dict[int, float]] = []
         self.rules: list[list[tuple[str, str]]] = []
@@ -254,9 +258,11 @@ class ExcelModel:
                         grid[(i + 1, j + 1)] = v
             self.cells.append(grid)
             self.tables.append({t["name"]: bounds(t["range_address"]) for t in s["tables"]})
-            self.charts.append([{"name": c["name"], "source": None, "x": None} for c in s.get("charts", [])])
+            self.charts.append([{"name": c["name"], "source": None, "x": None, "title": None}
+                                for c in s.get("charts", [])])
             self.formats.append({})
             self.fills.append({})
+            self.font_colors.append({})
             self.wraps.append(set())
             self.heights.append({})
             self.rules.append([tuple(r) for r in s.get("_rules", [])])
@@ -307,7 +313,7 @@ class ExcelModel:
             if contents:
                 del self.cells[s][key]
         if formats:
-            for store in (self.formats[s], self.fills[s]):
+            for store in (self.formats[s], self.fills[s], self.font_colors[s]):
                 for key in [k for k in store if rect[0] <= k[0] <= rect[2] and rect[1] <= k[1] <= rect[3]]:
                     del store[key]
             self.notes[s] = {k for k in self.notes[s] if not (rect[0] <= k[0] <= rect[2] and rect[1] <= k[1] <= rect[3])}
@@ -334,7 +340,7 @@ class ExcelModel:
             elif self._overlap(dest, t):
                 raise ExcelRefused(f"moveRange onto table {name} {address(*t)}")
         off_r, off_c = dest[0] - src[0], dest[1] - src[1]
-        for store in (self.cells[s], self.formats[s], self.fills[s]):
+        for store in (self.cells[s], self.formats[s], self.fills[s], self.font_colors[s]):
             picked = {k: v for k, v in store.items() if src[0] <= k[0] <= src[2] and src[1] <= k[1] <= src[3]}
             for k in picked:
                 del store[k]
@@ -387,7 +393,13 @@ class ExcelModel:
             self.heights[s][r] = a["args"][0] if isinstance(a["args"], list) else a["args"]
 
     def _setFontProperty(self, a, s):
-        pass  # fonts are looks only
+        """Fonts are looks only, but for their colour (the desk's red / green of a direction)."""
+        name, value = a["args"][:2]
+        if name == "color":
+            r1, c1, r2, c2 = self._rect(a)
+            for r in range(r1, r2 + 1):
+                for c in range(c1, c2 + 1):
+                    self.font_colors[s][(r, c)] = value
 
     def _setRangeColor(self, a, s):
         r1, c1, r2, c2 = self._rect(a)
@@ -409,6 +421,10 @@ class ExcelModel:
         index, sheet_name, addr = a["args"][:3]
         self.charts[s][index]["source"] = f"{sheet_name}!{addr}"
         self.charts[s][index]["plot_by"] = a["args"][3] if len(a["args"]) > 3 else None
+
+    def _setChartTitle(self, a, s):
+        index, title = a["args"][:2]
+        self.charts[s][index]["title"] = title
 
     def _setChartXAxisValues(self, a, s):
         index, sheet_name, addr = a["args"]
@@ -786,6 +802,8 @@ def run_refresh(payload: dict[str, Any], how: str, read_data: bool = False) -> d
     out["cells"] = {model.names[s]: [[r, c, v] for (r, c), v in grid.items()] for s, grid in enumerate(model.cells)}
     out["formats"] = {model.names[s]: [[r, c, v] for (r, c), v in f.items()] for s, f in enumerate(model.formats)}
     out["fills"] = {model.names[s]: [[r, c, v] for (r, c), v in f.items()] for s, f in enumerate(model.fills)}
+    out["font_colors"] = {model.names[s]: [[r, c, v] for (r, c), v in f.items()]
+                          for s, f in enumerate(model.font_colors)}
     out["wraps"] = {model.names[s]: sorted([r, c] for r, c in w) for s, w in enumerate(model.wraps)}
     out["heights"] = {model.names[s]: {str(r): h for r, h in hs.items()} for s, hs in enumerate(model.heights)}
     out["touched"] = sorted(touched)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -166,3 +167,22 @@ def test_rotation_past_the_weights_is_not_computed(real_data_dir, capsys):
     assert main(["backtest", "rotation", "--data", str(real_data_dir), "--start", "2025-01-01"]) == 1
     err = capsys.readouterr().err
     assert "nothing to compute from 2025-01-01" in err and "index_weights end 2024-10-08, current to 2024-12-08" in err
+
+
+@pytest.mark.slow
+def test_latest_picks_print_returns_in_percent(tmp_path, capsys):
+    """Seen: the latest picks printed their holding-period returns as raw decimals (0.0432) while every other
+    return of the command is in percent. Each pick's line shows its returns of the CSV as 4.32%, no raw decimal."""
+    rc = main(["backtest", "rotation", "--start", "2019-06-01", "--end", "2020-12-31", "--csv", str(tmp_path)])
+    assert rc == 0
+    out = capsys.readouterr().out
+    block = out.split("Latest executed picks")[1].split("\n\n")[0]
+    hold = pd.read_csv(tmp_path / "rotation_holdings.csv", parse_dates=["rebalance_date"])
+    last = hold[hold["rebalance_date"] == hold["rebalance_date"].max()]
+    assert len(last) >= 3
+    lines = {ln.split()[0]: ln.split() for ln in block.splitlines() if ln.startswith("CI")}
+    assert set(lines) == set(last["industry"])
+    for r in last.itertuples():
+        words = lines[r.industry]
+        assert words[-2:] == [f"{r.abs_return * 100:.2f}%", f"{r.excess_return * 100:.2f}%"], words
+    assert not re.search(r"(?<![\d.])-?0\.\d{3,}\b", block), block

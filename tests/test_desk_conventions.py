@@ -598,3 +598,194 @@ def test_every_broad_index_of_the_sample_dashboard_has_its_name(workbook_inputs)
     shown = dict(zip(board.iloc[:, 0], board.iloc[:, 1]))
     assert {code: shown.get(code) for code in names} == names
     assert not [code for code, name in shown.items() if name == code]
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_no_column_of_zeros_and_ones_is_called_a_return(language, report, report_en):
+    """Seen: the style sheet's 风格收益(大小盘) / "Realised size style" columns hold 0/1 (which side led the week, the
+    report's table calls it 风格收益) under a return's name. A column whose values are all 0 or 1 is a signal or a
+    flag: its header names no return (收益 / return); the style table's two say who actually led."""
+    wb = report[0] if language == "zh" else load_workbook(report_en)
+    named = []
+    for ws in wb.worksheets:
+        for name in ws.tables:
+            r1, c1, r2, c2 = _bounds(ws.tables[name].ref)
+            for c in range(c1, c2 + 1):
+                values = [ws.cell(r, c).value for r in range(r1 + 1, r2 + 1)]
+                numbers = [v for v in values if v not in (None, "")]
+                if numbers and all(isinstance(v, (int, float)) and v in (0, 1) for v in numbers):
+                    named.append(str(ws.cell(r1, c).value))
+    assert [h for h in named if "收益" in h or "return" in h.lower()] == []
+    leaders = {"zh": ["大小盘实际占优", "成长价值实际占优"], "en": ["Size: realised leader", "Growth: realised leader"]}
+    assert set(leaders[language]) <= set(named)
+
+
+#: the parameters that are rates, shares or percentiles, and how a desk reads their defaults (written by hand)
+PERCENT_DEFAULTS = {"cost": "0.10%", "etf_cost": "0.30%", "rf": "0.00%", "heat_flag": "90%", "vol_flag": "80%",
+                    "crowding_heat_flag": "95%", "crowding_dispersion_flag": "5%", "crowding_price_move": "3%",
+                    "crowding_volume_move": "20%"}
+
+
+def _param_cells(ws):
+    """Parameter key -> its value cell on a parameters sheet (table header in row 6, keys in column B)."""
+    return {ws.cell(r, 2).value: ws.cell(r, 3) for r in range(7, ws.max_row + 1) if ws.cell(r, 2).value}
+
+
+@pytest.mark.parametrize("kind", ["report", "template"])
+def test_rates_on_the_parameters_sheet_read_in_percent_and_keep_their_value(kind, tmp_path, workbook_inputs,
+                                                                           monkeypatch):
+    """Seen: 单边交易成本 read 0.0015 on the parameters sheet. A rate, share or percentile shows in percent (its
+    value unchanged in the cell: the refresh reads it back), with the decimals the value needs; the other
+    parameters keep the cell's General format."""
+    from xladdin.cells import format_number
+    from xladdin.workbook.params import default_params
+    from xladdin.workbook.report import build_report
+    from xladdin.workbook.template import build_template
+    workbook_inputs.patch_compute(monkeypatch, workbook_inputs.weekly())
+    params = default_params().replace(cost=0.0015, etf_cost=0.00125)
+    if kind == "report":
+        out = tmp_path / "r.xlsx"
+        build_report(out, None, params)
+    else:
+        out = tmp_path / "t.xlsm"
+        build_template(out, market=None, params=params)
+    ws = load_workbook(out, keep_vba=kind == "template")["参数"]
+    cells = _param_cells(ws)
+    shown = {k: format_number(c.value, c.number_format) for k, c in cells.items() if k in PERCENT_DEFAULTS}
+    assert shown == {**PERCENT_DEFAULTS, "cost": "0.15%", "etf_cost": "0.125%"}
+    assert cells["cost"].value == 0.0015 and cells["etf_cost"].value == 0.00125
+    others = {k: c.number_format for k, c in cells.items() if k not in PERCENT_DEFAULTS}
+    assert set(others.values()) == {"General"}, others  # lambda, windows, thresholds of a correlation ...
+
+
+def test_a_mail_line_with_nothing_to_say_is_left_out():
+    """Seen: "策略说明:—" in the mail, a note whose text was empty shown as the cover's dash. A cover row says its
+    signal, a note its reason; a row with neither (blank or the dash alone) gives no mail line."""
+    from xladdin.workbook.weekly import mail_lines
+    rows = pd.DataFrame([("风格:大小盘", "小盘占优", "截至…", None), ("策略说明", "—", "缺少 fund_nav:不计算M9", None),
+                         ("策略说明", "—", "", None), ("策略说明", "—", "—", None), ("策略说明", "—", None, None),
+                         ("未计算:行业资金流", "—", "  ", None), ("股票ETF资金", "", "12-29至12-31", None)],
+                        columns=["item", "signal", "detail", "direction"])
+    assert mail_lines(rows) == ["风格:大小盘:小盘占优", "策略说明:缺少 fund_nav:不计算M9"]
+
+
+# ----------------------------------------------------------------------------- printed pages (LibreOffice)
+def _page_words(pdf, page):
+    """(xMin, yMin, xMax, yMax, word) of the words pdftotext finds on ``page`` (points from the top left)."""
+    import subprocess
+    out = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), "-bbox", str(pdf), "-"],
+                         capture_output=True, text=True, check=True).stdout
+    return [(float(m[0]), float(m[1]), float(m[2]), float(m[3]), m[4]) for m in re.findall(
+        r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>', out)]
+
+
+def _darkest(pdf, page, x, y, w, h):
+    """The darkest grey (0 black .. 255 white) of the printed area (points, at 72 dpi one pixel a point)."""
+    import subprocess
+    data = subprocess.run(["pdftoppm", "-gray", "-r", "72", "-f", str(page), "-l", str(page), "-x", str(int(x)),
+                           "-y", str(int(y)), "-W", str(int(w)), "-H", str(int(h)), str(pdf)],
+                          capture_output=True, check=True).stdout
+    header = data.split(b"\n", 3)  # P5, width height, maxval, pixels
+    return int(min(header[3])) if header[3] else 255
+
+
+@pytest.mark.parametrize("kind", ["report", "template"])
+def test_a_chart_beside_a_table_is_printed_once(kind, report, tmp_path, libreoffice, workbook_inputs):
+    """Seen: the correlation chart (anchored in the header row, I6) printed on each of the sheet's six pages under
+    LibreOffice's print titles. Every page after the sheet's first shows nothing right of the table's columns below
+    their header: no chart, no sliver of its frame."""
+    if kind == "report":
+        path = tmp_path / "report.xlsx"
+        report[0].save(path)
+    else:
+        path = workbook_inputs.build_template(tmp_path / "t.xlsm")
+    pdf = libreoffice.convert(path, "pdf", tmp_path)[0]
+    continued = 0
+    for page in range(1, libreoffice.pdf_pages(pdf) + 1):
+        words = _page_words(pdf, page)
+        text = "".join(w[4] for w in words)
+        if "滚动相关系数" not in text or "ETF资金流与指数涨跌" in text and kind == "report":
+            continue
+        head = [w for w in words if w[4] == "日期"]
+        if not head or any(w[4].startswith("信号后") for w in words):  # the first page (the event tables beside)
+            continue
+        below = min(w[1] for w in words if abs(w[1] - head[0][1]) < 8) - 4  # from the header row's top down
+        lines = {}  # the table's rows: date, correlation, close, flow, signal (a chart's words further right)
+        for w in words:
+            lines.setdefault(round(w[1]), []).append(w)
+        right = max(sorted(line, key=lambda w: w[0])[4][2] for line in lines.values()
+                    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", min(line)[4]) and len(line) >= 5) + 15
+        continued += 1
+        assert _darkest(pdf, page, right, below, 841 - right - 20, 595 - below - 20) >= 250, (kind, page, right)
+    assert continued >= 4
+
+
+# ----------------------------------------------------------------------------- a chart of a table without rows
+def _charts(path):
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).parent))
+    import _xlremote
+    return _xlremote.workbook_charts(path)
+
+
+def _without_flows(result):
+    """The week with the industry flows not computed (as on the real data, whose index weights are stale)."""
+    import copy
+    res = copy.deepcopy(result)
+    res.tables["industry_flow"] = None
+    res.notes["industry_flow"] = "index_weights end 2024-10-08 (current to 2024-12-08): not computed on stale inputs"
+    return res
+
+
+def test_the_report_leaves_out_the_chart_of_a_table_not_computed(tmp_path, workbook_inputs, monkeypatch):
+    """Seen: the real data's report drew an empty flow chart beside "(未计算) 输入表 index_weights 截至 …". The report
+    leaves it out, a short note at its cell instead; the other charts are drawn. A refresh of that report with the
+    flows draws the chart (the note goes, the user's chart stays after the layout's); without them again, the
+    refreshed workbook keeps its chart, titled with why it is empty, over the placeholder row."""
+    from openpyxl.chart import LineChart, Reference
+
+    from xladdin.workbook.report import build_report
+    from xladdin.workbook.template import refresh_workbook
+    workbook_inputs.patch_compute(monkeypatch, _without_flows(workbook_inputs.weekly()))
+    out = tmp_path / "r.xlsx"
+    build_report(out, None)
+    charts = _charts(out)
+    assert charts["行业资金流"] == [] and [c["anchor"] for c in charts["风格信号"]] == ["L7", "L23"]
+    ws = load_workbook(out)["行业资金流"]
+    assert ws["N7"].value == "(图表未绘制:表格未计算)" and str(ws["B7"].value).startswith("(未计算)")
+    wb = load_workbook(out)  # the user adds a chart of their own beside the note
+    mine = LineChart()
+    mine.add_data(Reference(wb["行业资金流"], min_col=4, min_row=6, max_row=7), titles_from_data=True)
+    wb["行业资金流"].add_chart(mine, "N40")
+    wb.save(out)
+    workbook_inputs.patch_compute(monkeypatch, workbook_inputs.weekly())
+    refresh_workbook(out, market=object())
+    flows = _charts(out)["行业资金流"]
+    assert [(c["anchor"], c["title"]) for c in flows] == [("N7", "本周股票ETF行业资金流入流出(亿元)"), ("N40", None)]
+    assert load_workbook(out)["行业资金流"]["N7"].value is None
+    workbook_inputs.patch_compute(monkeypatch, _without_flows(workbook_inputs.weekly()))
+    refresh_workbook(out, market=object())
+    flows = _charts(out)["行业资金流"]
+    assert [(c["anchor"], c["title"]) for c in flows] == [
+        ("N7", "本周股票ETF行业资金流入流出(亿元)(无数据:表格未计算)"), ("N40", None)]
+    assert all(re.search(r"![$][A-Z]+[$]7(:[$][A-Z]+[$]7)?$", s["values"]) for s in flows[0]["series"])  # placeholder row
+
+
+def test_a_template_keeps_the_chart_of_a_table_without_rows_and_says_so(tmp_path, workbook_inputs, monkeypatch):
+    """A workbook that is refreshed keeps each layout chart (the Excel refresh can update a chart, not draw one with
+    the layout's looks): built or refreshed without flows, the flow chart plots the placeholder row only and its
+    title says why; refreshed with them, the layout's title and the rows again."""
+    from xladdin.workbook.template import build_template, refresh_workbook
+    workbook_inputs.patch_compute(monkeypatch, _without_flows(workbook_inputs.weekly()))
+    out = tmp_path / "t.xlsm"
+    build_template(out, market=None)
+    [flow] = _charts(out)["行业资金流"]
+    assert flow["title"] == "本周股票ETF行业资金流入流出(亿元)(无数据:表格未计算)"
+    assert all(re.search(r"![$][A-Z]+[$]7(:[$][A-Z]+[$]7)?$", s["values"]) for s in flow["series"])
+    workbook_inputs.patch_compute(monkeypatch, workbook_inputs.weekly())
+    refresh_workbook(out, market=object())
+    [flow] = _charts(out)["行业资金流"]
+    rows = len(workbook_inputs.weekly().tables["industry_flow"])
+    assert flow["title"] == "本周股票ETF行业资金流入流出(亿元)"
+    assert all(s["values"].endswith(f"${6 + rows}") for s in flow["series"])

@@ -53,6 +53,10 @@ def test_layout_has_the_outputs_between_cover_and_parameters(layout):
     assert layout.sheet("industry_flow").table("industry_flow").columns[2].zh == "资金流入流出(亿元)"
 
 
+def _chart(d, sheet):
+    return next(c for s in d["sheets"] if s["key"] == sheet for c in s["charts"])
+
+
 def _raw():
     import tomllib
     with open(DEFAULT_LAYOUT, "rb") as fh:
@@ -68,6 +72,8 @@ def _raw():
     (lambda d: d["sheets"][1].update(zh="bad/name"), "1-31 characters"),
     (lambda d: d["sheets"][1]["tables"][0].update(colour="red"), "unknown key"),
     (lambda d: d["sheets"][1]["tables"][0].update(name="A1"), "not a valid Excel table name"),
+    (lambda d: d["sheets"][1]["charts"][0].update(row_offset=0), "starts in row 6, in the rows print_titles repeats"),
+    (lambda d: _chart(d, "correlation").update(anchor="I6"), "starts in row 6, in the rows print_titles repeats"),
 ])
 def test_layout_validation_names_the_problem(mutate, message):
     d = _raw()

@@ -120,6 +120,42 @@ def test_every_printed_page_of_a_sample_report_says_sample_and_real_data_none(tm
     assert set(_page_headers(workbook_inputs.build_template(tmp_path / "weekly.xlsm")).values()) == {""}
 
 
+def _pages_with(pdf, text):
+    """(pages, pages whose text holds ``text``) of a PDF, the pages of the xlwings.conf sheet left out."""
+    import subprocess
+    pages = [p for p in subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                                       check=True).stdout.split("\f") if p.strip() and "How Excel finds Python" not in p]
+    return len(pages), sum(text in p.replace(" ", "") for p in pages)
+
+
+def test_every_printed_page_of_a_sample_template_says_sample_and_none_once_refreshed_on_real_data(
+        tmp_path, workbook_inputs, monkeypatch, libreoffice):
+    """Seen: a sample template printed the banner on each sheet's first page only (a page header, which the Excel
+    refresh cannot take off again on real data, was left out). The rows printed on every page run from row 1 (the
+    banner) to the header row: every page of the sample template says so; refreshed on real data, whose refresh
+    empties row 1 (both writers: tests/test_xlwings_remote.py), no page does; back on the sample, every page again.
+    No page header is involved (the template has none)."""
+    from openpyxl import load_workbook
+
+    from xladdin.workbook.template import refresh_workbook
+    banner = _layout_meta()["sample_banner_zh"][:14]
+    out = workbook_inputs.build_template(tmp_path / "weekly.xlsm")
+    wb = load_workbook(out, keep_vba=True)
+    assert {ws.title: ws.print_title_rows for ws in wb.worksheets if ws.print_title_rows} == {
+        ws.title: "$1:$6" for ws in wb.worksheets[1:] if ws.sheet_state == "visible" and ws.title != "xlwings.conf"}
+    assert set(_page_headers(out).values()) == {""}
+    pages, marked = _pages_with(libreoffice.convert(out, "pdf", tmp_path / "sample")[0], banner)
+    assert pages > 20 and marked == pages
+    workbook_inputs.patch_compute(monkeypatch, _as_real(workbook_inputs.weekly()))
+    refresh_workbook(out, market=object())
+    pages, marked = _pages_with(libreoffice.convert(out, "pdf", tmp_path / "real")[0], banner)
+    assert pages > 20 and marked == 0
+    workbook_inputs.patch_compute(monkeypatch, workbook_inputs.weekly())
+    refresh_workbook(out, market=object())
+    pages, marked = _pages_with(libreoffice.convert(out, "pdf", tmp_path / "again")[0], banner)
+    assert marked == pages
+
+
 def test_the_weekly_result_says_where_its_tables_come_from(sample_market, real_market):
     from xladdin.workbook.weekly import compute_weekly
     assert compute_weekly(sample_market.subset("2025-06-01", None)).sample is True

@@ -167,3 +167,75 @@ def test_freshness_mid_data_keeps_each_tables_rhythm(sample_market):
     assert (dated["last"] > res.asof).all() and (dated["lag_days"] == 0).all()
     assert fresh.loc["index_weights", "status"] == "月度,最新(数据晚于截至日,只用到截至日)"
     assert fresh.loc["etf_daily", "status"] == "最新(数据晚于截至日,只用到截至日)"
+
+
+# ------------------------------------------------------------------------------------------ the cover's looks
+INFLOW_RED, OUTFLOW_GREEN = "C00000", "00A651"  # the desk's colours (red = inflow / up, green = outflow / down)
+COVER_WIDTHS = (24, 44, 84)  # item, signal, detail (workbooks/layout.toml)
+
+
+def _cover_rows(path):
+    """(row, item, signal cell, detail, height in points) of the cover's headline table."""
+    from openpyxl import load_workbook
+    ws = load_workbook(path).worksheets[0]
+    out = []
+    for r in range(7, ws.max_row + 1):
+        if ws.cell(r, 2).value is None:
+            break
+        out.append((r, ws.cell(r, 2).value, ws.cell(r, 3), ws.cell(r, 4).value, ws.row_dimensions[r].height or 14.0))
+    return out
+
+
+@pytest.fixture(scope="module")
+def real_reports(real_default, tmp_path_factory, workbook_inputs):
+    """The values-only reports of the real data, in Chinese and English."""
+    from xladdin.workbook.report import build_report
+    folder = tmp_path_factory.mktemp("cover")
+    mp = pytest.MonkeyPatch()
+    try:
+        for lang, res in real_default.items():
+            workbook_inputs.patch_compute(mp, res)
+            build_report(folder / f"real_{lang}.xlsx", None, default_params().replace(language=lang))
+    finally:
+        mp.undo()
+    return {lang: folder / f"real_{lang}.xlsx" for lang in real_default}
+
+
+@pytest.mark.slow
+def test_the_cover_colours_the_net_flow_red_in_green_out(real_reports, real_data_dir, tmp_path, workbook_inputs,
+                                                         monkeypatch):
+    """Seen: "净流出41.21亿元" in black while every other amount of the report is red / green by its sign. The cover's
+    net flow of the week (its sign from the CSV rows) is green for an outflow, red for an inflow (the sample's
+    week); the other signals keep the plain text colour."""
+    from xladdin.workbook.report import build_report
+    value, _ = stock_etf_week_flow_from_csv(real_data_dir, "2025-12-29", "2025-12-31")
+    assert value < 0
+    workbook_inputs.patch_compute(monkeypatch, workbook_inputs.weekly())
+    build_report(tmp_path / "sample.xlsx", None)
+    for path, flows in ((real_reports["zh"], {"股票ETF资金": OUTFLOW_GREEN}),
+                        (tmp_path / "sample.xlsx", {"股票ETF资金": INFLOW_RED, "股票ETF资金(穿透行业)": INFLOW_RED})):
+        rows = _cover_rows(path)
+        colours = {item: (cell.font.color.rgb[-6:] if cell.font.color is not None else None) for _, item, cell, _, _ in rows}
+        assert {k: colours[k] for k in flows} == flows, colours
+        assert {c for item, c in colours.items() if item not in flows} <= {None, "000000"}, colours
+        signals = {item: cell.value for _, item, cell, _, _ in rows}
+        assert all(signals[k].startswith("净流出" if c == OUTFLOW_GREEN else "净流入") for k, c in flows.items())
+
+
+def _lines_by_width(text, width):
+    """Lines a text needs at the least: its width (a wide character 2) over the column's."""
+    if not isinstance(text, str) or not text:
+        return 1
+    return math.ceil(sum(2 if ord(ch) >= 0x2E80 else 1 for ch in text) / width)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_cover_rows_are_no_taller_than_their_text(real_reports, language):
+    """Seen: rows of tables "未计算" two lines taller than their text. Each headline row is as high as its widest
+    cell needs (14 pt a line): never fewer lines than its characters fill, and no more (English words wrapping at
+    spaces may take one line more)."""
+    slack = 0 if language == "zh" else 1
+    for r, item, signal, detail, height in _cover_rows(real_reports[language]):
+        need = max(_lines_by_width(v, w) for v, w in zip((item, signal.value, detail), COVER_WIDTHS))
+        assert need * 14 <= height <= (need + slack) * 14, (r, item, height, need)

@@ -487,3 +487,69 @@ def test_carried_sample_tables_stay_the_sample(carried, how):
 def test_lite_refuses_a_folder_and_points_at_the_carried_tables(carried):
     err = carried["lite_folder"]["error"]
     assert err is not None and "xlwings Lite cannot read local folders" in err and "--embed-data" in err
+
+
+@pytest.mark.parametrize("how", ["lite", "windows"])
+def test_rates_on_the_parameters_sheet_in_percent_in_excel(core, how):
+    """The Refresh (Excel and Lite) writes each rate's value cell of the parameters sheet with a percent format
+    (the value itself unchanged), as the template and the report have it (tests/test_desk_conventions.py)."""
+    run = core[how]
+    cells = X.cells_of(run, "参数")
+    formats = {(r, c): v for r, c, v in run["formats"]["参数"]}
+    rows = {cells[(r, c)][1:]: r for (r, c) in cells if c == 2 and r > 6}
+    want = {"cost": ("0.00%", 0.001), "etf_cost": ("0.00%", 0.003), "rf": ("0.00%", 0.0), "heat_flag": ("0%", 0.9),
+            "crowding_dispersion_flag": ("0%", 0.05), "crowding_volume_move": ("0%", 0.2)}
+    for key, (fmt, value) in want.items():
+        assert formats.get((rows[key], 3)) == fmt and cells[(rows[key], 3)] == value, key
+    assert formats.get((rows["hp_lambda"], 3)) is None and cells[(rows["hp_lambda"], 3)] == 100
+
+
+@pytest.mark.parametrize("how", ["lite", "windows", "mac"])
+def test_the_cover_net_flows_are_red_for_an_inflow_in_excel(core, how):
+    """The Refresh (Excel and Lite) colours the cover's net flows of the week by their sign (the sample's week: an
+    inflow, red) and sets every other signal's text back to plain (a colour the last refresh left goes)."""
+    run = core[how]
+    cells = X.cells_of(run, "封面")
+    colours = {(r, c): v for r, c, v in run["font_colors"]["封面"]}
+    exp = X.expected_tables(core["_inputs"]["base"].tables)
+    row, col, rows = exp[("封面", "tblHeadlines")]
+    signals = {cells[(r, col)][1:]: str(colours.get((r, col + 1))).lower() for r in range(row + 1, row + len(rows))}
+    flows = {"股票ETF资金", "股票ETF资金(穿透行业)"}
+    assert {k: signals[k] for k in flows} == dict.fromkeys(flows, "#c00000"), signals
+    assert {v for k, v in signals.items() if k not in flows} == {"#000000"}, signals
+
+
+# ------------------------------------------------------------------------------------------ a table without rows
+@pytest.fixture(scope="module")
+def emptied(inputs, tmp_path_factory):
+    """The template (drawn with the sample's data) refreshed on a week whose industry flows were not computed and
+    whose correlation table has no rows, by the Lite script and with the Windows and macOS member sets."""
+    base = copy.deepcopy(inputs["base"])
+    base.tables["industry_flow"] = None
+    base.notes["industry_flow"] = "index_weights end 2024-10-08 (current to 2024-12-08): not computed on stale inputs"
+    base.tables["correlation"] = base.tables["correlation"].iloc[:0]
+    p = inputs["payload"]
+    return _run(tmp_path_factory, {h: (p, h, base) for h in ("lite", "windows", "mac")})
+
+
+@pytest.mark.parametrize("how", ["lite", "windows", "mac"])
+def test_a_chart_whose_table_has_no_rows_says_so_and_shows_no_old_data(emptied, core, how):
+    """Seen: a refresh that drew a chart last time and has no data now could leave the old picture. The Refresh
+    (Excel and Lite) points such a chart at the table's placeholder row (nothing of the last data plotted) and
+    titles it with why it is empty; a chart with data gets the layout's own title back (sample run)."""
+    layout = load_layout()
+    run = emptied[how]
+    assert run["error"] is None and "refused" not in run, run.get("error") or run.get("refused")
+    titles = {(s.zh, j): c.title_zh for s in layout.sheets for j, c in enumerate(s.charts)}
+    empty = {("行业资金流", 0): "表格未计算", ("相关性监控", 0): "表格无数据"}
+    for (sheet, j), title in titles.items():
+        chart = run["state"]["charts"][sheet][j]
+        if (sheet, j) in empty:
+            assert chart["title"] == f"{title}(无数据:{empty[(sheet, j)]})", chart
+            r1, _, r2, _ = X.bounds(chart["source"].split("!")[1])
+            assert r2 == r1 + 1  # the header row and the placeholder row: nothing left of the sample's rows
+            cells = X.cells_of(run, sheet)
+            assert str(cells[(r2, 2)]).startswith(("'(未计算)", "'(无数据)"))
+        else:
+            assert chart["title"] == title, (sheet, j, chart)
+        assert core["lite"]["state"]["charts"][sheet][j]["title"] == title  # with data: the layout's title

@@ -65,6 +65,9 @@ class ColumnSpec:
     blank_en: str = ""
     #: horizontal alignment of the data cells ("left" for a column of mixed numbers and text); "" = Excel's
     align: str = ""
+    #: a field of the computed frame holding each row's direction: the cell's text red (> 0, inflow / up) or green
+    #: (< 0, outflow / down), the desk's colours (``[meta] inflow_color`` / ``outflow_color``); other rows plain
+    row_sign: str | None = None
 
     def header(self, language: str) -> str:
         return self.zh if language == "zh" else self.en
@@ -234,7 +237,7 @@ def _known(d: Mapping[str, Any], allowed: set[str], where: str) -> None:
 
 
 _COL_KEYS = {"field", "zh", "en", "format", "width", "wrap", "hidden", "row_format", "inputs", "blank_zh", "blank_en",
-             "align"}
+             "align", "row_sign"}
 _EXTRA_KEYS = {"format", "width", "header", "inputs", "blank_zh", "blank_en"}
 _TABLE_KEYS = {"key", "name", "anchor", "below", "gap", "title_zh", "title_en", "style", "columns",
                "extra_columns", "conditional"}
@@ -255,7 +258,8 @@ def _parse_table(d: Mapping[str, Any], where: str) -> TableLayout:
                                width=float(c.get("width", 12)), wrap=bool(c.get("wrap", False)),
                                hidden=bool(c.get("hidden", False)), row_format=c.get("row_format"),
                                inputs=tuple(c.get("inputs", ())), blank_zh=c.get("blank_zh", ""),
-                               blank_en=c.get("blank_en", ""), align=c.get("align", "")))
+                               blank_en=c.get("blank_en", ""), align=c.get("align", ""),
+                               row_sign=c.get("row_sign")))
     extra = None
     if "extra_columns" in d:
         e = d["extra_columns"]

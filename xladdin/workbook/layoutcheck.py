@@ -130,6 +130,9 @@ def check_columns(t: TableLayout, where: str) -> None:
     for c in t.columns:
         if c.align not in ("", "left", "center", "right"):
             raise LayoutError(f"{where} column `{c.field}`: align `{c.align}` must be left, center or right")
+        if c.row_sign is not None and (c.row_sign in t.fields or not isinstance(c.row_sign, str)):
+            raise LayoutError(f"{where} column `{c.field}`: row_sign must name a helper field of the computed "
+                              f"frame, not a column of the table (got {c.row_sign!r})")
     fields = t.fields
     if len(set(fields)) != len(fields):
         raise LayoutError(f"{where}: duplicated column field")
@@ -187,8 +190,23 @@ def check_chart_series(c: ChartLayout, fields: list[str], where: str) -> None:
 
 def check_print_titles(s: SheetLayout, src: str) -> None:
     """The first table's header row is printed on every page: a table placed below the first one (under that
-    header) must have its columns, or a page would show one table's rows under another's header."""
+    header) must have its columns, or a page would show one table's rows under another's header; a chart must start
+    below that row (a chart anchored in rows printed on every page is printed on every page)."""
     first = s.tables[0] if s.tables else None
+    if first is not None and first.anchor is not None:
+        header = parse_cell(first.anchor)[0]
+        for j, c in enumerate(s.charts):
+            ref = s.table(c.right_of) if c.right_of is not None else None
+            if c.anchor is not None:
+                top = parse_cell(c.anchor)[0]
+            elif ref is not None and ref.anchor is not None:
+                top = parse_cell(ref.anchor)[0] + c.row_offset
+            else:
+                continue  # below a table, or beside one placed below another: under the header row
+            if top <= header:
+                raise LayoutError(f"{src}: sheet `{s.key}` chart {j + 1} starts in row {top}, in the rows print_titles "
+                                  f"repeats on every page (down to the header row {header}): anchor it below row "
+                                  f"{header} (right_of: row_offset >= {header - top + c.row_offset + 1})")
     below_first = {first.key} if first is not None else set()
     for t in s.tables[1:]:
         if t.below in below_first:

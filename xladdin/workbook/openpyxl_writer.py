@@ -8,21 +8,32 @@ from typing import Any
 
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.chart.text import RichText
+from openpyxl.drawing.spreadsheet_drawing import AnchorMarker, OneCellAnchor
 from openpyxl.drawing.text import CharacterProperties, Paragraph, ParagraphProperties, RichTextProperties
+from openpyxl.drawing.xdr import XDRPositiveSize2D
 from openpyxl.formatting.formatting import ConditionalFormattingList
 from openpyxl.formatting.rule import ColorScaleRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.styles.numbers import BUILTIN_FORMATS_MAX_SIZE, BUILTIN_FORMATS_REVERSE
+from openpyxl.utils.units import cm_to_EMU
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from xladdin.conventions import LANGUAGES
 
 from .layout import Layout
-from .placement import Block, PlacementError, block_of, check_free_cells, find_tables, sheet_rows
+from .placement import (
+    Block,
+    PlacementError,
+    block_of,
+    check_free_cells,
+    find_tables,
+    left_out_charts,
+    sheet_rows,
+)
 from .plan import NOTES_LINE_HEIGHT, ChartPlan, SheetPlan
-from .refs import col_letter, formula_like, parse_range
+from .refs import col_letter, formula_like, parse_cell, parse_range
 
 
 @dataclass
@@ -34,7 +45,8 @@ class _Sheet:
     owned: list[Block]  # the tables' blocks, where they are and where they go
     layout_charts: int  # the sheet's first charts that are the layout's (the others are the user's)
     rows: tuple[Block, ...] = ()  # the sheet's own rows above the tables (banner, title, subtitle, notes)
-    old_charts: list[Any] = field(default_factory=list)  # the layout's charts as found
+    #: the layout charts a values-only report left out (position -> the cell of the note in its place)
+    left_out: dict[int, tuple[int, int]] = field(default_factory=dict)
     user_charts: list[Any] = field(default_factory=list)
     made: dict[int, Any] = field(default_factory=dict)  # layout position -> the chart drawn now
 
@@ -95,12 +107,13 @@ class OpenpyxlWriter:
             old = {} if fresh else find_tables(ws.title, tables, plan, spec)
             new = {t.name: block_of(t) for t in plan.tables}
             check_free_cells(ws.title, old, new, lambda b, ws=ws: _values(ws, b))
-            if not fresh and len(ws._charts) < len(spec.charts):
+            left_out = {} if fresh else left_out_charts(spec, plan, old, lambda r, c, ws=ws: _values(
+                ws, Block(r, c, r, c))[0][0])
+            drawn = 0 if fresh else len(spec.charts) - len(left_out)
+            if len(ws._charts) < drawn:
                 raise PlacementError(f"sheet `{ws.title}` has {len(ws._charts)} chart(s), the layout draws "
-                                     f"{len(spec.charts)}: a chart was deleted; rebuild the workbook with "
-                                     "`xladdin template`")
-            found[plan.name] = _Sheet(ws, old, [*old.values(), *new.values()], 0 if fresh else len(spec.charts),
-                                      sheet_rows(plan))
+                                     f"{drawn}: a chart was deleted; rebuild the workbook with `xladdin template`")
+            found[plan.name] = _Sheet(ws, old, [*old.values(), *new.values()], drawn, sheet_rows(plan), left_out)
         self._found = found
 
     def sheet(self, name: str, aliases: Sequence[str], index: int) -> Any:
@@ -135,7 +148,9 @@ class OpenpyxlWriter:
                 del ws._cells[key]
         for t in st.old:
             del ws.tables[t]
-        st.old_charts, st.user_charts = list(ws._charts[:st.layout_charts]), list(ws._charts[st.layout_charts:])
+        for cell in st.left_out.values():  # the notes standing for charts left out: written again if still so
+            ws._cells.pop(cell, None)
+        st.user_charts = list(ws._charts[st.layout_charts:])  # the layout's are all drawn again (or left out)
         ws._charts = []
         kept = ConditionalFormattingList()
         for cf in ws.conditional_formatting:
@@ -239,6 +254,14 @@ class OpenpyxlWriter:
         ws.conditional_formatting.add(ref, rule)
 
     def chart(self, ws: Any, plan: ChartPlan) -> None:
+        """Draw the chart of ``plan``; for one left out (an empty table's in the values-only report) write its note,
+        grey and italic, at its cell instead."""
+        if plan.left_out:
+            row, col = parse_cell(plan.anchor)
+            self.write(ws, row, col, [[plan.note]])
+            ws.cell(row=row, column=col).font = self._font(italic=True, color="7F7F7F", size=self.font_size)
+            return
+
         def make():
             if plan.type == "line":
                 return LineChart()
@@ -301,7 +324,7 @@ class OpenpyxlWriter:
             if plan.y2_title:
                 second.y_axis.title = plan.y2_title
             chart += second
-        ws.add_chart(chart, plan.anchor)
+        ws.add_chart(chart, chart_anchor(plan))
         st = self._found.get(ws.title)
         if st is not None:
             st.made[plan.layout_index] = chart
@@ -319,11 +342,9 @@ class OpenpyxlWriter:
 
     def finish(self, ws: Any, plan: SheetPlan) -> None:
         st = self._found.get(plan.name)
-        if st is not None:  # the layout's charts in its order (one not drawn now, its table empty, is kept as
-            # the Excel refresh keeps it), then the user's, so that the next refresh tells them apart
-            n = max([st.layout_charts, *(i + 1 for i in st.made)])
-            old = st.old_charts + [None] * n
-            ws._charts = [c for c in (st.made.get(i, old[i]) for i in range(n)) if c is not None] + st.user_charts
+        if st is not None:  # the layout's charts drawn now in its order (none left over from the last time), then
+            # the user's, so that the next refresh tells them apart
+            ws._charts = [st.made[i] for i in sorted(st.made)] + st.user_charts
         # header rows: bold (the table style colours them), wrap long Chinese headers
         header = [("fontId", "font", self._font(bold=True, size=self.font_size, color=self.header_font_color), "_fonts"),
                   ("fillId", "fill", PatternFill("solid", fgColor=self.header_fill), "_fills"),
@@ -359,7 +380,7 @@ class OpenpyxlWriter:
             ws.page_setup.fitToHeight = 0
         ws.print_options.horizontalCentered = True
         ws.page_margins.left = ws.page_margins.right = 0.4
-        ws.print_title_rows = f"{plan.print_row}:{plan.print_row}" if plan.print_row else None
+        ws.print_title_rows = "{}:{}".format(*plan.print_rows) if plan.print_rows else None
         self._page_banner(ws, plan)
         ws.sheet_view.showGridLines = False
         if plan.tab_color:
@@ -379,6 +400,18 @@ class OpenpyxlWriter:
             index = _style_index(self.wb, "_alignments", alignment)
             for r in range(t.row + 1, t.row + len(t.rows) + 1):
                 _set_style(ws.cell(row=r, column=t.col + j), "alignmentId", index, "alignment", alignment)
+
+
+#: how far a chart's frame starts below the top edge of its anchor cell (EMU; 12,700 a point): a frame on that edge,
+#: the bottom of the rows printed on every page, is printed as a line on every page (LibreOffice)
+CHART_TOP_OFFSET = 4 * 12700
+
+
+def chart_anchor(plan: ChartPlan) -> OneCellAnchor:
+    """The chart's anchor: its cell, the frame :data:`CHART_TOP_OFFSET` below the cell's top edge, its size."""
+    row, col = parse_cell(plan.anchor)
+    return OneCellAnchor(_from=AnchorMarker(col=col - 1, colOff=0, row=row - 1, rowOff=CHART_TOP_OFFSET),
+                         ext=XDRPositiveSize2D(cm_to_EMU(plan.width), cm_to_EMU(plan.height)))
 
 
 def _values(ws: Any, b: Block) -> list[list[Any]]:

@@ -85,6 +85,9 @@ class ParamSpec:
     maximum: float | None = None
     choices: tuple[str, ...] = ()
     blank_ok: bool = False
+    #: a rate, share or percentile: shown in percent on the sheet with at least this many decimals (the cell's
+    #: value stays the fraction: 0.0015 shows 0.15%); None: shown as it is
+    percent: int | None = None
 
 
 #: every parameter, in sheet order
@@ -125,7 +128,7 @@ SPECS: tuple[ParamSpec, ...] = (
     ParamSpec("rebalance_weeks", "int", DEFAULT_REBALANCE_WEEKS, "调仓周期(周,M10)", "Rebalance every N weeks (M10)", minimum=1, maximum=52),
     ParamSpec("cost", "float", DEFAULT_COST, f"单边交易成本(占成交额,买卖各收,M7-M10;默认{DEFAULT_COST:.1%}:报告未给出行业组合成本)",
               f"One-way trading cost (share of traded value, on buys and sells, M7-M10; default {DEFAULT_COST:.1%}: "
-              "the report states none for industry baskets)", minimum=COST_RANGE[0], maximum=COST_RANGE[1]),
+              "the report states none for industry baskets)", minimum=COST_RANGE[0], maximum=COST_RANGE[1], percent=2),
     ParamSpec("lag", "int", DEFAULT_LAG, f"执行滞后(交易日):t日数据在t+lag日收盘成交(默认{DEFAULT_LAG};0 = 同日收盘成交,有前视)",
               f"Execution lag (trading days): data of day t trades at the close of t+lag (default {DEFAULT_LAG}; 0 = "
               "the same close, look-ahead)", minimum=LAG_RANGE[0], maximum=LAG_RANGE[1]),
@@ -133,7 +136,7 @@ SPECS: tuple[ParamSpec, ...] = (
               minimum=20, maximum=500),
     ParamSpec("backtest_start", "date", DEFAULT_BACKTEST_START, "策略回测起始日(M10)", "Backtest start (M10)"),
     ParamSpec("rf", "float", DEFAULT_RF, "无风险利率(年化,M12)", "Risk-free rate (annual, M12)", minimum=RF_RANGE[0],
-              maximum=RF_RANGE[1]),
+              maximum=RF_RANGE[1], percent=2),
     ParamSpec("holding_periods", "int", DEFAULT_HOLDING_PERIODS, "策略持仓表显示的调仓期数", "Rebalance periods shown in the holdings table",
               minimum=1, maximum=500),
     ParamSpec("etf_top_n", "int", DEFAULT_ETF_TOP_N, "ETF轮动入选数量(M11)", "ETFs picked by the rotation (M11)", minimum=1, maximum=50),
@@ -141,26 +144,29 @@ SPECS: tuple[ParamSpec, ...] = (
               "ETF rotation universe (comma separated codes; blank = all stock ETFs)", blank_ok=True),
     ParamSpec("etf_cost", "float", DEFAULT_ETF_COST, f"ETF轮动单边成本(占成交额,买卖各收,M11;默认{DEFAULT_ETF_COST:.1%},同报告)",
               f"ETF rotation one-way cost (share of traded value, on buys and sells, M11; default "
-              f"{DEFAULT_ETF_COST:.1%}, the report's)", minimum=COST_RANGE[0], maximum=COST_RANGE[1]),
+              f"{DEFAULT_ETF_COST:.1%}, the report's)", minimum=COST_RANGE[0], maximum=COST_RANGE[1], percent=2),
     ParamSpec("etf_one_per_index", "int", int(DEFAULT_ETF_ONE_PER_INDEX), "ETF轮动同一跟踪指数最多入选1只(1 是 / 0 否,M11)",
               "ETF rotation: at most one pick per tracked index (1 yes / 0 no, M11)", minimum=0, maximum=1),
     ParamSpec("heat_years", "float", DEFAULT_HEAT_YEARS, "交易热度/波动分位的回看年数(M13)", "Trailing years for heat / volatility percentiles (M13)",
               minimum=0.25, maximum=20),
-    ParamSpec("heat_flag", "float", DEFAULT_HEAT_FLAG, "交易热度提示分位(M13)", "Heat percentile flag (M13)", minimum=0.0, maximum=1.0),
-    ParamSpec("vol_flag", "float", DEFAULT_VOL_FLAG, "波动率提示分位(M13)", "Volatility percentile flag (M13)", minimum=0.0, maximum=1.0),
+    ParamSpec("heat_flag", "float", DEFAULT_HEAT_FLAG, "交易热度提示分位(M13)", "Heat percentile flag (M13)", minimum=0.0, maximum=1.0,
+              percent=0),
+    ParamSpec("vol_flag", "float", DEFAULT_VOL_FLAG, "波动率提示分位(M13)", "Volatility percentile flag (M13)", minimum=0.0,
+              maximum=1.0, percent=0),
     ParamSpec("crowding_heat_flag", "float", crowding.DEFAULT_HEAT_FLAG, "换手热度分位不低于此值为拥挤(M14)",
               "Turnover heat percentile at or above which an industry is crowded (M14)",
-              minimum=crowding.FLAG_RANGE[0], maximum=crowding.FLAG_RANGE[1]),
+              minimum=crowding.FLAG_RANGE[0], maximum=crowding.FLAG_RANGE[1], percent=0),
     ParamSpec("crowding_dispersion_flag", "float", crowding.DEFAULT_DISPERSION_FLAG,
               "成分股分化度分位不高于此值为拥挤(M14)",
               "Constituent dispersion percentile at or below which an industry is crowded (M14)",
-              minimum=crowding.FLAG_RANGE[0], maximum=crowding.FLAG_RANGE[1]),
+              minimum=crowding.FLAG_RANGE[0], maximum=crowding.FLAG_RANGE[1], percent=0),
     ParamSpec("crowding_price_move", "float", crowding.DEFAULT_PRICE_MOVE, "量价背离:20日涨跌幅绝对值不低于此值(M14)",
-              "Price-volume divergence: 20-day |return| at least this (M14)", minimum=0.0, maximum=1.0),
+              "Price-volume divergence: 20-day |return| at least this (M14)", minimum=0.0, maximum=1.0,
+              percent=0),
     ParamSpec("crowding_volume_move", "float", crowding.DEFAULT_VOLUME_MOVE,
               "量价背离:20日均量变化绝对值不低于此值(M14)",
               "Price-volume divergence: |change| of the 20-day mean volume at least this (M14)", minimum=0.0,
-              maximum=10.0),
+              maximum=10.0, percent=0),
     ParamSpec("crowding_history", "int", crowding.DEFAULT_HISTORY, "拥挤度分位的历史交易日数(M14)",
               "Trading days of the crowding percentiles' history (M14)",
               minimum=crowding.HISTORY_RANGE[0], maximum=crowding.HISTORY_RANGE[1]),
@@ -364,10 +370,32 @@ def _display(spec: ParamSpec, value: Any) -> Any:
     return value
 
 
+#: most decimals a percent shows (beyond them a value is rounded on the sheet; the cell keeps it whole)
+MAX_PERCENT_DECIMALS = 6
+
+
+def percent_format(value: float, least: int) -> str:
+    """The Excel format that shows fraction ``value`` in percent with ``least`` decimals, more when the value needs
+    them to show whole (at most :data:`MAX_PERCENT_DECIMALS`): 0.001 -> ``0.00%`` (0.10%), 0.00125 -> ``0.000%``."""
+    places = least
+    while places < MAX_PERCENT_DECIMALS and abs(round(value * 100, places) - value * 100) > 1e-9:
+        places += 1
+    return "0" + ("." + "0" * places if places else "") + "%"
+
+
+def value_format(spec: ParamSpec, value: Any) -> str:
+    """The number format of a parameter's value cell: a percent for a rate (:attr:`ParamSpec.percent`), else ""
+    (the column's own)."""
+    if spec.percent is None or not isinstance(value, (int, float)) or isinstance(value, bool):
+        return ""
+    return percent_format(float(value), spec.percent)
+
+
 def params_to_frame(params: Params, language: str | None = None) -> pd.DataFrame:
-    """The parameters table for the sheet: columns key, value, description (in ``language``)."""
+    """The parameters table for the sheet: columns key, value, description (in ``language``) and format (the
+    value cell's number format: rates in percent, :func:`value_format`)."""
     lang = language or params.language
-    rows = [{"key": s.key, "value": _display(s, params.get(s.key)), "description": s.zh if lang == "zh" else s.en}
-            for s in SPECS]
-    return pd.DataFrame(rows, columns=["key", "value", "description"])
+    rows = [{"key": s.key, "value": _display(s, params.get(s.key)), "description": s.zh if lang == "zh" else s.en,
+             "format": value_format(s, params.get(s.key))} for s in SPECS]
+    return pd.DataFrame(rows, columns=["key", "value", "description", "format"])
 

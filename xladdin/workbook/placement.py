@@ -4,7 +4,8 @@ A refresh rewrites only the layout's areas: each table's block (its title row, h
 where the workbook has it now and where the plan puts it), the sheet's own rows above the tables
 (:func:`sheet_rows`: row 1, the sample banner; rows 2 to 4, the title, subtitle and notes, written by
 :func:`~xladdin.workbook.render.render_sheet`) and the layout's charts (the first ones of the sheet, in the
-layout's order). Every other cell, note, comment, formula, chart and conditional format is the user's and
+layout's order; a values-only report leaves an empty table's chart out, a note at its cell saying so:
+:func:`left_out_charts` finds them). Every other cell, note, comment, formula, chart and conditional format is the user's and
 is kept, by the Excel refresh (:class:`~xladdin.workbook.xlwings_writer.XlwingsWriter`) and by
 ``xladdin refresh`` (:class:`~xladdin.workbook.openpyxl_writer.OpenpyxlWriter`) alike.
 
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .layout import SheetLayout
-from .plan import NOTES_ROW, SheetPlan, TablePlan
+from .plan import NOTES_ROW, SheetPlan, TablePlan, chart_cell, is_left_out_note
 from .refs import cell_ref, parse_cell, parse_range, range_ref
 
 #: columns right of the widest table that the sheet's own rows are cleared over (a narrower table than last time
@@ -135,6 +136,24 @@ def find_tables(sheet: str, found: Mapping[str, str], plan: SheetPlan, spec: She
                                  "deleted; undo that, or rebuild the workbook with `xladdin template`")
         old[t.name] = by_key[tspec.key] = block
     return old
+
+
+def left_out_charts(spec: SheetLayout, plan: SheetPlan, old: Mapping[str, Block],
+                    value: Callable[[int, int], Any]) -> dict[int, tuple[int, int]]:
+    """The layout charts a values-only report left out of the sheet as found (an empty table's), by their position
+    in the layout: position -> the cell of the note standing in the chart's place. ``old``: Excel table name -> its
+    block as found (:func:`find_tables`); ``value(row, col)``: a cell's value."""
+    names = {t.key: t.name for t in plan.tables}
+    where = {key: (b.top + 1, b.bottom, b.left, b.right) for key, name in names.items()
+             if (b := old.get(name)) is not None}
+    out = {}
+    for j, c in enumerate(spec.charts):
+        if c.anchor is None and (c.right_of or c.below) not in where:
+            continue
+        cell = parse_cell(chart_cell(c, where))
+        if is_left_out_note(value(*cell)):
+            out[j] = cell
+    return out
 
 
 def check_free_cells(sheet: str, old: Mapping[str, Block], new: Mapping[str, Block],

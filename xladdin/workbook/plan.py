@@ -21,7 +21,7 @@ import pandas as pd
 from xladdin.cells import to_cell_value
 from xladdin.conventions import LANGUAGES
 
-from .layout import SheetLayout, TableLayout
+from .layout import ChartLayout, SheetLayout, TableLayout
 from .layoutcheck import EXTRA
 from .messages import note_text, say
 from .refs import cell_ref, parse_cell, range_ref
@@ -30,6 +30,12 @@ from .refs import cell_ref, parse_cell, range_ref
 EMPTY_TEXT = {"zh": "(无数据)", "en": "(no data)"}
 #: text shown in a table that was not computed (its module or input data is missing)
 MISSING_TEXT = {"zh": "(未计算)", "en": "(not computed)"}
+#: a chart whose table has no rows: in the values-only report the chart is left out and this note stands at its
+#: cell; in a workbook that is refreshed the chart stays (the refresh updates it in place) and its title says so
+CHART_LEFT_OUT = {"zh": "(图表未绘制:{why})", "en": "(chart not drawn: {why})"}
+CHART_EMPTY_TITLE = {"zh": "{title}(无数据:{why})", "en": "{title} (no data: {why})"}
+CHART_WHY = {"missing": {"zh": "表格未计算", "en": "the table was not computed"},
+             "empty": {"zh": "表格无数据", "en": "the table has no rows"}}
 #: the sheet's notes row (why columns are blank, what the colours mean), under the subtitle
 NOTES_ROW = 4
 #: points per line of text (10 pt type): the notes row and rows of wrapped text are as high as their lines
@@ -41,12 +47,48 @@ def text_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
-def lines_of(text: Any, width: float, fill: float = 0.9) -> int:
-    """Lines ``text`` wraps to in a column ``width`` wide (at least 1); ``fill``: the share of the width a line
-    of text uses (less for bold type)."""
+#: column-width units a cell's inner margins take from a line (about 2 px each side; a unit is 7 px)
+CELL_PADDING = 0.6
+
+
+def _wide(ch: str) -> bool:
+    return unicodedata.east_asian_width(ch) in "WF"
+
+
+def _tokens(text: str) -> list[str]:
+    """Where a line may break, as a spreadsheet wraps: around every wide (CJK) character, after the spaces that end
+    a word of other characters (each word keeps its trailing spaces)."""
+    out, word = [], ""
+    for ch in text:
+        if _wide(ch):
+            out += [word, ch] if word else [ch]
+            word = ""
+        elif ch == " " and word.strip():
+            out.append(word + ch)
+            word = ""
+        else:
+            word += ch
+    return out + [word] if word else out
+
+
+def lines_of(text: Any, width: float, fill: float = 1.0) -> int:
+    """Lines ``text`` wraps to in a column ``width`` wide (at least 1): the lines filled word by word as the
+    spreadsheet does (:func:`_tokens`; a word wider than a line is broken), each line ``width * fill`` less
+    :data:`CELL_PADDING` wide in :func:`text_width` units; ``fill`` < 1 for wider type (bold)."""
     if not isinstance(text, str) or not text:
         return 1
-    return max(1, math.ceil(text_width(text) / max(width * fill, 1.0)))
+    room = max(width * fill - CELL_PADDING, 1.0)
+    lines = 0
+    for paragraph in text.split("\n"):
+        lines, used = lines + 1, 0.0
+        for tok in _tokens(paragraph):
+            need = text_width(tok.rstrip())
+            if used and used + need > room:  # the word goes to the next line
+                lines, used = lines + 1, 0.0
+            while need > room:  # a word wider than a line fills lines of its own
+                lines, need = lines + 1, need - room
+            used += need + (text_width(tok) - text_width(tok.rstrip()))
+    return max(1, lines)
 
 
 @dataclass
@@ -81,6 +123,10 @@ class TablePlan:
     aligns: list[str] = field(default_factory=list)
     #: (row, column, format) of cells whose format is their row's (a table of mixed figures)
     cell_formats: list[tuple[int, int, str]] = field(default_factory=list)
+    #: columns whose cells take their row's direction as text colour (``row_sign``), and (row, column, +1 / -1) of
+    #: the cells with one
+    sign_columns: list[int] = field(default_factory=list)
+    cell_signs: list[tuple[int, int, int]] = field(default_factory=list)
     #: columns left blank (every row empty) and why
     blanks: list[Blank] = field(default_factory=list)
 
@@ -150,6 +196,11 @@ class ChartPlan:
     overlap: int | None = None
     #: a plotted column is hidden (a helper column): the chart must plot hidden cells
     plots_hidden: bool = False
+    #: its table has no rows: nothing to plot (the title says so, :data:`CHART_EMPTY_TITLE`)
+    empty: bool = False
+    #: not drawn (an empty chart of the values-only report): ``note`` stands at the anchor cell instead
+    left_out: bool = False
+    note: str = ""
 
 
 @dataclass
@@ -174,8 +225,11 @@ class SheetPlan:
     page_banner: bool = False
     #: row 4: why columns are blank and what the colours mean ("" when there is nothing to say)
     notes: str = ""
-    #: the header row printed at the top of every page (None: none)
-    print_row: int | None = None
+    #: the rows printed at the top of every page, first and last (None: none): the first table's header row; in a
+    #: workbook that is refreshed (not the values-only report) from row 1 down to it, so that the sample banner of row
+    #: 1 is on every page and goes with it when a refresh on real data empties row 1 (no page header, which the
+    #: Excel refresh could not take off again)
+    print_rows: tuple[int, int] | None = None
 
     def column_widths(self) -> dict[int, float]:
         """Column -> its width on the sheet (the widest table's there); hidden columns left out."""
@@ -228,12 +282,12 @@ def plan_table(t: TableLayout, df: pd.DataFrame | None, row: int, col: int, lang
     else:
         if not isinstance(df, pd.DataFrame):
             raise TypeError(f"{where}: expected a DataFrame, got {type(df).__name__}")
-        needed = list(t.fields) + [c.row_format for c in t.columns if c.row_format]
+        helpers = {c.row_format for c in t.columns if c.row_format} | {c.row_sign for c in t.columns if c.row_sign}
+        needed = list(t.fields) + sorted(helpers)
         missing = [f for f in needed if f not in df.columns]
         if missing:
             raise ValueError(f"{where}: column(s) {', '.join(map(str, missing))} missing from the computed frame "
                              f"(has {', '.join(map(str, df.columns))})")
-        helpers = {c.row_format for c in t.columns if c.row_format}
         extra_cols = [c for c in df.columns if c not in t.fields and c not in helpers] if t.extra is not None else []
         for c in extra_cols:
             fields.append(c)
@@ -258,7 +312,16 @@ def plan_table(t: TableLayout, df: pd.DataFrame | None, row: int, col: int, lang
                              for c in t.columns if c.row_format
                              for i, fmt in enumerate(df[c.row_format]) if isinstance(fmt, str) and fmt]
         plan.blanks = _blanks(t, plan, language, inputs or {})
+        plan.sign_columns = [plan.column_of(c.field) for c in t.columns if c.row_sign]
+        plan.cell_signs = [(row + 1 + i, plan.column_of(c.field), 1 if v > 0 else -1)
+                           for c in t.columns if c.row_sign
+                           for i, v in enumerate(df[c.row_sign]) if _number(v) and v != 0]
     return plan
+
+
+def _number(v: Any) -> bool:
+    """A finite number (not a bool, NaN or None)."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def _conditional(t: TableLayout, plan: TablePlan) -> list[tuple[str, str, tuple[float, float, float] | None]]:
@@ -327,6 +390,23 @@ def sheet_notes(plans: list[TablePlan], kinds: set[str], language: str, meta: Ma
     return say("notes.prefix", language) + say("notes.sep", language).join(items) if items else ""
 
 
+def chart_cell(c: ChartLayout, where: Mapping[str, tuple[int, int, int, int]]) -> str:
+    """The anchor cell of chart ``c``: its own, or beside / below its table, given each table's (header row, last
+    row, first column, last column) in ``where`` (the plan's, or the blocks a refresh finds)."""
+    if c.anchor is not None:
+        return c.anchor
+    if c.right_of is not None:
+        row, _, _, last_col = where[c.right_of]
+        return cell_ref(row + c.row_offset, last_col + 1 + c.gap)
+    _, last_row, col, _ = where[c.below]
+    return cell_ref(last_row + 1 + c.gap, col)
+
+
+def is_left_out_note(value: Any) -> bool:
+    """Whether a cell holds the note a values-only report puts where it left an empty chart out (either language)."""
+    return isinstance(value, str) and value.startswith(tuple(t.split("{")[0] for t in CHART_LEFT_OUT.values()))
+
+
 def plan_sheet(s: SheetLayout, tables: Mapping[str, pd.DataFrame | None], language: str,
                subtitle: str = "", notes: Mapping[str, str] | None = None, banner: str | None = None,
                banner_large: bool = False, inputs: Mapping[str, str] | None = None, snapshot: bool = False,
@@ -354,31 +434,40 @@ def plan_sheet(s: SheetLayout, tables: Mapping[str, pd.DataFrame | None], langua
             if not (a.last_row < b.title_row or b.last_row < a.title_row or a.last_col < b.col or b.last_col < a.col):
                 raise ValueError(f"sheet `{s.key}`: table `{a.key}` ({a.ref}) overlaps `{b.key}` ({b.ref}); "
                                  "move an anchor in the layout")
+    first = plans[s.tables[0].key] if s.tables else None
+    print_rows = None
+    if first is not None and s.print_titles:
+        print_rows = (first.row, first.row) if snapshot else (1, first.row)
     charts = []
+    where = {k: (p.row, p.last_row, p.col, p.last_col) for k, p in plans.items()}
     for position, c in enumerate(s.charts):
         tp = plans[c.table]
-        if c.anchor is not None:
-            anchor = c.anchor
-        elif c.right_of is not None:
-            ref = plans[c.right_of]
-            anchor = cell_ref(ref.row + c.row_offset, ref.last_col + 1 + c.gap)
-        else:
-            ref = plans[c.below]
-            anchor = cell_ref(ref.last_row + 1 + c.gap, ref.col)
-        # an empty table's chart is drawn too, over its placeholder row (nothing to plot): every workbook then
-        # holds each layout chart, in the layout's order, which is how both refreshes tell them from the user's
+        anchor = chart_cell(c, where)
+        if print_rows is not None and parse_cell(anchor)[0] <= print_rows[1]:
+            # a chart anchored in the rows printed on every page is printed on every page (LibreOffice)
+            raise ValueError(f"sheet `{s.key}`: chart {position + 1} at {anchor} is in the rows printed on every page "
+                             f"({print_rows[0]}-{print_rows[1]}); anchor it below row {print_rows[1]}")
+        # an empty table's chart: left out of the values-only report (a note in its place, which tells a later
+        # refresh it is missing); in a refreshed workbook drawn over the placeholder row with a title saying it is
+        # empty (the Excel refresh can only update a chart the template drew), so each layout chart is there, in the
+        # layout's order, which is how both refreshes tell them from the user's
+        empty = not tp.rows
+        why = CHART_WHY["missing" if tp.placeholder and tp.placeholder.startswith(MISSING_TEXT[language]) else
+                        "empty"][language]
+        title = c.text("title", language)
         x_col = tp.column_of(c.x)
         x_is_date = any(isinstance(r[tp.fields.index(c.x)], dt.datetime) for r in tp.rows[:5])
         plotted = [*c.series, *c.secondary]
         charts.append(ChartPlan(
-            type=c.type, title=c.text("title", language), anchor=anchor, width=c.width, height=c.height,
+            type=c.type, title=CHART_EMPTY_TITLE[language].format(title=title, why=why) if empty else title,
+            anchor=anchor, width=c.width, height=c.height,
             header_row=tp.row, first_row=tp.row + 1, last_row=tp.last_row, x_col=x_col,
             x_is_date=x_is_date, series=[tp.column_of(f) for f in c.series],
             secondary=[tp.column_of(f) for f in c.secondary], y_title=c.text("y_title", language),
             y_format=c.y_format, y2_title=c.text("y2_title", language), y2_format=c.y2_format,
             layout_index=position, colors=c.colors, overlap=c.overlap,
-            plots_hidden=any(tp.hidden[tp.fields.index(f)] for f in plotted)))
-    first = plans[s.tables[0].key] if s.tables else None
+            plots_hidden=any(tp.hidden[tp.fields.index(f)] for f in plotted), empty=empty,
+            left_out=empty and snapshot, note=CHART_LEFT_OUT[language].format(why=why) if empty else ""))
     freeze = None
     if first is not None:
         freeze = cell_ref(first.row + 1, (first.col + s.freeze_cols) if s.freeze_cols else 1)
@@ -389,4 +478,4 @@ def plan_sheet(s: SheetLayout, tables: Mapping[str, pd.DataFrame | None], langua
                      fit_width=s.fit_width, tab_color=s.tab_color, button_cell=s.button_cell, banner=banner,
                      banner_large=banner_large, page_banner=bool(banner) and snapshot,
                      notes=sheet_notes(items, kinds, language, meta or {}),
-                     print_row=first.row if first is not None and s.print_titles else None)
+                     print_rows=print_rows)

@@ -17,7 +17,7 @@ from xladdin.conventions import DEFAULT_LANGUAGE, LANGUAGES
 
 from .layout import Layout, load_layout
 from .placement import sheet_rows
-from .plan import NOTES_ROW, ChartPlan, SheetPlan, plan_sheet
+from .plan import NOTES_ROW, ChartPlan, SheetPlan, TablePlan, plan_sheet
 from .refs import cell_ref, range_ref
 
 
@@ -75,6 +75,7 @@ def render_sheet(plan: SheetPlan, writer: Writer, index: int, meta: Mapping[str,
                 hidden.add(c)
         for r, c, fmt in t.cell_formats:
             writer.number_format(sh, r, r, c, fmt)
+        write_signs(t, writer, sh, meta)
         for r1, r2, height in t.row_heights():
             writer.row_height(sh, r1, height, r2)
         writer.table(sh, t.ref, t.name, t.style)
@@ -96,6 +97,21 @@ def write_banner(plan: SheetPlan, writer: Writer, sh: Any, meta: Mapping[str, An
         writer.write(sh, 1, 2, [[plan.banner]])
         writer.font(sh, range_ref(1, 2, 1, plan.width), bold=True, size=14 if plan.banner_large else 11,
                     color=meta.get("banner_font_color", "FFFFFF"), fill=meta.get("banner_fill", "C00000"))
+
+
+#: text colour of a cell whose row has no direction (a colour set by the last refresh is taken off)
+PLAIN_TEXT = "000000"
+
+
+def write_signs(t: TablePlan, writer: Writer, sh: Any, meta: Mapping[str, Any]) -> None:
+    """The text colour of the ``row_sign`` columns' cells: red for an inflow / rise, green for an outflow / fall
+    (``[meta] inflow_color`` / ``outflow_color``), plain for the other rows."""
+    if not t.rows:
+        return
+    for c in t.sign_columns:
+        writer.font(sh, range_ref(t.row + 1, c, t.row + len(t.rows), c), color=PLAIN_TEXT)
+    for r, c, sign in t.cell_signs:
+        writer.font(sh, cell_ref(r, c), color=meta.get("inflow_color" if sign > 0 else "outflow_color"))
 
 
 def write_notes(plan: SheetPlan, writer: Writer, sh: Any) -> None:

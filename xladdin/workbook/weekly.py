@@ -656,9 +656,13 @@ def _headlines(p: Params, ctx: WeeklyContext, notes: Mapping[str, str]) -> pd.Da
         rows.append(_crowding_headline(cr, p, lang))
     for key, why in notes.items():
         rows.append((say("not_computed", lang, table=_table_name(key, lang)), NO_SIGNAL, note_text(why, lang)))
-    for why in ctx.results.strategy_notes:
-        rows.append((say("strategy_note", lang), NO_SIGNAL, note_text(why, lang)))
-    return pd.DataFrame(rows, columns=["item", "signal", "detail"])
+    # a strategy note says something or is left out (no row "策略说明 — —")
+    rows += [(say("strategy_note", lang), NO_SIGNAL, text) for text in (note_text(why, lang).strip()
+                                                                         for why in ctx.results.strategy_notes)
+             if text and text != NO_SIGNAL]
+    # direction: the sign of a row's net flow (its signal red for an inflow, green for an outflow); none for the rest
+    return pd.DataFrame([(*r, None) if len(r) == 3 else r for r in rows],
+                        columns=["item", "signal", "detail", "direction"])
 
 
 def _table_name(key: str, lang: str) -> str:
@@ -740,17 +744,22 @@ def _flow_signal(total: float, lang: str) -> str:
     return say("flow.net_inflow" if total >= 0 else "flow.net_outflow", lang, amount=amount(abs(total), lang))
 
 
-def _stock_flow_headline(idx: pd.DataFrame | None, week, lang: str) -> list[tuple[str, str, str]]:
+def flow_direction(total: float) -> int | None:
+    """1 for a net inflow, -1 for a net outflow (亿元), None for a flow shown as 0.00 (:data:`FLOW_SIGN_FLOOR`)."""
+    return 1 if total > FLOW_SIGN_FLOOR else -1 if total < -FLOW_SIGN_FLOOR else None
+
+
+def _stock_flow_headline(idx: pd.DataFrame | None, week, lang: str) -> list[tuple]:
     """The cover's headline figure: the as-of week's net flow of the stock ETFs with a tracked index (M1, 亿元; the
     ETFs and days it leaves out have rows of their own), needing etf_info and etf_daily only."""
     if idx is None or week is None or not idx["flow"].notna().any():
         return []
     total = float(np.nansum(idx["flow"])) / YI
     return [(say("flow.total.title", lang), _flow_signal(total, lang),
-             say("flow.total.detail", lang, start=week[0], end=week[1], n=_etf_count(idx)))]
+             say("flow.total.detail", lang, start=week[0], end=week[1], n=_etf_count(idx)), flow_direction(total))]
 
 
-def _flow_headlines(flow: pd.DataFrame, ctx: WeeklyContext, lang: str) -> list[tuple[str, str, str]]:
+def _flow_headlines(flow: pd.DataFrame, ctx: WeeklyContext, lang: str) -> list[tuple]:
     """Cover rows: the industry total (and what it includes), the ETFs it leaves out, top inflows and outflows."""
     rows = []
     total = float(np.nansum(flow["net_flow"]))
@@ -765,7 +774,7 @@ def _flow_headlines(flow: pd.DataFrame, ctx: WeeklyContext, lang: str) -> list[t
     if inc is not None and len(inc):
         own = float(np.nansum(inc["flow"])) / YI
         what += say("flow.own", lang, own=amount(own, lang), rest=amount(own - total, lang))
-    rows.append((say("flow.title", lang), _flow_signal(total, lang), what))
+    rows.append((say("flow.title", lang), _flow_signal(total, lang), what, flow_direction(total)))
     items, listing = say("sep.items", lang), say("sep.list", lang)
     if exc is not None and len(exc):
         rows.append((say("flow.unpenetrated", lang),
@@ -807,6 +816,18 @@ def _left_out_headlines(left: pd.DataFrame | None, lang: str) -> list[tuple[str,
     return rows
 
 
+def mail_lines(headlines: pd.DataFrame) -> list[str]:
+    """A mail line per cover row, ``item:text``: its signal, or for a note (signal :data:`NO_SIGNAL`) the reason the
+    cover gives beside it; a row with nothing to say (blank, or only the dash) has no line."""
+    out = []
+    for item, signal, detail in headlines[["item", "signal", "detail"]].itertuples(index=False):
+        text = detail if signal == NO_SIGNAL else signal
+        text = "" if not isinstance(text, str) else text.strip()
+        if text and text != NO_SIGNAL:
+            out.append(f"{item}:{text}")
+    return out
+
+
 def _summary(p: Params, asof: pd.Timestamp, ctx: WeeklyContext, headlines: pd.DataFrame):
     flow = ctx.results.industry_flow
     inflows, outflows = [], []
@@ -821,8 +842,7 @@ def _summary(p: Params, asof: pd.Timestamp, ctx: WeeklyContext, headlines: pd.Da
     etf = ctx.results.etf_picks
     if etf is not None:
         picks += [(str(c), str(n)) for c, n in etf.itertuples(index=False)]
-    # a mail line per cover row: its signal, or for a note (no signal) the reason the cover gives beside it
-    heads = [f"{i}:{d if s == NO_SIGNAL else s}" for i, s, d in headlines[["item", "signal", "detail"]].itertuples(index=False)]
+    heads = mail_lines(headlines)
     extra: dict[str, Any] = {}
     perf = ctx.results.performance_full
     if perf is not None:

@@ -229,16 +229,20 @@ class XlwingsWriter:
             rules.add_color_scale([_hex(c) for c in colors], thresholds=list(thresholds), threshold_type="number")
 
     def chart(self, sh: Any, plan: ChartPlan) -> None:
-        """Point the sheet's chart number ``plan.layout_index`` at the table's new rows.
+        """Point the sheet's chart number ``plan.layout_index`` at the table's new rows, and give it its title.
 
         Series (and secondary series) are adjacent columns (checked when the layout is read), so the
         source is one range with its header row: Excel keeps each series' formatting and axis. The
-        categories are set separately (xlwings' remote engine takes no multi-area range).
+        categories are set separately (xlwings' remote engine takes no multi-area range). A table without
+        rows leaves its chart over the placeholder row (no data of the last refresh stays plotted) with a title
+        that says so (:data:`~xladdin.workbook.plan.CHART_EMPTY_TITLE`); the layout's title comes back with data.
+        The chart itself stays: xlwings cannot draw one again with the layout's formatting.
         """
         cols = [*plan.series, *plan.secondary]
         chart = sh.charts[plan.layout_index]
         chart.set_source_data(sh.range((plan.header_row, cols[0]), (plan.last_row, cols[-1])), plot_by="columns")
         chart.set_x_axis_values(sh.range((plan.first_row, plan.x_col), (plan.last_row, plan.x_col)))
+        chart.title = plan.title
 
     def finish(self, sh: Any, plan: SheetPlan) -> None:
         for t in plan.tables:

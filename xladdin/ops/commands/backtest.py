@@ -107,6 +107,20 @@ def percent(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: return columns of the holdings table (one holding period's absolute and excess return)
+PICK_RETURNS = ("abs_return", "excess_return")
+
+
+def latest_picks(holdings: pd.DataFrame) -> pd.DataFrame:
+    """The last rebalance's rows of the M10 holdings table for the terminal: dates as days, returns in percent
+    (two decimals, as the performance table), the weight left out (equal weights)."""
+    last = holdings[holdings["rebalance_date"] == holdings["rebalance_date"].max()].drop(columns=["weight"])
+    out = last.set_index("industry")
+    for c in PICK_RETURNS:
+        out[c] = out[c].map(lambda v: "" if pd.isna(v) else f"{v:.2%}")
+    return out
+
+
 def _shown(table: pd.DataFrame, gross: pd.DataFrame | None = None) -> pd.DataFrame:
     t = table[[c for c in SHOWN if c in table.columns]].copy()
     if gross is not None:
@@ -196,8 +210,7 @@ def run(args: argparse.Namespace) -> int:
                                 + f" of {r.summary['periods']})")
     if rot.correlation is not None:
         _common.print_table(rot.correlation, "Factor correlation (mean cross-sectional Spearman)", "{:.2f}")
-    last = rot.holdings[rot.holdings["rebalance_date"] == rot.holdings["rebalance_date"].max()]
-    _common.print_table(last.drop(columns=["weight"]).set_index("industry"), "Latest executed picks")
+    _common.print_table(latest_picks(rot.holdings), "Latest executed picks (returns over the holding period, in %)")
     _write_out(args, res, market, group_table)
     return 0
 
