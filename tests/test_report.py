@@ -8,7 +8,8 @@ from openpyxl import load_workbook
 
 from xladdin.ops.cli import main as cli
 from xladdin.workbook.layout import load_layout
-from xladdin.workbook.report import FORMULA_PREFIXES, build_report, sanitise_text
+from xladdin.workbook.refs import FORMULA_PREFIXES
+from xladdin.workbook.report import build_report, formula_cells, sanitise_text, sanitise_workbook
 from xladdin.workbook.summary import SUMMARY_SHEET, summary_from_report
 
 EVIL = ["=HYPERLINK(\"http://x\",\"click\")", "+1+1", "-2+3", "@SUM(A1)", "=1+1"]
@@ -92,6 +93,20 @@ def test_summary_sheet_round_trips_for_the_mail(reports, workbook_inputs):
 
 def test_sanitise_text():
     assert sanitise_text("=1+1") == "'=1+1" and sanitise_text("电子") == "电子" and sanitise_text("a-b") == "a-b"
+
+
+def test_sanitise_workbook_escapes_every_written_cell_and_creates_none():
+    from openpyxl import Workbook
+    wb = Workbook()
+    ws = wb.active
+    ws["B2"], ws["D40"], ws["C9"], ws["E1"] = "=HYPERLINK(1)", "@SUM(A1)", "plain", 3.5
+    ws["F7"] = "=1+1"  # openpyxl stores text starting with = as a formula (B2 too)
+    assert formula_cells(wb) == ["Sheet!B2", "Sheet!F7"] and ws["F7"].data_type == "f"
+    before = set(ws._cells)
+    assert sanitise_workbook(wb) == 3
+    assert set(ws._cells) == before  # no empty cell created between them (it would be saved as a <row>)
+    assert [ws[a].value for a in ("B2", "D40", "C9", "E1", "F7")] == ["'=HYPERLINK(1)", "'@SUM(A1)", "plain", 3.5, "'=1+1"]
+    assert formula_cells(wb) == [] and ws.calculate_dimension() == "B1:F40"
 
 
 def test_libreoffice_renders_the_chinese_report(reports, tmp_path, libreoffice):

@@ -8,7 +8,7 @@ and checks that no cell holds a formula.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +20,20 @@ from xladdin.fileguard import atomic_target
 from . import weekly
 from .layout import Layout, load_layout
 from .params import Params, default_params
+from .refs import formula_like
 from .summary import write_summary_sheet
 from .template import render_result
-
-#: leading characters that make a spreadsheet treat text as a formula (plus tab / CR, OWASP)
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def sanitise_text(value: str) -> str:
     """``value`` with a leading apostrophe when it starts with a formula character, else unchanged."""
-    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+    return "'" + value if formula_like(value) else value
+
+
+def _stored_cells(ws: Any) -> Iterator[Any]:
+    """The cells a worksheet holds (those written or styled), not every cell of its used rectangle:
+    ``iter_rows`` would create (and then save) an empty cell at each address between them."""
+    return iter(ws._cells.values())
 
 
 def sanitise_workbook(wb: Any) -> int:
@@ -39,25 +43,19 @@ def sanitise_workbook(wb: Any) -> int:
     """
     changed = 0
     for ws in wb.worksheets:
-        for row in ws.iter_rows():
-            for cell in row:
-                v = cell.value
-                if isinstance(v, str) and v.startswith(FORMULA_PREFIXES):
-                    cell.value = sanitise_text(v)
-                    cell.data_type = "s"
-                    changed += 1
+        for cell in _stored_cells(ws):
+            v = cell.value
+            if formula_like(v):
+                cell.value = sanitise_text(v)
+                cell.data_type = "s"
+                changed += 1
     return changed
 
 
 def formula_cells(wb: Any) -> list[str]:
     """Addresses (``Sheet!A1``) of cells holding a formula; empty for a values-only workbook."""
-    out = []
-    for ws in wb.worksheets:
-        for row in ws.iter_rows():
-            for cell in row:
-                if cell.data_type == "f":
-                    out.append(f"{ws.title}!{cell.coordinate}")
-    return out
+    return [f"{ws.title}!{cell.coordinate}" for ws in wb.worksheets for cell in _stored_cells(ws)
+            if cell.data_type == "f"]
 
 
 def build_report(out: str | Path, market: Market, params: Params | None = None, asof=None,
