@@ -229,6 +229,15 @@ def _bounds(ref):
     return r1, c1, r2, c2
 
 
+def _table_columns(wb):
+    """(sheet, header row, last row, column) of every column of every table of ``wb``."""
+    for ws in wb.worksheets:
+        for name in ws.tables:
+            r1, c1, r2, c2 = _bounds(ws.tables[name].ref)
+            for c in range(c1, c2 + 1):
+                yield ws, r1, r2, c
+
+
 def test_one_default_backtest_start_for_the_command_and_the_workbook(capsys):
     """`backtest rotation` without --start and the workbook's backtest_start both begin at 2019-10-08 (the
     report's first decision date, seed 001), so the "same default strategy" holds the same industries."""
@@ -414,22 +423,18 @@ def test_no_header_word_and_no_unwrapped_text_is_wider_than_its_column(language,
     break) and one character of padding fit the column; a text cell that does not wrap fits it."""
     wb = report[0] if language == "zh" else load_workbook(report_en)
     too_wide = []
-    for ws in wb.worksheets:
-        for name in ws.tables:
-            r1, c1, r2, c2 = _bounds(ws.tables[name].ref)
-            for c in range(c1, c2 + 1):
-                dim = ws.column_dimensions[ws.cell(r1, c).column_letter]
-                if dim.hidden:
-                    continue
-                header = str(ws.cell(r1, c).value)
-                word = max(re.split(r"(?<=-)|\s+", header), key=_display_width)
-                if not re.search(r"[\u3000-\u9fff]", header) and _display_width(word) + 1 > dim.width:
-                    too_wide.append((ws.title, header, dim.width))
-                for r in range(r1 + 1, r2 + 1):
-                    cell = ws.cell(r, c)
-                    if isinstance(cell.value, str) and not cell.alignment.wrap_text \
-                            and _display_width(cell.value) > dim.width:
-                        too_wide.append((ws.title, header, cell.value, dim.width))
+    for ws, r1, r2, c in _table_columns(wb):
+        dim = ws.column_dimensions[ws.cell(r1, c).column_letter]
+        if dim.hidden:
+            continue
+        header = str(ws.cell(r1, c).value)
+        word = max(re.split(r"(?<=-)|\s+", header), key=_display_width)
+        if not re.search(r"[\u3000-\u9fff]", header) and _display_width(word) + 1 > dim.width:
+            too_wide.append((ws.title, header, dim.width))
+        for r in range(r1 + 1, r2 + 1):
+            cell = ws.cell(r, c)
+            if isinstance(cell.value, str) and not cell.alignment.wrap_text and _display_width(cell.value) > dim.width:
+                too_wide.append((ws.title, header, cell.value, dim.width))
     assert too_wide == []
 
 
@@ -607,14 +612,10 @@ def test_no_column_of_zeros_and_ones_is_called_a_return(language, report, report
     flag: its header names no return (收益 / return); the style table's two say who actually led."""
     wb = report[0] if language == "zh" else load_workbook(report_en)
     named = []
-    for ws in wb.worksheets:
-        for name in ws.tables:
-            r1, c1, r2, c2 = _bounds(ws.tables[name].ref)
-            for c in range(c1, c2 + 1):
-                values = [ws.cell(r, c).value for r in range(r1 + 1, r2 + 1)]
-                numbers = [v for v in values if v not in (None, "")]
-                if numbers and all(isinstance(v, (int, float)) and v in (0, 1) for v in numbers):
-                    named.append(str(ws.cell(r1, c).value))
+    for ws, r1, r2, c in _table_columns(wb):
+        numbers = [v for v in (ws.cell(r, c).value for r in range(r1 + 1, r2 + 1)) if v not in (None, "")]
+        if numbers and all(isinstance(v, (int, float)) and v in (0, 1) for v in numbers):
+            named.append(str(ws.cell(r1, c).value))
     assert [h for h in named if "收益" in h or "return" in h.lower()] == []
     leaders = {"zh": ["大小盘实际占优", "成长价值实际占优"], "en": ["Size: realised leader", "Growth: realised leader"]}
     assert set(leaders[language]) <= set(named)
