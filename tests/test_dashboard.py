@@ -162,11 +162,13 @@ def test_heat_and_volatility_percentiles_and_flags(market):
     assert low["industry"]["heat_flag"].all() and low["industry"]["vol_flag"].all()
 
 
-def test_etf_subscriptions_and_week_over_week(market):
-    d = weekly_dashboard(market, asof="2022-09-30", unit=1e8)
+@pytest.mark.parametrize("asof", ["2022-09-30", "2024-09-27"])  # the later one past the stock window (158 weeks):
+def test_etf_subscriptions_and_week_over_week(market, asof):       # only its weeks' days are penetrated
+    d = weekly_dashboard(market, asof=asof, unit=1e8)
     flows = market_etf_flows(market)
-    wk = flows.loc["2022-09-26":"2022-09-30"].sum()
-    prev = flows.loc["2022-09-19":"2022-09-23"].sum()
+    end = pd.Timestamp(asof)
+    wk = flows.loc[end - pd.Timedelta(days=4):end].sum()
+    prev = flows.loc[end - pd.Timedelta(days=11):end - pd.Timedelta(days=7)].sum()
     bi = d["broad_index"]
     assert bi.loc["000300.SH", "etf_total"] == pytest.approx((wk["510300.SH"] + wk["512890.SH"]) / 1e8)
     assert bi.loc["000300.SH", "etf_broad"] == pytest.approx(wk["510300.SH"] / 1e8)
@@ -175,7 +177,7 @@ def test_etf_subscriptions_and_week_over_week(market):
     assert cat.loc["sector_theme", "this_week"] == pytest.approx(wk["512880.SH"] / 1e8)
     assert cat.loc["total", "change"] == pytest.approx((wk.sum() - prev.sum()) / 1e8)
     chg = d["broad_index_change"]
-    prev_d = weekly_dashboard(market, asof="2022-09-23", unit=1e8)
+    prev_d = weekly_dashboard(market, asof=end - pd.Timedelta(days=7), unit=1e8)
     assert chg.loc["000300.SH", "etf_total"] == pytest.approx(
         bi.loc["000300.SH", "etf_total"] - prev_d["broad_index"].loc["000300.SH", "etf_total"])
     # industry subscriptions (M6 penetration): the industries of the 000300.SH ETFs add up to them

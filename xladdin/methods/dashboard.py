@@ -375,8 +375,9 @@ def _weekly_metrics(market: Market, asof, window_years: float, min_years: float,
                     indices: list[str] | None, stock_weeks: int | None = None, flows: pd.DataFrame | None = None,
                     weights=None, calendar: pd.DatetimeIndex | None = None) -> dict:
     """:func:`weekly_metrics`; with ``stock_weeks``, the stock-level series (turnover, margin, northbound
-    and what is summed from them) are computed for the last ``stock_weeks`` weeks only, NaN before
-    (the stock panels then span those weeks instead of the whole history). ``flows``, ``weights``,
+    and what is summed from them) and the ETF subscriptions per industry (the M6 penetration of every day)
+    are computed for the last ``stock_weeks`` weeks only, NaN before (the stock panels and the penetrated
+    days then span those weeks instead of the whole history). ``flows``, ``weights``,
     ``calendar``: the M1 flows of every ETF, :func:`xladdin.methods.holdings.penetration_weights` and the
     trading days up to ``asof`` (:func:`trading_calendar`) when the caller has them."""
     w = _weeks(market, asof, window_years, min_years, indices, stock_weeks, calendar)
@@ -504,6 +505,7 @@ def _industry_subscriptions(market: Market, w: _Weeks, etf_week: pd.DataFrame, i
     if unpen:
         notes.append("industry ETF subscriptions leave out ETFs whose tracked index has no index_weights: "
                      + ", ".join(f"{e} ({left_out.at[e, 'tracked_index']})" for e in unpen[:10]))
+    start = None if w.cut is None else w.cut + pd.Timedelta(days=1)  # the weeks after the cut: those computed
     for cat, col in ETF_CATEGORY_COLUMNS.items():
         if not (info["category"] == cat).any():
             ind[col] = w.empty_industry().fillna(0.0)
@@ -512,7 +514,7 @@ def _industry_subscriptions(market: Market, w: _Weeks, etf_week: pd.DataFrame, i
         try:
             if weights is None:
                 weights = penetration_weights(market)
-            f = industry_flows(market, "W", categories=(cat,), end=w.asof, flows=flows, weights=weights)
+            f = industry_flows(market, "W", categories=(cat,), start=start, end=w.asof, flows=flows, weights=weights)
         except ValueError as exc:  # e.g. no ETF of the category has weights for its index
             notes.append(f"industry ETF subscriptions ({cat}) not available: {exc}")
             continue
