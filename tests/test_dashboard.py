@@ -135,6 +135,9 @@ def test_northbound_week_by_hand_and_nan_after_quarterly(market):
     assert late["industry"]["northbound_net_buy"].isna().all()
     assert late["broad_index"]["northbound_net_buy"].isna().all()
     assert late["notes"]["note"].str.contains("2024-08-16").any()
+    last_held = max(d for d in nb["date"] if d <= pd.Timestamp("2025-03-12"))  # a quarter end, not the table's end
+    assert last_held != nb["date"].max() and last_held != pd.Timestamp("2024-08-16")
+    assert late["notes"]["note"].str.contains(f"last holdings date {last_held:%Y-%m-%d}").any()
     assert not late["top_buys"]["source"].eq("northbound").any()
 
 

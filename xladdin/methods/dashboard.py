@@ -590,7 +590,9 @@ def _northbound_weekly(market: Market, w: _Weeks, close: pd.DataFrame, sd_start,
     nbv = stock_nb.to_numpy(dtype=float, copy=True)
     nbv[~complete.to_numpy()] = np.nan
     if len(w.ends) and not complete.iloc[-1]:
-        last_h = pd.Timestamp(nb["date"].to_numpy()[upto].max()) if upto.any() else None
+        days = nb["date"].to_numpy()  # the latest date up to asof, without copying the rows (in the column's unit)
+        last = np.max(days.view(np.int64), where=upto, initial=np.iinfo(np.int64).min)
+        last_h = pd.Timestamp(np.int64(last).view(days.dtype)) if upto.any() else None
         notes.append("northbound net buying not available for the week of "
                      f"{w.ends[-1].date()}: per-stock holdings are not daily there "
                      f"(last holdings date {last_h.date() if last_h is not None else 'none'}; "
