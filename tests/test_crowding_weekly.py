@@ -69,7 +69,22 @@ def test_without_volume_or_stocks_the_flags_are_blank_with_their_reason(make_das
     assert t["reasons"].iloc[0] == "换手热度:无成交量数据;量价背离:无成交量数据;成分股分化:仅2只成分股有20日收益(需10只)"
     assert res.tables["crowding_weekly"][["crowded", "heat", "divergence", "dispersion"]].isna().all().all()
     head = res.tables["cover_headlines"].set_index("item").loc["行业拥挤度"]
-    assert head["signal"] == "未判断(三项拥挤指标都缺少输入数据)" and head["detail"].endswith(";换手热度、量价背离、成分股分化留空(缺少输入数据)")
+    assert head["signal"] == "未判断(三项拥挤指标都缺少输入数据)"
+    # the cover says why: the industries' distinct reasons (from the sheet's reason column), at most three shown
+    parts = list(dict.fromkeys(p for text in t["reasons"] for p in text.split(";")))
+    shown = ";".join(parts[:3]) + (f"等(另{len(parts) - 3}条)" if len(parts) > 3 else "")
+    assert head["detail"].endswith(";换手热度、量价背离、成分股分化留空:" + shown), (head["detail"], parts)
+    assert shown.startswith("换手热度:无成交量数据;量价背离:无成交量数据;成分股分化:仅")
+
+
+def test_the_cover_says_why_the_real_datas_crowding_is_not_assessed(real_market):
+    """Real data on 2025-12-31: CITIC volumes end 2024-12-31 and there are no stock prices; the cover's row names
+    both, not only "input missing"."""
+    res = compute_weekly(real_market)
+    head = res.tables["cover_headlines"].set_index("item").loc["行业拥挤度"]
+    assert head["signal"] == "未判断(三项拥挤指标都缺少输入数据)"
+    assert head["detail"].endswith(";换手热度、量价背离、成分股分化留空:换手热度:成交量数据截至2024-12-31;"
+                                   "量价背离:成交量数据截至2024-12-31;成分股分化:无成分股价格")
 
 
 def test_without_industry_closes_the_sheet_is_not_computed(make_dashboard_market):

@@ -52,7 +52,7 @@ from .stats import trailing_percentile
 __all__ = [
     "DEFAULT_WINDOW", "DEFAULT_HISTORY", "DEFAULT_MIN_HISTORY", "DEFAULT_HEAT_FLAG", "DEFAULT_PRICE_MOVE",
     "DEFAULT_VOLUME_MOVE", "DEFAULT_DISPERSION_FLAG", "FLAG_RANGE", "HISTORY_RANGE", "DEFAULT_MIN_STOCKS", "DEFAULT_WEEKS", "TIE_TOLERANCE",
-    "THRESHOLD_TOLERANCE", "MEASURES", "DIVERGENCE_KINDS", "FLAGS", "REASON_TEXT", "FLAG_NAMES", "DIVERGENCE_NAMES",
+    "THRESHOLD_TOLERANCE", "MEASURES", "DIVERGENCE_KINDS", "FLAGS", "REASON_TEXT", "ON_REASONS", "FLAG_NAMES", "DIVERGENCE_NAMES",
     "MEASURE_NAMES", "Reason",
     "CrowdingPanels", "CrowdingResult", "trading_share", "heat_level", "turnover_heat", "price_return",
     "volume_change", "divergence_codes", "constituent_dispersion", "crowding_panels", "weekly_counts",
@@ -110,6 +110,8 @@ REASON_TEXT: dict[str, dict[str, str]] = {
                    "zh": "{name}:仅{n}只成分股有{window}日收益(需{need}只)"},
     "short_history": {"en": "{name}: {n} days of history (needs {need})", "zh": "{name}:历史仅{n}日(需{need}日)"},
 }
+#: the reasons that say a flag is on (the others say why a flag is blank)
+ON_REASONS = ("heat", "volume_up_price_down", "price_up_volume_down", "dispersion")
 #: names of the flags in the reasons (and on the weekly workbook's cover)
 FLAG_NAMES: dict[str, dict[str, str]] = {
     "heat": {"en": "heat", "zh": "换手热度"},

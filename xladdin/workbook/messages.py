@@ -89,6 +89,8 @@ MESSAGES: dict[str, dict[str, str]] = {
                         "en": "{date:%Y-%m-%d}: heat >= {heat:.0%} percentile, price-volume divergence or "
                               "dispersion <= {dispersion:.0%} percentile, any one is crowding (M14)"},
     "crowding.blank": {"zh": ";{flags}留空(缺少输入数据)", "en": "; {flags} blank (input missing)"},
+    "crowding.blank_why": {"zh": ";{flags}留空:{why}", "en": "; {flags} blank: {why}"},
+    "crowding.more_reasons": {"zh": "等(另{n}条)", "en": " and {n} more"},
     "not_computed": {"zh": "未计算:{table}", "en": "Not computed: {table}"},
     # ------------------------------------------------------------ effective ends (spec "Stale inputs")
     "stale.limit": {"zh": ";计算至 {end:%Y-%m-%d}(输入表 {table} 截至 {last:%Y-%m-%d})",

@@ -688,14 +688,31 @@ def _crowding_headline(res, p: Params, lang: str) -> tuple[str, str, str]:
     signal = (say("crowding.count", lang, n=len(items), names=say("sep.list", lang).join(items)) if items
               else say("crowding.count_none", lang))
     detail = say("crowding.detail", lang, date=day, heat=p.crowding_heat_flag, dispersion=p.crowding_dispersion_flag)
-    blank = [crowding.FLAG_NAMES[f].get(lang, f) for f, frame in on.items() if frame.loc[day].isna().all()]
+    blank_flags = [f for f, frame in on.items() if frame.loc[day].isna().all()]
+    blank = [crowding.FLAG_NAMES[f].get(lang, f) for f in blank_flags]
     if blank:
         flags = say("sep.list", lang).join(blank)
-        detail += say("crowding.blank", lang, flags=flags)
+        why = _blank_reasons(res.table, blank_flags, lang)
+        detail += say("crowding.blank_why", lang, flags=flags, why=why) if why else say("crowding.blank", lang, flags=flags)
         # no count where no flag could be computed: "0 crowded" would be a claim the data cannot support
         signal = say("crowding.unknown", lang) if len(blank) == len(on) else signal + say("crowding.partial", lang,
                                                                                            flags=flags)
     return say("crowding.title", lang), signal, detail
+
+
+#: the most distinct reasons a cover row names for blank crowding flags (more: the first ones and how many more)
+BLANK_REASONS_SHOWN = 3
+
+
+def _blank_reasons(table: pd.DataFrame, flags: list[str], lang: str) -> str:
+    """Why the crowding ``flags`` are blank: the distinct reasons of the industries' rows for them (e.g. "换手热度:
+    成交量数据截至2024-12-31"), in the table's order; "" when the table gives none."""
+    texts = list(dict.fromkeys(crowding.reason_text(r, lang) for rs in table["reasons"] for r in rs
+                               if r.flag in flags and r.code not in crowding.ON_REASONS))
+    sep = say("sep.items", lang)
+    if len(texts) <= BLANK_REASONS_SHOWN:
+        return sep.join(texts)
+    return sep.join(texts[:BLANK_REASONS_SHOWN]) + say("crowding.more_reasons", lang, n=len(texts) - BLANK_REASONS_SHOWN)
 
 
 def _style_headlines(tab: pd.DataFrame | None, lang: str) -> list[tuple[str, str, str]]:
