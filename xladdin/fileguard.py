@@ -425,17 +425,36 @@ class OverwriteRefused(ValueError):
 
 
 def _case_insensitive(folder: Path) -> bool:
-    """True when ``folder``'s file system ignores case (the folder is also found under its name with the
-    case of its letters swapped); False when that cannot be told (no letter in the path, no folder)."""
-    parts = list(real_path(folder).parts)
+    """True when ``folder``'s file system looks names up without case; False when that cannot be told.
+
+    Told from the nearest folder that exists (``folder`` or the first of its parents): one of its entries with a
+    letter in its name is found, as the same entry, under that name with the case of its letters swapped -- the
+    folder's own file system answers, also at the root of a mounted disk; without such an entry, the folder's own
+    name (else its nearest parent's with a letter) is looked up the same way, one level up.
+    """
+    folder = real_path(folder)
+    while not folder.is_dir() and folder.parent != folder:
+        folder = folder.parent
+    try:
+        with os.scandir(folder) as entries:
+            name = next((e.name for e in entries if e.name.swapcase() != e.name), None)
+    except OSError:
+        return False
+    if name is not None:
+        return _same_entry(folder / name, folder / name.swapcase())
+    parts = folder.parts
     for i in range(len(parts) - 1, -1, -1):
         if parts[i].swapcase() != parts[i]:
-            swapped = Path(*parts[:i], parts[i].swapcase(), *parts[i + 1:])
-            try:
-                return os.path.samefile(folder, swapped)
-            except OSError:
-                return False
+            return _same_entry(Path(*parts[:i + 1]), Path(*parts[:i], parts[i].swapcase()))
     return False
+
+
+def _same_entry(a: Path, b: Path) -> bool:
+    """True when ``a`` and ``b`` are one directory entry (the same inode; symlinks are not followed)."""
+    try:
+        return os.path.samestat(os.lstat(a), os.lstat(b))
+    except OSError:
+        return False
 
 
 def same_file(a: str | Path, b: str | Path) -> bool:
