@@ -75,8 +75,8 @@ def disk(tmp_path) -> Iterator[Path]:
         probe.unlink()
         yield mnt
     finally:
-        if os.path.ismount(mnt):
-            subprocess.run([fusermount, "-u", str(mnt)], check=True)
+        if os.path.ismount(mnt) and subprocess.run([fusermount, "-u", str(mnt)]).returncode != 0:
+            subprocess.run([fusermount, "-u", "-z", str(mnt)], check=True)  # busy: detach now, end when unused
         server.wait(timeout=60)
 
 

@@ -107,8 +107,10 @@ def test_fetch_under_a_file_size_limit_writes_no_table_or_all(tmp_path, real_dat
 # ================================================================ update
 
 def _store_of_2023(tmp_path: Path, real_data_dir: Path, real_etfs) -> Path:
-    """A store of three ETFs and the CSI 300 over 2023 (made in this process, no limit)."""
+    """A store of three ETFs and the CSI 300 over 2023 (made in this process, no limit), in a folder that does not
+    exist yet: the first update creates it (the lock and the work folder are beside the store)."""
     store = tmp_path / "stores" / "store"
+    assert not store.parent.exists()
     with serve() as http:
         etf_routes(http, real_etfs)
         index_routes(http, index_closes(real_data_dir))
