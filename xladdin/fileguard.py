@@ -11,6 +11,8 @@
   :func:`atomic_write_with` on top of it) write a temporary file beside the target and ``os.replace`` it
   only once it is complete and fsynced: a failed write (full disk, file-size limit, a kill) leaves the
   previous file. A symlink is followed: its target is replaced and the link stays a link.
+  :func:`atomic_write_all` replaces several files only once all of them are written: a failed write leaves
+  every one as it was.
 * **Inputs are never outputs.** :func:`check_outputs` refuses, before anything is written, an output
   path that names one of the command's inputs (or another output): same path, a symlink to it, a hard
   link, or another spelling on a case-insensitive file system (:func:`same_file`).
@@ -204,7 +206,11 @@ def real_path(path: str | Path) -> Path:
 
 
 class NoSpace(ReportedError, OSError):
-    """A write failed for want of room (full disk, quota, file-size limit); the message names the file."""
+    """A write failed for want of room (full disk, quota, file-size limit); the message names the file.
+    ``path``: the file being written; ``why``: the want of room, as :func:`no_space` says it."""
+
+    path: Path
+    why: str
 
 
 #: errno values of a write that found no room, and the names libxml2 (lxml, openpyxl's writer) gives them
@@ -225,6 +231,20 @@ def no_space(exc: BaseException) -> str | None:
             return _NO_SPACE[code]
         e = e.__cause__ or e.__context__
     return None
+
+
+def no_room(path: str | Path, exc: BaseException) -> NoSpace | None:
+    """The :class:`NoSpace` for a write of ``path`` that failed with ``exc`` (``exc`` itself when it is one), or
+    None when ``exc`` is no want of room."""
+    if isinstance(exc, NoSpace):
+        return exc
+    why = no_space(exc)
+    if why is None:
+        return None
+    err = NoSpace(f"cannot write {Path(path).name}: no room ({why}); free space (or raise the limit) and run again, "
+                  "or write elsewhere")
+    err.path, err.why = Path(path), why
+    return err
 
 
 def _chain_tracebacks(exc: BaseException) -> Iterator[Any]:
@@ -285,44 +305,98 @@ def atomic_target(path: str | Path) -> Iterator[Path]:
     killed process can be removed later (:func:`sweep_temp_files`).
     """
     path = real_path(path)
-    folder = path.parent
-    for p in (path, folder):
-        reason = read_only_reason(p)
-        if reason:
-            raise PermissionError(f"{reason}: {path.name} is replaced by writing a new file beside it; make it "
-                                  "writable, or write elsewhere")
-    fd, tmp = tempfile.mkstemp(prefix=f"{temp_prefix(path)}{owner_tag()}.", suffix=path.suffix, dir=folder)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    mark_live(tmp_path)
+    tmp_path = _temp_beside(path)
     try:
         fileop("temp created", tmp_path)
         try:
             yield tmp_path
-            if path.exists():
-                os.chmod(tmp_path, path.stat().st_mode & 0o777)
-            else:
-                umask = os.umask(0)
-                os.umask(umask)
-                os.chmod(tmp_path, 0o666 & ~umask)
-            fileop("fsync temp", tmp_path)
-            with open(tmp_path, "rb") as fh:
-                os.fsync(fh.fileno())
+            _seal(path, tmp_path)
         except BaseException as exc:
-            _release_writers(exc)
-            why = no_space(exc)
-            if why is not None:
-                raise NoSpace(f"cannot write {path.name}: no room ({why}); free space (or raise the "
-                              "limit) and run again, or write elsewhere") from exc
+            _failed_write(path, exc)
             raise
         fileop("replace", path)
         os.replace(tmp_path, path)
-        fileop("fsync folder", folder)
-        fsync_dir(folder)
+        fileop("fsync folder", path.parent)
+        fsync_dir(path.parent)
     finally:
-        unmark_live(tmp_path)
-        if tmp_path.exists():
-            tmp_path.unlink()
+        _drop_temp(tmp_path)
+
+
+def atomic_write_all(writes: Iterable[tuple[str | Path, Callable[[Path], object]]]) -> list[Path]:
+    """Several files, replaced together: each ``write(tmp)`` writes the whole file of its ``path`` at a temporary
+    path beside it (as :func:`atomic_target`); only once all are written and fsynced do they replace their paths,
+    in order. A failed write -- a full disk, a file-size limit, an error -- leaves every path as it was, not only
+    its own (a kill between two of the renames leaves the first ones new). Folders are created if needed.
+    Returns the paths."""
+    writes = list(writes)
+    targets: list[Path] = []
+    temps: list[Path] = []
+    try:
+        for path, write in writes:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            target = real_path(path)
+            temps.append(_temp_beside(target))
+            fileop("temp created", temps[-1])
+            try:
+                write(temps[-1])
+                _seal(target, temps[-1])
+            except BaseException as exc:
+                _failed_write(target, exc)
+                raise
+            targets.append(target)
+        for target, tmp in zip(targets, temps, strict=True):
+            fileop("replace", target)
+            os.replace(tmp, target)
+        for folder in dict.fromkeys(t.parent for t in targets):
+            fileop("fsync folder", folder)
+            fsync_dir(folder)
+    finally:
+        for tmp in temps:
+            _drop_temp(tmp)
+    return [Path(p) for p, _ in writes]
+
+
+def _temp_beside(path: Path) -> Path:
+    """A new empty temporary file in ``path``'s folder, named for its owner (:func:`temp_prefix`,
+    :func:`owner_tag`) and marked live; PermissionError when ``path`` or its folder is read-only."""
+    for p in (path, path.parent):
+        reason = read_only_reason(p)
+        if reason:
+            raise PermissionError(f"{reason}: {path.name} is replaced by writing a new file beside it; make it "
+                                  "writable, or write elsewhere")
+    fd, tmp = tempfile.mkstemp(prefix=f"{temp_prefix(path)}{owner_tag()}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    mark_live(Path(tmp))
+    return Path(tmp)
+
+
+def _seal(path: Path, tmp: Path) -> None:
+    """Give ``tmp`` the permissions of ``path`` (a new file: those the umask allows) and fsync it."""
+    if path.exists():
+        os.chmod(tmp, path.stat().st_mode & 0o777)
+    else:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+    fileop("fsync temp", tmp)
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def _failed_write(path: Path, exc: BaseException) -> None:
+    """After a write of ``path`` failed with ``exc``: close what a workbook writer left open, and raise
+    :class:`NoSpace` naming ``path`` when there was no room."""
+    _release_writers(exc)
+    err = no_room(path, exc)
+    if err is not None and err is not exc:
+        raise err from exc
+
+
+def _drop_temp(tmp: Path) -> None:
+    """Forget a temporary file (no longer live) and delete it unless it replaced its target."""
+    unmark_live(tmp)
+    if tmp.exists():
+        tmp.unlink()
 
 
 def atomic_write_with(path: str | Path, write: Callable[[Path], object]) -> Path:
@@ -351,17 +425,36 @@ class OverwriteRefused(ValueError):
 
 
 def _case_insensitive(folder: Path) -> bool:
-    """True when ``folder``'s file system ignores case (the folder is also found under its name with the
-    case of its letters swapped); False when that cannot be told (no letter in the path, no folder)."""
-    parts = list(real_path(folder).parts)
+    """True when ``folder``'s file system looks names up without case; False when that cannot be told.
+
+    Told from the nearest folder that exists (``folder`` or the first of its parents): one of its entries with a
+    letter in its name is found, as the same entry, under that name with the case of its letters swapped -- the
+    folder's own file system answers, also at the root of a mounted disk; without such an entry, the folder's own
+    name (else its nearest parent's with a letter) is looked up the same way, one level up.
+    """
+    folder = real_path(folder)
+    while not folder.is_dir() and folder.parent != folder:
+        folder = folder.parent
+    try:
+        with os.scandir(folder) as entries:
+            name = next((e.name for e in entries if e.name.swapcase() != e.name), None)
+    except OSError:
+        return False
+    if name is not None:
+        return _same_entry(folder / name, folder / name.swapcase())
+    parts = folder.parts
     for i in range(len(parts) - 1, -1, -1):
         if parts[i].swapcase() != parts[i]:
-            swapped = Path(*parts[:i], parts[i].swapcase(), *parts[i + 1:])
-            try:
-                return os.path.samefile(folder, swapped)
-            except OSError:
-                return False
+            return _same_entry(Path(*parts[:i + 1]), Path(*parts[:i], parts[i].swapcase()))
     return False
+
+
+def _same_entry(a: Path, b: Path) -> bool:
+    """True when ``a`` and ``b`` are one directory entry (the same inode; symlinks are not followed)."""
+    try:
+        return os.path.samestat(os.lstat(a), os.lstat(b))
+    except OSError:
+        return False
 
 
 def same_file(a: str | Path, b: str | Path) -> bool:

@@ -29,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from xladdin.errors import DataError, ValidationFailed
-from xladdin.fileguard import atomic_write_text, atomic_write_with
+from xladdin.fileguard import atomic_write_all
 
 from . import checks
 from .keys import check_table
@@ -241,10 +241,11 @@ def validate_market(market: Market, today: pd.Timestamp | None = None) -> list[s
 
 
 def write_market(market: Market, folder: str | Path, fmt: str = "csv") -> list[Path]:
-    """Write every table of ``market`` to ``folder`` as ``<table>.csv`` (or ``.parquet`` / one ``.xlsx`` each), each
-    file atomically (a failed write leaves the previous file); returns the tables' paths. The embedded sample
-    (``market.sample``) also leaves :data:`SAMPLE_MARKER`, so the folder loads as the sample again (other data
-    written into it later does not remove it: the folder may still hold sample tables)."""
+    """Write every table of ``market`` to ``folder`` as ``<table>.csv`` (or ``.parquet`` / one ``.xlsx`` each), the
+    tables together (:func:`~xladdin.fileguard.atomic_write_all`: a failed write -- a full disk, a file-size limit
+    -- leaves every previous file, so the folder never holds tables of two fetches); returns the tables' paths. The
+    embedded sample (``market.sample``) also leaves :data:`SAMPLE_MARKER`, so the folder loads as the sample again
+    (other data written into it later does not remove it: the folder may still hold sample tables)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     if fmt not in ("csv", "parquet", "xlsx"):
@@ -254,17 +255,24 @@ def write_market(market: Market, folder: str | Path, fmt: str = "csv") -> list[P
         if other:
             raise DataError(f"{folder} holds {', '.join(other)}: writing {name}.{fmt} beside it would leave table "
                             f"{name} in two files; write to another folder or move {', '.join(other)} out")
-    if market.sample:
-        atomic_write_text(folder / SAMPLE_MARKER, SAMPLE_MARKER_TEXT)  # first: a folder half written is still marked
-    written = []
-    for name, df in market.tables.items():
-        if df is None:
-            continue
-        p = folder / f"{name}.{fmt}"
-        out = df.copy()
-        for c in TABLES[name].date_cols:
-            if c in out and fmt == "csv":
-                out[c] = out[c].dt.strftime("%Y-%m-%d")
-        writer = {"csv": out.to_csv, "parquet": out.to_parquet}.get(fmt) or partial(out.to_excel, sheet_name=name)
-        written.append(atomic_write_with(p, partial(writer, index=False)))  # csv: shortest repr, floats round-trip
-    return written
+    writes = [(folder / f"{name}.{fmt}", partial(_write_table, name, df, fmt))
+              for name, df in market.tables.items() if df is not None]
+    if market.sample:  # replaced first: a folder a kill left half replaced is still marked
+        writes.insert(0, (folder / SAMPLE_MARKER, lambda tmp: tmp.write_text(SAMPLE_MARKER_TEXT, encoding="utf-8")))
+    written = atomic_write_all(writes)
+    return written[1:] if market.sample else written
+
+
+def _write_table(name: str, df: pd.DataFrame, fmt: str, path: Path) -> None:
+    """Write table ``name`` to ``path`` in ``fmt`` (csv: dates as YYYY-MM-DD, floats in their shortest repr, which
+    round-trips)."""
+    out = df.copy()
+    for c in TABLES[name].date_cols:
+        if c in out and fmt == "csv":
+            out[c] = out[c].dt.strftime("%Y-%m-%d")
+    if fmt == "csv":
+        out.to_csv(path, index=False)
+    elif fmt == "parquet":
+        out.to_parquet(path, index=False)
+    else:
+        out.to_excel(path, sheet_name=name, index=False)

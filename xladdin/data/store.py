@@ -28,10 +28,11 @@ store) completes the moves. A lock (``.<STORE>.xladdin-lock``) keeps two updates
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from importlib import metadata
@@ -42,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from xladdin.errors import DataError
-from xladdin.fileguard import atomic_write_with, lock_path, owner_lock
+from xladdin.fileguard import NoSpace, atomic_write_with, lock_path, owner_lock, real_path
 
 from .calendar import trading_days
 from .clients import make_client
@@ -155,7 +156,8 @@ def update_store(store: str | Path, client, *, tables: Sequence[str] | None = No
     """
     store = Path(store)
     end = pd.Timestamp(end).normalize() if end is not None else pd.Timestamp.now().normalize()
-    with owner_lock(lock_path(store), wait=0.0, notice=notice):
+    store.parent.mkdir(parents=True, exist_ok=True)  # the lock and the work folder are beside the store
+    with _stopped_by_no_room(store), owner_lock(lock_path(store), wait=0.0, notice=notice):
         work = work_dir(store)
         if (work / "COMMITTED").is_file():
             apply_staged(store, work)
@@ -202,6 +204,23 @@ def update_store(store: str | Path, client, *, tables: Sequence[str] | None = No
                          "tables": {**manifest["tables"], **entries}})
         commit_staged(store, work, new_tables, manifest)
     return report
+
+
+@contextlib.contextmanager
+def _stopped_by_no_room(store: Path) -> Iterator[None]:
+    """A write of the update's work folder that found no room (a fetched piece, the staged commit) as
+    :class:`UpdateFailed`: the file, the store unchanged (nothing was committed), what to do."""
+    try:
+        yield
+    except NoSpace as exc:
+        work = work_dir(store)
+        kept = any((work / "fetched").glob("*.parquet"))
+        where = exc.path
+        with contextlib.suppress(ValueError):  # named as the store was (its work folder is beside it)
+            where = work / exc.path.relative_to(real_path(work))
+        raise UpdateFailed(f"update of {store} stopped: cannot write {where}: no room ({exc.why}); the store is "
+                           "unchanged" + (" (the tables fetched so far are kept for the next run)" if kept else "")
+                           + "; free space (or raise the limit) and run again") from exc
 
 
 def _read_table(store: Path, name: str) -> pd.DataFrame | None:

@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 
-from xladdin.fileguard import fsync_dir, lock_path, owner_lock
+from xladdin.fileguard import fsync_dir, lock_path, no_room, owner_lock
 
 MANIFEST = "manifest.json"
 
@@ -39,23 +41,44 @@ def finish_pending(store: Path) -> bool:
 
 
 def commit_staged(store: Path, work: Path, tables: dict[str, pd.DataFrame], manifest: dict) -> None:
-    """Write ``tables`` (parquet) and ``manifest`` to ``<work>/commit/``, mark them committed, move them in."""
+    """Write ``tables`` (parquet) and ``manifest`` to ``<work>/commit/``, mark them committed, move them in.
+
+    A write that fails before the marker (a full disk, a file-size limit: :class:`~xladdin.fileguard.NoSpace`
+    naming the file) removes ``<work>/commit/`` again: the store is untouched and nothing half staged stays."""
     staged = work / "commit"
     if staged.exists():
         shutil.rmtree(staged)
     staged.mkdir(parents=True)
-    for name, df in tables.items():
-        df.to_parquet(staged / f"{name}.parquet", index=False)
-    (staged / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
-    for p in staged.iterdir():
-        with open(p, "rb") as fh:
-            os.fsync(fh.fileno())
-    fsync_dir(staged)
     marker = work / "COMMITTED.part"
-    marker.write_text(json.dumps(sorted(p.name for p in staged.iterdir())), encoding="utf-8")
+    try:
+        for name, df in tables.items():
+            _stage(staged / f"{name}.parquet", partial(df.to_parquet, index=False))
+        text = json.dumps(manifest, ensure_ascii=False, indent=1)
+        _stage(staged / MANIFEST, lambda p: p.write_text(text, encoding="utf-8"))
+        for p in staged.iterdir():
+            with open(p, "rb") as fh:
+                os.fsync(fh.fileno())
+        fsync_dir(staged)
+        names = json.dumps(sorted(p.name for p in staged.iterdir()))
+        _stage(marker, lambda p: p.write_text(names, encoding="utf-8"))
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        marker.unlink(missing_ok=True)
+        raise
     os.replace(marker, work / "COMMITTED")
     fsync_dir(work)
     apply_staged(store, work)
+
+
+def _stage(path: Path, write: Callable[[Path], object]) -> None:
+    """``write(path)``; a write that found no room raises :class:`~xladdin.fileguard.NoSpace` naming ``path``."""
+    try:
+        write(path)
+    except OSError as exc:
+        err = no_room(path, exc)
+        if err is None or err is exc:
+            raise
+        raise err from exc
 
 
 def apply_staged(store: Path, work: Path) -> None:

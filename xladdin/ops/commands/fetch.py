@@ -8,7 +8,8 @@ Example::
 The sources, their ``--source`` names and help come from the one registry,
 :data:`xladdin.data.clients.SOURCES`. The tables are validated (same checks as ``xladdin validate``)
 before they are written; problems are printed and, unless ``--allow-issues``, nothing is written and
-the exit code is 1.
+the exit code is 1. The tables are written together: a write that fails (a full disk, a file-size limit)
+leaves every file in ``--out`` as it was.
 """
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ import pandas as pd
 
 from xladdin.data.clients import SOURCES, fetch_market, make_client as build_client
 from xladdin.data.schema import ETF_CATEGORIES, TABLES
+from xladdin.errors import fail
+from xladdin.fileguard import NoSpace
 
 from ._common import guard_outputs
 
@@ -146,7 +149,10 @@ def run(args: argparse.Namespace) -> int:
         if not args.allow_issues:
             print("nothing written (use --allow-issues to write anyway)")
             return 1
-    written = write_market(market, args.out, fmt=args.fmt)
+    try:
+        written = write_market(market, args.out, fmt=args.fmt)
+    except NoSpace as exc:  # the tables are written together: none of them was replaced
+        return fail("fetch", str(exc), f"no table was written to {args.out}")
     summary = market.describe()
     print(f"{market.source}: wrote {len(written)} table(s) to {args.out}")
     for row in summary.itertuples(index=False):

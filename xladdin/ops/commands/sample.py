@@ -6,6 +6,8 @@ import time
 
 from xladdin.data.loaders import write_market
 from xladdin.data.sample import DEFAULT_SEED, SCALES, generate_market, sample_market
+from xladdin.errors import fail
+from xladdin.fileguard import NoSpace
 
 from . import _common
 
@@ -36,7 +38,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         market = generate_market(args.scale, args.seed)
     built = time.perf_counter() - t0
-    paths = write_market(market, args.path, args.fmt)
+    try:
+        paths = write_market(market, args.path, args.fmt)
+    except NoSpace as exc:  # the tables are written together: none of them was replaced
+        return fail("sample", str(exc), f"no table was written to {args.path}")
     summary = market.describe().set_index("table")
     _common.say_sample(market.sample)
     print(f"sample market (scale {args.scale}, seed {args.seed}) built in {built:.1f} s; "
