@@ -92,6 +92,30 @@ def test_the_side_steps_run_in_the_second_lane_and_progress_stays_in_the_callers
     assert seen == [(s.name, main) for s in W.STEPS]  # every step computed, reported here, in order
 
 
+def test_a_process_lane_inherits_the_shared_intermediates(small_market, monkeypatch, tmp_path):
+    """The intermediates both lanes read are built once, before the fork, in this process: the child reads
+    them (its copy of the context) instead of building them again."""
+    import xladdin.methods.flows as flows
+    import xladdin.methods.holdings as holdings
+    log_file = tmp_path / "built.log"
+
+    def counted(fn, name):
+        def build(*args, **kw):
+            with open(log_file, "a", encoding="utf-8") as f:
+                f.write(f"{name} {os.getpid()}\n")
+            return fn(*args, **kw)
+        return build
+    monkeypatch.setattr(flows, "market_etf_flows", counted(flows.market_etf_flows, "etf_flows"))
+    monkeypatch.setattr(holdings, "penetration_weights", counted(holdings.penetration_weights, "penetration"))
+    one = W.compute_weekly(small_market, threads=1)
+    log_file.unlink()
+    two = W.compute_weekly(small_market, threads=2, lane="process")
+    tables_equal(one.tables, two.tables)
+    built = log_file.read_text(encoding="utf-8").split()
+    assert built == ["etf_flows", str(os.getpid()), "penetration", str(os.getpid())]
+    assert set(W.SHARED_INTERMEDIATES) >= {"etf_flows", "penetration"}
+
+
 def test_auto_lane_is_a_process_on_linux_when_no_other_thread_runs(monkeypatch):
     monkeypatch.setattr(lanes.sys, "platform", "linux")
     monkeypatch.setattr(lanes.threading, "active_count", lambda: 1)

@@ -25,8 +25,10 @@ Steps, timed one by one (``WeeklyJobResult.timings``, seconds):
 ``compute``
     :func:`xladdin.workbook.weekly.compute_weekly`'s tables in two lanes (the second a forked process on
     Linux, :mod:`xladdin.workbook.lanes`), timed per table group (``units["compute"]``; a group also carries
-    the run's shared intermediates it is the first of its lane to need, such as the M1 ETF flows, the M6
-    penetration weights and the M5 style tables, see :class:`xladdin.workbook.context.WeeklyContext`).
+    the run's shared intermediates it is the first of its lane to need, such as the M5 style tables, see
+    :class:`xladdin.workbook.context.WeeklyContext`; before a forked lane starts, the M1 ETF flows, the M6
+    penetration weights and the calendar are built for both lanes, in no group:
+    :data:`xladdin.workbook.weekly.SHARED_INTERMEDIATES`).
 ``write``
     render the sheets, the hidden ``_summary`` sheet, sanitise and save the values-only report
     (:func:`xladdin.workbook.report.build_report`), timed per sheet (the cover's headline and freshness

@@ -40,7 +40,7 @@ from xladdin.methods.ranking import tie_values
 from xladdin.methods.stats import FULL_PERIOD, period_label
 
 from .context import WeeklyContext, week_bounds
-from .lanes import Outcome, start_lane
+from .lanes import Outcome, lane_kind, start_lane
 from .layout import load_layout
 from .messages import amount, both, note_text, say
 from .params import Params, default_params, params_to_frame
@@ -1043,6 +1043,20 @@ def _attempt(ctx: WeeklyContext, step: Step, before: Mapping[str, Outcome]) -> O
     return Outcome(dict(zip(keys, out if isinstance(out, tuple) else (out,))), seconds=time.perf_counter() - t0)
 
 
+#: the context's intermediates both lanes read (:class:`~xladdin.workbook.context.WeeklyContext`): built before a
+#: process lane forks, so that the child inherits them instead of building them again (their time and memory twice)
+SHARED_INTERMEDIATES = ("etf_flows", "penetration", "calendar")
+
+
+def _build_shared(ctx: WeeklyContext) -> None:
+    """Build :data:`SHARED_INTERMEDIATES` on ``ctx``; one that fails keeps its error for the step that asks."""
+    for name in SHARED_INTERMEDIATES:
+        try:
+            getattr(ctx, name)
+        except Exception:  # noqa: BLE001 - kept by the context (``_once``): the step asking for it reports it
+            pass
+
+
 def _run_steps(ctx: WeeklyContext, progress: Callable[[str], None] | None, threads: int | None = None,
                lane: str | None = None) -> tuple[dict[str, pd.DataFrame | None], dict[str, str], dict[str, float]]:
     """Every step of :data:`STEPS` on the run's context: the tables, why each missing one is missing,
@@ -1052,7 +1066,10 @@ def _run_steps(ctx: WeeklyContext, progress: Callable[[str], None] | None, threa
     if sys.platform == "emscripten":  # the browser's Python (xlwings Lite, Pyodide) starts no thread
         threads = 1
     side = [s for s in STEPS if s.name in SIDE_STEPS] if threads > 1 else []
-    second = start_lane(COMPUTE_LANE if lane is None else lane, ctx, side, _attempt) if side else None
+    kind = lane_kind(COMPUTE_LANE if lane is None else lane) if side else None
+    if kind == "process":
+        _build_shared(ctx)
+    second = start_lane(kind, ctx, side, _attempt) if side else None
     if second is None:  # one lane, or no thread can start here: every step in this one
         side = []
     outcomes: dict[str, Outcome] = {}
