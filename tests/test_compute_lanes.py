@@ -1,9 +1,12 @@
-"""The weekly compute step in two threads (``xladdin.workbook.weekly.COMPUTE_THREADS``): the same tables as one
-thread, each shared intermediate computed once when both threads ask for it at the same moment,
-failures reported as by the sequential run, progress in the calling thread in the order of STEPS."""
+"""The weekly compute step in two lanes (``xladdin.workbook.weekly.COMPUTE_THREADS``), the second a thread or a
+forked process (``COMPUTE_LANE``, :mod:`xladdin.workbook.lanes`): the same tables as one lane, each shared
+intermediate computed once when two threads ask for it at the same moment, failures reported as by the
+sequential run, progress in the calling thread in the order of STEPS."""
 from __future__ import annotations
 
 import dataclasses
+import logging
+import os
 import threading
 import time
 
@@ -13,7 +16,7 @@ import pytest
 
 from xladdin.data import views
 from xladdin.data.market import MissingTableError
-from xladdin.workbook import weekly as W
+from xladdin.workbook import lanes, weekly as W
 from xladdin.workbook.context import WeeklyContext
 from xladdin.workbook.params import default_params
 
@@ -40,30 +43,130 @@ def test_the_second_threads_steps_are_last_and_independent_of_the_strategy():
     assert all(not s.reads and not s.needs for s in W.STEPS if s.name in W.SIDE_STEPS)
 
 
-def test_two_threads_give_the_tables_of_one(small_market):
+LANES = ("thread", "process")
+
+
+@pytest.mark.parametrize("lane", LANES)
+def test_two_lanes_give_the_tables_of_one(small_market, lane):
     one = W.compute_weekly(small_market, threads=1)
-    two = W.compute_weekly(small_market, threads=2)
-    tables_equal(one.tables, two.tables)
+    two = W.compute_weekly(small_market, threads=2, lane=lane)
+    tables_equal(one.tables, two.tables)  # the cover's tables too: its crowding line reads the side lane's result
     assert one.notes == two.notes and one.summary == two.summary and one.subtitles == two.subtitles
+    assert one.inputs == two.inputs and one.facts == two.facts
     assert list(two.step_seconds) == [s.name for s in W.STEPS] == list(one.step_seconds)
     assert all(t > 0 for t in two.step_seconds.values())
 
 
-def test_the_side_steps_run_in_a_second_thread_and_progress_stays_in_the_callers(small_market, monkeypatch):
-    threads_of: dict[str, str] = {}
+def spy_steps(monkeypatch, log_file) -> None:
+    """Each step appends "name pid thread" to ``log_file`` (a file: a forked child's lines reach the test)."""
     steps = []
     for step in W.STEPS:
         def spy(ctx, fn=step.run, name=step.name):
-            threads_of[name] = threading.current_thread().name
+            with open(log_file, "a", encoding="utf-8") as f:
+                f.write(f"{name} {os.getpid()} {threading.current_thread().name}\n")
             return fn(ctx)
         steps.append(dataclasses.replace(step, run=spy))
     monkeypatch.setattr(W, "STEPS", steps)
+
+
+def where_steps_ran(log_file) -> dict[str, tuple[int, str]]:
+    lines = [ln.split(" ", 2) for ln in log_file.read_text(encoding="utf-8").splitlines()]
+    return {name: (int(pid), thread) for name, pid, thread in lines}
+
+
+@pytest.mark.parametrize("lane", LANES)
+def test_the_side_steps_run_in_the_second_lane_and_progress_stays_in_the_callers(small_market, monkeypatch, tmp_path,
+                                                                                  lane):
+    spy_steps(monkeypatch, tmp_path / "steps.log")
     seen = []
-    W.compute_weekly(small_market, progress=lambda s: seen.append((s, threading.current_thread().name)))
+    W.compute_weekly(small_market, lane=lane, progress=lambda s: seen.append((s, threading.current_thread().name)))
     main = threading.current_thread().name
-    assert {threads_of[s] for s in W.SIDE_STEPS} == {"xladdin-compute"} and "dashboard" in W.SIDE_STEPS
-    assert {threads_of[s.name] for s in W.STEPS if s.name not in W.SIDE_STEPS} == {main}
+    ran = where_steps_ran(tmp_path / "steps.log")
+    assert set(ran) == {s.name for s in W.STEPS} and "dashboard" in W.SIDE_STEPS
+    side = {ran[s] for s in W.SIDE_STEPS}
+    if lane == "thread":
+        assert side == {(os.getpid(), "xladdin-compute")}
+    else:  # one child process, not this one
+        assert len(side) == 1 and next(iter(side))[0] != os.getpid()
+    assert {ran[s.name] for s in W.STEPS if s.name not in W.SIDE_STEPS} == {(os.getpid(), main)}
     assert seen == [(s.name, main) for s in W.STEPS]  # every step computed, reported here, in order
+
+
+def test_a_process_lane_inherits_the_shared_intermediates(small_market, monkeypatch, tmp_path):
+    """The intermediates both lanes read are built once, before the fork, in this process: the child reads
+    them (its copy of the context) instead of building them again."""
+    import xladdin.methods.flows as flows
+    import xladdin.methods.holdings as holdings
+    log_file = tmp_path / "built.log"
+
+    def counted(fn, name):
+        def build(*args, **kw):
+            with open(log_file, "a", encoding="utf-8") as f:
+                f.write(f"{name} {os.getpid()}\n")
+            return fn(*args, **kw)
+        return build
+    monkeypatch.setattr(flows, "market_etf_flows", counted(flows.market_etf_flows, "etf_flows"))
+    monkeypatch.setattr(holdings, "penetration_weights", counted(holdings.penetration_weights, "penetration"))
+    one = W.compute_weekly(small_market, threads=1)
+    log_file.unlink()
+    two = W.compute_weekly(small_market, threads=2, lane="process")
+    tables_equal(one.tables, two.tables)
+    built = log_file.read_text(encoding="utf-8").split()
+    assert built == ["etf_flows", str(os.getpid()), "penetration", str(os.getpid())]
+    assert set(W.SHARED_INTERMEDIATES) >= {"etf_flows", "penetration"}
+
+
+def test_auto_lane_is_a_process_on_linux_when_no_other_thread_runs(monkeypatch):
+    monkeypatch.setattr(lanes.sys, "platform", "linux")
+    monkeypatch.setattr(lanes.threading, "active_count", lambda: 1)
+    assert lanes.lane_kind("auto") == "process" and lanes.lane_kind("thread") == "thread"
+    monkeypatch.setattr(lanes.threading, "active_count", lambda: 2)  # a fork would copy only this thread
+    assert lanes.lane_kind("auto") == "thread" and lanes.lane_kind("process") == "process"
+    for platform in ("win32", "darwin"):
+        monkeypatch.setattr(lanes.sys, "platform", platform)
+        monkeypatch.setattr(lanes.threading, "active_count", lambda: 1)
+        assert lanes.lane_kind("auto") == "thread"
+    with pytest.raises(ValueError, match="one of auto, process, thread"):
+        lanes.lane_kind("fibre")
+
+
+def test_a_child_that_dies_has_its_steps_computed_here(small_market, monkeypatch, caplog):
+    """A child killed before sending its tables (out of memory, a signal): the side steps run again in this
+    process, with a warning; the tables are those of one lane."""
+    parent = os.getpid()
+    dashboard = next(s.run for s in W.STEPS if s.name == "dashboard")
+
+    def dies_in_the_child(ctx):
+        if os.getpid() != parent:
+            os._exit(3)
+        return dashboard(ctx)
+    one = W.compute_weekly(small_market, threads=1)
+    monkeypatch.setattr(W, "STEPS", with_step("dashboard", dies_in_the_child))
+    with caplog.at_level(logging.WARNING, logger="xladdin.workbook"):
+        two = W.compute_weekly(small_market, threads=2, lane="process")
+    tables_equal(one.tables, two.tables)
+    assert "the second compute process ended without its tables (exit status 3); computing dashboard, crowding " \
+           "here" in caplog.text
+
+
+def test_an_interrupted_run_leaves_no_child_process(small_market, monkeypatch):
+    def interrupted(ctx):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(W, "STEPS", with_step("strategy", interrupted))
+    forked = []
+    real_fork = os.fork
+
+    def fork():
+        pid = real_fork()
+        if pid:
+            forked.append(pid)
+        return pid
+    monkeypatch.setattr(lanes.os, "fork", fork)
+    with pytest.raises(KeyboardInterrupt):
+        W.compute_weekly(small_market, threads=2, lane="process")
+    assert len(forked) == 1
+    with pytest.raises(ChildProcessError):  # the child was stopped and reaped: nothing is left to wait for
+        os.waitpid(forked[0], os.WNOHANG)
 
 
 def test_without_threads_every_step_runs_in_the_callers_thread(small_market, monkeypatch):
@@ -75,7 +178,7 @@ def test_without_threads_every_step_runs_in_the_callers_thread(small_market, mon
     steps = [dataclasses.replace(s, run=lambda ctx, fn=s.run: (names.add(threading.current_thread().name), fn(ctx))[1])
              for s in W.STEPS]
     monkeypatch.setattr(W, "STEPS", steps)
-    W.compute_weekly(small_market, threads=2)
+    W.compute_weekly(small_market, threads=2, lane="thread")
     assert names == {threading.current_thread().name}
 
 
@@ -97,12 +200,28 @@ def with_step(name: str, fn) -> list:
     return [dataclasses.replace(s, run=fn) if s.name == name else s for s in W.STEPS]
 
 
-def test_a_failing_dashboard_is_named_as_in_one_thread(small_market, monkeypatch):
+def test_a_failing_dashboard_is_named_as_in_one_lane(small_market, monkeypatch):
     monkeypatch.setattr(W, "STEPS", with_step("dashboard", boom))
-    for threads in (1, 2):
+    for threads, lane in ((1, None), (2, "thread"), (2, "process")):
         with pytest.raises(W.WeeklyError, match="computing table `dashboard_index`: ZeroDivisionError: boom") as info:
-            W.compute_weekly(small_market, threads=threads)
-        assert isinstance(info.value.__cause__, ZeroDivisionError)
+            W.compute_weekly(small_market, threads=threads, lane=lane)
+        assert isinstance(info.value.__cause__, ZeroDivisionError) and str(info.value.__cause__) == "boom"
+        assert info.value.table == "dashboard_index"
+
+
+class Unpicklable(Exception):
+    def __init__(self, text):
+        super().__init__(text)
+        self.hook = lambda: None  # a lambda cannot be pickled
+
+
+def test_an_unpicklable_error_of_the_child_arrives_as_its_text(small_market, monkeypatch):
+    def fails(ctx):
+        raise Unpicklable("no pickle")
+    monkeypatch.setattr(W, "STEPS", with_step("crowding", fails))
+    with pytest.raises(W.WeeklyError, match="computing table `crowding`: Unpicklable: no pickle") as info:
+        W.compute_weekly(small_market, threads=2, lane="process")
+    assert isinstance(info.value.__cause__, lanes.ChildError) and str(info.value.__cause__) == "Unpicklable: no pickle"
 
 
 def test_the_first_failing_step_of_steps_is_reported_when_both_threads_fail(small_market, monkeypatch):
@@ -114,16 +233,18 @@ def test_the_first_failing_step_of_steps_is_reported_when_both_threads_fail(smal
     steps = with_step("dashboard", boom)
     steps = [dataclasses.replace(s, run=slow_boom) if s.name == "strategy" else s for s in steps]
     monkeypatch.setattr(W, "STEPS", steps)
-    with pytest.raises(W.WeeklyError, match="computing table `strategy`: ValueError: late"):
-        W.compute_weekly(small_market, threads=2)
+    for lane in LANES:
+        with pytest.raises(W.WeeklyError, match="computing table `strategy`: ValueError: late"):
+            W.compute_weekly(small_market, threads=2, lane=lane)
 
 
-def test_a_missing_table_in_the_second_thread_is_a_note(small_market, monkeypatch):
+@pytest.mark.parametrize("lane", LANES)
+def test_a_missing_table_in_the_second_lane_is_a_note(small_market, monkeypatch, lane):
     def missing(ctx):
         raise MissingTableError("margin_daily is missing (test)")
     monkeypatch.setattr(W, "STEPS", with_step("dashboard", missing))
     seen = []
-    res = W.compute_weekly(small_market, threads=2, progress=seen.append)
+    res = W.compute_weekly(small_market, threads=2, lane=lane, progress=seen.append)
     assert res.tables["dashboard_index"] is None and res.tables["dashboard_industry"] is None
     assert res.notes["dashboard_index"] == "margin_daily is missing (test)"
     assert "dashboard" not in seen and seen == [s.name for s in W.STEPS if s.name != "dashboard"]

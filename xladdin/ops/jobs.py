@@ -23,10 +23,12 @@ Steps, timed one by one (``WeeklyJobResult.timings``, seconds):
     messages; an in-memory market goes through :func:`xladdin.data.validate_market`), then resolve
     the as-of date.
 ``compute``
-    :func:`xladdin.workbook.weekly.compute_weekly`'s tables, timed per table group (``units["compute"]``;
-    a group also carries the run's shared intermediates it is the first to need: the M1 ETF flows,
-    the M6 penetration weights and the calendar come with the dashboard, the M5 style tables with
-    the strategy, see :class:`xladdin.workbook.context.WeeklyContext`).
+    :func:`xladdin.workbook.weekly.compute_weekly`'s tables in two lanes (the second a forked process on
+    Linux, :mod:`xladdin.workbook.lanes`), timed per table group (``units["compute"]``; a group also carries
+    the run's shared intermediates it is the first of its lane to need, such as the M5 style tables, see
+    :class:`xladdin.workbook.context.WeeklyContext`; before a forked lane starts, the M1 ETF flows, the M6
+    penetration weights and the calendar are built for both lanes, in no group:
+    :data:`xladdin.workbook.weekly.SHARED_INTERMEDIATES`).
 ``write``
     render the sheets, the hidden ``_summary`` sheet, sanitise and save the values-only report
     (:func:`xladdin.workbook.report.build_report`), timed per sheet (the cover's headline and freshness
@@ -824,7 +826,19 @@ def _preload_modules(modules: Sequence[str] = PRELOAD_MODULES) -> None:
                 importlib.import_module(name)
             except Exception:  # noqa: BLE001 - reported by the step that imports it
                 pass
-    threading.Thread(target=run, name="xladdin-preload", daemon=True).start()
+    threading.Thread(target=run, name=PRELOAD_THREAD, daemon=True).start()
+
+
+#: the name of :func:`_preload_modules`' thread
+PRELOAD_THREAD = "xladdin-preload"
+
+
+def _join_preload() -> None:
+    """Wait for :func:`_preload_modules` (done long before, as a rule): the compute's second lane is a forked
+    process only where no other Python thread runs (:func:`xladdin.workbook.lanes.lane_kind`)."""
+    for thread in threading.enumerate():
+        if thread.name == PRELOAD_THREAD:
+            thread.join()
 
 
 def _validate_step(clock: _StepClock, market: Market | None, raws: dict | None, path: Path | None, params: Params,
@@ -855,6 +869,7 @@ def _compute_and_write_step(clock: _StepClock, report: Path, market: Market, par
     first_sheet = layout.sheets[0].key
     seen_compute: list[str] = []
     clock.begin("compute")
+    _join_preload()
 
     def finish_compute(at: float | None = None) -> None:
         for s in wk.STEPS:  # table groups skipped for missing inputs: 0 s, one unit each

@@ -18,10 +18,8 @@ sheet's language comes from :mod:`xladdin.workbook.messages`.
 """
 from __future__ import annotations
 
-import contextvars
 import re
 import sys
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -42,6 +40,7 @@ from xladdin.methods.ranking import tie_values
 from xladdin.methods.stats import FULL_PERIOD, period_label
 
 from .context import WeeklyContext, week_bounds
+from .lanes import Outcome, lane_kind, start_lane
 from .layout import load_layout
 from .messages import amount, both, note_text, say
 from .params import Params, default_params, params_to_frame
@@ -58,7 +57,11 @@ class WeeklyError(ReportedError, RuntimeError):
 
     def __init__(self, table: str, message: str):
         self.table = table
+        self.message = message
         super().__init__(f"computing table `{table}`: {message}")
+
+    def __reduce__(self):  # pickled with its table and message (from the second compute process)
+        return (type(self), (self.table, self.message))
 
 
 @dataclass
@@ -937,19 +940,25 @@ COVER_READS = ("week", "etf_week", "rotation", "strategy_notes", "industry_flow"
                "style_table", "style_missing",
                "style_ends", "latest_picks", "latest_rebalance", "performance_full", "corr_last", "etf_picks",
                "etf_signal_date", "crowding")
-#: steps run in a second thread beside the others (:data:`COMPUTE_THREADS`): they read no other step's
-#: results (their ``reads`` are empty), only the context's shared intermediates (each computed once,
-#: whichever thread asks first); reported and placed after the other steps, as last in :data:`STEPS`
+#: steps run in a second lane beside the others (:data:`COMPUTE_THREADS`): they read no other step's
+#: results (their ``reads`` are empty), only the run's context (in a thread lane its shared intermediates are
+#: computed once, whichever lane asks first; a process lane computes its own); reported and placed after the
+#: other steps, as last in :data:`STEPS`
 SIDE_STEPS = ("dashboard", "crowding")
-#: threads of the compute step: 2 runs :data:`SIDE_STEPS` (the dashboard's stock-level panels, about
-#: half the compute, then the M14 crowding) beside the strategy and rotation steps, on two cores (numpy,
-#: pandas' kernels and pyarrow release Python's lock while they work); 1 runs every step one after another, in the main
-#: thread (also where threads cannot start, as in the browser's Python of xlwings Lite). Same tables.
+#: lanes of the compute step: 2 runs :data:`SIDE_STEPS` (the dashboard's stock-level panels, about half the
+#: compute, then the M14 crowding) beside the strategy and rotation steps, on two cores; 1 runs every step one
+#: after another, in the calling thread (also where threads cannot start, as in the browser's Python of
+#: xlwings Lite). Same tables.
 COMPUTE_THREADS = 2
+#: where the second lane runs (:mod:`xladdin.workbook.lanes`): "auto" = a forked process on Linux when the
+#: caller runs no other Python thread (the steps hold Python's lock most of the time, so a thread shares one
+#: core with the main lane), else a thread; "process" or "thread" to choose
+COMPUTE_LANE = "auto"
 
 
 def compute_weekly(market: Market, params: Params | None = None, asof=None,
-                   progress: Callable[[str], None] | None = None, threads: int | None = None) -> WeeklyResult:
+                   progress: Callable[[str], None] | None = None, threads: int | None = None,
+                   lane: str | None = None) -> WeeklyResult:
     """Compute every table of the weekly workbook for ``asof`` (default: the tables' effective end, :func:`report_asof`).
 
     Parameters
@@ -965,8 +974,10 @@ def compute_weekly(market: Market, params: Params | None = None, asof=None,
     progress : callable, optional
         Called with each step's name when it finishes (in the calling thread, in the order of :data:`STEPS`).
     threads : int, optional
-        1 = every step in the calling thread; 2 = :data:`SIDE_STEPS` in a second thread beside the
+        1 = every step in the calling thread; 2 = :data:`SIDE_STEPS` in a second lane beside the
         others; default :data:`COMPUTE_THREADS`. The tables are the same.
+    lane : {"auto", "process", "thread"}, optional
+        Where the second lane runs (:func:`xladdin.workbook.lanes.lane_kind`); default :data:`COMPUTE_LANE`.
 
     Returns
     -------
@@ -983,7 +994,7 @@ def compute_weekly(market: Market, params: Params | None = None, asof=None,
         with scope(cut):  # the same scope unless rows after ``asof`` were cut; wide views (pivots) built once
             ctx = WeeklyContext(cut, p, asof)
             ctx.ends = {s.name: s.current(ctx.market, p, asof) for s in STEPS if s.current is not None}
-            tables, notes, seconds = _run_steps(ctx, progress, threads)
+            tables, notes, seconds = _run_steps(ctx, progress, threads, lane)
     result = _result(market, ctx, tables, notes)
     result.step_seconds = seconds
     return result
@@ -1003,25 +1014,14 @@ def _cut(market: Market, asof: pd.Timestamp) -> Market:
     return market
 
 
-@dataclass
-class _Outcome:
-    """What one step gave: its tables, a note for each table it could not compute (a missing input
-    table), or an error (a bug or a bad parameter: the run stops, naming the table); its wall time."""
-
-    tables: dict[str, pd.DataFrame | None] = field(default_factory=dict)
-    notes: dict[str, str] = field(default_factory=dict)
-    error: WeeklyError | None = None
-    seconds: float = 0.0
-
-
 def _writer_of(result: str) -> Step:
     """The step of :data:`STEPS` that writes ``result``."""
     return next(s for s in STEPS if result in s.writes)
 
 
-def _attempt(ctx: WeeklyContext, step: Step, before: Mapping[str, _Outcome]) -> _Outcome:
+def _attempt(ctx: WeeklyContext, step: Step, before: Mapping[str, Outcome]) -> Outcome:
     """Run one step on the run's context after the steps ``before`` (never raises an ``Exception``:
-    see :class:`_Outcome`)."""
+    see :class:`Outcome`)."""
     name, keys, fn = step.name, step.tables, step.run
     unset = [r for r in step.needs if getattr(ctx.results, r) is None]
     if unset:  # a step it needs did not produce it (a missing input table): its reason, for these tables too
@@ -1029,65 +1029,65 @@ def _attempt(ctx: WeeklyContext, step: Step, before: Mapping[str, _Outcome]) -> 
         outcome = before.get(writer.name)
         note = (outcome.notes.get(writer.name) if outcome else None) or Note(
             "weekly.step_not_computed", f"the {writer.what} step was not computed", step=writer.what.split()[0])
-        return _Outcome({k: None for k in keys}, {k: note for k in keys})
+        return Outcome({k: None for k in keys}, {k: note for k in keys})
     t0 = time.perf_counter()
     try:
         out = fn(ctx)
     except (MissingTableError, DataError) as exc:
-        return _Outcome({k: None for k in keys or (name,)}, {k: note_of(exc) for k in keys or (name,)},
+        return Outcome({k: None for k in keys or (name,)}, {k: note_of(exc) for k in keys or (name,)},
                         seconds=time.perf_counter() - t0)
     except Exception as exc:  # a bug or a bad parameter: stop, naming the table
         error = WeeklyError(keys[0] if keys else name, f"{type(exc).__name__}: {exc}")
         error.__cause__ = exc
-        return _Outcome(error=error, seconds=time.perf_counter() - t0)
-    return _Outcome(dict(zip(keys, out if isinstance(out, tuple) else (out,))), seconds=time.perf_counter() - t0)
+        return Outcome(error=error, seconds=time.perf_counter() - t0)
+    return Outcome(dict(zip(keys, out if isinstance(out, tuple) else (out,))), seconds=time.perf_counter() - t0)
 
 
-class _SideLane:
-    """:data:`SIDE_STEPS` run in a thread of their own, inside the caller's context (its shared scope)."""
-
-    def __init__(self, ctx: WeeklyContext, steps: list[Step]):
-        self.outcomes: dict[str, _Outcome] = {}
-        self.steps = steps
-        self.thread = threading.Thread(target=contextvars.copy_context().run, args=(self._run, ctx),
-                                       name="xladdin-compute", daemon=True)
-        self.thread.start()  # RuntimeError where threads cannot start
-
-    def _run(self, ctx: WeeklyContext) -> None:
-        for step in self.steps:
-            self.outcomes[step.name] = _attempt(ctx, step, {})
-
-    def join(self) -> dict[str, _Outcome]:
-        self.thread.join()
-        return self.outcomes
+#: the context's intermediates both lanes read (:class:`~xladdin.workbook.context.WeeklyContext`): built before a
+#: process lane forks, so that the child inherits them instead of building them again (their time and memory twice)
+SHARED_INTERMEDIATES = ("etf_flows", "penetration", "calendar")
 
 
-def _run_steps(ctx: WeeklyContext, progress: Callable[[str], None] | None, threads: int | None = None
-               ) -> tuple[dict[str, pd.DataFrame | None], dict[str, str], dict[str, float]]:
+def _build_shared(ctx: WeeklyContext) -> None:
+    """Build :data:`SHARED_INTERMEDIATES` on ``ctx``; one that fails keeps its error for the step that asks."""
+    for name in SHARED_INTERMEDIATES:
+        try:
+            getattr(ctx, name)
+        except Exception:  # noqa: BLE001 - kept by the context (``_once``): the step asking for it reports it
+            pass
+
+
+def _run_steps(ctx: WeeklyContext, progress: Callable[[str], None] | None, threads: int | None = None,
+               lane: str | None = None) -> tuple[dict[str, pd.DataFrame | None], dict[str, str], dict[str, float]]:
     """Every step of :data:`STEPS` on the run's context: the tables, why each missing one is missing,
-    and each step's wall time (steps of two threads overlap). ``progress(name)`` is called, in the
-    main thread and in the order of :data:`STEPS`, for each step that computed its tables."""
+    and each step's wall time (steps of two lanes overlap). ``progress(name)`` is called, in the
+    calling thread and in the order of :data:`STEPS`, for each step that computed its tables."""
     threads = COMPUTE_THREADS if threads is None else threads
     if sys.platform == "emscripten":  # the browser's Python (xlwings Lite, Pyodide) starts no thread
         threads = 1
     side = [s for s in STEPS if s.name in SIDE_STEPS] if threads > 1 else []
-    lane = None
-    if side:
-        try:
-            lane = _SideLane(ctx, side)
-        except RuntimeError:  # no threads here: every step in this one
-            side = []
-    outcomes: dict[str, _Outcome] = {}
-    for step in STEPS:
-        if lane is not None and step in side:
-            continue
-        outcome = outcomes[step.name] = _attempt(ctx, step, outcomes)
-        if outcome.error is not None:
-            break
-        if progress is not None and not outcome.notes:
-            progress(step.name)
-    if lane is not None:
-        outcomes.update(lane.join())
+    kind = lane_kind(COMPUTE_LANE if lane is None else lane) if side else None
+    if kind == "process":
+        _build_shared(ctx)
+    second = start_lane(kind, ctx, side, _attempt) if side else None
+    if second is None:  # one lane, or no thread can start here: every step in this one
+        side = []
+    outcomes: dict[str, Outcome] = {}
+    try:
+        for step in STEPS:
+            if second is not None and step in side:
+                continue
+            outcome = outcomes[step.name] = _attempt(ctx, step, outcomes)
+            if outcome.error is not None:
+                break
+            if progress is not None and not outcome.notes:
+                progress(step.name)
+        if second is not None:
+            outcomes.update(second.join())
+            second = None
+    finally:
+        if second is not None:  # interrupted (Ctrl-C) before the second lane was joined
+            second.cancel()
     tables: dict[str, pd.DataFrame | None] = {}
     notes: dict[str, str] = {}
     for name in (s.name for s in STEPS):
@@ -1101,7 +1101,7 @@ def _run_steps(ctx: WeeklyContext, progress: Callable[[str], None] | None, threa
     for key, why in ctx.stale.items():  # tables of the as-of week past their inputs, in steps that ran
         tables[key] = None
         notes[key] = why
-    if lane is not None and progress is not None:
+    if side and progress is not None:
         for name in (s.name for s in side):
             if not outcomes[name].notes:
                 progress(name)
