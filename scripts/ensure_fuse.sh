@@ -19,24 +19,8 @@ if have_all; then
     exit 0
 fi
 
-if ! command -v apt-get >/dev/null 2>&1; then
-    echo "ensure_fuse: apt-get not found; install libfuse 3 and fusermount by hand (the case-insensitive tests skip)" >&2
-    exit 1
-fi
-
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then
-        SUDO="sudo -n"
-    else
-        echo "ensure_fuse: not root and no sudo; run: apt-get install -y --no-install-recommends fuse3" >&2
-        exit 1
-    fi
-fi
-
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends fuse3
+source "$(dirname "$0")/_apt.sh"
+apt_install ensure_fuse fuse3
 
 if ! have_all; then
     echo "ensure_fuse: installation finished but fusermount or libfuse is still missing" >&2

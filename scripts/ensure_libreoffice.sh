@@ -23,24 +23,8 @@ if have_all; then
     exit 0
 fi
 
-if ! command -v apt-get >/dev/null 2>&1; then
-    echo "ensure_libreoffice: apt-get not found; install LibreOffice Calc and poppler-utils by hand" >&2
-    exit 1
-fi
-
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then
-        SUDO="sudo -n"
-    else
-        echo "ensure_libreoffice: not root and no sudo; run: apt-get install -y --no-install-recommends libreoffice-calc-nogui poppler-utils fonts-wqy-microhei" >&2
-        exit 1
-    fi
-fi
-
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends libreoffice-calc-nogui poppler-utils fonts-wqy-microhei
+source "$(dirname "$0")/_apt.sh"
+apt_install ensure_libreoffice libreoffice-calc-nogui poppler-utils fonts-wqy-microhei
 
 if ! have_all; then
     echo "ensure_libreoffice: installation finished but soffice/pdftotext/pdftoppm or the CJK font still missing" >&2
