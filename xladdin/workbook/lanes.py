@@ -123,7 +123,8 @@ class ProcessLane:
     def join(self) -> dict[str, Outcome]:
         """The side steps' outcomes; the results they write and the tables they mark stale are set on the
         caller's context as the thread lane would have left them."""
-        with os.fdopen(self.fd, "rb") as pipe:
+        fd, self.fd = self.fd, None  # closed below: a later cancel() must not close the number again (reused)
+        with os.fdopen(fd, "rb") as pipe:
             payload = pipe.read()
         _, status = os.waitpid(self.pid, 0)
         self.pid = None
@@ -148,10 +149,9 @@ class ProcessLane:
             except (ProcessLookupError, ChildProcessError):
                 pass
             self.pid = None
-        try:
+        if self.fd is not None:
             os.close(self.fd)
-        except OSError:
-            pass
+            self.fd = None
 
 
 def start_lane(kind: str, ctx: Any, steps: list, attempt: Attempt) -> ThreadLane | ProcessLane | None:

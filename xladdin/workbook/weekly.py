@@ -941,9 +941,9 @@ COVER_READS = ("week", "etf_week", "rotation", "strategy_notes", "industry_flow"
                "style_ends", "latest_picks", "latest_rebalance", "performance_full", "corr_last", "etf_picks",
                "etf_signal_date", "crowding")
 #: steps run in a second lane beside the others (:data:`COMPUTE_THREADS`): they read no other step's
-#: results (their ``reads`` are empty), only the run's context (in a thread lane its shared intermediates are
-#: computed once, whichever lane asks first; a process lane computes its own); reported and placed after the
-#: other steps, as last in :data:`STEPS`
+#: results (their ``reads`` are empty), only the run's context (its shared intermediates computed once: in a thread
+#: lane by whichever lane asks first, for a process lane before the fork, :data:`SHARED_INTERMEDIATES`); reported
+#: and placed after the other steps, as last in :data:`STEPS`
 SIDE_STEPS = ("dashboard", "crowding")
 #: lanes of the compute step: 2 runs :data:`SIDE_STEPS` (the dashboard's stock-level panels, about half the
 #: compute, then the M14 crowding) beside the strategy and rotation steps, on two cores; 1 runs every step one
