@@ -125,7 +125,11 @@ def tree_pss_peak(cmd: list[str], cwd: Path, every: float = 0.02) -> float | Non
         while todo:
             p = todo.pop()
             out.append(p)
-            for task in Path(f"/proc/{p}/task").glob("*"):
+            try:
+                tasks = list(Path(f"/proc/{p}/task").iterdir())
+            except OSError:  # the process ended meanwhile (its children are reparented: not the job's any more)
+                continue
+            for task in tasks:
                 try:
                     todo += [int(c) for c in (task / "children").read_text().split()]
                 except OSError:

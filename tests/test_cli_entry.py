@@ -54,3 +54,42 @@ def test_the_command_registry_lists_every_command_module():
                  for node in ast.walk(ast.parse((folder / f"{m}.py").read_text(encoding="utf-8")))
                  if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module}
     assert modules - set(listed) <= imported, modules - set(listed) - imported
+
+
+#: run in the command's own process (``PYTHONPATH``): prints numpy's huge-page switch as the process ends, also
+#: through the weekly job's fast exit (``os._exit``)
+REPORT_PAGES = '''
+import atexit, os, sys
+def report():
+    m = sys.modules.get("numpy._core.multiarray")
+    sys.stderr.write(f"numpy huge pages: {None if m is None else m._get_madvise_hugepage()}\\n")
+atexit.register(report)
+_exit = os._exit
+def exit_reporting(code):
+    report()
+    _exit(code)
+os._exit = exit_reporting
+'''
+
+
+@pytest.mark.parametrize("entry", ENTRIES)
+@pytest.mark.parametrize(("chosen", "expected"), [(None, "False"), ("1", "True")])
+def test_the_program_gives_numpy_small_pages_unless_the_user_chose(entry, chosen, expected, tmp_path, monkeypatch):
+    """The command line turns numpy's transparent huge pages off (``cli.NUMPY_HUGEPAGE_ENV``: measured slower for
+    the weekly job, bench/README.md) before numpy is imported; a value the user set is kept."""
+    (tmp_path / "sitecustomize.py").write_text(REPORT_PAGES, encoding="utf-8")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    monkeypatch.delenv("NUMPY_MADVISE_HUGEPAGE", raising=False)
+    if chosen is not None:
+        monkeypatch.setenv("NUMPY_MADVISE_HUGEPAGE", chosen)
+    done = run(entry, "doctor")
+    assert f"numpy huge pages: {expected}\n" in done.stderr, done.stderr[-2000:]
+
+
+def test_python_code_calling_the_command_line_keeps_its_numpy_settings(monkeypatch):
+    """Only the program sets the switch: numpy is imported here already, so nothing changes."""
+    from xladdin.ops import cli
+
+    monkeypatch.delenv("NUMPY_MADVISE_HUGEPAGE", raising=False)
+    cli.small_pages_for_numpy()
+    assert "NUMPY_MADVISE_HUGEPAGE" not in __import__("os").environ

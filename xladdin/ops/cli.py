@@ -19,6 +19,12 @@ from xladdin.errors import describe, format_error
 #: commands that end the process without tearing the interpreter down when run as the program: the
 #: weekly job holds ~1.5 GB of small and large objects, whose one-by-one release at exit took 0.3-0.45 s
 FAST_EXIT = frozenset({"weekly"})
+#: numpy's switch for transparent huge pages on its large arrays (Linux; read once, when numpy is imported). The
+#: command line turns them off unless the user set it: the weekly job's arrays are allocated and freed many
+#: times and shared with its forked compute lane, and on the development VM huge pages made it 0.4-0.6 s
+#: slower, its system time twice as long (bench/README.md, "Sixth round"); numpy documents the switch for
+#: such cases ("Runtime environment variables")
+NUMPY_HUGEPAGE_ENV = "NUMPY_MADVISE_HUGEPAGE"
 #: commands, in the order ``--help`` lists them (module ``xladdin.ops.commands.<name with _ for ->``)
 COMMAND_MODULES = ["sample", "validate", "fetch", "update", "study", "style", "backtest", "dashboard", "crowding",
                    "template", "refresh", "report", "send", "weekly", "doctor", "excel-setup"]
@@ -39,6 +45,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     program = argv is None  # run as the program (console script, ``python -m``), not called from Python
     argv = sys.argv[1:] if argv is None else list(argv)
+    if program:
+        small_pages_for_numpy()
     parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -61,6 +69,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"xladdin {args.command}: error: {describe(exc)} (unexpected; rerun with XLADDIN_DEBUG=1 to see "
               "where it happened)", file=sys.stderr)
         return 1
+
+
+def small_pages_for_numpy() -> None:
+    """Ask numpy (not imported yet) for ordinary pages instead of transparent huge pages on its large arrays
+    (:data:`NUMPY_HUGEPAGE_ENV`), unless the user chose; no effect once numpy is imported or off Linux. Only
+    for the program: Python code calling :func:`main` keeps its own process's settings."""
+    if "numpy" not in sys.modules:
+        os.environ.setdefault(NUMPY_HUGEPAGE_ENV, "0")
 
 
 def _exit_now(rc: int) -> None:
