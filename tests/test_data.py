@@ -279,6 +279,46 @@ def test_in_order_compares_rows_lexicographically(swap):
     assert _in_order(df.astype({"index": object, "stock": object}), ["date", "index", "stock"]) is (swap is None)
 
 
+@pytest.mark.parametrize("seed", range(40))
+def test_the_key_checks_prove_canonical_order_only_when_it_holds(seed):
+    """``check_table_order`` says "in order" (so ``finish_table`` skips its own check) only for rows sorted by
+    (date, index, stock) as Python sorts the tuples (written here, independently); and ``finish_table`` then gives
+    the same frame as when it checks the order itself."""
+    from xladdin.data.keys import check_table_order, finish_table, key_codes
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 30))
+    dates = pd.to_datetime("2024-01-02") + pd.to_timedelta(rng.integers(0, 3, n), unit="D")
+    df = pd.DataFrame({"date": dates, "index": rng.choice(["000300.SH", "000905.SH"], n),
+                       "stock": rng.choice(["600519.SH", "601318.SH", "000001.SZ", "000002.SZ"], n),
+                       "weight": 0.5})
+    if seed % 3:  # mostly canonical order, with a duplicate or a swap now and then
+        df = df.sort_values(["date", "index", "stock"], kind="stable").drop_duplicates(["date", "index", "stock"])
+        if seed % 5 == 0 and len(df) > 2:
+            order = list(range(len(df)))
+            order[1], order[2] = order[2], order[1]
+            df = df.iloc[order]
+    if seed % 7 == 0:
+        df.loc[df.index[0], "date"] = pd.NaT
+    df = df.reset_index(drop=True).astype({"index": "str", "stock": "str"})
+    codes = key_codes("index_weights", df)
+    _, proved = check_table_order("index_weights", df, lambda i, c=None: f"row {i}", "t.csv", codes)
+    rows = [(d.value if not pd.isna(d) else None, i, s) for d, i, s in zip(df["date"], df["index"], df["stock"])]
+    sorted_strictly = all(a[0] is not None and b[0] is not None and a < b for a, b in zip(rows, rows[1:]))
+    assert proved == (sorted_strictly and len(df) > 1)
+    pd.testing.assert_frame_equal(finish_table("index_weights", df, codes, proved), finish_table("index_weights", df, codes))
+
+
+def test_the_order_proof_needs_the_sorted_codes_of_every_key_column():
+    """Without the sorted codes of a key column (numbered in order of appearance instead), increasing codes prove
+    nothing about the text order: no proof, and ``finish_table`` sorts."""
+    from xladdin.data.keys import check_table_order, finish_table
+    df = pd.DataFrame({"date": pd.to_datetime(["2024-01-02"] * 2), "index": ["000905.SH", "000300.SH"],
+                       "stock": ["600519.SH", "600519.SH"], "weight": 1.0}).astype({"index": "str", "stock": "str"})
+    issues, proved = check_table_order("index_weights", df, lambda i, c=None: f"row {i}", "t.csv", codes={})
+    assert not proved and not [m for m in issues if "duplicate" in m]
+    assert finish_table("index_weights", df, {}, proved)["index"].tolist() == ["000300.SH", "000905.SH"]
+
+
 def test_clean_csv_typed_read_strips_codes_and_gives_their_codes(tmp_path):
     """The pyarrow read of a clean CSV: BOM, spaces around codes, empty numbers; its codes equal
     pd.factorize(sort=True) of the stripped column, and a bad number falls back to the text read

@@ -23,22 +23,28 @@ def _codes(values: pd.Series) -> np.ndarray:
 
 
 def _duplicated_date_sorted(df: pd.DataFrame, date_col: str, dates: np.ndarray, entity: list[str],
-                            codes: dict | None = None) -> np.ndarray:
-    """Rows whose (date, entity) key repeats, for a table sorted by date.
+                            codes: dict | None = None) -> tuple[np.ndarray, bool]:
+    """Rows whose (date, entity) key repeats, for a table sorted by date; and whether that proved the rows in
+    canonical order (:func:`finish_table`: no missing date, each date's entities in strictly increasing order
+    of their sorted codes).
 
     Within each date's block of rows the entity codes must be distinct: counted per block with
     bincount (O(n), no sort, no hashing of strings, no array the size of the table beyond the codes).
     """
     n = len(df)
     if not entity:
-        return np.r_[dates[1:] == dates[:-1], False] | np.r_[False, dates[1:] == dates[:-1]]
+        return np.r_[dates[1:] == dates[:-1], False] | np.r_[False, dates[1:] == dates[:-1]], False
     def column_codes(c: str) -> np.ndarray:
         known = (codes or {}).get(c)
         return (known[1] if known is not None else _codes(df[c])).astype(np.int64, copy=False)
     code = column_codes(entity[0])
     others = [column_codes(c) for c in entity[1:]]
     if _increasing_within_dates(code, others, dates):
-        return np.zeros(n, bool)  # each date's entities in strictly increasing order: none repeats
+        # each date's entities in strictly increasing order: none repeats; with every entity column's sorted
+        # codes (others are numbered in order of appearance) and no missing date (the smallest integer, first
+        # if anywhere), that is also the canonical row order
+        sorted_codes = all((codes or {}).get(c) is not None for c in entity)
+        return np.zeros(n, bool), sorted_codes and int(dates[0]) != np.iinfo(np.int64).min
     for more in others:
         code = code * (int(more.max(initial=0)) + 1) + more
         code = pd.factorize(code)[0]  # dense again: the product space can be large
@@ -50,7 +56,7 @@ def _duplicated_date_sorted(df: pd.DataFrame, date_col: str, dates: np.ndarray, 
         counts = np.bincount(seg, minlength=size)
         if counts.max(initial=0) > 1:
             dup[s:e] = counts[seg] > 1
-    return dup
+    return dup, False
 
 
 def _increasing_within_dates(code: np.ndarray, more: list[np.ndarray], dates: np.ndarray) -> bool:
@@ -73,20 +79,22 @@ def _increasing_within_dates(code: np.ndarray, more: list[np.ndarray], dates: np
 def _key_checks(df: pd.DataFrame, spec: TableSpec, key: list[str], codes: dict | None = None):
     """Duplicate keys and dates going back within a series.
 
-    Returns ``(dup, back, order, entity)``: ``dup`` marks every row whose key repeats; ``back`` holds
+    Returns ``(dup, back, order, entity, ordered)``: ``dup`` marks every row whose key repeats; ``back`` holds
     positions (in ``order``, the rows sorted by entity then file position) whose date is earlier than
-    the previous row of the same series; ``entity`` = the key columns other than the date.
+    the previous row of the same series; ``entity`` = the key columns other than the date; ``ordered``: the
+    rows were proved to be in canonical order (False proves nothing).
     """
     n = len(df)
     entity = [c for c in key if c != spec.sorted_by]
     empty = np.array([], dtype=np.int64)
     if not spec.sorted_by:
-        return df.duplicated(key, keep=False).to_numpy(), empty, np.arange(n), entity
+        return df.duplicated(key, keep=False).to_numpy(), empty, np.arange(n), entity, False
     dates = np.asarray(df[spec.sorted_by].to_numpy(), dtype="datetime64[ns]").view("i8")  # no copy
     if n < 2 or bool(np.all(dates[1:] >= dates[:-1])):
         # the file is in date order (as xladdin writes it): no series can go back in time, and a
         # duplicate key is an entity repeated within one date
-        return _duplicated_date_sorted(df, spec.sorted_by, dates, entity, codes), empty, np.arange(n), entity
+        dup, ordered = _duplicated_date_sorted(df, spec.sorted_by, dates, entity, codes)
+        return dup, empty, np.arange(n), entity, ordered
     codes = {c: pd.factorize(df[c], use_na_sentinel=True)[0] for c in key}  # ints: fast on 10M rows
     # stable order by entity, keeping file order within an entity; then dates must not go back
     order = np.lexsort([np.arange(n)] + [codes[c] for c in reversed(entity)]) if entity else np.arange(n)
@@ -106,7 +114,7 @@ def _key_checks(df: pd.DataFrame, spec: TableSpec, key: list[str], codes: dict |
         dup[order[rep]] = True
     else:
         dup = pd.DataFrame(codes).duplicated(keep=False).to_numpy()
-    return dup, back, order, entity
+    return dup, back, order, entity, False
 
 
 def check_table(name: str, df: pd.DataFrame, locate: Callable[..., str], file: str,
@@ -116,13 +124,20 @@ def check_table(name: str, df: pd.DataFrame, locate: Callable[..., str], file: s
 
     ``codes``: :func:`key_codes` of ``df`` when the caller has them (saves factorising again).
     """
+    return check_table_order(name, df, locate, file, codes)[0]
+
+
+def check_table_order(name: str, df: pd.DataFrame, locate: Callable[..., str], file: str,
+                      codes: dict | None = None) -> tuple[list[str], bool]:
+    """:func:`check_table`, and whether its key checks proved the rows in canonical order (then
+    :func:`finish_table` need not check it again; False proves nothing)."""
     spec, issues = TABLES[name], []
     if name == "etf_info" and "category" in df:
         bad = np.flatnonzero(~df["category"].isin(ETF_CATEGORIES).to_numpy())
         checks.cap(issues, [f"{locate(i)} column `category`: `{_fmt(df['category'].iloc[i])}` is not one of "
                       f"{', '.join(ETF_CATEGORIES)}" for i in bad], "bad categories")
     key = list(spec.key)
-    dup, back, order, entity = _key_checks(df, spec, key, codes)
+    dup, back, order, entity, ordered = _key_checks(df, spec, key, codes)
     if dup.any():
         groups: dict = {}
         for i in np.flatnonzero(dup)[: 50 * checks.MAX_MESSAGES]:
@@ -140,7 +155,7 @@ def check_table(name: str, df: pd.DataFrame, locate: Callable[..., str], file: s
         off = sums[(sums - 1).abs() > WEIGHT_SUM_TOL]
         checks.cap(issues, [f"{file}: weights of {_fmt(idx)} on {_fmt(dt)} sum to {s:.6f}, not 1 (tolerance {WEIGHT_SUM_TOL:g})"
                       for (idx, dt), s in off.items()], "weight sums off")
-    return issues
+    return issues, ordered
 
 
 def _weight_sums_within(df: pd.DataFrame, index_codes: tuple | None) -> bool:
@@ -193,15 +208,16 @@ def _fmt(v) -> str:
     return checks.show(v)
 
 
-def finish_table(name: str, df: pd.DataFrame, codes: dict | None = None) -> pd.DataFrame:
+def finish_table(name: str, df: pd.DataFrame, codes: dict | None = None, in_order: bool = False) -> pd.DataFrame:
     """A typed table in canonical row order (date, then the other key columns) and column order.
 
     Files written by xladdin (and most exports) are in that order already: checked on integer keys in
-    O(n), so the copy of a sort is made only when needed. ``codes``: :func:`key_codes` of ``df``.
+    O(n), so the copy of a sort is made only when needed. ``codes``: :func:`key_codes` of ``df``; ``in_order``:
+    already proved (:func:`check_table_order`), not checked again.
     """
     spec = TABLES[name]
     order = [spec.sorted_by] + [c for c in spec.key if c != spec.sorted_by] if spec.sorted_by else list(spec.key)
-    if not _in_order(df, order, codes):
+    if not in_order and not _in_order(df, order, codes):
         df = df.sort_values(order, kind="stable")
     return df.reset_index(drop=True)[[c for c in spec.columns if c in df.columns]]
 

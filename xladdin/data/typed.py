@@ -9,7 +9,7 @@ import pandas as pd
 
 from . import checks
 from .coerce import OPTIONAL_DEFAULTS, coerce_table
-from .keys import check_table, finish_table, key_codes
+from .keys import check_table_order, finish_table, key_codes
 from .market import Market
 from .rawtable import RawTable
 from .schema import TABLES
@@ -93,10 +93,12 @@ def type_table(name: str, raw: RawTable, validate: bool = True, masters: dict | 
     warnings += [f"{raw.file}: no `{c}` column; {NEEDED_BY[(name, c)]} need it" for c in absent if (name, c) in NEEDED_BY]
     if not validate:
         return Typed(finish_table(name, df, codes), [], codes, warnings, flagged, absent)
+    in_order = False
     if not problems or not any(df[c].isna().any() for c in spec.key):
         # (with keys that could not be typed, duplicate and order checks would only repeat those errors)
-        problems += check_table(name, df, raw.locate, raw.file, codes)
-    return Typed(finish_table(name, df, codes), problems, codes, warnings, flagged, absent)
+        errs, in_order = check_table_order(name, df, raw.locate, raw.file, codes)
+        problems += errs
+    return Typed(finish_table(name, df, codes, in_order), problems, codes, warnings, flagged, absent)
 
 
 def seed_codes(market: Market, name: str, codes: dict[str, tuple]) -> None:
