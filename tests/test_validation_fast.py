@@ -157,3 +157,70 @@ def test_split_days_of_a_shuffled_table_match_a_row_by_row_check(seed):
     got = check_split_days("etf_daily", df, _loc)
     assert got == _naive_split_errors(df)
     assert got, "the case has split errors"
+
+
+def _spoiled_copy(tiny_dir, tmp_path):
+    """The tiny sample's CSVs with an error in four tables and a warning in one (an empty code is an error)."""
+    import shutil
+    folder = tmp_path / "data"
+    shutil.copytree(tiny_dir, folder)
+    def edit(name, fn):
+        p = folder / f"{name}.csv"
+        df = pd.read_csv(p, dtype=str, keep_default_na=False)
+        fn(df)
+        df.to_csv(p, index=False)
+    edit("stock_daily", lambda df: df.__setitem__("close", df["close"].where(df.index != 5, "abc")))
+    edit("margin_daily", lambda df: df.__setitem__("financing_balance",
+                                                    df["financing_balance"].where(df.index != 3, "-5")))
+    edit("index_daily", lambda df: df.__setitem__("date", df["date"].where(df.index != 2, "2026-13-01")))
+    edit("northbound_holdings", lambda df: df.__setitem__("stock", df["stock"].where(df.index != 4, "")))
+    return folder
+
+
+@pytest.mark.parametrize("spoiled", [False, True])
+def test_typing_tables_two_at_a_time_gives_the_market_and_messages_of_one_at_a_time(tiny_dir, tmp_path, monkeypatch,
+                                                                                     spoiled):
+    """``type_tables`` types the tables after the masters in two threads (``TYPE_THREADS``): the same tables,
+    errors and warnings, in the same order, and progress in the tables' order, as typing one at a time; and the
+    threads do run (the check cannot pass by typing everything in this thread)."""
+    import threading
+
+    from xladdin.data import loaders, typed as typed_mod
+    from xladdin.data.readers import read_table_files, table_files
+    from xladdin.data.schema import TABLES
+    from xladdin.data.typed import type_order
+    from xladdin.errors import ValidationFailed
+    folder = _spoiled_copy(tiny_dir, tmp_path) if spoiled else tiny_dir
+    ran_in = set()
+    real = typed_mod.type_table
+
+    def spy(name, *args, **kw):
+        ran_in.add(threading.current_thread().name.split("_")[0])
+        return real(name, *args, **kw)
+    monkeypatch.setattr(loaders, "type_table", spy)
+
+    def load(threads: int):
+        monkeypatch.setattr(loaders, "TYPE_THREADS", threads)
+        raws = {n: read_table_files(folder, n) for n in TABLES if table_files(folder, n)}
+        seen: list[str] = []
+        try:
+            market = loaders.type_tables(raws, str(folder), progress=seen.append, log_warnings=False)
+        except ValidationFailed as exc:
+            return None, exc.issues, exc.warnings, seen
+        return market, None, market.warnings, seen
+    one = load(1)
+    assert ran_in == {threading.current_thread().name.split("_")[0]}
+    ran_in.clear()
+    two = load(2)
+    assert "xladdin-type" in ran_in
+    assert one[3] == two[3] == type_order(TABLES)
+    assert one[1] == two[1] and one[2] == two[2]
+    if spoiled:
+        assert len(one[1]) >= 4
+        for table in ("stock_daily", "margin_daily", "index_daily", "northbound_holdings"):
+            assert any(table in m for m in one[1]), table
+    else:
+        a, b = one[0], two[0]
+        assert list(a.tables) == list(b.tables) and a.flagged.keys() == b.flagged.keys()
+        for name in a.tables:
+            pd.testing.assert_frame_equal(a.tables[name], b.tables[name], check_exact=True, obj=name)
