@@ -10,7 +10,7 @@ most **2 GB** (2e9 bytes = 1,907 MiB) peak resident memory.
 1. The data: ``--data DIR`` (a full-scale sample already generated, e.g. under /tmp), else one
    generated once with ``xladdin sample --scale full --format parquet`` into a cache folder
    (``$XDG_CACHE_HOME/xladdin-bench`` or ``~/.cache/xladdin-bench``; about 40 s and 3.6 GB) and reused.
-2. ``--repeat`` rounds (default 5), each in fresh processes, the order rotating from round to round:
+2. ``--repeat`` rounds (default 6), each in fresh processes, the order changing from round to round (:func:`round_order`):
    * baseline: ``python -c <bare read>``: ``pyarrow.parquet.read_table`` of every ``.parquet`` file of
      the folder (all rows, all columns, pyarrow's default threads), the interpreter's start-up and
      ``import pyarrow.parquet`` included;
@@ -152,6 +152,17 @@ def tree_pss_peak(cmd: list[str], cwd: Path, every: float = 0.02) -> float | Non
     return peak / 1024.0
 
 
+def round_order(sides: list, i: int) -> list:
+    """Round ``i``'s order of ``sides``: their rotations, then the rotations of ``sides`` reversed, and again. Over
+    ``2 * len(sides)`` rounds every side runs in each place, and right after each other side, equally often: a
+    run's time depends on the one before it (the memory that run just gave back), and with three sides rotations
+    alone put the weekly job after the bare read in two rounds of three, the other tree's in one (its median
+    came out 0.1-0.3 s faster than the same code's, bench/README.md "Sixth round")."""
+    k = len(sides)
+    base = sides if (i // k) % 2 == 0 else sides[::-1]
+    return base[i % k:] + base[:i % k]
+
+
 def bare_read(data: Path) -> Run:
     run = measure("bare pyarrow read", [PY, "-c", BARE_READ, str(data)])
     if run.rc != 0:
@@ -227,7 +238,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", metavar="DIR", help="a full-scale parquet sample already generated (else cached)")
     parser.add_argument("--cache", metavar="DIR", help="where the generated sample is kept (default ~/.cache/xladdin-bench)")
     parser.add_argument("--seed", type=int, help="sample seed (default: xladdin's default seed)")
-    parser.add_argument("--repeat", type=int, default=5, help="rounds of (bare read, weekly), order rotating (default 5)")
+    parser.add_argument("--repeat", type=int, default=6,
+                        help="rounds of (bare read, weekly), order rotating (default 6; a multiple of 2 x the sides, "
+                             "4 or 6 with --before, gives every side each place and predecessor equally often)")
     parser.add_argument("--before", metavar="TREE",
                         help="another xladdin source tree (e.g. `git archive COMMIT | tar -x -C TREE`): its weekly job "
                              "runs in the same rounds, for a before/after comparison under the same load")
@@ -258,8 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     if before is not None:
         sides.append(("weekly before", lambda: weekly(data, before)))
     runs: dict[str, list[Run]] = {name: [] for name, _ in sides}
-    for i in range(args.repeat):  # rotate the order: every side sees the same share of the machine's load
-        for name, fn in sides[i % len(sides):] + sides[:i % len(sides)]:
+    for i in range(args.repeat):
+        for name, fn in round_order(sides, i):
             runs[name].append(fn())
         print(f"round {i + 1}: " + ", ".join(f"{name} {runs[name][-1].wall:.2f} s" for name, _ in sides)
               + f" (ratio {runs['weekly'][-1].wall / runs['bare read'][-1].wall:.2f}"
