@@ -9,6 +9,7 @@ import pyarrow as pa
 
 from xladdin.errors import DataError
 
+from . import early
 from .arrowcols import arrow_to_pandas
 from .rawtable import first_row_from
 from .sources import check_parquet
@@ -41,7 +42,7 @@ def _read_parquet(path: Path, skip: tuple[str, ...] = (), since: pd.Timestamp | 
     pool = pa.default_memory_pool()
     schema = pq.read_schema(path, memory_map=True)
     names = [n for n in schema.names if n not in skip and not n.startswith("__index_level_")]
-    texts = [n for n in names if pa.types.is_string(schema.field(n).type) or pa.types.is_large_string(schema.field(n).type)]
+    texts = [n for n in text_columns(schema) if n in names]
     f = pq.ParquetFile(path, memory_map=True, read_dictionary=texts)
     first, groups, cut, dates = 0, None, 0, None
     if since is not None and date_col in names and pa.types.is_timestamp(schema.field(date_col).type):
@@ -54,9 +55,13 @@ def _read_parquet(path: Path, skip: tuple[str, ...] = (), since: pd.Timestamp | 
         if not first:
             groups, dates, cut = None, None, 0
     cols, codes = {}, {}
+    whole = early.take(path) if groups is None else None  # decoded while the program started (xladdin.data.early)
     for name in names:
         if name == date_col and dates is not None:
             column, dates = dates.slice(cut), None
+        elif whole is not None:
+            column = whole.column(name).slice(cut)
+            whole = whole.drop_columns([name])  # its memory goes with its pandas copy's making, as a read's would
         else:
             kw = {"columns": [name], "use_threads": False}
             column = (f.read(**kw) if groups is None else f.read_row_groups(groups, **kw)).column(0).slice(cut)
@@ -65,7 +70,14 @@ def _read_parquet(path: Path, skip: tuple[str, ...] = (), since: pd.Timestamp | 
             codes[name] = fz
         del column
         pool.release_unused()  # hand the decode buffers back to the system (the pool keeps them otherwise)
+    del whole
     return pd.DataFrame(cols, copy=False), first, codes
+
+
+def text_columns(schema) -> list[str]:
+    """The text columns of a parquet file's Arrow schema: read dictionary-encoded, as parquet stores them."""
+    return [n for n in schema.names if pa.types.is_string(schema.field(n).type)
+            or pa.types.is_large_string(schema.field(n).type)]
 
 
 def _groups_before(f, date_col: str, since: pd.Timestamp) -> int:

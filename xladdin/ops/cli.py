@@ -25,6 +25,10 @@ FAST_EXIT = frozenset({"weekly"})
 #: slower, its system time twice as long (bench/README.md, "Sixth round"); numpy documents the switch for
 #: such cases ("Runtime environment variables")
 NUMPY_HUGEPAGE_ENV = "NUMPY_MADVISE_HUGEPAGE"
+#: command -> the tables of ``--data DIR`` it reads whole, decoded while the program starts, in the order it reads
+#: them (:mod:`xladdin.data.early`): the weekly job reads etf_daily first, then the largest files first, and the
+#: stock-level tables from its windows' dates on (not decoded early: a test keeps the two apart)
+EARLY_READS = {"weekly": ("etf_daily", "northbound_holdings", "index_weights")}
 #: commands, in the order ``--help`` lists them (module ``xladdin.ops.commands.<name with _ for ->``)
 COMMAND_MODULES = ["sample", "validate", "fetch", "update", "study", "style", "backtest", "dashboard", "crowding",
                    "template", "refresh", "report", "send", "weekly", "doctor", "excel-setup"]
@@ -47,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if program:
         small_pages_for_numpy()
+        _start_early_reads(argv)
     parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -77,6 +82,23 @@ def small_pages_for_numpy() -> None:
     for the program: Python code calling :func:`main` keeps its own process's settings."""
     if "numpy" not in sys.modules:
         os.environ.setdefault(NUMPY_HUGEPAGE_ENV, "0")
+
+
+def _start_early_reads(argv: list[str]) -> None:
+    """For a command of :data:`EARLY_READS` given ``--data DIR``: decode DIR's files it reads whole while the
+    program imports the rest (:mod:`xladdin.data.early`; the command's load takes them)."""
+    names = EARLY_READS.get(argv[0]) if argv else None
+    if not names:
+        return
+    pre = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    pre.add_argument("--data")
+    try:
+        known, _ = pre.parse_known_args(argv[1:])
+    except SystemExit:  # a malformed line: the command's own parser says what is wrong
+        return
+    if known.data:
+        from xladdin.data import early  # (stdlib only until its thread imports pyarrow)
+        early.start(known.data, names)
 
 
 def _exit_now(rc: int) -> None:

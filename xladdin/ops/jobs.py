@@ -65,6 +65,7 @@ from typing import Any
 
 import pandas as pd
 
+from xladdin.data import early
 from xladdin.data.loaders import data_dir_from, data_source, sample_marked, type_tables, validate_market
 from xladdin.data.market import Market
 from xladdin.data.readers import read_table_files, read_workbook_tables
@@ -806,7 +807,10 @@ def _load_step(clock: _StepClock, market_or_path, params: Params, asof) -> tuple
         if path.is_dir():
             finish_pending(path)  # a store whose last update was killed while committing: complete it first
         _preload_modules()
-        raws = _read_raw(path, clock.unit_done, _dashboard_since(asof if asof is not None else params.asof, params))
+        try:
+            raws = _read_raw(path, clock.unit_done, _dashboard_since(asof if asof is not None else params.asof, params))
+        finally:
+            early.finish()  # the files decoded early that were not taken are dropped; no thread left for the fork
     clock.end()
     return market, raws, path
 
