@@ -57,7 +57,6 @@ def start(folder: str | Path, names: Iterable[str]) -> None:
 def _decode_all(work: list[tuple[Path, threading.Event]]) -> None:
     import pyarrow.parquet as pq  # lazy: imported in this thread, beside the program's own imports
 
-    from .parquetfile import text_columns
     for path, event in work:
         try:
             ident = _identity(path)
@@ -70,6 +69,15 @@ def _decode_all(work: list[tuple[Path, threading.Event]]) -> None:
             pass
         finally:
             event.set()
+
+
+def text_columns(schema) -> list[str]:
+    """The text columns of a parquet file's Arrow schema, which are read dictionary-encoded (as parquet stores
+    them): here and by :func:`xladdin.data.parquetfile.read_parquet`, so that an early table is the reader's."""
+    import pyarrow as pa  # lazy: this module starts its thread before anything imports pyarrow
+
+    return [n for n in schema.names if pa.types.is_string(schema.field(n).type)
+            or pa.types.is_large_string(schema.field(n).type)]
 
 
 def take(path: Path):

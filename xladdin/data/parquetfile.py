@@ -11,6 +11,7 @@ from xladdin.errors import DataError
 
 from . import early
 from .arrowcols import arrow_to_pandas
+from .early import text_columns
 from .rawtable import first_row_from
 from .sources import check_parquet
 
@@ -72,12 +73,6 @@ def _read_parquet(path: Path, skip: tuple[str, ...] = (), since: pd.Timestamp | 
         pool.release_unused()  # hand the decode buffers back to the system (the pool keeps them otherwise)
     del whole
     return pd.DataFrame(cols, copy=False), first, codes
-
-
-def text_columns(schema) -> list[str]:
-    """The text columns of a parquet file's Arrow schema: read dictionary-encoded, as parquet stores them."""
-    return [n for n in schema.names if pa.types.is_string(schema.field(n).type)
-            or pa.types.is_large_string(schema.field(n).type)]
 
 
 def _groups_before(f, date_col: str, since: pd.Timestamp) -> int:
