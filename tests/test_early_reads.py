@@ -104,7 +104,7 @@ def test_the_program_starts_early_reads_for_the_weekly_data_folder(parquet_dir, 
 
 
 @pytest.mark.parametrize("line", [[], ["validate", "--data", "x"], ["weekly", "--dat", "x"], ["weekly", "--data"],
-                                  ["weekly", "--no-progress"]])
+                                  ["weekly", "--no-progress"], ["weekly", "--data", "x", "--update"]])
 def test_no_early_reads_for_other_lines(line, monkeypatch):
     started = []
     monkeypatch.setattr(early, "start", lambda folder, names: started.append(folder))

@@ -92,11 +92,12 @@ def _start_early_reads(argv: list[str]) -> None:
         return
     pre = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     pre.add_argument("--data")
+    pre.add_argument("--update", action="store_true")  # the files are replaced first: decoded for nothing
     try:
         known, _ = pre.parse_known_args(argv[1:])
     except SystemExit:  # a malformed line: the command's own parser says what is wrong
         return
-    if known.data:
+    if known.data and not known.update:
         from xladdin.data import early  # (stdlib only until its thread imports pyarrow)
         early.start(known.data, names)
 
