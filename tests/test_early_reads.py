@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +16,7 @@ from xladdin.data import early
 from xladdin.data.loaders import write_market
 from xladdin.data.parquetfile import read_parquet
 from xladdin.errors import DataError
-from xladdin.ops import cli
+from xladdin.ops import cli, jobs
 
 
 @pytest.fixture(scope="module")
@@ -151,3 +152,22 @@ def test_the_weekly_job_with_early_reads_writes_the_same_report(parquet_dir, tmp
     for ws in a.worksheets:
         other = b[ws.title]
         assert [[c.value for c in r] for r in ws.iter_rows()] == [[c.value for c in r] for r in other.iter_rows()], ws.title
+
+
+def test_an_interrupted_read_does_not_wait_for_the_early_thread(parquet_dir, monkeypatch):
+    """Ctrl-C during the load: the job gives the early reads up at once instead of waiting for the file being
+    decoded (the program then ends; the daemon thread with it)."""
+    release = threading.Event()
+    real = early._identity
+    monkeypatch.setattr(early, "_identity", lambda path: release.wait(30) and real(path))  # decoding held up
+    early.start(parquet_dir, ["etf_daily"])
+    monkeypatch.setattr(jobs, "_read_raw", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
+    clock = jobs._StepClock(None)
+    started = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        jobs._load_step(clock, parquet_dir, jobs.default_params(), None)
+    assert time.perf_counter() - started < 5 and not early._pending and early._thread is None
+    release.set()
+    for t in threading.enumerate():
+        if t.name == early.THREAD_NAME:
+            t.join(30)

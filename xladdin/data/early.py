@@ -100,12 +100,14 @@ def take(path: Path):
     return got[1] if same else None
 
 
-def finish() -> None:
-    """Wait for the thread (it ends with its last file) and drop the tables nobody took."""
+def finish(wait: bool = True) -> None:
+    """Wait for the thread (it ends with its last file) and drop the tables nobody took. ``wait=False`` (a read
+    that failed or was interrupted: the program ends) drops them without waiting; a table the thread is still
+    decoding then stays with it, a daemon thread, until the process ends."""
     global _thread
     with _lock:
         thread = _thread
-    if thread is not None:
+    if thread is not None and wait:
         thread.join()
     with _lock:
         _pending.clear()

@@ -809,8 +809,10 @@ def _load_step(clock: _StepClock, market_or_path, params: Params, asof) -> tuple
         _preload_modules()
         try:
             raws = _read_raw(path, clock.unit_done, _dashboard_since(asof if asof is not None else params.asof, params))
-        finally:
-            early.finish()  # the files decoded early that were not taken are dropped; no thread left for the fork
+        except BaseException:  # a failed or interrupted read (Ctrl-C): no waiting for the early reads
+            early.finish(wait=False)
+            raise
+        early.finish()  # the files decoded early that were not taken are dropped; no thread left for the fork
     clock.end()
     return market, raws, path
 
