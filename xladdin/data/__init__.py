@@ -25,7 +25,7 @@ import importlib
 LOADER_NAMES = {
     **dict.fromkeys(("load_market", "data_source", "data_dir_from", "open_market", "type_tables", "validate_market",
                      "write_market", "LOGGED_WARNINGS", "SAMPLE_MARKER", "SAMPLE_MARKER_TEXT", "SAMPLE_SHEET",
-                     "sample_marked", "load_sheets"), "loaders"),
+                     "sample_marked", "load_sheets", "map_in_order"), "loaders"),
     **dict.fromkeys(("RawTable",), "rawtable"),
     **dict.fromkeys(("read_table_files", "read_workbook_tables", "tables_from_sheets", "frame_from_cells"), "readers"),
     **dict.fromkeys(("coerce_table", "OPTIONAL_DEFAULTS"), "coerce"),

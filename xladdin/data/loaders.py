@@ -204,7 +204,8 @@ def type_tables(raws: dict[str, RawTable], source: str, validate: bool = True, r
     order = type_order(TABLES)
     for name in order[:len(MASTERS)]:  # first: the other tables' codes are checked against theirs
         keep(name, typed_of(name))
-    for name, got in zip(order[len(MASTERS):], _map_tables(typed_of, order[len(MASTERS):])):
+    rest = order[len(MASTERS):]
+    for name, got in zip(rest, map_in_order(typed_of, rest, TYPE_THREADS, "xladdin-type")):
         keep(name, got)  # in the tables' order, whichever finished first
     if log_warnings and not issues:
         for msg in warnings[:LOGGED_WARNINGS]:
@@ -229,15 +230,16 @@ def type_tables(raws: dict[str, RawTable], source: str, validate: bool = True, r
 TYPE_THREADS = 2
 
 
-def _map_tables(fn: Callable, names: list[str]) -> Iterable:
-    """``map(fn, names)``, :data:`TYPE_THREADS` at once where threads can start; results in the order of ``names``,
-    each as soon as it and those before it are done. On an error the tables not started yet are not typed."""
-    if TYPE_THREADS < 2 or sys.platform == "emscripten" or len(names) < 2:
-        yield from map(fn, names)
+def map_in_order(fn: Callable, items: list, workers: int, name: str) -> Iterable:
+    """``map(fn, items)`` in ``workers`` threads (named ``name``) where threads can start, else in this one; results
+    in the order of ``items``, each as soon as it and those before it are done. On an error (or when the caller
+    stops iterating) the items not started yet are not run; no thread is left behind."""
+    if workers < 2 or sys.platform == "emscripten" or len(items) < 2:
+        yield from map(fn, items)
         return
-    pool = ThreadPoolExecutor(max_workers=TYPE_THREADS, thread_name_prefix="xladdin-type")
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
     try:
-        yield from pool.map(fn, names)
+        yield from pool.map(fn, items)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 

@@ -58,7 +58,6 @@ import threading
 import time
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,7 +65,14 @@ from typing import Any
 import pandas as pd
 
 from xladdin.data import early
-from xladdin.data.loaders import data_dir_from, data_source, sample_marked, type_tables, validate_market
+from xladdin.data.loaders import (
+    data_dir_from,
+    data_source,
+    map_in_order,
+    sample_marked,
+    type_tables,
+    validate_market,
+)
 from xladdin.data.market import Market
 from xladdin.data.readers import read_table_files, read_workbook_tables
 from xladdin.data.schema import TABLES
@@ -324,12 +330,9 @@ def _read_raw(path: Path, progress: Callable[[str], None],
             done(name, raw, error)
         # files read at once (:data:`READ_THREADS`), results taken in order; on an unexpected error the
         # reads not started yet are cancelled
-        pool = ThreadPoolExecutor(max_workers=READ_THREADS, thread_name_prefix="xladdin-read")
-        try:
-            for name, (raw, error) in zip(order, pool.map(read, order, [since.get(n) for n in order])):
-                done(name, raw, error)
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        for name, (raw, error) in zip(order, map_in_order(lambda n: read(n, since.get(n)), order, READ_THREADS,
+                                                          "xladdin-read")):
+            done(name, raw, error)
     else:
         raws = read_workbook_tables(path)
         for name in TABLES:
