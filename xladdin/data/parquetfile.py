@@ -11,7 +11,6 @@ from xladdin.errors import DataError
 
 from . import early
 from .arrowcols import arrow_to_pandas
-from .early import text_columns
 from .rawtable import first_row_from
 from .sources import check_parquet
 
@@ -43,7 +42,7 @@ def _read_parquet(path: Path, skip: tuple[str, ...] = (), since: pd.Timestamp | 
     pool = pa.default_memory_pool()
     schema = pq.read_schema(path, memory_map=True)
     names = [n for n in schema.names if n not in skip and not n.startswith("__index_level_")]
-    texts = [n for n in text_columns(schema) if n in names]
+    texts = [n for n in early.text_columns(schema) if n in names]
     f = pq.ParquetFile(path, memory_map=True, read_dictionary=texts)
     first, groups, cut, dates = 0, None, 0, None
     if since is not None and date_col in names and pa.types.is_timestamp(schema.field(date_col).type):
